@@ -1,0 +1,406 @@
+//! The TOML configuration file, parsed in two stages: [`RawConfig`] mirrors the file
+//! (`deny_unknown_fields`, every key optional with its default in code), then
+//! [`Config::try_from`] checks it and reports every problem at once, each naming its key.
+//! An absent file means all defaults, which run a working single-node system.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::snapshot::Pacing;
+use crate::webhook_url::UrlPolicy;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("config file {path}: {message}")]
+    Syntax { path: String, message: String },
+    #[error("invalid configuration:\n  - {}", .0.join("\n  - "))]
+    Invalid(Vec<String>),
+}
+
+/// The file as written. Unknown keys are an error that names the key.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawConfig {
+    pub dataplane: RawDataplane,
+    pub controlplane: RawControlplane,
+    pub pacing: RawPacing,
+    pub queue: RawQueue,
+    pub webhooks: RawWebhooks,
+    pub network: RawNetwork,
+    pub store: RawStore,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawDataplane {
+    pub listen: String,
+    pub shards: usize,
+    pub max_body_bytes: usize,
+    pub request_timeout_ms: u64,
+    pub control_plane: String,
+    pub settings_timeout_ms: u64,
+}
+
+impl Default for RawDataplane {
+    fn default() -> Self {
+        RawDataplane {
+            listen: "127.0.0.1:8080".into(),
+            shards: 0,
+            max_body_bytes: 1024 * 1024,
+            request_timeout_ms: 30_000,
+            control_plane: "http://127.0.0.1:8081".into(),
+            settings_timeout_ms: 10_000,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawControlplane {
+    pub listen: String,
+    pub heartbeat_ms: u64,
+}
+
+impl Default for RawControlplane {
+    fn default() -> Self {
+        RawControlplane { listen: "127.0.0.1:8081".into(), heartbeat_ms: 5_000 }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawPacing {
+    pub min_delay_ms: u64,
+    pub max_delay_ms: u64,
+}
+
+impl Default for RawPacing {
+    fn default() -> Self {
+        // Z-API: "a default random range between 1~3 seconds per message" (seed 001, queue).
+        RawPacing { min_delay_ms: 1_000, max_delay_ms: 3_000 }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawQueue {
+    pub max_waiting_disconnected: u64,
+    pub max_waiting_connected: u64,
+}
+
+impl Default for RawQueue {
+    fn default() -> Self {
+        // Z-API: "up to 1000 messages for disconnected phones" (seed 001, queue limit).
+        RawQueue { max_waiting_disconnected: 1_000, max_waiting_connected: 1_000_000 }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawWebhooks {
+    pub allow_insecure_loopback: bool,
+    pub max_attempts: u32,
+    pub initial_backoff_ms: u64,
+    pub max_backoff_ms: u64,
+    pub timeout_ms: u64,
+    pub concurrency: usize,
+}
+
+impl Default for RawWebhooks {
+    fn default() -> Self {
+        RawWebhooks {
+            allow_insecure_loopback: false,
+            max_attempts: 20,
+            initial_backoff_ms: 1_000,
+            max_backoff_ms: 600_000,
+            timeout_ms: 10_000,
+            concurrency: 128,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawNetwork {
+    pub sim: RawSim,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawSim {
+    pub ack_delay_ms: u64,
+    pub received_delay_ms: u64,
+    pub read_delay_ms: u64,
+    pub qr_rotate_ms: u64,
+    pub qr_codes_per_pairing: u32,
+    pub unreachable_suffix: String,
+    pub incoming_redelivery_ms: u64,
+}
+
+impl Default for RawSim {
+    fn default() -> Self {
+        RawSim {
+            ack_delay_ms: 5,
+            received_delay_ms: 300,
+            read_delay_ms: 1_000,
+            // Z-API: "WhatsApp invalidates the QRCode every 20 seconds" (seed 001, QR code).
+            qr_rotate_ms: 20_000,
+            qr_codes_per_pairing: 6,
+            unreachable_suffix: "0000".into(),
+            incoming_redelivery_ms: 30_000,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawStore {
+    pub max_batch: usize,
+}
+
+impl Default for RawStore {
+    fn default() -> Self {
+        RawStore { max_batch: 512 }
+    }
+}
+
+/// Validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub dataplane: DataplaneConfig,
+    pub controlplane: ControlplaneConfig,
+    pub pacing: Pacing,
+    pub queue: QueueConfig,
+    pub webhooks: WebhooksConfig,
+    pub sim: SimConfig,
+    pub store: StoreConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct DataplaneConfig {
+    pub listen: SocketAddr,
+    /// Shard threads; at least 1.
+    pub shards: usize,
+    pub max_body_bytes: usize,
+    pub request_timeout: Duration,
+    pub control_plane: String,
+    /// How long a settings change waits for the control plane to publish it.
+    pub settings_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct ControlplaneConfig {
+    pub listen: SocketAddr,
+    pub heartbeat: Duration,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct QueueConfig {
+    pub max_waiting_disconnected: u64,
+    pub max_waiting_connected: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct WebhooksConfig {
+    pub url_policy: UrlPolicy,
+    pub max_attempts: u32,
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+    pub timeout: Duration,
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub ack_delay: Duration,
+    pub received_delay: Duration,
+    pub read_delay: Duration,
+    pub qr_rotate: Duration,
+    pub qr_codes_per_pairing: u32,
+    pub unreachable_suffix: String,
+    pub incoming_redelivery: Duration,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct StoreConfig {
+    pub max_batch: usize,
+}
+
+impl Config {
+    /// Reads and validates `path`; `None` means every default.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let Some(path) = path else { return Config::try_from(RawConfig::default()) };
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: shown.clone(), source })?;
+        Config::parse(&text).map_err(|e| match e {
+            ConfigError::Syntax { message, .. } => ConfigError::Syntax { path: shown, message },
+            other => other,
+        })
+    }
+
+    /// Parses and validates TOML text.
+    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text)
+            .map_err(|e| ConfigError::Syntax { path: "<text>".into(), message: e.to_string() })?;
+        Config::try_from(raw)
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        match Config::try_from(RawConfig::default()) {
+            Ok(c) => c,
+            Err(e) => panic!("built-in defaults must validate: {e}"),
+        }
+    }
+}
+
+/// Collects problems while converting, so all of them are reported together.
+struct Problems(Vec<String>);
+
+impl Problems {
+    fn addr(&mut self, key: &str, value: &str) -> SocketAddr {
+        value.parse().unwrap_or_else(|_| {
+            self.0.push(format!("{key}: '{value}' is not a socket address like 127.0.0.1:8080"));
+            SocketAddr::from(([127, 0, 0, 1], 0))
+        })
+    }
+
+    fn positive(&mut self, key: &str, value: u64) -> u64 {
+        if value == 0 {
+            self.0.push(format!("{key}: must be greater than 0"));
+        }
+        value
+    }
+
+    fn check(&mut self, ok: bool, message: impl FnOnce() -> String) {
+        if !ok {
+            self.0.push(message());
+        }
+    }
+}
+
+impl TryFrom<RawConfig> for Config {
+    type Error = ConfigError;
+
+    fn try_from(raw: RawConfig) -> Result<Config, ConfigError> {
+        let mut p = Problems(Vec::new());
+        let ms = Duration::from_millis;
+        let d = &raw.dataplane;
+        let dataplane = DataplaneConfig {
+            listen: p.addr("dataplane.listen", &d.listen),
+            shards: if d.shards == 0 { available_cores() } else { d.shards },
+            max_body_bytes: p.positive("dataplane.max_body_bytes", d.max_body_bytes as u64) as usize,
+            request_timeout: ms(p.positive("dataplane.request_timeout_ms", d.request_timeout_ms)),
+            control_plane: d.control_plane.clone(),
+            settings_timeout: ms(p.positive("dataplane.settings_timeout_ms", d.settings_timeout_ms)),
+        };
+        p.check(d.shards <= 1024, || "dataplane.shards: at most 1024".into());
+        p.check(d.control_plane.starts_with("http://") || d.control_plane.starts_with("https://"), || {
+            format!("dataplane.control_plane: '{}' must be an http:// or https:// URL", d.control_plane)
+        });
+        let c = &raw.controlplane;
+        let controlplane = ControlplaneConfig {
+            listen: p.addr("controlplane.listen", &c.listen),
+            heartbeat: ms(p.positive("controlplane.heartbeat_ms", c.heartbeat_ms)),
+        };
+        let pc = &raw.pacing;
+        p.check(pc.min_delay_ms <= pc.max_delay_ms, || {
+            format!(
+                "pacing.min_delay_ms ({}) must not exceed pacing.max_delay_ms ({})",
+                pc.min_delay_ms, pc.max_delay_ms
+            )
+        });
+        let q = &raw.queue;
+        let queue = QueueConfig {
+            max_waiting_disconnected: p.positive("queue.max_waiting_disconnected", q.max_waiting_disconnected),
+            max_waiting_connected: p.positive("queue.max_waiting_connected", q.max_waiting_connected),
+        };
+        let w = &raw.webhooks;
+        p.check(w.initial_backoff_ms <= w.max_backoff_ms, || {
+            "webhooks.initial_backoff_ms must not exceed webhooks.max_backoff_ms".into()
+        });
+        let webhooks = WebhooksConfig {
+            url_policy: UrlPolicy { allow_insecure_loopback: w.allow_insecure_loopback },
+            max_attempts: p.positive("webhooks.max_attempts", w.max_attempts as u64) as u32,
+            initial_backoff: ms(p.positive("webhooks.initial_backoff_ms", w.initial_backoff_ms)),
+            max_backoff: ms(w.max_backoff_ms),
+            timeout: ms(p.positive("webhooks.timeout_ms", w.timeout_ms)),
+            concurrency: p.positive("webhooks.concurrency", w.concurrency as u64) as usize,
+        };
+        let s = &raw.network.sim;
+        p.check(!s.unreachable_suffix.is_empty() && s.unreachable_suffix.bytes().all(|b| b.is_ascii_digit()), || {
+            "network.sim.unreachable_suffix: must be one or more digits".into()
+        });
+        let sim = SimConfig {
+            ack_delay: ms(s.ack_delay_ms),
+            received_delay: ms(s.received_delay_ms),
+            read_delay: ms(s.read_delay_ms),
+            qr_rotate: ms(p.positive("network.sim.qr_rotate_ms", s.qr_rotate_ms)),
+            qr_codes_per_pairing: p.positive("network.sim.qr_codes_per_pairing", s.qr_codes_per_pairing as u64) as u32,
+            unreachable_suffix: s.unreachable_suffix.clone(),
+            incoming_redelivery: ms(p.positive("network.sim.incoming_redelivery_ms", s.incoming_redelivery_ms)),
+        };
+        let store = StoreConfig { max_batch: p.positive("store.max_batch", raw.store.max_batch as u64) as usize };
+        if !p.0.is_empty() {
+            return Err(ConfigError::Invalid(p.0));
+        }
+        Ok(Config {
+            dataplane,
+            controlplane,
+            pacing: Pacing { min_delay_ms: pc.min_delay_ms, max_delay_ms: pc.max_delay_ms },
+            queue,
+            webhooks,
+            sim,
+            store,
+        })
+    }
+}
+
+fn available_cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_file_means_working_defaults() {
+        let c = Config::load(None).unwrap();
+        assert_eq!(c.dataplane.listen.port(), 8080);
+        assert_eq!(c.controlplane.listen.port(), 8081);
+        assert_eq!((c.pacing.min_delay_ms, c.pacing.max_delay_ms), (1000, 3000));
+        assert_eq!(c.queue.max_waiting_disconnected, 1000);
+        assert!(!c.webhooks.url_policy.allow_insecure_loopback);
+        assert!(c.dataplane.shards >= 1);
+    }
+
+    #[test]
+    fn an_unknown_key_is_an_error_naming_the_key() {
+        let err = Config::parse("[pacing]\nmin_delay_ms = 0\nmax_dealy_ms = 0\n").unwrap_err();
+        assert!(err.to_string().contains("max_dealy_ms"), "{err}");
+        let err = Config::parse("[pacng]\n").unwrap_err();
+        assert!(err.to_string().contains("pacng"), "{err}");
+    }
+
+    #[test]
+    fn every_invalid_value_is_reported_at_once_with_its_field() {
+        let text = "[pacing]\nmin_delay_ms = 5000\nmax_delay_ms = 10\n[dataplane]\nlisten = \"nope\"\n";
+        let err = Config::parse(text).unwrap_err().to_string();
+        assert!(err.contains("pacing.min_delay_ms"), "{err}");
+        assert!(err.contains("dataplane.listen"), "{err}");
+    }
+
+    #[test]
+    fn pacing_zero_is_allowed_for_load_tests() {
+        let c = Config::parse("[pacing]\nmin_delay_ms = 0\nmax_delay_ms = 0\n").unwrap();
+        assert_eq!(c.pacing.max_delay_ms, 0);
+    }
+}

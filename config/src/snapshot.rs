@@ -1,0 +1,267 @@
+//! The control plane → data plane contract: what a data plane must know to serve instances.
+//!
+//! A data plane holds one [`Snapshot`] at a time. The control plane streams [`ConfigUpdate`]s:
+//! the first on each connection has `reset = true` and carries everything; later ones carry only
+//! the tenants and instances that changed since `from_version`. A data plane applies an update
+//! atomically, or refuses it (NACK) and keeps serving its last good snapshot.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{InstanceId, TenantId};
+use crate::token::{TokenHash, WebhookSecret};
+use crate::webhook_url::{UrlPolicy, WebhookUrl};
+
+/// Pacing between two messages of one instance (Z-API: random 1–3 s by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pacing {
+    pub min_delay_ms: u64,
+    pub max_delay_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tenant {
+    pub id: TenantId,
+    pub name: String,
+    /// Overrides the data plane's `[pacing]` for this tenant's instances (load tests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pacing: Option<Pacing>,
+}
+
+/// The webhook URLs of one instance, one per Z-API event kind.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Webhooks {
+    pub delivery: Option<WebhookUrl>,
+    pub received: Option<WebhookUrl>,
+    pub message_status: Option<WebhookUrl>,
+    pub disconnected: Option<WebhookUrl>,
+    pub connected: Option<WebhookUrl>,
+    pub chat_presence: Option<WebhookUrl>,
+}
+
+/// Z-API webhook kinds, as named by the `update-webhook-*` routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum WebhookKind {
+    Delivery,
+    Received,
+    MessageStatus,
+    Disconnected,
+    Connected,
+    ChatPresence,
+}
+
+impl WebhookKind {
+    pub const ALL: [WebhookKind; 6] = [
+        WebhookKind::Delivery,
+        WebhookKind::Received,
+        WebhookKind::MessageStatus,
+        WebhookKind::Disconnected,
+        WebhookKind::Connected,
+        WebhookKind::ChatPresence,
+    ];
+}
+
+impl Webhooks {
+    pub fn get(&self, kind: WebhookKind) -> Option<&WebhookUrl> {
+        self.slot(kind).as_ref()
+    }
+
+    pub fn set(&mut self, kind: WebhookKind, url: Option<WebhookUrl>) {
+        *self.slot_mut(kind) = url;
+    }
+
+    fn slot(&self, kind: WebhookKind) -> &Option<WebhookUrl> {
+        match kind {
+            WebhookKind::Delivery => &self.delivery,
+            WebhookKind::Received => &self.received,
+            WebhookKind::MessageStatus => &self.message_status,
+            WebhookKind::Disconnected => &self.disconnected,
+            WebhookKind::Connected => &self.connected,
+            WebhookKind::ChatPresence => &self.chat_presence,
+        }
+    }
+
+    fn slot_mut(&mut self, kind: WebhookKind) -> &mut Option<WebhookUrl> {
+        match kind {
+            WebhookKind::Delivery => &mut self.delivery,
+            WebhookKind::Received => &mut self.received,
+            WebhookKind::MessageStatus => &mut self.message_status,
+            WebhookKind::Disconnected => &mut self.disconnected,
+            WebhookKind::Connected => &mut self.connected,
+            WebhookKind::ChatPresence => &mut self.chat_presence,
+        }
+    }
+}
+
+/// Everything a data plane knows about one instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceConfig {
+    pub id: InstanceId,
+    pub tenant: TenantId,
+    pub token_hash: TokenHash,
+    pub name: String,
+    #[serde(default)]
+    pub session_name: Option<String>,
+    #[serde(default)]
+    pub webhooks: Webhooks,
+    /// Also send ReceivedCallback for messages sent by the instance itself.
+    #[serde(default)]
+    pub notify_sent_by_me: bool,
+    pub webhook_secret: WebhookSecret,
+    #[serde(default)]
+    pub call_reject_auto: bool,
+    #[serde(default)]
+    pub call_reject_message: Option<String>,
+    #[serde(default)]
+    pub auto_read_message: bool,
+    #[serde(default)]
+    pub is_device: bool,
+    #[serde(default)]
+    pub business_device: bool,
+    pub created_ms: u64,
+    pub due_ms: u64,
+    pub payment_status: String,
+    /// False once the instance is stopped (trial expired, unpaid): requests are refused.
+    pub active: bool,
+}
+
+/// Longest instance name accepted.
+pub const MAX_NAME_LEN: usize = 200;
+/// Longest call-reject message accepted.
+pub const MAX_CALL_REJECT_MESSAGE_LEN: usize = 4096;
+
+impl InstanceConfig {
+    /// Every problem with this instance under `policy`, each naming its field.
+    pub fn problems(&self, policy: UrlPolicy) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.name.chars().count() > MAX_NAME_LEN {
+            out.push(format!("instance {}: name is longer than {MAX_NAME_LEN}", self.id));
+        }
+        if let Some(m) = &self.call_reject_message {
+            if m.chars().count() > MAX_CALL_REJECT_MESSAGE_LEN {
+                out.push(format!("instance {}: callRejectMessage is too long", self.id));
+            }
+        }
+        for kind in WebhookKind::ALL {
+            if let Some(Err(e)) = self.webhooks.get(kind).map(|u| u.check(policy)) {
+                out.push(format!("instance {}: webhooks.{kind:?}: {e}", self.id));
+            }
+        }
+        out
+    }
+}
+
+/// One versioned step of configuration from the control plane.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigUpdate {
+    /// Replace everything (first message of a stream) rather than patch.
+    pub reset: bool,
+    /// The version this update applies on top of (ignored when `reset`).
+    pub from_version: u64,
+    pub version: u64,
+    #[serde(default)]
+    pub admin_token_hash: Option<TokenHash>,
+    #[serde(default)]
+    pub tenants: Vec<Tenant>,
+    #[serde(default)]
+    pub instances: Vec<InstanceConfig>,
+    #[serde(default)]
+    pub removed_instances: Vec<InstanceId>,
+}
+
+/// Why an update cannot be applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UpdateError {
+    #[error("update applies on version {expected} but this node holds version {held}")]
+    VersionGap { expected: u64, held: u64 },
+    #[error("update version {version} is not newer than {held}")]
+    Stale { version: u64, held: u64 },
+    #[error("update refused: {}", .0.join("; "))]
+    Invalid(Vec<String>),
+}
+
+/// The configuration a data plane serves from: immutable, swapped as a whole.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub version: u64,
+    pub admin_token_hash: Option<TokenHash>,
+    pub tenants: HashMap<TenantId, Arc<Tenant>>,
+    pub instances: HashMap<InstanceId, Arc<InstanceConfig>>,
+}
+
+impl Snapshot {
+    /// A new snapshot with `update` applied, or why it cannot be. Validation runs first, so a
+    /// bad update never replaces a good snapshot.
+    pub fn apply(&self, update: &ConfigUpdate, policy: UrlPolicy) -> Result<Snapshot, UpdateError> {
+        if !update.reset && update.from_version != self.version {
+            return Err(UpdateError::VersionGap { expected: update.from_version, held: self.version });
+        }
+        if !update.reset && update.version <= self.version {
+            return Err(UpdateError::Stale { version: update.version, held: self.version });
+        }
+        let problems: Vec<String> = update.instances.iter().flat_map(|i| i.problems(policy)).collect();
+        if !problems.is_empty() {
+            return Err(UpdateError::Invalid(problems));
+        }
+        let mut next = if update.reset { Snapshot::default() } else { self.clone() };
+        next.version = update.version;
+        if update.admin_token_hash.is_some() {
+            next.admin_token_hash = update.admin_token_hash;
+        }
+        for t in &update.tenants {
+            next.tenants.insert(t.id, Arc::new(t.clone()));
+        }
+        for i in &update.instances {
+            next.instances.insert(i.id, Arc::new(i.clone()));
+        }
+        for id in &update.removed_instances {
+            next.instances.remove(id);
+        }
+        Ok(next)
+    }
+
+    /// This snapshot as a self-contained update (for persisting it).
+    pub fn to_update(&self) -> ConfigUpdate {
+        ConfigUpdate {
+            reset: true,
+            from_version: 0,
+            version: self.version,
+            admin_token_hash: self.admin_token_hash,
+            tenants: self.tenants.values().map(|t| (**t).clone()).collect(),
+            instances: self.instances.values().map(|i| (**i).clone()).collect(),
+            removed_instances: Vec::new(),
+        }
+    }
+}
+
+
+/// One line of the control plane's config stream (newline-delimited JSON).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum StreamMessage {
+    Update(ConfigUpdate),
+    /// Sent when nothing changed for a while, so a silent dead connection is noticed.
+    Heartbeat { version: u64 },
+}
+
+/// A data plane's answer to an update.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateAck {
+    pub node: crate::ids::NodeId,
+    pub version: u64,
+    /// Set when the update was refused (NACK): the node keeps serving `version`.
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,182 @@
+//! The Z-API integrator routes (seed 001, lines 13515–13800): create an instance on demand and
+//! list the tenant's instances. `Authorization: Bearer <integrator token>`; a tenant only ever
+//! sees its own instances.
+
+use std::sync::Arc;
+
+use chatedge_config::snapshot::{InstanceConfig, WebhookKind, Webhooks, MAX_NAME_LEN};
+use chatedge_config::{InstanceId, Secret, TenantId, WebhookSecret, WebhookUrl};
+use chatedge_serve::Resp;
+use hyper::body::Incoming;
+use hyper::{Request, StatusCode};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::registry::{Change, InstanceRecord};
+use crate::{ControlPlane, CpError};
+
+/// Z-API: "When you create an instance, it defaults to a two-day trial period."
+const TRIAL_MS: u64 = 2 * 24 * 60 * 60 * 1000;
+const MAX_PAGE_SIZE: usize = 1000;
+
+fn tenant_of(cp: &ControlPlane, headers: &hyper::HeaderMap) -> Result<TenantId, CpError> {
+    let token = chatedge_serve::bearer(headers)
+        .ok_or_else(|| CpError::refused(401, "Unauthorized", "Authorization: Bearer <integrator token> required"))?;
+    cp.registry_read(|r| r.tenant_by_integrator_token(token).map(|t| t.tenant.id))
+        .ok_or_else(|| CpError::refused(401, "Unauthorized", "invalid integrator token"))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateBody {
+    name: Option<String>,
+    session_name: Option<String>,
+    delivery_callback_url: Option<String>,
+    received_callback_url: Option<String>,
+    received_and_delivery_callback_url: Option<String>,
+    disconnected_callback_url: Option<String>,
+    connected_callback_url: Option<String>,
+    message_status_callback_url: Option<String>,
+    #[serde(default)]
+    call_reject_auto: bool,
+    call_reject_message: Option<String>,
+    #[serde(default)]
+    auto_read_message: bool,
+    #[serde(default)]
+    is_device: bool,
+    #[serde(default)]
+    business_device: bool,
+}
+
+fn url(cp: &ControlPlane, field: &str, value: &Option<String>) -> Result<Option<WebhookUrl>, CpError> {
+    match value.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => WebhookUrl::parse(v, cp.url_policy)
+            .map(Some)
+            .map_err(|e| CpError::refused(400, "Invalid webhook url", format!("{field}: {e}"))),
+    }
+}
+
+/// `POST /instances/integrator/on-demand` → `{id, token, due, webhookSecret}`.
+pub async fn create(cp: &Arc<ControlPlane>, req: Request<Incoming>) -> Result<Resp, CpError> {
+    let tenant = tenant_of(cp, req.headers())?;
+    let body: CreateBody = super::json_body(req).await?;
+    let name = body.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    let name = name.ok_or_else(|| CpError::refused(400, "Invalid field", "name is required"))?.to_owned();
+    if name.chars().count() > MAX_NAME_LEN {
+        return Err(CpError::refused(400, "Invalid field", format!("name is longer than {MAX_NAME_LEN} characters")));
+    }
+    let received_and_delivery = url(cp, "receivedAndDeliveryCallbackUrl", &body.received_and_delivery_callback_url)?;
+    let webhooks = Webhooks {
+        delivery: url(cp, "deliveryCallbackUrl", &body.delivery_callback_url)?,
+        received: received_and_delivery.clone().or(url(cp, "receivedCallbackUrl", &body.received_callback_url)?),
+        message_status: url(cp, "messageStatusCallbackUrl", &body.message_status_callback_url)?,
+        disconnected: url(cp, "disconnectedCallbackUrl", &body.disconnected_callback_url)?,
+        connected: url(cp, "connectedCallbackUrl", &body.connected_callback_url)?,
+        chat_presence: None,
+    };
+    let token = Secret::generate(16);
+    let now = chatedge_config::time::unix_ms();
+    let config = InstanceConfig {
+        id: InstanceId::generate(),
+        tenant,
+        token_hash: token.hash(),
+        name,
+        session_name: body.session_name,
+        webhooks,
+        notify_sent_by_me: received_and_delivery.is_some(),
+        webhook_secret: WebhookSecret::generate(),
+        call_reject_auto: body.call_reject_auto,
+        call_reject_message: body.call_reject_message,
+        auto_read_message: body.auto_read_message,
+        is_device: body.is_device,
+        business_device: body.business_device,
+        created_ms: now,
+        due_ms: now + TRIAL_MS,
+        payment_status: "TRIAL".into(),
+        active: true,
+    };
+    if let Some(p) = config.problems(cp.url_policy).first() {
+        return Err(CpError::refused(400, "Invalid field", p.clone()));
+    }
+    let answer = json!({
+        "id": config.id.to_string(),
+        "token": token.expose(),
+        "due": config.due_ms,
+        "webhookSecret": config.webhook_secret.expose(),
+    });
+    let record = InstanceRecord { config, token, version: 0 };
+    cp.mutate_async(move |_, _| Ok(((), Change { instances: vec![record], ..Change::default() }))).await?;
+    Ok(chatedge_serve::json(StatusCode::OK, &answer))
+}
+
+fn query_number(q: Option<&str>, name: &str, default: usize, max: usize) -> Result<usize, CpError> {
+    match chatedge_serve::query_param(q, name) {
+        None => Ok(default),
+        Some(v) => v
+            .trim_end_matches('/')
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| CpError::refused(400, "Invalid field", format!("{name} must be a whole number from 1 to {max}"))),
+    }
+}
+
+/// `GET /instances?page=&pageSize=&query=&middleware=` in Z-API's page shape.
+pub fn list(cp: &ControlPlane, req: &Request<Incoming>) -> Result<Resp, CpError> {
+    let tenant = tenant_of(cp, req.headers())?;
+    let q = req.uri().query();
+    let page = query_number(q, "page", 1, usize::MAX / MAX_PAGE_SIZE)?;
+    let size = query_number(q, "pageSize", 15, MAX_PAGE_SIZE)?;
+    let search = chatedge_serve::query_param(q, "query").filter(|s| !s.is_empty());
+    let middleware = chatedge_serve::query_param(q, "middleware").filter(|s| !s.is_empty());
+    let body = cp.registry_read(|r| {
+        let all: Vec<&InstanceRecord> = r
+            .instances_of(&tenant)
+            .into_iter()
+            .filter(|i| search.as_deref().is_none_or(|s| matches_search(i, s)))
+            .filter(|i| middleware.as_deref().is_none_or(|m| m == middleware_of(i)))
+            .collect();
+        let total = all.len();
+        let content: Vec<_> = all.iter().skip((page - 1) * size).take(size).map(|i| listing(i)).collect();
+        json!({
+            "total": total,
+            "totalPage": total.div_ceil(size),
+            "pageSize": size,
+            "page": page,
+            "content": content,
+        })
+    });
+    Ok(chatedge_serve::json(StatusCode::OK, &body))
+}
+
+fn matches_search(i: &InstanceRecord, s: &str) -> bool {
+    i.config.id.to_string().contains(&s.to_uppercase()) || i.config.name.to_lowercase().contains(&s.to_lowercase())
+}
+
+fn middleware_of(i: &InstanceRecord) -> &'static str {
+    if i.config.is_device { "mobile" } else { "web" }
+}
+
+fn listing(i: &InstanceRecord) -> serde_json::Value {
+    let c = &i.config;
+    let u = |k: WebhookKind| c.webhooks.get(k).map(|u| u.as_str()).unwrap_or("");
+    json!({
+        "token": i.token.expose(),
+        "tenant": c.tenant.to_string(),
+        "created": chatedge_config::time::rfc3339_ms(c.created_ms),
+        "due": c.due_ms,
+        "paymentStatus": c.payment_status,
+        "deliveryCallbackUrl": u(WebhookKind::Delivery),
+        "receivedCallbackUrl": u(WebhookKind::Received),
+        "disconnectedCallbackUrl": u(WebhookKind::Disconnected),
+        "messageStatusCallbackUrl": u(WebhookKind::MessageStatus),
+        "receivedAndDeliveryCallbackUrl": if c.notify_sent_by_me { u(WebhookKind::Received) } else { "" },
+        "presenceChatCallbackUrl": u(WebhookKind::ChatPresence),
+        "connectedCallbackUrl": u(WebhookKind::Connected),
+        "receivedStatusCallbackUrl": "",
+        "middleware": middleware_of(i),
+        "name": c.name,
+        "id": c.id.to_string(),
+    })
+}

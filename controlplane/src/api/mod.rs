@@ -1,0 +1,86 @@
+//! api: the control plane's HTTP surface — the Z-API integrator routes (`/instances/integrator/
+//! on-demand`, `GET /instances`), the data-plane routes (`/dataplane/v1/…`: config stream,
+//! acknowledgements, forwarded settings) and `/metrics`. Errors use Z-API's shape
+//! `{"error", "message"}` and are mapped to HTTP in [`error_response`] only.
+
+mod dataplane;
+mod integrator;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use chatedge_serve::Resp;
+use http_body_util::channel::Channel;
+use http_body_util::{Either, Full};
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+use serde_json::json;
+use tokio::sync::watch;
+
+use crate::{ControlPlane, CpError};
+
+/// Answers are whole (`Full`) or streamed (`Channel`, the config stream).
+pub type Body = Either<Full<Bytes>, Channel<Bytes>>;
+
+/// Largest request body accepted.
+const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+pub async fn handle(cp: Arc<ControlPlane>, req: Request<Incoming>, shutdown: watch::Receiver<bool>) -> Response<Body> {
+    let started = Instant::now();
+    let path = req.uri().path().to_owned();
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let (route, result): (&str, Result<Response<Body>, CpError>) = match (req.method(), segments.as_slice()) {
+        (&Method::GET, ["metrics"]) => {
+            ("metrics", Ok(whole(chatedge_serve::bytes(StatusCode::OK, "text/plain; version=0.0.4", cp.metrics.render()))))
+        }
+        (&Method::GET, ["healthz"]) => {
+            let v = cp.registry_read(|r| r.version);
+            ("healthz", Ok(whole(chatedge_serve::json(StatusCode::OK, &json!({"status": "ok", "configVersion": v})))))
+        }
+        (&Method::POST, ["instances", "integrator", "on-demand"]) => ("integrator.create", integrator::create(&cp, req).await.map(whole)),
+        (&Method::GET, ["instances"]) => ("integrator.list", integrator::list(&cp, &req).map(whole)),
+        (&Method::GET, ["dataplane", "v1", "config", "stream"]) => ("dataplane.stream", dataplane::stream(&cp, &req, shutdown)),
+        (&Method::POST, ["dataplane", "v1", "config", "ack"]) => ("dataplane.ack", dataplane::ack(&cp, req).await.map(whole)),
+        (&Method::POST, ["dataplane", "v1", "instances", id, "settings"]) => {
+            let id = id.to_string();
+            ("dataplane.settings", dataplane::settings(&cp, req, &id).await.map(whole))
+        }
+        _ => ("not_found", Err(CpError::refused(404, "Route not found", format!("no route for {} {path}", req.method())))),
+    };
+    let res = result.unwrap_or_else(|e| {
+        cp.metrics.refusals.with_label_values(&[route]).inc();
+        whole(error_response(&e))
+    });
+    cp.metrics.http_requests.with_label_values(&[route, res.status().as_str()]).inc();
+    cp.metrics.http_seconds.with_label_values(&[route]).observe(started.elapsed().as_secs_f64());
+    res
+}
+
+fn whole(r: Resp) -> Response<Body> {
+    r.map(Either::Left)
+}
+
+/// The one mapping from a control-plane error to HTTP.
+pub fn error_response(e: &CpError) -> Resp {
+    let (status, error, message) = match e {
+        CpError::Refused { status, error, message } => {
+            (StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST), *error, message.clone())
+        }
+        CpError::Store(e) => {
+            tracing::error!(error = %e, "control plane storage failure");
+            (StatusCode::SERVICE_UNAVAILABLE, "Temporarily unavailable", "storage failure; retry later".into())
+        }
+        other => (StatusCode::INTERNAL_SERVER_ERROR, "Internal error", other.to_string()),
+    };
+    chatedge_serve::json(status, &json!({"error": error, "message": message}))
+}
+
+/// The request body as JSON, bounded; refusals say what is wrong.
+async fn json_body<T: serde::de::DeserializeOwned>(req: Request<Incoming>) -> Result<T, CpError> {
+    let (parts, body) = req.into_parts();
+    let bytes = chatedge_serve::read_body(&parts.headers, body, MAX_BODY_BYTES)
+        .await
+        .map_err(|e| CpError::refused(400, "Bad request", format!("cannot read body: {e:?}")))?;
+    serde_json::from_slice(&bytes).map_err(|e| CpError::refused(400, "Invalid JSON", e.to_string()))
+}

@@ -1,0 +1,101 @@
+//! First-start credentials: an admin token, an integrator token (of the default tenant) and a
+//! node token (for data planes). They are created once — or taken from `CHATEDGE_ADMIN_TOKEN`,
+//! `CHATEDGE_INTEGRATOR_TOKEN`, `CHATEDGE_NODE_TOKEN` when set — stored only as hashes in the
+//! control plane, and written in the clear to `credentials.json` (mode 0600) for the operator.
+//! A token given in the environment on a later start replaces the stored one.
+
+use std::io::Write;
+use std::path::Path;
+
+use chatedge_config::{Secret, Tenant, TenantId};
+use serde::{Deserialize, Serialize};
+
+use crate::registry::{Change, TenantRecord};
+use crate::{ControlPlane, CpError};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Credentials {
+    pub admin_token: Secret,
+    pub integrator_token: Secret,
+    pub node_token: Secret,
+    pub tenant_id: TenantId,
+}
+
+/// Tokens an operator supplied (environment).
+#[derive(Debug, Default, Clone)]
+pub struct Supplied {
+    pub admin: Option<Secret>,
+    pub integrator: Option<Secret>,
+    pub node: Option<Secret>,
+}
+
+/// The outcome of bootstrapping.
+pub struct Bootstrap {
+    pub credentials: Credentials,
+    /// True when the tokens were created (or changed) by this start and must be shown once.
+    pub fresh: bool,
+}
+
+pub fn bootstrap(cp: &ControlPlane, file: &Path, supplied: Supplied) -> Result<Bootstrap, CpError> {
+    let known = read(file);
+    let initialised = cp.registry_read(|r| r.admin_hash.is_some());
+    let supplied_any = supplied.admin.is_some() || supplied.integrator.is_some() || supplied.node.is_some();
+    let fresh = !initialised || known.is_none() || supplied_any;
+    let tenant_id = known
+        .as_ref()
+        .map(|k| k.tenant_id)
+        .or_else(|| cp.registry_read(|r| r.tenants.keys().next().copied()))
+        .unwrap_or_else(TenantId::generate);
+    let pick = |given: Option<Secret>, kept: Option<&Secret>| {
+        given.or_else(|| kept.cloned()).unwrap_or_else(|| Secret::generate(24))
+    };
+    let credentials = Credentials {
+        admin_token: pick(supplied.admin, known.as_ref().map(|k| &k.admin_token)),
+        integrator_token: pick(supplied.integrator, known.as_ref().map(|k| &k.integrator_token)),
+        node_token: pick(supplied.node, known.as_ref().map(|k| &k.node_token)),
+        tenant_id,
+    };
+    if fresh {
+        store_hashes(cp, &credentials)?;
+        write(file, &credentials).map_err(|e| CpError::Credentials(format!("{}: {e}", file.display())))?;
+    }
+    Ok(Bootstrap { credentials, fresh })
+}
+
+fn store_hashes(cp: &ControlPlane, c: &Credentials) -> Result<(), CpError> {
+    cp.mutate(|r, _| {
+        let tenant = match r.tenants.get(&c.tenant_id) {
+            Some(t) => TenantRecord { integrator_token_hash: c.integrator_token.hash(), ..t.clone() },
+            None => TenantRecord {
+                tenant: Tenant { id: c.tenant_id, name: "default".into(), pacing: None },
+                integrator_token_hash: c.integrator_token.hash(),
+                created_ms: chatedge_config::time::unix_ms(),
+                version: 0,
+            },
+        };
+        let change = Change {
+            tenants: vec![tenant],
+            admin_hash: Some(c.admin_token.hash()),
+            node_hash: Some(c.node_token.hash()),
+            ..Change::default()
+        };
+        Ok(((), change))
+    })
+}
+
+fn read(file: &Path) -> Option<Credentials> {
+    serde_json::from_slice(&std::fs::read(file).ok()?).ok()
+}
+
+fn write(file: &Path, c: &Credentials) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = file.with_extension("json.tmp");
+    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+    f.write_all(&serde_json::to_vec_pretty(c).unwrap_or_default())?;
+    f.sync_all()?;
+    std::fs::rename(tmp, file)
+}

@@ -1,0 +1,158 @@
+//! chatedge-controlplane: tenants, the integrator on-demand API, instance lifecycle and the
+//! versioned configuration it pushes to data planes. It owns every instance setting: data
+//! planes forward changes here and serve whatever version they last received.
+//!
+//! It never depends on the data plane's code; they talk over HTTP only.
+
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod credentials;
+pub mod metrics;
+pub mod push;
+pub mod registry;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use chatedge_config::{Config, UrlPolicy};
+use tokio::net::TcpListener;
+use tokio::sync::{oneshot, watch};
+
+use crate::credentials::{Bootstrap, Supplied};
+use crate::metrics::Metrics;
+use crate::registry::{Change, Registry};
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CpError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot write credentials: {0}")]
+    Credentials(String),
+    /// A request that cannot be served as sent: HTTP 4xx with this error and message.
+    #[error("{message}")]
+    Refused { status: u16, error: &'static str, message: String },
+}
+
+impl CpError {
+    pub fn refused(status: u16, error: &'static str, message: impl Into<String>) -> Self {
+        CpError::Refused { status, error, message: message.into() }
+    }
+}
+
+/// The control plane's state, shared by its request handlers.
+pub struct ControlPlane {
+    store: Store,
+    /// Guards the model; held only for in-memory work and the one synced write of a change
+    /// (callers run mutations on a blocking thread), never across `.await`.
+    registry: Mutex<Registry>,
+    version: watch::Sender<u64>,
+    pub url_policy: UrlPolicy,
+    pub metrics: Arc<Metrics>,
+    pub heartbeat: Duration,
+}
+
+impl ControlPlane {
+    pub fn open(config: &Config, data_dir: &std::path::Path) -> Result<ControlPlane, CpError> {
+        let store = Store::open(data_dir)?;
+        let registry = Registry::load(&store)?;
+        let metrics = Arc::new(Metrics::new());
+        metrics.config_version.set(registry.version as i64);
+        metrics.instances.set(registry.instances.len() as i64);
+        metrics.tenants.set(registry.tenants.len() as i64);
+        let (version, _) = watch::channel(registry.version);
+        Ok(ControlPlane {
+            store,
+            registry: Mutex::new(registry),
+            version,
+            url_policy: config.webhooks.url_policy,
+            metrics,
+            heartbeat: config.controlplane.heartbeat,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Registry> {
+        self.registry.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Reads the model.
+    pub fn registry_read<T>(&self, f: impl FnOnce(&Registry) -> T) -> T {
+        f(&self.lock())
+    }
+
+    /// Computes a change with `f` (given the model and the version it will carry), makes it
+    /// durable, applies it and announces the new version. Blocking: run off the event loop.
+    pub fn mutate<T>(&self, f: impl FnOnce(&Registry, u64) -> Result<(T, Change), CpError>) -> Result<T, CpError> {
+        let mut r = self.lock();
+        let next = r.version + 1;
+        let (out, change) = f(&r, next)?;
+        self.store.write(Registry::writes(&change, next))?;
+        r.apply(change, next);
+        self.metrics.config_version.set(next as i64);
+        self.metrics.instances.set(r.instances.len() as i64);
+        self.metrics.tenants.set(r.tenants.len() as i64);
+        drop(r);
+        self.version.send_replace(next);
+        Ok(out)
+    }
+
+    /// [`mutate`](Self::mutate) from async code.
+    pub async fn mutate_async<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Registry, u64) -> Result<(T, Change), CpError> + Send + 'static,
+    ) -> Result<T, CpError> {
+        let cp = self.clone();
+        tokio::task::spawn_blocking(move || cp.mutate(f))
+            .await
+            .unwrap_or_else(|e| Err(CpError::refused(500, "Internal error", format!("mutation task failed: {e}"))))
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.version.subscribe()
+    }
+}
+
+/// How this control plane is wired.
+pub struct Options {
+    pub data_dir: PathBuf,
+    pub credentials_file: PathBuf,
+    pub supplied: Supplied,
+}
+
+/// A started control plane: its bound address and its (possibly fresh) credentials.
+pub struct Started {
+    pub addr: SocketAddr,
+    pub bootstrap: Bootstrap,
+}
+
+/// Runs the control plane until `shutdown` turns true. `ready` receives the bound address and
+/// the credentials once requests are accepted.
+pub async fn run(
+    config: Config,
+    opts: Options,
+    shutdown: watch::Receiver<bool>,
+    ready: oneshot::Sender<Started>,
+) -> Result<(), CpError> {
+    let cp = Arc::new(ControlPlane::open(&config, &opts.data_dir)?);
+    let (cp2, file, supplied) = (cp.clone(), opts.credentials_file.clone(), opts.supplied);
+    let bootstrap = tokio::task::spawn_blocking(move || credentials::bootstrap(&cp2, &file, supplied))
+        .await
+        .map_err(|e| CpError::Credentials(e.to_string()))??;
+    let addr = config.controlplane.listen;
+    let listener = TcpListener::bind(addr).await.map_err(|source| CpError::Listen { addr, source })?;
+    let bound = listener.local_addr().map_err(|source| CpError::Listen { addr, source })?;
+    let _ = ready.send(Started { addr: bound, bootstrap });
+    tracing::info!(%bound, "control plane accepting requests");
+    let stop = shutdown.clone();
+    let handler = move |req, _peer| api::handle(cp.clone(), req, stop.clone());
+    let opts = chatedge_serve::ServeOptions { drain_timeout: Duration::from_secs(2), ..Default::default() };
+    chatedge_serve::serve(listener, handler, shutdown, opts).await;
+    tracing::info!("control plane stopped");
+    Ok(())
+}

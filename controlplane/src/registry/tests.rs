@@ -1,0 +1,54 @@
+use super::*;
+use chatedge_config::WebhookSecret;
+
+fn instance(tenant: TenantId, created_ms: u64) -> InstanceRecord {
+    let token = Secret::generate(16);
+    InstanceRecord {
+        config: InstanceConfig {
+            id: InstanceId::generate(),
+            tenant,
+            token_hash: token.hash(),
+            name: "i".into(),
+            session_name: None,
+            webhooks: Default::default(),
+            notify_sent_by_me: false,
+            webhook_secret: WebhookSecret::generate(),
+            call_reject_auto: false,
+            call_reject_message: None,
+            auto_read_message: false,
+            is_device: false,
+            business_device: false,
+            created_ms,
+            due_ms: created_ms + 1,
+            payment_status: "TRIAL".into(),
+            active: true,
+        },
+        token,
+        version: 0,
+    }
+}
+
+#[test]
+fn a_delta_holds_exactly_what_changed_after_its_base_version() {
+    let t = TenantId::generate();
+    let mut r = Registry::default();
+    let a = instance(t, 1);
+    let b = instance(t, 2);
+    r.apply(Change { instances: vec![a.clone()], ..Default::default() }, 1);
+    r.apply(Change { instances: vec![b.clone()], ..Default::default() }, 2);
+    let d = r.delta(1);
+    assert_eq!((d.from_version, d.version, d.reset), (1, 2, false));
+    assert_eq!(d.instances.iter().map(|i| i.id).collect::<Vec<_>>(), vec![b.config.id]);
+    assert_eq!(r.full().instances.len(), 2);
+    assert!(r.delta(2).instances.is_empty());
+}
+
+#[test]
+fn instances_are_listed_per_tenant_oldest_first() {
+    let (t1, t2) = (TenantId::generate(), TenantId::generate());
+    let mut r = Registry::default();
+    let (late, early, other) = (instance(t1, 20), instance(t1, 10), instance(t2, 5));
+    r.apply(Change { instances: vec![late.clone(), early.clone(), other], ..Default::default() }, 1);
+    let ids: Vec<_> = r.instances_of(&t1).iter().map(|i| i.config.id).collect();
+    assert_eq!(ids, vec![early.config.id, late.config.id]);
+}

@@ -1,0 +1,92 @@
+//! The control plane's RocksDB: tenants, instances and node-level facts. Writes are few and
+//! synchronous (`sync = true`); callers run them off the event loop (`spawn_blocking`).
+
+use std::path::Path;
+
+use rocksdb::{ColumnFamilyDescriptor, Options, WriteBatch, WriteOptions, DB};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage failure: {0}")]
+    Rocks(#[from] rocksdb::Error),
+    #[error("stored record is corrupt: {0}")]
+    Corrupt(String),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Cf {
+    Meta,
+    Tenants,
+    Instances,
+}
+
+impl Cf {
+    const ALL: [Cf; 3] = [Cf::Meta, Cf::Tenants, Cf::Instances];
+
+    fn name(self) -> &'static str {
+        match self {
+            Cf::Meta => "meta",
+            Cf::Tenants => "tenants",
+            Cf::Instances => "instances",
+        }
+    }
+}
+
+pub struct Store {
+    db: DB,
+}
+
+/// Writes that become durable together.
+#[derive(Default)]
+pub struct Writes(Vec<(Cf, Vec<u8>, Vec<u8>)>);
+
+impl Writes {
+    pub fn put(&mut self, cf: Cf, key: impl Into<Vec<u8>>, value: &impl Serialize) {
+        self.0.push((cf, key.into(), serde_json::to_vec(value).unwrap_or_default()));
+    }
+}
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        opts.set_compression_type(rocksdb::DBCompressionType::None);
+        let cfs = Cf::ALL.iter().map(|cf| ColumnFamilyDescriptor::new(cf.name(), Options::default()));
+        Ok(Store { db: DB::open_cf_descriptors(&opts, path, cfs)? })
+    }
+
+    fn cf(&self, cf: Cf) -> Result<&rocksdb::ColumnFamily, StoreError> {
+        self.db.cf_handle(cf.name()).ok_or_else(|| StoreError::Corrupt(format!("missing column family {}", cf.name())))
+    }
+
+    /// Writes `w` durably (fsync).
+    pub fn write(&self, w: Writes) -> Result<(), StoreError> {
+        let mut batch = WriteBatch::default();
+        for (cf, k, v) in &w.0 {
+            batch.put_cf(self.cf(*cf)?, k, v);
+        }
+        let mut sync = WriteOptions::default();
+        sync.set_sync(true);
+        Ok(self.db.write_opt(batch, &sync)?)
+    }
+
+    pub fn get<T: DeserializeOwned>(&self, cf: Cf, key: &[u8]) -> Result<Option<T>, StoreError> {
+        match self.db.get_cf(self.cf(cf)?, key)? {
+            Some(v) => serde_json::from_slice(&v).map(Some).map_err(|e| StoreError::Corrupt(e.to_string())),
+            None => Ok(None),
+        }
+    }
+
+    /// Every value of `cf`.
+    pub fn all<T: DeserializeOwned>(&self, cf: Cf) -> Result<Vec<T>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(self.cf(cf)?, rocksdb::IteratorMode::Start) {
+            let (_, v) = item?;
+            out.push(serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+        }
+        Ok(out)
+    }
+}

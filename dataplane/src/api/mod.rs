@@ -1,0 +1,38 @@
+//! api: the dialect adapters. Each maps HTTP to core commands and core results to HTTP in its
+//! own shape, and owns its error shape; none holds state. `zapi` is the primary public contract
+//! (seed 001); `sim` is the admin surface of the simulated network.
+
+pub mod sim;
+pub mod zapi;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use chatedge_config::{Snapshot, UrlPolicy};
+
+use crate::metrics::Metrics;
+use crate::network::sim::SimNetwork;
+use crate::shard::Shards;
+use crate::sync::control::ControlClient;
+use crate::sync::ConfigState;
+
+/// Everything a request handler may use; shared read-only by all requests.
+pub struct App {
+    pub config: Arc<ArcSwap<Snapshot>>,
+    pub sync: Arc<ConfigState>,
+    pub shards: Shards,
+    pub sim: Option<Arc<SimNetwork>>,
+    pub control: Arc<ControlClient>,
+    pub metrics: Arc<Metrics>,
+    pub limits: Limits,
+    pub url_policy: UrlPolicy,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_body_bytes: usize,
+    pub request_timeout: Duration,
+    /// How long a settings change waits for the control plane to publish it.
+    pub settings_timeout: Duration,
+}

@@ -1,0 +1,120 @@
+//! Z-API's error shape, `{"error": "...", "message": "..."}` (seed 001: `{"error": "Invalid
+//! phone"}`), and the one function that maps every failure of this dialect to HTTP.
+
+use chatedge_serve::{BodyError, Resp};
+use hyper::header::{HeaderValue, ALLOW};
+use hyper::StatusCode;
+use serde_json::json;
+
+use crate::error::{Blame, CoreError};
+use crate::sync::control::ControlError;
+
+#[derive(Debug)]
+pub enum ZapiError {
+    /// Unknown instance or wrong token (deliberately the same answer).
+    Unauthorized,
+    /// The instance exists but is stopped (trial over, unpaid).
+    Inactive,
+    RouteNotFound,
+    MethodNotAllowed { allowed: &'static str },
+    Body(BodyError),
+    /// The body is not a JSON object.
+    BadJson(String),
+    /// A field is missing or wrong: `error` is Z-API's short text, `message` says how to fix it.
+    Invalid { error: &'static str, message: String },
+    Core(CoreError),
+    Control(ControlError),
+    /// The control plane took a settings change, but it has not reached this node in time.
+    NotAppliedYet,
+}
+
+impl From<CoreError> for ZapiError {
+    fn from(e: CoreError) -> Self {
+        ZapiError::Core(e)
+    }
+}
+
+impl From<ControlError> for ZapiError {
+    fn from(e: ControlError) -> Self {
+        ZapiError::Control(e)
+    }
+}
+
+impl ZapiError {
+    pub fn invalid(error: &'static str, message: impl Into<String>) -> Self {
+        ZapiError::Invalid { error, message: message.into() }
+    }
+
+    /// Short reason for the refusal counter (bounded).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ZapiError::Unauthorized => "unauthorized",
+            ZapiError::Inactive => "inactive",
+            ZapiError::RouteNotFound => "route_not_found",
+            ZapiError::MethodNotAllowed { .. } => "method_not_allowed",
+            ZapiError::Body(BodyError::TooLarge { .. }) => "body_too_large",
+            ZapiError::Body(BodyError::Broken(_)) => "body_broken",
+            ZapiError::BadJson(_) => "bad_json",
+            ZapiError::Invalid { .. } => "invalid_field",
+            ZapiError::Core(_) => "core",
+            ZapiError::Control(_) | ZapiError::NotAppliedYet => "control_plane",
+        }
+    }
+
+    pub fn into_response(self) -> Resp {
+        let (status, error, message): (StatusCode, &str, String) = match &self {
+            ZapiError::Unauthorized => (StatusCode::UNAUTHORIZED, "Unauthorized", "unknown instance or invalid token".into()),
+            ZapiError::Inactive => (
+                StatusCode::FORBIDDEN,
+                "Instance not active",
+                "the instance is stopped (trial ended or payment pending)".into(),
+            ),
+            ZapiError::RouteNotFound => (StatusCode::NOT_FOUND, "Route not found", "no such Z-API method".into()),
+            ZapiError::MethodNotAllowed { allowed } => {
+                let mut res = chatedge_serve::json(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    &json!({"error": "Method not allowed", "message": format!("use {allowed}")}),
+                );
+                res.headers_mut().insert(ALLOW, HeaderValue::from_static(allowed));
+                return res;
+            }
+            ZapiError::Body(BodyError::TooLarge { limit }) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "Body too large", format!("request bodies are limited to {limit} bytes"))
+            }
+            ZapiError::Body(BodyError::Broken(e)) => (StatusCode::BAD_REQUEST, "Bad request", format!("could not read the body: {e}")),
+            ZapiError::BadJson(e) => (StatusCode::BAD_REQUEST, "Invalid JSON", e.clone()),
+            ZapiError::Invalid { error, message } => (StatusCode::BAD_REQUEST, error, message.clone()),
+            ZapiError::Core(e) => return core_response(e),
+            ZapiError::Control(ControlError::Refused { status, body }) if status.is_client_error() => {
+                return chatedge_serve::bytes(*status, "application/json", body.clone());
+            }
+            ZapiError::Control(e) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Control plane unavailable",
+                format!("{e}; settings changes need the control plane, messages are still accepted"),
+            ),
+            ZapiError::NotAppliedYet => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Not applied yet",
+                "the change was saved by the control plane but has not reached this node yet; it applies shortly".into(),
+            ),
+        };
+        chatedge_serve::json(status, &json!({"error": error, "message": message}))
+    }
+}
+
+fn core_response(e: &CoreError) -> Resp {
+    let (status, error) = match e {
+        CoreError::QueueFull { .. } => (StatusCode::TOO_MANY_REQUESTS, "Queue full"),
+        CoreError::AlreadyConnected => (StatusCode::CONFLICT, "You are already connected."),
+        CoreError::Reconnecting => (StatusCode::CONFLICT, "Reconnecting"),
+        CoreError::PairingExpired => (StatusCode::CONFLICT, "QR code expired"),
+        CoreError::NotInQueue => (StatusCode::NOT_FOUND, "Message not found in queue"),
+        CoreError::NotConnected => (StatusCode::CONFLICT, "You are not connected."),
+        _ => {
+            debug_assert_eq!(e.blame(), Blame::Unavailable);
+            (StatusCode::SERVICE_UNAVAILABLE, "Temporarily unavailable")
+        }
+    };
+    chatedge_serve::json(status, &json!({"error": error, "message": e.to_string()}))
+}

@@ -1,0 +1,122 @@
+//! Reading Z-API request bodies. Bodies are parsed as a JSON object and each field is read
+//! with its own rule, so an error names the field and says what is expected. Extra fields are
+//! ignored (Z-API clients send many optional ones); wrong types are refused. Like Z-API's
+//! clients expect, `phone` may be a string or a number, and numbers may come as strings.
+
+use bytes::Bytes;
+use chatedge_config::Phone;
+use serde_json::{Map, Value};
+
+use super::ZapiError;
+
+pub type Object = Map<String, Value>;
+
+/// The body as a JSON object.
+pub fn object(body: &Bytes) -> Result<Object, ZapiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ZapiError::BadJson("the body is empty; send a JSON object".into()));
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(o)) => Ok(o),
+        Ok(_) => Err(ZapiError::BadJson("the body must be a JSON object".into())),
+        Err(e) => Err(ZapiError::BadJson(format!("the body is not valid JSON: {e}"))),
+    }
+}
+
+/// A required recipient: digits only (8–15) or a group id.
+pub fn phone(o: &Object, field: &str) -> Result<Phone, ZapiError> {
+    let raw = match o.get(field) {
+        None | Some(Value::Null) => return Err(ZapiError::invalid("Invalid phone", format!("{field} is required"))),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) if n.is_u64() => n.to_string(),
+        Some(_) => return Err(ZapiError::invalid("Invalid phone", format!("{field} must be a string of digits"))),
+    };
+    Phone::parse(&raw).map_err(|e| ZapiError::invalid("Invalid phone", format!("{field}: {e}")))
+}
+
+/// A string of at most `max_chars` characters; `required` refuses absence and emptiness.
+pub fn text(o: &Object, field: &str, max_chars: usize, required: bool) -> Result<Option<String>, ZapiError> {
+    let bad = |m: String| ZapiError::invalid("Invalid field", m);
+    match o.get(field) {
+        None | Some(Value::Null) if required => Err(bad(format!("{field} is required"))),
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if required && s.trim().is_empty() => Err(bad(format!("{field} must not be empty"))),
+        Some(Value::String(s)) if s.chars().count() > max_chars => {
+            Err(bad(format!("{field} is longer than {max_chars} characters")))
+        }
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(bad(format!("{field} must be a string"))),
+    }
+}
+
+/// Optional whole seconds within `range` (Z-API `delayMessage`, `delayTyping`: 1–15).
+pub fn seconds(o: &Object, field: &str, range: std::ops::RangeInclusive<u8>) -> Result<Option<u8>, ZapiError> {
+    let bad = || {
+        ZapiError::invalid(
+            "Invalid field",
+            format!("{field} must be a whole number of seconds from {} to {}", range.start(), range.end()),
+        )
+    };
+    let n = match o.get(field) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Number(n)) => n.as_u64().ok_or_else(bad)?,
+        Some(Value::String(s)) => s.trim().parse::<u64>().map_err(|_| bad())?,
+        Some(_) => return Err(bad()),
+    };
+    u8::try_from(n).ok().filter(|n| range.contains(n)).map(Some).ok_or_else(bad)
+}
+
+/// A required boolean.
+pub fn boolean(o: &Object, field: &str) -> Result<bool, ZapiError> {
+    match o.get(field) {
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(Value::String(s)) if s == "true" || s == "false" => Ok(s == "true"),
+        Some(_) => Err(ZapiError::invalid("Invalid field", format!("{field} must be true or false"))),
+        None => Err(ZapiError::invalid("Invalid field", format!("{field} is required"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(s: &str) -> Object {
+        object(&Bytes::from(s.to_owned())).unwrap()
+    }
+
+    #[test]
+    fn bodies_that_are_not_json_objects_are_refused() {
+        for bad in ["", "  ", "{", "[1]", "\"x\"", "nul"] {
+            assert!(matches!(object(&Bytes::from(bad)), Err(ZapiError::BadJson(_))), "{bad:?}");
+        }
+        assert!(matches!(object(&Bytes::from_static(b"\xff\xfe")), Err(ZapiError::BadJson(_))));
+    }
+
+    #[test]
+    fn phone_accepts_strings_and_numbers_of_digits() {
+        assert_eq!(phone(&obj(r#"{"phone":"5511999999999"}"#), "phone").unwrap().as_str(), "5511999999999");
+        assert_eq!(phone(&obj(r#"{"phone":5511999999999}"#), "phone").unwrap().as_str(), "5511999999999");
+        for bad in [r#"{}"#, r#"{"phone":"+55 11"}"#, r#"{"phone":true}"#, r#"{"phone":-5}"#] {
+            assert!(phone(&obj(bad), "phone").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn delays_must_be_whole_seconds_in_range() {
+        let r = 1..=15;
+        assert_eq!(seconds(&obj(r#"{"d":5}"#), "d", r.clone()).unwrap(), Some(5));
+        assert_eq!(seconds(&obj(r#"{"d":"15"}"#), "d", r.clone()).unwrap(), Some(15));
+        assert_eq!(seconds(&obj(r#"{}"#), "d", r.clone()).unwrap(), None);
+        for bad in [r#"{"d":0}"#, r#"{"d":16}"#, r#"{"d":2.5}"#, r#"{"d":-1}"#, r#"{"d":"x"}"#, r#"{"d":999999999999}"#] {
+            assert!(seconds(&obj(bad), "d", r.clone()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn text_is_bounded_and_required_text_is_not_blank() {
+        assert!(text(&obj(r#"{"m":"  "}"#), "m", 10, true).is_err());
+        assert!(text(&obj(r#"{"m":"12345678901"}"#), "m", 10, true).is_err());
+        assert_eq!(text(&obj(r#"{"m":"ok"}"#), "m", 10, true).unwrap().as_deref(), Some("ok"));
+        assert!(text(&obj(r#"{"m":1}"#), "m", 10, false).is_err());
+    }
+}

@@ -1,0 +1,95 @@
+//! Instance routes (seed 001, lines 744–1000): status, QR code (text and PNG), restart,
+//! disconnect, device and `me`.
+
+use chatedge_config::snapshot::WebhookKind;
+use chatedge_serve::Resp;
+use hyper::StatusCode;
+use serde_json::{json, Value};
+
+use super::{qr_image, Call, ZapiError};
+use crate::error::CoreError;
+use crate::shard::{Command, SessionStatus};
+
+async fn session(call: &Call<'_>) -> Result<SessionStatus, ZapiError> {
+    let instance = call.instance.id;
+    Ok(call.app.shards.ask(&instance, |reply| Command::Status { instance, reply }).await?)
+}
+
+fn ok(v: Value) -> Result<Resp, ZapiError> {
+    Ok(chatedge_serve::json(StatusCode::OK, &v))
+}
+
+pub async fn status(call: &Call<'_>) -> Result<Resp, ZapiError> {
+    let s = session(call).await?;
+    let error = if s.connected { "You are already connected." } else { "You are not connected." };
+    ok(json!({"connected": s.connected, "error": error, "smartphoneConnected": s.connected}))
+}
+
+/// `qr-code` answers the current pairing code's text, `qr-code/image` a PNG of it as a data
+/// URL. Codes rotate every 20 s; an instance that is already connected gets no code.
+pub async fn qr_code(call: &Call<'_>, image: bool) -> Result<Resp, ZapiError> {
+    let instance = call.instance.id;
+    match call.app.shards.call(&instance, |reply| Command::QrCode { instance, reply }).await {
+        Ok(code) if image => ok(json!({"value": qr_image::data_url(&code)?})),
+        Ok(code) => ok(json!({"value": code})),
+        Err(CoreError::AlreadyConnected) => {
+            ok(json!({"connected": true, "value": null, "error": "You are already connected."}))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn restart(call: &Call<'_>) -> Result<Resp, ZapiError> {
+    let instance = call.instance.id;
+    call.app.shards.call(&instance, |reply| Command::Restart { instance, reply }).await?;
+    ok(json!({"value": true}))
+}
+
+pub async fn disconnect(call: &Call<'_>) -> Result<Resp, ZapiError> {
+    let instance = call.instance.id;
+    call.app.shards.call(&instance, |reply| Command::Disconnect { instance, reply }).await?;
+    ok(json!({"value": true}))
+}
+
+pub async fn device(call: &Call<'_>) -> Result<Resp, ZapiError> {
+    let s = session(call).await?;
+    let i = &call.instance;
+    ok(json!({
+        "phone": s.phone.as_ref().map(|p| p.as_str()).unwrap_or(""),
+        "imgUrl": null,
+        "name": i.name,
+        "device": {"sessionName": i.session_name.as_deref().unwrap_or("chatedge"), "device_model": "chatedge"},
+        "originalDevice": if i.business_device { "smba" } else { "android" },
+        "sessionId": 0,
+        "isBusiness": i.business_device,
+    }))
+}
+
+/// `me` (seed 001, line 952) plus chatedge's `webhookSecret`.
+pub async fn me(call: &Call<'_>) -> Result<Resp, ZapiError> {
+    let s = session(call).await?;
+    let i = &call.instance;
+    let url = |k: WebhookKind| i.webhooks.get(k).map(|u| u.as_str());
+    ok(json!({
+        "id": i.id.to_string(),
+        "token": call.token,
+        "name": i.name,
+        "due": i.due_ms,
+        "connected": s.connected,
+        "phone": s.phone.as_ref().map(|p| p.as_str()),
+        "paymentStatus": i.payment_status,
+        "created": chatedge_config::time::rfc3339_ms(i.created_ms),
+        "connectedCallbackUrl": url(WebhookKind::Connected),
+        "deliveryCallbackUrl": url(WebhookKind::Delivery),
+        "disconnectedCallbackUrl": url(WebhookKind::Disconnected),
+        "messageStatusCallbackUrl": url(WebhookKind::MessageStatus),
+        "presenceChatCallbackUrl": url(WebhookKind::ChatPresence),
+        "receivedCallbackUrl": url(WebhookKind::Received),
+        "receiveCallbackSentByMe": i.notify_sent_by_me,
+        "callRejectAuto": i.call_reject_auto,
+        "callRejectMessage": i.call_reject_message,
+        "autoReadMessage": i.auto_read_message,
+        "initialDataCallbackUrl": null,
+        "webhookSecret": i.webhook_secret.expose(),
+    }))
+}

@@ -1,0 +1,33 @@
+//! edge: where requests enter. It bounds each request in time, routes it to a dialect by path,
+//! and records what happened (route, dialect, status, latency) in `/metrics`. Serving itself
+//! (HTTP/1.1 + h2c, graceful shutdown, connection bounds) is `chatedge_serve`.
+
+mod router;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use chatedge_serve::Resp;
+use hyper::body::Incoming;
+use hyper::{Request, StatusCode};
+use serde_json::json;
+
+use crate::api::App;
+
+/// Handles one request end to end.
+pub async fn handle(app: Arc<App>, req: Request<Incoming>, _peer: SocketAddr) -> Resp {
+    let started = Instant::now();
+    let (route, dialect, res) = match tokio::time::timeout(app.limits.request_timeout, router::route(&app, req)).await {
+        Ok(r) => r,
+        Err(_) => {
+            app.metrics.refusals.with_label_values(&["request_timeout"]).inc();
+            let body = json!({"error": "timeout", "message": "the request did not complete in time; it may still take effect"});
+            ("timeout", "none", chatedge_serve::json(StatusCode::SERVICE_UNAVAILABLE, &body))
+        }
+    };
+    let m = &app.metrics;
+    m.http_requests.with_label_values(&[route, dialect, res.status().as_str()]).inc();
+    m.http_seconds.with_label_values(&[route]).observe(started.elapsed().as_secs_f64());
+    res
+}

@@ -1,0 +1,45 @@
+//! The router: picks the dialect from the path. `/instances/{id}/token/{token}/…` is Z-API;
+//! the Z-API integrator routes (`/instances/integrator/…`, `GET /instances`) are forwarded to
+//! the control plane so a Z-API client needs one base URL; `/sim/…` is the simulated network's
+//! admin surface; `/metrics` and `/healthz` are for operators.
+
+use chatedge_serve::Resp;
+use hyper::body::Incoming;
+use hyper::{Method, Request, StatusCode};
+use serde_json::json;
+
+use crate::api::{sim, zapi, App};
+
+/// Returns the bounded route label, the dialect label and the answer.
+pub async fn route(app: &App, req: Request<Incoming>) -> (&'static str, &'static str, Resp) {
+    let path = req.uri().path().to_owned();
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (req.method(), segments.as_slice()) {
+        (&Method::GET, ["metrics"]) => {
+            ("metrics", "ops", chatedge_serve::bytes(StatusCode::OK, "text/plain; version=0.0.4", app.metrics.render()))
+        }
+        (&Method::GET, ["healthz"]) => {
+            let body = json!({"status": "ok", "configVersion": app.sync.version()});
+            ("healthz", "ops", chatedge_serve::json(StatusCode::OK, &body))
+        }
+        (_, ["instances", "integrator", ..]) | (&Method::GET, ["instances"]) => {
+            let (label, res) = zapi::integrator::forward(app, req).await;
+            (label, "zapi", res)
+        }
+        (_, ["instances", id, "token", token, rest @ ..]) => {
+            let (id, token) = (id.to_string(), token.to_string());
+            let rest: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
+            let (label, res) = zapi::handle(app, req, &id, &token, &rest).await;
+            (label, "zapi", res)
+        }
+        (_, ["sim", action]) => {
+            let action = action.to_string();
+            let (label, res) = sim::handle(app, req, &action).await;
+            (label, "sim", res)
+        }
+        _ => {
+            let body = json!({"error": "Route not found", "message": format!("no route for {} {}", req.method(), path)});
+            ("not_found", "none", chatedge_serve::json(StatusCode::NOT_FOUND, &body))
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! `CoreError`: why the core refused or failed a command. Dialects map it to their own HTTP
+//! error shape in one function each; this type knows only who failed and whether retrying can
+//! help.
+
+use crate::store::StoreError;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CoreError {
+    #[error("the queue already holds {limit} messages{}", if *.connected { "" } else { " while the instance is disconnected" })]
+    QueueFull { limit: u64, connected: bool },
+    #[error("the instance is already connected")]
+    AlreadyConnected,
+    #[error("the instance is reconnecting with its saved session; try again in a moment")]
+    Reconnecting,
+    #[error("pairing timed out: no QR code was scanned; ask for a new one")]
+    PairingExpired,
+    #[error("no message with this zaapId is waiting in the queue")]
+    NotInQueue,
+    #[error("the instance is not connected")]
+    NotConnected,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the data plane is shutting down")]
+    ShuttingDown,
+    #[error("the operation did not finish in time")]
+    Timeout,
+}
+
+/// Who is at fault, which decides the HTTP status family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Blame {
+    /// The request cannot succeed as sent or in the current state (4xx).
+    Client,
+    /// chatedge could not do it now; retrying later may work (503).
+    Unavailable,
+}
+
+impl CoreError {
+    pub fn blame(&self) -> Blame {
+        match self {
+            CoreError::QueueFull { .. }
+            | CoreError::AlreadyConnected
+            | CoreError::Reconnecting
+            | CoreError::PairingExpired
+            | CoreError::NotInQueue
+            | CoreError::NotConnected => Blame::Client,
+            CoreError::Store(_) | CoreError::ShuttingDown | CoreError::Timeout => Blame::Unavailable,
+        }
+    }
+}

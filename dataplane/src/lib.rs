@@ -1,0 +1,147 @@
+//! chatedge-dataplane: the hot path. It accepts API calls ([`edge`], [`api`]), authenticates
+//! them against the pushed config ([`auth`], [`sync`]), persists each accepted message in a
+//! durable per-instance queue ([`queue`], [`store`]), runs each instance's session pinned to a
+//! core ([`shard`], [`session`]), paces messages out through a chat-network connector
+//! ([`network`]) and fans events out to webhooks ([`outbox`]).
+//!
+//! It never depends on the control plane's code: it talks to it over HTTP, and keeps serving
+//! from its last persisted config when the control plane is unreachable.
+
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod auth;
+pub mod edge;
+pub mod error;
+pub mod metrics;
+pub mod network;
+pub mod outbox;
+pub mod queue;
+pub mod session;
+pub mod shard;
+pub mod store;
+pub mod sync;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chatedge_config::{Config, NodeId, Secret};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::api::{App, Limits};
+use crate::metrics::Metrics;
+use crate::network::sim::SimNetwork;
+use crate::network::Connector;
+use crate::outbox::dispatcher::{self, Dispatcher};
+use crate::shard::ShardDeps;
+use crate::store::{Batch, Cf, Store, StoreError};
+use crate::sync::control::ControlClient;
+use crate::sync::ConfigState;
+
+pub use error::CoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DataPlaneError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot start: {0}")]
+    Start(String),
+}
+
+/// How this data plane is wired into its surroundings.
+pub struct Options {
+    /// Where its RocksDB lives.
+    pub data_dir: PathBuf,
+    /// The control plane's base URL.
+    pub control_plane: String,
+    /// This node's credential towards the control plane.
+    pub node_token: Secret,
+}
+
+/// Runs the data plane until `shutdown` turns true: then it stops accepting, finishes
+/// in-flight requests, stops the shards and the webhook dispatcher, flushes the store and
+/// returns. `ready` receives the bound address once requests are accepted.
+pub async fn run(
+    config: Config,
+    opts: Options,
+    shutdown: watch::Receiver<bool>,
+    ready: oneshot::Sender<SocketAddr>,
+) -> Result<(), DataPlaneError> {
+    let metrics = Arc::new(Metrics::new());
+    let store = Store::open(&opts.data_dir, config.store.max_batch, metrics.clone())?;
+    let node = node_id(&store).await?;
+    let sync = Arc::new(ConfigState::load(store.clone(), config.webhooks.url_policy, metrics.clone())?);
+    let (notifier, inbox) = dispatcher::channel();
+
+    let n = config.dataplane.shards;
+    let (event_txs, event_rxs): (Vec<_>, Vec<_>) = (0..n).map(|_| mpsc::channel(shard::EVENT_CAPACITY)).unzip();
+    let sim = SimNetwork::new(config.sim.clone(), event_txs);
+    let connectors: Vec<Box<dyn Connector + Send>> = (0..n).map(|i| Box::new(sim.connector(i)) as _).collect();
+    let recovered = shard::recovery::load(&store, n)?;
+    let deps = ShardDeps {
+        store: store.clone(),
+        config: sync.shared(),
+        notifier,
+        metrics: metrics.clone(),
+        pacing: config.pacing,
+        queue: config.queue,
+    };
+    let (shards, shard_threads) =
+        shard::start(deps, connectors, event_rxs, recovered).map_err(|e| DataPlaneError::Start(e.to_string()))?;
+
+    let control = Arc::new(
+        ControlClient::new(&opts.control_plane, opts.node_token, node).map_err(|e| DataPlaneError::Start(e.to_string()))?,
+    );
+    let client = dispatcher::webhook_client().map_err(|e| DataPlaneError::Start(e.to_string()))?;
+    let dispatcher = Dispatcher::new(store.clone(), sync.shared(), config.webhooks, metrics.clone(), client, inbox);
+    let dispatcher = tokio::spawn(dispatcher.run(shutdown.clone()));
+    let idle = config.controlplane.heartbeat * 3;
+    let follower = tokio::spawn(sync::client::run(sync.clone(), control.clone(), idle, shutdown.clone()));
+
+    let addr = config.dataplane.listen;
+    let listener = TcpListener::bind(addr).await.map_err(|source| DataPlaneError::Listen { addr, source })?;
+    let bound = listener.local_addr().map_err(|source| DataPlaneError::Listen { addr, source })?;
+    let app = Arc::new(App {
+        config: sync.shared(),
+        sync: sync.clone(),
+        shards: shards.clone(),
+        sim: Some(sim),
+        control,
+        metrics,
+        limits: Limits {
+            max_body_bytes: config.dataplane.max_body_bytes,
+            request_timeout: config.dataplane.request_timeout,
+            settings_timeout: config.dataplane.settings_timeout,
+        },
+        url_policy: config.webhooks.url_policy,
+    });
+    let _ = ready.send(bound);
+    tracing::info!(%bound, shards = n, "data plane accepting requests");
+    let handler = move |req, peer| edge::handle(app.clone(), req, peer);
+    chatedge_serve::serve(listener, handler, shutdown, chatedge_serve::ServeOptions::default()).await;
+
+    shards.stop().await;
+    let _ = tokio::task::spawn_blocking(move || shard_threads.into_iter().for_each(|t| drop(t.join()))).await;
+    let _ = dispatcher.await;
+    let _ = follower.await;
+    let _ = tokio::task::spawn_blocking(move || store.close()).await;
+    tracing::info!("data plane stopped; store flushed");
+    Ok(())
+}
+
+/// This node's id: generated once, kept in the `meta` family.
+async fn node_id(store: &Store) -> Result<NodeId, StoreError> {
+    const KEY: &[u8] = b"node_id";
+    if let Some(id) = store.db().get_cf(store.cf(Cf::Meta), KEY)?.and_then(|v| NodeId::from_slice(&v)) {
+        return Ok(id);
+    }
+    let id = NodeId::generate();
+    let mut b = Batch::new();
+    b.put(Cf::Meta, KEY.to_vec(), id.as_bytes().to_vec());
+    store.commit(b).await?;
+    Ok(id)
+}

@@ -1,0 +1,169 @@
+//! session owns one instance's life on its shard: the link state machine (offline → pairing →
+//! online, or connecting with saved credentials), its queue, and pacing — what may leave next
+//! and when. It decides; the shard carries the decisions out (network calls, commits, timers).
+//! Runs only on the owning shard's thread.
+
+pub mod pacing;
+
+use std::time::{Duration, Instant};
+
+use chatedge_config::snapshot::Pacing;
+use chatedge_config::{InstanceId, Phone};
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+
+use crate::error::CoreError;
+use crate::network::Credentials;
+use crate::queue::{InstanceQueue, Queued};
+use crate::store::{Store, StoreError};
+
+/// Someone waiting for the next pairing code.
+pub type QrWaiter = oneshot::Sender<Result<String, CoreError>>;
+
+/// The link between the instance and the network.
+#[derive(Debug)]
+pub enum Link {
+    /// Not connected and not pairing.
+    Offline,
+    /// Showing pairing codes; `code` is the current one once the network sent it.
+    Pairing { code: Option<String>, waiters: Vec<QrWaiter> },
+    /// Reconnecting with saved credentials.
+    Connecting,
+    Online { phone: Phone },
+}
+
+impl Link {
+    /// Bounded label for metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Link::Offline => "disconnected",
+            Link::Pairing { .. } => "qr_ready",
+            Link::Connecting => "connecting",
+            Link::Online { .. } => "connected",
+        }
+    }
+}
+
+/// What survives a restart: the paired phone and the network's credentials.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionRecord {
+    pub phone: Phone,
+    pub credentials: Credentials,
+    pub paired_ms: u64,
+}
+
+impl SessionRecord {
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default() // plain data: cannot fail
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, StoreError> {
+        serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("session record: {e}")))
+    }
+}
+
+/// What the pump should do next for a session.
+#[derive(Debug)]
+pub enum Step {
+    /// Nothing to send, or not connected, or a message is on the wire.
+    Idle,
+    /// Come back at this time (pacing or typing in progress).
+    WaitUntil(Instant),
+    /// Show "typing…" to the recipient of the message `seq` until the given time.
+    Type { to: Phone, until: Instant },
+    /// Put this message on the wire.
+    Send(Queued),
+}
+
+pub struct Session {
+    pub id: InstanceId,
+    pub link: Link,
+    pub record: Option<SessionRecord>,
+    pub queue: InstanceQueue,
+    /// Taken from the queue and handed to the network; awaiting Accepted/Rejected.
+    pub in_flight: Option<Queued>,
+    last_sent: Option<Instant>,
+    /// The gap to keep after `last_sent` when the next message names no delayMessage.
+    next_gap: Duration,
+    /// Typing shown for message `seq` until the instant.
+    typing: Option<(u64, Instant)>,
+    /// The earliest pending timer, so repeated waits do not pile up timers.
+    pub wake_at: Option<Instant>,
+}
+
+impl Session {
+    pub fn new(id: InstanceId, queue: InstanceQueue) -> Self {
+        Session {
+            id,
+            link: Link::Offline,
+            record: None,
+            queue,
+            in_flight: None,
+            last_sent: None,
+            next_gap: Duration::ZERO,
+            typing: None,
+            wake_at: None,
+        }
+    }
+
+    pub fn is_online(&self) -> bool {
+        matches!(self.link, Link::Online { .. })
+    }
+
+    pub fn phone(&self) -> Option<&Phone> {
+        match &self.link {
+            Link::Online { phone } => Some(phone),
+            _ => None,
+        }
+    }
+
+    /// Decides what leaves next. `pacing` is the instance's pacing (tenant override or node
+    /// default); Z-API semantics: `delayMessage` replaces the random gap before that message,
+    /// `delayTyping` shows "typing…" for that long right before it leaves.
+    pub fn next_step(&mut self, now: Instant, store: &Store, pacing: Pacing) -> Result<Step, StoreError> {
+        if !self.is_online() || self.in_flight.is_some() {
+            return Ok(Step::Idle);
+        }
+        let Some(front) = self.queue.front(store)? else { return Ok(Step::Idle) };
+        let gap = front.message.delay_message_s.map(|s| Duration::from_secs(s as u64)).unwrap_or(self.next_gap);
+        if let Some(ready) = self.last_sent.map(|t| t + gap).filter(|t| *t > now) {
+            return Ok(Step::WaitUntil(ready));
+        }
+        if let Some(secs) = front.message.delay_typing_s {
+            match self.typing {
+                Some((seq, until)) if seq == front.seq && until > now => return Ok(Step::WaitUntil(until)),
+                Some((seq, _)) if seq == front.seq => {}
+                _ => {
+                    let until = now + Duration::from_secs(secs as u64);
+                    let to = front.message.phone.clone();
+                    self.typing = Some((front.seq, until));
+                    return Ok(Step::Type { to, until });
+                }
+            }
+        }
+        let Some(taken) = self.queue.take_front(store)? else { return Ok(Step::Idle) };
+        self.last_sent = Some(now);
+        self.next_gap = pacing::draw(pacing);
+        self.typing = None;
+        Ok(Step::Send(taken))
+    }
+
+    /// The connection dropped: the message on the wire goes back to the head of the queue and
+    /// is resent (with the same id) once connected again.
+    pub fn requeue_in_flight(&mut self) {
+        if let Some(q) = self.in_flight.take() {
+            self.queue.put_back(q);
+        }
+        self.typing = None;
+    }
+
+    /// Answers everyone waiting for a pairing code.
+    pub fn answer_qr_waiters(&mut self, answer: impl Fn() -> Result<String, CoreError>) {
+        if let Link::Pairing { waiters, .. } = &mut self.link {
+            for w in waiters.drain(..) {
+                let _ = w.send(answer()); // the request may have timed out
+            }
+        }
+    }
+}

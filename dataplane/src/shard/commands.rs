@@ -1,0 +1,172 @@
+//! Commands from the edge to the shard that owns an instance, and how the shard carries them
+//! out. Each command carries its reply channel; a reply that finds its requester gone (timed
+//! out) is dropped.
+
+use chatedge_config::{InstanceId, Phone, ZaapId};
+use tokio::sync::oneshot;
+
+use super::{Shard, Then};
+use crate::error::CoreError;
+use crate::outbox::{payload, Events};
+use crate::queue::OutboundMessage;
+use crate::session::{Link, QrWaiter};
+use crate::store::{keys, Batch, Cf};
+use chatedge_config::snapshot::WebhookKind;
+
+pub type Reply<T> = oneshot::Sender<Result<T, CoreError>>;
+
+/// What the edge can ask a shard.
+pub enum Command {
+    /// Queue a message durably; the reply comes once it is fsync'd.
+    Enqueue { message: OutboundMessage, reply: Reply<()> },
+    Status { instance: InstanceId, reply: oneshot::Sender<SessionStatus> },
+    /// The current pairing code (starting pairing if needed).
+    QrCode { instance: InstanceId, reply: QrWaiter },
+    /// Reconnect with the saved session (no new scan needed).
+    Restart { instance: InstanceId, reply: Reply<()> },
+    /// Log out: the session is forgotten and a new scan is needed.
+    Disconnect { instance: InstanceId, reply: Reply<()> },
+    QueuePage { instance: InstanceId, page: usize, size: usize, reply: Reply<Vec<OutboundMessage>> },
+    QueueCount { instance: InstanceId, reply: oneshot::Sender<u64> },
+    QueueClear { instance: InstanceId, reply: Reply<u64> },
+    QueueRemove { instance: InstanceId, zaap: ZaapId, reply: Reply<()> },
+    /// Leave the event loop (shutdown).
+    Stop,
+}
+
+impl Command {
+    pub fn instance(&self) -> Option<InstanceId> {
+        match self {
+            Command::Enqueue { message, .. } => Some(message.instance),
+            Command::Status { instance, .. }
+            | Command::QrCode { instance, .. }
+            | Command::Restart { instance, .. }
+            | Command::Disconnect { instance, .. }
+            | Command::QueuePage { instance, .. }
+            | Command::QueueCount { instance, .. }
+            | Command::QueueClear { instance, .. }
+            | Command::QueueRemove { instance, .. } => Some(*instance),
+            Command::Stop => None,
+        }
+    }
+}
+
+/// The instance's link as the status routes report it.
+#[derive(Debug, Clone)]
+pub struct SessionStatus {
+    pub connected: bool,
+    pub phone: Option<Phone>,
+    pub state: &'static str,
+}
+
+impl Shard {
+    pub(super) fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Enqueue { message, reply } => self.enqueue(message, reply),
+            Command::Status { instance, reply } => {
+                let s = self.session(instance);
+                let status = SessionStatus { connected: s.is_online(), phone: s.phone().cloned(), state: s.link.label() };
+                let _ = reply.send(status);
+            }
+            Command::QrCode { instance, reply } => self.qr_code(instance, reply),
+            Command::Restart { instance, reply } => self.restart(instance, reply),
+            Command::Disconnect { instance, reply } => self.disconnect(instance, reply),
+            Command::QueuePage { instance, page, size, reply } => {
+                let store = self.deps.store.clone();
+                let result = self.session(instance).queue.page(&store, page, size).map_err(CoreError::from);
+                let _ = reply.send(result);
+            }
+            Command::QueueCount { instance, reply } => {
+                let s = self.session(instance);
+                let _ = reply.send(s.queue.len() + s.in_flight.is_some() as u64);
+            }
+            Command::QueueClear { instance, reply } => {
+                let mut batch = Batch::new();
+                let n = self.session(instance).queue.clear(&mut batch);
+                self.deps.metrics.messages.with_label_values(&["deleted"]).inc_by(n);
+                let (tx, rx) = oneshot::channel();
+                self.commit(instance, batch, Events::new(), Then::Reply(tx));
+                tokio::task::spawn_local(async move {
+                    let r = rx.await.unwrap_or(Err(CoreError::ShuttingDown));
+                    let _ = reply.send(r.map(|()| n));
+                });
+            }
+            Command::QueueRemove { instance, zaap, reply } => self.remove_queued(instance, zaap, reply),
+            Command::Stop => {}
+        }
+    }
+
+    fn enqueue(&mut self, message: OutboundMessage, reply: Reply<()>) {
+        let id = message.instance;
+        let limits = self.deps.queue;
+        let s = self.session(id);
+        let connected = s.is_online();
+        let limit = if connected { limits.max_waiting_connected } else { limits.max_waiting_disconnected };
+        if s.queue.len() >= limit {
+            self.deps.metrics.refusals.with_label_values(&["queue_full"]).inc();
+            let _ = reply.send(Err(CoreError::QueueFull { limit, connected }));
+            return;
+        }
+        let mut batch = Batch::new();
+        let seq = s.queue.push(message, &mut batch);
+        self.deps.metrics.messages.with_label_values(&["accepted"]).inc();
+        self.commit(id, batch, Events::new(), Then::Enqueued { seq, reply });
+    }
+
+    fn qr_code(&mut self, id: InstanceId, reply: QrWaiter) {
+        let s = self.session(id);
+        match &mut s.link {
+            Link::Online { .. } => drop(reply.send(Err(CoreError::AlreadyConnected))),
+            Link::Connecting => drop(reply.send(Err(CoreError::Reconnecting))),
+            Link::Pairing { code: Some(code), .. } => drop(reply.send(Ok(code.clone()))),
+            Link::Pairing { code: None, waiters } => waiters.push(reply),
+            Link::Offline => {
+                s.link = Link::Pairing { code: None, waiters: vec![reply] };
+                self.connector.start_pairing(id);
+            }
+        }
+    }
+
+    fn restart(&mut self, id: InstanceId, reply: Reply<()>) {
+        let s = self.session(id);
+        if let Some(credentials) = s.record.as_ref().map(|r| r.credentials.clone()) {
+            s.requeue_in_flight();
+            s.link = Link::Connecting;
+            self.connector.close(id, false);
+            self.connector.resume(id, &credentials);
+        }
+        let _ = reply.send(Ok(()));
+    }
+
+    fn disconnect(&mut self, id: InstanceId, reply: Reply<()>) {
+        self.connector.close(id, true);
+        let s = self.session(id);
+        s.requeue_in_flight();
+        s.answer_qr_waiters(|| Err(CoreError::NotConnected));
+        let was_paired = s.record.take().is_some();
+        s.link = Link::Offline;
+        let mut batch = Batch::new();
+        batch.delete(Cf::Sessions, keys::session(&id));
+        let mut events = Events::new();
+        if was_paired {
+            if let Some(cfg) = self.deps.config.load().instances.get(&id) {
+                let body = payload::disconnected(&id, "Disconnected by request", chatedge_config::time::unix_ms());
+                events.add(&mut batch, cfg, WebhookKind::Disconnected, &body);
+            }
+        }
+        self.commit(id, batch, events, Then::Reply(reply));
+    }
+
+    fn remove_queued(&mut self, id: InstanceId, zaap: ZaapId, reply: Reply<()>) {
+        let store = self.deps.store.clone();
+        let mut batch = Batch::new();
+        match self.session(id).queue.remove(&zaap, &mut batch, &store) {
+            Ok(true) => {
+                self.deps.metrics.messages.with_label_values(&["deleted"]).inc();
+                self.commit(id, batch, Events::new(), Then::Reply(reply));
+            }
+            Ok(false) => drop(reply.send(Err(CoreError::NotInQueue))),
+            Err(e) => drop(reply.send(Err(e.into()))),
+        }
+    }
+}

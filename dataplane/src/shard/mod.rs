@@ -1,0 +1,300 @@
+//! shard: the thread-per-core runtime. Each shard is one OS thread pinned to a core, running a
+//! current-thread Tokio runtime with a `LocalSet`; it exclusively owns the sessions of the
+//! instances that hash to it (`InstanceId::shard`), so session state needs no locks. Work
+//! reaches a shard as [`Command`]s from the edge (bounded channel), [`NetworkEvent`]s from its
+//! connector (bounded channel) and commit completions from the store committer. Blocking I/O
+//! never happens here: writes go to the committer; reads are bounded cursor reads.
+
+mod commands;
+mod events;
+mod handle;
+pub mod recovery;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use chatedge_config::file::QueueConfig;
+use chatedge_config::snapshot::Pacing;
+use chatedge_config::{InstanceId, Snapshot};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::error::CoreError;
+use crate::metrics::Metrics;
+use crate::network::{Connector, NetworkEvent};
+use crate::outbox::{Events, Notifier};
+use crate::queue::InstanceQueue;
+use crate::session::{Session, Step};
+use crate::store::{Batch, Completion, Store, StoreError};
+
+pub use commands::{Command, SessionStatus};
+pub use handle::Shards;
+
+/// Commands that may wait for one shard before senders wait (backpressure on the edge).
+const COMMAND_CAPACITY: usize = 4096;
+/// Network events that may wait for one shard before the connector waits.
+pub const EVENT_CAPACITY: usize = 8192;
+
+/// What a shard needs from the rest of the data plane.
+#[derive(Clone)]
+pub struct ShardDeps {
+    pub store: Arc<Store>,
+    pub config: Arc<ArcSwap<Snapshot>>,
+    pub notifier: Notifier,
+    pub metrics: Arc<Metrics>,
+    /// Pacing for instances whose tenant sets none.
+    pub pacing: Pacing,
+    pub queue: QueueConfig,
+}
+
+/// What happens on the shard once a batch is durable.
+enum Then {
+    Nothing,
+    Enqueued { seq: u64, reply: oneshot::Sender<Result<(), CoreError>> },
+    AckIncoming { id: String },
+    Reply(oneshot::Sender<Result<(), CoreError>>),
+}
+
+struct Committed {
+    instance: InstanceId,
+    result: Result<(), StoreError>,
+    then: Then,
+}
+
+struct Shard {
+    index: usize,
+    label: String,
+    deps: ShardDeps,
+    sessions: HashMap<InstanceId, Session>,
+    connector: Box<dyn Connector + Send>,
+    timers: BTreeSet<(Instant, InstanceId)>,
+    /// Commit completions; unbounded because each entry stands for a batch that a bounded
+    /// command or event channel already admitted.
+    committed_tx: mpsc::UnboundedSender<Committed>,
+}
+
+/// Starts `connectors.len()` shard threads. `events[i]` and `recovered[i]` belong to shard i.
+pub fn start(
+    deps: ShardDeps,
+    connectors: Vec<Box<dyn Connector + Send>>,
+    events: Vec<mpsc::Receiver<NetworkEvent>>,
+    recovered: Vec<recovery::ShardRecovery>,
+) -> std::io::Result<(Shards, Vec<JoinHandle<()>>)> {
+    let cores = core_affinity::get_core_ids().unwrap_or_default();
+    let mut senders = Vec::new();
+    let mut threads = Vec::new();
+    for (index, ((connector, events), recovered)) in connectors.into_iter().zip(events).zip(recovered).enumerate() {
+        let (tx, commands) = mpsc::channel(COMMAND_CAPACITY);
+        senders.push(tx);
+        let deps = deps.clone();
+        let core = (!cores.is_empty()).then(|| cores[index % cores.len()]);
+        let thread = std::thread::Builder::new().name(format!("shard-{index}")).spawn(move || {
+            if let Some(core) = core {
+                core_affinity::set_for_current(core);
+            }
+            let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => return tracing::error!(error = %e, shard = index, "cannot build shard runtime"),
+            };
+            let (committed_tx, committed_rx) = mpsc::unbounded_channel();
+            let shard = Shard {
+                index,
+                label: index.to_string(),
+                deps,
+                sessions: HashMap::new(),
+                connector,
+                timers: BTreeSet::new(),
+                committed_tx,
+            };
+            let local = tokio::task::LocalSet::new();
+            local.block_on(&rt, shard.run(commands, events, committed_rx, recovered));
+        })?;
+        threads.push(thread);
+    }
+    Ok((Shards::new(senders), threads))
+}
+
+impl Shard {
+    async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+        mut events: mpsc::Receiver<NetworkEvent>,
+        mut committed: mpsc::UnboundedReceiver<Committed>,
+        recovered: recovery::ShardRecovery,
+    ) {
+        self.recover(recovered);
+        let mut report = tokio::time::interval(Duration::from_secs(1));
+        let turns = self.deps.metrics.shard_loop_turns.with_label_values(&[&self.label]);
+        loop {
+            turns.inc();
+            let next_timer = self.timers.first().map(|(t, _)| *t);
+            tokio::select! {
+                biased;
+                Some(done) = committed.recv() => self.on_committed(done),
+                Some(event) = events.recv() => self.on_event(event),
+                command = commands.recv() => match command {
+                    Some(Command::Stop) | None => break,
+                    Some(c) => self.on_command(c),
+                },
+                _ = sleep_until(next_timer), if next_timer.is_some() => self.fire_timers(),
+                _ = report.tick() => self.report(&commands),
+            }
+        }
+        tracing::debug!(shard = self.index, "shard stopped");
+    }
+
+    fn recover(&mut self, recovered: recovery::ShardRecovery) {
+        for (id, r) in recovered.queues {
+            self.sessions.insert(id, Session::new(id, InstanceQueue::recovered(id, r)));
+        }
+        for (id, record) in recovered.sessions {
+            let session = self.session(id);
+            session.link = crate::session::Link::Connecting;
+            let credentials = record.credentials.clone();
+            session.record = Some(record);
+            self.connector.resume(id, &credentials);
+        }
+    }
+
+    fn session(&mut self, id: InstanceId) -> &mut Session {
+        self.sessions.entry(id).or_insert_with(|| Session::new(id, InstanceQueue::new(id)))
+    }
+
+    /// Hands `batch` to the committer; once durable, the events go to the dispatcher and
+    /// `then` runs on this shard.
+    fn commit(&mut self, instance: InstanceId, batch: Batch, events: Events, then: Then) {
+        if batch.is_empty() {
+            return self.on_committed(Committed { instance, result: Ok(()), then });
+        }
+        let keys = events.into_keys();
+        let notifier = self.deps.notifier.clone();
+        let tx = (!matches!(then, Then::Nothing)).then(|| self.committed_tx.clone());
+        self.deps.store.submit(batch, Completion::call(move |result| {
+            if result.is_ok() {
+                notifier.notify(keys);
+            }
+            if let Some(tx) = tx {
+                let _ = tx.send(Committed { instance, result, then }); // shard gone: shutting down
+            }
+        }));
+    }
+
+    fn on_committed(&mut self, done: Committed) {
+        let Committed { instance, result, then } = done;
+        match then {
+            Then::Nothing => {}
+            Then::Enqueued { seq, reply } => {
+                if let Some(s) = self.sessions.get_mut(&instance) {
+                    match result {
+                        Ok(()) => s.queue.mark_committed(seq),
+                        Err(_) => s.queue.abandon(seq),
+                    }
+                }
+                let ok = result.is_ok();
+                let _ = reply.send(result.map_err(CoreError::from)); // the client may have gone
+                if ok {
+                    self.pump(instance);
+                }
+            }
+            Then::AckIncoming { id } => {
+                if result.is_ok() {
+                    self.connector.ack_incoming(instance, &id);
+                }
+            }
+            Then::Reply(reply) => {
+                let _ = reply.send(result.map_err(CoreError::from));
+            }
+        }
+    }
+
+    fn pacing_for(&self, id: &InstanceId) -> Pacing {
+        let config = self.deps.config.load();
+        config
+            .instances
+            .get(id)
+            .and_then(|i| config.tenants.get(&i.tenant))
+            .and_then(|t| t.pacing)
+            .unwrap_or(self.deps.pacing)
+    }
+
+    /// Lets the session's next message leave if it may, or sets a timer for when it may.
+    fn pump(&mut self, id: InstanceId) {
+        let pacing = self.pacing_for(&id);
+        let now = Instant::now();
+        let Some(session) = self.sessions.get_mut(&id) else { return };
+        match session.next_step(now, &self.deps.store, pacing) {
+            Ok(Step::Idle) => {}
+            Ok(Step::WaitUntil(at)) => self.schedule(id, at),
+            Ok(Step::Type { to, until }) => {
+                self.connector.send_presence(id, &to, crate::network::Presence::Composing);
+                self.schedule(id, until);
+            }
+            Ok(Step::Send(queued)) => match self.connector.send(&queued.message) {
+                Ok(()) => session.in_flight = Some(queued),
+                Err(e) => {
+                    tracing::warn!(instance = %id, error = %e, "send refused by connector");
+                    session.queue.put_back(queued);
+                }
+            },
+            Err(e) => {
+                tracing::error!(instance = %id, error = %e, "cannot read queue; retrying in 1 s");
+                self.schedule(id, now + Duration::from_secs(1));
+            }
+        }
+    }
+
+    fn schedule(&mut self, id: InstanceId, at: Instant) {
+        let Some(session) = self.sessions.get_mut(&id) else { return };
+        if session.wake_at.is_some_and(|w| w <= at) {
+            return; // an earlier wake-up re-evaluates anyway
+        }
+        if let Some(old) = session.wake_at.replace(at) {
+            self.timers.remove(&(old, id));
+        }
+        self.timers.insert((at, id));
+    }
+
+    fn fire_timers(&mut self) {
+        let now = Instant::now();
+        while let Some(&(at, id)) = self.timers.first() {
+            if at > now {
+                break;
+            }
+            self.timers.pop_first();
+            if let Some(s) = self.sessions.get_mut(&id) {
+                s.wake_at = None;
+            }
+            self.pump(id);
+        }
+    }
+
+    /// Publishes this shard's gauges.
+    fn report(&self, commands: &mpsc::Receiver<Command>) {
+        let m = &self.deps.metrics;
+        let mut by_state: HashMap<&'static str, i64> = HashMap::new();
+        let (mut depth, mut oldest) = (0u64, None::<u64>);
+        for s in self.sessions.values() {
+            *by_state.entry(s.link.label()).or_default() += 1;
+            depth += s.queue.len() + s.in_flight.is_some() as u64;
+            oldest = match (oldest, s.queue.oldest_created_ms()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        for state in ["disconnected", "qr_ready", "connecting", "connected"] {
+            m.sessions.with_label_values(&[&self.label, state]).set(*by_state.get(state).unwrap_or(&0));
+        }
+        m.queue_depth.with_label_values(&[&self.label]).set(depth as i64);
+        let age = oldest.map(|t| chatedge_config::time::unix_ms().saturating_sub(t) / 1000).unwrap_or(0);
+        m.queue_oldest_age_seconds.with_label_values(&[&self.label]).set(age as i64);
+        m.shard_commands_pending.with_label_values(&[&self.label]).set(commands.len() as i64);
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    if let Some(at) = at {
+        tokio::time::sleep_until(at.into()).await;
+    }
+}

@@ -1,0 +1,210 @@
+//! The `chatedge` command: parses flags, builds the runtime and runs a plane (or both).
+//! `chatedge up` runs the control plane and one data plane in one process with embedded
+//! defaults; `chatedge dataplane` and `chatedge controlplane` run them apart.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use chatedge_config::{Config, Secret};
+use chatedge_controlplane::credentials::Supplied;
+use clap::{Args, Parser, Subcommand};
+use tokio::sync::{oneshot, watch};
+
+#[derive(Parser)]
+#[command(name = "chatedge", version, about = "Self-hosted messaging API edge for WhatsApp-style chat networks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Control plane and one data plane in one process (RocksDB under --data-dir, sim network).
+    Up(Up),
+    /// A data plane attached to a control plane.
+    Dataplane(Dataplane),
+    /// A control plane that data planes attach to.
+    Controlplane(Controlplane),
+}
+
+#[derive(Args)]
+struct Common {
+    /// Where RocksDB and credentials live.
+    #[arg(long, default_value = "./chatedge-data")]
+    data_dir: PathBuf,
+    /// TOML configuration (optional; unknown keys are an error naming the key).
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct Up {
+    #[command(flatten)]
+    common: Common,
+    /// Data plane address [default: dataplane.listen, 127.0.0.1:8080].
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Control plane address [default: controlplane.listen, 127.0.0.1:8081].
+    #[arg(long)]
+    control_listen: Option<SocketAddr>,
+}
+
+#[derive(Args)]
+struct Dataplane {
+    #[command(flatten)]
+    common: Common,
+    /// Data plane address [default: dataplane.listen, 127.0.0.1:8080].
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Control plane base URL [default: dataplane.control_plane].
+    #[arg(long)]
+    control_plane: Option<String>,
+    /// The node token printed by the control plane (or in its credentials.json).
+    #[arg(long, env = "CHATEDGE_NODE_TOKEN", hide_env_values = true)]
+    node_token: String,
+}
+
+#[derive(Args)]
+struct Controlplane {
+    #[command(flatten)]
+    common: Common,
+    /// Control plane address [default: controlplane.listen, 127.0.0.1:8081].
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,hyper=warn,rustls=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    // One crypto provider for every rustls user in the process (see shared/CRATES.md).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("edge").build()?;
+    runtime.block_on(async {
+        let shutdown = shutdown_on_signal()?;
+        match cli.command {
+            Command::Up(a) => up(a, shutdown).await,
+            Command::Dataplane(a) => dataplane(a, shutdown).await,
+            Command::Controlplane(a) => controlplane(a, shutdown).await,
+        }
+    })
+}
+
+/// A flag that turns true on SIGINT or SIGTERM.
+fn shutdown_on_signal() -> Result<watch::Receiver<bool>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (tx, rx) = watch::channel(false);
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    // Lives for the whole process.
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        tracing::info!("shutting down: finishing in-flight requests");
+        let _ = tx.send(true);
+    });
+    Ok(rx)
+}
+
+fn load_config(common: &Common) -> Result<Config> {
+    Ok(Config::load(common.config.as_deref())?)
+}
+
+fn supplied_tokens() -> Supplied {
+    let env = |name: &str| std::env::var(name).ok().and_then(|v| Secret::from_operator(&v));
+    Supplied { admin: env("CHATEDGE_ADMIN_TOKEN"), integrator: env("CHATEDGE_INTEGRATOR_TOKEN"), node: env("CHATEDGE_NODE_TOKEN") }
+}
+
+/// Starts the control plane; returns its address, node token and the task running it.
+async fn start_controlplane(
+    config: Config,
+    data_dir: &Path,
+    credentials_file: PathBuf,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(SocketAddr, Secret, tokio::task::JoinHandle<Result<()>>)> {
+    let opts = chatedge_controlplane::Options {
+        data_dir: data_dir.to_path_buf(),
+        credentials_file: credentials_file.clone(),
+        supplied: supplied_tokens(),
+    };
+    let (ready_tx, ready_rx) = oneshot::channel();
+    let task = tokio::spawn(async move { Ok(chatedge_controlplane::run(config, opts, shutdown, ready_tx).await?) });
+    let Ok(started) = ready_rx.await else {
+        task.await??;
+        anyhow::bail!("control plane stopped before it started");
+    };
+    let c = &started.bootstrap.credentials;
+    if started.bootstrap.fresh {
+        println!("chatedge: credentials (shown once; kept in {} with mode 0600):", credentials_file.display());
+        println!("  admin token:      {}", c.admin_token.expose());
+        println!("  integrator token: {}", c.integrator_token.expose());
+        println!("  node token:       {}", c.node_token.expose());
+    }
+    println!("chatedge: control plane listening on http://{}", started.addr);
+    Ok((started.addr, c.node_token.clone(), task))
+}
+
+async fn start_dataplane(
+    config: Config,
+    data_dir: PathBuf,
+    control_plane: String,
+    node_token: Secret,
+    shutdown: watch::Receiver<bool>,
+) -> Result<tokio::task::JoinHandle<Result<()>>> {
+    let opts = chatedge_dataplane::Options { data_dir, control_plane, node_token };
+    let (ready_tx, ready_rx) = oneshot::channel();
+    let task = tokio::spawn(async move { Ok(chatedge_dataplane::run(config, opts, shutdown, ready_tx).await?) });
+    let Ok(addr) = ready_rx.await else {
+        task.await??;
+        anyhow::bail!("data plane stopped before it started");
+    };
+    println!("chatedge: data plane listening on http://{addr}");
+    Ok(task)
+}
+
+async fn up(a: Up, shutdown: watch::Receiver<bool>) -> Result<()> {
+    let mut config = load_config(&a.common)?;
+    if let Some(l) = a.listen {
+        config.dataplane.listen = l;
+    }
+    if let Some(l) = a.control_listen {
+        config.controlplane.listen = l;
+    }
+    let dir = &a.common.data_dir;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let (cp_addr, node_token, cp) =
+        start_controlplane(config.clone(), &dir.join("controlplane"), dir.join("credentials.json"), shutdown.clone()).await?;
+    let dp = start_dataplane(config, dir.join("dataplane"), format!("http://{cp_addr}"), node_token, shutdown).await?;
+    dp.await??;
+    cp.await??;
+    Ok(())
+}
+
+async fn dataplane(a: Dataplane, shutdown: watch::Receiver<bool>) -> Result<()> {
+    let mut config = load_config(&a.common)?;
+    if let Some(l) = a.listen {
+        config.dataplane.listen = l;
+    }
+    let control_plane = a.control_plane.unwrap_or_else(|| config.dataplane.control_plane.clone());
+    let token = Secret::from_operator(&a.node_token).context("--node-token must be at least 16 characters")?;
+    std::fs::create_dir_all(&a.common.data_dir)?;
+    start_dataplane(config, a.common.data_dir, control_plane, token, shutdown).await?.await?
+}
+
+async fn controlplane(a: Controlplane, shutdown: watch::Receiver<bool>) -> Result<()> {
+    let mut config = load_config(&a.common)?;
+    if let Some(l) = a.listen {
+        config.controlplane.listen = l;
+    }
+    let dir = &a.common.data_dir;
+    std::fs::create_dir_all(dir)?;
+    let (_, _, task) = start_controlplane(config, &dir.join("store"), dir.join("credentials.json"), shutdown).await?;
+    task.await?
+}

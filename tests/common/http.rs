@@ -1,0 +1,58 @@
+//! A small HTTP client for tests (hyper, HTTP/1.1), answering (status, JSON body).
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{Method, Request};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+
+#[derive(Clone)]
+pub struct Http {
+    client: Client<HttpConnector, Full<Bytes>>,
+}
+
+impl Default for Http {
+    fn default() -> Self {
+        Http::new()
+    }
+}
+
+impl Http {
+    pub fn new() -> Self {
+        Http { client: Client::builder(TokioExecutor::new()).pool_max_idle_per_host(64).build_http() }
+    }
+
+    /// Any request; the body is sent as is. Non-JSON answers come back as a JSON string.
+    pub async fn raw(&self, method: Method, url: &str, bearer: Option<&str>, headers: &[(&str, &str)], body: Vec<u8>) -> (u16, Value) {
+        let mut req = Request::builder().method(method).uri(url);
+        if let Some(t) = bearer {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let res = self.client.request(req.body(Full::new(Bytes::from(body))).unwrap()).await.expect("request reaches chatedge");
+        let status = res.status().as_u16();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        let value = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+        (status, value)
+    }
+
+    pub async fn get(&self, url: &str, bearer: Option<&str>) -> (u16, Value) {
+        self.raw(Method::GET, url, bearer, &[], Vec::new()).await
+    }
+
+    pub async fn delete(&self, url: &str) -> (u16, Value) {
+        self.raw(Method::DELETE, url, None, &[], Vec::new()).await
+    }
+
+    pub async fn post(&self, url: &str, bearer: Option<&str>, body: &Value) -> (u16, Value) {
+        self.raw(Method::POST, url, bearer, &[("content-type", "application/json")], body.to_string().into_bytes()).await
+    }
+
+    pub async fn put(&self, url: &str, body: &Value) -> (u16, Value) {
+        self.raw(Method::PUT, url, None, &[("content-type", "application/json")], body.to_string().into_bytes()).await
+    }
+}
