@@ -78,7 +78,8 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,hyper=warn,rustls=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,hyper=warn,rustls=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -119,7 +120,11 @@ fn load_config(common: &Common) -> Result<Config> {
 
 fn supplied_tokens() -> Supplied {
     let env = |name: &str| std::env::var(name).ok().and_then(|v| Secret::from_operator(&v));
-    Supplied { admin: env("CHATEDGE_ADMIN_TOKEN"), integrator: env("CHATEDGE_INTEGRATOR_TOKEN"), node: env("CHATEDGE_NODE_TOKEN") }
+    Supplied {
+        admin: env("CHATEDGE_ADMIN_TOKEN"),
+        integrator: env("CHATEDGE_INTEGRATOR_TOKEN"),
+        node: env("CHATEDGE_NODE_TOKEN"),
+    }
 }
 
 /// Starts the control plane; returns its address, node token and the task running it.
@@ -180,7 +185,8 @@ async fn up(a: Up, shutdown: watch::Receiver<bool>) -> Result<()> {
     let dir = &a.common.data_dir;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let (cp_addr, node_token, cp) =
-        start_controlplane(config.clone(), &dir.join("controlplane"), dir.join("credentials.json"), shutdown.clone()).await?;
+        start_controlplane(config.clone(), &dir.join("controlplane"), dir.join("credentials.json"), shutdown.clone())
+            .await?;
     let dp = start_dataplane(config, dir.join("dataplane"), format!("http://{cp_addr}"), node_token, shutdown).await?;
     dp.await??;
     cp.await??;

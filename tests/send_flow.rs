@@ -31,7 +31,11 @@ async fn every_sent_message_gets_a_signed_delivery_and_sent_received_read_status
 
     let events = sink
         .wait_for(PATIENCE, "500 deliveries and 1500 statuses", |events| {
-            let delivered: HashSet<_> = events.iter().filter(|e| e.body["type"] == "DeliveryCallback").map(|e| e.body["zaapId"].clone()).collect();
+            let delivered: HashSet<_> = events
+                .iter()
+                .filter(|e| e.body["type"] == "DeliveryCallback")
+                .map(|e| e.body["zaapId"].clone())
+                .collect();
             let statuses = events.iter().filter(|e| e.body["type"] == "MessageStatusCallback").count();
             delivered.len() == 500 && statuses >= 1500
         })
@@ -45,7 +49,11 @@ async fn every_sent_message_gets_a_signed_delivery_and_sent_received_read_status
     }
     for d in events.iter().filter(|e| e.body["type"] == "DeliveryCallback") {
         let zaap = d.body["zaapId"].as_str().unwrap();
-        assert_eq!(d.body["messageId"].as_str(), zaap_to_message.get(zaap).map(String::as_str), "delivery pairs zaapId and messageId");
+        assert_eq!(
+            d.body["messageId"].as_str(),
+            zaap_to_message.get(zaap).map(String::as_str),
+            "delivery pairs zaapId and messageId"
+        );
         assert!(d.body.get("error").is_none(), "{}", d.body);
     }
     let mut statuses: HashMap<String, HashSet<String>> = HashMap::new();
@@ -79,11 +87,15 @@ async fn a_recipient_not_on_the_network_is_reported_through_the_delivery_webhook
     let sink = Sink::start().await;
     let inst = create_instance(&http, &ce, Some(&sink)).await;
     pair(&http, &ce, &inst, "5511999990001").await;
-    let (status, v) = http.post(&ce.instance_url(&inst, "send-text"), None, &json!({"phone": "5511912340000", "message": "hi"})).await;
+    let (status, v) = http
+        .post(&ce.instance_url(&inst, "send-text"), None, &json!({"phone": "5511912340000", "message": "hi"}))
+        .await;
     assert_eq!(status, 200, "{v}");
     let zaap = v["zaapId"].clone();
     let events = sink
-        .wait_for(PATIENCE, "the failed delivery", |e| e.iter().any(|r| r.body["type"] == "DeliveryCallback" && r.body["zaapId"] == zaap))
+        .wait_for(PATIENCE, "the failed delivery", |e| {
+            e.iter().any(|r| r.body["type"] == "DeliveryCallback" && r.body["zaapId"] == zaap)
+        })
         .await;
     let d = events.iter().find(|r| r.body["zaapId"] == zaap).unwrap();
     assert!(d.body["error"].as_str().is_some_and(|e| e.contains("not on the network")), "{}", d.body);
@@ -103,7 +115,8 @@ async fn an_incoming_message_produces_a_received_callback() {
     let body = json!({"instanceId": inst.id, "phone": "5544999999999", "message": "olá!"});
     let (status, v) = http.post(&format!("{}/sim/inbound", ce.dp), Some(&ce.admin_token), &body).await;
     assert_eq!(status, 200, "{v}");
-    let events = sink.wait_for(PATIENCE, "ReceivedCallback", |e| e.iter().any(|r| r.body["type"] == "ReceivedCallback")).await;
+    let events =
+        sink.wait_for(PATIENCE, "ReceivedCallback", |e| e.iter().any(|r| r.body["type"] == "ReceivedCallback")).await;
     let r = events.iter().find(|r| r.body["type"] == "ReceivedCallback").unwrap();
     assert_eq!(r.path, "/received");
     assert_eq!(r.body["text"]["message"], "olá!");
@@ -123,7 +136,8 @@ async fn a_failing_webhook_receiver_gets_the_same_event_again_until_it_accepts()
     pair(&http, &ce, &inst, "5511999990001").await;
     sink.wait_for(PATIENCE, "ConnectedCallback", |e| e.iter().any(|r| r.body["type"] == "ConnectedCallback")).await;
     sink.fail_next(6);
-    let (_, v) = http.post(&ce.instance_url(&inst, "send-text"), None, &json!({"phone": "5511999998888", "message": "x"})).await;
+    let (_, v) =
+        http.post(&ce.instance_url(&inst, "send-text"), None, &json!({"phone": "5511999998888", "message": "x"})).await;
     let zaap = v["zaapId"].clone();
     sink.wait_for(PATIENCE, "the delivery after retries", |e| e.iter().any(|r| r.body["zaapId"] == zaap)).await;
     let failed = sink.failed_ids();

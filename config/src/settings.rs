@@ -11,7 +11,10 @@ use crate::webhook_url::WebhookUrl;
 #[serde(rename_all = "camelCase", tag = "setting", content = "value")]
 pub enum SettingChange {
     /// One webhook URL; `None` clears it.
-    Webhook { kind: WebhookKind, url: Option<WebhookUrl> },
+    Webhook {
+        kind: WebhookKind,
+        url: Option<WebhookUrl>,
+    },
     /// Every webhook URL at once (Z-API `update-every-webhooks`).
     EveryWebhook(Option<WebhookUrl>),
     NotifySentByMe(bool),

@@ -242,14 +242,15 @@ impl Snapshot {
     }
 }
 
-
 /// One line of the control plane's config stream (newline-delimited JSON).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum StreamMessage {
     Update(ConfigUpdate),
     /// Sent when nothing changed for a while, so a silent dead connection is noticed.
-    Heartbeat { version: u64 },
+    Heartbeat {
+        version: u64,
+    },
 }
 
 /// A data plane's answer to an update.

@@ -49,7 +49,7 @@ impl fmt::Debug for Secret {
 }
 
 /// SHA-256 of a token. Compared in constant time.
-#[derive(Clone, Copy, Eq, Hash)]
+#[derive(Clone, Copy, Eq)]
 pub struct TokenHash([u8; 32]);
 
 impl TokenHash {
@@ -85,11 +85,8 @@ impl Serialize for TokenHash {
 impl<'de> Deserialize<'de> for TokenHash {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(s.as_bytes())
-            .map_err(serde::de::Error::custom)?;
-        let arr: [u8; 32] =
-            bytes.try_into().map_err(|_| serde::de::Error::custom("token hash must be 32 bytes"))?;
+        let bytes = base64::engine::general_purpose::STANDARD.decode(s.as_bytes()).map_err(serde::de::Error::custom)?;
+        let arr: [u8; 32] = bytes.try_into().map_err(|_| serde::de::Error::custom("token hash must be 32 bytes"))?;
         Ok(TokenHash(arr))
     }
 }
@@ -116,9 +113,7 @@ impl WebhookSecret {
 
     pub fn parse(text: &str) -> Result<Self, WebhookSecretError> {
         let b64 = text.strip_prefix("whsec_").ok_or(WebhookSecretError)?;
-        let key = base64::engine::general_purpose::STANDARD
-            .decode(b64)
-            .map_err(|_| WebhookSecretError)?;
+        let key = base64::engine::general_purpose::STANDARD.decode(b64).map_err(|_| WebhookSecretError)?;
         if key.len() < 16 {
             return Err(WebhookSecretError);
         }

@@ -42,9 +42,7 @@ impl WebhookUrl {
         let host = uri.host().filter(|h| !h.is_empty()).ok_or(WebhookUrlError::NotAbsolute)?;
         match uri.scheme_str() {
             Some("https") => Ok(WebhookUrl(s.to_owned())),
-            Some("http") if policy.allow_insecure_loopback && is_loopback(host) => {
-                Ok(WebhookUrl(s.to_owned()))
-            }
+            Some("http") if policy.allow_insecure_loopback && is_loopback(host) => Ok(WebhookUrl(s.to_owned())),
             Some(_) => Err(WebhookUrlError::NotHttps),
             None => Err(WebhookUrlError::NotAbsolute),
         }
@@ -90,16 +88,10 @@ mod tests {
 
     #[test]
     fn plain_http_is_refused_unless_loopback_is_allowed() {
-        assert_eq!(
-            WebhookUrl::parse("http://127.0.0.1:9000/hook", STRICT),
-            Err(WebhookUrlError::NotHttps)
-        );
+        assert_eq!(WebhookUrl::parse("http://127.0.0.1:9000/hook", STRICT), Err(WebhookUrlError::NotHttps));
         assert!(WebhookUrl::parse("http://127.0.0.1:9000/hook", DEV).is_ok());
         assert!(WebhookUrl::parse("http://localhost/hook", DEV).is_ok());
-        assert_eq!(
-            WebhookUrl::parse("http://example.com/hook", DEV),
-            Err(WebhookUrlError::NotHttps)
-        );
+        assert_eq!(WebhookUrl::parse("http://example.com/hook", DEV), Err(WebhookUrlError::NotHttps));
     }
 
     #[test]

@@ -91,8 +91,8 @@ impl ControlPlane {
     pub fn mutate<T>(&self, f: impl FnOnce(&Registry, u64) -> Result<(T, Change), CpError>) -> Result<T, CpError> {
         let mut r = self.lock();
         let next = r.version + 1;
-        let (out, change) = f(&r, next)?;
-        self.store.write(Registry::writes(&change, next))?;
+        let (out, mut change) = f(&r, next)?;
+        self.store.write(Registry::writes(&mut change, next))?;
         r.apply(change, next);
         self.metrics.config_version.set(next as i64);
         self.metrics.instances.set(r.instances.len() as i64);

@@ -33,25 +33,60 @@ impl Metrics {
     pub fn new() -> Self {
         let r = Registry::new();
         Metrics {
-            http_requests: register!(r, IntCounterVec::new(
-                Opts::new("chatedge_cp_http_requests_total", "HTTP requests by route and status"), &["route", "status"])),
-            http_seconds: register!(r, HistogramVec::new(
-                HistogramOpts::new("chatedge_cp_http_request_seconds", "HTTP request latency by route")
-                    .buckets(exponential_buckets(0.000_05, 2.0, 19).unwrap_or_default()), &["route"])),
+            http_requests: register!(
+                r,
+                IntCounterVec::new(
+                    Opts::new("chatedge_cp_http_requests_total", "HTTP requests by route and status"),
+                    &["route", "status"]
+                )
+            ),
+            http_seconds: register!(
+                r,
+                HistogramVec::new(
+                    HistogramOpts::new("chatedge_cp_http_request_seconds", "HTTP request latency by route")
+                        .buckets(exponential_buckets(0.000_05, 2.0, 19).unwrap_or_default()),
+                    &["route"]
+                )
+            ),
             config_version: register!(r, IntGauge::new("chatedge_cp_config_version", "current config version")),
             instances: register!(r, IntGauge::new("chatedge_cp_instances", "instances known")),
             tenants: register!(r, IntGauge::new("chatedge_cp_tenants", "tenants known")),
-            streams_open: register!(r, IntGauge::new("chatedge_cp_config_streams_open", "data planes holding a config stream")),
-            updates_pushed: register!(r, IntCounterVec::new(
-                Opts::new("chatedge_cp_config_updates_pushed_total", "config updates sent, by kind"), &["kind"])),
-            node_acked_version: register!(r, IntGaugeVec::new(
-                Opts::new("chatedge_cp_node_acked_version", "last config version a data plane acknowledged"), &["node"])),
-            node_push_lag: register!(r, IntGaugeVec::new(
-                Opts::new("chatedge_cp_node_push_lag_versions", "versions a data plane is behind"), &["node"])),
-            node_nacks: register!(r, IntCounterVec::new(
-                Opts::new("chatedge_cp_node_nacks_total", "config updates a data plane refused"), &["node"])),
-            refusals: register!(r, IntCounterVec::new(
-                Opts::new("chatedge_cp_refusals_total", "requests refused, by reason"), &["reason"])),
+            streams_open: register!(
+                r,
+                IntGauge::new("chatedge_cp_config_streams_open", "data planes holding a config stream")
+            ),
+            updates_pushed: register!(
+                r,
+                IntCounterVec::new(
+                    Opts::new("chatedge_cp_config_updates_pushed_total", "config updates sent, by kind"),
+                    &["kind"]
+                )
+            ),
+            node_acked_version: register!(
+                r,
+                IntGaugeVec::new(
+                    Opts::new("chatedge_cp_node_acked_version", "last config version a data plane acknowledged"),
+                    &["node"]
+                )
+            ),
+            node_push_lag: register!(
+                r,
+                IntGaugeVec::new(
+                    Opts::new("chatedge_cp_node_push_lag_versions", "versions a data plane is behind"),
+                    &["node"]
+                )
+            ),
+            node_nacks: register!(
+                r,
+                IntCounterVec::new(
+                    Opts::new("chatedge_cp_node_nacks_total", "config updates a data plane refused"),
+                    &["node"]
+                )
+            ),
+            refusals: register!(
+                r,
+                IntCounterVec::new(Opts::new("chatedge_cp_refusals_total", "requests refused, by reason"), &["reason"])
+            ),
             registry: r,
         }
     }

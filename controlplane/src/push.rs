@@ -26,7 +26,8 @@ pub fn open(cp: Arc<ControlPlane>, node: NodeId, shutdown: watch::Receiver<bool>
     tokio::spawn(follow(cp, node, tx, shutdown));
     let mut res = Response::new(Either::Right(body));
     *res.status_mut() = StatusCode::OK;
-    res.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/x-ndjson"));
+    res.headers_mut()
+        .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/x-ndjson"));
     res
 }
 
@@ -36,7 +37,12 @@ fn line(message: &StreamMessage) -> Frame<Bytes> {
     Frame::data(Bytes::from(v))
 }
 
-async fn follow(cp: Arc<ControlPlane>, node: NodeId, mut tx: http_body_util::channel::Sender<Bytes>, mut shutdown: watch::Receiver<bool>) {
+async fn follow(
+    cp: Arc<ControlPlane>,
+    node: NodeId,
+    mut tx: http_body_util::channel::Sender<Bytes>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut versions = cp.subscribe();
     cp.metrics.streams_open.inc();
     tracing::info!(%node, "data plane attached to the config stream");

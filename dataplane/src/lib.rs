@@ -94,7 +94,8 @@ pub async fn run(
         shard::start(deps, connectors, event_rxs, recovered).map_err(|e| DataPlaneError::Start(e.to_string()))?;
 
     let control = Arc::new(
-        ControlClient::new(&opts.control_plane, opts.node_token, node).map_err(|e| DataPlaneError::Start(e.to_string()))?,
+        ControlClient::new(&opts.control_plane, opts.node_token, node)
+            .map_err(|e| DataPlaneError::Start(e.to_string()))?,
     );
     let client = dispatcher::webhook_client().map_err(|e| DataPlaneError::Start(e.to_string()))?;
     let dispatcher = Dispatcher::new(store.clone(), sync.shared(), config.webhooks, metrics.clone(), client, inbox);

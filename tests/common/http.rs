@@ -25,7 +25,14 @@ impl Http {
     }
 
     /// Any request; the body is sent as is. Non-JSON answers come back as a JSON string.
-    pub async fn raw(&self, method: Method, url: &str, bearer: Option<&str>, headers: &[(&str, &str)], body: Vec<u8>) -> (u16, Value) {
+    pub async fn raw(
+        &self,
+        method: Method,
+        url: &str,
+        bearer: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> (u16, Value) {
         let mut req = Request::builder().method(method).uri(url);
         if let Some(t) = bearer {
             req = req.header("authorization", format!("Bearer {t}"));
@@ -33,11 +40,23 @@ impl Http {
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        let res = self.client.request(req.body(Full::new(Bytes::from(body))).unwrap()).await.expect("request reaches chatedge");
+        let res = self
+            .client
+            .request(req.body(Full::new(Bytes::from(body))).unwrap())
+            .await
+            .expect("request reaches chatedge");
         let status = res.status().as_u16();
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        let value = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+        let value =
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
         (status, value)
+    }
+
+    /// A POST whose connection may fail (shutdown races): the status, or `None`.
+    pub async fn try_raw(&self, method: Method, url: &str, body: Vec<u8>) -> Option<u16> {
+        let req = Request::builder().method(method).uri(url).header("content-type", "application/json");
+        let res = self.client.request(req.body(Full::new(Bytes::from(body))).ok()?).await.ok()?;
+        Some(res.status().as_u16())
     }
 
     pub async fn get(&self, url: &str, bearer: Option<&str>) -> (u16, Value) {
@@ -49,7 +68,8 @@ impl Http {
     }
 
     pub async fn post(&self, url: &str, bearer: Option<&str>, body: &Value) -> (u16, Value) {
-        self.raw(Method::POST, url, bearer, &[("content-type", "application/json")], body.to_string().into_bytes()).await
+        self.raw(Method::POST, url, bearer, &[("content-type", "application/json")], body.to_string().into_bytes())
+            .await
     }
 
     pub async fn put(&self, url: &str, body: &Value) -> (u16, Value) {

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 pub use http::Http;
+#[allow(unused_imports)] // not every test binary waits on the sink
 pub use sink::{Sink, PATIENCE};
 
 /// Config for tests: no pacing, fast sim, loopback webhooks, quick retries.
@@ -96,7 +97,8 @@ impl Chatedge {
         std::fs::create_dir_all(dir).unwrap();
         std::fs::write(dir.join("config.toml"), config).unwrap();
         let (d, c) = (dir.display().to_string(), dir.join("config.toml").display().to_string());
-        let args = ["up", "--data-dir", &d, "--config", &c, "--listen", "127.0.0.1:0", "--control-listen", "127.0.0.1:0"];
+        let args =
+            ["up", "--data-dir", &d, "--config", &c, "--listen", "127.0.0.1:0", "--control-listen", "127.0.0.1:0"];
         let (child, found) = spawn(dir, &args, &["control plane listening on ", "data plane listening on "]);
         let creds = credentials(&dir.join("credentials.json"));
         Chatedge {
@@ -115,8 +117,11 @@ impl Chatedge {
         std::fs::create_dir_all(dir).unwrap();
         std::fs::write(dir.join("config.toml"), config).unwrap();
         let (d, c) = (dir.display().to_string(), dir.join("config.toml").display().to_string());
-        let (child, found) =
-            spawn(dir, &["controlplane", "--data-dir", &d, "--config", &c, "--listen", listen], &["control plane listening on "]);
+        let (child, found) = spawn(
+            dir,
+            &["controlplane", "--data-dir", &d, "--config", &c, "--listen", listen],
+            &["control plane listening on "],
+        );
         let creds = credentials(&dir.join("credentials.json"));
         Chatedge {
             child,
@@ -135,8 +140,17 @@ impl Chatedge {
         std::fs::write(dir.join("config.toml"), config).unwrap();
         let (d, c) = (dir.display().to_string(), dir.join("config.toml").display().to_string());
         let args = [
-            "dataplane", "--data-dir", &d, "--config", &c, "--listen", "127.0.0.1:0", "--control-plane", control_plane,
-            "--node-token", node_token,
+            "dataplane",
+            "--data-dir",
+            &d,
+            "--config",
+            &c,
+            "--listen",
+            "127.0.0.1:0",
+            "--control-plane",
+            control_plane,
+            "--node-token",
+            node_token,
         ];
         let (child, found) = spawn(dir, &args, &["data plane listening on "]);
         Chatedge {
@@ -209,7 +223,8 @@ pub async fn create_instance(http: &Http, ce: &Chatedge, sink: Option<&Sink>) ->
             body[field] = json!(format!("{}/{path}", s.url));
         }
     }
-    let (status, v) = http.post(&format!("{}/instances/integrator/on-demand", ce.cp), Some(&ce.integrator_token), &body).await;
+    let (status, v) =
+        http.post(&format!("{}/instances/integrator/on-demand", ce.cp), Some(&ce.integrator_token), &body).await;
     assert_eq!(status, 200, "on-demand create: {v}");
     Instance {
         id: v["id"].as_str().unwrap().to_owned(),
@@ -226,7 +241,8 @@ pub async fn pair(http: &Http, ce: &Chatedge, instance: &Instance, phone: &str) 
     })
     .await
     .expect("a QR code is shown");
-    let (s, v) = http.post(&format!("{}/sim/scan", ce.dp), Some(&ce.admin_token), &json!({"qr": qr, "phone": phone})).await;
+    let (s, v) =
+        http.post(&format!("{}/sim/scan", ce.dp), Some(&ce.admin_token), &json!({"qr": qr, "phone": phone})).await;
     assert_eq!(s, 200, "scan: {v}");
     wait_connected(http, ce, instance).await;
 }

@@ -79,8 +79,12 @@ impl Sink {
     async fn receive(&self, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
         self.attempts.fetch_add(1, Ordering::SeqCst);
         let header = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-        let (path, id, timestamp, signature) =
-            (req.uri().path().to_owned(), header("webhook-id"), header("webhook-timestamp"), header("webhook-signature"));
+        let (path, id, timestamp, signature) = (
+            req.uri().path().to_owned(),
+            header("webhook-id"),
+            header("webhook-timestamp"),
+            header("webhook-signature"),
+        );
         let raw = req.into_body().collect().await.map(|c| c.to_bytes()).unwrap_or_default();
         let failing = self.fail_next.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
         if failing {

@@ -21,11 +21,19 @@ fn check_node(cp: &ControlPlane, headers: &hyper::HeaderMap) -> Result<(), CpErr
         (Some(h), Some(t)) => h.matches(t.as_bytes()),
         _ => false,
     });
-    if ok { Ok(()) } else { Err(CpError::refused(401, "Unauthorized", "invalid node token")) }
+    if ok {
+        Ok(())
+    } else {
+        Err(CpError::refused(401, "Unauthorized", "invalid node token"))
+    }
 }
 
 /// `GET /dataplane/v1/config/stream?node=…`: a full snapshot, then each new version.
-pub fn stream(cp: &Arc<ControlPlane>, req: &Request<Incoming>, shutdown: watch::Receiver<bool>) -> Result<Response<Body>, CpError> {
+pub fn stream(
+    cp: &Arc<ControlPlane>,
+    req: &Request<Incoming>,
+    shutdown: watch::Receiver<bool>,
+) -> Result<Response<Body>, CpError> {
     check_node(cp, req.headers())?;
     let node = chatedge_serve::query_param(req.uri().query(), "node")
         .and_then(|n| NodeId::parse(&n).ok())
@@ -48,7 +56,11 @@ pub async fn settings(cp: &Arc<ControlPlane>, req: Request<Incoming>, id: &str) 
     let policy = cp.url_policy;
     let version = cp
         .mutate_async(move |r, next| {
-            let mut record = r.instances.get(&id).cloned().ok_or_else(|| CpError::refused(404, "Instance not found", "no such instance"))?;
+            let mut record = r
+                .instances
+                .get(&id)
+                .cloned()
+                .ok_or_else(|| CpError::refused(404, "Instance not found", "no such instance"))?;
             patch.apply(&mut record.config);
             if let Some(p) = record.config.problems(policy).first() {
                 return Err(CpError::refused(400, "Invalid field", p.clone()));

@@ -113,12 +113,9 @@ pub async fn create(cp: &Arc<ControlPlane>, req: Request<Incoming>) -> Result<Re
 fn query_number(q: Option<&str>, name: &str, default: usize, max: usize) -> Result<usize, CpError> {
     match chatedge_serve::query_param(q, name) {
         None => Ok(default),
-        Some(v) => v
-            .trim_end_matches('/')
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=max).contains(n))
-            .ok_or_else(|| CpError::refused(400, "Invalid field", format!("{name} must be a whole number from 1 to {max}"))),
+        Some(v) => v.trim_end_matches('/').parse::<usize>().ok().filter(|n| (1..=max).contains(n)).ok_or_else(|| {
+            CpError::refused(400, "Invalid field", format!("{name} must be a whole number from 1 to {max}"))
+        }),
     }
 }
 
@@ -155,7 +152,11 @@ fn matches_search(i: &InstanceRecord, s: &str) -> bool {
 }
 
 fn middleware_of(i: &InstanceRecord) -> &'static str {
-    if i.config.is_device { "mobile" } else { "web" }
+    if i.config.is_device {
+        "mobile"
+    } else {
+        "web"
+    }
 }
 
 fn listing(i: &InstanceRecord) -> serde_json::Value {

@@ -31,22 +31,32 @@ pub async fn handle(cp: Arc<ControlPlane>, req: Request<Incoming>, shutdown: wat
     let path = req.uri().path().to_owned();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let (route, result): (&str, Result<Response<Body>, CpError>) = match (req.method(), segments.as_slice()) {
-        (&Method::GET, ["metrics"]) => {
-            ("metrics", Ok(whole(chatedge_serve::bytes(StatusCode::OK, "text/plain; version=0.0.4", cp.metrics.render()))))
-        }
+        (&Method::GET, ["metrics"]) => (
+            "metrics",
+            Ok(whole(chatedge_serve::bytes(StatusCode::OK, "text/plain; version=0.0.4", cp.metrics.render()))),
+        ),
         (&Method::GET, ["healthz"]) => {
             let v = cp.registry_read(|r| r.version);
             ("healthz", Ok(whole(chatedge_serve::json(StatusCode::OK, &json!({"status": "ok", "configVersion": v})))))
         }
-        (&Method::POST, ["instances", "integrator", "on-demand"]) => ("integrator.create", integrator::create(&cp, req).await.map(whole)),
+        (&Method::POST, ["instances", "integrator", "on-demand"]) => {
+            ("integrator.create", integrator::create(&cp, req).await.map(whole))
+        }
         (&Method::GET, ["instances"]) => ("integrator.list", integrator::list(&cp, &req).map(whole)),
-        (&Method::GET, ["dataplane", "v1", "config", "stream"]) => ("dataplane.stream", dataplane::stream(&cp, &req, shutdown)),
-        (&Method::POST, ["dataplane", "v1", "config", "ack"]) => ("dataplane.ack", dataplane::ack(&cp, req).await.map(whole)),
+        (&Method::GET, ["dataplane", "v1", "config", "stream"]) => {
+            ("dataplane.stream", dataplane::stream(&cp, &req, shutdown))
+        }
+        (&Method::POST, ["dataplane", "v1", "config", "ack"]) => {
+            ("dataplane.ack", dataplane::ack(&cp, req).await.map(whole))
+        }
         (&Method::POST, ["dataplane", "v1", "instances", id, "settings"]) => {
             let id = id.to_string();
             ("dataplane.settings", dataplane::settings(&cp, req, &id).await.map(whole))
         }
-        _ => ("not_found", Err(CpError::refused(404, "Route not found", format!("no route for {} {path}", req.method())))),
+        _ => (
+            "not_found",
+            Err(CpError::refused(404, "Route not found", format!("no route for {} {path}", req.method()))),
+        ),
     };
     let res = result.unwrap_or_else(|e| {
         cp.metrics.refusals.with_label_values(&[route]).inc();

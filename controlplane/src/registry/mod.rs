@@ -76,8 +76,11 @@ impl Registry {
         self.tenants.values().find(|t| t.integrator_token_hash == presented)
     }
 
-    /// Writes for `change` at `version` (the version key included).
-    pub fn writes(change: &Change, version: u64) -> Writes {
+    /// Stamps every record of `change` with `version`, then the writes that persist it (the
+    /// version key included).
+    pub fn writes(change: &mut Change, version: u64) -> Writes {
+        change.tenants.iter_mut().for_each(|t| t.version = version);
+        change.instances.iter_mut().for_each(|i| i.version = version);
         let mut w = Writes::default();
         w.put(Cf::Meta, VERSION_KEY, &version);
         if let Some(h) = &change.admin_hash {
@@ -95,7 +98,7 @@ impl Registry {
         w
     }
 
-    /// Applies a durable change stamped with `version`.
+    /// Applies a durable change stamped with `version` (see [`writes`](Self::writes)).
     pub fn apply(&mut self, change: Change, version: u64) {
         self.version = version;
         if change.admin_hash.is_some() {
@@ -104,12 +107,10 @@ impl Registry {
         if change.node_hash.is_some() {
             self.node_hash = change.node_hash;
         }
-        for mut t in change.tenants {
-            t.version = version;
+        for t in change.tenants {
             self.tenants.insert(t.tenant.id, t);
         }
-        for mut i in change.instances {
-            i.version = version;
+        for i in change.instances {
             self.instances.insert(i.config.id, i);
         }
     }
@@ -125,13 +126,19 @@ impl Registry {
     }
 
     fn since(&self, from: u64, reset: bool) -> ConfigUpdate {
+        let from = if reset { 0 } else { from };
         ConfigUpdate {
             reset,
             from_version: from,
             version: self.version,
             admin_token_hash: self.admin_hash,
-            tenants: self.tenants.values().filter(|t| t.version > from).map(|t| t.tenant.clone()).collect(),
-            instances: self.instances.values().filter(|i| i.version > from).map(|i| i.config.clone()).collect(),
+            tenants: self.tenants.values().filter(|t| reset || t.version > from).map(|t| t.tenant.clone()).collect(),
+            instances: self
+                .instances
+                .values()
+                .filter(|i| reset || i.version > from)
+                .map(|i| i.config.clone())
+                .collect(),
             removed_instances: Vec::new(),
         }
     }

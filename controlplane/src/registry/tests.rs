@@ -34,8 +34,11 @@ fn a_delta_holds_exactly_what_changed_after_its_base_version() {
     let mut r = Registry::default();
     let a = instance(t, 1);
     let b = instance(t, 2);
-    r.apply(Change { instances: vec![a.clone()], ..Default::default() }, 1);
-    r.apply(Change { instances: vec![b.clone()], ..Default::default() }, 2);
+    for (version, i) in [(1, &a), (2, &b)] {
+        let mut change = Change { instances: vec![i.clone()], ..Default::default() };
+        let _ = Registry::writes(&mut change, version);
+        r.apply(change, version);
+    }
     let d = r.delta(1);
     assert_eq!((d.from_version, d.version, d.reset), (1, 2, false));
     assert_eq!(d.instances.iter().map(|i| i.id).collect::<Vec<_>>(), vec![b.config.id]);
@@ -48,7 +51,19 @@ fn instances_are_listed_per_tenant_oldest_first() {
     let (t1, t2) = (TenantId::generate(), TenantId::generate());
     let mut r = Registry::default();
     let (late, early, other) = (instance(t1, 20), instance(t1, 10), instance(t2, 5));
-    r.apply(Change { instances: vec![late.clone(), early.clone(), other], ..Default::default() }, 1);
+    let mut change = Change { instances: vec![late.clone(), early.clone(), other], ..Default::default() };
+    let _ = Registry::writes(&mut change, 1);
+    r.apply(change, 1);
     let ids: Vec<_> = r.instances_of(&t1).iter().map(|i| i.config.id).collect();
     assert_eq!(ids, vec![early.config.id, late.config.id]);
+}
+
+#[test]
+fn a_full_update_holds_every_record_whatever_its_stamp() {
+    let mut r = Registry::default();
+    r.instances.insert(InstanceId::generate(), instance(TenantId::generate(), 1)); // stamped 0, as if loaded
+    r.version = 7;
+    let full = r.full();
+    assert!(full.reset);
+    assert_eq!((full.version, full.instances.len()), (7, 1));
 }

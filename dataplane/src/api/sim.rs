@@ -39,24 +39,49 @@ struct PresenceChange {
     status: Presence,
 }
 
-fn error(status: StatusCode, code: &str, message: impl std::fmt::Display) -> Resp {
-    chatedge_serve::json(status, &json!({"error": code, "message": message.to_string()}))
+/// Why a sim route refused; turned into HTTP in [`SimApiError::into_response`] only.
+#[derive(Debug)]
+enum SimApiError {
+    Disabled,
+    MethodNotAllowed,
+    Unauthorized,
+    Invalid(String),
+    Sim(SimError),
 }
 
-fn sim_error(e: SimError) -> Resp {
-    let status = match e {
-        SimError::UnknownCode => StatusCode::NOT_FOUND,
-        SimError::ExpiredCode => StatusCode::GONE,
-        SimError::NotConnected => StatusCode::CONFLICT,
-        SimError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
-    };
-    let code = match e {
-        SimError::UnknownCode => "unknown_qr_code",
-        SimError::ExpiredCode => "expired_qr_code",
-        SimError::NotConnected => "not_connected",
-        SimError::ShuttingDown => "shutting_down",
-    };
-    error(status, code, e)
+impl SimApiError {
+    fn into_response(self) -> Resp {
+        let (status, code, message) = match self {
+            SimApiError::Disabled => {
+                (StatusCode::NOT_FOUND, "sim_disabled", "this data plane does not run the sim network".to_owned())
+            }
+            SimApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "use POST".to_owned()),
+            SimApiError::Unauthorized => {
+                (StatusCode::UNAUTHORIZED, "unauthorized", "Authorization: Bearer <admin token> required".to_owned())
+            }
+            SimApiError::Invalid(m) => (StatusCode::BAD_REQUEST, "invalid_request", m),
+            SimApiError::Sim(e) => {
+                let (status, code) = match e {
+                    SimError::UnknownCode => (StatusCode::NOT_FOUND, "unknown_qr_code"),
+                    SimError::ExpiredCode => (StatusCode::GONE, "expired_qr_code"),
+                    SimError::NotConnected => (StatusCode::CONFLICT, "not_connected"),
+                    SimError::ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, "shutting_down"),
+                };
+                (status, code, e.to_string())
+            }
+        };
+        chatedge_serve::json(status, &json!({"error": code, "message": message}))
+    }
+}
+
+impl From<SimError> for SimApiError {
+    fn from(e: SimError) -> Self {
+        SimApiError::Sim(e)
+    }
+}
+
+fn invalid(e: impl std::fmt::Display) -> SimApiError {
+    SimApiError::Invalid(e.to_string())
 }
 
 pub async fn handle(app: &App, req: Request<Incoming>, action: &str) -> (&'static str, Resp) {
@@ -64,48 +89,48 @@ pub async fn handle(app: &App, req: Request<Incoming>, action: &str) -> (&'stati
         "scan" => "sim.scan",
         "inbound" => "sim.inbound",
         "presence" => "sim.presence",
-        _ => return ("sim.unknown", error(StatusCode::NOT_FOUND, "route_not_found", "sim routes: scan, inbound, presence")),
+        _ => {
+            let body = json!({"error": "route_not_found", "message": "sim routes: scan, inbound, presence"});
+            return ("sim.unknown", chatedge_serve::json(StatusCode::NOT_FOUND, &body));
+        }
     };
-    (label, serve(app, req, action).await.unwrap_or_else(|r| r))
+    (label, serve(app, req, action).await.unwrap_or_else(SimApiError::into_response))
 }
 
-async fn serve(app: &App, req: Request<Incoming>, action: &str) -> Result<Resp, Resp> {
-    let Some(sim) = app.sim.clone() else {
-        return Err(error(StatusCode::NOT_FOUND, "sim_disabled", "this data plane does not run the sim network"));
-    };
+async fn serve(app: &App, req: Request<Incoming>, action: &str) -> Result<Resp, SimApiError> {
+    let sim = app.sim.clone().ok_or(SimApiError::Disabled)?;
     if req.method() != Method::POST {
-        return Err(error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "use POST"));
+        return Err(SimApiError::MethodNotAllowed);
     }
     if !auth::admin(&app.config.load(), req.headers()) {
-        return Err(error(StatusCode::UNAUTHORIZED, "unauthorized", "Authorization: Bearer <admin token> required"));
+        return Err(SimApiError::Unauthorized);
     }
     let (parts, body) = req.into_parts();
     let body = chatedge_serve::read_body(&parts.headers, body, app.limits.max_body_bytes)
         .await
-        .map_err(|e| error(StatusCode::BAD_REQUEST, "bad_body", format!("{e:?}")))?;
-    let bad = |e: &dyn std::fmt::Display| error(StatusCode::BAD_REQUEST, "invalid_request", e);
-    let phone = |p: &str| Phone::parse(p).map_err(|e| bad(&format!("phone: {e}")));
-    let instance = |i: &str| InstanceId::parse(i).map_err(|e| bad(&format!("instanceId: {e}")));
+        .map_err(|e| invalid(format!("cannot read the body: {e:?}")))?;
+    let phone = |p: &str| Phone::parse(p).map_err(|e| invalid(format!("phone: {e}")));
+    let instance = |i: &str| InstanceId::parse(i).map_err(|e| invalid(format!("instanceId: {e}")));
+    let ok = |v: serde_json::Value| Ok(chatedge_serve::json(StatusCode::OK, &v));
     match action {
         "scan" => {
-            let s: Scan = serde_json::from_slice(&body).map_err(|e| bad(&e))?;
+            let s: Scan = serde_json::from_slice(&body).map_err(invalid)?;
             let phone = phone(&s.phone)?;
-            let id = sim.scan(&s.qr, phone.clone()).await.map_err(sim_error)?;
-            Ok(chatedge_serve::json(StatusCode::OK, &json!({"instanceId": id.to_string(), "phone": phone.as_str()})))
+            let id = sim.scan(&s.qr, phone.clone()).await?;
+            ok(json!({"instanceId": id.to_string(), "phone": phone.as_str()}))
         }
         "inbound" => {
-            let m: Inbound = serde_json::from_slice(&body).map_err(|e| bad(&e))?;
+            let m: Inbound = serde_json::from_slice(&body).map_err(invalid)?;
             let (id, from) = (instance(&m.instance_id)?, phone(&m.phone)?);
             if m.message.is_empty() {
-                return Err(bad(&"message must not be empty"));
+                return Err(invalid("message must not be empty"));
             }
-            let message_id = sim.inbound(id, from, m.message).await.map_err(sim_error)?;
-            Ok(chatedge_serve::json(StatusCode::OK, &json!({"messageId": message_id})))
+            ok(json!({"messageId": sim.inbound(id, from, m.message).await?}))
         }
         _ => {
-            let p: PresenceChange = serde_json::from_slice(&body).map_err(|e| bad(&e))?;
-            sim.presence(instance(&p.instance_id)?, phone(&p.phone)?, p.status).await.map_err(sim_error)?;
-            Ok(chatedge_serve::json(StatusCode::OK, &json!({"value": true})))
+            let p: PresenceChange = serde_json::from_slice(&body).map_err(invalid)?;
+            sim.presence(instance(&p.instance_id)?, phone(&p.phone)?, p.status).await?;
+            ok(json!({"value": true}))
         }
     }
 }

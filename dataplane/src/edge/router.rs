@@ -38,7 +38,8 @@ pub async fn route(app: &App, req: Request<Incoming>) -> (&'static str, &'static
             (label, "sim", res)
         }
         _ => {
-            let body = json!({"error": "Route not found", "message": format!("no route for {} {}", req.method(), path)});
+            let body =
+                json!({"error": "Route not found", "message": format!("no route for {} {}", req.method(), path)});
             ("not_found", "none", chatedge_serve::json(StatusCode::NOT_FOUND, &body))
         }
     }

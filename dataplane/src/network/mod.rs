@@ -83,19 +83,55 @@ pub enum NetworkError {
 /// What the network tells a shard, always about one instance.
 #[derive(Debug)]
 pub enum NetworkEvent {
-    PairingCode { instance: InstanceId, code: String, valid_for: Duration },
+    PairingCode {
+        instance: InstanceId,
+        code: String,
+        valid_for: Duration,
+    },
     /// Nobody scanned the codes in time; pairing stopped.
-    PairingExpired { instance: InstanceId },
-    Connected { instance: InstanceId, phone: Phone, credentials: Credentials },
+    PairingExpired {
+        instance: InstanceId,
+    },
+    Connected {
+        instance: InstanceId,
+        phone: Phone,
+        credentials: Credentials,
+    },
     /// The connection dropped (`logged_out`: the credentials are no longer valid).
-    Disconnected { instance: InstanceId, reason: String, logged_out: bool },
+    Disconnected {
+        instance: InstanceId,
+        reason: String,
+        logged_out: bool,
+    },
     /// The network took the message.
-    Accepted { instance: InstanceId, message_id: MessageId, at_ms: u64 },
+    Accepted {
+        instance: InstanceId,
+        message_id: MessageId,
+        at_ms: u64,
+    },
     /// The network refused the message for good.
-    Rejected { instance: InstanceId, message_id: MessageId, reason: String },
-    Status { instance: InstanceId, message_id: MessageId, phone: Phone, status: MessageStatus, at_ms: u64 },
-    Incoming { instance: InstanceId, message: IncomingMessage },
-    Presence { instance: InstanceId, phone: Phone, presence: Presence, at_ms: u64 },
+    Rejected {
+        instance: InstanceId,
+        message_id: MessageId,
+        reason: String,
+    },
+    Status {
+        instance: InstanceId,
+        message_id: MessageId,
+        phone: Phone,
+        status: MessageStatus,
+        at_ms: u64,
+    },
+    Incoming {
+        instance: InstanceId,
+        message: IncomingMessage,
+    },
+    Presence {
+        instance: InstanceId,
+        phone: Phone,
+        presence: Presence,
+        at_ms: u64,
+    },
 }
 
 impl NetworkEvent {

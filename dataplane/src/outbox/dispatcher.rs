@@ -242,7 +242,11 @@ impl Dispatcher {
         self.deleted_since_compaction += 1;
         if self.deleted_since_compaction >= COMPACT_EVERY {
             self.deleted_since_compaction = 0;
-            let upto = self.tracked.first().copied().unwrap_or_else(|| keys::outbox(chatedge_config::time::unix_ms(), &EventId::from_bytes([0; 16])));
+            let upto = self
+                .tracked
+                .first()
+                .copied()
+                .unwrap_or_else(|| keys::outbox(chatedge_config::time::unix_ms(), &EventId::from_bytes([0; 16])));
             self.shared.store.compact_later(Cf::Outbox, vec![0u8; keys::OUTBOX_KEY_LEN], upto.to_vec());
         }
     }

@@ -55,7 +55,13 @@ impl Events {
 
     /// Adds an event of `kind` for `instance` to `batch`, if the instance has a webhook URL for
     /// that kind. Returns whether it did.
-    pub fn add(&mut self, batch: &mut Batch, instance: &InstanceConfig, kind: WebhookKind, body: &serde_json::Value) -> bool {
+    pub fn add(
+        &mut self,
+        batch: &mut Batch,
+        instance: &InstanceConfig,
+        kind: WebhookKind,
+        body: &serde_json::Value,
+    ) -> bool {
         let Some(url) = instance.webhooks.get(kind) else { return false };
         let now = chatedge_config::time::unix_ms();
         let event = StoredEvent {

@@ -7,7 +7,13 @@ use serde_json::{json, Value};
 use crate::network::{IncomingMessage, MessageStatus, Presence};
 
 /// DeliveryCallback: the message left (or could not leave) for the network.
-pub fn delivery(instance: &InstanceId, phone: &Phone, zaap: &ZaapId, message_id: &MessageId, error: Option<&str>) -> Value {
+pub fn delivery(
+    instance: &InstanceId,
+    phone: &Phone,
+    zaap: &ZaapId,
+    message_id: &MessageId,
+    error: Option<&str>,
+) -> Value {
     let mut v = json!({
         "phone": phone.as_str(),
         "zaapId": zaap.to_string(),
@@ -22,7 +28,13 @@ pub fn delivery(instance: &InstanceId, phone: &Phone, zaap: &ZaapId, message_id:
 }
 
 /// MessageStatusCallback: SENT, RECEIVED, READ or PLAYED.
-pub fn message_status(instance: &InstanceId, phone: &Phone, message_id: &MessageId, status: MessageStatus, at_ms: u64) -> Value {
+pub fn message_status(
+    instance: &InstanceId,
+    phone: &Phone,
+    message_id: &MessageId,
+    status: MessageStatus,
+    at_ms: u64,
+) -> Value {
     json!({
         "instanceId": instance.to_string(),
         "status": status.as_str(),

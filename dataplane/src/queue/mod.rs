@@ -232,7 +232,8 @@ impl InstanceQueue {
         let mut opts = ReadOptions::default();
         opts.set_iterate_lower_bound(lower.to_vec());
         opts.set_iterate_upper_bound(keys::queue(&self.id, to).to_vec());
-        let iter = store.db().iterator_cf_opt(store.cf(Cf::Queue), opts, IteratorMode::From(&lower, Direction::Forward));
+        let iter =
+            store.db().iterator_cf_opt(store.cf(Cf::Queue), opts, IteratorMode::From(&lower, Direction::Forward));
         for item in iter {
             let (k, v) = item?;
             let Some((_, seq)) = keys::parse_queue(&k) else { continue };

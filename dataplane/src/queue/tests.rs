@@ -153,9 +153,8 @@ fn pages_split_the_queue_in_order() {
         commit(&store, batch);
         q.mark_committed(seq);
     }
-    let texts = |p| -> Vec<String> {
-        q.page(&store, p, 10).unwrap().iter().map(|m| m.content.preview().to_owned()).collect()
-    };
+    let texts =
+        |p| -> Vec<String> { q.page(&store, p, 10).unwrap().iter().map(|m| m.content.preview().to_owned()).collect() };
     assert_eq!(texts(1).first().map(String::as_str), Some("m0"));
     assert_eq!(texts(3), vec!["m20", "m21", "m22", "m23", "m24"]);
     assert!(texts(4).is_empty());

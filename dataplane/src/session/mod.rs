@@ -26,10 +26,15 @@ pub enum Link {
     /// Not connected and not pairing.
     Offline,
     /// Showing pairing codes; `code` is the current one once the network sent it.
-    Pairing { code: Option<String>, waiters: Vec<QrWaiter> },
+    Pairing {
+        code: Option<String>,
+        waiters: Vec<QrWaiter>,
+    },
     /// Reconnecting with saved credentials.
     Connecting,
-    Online { phone: Phone },
+    Online {
+        phone: Phone,
+    },
 }
 
 impl Link {

@@ -18,18 +18,48 @@ pub type Reply<T> = oneshot::Sender<Result<T, CoreError>>;
 /// What the edge can ask a shard.
 pub enum Command {
     /// Queue a message durably; the reply comes once it is fsync'd.
-    Enqueue { message: OutboundMessage, reply: Reply<()> },
-    Status { instance: InstanceId, reply: oneshot::Sender<SessionStatus> },
+    Enqueue {
+        message: OutboundMessage,
+        reply: Reply<()>,
+    },
+    Status {
+        instance: InstanceId,
+        reply: oneshot::Sender<SessionStatus>,
+    },
     /// The current pairing code (starting pairing if needed).
-    QrCode { instance: InstanceId, reply: QrWaiter },
+    QrCode {
+        instance: InstanceId,
+        reply: QrWaiter,
+    },
     /// Reconnect with the saved session (no new scan needed).
-    Restart { instance: InstanceId, reply: Reply<()> },
+    Restart {
+        instance: InstanceId,
+        reply: Reply<()>,
+    },
     /// Log out: the session is forgotten and a new scan is needed.
-    Disconnect { instance: InstanceId, reply: Reply<()> },
-    QueuePage { instance: InstanceId, page: usize, size: usize, reply: Reply<Vec<OutboundMessage>> },
-    QueueCount { instance: InstanceId, reply: oneshot::Sender<u64> },
-    QueueClear { instance: InstanceId, reply: Reply<u64> },
-    QueueRemove { instance: InstanceId, zaap: ZaapId, reply: Reply<()> },
+    Disconnect {
+        instance: InstanceId,
+        reply: Reply<()>,
+    },
+    QueuePage {
+        instance: InstanceId,
+        page: usize,
+        size: usize,
+        reply: Reply<Vec<OutboundMessage>>,
+    },
+    QueueCount {
+        instance: InstanceId,
+        reply: oneshot::Sender<u64>,
+    },
+    QueueClear {
+        instance: InstanceId,
+        reply: Reply<u64>,
+    },
+    QueueRemove {
+        instance: InstanceId,
+        zaap: ZaapId,
+        reply: Reply<()>,
+    },
     /// Leave the event loop (shutdown).
     Stop,
 }
@@ -65,7 +95,8 @@ impl Shard {
             Command::Enqueue { message, reply } => self.enqueue(message, reply),
             Command::Status { instance, reply } => {
                 let s = self.session(instance);
-                let status = SessionStatus { connected: s.is_online(), phone: s.phone().cloned(), state: s.link.label() };
+                let status =
+                    SessionStatus { connected: s.is_online(), phone: s.phone().cloned(), state: s.link.label() };
                 let _ = reply.send(status);
             }
             Command::QrCode { instance, reply } => self.qr_code(instance, reply),

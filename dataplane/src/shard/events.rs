@@ -1,8 +1,6 @@
 //! How a shard turns network events into session state, durable records and webhook events —
 //! state and events in one batch (the transactional outbox).
 
-
-
 use chatedge_config::snapshot::WebhookKind;
 use chatedge_config::InstanceId;
 
@@ -66,7 +64,11 @@ impl Shard {
                 let store = self.deps.store.clone();
                 self.session(id).queue.complete(q.seq, &mut batch, &store);
                 self.deps.metrics.messages.with_label_values(&["sent"]).inc();
-                add(&mut batch, WebhookKind::Delivery, payload::delivery(&id, &m.phone, &m.zaap_id, &m.message_id, None));
+                add(
+                    &mut batch,
+                    WebhookKind::Delivery,
+                    payload::delivery(&id, &m.phone, &m.zaap_id, &m.message_id, None),
+                );
                 let status = payload::message_status(&id, &m.phone, &m.message_id, MessageStatus::Sent, at_ms);
                 add(&mut batch, WebhookKind::MessageStatus, status);
                 if cfg.as_ref().is_some_and(|c| c.notify_sent_by_me) {
@@ -83,7 +85,11 @@ impl Shard {
                 add(&mut batch, WebhookKind::Delivery, body);
             }
             NetworkEvent::Status { message_id, phone, status, at_ms, .. } => {
-                add(&mut batch, WebhookKind::MessageStatus, payload::message_status(&id, &phone, &message_id, status, at_ms));
+                add(
+                    &mut batch,
+                    WebhookKind::MessageStatus,
+                    payload::message_status(&id, &phone, &message_id, status, at_ms),
+                );
             }
             NetworkEvent::Incoming { message, .. } => {
                 let s = self.session(id);
@@ -106,7 +112,11 @@ impl Shard {
         self.pump(id);
     }
 
-    fn take_in_flight(&mut self, id: InstanceId, message_id: &chatedge_config::MessageId) -> Option<crate::queue::Queued> {
+    fn take_in_flight(
+        &mut self,
+        id: InstanceId,
+        message_id: &chatedge_config::MessageId,
+    ) -> Option<crate::queue::Queued> {
         let s = self.sessions.get_mut(&id)?;
         if s.in_flight.as_ref().is_some_and(|q| q.message.message_id == *message_id) {
             s.in_flight.take()
@@ -130,4 +140,3 @@ impl Shard {
         })
     }
 }
-

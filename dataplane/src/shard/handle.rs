@@ -32,7 +32,11 @@ impl Shards {
 
     /// Sends the command built by `make` to the owner of `id` and waits for its reply. Waits
     /// for room when the shard's channel is full (the caller's request timeout bounds that).
-    pub async fn ask<T>(&self, id: &InstanceId, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, CoreError> {
+    pub async fn ask<T>(
+        &self,
+        id: &InstanceId,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, CoreError> {
         let (tx, rx) = oneshot::channel();
         self.owner(id).send(make(tx)).await.map_err(|_| CoreError::ShuttingDown)?;
         rx.await.map_err(|_| CoreError::ShuttingDown)

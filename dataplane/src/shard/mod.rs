@@ -171,14 +171,17 @@ impl Shard {
         let keys = events.into_keys();
         let notifier = self.deps.notifier.clone();
         let tx = (!matches!(then, Then::Nothing)).then(|| self.committed_tx.clone());
-        self.deps.store.submit(batch, Completion::call(move |result| {
-            if result.is_ok() {
-                notifier.notify(keys);
-            }
-            if let Some(tx) = tx {
-                let _ = tx.send(Committed { instance, result, then }); // shard gone: shutting down
-            }
-        }));
+        self.deps.store.submit(
+            batch,
+            Completion::call(move |result| {
+                if result.is_ok() {
+                    notifier.notify(keys);
+                }
+                if let Some(tx) = tx {
+                    let _ = tx.send(Committed { instance, result, then }); // shard gone: shutting down
+                }
+            }),
+        );
     }
 
     fn on_committed(&mut self, done: Committed) {

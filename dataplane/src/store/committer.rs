@@ -92,10 +92,13 @@ enum Msg {
     Close,
 }
 
+/// A key range of a column family to compact.
+type CompactRange = (Cf, Vec<u8>, Vec<u8>);
+
 pub struct Handle {
     tx: Sender<Msg>,
     /// `None` stops the compactor.
-    compact_tx: Sender<Option<(Cf, Vec<u8>, Vec<u8>)>>,
+    compact_tx: Sender<Option<CompactRange>>,
     threads: Mutex<Vec<JoinHandle<()>>>, // taken once, at close
 }
 
@@ -126,7 +129,7 @@ impl Handle {
 
 pub fn start(db: Arc<DB>, max_batch: usize, metrics: Arc<Metrics>) -> Result<Handle, StoreError> {
     let (tx, rx) = crossbeam_channel::unbounded();
-    let (compact_tx, compact_rx) = crossbeam_channel::unbounded::<Option<(Cf, Vec<u8>, Vec<u8>)>>();
+    let (compact_tx, compact_rx) = crossbeam_channel::unbounded::<Option<CompactRange>>();
     let writer_db = db.clone();
     let writer = std::thread::Builder::new()
         .name("store-committer".into())

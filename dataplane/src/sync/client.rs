@@ -15,7 +15,12 @@ use super::ConfigState;
 /// Longest accepted stream line (one update); a longer line ends the connection.
 const MAX_LINE_BYTES: usize = 256 * 1024 * 1024;
 
-pub async fn run(state: Arc<ConfigState>, control: Arc<ControlClient>, idle: Duration, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(
+    state: Arc<ConfigState>,
+    control: Arc<ControlClient>,
+    idle: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut backoff = Duration::from_millis(200);
     loop {
         let session = follow(&state, &control, idle);
@@ -24,7 +29,8 @@ pub async fn run(state: Arc<ConfigState>, control: Arc<ControlClient>, idle: Dur
             _ = shutdown.changed() => return,
         };
         state.metrics.control_plane_connected.set(0);
-        backoff = if connected_for_a_while { Duration::from_millis(200) } else { (backoff * 2).min(Duration::from_secs(5)) };
+        backoff =
+            if connected_for_a_while { Duration::from_millis(200) } else { (backoff * 2).min(Duration::from_secs(5)) };
         tokio::select! {
             _ = tokio::time::sleep(backoff) => {}
             _ = shutdown.changed() => return,

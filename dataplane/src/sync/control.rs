@@ -103,11 +103,19 @@ impl ControlClient {
     pub async fn ack(&self, ack: &UpdateAck) -> Result<(), ControlError> {
         let body = Bytes::from(serde_json::to_vec(ack).unwrap_or_default());
         let (status, body) = self.call(self.request(Method::POST, "/dataplane/v1/config/ack", body)?).await?;
-        if status.is_success() { Ok(()) } else { Err(ControlError::Refused { status, body }) }
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(ControlError::Refused { status, body })
+        }
     }
 
     /// Forwards a settings change; answers with the config version that carries it.
-    pub async fn change_settings(&self, id: &InstanceId, patch: &SettingsPatch) -> Result<SettingsApplied, ControlError> {
+    pub async fn change_settings(
+        &self,
+        id: &InstanceId,
+        patch: &SettingsPatch,
+    ) -> Result<SettingsApplied, ControlError> {
         let path = format!("/dataplane/v1/instances/{id}/settings");
         let body = Bytes::from(serde_json::to_vec(patch).unwrap_or_default());
         let (status, body) = self.call(self.request(Method::POST, &path, body)?).await?;

@@ -16,12 +16,17 @@ pub enum ZapiError {
     /// The instance exists but is stopped (trial over, unpaid).
     Inactive,
     RouteNotFound,
-    MethodNotAllowed { allowed: &'static str },
+    MethodNotAllowed {
+        allowed: &'static str,
+    },
     Body(BodyError),
     /// The body is not a JSON object.
     BadJson(String),
     /// A field is missing or wrong: `error` is Z-API's short text, `message` says how to fix it.
-    Invalid { error: &'static str, message: String },
+    Invalid {
+        error: &'static str,
+        message: String,
+    },
     Core(CoreError),
     Control(ControlError),
     /// The control plane took a settings change, but it has not reached this node in time.
@@ -63,7 +68,9 @@ impl ZapiError {
 
     pub fn into_response(self) -> Resp {
         let (status, error, message): (StatusCode, &str, String) = match &self {
-            ZapiError::Unauthorized => (StatusCode::UNAUTHORIZED, "Unauthorized", "unknown instance or invalid token".into()),
+            ZapiError::Unauthorized => {
+                (StatusCode::UNAUTHORIZED, "Unauthorized", "unknown instance or invalid token".into())
+            }
             ZapiError::Inactive => (
                 StatusCode::FORBIDDEN,
                 "Instance not active",
@@ -78,10 +85,14 @@ impl ZapiError {
                 res.headers_mut().insert(ALLOW, HeaderValue::from_static(allowed));
                 return res;
             }
-            ZapiError::Body(BodyError::TooLarge { limit }) => {
-                (StatusCode::PAYLOAD_TOO_LARGE, "Body too large", format!("request bodies are limited to {limit} bytes"))
+            ZapiError::Body(BodyError::TooLarge { limit }) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Body too large",
+                format!("request bodies are limited to {limit} bytes"),
+            ),
+            ZapiError::Body(BodyError::Broken(e)) => {
+                (StatusCode::BAD_REQUEST, "Bad request", format!("could not read the body: {e}"))
             }
-            ZapiError::Body(BodyError::Broken(e)) => (StatusCode::BAD_REQUEST, "Bad request", format!("could not read the body: {e}")),
             ZapiError::BadJson(e) => (StatusCode::BAD_REQUEST, "Invalid JSON", e.clone()),
             ZapiError::Invalid { error, message } => (StatusCode::BAD_REQUEST, error, message.clone()),
             ZapiError::Core(e) => return core_response(e),
@@ -96,7 +107,8 @@ impl ZapiError {
             ZapiError::NotAppliedYet => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Not applied yet",
-                "the change was saved by the control plane but has not reached this node yet; it applies shortly".into(),
+                "the change was saved by the control plane but has not reached this node yet; it applies shortly"
+                    .into(),
             ),
         };
         chatedge_serve::json(status, &json!({"error": error, "message": message}))

@@ -107,7 +107,8 @@ mod tests {
         assert_eq!(seconds(&obj(r#"{"d":5}"#), "d", r.clone()).unwrap(), Some(5));
         assert_eq!(seconds(&obj(r#"{"d":"15"}"#), "d", r.clone()).unwrap(), Some(15));
         assert_eq!(seconds(&obj(r#"{}"#), "d", r.clone()).unwrap(), None);
-        for bad in [r#"{"d":0}"#, r#"{"d":16}"#, r#"{"d":2.5}"#, r#"{"d":-1}"#, r#"{"d":"x"}"#, r#"{"d":999999999999}"#] {
+        for bad in [r#"{"d":0}"#, r#"{"d":16}"#, r#"{"d":2.5}"#, r#"{"d":-1}"#, r#"{"d":"x"}"#, r#"{"d":999999999999}"#]
+        {
             assert!(seconds(&obj(bad), "d", r.clone()).is_err(), "{bad}");
         }
     }

@@ -10,6 +10,8 @@ pub mod integrator;
 mod qr_image;
 mod queue;
 mod send;
+
+pub use send::parse_send_text;
 mod settings;
 
 use std::sync::Arc;
@@ -58,6 +60,11 @@ const POST: &str = "POST";
 const PUT_OR_POST: &str = "PUT, POST";
 const DELETE: &str = "DELETE";
 const GET_OR_DELETE: &str = "GET, DELETE";
+
+/// The route label of the path after the token, if it is a Z-API route (for benches and logs).
+pub fn route_label(rest: &[String]) -> Option<&'static str> {
+    parse(rest).map(|(label, _, _)| label)
+}
 
 /// Maps the path after the token to (label, allowed methods, action).
 fn parse(rest: &[String]) -> Option<(&'static str, &'static str, Action)> {
@@ -125,7 +132,8 @@ async fn dispatch(
     }
     let query = req.uri().query().map(str::to_owned);
     let (parts, body) = req.into_parts();
-    let body = chatedge_serve::read_body(&parts.headers, body, app.limits.max_body_bytes).await.map_err(ZapiError::Body)?;
+    let body =
+        chatedge_serve::read_body(&parts.headers, body, app.limits.max_body_bytes).await.map_err(ZapiError::Body)?;
     let call = Call { app, instance, token, query, body };
     match action {
         Action::Status => instance::status(&call).await,

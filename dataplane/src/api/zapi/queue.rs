@@ -15,11 +15,9 @@ const MAX_PAGE_SIZE: usize = 1000;
 fn number(call: &Call<'_>, name: &str, default: usize, max: usize) -> Result<usize, ZapiError> {
     match chatedge_serve::query_param(call.query.as_deref(), name) {
         None => Ok(default),
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=max).contains(n))
-            .ok_or_else(|| ZapiError::invalid("Invalid field", format!("{name} must be a whole number from 1 to {max}"))),
+        Some(v) => v.parse::<usize>().ok().filter(|n| (1..=max).contains(n)).ok_or_else(|| {
+            ZapiError::invalid("Invalid field", format!("{name} must be a whole number from 1 to {max}"))
+        }),
     }
 }
 

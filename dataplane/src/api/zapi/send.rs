@@ -3,7 +3,8 @@
 
 use std::time::Instant;
 
-use chatedge_config::{MessageId, ZaapId};
+use bytes::Bytes;
+use chatedge_config::{InstanceId, MessageId, ZaapId};
 use chatedge_serve::Resp;
 use hyper::StatusCode;
 use serde_json::json;
@@ -19,11 +20,22 @@ const MAX_MESSAGE_ID_CHARS: usize = 128;
 
 pub async fn send_text(call: &Call<'_>) -> Result<Resp, ZapiError> {
     let started = Instant::now();
-    let o = fields::object(&call.body)?;
+    let message = parse_send_text(&call.body, call.instance.id)?;
+    let (zaap, message_id) = (message.zaap_id, message.message_id);
+    let shards = &call.app.shards;
+    shards.call(&call.instance.id, |reply| Command::Enqueue { message, reply }).await?;
+    call.app.metrics.send_accept_seconds.observe(started.elapsed().as_secs_f64());
+    let id = message_id.to_string();
+    Ok(chatedge_serve::json(StatusCode::OK, &json!({"zaapId": zaap.to_string(), "messageId": id, "id": id})))
+}
+
+/// A send-text body as the message to queue, with fresh ids.
+pub fn parse_send_text(body: &Bytes, instance: InstanceId) -> Result<OutboundMessage, ZapiError> {
+    let o = fields::object(body)?;
     let phone = fields::phone(&o, "phone")?;
     let message = fields::text(&o, "message", MAX_TEXT_CHARS, true)?.unwrap_or_default();
-    let message = OutboundMessage {
-        instance: call.instance.id,
+    Ok(OutboundMessage {
+        instance,
         zaap_id: ZaapId::generate(),
         message_id: MessageId::random(),
         phone,
@@ -32,11 +44,5 @@ pub async fn send_text(call: &Call<'_>) -> Result<Resp, ZapiError> {
         delay_typing_s: fields::seconds(&o, "delayTyping", 1..=15)?,
         edit_message_id: fields::text(&o, "editMessageId", MAX_MESSAGE_ID_CHARS, false)?,
         created_ms: chatedge_config::time::unix_ms(),
-    };
-    let (zaap, message_id) = (message.zaap_id, message.message_id);
-    let shards = &call.app.shards;
-    shards.call(&call.instance.id, |reply| Command::Enqueue { message, reply }).await?;
-    call.app.metrics.send_accept_seconds.observe(started.elapsed().as_secs_f64());
-    let id = message_id.to_string();
-    Ok(chatedge_serve::json(StatusCode::OK, &json!({"zaapId": zaap.to_string(), "messageId": id, "id": id})))
+    })
 }

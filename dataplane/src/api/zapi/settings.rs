@@ -33,7 +33,9 @@ impl Setting {
         Some(match route {
             "update-webhook-delivery" => ("zapi.update-webhook-delivery", Setting::Webhook(Delivery)),
             "update-webhook-received" => ("zapi.update-webhook-received", Setting::Webhook(Received)),
-            "update-webhook-received-delivery" => ("zapi.update-webhook-received-delivery", Setting::ReceivedAndDelivery),
+            "update-webhook-received-delivery" => {
+                ("zapi.update-webhook-received-delivery", Setting::ReceivedAndDelivery)
+            }
             "update-webhook-message-status" => ("zapi.update-webhook-message-status", Setting::Webhook(MessageStatus)),
             "update-webhook-disconnected" => ("zapi.update-webhook-disconnected", Setting::Webhook(Disconnected)),
             "update-webhook-connected" => ("zapi.update-webhook-connected", Setting::Webhook(Connected)),

@@ -108,17 +108,17 @@ impl SimNetwork {
     }
 
     /// Someone with `from` writes `text` to the instance's number.
-    pub async fn inbound(self: &Arc<Self>, instance: InstanceId, from: Phone, text: String) -> Result<String, SimError> {
+    pub async fn inbound(
+        self: &Arc<Self>,
+        instance: InstanceId,
+        from: Phone,
+        text: String,
+    ) -> Result<String, SimError> {
         if !self.dir().online.contains_key(&instance) {
             return Err(SimError::NotConnected);
         }
-        let message = IncomingMessage {
-            id: random_id(),
-            from,
-            sender_name: None,
-            text,
-            at_ms: chatedge_config::time::unix_ms(),
-        };
+        let message =
+            IncomingMessage { id: random_id(), from, sender_name: None, text, at_ms: chatedge_config::time::unix_ms() };
         let id = message.id.clone();
         self.dir().unacked.insert(id.clone(), instance);
         self.deliver_incoming(instance, message).await?;
@@ -135,7 +135,11 @@ impl SimNetwork {
         self.events_for(&instance).send(event).await.map_err(|_| SimError::ShuttingDown)
     }
 
-    async fn deliver_incoming(self: &Arc<Self>, instance: InstanceId, message: IncomingMessage) -> Result<(), SimError> {
+    async fn deliver_incoming(
+        self: &Arc<Self>,
+        instance: InstanceId,
+        message: IncomingMessage,
+    ) -> Result<(), SimError> {
         let events = self.events_for(&instance).clone();
         let event = NetworkEvent::Incoming { instance, message: message.clone() };
         events.send(event).await.map_err(|_| SimError::ShuttingDown)?;
@@ -157,7 +161,6 @@ impl SimNetwork {
         });
         Ok(())
     }
-
 }
 
 /// The shard-local half of the sim.

@@ -20,7 +20,9 @@ fn cfg() -> SimConfig {
 }
 
 /// Runs `f` on a LocalSet, as a shard does.
-fn on_shard<F: std::future::Future<Output = ()>>(f: impl FnOnce(Arc<SimNetwork>, SimConnector, mpsc::Receiver<NetworkEvent>) -> F) {
+fn on_shard<F: std::future::Future<Output = ()>>(
+    f: impl FnOnce(Arc<SimNetwork>, SimConnector, mpsc::Receiver<NetworkEvent>) -> F,
+) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let (tx, rx) = mpsc::channel(64);
     let net = SimNetwork::new(cfg(), vec![tx]);
@@ -94,7 +96,9 @@ fn a_number_ending_in_the_unreachable_suffix_is_rejected() {
     on_shard(|_net, mut conn, mut rx| async move {
         let m = message(InstanceId::generate(), "5511999990000");
         conn.send(&m).unwrap();
-        assert!(matches!(next(&mut rx).await, NetworkEvent::Rejected { reason, .. } if reason.contains("not on the network")));
+        assert!(
+            matches!(next(&mut rx).await, NetworkEvent::Rejected { reason, .. } if reason.contains("not on the network"))
+        );
     });
 }
 

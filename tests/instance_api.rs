@@ -1,0 +1,249 @@
+//! The Z-API instance surface: pairing by QR code, the queue routes, settings that survive a
+//! restart, the integrator listing and pacing.
+
+mod common;
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use common::*;
+use serde_json::json;
+
+const QUICK_QR: &str = r#"
+[pacing]
+min_delay_ms = 0
+max_delay_ms = 0
+[webhooks]
+allow_insecure_loopback = true
+[network.sim]
+ack_delay_ms = 1
+received_delay_ms = 5
+read_delay_ms = 10
+qr_rotate_ms = 400
+[queue]
+max_waiting_disconnected = 5
+"#;
+
+async fn known(http: &Http, ce: &Chatedge, inst: &Instance) {
+    eventually(Duration::from_secs(10), || async {
+        let (s, _) = http.get(&ce.instance_url(inst, "status"), None).await;
+        (s == 200).then_some(())
+    })
+    .await
+    .expect("instance known to the data plane");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qr_codes_rotate_expired_ones_are_refused_and_a_scan_connects() {
+    let dir = temp_dir();
+    let ce = Chatedge::up(dir.path(), QUICK_QR);
+    let http = Http::new();
+    let sink = Sink::start().await;
+    let inst = create_instance(&http, &ce, Some(&sink)).await;
+    known(&http, &ce, &inst).await;
+
+    let (_, first) = http.get(&ce.instance_url(&inst, "qr-code"), None).await;
+    let first = first["value"].as_str().unwrap().to_owned();
+    let (_, image) = http.get(&ce.instance_url(&inst, "qr-code/image"), None).await;
+    let png =
+        image["value"].as_str().unwrap().strip_prefix("data:image/png;base64,").expect("a PNG data URL").to_owned();
+    let png = base64::engine::general_purpose::STANDARD.decode(png).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let second = eventually(Duration::from_secs(5), || async {
+        let (_, v) = http.get(&ce.instance_url(&inst, "qr-code"), None).await;
+        v["value"].as_str().filter(|c| *c != first).map(str::to_owned)
+    })
+    .await
+    .expect("the code changes");
+
+    let scan = |qr: String| {
+        let (http, url, admin) = (http.clone(), format!("{}/sim/scan", ce.dp), ce.admin_token.clone());
+        async move { http.post(&url, Some(&admin), &json!({"qr": qr, "phone": "5511999990001"})).await }
+    };
+    let (s, v) = scan(first).await;
+    assert_eq!((s, v["error"].as_str()), (410, Some("expired_qr_code")), "{v}");
+    let (s, v) = scan("2@never-shown".into()).await;
+    assert_eq!((s, v["error"].as_str()), (404, Some("unknown_qr_code")), "{v}");
+    let (s, v) = scan(second).await;
+    assert_eq!(s, 200, "{v}");
+    wait_connected(&http, &ce, &inst).await;
+
+    let events =
+        sink.wait_for(PATIENCE, "ConnectedCallback", |e| e.iter().any(|r| r.body["type"] == "ConnectedCallback")).await;
+    let c = events.iter().find(|r| r.body["type"] == "ConnectedCallback").unwrap();
+    assert_eq!((c.body["phone"].as_str(), c.body["connected"].as_bool()), (Some("5511999990001"), Some(true)));
+    assert!(c.signed_by(&inst.secret));
+    let (s, v) = http.get(&ce.instance_url(&inst, "qr-code"), None).await;
+    assert_eq!((s, &v["connected"]), (200, &json!(true)), "no QR code once connected: {v}");
+    let (_, me) = http.get(&ce.instance_url(&inst, "me"), None).await;
+    assert_eq!((me["connected"].as_bool(), me["phone"].as_str()), (Some(true), Some("5511999990001")));
+
+    let (s, _) = http.get(&ce.instance_url(&inst, "disconnect"), None).await;
+    assert_eq!(s, 200);
+    sink.wait_for(PATIENCE, "DisconnectedCallback", |e| e.iter().any(|r| r.body["type"] == "DisconnectedCallback"))
+        .await;
+    let (_, status) = http.get(&ce.instance_url(&inst, "status"), None).await;
+    assert_eq!(status["connected"], false);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queue_can_be_listed_counted_and_emptied_and_refuses_more_than_its_limit() {
+    let dir = temp_dir();
+    let ce = Chatedge::up(dir.path(), QUICK_QR);
+    let http = Http::new();
+    let inst = create_instance(&http, &ce, None).await;
+    known(&http, &ce, &inst).await;
+    let mut zaaps = Vec::new();
+    for i in 0..5 {
+        let body = json!({"phone": "5511999998888", "message": format!("waiting {i}"), "delayMessage": 3});
+        let (s, v) = http.post(&ce.instance_url(&inst, "send-text"), None, &body).await;
+        assert_eq!(s, 200, "{v}");
+        zaaps.push(v["zaapId"].as_str().unwrap().to_owned());
+    }
+    let (s, v) = http
+        .post(&ce.instance_url(&inst, "send-text"), None, &json!({"phone": "5511999998888", "message": "one too many"}))
+        .await;
+    assert_eq!((s, v["error"].as_str()), (429, Some("Queue full")), "{v}");
+    assert!(v["message"].as_str().unwrap().contains("disconnected"), "{v}");
+
+    let (_, page) = http.get(&format!("{}?page=1&pageSize=2", ce.instance_url(&inst, "queue")), None).await;
+    let page = page.as_array().expect("a list").clone();
+    assert_eq!(page.len(), 2);
+    assert_eq!(page[0]["ZaapId"], json!(zaaps[0]));
+    assert_eq!(page[0]["Message"], "waiting 0");
+    assert_eq!(page[0]["DelayMessage"], 3);
+    assert_eq!(page[0]["Phone"], "5511999998888");
+    assert_eq!(page[0]["InstanceId"], json!(inst.id));
+    let (_, page3) = http.get(&format!("{}?page=3&pageSize=2", ce.instance_url(&inst, "queue")), None).await;
+    assert_eq!(page3[0]["ZaapId"], json!(zaaps[4]));
+
+    let (s, _) = http.delete(&ce.instance_url(&inst, &format!("queue/{}", zaaps[1]))).await;
+    assert_eq!(s, 200);
+    let (_, c) = http.get(&ce.instance_url(&inst, "queue/count"), None).await;
+    assert_eq!(c, json!({"count": 4}));
+    let (s, _) = http.delete(&ce.instance_url(&inst, &format!("queue/{}", zaaps[1]))).await;
+    assert_eq!(s, 404, "already deleted");
+    let (s, _) = http.delete(&ce.instance_url(&inst, "queue")).await;
+    assert_eq!(s, 200);
+    let (_, c) = http.get(&ce.instance_url(&inst, "queue/count"), None).await;
+    assert_eq!(c, json!({"count": 0}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_changes_apply_at_once_and_survive_a_restart() {
+    let dir = temp_dir();
+    let http = Http::new();
+    let sink = Sink::start().await;
+    let ce = Chatedge::up(dir.path(), FAST);
+    let inst = create_instance(&http, &ce, None).await;
+    known(&http, &ce, &inst).await;
+    for (route, body) in [
+        ("update-every-webhooks", json!({"value": format!("{}/all", sink.url), "notifySentByMe": true})),
+        ("update-webhook-delivery", json!({"value": format!("{}/delivery", sink.url)})),
+        ("update-webhook-chat-presence", json!({"value": format!("{}/presence", sink.url)})),
+        ("update-name", json!({"value": "renamed"})),
+        ("update-auto-read-message", json!({"value": true})),
+    ] {
+        let (s, v) = http.put(&ce.instance_url(&inst, route), &body).await;
+        assert_eq!((s, &v), (200, &json!({"value": true})), "{route}");
+    }
+    // Z-API's own examples POST these: accepted too.
+    let (s, _) = http
+        .post(
+            &ce.instance_url(&inst, "update-webhook-connected"),
+            None,
+            &json!({"value": format!("{}/connected", sink.url)}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let check = |me: &serde_json::Value| {
+        assert_eq!(me["deliveryCallbackUrl"], json!(format!("{}/delivery", sink.url)));
+        assert_eq!(me["receivedCallbackUrl"], json!(format!("{}/all", sink.url)));
+        assert_eq!(me["presenceChatCallbackUrl"], json!(format!("{}/presence", sink.url)));
+        assert_eq!(me["connectedCallbackUrl"], json!(format!("{}/connected", sink.url)));
+        assert_eq!(me["receiveCallbackSentByMe"], true);
+        assert_eq!(me["autoReadMessage"], true);
+        assert_eq!(me["name"], "renamed");
+        assert!(me["webhookSecret"].as_str().unwrap().starts_with("whsec_"));
+    };
+    let (_, me) = http.get(&ce.instance_url(&inst, "me"), None).await;
+    check(&me);
+    assert!(ce.terminate().success());
+    let ce = Chatedge::up(dir.path(), FAST);
+    let (_, me) = http.get(&ce.instance_url(&inst, "me"), None).await;
+    check(&me);
+
+    // Sent-by-me notifications reach the received webhook.
+    pair(&http, &ce, &inst, "5511999990001").await;
+    let (_, v) = http
+        .post(&ce.instance_url(&inst, "send-text"), None, &json!({"phone": "5511999998888", "message": "mine"}))
+        .await;
+    let mid = v["messageId"].clone();
+    let events = sink
+        .wait_for(PATIENCE, "fromMe ReceivedCallback", |e| {
+            e.iter().any(|r| r.body["type"] == "ReceivedCallback" && r.body["messageId"] == mid)
+        })
+        .await;
+    let r = events.iter().find(|r| r.body["type"] == "ReceivedCallback").unwrap();
+    assert_eq!(
+        (r.path.as_str(), &r.body["fromMe"], &r.body["text"]["message"]),
+        ("/all", &json!(true), &json!("mine"))
+    );
+    // A contact's presence reaches the presence webhook.
+    let body = json!({"instanceId": inst.id, "phone": "5511999998888", "status": "COMPOSING"});
+    let (s, v) = http.post(&format!("{}/sim/presence", ce.dp), Some(&ce.admin_token), &body).await;
+    assert_eq!(s, 200, "{v}");
+    let events = sink
+        .wait_for(PATIENCE, "PresenceChatCallback", |e| e.iter().any(|r| r.body["type"] == "PresenceChatCallback"))
+        .await;
+    let p = events.iter().find(|r| r.body["type"] == "PresenceChatCallback").unwrap();
+    assert_eq!((p.path.as_str(), &p.body["status"]), ("/presence", &json!("COMPOSING")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_integrator_lists_only_its_own_instances_in_zapi_pages() {
+    let dir = temp_dir();
+    let ce = Chatedge::up(dir.path(), FAST);
+    let http = Http::new();
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(create_instance(&http, &ce, None).await);
+    }
+    let (s, v) = http.get(&format!("{}/instances?page=2&pageSize=2", ce.dp), Some(&ce.integrator_token)).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (v["total"].as_u64(), v["totalPage"].as_u64(), v["page"].as_u64(), v["pageSize"].as_u64()),
+        (Some(3), Some(2), Some(2), Some(2))
+    );
+    let content = v["content"].as_array().unwrap();
+    assert_eq!(content.len(), 1);
+    assert_eq!(content[0]["id"], json!(ids[2].id));
+    assert_eq!(content[0]["token"], json!(ids[2].token));
+    assert_eq!(content[0]["middleware"], "web");
+    let (s, _) = http.get(&format!("{}/instances", ce.cp), Some("not-the-token")).await;
+    assert_eq!(s, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delay_message_spaces_messages_out() {
+    let dir = temp_dir();
+    let ce = Chatedge::up(dir.path(), FAST);
+    let http = Http::new();
+    let sink = Sink::start().await;
+    let inst = create_instance(&http, &ce, Some(&sink)).await;
+    pair(&http, &ce, &inst, "5511999990001").await;
+    let send = |body: serde_json::Value| {
+        let (http, url) = (http.clone(), ce.instance_url(&inst, "send-text"));
+        async move { http.post(&url, None, &body).await.1["messageId"].as_str().unwrap().to_owned() }
+    };
+    let a = send(json!({"phone": "5511999998888", "message": "first"})).await;
+    let b = send(json!({"phone": "5511999998888", "message": "second", "delayMessage": 2})).await;
+    let events =
+        sink.wait_for(PATIENCE, "both SENT", |e| e.iter().filter(|r| r.body["status"] == "SENT").count() == 2).await;
+    let sent_at = |id: &str| {
+        events.iter().find(|r| r.body["status"] == "SENT" && r.body["ids"][0] == id).unwrap().body["momment"]
+            .as_u64()
+            .unwrap()
+    };
+    assert!(sent_at(&b) >= sent_at(&a) + 2000, "delayMessage 2 keeps two seconds between the messages");
+}
