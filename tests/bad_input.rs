@@ -20,12 +20,7 @@ async fn malformed_requests_are_refused_clearly_and_store_nothing() {
     let ce = Chatedge::up(dir.path(), FAST);
     let http = Http::new();
     let inst = create_instance(&http, &ce, None).await;
-    eventually(std::time::Duration::from_secs(10), || async {
-        let (s, _) = http.get(&ce.instance_url(&inst, "status"), None).await;
-        (s == 200).then_some(())
-    })
-    .await
-    .expect("instance known to the data plane");
+    wait_known(&http, &ce, &inst).await;
     let send = ce.instance_url(&inst, "send-text");
     let json_post = |body: &'static [u8]| {
         let (http, send) = (http.clone(), send.clone());

@@ -9,13 +9,7 @@ use common::*;
 use serde_json::json;
 
 async fn send_and_wait(http: &Http, dp: &Chatedge, sink: &Sink, inst: &Instance, n: usize, tag: &str) {
-    let mut zaaps = HashSet::new();
-    for i in 0..n {
-        let body = json!({"phone": format!("55219{:08}", 40_001 + i), "message": format!("{tag} {i}")});
-        let (status, v) = http.post(&dp.instance_url(inst, "send-text"), None, &body).await;
-        assert_eq!(status, 200, "{tag} {i}: {v}");
-        zaaps.insert(v["zaapId"].as_str().unwrap().to_owned());
-    }
+    let zaaps = zaap_ids(&send_texts(http, dp, inst, n, 40_001, tag).await);
     sink.wait_for(PATIENCE, tag, |events| {
         let got: HashSet<String> = events.iter().filter_map(|e| e.body["zaapId"].as_str().map(str::to_owned)).collect();
         zaaps.is_subset(&got)

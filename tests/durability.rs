@@ -9,17 +9,6 @@ use std::time::Duration;
 use common::*;
 use serde_json::json;
 
-async fn send_n(http: &Http, ce: &Chatedge, inst: &Instance, n: usize, tag: &str) -> Vec<String> {
-    let mut zaaps = Vec::new();
-    for i in 0..n {
-        let body = json!({"phone": format!("55119{:08}", 30_001 + i), "message": format!("{tag} {i}")});
-        let (status, v) = http.post(&ce.instance_url(inst, "send-text"), None, &body).await;
-        assert_eq!(status, 200, "send {i}: {v}");
-        zaaps.push(v["zaapId"].as_str().unwrap().to_owned());
-    }
-    zaaps
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_minus_nine_loses_no_acknowledged_message() {
     let dir = temp_dir();
@@ -31,7 +20,7 @@ async fn kill_minus_nine_loses_no_acknowledged_message() {
     let (s, _) = http.get(&ce.instance_url(&inst, "disconnect"), None).await;
     assert_eq!(s, 200);
 
-    let accepted = send_n(&http, &ce, &inst, 200, "queued").await;
+    let accepted = zaap_ids(&send_texts(&http, &ce, &inst, 200, 30_001, "queued").await);
     let (_, count) = http.get(&ce.instance_url(&inst, "queue/count"), None).await;
     assert_eq!(count, json!({"count": 200}));
     ce.kill_9();
@@ -43,7 +32,7 @@ async fn kill_minus_nine_loses_no_acknowledged_message() {
     assert_eq!(s, 200);
     pair(&http, &ce, &inst, "5511999990001").await;
 
-    let want: HashSet<String> = accepted.into_iter().collect();
+    let want = accepted;
     sink.wait_for(PATIENCE, "all 200 queued messages delivered", |events| {
         let got: HashSet<String> = events
             .iter()
@@ -67,7 +56,7 @@ async fn pending_webhook_events_are_delivered_after_a_crash() {
     pair(&http, &ce, &inst, "5511999990001").await;
     sink.wait_for(PATIENCE, "ConnectedCallback", |e| e.iter().any(|r| r.body["type"] == "ConnectedCallback")).await;
     sink.fail_next(usize::MAX / 2); // the receiver is down
-    let accepted = send_n(&http, &ce, &inst, 20, "while the receiver is down").await;
+    let accepted = zaap_ids(&send_texts(&http, &ce, &inst, 20, 30_001, "while the receiver is down").await);
     // Wait until the messages left (their events are now only in the outbox).
     eventually(Duration::from_secs(20), || async {
         let (_, c) = http.get(&ce.instance_url(&inst, "queue/count"), None).await;
@@ -79,7 +68,7 @@ async fn pending_webhook_events_are_delivered_after_a_crash() {
     sink.fail_next(0); // the receiver is back
 
     let _ce = Chatedge::up(dir.path(), FAST);
-    let want: HashSet<String> = accepted.into_iter().collect();
+    let want = accepted;
     sink.wait_for(PATIENCE, "deliveries recorded before the crash", |events| {
         let got: HashSet<String> = events.iter().filter_map(|e| e.body["zaapId"].as_str().map(str::to_owned)).collect();
         want.is_subset(&got)
@@ -93,12 +82,7 @@ async fn sigterm_finishes_in_flight_requests_and_exits_zero() {
     let http = Http::new();
     let ce = Chatedge::up(dir.path(), FAST);
     let inst = create_instance(&http, &ce, None).await;
-    eventually(Duration::from_secs(10), || async {
-        let (s, _) = http.get(&ce.instance_url(&inst, "status"), None).await;
-        (s == 200).then_some(())
-    })
-    .await
-    .expect("instance known to the data plane");
+    wait_known(&http, &ce, &inst).await;
     // Requests racing the shutdown: each either completes (and is then durable) or is refused.
     let url = ce.instance_url(&inst, "send-text");
     let mut racing = tokio::task::JoinSet::new();

@@ -24,15 +24,6 @@ qr_rotate_ms = 400
 max_waiting_disconnected = 5
 "#;
 
-async fn known(http: &Http, ce: &Chatedge, inst: &Instance) {
-    eventually(Duration::from_secs(10), || async {
-        let (s, _) = http.get(&ce.instance_url(inst, "status"), None).await;
-        (s == 200).then_some(())
-    })
-    .await
-    .expect("instance known to the data plane");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn qr_codes_rotate_expired_ones_are_refused_and_a_scan_connects() {
     let dir = temp_dir();
@@ -40,7 +31,7 @@ async fn qr_codes_rotate_expired_ones_are_refused_and_a_scan_connects() {
     let http = Http::new();
     let sink = Sink::start().await;
     let inst = create_instance(&http, &ce, Some(&sink)).await;
-    known(&http, &ce, &inst).await;
+    wait_known(&http, &ce, &inst).await;
 
     let (_, first) = http.get(&ce.instance_url(&inst, "qr-code"), None).await;
     let first = first["value"].as_str().unwrap().to_owned();
@@ -92,7 +83,7 @@ async fn the_queue_can_be_listed_counted_and_emptied_and_refuses_more_than_its_l
     let ce = Chatedge::up(dir.path(), QUICK_QR);
     let http = Http::new();
     let inst = create_instance(&http, &ce, None).await;
-    known(&http, &ce, &inst).await;
+    wait_known(&http, &ce, &inst).await;
     let mut zaaps = Vec::new();
     for i in 0..5 {
         let body = json!({"phone": "5511999998888", "message": format!("waiting {i}"), "delayMessage": 3});
@@ -136,7 +127,7 @@ async fn settings_changes_apply_at_once_and_survive_a_restart() {
     let sink = Sink::start().await;
     let ce = Chatedge::up(dir.path(), FAST);
     let inst = create_instance(&http, &ce, None).await;
-    known(&http, &ce, &inst).await;
+    wait_known(&http, &ce, &inst).await;
     for (route, body) in [
         ("update-every-webhooks", json!({"value": format!("{}/all", sink.url), "notifySentByMe": true})),
         ("update-webhook-delivery", json!({"value": format!("{}/delivery", sink.url)})),
@@ -226,12 +217,7 @@ async fn the_integrator_lists_only_its_own_instances_in_zapi_pages() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delay_message_spaces_messages_out() {
-    let dir = temp_dir();
-    let ce = Chatedge::up(dir.path(), FAST);
-    let http = Http::new();
-    let sink = Sink::start().await;
-    let inst = create_instance(&http, &ce, Some(&sink)).await;
-    pair(&http, &ce, &inst, "5511999990001").await;
+    let Paired { dir: _dir, ce, http, sink, inst } = paired(FAST).await;
     let send = |body: serde_json::Value| {
         let (http, url) = (http.clone(), ce.instance_url(&inst, "send-text"));
         async move { http.post(&url, None, &body).await.1["messageId"].as_str().unwrap().to_owned() }

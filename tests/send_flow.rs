@@ -9,19 +9,12 @@ use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_sent_message_gets_a_signed_delivery_and_sent_received_read_statuses() {
-    let dir = temp_dir();
-    let ce = Chatedge::up(dir.path(), FAST);
-    let http = Http::new();
-    let sink = Sink::start().await;
-    let inst = create_instance(&http, &ce, Some(&sink)).await;
-    pair(&http, &ce, &inst, "5511999990001").await;
+    let Paired { dir: _dir, ce, http, sink, inst } = paired(FAST).await;
 
+    let answers = send_texts(&http, &ce, &inst, 500, 20_001, "message").await;
     let mut order = Vec::new(); // messageIds in acceptance order
     let mut zaap_to_message = HashMap::new();
-    for i in 0..500 {
-        let body = json!({"phone": format!("55119{:08}", 20_001 + i), "message": format!("message {i}")});
-        let (status, v) = http.post(&ce.instance_url(&inst, "send-text"), None, &body).await;
-        assert_eq!(status, 200, "send {i}: {v}");
+    for v in &answers {
         let (zaap, mid) = (v["zaapId"].as_str().unwrap().to_owned(), v["messageId"].as_str().unwrap().to_owned());
         assert_eq!(v["id"], v["messageId"], "Z-API: id repeats messageId for Zapier");
         assert_eq!(zaap.len(), 32);
@@ -77,16 +70,33 @@ async fn every_sent_message_gets_a_signed_delivery_and_sent_received_read_status
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "SENT times follow acceptance order");
     let (_, count) = http.get(&ce.instance_url(&inst, "queue/count"), None).await;
     assert_eq!(count, json!({"count": 0}));
+
+    // Both planes account for what happened in /metrics.
+    let (_, dp) = http.get(&format!("{}/metrics", ce.dp), None).await;
+    let dp = dp.as_str().unwrap();
+    for line in [
+        "chatedge_dp_messages_total{outcome=\"accepted\"} 500",
+        "chatedge_dp_messages_total{outcome=\"sent\"} 500",
+        "chatedge_dp_http_requests_total{dialect=\"zapi\",route=\"zapi.send-text\",status=\"200\"} 500",
+    ] {
+        assert!(dp.contains(line), "dp metrics lack {line}");
+    }
+    for family in [
+        "chatedge_dp_webhook_attempts_total{outcome=\"delivered\"}",
+        "chatedge_dp_store_commit_seconds_bucket",
+        "chatedge_dp_sessions{shard=",
+        "chatedge_dp_config_version",
+    ] {
+        assert!(dp.contains(family), "dp metrics lack {family}");
+    }
+    let (_, cp) = http.get(&format!("{}/metrics", ce.cp), None).await;
+    let cp = cp.as_str().unwrap();
+    assert!(cp.contains("chatedge_cp_instances 1") && cp.contains("chatedge_cp_config_streams_open 1"), "{cp}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recipient_not_on_the_network_is_reported_through_the_delivery_webhook() {
-    let dir = temp_dir();
-    let ce = Chatedge::up(dir.path(), FAST);
-    let http = Http::new();
-    let sink = Sink::start().await;
-    let inst = create_instance(&http, &ce, Some(&sink)).await;
-    pair(&http, &ce, &inst, "5511999990001").await;
+    let Paired { dir: _dir, ce, http, sink, inst } = paired(FAST).await;
     let (status, v) = http
         .post(&ce.instance_url(&inst, "send-text"), None, &json!({"phone": "5511912340000", "message": "hi"}))
         .await;
@@ -106,12 +116,7 @@ async fn a_recipient_not_on_the_network_is_reported_through_the_delivery_webhook
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_incoming_message_produces_a_received_callback() {
-    let dir = temp_dir();
-    let ce = Chatedge::up(dir.path(), FAST);
-    let http = Http::new();
-    let sink = Sink::start().await;
-    let inst = create_instance(&http, &ce, Some(&sink)).await;
-    pair(&http, &ce, &inst, "5511999990001").await;
+    let Paired { dir: _dir, ce, http, sink, inst } = paired(FAST).await;
     let body = json!({"instanceId": inst.id, "phone": "5544999999999", "message": "olá!"});
     let (status, v) = http.post(&format!("{}/sim/inbound", ce.dp), Some(&ce.admin_token), &body).await;
     assert_eq!(status, 200, "{v}");
@@ -128,12 +133,7 @@ async fn an_incoming_message_produces_a_received_callback() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_webhook_receiver_gets_the_same_event_again_until_it_accepts() {
-    let dir = temp_dir();
-    let ce = Chatedge::up(dir.path(), FAST);
-    let http = Http::new();
-    let sink = Sink::start().await;
-    let inst = create_instance(&http, &ce, Some(&sink)).await;
-    pair(&http, &ce, &inst, "5511999990001").await;
+    let Paired { dir: _dir, ce, http, sink, inst } = paired(FAST).await;
     sink.wait_for(PATIENCE, "ConnectedCallback", |e| e.iter().any(|r| r.body["type"] == "ConnectedCallback")).await;
     sink.fail_next(6);
     let (_, v) =

@@ -1,9 +1,9 @@
 //! Every metric family the control plane exports, named once. Labels are bounded: route names
 //! from the router's table, status codes, and node ids (one per attached data plane).
 
+use chatedge_serve::metrics::register;
 use prometheus::{
-    exponential_buckets, Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    exponential_buckets, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
 };
 
 pub struct Metrics {
@@ -21,80 +21,70 @@ pub struct Metrics {
     pub refusals: IntCounterVec,
 }
 
-macro_rules! register {
-    ($reg:expr, $metric:expr) => {{
-        let m = $metric.unwrap_or_else(|e| panic!("metric definition is static and valid: {e}"));
-        $reg.register(Box::new(m.clone())).unwrap_or_else(|e| panic!("metric names are unique: {e}"));
-        m
-    }};
-}
-
 impl Metrics {
     pub fn new() -> Self {
         let r = Registry::new();
         Metrics {
-            http_requests: register!(
-                r,
+            http_requests: register(
+                &r,
                 IntCounterVec::new(
                     Opts::new("chatedge_cp_http_requests_total", "HTTP requests by route and status"),
-                    &["route", "status"]
-                )
+                    &["route", "status"],
+                ),
             ),
-            http_seconds: register!(
-                r,
+            http_seconds: register(
+                &r,
                 HistogramVec::new(
                     HistogramOpts::new("chatedge_cp_http_request_seconds", "HTTP request latency by route")
                         .buckets(exponential_buckets(0.000_05, 2.0, 19).unwrap_or_default()),
-                    &["route"]
-                )
+                    &["route"],
+                ),
             ),
-            config_version: register!(r, IntGauge::new("chatedge_cp_config_version", "current config version")),
-            instances: register!(r, IntGauge::new("chatedge_cp_instances", "instances known")),
-            tenants: register!(r, IntGauge::new("chatedge_cp_tenants", "tenants known")),
-            streams_open: register!(
-                r,
-                IntGauge::new("chatedge_cp_config_streams_open", "data planes holding a config stream")
+            config_version: register(&r, IntGauge::new("chatedge_cp_config_version", "current config version")),
+            instances: register(&r, IntGauge::new("chatedge_cp_instances", "instances known")),
+            tenants: register(&r, IntGauge::new("chatedge_cp_tenants", "tenants known")),
+            streams_open: register(
+                &r,
+                IntGauge::new("chatedge_cp_config_streams_open", "data planes holding a config stream"),
             ),
-            updates_pushed: register!(
-                r,
+            updates_pushed: register(
+                &r,
                 IntCounterVec::new(
                     Opts::new("chatedge_cp_config_updates_pushed_total", "config updates sent, by kind"),
-                    &["kind"]
-                )
+                    &["kind"],
+                ),
             ),
-            node_acked_version: register!(
-                r,
+            node_acked_version: register(
+                &r,
                 IntGaugeVec::new(
                     Opts::new("chatedge_cp_node_acked_version", "last config version a data plane acknowledged"),
-                    &["node"]
-                )
+                    &["node"],
+                ),
             ),
-            node_push_lag: register!(
-                r,
+            node_push_lag: register(
+                &r,
                 IntGaugeVec::new(
                     Opts::new("chatedge_cp_node_push_lag_versions", "versions a data plane is behind"),
-                    &["node"]
-                )
+                    &["node"],
+                ),
             ),
-            node_nacks: register!(
-                r,
+            node_nacks: register(
+                &r,
                 IntCounterVec::new(
                     Opts::new("chatedge_cp_node_nacks_total", "config updates a data plane refused"),
-                    &["node"]
-                )
+                    &["node"],
+                ),
             ),
-            refusals: register!(
-                r,
-                IntCounterVec::new(Opts::new("chatedge_cp_refusals_total", "requests refused, by reason"), &["reason"])
+            refusals: register(
+                &r,
+                IntCounterVec::new(Opts::new("chatedge_cp_refusals_total", "requests refused, by reason"), &["reason"]),
             ),
             registry: r,
         }
     }
 
     pub fn render(&self) -> Vec<u8> {
-        let mut buf = Vec::with_capacity(8 * 1024);
-        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf); // writes to a Vec cannot fail
-        buf
+        chatedge_serve::metrics::render(&self.registry)
     }
 }
 

@@ -2,9 +2,10 @@
 //! from the router's fixed table, shard indices, fixed outcome words — never ids or phones.
 //! `/metrics` renders [`Metrics::render`] in the Prometheus text format.
 
+use chatedge_serve::metrics::register;
 use prometheus::{
-    exponential_buckets, Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
-    IntGaugeVec, Opts, Registry, TextEncoder,
+    exponential_buckets, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry,
 };
 
 pub struct Metrics {
@@ -41,154 +42,146 @@ fn latency_buckets() -> Vec<f64> {
     exponential_buckets(0.000_05, 2.0, 19).unwrap_or_default()
 }
 
-macro_rules! register {
-    ($reg:expr, $metric:expr) => {{
-        let m = $metric.unwrap_or_else(|e| panic!("metric definition is static and valid: {e}"));
-        $reg.register(Box::new(m.clone())).unwrap_or_else(|e| panic!("metric names are unique: {e}"));
-        m
-    }};
-}
-
 impl Metrics {
     pub fn new() -> Self {
         let r = Registry::new();
         let hist = |name: &str, help: &str| HistogramOpts::new(name, help).buckets(latency_buckets());
         Metrics {
-            http_requests: register!(
-                r,
+            http_requests: register(
+                &r,
                 IntCounterVec::new(
                     Opts::new("chatedge_dp_http_requests_total", "HTTP requests by route, dialect and status"),
-                    &["route", "dialect", "status"]
-                )
+                    &["route", "dialect", "status"],
+                ),
             ),
-            http_seconds: register!(
-                r,
+            http_seconds: register(
+                &r,
                 HistogramVec::new(
                     hist("chatedge_dp_http_request_seconds", "HTTP request latency by route"),
-                    &["route"]
-                )
+                    &["route"],
+                ),
             ),
-            send_accept_seconds: register!(
-                r,
+            send_accept_seconds: register(
+                &r,
                 Histogram::with_opts(hist(
                     "chatedge_dp_send_accept_seconds",
-                    "send request received → durably queued → answered"
-                ))
+                    "send request received → durably queued → answered",
+                )),
             ),
-            refusals: register!(
-                r,
-                IntCounterVec::new(Opts::new("chatedge_dp_refusals_total", "requests refused, by reason"), &["reason"])
+            refusals: register(
+                &r,
+                IntCounterVec::new(Opts::new("chatedge_dp_refusals_total", "requests refused, by reason"), &["reason"]),
             ),
-            messages: register!(
-                r,
+            messages: register(
+                &r,
                 IntCounterVec::new(
                     Opts::new("chatedge_dp_messages_total", "outbound messages by outcome"),
-                    &["outcome"]
-                )
+                    &["outcome"],
+                ),
             ),
-            queue_depth: register!(
-                r,
+            queue_depth: register(
+                &r,
                 IntGaugeVec::new(
                     Opts::new("chatedge_dp_queue_depth", "messages waiting in the durable queue, per shard"),
-                    &["shard"]
-                )
+                    &["shard"],
+                ),
             ),
-            queue_oldest_age_seconds: register!(
-                r,
+            queue_oldest_age_seconds: register(
+                &r,
                 IntGaugeVec::new(
                     Opts::new(
                         "chatedge_dp_queue_oldest_age_seconds",
-                        "age of the oldest loaded queued message, per shard"
+                        "age of the oldest loaded queued message, per shard",
                     ),
-                    &["shard"]
-                )
+                    &["shard"],
+                ),
             ),
-            sessions: register!(
-                r,
+            sessions: register(
+                &r,
                 IntGaugeVec::new(
                     Opts::new("chatedge_dp_sessions", "sessions by state, per shard"),
-                    &["shard", "state"]
-                )
+                    &["shard", "state"],
+                ),
             ),
-            shard_commands_pending: register!(
-                r,
+            shard_commands_pending: register(
+                &r,
                 IntGaugeVec::new(
                     Opts::new("chatedge_dp_shard_commands_pending", "commands waiting for a shard"),
-                    &["shard"]
-                )
+                    &["shard"],
+                ),
             ),
-            shard_loop_turns: register!(
-                r,
+            shard_loop_turns: register(
+                &r,
                 IntCounterVec::new(
                     Opts::new("chatedge_dp_shard_loop_turns_total", "shard event-loop iterations"),
-                    &["shard"]
-                )
+                    &["shard"],
+                ),
             ),
-            network_events: register!(
-                r,
+            network_events: register(
+                &r,
                 IntCounterVec::new(
                     Opts::new("chatedge_dp_network_events_total", "events from the chat network, by kind"),
-                    &["kind"]
-                )
+                    &["kind"],
+                ),
             ),
-            webhook_attempts: register!(
-                r,
+            webhook_attempts: register(
+                &r,
                 IntCounterVec::new(
                     Opts::new("chatedge_dp_webhook_attempts_total", "webhook delivery attempts by outcome"),
-                    &["outcome"]
-                )
+                    &["outcome"],
+                ),
             ),
-            webhook_delivery_seconds: register!(
-                r,
+            webhook_delivery_seconds: register(
+                &r,
                 Histogram::with_opts(hist(
                     "chatedge_dp_webhook_delivery_seconds",
-                    "event created → delivered (2xx), including retries"
-                ))
+                    "event created → delivered (2xx), including retries",
+                )),
             ),
-            webhook_request_seconds: register!(
-                r,
-                Histogram::with_opts(hist("chatedge_dp_webhook_request_seconds", "one webhook HTTP request"))
+            webhook_request_seconds: register(
+                &r,
+                Histogram::with_opts(hist("chatedge_dp_webhook_request_seconds", "one webhook HTTP request")),
             ),
-            outbox_tracked: register!(
-                r,
+            outbox_tracked: register(
+                &r,
                 IntGauge::new(
                     "chatedge_dp_outbox_tracked",
-                    "webhook events known to the dispatcher and not yet delivered"
-                )
+                    "webhook events known to the dispatcher and not yet delivered",
+                ),
             ),
-            outbox_in_flight: register!(r, IntGauge::new("chatedge_dp_outbox_in_flight", "webhook requests under way")),
-            outbox_scans: register!(
-                r,
-                IntCounter::new("chatedge_dp_outbox_scans_total", "full scans of the outbox (start-up and overflow)")
+            outbox_in_flight: register(&r, IntGauge::new("chatedge_dp_outbox_in_flight", "webhook requests under way")),
+            outbox_scans: register(
+                &r,
+                IntCounter::new("chatedge_dp_outbox_scans_total", "full scans of the outbox (start-up and overflow)"),
             ),
-            store_commit_seconds: register!(
-                r,
-                Histogram::with_opts(hist("chatedge_dp_store_commit_seconds", "one group commit: write + fsync"))
+            store_commit_seconds: register(
+                &r,
+                Histogram::with_opts(hist("chatedge_dp_store_commit_seconds", "one group commit: write + fsync")),
             ),
-            store_batch_size: register!(
-                r,
+            store_batch_size: register(
+                &r,
                 Histogram::with_opts(
                     HistogramOpts::new("chatedge_dp_store_batch_size", "batches per group commit")
-                        .buckets(exponential_buckets(1.0, 2.0, 11).unwrap_or_default())
-                )
+                        .buckets(exponential_buckets(1.0, 2.0, 11).unwrap_or_default()),
+                ),
             ),
-            store_commits: register!(r, IntCounter::new("chatedge_dp_store_commits_total", "group commits")),
-            store_errors: register!(r, IntCounter::new("chatedge_dp_store_errors_total", "failed group commits")),
-            store_pending: register!(
-                r,
-                IntGauge::new("chatedge_dp_store_pending_batches", "batches waiting for the committer")
+            store_commits: register(&r, IntCounter::new("chatedge_dp_store_commits_total", "group commits")),
+            store_errors: register(&r, IntCounter::new("chatedge_dp_store_errors_total", "failed group commits")),
+            store_pending: register(
+                &r,
+                IntGauge::new("chatedge_dp_store_pending_batches", "batches waiting for the committer"),
             ),
-            config_version: register!(r, IntGauge::new("chatedge_dp_config_version", "applied config version")),
-            config_updates: register!(
-                r,
+            config_version: register(&r, IntGauge::new("chatedge_dp_config_version", "applied config version")),
+            config_updates: register(
+                &r,
                 IntCounterVec::new(
                     Opts::new("chatedge_dp_config_updates_total", "config updates by result"),
-                    &["result"]
-                )
+                    &["result"],
+                ),
             ),
-            control_plane_connected: register!(
-                r,
-                IntGauge::new("chatedge_dp_control_plane_connected", "1 while the config stream is up")
+            control_plane_connected: register(
+                &r,
+                IntGauge::new("chatedge_dp_control_plane_connected", "1 while the config stream is up"),
             ),
             registry: r,
         }
@@ -196,9 +189,7 @@ impl Metrics {
 
     /// The Prometheus text exposition of every family.
     pub fn render(&self) -> Vec<u8> {
-        let mut buf = Vec::with_capacity(16 * 1024);
-        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf); // writes to a Vec cannot fail
-        buf
+        chatedge_serve::metrics::render(&self.registry)
     }
 }
 

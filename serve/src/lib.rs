@@ -5,6 +5,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod metrics;
+
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;

@@ -247,6 +247,43 @@ pub async fn pair(http: &Http, ce: &Chatedge, instance: &Instance, phone: &str) 
     wait_connected(http, ce, instance).await;
 }
 
+/// Waits until the data plane knows `instance` (its config arrived).
+pub async fn wait_known(http: &Http, ce: &Chatedge, instance: &Instance) {
+    eventually(Duration::from_secs(20), || async {
+        let (s, _) = http.get(&ce.instance_url(instance, "status"), None).await;
+        (s == 200).then_some(())
+    })
+    .await
+    .expect("the instance is known to the data plane");
+}
+
+/// Sends `n` texts one after the other to distinct numbers from `first_phone` on (none ending
+/// in 0000, which the sim refuses) and returns the answers, each checked to be 200.
+pub async fn send_texts(
+    http: &Http,
+    ce: &Chatedge,
+    instance: &Instance,
+    n: usize,
+    first_phone: u64,
+    tag: &str,
+) -> Vec<Value> {
+    let mut answers = Vec::with_capacity(n);
+    for i in 0..n as u64 {
+        let phone = format!("55119{:08}", first_phone + i);
+        assert!(!phone.ends_with("0000"), "{phone} is unreachable in the sim; pick another range");
+        let body = json!({"phone": phone, "message": format!("{tag} {i}")});
+        let (status, v) = http.post(&ce.instance_url(instance, "send-text"), None, &body).await;
+        assert_eq!(status, 200, "{tag} {i}: {v}");
+        answers.push(v);
+    }
+    answers
+}
+
+/// The zaapIds of send answers.
+pub fn zaap_ids(answers: &[Value]) -> std::collections::HashSet<String> {
+    answers.iter().filter_map(|v| v["zaapId"].as_str().map(str::to_owned)).collect()
+}
+
 pub async fn wait_connected(http: &Http, ce: &Chatedge, instance: &Instance) {
     eventually(Duration::from_secs(20), || async {
         let (_, v) = http.get(&ce.instance_url(instance, "status"), None).await;
@@ -254,6 +291,26 @@ pub async fn wait_connected(http: &Http, ce: &Chatedge, instance: &Instance) {
     })
     .await
     .expect("the instance connects");
+}
+
+/// A running chatedge with one instance paired as 5511999990001, its webhooks on `sink`.
+pub struct Paired {
+    pub ce: Chatedge,
+    pub http: Http,
+    pub sink: Sink,
+    pub inst: Instance,
+    /// Dropped last: the process must stop before its data directory goes.
+    pub dir: tempfile::TempDir,
+}
+
+pub async fn paired(config: &str) -> Paired {
+    let dir = temp_dir();
+    let ce = Chatedge::up(dir.path(), config);
+    let http = Http::new();
+    let sink = Sink::start().await;
+    let inst = create_instance(&http, &ce, Some(&sink)).await;
+    pair(&http, &ce, &inst, "5511999990001").await;
+    Paired { ce, http, sink, inst, dir }
 }
 
 /// Polls `f` every 20 ms until it yields a value or `within` passes.

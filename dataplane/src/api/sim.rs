@@ -55,7 +55,9 @@ impl SimApiError {
             SimApiError::Disabled => {
                 (StatusCode::NOT_FOUND, "sim_disabled", "this data plane does not run the sim network".to_owned())
             }
-            SimApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "use POST".to_owned()),
+            SimApiError::MethodNotAllowed => {
+                (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "use POST".to_owned())
+            }
             SimApiError::Unauthorized => {
                 (StatusCode::UNAUTHORIZED, "unauthorized", "Authorization: Bearer <admin token> required".to_owned())
             }

@@ -27,14 +27,11 @@ pub async fn route(app: &App, req: Request<Incoming>) -> (&'static str, &'static
             (label, "zapi", res)
         }
         (_, ["instances", id, "token", token, rest @ ..]) => {
-            let (id, token) = (id.to_string(), token.to_string());
-            let rest: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
-            let (label, res) = zapi::handle(app, req, &id, &token, &rest).await;
+            let (label, res) = zapi::handle(app, req, id, token, rest).await;
             (label, "zapi", res)
         }
         (_, ["sim", action]) => {
-            let action = action.to_string();
-            let (label, res) = sim::handle(app, req, &action).await;
+            let (label, res) = sim::handle(app, req, action).await;
             (label, "sim", res)
         }
         _ => {

@@ -41,6 +41,16 @@ impl Shard {
             }
             NetworkEvent::Connected { phone, credentials, .. } => {
                 let s = self.session(id);
+                match s.link {
+                    Link::Pairing { .. } | Link::Connecting => {}
+                    Link::Online { .. } => return, // already connected: a duplicate answer
+                    Link::Offline => {
+                        // A late answer to a connection the user has since closed (disconnect).
+                        self.connector.close(id, true);
+                        return;
+                    }
+                }
+                let s = self.session(id);
                 s.answer_qr_waiters(|| Err(CoreError::AlreadyConnected));
                 let record = SessionRecord { phone: phone.clone(), credentials, paired_ms: now };
                 batch.put(Cf::Sessions, keys::session(&id), record.encode());

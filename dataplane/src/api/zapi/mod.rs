@@ -62,14 +62,13 @@ const DELETE: &str = "DELETE";
 const GET_OR_DELETE: &str = "GET, DELETE";
 
 /// The route label of the path after the token, if it is a Z-API route (for benches and logs).
-pub fn route_label(rest: &[String]) -> Option<&'static str> {
+pub fn route_label(rest: &[&str]) -> Option<&'static str> {
     parse(rest).map(|(label, _, _)| label)
 }
 
 /// Maps the path after the token to (label, allowed methods, action).
-fn parse(rest: &[String]) -> Option<(&'static str, &'static str, Action)> {
-    let r: Vec<&str> = rest.iter().map(String::as_str).collect();
-    Some(match r.as_slice() {
+fn parse(rest: &[&str]) -> Option<(&'static str, &'static str, Action)> {
+    Some(match rest {
         ["status"] => ("zapi.status", GET, Action::Status),
         ["qr-code"] => ("zapi.qr-code", GET, Action::QrCode),
         ["qr-code", "image"] => ("zapi.qr-code-image", GET, Action::QrImage),
@@ -95,7 +94,7 @@ fn method_allowed(method: &Method, allowed: &str) -> bool {
 }
 
 /// Serves one request under `/instances/{id}/token/{token}/`.
-pub async fn handle(app: &App, req: Request<Incoming>, id: &str, token: &str, rest: &[String]) -> (&'static str, Resp) {
+pub async fn handle(app: &App, req: Request<Incoming>, id: &str, token: &str, rest: &[&str]) -> (&'static str, Resp) {
     let (label, result) = match parse(rest) {
         None => ("zapi.unknown", Err(ZapiError::RouteNotFound)),
         Some((label, allowed, action)) => (label, dispatch(app, req, id, token, allowed, action).await),
