@@ -118,13 +118,21 @@ fn load_config(common: &Common) -> Result<Config> {
     Ok(Config::load(common.config.as_deref())?)
 }
 
-fn supplied_tokens() -> Supplied {
-    let env = |name: &str| std::env::var(name).ok().and_then(|v| Secret::from_operator(&v));
-    Supplied {
-        admin: env("CHATEDGE_ADMIN_TOKEN"),
-        integrator: env("CHATEDGE_INTEGRATOR_TOKEN"),
-        node: env("CHATEDGE_NODE_TOKEN"),
-    }
+/// Tokens chosen by the operator through the environment; a set but unusable one is an error.
+fn supplied_tokens() -> Result<Supplied> {
+    let env = |name: &str| -> Result<Option<Secret>> {
+        match std::env::var(name) {
+            Err(_) => Ok(None),
+            Ok(v) => Secret::from_operator(&v)
+                .map(Some)
+                .with_context(|| format!("{name} must be at least 16 characters with no spaces")),
+        }
+    };
+    Ok(Supplied {
+        admin: env("CHATEDGE_ADMIN_TOKEN")?,
+        integrator: env("CHATEDGE_INTEGRATOR_TOKEN")?,
+        node: env("CHATEDGE_NODE_TOKEN")?,
+    })
 }
 
 /// Starts the control plane; returns its address, node token and the task running it.
@@ -137,7 +145,7 @@ async fn start_controlplane(
     let opts = chatedge_controlplane::Options {
         data_dir: data_dir.to_path_buf(),
         credentials_file: credentials_file.clone(),
-        supplied: supplied_tokens(),
+        supplied: supplied_tokens()?,
     };
     let (ready_tx, ready_rx) = oneshot::channel();
     let task = tokio::spawn(async move { Ok(chatedge_controlplane::run(config, opts, shutdown, ready_tx).await?) });

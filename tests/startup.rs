@@ -1,0 +1,80 @@
+//! First start: credentials are created once (or taken from the environment), stored with mode
+//! 0600 and printed only when new; bad settings stop start-up with a message naming them.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Stdio};
+
+use common::*;
+
+/// Starts `chatedge up`, waits until it serves, stops it with SIGTERM; returns its stdout.
+fn up_once(dir: &std::path::Path, env: &[(&str, &str)]) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chatedge"))
+        .args(["up", "--data-dir"])
+        .arg(dir)
+        .args(["--listen", "127.0.0.1:0", "--control-listen", "127.0.0.1:0"])
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut printed = String::new();
+    while !printed.contains("data plane listening on") {
+        assert!(stdout.read_line(&mut printed).unwrap() > 0, "chatedge exited early: {printed}");
+    }
+    // SAFETY: kill(2) on our own child with SIGTERM has no memory-safety preconditions.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    stdout.read_to_string(&mut printed).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "clean exit after SIGTERM: {status:?}");
+    printed
+}
+
+#[test]
+fn credentials_come_from_the_environment_are_kept_private_and_printed_only_when_new() {
+    let dir = temp_dir();
+    let admin = "operator-chosen-admin-token-0001";
+    let first = up_once(dir.path(), &[("CHATEDGE_ADMIN_TOKEN", admin)]);
+    assert!(first.contains(admin), "first start prints the credentials: {first}");
+    assert!(first.contains("integrator token:"));
+    let file = dir.path().join("credentials.json");
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    let creds: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(creds["adminToken"], admin);
+
+    let second = up_once(dir.path(), &[]);
+    assert!(!second.contains(admin) && !second.contains("integrator token:"), "printed once: {second}");
+    assert!(second.contains("data plane listening on"));
+}
+
+#[test]
+fn a_too_short_token_in_the_environment_is_refused_by_name() {
+    let dir = temp_dir();
+    let out = Command::new(env!("CARGO_BIN_EXE_chatedge"))
+        .args(["up", "--data-dir"])
+        .arg(dir.path())
+        .env("CHATEDGE_INTEGRATOR_TOKEN", "short")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("CHATEDGE_INTEGRATOR_TOKEN"));
+}
+
+#[test]
+fn an_unknown_config_key_stops_start_up_with_an_error_naming_the_key() {
+    let dir = temp_dir();
+    std::fs::write(dir.path().join("bad.toml"), "[pacing]\nmin_delay_ms = 0\nmax_dealy_ms = 5\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_chatedge"))
+        .args(["up", "--data-dir"])
+        .arg(dir.path())
+        .arg("--config")
+        .arg(dir.path().join("bad.toml"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("max_dealy_ms"), "{stderr}");
+}
