@@ -233,3 +233,15 @@ async fn delay_message_spaces_messages_out() {
     };
     assert!(sent_at(&b) >= sent_at(&a) + 2000, "delayMessage 2 keeps two seconds between the messages");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_created_instance_answers_on_the_data_plane_as_soon_as_create_returns() {
+    let dir = temp_dir();
+    let ce = Chatedge::up(dir.path(), FAST);
+    let http = Http::new();
+    for _ in 0..10 {
+        let inst = create_instance(&http, &ce, None).await;
+        let (s, v) = http.get(&ce.instance_url(&inst, "status"), None).await;
+        assert_eq!(s, 200, "read-your-writes after create: {v}");
+    }
+}

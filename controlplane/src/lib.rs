@@ -13,12 +13,13 @@ pub mod push;
 pub mod registry;
 pub mod store;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use chatedge_config::{Config, UrlPolicy};
+use chatedge_config::{Config, NodeId, UrlPolicy};
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 
@@ -56,6 +57,15 @@ pub struct ControlPlane {
     pub url_policy: UrlPolicy,
     pub metrics: Arc<Metrics>,
     pub heartbeat: Duration,
+    /// Attached data planes: open streams and the last version each acknowledged.
+    nodes: watch::Sender<HashMap<NodeId, Attached>>,
+}
+
+/// A data plane holding at least one config stream.
+#[derive(Debug, Clone, Copy, Default)]
+struct Attached {
+    streams: usize,
+    acked: u64,
 }
 
 impl ControlPlane {
@@ -74,6 +84,7 @@ impl ControlPlane {
             url_policy: config.webhooks.url_policy,
             metrics,
             heartbeat: config.controlplane.heartbeat,
+            nodes: watch::channel(HashMap::new()).0,
         })
     }
 
@@ -115,6 +126,40 @@ impl ControlPlane {
 
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.version.subscribe()
+    }
+
+    /// A data plane opened a config stream.
+    pub fn attach(&self, node: NodeId) {
+        self.nodes.send_modify(|n| n.entry(node).or_default().streams += 1);
+    }
+
+    /// A data plane's stream ended.
+    pub fn detach(&self, node: NodeId) {
+        self.nodes.send_modify(|n| {
+            if let Some(a) = n.get_mut(&node) {
+                a.streams -= 1;
+                if a.streams == 0 {
+                    n.remove(&node);
+                }
+            }
+        });
+    }
+
+    /// A data plane applied `version`.
+    pub fn acknowledged(&self, node: NodeId, version: u64) {
+        self.nodes.send_modify(|n| {
+            if let Some(a) = n.get_mut(&node) {
+                a.acked = a.acked.max(version);
+            }
+        });
+    }
+
+    /// Waits until every attached data plane has applied `version` (read-your-writes for the
+    /// integrator: a created instance answers on the data planes once this returns true).
+    pub async fn wait_applied(&self, version: u64, timeout: Duration) -> bool {
+        let mut rx = self.nodes.subscribe();
+        let all_applied = rx.wait_for(|n| n.values().all(|a| a.acked >= version));
+        tokio::time::timeout(timeout, async { all_applied.await.is_ok() }).await.unwrap_or(false)
     }
 }
 

@@ -44,6 +44,7 @@ async fn follow(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut versions = cp.subscribe();
+    cp.attach(node);
     cp.metrics.streams_open.inc();
     tracing::info!(%node, "data plane attached to the config stream");
     let full = cp.registry_read(|r| r.full());
@@ -71,6 +72,7 @@ async fn follow(
         }
     }
     cp.metrics.streams_open.dec();
+    cp.detach(node);
     tracing::info!(%node, "data plane left the config stream");
 }
 
@@ -80,8 +82,11 @@ pub fn record_ack(cp: &ControlPlane, ack: &UpdateAck) {
     let current = cp.registry_read(|r| r.version);
     cp.metrics.node_acked_version.with_label_values(&[&node]).set(ack.version as i64);
     cp.metrics.node_push_lag.with_label_values(&[&node]).set(current.saturating_sub(ack.version) as i64);
-    if let Some(e) = &ack.error {
-        cp.metrics.node_nacks.with_label_values(&[&node]).inc();
-        tracing::warn!(%node, version = ack.version, error = %e, "data plane refused a config update");
+    match &ack.error {
+        None => cp.acknowledged(ack.node, ack.version),
+        Some(e) => {
+            cp.metrics.node_nacks.with_label_values(&[&node]).inc();
+            tracing::warn!(%node, version = ack.version, error = %e, "data plane refused a config update");
+        }
     }
 }

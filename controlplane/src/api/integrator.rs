@@ -18,6 +18,8 @@ use crate::{ControlPlane, CpError};
 /// Z-API: "When you create an instance, it defaults to a two-day trial period."
 const TRIAL_MS: u64 = 2 * 24 * 60 * 60 * 1000;
 const MAX_PAGE_SIZE: usize = 1000;
+/// Longest wait for data planes to apply a new instance before answering anyway.
+const APPLY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn tenant_of(cp: &ControlPlane, headers: &hyper::HeaderMap) -> Result<TenantId, CpError> {
     let token = chatedge_serve::bearer(headers)
@@ -106,7 +108,12 @@ pub async fn create(cp: &Arc<ControlPlane>, req: Request<Incoming>) -> Result<Re
         "webhookSecret": config.webhook_secret.expose(),
     });
     let record = InstanceRecord { config, token, version: 0 };
-    cp.mutate_async(move |_, _| Ok(((), Change { instances: vec![record], ..Change::default() }))).await?;
+    let version =
+        cp.mutate_async(move |_, next| Ok((next, Change { instances: vec![record], ..Change::default() }))).await?;
+    // Answer once the attached data planes serve the instance, so its token works right away.
+    if !cp.wait_applied(version, APPLY_WAIT).await {
+        tracing::warn!(version, "created an instance that not every data plane has applied yet");
+    }
     Ok(chatedge_serve::json(StatusCode::OK, &answer))
 }
 

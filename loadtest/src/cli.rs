@@ -1,0 +1,278 @@
+//! The command line: every flag of every scenario, their defaults and help text, and the
+//! small parsers flags need (durations such as `10s`, the `mixed` operation weights). Nothing
+//! here talks to the network; [`crate::run`] turns a parsed [`Cli`] into work.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+const ABOUT: &str = "Load tests for chatedge, over its public HTTP APIs only";
+
+const LONG_ABOUT: &str = "\
+Load tests for chatedge, over its public HTTP APIs only (integrator API, Z-API dialect, sim admin
+routes, webhooks), with HDR histograms, coordinated-omission correction, an optional baseline
+ratio against a minimal hyper endpoint, a summary table, --json and a self-contained --html report.
+
+Server configuration the scenarios expect (a TOML file given to `chatedge up --config FILE`):
+
+  [pacing]                      # a full-speed send test wants no pacing between messages
+  min_delay_ms = 0
+  max_delay_ms = 0
+  [webhooks]                    # webhook scenarios (webhooks, mixed) need this: the embedded
+  allow_insecure_loopback = true  # sink listens on http://127.0.0.1:PORT, which chatedge only
+                                  # accepts as a webhook URL with this setting
+  [network.sim]                 # short simulated-network delays
+  ack_delay_ms = 1
+  received_delay_ms = 5
+  read_delay_ms = 10
+  [queue]
+  max_waiting_connected = 10000000
+
+Tokens come from --admin-token / --integrator-token, or CHATEDGE_ADMIN_TOKEN /
+CHATEDGE_INTEGRATOR_TOKEN, or --credentials FILE (the credentials.json that `chatedge up` writes,
+by default ./chatedge-data/credentials.json, which is also tried when nothing else is given).";
+
+const AFTER_HELP: &str = "\
+Examples:
+  chatedge-loadtest send --instances 4 --duration 10s --rate 2000 --compare-baseline --rounds 3
+  chatedge-loadtest send --instances 4 --duration 10s --concurrency 64 --json --html report.html
+  chatedge-loadtest webhooks --instances 4 --rate 1000 --duration 10s --sink 127.0.0.1:0 --drain 30s
+  chatedge-loadtest pairing --instances 50 --concurrency 8
+  chatedge-loadtest mixed --instances 4 --rate 500 --duration 10s --mix send=90,status=8,settings=2";
+
+#[derive(Debug, Parser)]
+#[command(name = "chatedge-loadtest", version, about = ABOUT, long_about = LONG_ABOUT, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Provision and pair N instances, then send texts at a constant rate (open loop) or a
+    /// fixed concurrency (closed loop). A full-speed test wants `[pacing] min_delay_ms = 0,
+    /// max_delay_ms = 0` on the server.
+    Send(SendArgs),
+    /// Like `send`, with every webhook URL pointing at an embedded sink on loopback; measures
+    /// accept → DeliveryCallback and accept → READ and accounts for every message. Needs
+    /// `[webhooks] allow_insecure_loopback = true` on the server.
+    Webhooks(WebhooksArgs),
+    /// Provision and pair K instances through the integrator API and the sim network.
+    Pairing(PairingArgs),
+    /// Sends plus status reads plus settings changes (webhook URLs pointing at the embedded
+    /// sink; needs `[webhooks] allow_insecure_loopback = true` on the server).
+    Mixed(MixedArgs),
+    /// The minimal hyper endpoint used by --compare-baseline: parses the JSON body with serde
+    /// and answers a small JSON; no auth, no storage. Prints `baseline-server listening on
+    /// http://ADDR`.
+    BaselineServer(BaselineServerArgs),
+}
+
+/// Where chatedge is and how to authenticate.
+#[derive(Debug, Clone, Args)]
+pub struct TargetArgs {
+    /// Data plane base URL (Z-API routes, sim admin routes).
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub data_plane: String,
+    /// Control plane base URL (integrator API).
+    #[arg(long, default_value = "http://127.0.0.1:8081")]
+    pub control_plane: String,
+    /// Admin token (for the sim network's /sim/scan).
+    #[arg(long, env = "CHATEDGE_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Integrator token (for POST /instances/integrator/on-demand).
+    #[arg(long, env = "CHATEDGE_INTEGRATOR_TOKEN", hide_env_values = true)]
+    pub integrator_token: Option<String>,
+    /// credentials.json as written by `chatedge up` ({"adminToken", "integratorToken", ...}).
+    #[arg(long)]
+    pub credentials: Option<PathBuf>,
+    /// Per-request timeout.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub timeout: Duration,
+}
+
+/// How much load, for how long, and against what.
+#[derive(Debug, Clone, Args)]
+pub struct LoadArgs {
+    /// Instances to provision and pair; requests are spread over them round-robin.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
+    pub instances: u32,
+    /// Length of each measured round (e.g. 500ms, 10s, 2m).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// Open loop: requests per second, on a fixed schedule. Latency is measured from each
+    /// request's intended send time (coordinated-omission correction).
+    #[arg(long, conflicts_with = "concurrency", required_unless_present = "concurrency")]
+    pub rate: Option<f64>,
+    /// Closed loop: this many requests in flight, each sent when the previous one answered.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub concurrency: Option<u32>,
+    /// Closed loop only: the expected interval between a worker's requests; latencies longer
+    /// than it are corrected with HdrHistogram's record_correct. Without it closed-loop figures
+    /// are plain service times (closed loop slows down with the server, so they understate
+    /// what an open-loop client would see).
+    #[arg(long, value_parser = parse_duration)]
+    pub co_interval: Option<Duration>,
+    /// Open loop only: most requests in flight; when reached the schedule keeps running and
+    /// the wait counts as latency.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_in_flight: u32,
+    /// Measured rounds per target. With --compare-baseline the runs alternate baseline,
+    /// chatedge, baseline, chatedge, ... and the report gives the median of each.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rounds: u32,
+    /// Pause between rounds, so one round's backlog does not land in the next.
+    #[arg(long, default_value = "500ms", value_parser = parse_duration)]
+    pub pause: Duration,
+    /// Also run the same load (same request bodies) against `chatedge-loadtest baseline-server`
+    /// (started by this tool, as a child process on 127.0.0.1) and report ratios to it.
+    #[arg(long)]
+    pub compare_baseline: bool,
+    /// Characters in each text message.
+    #[arg(long, default_value_t = 32)]
+    pub message_chars: usize,
+}
+
+/// What to print and write.
+#[derive(Debug, Clone, Args)]
+pub struct OutputArgs {
+    /// Print one JSON object as the last line of stdout (the table goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+    /// Write a self-contained HTML report (inline SVG charts, no scripts) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SendArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub load: LoadArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// The embedded webhook sink.
+#[derive(Debug, Clone, Args)]
+pub struct SinkArgs {
+    /// Where the webhook sink listens (loopback; port 0 picks a free one). chatedge accepts
+    /// http://127.0.0.1 webhook URLs only with `[webhooks] allow_insecure_loopback = true`.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub sink: SocketAddr,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WebhooksArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub load: LoadArgs,
+    #[command(flatten)]
+    pub sink: SinkArgs,
+    /// After sending, how long to wait for outstanding DeliveryCallbacks and READ statuses.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub drain: Duration,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PairingArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Instances to provision and pair.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub instances: u32,
+    /// Instances provisioned and paired at the same time.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
+    pub concurrency: u32,
+    /// Longest wait for one instance to report `connected: true` after its scan.
+    #[arg(long, default_value = "15s", value_parser = parse_duration)]
+    pub pair_timeout: Duration,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MixedArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub load: LoadArgs,
+    #[command(flatten)]
+    pub sink: SinkArgs,
+    /// Operation weights: send (POST send-text), status (GET status), settings (PUT
+    /// update-webhook-delivery / update-webhook-message-status / update-every-webhooks).
+    #[arg(long, default_value = "send=90,status=8,settings=2", value_parser = parse_mix)]
+    pub mix: Mix,
+    /// After each chatedge round, how long to wait for outstanding webhooks.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub drain: Duration,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BaselineServerArgs {
+    /// Address to listen on (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+}
+
+/// Relative weights of the `mixed` scenario's operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mix {
+    pub send: u32,
+    pub status: u32,
+    pub settings: u32,
+}
+
+/// Parses `500ms`, `10s`, `1.5s`, `2m`, `1h`, `250us`; a bare number is seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let value: f64 = number.parse().map_err(|_| format!("`{s}` is not a duration (try 500ms, 10s, 2m)"))?;
+    let seconds_per_unit = match unit.trim() {
+        "" | "s" | "sec" | "secs" => 1.0,
+        "ms" => 1e-3,
+        "us" | "µs" => 1e-6,
+        "m" | "min" | "mins" => 60.0,
+        "h" => 3600.0,
+        other => return Err(format!("unknown duration unit `{other}` in `{s}` (use us, ms, s, m or h)")),
+    };
+    let secs = value * seconds_per_unit;
+    if !(0.0..=1e9).contains(&secs) {
+        return Err(format!("duration `{s}` is out of range"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Parses `send=90,status=8,settings=2` (missing names weigh 0; at least one must be > 0).
+pub fn parse_mix(s: &str) -> Result<Mix, String> {
+    let mut mix = Mix { send: 0, status: 0, settings: 0 };
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, weight) = part.split_once('=').ok_or_else(|| format!("`{part}`: expected name=weight"))?;
+        let weight: u32 = weight.trim().parse().map_err(|_| format!("`{part}`: weight must be a whole number"))?;
+        match name.trim() {
+            "send" => mix.send = weight,
+            "status" => mix.status = weight,
+            "settings" => mix.settings = weight,
+            other => return Err(format!("unknown operation `{other}` (send, status, settings)")),
+        }
+    }
+    if mix.send + mix.status + mix.settings == 0 {
+        return Err("at least one weight must be greater than 0".into());
+    }
+    Ok(mix)
+}
+
+#[cfg(test)]
+mod tests;

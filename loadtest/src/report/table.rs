@@ -1,0 +1,182 @@
+//! The summary table for people: per-round figures, medians, the ratio to the baseline,
+//! per-operation figures, errors by kind and the webhook accounting, as aligned plain text.
+
+use std::fmt::Write;
+
+use super::Report;
+use crate::stats::Percentiles;
+
+const HEADER: [&str; 10] = ["", "round", "req/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "ok", "errors"];
+
+fn row(label: &str, round: &str, rps: f64, p: &Percentiles, ok: u64, errors: u64) -> Vec<String> {
+    vec![
+        label.to_owned(),
+        round.to_owned(),
+        format!("{rps:.1}"),
+        format!("{:.3}", p.p50),
+        format!("{:.3}", p.p90),
+        format!("{:.3}", p.p99),
+        format!("{:.3}", p.p999),
+        format!("{:.3}", p.max),
+        ok.to_string(),
+        errors.to_string(),
+    ]
+}
+
+/// Left-aligns the first column, right-aligns the rest.
+fn aligned(rows: &[Vec<String>]) -> String {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let width: Vec<usize> = (0..columns)
+        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for r in rows {
+        let mut line = String::new();
+        for (c, cell) in r.iter().enumerate() {
+            if c == 0 {
+                let _ = write!(line, "{cell:<w$}", w = width[c]);
+            } else {
+                let _ = write!(line, "  {cell:>w$}", w = width[c]);
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+pub fn render(r: &Report) -> String {
+    let mut out = String::new();
+    let m = &r.meta;
+    let _ = writeln!(out, "\nchatedge-loadtest {}: {} against {}", m.scenario, m.description, m.data_plane);
+    let _ = writeln!(out, "coordinated omission: {}\n", m.coordinated_omission);
+
+    let mut rows = vec![HEADER.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
+    for x in &r.round_results {
+        rows.push(row(x.target.name(), &x.round.to_string(), x.throughput_rps, &x.latency_ms, x.ok, x.errors));
+    }
+    let mut median = row("median chatedge", "", r.throughput_rps, &r.latency_ms, 0, 0);
+    median.truncate(HEADER.len() - 2);
+    rows.push(median);
+    if let (Some(rps), Some(p)) = (r.baseline_rps, r.baseline_latency_ms.as_ref()) {
+        let mut median = row("median baseline", "", rps, p, 0, 0);
+        median.truncate(HEADER.len() - 2);
+        rows.push(median);
+    }
+    out.push_str(&aligned(&rows));
+    let _ = writeln!(out, "\nchatedge, all rounds: {} requests, {} ok, {} errors", r.requests, r.ok, r.errors);
+    if let (Some(ratio), Some(lat)) = (r.ratio, r.latency_ratio) {
+        let _ = writeln!(
+            out,
+            "\nchatedge / baseline: throughput {ratio:.3}, p50 latency {:.2}x, p99 latency {:.2}x",
+            lat.p50, lat.p99
+        );
+    }
+
+    if r.operations.len() > 1 {
+        let _ = writeln!(out, "\noperations (all chatedge rounds):");
+        let mut header: Vec<String> = HEADER.iter().map(|s| s.to_string()).collect();
+        header.remove(1);
+        header[0] = "operation".into();
+        let mut rows = vec![header];
+        for (op, s) in &r.operations {
+            let mut line = row(op, "", s.throughput_rps, &s.latency_ms, s.ok, s.errors);
+            line.remove(1);
+            rows.push(line);
+        }
+        out.push_str(&aligned(&rows));
+    }
+
+    if !r.errors_by_kind.is_empty() {
+        let _ = writeln!(out, "\nerrors by kind:");
+        let rows: Vec<Vec<String>> = r
+            .errors_by_kind
+            .iter()
+            .map(|(kind, n)| {
+                let sample = r.error_samples.get(kind).map(String::as_str).unwrap_or_default();
+                vec![format!("  {kind}"), n.to_string(), format!("e.g. {sample}")]
+            })
+            .collect();
+        out.push_str(&aligned(&rows));
+    }
+
+    if let Some(w) = &r.webhooks {
+        let _ = writeln!(out, "\nwebhooks:");
+        let _ = writeln!(
+            out,
+            "  published {} = delivered {} + missing {}   (delivered with error: {})",
+            w.published, w.delivered, w.missing, w.delivery_errors
+        );
+        let statuses: Vec<String> = w.statuses.iter().map(|(s, n)| format!("{s} {n}")).collect();
+        let _ = writeln!(
+            out,
+            "  READ statuses for published messages: {}   (all statuses: {})",
+            w.read,
+            statuses.join(", ")
+        );
+        let other: Vec<String> = w.other_events.iter().map(|(s, n)| format!("{s} {n}")).collect();
+        let _ = writeln!(
+            out,
+            "  events received {}: duplicates (same webhook-id) {}, unmatched deliveries {}, repeated deliveries {}, \
+             repeated statuses {}, malformed {}, other [{}]",
+            w.events_received,
+            w.duplicates,
+            w.unmatched_deliveries,
+            w.repeated_deliveries,
+            w.repeated_statuses,
+            w.malformed,
+            other.join(", ")
+        );
+        let _ = writeln!(out, "  bad signatures: {}", w.bad_signatures);
+        let rows = vec![
+            vec!["".into(), "p50 ms".into(), "p90 ms".into(), "p99 ms".into(), "p99.9 ms".into(), "max ms".into()],
+            latency_row("  accept -> DeliveryCallback", &w.delivery_latency_ms),
+            latency_row("  accept -> READ", &w.read_latency_ms),
+        ];
+        out.push_str(&aligned(&rows));
+    }
+    if let Some(q) = r.queued_after_run {
+        let _ = writeln!(
+            out,
+            "queued after the run: {q} accepted messages not yet sent to the network (send-text \
+             measures durable acceptance; the network takes messages at its own pace)"
+        );
+    }
+    for n in &r.notes {
+        let _ = writeln!(out, "note: {n}");
+    }
+    out.push('\n');
+    out
+}
+
+fn latency_row(label: &str, p: &Percentiles) -> Vec<String> {
+    vec![
+        label.to_owned(),
+        format!("{:.3}", p.p50),
+        format!("{:.3}", p.p90),
+        format!("{:.3}", p.p99),
+        format!("{:.3}", p.p999),
+        format!("{:.3}", p.max),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_has_rounds_medians_ratio_and_errors() {
+        let text = render(&crate::report::tests::sample());
+        assert!(text.contains("median chatedge"));
+        assert!(text.contains("median baseline"));
+        assert!(text.contains("chatedge / baseline: throughput 0.44"));
+        assert!(text.contains("http_429"));
+        assert_eq!(text.lines().filter(|l| l.starts_with("baseline")).count(), 3);
+    }
+
+    #[test]
+    fn columns_line_up() {
+        let t = aligned(&[vec!["a".into(), "1".into()], vec!["long".into(), "1000".into()]]);
+        assert_eq!(t, "a        1\nlong  1000\n");
+    }
+}

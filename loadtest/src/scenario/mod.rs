@@ -1,0 +1,151 @@
+//! Scenarios: each module turns its command-line arguments into provisioning, rounds and a
+//! [`Report`](crate::report::Report). This module holds what they share: pacing from flags,
+//! the run description, provisioning with a progress bar, and the optional baseline process.
+
+pub mod mixed;
+pub mod pairing;
+pub mod send;
+pub mod webhooks;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Result;
+
+use crate::baseline::BaselineProcess;
+use crate::cli::{LoadArgs, TargetArgs};
+use crate::client::Http;
+use crate::credentials;
+use crate::ledger::Ledger;
+use crate::load::{Pace, Workload};
+use crate::progress;
+use crate::provision::{Instance, Provisioner};
+use crate::report::Meta;
+use crate::rounds::{self, Round, Target};
+use crate::sink::Sink;
+
+/// Longest wait for an instance to connect after its scan, when provisioning for a load test.
+const PAIR_TIMEOUT: Duration = Duration::from_secs(15);
+/// Instances provisioned at once before a load test.
+const PROVISION_CONCURRENCY: u32 = 8;
+
+pub fn pace(load: &LoadArgs) -> Pace {
+    match (load.rate, load.concurrency) {
+        (Some(rate), _) => Pace::Open { rate, max_in_flight: load.max_in_flight },
+        (None, concurrency) => Pace::Closed { concurrency: concurrency.unwrap_or(1), co_interval: load.co_interval },
+    }
+}
+
+fn describe(load: &LoadArgs) -> String {
+    let shape = match pace(load) {
+        Pace::Open { rate, .. } => format!("open loop, {rate} req/s"),
+        Pace::Closed { concurrency, .. } => format!("closed loop, {concurrency} in flight"),
+    };
+    let plural = if load.rounds == 1 { "" } else { "s" };
+    let rounds = if load.compare_baseline {
+        format!("{} round{plural} each, alternating with the baseline", load.rounds)
+    } else {
+        format!("{} round{plural}", load.rounds)
+    };
+    format!("{shape} for {:?} per round, {} instances, {rounds}", load.duration, load.instances)
+}
+
+pub fn meta(scenario: &'static str, load: &LoadArgs, target: &TargetArgs) -> Meta {
+    Meta {
+        scenario,
+        description: describe(load),
+        data_plane: target.data_plane.clone(),
+        coordinated_omission: pace(load).coordinated_omission(),
+        instances: load.instances,
+        duration_s: load.duration.as_secs_f64(),
+        rate: load.rate,
+        concurrency: load.concurrency,
+        rounds: load.rounds,
+    }
+}
+
+/// A client sized for `load` and a provisioner with the resolved tokens.
+pub fn connect(target: &TargetArgs, pool: usize) -> Result<(Http, Provisioner)> {
+    let tokens = credentials::resolve(target)?;
+    let http = Http::new(pool, target.timeout);
+    let provisioner = Provisioner::new(http.clone(), &target.data_plane, &target.control_plane, tokens, PAIR_TIMEOUT);
+    Ok((http, provisioner))
+}
+
+/// Creates and pairs `n` instances (webhooks pointing at `sink` when given).
+pub async fn provision(p: &Provisioner, n: u32, sink: Option<Arc<Sink>>, quiet: bool) -> Result<Vec<Instance>> {
+    let bar = progress::counted(quiet, "provisioning".into(), u64::from(n));
+    let instances = p.provision_all(n, PROVISION_CONCURRENCY, sink, &bar).await;
+    bar.finish_and_clear();
+    let provisioned = instances?;
+    let late: Vec<Duration> =
+        provisioned.iter().filter(|(_, t)| t.unknown_answers > 0).map(|(_, t)| t.visible).collect();
+    if !quiet {
+        eprintln!("provisioned and paired {} instances", provisioned.len());
+    }
+    if let Some(longest) = late.iter().max() {
+        eprintln!(
+            "note: {} instances answered 401 on the data plane right after their create succeeded \
+             (longest wait {:.1} ms)",
+            late.len(),
+            longest.as_secs_f64() * 1000.0
+        );
+    }
+    Ok(provisioned.into_iter().map(|(i, _)| i).collect())
+}
+
+pub async fn baseline(load: &LoadArgs) -> Result<Option<BaselineProcess>> {
+    if !load.compare_baseline {
+        return Ok(None);
+    }
+    let process = BaselineProcess::start().await?;
+    eprintln!("baseline server (chatedge-loadtest baseline-server) at {}", process.url());
+    Ok(Some(process))
+}
+
+/// Runs every round of a load: `make(base_url, ledger)` builds the workload for a target
+/// (the ledger only for chatedge rounds), with the baseline process when asked for, and
+/// `after_chatedge` runs after each chatedge round (the webhook scenarios drain there).
+pub async fn run_rounds<W, M, F, Fut>(
+    load: &LoadArgs,
+    quiet: bool,
+    data_plane: &str,
+    ledger: Option<Arc<Ledger>>,
+    make: M,
+    mut after_chatedge: F,
+) -> Result<Vec<Round>>
+where
+    W: Workload,
+    M: Fn(&str, Option<Arc<Ledger>>) -> Result<W>,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let pace = pace(load);
+    let baseline = baseline(load).await?;
+    let mut done = Vec::new();
+    for (target, number) in rounds::plan(load.rounds, baseline.is_some()) {
+        let workload = match (&baseline, target) {
+            (Some(b), Target::Baseline) => make(b.url(), None)?,
+            _ => make(data_plane, ledger.clone())?,
+        };
+        done.push(rounds::measure(target, number, load.rounds, Arc::new(workload), pace, load.duration, quiet).await);
+        if target == Target::Chatedge {
+            after_chatedge().await;
+        }
+        tokio::time::sleep(load.pause).await;
+    }
+    Ok(done)
+}
+
+/// Messages still queued on the server after the run: a send test measures how fast
+/// chatedge *accepts* (durably); the network takes them at its own pace afterwards.
+pub async fn backlog(p: &Provisioner, instances: &[Instance]) -> Option<u64> {
+    match p.queued(instances).await {
+        Ok(n) => Some(n),
+        Err(e) => {
+            eprintln!("note: could not read queue/count after the run: {e}");
+            None
+        }
+    }
+}

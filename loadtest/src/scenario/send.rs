@@ -1,0 +1,117 @@
+//! The `send` scenario and the send-text workload the other scenarios reuse: provision and
+//! pair N instances, then `POST send-text` round-robin over them with a fixed set of request
+//! bodies (the same bytes go to the baseline), open or closed loop, for each round.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Result;
+use bytes::Bytes;
+use hyper::Uri;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::cli::SendArgs;
+use crate::client::{uri, CallError, Http};
+use crate::ledger::Ledger;
+use crate::load::Workload;
+use crate::provision::{phone_number, Instance};
+use crate::report::{self, Report};
+
+/// Distinct recipients (and so distinct bodies) cycled through.
+const RECIPIENTS: u64 = 1000;
+
+/// The `send-text` request bodies: `{"phone": ..., "message": ...}`, recipients never ending
+/// in `0000`, messages padded to `chars` characters.
+pub fn bodies(chars: usize) -> Arc<Vec<Bytes>> {
+    let bodies = (0..RECIPIENTS)
+        .map(|i| {
+            let mut message = format!("chatedge-loadtest {i:04} ");
+            while message.len() < chars {
+                message.push('x');
+            }
+            message.truncate(chars.max(1));
+            Bytes::from(json!({"phone": phone_number("5511", i), "message": message}).to_string())
+        })
+        .collect();
+    Arc::new(bodies)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Accepted {
+    message_id: String,
+}
+
+/// `POST send-text`, request `seq` to instance `seq % n` with body `seq % bodies`.
+pub struct SendText {
+    http: Http,
+    targets: Vec<Uri>,
+    bodies: Arc<Vec<Bytes>>,
+    /// Where accepted messages are published (the webhooks scenario against chatedge).
+    ledger: Option<Arc<Ledger>>,
+}
+
+impl SendText {
+    pub fn new(
+        http: Http,
+        base: &str,
+        instances: &[Instance],
+        bodies: Arc<Vec<Bytes>>,
+        ledger: Option<Arc<Ledger>>,
+    ) -> Result<SendText> {
+        let targets = instances.iter().map(|i| uri(base, &i.path("send-text"))).collect::<Result<Vec<_>>>()?;
+        anyhow::ensure!(!targets.is_empty() && !bodies.is_empty(), "nothing to send: no instances or bodies");
+        Ok(SendText { http, targets, bodies, ledger })
+    }
+
+    pub async fn send(&self, seq: u64) -> Result<(), CallError> {
+        let target = self.targets[(seq % self.targets.len() as u64) as usize].clone();
+        let body = self.bodies[(seq % self.bodies.len() as u64) as usize].clone();
+        let reply = self.http.post(target, None, body).await?;
+        let accepted: Accepted = reply.json()?;
+        if let Some(ledger) = &self.ledger {
+            ledger.publish(accepted.message_id, Instant::now());
+        }
+        Ok(())
+    }
+}
+
+impl Workload for SendText {
+    fn op(&self, _seq: u64) -> &'static str {
+        "send-text"
+    }
+
+    async fn call(&self, seq: u64) -> Result<(), CallError> {
+        self.send(seq).await
+    }
+}
+
+pub async fn run(args: SendArgs) -> Result<()> {
+    let quiet = args.output.quiet;
+    let (http, provisioner) = super::connect(&args.target, super::pace(&args.load).pool_size())?;
+    let instances = super::provision(&provisioner, args.load.instances, None, quiet).await?;
+    let bodies = bodies(args.load.message_chars);
+    let make = |base: &str, ledger| SendText::new(http.clone(), base, &instances, bodies.clone(), ledger);
+    let done = super::run_rounds(&args.load, quiet, &args.target.data_plane, None, make, || async {}).await?;
+    let mut report = Report::new(super::meta("send", &args.load, &args.target), done);
+    report.queued_after_run = super::backlog(&provisioner, &instances).await;
+    report::emit(&report, &args.output)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_are_valid_send_text_requests() {
+        let b = bodies(40);
+        assert_eq!(b.len(), RECIPIENTS as usize);
+        for body in b.iter() {
+            let v: serde_json::Value = serde_json::from_slice(body).expect("json");
+            let phone = v["phone"].as_str().expect("phone");
+            assert!(!phone.ends_with("0000"));
+            assert_eq!(v["message"].as_str().map(str::len), Some(40));
+        }
+    }
+}
