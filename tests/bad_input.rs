@@ -52,9 +52,10 @@ async fn malformed_requests_are_refused_clearly_and_store_nothing() {
     let (s, v) = json_post(b"{\"phone\": 5511999999999, \"message\": 42}").await;
     assert_error(s, &v, 400, "message");
 
-    let huge = format!("{{\"phone\": \"5511999999999\", \"message\": \"{}\"}}", "x".repeat(2 * 1024 * 1024));
-    let (s, v) = http.raw(Method::POST, &send, None, &[], huge.into_bytes()).await;
-    assert_error(s, &v, 413, "limited");
+    // An oversized body is refused from its declared length, before it is read.
+    let answer = exchange_head(&send, "content-length: 2097152\r\n\r\n").await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("limited to"), "{answer}");
     let long = format!("{{\"phone\": \"5511999999999\", \"message\": \"{}\"}}", "x".repeat(70_000));
     let (s, v) = http.raw(Method::POST, &send, None, &[], long.into_bytes()).await;
     assert_error(s, &v, 400, "longer");
@@ -99,4 +100,36 @@ async fn malformed_requests_are_refused_clearly_and_store_nothing() {
     let (s, _) = http.get(&format!("{}/healthz", ce.dp), None).await;
     assert_eq!(s, 200, "still serving");
     assert!(!ce.log().contains("panicked"), "no panic in the log");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_sending_its_body_is_answered_and_cut_off() {
+    let dir = temp_dir();
+    let config = format!("{FAST}\n[dataplane]\nrequest_timeout_ms = 300\n");
+    let ce = Chatedge::up(dir.path(), &config);
+    let http = Http::new();
+    let inst = create_instance(&http, &ce, None).await;
+    let url = ce.instance_url(&inst, "send-text");
+    let answer = exchange_head(&url, "content-length: 100\r\n\r\n{\"phone\":").await;
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("\"error\":\"timeout\""), "{answer}");
+    let (_, count) = http.get(&ce.instance_url(&inst, "queue/count"), None).await;
+    assert_eq!(count, json!({"count": 0}));
+}
+
+/// Sends a POST head (plus `tail`: more headers, maybe part of a body) on a raw connection and
+/// reads whatever comes back until the server closes it.
+async fn exchange_head(url: &str, tail: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let url: hyper::Uri = url.parse().unwrap();
+    let mut tcp = tokio::net::TcpStream::connect(url.authority().unwrap().as_str()).await.unwrap();
+    let head = format!(
+        "POST {} HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-type: application/json\r\n{tail}",
+        url.path()
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), tcp.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the server neither answered nor closed the connection");
+    String::from_utf8_lossy(&answer).into_owned()
 }

@@ -214,10 +214,10 @@ impl Connector for SimConnector {
         let (ack, received, read) = (cfg.ack_delay, cfg.received_delay, cfg.read_delay);
         // Owned by the shard's LocalSet; ends after READ (or when the shard stops).
         tokio::task::spawn_local(async move {
-            tokio::time::sleep(ack).await;
+            pause(ack).await;
             let _ = events.send(NetworkEvent::Accepted { instance, message_id, at_ms: now() }).await;
             for (delay, status) in [(received, MessageStatus::Received), (read, MessageStatus::Read)] {
-                tokio::time::sleep(delay).await;
+                pause(delay).await;
                 let phone = phone.clone();
                 let event = NetworkEvent::Status { instance, message_id, phone, status, at_ms: now() };
                 if events.send(event).await.is_err() {
@@ -242,7 +242,7 @@ impl SimConnector {
         let tx = self.events.clone();
         // Owned by the shard's LocalSet; ends once the events are handed over.
         tokio::task::spawn_local(async move {
-            tokio::time::sleep(delay).await;
+            pause(delay).await;
             for e in events {
                 if tx.send(e).await.is_err() {
                     return;
@@ -281,6 +281,13 @@ async fn rotate_codes(net: Arc<SimNetwork>, events: mpsc::Sender<NetworkEvent>, 
     };
     if expired {
         let _ = events.send(NetworkEvent::PairingExpired { instance }).await;
+    }
+}
+
+/// Waits `d`; zero means no timer at all (a timer rounds up to the next millisecond tick).
+async fn pause(d: Duration) {
+    if !d.is_zero() {
+        tokio::time::sleep(d).await;
     }
 }
 
