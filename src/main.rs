@@ -11,6 +11,11 @@ use chatedge_controlplane::credentials::Supplied;
 use clap::{Args, Parser, Subcommand};
 use tokio::sync::{oneshot, watch};
 
+/// mimalloc instead of glibc malloc: allocation was ~13% of send-path CPU in `perf` profiles
+/// (see docs/BENCHMARKS.md for the before/after runs).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "chatedge", version, about = "Self-hosted messaging API edge for WhatsApp-style chat networks")]
 struct Cli {

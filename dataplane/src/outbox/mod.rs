@@ -54,13 +54,13 @@ impl Events {
     }
 
     /// Adds an event of `kind` for `instance` to `batch`, if the instance has a webhook URL for
-    /// that kind. Returns whether it did.
+    /// that kind; `body` is built only then. Returns whether it did.
     pub fn add(
         &mut self,
         batch: &mut Batch,
         instance: &InstanceConfig,
         kind: WebhookKind,
-        body: &serde_json::Value,
+        body: impl FnOnce() -> serde_json::Value,
     ) -> bool {
         let Some(url) = instance.webhooks.get(kind) else { return false };
         let now = chatedge_config::time::unix_ms();
@@ -69,7 +69,8 @@ impl Events {
             instance: instance.id,
             kind,
             url: url.as_str().to_owned(),
-            body: body.to_string(),
+            // serde's writer is ~3x faster than Value's Display (benches/webhook).
+            body: serde_json::to_string(&body()).unwrap_or_default(),
             created_ms: now,
             attempts: 0,
         };

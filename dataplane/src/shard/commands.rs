@@ -114,7 +114,7 @@ impl Shard {
             Command::QueueClear { instance, reply } => {
                 let mut batch = Batch::new();
                 let n = self.session(instance).queue.clear(&mut batch);
-                self.deps.metrics.messages.with_label_values(&["deleted"]).inc_by(n);
+                self.counters.deleted.inc_by(n);
                 let (tx, rx) = oneshot::channel();
                 self.commit(instance, batch, Events::new(), Then::Reply(tx));
                 tokio::task::spawn_local(async move {
@@ -134,13 +134,13 @@ impl Shard {
         let connected = s.is_online();
         let limit = if connected { limits.max_waiting_connected } else { limits.max_waiting_disconnected };
         if s.queue.len() >= limit {
-            self.deps.metrics.refusals.with_label_values(&["queue_full"]).inc();
+            self.counters.queue_full.inc();
             let _ = reply.send(Err(CoreError::QueueFull { limit, connected }));
             return;
         }
         let mut batch = Batch::new();
         let seq = s.queue.push(message, &mut batch);
-        self.deps.metrics.messages.with_label_values(&["accepted"]).inc();
+        self.counters.accepted.inc();
         self.commit(id, batch, Events::new(), Then::Enqueued { seq, reply });
     }
 
@@ -181,8 +181,10 @@ impl Shard {
         let mut events = Events::new();
         if was_paired {
             if let Some(cfg) = self.deps.config.load().instances.get(&id) {
-                let body = payload::disconnected(&id, "Disconnected by request", chatedge_config::time::unix_ms());
-                events.add(&mut batch, cfg, WebhookKind::Disconnected, &body);
+                let now = chatedge_config::time::unix_ms();
+                events.add(&mut batch, cfg, WebhookKind::Disconnected, || {
+                    payload::disconnected(&id, "Disconnected by request", now)
+                });
             }
         }
         self.commit(id, batch, events, Then::Reply(reply));
@@ -193,7 +195,7 @@ impl Shard {
         let mut batch = Batch::new();
         match self.session(id).queue.remove(&zaap, &mut batch, &store) {
             Ok(true) => {
-                self.deps.metrics.messages.with_label_values(&["deleted"]).inc();
+                self.counters.deleted.inc();
                 self.commit(id, batch, Events::new(), Then::Reply(reply));
             }
             Ok(false) => drop(reply.send(Err(CoreError::NotInQueue))),

@@ -19,6 +19,7 @@ use arc_swap::ArcSwap;
 use chatedge_config::file::QueueConfig;
 use chatedge_config::snapshot::Pacing;
 use chatedge_config::{InstanceId, Snapshot};
+use prometheus::IntCounter;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::CoreError;
@@ -63,10 +64,44 @@ struct Committed {
     then: Then,
 }
 
+/// Metric handles resolved once per shard: a labelled lookup costs a hash and a lock per call,
+/// which showed in profiles of the send path.
+struct Counters {
+    accepted: IntCounter,
+    sent: IntCounter,
+    failed: IntCounter,
+    deleted: IntCounter,
+    queue_full: IntCounter,
+    network_events: HashMap<&'static str, IntCounter>,
+    metrics: Arc<Metrics>,
+}
+
+impl Counters {
+    fn new(metrics: Arc<Metrics>) -> Self {
+        let outcome = |o: &str| metrics.messages.with_label_values(&[o]);
+        Counters {
+            accepted: outcome("accepted"),
+            sent: outcome("sent"),
+            failed: outcome("failed"),
+            deleted: outcome("deleted"),
+            queue_full: metrics.refusals.with_label_values(&["queue_full"]),
+            network_events: HashMap::new(),
+            metrics,
+        }
+    }
+
+    fn network_event(&mut self, event: &NetworkEvent) {
+        let kind = event.kind();
+        let metrics = &self.metrics;
+        self.network_events.entry(kind).or_insert_with(|| metrics.network_events.with_label_values(&[kind])).inc();
+    }
+}
+
 struct Shard {
     index: usize,
     label: String,
     deps: ShardDeps,
+    counters: Counters,
     sessions: HashMap<InstanceId, Session>,
     connector: Box<dyn Connector + Send>,
     timers: BTreeSet<(Instant, InstanceId)>,
@@ -102,6 +137,7 @@ pub fn start(
             let shard = Shard {
                 index,
                 label: index.to_string(),
+                counters: Counters::new(deps.metrics.clone()),
                 deps,
                 sessions: HashMap::new(),
                 connector,
