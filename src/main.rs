@@ -2,6 +2,8 @@
 //! `chatedge up` runs the control plane and one data plane in one process with embedded
 //! defaults; `chatedge dataplane` and `chatedge controlplane` run them apart.
 
+#![forbid(unsafe_code)]
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 

@@ -10,6 +10,8 @@
 //! temporary directory (`$TMPDIR`, default `/tmp`). Put it on the disk the data plane would
 //! use: on a tmpfs, fsync is free and every storage figure is meaningless.
 
+#![forbid(unsafe_code)]
+
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::sync::Arc;

@@ -32,6 +32,7 @@ pub struct Metrics {
     pub store_commits: IntCounter,
     pub store_errors: IntCounter,
     pub store_pending: IntGauge,
+    pub store_compactions: IntCounter,
     pub config_version: IntGauge,
     pub config_updates: IntCounterVec,
     pub control_plane_connected: IntGauge,
@@ -170,6 +171,13 @@ impl Metrics {
             store_pending: register(
                 &r,
                 IntGauge::new("chatedge_dp_store_pending_batches", "batches waiting for the committer"),
+            ),
+            store_compactions: register(
+                &r,
+                IntCounter::new(
+                    "chatedge_dp_store_compactions_total",
+                    "manual compactions of consumed queue and outbox spans",
+                ),
             ),
             config_version: register(&r, IntGauge::new("chatedge_dp_config_version", "applied config version")),
             config_updates: register(

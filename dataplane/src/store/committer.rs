@@ -131,6 +131,7 @@ pub fn start(db: Arc<DB>, max_batch: usize, metrics: Arc<Metrics>) -> Result<Han
     let (tx, rx) = crossbeam_channel::unbounded();
     let (compact_tx, compact_rx) = crossbeam_channel::unbounded::<Option<CompactRange>>();
     let writer_db = db.clone();
+    let compactions = metrics.store_compactions.clone();
     let writer = std::thread::Builder::new()
         .name("store-committer".into())
         .spawn(move || run(&writer_db, &rx, max_batch.max(1), &metrics))
@@ -141,6 +142,7 @@ pub fn start(db: Arc<DB>, max_batch: usize, metrics: Arc<Metrics>) -> Result<Han
             for (cf, from, to) in compact_rx.iter().map_while(|m| m) {
                 if let Some(h) = db.cf_handle(cf.name()) {
                     db.compact_range_cf(h, Some(from), Some(to));
+                    compactions.inc();
                 }
             }
         })
