@@ -52,6 +52,11 @@ pub enum DataPlaneError {
     Start(String),
 }
 
+/// How long a node that never received a configuration waits for its first one before it
+/// starts answering (with none, every instance would look unknown). A node with a persisted
+/// configuration starts at once.
+const FIRST_SYNC_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// How this data plane is wired into its surroundings.
 pub struct Options {
     /// Where its RocksDB lives.
@@ -102,6 +107,9 @@ pub async fn run(
     let dispatcher = tokio::spawn(dispatcher.run(shutdown.clone()));
     let idle = config.controlplane.heartbeat * 3;
     let follower = tokio::spawn(sync::client::run(sync.clone(), control.clone(), idle, shutdown.clone()));
+    if sync.version() == 0 && !sync.wait_for(1, FIRST_SYNC_WAIT).await {
+        tracing::warn!("no configuration from the control plane yet; serving without instances until it arrives");
+    }
 
     let addr = config.dataplane.listen;
     let listener = TcpListener::bind(addr).await.map_err(|source| DataPlaneError::Listen { addr, source })?;
