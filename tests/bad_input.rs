@@ -133,3 +133,19 @@ async fn exchange_head(url: &str, tail: &str) -> String {
     assert!(read.is_ok(), "the server neither answered nor closed the connection");
     String::from_utf8_lossy(&answer).into_owned()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_connection_is_closed_and_does_not_hold_up_shutdown() {
+    use tokio::io::AsyncReadExt;
+    let dir = temp_dir();
+    let config = format!("{FAST}\n[dataplane]\nheader_timeout_ms = 300\n");
+    let ce = Chatedge::up(dir.path(), &config);
+    let addr = ce.dp.trim_start_matches("http://").to_owned();
+    let mut silent = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let mut buf = [0u8; 16];
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(10), silent.read(&mut buf)).await;
+    assert!(matches!(closed, Ok(Ok(0)) | Ok(Err(_))), "a client that never speaks is disconnected");
+    let _lingering = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let status = tokio::task::spawn_blocking(move || ce.terminate()).await.unwrap();
+    assert!(status.success(), "SIGTERM with a silent client connected still exits cleanly: {status:?}");
+}

@@ -213,6 +213,10 @@ async fn the_integrator_lists_only_its_own_instances_in_zapi_pages() {
     assert_eq!(content[0]["middleware"], "web");
     let (s, _) = http.get(&format!("{}/instances", ce.cp), Some("not-the-token")).await;
     assert_eq!(s, 401);
+    // Subscription and cancellation are not built yet: they say so instead of pretending.
+    let url = ce.instance_url(&ids[0], "integrator/on-demand/subscription");
+    let (s, v) = http.post(&url, Some(&ce.integrator_token), &json!({})).await;
+    assert_eq!((s, v["error"].as_str()), (501, Some("Not implemented")), "{v}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

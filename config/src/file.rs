@@ -42,6 +42,8 @@ pub struct RawDataplane {
     pub shards: usize,
     pub max_body_bytes: usize,
     pub request_timeout_ms: u64,
+    pub header_timeout_ms: u64,
+    pub max_connections: usize,
     pub control_plane: String,
     pub settings_timeout_ms: u64,
 }
@@ -53,6 +55,8 @@ impl Default for RawDataplane {
             shards: 0,
             max_body_bytes: 1024 * 1024,
             request_timeout_ms: 30_000,
+            header_timeout_ms: 10_000,
+            max_connections: 16_384,
             control_plane: "http://127.0.0.1:8081".into(),
             settings_timeout_ms: 10_000,
         }
@@ -188,6 +192,10 @@ pub struct DataplaneConfig {
     pub shards: usize,
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
+    /// Time a client has to send its first byte and then each request's headers.
+    pub header_timeout: Duration,
+    /// Open connections at most; more wait in the kernel's accept backlog.
+    pub max_connections: usize,
     pub control_plane: String,
     /// How long a settings change waits for the control plane to publish it.
     pub settings_timeout: Duration,
@@ -297,6 +305,8 @@ impl TryFrom<RawConfig> for Config {
             shards: if d.shards == 0 { available_cores() } else { d.shards },
             max_body_bytes: p.positive("dataplane.max_body_bytes", d.max_body_bytes as u64) as usize,
             request_timeout: ms(p.positive("dataplane.request_timeout_ms", d.request_timeout_ms)),
+            header_timeout: ms(p.positive("dataplane.header_timeout_ms", d.header_timeout_ms)),
+            max_connections: p.positive("dataplane.max_connections", d.max_connections as u64) as usize,
             control_plane: d.control_plane.clone(),
             settings_timeout: ms(p.positive("dataplane.settings_timeout_ms", d.settings_timeout_ms)),
         };

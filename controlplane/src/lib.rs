@@ -50,9 +50,12 @@ impl CpError {
 /// The control plane's state, shared by its request handlers.
 pub struct ControlPlane {
     store: Store,
-    /// Guards the model; held only for in-memory work and the one synced write of a change
-    /// (callers run mutations on a blocking thread), never across `.await`.
+    /// Guards the model; held only for in-memory reads and for applying a durable change,
+    /// never across I/O or `.await`.
     registry: Mutex<Registry>,
+    /// Serializes changes (compute → fsync → apply) so versions follow one another; held
+    /// across the synced write, on a blocking thread, never by a reader.
+    writer: Mutex<()>,
     version: watch::Sender<u64>,
     pub url_policy: UrlPolicy,
     pub metrics: Arc<Metrics>,
@@ -80,6 +83,7 @@ impl ControlPlane {
         Ok(ControlPlane {
             store,
             registry: Mutex::new(registry),
+            writer: Mutex::new(()),
             version,
             url_policy: config.webhooks.url_policy,
             metrics,
@@ -100,10 +104,15 @@ impl ControlPlane {
     /// Computes a change with `f` (given the model and the version it will carry), makes it
     /// durable, applies it and announces the new version. Blocking: run off the event loop.
     pub fn mutate<T>(&self, f: impl FnOnce(&Registry, u64) -> Result<(T, Change), CpError>) -> Result<T, CpError> {
-        let mut r = self.lock();
-        let next = r.version + 1;
-        let (out, mut change) = f(&r, next)?;
+        let _one_change_at_a_time = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let (next, out, mut change) = {
+            let r = self.lock();
+            let next = r.version + 1;
+            let (out, change) = f(&r, next)?;
+            (next, out, change)
+        };
         self.store.write(Registry::writes(&mut change, next))?;
+        let mut r = self.lock();
         r.apply(change, next);
         self.metrics.config_version.set(next as i64);
         self.metrics.instances.set(r.instances.len() as i64);

@@ -131,7 +131,12 @@ pub async fn run(
     let _ = ready.send(bound);
     tracing::info!(%bound, shards = n, "data plane accepting requests");
     let handler = move |req, peer| edge::handle(app.clone(), req, peer);
-    chatedge_serve::serve(listener, handler, shutdown, chatedge_serve::ServeOptions::default()).await;
+    let serve_opts = chatedge_serve::ServeOptions {
+        max_connections: config.dataplane.max_connections,
+        header_timeout: config.dataplane.header_timeout,
+        ..Default::default()
+    };
+    chatedge_serve::serve(listener, handler, shutdown, serve_opts).await;
 
     shards.stop().await;
     let _ = tokio::task::spawn_blocking(move || shard_threads.into_iter().for_each(|t| drop(t.join()))).await;

@@ -59,21 +59,34 @@ where
 {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder.http1().timer(TokioTimer::new()).header_read_timeout(opts.header_timeout);
-    builder.http2().timer(TokioTimer::new()).max_concurrent_streams(1024);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(1024)
+        .keep_alive_interval(opts.header_timeout)
+        .keep_alive_timeout(opts.header_timeout);
+    let builder = Arc::new(builder);
     let graceful = GracefulShutdown::new();
     let permits = Arc::new(Semaphore::new(opts.max_connections));
     loop {
-        let Ok(permit) = permits.clone().acquire_owned().await else { break };
-        let (stream, peer) = tokio::select! {
-            r = listener.accept() => match r {
-                Ok(conn) => conn,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await; // e.g. out of file descriptors
-                    continue;
-                }
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
             },
             _ = stopped(&mut shutdown) => break,
+        };
+        let accepted = tokio::select! {
+            r = listener.accept() => r,
+            _ = stopped(&mut shutdown) => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await; // e.g. out of file descriptors
+                continue;
+            }
         };
         let _ = stream.set_nodelay(true);
         let handler = handler.clone();
@@ -81,10 +94,16 @@ where
             let handler = handler.clone();
             async move { Ok::<_, Infallible>(handler(req, peer).await) }
         });
-        let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service).into_owned());
+        let (builder, watcher, first_byte) = (builder.clone(), graceful.watcher(), opts.header_timeout);
         // Owned by the runtime; ends with the connection, which `graceful` closes at shutdown.
         tokio::spawn(async move {
-            let _ = conn.await;
+            // Until a protocol is chosen hyper has no timer running: a silent client would hold
+            // its connection slot for ever, so it gets `header_timeout` to send its first byte.
+            let mut probe = [0u8; 1];
+            if !matches!(tokio::time::timeout(first_byte, stream.peek(&mut probe)).await, Ok(Ok(1..))) {
+                return drop(permit);
+            }
+            let _ = watcher.watch(builder.serve_connection(TokioIo::new(stream), service).into_owned()).await;
             drop(permit);
         });
     }

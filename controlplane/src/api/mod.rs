@@ -25,6 +25,8 @@ pub type Body = Either<Full<Bytes>, Channel<Bytes>>;
 
 /// Largest request body accepted.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Time a client has to send its whole body (slow-client bound).
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub async fn handle(cp: Arc<ControlPlane>, req: Request<Incoming>, shutdown: watch::Receiver<bool>) -> Response<Body> {
     let started = Instant::now();
@@ -53,6 +55,15 @@ pub async fn handle(cp: Arc<ControlPlane>, req: Request<Incoming>, shutdown: wat
             let id = id.to_string();
             ("dataplane.settings", dataplane::settings(&cp, req, &id).await.map(whole))
         }
+        (&Method::POST, ["instances", _, "token", _, "integrator", "on-demand", "subscription" | "cancel"]) => (
+            "integrator.lifecycle",
+            Err(CpError::refused(
+                501,
+                "Not implemented",
+                "subscribing and cancelling instances arrive with instance lifecycle and billing; \
+                 instances are usable as created until then",
+            )),
+        ),
         _ => (
             "not_found",
             Err(CpError::refused(404, "Route not found", format!("no route for {} {path}", req.method()))),
@@ -89,8 +100,10 @@ pub fn error_response(e: &CpError) -> Resp {
 /// The request body as JSON, bounded; refusals say what is wrong.
 async fn json_body<T: serde::de::DeserializeOwned>(req: Request<Incoming>) -> Result<T, CpError> {
     let (parts, body) = req.into_parts();
-    let bytes = chatedge_serve::read_body(&parts.headers, body, MAX_BODY_BYTES)
+    let read = chatedge_serve::read_body(&parts.headers, body, MAX_BODY_BYTES);
+    let bytes = tokio::time::timeout(BODY_TIMEOUT, read)
         .await
+        .map_err(|_| CpError::refused(408, "Request timeout", "the body did not arrive in time"))?
         .map_err(|e| CpError::refused(400, "Bad request", format!("cannot read body: {e:?}")))?;
     serde_json::from_slice(&bytes).map_err(|e| CpError::refused(400, "Invalid JSON", e.to_string()))
 }

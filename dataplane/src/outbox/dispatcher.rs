@@ -8,7 +8,7 @@
 //! key deleted, one batch) with exponential backoff and full jitter; after `max_attempts` the
 //! event moves to the dead-letter family. Nothing is dropped while attempts remain.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -94,7 +94,9 @@ pub struct Dispatcher {
     shared: Arc<Shared>,
     inbox: Inbox,
     tracked: BTreeSet<OutboxKey>,
-    in_flight: HashSet<EventId>,
+    /// Keys being delivered, and the task delivering each (to clear it if the task panics).
+    in_flight: HashSet<OutboxKey>,
+    tasks: HashMap<tokio::task::Id, OutboxKey>,
     dirty: bool,
     last_scan: Option<Instant>,
     deleted_since_compaction: u64,
@@ -114,6 +116,7 @@ impl Dispatcher {
             inbox,
             tracked: BTreeSet::new(),
             in_flight: HashSet::new(),
+            tasks: HashMap::new(),
             dirty: true, // pending events from before a restart are found by the first scan
             last_scan: None,
             deleted_since_compaction: 0,
@@ -122,7 +125,7 @@ impl Dispatcher {
 
     /// Delivers until `shutdown` turns true; then gives in-flight requests a short grace.
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
-        let mut workers: JoinSet<(EventId, Outcome)> = JoinSet::new();
+        let mut workers: JoinSet<Outcome> = JoinSet::new();
         let concurrency = self.shared.cfg.concurrency;
         loop {
             self.maybe_scan();
@@ -132,11 +135,15 @@ impl Dispatcher {
             let next_due = self.next_due().filter(|_| workers.len() < concurrency);
             tokio::select! {
                 Some(keys) = self.inbox.rx.recv() => self.track(keys),
-                Some(done) = workers.join_next(), if !workers.is_empty() => {
-                    if let Ok((id, outcome)) = done {
-                        self.finish(id, outcome);
+                Some(done) = workers.join_next_with_id(), if !workers.is_empty() => match done {
+                    Ok((task, outcome)) => self.finish(task, outcome),
+                    // A delivery task that panicked: its event stays on disk; forget it here
+                    // so the next scan picks it up again.
+                    Err(e) => {
+                        tracing::error!(error = %e, "webhook delivery task failed");
+                        self.finish(e.id(), Outcome::StoreFailed);
                     }
-                }
+                },
                 _ = sleep_until_ms(next_due), if next_due.is_some() => {}
                 _ = self.inbox.wake.notified() => {}
                 _ = tokio::time::sleep(MIN_SCAN_INTERVAL), if self.dirty => {}
@@ -190,8 +197,7 @@ impl Dispatcher {
                 return Ok(false);
             }
             if let Some(key) = it.key().and_then(|k| OutboxKey::try_from(k).ok()) {
-                let in_flight = keys::parse_outbox(&key).is_some_and(|(_, id)| self.in_flight.contains(&id));
-                if !in_flight {
+                if !self.in_flight.contains(&key) {
                     self.tracked.insert(key);
                 }
             }
@@ -205,24 +211,27 @@ impl Dispatcher {
         self.tracked.first().and_then(|k| keys::parse_outbox(k)).map(|(due, _)| due)
     }
 
-    fn launch_due(&mut self, workers: &mut JoinSet<(EventId, Outcome)>, concurrency: usize) {
+    fn launch_due(&mut self, workers: &mut JoinSet<Outcome>, concurrency: usize) {
         let now = chatedge_config::time::unix_ms();
         while workers.len() < concurrency {
-            let Some((due, id)) = self.tracked.first().and_then(|k| keys::parse_outbox(k)) else { break };
+            let Some((due, _)) = self.tracked.first().and_then(|k| keys::parse_outbox(k)) else { break };
             if due > now {
                 break;
             }
             let Some(key) = self.tracked.pop_first() else { break };
-            if !self.in_flight.insert(id) {
+            if !self.in_flight.insert(key) {
                 continue; // found again by a scan while being delivered
             }
             let shared = self.shared.clone();
-            workers.spawn(async move { (id, deliver(&shared, key).await) });
+            let task = workers.spawn(async move { deliver(&shared, key).await });
+            self.tasks.insert(task.id(), key);
         }
     }
 
-    fn finish(&mut self, id: EventId, outcome: Outcome) {
-        self.in_flight.remove(&id);
+    fn finish(&mut self, task: tokio::task::Id, outcome: Outcome) {
+        if let Some(key) = self.tasks.remove(&task) {
+            self.in_flight.remove(&key);
+        }
         let shared = self.shared.clone();
         // Delivered, retried and dead-lettered events each leave one deleted key behind.
         let label = match outcome {

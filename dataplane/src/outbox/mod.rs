@@ -54,18 +54,30 @@ impl Events {
     }
 
     /// Adds an event of `kind` for `instance` to `batch`, if the instance has a webhook URL for
-    /// that kind; `body` is built only then. Returns whether it did.
+    /// that kind; `body` is built only then. `about` names what the event is about (a zaapId, a
+    /// message id and status, an incoming message id) so that recreating the same event gives
+    /// it the same id; events with no such subject (connected, presence) get a fresh id.
+    /// Returns whether an event was added.
     pub fn add(
         &mut self,
         batch: &mut Batch,
         instance: &InstanceConfig,
         kind: WebhookKind,
+        about: Option<&[&[u8]]>,
         body: impl FnOnce() -> serde_json::Value,
     ) -> bool {
         let Some(url) = instance.webhooks.get(kind) else { return false };
         let now = chatedge_config::time::unix_ms();
         let event = StoredEvent {
-            id: EventId::generate(),
+            id: match about {
+                Some(parts) => {
+                    let kind_name = format!("{kind:?}");
+                    let mut all: Vec<&[u8]> = vec![instance.id.as_bytes(), kind_name.as_bytes()];
+                    all.extend_from_slice(parts);
+                    EventId::derive(&all)
+                }
+                None => EventId::generate(),
+            },
             instance: instance.id,
             kind,
             url: url.as_str().to_owned(),

@@ -135,7 +135,7 @@ impl InstanceQueue {
     pub fn complete(&mut self, seq: u64, batch: &mut Batch, store: &Store) {
         batch.delete(Cf::Queue, keys::queue(&self.id, seq));
         if seq >= self.head {
-            self.len -= 1;
+            self.len = self.len.saturating_sub(1);
             self.head = seq + 1;
         }
         if self.head - self.compacted_upto >= COMPACT_EVERY {
@@ -156,7 +156,7 @@ impl InstanceQueue {
         let Some(seq) = seq else { return Ok(false) };
         batch.delete(Cf::Queue, keys::queue(&self.id, seq));
         self.removed.insert(seq);
-        self.len -= 1;
+        self.len = self.len.saturating_sub(1);
         Ok(true)
     }
 
@@ -172,15 +172,27 @@ impl InstanceQueue {
         n
     }
 
-    /// Page `page` (from 1) of `size` messages, oldest first.
+    /// Page `page` (from 1) of `size` messages, oldest first. Skipped messages are counted,
+    /// not decoded, and a page past the end costs nothing.
     pub fn page(&self, store: &Store, page: usize, size: usize) -> Result<Vec<OutboundMessage>, StoreError> {
         let skip = page.saturating_sub(1).saturating_mul(size);
-        let mut out = Vec::with_capacity(size.min(1024));
-        self.scan(store, self.head, self.committed, |_, m| {
-            out.push(m);
-            out.len() < skip + size
+        if skip as u64 >= self.len {
+            return Ok(Vec::new());
+        }
+        let (mut seen, mut out) = (0usize, Vec::with_capacity(size.min(1024)));
+        let mut failure = None;
+        self.scan(store, self.head, self.committed, |_, bytes| {
+            seen += 1;
+            if seen <= skip {
+                return true;
+            }
+            match OutboundMessage::decode(bytes) {
+                Ok(m) => out.push(m),
+                Err(e) => failure = Some(e),
+            }
+            failure.is_none() && out.len() < size
         })?;
-        Ok(out.into_iter().skip(skip).collect())
+        failure.map_or(Ok(out), Err)
     }
 
     /// Creation time of the oldest message in memory, for the queue-age gauge.
@@ -191,10 +203,17 @@ impl InstanceQueue {
     fn refill(&mut self, store: &Store) -> Result<(), StoreError> {
         let (from, to) = (self.loaded_upto, self.committed);
         let mut loaded = Vec::with_capacity(WINDOW);
-        self.scan(store, from, to, |seq, message| {
-            loaded.push(Queued { seq, message });
-            loaded.len() < WINDOW
+        let mut failure = None;
+        self.scan(store, from, to, |seq, bytes| {
+            match OutboundMessage::decode(bytes) {
+                Ok(message) => loaded.push(Queued { seq, message }),
+                Err(e) => failure = Some(e),
+            }
+            failure.is_none() && loaded.len() < WINDOW
         })?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
         self.loaded_upto = match loaded.last() {
             Some(q) if loaded.len() == WINDOW => q.seq + 1,
             _ => to,
@@ -205,25 +224,30 @@ impl InstanceQueue {
         Ok(())
     }
 
+    /// Finds the message `zaap` among those not loaded yet. Values are searched as bytes for
+    /// the id's text and decoded only on a hit, so a miss costs a read of the queue, no parsing.
     fn find_on_disk(&self, zaap: &ZaapId, store: &Store) -> Result<Option<u64>, StoreError> {
+        let needle = zaap.to_string();
         let mut found = None;
-        self.scan(store, self.loaded_upto, self.committed, |seq, m| {
-            if m.zaap_id == *zaap {
+        self.scan(store, self.loaded_upto, self.committed, |seq, bytes| {
+            let hit = bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+                && OutboundMessage::decode(bytes).is_ok_and(|m| m.zaap_id == *zaap);
+            if hit {
                 found = Some(seq);
             }
-            found.is_none()
+            !hit
         })?;
         Ok(found)
     }
 
-    /// Visits durable messages with seq in `[from, to)` in order, skipping removed ones, until
-    /// `visit` returns false.
+    /// Visits the stored bytes of durable messages with seq in `[from, to)` in order, skipping
+    /// removed ones, until `visit` returns false.
     fn scan(
         &self,
         store: &Store,
         from: u64,
         to: u64,
-        mut visit: impl FnMut(u64, OutboundMessage) -> bool,
+        mut visit: impl FnMut(u64, &[u8]) -> bool,
     ) -> Result<(), StoreError> {
         if from >= to {
             return Ok(());
@@ -240,7 +264,7 @@ impl InstanceQueue {
             if self.removed.contains(&seq) {
                 continue;
             }
-            if !visit(seq, OutboundMessage::decode(&v)?) {
+            if !visit(seq, &v) {
                 break;
             }
         }

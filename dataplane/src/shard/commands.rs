@@ -161,6 +161,7 @@ impl Shard {
     fn restart(&mut self, id: InstanceId, reply: Reply<()>) {
         let s = self.session(id);
         if let Some(credentials) = s.record.as_ref().map(|r| r.credentials.clone()) {
+            s.answer_qr_waiters(|| Err(CoreError::Reconnecting));
             s.requeue_in_flight();
             s.link = Link::Connecting;
             self.connector.close(id, false);
@@ -182,7 +183,7 @@ impl Shard {
         if was_paired {
             if let Some(cfg) = self.deps.config.load().instances.get(&id) {
                 let now = chatedge_config::time::unix_ms();
-                events.add(&mut batch, cfg, WebhookKind::Disconnected, || {
+                events.add(&mut batch, cfg, WebhookKind::Disconnected, None, || {
                     payload::disconnected(&id, "Disconnected by request", now)
                 });
             }

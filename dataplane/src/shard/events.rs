@@ -24,9 +24,9 @@ struct Outgoing {
 }
 
 impl Outgoing {
-    fn add(&mut self, kind: WebhookKind, body: impl FnOnce() -> Value) {
+    fn add(&mut self, kind: WebhookKind, about: Option<&[&[u8]]>, body: impl FnOnce() -> Value) {
         if let Some(cfg) = &self.cfg {
-            self.events.add(&mut self.batch, cfg, kind, body);
+            self.events.add(&mut self.batch, cfg, kind, about, body);
         }
     }
 }
@@ -69,41 +69,49 @@ impl Shard {
                 out.batch.put(Cf::Sessions, keys::session(&id), record.encode());
                 s.record = Some(record);
                 s.link = Link::Online { phone: phone.clone() };
-                out.add(WebhookKind::Connected, || payload::connected(&id, &phone, now));
+                out.add(WebhookKind::Connected, None, || payload::connected(&id, &phone, now));
             }
             NetworkEvent::Disconnected { reason, logged_out, .. } => {
                 let s = self.session(id);
+                s.answer_qr_waiters(|| Err(CoreError::NotConnected));
                 s.requeue_in_flight();
                 s.link = Link::Offline;
                 if logged_out {
                     s.record = None;
                     out.batch.delete(Cf::Sessions, keys::session(&id));
                 }
-                out.add(WebhookKind::Disconnected, || payload::disconnected(&id, &reason, now));
+                out.add(WebhookKind::Disconnected, None, || payload::disconnected(&id, &reason, now));
             }
             NetworkEvent::Accepted { message_id, at_ms, .. } => {
                 let Some(q) = self.left(id, &message_id, &mut out.batch) else { return };
                 self.counters.sent.inc();
                 let m = &q.message;
-                out.add(WebhookKind::Delivery, || payload::delivery(&id, &m.phone, &m.zaap_id, &m.message_id, None));
-                out.add(WebhookKind::MessageStatus, || {
+                let zaap: &[&[u8]] = &[m.zaap_id.as_bytes()];
+                out.add(WebhookKind::Delivery, Some(zaap), || {
+                    payload::delivery(&id, &m.phone, &m.zaap_id, &m.message_id, None)
+                });
+                let sent: &[&[u8]] = &[m.message_id.as_bytes(), MessageStatus::Sent.as_str().as_bytes()];
+                out.add(WebhookKind::MessageStatus, Some(sent), || {
                     payload::message_status(&id, &m.phone, &m.message_id, MessageStatus::Sent, at_ms)
                 });
                 if out.cfg.as_ref().is_some_and(|c| c.notify_sent_by_me) {
                     let connected = self.session(id).phone().cloned();
-                    out.add(WebhookKind::Received, || sent_by_me(id, connected.as_ref(), m, at_ms));
+                    let mine: &[&[u8]] = &[m.message_id.as_bytes(), b"fromMe"];
+                    out.add(WebhookKind::Received, Some(mine), || sent_by_me(id, connected.as_ref(), m, at_ms));
                 }
             }
             NetworkEvent::Rejected { message_id, reason, .. } => {
                 let Some(q) = self.left(id, &message_id, &mut out.batch) else { return };
                 self.counters.failed.inc();
                 let m = &q.message;
-                out.add(WebhookKind::Delivery, || {
+                let zaap: &[&[u8]] = &[m.zaap_id.as_bytes()];
+                out.add(WebhookKind::Delivery, Some(zaap), || {
                     payload::delivery(&id, &m.phone, &m.zaap_id, &m.message_id, Some(&reason))
                 });
             }
             NetworkEvent::Status { message_id, phone, status, at_ms, .. } => {
-                out.add(WebhookKind::MessageStatus, || {
+                let about: &[&[u8]] = &[message_id.as_bytes(), status.as_str().as_bytes()];
+                out.add(WebhookKind::MessageStatus, Some(about), || {
                     payload::message_status(&id, &phone, &message_id, status, at_ms)
                 });
             }
@@ -113,7 +121,8 @@ impl Shard {
                     return; // not acknowledged: the network delivers it again later
                 }
                 let connected = s.phone().cloned();
-                out.add(WebhookKind::Received, || payload::incoming(&id, connected.as_ref(), &message));
+                let about: &[&[u8]] = &[message.id.as_bytes()];
+                out.add(WebhookKind::Received, Some(about), || payload::incoming(&id, connected.as_ref(), &message));
                 if out.batch.is_empty() {
                     self.connector.ack_incoming(id, &message.id); // nobody subscribed: nothing to keep
                 } else {
@@ -121,7 +130,7 @@ impl Shard {
                 }
             }
             NetworkEvent::Presence { phone, presence, .. } => {
-                out.add(WebhookKind::ChatPresence, || payload::presence(&id, &phone, presence));
+                out.add(WebhookKind::ChatPresence, None, || payload::presence(&id, &phone, presence));
             }
         }
         self.commit(id, out.batch, out.events, then);

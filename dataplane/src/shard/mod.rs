@@ -273,8 +273,9 @@ impl Shard {
             Ok(Step::Send(queued)) => match self.connector.send(&queued.message) {
                 Ok(()) => session.in_flight = Some(queued),
                 Err(e) => {
-                    tracing::warn!(instance = %id, error = %e, "send refused by connector");
+                    tracing::warn!(instance = %id, error = %e, "send refused by connector; retrying in 1 s");
                     session.queue.put_back(queued);
+                    self.schedule(id, now + Duration::from_secs(1));
                 }
             },
             Err(e) => {

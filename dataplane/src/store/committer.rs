@@ -3,13 +3,20 @@
 //! the completions in order. On this machine one committer writing groups of 64 reaches
 //! ~158k durable writes/s against ~3.7k/s for one synced put per write (shared/CRATES.md).
 //!
+//! A failed write is retried (backoff up to 1 s) until it succeeds: callers have already
+//! changed their in-memory state to match the batch, so reporting the failure and moving on
+//! would let memory and disk drift apart. While the disk refuses writes, nothing new is
+//! acknowledged (requests time out with 503) and `chatedge_dp_store_errors_total` climbs. Only
+//! at shutdown are pending batches failed.
+//!
 //! The channel is unbounded so that submitting never blocks an event loop; what bounds it is
 //! upstream: every submission is made on behalf of a request or network event already counted
 //! by a bounded channel. Its depth is exported as `chatedge_dp_store_pending_batches`.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 use rocksdb::{WriteBatch, WriteOptions, DB};
@@ -97,6 +104,8 @@ type CompactRange = (Cf, Vec<u8>, Vec<u8>);
 
 pub struct Handle {
     tx: Sender<Msg>,
+    /// Set at shutdown: a failing write stops being retried.
+    closing: Arc<AtomicBool>,
     /// `None` stops the compactor.
     compact_tx: Sender<Option<CompactRange>>,
     threads: Mutex<Vec<JoinHandle<()>>>, // taken once, at close
@@ -118,6 +127,7 @@ impl Handle {
     }
 
     pub fn close(&self) {
+        self.closing.store(true, Ordering::Release);
         let _ = self.tx.send(Msg::Close);
         let _ = self.compact_tx.send(None);
         let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|p| p.into_inner()));
@@ -132,9 +142,11 @@ pub fn start(db: Arc<DB>, max_batch: usize, metrics: Arc<Metrics>) -> Result<Han
     let (compact_tx, compact_rx) = crossbeam_channel::unbounded::<Option<CompactRange>>();
     let writer_db = db.clone();
     let compactions = metrics.store_compactions.clone();
+    let closing = Arc::new(AtomicBool::new(false));
+    let stop = closing.clone();
     let writer = std::thread::Builder::new()
         .name("store-committer".into())
-        .spawn(move || run(&writer_db, &rx, max_batch.max(1), &metrics))
+        .spawn(move || run(&writer_db, &rx, max_batch.max(1), &metrics, &stop))
         .map_err(|e| StoreError::Rocks(format!("cannot start committer thread: {e}")))?;
     let compactor = std::thread::Builder::new()
         .name("store-compactor".into())
@@ -147,21 +159,21 @@ pub fn start(db: Arc<DB>, max_batch: usize, metrics: Arc<Metrics>) -> Result<Han
             }
         })
         .map_err(|e| StoreError::Rocks(format!("cannot start compactor thread: {e}")))?;
-    Ok(Handle { tx, compact_tx, threads: Mutex::new(vec![writer, compactor]) })
+    Ok(Handle { tx, closing, compact_tx, threads: Mutex::new(vec![writer, compactor]) })
 }
 
-fn run(db: &DB, rx: &Receiver<Msg>, max_batch: usize, metrics: &Metrics) {
+fn run(db: &DB, rx: &Receiver<Msg>, max_batch: usize, metrics: &Metrics, closing: &AtomicBool) {
     let mut sync = WriteOptions::default();
     sync.set_sync(true);
     let mut group: Vec<(Batch, Completion)> = Vec::with_capacity(max_batch);
-    let mut closing = false;
-    while !closing {
+    let mut close_received = false;
+    while !close_received {
         let Ok(first) = rx.recv() else { break };
         for msg in std::iter::once(first).chain(std::iter::from_fn(|| rx.try_recv().ok())) {
             match msg {
                 Msg::Write(b, c) => group.push((b, c)),
                 Msg::Close => {
-                    closing = true;
+                    close_received = true;
                     break;
                 }
             }
@@ -173,7 +185,7 @@ fn run(db: &DB, rx: &Receiver<Msg>, max_batch: usize, metrics: &Metrics) {
         if group.is_empty() {
             continue;
         }
-        let result = write_group(db, &group, &sync, metrics);
+        let result = write_until_done(db, &group, &sync, metrics, closing);
         for (_, done) in group.drain(..) {
             done.run(result.clone());
         }
@@ -182,6 +194,27 @@ fn run(db: &DB, rx: &Receiver<Msg>, max_batch: usize, metrics: &Metrics) {
     for msg in rx.try_iter() {
         if let Msg::Write(_, done) = msg {
             done.run(Err(StoreError::Closed));
+        }
+    }
+}
+
+/// Writes `group`, retrying a failure with backoff until it succeeds or shutdown begins.
+fn write_until_done(
+    db: &DB,
+    group: &[(Batch, Completion)],
+    sync: &WriteOptions,
+    metrics: &Metrics,
+    closing: &AtomicBool,
+) -> Result<(), StoreError> {
+    let mut backoff = Duration::from_millis(10);
+    loop {
+        match write_group(db, group, sync, metrics) {
+            Ok(()) => return Ok(()),
+            Err(e) if closing.load(Ordering::Acquire) => return Err(e),
+            Err(_) => {
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+            }
         }
     }
 }
@@ -210,7 +243,7 @@ fn write_group(
         Ok(()) => metrics.store_commits.inc(),
         Err(e) => {
             metrics.store_errors.inc();
-            tracing::error!(error = %e, "group commit failed");
+            tracing::error!(error = %e, "group commit failed; retrying");
         }
     }
     result
