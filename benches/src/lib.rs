@@ -18,8 +18,8 @@ use std::sync::Arc;
 
 use chatedge_config::snapshot::Webhooks;
 use chatedge_config::{
-    ConfigUpdate, InstanceConfig, InstanceId, MessageId, Phone, Secret, Snapshot, TenantId, UrlPolicy, WebhookSecret,
-    WebhookUrl, ZaapId,
+    ConfigUpdate, InstanceConfig, InstanceId, MessageId, Phone, Secret, Snapshot, TenantId, UrlPolicy, WebhookUrl,
+    ZaapId,
 };
 use chatedge_dataplane::metrics::Metrics;
 use chatedge_dataplane::queue::{Content, OutboundMessage};
@@ -36,30 +36,16 @@ pub fn default_max_batch() -> usize {
 pub fn instance_config(id: InstanceId, token: &Secret) -> InstanceConfig {
     let url =
         |kind: &str| WebhookUrl::parse(&format!("https://hooks.example.com/{id}/{kind}"), UrlPolicy::default()).ok();
-    InstanceConfig {
-        id,
-        tenant: TenantId::generate(),
-        token_hash: token.hash(),
-        name: format!("instance {id}"),
-        session_name: None,
-        webhooks: Webhooks {
-            delivery: url("delivery"),
-            received: url("received"),
-            message_status: url("status"),
-            ..Webhooks::default()
-        },
-        notify_sent_by_me: false,
-        webhook_secret: WebhookSecret::generate(),
-        call_reject_auto: false,
-        call_reject_message: None,
-        auto_read_message: false,
-        is_device: false,
-        business_device: false,
-        created_ms: 1_700_000_000_000,
-        due_ms: 1_800_000_000_000,
-        payment_status: "PAID".into(),
-        active: true,
-    }
+    let mut i = InstanceConfig::new_trial(TenantId::generate(), token.hash(), format!("instance {id}"), 1, 1);
+    i.id = id;
+    i.webhooks = Webhooks {
+        delivery: url("delivery"),
+        received: url("received"),
+        message_status: url("status"),
+        ..Webhooks::default()
+    };
+    i.payment_status = "PAID".into();
+    i
 }
 
 /// A snapshot with `n` instances, and each instance's token in the clear (what callers send).

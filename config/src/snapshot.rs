@@ -138,6 +138,30 @@ pub const MAX_NAME_LEN: usize = 200;
 pub const MAX_CALL_REJECT_MESSAGE_LEN: usize = 4096;
 
 impl InstanceConfig {
+    /// A new active instance on its trial (Z-API: on-demand instances start as a trial), with a
+    /// fresh id and webhook secret, no webhooks and every setting at Z-API's default.
+    pub fn new_trial(tenant: TenantId, token_hash: TokenHash, name: String, created_ms: u64, trial_ms: u64) -> Self {
+        InstanceConfig {
+            id: InstanceId::generate(),
+            tenant,
+            token_hash,
+            name,
+            session_name: None,
+            webhooks: Webhooks::default(),
+            notify_sent_by_me: false,
+            webhook_secret: WebhookSecret::generate(),
+            call_reject_auto: false,
+            call_reject_message: None,
+            auto_read_message: false,
+            is_device: false,
+            business_device: false,
+            created_ms,
+            due_ms: created_ms + trial_ms,
+            payment_status: "TRIAL".into(),
+            active: true,
+        }
+    }
+
     /// Every problem with this instance under `policy`, each naming its field.
     pub fn problems(&self, policy: UrlPolicy) -> Vec<String> {
         let mut out = Vec::new();

@@ -2,28 +2,9 @@ use super::*;
 use crate::token::Secret;
 
 fn instance(url: &str) -> InstanceConfig {
-    InstanceConfig {
-        id: InstanceId::generate(),
-        tenant: TenantId::generate(),
-        token_hash: Secret::generate(16).hash(),
-        name: "shop".into(),
-        session_name: None,
-        webhooks: Webhooks {
-            delivery: Some(WebhookUrl::parse(url, UrlPolicy { allow_insecure_loopback: true }).unwrap()),
-            ..Webhooks::default()
-        },
-        notify_sent_by_me: false,
-        webhook_secret: WebhookSecret::generate(),
-        call_reject_auto: false,
-        call_reject_message: None,
-        auto_read_message: false,
-        is_device: false,
-        business_device: false,
-        created_ms: 1,
-        due_ms: 2,
-        payment_status: "TRIAL".into(),
-        active: true,
-    }
+    let mut i = InstanceConfig::new_trial(TenantId::generate(), Secret::generate(16).hash(), "shop".into(), 1, 1);
+    i.webhooks.delivery = Some(WebhookUrl::parse(url, UrlPolicy { allow_insecure_loopback: true }).unwrap());
+    i
 }
 
 const STRICT: UrlPolicy = UrlPolicy { allow_insecure_loopback: false };

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use chatedge_config::snapshot::{InstanceConfig, WebhookKind, Webhooks, MAX_NAME_LEN};
-use chatedge_config::{InstanceId, Secret, TenantId, WebhookSecret, WebhookUrl};
+use chatedge_config::{Secret, TenantId, WebhookUrl};
 use chatedge_serve::Resp;
 use hyper::body::Incoming;
 use hyper::{Request, StatusCode};
@@ -79,25 +79,15 @@ pub async fn create(cp: &Arc<ControlPlane>, req: Request<Incoming>) -> Result<Re
     };
     let token = Secret::generate(16);
     let now = chatedge_config::time::unix_ms();
-    let config = InstanceConfig {
-        id: InstanceId::generate(),
-        tenant,
-        token_hash: token.hash(),
-        name,
-        session_name: body.session_name,
-        webhooks,
-        notify_sent_by_me: received_and_delivery.is_some(),
-        webhook_secret: WebhookSecret::generate(),
-        call_reject_auto: body.call_reject_auto,
-        call_reject_message: body.call_reject_message,
-        auto_read_message: body.auto_read_message,
-        is_device: body.is_device,
-        business_device: body.business_device,
-        created_ms: now,
-        due_ms: now + TRIAL_MS,
-        payment_status: "TRIAL".into(),
-        active: true,
-    };
+    let mut config = InstanceConfig::new_trial(tenant, token.hash(), name, now, TRIAL_MS);
+    config.session_name = body.session_name;
+    config.notify_sent_by_me = received_and_delivery.is_some();
+    config.webhooks = webhooks;
+    config.call_reject_auto = body.call_reject_auto;
+    config.call_reject_message = body.call_reject_message;
+    config.auto_read_message = body.auto_read_message;
+    config.is_device = body.is_device;
+    config.business_device = body.business_device;
     if let Some(p) = config.problems(cp.url_policy).first() {
         return Err(CpError::refused(400, "Invalid field", p.clone()));
     }

@@ -1,28 +1,9 @@
 use super::*;
-use chatedge_config::WebhookSecret;
 
 fn instance(tenant: TenantId, created_ms: u64) -> InstanceRecord {
     let token = Secret::generate(16);
     InstanceRecord {
-        config: InstanceConfig {
-            id: InstanceId::generate(),
-            tenant,
-            token_hash: token.hash(),
-            name: "i".into(),
-            session_name: None,
-            webhooks: Default::default(),
-            notify_sent_by_me: false,
-            webhook_secret: WebhookSecret::generate(),
-            call_reject_auto: false,
-            call_reject_message: None,
-            auto_read_message: false,
-            is_device: false,
-            business_device: false,
-            created_ms,
-            due_ms: created_ms + 1,
-            payment_status: "TRIAL".into(),
-            active: true,
-        },
+        config: InstanceConfig::new_trial(tenant, token.hash(), "i".into(), created_ms, 1),
         token,
         version: 0,
     }
