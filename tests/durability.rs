@@ -11,12 +11,7 @@ use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_minus_nine_loses_no_acknowledged_message() {
-    let dir = temp_dir();
-    let http = Http::new();
-    let sink = Sink::start().await;
-    let ce = Chatedge::up(dir.path(), FAST);
-    let inst = create_instance(&http, &ce, Some(&sink)).await;
-    pair(&http, &ce, &inst, "5511999990001").await;
+    let Paired { dir, ce, http, sink, inst } = paired(FAST).await;
     let (s, _) = http.get(&ce.instance_url(&inst, "disconnect"), None).await;
     assert_eq!(s, 200);
 
@@ -48,12 +43,7 @@ async fn kill_minus_nine_loses_no_acknowledged_message() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pending_webhook_events_are_delivered_after_a_crash() {
-    let dir = temp_dir();
-    let http = Http::new();
-    let sink = Sink::start().await;
-    let ce = Chatedge::up(dir.path(), FAST);
-    let inst = create_instance(&http, &ce, Some(&sink)).await;
-    pair(&http, &ce, &inst, "5511999990001").await;
+    let Paired { dir, ce, http, sink, inst } = paired(FAST).await;
     sink.wait_for(PATIENCE, "ConnectedCallback", |e| e.iter().any(|r| r.body["type"] == "ConnectedCallback")).await;
     sink.fail_next(usize::MAX / 2); // the receiver is down
     let accepted = zaap_ids(&send_texts(&http, &ce, &inst, 20, 30_001, "while the receiver is down").await);

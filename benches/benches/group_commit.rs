@@ -94,13 +94,9 @@ fn group_commit(c: &mut Criterion) {
     }
 }
 
-fn config() -> Criterion {
-    Criterion::default().sample_size(20).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(4))
-}
-
 criterion_group! {
     name = benches;
-    config = config();
+    config = chatedge_benches::storage_criterion();
     targets = group_commit
 }
 criterion_main!(benches);

@@ -156,13 +156,9 @@ fn pop(c: &mut Criterion) {
     g.finish();
 }
 
-fn config() -> Criterion {
-    Criterion::default().sample_size(20).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(4))
-}
-
 criterion_group! {
     name = benches;
-    config = config();
+    config = chatedge_benches::storage_criterion();
     targets = enqueue, pop
 }
 criterion_main!(benches);

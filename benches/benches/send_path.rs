@@ -18,7 +18,6 @@
 //! its few lines are mirrored here.
 
 use std::hint::black_box;
-use std::time::Duration;
 
 use bytes::Bytes;
 use chatedge_benches::{fleet, SAMPLE_TEXT};
@@ -107,16 +106,9 @@ fn send_path(c: &mut Criterion) {
     g.finish();
 }
 
-fn config() -> Criterion {
-    Criterion::default()
-        .sample_size(30)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-}
-
 criterion_group! {
     name = benches;
-    config = config();
+    config = chatedge_benches::quick_criterion();
     targets = send_path
 }
 criterion_main!(benches);

@@ -15,7 +15,6 @@
 //! `Value::to_string` (the Display path) costs against `serde_json::to_vec`.
 
 use std::hint::black_box;
-use std::time::Duration;
 
 use chatedge_benches::{sample_phone, SAMPLE_TEXT};
 use chatedge_config::snapshot::WebhookKind;
@@ -151,16 +150,9 @@ fn stored_event(c: &mut Criterion) {
     g.finish();
 }
 
-fn config() -> Criterion {
-    Criterion::default()
-        .sample_size(30)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-}
-
 criterion_group! {
     name = benches;
-    config = config();
+    config = chatedge_benches::quick_criterion();
     targets = sign, payloads, stored_event
 }
 criterion_main!(benches);

@@ -199,3 +199,20 @@ impl Submitter<'_> {
         }
     }
 }
+
+/// Criterion settings for the CPU-only benches (send path, webhook): stable enough, and short
+/// enough that the whole suite runs in about two minutes on the 2-core machine.
+pub fn quick_criterion() -> criterion::Criterion {
+    criterion::Criterion::default()
+        .sample_size(30)
+        .warm_up_time(std::time::Duration::from_millis(500))
+        .measurement_time(std::time::Duration::from_secs(2))
+}
+
+/// Criterion settings for the storage benches, whose iterations include fsyncs.
+pub fn storage_criterion() -> criterion::Criterion {
+    criterion::Criterion::default()
+        .sample_size(20)
+        .warm_up_time(std::time::Duration::from_secs(1))
+        .measurement_time(std::time::Duration::from_secs(4))
+}
