@@ -3,18 +3,12 @@
 
 mod common;
 
-use std::collections::HashSet;
-
 use common::*;
 use serde_json::json;
 
 async fn send_and_wait(http: &Http, dp: &Chatedge, sink: &Sink, inst: &Instance, n: usize, tag: &str) {
     let zaaps = zaap_ids(&send_texts(http, dp, inst, n, 40_001, tag).await);
-    sink.wait_for(PATIENCE, tag, |events| {
-        let got: HashSet<String> = events.iter().filter_map(|e| e.body["zaapId"].as_str().map(str::to_owned)).collect();
-        zaaps.is_subset(&got)
-    })
-    .await;
+    sink.wait_for_zaaps(&zaaps, tag).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -58,12 +58,7 @@ async fn pending_webhook_events_are_delivered_after_a_crash() {
     sink.fail_next(0); // the receiver is back
 
     let _ce = Chatedge::up(dir.path(), FAST);
-    let want = accepted;
-    sink.wait_for(PATIENCE, "deliveries recorded before the crash", |events| {
-        let got: HashSet<String> = events.iter().filter_map(|e| e.body["zaapId"].as_str().map(str::to_owned)).collect();
-        want.is_subset(&got)
-    })
-    .await;
+    sink.wait_for_zaaps(&accepted, "deliveries recorded before the crash").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -62,9 +62,7 @@ fn enqueue(c: &mut Criterion) {
     // The real path: each message is its own batch, submitted as soon as it is pushed; the
     // committer groups whatever is waiting (up to the default max_batch) under one fsync.
     {
-        let ts = TempStore::open(default_max_batch());
-        let id = InstanceId::generate();
-        let mut q = InstanceQueue::new(id);
+        let (ts, id, mut q) = fresh_queue();
         g.bench_function("committer_sync_on", |b| {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
@@ -89,9 +87,7 @@ fn enqueue(c: &mut Criterion) {
 
     // The same pushes written without the committer, GROUP batches per WriteBatch.
     for (name, sync) in [("direct_sync_on", true), ("direct_sync_off", false)] {
-        let ts = TempStore::open(default_max_batch());
-        let id = InstanceId::generate();
-        let mut q = InstanceQueue::new(id);
+        let (ts, id, mut q) = fresh_queue();
         g.bench_function(name, |b| {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
@@ -111,13 +107,17 @@ fn enqueue(c: &mut Criterion) {
     g.finish();
 }
 
+/// An empty queue of a new instance on its own temporary store.
+fn fresh_queue() -> (TempStore, InstanceId, InstanceQueue) {
+    let id = InstanceId::generate();
+    (TempStore::open(default_max_batch()), id, InstanceQueue::new(id))
+}
+
 fn pop(c: &mut Criterion) {
     let mut g = c.benchmark_group("queue/pop");
     g.throughput(Throughput::Elements(POP_N as u64));
     for (name, via_committer) in [("committer_sync_on", true), ("direct_sync_off", false)] {
-        let ts = TempStore::open(default_max_batch());
-        let id = InstanceId::generate();
-        let mut q = InstanceQueue::new(id);
+        let (ts, id, mut q) = fresh_queue();
         g.bench_function(name, |b| {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;

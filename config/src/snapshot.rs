@@ -67,6 +67,20 @@ impl WebhookKind {
     ];
 }
 
+impl WebhookKind {
+    /// Stable name (used in derived event ids, so it must never change for a kind).
+    pub fn name(self) -> &'static str {
+        match self {
+            WebhookKind::Delivery => "delivery",
+            WebhookKind::Received => "received",
+            WebhookKind::MessageStatus => "messageStatus",
+            WebhookKind::Disconnected => "disconnected",
+            WebhookKind::Connected => "connected",
+            WebhookKind::ChatPresence => "chatPresence",
+        }
+    }
+}
+
 impl Webhooks {
     pub fn get(&self, kind: WebhookKind) -> Option<&WebhookUrl> {
         self.slot(kind).as_ref()

@@ -122,6 +122,16 @@ impl Sink {
         self.events().into_iter().filter(|r| r.body["type"] == kind).collect()
     }
 
+    /// Waits until an event arrived for every zaapId in `want`.
+    pub async fn wait_for_zaaps(&self, want: &std::collections::HashSet<String>, what: &str) -> Vec<Received> {
+        self.wait_for(PATIENCE, what, |events| {
+            let got: std::collections::HashSet<&str> =
+                events.iter().filter_map(|e| e.body["zaapId"].as_str()).collect();
+            want.iter().all(|z| got.contains(z.as_str()))
+        })
+        .await
+    }
+
     /// Waits until `done` holds for the events, or panics after `within`.
     pub async fn wait_for(&self, within: Duration, what: &str, done: impl Fn(&[Received]) -> bool) -> Vec<Received> {
         let found = super::eventually(within, || async {

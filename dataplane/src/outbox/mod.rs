@@ -71,8 +71,7 @@ impl Events {
         let event = StoredEvent {
             id: match about {
                 Some(parts) => {
-                    let kind_name = format!("{kind:?}");
-                    let mut all: Vec<&[u8]> = vec![instance.id.as_bytes(), kind_name.as_bytes()];
+                    let mut all: Vec<&[u8]> = vec![instance.id.as_bytes(), kind.name().as_bytes()];
                     all.extend_from_slice(parts);
                     EventId::derive(&all)
                 }
