@@ -24,6 +24,10 @@ pub enum CoreError {
     ShuttingDown,
     #[error("the operation did not finish in time")]
     Timeout,
+    #[error("too many writes are waiting for the disk on this instance's shard; retry shortly")]
+    StoreBusy,
+    #[error("the store cannot write ({0}); nothing was stored, retry once it recovers")]
+    StoreFailing(String),
 }
 
 /// Who is at fault, which decides the HTTP status family.
@@ -36,6 +40,16 @@ pub enum Blame {
 }
 
 impl CoreError {
+    /// Seconds after which a retry may succeed, for `Retry-After`.
+    pub fn retry_after_s(&self) -> Option<u32> {
+        match self {
+            CoreError::StoreBusy => Some(1),
+            CoreError::StoreFailing(_) => Some(5),
+            CoreError::ShuttingDown | CoreError::Timeout | CoreError::Store(_) => Some(1),
+            _ => None,
+        }
+    }
+
     pub fn blame(&self) -> Blame {
         match self {
             CoreError::QueueFull { .. }
@@ -44,7 +58,11 @@ impl CoreError {
             | CoreError::PairingExpired
             | CoreError::NotInQueue
             | CoreError::NotConnected => Blame::Client,
-            CoreError::Store(_) | CoreError::ShuttingDown | CoreError::Timeout => Blame::Unavailable,
+            CoreError::Store(_)
+            | CoreError::ShuttingDown
+            | CoreError::Timeout
+            | CoreError::StoreBusy
+            | CoreError::StoreFailing(_) => Blame::Unavailable,
         }
     }
 }

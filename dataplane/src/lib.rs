@@ -94,6 +94,8 @@ pub async fn run(
         metrics: metrics.clone(),
         pacing: config.pacing,
         queue: config.queue,
+        session: config.session,
+        store_limits: config.store,
     };
     let (shards, shard_threads) =
         shard::start(deps, connectors, event_rxs, recovered).map_err(|e| DataPlaneError::Start(e.to_string()))?;
@@ -127,6 +129,7 @@ pub async fn run(
             settings_timeout: config.dataplane.settings_timeout,
         },
         url_policy: config.webhooks.url_policy,
+        store: store.clone(),
     });
     let _ = ready.send(bound);
     tracing::info!(%bound, shards = n, "data plane accepting requests");

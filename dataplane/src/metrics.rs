@@ -21,6 +21,8 @@ pub struct Metrics {
     pub shard_commands_pending: IntGaugeVec,
     pub shard_loop_turns: IntCounterVec,
     pub network_events: IntCounterVec,
+    pub session_link_events: IntCounterVec,
+    pub shard_commit_pending_bytes: IntGaugeVec,
     pub webhook_attempts: IntCounterVec,
     pub webhook_delivery_seconds: Histogram,
     pub webhook_request_seconds: Histogram,
@@ -33,6 +35,8 @@ pub struct Metrics {
     pub store_errors: IntCounter,
     pub store_pending: IntGauge,
     pub store_compactions: IntCounter,
+    pub store_abandoned: IntCounter,
+    pub store_healthy: IntGauge,
     pub config_version: IntGauge,
     pub config_updates: IntCounterVec,
     pub control_plane_connected: IntGauge,
@@ -125,6 +129,23 @@ impl Metrics {
                     &["kind"],
                 ),
             ),
+            session_link_events: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "chatedge_dp_session_link_events_total",
+                        "session connection changes: attempt, attempt_timed_out, connected, lost, logged_out, stale",
+                    ),
+                    &["event"],
+                ),
+            ),
+            shard_commit_pending_bytes: register(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new("chatedge_dp_shard_commit_pending_bytes", "bytes a shard has waiting for the committer"),
+                    &["shard"],
+                ),
+            ),
             webhook_attempts: register(
                 &r,
                 IntCounterVec::new(
@@ -178,6 +199,17 @@ impl Metrics {
                     "chatedge_dp_store_compactions_total",
                     "manual compactions of consumed queue and outbox spans",
                 ),
+            ),
+            store_abandoned: register(
+                &r,
+                IntCounter::new(
+                    "chatedge_dp_store_abandoned_total",
+                    "batches not written because their requester stopped waiting first",
+                ),
+            ),
+            store_healthy: register(
+                &r,
+                IntGauge::new("chatedge_dp_store_healthy", "1 while the store accepts writes, 0 while they fail"),
             ),
             config_version: register(&r, IntGauge::new("chatedge_dp_config_version", "applied config version")),
             config_updates: register(

@@ -27,6 +27,8 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     pub limits: Limits,
     pub url_policy: UrlPolicy,
+    /// For `/healthz`: whether the store accepts writes.
+    pub store: Arc<crate::store::Store>,
 }
 
 #[derive(Debug, Clone, Copy)]

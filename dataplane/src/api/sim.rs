@@ -1,8 +1,11 @@
 //! The simulated network's admin routes (admin token required), standing in for a phone:
 //! `POST /sim/scan` `{qr, phone}` pairs the instance showing that QR code; `POST /sim/inbound`
 //! `{instanceId, phone, message}` delivers an incoming text; `POST /sim/presence`
-//! `{instanceId, phone, status}` changes a contact's presence. Errors use chatedge's own shape
-//! `{"error": code, "message": text}`.
+//! `{instanceId, phone, status}` changes a contact's presence; `POST /sim/drop`
+//! `{instanceId, ms}` cuts the instance's connection for `ms` milliseconds (it reconnects by
+//! itself afterwards); `POST /sim/logout` `{instanceId}` removes the instance's device from the
+//! phone (a new scan is needed). Errors use chatedge's own shape `{"error": code, "message":
+//! text}`.
 
 use chatedge_config::{InstanceId, Phone};
 use chatedge_serve::Resp;
@@ -38,6 +41,22 @@ struct PresenceChange {
     phone: String,
     status: Presence,
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct DropConnection {
+    instance_id: String,
+    ms: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct Logout {
+    instance_id: String,
+}
+
+/// Longest connection cut `/sim/drop` accepts (one day).
+const MAX_DROP_MS: u64 = 86_400_000;
 
 /// Why a sim route refused; turned into HTTP in [`SimApiError::into_response`] only.
 #[derive(Debug)]
@@ -91,8 +110,11 @@ pub async fn handle(app: &App, req: Request<Incoming>, action: &str) -> (&'stati
         "scan" => "sim.scan",
         "inbound" => "sim.inbound",
         "presence" => "sim.presence",
+        "drop" => "sim.drop",
+        "logout" => "sim.logout",
         _ => {
-            let body = json!({"error": "route_not_found", "message": "sim routes: scan, inbound, presence"});
+            let body =
+                json!({"error": "route_not_found", "message": "sim routes: scan, inbound, presence, drop, logout"});
             return ("sim.unknown", chatedge_serve::json(StatusCode::NOT_FOUND, &body));
         }
     };
@@ -128,6 +150,19 @@ async fn serve(app: &App, req: Request<Incoming>, action: &str) -> Result<Resp, 
                 return Err(invalid("message must not be empty"));
             }
             ok(json!({"messageId": sim.inbound(id, from, m.message).await?}))
+        }
+        "drop" => {
+            let d: DropConnection = serde_json::from_slice(&body).map_err(invalid)?;
+            if d.ms == 0 || d.ms > MAX_DROP_MS {
+                return Err(invalid(format!("ms: must be between 1 and {MAX_DROP_MS}")));
+            }
+            sim.drop_connection(instance(&d.instance_id)?, std::time::Duration::from_millis(d.ms)).await?;
+            ok(json!({"value": true}))
+        }
+        "logout" => {
+            let l: Logout = serde_json::from_slice(&body).map_err(invalid)?;
+            sim.logout(instance(&l.instance_id)?).await?;
+            ok(json!({"value": true}))
         }
         _ => {
             let p: PresenceChange = serde_json::from_slice(&body).map_err(invalid)?;

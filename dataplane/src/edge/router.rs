@@ -18,10 +18,7 @@ pub async fn route(app: &App, req: Request<Incoming>) -> (&'static str, &'static
         (&Method::GET, ["metrics"]) => {
             ("metrics", "ops", chatedge_serve::bytes(StatusCode::OK, "text/plain; version=0.0.4", app.metrics.render()))
         }
-        (&Method::GET, ["healthz"]) => {
-            let body = json!({"status": "ok", "configVersion": app.sync.version()});
-            ("healthz", "ops", chatedge_serve::json(StatusCode::OK, &body))
-        }
+        (&Method::GET, ["healthz"]) => ("healthz", "ops", health(app)),
         (_, ["instances", "integrator", ..]) | (&Method::GET, ["instances"]) => {
             let (label, res) = zapi::integrator::forward(app, req).await;
             (label, "zapi", res)
@@ -39,5 +36,19 @@ pub async fn route(app: &App, req: Request<Incoming>) -> (&'static str, &'static
                 json!({"error": "Route not found", "message": format!("no route for {} {}", req.method(), path)});
             ("not_found", "none", chatedge_serve::json(StatusCode::NOT_FOUND, &body))
         }
+    }
+}
+
+/// `/healthz`: 200 `{"status": "ok"}` while the store accepts writes; 503 with the store's
+/// reason while it does not (a full disk, a RocksDB background error), so a load balancer
+/// stops sending traffic that would only be refused.
+fn health(app: &App) -> chatedge_serve::Resp {
+    let version = app.sync.version();
+    match app.store.health().reason() {
+        None => chatedge_serve::json(StatusCode::OK, &json!({"status": "ok", "configVersion": version})),
+        Some(reason) => chatedge_serve::json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &json!({"status": "unhealthy", "store": reason, "configVersion": version}),
+        ),
     }
 }

@@ -5,8 +5,15 @@
 //! - every method returns at once after handing its work to the connection; outcomes arrive
 //!   later as [`NetworkEvent`]s on the shard's event channel;
 //! - `send` takes chatedge's own message id, so a resend after a crash is the same message;
-//! - an incoming message is acknowledged (`ack_incoming`) only after its webhook event is
-//!   durable, so the network redelivers anything chatedge did not keep (at-least-once);
+//! - every connection attempt (pairing or resuming) carries a [`Generation`] chosen by the
+//!   session, and every event about a connection or a send names the generation it belongs to,
+//!   so the session can tell an answer from a connection it has since replaced;
+//! - "connection lost" (`Disconnected { logged_out: false }`: the saved credentials are still
+//!   good, the session reconnects by itself) is kept apart from "logged out" (`logged_out:
+//!   true`: a new pairing is needed);
+//! - an event the integrator hears about carries an [`AckId`] and is acknowledged (`ack`) only
+//!   after what it produced is durable, so the network redelivers anything chatedge did not
+//!   keep (at-least-once); a redelivered event must be harmless (same ids, same outcome);
 //! - pairing codes arrive as events and expire.
 //!
 //! One connector value exists per shard and is used only on that shard's thread.
@@ -63,6 +70,15 @@ impl MessageStatus {
     }
 }
 
+/// One connection attempt of an instance: the session numbers them, the connector echoes the
+/// number in every event the connection produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Generation(pub u64);
+
+/// The network's handle on an event that waits for chatedge's acknowledgement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AckId(pub u64);
+
 /// A message someone sent to the instance's number.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IncomingMessage {
@@ -74,46 +90,58 @@ pub struct IncomingMessage {
     pub at_ms: u64,
 }
 
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NetworkError {
     #[error("the instance is not connected to the network")]
     NotConnected,
 }
 
-/// What the network tells a shard, always about one instance.
-#[derive(Debug)]
+/// What the network tells a shard, always about one instance. `ack`, where present, must be
+/// passed to [`Connector::ack`] once the event's effects are durable.
+#[derive(Debug, Clone)]
 pub enum NetworkEvent {
     PairingCode {
         instance: InstanceId,
+        generation: Generation,
         code: String,
         valid_for: Duration,
     },
     /// Nobody scanned the codes in time; pairing stopped.
     PairingExpired {
         instance: InstanceId,
+        generation: Generation,
     },
     Connected {
         instance: InstanceId,
+        generation: Generation,
         phone: Phone,
         credentials: Credentials,
+        ack: Option<AckId>,
     },
-    /// The connection dropped (`logged_out`: the credentials are no longer valid).
+    /// The connection dropped or an attempt failed (`logged_out`: the credentials are no
+    /// longer valid and a new pairing is needed; otherwise the session may reconnect).
     Disconnected {
         instance: InstanceId,
+        generation: Generation,
         reason: String,
         logged_out: bool,
+        ack: Option<AckId>,
     },
-    /// The network took the message.
+    /// The network took the message (sent on connection `generation`).
     Accepted {
         instance: InstanceId,
+        generation: Generation,
         message_id: MessageId,
         at_ms: u64,
+        ack: Option<AckId>,
     },
     /// The network refused the message for good.
     Rejected {
         instance: InstanceId,
+        generation: Generation,
         message_id: MessageId,
         reason: String,
+        ack: Option<AckId>,
     },
     Status {
         instance: InstanceId,
@@ -121,16 +149,19 @@ pub enum NetworkEvent {
         phone: Phone,
         status: MessageStatus,
         at_ms: u64,
+        ack: Option<AckId>,
     },
     Incoming {
         instance: InstanceId,
         message: IncomingMessage,
+        ack: Option<AckId>,
     },
     Presence {
         instance: InstanceId,
         phone: Phone,
         presence: Presence,
         at_ms: u64,
+        ack: Option<AckId>,
     },
 }
 
@@ -138,7 +169,7 @@ impl NetworkEvent {
     pub fn instance(&self) -> InstanceId {
         match self {
             NetworkEvent::PairingCode { instance, .. }
-            | NetworkEvent::PairingExpired { instance }
+            | NetworkEvent::PairingExpired { instance, .. }
             | NetworkEvent::Connected { instance, .. }
             | NetworkEvent::Disconnected { instance, .. }
             | NetworkEvent::Accepted { instance, .. }
@@ -146,6 +177,20 @@ impl NetworkEvent {
             | NetworkEvent::Status { instance, .. }
             | NetworkEvent::Incoming { instance, .. }
             | NetworkEvent::Presence { instance, .. } => *instance,
+        }
+    }
+
+    /// The acknowledgement the network waits for, if any.
+    pub fn ack(&self) -> Option<AckId> {
+        match self {
+            NetworkEvent::PairingCode { .. } | NetworkEvent::PairingExpired { .. } => None,
+            NetworkEvent::Connected { ack, .. }
+            | NetworkEvent::Disconnected { ack, .. }
+            | NetworkEvent::Accepted { ack, .. }
+            | NetworkEvent::Rejected { ack, .. }
+            | NetworkEvent::Status { ack, .. }
+            | NetworkEvent::Incoming { ack, .. }
+            | NetworkEvent::Presence { ack, .. } => *ack,
         }
     }
 
@@ -167,17 +212,21 @@ impl NetworkEvent {
 
 /// A session's way into a chat network. See the module docs for the contract.
 pub trait Connector {
-    /// Reconnects a paired instance with its saved credentials; answers with `Connected` or
-    /// `Disconnected { logged_out: true }`.
-    fn resume(&mut self, instance: InstanceId, credentials: &Credentials);
-    /// Starts pairing: `PairingCode` events follow until paired or `PairingExpired`.
-    fn start_pairing(&mut self, instance: InstanceId);
-    /// Closes the instance's connection; `logout` also invalidates its credentials.
+    /// Connects a paired instance with its saved credentials as connection `generation`;
+    /// answers with `Connected`, or `Disconnected` (`logged_out` when the credentials are no
+    /// longer valid, otherwise the attempt failed and may be retried).
+    fn resume(&mut self, instance: InstanceId, credentials: &Credentials, generation: Generation);
+    /// Starts pairing as connection `generation`: `PairingCode` events follow until paired
+    /// (`Connected`) or `PairingExpired`.
+    fn start_pairing(&mut self, instance: InstanceId, generation: Generation);
+    /// Closes the instance's connection; `logout` also invalidates its credentials. No event
+    /// follows for the closed connection (late ones carry its old generation).
     fn close(&mut self, instance: InstanceId, logout: bool);
-    /// Puts `message` on the wire; `Accepted` or `Rejected` follows.
-    fn send(&mut self, message: &OutboundMessage) -> Result<(), NetworkError>;
+    /// Puts `message` on the wire of connection `generation`; `Accepted` or `Rejected`
+    /// follows, naming that generation.
+    fn send(&mut self, message: &OutboundMessage, generation: Generation) -> Result<(), NetworkError>;
     /// Shows the instance's presence (typing…) in the chat with `to`.
     fn send_presence(&mut self, instance: InstanceId, to: &Phone, presence: Presence);
-    /// The incoming message `id` is durably handled; the network may forget it.
-    fn ack_incoming(&mut self, instance: InstanceId, id: &str);
+    /// The event `ack` is durably handled; the network may forget it.
+    fn ack(&mut self, instance: InstanceId, ack: AckId);
 }

@@ -2,8 +2,14 @@
 //! online, or connecting with saved credentials), its queue, and pacing — what may leave next
 //! and when. It decides; the shard carries the decisions out (network calls, commits, timers).
 //! Runs only on the owning shard's thread.
+//!
+//! The link keeps "logged out" ([`Link::Offline`]: a new scan is needed) apart from
+//! "connection lost" ([`Link::Connecting`]: the saved credentials are still good and the
+//! session reconnects by itself, backing off per [`reconnect`]). Every connection attempt gets
+//! a new [`Generation`]; answers naming an older one are recognised as stale.
 
 pub mod pacing;
+pub mod reconnect;
 
 use std::time::{Duration, Instant};
 
@@ -13,9 +19,10 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
 use crate::error::CoreError;
-use crate::network::Credentials;
+use crate::network::{Credentials, Generation};
 use crate::queue::{InstanceQueue, Queued};
 use crate::store::{Store, StoreError};
+use chatedge_config::MessageId;
 
 /// Someone waiting for the next pairing code.
 pub type QrWaiter = oneshot::Sender<Result<String, CoreError>>;
@@ -30,8 +37,14 @@ pub enum Link {
         code: Option<String>,
         waiters: Vec<QrWaiter>,
     },
-    /// Reconnecting with saved credentials.
-    Connecting,
+    /// Connecting with the saved credentials: an attempt is under way until `at` (then it
+    /// counts as failed) when `attempting`, otherwise the next attempt starts at `at`.
+    /// `attempt` counts the failed attempts since the link was last online.
+    Connecting {
+        attempt: u32,
+        at: Instant,
+        attempting: bool,
+    },
     Online {
         phone: Phone,
     },
@@ -43,7 +56,7 @@ impl Link {
         match self {
             Link::Offline => "disconnected",
             Link::Pairing { .. } => "qr_ready",
-            Link::Connecting => "connecting",
+            Link::Connecting { .. } => "connecting",
             Link::Online { .. } => "connected",
         }
     }
@@ -88,6 +101,12 @@ pub struct Session {
     pub queue: InstanceQueue,
     /// Taken from the queue and handed to the network; awaiting Accepted/Rejected.
     pub in_flight: Option<Queued>,
+    /// The current connection attempt (pairing or resuming).
+    pub generation: Generation,
+    /// A message that was on the wire when its connection dropped and went back to the head
+    /// of the queue: a late Accepted/Rejected for it means it left after all, and must not be
+    /// sent again.
+    pub unconfirmed: Option<MessageId>,
     last_sent: Option<Instant>,
     /// The gap to keep after `last_sent` when the next message names no delayMessage.
     next_gap: Duration,
@@ -105,6 +124,8 @@ impl Session {
             record: None,
             queue,
             in_flight: None,
+            generation: Generation::default(),
+            unconfirmed: None,
             last_sent: None,
             next_gap: Duration::ZERO,
             typing: None,
@@ -154,13 +175,29 @@ impl Session {
         Ok(Step::Send(taken))
     }
 
+    /// Starts a new connection attempt: answers from earlier ones become stale.
+    pub fn next_generation(&mut self) -> Generation {
+        self.generation = Generation(self.generation.0 + 1);
+        self.generation
+    }
+
     /// The connection dropped: the message on the wire goes back to the head of the queue and
-    /// is resent (with the same id) once connected again.
+    /// is resent (with the same id) once connected again — unless a late answer for it arrives
+    /// first (see `unconfirmed`).
     pub fn requeue_in_flight(&mut self) {
         if let Some(q) = self.in_flight.take() {
+            self.unconfirmed = Some(q.message.message_id);
             self.queue.put_back(q);
         }
         self.typing = None;
+    }
+
+    /// Failed connection attempts since the link was last online.
+    pub fn failed_attempts(&self) -> u32 {
+        match self.link {
+            Link::Connecting { attempt, .. } => attempt,
+            _ => 0,
+        }
     }
 
     /// Answers everyone waiting for a pairing code.

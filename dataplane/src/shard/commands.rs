@@ -138,6 +138,17 @@ impl Shard {
             let _ = reply.send(Err(CoreError::QueueFull { limit, connected }));
             return;
         }
+        if self.budget.exhausted() {
+            self.counters.store_busy.inc();
+            let _ = reply.send(Err(CoreError::StoreBusy));
+            return;
+        }
+        if let Some(reason) = self.deps.store.health().reason() {
+            self.counters.store_failing.inc();
+            let _ = reply.send(Err(CoreError::StoreFailing(reason)));
+            return;
+        }
+        let s = self.session(id);
         let mut batch = Batch::new();
         let seq = s.queue.push(message, &mut batch);
         self.counters.accepted.inc();
@@ -148,24 +159,24 @@ impl Shard {
         let s = self.session(id);
         match &mut s.link {
             Link::Online { .. } => drop(reply.send(Err(CoreError::AlreadyConnected))),
-            Link::Connecting => drop(reply.send(Err(CoreError::Reconnecting))),
+            Link::Connecting { .. } => drop(reply.send(Err(CoreError::Reconnecting))),
             Link::Pairing { code: Some(code), .. } => drop(reply.send(Ok(code.clone()))),
             Link::Pairing { code: None, waiters } => waiters.push(reply),
             Link::Offline => {
                 s.link = Link::Pairing { code: None, waiters: vec![reply] };
-                self.connector.start_pairing(id);
+                let generation = s.next_generation();
+                self.connector.start_pairing(id, generation);
             }
         }
     }
 
     fn restart(&mut self, id: InstanceId, reply: Reply<()>) {
         let s = self.session(id);
-        if let Some(credentials) = s.record.as_ref().map(|r| r.credentials.clone()) {
+        if s.record.is_some() {
             s.answer_qr_waiters(|| Err(CoreError::Reconnecting));
             s.requeue_in_flight();
-            s.link = Link::Connecting;
             self.connector.close(id, false);
-            self.connector.resume(id, &credentials);
+            self.connect(id);
         }
         let _ = reply.send(Ok(()));
     }
@@ -174,6 +185,7 @@ impl Shard {
         self.connector.close(id, true);
         let s = self.session(id);
         s.requeue_in_flight();
+        s.next_generation(); // whatever the closed connection still says is stale
         s.answer_qr_waiters(|| Err(CoreError::NotConnected));
         let was_paired = s.record.take().is_some();
         s.link = Link::Offline;
@@ -184,7 +196,7 @@ impl Shard {
             if let Some(cfg) = self.deps.config.load().instances.get(&id) {
                 let now = chatedge_config::time::unix_ms();
                 events.add(&mut batch, cfg, WebhookKind::Disconnected, None, || {
-                    payload::disconnected(&id, "Disconnected by request", now)
+                    payload::disconnected(&id, "Logged out by request (disconnect): scan a new QR code to connect", now)
                 });
             }
         }

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::{Shard, Then};
 use crate::error::CoreError;
-use crate::network::{MessageStatus, NetworkEvent};
+use crate::network::{Credentials, Generation, MessageStatus, NetworkEvent};
 use crate::outbox::{payload, Events};
 use crate::queue::{OutboundMessage, Queued};
 use crate::session::{Link, SessionRecord};
@@ -32,58 +32,54 @@ impl Outgoing {
 }
 
 impl Shard {
+    /// Applies one network event; acknowledges it to the network once what it produced is
+    /// durable (at once when it produced nothing to keep).
     pub(super) fn on_event(&mut self, event: NetworkEvent) {
         self.counters.network_event(&event);
         let id = event.instance();
+        let ack = event.ack();
         let cfg = self.deps.config.load().instances.get(&id).cloned();
         let mut out = Outgoing { cfg, batch: Batch::new(), events: Events::new() };
+        let keep_unacked = self.apply(event, &mut out);
+        let then = match ack {
+            Some(ack) if !keep_unacked => Then::Ack(ack),
+            _ => Then::Nothing,
+        };
+        self.commit(id, out.batch, out.events, then);
+        self.pump(id);
+    }
+
+    /// Turns `event` into session state and webhook events in `out`. Returns true when the
+    /// event must not be acknowledged (the network should deliver it again later).
+    fn apply(&mut self, event: NetworkEvent, out: &mut Outgoing) -> bool {
+        let id = event.instance();
         let now = chatedge_config::time::unix_ms();
-        let mut then = Then::Nothing;
         match event {
-            NetworkEvent::PairingCode { code, .. } => {
-                if let Link::Pairing { code: current, .. } = &mut self.session(id).link {
+            NetworkEvent::PairingCode { generation, code, .. } => {
+                let s = self.session(id);
+                if s.generation != generation {
+                    return false; // a code of a pairing run that was replaced
+                }
+                if let Link::Pairing { code: current, .. } = &mut s.link {
                     *current = Some(code.clone());
                 }
-                self.session(id).answer_qr_waiters(|| Ok(code.clone()));
+                s.answer_qr_waiters(|| Ok(code.clone()));
             }
-            NetworkEvent::PairingExpired { .. } => {
+            NetworkEvent::PairingExpired { generation, .. } => {
                 let s = self.session(id);
-                if matches!(s.link, Link::Pairing { .. }) {
+                if s.generation == generation && matches!(s.link, Link::Pairing { .. }) {
                     s.answer_qr_waiters(|| Err(CoreError::PairingExpired));
                     s.link = Link::Offline;
                 }
             }
-            NetworkEvent::Connected { phone, credentials, .. } => {
-                match self.session(id).link {
-                    Link::Pairing { .. } | Link::Connecting => {}
-                    Link::Online { .. } => return, // already connected: a duplicate answer
-                    Link::Offline => {
-                        // A late answer to a connection the user has since closed (disconnect).
-                        self.connector.close(id, true);
-                        return;
-                    }
-                }
-                let s = self.session(id);
-                s.answer_qr_waiters(|| Err(CoreError::AlreadyConnected));
-                let record = SessionRecord { phone: phone.clone(), credentials, paired_ms: now };
-                out.batch.put(Cf::Sessions, keys::session(&id), record.encode());
-                s.record = Some(record);
-                s.link = Link::Online { phone: phone.clone() };
-                out.add(WebhookKind::Connected, None, || payload::connected(&id, &phone, now));
+            NetworkEvent::Connected { generation, phone, credentials, .. } => {
+                self.connected(id, generation, phone, credentials, now, out);
             }
-            NetworkEvent::Disconnected { reason, logged_out, .. } => {
-                let s = self.session(id);
-                s.answer_qr_waiters(|| Err(CoreError::NotConnected));
-                s.requeue_in_flight();
-                s.link = Link::Offline;
-                if logged_out {
-                    s.record = None;
-                    out.batch.delete(Cf::Sessions, keys::session(&id));
-                }
-                out.add(WebhookKind::Disconnected, None, || payload::disconnected(&id, &reason, now));
+            NetworkEvent::Disconnected { generation, reason, logged_out, .. } => {
+                self.disconnected(id, generation, &reason, logged_out, now, out);
             }
             NetworkEvent::Accepted { message_id, at_ms, .. } => {
-                let Some(q) = self.left(id, &message_id, &mut out.batch) else { return };
+                let Some(q) = self.left(id, &message_id, &mut out.batch) else { return false };
                 self.counters.sent.inc();
                 let m = &q.message;
                 let zaap: &[&[u8]] = &[m.zaap_id.as_bytes()];
@@ -101,7 +97,7 @@ impl Shard {
                 }
             }
             NetworkEvent::Rejected { message_id, reason, .. } => {
-                let Some(q) = self.left(id, &message_id, &mut out.batch) else { return };
+                let Some(q) = self.left(id, &message_id, &mut out.batch) else { return false };
                 self.counters.failed.inc();
                 let m = &q.message;
                 let zaap: &[&[u8]] = &[m.zaap_id.as_bytes()];
@@ -118,35 +114,113 @@ impl Shard {
             NetworkEvent::Incoming { message, .. } => {
                 let s = self.session(id);
                 if !s.is_online() {
-                    return; // not acknowledged: the network delivers it again later
+                    return true; // not acknowledged: the network delivers it again later
                 }
                 let connected = s.phone().cloned();
                 let about: &[&[u8]] = &[message.id.as_bytes()];
                 out.add(WebhookKind::Received, Some(about), || payload::incoming(&id, connected.as_ref(), &message));
-                if out.batch.is_empty() {
-                    self.connector.ack_incoming(id, &message.id); // nobody subscribed: nothing to keep
-                } else {
-                    then = Then::AckIncoming { id: message.id };
-                }
             }
             NetworkEvent::Presence { phone, presence, .. } => {
                 out.add(WebhookKind::ChatPresence, None, || payload::presence(&id, &phone, presence));
             }
         }
-        self.commit(id, out.batch, out.events, then);
-        self.pump(id);
+        false
     }
 
-    /// The message on the wire with `message_id` has left (accepted or refused): it is taken
-    /// out of flight and its queue entry deleted in `batch`. `None` for a late answer to a send
-    /// that was already requeued and answered.
+    /// The connection `generation` is up: pairing finished or saved credentials worked.
+    fn connected(
+        &mut self,
+        id: InstanceId,
+        generation: Generation,
+        phone: Phone,
+        credentials: Credentials,
+        now: u64,
+        out: &mut Outgoing,
+    ) {
+        let s = self.session(id);
+        if s.generation != generation {
+            self.counters.link("stale");
+            return; // an answer to an attempt that was replaced or closed since
+        }
+        match s.link {
+            Link::Pairing { .. } | Link::Connecting { .. } => {}
+            Link::Online { .. } => return, // already connected: a duplicate answer
+            Link::Offline => {
+                // A late answer to a connection the user has since closed (disconnect).
+                self.connector.close(id, true);
+                return;
+            }
+        }
+        s.answer_qr_waiters(|| Err(CoreError::AlreadyConnected));
+        let record = SessionRecord { phone: phone.clone(), credentials, paired_ms: now };
+        out.batch.put(Cf::Sessions, keys::session(&id), record.encode());
+        s.record = Some(record);
+        s.link = Link::Online { phone: phone.clone() };
+        self.counters.link("connected");
+        out.add(WebhookKind::Connected, None, || payload::connected(&id, &phone, now));
+    }
+
+    /// The connection `generation` dropped or an attempt failed. A logout forgets the saved
+    /// session; a loss keeps it and reconnects after a backoff. Integrators hear of a drop of
+    /// a live connection and of a logout, not of every failed reconnect attempt.
+    fn disconnected(
+        &mut self,
+        id: InstanceId,
+        generation: Generation,
+        reason: &str,
+        logged_out: bool,
+        now: u64,
+        out: &mut Outgoing,
+    ) {
+        let s = self.session(id);
+        if s.generation != generation {
+            self.counters.link("stale");
+            return;
+        }
+        s.answer_qr_waiters(|| Err(CoreError::NotConnected));
+        let was = s.link.label();
+        if logged_out || matches!(s.link, Link::Pairing { .. } | Link::Offline) {
+            s.requeue_in_flight();
+            s.next_generation();
+            s.link = Link::Offline;
+            if logged_out && s.record.take().is_some() {
+                out.batch.delete(Cf::Sessions, keys::session(&id));
+                self.counters.link("logged_out");
+                let error = format!("Logged out: {reason}. Scan a new QR code to connect again");
+                out.add(WebhookKind::Disconnected, None, || payload::disconnected(&id, &error, now));
+            }
+            return;
+        }
+        self.reconnect_later(id);
+        if was == "connected" {
+            self.counters.link("lost");
+            let error = format!("Connection lost: {reason}. Reconnecting with the saved session");
+            out.add(WebhookKind::Disconnected, None, || payload::disconnected(&id, &error, now));
+        }
+    }
+
+    /// The message with `message_id` has left (accepted or refused): it is taken out of
+    /// flight — or, when its connection dropped before the answer came and it went back to the
+    /// head of the queue, out of the queue, so that it is not sent again — and its queue entry
+    /// deleted in `batch`. `None` for an answer about a message that already left.
     fn left(&mut self, id: InstanceId, message_id: &MessageId, batch: &mut Batch) -> Option<Queued> {
         let store = self.deps.store.clone();
         let s = self.sessions.get_mut(&id)?;
-        if s.in_flight.as_ref().is_none_or(|q| q.message.message_id != *message_id) {
+        let in_flight = s.in_flight.as_ref().is_some_and(|q| q.message.message_id == *message_id);
+        let q = if in_flight {
+            s.in_flight.take()?
+        } else if s.unconfirmed == Some(*message_id) {
+            let at_head = s.queue.front(&store).ok()?.is_some_and(|q| q.message.message_id == *message_id);
+            if !at_head {
+                return None;
+            }
+            s.queue.take_front(&store).ok()??
+        } else {
             return None;
+        };
+        if s.unconfirmed == Some(*message_id) {
+            s.unconfirmed = None;
         }
-        let q = s.in_flight.take()?;
         s.queue.complete(q.seq, batch, &store);
         Some(q)
     }

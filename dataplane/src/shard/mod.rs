@@ -5,9 +5,11 @@
 //! connector (bounded channel) and commit completions from the store committer. Blocking I/O
 //! never happens here: writes go to the committer; reads are bounded cursor reads.
 
+mod budget;
 mod commands;
 mod events;
 mod handle;
+mod link;
 pub mod recovery;
 
 use std::collections::{BTreeSet, HashMap};
@@ -16,7 +18,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
-use chatedge_config::file::QueueConfig;
+use chatedge_config::file::{QueueConfig, SessionConfig, StoreConfig};
 use chatedge_config::snapshot::Pacing;
 use chatedge_config::{InstanceId, Snapshot};
 use prometheus::IntCounter;
@@ -24,11 +26,12 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::error::CoreError;
 use crate::metrics::Metrics;
-use crate::network::{Connector, NetworkEvent};
+use crate::network::{AckId, Connector, NetworkEvent};
 use crate::outbox::{Events, Notifier};
 use crate::queue::InstanceQueue;
 use crate::session::{Session, Step};
-use crate::store::{Batch, Completion, Store, StoreError};
+use crate::store::{Batch, Completion, Done, Store, StoreError};
+use budget::CommitBudget;
 
 pub use commands::{Command, SessionStatus};
 pub use handle::Shards;
@@ -37,6 +40,8 @@ pub use handle::Shards;
 const COMMAND_CAPACITY: usize = 4096;
 /// Network events that may wait for one shard before the connector waits.
 pub const EVENT_CAPACITY: usize = 8192;
+/// Due timers handled per loop turn before the loop looks at its channels again.
+const TIMERS_PER_TURN: usize = 1024;
 
 /// What a shard needs from the rest of the data plane.
 #[derive(Clone)]
@@ -48,14 +53,51 @@ pub struct ShardDeps {
     /// Pacing for instances whose tenant sets none.
     pub pacing: Pacing,
     pub queue: QueueConfig,
+    pub session: SessionConfig,
+    /// Bounds on the work each shard may have waiting for the committer.
+    pub store_limits: StoreConfig,
 }
 
 /// What happens on the shard once a batch is durable.
 enum Then {
     Nothing,
-    Enqueued { seq: u64, reply: oneshot::Sender<Result<(), CoreError>> },
-    AckIncoming { id: String },
+    Enqueued {
+        seq: u64,
+        reply: oneshot::Sender<Result<(), CoreError>>,
+    },
+    /// Acknowledge the network event to the network.
+    Ack(AckId),
     Reply(oneshot::Sender<Result<(), CoreError>>),
+}
+
+/// A shard batch's completion, run on the committer thread: gives the budget back, hands the
+/// webhook events to the dispatcher and sends the outcome back to the shard.
+struct ShardDone {
+    instance: InstanceId,
+    then: Then,
+    bytes: usize,
+    budget: Arc<CommitBudget>,
+    notifier: Notifier,
+    keys: Vec<crate::outbox::OutboxKey>,
+    tx: Option<mpsc::UnboundedSender<Committed>>,
+}
+
+impl Done for ShardDone {
+    /// A send whose client stopped waiting (request timeout, disconnect) is not written.
+    fn abandoned(&self) -> bool {
+        matches!(&self.then, Then::Enqueued { reply, .. } if reply.is_closed())
+    }
+
+    fn done(self: Box<Self>, result: Result<(), StoreError>) {
+        let ShardDone { instance, then, bytes, budget, notifier, keys, tx } = *self;
+        budget.give_back(bytes);
+        if result.is_ok() {
+            notifier.notify(keys);
+        }
+        if let Some(tx) = tx {
+            let _ = tx.send(Committed { instance, result, then }); // shard gone: shutting down
+        }
+    }
 }
 
 struct Committed {
@@ -72,7 +114,10 @@ struct Counters {
     failed: IntCounter,
     deleted: IntCounter,
     queue_full: IntCounter,
+    store_busy: IntCounter,
+    store_failing: IntCounter,
     network_events: HashMap<&'static str, IntCounter>,
+    link_events: HashMap<&'static str, IntCounter>,
     metrics: Arc<Metrics>,
 }
 
@@ -85,7 +130,10 @@ impl Counters {
             failed: outcome("failed"),
             deleted: outcome("deleted"),
             queue_full: metrics.refusals.with_label_values(&["queue_full"]),
+            store_busy: metrics.refusals.with_label_values(&["store_busy"]),
+            store_failing: metrics.refusals.with_label_values(&["store_failing"]),
             network_events: HashMap::new(),
+            link_events: HashMap::new(),
             metrics,
         }
     }
@@ -94,6 +142,12 @@ impl Counters {
         let kind = event.kind();
         let metrics = &self.metrics;
         self.network_events.entry(kind).or_insert_with(|| metrics.network_events.with_label_values(&[kind])).inc();
+    }
+
+    /// Counts a session connection change (`event` from a fixed set of words).
+    fn link(&mut self, event: &'static str) {
+        let metrics = &self.metrics;
+        self.link_events.entry(event).or_insert_with(|| metrics.session_link_events.with_label_values(&[event])).inc();
     }
 }
 
@@ -105,9 +159,10 @@ struct Shard {
     sessions: HashMap<InstanceId, Session>,
     connector: Box<dyn Connector + Send>,
     timers: BTreeSet<(Instant, InstanceId)>,
-    /// Commit completions; unbounded because each entry stands for a batch that a bounded
-    /// command or event channel already admitted.
+    /// Commit completions; unbounded because each entry stands for a batch that the commit
+    /// budget already admitted.
     committed_tx: mpsc::UnboundedSender<Committed>,
+    budget: Arc<CommitBudget>,
 }
 
 /// Starts `connectors.len()` shard threads. `events[i]` and `recovered[i]` belong to shard i.
@@ -138,11 +193,12 @@ pub fn start(
                 index,
                 label: index.to_string(),
                 counters: Counters::new(deps.metrics.clone()),
-                deps,
                 sessions: HashMap::new(),
                 connector,
                 timers: BTreeSet::new(),
                 committed_tx,
+                budget: Arc::new(CommitBudget::new(&deps.store_limits)),
+                deps,
             };
             let local = tokio::task::LocalSet::new();
             local.block_on(&rt, shard.run(commands, events, committed_rx, recovered));
@@ -165,11 +221,16 @@ impl Shard {
         let turns = self.deps.metrics.shard_loop_turns.with_label_values(&[&self.label]);
         loop {
             turns.inc();
+            // Due timers (pacing, reconnects) run first on every turn, so no flood of commands
+            // or events can starve them; the branches below are polled in random order, so no
+            // source starves another either.
+            self.fire_timers();
             let next_timer = self.timers.first().map(|(t, _)| *t);
             tokio::select! {
-                biased;
                 Some(done) = committed.recv() => self.on_committed(done),
-                Some(event) = events.recv() => self.on_event(event),
+                // Past the commit budget, network events wait in their bounded channel (and
+                // the connector behind it) until the committer catches up.
+                Some(event) = events.recv(), if !self.budget.exhausted() => self.on_event(event),
                 command = commands.recv() => match command {
                     Some(Command::Stop) | None => break,
                     Some(c) => self.on_command(c),
@@ -186,11 +247,8 @@ impl Shard {
             self.sessions.insert(id, Session::new(id, InstanceQueue::recovered(id, r)));
         }
         for (id, record) in recovered.sessions {
-            let session = self.session(id);
-            session.link = crate::session::Link::Connecting;
-            let credentials = record.credentials.clone();
-            session.record = Some(record);
-            self.connector.resume(id, &credentials);
+            self.session(id).record = Some(record);
+            self.connect(id);
         }
     }
 
@@ -204,20 +262,18 @@ impl Shard {
         if batch.is_empty() {
             return self.on_committed(Committed { instance, result: Ok(()), then });
         }
-        let keys = events.into_keys();
-        let notifier = self.deps.notifier.clone();
-        let tx = (!matches!(then, Then::Nothing)).then(|| self.committed_tx.clone());
-        self.deps.store.submit(
-            batch,
-            Completion::call(move |result| {
-                if result.is_ok() {
-                    notifier.notify(keys);
-                }
-                if let Some(tx) = tx {
-                    let _ = tx.send(Committed { instance, result, then }); // shard gone: shutting down
-                }
-            }),
-        );
+        let bytes = batch.bytes();
+        self.budget.take(bytes);
+        let done = ShardDone {
+            instance,
+            bytes,
+            budget: self.budget.clone(),
+            notifier: self.deps.notifier.clone(),
+            keys: events.into_keys(),
+            tx: (!matches!(then, Then::Nothing)).then(|| self.committed_tx.clone()),
+            then,
+        };
+        self.deps.store.submit(batch, Completion::custom(done));
     }
 
     fn on_committed(&mut self, done: Committed) {
@@ -237,9 +293,9 @@ impl Shard {
                     self.pump(instance);
                 }
             }
-            Then::AckIncoming { id } => {
+            Then::Ack(ack) => {
                 if result.is_ok() {
-                    self.connector.ack_incoming(instance, &id);
+                    self.connector.ack(instance, ack);
                 }
             }
             Then::Reply(reply) => {
@@ -270,7 +326,7 @@ impl Shard {
                 self.connector.send_presence(id, &to, crate::network::Presence::Composing);
                 self.schedule(id, until);
             }
-            Ok(Step::Send(queued)) => match self.connector.send(&queued.message) {
+            Ok(Step::Send(queued)) => match self.connector.send(&queued.message, session.generation) {
                 Ok(()) => session.in_flight = Some(queued),
                 Err(e) => {
                     tracing::warn!(instance = %id, error = %e, "send refused by connector; retrying in 1 s");
@@ -296,9 +352,12 @@ impl Shard {
         self.timers.insert((at, id));
     }
 
+    /// Runs the due timers, at most [`TIMERS_PER_TURN`] of them, so a burst of due timers
+    /// cannot hold the loop either.
     fn fire_timers(&mut self) {
         let now = Instant::now();
-        while let Some(&(at, id)) = self.timers.first() {
+        for _ in 0..TIMERS_PER_TURN {
+            let Some(&(at, id)) = self.timers.first() else { break };
             if at > now {
                 break;
             }
@@ -306,7 +365,7 @@ impl Shard {
             if let Some(s) = self.sessions.get_mut(&id) {
                 s.wake_at = None;
             }
-            self.pump(id);
+            self.tick(id);
         }
     }
 
@@ -330,6 +389,7 @@ impl Shard {
         let age = oldest.map(|t| chatedge_config::time::unix_ms().saturating_sub(t) / 1000).unwrap_or(0);
         m.queue_oldest_age_seconds.with_label_values(&[&self.label]).set(age as i64);
         m.shard_commands_pending.with_label_values(&[&self.label]).set(commands.len() as i64);
+        m.shard_commit_pending_bytes.with_label_values(&[&self.label]).set(self.budget.bytes() as i64);
     }
 }
 

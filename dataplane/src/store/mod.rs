@@ -6,6 +6,8 @@
 //! event loop's thread except reads, which hit the memtable or block cache.
 
 mod committer;
+mod faults;
+pub mod health;
 pub mod keys;
 
 use std::path::Path;
@@ -15,7 +17,8 @@ use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, Options, DB};
 
 use crate::metrics::Metrics;
 
-pub use committer::{Batch, Completion, Op};
+pub use committer::{Batch, Completion, Done, Op};
+pub use health::Health;
 
 /// The column families, in the order they are opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +60,8 @@ pub enum StoreError {
     Closed,
     #[error("stored record is corrupt: {0}")]
     Corrupt(String),
+    #[error("the requester stopped waiting before the write, so nothing was written")]
+    Abandoned,
 }
 
 impl From<rocksdb::Error> for StoreError {
@@ -69,11 +74,34 @@ impl From<rocksdb::Error> for StoreError {
 pub struct Store {
     db: Arc<DB>,
     committer: committer::Handle,
+    health: Arc<Health>,
 }
 
 impl Store {
     /// Opens (creating if needed) the database under `path` and starts the committer thread.
     pub fn open(path: &Path, max_batch: usize, metrics: Arc<Metrics>) -> Result<Arc<Store>, StoreError> {
+        #[allow(clippy::default_constructed_unit_structs)] // a unit struct only outside test builds
+        let faults = faults::Faults::default();
+        Store::open_with(path, max_batch, metrics, faults)
+    }
+
+    /// [`open`](Self::open) with faults injected into the committer (test builds only).
+    #[cfg(test)]
+    pub fn open_with_faults(
+        path: &Path,
+        max_batch: usize,
+        metrics: Arc<Metrics>,
+    ) -> Result<(Arc<Store>, faults::Faults), StoreError> {
+        let f = faults::Faults::default();
+        Ok((Store::open_with(path, max_batch, metrics, f.clone())?, f))
+    }
+
+    fn open_with(
+        path: &Path,
+        max_batch: usize,
+        metrics: Arc<Metrics>,
+        faults: faults::Faults,
+    ) -> Result<Arc<Store>, StoreError> {
         let mut opts = Options::default();
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
@@ -86,12 +114,18 @@ impl Store {
             ColumnFamilyDescriptor::new(cf.name(), o)
         });
         let db = Arc::new(DB::open_cf_descriptors(&opts, path, cfs)?);
-        let committer = committer::start(db.clone(), max_batch, metrics)?;
-        Ok(Arc::new(Store { db, committer }))
+        let health = Arc::new(Health::new(metrics.store_healthy.clone()));
+        let committer = committer::start(db.clone(), max_batch, metrics, health.clone(), faults)?;
+        Ok(Arc::new(Store { db, committer, health }))
     }
 
     pub fn db(&self) -> &DB {
         &self.db
+    }
+
+    /// Whether writes currently succeed, and why not.
+    pub fn health(&self) -> &Health {
+        &self.health
     }
 
     pub fn cf(&self, cf: Cf) -> &ColumnFamily {

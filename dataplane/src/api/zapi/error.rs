@@ -2,7 +2,7 @@
 //! phone"}`), and the one function that maps every failure of this dialect to HTTP.
 
 use chatedge_serve::{BodyError, Resp};
-use hyper::header::{HeaderValue, ALLOW};
+use hyper::header::{HeaderValue, ALLOW, RETRY_AFTER};
 use hyper::StatusCode;
 use serde_json::json;
 
@@ -123,10 +123,16 @@ fn core_response(e: &CoreError) -> Resp {
         CoreError::PairingExpired => (StatusCode::CONFLICT, "QR code expired"),
         CoreError::NotInQueue => (StatusCode::NOT_FOUND, "Message not found in queue"),
         CoreError::NotConnected => (StatusCode::CONFLICT, "You are not connected."),
+        CoreError::StoreBusy => (StatusCode::SERVICE_UNAVAILABLE, "Storage busy"),
+        CoreError::StoreFailing(_) => (StatusCode::SERVICE_UNAVAILABLE, "Storage unavailable"),
         _ => {
             debug_assert_eq!(e.blame(), Blame::Unavailable);
             (StatusCode::SERVICE_UNAVAILABLE, "Temporarily unavailable")
         }
     };
-    chatedge_serve::json(status, &json!({"error": error, "message": e.to_string()}))
+    let mut res = chatedge_serve::json(status, &json!({"error": error, "message": e.to_string()}));
+    if let Some(secs) = e.retry_after_s() {
+        res.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));
+    }
+    res
 }

@@ -21,7 +21,13 @@ fn ok(v: Value) -> Result<Resp, ZapiError> {
 
 pub async fn status(call: &Call<'_>) -> Result<Resp, ZapiError> {
     let s = session(call).await?;
-    let error = if s.connected { "You are already connected." } else { "You are not connected." };
+    // Seed 001, line 845: the three `error` texts. "Restore the session" is the saved session
+    // reconnecting by itself after a lost connection; "not connected" needs a new scan.
+    let error = match s.state {
+        "connected" => "You are already connected.",
+        "connecting" => "You need to restore the session.",
+        _ => "You are not connected.",
+    };
     ok(json!({"connected": s.connected, "error": error, "smartphoneConnected": s.connected}))
 }
 

@@ -2,17 +2,24 @@
 //! as chatedge can tell: pairing codes rotate every `qr_rotate` and expire; a phone "scans" a
 //! code through [`SimNetwork::scan`] (the `/sim/scan` admin route); a sent message is accepted
 //! after `ack_delay`, then RECEIVED and READ follow after their delays; numbers ending in
-//! `unreachable_suffix` are not on the network and their messages are rejected; incoming
-//! messages injected with [`SimNetwork::inbound`] are redelivered until acknowledged.
+//! `unreachable_suffix` are not on the network and their messages are rejected. Every event
+//! chatedge must acknowledge (connection changes, send outcomes, statuses, presence, incoming
+//! messages) is redelivered until acknowledged ([`redelivery`]). Faults on demand:
+//! [`SimNetwork::drop_connection`] cuts an instance's connection for a while (attempts to
+//! reconnect fail until it is over; the saved session stays good) and [`SimNetwork::logout`]
+//! removes the device from the phone (its credentials stop working). A send still travelling
+//! when its connection drops is answered anyway, on the old connection's generation.
 //!
 //! [`SimNetwork`] is shared by all shards (pairing codes must be found from any thread; the
 //! mutex guards only that directory and is never held across `.await`). Each shard owns one
 //! [`SimConnector`], whose timers run as local tasks on that shard's thread.
 
+mod redelivery;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -22,13 +29,15 @@ use chatedge_config::{InstanceId, Phone};
 use rand::RngCore;
 use tokio::sync::mpsc;
 
-use super::{Connector, Credentials, IncomingMessage, MessageStatus, NetworkError, NetworkEvent, Presence};
+use super::{
+    AckId, Connector, Credentials, Generation, IncomingMessage, MessageStatus, NetworkError, NetworkEvent, Presence,
+};
 use crate::queue::OutboundMessage;
 
 /// How long an expired code is remembered, to tell "expired" from "unknown".
 const EXPIRED_CODE_MEMORY: Duration = Duration::from_secs(600);
-/// Redeliveries of an unacknowledged incoming message before the sim gives up.
-const MAX_REDELIVERIES: u32 = 5;
+/// How long a reconnect attempt takes to fail while the network is unreachable.
+const UNREACHABLE_ANSWER: Duration = Duration::from_millis(20);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SimError {
@@ -44,36 +53,65 @@ pub enum SimError {
 
 struct Code {
     instance: InstanceId,
-    generation: u64,
+    generation: Generation,
     expires: Instant,
+}
+
+/// A live connection of an instance.
+struct Connection {
+    generation: Generation,
 }
 
 #[derive(Default)]
 struct Directory {
     codes: HashMap<String, Code>,
     /// Instances currently pairing, with the generation of their pairing run.
-    pairing: HashMap<InstanceId, u64>,
-    online: HashMap<InstanceId, Phone>,
-    unacked: HashMap<String, InstanceId>,
-    next_generation: u64,
+    pairing: HashMap<InstanceId, Generation>,
+    online: HashMap<InstanceId, Connection>,
+    /// The credentials the phone of each paired instance still honours.
+    devices: HashMap<InstanceId, Credentials>,
+    /// Credentials whose device the phone removed.
+    revoked: HashSet<String>,
+    /// Instances whose network is unreachable until the instant (`/sim/drop`).
+    unreachable: HashMap<InstanceId, Instant>,
 }
 
 /// The simulated network, shared by every shard.
 pub struct SimNetwork {
     cfg: SimConfig,
-    shards: Vec<mpsc::Sender<NetworkEvent>>,
+    /// Per shard: its unacknowledged events and its event channel.
+    shards: Arc<Vec<(redelivery::Shared, mpsc::Sender<NetworkEvent>)>>,
     dir: Mutex<Directory>,
+    next_ack: AtomicU64,
 }
 
 impl SimNetwork {
-    /// `shards[i]` is shard i's event channel.
+    /// `shards[i]` is shard i's event channel. Must be called inside a Tokio runtime: it starts
+    /// the redelivery sweeper, which ends when the network is dropped.
     pub fn new(cfg: SimConfig, shards: Vec<mpsc::Sender<NetworkEvent>>) -> Arc<SimNetwork> {
-        Arc::new(SimNetwork { cfg, shards, dir: Mutex::new(Directory::default()) })
+        let shards: Vec<_> = shards.into_iter().map(|tx| (redelivery::Shared::default(), tx)).collect();
+        let shards = Arc::new(shards);
+        tokio::spawn(redelivery::sweep(Arc::downgrade(&shards), cfg.incoming_redelivery));
+        Arc::new(SimNetwork { cfg, shards, dir: Mutex::new(Directory::default()), next_ack: AtomicU64::new(1) })
     }
 
     /// The connector shard `index` uses.
     pub fn connector(self: &Arc<Self>, index: usize) -> SimConnector {
-        SimConnector { net: self.clone(), events: self.shards[index].clone() }
+        let (pending, events) = self.shards[index].clone();
+        SimConnector { net: self.clone(), events, pending }
+    }
+
+    fn next_ack(&self) -> AckId {
+        AckId(self.next_ack.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Delivers `event` to the instance's shard and remembers it until acknowledged.
+    async fn deliver(&self, instance: &InstanceId, event: NetworkEvent) -> Result<(), SimError> {
+        let (pending, tx) = &self.shards[instance.shard(self.shards.len())];
+        if let Some(ack) = event.ack() {
+            redelivery::lock(pending).track(ack, &event, self.cfg.incoming_redelivery);
+        }
+        tx.send(event).await.map_err(|_| SimError::ShuttingDown)
     }
 
     fn dir(&self) -> std::sync::MutexGuard<'_, Directory> {
@@ -82,29 +120,58 @@ impl SimNetwork {
         self.dir.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn events_for(&self, instance: &InstanceId) -> &mpsc::Sender<NetworkEvent> {
-        &self.shards[instance.shard(self.shards.len())]
-    }
-
     /// A phone scans `code`: the instance showing it becomes connected as `phone`.
     pub async fn scan(&self, code: &str, phone: Phone) -> Result<InstanceId, SimError> {
-        let instance = {
+        let event = {
             let mut dir = self.dir();
             let found = dir.codes.get(code).ok_or(SimError::UnknownCode)?;
-            let instance = found.instance;
-            let current = dir.pairing.get(&instance) == Some(&found.generation);
-            if found.expires <= Instant::now() || !current {
+            let (instance, generation, expires) = (found.instance, found.generation, found.expires);
+            let current = dir.pairing.get(&instance) == Some(&generation);
+            if expires <= Instant::now() || !current {
                 return Err(SimError::ExpiredCode);
             }
             dir.codes.retain(|_, c| c.instance != instance);
             dir.pairing.remove(&instance);
-            dir.online.insert(instance, phone.clone());
-            instance
+            let credentials = credentials_for(&phone);
+            dir.online.insert(instance, Connection { generation });
+            dir.devices.insert(instance, credentials.clone());
+            NetworkEvent::Connected { instance, generation, phone, credentials, ack: Some(self.next_ack()) }
         };
-        let credentials = credentials_for(&phone);
-        let event = NetworkEvent::Connected { instance, phone, credentials };
-        self.events_for(&instance).send(event).await.map_err(|_| SimError::ShuttingDown)?;
+        let instance = event.instance();
+        self.deliver(&instance, event).await?;
         Ok(instance)
+    }
+
+    /// Cuts the instance's connection for `how_long`: it sees a connection loss, and attempts
+    /// to reconnect fail until the time is over. Its saved session stays valid.
+    pub async fn drop_connection(&self, instance: InstanceId, how_long: Duration) -> Result<(), SimError> {
+        let generation = {
+            let mut dir = self.dir();
+            let conn = dir.online.remove(&instance).ok_or(SimError::NotConnected)?;
+            dir.unreachable.insert(instance, Instant::now() + how_long);
+            conn.generation
+        };
+        let reason = "the connection to the network was lost".to_owned();
+        let ack = Some(self.next_ack());
+        self.deliver(&instance, NetworkEvent::Disconnected { instance, generation, reason, logged_out: false, ack })
+            .await
+    }
+
+    /// The phone removes the instance's device: its credentials stop working and a live
+    /// connection ends with a logout.
+    pub async fn logout(&self, instance: InstanceId) -> Result<(), SimError> {
+        let live = {
+            let mut dir = self.dir();
+            let credentials = dir.devices.remove(&instance).ok_or(SimError::NotConnected)?;
+            dir.revoked.insert(credentials.0);
+            dir.online.remove(&instance).map(|c| c.generation)
+        };
+        // Not connected right now (dropped): its next reconnect attempt learns of the logout.
+        let Some(generation) = live else { return Ok(()) };
+        let reason = "the phone removed this device".to_owned();
+        let ack = Some(self.next_ack());
+        self.deliver(&instance, NetworkEvent::Disconnected { instance, generation, reason, logged_out: true, ack })
+            .await
     }
 
     /// Someone with `from` writes `text` to the instance's number.
@@ -120,8 +187,7 @@ impl SimNetwork {
         let message =
             IncomingMessage { id: random_id(), from, sender_name: None, text, at_ms: chatedge_config::time::unix_ms() };
         let id = message.id.clone();
-        self.dir().unacked.insert(id.clone(), instance);
-        self.deliver_incoming(instance, message).await?;
+        self.deliver(&instance, NetworkEvent::Incoming { instance, message, ack: Some(self.next_ack()) }).await?;
         Ok(id)
     }
 
@@ -131,35 +197,8 @@ impl SimNetwork {
             return Err(SimError::NotConnected);
         }
         let at_ms = chatedge_config::time::unix_ms();
-        let event = NetworkEvent::Presence { instance, phone, presence, at_ms };
-        self.events_for(&instance).send(event).await.map_err(|_| SimError::ShuttingDown)
-    }
-
-    async fn deliver_incoming(
-        self: &Arc<Self>,
-        instance: InstanceId,
-        message: IncomingMessage,
-    ) -> Result<(), SimError> {
-        let events = self.events_for(&instance).clone();
-        let event = NetworkEvent::Incoming { instance, message: message.clone() };
-        events.send(event).await.map_err(|_| SimError::ShuttingDown)?;
-        let redelivery = self.cfg.incoming_redelivery;
-        let net = Arc::downgrade(self);
-        // Owned by the runtime; ends after MAX_REDELIVERIES or once acknowledged.
-        tokio::spawn(async move {
-            for _ in 0..MAX_REDELIVERIES {
-                tokio::time::sleep(redelivery).await;
-                let Some(net) = net.upgrade() else { return };
-                if !net.dir().unacked.contains_key(&message.id) {
-                    return;
-                }
-                let event = NetworkEvent::Incoming { instance, message: message.clone() };
-                if events.send(event).await.is_err() {
-                    return;
-                }
-            }
-        });
-        Ok(())
+        let event = NetworkEvent::Presence { instance, phone, presence, at_ms, ack: Some(self.next_ack()) };
+        self.deliver(&instance, event).await
     }
 }
 
@@ -167,60 +206,90 @@ impl SimNetwork {
 pub struct SimConnector {
     net: Arc<SimNetwork>,
     events: mpsc::Sender<NetworkEvent>,
+    pending: redelivery::Shared,
 }
 
 impl Connector for SimConnector {
-    fn resume(&mut self, instance: InstanceId, credentials: &Credentials) {
-        let event = match phone_of(credentials) {
-            Some(phone) => {
-                self.net.dir().online.insert(instance, phone.clone());
-                NetworkEvent::Connected { instance, phone, credentials: credentials.clone() }
-            }
-            None => NetworkEvent::Disconnected { instance, reason: "invalid session".into(), logged_out: true },
+    fn resume(&mut self, instance: InstanceId, credentials: &Credentials, generation: Generation) {
+        let ack = Some(self.net.next_ack());
+        let refused = |reason: &str, logged_out| NetworkEvent::Disconnected {
+            instance,
+            generation,
+            reason: reason.to_owned(),
+            logged_out,
+            ack,
         };
-        self.emit_later(Duration::ZERO, vec![event]);
+        let (delay, event) = {
+            let mut dir = self.net.dir();
+            let unreachable = dir.unreachable.get(&instance).is_some_and(|until| *until > Instant::now());
+            match phone_of(credentials) {
+                _ if dir.revoked.contains(&credentials.0) => {
+                    (Duration::ZERO, refused("the phone removed this device", true))
+                }
+                None => (Duration::ZERO, refused("invalid session", true)),
+                Some(_) if unreachable => (UNREACHABLE_ANSWER, refused("the network is unreachable", false)),
+                Some(phone) => {
+                    dir.unreachable.remove(&instance);
+                    dir.online.insert(instance, Connection { generation });
+                    dir.devices.insert(instance, credentials.clone());
+                    let credentials = credentials.clone();
+                    (Duration::ZERO, NetworkEvent::Connected { instance, generation, phone, credentials, ack })
+                }
+            }
+        };
+        self.emit_later(delay, vec![event]);
     }
 
-    fn start_pairing(&mut self, instance: InstanceId) {
-        let generation = {
-            let mut dir = self.net.dir();
-            dir.next_generation += 1;
-            let g = dir.next_generation;
-            dir.pairing.insert(instance, g);
-            g
-        };
+    fn start_pairing(&mut self, instance: InstanceId, generation: Generation) {
+        self.net.dir().pairing.insert(instance, generation);
         let net = self.net.clone();
         let events = self.events.clone();
         // Owned by the shard's LocalSet; ends when pairing succeeds, is cancelled or expires.
         tokio::task::spawn_local(rotate_codes(net, events, instance, generation));
     }
 
-    fn close(&mut self, instance: InstanceId, _logout: bool) {
+    fn close(&mut self, instance: InstanceId, logout: bool) {
         let mut dir = self.net.dir();
         dir.online.remove(&instance);
         dir.pairing.remove(&instance);
+        if logout {
+            if let Some(credentials) = dir.devices.remove(&instance) {
+                dir.revoked.insert(credentials.0);
+            }
+        }
     }
 
-    fn send(&mut self, message: &OutboundMessage) -> Result<(), NetworkError> {
+    fn send(&mut self, message: &OutboundMessage, generation: Generation) -> Result<(), NetworkError> {
+        let live = self.net.dir().online.get(&message.instance).is_some_and(|c| c.generation == generation);
+        if !live {
+            return Err(NetworkError::NotConnected);
+        }
         let (instance, message_id, phone) = (message.instance, message.message_id, message.phone.clone());
         let cfg = &self.net.cfg;
         if phone.ends_with(&cfg.unreachable_suffix) {
             let reason = format!("{} is not on the network", phone.as_str());
-            self.emit_later(cfg.ack_delay, vec![NetworkEvent::Rejected { instance, message_id, reason }]);
+            let ack = Some(self.net.next_ack());
+            let event = NetworkEvent::Rejected { instance, generation, message_id, reason, ack };
+            self.emit_later(cfg.ack_delay, vec![event]);
             return Ok(());
         }
         let now = chatedge_config::time::unix_ms;
-        let events = self.events.clone();
-        let (ack, received, read) = (cfg.ack_delay, cfg.received_delay, cfg.read_delay);
-        // Owned by the shard's LocalSet; ends after READ (or when the shard stops).
+        let (net, events, pending) = (self.net.clone(), self.events.clone(), self.pending.clone());
+        let (ack_delay, received, read) = (cfg.ack_delay, cfg.received_delay, cfg.read_delay);
+        // Owned by the shard's LocalSet; ends after READ (or when the shard stops). Once on the
+        // wire the message is answered even if its connection drops meanwhile.
         tokio::task::spawn_local(async move {
-            pause(ack).await;
-            let _ = events.send(NetworkEvent::Accepted { instance, message_id, at_ms: now() }).await;
+            pause(ack_delay).await;
+            let ack = Some(net.next_ack());
+            let accepted = NetworkEvent::Accepted { instance, generation, message_id, at_ms: now(), ack };
+            if !emit(&net, &pending, &events, accepted).await {
+                return;
+            }
             for (delay, status) in [(received, MessageStatus::Received), (read, MessageStatus::Read)] {
                 pause(delay).await;
-                let phone = phone.clone();
-                let event = NetworkEvent::Status { instance, message_id, phone, status, at_ms: now() };
-                if events.send(event).await.is_err() {
+                let (phone, ack) = (phone.clone(), Some(net.next_ack()));
+                let event = NetworkEvent::Status { instance, message_id, phone, status, at_ms: now(), ack };
+                if !emit(&net, &pending, &events, event).await {
                     return;
                 }
             }
@@ -232,19 +301,19 @@ impl Connector for SimConnector {
         // The simulated recipient sees it; nothing comes back.
     }
 
-    fn ack_incoming(&mut self, _instance: InstanceId, id: &str) {
-        self.net.dir().unacked.remove(id);
+    fn ack(&mut self, _instance: InstanceId, ack: AckId) {
+        redelivery::lock(&self.pending).ack(ack);
     }
 }
 
 impl SimConnector {
     fn emit_later(&self, delay: Duration, events: Vec<NetworkEvent>) {
-        let tx = self.events.clone();
+        let (net, pending, tx) = (self.net.clone(), self.pending.clone(), self.events.clone());
         // Owned by the shard's LocalSet; ends once the events are handed over.
         tokio::task::spawn_local(async move {
             pause(delay).await;
             for e in events {
-                if tx.send(e).await.is_err() {
+                if !emit(&net, &pending, &tx, e).await {
                     return;
                 }
             }
@@ -252,7 +321,26 @@ impl SimConnector {
     }
 }
 
-async fn rotate_codes(net: Arc<SimNetwork>, events: mpsc::Sender<NetworkEvent>, instance: InstanceId, generation: u64) {
+/// Hands `event` to the shard, remembering it for redelivery until acknowledged. False once
+/// the shard is gone.
+async fn emit(
+    net: &SimNetwork,
+    pending: &redelivery::Shared,
+    tx: &mpsc::Sender<NetworkEvent>,
+    event: NetworkEvent,
+) -> bool {
+    if let Some(ack) = event.ack() {
+        redelivery::lock(pending).track(ack, &event, net.cfg.incoming_redelivery);
+    }
+    tx.send(event).await.is_ok()
+}
+
+async fn rotate_codes(
+    net: Arc<SimNetwork>,
+    events: mpsc::Sender<NetworkEvent>,
+    instance: InstanceId,
+    generation: Generation,
+) {
     let rotate = net.cfg.qr_rotate;
     for _ in 0..net.cfg.qr_codes_per_pairing {
         let code = pairing_code();
@@ -265,7 +353,7 @@ async fn rotate_codes(net: Arc<SimNetwork>, events: mpsc::Sender<NetworkEvent>, 
             dir.codes.retain(|_, c| c.expires + EXPIRED_CODE_MEMORY > now);
             dir.codes.insert(code.clone(), Code { instance, generation, expires: now + rotate });
         }
-        let event = NetworkEvent::PairingCode { instance, code, valid_for: rotate };
+        let event = NetworkEvent::PairingCode { instance, generation, code, valid_for: rotate };
         if events.send(event).await.is_err() {
             return;
         }
@@ -280,7 +368,7 @@ async fn rotate_codes(net: Arc<SimNetwork>, events: mpsc::Sender<NetworkEvent>, 
         current
     };
     if expired {
-        let _ = events.send(NetworkEvent::PairingExpired { instance }).await;
+        let _ = events.send(NetworkEvent::PairingExpired { instance, generation }).await;
     }
 }
 

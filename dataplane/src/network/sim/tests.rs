@@ -25,6 +25,7 @@ fn on_shard<F: std::future::Future<Output = ()>>(
 ) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let (tx, rx) = mpsc::channel(64);
+    let _in_runtime = rt.enter();
     let net = SimNetwork::new(cfg(), vec![tx]);
     let conn = net.connector(0);
     tokio::task::LocalSet::new().block_on(&rt, f(net, conn, rx));
@@ -32,6 +33,15 @@ fn on_shard<F: std::future::Future<Output = ()>>(
 
 async fn next(rx: &mut mpsc::Receiver<NetworkEvent>) -> NetworkEvent {
     tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.expect("an event in time").expect("channel open")
+}
+
+/// The next event, acknowledged as a shard would once it is committed.
+async fn next_acked(conn: &mut SimConnector, rx: &mut mpsc::Receiver<NetworkEvent>) -> NetworkEvent {
+    let event = next(rx).await;
+    if let Some(ack) = event.ack() {
+        conn.ack(event.instance(), ack);
+    }
+    event
 }
 
 fn message(instance: InstanceId, phone: &str) -> OutboundMessage {
@@ -52,13 +62,13 @@ fn message(instance: InstanceId, phone: &str) -> OutboundMessage {
 fn pairing_codes_rotate_then_expire_and_old_codes_are_refused() {
     on_shard(|net, mut conn, mut rx| async move {
         let id = InstanceId::generate();
-        conn.start_pairing(id);
+        conn.start_pairing(id, Generation(1));
         let NetworkEvent::PairingCode { code: first, .. } = next(&mut rx).await else { panic!("first code") };
         let NetworkEvent::PairingCode { code: second, .. } = next(&mut rx).await else { panic!("second code") };
         assert_ne!(first, second);
         assert!(first.starts_with("2@"));
         assert_eq!(net.scan(&first, Phone::parse("5511999990001").unwrap()).await, Err(SimError::ExpiredCode));
-        assert!(matches!(next(&mut rx).await, NetworkEvent::PairingExpired { instance } if instance == id));
+        assert!(matches!(next(&mut rx).await, NetworkEvent::PairingExpired { instance, .. } if instance == id));
         assert_eq!(net.scan(&second, Phone::parse("5511999990001").unwrap()).await, Err(SimError::ExpiredCode));
         assert_eq!(net.scan("2@nope", Phone::parse("5511999990001").unwrap()).await, Err(SimError::UnknownCode));
     });
@@ -68,23 +78,27 @@ fn pairing_codes_rotate_then_expire_and_old_codes_are_refused() {
 fn scanning_the_current_code_connects_the_instance() {
     on_shard(|net, mut conn, mut rx| async move {
         let id = InstanceId::generate();
-        conn.start_pairing(id);
+        conn.start_pairing(id, Generation(1));
         let NetworkEvent::PairingCode { code, .. } = next(&mut rx).await else { panic!("code") };
         assert_eq!(net.scan(&code, Phone::parse("5511999990001").unwrap()).await, Ok(id));
-        let NetworkEvent::Connected { phone, credentials, .. } = next(&mut rx).await else { panic!("connected") };
+        let NetworkEvent::Connected { phone, credentials, generation, .. } = next(&mut rx).await else {
+            panic!("connected")
+        };
         assert_eq!(phone.as_str(), "5511999990001");
+        assert_eq!(generation, Generation(1), "the pairing run's generation");
         // The saved credentials reconnect without a scan.
         conn.close(id, false);
-        conn.resume(id, &credentials);
-        assert!(matches!(next(&mut rx).await, NetworkEvent::Connected { .. }));
+        conn.resume(id, &credentials, Generation(2));
+        assert!(matches!(next(&mut rx).await, NetworkEvent::Connected { generation: Generation(2), .. }));
     });
 }
 
 #[test]
 fn a_sent_message_is_accepted_then_received_then_read() {
-    on_shard(|_net, mut conn, mut rx| async move {
-        let m = message(InstanceId::generate(), "5511999998888");
-        conn.send(&m).unwrap();
+    on_shard(|net, mut conn, mut rx| async move {
+        let (id, _) = paired(&net, &mut conn, &mut rx).await;
+        let m = message(id, "5511999998888");
+        conn.send(&m, Generation(1)).unwrap();
         assert!(matches!(next(&mut rx).await, NetworkEvent::Accepted { message_id, .. } if message_id == m.message_id));
         assert!(matches!(next(&mut rx).await, NetworkEvent::Status { status: MessageStatus::Received, .. }));
         assert!(matches!(next(&mut rx).await, NetworkEvent::Status { status: MessageStatus::Read, .. }));
@@ -93,9 +107,10 @@ fn a_sent_message_is_accepted_then_received_then_read() {
 
 #[test]
 fn a_number_ending_in_the_unreachable_suffix_is_rejected() {
-    on_shard(|_net, mut conn, mut rx| async move {
-        let m = message(InstanceId::generate(), "5511999990000");
-        conn.send(&m).unwrap();
+    on_shard(|net, mut conn, mut rx| async move {
+        let (id, _) = paired(&net, &mut conn, &mut rx).await;
+        let m = message(id, "5511999990000");
+        conn.send(&m, Generation(1)).unwrap();
         assert!(
             matches!(next(&mut rx).await, NetworkEvent::Rejected { reason, .. } if reason.contains("not on the network"))
         );
@@ -105,17 +120,101 @@ fn a_number_ending_in_the_unreachable_suffix_is_rejected() {
 #[test]
 fn an_unacknowledged_incoming_message_is_delivered_again() {
     on_shard(|net, mut conn, mut rx| async move {
-        let id = InstanceId::generate();
-        conn.start_pairing(id);
-        let NetworkEvent::PairingCode { code, .. } = next(&mut rx).await else { panic!("code") };
-        net.scan(&code, Phone::parse("5511999990001").unwrap()).await.unwrap();
-        next(&mut rx).await; // Connected
+        let (id, _) = paired(&net, &mut conn, &mut rx).await;
         let mid = net.inbound(id, Phone::parse("5544999999999").unwrap(), "hello".into()).await.unwrap();
-        let NetworkEvent::Incoming { message, .. } = next(&mut rx).await else { panic!("incoming") };
+        let NetworkEvent::Incoming { message, ack: Some(ack), .. } = next(&mut rx).await else { panic!("incoming") };
         assert_eq!(message.id, mid);
         let NetworkEvent::Incoming { message: again, .. } = next(&mut rx).await else { panic!("redelivery") };
         assert_eq!(again.id, mid);
-        conn.ack_incoming(id, &mid);
+        conn.ack(id, ack);
+        assert!(tokio::time::timeout(Duration::from_millis(120), rx.recv()).await.is_err(), "no redelivery after ack");
+    });
+}
+
+/// Pairs a new instance as generation 1 and acknowledges its Connected event.
+async fn paired(
+    net: &Arc<SimNetwork>,
+    conn: &mut SimConnector,
+    rx: &mut mpsc::Receiver<NetworkEvent>,
+) -> (InstanceId, Credentials) {
+    let id = InstanceId::generate();
+    conn.start_pairing(id, Generation(1));
+    let NetworkEvent::PairingCode { code, .. } = next(rx).await else { panic!("code") };
+    net.scan(&code, Phone::parse("5511999990001").unwrap()).await.unwrap();
+    let NetworkEvent::Connected { credentials, ack: Some(ack), .. } = next(rx).await else { panic!("connected") };
+    conn.ack(id, ack);
+    (id, credentials)
+}
+
+#[test]
+fn a_dropped_connection_is_lost_not_logged_out_and_comes_back_once_the_network_does() {
+    on_shard(|net, mut conn, mut rx| async move {
+        let (id, credentials) = paired(&net, &mut conn, &mut rx).await;
+        net.drop_connection(id, Duration::from_millis(200)).await.unwrap();
+        let lost = next_acked(&mut conn, &mut rx).await;
+        assert!(
+            matches!(lost, NetworkEvent::Disconnected { logged_out: false, generation: Generation(1), .. }),
+            "{lost:?}"
+        );
+        assert_eq!(conn.send(&message(id, "5511999998888"), Generation(1)), Err(NetworkError::NotConnected));
+        conn.resume(id, &credentials, Generation(2));
+        let refused = next_acked(&mut conn, &mut rx).await;
+        assert!(
+            matches!(refused, NetworkEvent::Disconnected { logged_out: false, generation: Generation(2), .. }),
+            "while unreachable an attempt fails without a logout: {refused:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        conn.resume(id, &credentials, Generation(3));
+        assert!(matches!(
+            next_acked(&mut conn, &mut rx).await,
+            NetworkEvent::Connected { generation: Generation(3), .. }
+        ));
+    });
+}
+
+#[test]
+fn a_logout_revokes_the_saved_credentials() {
+    on_shard(|net, mut conn, mut rx| async move {
+        let (id, credentials) = paired(&net, &mut conn, &mut rx).await;
+        net.logout(id).await.unwrap();
+        assert!(matches!(next_acked(&mut conn, &mut rx).await, NetworkEvent::Disconnected { logged_out: true, .. }));
+        conn.resume(id, &credentials, Generation(2));
+        assert!(matches!(next_acked(&mut conn, &mut rx).await, NetworkEvent::Disconnected { logged_out: true, .. }));
+        assert_eq!(net.logout(id).await, Err(SimError::NotConnected), "nothing left to log out");
+    });
+}
+
+#[test]
+fn a_message_on_the_wire_when_the_connection_drops_is_answered_on_its_old_generation() {
+    on_shard(|net, mut conn, mut rx| async move {
+        let (id, _) = paired(&net, &mut conn, &mut rx).await;
+        let m = message(id, "5511999998888");
+        conn.send(&m, Generation(1)).unwrap();
+        net.drop_connection(id, Duration::from_millis(50)).await.unwrap();
+        let mut saw_accepted = false;
+        for _ in 0..2 {
+            match next_acked(&mut conn, &mut rx).await {
+                NetworkEvent::Accepted { generation, message_id, .. } => {
+                    assert_eq!((generation, message_id), (Generation(1), m.message_id));
+                    saw_accepted = true;
+                }
+                NetworkEvent::Disconnected { logged_out: false, .. } => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert!(saw_accepted);
+    });
+}
+
+#[test]
+fn every_acknowledgeable_event_is_delivered_again_until_acknowledged() {
+    on_shard(|net, mut conn, mut rx| async move {
+        let (id, _) = paired(&net, &mut conn, &mut rx).await;
+        net.presence(id, Phone::parse("5544999999999").unwrap(), Presence::Composing).await.unwrap();
+        let NetworkEvent::Presence { ack: Some(ack), .. } = next(&mut rx).await else { panic!("presence") };
+        let NetworkEvent::Presence { ack: Some(again), .. } = next(&mut rx).await else { panic!("redelivery") };
+        assert_eq!(ack, again, "a redelivery is the same event");
+        conn.ack(id, ack);
         assert!(tokio::time::timeout(Duration::from_millis(120), rx.recv()).await.is_err(), "no redelivery after ack");
     });
 }

@@ -1,0 +1,71 @@
+//! A shard's bound on work waiting for the committer (`[store] max_pending_bytes_per_shard`,
+//! `max_pending_batches_per_shard`). The shard adds a batch when it submits it and the
+//! committer thread takes it off when the batch's completion runs; past either bound the shard
+//! refuses new sends at once (503 with `Retry-After`) and stops taking network events until the
+//! committer catches up, instead of piling work up in memory behind a slow or failing disk.
+//! Two atomics shared by exactly two threads (the shard and the committer).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chatedge_config::file::StoreConfig;
+
+pub struct CommitBudget {
+    bytes: AtomicU64,
+    batches: AtomicU64,
+    max_bytes: u64,
+    max_batches: u64,
+}
+
+impl CommitBudget {
+    pub fn new(cfg: &StoreConfig) -> Self {
+        CommitBudget {
+            bytes: AtomicU64::new(0),
+            batches: AtomicU64::new(0),
+            max_bytes: cfg.max_pending_bytes_per_shard,
+            max_batches: cfg.max_pending_batches_per_shard,
+        }
+    }
+
+    pub fn take(&self, bytes: usize) {
+        self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+        self.batches.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn give_back(&self, bytes: usize) {
+        self.bytes.fetch_sub(bytes as u64, Ordering::Relaxed);
+        self.batches.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Whether either bound is reached.
+    pub fn exhausted(&self) -> bool {
+        self.bytes.load(Ordering::Relaxed) >= self.max_bytes || self.batches.load(Ordering::Relaxed) >= self.max_batches
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn either_bound_exhausts_the_budget_and_giving_back_restores_it() {
+        let cfg = StoreConfig { max_batch: 1, max_pending_bytes_per_shard: 1000, max_pending_batches_per_shard: 3 };
+        let b = CommitBudget::new(&cfg);
+        b.take(10);
+        b.take(10);
+        assert!(!b.exhausted());
+        b.take(10);
+        assert!(b.exhausted(), "three batches reach the batch bound");
+        b.give_back(10);
+        assert!(!b.exhausted());
+        b.take(990);
+        assert!(b.exhausted(), "1,000 bytes reach the byte bound");
+        b.give_back(990);
+        b.give_back(10);
+        b.give_back(10);
+        assert_eq!(b.bytes(), 0);
+    }
+}
