@@ -9,6 +9,7 @@ mod commands;
 mod events;
 mod handle;
 pub mod recovery;
+mod teardown;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -182,6 +183,7 @@ impl Shard {
     }
 
     fn recover(&mut self, recovered: recovery::ShardRecovery) {
+        let recovered = self.finish_teardowns(recovered);
         for (id, r) in recovered.queues {
             self.sessions.insert(id, Session::new(id, InstanceQueue::recovered(id, r)));
         }
