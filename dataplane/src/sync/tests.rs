@@ -144,3 +144,15 @@ async fn a_small_change_is_one_batch_in_place_and_names_what_it_removed() {
     assert_eq!((state.version(), ids(&state.shared().load())), (3, ids_of(&all[2..])));
     close(store, state);
 }
+
+#[tokio::test]
+async fn a_data_directory_the_store_creates_is_private_to_its_user() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new").join("dataplane");
+    let (store, state) = open(&path);
+    for p in [dir.path().join("new"), path] {
+        assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o700, "{}", p.display());
+    }
+    close(store, state);
+}
