@@ -198,7 +198,9 @@ async fn up(a: Up, shutdown: watch::Receiver<bool>) -> Result<()> {
         config.controlplane.listen = l;
     }
     let dir = &a.common.data_dir;
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for d in [dir.clone(), dir.join("controlplane"), dir.join("dataplane")] {
+        create_private_dir(&d)?;
+    }
     let (cp_addr, node_token, cp) =
         start_controlplane(config.clone(), &dir.join("controlplane"), dir.join("credentials.json"), shutdown.clone())
             .await?;
@@ -215,7 +217,7 @@ async fn dataplane(a: Dataplane, shutdown: watch::Receiver<bool>) -> Result<()> 
     }
     let control_plane = a.control_plane.unwrap_or_else(|| config.dataplane.control_plane.clone());
     let token = Secret::from_operator(&a.node_token).context("--node-token must be at least 16 characters")?;
-    std::fs::create_dir_all(&a.common.data_dir)?;
+    create_private_dir(&a.common.data_dir)?;
     start_dataplane(config, a.common.data_dir, control_plane, token, shutdown).await?.await?
 }
 
@@ -225,7 +227,20 @@ async fn controlplane(a: Controlplane, shutdown: watch::Receiver<bool>) -> Resul
         config.controlplane.listen = l;
     }
     let dir = &a.common.data_dir;
-    std::fs::create_dir_all(dir)?;
+    for d in [dir.clone(), dir.join("store")] {
+        create_private_dir(&d)?;
+    }
     let (_, _, task) = start_controlplane(config, &dir.join("store"), dir.join("credentials.json"), shutdown).await?;
     task.await?
+}
+
+/// Creates `dir` (and missing parents) readable by this user only: it holds message bodies,
+/// session credentials and tokens. An existing directory keeps the mode its operator gave it.
+fn create_private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))
 }

@@ -13,6 +13,8 @@ pub enum StoreError {
     Rocks(#[from] rocksdb::Error),
     #[error("stored record is corrupt: {0}")]
     Corrupt(String),
+    #[error("cannot create the store directory: {0}")]
+    Directory(std::io::Error),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -38,18 +40,26 @@ pub struct Store {
     db: DB,
 }
 
-/// Writes that become durable together.
+/// Writes that become durable together (a `None` value deletes the key).
 #[derive(Default)]
-pub struct Writes(Vec<(Cf, Vec<u8>, Vec<u8>)>);
+pub struct Writes(Vec<(Cf, Vec<u8>, Option<Vec<u8>>)>);
 
 impl Writes {
     pub fn put(&mut self, cf: Cf, key: impl Into<Vec<u8>>, value: &impl Serialize) {
-        self.0.push((cf, key.into(), serde_json::to_vec(value).unwrap_or_default()));
+        self.0.push((cf, key.into(), Some(serde_json::to_vec(value).unwrap_or_default())));
+    }
+
+    pub fn delete(&mut self, cf: Cf, key: impl Into<Vec<u8>>) {
+        self.0.push((cf, key.into(), None));
     }
 }
 
 impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        // Before RocksDB creates it with its own 0755: tokens and instance settings live here.
+        std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+            .create(path)
+            .map_err(StoreError::Directory)?;
         let mut opts = Options::default();
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
@@ -66,7 +76,10 @@ impl Store {
     pub fn write(&self, w: Writes) -> Result<(), StoreError> {
         let mut batch = WriteBatch::default();
         for (cf, k, v) in &w.0 {
-            batch.put_cf(self.cf(*cf)?, k, v);
+            match v {
+                Some(v) => batch.put_cf(self.cf(*cf)?, k, v),
+                None => batch.delete_cf(self.cf(*cf)?, k),
+            }
         }
         let mut sync = WriteOptions::default();
         sync.set_sync(true);

@@ -108,7 +108,8 @@ pub async fn run(
     let dispatcher = Dispatcher::new(store.clone(), sync.shared(), config.webhooks, metrics.clone(), client, inbox);
     let dispatcher = tokio::spawn(dispatcher.run(shutdown.clone()));
     let idle = config.controlplane.heartbeat * 3;
-    let follower = tokio::spawn(sync::client::run(sync.clone(), control.clone(), idle, shutdown.clone()));
+    let follower = sync::client::Follower { state: sync.clone(), control: control.clone(), shards: shards.clone() };
+    let follower = tokio::spawn(sync::client::run(follower, idle, shutdown.clone()));
     if sync.version() == 0 && !sync.wait_for(1, FIRST_SYNC_WAIT).await {
         tracing::warn!("no configuration from the control plane yet; serving without instances until it arrives");
     }

@@ -40,6 +40,8 @@ pub struct Metrics {
     pub config_version: IntGauge,
     pub config_updates: IntCounterVec,
     pub control_plane_connected: IntGauge,
+    pub config_batches: IntCounterVec,
+    pub instance_teardowns: IntCounterVec,
 }
 
 fn latency_buckets() -> Vec<f64> {
@@ -222,6 +224,28 @@ impl Metrics {
             control_plane_connected: register(
                 &r,
                 IntGauge::new("chatedge_dp_control_plane_connected", "1 while the config stream is up"),
+            ),
+            config_batches: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "chatedge_dp_config_batches_total",
+                        "durable batches written to persist config updates: in place (small change) or staged \
+                         (large change, written in bounded chunks then swapped in)",
+                    ),
+                    &["mode"],
+                ),
+            ),
+            instance_teardowns: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "chatedge_dp_instance_teardowns_total",
+                        "instances removed from the configuration whose session, queue and saved state were \
+                         deleted, by when (on update, or finished at start-up after a crash)",
+                    ),
+                    &["when"],
+                ),
             ),
             registry: r,
         }

@@ -1,11 +1,12 @@
 //! The Z-API integrator routes (seed 001, lines 13515–13800): create an instance on demand and
-//! list the tenant's instances. `Authorization: Bearer <integrator token>`; a tenant only ever
-//! sees its own instances.
+//! list the tenant's instances; and delete one (`DELETE /instances/{id}`, chatedge's own: in
+//! Z-API an operator's job deletes expired trials and unpaid instances, seed 001 line 13482).
+//! `Authorization: Bearer <integrator token>`; a tenant only ever sees its own instances.
 
 use std::sync::Arc;
 
 use chatedge_config::snapshot::{InstanceConfig, WebhookKind, Webhooks, MAX_NAME_LEN};
-use chatedge_config::{Secret, TenantId, WebhookUrl};
+use chatedge_config::{InstanceId, Secret, TenantId, WebhookUrl};
 use chatedge_serve::Resp;
 use hyper::body::Incoming;
 use hyper::{Request, StatusCode};
@@ -105,6 +106,31 @@ pub async fn create(cp: &Arc<ControlPlane>, req: Request<Incoming>) -> Result<Re
         tracing::warn!(version, "created an instance that not every data plane has applied yet");
     }
     Ok(chatedge_serve::json(StatusCode::OK, &answer))
+}
+
+/// `DELETE /instances/{id}` → `{"value": true}` once the data planes have torn it down: its
+/// session is closed and its queue and saved session are gone (see the data plane's
+/// `shard::teardown`).
+pub async fn delete(cp: &Arc<ControlPlane>, req: &Request<Incoming>, id: &str) -> Result<Resp, CpError> {
+    let tenant = tenant_of(cp, req.headers())?;
+    let unknown = || CpError::refused(404, "Instance not found", "no instance with this id for this integrator token");
+    let id = InstanceId::parse(id).map_err(|_| unknown())?;
+    let owned = cp.registry_read(|r| r.instances.get(&id).is_some_and(|i| i.config.tenant == tenant));
+    if !owned {
+        return Err(unknown());
+    }
+    let version = cp
+        .mutate_async(move |r, next| {
+            if !r.instances.contains_key(&id) {
+                return Err(CpError::refused(404, "Instance not found", "the instance was deleted meanwhile"));
+            }
+            Ok((next, Change { removed_instances: vec![id], ..Change::default() }))
+        })
+        .await?;
+    if !cp.wait_applied(version, APPLY_WAIT).await {
+        tracing::warn!(version, "deleted an instance that not every data plane has torn down yet");
+    }
+    Ok(chatedge_serve::json(StatusCode::OK, &json!({"value": true})))
 }
 
 fn query_number(q: Option<&str>, name: &str, default: usize, max: usize) -> Result<usize, CpError> {

@@ -1,7 +1,8 @@
 //! api: the control plane's HTTP surface — the Z-API integrator routes (`/instances/integrator/
-//! on-demand`, `GET /instances`), the data-plane routes (`/dataplane/v1/…`: config stream,
-//! acknowledgements, forwarded settings) and `/metrics`. Errors use Z-API's shape
-//! `{"error", "message"}` and are mapped to HTTP in [`error_response`] only.
+//! on-demand`, `GET /instances`, `DELETE /instances/{id}`), the data-plane routes
+//! (`/dataplane/v1/…`: config stream, acknowledgements, forwarded settings) and `/metrics`.
+//! Errors use Z-API's shape `{"error", "message"}` and are mapped to HTTP in [`error_response`]
+//! only.
 
 mod dataplane;
 mod integrator;
@@ -45,6 +46,10 @@ pub async fn handle(cp: Arc<ControlPlane>, req: Request<Incoming>, shutdown: wat
             ("integrator.create", integrator::create(&cp, req).await.map(whole))
         }
         (&Method::GET, ["instances"]) => ("integrator.list", integrator::list(&cp, &req).map(whole)),
+        (&Method::DELETE, ["instances", id]) => {
+            let id = id.to_string();
+            ("integrator.delete", integrator::delete(&cp, &req, &id).await.map(whole))
+        }
         (&Method::GET, ["dataplane", "v1", "config", "stream"]) => {
             ("dataplane.stream", dataplane::stream(&cp, &req, shutdown))
         }

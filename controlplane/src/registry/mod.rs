@@ -16,6 +16,8 @@ use crate::store::{Cf, Store, StoreError, Writes};
 const VERSION_KEY: &[u8] = b"version";
 const ADMIN_KEY: &[u8] = b"admin_hash";
 const NODE_KEY: &[u8] = b"node_hash";
+/// Removals remembered for deltas; older ones are conveyed by sending a full snapshot.
+pub const MAX_TOMBSTONES: usize = 100_000;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -42,6 +44,7 @@ pub struct Change {
     pub instances: Vec<InstanceRecord>,
     pub admin_hash: Option<TokenHash>,
     pub node_hash: Option<TokenHash>,
+    pub removed_instances: Vec<InstanceId>,
 }
 
 #[derive(Debug, Default)]
@@ -51,6 +54,10 @@ pub struct Registry {
     pub node_hash: Option<TokenHash>,
     pub tenants: HashMap<TenantId, TenantRecord>,
     pub instances: HashMap<InstanceId, InstanceRecord>,
+    /// Removed instances and the version that removed each, oldest first.
+    tombstones: std::collections::VecDeque<(u64, InstanceId)>,
+    /// Every removal after this version has a tombstone.
+    tombstones_since: u64,
 }
 
 impl Registry {
@@ -61,6 +68,7 @@ impl Registry {
             node_hash: store.get(Cf::Meta, NODE_KEY)?,
             ..Registry::default()
         };
+        r.tombstones_since = r.version;
         for t in store.all::<TenantRecord>(Cf::Tenants)? {
             r.tenants.insert(t.tenant.id, t);
         }
@@ -95,6 +103,9 @@ impl Registry {
         for i in &change.instances {
             w.put(Cf::Instances, i.config.id.as_bytes().to_vec(), i);
         }
+        for id in &change.removed_instances {
+            w.delete(Cf::Instances, id.as_bytes().to_vec());
+        }
         w
     }
 
@@ -113,6 +124,16 @@ impl Registry {
         for i in change.instances {
             self.instances.insert(i.config.id, i);
         }
+        for id in change.removed_instances {
+            if self.instances.remove(&id).is_some() {
+                self.tombstones.push_back((version, id));
+            }
+        }
+        while self.tombstones.len() > MAX_TOMBSTONES {
+            if let Some((v, _)) = self.tombstones.pop_front() {
+                self.tombstones_since = self.tombstones_since.max(v);
+            }
+        }
     }
 
     /// Everything, for the first message of a stream.
@@ -120,9 +141,10 @@ impl Registry {
         self.since(0, true)
     }
 
-    /// What changed after `from`.
+    /// What changed after `from`: a delta, or everything when a removal after `from` is no
+    /// longer remembered.
     pub fn delta(&self, from: u64) -> ConfigUpdate {
-        self.since(from, false)
+        self.since(from, from < self.tombstones_since)
     }
 
     fn since(&self, from: u64, reset: bool) -> ConfigUpdate {
@@ -139,7 +161,11 @@ impl Registry {
                 .filter(|i| reset || i.version > from)
                 .map(|i| i.config.clone())
                 .collect(),
-            removed_instances: Vec::new(),
+            removed_instances: if reset {
+                Vec::new()
+            } else {
+                self.tombstones.iter().filter(|(v, _)| *v > from).map(|(_, id)| *id).collect()
+            },
         }
     }
 

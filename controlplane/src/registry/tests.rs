@@ -48,3 +48,36 @@ fn a_full_update_holds_every_record_whatever_its_stamp() {
     assert!(full.reset);
     assert_eq!((full.version, full.instances.len()), (7, 1));
 }
+
+#[test]
+fn a_removed_instance_is_named_by_later_deltas_and_absent_from_full_updates() {
+    let t = TenantId::generate();
+    let mut r = Registry::default();
+    let (a, b) = (instance(t, 1), instance(t, 2));
+    let mut change = Change { instances: vec![a.clone(), b.clone()], ..Default::default() };
+    let _ = Registry::writes(&mut change, 1);
+    r.apply(change, 1);
+    let mut change = Change { removed_instances: vec![a.config.id], ..Default::default() };
+    let _ = Registry::writes(&mut change, 2);
+    r.apply(change, 2);
+
+    let d = r.delta(1);
+    assert!(!d.reset);
+    assert_eq!(d.removed_instances, vec![a.config.id]);
+    assert!(r.delta(2).removed_instances.is_empty());
+    let full = r.full();
+    assert_eq!(full.instances.iter().map(|i| i.id).collect::<Vec<_>>(), vec![b.config.id]);
+}
+
+#[test]
+fn a_delta_from_before_the_remembered_removals_is_a_full_update() {
+    let t = TenantId::generate();
+    let mut r = Registry { version: 5, tombstones_since: 5, ..Registry::default() }; // as loaded at v5
+    let a = instance(t, 1);
+    let mut change = Change { instances: vec![a.clone()], ..Default::default() };
+    let _ = Registry::writes(&mut change, 6);
+    r.apply(change, 6);
+    let d = r.delta(4);
+    assert!(d.reset, "removals before this process started are unknown: send everything");
+    assert!(!r.delta(5).reset);
+}

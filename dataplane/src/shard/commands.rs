@@ -60,6 +60,12 @@ pub enum Command {
         zaap: ZaapId,
         reply: Reply<()>,
     },
+    /// The instance was removed from the configuration: close its session and delete its
+    /// queue, saved session and removal marker in one batch (`shard::teardown`).
+    Teardown {
+        instance: InstanceId,
+        reply: Reply<()>,
+    },
     /// Leave the event loop (shutdown).
     Stop,
 }
@@ -75,7 +81,8 @@ impl Command {
             | Command::QueuePage { instance, .. }
             | Command::QueueCount { instance, .. }
             | Command::QueueClear { instance, .. }
-            | Command::QueueRemove { instance, .. } => Some(*instance),
+            | Command::QueueRemove { instance, .. }
+            | Command::Teardown { instance, .. } => Some(*instance),
             Command::Stop => None,
         }
     }
@@ -123,6 +130,7 @@ impl Shard {
                 });
             }
             Command::QueueRemove { instance, zaap, reply } => self.remove_queued(instance, zaap, reply),
+            Command::Teardown { instance, reply } => self.teardown(instance, Then::Reply(reply), "on_update"),
             Command::Stop => {}
         }
     }

@@ -11,6 +11,7 @@ mod events;
 mod handle;
 mod link;
 pub mod recovery;
+mod teardown;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -243,6 +244,7 @@ impl Shard {
     }
 
     fn recover(&mut self, recovered: recovery::ShardRecovery) {
+        let recovered = self.finish_teardowns(recovered);
         for (id, r) in recovered.queues {
             self.sessions.insert(id, Session::new(id, InstanceQueue::recovered(id, r)));
         }

@@ -1,5 +1,5 @@
-//! Start-up: what each shard takes over from disk — queues and paired sessions — split by the
-//! shard that owns each instance.
+//! Start-up: what each shard takes over from disk — queues, paired sessions and unfinished
+//! teardowns — split by the shard that owns each instance.
 
 use chatedge_config::InstanceId;
 
@@ -11,6 +11,8 @@ use crate::store::{Cf, Store, StoreError};
 pub struct ShardRecovery {
     pub queues: Vec<(InstanceId, Recovered)>,
     pub sessions: Vec<(InstanceId, SessionRecord)>,
+    /// Instances with a removal marker: torn down before anything else (`shard::teardown`).
+    pub teardowns: Vec<InstanceId>,
 }
 
 /// Reads queues and sessions once and hands each shard its part.
@@ -31,5 +33,8 @@ pub fn load(store: &Store, shards: usize) -> Result<Vec<ShardRecovery>, StoreErr
         it.next();
     }
     it.status()?;
+    for id in crate::sync::persist::pending_teardowns(store)? {
+        out[id.shard(shards)].teardowns.push(id);
+    }
     Ok(out)
 }

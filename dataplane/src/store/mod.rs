@@ -102,6 +102,10 @@ impl Store {
         metrics: Arc<Metrics>,
         faults: faults::Faults,
     ) -> Result<Arc<Store>, StoreError> {
+        // Before RocksDB creates it with its own 0755: message bodies and credentials live here.
+        std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+            .create(path)
+            .map_err(|e| StoreError::Rocks(format!("cannot create {}: {e}", path.display())))?;
         let mut opts = Options::default();
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);

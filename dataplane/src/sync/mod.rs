@@ -2,26 +2,24 @@
 //! the control plane ([`client`]), validates them, persists them in the `config` column family,
 //! swaps them in atomically (an `ArcSwap`, read lock-free on the hot path) and acknowledges
 //! them. A refused update (NACK) leaves the last good snapshot serving. With the control plane
-//! unreachable, the persisted snapshot keeps the data plane serving.
+//! unreachable, the persisted snapshot keeps the data plane serving. Instances an update
+//! removes are handed to their shards for teardown ([`client`], `shard::teardown`).
 
 pub mod client;
 pub mod control;
+pub mod lines;
+pub mod persist;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use chatedge_config::snapshot::UpdateError;
-use chatedge_config::{ConfigUpdate, InstanceConfig, Snapshot, Tenant, UrlPolicy};
+use chatedge_config::{ConfigUpdate, InstanceId, Snapshot, UrlPolicy};
 use tokio::sync::watch;
 
 use crate::metrics::Metrics;
-use crate::store::{Batch, Cf, Store, StoreError};
-
-const VERSION_KEY: &[u8] = b"v";
-const ADMIN_KEY: &[u8] = b"a";
-const TENANT_PREFIX: u8 = b't';
-const INSTANCE_PREFIX: u8 = b'i';
+use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -29,6 +27,16 @@ pub enum SyncError {
     Refused(#[from] UpdateError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("config worker failed: {0}")]
+    Worker(String),
+}
+
+/// What applying an update changed beyond the snapshot itself.
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub version: u64,
+    /// Instances the update removed: their shards must tear them down.
+    pub removed: Vec<InstanceId>,
 }
 
 pub struct ConfigState {
@@ -37,14 +45,15 @@ pub struct ConfigState {
     store: Arc<Store>,
     policy: UrlPolicy,
     metrics: Arc<Metrics>,
-    /// Serializes `apply` (one stream at a time; a lock is simplest and off the hot path).
-    applying: tokio::sync::Mutex<()>,
+    /// Serializes `apply` (one stream at a time; a lock is simplest and off the hot path) and
+    /// holds the slot the persisted snapshot lives in.
+    applying: tokio::sync::Mutex<persist::Slot>,
 }
 
 impl ConfigState {
     /// Loads the last persisted snapshot (or an empty one).
     pub fn load(store: Arc<Store>, policy: UrlPolicy, metrics: Arc<Metrics>) -> Result<Self, StoreError> {
-        let snapshot = read_persisted(&store)?;
+        let (snapshot, slot) = persist::read(&store)?;
         metrics.config_version.set(snapshot.version as i64);
         let (version, _) = watch::channel(snapshot.version);
         Ok(ConfigState {
@@ -53,7 +62,7 @@ impl ConfigState {
             store,
             policy,
             metrics,
-            applying: tokio::sync::Mutex::new(()),
+            applying: tokio::sync::Mutex::new(slot),
         })
     }
 
@@ -66,23 +75,46 @@ impl ConfigState {
         self.current.load().version
     }
 
-    /// Validates, persists and swaps in `update`.
-    pub async fn apply(&self, update: &ConfigUpdate) -> Result<(), SyncError> {
-        let _one_at_a_time = self.applying.lock().await;
-        let next = match self.current.load().apply(update, self.policy) {
-            Ok(next) => next,
+    /// Validates, persists and swaps in `update`. Validating, diffing and encoding a snapshot
+    /// of 100k instances takes a while, so it runs on a blocking thread, not the event loop;
+    /// the batches are then committed one after the other (see [`persist`]).
+    pub async fn apply(&self, update: ConfigUpdate) -> Result<Applied, SyncError> {
+        let mut slot = self.applying.lock().await;
+        let held = self.current.load_full();
+        let (policy, live) = (self.policy, *slot);
+        let planned = tokio::task::spawn_blocking(move || {
+            let next = held.apply(&update, policy)?;
+            let plan = persist::plan(&held, &next, live);
+            Ok::<_, UpdateError>((next, plan, held))
+        })
+        .await
+        .map_err(|e| SyncError::Worker(e.to_string()))?;
+        let (next, plan, held) = match planned {
+            Ok(p) => p,
             Err(e) => {
                 self.metrics.config_updates.with_label_values(&["refused"]).inc();
                 return Err(e.into());
             }
         };
-        self.store.commit(persist(update)).await?;
+        let mode = if plan.staged { "staged" } else { "in_place" };
+        let batches = self.metrics.config_batches.with_label_values(&[mode]);
+        let count = plan.batches.len();
+        for batch in plan.batches {
+            self.store.commit(batch).await?;
+            batches.inc();
+        }
+        *slot = plan.slot;
         let version = next.version;
         self.current.store(Arc::new(next));
+        if plan.staged {
+            tracing::info!(version, batches = count, "large config change persisted in bounded batches");
+        }
+        // The last reference to the old snapshot may be this one: free it off the event loop.
+        drop(tokio::task::spawn_blocking(move || drop(held)));
         self.metrics.config_version.set(version as i64);
         self.metrics.config_updates.with_label_values(&["applied"]).inc();
         self.version.send_replace(version);
-        Ok(())
+        Ok(Applied { version, removed: plan.removed })
     }
 
     /// Waits until a snapshot with at least `version` serves, up to `timeout`.
@@ -92,63 +124,5 @@ impl ConfigState {
     }
 }
 
-fn key(prefix: u8, id: &[u8]) -> Vec<u8> {
-    let mut k = Vec::with_capacity(1 + id.len());
-    k.push(prefix);
-    k.extend_from_slice(id);
-    k
-}
-
-/// The writes that make `update` the persisted snapshot.
-fn persist(update: &ConfigUpdate) -> Batch {
-    let mut b = Batch::new();
-    if update.reset {
-        b.delete_range(Cf::Config, vec![TENANT_PREFIX], vec![TENANT_PREFIX + 1]);
-        b.delete_range(Cf::Config, vec![INSTANCE_PREFIX], vec![INSTANCE_PREFIX + 1]);
-    }
-    b.put(Cf::Config, VERSION_KEY.to_vec(), update.version.to_be_bytes().to_vec());
-    if let Some(h) = &update.admin_token_hash {
-        b.put(Cf::Config, ADMIN_KEY.to_vec(), serde_json::to_vec(h).unwrap_or_default());
-    }
-    for t in &update.tenants {
-        b.put(Cf::Config, key(TENANT_PREFIX, t.id.as_bytes()), serde_json::to_vec(t).unwrap_or_default());
-    }
-    for i in &update.instances {
-        b.put(Cf::Config, key(INSTANCE_PREFIX, i.id.as_bytes()), serde_json::to_vec(i).unwrap_or_default());
-    }
-    for id in &update.removed_instances {
-        b.delete(Cf::Config, key(INSTANCE_PREFIX, id.as_bytes()));
-    }
-    b
-}
-
-fn read_persisted(store: &Store) -> Result<Snapshot, StoreError> {
-    let db = store.db();
-    let cf = store.cf(Cf::Config);
-    let corrupt = |what: &str, e: serde_json::Error| StoreError::Corrupt(format!("persisted {what}: {e}"));
-    let mut update = ConfigUpdate { reset: true, ..Default::default() };
-    if let Some(v) = db.get_cf(cf, VERSION_KEY)? {
-        update.version = u64::from_be_bytes(v.as_slice().try_into().unwrap_or_default());
-    }
-    if let Some(a) = db.get_cf(cf, ADMIN_KEY)? {
-        update.admin_token_hash = Some(serde_json::from_slice(&a).map_err(|e| corrupt("admin token hash", e))?);
-    }
-    for item in db.prefix_iterator_cf(cf, [TENANT_PREFIX]) {
-        let (k, v) = item?;
-        if k.first() != Some(&TENANT_PREFIX) {
-            break;
-        }
-        update.tenants.push(serde_json::from_slice::<Tenant>(&v).map_err(|e| corrupt("tenant", e))?);
-    }
-    for item in db.prefix_iterator_cf(cf, [INSTANCE_PREFIX]) {
-        let (k, v) = item?;
-        if k.first() != Some(&INSTANCE_PREFIX) {
-            break;
-        }
-        update.instances.push(serde_json::from_slice::<InstanceConfig>(&v).map_err(|e| corrupt("instance", e))?);
-    }
-    // What was persisted passed validation when it arrived; load it as is.
-    Snapshot::default()
-        .apply(&update, UrlPolicy { allow_insecure_loopback: true })
-        .map_err(|e| StoreError::Corrupt(format!("persisted config: {e}")))
-}
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,158 @@
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use chatedge_config::{ConfigUpdate, InstanceConfig, InstanceId, Secret, Snapshot, Tenant, TenantId, UrlPolicy};
+
+use super::persist::{self, MAX_RECORDS_PER_BATCH};
+use super::ConfigState;
+use crate::metrics::Metrics;
+use crate::store::{Op, Store};
+
+fn tenant() -> Tenant {
+    Tenant { id: TenantId::generate(), name: "t".into(), pacing: None }
+}
+
+fn instances(t: &Tenant, n: usize) -> Vec<InstanceConfig> {
+    (0..n).map(|i| InstanceConfig::new_trial(t.id, Secret::generate(16).hash(), format!("i{i}"), 1, 1)).collect()
+}
+
+fn reset(version: u64, t: &Tenant, instances: &[InstanceConfig]) -> ConfigUpdate {
+    ConfigUpdate {
+        reset: true,
+        version,
+        tenants: vec![t.clone()],
+        instances: instances.to_vec(),
+        ..ConfigUpdate::default()
+    }
+}
+
+fn open(dir: &Path) -> (Arc<Store>, ConfigState) {
+    let metrics = Arc::new(Metrics::new());
+    let store = Store::open(dir, 64, metrics.clone()).unwrap();
+    let state = ConfigState::load(store.clone(), UrlPolicy::default(), metrics).unwrap();
+    (store, state)
+}
+
+fn close(store: Arc<Store>, state: ConfigState) {
+    store.close();
+    drop(state);
+    drop(store);
+}
+
+fn ids(s: &Snapshot) -> BTreeSet<InstanceId> {
+    s.instances.keys().copied().collect()
+}
+
+fn ids_of(v: &[InstanceConfig]) -> BTreeSet<InstanceId> {
+    v.iter().map(|i| i.id).collect()
+}
+
+fn records(batch: &crate::store::Batch) -> usize {
+    batch.ops().iter().filter(|op| !matches!(op, Op::DeleteRange(..))).count()
+}
+
+#[tokio::test]
+async fn a_large_snapshot_is_persisted_in_bounded_batches_and_reloads_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = tenant();
+    let all = instances(&t, 2 * MAX_RECORDS_PER_BATCH + 500);
+    let next = Snapshot::default().apply(&reset(5, &t, &all), UrlPolicy::default()).unwrap();
+    let plan = persist::plan(&Snapshot::default(), &next, persist::Slot::default());
+    assert!(plan.staged);
+    assert!(plan.batches.len() >= 4, "{} batches", plan.batches.len());
+    for b in &plan.batches {
+        assert!(records(b) <= MAX_RECORDS_PER_BATCH + 2, "a batch of {} records", records(b));
+    }
+
+    let (store, state) = open(dir.path());
+    let applied = state.apply(reset(5, &t, &all)).await.unwrap();
+    assert_eq!(applied.version, 5);
+    assert_eq!(ids(&state.shared().load()), ids_of(&all));
+    close(store, state);
+
+    let (store, state) = open(dir.path());
+    assert_eq!(state.version(), 5);
+    assert_eq!(ids(&state.shared().load()), ids_of(&all), "the reloaded snapshot is the one applied");
+    close(store, state);
+}
+
+#[tokio::test]
+async fn a_crash_in_the_middle_of_a_staged_change_reloads_the_previous_snapshot_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = tenant();
+    let old = instances(&t, MAX_RECORDS_PER_BATCH + 10);
+    let (store, state) = open(dir.path());
+    state.apply(reset(1, &t, &old)).await.unwrap();
+    // The next snapshot keeps half of the old instances and brings as many new ones.
+    let mut new = old[..old.len() / 2].to_vec();
+    new.extend(instances(&t, MAX_RECORDS_PER_BATCH));
+    let held = state.shared().load_full();
+    let next = held.apply(&reset(2, &t, &new), UrlPolicy::default()).unwrap();
+    let (_, live) = persist::read(&store).unwrap();
+    let plan = persist::plan(&held, &next, live);
+    assert!(plan.staged && plan.batches.len() >= 3);
+    let before_flip = plan.batches.len() - 1;
+    for b in plan.batches.into_iter().take(before_flip) {
+        store.commit(b).await.unwrap(); // ... and the process dies before the last batch
+    }
+    close(store, state);
+
+    let (store, state) = open(dir.path());
+    assert_eq!(state.version(), 1);
+    assert_eq!(ids(&state.shared().load()), ids_of(&old), "no record of the unfinished change shows");
+    // Markers written before the crash name instances the old snapshot still holds: stale.
+    let marked: BTreeSet<_> = persist::pending_teardowns(&store).unwrap().into_iter().collect();
+    assert!(!marked.is_empty() && marked.iter().all(|id| ids_of(&old).contains(id)));
+
+    // The change arrives again (the control plane resends a full snapshot) and completes.
+    let applied = state.apply(reset(2, &t, &new)).await.unwrap();
+    let removed: BTreeSet<_> = applied.removed.into_iter().collect();
+    assert_eq!(removed, ids_of(&old[old.len() / 2..]));
+    close(store, state);
+    let (store, state) = open(dir.path());
+    assert_eq!((state.version(), ids(&state.shared().load())), (2, ids_of(&new)));
+    close(store, state);
+}
+
+#[tokio::test]
+async fn a_small_change_is_one_batch_in_place_and_names_what_it_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = tenant();
+    let all = instances(&t, 3 * MAX_RECORDS_PER_BATCH);
+    let (store, state) = open(dir.path());
+    state.apply(reset(1, &t, &all)).await.unwrap();
+
+    // The same snapshot again (a reconnect) plus one removal: only the difference is written.
+    let held = state.shared().load_full();
+    let next = held.apply(&reset(2, &t, &all[1..]), UrlPolicy::default()).unwrap();
+    let (_, live) = persist::read(&store).unwrap();
+    let plan = persist::plan(&held, &next, live);
+    assert!(!plan.staged);
+    assert_eq!(plan.batches.len(), 1);
+    assert!(records(&plan.batches[0]) <= 4, "{:?}", plan.batches[0].ops().len());
+
+    let applied = state.apply(reset(2, &t, &all[1..])).await.unwrap();
+    assert_eq!(applied.removed, vec![all[0].id]);
+    assert_eq!(persist::pending_teardowns(&store).unwrap(), vec![all[0].id], "a durable removal marker");
+    let delta =
+        ConfigUpdate { from_version: 2, version: 3, removed_instances: vec![all[1].id], ..ConfigUpdate::default() };
+    assert_eq!(state.apply(delta).await.unwrap().removed, vec![all[1].id]);
+    close(store, state);
+
+    let (store, state) = open(dir.path());
+    assert_eq!((state.version(), ids(&state.shared().load())), (3, ids_of(&all[2..])));
+    close(store, state);
+}
+
+#[tokio::test]
+async fn a_data_directory_the_store_creates_is_private_to_its_user() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new").join("dataplane");
+    let (store, state) = open(&path);
+    for p in [dir.path().join("new"), path] {
+        assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o700, "{}", p.display());
+    }
+    close(store, state);
+}
