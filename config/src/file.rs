@@ -165,11 +165,19 @@ impl Default for RawSim {
 #[serde(deny_unknown_fields, default)]
 pub struct RawStore {
     pub max_batch: usize,
+    pub block_cache_bytes: u64,
+    pub dead_letter_retention_ms: u64,
 }
 
 impl Default for RawStore {
     fn default() -> Self {
-        RawStore { max_batch: 512 }
+        RawStore {
+            max_batch: 512,
+            // One LRU cache for every column family's data, index and filter blocks.
+            block_cache_bytes: 64 * 1024 * 1024,
+            // A week to look at webhook events whose retries ran out.
+            dead_letter_retention_ms: 7 * 24 * 3_600_000,
+        }
     }
 }
 
@@ -237,6 +245,10 @@ pub struct SimConfig {
 #[derive(Debug, Clone, Copy)]
 pub struct StoreConfig {
     pub max_batch: usize,
+    /// Size of the block cache shared by every column family.
+    pub block_cache_bytes: usize,
+    /// Dead-letter webhook events older than this are deleted.
+    pub dead_letter_retention: Duration,
 }
 
 impl Config {
@@ -356,7 +368,12 @@ impl TryFrom<RawConfig> for Config {
             unreachable_suffix: s.unreachable_suffix.clone(),
             incoming_redelivery: ms(p.positive("network.sim.incoming_redelivery_ms", s.incoming_redelivery_ms)),
         };
-        let store = StoreConfig { max_batch: p.positive("store.max_batch", raw.store.max_batch as u64) as usize };
+        let st = &raw.store;
+        let store = StoreConfig {
+            max_batch: p.positive("store.max_batch", st.max_batch as u64) as usize,
+            block_cache_bytes: p.positive("store.block_cache_bytes", st.block_cache_bytes) as usize,
+            dead_letter_retention: ms(p.positive("store.dead_letter_retention_ms", st.dead_letter_retention_ms)),
+        };
         if !p.0.is_empty() {
             return Err(ConfigError::Invalid(p.0));
         }
@@ -405,6 +422,17 @@ mod tests {
         let err = Config::parse(text).unwrap_err().to_string();
         assert!(err.contains("pacing.min_delay_ms"), "{err}");
         assert!(err.contains("dataplane.listen"), "{err}");
+    }
+
+    #[test]
+    fn dead_letters_are_kept_a_week_unless_the_store_section_says_otherwise() {
+        let c = Config::default();
+        assert_eq!(c.store.dead_letter_retention, Duration::from_secs(7 * 24 * 3600));
+        let c = Config::parse("[store]\ndead_letter_retention_ms = 60000\nblock_cache_bytes = 1048576\n").unwrap();
+        assert_eq!(c.store.dead_letter_retention, Duration::from_secs(60));
+        assert_eq!(c.store.block_cache_bytes, 1 << 20);
+        let err = Config::parse("[store]\ndead_letter_retention_ms = 0\n").unwrap_err().to_string();
+        assert!(err.contains("store.dead_letter_retention_ms"), "{err}");
     }
 
     #[test]

@@ -14,8 +14,10 @@ pub enum CoreError {
     Reconnecting,
     #[error("pairing timed out: no QR code was scanned; ask for a new one")]
     PairingExpired,
-    #[error("no message with this zaapId is waiting in the queue")]
+    #[error("no message with this zaapId (or to this phone) is waiting in the queue")]
     NotInQueue,
+    #[error("the message is on its way to the network and can no longer be removed")]
+    InFlight,
     #[error("the instance is not connected")]
     NotConnected,
     #[error(transparent)]
@@ -43,6 +45,7 @@ impl CoreError {
             | CoreError::Reconnecting
             | CoreError::PairingExpired
             | CoreError::NotInQueue
+            | CoreError::InFlight
             | CoreError::NotConnected => Blame::Client,
             CoreError::Store(_) | CoreError::ShuttingDown | CoreError::Timeout => Blame::Unavailable,
         }

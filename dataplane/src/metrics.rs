@@ -33,6 +33,8 @@ pub struct Metrics {
     pub store_errors: IntCounter,
     pub store_pending: IntGauge,
     pub store_compactions: IntCounter,
+    pub store_compactions_dropped: IntCounter,
+    pub dead_letters_pruned: IntCounter,
     pub config_version: IntGauge,
     pub config_updates: IntCounterVec,
     pub control_plane_connected: IntGauge,
@@ -177,6 +179,20 @@ impl Metrics {
                 IntCounter::new(
                     "chatedge_dp_store_compactions_total",
                     "manual compactions of consumed queue and outbox spans",
+                ),
+            ),
+            store_compactions_dropped: register(
+                &r,
+                IntCounter::new(
+                    "chatedge_dp_store_compactions_dropped_total",
+                    "compaction requests dropped because the compactor's queue was full",
+                ),
+            ),
+            dead_letters_pruned: register(
+                &r,
+                IntCounter::new(
+                    "chatedge_dp_dead_letters_pruned_total",
+                    "dead-letter webhook events deleted after [store] dead_letter_retention_ms",
                 ),
             ),
             config_version: register(&r, IntGauge::new("chatedge_dp_config_version", "applied config version")),

@@ -122,6 +122,7 @@ fn core_response(e: &CoreError) -> Resp {
         CoreError::Reconnecting => (StatusCode::CONFLICT, "Reconnecting"),
         CoreError::PairingExpired => (StatusCode::CONFLICT, "QR code expired"),
         CoreError::NotInQueue => (StatusCode::NOT_FOUND, "Message not found in queue"),
+        CoreError::InFlight => (StatusCode::CONFLICT, "Message already being sent"),
         CoreError::NotConnected => (StatusCode::CONFLICT, "You are not connected."),
         _ => {
             debug_assert_eq!(e.blame(), Blame::Unavailable);
