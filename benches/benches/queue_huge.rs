@@ -21,7 +21,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chatedge_benches::{default_max_batch, sample_message, TempStore};
 use chatedge_config::{InstanceId, ZaapId};
