@@ -81,8 +81,10 @@ struct Neighbour {
     thread: JoinHandle<()>,
 }
 
+/// `QUEUE_HUGE_QUIET=1` runs without the neighbour: the same-run baseline that shows what the
+/// neighbour's load (and the CPU it takes on two cores) adds.
 fn neighbour(ts: Arc<TempStore>) -> Neighbour {
-    let stop = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(std::env::var_os("QUEUE_HUGE_QUIET").is_some()));
     let pushed = Arc::new(AtomicU64::new(0));
     let (s, p) = (stop.clone(), pushed.clone());
     let thread = std::thread::spawn(move || {

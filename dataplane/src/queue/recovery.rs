@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 
 use chatedge_config::InstanceId;
+use rocksdb::ReadOptions;
 
 use crate::store::{keys, Cf, Store, StoreError};
 
@@ -41,7 +42,12 @@ impl Recovered {
 /// Every instance with queued messages.
 pub fn scan(store: &Store) -> Result<HashMap<InstanceId, Recovered>, StoreError> {
     let mut out: HashMap<InstanceId, Recovered> = HashMap::new();
-    let mut it = store.db().raw_iterator_cf(store.cf(Cf::Queue));
+    let mut opts = ReadOptions::default();
+    // One pass over the whole family: keep its blocks out of the block cache (they would evict
+    // what the running data plane reads), and read ahead since the pass is sequential.
+    opts.fill_cache(false);
+    opts.set_readahead_size(2 * 1024 * 1024);
+    let mut it = store.db().raw_iterator_cf_opt(store.cf(Cf::Queue), opts);
     it.seek_to_first();
     // Keys come instance by instance, so the current one is kept out of the map lookup.
     let mut current: Option<(InstanceId, Recovered)> = None;
