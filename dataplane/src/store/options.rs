@@ -1,7 +1,12 @@
 //! How RocksDB is tuned, family by family, and why. Used once, when the store opens.
 //!
-//! - **Block cache**: one LRU cache shared by every family (`[store] block_cache_bytes`), with
-//!   index and filter blocks charged to it, so the store's read memory has one bound.
+//! - **Block cache**: one LRU cache of data blocks shared by every family
+//!   (`[store] block_cache_bytes`). Index and filter blocks stay where RocksDB keeps them by
+//!   default, in each open table's memory (about 1.25 bytes of filter per key, plus the index):
+//!   charged to the cache (`cache_index_and_filter_blocks`), a table's whole index and filter
+//!   were evicted and read back again and again, and a zaapId point read with 1,000,000
+//!   messages queued took ~0.7 ms instead of ~6 µs (benches/benches/queue_huge.rs,
+//!   `zaap_index_get`, same machine, side by side).
 //! - **Bloom filters** (10 bits per key, ~1% false positives) where reads are point lookups by
 //!   whole key: a miss is answered from the filter without reading a data block. Families read
 //!   only by range scans get none: a whole-key filter is never consulted by an iterator.
@@ -44,8 +49,6 @@ pub fn family(cf: Cf, cache: &Cache) -> Options {
     opts.set_compression_type(DBCompressionType::None);
     let mut table = BlockBasedOptions::default();
     table.set_block_cache(cache);
-    table.set_cache_index_and_filter_blocks(true);
-    table.set_pin_l0_filter_and_index_blocks_in_cache(true);
     match cf {
         // Read by bounded range scans from an in-memory cursor (refill, page, recovery): no
         // point lookups, so no filter. Every message is deleted once sent: tombstones are
