@@ -24,6 +24,20 @@ qr_rotate_ms = 400
 max_waiting_disconnected = 5
 "#;
 
+/// The sim network answers each send after 4 s, so the first message stays on the wire while
+/// the test looks at the queue.
+const SLOW_ACK: &str = r#"
+[pacing]
+min_delay_ms = 0
+max_delay_ms = 0
+[webhooks]
+allow_insecure_loopback = true
+[network.sim]
+ack_delay_ms = 4000
+received_delay_ms = 5
+read_delay_ms = 10
+"#;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn qr_codes_rotate_expired_ones_are_refused_and_a_scan_connects() {
     let dir = temp_dir();
@@ -118,6 +132,69 @@ async fn the_queue_can_be_listed_counted_and_emptied_and_refuses_more_than_its_l
     assert_eq!(s, 200);
     let (_, c) = http.get(&ce.instance_url(&inst, "queue/count"), None).await;
     assert_eq!(c, json!({"count": 0}));
+}
+
+/// The message on the wire (handed to the network, not yet answered) is in the queue until
+/// the network answers: counted once, listed first, refused by DELETE queue/{zaapId}, and left
+/// by DELETE queue, which removes only the waiting ones and says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_message_on_the_wire_is_counted_once_and_a_clear_leaves_it_to_be_delivered() {
+    let Paired { dir: _dir, ce, http, sink, inst } = paired(SLOW_ACK).await;
+    let zaaps: Vec<String> = send_texts(&http, &ce, &inst, 3, 41_001, "slow")
+        .await
+        .iter()
+        .map(|v| v["zaapId"].as_str().unwrap().to_owned())
+        .collect();
+    let (_, c) = http.get(&ce.instance_url(&inst, "queue/count"), None).await;
+    assert_eq!(c, json!({"count": 3}), "the one on the wire is counted once");
+    let (_, page) = http.get(&format!("{}?page=1&pageSize=10", ce.instance_url(&inst, "queue")), None).await;
+    assert_eq!(page.as_array().expect("a list").len(), 3);
+    assert_eq!(page[0]["ZaapId"], json!(zaaps[0]));
+    let (s, v) = http.delete(&ce.instance_url(&inst, &format!("queue/{}", zaaps[0]))).await;
+    assert_eq!((s, v["error"].as_str()), (409, Some("Message already being sent")), "{v}");
+    let (s, v) = http.delete(&ce.instance_url(&inst, "queue")).await;
+    assert_eq!((s, &v), (200, &json!({"value": true, "deleted": 2, "inFlight": true})));
+    let (_, c) = http.get(&ce.instance_url(&inst, "queue/count"), None).await;
+    assert_eq!(c, json!({"count": 1}));
+    let first: std::collections::HashSet<String> = [zaaps[0].clone()].into();
+    sink.wait_for_zaaps(&first, "the delivery of the message that was on the wire").await;
+    let emptied = eventually(Duration::from_secs(10), || async {
+        let (_, c) = http.get(&ce.instance_url(&inst, "queue/count"), None).await;
+        (c == json!({"count": 0})).then_some(())
+    })
+    .await;
+    assert!(emptied.is_some(), "the queue empties once the network answers");
+    let delivered: Vec<_> = sink.of_type("DeliveryCallback").iter().map(|e| e.body["zaapId"].clone()).collect();
+    assert_eq!(delivered, vec![json!(zaaps[0])], "the cleared messages never leave");
+}
+
+/// Seed 001's example deletes `queue/5511999999999`: a phone number removes the waiting
+/// messages to that recipient (through the phone index), and says how many.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_the_queue_of_a_phone_number_removes_only_the_messages_to_it() {
+    let dir = temp_dir();
+    let ce = Chatedge::up(dir.path(), QUICK_QR);
+    let http = Http::new();
+    let inst = create_instance(&http, &ce, None).await;
+    wait_known(&http, &ce, &inst).await;
+    let mut kept = Vec::new();
+    for (i, phone) in ["5511999990001", "5511999990002", "5511999990001", "5511999990002"].iter().enumerate() {
+        let body = json!({"phone": phone, "message": format!("to {phone} #{i}")});
+        let (s, v) = http.post(&ce.instance_url(&inst, "send-text"), None, &body).await;
+        assert_eq!(s, 200, "{v}");
+        if *phone == "5511999990002" {
+            kept.push(v["zaapId"].clone());
+        }
+    }
+    let (s, v) = http.delete(&ce.instance_url(&inst, "queue/5511999990001")).await;
+    assert_eq!((s, &v), (200, &json!({"value": true, "deleted": 2, "inFlight": false, "more": false})));
+    let (_, c) = http.get(&ce.instance_url(&inst, "queue/count"), None).await;
+    assert_eq!(c, json!({"count": 2}));
+    let (_, page) = http.get(&format!("{}?page=1&pageSize=10", ce.instance_url(&inst, "queue")), None).await;
+    let listed: Vec<_> = page.as_array().expect("a list").iter().map(|m| m["ZaapId"].clone()).collect();
+    assert_eq!(listed, kept);
+    let (s, _) = http.delete(&ce.instance_url(&inst, "queue/5511999990001")).await;
+    assert_eq!(s, 404, "nothing left to that phone");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

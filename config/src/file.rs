@@ -168,12 +168,18 @@ pub struct RawStore {
     pub max_batch: usize,
     pub max_pending_bytes_per_shard: u64,
     pub max_pending_batches_per_shard: u64,
+    pub block_cache_bytes: u64,
+    pub dead_letter_retention_ms: u64,
 }
 
 impl Default for RawStore {
     fn default() -> Self {
         RawStore {
             max_batch: 512,
+            // One LRU cache for every column family's data, index and filter blocks.
+            block_cache_bytes: 64 * 1024 * 1024,
+            // A week to look at webhook events whose retries ran out.
+            dead_letter_retention_ms: 7 * 24 * 3_600_000,
             // About two seconds of writes at the measured ceiling (~158k durable writes/s of
             // ~400 bytes): enough to ride out a slow fsync, small enough to refuse quickly
             // when the disk stalls.
@@ -264,6 +270,10 @@ pub struct SimConfig {
 #[derive(Debug, Clone, Copy)]
 pub struct StoreConfig {
     pub max_batch: usize,
+    /// Size of the block cache shared by every column family.
+    pub block_cache_bytes: usize,
+    /// Dead-letter webhook events older than this are deleted.
+    pub dead_letter_retention: Duration,
     /// Bytes a shard may have waiting for the committer; past it sends are refused with 503.
     pub max_pending_bytes_per_shard: u64,
     /// Batches a shard may have waiting for the committer; past it sends are refused with 503.
@@ -400,6 +410,8 @@ impl TryFrom<RawConfig> for Config {
         let st = &raw.store;
         let store = StoreConfig {
             max_batch: p.positive("store.max_batch", st.max_batch as u64) as usize,
+            block_cache_bytes: p.positive("store.block_cache_bytes", st.block_cache_bytes) as usize,
+            dead_letter_retention: ms(p.positive("store.dead_letter_retention_ms", st.dead_letter_retention_ms)),
             max_pending_bytes_per_shard: p
                 .positive("store.max_pending_bytes_per_shard", st.max_pending_bytes_per_shard),
             max_pending_batches_per_shard: p
@@ -463,6 +475,17 @@ mod tests {
         let err = Config::parse(text).unwrap_err().to_string();
         assert!(err.contains("pacing.min_delay_ms"), "{err}");
         assert!(err.contains("dataplane.listen"), "{err}");
+    }
+
+    #[test]
+    fn dead_letters_are_kept_a_week_unless_the_store_section_says_otherwise() {
+        let c = Config::default();
+        assert_eq!(c.store.dead_letter_retention, Duration::from_secs(7 * 24 * 3600));
+        let c = Config::parse("[store]\ndead_letter_retention_ms = 60000\nblock_cache_bytes = 1048576\n").unwrap();
+        assert_eq!(c.store.dead_letter_retention, Duration::from_secs(60));
+        assert_eq!(c.store.block_cache_bytes, 1 << 20);
+        let err = Config::parse("[store]\ndead_letter_retention_ms = 0\n").unwrap_err().to_string();
+        assert!(err.contains("store.dead_letter_retention_ms"), "{err}");
     }
 
     #[test]

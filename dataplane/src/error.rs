@@ -14,8 +14,10 @@ pub enum CoreError {
     Reconnecting,
     #[error("pairing timed out: no QR code was scanned; ask for a new one")]
     PairingExpired,
-    #[error("no message with this zaapId is waiting in the queue")]
+    #[error("no message with this zaapId (or to this phone) is waiting in the queue")]
     NotInQueue,
+    #[error("the message is on its way to the network and can no longer be removed")]
+    InFlight,
     #[error("the instance is not connected")]
     NotConnected,
     #[error(transparent)]
@@ -24,6 +26,8 @@ pub enum CoreError {
     ShuttingDown,
     #[error("the operation did not finish in time")]
     Timeout,
+    #[error("the instance no longer exists")]
+    UnknownInstance,
     #[error("too many writes are waiting for the disk on this instance's shard; retry shortly")]
     StoreBusy,
     #[error("the store cannot write ({0}); nothing was stored, retry once it recovers")]
@@ -57,7 +61,9 @@ impl CoreError {
             | CoreError::Reconnecting
             | CoreError::PairingExpired
             | CoreError::NotInQueue
-            | CoreError::NotConnected => Blame::Client,
+            | CoreError::InFlight
+            | CoreError::NotConnected
+            | CoreError::UnknownInstance => Blame::Client,
             CoreError::Store(_)
             | CoreError::ShuttingDown
             | CoreError::Timeout

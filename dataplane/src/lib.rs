@@ -77,7 +77,7 @@ pub async fn run(
     ready: oneshot::Sender<SocketAddr>,
 ) -> Result<(), DataPlaneError> {
     let metrics = Arc::new(Metrics::new());
-    let store = Store::open(&opts.data_dir, config.store.max_batch, metrics.clone())?;
+    let store = Store::open_with(&opts.data_dir, &config.store, metrics.clone())?;
     let node = node_id(&store).await?;
     let sync = Arc::new(ConfigState::load(store.clone(), config.webhooks.url_policy, metrics.clone())?);
     let (notifier, inbox) = dispatcher::channel();

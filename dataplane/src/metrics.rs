@@ -37,6 +37,8 @@ pub struct Metrics {
     pub store_compactions: IntCounter,
     pub store_abandoned: IntCounter,
     pub store_healthy: IntGauge,
+    pub store_compactions_dropped: IntCounter,
+    pub dead_letters_pruned: IntCounter,
     pub config_version: IntGauge,
     pub config_updates: IntCounterVec,
     pub control_plane_connected: IntGauge,
@@ -212,6 +214,20 @@ impl Metrics {
             store_healthy: register(
                 &r,
                 IntGauge::new("chatedge_dp_store_healthy", "1 while the store accepts writes, 0 while they fail"),
+            ),
+            store_compactions_dropped: register(
+                &r,
+                IntCounter::new(
+                    "chatedge_dp_store_compactions_dropped_total",
+                    "compaction requests dropped because the compactor's queue was full",
+                ),
+            ),
+            dead_letters_pruned: register(
+                &r,
+                IntCounter::new(
+                    "chatedge_dp_dead_letters_pruned_total",
+                    "dead-letter webhook events deleted after [store] dead_letter_retention_ms",
+                ),
             ),
             config_version: register(&r, IntGauge::new("chatedge_dp_config_version", "applied config version")),
             config_updates: register(

@@ -300,7 +300,11 @@ async fn deliver(shared: &Shared, key: OutboxKey) -> Outcome {
         tracing::warn!(event = %event.id, url = %event.url, "webhook retries exhausted; event moved to dead letter");
         let mut dead = event.clone();
         dead.attempts += 1;
-        batch.put(Cf::DeadLetter, dead.id.as_bytes().to_vec(), dead.encode());
+        batch.put(
+            Cf::DeadLetter,
+            keys::dead_letter(chatedge_config::time::unix_ms(), &dead.id).to_vec(),
+            dead.encode(),
+        );
         Outcome::Dead
     } else {
         let mut next = event.clone();
@@ -356,7 +360,8 @@ async fn dead_letter(store: &Store, key: OutboxKey, event: &StoredEvent) -> Outc
 async fn dead_letter_raw(store: &Store, key: OutboxKey, value: Vec<u8>) -> Outcome {
     let mut batch = Batch::new();
     batch.delete(Cf::Outbox, key);
-    batch.put(Cf::DeadLetter, key[8..].to_vec(), value);
+    let id = EventId::from_slice(&key[8..]).unwrap_or_else(EventId::random);
+    batch.put(Cf::DeadLetter, keys::dead_letter(chatedge_config::time::unix_ms(), &id).to_vec(), value);
     match store.commit(batch).await {
         Ok(()) => Outcome::Dead,
         Err(_) => Outcome::StoreFailed,

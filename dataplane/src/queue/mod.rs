@@ -1,23 +1,49 @@
 //! queue owns the per-instance FIFO of accepted messages in the `queue` column family
-//! (`instance ‖ seq` keys). An [`InstanceQueue`] lives inside its session on the owning shard
-//! and is touched only there; its writes go through the committer and its reads are bounded
-//! range reads from a cursor kept in memory — never a seek from the start of the prefix, which
-//! would crawl over the tombstones of consumed heads (shared/CRATES.md: 3k → 0.5k pops/s).
+//! (`instance ‖ seq` keys) and its indexes in `queue_index` (zaapId → seq, phone ‖ seq →
+//! zaapId), written and deleted in the same batches as the messages. An [`InstanceQueue`]
+//! lives inside its session on the owning shard and is touched only there; its writes go
+//! through the committer and its reads are bounded: point reads of the indexes, and range
+//! reads from a seq computed in memory — never a seek from the start of the prefix, which
+//! would crawl over the tombstones of consumed heads (shared/CRATES.md: 3k → 0.5k pops/s),
+//! and never a walk over the whole queue. With 1,000,000 messages queued:
+//! - `GET queue?page=N` computes the seq of its first message from the queue's holes
+//!   ([`holes::Holes::nth_present`]) and reads one page from there;
+//! - `queue/count` and the depth gauge read [`InstanceQueue::len`], kept in memory;
+//! - `DELETE queue/{zaapId}` is one point read of the zaapId index.
 //!
 //! Only a window of messages is held in memory; the rest stays on disk until the window drains,
 //! so a million queued messages cost disk, not RAM.
+//!
+//! **The message on the wire** (taken by [`take_front`](InstanceQueue::take_front), awaiting
+//! the network's Accepted/Rejected) is still in the queue until the network answers: it is on
+//! disk and would be sent again (same ids) after a crash. So it is counted once by `len`,
+//! `queue/count` and the depth gauge, and listed first on page 1. It cannot be recalled from
+//! the network: `DELETE queue/{zaapId}` answers [`Removal::InFlight`] for it, and
+//! `DELETE queue` removes every *waiting* message and leaves it (reported in
+//! [`Cleared::in_flight`]); if the connection drops before the network answers, it goes back
+//! to the head and is sent again, as it was never removed.
+//!
+//! **`DELETE queue/{phone}`**: Z-API's own example deletes `queue/5511999999999`. A path that
+//! is not a zaapId (32 hex digits) but is a phone number removes the waiting messages to that
+//! recipient ([`InstanceQueue::remove_phone`]), found through the phone index, at most
+//! [`MAX_REMOVE_PER_CALL`] per call so that one request never holds the shard for long; the
+//! answer says whether more remain, and calling again removes the next ones.
 
+mod holes;
 mod message;
 pub mod recovery;
+mod remove;
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 
-use chatedge_config::{InstanceId, ZaapId};
+use chatedge_config::{InstanceId, Phone, ZaapId};
 use rocksdb::{Direction, IteratorMode, ReadOptions};
 
 use crate::store::{keys, Batch, Cf, Store, StoreError};
 
+pub use holes::Holes;
 pub use message::{Content, OutboundMessage};
+pub use remove::{Cleared, Removal, Removed, MAX_REMOVE_PER_CALL};
 
 /// Messages held in memory per instance.
 const WINDOW: usize = 64;
@@ -31,61 +57,91 @@ pub struct Queued {
     pub message: OutboundMessage,
 }
 
+/// The message on the wire: what completing it must delete from the indexes.
+#[derive(Debug, Clone)]
+struct Taken {
+    seq: u64,
+    zaap: ZaapId,
+    phone: Phone,
+    created_ms: u64,
+}
+
 #[derive(Debug)]
 pub struct InstanceQueue {
     id: InstanceId,
-    /// No message below this seq exists.
+    /// No message below this seq exists; every hole is at or above it.
     head: u64,
     /// The seq the next accepted message gets.
     next_seq: u64,
     /// Every seq below this is durable.
     committed: u64,
-    /// Messages accepted and not yet removed.
-    len: u64,
-    /// Loaded messages in seq order.
+    /// Seqs in `[head, next_seq)` without a message. Every other seq there holds one, so the
+    /// queue's length and the position of any message are arithmetic on these.
+    holes: Holes,
+    /// Loaded messages in seq order (the message on the wire is not among them).
     window: VecDeque<Queued>,
-    /// Every seq below this is in `window` or gone.
+    /// Every seq below this is in `window`, taken, or gone.
     loaded_upto: u64,
-    /// Seqs removed out of order whose delete may not be durable yet; refills skip them.
-    removed: BTreeSet<u64>,
+    /// The message on the wire, if any.
+    taken: Option<Taken>,
     /// The consumed span `[compacted_upto, head)` has not been range-deleted yet.
     compacted_upto: u64,
 }
 
 impl InstanceQueue {
     pub fn new(id: InstanceId) -> Self {
-        InstanceQueue::recovered(id, recovery::Recovered { head: 0, next_seq: 0, len: 0 })
+        InstanceQueue::recovered(id, recovery::Recovered::default())
     }
 
     pub fn recovered(id: InstanceId, r: recovery::Recovered) -> Self {
+        let mut holes = Holes::default();
+        for (start, end) in r.holes {
+            holes.insert(start, end);
+        }
         InstanceQueue {
             id,
             head: r.head,
             next_seq: r.next_seq,
             committed: r.next_seq,
-            len: r.len,
+            holes,
             window: VecDeque::new(),
             loaded_upto: r.head,
-            removed: BTreeSet::new(),
+            taken: None,
             compacted_upto: r.head,
         }
     }
 
+    /// Messages in the queue: accepted, not removed, not yet answered by the network —
+    /// the one on the wire included, once.
     pub fn len(&self) -> u64 {
-        self.len
+        self.next_seq - self.head - self.holes.total()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 
-    /// Appends `message`: its put goes into `batch`; the returned seq becomes sendable once
-    /// [`mark_committed`](Self::mark_committed) is called for it.
+    /// The seq of the message on the wire.
+    pub fn in_flight(&self) -> Option<u64> {
+        self.taken.as_ref().map(|t| t.seq)
+    }
+
+    /// Appends `message`: its put and its index entries go into `batch`; the returned seq
+    /// becomes sendable once [`mark_committed`](Self::mark_committed) is called for it.
     pub fn push(&mut self, message: OutboundMessage, batch: &mut Batch) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.len += 1;
         batch.put(Cf::Queue, keys::queue(&self.id, seq), message.encode());
+        batch.put(
+            Cf::QueueIndex,
+            keys::zaap_index(&self.id, &message.zaap_id),
+            keys::zaap_index_value(seq, &message.phone),
+        );
+        batch.put(
+            Cf::QueueIndex,
+            keys::phone_index(&self.id, &message.phone, seq),
+            message.zaap_id.as_bytes().to_vec(),
+        );
         if self.loaded_upto == seq && self.window.len() < WINDOW {
             self.window.push_back(Queued { seq, message });
             self.loaded_upto = seq + 1;
@@ -103,11 +159,13 @@ impl InstanceQueue {
         if let Some(pos) = self.window.iter().position(|q| q.seq == seq) {
             self.window.remove(pos);
         }
-        self.removed.insert(seq);
-        self.len = self.len.saturating_sub(1);
+        if seq >= self.head && seq < self.next_seq && !self.holes.contains(seq) {
+            self.holes.insert(seq, seq + 1);
+        }
+        self.settle();
     }
 
-    /// The oldest durable message, loading the next window from disk when needed.
+    /// The oldest durable waiting message, loading the next window from disk when needed.
     pub fn front(&mut self, store: &Store) -> Result<Option<&Queued>, StoreError> {
         if self.window.is_empty() && self.loaded_upto < self.committed {
             self.refill(store)?;
@@ -116,28 +174,51 @@ impl InstanceQueue {
     }
 
     /// Takes the oldest durable message out of the queue's memory to put it on the wire. It
-    /// stays on disk until [`complete`](Self::complete); [`put_back`](Self::put_back) returns it.
+    /// stays on disk and in the queue until [`complete`](Self::complete);
+    /// [`put_back`](Self::put_back) returns it.
     pub fn take_front(&mut self, store: &Store) -> Result<Option<Queued>, StoreError> {
         if self.front(store)?.is_none() {
             return Ok(None);
         }
-        Ok(self.window.pop_front())
+        let taken = self.window.pop_front();
+        self.taken = taken.as_ref().map(|q| Taken {
+            seq: q.seq,
+            zaap: q.message.zaap_id,
+            phone: q.message.phone.clone(),
+            created_ms: q.message.created_ms,
+        });
+        Ok(taken)
     }
 
     /// Returns a taken message to the head (the connection dropped before the network took it).
     pub fn put_back(&mut self, q: Queued) {
-        if q.seq >= self.head {
+        if self.taken.as_ref().is_some_and(|t| t.seq == q.seq) {
+            self.taken = None;
+        }
+        if q.seq >= self.head && !self.holes.contains(q.seq) {
             self.window.push_front(q);
         }
     }
 
-    /// The taken message `seq` has left (accepted or refused by the network): delete it.
+    /// The taken message `seq` has left (accepted or refused by the network): delete it and
+    /// its index entries.
     pub fn complete(&mut self, seq: u64, batch: &mut Batch, store: &Store) {
+        let taken = self.taken.take_if(|t| t.seq == seq);
+        let index = match taken {
+            Some(t) => Some((t.zaap, t.phone)),
+            None => self.read_index_fields(seq, store),
+        };
         batch.delete(Cf::Queue, keys::queue(&self.id, seq));
-        if seq >= self.head {
-            self.len = self.len.saturating_sub(1);
-            self.head = seq + 1;
+        if let Some((zaap, phone)) = index {
+            batch.delete(Cf::QueueIndex, keys::zaap_index(&self.id, &zaap));
+            batch.delete(Cf::QueueIndex, keys::phone_index(&self.id, &phone, seq));
         }
+        if seq >= self.head {
+            self.head = seq + 1;
+            self.holes.prune_below(self.head);
+            self.loaded_upto = self.loaded_upto.max(self.head);
+        }
+        self.settle();
         if self.head - self.compacted_upto >= COMPACT_EVERY {
             let from = keys::queue(&self.id, self.compacted_upto);
             let to = keys::queue(&self.id, self.head);
@@ -147,45 +228,34 @@ impl InstanceQueue {
         }
     }
 
-    /// Removes the message `zaap` wherever it waits. Returns whether it was queued.
-    pub fn remove(&mut self, zaap: &ZaapId, batch: &mut Batch, store: &Store) -> Result<bool, StoreError> {
-        let seq = match self.window.iter().position(|q| q.message.zaap_id == *zaap) {
-            Some(pos) => self.window.remove(pos).map(|q| q.seq),
-            None => self.find_on_disk(zaap, store)?,
-        };
-        let Some(seq) = seq else { return Ok(false) };
-        batch.delete(Cf::Queue, keys::queue(&self.id, seq));
-        self.removed.insert(seq);
-        self.len = self.len.saturating_sub(1);
-        Ok(true)
+    /// The zaapId and phone of a stored message that was completed without being taken
+    /// (only callers outside the shard do that); `None` if it cannot be read.
+    fn read_index_fields(&self, seq: u64, store: &Store) -> Option<(ZaapId, Phone)> {
+        let bytes = store.db().get_pinned_cf(store.cf(Cf::Queue), keys::queue(&self.id, seq)).ok()??;
+        OutboundMessage::decode(&bytes).ok().map(|m| (m.zaap_id, m.phone))
     }
 
-    /// Removes every message. Returns how many there were.
-    pub fn clear(&mut self, batch: &mut Batch) -> u64 {
-        batch.delete_range(Cf::Queue, keys::queue(&self.id, 0), keys::queue(&self.id, self.next_seq));
-        let n = self.len;
-        self.window.clear();
-        self.removed.clear();
-        self.head = self.next_seq;
-        self.loaded_upto = self.next_seq;
-        self.len = 0;
-        n
+    /// An empty queue forgets its holes: the head jumps to the tail.
+    fn settle(&mut self) {
+        if self.is_empty() && self.taken.is_none() {
+            self.head = self.next_seq;
+            self.holes.clear();
+            self.window.clear();
+            self.loaded_upto = self.next_seq;
+        }
     }
 
-    /// Page `page` (from 1) of `size` messages, oldest first. Skipped messages are counted,
-    /// not decoded, and a page past the end costs nothing.
+    /// Page `page` (from 1) of `size` messages, oldest first. The first message of the page
+    /// is found by arithmetic over the holes, so no skipped message is read; a page past the
+    /// end costs nothing.
     pub fn page(&self, store: &Store, page: usize, size: usize) -> Result<Vec<OutboundMessage>, StoreError> {
-        let skip = page.saturating_sub(1).saturating_mul(size);
-        if skip as u64 >= self.len {
+        let skip = (page.saturating_sub(1) as u64).saturating_mul(size as u64);
+        if skip >= self.len() {
             return Ok(Vec::new());
         }
-        let (mut seen, mut out) = (0usize, Vec::with_capacity(size.min(1024)));
-        let mut failure = None;
-        self.scan(store, self.head, self.committed, |_, bytes| {
-            seen += 1;
-            if seen <= skip {
-                return true;
-            }
+        let first = self.holes.nth_present(self.head, skip);
+        let (mut out, mut failure) = (Vec::with_capacity(size.min(1024)), None);
+        self.scan(store, first, self.committed, |_, bytes| {
             match OutboundMessage::decode(bytes) {
                 Ok(m) => out.push(m),
                 Err(e) => failure = Some(e),
@@ -195,16 +265,21 @@ impl InstanceQueue {
         failure.map_or(Ok(out), Err)
     }
 
-    /// Creation time of the oldest message in memory, for the queue-age gauge.
+    /// Creation time of the oldest message in memory (the one on the wire first), for the
+    /// queue-age gauge.
     pub fn oldest_created_ms(&self) -> Option<u64> {
-        self.window.front().map(|q| q.message.created_ms)
+        self.taken.as_ref().map(|t| t.created_ms).or_else(|| self.window.front().map(|q| q.message.created_ms))
     }
 
     fn refill(&mut self, store: &Store) -> Result<(), StoreError> {
         let (from, to) = (self.loaded_upto, self.committed);
+        let taken = self.in_flight();
         let mut loaded = Vec::with_capacity(WINDOW);
         let mut failure = None;
         self.scan(store, from, to, |seq, bytes| {
+            if Some(seq) == taken {
+                return true;
+            }
             match OutboundMessage::decode(bytes) {
                 Ok(message) => loaded.push(Queued { seq, message }),
                 Err(e) => failure = Some(e),
@@ -218,30 +293,13 @@ impl InstanceQueue {
             Some(q) if loaded.len() == WINDOW => q.seq + 1,
             _ => to,
         };
-        let upto = self.loaded_upto;
-        self.removed.retain(|s| *s >= upto);
         self.window.extend(loaded);
         Ok(())
     }
 
-    /// Finds the message `zaap` among those not loaded yet. Values are searched as bytes for
-    /// the id's text and decoded only on a hit, so a miss costs a read of the queue, no parsing.
-    fn find_on_disk(&self, zaap: &ZaapId, store: &Store) -> Result<Option<u64>, StoreError> {
-        let needle = zaap.to_string();
-        let mut found = None;
-        self.scan(store, self.loaded_upto, self.committed, |seq, bytes| {
-            let hit = bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
-                && OutboundMessage::decode(bytes).is_ok_and(|m| m.zaap_id == *zaap);
-            if hit {
-                found = Some(seq);
-            }
-            !hit
-        })?;
-        Ok(found)
-    }
-
     /// Visits the stored bytes of durable messages with seq in `[from, to)` in order, skipping
-    /// removed ones, until `visit` returns false.
+    /// holes (removed messages whose delete may not be durable yet), until `visit` returns
+    /// false.
     fn scan(
         &self,
         store: &Store,
@@ -261,7 +319,7 @@ impl InstanceQueue {
         for item in iter {
             let (k, v) = item?;
             let Some((_, seq)) = keys::parse_queue(&k) else { continue };
-            if self.removed.contains(&seq) {
+            if self.holes.contains(seq) {
                 continue;
             }
             if !visit(seq, &v) {

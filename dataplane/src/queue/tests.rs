@@ -14,12 +14,18 @@ fn commit(store: &Store, batch: Batch) {
     rx.recv().unwrap().unwrap();
 }
 
-fn message(instance: InstanceId, n: u32) -> OutboundMessage {
+const PHONES: [&str; 3] = ["5511999990001", "5511999990002", "120363019502650977-group"];
+
+fn phone(p: usize) -> Phone {
+    Phone::parse(PHONES[p % PHONES.len()]).unwrap()
+}
+
+fn message(instance: InstanceId, n: u32, to: usize) -> OutboundMessage {
     OutboundMessage {
         instance,
         zaap_id: ZaapId::generate(),
         message_id: MessageId::generate(),
-        phone: Phone::parse("5511999999999").unwrap(),
+        phone: phone(to),
         content: Content::Text { message: format!("m{n}") },
         delay_message_s: None,
         delay_typing_s: None,
@@ -30,101 +36,252 @@ fn message(instance: InstanceId, n: u32) -> OutboundMessage {
 
 #[derive(Debug, Clone)]
 enum Step {
-    Push,
+    Push(usize),
+    /// Takes the head and completes it at once.
     Send,
-    /// Takes the head as if sending it, then the connection drops and it goes back.
-    Bounce,
+    /// Takes the head and leaves it on the wire.
+    Take,
+    /// The network answers the message on the wire.
+    Answer,
+    /// The connection drops: the message on the wire goes back.
+    Drop,
     Remove(usize),
+    RemoveUnknown,
+    RemovePhone(usize, usize),
     Clear,
     Restart,
+    Page(usize, usize),
 }
 
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
-        6 => Just(Step::Push),
-        4 => Just(Step::Send),
-        1 => Just(Step::Bounce),
-        1 => (0usize..50).prop_map(Step::Remove),
+        8 => (0usize..3).prop_map(Step::Push),
+        3 => Just(Step::Send),
+        2 => Just(Step::Take),
+        2 => Just(Step::Answer),
+        1 => Just(Step::Drop),
+        2 => (0usize..80).prop_map(Step::Remove),
+        1 => Just(Step::RemoveUnknown),
+        1 => ((0usize..3), (1usize..5)).prop_map(|(p, n)| Step::RemovePhone(p, n)),
         1 => Just(Step::Clear),
         1 => Just(Step::Restart),
+        2 => ((1usize..6), (1usize..9)).prop_map(|(p, s)| Step::Page(p, s)),
     ]
 }
 
-/// Applies `steps` to a real queue on RocksDB and to a VecDeque, and checks they agree.
-fn run(steps: &[Step]) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), 16, Arc::new(Metrics::new())).unwrap();
-    let id = InstanceId::generate();
-    let mut q = InstanceQueue::new(id);
-    let mut model: VecDeque<ZaapId> = VecDeque::new();
-    let mut n = 0;
-    for s in steps {
+/// A queue on RocksDB and the model it must agree with: every message in order, the one on
+/// the wire (if any) first.
+struct Harness {
+    _dir: tempfile::TempDir,
+    store: Arc<Store>,
+    id: InstanceId,
+    q: InstanceQueue,
+    model: VecDeque<(ZaapId, usize)>,
+    on_wire: Option<Queued>,
+    n: u32,
+}
+
+impl Harness {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 16, Arc::new(Metrics::new())).unwrap();
+        let id = InstanceId::generate();
+        Harness { _dir: dir, store, id, q: InstanceQueue::new(id), model: VecDeque::new(), on_wire: None, n: 0 }
+    }
+
+    fn push(&mut self, to: usize) {
+        self.n += 1;
+        let m = message(self.id, self.n, to);
+        self.model.push_back((m.zaap_id, to));
+        let mut batch = Batch::new();
+        let seq = self.q.push(m, &mut batch);
+        commit(&self.store, batch);
+        self.q.mark_committed(seq);
+    }
+
+    fn take(&mut self) -> Option<Queued> {
+        let taken = self.q.take_front(&self.store).unwrap();
+        assert_eq!(taken.as_ref().map(|t| t.message.zaap_id), self.model.front().map(|m| m.0), "FIFO order");
+        taken
+    }
+
+    fn complete(&mut self, t: Queued) {
+        let mut batch = Batch::new();
+        self.q.complete(t.seq, &mut batch, &self.store);
+        commit(&self.store, batch);
+        self.model.pop_front();
+    }
+
+    /// The model's waiting messages to phone `p`, in order.
+    fn waiting_to(&self, p: usize) -> Vec<ZaapId> {
+        let skip = self.on_wire.is_some() as usize;
+        self.model.iter().skip(skip).filter(|m| m.1 == p).map(|m| m.0).collect()
+    }
+
+    fn apply(&mut self, s: &Step) {
         let mut batch = Batch::new();
         match s {
-            Step::Push => {
-                n += 1;
-                let m = message(id, n);
-                model.push_back(m.zaap_id);
-                let seq = q.push(m, &mut batch);
-                commit(&store, batch);
-                q.mark_committed(seq);
-            }
-            Step::Send => {
-                let taken = q.take_front(&store).unwrap();
-                assert_eq!(taken.as_ref().map(|f| f.message.zaap_id), model.front().copied(), "FIFO order");
-                if let Some(t) = taken {
-                    model.pop_front();
-                    q.complete(t.seq, &mut batch, &store);
-                    commit(&store, batch);
+            Step::Push(to) => self.push(*to),
+            Step::Send if self.on_wire.is_none() => {
+                if let Some(t) = self.take() {
+                    self.complete(t);
                 }
             }
-            Step::Bounce => {
-                if let Some(t) = q.take_front(&store).unwrap() {
-                    q.put_back(t);
+            Step::Take if self.on_wire.is_none() => self.on_wire = self.take(),
+            Step::Answer => {
+                if let Some(t) = self.on_wire.take() {
+                    self.complete(t);
                 }
             }
-            Step::Remove(i) => {
-                if let Some(z) = model.get(*i % model.len().max(1)).copied() {
-                    assert!(q.remove(&z, &mut batch, &store).unwrap());
-                    model.retain(|m| *m != z);
-                    commit(&store, batch);
+            Step::Drop => {
+                if let Some(t) = self.on_wire.take() {
+                    self.q.put_back(t);
                 }
+            }
+            Step::Remove(i) if !self.model.is_empty() => {
+                let i = i % self.model.len();
+                let zaap = self.model[i].0;
+                let expected = if i == 0 && self.on_wire.is_some() { Removal::InFlight } else { Removal::Removed };
+                assert_eq!(self.q.remove(&zaap, &mut batch, &self.store).unwrap(), expected);
+                if expected == Removal::Removed {
+                    self.model.remove(i);
+                    commit(&self.store, batch);
+                    assert_eq!(self.q.remove(&zaap, &mut Batch::new(), &self.store).unwrap(), Removal::NotQueued);
+                }
+            }
+            Step::RemoveUnknown => {
+                let got = self.q.remove(&ZaapId::generate(), &mut batch, &self.store).unwrap();
+                assert_eq!(got, Removal::NotQueued);
+                assert!(batch.is_empty());
+            }
+            Step::RemovePhone(p, limit) => {
+                let waiting = self.waiting_to(*p);
+                let on_wire_to_p = self.on_wire.is_some() && self.model.front().is_some_and(|m| m.1 == *p);
+                let got = self.q.remove_phone(&phone(*p), *limit, &mut batch, &self.store).unwrap();
+                let removed: Vec<ZaapId> = waiting.iter().take(*limit).copied().collect();
+                let expected =
+                    Removed { removed: removed.len() as u64, in_flight: on_wire_to_p, more: waiting.len() > *limit };
+                assert_eq!(got, expected);
+                self.model.retain(|m| !removed.contains(&m.0));
+                commit(&self.store, batch);
             }
             Step::Clear => {
-                assert_eq!(q.clear(&mut batch), model.len() as u64);
-                model.clear();
-                commit(&store, batch);
+                let kept = self.on_wire.is_some() as usize;
+                let got = self.q.clear(&mut batch, &self.store);
+                assert_eq!(got, Cleared { removed: (self.model.len() - kept) as u64, in_flight: kept == 1 });
+                self.model.truncate(kept);
+                commit(&self.store, batch);
             }
             Step::Restart => {
-                let recovered = recovery::scan(&store).unwrap();
-                q = match recovered.get(&id) {
-                    Some(r) => InstanceQueue::recovered(id, *r),
-                    None => InstanceQueue::new(id),
+                // What was on the wire is still on disk, at the head: it is simply queued again.
+                self.on_wire = None;
+                let recovered = recovery::scan(&self.store).unwrap();
+                self.q = match recovered.get(&self.id) {
+                    Some(r) => {
+                        assert_eq!(r.len(), self.model.len() as u64, "recovery counts what is stored");
+                        InstanceQueue::recovered(self.id, r.clone())
+                    }
+                    None => InstanceQueue::new(self.id),
                 };
             }
+            Step::Page(page, size) => {
+                let listed: Vec<ZaapId> =
+                    self.q.page(&self.store, *page, *size).unwrap().iter().map(|m| m.zaap_id).collect();
+                let expected: Vec<ZaapId> =
+                    self.model.iter().skip((page - 1) * size).take(*size).map(|m| m.0).collect();
+                assert_eq!(listed, expected, "page {page} of {size}");
+            }
+            _ => {}
         }
-        assert_eq!(q.len(), model.len() as u64);
+        assert_eq!(self.q.len(), self.model.len() as u64, "after {s:?}");
+        assert_eq!(self.q.in_flight().is_some(), self.on_wire.is_some());
     }
-    let listed: Vec<ZaapId> = q.page(&store, 1, 10_000).unwrap().iter().map(|m| m.zaap_id).collect();
-    assert_eq!(listed, Vec::from(model.clone()));
-    store.close();
+
+    fn check_whole_listing(&self) {
+        let listed: Vec<ZaapId> = self.q.page(&self.store, 1, 10_000).unwrap().iter().map(|m| m.zaap_id).collect();
+        assert_eq!(listed, self.model.iter().map(|m| m.0).collect::<Vec<_>>());
+    }
+}
+
+/// Applies `steps` to a real queue on RocksDB and to the model, and checks they agree.
+fn run(steps: &[Step]) {
+    let mut h = Harness::new();
+    for s in steps {
+        h.apply(s);
+    }
+    h.check_whole_listing();
+    // Drain what is left: it must leave in model order.
+    h.apply(&Step::Answer);
+    h.apply(&Step::Drop);
+    while !h.model.is_empty() {
+        h.apply(&Step::Send);
+    }
+    assert!(h.q.take_front(&h.store).unwrap().is_none());
+    h.store.close();
 }
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, .. ProptestConfig::default() })]
     #[test]
-    fn the_queue_behaves_like_a_fifo_across_removals_and_restarts(steps in proptest::collection::vec(step(), 1..300)) {
+    fn the_queue_behaves_like_a_fifo_across_removals_pages_and_restarts(
+        steps in proptest::collection::vec(step(), 1..300),
+    ) {
         run(&steps);
     }
 }
 
 #[test]
 fn more_messages_than_the_window_leave_in_order() {
-    let steps: Vec<Step> = std::iter::repeat_n(Step::Push, 500)
+    let steps: Vec<Step> = std::iter::repeat_n(Step::Push(0), 500)
         .chain([Step::Restart])
         .chain(std::iter::repeat_n(Step::Send, 501))
         .collect();
     run(&steps);
+}
+
+#[test]
+fn pages_seek_past_removals_in_the_middle_and_a_restart() {
+    let mut h = Harness::new();
+    for i in 0..10_000 {
+        h.push(i % 3);
+    }
+    let mut steps = vec![Step::Take];
+    // Remove a spread of messages in the middle, some in runs, across several buckets.
+    steps.extend((0..300).map(|i| Step::Remove(1 + i * 29 % 9000)));
+    steps.push(Step::RemovePhone(2, 50));
+    for page in [1, 2, 40, 99, 100, 101, 1000, 4000] {
+        steps.push(Step::Page(page, 7));
+        steps.push(Step::Page(page / 4 + 1, 100));
+    }
+    steps.push(Step::Restart);
+    for page in [1, 2, 40, 99, 100, 101, 1000, 4000] {
+        steps.push(Step::Page(page, 7));
+    }
+    for s in &steps {
+        h.apply(s);
+    }
+    h.check_whole_listing();
+    h.store.close();
+}
+
+#[test]
+fn the_message_on_the_wire_is_counted_once_cannot_be_removed_and_survives_clear() {
+    let mut h = Harness::new();
+    for i in 0..5 {
+        h.push(i);
+    }
+    h.apply(&Step::Take);
+    assert_eq!(h.q.len(), 5, "the message on the wire is still in the queue");
+    h.apply(&Step::Page(1, 2)); // listed first
+    h.apply(&Step::Remove(0)); // answers InFlight
+    h.apply(&Step::Clear); // removes the 4 waiting, keeps it
+    assert_eq!(h.q.len(), 1);
+    h.apply(&Step::Push(1));
+    h.apply(&Step::Drop); // the connection dropped: it goes back and is sent again first
+    h.apply(&Step::Send);
+    h.apply(&Step::Send);
+    assert!(h.q.is_empty());
+    h.store.close();
 }
 
 #[test]
@@ -134,7 +291,7 @@ fn an_uncommitted_message_is_not_sendable() {
     let id = InstanceId::generate();
     let mut q = InstanceQueue::new(id);
     let mut batch = Batch::new();
-    let seq = q.push(message(id, 1), &mut batch);
+    let seq = q.push(message(id, 1, 0), &mut batch);
     assert!(q.front(&store).unwrap().is_none());
     commit(&store, batch);
     q.mark_committed(seq);
@@ -142,20 +299,27 @@ fn an_uncommitted_message_is_not_sendable() {
 }
 
 #[test]
-fn pages_split_the_queue_in_order() {
+fn an_abandoned_message_leaves_no_trace_in_count_pages_or_recovery() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path(), 16, Arc::new(Metrics::new())).unwrap();
     let id = InstanceId::generate();
     let mut q = InstanceQueue::new(id);
-    for i in 0..25 {
+    let mut seqs = Vec::new();
+    for i in 0..3 {
         let mut batch = Batch::new();
-        let seq = q.push(message(id, i), &mut batch);
-        commit(&store, batch);
-        q.mark_committed(seq);
+        let seq = q.push(message(id, i, 0), &mut batch);
+        if i != 1 {
+            commit(&store, batch); // the middle one's batch is never written
+        }
+        seqs.push(seq);
     }
-    let texts =
-        |p| -> Vec<String> { q.page(&store, p, 10).unwrap().iter().map(|m| m.content.preview().to_owned()).collect() };
-    assert_eq!(texts(1).first().map(String::as_str), Some("m0"));
-    assert_eq!(texts(3), vec!["m20", "m21", "m22", "m23", "m24"]);
-    assert!(texts(4).is_empty());
+    q.mark_committed(seqs[0]);
+    q.abandon(seqs[1]);
+    q.mark_committed(seqs[2]);
+    assert_eq!(q.len(), 2);
+    let texts: Vec<String> = q.page(&store, 2, 1).unwrap().iter().map(|m| m.content.preview().to_owned()).collect();
+    assert_eq!(texts, vec!["m2"]);
+    let recovered = recovery::scan(&store).unwrap().remove(&id).unwrap();
+    assert_eq!(recovered.len(), 2);
+    assert_eq!(recovered.holes, vec![(seqs[1], seqs[1] + 1)]);
 }

@@ -52,7 +52,8 @@ mod tests {
 
     #[test]
     fn either_bound_exhausts_the_budget_and_giving_back_restores_it() {
-        let cfg = StoreConfig { max_batch: 1, max_pending_bytes_per_shard: 1000, max_pending_batches_per_shard: 3 };
+        let defaults = chatedge_config::Config::default().store;
+        let cfg = StoreConfig { max_pending_bytes_per_shard: 1000, max_pending_batches_per_shard: 3, ..defaults };
         let b = CommitBudget::new(&cfg);
         b.take(10);
         b.take(10);

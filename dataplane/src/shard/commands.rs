@@ -8,7 +8,7 @@ use tokio::sync::oneshot;
 use super::{Shard, Then};
 use crate::error::CoreError;
 use crate::outbox::{payload, Events};
-use crate::queue::OutboundMessage;
+use crate::queue::{Cleared, OutboundMessage, Removal, Removed, MAX_REMOVE_PER_CALL};
 use crate::session::{Link, QrWaiter};
 use crate::store::{keys, Batch, Cf};
 use chatedge_config::snapshot::WebhookKind;
@@ -47,18 +47,20 @@ pub enum Command {
         size: usize,
         reply: Reply<Vec<OutboundMessage>>,
     },
+    /// Messages in the queue, the one on the wire counted once.
     QueueCount {
         instance: InstanceId,
         reply: oneshot::Sender<u64>,
     },
+    /// Remove every waiting message (the one on the wire stays: it cannot be recalled).
     QueueClear {
         instance: InstanceId,
-        reply: Reply<u64>,
+        reply: Reply<Cleared>,
     },
     QueueRemove {
         instance: InstanceId,
-        zaap: ZaapId,
-        reply: Reply<()>,
+        target: QueueTarget,
+        reply: Reply<Removed>,
     },
     /// The instance was removed from the configuration: close its session and delete its
     /// queue, saved session and removal marker in one batch (`shard::teardown`).
@@ -88,6 +90,15 @@ impl Command {
     }
 }
 
+/// What `DELETE queue/{x}` removes (see the `queue` module doc).
+#[derive(Debug, Clone)]
+pub enum QueueTarget {
+    /// The message with this zaapId.
+    Zaap(ZaapId),
+    /// The waiting messages to this recipient, at most `MAX_REMOVE_PER_CALL` per call.
+    Phone(Phone),
+}
+
 /// The instance's link as the status routes report it.
 #[derive(Debug, Clone)]
 pub struct SessionStatus {
@@ -115,21 +126,17 @@ impl Shard {
                 let _ = reply.send(result);
             }
             Command::QueueCount { instance, reply } => {
-                let s = self.session(instance);
-                let _ = reply.send(s.queue.len() + s.in_flight.is_some() as u64);
+                // `len` already counts the message on the wire: it stays queued until answered.
+                let _ = reply.send(self.session(instance).queue.len());
             }
             Command::QueueClear { instance, reply } => {
+                let store = self.deps.store.clone();
                 let mut batch = Batch::new();
-                let n = self.session(instance).queue.clear(&mut batch);
-                self.counters.deleted.inc_by(n);
-                let (tx, rx) = oneshot::channel();
-                self.commit(instance, batch, Events::new(), Then::Reply(tx));
-                tokio::task::spawn_local(async move {
-                    let r = rx.await.unwrap_or(Err(CoreError::ShuttingDown));
-                    let _ = reply.send(r.map(|()| n));
-                });
+                let cleared = self.session(instance).queue.clear(&mut batch, &store);
+                self.counters.deleted.inc_by(cleared.removed);
+                self.commit_then_reply(instance, batch, cleared, reply);
             }
-            Command::QueueRemove { instance, zaap, reply } => self.remove_queued(instance, zaap, reply),
+            Command::QueueRemove { instance, target, reply } => self.remove_queued(instance, target, reply),
             Command::Teardown { instance, reply } => self.teardown(instance, Then::Reply(reply), "on_update"),
             Command::Stop => {}
         }
@@ -137,6 +144,11 @@ impl Shard {
 
     fn enqueue(&mut self, message: OutboundMessage, reply: Reply<()>) {
         let id = message.instance;
+        if !self.deps.config.load().instances.contains_key(&id) {
+            // Removed (and torn down) while this send waited for room in the shard's channel.
+            let _ = reply.send(Err(CoreError::UnknownInstance));
+            return;
+        }
         let limits = self.deps.queue;
         let s = self.session(id);
         let connected = s.is_online();
@@ -211,16 +223,37 @@ impl Shard {
         self.commit(id, batch, events, Then::Reply(reply));
     }
 
-    fn remove_queued(&mut self, id: InstanceId, zaap: ZaapId, reply: Reply<()>) {
+    fn remove_queued(&mut self, id: InstanceId, target: QueueTarget, reply: Reply<Removed>) {
         let store = self.deps.store.clone();
         let mut batch = Batch::new();
-        match self.session(id).queue.remove(&zaap, &mut batch, &store) {
-            Ok(true) => {
-                self.counters.deleted.inc();
-                self.commit(id, batch, Events::new(), Then::Reply(reply));
+        let queue = &mut self.session(id).queue;
+        let result = match &target {
+            QueueTarget::Zaap(zaap) => queue.remove(zaap, &mut batch, &store).map(|r| match r {
+                Removal::Removed => Removed { removed: 1, in_flight: false, more: false },
+                Removal::InFlight => Removed { removed: 0, in_flight: true, more: false },
+                Removal::NotQueued => Removed { removed: 0, in_flight: false, more: false },
+            }),
+            QueueTarget::Phone(phone) => queue.remove_phone(phone, MAX_REMOVE_PER_CALL, &mut batch, &store),
+        };
+        match result {
+            Ok(r) if r.removed > 0 => {
+                self.counters.deleted.inc_by(r.removed);
+                self.commit_then_reply(id, batch, r, reply);
             }
-            Ok(false) => drop(reply.send(Err(CoreError::NotInQueue))),
+            Ok(r) if r.in_flight => drop(reply.send(Err(CoreError::InFlight))),
+            Ok(_) => drop(reply.send(Err(CoreError::NotInQueue))),
             Err(e) => drop(reply.send(Err(e.into()))),
         }
+    }
+
+    /// Commits `batch` and answers `value` once it is durable (or the failure).
+    fn commit_then_reply<T: Send + 'static>(&mut self, id: InstanceId, batch: Batch, value: T, reply: Reply<T>) {
+        let (tx, rx) = oneshot::channel();
+        self.commit(id, batch, Events::new(), Then::Reply(tx));
+        // Ends when the commit completes or the shard drops the sender at shutdown.
+        tokio::task::spawn_local(async move {
+            let r = rx.await.unwrap_or(Err(CoreError::ShuttingDown));
+            let _ = reply.send(r.map(|()| value));
+        });
     }
 }

@@ -34,7 +34,7 @@ use crate::session::{Session, Step};
 use crate::store::{Batch, Completion, Done, Store, StoreError};
 use budget::CommitBudget;
 
-pub use commands::{Command, SessionStatus};
+pub use commands::{Command, QueueTarget, SessionStatus};
 pub use handle::Shards;
 
 /// Commands that may wait for one shard before senders wait (backpressure on the edge).
@@ -378,7 +378,7 @@ impl Shard {
         let (mut depth, mut oldest) = (0u64, None::<u64>);
         for s in self.sessions.values() {
             *by_state.entry(s.link.label()).or_default() += 1;
-            depth += s.queue.len() + s.in_flight.is_some() as u64;
+            depth += s.queue.len(); // the message on the wire is still in the queue: counted once
             oldest = match (oldest, s.queue.oldest_created_ms()) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),

@@ -134,6 +134,8 @@ mod tests {
             metrics: metrics.clone(),
             pacing: defaults.pacing,
             queue: defaults.queue,
+            session: defaults.session,
+            store_limits: defaults.store,
         };
         let (tx, rx) = mpsc::channel(shard::EVENT_CAPACITY);
         let sim = SimNetwork::new(defaults.sim.clone(), vec![tx]);

@@ -147,15 +147,10 @@ enum Msg {
     Close,
 }
 
-/// A key range of a column family to compact.
-type CompactRange = (Cf, Vec<u8>, Vec<u8>);
-
 pub struct Handle {
     tx: Sender<Msg>,
     /// Set at shutdown: a failing write stops being retried.
     closing: Arc<AtomicBool>,
-    /// `None` stops the compactor.
-    compact_tx: Sender<Option<CompactRange>>,
     threads: Mutex<Vec<JoinHandle<()>>>, // taken once, at close
 }
 
@@ -166,10 +161,6 @@ impl Handle {
         }
     }
 
-    pub fn compact_later(&self, cf: Cf, from: Vec<u8>, to: Vec<u8>) {
-        let _ = self.compact_tx.send(Some((cf, from, to))); // best effort: compaction only saves reads
-    }
-
     pub fn pending(&self) -> usize {
         self.tx.len()
     }
@@ -177,7 +168,6 @@ impl Handle {
     pub fn close(&self) {
         self.closing.store(true, Ordering::Release);
         let _ = self.tx.send(Msg::Close);
-        let _ = self.compact_tx.send(None);
         let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|p| p.into_inner()));
         for t in threads {
             let _ = t.join();
@@ -193,30 +183,16 @@ pub fn start(
     faults: Faults,
 ) -> Result<Handle, StoreError> {
     let (tx, rx) = crossbeam_channel::unbounded();
-    let (compact_tx, compact_rx) = crossbeam_channel::unbounded::<Option<CompactRange>>();
-    let writer_db = db.clone();
-    let compactions = metrics.store_compactions.clone();
     let closing = Arc::new(AtomicBool::new(false));
     let stop = closing.clone();
     let writer = std::thread::Builder::new()
         .name("store-committer".into())
         .spawn(move || {
-            let ctx = Writer { db: &writer_db, metrics: &metrics, closing: &stop, health: &health, faults: &faults };
+            let ctx = Writer { db: &db, metrics: &metrics, closing: &stop, health: &health, faults: &faults };
             run(&ctx, &rx, max_batch.max(1))
         })
         .map_err(|e| StoreError::Rocks(format!("cannot start committer thread: {e}")))?;
-    let compactor = std::thread::Builder::new()
-        .name("store-compactor".into())
-        .spawn(move || {
-            for (cf, from, to) in compact_rx.iter().map_while(|m| m) {
-                if let Some(h) = db.cf_handle(cf.name()) {
-                    db.compact_range_cf(h, Some(from), Some(to));
-                    compactions.inc();
-                }
-            }
-        })
-        .map_err(|e| StoreError::Rocks(format!("cannot start compactor thread: {e}")))?;
-    Ok(Handle { tx, closing, compact_tx, threads: Mutex::new(vec![writer, compactor]) })
+    Ok(Handle { tx, closing, threads: Mutex::new(vec![writer]) })
 }
 
 /// What the committer thread writes with.

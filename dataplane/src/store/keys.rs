@@ -1,6 +1,6 @@
 //! Key layouts, big-endian so RocksDB's byte order is numeric order.
 
-use chatedge_config::{EventId, InstanceId};
+use chatedge_config::{EventId, InstanceId, Phone, ZaapId};
 
 pub const QUEUE_KEY_LEN: usize = InstanceId::LEN + 8;
 
@@ -20,6 +20,98 @@ pub fn parse_queue(key: &[u8]) -> Option<(InstanceId, u64)> {
     let id = InstanceId::from_slice(key)?;
     let seq = u64::from_be_bytes(key[InstanceId::LEN..].try_into().ok()?);
     Some((id, seq))
+}
+
+/// Tags of the `queue_index` family's three kinds of key, after the instance id. Every tag is
+/// below [`INDEX_END`], so `instance ‖ INDEX_END` bounds all of an instance's index keys.
+const TAG_ZAAP: u8 = b'z';
+const TAG_PHONE: u8 = b'p';
+const INDEX_END: u8 = 0xFF;
+/// Ends the phone in a phone-index key: phones are ASCII digits and dashes, never 0x00, so
+/// one phone's keys are never a prefix of another's.
+const PHONE_END: u8 = 0x00;
+
+pub const ZAAP_INDEX_KEY_LEN: usize = InstanceId::LEN + 1 + ZaapId::LEN;
+
+/// `instance ‖ 'z' ‖ zaap_id` → [`zaap_index_value`]: finds a queued message by its zaapId.
+pub fn zaap_index(instance: &InstanceId, zaap: &ZaapId) -> [u8; ZAAP_INDEX_KEY_LEN] {
+    let mut k = [0u8; ZAAP_INDEX_KEY_LEN];
+    k[..InstanceId::LEN].copy_from_slice(instance.as_bytes());
+    k[InstanceId::LEN] = TAG_ZAAP;
+    k[InstanceId::LEN + 1..].copy_from_slice(zaap.as_bytes());
+    k
+}
+
+/// `seq ‖ phone`: where the message is, and the recipient, so removing it by zaapId can delete
+/// its phone-index key without reading the message.
+pub fn zaap_index_value(seq: u64, phone: &Phone) -> Vec<u8> {
+    let mut v = Vec::with_capacity(8 + phone.as_str().len());
+    v.extend_from_slice(&seq.to_be_bytes());
+    v.extend_from_slice(phone.as_str().as_bytes());
+    v
+}
+
+pub fn parse_zaap_index_value(value: &[u8]) -> Option<(u64, Phone)> {
+    let seq = u64::from_be_bytes(value.get(..8)?.try_into().ok()?);
+    let phone = Phone::parse(std::str::from_utf8(value.get(8..)?).ok()?).ok()?;
+    Some((seq, phone))
+}
+
+/// `instance ‖ 'p' ‖ phone ‖ 0x00`: the prefix of every phone-index key of one recipient.
+pub fn phone_index_prefix(instance: &InstanceId, phone: &Phone) -> Vec<u8> {
+    let mut k = Vec::with_capacity(InstanceId::LEN + phone.as_str().len() + 10);
+    k.extend_from_slice(instance.as_bytes());
+    k.push(TAG_PHONE);
+    k.extend_from_slice(phone.as_str().as_bytes());
+    k.push(PHONE_END);
+    k
+}
+
+/// `instance ‖ 'p' ‖ phone ‖ 0x00 ‖ seq` → zaap_id: the queued messages to one recipient, in
+/// queue order.
+pub fn phone_index(instance: &InstanceId, phone: &Phone, seq: u64) -> Vec<u8> {
+    let mut k = phone_index_prefix(instance, phone);
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+/// The seq at the end of a phone-index key.
+pub fn parse_phone_index_seq(key: &[u8]) -> Option<u64> {
+    let tail = key.len().checked_sub(8)?;
+    Some(u64::from_be_bytes(key[tail..].try_into().ok()?))
+}
+
+/// `[from, to)` covering every `queue_index` key of `instance`.
+pub fn index_span(instance: &InstanceId) -> (Vec<u8>, Vec<u8>) {
+    let from = instance.as_bytes().to_vec();
+    let mut to = from.clone();
+    to.push(INDEX_END);
+    (from, to)
+}
+
+/// The byte just past `prefix` in key order: the exclusive upper bound of a prefix scan.
+pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    vec![u8::MAX; prefix.len() + 1] // all 0xFF: nothing sorts after it but longer 0xFF runs
+}
+
+pub const DEAD_LETTER_KEY_LEN: usize = 8 + EventId::LEN;
+
+/// `dead_at_ms ‖ event_id`: oldest first, so retention is one range delete from the start.
+pub fn dead_letter(dead_ms: u64, event: &EventId) -> [u8; DEAD_LETTER_KEY_LEN] {
+    outbox(dead_ms, event)
+}
+
+/// The first dead-letter key not older than `ms`: `[0, dead_letter_cutoff(ms))` is everything
+/// that died before `ms`.
+pub fn dead_letter_cutoff(ms: u64) -> [u8; 8] {
+    ms.to_be_bytes()
 }
 
 /// The `sessions` key of an instance: its id.
@@ -57,6 +149,40 @@ mod tests {
         let seqs: Vec<u64> = keys.iter().map(|k| parse_queue(k).unwrap().1).collect();
         assert_eq!(seqs, vec![1, 2, 256, 300]);
         assert_eq!(parse_queue(&queue(&a, 7)), Some((a, 7)));
+    }
+
+    #[test]
+    fn one_recipients_index_keys_are_a_prefix_range_in_queue_order() {
+        let a = InstanceId::generate();
+        let phone = Phone::parse("5511999999999").unwrap();
+        let longer = Phone::parse("55119999999990").unwrap();
+        let prefix = phone_index_prefix(&a, &phone);
+        let end = prefix_end(&prefix);
+        for seq in [0u64, 255, 256, u64::MAX] {
+            let k = phone_index(&a, &phone, seq);
+            assert!(k.as_slice() >= prefix.as_slice() && k < end);
+            assert_eq!(parse_phone_index_seq(&k), Some(seq));
+        }
+        assert!(phone_index(&a, &phone, 1) < phone_index(&a, &phone, 256));
+        let other = phone_index(&a, &longer, 0);
+        assert!(!(other.as_slice() >= prefix.as_slice() && other < end), "a longer number is another range");
+        let (from, to) = index_span(&a);
+        assert!(from.as_slice() <= prefix.as_slice() && end <= to);
+        assert!(zaap_index(&a, &ZaapId::generate()).as_slice() < to.as_slice());
+    }
+
+    #[test]
+    fn a_zaap_index_value_names_the_seq_and_the_recipient() {
+        let phone = Phone::parse("120363019502650977-group").unwrap();
+        assert_eq!(parse_zaap_index_value(&zaap_index_value(42, &phone)), Some((42, phone)));
+        assert_eq!(parse_zaap_index_value(b"short"), None);
+    }
+
+    #[test]
+    fn dead_letters_older_than_a_cutoff_sort_before_it() {
+        let e = EventId::generate();
+        assert!(dead_letter(999, &e).as_slice() < dead_letter_cutoff(1000).as_slice());
+        assert!(dead_letter(1000, &e).as_slice() >= dead_letter_cutoff(1000).as_slice());
     }
 
     #[test]

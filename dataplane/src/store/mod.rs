@@ -1,19 +1,25 @@
-//! store owns the data plane's one RocksDB handle and its column families, and the committer
-//! thread through which every write goes. Writers hand a [`Batch`] to [`Store::submit`]; the
-//! committer gathers whatever is waiting into one `WriteBatch`, writes it with `sync = true`
-//! (group commit: one fsync for many requests) and then runs each batch's completion, in
-//! submission order. Reads go to RocksDB directly from any thread. Nothing here runs on an
-//! event loop's thread except reads, which hit the memtable or block cache.
+//! store owns the data plane's one RocksDB handle and its column families, the committer
+//! thread through which every write goes, and the compactor thread that reclaims space. Writers
+//! hand a [`Batch`] to [`Store::submit`]; the committer gathers whatever is waiting into one
+//! `WriteBatch`, writes it with `sync = true` (group commit: one fsync for many requests) and
+//! then runs each batch's completion, in submission order. Reads go to RocksDB directly from
+//! any thread. Nothing here runs on an event loop's thread except reads, which hit the
+//! memtable or block cache. How each family is tuned (cache, bloom filter, compression,
+//! deletion-triggered compaction) and why is in [`options`].
 
 mod committer;
+mod compactor;
 mod faults;
 pub mod health;
 pub mod keys;
+mod options;
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
 
-use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, Options, DB};
+use chatedge_config::file::StoreConfig;
+use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, DB};
 
 use crate::metrics::Metrics;
 
@@ -25,9 +31,14 @@ pub use health::Health;
 pub enum Cf {
     /// instance_id ‖ seq (u64 BE) → queued outbound message.
     Queue,
+    /// The queue's indexes, written and deleted in the same batches as the messages:
+    /// instance_id ‖ 'z' ‖ zaap_id → seq (u64 BE) ‖ phone (`DELETE queue/{zaapId}`), and
+    /// instance_id ‖ 'p' ‖ phone ‖ 0x00 ‖ seq (u64 BE) → zaap_id (`DELETE queue/{phone}`).
+    QueueIndex,
     /// due_at_ms (u64 BE) ‖ event_id → webhook event awaiting delivery.
     Outbox,
-    /// event_id → webhook event whose retries are exhausted (kept for inspection).
+    /// dead_at_ms (u64 BE) ‖ event_id → webhook event whose retries are exhausted, kept for
+    /// inspection for `[store] dead_letter_retention_ms`, then pruned by the compactor.
     DeadLetter,
     /// instance_id → session state that survives restarts (paired phone, credentials).
     Sessions,
@@ -38,11 +49,13 @@ pub enum Cf {
 }
 
 impl Cf {
-    pub const ALL: [Cf; 6] = [Cf::Queue, Cf::Outbox, Cf::DeadLetter, Cf::Sessions, Cf::Config, Cf::Meta];
+    pub const ALL: [Cf; 7] =
+        [Cf::Queue, Cf::QueueIndex, Cf::Outbox, Cf::DeadLetter, Cf::Sessions, Cf::Config, Cf::Meta];
 
     pub fn name(self) -> &'static str {
         match self {
             Cf::Queue => "queue",
+            Cf::QueueIndex => "queue_index",
             Cf::Outbox => "outbox",
             Cf::DeadLetter => "dead_letter",
             Cf::Sessions => "sessions",
@@ -70,19 +83,31 @@ impl From<rocksdb::Error> for StoreError {
     }
 }
 
-/// The shared store: RocksDB for reads, the committer for writes.
+/// How often the compactor prunes the dead-letter family.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+
+/// The shared store: RocksDB for reads, the committer for writes, the compactor for space.
 pub struct Store {
     db: Arc<DB>,
     committer: committer::Handle,
     health: Arc<Health>,
+    compactor: compactor::Handle,
 }
 
 impl Store {
-    /// Opens (creating if needed) the database under `path` and starts the committer thread.
+    /// Opens (creating if needed) the database under `path` with every other `[store]` setting
+    /// at its default, and starts the committer and compactor threads.
     pub fn open(path: &Path, max_batch: usize, metrics: Arc<Metrics>) -> Result<Arc<Store>, StoreError> {
+        let config = StoreConfig { max_batch, ..chatedge_config::Config::default().store };
+        Store::open_with(path, &config, metrics)
+    }
+
+    /// Opens (creating if needed) the database under `path` as `config` says, and starts the
+    /// committer and compactor threads.
+    pub fn open_with(path: &Path, config: &StoreConfig, metrics: Arc<Metrics>) -> Result<Arc<Store>, StoreError> {
         #[allow(clippy::default_constructed_unit_structs)] // a unit struct only outside test builds
         let faults = faults::Faults::default();
-        Store::open_with(path, max_batch, metrics, faults)
+        Store::open_inner(path, config, metrics, faults)
     }
 
     /// [`open`](Self::open) with faults injected into the committer (test builds only).
@@ -92,13 +117,14 @@ impl Store {
         max_batch: usize,
         metrics: Arc<Metrics>,
     ) -> Result<(Arc<Store>, faults::Faults), StoreError> {
+        let config = StoreConfig { max_batch, ..chatedge_config::Config::default().store };
         let f = faults::Faults::default();
-        Ok((Store::open_with(path, max_batch, metrics, f.clone())?, f))
+        Ok((Store::open_inner(path, &config, metrics, f.clone())?, f))
     }
 
-    fn open_with(
+    fn open_inner(
         path: &Path,
-        max_batch: usize,
+        config: &StoreConfig,
         metrics: Arc<Metrics>,
         faults: faults::Faults,
     ) -> Result<Arc<Store>, StoreError> {
@@ -106,21 +132,31 @@ impl Store {
         std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
             .create(path)
             .map_err(|e| StoreError::Rocks(format!("cannot create {}: {e}", path.display())))?;
-        let mut opts = Options::default();
-        opts.create_if_missing(true);
-        opts.create_missing_column_families(true);
-        opts.set_compression_type(rocksdb::DBCompressionType::None);
-        // Keep the WAL bounded so restart replay stays short.
-        opts.set_max_total_wal_size(256 * 1024 * 1024);
-        let cfs = Cf::ALL.iter().map(|cf| {
-            let mut o = Options::default();
-            o.set_compression_type(rocksdb::DBCompressionType::None);
-            ColumnFamilyDescriptor::new(cf.name(), o)
-        });
-        let db = Arc::new(DB::open_cf_descriptors(&opts, path, cfs)?);
+        let cache = rocksdb::Cache::new_lru_cache(config.block_cache_bytes);
+        let cfs = Cf::ALL.iter().map(|cf| ColumnFamilyDescriptor::new(cf.name(), options::family(*cf, &cache)));
+        let db = Arc::new(DB::open_cf_descriptors(&options::db(), path, cfs)?);
         let health = Arc::new(Health::new(metrics.store_healthy.clone()));
-        let committer = committer::start(db.clone(), max_batch, metrics, health.clone(), faults)?;
-        Ok(Arc::new(Store { db, committer, health }))
+        let committer = committer::start(db.clone(), config.max_batch, metrics.clone(), health.clone(), faults)?;
+        let maintenance =
+            compactor::Maintenance { dead_letter_retention: config.dead_letter_retention, prune_every: PRUNE_EVERY };
+        let mut started = Ok(());
+        // The compactor submits its prunes through this store's committer: it gets a Weak
+        // handle, made before the store exists.
+        let store = Arc::new_cyclic(|me: &Weak<Store>| {
+            let compactor = match compactor::start(db.clone(), me.clone(), maintenance, metrics) {
+                Ok(c) => c,
+                Err(e) => {
+                    started = Err(e);
+                    compactor::Handle::stopped()
+                }
+            };
+            Store { db, committer, compactor, health }
+        });
+        if let Err(e) = started {
+            store.close();
+            return Err(e);
+        }
+        Ok(store)
     }
 
     pub fn db(&self) -> &DB {
@@ -150,10 +186,18 @@ impl Store {
         rx.await.unwrap_or(Err(StoreError::Closed))
     }
 
-    /// Compacts `[from, to)` of `cf` on the committer's maintenance thread, so tombstones
-    /// left by consumed queue heads stop costing reads.
+    /// Compacts `[from, to)` of `cf` on the compactor thread (non-exclusive: writes and
+    /// RocksDB's own compactions go on meanwhile), so tombstones left by consumed queue heads
+    /// and delivered outbox events stop costing reads. Never blocks; dropped (and counted) if
+    /// the compactor is behind.
     pub fn compact_later(&self, cf: Cf, from: Vec<u8>, to: Vec<u8>) {
-        self.committer.compact_later(cf, from, to);
+        self.compactor.compact_later(cf, from, to);
+    }
+
+    /// Deletes dead letters older than the retention now (tests; the compactor does it every
+    /// [`PRUNE_EVERY`]). Returns when the delete is durable.
+    pub fn prune_dead_letters_now(&self) -> Result<(), StoreError> {
+        self.compactor.prune_now()
     }
 
     /// Writes waiting for the committer (for metrics and tests).
@@ -161,8 +205,10 @@ impl Store {
         self.committer.pending()
     }
 
-    /// Stops the committer after it has written everything submitted so far.
+    /// Stops the compactor, then the committer after it has written everything submitted
+    /// so far.
     pub fn close(&self) {
+        self.compactor.close();
         self.committer.close();
     }
 }

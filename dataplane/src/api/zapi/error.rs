@@ -122,7 +122,9 @@ fn core_response(e: &CoreError) -> Resp {
         CoreError::Reconnecting => (StatusCode::CONFLICT, "Reconnecting"),
         CoreError::PairingExpired => (StatusCode::CONFLICT, "QR code expired"),
         CoreError::NotInQueue => (StatusCode::NOT_FOUND, "Message not found in queue"),
+        CoreError::InFlight => (StatusCode::CONFLICT, "Message already being sent"),
         CoreError::NotConnected => (StatusCode::CONFLICT, "You are not connected."),
+        CoreError::UnknownInstance => (StatusCode::UNAUTHORIZED, "Unauthorized"),
         CoreError::StoreBusy => (StatusCode::SERVICE_UNAVAILABLE, "Storage busy"),
         CoreError::StoreFailing(_) => (StatusCode::SERVICE_UNAVAILABLE, "Storage unavailable"),
         _ => {
