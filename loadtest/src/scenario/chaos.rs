@@ -118,14 +118,14 @@ async fn watch(shared: &Shared, duration: Duration, quiet: bool) {
         let f = shared.sends.snapshot();
         bar.set_position(progress::millis(started.elapsed()));
         bar.set_message(format!(
-            "{} acked, {} failed (down) / {} (up), {} kills, {} instances, {} webhooks, server {}",
+            "{} acked | failed {} down, {} up | {} kills | {} instances | {} webhooks | {}",
             shared.acknowledged.load(Ordering::Relaxed),
             f.down_total(),
             f.up_total(),
             shared.kills.load(Ordering::Relaxed),
             shared.fleet.len(),
             shared.book.events_received(),
-            if shared.server.is_up() { "up" } else { "DOWN" },
+            if shared.server.is_up() { "serving" } else { "DOWN" },
         ));
     }
     bar.finish_and_clear();

@@ -209,19 +209,4 @@ pub async fn network_faults(shared: Arc<Shared>, (min, max): (Duration, Duration
 }
 
 #[cfg(test)]
-mod tests {
-    use rand::SeedableRng;
-
-    use super::*;
-
-    #[test]
-    fn random_waits_stay_within_their_bounds() {
-        let mut rng = StdRng::seed_from_u64(7);
-        let (min, max) = (Duration::from_secs(5), Duration::from_secs(30));
-        for _ in 0..1000 {
-            let d = between(&mut rng, min, max);
-            assert!(d >= min && d <= max, "{d:?}");
-        }
-        assert_eq!(between(&mut rng, max, min), max, "an inverted range collapses to its minimum");
-    }
-}
+mod tests;

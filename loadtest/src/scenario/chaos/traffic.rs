@@ -1,5 +1,7 @@
 //! The chaos scenario's traffic: send-text workers (open loop, `--rate` spread over
-//! `--concurrency` workers, each with at most one request in flight) publishing every 200 to
+//! `--concurrency` workers, each with at most one request in flight; the workers tick in step,
+//! so requests come in bursts of `--concurrency` and a kill often lands mid-burst) publishing
+//! every 200 to
 //! the books, and the pairing task that creates and pairs new instances during the run and
 //! pairs again those whose device was removed. Every loop ends at the [`Stop`] signal, or at
 //! `--max-messages`; each request is bounded by the client's timeout. Tasks on the scenario's
@@ -99,7 +101,7 @@ pub struct PairingReport {
     pub disconnected_at_end: u64,
     /// Failed create / pair steps, by server state and kind.
     pub failures: Failures,
-    /// Create → connected, and qr-code → connected for pairings again.
+    /// qr-code → connected, for every successful pairing (new or again).
     pub pair_ms: Percentiles,
 }
 
