@@ -23,14 +23,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
+use hdrhistogram::Histogram;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
+use tokio::task::JoinHandle;
 
 use self::book::ChaosBook;
+use self::faults::{Kills, NetworkFaults};
 use self::process::{Launch, Process};
 use self::report::{ChaosReport, Drain, ProcessReport, Sends};
 use self::state::{Fleet, Server, Stop, Tally};
-use self::traffic::Shared;
+use self::traffic::{PairingReport, Shared};
 use crate::cli::{ChaosArgs, TargetArgs};
 use crate::client::Http;
 use crate::provision::Provisioner;
@@ -179,6 +182,88 @@ fn data_dir(a: &ChaosArgs) -> PathBuf {
     })
 }
 
+/// The tasks of the chaos, each ending at the stop.
+struct Tasks {
+    senders: Vec<JoinHandle<Histogram<u64>>>,
+    pairing: JoinHandle<PairingReport>,
+    kills: JoinHandle<(Option<Process>, Kills)>,
+    network: Option<JoinHandle<NetworkFaults>>,
+}
+
+/// What the tasks left behind once they all ended.
+struct Ended {
+    latency: Histogram<u64>,
+    pairings: PairingReport,
+    process: Option<Process>,
+    kills: Kills,
+    network: Option<NetworkFaults>,
+}
+
+fn spawn_tasks(a: &ChaosArgs, shared: &Arc<Shared>, launch: &Launch, process: Process, seed: u64) -> Tasks {
+    let bodies = super::send::bodies(a.message_chars);
+    let every = Duration::from_secs_f64(f64::from(a.concurrency) / a.rate);
+    let senders = (0..a.concurrency)
+        .map(|_| tokio::spawn(traffic::sender(shared.clone(), bodies.clone(), every, a.max_messages)))
+        .collect();
+    let pairing = tokio::spawn(traffic::pairings(shared.clone(), a.pair_every, a.max_instances as usize, a.instances));
+    let rng = StdRng::seed_from_u64(seed);
+    let kills = tokio::spawn(faults::kill_loop(shared.clone(), launch.clone(), process, (a.kill_min, a.kill_max), rng));
+    let network = a.network_faults.then(|| {
+        let rng = StdRng::seed_from_u64(seed.wrapping_add(1));
+        tokio::spawn(faults::network_faults(shared.clone(), (a.fault_min, a.fault_max), rng))
+    });
+    Tasks { senders, pairing, kills, network }
+}
+
+impl Tasks {
+    /// Awaits every task (call after the stop).
+    async fn join(self) -> Result<Ended> {
+        let mut latency = stats::histogram();
+        for s in self.senders {
+            let _ = latency.add(s.await?);
+        }
+        let pairings = self.pairing.await?;
+        let (process, kills) = self.kills.await?;
+        let network = match self.network {
+            Some(task) => Some(task.await?),
+            None => None,
+        };
+        Ok(Ended { latency, pairings, process, kills, network })
+    }
+}
+
+/// After the chaos, with chatedge still running: every instance connected, the drain, the
+/// queue listing and the SIGTERM. Returns the zaapIds still queued.
+async fn wind_down(a: &ChaosArgs, shared: &Shared, process: Process, r: &mut ChaosReport) -> HashSet<String> {
+    if !a.quiet {
+        eprintln!("chaos over after {:.1} s; pairing every instance again if needed, then draining", r.elapsed_s);
+    }
+    r.pairings.disconnected_at_end = traffic::connect_all(shared).await;
+    r.drain = drain(shared, a.grace, a.quiet).await;
+    let queued_ids = queued(shared, &mut r.notes).await;
+    r.drain.queued_at_end = queued_ids.len() as u64;
+    r.process.final_stop = match process.terminate().await {
+        Ok((Some(status), took)) => {
+            r.process.final_stop_clean = status.success();
+            format!("{status} after {:.0} ms", took.as_secs_f64() * 1000.0)
+        }
+        Ok((None, took)) => format!("no exit {:.0} ms after SIGTERM: killed", took.as_secs_f64() * 1000.0),
+        Err(e) => format!("SIGTERM failed: {e:#}"),
+    };
+    queued_ids
+}
+
+fn sends(shared: &Shared, latency: &Histogram<u64>, elapsed: Duration, max: u64) -> Sends {
+    let acknowledged = shared.acknowledged.load(Ordering::Relaxed);
+    Sends {
+        attempted: shared.attempted.load(Ordering::Relaxed).min(max),
+        acknowledged,
+        acknowledged_per_s: acknowledged as f64 / elapsed.as_secs_f64().max(1e-9),
+        latency_ms: Percentiles::of(latency),
+        failures: shared.sends.snapshot(),
+    }
+}
+
 pub async fn run(a: ChaosArgs) -> Result<()> {
     anyhow::ensure!(a.rate > 0.0, "--rate must be greater than 0");
     let seed = a.seed.unwrap_or_else(|| {
@@ -186,45 +271,16 @@ pub async fn run(a: ChaosArgs) -> Result<()> {
     });
     let dir = data_dir(&a);
     let launch = Launch::prepare(&a.chatedge, &dir, "")?;
-    let book = Arc::new(ChaosBook::default());
-    let (shared, process) = setup(&a, &launch, book.clone()).await?;
+    let (shared, process) = setup(&a, &launch, Arc::new(ChaosBook::default())).await?;
     let initial = shared.fleet.len() as u64;
-
-    // Every task below ends at the stop (raised after the duration, or by a failed restart)
-    // and is awaited before the report.
     let started = Instant::now();
-    let bodies = super::send::bodies(a.message_chars);
-    let every = Duration::from_secs_f64(f64::from(a.concurrency) / a.rate);
-    let senders: Vec<_> = (0..a.concurrency)
-        .map(|_| tokio::spawn(traffic::sender(shared.clone(), bodies.clone(), every, a.max_messages)))
-        .collect();
-    let pairing = tokio::spawn(traffic::pairings(shared.clone(), a.pair_every, a.max_instances as usize, a.instances));
-    let kills = tokio::spawn(faults::kill_loop(
-        shared.clone(),
-        launch.clone(),
-        process,
-        (a.kill_min, a.kill_max),
-        StdRng::seed_from_u64(seed),
-    ));
-    let network = a.network_faults.then(|| {
-        let rng = StdRng::seed_from_u64(seed.wrapping_add(1));
-        tokio::spawn(faults::network_faults(shared.clone(), (a.fault_min, a.fault_max), rng))
-    });
+    // Every task ends at the stop (raised here after the duration, or by a failed restart)
+    // and is awaited in `join` before the report.
+    let tasks = spawn_tasks(&a, &shared, &launch, process, seed);
     watch(&shared, a.duration, a.quiet).await;
     shared.stop.stop();
     let elapsed = started.elapsed();
-
-    let mut latency = stats::histogram();
-    for s in senders {
-        let _ = latency.add(s.await?);
-    }
-    let mut pairings = pairing.await?;
-    pairings.initial = initial;
-    let (process, kills) = kills.await?;
-    let network_faults = match network {
-        Some(task) => Some(task.await?),
-        None => None,
-    };
+    let ended = tasks.join().await?;
     let mut r = ChaosReport {
         scenario: "chaos",
         description: describe(&a),
@@ -232,55 +288,26 @@ pub async fn run(a: ChaosArgs) -> Result<()> {
         data_dir: dir.display().to_string(),
         duration_s: a.duration.as_secs_f64(),
         elapsed_s: elapsed.as_secs_f64(),
-        process: ProcessReport::from_kills(&kills),
-        network_faults,
+        sends: sends(&shared, &ended.latency, elapsed, a.max_messages),
+        process: ProcessReport::from_kills(&ended.kills),
+        pairings: PairingReport { initial, ..ended.pairings },
+        network_faults: ended.network,
         ..ChaosReport::default()
-    };
-    let acknowledged = shared.acknowledged.load(Ordering::Relaxed);
-    r.sends = Sends {
-        attempted: shared.attempted.load(Ordering::Relaxed).min(a.max_messages),
-        acknowledged,
-        acknowledged_per_s: acknowledged as f64 / elapsed.as_secs_f64().max(1e-9),
-        latency_ms: Percentiles::of(&latency),
-        failures: shared.sends.snapshot(),
     };
     if r.sends.attempted >= a.max_messages {
         r.notes.push(format!("sends stopped at --max-messages {}", a.max_messages));
     }
-    let mut queued_ids = HashSet::new();
-    match process {
-        Some(process) => {
-            if !a.quiet {
-                eprintln!(
-                    "chaos over after {:.1} s; pairing every instance again if needed, then draining",
-                    elapsed.as_secs_f64()
-                );
-            }
-            pairings.disconnected_at_end = traffic::connect_all(&shared).await;
-            r.drain = drain(&shared, a.grace, a.quiet).await;
-            queued_ids = queued(&shared, &mut r.notes).await;
-            r.drain.queued_at_end = queued_ids.len() as u64;
-            match process.terminate().await {
-                Ok((Some(status), took)) => {
-                    r.process.final_stop_clean = status.success();
-                    r.process.final_stop = format!("{status} after {:.0} ms", took.as_secs_f64() * 1000.0);
-                }
-                Ok((None, took)) => {
-                    r.process.final_stop =
-                        format!("no exit {:.0} ms after SIGTERM: killed", took.as_secs_f64() * 1000.0);
-                }
-                Err(e) => r.process.final_stop = format!("SIGTERM failed: {e:#}"),
-            }
-        }
+    let queued_ids = match ended.process {
+        Some(process) => wind_down(&a, &shared, process, &mut r).await,
         None => {
             r.process.final_stop = "not stopped: a restart failed, the run ended early".into();
             r.notes.push("the drain and the queue listing were skipped: chatedge was not running".into());
+            HashSet::new()
         }
-    }
-    r.pairings = pairings;
+    };
     r.ledger = shared.book.settle(&queued_ids);
     let drops_and_logouts = r.network_faults.as_ref().map(|n| n.drops.injected + n.logouts.injected).unwrap_or(0);
-    r.sent_twice_allowance = kills.in_flight_allowance + drops_and_logouts;
+    r.sent_twice_allowance = ended.kills.in_flight_allowance + drops_and_logouts;
     r.defects = report::defects(&r);
     report::emit(&r, a.json, a.json_file.as_deref())?;
     if !r.defects.is_empty() {
