@@ -40,7 +40,8 @@ Examples:
   chatedge-loadtest send --instances 4 --duration 10s --concurrency 64 --json --html report.html
   chatedge-loadtest webhooks --instances 4 --rate 1000 --duration 10s --sink 127.0.0.1:0 --drain 30s
   chatedge-loadtest pairing --instances 50 --concurrency 8
-  chatedge-loadtest mixed --instances 4 --rate 500 --duration 10s --mix send=90,status=8,settings=2";
+  chatedge-loadtest mixed --instances 4 --rate 500 --duration 10s --mix send=90,status=8,settings=2
+  chatedge-loadtest chaos --chatedge target/release/chatedge --duration 10m --kill-min 5s --kill-max 30s";
 
 #[derive(Debug, Parser)]
 #[command(name = "chatedge-loadtest", version, about = ABOUT, long_about = LONG_ABOUT, after_help = AFTER_HELP)]
@@ -64,6 +65,14 @@ pub enum Command {
     /// Sends plus status reads plus settings changes (webhook URLs pointing at the embedded
     /// sink; needs `[webhooks] allow_insecure_loopback = true` on the server).
     Mixed(MixedArgs),
+    /// A soak: starts chatedge itself (--chatedge BINARY) on a fresh data directory, then sends,
+    /// receives webhooks and pairs new instances while chatedge is killed (kill -9) and
+    /// restarted at random moments (and, with --network-faults, connections dropped and
+    /// devices removed on the sim network), for --duration; then drains, stops chatedge with
+    /// SIGTERM and settles a ledger: acknowledged messages lost, webhook events lost,
+    /// redeliveries, messages sent twice, bad signatures, kills, restarts, time to serve.
+    /// Exits 1 when the ledger shows a defect.
+    Chaos(ChaosArgs),
     /// The minimal hyper endpoint used by --compare-baseline: parses the JSON body with serde
     /// and answers a small JSON; no auth, no storage. Prints `baseline-server listening on
     /// http://ADDR`.
@@ -217,6 +226,81 @@ pub struct MixedArgs {
     pub drain: Duration,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ChaosArgs {
+    /// The chatedge binary to run (`chatedge up`), e.g. target/release/chatedge.
+    #[arg(long, value_name = "PATH")]
+    pub chatedge: PathBuf,
+    /// Data directory for chatedge (created; default: a fresh directory under the system's
+    /// temporary directory, removed after a clean run).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Keep the data directory (and chatedge.log in it) after a clean run.
+    #[arg(long)]
+    pub keep_data: bool,
+    /// How long the chaos lasts (sends, pairings and kills); the drain comes after.
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// Instances provisioned and paired before the chaos starts.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
+    pub instances: u32,
+    /// Most instances in all, counting those created during the run.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_instances: u32,
+    /// A new instance is created and paired this often during the run.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub pair_every: Duration,
+    /// send-text requests per second, over all workers.
+    #[arg(long, default_value_t = 300.0)]
+    pub rate: f64,
+    /// send-text workers, each with at most one request in flight.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
+    pub concurrency: u32,
+    /// Most send-text requests in all (bounds the ledger's memory on long runs).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub max_messages: u64,
+    /// Shortest wait between two kills.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub kill_min: Duration,
+    /// Longest wait between two kills.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub kill_max: Duration,
+    /// Also drop connections (`POST /sim/drop`) and remove devices (`POST /sim/logout`) of
+    /// random instances. A data plane without these routes answers 404: reported, not fatal.
+    #[arg(long)]
+    pub network_faults: bool,
+    /// Shortest wait between two network faults.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    pub fault_min: Duration,
+    /// Longest wait between two network faults.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub fault_max: Duration,
+    /// After the chaos, how long to wait for outstanding DeliveryCallbacks and SENT statuses
+    /// (it ends earlier once every queue is empty and no webhook came for 5 s).
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub grace: Duration,
+    /// Seed of the random kill and fault times (default: from the clock; printed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Per-request timeout.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Characters in each text message.
+    #[arg(long, default_value_t = 32)]
+    pub message_chars: usize,
+    #[command(flatten)]
+    pub sink: SinkArgs,
+    /// Print the ledger as one JSON object on the last line of stdout (the text goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+    /// Also write that JSON object to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json_file: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -22,6 +22,8 @@ pub struct Received {
     pub webhook_id: String,
     pub at: Instant,
     pub body: Value,
+    /// Fingerprint of the raw body bytes (see [`crate::sink`]).
+    pub body_hash: u64,
     pub signature_ok: bool,
 }
 

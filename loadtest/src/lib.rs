@@ -35,6 +35,7 @@ pub fn run(cli: Cli) -> Result<()> {
             Command::Webhooks(a) => scenario::webhooks::run(a).await,
             Command::Pairing(a) => scenario::pairing::run(a).await,
             Command::Mixed(a) => scenario::mixed::run(a).await,
+            Command::Chaos(a) => scenario::chaos::run(a).await,
             Command::BaselineServer(a) => baseline::serve(&a).await,
         }
     })

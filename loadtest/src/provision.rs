@@ -94,6 +94,13 @@ struct Status {
     connected: bool,
 }
 
+/// One entry of `GET queue` (Z-API's capitalised field names).
+#[derive(Deserialize)]
+struct QueueItem {
+    #[serde(rename = "ZaapId")]
+    zaap_id: String,
+}
+
 #[derive(Deserialize)]
 struct QueueCount {
     count: u64,
@@ -238,6 +245,39 @@ impl Provisioner {
         let (qr_code, scan, connect) = self.pair(&instance, first).await?;
         let timings = Timings { create, visible, unknown_answers, qr_code: qr_code + first_qr, scan, connect };
         Ok((instance, timings))
+    }
+
+    /// Pairs an instance again (a new one whose first pairing failed, or one whose device was
+    /// removed): `qr-code`, `/sim/scan`, `status` until connected. Returns the whole wait; an
+    /// instance that is already connected returns at once.
+    pub async fn pair_again(&self, instance: &Instance) -> Result<Duration, CallError> {
+        let started = Instant::now();
+        let first: QrCode = self.http.get(self.dp(&instance.path("qr-code"))?, None).await?.json()?;
+        self.pair(instance, first).await?;
+        Ok(started.elapsed())
+    }
+
+    /// `GET status`: whether the instance is connected.
+    pub async fn connected(&self, instance: &Instance) -> Result<bool, CallError> {
+        let s: Status = self.http.get(self.dp(&instance.path("status"))?, None).await?.json()?;
+        Ok(s.connected)
+    }
+
+    /// The zaapIds in an instance's queue, page by page (`GET queue?page=&pageSize=`), at most
+    /// `limit` of them.
+    pub async fn queued_ids(&self, instance: &Instance, limit: usize) -> Result<Vec<String>, CallError> {
+        const PAGE: usize = 1000;
+        let mut ids = Vec::new();
+        for page in 1.. {
+            let path = format!("{}?page={page}&pageSize={PAGE}", instance.path("queue"));
+            let items: Vec<QueueItem> = self.http.get(self.dp(&path)?, None).await?.json()?;
+            let last = items.len() < PAGE;
+            ids.extend(items.into_iter().map(|i| i.zaap_id));
+            if last || ids.len() >= limit {
+                break;
+            }
+        }
+        Ok(ids)
     }
 
     /// Messages accepted but not yet sent, over `instances` (`GET queue/count`).

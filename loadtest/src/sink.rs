@@ -5,6 +5,7 @@
 //! `[webhooks] allow_insecure_loopback = true`.
 
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -37,6 +38,18 @@ pub struct HookUrls {
     pub disconnected: String,
 }
 
+/// Where the sink files what it receives: the `webhooks` scenario's [`Ledger`], or the
+/// `chaos` scenario's books. Called on the sink's connection tasks; must not block.
+pub trait Books: Send + Sync + 'static {
+    fn receive(&self, event: Received);
+}
+
+impl Books for Ledger {
+    fn receive(&self, event: Received) {
+        Ledger::receive(self, event);
+    }
+}
+
 pub struct Sink {
     addr: SocketAddr,
     /// Instance index → HMAC key. Written once per instance before it is paired (so before
@@ -53,7 +66,7 @@ impl Drop for Sink {
 
 impl Sink {
     /// Binds `addr` (port 0 picks one) and serves webhooks into `ledger`.
-    pub async fn start(addr: SocketAddr, ledger: Arc<Ledger>) -> Result<Sink> {
+    pub async fn start<B: Books>(addr: SocketAddr, ledger: Arc<B>) -> Result<Sink> {
         let listener = TcpListener::bind(addr).await.with_context(|| format!("webhook sink: binding {addr}"))?;
         let addr = listener.local_addr()?;
         let keys: Keys = Arc::default();
@@ -123,11 +136,20 @@ fn file(keys: &Keys, parts: &Parts, body: &Bytes) -> Received {
         let keys = keys.read().unwrap_or_else(|p| p.into_inner());
         keys.get(&index).is_some_and(|key| signature::verify(key, id, timestamp, body, sig))
     });
+    let body_hash = hash(body);
     let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     // Without a webhook-id an event cannot be deduplicated; give it a unique one.
     let webhook_id =
         if id.is_empty() { format!("missing-id-{}", ANONYMOUS.fetch_add(1, Ordering::Relaxed)) } else { id.to_owned() };
-    Received { webhook_id, at, body, signature_ok }
+    Received { webhook_id, at, body, body_hash, signature_ok }
+}
+
+/// A fingerprint of the exact bytes: a redelivery of a stored event carries the same bytes,
+/// a recreated event (the same subject decided twice) usually does not.
+fn hash(body: &[u8]) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    body.hash(&mut h);
+    h.finish()
 }
 
 #[cfg(test)]

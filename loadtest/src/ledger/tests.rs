@@ -5,7 +5,7 @@ use serde_json::json;
 use super::*;
 
 fn event(id: &str, at: Instant, body: Value) -> Received {
-    Received { webhook_id: id.into(), at, body, signature_ok: true }
+    Received { webhook_id: id.into(), at, body, body_hash: 0, signature_ok: true }
 }
 
 fn delivery(message: &str) -> Value {

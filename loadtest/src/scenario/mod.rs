@@ -2,6 +2,7 @@
 //! [`Report`](crate::report::Report). This module holds what they share: pacing from flags,
 //! the run description, provisioning with a progress bar, and the optional baseline process.
 
+pub mod chaos;
 pub mod mixed;
 pub mod pairing;
 pub mod send;
@@ -26,7 +27,7 @@ use crate::rounds::{self, Round, Target};
 use crate::sink::Sink;
 
 /// Longest wait for an instance to connect after its scan, when provisioning for a load test.
-const PAIR_TIMEOUT: Duration = Duration::from_secs(15);
+pub const PAIR_TIMEOUT: Duration = Duration::from_secs(15);
 /// Instances provisioned at once before a load test.
 const PROVISION_CONCURRENCY: u32 = 8;
 

@@ -31,6 +31,7 @@ fn webhook_section_shows_the_accounting() {
         webhook_id: "e".into(),
         at: t,
         body: serde_json::json!({"type": "DeliveryCallback", "messageId": "m"}),
+        body_hash: 0,
         signature_ok: true,
     });
     let (a, l) = ledger.account();
