@@ -13,6 +13,7 @@ use common::faults::wire::{Conn, Outcome};
 use common::faults::{queue_listing, restart};
 use common::*;
 use serde_json::json;
+use tokio::task::JoinSet;
 
 /// Messages an instance that is not connected may hold: room for the sends before the signal,
 /// every racing one and 16 more, so that of the held requests at least 16 are accepted and at
@@ -49,6 +50,58 @@ async fn held(dp: &str, path: &str, count_path: &str, text: &str) -> Conn {
     conn
 }
 
+/// One send and what came back.
+type Sent = (String, Outcome);
+
+/// `RACING` sends on fresh connections, staggered over ~2 ms from now: with the signal sent
+/// in the middle, some land before it, some during the shutdown, some after the listener closed.
+fn race(dp: &str, path: &str) -> JoinSet<Sent> {
+    let mut racing = JoinSet::new();
+    for i in 0..RACING {
+        let (dp, path, text) = (dp.to_owned(), path.to_owned(), format!("racing {i}"));
+        racing.spawn(async move {
+            tokio::time::sleep(Duration::from_micros(125 * i as u64)).await;
+            let outcome = match Conn::open(&dp).await {
+                Ok(mut conn) => conn.post(&path, &body(&text)).await,
+                Err(e) => Outcome::NoAnswer(format!("connect: {e}")),
+            };
+            (text, outcome)
+        });
+    }
+    racing
+}
+
+/// Writes the held-back tail of each request and reads its answer.
+fn finish(holding: Vec<(Conn, String)>) -> JoinSet<Sent> {
+    let mut finishing = JoinSet::new();
+    for (mut conn, text) in holding {
+        finishing.spawn(async move {
+            let b = body(&text);
+            let outcome = match conn.write_rest(&b, b.len() - TAIL).await {
+                Ok(()) => conn.answer().await,
+                Err(e) => Outcome::NoAnswer(format!("write: {e}")),
+            };
+            (text, outcome)
+        });
+    }
+    finishing
+}
+
+/// Files every outcome in `ledger`; returns how many were answered 200 and otherwise.
+async fn file(mut sends: JoinSet<Sent>, ledger: &mut Ledger) -> (usize, usize) {
+    let (mut acked, mut refused) = (0, 0);
+    while let Some(r) = sends.join_next().await {
+        let (text, outcome) = r.unwrap();
+        match outcome.status() {
+            Some(200) => acked += 1,
+            Some(_) => refused += 1,
+            None => {}
+        }
+        ledger.record(text, outcome);
+    }
+    (acked, refused)
+}
+
 fn log_says_shutting_down(ce: &Chatedge) -> bool {
     ce.log().contains("shutting down: finishing in-flight requests")
 }
@@ -83,20 +136,7 @@ async fn sigterm_keeps_every_acknowledged_send_and_no_refused_one() {
     for (conn, text) in &mut holding {
         assert!(!conn.answer_started().await, "{text} was answered before its body was complete");
     }
-    // Staggered over ~2 ms around the signal: some land before it, some during the shutdown,
-    // some after the listener closed.
-    let mut racing = tokio::task::JoinSet::new();
-    for i in 0..RACING {
-        let (dp, path, text) = (ce.dp.clone(), path.clone(), format!("racing {i}"));
-        racing.spawn(async move {
-            tokio::time::sleep(Duration::from_micros(125 * i as u64)).await;
-            let outcome = match Conn::open(&dp).await {
-                Ok(mut conn) => conn.post(&path, &body(&text)).await,
-                Err(e) => Outcome::NoAnswer(format!("connect: {e}")),
-            };
-            (text, outcome)
-        });
-    }
+    let racing = race(&ce.dp, &path);
     tokio::time::sleep(Duration::from_micros(500)).await;
     ce.sigterm();
     eventually(Duration::from_secs(10), || async { log_says_shutting_down(&ce).then_some(()) })
@@ -108,31 +148,8 @@ async fn sigterm_keeps_every_acknowledged_send_and_no_refused_one() {
     }
 
     let abandoned: Vec<_> = holding.drain(..ABANDONED).map(|(_, text)| text).collect();
-    let mut finishing = tokio::task::JoinSet::new();
-    for (mut conn, text) in holding {
-        finishing.spawn(async move {
-            let b = body(&text);
-            let outcome = match conn.write_rest(&b, b.len() - TAIL).await {
-                Ok(()) => conn.answer().await,
-                Err(e) => Outcome::NoAnswer(format!("write: {e}")),
-            };
-            (text, outcome)
-        });
-    }
-    let (mut held_acked, mut held_refused) = (0, 0);
-    while let Some(r) = finishing.join_next().await {
-        let (text, outcome) = r.unwrap();
-        match outcome.status() {
-            Some(200) => held_acked += 1,
-            Some(_) => held_refused += 1,
-            None => {}
-        }
-        ledger.record(text, outcome);
-    }
-    while let Some(r) = racing.join_next().await {
-        let (text, outcome) = r.unwrap();
-        ledger.record(text, outcome);
-    }
+    let (held_acked, held_refused) = file(finish(holding), &mut ledger).await;
+    file(racing, &mut ledger).await;
     let status = tokio::task::spawn_blocking(move || ce.wait_exit(Duration::from_secs(30))).await.unwrap();
     assert!(status.success(), "exit status {status:?}");
 
@@ -148,9 +165,9 @@ async fn sigterm_keeps_every_acknowledged_send_and_no_refused_one() {
     assert_eq!(count, json!({"count": listing.len()}));
     let (acked, refused, unknown) = ledger.count();
     eprintln!(
-        "sigterm_in_flight: {} held in flight at the signal ({held_acked} acknowledged, {held_refused} refused); \
-         in all {acked} acknowledged, {refused} refused, {unknown} unanswered; {} queued after restart",
-        HELD - ABANDONED,
+        "sigterm_in_flight: {HELD} held in flight at the signal ({ABANDONED} abandoned, {held_acked} acknowledged, \
+         {held_refused} refused); in all {acked} acknowledged, {refused} refused, {unknown} unanswered; \
+         {} queued after restart",
         listing.len()
     );
     assert!(held_acked > 0 && held_refused > 0, "the held requests must meet both an open and a full queue");
