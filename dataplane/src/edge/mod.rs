@@ -22,8 +22,16 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>, _peer: SocketAddr) ->
         Ok(r) => r,
         Err(_) => {
             app.metrics.refusals.with_label_values(&["request_timeout"]).inc();
-            let body = json!({"error": "timeout", "message": "the request did not complete in time; it may still take effect"});
-            ("timeout", "none", chatedge_serve::json(StatusCode::SERVICE_UNAVAILABLE, &body))
+            // Dropping the route's future closes its reply channel: a send whose batch is not
+            // written yet is taken out of its group and never written (store/committer.rs).
+            let body = json!({
+                "error": "timeout",
+                "message": "the request did not complete in time and was cancelled: nothing was stored, \
+                            unless the disk write was already under way at that instant"
+            });
+            let mut res = chatedge_serve::json(StatusCode::SERVICE_UNAVAILABLE, &body);
+            res.headers_mut().insert(hyper::header::RETRY_AFTER, hyper::header::HeaderValue::from(1u32));
+            ("timeout", "none", res)
         }
     };
     let m = &app.metrics;
