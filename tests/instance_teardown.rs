@@ -46,9 +46,11 @@ async fn a_deleted_instance_loses_its_queue_session_and_webhooks_for_good() {
     assert!(queued.is_some(), "five messages wait in the doomed instance's queue");
     let heard_before = events_of(&sink, &doomed);
 
-    let url = format!("{}/instances/{}", ce.cp, doomed.id);
+    // Through the data plane, which forwards it: one base URL serves a Z-API client.
+    let url = format!("{}/instances/{}", ce.dp, doomed.id);
     let (s, v) = http.raw(Method::DELETE, &url, Some(&ce.integrator_token), &[], Vec::new()).await;
     assert_eq!(s, 200, "delete: {v}");
+    let url = format!("{}/instances/{}", ce.cp, doomed.id);
     // The answer waits (boundedly) for the data plane to finish; a slow machine may outwait it.
     let torn_down = eventually(PATIENCE, || async {
         let n = sum(&http, &ce.dp, "chatedge_dp_instance_teardowns_total", "when=\"on_update\"").await;

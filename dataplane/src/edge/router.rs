@@ -19,7 +19,7 @@ pub async fn route(app: &App, req: Request<Incoming>) -> (&'static str, &'static
             ("metrics", "ops", chatedge_serve::bytes(StatusCode::OK, "text/plain; version=0.0.4", app.metrics.render()))
         }
         (&Method::GET, ["healthz"]) => ("healthz", "ops", health(app)),
-        (_, ["instances", "integrator", ..]) | (&Method::GET, ["instances"]) => {
+        (_, ["instances", "integrator", ..]) | (&Method::GET, ["instances"]) | (&Method::DELETE, ["instances", _]) => {
             let (label, res) = zapi::integrator::forward(app, req).await;
             (label, "zapi", res)
         }
