@@ -93,11 +93,7 @@ async fn qr_codes_rotate_expired_ones_are_refused_and_a_scan_connects() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_queue_can_be_listed_counted_and_emptied_and_refuses_more_than_its_limit() {
-    let dir = temp_dir();
-    let ce = Chatedge::up(dir.path(), QUICK_QR);
-    let http = Http::new();
-    let inst = create_instance(&http, &ce, None).await;
-    wait_known(&http, &ce, &inst).await;
+    let (_dir, ce, http, inst) = known_instance().await;
     let mut zaaps = Vec::new();
     for i in 0..5 {
         let body = json!({"phone": "5511999998888", "message": format!("waiting {i}"), "delayMessage": 3});
@@ -172,11 +168,7 @@ async fn the_message_on_the_wire_is_counted_once_and_a_clear_leaves_it_to_be_del
 /// messages to that recipient (through the phone index), and says how many.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_the_queue_of_a_phone_number_removes_only_the_messages_to_it() {
-    let dir = temp_dir();
-    let ce = Chatedge::up(dir.path(), QUICK_QR);
-    let http = Http::new();
-    let inst = create_instance(&http, &ce, None).await;
-    wait_known(&http, &ce, &inst).await;
+    let (_dir, ce, http, inst) = known_instance().await;
     let mut kept = Vec::new();
     for (i, phone) in ["5511999990001", "5511999990002", "5511999990001", "5511999990002"].iter().enumerate() {
         let body = json!({"phone": phone, "message": format!("to {phone} #{i}")});
@@ -325,4 +317,14 @@ async fn a_created_instance_answers_on_the_data_plane_as_soon_as_create_returns(
         let (s, v) = http.get(&ce.instance_url(&inst, "status"), None).await;
         assert_eq!(s, 200, "read-your-writes after create: {v}");
     }
+}
+
+/// A running chatedge (QUICK_QR) with one instance its data plane knows, no webhooks.
+async fn known_instance() -> (tempfile::TempDir, Chatedge, Http, Instance) {
+    let dir = temp_dir();
+    let ce = Chatedge::up(dir.path(), QUICK_QR);
+    let http = Http::new();
+    let inst = create_instance(&http, &ce, None).await;
+    wait_known(&http, &ce, &inst).await;
+    (dir, ce, http, inst)
 }

@@ -18,7 +18,7 @@ mod traffic;
 
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -32,7 +32,7 @@ use self::book::ChaosBook;
 use self::faults::{Kills, NetworkFaults};
 use self::process::{Launch, Process};
 use self::report::{ChaosReport, Drain, ProcessReport, Sends};
-use self::state::{Fleet, Server, Stop, Tally};
+use self::state::Fleet;
 use self::traffic::{PairingReport, Shared};
 use crate::cli::{ChaosArgs, TargetArgs};
 use crate::client::Http;
@@ -95,20 +95,7 @@ async fn setup(a: &ChaosArgs, launch: &Launch, book: Arc<ChaosBook>) -> Result<(
     for i in instances {
         fleet.add(&target.data_plane, i)?;
     }
-    let shared = Shared {
-        http,
-        provisioner,
-        sink,
-        book,
-        server: Server::default(),
-        fleet,
-        stop: Stop::default(),
-        sends: Tally::default(),
-        pairings: Tally::default(),
-        attempted: AtomicU64::new(0),
-        acknowledged: AtomicU64::new(0),
-        kills: AtomicU64::new(0),
-    };
+    let shared = Shared::new(http, provisioner, sink, book, fleet);
     shared.server.came_up();
     Ok((Arc::new(shared), process))
 }

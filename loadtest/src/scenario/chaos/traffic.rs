@@ -44,6 +44,26 @@ pub struct Shared {
     pub kills: AtomicU64,
 }
 
+impl Shared {
+    /// Everything at its start: no server process seen yet as down, nothing counted.
+    pub fn new(http: Http, provisioner: Provisioner, sink: Arc<Sink>, book: Arc<ChaosBook>, fleet: Fleet) -> Self {
+        Shared {
+            http,
+            provisioner,
+            sink,
+            book,
+            server: Server::default(),
+            fleet,
+            stop: Stop::default(),
+            sends: Tally::default(),
+            pairings: Tally::default(),
+            attempted: AtomicU64::new(0),
+            acknowledged: AtomicU64::new(0),
+            kills: AtomicU64::new(0),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Accepted {

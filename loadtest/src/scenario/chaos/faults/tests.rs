@@ -1,4 +1,3 @@
-use std::sync::atomic::AtomicU64;
 use std::sync::Mutex;
 
 use hyper::StatusCode;
@@ -7,7 +6,7 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 
 use super::super::book::ChaosBook;
-use super::super::state::{Fleet, Server, Stop};
+use super::super::state::Fleet;
 use super::*;
 use crate::client::Http;
 use crate::credentials::Tokens;
@@ -58,20 +57,7 @@ async fn shared(base: &str) -> Arc<Shared> {
         let (id, token, phone) = (format!("I{index}"), format!("T{index}"), format!("{index}"));
         fleet.add(base, Instance { index, id, token, webhook_secret: None, phone }).expect("member");
     }
-    let shared = Shared {
-        http,
-        provisioner,
-        sink,
-        book,
-        server: Server::default(),
-        fleet,
-        stop: Stop::default(),
-        sends: Tally::default(),
-        pairings: Tally::default(),
-        attempted: AtomicU64::new(0),
-        acknowledged: AtomicU64::new(0),
-        kills: AtomicU64::new(0),
-    };
+    let shared = Shared::new(http, provisioner, sink, book, fleet);
     shared.server.came_up();
     Arc::new(shared)
 }
