@@ -19,6 +19,14 @@ async fn sim(p: &Paired, action: &str, body: Value) -> (u16, Value) {
     p.http.post(&format!("{}/sim/{action}", p.ce.dp), Some(&p.ce.admin_token), &body).await
 }
 
+/// Asserts that the sim network never got the same message id twice.
+async fn assert_nothing_sent_twice(p: &Paired) {
+    let (s, stats) = p.http.get(&format!("{}/sim/stats", p.ce.dp), Some(&p.ce.admin_token)).await;
+    assert_eq!(s, 200, "{stats}");
+    assert!(stats["sends"].as_u64().unwrap_or(0) > 0, "{stats}");
+    assert_eq!(stats["duplicateSends"], json!(0), "a message reached the network twice: {stats}");
+}
+
 async fn status(p: &Paired) -> Value {
     p.http.get(&p.ce.instance_url(&p.inst, "status"), None).await.1
 }
@@ -82,6 +90,7 @@ async fn a_lost_connection_reconnects_by_itself_and_every_message_leaves_once_in
     let twice: Vec<_> = deliveries(&p).into_iter().filter(|(_, n)| *n != 1).collect();
     assert!(twice.is_empty(), "no message is delivered twice: {twice:?}");
     assert_left_in_order(&p, &all).await;
+    assert_nothing_sent_twice(&p).await;
 
     let lost = p.sink.of_type("DisconnectedCallback");
     assert_eq!(lost.len(), 1, "one DisconnectedCallback for the drop, none per failed attempt");
@@ -120,6 +129,7 @@ async fn a_logout_needs_a_new_scan_and_the_queue_waits_for_it() {
     p.sink.wait_for_zaaps(&zaap_ids(&queued), "queued messages delivered after the new scan").await;
     assert!(deliveries(&p).values().all(|n| *n == 1));
     assert_left_in_order(&p, &queued).await;
+    assert_nothing_sent_twice(&p).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -148,6 +158,7 @@ async fn repeated_drops_during_a_burst_lose_nothing_and_send_nothing_twice() {
     let twice: Vec<_> = deliveries(&p).into_iter().filter(|(_, n)| *n != 1).collect();
     assert!(twice.is_empty(), "a resend after a drop is recognised: {twice:?}");
     assert_left_in_order(&p, &answers).await;
+    assert_nothing_sent_twice(&p).await;
     let settled = eventually(Duration::from_secs(10), || async {
         let (_, c) = p.http.get(&p.ce.instance_url(&p.inst, "queue/count"), None).await;
         (c["count"] == json!(0)).then_some(())

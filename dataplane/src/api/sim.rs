@@ -4,7 +4,9 @@
 //! `{instanceId, phone, status}` changes a contact's presence; `POST /sim/drop`
 //! `{instanceId, ms}` cuts the instance's connection for `ms` milliseconds (it reconnects by
 //! itself afterwards); `POST /sim/logout` `{instanceId}` removes the instance's device from the
-//! phone (a new scan is needed). Errors use chatedge's own shape `{"error": code, "message":
+//! phone (a new scan is needed); `GET /sim/stats` answers `{sends, duplicateSends}`: how many
+//! messages the network took and how many of them carried a message id it had already seen —
+//! the witness that nothing is sent twice. Errors use chatedge's own shape `{"error": code, "message":
 //! text}`.
 
 use chatedge_config::{InstanceId, Phone};
@@ -75,7 +77,7 @@ impl SimApiError {
                 (StatusCode::NOT_FOUND, "sim_disabled", "this data plane does not run the sim network".to_owned())
             }
             SimApiError::MethodNotAllowed => {
-                (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "use POST".to_owned())
+                (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "use POST (GET for stats)".to_owned())
             }
             SimApiError::Unauthorized => {
                 (StatusCode::UNAUTHORIZED, "unauthorized", "Authorization: Bearer <admin token> required".to_owned())
@@ -112,9 +114,9 @@ pub async fn handle(app: &App, req: Request<Incoming>, action: &str) -> (&'stati
         "presence" => "sim.presence",
         "drop" => "sim.drop",
         "logout" => "sim.logout",
+        "stats" => "sim.stats",
         _ => {
-            let body =
-                json!({"error": "route_not_found", "message": "sim routes: scan, inbound, presence, drop, logout"});
+            let body = json!({"error": "route_not_found", "message": "sim routes: scan, inbound, presence, drop, logout, stats"});
             return ("sim.unknown", chatedge_serve::json(StatusCode::NOT_FOUND, &body));
         }
     };
@@ -123,11 +125,15 @@ pub async fn handle(app: &App, req: Request<Incoming>, action: &str) -> (&'stati
 
 async fn serve(app: &App, req: Request<Incoming>, action: &str) -> Result<Resp, SimApiError> {
     let sim = app.sim.clone().ok_or(SimApiError::Disabled)?;
-    if req.method() != Method::POST {
+    let wanted = if action == "stats" { Method::GET } else { Method::POST };
+    if req.method() != wanted {
         return Err(SimApiError::MethodNotAllowed);
     }
     if !auth::admin(&app.config.load(), req.headers()) {
         return Err(SimApiError::Unauthorized);
+    }
+    if action == "stats" {
+        return Ok(chatedge_serve::json(StatusCode::OK, &sim.stats()));
     }
     let (parts, body) = req.into_parts();
     let body = chatedge_serve::read_body(&parts.headers, body, app.limits.max_body_bytes)

@@ -83,6 +83,44 @@ pub struct SimNetwork {
     shards: Arc<Vec<(redelivery::Shared, mpsc::Sender<NetworkEvent>)>>,
     dir: Mutex<Directory>,
     next_ack: AtomicU64,
+    /// Messages put on the wire, and those among them whose message id had been sent before:
+    /// the witness for "never sent twice".
+    sends: AtomicU64,
+    duplicate_sends: AtomicU64,
+}
+
+/// What the sim network has seen, for tests and curious operators (`GET /sim/stats`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimStats {
+    pub sends: u64,
+    pub duplicate_sends: u64,
+}
+
+/// Message ids a shard's connector sent lately (the last [`RECENT_SENDS`]).
+#[derive(Default)]
+struct RecentSends {
+    ids: std::collections::HashSet<chatedge_config::MessageId>,
+    order: std::collections::VecDeque<chatedge_config::MessageId>,
+}
+
+/// How many sent message ids each connector remembers to recognise a second send.
+const RECENT_SENDS: usize = 100_000;
+
+impl RecentSends {
+    /// Records `id`; true when it was sent before.
+    fn seen_again(&mut self, id: chatedge_config::MessageId) -> bool {
+        if !self.ids.insert(id) {
+            return true;
+        }
+        self.order.push_back(id);
+        if self.order.len() > RECENT_SENDS {
+            if let Some(old) = self.order.pop_front() {
+                self.ids.remove(&old);
+            }
+        }
+        false
+    }
 }
 
 impl SimNetwork {
@@ -92,13 +130,27 @@ impl SimNetwork {
         let shards: Vec<_> = shards.into_iter().map(|tx| (redelivery::Shared::default(), tx)).collect();
         let shards = Arc::new(shards);
         tokio::spawn(redelivery::sweep(Arc::downgrade(&shards), cfg.incoming_redelivery));
-        Arc::new(SimNetwork { cfg, shards, dir: Mutex::new(Directory::default()), next_ack: AtomicU64::new(1) })
+        Arc::new(SimNetwork {
+            cfg,
+            shards,
+            dir: Mutex::new(Directory::default()),
+            next_ack: AtomicU64::new(1),
+            sends: AtomicU64::new(0),
+            duplicate_sends: AtomicU64::new(0),
+        })
     }
 
     /// The connector shard `index` uses.
     pub fn connector(self: &Arc<Self>, index: usize) -> SimConnector {
         let (pending, events) = self.shards[index].clone();
-        SimConnector { net: self.clone(), events, pending }
+        SimConnector { net: self.clone(), events, pending, recent: RecentSends::default() }
+    }
+
+    pub fn stats(&self) -> SimStats {
+        SimStats {
+            sends: self.sends.load(Ordering::Relaxed),
+            duplicate_sends: self.duplicate_sends.load(Ordering::Relaxed),
+        }
     }
 
     fn next_ack(&self) -> AckId {
@@ -207,6 +259,7 @@ pub struct SimConnector {
     net: Arc<SimNetwork>,
     events: mpsc::Sender<NetworkEvent>,
     pending: redelivery::Shared,
+    recent: RecentSends,
 }
 
 impl Connector for SimConnector {
@@ -265,6 +318,11 @@ impl Connector for SimConnector {
             return Err(NetworkError::NotConnected);
         }
         let (instance, message_id, phone) = (message.instance, message.message_id, message.phone.clone());
+        self.net.sends.fetch_add(1, Ordering::Relaxed);
+        if self.recent.seen_again(message_id) {
+            tracing::warn!(instance = %instance, message = %message_id, "sim: the same message was sent twice");
+            self.net.duplicate_sends.fetch_add(1, Ordering::Relaxed);
+        }
         let cfg = &self.net.cfg;
         if phone.ends_with(&cfg.unreachable_suffix) {
             let reason = format!("{} is not on the network", phone.as_str());
