@@ -121,6 +121,10 @@ async fn a_disk_that_fills_mid_burst_loses_nothing_acknowledged_sends_nothing_re
     }
     let after = common::send_texts(&http, &ce, &inst, 20, 39_000_001, "after").await;
     assert_eq!(after.len(), 20, "sends are accepted again");
+    // What was acknowledged across the episode survives a crash, and no batch that failed and
+    // was given up comes back from the WAL.
+    ce.kill_9();
+    let ce = common::faults::restart(&fs.0.join("data"), &config).await;
 
     let acknowledged: HashSet<&str> = outcome.iter().filter(|(_, s)| **s == 200).map(|(p, _)| p.as_str()).collect();
     let refused: HashSet<&str> =
@@ -178,5 +182,6 @@ async fn a_disk_that_fills_mid_burst_loses_nothing_acknowledged_sends_nothing_re
         .collect();
     assert!(sent_refused.is_empty(), "refused requests were sent anyway: {sent_refused:?}");
     assert!(delivered.iter().all(|e| e.signed_by(&inst.secret)));
+    sink.wait_for_zaaps(&common::zaap_ids(&after), "the sends after recovery, delivered after the crash too").await;
     drop(ce);
 }

@@ -21,7 +21,9 @@
 //! the network: `DELETE queue/{zaapId}` answers [`Removal::InFlight`] for it, and
 //! `DELETE queue` removes every *waiting* message and leaves it (reported in
 //! [`Cleared::in_flight`]); if the connection drops before the network answers, it goes back
-//! to the head and is sent again, as it was never removed.
+//! to the head and is sent again, as it was never removed — and until then it still cannot be
+//! removed, since the network may have it already (a late answer from the old connection
+//! completes it instead of a second send).
 //!
 //! **`DELETE queue/{phone}`**: Z-API's own example deletes `queue/5511999999999`. A path that
 //! is not a zaapId (32 hex digits) but is a phone number removes the waiting messages to that
@@ -57,13 +59,16 @@ pub struct Queued {
     pub message: OutboundMessage,
 }
 
-/// The message on the wire: what completing it must delete from the indexes.
+/// The message handed to the network: what completing it must delete from the indexes.
 #[derive(Debug, Clone)]
 struct Taken {
     seq: u64,
     zaap: ZaapId,
     phone: Phone,
     created_ms: u64,
+    /// False once its connection dropped and it went back to the head of the window: it waits
+    /// to be sent again, but the network may have it already, so it still cannot be removed.
+    on_wire: bool,
 }
 
 #[derive(Debug)]
@@ -82,7 +87,7 @@ pub struct InstanceQueue {
     window: VecDeque<Queued>,
     /// Every seq below this is in `window`, taken, or gone.
     loaded_upto: u64,
-    /// The message on the wire, if any.
+    /// The message handed to the network whose answer has not come, if any.
     taken: Option<Taken>,
     /// The consumed span `[compacted_upto, head)` has not been range-deleted yet.
     compacted_upto: u64,
@@ -186,14 +191,17 @@ impl InstanceQueue {
             zaap: q.message.zaap_id,
             phone: q.message.phone.clone(),
             created_ms: q.message.created_ms,
+            on_wire: true,
         });
         Ok(taken)
     }
 
-    /// Returns a taken message to the head (the connection dropped before the network took it).
+    /// Returns a taken message to the head (its connection dropped before the network
+    /// answered). It stays marked as taken — the network may have it already, so `DELETE`
+    /// cannot recall it — until it is completed, or taken again and answered.
     pub fn put_back(&mut self, q: Queued) {
-        if self.taken.as_ref().is_some_and(|t| t.seq == q.seq) {
-            self.taken = None;
+        if let Some(t) = self.taken.as_mut().filter(|t| t.seq == q.seq) {
+            t.on_wire = false;
         }
         if q.seq >= self.head && !self.holes.contains(q.seq) {
             self.window.push_front(q);
@@ -230,7 +238,7 @@ impl InstanceQueue {
 
     /// The zaapId and phone of a stored message that was completed without being taken
     /// (only callers outside the shard do that); `None` if it cannot be read.
-    fn read_index_fields(&self, seq: u64, store: &Store) -> Option<(ZaapId, Phone)> {
+    pub(super) fn read_index_fields(&self, seq: u64, store: &Store) -> Option<(ZaapId, Phone)> {
         let bytes = store.db().get_pinned_cf(store.cf(Cf::Queue), keys::queue(&self.id, seq)).ok()??;
         OutboundMessage::decode(&bytes).ok().map(|m| (m.zaap_id, m.phone))
     }

@@ -123,7 +123,9 @@ impl InstanceQueue {
         }
         store.compact_later(Cf::Queue, queue_from.to_vec(), queue_to.to_vec());
         store.compact_later(Cf::QueueIndex, index_from, index_to);
-        self.window.clear();
+        // A taken message put back after a dropped connection waits in the window to be sent
+        // again: it stays there.
+        self.window.retain(|q| Some(q.seq) == keep);
         self.loaded_upto = self.next_seq;
         self.holes.clear();
         match keep {
@@ -135,6 +137,20 @@ impl InstanceQueue {
         }
         self.settle();
         Cleared { removed, in_flight: taken.is_some() }
+    }
+
+    /// The message `seq` was written, but its client stopped waiting before hearing so: it has
+    /// not become sendable (its seq was never marked committed), so it is taken back — deleted
+    /// with its index entries in `batch` — and never sent.
+    pub fn withdraw(&mut self, seq: u64, batch: &mut Batch, store: &Store) {
+        let loaded = self.window.iter().find(|q| q.seq == seq).map(|q| (q.message.zaap_id, q.message.phone.clone()));
+        match loaded.or_else(|| self.read_index_fields(seq, store)) {
+            Some((zaap, phone)) => self.drop_message(seq, &zaap, &phone, batch),
+            None => {
+                batch.delete(Cf::Queue, keys::queue(&self.id, seq));
+                self.abandon(seq);
+            }
+        }
     }
 
     /// `seq` holds a durable message that is in the queue and not on the wire.

@@ -78,6 +78,8 @@ struct Harness {
     q: InstanceQueue,
     model: VecDeque<(ZaapId, usize)>,
     on_wire: Option<Queued>,
+    /// The message put back after a drop: waiting at the head, but not removable.
+    unconfirmed: bool,
     n: u32,
 }
 
@@ -86,7 +88,8 @@ impl Harness {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path(), 16, Arc::new(Metrics::new())).unwrap();
         let id = InstanceId::generate();
-        Harness { _dir: dir, store, id, q: InstanceQueue::new(id), model: VecDeque::new(), on_wire: None, n: 0 }
+        let q = InstanceQueue::new(id);
+        Harness { _dir: dir, store, id, q, model: VecDeque::new(), on_wire: None, unconfirmed: false, n: 0 }
     }
 
     fn push(&mut self, to: usize) {
@@ -110,11 +113,17 @@ impl Harness {
         self.q.complete(t.seq, &mut batch, &self.store);
         commit(&self.store, batch);
         self.model.pop_front();
+        self.unconfirmed = false;
+    }
+
+    /// Whether the model's first message is handed to the network (on the wire or put back).
+    fn head_taken(&self) -> bool {
+        self.on_wire.is_some() || self.unconfirmed
     }
 
     /// The model's waiting messages to phone `p`, in order.
     fn waiting_to(&self, p: usize) -> Vec<ZaapId> {
-        let skip = self.on_wire.is_some() as usize;
+        let skip = self.head_taken() as usize;
         self.model.iter().skip(skip).filter(|m| m.1 == p).map(|m| m.0).collect()
     }
 
@@ -127,7 +136,10 @@ impl Harness {
                     self.complete(t);
                 }
             }
-            Step::Take if self.on_wire.is_none() => self.on_wire = self.take(),
+            Step::Take if self.on_wire.is_none() => {
+                self.on_wire = self.take();
+                self.unconfirmed = false;
+            }
             Step::Answer => {
                 if let Some(t) = self.on_wire.take() {
                     self.complete(t);
@@ -136,12 +148,13 @@ impl Harness {
             Step::Drop => {
                 if let Some(t) = self.on_wire.take() {
                     self.q.put_back(t);
+                    self.unconfirmed = true;
                 }
             }
             Step::Remove(i) if !self.model.is_empty() => {
                 let i = i % self.model.len();
                 let zaap = self.model[i].0;
-                let expected = if i == 0 && self.on_wire.is_some() { Removal::InFlight } else { Removal::Removed };
+                let expected = if i == 0 && self.head_taken() { Removal::InFlight } else { Removal::Removed };
                 assert_eq!(self.q.remove(&zaap, &mut batch, &self.store).unwrap(), expected);
                 if expected == Removal::Removed {
                     self.model.remove(i);
@@ -156,7 +169,7 @@ impl Harness {
             }
             Step::RemovePhone(p, limit) => {
                 let waiting = self.waiting_to(*p);
-                let on_wire_to_p = self.on_wire.is_some() && self.model.front().is_some_and(|m| m.1 == *p);
+                let on_wire_to_p = self.head_taken() && self.model.front().is_some_and(|m| m.1 == *p);
                 let got = self.q.remove_phone(&phone(*p), *limit, &mut batch, &self.store).unwrap();
                 let removed: Vec<ZaapId> = waiting.iter().take(*limit).copied().collect();
                 let expected =
@@ -166,7 +179,7 @@ impl Harness {
                 commit(&self.store, batch);
             }
             Step::Clear => {
-                let kept = self.on_wire.is_some() as usize;
+                let kept = self.head_taken() as usize;
                 let got = self.q.clear(&mut batch, &self.store);
                 assert_eq!(got, Cleared { removed: (self.model.len() - kept) as u64, in_flight: kept == 1 });
                 self.model.truncate(kept);
@@ -175,6 +188,7 @@ impl Harness {
             Step::Restart => {
                 // What was on the wire is still on disk, at the head: it is simply queued again.
                 self.on_wire = None;
+                self.unconfirmed = false;
                 let recovered = recovery::scan(&self.store).unwrap();
                 self.q = match recovered.get(&self.id) {
                     Some(r) => {
@@ -194,7 +208,7 @@ impl Harness {
             _ => {}
         }
         assert_eq!(self.q.len(), self.model.len() as u64, "after {s:?}");
-        assert_eq!(self.q.in_flight().is_some(), self.on_wire.is_some());
+        assert_eq!(self.q.in_flight().is_some(), self.head_taken());
     }
 
     fn check_whole_listing(&self) {

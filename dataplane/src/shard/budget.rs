@@ -8,12 +8,15 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chatedge_config::file::StoreConfig;
+use tokio::sync::Notify;
 
 pub struct CommitBudget {
     bytes: AtomicU64,
     batches: AtomicU64,
     max_bytes: u64,
     max_batches: u64,
+    /// Signalled when giving back ends an exhaustion, to wake the shard's loop.
+    freed: Notify,
 }
 
 impl CommitBudget {
@@ -23,6 +26,7 @@ impl CommitBudget {
             batches: AtomicU64::new(0),
             max_bytes: cfg.max_pending_bytes_per_shard,
             max_batches: cfg.max_pending_batches_per_shard,
+            freed: Notify::new(),
         }
     }
 
@@ -32,8 +36,22 @@ impl CommitBudget {
     }
 
     pub fn give_back(&self, bytes: usize) {
+        let was_exhausted = self.exhausted();
         self.bytes.fetch_sub(bytes as u64, Ordering::Relaxed);
         self.batches.fetch_sub(1, Ordering::Relaxed);
+        if was_exhausted && !self.exhausted() {
+            self.freed.notify_one();
+        }
+    }
+
+    /// Resolves once budget was given back after an exhaustion.
+    pub async fn freed(&self) {
+        self.freed.notified().await
+    }
+
+    /// Batches waiting for the committer.
+    pub fn batches(&self) -> u64 {
+        self.batches.load(Ordering::Relaxed)
     }
 
     /// Whether either bound is reached.

@@ -158,14 +158,15 @@ impl Shard {
             let _ = reply.send(Err(CoreError::QueueFull { limit, connected }));
             return;
         }
-        if self.budget.exhausted() {
-            self.counters.store_busy.inc();
-            let _ = reply.send(Err(CoreError::StoreBusy));
-            return;
-        }
+        // A failing disk is said as such (it also fills the budget with retried batches).
         if let Some(reason) = self.deps.store.health().reason() {
             self.counters.store_failing.inc();
             let _ = reply.send(Err(CoreError::StoreFailing(reason)));
+            return;
+        }
+        if self.budget.exhausted() {
+            self.counters.store_busy.inc();
+            let _ = reply.send(Err(CoreError::StoreBusy));
             return;
         }
         let s = self.session(id);

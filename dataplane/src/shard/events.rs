@@ -39,6 +39,14 @@ impl Shard {
         let id = event.instance();
         let ack = event.ack();
         let cfg = self.deps.config.load().instances.get(&id).cloned();
+        if cfg.is_none() {
+            // A late event about an instance removed (and torn down) since: nothing to keep,
+            // and no session is recreated for it.
+            if let Some(ack) = ack {
+                self.connector.ack(id, ack);
+            }
+            return;
+        }
         let mut out = Outgoing { cfg, batch: Batch::new(), events: Events::new() };
         let keep_unacked = self.apply(event, &mut out);
         let then = match ack {

@@ -59,12 +59,14 @@ pub struct ShardDeps {
     pub store_limits: StoreConfig,
 }
 
+type Reply = oneshot::Sender<Result<(), CoreError>>;
+
 /// What happens on the shard once a batch is durable.
 enum Then {
     Nothing,
     Enqueued {
         seq: u64,
-        reply: oneshot::Sender<Result<(), CoreError>>,
+        reply: Reply,
     },
     /// Acknowledge the network event to the network.
     Ack(AckId),
@@ -114,6 +116,7 @@ struct Counters {
     sent: IntCounter,
     failed: IntCounter,
     deleted: IntCounter,
+    withdrawn: IntCounter,
     queue_full: IntCounter,
     store_busy: IntCounter,
     store_failing: IntCounter,
@@ -130,6 +133,7 @@ impl Counters {
             sent: outcome("sent"),
             failed: outcome("failed"),
             deleted: outcome("deleted"),
+            withdrawn: outcome("withdrawn"),
             queue_full: metrics.refusals.with_label_values(&["queue_full"]),
             store_busy: metrics.refusals.with_label_values(&["store_busy"]),
             store_failing: metrics.refusals.with_label_values(&["store_failing"]),
@@ -232,6 +236,8 @@ impl Shard {
                 // Past the commit budget, network events wait in their bounded channel (and
                 // the connector behind it) until the committer catches up.
                 Some(event) = events.recv(), if !self.budget.exhausted() => self.on_event(event),
+                // Wakes the loop when the committer gives budget back, so held events resume.
+                _ = self.budget.freed(), if self.budget.exhausted() => {}
                 command = commands.recv() => match command {
                     Some(Command::Stop) | None => break,
                     Some(c) => self.on_command(c),
@@ -261,7 +267,12 @@ impl Shard {
     /// Hands `batch` to the committer; once durable, the events go to the dispatcher and
     /// `then` runs on this shard.
     fn commit(&mut self, instance: InstanceId, batch: Batch, events: Events, then: Then) {
-        if batch.is_empty() {
+        // An acknowledgement must not overtake this shard's earlier writes (a redelivered event
+        // that changes nothing would otherwise be acked before the original's batch is
+        // durable): while any is still with the committer, an empty batch goes through it too,
+        // written as nothing and completed in order.
+        let must_wait = matches!(then, Then::Ack(_)) && self.budget.batches() > 0;
+        if batch.is_empty() && !must_wait {
             return self.on_committed(Committed { instance, result: Ok(()), then });
         }
         let bytes = batch.bytes();
@@ -282,19 +293,7 @@ impl Shard {
         let Committed { instance, result, then } = done;
         match then {
             Then::Nothing => {}
-            Then::Enqueued { seq, reply } => {
-                if let Some(s) = self.sessions.get_mut(&instance) {
-                    match result {
-                        Ok(()) => s.queue.mark_committed(seq),
-                        Err(_) => s.queue.abandon(seq),
-                    }
-                }
-                let ok = result.is_ok();
-                let _ = reply.send(result.map_err(CoreError::from)); // the client may have gone
-                if ok {
-                    self.pump(instance);
-                }
-            }
+            Then::Enqueued { seq, reply } => self.enqueued(instance, seq, result, reply),
             Then::Ack(ack) => {
                 if result.is_ok() {
                     self.connector.ack(instance, ack);
@@ -304,6 +303,31 @@ impl Shard {
                 let _ = reply.send(result.map_err(CoreError::from));
             }
         }
+    }
+
+    /// The batch holding message `seq` is durable (or failed). The client hears first; only a
+    /// message whose client is still there to hear it becomes sendable. One whose client left
+    /// after the write (request timeout, disconnect) is taken back, so an error answer never
+    /// hides a message that is sent later; what remains is a crash before that delete commits.
+    fn enqueued(&mut self, instance: InstanceId, seq: u64, result: Result<(), StoreError>, reply: Reply) {
+        let store = self.deps.store.clone();
+        let Some(s) = self.sessions.get_mut(&instance) else {
+            let _ = reply.send(Err(CoreError::UnknownInstance)); // torn down meanwhile
+            return;
+        };
+        if let Err(e) = result {
+            s.queue.abandon(seq);
+            let _ = reply.send(Err(e.into()));
+            return;
+        }
+        if reply.send(Ok(())).is_ok() {
+            s.queue.mark_committed(seq);
+            return self.pump(instance);
+        }
+        let mut batch = Batch::new();
+        s.queue.withdraw(seq, &mut batch, &store);
+        self.counters.withdrawn.inc();
+        self.commit(instance, batch, Events::new(), Then::Nothing);
     }
 
     fn pacing_for(&self, id: &InstanceId) -> Pacing {

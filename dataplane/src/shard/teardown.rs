@@ -40,7 +40,14 @@ impl Shard {
         }
         let mut batch = Batch::new();
         // Sequence numbers start at 0 and never reach u64::MAX: this span is the whole queue.
-        batch.delete_range(Cf::Queue, keys::queue(&id, 0), keys::queue(&id, u64::MAX));
+        let (queue_from, queue_to) = (keys::queue(&id, 0), keys::queue(&id, u64::MAX));
+        batch.delete_range(Cf::Queue, queue_from, queue_to);
+        // Its zaapId and phone indexes too: a queue recreated under the same id starts at seq 0
+        // again, and stale entries would point at its new messages.
+        let (index_from, index_to) = keys::index_span(&id);
+        batch.delete_range(Cf::QueueIndex, index_from.clone(), index_to.clone());
+        self.deps.store.compact_later(Cf::Queue, queue_from.to_vec(), queue_to.to_vec());
+        self.deps.store.compact_later(Cf::QueueIndex, index_from, index_to);
         batch.delete(Cf::Sessions, keys::session(&id));
         batch.delete(Cf::Config, persist::teardown_marker(&id));
         self.deps.metrics.instance_teardowns.with_label_values(&[when]).inc();
@@ -101,6 +108,14 @@ mod tests {
             .count()
     }
 
+    fn index_entries(store: &Store, id: &InstanceId) -> usize {
+        let (from, to) = keys::index_span(id);
+        let mut opts = rocksdb::ReadOptions::default();
+        opts.set_iterate_upper_bound(to);
+        let mode = rocksdb::IteratorMode::From(&from, rocksdb::Direction::Forward);
+        store.db().iterator_cf_opt(store.cf(Cf::QueueIndex), opts, mode).map_while(Result::ok).count()
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_teardown_cut_short_by_a_crash_is_finished_at_start_before_the_session_resumes() {
         let dir = tempfile::tempdir().unwrap();
@@ -115,6 +130,9 @@ mod tests {
         for id in [gone, kept.id] {
             for seq in 0..3 {
                 b.put(Cf::Queue, keys::queue(&id, seq), b"queued".to_vec());
+                let (zaap, phone) = (chatedge_config::ZaapId::generate(), Phone::parse("5511988887777").unwrap());
+                b.put(Cf::QueueIndex, keys::zaap_index(&id, &zaap), keys::zaap_index_value(seq, &phone));
+                b.put(Cf::QueueIndex, keys::phone_index(&id, &phone, seq), zaap.as_bytes().to_vec());
             }
             b.put(Cf::Config, persist::teardown_marker(&id), Vec::new());
         }
@@ -151,6 +169,8 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         assert_eq!(queue_len(&store, &gone), 0, "the removed instance's queue is gone");
+        assert_eq!(index_entries(&store, &gone), 0, "and its queue indexes");
+        assert_eq!(index_entries(&store, &kept.id), 6);
         assert!(store.db().get_cf(store.cf(Cf::Sessions), keys::session(&gone)).unwrap().is_none());
         assert_eq!(queue_len(&store, &kept.id), 3, "a stale marker tears nothing down");
         let status = shards.ask(&gone, |reply| shard::Command::Status { instance: gone, reply }).await.unwrap();

@@ -138,3 +138,18 @@ fn core_response(e: &CoreError) -> Resp {
     }
     res
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storage_refusals_are_503_with_retry_after() {
+        for (e, secs) in [(CoreError::StoreBusy, "1"), (CoreError::StoreFailing("disk full".into()), "5")] {
+            let res = core_response(&e);
+            assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE, "{e}");
+            assert_eq!(res.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()), Some(secs), "{e}");
+        }
+        assert!(core_response(&CoreError::NotInQueue).headers().get(RETRY_AFTER).is_none());
+    }
+}

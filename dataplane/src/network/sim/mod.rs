@@ -36,6 +36,9 @@ use crate::queue::OutboundMessage;
 
 /// How long an expired code is remembered, to tell "expired" from "unknown".
 const EXPIRED_CODE_MEMORY: Duration = Duration::from_secs(600);
+/// Revoked credentials remembered; past it the set starts over (sim only: an old revoked
+/// credential could then resume, which no test relies on).
+const MAX_REVOKED: usize = 100_000;
 /// How long a reconnect attempt takes to fail while the network is unreachable.
 const UNREACHABLE_ANSWER: Duration = Duration::from_millis(20);
 
@@ -74,6 +77,15 @@ struct Directory {
     revoked: HashSet<String>,
     /// Instances whose network is unreachable until the instant (`/sim/drop`).
     unreachable: HashMap<InstanceId, Instant>,
+}
+
+impl Directory {
+    fn revoke(&mut self, credentials: Credentials) {
+        if self.revoked.len() >= MAX_REVOKED {
+            self.revoked.clear();
+        }
+        self.revoked.insert(credentials.0);
+    }
 }
 
 /// The simulated network, shared by every shard.
@@ -215,7 +227,7 @@ impl SimNetwork {
         let live = {
             let mut dir = self.dir();
             let credentials = dir.devices.remove(&instance).ok_or(SimError::NotConnected)?;
-            dir.revoked.insert(credentials.0);
+            dir.revoke(credentials);
             dir.online.remove(&instance).map(|c| c.generation)
         };
         // Not connected right now (dropped): its next reconnect attempt learns of the logout.
@@ -307,7 +319,7 @@ impl Connector for SimConnector {
         dir.pairing.remove(&instance);
         if logout {
             if let Some(credentials) = dir.devices.remove(&instance) {
-                dir.revoked.insert(credentials.0);
+                dir.revoke(credentials);
             }
         }
     }

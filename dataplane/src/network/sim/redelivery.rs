@@ -31,6 +31,12 @@ impl Pending {
         }
         self.events.insert(ack, (event.clone(), 0));
         self.due.push_back((Instant::now() + redeliver_after, ack));
+        // Acknowledged events leave `events` at once but their due entries only when they come
+        // due: drop those now and then, so `due` stays within twice the bound.
+        if self.due.len() >= 2 * MAX_PENDING {
+            let events = &self.events;
+            self.due.retain(|(_, a)| events.contains_key(a));
+        }
     }
 
     pub fn ack(&mut self, ack: AckId) {
