@@ -82,10 +82,15 @@ async fn a_deleted_instance_loses_its_queue_session_and_webhooks_for_good() {
     wait_connected(&http, &ce, &kept).await;
     let (s, _) = http.get(&ce.instance_url(&doomed, "status"), None).await;
     assert_eq!(s, 401, "still unknown after a restart");
-    let sessions = sum(&http, &ce.dp, "chatedge_dp_sessions", "").await;
+    // The sessions gauge is published once a second: wait for the first report.
+    let sessions = eventually(PATIENCE, || async {
+        let n = sum(&http, &ce.dp, "chatedge_dp_sessions", "").await;
+        (n > 0.0).then_some(n)
+    })
+    .await;
     let resumed = sum(&http, &ce.dp, "chatedge_dp_sessions", "state=\"connected\"").await
         + sum(&http, &ce.dp, "chatedge_dp_sessions", "state=\"connecting\"").await;
-    assert_eq!(resumed, 1.0, "only the kept instance had a saved session to resume ({sessions} sessions)");
+    assert_eq!(resumed, 1.0, "only the kept instance had a saved session to resume ({sessions:?} sessions)");
     let depth = eventually(PATIENCE, || async {
         let d = sum(&http, &ce.dp, "chatedge_dp_queue_depth", "").await;
         (d == 0.0).then_some(d)

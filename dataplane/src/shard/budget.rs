@@ -17,6 +17,9 @@ pub struct CommitBudget {
     max_batches: u64,
     /// Signalled when giving back ends an exhaustion, to wake the shard's loop.
     freed: Notify,
+    /// The highest batch number whose completion ran in submission order: every batch the
+    /// shard submitted up to it has completed (abandoned ones excepted, which wrote nothing).
+    completed: AtomicU64,
 }
 
 impl CommitBudget {
@@ -27,6 +30,7 @@ impl CommitBudget {
             max_bytes: cfg.max_pending_bytes_per_shard,
             max_batches: cfg.max_pending_batches_per_shard,
             freed: Notify::new(),
+            completed: AtomicU64::new(0),
         }
     }
 
@@ -35,7 +39,11 @@ impl CommitBudget {
         self.batches.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn give_back(&self, bytes: usize) {
+    /// The batch `number` (if it completed in order) is done and its bytes free.
+    pub fn give_back(&self, bytes: usize, number: Option<u64>) {
+        if let Some(n) = number {
+            self.completed.fetch_max(n, Ordering::Release);
+        }
         let was_exhausted = self.exhausted();
         self.bytes.fetch_sub(bytes as u64, Ordering::Relaxed);
         self.batches.fetch_sub(1, Ordering::Relaxed);
@@ -49,9 +57,9 @@ impl CommitBudget {
         self.freed.notified().await
     }
 
-    /// Batches waiting for the committer.
-    pub fn batches(&self) -> u64 {
-        self.batches.load(Ordering::Relaxed)
+    /// See [`CommitBudget::completed`]'s field.
+    pub fn completed(&self) -> u64 {
+        self.completed.load(Ordering::Acquire)
     }
 
     /// Whether either bound is reached.
@@ -78,13 +86,13 @@ mod tests {
         assert!(!b.exhausted());
         b.take(10);
         assert!(b.exhausted(), "three batches reach the batch bound");
-        b.give_back(10);
+        b.give_back(10, None);
         assert!(!b.exhausted());
         b.take(990);
         assert!(b.exhausted(), "1,000 bytes reach the byte bound");
-        b.give_back(990);
-        b.give_back(10);
-        b.give_back(10);
+        b.give_back(990, None);
+        b.give_back(10, None);
+        b.give_back(10, None);
         assert_eq!(b.bytes(), 0);
     }
 }

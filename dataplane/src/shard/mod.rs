@@ -78,6 +78,8 @@ enum Then {
 struct ShardDone {
     instance: InstanceId,
     then: Then,
+    /// This batch's place among the shard's submissions (see `Shard::submitted`).
+    number: u64,
     bytes: usize,
     budget: Arc<CommitBudget>,
     notifier: Notifier,
@@ -92,8 +94,11 @@ impl Done for ShardDone {
     }
 
     fn done(self: Box<Self>, result: Result<(), StoreError>) {
-        let ShardDone { instance, then, bytes, budget, notifier, keys, tx } = *self;
-        budget.give_back(bytes);
+        let ShardDone { instance, then, number, bytes, budget, notifier, keys, tx } = *self;
+        // An abandoned batch is completed early, out of order, and wrote nothing: it does not
+        // move the in-order completion mark.
+        let in_order = !matches!(result, Err(StoreError::Abandoned));
+        budget.give_back(bytes, in_order.then_some(number));
         if result.is_ok() {
             notifier.notify(keys);
         }
@@ -168,6 +173,11 @@ struct Shard {
     /// budget already admitted.
     committed_tx: mpsc::UnboundedSender<Committed>,
     budget: Arc<CommitBudget>,
+    /// Batches submitted to the committer so far; each gets the next number.
+    submitted: u64,
+    /// Acknowledgements of events that wrote nothing, each waiting for the batches submitted
+    /// before it (by number) to complete; released at every loop turn.
+    deferred_acks: std::collections::VecDeque<(u64, InstanceId, AckId)>,
 }
 
 /// Starts `connectors.len()` shard threads. `events[i]` and `recovered[i]` belong to shard i.
@@ -203,6 +213,8 @@ pub fn start(
                 timers: BTreeSet::new(),
                 committed_tx,
                 budget: Arc::new(CommitBudget::new(&deps.store_limits)),
+                submitted: 0,
+                deferred_acks: std::collections::VecDeque::new(),
                 deps,
             };
             let local = tokio::task::LocalSet::new();
@@ -230,6 +242,7 @@ impl Shard {
             // or events can starve them; the branches below are polled in random order, so no
             // source starves another either.
             self.fire_timers();
+            self.release_acks();
             let next_timer = self.timers.first().map(|(t, _)| *t);
             tokio::select! {
                 Some(done) = committed.recv() => self.on_committed(done),
@@ -267,17 +280,22 @@ impl Shard {
     /// Hands `batch` to the committer; once durable, the events go to the dispatcher and
     /// `then` runs on this shard.
     fn commit(&mut self, instance: InstanceId, batch: Batch, events: Events, then: Then) {
-        // An acknowledgement must not overtake this shard's earlier writes (a redelivered event
-        // that changes nothing would otherwise be acked before the original's batch is
-        // durable): while any is still with the committer, an empty batch goes through it too,
-        // written as nothing and completed in order.
-        let must_wait = matches!(then, Then::Ack(_)) && self.budget.batches() > 0;
-        if batch.is_empty() && !must_wait {
+        if batch.is_empty() {
+            // An acknowledgement must not overtake this shard's earlier writes (a redelivered
+            // event that changes nothing would otherwise be acked before the original's batch
+            // is durable): it waits until every batch submitted before it has completed.
+            if let Then::Ack(ack) = then {
+                if self.budget.completed() < self.submitted {
+                    return self.deferred_acks.push_back((self.submitted, instance, ack));
+                }
+            }
             return self.on_committed(Committed { instance, result: Ok(()), then });
         }
         let bytes = batch.bytes();
         self.budget.take(bytes);
+        self.submitted += 1;
         let done = ShardDone {
+            number: self.submitted,
             instance,
             bytes,
             budget: self.budget.clone(),
@@ -287,6 +305,18 @@ impl Shard {
             then,
         };
         self.deps.store.submit(batch, Completion::custom(done));
+    }
+
+    /// Acknowledges the deferred events whose preceding batches have all completed.
+    fn release_acks(&mut self) {
+        let completed = self.budget.completed();
+        while let Some(&(after, instance, ack)) = self.deferred_acks.front() {
+            if after > completed {
+                break;
+            }
+            self.deferred_acks.pop_front();
+            self.connector.ack(instance, ack);
+        }
     }
 
     fn on_committed(&mut self, done: Committed) {
