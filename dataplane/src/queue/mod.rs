@@ -38,7 +38,7 @@ mod remove;
 
 use std::collections::VecDeque;
 
-use chatedge_config::{InstanceId, Phone, ZaapId};
+use chatedge_config::{InstanceId, MessageId, Phone, ZaapId};
 use rocksdb::{Direction, IteratorMode, ReadOptions};
 
 use crate::store::{keys, Batch, Cf, Store, StoreError};
@@ -206,6 +206,17 @@ impl InstanceQueue {
         if q.seq >= self.head && !self.holes.contains(q.seq) {
             self.window.push_front(q);
         }
+    }
+
+    /// Takes the message put back after its connection dropped ([`put_back`](Self::put_back))
+    /// if it is `message_id`: a late answer from the old connection says it left after all,
+    /// so it is completed instead of sent again. `None` for any other message.
+    pub fn take_put_back(&mut self, message_id: &MessageId, store: &Store) -> Result<Option<Queued>, StoreError> {
+        let put_back = self.taken.as_ref().is_some_and(|t| !t.on_wire);
+        if !put_back || self.front(store)?.is_none_or(|q| q.message.message_id != *message_id) {
+            return Ok(None);
+        }
+        self.take_front(store)
     }
 
     /// The taken message `seq` has left (accepted or refused by the network): delete it and

@@ -22,7 +22,6 @@ use crate::error::CoreError;
 use crate::network::{Credentials, Generation};
 use crate::queue::{InstanceQueue, Queued};
 use crate::store::{Store, StoreError};
-use chatedge_config::MessageId;
 
 /// Someone waiting for the next pairing code.
 pub type QrWaiter = oneshot::Sender<Result<String, CoreError>>;
@@ -103,10 +102,6 @@ pub struct Session {
     pub in_flight: Option<Queued>,
     /// The current connection attempt (pairing or resuming).
     pub generation: Generation,
-    /// A message that was on the wire when its connection dropped and went back to the head
-    /// of the queue: a late Accepted/Rejected for it means it left after all, and must not be
-    /// sent again.
-    pub unconfirmed: Option<MessageId>,
     last_sent: Option<Instant>,
     /// The gap to keep after `last_sent` when the next message names no delayMessage.
     next_gap: Duration,
@@ -125,7 +120,6 @@ impl Session {
             queue,
             in_flight: None,
             generation: Generation::default(),
-            unconfirmed: None,
             last_sent: None,
             next_gap: Duration::ZERO,
             typing: None,
@@ -183,10 +177,9 @@ impl Session {
 
     /// The connection dropped: the message on the wire goes back to the head of the queue and
     /// is resent (with the same id) once connected again — unless a late answer for it arrives
-    /// first (see `unconfirmed`).
+    /// first (`InstanceQueue::take_put_back`).
     pub fn requeue_in_flight(&mut self) {
         if let Some(q) = self.in_flight.take() {
-            self.unconfirmed = Some(q.message.message_id);
             self.queue.put_back(q);
         }
         self.typing = None;

@@ -215,20 +215,7 @@ impl Shard {
         let store = self.deps.store.clone();
         let s = self.sessions.get_mut(&id)?;
         let in_flight = s.in_flight.as_ref().is_some_and(|q| q.message.message_id == *message_id);
-        let q = if in_flight {
-            s.in_flight.take()?
-        } else if s.unconfirmed == Some(*message_id) {
-            let at_head = s.queue.front(&store).ok()?.is_some_and(|q| q.message.message_id == *message_id);
-            if !at_head {
-                return None;
-            }
-            s.queue.take_front(&store).ok()??
-        } else {
-            return None;
-        };
-        if s.unconfirmed == Some(*message_id) {
-            s.unconfirmed = None;
-        }
+        let q = if in_flight { s.in_flight.take()? } else { s.queue.take_put_back(message_id, &store).ok()?? };
         s.queue.complete(q.seq, batch, &store);
         Some(q)
     }

@@ -313,7 +313,7 @@ fn write_group(w: &Writer<'_>, group: &[(Batch, Completion)]) -> Result<(), Stor
         }
     }
     if wb.is_empty() {
-        return Ok(()); // only completions to run in order (acknowledgements): nothing to write
+        return Ok(()); // only empty batches: their completions run in order, nothing to write
     }
     let started = Instant::now();
     let mut sync = WriteOptions::default();

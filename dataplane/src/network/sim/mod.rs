@@ -60,17 +60,13 @@ struct Code {
     expires: Instant,
 }
 
-/// A live connection of an instance.
-struct Connection {
-    generation: Generation,
-}
-
 #[derive(Default)]
 struct Directory {
     codes: HashMap<String, Code>,
     /// Instances currently pairing, with the generation of their pairing run.
     pairing: HashMap<InstanceId, Generation>,
-    online: HashMap<InstanceId, Connection>,
+    /// Instances connected now, with the generation of their live connection.
+    online: HashMap<InstanceId, Generation>,
     /// The credentials the phone of each paired instance still honours.
     devices: HashMap<InstanceId, Credentials>,
     /// Credentials whose device the phone removed.
@@ -172,10 +168,11 @@ impl SimNetwork {
     /// Delivers `event` to the instance's shard and remembers it until acknowledged.
     async fn deliver(&self, instance: &InstanceId, event: NetworkEvent) -> Result<(), SimError> {
         let (pending, tx) = &self.shards[instance.shard(self.shards.len())];
-        if let Some(ack) = event.ack() {
-            redelivery::lock(pending).track(ack, &event, self.cfg.incoming_redelivery);
+        if emit(self, pending, tx, event).await {
+            Ok(())
+        } else {
+            Err(SimError::ShuttingDown)
         }
-        tx.send(event).await.map_err(|_| SimError::ShuttingDown)
     }
 
     fn dir(&self) -> std::sync::MutexGuard<'_, Directory> {
@@ -197,7 +194,7 @@ impl SimNetwork {
             dir.codes.retain(|_, c| c.instance != instance);
             dir.pairing.remove(&instance);
             let credentials = credentials_for(&phone);
-            dir.online.insert(instance, Connection { generation });
+            dir.online.insert(instance, generation);
             dir.devices.insert(instance, credentials.clone());
             NetworkEvent::Connected { instance, generation, phone, credentials, ack: Some(self.next_ack()) }
         };
@@ -211,9 +208,9 @@ impl SimNetwork {
     pub async fn drop_connection(&self, instance: InstanceId, how_long: Duration) -> Result<(), SimError> {
         let generation = {
             let mut dir = self.dir();
-            let conn = dir.online.remove(&instance).ok_or(SimError::NotConnected)?;
+            let generation = dir.online.remove(&instance).ok_or(SimError::NotConnected)?;
             dir.unreachable.insert(instance, Instant::now() + how_long);
-            conn.generation
+            generation
         };
         let reason = "the connection to the network was lost".to_owned();
         let ack = Some(self.next_ack());
@@ -228,7 +225,7 @@ impl SimNetwork {
             let mut dir = self.dir();
             let credentials = dir.devices.remove(&instance).ok_or(SimError::NotConnected)?;
             dir.revoke(credentials);
-            dir.online.remove(&instance).map(|c| c.generation)
+            dir.online.remove(&instance)
         };
         // Not connected right now (dropped): its next reconnect attempt learns of the logout.
         let Some(generation) = live else { return Ok(()) };
@@ -295,7 +292,7 @@ impl Connector for SimConnector {
                 Some(_) if unreachable => (UNREACHABLE_ANSWER, refused("the network is unreachable", false)),
                 Some(phone) => {
                     dir.unreachable.remove(&instance);
-                    dir.online.insert(instance, Connection { generation });
+                    dir.online.insert(instance, generation);
                     dir.devices.insert(instance, credentials.clone());
                     let credentials = credentials.clone();
                     (Duration::ZERO, NetworkEvent::Connected { instance, generation, phone, credentials, ack })
@@ -325,7 +322,7 @@ impl Connector for SimConnector {
     }
 
     fn send(&mut self, message: &OutboundMessage, generation: Generation) -> Result<(), NetworkError> {
-        let live = self.net.dir().online.get(&message.instance).is_some_and(|c| c.generation == generation);
+        let live = self.net.dir().online.get(&message.instance).is_some_and(|g| *g == generation);
         if !live {
             return Err(NetworkError::NotConnected);
         }
