@@ -13,6 +13,7 @@ pub mod api;
 pub mod auth;
 pub mod edge;
 pub mod error;
+pub mod media;
 pub mod metrics;
 pub mod network;
 pub mod outbox;
