@@ -44,6 +44,7 @@ pub struct Metrics {
     pub control_plane_connected: IntGauge,
     pub config_batches: IntCounterVec,
     pub instance_teardowns: IntCounterVec,
+    pub media_fetches: IntCounterVec,
 }
 
 fn latency_buckets() -> Vec<f64> {
@@ -261,6 +262,17 @@ impl Metrics {
                          deleted, by when (on update, or finished at start-up after a crash)",
                     ),
                     &["when"],
+                ),
+            ),
+            media_fetches: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "chatedge_dp_media_fetches_total",
+                        "media downloads by URL, by outcome: ok, refused_address, too_large, timeout, bad_status, \
+                         wrong_type, error",
+                    ),
+                    &["outcome"],
                 ),
             ),
             registry: r,

@@ -3,6 +3,8 @@
 //! and the signed public URLs of received media. It never decides what a message is (that is
 //! the dialect's and the queue's job).
 
+pub mod fetch;
 pub mod kind;
+pub mod sniff;
 
 pub use kind::MediaKind;
