@@ -359,3 +359,11 @@ fn limits_and_durations_read_the_way_people_write_them() {
     assert_eq!(duration(Duration::from_secs(30)), "30 s");
     assert_eq!(duration(Duration::from_millis(1500)), "1500 ms");
 }
+
+#[test]
+fn a_fetch_can_run_on_a_spawned_task() {
+    fn send<T: Send>(_: &T) {}
+    let client = loopback_allowed();
+    let fetching = fetch(&client, "http://127.0.0.1/", limits(), MediaKind::Video, |_| Ok(()));
+    send(&fetching);
+}
