@@ -295,10 +295,16 @@ pub struct MediaConfig {
 impl MediaConfig {
     /// The largest media any route accepts.
     pub fn max_media_bytes(&self) -> u64 {
-        [self.max_image_bytes, self.max_sticker_bytes, self.max_audio_bytes, self.max_video_bytes, self.max_document_bytes]
-            .into_iter()
-            .max()
-            .unwrap_or(0)
+        [
+            self.max_image_bytes,
+            self.max_sticker_bytes,
+            self.max_audio_bytes,
+            self.max_video_bytes,
+            self.max_document_bytes,
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(0)
     }
 
     /// The largest JSON body a media route must accept: the largest media as base64 (4/3 of
@@ -521,7 +527,12 @@ impl TryFrom<RawConfig> for Config {
             m.public_base_url.is_empty()
                 || ((m.public_base_url.starts_with("http://") || m.public_base_url.starts_with("https://"))
                     && !m.public_base_url.ends_with('/')),
-            || format!("media.public_base_url: '{}' must be an http:// or https:// URL without a trailing /", m.public_base_url),
+            || {
+                format!(
+                    "media.public_base_url: '{}' must be an http:// or https:// URL without a trailing /",
+                    m.public_base_url
+                )
+            },
         );
         p.check(m.max_upload_bytes_in_flight >= m.max_document_bytes.max(m.max_video_bytes) / 3 * 4, || {
             "media.max_upload_bytes_in_flight: must hold at least one body of the largest media".into()

@@ -86,7 +86,7 @@ pub async fn run(
 
     let n = config.dataplane.shards;
     let (event_txs, event_rxs): (Vec<_>, Vec<_>) = (0..n).map(|_| mpsc::channel(shard::EVENT_CAPACITY)).unzip();
-    let media = media::Media::open(&opts.data_dir.join("media"), config.media.clone())
+    let media = media::Media::open(&opts.data_dir.join("media"), config.media.clone(), metrics.clone())
         .map_err(|e| DataPlaneError::Start(format!("media store: {e}")))?;
     let sweeper = media::sweep::Sweeper::start(
         store.clone(),

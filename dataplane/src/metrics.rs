@@ -270,8 +270,14 @@ impl Metrics {
                     &["when"],
                 ),
             ),
-            media_files: register(&r, IntGauge::new("chatedge_dp_media_files", "files in the media store at the last sweep")),
-            media_bytes: register(&r, IntGauge::new("chatedge_dp_media_bytes", "bytes in the media store at the last sweep")),
+            media_files: register(
+                &r,
+                IntGauge::new("chatedge_dp_media_files", "files in the media store at the last sweep"),
+            ),
+            media_bytes: register(
+                &r,
+                IntGauge::new("chatedge_dp_media_bytes", "bytes in the media store at the last sweep"),
+            ),
             media_deleted: register(
                 &r,
                 IntCounter::new(

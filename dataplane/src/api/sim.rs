@@ -78,9 +78,11 @@ impl SimApiError {
             SimApiError::Disabled => {
                 (StatusCode::NOT_FOUND, "sim_disabled", "this data plane does not run the sim network".to_owned())
             }
-            SimApiError::MethodNotAllowed => {
-                (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "use POST (GET for stats and received)".to_owned())
-            }
+            SimApiError::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "use POST (GET for stats and received)".to_owned(),
+            ),
             SimApiError::Unauthorized => {
                 (StatusCode::UNAUTHORIZED, "unauthorized", "Authorization: Bearer <admin token> required".to_owned())
             }
@@ -122,7 +124,10 @@ fn received(sim: &crate::network::sim::SimNetwork, query: &str) -> Result<Resp, 
     let phone = phone.ok_or_else(|| invalid("phone is required"))?;
     let (messages, presence) = sim.received(&instance, &phone);
     let presence = presence.map(|(p, at)| json!({"status": p, "atMs": at}));
-    Ok(chatedge_serve::json(StatusCode::OK, &json!({"phone": phone.as_str(), "messages": messages, "presence": presence})))
+    Ok(chatedge_serve::json(
+        StatusCode::OK,
+        &json!({"phone": phone.as_str(), "messages": messages, "presence": presence}),
+    ))
 }
 
 pub async fn handle(app: &App, req: Request<Incoming>, action: &str) -> (&'static str, Resp) {

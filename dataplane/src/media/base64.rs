@@ -17,10 +17,7 @@ const ENGINE: GeneralPurpose = GeneralPurpose::new(
 const STEP: usize = 64 * 1024;
 
 /// Decodes `text` into `sink`, in chunks of at most 48 KiB.
-pub fn decode_chunks(
-    text: &[u8],
-    mut sink: impl FnMut(&[u8]) -> Result<(), MediaError>,
-) -> Result<(), MediaError> {
+pub fn decode_chunks(text: &[u8], mut sink: impl FnMut(&[u8]) -> Result<(), MediaError>) -> Result<(), MediaError> {
     let mut clean = Vec::with_capacity(STEP);
     let mut out = vec![0u8; STEP / 4 * 3];
     let mut decoded = 0usize;
@@ -29,9 +26,7 @@ pub fn decode_chunks(
         if take == 0 {
             return Ok(());
         }
-        let n = ENGINE
-            .decode_slice(&clean[..take], &mut out)
-            .map_err(|e| MediaError::BadBase64(at(e, decoded)))?;
+        let n = ENGINE.decode_slice(&clean[..take], &mut out).map_err(|e| MediaError::BadBase64(at(e, decoded)))?;
         decoded += take;
         clean.drain(..take);
         sink(&out[..n])
@@ -90,8 +85,7 @@ impl<'a> MediaInput<'a> {
             }
             return Ok(MediaInput::Base64(&trimmed[comma + 1..]));
         }
-        let looks_base64 =
-            trimmed.bytes().take(256).all(|b| b.is_ascii_alphanumeric() || b"+/=\r\n ".contains(&b));
+        let looks_base64 = trimmed.bytes().take(256).all(|b| b.is_ascii_alphanumeric() || b"+/=\r\n ".contains(&b));
         if looks_base64 {
             return Ok(MediaInput::Base64(trimmed));
         }

@@ -35,19 +35,25 @@ pub struct Media {
     pub store: MediaStore,
     pub links: LinkSigner,
     pub config: MediaConfig,
+    /// Fetches media by URL, refusing non-public addresses unless `[media]
+    /// fetch_allow_private`.
+    pub client: crate::egress::EgressClient,
     uploads: Semaphore,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Media {
     /// Opens `dir` (the data dir's `media/`); received-media links start with
     /// `[media] public_base_url`, or (when it is empty) `http://` + the address the data plane
     /// binds, given later to `links.set_base`.
-    pub fn open(dir: &Path, config: MediaConfig) -> std::io::Result<Arc<Media>> {
+    pub fn open(dir: &Path, config: MediaConfig, metrics: Arc<crate::metrics::Metrics>) -> std::io::Result<Arc<Media>> {
         let store = MediaStore::open(dir)?;
         let base = Some(config.public_base_url.clone()).filter(|b| !b.is_empty());
         let links = LinkSigner::open(dir, base)?;
         let permits = (config.max_upload_bytes_in_flight / PERMIT_BYTES).min(Semaphore::MAX_PERMITS as u64) as usize;
-        Ok(Arc::new(Media { store, links, config, uploads: Semaphore::new(permits) }))
+        let policy = crate::egress::AddressPolicy::new(config.fetch_allow_private, Vec::new());
+        let client = crate::egress::client(policy, config.fetch_connect_timeout).map_err(std::io::Error::other)?;
+        Ok(Arc::new(Media { store, links, config, client, uploads: Semaphore::new(permits), metrics }))
     }
 
     /// The size limit of one file of `kind` (`[media] max_*_bytes`).
@@ -60,6 +66,22 @@ impl Media {
             MediaKind::Video | MediaKind::Ptv | MediaKind::Gif => c.max_video_bytes,
             MediaKind::Document => c.max_document_bytes,
         }
+    }
+
+    /// Fetches `url` as media of `kind` (bounded by its size limit, `[media] fetch_timeout_ms`
+    /// and `fetch_max_redirects`), handing the bytes to `sink`; counted in
+    /// `chatedge_dp_media_fetches_total`.
+    pub async fn fetch(
+        &self,
+        url: &str,
+        kind: MediaKind,
+        sink: impl FnMut(&[u8]) -> std::io::Result<()>,
+    ) -> Result<fetch::Fetched, fetch::FetchError> {
+        let c = &self.config;
+        let limits = fetch::FetchLimits::new(self.limit(kind), c.fetch_timeout, c.fetch_max_redirects);
+        let result = fetch::fetch(&self.client, url, limits, kind, sink).await;
+        self.metrics.media_fetches.with_label_values(&[fetch::outcome(&result)]).inc();
+        result
     }
 
     /// Room for a request body of `bytes` in the upload budget, or `None` when the budget is
@@ -101,7 +123,7 @@ impl Media {
     /// A store in a fresh temporary directory, with default limits (unit tests).
     pub fn temporary() -> Arc<Media> {
         let dir = tempfile::tempdir().expect("temp dir").keep();
-        Media::open(&dir, chatedge_config::Config::default().media).expect("media store")
+        Media::open(&dir, chatedge_config::Config::default().media, Arc::default()).expect("media store")
     }
 }
 

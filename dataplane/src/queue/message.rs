@@ -85,19 +85,22 @@ mod tests {
     #[test]
     fn a_message_survives_its_stored_form() {
         let phone = Phone::parse("5511999999999").unwrap();
-        let mut m = OutboundMessage::new(InstanceId::generate(), phone.clone(), Content::text("olá \"mundo\" \u{1F92A}\n"));
+        let mut m =
+            OutboundMessage::new(InstanceId::generate(), phone.clone(), Content::text("olá \"mundo\" \u{1F92A}\n"));
         m.delay_message_s = Some(5);
         m.edit_message_id = Some("3EB0ABC".into());
         m.reply_to = Some("3EB0DEF".into());
         m.mentioned = vec![phone.clone()];
-        m.group_mentioned = vec![GroupMention { phone: Phone::parse("120363019502650977-group").unwrap(), subject: "s".into() }];
+        m.group_mentioned =
+            vec![GroupMention { phone: Phone::parse("120363019502650977-group").unwrap(), subject: "s".into() }];
         assert_eq!(OutboundMessage::decode(&m.encode()).unwrap(), m);
         assert!(OutboundMessage::decode(b"{not json").is_err());
     }
 
     #[test]
     fn a_text_queued_before_other_kinds_existed_still_reads() {
-        let m = OutboundMessage::new(InstanceId::generate(), Phone::parse("5511999999999").unwrap(), Content::text("hi"));
+        let m =
+            OutboundMessage::new(InstanceId::generate(), Phone::parse("5511999999999").unwrap(), Content::text("hi"));
         let old = format!(
             r#"{{"instance":"{}","zaapId":"{}","messageId":"{}","phone":"5511999999999","content":{{"kind":"text","message":"hi"}},"createdMs":{}}}"#,
             m.instance, m.zaap_id, m.message_id, m.created_ms

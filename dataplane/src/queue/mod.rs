@@ -44,8 +44,8 @@ use rocksdb::{Direction, IteratorMode, ReadOptions};
 
 use crate::store::{keys, Batch, Cf, Store, StoreError};
 
-pub use holes::Holes;
 pub use content::Content;
+pub use holes::Holes;
 pub use message::{GroupMention, OutboundMessage};
 pub use remove::{Cleared, Removal, Removed, MAX_REMOVE_PER_CALL};
 

@@ -33,7 +33,10 @@ pub enum ZapiError {
     /// The control plane took a settings change, but it has not reached this node in time.
     NotAppliedYet,
     /// The media in `field` cannot be stored.
-    Media { field: &'static str, error: crate::media::MediaError },
+    Media {
+        field: &'static str,
+        error: crate::media::MediaError,
+    },
     /// Too many large media bodies are being received at once.
     UploadsBusy,
 }
@@ -125,8 +128,8 @@ impl ZapiError {
                     _ => StatusCode::BAD_REQUEST,
                 };
                 let message = match error {
-                    MediaError::TooLarge { .. } | MediaError::Io(_) => format!("{field}: {error}"),
-                    _ => format!("{field} {error}"),
+                    MediaError::BadBase64(_) | MediaError::Empty => format!("{field} {error}"),
+                    _ => format!("{field}: {error}"),
                 };
                 (status, "Invalid media", message)
             }

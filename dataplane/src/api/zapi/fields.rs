@@ -87,8 +87,8 @@ pub enum MediaText {
 /// Like [`object`], but the field `media` (a URL or base64 data, possibly hundreds of MB) is
 /// not copied into the object: it is located in the body instead.
 pub fn object_with_media(body: &Bytes, media: &str) -> Result<(Object, Option<MediaText>), ZapiError> {
-    use std::borrow::Cow;
     use serde_json::value::RawValue;
+    use std::borrow::Cow;
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ZapiError::BadJson("the body is empty; send a JSON object".into()));
     }
@@ -199,7 +199,8 @@ mod tests {
 
     #[test]
     fn a_media_field_is_located_in_the_body_not_copied() {
-        let body = Bytes::from_static(br#"{"phone":"5511999999999","image":"data:image/png;base64,iVBORw0K","caption":"c"}"#);
+        let body =
+            Bytes::from_static(br#"{"phone":"5511999999999","image":"data:image/png;base64,iVBORw0K","caption":"c"}"#);
         let (o, media) = object_with_media(&body, "image").unwrap();
         assert_eq!(o.get("caption").and_then(Value::as_str), Some("c"));
         assert!(o.get("image").is_none());
@@ -210,7 +211,8 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        let (_, media) = object_with_media(&Bytes::from_static(br#"{"image":"https:\/\/x.test\/a.png"}"#), "image").unwrap();
+        let (_, media) =
+            object_with_media(&Bytes::from_static(br#"{"image":"https:\/\/x.test\/a.png"}"#), "image").unwrap();
         assert!(matches!(media, Some(MediaText::Url(u)) if u == "https://x.test/a.png"));
         for bad in [&br#"{"image":5}"#[..], br#"{"image":"ftp://x"}"#, br#"[1]"#, br#"{"#] {
             assert!(object_with_media(&Bytes::from_static(bad), "image").is_err(), "{:?}", std::str::from_utf8(bad));

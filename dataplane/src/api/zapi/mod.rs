@@ -81,8 +81,8 @@ fn parse(rest: &[&str]) -> Option<(&'static str, &'static str, Action)> {
         ["queue", zaap] => ("zapi.queue-delete", DELETE, Action::QueueRemove(zaap.to_string())),
         ["integrator", "on-demand", "subscription" | "cancel"] => ("zapi.integrator", POST, Action::Integrator),
         _ if messages::route(rest).is_some() => {
-            let (label, route) = messages::route(rest)?;
-            (label, POST, Action::Message(route))
+            let (label, methods, route) = messages::route(rest)?;
+            (label, methods, Action::Message(route))
         }
         [one] => {
             let (label, setting) = settings::Setting::from_route(one)?;
@@ -146,10 +146,12 @@ async fn dispatch(
     // Bodies larger than the usual limit (base64 media) take room in the upload budget first,
     // so many large uploads at once cannot exhaust memory.
     let _room = match limit > app.limits.max_body_bytes {
-        true => Some(app.media.upload_room(declared_length(&parts.headers).unwrap_or(limit as u64)).ok_or_else(|| {
-            app.metrics.media_uploads.with_label_values(&["any", "busy"]).inc();
-            ZapiError::UploadsBusy
-        })?),
+        true => {
+            Some(app.media.upload_room(declared_length(&parts.headers).unwrap_or(limit as u64)).ok_or_else(|| {
+                app.metrics.media_uploads.with_label_values(&["any", "busy"]).inc();
+                ZapiError::UploadsBusy
+            })?)
+        }
         false => None,
     };
     let body = chatedge_serve::read_body(&parts.headers, body, limit).await.map_err(ZapiError::Body)?;

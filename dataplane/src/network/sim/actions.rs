@@ -12,6 +12,7 @@ pub fn change_of(message: &OutboundMessage, at_ms: u64) -> Option<(String, Value
         Content::Action(Action::Reaction { message_id, reaction }) => {
             Some((message_id.clone(), json!({"reaction": reaction, "atMs": at_ms})))
         }
+        Content::Interactive(i) => super::votes::change_of(i, at_ms),
         _ => None,
     }
 }

@@ -48,6 +48,10 @@ async fn read_media(net: &SimNetwork, media: &Media) -> Result<ArrivedMedia, Str
             .map_err(|e| format!("the stored media file cannot be read: {e}"))?;
             Ok(ArrivedMedia { mime, size: hashed.0, sha256: hashed.1 })
         }
-        MediaSource::Url { url } => Err(format!("media fetch failed: fetching {url} is not available yet")),
+        MediaSource::Url { url } => {
+            let fetched = net.media.fetch(url, media.kind, |_| Ok(())).await.map_err(|e| e.to_string())?;
+            let sha256 = crate::media::Digest(fetched.sha256).hex();
+            Ok(ArrivedMedia { mime: fetched.mime.to_owned(), size: fetched.size, sha256 })
+        }
     }
 }

@@ -19,6 +19,7 @@ mod arrive;
 mod redelivery;
 #[cfg(test)]
 mod tests;
+mod votes;
 pub mod witness;
 
 use std::collections::{HashMap, HashSet};

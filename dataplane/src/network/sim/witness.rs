@@ -127,7 +127,8 @@ impl Witness {
 
     /// Adds `change` to the message `target` of `chat`; false if the phone does not have it.
     fn change(&mut self, chat: &Chat, target: &str, change: Value) -> bool {
-        let Some(entry) = self.chats.get_mut(chat).and_then(|l| l.iter_mut().find(|a| a.message_id.to_string() == target))
+        let Some(entry) =
+            self.chats.get_mut(chat).and_then(|l| l.iter_mut().find(|a| a.message_id.to_string() == target))
         else {
             return false;
         };

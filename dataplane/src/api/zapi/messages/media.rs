@@ -63,9 +63,7 @@ async fn store(
 }
 
 fn check_extension(ext: String) -> Result<String, ZapiError> {
-    let ok = !ext.is_empty()
-        && ext.len() <= MAX_EXTENSION_CHARS
-        && ext.bytes().all(|b| b.is_ascii_alphanumeric());
+    let ok = !ext.is_empty() && ext.len() <= MAX_EXTENSION_CHARS && ext.bytes().all(|b| b.is_ascii_alphanumeric());
     if ok {
         Ok(ext.to_ascii_lowercase())
     } else {

@@ -2,11 +2,15 @@
 //! 31–65). Every route that sends parses its body into an [`OutboundMessage`] and hands it to
 //! [`accept`], the one way into the durable queue: the answer `{zaapId, messageId, id}` comes
 //! only once the message (and any media it carries) is fsync'd. Each family of routes has its
-//! own module: `text`, `media`, `cards` (link, location, contacts), `actions` (reaction,
-//! delete, read, pin, forward), `interactive` (buttons, lists, polls, events, orders). Options
-//! every send shares (delays, reply, mentions) are read once, in [`envelope`].
+//! own module with its own `route` (path → route) and `handle`: `text`, `media`, `cards`
+//! (link, location, contacts), `actions` (reaction, delete, read, pin, forward), `interactive`
+//! (buttons, lists, polls, events, orders). Options every send shares (delays, reply,
+//! mentions) are read once, in [`envelope`].
 
+mod actions;
+mod cards;
 mod envelope;
+mod interactive;
 mod media;
 mod text;
 
@@ -31,21 +35,29 @@ pub enum MessageRoute {
     Media(MediaKind),
     /// `send-document/{extension}`.
     Document(String),
+    Card(cards::CardRoute),
+    Action(actions::ActionRoute),
+    Interactive(interactive::InteractiveRoute),
 }
 
-/// Maps the path after the token to a message route and its label.
-pub fn route(rest: &[&str]) -> Option<(&'static str, MessageRoute)> {
-    Some(match rest {
-        ["send-text"] => ("zapi.send-text", MessageRoute::Text),
-        ["send-image"] => ("zapi.send-image", MessageRoute::Media(MediaKind::Image)),
-        ["send-sticker"] => ("zapi.send-sticker", MessageRoute::Media(MediaKind::Sticker)),
-        ["send-gif"] => ("zapi.send-gif", MessageRoute::Media(MediaKind::Gif)),
-        ["send-audio"] => ("zapi.send-audio", MessageRoute::Media(MediaKind::Audio)),
-        ["send-video"] => ("zapi.send-video", MessageRoute::Media(MediaKind::Video)),
-        ["send-ptv"] => ("zapi.send-ptv", MessageRoute::Media(MediaKind::Ptv)),
-        ["send-document", ext] => ("zapi.send-document", MessageRoute::Document(ext.to_string())),
-        _ => return None,
-    })
+/// Maps the path after the token to (label, allowed methods, route).
+pub fn route(rest: &[&str]) -> Option<(&'static str, &'static str, MessageRoute)> {
+    const POST: &str = "POST";
+    let media = |label, kind| Some((label, POST, MessageRoute::Media(kind)));
+    match rest {
+        ["send-text"] => Some(("zapi.send-text", POST, MessageRoute::Text)),
+        ["send-image"] => media("zapi.send-image", MediaKind::Image),
+        ["send-sticker"] => media("zapi.send-sticker", MediaKind::Sticker),
+        ["send-gif"] => media("zapi.send-gif", MediaKind::Gif),
+        ["send-audio"] => media("zapi.send-audio", MediaKind::Audio),
+        ["send-video"] => media("zapi.send-video", MediaKind::Video),
+        ["send-ptv"] => media("zapi.send-ptv", MediaKind::Ptv),
+        ["send-document", ext] => Some(("zapi.send-document", POST, MessageRoute::Document(ext.to_string()))),
+        _ => None,
+    }
+    .or_else(|| cards::route(rest).map(|(l, m, r)| (l, m, MessageRoute::Card(r))))
+    .or_else(|| actions::route(rest).map(|(l, m, r)| (l, m, MessageRoute::Action(r))))
+    .or_else(|| interactive::route(rest).map(|(l, m, r)| (l, m, MessageRoute::Interactive(r))))
 }
 
 impl MessageRoute {
@@ -64,6 +76,9 @@ pub async fn handle(call: &Call<'_>, route: MessageRoute) -> Result<Resp, ZapiEr
         MessageRoute::Text => parse_send_text(&call.body, call.instance.id)?,
         MessageRoute::Media(kind) => media::parse(call, kind, None).await?,
         MessageRoute::Document(ext) => media::parse(call, MediaKind::Document, Some(ext)).await?,
+        MessageRoute::Card(r) => return cards::handle(call, r).await,
+        MessageRoute::Action(r) => return actions::handle(call, r).await,
+        MessageRoute::Interactive(r) => return interactive::handle(call, r).await,
     };
     accept(call, message).await
 }
