@@ -231,3 +231,70 @@ fn restrict(dir: &Path) -> io::Result<()> {
 fn restrict(_dir: &Path) -> io::Result<()> {
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine as _;
+
+    const MB: u64 = 1024 * 1024;
+
+    fn png(len: usize) -> Vec<u8> {
+        let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89".to_vec();
+        b.extend((0..len).map(|i| (i * 31 % 251) as u8));
+        b
+    }
+
+    fn files(store: &MediaStore) -> usize {
+        fs::read_dir(store.files_dir()).unwrap().flatten().map(|d| fs::read_dir(d.path()).unwrap().count()).sum()
+    }
+
+    #[test]
+    fn base64_media_is_stored_under_its_digest_and_reads_back_byte_for_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = MediaStore::open(dir.path()).unwrap();
+        let bytes = png(300_000);
+        let text = base64::engine::general_purpose::STANDARD.encode(&bytes);
+        let stored = store.put_base64(MediaKind::Image, text.as_bytes(), 16 * MB).unwrap();
+        assert_eq!(stored.digest, Digest::of(&bytes));
+        assert_eq!((stored.size, stored.mime.as_str()), (bytes.len() as u64, "image/png"));
+        assert_eq!(fs::read(store.path(&stored.digest)).unwrap(), bytes);
+        assert_eq!(fs::read_dir(store.tmp_dir()).unwrap().count(), 0, "no temporary file left");
+    }
+
+    #[test]
+    fn the_same_bytes_twice_are_one_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = MediaStore::open(dir.path()).unwrap();
+        let a = store.put_bytes(MediaKind::Image, &png(1000), MB).unwrap();
+        let b = store.put_bytes(MediaKind::Image, &png(1000), MB).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(files(&store), 1);
+        assert_eq!(fs::read_dir(store.tmp_dir()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn refused_media_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = MediaStore::open(dir.path()).unwrap();
+        let pdf = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n".repeat(400);
+        let cases: [(&[u8], u64, &str); 3] =
+            [(&pdf, MB, "application/pdf"), (&png(2 * MB as usize), MB, "limit"), (b"", MB, "empty")];
+        for (bytes, limit, expected) in cases {
+            let err = store.put_bytes(MediaKind::Image, bytes, limit).unwrap_err().to_string();
+            assert!(err.contains(expected), "{expected}: {err}");
+        }
+        assert!(store.put_base64(MediaKind::Image, b"iVBO*", MB).is_err());
+        assert_eq!(files(&store), 0);
+        assert_eq!(fs::read_dir(store.tmp_dir()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_document_may_be_anything_but_an_image_route_sniffs() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = MediaStore::open(dir.path()).unwrap();
+        let doc = store.put_bytes(MediaKind::Document, b"plain words, no magic", MB).unwrap();
+        assert_eq!(doc.mime, "application/octet-stream");
+        assert!(store.put_bytes(MediaKind::Image, b"plain words, no magic", MB).is_err());
+    }
+}

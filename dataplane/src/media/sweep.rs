@@ -141,3 +141,66 @@ impl Drop for Sweeper {
         self.stop();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::MediaKind;
+
+    fn setup() -> (tempfile::TempDir, Arc<Store>, MediaStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db"), 64, Arc::default()).unwrap();
+        let media = MediaStore::open(&dir.path().join("media")).unwrap();
+        (dir, store, media)
+    }
+
+    fn file(media: &MediaStore, n: u8) -> Digest {
+        let mut bytes = b"%PDF-1.4\n".to_vec();
+        bytes.extend(std::iter::repeat_n(n, 100));
+        media.put_bytes(MediaKind::Document, &bytes, 1 << 20).unwrap().digest
+    }
+
+    async fn commit(store: &Store, b: Batch) {
+        store.commit(b).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_file_lives_while_a_message_or_an_unexpired_hold_needs_it() {
+        let (_dir, store, media) = setup();
+        let (queued, held, expired, orphan) = (file(&media, 1), file(&media, 2), file(&media, 3), file(&media, 4));
+        let mut b = Batch::new();
+        let instance = chatedge_config::InstanceId::generate();
+        b.put(Cf::MediaRef, keys::queue(&instance, 7).to_vec(), keys::media_ref_value(&[queued]));
+        let now = SystemTime::now();
+        let now_ms = now.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_millis() as u64;
+        b.put(Cf::MediaHold, keys::media_hold(now_ms + 3 * 3_600_000, &held).to_vec(), Vec::new());
+        b.put(Cf::MediaHold, keys::media_hold(now_ms - 1, &expired).to_vec(), Vec::new());
+        commit(&store, b).await;
+
+        let young = sweep_once(&store, &media, Duration::from_secs(3600), now);
+        assert_eq!((young.files, young.deleted), (4, 0), "within the grace nothing goes");
+        let later = now + Duration::from_secs(7200);
+        let r = sweep_once(&store, &media, Duration::from_secs(3600), later);
+        assert_eq!(r.deleted, 2, "{r:?}");
+        assert!(media.contains(&queued) && media.contains(&held));
+        assert!(!media.contains(&expired) && !media.contains(&orphan));
+
+        let mut b = Batch::new();
+        b.delete(Cf::MediaRef, keys::queue(&instance, 7).to_vec());
+        commit(&store, b).await;
+        sweep_once(&store, &media, Duration::from_secs(3600), later);
+        assert!(!media.contains(&queued), "gone once its message left");
+    }
+
+    #[test]
+    fn a_file_stored_again_is_not_swept_before_its_new_message_commits() {
+        let (_dir, store, media) = setup();
+        let d = file(&media, 9);
+        let old = SystemTime::now() - Duration::from_secs(7200);
+        fs::File::options().write(true).open(media.path(&d)).unwrap().set_modified(old).unwrap();
+        assert_eq!(file(&media, 9), d, "a new upload of the same bytes renews the file");
+        let r = sweep_once(&store, &media, Duration::from_secs(3600), SystemTime::now());
+        assert_eq!(r.deleted, 0);
+        assert!(media.contains(&d));
+    }
+}

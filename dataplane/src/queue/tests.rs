@@ -20,8 +20,26 @@ fn phone(p: usize) -> Phone {
     Phone::parse(PHONES[p % PHONES.len()]).unwrap()
 }
 
+/// Every third message carries a stored image (its digest made from `n`).
 fn message(instance: InstanceId, n: u32, to: usize) -> OutboundMessage {
-    let mut m = OutboundMessage::new(instance, phone(to), Content::text(format!("m{n}")));
+    let content = if n % 3 == 0 {
+        let stored = crate::media::StoredMedia {
+            digest: crate::media::Digest::of(&n.to_be_bytes()),
+            size: 4,
+            mime: "image/png".into(),
+        };
+        Content::Media(content::Media {
+            kind: crate::media::MediaKind::Image,
+            source: content::MediaSource::Stored(stored),
+            caption: Some(format!("m{n}")),
+            file_name: None,
+            extension: None,
+            view_once: false,
+        })
+    } else {
+        Content::text(format!("m{n}"))
+    };
+    let mut m = OutboundMessage::new(instance, phone(to), content);
     m.message_id = MessageId::generate();
     m.created_ms = n as u64;
     m
@@ -202,6 +220,33 @@ impl Harness {
         }
         assert_eq!(self.q.len(), self.model.len() as u64, "after {s:?}");
         assert_eq!(self.q.in_flight().is_some(), self.head_taken());
+        self.check_media_refs(s);
+    }
+
+    /// The stored media refs are exactly those of the queued messages that carry media.
+    fn check_media_refs(&self, s: &Step) {
+        let db = self.store.db();
+        let mut refs: Vec<crate::media::Digest> = db
+            .prefix_iterator_cf(self.store.cf(crate::store::Cf::MediaRef), self.id.as_bytes())
+            .flatten()
+            .take_while(|(k, _)| k.starts_with(self.id.as_bytes()))
+            .flat_map(|(_, v)| keys::parse_media_ref_value(&v).collect::<Vec<_>>())
+            .collect();
+        refs.sort();
+        let mut expected: Vec<crate::media::Digest> = self
+            .page_all()
+            .iter()
+            .filter_map(|m| match &m.content {
+                Content::Media(media) => media.stored_digest(),
+                _ => None,
+            })
+            .collect();
+        expected.sort();
+        assert_eq!(refs, expected, "media refs after {s:?}");
+    }
+
+    fn page_all(&self) -> Vec<OutboundMessage> {
+        self.q.page(&self.store, 1, 100_000).unwrap()
     }
 
     fn check_whole_listing(&self) {
