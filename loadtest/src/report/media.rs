@@ -208,5 +208,14 @@ mod tests {
         let lines = summary.lines().join("\n");
         assert!(lines.contains("send-image failures: HTTP 413: 2, HTTP 507: 1, timeout: 3"), "{lines}");
         assert_eq!(summary.rows()[1][2], "0.10", "MB/s");
+
+        let report = crate::report::tests::sample().with_media(summary);
+        let text = crate::report::table::render(&report);
+        assert!(text.contains("media routes side by side") && text.contains("HTTP 507: 1"), "{text}");
+        let html = crate::report::html::render(&report);
+        assert!(html.contains("Media routes side by side") && html.contains("<td>send-image</td>"));
+        let json: serde_json::Value = serde_json::from_str(&crate::report::json::render(&report).unwrap()).unwrap();
+        assert_eq!(json["media"]["routes"]["send-image"]["non_2xx_by_status"]["413"], 2);
+        assert!(json["media"]["routes"]["send-image"]["bytes_per_s"].is_number());
     }
 }
