@@ -18,8 +18,7 @@ use std::sync::Arc;
 
 use chatedge_config::snapshot::Webhooks;
 use chatedge_config::{
-    ConfigUpdate, InstanceConfig, InstanceId, MessageId, Phone, Secret, Snapshot, TenantId, UrlPolicy, WebhookUrl,
-    ZaapId,
+    ConfigUpdate, InstanceConfig, InstanceId, Phone, Secret, Snapshot, TenantId, UrlPolicy, WebhookUrl,
 };
 use chatedge_dataplane::metrics::Metrics;
 use chatedge_dataplane::queue::{Content, OutboundMessage};
@@ -74,17 +73,7 @@ pub const SAMPLE_TEXT: &str = "Olá! Seu pedido #48213 foi confirmado e sai para
 
 /// A queued text message of `instance` as `parse_send_text` would produce it.
 pub fn sample_message(instance: InstanceId) -> OutboundMessage {
-    OutboundMessage {
-        instance,
-        zaap_id: ZaapId::generate(),
-        message_id: MessageId::random(),
-        phone: sample_phone(),
-        content: Content::Text { message: SAMPLE_TEXT.into() },
-        delay_message_s: None,
-        delay_typing_s: None,
-        edit_message_id: None,
-        created_ms: chatedge_config::time::unix_ms(),
-    }
+    OutboundMessage::new(instance, sample_phone(), Content::text(SAMPLE_TEXT))
 }
 
 /// A Brazilian mobile number, the common Z-API recipient.

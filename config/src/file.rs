@@ -34,6 +34,7 @@ pub struct RawConfig {
     pub network: RawNetwork,
     pub store: RawStore,
     pub session: RawSession,
+    pub media: RawMedia,
 }
 
 #[derive(Debug, Deserialize)]
@@ -205,6 +206,51 @@ impl Default for RawSession {
     }
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawMedia {
+    pub max_image_bytes: u64,
+    pub max_sticker_bytes: u64,
+    pub max_audio_bytes: u64,
+    pub max_video_bytes: u64,
+    pub max_document_bytes: u64,
+    pub fetch_timeout_ms: u64,
+    pub fetch_connect_timeout_ms: u64,
+    pub fetch_max_redirects: u8,
+    pub fetch_allow_private: bool,
+    pub public_base_url: String,
+    pub received_retention_days: u64,
+    pub orphan_grace_ms: u64,
+    pub sweep_interval_ms: u64,
+    pub max_upload_bytes_in_flight: u64,
+}
+
+const MB: u64 = 1024 * 1024;
+
+impl Default for RawMedia {
+    fn default() -> Self {
+        RawMedia {
+            // Seed 002's media table (WhatsApp's own limits); stickers are small images.
+            max_image_bytes: 16 * MB,
+            max_sticker_bytes: MB,
+            max_audio_bytes: 16 * MB,
+            max_video_bytes: 64 * MB,
+            max_document_bytes: 100 * MB,
+            fetch_timeout_ms: 120_000,
+            fetch_connect_timeout_ms: 10_000,
+            fetch_max_redirects: 5,
+            fetch_allow_private: false,
+            public_base_url: String::new(),
+            // Z-API: received media files are kept for 30 days (seed 001, line 338).
+            received_retention_days: 30,
+            orphan_grace_ms: 600_000,
+            sweep_interval_ms: 60_000,
+            // 50 concurrent 16 MB base64 uploads fit; more wait for room (503 with Retry-After).
+            max_upload_bytes_in_flight: 1_200 * MB,
+        }
+    }
+}
+
 /// Validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -216,6 +262,50 @@ pub struct Config {
     pub sim: SimConfig,
     pub store: StoreConfig,
     pub session: SessionConfig,
+    pub media: MediaConfig,
+}
+
+/// Media messages: size limits per kind, fetching by URL, received media.
+#[derive(Debug, Clone)]
+pub struct MediaConfig {
+    pub max_image_bytes: u64,
+    pub max_sticker_bytes: u64,
+    pub max_audio_bytes: u64,
+    pub max_video_bytes: u64,
+    pub max_document_bytes: u64,
+    /// A fetch of media by URL (connect, redirects and body) must finish within this.
+    pub fetch_timeout: Duration,
+    pub fetch_connect_timeout: Duration,
+    pub fetch_max_redirects: u8,
+    /// Fetch from loopback and private addresses too (tests, private media servers).
+    pub fetch_allow_private: bool,
+    /// Where received media is served from, as integrators reach it (e.g.
+    /// `https://media.example.com`); empty means `http://` + the data plane's listen address.
+    pub public_base_url: String,
+    /// Received media files are kept this long (and their URLs work this long).
+    pub received_retention: Duration,
+    /// A stored file no message refers to is deleted once it is at least this old (covers
+    /// uploads whose message is not committed yet).
+    pub orphan_grace: Duration,
+    pub sweep_interval: Duration,
+    /// Bytes of media request bodies held in memory at once, over all requests.
+    pub max_upload_bytes_in_flight: u64,
+}
+
+impl MediaConfig {
+    /// The largest media any route accepts.
+    pub fn max_media_bytes(&self) -> u64 {
+        [self.max_image_bytes, self.max_sticker_bytes, self.max_audio_bytes, self.max_video_bytes, self.max_document_bytes]
+            .into_iter()
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The largest JSON body a media route must accept: the largest media as base64 (4/3 of
+    /// it) plus room for the other fields.
+    pub fn max_media_body_bytes(&self) -> u64 {
+        self.max_media_bytes() / 3 * 4 + 8 + 64 * 1024
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -426,6 +516,34 @@ impl TryFrom<RawConfig> for Config {
             reconnect_max: ms(se.reconnect_max_ms),
             connect_timeout: ms(p.positive("session.connect_timeout_ms", se.connect_timeout_ms)),
         };
+        let m = &raw.media;
+        p.check(
+            m.public_base_url.is_empty()
+                || ((m.public_base_url.starts_with("http://") || m.public_base_url.starts_with("https://"))
+                    && !m.public_base_url.ends_with('/')),
+            || format!("media.public_base_url: '{}' must be an http:// or https:// URL without a trailing /", m.public_base_url),
+        );
+        p.check(m.max_upload_bytes_in_flight >= m.max_document_bytes.max(m.max_video_bytes) / 3 * 4, || {
+            "media.max_upload_bytes_in_flight: must hold at least one body of the largest media".into()
+        });
+        let media = MediaConfig {
+            max_image_bytes: p.positive("media.max_image_bytes", m.max_image_bytes),
+            max_sticker_bytes: p.positive("media.max_sticker_bytes", m.max_sticker_bytes),
+            max_audio_bytes: p.positive("media.max_audio_bytes", m.max_audio_bytes),
+            max_video_bytes: p.positive("media.max_video_bytes", m.max_video_bytes),
+            max_document_bytes: p.positive("media.max_document_bytes", m.max_document_bytes),
+            fetch_timeout: ms(p.positive("media.fetch_timeout_ms", m.fetch_timeout_ms)),
+            fetch_connect_timeout: ms(p.positive("media.fetch_connect_timeout_ms", m.fetch_connect_timeout_ms)),
+            fetch_max_redirects: m.fetch_max_redirects,
+            fetch_allow_private: m.fetch_allow_private,
+            public_base_url: m.public_base_url.clone(),
+            received_retention: Duration::from_secs(
+                p.positive("media.received_retention_days", m.received_retention_days).saturating_mul(86_400),
+            ),
+            orphan_grace: ms(m.orphan_grace_ms),
+            sweep_interval: ms(p.positive("media.sweep_interval_ms", m.sweep_interval_ms)),
+            max_upload_bytes_in_flight: m.max_upload_bytes_in_flight,
+        };
         if !p.0.is_empty() {
             return Err(ConfigError::Invalid(p.0));
         }
@@ -438,6 +556,7 @@ impl TryFrom<RawConfig> for Config {
             sim,
             store,
             session,
+            media,
         })
     }
 }

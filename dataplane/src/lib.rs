@@ -85,7 +85,17 @@ pub async fn run(
 
     let n = config.dataplane.shards;
     let (event_txs, event_rxs): (Vec<_>, Vec<_>) = (0..n).map(|_| mpsc::channel(shard::EVENT_CAPACITY)).unzip();
-    let sim = SimNetwork::new(config.sim.clone(), event_txs);
+    let media = media::Media::open(&opts.data_dir.join("media"), config.media.clone())
+        .map_err(|e| DataPlaneError::Start(format!("media store: {e}")))?;
+    let sweeper = media::sweep::Sweeper::start(
+        store.clone(),
+        media.clone(),
+        config.media.orphan_grace,
+        config.media.sweep_interval,
+        metrics.clone(),
+    )
+    .map_err(|e| DataPlaneError::Start(format!("media sweep: {e}")))?;
+    let sim = SimNetwork::new(config.sim.clone(), media.clone(), event_txs);
     let connectors: Vec<Box<dyn Connector + Send>> = (0..n).map(|i| Box::new(sim.connector(i)) as _).collect();
     let recovered = shard::recovery::load(&store, n)?;
     let deps = ShardDeps {
@@ -118,6 +128,7 @@ pub async fn run(
     let addr = config.dataplane.listen;
     let listener = TcpListener::bind(addr).await.map_err(|source| DataPlaneError::Listen { addr, source })?;
     let bound = listener.local_addr().map_err(|source| DataPlaneError::Listen { addr, source })?;
+    media.links.set_base(format!("http://{bound}"));
     let app = Arc::new(App {
         config: sync.shared(),
         sync: sync.clone(),
@@ -132,6 +143,7 @@ pub async fn run(
         },
         url_policy: config.webhooks.url_policy,
         store: store.clone(),
+        media,
     });
     let _ = ready.send(bound);
     tracing::info!(%bound, shards = n, "data plane accepting requests");
@@ -147,7 +159,11 @@ pub async fn run(
     let _ = tokio::task::spawn_blocking(move || shard_threads.into_iter().for_each(|t| drop(t.join()))).await;
     let _ = dispatcher.await;
     let _ = follower.await;
-    let _ = tokio::task::spawn_blocking(move || store.close()).await;
+    let _ = tokio::task::spawn_blocking(move || {
+        drop(sweeper);
+        store.close()
+    })
+    .await;
     tracing::info!("data plane stopped; store flushed");
     Ok(())
 }

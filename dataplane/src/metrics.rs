@@ -44,6 +44,12 @@ pub struct Metrics {
     pub control_plane_connected: IntGauge,
     pub config_batches: IntCounterVec,
     pub instance_teardowns: IntCounterVec,
+    pub media_files: IntGauge,
+    pub media_bytes: IntGauge,
+    pub media_deleted: IntCounter,
+    pub media_holds_expired: IntCounter,
+    pub media_uploads: IntCounterVec,
+    pub media_upload_bytes: IntCounter,
 }
 
 fn latency_buckets() -> Vec<f64> {
@@ -262,6 +268,33 @@ impl Metrics {
                     ),
                     &["when"],
                 ),
+            ),
+            media_files: register(&r, IntGauge::new("chatedge_dp_media_files", "files in the media store at the last sweep")),
+            media_bytes: register(&r, IntGauge::new("chatedge_dp_media_bytes", "bytes in the media store at the last sweep")),
+            media_deleted: register(
+                &r,
+                IntCounter::new(
+                    "chatedge_dp_media_deleted_total",
+                    "media files the sweep deleted because no queued message or unexpired received media needed them",
+                ),
+            ),
+            media_holds_expired: register(
+                &r,
+                IntCounter::new("chatedge_dp_media_holds_expired_total", "received media whose retention ran out"),
+            ),
+            media_uploads: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "chatedge_dp_media_uploads_total",
+                        "base64 media in requests by kind and outcome (stored, refused, busy)",
+                    ),
+                    &["kind", "outcome"],
+                ),
+            ),
+            media_upload_bytes: register(
+                &r,
+                IntCounter::new("chatedge_dp_media_upload_bytes_total", "decoded bytes of stored base64 media"),
             ),
             registry: r,
         }

@@ -131,11 +131,32 @@ pub async fn read_body(headers: &HeaderMap, body: Incoming, limit: usize) -> Res
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(BodyError::TooLarge { limit });
     }
+    if let Some(n) = declared.filter(|n| *n > LARGE_BODY) {
+        return read_large(body, n as usize, limit).await;
+    }
     match Limited::new(body, limit).collect().await {
         Ok(c) => Ok(c.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(BodyError::TooLarge { limit }),
         Err(e) => Err(BodyError::Broken(e.to_string())),
     }
+}
+
+/// Bodies announced larger than this are read into one buffer of their announced size, so
+/// they are never held twice (frames, then their concatenation).
+const LARGE_BODY: u64 = 256 * 1024;
+
+async fn read_large(mut body: Incoming, declared: usize, limit: usize) -> Result<Bytes, BodyError> {
+    let mut buf = bytes::BytesMut::with_capacity(declared);
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| BodyError::Broken(e.to_string()))?;
+        if let Ok(data) = frame.into_data() {
+            if buf.len() + data.len() > limit {
+                return Err(BodyError::TooLarge { limit });
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(buf.freeze())
 }
 
 /// A JSON answer.

@@ -29,6 +29,7 @@ pub struct App {
     pub url_policy: UrlPolicy,
     /// For `/healthz`: whether the store accepts writes.
     pub store: Arc<crate::store::Store>,
+    pub media: Arc<crate::media::Media>,
 }
 
 #[derive(Debug, Clone, Copy)]

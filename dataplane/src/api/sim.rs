@@ -6,7 +6,9 @@
 //! itself afterwards); `POST /sim/logout` `{instanceId}` removes the instance's device from the
 //! phone (a new scan is needed); `GET /sim/stats` answers `{sends, duplicateSends}`: how many
 //! messages the network took and how many of them carried a message id it had already seen —
-//! the witness that nothing is sent twice. Errors use chatedge's own shape `{"error": code, "message":
+//! the witness that nothing is sent twice; `GET /sim/received?instanceId=…&phone=…` answers
+//! what that phone received from the instance (`{"messages": [...], "presence": …}`, see
+//! [`witness`](crate::network::sim::witness)). Errors use chatedge's own shape `{"error": code, "message":
 //! text}`.
 
 use chatedge_config::{InstanceId, Phone};
@@ -77,7 +79,7 @@ impl SimApiError {
                 (StatusCode::NOT_FOUND, "sim_disabled", "this data plane does not run the sim network".to_owned())
             }
             SimApiError::MethodNotAllowed => {
-                (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "use POST (GET for stats)".to_owned())
+                (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "use POST (GET for stats and received)".to_owned())
             }
             SimApiError::Unauthorized => {
                 (StatusCode::UNAUTHORIZED, "unauthorized", "Authorization: Bearer <admin token> required".to_owned())
@@ -107,6 +109,22 @@ fn invalid(e: impl std::fmt::Display) -> SimApiError {
     SimApiError::Invalid(e.to_string())
 }
 
+fn received(sim: &crate::network::sim::SimNetwork, query: &str) -> Result<Resp, SimApiError> {
+    let (mut instance, mut phone) = (None, None);
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        match k.as_ref() {
+            "instanceId" => instance = Some(InstanceId::parse(&v).map_err(|e| invalid(format!("instanceId: {e}")))?),
+            "phone" => phone = Some(Phone::parse(&v).map_err(|e| invalid(format!("phone: {e}")))?),
+            _ => {}
+        }
+    }
+    let instance = instance.ok_or_else(|| invalid("instanceId is required"))?;
+    let phone = phone.ok_or_else(|| invalid("phone is required"))?;
+    let (messages, presence) = sim.received(&instance, &phone);
+    let presence = presence.map(|(p, at)| json!({"status": p, "atMs": at}));
+    Ok(chatedge_serve::json(StatusCode::OK, &json!({"phone": phone.as_str(), "messages": messages, "presence": presence})))
+}
+
 pub async fn handle(app: &App, req: Request<Incoming>, action: &str) -> (&'static str, Resp) {
     let label = match action {
         "scan" => "sim.scan",
@@ -115,8 +133,9 @@ pub async fn handle(app: &App, req: Request<Incoming>, action: &str) -> (&'stati
         "drop" => "sim.drop",
         "logout" => "sim.logout",
         "stats" => "sim.stats",
+        "received" => "sim.received",
         _ => {
-            let body = json!({"error": "route_not_found", "message": "sim routes: scan, inbound, presence, drop, logout, stats"});
+            let body = json!({"error": "route_not_found", "message": "sim routes: scan, inbound, presence, drop, logout, stats, received"});
             return ("sim.unknown", chatedge_serve::json(StatusCode::NOT_FOUND, &body));
         }
     };
@@ -125,7 +144,7 @@ pub async fn handle(app: &App, req: Request<Incoming>, action: &str) -> (&'stati
 
 async fn serve(app: &App, req: Request<Incoming>, action: &str) -> Result<Resp, SimApiError> {
     let sim = app.sim.clone().ok_or(SimApiError::Disabled)?;
-    let wanted = if action == "stats" { Method::GET } else { Method::POST };
+    let wanted = if matches!(action, "stats" | "received") { Method::GET } else { Method::POST };
     if req.method() != wanted {
         return Err(SimApiError::MethodNotAllowed);
     }
@@ -134,6 +153,9 @@ async fn serve(app: &App, req: Request<Incoming>, action: &str) -> Result<Resp, 
     }
     if action == "stats" {
         return Ok(chatedge_serve::json(StatusCode::OK, &sim.stats()));
+    }
+    if action == "received" {
+        return received(&sim, req.uri().query().unwrap_or(""));
     }
     let (parts, body) = req.into_parts();
     let body = chatedge_serve::read_body(&parts.headers, body, app.limits.max_body_bytes)

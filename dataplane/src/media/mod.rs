@@ -1,8 +1,128 @@
 //! media: the bytes of media messages. Owns the content-addressed media store under the data
-//! dir, fetching media by URL for sending, checking that content fits the route that sent it,
-//! and the signed public URLs of received media. It never decides what a message is (that is
-//! the dialect's and the queue's job).
+//! dir ([`store`]), decoding base64 uploads into it in chunks ([`base64`]), checking that
+//! content fits the route that sent it ([`sniff`]), fetching media by URL when a message
+//! leaves ([`fetch`]), signed public links to received media ([`link`]) and the sweep that
+//! deletes files no message needs ([`sweep`]). It never decides what a message is (that is the
+//! dialect's and the queue's job). [`Media`] bundles them for the edge and the connectors.
 
+pub mod base64;
+pub mod digest;
 pub mod kind;
+pub mod link;
+pub mod sniff;
+pub mod store;
+pub mod sweep;
 
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use chatedge_config::file::MediaConfig;
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+pub use digest::Digest;
 pub use kind::MediaKind;
+pub use link::LinkSigner;
+pub use store::{MediaError, MediaStore, StoredMedia};
+
+/// Upload budget unit: permits count KiB of request bodies held in memory.
+const PERMIT_BYTES: u64 = 1024;
+
+/// The media service shared by the edge (uploads, links) and the connectors (reading and
+/// fetching what they send).
+pub struct Media {
+    pub store: MediaStore,
+    pub links: LinkSigner,
+    pub config: MediaConfig,
+    uploads: Semaphore,
+}
+
+impl Media {
+    /// Opens `dir` (the data dir's `media/`); received-media links start with
+    /// `[media] public_base_url`, or (when it is empty) `http://` + the address the data plane
+    /// binds, given later to `links.set_base`.
+    pub fn open(dir: &Path, config: MediaConfig) -> std::io::Result<Arc<Media>> {
+        let store = MediaStore::open(dir)?;
+        let base = Some(config.public_base_url.clone()).filter(|b| !b.is_empty());
+        let links = LinkSigner::open(dir, base)?;
+        let permits = (config.max_upload_bytes_in_flight / PERMIT_BYTES).min(Semaphore::MAX_PERMITS as u64) as usize;
+        Ok(Arc::new(Media { store, links, config, uploads: Semaphore::new(permits) }))
+    }
+
+    /// The size limit of one file of `kind` (`[media] max_*_bytes`).
+    pub fn limit(&self, kind: MediaKind) -> u64 {
+        let c = &self.config;
+        match kind {
+            MediaKind::Image => c.max_image_bytes,
+            MediaKind::Sticker => c.max_sticker_bytes,
+            MediaKind::Audio => c.max_audio_bytes,
+            MediaKind::Video | MediaKind::Ptv | MediaKind::Gif => c.max_video_bytes,
+            MediaKind::Document => c.max_document_bytes,
+        }
+    }
+
+    /// Room for a request body of `bytes` in the upload budget, or `None` when the budget is
+    /// spent (the caller answers 503: too many large uploads at once).
+    pub fn upload_room(&self, bytes: u64) -> Option<SemaphorePermit<'_>> {
+        let permits = bytes.div_ceil(PERMIT_BYTES).max(1).min(u32::MAX as u64) as u32;
+        self.uploads.try_acquire_many(permits).ok()
+    }
+
+    /// Decodes and stores the base64 text at `body[range]`, off the event loop.
+    pub async fn put_base64(
+        self: &Arc<Self>,
+        kind: MediaKind,
+        body: Bytes,
+        range: std::ops::Range<usize>,
+    ) -> Result<StoredMedia, MediaError> {
+        let media = self.clone();
+        let limit = self.limit(kind);
+        tokio::task::spawn_blocking(move || {
+            let text = body.get(range).ok_or_else(|| MediaError::Io("media range outside the body".into()))?;
+            media.store.put_base64(kind, text, limit)
+        })
+        .await
+        .map_err(|e| MediaError::Io(format!("media upload task failed: {e}")))?
+    }
+
+    /// Stores received bytes, off the event loop.
+    pub async fn put_bytes(self: &Arc<Self>, kind: MediaKind, bytes: Bytes) -> Result<StoredMedia, MediaError> {
+        let media = self.clone();
+        let limit = self.limit(kind);
+        tokio::task::spawn_blocking(move || media.store.put_bytes(kind, &bytes, limit))
+            .await
+            .map_err(|e| MediaError::Io(format!("media store task failed: {e}")))?
+    }
+}
+
+#[cfg(test)]
+impl Media {
+    /// A store in a fresh temporary directory, with default limits (unit tests).
+    pub fn temporary() -> Arc<Media> {
+        let dir = tempfile::tempdir().expect("temp dir").keep();
+        Media::open(&dir, chatedge_config::Config::default().media).expect("media store")
+    }
+}
+
+/// The usual file extension of a sniffed MIME type (links and file names).
+pub fn extension(mime: &str) -> &'static str {
+    match mime {
+        "image/jpeg" => "jpg",
+        "image/png" => "png",
+        "image/webp" => "webp",
+        "image/gif" => "gif",
+        "video/mp4" => "mp4",
+        "video/3gpp" => "3gp",
+        "video/quicktime" => "mov",
+        "audio/ogg" => "ogg",
+        "audio/mpeg" => "mp3",
+        "audio/mp4" | "audio/x-m4a" => "m4a",
+        "audio/aac" => "aac",
+        "audio/amr" => "amr",
+        "audio/wav" | "audio/x-wav" => "wav",
+        "application/pdf" => "pdf",
+        "application/zip" => "zip",
+        "text/plain" => "txt",
+        _ => "bin",
+    }
+}

@@ -5,23 +5,8 @@
 use chatedge_config::{InstanceId, MessageId, Phone, ZaapId};
 use serde::{Deserialize, Serialize};
 
+use super::Content;
 use crate::store::StoreError;
-
-/// What is sent. New kinds (image, document, …) are new variants.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "camelCase")]
-pub enum Content {
-    Text { message: String },
-}
-
-impl Content {
-    /// The text shown in the queue listing (Z-API `Message`).
-    pub fn preview(&self) -> &str {
-        match self {
-            Content::Text { message } => message,
-        }
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -41,10 +26,48 @@ pub struct OutboundMessage {
     /// The network id of an earlier message this one edits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edit_message_id: Option<String>,
+    /// The network id of the message this one replies to (Z-API `messageId`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+    /// A reply to a group message goes to its sender privately (Z-API `privateAnswer`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub private_answer: bool,
+    /// Group participants mentioned in the text (Z-API `mentioned`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentioned: Vec<Phone>,
+    /// Community groups mentioned in the text (Z-API `groupMentioned`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group_mentioned: Vec<GroupMention>,
     pub created_ms: u64,
 }
 
+/// A group mentioned in a message to another group of its community.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupMention {
+    pub phone: Phone,
+    pub subject: String,
+}
+
 impl OutboundMessage {
+    /// A new message to `phone` with fresh ids and no options.
+    pub fn new(instance: InstanceId, phone: Phone, content: Content) -> OutboundMessage {
+        OutboundMessage {
+            instance,
+            zaap_id: ZaapId::generate(),
+            message_id: MessageId::random(),
+            phone,
+            content,
+            delay_message_s: None,
+            delay_typing_s: None,
+            edit_message_id: None,
+            reply_to: None,
+            private_answer: false,
+            mentioned: Vec::new(),
+            group_mentioned: Vec::new(),
+            created_ms: chatedge_config::time::unix_ms(),
+        }
+    }
+
     pub fn encode(&self) -> Vec<u8> {
         // Serializing plain structs of strings and integers cannot fail.
         serde_json::to_vec(self).unwrap_or_default()
@@ -61,18 +84,24 @@ mod tests {
 
     #[test]
     fn a_message_survives_its_stored_form() {
-        let m = OutboundMessage {
-            instance: InstanceId::generate(),
-            zaap_id: ZaapId::generate(),
-            message_id: MessageId::generate(),
-            phone: Phone::parse("5511999999999").unwrap(),
-            content: Content::Text { message: "olá \"mundo\" \u{1F92A}\n".into() },
-            delay_message_s: Some(5),
-            delay_typing_s: None,
-            edit_message_id: Some("3EB0ABC".into()),
-            created_ms: 1_700_000_000_000,
-        };
+        let phone = Phone::parse("5511999999999").unwrap();
+        let mut m = OutboundMessage::new(InstanceId::generate(), phone.clone(), Content::text("olá \"mundo\" \u{1F92A}\n"));
+        m.delay_message_s = Some(5);
+        m.edit_message_id = Some("3EB0ABC".into());
+        m.reply_to = Some("3EB0DEF".into());
+        m.mentioned = vec![phone.clone()];
+        m.group_mentioned = vec![GroupMention { phone: Phone::parse("120363019502650977-group").unwrap(), subject: "s".into() }];
         assert_eq!(OutboundMessage::decode(&m.encode()).unwrap(), m);
         assert!(OutboundMessage::decode(b"{not json").is_err());
+    }
+
+    #[test]
+    fn a_text_queued_before_other_kinds_existed_still_reads() {
+        let m = OutboundMessage::new(InstanceId::generate(), Phone::parse("5511999999999").unwrap(), Content::text("hi"));
+        let old = format!(
+            r#"{{"instance":"{}","zaapId":"{}","messageId":"{}","phone":"5511999999999","content":{{"kind":"text","message":"hi"}},"createdMs":{}}}"#,
+            m.instance, m.zaap_id, m.message_id, m.created_ms
+        );
+        assert_eq!(OutboundMessage::decode(old.as_bytes()).unwrap(), m);
     }
 }

@@ -31,6 +31,7 @@
 //! [`MAX_REMOVE_PER_CALL`] per call so that one request never holds the shard for long; the
 //! answer says whether more remain, and calling again removes the next ones.
 
+pub mod content;
 mod holes;
 mod message;
 pub mod recovery;
@@ -44,7 +45,8 @@ use rocksdb::{Direction, IteratorMode, ReadOptions};
 use crate::store::{keys, Batch, Cf, Store, StoreError};
 
 pub use holes::Holes;
-pub use message::{Content, OutboundMessage};
+pub use content::Content;
+pub use message::{GroupMention, OutboundMessage};
 pub use remove::{Cleared, Removal, Removed, MAX_REMOVE_PER_CALL};
 
 /// Messages held in memory per instance.
@@ -66,6 +68,8 @@ struct Taken {
     zaap: ZaapId,
     phone: Phone,
     created_ms: u64,
+    /// It refers to stored media (its `media_ref` key must go with it).
+    has_media: bool,
     /// False once its connection dropped and it went back to the head of the window: it waits
     /// to be sent again, but the network may have it already, so it still cannot be removed.
     on_wire: bool,
@@ -147,6 +151,10 @@ impl InstanceQueue {
             keys::phone_index(&self.id, &message.phone, seq),
             message.zaap_id.as_bytes().to_vec(),
         );
+        let media = message.content.stored_media();
+        if !media.is_empty() {
+            batch.put(Cf::MediaRef, keys::queue(&self.id, seq), keys::media_ref_value(&media));
+        }
         if self.loaded_upto == seq && self.window.len() < WINDOW {
             self.window.push_back(Queued { seq, message });
             self.loaded_upto = seq + 1;
@@ -191,6 +199,7 @@ impl InstanceQueue {
             zaap: q.message.zaap_id,
             phone: q.message.phone.clone(),
             created_ms: q.message.created_ms,
+            has_media: !q.message.content.stored_media().is_empty(),
             on_wire: true,
         });
         Ok(taken)
@@ -223,11 +232,15 @@ impl InstanceQueue {
     /// its index entries.
     pub fn complete(&mut self, seq: u64, batch: &mut Batch, store: &Store) {
         let taken = self.taken.take_if(|t| t.seq == seq);
+        let has_media = taken.as_ref().is_none_or(|t| t.has_media);
         let index = match taken {
             Some(t) => Some((t.zaap, t.phone)),
             None => self.read_index_fields(seq, store),
         };
         batch.delete(Cf::Queue, keys::queue(&self.id, seq));
+        if has_media {
+            batch.delete(Cf::MediaRef, keys::queue(&self.id, seq));
+        }
         if let Some((zaap, phone)) = index {
             batch.delete(Cf::QueueIndex, keys::zaap_index(&self.id, &zaap));
             batch.delete(Cf::QueueIndex, keys::phone_index(&self.id, &phone, seq));
@@ -242,6 +255,7 @@ impl InstanceQueue {
             let from = keys::queue(&self.id, self.compacted_upto);
             let to = keys::queue(&self.id, self.head);
             batch.delete_range(Cf::Queue, from, to);
+            batch.delete_range(Cf::MediaRef, from, to);
             store.compact_later(Cf::Queue, from.to_vec(), to.to_vec());
             self.compacted_upto = self.head;
         }

@@ -115,6 +115,7 @@ impl InstanceQueue {
         let from = keep.map_or(self.head, |s| s + 1);
         let (queue_from, queue_to) = (keys::queue(&self.id, from), keys::queue(&self.id, self.next_seq));
         batch.delete_range(Cf::Queue, queue_from, queue_to);
+        batch.delete_range(Cf::MediaRef, queue_from, queue_to);
         let (index_from, index_to) = keys::index_span(&self.id);
         batch.delete_range(Cf::QueueIndex, index_from.clone(), index_to.clone());
         if let Some(t) = &taken {
@@ -148,6 +149,7 @@ impl InstanceQueue {
             Some((zaap, phone)) => self.drop_message(seq, &zaap, &phone, batch),
             None => {
                 batch.delete(Cf::Queue, keys::queue(&self.id, seq));
+                batch.delete(Cf::MediaRef, keys::queue(&self.id, seq));
                 self.abandon(seq);
             }
         }
@@ -160,6 +162,7 @@ impl InstanceQueue {
 
     fn drop_message(&mut self, seq: u64, zaap: &ZaapId, phone: &Phone, batch: &mut Batch) {
         batch.delete(Cf::Queue, keys::queue(&self.id, seq));
+        batch.delete(Cf::MediaRef, keys::queue(&self.id, seq));
         batch.delete(Cf::QueueIndex, keys::zaap_index(&self.id, zaap));
         batch.delete(Cf::QueueIndex, keys::phone_index(&self.id, phone, seq));
         if let Some(pos) = self.window.iter().position(|q| q.seq == seq) {

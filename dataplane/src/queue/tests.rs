@@ -21,17 +21,10 @@ fn phone(p: usize) -> Phone {
 }
 
 fn message(instance: InstanceId, n: u32, to: usize) -> OutboundMessage {
-    OutboundMessage {
-        instance,
-        zaap_id: ZaapId::generate(),
-        message_id: MessageId::generate(),
-        phone: phone(to),
-        content: Content::Text { message: format!("m{n}") },
-        delay_message_s: None,
-        delay_typing_s: None,
-        edit_message_id: None,
-        created_ms: n as u64,
-    }
+    let mut m = OutboundMessage::new(instance, phone(to), Content::text(format!("m{n}")));
+    m.message_id = MessageId::generate();
+    m.created_ms = n as u64;
+    m
 }
 
 #[derive(Debug, Clone)]
@@ -331,7 +324,7 @@ fn an_abandoned_message_leaves_no_trace_in_count_pages_or_recovery() {
     q.abandon(seqs[1]);
     q.mark_committed(seqs[2]);
     assert_eq!(q.len(), 2);
-    let texts: Vec<String> = q.page(&store, 2, 1).unwrap().iter().map(|m| m.content.preview().to_owned()).collect();
+    let texts: Vec<String> = q.page(&store, 2, 1).unwrap().iter().map(|m| m.content.preview().into_owned()).collect();
     assert_eq!(texts, vec!["m2"]);
     let recovered = recovery::scan(&store).unwrap().remove(&id).unwrap();
     assert_eq!(recovered.len(), 2);

@@ -88,7 +88,7 @@ pub enum Step {
     /// Come back at this time (pacing or typing in progress).
     WaitUntil(Instant),
     /// Show "typing…" to the recipient of the message `seq` until the given time.
-    Type { to: Phone, until: Instant },
+    Type { to: Phone, until: Instant, presence: crate::network::Presence },
     /// Put this message on the wire.
     Send(Queued),
 }
@@ -157,8 +157,9 @@ impl Session {
                 _ => {
                     let until = now + Duration::from_secs(secs as u64);
                     let to = front.message.phone.clone();
+                    let presence = front.message.content.presence();
                     self.typing = Some((front.seq, until));
-                    return Ok(Step::Type { to, until });
+                    return Ok(Step::Type { to, until, presence });
                 }
             }
         }

@@ -229,7 +229,7 @@ fn sent_by_me(id: InstanceId, connected: Option<&Phone>, m: &OutboundMessage, at
         connected_phone: connected,
         chat: &m.phone,
         message_id: &message_id,
-        text: m.content.preview(),
+        text: &m.content.preview(),
         sender_name: None,
         from_me: true,
         at_ms,

@@ -378,8 +378,8 @@ impl Shard {
         match session.next_step(now, &self.deps.store, pacing) {
             Ok(Step::Idle) => {}
             Ok(Step::WaitUntil(at)) => self.schedule(id, at),
-            Ok(Step::Type { to, until }) => {
-                self.connector.send_presence(id, &to, crate::network::Presence::Composing);
+            Ok(Step::Type { to, until, presence }) => {
+                self.connector.send_presence(id, &to, presence);
                 self.schedule(id, until);
             }
             Ok(Step::Send(queued)) => match self.connector.send(&queued.message, session.generation) {

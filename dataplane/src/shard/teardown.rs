@@ -42,6 +42,7 @@ impl Shard {
         // Sequence numbers start at 0 and never reach u64::MAX: this span is the whole queue.
         let (queue_from, queue_to) = (keys::queue(&id, 0), keys::queue(&id, u64::MAX));
         batch.delete_range(Cf::Queue, queue_from, queue_to);
+        batch.delete_range(Cf::MediaRef, queue_from, queue_to);
         // Its zaapId and phone indexes too: a queue recreated under the same id starts at seq 0
         // again, and stale entries would point at its new messages.
         let (index_from, index_to) = keys::index_span(&id);
@@ -156,7 +157,7 @@ mod tests {
             store_limits: defaults.store,
         };
         let (tx, rx) = mpsc::channel(shard::EVENT_CAPACITY);
-        let sim = SimNetwork::new(defaults.sim.clone(), vec![tx]);
+        let sim = SimNetwork::new(defaults.sim.clone(), crate::media::Media::temporary(), vec![tx]);
         let connectors: Vec<Box<dyn Connector + Send>> = vec![Box::new(sim.connector(0))];
         let recovered = recovery::load(&store, 1).unwrap();
         assert_eq!(recovered[0].teardowns.len(), 2);

@@ -37,6 +37,11 @@ pub enum Cf {
     QueueIndex,
     /// due_at_ms (u64 BE) ‖ event_id → webhook event awaiting delivery.
     Outbox,
+    /// instance_id ‖ seq (u64 BE), the queue key of a message that needs stored media →
+    /// the SHA-256 digests of its files (32 bytes each). Written and deleted with the message.
+    MediaRef,
+    /// expires_at_ms (u64 BE) ‖ digest → (): received media kept until then.
+    MediaHold,
     /// dead_at_ms (u64 BE) ‖ event_id → webhook event whose retries are exhausted, kept for
     /// inspection for `[store] dead_letter_retention_ms`, then pruned by the compactor.
     DeadLetter,
@@ -49,8 +54,17 @@ pub enum Cf {
 }
 
 impl Cf {
-    pub const ALL: [Cf; 7] =
-        [Cf::Queue, Cf::QueueIndex, Cf::Outbox, Cf::DeadLetter, Cf::Sessions, Cf::Config, Cf::Meta];
+    pub const ALL: [Cf; 9] = [
+        Cf::Queue,
+        Cf::QueueIndex,
+        Cf::Outbox,
+        Cf::DeadLetter,
+        Cf::Sessions,
+        Cf::Config,
+        Cf::Meta,
+        Cf::MediaRef,
+        Cf::MediaHold,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -61,6 +75,8 @@ impl Cf {
             Cf::Sessions => "sessions",
             Cf::Config => "config",
             Cf::Meta => "meta",
+            Cf::MediaRef => "media_ref",
+            Cf::MediaHold => "media_hold",
         }
     }
 }

@@ -76,6 +76,9 @@ pub fn family(cf: Cf, cache: &Cache) -> Options {
         Cf::Sessions | Cf::Config => table.set_bloom_filter(BLOOM_BITS_PER_KEY, false),
         // A handful of node-level keys read once at start-up.
         Cf::Meta => {}
+        // Scanned whole by the media sweep, never read by key; each key dies with its message
+        // (or when its hold expires).
+        Cf::MediaRef | Cf::MediaHold => deletion_compaction(&mut opts),
     }
     opts.set_block_based_table_factory(&table);
     opts

@@ -7,6 +7,7 @@ use hyper::StatusCode;
 use serde_json::json;
 
 use crate::error::{Blame, CoreError};
+use crate::media::MediaError;
 use crate::sync::control::ControlError;
 
 #[derive(Debug)]
@@ -31,6 +32,10 @@ pub enum ZapiError {
     Control(ControlError),
     /// The control plane took a settings change, but it has not reached this node in time.
     NotAppliedYet,
+    /// The media in `field` cannot be stored.
+    Media { field: &'static str, error: crate::media::MediaError },
+    /// Too many large media bodies are being received at once.
+    UploadsBusy,
 }
 
 impl From<CoreError> for ZapiError {
@@ -63,6 +68,9 @@ impl ZapiError {
             ZapiError::Invalid { .. } => "invalid_field",
             ZapiError::Core(_) => "core",
             ZapiError::Control(_) | ZapiError::NotAppliedYet => "control_plane",
+            ZapiError::Media { error: MediaError::Io(_), .. } => "media_storage",
+            ZapiError::Media { .. } => "invalid_media",
+            ZapiError::UploadsBusy => "uploads_busy",
         }
     }
 
@@ -110,6 +118,26 @@ impl ZapiError {
                 "the change was saved by the control plane but has not reached this node yet; it applies shortly"
                     .into(),
             ),
+            ZapiError::Media { field, error } => {
+                let status = match error {
+                    MediaError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                    MediaError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                let message = match error {
+                    MediaError::TooLarge { .. } | MediaError::Io(_) => format!("{field}: {error}"),
+                    _ => format!("{field} {error}"),
+                };
+                (status, "Invalid media", message)
+            }
+            ZapiError::UploadsBusy => {
+                let mut res = chatedge_serve::json(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &json!({"error": "Too many uploads", "message": "too much media is being received right now; retry shortly"}),
+                );
+                res.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static("1"));
+                return res;
+            }
         };
         chatedge_serve::json(status, &json!({"error": error, "message": message}))
     }

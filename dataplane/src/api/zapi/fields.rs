@@ -76,6 +76,102 @@ pub fn boolean(o: &Object, field: &str) -> Result<bool, ZapiError> {
     }
 }
 
+/// Where a media field's base64 text is: inside the body (the common case: no JSON escapes,
+/// so nothing is copied) or, when the client escaped characters, unescaped into its own buffer.
+#[derive(Debug, Clone)]
+pub enum MediaText {
+    Url(String),
+    Base64 { body: Bytes, range: std::ops::Range<usize> },
+}
+
+/// Like [`object`], but the field `media` (a URL or base64 data, possibly hundreds of MB) is
+/// not copied into the object: it is located in the body instead.
+pub fn object_with_media(body: &Bytes, media: &str) -> Result<(Object, Option<MediaText>), ZapiError> {
+    use std::borrow::Cow;
+    use serde_json::value::RawValue;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ZapiError::BadJson("the body is empty; send a JSON object".into()));
+    }
+    let raw: Vec<(Cow<'_, str>, &RawValue)> = match serde_json::from_slice::<RawObject<'_>>(body) {
+        Ok(o) => o.0,
+        Err(e) if e.is_data() => return Err(ZapiError::BadJson("the body must be a JSON object".into())),
+        Err(e) => return Err(ZapiError::BadJson(format!("the body is not valid JSON: {e}"))),
+    };
+    let mut o = Object::new();
+    let mut found = None;
+    for (key, value) in raw {
+        if key != media {
+            let v: Value = serde_json::from_str(value.get()).map_err(|e| ZapiError::BadJson(e.to_string()))?;
+            o.insert(key.into_owned(), v);
+            continue;
+        }
+        let text = value.get();
+        if text == "null" {
+            continue;
+        }
+        let bad = || ZapiError::invalid("Invalid field", format!("{media} must be a string (a URL or base64 data)"));
+        if !text.starts_with('"') {
+            return Err(bad());
+        }
+        let start = text.as_ptr() as usize - body.as_ptr() as usize + 1;
+        let inner = start..start + text.len() - 2;
+        let input = if text.contains('\\') {
+            let unescaped: String = serde_json::from_str(text).map_err(|_| bad())?;
+            let len = unescaped.len();
+            (Bytes::from(unescaped), 0..len)
+        } else {
+            (body.clone(), inner)
+        };
+        found = Some(classify(media, input.0, input.1)?);
+    }
+    Ok((o, found))
+}
+
+fn classify(field: &str, body: Bytes, range: std::ops::Range<usize>) -> Result<MediaText, ZapiError> {
+    use crate::media::base64::MediaInput;
+    let text = std::str::from_utf8(&body[range.clone()])
+        .map_err(|_| ZapiError::invalid("Invalid field", format!("{field} is not valid UTF-8")))?;
+    match MediaInput::parse(text) {
+        Ok(MediaInput::Url(u)) => Ok(MediaText::Url(u.to_owned())),
+        Ok(MediaInput::Base64(b)) => {
+            let start = range.start + (b.as_ptr() as usize - text.as_ptr() as usize);
+            Ok(MediaText::Base64 { range: start..start + b.len(), body })
+        }
+        Err(e) => Err(ZapiError::invalid("Invalid field", format!("{field} {e}"))),
+    }
+}
+
+/// A JSON object read as its keys and raw (unparsed, borrowed) values, in order.
+struct RawObject<'a>(Vec<(std::borrow::Cow<'a, str>, &'a serde_json::value::RawValue)>);
+
+impl<'de> serde::Deserialize<'de> for RawObject<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RawObject<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    out.push(entry);
+                }
+                Ok(RawObject(out))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+/// An optional boolean (`true`/`false`, or those words as strings).
+pub fn optional_boolean(o: &Object, field: &str) -> Result<Option<bool>, ZapiError> {
+    match o.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        _ => boolean(o, field).map(Some),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,6 +194,26 @@ mod tests {
         assert_eq!(phone(&obj(r#"{"phone":5511999999999}"#), "phone").unwrap().as_str(), "5511999999999");
         for bad in [r#"{}"#, r#"{"phone":"+55 11"}"#, r#"{"phone":true}"#, r#"{"phone":-5}"#] {
             assert!(phone(&obj(bad), "phone").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_media_field_is_located_in_the_body_not_copied() {
+        let body = Bytes::from_static(br#"{"phone":"5511999999999","image":"data:image/png;base64,iVBORw0K","caption":"c"}"#);
+        let (o, media) = object_with_media(&body, "image").unwrap();
+        assert_eq!(o.get("caption").and_then(Value::as_str), Some("c"));
+        assert!(o.get("image").is_none());
+        match media.unwrap() {
+            MediaText::Base64 { body: b, range } => {
+                assert_eq!(&b[range], b"iVBORw0K");
+                assert_eq!(b.as_ptr(), body.as_ptr(), "no copy");
+            }
+            other => panic!("{other:?}"),
+        }
+        let (_, media) = object_with_media(&Bytes::from_static(br#"{"image":"https:\/\/x.test\/a.png"}"#), "image").unwrap();
+        assert!(matches!(media, Some(MediaText::Url(u)) if u == "https://x.test/a.png"));
+        for bad in [&br#"{"image":5}"#[..], br#"{"image":"ftp://x"}"#, br#"[1]"#, br#"{"#] {
+            assert!(object_with_media(&Bytes::from_static(bad), "image").is_err(), "{:?}", std::str::from_utf8(bad));
         }
     }
 

@@ -7,12 +7,12 @@ mod error;
 mod fields;
 mod instance;
 pub mod integrator;
+mod messages;
 mod qr_image;
 mod queue;
-mod send;
-
-pub use send::parse_send_text;
 mod settings;
+
+pub use messages::parse_send_text;
 
 use std::sync::Arc;
 
@@ -46,7 +46,7 @@ enum Action {
     Disconnect,
     Me,
     Device,
-    SendText,
+    Message(messages::MessageRoute),
     /// GET lists, DELETE clears.
     Queue,
     QueueCount,
@@ -76,17 +76,25 @@ fn parse(rest: &[&str]) -> Option<(&'static str, &'static str, Action)> {
         ["disconnect"] => ("zapi.disconnect", GET, Action::Disconnect),
         ["me"] => ("zapi.me", GET, Action::Me),
         ["device"] => ("zapi.device", GET, Action::Device),
-        ["send-text"] => ("zapi.send-text", POST, Action::SendText),
         ["queue"] => ("zapi.queue", GET_OR_DELETE, Action::Queue),
         ["queue", "count"] => ("zapi.queue-count", GET, Action::QueueCount),
         ["queue", zaap] => ("zapi.queue-delete", DELETE, Action::QueueRemove(zaap.to_string())),
         ["integrator", "on-demand", "subscription" | "cancel"] => ("zapi.integrator", POST, Action::Integrator),
+        _ if messages::route(rest).is_some() => {
+            let (label, route) = messages::route(rest)?;
+            (label, POST, Action::Message(route))
+        }
         [one] => {
             let (label, setting) = settings::Setting::from_route(one)?;
             (label, PUT_OR_POST, Action::Setting(setting))
         }
         _ => return None,
     })
+}
+
+/// The body length the client announced, if it did.
+fn declared_length(headers: &hyper::HeaderMap) -> Option<u64> {
+    headers.get(hyper::header::CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
 }
 
 fn method_allowed(method: &Method, allowed: &str) -> bool {
@@ -131,8 +139,20 @@ async fn dispatch(
     }
     let query = req.uri().query().map(str::to_owned);
     let (parts, body) = req.into_parts();
-    let body =
-        chatedge_serve::read_body(&parts.headers, body, app.limits.max_body_bytes).await.map_err(ZapiError::Body)?;
+    let limit = match &action {
+        Action::Message(route) => route.max_body_bytes(&app.media.config, app.limits.max_body_bytes),
+        _ => app.limits.max_body_bytes,
+    };
+    // Bodies larger than the usual limit (base64 media) take room in the upload budget first,
+    // so many large uploads at once cannot exhaust memory.
+    let _room = match limit > app.limits.max_body_bytes {
+        true => Some(app.media.upload_room(declared_length(&parts.headers).unwrap_or(limit as u64)).ok_or_else(|| {
+            app.metrics.media_uploads.with_label_values(&["any", "busy"]).inc();
+            ZapiError::UploadsBusy
+        })?),
+        false => None,
+    };
+    let body = chatedge_serve::read_body(&parts.headers, body, limit).await.map_err(ZapiError::Body)?;
     let call = Call { app, instance, token, query, body };
     match action {
         Action::Status => instance::status(&call).await,
@@ -142,7 +162,7 @@ async fn dispatch(
         Action::Disconnect => instance::disconnect(&call).await,
         Action::Me => instance::me(&call).await,
         Action::Device => instance::device(&call).await,
-        Action::SendText => send::send_text(&call).await,
+        Action::Message(route) => messages::handle(&call, route).await,
         Action::Queue if method == Method::DELETE => queue::clear(&call).await,
         Action::Queue => queue::list(&call).await,
         Action::QueueCount => queue::count(&call).await,

@@ -14,9 +14,12 @@
 //! mutex guards only that directory and is never held across `.await`). Each shard owns one
 //! [`SimConnector`], whose timers run as local tasks on that shard's thread.
 
+mod actions;
+mod arrive;
 mod redelivery;
 #[cfg(test)]
 mod tests;
+pub mod witness;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,7 +35,12 @@ use tokio::sync::mpsc;
 use super::{
     AckId, Connector, Credentials, Generation, IncomingMessage, MessageStatus, NetworkError, NetworkEvent, Presence,
 };
+use crate::media::Media;
 use crate::queue::OutboundMessage;
+use witness::{Arrived, SharedWitness};
+
+/// Messages each shard's phones remember (`GET /sim/received`).
+const WITNESS_CAPACITY: usize = 50_000;
 
 /// How long an expired code is remembered, to tell "expired" from "unknown".
 const EXPIRED_CODE_MEMORY: Duration = Duration::from_secs(600);
@@ -87,6 +95,9 @@ impl Directory {
 /// The simulated network, shared by every shard.
 pub struct SimNetwork {
     cfg: SimConfig,
+    media: Arc<Media>,
+    /// Per shard: what its instances' recipients received.
+    witnesses: Vec<SharedWitness>,
     /// Per shard: its unacknowledged events and its event channel.
     shards: Arc<Vec<(redelivery::Shared, mpsc::Sender<NetworkEvent>)>>,
     dir: Mutex<Directory>,
@@ -134,12 +145,15 @@ impl RecentSends {
 impl SimNetwork {
     /// `shards[i]` is shard i's event channel. Must be called inside a Tokio runtime: it starts
     /// the redelivery sweeper, which ends when the network is dropped.
-    pub fn new(cfg: SimConfig, shards: Vec<mpsc::Sender<NetworkEvent>>) -> Arc<SimNetwork> {
+    pub fn new(cfg: SimConfig, media: Arc<Media>, shards: Vec<mpsc::Sender<NetworkEvent>>) -> Arc<SimNetwork> {
+        let witnesses = (0..shards.len()).map(|_| witness::Witness::shared(WITNESS_CAPACITY)).collect();
         let shards: Vec<_> = shards.into_iter().map(|tx| (redelivery::Shared::default(), tx)).collect();
         let shards = Arc::new(shards);
         tokio::spawn(redelivery::sweep(Arc::downgrade(&shards), cfg.incoming_redelivery));
         Arc::new(SimNetwork {
             cfg,
+            media,
+            witnesses,
             shards,
             dir: Mutex::new(Directory::default()),
             next_ack: AtomicU64::new(1),
@@ -152,6 +166,12 @@ impl SimNetwork {
     pub fn connector(self: &Arc<Self>, index: usize) -> SimConnector {
         let (pending, events) = self.shards[index].clone();
         SimConnector { net: self.clone(), events, pending, recent: RecentSends::default() }
+    }
+
+    /// What `phone` received from `instance` and the presence it last saw (`GET /sim/received`).
+    pub fn received(&self, instance: &InstanceId, phone: &Phone) -> (Vec<Arrived>, Option<(Presence, u64)>) {
+        let w = witness::lock(&self.witnesses[instance.shard(self.witnesses.len())]);
+        (w.received(instance, phone), w.last_presence(instance, phone))
     }
 
     pub fn stats(&self) -> SimStats {
@@ -343,11 +363,17 @@ impl Connector for SimConnector {
         let now = chatedge_config::time::unix_ms;
         let (net, events, pending) = (self.net.clone(), self.events.clone(), self.pending.clone());
         let (ack_delay, received, read) = (cfg.ack_delay, cfg.received_delay, cfg.read_delay);
+        let message = message.clone();
         // Owned by the shard's LocalSet; ends after READ (or when the shard stops). Once on the
         // wire the message is answered even if its connection drops meanwhile.
         tokio::task::spawn_local(async move {
             pause(ack_delay).await;
             let ack = Some(net.next_ack());
+            if let Err(reason) = arrive::arrive(&net, &message).await {
+                let event = NetworkEvent::Rejected { instance, generation, message_id, reason, ack };
+                emit(&net, &pending, &events, event).await;
+                return;
+            }
             let accepted = NetworkEvent::Accepted { instance, generation, message_id, at_ms: now(), ack };
             if !emit(&net, &pending, &events, accepted).await {
                 return;
@@ -364,8 +390,10 @@ impl Connector for SimConnector {
         Ok(())
     }
 
-    fn send_presence(&mut self, _instance: InstanceId, _to: &Phone, _presence: Presence) {
+    fn send_presence(&mut self, instance: InstanceId, to: &Phone, presence: Presence) {
         // The simulated recipient sees it; nothing comes back.
+        let shard = instance.shard(self.net.witnesses.len());
+        witness::lock(&self.net.witnesses[shard]).presence(instance, to, presence, chatedge_config::time::unix_ms());
     }
 
     fn ack(&mut self, _instance: InstanceId, ack: AckId) {

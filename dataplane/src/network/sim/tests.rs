@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use chatedge_config::file::SimConfig;
-use chatedge_config::{MessageId, ZaapId};
+
 use tokio::sync::mpsc;
 
 use super::*;
@@ -26,7 +26,7 @@ fn on_shard<F: std::future::Future<Output = ()>>(
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let (tx, rx) = mpsc::channel(64);
     let _in_runtime = rt.enter();
-    let net = SimNetwork::new(cfg(), vec![tx]);
+    let net = SimNetwork::new(cfg(), crate::media::Media::temporary(), vec![tx]);
     let conn = net.connector(0);
     tokio::task::LocalSet::new().block_on(&rt, f(net, conn, rx));
 }
@@ -45,17 +45,7 @@ async fn next_acked(conn: &mut SimConnector, rx: &mut mpsc::Receiver<NetworkEven
 }
 
 fn message(instance: InstanceId, phone: &str) -> OutboundMessage {
-    OutboundMessage {
-        instance,
-        zaap_id: ZaapId::generate(),
-        message_id: MessageId::random(),
-        phone: Phone::parse(phone).unwrap(),
-        content: Content::Text { message: "hi".into() },
-        delay_message_s: None,
-        delay_typing_s: None,
-        edit_message_id: None,
-        created_ms: 0,
-    }
+    OutboundMessage::new(instance, Phone::parse(phone).unwrap(), Content::text("hi"))
 }
 
 #[test]

@@ -1,0 +1,77 @@
+//! The media routes (seed 001, lines 2055–2690): send-image, send-sticker, send-gif,
+//! send-audio, send-video, send-ptv and send-document/{extension}. The media field holds a URL
+//! (stored with the message, fetched when it leaves) or base64 data, which is decoded, sniffed
+//! (its real type must fit the route), stored and fsync'd before the message is queued.
+
+use super::super::fields::{self, MediaText};
+use super::super::{Call, ZapiError};
+use super::envelope;
+use crate::media::MediaKind;
+use crate::queue::content::{Media, MediaSource};
+use crate::queue::{Content, OutboundMessage};
+
+/// Longest caption WhatsApp shows.
+const MAX_CAPTION_CHARS: usize = 1_024;
+/// Longest document file name.
+const MAX_FILE_NAME_CHARS: usize = 255;
+/// Longest document extension in the route.
+const MAX_EXTENSION_CHARS: usize = 10;
+
+/// The body field that carries the file for each kind.
+pub fn field(kind: MediaKind) -> &'static str {
+    kind.as_str()
+}
+
+pub async fn parse(call: &Call<'_>, kind: MediaKind, extension: Option<String>) -> Result<OutboundMessage, ZapiError> {
+    let field = field(kind);
+    let (o, media) = fields::object_with_media(&call.body, field)?;
+    let phone = fields::phone(&o, "phone")?;
+    let extension = extension.map(check_extension).transpose()?;
+    let caption = fields::text(&o, "caption", MAX_CAPTION_CHARS, false)?;
+    let file_name = fields::text(&o, "fileName", MAX_FILE_NAME_CHARS, false)?;
+    let view_once = fields::optional_boolean(&o, "viewOnce")?.unwrap_or(false);
+    let media_text = media.ok_or_else(|| ZapiError::invalid("Invalid field", format!("{field} is required")))?;
+    let mut message = OutboundMessage::new(call.instance.id, phone, Content::text(""));
+    envelope::read(&o, &mut message)?;
+    let source = match media_text {
+        MediaText::Url(url) => MediaSource::Url { url },
+        MediaText::Base64 { body, range } => MediaSource::Stored(store(call, kind, field, body, range).await?),
+    };
+    message.content = Content::Media(Media { kind, source, caption, file_name, extension, view_once });
+    Ok(message)
+}
+
+async fn store(
+    call: &Call<'_>,
+    kind: MediaKind,
+    field: &'static str,
+    body: bytes::Bytes,
+    range: std::ops::Range<usize>,
+) -> Result<crate::media::StoredMedia, ZapiError> {
+    let metrics = &call.app.metrics;
+    match call.app.media.put_base64(kind, body, range).await {
+        Ok(stored) => {
+            metrics.media_uploads.with_label_values(&[kind.as_str(), "stored"]).inc();
+            metrics.media_upload_bytes.inc_by(stored.size);
+            Ok(stored)
+        }
+        Err(error) => {
+            metrics.media_uploads.with_label_values(&[kind.as_str(), "refused"]).inc();
+            Err(ZapiError::Media { field, error })
+        }
+    }
+}
+
+fn check_extension(ext: String) -> Result<String, ZapiError> {
+    let ok = !ext.is_empty()
+        && ext.len() <= MAX_EXTENSION_CHARS
+        && ext.bytes().all(|b| b.is_ascii_alphanumeric());
+    if ok {
+        Ok(ext.to_ascii_lowercase())
+    } else {
+        Err(ZapiError::invalid(
+            "Invalid field",
+            format!("extension (send-document/{{extension}}) must be 1 to {MAX_EXTENSION_CHARS} letters or digits, like pdf"),
+        ))
+    }
+}

@@ -1,0 +1,53 @@
+//! A message reaching the sim's recipient: its media is read back from the media store (or
+//! fetched from its URL) and hashed — the witness's SHA-256 is of the bytes the network got —
+//! and the result is recorded on the recipient's phone. A media file that cannot be read or
+//! fetched refuses the message with the reason, which becomes its DeliveryCallback error.
+
+use std::io::Read;
+
+use sha2::Digest as _;
+
+use super::witness::{self, ArrivedMedia};
+use super::SimNetwork;
+use crate::queue::content::{Media, MediaSource};
+use crate::queue::{Content, OutboundMessage};
+
+/// Delivers `message` to its recipient's phone, or says why it cannot.
+pub async fn arrive(net: &SimNetwork, message: &OutboundMessage) -> Result<(), String> {
+    let media = match &message.content {
+        Content::Media(m) => Some(read_media(net, m).await?),
+        _ => None,
+    };
+    let shard = message.instance.shard(net.witnesses.len());
+    witness::lock(&net.witnesses[shard]).record(message, media, chatedge_config::time::unix_ms());
+    Ok(())
+}
+
+async fn read_media(net: &SimNetwork, media: &Media) -> Result<ArrivedMedia, String> {
+    match &media.source {
+        MediaSource::Stored(stored) => {
+            let (digest, mime) = (stored.digest, stored.mime.clone());
+            let store = net.media.clone();
+            let hashed = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, String)> {
+                let mut file = store.store.open_file(&digest)?;
+                let mut hasher = sha2::Sha256::new();
+                let mut buf = vec![0u8; 256 * 1024];
+                let mut size = 0u64;
+                loop {
+                    let n = file.read(&mut buf)?;
+                    if n == 0 {
+                        break;
+                    }
+                    size += n as u64;
+                    hasher.update(&buf[..n]);
+                }
+                Ok((size, crate::media::Digest(hasher.finalize().into()).hex()))
+            })
+            .await
+            .map_err(|e| format!("media read failed: {e}"))?
+            .map_err(|e| format!("the stored media file cannot be read: {e}"))?;
+            Ok(ArrivedMedia { mime, size: hashed.0, sha256: hashed.1 })
+        }
+        MediaSource::Url { url } => Err(format!("media fetch failed: fetching {url} is not available yet")),
+    }
+}
