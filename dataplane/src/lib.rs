@@ -12,6 +12,7 @@
 pub mod api;
 pub mod auth;
 pub mod edge;
+pub mod egress;
 pub mod error;
 pub mod media;
 pub mod metrics;

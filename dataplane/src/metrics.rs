@@ -50,6 +50,7 @@ pub struct Metrics {
     pub media_holds_expired: IntCounter,
     pub media_uploads: IntCounterVec,
     pub media_upload_bytes: IntCounter,
+    pub media_fetches: IntCounterVec,
 }
 
 fn latency_buckets() -> Vec<f64> {
@@ -295,6 +296,17 @@ impl Metrics {
             media_upload_bytes: register(
                 &r,
                 IntCounter::new("chatedge_dp_media_upload_bytes_total", "decoded bytes of stored base64 media"),
+            ),
+            media_fetches: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "chatedge_dp_media_fetches_total",
+                        "media downloads by URL, by outcome: ok, refused_address, too_large, timeout, bad_status, \
+                         wrong_type, error",
+                    ),
+                    &["outcome"],
+                ),
             ),
             registry: r,
         }

@@ -7,6 +7,7 @@
 
 pub mod base64;
 pub mod digest;
+pub mod fetch;
 pub mod kind;
 pub mod link;
 pub mod sniff;
