@@ -41,7 +41,13 @@ Examples:
   chatedge-loadtest webhooks --instances 4 --rate 1000 --duration 10s --sink 127.0.0.1:0 --drain 30s
   chatedge-loadtest pairing --instances 50 --concurrency 8
   chatedge-loadtest mixed --instances 4 --rate 500 --duration 10s --mix send=90,status=8,settings=2
-  chatedge-loadtest chaos --chatedge target/release/chatedge --duration 10m --kill-min 5s --kill-max 30s";
+  chatedge-loadtest chaos --chatedge target/release/chatedge --duration 10m --kill-min 5s --kill-max 30s
+  chatedge-loadtest media --instances 4 --duration 10s --concurrency 16 --image-bytes 100KiB \\
+      --server-pid \"$(pgrep -nx chatedge)\" --json --html media.html
+  chatedge-loadtest media-burst --requests 50 --image-bytes 16MiB --server-pid \"$(pgrep -nx chatedge)\"
+
+The media scenarios need `[pacing] min_delay_ms = 0, max_delay_ms = 0` like `send`; media-burst
+also needs the server's queue and [media] limits to admit 50 waiting 16 MiB images.";
 
 #[derive(Debug, Parser)]
 #[command(name = "chatedge-loadtest", version, about = ABOUT, long_about = LONG_ABOUT, after_help = AFTER_HELP)]
@@ -73,6 +79,17 @@ pub enum Command {
     /// redeliveries, messages sent twice, bad signatures, kills, restarts, time to serve.
     /// Exits 1 when the ledger shows a defect.
     Chaos(ChaosArgs),
+    /// Provision and pair N instances like `send`, then run two streams side by side in each
+    /// round, concurrently and with the same pacing each (--rate or --concurrency applies to
+    /// each stream): `POST send-text` and `POST send-image` with a base64 data URI of a
+    /// --image-bytes PNG (random pixels, different bytes per request unless --repeat-image).
+    /// Reports req/s, latency percentiles, accepted request-body bytes/s and non-2xx answers
+    /// by status for each route, and with --server-pid the server's peak RSS.
+    Media(MediaArgs),
+    /// Provision instances, then fire --requests concurrent `POST send-image` at once, each with
+    /// a base64 --image-bytes PNG (default 50 × 16 MiB), and report how many were accepted and
+    /// the server's resident memory (--server-pid) before, at its peak during, and after.
+    MediaBurst(MediaBurstArgs),
     /// The minimal hyper endpoint used by --compare-baseline: parses the JSON body with serde
     /// and answers a small JSON; no auth, no storage. Prints `baseline-server listening on
     /// http://ADDR`.
@@ -303,6 +320,71 @@ pub struct ChaosArgs {
     pub quiet: bool,
 }
 
+/// Sampling the server's memory.
+#[derive(Debug, Clone, Args)]
+pub struct RssArgs {
+    /// PID of the chatedge server (e.g. `$(pgrep -nx chatedge)`); its VmRSS and VmHWM are read
+    /// from /proc/PID/status. Without it no memory figures are reported.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+    /// How often the server's memory is sampled (VmHWM, the kernel's own high-water mark, is
+    /// read too, so a peak between two samples still shows).
+    #[arg(long, default_value = "20ms", value_parser = parse_duration)]
+    pub rss_every: Duration,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MediaArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// Size of the PNG each send-image request uploads (e.g. 100KiB, 2MiB, 150000); the base64
+    /// JSON body is about 4/3 of it.
+    #[arg(long, default_value = "100KiB", value_parser = parse_size)]
+    pub image_bytes: usize,
+    /// Upload the same image bytes every time (the server stores identical media once, so this
+    /// measures its deduplication path instead of storing each image).
+    #[arg(long)]
+    pub repeat_image: bool,
+    #[command(flatten)]
+    pub rss: RssArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MediaBurstArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Instances to provision and pair; the uploads are spread over them round-robin.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub instances: u32,
+    /// Concurrent send-image requests, all released at the same moment.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub requests: u32,
+    /// Size of each uploaded PNG (e.g. 16MiB); the base64 JSON body is about 4/3 of it.
+    #[arg(long, default_value = "16MiB", value_parser = parse_size)]
+    pub image_bytes: usize,
+    /// Upload the same image bytes in every request (stored once by the server).
+    #[arg(long)]
+    pub repeat_image: bool,
+    /// Timeout of each upload (the provisioning calls keep --timeout).
+    #[arg(long, default_value = "120s", value_parser = parse_duration)]
+    pub upload_timeout: Duration,
+    /// After the burst, how long to wait before the "after" memory reading.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub settle: Duration,
+    #[command(flatten)]
+    pub rss: RssArgs,
+    /// Print one JSON object as the last line of stdout (the text goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+    /// No progress output.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct BaselineServerArgs {
     /// Address to listen on (port 0 picks a free one).
@@ -337,6 +419,33 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         return Err(format!("duration `{s}` is out of range"));
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+/// Largest --image-bytes: far above any media limit chatedge has (documents, 100 MB).
+pub const MAX_IMAGE_BYTES: usize = 1 << 30;
+
+/// Parses a size in bytes: `102400`, `100KiB` (or `100k`), `16MiB` (or `16m`), `1GiB`, and
+/// the decimal `100kB`, `16MB`; at least 1 KiB, at most [`MAX_IMAGE_BYTES`].
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let value: f64 = number.parse().map_err(|_| format!("`{s}` is not a size (try 100KiB, 16MiB)"))?;
+    let bytes_per_unit = match unit.trim() {
+        "" | "B" | "b" => 1.0,
+        "k" | "K" | "KiB" | "kiB" => 1024.0,
+        "m" | "M" | "MiB" => 1024.0 * 1024.0,
+        "g" | "G" | "GiB" => 1024.0 * 1024.0 * 1024.0,
+        "kB" | "KB" => 1e3,
+        "MB" => 1e6,
+        "GB" => 1e9,
+        other => return Err(format!("unknown size unit `{other}` in `{s}` (use KiB, MiB, GiB, kB, MB or GB)")),
+    };
+    let bytes = (value * bytes_per_unit).round();
+    if !(1024.0..=MAX_IMAGE_BYTES as f64).contains(&bytes) {
+        return Err(format!("size `{s}` is out of range (1 KiB to 1 GiB)"));
+    }
+    Ok(bytes as usize)
 }
 
 /// Parses `send=90,status=8,settings=2` (missing names weigh 0; at least one must be > 0).

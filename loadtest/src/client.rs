@@ -2,11 +2,16 @@
 //! HTTP/1.1 with keep-alive (TCP_NODELAY, an idle pool as big as the load's concurrency), a
 //! per-request timeout, and [`CallError`], which sorts every failure into a stable "kind" for
 //! the errors-by-kind table (`timeout`, `connect`, `io`, `http_429`, `bad_response`, ...).
+//! Request bodies are [`Parts`]: one buffer, or several shared ones sent back to back (a
+//! media upload shares its large base64 image between requests instead of copying it).
+
+mod parts;
+pub use parts::Parts;
 
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE};
 use hyper::{Method, Request, StatusCode, Uri};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -84,7 +89,7 @@ fn preview(body: &[u8]) -> String {
 /// A cheap-to-clone pooled client.
 #[derive(Clone)]
 pub struct Http {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<HttpConnector, Parts>,
     timeout: Duration,
 }
 
@@ -109,6 +114,17 @@ impl Http {
         bearer: Option<&str>,
         body: Option<Bytes>,
     ) -> Result<Reply, CallError> {
+        self.send(method, uri, bearer, body.map(Parts::one)).await
+    }
+
+    /// One request whose JSON body is `body`'s parts in order; `Ok` only for a 2xx answer.
+    pub async fn send(
+        &self,
+        method: Method,
+        uri: Uri,
+        bearer: Option<&str>,
+        body: Option<Parts>,
+    ) -> Result<Reply, CallError> {
         let mut req = Request::builder().method(method).uri(uri);
         if let Some(token) = bearer {
             req = req.header(AUTHORIZATION, format!("Bearer {token}"));
@@ -117,7 +133,7 @@ impl Http {
         if has_body {
             req = req.header(CONTENT_TYPE, "application/json");
         }
-        let req = req.body(Full::new(body.unwrap_or_default())).map_err(|e| CallError::BadResponse(e.to_string()))?;
+        let req = req.body(body.unwrap_or_default()).map_err(|e| CallError::BadResponse(e.to_string()))?;
         let exchange = async {
             let res = self.client.request(req).await.map_err(classify)?;
             let status = res.status();

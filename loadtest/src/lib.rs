@@ -12,10 +12,12 @@ pub mod client;
 pub mod credentials;
 pub mod ledger;
 pub mod load;
+pub mod media;
 pub mod progress;
 pub mod provision;
 pub mod report;
 pub mod rounds;
+pub mod rss;
 pub mod scenario;
 pub mod server;
 pub mod signature;
@@ -36,6 +38,8 @@ pub fn run(cli: Cli) -> Result<()> {
             Command::Pairing(a) => scenario::pairing::run(a).await,
             Command::Mixed(a) => scenario::mixed::run(a).await,
             Command::Chaos(a) => scenario::chaos::run(a).await,
+            Command::Media(a) => scenario::media::run(a).await,
+            Command::MediaBurst(a) => scenario::media_burst::run(a).await,
             Command::BaselineServer(a) => baseline::serve(&a).await,
         }
     })

@@ -150,6 +150,48 @@ impl RunStats {
     pub fn percentiles(&self) -> Percentiles {
         Percentiles::of(&self.latency)
     }
+
+    /// Two runs over the same period (streams run side by side) as one: counts and errors
+    /// summed, histograms merged, operations side by side, the longer elapsed time. A second's
+    /// p50/p99/max is the higher of the two streams' (per-second histograms are not kept).
+    pub fn merge(mut self, other: RunStats) -> RunStats {
+        self.ok += other.ok;
+        for (kind, n) in other.errors {
+            *self.errors.entry(kind).or_insert(0) += n;
+        }
+        for (kind, sample) in other.error_samples {
+            self.error_samples.entry(kind).or_insert(sample);
+        }
+        self.elapsed = self.elapsed.max(other.elapsed);
+        // Same bounds and precision on both sides, so adding cannot fail.
+        let _ = self.latency.add(&other.latency);
+        for (op, theirs) in other.ops {
+            match self.ops.get_mut(&op) {
+                Some(ours) => {
+                    ours.ok += theirs.ok;
+                    ours.errors += theirs.errors;
+                    let _ = ours.hist.add(&theirs.hist);
+                }
+                None => {
+                    self.ops.insert(op, theirs);
+                }
+            }
+        }
+        for point in other.series {
+            match self.series.iter_mut().find(|p| p.t_s == point.t_s) {
+                Some(p) => {
+                    p.ok += point.ok;
+                    p.errors += point.errors;
+                    p.p50_ms = p.p50_ms.max(point.p50_ms);
+                    p.p99_ms = p.p99_ms.max(point.p99_ms);
+                    p.max_ms = p.max_ms.max(point.max_ms);
+                }
+                None => self.series.push(point),
+            }
+        }
+        self.series.sort_by_key(|p| p.t_s);
+        self
+    }
 }
 
 /// Collects one run's results; shared by the run's tasks behind a mutex.

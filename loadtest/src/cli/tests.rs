@@ -63,3 +63,72 @@ fn help_names_the_server_settings_scenarios_need() {
     assert!(help.contains("min_delay_ms = 0"));
     assert!(help.contains("max_delay_ms = 0"));
 }
+
+#[test]
+fn sizes_parse_with_binary_and_decimal_units() {
+    assert_eq!(parse_size("102400"), Ok(102_400));
+    assert_eq!(parse_size("100KiB"), Ok(102_400));
+    assert_eq!(parse_size("100k"), Ok(102_400));
+    assert_eq!(parse_size("16MiB"), Ok(16 << 20));
+    assert_eq!(parse_size("1.5M"), Ok(3 << 19));
+    assert_eq!(parse_size("100kB"), Ok(100_000));
+    assert_eq!(parse_size("16MB"), Ok(16_000_000));
+    assert!(parse_size("12").is_err(), "below 1 KiB");
+    assert!(parse_size("2GiB").is_err(), "above 1 GiB");
+    assert!(parse_size("16 furlongs").is_err());
+    assert!(parse_size("MiB").is_err());
+}
+
+#[test]
+fn media_arguments_parse_with_their_defaults() {
+    let cli = Cli::try_parse_from(["chatedge-loadtest", "media", "--concurrency", "8"]).expect("parses");
+    let Command::Media(a) = cli.command else { panic!("not media: {cli:?}") };
+    assert_eq!(a.image_bytes, 100 * 1024);
+    assert!(!a.repeat_image);
+    assert_eq!(a.rss.server_pid, None);
+    assert_eq!(a.load.concurrency, Some(8));
+    let cli = Cli::try_parse_from([
+        "chatedge-loadtest",
+        "media",
+        "--rate",
+        "200",
+        "--image-bytes",
+        "2MiB",
+        "--repeat-image",
+        "--server-pid",
+        "4242",
+        "--rss-every",
+        "5ms",
+        "--json",
+    ])
+    .expect("parses");
+    let Command::Media(a) = cli.command else { panic!("not media: {cli:?}") };
+    assert_eq!((a.image_bytes, a.repeat_image, a.load.rate), (2 << 20, true, Some(200.0)));
+    assert_eq!((a.rss.server_pid, a.rss.rss_every, a.output.json), (Some(4242), Duration::from_millis(5), true));
+    assert!(Cli::try_parse_from(["chatedge-loadtest", "media"]).is_err(), "needs --rate or --concurrency");
+    assert!(Cli::try_parse_from(["chatedge-loadtest", "media", "--rate", "1", "--image-bytes", "10"]).is_err());
+}
+
+#[test]
+fn media_burst_defaults_to_fifty_16_mib_images() {
+    let cli = Cli::try_parse_from(["chatedge-loadtest", "media-burst"]).expect("parses");
+    let Command::MediaBurst(a) = cli.command else { panic!("not media-burst: {cli:?}") };
+    assert_eq!((a.requests, a.image_bytes, a.instances), (50, 16 << 20, 1));
+    assert_eq!(a.upload_timeout, Duration::from_secs(120));
+    let cli = Cli::try_parse_from([
+        "chatedge-loadtest",
+        "media-burst",
+        "--requests",
+        "5",
+        "--image-bytes",
+        "1MiB",
+        "--server-pid",
+        "1",
+        "--settle",
+        "1s",
+    ])
+    .expect("parses");
+    let Command::MediaBurst(a) = cli.command else { panic!("not media-burst: {cli:?}") };
+    assert_eq!((a.requests, a.image_bytes, a.rss.server_pid, a.settle), (5, 1 << 20, Some(1), Duration::from_secs(1)));
+    assert!(Cli::try_parse_from(["chatedge-loadtest", "media-burst", "--requests", "0"]).is_err());
+}

@@ -100,6 +100,19 @@ fn operations(out: &mut String, r: &Report) {
     out.push_str("</table>");
 }
 
+fn media(out: &mut String, r: &Report) {
+    let Some(m) = &r.media else { return };
+    out.push_str("<h2>Media routes side by side</h2><table>");
+    let rows = m.rows();
+    for (i, row) in rows.iter().enumerate() {
+        cells(out, if i == 0 { "th" } else { "td" }, row);
+    }
+    out.push_str("</table><p class=\"muted\">MB/s counts the request bodies of accepted requests.</p>");
+    for line in m.lines() {
+        let _ = write!(out, "<p>{}</p>", esc(&line));
+    }
+}
+
 fn errors(out: &mut String, r: &Report) {
     if r.errors_by_kind.is_empty() {
         out.push_str("<p class=\"ok\">No errors.</p>");
@@ -315,6 +328,7 @@ pub fn render(r: &Report) -> String {
     out.push_str("<h2>Summary</h2>");
     summary(&mut out, r);
     operations(&mut out, r);
+    media(&mut out, r);
     errors(&mut out, r);
     out.push_str("<h2>Charts</h2>");
     out.push_str(&over_time(r));

@@ -5,6 +5,7 @@
 
 pub mod html;
 pub mod json;
+pub mod media;
 mod svg;
 pub mod table;
 
@@ -108,6 +109,9 @@ pub struct Report {
     /// Accepted messages still waiting in the instances' queues when the run ended.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub queued_after_run: Option<u64>,
+    /// The media scenario's per-route figures and the server's memory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media: Option<media::MediaSummary>,
     pub notes: Vec<String>,
     #[serde(skip)]
     pub charts: Charts,
@@ -211,6 +215,7 @@ impl Report {
             round_results,
             webhooks: None,
             queued_after_run: None,
+            media: None,
             notes: Vec::new(),
             charts: Charts {
                 chatedge: median_round(&chatedge),
@@ -225,6 +230,11 @@ impl Report {
     pub fn with_webhooks(mut self, accounting: Accounting, latencies: Latencies) -> Report {
         self.webhooks = Some(accounting);
         self.charts.webhooks = Some(latencies);
+        self
+    }
+
+    pub fn with_media(mut self, media: media::MediaSummary) -> Report {
+        self.media = Some(media);
         self
     }
 

@@ -87,6 +87,10 @@ pub fn render(r: &Report) -> String {
         out.push_str(&aligned(&rows));
     }
 
+    if let Some(m) = &r.media {
+        m.render_text(&mut out, aligned);
+    }
+
     if !r.errors_by_kind.is_empty() {
         let _ = writeln!(out, "\nerrors by kind:");
         let rows: Vec<Vec<String>> = r

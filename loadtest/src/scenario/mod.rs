@@ -3,6 +3,8 @@
 //! the run description, provisioning with a progress bar, and the optional baseline process.
 
 pub mod chaos;
+pub mod media;
+pub mod media_burst;
 pub mod mixed;
 pub mod pairing;
 pub mod send;

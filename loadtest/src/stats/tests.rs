@@ -65,3 +65,25 @@ fn record_correct_fills_in_omitted_samples() {
     assert_eq!(s.latency.len(), 10);
     assert_eq!(s.ok, 1);
 }
+
+#[test]
+fn side_by_side_streams_merge_into_one_run_with_both_operations() {
+    let start = Instant::now();
+    let mut text = Recorder::new(start);
+    let mut image = Recorder::new(start);
+    for i in 0..4u64 {
+        text.ok("send-text", start + Duration::from_millis(400 * i), Duration::from_millis(2), None);
+        image.ok("send-image", start + Duration::from_millis(700 * i), Duration::from_millis(20), None);
+    }
+    image.error("send-image", start, &CallError::Status { status: 413, body: "too large".into() });
+    let merged = text.finish(Duration::from_secs(2)).merge(image.finish(Duration::from_secs(2)));
+    assert_eq!(merged.ok, 8);
+    assert_eq!(merged.errors.get("http_413"), Some(&1));
+    assert_eq!(merged.ops["send-text"].ok, 4);
+    assert_eq!((merged.ops["send-image"].ok, merged.ops["send-image"].errors), (4, 1));
+    assert_eq!(merged.latency.len(), 8);
+    assert_eq!(merged.elapsed, Duration::from_millis(2100), "the longer stream's time");
+    let per_second: Vec<(u32, u64)> = merged.series.iter().map(|p| (p.t_s, p.ok)).collect();
+    assert_eq!(per_second, vec![(0, 5), (1, 2), (2, 1)]);
+    assert!(merged.series[0].p99_ms >= 20.0, "the slower stream's p99");
+}
