@@ -22,20 +22,20 @@ fn phone(p: usize) -> Phone {
 
 /// Every third message carries a stored image (its digest made from `n`).
 fn message(instance: InstanceId, n: u32, to: usize) -> OutboundMessage {
-    let content = if n % 3 == 0 {
+    let content = if n.is_multiple_of(3) {
         let stored = crate::media::StoredMedia {
             digest: crate::media::Digest::of(&n.to_be_bytes()),
             size: 4,
             mime: "image/png".into(),
         };
-        Content::Media(content::Media {
+        Content::Media(Box::new(content::Media {
             kind: crate::media::MediaKind::Image,
             source: content::MediaSource::Stored(stored),
             caption: Some(format!("m{n}")),
             file_name: None,
             extension: None,
             view_once: false,
-        })
+        }))
     } else {
         Content::text(format!("m{n}"))
     };

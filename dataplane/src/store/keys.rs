@@ -137,6 +137,34 @@ pub fn parse_outbox(key: &[u8]) -> Option<(u64, EventId)> {
     Some((due, EventId::from_slice(&key[8..])?))
 }
 
+/// The value of a `media_ref` key: the digests of the message's stored files.
+pub fn media_ref_value(digests: &[crate::media::Digest]) -> Vec<u8> {
+    digests.iter().flat_map(|d| d.0).collect()
+}
+
+/// The digests in a `media_ref` value (a malformed tail is ignored).
+pub fn parse_media_ref_value(value: &[u8]) -> impl Iterator<Item = crate::media::Digest> + '_ {
+    value.chunks_exact(crate::media::Digest::LEN).filter_map(crate::media::Digest::from_slice)
+}
+
+pub const MEDIA_HOLD_KEY_LEN: usize = 8 + crate::media::Digest::LEN;
+
+/// `expires_at_ms ‖ digest`: received media kept until then.
+pub fn media_hold(expires_at_ms: u64, digest: &crate::media::Digest) -> [u8; MEDIA_HOLD_KEY_LEN] {
+    let mut k = [0u8; MEDIA_HOLD_KEY_LEN];
+    k[..8].copy_from_slice(&expires_at_ms.to_be_bytes());
+    k[8..].copy_from_slice(&digest.0);
+    k
+}
+
+pub fn parse_media_hold(key: &[u8]) -> Option<(u64, crate::media::Digest)> {
+    if key.len() != MEDIA_HOLD_KEY_LEN {
+        return None;
+    }
+    let at = u64::from_be_bytes(key[..8].try_into().ok()?);
+    Some((at, crate::media::Digest::from_slice(&key[8..])?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,32 +220,4 @@ mod tests {
         assert_eq!(parse_outbox(&outbox(99, &e)), Some((99, e)));
         assert_eq!(parse_outbox(b"short"), None);
     }
-}
-
-/// The value of a `media_ref` key: the digests of the message's stored files.
-pub fn media_ref_value(digests: &[crate::media::Digest]) -> Vec<u8> {
-    digests.iter().flat_map(|d| d.0).collect()
-}
-
-/// The digests in a `media_ref` value (a malformed tail is ignored).
-pub fn parse_media_ref_value(value: &[u8]) -> impl Iterator<Item = crate::media::Digest> + '_ {
-    value.chunks_exact(crate::media::Digest::LEN).filter_map(crate::media::Digest::from_slice)
-}
-
-pub const MEDIA_HOLD_KEY_LEN: usize = 8 + crate::media::Digest::LEN;
-
-/// `expires_at_ms ‖ digest`: received media kept until then.
-pub fn media_hold(expires_at_ms: u64, digest: &crate::media::Digest) -> [u8; MEDIA_HOLD_KEY_LEN] {
-    let mut k = [0u8; MEDIA_HOLD_KEY_LEN];
-    k[..8].copy_from_slice(&expires_at_ms.to_be_bytes());
-    k[8..].copy_from_slice(&digest.0);
-    k
-}
-
-pub fn parse_media_hold(key: &[u8]) -> Option<(u64, crate::media::Digest)> {
-    if key.len() != MEDIA_HOLD_KEY_LEN {
-        return None;
-    }
-    let at = u64::from_be_bytes(key[..8].try_into().ok()?);
-    Some((at, crate::media::Digest::from_slice(&key[8..])?))
 }

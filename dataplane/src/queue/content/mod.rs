@@ -34,10 +34,11 @@ pub enum Content {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         preview: Option<card::LinkPreview>,
     },
-    Media(Media),
-    Card(Card),
-    Action(Action),
-    Interactive(Interactive),
+    // The larger families are boxed so a text — the hot path — stays small to move.
+    Media(Box<Media>),
+    Card(Box<Card>),
+    Action(Box<Action>),
+    Interactive(Box<Interactive>),
 }
 
 impl Content {

@@ -37,7 +37,7 @@ pub async fn parse(call: &Call<'_>, kind: MediaKind, extension: Option<String>) 
         MediaText::Url(url) => MediaSource::Url { url },
         MediaText::Base64 { body, range } => MediaSource::Stored(store(call, kind, field, body, range).await?),
     };
-    message.content = Content::Media(Media { kind, source, caption, file_name, extension, view_once });
+    message.content = Content::Media(Box::new(Media { kind, source, caption, file_name, extension, view_once }));
     Ok(message)
 }
 
