@@ -127,6 +127,23 @@ async fn routes_other_than_media_keep_the_1_mib_body_limit() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_media_body_larger_than_any_media_allows_is_refused_413_not_asked_to_retry() {
+    let p = paired(&config("")).await;
+    // 2 GB declared: more than the largest document's base64 and more than the whole upload
+    // budget. Retrying cannot help, so the answer is 413, never 503 "Too many uploads".
+    let path = p.ce.instance_url(&p.inst, "send-document/pdf").replacen(&p.ce.dp, "", 1);
+    let mut conn = common::faults::wire::Conn::open(&p.ce.dp).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        2 * 1024 * MB
+    );
+    conn.write_raw(head.as_bytes()).await.unwrap();
+    let outcome = conn.answer().await;
+    assert_eq!(outcome.status(), Some(413), "{outcome:?}");
+    assert_eq!(queue_count(&p).await, 0, "nothing is queued for a refused request");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pdf_sent_as_an_image_is_refused_naming_the_field() {
     let p = paired(&config("")).await;
     let server = FileServer::start().await;
