@@ -8,12 +8,16 @@ mod common;
 use std::time::Duration;
 
 use common::faults::restart;
-use common::files::{self, assert_media, stored_files, wait_arrived, Blob, FileServer};
+use common::files::{
+    self, assert_media, stored_files, temporary_files, upload, wait_arrived, Blob, FileServer, RawPost,
+};
 use common::*;
 use serde_json::json;
 
 /// FAST, fetching from the loopback file server, sweeping every 100 ms files unreferenced for
-/// 200 ms, and reconnecting quickly.
+/// a second, and reconnecting quickly. The grace must outlast an upload's last write to its
+/// message's commit (fsyncs of several MB in between), or a loaded machine could see a new
+/// file swept before its message refers to it: 200 ms is too close for that.
 const CONFIG: &str = r#"
 [pacing]
 min_delay_ms = 0
@@ -31,11 +35,12 @@ reconnect_initial_ms = 100
 reconnect_max_ms = 500
 [media]
 fetch_allow_private = true
-orphan_grace_ms = 200
+orphan_grace_ms = 1000
 sweep_interval_ms = 100
 "#;
 
 const SWEEP_INTERVAL: Duration = Duration::from_millis(100);
+const ORPHAN_GRACE: Duration = Duration::from_millis(1000);
 
 fn phone(n: u64) -> String {
     format!("55119{:08}", 40_001 + n)
@@ -155,8 +160,8 @@ async fn a_file_a_queued_message_needs_survives_sweeps_and_arrives_intact() {
     cut_off(&http, &ce, &inst).await;
     send_all(&http, &ce, &inst, &server, 200).await;
     let before = stored_files(dir.path());
-    // Many sweeps, each long past the grace period, while the messages wait.
-    tokio::time::sleep(SWEEP_INTERVAL * 20).await;
+    // Many sweeps, the last ones long past the grace period, while the messages wait.
+    tokio::time::sleep(ORPHAN_GRACE * 3 + SWEEP_INTERVAL * 10).await;
     assert_eq!(queue_count(&http, &ce, &inst).await, media().len() as u64, "the messages still wait");
     assert_eq!(stored_files(dir.path()), before, "every file a queued message needs is still there");
 
@@ -166,6 +171,75 @@ async fn a_file_a_queued_message_needs_survives_sweeps_and_arrives_intact() {
     wait_connected(&http, &ce, &inst).await;
     check_all_arrived(&http, &ce, &inst, 200).await;
     wait_store_empty(dir.path(), "after every media message was sent").await;
+    drop(ce);
+    drop(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_bytes_sent_again_while_their_file_is_being_swept_arrive_intact() {
+    let p = paired(CONFIG).await;
+    let image = Blob::png(200, 150, 31);
+    let url = p.ce.instance_url(&p.inst, "send-image");
+    // Each round sends the same bytes once the previous message left: its file is then
+    // unreferenced, within its grace, being swept or gone; every send must still arrive whole.
+    for round in 0..12u64 {
+        let a = files::send_base64(&url, "image", "image/png", &phone(300 + round), &image).await;
+        assert_eq!(a.status, 200, "round {round}: {}", a.body);
+        let zaap = a.body["zaapId"].clone();
+        let events = p
+            .sink
+            .wait_for(PATIENCE, "the delivery", |e| {
+                e.iter().any(|r| r.body["type"] == "DeliveryCallback" && r.body["zaapId"] == zaap)
+            })
+            .await;
+        let d = events.iter().find(|r| r.body["zaapId"] == zaap).unwrap();
+        assert!(d.body.get("error").is_none(), "round {round}: {}", d.body);
+        let m = wait_arrived(&p.http, &p.ce, &p.inst, &phone(300 + round), 1).await;
+        assert_media(&m[0], &image, "image/png", &format!("round {round}"));
+        // Alternate: the next send comes at once (file within its grace), or after the sweep
+        // deleted it.
+        if round % 2 == 1 {
+            wait_store_empty(p.dir.path(), &format!("round {round}")).await;
+        } else {
+            tokio::time::sleep(ORPHAN_GRACE * (round as u32 % 3) / 2).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_minus_nine_in_the_middle_of_an_upload_leaves_no_file_behind() {
+    let Paired { dir, ce, http, sink: _sink, inst } = paired(CONFIG).await;
+    let url = ce.instance_url(&inst, "send-document/pdf");
+    let body = upload("document", "application/pdf", &phone(400), &Blob::pdf(60 * 1024 * 1024, 41));
+    let len = body.len();
+    let mut post = RawPost::start(&url, body).await;
+    post.write(len).await;
+    // Killed once the document is being written to the store (or, on a machine too fast to
+    // see that, once the body is sent).
+    let writing = eventually(Duration::from_secs(10), || async {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        (!temporary_files(dir.path()).is_empty()).then_some(())
+    })
+    .await;
+    ce.kill_9();
+    drop(post);
+    let caught = !temporary_files(dir.path()).is_empty();
+    eprintln!("media_crash: killed while storing the upload: {} (temporary file left: {caught})", writing.is_some());
+    let ce = restart(dir.path(), CONFIG).await;
+    // Whether or not the upload was acknowledged before the kill, nothing of it stays once
+    // its message (if any) has left.
+    let clean = eventually(PATIENCE, || async {
+        let queued = queue_count(&http, &ce, &inst).await;
+        (queued == 0 && stored_files(dir.path()).is_empty() && temporary_files(dir.path()).is_empty()).then_some(())
+    })
+    .await;
+    assert!(
+        clean.is_some(),
+        "left behind: {} queued, files {:?}, temporary files {:?}",
+        queue_count(&http, &ce, &inst).await,
+        stored_files(dir.path()),
+        temporary_files(dir.path())
+    );
     drop(ce);
     drop(dir);
 }

@@ -96,6 +96,13 @@ pub fn stored_files(data_dir: &Path) -> Vec<String> {
     names
 }
 
+/// Files in a media store's `tmp/` directory (uploads being written).
+pub fn temporary_files(data_dir: &Path) -> Vec<String> {
+    let tmp = data_dir.join("dataplane").join("media").join("tmp");
+    let names = std::fs::read_dir(tmp).into_iter().flatten().flatten();
+    names.map(|f| f.file_name().to_string_lossy().into_owned()).collect()
+}
+
 impl super::Chatedge {
     /// The process's peak resident set (VmHWM), in KiB.
     pub fn peak_rss_kib(&self) -> u64 {
