@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
 pub mod faults;
+pub mod files;
 pub mod http;
 pub mod metrics;
 pub mod sink;

@@ -144,10 +144,13 @@ async fn dispatch(
         _ => app.limits.max_body_bytes,
     };
     // Bodies larger than the usual limit (base64 media) take room in the upload budget first,
-    // so many large uploads at once cannot exhaust memory.
+    // so many large uploads at once cannot exhaust memory. A body declared larger than the
+    // limit takes only the limit's room: `read_body` then refuses it with 413 (a 503 would ask
+    // for retries that can never succeed when it is larger than the whole budget).
     let _room = match limit > app.limits.max_body_bytes {
         true => {
-            Some(app.media.upload_room(declared_length(&parts.headers).unwrap_or(limit as u64)).ok_or_else(|| {
+            let room = declared_length(&parts.headers).unwrap_or(limit as u64).min(limit as u64);
+            Some(app.media.upload_room(room).ok_or_else(|| {
                 app.metrics.media_uploads.with_label_values(&["any", "busy"]).inc();
                 ZapiError::UploadsBusy
             })?)
