@@ -289,7 +289,7 @@ async fn fifty_concurrent_16_mb_base64_images_all_answer_and_arrive() {
 async fn uploads_over_the_in_flight_budget_get_503_with_retry_after_and_succeed_when_retried() {
     // Room for one 16 MB image's body at a time (the smallest budget the config allows when no
     // media may be larger than 16 MB).
-    let budget = 16 * MB / 3 * 4 + 16 * 1024;
+    let budget = 16 * MB / 3 * 4 + 8 + 64 * 1024;
     let p = paired(&config(&format!(
         "max_video_bytes = {}\nmax_document_bytes = {}\nmax_upload_bytes_in_flight = {budget}",
         16 * MB,

@@ -534,9 +534,7 @@ impl TryFrom<RawConfig> for Config {
                 )
             },
         );
-        p.check(m.max_upload_bytes_in_flight >= m.max_document_bytes.max(m.max_video_bytes) / 3 * 4, || {
-            "media.max_upload_bytes_in_flight: must hold at least one body of the largest media".into()
-        });
+
         let media = MediaConfig {
             max_image_bytes: p.positive("media.max_image_bytes", m.max_image_bytes),
             max_sticker_bytes: p.positive("media.max_sticker_bytes", m.max_sticker_bytes),
@@ -555,6 +553,12 @@ impl TryFrom<RawConfig> for Config {
             sweep_interval: ms(p.positive("media.sweep_interval_ms", m.sweep_interval_ms)),
             max_upload_bytes_in_flight: m.max_upload_bytes_in_flight,
         };
+        p.check(media.max_upload_bytes_in_flight >= media.max_media_body_bytes(), || {
+            format!(
+                "media.max_upload_bytes_in_flight: must hold at least one body of the largest media ({} bytes)",
+                media.max_media_body_bytes()
+            )
+        });
         if !p.0.is_empty() {
             return Err(ConfigError::Invalid(p.0));
         }

@@ -202,6 +202,8 @@ impl MediaWriter<'_> {
         let dir = target.parent().ok_or_else(|| MediaError::Io("media path has no parent".into()))?;
         fs::create_dir_all(dir)?;
         fs::rename(&self.path, &target)?;
+        // The sweep's grace counts from here, not from the last write before the fsyncs.
+        File::options().write(true).open(&target)?.set_modified(SystemTime::now())?;
         sync_dir(dir)?;
         sync_dir(&self.store.files)?;
         self.path = PathBuf::new();
