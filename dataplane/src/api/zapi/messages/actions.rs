@@ -99,8 +99,10 @@ fn message_id(o: &Object, field: &str) -> Result<String, ZapiError> {
 
 fn reaction(o: &Object) -> Result<String, ZapiError> {
     let r = fields::text(o, "reaction", MAX_REACTION_CHARS, true)?.unwrap_or_default();
-    // Keycaps ("1️⃣") start with a digit; letters and spaces are never part of an emoji.
-    if r.chars().any(|c| c.is_whitespace() || c.is_ascii_alphabetic()) {
+    // Emoji are outside ASCII, except the base of a keycap ("1️⃣", "#️⃣", "*️⃣"), which is
+    // followed by non-ASCII selectors.
+    let ascii_ok = |c: char| !c.is_ascii() || c.is_ascii_digit() || c == '#' || c == '*';
+    if !r.chars().all(ascii_ok) || r.is_ascii() || r.chars().any(char::is_whitespace) {
         return Err(ZapiError::invalid("Invalid field", "reaction must be one emoji, like ❤️"));
     }
     Ok(r)

@@ -111,6 +111,15 @@ fn delete_and_read_answer_no_content_the_others_ids() {
 }
 
 #[test]
+fn reactions_are_emoji_including_keycaps_and_modified_ones() {
+    for emoji in ["❤️", "👍", "👍🏽", "1️⃣", "#️⃣", "👨‍👩‍👧‍👦", "🇧🇷"] {
+        let body = json!({"phone": "5511999998888", "reaction": emoji, "messageId": "X"});
+        let (_, a) = action(ActionRoute::Reaction, body, None);
+        assert_eq!(a, Action::Reaction { message_id: "X".into(), reaction: emoji.into() });
+    }
+}
+
+#[test]
 fn a_reaction_keeps_its_delay_but_its_message_id_is_no_reply() {
     let body = json!({"phone": "5511999998888", "reaction": "👍", "messageId": "X", "delayMessage": 2});
     let m = parse_req(ActionRoute::Reaction, &body, None).unwrap();
@@ -138,6 +147,9 @@ fn each_invalid_field_is_refused_by_name() {
         (ActionRoute::Reaction, with(&reaction, "phone", json!("PHONE DO CHAT")), "phone"),
         (ActionRoute::Reaction, with(&reaction, "reaction", Value::Null), "reaction"),
         (ActionRoute::Reaction, with(&reaction, "reaction", json!("love")), "reaction"),
+        (ActionRoute::Reaction, with(&reaction, "reaction", json!(":)")), "reaction"),
+        (ActionRoute::Reaction, with(&reaction, "reaction", json!("1")), "reaction"),
+        (ActionRoute::Reaction, with(&reaction, "reaction", json!("❤️ ❤️")), "reaction"),
         (ActionRoute::Reaction, with(&reaction, "reaction", json!("❤️".repeat(20))), "reaction"),
         (ActionRoute::Reaction, with(&reaction, "messageId", Value::Null), "messageId"),
         (ActionRoute::Reaction, with(&reaction, "messageId", json!("  ")), "messageId"),
