@@ -23,15 +23,24 @@ pub fn object(body: &Bytes) -> Result<Object, ZapiError> {
     }
 }
 
-/// A required recipient: digits only (8–15) or a group id.
+/// A required recipient: a number as client code writes it (normalised to digits, see
+/// [`Phone::normalize`]), a group id, a `@lid` or a `@newsletter` id.
 pub fn phone(o: &Object, field: &str) -> Result<Phone, ZapiError> {
-    let raw = match o.get(field) {
-        None | Some(Value::Null) => return Err(ZapiError::invalid("Invalid phone", format!("{field} is required"))),
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) if n.is_u64() => n.to_string(),
-        Some(_) => return Err(ZapiError::invalid("Invalid phone", format!("{field} must be a string of digits"))),
+    match o.get(field) {
+        None | Some(Value::Null) => Err(ZapiError::invalid("Invalid phone", format!("{field} is required"))),
+        Some(v) => phone_value(v, field),
+    }
+}
+
+/// One phone given as a JSON string or number (Z-API's `mentioned: [5511999999999]`); `name`
+/// is how errors call it (`mentioned[2]`).
+pub fn phone_value(v: &Value, name: &str) -> Result<Phone, ZapiError> {
+    let raw = match v {
+        Value::String(s) => std::borrow::Cow::Borrowed(s.as_str()),
+        Value::Number(n) if n.is_u64() => std::borrow::Cow::Owned(n.to_string()),
+        _ => return Err(ZapiError::invalid("Invalid phone", format!("{name} must be a string of digits"))),
     };
-    Phone::parse(&raw).map_err(|e| ZapiError::invalid("Invalid phone", format!("{field}: {e}")))
+    Phone::normalize(&raw).map_err(|e| ZapiError::invalid("Invalid phone", format!("{name}: {e}")))
 }
 
 /// A string of at most `max_chars` characters; `required` refuses absence and emptiness.
@@ -172,6 +181,84 @@ pub fn optional_boolean(o: &Object, field: &str) -> Result<Option<bool>, ZapiErr
     }
 }
 
+/// An optional array of `min` to `max` items.
+pub fn array<'a>(o: &'a Object, field: &str, min: usize, max: usize) -> Result<Option<&'a Vec<Value>>, ZapiError> {
+    match o.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(a)) if (min..=max).contains(&a.len()) => Ok(Some(a)),
+        Some(Value::Array(_)) => {
+            Err(ZapiError::invalid("Invalid field", format!("{field} must have from {min} to {max} items")))
+        }
+        Some(_) => Err(ZapiError::invalid("Invalid field", format!("{field} must be an array"))),
+    }
+}
+
+/// A nested JSON object (`adminInviteMessage`, an item of `contacts`); `name` is how errors
+/// call it.
+pub fn nested<'a>(v: Option<&'a Value>, name: &str, required: bool) -> Result<Option<&'a Object>, ZapiError> {
+    match v {
+        None | Some(Value::Null) if required => Err(ZapiError::invalid("Invalid field", format!("{name} is required"))),
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(o)) => Ok(Some(o)),
+        Some(_) => Err(ZapiError::invalid("Invalid field", format!("{name} must be an object"))),
+    }
+}
+
+/// Runs a reader on a nested object and names its fields by their path (`contacts[1].name`).
+pub fn within<T>(path: &str, r: Result<T, ZapiError>) -> Result<T, ZapiError> {
+    r.map_err(|e| match e {
+        ZapiError::Invalid { error, message } => ZapiError::Invalid { error, message: format!("{path}.{message}") },
+        other => other,
+    })
+}
+
+/// A required number within `range`, given as a JSON number or a numeric string (seed 001
+/// types latitude and longitude as strings: `"latitude": "-23.0696347"`).
+pub fn number(o: &Object, field: &str, range: std::ops::RangeInclusive<f64>) -> Result<f64, ZapiError> {
+    let bad = || {
+        ZapiError::invalid(
+            "Invalid field",
+            format!("{field} must be a number from {} to {}", range.start(), range.end()),
+        )
+    };
+    let n = match o.get(field) {
+        None | Some(Value::Null) => return Err(ZapiError::invalid("Invalid field", format!("{field} is required"))),
+        Some(Value::Number(n)) => n.as_f64().ok_or_else(bad)?,
+        Some(Value::String(s)) => s.trim().parse::<f64>().map_err(|_| bad())?,
+        Some(_) => return Err(bad()),
+    };
+    if n.is_finite() && range.contains(&n) {
+        Ok(n)
+    } else {
+        Err(bad())
+    }
+}
+
+/// An optional choice among `choices` (compared without regard to case), answered as the
+/// choice's own spelling.
+pub fn one_of(o: &Object, field: &str, choices: &[&'static str]) -> Result<Option<&'static str>, ZapiError> {
+    let bad = || ZapiError::invalid("Invalid field", format!("{field} must be one of {}", choices.join(", ")));
+    match o.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => {
+            choices.iter().find(|c| c.eq_ignore_ascii_case(s.trim())).copied().map(Some).ok_or_else(bad)
+        }
+        Some(_) => Err(bad()),
+    }
+}
+
+/// An http(s) URL of at most `max_chars` characters.
+pub fn url(o: &Object, field: &str, max_chars: usize, required: bool) -> Result<Option<String>, ZapiError> {
+    let Some(u) = text(o, field, max_chars, required)? else { return Ok(None) };
+    let u = u.trim().to_owned();
+    let lower = u.to_ascii_lowercase();
+    let rest = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && !u.chars().any(char::is_whitespace) => Ok(Some(u)),
+        _ => Err(ZapiError::invalid("Invalid field", format!("{field} must be an http:// or https:// URL"))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,9 +279,38 @@ mod tests {
     fn phone_accepts_strings_and_numbers_of_digits() {
         assert_eq!(phone(&obj(r#"{"phone":"5511999999999"}"#), "phone").unwrap().as_str(), "5511999999999");
         assert_eq!(phone(&obj(r#"{"phone":5511999999999}"#), "phone").unwrap().as_str(), "5511999999999");
-        for bad in [r#"{}"#, r#"{"phone":"+55 11"}"#, r#"{"phone":true}"#, r#"{"phone":-5}"#] {
-            assert!(phone(&obj(bad), "phone").is_err(), "{bad}");
+        assert_eq!(phone(&obj(r#"{"phone":"+55 (11) 99999-9999"}"#), "phone").unwrap().as_str(), "5511999999999");
+        for bad in [r#"{}"#, r#"{"phone":"+55 11"}"#, r#"{"phone":true}"#, r#"{"phone":-5}"#, r#"{"phone":"x"}"#] {
+            let e = phone(&obj(bad), "phone").unwrap_err();
+            assert!(matches!(&e, ZapiError::Invalid { message, .. } if message.starts_with("phone")), "{bad}: {e:?}");
         }
+    }
+
+    #[test]
+    fn numbers_come_as_numbers_or_numeric_strings_within_range() {
+        let r = -90.0..=90.0;
+        assert_eq!(number(&obj(r#"{"n":"-23.0696347"}"#), "n", r.clone()).unwrap(), -23.0696347);
+        assert_eq!(number(&obj(r#"{"n":45}"#), "n", r.clone()).unwrap(), 45.0);
+        for bad in [r#"{}"#, r#"{"n":"91"}"#, r#"{"n":-90.5}"#, r#"{"n":"NaN"}"#, r#"{"n":"inf"}"#, r#"{"n":true}"#] {
+            assert!(number(&obj(bad), "n", r.clone()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn choices_urls_arrays_and_nested_fields_name_the_field() {
+        let o = obj(r#"{"t":"large","u":"https://z-api.io","a":[1,2],"x":{"y":1}}"#);
+        assert_eq!(one_of(&o, "t", &["SMALL", "LARGE"]).unwrap(), Some("LARGE"));
+        assert!(one_of(&o, "t", &["SMALL"]).is_err());
+        assert_eq!(url(&o, "u", 100, true).unwrap().as_deref(), Some("https://z-api.io"));
+        assert!(url(&obj(r#"{"u":"z-api.io"}"#), "u", 100, true).is_err());
+        assert!(url(&obj(r#"{"u":"https://"}"#), "u", 100, true).is_err());
+        assert_eq!(array(&o, "a", 1, 2).unwrap().map(Vec::len), Some(2));
+        assert!(array(&o, "a", 3, 5).is_err());
+        assert!(array(&o, "u", 0, 5).is_err());
+        assert!(nested(o.get("x"), "x", true).unwrap().is_some());
+        assert!(nested(o.get("a"), "a", true).is_err());
+        let e = within("contacts[1]", text(&obj("{}"), "name", 10, true)).unwrap_err();
+        assert!(matches!(e, ZapiError::Invalid { message, .. } if message == "contacts[1].name is required"));
     }
 
     #[test]

@@ -106,6 +106,9 @@ impl Witness {
                 return;
             }
         }
+        if let Some((source, original, change)) = super::actions::forward_of(message, at_ms) {
+            self.change(&(message.instance, source), &original, change);
+        }
         if let Some((target, change)) = super::actions::change_of(message, at_ms) {
             if self.change(&chat, &target, change) {
                 return;
