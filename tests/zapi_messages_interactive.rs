@@ -14,8 +14,7 @@ const PHONE: &str = "5511977770001";
 /// A recipient only refused requests are addressed to.
 const REFUSED_PHONE: &str = "5511977770002";
 /// A 1×1 PNG and its SHA-256.
-const PNG_BASE64: &str =
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC";
+const PNG_BASE64: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC";
 const PNG_SHA256: &str = "b1ff9c8ea3a780bad09b346c423d2d0e46815926879b18e841d928376a946640";
 /// Where example media URLs point instead of the Internet.
 const LOOPBACK_IMAGE: &str = "http://127.0.0.1:9/logo.png";
@@ -23,23 +22,83 @@ const LOOPBACK_IMAGE: &str = "http://127.0.0.1:9/logo.png";
 /// (route, HAR file, its `postData.text`), in the order they are sent: answers come after the
 /// messages they answer.
 const EXAMPLES: &[(&str, &str, &str)] = &[
-    ("send-button-actions", "send-button-actions.json", r#"{"phone": "554499999999","message": "uma mensagem","title": "se quiser vincular um titulo","footer": "se quiser vincular um rodape top","buttonActions": [{"id": "1","type": "CALL","phone": "+554498398733","label": "Fale conosco"},{"id": "2","type": "URL","url": "https://z-api.io","label": "Visite nosso site"}]}"#),
-    ("send-button-list", "send-button-list.json", r#"{"phone": "5511999998888", "message": "*Z-API* é Bom ?","buttonList": { "buttons": [ { "id": "1", "label": "Ótimo" }, { "id": "2", "label": "Excelênte" } ] }}"#),
-    ("send-button-list", "send-button-list-image.json", r#"{"phone": "5511999998888", "message": "*Z-API* é Bom ?","buttonList": { "image": "URL ou Base64 da imagem", "buttons": [ { "id": "1", "label": "Ótimo" }, { "id": "2", "label": "Excelênte" } ] }}"#),
-    ("send-button-list", "send-button-list-video.json", r#"{"phone": "5511999998888", "message": "*Z-API* é Bom ?","buttonList": { "video": "URL ou Base64 do video", "buttons": [ { "id": "1", "label": "Ótimo" }, { "id": "2", "label": "Excelênte" } ] }}"#),
-    ("send-option-list", "send-option-list.json", r#"{"phone": "5511999998888", "message": "Selecione e melhor opção:","optionList": { "title": "Opções disponíveis", "buttonLabel": "Abrir lista de opções", "options": [ { "id": "1", "description": "Z-API Asas para sua imaginação", "title": "Z-API" }, { "id": "2", "description": "Não funcionam", "title": "Outros" } ] }}"#),
+    (
+        "send-button-actions",
+        "send-button-actions.json",
+        r#"{"phone": "554499999999","message": "uma mensagem","title": "se quiser vincular um titulo","footer": "se quiser vincular um rodape top","buttonActions": [{"id": "1","type": "CALL","phone": "+554498398733","label": "Fale conosco"},{"id": "2","type": "URL","url": "https://z-api.io","label": "Visite nosso site"}]}"#,
+    ),
+    (
+        "send-button-list",
+        "send-button-list.json",
+        r#"{"phone": "5511999998888", "message": "*Z-API* é Bom ?","buttonList": { "buttons": [ { "id": "1", "label": "Ótimo" }, { "id": "2", "label": "Excelênte" } ] }}"#,
+    ),
+    (
+        "send-button-list",
+        "send-button-list-image.json",
+        r#"{"phone": "5511999998888", "message": "*Z-API* é Bom ?","buttonList": { "image": "URL ou Base64 da imagem", "buttons": [ { "id": "1", "label": "Ótimo" }, { "id": "2", "label": "Excelênte" } ] }}"#,
+    ),
+    (
+        "send-button-list",
+        "send-button-list-video.json",
+        r#"{"phone": "5511999998888", "message": "*Z-API* é Bom ?","buttonList": { "video": "URL ou Base64 do video", "buttons": [ { "id": "1", "label": "Ótimo" }, { "id": "2", "label": "Excelênte" } ] }}"#,
+    ),
+    (
+        "send-option-list",
+        "send-option-list.json",
+        r#"{"phone": "5511999998888", "message": "Selecione e melhor opção:","optionList": { "title": "Opções disponíveis", "buttonLabel": "Abrir lista de opções", "options": [ { "id": "1", "description": "Z-API Asas para sua imaginação", "title": "Z-API" }, { "id": "2", "description": "Não funcionam", "title": "Outros" } ] }}"#,
+    ),
     ("send-button-otp", "send-button-otp.json", r#"{"phone": "554499999999","message": "Message","code": "123"}"#),
     ("send-button-pix", "send-button-pix.json", r#"{"phone": "554499999999","pixKey": "pix key","type": "EVP"}"#),
-    ("send-carousel", "send-carousel.json", r#"{"phone":"551199999999","message":"Texto da mensagem","carousel":[{"text":"Texto do cartão","image":"https://firebasestorage.googleapis.com/v0/b/zaap-messenger-web.appspot.com/o/logo.png?alt=media","buttons":[{"id":"1","label":"Nome do botão","url":"https://z-api.io","type":"URL"},{"id":"2","label":"Nome do botão","type":"REPLY"}]},{"text":"Texto do cartão","image":"https://firebasestorage.googleapis.com/v0/b/zaap-messenger-web.appspot.com/o/logo.png?alt=media","buttons":[{"id":"1","label":"Nome do botão","url":"https://z-api.io","type":"URL"},{"id":"2","label":"Nome do botão","type":"REPLY"}]}]}"#),
-    ("send-poll", "send-poll.json", r#"{"phone": "5511999998888", "message": "Qual a melhor API para WhatsApp?", "poll": [ {  "name": "Z-API" }, { "name": "Outros" } ] }"#),
-    ("send-poll-vote", "send-poll-vote.json", r#"{"phone": "5511999998888", "pollMessageId": "id da mensagem de enquete", "pollVote": [ {  "name": "Z-API" } ] }"#),
-    ("send-order", "send-order.json", r#"{"phone": "554499999999","order": {"currency": "BRL","products": [{"name": "Order name","value": 150,"quantity": 1}]}}"#),
-    ("order-status-update", "send-order-status-update.json", r#"{"phone": "554498161272","messageId": "3EB0F91BBA791BB0A787FC","referenceId": "4N8FCTW1WM6","orderRequestId": "4N8FCTW22W4","orderStatus": "processing","paymentStatus": "pending","order": {"currency": "BRL","discount": 10,"tax": 10,"shipping": 5,"products": [{"value": 150,"quantity": 2,"name": "order 1","isCustomItem": true,"productId": "custom-item-4N8FCTW23N7"},{"productId": "23940797548900636","value": 150,"quantity": 2,"name": "order 2","isCustomItem": false}]}}"#),
-    ("order-payment-update", "send-order-payment-update.json", r#"{"phone": "554498161272","messageId": "3EB0F91BBA791BB0A787FC","referenceId": "4N8FCTW1WM6","orderRequestId": "4N8FCTW22W4","orderStatus": "processing","paymentStatus": "paid","order": {"currency": "BRL","discount": 10,"tax": 10,"shipping": 5,"products": [{"value": 150,"quantity": 2,"name": "order 1","isCustomItem": true,"productId": "custom-item-4N8FCTW23N7"},{"productId": "23940797548900636","value": 150,"quantity": 2,"name": "order 2","isCustomItem": false}]}}"#),
-    ("send-event", "send-event.json", r#"{"phone": "5511999998888", "event": { "name": "Example event", "description": "Example description", "dateTime": "2024-04-29T08:30:53.309Z", "location": { "name": "Location name" }, "callLinkType": "voice", "canceled": false } }"#),
-    ("send-edit-event", "send-edit-event.json", r#"{"phone": "5511999998888", "eventMessageId": "3EB05669C7C3B9B27A6595", "event": { "name": "Example event", "description": "Example description", "dateTime": "2024-04-29T08:30:53.309Z", "location": { "name": "Location name" }, "canceled": false } }"#),
-    ("send-event-response", "send-event-response.json", r#"{"phone": "5511999998888", "eventMessageId": "3EB05669C7C3B9B27A6595", "eventResponse": "GOING" }"#),
-    ("send-product", "send-product.json", r#"{"phone": "5511999998888", "catalogPhone": "5511999998888", "productId": "7190654897637620"}"#),
+    (
+        "send-carousel",
+        "send-carousel.json",
+        r#"{"phone":"551199999999","message":"Texto da mensagem","carousel":[{"text":"Texto do cartão","image":"https://firebasestorage.googleapis.com/v0/b/zaap-messenger-web.appspot.com/o/logo.png?alt=media","buttons":[{"id":"1","label":"Nome do botão","url":"https://z-api.io","type":"URL"},{"id":"2","label":"Nome do botão","type":"REPLY"}]},{"text":"Texto do cartão","image":"https://firebasestorage.googleapis.com/v0/b/zaap-messenger-web.appspot.com/o/logo.png?alt=media","buttons":[{"id":"1","label":"Nome do botão","url":"https://z-api.io","type":"URL"},{"id":"2","label":"Nome do botão","type":"REPLY"}]}]}"#,
+    ),
+    (
+        "send-poll",
+        "send-poll.json",
+        r#"{"phone": "5511999998888", "message": "Qual a melhor API para WhatsApp?", "poll": [ {  "name": "Z-API" }, { "name": "Outros" } ] }"#,
+    ),
+    (
+        "send-poll-vote",
+        "send-poll-vote.json",
+        r#"{"phone": "5511999998888", "pollMessageId": "id da mensagem de enquete", "pollVote": [ {  "name": "Z-API" } ] }"#,
+    ),
+    (
+        "send-order",
+        "send-order.json",
+        r#"{"phone": "554499999999","order": {"currency": "BRL","products": [{"name": "Order name","value": 150,"quantity": 1}]}}"#,
+    ),
+    (
+        "order-status-update",
+        "send-order-status-update.json",
+        r#"{"phone": "554498161272","messageId": "3EB0F91BBA791BB0A787FC","referenceId": "4N8FCTW1WM6","orderRequestId": "4N8FCTW22W4","orderStatus": "processing","paymentStatus": "pending","order": {"currency": "BRL","discount": 10,"tax": 10,"shipping": 5,"products": [{"value": 150,"quantity": 2,"name": "order 1","isCustomItem": true,"productId": "custom-item-4N8FCTW23N7"},{"productId": "23940797548900636","value": 150,"quantity": 2,"name": "order 2","isCustomItem": false}]}}"#,
+    ),
+    (
+        "order-payment-update",
+        "send-order-payment-update.json",
+        r#"{"phone": "554498161272","messageId": "3EB0F91BBA791BB0A787FC","referenceId": "4N8FCTW1WM6","orderRequestId": "4N8FCTW22W4","orderStatus": "processing","paymentStatus": "paid","order": {"currency": "BRL","discount": 10,"tax": 10,"shipping": 5,"products": [{"value": 150,"quantity": 2,"name": "order 1","isCustomItem": true,"productId": "custom-item-4N8FCTW23N7"},{"productId": "23940797548900636","value": 150,"quantity": 2,"name": "order 2","isCustomItem": false}]}}"#,
+    ),
+    (
+        "send-event",
+        "send-event.json",
+        r#"{"phone": "5511999998888", "event": { "name": "Example event", "description": "Example description", "dateTime": "2024-04-29T08:30:53.309Z", "location": { "name": "Location name" }, "callLinkType": "voice", "canceled": false } }"#,
+    ),
+    (
+        "send-edit-event",
+        "send-edit-event.json",
+        r#"{"phone": "5511999998888", "eventMessageId": "3EB05669C7C3B9B27A6595", "event": { "name": "Example event", "description": "Example description", "dateTime": "2024-04-29T08:30:53.309Z", "location": { "name": "Location name" }, "canceled": false } }"#,
+    ),
+    (
+        "send-event-response",
+        "send-event-response.json",
+        r#"{"phone": "5511999998888", "eventMessageId": "3EB05669C7C3B9B27A6595", "eventResponse": "GOING" }"#,
+    ),
+    (
+        "send-product",
+        "send-product.json",
+        r#"{"phone": "5511999998888", "catalogPhone": "5511999998888", "productId": "7190654897637620"}"#,
+    ),
     ("send-catalog", "send-catalog.json", r#"{"phone": "5511999998888", "catalogPhone": "5511999998888"}"#),
 ];
 
@@ -110,10 +169,14 @@ async fn every_z_api_interactive_example_is_answered_and_arrives_as_sent() {
         sent.insert(*file, id);
     }
 
-    let answered = |m: &Value, key: &str| m["changes"].as_array().is_some_and(|c| c.iter().any(|c| c.get(key).is_some()));
+    let answered =
+        |m: &Value, key: &str| m["changes"].as_array().is_some_and(|c| c.iter().any(|c| c.get(key).is_some()));
     let everything = eventually(PATIENCE, || async {
         let messages = received(&p, PHONE).await;
-        let arrived = EXAMPLES.iter().filter(|(_, f, _)| arrives_as(f).is_some()).all(|(_, f, _)| by_id(&messages, &sent[f]).is_some());
+        let arrived = EXAMPLES
+            .iter()
+            .filter(|(_, f, _)| arrives_as(f).is_some())
+            .all(|(_, f, _)| by_id(&messages, &sent[f]).is_some());
         let event = by_id(&messages, &sent["send-event.json"]);
         let done = arrived
             && by_id(&messages, &sent["send-poll.json"]).is_some_and(|m| answered(m, "pollVote"))
@@ -138,10 +201,19 @@ async fn every_z_api_interactive_example_is_answered_and_arrives_as_sent() {
     let content = |file: &str| by_id(&messages, &sent[file]).unwrap()["content"].clone();
 
     let actions = content("send-button-actions.json");
-    assert_eq!(actions["buttons"][0], json!({"type": "CALL", "id": "1", "label": "Fale conosco", "phone": "554498398733"}));
-    assert_eq!(actions["buttons"][1], json!({"type": "URL", "id": "2", "label": "Visite nosso site", "url": "https://z-api.io"}));
+    assert_eq!(
+        actions["buttons"][0],
+        json!({"type": "CALL", "id": "1", "label": "Fale conosco", "phone": "554498398733"})
+    );
+    assert_eq!(
+        actions["buttons"][1],
+        json!({"type": "URL", "id": "2", "label": "Visite nosso site", "url": "https://z-api.io"})
+    );
     assert_eq!(actions["footer"], "se quiser vincular um rodape top");
-    assert_eq!(content("send-button-list-image.json")["media"], json!({"type": "image", "source": {"from": "url", "url": LOOPBACK_IMAGE}}));
+    assert_eq!(
+        content("send-button-list-image.json")["media"],
+        json!({"type": "image", "source": {"from": "url", "url": LOOPBACK_IMAGE}})
+    );
     assert_eq!(content("send-button-list-video.json")["media"]["type"], "video");
     assert_eq!(content("send-option-list.json")["options"][0]["description"], "Z-API Asas para sua imaginação");
     assert_eq!(content("send-button-otp.json")["buttonText"], "Copy code");
@@ -152,7 +224,10 @@ async fn every_z_api_interactive_example_is_answered_and_arrives_as_sent() {
     assert_eq!(content("send-poll.json")["options"], json!(["Z-API", "Outros"]));
     assert_eq!(content("send-order.json")["order"]["products"][0]["value"], 150.0);
     let update = content("send-order-payment-update.json");
-    assert_eq!((update["orderMessageId"].as_str(), &update["paymentStatus"]), (Some(sent["send-order.json"].as_str()), &json!("paid")));
+    assert_eq!(
+        (update["orderMessageId"].as_str(), &update["paymentStatus"]),
+        (Some(sent["send-order.json"].as_str()), &json!("paid"))
+    );
     assert_eq!(content("send-event.json")["event"]["callLinkType"], "voice");
     assert_eq!(content("send-product.json")["productId"], "7190654897637620");
     assert_eq!(content("send-catalog.json")["catalogPhone"], "5511999998888");
@@ -195,7 +270,8 @@ async fn a_base64_image_on_a_button_list_arrives_as_the_stored_file() {
     let (status, v) = p.http.post(&p.ce.instance_url(&p.inst, "send-button-list"), None, &body).await;
     assert_eq!(status, 200, "{v}");
     let id = v["messageId"].as_str().unwrap().to_owned();
-    let m = eventually(PATIENCE, || async { by_id(&received(&p, PHONE).await, &id).cloned() }).await.expect("it arrives");
+    let m =
+        eventually(PATIENCE, || async { by_id(&received(&p, PHONE).await, &id).cloned() }).await.expect("it arrives");
     let source = &m["content"]["media"]["source"];
     assert_eq!((source["from"].as_str(), source["digest"].as_str()), (Some("stored"), Some(PNG_SHA256)), "{m}");
     assert_eq!(source["mime"], "image/png");
@@ -206,13 +282,41 @@ async fn an_invalid_interactive_request_is_refused_by_field_and_leaves_no_trace(
     let p = paired(FAST).await;
     let card = json!({"text": "t", "image": LOOPBACK_IMAGE, "buttons": [{"type": "REPLY", "label": "ok"}]});
     let refused = [
-        ("send-carousel", json!({"phone": REFUSED_PHONE, "message": "m", "carousel": [card.clone(), card.clone(), {"text": "t", "image": LOOPBACK_IMAGE, "buttons": [{"type": "URL", "url": "https://z-api.io"}]}]}), "carousel[2].buttons[0].label is required"),
-        ("send-button-actions", json!({"phone": REFUSED_PHONE, "message": "m", "buttonActions": [{"type": "CALL", "phone": "554498398733", "label": "a"}, {"type": "URL", "url": "https://z-api.io", "label": "b"}, {"type": "REPLY", "label": "c"}]}), "buttonActions[2].type REPLY cannot be sent with CALL"),
-        ("send-poll", json!({"phone": REFUSED_PHONE, "message": "?", "poll": [{"name": "only one"}]}), "poll must have from 2 to 12 items"),
-        ("send-order", json!({"phone": REFUSED_PHONE, "order": {"currency": "BRL", "products": [{"name": "n", "value": 1, "quantity": 0}]}}), "order.products[0].quantity"),
-        ("order-status-update", json!({"phone": REFUSED_PHONE, "messageId": "M", "referenceId": "R", "orderRequestId": "Q", "orderStatus": "lost", "paymentStatus": "paid", "order": {"currency": "BRL", "products": []}}), "orderStatus must be one of"),
-        ("send-event", json!({"phone": REFUSED_PHONE, "event": {"name": "e", "dateTime": "soon", "canceled": false}}), "event.dateTime must be an ISO 8601"),
-        ("send-button-list", json!({"phone": REFUSED_PHONE, "message": "m", "buttonList": {"image": format!("data:image/png;base64,{PNG_BASE64}"), "video": LOOPBACK_IMAGE, "buttons": [{"label": "a"}]}}), "buttonList.image and buttonList.video"),
+        (
+            "send-carousel",
+            json!({"phone": REFUSED_PHONE, "message": "m", "carousel": [card.clone(), card.clone(), {"text": "t", "image": LOOPBACK_IMAGE, "buttons": [{"type": "URL", "url": "https://z-api.io"}]}]}),
+            "carousel[2].buttons[0].label is required",
+        ),
+        (
+            "send-button-actions",
+            json!({"phone": REFUSED_PHONE, "message": "m", "buttonActions": [{"type": "CALL", "phone": "554498398733", "label": "a"}, {"type": "URL", "url": "https://z-api.io", "label": "b"}, {"type": "REPLY", "label": "c"}]}),
+            "buttonActions[2].type REPLY cannot be sent with CALL",
+        ),
+        (
+            "send-poll",
+            json!({"phone": REFUSED_PHONE, "message": "?", "poll": [{"name": "only one"}]}),
+            "poll must have from 2 to 12 items",
+        ),
+        (
+            "send-order",
+            json!({"phone": REFUSED_PHONE, "order": {"currency": "BRL", "products": [{"name": "n", "value": 1, "quantity": 0}]}}),
+            "order.products[0].quantity",
+        ),
+        (
+            "order-status-update",
+            json!({"phone": REFUSED_PHONE, "messageId": "M", "referenceId": "R", "orderRequestId": "Q", "orderStatus": "lost", "paymentStatus": "paid", "order": {"currency": "BRL", "products": []}}),
+            "orderStatus must be one of",
+        ),
+        (
+            "send-event",
+            json!({"phone": REFUSED_PHONE, "event": {"name": "e", "dateTime": "soon", "canceled": false}}),
+            "event.dateTime must be an ISO 8601",
+        ),
+        (
+            "send-button-list",
+            json!({"phone": REFUSED_PHONE, "message": "m", "buttonList": {"image": format!("data:image/png;base64,{PNG_BASE64}"), "video": LOOPBACK_IMAGE, "buttons": [{"label": "a"}]}}),
+            "buttonList.image and buttonList.video",
+        ),
         ("send-catalog", json!({"phone": "not a phone", "catalogPhone": "5511999998888"}), "phone"),
     ];
     for (route, body, names) in &refused {
@@ -223,7 +327,11 @@ async fn an_invalid_interactive_request_is_refused_by_field_and_leaves_no_trace(
     // A message sent after the refusals arrives; none of the refused ones did.
     let (status, v) = p
         .http
-        .post(&p.ce.instance_url(&p.inst, "send-poll"), None, &json!({"phone": REFUSED_PHONE, "message": "?", "poll": [{"name": "a"}, {"name": "b"}]}))
+        .post(
+            &p.ce.instance_url(&p.inst, "send-poll"),
+            None,
+            &json!({"phone": REFUSED_PHONE, "message": "?", "poll": [{"name": "a"}, {"name": "b"}]}),
+        )
         .await;
     assert_eq!(status, 200, "{v}");
     let id = v["messageId"].as_str().unwrap().to_owned();

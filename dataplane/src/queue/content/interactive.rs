@@ -69,12 +69,13 @@ pub enum Interactive {
     Order {
         order: Order,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        payment: Option<PaymentSettings>,
+        payment: Option<Box<PaymentSettings>>,
     },
-    /// order-status-update.
-    OrderStatusUpdate(OrderUpdate),
+    /// order-status-update. Boxed, like the payment settings, so that every queued message
+    /// does not grow to the size of the largest content (clippy `large_enum_variant`).
+    OrderStatusUpdate(Box<OrderUpdate>),
     /// order-payment-update.
-    OrderPaymentUpdate(OrderUpdate),
+    OrderPaymentUpdate(Box<OrderUpdate>),
     /// send-event.
     Event { event: Event },
     /// send-edit-event: the event `event_message_id`, as it is now.
@@ -302,8 +303,13 @@ pub enum OrderStatus {
 
 impl OrderStatus {
     pub const NAMES: [&'static str; 5] = ["pending", "processing", "shipped", "completed", "canceled"];
-    pub const ALL: [OrderStatus; 5] =
-        [OrderStatus::Pending, OrderStatus::Processing, OrderStatus::Shipped, OrderStatus::Completed, OrderStatus::Canceled];
+    pub const ALL: [OrderStatus; 5] = [
+        OrderStatus::Pending,
+        OrderStatus::Processing,
+        OrderStatus::Shipped,
+        OrderStatus::Completed,
+        OrderStatus::Canceled,
+    ];
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -503,7 +509,7 @@ mod tests {
             serde_json::to_value(&button).unwrap(),
             serde_json::json!({"type": "CALL", "id": "1", "label": "Call", "phone": "554498398733"})
         );
-        let update = Interactive::OrderStatusUpdate(OrderUpdate {
+        let update = Interactive::OrderStatusUpdate(Box::new(OrderUpdate {
             order_message_id: "M".into(),
             reference_id: "R".into(),
             order_request_id: "Q".into(),
@@ -523,7 +529,7 @@ mod tests {
                 shipping: Some(2.0),
             },
             message: None,
-        });
+        }));
         let v = serde_json::to_value(&update).unwrap();
         assert_eq!(v["type"], "orderStatusUpdate");
         assert_eq!(v["orderStatus"], "shipped");

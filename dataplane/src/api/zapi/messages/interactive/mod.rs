@@ -129,8 +129,8 @@ async fn parse(route: InteractiveRoute, o: &Object, uploads: &Uploads<'_>) -> Re
         R::Poll => polls::poll(at),
         R::PollVote => polls::vote(at),
         R::Order => orders::order(at),
-        R::OrderStatusUpdate => orders::update(at).map(Interactive::OrderStatusUpdate),
-        R::OrderPaymentUpdate => orders::update(at).map(Interactive::OrderPaymentUpdate),
+        R::OrderStatusUpdate => orders::update(at).map(|u| Interactive::OrderStatusUpdate(Box::new(u))),
+        R::OrderPaymentUpdate => orders::update(at).map(|u| Interactive::OrderPaymentUpdate(Box::new(u))),
         R::Event => events::event(at),
         R::EditEvent => events::edit(at),
         R::EventResponse => events::response(at),
@@ -192,9 +192,7 @@ impl Uploads<'_> {
 fn media_error(path: &str, kind: MediaKind, error: MediaError) -> ZapiError {
     match error {
         MediaError::Io(_) => ZapiError::Media { field: kind.as_str(), error },
-        MediaError::BadBase64(_) | MediaError::Empty => {
-            ZapiError::invalid("Invalid media", format!("{path} {error}"))
-        }
+        MediaError::BadBase64(_) | MediaError::Empty => ZapiError::invalid("Invalid media", format!("{path} {error}")),
         MediaError::TooLarge { .. } | MediaError::WrongType(_) => {
             ZapiError::invalid("Invalid media", format!("{path}: {error}"))
         }

@@ -21,7 +21,7 @@ const MAX_QUANTITY: u64 = 1_000_000;
 pub fn order(at: At<'_>) -> Result<Interactive, ZapiError> {
     let order = read_order(at, false)?;
     let payment = match at.object("paymentSettings", false)? {
-        Some(p) => Some(payment(p.at())?),
+        Some(p) => Some(Box::new(payment(p.at())?)),
         None => None,
     };
     Ok(Interactive::Order { order, payment })
@@ -35,7 +35,9 @@ pub fn update(at: At<'_>) -> Result<OrderUpdate, ZapiError> {
         order_message_id: id("messageId")?,
         reference_id: id("referenceId")?,
         order_request_id: id("orderRequestId")?,
-        order_status: at.one_of("orderStatus", &OrderStatus::NAMES, &OrderStatus::ALL, true)?.unwrap_or(OrderStatus::Pending),
+        order_status: at
+            .one_of("orderStatus", &OrderStatus::NAMES, &OrderStatus::ALL, true)?
+            .unwrap_or(OrderStatus::Pending),
         payment_status: at
             .one_of("paymentStatus", &PaymentStatus::NAMES, &PaymentStatus::ALL, true)?
             .unwrap_or(PaymentStatus::Pending),

@@ -31,10 +31,8 @@ pub fn vote(at: At<'_>) -> Result<Interactive, ZapiError> {
 /// The distinct `name`s of the objects in `field`.
 fn names(at: At<'_>, field: &str, count: std::ops::RangeInclusive<usize>) -> Result<Vec<String>, ZapiError> {
     let items = at.objects(field, count, true)?.ok_or_else(|| invalid(format!("{field} is required")))?;
-    let names = items
-        .iter()
-        .map(|item| item.at().required_text("name", MAX_OPTION_CHARS))
-        .collect::<Result<Vec<_>, _>>()?;
+    let names =
+        items.iter().map(|item| item.at().required_text("name", MAX_OPTION_CHARS)).collect::<Result<Vec<_>, _>>()?;
     read::distinct(items.iter().zip(&names).map(|(item, n)| (item.at().name("name"), n.as_str())))?;
     Ok(names)
 }

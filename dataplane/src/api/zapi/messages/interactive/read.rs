@@ -189,7 +189,11 @@ impl<'a> At<'a> {
         };
         if !count.contains(&items.len()) {
             let (min, max) = (count.start(), count.end());
-            return Err(invalid(format!("{} must have from {min} to {max} items, not {}", self.name(field), items.len())));
+            return Err(invalid(format!(
+                "{} must have from {min} to {max} items, not {}",
+                self.name(field),
+                items.len()
+            )));
         }
         let name = self.name(field);
         items
