@@ -101,7 +101,7 @@ pub async fn handle(call: &Call<'_>, route: InteractiveRoute) -> Result<Resp, Za
     let mut message = OutboundMessage::new(call.instance.id, phone, Content::text(""));
     envelope::read(&envelope_fields(route, &o), &mut message)?;
     let uploads = Uploads { media: &call.app.media, metrics: Some(&*call.app.metrics) };
-    message.content = Content::Interactive(parse(route, &o, &uploads).await?);
+    message.content = Content::Interactive(Box::new(parse(route, &o, &uploads).await?));
     super::accept(call, message).await
 }
 
