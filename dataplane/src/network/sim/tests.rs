@@ -111,7 +111,10 @@ fn a_number_ending_in_the_unreachable_suffix_is_rejected() {
 fn an_unacknowledged_incoming_message_is_delivered_again() {
     on_shard(|net, mut conn, mut rx| async move {
         let (id, _) = paired(&net, &mut conn, &mut rx).await;
-        let mid = net.inbound(id, Phone::parse("5544999999999").unwrap(), "hello".into()).await.unwrap();
+        let mid = net
+            .inbound(id, IncomingMessage::text(Phone::parse("5544999999999").unwrap(), "hello".into()), None)
+            .await
+            .unwrap();
         let NetworkEvent::Incoming { message, ack: Some(ack), .. } = next(&mut rx).await else { panic!("incoming") };
         assert_eq!(message.id, mid);
         let NetworkEvent::Incoming { message: again, .. } = next(&mut rx).await else { panic!("redelivery") };
