@@ -22,6 +22,9 @@ pub use interactive::{
 use crate::media::{MediaKind, StoredMedia};
 
 /// The kinds of incoming message, tagged by `type` as `POST /sim/inbound` names them.
+// Sized by its largest kind (a template); it lives once per incoming message, boxed in its
+// `NetworkEvent`, so boxing each large kind would only add allocations.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum IncomingContent {

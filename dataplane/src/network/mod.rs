@@ -190,7 +190,7 @@ pub enum NetworkEvent {
     },
     Incoming {
         instance: InstanceId,
-        message: IncomingMessage,
+        message: Box<IncomingMessage>,
         ack: Option<AckId>,
     },
     Presence {

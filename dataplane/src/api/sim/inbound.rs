@@ -9,6 +9,8 @@
 
 use bytes::Bytes;
 use chatedge_config::{InstanceId, Phone};
+#[cfg(test)]
+use serde_json::json;
 use serde_json::{Map, Value};
 
 use crate::api::App;
@@ -86,4 +88,47 @@ fn take_str(o: &mut Map<String, Value>, key: &str) -> Result<Option<String>, Str
 
 fn phone(o: &mut Map<String, Value>, key: &str) -> Result<Option<Phone>, String> {
     take_str(o, key)?.map(|p| Phone::parse(&p).map_err(|e| format!("{key}: {e}"))).transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(v: Value) -> Vec<u8> {
+        serde_json::to_vec(&v).unwrap()
+    }
+
+    #[test]
+    fn the_old_form_is_a_text_and_a_typed_form_keeps_its_envelope() {
+        let id = InstanceId::generate().to_string();
+        let (_, m, media) = parse(&body(json!({"instanceId": id, "phone": "5544999999999", "message": "oi"}))).unwrap();
+        assert!(matches!(&m.content, IncomingContent::Text(t) if t.message == "oi"));
+        assert!(media.is_none() && m.id.is_empty());
+
+        let (_, m, media) = parse(&body(json!({"instanceId": id, "phone": "120363019502650977-group",
+            "participantPhone": "5544988887777", "messageId": "ABC", "type": "document", "fileName": "a.pdf",
+            "data": "data:application/pdf;base64,JVBERi0="})))
+        .unwrap();
+        assert_eq!(m.participant.unwrap().as_str(), "5544988887777");
+        assert_eq!(m.id, "ABC");
+        assert!(matches!(&m.content, IncomingContent::Document(d) if d.file_name == "a.pdf"));
+        assert_eq!(media.unwrap(), "JVBERi0=", "the data URI's payload");
+    }
+
+    #[test]
+    fn unknown_fields_missing_media_and_bad_phones_are_refused_by_name() {
+        let id = InstanceId::generate().to_string();
+        let refused = |v: Value| parse(&body(v)).map(|_| ()).unwrap_err();
+        let e = refused(json!({"instanceId": id, "phone": "5544999999999", "type": "poll", "question": "?",
+            "options": [], "colour": "red"}));
+        assert!(e.contains("colour"), "{e}");
+        let e = refused(json!({"instanceId": id, "phone": "5544999999999", "type": "audio"}));
+        assert!(e.starts_with("data:"), "{e}");
+        let e = refused(json!({"instanceId": id, "phone": "5544999999999", "message": "x", "data": "AAAA"}));
+        assert!(e.starts_with("data:"), "{e}");
+        let e = refused(json!({"instanceId": id, "phone": "12", "message": "x"}));
+        assert!(e.starts_with("phone:"), "{e}");
+        let e = refused(json!({"instanceId": id, "phone": "5544999999999", "type": "selfie"}));
+        assert!(e.contains("selfie"), "{e}");
+    }
 }

@@ -285,7 +285,8 @@ impl SimNetwork {
         }
         message.at_ms = chatedge_config::time::unix_ms();
         let id = message.id.clone();
-        self.deliver(&instance, NetworkEvent::Incoming { instance, message, ack: Some(self.next_ack()) }).await?;
+        let (message, ack) = (Box::new(message), Some(self.next_ack()));
+        self.deliver(&instance, NetworkEvent::Incoming { instance, message, ack }).await?;
         Ok(id)
     }
 

@@ -84,3 +84,19 @@ pub fn presence(instance: &InstanceId, phone: &Phone, presence: Presence) -> Val
         "instanceId": instance.to_string(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_read_by_me_and_played_use_the_seeds_names() {
+        let (instance, phone, id) =
+            (InstanceId::generate(), Phone::parse("5544999999999").unwrap(), MessageId::random());
+        for (status, name) in [(MessageStatus::ReadByMe, "READ_BY_ME"), (MessageStatus::Played, "PLAYED")] {
+            let v = message_status(&instance, &phone, &id, status, 1);
+            assert_eq!(v["status"], name);
+            assert_eq!(v["ids"], serde_json::json!([id.to_string()]));
+        }
+    }
+}
