@@ -130,7 +130,11 @@ impl Shard {
                     return true; // not acknowledged: the network delivers it again later
                 }
                 let connected = s.phone().cloned();
-                let link = message.content.media().map(|file| self.hold_media(file, message.at_ms, &mut out.batch));
+                // Media is held (and linked) only for an instance that hears of it; otherwise the
+                // sweep deletes the file once it is past its grace.
+                let heard = out.cfg.as_ref().is_some_and(|c| c.webhooks.get(WebhookKind::Received).is_some());
+                let file = message.content.media().filter(|_| heard);
+                let link = file.map(|file| self.hold_media(file, message.at_ms, &mut out.batch));
                 let about: &[&[u8]] = &[message.id.as_bytes()];
                 out.add(WebhookKind::Received, Some(about), || {
                     payload::incoming(&id, connected.as_ref(), &message, link.as_deref())
