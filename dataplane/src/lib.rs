@@ -108,6 +108,7 @@ pub async fn run(
         queue: config.queue,
         session: config.session,
         store_limits: config.store,
+        media: media.clone(),
     };
     let (shards, shard_threads) =
         shard::start(deps, connectors, event_rxs, recovered).map_err(|e| DataPlaneError::Start(e.to_string()))?;

@@ -2,6 +2,7 @@
 //! own shape, and owns its error shape; none holds state. `zapi` is the primary public contract
 //! (seed 001); `sim` is the admin surface of the simulated network.
 
+pub mod media;
 pub mod sim;
 pub mod zapi;
 

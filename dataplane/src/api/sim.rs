@@ -1,6 +1,7 @@
 //! The simulated network's admin routes (admin token required), standing in for a phone:
 //! `POST /sim/scan` `{qr, phone}` pairs the instance showing that QR code; `POST /sim/inbound`
-//! `{instanceId, phone, message}` delivers an incoming text; `POST /sim/presence`
+//! `{instanceId, phone, type, …}` delivers an incoming message of any kind a ReceivedCallback
+//! describes (see [`inbound`]; `{instanceId, phone, message}` is a text); `POST /sim/presence`
 //! `{instanceId, phone, status}` changes a contact's presence; `POST /sim/drop`
 //! `{instanceId, ms}` cuts the instance's connection for `ms` milliseconds (it reconnects by
 //! itself afterwards); `POST /sim/logout` `{instanceId}` removes the instance's device from the
@@ -19,6 +20,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::App;
+
+mod inbound;
 use crate::auth;
 use crate::network::sim::SimError;
 use crate::network::Presence;
@@ -28,14 +31,6 @@ use crate::network::Presence;
 struct Scan {
     qr: String,
     phone: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct Inbound {
-    instance_id: String,
-    phone: String,
-    message: String,
 }
 
 #[derive(Deserialize)]
@@ -69,6 +64,7 @@ enum SimApiError {
     MethodNotAllowed,
     Unauthorized,
     Invalid(String),
+    Busy,
     Sim(SimError),
 }
 
@@ -87,12 +83,16 @@ impl SimApiError {
                 (StatusCode::UNAUTHORIZED, "unauthorized", "Authorization: Bearer <admin token> required".to_owned())
             }
             SimApiError::Invalid(m) => (StatusCode::BAD_REQUEST, "invalid_request", m),
+            SimApiError::Busy => {
+                (StatusCode::SERVICE_UNAVAILABLE, "uploads_busy", "too many large uploads at once; retry".to_owned())
+            }
             SimApiError::Sim(e) => {
                 let (status, code) = match e {
                     SimError::UnknownCode => (StatusCode::NOT_FOUND, "unknown_qr_code"),
                     SimError::ExpiredCode => (StatusCode::GONE, "expired_qr_code"),
                     SimError::NotConnected => (StatusCode::CONFLICT, "not_connected"),
                     SimError::ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, "shutting_down"),
+                    SimError::Media(_) => (StatusCode::BAD_REQUEST, "invalid_media"),
                 };
                 (status, code, e.to_string())
             }
@@ -163,7 +163,18 @@ async fn serve(app: &App, req: Request<Incoming>, action: &str) -> Result<Resp, 
         return received(&sim, req.uri().query().unwrap_or(""));
     }
     let (parts, body) = req.into_parts();
-    let body = chatedge_serve::read_body(&parts.headers, body, app.limits.max_body_bytes)
+    let limit = if action == "inbound" { inbound::max_body_bytes(app) } else { app.limits.max_body_bytes };
+    // Inbound media bodies may be large: they take room in the upload budget first.
+    let _room = match limit > app.limits.max_body_bytes {
+        true => {
+            // The declared length when there is one (read_body holds the body to it), else
+            // the most the body may be.
+            let declared = parts.headers.get(hyper::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse().ok());
+            Some(app.media.upload_room(declared.unwrap_or(limit as u64)).ok_or(SimApiError::Busy)?)
+        }
+        false => None,
+    };
+    let body = chatedge_serve::read_body(&parts.headers, body, limit)
         .await
         .map_err(|e| invalid(format!("cannot read the body: {e:?}")))?;
     let phone = |p: &str| Phone::parse(p).map_err(|e| invalid(format!("phone: {e}")));
@@ -177,12 +188,8 @@ async fn serve(app: &App, req: Request<Incoming>, action: &str) -> Result<Resp, 
             ok(json!({"instanceId": id.to_string(), "phone": phone.as_str()}))
         }
         "inbound" => {
-            let m: Inbound = serde_json::from_slice(&body).map_err(invalid)?;
-            let (id, from) = (instance(&m.instance_id)?, phone(&m.phone)?);
-            if m.message.is_empty() {
-                return Err(invalid("message must not be empty"));
-            }
-            ok(json!({"messageId": sim.inbound(id, from, m.message).await?}))
+            let (id, message, media) = inbound::parse(&body).map_err(invalid)?;
+            ok(json!({"messageId": sim.inbound(id, message, media).await?}))
         }
         "drop" => {
             let d: DropConnection = serde_json::from_slice(&body).map_err(invalid)?;

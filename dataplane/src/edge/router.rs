@@ -1,14 +1,15 @@
 //! The router: picks the dialect from the path. `/instances/{id}/token/{token}/…` is Z-API;
 //! the Z-API integrator routes (`/instances/integrator/…`, `GET /instances`) are forwarded to
 //! the control plane so a Z-API client needs one base URL; `/sim/…` is the simulated network's
-//! admin surface; `/metrics` and `/healthz` are for operators.
+//! admin surface; `/media/…` serves received media by signed link; `/metrics` and `/healthz`
+//! are for operators.
 
 use chatedge_serve::Resp;
 use hyper::body::Incoming;
 use hyper::{Method, Request, StatusCode};
 use serde_json::json;
 
-use crate::api::{sim, zapi, App};
+use crate::api::{media, sim, zapi, App};
 
 /// Returns the bounded route label, the dialect label and the answer.
 pub async fn route(app: &App, req: Request<Incoming>) -> (&'static str, &'static str, Resp) {
@@ -26,6 +27,9 @@ pub async fn route(app: &App, req: Request<Incoming>) -> (&'static str, &'static
         (_, ["instances", id, "token", token, rest @ ..]) => {
             let (label, res) = zapi::handle(app, req, id, token, rest).await;
             (label, "zapi", res)
+        }
+        (&Method::GET, ["media", name]) => {
+            ("media", "media", media::serve(app, name, req.uri().query().unwrap_or("")).await)
         }
         (_, ["sim", action]) => {
             let (label, res) = sim::handle(app, req, action).await;

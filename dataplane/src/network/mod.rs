@@ -18,6 +18,7 @@
 //!
 //! One connector value exists per shard and is used only on that shard's thread.
 
+pub mod incoming;
 pub mod sim;
 
 use std::time::Duration;
@@ -56,6 +57,9 @@ pub enum MessageStatus {
     Sent,
     Received,
     Read,
+    /// The instance itself read the chat (seed 001, MessageStatusCallback).
+    ReadByMe,
+    /// An audio, video note or video was played.
     Played,
 }
 
@@ -65,6 +69,7 @@ impl MessageStatus {
             MessageStatus::Sent => "SENT",
             MessageStatus::Received => "RECEIVED",
             MessageStatus::Read => "READ",
+            MessageStatus::ReadByMe => "READ_BY_ME",
             MessageStatus::Played => "PLAYED",
         }
     }
@@ -79,15 +84,47 @@ pub struct Generation(pub u64);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct AckId(pub u64);
 
-/// A message someone sent to the instance's number.
+/// A message someone sent to the instance's number (or a notice about the chat).
 #[derive(Debug, Clone, PartialEq)]
 pub struct IncomingMessage {
     /// The network's id of the message, used to acknowledge it.
     pub id: String,
+    /// The chat: the sender, or the group the message was written in.
     pub from: Phone,
+    /// In a group: the member who wrote.
+    pub participant: Option<Phone>,
     pub sender_name: Option<String>,
-    pub text: String,
+    /// The writer's WhatsApp LID (`…@lid`), when the network told it.
+    pub sender_lid: Option<String>,
+    /// The message this one replies to.
+    pub reference_message_id: Option<String>,
+    pub forwarded: bool,
+    /// Disappearing messages: how long the chat keeps it (0: kept).
+    pub expiration_seconds: u64,
+    /// The click-to-WhatsApp ad the chat started from.
+    pub external_ad_reply: Option<incoming::ExternalAdReply>,
+    pub content: incoming::IncomingContent,
     pub at_ms: u64,
+}
+
+impl IncomingMessage {
+    /// A plain text from `from`, with no id yet (the network gives it one).
+    pub fn text(from: Phone, text: String) -> IncomingMessage {
+        let text = incoming::Text { message: text, description: None, title: None, url: None, thumbnail_url: None };
+        IncomingMessage {
+            id: String::new(),
+            from,
+            participant: None,
+            sender_name: None,
+            sender_lid: None,
+            reference_message_id: None,
+            forwarded: false,
+            expiration_seconds: 0,
+            external_ad_reply: None,
+            content: incoming::IncomingContent::Text(text),
+            at_ms: 0,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -153,7 +190,7 @@ pub enum NetworkEvent {
     },
     Incoming {
         instance: InstanceId,
-        message: IncomingMessage,
+        message: Box<IncomingMessage>,
         ack: Option<AckId>,
     },
     Presence {

@@ -10,8 +10,10 @@ use serde_json::Value;
 
 use super::{Shard, Then};
 use crate::error::CoreError;
+use crate::media::StoredMedia;
 use crate::network::{Credentials, Generation, MessageStatus, NetworkEvent};
 use crate::outbox::{payload, Events};
+use crate::queue::content::{Content, MediaSource};
 use crate::queue::{OutboundMessage, Queued};
 use crate::session::{Link, SessionRecord};
 use crate::store::{keys, Batch, Cf};
@@ -101,7 +103,10 @@ impl Shard {
                 if out.cfg.as_ref().is_some_and(|c| c.notify_sent_by_me) {
                     let connected = self.session(id).phone().cloned();
                     let mine: &[&[u8]] = &[m.message_id.as_bytes(), b"fromMe"];
-                    out.add(WebhookKind::Received, Some(mine), || sent_by_me(id, connected.as_ref(), m, at_ms));
+                    let link = self.sent_media_link(m, at_ms, &mut out.batch);
+                    out.add(WebhookKind::Received, Some(mine), || {
+                        payload::sent_by_me(id, connected.as_ref(), m, at_ms, link.as_deref())
+                    });
                 }
             }
             NetworkEvent::Rejected { message_id, reason, .. } => {
@@ -125,8 +130,15 @@ impl Shard {
                     return true; // not acknowledged: the network delivers it again later
                 }
                 let connected = s.phone().cloned();
+                // Media is held (and linked) only for an instance that hears of it; otherwise the
+                // sweep deletes the file once it is past its grace.
+                let heard = out.cfg.as_ref().is_some_and(|c| c.webhooks.get(WebhookKind::Received).is_some());
+                let file = message.content.media().filter(|_| heard);
+                let link = file.map(|file| self.hold_media(file, message.at_ms, &mut out.batch));
                 let about: &[&[u8]] = &[message.id.as_bytes()];
-                out.add(WebhookKind::Received, Some(about), || payload::incoming(&id, connected.as_ref(), &message));
+                out.add(WebhookKind::Received, Some(about), || {
+                    payload::incoming(&id, connected.as_ref(), &message, link.as_deref())
+                });
             }
             NetworkEvent::Presence { phone, presence, .. } => {
                 out.add(WebhookKind::ChatPresence, None, || payload::presence(&id, &phone, presence));
@@ -219,19 +231,26 @@ impl Shard {
         s.queue.complete(q.seq, batch, &store);
         Some(q)
     }
-}
 
-/// The ReceivedCallback for a message the instance itself sent (notify-sent-by-me).
-fn sent_by_me(id: InstanceId, connected: Option<&Phone>, m: &OutboundMessage, at_ms: u64) -> Value {
-    let message_id = m.message_id.to_string();
-    payload::received_text(&payload::Received {
-        instance: &id,
-        connected_phone: connected,
-        chat: &m.phone,
-        message_id: &message_id,
-        text: &m.content.preview(),
-        sender_name: None,
-        from_me: true,
-        at_ms,
-    })
+    /// Keeps received (or sent, for notify-sent-by-me) media `file` for `[media]
+    /// received_retention` from `at_ms`: a `media_hold` key in `batch`, the same batch as the
+    /// webhook event that links to it. Returns the signed link, valid as long as the hold.
+    fn hold_media(&self, file: &StoredMedia, at_ms: u64, batch: &mut Batch) -> String {
+        let media = &self.deps.media;
+        let until_ms = at_ms.saturating_add(media.config.received_retention.as_millis() as u64);
+        batch.put(Cf::MediaHold, keys::media_hold(until_ms, &file.digest), Vec::new());
+        let mime = file.mime.split(';').next().unwrap_or_default().trim();
+        media.links.link(&file.digest, crate::media::extension(mime), until_ms / 1000)
+    }
+
+    /// The link a notify-sent-by-me callback shows for a media message: a signed link to the
+    /// stored file (kept by a hold, since the message's own reference goes with it), or the
+    /// URL it was sent from.
+    fn sent_media_link(&self, m: &OutboundMessage, at_ms: u64, batch: &mut Batch) -> Option<String> {
+        let Content::Media(media) = &m.content else { return None };
+        Some(match &media.source {
+            MediaSource::Stored(file) => self.hold_media(file, at_ms, batch),
+            MediaSource::Url { url } => url.clone(),
+        })
+    }
 }

@@ -57,6 +57,8 @@ pub struct ShardDeps {
     pub session: SessionConfig,
     /// Bounds on the work each shard may have waiting for the committer.
     pub store_limits: StoreConfig,
+    /// Received media: `media_hold` retention and the signed links in ReceivedCallbacks.
+    pub media: Arc<crate::media::Media>,
 }
 
 type Reply = oneshot::Sender<Result<(), CoreError>>;

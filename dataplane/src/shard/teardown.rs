@@ -155,9 +155,10 @@ mod tests {
             queue: defaults.queue,
             session: defaults.session,
             store_limits: defaults.store,
+            media: crate::media::Media::temporary(),
         };
         let (tx, rx) = mpsc::channel(shard::EVENT_CAPACITY);
-        let sim = SimNetwork::new(defaults.sim.clone(), crate::media::Media::temporary(), vec![tx]);
+        let sim = SimNetwork::new(defaults.sim.clone(), deps.media.clone(), vec![tx]);
         let connectors: Vec<Box<dyn Connector + Send>> = vec![Box::new(sim.connector(0))];
         let recovered = recovery::load(&store, 1).unwrap();
         assert_eq!(recovered[0].teardowns.len(), 2);

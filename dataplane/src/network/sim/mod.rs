@@ -61,6 +61,9 @@ pub enum SimError {
     NotConnected,
     #[error("the data plane is shutting down")]
     ShuttingDown,
+    /// The media of an inbound message could not be stored (not base64, wrong type, too large).
+    #[error("data {0}")]
+    Media(#[from] crate::media::MediaError),
 }
 
 struct Code {
@@ -256,20 +259,34 @@ impl SimNetwork {
             .await
     }
 
-    /// Someone with `from` writes `text` to the instance's number.
+    /// Someone writes `message` to the instance's number (or the network tells of something
+    /// that happened in the chat). Received media arrives as `media`, the base64 text of its
+    /// bytes: it is stored (sniffed, size-checked, fsync'd) before the message is handed over.
+    /// An empty `message.id` gets a fresh one; the time is now. Answers the message id.
     pub async fn inbound(
         self: &Arc<Self>,
         instance: InstanceId,
-        from: Phone,
-        text: String,
+        mut message: IncomingMessage,
+        media: Option<bytes::Bytes>,
     ) -> Result<String, SimError> {
         if !self.dir().online.contains_key(&instance) {
             return Err(SimError::NotConnected);
         }
-        let message =
-            IncomingMessage { id: random_id(), from, sender_name: None, text, at_ms: chatedge_config::time::unix_ms() };
+        if let (Some(kind), Some(base64)) = (message.content.media_kind(), media) {
+            let len = base64.len();
+            let stored = self.media.put_base64(kind, base64, 0..len).await?;
+            message.content.attach(stored);
+        }
+        if message.id.is_empty() {
+            message.id = random_id();
+        }
+        if message.sender_lid.is_none() {
+            message.sender_lid = Some(lid_of(message.participant.as_ref().unwrap_or(&message.from)));
+        }
+        message.at_ms = chatedge_config::time::unix_ms();
         let id = message.id.clone();
-        self.deliver(&instance, NetworkEvent::Incoming { instance, message, ack: Some(self.next_ack()) }).await?;
+        let (message, ack) = (Box::new(message), Some(self.next_ack()));
+        self.deliver(&instance, NetworkEvent::Incoming { instance, message, ack }).await?;
         Ok(id)
     }
 
@@ -379,7 +396,11 @@ impl Connector for SimConnector {
             if !emit(&net, &pending, &events, accepted).await {
                 return;
             }
-            for (delay, status) in [(received, MessageStatus::Received), (read, MessageStatus::Read)] {
+            // Audio, video notes and videos are played after they are read (seed 001,
+            // MessageStatusCallback PLAYED).
+            let played = plays(&message).then_some((read, MessageStatus::Played));
+            let statuses = [(received, MessageStatus::Received), (read, MessageStatus::Read)];
+            for (delay, status) in statuses.into_iter().chain(played) {
                 pause(delay).await;
                 let (phone, ack) = (phone.clone(), Some(net.next_ack()));
                 let event = NetworkEvent::Status { instance, message_id, phone, status, at_ms: now(), ack };
@@ -496,6 +517,21 @@ fn pairing_code() -> String {
 fn random_id() -> String {
     let b = random_bytes::<10>();
     b.iter().map(|x| format!("{x:02X}")).collect()
+}
+
+/// Whether the recipient plays the message (and a PLAYED status follows READ).
+fn plays(message: &OutboundMessage) -> bool {
+    use crate::media::MediaKind;
+    matches!(&message.content, crate::queue::content::Content::Media(m)
+        if matches!(m.kind, MediaKind::Audio | MediaKind::Ptv | MediaKind::Video))
+}
+
+/// The sim's WhatsApp LID of `phone`: stable, 15 digits, unrelated to the number.
+fn lid_of(phone: &Phone) -> String {
+    use sha2::Digest as _;
+    let hash = sha2::Sha256::digest(phone.as_str().as_bytes());
+    let n = u64::from_be_bytes(hash[..8].try_into().unwrap_or_default()) % 1_000_000_000_000_000;
+    format!("{n:015}@lid")
 }
 
 fn credentials_for(phone: &Phone) -> Credentials {

@@ -111,7 +111,10 @@ fn a_number_ending_in_the_unreachable_suffix_is_rejected() {
 fn an_unacknowledged_incoming_message_is_delivered_again() {
     on_shard(|net, mut conn, mut rx| async move {
         let (id, _) = paired(&net, &mut conn, &mut rx).await;
-        let mid = net.inbound(id, Phone::parse("5544999999999").unwrap(), "hello".into()).await.unwrap();
+        let mid = net
+            .inbound(id, IncomingMessage::text(Phone::parse("5544999999999").unwrap(), "hello".into()), None)
+            .await
+            .unwrap();
         let NetworkEvent::Incoming { message, ack: Some(ack), .. } = next(&mut rx).await else { panic!("incoming") };
         assert_eq!(message.id, mid);
         let NetworkEvent::Incoming { message: again, .. } = next(&mut rx).await else { panic!("redelivery") };
@@ -206,5 +209,63 @@ fn every_acknowledgeable_event_is_delivered_again_until_acknowledged() {
         assert_eq!(ack, again, "a redelivery is the same event");
         conn.ack(id, ack);
         assert!(tokio::time::timeout(Duration::from_millis(120), rx.recv()).await.is_err(), "no redelivery after ack");
+    });
+}
+
+/// The first bytes of an Ogg Opus voice note.
+fn voice_note() -> Vec<u8> {
+    let mut b =
+        [&b"OggS"[..], &[0, 2], &[0; 8], &[0x11, 0x22, 0x33, 0x44], &[0; 8], &[1, 19], b"OpusHead\x01\x02"].concat();
+    b.resize(400, 7);
+    b
+}
+
+#[test]
+fn a_voice_note_is_played_after_it_is_read_and_a_text_is_not() {
+    on_shard(|net, mut conn, mut rx| async move {
+        let (id, _) = paired(&net, &mut conn, &mut rx).await;
+        let stored = net.media.store.put_bytes(crate::media::MediaKind::Audio, &voice_note(), 1 << 20).unwrap();
+        let audio = crate::queue::content::Media {
+            kind: crate::media::MediaKind::Audio,
+            source: crate::queue::content::MediaSource::Stored(stored),
+            caption: None,
+            file_name: None,
+            extension: None,
+            view_once: false,
+        };
+        let m = OutboundMessage::new(id, Phone::parse("5511999998888").unwrap(), Content::Media(audio));
+        conn.send(&m, Generation(1)).unwrap();
+        assert!(matches!(next_acked(&mut conn, &mut rx).await, NetworkEvent::Accepted { .. }));
+        for want in [MessageStatus::Received, MessageStatus::Read, MessageStatus::Played] {
+            let event = next_acked(&mut conn, &mut rx).await;
+            assert!(matches!(event, NetworkEvent::Status { status, .. } if status == want), "{want:?}: {event:?}");
+        }
+
+        conn.send(&message(id, "5511999998888"), Generation(1)).unwrap();
+        for _ in 0..3 {
+            next_acked(&mut conn, &mut rx).await; // Accepted, RECEIVED, READ
+        }
+        assert!(tokio::time::timeout(Duration::from_millis(100), rx.recv()).await.is_err(), "a text is not played");
+    });
+}
+
+#[test]
+fn inbound_media_is_stored_before_the_message_is_handed_over() {
+    on_shard(|net, mut conn, mut rx| async move {
+        let (id, _) = paired(&net, &mut conn, &mut rx).await;
+        let mut m = IncomingMessage::text(Phone::parse("5544999999999").unwrap(), String::new());
+        m.content = crate::network::incoming::IncomingContent::Audio(Default::default());
+        let base64 = base64::engine::general_purpose::STANDARD.encode(voice_note());
+        net.inbound(id, m, Some(base64.into())).await.unwrap();
+        let NetworkEvent::Incoming { message, .. } = next(&mut rx).await else { panic!("incoming") };
+        let file = message.content.media().expect("the stored file");
+        assert_eq!(file.mime, "audio/ogg; codecs=opus");
+        assert!(net.media.store.contains(&file.digest));
+        assert!(message.sender_lid.as_deref().is_some_and(|l| l.ends_with("@lid")));
+
+        let mut pdf = IncomingMessage::text(Phone::parse("5544999999999").unwrap(), String::new());
+        pdf.content = crate::network::incoming::IncomingContent::Image(Default::default());
+        let not_an_image = base64::engine::general_purpose::STANDARD.encode(b"%PDF-1.7\n");
+        assert!(matches!(net.inbound(id, pdf, Some(not_an_image.into())).await, Err(SimError::Media(_))));
     });
 }

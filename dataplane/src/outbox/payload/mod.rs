@@ -1,10 +1,18 @@
 //! Z-API webhook bodies (seed 001, lines 11090–13470), built from core facts. Field names and
 //! casing are Z-API's, including its spelling `momment`. Times are Unix milliseconds.
+//! ReceivedCallbacks, one shape per kind of message, are in [`received`]. Pure functions,
+//! called on the shard thread that decides the event; no I/O.
+
+mod received;
+mod sent;
+
+pub use received::{incoming, received, received_text, Received};
+pub use sent::sent_by_me;
 
 use chatedge_config::{InstanceId, MessageId, Phone, ZaapId};
 use serde_json::{json, Value};
 
-use crate::network::{IncomingMessage, MessageStatus, Presence};
+use crate::network::{MessageStatus, Presence};
 
 /// DeliveryCallback: the message left (or could not leave) for the network.
 pub fn delivery(
@@ -27,7 +35,7 @@ pub fn delivery(
     v
 }
 
-/// MessageStatusCallback: SENT, RECEIVED, READ or PLAYED.
+/// MessageStatusCallback: SENT, RECEIVED, READ, READ_BY_ME or PLAYED.
 pub fn message_status(
     instance: &InstanceId,
     phone: &Phone,
@@ -44,65 +52,6 @@ pub fn message_status(
         "phone": phone.as_str(),
         "type": "MessageStatusCallback",
         "isGroup": phone.is_group(),
-    })
-}
-
-/// Who a ReceivedCallback is about.
-pub struct Received<'a> {
-    pub instance: &'a InstanceId,
-    pub connected_phone: Option<&'a Phone>,
-    /// The chat: the sender, or the recipient when `from_me`.
-    pub chat: &'a Phone,
-    pub message_id: &'a str,
-    pub text: &'a str,
-    pub sender_name: Option<&'a str>,
-    pub from_me: bool,
-    pub at_ms: u64,
-}
-
-/// ReceivedCallback for a text message (also for messages sent by the instance when
-/// notify-sent-by-me is on, with `fromMe: true`).
-pub fn received_text(r: &Received<'_>) -> Value {
-    let chat = r.chat.as_str();
-    json!({
-        "isStatusReply": false,
-        "senderLid": null,
-        "connectedPhone": r.connected_phone.map(Phone::as_str),
-        "waitingMessage": false,
-        "isEdit": false,
-        "isGroup": r.chat.is_group(),
-        "isNewsletter": false,
-        "instanceId": r.instance.to_string(),
-        "messageId": r.message_id,
-        "phone": chat,
-        "fromMe": r.from_me,
-        "momment": r.at_ms,
-        "status": if r.from_me { "SENT" } else { "RECEIVED" },
-        "chatName": r.sender_name.unwrap_or(chat),
-        "senderPhoto": null,
-        "senderName": r.sender_name.unwrap_or(chat),
-        "participantPhone": null,
-        "participantLid": null,
-        "photo": null,
-        "broadcast": false,
-        "forwarded": false,
-        "type": "ReceivedCallback",
-        "fromApi": r.from_me,
-        "text": { "message": r.text },
-    })
-}
-
-/// Convenience for an incoming network message.
-pub fn incoming(instance: &InstanceId, connected_phone: Option<&Phone>, m: &IncomingMessage) -> Value {
-    received_text(&Received {
-        instance,
-        connected_phone,
-        chat: &m.from,
-        message_id: &m.id,
-        text: &m.text,
-        sender_name: m.sender_name.as_deref(),
-        from_me: false,
-        at_ms: m.at_ms,
     })
 }
 
@@ -134,4 +83,20 @@ pub fn presence(instance: &InstanceId, phone: &Phone, presence: Presence) -> Val
         "lastSeen": null,
         "instanceId": instance.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_read_by_me_and_played_use_the_seeds_names() {
+        let (instance, phone, id) =
+            (InstanceId::generate(), Phone::parse("5544999999999").unwrap(), MessageId::random());
+        for (status, name) in [(MessageStatus::ReadByMe, "READ_BY_ME"), (MessageStatus::Played, "PLAYED")] {
+            let v = message_status(&instance, &phone, &id, status, 1);
+            assert_eq!(v["status"], name);
+            assert_eq!(v["ids"], serde_json::json!([id.to_string()]));
+        }
+    }
 }

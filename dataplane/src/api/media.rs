@@ -1,0 +1,73 @@
+//! `GET /media/{digest}.{ext}?expires=&signature=`: received media, served to whoever holds
+//! the signed link a ReceivedCallback carried (no instance token, like a pre-signed object
+//! URL; see [`crate::media::link`]). 403 for a link that was not signed here (or was
+//! changed), 410 once it expired, 404 when the file is gone. Runs on the edge's event loop;
+//! the file is read on the blocking pool.
+
+use chatedge_serve::Resp;
+use hyper::StatusCode;
+use serde_json::json;
+
+use super::App;
+use crate::media::link::LinkError;
+
+/// Answers a request for `/media/{name}` with its query string.
+pub async fn serve(app: &App, name: &str, query: &str) -> Resp {
+    let (mut expires, mut signature) = (None, None);
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        match k.as_ref() {
+            "expires" => expires = v.parse::<u64>().ok(),
+            "signature" => signature = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    let (Some(expires), Some(signature)) = (expires, signature) else {
+        return refusal(StatusCode::FORBIDDEN, "expires and signature are required");
+    };
+    let now_s = chatedge_config::time::unix_ms() / 1000;
+    let digest = match app.media.links.verify(name, expires, &signature, now_s) {
+        Ok(d) => d,
+        Err(e @ LinkError::BadSignature) => return refusal(StatusCode::FORBIDDEN, &e.to_string()),
+        Err(e @ LinkError::Expired) => return refusal(StatusCode::GONE, &e.to_string()),
+    };
+    let content_type = content_type(name.rsplit_once('.').map(|(_, ext)| ext).unwrap_or(""));
+    let media = app.media.clone();
+    // The answer's body is a `Full<Bytes>`, so the whole file is read into memory (received
+    // media is at most `[media] max_*_bytes`); streaming it needs a streaming body type.
+    let read = tokio::task::spawn_blocking(move || std::fs::read(media.store.path(&digest))).await;
+    match read {
+        Ok(Ok(bytes)) => chatedge_serve::bytes(StatusCode::OK, content_type, bytes),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+            refusal(StatusCode::NOT_FOUND, "this media is no longer stored")
+        }
+        Ok(Err(e)) => refusal(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot read the media: {e}")),
+        Err(e) => refusal(StatusCode::INTERNAL_SERVER_ERROR, &format!("media read task failed: {e}")),
+    }
+}
+
+fn refusal(status: StatusCode, message: &str) -> Resp {
+    chatedge_serve::json(status, &json!({"error": status.canonical_reason().unwrap_or("error"), "message": message}))
+}
+
+/// The content type of a link's extension (the inverse of [`crate::media::extension`]).
+fn content_type(ext: &str) -> &'static str {
+    match ext {
+        "jpg" => "image/jpeg",
+        "png" => "image/png",
+        "webp" => "image/webp",
+        "gif" => "image/gif",
+        "mp4" => "video/mp4",
+        "3gp" => "video/3gpp",
+        "mov" => "video/quicktime",
+        "ogg" => "audio/ogg",
+        "mp3" => "audio/mpeg",
+        "m4a" => "audio/mp4",
+        "aac" => "audio/aac",
+        "amr" => "audio/amr",
+        "wav" => "audio/wav",
+        "pdf" => "application/pdf",
+        "zip" => "application/zip",
+        "txt" => "text/plain",
+        _ => "application/octet-stream",
+    }
+}
