@@ -36,8 +36,8 @@ pub fn forward_of(message: &OutboundMessage, at_ms: u64) -> Option<(Phone, Strin
     match &message.content {
         Content::Action(action) => match action.as_ref() {
             Action::Forward { message_id, message_phone } => Some((
-            message_phone.clone(),
-            message_id.clone(),
+                message_phone.clone(),
+                message_id.clone(),
                 json!({"forwardedTo": message.phone, "forwardMessageId": message.message_id, "atMs": at_ms}),
             )),
             _ => None,
@@ -54,7 +54,11 @@ mod tests {
     use crate::queue::content::action::{PinAction, PinDuration};
 
     fn message(action: Action) -> OutboundMessage {
-        OutboundMessage::new(InstanceId::generate(), Phone::parse("5511999998888").unwrap(), Content::Action(Box::new(action)))
+        OutboundMessage::new(
+            InstanceId::generate(),
+            Phone::parse("5511999998888").unwrap(),
+            Content::Action(Box::new(action)),
+        )
     }
 
     #[test]

@@ -1,7 +1,10 @@
-//! A message reaching the sim's recipient: its media is read back from the media store (or
-//! fetched from its URL) and hashed — the witness's SHA-256 is of the bytes the network got —
-//! and the result is recorded on the recipient's phone. A media file that cannot be read or
-//! fetched refuses the message with the reason, which becomes its DeliveryCallback error.
+//! A message reaching the sim's recipient: its media — the file of a media message, the images
+//! and videos of buttons, lists and carousels, a link preview's picture — is read back from the
+//! media store (or fetched from its URL) and hashed — the witness's SHA-256 is of the bytes the
+//! network got — and the result is recorded on the recipient's phone. A file that is part of
+//! the message and cannot be read or fetched refuses the message with the reason, which
+//! becomes its DeliveryCallback error; a link preview's picture that cannot be fetched is left
+//! out, as WhatsApp sends the link without a thumbnail.
 
 use std::io::Read;
 
@@ -9,22 +12,37 @@ use sha2::Digest as _;
 
 use super::witness::{self, ArrivedMedia};
 use super::SimNetwork;
-use crate::queue::content::{Media, MediaSource};
+use crate::media::MediaKind;
+use crate::queue::content::{Card, MediaSource};
 use crate::queue::{Content, OutboundMessage};
 
 /// Delivers `message` to its recipient's phone, or says why it cannot.
 pub async fn arrive(net: &SimNetwork, message: &OutboundMessage) -> Result<(), String> {
-    let media = match &message.content {
-        Content::Media(m) => Some(read_media(net, m).await?),
-        _ => None,
-    };
+    let mut media = Vec::new();
+    match &message.content {
+        Content::Media(m) => media.push(read_media(net, m.kind, &m.source).await?),
+        Content::Interactive(i) => {
+            for (kind, source) in i.media() {
+                media.push(read_media(net, kind, source).await?);
+            }
+        }
+        Content::Card(card) => {
+            if let Card::Link { preview, .. } = card.as_ref() {
+                if let Some(url) = &preview.image {
+                    let source = MediaSource::Url { url: url.clone() };
+                    media.extend(read_media(net, MediaKind::Image, &source).await.ok());
+                }
+            }
+        }
+        Content::Text { .. } | Content::Action(_) => {}
+    }
     let shard = message.instance.shard(net.witnesses.len());
     witness::lock(&net.witnesses[shard]).record(message, media, chatedge_config::time::unix_ms());
     Ok(())
 }
 
-async fn read_media(net: &SimNetwork, media: &Media) -> Result<ArrivedMedia, String> {
-    match &media.source {
+async fn read_media(net: &SimNetwork, kind: MediaKind, source: &MediaSource) -> Result<ArrivedMedia, String> {
+    match source {
         MediaSource::Stored(stored) => {
             let (digest, mime) = (stored.digest, stored.mime.clone());
             let store = net.media.clone();
@@ -49,7 +67,7 @@ async fn read_media(net: &SimNetwork, media: &Media) -> Result<ArrivedMedia, Str
             Ok(ArrivedMedia { mime, size: hashed.0, sha256: hashed.1 })
         }
         MediaSource::Url { url } => {
-            let fetched = net.media.fetch(url, media.kind, |_| Ok(())).await.map_err(|e| e.to_string())?;
+            let fetched = net.media.fetch(url, kind, |_| Ok(())).await.map_err(|e| e.to_string())?;
             let sha256 = crate::media::Digest(fetched.sha256).hex();
             Ok(ArrivedMedia { mime: fetched.mime.to_owned(), size: fetched.size, sha256 })
         }

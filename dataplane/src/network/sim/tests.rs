@@ -233,7 +233,7 @@ fn a_voice_note_is_played_after_it_is_read_and_a_text_is_not() {
             extension: None,
             view_once: false,
         };
-        let m = OutboundMessage::new(id, Phone::parse("5511999998888").unwrap(), Content::Media(audio));
+        let m = OutboundMessage::new(id, Phone::parse("5511999998888").unwrap(), Content::Media(Box::new(audio)));
         conn.send(&m, Generation(1)).unwrap();
         assert!(matches!(next_acked(&mut conn, &mut rx).await, NetworkEvent::Accepted { .. }));
         for want in [MessageStatus::Received, MessageStatus::Read, MessageStatus::Played] {

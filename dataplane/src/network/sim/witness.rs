@@ -39,8 +39,13 @@ pub struct Arrived {
     pub text: String,
     /// The content as sent (every field the route accepted).
     pub content: Value,
+    /// The message's file (or its first picture: a button list's image, a carousel's first
+    /// card, a link preview's thumbnail).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub media: Option<ArrivedMedia>,
+    /// Every file of the message in order, when it has more than one (carousel cards).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub all_media: Vec<ArrivedMedia>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -57,13 +62,15 @@ pub struct Arrived {
 }
 
 impl Arrived {
-    pub fn of(message: &OutboundMessage, media: Option<ArrivedMedia>, at_ms: u64) -> Arrived {
+    pub fn of(message: &OutboundMessage, media: Vec<ArrivedMedia>, at_ms: u64) -> Arrived {
+        let all_media = if media.len() > 1 { media.clone() } else { Vec::new() };
         Arrived {
             message_id: message.message_id,
             kind: message.content.label(),
             text: message.content.preview().into_owned(),
             content: serde_json::to_value(&message.content).unwrap_or(Value::Null),
-            media,
+            media: media.into_iter().next(),
+            all_media,
             reply_to: message.reply_to.clone(),
             mentioned: message.mentioned.clone(),
             group_mentioned: message.group_mentioned.iter().map(|g| g.phone.to_string()).collect(),
@@ -98,7 +105,7 @@ impl Witness {
 
     /// Records what arrived for `message`'s recipient: a new entry, or — for an action on an
     /// earlier message — a change to the entry it names.
-    pub fn record(&mut self, message: &OutboundMessage, media: Option<ArrivedMedia>, at_ms: u64) {
+    pub fn record(&mut self, message: &OutboundMessage, media: Vec<ArrivedMedia>, at_ms: u64) {
         let chat = (message.instance, message.phone.clone());
         if let Some(edited) = &message.edit_message_id {
             let change = serde_json::json!({"edit": serde_json::to_value(&message.content).unwrap_or(Value::Null), "atMs": at_ms});

@@ -8,10 +8,11 @@ use serde_json::Value;
 
 use crate::media::MediaKind;
 use crate::network::incoming::{
-    IncomingContent, Location, Reaction, ReceivedAudio, ReceivedDocument, ReceivedImage, ReceivedSticker,
+    Contact, IncomingContent, Location, Reaction, ReceivedAudio, ReceivedDocument, ReceivedImage, ReceivedSticker,
     ReceivedVideo, ReferencedMessage, Text,
 };
 use crate::network::IncomingMessage;
+use crate::queue::content::card::ContactCard;
 use crate::queue::content::{Action, Card, Content, Media, MediaSource};
 use crate::queue::OutboundMessage;
 
@@ -51,33 +52,49 @@ fn content_of(content: &Content, chat: &Phone, reacting: &str, at_ms: u64) -> In
             thumbnail_url: preview.as_ref().and_then(|p| p.image.clone()),
         }),
         Content::Media(media) => media_of(media),
-        Content::Card(Card::Location { latitude, longitude, title, address }) => IncomingContent::Location(Location {
-            longitude: *longitude,
-            latitude: *latitude,
-            name: title.clone(),
-            address: address.clone().unwrap_or_default(),
-            url: String::new(),
-            thumbnail_url: None,
-        }),
-        Content::Action(Action::Reaction { message_id, reaction }) => IncomingContent::Reaction(Reaction {
-            value: reaction.clone(),
-            time: at_ms,
-            reaction_by: reacting.to_owned(),
-            referenced_message: ReferencedMessage {
-                message_id: message_id.clone(),
-                from_me: false,
-                phone: chat.as_str().to_owned(),
-                participant: None,
-            },
-        }),
+        Content::Card(card) => match card.as_ref() {
+            Card::Location { latitude, longitude, title, address } => IncomingContent::Location(Location {
+                longitude: *longitude,
+                latitude: *latitude,
+                name: Some(title.clone()),
+                address: address.clone(),
+                url: String::new(),
+                thumbnail_url: None,
+            }),
+            Card::Contact(c) => IncomingContent::Contact(contact_of(c)),
+            other => preview_text(other.preview().into_owned()),
+        },
+        Content::Action(action) => match action.as_ref() {
+            Action::Reaction { message_id, reaction } => IncomingContent::Reaction(Reaction {
+                value: reaction.clone(),
+                time: at_ms,
+                reaction_by: reacting.to_owned(),
+                referenced_message: ReferencedMessage {
+                    message_id: message_id.clone(),
+                    from_me: false,
+                    phone: chat.as_str().to_owned(),
+                    participant: None,
+                },
+            }),
+            other => preview_text(other.preview().into_owned()),
+        },
         // Interactive messages (and kinds added later) show as their queue preview.
-        other => IncomingContent::Text(Text {
-            message: other.preview().into_owned(),
-            description: None,
-            title: None,
-            url: None,
-            thumbnail_url: None,
-        }),
+        other => preview_text(other.preview().into_owned()),
+    }
+}
+
+fn preview_text(message: String) -> IncomingContent {
+    IncomingContent::Text(Text { message, description: None, title: None, url: None, thumbnail_url: None })
+}
+
+/// A shared contact card as WhatsApp carries it: a name and a vCard with its numbers.
+fn contact_of(card: &ContactCard) -> Contact {
+    let phones: Vec<String> = card.phones.iter().map(|p| p.as_str().to_owned()).collect();
+    let tels: String = phones.iter().map(|p| format!("TEL;type=CELL;waid={p}:+{p}\n")).collect();
+    Contact {
+        display_name: card.name.clone(),
+        v_card: format!("BEGIN:VCARD\nVERSION:3.0\nN:;{0};;;\nFN:{0}\n{tels}END:VCARD", card.name),
+        phones,
     }
 }
 

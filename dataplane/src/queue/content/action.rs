@@ -77,7 +77,7 @@ impl Action {
     pub fn label(&self) -> &'static str {
         match self {
             Action::Reaction { .. } => "reaction",
-            Action::RemoveReaction { .. } => "remove_reaction",
+            Action::RemoveReaction { .. } => "removeReaction",
             Action::Delete { .. } => "delete",
             Action::Read { .. } => "read",
             Action::Pin { .. } => "pin",

@@ -106,7 +106,7 @@ impl Card {
             Card::Location { .. } => "location",
             Card::Contact(_) => "contact",
             Card::Contacts { .. } => "contacts",
-            Card::NewsletterAdminInvite { .. } => "newsletter_admin_invite",
+            Card::NewsletterAdminInvite { .. } => "newsletterAdminInvite",
         }
     }
 }

@@ -61,11 +61,13 @@ pub fn route(rest: &[&str]) -> Option<(&'static str, &'static str, MessageRoute)
 }
 
 impl MessageRoute {
-    /// The largest body this route reads: media routes take base64 files, the others keep
-    /// the node's `[dataplane] max_body_bytes`.
+    /// The largest body this route reads: media routes take base64 files, interactive ones a
+    /// base64 image, the others keep the node's `[dataplane] max_body_bytes`.
     pub fn max_body_bytes(&self, media: &MediaConfig, default: usize) -> usize {
         match self {
             MessageRoute::Media(_) | MessageRoute::Document(_) => media.max_media_body_bytes() as usize,
+            // Buttons, lists and carousels may carry a base64 picture.
+            MessageRoute::Interactive(_) => default.max((media.max_image_bytes / 3 * 4 + 64 * 1024) as usize),
             _ => default,
         }
     }
