@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::files::{Blob, FileServer};
 use common::*;
 use serde_json::{json, Value};
 
@@ -16,8 +17,29 @@ const REFUSED_PHONE: &str = "5511977770002";
 /// A 1×1 PNG and its SHA-256.
 const PNG_BASE64: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC";
 const PNG_SHA256: &str = "b1ff9c8ea3a780bad09b346c423d2d0e46815926879b18e841d928376a946640";
-/// Where example media URLs point instead of the Internet.
-const LOOPBACK_IMAGE: &str = "http://127.0.0.1:9/logo.png";
+/// An image URL in requests that are refused before anything is fetched.
+const NEVER_FETCHED_IMAGE: &str = "http://127.0.0.1:9/logo.png";
+
+/// Where example media URLs point instead of the Internet: a loopback file server.
+struct Loopback {
+    image: String,
+    video: String,
+    _server: FileServer,
+}
+
+impl Loopback {
+    async fn start() -> Loopback {
+        let server = FileServer::start().await;
+        let image = server.serve("/logo.png", &Blob::png(8, 8, 1));
+        let video = server.serve("/video.mp4", &Blob::mp4(50_000, 2));
+        Loopback { image, video, _server: server }
+    }
+}
+
+/// FAST, fetching media from the loopback file server.
+fn config() -> String {
+    format!("{FAST}\n[media]\nfetch_allow_private = true\n")
+}
 
 /// (route, HAR file, its `postData.text`), in the order they are sent: answers come after the
 /// messages they answer.
@@ -123,15 +145,15 @@ fn arrives_as(file: &str) -> Option<&'static str> {
 }
 
 /// `example` with its recipient, media URLs and the ids of earlier messages replaced.
-fn prepared(file: &str, example: &str, sent: &std::collections::HashMap<&str, String>) -> Value {
+fn prepared(file: &str, example: &str, sent: &std::collections::HashMap<&str, String>, media: &Loopback) -> Value {
     let mut body: Value = serde_json::from_str(example).unwrap();
     body["phone"] = json!(PHONE);
     match file {
-        "send-button-list-image.json" => body["buttonList"]["image"] = json!(LOOPBACK_IMAGE),
-        "send-button-list-video.json" => body["buttonList"]["video"] = json!("http://127.0.0.1:9/video.mp4"),
+        "send-button-list-image.json" => body["buttonList"]["image"] = json!(media.image),
+        "send-button-list-video.json" => body["buttonList"]["video"] = json!(media.video),
         "send-carousel.json" => {
             for card in body["carousel"].as_array_mut().unwrap() {
-                card["image"] = json!(LOOPBACK_IMAGE);
+                card["image"] = json!(media.image);
             }
         }
         "send-poll-vote.json" => body["pollMessageId"] = json!(sent["send-poll.json"]),
@@ -157,10 +179,11 @@ fn by_id<'a>(messages: &'a [Value], id: &str) -> Option<&'a Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_z_api_interactive_example_is_answered_and_arrives_as_sent() {
-    let p = paired(FAST).await;
+    let p = paired(&config()).await;
+    let media = Loopback::start().await;
     let mut sent = std::collections::HashMap::new();
     for (route, file, example) in EXAMPLES {
-        let body = prepared(file, example, &sent);
+        let body = prepared(file, example, &sent, &media);
         let (status, v) = p.http.post(&p.ce.instance_url(&p.inst, route), None, &body).await;
         assert_eq!(status, 200, "{file}: {v}");
         let id = v["messageId"].as_str().unwrap_or_else(|| panic!("{file}: {v}")).to_owned();
@@ -212,7 +235,7 @@ async fn every_z_api_interactive_example_is_answered_and_arrives_as_sent() {
     assert_eq!(actions["footer"], "se quiser vincular um rodape top");
     assert_eq!(
         content("send-button-list-image.json")["media"],
-        json!({"type": "image", "source": {"from": "url", "url": LOOPBACK_IMAGE}})
+        json!({"type": "image", "source": {"from": "url", "url": media.image}})
     );
     assert_eq!(content("send-button-list-video.json")["media"]["type"], "video");
     assert_eq!(content("send-option-list.json")["options"][0]["description"], "Z-API Asas para sua imaginação");
@@ -280,11 +303,11 @@ async fn a_base64_image_on_a_button_list_arrives_as_the_stored_file() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invalid_interactive_request_is_refused_by_field_and_leaves_no_trace() {
     let p = paired(FAST).await;
-    let card = json!({"text": "t", "image": LOOPBACK_IMAGE, "buttons": [{"type": "REPLY", "label": "ok"}]});
+    let card = json!({"text": "t", "image": NEVER_FETCHED_IMAGE, "buttons": [{"type": "REPLY", "label": "ok"}]});
     let refused = [
         (
             "send-carousel",
-            json!({"phone": REFUSED_PHONE, "message": "m", "carousel": [card.clone(), card.clone(), {"text": "t", "image": LOOPBACK_IMAGE, "buttons": [{"type": "URL", "url": "https://z-api.io"}]}]}),
+            json!({"phone": REFUSED_PHONE, "message": "m", "carousel": [card.clone(), card.clone(), {"text": "t", "image": NEVER_FETCHED_IMAGE, "buttons": [{"type": "URL", "url": "https://z-api.io"}]}]}),
             "carousel[2].buttons[0].label is required",
         ),
         (
@@ -314,7 +337,7 @@ async fn an_invalid_interactive_request_is_refused_by_field_and_leaves_no_trace(
         ),
         (
             "send-button-list",
-            json!({"phone": REFUSED_PHONE, "message": "m", "buttonList": {"image": format!("data:image/png;base64,{PNG_BASE64}"), "video": LOOPBACK_IMAGE, "buttons": [{"label": "a"}]}}),
+            json!({"phone": REFUSED_PHONE, "message": "m", "buttonList": {"image": format!("data:image/png;base64,{PNG_BASE64}"), "video": NEVER_FETCHED_IMAGE, "buttons": [{"label": "a"}]}}),
             "buttonList.image and buttonList.video",
         ),
         ("send-catalog", json!({"phone": "not a phone", "catalogPhone": "5511999998888"}), "phone"),

@@ -48,6 +48,7 @@ pub struct Metrics {
     pub media_bytes: IntGauge,
     pub media_deleted: IntCounter,
     pub media_holds_expired: IntCounter,
+    pub media_sweeps_aborted: IntCounter,
     pub media_uploads: IntCounterVec,
     pub media_upload_bytes: IntCounter,
     pub media_fetches: IntCounterVec,
@@ -288,6 +289,13 @@ impl Metrics {
             media_holds_expired: register(
                 &r,
                 IntCounter::new("chatedge_dp_media_holds_expired_total", "received media whose retention ran out"),
+            ),
+            media_sweeps_aborted: register(
+                &r,
+                IntCounter::new(
+                    "chatedge_dp_media_sweeps_aborted_total",
+                    "media sweeps that deleted nothing because the store could not be read whole",
+                ),
             ),
             media_uploads: register(
                 &r,

@@ -32,11 +32,34 @@ pub async fn serve(app: &App, name: &str, query: &str) -> Resp {
     };
     let content_type = content_type(name.rsplit_once('.').map(|(_, ext)| ext).unwrap_or(""));
     let media = app.media.clone();
+    let path = media.store.path(&digest);
+    let meta_path = path.clone();
+    let size = match tokio::task::spawn_blocking(move || std::fs::metadata(meta_path))
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    {
+        Ok(m) => m.len(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return refusal(StatusCode::NOT_FOUND, "this media is no longer stored");
+        }
+        Err(e) => return refusal(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot read the media: {e}")),
+    };
     // The answer's body is a `Full<Bytes>`, so the whole file is read into memory (received
-    // media is at most `[media] max_*_bytes`); streaming it needs a streaming body type.
-    let read = tokio::task::spawn_blocking(move || std::fs::read(media.store.path(&digest))).await;
+    // media is at most `[media] max_*_bytes`); it takes room in the same budget as uploads,
+    // so many downloads at once cannot exhaust memory. Streaming needs a streaming body type.
+    let Some(_room) = app.media.upload_room(size) else {
+        let mut res =
+            refusal(StatusCode::SERVICE_UNAVAILABLE, "too much media is being moved right now; retry shortly");
+        res.headers_mut().insert(hyper::header::RETRY_AFTER, hyper::header::HeaderValue::from_static("1"));
+        return res;
+    };
+    let read = tokio::task::spawn_blocking(move || std::fs::read(path)).await;
     match read {
-        Ok(Ok(bytes)) => chatedge_serve::bytes(StatusCode::OK, content_type, bytes),
+        Ok(Ok(bytes)) => {
+            let mut res = chatedge_serve::bytes(StatusCode::OK, content_type, bytes);
+            res.headers_mut().insert("x-content-type-options", hyper::header::HeaderValue::from_static("nosniff"));
+            res
+        }
         Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
             refusal(StatusCode::NOT_FOUND, "this media is no longer stored")
         }

@@ -170,7 +170,7 @@ async fn serve(app: &App, req: Request<Incoming>, action: &str) -> Result<Resp, 
             // The declared length when there is one (read_body holds the body to it), else
             // the most the body may be.
             let declared = parts.headers.get(hyper::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse().ok());
-            Some(app.media.upload_room(declared.unwrap_or(limit as u64)).ok_or(SimApiError::Busy)?)
+            Some(app.media.upload_room(declared.unwrap_or(limit as u64).min(limit as u64)).ok_or(SimApiError::Busy)?)
         }
         false => None,
     };

@@ -32,10 +32,15 @@ impl LinkSigner {
             Ok(k) if k.len() == 32 => k.try_into().map_err(|_| io::Error::other("link.key"))?,
             Ok(_) => return Err(io::Error::other(format!("{} must hold 32 bytes", path.display()))),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                // Written aside and renamed, so a crash never leaves a short key behind.
                 let key: [u8; 32] = rand::random();
-                let mut f = private_file(&path)?;
+                let aside = dir.join("link.key.new");
+                let _ = fs::remove_file(&aside);
+                let mut f = private_file(&aside)?;
                 f.write_all(&key)?;
                 f.sync_all()?;
+                fs::rename(&aside, &path)?;
+                fs::File::open(dir)?.sync_all()?;
                 key
             }
             Err(e) => return Err(e),

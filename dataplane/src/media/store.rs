@@ -194,6 +194,12 @@ impl MediaWriter<'_> {
         let file = self.file.take().ok_or_else(|| MediaError::Io("writer already finished".into()))?;
         let file = file.into_inner().map_err(|e| MediaError::Io(e.error().to_string()))?;
         if self.store.claim_existing(&digest) {
+            // Its first writer may not have made its directory entries durable yet.
+            let target = self.store.path(&digest);
+            if let Some(dir) = target.parent() {
+                sync_dir(dir)?;
+            }
+            sync_dir(&self.store.files)?;
             return Ok(stored); // dropping self removes the temporary file
         }
         file.sync_all()?;

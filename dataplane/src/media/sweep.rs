@@ -27,22 +27,31 @@ pub struct SweepReport {
     pub bytes: u64,
     pub deleted: u64,
     pub holds_expired: u64,
+    /// The store could not be read: nothing was deleted.
+    pub aborted: bool,
 }
 
-/// One pass. `now` is the wall clock (tests pass their own).
-pub fn sweep_once(store: &Store, media: &MediaStore, grace: Duration, now: SystemTime) -> SweepReport {
-    let mut report = SweepReport::default();
-    let now_ms = now.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+/// Expired hold keys deleted per batch.
+const EXPIRED_PER_BATCH: usize = 4096;
+
+/// The digests still needed: of queued messages and of unexpired holds (expired holds are
+/// deleted on the way). `None` if the store could not be read whole.
+fn live_set(store: &Store, now_ms: u64, report: &mut SweepReport) -> Option<HashSet<Digest>> {
     let mut live: HashSet<Digest> = HashSet::new();
-    for (_, value) in store.db().iterator_cf(store.cf(Cf::MediaRef), IteratorMode::Start).flatten() {
+    for item in store.db().iterator_cf(store.cf(Cf::MediaRef), IteratorMode::Start) {
+        let (_, value) = item.ok()?;
         live.extend(keys::parse_media_ref_value(&value));
     }
     let mut expired = Batch::new();
-    for (key, _) in store.db().iterator_cf(store.cf(Cf::MediaHold), IteratorMode::Start).flatten() {
+    for item in store.db().iterator_cf(store.cf(Cf::MediaHold), IteratorMode::Start) {
+        let (key, _) = item.ok()?;
         match keys::parse_media_hold(&key) {
             Some((at, _)) if at <= now_ms => {
                 expired.delete(Cf::MediaHold, key.to_vec());
                 report.holds_expired += 1;
+                if expired.ops().len() >= EXPIRED_PER_BATCH {
+                    store.submit(std::mem::take(&mut expired), Completion::none());
+                }
             }
             Some((_, digest)) => {
                 live.insert(digest);
@@ -53,6 +62,18 @@ pub fn sweep_once(store: &Store, media: &MediaStore, grace: Duration, now: Syste
     if !expired.is_empty() {
         store.submit(expired, Completion::none());
     }
+    Some(live)
+}
+
+/// One pass. `now` is the wall clock (tests pass their own).
+pub fn sweep_once(store: &Store, media: &MediaStore, grace: Duration, now: SystemTime) -> SweepReport {
+    let mut report = SweepReport::default();
+    let now_ms = now.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    // A read error would leave `live` short and delete files still needed: skip the pass.
+    let Some(live) = live_set(store, now_ms, &mut report) else {
+        report.aborted = true;
+        return report;
+    };
     let old = |path: &Path| {
         fs::metadata(path)
             .and_then(|m| m.modified())
@@ -116,6 +137,9 @@ impl Sweeper {
             metrics.media_bytes.set(r.bytes as i64);
             metrics.media_deleted.inc_by(r.deleted);
             metrics.media_holds_expired.inc_by(r.holds_expired);
+            if r.aborted {
+                metrics.media_sweeps_aborted.inc();
+            }
             let (lock, cv) = &*flag;
             let stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
             let (stopped, _) = cv.wait_timeout_while(stopped, every, |s| !*s).unwrap_or_else(|p| p.into_inner());

@@ -100,7 +100,8 @@ impl Shard {
                 out.add(WebhookKind::MessageStatus, Some(sent), || {
                     payload::message_status(&id, &m.phone, &m.message_id, MessageStatus::Sent, at_ms)
                 });
-                if out.cfg.as_ref().is_some_and(|c| c.notify_sent_by_me) {
+                let heard = out.cfg.as_ref().is_some_and(|c| c.webhooks.get(WebhookKind::Received).is_some());
+                if heard && out.cfg.as_ref().is_some_and(|c| c.notify_sent_by_me) {
                     let connected = self.session(id).phone().cloned();
                     let mine: &[&[u8]] = &[m.message_id.as_bytes(), b"fromMe"];
                     let link = self.sent_media_link(m, at_ms, &mut out.batch);

@@ -149,7 +149,12 @@ async fn dispatch(
     // for retries that can never succeed when it is larger than the whole budget).
     let _room = match limit > app.limits.max_body_bytes {
         true => {
-            let room = declared_length(&parts.headers).unwrap_or(limit as u64).min(limit as u64);
+            let body = declared_length(&parts.headers).unwrap_or(limit as u64).min(limit as u64);
+            let copies = match &action {
+                Action::Message(route) => route.copies_in_memory(),
+                _ => 1,
+            };
+            let room = body.saturating_mul(copies).min(app.media.config.max_upload_bytes_in_flight);
             Some(app.media.upload_room(room).ok_or_else(|| {
                 app.metrics.media_uploads.with_label_values(&["any", "busy"]).inc();
                 ZapiError::UploadsBusy

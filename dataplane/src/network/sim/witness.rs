@@ -83,6 +83,9 @@ impl Arrived {
 
 type Chat = (InstanceId, Phone);
 
+/// Changes kept per message (the latest).
+const MAX_CHANGES: usize = 64;
+
 pub struct Witness {
     capacity: usize,
     chats: HashMap<Chat, VecDeque<Arrived>>,
@@ -142,6 +145,9 @@ impl Witness {
         else {
             return false;
         };
+        if entry.changes.len() >= MAX_CHANGES {
+            entry.changes.remove(0);
+        }
         entry.changes.push(change);
         true
     }

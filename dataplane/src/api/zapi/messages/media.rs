@@ -35,7 +35,16 @@ pub async fn parse(call: &Call<'_>, kind: MediaKind, extension: Option<String>) 
     envelope::read(&o, &mut message)?;
     let source = match media_text {
         MediaText::Url(url) => MediaSource::Url { url },
-        MediaText::Base64 { body, range } => MediaSource::Stored(store(call, kind, field, body, range).await?),
+        MediaText::Base64 { body, range } => {
+            // JSON escapes in the field (PHP writes every `/` as `\/`) made a second copy of
+            // it: that copy takes its own room in the upload budget.
+            let copied = body.as_ptr() != call.body.as_ptr();
+            let _room = match copied {
+                true => Some(call.app.media.upload_room(body.len() as u64).ok_or(ZapiError::UploadsBusy)?),
+                false => None,
+            };
+            MediaSource::Stored(store(call, kind, field, body, range).await?)
+        }
     };
     message.content = Content::Media(Box::new(Media { kind, source, caption, file_name, extension, view_once }));
     Ok(message)

@@ -66,9 +66,23 @@ impl MessageRoute {
     pub fn max_body_bytes(&self, media: &MediaConfig, default: usize) -> usize {
         match self {
             MessageRoute::Media(_) | MessageRoute::Document(_) => media.max_media_body_bytes() as usize,
-            // Buttons, lists and carousels may carry a base64 picture.
-            MessageRoute::Interactive(_) => default.max((media.max_image_bytes / 3 * 4 + 64 * 1024) as usize),
+            // Button lists may carry a base64 picture or video, carousels pictures.
+            MessageRoute::Interactive(_) => {
+                default.max((media.max_image_bytes.max(media.max_video_bytes) / 3 * 4 + 64 * 1024) as usize)
+            }
             _ => default,
+        }
+    }
+}
+
+impl MessageRoute {
+    /// How many times a body of this route is held in memory at most while it is handled:
+    /// media routes locate their base64 inside the body (once); interactive routes parse the
+    /// body into JSON values and copy their base64 out of it (three times).
+    pub fn copies_in_memory(&self) -> u64 {
+        match self {
+            MessageRoute::Interactive(_) => 3,
+            _ => 1,
         }
     }
 }

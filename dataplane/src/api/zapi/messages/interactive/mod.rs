@@ -99,20 +99,19 @@ pub async fn handle(call: &Call<'_>, route: InteractiveRoute) -> Result<Resp, Za
     let o = fields::object(&call.body)?;
     let phone = fields::phone(&o, "phone")?;
     let mut message = OutboundMessage::new(call.instance.id, phone, Content::text(""));
-    envelope::read(&envelope_fields(route, &o), &mut message)?;
+    read_envelope(route, &o, &mut message)?;
     let uploads = Uploads { media: &call.app.media, metrics: Some(&*call.app.metrics) };
     message.content = Content::Interactive(Box::new(parse(route, &o, &uploads).await?));
     super::accept(call, message).await
 }
 
-/// The body as the shared options read it. Order updates use `messageId` for the order they
-/// update, not for a reply, so the envelope does not see it there.
-fn envelope_fields(route: InteractiveRoute, o: &Object) -> Object {
-    let mut o = o.clone();
-    if matches!(route, InteractiveRoute::OrderStatusUpdate | InteractiveRoute::OrderPaymentUpdate) {
-        o.remove("messageId");
+/// Reads the options every send shares. Order updates use `messageId` for the order they
+/// update, not for a reply, so only their delays are read there.
+fn read_envelope(route: InteractiveRoute, o: &Object, m: &mut OutboundMessage) -> Result<(), ZapiError> {
+    match route {
+        InteractiveRoute::OrderStatusUpdate | InteractiveRoute::OrderPaymentUpdate => envelope::read_delays(o, m),
+        _ => envelope::read(o, m),
     }
-    o
 }
 
 /// Reads the route's own fields of `o` into its content (base64 media stored last).
