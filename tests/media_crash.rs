@@ -18,26 +18,13 @@ use serde_json::json;
 /// a second, and reconnecting quickly. The grace must outlast an upload's last write to its
 /// message's commit (fsyncs of several MB in between), or a loaded machine could see a new
 /// file swept before its message refers to it: 200 ms is too close for that.
-const CONFIG: &str = r#"
-[pacing]
-min_delay_ms = 0
-max_delay_ms = 0
-[webhooks]
-allow_insecure_loopback = true
-initial_backoff_ms = 50
-max_backoff_ms = 500
-[network.sim]
-ack_delay_ms = 1
-received_delay_ms = 5
-read_delay_ms = 10
-[session]
-reconnect_initial_ms = 100
-reconnect_max_ms = 500
-[media]
-fetch_allow_private = true
-orphan_grace_ms = 1000
-sweep_interval_ms = 100
-"#;
+/// FAST, plus quick reconnects and a sweep that runs ten times a second.
+fn config() -> String {
+    format!(
+        "{FAST}[session]\nreconnect_initial_ms = 100\nreconnect_max_ms = 500\n\
+         [media]\nfetch_allow_private = true\norphan_grace_ms = 1000\nsweep_interval_ms = 100\n"
+    )
+}
 
 const SWEEP_INTERVAL: Duration = Duration::from_millis(100);
 const ORPHAN_GRACE: Duration = Duration::from_millis(1000);
@@ -111,7 +98,7 @@ async fn check_all_arrived(http: &Http, ce: &Chatedge, inst: &Instance, first: u
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_minus_nine_with_media_queued_loses_none_and_no_file_outlives_its_message() {
-    let Paired { dir, ce, http, sink, inst } = paired(CONFIG).await;
+    let Paired { dir, ce, http, sink, inst } = paired(&config()).await;
     let server = FileServer::start().await;
     cut_off(&http, &ce, &inst).await;
     send_all(&http, &ce, &inst, &server, 0).await;
@@ -120,7 +107,7 @@ async fn kill_minus_nine_with_media_queued_loses_none_and_no_file_outlives_its_m
     assert_eq!(stored_files(dir.path()).len(), stored, "one file per base64 upload");
 
     ce.kill_9();
-    let ce = restart(dir.path(), CONFIG).await;
+    let ce = restart(dir.path(), &config()).await;
     wait_connected(&http, &ce, &inst).await;
     check_all_arrived(&http, &ce, &inst, 0).await;
     let n = media().len();
@@ -142,7 +129,7 @@ async fn kill_minus_nine_with_media_queued_loses_none_and_no_file_outlives_its_m
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clearing_the_queue_frees_the_media_files_of_its_messages() {
-    let p = paired(CONFIG).await;
+    let p = paired(&config()).await;
     let server = FileServer::start().await;
     cut_off(&p.http, &p.ce, &p.inst).await;
     send_all(&p.http, &p.ce, &p.inst, &server, 100).await;
@@ -155,7 +142,7 @@ async fn clearing_the_queue_frees_the_media_files_of_its_messages() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_a_queued_message_needs_survives_sweeps_and_arrives_intact() {
-    let Paired { dir, ce, http, sink: _sink, inst } = paired(CONFIG).await;
+    let Paired { dir, ce, http, sink: _sink, inst } = paired(&config()).await;
     let server = FileServer::start().await;
     cut_off(&http, &ce, &inst).await;
     send_all(&http, &ce, &inst, &server, 200).await;
@@ -167,7 +154,7 @@ async fn a_file_a_queued_message_needs_survives_sweeps_and_arrives_intact() {
 
     // A restart ends the cut; everything arrives intact, then the files go.
     ce.terminate();
-    let ce = restart(dir.path(), CONFIG).await;
+    let ce = restart(dir.path(), &config()).await;
     wait_connected(&http, &ce, &inst).await;
     check_all_arrived(&http, &ce, &inst, 200).await;
     wait_store_empty(dir.path(), "after every media message was sent").await;
@@ -177,7 +164,7 @@ async fn a_file_a_queued_message_needs_survives_sweeps_and_arrives_intact() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_bytes_sent_again_while_their_file_is_being_swept_arrive_intact() {
-    let p = paired(CONFIG).await;
+    let p = paired(&config()).await;
     let image = Blob::png(200, 150, 31);
     let url = p.ce.instance_url(&p.inst, "send-image");
     // Each round sends the same bytes once the previous message left: its file is then
@@ -208,7 +195,7 @@ async fn the_same_bytes_sent_again_while_their_file_is_being_swept_arrive_intact
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_minus_nine_in_the_middle_of_an_upload_leaves_no_file_behind() {
-    let Paired { dir, ce, http, sink: _sink, inst } = paired(CONFIG).await;
+    let Paired { dir, ce, http, sink: _sink, inst } = paired(&config()).await;
     let url = ce.instance_url(&inst, "send-document/pdf");
     let body = upload("document", "application/pdf", &phone(400), &Blob::pdf(60 * 1024 * 1024, 41));
     let len = body.len();
@@ -225,7 +212,7 @@ async fn kill_minus_nine_in_the_middle_of_an_upload_leaves_no_file_behind() {
     drop(post);
     let caught = !temporary_files(dir.path()).is_empty();
     eprintln!("media_crash: killed while storing the upload: {} (temporary file left: {caught})", writing.is_some());
-    let ce = restart(dir.path(), CONFIG).await;
+    let ce = restart(dir.path(), &config()).await;
     // Whether or not the upload was acknowledged before the kill, nothing of it stays once
     // its message (if any) has left.
     let clean = eventually(PATIENCE, || async {

@@ -119,7 +119,7 @@ async fn text_options_and_cards_arrive_as_the_examples_ask() {
     assert_eq!(cs["content"]["contacts"][0]["phones"], json!(["5544999999999", "5544999999999"]));
     assert_eq!(cs["content"]["contacts"][0]["businessDescription"], "Descrição do contato");
     let i = at(&invite);
-    assert_eq!((i["type"].as_str(), i["text"].as_str()), (Some("newsletter_admin_invite"), Some("Message text")));
+    assert_eq!((i["type"].as_str(), i["text"].as_str()), (Some("newsletterAdminInvite"), Some("Message text")));
     assert_eq!(i["content"]["newsletterId"], "120363166555745933@newsletter");
 
     let in_group = wait_received(&http, &ce, &inst, group, "the group's reply and mentions", |l| {
