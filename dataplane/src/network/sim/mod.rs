@@ -396,6 +396,15 @@ impl Connector for SimConnector {
             if !emit(&net, &pending, &events, accepted).await {
                 return;
             }
+            // Reading a received message: the instance's own read shows as READ_BY_ME on it.
+            if let Some(read) = read_by_me(&message) {
+                let (phone, ack) = (phone.clone(), Some(net.next_ack()));
+                let status = MessageStatus::ReadByMe;
+                let event = NetworkEvent::Status { instance, message_id: read, phone, status, at_ms: now(), ack };
+                if !emit(&net, &pending, &events, event).await {
+                    return;
+                }
+            }
             // Audio, video notes and videos are played after they are read (seed 001,
             // MessageStatusCallback PLAYED).
             let played = plays(&message).then_some((read, MessageStatus::Played));
@@ -517,6 +526,18 @@ fn pairing_code() -> String {
 fn random_id() -> String {
     let b = random_bytes::<10>();
     b.iter().map(|x| format!("{x:02X}")).collect()
+}
+
+/// The received message a read-message action marks as read (ids the sim gave its incoming
+/// messages are message ids; any other id has no status to report).
+fn read_by_me(message: &OutboundMessage) -> Option<chatedge_config::MessageId> {
+    match &message.content {
+        crate::queue::content::Content::Action(a) => match a.as_ref() {
+            crate::queue::content::Action::Read { message_id } => chatedge_config::MessageId::parse(message_id).ok(),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// Whether the recipient plays the message (and a PLAYED status follows READ).

@@ -250,6 +250,24 @@ fn a_voice_note_is_played_after_it_is_read_and_a_text_is_not() {
 }
 
 #[test]
+fn reading_a_received_message_reports_read_by_me_on_it() {
+    on_shard(|net, mut conn, mut rx| async move {
+        let (id, _) = paired(&net, &mut conn, &mut rx).await;
+        let from = Phone::parse("5544999999999").unwrap();
+        let received = net.inbound(id, IncomingMessage::text(from.clone(), "oi".into()), None).await.unwrap();
+        next_acked(&mut conn, &mut rx).await; // the incoming message
+        let read = crate::queue::content::Action::Read { message_id: received.clone() };
+        conn.send(&OutboundMessage::new(id, from, Content::Action(Box::new(read))), Generation(1)).unwrap();
+        assert!(matches!(next_acked(&mut conn, &mut rx).await, NetworkEvent::Accepted { .. }));
+        let event = next_acked(&mut conn, &mut rx).await;
+        assert!(
+            matches!(&event, NetworkEvent::Status { status: MessageStatus::ReadByMe, message_id, .. } if message_id.to_string() == received),
+            "{event:?}"
+        );
+    });
+}
+
+#[test]
 fn inbound_media_is_stored_before_the_message_is_handed_over() {
     on_shard(|net, mut conn, mut rx| async move {
         let (id, _) = paired(&net, &mut conn, &mut rx).await;
