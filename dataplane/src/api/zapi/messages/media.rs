@@ -24,7 +24,7 @@ pub fn field(kind: MediaKind) -> &'static str {
 
 pub async fn parse(call: &Call<'_>, kind: MediaKind, extension: Option<String>) -> Result<OutboundMessage, ZapiError> {
     let field = field(kind);
-    let (o, media) = fields::object_with_media(&call.body, field)?;
+    let (o, media) = read_body(call, field).await?;
     let phone = fields::phone(&o, "phone")?;
     let extension = extension.map(check_extension).transpose()?;
     let caption = fields::text(&o, "caption", MAX_CAPTION_CHARS, false)?;
@@ -48,6 +48,20 @@ pub async fn parse(call: &Call<'_>, kind: MediaKind, extension: Option<String>) 
     };
     message.content = Content::Media(Box::new(Media { kind, source, caption, file_name, extension, view_once }));
     Ok(message)
+}
+
+/// Bodies above this are parsed on the blocking pool: checking tens of MB of JSON would hold the
+/// event loop for milliseconds.
+const PARSE_ASIDE_BYTES: usize = 1024 * 1024;
+
+async fn read_body(call: &Call<'_>, field: &'static str) -> Result<(fields::Object, Option<MediaText>), ZapiError> {
+    if call.body.len() <= PARSE_ASIDE_BYTES {
+        return fields::object_with_media(&call.body, field);
+    }
+    let body = call.body.clone();
+    tokio::task::spawn_blocking(move || fields::object_with_media(&body, field)).await.map_err(|e| {
+        ZapiError::Media { field, error: crate::media::MediaError::Io(format!("parse task failed: {e}")) }
+    })?
 }
 
 async fn store(
