@@ -30,7 +30,7 @@ pub async fn serve(app: &App, name: &str, query: &str) -> Resp {
         Err(e @ LinkError::BadSignature) => return refusal(StatusCode::FORBIDDEN, &e.to_string()),
         Err(e @ LinkError::Expired) => return refusal(StatusCode::GONE, &e.to_string()),
     };
-    let content_type = content_type(name.rsplit_once('.').map(|(_, ext)| ext).unwrap_or(""));
+    let content_type = crate::media::mime_of(name.rsplit_once('.').map(|(_, ext)| ext).unwrap_or(""));
     let media = app.media.clone();
     let path = media.store.path(&digest);
     let meta_path = path.clone();
@@ -70,27 +70,4 @@ pub async fn serve(app: &App, name: &str, query: &str) -> Resp {
 
 fn refusal(status: StatusCode, message: &str) -> Resp {
     chatedge_serve::json(status, &json!({"error": status.canonical_reason().unwrap_or("error"), "message": message}))
-}
-
-/// The content type of a link's extension (the inverse of [`crate::media::extension`]).
-fn content_type(ext: &str) -> &'static str {
-    match ext {
-        "jpg" => "image/jpeg",
-        "png" => "image/png",
-        "webp" => "image/webp",
-        "gif" => "image/gif",
-        "mp4" => "video/mp4",
-        "3gp" => "video/3gpp",
-        "mov" => "video/quicktime",
-        "ogg" => "audio/ogg",
-        "mp3" => "audio/mpeg",
-        "m4a" => "audio/mp4",
-        "aac" => "audio/aac",
-        "amr" => "audio/amr",
-        "wav" => "audio/wav",
-        "pdf" => "application/pdf",
-        "zip" => "application/zip",
-        "txt" => "text/plain",
-        _ => "application/octet-stream",
-    }
 }

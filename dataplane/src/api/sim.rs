@@ -166,12 +166,7 @@ async fn serve(app: &App, req: Request<Incoming>, action: &str) -> Result<Resp, 
     let limit = if action == "inbound" { inbound::max_body_bytes(app) } else { app.limits.max_body_bytes };
     // Inbound media bodies may be large: they take room in the upload budget first.
     let _room = match limit > app.limits.max_body_bytes {
-        true => {
-            // The declared length when there is one (read_body holds the body to it), else
-            // the most the body may be.
-            let declared = parts.headers.get(hyper::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse().ok());
-            Some(app.media.upload_room(declared.unwrap_or(limit as u64).min(limit as u64)).ok_or(SimApiError::Busy)?)
-        }
+        true => Some(app.media.body_room(&parts.headers, limit, 1).ok_or(SimApiError::Busy)?),
         false => None,
     };
     let body = chatedge_serve::read_body(&parts.headers, body, limit)

@@ -84,6 +84,21 @@ impl Media {
         result
     }
 
+    /// Room for a request body read with `limit` (larger than the node's usual limit) that is
+    /// held `copies` times in memory while it is handled: its declared length (or `limit`
+    /// when it declares none) — never more than `limit`, since `read_body` refuses a longer
+    /// body with 413, nor than the whole budget, which could never be free. `None` when the
+    /// budget is spent (the caller answers 503 with Retry-After); counted as `busy`.
+    pub fn body_room(&self, headers: &hyper::HeaderMap, limit: usize, copies: u64) -> Option<SemaphorePermit<'_>> {
+        let declared = headers.get(hyper::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        let body = declared.unwrap_or(limit as u64).min(limit as u64);
+        let room = self.upload_room(body.saturating_mul(copies).min(self.config.max_upload_bytes_in_flight));
+        if room.is_none() {
+            self.metrics.media_uploads.with_label_values(&["any", "busy"]).inc();
+        }
+        room
+    }
+
     /// Room for a request body of `bytes` in the upload budget, or `None` when the budget is
     /// spent (the caller answers 503: too many large uploads at once).
     pub fn upload_room(&self, bytes: u64) -> Option<SemaphorePermit<'_>> {
@@ -91,7 +106,8 @@ impl Media {
         self.uploads.try_acquire_many(permits).ok()
     }
 
-    /// Decodes and stores the base64 text at `body[range]`, off the event loop.
+    /// Decodes and stores the base64 text at `body[range]`, off the event loop; counted in
+    /// `chatedge_dp_media_uploads_total`.
     pub async fn put_base64(
         self: &Arc<Self>,
         kind: MediaKind,
@@ -100,12 +116,19 @@ impl Media {
     ) -> Result<StoredMedia, MediaError> {
         let media = self.clone();
         let limit = self.limit(kind);
-        tokio::task::spawn_blocking(move || {
+        let result = tokio::task::spawn_blocking(move || {
             let text = body.get(range).ok_or_else(|| MediaError::Io("media range outside the body".into()))?;
             media.store.put_base64(kind, text, limit)
         })
         .await
-        .map_err(|e| MediaError::Io(format!("media upload task failed: {e}")))?
+        .map_err(|e| MediaError::Io(format!("media upload task failed: {e}")))
+        .and_then(|r| r);
+        let outcome = if result.is_ok() { "stored" } else { "refused" };
+        self.metrics.media_uploads.with_label_values(&[kind.as_str(), outcome]).inc();
+        if let Ok(stored) = &result {
+            self.metrics.media_upload_bytes.inc_by(stored.size);
+        }
+        result
     }
 
     /// Stores received bytes, off the event loop.
@@ -127,25 +150,37 @@ impl Media {
     }
 }
 
+/// The MIME types media links name, with their usual file extension (one table both ways).
+const TYPES: &[(&str, &str)] = &[
+    ("image/jpeg", "jpg"),
+    ("image/png", "png"),
+    ("image/webp", "webp"),
+    ("image/gif", "gif"),
+    ("video/mp4", "mp4"),
+    ("video/3gpp", "3gp"),
+    ("video/quicktime", "mov"),
+    ("audio/ogg", "ogg"),
+    ("audio/mpeg", "mp3"),
+    ("audio/mp4", "m4a"),
+    ("audio/aac", "aac"),
+    ("audio/amr", "amr"),
+    ("audio/wav", "wav"),
+    ("application/pdf", "pdf"),
+    ("application/zip", "zip"),
+    ("text/plain", "txt"),
+];
+
 /// The usual file extension of a sniffed MIME type (links and file names).
 pub fn extension(mime: &str) -> &'static str {
-    match mime {
-        "image/jpeg" => "jpg",
-        "image/png" => "png",
-        "image/webp" => "webp",
-        "image/gif" => "gif",
-        "video/mp4" => "mp4",
-        "video/3gpp" => "3gp",
-        "video/quicktime" => "mov",
-        "audio/ogg" => "ogg",
-        "audio/mpeg" => "mp3",
-        "audio/mp4" | "audio/x-m4a" => "m4a",
-        "audio/aac" => "aac",
-        "audio/amr" => "amr",
-        "audio/wav" | "audio/x-wav" => "wav",
-        "application/pdf" => "pdf",
-        "application/zip" => "zip",
-        "text/plain" => "txt",
-        _ => "bin",
-    }
+    let mime = match mime {
+        "audio/x-m4a" => "audio/mp4",
+        "audio/x-wav" => "audio/wav",
+        other => other,
+    };
+    TYPES.iter().find(|(m, _)| *m == mime).map_or("bin", |(_, ext)| ext)
+}
+
+/// The MIME type a link's extension stands for (the inverse of [`extension`]).
+pub fn mime_of(ext: &str) -> &'static str {
+    TYPES.iter().find(|(_, e)| *e == ext).map_or("application/octet-stream", |(mime, _)| mime)
 }

@@ -26,6 +26,11 @@ struct Outgoing {
 }
 
 impl Outgoing {
+    /// Whether the instance has a webhook URL for `kind` (so events of that kind are kept).
+    fn hears(&self, kind: WebhookKind) -> bool {
+        self.cfg.as_ref().is_some_and(|c| c.webhooks.get(kind).is_some())
+    }
+
     fn add(&mut self, kind: WebhookKind, about: Option<&[&[u8]]>, body: impl FnOnce() -> Value) {
         if let Some(cfg) = &self.cfg {
             self.events.add(&mut self.batch, cfg, kind, about, body);
@@ -100,8 +105,7 @@ impl Shard {
                 out.add(WebhookKind::MessageStatus, Some(sent), || {
                     payload::message_status(&id, &m.phone, &m.message_id, MessageStatus::Sent, at_ms)
                 });
-                let heard = out.cfg.as_ref().is_some_and(|c| c.webhooks.get(WebhookKind::Received).is_some());
-                if heard && out.cfg.as_ref().is_some_and(|c| c.notify_sent_by_me) {
+                if out.hears(WebhookKind::Received) && out.cfg.as_ref().is_some_and(|c| c.notify_sent_by_me) {
                     let connected = self.session(id).phone().cloned();
                     let mine: &[&[u8]] = &[m.message_id.as_bytes(), b"fromMe"];
                     let link = self.sent_media_link(m, at_ms, &mut out.batch);
@@ -133,8 +137,7 @@ impl Shard {
                 let connected = s.phone().cloned();
                 // Media is held (and linked) only for an instance that hears of it; otherwise the
                 // sweep deletes the file once it is past its grace.
-                let heard = out.cfg.as_ref().is_some_and(|c| c.webhooks.get(WebhookKind::Received).is_some());
-                let file = message.content.media().filter(|_| heard);
+                let file = message.content.media().filter(|_| out.hears(WebhookKind::Received));
                 let link = file.map(|file| self.hold_media(file, message.at_ms, &mut out.batch));
                 let about: &[&[u8]] = &[message.id.as_bytes()];
                 out.add(WebhookKind::Received, Some(about), || {

@@ -13,13 +13,18 @@ pub type Object = Map<String, Value>;
 
 /// The body as a JSON object.
 pub fn object(body: &Bytes) -> Result<Object, ZapiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(ZapiError::BadJson("the body is empty; send a JSON object".into()));
-    }
+    not_blank(body)?;
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(o)) => Ok(o),
         Ok(_) => Err(ZapiError::BadJson("the body must be a JSON object".into())),
         Err(e) => Err(ZapiError::BadJson(format!("the body is not valid JSON: {e}"))),
+    }
+}
+
+fn not_blank(body: &Bytes) -> Result<(), ZapiError> {
+    match body.iter().all(u8::is_ascii_whitespace) {
+        true => Err(ZapiError::BadJson("the body is empty; send a JSON object".into())),
+        false => Ok(()),
     }
 }
 
@@ -98,9 +103,7 @@ pub enum MediaText {
 pub fn object_with_media(body: &Bytes, media: &str) -> Result<(Object, Option<MediaText>), ZapiError> {
     use serde_json::value::RawValue;
     use std::borrow::Cow;
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(ZapiError::BadJson("the body is empty; send a JSON object".into()));
-    }
+    not_blank(body)?;
     let raw: Vec<(Cow<'_, str>, &RawValue)> = match serde_json::from_slice::<RawObject<'_>>(body) {
         Ok(o) => o.0,
         Err(e) if e.is_data() => return Err(ZapiError::BadJson("the body must be a JSON object".into())),

@@ -92,11 +92,6 @@ fn parse(rest: &[&str]) -> Option<(&'static str, &'static str, Action)> {
     })
 }
 
-/// The body length the client announced, if it did.
-fn declared_length(headers: &hyper::HeaderMap) -> Option<u64> {
-    headers.get(hyper::header::CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
-}
-
 fn method_allowed(method: &Method, allowed: &str) -> bool {
     allowed.split(", ").any(|m| m == method.as_str())
 }
@@ -149,16 +144,11 @@ async fn dispatch(
     // for retries that can never succeed when it is larger than the whole budget).
     let _room = match limit > app.limits.max_body_bytes {
         true => {
-            let body = declared_length(&parts.headers).unwrap_or(limit as u64).min(limit as u64);
             let copies = match &action {
                 Action::Message(route) => route.copies_in_memory(),
                 _ => 1,
             };
-            let room = body.saturating_mul(copies).min(app.media.config.max_upload_bytes_in_flight);
-            Some(app.media.upload_room(room).ok_or_else(|| {
-                app.metrics.media_uploads.with_label_values(&["any", "busy"]).inc();
-                ZapiError::UploadsBusy
-            })?)
+            Some(app.media.body_room(&parts.headers, limit, copies).ok_or(ZapiError::UploadsBusy)?)
         }
         false => None,
     };

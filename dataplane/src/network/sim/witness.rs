@@ -140,9 +140,9 @@ impl Witness {
 
     /// Adds `change` to the message `target` of `chat`; false if the phone does not have it.
     fn change(&mut self, chat: &Chat, target: &str, change: Value) -> bool {
-        let Some(entry) =
-            self.chats.get_mut(chat).and_then(|l| l.iter_mut().find(|a| a.message_id.to_string() == target))
-        else {
+        // Every message on the phone has a message id: anything else names none of them.
+        let Ok(target) = MessageId::parse(target) else { return false };
+        let Some(entry) = self.chats.get_mut(chat).and_then(|l| l.iter_mut().find(|a| a.message_id == target)) else {
             return false;
         };
         if entry.changes.len() >= MAX_CHANGES {

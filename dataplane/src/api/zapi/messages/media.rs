@@ -71,18 +71,7 @@ async fn store(
     body: bytes::Bytes,
     range: std::ops::Range<usize>,
 ) -> Result<crate::media::StoredMedia, ZapiError> {
-    let metrics = &call.app.metrics;
-    match call.app.media.put_base64(kind, body, range).await {
-        Ok(stored) => {
-            metrics.media_uploads.with_label_values(&[kind.as_str(), "stored"]).inc();
-            metrics.media_upload_bytes.inc_by(stored.size);
-            Ok(stored)
-        }
-        Err(error) => {
-            metrics.media_uploads.with_label_values(&[kind.as_str(), "refused"]).inc();
-            Err(ZapiError::Media { field, error })
-        }
-    }
+    call.app.media.put_base64(kind, body, range).await.map_err(|error| ZapiError::Media { field, error })
 }
 
 fn check_extension(ext: String) -> Result<String, ZapiError> {

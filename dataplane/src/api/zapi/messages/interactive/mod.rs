@@ -33,7 +33,6 @@ use super::super::fields::{self, Object};
 use super::super::{Call, ZapiError};
 use super::envelope;
 use crate::media::{base64::MediaInput, Media, MediaError, MediaKind};
-use crate::metrics::Metrics;
 use crate::queue::content::{Interactive, MediaSource};
 use crate::queue::{Content, OutboundMessage};
 use read::At;
@@ -100,7 +99,7 @@ pub async fn handle(call: &Call<'_>, route: InteractiveRoute) -> Result<Resp, Za
     let phone = fields::phone(&o, "phone")?;
     let mut message = OutboundMessage::new(call.instance.id, phone, Content::text(""));
     read_envelope(route, &o, &mut message)?;
-    let uploads = Uploads { media: &call.app.media, metrics: Some(&*call.app.metrics) };
+    let uploads = Uploads { media: &call.app.media };
     message.content = Content::Interactive(Box::new(parse(route, &o, &uploads).await?));
     super::accept(call, message).await
 }
@@ -159,7 +158,6 @@ fn pending_media(at: At<'_>, field: &str, kind: MediaKind, required: bool) -> Re
 /// Where base64 media goes: the media store, counted in `chatedge_dp_media_uploads_total`.
 pub struct Uploads<'a> {
     pub media: &'a Arc<Media>,
-    pub metrics: Option<&'a Metrics>,
 }
 
 impl Uploads<'_> {
@@ -170,13 +168,6 @@ impl Uploads<'_> {
             PendingMedia::Base64 { path, kind, text, range } => (path, kind, text, range),
         };
         let result = self.media.put_base64(kind, text, range).await;
-        let outcome = if result.is_ok() { "stored" } else { "refused" };
-        if let Some(m) = self.metrics {
-            m.media_uploads.with_label_values(&[kind.as_str(), outcome]).inc();
-            if let Ok(stored) = &result {
-                m.media_upload_bytes.inc_by(stored.size);
-            }
-        }
         result.map(MediaSource::Stored).map_err(|error| media_error(&path, kind, error))
     }
 

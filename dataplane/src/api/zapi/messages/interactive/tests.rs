@@ -18,7 +18,7 @@ const PDF_BASE64: &str = "JVBERi0xLjQKJXRlc3QK";
 
 async fn parse_with(media: &Arc<Media>, route: InteractiveRoute, body: &Value) -> Result<Interactive, String> {
     let Value::Object(o) = body else { panic!("not an object: {body}") };
-    let uploads = Uploads { media, metrics: None };
+    let uploads = Uploads { media };
     parse(route, o, &uploads).await.map_err(|e| match e {
         ZapiError::Invalid { message, .. } => message,
         other => format!("{other:?}"),
