@@ -172,6 +172,8 @@ const TYPES: &[(&str, &str)] = &[
 
 /// The usual file extension of a sniffed MIME type (links and file names).
 pub fn extension(mime: &str) -> &'static str {
+    // Parameters do not change the file type (`audio/ogg; codecs=opus` is an .ogg).
+    let mime = mime.split(';').next().unwrap_or(mime).trim();
     let mime = match mime {
         "audio/x-m4a" => "audio/mp4",
         "audio/x-wav" => "audio/wav",
@@ -183,4 +185,21 @@ pub fn extension(mime: &str) -> &'static str {
 /// The MIME type a link's extension stands for (the inverse of [`extension`]).
 pub fn mime_of(ext: &str) -> &'static str {
     TYPES.iter().find(|(_, e)| *e == ext).map_or("application/octet-stream", |(mime, _)| mime)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_type_and_its_extension_map_both_ways_and_parameters_do_not_matter() {
+        for (mime, ext) in TYPES {
+            assert_eq!(extension(mime), *ext);
+            assert_eq!(mime_of(ext), *mime);
+        }
+        assert_eq!(extension("audio/ogg; codecs=opus"), "ogg", "a voice note is an .ogg");
+        assert_eq!(extension("audio/x-m4a"), "m4a");
+        assert_eq!(extension("application/x-unknown"), "bin");
+        assert_eq!(mime_of("bin"), "application/octet-stream");
+    }
 }
