@@ -96,7 +96,7 @@ pub async fn run(
         metrics.clone(),
     )
     .map_err(|e| DataPlaneError::Start(format!("media sweep: {e}")))?;
-    let sim = SimNetwork::new(config.sim.clone(), media.clone(), event_txs);
+    let sim = SimNetwork::new(config.sim.clone(), media.clone(), store.clone(), event_txs);
     let connectors: Vec<Box<dyn Connector + Send>> = (0..n).map(|i| Box::new(sim.connector(i)) as _).collect();
     let recovered = shard::recovery::load(&store, n)?;
     let deps = ShardDeps {

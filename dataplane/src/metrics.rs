@@ -52,6 +52,7 @@ pub struct Metrics {
     pub media_uploads: IntCounterVec,
     pub media_upload_bytes: IntCounter,
     pub media_fetches: IntCounterVec,
+    pub account_calls: IntCounterVec,
 }
 
 fn latency_buckets() -> Vec<f64> {
@@ -295,6 +296,16 @@ impl Metrics {
                 IntCounter::new(
                     "chatedge_dp_media_sweeps_aborted_total",
                     "media sweeps that deleted nothing because the store could not be read whole",
+                ),
+            ),
+            account_calls: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "chatedge_dp_account_calls_total",
+                        "account calls (contacts, chats, groups, …) handed to a connector, by family",
+                    ),
+                    &["family"],
                 ),
             ),
             media_uploads: register(

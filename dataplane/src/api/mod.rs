@@ -3,6 +3,7 @@
 //! (seed 001); `sim` is the admin surface of the simulated network.
 
 pub mod media;
+pub mod openapi;
 pub mod sim;
 pub mod zapi;
 

@@ -22,6 +22,7 @@ use serde_json::json;
 use super::App;
 
 mod inbound;
+mod phone;
 use crate::auth;
 use crate::network::sim::SimError;
 use crate::network::Presence;
@@ -66,6 +67,8 @@ enum SimApiError {
     Invalid(String),
     Busy,
     Sim(SimError),
+    /// The sim network refused a phone-side change (see [`phone`]).
+    Account(crate::network::account::AccountError),
 }
 
 impl SimApiError {
@@ -96,8 +99,26 @@ impl SimApiError {
                 };
                 (status, code, e.to_string())
             }
+            SimApiError::Account(e) => {
+                use crate::network::account::AccountError as A;
+                let (status, code) = match e {
+                    A::NotConnected => (StatusCode::CONFLICT, "not_connected"),
+                    A::AlreadyConnected => (StatusCode::CONFLICT, "already_connected"),
+                    A::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+                    A::Refused(_) | A::NotBusiness => (StatusCode::CONFLICT, "refused"),
+                    A::Limit(_) => (StatusCode::CONFLICT, "limit"),
+                    A::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+                };
+                (status, code, e.to_string())
+            }
         };
         chatedge_serve::json(status, &json!({"error": code, "message": message}))
+    }
+}
+
+impl From<crate::network::account::AccountError> for SimApiError {
+    fn from(e: crate::network::account::AccountError) -> Self {
+        SimApiError::Account(e)
     }
 }
 
@@ -139,6 +160,7 @@ pub async fn handle(app: &App, req: Request<Incoming>, action: &str) -> (&'stati
         "logout" => "sim.logout",
         "stats" => "sim.stats",
         "received" => "sim.received",
+        _ if phone::label(action).is_some() => phone::label(action).unwrap_or("sim.unknown"),
         _ => {
             let body = json!({"error": "route_not_found", "message": "sim routes: scan, inbound, presence, drop, logout, stats, received"});
             return ("sim.unknown", chatedge_serve::json(StatusCode::NOT_FOUND, &body));
@@ -172,9 +194,12 @@ async fn serve(app: &App, req: Request<Incoming>, action: &str) -> Result<Resp, 
     let body = chatedge_serve::read_body(&parts.headers, body, limit)
         .await
         .map_err(|e| invalid(format!("cannot read the body: {e:?}")))?;
+    let ok = |v: serde_json::Value| Ok(chatedge_serve::json(StatusCode::OK, &v));
+    if phone::label(action).is_some() {
+        return ok(phone::serve(app, &sim, action, &body).await?);
+    }
     let phone = |p: &str| Phone::parse(p).map_err(|e| invalid(format!("phone: {e}")));
     let instance = |i: &str| InstanceId::parse(i).map_err(|e| invalid(format!("instanceId: {e}")));
-    let ok = |v: serde_json::Value| Ok(chatedge_serve::json(StatusCode::OK, &v));
     match action {
         "scan" => {
             let s: Scan = serde_json::from_slice(&body).map_err(invalid)?;

@@ -1,8 +1,8 @@
 //! The router: picks the dialect from the path. `/instances/{id}/token/{token}/…` is Z-API;
 //! the Z-API integrator routes (`/instances/integrator/…`, `GET /instances`) are forwarded to
 //! the control plane so a Z-API client needs one base URL; `/sim/…` is the simulated network's
-//! admin surface; `/media/…` serves received media by signed link; `/metrics` and `/healthz`
-//! are for operators.
+//! admin surface; `/media/…` serves received media by signed link; `/openapi.json` is the
+//! Z-API dialect's OpenAPI document; `/metrics` and `/healthz` are for operators.
 
 use chatedge_serve::Resp;
 use hyper::body::Incoming;
@@ -20,6 +20,9 @@ pub async fn route(app: &App, req: Request<Incoming>) -> (&'static str, &'static
             ("metrics", "ops", chatedge_serve::bytes(StatusCode::OK, "text/plain; version=0.0.4", app.metrics.render()))
         }
         (&Method::GET, ["healthz"]) => ("healthz", "ops", health(app)),
+        (&Method::GET, ["openapi.json"]) => {
+            ("openapi", "zapi", chatedge_serve::bytes(StatusCode::OK, "application/json", crate::api::openapi::body()))
+        }
         (_, ["instances", "integrator", ..]) | (&Method::GET, ["instances"]) | (&Method::DELETE, ["instances", _]) => {
             let (label, res) = zapi::integrator::forward(app, req).await;
             (label, "zapi", res)

@@ -18,6 +18,7 @@
 //!
 //! One connector value exists per shard and is used only on that shard's thread.
 
+pub mod account;
 pub mod incoming;
 pub mod sim;
 
@@ -262,6 +263,16 @@ pub trait Connector {
     /// Puts `message` on the wire of connection `generation`; `Accepted` or `Rejected`
     /// follows, naming that generation.
     fn send(&mut self, message: &OutboundMessage, generation: Generation) -> Result<(), NetworkError>;
+    /// Carries out an account call (contacts, groups, privacy, …; see [`account`]) for the
+    /// instance `account` describes; answers on `reply` once what it changed is durable on the
+    /// network's side.
+    fn account(
+        &mut self,
+        instance: InstanceId,
+        account: account::Account,
+        call: account::AccountCall,
+        reply: account::ReplyTx,
+    );
     /// Shows the instance's presence (typing…) in the chat with `to`.
     fn send_presence(&mut self, instance: InstanceId, to: &Phone, presence: Presence);
     /// The event `ack` is durably handled; the network may forget it.

@@ -7,6 +7,7 @@ use tokio::sync::oneshot;
 
 use super::{Shard, Then};
 use crate::error::CoreError;
+use crate::network::account::{self, Account, AccountCall, AccountError};
 use crate::outbox::{payload, Events};
 use crate::queue::{Cleared, OutboundMessage, Removal, Removed, MAX_REMOVE_PER_CALL};
 use crate::session::{Link, QrWaiter};
@@ -71,6 +72,13 @@ pub enum Command {
         instance: InstanceId,
         reply: Reply<()>,
     },
+    /// An account call (contacts, groups, privacy, …), carried out by the instance's
+    /// connector; refused at once when it needs a connection the instance does not have.
+    Account {
+        instance: InstanceId,
+        call: AccountCall,
+        reply: account::ReplyTx,
+    },
     /// Leave the event loop (shutdown).
     Stop,
 }
@@ -87,7 +95,8 @@ impl Command {
             | Command::QueueCount { instance, .. }
             | Command::QueueClear { instance, .. }
             | Command::QueueRemove { instance, .. }
-            | Command::Teardown { instance, .. } => Some(*instance),
+            | Command::Teardown { instance, .. }
+            | Command::Account { instance, .. } => Some(*instance),
             Command::Stop => None,
         }
     }
@@ -141,6 +150,7 @@ impl Shard {
             }
             Command::QueueRemove { instance, target, reply } => self.remove_queued(instance, target, reply),
             Command::Teardown { instance, reply } => self.teardown(instance, Then::Reply(reply), "on_update"),
+            Command::Account { instance, call, reply } => self.account(instance, call, reply),
             Command::Stop => {}
         }
     }
@@ -177,6 +187,18 @@ impl Shard {
         let seq = s.queue.push(message, &mut batch);
         self.counters.accepted.inc();
         self.commit(id, batch, Events::new(), Then::Enqueued { seq, reply });
+    }
+
+    fn account(&mut self, id: InstanceId, call: AccountCall, reply: account::ReplyTx) {
+        let business = self.deps.config.load().instances.get(&id).is_some_and(|c| c.business_device);
+        let s = self.session(id);
+        if call.needs_connection() && !s.is_online() {
+            let _ = reply.send(Err(AccountError::NotConnected));
+            return;
+        }
+        let account = Account { phone: s.phone().cloned(), business };
+        self.deps.metrics.account_calls.with_label_values(&[call.family()]).inc();
+        self.connector.account(id, account, call, reply);
     }
 
     fn qr_code(&mut self, id: InstanceId, reply: QrWaiter) {

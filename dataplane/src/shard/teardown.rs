@@ -50,6 +50,8 @@ impl Shard {
         self.deps.store.compact_later(Cf::Queue, queue_from.to_vec(), queue_to.to_vec());
         self.deps.store.compact_later(Cf::QueueIndex, index_from, index_to);
         batch.delete(Cf::Sessions, keys::session(&id));
+        let (world_from, world_to) = crate::network::sim::world::table::instance_span(&id);
+        batch.delete_range(Cf::SimWorld, world_from, world_to);
         batch.delete(Cf::Config, persist::teardown_marker(&id));
         self.deps.metrics.instance_teardowns.with_label_values(&[when]).inc();
         tracing::info!(instance = %id, when, "instance removed from the configuration: torn down");
@@ -158,7 +160,7 @@ mod tests {
             media: crate::media::Media::temporary(),
         };
         let (tx, rx) = mpsc::channel(shard::EVENT_CAPACITY);
-        let sim = SimNetwork::new(defaults.sim.clone(), deps.media.clone(), vec![tx]);
+        let sim = SimNetwork::new(defaults.sim.clone(), deps.media.clone(), store.clone(), vec![tx]);
         let connectors: Vec<Box<dyn Connector + Send>> = vec![Box::new(sim.connector(0))];
         let recovered = recovery::load(&store, 1).unwrap();
         assert_eq!(recovered[0].teardowns.len(), 2);

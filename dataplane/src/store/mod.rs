@@ -51,10 +51,14 @@ pub enum Cf {
     Config,
     /// node-level facts (node id).
     Meta,
+    /// instance_id ‖ table ‖ 0x00 ‖ row key → one row of the sim network's account state for
+    /// that instance (contacts, chats, groups, …; see `network::sim::world`). A real network
+    /// keeps this on its own servers; the sim keeps it here so a restart keeps it.
+    SimWorld,
 }
 
 impl Cf {
-    pub const ALL: [Cf; 9] = [
+    pub const ALL: [Cf; 10] = [
         Cf::Queue,
         Cf::QueueIndex,
         Cf::Outbox,
@@ -64,6 +68,7 @@ impl Cf {
         Cf::Meta,
         Cf::MediaRef,
         Cf::MediaHold,
+        Cf::SimWorld,
     ];
 
     pub fn name(self) -> &'static str {
@@ -77,6 +82,7 @@ impl Cf {
             Cf::Meta => "meta",
             Cf::MediaRef => "media_ref",
             Cf::MediaHold => "media_hold",
+            Cf::SimWorld => "sim_world",
         }
     }
 }

@@ -79,6 +79,9 @@ pub fn family(cf: Cf, cache: &Cache) -> Options {
         // Scanned whole by the media sweep, never read by key; each key dies with its message
         // (or when its hold expires).
         Cf::MediaRef | Cf::MediaHold => deletion_compaction(&mut opts),
+        // Read by prefix scan once per instance (the sim loads an instance's account state
+        // on first use), written by single rows; small and cold.
+        Cf::SimWorld => {}
     }
     opts.set_block_based_table_factory(&table);
     opts

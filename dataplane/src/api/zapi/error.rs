@@ -8,6 +8,7 @@ use serde_json::json;
 
 use crate::error::{Blame, CoreError};
 use crate::media::MediaError;
+use crate::network::account::AccountError;
 use crate::sync::control::ControlError;
 
 #[derive(Debug)]
@@ -39,6 +40,8 @@ pub enum ZapiError {
     },
     /// Too many large media bodies are being received at once.
     UploadsBusy,
+    /// The network refused an account call (contacts, groups, …).
+    Account(AccountError),
 }
 
 impl From<CoreError> for ZapiError {
@@ -74,6 +77,15 @@ impl ZapiError {
             ZapiError::Media { error: MediaError::Io(_), .. } => "media_storage",
             ZapiError::Media { .. } => "invalid_media",
             ZapiError::UploadsBusy => "uploads_busy",
+            ZapiError::Account(e) => match e {
+                AccountError::NotConnected => "not_connected",
+                AccountError::AlreadyConnected => "already_connected",
+                AccountError::NotFound(_) => "not_found",
+                AccountError::Refused(_) => "network_refused",
+                AccountError::NotBusiness => "not_business",
+                AccountError::Limit(_) => "account_limit",
+                AccountError::Unavailable(_) => "network_unavailable",
+            },
         }
     }
 
@@ -133,6 +145,7 @@ impl ZapiError {
                 };
                 (status, "Invalid media", message)
             }
+            ZapiError::Account(e) => return account_response(e),
             ZapiError::UploadsBusy => {
                 let mut res = chatedge_serve::json(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -144,6 +157,32 @@ impl ZapiError {
         };
         chatedge_serve::json(status, &json!({"error": error, "message": message}))
     }
+}
+
+/// A refused account call in Z-API's shape. Routes whose seed answers a refusal with
+/// `{"value": false}` or `{"success": false}` render that themselves before getting here.
+fn account_response(e: &AccountError) -> Resp {
+    let (status, error) = match e {
+        AccountError::NotConnected => return core_response(&CoreError::NotConnected),
+        AccountError::AlreadyConnected => return core_response(&CoreError::AlreadyConnected),
+        AccountError::NotFound(_) => (StatusCode::NOT_FOUND, "Not found"),
+        AccountError::Refused(_) => (StatusCode::BAD_REQUEST, "Not allowed"),
+        AccountError::NotBusiness => (StatusCode::BAD_REQUEST, "Business account required"),
+        AccountError::Limit(_) => (StatusCode::BAD_REQUEST, "Limit reached"),
+        AccountError::Unavailable(_) => {
+            let mut res = chatedge_serve::json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &json!({"error": "Temporarily unavailable", "message": e.to_string()}),
+            );
+            res.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static("1"));
+            return res;
+        }
+    };
+    let message = match e {
+        AccountError::NotBusiness => "This method is only available for WhatsApp Business accounts.".to_owned(),
+        _ => e.to_string(),
+    };
+    chatedge_serve::json(status, &json!({"error": error, "message": message}))
 }
 
 fn core_response(e: &CoreError) -> Resp {

@@ -3,6 +3,7 @@
 //! base URL. Routes live under `/instances/{id}/token/{token}/`; both PUT and POST are accepted
 //! where Z-API's own examples disagree with its documentation (shared/zapi-har).
 
+mod account;
 mod error;
 mod fields;
 mod instance;
@@ -10,6 +11,7 @@ pub mod integrator;
 mod messages;
 mod qr_image;
 mod queue;
+pub mod routes;
 mod settings;
 
 pub use messages::parse_send_text;
@@ -53,6 +55,7 @@ enum Action {
     QueueRemove(String),
     Setting(settings::Setting),
     Integrator,
+    Account(account::AccountRoute),
 }
 
 const GET: &str = "GET";
@@ -83,6 +86,10 @@ fn parse(rest: &[&str]) -> Option<(&'static str, &'static str, Action)> {
         _ if messages::route(rest).is_some() => {
             let (label, methods, route) = messages::route(rest)?;
             (label, methods, Action::Message(route))
+        }
+        _ if account::route(rest).is_some() => {
+            let (label, methods, route) = account::route(rest)?;
+            (label, methods, Action::Account(route))
         }
         [one] => {
             let (label, setting) = settings::Setting::from_route(one)?;
@@ -168,6 +175,7 @@ async fn dispatch(
         Action::QueueCount => queue::count(&call).await,
         Action::QueueRemove(zaap) => queue::remove(&call, &zaap).await,
         Action::Setting(s) => settings::change(&call, s).await,
+        Action::Account(route) => account::handle(&call, &method, route).await,
         Action::Integrator => Err(ZapiError::RouteNotFound),
     }
 }

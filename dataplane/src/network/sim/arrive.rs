@@ -16,8 +16,13 @@ use crate::media::MediaKind;
 use crate::queue::content::{Card, MediaSource};
 use crate::queue::{Content, OutboundMessage};
 
-/// Delivers `message` to its recipient's phone, or says why it cannot.
-pub async fn arrive(net: &SimNetwork, message: &OutboundMessage) -> Result<(), String> {
+/// Delivers `message` to its recipients' phones (the number, or a group's members), or says
+/// why it cannot.
+pub async fn arrive(
+    net: &SimNetwork,
+    message: &OutboundMessage,
+    recipients: Vec<chatedge_config::Phone>,
+) -> Result<(), String> {
     let mut media = Vec::new();
     match &message.content {
         Content::Media(m) => media.push(read_media(net, m.kind, &m.source).await?),
@@ -37,7 +42,7 @@ pub async fn arrive(net: &SimNetwork, message: &OutboundMessage) -> Result<(), S
         Content::Text { .. } | Content::Action(_) => {}
     }
     let shard = message.instance.shard(net.witnesses.len());
-    witness::lock(&net.witnesses[shard]).record(message, media, chatedge_config::time::unix_ms());
+    witness::lock(&net.witnesses[shard]).record(message, media, recipients, chatedge_config::time::unix_ms());
     Ok(())
 }
 

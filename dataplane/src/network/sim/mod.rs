@@ -21,6 +21,7 @@ mod redelivery;
 mod tests;
 mod votes;
 pub mod witness;
+pub mod world;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -37,8 +38,11 @@ use super::{
     AckId, Connector, Credentials, Generation, IncomingMessage, MessageStatus, NetworkError, NetworkEvent, Presence,
 };
 use crate::media::Media;
+use crate::network::account::{Account, AccountCall, AccountError, ReplyTx};
 use crate::queue::OutboundMessage;
+use crate::store::Store;
 use witness::{Arrived, SharedWitness};
+use world::{Cx, World};
 
 /// Messages each shard's phones remember (`GET /sim/received`).
 const WITNESS_CAPACITY: usize = 50_000;
@@ -100,6 +104,10 @@ impl Directory {
 pub struct SimNetwork {
     cfg: SimConfig,
     media: Arc<Media>,
+    /// Where each instance's account state ([`world`]) is kept.
+    store: Arc<Store>,
+    /// Each instance's account state, loaded on first use.
+    worlds: Mutex<HashMap<InstanceId, Arc<Mutex<World>>>>,
     /// Per shard: what its instances' recipients received.
     witnesses: Vec<SharedWitness>,
     /// Per shard: its unacknowledged events and its event channel.
@@ -149,7 +157,12 @@ impl RecentSends {
 impl SimNetwork {
     /// `shards[i]` is shard i's event channel. Must be called inside a Tokio runtime: it starts
     /// the redelivery sweeper, which ends when the network is dropped.
-    pub fn new(cfg: SimConfig, media: Arc<Media>, shards: Vec<mpsc::Sender<NetworkEvent>>) -> Arc<SimNetwork> {
+    pub fn new(
+        cfg: SimConfig,
+        media: Arc<Media>,
+        store: Arc<Store>,
+        shards: Vec<mpsc::Sender<NetworkEvent>>,
+    ) -> Arc<SimNetwork> {
         let witnesses = (0..shards.len()).map(|_| witness::Witness::shared(WITNESS_CAPACITY)).collect();
         let shards: Vec<_> = shards.into_iter().map(|tx| (redelivery::Shared::default(), tx)).collect();
         let shards = Arc::new(shards);
@@ -157,6 +170,8 @@ impl SimNetwork {
         Arc::new(SimNetwork {
             cfg,
             media,
+            store,
+            worlds: Mutex::new(HashMap::new()),
             witnesses,
             shards,
             dir: Mutex::new(Directory::default()),
@@ -203,6 +218,75 @@ impl SimNetwork {
         // A panic while holding the lock cannot leave the maps half-updated in a way that
         // matters to a simulation; keep going.
         self.dir.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The instance's account state, loaded from the store on first use.
+    fn world(&self, instance: InstanceId) -> Result<Arc<Mutex<World>>, AccountError> {
+        if let Some(w) = lock(&self.worlds).get(&instance) {
+            return Ok(w.clone());
+        }
+        // Loaded outside the map's lock; if two callers race, the first one inserted wins.
+        let loaded = World::load(&self.store, instance).map_err(|e| AccountError::Unavailable(e.to_string()))?;
+        Ok(lock(&self.worlds).entry(instance).or_insert_with(|| Arc::new(Mutex::new(loaded))).clone())
+    }
+
+    /// Applies `change` to the instance's account state, commits what it wrote (fsync'd) and
+    /// then delivers the notices it produced. A failed commit forgets the in-memory state, so
+    /// the next call reloads what is durable: nothing half-applied survives.
+    pub async fn change<R>(
+        &self,
+        instance: InstanceId,
+        account: Account,
+        change: impl FnOnce(&mut World, &mut Cx) -> Result<R, AccountError>,
+    ) -> Result<R, AccountError> {
+        let world = self.world(instance)?;
+        let mut cx = Cx::new(instance, account, self.cfg.unreachable_suffix.clone());
+        let result = change(&mut lock(&world), &mut cx);
+        let (batch, notices) = cx.into_parts();
+        if !batch.is_empty() {
+            // Submitted at the first poll, before any other change to this world can be
+            // applied after this one: commits keep the order of the changes.
+            if let Err(e) = self.store.commit(batch).await {
+                lock(&self.worlds).remove(&instance);
+                return Err(AccountError::Unavailable(e.to_string()));
+            }
+        }
+        let result = result?;
+        for mut notice in notices {
+            if notice.id.is_empty() {
+                notice.id = random_id();
+            }
+            let (message, ack) = (Box::new(notice), Some(self.next_ack()));
+            // The instance hears of it once connected (events wait for their acknowledgement).
+            let _ = self.deliver(&instance, NetworkEvent::Incoming { instance, message, ack }).await;
+        }
+        Ok(result)
+    }
+
+    /// A change made on the phone (or by other people on the network) to the instance's
+    /// account: [`change`](Self::change) with the account as the network knows it.
+    pub async fn phone_change<R>(
+        &self,
+        instance: InstanceId,
+        change: impl FnOnce(&mut World, &mut Cx) -> Result<R, AccountError>,
+    ) -> Result<R, AccountError> {
+        let phone = self.dir().devices.get(&instance).and_then(phone_of);
+        self.change(instance, Account { phone, business: false }, change).await
+    }
+
+    /// Who a message from `instance` (whose number is `me`) to `to` reaches, or why nobody.
+    fn recipients(&self, instance: InstanceId, me: Option<&Phone>, to: &Phone) -> Result<Vec<Phone>, String> {
+        match self.world(instance) {
+            Ok(world) => lock(&world).recipients(me, to),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// A message went to or came from `chat`: the instance's chat list shows it.
+    fn saw_traffic(&self, instance: InstanceId, chat: &Phone, from_me: bool) {
+        if let Ok(world) = self.world(instance) {
+            lock(&world).saw_traffic(chat, chatedge_config::time::unix_ms(), from_me);
+        }
     }
 
     /// A phone scans `code`: the instance showing it becomes connected as `phone`.
@@ -284,6 +368,7 @@ impl SimNetwork {
             message.sender_lid = Some(lid_of(message.participant.as_ref().unwrap_or(&message.from)));
         }
         message.at_ms = chatedge_config::time::unix_ms();
+        self.saw_traffic(instance, &message.from, false);
         let id = message.id.clone();
         let (message, ack) = (Box::new(message), Some(self.next_ack()));
         self.deliver(&instance, NetworkEvent::Incoming { instance, message, ack }).await?;
@@ -378,6 +463,9 @@ impl Connector for SimConnector {
             self.emit_later(cfg.ack_delay, vec![event]);
             return Ok(());
         }
+        let me = self.net.dir().devices.get(&instance).and_then(phone_of);
+        let recipients = self.net.recipients(instance, me.as_ref(), &phone);
+        self.net.saw_traffic(instance, &phone, true);
         let now = chatedge_config::time::unix_ms;
         let (net, events, pending) = (self.net.clone(), self.events.clone(), self.pending.clone());
         let (ack_delay, received, read) = (cfg.ack_delay, cfg.received_delay, cfg.read_delay);
@@ -387,7 +475,11 @@ impl Connector for SimConnector {
         tokio::task::spawn_local(async move {
             pause(ack_delay).await;
             let ack = Some(net.next_ack());
-            if let Err(reason) = arrive::arrive(&net, &message).await {
+            let arrived = match recipients {
+                Ok(recipients) => arrive::arrive(&net, &message, recipients).await,
+                Err(reason) => Err(reason),
+            };
+            if let Err(reason) = arrived {
                 let event = NetworkEvent::Rejected { instance, generation, message_id, reason, ack };
                 emit(&net, &pending, &events, event).await;
                 return;
@@ -419,6 +511,15 @@ impl Connector for SimConnector {
             }
         });
         Ok(())
+    }
+
+    fn account(&mut self, instance: InstanceId, account: Account, call: AccountCall, reply: ReplyTx) {
+        let net = self.net.clone();
+        // Owned by the shard's LocalSet; ends once the change is committed and answered.
+        tokio::task::spawn_local(async move {
+            let result = net.change(instance, account, |world, cx| world.apply(call, cx)).await;
+            let _ = reply.send(result);
+        });
     }
 
     fn send_presence(&mut self, instance: InstanceId, to: &Phone, presence: Presence) {
@@ -496,6 +597,11 @@ async fn rotate_codes(
     if expired {
         let _ = events.send(NetworkEvent::PairingExpired { instance, generation }).await;
     }
+}
+
+/// Locks `m`, carrying on after a panic elsewhere: a simulation's maps stay usable.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Waits `d`; zero means no timer at all (a timer rounds up to the next millisecond tick).

@@ -26,7 +26,9 @@ fn on_shard<F: std::future::Future<Output = ()>>(
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let (tx, rx) = mpsc::channel(64);
     let _in_runtime = rt.enter();
-    let net = SimNetwork::new(cfg(), crate::media::Media::temporary(), vec![tx]);
+    let dir = tempfile::tempdir().unwrap().keep();
+    let store = crate::store::Store::open(&dir, 16, Arc::new(crate::metrics::Metrics::new())).unwrap();
+    let net = SimNetwork::new(cfg(), crate::media::Media::temporary(), store, vec![tx]);
     let conn = net.connector(0);
     tokio::task::LocalSet::new().block_on(&rt, f(net, conn, rx));
 }

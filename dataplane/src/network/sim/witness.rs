@@ -58,11 +58,18 @@ pub struct Arrived {
     /// the action that made it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<Value>,
+    /// The phones it reached when it was sent to a group or channel (its members, followers).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub delivered_to: Vec<Phone>,
     pub at_ms: u64,
 }
 
 impl Arrived {
-    pub fn of(message: &OutboundMessage, media: Vec<ArrivedMedia>, at_ms: u64) -> Arrived {
+    pub fn of(message: &OutboundMessage, media: Vec<ArrivedMedia>, recipients: Vec<Phone>, at_ms: u64) -> Arrived {
+        let delivered_to = match recipients.as_slice() {
+            [only] if *only == message.phone => Vec::new(),
+            _ => recipients,
+        };
         let all_media = if media.len() > 1 { media.clone() } else { Vec::new() };
         Arrived {
             message_id: message.message_id,
@@ -76,6 +83,7 @@ impl Arrived {
             group_mentioned: message.group_mentioned.iter().map(|g| g.phone.to_string()).collect(),
             private_answer: message.private_answer,
             changes: Vec::new(),
+            delivered_to,
             at_ms,
         }
     }
@@ -108,7 +116,7 @@ impl Witness {
 
     /// Records what arrived for `message`'s recipient: a new entry, or — for an action on an
     /// earlier message — a change to the entry it names.
-    pub fn record(&mut self, message: &OutboundMessage, media: Vec<ArrivedMedia>, at_ms: u64) {
+    pub fn record(&mut self, message: &OutboundMessage, media: Vec<ArrivedMedia>, recipients: Vec<Phone>, at_ms: u64) {
         let chat = (message.instance, message.phone.clone());
         if let Some(edited) = &message.edit_message_id {
             let change = serde_json::json!({"edit": serde_json::to_value(&message.content).unwrap_or(Value::Null), "atMs": at_ms});
@@ -124,7 +132,7 @@ impl Witness {
                 return;
             }
         }
-        let arrived = Arrived::of(message, media, at_ms);
+        let arrived = Arrived::of(message, media, recipients, at_ms);
         self.chats.entry(chat.clone()).or_default().push_back(arrived);
         self.order.push_back(chat);
         while self.order.len() > self.capacity {

@@ -1,0 +1,28 @@
+//! communities: the sim's state and behaviour for `account::communities` calls (see the parent module).
+
+use super::{Cx, Loader, World};
+use crate::network::account::communities::{Call, Reply};
+use crate::network::account::AccountError;
+use crate::store::StoreError;
+
+#[derive(Debug, Default)]
+pub struct State {}
+
+impl State {
+    pub fn load(_l: &Loader<'_>) -> Result<State, StoreError> {
+        Ok(State::default())
+    }
+}
+
+pub fn apply(_world: &mut World, call: Call, _cx: &mut Cx) -> Result<Reply, AccountError> {
+    match call {}
+}
+
+/// The members a message to a community's announcement group reaches (see `World::recipients`).
+pub fn recipients(
+    _world: &World,
+    _me: Option<&chatedge_config::Phone>,
+    _to: &chatedge_config::Phone,
+) -> Option<Result<Vec<chatedge_config::Phone>, String>> {
+    None
+}
