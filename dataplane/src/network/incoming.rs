@@ -388,6 +388,7 @@ pub struct LabelChange {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Notification {
     /// E.g. `CALL_VOICE`, `MEMBERSHIP_APPROVAL_REQUEST`, `PROFILE_NAME_UPDATED`.
+    /// (`Notification::new(kind)` gives one with no other field set.)
     pub notification: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notification_parameters: Option<Vec<NotificationParameter>>,
@@ -404,6 +405,22 @@ pub struct Notification {
     pub profile_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_photo: Option<String>,
+}
+
+impl Notification {
+    /// A notice of `kind` with no parameters or extra fields yet.
+    pub fn new(kind: &str) -> Notification {
+        Notification {
+            notification: kind.to_owned(),
+            notification_parameters: None,
+            call_id: None,
+            code: None,
+            expires_at: None,
+            request_method: None,
+            profile_name: None,
+            updated_photo: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -128,6 +128,18 @@ impl IncomingMessage {
     }
 }
 
+impl IncomingMessage {
+    /// A system notice in `chat` (seed 001's notification webhooks): `participant` is the
+    /// member it is about, if any; the network gives it an id and a time.
+    pub fn notice(chat: Phone, participant: Option<Phone>, notification: incoming::Notification) -> IncomingMessage {
+        IncomingMessage {
+            participant,
+            content: incoming::IncomingContent::Notification(notification),
+            ..IncomingMessage::text(chat, String::new())
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NetworkError {
     #[error("the instance is not connected to the network")]
