@@ -223,7 +223,8 @@ pub async fn rename(cp: &Arc<ControlPlane>, req: Request<Incoming>) -> Result<Re
     let tenant = tenant_of(cp, req.headers())?;
     let body: RenameBody = super::json_body(req).await?;
     let name = body.value.as_deref().map(str::trim).filter(|n| !n.is_empty());
-    let name = name.ok_or_else(|| CpError::refused(400, "Invalid field", "value (the new name) is required"))?.to_owned();
+    let name =
+        name.ok_or_else(|| CpError::refused(400, "Invalid field", "value (the new name) is required"))?.to_owned();
     if name.chars().count() > MAX_NAME_LEN {
         return Err(CpError::refused(400, "Invalid field", format!("value is longer than {MAX_NAME_LEN} characters")));
     }
@@ -264,9 +265,11 @@ pub async fn lifecycle(
     which: Lifecycle,
 ) -> Result<Resp, CpError> {
     let tenant = tenant_of(cp, req.headers())?;
-    let unknown = || CpError::refused(404, "Instance not found", "no instance with this id and token for this integrator");
+    let unknown =
+        || CpError::refused(404, "Instance not found", "no instance with this id and token for this integrator");
     let id = InstanceId::parse(id).map_err(|_| unknown())?;
-    let token_ok = cp.registry_read(|r| r.instances.get(&id).is_some_and(|i| i.config.token_hash.matches(token.as_bytes())));
+    let token_ok =
+        cp.registry_read(|r| r.instances.get(&id).is_some_and(|i| i.config.token_hash.matches(token.as_bytes())));
     if !token_ok {
         return Err(unknown());
     }
@@ -300,12 +303,9 @@ async fn change_owned(
     let policy = cp.url_policy;
     let (version, config) = cp
         .mutate_async(move |r, next| {
-            let mut record = r
-                .instances
-                .get(&id)
-                .filter(|i| i.config.tenant == tenant)
-                .cloned()
-                .ok_or_else(|| CpError::refused(404, "Instance not found", "no instance with this id for this integrator token"))?;
+            let mut record = r.instances.get(&id).filter(|i| i.config.tenant == tenant).cloned().ok_or_else(|| {
+                CpError::refused(404, "Instance not found", "no instance with this id for this integrator token")
+            })?;
             f(&mut record.config);
             if let Some(p) = record.config.problems(policy).first() {
                 return Err(CpError::refused(400, "Invalid field", p.clone()));

@@ -62,7 +62,10 @@ pub async fn handle(cp: Arc<ControlPlane>, req: Request<Incoming>, shutdown: wat
             ("dataplane.settings", dataplane::settings(&cp, req, &id).await.map(whole))
         }
         (&Method::PUT, ["instances"]) => ("integrator.rename", integrator::rename(&cp, req).await.map(whole)),
-        (&Method::POST, ["instances", id, "token", token, "integrator", "on-demand", which @ ("subscription" | "cancel")]) => {
+        (
+            &Method::POST,
+            ["instances", id, "token", token, "integrator", "on-demand", which @ ("subscription" | "cancel")],
+        ) => {
             let (id, token) = (id.to_string(), token.to_string());
             let which = match *which {
                 "subscription" => integrator::Lifecycle::Subscribe,

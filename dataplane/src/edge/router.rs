@@ -1,8 +1,9 @@
 //! The router: picks the dialect from the path. `/instances/{id}/token/{token}/…` is Z-API;
-//! the Z-API integrator routes (`/instances/integrator/…`, `GET /instances`) are forwarded to
-//! the control plane so a Z-API client needs one base URL; `/sim/…` is the simulated network's
-//! admin surface; `/media/…` serves received media by signed link; `/openapi.json` is the
-//! Z-API dialect's OpenAPI document; `/metrics` and `/healthz` are for operators.
+//! the Z-API integrator routes (`/instances/integrator/…`, `GET` and `PUT /instances`,
+//! `DELETE /instances/{id}`) are forwarded to the control plane so a Z-API client needs one
+//! base URL; `/sim/…` is the simulated network's admin surface; `/media/…` serves received
+//! media by signed link; `/openapi.json` is the Z-API dialect's OpenAPI document; `/metrics`
+//! and `/healthz` are for operators.
 
 use chatedge_serve::Resp;
 use hyper::body::Incoming;
@@ -24,7 +25,9 @@ pub const CONTROL_PLANE_ROUTES: &[(&str, &str)] =
 pub fn to_control_plane(method: &Method, segments: &[&str]) -> bool {
     matches!(
         (method, segments),
-        (_, ["instances", "integrator", ..]) | (&Method::GET | &Method::PUT, ["instances"]) | (&Method::DELETE, ["instances", _])
+        (_, ["instances", "integrator", ..])
+            | (&Method::GET | &Method::PUT, ["instances"])
+            | (&Method::DELETE, ["instances", _])
     )
 }
 

@@ -51,10 +51,9 @@ fn every_served_route_is_documented_with_exactly_its_methods() {
         let path = format!("{INSTANCE_PREFIX}/{pattern}");
         match paths(&doc).get(&path) {
             None => missing.push(format!("{methods} {pattern}: not in the document")),
-            Some(item) if documented_methods(item) != listed(methods) => missing.push(format!(
-                "{pattern}: served for {methods}, documented for {:?}",
-                documented_methods(item)
-            )),
+            Some(item) if documented_methods(item) != listed(methods) => {
+                missing.push(format!("{pattern}: served for {methods}, documented for {:?}", documented_methods(item)))
+            }
             Some(_) => {}
         }
     }
@@ -66,10 +65,8 @@ fn every_documented_instance_path_is_served_by_a_table() {
     let doc = document();
     let served = served();
     let prefix = format!("{INSTANCE_PREFIX}/");
-    let unserved: Vec<&String> = paths(&doc)
-        .keys()
-        .filter(|p| p.strip_prefix(&prefix).is_some_and(|rest| !served.contains_key(rest)))
-        .collect();
+    let unserved: Vec<&String> =
+        paths(&doc).keys().filter(|p| p.strip_prefix(&prefix).is_some_and(|rest| !served.contains_key(rest))).collect();
     assert!(unserved.is_empty(), "documented but served by no route table: {unserved:?}");
 }
 
@@ -149,7 +146,11 @@ fn examples(doc: &Value, request: bool) -> Vec<(String, Value, Value)> {
         for m in METHODS {
             let Some(op) = item.get(*m) else { continue };
             let bodies: Vec<(String, &Value)> = match request {
-                true => op.get("requestBody").map(|b| (format!("{m} {path} request"), resolve(doc, b))).into_iter().collect(),
+                true => op
+                    .get("requestBody")
+                    .map(|b| (format!("{m} {path} request"), resolve(doc, b)))
+                    .into_iter()
+                    .collect(),
                 false => op["responses"]
                     .as_object()
                     .into_iter()

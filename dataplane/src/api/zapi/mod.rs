@@ -1,7 +1,9 @@
 //! zapi: the Z-API dialect (seed 001), chatedge's primary public contract. Paths, field names,
 //! casing and response shapes are Z-API's, so an existing client works by changing only its
 //! base URL. Routes live under `/instances/{id}/token/{token}/`; both PUT and POST are accepted
-//! where Z-API's own examples disagree with its documentation (shared/zapi-har).
+//! where Z-API's own examples disagree with its documentation (shared/zapi-har). Every route
+//! is a row of a [`routes`] table (core here, messages, settings, the account families), so
+//! the router and the OpenAPI document can be checked against each other (`contract`).
 
 mod account;
 #[cfg(test)]
@@ -76,12 +78,7 @@ static CORE: &[Route<Core>] = &[
     Route { path: "queue", methods: "GET, DELETE", label: "zapi.queue", op: Core::Queue },
     Route { path: "queue/count", methods: GET, label: "zapi.queue-count", op: Core::QueueCount },
     Route { path: "queue/{zaapId}", methods: DELETE, label: "zapi.queue-delete", op: Core::QueueRemove },
-    Route {
-        path: "integrator/on-demand/subscription",
-        methods: POST,
-        label: "zapi.integrator",
-        op: Core::Integrator,
-    },
+    Route { path: "integrator/on-demand/subscription", methods: POST, label: "zapi.integrator", op: Core::Integrator },
     Route { path: "integrator/on-demand/cancel", methods: POST, label: "zapi.integrator", op: Core::Integrator },
 ];
 

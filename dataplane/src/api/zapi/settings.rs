@@ -1,7 +1,8 @@
 //! Settings routes: webhook URLs (seed 001, lines 11152–13470), notify-sent-by-me, name,
-//! auto-read and call rejection. A change is validated here, forwarded to the control plane
-//! (which owns instance settings), and answered once the new config version serves on this
-//! node — so a client that reads `me` right after sees its change.
+//! auto-read (messages and status posts) and call rejection, as a route table. A change is
+//! validated here, forwarded to the control plane (which owns instance settings), and
+//! answered once the new config version serves on this node — so a client that reads `me`
+//! right after sees its change.
 
 use chatedge_config::settings::{SettingChange, SettingsPatch};
 use chatedge_config::snapshot::WebhookKind::*;
@@ -33,20 +34,85 @@ pub enum Setting {
 
 /// Every settings route: Z-API documents PUT, its own examples send POST; both are accepted.
 pub static ROUTES: &[Route<Setting>] = &[
-    Route { path: "update-webhook-delivery", methods: PUT_OR_POST, label: "zapi.update-webhook-delivery", op: Setting::Webhook(Delivery) },
-    Route { path: "update-webhook-received", methods: PUT_OR_POST, label: "zapi.update-webhook-received", op: Setting::Webhook(Received) },
-    Route { path: "update-webhook-received-delivery", methods: PUT_OR_POST, label: "zapi.update-webhook-received-delivery", op: Setting::ReceivedAndDelivery },
-    Route { path: "update-webhook-message-status", methods: PUT_OR_POST, label: "zapi.update-webhook-message-status", op: Setting::Webhook(MessageStatus) },
-    Route { path: "update-webhook-disconnected", methods: PUT_OR_POST, label: "zapi.update-webhook-disconnected", op: Setting::Webhook(Disconnected) },
-    Route { path: "update-webhook-connected", methods: PUT_OR_POST, label: "zapi.update-webhook-connected", op: Setting::Webhook(Connected) },
-    Route { path: "update-webhook-chat-presence", methods: PUT_OR_POST, label: "zapi.update-webhook-chat-presence", op: Setting::Webhook(ChatPresence) },
-    Route { path: "update-every-webhooks", methods: PUT_OR_POST, label: "zapi.update-every-webhooks", op: Setting::EveryWebhook },
-    Route { path: "update-notify-sent-by-me", methods: PUT_OR_POST, label: "zapi.update-notify-sent-by-me", op: Setting::NotifySentByMe },
+    Route {
+        path: "update-webhook-delivery",
+        methods: PUT_OR_POST,
+        label: "zapi.update-webhook-delivery",
+        op: Setting::Webhook(Delivery),
+    },
+    Route {
+        path: "update-webhook-received",
+        methods: PUT_OR_POST,
+        label: "zapi.update-webhook-received",
+        op: Setting::Webhook(Received),
+    },
+    Route {
+        path: "update-webhook-received-delivery",
+        methods: PUT_OR_POST,
+        label: "zapi.update-webhook-received-delivery",
+        op: Setting::ReceivedAndDelivery,
+    },
+    Route {
+        path: "update-webhook-message-status",
+        methods: PUT_OR_POST,
+        label: "zapi.update-webhook-message-status",
+        op: Setting::Webhook(MessageStatus),
+    },
+    Route {
+        path: "update-webhook-disconnected",
+        methods: PUT_OR_POST,
+        label: "zapi.update-webhook-disconnected",
+        op: Setting::Webhook(Disconnected),
+    },
+    Route {
+        path: "update-webhook-connected",
+        methods: PUT_OR_POST,
+        label: "zapi.update-webhook-connected",
+        op: Setting::Webhook(Connected),
+    },
+    Route {
+        path: "update-webhook-chat-presence",
+        methods: PUT_OR_POST,
+        label: "zapi.update-webhook-chat-presence",
+        op: Setting::Webhook(ChatPresence),
+    },
+    Route {
+        path: "update-every-webhooks",
+        methods: PUT_OR_POST,
+        label: "zapi.update-every-webhooks",
+        op: Setting::EveryWebhook,
+    },
+    Route {
+        path: "update-notify-sent-by-me",
+        methods: PUT_OR_POST,
+        label: "zapi.update-notify-sent-by-me",
+        op: Setting::NotifySentByMe,
+    },
     Route { path: "update-name", methods: PUT_OR_POST, label: "zapi.update-name", op: Setting::Name },
-    Route { path: "update-auto-read-message", methods: PUT_OR_POST, label: "zapi.update-auto-read-message", op: Setting::AutoReadMessage },
-    Route { path: "update-auto-read-status", methods: PUT_OR_POST, label: "zapi.update-auto-read-status", op: Setting::AutoReadStatus },
-    Route { path: "update-call-reject-auto", methods: PUT_OR_POST, label: "zapi.update-call-reject-auto", op: Setting::CallRejectAuto },
-    Route { path: "update-call-reject-message", methods: PUT_OR_POST, label: "zapi.update-call-reject-message", op: Setting::CallRejectMessage },
+    Route {
+        path: "update-auto-read-message",
+        methods: PUT_OR_POST,
+        label: "zapi.update-auto-read-message",
+        op: Setting::AutoReadMessage,
+    },
+    Route {
+        path: "update-auto-read-status",
+        methods: PUT_OR_POST,
+        label: "zapi.update-auto-read-status",
+        op: Setting::AutoReadStatus,
+    },
+    Route {
+        path: "update-call-reject-auto",
+        methods: PUT_OR_POST,
+        label: "zapi.update-call-reject-auto",
+        op: Setting::CallRejectAuto,
+    },
+    Route {
+        path: "update-call-reject-message",
+        methods: PUT_OR_POST,
+        label: "zapi.update-call-reject-message",
+        op: Setting::CallRejectMessage,
+    },
 ];
 
 const PUT_OR_POST: &str = "PUT, POST";

@@ -41,7 +41,12 @@ impl ActionRoute {
 
 pub static ROUTES: &[Route<ActionRoute>] = &[
     Route { path: "send-reaction", methods: "POST", label: "zapi.send-reaction", op: ActionRoute::Reaction },
-    Route { path: "send-remove-reaction", methods: "POST", label: "zapi.send-remove-reaction", op: ActionRoute::RemoveReaction },
+    Route {
+        path: "send-remove-reaction",
+        methods: "POST",
+        label: "zapi.send-remove-reaction",
+        op: ActionRoute::RemoveReaction,
+    },
     Route { path: "messages", methods: "DELETE", label: "zapi.delete-message", op: ActionRoute::Delete },
     Route { path: "read-message", methods: "POST", label: "zapi.read-message", op: ActionRoute::Read },
     Route { path: "pin-message", methods: "POST", label: "zapi.pin-message", op: ActionRoute::Pin },

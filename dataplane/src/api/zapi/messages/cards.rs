@@ -44,7 +44,12 @@ pub static ROUTES: &[Route<CardRoute>] = &[
     Route { path: "send-location", methods: "POST", label: "zapi.send-location", op: CardRoute::Location },
     Route { path: "send-contact", methods: "POST", label: "zapi.send-contact", op: CardRoute::Contact },
     Route { path: "send-contacts", methods: "POST", label: "zapi.send-contacts", op: CardRoute::Contacts },
-    Route { path: "send-newsletter-admin-invite", methods: "POST", label: "zapi.send-newsletter-admin-invite", op: CardRoute::NewsletterAdminInvite },
+    Route {
+        path: "send-newsletter-admin-invite",
+        methods: "POST",
+        label: "zapi.send-newsletter-admin-invite",
+        op: CardRoute::NewsletterAdminInvite,
+    },
 ];
 
 pub async fn handle(call: &Call<'_>, route: CardRoute) -> Result<Resp, ZapiError> {

@@ -57,12 +57,7 @@ static ROUTES: &[Route<MessageRoute>] = &[
     Route { path: "send-audio", methods: POST, label: "zapi.send-audio", op: MessageRoute::Media(MediaKind::Audio) },
     Route { path: "send-video", methods: POST, label: "zapi.send-video", op: MessageRoute::Media(MediaKind::Video) },
     Route { path: "send-ptv", methods: POST, label: "zapi.send-ptv", op: MessageRoute::Media(MediaKind::Ptv) },
-    Route {
-        path: "send-document/{extension}",
-        methods: POST,
-        label: "zapi.send-document",
-        op: MessageRoute::Document,
-    },
+    Route { path: "send-document/{extension}", methods: POST, label: "zapi.send-document", op: MessageRoute::Document },
 ];
 
 /// Maps the path after the token to (label, allowed methods, route, path parameters).

@@ -71,20 +71,50 @@ pub enum InteractiveRoute {
 
 /// Maps the path after the token to (label, allowed methods, route).
 pub static ROUTES: &[Route<InteractiveRoute>] = &[
-    Route { path: "send-button-actions", methods: "POST", label: "zapi.send-button-actions", op: InteractiveRoute::ButtonActions },
-    Route { path: "send-button-list", methods: "POST", label: "zapi.send-button-list", op: InteractiveRoute::ButtonList },
-    Route { path: "send-option-list", methods: "POST", label: "zapi.send-option-list", op: InteractiveRoute::OptionList },
+    Route {
+        path: "send-button-actions",
+        methods: "POST",
+        label: "zapi.send-button-actions",
+        op: InteractiveRoute::ButtonActions,
+    },
+    Route {
+        path: "send-button-list",
+        methods: "POST",
+        label: "zapi.send-button-list",
+        op: InteractiveRoute::ButtonList,
+    },
+    Route {
+        path: "send-option-list",
+        methods: "POST",
+        label: "zapi.send-option-list",
+        op: InteractiveRoute::OptionList,
+    },
     Route { path: "send-button-otp", methods: "POST", label: "zapi.send-button-otp", op: InteractiveRoute::ButtonOtp },
     Route { path: "send-button-pix", methods: "POST", label: "zapi.send-button-pix", op: InteractiveRoute::ButtonPix },
     Route { path: "send-carousel", methods: "POST", label: "zapi.send-carousel", op: InteractiveRoute::Carousel },
     Route { path: "send-poll", methods: "POST", label: "zapi.send-poll", op: InteractiveRoute::Poll },
     Route { path: "send-poll-vote", methods: "POST", label: "zapi.send-poll-vote", op: InteractiveRoute::PollVote },
     Route { path: "send-order", methods: "POST", label: "zapi.send-order", op: InteractiveRoute::Order },
-    Route { path: "order-status-update", methods: "POST", label: "zapi.order-status-update", op: InteractiveRoute::OrderStatusUpdate },
-    Route { path: "order-payment-update", methods: "POST", label: "zapi.order-payment-update", op: InteractiveRoute::OrderPaymentUpdate },
+    Route {
+        path: "order-status-update",
+        methods: "POST",
+        label: "zapi.order-status-update",
+        op: InteractiveRoute::OrderStatusUpdate,
+    },
+    Route {
+        path: "order-payment-update",
+        methods: "POST",
+        label: "zapi.order-payment-update",
+        op: InteractiveRoute::OrderPaymentUpdate,
+    },
     Route { path: "send-event", methods: "POST", label: "zapi.send-event", op: InteractiveRoute::Event },
     Route { path: "send-edit-event", methods: "POST", label: "zapi.send-edit-event", op: InteractiveRoute::EditEvent },
-    Route { path: "send-event-response", methods: "POST", label: "zapi.send-event-response", op: InteractiveRoute::EventResponse },
+    Route {
+        path: "send-event-response",
+        methods: "POST",
+        label: "zapi.send-event-response",
+        op: InteractiveRoute::EventResponse,
+    },
     Route { path: "send-product", methods: "POST", label: "zapi.send-product", op: InteractiveRoute::Product },
     Route { path: "send-catalog", methods: "POST", label: "zapi.send-catalog", op: InteractiveRoute::Catalog },
 ];
