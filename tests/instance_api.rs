@@ -197,12 +197,15 @@ async fn settings_changes_apply_at_once_and_survive_a_restart() {
     let ce = Chatedge::up(dir.path(), FAST);
     let inst = create_instance(&http, &ce, None).await;
     wait_known(&http, &ce, &inst).await;
+    let (_, me) = http.get(&ce.instance_url(&inst, "me"), None).await;
+    assert_eq!((&me["autoReadMessage"], &me["autoReadStatus"]), (&json!(false), &json!(false)), "{me}");
     for (route, body) in [
         ("update-every-webhooks", json!({"value": format!("{}/all", sink.url), "notifySentByMe": true})),
         ("update-webhook-delivery", json!({"value": format!("{}/delivery", sink.url)})),
         ("update-webhook-chat-presence", json!({"value": format!("{}/presence", sink.url)})),
         ("update-name", json!({"value": "renamed"})),
         ("update-auto-read-message", json!({"value": true})),
+        ("update-auto-read-status", json!({"value": true})),
     ] {
         let (s, v) = http.put(&ce.instance_url(&inst, route), &body).await;
         assert_eq!((s, &v), (200, &json!({"value": true})), "{route}");
@@ -223,6 +226,7 @@ async fn settings_changes_apply_at_once_and_survive_a_restart() {
         assert_eq!(me["connectedCallbackUrl"], json!(format!("{}/connected", sink.url)));
         assert_eq!(me["receiveCallbackSentByMe"], true);
         assert_eq!(me["autoReadMessage"], true);
+        assert_eq!(me["autoReadStatus"], true);
         assert_eq!(me["name"], "renamed");
         assert!(me["webhookSecret"].as_str().unwrap().starts_with("whsec_"));
     };
@@ -282,10 +286,57 @@ async fn the_integrator_lists_only_its_own_instances_in_zapi_pages() {
     assert_eq!(content[0]["middleware"], "web");
     let (s, _) = http.get(&format!("{}/instances", ce.cp), Some("not-the-token")).await;
     assert_eq!(s, 401);
-    // Subscription and cancellation are not built yet: they say so instead of pretending.
-    let url = ce.instance_url(&ids[0], "integrator/on-demand/subscription");
-    let (s, v) = http.post(&url, Some(&ce.integrator_token), &json!({})).await;
-    assert_eq!((s, v["error"].as_str()), (501, Some("Not implemented")), "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_integrator_renames_subscribes_and_cancels_its_instances() {
+    let dir = temp_dir();
+    let ce = Chatedge::up(dir.path(), FAST);
+    let http = Http::new();
+    let first = create_instance(&http, &ce, None).await;
+    wait_known(&http, &ce, &first).await;
+    let rename = |body: serde_json::Value| {
+        let (http, url, token) = (http.clone(), format!("{}/instances", ce.dp), ce.integrator_token.clone());
+        let headers = [("content-type", "application/json")];
+        async move { http.raw(hyper::Method::PUT, &url, Some(&token), &headers, body.to_string().into_bytes()).await }
+    };
+    let name_of = |inst: &Instance| {
+        let (http, url) = (http.clone(), ce.instance_url(inst, "me"));
+        async move { http.get(&url, None).await.1["name"].as_str().unwrap().to_owned() }
+    };
+    // Z-API's own example names no instance: unambiguous while the integrator has one.
+    assert_eq!(rename(json!({"value": "Name"})).await, (200, json!({"value": true})));
+    assert_eq!(name_of(&first).await, "Name");
+    let second = create_instance(&http, &ce, None).await;
+    wait_known(&http, &ce, &second).await;
+    let (s, v) = rename(json!({"value": "Other"})).await;
+    assert_eq!((s, v["message"].as_str()), (400, Some("id is required: this integrator token has 2 instances")));
+    assert_eq!(rename(json!({"value": "Second", "id": second.id})).await, (200, json!({"value": true})));
+    assert_eq!((name_of(&first).await, name_of(&second).await), ("Name".to_owned(), "Second".to_owned()));
+    let (s, v) = rename(json!({"id": second.id})).await;
+    assert_eq!((s, v["message"].as_str()), (400, Some("value (the new name) is required")));
+    let (s, _) = rename(json!({"value": "x", "id": "3A5D07856DC26A1C9E2E08E691E63271"})).await;
+    assert_eq!(s, 404);
+
+    let lifecycle = |inst: &Instance, which: &str| {
+        let url = ce.instance_url(inst, &format!("integrator/on-demand/{which}"));
+        let (http, token) = (http.clone(), ce.integrator_token.clone());
+        async move { http.post(&url, Some(&token), &json!({})).await }
+    };
+    let (s, v) = lifecycle(&first, "subscription").await;
+    assert_eq!((s, &v["paymentStatus"]), (201, &json!("PAID")), "{v}");
+    let (_, me) = http.get(&ce.instance_url(&first, "me"), None).await;
+    assert_eq!((&me["paymentStatus"], &me["due"]), (&json!("PAID"), &v["due"]), "{me}");
+    let (s, v) = lifecycle(&first, "cancel").await;
+    assert_eq!((s, &v["paymentStatus"]), (201, &json!("CANCELED")), "{v}");
+    // Cancelling a trial ends it when the trial would have ended.
+    let (_, before) = http.get(&ce.instance_url(&second, "me"), None).await;
+    let (s, v) = lifecycle(&second, "cancel").await;
+    assert_eq!((s, &v["due"]), (201, &before["due"]), "{v}");
+    // The instance token must match too.
+    let wrong = Instance { token: "not-the-token".into(), ..first.clone() };
+    let (s, _) = lifecycle(&wrong, "subscription").await;
+    assert_eq!(s, 401, "the data plane checks the instance token first");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

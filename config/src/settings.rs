@@ -20,6 +20,7 @@ pub enum SettingChange {
     NotifySentByMe(bool),
     Name(String),
     AutoReadMessage(bool),
+    AutoReadStatus(bool),
     CallRejectAuto(bool),
     CallRejectMessage(Option<String>),
 }
@@ -47,6 +48,7 @@ impl SettingsPatch {
                 SettingChange::NotifySentByMe(v) => instance.notify_sent_by_me = *v,
                 SettingChange::Name(v) => instance.name = v.clone(),
                 SettingChange::AutoReadMessage(v) => instance.auto_read_message = *v,
+                SettingChange::AutoReadStatus(v) => instance.auto_read_status = *v,
                 SettingChange::CallRejectAuto(v) => instance.call_reject_auto = *v,
                 SettingChange::CallRejectMessage(v) => instance.call_reject_message = v.clone(),
             }

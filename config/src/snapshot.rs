@@ -135,6 +135,10 @@ pub struct InstanceConfig {
     pub call_reject_message: Option<String>,
     #[serde(default)]
     pub auto_read_message: bool,
+    /// Status posts received are read as they arrive (Z-API `update-auto-read-status`; seed
+    /// 001 line 542: it works only with `auto_read_message` on).
+    #[serde(default)]
+    pub auto_read_status: bool,
     #[serde(default)]
     pub is_device: bool,
     #[serde(default)]
@@ -167,6 +171,7 @@ impl InstanceConfig {
             call_reject_auto: false,
             call_reject_message: None,
             auto_read_message: false,
+            auto_read_status: false,
             is_device: false,
             business_device: false,
             created_ms,

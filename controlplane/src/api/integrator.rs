@@ -204,3 +204,118 @@ fn listing(i: &InstanceRecord) -> serde_json::Value {
         "id": c.id.to_string(),
     })
 }
+
+/// A subscribed instance is paid for a month at a time (seed 001, line 13490: instances are
+/// billed monthly); a cancelled one stays usable for 30 days (line 13680).
+const MONTH_MS: u64 = 30 * 24 * 60 * 60 * 1000;
+
+#[derive(Deserialize)]
+struct RenameBody {
+    value: Option<String>,
+    /// chatedge's own: which instance. Z-API's example (`PUT /instances {"value": "Name"}`)
+    /// names none, which is unambiguous only for an integrator with one instance.
+    id: Option<String>,
+}
+
+/// `PUT /instances {"value": "Name", "id"?}` → `{"value": true}`: renames one of the
+/// integrator's instances, like the instance's own `update-name`.
+pub async fn rename(cp: &Arc<ControlPlane>, req: Request<Incoming>) -> Result<Resp, CpError> {
+    let tenant = tenant_of(cp, req.headers())?;
+    let body: RenameBody = super::json_body(req).await?;
+    let name = body.value.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    let name =
+        name.ok_or_else(|| CpError::refused(400, "Invalid field", "value (the new name) is required"))?.to_owned();
+    if name.chars().count() > MAX_NAME_LEN {
+        return Err(CpError::refused(400, "Invalid field", format!("value is longer than {MAX_NAME_LEN} characters")));
+    }
+    let unknown = || CpError::refused(404, "Instance not found", "no instance with this id for this integrator token");
+    let id = match body.id.as_deref() {
+        Some(id) => InstanceId::parse(id).map_err(|_| unknown())?,
+        None => {
+            let ids = cp.registry_read(|r| r.instances_of(&tenant).iter().map(|i| i.config.id).collect::<Vec<_>>());
+            match ids.as_slice() {
+                [one] => *one,
+                _ => {
+                    let message = format!("id is required: this integrator token has {} instances", ids.len());
+                    return Err(CpError::refused(400, "Invalid field", message));
+                }
+            }
+        }
+    };
+    change_owned(cp, tenant, id, move |c| c.name = name).await?;
+    Ok(chatedge_serve::json(StatusCode::OK, &json!({"value": true})))
+}
+
+/// Which lifecycle route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifecycle {
+    Subscribe,
+    Cancel,
+}
+
+/// `POST /instances/{id}/token/{token}/integrator/on-demand/{subscription|cancel}` → 201
+/// `{"value": true, "paymentStatus", "due"}`. Subscribing marks the instance paid and keeps it
+/// at least a month past now; cancelling a paid instance keeps it usable for 30 days from now,
+/// cancelling a trial ends it when the trial would have.
+pub async fn lifecycle(
+    cp: &Arc<ControlPlane>,
+    req: &Request<Incoming>,
+    id: &str,
+    token: &str,
+    which: Lifecycle,
+) -> Result<Resp, CpError> {
+    let tenant = tenant_of(cp, req.headers())?;
+    let unknown =
+        || CpError::refused(404, "Instance not found", "no instance with this id and token for this integrator");
+    let id = InstanceId::parse(id).map_err(|_| unknown())?;
+    let token_ok =
+        cp.registry_read(|r| r.instances.get(&id).is_some_and(|i| i.config.token_hash.matches(token.as_bytes())));
+    if !token_ok {
+        return Err(unknown());
+    }
+    let now = chatedge_config::time::unix_ms();
+    let config = change_owned(cp, tenant, id, move |c| match which {
+        Lifecycle::Subscribe => {
+            c.payment_status = "PAID".into();
+            c.due_ms = c.due_ms.max(now + MONTH_MS);
+            c.active = true;
+        }
+        Lifecycle::Cancel => {
+            if c.payment_status != "TRIAL" {
+                c.due_ms = c.due_ms.max(now + MONTH_MS);
+            }
+            c.payment_status = "CANCELED".into();
+        }
+    })
+    .await?;
+    let body = json!({"value": true, "paymentStatus": config.payment_status, "due": config.due_ms});
+    Ok(chatedge_serve::json(StatusCode::CREATED, &body))
+}
+
+/// Applies `f` to the tenant's instance `id`, durably, and answers the changed config once the
+/// data planes serve it (or the wait runs out).
+async fn change_owned(
+    cp: &Arc<ControlPlane>,
+    tenant: TenantId,
+    id: InstanceId,
+    f: impl FnOnce(&mut InstanceConfig) + Send + 'static,
+) -> Result<InstanceConfig, CpError> {
+    let policy = cp.url_policy;
+    let (version, config) = cp
+        .mutate_async(move |r, next| {
+            let mut record = r.instances.get(&id).filter(|i| i.config.tenant == tenant).cloned().ok_or_else(|| {
+                CpError::refused(404, "Instance not found", "no instance with this id for this integrator token")
+            })?;
+            f(&mut record.config);
+            if let Some(p) = record.config.problems(policy).first() {
+                return Err(CpError::refused(400, "Invalid field", p.clone()));
+            }
+            let config = record.config.clone();
+            Ok(((next, config), Change { instances: vec![record], ..Change::default() }))
+        })
+        .await?;
+    if !cp.wait_applied(version, APPLY_WAIT).await {
+        tracing::warn!(version, "changed an instance that not every data plane has applied yet");
+    }
+    Ok(config)
+}

@@ -1,5 +1,6 @@
 //! api: the control plane's HTTP surface — the Z-API integrator routes (`/instances/integrator/
-//! on-demand`, `GET /instances`, `DELETE /instances/{id}`), the data-plane routes
+//! on-demand`, `GET` and `PUT /instances`, `DELETE /instances/{id}`, subscription and
+//! cancellation), the data-plane routes
 //! (`/dataplane/v1/…`: config stream, acknowledgements, forwarded settings) and `/metrics`.
 //! Errors use Z-API's shape `{"error", "message"}` and are mapped to HTTP in [`error_response`]
 //! only.
@@ -60,15 +61,18 @@ pub async fn handle(cp: Arc<ControlPlane>, req: Request<Incoming>, shutdown: wat
             let id = id.to_string();
             ("dataplane.settings", dataplane::settings(&cp, req, &id).await.map(whole))
         }
-        (&Method::POST, ["instances", _, "token", _, "integrator", "on-demand", "subscription" | "cancel"]) => (
-            "integrator.lifecycle",
-            Err(CpError::refused(
-                501,
-                "Not implemented",
-                "subscribing and cancelling instances arrive with instance lifecycle and billing; \
-                 instances are usable as created until then",
-            )),
-        ),
+        (&Method::PUT, ["instances"]) => ("integrator.rename", integrator::rename(&cp, req).await.map(whole)),
+        (
+            &Method::POST,
+            ["instances", id, "token", token, "integrator", "on-demand", which @ ("subscription" | "cancel")],
+        ) => {
+            let (id, token) = (id.to_string(), token.to_string());
+            let which = match *which {
+                "subscription" => integrator::Lifecycle::Subscribe,
+                _ => integrator::Lifecycle::Cancel,
+            };
+            ("integrator.lifecycle", integrator::lifecycle(&cp, &req, &id, &token, which).await.map(whole))
+        }
         _ => (
             "not_found",
             Err(CpError::refused(404, "Route not found", format!("no route for {} {path}", req.method()))),

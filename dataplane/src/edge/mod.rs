@@ -2,7 +2,7 @@
 //! and records what happened (route, dialect, status, latency) in `/metrics`. Serving itself
 //! (HTTP/1.1 + h2c, graceful shutdown, connection bounds) is `chatedge_serve`.
 
-mod router;
+pub(crate) mod router;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -95,6 +95,7 @@ pub async fn me(call: &Call<'_>) -> Result<Resp, ZapiError> {
         "callRejectAuto": i.call_reject_auto,
         "callRejectMessage": i.call_reject_message,
         "autoReadMessage": i.auto_read_message,
+        "autoReadStatus": i.auto_read_status,
         "initialDataCallbackUrl": null,
         "webhookSecret": i.webhook_secret.expose(),
     }))

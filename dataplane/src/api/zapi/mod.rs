@@ -1,9 +1,13 @@
 //! zapi: the Z-API dialect (seed 001), chatedge's primary public contract. Paths, field names,
 //! casing and response shapes are Z-API's, so an existing client works by changing only its
 //! base URL. Routes live under `/instances/{id}/token/{token}/`; both PUT and POST are accepted
-//! where Z-API's own examples disagree with its documentation (shared/zapi-har).
+//! where Z-API's own examples disagree with its documentation (shared/zapi-har). Every route
+//! is a row of a [`routes`] table (core here, messages, settings, the account families), so
+//! the router and the OpenAPI document can be checked against each other (`contract`).
 
 mod account;
+#[cfg(test)]
+mod contract;
 mod error;
 mod fields;
 mod instance;
@@ -26,6 +30,7 @@ use hyper::{Method, Request};
 
 use super::App;
 use crate::auth;
+use routes::{Params, Route};
 
 pub use error::ZapiError;
 
@@ -39,8 +44,10 @@ pub struct Call<'a> {
     pub body: Bytes,
 }
 
-/// What a route does, once the path is understood.
-enum Action {
+/// The instance, queue and integrator routes (seed 001, lines 744–1000, 9354–9545 and
+/// 13607–13700): what each does once the path is understood.
+#[derive(Debug, Clone, Copy)]
+enum Core {
     Status,
     QrCode,
     QrImage,
@@ -48,55 +55,71 @@ enum Action {
     Disconnect,
     Me,
     Device,
-    Message(messages::MessageRoute),
     /// GET lists, DELETE clears.
     Queue,
     QueueCount,
-    QueueRemove(String),
-    Setting(settings::Setting),
+    /// `queue/{zaapId}`.
+    QueueRemove,
     Integrator,
-    Account(account::AccountRoute),
 }
 
 const GET: &str = "GET";
 const POST: &str = "POST";
-const PUT_OR_POST: &str = "PUT, POST";
 const DELETE: &str = "DELETE";
-const GET_OR_DELETE: &str = "GET, DELETE";
+
+static CORE: &[Route<Core>] = &[
+    Route { path: "status", methods: GET, label: "zapi.status", op: Core::Status },
+    Route { path: "qr-code", methods: GET, label: "zapi.qr-code", op: Core::QrCode },
+    Route { path: "qr-code/image", methods: GET, label: "zapi.qr-code-image", op: Core::QrImage },
+    Route { path: "restart", methods: GET, label: "zapi.restart", op: Core::Restart },
+    Route { path: "disconnect", methods: GET, label: "zapi.disconnect", op: Core::Disconnect },
+    Route { path: "me", methods: GET, label: "zapi.me", op: Core::Me },
+    Route { path: "device", methods: GET, label: "zapi.device", op: Core::Device },
+    Route { path: "queue", methods: "GET, DELETE", label: "zapi.queue", op: Core::Queue },
+    Route { path: "queue/count", methods: GET, label: "zapi.queue-count", op: Core::QueueCount },
+    Route { path: "queue/{zaapId}", methods: DELETE, label: "zapi.queue-delete", op: Core::QueueRemove },
+    Route { path: "integrator/on-demand/subscription", methods: POST, label: "zapi.integrator", op: Core::Integrator },
+    Route { path: "integrator/on-demand/cancel", methods: POST, label: "zapi.integrator", op: Core::Integrator },
+];
+
+/// What a route does, once the path is understood.
+enum Action {
+    Core(Core, Params),
+    Message(messages::MessageRoute, Params),
+    Setting(settings::Setting),
+    Account(account::AccountRoute),
+}
 
 /// The route label of the path after the token, if it is a Z-API route (for benches and logs).
 pub fn route_label(rest: &[&str]) -> Option<&'static str> {
     parse(rest).map(|(label, _, _)| label)
 }
 
-/// Maps the path after the token to (label, allowed methods, action).
+/// Maps the path after the token to (label, allowed methods, action): the first table whose
+/// pattern matches, in a fixed order (core, messages, account families, settings).
 fn parse(rest: &[&str]) -> Option<(&'static str, &'static str, Action)> {
-    Some(match rest {
-        ["status"] => ("zapi.status", GET, Action::Status),
-        ["qr-code"] => ("zapi.qr-code", GET, Action::QrCode),
-        ["qr-code", "image"] => ("zapi.qr-code-image", GET, Action::QrImage),
-        ["restart"] => ("zapi.restart", GET, Action::Restart),
-        ["disconnect"] => ("zapi.disconnect", GET, Action::Disconnect),
-        ["me"] => ("zapi.me", GET, Action::Me),
-        ["device"] => ("zapi.device", GET, Action::Device),
-        ["queue"] => ("zapi.queue", GET_OR_DELETE, Action::Queue),
-        ["queue", "count"] => ("zapi.queue-count", GET, Action::QueueCount),
-        ["queue", zaap] => ("zapi.queue-delete", DELETE, Action::QueueRemove(zaap.to_string())),
-        ["integrator", "on-demand", "subscription" | "cancel"] => ("zapi.integrator", POST, Action::Integrator),
-        _ if messages::route(rest).is_some() => {
-            let (label, methods, route) = messages::route(rest)?;
-            (label, methods, Action::Message(route))
-        }
-        _ if account::route(rest).is_some() => {
-            let (label, methods, route) = account::route(rest)?;
-            (label, methods, Action::Account(route))
-        }
-        [one] => {
-            let (label, setting) = settings::Setting::from_route(one)?;
-            (label, PUT_OR_POST, Action::Setting(setting))
-        }
-        _ => return None,
-    })
+    if let Some((r, params)) = routes::find(CORE, rest) {
+        return Some((r.label, r.methods, Action::Core(r.op, params)));
+    }
+    if let Some((label, methods, route, params)) = messages::route(rest) {
+        return Some((label, methods, Action::Message(route, params)));
+    }
+    if let Some((label, methods, route)) = account::route(rest) {
+        return Some((label, methods, Action::Account(route)));
+    }
+    let (r, _) = routes::find(settings::ROUTES, rest)?;
+    Some((r.label, r.methods, Action::Setting(r.op)))
+}
+
+/// Every route served under the token as (path pattern, methods), by table: what the OpenAPI
+/// document is checked against.
+#[cfg(test)]
+pub fn documented() -> Vec<(&'static str, &'static str)> {
+    let mut all: Vec<_> = CORE.iter().map(|r| (r.path, r.methods)).collect();
+    all.extend(messages::documented());
+    all.extend(settings::ROUTES.iter().map(|r| (r.path, r.methods)));
+    all.extend(account::documented());
+    all
 }
 
 fn method_allowed(method: &Method, allowed: &str) -> bool {
@@ -133,7 +156,7 @@ async fn dispatch(
     let Some(instance) = auth::instance(&app.config.load(), id, token) else {
         return Err(ZapiError::Unauthorized);
     };
-    if matches!(action, Action::Integrator) {
+    if matches!(action, Action::Core(Core::Integrator, _)) {
         return Ok(integrator::forward(app, req).await.1);
     }
     if !instance.active {
@@ -142,7 +165,7 @@ async fn dispatch(
     let query = req.uri().query().map(str::to_owned);
     let (parts, body) = req.into_parts();
     let limit = match &action {
-        Action::Message(route) => route.max_body_bytes(&app.media.config, app.limits.max_body_bytes),
+        Action::Message(route, _) => route.max_body_bytes(&app.media.config, app.limits.max_body_bytes),
         _ => app.limits.max_body_bytes,
     };
     // Bodies larger than the usual limit (base64 media) take room in the upload budget first,
@@ -152,7 +175,7 @@ async fn dispatch(
     let _room = match limit > app.limits.max_body_bytes {
         true => {
             let copies = match &action {
-                Action::Message(route) => route.copies_in_memory(),
+                Action::Message(route, _) => route.copies_in_memory(),
                 _ => 1,
             };
             Some(app.media.body_room(&parts.headers, limit, copies).ok_or(ZapiError::UploadsBusy)?)
@@ -162,20 +185,22 @@ async fn dispatch(
     let body = chatedge_serve::read_body(&parts.headers, body, limit).await.map_err(ZapiError::Body)?;
     let call = Call { app, instance, token, query, body };
     match action {
-        Action::Status => instance::status(&call).await,
-        Action::QrCode => instance::qr_code(&call, false).await,
-        Action::QrImage => instance::qr_code(&call, true).await,
-        Action::Restart => instance::restart(&call).await,
-        Action::Disconnect => instance::disconnect(&call).await,
-        Action::Me => instance::me(&call).await,
-        Action::Device => instance::device(&call).await,
-        Action::Message(route) => messages::handle(&call, route).await,
-        Action::Queue if method == Method::DELETE => queue::clear(&call).await,
-        Action::Queue => queue::list(&call).await,
-        Action::QueueCount => queue::count(&call).await,
-        Action::QueueRemove(zaap) => queue::remove(&call, &zaap).await,
+        Action::Core(core, params) => match core {
+            Core::Status => instance::status(&call).await,
+            Core::QrCode => instance::qr_code(&call, false).await,
+            Core::QrImage => instance::qr_code(&call, true).await,
+            Core::Restart => instance::restart(&call).await,
+            Core::Disconnect => instance::disconnect(&call).await,
+            Core::Me => instance::me(&call).await,
+            Core::Device => instance::device(&call).await,
+            Core::Queue if method == Method::DELETE => queue::clear(&call).await,
+            Core::Queue => queue::list(&call).await,
+            Core::QueueCount => queue::count(&call).await,
+            Core::QueueRemove => queue::remove(&call, params.get(0)).await,
+            Core::Integrator => Err(ZapiError::RouteNotFound),
+        },
+        Action::Message(route, params) => messages::handle(&call, route, &params).await,
         Action::Setting(s) => settings::change(&call, s).await,
         Action::Account(route) => account::handle(&call, &method, route).await,
-        Action::Integrator => Err(ZapiError::RouteNotFound),
     }
 }

@@ -1,9 +1,11 @@
 //! Settings routes: webhook URLs (seed 001, lines 11152–13470), notify-sent-by-me, name,
-//! auto-read and call rejection. A change is validated here, forwarded to the control plane
-//! (which owns instance settings), and answered once the new config version serves on this
-//! node — so a client that reads `me` right after sees its change.
+//! auto-read (messages and status posts) and call rejection, as a route table. A change is
+//! validated here, forwarded to the control plane (which owns instance settings), and
+//! answered once the new config version serves on this node — so a client that reads `me`
+//! right after sees its change.
 
 use chatedge_config::settings::{SettingChange, SettingsPatch};
+use chatedge_config::snapshot::WebhookKind::*;
 use chatedge_config::snapshot::{WebhookKind, MAX_CALL_REJECT_MESSAGE_LEN, MAX_NAME_LEN};
 use chatedge_config::WebhookUrl;
 use chatedge_serve::Resp;
@@ -11,6 +13,7 @@ use hyper::StatusCode;
 use serde_json::{json, Value};
 
 use super::fields::{self, Object};
+use super::routes::Route;
 use super::{Call, ZapiError};
 
 /// Which setting a route changes.
@@ -23,33 +26,96 @@ pub enum Setting {
     NotifySentByMe,
     Name,
     AutoReadMessage,
+    /// `update-auto-read-status` (seed 001, line 542): status posts read as they arrive.
+    AutoReadStatus,
     CallRejectAuto,
     CallRejectMessage,
 }
 
-impl Setting {
-    pub fn from_route(route: &str) -> Option<(&'static str, Setting)> {
-        use WebhookKind::*;
-        Some(match route {
-            "update-webhook-delivery" => ("zapi.update-webhook-delivery", Setting::Webhook(Delivery)),
-            "update-webhook-received" => ("zapi.update-webhook-received", Setting::Webhook(Received)),
-            "update-webhook-received-delivery" => {
-                ("zapi.update-webhook-received-delivery", Setting::ReceivedAndDelivery)
-            }
-            "update-webhook-message-status" => ("zapi.update-webhook-message-status", Setting::Webhook(MessageStatus)),
-            "update-webhook-disconnected" => ("zapi.update-webhook-disconnected", Setting::Webhook(Disconnected)),
-            "update-webhook-connected" => ("zapi.update-webhook-connected", Setting::Webhook(Connected)),
-            "update-webhook-chat-presence" => ("zapi.update-webhook-chat-presence", Setting::Webhook(ChatPresence)),
-            "update-every-webhooks" => ("zapi.update-every-webhooks", Setting::EveryWebhook),
-            "update-notify-sent-by-me" => ("zapi.update-notify-sent-by-me", Setting::NotifySentByMe),
-            "update-name" => ("zapi.update-name", Setting::Name),
-            "update-auto-read-message" => ("zapi.update-auto-read-message", Setting::AutoReadMessage),
-            "update-call-reject-auto" => ("zapi.update-call-reject-auto", Setting::CallRejectAuto),
-            "update-call-reject-message" => ("zapi.update-call-reject-message", Setting::CallRejectMessage),
-            _ => return None,
-        })
-    }
-}
+/// Every settings route: Z-API documents PUT, its own examples send POST; both are accepted.
+pub static ROUTES: &[Route<Setting>] = &[
+    Route {
+        path: "update-webhook-delivery",
+        methods: PUT_OR_POST,
+        label: "zapi.update-webhook-delivery",
+        op: Setting::Webhook(Delivery),
+    },
+    Route {
+        path: "update-webhook-received",
+        methods: PUT_OR_POST,
+        label: "zapi.update-webhook-received",
+        op: Setting::Webhook(Received),
+    },
+    Route {
+        path: "update-webhook-received-delivery",
+        methods: PUT_OR_POST,
+        label: "zapi.update-webhook-received-delivery",
+        op: Setting::ReceivedAndDelivery,
+    },
+    Route {
+        path: "update-webhook-message-status",
+        methods: PUT_OR_POST,
+        label: "zapi.update-webhook-message-status",
+        op: Setting::Webhook(MessageStatus),
+    },
+    Route {
+        path: "update-webhook-disconnected",
+        methods: PUT_OR_POST,
+        label: "zapi.update-webhook-disconnected",
+        op: Setting::Webhook(Disconnected),
+    },
+    Route {
+        path: "update-webhook-connected",
+        methods: PUT_OR_POST,
+        label: "zapi.update-webhook-connected",
+        op: Setting::Webhook(Connected),
+    },
+    Route {
+        path: "update-webhook-chat-presence",
+        methods: PUT_OR_POST,
+        label: "zapi.update-webhook-chat-presence",
+        op: Setting::Webhook(ChatPresence),
+    },
+    Route {
+        path: "update-every-webhooks",
+        methods: PUT_OR_POST,
+        label: "zapi.update-every-webhooks",
+        op: Setting::EveryWebhook,
+    },
+    Route {
+        path: "update-notify-sent-by-me",
+        methods: PUT_OR_POST,
+        label: "zapi.update-notify-sent-by-me",
+        op: Setting::NotifySentByMe,
+    },
+    Route { path: "update-name", methods: PUT_OR_POST, label: "zapi.update-name", op: Setting::Name },
+    Route {
+        path: "update-auto-read-message",
+        methods: PUT_OR_POST,
+        label: "zapi.update-auto-read-message",
+        op: Setting::AutoReadMessage,
+    },
+    Route {
+        path: "update-auto-read-status",
+        methods: PUT_OR_POST,
+        label: "zapi.update-auto-read-status",
+        op: Setting::AutoReadStatus,
+    },
+    Route {
+        path: "update-call-reject-auto",
+        methods: PUT_OR_POST,
+        label: "zapi.update-call-reject-auto",
+        op: Setting::CallRejectAuto,
+    },
+    Route {
+        path: "update-call-reject-message",
+        methods: PUT_OR_POST,
+        label: "zapi.update-call-reject-message",
+        op: Setting::CallRejectMessage,
+    },
+];
+
+const PUT_OR_POST: &str = "PUT, POST";
 
 /// `value` as a webhook URL; an empty string clears the webhook.
 fn webhook_url(call: &Call<'_>, o: &Object) -> Result<Option<WebhookUrl>, ZapiError> {
@@ -80,6 +146,7 @@ fn patch_for(call: &Call<'_>, setting: Setting, o: &Object) -> Result<SettingsPa
         Setting::NotifySentByMe => vec![SettingChange::NotifySentByMe(fields::boolean(o, "notifySentByMe")?)],
         Setting::Name => vec![SettingChange::Name(fields::text(o, "value", MAX_NAME_LEN, true)?.unwrap_or_default())],
         Setting::AutoReadMessage => vec![SettingChange::AutoReadMessage(fields::boolean(o, "value")?)],
+        Setting::AutoReadStatus => vec![SettingChange::AutoReadStatus(fields::boolean(o, "value")?)],
         Setting::CallRejectAuto => vec![SettingChange::CallRejectAuto(fields::boolean(o, "value")?)],
         Setting::CallRejectMessage => {
             vec![SettingChange::CallRejectMessage(fields::text(o, "value", MAX_CALL_REJECT_MESSAGE_LEN, false)?)]

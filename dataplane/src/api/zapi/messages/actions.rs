@@ -12,6 +12,7 @@ use hyper::StatusCode;
 use serde_json::Value;
 
 use super::super::fields::{self, Object};
+use super::super::routes::Route;
 use super::super::{Call, ZapiError};
 use super::envelope::{self, MAX_MESSAGE_ID_CHARS};
 use crate::queue::content::action::{PinAction, PinDuration};
@@ -38,17 +39,19 @@ impl ActionRoute {
     }
 }
 
-pub fn route(rest: &[&str]) -> Option<(&'static str, &'static str, ActionRoute)> {
-    Some(match rest {
-        ["send-reaction"] => ("zapi.send-reaction", "POST", ActionRoute::Reaction),
-        ["send-remove-reaction"] => ("zapi.send-remove-reaction", "POST", ActionRoute::RemoveReaction),
-        ["messages"] => ("zapi.delete-message", "DELETE", ActionRoute::Delete),
-        ["read-message"] => ("zapi.read-message", "POST", ActionRoute::Read),
-        ["pin-message"] => ("zapi.pin-message", "POST", ActionRoute::Pin),
-        ["forward-message"] => ("zapi.forward-message", "POST", ActionRoute::Forward),
-        _ => return None,
-    })
-}
+pub static ROUTES: &[Route<ActionRoute>] = &[
+    Route { path: "send-reaction", methods: "POST", label: "zapi.send-reaction", op: ActionRoute::Reaction },
+    Route {
+        path: "send-remove-reaction",
+        methods: "POST",
+        label: "zapi.send-remove-reaction",
+        op: ActionRoute::RemoveReaction,
+    },
+    Route { path: "messages", methods: "DELETE", label: "zapi.delete-message", op: ActionRoute::Delete },
+    Route { path: "read-message", methods: "POST", label: "zapi.read-message", op: ActionRoute::Read },
+    Route { path: "pin-message", methods: "POST", label: "zapi.pin-message", op: ActionRoute::Pin },
+    Route { path: "forward-message", methods: "POST", label: "zapi.forward-message", op: ActionRoute::Forward },
+];
 
 pub async fn handle(call: &Call<'_>, route: ActionRoute) -> Result<Resp, ZapiError> {
     let message = parse(&call.body, call.query.as_deref(), call.instance.id, route)?;

@@ -10,6 +10,7 @@ use chatedge_serve::Resp;
 use serde_json::Value;
 
 use super::super::fields::{self, Object};
+use super::super::routes::Route;
 use super::super::{Call, ZapiError};
 use super::envelope;
 use super::text::MAX_TEXT_CHARS;
@@ -38,17 +39,18 @@ pub enum CardRoute {
     NewsletterAdminInvite,
 }
 
-pub fn route(rest: &[&str]) -> Option<(&'static str, &'static str, CardRoute)> {
-    let (label, r) = match rest {
-        ["send-link"] => ("zapi.send-link", CardRoute::Link),
-        ["send-location"] => ("zapi.send-location", CardRoute::Location),
-        ["send-contact"] => ("zapi.send-contact", CardRoute::Contact),
-        ["send-contacts"] => ("zapi.send-contacts", CardRoute::Contacts),
-        ["send-newsletter-admin-invite"] => ("zapi.send-newsletter-admin-invite", CardRoute::NewsletterAdminInvite),
-        _ => return None,
-    };
-    Some((label, "POST", r))
-}
+pub static ROUTES: &[Route<CardRoute>] = &[
+    Route { path: "send-link", methods: "POST", label: "zapi.send-link", op: CardRoute::Link },
+    Route { path: "send-location", methods: "POST", label: "zapi.send-location", op: CardRoute::Location },
+    Route { path: "send-contact", methods: "POST", label: "zapi.send-contact", op: CardRoute::Contact },
+    Route { path: "send-contacts", methods: "POST", label: "zapi.send-contacts", op: CardRoute::Contacts },
+    Route {
+        path: "send-newsletter-admin-invite",
+        methods: "POST",
+        label: "zapi.send-newsletter-admin-invite",
+        op: CardRoute::NewsletterAdminInvite,
+    },
+];
 
 pub async fn handle(call: &Call<'_>, route: CardRoute) -> Result<Resp, ZapiError> {
     let message = parse(&call.body, call.instance.id, route)?;

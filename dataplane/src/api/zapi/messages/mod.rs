@@ -23,41 +23,65 @@ use serde_json::json;
 
 pub use text::parse_send_text;
 
+use super::routes::{self, Params, Route};
 use super::{Call, ZapiError};
 use crate::media::MediaKind;
 use crate::queue::OutboundMessage;
 use crate::shard::Command;
 
 /// A message route, once the path is understood.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageRoute {
     Text,
     Media(MediaKind),
-    /// `send-document/{extension}`.
-    Document(String),
+    /// `send-document/{extension}`: the extension is the route's one path parameter.
+    Document,
     Card(cards::CardRoute),
     Action(actions::ActionRoute),
     Interactive(interactive::InteractiveRoute),
 }
 
-/// Maps the path after the token to (label, allowed methods, route).
-pub fn route(rest: &[&str]) -> Option<(&'static str, &'static str, MessageRoute)> {
-    const POST: &str = "POST";
-    let media = |label, kind| Some((label, POST, MessageRoute::Media(kind)));
-    match rest {
-        ["send-text"] => Some(("zapi.send-text", POST, MessageRoute::Text)),
-        ["send-image"] => media("zapi.send-image", MediaKind::Image),
-        ["send-sticker"] => media("zapi.send-sticker", MediaKind::Sticker),
-        ["send-gif"] => media("zapi.send-gif", MediaKind::Gif),
-        ["send-audio"] => media("zapi.send-audio", MediaKind::Audio),
-        ["send-video"] => media("zapi.send-video", MediaKind::Video),
-        ["send-ptv"] => media("zapi.send-ptv", MediaKind::Ptv),
-        ["send-document", ext] => Some(("zapi.send-document", POST, MessageRoute::Document(ext.to_string()))),
-        _ => None,
+const POST: &str = "POST";
+
+/// The text and media routes; cards, actions and interactive routes have their own tables.
+static ROUTES: &[Route<MessageRoute>] = &[
+    Route { path: "send-text", methods: POST, label: "zapi.send-text", op: MessageRoute::Text },
+    Route { path: "send-image", methods: POST, label: "zapi.send-image", op: MessageRoute::Media(MediaKind::Image) },
+    Route {
+        path: "send-sticker",
+        methods: POST,
+        label: "zapi.send-sticker",
+        op: MessageRoute::Media(MediaKind::Sticker),
+    },
+    Route { path: "send-gif", methods: POST, label: "zapi.send-gif", op: MessageRoute::Media(MediaKind::Gif) },
+    Route { path: "send-audio", methods: POST, label: "zapi.send-audio", op: MessageRoute::Media(MediaKind::Audio) },
+    Route { path: "send-video", methods: POST, label: "zapi.send-video", op: MessageRoute::Media(MediaKind::Video) },
+    Route { path: "send-ptv", methods: POST, label: "zapi.send-ptv", op: MessageRoute::Media(MediaKind::Ptv) },
+    Route { path: "send-document/{extension}", methods: POST, label: "zapi.send-document", op: MessageRoute::Document },
+];
+
+/// Maps the path after the token to (label, allowed methods, route, path parameters).
+pub fn route(rest: &[&str]) -> Option<(&'static str, &'static str, MessageRoute, Params)> {
+    fn wrap<Op: Copy>(
+        found: Option<(&'static Route<Op>, Params)>,
+        f: impl Fn(Op) -> MessageRoute,
+    ) -> Option<(&'static str, &'static str, MessageRoute, Params)> {
+        found.map(|(r, params)| (r.label, r.methods, f(r.op), params))
     }
-    .or_else(|| cards::route(rest).map(|(l, m, r)| (l, m, MessageRoute::Card(r))))
-    .or_else(|| actions::route(rest).map(|(l, m, r)| (l, m, MessageRoute::Action(r))))
-    .or_else(|| interactive::route(rest).map(|(l, m, r)| (l, m, MessageRoute::Interactive(r))))
+    wrap(routes::find(ROUTES, rest), |op| op)
+        .or_else(|| wrap(routes::find(cards::ROUTES, rest), MessageRoute::Card))
+        .or_else(|| wrap(routes::find(actions::ROUTES, rest), MessageRoute::Action))
+        .or_else(|| wrap(routes::find(interactive::ROUTES, rest), MessageRoute::Interactive))
+}
+
+/// Every message route as (path pattern, methods), for the OpenAPI check.
+#[cfg(test)]
+pub fn documented() -> Vec<(&'static str, &'static str)> {
+    let mut all: Vec<_> = ROUTES.iter().map(|r| (r.path, r.methods)).collect();
+    all.extend(cards::ROUTES.iter().map(|r| (r.path, r.methods)));
+    all.extend(actions::ROUTES.iter().map(|r| (r.path, r.methods)));
+    all.extend(interactive::ROUTES.iter().map(|r| (r.path, r.methods)));
+    all
 }
 
 impl MessageRoute {
@@ -65,7 +89,7 @@ impl MessageRoute {
     /// base64 image, the others keep the node's `[dataplane] max_body_bytes`.
     pub fn max_body_bytes(&self, media: &MediaConfig, default: usize) -> usize {
         match self {
-            MessageRoute::Media(_) | MessageRoute::Document(_) => media.max_media_body_bytes() as usize,
+            MessageRoute::Media(_) | MessageRoute::Document => media.max_media_body_bytes() as usize,
             // Button lists may carry a base64 picture or video, carousels pictures.
             MessageRoute::Interactive(_) => {
                 default.max((media.max_image_bytes.max(media.max_video_bytes) / 3 * 4 + 64 * 1024) as usize)
@@ -87,11 +111,11 @@ impl MessageRoute {
     }
 }
 
-pub async fn handle(call: &Call<'_>, route: MessageRoute) -> Result<Resp, ZapiError> {
+pub async fn handle(call: &Call<'_>, route: MessageRoute, params: &Params) -> Result<Resp, ZapiError> {
     let message = match route {
         MessageRoute::Text => parse_send_text(&call.body, call.instance.id)?,
         MessageRoute::Media(kind) => media::parse(call, kind, None).await?,
-        MessageRoute::Document(ext) => media::parse(call, MediaKind::Document, Some(ext)).await?,
+        MessageRoute::Document => media::parse(call, MediaKind::Document, Some(params.get(0).to_owned())).await?,
         MessageRoute::Card(r) => return cards::handle(call, r).await,
         MessageRoute::Action(r) => return actions::handle(call, r).await,
         MessageRoute::Interactive(r) => return interactive::handle(call, r).await,

@@ -30,6 +30,7 @@ use bytes::Bytes;
 use chatedge_serve::Resp;
 
 use super::super::fields::{self, Object};
+use super::super::routes::Route;
 use super::super::{Call, ZapiError};
 use super::envelope;
 use crate::media::{base64::MediaInput, Media, MediaError, MediaKind};
@@ -69,30 +70,54 @@ pub enum InteractiveRoute {
 }
 
 /// Maps the path after the token to (label, allowed methods, route).
-pub fn route(rest: &[&str]) -> Option<(&'static str, &'static str, InteractiveRoute)> {
-    use InteractiveRoute as R;
-    let [name] = rest else { return None };
-    let (label, route) = match *name {
-        "send-button-actions" => ("zapi.send-button-actions", R::ButtonActions),
-        "send-button-list" => ("zapi.send-button-list", R::ButtonList),
-        "send-option-list" => ("zapi.send-option-list", R::OptionList),
-        "send-button-otp" => ("zapi.send-button-otp", R::ButtonOtp),
-        "send-button-pix" => ("zapi.send-button-pix", R::ButtonPix),
-        "send-carousel" => ("zapi.send-carousel", R::Carousel),
-        "send-poll" => ("zapi.send-poll", R::Poll),
-        "send-poll-vote" => ("zapi.send-poll-vote", R::PollVote),
-        "send-order" => ("zapi.send-order", R::Order),
-        "order-status-update" => ("zapi.order-status-update", R::OrderStatusUpdate),
-        "order-payment-update" => ("zapi.order-payment-update", R::OrderPaymentUpdate),
-        "send-event" => ("zapi.send-event", R::Event),
-        "send-edit-event" => ("zapi.send-edit-event", R::EditEvent),
-        "send-event-response" => ("zapi.send-event-response", R::EventResponse),
-        "send-product" => ("zapi.send-product", R::Product),
-        "send-catalog" => ("zapi.send-catalog", R::Catalog),
-        _ => return None,
-    };
-    Some((label, "POST", route))
-}
+pub static ROUTES: &[Route<InteractiveRoute>] = &[
+    Route {
+        path: "send-button-actions",
+        methods: "POST",
+        label: "zapi.send-button-actions",
+        op: InteractiveRoute::ButtonActions,
+    },
+    Route {
+        path: "send-button-list",
+        methods: "POST",
+        label: "zapi.send-button-list",
+        op: InteractiveRoute::ButtonList,
+    },
+    Route {
+        path: "send-option-list",
+        methods: "POST",
+        label: "zapi.send-option-list",
+        op: InteractiveRoute::OptionList,
+    },
+    Route { path: "send-button-otp", methods: "POST", label: "zapi.send-button-otp", op: InteractiveRoute::ButtonOtp },
+    Route { path: "send-button-pix", methods: "POST", label: "zapi.send-button-pix", op: InteractiveRoute::ButtonPix },
+    Route { path: "send-carousel", methods: "POST", label: "zapi.send-carousel", op: InteractiveRoute::Carousel },
+    Route { path: "send-poll", methods: "POST", label: "zapi.send-poll", op: InteractiveRoute::Poll },
+    Route { path: "send-poll-vote", methods: "POST", label: "zapi.send-poll-vote", op: InteractiveRoute::PollVote },
+    Route { path: "send-order", methods: "POST", label: "zapi.send-order", op: InteractiveRoute::Order },
+    Route {
+        path: "order-status-update",
+        methods: "POST",
+        label: "zapi.order-status-update",
+        op: InteractiveRoute::OrderStatusUpdate,
+    },
+    Route {
+        path: "order-payment-update",
+        methods: "POST",
+        label: "zapi.order-payment-update",
+        op: InteractiveRoute::OrderPaymentUpdate,
+    },
+    Route { path: "send-event", methods: "POST", label: "zapi.send-event", op: InteractiveRoute::Event },
+    Route { path: "send-edit-event", methods: "POST", label: "zapi.send-edit-event", op: InteractiveRoute::EditEvent },
+    Route {
+        path: "send-event-response",
+        methods: "POST",
+        label: "zapi.send-event-response",
+        op: InteractiveRoute::EventResponse,
+    },
+    Route { path: "send-product", methods: "POST", label: "zapi.send-product", op: InteractiveRoute::Product },
+    Route { path: "send-catalog", methods: "POST", label: "zapi.send-catalog", op: InteractiveRoute::Catalog },
+];
 
 pub async fn handle(call: &Call<'_>, route: InteractiveRoute) -> Result<Resp, ZapiError> {
     let o = fields::object(&call.body)?;
