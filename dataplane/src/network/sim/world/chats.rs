@@ -42,6 +42,8 @@ pub struct Settings {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Traffic {
     last_ms: u64,
+    /// Order of the last message among all chats' (ties within a millisecond).
+    seq: u64,
     unread: u32,
 }
 
@@ -49,17 +51,18 @@ struct Traffic {
 pub struct State {
     settings: Table<Settings>,
     traffic: HashMap<String, Traffic>,
+    next_seq: u64,
 }
 
 impl State {
     pub fn load(l: &Loader<'_>) -> Result<State, StoreError> {
-        Ok(State { settings: l.table("chats", MAX_CHATS)?, traffic: HashMap::new() })
+        Ok(State { settings: l.table("chats", MAX_CHATS)?, traffic: HashMap::new(), next_seq: 0 })
     }
 
     /// Empty, with its bound (unit tests).
     #[cfg(test)]
     pub fn empty() -> State {
-        State { settings: Table::new("chats", MAX_CHATS), traffic: HashMap::new() }
+        State { settings: Table::new("chats", MAX_CHATS), traffic: HashMap::new(), next_seq: 0 }
     }
 
     /// The owner's settings of `chat` (defaults if it has none).
@@ -97,11 +100,18 @@ pub fn apply(world: &mut World, call: Call, cx: &mut Cx) -> Result<Reply, Accoun
             let c = &world.chats;
             let mut phones: Vec<&str> = c.settings.iter().map(|(k, _)| k.as_str()).collect();
             phones.extend(c.traffic.keys().map(String::as_str).filter(|k| !c.settings.contains(k)));
-            let mut chats: Vec<ChatInfo> =
-                phones.into_iter().filter_map(|k| Phone::parse(k).ok()).map(|p| info(world, &p)).collect();
-            chats.sort_by(|a, b| {
-                (b.pinned, b.last_message_ms, a.phone.as_str()).cmp(&(a.pinned, a.last_message_ms, b.phone.as_str()))
+            let seq = |p: &Phone| c.traffic.get(p.as_str()).map_or(0, |t| t.seq);
+            let mut chats: Vec<(u64, ChatInfo)> =
+                phones.into_iter().filter_map(|k| Phone::parse(k).ok()).map(|p| (seq(&p), info(world, &p))).collect();
+            chats.sort_by(|(sa, a), (sb, b)| {
+                (b.pinned, b.last_message_ms, sb, a.phone.as_str()).cmp(&(
+                    a.pinned,
+                    a.last_message_ms,
+                    sa,
+                    b.phone.as_str(),
+                ))
             });
+            let chats: Vec<ChatInfo> = chats.into_iter().map(|(_, c)| c).collect();
             let skip = page.saturating_sub(1).saturating_mul(page_size);
             Ok(Reply::Chats(chats.into_iter().skip(skip).take(page_size).collect()))
         }
@@ -206,8 +216,11 @@ pub fn saw_traffic(world: &mut World, chat: &Phone, at_ms: u64, from_me: bool) {
             c.traffic.remove(&k);
         }
     }
+    c.next_seq += 1;
+    let seq = c.next_seq;
     let t = c.traffic.entry(chat.as_str().to_owned()).or_default();
     t.last_ms = t.last_ms.max(at_ms);
+    t.seq = seq;
     t.unread = if from_me { 0 } else { t.unread.saturating_add(1) };
 }
 
@@ -246,7 +259,10 @@ mod tests {
         saw_traffic(&mut w, &phone("554411111111"), 1_000, false);
         saw_traffic(&mut w, &phone("554422222222"), 2_000, false);
         saw_traffic(&mut w, &phone("554422222222"), 3_000, false);
+        saw_traffic(&mut w, &phone("554433333333"), 3_000, false);
         let chats = list(&mut w);
+        assert_eq!(chats[0].phone.as_str(), "554433333333", "the later of two in the same millisecond first");
+        let chats = &chats[1..];
         assert_eq!(chats.iter().map(|c| c.phone.as_str()).collect::<Vec<_>>(), ["554422222222", "554411111111"]);
         assert_eq!((chats[0].unread, chats[0].last_message_ms), (2, 3_000));
         saw_traffic(&mut w, &phone("554422222222"), 4_000, true);

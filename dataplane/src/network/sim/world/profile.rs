@@ -94,9 +94,16 @@ pub fn photo_changed_on_phone(world: &mut World, url: String, cx: &mut Cx) -> Re
     Ok(())
 }
 
-/// Seed 001's profile notifications: sent by the account itself (`fromMe`), no call, no code.
+/// Seed 001's profile notifications: sent by the account itself (`fromMe`); no call, code
+/// nor expiry (shown as `null`).
 fn own_notice(kind: &str) -> Notification {
-    Notification { from_me: Some(true), call_id: Some(None), code: Some(None), ..Notification::new(kind) }
+    Notification {
+        from_me: Some(true),
+        call_id: Some(None),
+        code: Some(None),
+        expires_at: Some(None),
+        ..Notification::new(kind)
+    }
 }
 
 fn announce(world: &World, notification: Notification, cx: &mut Cx) {
