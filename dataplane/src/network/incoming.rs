@@ -405,6 +405,10 @@ pub struct Notification {
     pub profile_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_photo: Option<String>,
+    /// The account itself made the change (profile notifications): shown as `fromMe: true`
+    /// over the envelope's value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_me: Option<bool>,
 }
 
 impl Notification {
@@ -419,6 +423,7 @@ impl Notification {
             request_method: None,
             profile_name: None,
             updated_photo: None,
+            from_me: None,
         }
     }
 }

@@ -1,9 +1,16 @@
-//! calls: the network calls and replies of this family (see the parent module).
+//! calls: voice calls the account places ("attention grabbing": it rings for a few seconds,
+//! no audio) and the calls it received, as the network records them.
 
-/// What is asked.
-#[derive(Debug, Clone)]
-pub enum Call {}
+use chatedge_config::Phone;
 
-/// What the network answers.
 #[derive(Debug, Clone)]
-pub enum Reply {}
+pub enum Call {
+    /// Rings `phone` for `seconds`, then hangs up.
+    Place { phone: Phone, seconds: u8 },
+}
+
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// The call's id on the network.
+    Placed { call_id: String },
+}

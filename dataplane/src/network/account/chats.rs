@@ -1,9 +1,87 @@
-//! chats: the network calls and replies of this family (see the parent module).
+//! chats: the account's chat list — every chat with traffic or settings — and the per-chat
+//! settings the owner changes: archived, pinned, muted, read or marked unread, cleared,
+//! deleted, and how long new messages in the chat last.
 
-/// What is asked.
-#[derive(Debug, Clone)]
-pub enum Call {}
+use chatedge_config::Phone;
 
-/// What the network answers.
+/// A change to one chat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Read,
+    MarkUnread,
+    Archive,
+    Unarchive,
+    Pin,
+    Unpin,
+    Mute,
+    Unmute,
+    /// Deletes the chat's messages; the chat stays in the list.
+    Clear,
+    /// Removes the chat from the list (it comes back with the next message).
+    Delete,
+}
+
+/// How long messages of a chat last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiration {
+    Off,
+    Hours24,
+    Days7,
+    Days90,
+}
+
+impl Expiration {
+    pub fn seconds(self) -> u64 {
+        match self {
+            Expiration::Off => 0,
+            Expiration::Hours24 => 86_400,
+            Expiration::Days7 => 7 * 86_400,
+            Expiration::Days90 => 90 * 86_400,
+        }
+    }
+}
+
+/// One chat as the list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatInfo {
+    pub phone: Phone,
+    pub name: Option<String>,
+    pub archived: bool,
+    pub pinned: bool,
+    /// Unread incoming messages (at least 1 when marked unread).
+    pub unread: u32,
+    /// Last message in or out, Unix ms (0 if none was seen).
+    pub last_message_ms: u64,
+    /// `Some(-1)` muted for ever, `Some(ms)` muted until then, `None` not muted.
+    pub mute_end_ms: Option<i64>,
+    /// Seconds new messages last (0: they do not expire).
+    pub expiration_seconds: u64,
+    pub profile_thumbnail: Option<String>,
+    pub about: Option<String>,
+}
+
 #[derive(Debug, Clone)]
-pub enum Reply {}
+pub enum Call {
+    /// The chat list, pinned chats first then most recent first: page `page` (from 1) of
+    /// `page_size` chats.
+    List {
+        page: usize,
+        page_size: usize,
+    },
+    Get(Phone),
+    Modify {
+        phone: Phone,
+        change: Change,
+    },
+    SetExpiration {
+        phone: Phone,
+        expiration: Expiration,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub enum Reply {
+    Chats(Vec<ChatInfo>),
+    Chat(ChatInfo),
+    Done,
+}

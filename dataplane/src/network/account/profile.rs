@@ -1,9 +1,21 @@
-//! profile: the network calls and replies of this family (see the parent module).
+//! profile: the account's own public profile — its name, about text and photo — and the
+//! profile photo the network shows for any number.
 
-/// What is asked.
-#[derive(Debug, Clone)]
-pub enum Call {}
+use chatedge_config::Phone;
 
-/// What the network answers.
 #[derive(Debug, Clone)]
-pub enum Reply {}
+pub enum Call {
+    SetName(String),
+    SetDescription(String),
+    /// The photo, by the URL it is published at.
+    SetPicture(String),
+    /// The photo the network shows for `phone` (the account's own number included).
+    Picture(Phone),
+}
+
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// `None`: the number has no visible photo.
+    Picture(Option<String>),
+    Done,
+}

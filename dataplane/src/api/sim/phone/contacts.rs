@@ -1,16 +1,51 @@
-//! contacts: phone-side `/sim` actions of this family (see the parent module).
+//! contacts: phone-side `/sim` actions of other people's profiles — `contact-profile`
+//! `{instanceId, phone, name?, pictureUrl?, about?}` records what `phone`'s owner shows the
+//! network (their WhatsApp name, photo and about text), which the account then sees in
+//! `contacts`, `profile-picture?phone=` and `chats/{phone}`.
 
 use std::sync::Arc;
 
-use serde_json::Value;
+use chatedge_config::{InstanceId, Phone};
+use serde::Deserialize;
+use serde_json::{json, Value};
 
 use super::super::{invalid, SimApiError};
 use crate::api::App;
+use crate::network::sim::world::contacts::PublicProfile;
 use crate::network::sim::SimNetwork;
 
 /// `/sim/<action>` → metrics label.
-pub const ACTIONS: &[(&str, &str)] = &[];
+pub const ACTIONS: &[(&str, &str)] = &[("contact-profile", "sim.contact-profile")];
 
-pub async fn serve(_app: &App, _sim: &Arc<SimNetwork>, action: &str, _body: &[u8]) -> Result<Value, SimApiError> {
-    Err(invalid(format!("unknown sim action {action}")))
+/// Longest name, URL or about text recorded.
+const MAX_CHARS: usize = 2048;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ContactProfile {
+    instance_id: InstanceId,
+    phone: Phone,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    picture_url: Option<String>,
+    #[serde(default)]
+    about: Option<String>,
+}
+
+pub async fn serve(_app: &App, sim: &Arc<SimNetwork>, action: &str, body: &[u8]) -> Result<Value, SimApiError> {
+    match action {
+        "contact-profile" => {
+            let b: ContactProfile = super::parse(body)?;
+            let texts = [&b.name, &b.picture_url, &b.about];
+            if texts.iter().any(|t| t.as_ref().is_some_and(|t| t.chars().count() > MAX_CHARS)) {
+                return Err(invalid(format!("name, pictureUrl and about are at most {MAX_CHARS} characters")));
+            }
+            let profile = PublicProfile { name: b.name, picture_url: b.picture_url, about: b.about };
+            let phone = b.phone;
+            sim.phone_change(b.instance_id, |world, cx| world.contacts.set_public(&phone, profile, cx)).await?;
+            Ok(json!({"value": true}))
+        }
+        _ => Err(invalid(format!("unknown sim action {action}"))),
+    }
 }

@@ -5,7 +5,11 @@
 //! the instance's connector one `network::account` call through its shard and renders the
 //! reply in Z-API's shape. Nothing here knows which network answers (the sim or a real one).
 
+mod calls;
+mod chats;
+mod contacts;
 mod privacy;
+mod profile;
 
 use chatedge_serve::Resp;
 use hyper::{Method, StatusCode};
@@ -23,7 +27,11 @@ pub struct AccountRoute {
 }
 
 enum Family {
+    Calls(calls::Op),
+    Chats(chats::Op),
+    Contacts(contacts::Op),
     Privacy(privacy::Op),
+    Profile(profile::Op),
 }
 
 /// The account route `rest` names, as (label, allowed methods, route).
@@ -35,7 +43,11 @@ pub fn route(rest: &[&str]) -> Option<(&'static str, &'static str, AccountRoute)
             }
         };
     }
+    try_family!(calls, Calls);
+    try_family!(chats, Chats);
+    try_family!(contacts, Contacts);
     try_family!(privacy, Privacy);
+    try_family!(profile, Profile);
     None
 }
 
@@ -43,14 +55,22 @@ pub fn route(rest: &[&str]) -> Option<(&'static str, &'static str, AccountRoute)
 #[allow(dead_code)] // read by the OpenAPI contract test
 pub fn documented() -> Vec<(&'static str, &'static str)> {
     let mut all = Vec::new();
+    all.extend(calls::ROUTES.iter().map(|r| (r.path, r.methods)));
+    all.extend(chats::ROUTES.iter().map(|r| (r.path, r.methods)));
+    all.extend(contacts::ROUTES.iter().map(|r| (r.path, r.methods)));
     all.extend(privacy::ROUTES.iter().map(|r| (r.path, r.methods)));
+    all.extend(profile::ROUTES.iter().map(|r| (r.path, r.methods)));
     all
 }
 
 pub async fn handle(call: &Call<'_>, method: &Method, route: AccountRoute) -> Result<Resp, ZapiError> {
     let params = &route.params;
     match route.family {
+        Family::Calls(op) => calls::handle(call, method, op, params).await,
+        Family::Chats(op) => chats::handle(call, method, op, params).await,
+        Family::Contacts(op) => contacts::handle(call, method, op, params).await,
         Family::Privacy(op) => privacy::handle(call, method, op, params).await,
+        Family::Profile(op) => profile::handle(call, method, op, params).await,
     }
 }
 

@@ -1,0 +1,216 @@
+//! Chats routes (seed 001, lines 6189–6690, and the HAR's `GET chat/{phone}`): the chat list
+//! (paged), one chat's metadata, changing a chat (read, unread, archive, pin, mute, clear,
+//! delete…) and the expiration of its messages. Changes answer `{"value": true}`, or
+//! `{"value": false}` when the network refuses them (an unknown number, a fourth pinned chat).
+
+use chatedge_serve::Resp;
+use hyper::Method;
+use serde_json::{json, Value};
+
+use super::contacts::{page, path_phone, MAX_PAGE_SIZE};
+use super::{ask, ok};
+use crate::api::zapi::fields::{self, Object};
+use crate::api::zapi::routes::{Params, Route};
+use crate::api::zapi::{Call, ZapiError};
+use crate::network::account::chats::{Call as Net, Change, ChatInfo, Expiration, Reply};
+use crate::network::account::AccountError;
+
+#[derive(Debug, Clone, Copy)]
+pub enum Op {
+    List,
+    Get,
+    Modify,
+    Expiration,
+}
+
+pub static ROUTES: &[Route<Op>] = &[
+    Route { path: "chats", methods: "GET", label: "zapi.chats", op: Op::List },
+    Route { path: "chats/{phone}", methods: "GET", label: "zapi.chats-metadata", op: Op::Get },
+    Route { path: "chat/{phone}", methods: "GET", label: "zapi.chat-metadata", op: Op::Get },
+    Route { path: "modify-chat", methods: "POST", label: "zapi.modify-chat", op: Op::Modify },
+    Route { path: "send-chat-expiration", methods: "POST", label: "zapi.send-chat-expiration", op: Op::Expiration },
+];
+
+const ACTIONS: &[&str] =
+    &["read", "unread", "archive", "unarchive", "pin", "unpin", "mute", "unmute", "clear", "delete"];
+const EXPIRATIONS: &[&str] = &["24_HOURS", "7_DAYS", "90_DAYS", "OFF"];
+
+pub async fn handle(call: &Call<'_>, _method: &Method, op: Op, params: &Params) -> Result<Resp, ZapiError> {
+    let net = match op {
+        Op::List => {
+            let (page, page_size) = page(call.query.as_deref(), MAX_PAGE_SIZE)?;
+            let Reply::Chats(list) = ask(call, Net::List { page, page_size }).await? else {
+                return Err(unexpected());
+            };
+            return ok(&list.iter().map(listed).collect::<Vec<_>>());
+        }
+        Op::Get => {
+            let Reply::Chat(c) = ask(call, Net::Get(path_phone(params)?)).await? else {
+                return Err(unexpected());
+            };
+            return ok(&metadata(&c));
+        }
+        Op::Modify => modify(&fields::object(&call.body)?)?,
+        Op::Expiration => expiration(&fields::object(&call.body)?)?,
+    };
+    match ask(call, net).await {
+        Ok(_) => ok(&json!({"value": true})),
+        Err(ZapiError::Account(AccountError::NotFound(_) | AccountError::Refused(_) | AccountError::Limit(_))) => {
+            ok(&json!({"value": false}))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A list entry as seed 001 shows it (flags and counts as strings, `muteEndTime` only when
+/// muted, `-1` for ever).
+fn listed(c: &ChatInfo) -> Value {
+    let mut v = json!({
+        "archived": c.archived.to_string(),
+        "pinned": c.pinned.to_string(),
+        "messagesUnread": 0,
+        "phone": c.phone.as_str(),
+        "unread": c.unread.to_string(),
+        "name": c.name.as_deref().unwrap_or(c.phone.as_str()),
+        "lastMessageTime": (c.last_message_ms / 1000).to_string(),
+        "isMuted": muted(c),
+        "isMarketSpam": "false",
+    });
+    if let Some(end) = c.mute_end_ms {
+        v["muteEndTime"] = json!(end);
+    }
+    v
+}
+
+fn metadata(c: &ChatInfo) -> Value {
+    json!({
+        "phone": c.phone.as_str(),
+        "unread": c.unread.to_string(),
+        "lastMessageTime": (c.last_message_ms / 1000).to_string(),
+        "isMuted": muted(c),
+        "isMarketSpam": "false",
+        "profileThumbnail": c.profile_thumbnail,
+        "messagesUnread": 0,
+        "about": c.about,
+    })
+}
+
+fn muted(c: &ChatInfo) -> &'static str {
+    if c.mute_end_ms.is_some() {
+        "1"
+    } else {
+        "0"
+    }
+}
+
+/// `{"phone", "action"}`.
+fn modify(o: &Object) -> Result<Net, ZapiError> {
+    let phone = fields::phone(o, "phone")?;
+    let change = match fields::one_of(o, "action", ACTIONS)?.ok_or_else(|| missing("action"))? {
+        "read" => Change::Read,
+        "unread" => Change::MarkUnread,
+        "archive" => Change::Archive,
+        "unarchive" => Change::Unarchive,
+        "pin" => Change::Pin,
+        "unpin" => Change::Unpin,
+        "mute" => Change::Mute,
+        "unmute" => Change::Unmute,
+        "clear" => Change::Clear,
+        _ => Change::Delete,
+    };
+    Ok(Net::Modify { phone, change })
+}
+
+/// `{"phone", "chatExpiration": "24_HOURS" | "7_DAYS" | "90_DAYS" | "OFF"}`.
+fn expiration(o: &Object) -> Result<Net, ZapiError> {
+    let phone = fields::phone(o, "phone")?;
+    let expiration = match fields::one_of(o, "chatExpiration", EXPIRATIONS)?.ok_or_else(|| missing("chatExpiration"))? {
+        "24_HOURS" => Expiration::Hours24,
+        "7_DAYS" => Expiration::Days7,
+        "90_DAYS" => Expiration::Days90,
+        _ => Expiration::Off,
+    };
+    Ok(Net::SetExpiration { phone, expiration })
+}
+
+fn missing(field: &str) -> ZapiError {
+    ZapiError::invalid("Invalid field", format!("{field} is required"))
+}
+
+fn unexpected() -> ZapiError {
+    ZapiError::Account(AccountError::Unavailable("unexpected reply".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chatedge_config::Phone;
+
+    fn o(v: Value) -> Object {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn every_seed_action_reads_as_its_change() {
+        for (action, want) in [
+            ("read", Change::Read),
+            ("unread", Change::MarkUnread),
+            ("archive", Change::Archive),
+            ("unarchive", Change::Unarchive),
+            ("pin", Change::Pin),
+            ("unpin", Change::Unpin),
+            ("mute", Change::Mute),
+            ("unmute", Change::Unmute),
+            ("clear", Change::Clear),
+            ("delete", Change::Delete),
+        ] {
+            match modify(&o(json!({"phone": "5544999999999", "action": action}))).unwrap() {
+                Net::Modify { change, .. } => assert_eq!(change, want, "{action}"),
+                other => panic!("{other:?}"),
+            }
+        }
+        // The HAR example writes the choice in lower case.
+        let net = expiration(&o(json!({"phone": "5511999998888", "chatExpiration": "24_hours"}))).unwrap();
+        assert!(matches!(net, Net::SetExpiration { expiration: Expiration::Hours24, .. }));
+    }
+
+    #[test]
+    fn each_bad_field_is_named() {
+        let cases = [
+            (modify(&o(json!({"action": "read"}))), "phone is required"),
+            (modify(&o(json!({"phone": "5544999999999"}))), "action is required"),
+            (modify(&o(json!({"phone": "5544999999999", "action": "read / unread*"}))), "action must be one of"),
+            (expiration(&o(json!({"phone": "5544999999999"}))), "chatExpiration is required"),
+            (expiration(&o(json!({"phone": "5544999999999", "chatExpiration": "1_YEAR"}))), "chatExpiration must be"),
+            (expiration(&o(json!({"phone": "55ab", "chatExpiration": "OFF"}))), "phone"),
+        ];
+        for (got, want) in cases {
+            match got {
+                Err(ZapiError::Invalid { message, .. }) => assert!(message.contains(want), "{message}"),
+                other => panic!("{want}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn list_entries_have_the_seed_shape() {
+        let c = ChatInfo {
+            phone: Phone::parse("5511999999999").unwrap(),
+            name: Some("Z-API SUPPORT".into()),
+            archived: false,
+            pinned: true,
+            unread: 2,
+            last_message_ms: 1_622_991_687_000,
+            mute_end_ms: Some(-1),
+            expiration_seconds: 0,
+            profile_thumbnail: None,
+            about: None,
+        };
+        assert_eq!(
+            listed(&c),
+            json!({"archived": "false", "pinned": "true", "messagesUnread": 0, "phone": "5511999999999",
+                "unread": "2", "name": "Z-API SUPPORT", "lastMessageTime": "1622991687", "muteEndTime": -1,
+                "isMuted": "1", "isMarketSpam": "false"})
+        );
+    }
+}
