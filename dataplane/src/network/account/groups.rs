@@ -5,6 +5,11 @@
 
 use chatedge_config::Phone;
 
+/// Longest group subject WhatsApp accepts.
+pub const MAX_SUBJECT_CHARS: usize = 100;
+/// Longest group description WhatsApp accepts.
+pub const MAX_DESCRIPTION_CHARS: usize = 2048;
+
 /// Which group a call is about: a group id, or a community (meaning its announcement group,
 /// through which Z-API manages a community's members).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,6 +5,8 @@
 //! the instance's connector one `network::account` call through its shard and renders the
 //! reply in Z-API's shape. Nothing here knows which network answers (the sim or a real one).
 
+mod communities;
+mod groups;
 mod privacy;
 
 use chatedge_serve::Resp;
@@ -23,6 +25,8 @@ pub struct AccountRoute {
 }
 
 enum Family {
+    Communities(communities::Op),
+    Groups(groups::Op),
     Privacy(privacy::Op),
 }
 
@@ -35,6 +39,8 @@ pub fn route(rest: &[&str]) -> Option<(&'static str, &'static str, AccountRoute)
             }
         };
     }
+    try_family!(communities, Communities);
+    try_family!(groups, Groups);
     try_family!(privacy, Privacy);
     None
 }
@@ -43,6 +49,8 @@ pub fn route(rest: &[&str]) -> Option<(&'static str, &'static str, AccountRoute)
 #[allow(dead_code)] // read by the OpenAPI contract test
 pub fn documented() -> Vec<(&'static str, &'static str)> {
     let mut all = Vec::new();
+    all.extend(communities::ROUTES.iter().map(|r| (r.path, r.methods)));
+    all.extend(groups::ROUTES.iter().map(|r| (r.path, r.methods)));
     all.extend(privacy::ROUTES.iter().map(|r| (r.path, r.methods)));
     all
 }
@@ -50,6 +58,8 @@ pub fn documented() -> Vec<(&'static str, &'static str)> {
 pub async fn handle(call: &Call<'_>, method: &Method, route: AccountRoute) -> Result<Resp, ZapiError> {
     let params = &route.params;
     match route.family {
+        Family::Communities(op) => communities::handle(call, method, op, params).await,
+        Family::Groups(op) => groups::handle(call, method, op, params).await,
         Family::Privacy(op) => privacy::handle(call, method, op, params).await,
     }
 }

@@ -32,10 +32,6 @@ pub const MAX_PARTICIPANTS: usize = 1024;
 pub const MAX_COMMUNITY_MEMBERS: usize = 5000;
 /// Join requests waiting in one group.
 pub const MAX_PENDING: usize = 1024;
-/// Longest subject WhatsApp accepts.
-pub const MAX_SUBJECT_CHARS: usize = 100;
-/// Longest description WhatsApp accepts.
-pub const MAX_DESCRIPTION_CHARS: usize = 2048;
 
 const LINK_PREFIX: &str = "https://chat.whatsapp.com/";
 
