@@ -8,7 +8,9 @@
 //! (GROUP_PARTICIPANT_LEAVE); `group-join-request` `{instanceId, groupId, phone, addedBy?}`
 //! (MEMBERSHIP_APPROVAL_REQUEST, `invite_link`, or `non_admin_add` when a participant who is
 //! not an admin added them); `group-join-request-revoke` `{instanceId, groupId, phone}`
-//! (REVOKED_MEMBERSHIP_REQUESTS).
+//! (REVOKED_MEMBERSHIP_REQUESTS); `group-settings` `{instanceId, groupId, by,
+//! adminOnlyMessage?, adminOnlySettings?, requireAdminApproval?, adminOnlyAddMember?}` (no
+//! notification in the seed).
 
 use std::sync::Arc;
 
@@ -18,7 +20,7 @@ use serde_json::{json, Value};
 
 use super::super::{invalid, SimApiError};
 use crate::api::App;
-use crate::network::account::groups::MemberChange;
+use crate::network::account::groups::{MemberChange, SettingsChange};
 use crate::network::sim::world::groups::by_others;
 use crate::network::sim::SimNetwork;
 
@@ -32,6 +34,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("group-leave", "sim.group-leave"),
     ("group-join-request", "sim.group-join-request"),
     ("group-join-request-revoke", "sim.group-join-request-revoke"),
+    ("group-settings", "sim.group-settings"),
 ];
 
 /// Phones one action may name.
@@ -70,6 +73,18 @@ struct Someone {
     phone: String,
     #[serde(default)]
     added_by: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct Configure {
+    instance_id: String,
+    group_id: String,
+    by: String,
+    admin_only_message: Option<bool>,
+    admin_only_settings: Option<bool>,
+    require_admin_approval: Option<bool>,
+    admin_only_add_member: Option<bool>,
 }
 
 fn instance(s: &str) -> Result<InstanceId, SimApiError> {
@@ -136,6 +151,18 @@ pub async fn serve(_app: &App, sim: &Arc<SimNetwork>, action: &str, body: &[u8])
                 _ => by_others::withdraw_request(w, cx, &g, &who),
             })
             .await?;
+            Ok(json!({"value": true}))
+        }
+        "group-settings" => {
+            let c: Configure = super::parse(body)?;
+            let (g, by) = (group(&c.group_id)?, phone(&c.by, "by")?);
+            let settings = SettingsChange {
+                admin_only_message: c.admin_only_message,
+                admin_only_settings: c.admin_only_settings,
+                require_admin_approval: c.require_admin_approval,
+                admin_only_add_member: c.admin_only_add_member,
+            };
+            sim.phone_change(instance(&c.instance_id)?, |w, cx| by_others::configure(w, cx, &g, &by, settings)).await?;
             Ok(json!({"value": true}))
         }
         _ => Err(invalid(format!("unknown sim action {action}"))),

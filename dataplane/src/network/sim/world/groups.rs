@@ -659,6 +659,22 @@ pub mod by_others {
         Ok(plan.len())
     }
 
+    /// `by`, an admin, changes the group's settings (seed 001 shows no notification for it).
+    pub fn configure(
+        world: &mut World,
+        cx: &mut Cx,
+        group: &Phone,
+        by: &Phone,
+        settings: SettingsChange,
+    ) -> Result<(), AccountError> {
+        let g = world.groups.groups.get(group.as_str()).ok_or_else(|| AccountError::NotFound(format!("group {group}")))?;
+        if !g.role(by).is_some_and(Role::admin) {
+            return Err(AccountError::Refused(format!("{by} is not an admin of {group}")));
+        }
+        world.groups.groups.update(group.as_str(), cx, |g| super::configure(&mut g.settings, settings));
+        Ok(())
+    }
+
     /// `phone` leaves the group.
     pub fn leave(world: &mut World, cx: &mut Cx, group: &Phone, phone: &Phone) -> Result<(), AccountError> {
         let me = me(cx)?;
