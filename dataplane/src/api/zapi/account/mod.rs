@@ -8,6 +8,8 @@
 mod calls;
 mod chats;
 mod contacts;
+mod communities;
+mod groups;
 mod privacy;
 mod profile;
 
@@ -30,6 +32,8 @@ enum Family {
     Calls(calls::Op),
     Chats(chats::Op),
     Contacts(contacts::Op),
+    Communities(communities::Op),
+    Groups(groups::Op),
     Privacy(privacy::Op),
     Profile(profile::Op),
 }
@@ -46,6 +50,8 @@ pub fn route(rest: &[&str]) -> Option<(&'static str, &'static str, AccountRoute)
     try_family!(calls, Calls);
     try_family!(chats, Chats);
     try_family!(contacts, Contacts);
+    try_family!(communities, Communities);
+    try_family!(groups, Groups);
     try_family!(privacy, Privacy);
     try_family!(profile, Profile);
     None
@@ -58,6 +64,8 @@ pub fn documented() -> Vec<(&'static str, &'static str)> {
     all.extend(calls::ROUTES.iter().map(|r| (r.path, r.methods)));
     all.extend(chats::ROUTES.iter().map(|r| (r.path, r.methods)));
     all.extend(contacts::ROUTES.iter().map(|r| (r.path, r.methods)));
+    all.extend(communities::ROUTES.iter().map(|r| (r.path, r.methods)));
+    all.extend(groups::ROUTES.iter().map(|r| (r.path, r.methods)));
     all.extend(privacy::ROUTES.iter().map(|r| (r.path, r.methods)));
     all.extend(profile::ROUTES.iter().map(|r| (r.path, r.methods)));
     all
@@ -69,6 +77,8 @@ pub async fn handle(call: &Call<'_>, method: &Method, route: AccountRoute) -> Re
         Family::Calls(op) => calls::handle(call, method, op, params).await,
         Family::Chats(op) => chats::handle(call, method, op, params).await,
         Family::Contacts(op) => contacts::handle(call, method, op, params).await,
+        Family::Communities(op) => communities::handle(call, method, op, params).await,
+        Family::Groups(op) => groups::handle(call, method, op, params).await,
         Family::Privacy(op) => privacy::handle(call, method, op, params).await,
         Family::Profile(op) => profile::handle(call, method, op, params).await,
     }
