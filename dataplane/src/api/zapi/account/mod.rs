@@ -5,7 +5,10 @@
 //! the instance's connector one `network::account` call through its shard and renders the
 //! reply in Z-API's shape. Nothing here knows which network answers (the sim or a real one).
 
+mod business;
+mod labels;
 mod privacy;
+mod status;
 
 use chatedge_serve::Resp;
 use hyper::{Method, StatusCode};
@@ -23,7 +26,10 @@ pub struct AccountRoute {
 }
 
 enum Family {
+    Business(business::Op),
+    Labels(labels::Op),
     Privacy(privacy::Op),
+    Status(status::Op),
 }
 
 /// The account route `rest` names, as (label, allowed methods, route).
@@ -35,7 +41,10 @@ pub fn route(rest: &[&str]) -> Option<(&'static str, &'static str, AccountRoute)
             }
         };
     }
+    try_family!(business, Business);
+    try_family!(labels, Labels);
     try_family!(privacy, Privacy);
+    try_family!(status, Status);
     None
 }
 
@@ -43,14 +52,20 @@ pub fn route(rest: &[&str]) -> Option<(&'static str, &'static str, AccountRoute)
 #[allow(dead_code)] // read by the OpenAPI contract test
 pub fn documented() -> Vec<(&'static str, &'static str)> {
     let mut all = Vec::new();
+    all.extend(business::ROUTES.iter().map(|r| (r.path, r.methods)));
+    all.extend(labels::ROUTES.iter().map(|r| (r.path, r.methods)));
     all.extend(privacy::ROUTES.iter().map(|r| (r.path, r.methods)));
+    all.extend(status::ROUTES.iter().map(|r| (r.path, r.methods)));
     all
 }
 
 pub async fn handle(call: &Call<'_>, method: &Method, route: AccountRoute) -> Result<Resp, ZapiError> {
     let params = &route.params;
     match route.family {
+        Family::Business(op) => business::handle(call, method, op, params).await,
+        Family::Labels(op) => labels::handle(call, method, op, params).await,
         Family::Privacy(op) => privacy::handle(call, method, op, params).await,
+        Family::Status(op) => status::handle(call, method, op, params).await,
     }
 }
 
