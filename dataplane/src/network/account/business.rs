@@ -97,17 +97,36 @@ pub enum Call {
     SaveProduct(ProductDraft),
     /// The catalog of `owner` (another business's number, or the account's own: `None` or
     /// its own number).
-    Catalog { owner: Option<Phone>, cursor: Cursor },
+    Catalog {
+        owner: Option<Phone>,
+        cursor: Cursor,
+    },
     Product(String),
     DeleteProduct(String),
     SetCartEnabled(bool),
-    CreateCollection { name: String, product_ids: Vec<String> },
-    Collections { cursor: Cursor },
+    CreateCollection {
+        name: String,
+        product_ids: Vec<String>,
+    },
+    Collections {
+        cursor: Cursor,
+    },
     DeleteCollection(String),
-    RenameCollection { id: String, name: String },
-    CollectionProducts { owner: Phone, id: String, cursor: Cursor },
+    RenameCollection {
+        id: String,
+        name: String,
+    },
+    CollectionProducts {
+        owner: Phone,
+        id: String,
+        cursor: Cursor,
+    },
     /// Adds (`true`) or removes products; WhatsApp gives the collection a new id.
-    ChangeCollection { id: String, product_ids: Vec<String>, add: bool },
+    ChangeCollection {
+        id: String,
+        product_ids: Vec<String>,
+        add: bool,
+    },
     SetDescription(String),
     SetEmail(String),
     SetAddress(String),
@@ -116,17 +135,30 @@ pub enum Call {
     /// Category ids or labels, as the directory lists them.
     SetCategories(Vec<String>),
     /// The directory's categories whose name contains `query` (all without one).
-    Categories { query: Option<String> },
+    Categories {
+        query: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone)]
 pub enum Reply {
     /// A saved product's id.
     ProductId(String),
-    Products { cart_enabled: bool, products: Vec<Product>, next_cursor: Cursor },
-    Product { cart_enabled: bool, catalog_id: String, product: Product },
+    Products {
+        cart_enabled: bool,
+        products: Vec<Product>,
+        next_cursor: Cursor,
+    },
+    Product {
+        cart_enabled: bool,
+        catalog_id: String,
+        product: Product,
+    },
     CollectionId(String),
-    Collections { collections: Vec<Collection>, next_cursor: Cursor },
+    Collections {
+        collections: Vec<Collection>,
+        next_cursor: Cursor,
+    },
     Categories(Vec<Category>),
     Done,
 }

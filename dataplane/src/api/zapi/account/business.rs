@@ -154,7 +154,8 @@ pub async fn handle(call: &Call<'_>, method: &Method, op: Op, params: &Params) -
             }
         }
         Op::Collections => {
-            let Reply::Collections { collections, next_cursor } = ask(call, Net::Collections { cursor: cursor() }).await?
+            let Reply::Collections { collections, next_cursor } =
+                ask(call, Net::Collections { cursor: cursor() }).await?
             else {
                 return Err(unexpected());
             };

@@ -97,7 +97,10 @@ pub fn read_label(o: &Object) -> Result<(String, Option<u8>), ZapiError> {
 fn color(o: &Object) -> Result<Option<u8>, ZapiError> {
     let bad = || {
         let last = COLORS.len() - 1;
-        ZapiError::invalid("Invalid field", format!("color must be a color index from 0 to {last} (see business/tags/colors)"))
+        ZapiError::invalid(
+            "Invalid field",
+            format!("color must be a color index from 0 to {last} (see business/tags/colors)"),
+        )
     };
     let n = match o.get("color") {
         None | Some(Value::Null) => return Ok(None),

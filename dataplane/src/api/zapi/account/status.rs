@@ -85,7 +85,8 @@ pub async fn handle(call: &Call<'_>, _method: &Method, op: Op, _params: &Params)
             let found = found.ok_or_else(|| ZapiError::invalid("Invalid field", format!("{field} is required")))?;
             let source = source(call, kind, field, found).await?;
             let view_once = false;
-            m.content = Content::Media(Box::new(Media { kind, source, caption, file_name: None, extension: None, view_once }));
+            m.content =
+                Content::Media(Box::new(Media { kind, source, caption, file_name: None, extension: None, view_once }));
             m
         }
     };
@@ -118,7 +119,10 @@ fn post(o: &Object, instance: chatedge_config::InstanceId) -> Result<OutboundMes
 fn reply(o: &Object, instance: chatedge_config::InstanceId) -> Result<OutboundMessage, ZapiError> {
     let phone = fields::phone(o, "phone")?;
     if !matches!(phone.kind(), PhoneKind::Contact | PhoneKind::Lid) {
-        return Err(ZapiError::invalid("Invalid phone", "phone must be the number of the person who posted the status"));
+        return Err(ZapiError::invalid(
+            "Invalid phone",
+            "phone must be the number of the person who posted the status",
+        ));
     }
     let status = fields::text(o, "statusMessageId", MAX_STATUS_ID_CHARS, true)?.unwrap_or_default();
     let mut m = OutboundMessage::new(instance, phone, Content::text(""));
@@ -128,7 +132,12 @@ fn reply(o: &Object, instance: chatedge_config::InstanceId) -> Result<OutboundMe
 }
 
 /// Where the file is: its URL, or the base64 data stored (fsync'd) now.
-async fn source(call: &Call<'_>, kind: MediaKind, field: &'static str, found: MediaText) -> Result<MediaSource, ZapiError> {
+async fn source(
+    call: &Call<'_>,
+    kind: MediaKind,
+    field: &'static str,
+    found: MediaText,
+) -> Result<MediaSource, ZapiError> {
     match found {
         MediaText::Url(url) => Ok(MediaSource::Url { url }),
         MediaText::Base64 { body, range } => {

@@ -12,9 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Cell, Cx, Loader, Table, World};
-use crate::network::account::business::{
-    Call, Category, Collection, Cursor, Hours, Product, ProductDraft, Reply,
-};
+use crate::network::account::business::{Call, Category, Collection, Cursor, Hours, Product, ProductDraft, Reply};
 use crate::network::account::AccountError;
 use crate::store::StoreError;
 
@@ -132,12 +130,8 @@ pub fn apply(world: &mut World, call: Call, cx: &mut Cx) -> Result<Reply, Accoun
         }
         Call::DeleteProduct(id) => {
             s.product(&id)?;
-            let holding: Vec<String> = s
-                .collections
-                .iter()
-                .filter(|(_, c)| c.product_ids.contains(&id))
-                .map(|(k, _)| k.clone())
-                .collect();
+            let holding: Vec<String> =
+                s.collections.iter().filter(|(_, c)| c.product_ids.contains(&id)).map(|(k, _)| k.clone()).collect();
             for c in holding {
                 s.collections.update(&c, cx, |c| c.product_ids.retain(|p| *p != id));
             }
@@ -230,9 +224,10 @@ fn is_me(cx: &Cx, owner: &Phone) -> Result<bool, AccountError> {
 }
 
 fn save_product(s: &mut State, draft: ProductDraft, cx: &mut Cx) -> Result<Reply, AccountError> {
-    let existing = draft.retailer_id.as_ref().and_then(|r| {
-        s.products.iter().find(|(_, p)| p.retailer_id.as_ref() == Some(r)).map(|(id, _)| id.clone())
-    });
+    let existing = draft
+        .retailer_id
+        .as_ref()
+        .and_then(|r| s.products.iter().find(|(_, p)| p.retailer_id.as_ref() == Some(r)).map(|(id, _)| id.clone()));
     let id = match existing {
         Some(id) => id,
         None if s.products.room() == 0 => {

@@ -132,10 +132,9 @@ pub fn apply(world: &mut World, call: Call, cx: &mut Cx) -> Result<Reply, Accoun
         Call::Assign { chat, label, assigned } => {
             check_chat(cx, &chat)?;
             s.exists(&label)?;
-            if assigned && s.changes(chat.as_str(), &label, true) && !s.chats.contains(chat.as_str()) {
-                if s.chats.room() == 0 {
-                    return Err(AccountError::Limit(format!("at most {MAX_LABELLED_CHATS} labelled chats")));
-                }
+            let new_chat = assigned && !s.chats.contains(chat.as_str());
+            if new_chat && s.chats.room() == 0 {
+                return Err(AccountError::Limit(format!("at most {MAX_LABELLED_CHATS} labelled chats")));
             }
             s.set(chat.as_str(), &label, assigned, cx)?;
             Ok(Reply::Done)
@@ -195,6 +194,7 @@ pub fn label_chats(world: &mut World, changes: Vec<PhoneLabelChange>, cx: &mut C
     notice.notification_parameters = Some(parameters);
     notice.call_id = Some(None);
     notice.code = Some(None);
+    notice.expires_at = Some(None);
     let mut message = IncomingMessage::notice(me, None, notice);
     message.at_ms = cx.now_ms;
     cx.notices.push(message);

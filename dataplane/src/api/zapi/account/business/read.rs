@@ -247,7 +247,9 @@ pub fn categories(o: &Object) -> Result<Vec<String>, ZapiError> {
         .enumerate()
         .map(|(i, v)| match v {
             Value::String(s) if !s.trim().is_empty() && s.len() <= MAX_ID_CHARS => Ok(s.trim().to_owned()),
-            _ => Err(bad(format!("categories[{i}] must be a category id or label (see business/available-categories)"))),
+            _ => {
+                Err(bad(format!("categories[{i}] must be a category id or label (see business/available-categories)")))
+            }
         })
         .collect()
 }

@@ -81,7 +81,8 @@ fn catalogs_are_paged_by_cursor() {
     for i in 0..PAGE + 5 {
         save(&mut w, &format!("p{i}"), None);
     }
-    let Reply::Products { products: first, next_cursor, .. } = ok(&mut w, Call::Catalog { owner: Some(me()), cursor: None })
+    let Reply::Products { products: first, next_cursor, .. } =
+        ok(&mut w, Call::Catalog { owner: Some(me()), cursor: None })
     else {
         panic!()
     };
@@ -96,7 +97,9 @@ fn catalogs_are_paged_by_cursor() {
     assert_eq!(next_cursor, None);
     assert!(second.iter().all(|p| !first.contains(p)));
     let other = Phone::parse("5544999999999").unwrap();
-    let Reply::Products { products, .. } = ok(&mut w, Call::Catalog { owner: Some(other), cursor: None }) else { panic!() };
+    let Reply::Products { products, .. } = ok(&mut w, Call::Catalog { owner: Some(other), cursor: None }) else {
+        panic!()
+    };
     assert!(products.is_empty(), "the sim keeps no other business's catalog");
 }
 

@@ -68,7 +68,9 @@ fn collection_bodies_need_their_ids() {
     assert!(message(new_collection(&body(json!({"name": "x"})))).contains("productIds is required"));
     assert!(message(new_collection(&body(json!({"name": "x", "productIds": ["a"]})))).contains("productIds[0]"));
     assert!(message(collection_change(&body(json!({"productIds": ["1"]})))).contains("collectionId is required"));
-    assert!(message(collection_change(&body(json!({"collectionId": "x1", "productIds": ["1"]})))).contains("collectionId"));
+    assert!(
+        message(collection_change(&body(json!({"collectionId": "x1", "productIds": ["1"]})))).contains("collectionId")
+    );
     assert!(id("{{id-do-produto}}", "productId").is_err());
 }
 
@@ -86,9 +88,13 @@ fn profile_fields_are_checked_and_may_be_emptied() {
     let w = websites(&body(json!({"websites": ["https://example.com", "https://example2.org"]}))).unwrap();
     assert_eq!(w.len(), 2);
     assert!(websites(&body(json!({"websites": []}))).unwrap().is_empty());
-    assert!(message(websites(&body(json!({"websites": ["https://a.b", "https://c.d", "https://e.f"]})))).contains("websites"));
+    assert!(message(websites(&body(json!({"websites": ["https://a.b", "https://c.d", "https://e.f"]}))))
+        .contains("websites"));
     assert!(message(websites(&body(json!({"websites": ["example.com"]})))).contains("websites[0]"));
-    assert_eq!(categories(&body(json!({"categories": ["RESTAURANT", "FINANCE", "629412378414563"]}))).unwrap().len(), 3);
+    assert_eq!(
+        categories(&body(json!({"categories": ["RESTAURANT", "FINANCE", "629412378414563"]}))).unwrap().len(),
+        3
+    );
     assert!(message(categories(&body(json!({"categories": []})))).contains("categories must have from 1 to 3"));
     assert!(message(categories(&body(json!({"categories": [5]})))).contains("categories[0]"));
 }
@@ -106,8 +112,14 @@ fn opening_hours_read_as_the_seed_writes_them() {
         (json!({"timezone": "Sao Paulo"}), "timezone must be"),
         (json!({"timezone": "UTC", "mode": "always"}), "mode must be one of"),
         (json!({"timezone": "UTC", "days": [{"openTime": "08:00", "closeTime": "09:00"}]}), "days[0].dayOfWeek"),
-        (json!({"timezone": "UTC", "days": [{"dayOfWeek": "MONDAY", "openTime": "8h", "closeTime": "09:00"}]}), "days[0].openTime"),
-        (json!({"timezone": "UTC", "days": [{"dayOfWeek": "MONDAY", "openTime": "10:00", "closeTime": "09:00"}]}), "days[0].closeTime must be after"),
+        (
+            json!({"timezone": "UTC", "days": [{"dayOfWeek": "MONDAY", "openTime": "8h", "closeTime": "09:00"}]}),
+            "days[0].openTime",
+        ),
+        (
+            json!({"timezone": "UTC", "days": [{"dayOfWeek": "MONDAY", "openTime": "10:00", "closeTime": "09:00"}]}),
+            "days[0].closeTime must be after",
+        ),
         (json!({"timezone": "UTC", "days": ["x"]}), "days[0] must be an object"),
     ];
     for (b, want) in cases {
