@@ -2,7 +2,8 @@
 //! (country code + area code + number, digits only: "5511999999999"), a group id
 //! ("120363019502650977-group"; groups made before November 2021 are the founder's number and a
 //! timestamp, "5511999999999-1623281429", also written with "-group" appended), a WhatsApp
-//! contact id ("81896604192873@lid") or a channel id ("120363166555745933@newsletter").
+//! contact id ("81896604192873@lid"), a channel id ("120363166555745933@newsletter") or the
+//! status broadcast list ("status@broadcast", where status posts go).
 //!
 //! [`Phone::parse`] is strict — the value is one of those forms exactly — and is what stored
 //! values (queue keys, records) and admin query parameters use. [`Phone::normalize`] reads a
@@ -23,6 +24,8 @@ const OLD_GROUP_TIMESTAMP_DIGITS: usize = 10;
 const LID_DIGITS: std::ops::RangeInclusive<usize> = 5..=24;
 /// Bounds of the number before `@newsletter` (seed 001: "120363166555745933@newsletter").
 const NEWSLETTER_DIGITS: std::ops::RangeInclusive<usize> = 5..=30;
+/// The id status posts are addressed to (WhatsApp's own id for the status broadcast list).
+pub const STATUS_BROADCAST: &str = "status@broadcast";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PhoneError {
@@ -50,6 +53,8 @@ pub enum PhoneKind {
     Lid,
     /// A channel (`…@newsletter`).
     Newsletter,
+    /// The account's status (stories): `status@broadcast`, what a status post is sent to.
+    StatusBroadcast,
 }
 
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -124,6 +129,8 @@ fn kind_of(s: &str) -> Option<PhoneKind> {
         Some(PhoneKind::Lid)
     } else if s.strip_suffix("@newsletter").is_some_and(|n| digits_within(n, &NEWSLETTER_DIGITS)) {
         Some(PhoneKind::Newsletter)
+    } else if s == STATUS_BROADCAST {
+        Some(PhoneKind::StatusBroadcast)
     } else {
         None
     }
@@ -203,6 +210,10 @@ mod tests {
             ("81896604192873@lid", Some(PhoneKind::Lid)),
             ("120363166555745933@newsletter", Some(PhoneKind::Newsletter)),
             ("5544999999999@newsletter", Some(PhoneKind::Newsletter)),
+            ("status@broadcast", Some(PhoneKind::StatusBroadcast)),
+            ("Status@broadcast", None),
+            ("5511999999999@broadcast", None),
+            ("status@broadcast ", None),
             ("-group", None),
             ("1-2-3-group", None),
             ("120363019502650977-grp", None),
@@ -240,6 +251,7 @@ mod tests {
             ("5511999999999-1623281429", Ok("5511999999999-1623281429")),
             ("81896604192873@lid", Ok("81896604192873@lid")),
             ("120363166555745933@newsletter", Ok("120363166555745933@newsletter")),
+            (" status@broadcast ", Ok("status@broadcast")),
             ("", Err(PhoneError::Empty)),
             ("   ", Err(PhoneError::Empty)),
             ("++5511999999999", Err(PhoneError::NotAPhone)),

@@ -1,9 +1,164 @@
-//! business: the network calls and replies of this family (see the parent module).
+//! business: a WhatsApp Business account's catalog (products, the cart setting, collections
+//! of products) and its business profile (description, e-mail, address, websites, opening
+//! hours, categories). Catalog lists are paged by an opaque cursor the network gives with
+//! each page. Only a WhatsApp Business account has these.
 
-/// What is asked.
-#[derive(Debug, Clone)]
-pub enum Call {}
+use chatedge_config::Phone;
+use serde::{Deserialize, Serialize};
 
-/// What the network answers.
+/// A product as the account describes it; the network mints its id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductDraft {
+    /// The seller's own id for it; saving a product with a retailer id the catalog already
+    /// holds updates that product.
+    pub retailer_id: Option<String>,
+    pub name: String,
+    pub description: String,
+    /// In the currency's smallest unit, as the seller gives it.
+    pub price: u64,
+    pub sale_price: Option<u64>,
+    pub currency: String,
+    pub images: Vec<String>,
+    pub is_hidden: bool,
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Product {
+    pub id: String,
+    #[serde(flatten)]
+    pub draft: ProductDraft,
+}
+
+/// A collection of the catalog's products.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Collection {
+    pub id: String,
+    pub name: String,
+    /// `PENDING` until WhatsApp has reviewed it, then `APPROVED`.
+    pub status: &'static str,
+    pub product_ids: Vec<String>,
+}
+
+/// A category a business may be listed under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Category {
+    pub id: &'static str,
+    /// Some categories also have a label, accepted in place of the id.
+    pub label: Option<&'static str>,
+    pub display_name: &'static str,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Weekday {
+    Sunday,
+    Monday,
+    Tuesday,
+    Wednesday,
+    Thursday,
+    Friday,
+    Saturday,
+}
+
+/// One opening interval of a day, `hh:mm` to `hh:mm`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenInterval {
+    pub day_of_week: Weekday,
+    pub open_time: String,
+    pub close_time: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum HoursMode {
+    SpecificHours,
+    Open24h,
+    AppointmentOnly,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Hours {
+    pub timezone: String,
+    pub mode: Option<HoursMode>,
+    /// No intervals: closed every day.
+    pub days: Vec<OpenInterval>,
+}
+
+/// Which page of a list: after the item the cursor names.
+pub type Cursor = Option<String>;
+
 #[derive(Debug, Clone)]
-pub enum Reply {}
+pub enum Call {
+    SaveProduct(ProductDraft),
+    /// The catalog of `owner` (another business's number, or the account's own: `None` or
+    /// its own number).
+    Catalog {
+        owner: Option<Phone>,
+        cursor: Cursor,
+    },
+    Product(String),
+    DeleteProduct(String),
+    SetCartEnabled(bool),
+    CreateCollection {
+        name: String,
+        product_ids: Vec<String>,
+    },
+    Collections {
+        cursor: Cursor,
+    },
+    DeleteCollection(String),
+    RenameCollection {
+        id: String,
+        name: String,
+    },
+    CollectionProducts {
+        owner: Phone,
+        id: String,
+        cursor: Cursor,
+    },
+    /// Adds (`true`) or removes products; WhatsApp gives the collection a new id.
+    ChangeCollection {
+        id: String,
+        product_ids: Vec<String>,
+        add: bool,
+    },
+    SetDescription(String),
+    SetEmail(String),
+    SetAddress(String),
+    SetWebsites(Vec<String>),
+    SetHours(Hours),
+    /// Category ids or labels, as the directory lists them.
+    SetCategories(Vec<String>),
+    /// The directory's categories whose name contains `query` (all without one).
+    Categories {
+        query: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// A saved product's id.
+    ProductId(String),
+    Products {
+        cart_enabled: bool,
+        products: Vec<Product>,
+        next_cursor: Cursor,
+    },
+    Product {
+        cart_enabled: bool,
+        catalog_id: String,
+        product: Product,
+    },
+    CollectionId(String),
+    Collections {
+        collections: Vec<Collection>,
+        next_cursor: Cursor,
+    },
+    Categories(Vec<Category>),
+    Done,
+}

@@ -12,6 +12,10 @@ mod communities;
 mod groups;
 mod privacy;
 mod profile;
+mod business;
+mod labels;
+mod privacy;
+mod status;
 
 use chatedge_serve::Resp;
 use hyper::{Method, StatusCode};
@@ -36,6 +40,10 @@ enum Family {
     Groups(groups::Op),
     Privacy(privacy::Op),
     Profile(profile::Op),
+    Business(business::Op),
+    Labels(labels::Op),
+    Privacy(privacy::Op),
+    Status(status::Op),
 }
 
 /// The account route `rest` names, as (label, allowed methods, route).
@@ -54,6 +62,10 @@ pub fn route(rest: &[&str]) -> Option<(&'static str, &'static str, AccountRoute)
     try_family!(groups, Groups);
     try_family!(privacy, Privacy);
     try_family!(profile, Profile);
+    try_family!(business, Business);
+    try_family!(labels, Labels);
+    try_family!(privacy, Privacy);
+    try_family!(status, Status);
     None
 }
 
@@ -68,6 +80,10 @@ pub fn documented() -> Vec<(&'static str, &'static str)> {
     all.extend(groups::ROUTES.iter().map(|r| (r.path, r.methods)));
     all.extend(privacy::ROUTES.iter().map(|r| (r.path, r.methods)));
     all.extend(profile::ROUTES.iter().map(|r| (r.path, r.methods)));
+    all.extend(business::ROUTES.iter().map(|r| (r.path, r.methods)));
+    all.extend(labels::ROUTES.iter().map(|r| (r.path, r.methods)));
+    all.extend(privacy::ROUTES.iter().map(|r| (r.path, r.methods)));
+    all.extend(status::ROUTES.iter().map(|r| (r.path, r.methods)));
     all
 }
 
@@ -81,6 +97,10 @@ pub async fn handle(call: &Call<'_>, method: &Method, route: AccountRoute) -> Re
         Family::Groups(op) => groups::handle(call, method, op, params).await,
         Family::Privacy(op) => privacy::handle(call, method, op, params).await,
         Family::Profile(op) => profile::handle(call, method, op, params).await,
+        Family::Business(op) => business::handle(call, method, op, params).await,
+        Family::Labels(op) => labels::handle(call, method, op, params).await,
+        Family::Privacy(op) => privacy::handle(call, method, op, params).await,
+        Family::Status(op) => status::handle(call, method, op, params).await,
     }
 }
 

@@ -54,7 +54,10 @@ pub async fn parse(call: &Call<'_>, kind: MediaKind, extension: Option<String>) 
 /// event loop for milliseconds.
 const PARSE_ASIDE_BYTES: usize = 1024 * 1024;
 
-async fn read_body(call: &Call<'_>, field: &'static str) -> Result<(fields::Object, Option<MediaText>), ZapiError> {
+pub(crate) async fn read_body(
+    call: &Call<'_>,
+    field: &'static str,
+) -> Result<(fields::Object, Option<MediaText>), ZapiError> {
     if call.body.len() <= PARSE_ASIDE_BYTES {
         return fields::object_with_media(&call.body, field);
     }
@@ -64,7 +67,7 @@ async fn read_body(call: &Call<'_>, field: &'static str) -> Result<(fields::Obje
     })?
 }
 
-async fn store(
+pub(crate) async fn store(
     call: &Call<'_>,
     kind: MediaKind,
     field: &'static str,

@@ -9,9 +9,9 @@
 
 mod actions;
 mod cards;
-mod envelope;
+pub(crate) mod envelope;
 mod interactive;
-mod media;
+pub(crate) mod media;
 mod text;
 
 use std::time::Instant;

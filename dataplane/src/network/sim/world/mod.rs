@@ -145,6 +145,7 @@ impl World {
             groups::recipients(self, me, to),
             communities::recipients(self, me, to),
             channels::recipients(self, to),
+            status::recipients(self, to),
         ];
         answers.into_iter().flatten().next().unwrap_or_else(|| Ok(vec![to.clone()]))
     }
