@@ -54,7 +54,7 @@ fn message(instance: InstanceId, phone: &str) -> OutboundMessage {
 fn pairing_codes_rotate_then_expire_and_old_codes_are_refused() {
     on_shard(|net, mut conn, mut rx| async move {
         let id = InstanceId::generate();
-        conn.start_pairing(id, Generation(1));
+        conn.start_pairing(id, Generation(1), PairingMethod::Qr);
         let NetworkEvent::PairingCode { code: first, .. } = next(&mut rx).await else { panic!("first code") };
         let NetworkEvent::PairingCode { code: second, .. } = next(&mut rx).await else { panic!("second code") };
         assert_ne!(first, second);
@@ -70,7 +70,7 @@ fn pairing_codes_rotate_then_expire_and_old_codes_are_refused() {
 fn scanning_the_current_code_connects_the_instance() {
     on_shard(|net, mut conn, mut rx| async move {
         let id = InstanceId::generate();
-        conn.start_pairing(id, Generation(1));
+        conn.start_pairing(id, Generation(1), PairingMethod::Qr);
         let NetworkEvent::PairingCode { code, .. } = next(&mut rx).await else { panic!("code") };
         assert_eq!(net.scan(&code, Phone::parse("5511999990001").unwrap()).await, Ok(id));
         let NetworkEvent::Connected { phone, credentials, generation, .. } = next(&mut rx).await else {
@@ -133,7 +133,7 @@ async fn paired(
     rx: &mut mpsc::Receiver<NetworkEvent>,
 ) -> (InstanceId, Credentials) {
     let id = InstanceId::generate();
-    conn.start_pairing(id, Generation(1));
+    conn.start_pairing(id, Generation(1), PairingMethod::Qr);
     let NetworkEvent::PairingCode { code, .. } = next(rx).await else { panic!("code") };
     net.scan(&code, Phone::parse("5511999990001").unwrap()).await.unwrap();
     let NetworkEvent::Connected { credentials, ack: Some(ack), .. } = next(rx).await else { panic!("connected") };

@@ -6,6 +6,7 @@
 //! reply in Z-API's shape. Nothing here knows which network answers (the sim or a real one).
 
 mod privacy;
+mod registration;
 
 use chatedge_serve::Resp;
 use hyper::{Method, StatusCode};
@@ -24,6 +25,7 @@ pub struct AccountRoute {
 
 enum Family {
     Privacy(privacy::Op),
+    Registration(registration::Op),
 }
 
 /// The account route `rest` names, as (label, allowed methods, route).
@@ -36,6 +38,7 @@ pub fn route(rest: &[&str]) -> Option<(&'static str, &'static str, AccountRoute)
         };
     }
     try_family!(privacy, Privacy);
+    try_family!(registration, Registration);
     None
 }
 
@@ -44,6 +47,7 @@ pub fn route(rest: &[&str]) -> Option<(&'static str, &'static str, AccountRoute)
 pub fn documented() -> Vec<(&'static str, &'static str)> {
     let mut all = Vec::new();
     all.extend(privacy::ROUTES.iter().map(|r| (r.path, r.methods)));
+    all.extend(registration::ROUTES.iter().map(|r| (r.path, r.methods)));
     all
 }
 
@@ -51,6 +55,7 @@ pub async fn handle(call: &Call<'_>, method: &Method, route: AccountRoute) -> Re
     let params = &route.params;
     match route.family {
         Family::Privacy(op) => privacy::handle(call, method, op, params).await,
+        Family::Registration(op) => registration::handle(call, method, op, params).await,
     }
 }
 
