@@ -528,6 +528,15 @@ impl Connector for SimConnector {
         tokio::task::spawn_local(async move {
             pause(ack_delay).await;
             let ack = Some(net.next_ack());
+            // An admin invitation to a channel the account manages is kept on the channel
+            // (pending until answered or revoked); the message travels either way, as the
+            // seed's examples invite to channels the sender need not own.
+            if let Some(channel) = admin_invite(&message) {
+                let invited = |w: &mut World, cx: &mut Cx| world::channels::invited(w, &channel, &phone, cx);
+                if let Err(e) = net.phone_change(instance, invited).await {
+                    tracing::debug!(instance = %instance, error = %e, "sim: admin invitation not kept on the channel");
+                }
+            }
             let arrived = match recipients {
                 Ok(recipients) => arrive::arrive(&net, &message, recipients).await,
                 Err(reason) => Err(reason),
@@ -711,6 +720,17 @@ fn read_by_me(message: &OutboundMessage) -> Option<chatedge_config::MessageId> {
     match &message.content {
         crate::queue::content::Content::Action(a) => match a.as_ref() {
             crate::queue::content::Action::Read { message_id } => chatedge_config::MessageId::parse(message_id).ok(),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The channel a send-newsletter-admin-invite message invites its recipient to administer.
+fn admin_invite(message: &OutboundMessage) -> Option<Phone> {
+    match &message.content {
+        crate::queue::content::Content::Card(card) => match card.as_ref() {
+            crate::queue::content::Card::NewsletterAdminInvite { newsletter_id, .. } => Some(newsletter_id.clone()),
             _ => None,
         },
         _ => None,

@@ -5,6 +5,7 @@
 //! the instance's connector one `network::account` call through its shard and renders the
 //! reply in Z-API's shape. Nothing here knows which network answers (the sim or a real one).
 
+mod channels;
 mod privacy;
 mod registration;
 
@@ -24,6 +25,7 @@ pub struct AccountRoute {
 }
 
 enum Family {
+    Channels(channels::Op),
     Privacy(privacy::Op),
     Registration(registration::Op),
 }
@@ -37,6 +39,7 @@ pub fn route(rest: &[&str]) -> Option<(&'static str, &'static str, AccountRoute)
             }
         };
     }
+    try_family!(channels, Channels);
     try_family!(privacy, Privacy);
     try_family!(registration, Registration);
     None
@@ -46,6 +49,7 @@ pub fn route(rest: &[&str]) -> Option<(&'static str, &'static str, AccountRoute)
 #[allow(dead_code)] // read by the OpenAPI contract test
 pub fn documented() -> Vec<(&'static str, &'static str)> {
     let mut all = Vec::new();
+    all.extend(channels::ROUTES.iter().map(|r| (r.path, r.methods)));
     all.extend(privacy::ROUTES.iter().map(|r| (r.path, r.methods)));
     all.extend(registration::ROUTES.iter().map(|r| (r.path, r.methods)));
     all
@@ -54,6 +58,7 @@ pub fn documented() -> Vec<(&'static str, &'static str)> {
 pub async fn handle(call: &Call<'_>, method: &Method, route: AccountRoute) -> Result<Resp, ZapiError> {
     let params = &route.params;
     match route.family {
+        Family::Channels(op) => channels::handle(call, method, op, params).await,
         Family::Privacy(op) => privacy::handle(call, method, op, params).await,
         Family::Registration(op) => registration::handle(call, method, op, params).await,
     }

@@ -112,11 +112,11 @@ pub fn apply(world: &mut World, call: Call, cx: &mut Cx) -> Result<Reply, Accoun
             Ok(Reply::Availability { available: true, blocked: false, appeal_token: None, waits })
         }
         Call::RequestCode { phone, method } => {
-            if p.phone.as_ref() != Some(&phone) {
-                return Err(refused("check the number with registration-available first"));
-            }
             if r.banned(&phone).is_some() {
                 return Ok(Reply::Blocked);
+            }
+            if p.phone.as_ref() != Some(&phone) {
+                return Err(refused("check the number with registration-available first"));
             }
             let left = waits(&p, &phone, cx.now_ms);
             if left.sms > 0 {
