@@ -42,7 +42,8 @@ async fn metadata(p: &Paired, id: &str) -> Value {
 async fn post(p: &Paired, to: &str, text: &str) -> Value {
     let v = ok(p, Method::POST, "send-text", json!({"phone": to, "message": text})).await;
     let zaap = v["zaapId"].as_str().unwrap().to_owned();
-    let events = p.sink.wait_for(PATIENCE, "the post's DeliveryCallback", |e| e.iter().any(|r| r.body["zaapId"] == zaap)).await;
+    let events =
+        p.sink.wait_for(PATIENCE, "the post's DeliveryCallback", |e| e.iter().any(|r| r.body["zaapId"] == zaap)).await;
     events.into_iter().find(|r| r.body["zaapId"] == zaap).unwrap().body
 }
 
@@ -55,14 +56,21 @@ async fn received(p: &Paired, phone: &str) -> Vec<Value> {
 #[tokio::test]
 async fn an_own_channel_is_edited_posted_to_its_followers_and_survives_a_restart() {
     let mut p = paired(FAST).await;
-    let created = ok(&p, Method::POST, "create-newsletter", json!({"name": "Meu canal Z-API", "description": "Canal oficial Z-API"})).await;
+    let created = ok(
+        &p,
+        Method::POST,
+        "create-newsletter",
+        json!({"name": "Meu canal Z-API", "description": "Canal oficial Z-API"}),
+    )
+    .await;
     let id = created["id"].as_str().unwrap().to_owned();
     assert!(id.ends_with("@newsletter") && id.len() == 18 + "@newsletter".len(), "{created}");
 
     let v = ok(&p, Method::POST, "update-newsletter-name", json!({"id": id, "name": "Nome do canal"})).await;
     assert_eq!(v, json!({"value": true}));
     ok(&p, Method::PUT, "update-newsletter-description", json!({"id": id, "description": "Descrição do canal"})).await;
-    ok(&p, Method::POST, "update-newsletter-picture", json!({"id": id, "pictureUrl": "https://example.com/canal.png"})).await;
+    ok(&p, Method::POST, "update-newsletter-picture", json!({"id": id, "pictureUrl": "https://example.com/canal.png"}))
+        .await;
     ok(&p, Method::POST, &format!("newsletter/settings/{id}"), json!({"reactionCodes": "basic"})).await;
     sim(&p, "newsletter-follow", json!({"instanceId": p.inst.id, "newsletterId": id, "phone": FOLLOWER})).await;
 
@@ -80,12 +88,13 @@ async fn an_own_channel_is_edited_posted_to_its_followers_and_survives_a_restart
     let delivery = post(&p, &id, "first post").await;
     assert!(delivery.get("error").is_none(), "the owner posts: {delivery}");
     let got = eventually(PATIENCE, || async {
-        let l = received(&p, FOLLOWER).await;
+        let l = received(&p, &id).await;
         (!l.is_empty()).then_some(l)
     })
     .await
-    .expect("the follower receives the post");
-    assert!(got[0].to_string().contains("first post"), "{got:?}");
+    .expect("the post is on the network");
+    assert_eq!(got[0]["text"], "first post", "{got:?}");
+    assert_eq!(got[0]["deliveredTo"], json!([FOLLOWER]), "its followers receive it: {got:?}");
 
     p.ce.terminate();
     p.ce = Chatedge::up(p.dir.path(), FAST);
@@ -105,11 +114,16 @@ async fn someone_elses_channel_is_found_followed_and_muted_but_not_posted_to() {
     let p = paired(FAST).await;
     let made = sim(&p, "newsletter", json!({"instanceId": p.inst.id, "name": "Z-API", "description": "Official Z-API", "owner": "554422220000", "country": "CA"})).await;
     let id = made["newsletterId"].as_str().unwrap().to_owned();
-    let search = json!({"limit": "50", "view": "TRENDING", "filters": {"countryCodes": ["BR", "CA"]}, "searchText": "Z-API"});
+    let search =
+        json!({"limit": "50", "view": "TRENDING", "filters": {"countryCodes": ["BR", "CA"]}, "searchText": "Z-API"});
     let found = ok(&p, Method::POST, "search-newsletter", search).await;
     assert_eq!(found["cursor"], Value::Null);
-    assert_eq!(found["data"], json!([{"id": id, "name": "Z-API", "description": "Official Z-API", "subscribersCount": "0", "picture": null}]));
-    let none = ok(&p, Method::POST, "search-newsletter", json!({"limit": 5, "filters": {"countryCodes": ["BR"]}})).await;
+    assert_eq!(
+        found["data"],
+        json!([{"id": id, "name": "Z-API", "description": "Official Z-API", "subscribersCount": "0", "picture": null}])
+    );
+    let none =
+        ok(&p, Method::POST, "search-newsletter", json!({"limit": 5, "filters": {"countryCodes": ["BR"]}})).await;
     assert_eq!(none["data"], json!([]));
 
     let (status, v) = p.http.put(&p.ce.instance_url(&p.inst, "mute-newsletter"), &json!({"id": id})).await;
@@ -117,10 +131,16 @@ async fn someone_elses_channel_is_found_followed_and_muted_but_not_posted_to() {
     ok(&p, Method::PUT, "follow-newsletter", json!({"id": id})).await;
     ok(&p, Method::PUT, "mute-newsletter", json!({"id": id})).await;
     let m = metadata(&p, &id).await;
-    assert_eq!((m["viewMetadata"].clone(), m["subscribersCount"].clone()), (json!({"mute": "ON", "role": "SUBSCRIBER"}), json!("1")));
+    assert_eq!(
+        (m["viewMetadata"].clone(), m["subscribersCount"].clone()),
+        (json!({"mute": "ON", "role": "SUBSCRIBER"}), json!("1"))
+    );
     assert!(m.get("admins").is_none(), "a follower does not see the admins: {m}");
 
-    let (status, v) = p.http.post(&p.ce.instance_url(&p.inst, "update-newsletter-name"), None, &json!({"id": id, "name": "Mine"})).await;
+    let (status, v) = p
+        .http
+        .post(&p.ce.instance_url(&p.inst, "update-newsletter-name"), None, &json!({"id": id, "name": "Mine"}))
+        .await;
     assert_eq!(status, 400, "{v}");
     let delivery = post(&p, &id, "may I?").await;
     assert!(delivery["error"].as_str().is_some_and(|e| e.contains("only the owner and admins")), "{delivery}");
@@ -186,7 +206,8 @@ async fn admin_invitations_are_kept_accepted_and_undone_with_the_seeds_webhooks(
     ok(&p, Method::POST, &format!("newsletter/revoke-admin-invite/{id}"), json!({"phone": ADMIN})).await;
     assert_eq!(metadata(&p, &id).await["pendingAdminInvites"], json!([]));
     let accept = json!({"instanceId": p.inst.id, "newsletterId": id, "phone": ADMIN});
-    let (status, v) = p.http.post(&format!("{}/sim/newsletter-admin-accept", p.ce.dp), Some(&p.ce.admin_token), &accept).await;
+    let (status, v) =
+        p.http.post(&format!("{}/sim/newsletter-admin-accept", p.ce.dp), Some(&p.ce.admin_token), &accept).await;
     assert_eq!(status, 404, "a revoked invitation cannot be accepted: {v}");
 
     ok(&p, Method::POST, "send-newsletter-admin-invite", invite).await;
@@ -203,7 +224,8 @@ async fn admin_invitations_are_kept_accepted_and_undone_with_the_seeds_webhooks(
     assert_eq!(metadata(&p, &id).await["viewMetadata"]["role"], "ADMIN");
     assert!(post(&p, &id, "still an admin").await.get("error").is_none());
 
-    sim(&p, "newsletter-admin-demote", json!({"instanceId": p.inst.id, "newsletterId": id, "phone": "5511999990001"})).await;
+    sim(&p, "newsletter-admin-demote", json!({"instanceId": p.inst.id, "newsletterId": id, "phone": "5511999990001"}))
+        .await;
     let demote = notice(&p, "NEWSLETTER_ADMIN_DEMOTE").await;
     assert_admin_notice(&demote, &p, &id, "channel name", "NEWSLETTER_ADMIN_DEMOTE", "5511999990001", "SUBSCRIBER");
     assert_eq!(metadata(&p, &id).await["viewMetadata"]["role"], "SUBSCRIBER");
@@ -214,17 +236,28 @@ async fn admin_invitations_are_kept_accepted_and_undone_with_the_seeds_webhooks(
 #[tokio::test]
 async fn an_invitation_to_administer_someone_elses_channel_is_accepted() {
     let p = paired(FAST).await;
-    let made = sim(&p, "newsletter", json!({"instanceId": p.inst.id, "name": "Other", "owner": "554422221111", "inviteMe": true})).await;
+    let made = sim(
+        &p,
+        "newsletter",
+        json!({"instanceId": p.inst.id, "name": "Other", "owner": "554422221111", "inviteMe": true}),
+    )
+    .await;
     let id = made["newsletterId"].as_str().unwrap().to_owned();
     let url = p.ce.instance_url(&p.inst, "newsletter/accept-admin-invite/999999999999999999@newsletter");
     let (status, v) = p.http.post(&url, None, &json!({})).await;
     assert_eq!(status, 404, "{v}");
     ok(&p, Method::POST, &format!("newsletter/accept-admin-invite/{id}"), json!({})).await;
     assert_eq!(metadata(&p, &id).await["viewMetadata"]["role"], "ADMIN");
-    let (status, _) = p.http.post(&p.ce.instance_url(&p.inst, &format!("newsletter/accept-admin-invite/{id}")), None, &json!({})).await;
+    let (status, _) = p
+        .http
+        .post(&p.ce.instance_url(&p.inst, &format!("newsletter/accept-admin-invite/{id}")), None, &json!({}))
+        .await;
     assert_eq!(status, 400, "accepted once");
     assert!(post(&p, &id, "hello followers").await.get("error").is_none(), "an admin posts");
-    let (status, v) = p.http.post(&p.ce.instance_url(&p.inst, &format!("newsletter/remove-admin/{id}")), None, &json!({"phone": ADMIN})).await;
+    let (status, v) = p
+        .http
+        .post(&p.ce.instance_url(&p.inst, &format!("newsletter/remove-admin/{id}")), None, &json!({"phone": ADMIN}))
+        .await;
     assert_eq!(status, 400, "only the owner removes admins: {v}");
 }
 
@@ -234,9 +267,17 @@ async fn bad_channel_requests_name_the_field() {
     let cases: &[(&str, Value, &str)] = &[
         ("create-newsletter", json!({"description": "x"}), "name is required"),
         ("follow-newsletter", json!({"id": "ID do Canal"}), "id must be a channel id"),
-        ("update-newsletter-picture", json!({"id": "999999999999999999@newsletter", "pictureUrl": "Url ou Base64 da imagem"}), "pictureUrl"),
+        (
+            "update-newsletter-picture",
+            json!({"id": "999999999999999999@newsletter", "pictureUrl": "Url ou Base64 da imagem"}),
+            "pictureUrl",
+        ),
         ("search-newsletter", json!({"limit": "many"}), "limit must be"),
-        ("newsletter/settings/999999999999999999@newsletter", json!({"reactionCodes": "basic | all"}), "reactionCodes must be one of"),
+        (
+            "newsletter/settings/999999999999999999@newsletter",
+            json!({"reactionCodes": "basic | all"}),
+            "reactionCodes must be one of",
+        ),
         ("newsletter/transfer-ownership/abc", json!({"phone": ADMIN}), "newsletterId must be a channel id"),
     ];
     for (route, body, want) in cases {

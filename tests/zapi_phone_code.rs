@@ -40,7 +40,8 @@ async fn pairing_by_code_connects_the_instance_as_that_number() {
     let (status, v) = pair_code(&ce, &http, &inst, &code, "5511988887777").await;
     assert_eq!(status, 200, "{v}");
 
-    let events = sink.wait_for(PATIENCE, "ConnectedCallback", |e| e.iter().any(|r| r.body["type"] == "ConnectedCallback")).await;
+    let events =
+        sink.wait_for(PATIENCE, "ConnectedCallback", |e| e.iter().any(|r| r.body["type"] == "ConnectedCallback")).await;
     let connected = events.iter().find(|r| r.body["type"] == "ConnectedCallback").unwrap();
     assert_eq!(connected.body["phone"], "5511988887777");
     assert_eq!(connected.body["instanceId"], inst.id.as_str());
@@ -111,8 +112,9 @@ async fn asking_for_a_qr_code_ends_pairing_by_code() {
     assert!(qr.starts_with("2@"), "a QR code, not a phone code: {qr}");
     let (status, v) = pair_code(&ce, &http, &inst, &code, "5511966665555").await;
     assert_eq!(status, 410, "the phone code's run was replaced: {v}");
-    let (status, v) =
-        http.post(&format!("{}/sim/scan", ce.dp), Some(&ce.admin_token), &json!({"qr": qr, "phone": "5511966665555"})).await;
+    let (status, v) = http
+        .post(&format!("{}/sim/scan", ce.dp), Some(&ce.admin_token), &json!({"qr": qr, "phone": "5511966665555"}))
+        .await;
     assert_eq!(status, 200, "{v}");
     wait_connected(&http, &ce, &inst).await;
 }

@@ -67,7 +67,10 @@ fn number() -> Value {
 async fn a_number_registers_by_code_and_a_second_registration_asks_for_its_pin() {
     let mut f = fresh().await;
     let v = f.post("mobile/registration-available", number()).await;
-    assert_eq!(v, json!({"available": true, "smsWaitSeconds": 0, "voiceWaitSeconds": 0, "waOldWaitSeconds": 0, "waOldEligible": true}));
+    assert_eq!(
+        v,
+        json!({"available": true, "smsWaitSeconds": 0, "voiceWaitSeconds": 0, "waOldWaitSeconds": 0, "waOldEligible": true})
+    );
     let mut ask = number();
     ask["method"] = json!("sms");
     let v = f.post("mobile/request-registration-code", ask.clone()).await;
@@ -87,7 +90,10 @@ async fn a_number_registers_by_code_and_a_second_registration_asks_for_its_pin()
     let v = f.post("mobile/confirm-registration-code", json!({"code": code})).await;
     assert_eq!(v, json!({"success": true}));
     f.connected_as("554499998877").await;
-    let events = f.sink.wait_for(PATIENCE, "ConnectedCallback", |e| e.iter().any(|r| r.body["type"] == "ConnectedCallback")).await;
+    let events = f
+        .sink
+        .wait_for(PATIENCE, "ConnectedCallback", |e| e.iter().any(|r| r.body["type"] == "ConnectedCallback"))
+        .await;
     let connected = events.iter().find(|r| r.body["type"] == "ConnectedCallback").unwrap();
     assert_eq!(connected.body["phone"], "554499998877");
 
@@ -98,7 +104,10 @@ async fn a_number_registers_by_code_and_a_second_registration_asks_for_its_pin()
     assert_eq!(v, json!({"success": true, "message": "VERIFY_EMAIL"}));
     let email_code = f.sent().await["emailCode"].as_str().unwrap().to_owned();
     assert_eq!(f.post("security/verify-email", json!({"verificationCode": "000000x"})).await["success"], false);
-    assert_eq!(f.post("security/verify-email", json!({"verificationCode": email_code})).await, json!({"success": true}));
+    assert_eq!(
+        f.post("security/verify-email", json!({"verificationCode": email_code})).await,
+        json!({"success": true})
+    );
     let email = json!({"success": true, "hasEmail": true, "email": "example@email.com", "verified": true});
     assert_eq!(f.get("security/email").await, email);
 
@@ -136,10 +145,16 @@ async fn a_banned_number_is_unbanned_after_review_and_a_captcha_holds_its_code()
     assert_eq!(v, json!({"available": false, "blocked": true, "appealToken": token}));
     let mut ask = number();
     ask["method"] = json!("wa_old");
-    assert_eq!(f.post("mobile/request-registration-code", ask.clone()).await, json!({"success": false, "blocked": true}));
+    assert_eq!(
+        f.post("mobile/request-registration-code", ask.clone()).await,
+        json!({"success": false, "blocked": true})
+    );
 
     let appeal = json!({"appealToken": token, "description": "I was chatting normally and got banned"});
-    assert_eq!(f.post("mobile/request-unbanning", appeal.clone()).await, json!({"success": true, "status": "IN_REVIEW"}));
+    assert_eq!(
+        f.post("mobile/request-unbanning", appeal.clone()).await,
+        json!({"success": true, "status": "IN_REVIEW"})
+    );
     f.sim("review-unbanning", json!({"instanceId": f.inst.id, "phone": "554499998877"})).await;
     assert_eq!(f.post("mobile/request-unbanning", appeal).await, json!({"success": true, "status": "UNBANNED"}));
     assert_eq!(f.post("mobile/registration-available", number()).await["available"], true);
@@ -164,7 +179,11 @@ async fn registration_refuses_bad_fields_and_security_needs_a_mobile_instance() 
     let f = fresh().await;
     let cases: &[(&str, Value, &str)] = &[
         ("mobile/registration-available", json!({"she": "55", "phone": "4499999999"}), "ddi is required"),
-        ("mobile/request-registration-code", json!({"ddi": "55", "phone": "4499999999", "method": "sms | voice | wa_old"}), "method must be one of"),
+        (
+            "mobile/request-registration-code",
+            json!({"ddi": "55", "phone": "4499999999", "method": "sms | voice | wa_old"}),
+            "method must be one of",
+        ),
         ("mobile/respond-captcha", json!({}), "captcha is required"),
         ("mobile/confirm-registration-code", json!({"code": 123456}), "code must be a string"),
         ("mobile/request-unbanning", json!({"appealToken": "x"}), "description is required"),

@@ -59,27 +59,70 @@ pub struct Channel {
 
 #[derive(Debug, Clone)]
 pub enum Call {
-    Create { name: String, description: Option<String> },
+    Create {
+        name: String,
+        description: Option<String>,
+    },
     /// Only the owner deletes.
-    Delete { id: Phone },
-    Follow { id: Phone },
-    Unfollow { id: Phone },
-    Mute { id: Phone, muted: bool },
+    Delete {
+        id: Phone,
+    },
+    Follow {
+        id: Phone,
+    },
+    Unfollow {
+        id: Phone,
+    },
+    Mute {
+        id: Phone,
+        muted: bool,
+    },
     /// The channels the account owns, administers or follows.
     List,
-    Metadata { id: Phone },
+    Metadata {
+        id: Phone,
+    },
     /// Accepts an invitation to administer `id` that someone sent the account.
-    AcceptAdminInvite { id: Phone },
-    RemoveAdmin { id: Phone, phone: Phone },
-    RevokeAdminInvite { id: Phone, phone: Phone },
+    AcceptAdminInvite {
+        id: Phone,
+    },
+    RemoveAdmin {
+        id: Phone,
+        phone: Phone,
+    },
+    RevokeAdminInvite {
+        id: Phone,
+        phone: Phone,
+    },
     /// Makes the admin `phone` the owner; the account stays an admin unless `quit_admin`.
-    TransferOwnership { id: Phone, phone: Phone, quit_admin: bool },
-    SetReactions { id: Phone, reactions: Reactions },
-    SetName { id: Phone, name: String },
-    SetDescription { id: Phone, description: String },
-    SetPicture { id: Phone, picture: String },
+    TransferOwnership {
+        id: Phone,
+        phone: Phone,
+        quit_admin: bool,
+    },
+    SetReactions {
+        id: Phone,
+        reactions: Reactions,
+    },
+    SetName {
+        id: Phone,
+        name: String,
+    },
+    SetDescription {
+        id: Phone,
+        description: String,
+    },
+    SetPicture {
+        id: Phone,
+        picture: String,
+    },
     /// Public channels matching `text` (all when `None`) in `countries` (any when empty).
-    Search { text: Option<String>, countries: Vec<String>, view: View, limit: usize },
+    Search {
+        text: Option<String>,
+        countries: Vec<String>,
+        view: View,
+        limit: usize,
+    },
 }
 
 #[derive(Debug, Clone)]

@@ -38,27 +38,47 @@ pub struct Waits {
 #[derive(Debug, Clone)]
 pub enum Call {
     /// Whether `phone` may be registered here; starts its onboarding.
-    Available { phone: Phone },
+    Available {
+        phone: Phone,
+    },
     /// Sends a registration code to `phone` (checked by `Available` first).
-    RequestCode { phone: Phone, method: CodeMethod },
+    RequestCode {
+        phone: Phone,
+        method: CodeMethod,
+    },
     /// The answer to the captcha a code request showed.
-    RespondCaptcha { answer: String },
+    RespondCaptcha {
+        answer: String,
+    },
     /// The code the owner received: registers the number (or asks for the PIN next).
-    ConfirmCode { code: String },
+    ConfirmCode {
+        code: String,
+    },
     /// Asks for a banned number to be reviewed.
-    RequestUnban { appeal_token: String, description: String },
+    RequestUnban {
+        appeal_token: String,
+        description: String,
+    },
     /// The two-step verification PIN, when `ConfirmCode` asked for it: registers the number.
-    ConfirmPin { code: String },
+    ConfirmPin {
+        code: String,
+    },
     /// Sends the PIN reset link to the account's verified e-mail.
     RecoverPin,
     /// The account's recovery e-mail.
     Email,
-    SetEmail { email: String },
-    VerifyEmail { code: String },
+    SetEmail {
+        email: String,
+    },
+    VerifyEmail {
+        code: String,
+    },
     RemoveEmail,
     /// Whether a two-step PIN is set.
     HasPin,
-    SetPin { code: String },
+    SetPin {
+        code: String,
+    },
     RemovePin,
 }
 
@@ -72,20 +92,40 @@ impl Call {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reply {
     /// `Available`: free to register, or banned (`appeal_token` to ask for a review).
-    Availability { available: bool, blocked: bool, appeal_token: Option<String>, waits: Waits },
+    Availability {
+        available: bool,
+        blocked: bool,
+        appeal_token: Option<String>,
+        waits: Waits,
+    },
     /// `RequestCode`: sent, or held behind a captcha (`captcha`: a PNG data URL).
-    CodeRequested { method: CodeMethod, retry_after: u64, waits: Waits, captcha: Option<String> },
+    CodeRequested {
+        method: CodeMethod,
+        retry_after: u64,
+        waits: Waits,
+        captcha: Option<String>,
+    },
     /// `RequestCode`: the number is banned.
     Blocked,
     /// `RequestCode`: asked again too soon.
-    TooSoon { retry_after: u64, waits: Waits },
+    TooSoon {
+        retry_after: u64,
+        waits: Waits,
+    },
     /// The number is registered: the instance connects as it.
-    Registered { phone: Phone },
+    Registered {
+        phone: Phone,
+    },
     /// `ConfirmCode`: right code, but the account's two-step PIN must be confirmed next.
     NeedsPin,
     /// `RequestUnban`: the review's state.
-    Unban { unbanned: bool },
-    Email { email: Option<String>, verified: bool },
+    Unban {
+        unbanned: bool,
+    },
+    Email {
+        email: Option<String>,
+        verified: bool,
+    },
     /// `SetEmail`: a verification code was sent to it.
     VerifyEmail,
     HasPin(bool),

@@ -289,3 +289,50 @@ fn inbound_media_is_stored_before_the_message_is_handed_over() {
         assert!(matches!(net.inbound(id, pdf, Some(not_an_image.into())).await, Err(SimError::Media(_))));
     });
 }
+
+#[test]
+fn a_phone_code_pairs_only_the_number_it_was_shown_for() {
+    on_shard(|net, mut conn, mut rx| async move {
+        let id = InstanceId::generate();
+        let owner = Phone::parse("5511988887777").unwrap();
+        conn.start_pairing(id, Generation(1), PairingMethod::PhoneCode(owner.clone()));
+        let NetworkEvent::PairingCode { code, .. } = next(&mut rx).await else { panic!("code") };
+        assert_eq!(code.len(), 8, "{code}");
+        assert_eq!(net.scan(&code, owner.clone()).await, Err(SimError::UnknownCode), "not a QR code");
+        let other = Phone::parse("5511988886666").unwrap();
+        assert_eq!(net.pair_code(id, &code, other).await, Err(SimError::UnknownCode));
+        assert_eq!(net.pair_code(InstanceId::generate(), &code, owner.clone()).await, Err(SimError::UnknownCode));
+        let typed = format!("{}-{}", &code[..4], &code[4..]).to_lowercase();
+        assert_eq!(net.pair_code(id, &typed, owner).await, Ok(()));
+        let NetworkEvent::Connected { phone, generation, .. } = next(&mut rx).await else { panic!("connected") };
+        assert_eq!((phone.as_str(), generation), ("5511988887777", Generation(1)));
+    });
+}
+
+#[test]
+fn a_completed_registration_connects_its_pairing_run() {
+    use crate::network::account::registration::Call as Reg;
+    use crate::network::account::{Account, AccountCall, AccountReply};
+    on_shard(|net, mut conn, mut rx| async move {
+        let id = InstanceId::generate();
+        let phone = Phone::parse("554499998877").unwrap();
+        conn.start_pairing(id, Generation(3), PairingMethod::Registration);
+        let mut ask = |call: Reg| {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            conn.account(id, Account { phone: None, business: false }, AccountCall::Registration(call), tx);
+            rx
+        };
+        ask(Reg::Available { phone: phone.clone() }).await.unwrap().unwrap();
+        let method = crate::network::account::registration::CodeMethod::Sms;
+        ask(Reg::RequestCode { phone: phone.clone(), method }).await.unwrap().unwrap();
+        let code = {
+            let world = net.world(id).unwrap();
+            let w = lock(&world);
+            world::registration::sent(&w).code.clone().unwrap()
+        };
+        let reply = ask(Reg::ConfirmCode { code }).await.unwrap().unwrap();
+        assert!(matches!(reply, AccountReply::Registration(_)));
+        let NetworkEvent::Connected { phone: got, generation, .. } = next(&mut rx).await else { panic!("connected") };
+        assert_eq!((got, generation), (phone, Generation(3)));
+    });
+}

@@ -96,7 +96,9 @@ pub async fn serve(_app: &App, sim: &Arc<SimNetwork>, action: &str, body: &[u8])
     let (id, channel, phone) = (instance(&b.instance_id)?, channel(&b.newsletter_id)?, phone(&b.phone, "phone")?);
     match action {
         "newsletter-follow" => sim.phone_change(id, |w, cx| world::followed_by(w, &channel, &phone, cx)).await?,
-        "newsletter-admin-accept" => sim.phone_change(id, |w, cx| world::admin_accepts(w, &channel, &phone, cx)).await?,
+        "newsletter-admin-accept" => {
+            sim.phone_change(id, |w, cx| world::admin_accepts(w, &channel, &phone, cx)).await?
+        }
         "newsletter-admin-demote" => sim.phone_change(id, |w, cx| world::demoted(w, &channel, &phone, cx)).await?,
         _ => return Err(invalid(format!("unknown sim action {action}"))),
     }

@@ -55,10 +55,25 @@ pub static ROUTES: &[Route<Op>] = &[
     route!("unmute-newsletter", "PUT, POST", "zapi.unmute-newsletter", Unmute),
     route!("newsletter", "GET", "zapi.newsletter", List),
     route!("newsletter/metadata/{newsletterId}", "GET", "zapi.newsletter-metadata", Metadata),
-    route!("newsletter/accept-admin-invite/{newsletterId}", "POST", "zapi.newsletter-accept-admin-invite", AcceptAdminInvite),
+    route!(
+        "newsletter/accept-admin-invite/{newsletterId}",
+        "POST",
+        "zapi.newsletter-accept-admin-invite",
+        AcceptAdminInvite
+    ),
     route!("newsletter/remove-admin/{newsletterId}", "POST", "zapi.newsletter-remove-admin", RemoveAdmin),
-    route!("newsletter/revoke-admin-invite/{newsletterId}", "POST", "zapi.newsletter-revoke-admin-invite", RevokeAdminInvite),
-    route!("newsletter/transfer-ownership/{newsletterId}", "POST", "zapi.newsletter-transfer-ownership", TransferOwnership),
+    route!(
+        "newsletter/revoke-admin-invite/{newsletterId}",
+        "POST",
+        "zapi.newsletter-revoke-admin-invite",
+        RevokeAdminInvite
+    ),
+    route!(
+        "newsletter/transfer-ownership/{newsletterId}",
+        "POST",
+        "zapi.newsletter-transfer-ownership",
+        TransferOwnership
+    ),
     route!("newsletter/settings/{newsletterId}", "POST", "zapi.newsletter-settings", Settings),
     route!("search-newsletter", "POST", "zapi.search-newsletter", Search),
     route!("update-newsletter-description", "PUT, POST", "zapi.update-newsletter-description", Description),
@@ -141,7 +156,8 @@ fn parse(op: Op, o: &Object, params: &Params) -> Result<Net, ZapiError> {
 
 /// `{limit, view?, filters: {countryCodes}, searchText?}` (limit as a number or a string).
 fn search(o: &Object) -> Result<Net, ZapiError> {
-    let bad_limit = || ZapiError::invalid("Invalid field", format!("limit must be a whole number from 1 to {MAX_LIMIT}"));
+    let bad_limit =
+        || ZapiError::invalid("Invalid field", format!("limit must be a whole number from 1 to {MAX_LIMIT}"));
     let limit = match o.get("limit") {
         None | Some(Value::Null) => return Err(missing("limit")),
         Some(Value::Number(n)) => n.as_u64().ok_or_else(bad_limit)?,

@@ -73,7 +73,12 @@ pub static ROUTES: &[Route<Op>] = &[
         label: "zapi.mobile-request-unbanning",
         op: Op::RequestUnban,
     },
-    Route { path: "mobile/confirm-pin-code", methods: "POST", label: "zapi.mobile-confirm-pin-code", op: Op::ConfirmPin },
+    Route {
+        path: "mobile/confirm-pin-code",
+        methods: "POST",
+        label: "zapi.mobile-confirm-pin-code",
+        op: Op::ConfirmPin,
+    },
     Route {
         path: "mobile/confirm-security-code",
         methods: "POST",
@@ -94,12 +99,7 @@ pub static ROUTES: &[Route<Op>] = &[
     },
     Route { path: "security/email", methods: "GET, POST", label: "zapi.security-email", op: Op::Email },
     Route { path: "security/verify-email", methods: "POST", label: "zapi.security-verify-email", op: Op::VerifyEmail },
-    Route {
-        path: "security/email/remove",
-        methods: "POST",
-        label: "zapi.security-email-remove",
-        op: Op::RemoveEmail,
-    },
+    Route { path: "security/email/remove", methods: "POST", label: "zapi.security-email-remove", op: Op::RemoveEmail },
     Route { path: "security/two-fa-code", methods: "GET, POST", label: "zapi.security-two-fa-code", op: Op::Pin },
     Route {
         path: "security/two-fa-code/remove",

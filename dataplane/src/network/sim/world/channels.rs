@@ -107,11 +107,16 @@ pub fn apply(world: &mut World, call: Call, cx: &mut Cx) -> Result<Reply, Accoun
             Ok(Reply::Created { id })
         }
         Call::List => {
-            let list = s.channels.iter().filter(|(_, r)| r.role != Role::Guest).filter_map(|(k, r)| view(k, r)).collect();
+            let list =
+                s.channels.iter().filter(|(_, r)| r.role != Role::Guest).filter_map(|(k, r)| view(k, r)).collect();
             Ok(Reply::Channels(list))
         }
-        Call::Metadata { id } => Ok(Reply::Channel(Box::new(view(id.as_str(), s.row(&id)?).ok_or_else(|| not_found(&id))?))),
-        Call::Search { text, countries, view: order, limit } => Ok(Reply::Channels(search(s, text, countries, order, limit))),
+        Call::Metadata { id } => {
+            Ok(Reply::Channel(Box::new(view(id.as_str(), s.row(&id)?).ok_or_else(|| not_found(&id))?)))
+        }
+        Call::Search { text, countries, view: order, limit } => {
+            Ok(Reply::Channels(search(s, text, countries, order, limit)))
+        }
         Call::Delete { id } => {
             owner_only(s.row(&id)?, &id)?;
             s.channels.remove(id.as_str(), cx);
@@ -302,7 +307,11 @@ pub fn followed_by(world: &mut World, id: &Phone, phone: &Phone, cx: &mut Cx) ->
 pub fn admin_accepts(world: &mut World, id: &Phone, phone: &Phone, cx: &mut Cx) -> Result<(), AccountError> {
     let row = world.channels.row(id)?;
     if !row.invites.contains(phone.as_str()) {
-        return Err(AccountError::NotFound(format!("admin invitation of {} to channel {}", phone.as_str(), id.as_str())));
+        return Err(AccountError::NotFound(format!(
+            "admin invitation of {} to channel {}",
+            phone.as_str(),
+            id.as_str()
+        )));
     }
     if row.admins.len() >= MAX_ADMINS {
         return Err(AccountError::Limit(format!("at most {MAX_ADMINS} admins per channel")));
@@ -312,7 +321,7 @@ pub fn admin_accepts(world: &mut World, id: &Phone, phone: &Phone, cx: &mut Cx) 
         r.invites.remove(phone.as_str());
         r.admins.insert(phone.as_str().to_owned());
     });
-    cx.notices.push(admin_notice(id, &name, phone, "NEWSLETTER_ADMIN_PROMOTE", "ADMIN"));
+    cx.notices.push(admin_notice(id, &name, phone, "NEWSLETTER_ADMIN_PROMOTE", "ADMIN", cx.now_ms));
     Ok(())
 }
 
@@ -330,13 +339,13 @@ pub fn demoted(world: &mut World, id: &Phone, phone: &Phone, cx: &mut Cx) -> Res
     } else {
         return Err(AccountError::NotFound(format!("admin {} of channel {}", phone.as_str(), id.as_str())));
     }
-    cx.notices.push(admin_notice(id, &name, phone, "NEWSLETTER_ADMIN_DEMOTE", "SUBSCRIBER"));
+    cx.notices.push(admin_notice(id, &name, phone, "NEWSLETTER_ADMIN_DEMOTE", "SUBSCRIBER", cx.now_ms));
     Ok(())
 }
 
 /// Seed 001's channel admin notice: the chat is the channel (named), the participant and the
 /// first parameter the admin, the second its new role; `callId` null.
-fn admin_notice(id: &Phone, name: &str, admin: &Phone, kind: &str, role: &str) -> IncomingMessage {
+fn admin_notice(id: &Phone, name: &str, admin: &Phone, kind: &str, role: &str, at_ms: u64) -> IncomingMessage {
     let mut n = Notification::new(kind);
     let params = [admin.as_str(), role].map(|p| NotificationParameter::Text(p.to_owned()));
     n.notification_parameters = Some(params.to_vec());
@@ -344,6 +353,7 @@ fn admin_notice(id: &Phone, name: &str, admin: &Phone, kind: &str, role: &str) -
     let mut m = IncomingMessage::notice(id.clone(), Some(admin.clone()), n);
     m.sender_name = Some(name.to_owned());
     m.sender_lid = Some(super::super::lid_of(admin));
+    m.at_ms = at_ms;
     m
 }
 

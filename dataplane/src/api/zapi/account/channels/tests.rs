@@ -7,7 +7,8 @@ fn body(v: Value) -> Object {
 }
 
 fn params(p: &[&str]) -> Params {
-    let rest: Vec<&str> = std::iter::once("newsletter").chain(std::iter::once("metadata")).chain(p.iter().copied()).collect();
+    let rest: Vec<&str> =
+        std::iter::once("newsletter").chain(std::iter::once("metadata")).chain(p.iter().copied()).collect();
     crate::api::zapi::routes::find(ROUTES, &rest).map(|(_, p)| p).unwrap_or_default()
 }
 
@@ -25,21 +26,49 @@ fn every_route_matches_its_own_example_path() {
 fn channel_requests_read_as_the_har_examples_write_them() {
     let p = params(&[ID]);
     let cases: Vec<(Op, Value, Box<dyn Fn(&Net) -> bool>)> = vec![
-        (Op::Create, json!({"name": "Meu canal Z-API", "description": "Canal oficial Z-API"}), Box::new(|c| matches!(c, Net::Create { name, description: Some(_) } if name == "Meu canal Z-API"))),
+        (
+            Op::Create,
+            json!({"name": "Meu canal Z-API", "description": "Canal oficial Z-API"}),
+            Box::new(|c| matches!(c, Net::Create { name, description: Some(_) } if name == "Meu canal Z-API")),
+        ),
         (Op::Delete, json!({"id": ID}), Box::new(|c| matches!(c, Net::Delete { .. }))),
         (Op::Mute, json!({"id": ID}), Box::new(|c| matches!(c, Net::Mute { muted: true, .. }))),
         (Op::Unmute, json!({"id": ID}), Box::new(|c| matches!(c, Net::Mute { muted: false, .. }))),
-        (Op::RemoveAdmin, json!({"phone": "5511999998888"}), Box::new(|c| matches!(c, Net::RemoveAdmin { id, .. } if id.as_str() == ID))),
-        (Op::TransferOwnership, json!({"phone": "5511999998888", "quitAdmin": false}), Box::new(|c| matches!(c, Net::TransferOwnership { quit_admin: false, .. }))),
-        (Op::Settings, json!({"reactionCodes": "basic"}), Box::new(|c| matches!(c, Net::SetReactions { reactions: Reactions::Basic, .. }))),
+        (
+            Op::RemoveAdmin,
+            json!({"phone": "5511999998888"}),
+            Box::new(|c| matches!(c, Net::RemoveAdmin { id, .. } if id.as_str() == ID)),
+        ),
+        (
+            Op::TransferOwnership,
+            json!({"phone": "5511999998888", "quitAdmin": false}),
+            Box::new(|c| matches!(c, Net::TransferOwnership { quit_admin: false, .. })),
+        ),
+        (
+            Op::Settings,
+            json!({"reactionCodes": "basic"}),
+            Box::new(|c| matches!(c, Net::SetReactions { reactions: Reactions::Basic, .. })),
+        ),
         (
             Op::Search,
             json!({"limit": "50", "view": "TRENDING", "filters": { "countryCodes": ["BR", "CA"] }, "searchText": "Z-API" }),
-            Box::new(|c| matches!(c, Net::Search { limit: 50, view: View::Trending, countries, text: Some(_) } if countries.len() == 2)),
+            Box::new(
+                |c| matches!(c, Net::Search { limit: 50, view: View::Trending, countries, text: Some(_) } if countries.len() == 2),
+            ),
         ),
         (Op::Name, json!({"id": ID, "name": "Nome do canal"}), Box::new(|c| matches!(c, Net::SetName { .. }))),
-        (Op::Picture, json!({"id": ID, "pictureUrl": "https://example.com/a.png"}), Box::new(|c| matches!(c, Net::SetPicture { .. }))),
-        (Op::Picture, json!({"id": ID, "pictureUrl": "iVBORw0KGgo="}), Box::new(|c| matches!(c, Net::SetPicture { picture, .. } if picture.starts_with("data:image/jpeg;base64,")))),
+        (
+            Op::Picture,
+            json!({"id": ID, "pictureUrl": "https://example.com/a.png"}),
+            Box::new(|c| matches!(c, Net::SetPicture { .. })),
+        ),
+        (
+            Op::Picture,
+            json!({"id": ID, "pictureUrl": "iVBORw0KGgo="}),
+            Box::new(
+                |c| matches!(c, Net::SetPicture { picture, .. } if picture.starts_with("data:image/jpeg;base64,")),
+            ),
+        ),
     ];
     for (op, b, want) in cases {
         let got = parse(op, &body(b.clone()), &p).unwrap_or_else(|e| panic!("{b}: {e:?}"));
@@ -98,5 +127,8 @@ fn a_channel_shows_as_z_api_lists_it() {
             "verification": "UNVERIFIED", "picture": null, "preview": null, "reactionCodes": "ALL",
             "viewMetadata": {"mute": "ON", "role": "SUBSCRIBER"}})
     );
-    assert_eq!(found(&c), json!({"id": ID, "name": "Z-API", "description": "Official", "subscribersCount": "123", "picture": null}));
+    assert_eq!(
+        found(&c),
+        json!({"id": ID, "name": "Z-API", "description": "Official", "subscribersCount": "123", "picture": null})
+    );
 }

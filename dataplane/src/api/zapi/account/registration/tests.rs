@@ -8,14 +8,26 @@ fn body(v: Value) -> Object {
 fn registration_requests_read_as_the_seed_describes() {
     let n = Phone::parse("554499999999").unwrap();
     let cases: Vec<(Op, Value, Box<dyn Fn(&Net) -> bool>)> = vec![
-        (Op::Available, json!({"ddi": "55", "phone": "4499999999"}), Box::new(|c| matches!(c, Net::Available { phone } if *phone == n))),
+        (
+            Op::Available,
+            json!({"ddi": "55", "phone": "4499999999"}),
+            Box::new(|c| matches!(c, Net::Available { phone } if *phone == n)),
+        ),
         (
             Op::RequestCode,
             json!({"ddi": 55, "phone": "4499999999", "method": "VOICE"}),
             Box::new(|c| matches!(c, Net::RequestCode { method: CodeMethod::Voice, .. })),
         ),
-        (Op::RespondCaptcha, json!({"captcha": "123456"}), Box::new(|c| matches!(c, Net::RespondCaptcha { answer } if answer == "123456"))),
-        (Op::ConfirmCode, json!({"code": " 123456 "}), Box::new(|c| matches!(c, Net::ConfirmCode { code } if code == "123456"))),
+        (
+            Op::RespondCaptcha,
+            json!({"captcha": "123456"}),
+            Box::new(|c| matches!(c, Net::RespondCaptcha { answer } if answer == "123456")),
+        ),
+        (
+            Op::ConfirmCode,
+            json!({"code": " 123456 "}),
+            Box::new(|c| matches!(c, Net::ConfirmCode { code } if code == "123456")),
+        ),
         (Op::ConfirmPin, json!({"code": "123456"}), Box::new(|c| matches!(c, Net::ConfirmPin { .. }))),
         (
             Op::RequestUnban,
@@ -40,7 +52,11 @@ fn each_bad_registration_field_is_named() {
         (Op::Available, json!({"ddi": "55"}), "phone is required"),
         (Op::Available, json!({"ddi": "55", "phone": "44-9999"}), "phone must be"),
         (Op::RequestCode, json!({"ddi": "55", "phone": "4499999999"}), "method is required"),
-        (Op::RequestCode, json!({"ddi": "55", "phone": "4499999999", "method": "sms | voice | wa_old"}), "method must be one of"),
+        (
+            Op::RequestCode,
+            json!({"ddi": "55", "phone": "4499999999", "method": "sms | voice | wa_old"}),
+            "method must be one of",
+        ),
         (Op::RespondCaptcha, json!({}), "captcha is required"),
         (Op::ConfirmCode, json!({"code": 123456}), "code must be a string"),
         (Op::ConfirmCode, json!({"code": "12 34"}), "code must be letters and digits"),

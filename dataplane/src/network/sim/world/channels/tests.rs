@@ -5,7 +5,11 @@ use crate::network::incoming::IncomingContent;
 const ME: &str = "5511999990001";
 
 fn cx() -> Cx {
-    Cx::new(chatedge_config::InstanceId::generate(), Account { phone: Phone::parse(ME).ok(), business: false }, "0000".into())
+    Cx::new(
+        chatedge_config::InstanceId::generate(),
+        Account { phone: Phone::parse(ME).ok(), business: false },
+        "0000".into(),
+    )
 }
 
 fn world() -> World {
@@ -55,8 +59,9 @@ fn an_own_channel_is_edited_and_its_posts_reach_its_followers() {
 #[test]
 fn a_followed_channel_cannot_be_posted_to_or_edited() {
     let mut w = world();
-    let id = external(&mut w, ("Z-API".into(), "Official".into(), "BR".into()), phone("554422222222"), false, &mut cx())
-        .unwrap();
+    let id =
+        external(&mut w, ("Z-API".into(), "Official".into(), "BR".into()), phone("554422222222"), false, &mut cx())
+            .unwrap();
     let mut c = cx();
     assert!(apply(&mut w, Call::Mute { id: id.clone(), muted: true }, &mut c).is_err(), "follow first");
     assert!(c.into_parts().0.is_empty(), "a refused call writes nothing");
@@ -113,14 +118,19 @@ fn admin_invitations_are_accepted_demoted_and_ownership_moves_to_an_admin() {
 #[test]
 fn an_invitation_to_administer_is_accepted_once() {
     let mut w = world();
-    let id = external(&mut w, ("Other".into(), String::new(), "CA".into()), phone("554422222222"), true, &mut cx())
-        .unwrap();
+    let id =
+        external(&mut w, ("Other".into(), String::new(), "CA".into()), phone("554422222222"), true, &mut cx()).unwrap();
     apply(&mut w, Call::AcceptAdminInvite { id: id.clone() }, &mut cx()).unwrap();
     assert_eq!(metadata(&mut w, &id).role, Role::Admin);
     assert!(apply(&mut w, Call::AcceptAdminInvite { id: id.clone() }, &mut cx()).is_err());
     let found = |w: &mut World, text: Option<&str>, countries: Vec<&str>| match apply(
         w,
-        Call::Search { text: text.map(Into::into), countries: countries.into_iter().map(Into::into).collect(), view: View::New, limit: 10 },
+        Call::Search {
+            text: text.map(Into::into),
+            countries: countries.into_iter().map(Into::into).collect(),
+            view: View::New,
+            limit: 10,
+        },
         &mut cx(),
     )
     .unwrap()

@@ -27,7 +27,10 @@ fn a_number_registers_after_availability_code_and_confirmation() {
     let n = phone("554499999999");
     let r = run(&mut w, Call::RequestCode { phone: n.clone(), method: CodeMethod::Sms });
     assert!(matches!(r, Err(AccountError::Refused(_))), "availability first: {r:?}");
-    assert!(matches!(run(&mut w, Call::Available { phone: n.clone() }), Ok(Reply::Availability { available: true, .. })));
+    assert!(matches!(
+        run(&mut w, Call::Available { phone: n.clone() }),
+        Ok(Reply::Availability { available: true, .. })
+    ));
     let r = run(&mut w, Call::RequestCode { phone: n.clone(), method: CodeMethod::Voice }).unwrap();
     assert!(matches!(r, Reply::CodeRequested { method: CodeMethod::Voice, captcha: None, .. }), "{r:?}");
     assert!(matches!(
@@ -36,7 +39,10 @@ fn a_number_registers_after_availability_code_and_confirmation() {
     ));
     let code = sent(&w).code.clone().unwrap();
     let mut c = cx(None);
-    assert!(matches!(apply(&mut w, Call::ConfirmCode { code: "000000x".into() }, &mut c), Err(AccountError::Refused(_))));
+    assert!(matches!(
+        apply(&mut w, Call::ConfirmCode { code: "000000x".into() }, &mut c),
+        Err(AccountError::Refused(_))
+    ));
     assert!(c.into_parts().0.is_empty(), "a wrong code writes nothing");
     assert_eq!(run(&mut w, Call::ConfirmCode { code }).unwrap(), Reply::Registered { phone: n.clone() });
     assert_eq!(registered(&Ok(AccountReply::Registration(Reply::Registered { phone: n.clone() }))), Some(n.clone()));
@@ -81,7 +87,9 @@ fn a_banned_number_is_blocked_until_its_appeal_is_reviewed() {
     let n = phone("554499999999");
     let token = ban(&mut w, &n, &mut cx(None)).unwrap();
     let r = run(&mut w, Call::Available { phone: n.clone() }).unwrap();
-    assert!(matches!(r, Reply::Availability { available: false, blocked: true, appeal_token: Some(ref t), .. } if *t == token));
+    assert!(
+        matches!(r, Reply::Availability { available: false, blocked: true, appeal_token: Some(ref t), .. } if *t == token)
+    );
     let appeal = |t: &str| Call::RequestUnban { appeal_token: t.into(), description: "d".into() };
     assert!(matches!(run(&mut w, appeal("nope")), Err(AccountError::NotFound(_))));
     assert_eq!(run(&mut w, appeal(&token)).unwrap(), Reply::Unban { unbanned: false });
