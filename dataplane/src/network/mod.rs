@@ -81,6 +81,19 @@ impl MessageStatus {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Generation(pub u64);
 
+/// How the phone completes a pairing run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PairingMethod {
+    /// The phone scans the rotating QR codes (`PairingCode` carries each code's text).
+    Qr,
+    /// The owner of this number types the code in "Link with phone number" (`PairingCode`
+    /// carries 8-character codes, e.g. `K7QM2XPD`, valid for the number only).
+    PhoneCode(Phone),
+    /// The number is registered on this device (mobile registration): no code is shown; the
+    /// registration's last step connects the run.
+    Registration,
+}
+
 /// The network's handle on an event that waits for chatedge's acknowledgement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct AckId(pub u64);
@@ -266,9 +279,10 @@ pub trait Connector {
     /// answers with `Connected`, or `Disconnected` (`logged_out` when the credentials are no
     /// longer valid, otherwise the attempt failed and may be retried).
     fn resume(&mut self, instance: InstanceId, credentials: &Credentials, generation: Generation);
-    /// Starts pairing as connection `generation`: `PairingCode` events follow until paired
-    /// (`Connected`) or `PairingExpired`.
-    fn start_pairing(&mut self, instance: InstanceId, generation: Generation);
+    /// Starts pairing as connection `generation` by `method`: `PairingCode` events follow
+    /// until paired (`Connected`) or `PairingExpired` (for `Registration`, no code: the
+    /// registration account call that completes it is answered, then `Connected` follows).
+    fn start_pairing(&mut self, instance: InstanceId, generation: Generation, method: PairingMethod);
     /// Closes the instance's connection; `logout` also invalidates its credentials. No event
     /// follows for the closed connection (late ones carry its old generation).
     fn close(&mut self, instance: InstanceId, logout: bool);

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
 use crate::error::CoreError;
-use crate::network::{Credentials, Generation};
+use crate::network::{Credentials, Generation, PairingMethod};
 use crate::queue::{InstanceQueue, Queued};
 use crate::store::{Store, StoreError};
 
@@ -31,8 +31,10 @@ pub type QrWaiter = oneshot::Sender<Result<String, CoreError>>;
 pub enum Link {
     /// Not connected and not pairing.
     Offline,
-    /// Showing pairing codes; `code` is the current one once the network sent it.
+    /// Showing pairing codes (QR, or by phone number) or registering the number; `code` is
+    /// the current one once the network sent it.
     Pairing {
+        method: PairingMethod,
         code: Option<String>,
         waiters: Vec<QrWaiter>,
     },

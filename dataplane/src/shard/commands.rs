@@ -8,6 +8,7 @@ use tokio::sync::oneshot;
 use super::{Shard, Then};
 use crate::error::CoreError;
 use crate::network::account::{self, Account, AccountCall, AccountError};
+use crate::network::PairingMethod;
 use crate::outbox::{payload, Events};
 use crate::queue::{Cleared, OutboundMessage, Removal, Removed, MAX_REMOVE_PER_CALL};
 use crate::session::{Link, QrWaiter};
@@ -33,6 +34,13 @@ pub enum Command {
     /// The current pairing code (starting pairing if needed).
     QrCode {
         instance: InstanceId,
+        reply: QrWaiter,
+    },
+    /// The current 8-character code with which the owner of `phone` links the instance
+    /// ("Link with phone number"), starting pairing by code if needed.
+    PhoneCode {
+        instance: InstanceId,
+        phone: Phone,
         reply: QrWaiter,
     },
     /// Reconnect with the saved session (no new scan needed).
@@ -89,6 +97,7 @@ impl Command {
             Command::Enqueue { message, .. } => Some(message.instance),
             Command::Status { instance, .. }
             | Command::QrCode { instance, .. }
+            | Command::PhoneCode { instance, .. }
             | Command::Restart { instance, .. }
             | Command::Disconnect { instance, .. }
             | Command::QueuePage { instance, .. }
@@ -129,7 +138,10 @@ impl Shard {
                     SessionStatus { connected: s.is_online(), phone: s.phone().cloned(), state: s.link.label() };
                 let _ = reply.send(status);
             }
-            Command::QrCode { instance, reply } => self.qr_code(instance, reply),
+            Command::QrCode { instance, reply } => self.qr_code(instance, PairingMethod::Qr, Some(reply)),
+            Command::PhoneCode { instance, phone, reply } => {
+                self.qr_code(instance, PairingMethod::PhoneCode(phone), Some(reply))
+            }
             Command::Restart { instance, reply } => self.restart(instance, reply),
             Command::Disconnect { instance, reply } => self.disconnect(instance, reply),
             Command::QueuePage { instance, page, size, reply } => {
@@ -197,21 +209,37 @@ impl Shard {
             return;
         }
         let account = Account { phone: s.phone().cloned(), business };
+        // The registration step that may connect the number completes a pairing run of its
+        // own (the network answers `Connected` for it, as for a scanned code).
+        let completes = matches!(&call, AccountCall::Registration(c) if c.completes_pairing());
+        if completes && account.phone.is_none() {
+            self.qr_code(id, PairingMethod::Registration, None);
+        }
         self.deps.metrics.account_calls.with_label_values(&[call.family()]).inc();
         self.connector.account(id, account, call, reply);
     }
 
-    fn qr_code(&mut self, id: InstanceId, reply: QrWaiter) {
+    /// Answers `reply` with the current code of a pairing run by `method`, starting one (and
+    /// ending a run by another method: its waiters hear it expired) when needed. Without
+    /// `reply`, only makes sure such a run is under way.
+    fn qr_code(&mut self, id: InstanceId, method: PairingMethod, reply: Option<QrWaiter>) {
         let s = self.session(id);
         match &mut s.link {
-            Link::Online { .. } => drop(reply.send(Err(CoreError::AlreadyConnected))),
-            Link::Connecting { .. } => drop(reply.send(Err(CoreError::Reconnecting))),
-            Link::Pairing { code: Some(code), .. } => drop(reply.send(Ok(code.clone()))),
-            Link::Pairing { code: None, waiters } => waiters.push(reply),
-            Link::Offline => {
-                s.link = Link::Pairing { code: None, waiters: vec![reply] };
+            Link::Online { .. } => drop(reply.map(|r| r.send(Err(CoreError::AlreadyConnected)))),
+            Link::Connecting { .. } => drop(reply.map(|r| r.send(Err(CoreError::Reconnecting)))),
+            Link::Pairing { method: m, code: Some(code), .. } if *m == method => {
+                drop(reply.map(|r| r.send(Ok(code.clone()))))
+            }
+            Link::Pairing { method: m, code: None, waiters } if *m == method => waiters.extend(reply),
+            Link::Pairing { .. } | Link::Offline => {
+                if matches!(s.link, Link::Pairing { .. }) {
+                    s.answer_qr_waiters(|| Err(CoreError::PairingExpired));
+                    self.connector.close(id, false);
+                }
+                let s = self.session(id);
+                s.link = Link::Pairing { method: method.clone(), code: None, waiters: reply.into_iter().collect() };
                 let generation = s.next_generation();
-                self.connector.start_pairing(id, generation);
+                self.connector.start_pairing(id, generation, method);
             }
         }
     }

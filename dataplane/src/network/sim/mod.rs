@@ -35,7 +35,8 @@ use rand::RngCore;
 use tokio::sync::mpsc;
 
 use super::{
-    AckId, Connector, Credentials, Generation, IncomingMessage, MessageStatus, NetworkError, NetworkEvent, Presence,
+    AckId, Connector, Credentials, Generation, IncomingMessage, MessageStatus, NetworkError, NetworkEvent,
+    PairingMethod, Presence,
 };
 use crate::media::Media;
 use crate::network::account::{Account, AccountCall, AccountError, ReplyTx};
@@ -74,6 +75,8 @@ struct Code {
     instance: InstanceId,
     generation: Generation,
     expires: Instant,
+    /// A code for "Link with phone number": only this number's owner can enter it.
+    phone: Option<Phone>,
 }
 
 #[derive(Default)]
@@ -293,22 +296,66 @@ impl SimNetwork {
     pub async fn scan(&self, code: &str, phone: Phone) -> Result<InstanceId, SimError> {
         let event = {
             let mut dir = self.dir();
-            let found = dir.codes.get(code).ok_or(SimError::UnknownCode)?;
+            let found = dir.codes.get(code).filter(|c| c.phone.is_none()).ok_or(SimError::UnknownCode)?;
             let (instance, generation, expires) = (found.instance, found.generation, found.expires);
-            let current = dir.pairing.get(&instance) == Some(&generation);
-            if expires <= Instant::now() || !current {
-                return Err(SimError::ExpiredCode);
-            }
-            dir.codes.retain(|_, c| c.instance != instance);
-            dir.pairing.remove(&instance);
-            let credentials = credentials_for(&phone);
-            dir.online.insert(instance, generation);
-            dir.devices.insert(instance, credentials.clone());
-            NetworkEvent::Connected { instance, generation, phone, credentials, ack: Some(self.next_ack()) }
+            self.paired(&mut dir, instance, generation, expires, phone)?
         };
         let instance = event.instance();
         self.deliver(&instance, event).await?;
         Ok(instance)
+    }
+
+    /// The owner of `phone` types `code` in "Link with phone number" (`/sim/pair-code`): the
+    /// instance that asked for a code for that number becomes connected as it. A code is
+    /// refused for another number or instance, and once it rotated or pairing stopped.
+    pub async fn pair_code(&self, instance: InstanceId, code: &str, phone: Phone) -> Result<(), SimError> {
+        let code: String = code.chars().filter(|c| *c != '-').collect::<String>().to_ascii_uppercase();
+        let event = {
+            let mut dir = self.dir();
+            let found = dir.codes.get(&code).filter(|c| c.instance == instance && c.phone.as_ref() == Some(&phone));
+            let found = found.ok_or(SimError::UnknownCode)?;
+            let (generation, expires) = (found.generation, found.expires);
+            self.paired(&mut dir, instance, generation, expires, phone)?
+        };
+        self.deliver(&instance, event).await
+    }
+
+    /// The number `phone` finished registering on `instance` (mobile registration): the
+    /// instance's registration pairing run becomes connected as that number. Nothing happens
+    /// when no such run is under way (it was closed or replaced meanwhile).
+    async fn registered(&self, instance: InstanceId, phone: Phone) {
+        let event = {
+            let mut dir = self.dir();
+            let Some(generation) = dir.pairing.get(&instance).copied() else { return };
+            let never = Instant::now() + EXPIRED_CODE_MEMORY;
+            match self.paired(&mut dir, instance, generation, never, phone) {
+                Ok(event) => event,
+                Err(_) => return,
+            }
+        };
+        let _ = self.deliver(&instance, event).await;
+    }
+
+    /// Ends the pairing run `generation` of `instance` with a connection as `phone`, if the
+    /// run is still current and its code had not expired.
+    fn paired(
+        &self,
+        dir: &mut Directory,
+        instance: InstanceId,
+        generation: Generation,
+        expires: Instant,
+        phone: Phone,
+    ) -> Result<NetworkEvent, SimError> {
+        let current = dir.pairing.get(&instance) == Some(&generation);
+        if expires <= Instant::now() || !current {
+            return Err(SimError::ExpiredCode);
+        }
+        dir.codes.retain(|_, c| c.instance != instance);
+        dir.pairing.remove(&instance);
+        let credentials = credentials_for(&phone);
+        dir.online.insert(instance, generation);
+        dir.devices.insert(instance, credentials.clone());
+        Ok(NetworkEvent::Connected { instance, generation, phone, credentials, ack: Some(self.next_ack()) })
     }
 
     /// Cuts the instance's connection for `how_long`: it sees a connection loss, and attempts
@@ -425,12 +472,18 @@ impl Connector for SimConnector {
         self.emit_later(delay, vec![event]);
     }
 
-    fn start_pairing(&mut self, instance: InstanceId, generation: Generation) {
+    fn start_pairing(&mut self, instance: InstanceId, generation: Generation, method: PairingMethod) {
         self.net.dir().pairing.insert(instance, generation);
+        let phone = match method {
+            PairingMethod::Qr => None,
+            PairingMethod::PhoneCode(phone) => Some(phone),
+            // No code: the registration call that completes it connects the run.
+            PairingMethod::Registration => return,
+        };
         let net = self.net.clone();
         let events = self.events.clone();
         // Owned by the shard's LocalSet; ends when pairing succeeds, is cancelled or expires.
-        tokio::task::spawn_local(rotate_codes(net, events, instance, generation));
+        tokio::task::spawn_local(rotate_codes(net, events, instance, generation, phone));
     }
 
     fn close(&mut self, instance: InstanceId, logout: bool) {
@@ -475,6 +528,15 @@ impl Connector for SimConnector {
         tokio::task::spawn_local(async move {
             pause(ack_delay).await;
             let ack = Some(net.next_ack());
+            // An admin invitation to a channel the account manages is kept on the channel
+            // (pending until answered or revoked); the message travels either way, as the
+            // seed's examples invite to channels the sender need not own.
+            if let Some(channel) = admin_invite(&message) {
+                let invited = |w: &mut World, cx: &mut Cx| world::channels::invited(w, &channel, &phone, cx);
+                if let Err(e) = net.phone_change(instance, invited).await {
+                    tracing::debug!(instance = %instance, error = %e, "sim: admin invitation not kept on the channel");
+                }
+            }
             let arrived = match recipients {
                 Ok(recipients) => arrive::arrive(&net, &message, recipients).await,
                 Err(reason) => Err(reason),
@@ -518,7 +580,11 @@ impl Connector for SimConnector {
         // Owned by the shard's LocalSet; ends once the change is committed and answered.
         tokio::task::spawn_local(async move {
             let result = net.change(instance, account, |world, cx| world.apply(call, cx)).await;
+            let registered = world::registration::registered(&result);
             let _ = reply.send(result);
+            if let Some(phone) = registered {
+                net.registered(instance, phone).await;
+            }
         });
     }
 
@@ -562,15 +628,21 @@ async fn emit(
     tx.send(event).await.is_ok()
 }
 
+/// Shows the codes of pairing run `generation`: QR codes, or (`phone`) codes for "Link with
+/// phone number", each valid for one rotation.
 async fn rotate_codes(
     net: Arc<SimNetwork>,
     events: mpsc::Sender<NetworkEvent>,
     instance: InstanceId,
     generation: Generation,
+    phone: Option<Phone>,
 ) {
     let rotate = net.cfg.qr_rotate;
     for _ in 0..net.cfg.qr_codes_per_pairing {
-        let code = pairing_code();
+        let code = match phone {
+            Some(_) => phone_code(),
+            None => pairing_code(),
+        };
         {
             let mut dir = net.dir();
             if dir.pairing.get(&instance) != Some(&generation) {
@@ -578,7 +650,8 @@ async fn rotate_codes(
             }
             let now = Instant::now();
             dir.codes.retain(|_, c| c.expires + EXPIRED_CODE_MEMORY > now);
-            dir.codes.insert(code.clone(), Code { instance, generation, expires: now + rotate });
+            let phone = phone.clone();
+            dir.codes.insert(code.clone(), Code { instance, generation, expires: now + rotate, phone });
         }
         let event = NetworkEvent::PairingCode { instance, generation, code, valid_for: rotate };
         if events.send(event).await.is_err() {
@@ -629,6 +702,13 @@ fn pairing_code() -> String {
     )
 }
 
+/// Shaped like WhatsApp's "Link with phone number" code: 8 characters of an alphabet without
+/// look-alikes (no 0, O, I, U).
+fn phone_code() -> String {
+    const ALPHABET: &[u8] = b"123456789ABCDEFGHJKLMNPQRSTVWXYZ";
+    random_bytes::<8>().iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect()
+}
+
 fn random_id() -> String {
     let b = random_bytes::<10>();
     b.iter().map(|x| format!("{x:02X}")).collect()
@@ -640,6 +720,17 @@ fn read_by_me(message: &OutboundMessage) -> Option<chatedge_config::MessageId> {
     match &message.content {
         crate::queue::content::Content::Action(a) => match a.as_ref() {
             crate::queue::content::Action::Read { message_id } => chatedge_config::MessageId::parse(message_id).ok(),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The channel a send-newsletter-admin-invite message invites its recipient to administer.
+fn admin_invite(message: &OutboundMessage) -> Option<Phone> {
+    match &message.content {
+        crate::queue::content::Content::Card(card) => match card.as_ref() {
+            crate::queue::content::Card::NewsletterAdminInvite { newsletter_id, .. } => Some(newsletter_id.clone()),
             _ => None,
         },
         _ => None,

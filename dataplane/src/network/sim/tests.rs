@@ -54,7 +54,7 @@ fn message(instance: InstanceId, phone: &str) -> OutboundMessage {
 fn pairing_codes_rotate_then_expire_and_old_codes_are_refused() {
     on_shard(|net, mut conn, mut rx| async move {
         let id = InstanceId::generate();
-        conn.start_pairing(id, Generation(1));
+        conn.start_pairing(id, Generation(1), PairingMethod::Qr);
         let NetworkEvent::PairingCode { code: first, .. } = next(&mut rx).await else { panic!("first code") };
         let NetworkEvent::PairingCode { code: second, .. } = next(&mut rx).await else { panic!("second code") };
         assert_ne!(first, second);
@@ -70,7 +70,7 @@ fn pairing_codes_rotate_then_expire_and_old_codes_are_refused() {
 fn scanning_the_current_code_connects_the_instance() {
     on_shard(|net, mut conn, mut rx| async move {
         let id = InstanceId::generate();
-        conn.start_pairing(id, Generation(1));
+        conn.start_pairing(id, Generation(1), PairingMethod::Qr);
         let NetworkEvent::PairingCode { code, .. } = next(&mut rx).await else { panic!("code") };
         assert_eq!(net.scan(&code, Phone::parse("5511999990001").unwrap()).await, Ok(id));
         let NetworkEvent::Connected { phone, credentials, generation, .. } = next(&mut rx).await else {
@@ -133,7 +133,7 @@ async fn paired(
     rx: &mut mpsc::Receiver<NetworkEvent>,
 ) -> (InstanceId, Credentials) {
     let id = InstanceId::generate();
-    conn.start_pairing(id, Generation(1));
+    conn.start_pairing(id, Generation(1), PairingMethod::Qr);
     let NetworkEvent::PairingCode { code, .. } = next(rx).await else { panic!("code") };
     net.scan(&code, Phone::parse("5511999990001").unwrap()).await.unwrap();
     let NetworkEvent::Connected { credentials, ack: Some(ack), .. } = next(rx).await else { panic!("connected") };
@@ -287,5 +287,52 @@ fn inbound_media_is_stored_before_the_message_is_handed_over() {
         pdf.content = crate::network::incoming::IncomingContent::Image(Default::default());
         let not_an_image = base64::engine::general_purpose::STANDARD.encode(b"%PDF-1.7\n");
         assert!(matches!(net.inbound(id, pdf, Some(not_an_image.into())).await, Err(SimError::Media(_))));
+    });
+}
+
+#[test]
+fn a_phone_code_pairs_only_the_number_it_was_shown_for() {
+    on_shard(|net, mut conn, mut rx| async move {
+        let id = InstanceId::generate();
+        let owner = Phone::parse("5511988887777").unwrap();
+        conn.start_pairing(id, Generation(1), PairingMethod::PhoneCode(owner.clone()));
+        let NetworkEvent::PairingCode { code, .. } = next(&mut rx).await else { panic!("code") };
+        assert_eq!(code.len(), 8, "{code}");
+        assert_eq!(net.scan(&code, owner.clone()).await, Err(SimError::UnknownCode), "not a QR code");
+        let other = Phone::parse("5511988886666").unwrap();
+        assert_eq!(net.pair_code(id, &code, other).await, Err(SimError::UnknownCode));
+        assert_eq!(net.pair_code(InstanceId::generate(), &code, owner.clone()).await, Err(SimError::UnknownCode));
+        let typed = format!("{}-{}", &code[..4], &code[4..]).to_lowercase();
+        assert_eq!(net.pair_code(id, &typed, owner).await, Ok(()));
+        let NetworkEvent::Connected { phone, generation, .. } = next(&mut rx).await else { panic!("connected") };
+        assert_eq!((phone.as_str(), generation), ("5511988887777", Generation(1)));
+    });
+}
+
+#[test]
+fn a_completed_registration_connects_its_pairing_run() {
+    use crate::network::account::registration::Call as Reg;
+    use crate::network::account::{Account, AccountCall, AccountReply};
+    on_shard(|net, mut conn, mut rx| async move {
+        let id = InstanceId::generate();
+        let phone = Phone::parse("554499998877").unwrap();
+        conn.start_pairing(id, Generation(3), PairingMethod::Registration);
+        let mut ask = |call: Reg| {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            conn.account(id, Account { phone: None, business: false }, AccountCall::Registration(call), tx);
+            rx
+        };
+        ask(Reg::Available { phone: phone.clone() }).await.unwrap().unwrap();
+        let method = crate::network::account::registration::CodeMethod::Sms;
+        ask(Reg::RequestCode { phone: phone.clone(), method }).await.unwrap().unwrap();
+        let code = {
+            let world = net.world(id).unwrap();
+            let w = lock(&world);
+            world::registration::sent(&w).code.clone().unwrap()
+        };
+        let reply = ask(Reg::ConfirmCode { code }).await.unwrap().unwrap();
+        assert!(matches!(reply, AccountReply::Registration(_)));
+        let NetworkEvent::Connected { phone: got, generation, .. } = next(&mut rx).await else { panic!("connected") };
+        assert_eq!((got, generation), (phone, Generation(3)));
     });
 }

@@ -16,6 +16,9 @@ mod business;
 mod labels;
 mod privacy;
 mod status;
+mod channels;
+mod privacy;
+mod registration;
 
 use chatedge_serve::Resp;
 use hyper::{Method, StatusCode};
@@ -44,6 +47,9 @@ enum Family {
     Labels(labels::Op),
     Privacy(privacy::Op),
     Status(status::Op),
+    Channels(channels::Op),
+    Privacy(privacy::Op),
+    Registration(registration::Op),
 }
 
 /// The account route `rest` names, as (label, allowed methods, route).
@@ -66,6 +72,9 @@ pub fn route(rest: &[&str]) -> Option<(&'static str, &'static str, AccountRoute)
     try_family!(labels, Labels);
     try_family!(privacy, Privacy);
     try_family!(status, Status);
+    try_family!(channels, Channels);
+    try_family!(privacy, Privacy);
+    try_family!(registration, Registration);
     None
 }
 
@@ -84,6 +93,9 @@ pub fn documented() -> Vec<(&'static str, &'static str)> {
     all.extend(labels::ROUTES.iter().map(|r| (r.path, r.methods)));
     all.extend(privacy::ROUTES.iter().map(|r| (r.path, r.methods)));
     all.extend(status::ROUTES.iter().map(|r| (r.path, r.methods)));
+    all.extend(channels::ROUTES.iter().map(|r| (r.path, r.methods)));
+    all.extend(privacy::ROUTES.iter().map(|r| (r.path, r.methods)));
+    all.extend(registration::ROUTES.iter().map(|r| (r.path, r.methods)));
     all
 }
 
@@ -101,6 +113,9 @@ pub async fn handle(call: &Call<'_>, method: &Method, route: AccountRoute) -> Re
         Family::Labels(op) => labels::handle(call, method, op, params).await,
         Family::Privacy(op) => privacy::handle(call, method, op, params).await,
         Family::Status(op) => status::handle(call, method, op, params).await,
+        Family::Channels(op) => channels::handle(call, method, op, params).await,
+        Family::Privacy(op) => privacy::handle(call, method, op, params).await,
+        Family::Registration(op) => registration::handle(call, method, op, params).await,
     }
 }
 
