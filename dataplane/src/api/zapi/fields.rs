@@ -262,6 +262,19 @@ pub fn url(o: &Object, field: &str, max_chars: usize, required: bool) -> Result<
     }
 }
 
+/// The query parameter `name` (the first, percent-decoded), if present.
+pub fn query(query: Option<&str>, name: &str) -> Option<String> {
+    form_urlencoded::parse(query.unwrap_or("").as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
+/// A required query parameter among `choices` (compared without regard to case), answered as
+/// the choice's own spelling.
+pub fn query_one_of(q: Option<&str>, name: &str, choices: &[&'static str]) -> Result<&'static str, ZapiError> {
+    let bad = || ZapiError::invalid("Invalid field", format!("{name} must be one of {}", choices.join(", ")));
+    let value = query(q, name).ok_or_else(|| ZapiError::invalid("Invalid field", format!("{name} is required")))?;
+    choices.iter().find(|c| c.eq_ignore_ascii_case(value.trim())).copied().ok_or_else(bad)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -357,17 +370,4 @@ mod tests {
         assert_eq!(text(&obj(r#"{"m":"ok"}"#), "m", 10, true).unwrap().as_deref(), Some("ok"));
         assert!(text(&obj(r#"{"m":1}"#), "m", 10, false).is_err());
     }
-}
-
-/// The query parameter `name` (the first, percent-decoded), if present.
-pub fn query(query: Option<&str>, name: &str) -> Option<String> {
-    form_urlencoded::parse(query.unwrap_or("").as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
-}
-
-/// A required query parameter among `choices` (compared without regard to case), answered as
-/// the choice's own spelling.
-pub fn query_one_of(q: Option<&str>, name: &str, choices: &[&'static str]) -> Result<&'static str, ZapiError> {
-    let bad = || ZapiError::invalid("Invalid field", format!("{name} must be one of {}", choices.join(", ")));
-    let value = query(q, name).ok_or_else(|| ZapiError::invalid("Invalid field", format!("{name} is required")))?;
-    choices.iter().find(|c| c.eq_ignore_ascii_case(value.trim())).copied().ok_or_else(bad)
 }

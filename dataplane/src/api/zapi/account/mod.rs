@@ -5,21 +5,6 @@
 //! the instance's connector one `network::account` call through its shard and renders the
 //! reply in Z-API's shape. Nothing here knows which network answers (the sim or a real one).
 
-mod calls;
-mod chats;
-mod contacts;
-mod communities;
-mod groups;
-mod privacy;
-mod profile;
-mod business;
-mod labels;
-mod privacy;
-mod status;
-mod channels;
-mod privacy;
-mod registration;
-
 use chatedge_serve::Resp;
 use hyper::{Method, StatusCode};
 use serde::Serialize;
@@ -35,89 +20,57 @@ pub struct AccountRoute {
     params: Params,
 }
 
-enum Family {
-    Calls(calls::Op),
-    Chats(chats::Op),
-    Contacts(contacts::Op),
-    Communities(communities::Op),
-    Groups(groups::Op),
-    Privacy(privacy::Op),
-    Profile(profile::Op),
-    Business(business::Op),
-    Labels(labels::Op),
-    Privacy(privacy::Op),
-    Status(status::Op),
-    Channels(channels::Op),
-    Privacy(privacy::Op),
-    Registration(registration::Op),
-}
+/// Declares the families once: their modules, the `Family` enum, and the three functions that
+/// go through every family in the same order.
+macro_rules! families {
+    ($($module:ident => $variant:ident),* $(,)?) => {
+        $(mod $module;)*
 
-/// The account route `rest` names, as (label, allowed methods, route).
-pub fn route(rest: &[&str]) -> Option<(&'static str, &'static str, AccountRoute)> {
-    macro_rules! try_family {
-        ($module:ident, $variant:ident) => {
-            if let Some((r, params)) = routes::find($module::ROUTES, rest) {
-                return Some((r.label, r.methods, AccountRoute { family: Family::$variant(r.op), params }));
+        enum Family {
+            $($variant($module::Op),)*
+        }
+
+        /// The account route `rest` names, as (label, allowed methods, route).
+        pub fn route(rest: &[&str]) -> Option<(&'static str, &'static str, AccountRoute)> {
+            $(
+                if let Some((r, params)) = routes::find($module::ROUTES, rest) {
+                    return Some((r.label, r.methods, AccountRoute { family: Family::$variant(r.op), params }));
+                }
+            )*
+            None
+        }
+
+        /// Every account route as (path pattern, methods), for the OpenAPI check.
+        #[allow(dead_code)] // read by the OpenAPI contract test
+        pub fn documented() -> Vec<(&'static str, &'static str)> {
+            let mut all = Vec::new();
+            $(all.extend($module::ROUTES.iter().map(|r| (r.path, r.methods)));)*
+            all
+        }
+
+        pub async fn handle(call: &Call<'_>, method: &Method, route: AccountRoute) -> Result<Resp, ZapiError> {
+            let params = &route.params;
+            match route.family {
+                $(Family::$variant(op) => $module::handle(call, method, op, params).await,)*
             }
-        };
-    }
-    try_family!(calls, Calls);
-    try_family!(chats, Chats);
-    try_family!(contacts, Contacts);
-    try_family!(communities, Communities);
-    try_family!(groups, Groups);
-    try_family!(privacy, Privacy);
-    try_family!(profile, Profile);
-    try_family!(business, Business);
-    try_family!(labels, Labels);
-    try_family!(privacy, Privacy);
-    try_family!(status, Status);
-    try_family!(channels, Channels);
-    try_family!(privacy, Privacy);
-    try_family!(registration, Registration);
-    None
+        }
+    };
 }
 
-/// Every account route as (path pattern, methods), for the OpenAPI check.
-#[allow(dead_code)] // read by the OpenAPI contract test
-pub fn documented() -> Vec<(&'static str, &'static str)> {
-    let mut all = Vec::new();
-    all.extend(calls::ROUTES.iter().map(|r| (r.path, r.methods)));
-    all.extend(chats::ROUTES.iter().map(|r| (r.path, r.methods)));
-    all.extend(contacts::ROUTES.iter().map(|r| (r.path, r.methods)));
-    all.extend(communities::ROUTES.iter().map(|r| (r.path, r.methods)));
-    all.extend(groups::ROUTES.iter().map(|r| (r.path, r.methods)));
-    all.extend(privacy::ROUTES.iter().map(|r| (r.path, r.methods)));
-    all.extend(profile::ROUTES.iter().map(|r| (r.path, r.methods)));
-    all.extend(business::ROUTES.iter().map(|r| (r.path, r.methods)));
-    all.extend(labels::ROUTES.iter().map(|r| (r.path, r.methods)));
-    all.extend(privacy::ROUTES.iter().map(|r| (r.path, r.methods)));
-    all.extend(status::ROUTES.iter().map(|r| (r.path, r.methods)));
-    all.extend(channels::ROUTES.iter().map(|r| (r.path, r.methods)));
-    all.extend(privacy::ROUTES.iter().map(|r| (r.path, r.methods)));
-    all.extend(registration::ROUTES.iter().map(|r| (r.path, r.methods)));
-    all
-}
-
-pub async fn handle(call: &Call<'_>, method: &Method, route: AccountRoute) -> Result<Resp, ZapiError> {
-    let params = &route.params;
-    match route.family {
-        Family::Calls(op) => calls::handle(call, method, op, params).await,
-        Family::Chats(op) => chats::handle(call, method, op, params).await,
-        Family::Contacts(op) => contacts::handle(call, method, op, params).await,
-        Family::Communities(op) => communities::handle(call, method, op, params).await,
-        Family::Groups(op) => groups::handle(call, method, op, params).await,
-        Family::Privacy(op) => privacy::handle(call, method, op, params).await,
-        Family::Profile(op) => profile::handle(call, method, op, params).await,
-        Family::Business(op) => business::handle(call, method, op, params).await,
-        Family::Labels(op) => labels::handle(call, method, op, params).await,
-        Family::Privacy(op) => privacy::handle(call, method, op, params).await,
-        Family::Status(op) => status::handle(call, method, op, params).await,
-        Family::Channels(op) => channels::handle(call, method, op, params).await,
-        Family::Privacy(op) => privacy::handle(call, method, op, params).await,
-        Family::Registration(op) => registration::handle(call, method, op, params).await,
-    }
-}
+families!(
+    business => Business,
+    calls => Calls,
+    channels => Channels,
+    chats => Chats,
+    communities => Communities,
+    contacts => Contacts,
+    groups => Groups,
+    labels => Labels,
+    privacy => Privacy,
+    profile => Profile,
+    registration => Registration,
+    status => Status,
+);
 
 /// Asks the instance's connector `c` and waits for its family's reply.
 pub async fn ask<C: FamilyCall>(call: &Call<'_>, c: C) -> Result<C::Reply, ZapiError> {
