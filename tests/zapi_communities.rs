@@ -55,7 +55,10 @@ async fn a_community_links_groups_reaches_their_members_and_survives_a_restart()
     let id = created["id"].as_str().unwrap().to_owned();
     assert!(id.len() == 18 && id.bytes().all(|b| b.is_ascii_digit()), "{id}");
     let sub = &created["subGroups"][0];
-    assert_eq!((sub["name"].as_str(), sub["isGroupAnnouncement"].clone()), (Some("Minha primeira Comunidade"), json!(true)));
+    assert_eq!(
+        (sub["name"].as_str(), sub["isGroupAnnouncement"].clone()),
+        (Some("Minha primeira Comunidade"), json!(true))
+    );
     let announcement = sub["phone"].as_str().unwrap().to_owned();
 
     let g1 = post(&p, "create-group", json!({"groupName": "one", "phones": [A, B]})).await["phone"].clone();
@@ -85,13 +88,27 @@ async fn a_community_links_groups_reaches_their_members_and_survives_a_restart()
     let last = post(&p, "communities/unlink", json!({"communityId": id, "groupsPhones": [g1]})).await;
     assert_eq!(last["success"], false, "a community keeps one group: {last}");
 
-    let added = post(&p, "add-participant", json!({"communityId": id, "phones": ["554455550009"], "autoInvite": true})).await;
+    let added =
+        post(&p, "add-participant", json!({"communityId": id, "phones": ["554455550009"], "autoInvite": true})).await;
     assert_eq!(added, json!({"value": true}));
     assert_eq!(post(&p, "add-admin", json!({"communityId": id, "phones": [A]})).await, json!({"value": true}));
-    assert_eq!(post(&p, "communities/settings", json!({"communityId": id, "whoCanAddNewGroups": "all"})).await, json!({"success": true}));
-    let described = post(&p, "update-community-description", json!({"communityId": id, "communityDescription": "descrição da comunidade"})).await;
+    assert_eq!(
+        post(&p, "communities/settings", json!({"communityId": id, "whoCanAddNewGroups": "all"})).await,
+        json!({"success": true})
+    );
+    let described = post(
+        &p,
+        "update-community-description",
+        json!({"communityId": id, "communityDescription": "descrição da comunidade"}),
+    )
+    .await;
     assert_eq!(described, json!({"value": true}));
-    let photo = post(&p, "update-community-photo", json!({"communityId": id, "communityPhoto": "https://www.z-api.io/logo.svg"})).await;
+    let photo = post(
+        &p,
+        "update-community-photo",
+        json!({"communityId": id, "communityPhoto": "https://www.z-api.io/logo.svg"}),
+    )
+    .await;
     assert_eq!(photo, json!({"value": true}));
     let reset = post(&p, &format!("redefine-invitation-link/{id}"), json!({})).await;
     assert!(reset["invitationLink"].as_str().unwrap().starts_with("https://chat.whatsapp.com/"));
@@ -113,7 +130,11 @@ async fn a_community_links_groups_reaches_their_members_and_survives_a_restart()
     let (status, _) = get(&p, &format!("communities-metadata/{id}")).await;
     assert_eq!(status, 404);
     let (_, m1) = get(&p, &format!("group-metadata/{}", g1.as_str().unwrap())).await;
-    assert_eq!((m1["communityId"].clone(), phones(&m1)), (Value::Null, set(&["5511999990001", A, B])), "its groups stay");
+    assert_eq!(
+        (m1["communityId"].clone(), phones(&m1)),
+        (Value::Null, set(&["5511999990001", A, B])),
+        "its groups stay"
+    );
     let (_, list) = get(&p, "communities").await;
     assert_eq!(list, json!([]));
 }
@@ -124,10 +145,26 @@ async fn bad_community_requests_name_the_field_and_unknown_ones_fail() {
     let cases: &[(&str, Value, &str)] = &[
         ("communities", json!({}), "name is required"),
         ("communities/link", json!({"groupsPhones": ["1203634230225498-group"]}), "communityId is required"),
-        ("communities/link", json!({"communityId": "98372465382764532938", "groupsPhones": ["5511999999999"]}), "groupsPhones[0]"),
-        ("communities/settings", json!({"communityId": "98372465382764532938", "whoCanAddNewGroups": "some"}), "whoCanAddNewGroups must be one of"),
-        ("update-community-description", json!({"communityId": "98372465382764532938"}), "communityDescription is required"),
-        ("update-community-photo", json!({"communityId": "ID da Comunidade", "communityPhoto": "https://x.test/a.png"}), "communityId must be"),
+        (
+            "communities/link",
+            json!({"communityId": "98372465382764532938", "groupsPhones": ["5511999999999"]}),
+            "groupsPhones[0]",
+        ),
+        (
+            "communities/settings",
+            json!({"communityId": "98372465382764532938", "whoCanAddNewGroups": "some"}),
+            "whoCanAddNewGroups must be one of",
+        ),
+        (
+            "update-community-description",
+            json!({"communityId": "98372465382764532938"}),
+            "communityDescription is required",
+        ),
+        (
+            "update-community-photo",
+            json!({"communityId": "ID da Comunidade", "communityPhoto": "https://x.test/a.png"}),
+            "communityId must be",
+        ),
     ];
     for (route, body, want) in cases {
         let (status, v) = p.http.post(&p.ce.instance_url(&p.inst, route), None, body).await;
@@ -136,7 +173,12 @@ async fn bad_community_requests_name_the_field_and_unknown_ones_fail() {
     }
     let (status, _) = get(&p, "communities-metadata/98372465382764532938").await;
     assert_eq!(status, 404);
-    let link = post(&p, "communities/link", json!({"communityId": "98372465382764532938", "groupsPhones": ["1203634230225498-group"]})).await;
+    let link = post(
+        &p,
+        "communities/link",
+        json!({"communityId": "98372465382764532938", "groupsPhones": ["1203634230225498-group"]}),
+    )
+    .await;
     assert_eq!(link["success"], false, "{link}");
     let (status, v) = p.http.delete(&p.ce.instance_url(&p.inst, "communities/98372465382764532938")).await;
     assert_eq!((status, v["success"].clone()), (200, json!(false)));

@@ -82,15 +82,24 @@ async fn a_group_from_creation_to_leaving_and_back_survives_a_restart() {
     assert_eq!(send_to(&p, &group, "hello all").await, Ok(set(&[A, B, C])), "numbers ending 0000 are not on WhatsApp");
 
     let g = json!(group);
-    assert_eq!(post(&p, "add-participant", json!({"autoInvite": true, "groupId": g, "phones": [D]})).await, json!({"value": true}));
+    assert_eq!(
+        post(&p, "add-participant", json!({"autoInvite": true, "groupId": g, "phones": [D]})).await,
+        json!({"value": true})
+    );
     let refused = post(&p, "add-participant", json!({"groupId": g, "phones": ["554422220000"]})).await;
     assert_eq!(refused["value"], false, "{refused}");
     assert!(refused["message"].as_str().unwrap().contains("none of phones"), "{refused}");
     assert_eq!(post(&p, "remove-participant", json!({"groupId": g, "phones": [B]})).await, json!({"value": true}));
     assert_eq!(post(&p, "add-admin", json!({"groupId": g, "phones": [A, C]})).await, json!({"value": true}));
     assert_eq!(post(&p, "remove-admin", json!({"groupId": g, "phones": [C]})).await, json!({"value": true}));
-    assert_eq!(post(&p, "update-group-name", json!({"groupId": g, "groupName": "Renamed"})).await, json!({"value": true}));
-    assert_eq!(post(&p, "update-group-description", json!({"groupId": g, "groupDescription": "about"})).await, json!({"value": true}));
+    assert_eq!(
+        post(&p, "update-group-name", json!({"groupId": g, "groupName": "Renamed"})).await,
+        json!({"value": true})
+    );
+    assert_eq!(
+        post(&p, "update-group-description", json!({"groupId": g, "groupDescription": "about"})).await,
+        json!({"value": true})
+    );
     let settings = json!({"phone": g, "adminOnlyMessage": true, "adminOnlySettings": true, "requireAdminApproval": false, "adminOnlyAddMember": true});
     assert_eq!(post(&p, "update-group-settings", settings).await, json!({"value": true}));
     let photo = json!({"groupID": g, "groupPhoto": "data:image/png;base64,iVBORw0KGgoAAAANSUhEUg=="});
@@ -98,11 +107,18 @@ async fn a_group_from_creation_to_leaving_and_back_survives_a_restart() {
 
     let m = metadata(&p, &group).await;
     assert_eq!(participants(&m), set(&["5511999990001", A, C, D]));
-    let role = |phone: &str| m["participants"].as_array().unwrap().iter().find(|x| x["phone"] == phone).cloned().unwrap();
+    let role =
+        |phone: &str| m["participants"].as_array().unwrap().iter().find(|x| x["phone"] == phone).cloned().unwrap();
     assert_eq!((role(A)["isAdmin"].clone(), role(C)["isAdmin"].clone()), (json!(true), json!(false)));
     assert_eq!(role("5511999990001")["isSuperAdmin"], true);
-    assert_eq!((m["subject"].as_str(), m["description"].as_str(), m["owner"].as_str()), (Some("Renamed"), Some("about"), Some("5511999990001")));
-    assert_eq!((m["adminOnlyMessage"].clone(), m["adminOnlySettings"].clone(), m["requireAdminApproval"].clone()), (json!(true), json!(true), json!(false)));
+    assert_eq!(
+        (m["subject"].as_str(), m["description"].as_str(), m["owner"].as_str()),
+        (Some("Renamed"), Some("about"), Some("5511999990001"))
+    );
+    assert_eq!(
+        (m["adminOnlyMessage"].clone(), m["adminOnlySettings"].clone(), m["requireAdminApproval"].clone()),
+        (json!(true), json!(true), json!(false))
+    );
     assert_eq!(m["invitationLink"], json!(first_link), "an admin sees the link");
     let (_, light) = get(&p, &format!("light-group-metadata/{group}")).await;
     assert_eq!((light["invitationLink"].clone(), participants(&light)), (Value::Null, participants(&m)));
@@ -177,9 +193,27 @@ fn same_as_seed(got: &Value, fixture: &str, want: &[(&str, Value)]) {
         assert!(got.get(key).is_some(), "{fixture}: {key} is missing in {got}");
         match want.iter().find(|(k, _)| k == key) {
             Some((_, v)) => assert_eq!(&got[key], v, "{fixture}: {key}"),
-            None if matches!(key.as_str(), "isGroup" | "isNewsletter" | "fromMe" | "status" | "type" | "notification"
-                | "callId" | "code" | "expiresAt" | "requestMethod" | "broadcast" | "forwarded" | "referenceMessageId"
-                | "externalAdReply" | "photo") => assert_eq!(&got[key], example, "{fixture}: {key}"),
+            None if matches!(
+                key.as_str(),
+                "isGroup"
+                    | "isNewsletter"
+                    | "fromMe"
+                    | "status"
+                    | "type"
+                    | "notification"
+                    | "callId"
+                    | "code"
+                    | "expiresAt"
+                    | "requestMethod"
+                    | "broadcast"
+                    | "forwarded"
+                    | "referenceMessageId"
+                    | "externalAdReply"
+                    | "photo"
+            ) =>
+            {
+                assert_eq!(&got[key], example, "{fixture}: {key}")
+            }
             None => {}
         }
     }
@@ -214,10 +248,18 @@ async fn what_others_do_to_a_group_arrives_as_the_seeds_notifications() {
     let add = notice(&p, "GROUP_PARTICIPANT_ADD", D).await;
     same_as_seed(&add, "membership_request_revoked", &common("GROUP_PARTICIPANT_ADD", A, json!([D])));
     assert_eq!(add["isGroup"], true);
-    for (action, kind) in [("group-promote", "GROUP_PARTICIPANT_PROMOTE"), ("group-demote", "GROUP_PARTICIPANT_DEMOTE"), ("group-remove", "GROUP_PARTICIPANT_REMOVE")] {
+    for (action, kind) in [
+        ("group-promote", "GROUP_PARTICIPANT_PROMOTE"),
+        ("group-demote", "GROUP_PARTICIPANT_DEMOTE"),
+        ("group-remove", "GROUP_PARTICIPANT_REMOVE"),
+    ] {
         sim(&p, action, json!({"groupId": group, "by": A, "phones": [D]})).await;
         let n = notice(&p, kind, D).await;
-        assert_eq!((n["participantPhone"].clone(), n["notificationParameters"].clone()), (json!(A), json!([D])), "{kind}");
+        assert_eq!(
+            (n["participantPhone"].clone(), n["notificationParameters"].clone()),
+            (json!(A), json!([D])),
+            "{kind}"
+        );
     }
     sim(&p, "group-leave", json!({"groupId": group, "phone": B})).await;
     let left = notice(&p, "GROUP_PARTICIPANT_LEAVE", B).await;
@@ -227,26 +269,43 @@ async fn what_others_do_to_a_group_arrives_as_the_seeds_notifications() {
     post(&p, "update-group-settings", json!({"groupId": group, "requireAdminApproval": true})).await;
     sim(&p, "group-join-request", json!({"groupId": group, "phone": "554433330001"})).await;
     let asked = notice(&p, "MEMBERSHIP_APPROVAL_REQUEST", "554433330001").await;
-    same_as_seed(&asked, "membership_request_invite_link", &common("MEMBERSHIP_APPROVAL_REQUEST", "554433330001", json!(["554433330001"])));
+    same_as_seed(
+        &asked,
+        "membership_request_invite_link",
+        &common("MEMBERSHIP_APPROVAL_REQUEST", "554433330001", json!(["554433330001"])),
+    );
     sim(&p, "group-join-request-revoke", json!({"groupId": group, "phone": "554433330001"})).await;
     let revoked = notice(&p, "REVOKED_MEMBERSHIP_REQUESTS", "554433330001").await;
-    same_as_seed(&revoked, "membership_request_revoked", &common("REVOKED_MEMBERSHIP_REQUESTS", "554433330001", json!(["554433330001"])));
+    same_as_seed(
+        &revoked,
+        "membership_request_revoked",
+        &common("REVOKED_MEMBERSHIP_REQUESTS", "554433330001", json!(["554433330001"])),
+    );
     assert!(revoked.get("requestMethod").is_none(), "the seed's revoked example has no requestMethod");
     sim(&p, "group-join-request", json!({"groupId": group, "phone": "554433330002", "addedBy": C})).await;
     let added = notice(&p, "MEMBERSHIP_APPROVAL_REQUEST", "554433330002").await;
-    same_as_seed(&added, "membership_request_non_admin_add", &common("MEMBERSHIP_APPROVAL_REQUEST", "554433330002", json!(["554433330002", C])));
+    same_as_seed(
+        &added,
+        "membership_request_non_admin_add",
+        &common("MEMBERSHIP_APPROVAL_REQUEST", "554433330002", json!(["554433330002", C])),
+    );
 
     let rejected = post(&p, "approve-participant", json!({"groupId": group, "phones": ["554433330001"]})).await;
     assert_eq!(rejected["value"], false, "a withdrawn request cannot be approved");
-    assert_eq!(post(&p, "approve-participant", json!({"groupId": group, "phones": ["554433330002"]})).await, json!({"value": true}));
+    assert_eq!(
+        post(&p, "approve-participant", json!({"groupId": group, "phones": ["554433330002"]})).await,
+        json!({"value": true})
+    );
     assert!(participants(&metadata(&p, &group).await).contains("554433330002"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_group_someone_else_runs_is_joined_by_its_link_and_admin_only_sends_fail_for_members() {
     let p = paired(FAST).await;
-    let made = sim(&p, "group-create", json!({"owner": A, "name": "Theirs", "participants": [B], "addMe": false})).await;
-    let (group, link) = (made["phone"].as_str().unwrap().to_owned(), made["invitationLink"].as_str().unwrap().to_owned());
+    let made =
+        sim(&p, "group-create", json!({"owner": A, "name": "Theirs", "participants": [B], "addMe": false})).await;
+    let (group, link) =
+        (made["phone"].as_str().unwrap().to_owned(), made["invitationLink"].as_str().unwrap().to_owned());
     let out = send_to(&p, &group, "let me in").await;
     assert!(out.as_ref().is_err_and(|e| e.contains("not a participant")), "{out:?}");
     let (status, joined) = get(&p, &format!("accept-invite-group?url={link}")).await;

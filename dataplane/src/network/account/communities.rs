@@ -17,17 +17,42 @@ pub enum WhoCanAddGroups {
 
 #[derive(Debug, Clone)]
 pub enum Call {
-    Create { name: String, description: Option<String> },
+    Create {
+        name: String,
+        description: Option<String>,
+    },
     /// The account's communities, `page` (from 1) of `page_size`.
-    List { page: usize, page_size: usize },
-    Link { community: String, groups: Vec<Phone> },
-    Unlink { community: String, groups: Vec<Phone> },
-    Metadata { community: String },
-    Configure { community: String, who_can_add_groups: WhoCanAddGroups },
-    Describe { community: String, description: String },
-    SetPicture { community: String, picture: Picture },
+    List {
+        page: usize,
+        page_size: usize,
+    },
+    Link {
+        community: String,
+        groups: Vec<Phone>,
+    },
+    Unlink {
+        community: String,
+        groups: Vec<Phone>,
+    },
+    Metadata {
+        community: String,
+    },
+    Configure {
+        community: String,
+        who_can_add_groups: WhoCanAddGroups,
+    },
+    Describe {
+        community: String,
+        description: String,
+    },
+    SetPicture {
+        community: String,
+        picture: Picture,
+    },
     /// Ends the community: its groups stay, unlinked; its announcement group goes.
-    Deactivate { community: String },
+    Deactivate {
+        community: String,
+    },
 }
 
 /// A group of a community.
@@ -59,6 +84,9 @@ pub enum Reply {
     Community(Community),
     List(Vec<Community>),
     /// Groups linked or unlinked, and those left as they were.
-    Linked { changed: usize, unchanged: Vec<Unchanged> },
+    Linked {
+        changed: usize,
+        unchanged: Vec<Unchanged>,
+    },
     Done,
 }

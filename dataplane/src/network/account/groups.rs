@@ -50,24 +50,59 @@ pub struct SettingsChange {
 #[derive(Debug, Clone)]
 pub enum Call {
     /// The groups the account is a member of, `page` (from 1) of `page_size`.
-    List { page: usize, page_size: usize },
+    List {
+        page: usize,
+        page_size: usize,
+    },
     /// A new group, the account its creator, with those of `participants` who are on the
     /// network.
-    Create { name: String, participants: Vec<Phone>, picture: Option<Picture> },
-    Rename { group: GroupRef, name: String },
-    SetPicture { group: GroupRef, picture: Picture },
-    Describe { group: GroupRef, description: String },
-    Configure { group: GroupRef, settings: SettingsChange },
-    Members { group: GroupRef, change: MemberChange, phones: Vec<Phone> },
-    Leave { group: GroupRef },
+    Create {
+        name: String,
+        participants: Vec<Phone>,
+        picture: Option<Picture>,
+    },
+    Rename {
+        group: GroupRef,
+        name: String,
+    },
+    SetPicture {
+        group: GroupRef,
+        picture: Picture,
+    },
+    Describe {
+        group: GroupRef,
+        description: String,
+    },
+    Configure {
+        group: GroupRef,
+        settings: SettingsChange,
+    },
+    Members {
+        group: GroupRef,
+        change: MemberChange,
+        phones: Vec<Phone>,
+    },
+    Leave {
+        group: GroupRef,
+    },
     /// A group's metadata; `with_link` asks for its invitation link too (admins only).
-    Metadata { group: GroupRef, with_link: bool },
+    Metadata {
+        group: GroupRef,
+        with_link: bool,
+    },
     /// The invitation link, a new one (`reset`: the old one stops working) or the current one.
-    InvitationLink { group: GroupRef, reset: bool },
+    InvitationLink {
+        group: GroupRef,
+        reset: bool,
+    },
     /// What an invitation link leads to.
-    Invitation { link: String },
+    Invitation {
+        link: String,
+    },
     /// Joins (or, where admins approve joins, asks to join) the group of an invitation link.
-    AcceptInvitation { link: String },
+    AcceptInvitation {
+        link: String,
+    },
 }
 
 /// One group in the account's list.
@@ -111,12 +146,23 @@ pub struct Metadata {
 #[derive(Debug, Clone)]
 pub enum Reply {
     List(Vec<Summary>),
-    Created { phone: Phone, invitation_link: String },
+    Created {
+        phone: Phone,
+        invitation_link: String,
+    },
     /// The change was made for `changed` of the phones asked about (all of them for changes
     /// that name none).
-    Done { changed: usize },
+    Done {
+        changed: usize,
+    },
     Metadata(Box<Metadata>),
-    Link { phone: Phone, invitation_link: String },
+    Link {
+        phone: Phone,
+        invitation_link: String,
+    },
     /// Joined the group (`pending`: asked to join, an admin must approve).
-    Joined { phone: Phone, pending: bool },
+    Joined {
+        phone: Phone,
+        pending: bool,
+    },
 }

@@ -150,7 +150,9 @@ fn link(world: &mut World, cx: &mut Cx, me: &Phone, id: &str, groups: Vec<Phone>
             Some(g) if g.announcement => unchanged.push(refuse("an announcement group cannot be linked")),
             Some(g) if g.community.as_deref() == Some(id) => unchanged.push(refuse("already linked to this community")),
             Some(g) if g.community.is_some() => unchanged.push(refuse("already part of another community")),
-            Some(g) if !g.role(me).is_some_and(Role::admin) => unchanged.push(refuse("the account is not an admin of it")),
+            Some(g) if !g.role(me).is_some_and(Role::admin) => {
+                unchanged.push(refuse("the account is not an admin of it"))
+            }
             Some(_) => linking.push(phone),
         }
     }
@@ -159,7 +161,11 @@ fn link(world: &mut World, cx: &mut Cx, me: &Phone, id: &str, groups: Vec<Phone>
     }
     let announcement = c.announcement.clone();
     let joining = members_of(world, &linking);
-    let a = world.groups.groups.get(announcement.as_str()).ok_or_else(|| AccountError::NotFound("announcement group".into()))?;
+    let a = world
+        .groups
+        .groups
+        .get(announcement.as_str())
+        .ok_or_else(|| AccountError::NotFound("announcement group".into()))?;
     let new: Vec<String> = joining.into_iter().filter(|p| !a.participants.contains_key(p)).collect();
     if a.participants.len() + new.len() > super::groups::MAX_COMMUNITY_MEMBERS {
         return Err(AccountError::Limit(format!(

@@ -304,7 +304,9 @@ pub fn apply(world: &mut World, call: Call, cx: &mut Cx) -> Result<Reply, Accoun
                     })
                 })
                 .collect();
-            mine.sort_by(|a, b| b.last_activity_ms.cmp(&a.last_activity_ms).then_with(|| a.phone.as_str().cmp(b.phone.as_str())));
+            mine.sort_by(|a, b| {
+                b.last_activity_ms.cmp(&a.last_activity_ms).then_with(|| a.phone.as_str().cmp(b.phone.as_str()))
+            });
             let skip = page.saturating_sub(1).saturating_mul(page_size);
             Ok(Reply::List(mine.into_iter().skip(skip).take(page_size).collect()))
         }
@@ -316,7 +318,9 @@ pub fn apply(world: &mut World, call: Call, cx: &mut Cx) -> Result<Reply, Accoun
             }
             let reachable: Vec<Phone> = participants.into_iter().filter(|p| cx.on_network(p)).collect();
             if reachable.is_empty() {
-                return Err(AccountError::Refused("none of phones is on WhatsApp: a group needs one participant".into()));
+                return Err(AccountError::Refused(
+                    "none of phones is on WhatsApp: a group needs one participant".into(),
+                ));
             }
             let phone = world.groups.create(cx, &me, name, &reachable, None)?;
             if let Some(p) = picture {
@@ -667,7 +671,8 @@ pub mod by_others {
         by: &Phone,
         settings: SettingsChange,
     ) -> Result<(), AccountError> {
-        let g = world.groups.groups.get(group.as_str()).ok_or_else(|| AccountError::NotFound(format!("group {group}")))?;
+        let g =
+            world.groups.groups.get(group.as_str()).ok_or_else(|| AccountError::NotFound(format!("group {group}")))?;
         if !g.role(by).is_some_and(Role::admin) {
             return Err(AccountError::Refused(format!("{by} is not an admin of {group}")));
         }
@@ -678,7 +683,8 @@ pub mod by_others {
     /// `phone` leaves the group.
     pub fn leave(world: &mut World, cx: &mut Cx, group: &Phone, phone: &Phone) -> Result<(), AccountError> {
         let me = me(cx)?;
-        let g = world.groups.groups.get(group.as_str()).ok_or_else(|| AccountError::NotFound(format!("group {group}")))?;
+        let g =
+            world.groups.groups.get(group.as_str()).ok_or_else(|| AccountError::NotFound(format!("group {group}")))?;
         if phone == &me || g.role(phone).is_none() {
             return Err(AccountError::Refused(format!("{phone} is not another participant of {group}")));
         }
@@ -708,16 +714,21 @@ pub mod by_others {
         by: Option<&Phone>,
     ) -> Result<(), AccountError> {
         let me = me(cx)?;
-        let g = world.groups.groups.get(group.as_str()).ok_or_else(|| AccountError::NotFound(format!("group {group}")))?;
+        let g =
+            world.groups.groups.get(group.as_str()).ok_or_else(|| AccountError::NotFound(format!("group {group}")))?;
         if !g.settings.require_admin_approval {
             return Err(AccountError::Refused(format!("{group} lets people in without approval")));
         }
         if phone == &me || g.role(phone).is_some() || g.pending.contains_key(phone.as_str()) || !cx.on_network(phone) {
-            return Err(AccountError::Refused(format!("{phone} cannot ask to join {group} (a participant already, or asking already)")));
+            return Err(AccountError::Refused(format!(
+                "{phone} cannot ask to join {group} (a participant already, or asking already)"
+            )));
         }
         if let Some(by) = by {
             if g.role(by) != Some(Role::Member) {
-                return Err(AccountError::Refused(format!("{by} is not a participant of {group} without admin rights")));
+                return Err(AccountError::Refused(format!(
+                    "{by} is not a participant of {group} without admin rights"
+                )));
             }
         }
         if g.pending.len() >= MAX_PENDING {
@@ -738,7 +749,8 @@ pub mod by_others {
     /// `phone` withdraws their request to join.
     pub fn withdraw_request(world: &mut World, cx: &mut Cx, group: &Phone, phone: &Phone) -> Result<(), AccountError> {
         let me = me(cx)?;
-        let g = world.groups.groups.get(group.as_str()).ok_or_else(|| AccountError::NotFound(format!("group {group}")))?;
+        let g =
+            world.groups.groups.get(group.as_str()).ok_or_else(|| AccountError::NotFound(format!("group {group}")))?;
         if !g.pending.contains_key(phone.as_str()) {
             return Err(AccountError::Refused(format!("{phone} has not asked to join {group}")));
         }

@@ -67,14 +67,24 @@ fn after_leaving_or_under_admin_only_messages_a_send_is_refused_with_the_reason(
 fn member_changes_apply_to_whom_they_can_and_refuse_when_none() {
     let mut w = world();
     let g = create(&mut w, &["554411111111"]);
-    assert!(matches!(change(&mut w, &g, MemberChange::Add, &["554422222222", "554411111111"]), Ok(Reply::Done { changed: 1 })));
+    assert!(matches!(
+        change(&mut w, &g, MemberChange::Add, &["554422222222", "554411111111"]),
+        Ok(Reply::Done { changed: 1 })
+    ));
     assert!(matches!(change(&mut w, &g, MemberChange::Promote, &["554422222222"]), Ok(Reply::Done { changed: 1 })));
     assert!(matches!(change(&mut w, &g, MemberChange::Demote, &["554411111111"]), Err(AccountError::Refused(_))));
-    assert!(matches!(change(&mut w, &g, MemberChange::Remove, &[ME]), Err(AccountError::Refused(_))), "leaving is leave");
+    assert!(
+        matches!(change(&mut w, &g, MemberChange::Remove, &[ME]), Err(AccountError::Refused(_))),
+        "leaving is leave"
+    );
     let mut c = cx();
     let refused = apply(
         &mut w,
-        Call::Members { group: GroupRef::Group(g.clone()), change: MemberChange::Add, phones: vec![phone("554440000000")] },
+        Call::Members {
+            group: GroupRef::Group(g.clone()),
+            change: MemberChange::Add,
+            phones: vec![phone("554440000000")],
+        },
         &mut c,
     );
     assert!(matches!(refused, Err(AccountError::Refused(_))));
