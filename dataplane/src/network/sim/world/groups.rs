@@ -214,7 +214,12 @@ impl State {
             subject_owner: owner.clone(),
             participants,
             pending: BTreeMap::new(),
-            settings: Settings { admin_only_message: announcement, ..Settings::default() },
+            // Only a community's admins speak in, or edit, its announcement group.
+            settings: Settings {
+                admin_only_message: announcement,
+                admin_only_settings: announcement,
+                ..Settings::default()
+            },
             invite_code: invite_code(),
             photo: None,
             community,
