@@ -137,6 +137,12 @@ async fn a_community_links_groups_reaches_their_members_and_survives_a_restart()
     );
     let (_, list) = get(&p, "communities").await;
     assert_eq!(list, json!([]));
+    let sent = post(&p, "send-text", json!({"phone": announcement, "message": "anyone?"})).await;
+    let zaap = sent["zaapId"].clone();
+    let events =
+        p.sink.wait_for(PATIENCE, "the DeliveryCallback", |e| e.iter().any(|r| r.body["zaapId"] == zaap)).await;
+    let delivery = &events.iter().find(|r| r.body["zaapId"] == zaap).unwrap().body;
+    assert!(delivery["error"].as_str().is_some_and(|e| e.contains("not a participant")), "{delivery}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

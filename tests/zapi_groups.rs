@@ -351,3 +351,21 @@ async fn bad_group_requests_name_the_field() {
     let refused = post(&p, "leave-group", json!({"groupId": "120363019502650977-group"})).await;
     assert_eq!(refused["value"], false, "an unknown group: {refused}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn asking_to_join_waits_for_an_admin_of_the_group() {
+    let p = paired(FAST).await;
+    let made =
+        sim(&p, "group-create", json!({"owner": A, "name": "Approval", "participants": [B], "addMe": false})).await;
+    let (group, link) =
+        (made["phone"].as_str().unwrap().to_owned(), made["invitationLink"].as_str().unwrap().to_owned());
+    sim(&p, "group-settings", json!({"groupId": group, "by": A, "requireAdminApproval": true})).await;
+    let (status, asked) = get(&p, &format!("accept-invite-group?url={link}")).await;
+    assert_eq!((status, asked), (200, json!({"success": true})));
+    let waiting = send_to(&p, &group, "am I in?").await;
+    assert!(waiting.as_ref().is_err_and(|e| e.contains("not a participant")), "still asking: {waiting:?}");
+    sim(&p, "group-approve", json!({"groupId": group, "by": A, "phones": ["5511999990001"]})).await;
+    let n = notice(&p, "GROUP_PARTICIPANT_ADD", "5511999990001").await;
+    assert_eq!((n["phone"].clone(), n["participantPhone"].clone()), (json!(group), json!(A)));
+    assert_eq!(send_to(&p, &group, "in").await, Ok(set(&[A, B])));
+}

@@ -49,7 +49,7 @@ pub enum Call {
         community: String,
         picture: Picture,
     },
-    /// Ends the community: its groups stay, unlinked; its announcement group goes.
+    /// Ends the community: its groups stay, unlinked; its announcement group is emptied.
     Deactivate {
         community: String,
     },

@@ -2,9 +2,10 @@
 //! notification webhook when the account is in the group (lines 12325–12430, 12975–13000):
 //! `group-create` `{instanceId, owner, name, participants?, addMe?}` (GROUP_CREATE; with
 //! `addMe: false` the group exists without the account, reachable by its invitation link,
-//! which the answer gives); `group-add`, `group-remove`, `group-promote`, `group-demote`
-//! `{instanceId, groupId, by, phones}` (GROUP_PARTICIPANT_ADD / _REMOVE / _PROMOTE / _DEMOTE,
-//! `by` an admin of the group); `group-leave` `{instanceId, groupId, phone}`
+//! which the answer gives); `group-add`, `group-remove`, `group-promote`, `group-demote`,
+//! `group-approve`, `group-reject` `{instanceId, groupId, by, phones}` (GROUP_PARTICIPANT_ADD
+//! / _REMOVE / _PROMOTE / _DEMOTE, an approval as _ADD, a rejection unannounced; `by` an admin
+//! of the group — approving the account's own request lets it in); `group-leave` `{instanceId, groupId, phone}`
 //! (GROUP_PARTICIPANT_LEAVE); `group-join-request` `{instanceId, groupId, phone, addedBy?}`
 //! (MEMBERSHIP_APPROVAL_REQUEST, `invite_link`, or `non_admin_add` when a participant who is
 //! not an admin added them); `group-join-request-revoke` `{instanceId, groupId, phone}`
@@ -31,6 +32,8 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("group-remove", "sim.group-remove"),
     ("group-promote", "sim.group-promote"),
     ("group-demote", "sim.group-demote"),
+    ("group-approve", "sim.group-approve"),
+    ("group-reject", "sim.group-reject"),
     ("group-leave", "sim.group-leave"),
     ("group-join-request", "sim.group-join-request"),
     ("group-join-request-revoke", "sim.group-join-request-revoke"),
@@ -124,12 +127,14 @@ pub async fn serve(_app: &App, sim: &Arc<SimNetwork>, action: &str, body: &[u8])
                 .await?;
             Ok(json!({"phone": id.as_str(), "invitationLink": link}))
         }
-        "group-add" | "group-remove" | "group-promote" | "group-demote" => {
+        "group-add" | "group-remove" | "group-promote" | "group-demote" | "group-approve" | "group-reject" => {
             let c: Change = super::parse(body)?;
             let change = match action {
                 "group-add" => MemberChange::Add,
                 "group-remove" => MemberChange::Remove,
                 "group-promote" => MemberChange::Promote,
+                "group-approve" => MemberChange::Approve,
+                "group-reject" => MemberChange::Reject,
                 _ => MemberChange::Demote,
             };
             let (g, by, list) = (group(&c.group_id)?, phone(&c.by, "by")?, phones(&c.phones, "phones")?);

@@ -68,9 +68,7 @@ pub async fn handle(call: &Call<'_>, method: &Method, op: Op, params: &Params) -
         Op::Communities if method == Method::GET => {
             let (page, page_size) = paging(call.query.as_deref())?;
             match ask(call, Net::List { page, page_size }).await? {
-                Reply::List(list) => {
-                    ok(&list.iter().map(|c| json!({"name": c.name, "id": c.id})).collect::<Vec<_>>())
-                }
+                Reply::List(list) => ok(&list.iter().map(|c| json!({"name": c.name, "id": c.id})).collect::<Vec<_>>()),
                 _ => Err(unexpected()),
             }
         }
@@ -201,7 +199,9 @@ mod tests {
     #[test]
     fn requests_read_as_the_seed_writes_them_and_bad_fields_are_named() {
         assert!(matches!(create(&obj(json!({"name": "Minha primeira Comunidade"}))), Ok(Net::Create { .. })));
-        let link = obj(json!({"communityId": "98372465382764532938", "groupsPhones": ["1345353454354354-group", "1203634230225498-group"]}));
+        let link = obj(
+            json!({"communityId": "98372465382764532938", "groupsPhones": ["1345353454354354-group", "1203634230225498-group"]}),
+        );
         assert_eq!((community(&link).unwrap().as_str(), groups(&link).unwrap().len()), ("98372465382764532938", 2));
         assert_eq!(community(&obj(json!({"communityId": 120363019502650977u64}))).unwrap(), "120363019502650977");
         let cases = [

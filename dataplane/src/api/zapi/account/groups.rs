@@ -139,10 +139,9 @@ fn change(op: Op, body: &bytes::Bytes) -> Result<Net, ZapiError> {
     }
     let o = fields::object(body)?;
     Ok(match op {
-        Op::Rename => Net::Rename {
-            group: group_ref(&o, &["groupId"])?,
-            name: required_text(&o, "groupName", MAX_SUBJECT)?,
-        },
+        Op::Rename => {
+            Net::Rename { group: group_ref(&o, &["groupId"])?, name: required_text(&o, "groupName", MAX_SUBJECT)? }
+        }
         Op::Description => Net::Describe {
             group: group_ref(&o, &["groupId"])?,
             description: fields::text(&o, "groupDescription", MAX_DESCRIPTION, false)?
@@ -256,7 +255,8 @@ fn phones(o: &Object, field: &str) -> Result<Vec<Phone>, ZapiError> {
 }
 
 fn required_text(o: &Object, field: &str, max: usize) -> Result<String, ZapiError> {
-    fields::text(o, field, max, true)?.ok_or_else(|| ZapiError::invalid("Invalid field", format!("{field} is required")))
+    fields::text(o, field, max, true)?
+        .ok_or_else(|| ZapiError::invalid("Invalid field", format!("{field} is required")))
 }
 
 /// A picture given as a URL or base64 data.
@@ -295,9 +295,9 @@ pub fn paging(q: Option<&str>) -> Result<(usize, usize), ZapiError> {
 pub fn verdict(key: &str, r: Result<(), ZapiError>) -> Result<Resp, ZapiError> {
     match r {
         Ok(()) => ok(&json!({key: true})),
-        Err(ZapiError::Account(e @ (AccountError::Refused(_) | AccountError::NotFound(_) | AccountError::Limit(_)))) => {
-            ok(&json!({key: false, "message": e.to_string()}))
-        }
+        Err(ZapiError::Account(
+            e @ (AccountError::Refused(_) | AccountError::NotFound(_) | AccountError::Limit(_)),
+        )) => ok(&json!({key: false, "message": e.to_string()})),
         Err(e) => Err(e),
     }
 }

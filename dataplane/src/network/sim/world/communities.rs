@@ -131,7 +131,13 @@ pub fn apply(world: &mut World, call: Call, cx: &mut Cx) -> Result<Reply, Accoun
             for g in &c.groups {
                 world.groups.groups.update(g.as_str(), cx, |g| g.community = None);
             }
-            world.groups.groups.remove(c.announcement.as_str(), cx);
+            // The announcement group ends with it: nobody is in it any more, so a send to it
+            // fails with the reason instead of reaching an id the sim no longer knows.
+            world.groups.groups.update(c.announcement.as_str(), cx, |a| {
+                a.participants.clear();
+                a.pending.clear();
+                a.community = None;
+            });
             world.communities.communities.remove(&community, cx);
             Ok(Reply::Done)
         }
