@@ -246,6 +246,7 @@ async fn business_routes_need_a_business_account_and_name_bad_fields() {
         ("POST", "products", json!({"name": "x", "currency": "BRL", "price": 1}), "images is required"),
         ("GET", "products/abc", json!(null), "productId must be"),
         ("POST", "catalogs/config", json!({}), "cartEnabled is required"),
+        ("GET", "catalogs/collection?nextCursor=CURSOR_VALUE", json!(null), "nextCursor must be"),
         ("POST", "catalogs/collection", json!({"name": "x"}), "productIds is required"),
         ("GET", &format!("catalogs/collection-products/{ME}"), json!(null), "collectionId is required"),
         ("POST", "catalogs/collection/add-product", json!({"productIds": ["1"]}), "collectionId is required"),

@@ -103,7 +103,7 @@ pub static ROUTES: &[Route<Op>] = &[
 
 pub async fn handle(call: &Call<'_>, method: &Method, op: Op, params: &Params) -> Result<Resp, ZapiError> {
     let q = call.query.as_deref();
-    let cursor = || fields::query(q, "nextCursor").filter(|c| !c.is_empty());
+    let cursor = || read::cursor(fields::query(q, "nextCursor"));
     let body = || fields::object(&call.body);
     match op {
         Op::SaveProduct => match ask(call, Net::SaveProduct(read::product(&body()?)?)).await? {
@@ -116,7 +116,7 @@ pub async fn handle(call: &Call<'_>, method: &Method, op: Op, params: &Params) -
                 _ => None,
             };
             let Reply::Products { cart_enabled, products, next_cursor } =
-                ask(call, Net::Catalog { owner, cursor: cursor() }).await?
+                ask(call, Net::Catalog { owner, cursor: cursor()? }).await?
             else {
                 return Err(unexpected());
             };
@@ -155,7 +155,7 @@ pub async fn handle(call: &Call<'_>, method: &Method, op: Op, params: &Params) -
         }
         Op::Collections => {
             let Reply::Collections { collections, next_cursor } =
-                ask(call, Net::Collections { cursor: cursor() }).await?
+                ask(call, Net::Collections { cursor: cursor()? }).await?
             else {
                 return Err(unexpected());
             };
@@ -178,7 +178,7 @@ pub async fn handle(call: &Call<'_>, method: &Method, op: Op, params: &Params) -
                 .ok_or_else(|| ZapiError::invalid("Invalid field", "collectionId is required"))?;
             let id = read::id(&id, "collectionId")?;
             let Reply::Products { products, next_cursor, .. } =
-                ask(call, Net::CollectionProducts { owner, id, cursor: cursor() }).await?
+                ask(call, Net::CollectionProducts { owner, id, cursor: cursor()? }).await?
             else {
                 return Err(unexpected());
             };

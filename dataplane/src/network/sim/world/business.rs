@@ -3,8 +3,9 @@
 //! [`MAX_COLLECTION_PRODUCTS`]), the catalog's settings and the profile, each durable. The
 //! network mints product, collection and catalog ids (random digits, as WhatsApp's). Like
 //! WhatsApp, adding or removing products gives a collection a new id, and a collection stays
-//! `PENDING` review for [`REVIEW_MS`] after each change. Other numbers' catalogs are empty on
-//! the sim (it keeps no other businesses). Every call is refused on a normal account.
+//! `PENDING` review for [`REVIEW_MS`] after each change. Lists are in id order, paged by
+//! [`PAGE`] with the last id of a page as the next page's cursor. Other numbers' catalogs are
+//! empty on the sim (it keeps no other businesses). Every call is refused on a normal account.
 
 use chatedge_config::Phone;
 use rand::Rng;
@@ -313,20 +314,19 @@ fn fresh_id(digits: u32, taken: impl Fn(&str) -> bool) -> String {
     }
 }
 
-/// The page after `cursor` (the last item of the previous page), and the cursor of the next.
-fn page<T>(all: Vec<T>, cursor: Cursor, id: impl Fn(&T) -> &String) -> (Vec<T>, Cursor) {
-    let start = match cursor {
-        Some(c) => all.iter().position(|x| *id(x) == c).map_or(all.len(), |i| i + 1),
-        None => 0,
-    };
-    let rest: Vec<T> = all.into_iter().skip(start).collect();
+/// The page after `cursor` (the id of the last item of the previous page; lists are in id
+/// order, so a cursor whose item was deleted meanwhile still finds its place), and the cursor
+/// of the next page.
+fn page<T>(mut all: Vec<T>, cursor: Cursor, id: impl Fn(&T) -> &String) -> (Vec<T>, Cursor) {
+    all.sort_by(|a, b| id(a).cmp(id(b)));
+    let mut rest: Vec<T> = all.into_iter().filter(|x| cursor.as_ref().is_none_or(|c| id(x) > c)).collect();
     let more = rest.len() > PAGE;
-    let page: Vec<T> = rest.into_iter().take(PAGE).collect();
+    rest.truncate(PAGE);
     let next = match more {
-        true => page.last().map(|x| id(x).clone()),
+        true => rest.last().map(|x| id(x).clone()),
         false => None,
     };
-    (page, next)
+    (rest, next)
 }
 
 /// The network's directory of business categories (ids as WhatsApp's, labels where it has one).

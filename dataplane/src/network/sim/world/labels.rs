@@ -122,7 +122,7 @@ pub fn apply(world: &mut World, call: Call, cx: &mut Cx) -> Result<Reply, Accoun
         Call::Delete { id } => {
             s.exists(&id)?;
             let carrying: Vec<String> =
-                s.chats.iter().filter(|(_, l)| l.iter().any(|x| *x == id)).map(|(c, _)| c.clone()).collect();
+                s.chats.iter().filter(|(_, l)| l.contains(&id)).map(|(c, _)| c.clone()).collect();
             for chat in carrying {
                 s.set(&chat, &id, false, cx)?;
             }

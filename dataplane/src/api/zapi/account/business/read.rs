@@ -98,6 +98,15 @@ pub fn id(raw: &str, name: &str) -> Result<String, ZapiError> {
     }
 }
 
+/// `nextCursor`: what a previous page answered (an id), or nothing for the first page.
+pub fn cursor(raw: Option<String>) -> Result<Option<String>, ZapiError> {
+    match raw.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(c) if c.len() <= MAX_ID_CHARS && c.bytes().all(|b| b.is_ascii_digit()) => Ok(Some(c.to_owned())),
+        Some(_) => Err(bad("nextCursor must be the nextCursor a previous page answered")),
+    }
+}
+
 fn ids(o: &Object, field: &str, max: usize) -> Result<Vec<String>, ZapiError> {
     let list = fields::array(o, field, 1, max)?.ok_or_else(|| bad(format!("{field} is required")))?;
     list.iter()

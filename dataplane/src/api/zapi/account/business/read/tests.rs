@@ -72,6 +72,9 @@ fn collection_bodies_need_their_ids() {
         message(collection_change(&body(json!({"collectionId": "x1", "productIds": ["1"]})))).contains("collectionId")
     );
     assert!(id("{{id-do-produto}}", "productId").is_err());
+    assert_eq!(cursor(Some("4741575945866725".into())).unwrap().as_deref(), Some("4741575945866725"));
+    assert_eq!(cursor(Some(String::new())).unwrap(), None);
+    assert!(message(cursor(Some("CURSOR_VALUE".into()))).contains("nextCursor"));
 }
 
 #[test]
