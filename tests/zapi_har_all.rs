@@ -682,8 +682,11 @@ async fn z_apis_own_example_of_every_endpoint_is_served_in_a_meaningful_order() 
     arrived(&p, expectations).await;
 }
 
+/// A message example, its kind, its recipient and the media it carried (with its MIME type).
+type Expectation = (&'static &'static str, &'static str, String, Option<(Blob, &'static str)>);
+
 /// Each message example reached the sim's phone as what it asked for.
-async fn arrived(p: &Paired, expectations: Vec<(&&str, &str, String, Option<(Blob, &'static str)>)>) {
+async fn arrived(p: &Paired, expectations: Vec<Expectation>) {
     for (name, kind, phone, media) in expectations {
         let got = files::wait_arrived(&p.http, &p.ce, &p.inst, &phone, 1).await;
         let message = &got[0];
