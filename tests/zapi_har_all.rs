@@ -437,6 +437,10 @@ const PLACEHOLDERS: &[(&str, Minted)] = &[
     ("1F606398F2ECAA4846269F659B6003A9", Minted::StatusMessage),
 ];
 
+/// Made-up ids that are also real-looking phone numbers elsewhere, replaced only in the one
+/// field of the one example where they stand for a minted id.
+const FIELD_PLACEHOLDERS: &[(&str, &str, Minted)] = &[("update-group-name.json", "groupId", Minted::Group)];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Minted {
     Group,
@@ -635,6 +639,11 @@ async fn z_apis_own_example_of_every_endpoint_is_served_in_a_meaningful_order() 
         let mut media = None;
         let body = match body_text.as_deref().map(serde_json::from_str::<Value>) {
             Some(Ok(mut v)) => {
+                for (file, field, which) in FIELD_PLACEHOLDERS {
+                    if let (true, Some(id), Some(o)) = (file == name, minted.get(which), v.as_object_mut()) {
+                        o.insert(field.to_string(), Value::String(id.clone()));
+                    }
+                }
                 media = localise(&mut v, &server, &p.sink.url, true);
                 if let (Some(o), Some(_)) = (v.as_object_mut(), arrives) {
                     o.insert("phone".into(), Value::String(recipient.clone()));
@@ -682,8 +691,11 @@ async fn z_apis_own_example_of_every_endpoint_is_served_in_a_meaningful_order() 
     arrived(&p, expectations).await;
 }
 
+/// A message example, its kind, its recipient and the media it carried (with its MIME type).
+type Expectation = (&'static &'static str, &'static str, String, Option<(Blob, &'static str)>);
+
 /// Each message example reached the sim's phone as what it asked for.
-async fn arrived(p: &Paired, expectations: Vec<(&&str, &str, String, Option<(Blob, &'static str)>)>) {
+async fn arrived(p: &Paired, expectations: Vec<Expectation>) {
     for (name, kind, phone, media) in expectations {
         let got = files::wait_arrived(&p.http, &p.ce, &p.inst, &phone, 1).await;
         let message = &got[0];

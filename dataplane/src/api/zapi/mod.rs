@@ -204,3 +204,58 @@ async fn dispatch(
         Action::Account(route) => account::handle(&call, &method, route).await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_keep_the_labels_and_methods_they_had_as_match_code() {
+        let cases: &[(&str, Option<(&str, &str)>)] = &[
+            ("status", Some(("zapi.status", GET))),
+            ("qr-code", Some(("zapi.qr-code", GET))),
+            ("qr-code/image", Some(("zapi.qr-code-image", GET))),
+            ("restart", Some(("zapi.restart", GET))),
+            ("disconnect", Some(("zapi.disconnect", GET))),
+            ("me", Some(("zapi.me", GET))),
+            ("device", Some(("zapi.device", GET))),
+            ("queue", Some(("zapi.queue", "GET, DELETE"))),
+            ("queue/count", Some(("zapi.queue-count", GET))),
+            ("queue/5511999999999", Some(("zapi.queue-delete", DELETE))),
+            ("integrator/on-demand/subscription", Some(("zapi.integrator", POST))),
+            ("integrator/on-demand/cancel", Some(("zapi.integrator", POST))),
+            ("integrator/on-demand/other", None),
+            ("send-text", Some(("zapi.send-text", POST))),
+            ("send-ptv", Some(("zapi.send-ptv", POST))),
+            ("send-document/pdf", Some(("zapi.send-document", POST))),
+            ("send-document", None),
+            ("send-link", Some(("zapi.send-link", POST))),
+            ("messages", Some(("zapi.delete-message", DELETE))),
+            ("send-carousel", Some(("zapi.send-carousel", POST))),
+            ("privacy/online", Some(("zapi.privacy-online", POST))),
+            ("update-webhook-received-delivery", Some(("zapi.update-webhook-received-delivery", "PUT, POST"))),
+            ("update-auto-read-status", Some(("zapi.update-auto-read-status", "PUT, POST"))),
+            ("update-name/x", None),
+            ("nothing", None),
+        ];
+        for (path, want) in cases {
+            let rest: Vec<&str> = path.split('/').collect();
+            let got = parse(&rest).map(|(label, methods, _)| (label, methods));
+            assert_eq!(got, *want, "{path}");
+        }
+    }
+
+    #[test]
+    fn path_parameters_reach_the_handlers() {
+        match parse(&["queue", "39BB1684570F00E91090F6BBC7EE7646"]) {
+            Some((_, _, Action::Core(Core::QueueRemove, params))) => {
+                assert_eq!(params.get(0), "39BB1684570F00E91090F6BBC7EE7646")
+            }
+            _ => panic!("queue/{{zaapId}} is not QueueRemove"),
+        }
+        match parse(&["send-document", "pdf"]) {
+            Some((_, _, Action::Message(messages::MessageRoute::Document, params))) => assert_eq!(params.get(0), "pdf"),
+            _ => panic!("send-document/{{extension}} is not Document"),
+        }
+    }
+}

@@ -77,7 +77,8 @@ mod tests {
 
     #[test]
     fn patterns_capture_their_parameters_and_nothing_longer_matches() {
-        let cases: &[(&[&str], Option<(u8, &[&str])>)] = &[
+        type Case = (&'static [&'static str], Option<(u8, &'static [&'static str])>);
+        let cases: &[Case] = &[
             (&["chats"], Some((3, &[]))),
             (&["chats", "5511999999999"], Some((2, &["5511999999999"]))),
             (&["chats", "55%2011"], Some((2, &["55 11"]))),

@@ -165,3 +165,16 @@ pub async fn change(call: &Call<'_>, setting: Setting) -> Result<Resp, ZapiError
     }
     Ok(chatedge_serve::json(StatusCode::OK, &json!({"value": Value::Bool(true)})))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_setting_accepts_put_and_post_and_is_labelled_after_its_path() {
+        assert_eq!(ROUTES.len(), 14);
+        for r in ROUTES {
+            assert_eq!((r.methods, r.label.strip_prefix("zapi.")), ("PUT, POST", Some(r.path)));
+        }
+    }
+}
