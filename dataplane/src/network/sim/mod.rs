@@ -259,6 +259,9 @@ impl SimNetwork {
             if notice.id.is_empty() {
                 notice.id = random_id();
             }
+            if notice.at_ms == 0 {
+                notice.at_ms = chatedge_config::time::unix_ms();
+            }
             let (message, ack) = (Box::new(notice), Some(self.next_ack()));
             // The instance hears of it once connected (events wait for their acknowledgement).
             let _ = self.deliver(&instance, NetworkEvent::Incoming { instance, message, ack }).await;
