@@ -70,4 +70,11 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn every_route_is_documented_and_nothing_else() {
+        let (documented, served) =
+            super::super::contacts::documented_and_served(include_str!("../../../../openapi/zapi/calls.json"), ROUTES);
+        assert_eq!(documented, served);
+    }
 }

@@ -213,4 +213,11 @@ mod tests {
                 "isMuted": "1", "isMarketSpam": "false"})
         );
     }
+
+    #[test]
+    fn every_route_is_documented_and_nothing_else() {
+        let (documented, served) =
+            super::super::contacts::documented_and_served(include_str!("../../../../openapi/zapi/chats.json"), ROUTES);
+        assert_eq!(documented, served);
+    }
 }

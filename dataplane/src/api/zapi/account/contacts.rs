@@ -224,6 +224,29 @@ fn unexpected() -> ZapiError {
     ZapiError::Account(AccountError::Unavailable("unexpected reply".into()))
 }
 
+/// The (path, METHOD) pairs of an OpenAPI part and of a route table, for the check that each
+/// family documents exactly what it serves.
+#[cfg(test)]
+pub(super) fn documented_and_served<Op>(
+    part: &str,
+    routes: &[Route<Op>],
+) -> (Vec<(String, String)>, Vec<(String, String)>) {
+    let part: Value = serde_json::from_str(part).expect("the part is JSON");
+    let mut documented: Vec<(String, String)> = part["paths"]
+        .as_object()
+        .expect("paths")
+        .iter()
+        .flat_map(|(p, ops)| ops.as_object().expect("operations").keys().map(move |m| (p.clone(), m.to_uppercase())))
+        .collect();
+    let mut served: Vec<(String, String)> = routes
+        .iter()
+        .flat_map(|r| r.methods.split(", ").map(move |m| (format!("/{}", r.path), m.to_owned())))
+        .collect();
+    documented.sort();
+    served.sort();
+    (documented, served)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,5 +311,14 @@ mod tests {
             let got = message(page(Some(bad), 100));
             assert!(got.starts_with(bad.split('=').next().unwrap()), "{bad}: {got}");
         }
+    }
+
+    #[test]
+    fn every_route_is_documented_and_nothing_else() {
+        let (documented, served) = super::super::contacts::documented_and_served(
+            include_str!("../../../../openapi/zapi/contacts.json"),
+            ROUTES,
+        );
+        assert_eq!(documented, served);
     }
 }

@@ -95,4 +95,13 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn every_route_is_documented_and_nothing_else() {
+        let (documented, served) = super::super::contacts::documented_and_served(
+            include_str!("../../../../openapi/zapi/profile.json"),
+            ROUTES,
+        );
+        assert_eq!(documented, served);
+    }
 }
