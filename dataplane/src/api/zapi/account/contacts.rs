@@ -224,21 +224,21 @@ fn unexpected() -> ZapiError {
     ZapiError::Account(AccountError::Unavailable("unexpected reply".into()))
 }
 
+#[cfg(test)]
+type PathMethod = (String, String);
+
 /// The (path, METHOD) pairs of an OpenAPI part and of a route table, for the check that each
 /// family documents exactly what it serves.
 #[cfg(test)]
-pub(super) fn documented_and_served<Op>(
-    part: &str,
-    routes: &[Route<Op>],
-) -> (Vec<(String, String)>, Vec<(String, String)>) {
+pub(super) fn documented_and_served<Op>(part: &str, routes: &[Route<Op>]) -> (Vec<PathMethod>, Vec<PathMethod>) {
     let part: Value = serde_json::from_str(part).expect("the part is JSON");
-    let mut documented: Vec<(String, String)> = part["paths"]
+    let mut documented: Vec<PathMethod> = part["paths"]
         .as_object()
         .expect("paths")
         .iter()
         .flat_map(|(p, ops)| ops.as_object().expect("operations").keys().map(move |m| (p.clone(), m.to_uppercase())))
         .collect();
-    let mut served: Vec<(String, String)> = routes
+    let mut served: Vec<PathMethod> = routes
         .iter()
         .flat_map(|r| r.methods.split(", ").map(move |m| (format!("/{}", r.path), m.to_owned())))
         .collect();
