@@ -5,6 +5,7 @@
 //! is durable, paced and reported by a DeliveryCallback like any send), and `calls` `{instanceId, phone}` answers what
 //! `phone`'s side saw: every call between it and the account (placed by `send-call` or
 //! received), oldest first.
+//! Runs on the admin request's task.
 
 use std::sync::Arc;
 

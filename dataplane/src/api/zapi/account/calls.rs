@@ -1,6 +1,7 @@
 //! Calls route (seed 001, lines 6695–6770): `send-call` rings a number for `callDuration`
 //! seconds (5 unless given, at most 15) and answers the call's ids like a sent message's.
 //! Incoming calls reach the integrator as ReceivedCallback notifications, not here.
+//! Runs on the request's task; its only I/O is the account call to the instance's shard.
 
 use chatedge_config::ZaapId;
 use chatedge_serve::Resp;

@@ -2,6 +2,7 @@
 //! (paged), one chat's metadata, changing a chat (read, unread, archive, pin, mute, clear,
 //! delete…) and the expiration of its messages. Changes answer `{"value": true}`, or
 //! `{"value": false}` when the network refuses them (an unknown number, a fourth pinned chat).
+//! Runs on the request's task; its only I/O is the account call to the instance's shard.
 
 use chatedge_serve::Resp;
 use hyper::Method;

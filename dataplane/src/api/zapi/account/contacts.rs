@@ -3,6 +3,7 @@
 //! blocking and reporting. `contacts/add` and `contacts/remove` take a bare JSON array.
 //! The contact photo (`GET profile-picture?phone=`) shares its path with the profile family,
 //! which serves it.
+//! Runs on the request's task; its only I/O is the account call to the instance's shard.
 
 use chatedge_config::Phone;
 use chatedge_serve::Resp;
