@@ -249,3 +249,47 @@ async fn bad_contact_and_chat_requests_name_the_field() {
     assert_eq!(get(&p, "contacts").await, json!([]), "nothing was saved");
     assert_eq!(get(&p, "chats").await, json!([]), "no chat was touched");
 }
+
+#[tokio::test]
+async fn z_apis_own_examples_of_these_routes_get_no_server_error_nor_route_not_found() {
+    let p = paired(FAST).await;
+    // The HAR files' requests (shared/zapi-har), bodies verbatim: some are placeholders
+    // ("block / unblock") or broken JSON, which must be refused with a 4xx, never a 5xx.
+    let examples: &[(Method, &str, &str)] = &[
+        (Method::GET, "contacts?page=1&pageSize=100", ""),
+        (
+            Method::POST,
+            "contacts/add",
+            r#"[{"firstName": "Contato 1", "lastName": "Sobrenome 1", "phone": "554499999999"}, {"firstName": "Contato 2", "lastName": "Sobrenome 2", "phone": "554499998888"}]"#,
+        ),
+        (Method::DELETE, "contacts/remove", r#"["554499999999","554499998888"]"#),
+        (Method::GET, "contacts/5511999999999", ""),
+        (Method::GET, "profile-picture?phone=5511999999999", ""),
+        (Method::GET, "phone-exists/5511999999999", ""),
+        (Method::POST, "phone-exists-batch", r#"{"phones": ["5511999999999", "554499999999"]}}"#),
+        (Method::POST, "contacts/modify-blocked", r#"{"phone": "5544999999999", "action": "block / unblock"}"#),
+        (Method::POST, "contacts/5544999999999/report", ""),
+        (Method::GET, "chats?page=1&pageSize=2", ""),
+        (Method::GET, "chats/5511999999999?amount=1&lastMessageId=messageID", ""),
+        (Method::POST, "modify-chat", r#"{"phone": "5544991515165", "action": "archive / unarchive / delete*"}"#),
+        (Method::POST, "modify-chat", r#"{"phone": "5544999999999", "action": "clear"}"#),
+        (Method::POST, "modify-chat", r#"{"phone": "5544991515165", "action": "delete"}"#),
+        (Method::POST, "modify-chat", r#"{"phone": "5544999999999", "action": "mute / unmute"}"#),
+        (Method::POST, "modify-chat", r#"{"phone": "5544991515165", "action": "pin / unpin /"}"#),
+        (Method::POST, "modify-chat", r#"{"phone": "5544991515165", "action": "read / unread*"}"#),
+        (Method::POST, "send-chat-expiration", r#"{"phone": "5511999998888", "chatExpiration": "24_hours"}"#),
+        (Method::POST, "send-call", r#"{"phone": "5511999998888", "callDuration": 5}"#),
+        (Method::GET, "chat/5511999999999", ""),
+        (Method::PUT, "profile-picture", r#"{"value": "https://files.test/p.png"}"#),
+        (Method::PUT, "profile-name", r#"{"value": "Profile Name"}"#),
+        (Method::PUT, "profile-description", r#"{"value": "Profile Description"}"#),
+    ];
+    for (method, route, body) in examples {
+        let url = p.ce.instance_url(&p.inst, route);
+        let headers = [("content-type", "application/json")];
+        let (status, v) = p.http.raw(method.clone(), &url, None, &headers, body.as_bytes().to_vec()).await;
+        assert!(status < 500, "{method} {route}: {status} {v}");
+        assert_ne!(v["error"], "Route not found", "{method} {route}");
+        assert_ne!(status, 405, "{method} {route}: {v}");
+    }
+}

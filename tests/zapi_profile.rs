@@ -10,6 +10,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
+use common::files::wait_arrived;
 use common::*;
 use serde_json::{json, Value};
 
@@ -206,4 +207,13 @@ async fn with_call_reject_auto_an_incoming_call_is_rejected_with_the_message() {
     assert_eq!(seen["calls"][0]["rejectMessage"], "Não atendemos ligações, escreva por aqui.", "the caller sees it");
     let missed = notification(&p, "CALL_MISSED_VOICE", 0).await;
     assert_eq!(missed["callId"], record["callId"]);
+    let got = wait_arrived(&p.http, &p.ce, &p.inst, caller, 1).await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].to_string().contains("Não atendemos ligações"), "the caller received the message: {}", got[0]);
+    let zaap = record["rejectReply"]["zaapId"].clone();
+    p.sink
+        .wait_for(PATIENCE, "the reply's delivery", |e| {
+            e.iter().any(|r| r.body["type"] == "DeliveryCallback" && r.body["zaapId"] == zaap)
+        })
+        .await;
 }

@@ -2,6 +2,7 @@
 //! `{instanceId, phone, name?, pictureUrl?, about?}` records what `phone`'s owner shows the
 //! network (their WhatsApp name, photo and about text), which the account then sees in
 //! `contacts`, `profile-picture?phone=` and `chats/{phone}`.
+//! Runs on the admin request's task.
 
 use std::sync::Arc;
 

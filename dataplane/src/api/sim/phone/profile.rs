@@ -2,6 +2,7 @@
 //! — `profile-name` `{instanceId, name}` and `profile-picture` `{instanceId, url}` — each
 //! changing the sim's record of the profile and announced to the integrator as seed 001's
 //! PROFILE_NAME_UPDATED / PROFILE_PICTURE_UPDATED notification.
+//! Runs on the admin request's task.
 
 use std::sync::Arc;
 

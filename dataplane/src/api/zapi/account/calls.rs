@@ -1,6 +1,7 @@
 //! Calls route (seed 001, lines 6695–6770): `send-call` rings a number for `callDuration`
 //! seconds (5 unless given, at most 15) and answers the call's ids like a sent message's.
 //! Incoming calls reach the integrator as ReceivedCallback notifications, not here.
+//! Runs on the request's task; its only I/O is the account call to the instance's shard.
 
 use chatedge_config::ZaapId;
 use chatedge_serve::Resp;
@@ -69,5 +70,12 @@ mod tests {
                 other => panic!("{body}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn every_route_is_documented_and_nothing_else() {
+        let (documented, served) =
+            super::super::contacts::documented_and_served(include_str!("../../../../openapi/zapi/calls.json"), ROUTES);
+        assert_eq!(documented, served);
     }
 }

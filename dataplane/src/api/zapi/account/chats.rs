@@ -2,6 +2,7 @@
 //! (paged), one chat's metadata, changing a chat (read, unread, archive, pin, mute, clear,
 //! delete…) and the expiration of its messages. Changes answer `{"value": true}`, or
 //! `{"value": false}` when the network refuses them (an unknown number, a fourth pinned chat).
+//! Runs on the request's task; its only I/O is the account call to the instance's shard.
 
 use chatedge_serve::Resp;
 use hyper::Method;
@@ -212,5 +213,12 @@ mod tests {
                 "unread": "2", "name": "Z-API SUPPORT", "lastMessageTime": "1622991687", "muteEndTime": -1,
                 "isMuted": "1", "isMarketSpam": "false"})
         );
+    }
+
+    #[test]
+    fn every_route_is_documented_and_nothing_else() {
+        let (documented, served) =
+            super::super::contacts::documented_and_served(include_str!("../../../../openapi/zapi/chats.json"), ROUTES);
+        assert_eq!(documented, served);
     }
 }

@@ -3,6 +3,7 @@
 //! blocking and reporting. `contacts/add` and `contacts/remove` take a bare JSON array.
 //! The contact photo (`GET profile-picture?phone=`) shares its path with the profile family,
 //! which serves it.
+//! Runs on the request's task; its only I/O is the account call to the instance's shard.
 
 use chatedge_config::Phone;
 use chatedge_serve::Resp;
@@ -225,6 +226,29 @@ fn unexpected() -> ZapiError {
 }
 
 #[cfg(test)]
+type PathMethod = (String, String);
+
+/// The (path, METHOD) pairs of an OpenAPI part and of a route table, for the check that each
+/// family documents exactly what it serves.
+#[cfg(test)]
+pub(super) fn documented_and_served<Op>(part: &str, routes: &[Route<Op>]) -> (Vec<PathMethod>, Vec<PathMethod>) {
+    let part: Value = serde_json::from_str(part).expect("the part is JSON");
+    let mut documented: Vec<PathMethod> = part["paths"]
+        .as_object()
+        .expect("paths")
+        .iter()
+        .flat_map(|(p, ops)| ops.as_object().expect("operations").keys().map(move |m| (p.clone(), m.to_uppercase())))
+        .collect();
+    let mut served: Vec<PathMethod> = routes
+        .iter()
+        .flat_map(|r| r.methods.split(", ").map(move |m| (format!("/{}", r.path), m.to_owned())))
+        .collect();
+    documented.sort();
+    served.sort();
+    (documented, served)
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -288,5 +312,14 @@ mod tests {
             let got = message(page(Some(bad), 100));
             assert!(got.starts_with(bad.split('=').next().unwrap()), "{bad}: {got}");
         }
+    }
+
+    #[test]
+    fn every_route_is_documented_and_nothing_else() {
+        let (documented, served) = super::super::contacts::documented_and_served(
+            include_str!("../../../../openapi/zapi/contacts.json"),
+            ROUTES,
+        );
+        assert_eq!(documented, served);
     }
 }

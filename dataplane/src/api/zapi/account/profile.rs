@@ -2,6 +2,7 @@
 //! text and photo (`PUT`, answering `{"value": true}`, or `{"value": false}` when the network
 //! refuses), and the photo the network shows for a number (`GET profile-picture?phone=`,
 //! answering `[{"link"}]`; the seed lists it among contacts, it shares the path).
+//! Runs on the request's task; its only I/O is the account call to the instance's shard.
 
 use chatedge_serve::Resp;
 use hyper::Method;
@@ -94,5 +95,14 @@ mod tests {
                 other => panic!("{body}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn every_route_is_documented_and_nothing_else() {
+        let (documented, served) = super::super::contacts::documented_and_served(
+            include_str!("../../../../openapi/zapi/profile.json"),
+            ROUTES,
+        );
+        assert_eq!(documented, served);
     }
 }

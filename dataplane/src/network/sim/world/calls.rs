@@ -5,6 +5,8 @@
 //! the seed's CALL_VOICE notification, and CALL_MISSED_VOICE when nobody answers; with
 //! `reject_message` (the instance's callRejectAuto) it is rejected at once and the caller's
 //! phone is shown the message.
+//! Runs under the instance's world lock (`SimNetwork::change`: a shard's local task for account
+//! calls, the admin request's task for `/sim`); nothing here blocks or does I/O.
 
 use chatedge_config::Phone;
 use rand::RngCore;

@@ -5,6 +5,8 @@
 //! expiration), one durable row per chat. The list is the union of both. Deleting a chat
 //! forgets both parts; its next message brings it back. At most [`MAX_PINNED`] chats are
 //! pinned, as on WhatsApp.
+//! Runs under the instance's world lock (`SimNetwork::change`: a shard's local task for account
+//! calls, the admin request's task for `/sim`); nothing here blocks or does I/O.
 
 use std::collections::HashMap;
 

@@ -3,6 +3,8 @@
 //! standing for those people), of blocked and of reported numbers — four bounded durable
 //! tables. Whether a number is on the network at all is the sim's rule (`Cx::on_network`).
 //! A send to a blocked number is refused here ([`recipients`]); nothing here sends anything.
+//! Runs under the instance's world lock (`SimNetwork::change`: a shard's local task for account
+//! calls, the admin request's task for `/sim`); nothing here blocks or does I/O.
 
 use chatedge_config::Phone;
 use serde::{Deserialize, Serialize};

@@ -3,6 +3,8 @@
 //! (`/sim/profile-name`, `/sim/profile-picture`, which also announce the change as the seed's
 //! PROFILE_NAME_UPDATED / PROFILE_PICTURE_UPDATED notifications). Photos of other numbers come
 //! from the contacts directory.
+//! Runs under the instance's world lock (`SimNetwork::change`: a shard's local task for account
+//! calls, the admin request's task for `/sim`); nothing here blocks or does I/O.
 
 use serde::{Deserialize, Serialize};
 
