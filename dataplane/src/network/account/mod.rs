@@ -62,10 +62,7 @@ impl AccountCall {
     /// Whether the instance must be connected for the call (registration is how a number gets
     /// connected in the first place; pairing by code happens before a connection exists).
     pub fn needs_connection(&self) -> bool {
-        match self {
-            AccountCall::Registration(_) => false,
-            _ => true,
-        }
+        !matches!(self, AccountCall::Registration(_))
     }
 
     /// Bounded label for metrics.
