@@ -150,8 +150,30 @@ async fn someone_elses_channel_is_found_followed_and_muted_but_not_posted_to() {
     assert_eq!(ok(&p, Method::GET, "newsletter", json!(null)).await, json!([]));
 }
 
-/// The seed's channel admin notice (lines 12415–12470), field by field.
+/// The JSON type of a value, to compare a webhook's shape with the seed's example.
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// The seed's channel admin notice (lines 12415–12470, tests/fixtures/zapi/received): every
+/// key of the example with its JSON type, and the values field by field.
 fn assert_admin_notice(body: &Value, p: &Paired, id: &str, name: &str, kind: &str, admin: &str, role: &str) {
+    let example: Value = serde_json::from_str(match kind {
+        "NEWSLETTER_ADMIN_PROMOTE" => include_str!("fixtures/zapi/received/newsletter_admin_promoted.json"),
+        _ => include_str!("fixtures/zapi/received/newsletter_admin_demoted.json"),
+    })
+    .unwrap();
+    for (key, want) in example.as_object().unwrap() {
+        let got = body.get(key).unwrap_or_else(|| panic!("{key} missing from {body}"));
+        assert_eq!(json_type(got), json_type(want), "{key} in {body}");
+    }
     let fields = [
         ("isStatusReply", json!(false)),
         ("connectedPhone", json!("5511999990001")),

@@ -219,8 +219,8 @@ fn search(s: &State, text: Option<String>, countries: Vec<String>, order: View, 
         .filter_map(|(k, r)| view(k, r))
         .collect();
     match order {
-        View::New => found.sort_by(|a, b| b.created_ms.cmp(&a.created_ms)),
-        View::Recommended | View::Trending | View::Popular => found.sort_by(|a, b| b.followers.cmp(&a.followers)),
+        View::New => found.sort_by_key(|c| std::cmp::Reverse(c.created_ms)),
+        View::Recommended | View::Trending | View::Popular => found.sort_by_key(|c| std::cmp::Reverse(c.followers)),
     }
     found.truncate(limit);
     found

@@ -1,5 +1,8 @@
 use super::*;
 
+/// What the parsed call must look like.
+type Check<'a> = Box<dyn Fn(&Net) -> bool + 'a>;
+
 const ID: &str = "999999999999999999@newsletter";
 
 fn body(v: Value) -> Object {
@@ -25,7 +28,7 @@ fn every_route_matches_its_own_example_path() {
 #[test]
 fn channel_requests_read_as_the_har_examples_write_them() {
     let p = params(&[ID]);
-    let cases: Vec<(Op, Value, Box<dyn Fn(&Net) -> bool>)> = vec![
+    let cases: Vec<(Op, Value, Check<'_>)> = vec![
         (
             Op::Create,
             json!({"name": "Meu canal Z-API", "description": "Canal oficial Z-API"}),

@@ -1,5 +1,8 @@
 use super::*;
 
+/// What the parsed call must look like.
+type Check<'a> = Box<dyn Fn(&Net) -> bool + 'a>;
+
 fn body(v: Value) -> Object {
     v.as_object().unwrap().clone()
 }
@@ -7,7 +10,7 @@ fn body(v: Value) -> Object {
 #[test]
 fn registration_requests_read_as_the_seed_describes() {
     let n = Phone::parse("554499999999").unwrap();
-    let cases: Vec<(Op, Value, Box<dyn Fn(&Net) -> bool>)> = vec![
+    let cases: Vec<(Op, Value, Check<'_>)> = vec![
         (
             Op::Available,
             json!({"ddi": "55", "phone": "4499999999"}),
