@@ -82,7 +82,12 @@ async fn text_options_and_cards_arrive_as_the_examples_ask() {
     let contacts = send(&http, &ce, &inst, "send-contacts", &har(r#"{"phone": "5511999998888", "contacts": [{"name": "Nome do contato" , "phones": ["5544999999999","5544999999999"], "businessDescription": "Descrição do contato"}]}"#)).await;
     let invite = send(&http, &ce, &inst, "send-newsletter-admin-invite", &har(r#"{"phone": "5511999998888", "adminInviteMessage": {"newsletterId": "120363166555745933@newsletter", "caption": "Message text"}}"#)).await;
 
-    let group = "342532456234453-group";
+    // A group the instance created, with the HAR chat among its members.
+    let created = json!({"autoInvite": true, "groupName": "Z-API", "phones": [CHAT, "5511888888888"]});
+    let (status, g) = http.post(&ce.instance_url(&inst, "create-group"), None, &created).await;
+    assert_eq!(status, 200, "create-group: {g}");
+    let group = g["phone"].as_str().expect("the new group's id").to_owned();
+    let group = group.as_str();
     let private = send(&http, &ce, &inst, "send-text", &json!({"phone": group, "message": "Welcome to *Z-API*", "messageId": "3999984263738042930CD6ECDE9VDWSA", "privateAnswer": true})).await;
     let mentions = send(&http, &ce, &inst, "send-text", &json!({"phone": group, "message": "@13135550002 hello @1203634230225498-group", "mentioned": [13135550002u64, "5511888888888"], "groupMentioned": [{"phone": "1203634230225498-group", "subject": "Z-API subgroup"}]})).await;
 

@@ -556,7 +556,9 @@ pub fn recipients(world: &World, me: Option<&Phone>, to: &Phone) -> Option<Resul
     if !to.is_group() {
         return None;
     }
-    let g = world.groups.groups.get(to.as_str())?;
+    let Some(g) = world.groups.groups.get(to.as_str()) else {
+        return Some(Err(format!("group {to} does not exist, or the account was never in it")));
+    };
     let Some(me) = me else { return Some(Err("the account has no number yet".into())) };
     let answer = match g.role(me) {
         None => Err(format!("the account is not a participant of group {to}")),
