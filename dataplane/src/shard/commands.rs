@@ -209,10 +209,12 @@ impl Shard {
             return;
         }
         let account = Account { phone: s.phone().cloned(), business };
-        // The registration step that may connect the number completes a pairing run of its
-        // own (the network answers `Connected` for it, as for a scanned code).
+        // The registration step that may connect the number completes a pairing run (the
+        // network answers `Connected` for it, as for a scanned code): the run under way if
+        // there is one — a wrong code must not end a QR or phone-code run — or one of its own,
+        // which expires like any other if the code never comes right.
         let completes = matches!(&call, AccountCall::Registration(c) if c.completes_pairing());
-        if completes && account.phone.is_none() {
+        if completes && matches!(s.link, Link::Offline) {
             self.qr_code(id, PairingMethod::Registration, None);
         }
         self.deps.metrics.account_calls.with_label_values(&[call.family()]).inc();

@@ -234,8 +234,11 @@ impl SimNetwork {
     }
 
     /// Applies `change` to the instance's account state, commits what it wrote (fsync'd) and
-    /// then delivers the notices it produced. A failed commit forgets the in-memory state, so
-    /// the next call reloads what is durable: nothing half-applied survives.
+    /// then delivers the notices it produced. A refused change commits nothing; a failed
+    /// commit forgets the in-memory state, so the next call reloads what is durable: nothing
+    /// half-applied survives. (A call that arrives while an earlier change's commit is in
+    /// flight reads that change already; should the commit fail, it saw state that is then
+    /// gone — the store failing is the only way, and the caller of the failed change is told.)
     pub async fn change<R>(
         &self,
         instance: InstanceId,
@@ -246,6 +249,14 @@ impl SimNetwork {
         let mut cx = Cx::new(instance, account, self.cfg.unreachable_suffix.clone());
         let result = change(&mut lock(&world), &mut cx);
         let (batch, notices) = cx.into_parts();
+        if result.is_err() {
+            // A refused change writes nothing; if it touched the in-memory world before it
+            // failed, forgetting the world rolls that back (the next call reloads the store).
+            if !batch.is_empty() {
+                lock(&self.worlds).remove(&instance);
+            }
+            return result;
+        }
         if !batch.is_empty() {
             // Submitted at the first poll, before any other change to this world can be
             // applied after this one: commits keep the order of the changes.
@@ -477,14 +488,23 @@ impl Connector for SimConnector {
 
     fn start_pairing(&mut self, instance: InstanceId, generation: Generation, method: PairingMethod) {
         self.net.dir().pairing.insert(instance, generation);
+        let net = self.net.clone();
+        let events = self.events.clone();
         let phone = match method {
             PairingMethod::Qr => None,
             PairingMethod::PhoneCode(phone) => Some(phone),
-            // No code: the registration call that completes it connects the run.
-            PairingMethod::Registration => return,
+            // No code: the registration call that completes it connects the run; it expires
+            // when a QR run would have.
+            PairingMethod::Registration => {
+                let lasts = net.cfg.qr_rotate * net.cfg.qr_codes_per_pairing;
+                // Owned by the shard's LocalSet; ends when the run's time is up.
+                tokio::task::spawn_local(async move {
+                    tokio::time::sleep(lasts).await;
+                    expire_pairing(&net, &events, instance, generation).await;
+                });
+                return;
+            }
         };
-        let net = self.net.clone();
-        let events = self.events.clone();
         // Owned by the shard's LocalSet; ends when pairing succeeds, is cancelled or expires.
         tokio::task::spawn_local(rotate_codes(net, events, instance, generation, phone));
     }
@@ -662,6 +682,17 @@ async fn rotate_codes(
         }
         tokio::time::sleep(rotate).await;
     }
+    expire_pairing(&net, &events, instance, generation).await;
+}
+
+/// Ends pairing run `generation` of `instance` if it is still the current one: nobody
+/// completed it in time.
+async fn expire_pairing(
+    net: &SimNetwork,
+    events: &mpsc::Sender<NetworkEvent>,
+    instance: InstanceId,
+    generation: Generation,
+) {
     let expired = {
         let mut dir = net.dir();
         let current = dir.pairing.get(&instance) == Some(&generation);

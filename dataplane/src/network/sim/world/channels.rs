@@ -101,7 +101,7 @@ pub fn apply(world: &mut World, call: Call, cx: &mut Cx) -> Result<Reply, Accoun
     let s = &mut world.channels;
     match call {
         Call::Create { name, description } => {
-            let id = mint_id();
+            let id = mint_id(&s.channels);
             let row = new_row(name, description.unwrap_or_default(), None, "BR".into(), Role::Owner, cx.now_ms);
             s.channels.insert(id.as_str(), row, cx)?;
             Ok(Reply::Created { id })
@@ -285,7 +285,7 @@ pub fn external(
     invite_me: bool,
     cx: &mut Cx,
 ) -> Result<Phone, AccountError> {
-    let id = mint_id();
+    let id = mint_id(&world.channels.channels);
     let mut row = new_row(name, description, Some(owner), country, Role::Guest, cx.now_ms);
     row.invited_me = invite_me;
     world.channels.channels.insert(id.as_str(), row, cx)?;
@@ -357,11 +357,17 @@ fn admin_notice(id: &Phone, name: &str, admin: &Phone, kind: &str, role: &str, a
     m
 }
 
-/// A fresh channel id: 18 digits, as WhatsApp's (`120363…@newsletter`).
-fn mint_id() -> Phone {
-    let n: u64 = rand::rng().random_range(0..1_000_000_000_000);
-    // 18 digits and the suffix: always a valid channel id (not input-derived).
-    Phone::parse(&format!("120363{n:012}@newsletter")).expect("a minted channel id parses")
+/// A fresh channel id: 18 digits, as WhatsApp's (`120363…@newsletter`), not one the account
+/// already has.
+fn mint_id<T: serde::Serialize>(taken: &Table<T>) -> Phone {
+    loop {
+        let n: u64 = rand::rng().random_range(0..1_000_000_000_000);
+        // 18 digits and the suffix: always a valid channel id (not input-derived).
+        let id = Phone::parse(&format!("120363{n:012}@newsletter")).expect("a minted channel id parses");
+        if !taken.contains(id.as_str()) {
+            return id;
+        }
+    }
 }
 
 /// A channel invite code, as in `https://whatsapp.com/channel/0029Va…` (24 characters).

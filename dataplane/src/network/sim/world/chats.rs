@@ -53,18 +53,21 @@ struct Traffic {
 pub struct State {
     settings: Table<Settings>,
     traffic: HashMap<String, Traffic>,
+    /// The chats of `traffic` by their latest message's sequence number, least recent first:
+    /// what is forgotten when `traffic` is full, found without a scan.
+    recency: std::collections::BTreeMap<u64, String>,
     next_seq: u64,
 }
 
 impl State {
     pub fn load(l: &Loader<'_>) -> Result<State, StoreError> {
-        Ok(State { settings: l.table("chats", MAX_CHATS)?, traffic: HashMap::new(), next_seq: 0 })
+        Ok(State { settings: l.table("chats", MAX_CHATS)?, ..State::default() })
     }
 
     /// Empty, with its bound (unit tests).
     #[cfg(test)]
     pub fn empty() -> State {
-        State { settings: Table::new("chats", MAX_CHATS), traffic: HashMap::new(), next_seq: 0 }
+        State { settings: Table::new("chats", MAX_CHATS), ..State::default() }
     }
 
     /// The owner's settings of `chat` (defaults if it has none).
@@ -184,7 +187,9 @@ fn modify(c: &mut State, chat: &Phone, what: Change, cx: &mut Cx) -> Result<(), 
         }
         Change::Delete => {
             c.settings.remove(key, cx);
-            c.traffic.remove(key);
+            if let Some(t) = c.traffic.remove(key) {
+                c.recency.remove(&t.seq);
+            }
             return Ok(());
         }
     }
@@ -211,16 +216,21 @@ fn drop_if_default(c: &mut State, chat: &Phone, cx: &mut Cx) {
 /// A message went to or came from `chat` (see `World::saw_traffic`): the chat's last message
 /// time; an incoming message is unread until the chat is read, a reply reads the chat.
 pub fn saw_traffic(world: &mut World, chat: &Phone, at_ms: u64, from_me: bool) {
+    // Status posts go to everyone, not to a chat.
+    if chat.kind() == chatedge_config::phone::PhoneKind::StatusBroadcast {
+        return;
+    }
     let c = &mut world.chats;
     if !c.traffic.contains_key(chat.as_str()) && c.traffic.len() >= MAX_TRAFFIC {
-        let oldest = c.traffic.iter().min_by_key(|(_, t)| t.last_ms).map(|(k, _)| k.clone());
-        if let Some(k) = oldest {
-            c.traffic.remove(&k);
+        if let Some((_, oldest)) = c.recency.pop_first() {
+            c.traffic.remove(&oldest);
         }
     }
     c.next_seq += 1;
     let seq = c.next_seq;
     let t = c.traffic.entry(chat.as_str().to_owned()).or_default();
+    c.recency.remove(&t.seq);
+    c.recency.insert(seq, chat.as_str().to_owned());
     t.last_ms = t.last_ms.max(at_ms);
     t.seq = seq;
     t.unread = if from_me { 0 } else { t.unread.saturating_add(1) };

@@ -109,25 +109,31 @@ pub fn apply(world: &mut World, call: Call, cx: &mut Cx) -> Result<Reply, Accoun
             let c = row(world, &community)?;
             Ok(Reply::Community(describe(world, &community, c)))
         }
-        Call::Link { community, groups } => link(world, cx, &me, &community, groups),
-        Call::Unlink { community, groups } => unlink(world, cx, &community, groups),
+        Call::Link { community, groups } => {
+            admin_row(world, &community, &me)?;
+            link(world, cx, &me, &community, groups)
+        }
+        Call::Unlink { community, groups } => {
+            admin_row(world, &community, &me)?;
+            unlink(world, cx, &community, groups)
+        }
         Call::Configure { community, who_can_add_groups } => {
-            row(world, &community)?;
+            admin_row(world, &community, &me)?;
             world.communities.communities.update(&community, cx, |c| c.who_can_add_groups = who_can_add_groups);
             Ok(Reply::Done)
         }
         Call::Describe { community, description } => {
-            row(world, &community)?;
+            admin_row(world, &community, &me)?;
             world.communities.communities.update(&community, cx, |c| c.description = description);
             Ok(Reply::Done)
         }
         Call::SetPicture { community, picture } => {
-            row(world, &community)?;
+            admin_row(world, &community, &me)?;
             world.communities.communities.update(&community, cx, |c| c.photo = Some(Photo::of(&picture)));
             Ok(Reply::Done)
         }
         Call::Deactivate { community } => {
-            let c = row(world, &community)?.clone();
+            let c = admin_row(world, &community, &me)?.clone();
             for g in &c.groups {
                 world.groups.groups.update(g.as_str(), cx, |g| g.community = None);
             }
@@ -141,6 +147,16 @@ pub fn apply(world: &mut World, call: Call, cx: &mut Cx) -> Result<Reply, Accoun
             world.communities.communities.remove(&community, cx);
             Ok(Reply::Done)
         }
+    }
+}
+
+/// Community `id`, if the account administers it (is an admin of its announcement group).
+fn admin_row<'a>(world: &'a World, id: &str, me: &Phone) -> Result<&'a Row, AccountError> {
+    let c = row(world, id)?;
+    let admin = world.groups.groups.get(c.announcement.as_str()).and_then(|g| g.role(me)).is_some_and(|r| r.admin());
+    match admin {
+        true => Ok(c),
+        false => Err(AccountError::Refused(format!("only admins of community {id} can change it"))),
     }
 }
 

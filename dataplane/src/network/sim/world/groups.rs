@@ -530,7 +530,7 @@ fn plan(
             MemberChange::Remove => {
                 p != me && role.is_some() && (role != Some(Role::SuperAdmin) || my_role == Role::SuperAdmin)
             }
-            MemberChange::Promote => role.is_some(),
+            MemberChange::Promote => role == Some(Role::Member),
             MemberChange::Demote => role == Some(Role::Admin),
         };
         if applies {

@@ -196,8 +196,7 @@ pub fn withdraw_request(world: &mut World, cx: &mut Cx, group: &Phone, phone: &P
 
 /// The account's privacy setting decides who may add it to groups.
 fn may_add_me(world: &World, by: &Phone) -> Result<(), AccountError> {
-    // The sim has no address book: nobody counts as a contact.
-    match world.privacy.may_add_to_groups(by, false) {
+    match world.privacy.may_add_to_groups(by, world.contacts.is_contact(by)) {
         true => Ok(()),
         false => Err(AccountError::Refused(format!("the account's privacy does not let {by} add it to groups"))),
     }

@@ -195,6 +195,8 @@ pub fn label_chats(world: &mut World, changes: Vec<PhoneLabelChange>, cx: &mut C
     notice.call_id = Some(None);
     notice.code = Some(None);
     notice.expires_at = Some(None);
+    // The owner labelled the chats on the phone: the seed shows it as the account's own.
+    notice.from_me = Some(true);
     let mut message = IncomingMessage::notice(me, None, notice);
     message.at_ms = cx.now_ms;
     cx.notices.push(message);
