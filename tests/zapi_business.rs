@@ -12,25 +12,6 @@ use serde_json::{json, Value};
 
 const ME: &str = "5511999990001";
 
-/// A running chatedge with a WhatsApp Business instance paired as [`ME`].
-async fn paired_business() -> Paired {
-    let dir = temp_dir();
-    let ce = Chatedge::up(dir.path(), FAST);
-    let http = Http::new();
-    let sink = Sink::start().await;
-    let body = json!({"name": "business instance", "businessDevice": true});
-    let (status, v) =
-        http.post(&format!("{}/instances/integrator/on-demand", ce.cp), Some(&ce.integrator_token), &body).await;
-    assert_eq!(status, 200, "on-demand create: {v}");
-    let inst = Instance {
-        id: v["id"].as_str().unwrap().to_owned(),
-        token: v["token"].as_str().unwrap().to_owned(),
-        secret: v["webhookSecret"].as_str().unwrap().to_owned(),
-    };
-    pair(&http, &ce, &inst, ME).await;
-    Paired { ce, http, sink, inst, dir }
-}
-
 async fn call(p: &Paired, method: &str, route: &str, body: Value) -> (u16, Value) {
     let url = p.ce.instance_url(&p.inst, route);
     match method {
@@ -70,7 +51,7 @@ async fn collection_names(p: &Paired, id: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn a_catalog_grows_into_collections_and_survives_a_restart() {
-    let mut p = paired_business().await;
+    let mut p = paired_business(FAST).await;
     let mouse = save(&p, product("Mouse", "001", 100_000)).await;
     // Z-API's own example body: prices and flags as strings, one image, integrationId.
     let har = json!({"currency": "BRL", "description": "Uma descricao do produto*",
@@ -146,7 +127,7 @@ async fn a_catalog_grows_into_collections_and_survives_a_restart() {
 
 #[tokio::test]
 async fn catalogs_are_paged_by_next_cursor() {
-    let p = paired_business().await;
+    let p = paired_business(FAST).await;
     for i in 0..25u64 {
         save(&p, product(&format!("p{i:02}"), &format!("r{i}"), 100 + i)).await;
     }
@@ -163,7 +144,7 @@ async fn catalogs_are_paged_by_next_cursor() {
 
 #[tokio::test]
 async fn the_business_profile_keeps_what_is_set_across_a_restart() {
-    let mut p = paired_business().await;
+    let mut p = paired_business(FAST).await;
     let changes = [
         ("business/company-description", json!({"value": "Text description"})),
         ("business/company-email", json!({"value": "email@example.com"})),
@@ -229,7 +210,7 @@ async fn business_routes_need_a_business_account_and_name_bad_fields() {
         assert_eq!(v["error"], "Business account required", "{route}");
     }
 
-    let p = paired_business().await;
+    let p = paired_business(FAST).await;
     let cases: &[(&str, &str, Value, &str)] = &[
         (
             "POST",

@@ -452,15 +452,7 @@ fn example(name: &str) -> Example {
 
 /// The business instance, created and paired on first use.
 async fn business(p: &Paired) -> Instance {
-    let body = json!({"name": "business", "businessDevice": true});
-    let (s, v) =
-        p.http.post(&format!("{}/instances/integrator/on-demand", p.ce.cp), Some(&p.ce.integrator_token), &body).await;
-    assert_eq!(s, 200, "{v}");
-    let inst = Instance {
-        id: v["id"].as_str().unwrap().to_owned(),
-        token: v["token"].as_str().unwrap().to_owned(),
-        secret: v["webhookSecret"].as_str().unwrap().to_owned(),
-    };
+    let inst = create_business_instance(&p.http, &p.ce, None).await;
     pair(&p.http, &p.ce, &inst, BUSINESS_PHONE).await;
     inst
 }

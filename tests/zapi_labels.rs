@@ -10,26 +10,6 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 
-/// A running chatedge with a WhatsApp Business instance paired as 5511999990001.
-async fn paired_business() -> Paired {
-    let dir = temp_dir();
-    let ce = Chatedge::up(dir.path(), FAST);
-    let http = Http::new();
-    let sink = Sink::start().await;
-    let mut body = json!({"name": "business instance", "businessDevice": true});
-    body["receivedCallbackUrl"] = json!(format!("{}/received", sink.url));
-    let (status, v) =
-        http.post(&format!("{}/instances/integrator/on-demand", ce.cp), Some(&ce.integrator_token), &body).await;
-    assert_eq!(status, 200, "on-demand create: {v}");
-    let inst = Instance {
-        id: v["id"].as_str().unwrap().to_owned(),
-        token: v["token"].as_str().unwrap().to_owned(),
-        secret: v["webhookSecret"].as_str().unwrap().to_owned(),
-    };
-    pair(&http, &ce, &inst, "5511999990001").await;
-    Paired { ce, http, sink, inst, dir }
-}
-
 async fn call(p: &Paired, method: &str, route: &str, body: Value) -> (u16, Value) {
     let url = p.ce.instance_url(&p.inst, route);
     match method {
@@ -58,7 +38,7 @@ async fn create(p: &Paired, body: Value) -> String {
 
 #[tokio::test]
 async fn labels_are_made_put_on_chats_taken_off_and_survive_a_restart() {
-    let mut p = paired_business().await;
+    let mut p = paired_business(FAST).await;
     let (status, colors) = call(&p, "GET", "business/tags/colors", json!(null)).await;
     assert_eq!(status, 200);
     assert_eq!(
@@ -125,7 +105,7 @@ const SEED_EXAMPLE: &str = r#"{
 
 #[tokio::test]
 async fn labelling_chats_on_the_phone_sends_the_seeds_label_association_webhook() {
-    let p = paired_business().await;
+    let p = paired_business(FAST).await;
     let one = create(&p, json!({"name": "New customer"})).await;
     let two = create(&p, json!({"name": "New order"})).await;
     let (_, v) = call(&p, "PUT", &format!("chats/5544988888888/tags/{two}/add"), json!({})).await;
@@ -178,7 +158,7 @@ async fn labels_need_a_business_account_and_name_bad_fields() {
     let (status, _) = call(&p, "POST", "business/create-tag", json!({"name": "x"})).await;
     assert_eq!(status, 400);
 
-    let p = paired_business().await;
+    let p = paired_business(FAST).await;
     let cases: &[(&str, &str, Value, &str)] = &[
         ("POST", "business/create-tag", json!({}), "name is required"),
         ("POST", "business/create-tag", json!({"name": "x", "color": 20}), "color must be"),

@@ -214,7 +214,15 @@ pub struct Instance {
 
 /// Creates an instance through the integrator API with every webhook pointing at `sink`.
 pub async fn create_instance(http: &Http, ce: &Chatedge, sink: Option<&Sink>) -> Instance {
-    let mut body = json!({"name": "test instance"});
+    create_instance_with(http, ce, sink, json!({"name": "test instance"})).await
+}
+
+/// Creates an instance as a WhatsApp Business device (`"businessDevice": true`).
+pub async fn create_business_instance(http: &Http, ce: &Chatedge, sink: Option<&Sink>) -> Instance {
+    create_instance_with(http, ce, sink, json!({"name": "business instance", "businessDevice": true})).await
+}
+
+async fn create_instance_with(http: &Http, ce: &Chatedge, sink: Option<&Sink>, mut body: Value) -> Instance {
     if let Some(s) = sink {
         for (field, path) in [
             ("deliveryCallbackUrl", "delivery"),
@@ -307,11 +315,23 @@ pub struct Paired {
 }
 
 pub async fn paired(config: &str) -> Paired {
+    paired_as(config, false).await
+}
+
+/// Like [`paired`], the instance created as a WhatsApp Business device.
+pub async fn paired_business(config: &str) -> Paired {
+    paired_as(config, true).await
+}
+
+async fn paired_as(config: &str, business: bool) -> Paired {
     let dir = temp_dir();
     let ce = Chatedge::up(dir.path(), config);
     let http = Http::new();
     let sink = Sink::start().await;
-    let inst = create_instance(&http, &ce, Some(&sink)).await;
+    let inst = match business {
+        true => create_business_instance(&http, &ce, Some(&sink)).await,
+        false => create_instance(&http, &ce, Some(&sink)).await,
+    };
     pair(&http, &ce, &inst, "5511999990001").await;
     Paired { ce, http, sink, inst, dir }
 }

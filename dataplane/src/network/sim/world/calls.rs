@@ -181,17 +181,8 @@ fn new_call_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::network::account::Account;
     use crate::network::incoming::IncomingContent;
-
-    fn cx() -> Cx {
-        let account = Account { phone: Phone::parse("5511999990001").ok(), business: false };
-        Cx::new(chatedge_config::InstanceId::generate(), account, "0000".into())
-    }
-
-    fn phone(s: &str) -> Phone {
-        Phone::parse(s).unwrap()
-    }
+    use crate::network::sim::world::testing::{cx, phone};
 
     fn world() -> World {
         World {

@@ -239,16 +239,7 @@ pub fn saw_traffic(world: &mut World, chat: &Phone, at_ms: u64, from_me: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::network::account::Account;
-
-    fn cx() -> Cx {
-        let account = Account { phone: Phone::parse("5511999990001").ok(), business: false };
-        Cx::new(chatedge_config::InstanceId::generate(), account, "0000".into())
-    }
-
-    fn phone(s: &str) -> Phone {
-        Phone::parse(s).unwrap()
-    }
+    use crate::network::sim::world::testing::{cx, phone};
 
     fn world() -> World {
         World { chats: State::empty(), contacts: super::super::contacts::State::empty(), ..World::default() }

@@ -231,16 +231,7 @@ pub fn recipients(world: &World, to: &Phone) -> Option<Result<Vec<Phone>, String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::network::account::Account;
-
-    fn cx() -> Cx {
-        let account = Account { phone: Phone::parse("5511999990001").ok(), business: false };
-        Cx::new(chatedge_config::InstanceId::generate(), account, "0000".into())
-    }
-
-    fn phone(s: &str) -> Phone {
-        Phone::parse(s).unwrap()
-    }
+    use crate::network::sim::world::testing::{cx, phone};
 
     fn world() -> World {
         World { contacts: State::empty(), ..World::default() }

@@ -60,7 +60,8 @@ fn after_leaving_or_under_admin_only_messages_a_send_is_refused_with_the_reason(
     assert!(left.contains("not a participant"), "{left}");
     let g2 = w.groups.groups.get(g.as_str()).unwrap();
     assert_eq!(g2.role(&phone("554411111111")), Some(Role::Admin), "a group keeps an admin");
-    assert!(recipients(&w, Some(&phone(ME)), &phone("120363999999999999-group")).is_none(), "unknown group");
+    let unknown = recipients(&w, Some(&phone(ME)), &phone("120363999999999999-group")).unwrap().unwrap_err();
+    assert!(unknown.contains("does not exist"), "a group the network does not know: {unknown}");
 }
 
 #[test]

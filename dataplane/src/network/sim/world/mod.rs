@@ -156,3 +156,22 @@ impl World {
         chats::saw_traffic(self, chat, at_ms, from_me);
     }
 }
+
+/// What the families' unit tests share: a call context for an account paired as
+/// 5511999990001 on a network where numbers ending in 0000 do not exist.
+#[cfg(test)]
+pub mod testing {
+    use chatedge_config::Phone;
+
+    use super::Cx;
+    use crate::network::account::Account;
+
+    pub fn cx() -> Cx {
+        let account = Account { phone: Phone::parse("5511999990001").ok(), business: false };
+        Cx::new(chatedge_config::InstanceId::generate(), account, "0000".into())
+    }
+
+    pub fn phone(s: &str) -> Phone {
+        Phone::parse(s).unwrap()
+    }
+}

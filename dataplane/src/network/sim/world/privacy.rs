@@ -130,16 +130,7 @@ pub fn apply(world: &mut World, call: Call, cx: &mut Cx) -> Result<Reply, Accoun
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::network::account::Account;
-
-    fn cx() -> Cx {
-        let account = Account { phone: Phone::parse("5511999990001").ok(), business: false };
-        Cx::new(chatedge_config::InstanceId::generate(), account, "0000".into())
-    }
-
-    fn phone(s: &str) -> Phone {
-        Phone::parse(s).unwrap()
-    }
+    use crate::network::sim::world::testing::{cx, phone};
 
     #[test]
     fn each_scope_keeps_its_own_exceptions() {

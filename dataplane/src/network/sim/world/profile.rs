@@ -120,13 +120,8 @@ fn announce(world: &World, notification: Notification, cx: &mut Cx) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::network::account::Account;
+    use crate::network::sim::world::testing::cx;
     use chatedge_config::Phone;
-
-    fn cx() -> Cx {
-        let account = Account { phone: Phone::parse("5511999990001").ok(), business: false };
-        Cx::new(chatedge_config::InstanceId::generate(), account, "0000".into())
-    }
 
     #[test]
     fn the_profile_keeps_name_description_and_photo() {
