@@ -207,8 +207,19 @@ impl SimNetwork {
         AckId(self.next_ack.fetch_add(1, Ordering::Relaxed))
     }
 
+    /// Loads the instance's account state when it connects, so its first send does not pay
+    /// for reading it (a send must not wait on the store on the shard's thread).
+    fn warm_up(&self, event: &NetworkEvent) {
+        if let NetworkEvent::Connected { instance, .. } = event {
+            if let Err(e) = self.world(*instance) {
+                tracing::warn!(instance = %instance, error = %e, "sim: account state not loaded at connect");
+            }
+        }
+    }
+
     /// Delivers `event` to the instance's shard and remembers it until acknowledged.
     async fn deliver(&self, instance: &InstanceId, event: NetworkEvent) -> Result<(), SimError> {
+        self.warm_up(&event);
         let (pending, tx) = &self.shards[instance.shard(self.shards.len())];
         if emit(self, pending, tx, event).await {
             Ok(())
@@ -483,6 +494,7 @@ impl Connector for SimConnector {
                 }
             }
         };
+        self.net.warm_up(&event);
         self.emit_later(delay, vec![event]);
     }
 
