@@ -14,38 +14,6 @@ use common::files::wait_arrived;
 use common::*;
 use serde_json::{json, Value};
 
-/// Envelope fields chatedge sends on every ReceivedCallback beyond what an example shows (see
-/// tests/zapi_received.rs).
-const ENVELOPE: &[&str] = &[
-    "isStatusReply",
-    "senderLid",
-    "chatLid",
-    "connectedPhone",
-    "waitingMessage",
-    "isEdit",
-    "isGroup",
-    "isNewsletter",
-    "instanceId",
-    "messageId",
-    "phone",
-    "fromMe",
-    "momment",
-    "status",
-    "chatName",
-    "senderPhoto",
-    "senderName",
-    "participantPhone",
-    "participantLid",
-    "photo",
-    "broadcast",
-    "referenceMessageId",
-    "externalAdReply",
-    "messageExpirationSeconds",
-    "forwarded",
-    "type",
-    "fromApi",
-];
-
 fn fixture(name: &str) -> Value {
     let path = format!("{}/tests/fixtures/zapi/received/{name}.json", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()

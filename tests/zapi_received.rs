@@ -14,40 +14,6 @@ use http_body_util::BodyExt;
 use serde_json::{json, Map, Value};
 use sha2::Digest as _;
 
-/// Fields of the envelope every ReceivedCallback carries. Seed 001's examples were written
-/// at different times and each shows a subset (the newer ones add `chatLid`, `fromApi`,
-/// `messageExpirationSeconds`…); chatedge sends all of them for every kind, so at the top
-/// level a callback may carry these beyond its example. Everything else must match exactly.
-const ENVELOPE: &[&str] = &[
-    "isStatusReply",
-    "senderLid",
-    "chatLid",
-    "connectedPhone",
-    "waitingMessage",
-    "isEdit",
-    "isGroup",
-    "isNewsletter",
-    "instanceId",
-    "messageId",
-    "phone",
-    "fromMe",
-    "momment",
-    "status",
-    "chatName",
-    "senderPhoto",
-    "senderName",
-    "participantPhone",
-    "participantLid",
-    "photo",
-    "broadcast",
-    "referenceMessageId",
-    "externalAdReply",
-    "messageExpirationSeconds",
-    "forwarded",
-    "type",
-    "fromApi",
-];
-
 /// Media fields chatedge fills with its own signed link (the example's are placeholders).
 const LINKS: &[&str] = &["imageUrl", "thumbnailUrl", "audioUrl", "videoUrl", "documentUrl", "stickerUrl"];
 

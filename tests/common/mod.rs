@@ -358,3 +358,37 @@ where
 pub fn temp_dir() -> tempfile::TempDir {
     tempfile::Builder::new().prefix("chatedge-test-").tempdir().unwrap()
 }
+
+/// Fields of the envelope every ReceivedCallback carries. Seed 001's examples were written
+/// at different times and each shows a subset (the newer ones add `chatLid`, `fromApi`,
+/// `messageExpirationSeconds`…); chatedge sends all of them for every kind, so at the top
+/// level a callback may carry these beyond its example. Everything else must match exactly.
+pub const ENVELOPE: &[&str] = &[
+    "isStatusReply",
+    "senderLid",
+    "chatLid",
+    "connectedPhone",
+    "waitingMessage",
+    "isEdit",
+    "isGroup",
+    "isNewsletter",
+    "instanceId",
+    "messageId",
+    "phone",
+    "fromMe",
+    "momment",
+    "status",
+    "chatName",
+    "senderPhoto",
+    "senderName",
+    "participantPhone",
+    "participantLid",
+    "photo",
+    "broadcast",
+    "referenceMessageId",
+    "externalAdReply",
+    "messageExpirationSeconds",
+    "forwarded",
+    "type",
+    "fromApi",
+];

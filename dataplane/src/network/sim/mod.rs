@@ -302,12 +302,13 @@ impl SimNetwork {
         self.change(instance, Account { phone, business: false }, change).await
     }
 
-    /// Who a message from `instance` (whose number is `me`) to `to` reaches, or why nobody.
-    fn recipients(&self, instance: InstanceId, me: Option<&Phone>, to: &Phone) -> Result<Vec<Phone>, String> {
-        match self.world(instance) {
-            Ok(world) => lock(&world).recipients(me, to),
-            Err(e) => Err(e.to_string()),
-        }
+    /// A message from `instance` (whose number is `me`) to `to` is sent: who it reaches, or
+    /// why nobody; the chat list shows it either way. One look at the world per send.
+    fn sending(&self, instance: InstanceId, me: Option<&Phone>, to: &Phone) -> Result<Vec<Phone>, String> {
+        let world = self.world(instance).map_err(|e| e.to_string())?;
+        let mut world = lock(&world);
+        world.saw_traffic(to, chatedge_config::time::unix_ms(), true);
+        world.recipients(me, to)
     }
 
     /// A message went to or came from `chat`: the instance's chat list shows it.
@@ -552,8 +553,7 @@ impl Connector for SimConnector {
             return Ok(());
         }
         let me = self.net.dir().devices.get(&instance).and_then(phone_of);
-        let recipients = self.net.recipients(instance, me.as_ref(), &phone);
-        self.net.saw_traffic(instance, &phone, true);
+        let recipients = self.net.sending(instance, me.as_ref(), &phone);
         let now = chatedge_config::time::unix_ms;
         let (net, events, pending) = (self.net.clone(), self.events.clone(), self.pending.clone());
         let (ack_delay, received, read) = (cfg.ack_delay, cfg.received_delay, cfg.read_delay);
