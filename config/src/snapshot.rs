@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{InstanceId, TenantId};
-use crate::token::{TokenHash, WebhookSecret};
+use crate::token::{Secret, TokenHash, WebhookSecret};
 use crate::webhook_url::{UrlPolicy, WebhookUrl};
 
 /// Pacing between two messages of one instance (Z-API: random 1–3 s by default).
@@ -148,6 +148,37 @@ pub struct InstanceConfig {
     pub payment_status: String,
     /// False once the instance is stopped (trial expired, unpaid): requests are refused.
     pub active: bool,
+    /// The chat network the instance lives on (the sim unless created otherwise).
+    #[serde(default)]
+    pub network: Network,
+}
+
+/// Which chat network an instance is connected to, with what that network needs to reach it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Network {
+    /// chatedge's own simulated network (paired by QR code on `/sim`).
+    #[default]
+    Sim,
+    /// Meta's WhatsApp Business Platform (Cloud API), reached through the Graph API.
+    CloudApi(CloudApiAccount),
+}
+
+/// A Cloud API phone number and the credentials to act for it (issue 12). Secrets are pushed to
+/// the data plane that owns the instance like its webhook secret, and never logged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CloudApiAccount {
+    /// The Graph API id of the business phone number messages are sent from.
+    pub phone_number_id: String,
+    /// The WhatsApp Business Account (WABA) the number belongs to (templates live there).
+    pub business_account_id: String,
+    /// A system-user access token with `whatsapp_business_messaging` (and `_management`).
+    pub access_token: Secret,
+    /// The Meta app's secret: `X-Hub-Signature-256` of each notification is keyed with it.
+    pub app_secret: Secret,
+    /// What Meta's webhook verification handshake must present as `hub.verify_token`.
+    pub verify_token: Secret,
 }
 
 /// Longest instance name accepted.
@@ -178,6 +209,7 @@ impl InstanceConfig {
             due_ms: created_ms + trial_ms,
             payment_status: "TRIAL".into(),
             active: true,
+            network: Network::Sim,
         }
     }
 

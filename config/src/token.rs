@@ -33,6 +33,13 @@ impl Secret {
         (v.len() >= 16 && !v.contains(char::is_whitespace)).then(|| Secret(v.to_owned()))
     }
 
+    /// Wraps a secret chosen elsewhere (a network's access token, an app secret): refuses blank
+    /// ones, whitespace inside and more than 4096 bytes.
+    pub fn from_given(value: &str) -> Option<Self> {
+        let v = value.trim();
+        (!v.is_empty() && v.len() <= 4096 && !v.contains(char::is_whitespace)).then(|| Secret(v.to_owned()))
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }

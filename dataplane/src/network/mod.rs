@@ -19,6 +19,7 @@
 //! One connector value exists per shard and is used only on that shard's thread.
 
 pub mod account;
+pub mod cloud_api;
 pub mod incoming;
 pub mod sim;
 
