@@ -106,26 +106,56 @@ impl Default for RawQueue {
     }
 }
 
+/// `[webhooks]`. Durations are human strings (`"500ms"`, `"5s"`, `"5m"`, `"2h"`, `"5d"`).
+/// The keys of the old exponential backoff (`max_attempts`, `initial_backoff_ms`,
+/// `max_backoff_ms`) and `timeout_ms`/`concurrency` still load: they are mapped to
+/// `retry_schedule`, `timeout` and `first_attempt_slots`; setting an old key together with the
+/// new one it maps to is an error naming both.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawWebhooks {
     pub allow_insecure_loopback: bool,
-    pub max_attempts: u32,
-    pub initial_backoff_ms: u64,
-    pub max_backoff_ms: u64,
-    pub timeout_ms: u64,
-    pub concurrency: usize,
+    pub retry_schedule: Option<Vec<String>>,
+    pub timeout: Option<String>,
+    pub connect_timeout: String,
+    pub max_in_flight_per_endpoint: usize,
+    pub first_attempt_slots: Option<usize>,
+    pub retry_slots: usize,
+    pub breaker_window: String,
+    pub breaker_failure_ratio: f64,
+    pub breaker_min_attempts: u32,
+    pub breaker_probe_after: String,
+    pub disable_after: String,
+    pub max_attempts: Option<u32>,
+    pub initial_backoff_ms: Option<u64>,
+    pub max_backoff_ms: Option<u64>,
+    pub timeout_ms: Option<u64>,
+    pub concurrency: Option<usize>,
 }
+
+/// Issue 9 §3: immediately, then these (each ±20 % jitter), about 27.5 h in all.
+pub const DEFAULT_RETRY_SCHEDULE: [&str; 7] = ["5s", "5m", "30m", "2h", "5h", "10h", "10h"];
 
 impl Default for RawWebhooks {
     fn default() -> Self {
         RawWebhooks {
             allow_insecure_loopback: false,
-            max_attempts: 20,
-            initial_backoff_ms: 1_000,
-            max_backoff_ms: 600_000,
-            timeout_ms: 10_000,
-            concurrency: 128,
+            retry_schedule: None,
+            timeout: None,
+            connect_timeout: "3s".into(),
+            max_in_flight_per_endpoint: 16,
+            first_attempt_slots: None,
+            retry_slots: 64,
+            breaker_window: "5m".into(),
+            breaker_failure_ratio: 0.7,
+            breaker_min_attempts: 10,
+            breaker_probe_after: "30s".into(),
+            disable_after: "5d".into(),
+            max_attempts: None,
+            initial_backoff_ms: None,
+            max_backoff_ms: None,
+            timeout_ms: None,
+            concurrency: None,
         }
     }
 }
@@ -342,14 +372,46 @@ pub struct QueueConfig {
     pub max_waiting_connected: u64,
 }
 
-#[derive(Debug, Clone, Copy)]
+/// Webhook delivery (issue 9): the retry schedule, timeouts, capacity and the breaker.
+#[derive(Debug, Clone)]
 pub struct WebhooksConfig {
     pub url_policy: UrlPolicy,
-    pub max_attempts: u32,
-    pub initial_backoff: Duration,
-    pub max_backoff: Duration,
+    /// Waits before the 2nd, 3rd, … attempt (each ±20 % jitter); after the last, dead letters.
+    pub retry_schedule: Vec<Duration>,
+    /// An attempt's whole exchange (connect, send, response) must end within this.
     pub timeout: Duration,
-    pub concurrency: usize,
+    /// Connection set-up only (TCP + TLS), so a black-holed endpoint costs seconds, not `timeout`.
+    pub connect_timeout: Duration,
+    /// Attempts in flight to one endpoint (URL) at most, over all instances; a hanging
+    /// endpoint occupies at most this many slots.
+    pub max_in_flight_per_endpoint: usize,
+    /// Slots for first attempts, over all endpoints; a retry never takes one.
+    pub first_attempt_slots: usize,
+    /// Slots for retries, over all endpoints.
+    pub retry_slots: usize,
+    pub breaker_window: Duration,
+    pub breaker_failure_ratio: f64,
+    pub breaker_min_attempts: u32,
+    pub breaker_probe_after: Duration,
+    /// An endpoint of an instance failing with no success for this long is disabled.
+    pub disable_after: Duration,
+}
+
+/// Parses a human duration as the config writes them: `500ms`, `5s`, `5m`, `2h`, `5d`.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n.parse().ok()?;
+    let ms = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return None,
+    };
+    Some(Duration::from_millis(n.checked_mul(ms)?))
 }
 
 #[derive(Debug, Clone)]
@@ -433,6 +495,13 @@ impl Problems {
         value
     }
 
+    fn duration(&mut self, key: &str, value: &str) -> Duration {
+        parse_duration(value).filter(|d| !d.is_zero()).unwrap_or_else(|| {
+            self.0.push(format!("{key}: '{value}' is not a positive duration like \"500ms\", \"5s\", \"5m\", \"2h\" or \"5d\""));
+            Duration::from_secs(1)
+        })
+    }
+
     fn check(&mut self, ok: bool, message: impl FnOnce() -> String) {
         if !ok {
             self.0.push(message());
@@ -478,18 +547,7 @@ impl TryFrom<RawConfig> for Config {
             max_waiting_disconnected: p.positive("queue.max_waiting_disconnected", q.max_waiting_disconnected),
             max_waiting_connected: p.positive("queue.max_waiting_connected", q.max_waiting_connected),
         };
-        let w = &raw.webhooks;
-        p.check(w.initial_backoff_ms <= w.max_backoff_ms, || {
-            "webhooks.initial_backoff_ms must not exceed webhooks.max_backoff_ms".into()
-        });
-        let webhooks = WebhooksConfig {
-            url_policy: UrlPolicy { allow_insecure_loopback: w.allow_insecure_loopback },
-            max_attempts: p.positive("webhooks.max_attempts", w.max_attempts as u64) as u32,
-            initial_backoff: ms(p.positive("webhooks.initial_backoff_ms", w.initial_backoff_ms)),
-            max_backoff: ms(w.max_backoff_ms),
-            timeout: ms(p.positive("webhooks.timeout_ms", w.timeout_ms)),
-            concurrency: p.positive("webhooks.concurrency", w.concurrency as u64) as usize,
-        };
+        let webhooks = webhooks(&raw.webhooks, &mut p);
         let s = &raw.network.sim;
         p.check(!s.unreachable_suffix.is_empty() && s.unreachable_suffix.bytes().all(|b| b.is_ascii_digit()), || {
             "network.sim.unreachable_suffix: must be one or more digits".into()
@@ -576,6 +634,70 @@ impl TryFrom<RawConfig> for Config {
     }
 }
 
+/// `[webhooks]`, with the old backoff keys mapped (see [`RawWebhooks`]).
+fn webhooks(w: &RawWebhooks, p: &mut Problems) -> WebhooksConfig {
+    let legacy_retry = w.max_attempts.is_some() || w.initial_backoff_ms.is_some() || w.max_backoff_ms.is_some();
+    p.check(!(legacy_retry && w.retry_schedule.is_some()), || {
+        "webhooks.retry_schedule: cannot be combined with the old webhooks.max_attempts / initial_backoff_ms / \
+         max_backoff_ms; keep only retry_schedule"
+            .into()
+    });
+    let retry_schedule = match &w.retry_schedule {
+        Some(steps) => steps
+            .iter()
+            .enumerate()
+            .map(|(i, d)| p.duration(&format!("webhooks.retry_schedule[{i}]"), d))
+            .collect(),
+        None if legacy_retry => legacy_schedule(w, p),
+        None => DEFAULT_RETRY_SCHEDULE.iter().filter_map(|d| parse_duration(d)).collect(),
+    };
+    p.check(!(w.timeout.is_some() && w.timeout_ms.is_some()), || {
+        "webhooks.timeout: cannot be combined with the old webhooks.timeout_ms; keep only timeout".into()
+    });
+    let timeout = match (&w.timeout, w.timeout_ms) {
+        (Some(t), _) => p.duration("webhooks.timeout", t),
+        (None, Some(ms)) => Duration::from_millis(p.positive("webhooks.timeout_ms", ms)),
+        (None, None) => Duration::from_secs(10),
+    };
+    p.check(!(w.first_attempt_slots.is_some() && w.concurrency.is_some()), || {
+        "webhooks.first_attempt_slots: cannot be combined with the old webhooks.concurrency; keep only \
+         first_attempt_slots"
+            .into()
+    });
+    let first_attempt_slots = w.first_attempt_slots.or(w.concurrency).unwrap_or(512);
+    p.check((0.0..=1.0).contains(&w.breaker_failure_ratio) && w.breaker_failure_ratio > 0.0, || {
+        format!("webhooks.breaker_failure_ratio: {} must be in (0, 1]", w.breaker_failure_ratio)
+    });
+    WebhooksConfig {
+        url_policy: UrlPolicy { allow_insecure_loopback: w.allow_insecure_loopback },
+        retry_schedule,
+        timeout,
+        connect_timeout: p.duration("webhooks.connect_timeout", &w.connect_timeout),
+        max_in_flight_per_endpoint: p
+            .positive("webhooks.max_in_flight_per_endpoint", w.max_in_flight_per_endpoint as u64)
+            as usize,
+        first_attempt_slots: p.positive("webhooks.first_attempt_slots", first_attempt_slots as u64) as usize,
+        retry_slots: p.positive("webhooks.retry_slots", w.retry_slots as u64) as usize,
+        breaker_window: p.duration("webhooks.breaker_window", &w.breaker_window),
+        breaker_failure_ratio: w.breaker_failure_ratio,
+        breaker_min_attempts: p.positive("webhooks.breaker_min_attempts", u64::from(w.breaker_min_attempts)) as u32,
+        breaker_probe_after: p.duration("webhooks.breaker_probe_after", &w.breaker_probe_after),
+        disable_after: p.duration("webhooks.disable_after", &w.disable_after),
+    }
+}
+
+/// The schedule the old keys described: `max_attempts - 1` waits doubling from
+/// `initial_backoff_ms` up to `max_backoff_ms` (defaults 20, 1 s, 10 min as before).
+fn legacy_schedule(w: &RawWebhooks, p: &mut Problems) -> Vec<Duration> {
+    let attempts = p.positive("webhooks.max_attempts", u64::from(w.max_attempts.unwrap_or(20)));
+    let initial = p.positive("webhooks.initial_backoff_ms", w.initial_backoff_ms.unwrap_or(1_000));
+    let max = w.max_backoff_ms.unwrap_or(600_000);
+    p.check(initial <= max, || "webhooks.initial_backoff_ms must not exceed webhooks.max_backoff_ms".into());
+    (1..attempts.min(64))
+        .map(|i| Duration::from_millis(initial.saturating_mul(1u64 << (i - 1).min(40)).min(max.max(initial))))
+        .collect()
+}
+
 fn available_cores() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
@@ -620,6 +742,57 @@ mod tests {
         assert_eq!(c.store.block_cache_bytes, 1 << 20);
         let err = Config::parse("[store]\ndead_letter_retention_ms = 0\n").unwrap_err().to_string();
         assert!(err.contains("store.dead_letter_retention_ms"), "{err}");
+    }
+
+    #[test]
+    fn durations_read_like_config() {
+        let s = Duration::from_secs;
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("3s"), Some(s(3)));
+        assert_eq!(parse_duration("5m"), Some(s(300)));
+        assert_eq!(parse_duration("10h"), Some(s(36_000)));
+        assert_eq!(parse_duration("5d"), Some(s(432_000)));
+        for bad in ["", "5", "s", "5 parsecs", "-1s", "1.5s"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn webhook_defaults_are_the_issue_9_policy() {
+        let w = Config::default().webhooks;
+        let h = |n: u64| Duration::from_secs(n * 3600);
+        assert_eq!(
+            w.retry_schedule,
+            vec![Duration::from_secs(5), Duration::from_secs(300), Duration::from_secs(1800), h(2), h(5), h(10), h(10)]
+        );
+        assert_eq!((w.timeout, w.connect_timeout), (Duration::from_secs(10), Duration::from_secs(3)));
+        assert_eq!((w.max_in_flight_per_endpoint, w.first_attempt_slots, w.retry_slots), (16, 512, 64));
+        assert_eq!((w.breaker_min_attempts, w.breaker_probe_after), (10, Duration::from_secs(30)));
+        assert_eq!(w.disable_after, Duration::from_secs(5 * 86_400));
+    }
+
+    #[test]
+    fn a_webhook_schedule_is_human_durations_and_a_bad_one_is_named() {
+        let c = Config::parse("[webhooks]\nretry_schedule = [\"1s\", \"500ms\", \"2m\"]\n").unwrap();
+        assert_eq!(
+            c.webhooks.retry_schedule,
+            vec![Duration::from_secs(1), Duration::from_millis(500), Duration::from_secs(120)]
+        );
+        let err = Config::parse("[webhooks]\nretry_schedule = [\"1s\", \"soon\"]\nconnect_timeout = \"0s\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("webhooks.retry_schedule[1]") && err.contains("webhooks.connect_timeout"), "{err}");
+    }
+
+    #[test]
+    fn the_old_backoff_keys_still_load_as_a_schedule_but_not_next_to_the_new_one() {
+        let c = Config::parse("[webhooks]\nmax_attempts = 4\ninitial_backoff_ms = 50\nmax_backoff_ms = 120\n").unwrap();
+        let ms = Duration::from_millis;
+        assert_eq!(c.webhooks.retry_schedule, vec![ms(50), ms(100), ms(120)]);
+        let err = Config::parse("[webhooks]\nmax_attempts = 4\nretry_schedule = [\"1s\"]\n").unwrap_err().to_string();
+        assert!(err.contains("webhooks.retry_schedule") && err.contains("max_attempts"), "{err}");
+        let err = Config::parse("[webhooks]\ntimeout_ms = 10\ntimeout = \"1s\"\n").unwrap_err().to_string();
+        assert!(err.contains("webhooks.timeout"), "{err}");
     }
 
     #[test]

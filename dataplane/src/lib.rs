@@ -117,8 +117,9 @@ pub async fn run(
         ControlClient::new(&opts.control_plane, opts.node_token, node)
             .map_err(|e| DataPlaneError::Start(e.to_string()))?,
     );
-    let client = dispatcher::webhook_client().map_err(|e| DataPlaneError::Start(e.to_string()))?;
-    let dispatcher = Dispatcher::new(store.clone(), sync.shared(), config.webhooks, metrics.clone(), client, inbox);
+    let client = dispatcher::webhook_client(&config.webhooks).map_err(|e| DataPlaneError::Start(e.to_string()))?;
+    let dispatcher =
+        Dispatcher::new(store.clone(), sync.shared(), config.webhooks.clone(), metrics.clone(), client, inbox);
     let dispatcher = tokio::spawn(dispatcher.run(shutdown.clone()));
     let idle = config.controlplane.heartbeat * 3;
     let follower = sync::client::Follower { state: sync.clone(), control: control.clone(), shards: shards.clone() };

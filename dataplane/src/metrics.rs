@@ -29,6 +29,14 @@ pub struct Metrics {
     pub outbox_tracked: IntGauge,
     pub outbox_in_flight: IntGauge,
     pub outbox_scans: IntCounter,
+    pub webhook_deliveries: IntCounterVec,
+    pub webhook_events_dropped: IntCounterVec,
+    pub webhook_backlog_events: IntGauge,
+    pub webhook_oldest_pending_seconds: IntGauge,
+    pub webhook_breakers_open: IntGauge,
+    pub webhook_endpoints_disabled: IntGauge,
+    pub webhook_lanes_active: IntGauge,
+    pub webhook_slots_in_use: IntGaugeVec,
     pub store_commit_seconds: Histogram,
     pub store_batch_size: Histogram,
     pub store_commits: IntCounter,
@@ -168,10 +176,14 @@ impl Metrics {
             ),
             webhook_delivery_seconds: register(
                 &r,
-                Histogram::with_opts(hist(
-                    "chatedge_dp_webhook_delivery_seconds",
-                    "event created → delivered (2xx), including retries",
-                )),
+                // 1 ms … ~3 days: an event may wait out the whole 27.5 h retry schedule.
+                Histogram::with_opts(
+                    HistogramOpts::new(
+                        "chatedge_dp_webhook_delivery_seconds",
+                        "event created → delivered (2xx), including retries",
+                    )
+                    .buckets(exponential_buckets(0.001, 4.0, 15).unwrap_or_default()),
+                ),
             ),
             webhook_request_seconds: register(
                 &r,
@@ -187,7 +199,61 @@ impl Metrics {
             outbox_in_flight: register(&r, IntGauge::new("chatedge_dp_outbox_in_flight", "webhook requests under way")),
             outbox_scans: register(
                 &r,
-                IntCounter::new("chatedge_dp_outbox_scans_total", "full scans of the outbox (start-up and overflow)"),
+                IntCounter::new(
+                    "chatedge_dp_outbox_scans_total",
+                    "prefix-skipping scans for non-empty outbox queues (start-up and overflow)",
+                ),
+            ),
+            webhook_deliveries: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "chatedge_dp_webhook_deliveries_total",
+                        "webhook events by what happened to them: delivered, failed_will_retry, dead_letter, \
+                         disabled (dead-lettered because the endpoint is disabled), dropped (URL cleared)",
+                    ),
+                    &["outcome"],
+                ),
+            ),
+            webhook_events_dropped: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new("chatedge_dp_webhook_events_dropped_total", "pending webhook events dropped, by reason"),
+                    &["reason"],
+                ),
+            ),
+            webhook_backlog_events: register(
+                &r,
+                IntGauge::new("chatedge_dp_webhook_backlog_events", "webhook events pending in the outbox (estimate)"),
+            ),
+            webhook_oldest_pending_seconds: register(
+                &r,
+                IntGauge::new(
+                    "chatedge_dp_webhook_oldest_pending_seconds",
+                    "age of the oldest pending webhook event at a lane head",
+                ),
+            ),
+            webhook_breakers_open: register(
+                &r,
+                IntGauge::new("chatedge_dp_webhook_breakers_open", "webhook endpoints whose breaker is open or probing"),
+            ),
+            webhook_endpoints_disabled: register(
+                &r,
+                IntGauge::new(
+                    "chatedge_dp_webhook_endpoints_disabled",
+                    "(instance, endpoint) pairs disabled (410 Gone or failing for disable_after)",
+                ),
+            ),
+            webhook_lanes_active: register(
+                &r,
+                IntGauge::new("chatedge_dp_webhook_lanes_active", "(instance, endpoint) lanes with events pending"),
+            ),
+            webhook_slots_in_use: register(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new("chatedge_dp_webhook_slots_in_use", "webhook attempts in flight, by slot class"),
+                    &["class"],
+                ),
             ),
             store_commit_seconds: register(
                 &r,

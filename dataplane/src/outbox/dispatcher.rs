@@ -1,105 +1,130 @@
-//! The dispatcher delivers committed webhook events. It runs on the edge runtime as one task
-//! that owns the set of known pending keys (`tracked`, bounded by [`MAX_TRACKED`]) and a
-//! [`JoinSet`] of delivery tasks (bounded by `[webhooks] concurrency`). It learns of new events
-//! from the committer ([`super::Notifier`]); at start-up, and whenever notifications were
-//! dropped or `tracked` was full, it rescans the outbox column family instead.
+//! The dispatcher delivers committed webhook events: one task on the edge runtime that owns
+//! every piece of delivery state — the known non-empty queues with their read-ahead
+//! ([`lanes::Queue`], bounded by instances × kinds and [`MAX_BUFFERED`] events), a breaker and
+//! an in-flight count per endpoint (one per distinct URL with events pending), the endpoint rows
+//! (failing since, disabled), and the attempt tasks ([`attempt`], bounded by
+//! `first_attempt_slots + retry_slots`). Reads of the store run on the blocking pool
+//! ([`reader`]), never here; writes go through the committer from the attempt tasks.
 //!
-//! A failed attempt is rescheduled in the store (new key `now + backoff ‖ same event id`, old
-//! key deleted, one batch) with exponential backoff and full jitter; after `max_attempts` the
-//! event moves to the dead-letter family. Nothing is dropped while attempts remain.
+//! It learns of new events from the committer ([`super::Notifier`]); at start, and when
+//! notifications were dropped, a prefix-skipping scan finds the non-empty queues instead. Each
+//! turn it groups the queues into lanes by their URL in the live config (so a fixed URL fixes
+//! the backlog), drops the events of kinds whose URL was cleared, dead-letters those of
+//! disabled endpoints and removed instances, and launches ready lane heads with
+//! [`lanes::pick`]. A 410 or `disable_after` of failures disables an endpoint for its instance
+//! and tells the instance's other endpoints with a `WebhookEndpointDisabled` event.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use bytes::Bytes;
 use chatedge_config::file::WebhooksConfig;
-use chatedge_config::{EventId, Snapshot};
-use http_body_util::{BodyExt, Full, Limited};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
-use rand::Rng;
-use tokio::sync::{mpsc, watch, Notify};
+use chatedge_config::{EventId, InstanceId, Snapshot};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio::task::JoinSet;
 
-use super::{sign, Notifier, OutboxKey, StoredEvent};
+use super::attempt::{self, Attempt, Finished, Shared, WebhookClient};
+use super::breaker::{Breaker, BreakerConfig, Permit};
+use super::endpoints::{self, EndpointRecord};
+use super::lanes::{self, Busy, Queue, ReadyEndpoint, ReadyLane, Slots};
+use super::reader::{self, Empty, QueueId};
+use super::retry::Next;
+use super::{kind_of, queue_key, Notifier, OutboxKey, StoredEvent};
 use crate::metrics::Metrics;
-use crate::store::{keys, Batch, Cf, Store, StoreError};
+use crate::store::{Batch, Store, StoreError};
 
-/// Most pending event keys held in memory; the rest wait on disk for the next scan.
-pub const MAX_TRACKED: usize = 100_000;
+/// Events held in read-ahead buffers at most, over all queues; past it no queue loads more
+/// until some are delivered (the rest wait on disk).
+pub const MAX_BUFFERED: usize = 100_000;
+/// Events read per load of one queue.
+const READ_AHEAD: usize = 64;
+/// Loads and range jobs on the blocking pool at once.
+const MAX_JOBS: usize = 8;
 /// Capacity of the committer → dispatcher notification channel (batches of keys).
 const NOTIFY_CAPACITY: usize = 4096;
-/// Largest webhook response body read (the rest is discarded with the connection).
-const MAX_RESPONSE_BYTES: usize = 64 * 1024;
-/// Deleted outbox keys between two compactions of the delivered span.
-const COMPACT_EVERY: u64 = 50_000;
-/// Shortest time between two rescans.
-const MIN_SCAN_INTERVAL: Duration = Duration::from_millis(500);
+/// Capacity of the API → dispatcher request channel.
+const CONTROL_CAPACITY: usize = 64;
+/// Wait after a failed store read before the queue is read again.
+const READ_RETRY_MS: u64 = 1_000;
 
-pub type WebhookClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+pub use attempt::webhook_client;
 
-/// Builds the HTTP(S) client used for webhooks: rustls with the ring provider and Mozilla's
-/// roots, HTTP/1.1 and HTTP/2, pooled connections.
-pub fn webhook_client() -> Result<WebhookClient, rustls::Error> {
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())?
-        .https_or_http()
-        .enable_http1()
-        .enable_http2()
-        .build();
-    Ok(Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(90))
-        .pool_max_idle_per_host(64)
-        .build(https))
+/// A question or order from the API.
+pub enum Control {
+    /// Re-enables an instance's endpoint (clears its row); answers whether it was disabled.
+    Enable { instance: InstanceId, url: String, reply: oneshot::Sender<Result<bool, StoreError>> },
+    /// The state of each of an instance's endpoints that has events or a row.
+    List { instance: InstanceId, reply: oneshot::Sender<Vec<EndpointView>> },
+}
+
+/// One endpoint of an instance as the dispatcher sees it now.
+#[derive(Debug, Clone)]
+pub struct EndpointView {
+    pub url: String,
+    /// `healthy`, `failing`, `open` or `disabled`.
+    pub state: &'static str,
+    /// Events pending for the lane that are known (loaded, or a read-ahead's worth per queue
+    /// with more on disk): an estimate.
+    pub pending: u64,
+    pub last_error: Option<String>,
+    /// Failing or disabled since (unix ms).
+    pub since_ms: Option<u64>,
 }
 
 /// The receiving half of the notification channel.
 pub struct Inbox {
     rx: mpsc::Receiver<Vec<OutboxKey>>,
+    control: mpsc::Receiver<Control>,
     overflow: Arc<AtomicBool>,
     wake: Arc<Notify>,
+    /// For the dispatcher's own events (endpoint-disabled notices).
+    me: Notifier,
 }
 
 pub fn channel() -> (Notifier, Inbox) {
     let (tx, rx) = mpsc::channel(NOTIFY_CAPACITY);
+    let (ctl_tx, control) = mpsc::channel(CONTROL_CAPACITY);
     let overflow = Arc::new(AtomicBool::new(false));
     let wake = Arc::new(Notify::new());
-    (Notifier { tx, overflow: overflow.clone(), wake: wake.clone() }, Inbox { rx, overflow, wake })
+    let notifier = Notifier { tx, control: ctl_tx, overflow: overflow.clone(), wake: wake.clone() };
+    (notifier.clone(), Inbox { rx, control, overflow, wake, me: notifier })
 }
 
-/// What a delivery task reports back.
-enum Outcome {
-    Delivered,
-    Retry(OutboxKey),
-    Dead,
-    /// The event was already gone (delivered before a rescan found it again).
-    Gone,
-    /// The store failed; the event stays where it is and is retried after a rescan.
-    StoreFailed,
+/// A blocking job's result.
+enum Job {
+    Scanned(Result<(Vec<QueueId>, usize, HashMap<(InstanceId, String), EndpointRecord>), StoreError>),
+    Loaded { queue: QueueId, result: Result<reader::Loaded, StoreError> },
+    Emptied { queue: QueueId, how: Empty, result: Result<u64, StoreError> },
 }
 
-struct Shared {
-    store: Arc<Store>,
-    config: Arc<ArcSwap<Snapshot>>,
-    cfg: WebhooksConfig,
-    metrics: Arc<Metrics>,
-    client: WebhookClient,
+/// One endpoint (URL) with events pending.
+struct Endpoint {
+    breaker: Breaker,
+    in_flight: usize,
+    /// Last turn a lane of this endpoint had events (unix ms): idle endpoints are forgotten.
+    seen_ms: u64,
 }
 
 pub struct Dispatcher {
     shared: Arc<Shared>,
     inbox: Inbox,
-    tracked: BTreeSet<OutboxKey>,
-    /// Keys being delivered, and the task delivering each (to clear it if the task panics).
-    in_flight: HashSet<OutboxKey>,
-    tasks: HashMap<tokio::task::Id, OutboxKey>,
-    dirty: bool,
-    last_scan: Option<Instant>,
-    deleted_since_compaction: u64,
+    queues: HashMap<QueueId, Queue>,
+    endpoints: HashMap<Arc<str>, Endpoint>,
+    /// Rows of failing or disabled endpoints, by instance (a handful each).
+    records: HashMap<InstanceId, Vec<EndpointRecord>>,
+    buffered: usize,
+    in_flight: Slots,
+    jobs_running: usize,
+    /// The start-up scan has completed (nothing is launched before).
+    started: bool,
+    scanning: bool,
+    rescan: bool,
+    /// Where the next turn's round-robin starts.
+    rr: usize,
+    /// Lanes seen by the last turn.
+    lanes: usize,
 }
 
 impl Dispatcher {
@@ -114,271 +139,613 @@ impl Dispatcher {
         Dispatcher {
             shared: Arc::new(Shared { store, config, cfg, metrics, client }),
             inbox,
-            tracked: BTreeSet::new(),
-            in_flight: HashSet::new(),
-            tasks: HashMap::new(),
-            dirty: true, // pending events from before a restart are found by the first scan
-            last_scan: None,
-            deleted_since_compaction: 0,
+            queues: HashMap::new(),
+            endpoints: HashMap::new(),
+            records: HashMap::new(),
+            buffered: 0,
+            in_flight: Slots { first: 0, retry: 0 },
+            jobs_running: 0,
+            started: false,
+            scanning: false,
+            rescan: true, // pending events from before a restart are found by the first scan
+            rr: 0,
+            lanes: 0,
+        }
+    }
+
+    fn breaker_config(&self) -> BreakerConfig {
+        let c = &self.shared.cfg;
+        BreakerConfig {
+            window: c.breaker_window,
+            failure_ratio: c.breaker_failure_ratio,
+            min_attempts: c.breaker_min_attempts,
+            probe_after: c.breaker_probe_after,
         }
     }
 
     /// Delivers until `shutdown` turns true; then gives in-flight requests a short grace.
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
-        let mut workers: JoinSet<Outcome> = JoinSet::new();
-        let concurrency = self.shared.cfg.concurrency;
+        let mut attempts: JoinSet<Finished> = JoinSet::new();
+        let mut jobs: JoinSet<Job> = JoinSet::new();
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
-            self.maybe_scan();
-            self.launch_due(&mut workers, concurrency);
-            self.shared.metrics.outbox_tracked.set(self.tracked.len() as i64);
-            self.shared.metrics.outbox_in_flight.set(self.in_flight.len() as i64);
-            let next_due = self.next_due().filter(|_| workers.len() < concurrency);
+            if self.inbox.overflow.swap(false, Ordering::AcqRel) {
+                self.rescan = true;
+            }
+            if self.rescan && !self.scanning {
+                self.start_scan(&mut jobs);
+            }
+            let wake = self.turn(&mut attempts, &mut jobs);
+            let sleep_ms = wake.map(|w| w.saturating_sub(chatedge_config::time::unix_ms()).max(1)).unwrap_or(3_600_000);
             tokio::select! {
-                Some(keys) = self.inbox.rx.recv() => self.track(keys),
-                Some(done) = workers.join_next_with_id(), if !workers.is_empty() => match done {
-                    Ok((task, outcome)) => self.finish(task, outcome),
-                    // A delivery task that panicked: its event stays on disk; forget it here
-                    // so the next scan picks it up again.
-                    Err(e) => {
-                        tracing::error!(error = %e, "webhook delivery task failed");
-                        self.finish(e.id(), Outcome::StoreFailed);
+                Some(keys) = self.inbox.rx.recv() => {
+                    self.track(keys);
+                    while let Ok(more) = self.inbox.rx.try_recv() {
+                        self.track(more);
                     }
-                },
-                _ = sleep_until_ms(next_due), if next_due.is_some() => {}
+                }
+                Some(done) = attempts.join_next(), if !attempts.is_empty() => {
+                    self.attempt_done(done);
+                    while let Some(done) = attempts.try_join_next() {
+                        self.attempt_done(done);
+                    }
+                }
+                Some(job) = jobs.join_next(), if !jobs.is_empty() => {
+                    self.job_done(job);
+                    while let Some(job) = jobs.try_join_next() {
+                        self.job_done(job);
+                    }
+                }
+                Some(ctl) = self.inbox.control.recv() => self.control(ctl),
+                _ = tokio::time::sleep(Duration::from_millis(sleep_ms)) => {}
                 _ = self.inbox.wake.notified() => {}
-                _ = tokio::time::sleep(MIN_SCAN_INTERVAL), if self.dirty => {}
+                _ = tick.tick() => self.tick(),
                 _ = shutdown.changed() => break,
             }
         }
         let grace = tokio::time::sleep(Duration::from_secs(2));
         tokio::pin!(grace);
-        while !workers.is_empty() {
+        while !attempts.is_empty() {
             tokio::select! {
-                _ = workers.join_next() => {}
+                _ = attempts.join_next() => {}
                 _ = &mut grace => break,
             }
         }
-        workers.abort_all(); // undelivered events stay in the outbox for the next start
+        attempts.abort_all(); // undelivered events stay in the outbox for the next start
     }
 
     fn track(&mut self, keys: Vec<OutboxKey>) {
         for k in keys {
-            if self.tracked.len() >= MAX_TRACKED {
-                self.dirty = true;
-                return;
+            if let Some((instance, queue, _)) = queue_key(&k) {
+                let q = self.queues.entry((instance, queue)).or_insert_with(Queue::notified);
+                q.more = true;
+                q.gen += 1;
             }
-            self.tracked.insert(k);
         }
     }
 
-    fn maybe_scan(&mut self) {
-        if self.inbox.overflow.swap(false, Ordering::AcqRel) {
-            self.dirty = true;
-        }
-        let recent = self.last_scan.is_some_and(|t| t.elapsed() < MIN_SCAN_INTERVAL);
-        if !self.dirty || recent || self.tracked.len() >= MAX_TRACKED / 2 {
-            return;
-        }
-        self.last_scan = Some(Instant::now());
+    fn start_scan(&mut self, jobs: &mut JoinSet<Job>) {
+        self.rescan = false;
+        self.scanning = true;
         self.shared.metrics.outbox_scans.inc();
-        match self.scan() {
-            Ok(complete) => self.dirty = !complete,
-            Err(e) => tracing::error!(error = %e, "outbox scan failed"),
-        }
+        let store = self.shared.store.clone();
+        jobs.spawn_blocking(move || {
+            Job::Scanned(reader::scan_queues(&store).and_then(|(q, m)| Ok((q, m, endpoints::load_all(&store)?))))
+        });
     }
 
-    /// Adds keys found on disk; returns whether the whole outbox was seen.
-    fn scan(&mut self) -> Result<bool, StoreError> {
-        let store = &self.shared.store;
-        let mut it = store.db().raw_iterator_cf(store.cf(Cf::Outbox));
-        it.seek_to_first();
-        while it.valid() {
-            if self.tracked.len() >= MAX_TRACKED {
-                return Ok(false);
-            }
-            if let Some(key) = it.key().and_then(|k| OutboxKey::try_from(k).ok()) {
-                if !self.in_flight.contains(&key) {
-                    self.tracked.insert(key);
-                }
-            }
-            it.next();
-        }
-        it.status()?;
-        Ok(true)
-    }
-
-    fn next_due(&self) -> Option<u64> {
-        self.tracked.first().and_then(|k| keys::parse_outbox(k)).map(|(due, _)| due)
-    }
-
-    fn launch_due(&mut self, workers: &mut JoinSet<Outcome>, concurrency: usize) {
-        let now = chatedge_config::time::unix_ms();
-        while workers.len() < concurrency {
-            let Some((due, _)) = self.tracked.first().and_then(|k| keys::parse_outbox(k)) else { break };
-            if due > now {
-                break;
-            }
-            let Some(key) = self.tracked.pop_first() else { break };
-            if !self.in_flight.insert(key) {
-                continue; // found again by a scan while being delivered
-            }
-            let shared = self.shared.clone();
-            let task = workers.spawn(async move { deliver(&shared, key).await });
-            self.tasks.insert(task.id(), key);
-        }
-    }
-
-    fn finish(&mut self, task: tokio::task::Id, outcome: Outcome) {
-        if let Some(key) = self.tasks.remove(&task) {
-            self.in_flight.remove(&key);
-        }
-        let shared = self.shared.clone();
-        // Delivered, retried and dead-lettered events each leave one deleted key behind.
-        let label = match outcome {
-            Outcome::Delivered => "delivered",
-            Outcome::Retry(key) => {
-                self.track(vec![key]);
-                "failed_will_retry"
-            }
-            Outcome::Dead => "failed_dead_letter",
-            Outcome::Gone => return,
-            Outcome::StoreFailed => {
-                self.dirty = true;
+    fn job_done(&mut self, job: Result<Job, tokio::task::JoinError>) {
+        let job = match job {
+            Ok(j) => j,
+            Err(e) => {
+                // A job that panicked: its queue stays busy-free only after a rescan.
+                tracing::error!(error = %e, "outbox job failed");
+                self.jobs_running = self.jobs_running.saturating_sub(1);
+                self.rescan = true;
+                self.scanning = false;
                 return;
             }
         };
-        shared.metrics.webhook_attempts.with_label_values(&[label]).inc();
-        self.deleted_since_compaction += 1;
-        if self.deleted_since_compaction >= COMPACT_EVERY {
-            self.deleted_since_compaction = 0;
-            let upto = self
-                .tracked
-                .first()
-                .copied()
-                .unwrap_or_else(|| keys::outbox(chatedge_config::time::unix_ms(), &EventId::from_bytes([0; 16])));
-            self.shared.store.compact_later(Cf::Outbox, vec![0u8; keys::OUTBOX_KEY_LEN], upto.to_vec());
-        }
-    }
-}
-
-async fn sleep_until_ms(due_ms: Option<u64>) {
-    let now = chatedge_config::time::unix_ms();
-    let wait = due_ms.map(|d| d.saturating_sub(now)).unwrap_or(0);
-    tokio::time::sleep(Duration::from_millis(wait)).await;
-}
-
-/// One delivery attempt of the event under `key`, and its bookkeeping in the store.
-async fn deliver(shared: &Shared, key: OutboxKey) -> Outcome {
-    let store = &shared.store;
-    let event = match store.db().get_pinned_cf(store.cf(Cf::Outbox), key) {
-        Ok(Some(bytes)) => match StoredEvent::decode(&bytes) {
-            Ok(e) => e,
-            Err(e) => {
-                tracing::error!(error = %e, "undecodable outbox event moved to dead letter");
-                return dead_letter_raw(store, key, bytes.to_vec()).await;
+        match job {
+            Job::Scanned(result) => {
+                self.scanning = false;
+                match result {
+                    Ok((found, migrated, records)) => {
+                        if migrated > 0 {
+                            tracing::info!(migrated, "outbox events of the old layout moved into their queues");
+                        }
+                        for q in found {
+                            self.queues.entry(q).or_insert_with(Queue::notified).more = true;
+                        }
+                        if !self.started {
+                            for ((instance, _), rec) in records {
+                                self.records.entry(instance).or_default().push(rec);
+                            }
+                        }
+                        self.started = true;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "outbox scan failed; retrying");
+                        self.rescan = true;
+                    }
+                }
             }
-        },
-        Ok(None) => return Outcome::Gone,
-        Err(e) => {
-            tracing::error!(error = %e, "outbox read failed");
-            return Outcome::StoreFailed;
+            Job::Loaded { queue, result } => {
+                self.jobs_running -= 1;
+                self.loaded(queue, result);
+            }
+            Job::Emptied { queue, how, result } => {
+                self.jobs_running -= 1;
+                self.emptied(queue, how, result);
+            }
         }
-    };
-    let secret = shared.config.load().instances.get(&event.instance).map(|i| i.webhook_secret.clone());
-    let Some(secret) = secret else {
-        // The instance was removed: its events have nowhere to be signed for.
-        return dead_letter(store, key, &event).await;
-    };
-    let delivered = attempt(shared, &event, &secret).await;
-    let mut batch = Batch::new();
-    batch.delete(Cf::Outbox, key);
-    let outcome = if delivered {
-        let age_ms = chatedge_config::time::unix_ms().saturating_sub(event.created_ms);
-        shared.metrics.webhook_delivery_seconds.observe(age_ms as f64 / 1000.0);
-        Outcome::Delivered
-    } else if event.attempts + 1 >= shared.cfg.max_attempts {
-        tracing::warn!(event = %event.id, url = %event.url, "webhook retries exhausted; event moved to dead letter");
-        let mut dead = event.clone();
-        dead.attempts += 1;
-        batch.put(
-            Cf::DeadLetter,
-            keys::dead_letter(chatedge_config::time::unix_ms(), &dead.id).to_vec(),
-            dead.encode(),
-        );
-        Outcome::Dead
-    } else {
-        let mut next = event.clone();
-        next.attempts += 1;
-        let due = chatedge_config::time::unix_ms() + backoff(&shared.cfg, next.attempts).as_millis() as u64;
-        let new_key = keys::outbox(due, &next.id);
-        batch.put(Cf::Outbox, new_key, next.encode());
-        Outcome::Retry(new_key)
-    };
-    match store.commit(batch).await {
-        Ok(()) => outcome,
-        Err(_) => Outcome::StoreFailed,
     }
-}
 
-/// POSTs the event once; true on a 2xx answer within the timeout.
-async fn attempt(shared: &Shared, event: &StoredEvent, secret: &chatedge_config::WebhookSecret) -> bool {
-    let webhook_id = format!("evt_{}", event.id);
-    let ts = chatedge_config::time::unix_ms() / 1000;
-    let signature = sign::signature(secret, &webhook_id, ts, event.body.as_bytes());
-    let request = hyper::Request::post(event.url.as_str())
-        .header(hyper::header::CONTENT_TYPE, "application/json")
-        .header(hyper::header::USER_AGENT, concat!("chatedge/", env!("CARGO_PKG_VERSION")))
-        .header("webhook-id", &webhook_id)
-        .header("webhook-timestamp", ts.to_string())
-        .header("webhook-signature", signature)
-        .body(Full::new(Bytes::from(event.body.clone())));
-    let Ok(request) = request else { return false };
-    let started = Instant::now();
-    let exchange = async {
-        let response = shared.client.request(request).await.ok()?;
-        let ok = response.status().is_success();
-        // Read (a bounded amount of) the body so the connection can be reused.
-        let _ = Limited::new(response.into_body(), MAX_RESPONSE_BYTES).collect().await;
-        Some(ok)
-    };
-    let ok = tokio::time::timeout(shared.cfg.timeout, exchange).await.ok().flatten().unwrap_or(false);
-    shared.metrics.webhook_request_seconds.observe(started.elapsed().as_secs_f64());
-    ok
-}
-
-/// Exponential backoff with full jitter: uniform in [d/2, d], d = initial · 2^(attempt-1) ≤ max.
-pub fn backoff(cfg: &WebhooksConfig, attempt: u32) -> Duration {
-    let exp = cfg.initial_backoff.saturating_mul(1u32 << attempt.saturating_sub(1).min(30));
-    let d = exp.min(cfg.max_backoff).as_millis() as u64;
-    Duration::from_millis(rand::rng().random_range(d / 2..=d.max(1)))
-}
-
-async fn dead_letter(store: &Store, key: OutboxKey, event: &StoredEvent) -> Outcome {
-    dead_letter_raw(store, key, event.encode()).await
-}
-
-async fn dead_letter_raw(store: &Store, key: OutboxKey, value: Vec<u8>) -> Outcome {
-    let mut batch = Batch::new();
-    batch.delete(Cf::Outbox, key);
-    let id = EventId::from_slice(&key[8..]).unwrap_or_else(EventId::random);
-    batch.put(Cf::DeadLetter, keys::dead_letter(chatedge_config::time::unix_ms(), &id).to_vec(), value);
-    match store.commit(batch).await {
-        Ok(()) => Outcome::Dead,
-        Err(_) => Outcome::StoreFailed,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_exponentially_with_jitter_and_is_capped() {
-        let cfg = chatedge_config::Config::default().webhooks;
-        for attempt in 1..=30 {
-            let d = backoff(&cfg, attempt);
-            let cap = cfg.initial_backoff.saturating_mul(1 << (attempt - 1).min(30)).min(cfg.max_backoff);
-            assert!(d <= cap && d >= cap / 2, "attempt {attempt}: {d:?} vs {cap:?}");
+    fn loaded(&mut self, queue: QueueId, result: Result<reader::Loaded, StoreError>) {
+        let Some(q) = self.queues.get_mut(&queue) else { return };
+        let Busy::Loading(gen) = q.busy else { return };
+        q.busy = Busy::Idle;
+        match result {
+            Ok(loaded) => {
+                let full = loaded.events.len() + loaded.corrupt >= READ_AHEAD;
+                let last_buffered = q.buf.back().map(|(s, _)| *s);
+                for (seq, event) in loaded.events {
+                    if last_buffered.is_none_or(|l| seq > l) {
+                        q.next_seq = seq + 1;
+                        q.buf.push_back((seq, event));
+                        self.buffered += 1;
+                    }
+                }
+                q.more = full || q.gen != gen;
+                if loaded.corrupt > 0 {
+                    let m = &self.shared.metrics;
+                    m.webhook_deliveries.with_label_values(&["dead_letter"]).inc_by(loaded.corrupt as u64);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "outbox read failed");
+                q.load_after_ms = chatedge_config::time::unix_ms() + READ_RETRY_MS;
+            }
         }
+    }
+
+    fn emptied(&mut self, queue: QueueId, how: Empty, result: Result<u64, StoreError>) {
+        let Some(q) = self.queues.get_mut(&queue) else { return };
+        let Busy::Emptying(gen) = q.busy else { return };
+        q.busy = Busy::Idle;
+        self.buffered -= q.buf.len();
+        q.buf.clear();
+        q.next_seq = 0;
+        match result {
+            Ok(n) => {
+                q.more = q.gen != gen;
+                let m = &self.shared.metrics;
+                match how {
+                    Empty::Drop => {
+                        m.webhook_events_dropped.with_label_values(&["url_cleared"]).inc_by(n);
+                        m.webhook_deliveries.with_label_values(&["dropped"]).inc_by(n);
+                    }
+                    Empty::DeadLetter(reason) => {
+                        let outcome = if reason == "endpoint_disabled" { "disabled" } else { "dead_letter" };
+                        m.webhook_deliveries.with_label_values(&[outcome]).inc_by(n);
+                        // The family before issue 9 counted these too (tests and dashboards use it).
+                        m.webhook_attempts.with_label_values(&["failed_dead_letter"]).inc_by(n);
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "emptying an outbox queue failed");
+                q.more = true;
+                q.load_after_ms = chatedge_config::time::unix_ms() + READ_RETRY_MS;
+            }
+        }
+    }
+
+    fn record(&self, instance: &InstanceId, url: &str) -> Option<&EndpointRecord> {
+        self.records.get(instance)?.iter().find(|r| r.url == url)
+    }
+
+    fn set_record(&mut self, instance: InstanceId, rec: EndpointRecord) {
+        let rows = self.records.entry(instance).or_default();
+        rows.retain(|r| r.url != rec.url);
+        if rec.is_noteworthy() {
+            rows.push(rec);
+        }
+        if rows.is_empty() {
+            self.records.remove(&instance);
+        }
+    }
+
+    /// One scheduling turn; returns when the next head or probe becomes due (unix ms).
+    fn turn(&mut self, attempts: &mut JoinSet<Finished>, jobs: &mut JoinSet<Job>) -> Option<u64> {
+        if !self.started {
+            return None;
+        }
+        let snapshot = self.shared.config.load_full();
+        if snapshot.version == 0 {
+            return None; // no configuration yet: nothing can be looked up
+        }
+        let now = chatedge_config::time::unix_ms();
+        let mut wake: Option<u64> = None;
+        let soon = |t: u64, wake: &mut Option<u64>| *wake = Some(wake.map_or(t, |w| w.min(t)));
+        // (instance, url) → (blocked, best head: (seq, queue)).
+        let mut lanes: HashMap<(InstanceId, &str), (bool, Option<(u64, QueueId)>)> = HashMap::new();
+        let mut empty = Vec::new();
+        let mut to_load = Vec::new();
+        let mut to_empty = Vec::new();
+        for (&qid, q) in &self.queues {
+            let instance = snapshot.instances.get(&qid.0);
+            let url = instance.and_then(|i| kind_of(qid.1).and_then(|k| i.webhooks.get(k)));
+            let Some(url) = url else {
+                if q.busy == Busy::Idle && (q.more || !q.buf.is_empty()) {
+                    let how = if instance.is_some() { Empty::Drop } else { Empty::DeadLetter("instance_removed") };
+                    to_empty.push((qid, how));
+                } else if q.busy == Busy::Idle {
+                    empty.push(qid);
+                }
+                continue;
+            };
+            let lane = lanes.entry((qid.0, url.as_str())).or_insert((false, None));
+            if self.record(&qid.0, url.as_str()).is_some_and(EndpointRecord::is_disabled) {
+                lane.0 = true;
+                if q.busy == Busy::Idle && (q.more || !q.buf.is_empty()) {
+                    to_empty.push((qid, Empty::DeadLetter("endpoint_disabled")));
+                } else if q.busy == Busy::Idle {
+                    empty.push(qid);
+                }
+                continue;
+            }
+            if q.busy != Busy::Idle {
+                lane.0 = true;
+                continue;
+            }
+            match q.buf.front() {
+                Some((seq, _)) => {
+                    if lane.1.is_none_or(|(best, _)| *seq < best) {
+                        lane.1 = Some((*seq, qid));
+                    }
+                }
+                None if q.more => {
+                    // The head is on disk: the lane waits for it, or it could overtake it.
+                    lane.0 = true;
+                    if q.load_after_ms <= now {
+                        to_load.push(qid);
+                    } else {
+                        soon(q.load_after_ms, &mut wake);
+                    }
+                }
+                None => empty.push(qid),
+            }
+        }
+        for qid in empty {
+            self.queues.remove(&qid);
+        }
+        self.lanes = lanes.len();
+        for (_, url) in lanes.keys() {
+            if let Some(ep) = self.endpoints.get_mut(*url) {
+                ep.seen_ms = now;
+            }
+        }
+        // Ready heads, by endpoint, oldest first.
+        let mut ready: HashMap<&str, Vec<(u64, QueueId, bool)>> = HashMap::new();
+        for ((_, url), (blocked, best)) in &lanes {
+            let (false, Some((seq, qid))) = (*blocked, *best) else { continue };
+            let Some((_, head)) = self.queues.get(&qid).and_then(|q| q.buf.front()) else { continue };
+            if head.not_before_ms > now {
+                soon(head.not_before_ms, &mut wake);
+                continue;
+            }
+            ready.entry(url).or_default().push((seq, qid, head.attempts > 0));
+        }
+        let mut order: Vec<&str> = ready.keys().copied().collect();
+        order.sort_unstable();
+        let cap = self.shared.cfg.max_in_flight_per_endpoint;
+        let mut chosen: Vec<ReadyEndpoint<(QueueId, bool)>> = Vec::with_capacity(order.len());
+        let mut probes = Vec::with_capacity(order.len());
+        for url in &order {
+            let bc = self.breaker_config();
+            let ep = self
+                .endpoints
+                .entry(Arc::from(*url))
+                .or_insert_with(|| Endpoint { breaker: Breaker::new(bc), in_flight: 0, seen_ms: now });
+            let (allowed, probe) = match ep.breaker.permit(now) {
+                Permit::Send => (cap.saturating_sub(ep.in_flight), false),
+                Permit::Probe => (usize::from(ep.in_flight == 0), true),
+                Permit::Wait(t) => {
+                    if let Some(t) = t {
+                        soon(t, &mut wake);
+                    }
+                    (0, false)
+                }
+            };
+            let mut heads = ready.remove(url).unwrap_or_default();
+            heads.sort_unstable_by_key(|h| h.0);
+            let lanes = heads.into_iter().map(|(_, qid, retry)| ReadyLane { lane: (qid, probe), retry }).collect();
+            chosen.push(ReadyEndpoint { allowed, lanes });
+            probes.push(probe);
+        }
+        let mut free = Slots {
+            first: self.shared.cfg.first_attempt_slots.saturating_sub(self.in_flight.first),
+            retry: self.shared.cfg.retry_slots.saturating_sub(self.in_flight.retry),
+        };
+        let start = if order.is_empty() { 0 } else { self.rr % order.len() };
+        self.rr = self.rr.wrapping_add(1);
+        let picked = lanes::pick(&mut chosen, start, &mut free);
+        let urls: Vec<Arc<str>> = order.iter().map(|u| Arc::from(*u)).collect();
+        drop(lanes);
+        for (i, (qid, probe)) in picked {
+            self.launch(attempts, &snapshot, qid, urls[i].clone(), probe);
+        }
+        for (qid, how) in to_empty {
+            self.start_empty(jobs, qid, how);
+        }
+        for qid in to_load {
+            self.start_load(jobs, qid);
+        }
+        wake
+    }
+
+    fn launch(&mut self, attempts: &mut JoinSet<Finished>, snapshot: &Snapshot, qid: QueueId, url: Arc<str>, probe: bool) {
+        let Some(instance) = snapshot.instances.get(&qid.0).cloned() else { return };
+        let Some(q) = self.queues.get_mut(&qid) else { return };
+        let Some((seq, event)) = q.buf.front().cloned() else { return };
+        q.busy = Busy::InFlight;
+        let retry = event.attempts > 0;
+        if retry {
+            self.in_flight.retry += 1;
+        } else {
+            self.in_flight.first += 1;
+        }
+        if let Some(ep) = self.endpoints.get_mut(&url) {
+            ep.in_flight += 1;
+            if probe {
+                ep.breaker.probe_sent();
+            }
+        }
+        let record = self.record(&qid.0, &url).cloned().unwrap_or_else(|| EndpointRecord::new(qid.0, &url));
+        let shared = self.shared.clone();
+        let a = Attempt { queue: qid, seq, event, url, instance, record, probe, retry };
+        attempts.spawn(async move { attempt::run(&shared, a).await });
+    }
+
+    fn start_load(&mut self, jobs: &mut JoinSet<Job>, qid: QueueId) {
+        if self.jobs_running >= MAX_JOBS || self.buffered + READ_AHEAD > MAX_BUFFERED {
+            return;
+        }
+        let Some(q) = self.queues.get_mut(&qid) else { return };
+        q.busy = Busy::Loading(q.gen);
+        self.jobs_running += 1;
+        let (store, from) = (self.shared.store.clone(), q.next_seq);
+        jobs.spawn_blocking(move || Job::Loaded { queue: qid, result: reader::load(&store, qid, from, READ_AHEAD) });
+    }
+
+    fn start_empty(&mut self, jobs: &mut JoinSet<Job>, qid: QueueId, how: Empty) {
+        if self.jobs_running >= MAX_JOBS {
+            return;
+        }
+        let Some(q) = self.queues.get_mut(&qid) else { return };
+        q.busy = Busy::Emptying(q.gen);
+        self.jobs_running += 1;
+        let store = self.shared.store.clone();
+        jobs.spawn_blocking(move || Job::Emptied { queue: qid, how, result: reader::empty_queue(&store, qid, how) });
+    }
+
+    fn attempt_done(&mut self, done: Result<Finished, tokio::task::JoinError>) {
+        let f = match done {
+            Ok(f) => f,
+            Err(e) => {
+                // A task that panicked: the slot and lane it held are unknown here, so start
+                // afresh from the store (its event is still there).
+                tracing::error!(error = %e, "webhook attempt task failed");
+                self.reset();
+                return;
+            }
+        };
+        let now = chatedge_config::time::unix_ms();
+        if f.retry {
+            self.in_flight.retry -= 1;
+        } else {
+            self.in_flight.first -= 1;
+        }
+        let ok = f.answer.is_success();
+        let mut recovered = false;
+        if let Some(ep) = self.endpoints.get_mut(&f.url) {
+            ep.in_flight -= 1;
+            recovered = ep.breaker.record(now, ok, f.probe);
+        }
+        let m = self.shared.metrics.clone();
+        if let Some(q) = self.queues.get_mut(&f.queue) {
+            q.busy = Busy::Idle;
+            if !f.committed {
+                if let Some((_, head)) = q.buf.front_mut() {
+                    head.not_before_ms = now + READ_RETRY_MS;
+                }
+                return;
+            }
+            match f.next {
+                Next::Delivered | Next::DeadLetter => {
+                    if q.buf.front().is_some_and(|(s, _)| *s == f.seq) {
+                        q.buf.pop_front();
+                        self.buffered -= 1;
+                    }
+                }
+                Next::RetryIn(_) => {
+                    if let Some(head) = q.buf.front_mut().filter(|(s, _)| *s == f.seq) {
+                        head.1 = f.event.clone();
+                    }
+                }
+                Next::Disable => {}
+            }
+        }
+        let (attempt_label, outcome) = match f.next {
+            Next::Delivered => ("delivered", "delivered"),
+            Next::RetryIn(_) => ("failed_will_retry", "failed_will_retry"),
+            Next::DeadLetter => ("failed_dead_letter", "dead_letter"),
+            Next::Disable => ("failed_will_retry", "disabled_endpoint"),
+        };
+        m.webhook_attempts.with_label_values(&[attempt_label]).inc();
+        if outcome != "disabled_endpoint" {
+            m.webhook_deliveries.with_label_values(&[outcome]).inc();
+        }
+        if let Some(rec) = f.record {
+            let disabled_now = f.next == Next::Disable;
+            self.set_record(f.queue.0, rec.clone());
+            if disabled_now {
+                tracing::warn!(url = %endpoints::redacted(&rec.url), reason = %rec.disabled_reason, "webhook endpoint disabled for an instance");
+                self.announce_disabled(f.queue.0, &rec);
+            }
+        }
+        if recovered {
+            self.endpoint_recovered(&f.url);
+        }
+    }
+
+    /// A probe succeeded: every waiting head of the endpoint is due now, so a recovered
+    /// endpoint drains at once instead of at each head's next scheduled retry.
+    fn endpoint_recovered(&mut self, url: &str) {
+        let snapshot = self.shared.config.load();
+        for (qid, q) in self.queues.iter_mut() {
+            let same = snapshot
+                .instances
+                .get(&qid.0)
+                .and_then(|i| kind_of(qid.1).and_then(|k| i.webhooks.get(k)))
+                .is_some_and(|u| u.as_str() == url);
+            if let (true, Some((_, head))) = (same, q.buf.front_mut()) {
+                head.not_before_ms = 0;
+            }
+        }
+    }
+
+    /// Queues a `WebhookEndpointDisabled` event to each other distinct endpoint of the
+    /// instance (into the queue of the first kind that uses it, so it keeps that lane's order).
+    fn announce_disabled(&mut self, instance: InstanceId, rec: &EndpointRecord) {
+        let snapshot = self.shared.config.load();
+        let Some(inst) = snapshot.instances.get(&instance) else { return };
+        let mut seen: HashSet<&str> = HashSet::new();
+        seen.insert(rec.url.as_str());
+        let mut batch = Batch::new();
+        let mut keys = Vec::new();
+        for kind in chatedge_config::snapshot::WebhookKind::ALL {
+            let Some(url) = inst.webhooks.get(kind) else { continue };
+            if !seen.insert(url.as_str()) || self.record(&instance, url.as_str()).is_some_and(|r| r.is_disabled()) {
+                continue;
+            }
+            let body = serde_json::json!({
+                "type": "WebhookEndpointDisabled",
+                "instanceId": instance.to_string(),
+                "url": endpoints::redacted(&rec.url),
+                "reason": rec.disabled_reason,
+                "disabledAt": rec.disabled_at_ms,
+                "momment": rec.disabled_at_ms,
+            });
+            let bytes = serde_json::to_vec(&body).unwrap_or_default();
+            let event = StoredEvent::new(EventId::generate(), instance, kind, "WebhookEndpointDisabled".into(), bytes.into());
+            keys.push(super::requeue(&mut batch, &event));
+        }
+        if keys.is_empty() {
+            return;
+        }
+        let (store, me) = (self.shared.store.clone(), self.inbox.me.clone());
+        // Owned by nobody but the store: it ends when the batch is durable (or refused, then
+        // the notice is lost and the log line above is what remains).
+        tokio::spawn(async move {
+            if store.commit(batch).await.is_ok() {
+                me.notify(keys);
+            }
+        });
+    }
+
+    fn control(&mut self, ctl: Control) {
+        match ctl {
+            Control::Enable { instance, url, reply } => {
+                let was = self.record(&instance, &url).is_some_and(EndpointRecord::is_disabled);
+                let rec = EndpointRecord::new(instance, &url);
+                self.set_record(instance, rec.clone());
+                let store = self.shared.store.clone();
+                // Ends when the row's delete is durable; the API waits for it.
+                tokio::spawn(async move {
+                    let mut batch = Batch::new();
+                    rec.write(&mut batch, &instance);
+                    let _ = reply.send(store.commit(batch).await.map(|()| was));
+                });
+            }
+            Control::List { instance, reply } => {
+                let _ = reply.send(self.views(instance));
+            }
+        }
+    }
+
+    fn views(&self, instance: InstanceId) -> Vec<EndpointView> {
+        let snapshot = self.shared.config.load();
+        let Some(inst) = snapshot.instances.get(&instance) else { return Vec::new() };
+        let mut out: Vec<EndpointView> = Vec::new();
+        for kind in chatedge_config::snapshot::WebhookKind::ALL {
+            let Some(url) = inst.webhooks.get(kind) else { continue };
+            if out.iter().any(|v| v.url == url.as_str()) {
+                continue;
+            }
+            let rec = self.record(&instance, url.as_str());
+            let open = self.endpoints.get(url.as_str()).is_some_and(|e| e.breaker.is_open());
+            let state = match rec {
+                Some(r) if r.is_disabled() => "disabled",
+                _ if open => "open",
+                Some(r) if r.failing_since_ms > 0 => "failing",
+                _ => "healthy",
+            };
+            let pending = chatedge_config::snapshot::WebhookKind::ALL
+                .iter()
+                .filter(|k| inst.webhooks.get(**k).is_some_and(|u| u == url))
+                .filter_map(|k| self.queues.get(&(instance, super::queue_of(*k))))
+                .map(|q| q.buf.len() as u64 + if q.more { READ_AHEAD as u64 } else { 0 })
+                .sum();
+            out.push(EndpointView {
+                url: url.as_str().to_owned(),
+                state,
+                pending,
+                last_error: rec.filter(|r| !r.last_error.is_empty()).map(|r| r.last_error.clone()),
+                since_ms: rec.map(|r| if r.is_disabled() { r.disabled_at_ms } else { r.failing_since_ms }).filter(|t| *t > 0),
+            });
+        }
+        out
+    }
+
+    /// Forgets everything in memory and starts again from the store (after a task panicked).
+    fn reset(&mut self) {
+        self.queues.clear();
+        self.buffered = 0;
+        self.endpoints.clear();
+        self.in_flight = Slots { first: 0, retry: 0 };
+        self.rescan = true;
+    }
+
+    /// Once a second: forgets idle endpoints and refreshes the gauges.
+    fn tick(&mut self) {
+        let now = chatedge_config::time::unix_ms();
+        let keep_ms = self.shared.cfg.breaker_window.as_millis() as u64;
+        self.endpoints
+            .retain(|_, e| e.in_flight > 0 || e.breaker.is_open() || now.saturating_sub(e.seen_ms) < keep_ms);
+        self.gauges(now);
+    }
+
+    fn gauges(&self, now: u64) {
+        let m = &self.shared.metrics;
+        let oldest = self.queues.values().filter_map(|q| q.buf.front().map(|(_, e)| e.created_ms)).min();
+        m.webhook_oldest_pending_seconds.set(oldest.map_or(0, |t| now.saturating_sub(t) / 1000) as i64);
+        let store = &self.shared.store;
+        let estimate = store
+            .db()
+            .property_int_value_cf(store.cf(crate::store::Cf::Outbox), "rocksdb.estimate-num-keys")
+            .ok()
+            .flatten()
+            .unwrap_or(0);
+        m.webhook_backlog_events.set(estimate.max(self.buffered as u64) as i64);
+        m.webhook_breakers_open.set(self.endpoints.values().filter(|e| e.breaker.is_open()).count() as i64);
+        let disabled = self.records.values().flatten().filter(|r| r.is_disabled()).count();
+        m.webhook_endpoints_disabled.set(disabled as i64);
+        m.webhook_lanes_active.set(self.lanes as i64);
+        m.webhook_slots_in_use.with_label_values(&["first_attempt"]).set(self.in_flight.first as i64);
+        m.webhook_slots_in_use.with_label_values(&["retry"]).set(self.in_flight.retry as i64);
+        m.outbox_tracked.set(self.buffered as i64);
+        m.outbox_in_flight.set((self.in_flight.first + self.in_flight.retry) as i64);
     }
 }

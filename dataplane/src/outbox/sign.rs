@@ -36,3 +36,29 @@ mod tests {
         assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
     }
 }
+
+// seam: replaced at merge by B's version (issue 9 brief: `sign::headers`). A thin wrapper
+// around `signature` plus content-type and user-agent, so the delivery engine calls the final
+// signature of the seam.
+/// Every header of one delivery attempt: content type, user agent and the Standard Webhooks
+/// `webhook-id` / `webhook-timestamp` / `webhook-signature`.
+pub fn headers(
+    instance: &chatedge_config::snapshot::InstanceConfig,
+    webhook_id: &str,
+    event_name: &str,
+    timestamp_s: u64,
+    body: &[u8],
+) -> http::HeaderMap {
+    use http::header::{HeaderValue, CONTENT_TYPE, USER_AGENT};
+    let _ = event_name; // B's version sends it as X-Webhook-Event
+    let mut h = http::HeaderMap::with_capacity(5);
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(USER_AGENT, HeaderValue::from_static(concat!("chatedge-webhook/", env!("CARGO_PKG_VERSION"))));
+    let sig = signature(&instance.webhook_secret, webhook_id, timestamp_s, body);
+    for (name, value) in [("webhook-id", webhook_id.to_owned()), ("webhook-timestamp", timestamp_s.to_string()), ("webhook-signature", sig)] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
+    }
+    h
+}

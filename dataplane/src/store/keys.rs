@@ -105,7 +105,10 @@ pub const DEAD_LETTER_KEY_LEN: usize = 8 + EventId::LEN;
 
 /// `dead_at_ms ‖ event_id`: oldest first, so retention is one range delete from the start.
 pub fn dead_letter(dead_ms: u64, event: &EventId) -> [u8; DEAD_LETTER_KEY_LEN] {
-    outbox(dead_ms, event)
+    let mut k = [0u8; DEAD_LETTER_KEY_LEN];
+    k[..8].copy_from_slice(&dead_ms.to_be_bytes());
+    k[8..].copy_from_slice(event.as_bytes());
+    k
 }
 
 /// The first dead-letter key not older than `ms`: `[0, dead_letter_cutoff(ms))` is everything
@@ -119,22 +122,45 @@ pub fn session(instance: &InstanceId) -> Vec<u8> {
     instance.as_bytes().to_vec()
 }
 
-pub const OUTBOX_KEY_LEN: usize = 8 + EventId::LEN;
+pub const OUTBOX_QUEUE_PREFIX_LEN: usize = InstanceId::LEN + 1;
+pub const OUTBOX_KEY_LEN: usize = OUTBOX_QUEUE_PREFIX_LEN + 8;
 
-/// `due_at_ms ‖ event_id`: iteration order is delivery order.
-pub fn outbox(due_ms: u64, event: &EventId) -> [u8; OUTBOX_KEY_LEN] {
-    let mut k = [0u8; OUTBOX_KEY_LEN];
-    k[..8].copy_from_slice(&due_ms.to_be_bytes());
-    k[8..].copy_from_slice(event.as_bytes());
+/// `instance ‖ queue`: the prefix of every key of one outbox queue (one webhook kind of one
+/// instance), so a queue is one contiguous range and its keys sort by `seq`.
+pub fn outbox_queue(instance: &InstanceId, queue: u8) -> [u8; OUTBOX_QUEUE_PREFIX_LEN] {
+    let mut k = [0u8; OUTBOX_QUEUE_PREFIX_LEN];
+    k[..InstanceId::LEN].copy_from_slice(instance.as_bytes());
+    k[InstanceId::LEN] = queue;
     k
 }
 
-pub fn parse_outbox(key: &[u8]) -> Option<(u64, EventId)> {
+/// `instance ‖ queue ‖ seq`: iteration order within a queue is the order events happened.
+pub fn outbox(instance: &InstanceId, queue: u8, seq: u64) -> [u8; OUTBOX_KEY_LEN] {
+    let mut k = [0u8; OUTBOX_KEY_LEN];
+    k[..OUTBOX_QUEUE_PREFIX_LEN].copy_from_slice(&outbox_queue(instance, queue));
+    k[OUTBOX_QUEUE_PREFIX_LEN..].copy_from_slice(&seq.to_be_bytes());
+    k
+}
+
+pub fn parse_outbox(key: &[u8]) -> Option<(InstanceId, u8, u64)> {
     if key.len() != OUTBOX_KEY_LEN {
         return None;
     }
-    let due = u64::from_be_bytes(key[..8].try_into().ok()?);
-    Some((due, EventId::from_slice(&key[8..])?))
+    let id = InstanceId::from_slice(key)?;
+    let seq = u64::from_be_bytes(key[OUTBOX_QUEUE_PREFIX_LEN..].try_into().ok()?);
+    Some((id, key[InstanceId::LEN], seq))
+}
+
+pub const WEBHOOK_ENDPOINT_KEY_LEN: usize = InstanceId::LEN + 16;
+
+/// `instance ‖ sha256(url)[..16]`: the delivery state of one instance's endpoint.
+pub fn webhook_endpoint(instance: &InstanceId, url: &str) -> [u8; WEBHOOK_ENDPOINT_KEY_LEN] {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(url.as_bytes());
+    let mut k = [0u8; WEBHOOK_ENDPOINT_KEY_LEN];
+    k[..InstanceId::LEN].copy_from_slice(instance.as_bytes());
+    k[InstanceId::LEN..].copy_from_slice(&digest[..16]);
+    k
 }
 
 /// The value of a `media_ref` key: the digests of the message's stored files.
@@ -214,10 +240,12 @@ mod tests {
     }
 
     #[test]
-    fn outbox_keys_sort_by_due_time() {
-        let e = EventId::generate();
-        assert!(outbox(1, &e) < outbox(256, &e));
-        assert_eq!(parse_outbox(&outbox(99, &e)), Some((99, e)));
+    fn outbox_keys_group_by_instance_then_queue_and_sort_by_seq() {
+        let a = InstanceId::generate();
+        assert!(outbox(&a, 1, 1) < outbox(&a, 1, 256));
+        assert!(outbox(&a, 1, u64::MAX) < outbox(&a, 2, 0));
+        assert!(outbox(&a, 3, 7).starts_with(&outbox_queue(&a, 3)));
+        assert_eq!(parse_outbox(&outbox(&a, 4, 99)), Some((a, 4, 99)));
         assert_eq!(parse_outbox(b"short"), None);
     }
 }

@@ -35,7 +35,8 @@ pub enum Cf {
     /// instance_id ‖ 'z' ‖ zaap_id → seq (u64 BE) ‖ phone (`DELETE queue/{zaapId}`), and
     /// instance_id ‖ 'p' ‖ phone ‖ 0x00 ‖ seq (u64 BE) → zaap_id (`DELETE queue/{phone}`).
     QueueIndex,
-    /// due_at_ms (u64 BE) ‖ event_id → webhook event awaiting delivery.
+    /// instance_id ‖ queue (u8: the webhook kind's index in `WebhookKind::ALL`) ‖ seq (u64 BE)
+    /// → webhook event awaiting delivery (`outbox::StoredEvent`, binary).
     Outbox,
     /// instance_id ‖ seq (u64 BE), the queue key of a message that needs stored media →
     /// the SHA-256 digests of its files (32 bytes each). Written and deleted with the message.
@@ -55,10 +56,13 @@ pub enum Cf {
     /// that instance (contacts, chats, groups, …; see `network::sim::world`). A real network
     /// keeps this on its own servers; the sim keeps it here so a restart keeps it.
     SimWorld,
+    /// instance_id ‖ sha256(url)[..16] → the delivery state of one instance's webhook endpoint
+    /// (failing since, disabled and why; `outbox::endpoints`).
+    WebhookEndpoints,
 }
 
 impl Cf {
-    pub const ALL: [Cf; 10] = [
+    pub const ALL: [Cf; 11] = [
         Cf::Queue,
         Cf::QueueIndex,
         Cf::Outbox,
@@ -69,6 +73,7 @@ impl Cf {
         Cf::MediaRef,
         Cf::MediaHold,
         Cf::SimWorld,
+        Cf::WebhookEndpoints,
     ];
 
     pub fn name(self) -> &'static str {
@@ -83,6 +88,7 @@ impl Cf {
             Cf::MediaRef => "media_ref",
             Cf::MediaHold => "media_hold",
             Cf::SimWorld => "sim_world",
+            Cf::WebhookEndpoints => "webhook_endpoints",
         }
     }
 }

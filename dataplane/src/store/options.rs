@@ -60,9 +60,8 @@ pub fn family(cf: Cf, cache: &Cache) -> Options {
             table.set_bloom_filter(BLOOM_BITS_PER_KEY, false);
             deletion_compaction(&mut opts);
         }
-        // The dispatcher reads each event by key before delivering it, and deletes it once
-        // delivered: a filter for the point reads, deletion-triggered compaction for the
-        // tombstones of delivered events.
+        // The dispatcher reads each queue's head in order and deletes it once delivered:
+        // deletion-triggered compaction for the tombstones of delivered events.
         Cf::Outbox => {
             table.set_bloom_filter(BLOOM_BITS_PER_KEY, false);
             deletion_compaction(&mut opts);
@@ -82,6 +81,8 @@ pub fn family(cf: Cf, cache: &Cache) -> Options {
         // Read by prefix scan once per instance (the sim loads an instance's account state
         // on first use), written by single rows; small and cold.
         Cf::SimWorld => {}
+        // One small row per failing or disabled endpoint of an instance, read whole at start.
+        Cf::WebhookEndpoints => {}
     }
     opts.set_block_based_table_factory(&table);
     opts
