@@ -102,7 +102,7 @@ pub async fn run(
     let deps = ShardDeps {
         store: store.clone(),
         config: sync.shared(),
-        notifier,
+        notifier: notifier.clone(),
         metrics: metrics.clone(),
         pacing: config.pacing,
         queue: config.queue,
@@ -147,6 +147,7 @@ pub async fn run(
         url_policy: config.webhooks.url_policy,
         store: store.clone(),
         media,
+        webhooks: notifier,
     });
     let _ = ready.send(bound);
     tracing::info!(%bound, shards = n, "data plane accepting requests");

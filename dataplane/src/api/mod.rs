@@ -32,6 +32,8 @@ pub struct App {
     /// For `/healthz`: whether the store accepts writes.
     pub store: Arc<crate::store::Store>,
     pub media: Arc<crate::media::Media>,
+    /// Asks the webhook dispatcher about endpoints (issue 9's webhook-endpoints routes).
+    pub webhooks: crate::outbox::Notifier,
 }
 
 #[derive(Debug, Clone, Copy)]

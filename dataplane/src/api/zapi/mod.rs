@@ -17,6 +17,7 @@ mod qr_image;
 mod queue;
 pub mod routes;
 mod settings;
+mod webhooks;
 
 pub use messages::parse_send_text;
 
@@ -88,6 +89,7 @@ enum Action {
     Message(messages::MessageRoute, Params),
     Setting(settings::Setting),
     Account(account::AccountRoute),
+    Webhook(webhooks::WebhookRoute),
 }
 
 /// The route label of the path after the token, if it is a Z-API route (for benches and logs).
@@ -106,6 +108,9 @@ fn parse(rest: &[&str]) -> Option<(&'static str, &'static str, Action)> {
     }
     if let Some((label, methods, route)) = account::route(rest) {
         return Some((label, methods, Action::Account(route)));
+    }
+    if let Some((label, methods, route)) = webhooks::route(rest) {
+        return Some((label, methods, Action::Webhook(route)));
     }
     let (r, _) = routes::find(settings::ROUTES, rest)?;
     Some((r.label, r.methods, Action::Setting(r.op)))
@@ -202,6 +207,7 @@ async fn dispatch(
         Action::Message(route, params) => messages::handle(&call, route, &params).await,
         Action::Setting(s) => settings::change(&call, s).await,
         Action::Account(route) => account::handle(&call, &method, route).await,
+        Action::Webhook(route) => webhooks::handle(&call, &method, route).await,
     }
 }
 
