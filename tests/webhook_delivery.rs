@@ -76,7 +76,8 @@ async fn kill_minus_nine_during_retries_resumes_the_schedule() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fixed_url_fixes_the_backlog_and_a_cleared_url_drops_its_events() {
-    let cfg = config("retry_schedule = [\"500ms\", \"1s\", \"1s\", \"1s\", \"1s\", \"1s\", \"1s\", \"1s\", \"1s\", \"1s\"]");
+    let cfg =
+        config("retry_schedule = [\"500ms\", \"1s\", \"1s\", \"1s\", \"1s\", \"1s\", \"1s\", \"1s\", \"1s\", \"1s\"]");
     let dir = temp_dir();
     let ce = Chatedge::up(dir.path(), &cfg);
     let http = Http::new();

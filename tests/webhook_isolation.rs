@@ -85,7 +85,9 @@ async fn a_410_disables_the_endpoint_tells_the_other_endpoints_and_enable_brings
     send_texts(&http, &ce, &inst, 1, 76_001, "to a gone receiver").await;
 
     let notice = other
-        .wait_for("the WebhookEndpointDisabled notice", |d| d.iter().any(|a| a.body["type"] == "WebhookEndpointDisabled"))
+        .wait_for("the WebhookEndpointDisabled notice", |d| {
+            d.iter().any(|a| a.body["type"] == "WebhookEndpointDisabled")
+        })
         .await
         .into_iter()
         .find(|a| a.body["type"] == "WebhookEndpointDisabled")
@@ -123,4 +125,28 @@ async fn a_410_disables_the_endpoint_tells_the_other_endpoints_and_enable_brings
     let (_, list) = http.get(&ce.instance_url(&inst, "webhook-endpoints"), None).await;
     let row = list.as_array().unwrap().iter().find(|r| r["url"] == gone.url.as_str()).cloned().unwrap();
     assert_eq!(row["state"], "healthy", "{list}");
+
+    // Gone again; this time setting the URL again is what re-enables it.
+    gone.set(Mode::Gone);
+    send_texts(&http, &ce, &inst, 1, 76_301, "gone again").await;
+    let state = |want: &'static str| {
+        let (http, url, gone_url) = (&http, ce.instance_url(&inst, "webhook-endpoints"), gone.url.clone());
+        async move {
+            common::eventually(PATIENCE, || async {
+                let (_, list) = http.get(&url, None).await;
+                list.as_array()?.iter().any(|r| r["url"] == gone_url.as_str() && r["state"] == want).then_some(())
+            })
+            .await
+            .unwrap_or_else(|| panic!("the endpoint never became {want}"))
+        }
+    };
+    state("disabled").await;
+    gone.set(Mode::Ok);
+    set_webhook(&http, &ce, &inst, "update-webhook-delivery", &gone_url).await;
+    state("healthy").await;
+    let zaaps = zaap_list(&send_texts(&http, &ce, &inst, 1, 76_401, "after setting the URL again").await);
+    gone.wait_for("a delivery after setting the URL again", |d| {
+        d.iter().any(|a| a.body["zaapId"] == zaaps[0].as_str())
+    })
+    .await;
 }

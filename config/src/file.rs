@@ -497,7 +497,9 @@ impl Problems {
 
     fn duration(&mut self, key: &str, value: &str) -> Duration {
         parse_duration(value).filter(|d| !d.is_zero()).unwrap_or_else(|| {
-            self.0.push(format!("{key}: '{value}' is not a positive duration like \"500ms\", \"5s\", \"5m\", \"2h\" or \"5d\""));
+            self.0.push(format!(
+                "{key}: '{value}' is not a positive duration like \"500ms\", \"5s\", \"5m\", \"2h\" or \"5d\""
+            ));
             Duration::from_secs(1)
         })
     }
@@ -643,11 +645,9 @@ fn webhooks(w: &RawWebhooks, p: &mut Problems) -> WebhooksConfig {
             .into()
     });
     let retry_schedule = match &w.retry_schedule {
-        Some(steps) => steps
-            .iter()
-            .enumerate()
-            .map(|(i, d)| p.duration(&format!("webhooks.retry_schedule[{i}]"), d))
-            .collect(),
+        Some(steps) => {
+            steps.iter().enumerate().map(|(i, d)| p.duration(&format!("webhooks.retry_schedule[{i}]"), d)).collect()
+        }
         None if legacy_retry => legacy_schedule(w, p),
         None => DEFAULT_RETRY_SCHEDULE.iter().filter_map(|d| parse_duration(d)).collect(),
     };

@@ -235,7 +235,10 @@ impl Metrics {
             ),
             webhook_breakers_open: register(
                 &r,
-                IntGauge::new("chatedge_dp_webhook_breakers_open", "webhook endpoints whose breaker is open or probing"),
+                IntGauge::new(
+                    "chatedge_dp_webhook_breakers_open",
+                    "webhook endpoints whose breaker is open or probing",
+                ),
             ),
             webhook_endpoints_disabled: register(
                 &r,

@@ -221,7 +221,9 @@ pub async fn wait_complete(r: &Receiver, instance: &str, zaaps: &[String], what:
             .map(|a| a.body["messageId"].clone())
             .collect();
         let read = |mid: &Value| {
-            mine.iter().any(|a| a.body["type"] == "MessageStatusCallback" && a.body["status"] == "READ" && a.body["ids"][0] == *mid)
+            mine.iter().any(|a| {
+                a.body["type"] == "MessageStatusCallback" && a.body["status"] == "READ" && a.body["ids"][0] == *mid
+            })
         };
         let mut unique = delivered.clone();
         unique.dedup();

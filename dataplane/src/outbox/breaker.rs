@@ -25,9 +25,13 @@ pub struct BreakerConfig {
 pub enum State {
     Closed,
     /// No attempts until this time (unix ms); then one probe.
-    Open { until_ms: u64 },
+    Open {
+        until_ms: u64,
+    },
     /// One probe is (or may be) under way; everything else waits for its answer.
-    HalfOpen { probing: bool },
+    HalfOpen {
+        probing: bool,
+    },
 }
 
 /// What the breaker lets the endpoint do now.

@@ -46,6 +46,8 @@ const MAX_JOBS: usize = 8;
 const NOTIFY_CAPACITY: usize = 4096;
 /// Capacity of the API → dispatcher request channel.
 const CONTROL_CAPACITY: usize = 64;
+/// Deliveries from one queue between two compactions of its delivered span.
+const COMPACT_EVERY: u32 = 8_192;
 /// Wait after a failed store read before the queue is read again.
 const READ_RETRY_MS: u64 = 1_000;
 
@@ -444,10 +446,11 @@ impl Dispatcher {
         let mut probes = Vec::with_capacity(order.len());
         for url in &order {
             let bc = self.breaker_config();
-            let ep = self
-                .endpoints
-                .entry(Arc::from(*url))
-                .or_insert_with(|| Endpoint { breaker: Breaker::new(bc), in_flight: 0, seen_ms: now });
+            let ep = self.endpoints.entry(Arc::from(*url)).or_insert_with(|| Endpoint {
+                breaker: Breaker::new(bc),
+                in_flight: 0,
+                seen_ms: now,
+            });
             let (allowed, probe) = match ep.breaker.permit(now) {
                 Permit::Send => (cap.saturating_sub(ep.in_flight), false),
                 Permit::Probe => (usize::from(ep.in_flight == 0), true),
@@ -485,7 +488,14 @@ impl Dispatcher {
         wake
     }
 
-    fn launch(&mut self, attempts: &mut JoinSet<Finished>, snapshot: &Snapshot, qid: QueueId, url: Arc<str>, probe: bool) {
+    fn launch(
+        &mut self,
+        attempts: &mut JoinSet<Finished>,
+        snapshot: &Snapshot,
+        qid: QueueId,
+        url: Arc<str>,
+        probe: bool,
+    ) {
         let Some(instance) = snapshot.instances.get(&qid.0).cloned() else { return };
         let Some(q) = self.queues.get_mut(&qid) else { return };
         let Some((seq, event)) = q.buf.front().cloned() else { return };
@@ -568,6 +578,15 @@ impl Dispatcher {
                         q.buf.pop_front();
                         self.buffered -= 1;
                     }
+                    q.deleted += 1;
+                    if q.deleted >= COMPACT_EVERY {
+                        // The tombstones of the delivered span would otherwise cost every read.
+                        q.deleted = 0;
+                        let (i, qn) = f.queue;
+                        let from = crate::store::keys::outbox_queue(&i, qn).to_vec();
+                        let to = crate::store::keys::outbox(&i, qn, f.seq + 1).to_vec();
+                        self.shared.store.compact_later(crate::store::Cf::Outbox, from, to);
+                    }
                 }
                 Next::RetryIn(_) => {
                     if let Some(head) = q.buf.front_mut().filter(|(s, _)| *s == f.seq) {
@@ -639,7 +658,8 @@ impl Dispatcher {
                 "momment": rec.disabled_at_ms,
             });
             let bytes = serde_json::to_vec(&body).unwrap_or_default();
-            let event = StoredEvent::new(EventId::generate(), instance, kind, "WebhookEndpointDisabled".into(), bytes.into());
+            let event =
+                StoredEvent::new(EventId::generate(), instance, kind, "WebhookEndpointDisabled".into(), bytes.into());
             keys.push(super::requeue(&mut batch, &event));
         }
         if keys.is_empty() {
@@ -659,6 +679,10 @@ impl Dispatcher {
         match ctl {
             Control::Enable { instance, url, reply } => {
                 let was = self.record(&instance, &url).is_some_and(EndpointRecord::is_disabled);
+                if !was {
+                    let _ = reply.send(Ok(false)); // enabled already: its failing state stays
+                    return;
+                }
                 let rec = EndpointRecord::new(instance, &url);
                 self.set_record(instance, rec.clone());
                 let store = self.shared.store.clone();
@@ -703,7 +727,9 @@ impl Dispatcher {
                 state,
                 pending,
                 last_error: rec.filter(|r| !r.last_error.is_empty()).map(|r| r.last_error.clone()),
-                since_ms: rec.map(|r| if r.is_disabled() { r.disabled_at_ms } else { r.failing_since_ms }).filter(|t| *t > 0),
+                since_ms: rec
+                    .map(|r| if r.is_disabled() { r.disabled_at_ms } else { r.failing_since_ms })
+                    .filter(|t| *t > 0),
             });
         }
         out
@@ -722,8 +748,7 @@ impl Dispatcher {
     fn tick(&mut self) {
         let now = chatedge_config::time::unix_ms();
         let keep_ms = self.shared.cfg.breaker_window.as_millis() as u64;
-        self.endpoints
-            .retain(|_, e| e.in_flight > 0 || e.breaker.is_open() || now.saturating_sub(e.seen_ms) < keep_ms);
+        self.endpoints.retain(|_, e| e.in_flight > 0 || e.breaker.is_open() || now.saturating_sub(e.seen_ms) < keep_ms);
         self.gauges(now);
     }
 

@@ -79,7 +79,8 @@ impl StoredEvent {
         let instance = r.take(InstanceId::LEN).and_then(InstanceId::from_slice).ok_or_else(|| bad("instance"))?;
         let kind = r.take(1).and_then(|q| super::kind_of(q[0])).ok_or_else(|| bad("kind"))?;
         let created_ms = r.u64().ok_or_else(|| bad("created"))?;
-        let attempts = r.take(4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]])).ok_or_else(|| bad("attempts"))?;
+        let attempts =
+            r.take(4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]])).ok_or_else(|| bad("attempts"))?;
         let not_before_ms = r.u64().ok_or_else(|| bad("not before"))?;
         let name_len = r.take(1).ok_or_else(|| bad("name"))?[0] as usize;
         let name = r.take(name_len).and_then(|b| std::str::from_utf8(b).ok()).ok_or_else(|| bad("name"))?;

@@ -25,6 +25,8 @@ pub struct Queue {
     pub busy: Busy,
     /// No load before this time (unix ms), after a failed read.
     pub load_after_ms: u64,
+    /// Events taken from its head since its delivered span was last compacted.
+    pub deleted: u32,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -113,7 +115,8 @@ mod tests {
 
     #[test]
     fn endpoints_are_served_in_turn_not_one_after_the_other() {
-        let mut eps = vec![endpoint(16, &[(1, false), (2, false), (3, false)]), endpoint(16, &[(10, false), (11, false)])];
+        let mut eps =
+            vec![endpoint(16, &[(1, false), (2, false), (3, false)]), endpoint(16, &[(10, false), (11, false)])];
         let mut slots = Slots { first: 4, retry: 0 };
         let got: Vec<u32> = pick(&mut eps, 0, &mut slots).into_iter().map(|(_, l)| l).collect();
         assert_eq!(got, vec![1, 10, 2, 11]);
@@ -122,7 +125,8 @@ mod tests {
 
     #[test]
     fn an_endpoint_at_its_cap_gets_nothing_and_does_not_stop_the_others() {
-        let mut eps = vec![endpoint(0, &[(1, false), (2, false)]), endpoint(2, &[(10, false), (11, false), (12, false)])];
+        let mut eps =
+            vec![endpoint(0, &[(1, false), (2, false)]), endpoint(2, &[(10, false), (11, false), (12, false)])];
         let mut slots = Slots { first: 512, retry: 64 };
         let got: Vec<u32> = pick(&mut eps, 0, &mut slots).into_iter().map(|(_, l)| l).collect();
         assert_eq!(got, vec![10, 11], "the capped endpoint sends nothing; the other up to its own cap");
@@ -140,8 +144,7 @@ mod tests {
     #[test]
     fn the_starting_endpoint_rotates() {
         let mut eps = vec![endpoint(16, &[(1, false)]), endpoint(16, &[(10, false)])];
-        let got: Vec<u32> =
-            pick(&mut eps, 1, &mut Slots { first: 1, retry: 0 }).into_iter().map(|(_, l)| l).collect();
+        let got: Vec<u32> = pick(&mut eps, 1, &mut Slots { first: 1, retry: 0 }).into_iter().map(|(_, l)| l).collect();
         assert_eq!(got, vec![10]);
     }
 }

@@ -50,10 +50,8 @@ static LAST_SEQ: AtomicU64 = AtomicU64::new(0);
 
 /// The next outbox seq (process-wide, strictly increasing).
 pub fn next_seq() -> u64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as u64)
-        .unwrap_or(0);
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0);
     let mut next = 0;
     // fetch_update only fails when the closure returns None, which it never does.
     let _ = LAST_SEQ.fetch_update(Ordering::AcqRel, Ordering::Acquire, |last| {

@@ -62,7 +62,11 @@ pub fn load(store: &Store, queue: QueueId, from: u64, limit: usize) -> Result<Lo
             Ok(e) => out.events.push((seq, e)),
             Err(e) => {
                 tracing::error!(error = %e, "undecodable outbox event moved to dead letter");
-                bad.put(Cf::DeadLetter, keys::dead_letter(chatedge_config::time::unix_ms(), &EventId::random()).to_vec(), v.to_vec());
+                bad.put(
+                    Cf::DeadLetter,
+                    keys::dead_letter(chatedge_config::time::unix_ms(), &EventId::random()).to_vec(),
+                    v.to_vec(),
+                );
                 bad.delete(Cf::Outbox, k.to_vec());
                 out.corrupt += 1;
             }
@@ -159,7 +163,8 @@ fn migrate_legacy(store: &Store) -> Result<usize, StoreError> {
     while let (Some(k), Some(v)) = (it.key(), it.value()) {
         if k.len() == LEGACY_KEY_LEN {
             if let Ok(old) = serde_json::from_slice::<LegacyEvent>(v) {
-                let mut e = StoredEvent::new(old.id, old.instance, old.kind, old.kind.name().to_owned(), old.body.into());
+                let mut e =
+                    StoredEvent::new(old.id, old.instance, old.kind, old.kind.name().to_owned(), old.body.into());
                 if let Some(name) = serde_json::from_slice::<serde_json::Value>(&e.body)
                     .ok()
                     .and_then(|b| b.get("type").and_then(|t| t.as_str()).map(str::to_owned))
@@ -171,7 +176,11 @@ fn migrate_legacy(store: &Store) -> Result<usize, StoreError> {
                 let key = keys::outbox(&e.instance, queue_of(e.kind), super::next_seq());
                 batch.put(Cf::Outbox, key, e.encode());
             } else {
-                batch.put(Cf::DeadLetter, keys::dead_letter(chatedge_config::time::unix_ms(), &EventId::random()).to_vec(), v.to_vec());
+                batch.put(
+                    Cf::DeadLetter,
+                    keys::dead_letter(chatedge_config::time::unix_ms(), &EventId::random()).to_vec(),
+                    v.to_vec(),
+                );
             }
             batch.delete(Cf::Outbox, k.to_vec());
             moved += 1;

@@ -59,13 +59,7 @@ impl Answer {
 /// The decision after an attempt. `attempts` counts attempts made including this one;
 /// `jitter` is uniform in [-1, 1] (the caller draws it); `retry_after` is the receiver's
 /// header, already parsed.
-pub fn next(
-    schedule: &[Duration],
-    attempts: u32,
-    answer: &Answer,
-    retry_after: Option<Duration>,
-    jitter: f64,
-) -> Next {
+pub fn next(schedule: &[Duration], attempts: u32, answer: &Answer, retry_after: Option<Duration>, jitter: f64) -> Next {
     if answer.is_success() {
         return Next::Delivered;
     }

@@ -55,7 +55,11 @@ pub fn headers(
     h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     h.insert(USER_AGENT, HeaderValue::from_static(concat!("chatedge-webhook/", env!("CARGO_PKG_VERSION"))));
     let sig = signature(&instance.webhook_secret, webhook_id, timestamp_s, body);
-    for (name, value) in [("webhook-id", webhook_id.to_owned()), ("webhook-timestamp", timestamp_s.to_string()), ("webhook-signature", sig)] {
+    for (name, value) in [
+        ("webhook-id", webhook_id.to_owned()),
+        ("webhook-timestamp", timestamp_s.to_string()),
+        ("webhook-signature", sig),
+    ] {
         if let Ok(v) = HeaderValue::from_str(&value) {
             h.insert(name, v);
         }

@@ -163,6 +163,19 @@ pub async fn change(call: &Call<'_>, setting: Setting) -> Result<Resp, ZapiError
     if !app.sync.wait_for(applied.version, app.limits.settings_timeout).await {
         return Err(ZapiError::NotAppliedYet);
     }
+    // Issue 9: setting a webhook URL again re-enables it if it had been disabled.
+    for url in patch.changes.iter().filter_map(|c| match c {
+        SettingChange::Webhook { url: Some(u), .. } | SettingChange::EveryWebhook(Some(u)) => Some(u),
+        _ => None,
+    }) {
+        let (reply, _answer) = tokio::sync::oneshot::channel();
+        let request = crate::outbox::dispatcher::Control::Enable {
+            instance: call.instance.id,
+            url: url.as_str().to_owned(),
+            reply,
+        };
+        app.webhooks.control(request).await;
+    }
     Ok(chatedge_serve::json(StatusCode::OK, &json!({"value": Value::Bool(true)})))
 }
 
