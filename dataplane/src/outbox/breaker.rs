@@ -145,8 +145,12 @@ mod tests {
     }
 
     fn feed(b: &mut Breaker, at: u64, oks: usize, fails: usize) {
-        (0..oks).for_each(|_| drop(b.record(at, true, false)));
-        (0..fails).for_each(|_| drop(b.record(at, false, false)));
+        (0..oks).for_each(|_| {
+            let _ = b.record(at, true, false);
+        });
+        (0..fails).for_each(|_| {
+            let _ = b.record(at, false, false);
+        });
     }
 
     #[test]

@@ -96,10 +96,21 @@ pub fn channel() -> (Notifier, Inbox) {
 
 /// A blocking job's result.
 enum Job {
-    Scanned(Result<(Vec<QueueId>, usize, HashMap<(InstanceId, String), EndpointRecord>), StoreError>),
-    Loaded { queue: QueueId, result: Result<reader::Loaded, StoreError> },
-    Emptied { queue: QueueId, how: Empty, result: Result<u64, StoreError> },
+    /// Non-empty queues, events migrated from the old layout, endpoint rows.
+    Scanned(Result<(Vec<QueueId>, usize, endpoints::Records), StoreError>),
+    Loaded {
+        queue: QueueId,
+        result: Result<reader::Loaded, StoreError>,
+    },
+    Emptied {
+        queue: QueueId,
+        how: Empty,
+        result: Result<u64, StoreError>,
+    },
 }
+
+/// Lanes of one turn: (instance, url) → (blocked, its lowest-seq ready head: (seq, queue)).
+type LaneHeads<'a> = HashMap<(InstanceId, &'a str), (bool, Option<(u64, QueueId)>)>;
 
 /// One endpoint (URL) with events pending.
 struct Endpoint {
@@ -371,7 +382,7 @@ impl Dispatcher {
         let mut wake: Option<u64> = None;
         let soon = |t: u64, wake: &mut Option<u64>| *wake = Some(wake.map_or(t, |w| w.min(t)));
         // (instance, url) → (blocked, best head: (seq, queue)).
-        let mut lanes: HashMap<(InstanceId, &str), (bool, Option<(u64, QueueId)>)> = HashMap::new();
+        let mut lanes: LaneHeads<'_> = HashMap::new();
         let mut empty = Vec::new();
         let mut to_load = Vec::new();
         let mut to_empty = Vec::new();

@@ -58,8 +58,11 @@ impl EndpointRecord {
     }
 }
 
-/// Every row, by (instance, url). Blocking: run it on a blocking thread.
-pub fn load_all(store: &Store) -> Result<HashMap<(InstanceId, String), EndpointRecord>, StoreError> {
+/// Rows by (instance, url).
+pub type Records = HashMap<(InstanceId, String), EndpointRecord>;
+
+/// Every row. Blocking: run it on a blocking thread.
+pub fn load_all(store: &Store) -> Result<Records, StoreError> {
     let mut out = HashMap::new();
     let mut it = store.db().raw_iterator_cf(store.cf(Cf::WebhookEndpoints));
     it.seek_to_first();
