@@ -229,10 +229,11 @@ impl Dispatcher {
 
     fn track(&mut self, keys: Vec<OutboxKey>) {
         for k in keys {
-            if let Some((instance, queue, _)) = queue_key(&k) {
+            if let Some((instance, queue, seq)) = queue_key(&k) {
                 let q = self.queues.entry((instance, queue)).or_insert_with(Queue::notified);
                 q.more = true;
                 q.gen += 1;
+                q.known_max = q.known_max.max(seq);
             }
         }
     }
@@ -268,7 +269,9 @@ impl Dispatcher {
                             tracing::info!(migrated, "outbox events of the old layout moved into their queues");
                         }
                         for q in found {
-                            self.queues.entry(q).or_insert_with(Queue::notified).more = true;
+                            let q = self.queues.entry(q).or_insert_with(Queue::notified);
+                            q.more = true;
+                            q.known_max = u64::MAX;
                         }
                         if !self.started {
                             for ((instance, _), rec) in records {
@@ -302,14 +305,19 @@ impl Dispatcher {
             Ok(loaded) => {
                 let full = loaded.events.len() + loaded.corrupt >= READ_AHEAD;
                 let last_buffered = q.buf.back().map(|(s, _)| *s);
+                let mut beyond = false;
                 for (seq, event) in loaded.events {
+                    if seq > q.known_max {
+                        beyond = true; // its notification is on its way and will ask again
+                        break;
+                    }
                     if last_buffered.is_none_or(|l| seq > l) {
                         q.next_seq = seq + 1;
                         q.buf.push_back((seq, event));
                         self.buffered += 1;
                     }
                 }
-                q.more = full || q.gen != gen;
+                q.more = (full && !beyond) || q.gen != gen;
                 if loaded.corrupt > 0 {
                     let m = &self.shared.metrics;
                     m.webhook_deliveries.with_label_values(&["dead_letter"]).inc_by(loaded.corrupt as u64);
@@ -371,8 +379,8 @@ impl Dispatcher {
 
     /// One scheduling turn; returns when the next head or probe becomes due (unix ms).
     fn turn(&mut self, attempts: &mut JoinSet<Finished>, jobs: &mut JoinSet<Job>) -> Option<u64> {
-        if !self.started {
-            return None;
+        if !self.started || self.scanning {
+            return None; // a queue the scan has not found yet could hold a lane's next event
         }
         let snapshot = self.shared.config.load_full();
         if snapshot.version == 0 {

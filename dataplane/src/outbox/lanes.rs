@@ -22,6 +22,11 @@ pub struct Queue {
     pub more: bool,
     /// Bumped by every notification, so a load that raced one knows to look again.
     pub gen: u64,
+    /// The highest seq the dispatcher has been told is committed (`u64::MAX` when found by a
+    /// scan). A load ignores events past it: one committed after the last notification the
+    /// dispatcher read could otherwise overtake an earlier event of another queue of the
+    /// same lane whose notification is still in the channel.
+    pub known_max: u64,
     pub busy: Busy,
     /// No load before this time (unix ms), after a failed read.
     pub load_after_ms: u64,
