@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::address_policy::AddressPolicy;
 use crate::snapshot::Pacing;
 use crate::webhook_url::UrlPolicy;
 
@@ -110,6 +111,10 @@ impl Default for RawQueue {
 #[serde(deny_unknown_fields, default)]
 pub struct RawWebhooks {
     pub allow_insecure_loopback: bool,
+    /// Networks (CIDR) webhook receivers may be in although they are not public.
+    pub allow_private: Vec<String>,
+    /// How long the previous secret still signs after a rotation ("24h").
+    pub rotation_overlap: String,
     pub max_attempts: u32,
     pub initial_backoff_ms: u64,
     pub max_backoff_ms: u64,
@@ -121,6 +126,10 @@ impl Default for RawWebhooks {
     fn default() -> Self {
         RawWebhooks {
             allow_insecure_loopback: false,
+            allow_private: Vec::new(),
+            // Standard Webhooks: rotated secrets keep signing for a while so receivers can
+            // switch without dropping events; 24 h is issue 9 §5's figure.
+            rotation_overlap: "24h".into(),
             max_attempts: 20,
             initial_backoff_ms: 1_000,
             max_backoff_ms: 600_000,
@@ -251,6 +260,10 @@ impl Default for RawMedia {
     }
 }
 
+/// Connection set-up bound of webhook attempts (issue 9 §1: short, apart from the response
+/// timeout). The `[webhooks] connect_timeout` key belongs to the delivery engine's change.
+pub const DEFAULT_WEBHOOK_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// Validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -342,9 +355,17 @@ pub struct QueueConfig {
     pub max_waiting_connected: u64,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct WebhooksConfig {
     pub url_policy: UrlPolicy,
+    /// Which addresses receivers may be at (issue 9 §6): public ones, plus `allow_private`,
+    /// plus loopback with `allow_insecure_loopback`. Checked when a URL is set and at connect.
+    pub address_policy: AddressPolicy,
+    /// After a secret rotation, events are signed with the previous secret too for this long.
+    pub rotation_overlap: Duration,
+    /// Connection set-up (DNS, TCP, TLS) of one attempt must finish within this, apart from
+    /// the response `timeout`: a black-holed receiver costs this, not the full timeout.
+    pub connect_timeout: Duration,
     pub max_attempts: u32,
     pub initial_backoff: Duration,
     pub max_backoff: Duration,
@@ -433,6 +454,34 @@ impl Problems {
         value
     }
 
+    /// CIDR networks (`10.0.0.0/8`, `fd00::/8`); a bare address is its own /32 or /128.
+    fn networks(&mut self, key: &str, values: &[String]) -> Vec<ipnet::IpNet> {
+        let mut out = Vec::with_capacity(values.len());
+        for v in values {
+            let parsed = v.parse::<ipnet::IpNet>().or_else(|_| v.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
+            match parsed {
+                Ok(net) => out.push(net.trunc()),
+                Err(_) => self.0.push(format!("{key}: '{v}' is not a network like 10.0.0.0/8 or fd00::/8")),
+            }
+        }
+        out
+    }
+
+    /// A human duration ("24h", "90s", "1h 30m"), greater than zero.
+    fn duration(&mut self, key: &str, value: &str) -> Duration {
+        match humantime::parse_duration(value) {
+            Ok(d) if !d.is_zero() => d,
+            Ok(_) => {
+                self.0.push(format!("{key}: must be greater than 0"));
+                Duration::from_secs(1)
+            }
+            Err(e) => {
+                self.0.push(format!("{key}: '{value}' is not a duration like \"24h\" or \"90s\" ({e})"));
+                Duration::from_secs(1)
+            }
+        }
+    }
+
     fn check(&mut self, ok: bool, message: impl FnOnce() -> String) {
         if !ok {
             self.0.push(message());
@@ -484,6 +533,9 @@ impl TryFrom<RawConfig> for Config {
         });
         let webhooks = WebhooksConfig {
             url_policy: UrlPolicy { allow_insecure_loopback: w.allow_insecure_loopback },
+            address_policy: AddressPolicy::for_webhooks(w.allow_insecure_loopback, p.networks("webhooks.allow_private", &w.allow_private)),
+            rotation_overlap: p.duration("webhooks.rotation_overlap", &w.rotation_overlap),
+            connect_timeout: DEFAULT_WEBHOOK_CONNECT_TIMEOUT,
             max_attempts: p.positive("webhooks.max_attempts", w.max_attempts as u64) as u32,
             initial_backoff: ms(p.positive("webhooks.initial_backoff_ms", w.initial_backoff_ms)),
             max_backoff: ms(w.max_backoff_ms),
@@ -620,6 +672,29 @@ mod tests {
         assert_eq!(c.store.block_cache_bytes, 1 << 20);
         let err = Config::parse("[store]\ndead_letter_retention_ms = 0\n").unwrap_err().to_string();
         assert!(err.contains("store.dead_letter_retention_ms"), "{err}");
+    }
+
+    #[test]
+    fn webhook_private_networks_are_validated_at_load_naming_the_field() {
+        let c = Config::parse("[webhooks]\nallow_private = [\"10.0.0.0/8\", \"fd00::/8\", \"192.168.1.7\"]\n").unwrap();
+        let policy = &c.webhooks.address_policy;
+        assert!(policy.permits("10.2.3.4".parse().unwrap()));
+        assert!(policy.permits("fd00::1".parse().unwrap()));
+        assert!(policy.permits("192.168.1.7".parse().unwrap()));
+        assert!(!policy.permits("192.168.1.8".parse().unwrap()));
+        assert!(!policy.permits("127.0.0.1".parse().unwrap()), "loopback needs allow_insecure_loopback");
+        let err = Config::parse("[webhooks]\nallow_private = [\"10.0.0.0/33\", \"intranet\"]\n").unwrap_err().to_string();
+        assert!(err.contains("webhooks.allow_private: '10.0.0.0/33'"), "{err}");
+        assert!(err.contains("webhooks.allow_private: 'intranet'"), "{err}");
+    }
+
+    #[test]
+    fn the_rotation_overlap_is_a_day_unless_configured() {
+        assert_eq!(Config::default().webhooks.rotation_overlap, Duration::from_secs(24 * 3600));
+        let c = Config::parse("[webhooks]\nrotation_overlap = \"2s\"\n").unwrap();
+        assert_eq!(c.webhooks.rotation_overlap, Duration::from_secs(2));
+        let err = Config::parse("[webhooks]\nrotation_overlap = \"soon\"\n").unwrap_err().to_string();
+        assert!(err.contains("webhooks.rotation_overlap"), "{err}");
     }
 
     #[test]

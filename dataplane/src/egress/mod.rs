@@ -7,8 +7,11 @@
 //! It decides nothing about what is fetched or sent (sizes, types, retries belong to the
 //! callers). Runs on whichever tokio runtime drives the client.
 
-pub mod policy;
 pub mod resolve;
+
+/// The policy is the shared contract's (the control plane applies it too when a webhook URL
+/// is set).
+pub use chatedge_config::address_policy as policy;
 
 use std::error::Error as StdError;
 use std::future::Future;
