@@ -18,9 +18,6 @@ use bytes::Bytes;
 use chatedge_config::file::WebhooksConfig;
 use chatedge_config::{EventId, Snapshot};
 use http_body_util::{BodyExt, Full, Limited};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use rand::Rng;
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinSet;
@@ -40,22 +37,7 @@ const COMPACT_EVERY: u64 = 50_000;
 /// Shortest time between two rescans.
 const MIN_SCAN_INTERVAL: Duration = Duration::from_millis(500);
 
-pub type WebhookClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
-
-/// Builds the HTTP(S) client used for webhooks: rustls with the ring provider and Mozilla's
-/// roots, HTTP/1.1 and HTTP/2, pooled connections.
-pub fn webhook_client() -> Result<WebhookClient, rustls::Error> {
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())?
-        .https_or_http()
-        .enable_http1()
-        .enable_http2()
-        .build();
-    Ok(Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(90))
-        .pool_max_idle_per_host(64)
-        .build(https))
-}
+pub use super::client::{webhook_client, WebhookClient};
 
 /// The receiving half of the notification channel.
 pub struct Inbox {
@@ -284,12 +266,12 @@ async fn deliver(shared: &Shared, key: OutboxKey) -> Outcome {
             return Outcome::StoreFailed;
         }
     };
-    let secret = shared.config.load().instances.get(&event.instance).map(|i| i.webhook_secret.clone());
-    let Some(secret) = secret else {
+    let instance = shared.config.load().instances.get(&event.instance).cloned();
+    let Some(instance) = instance else {
         // The instance was removed: its events have nowhere to be signed for.
         return dead_letter(store, key, &event).await;
     };
-    let delivered = attempt(shared, &event, &secret).await;
+    let delivered = attempt(shared, &event, &instance).await;
     let mut batch = Batch::new();
     batch.delete(Cf::Outbox, key);
     let outcome = if delivered {
@@ -297,7 +279,8 @@ async fn deliver(shared: &Shared, key: OutboxKey) -> Outcome {
         shared.metrics.webhook_delivery_seconds.observe(age_ms as f64 / 1000.0);
         Outcome::Delivered
     } else if event.attempts + 1 >= shared.cfg.max_attempts {
-        tracing::warn!(event = %event.id, url = %event.url, "webhook retries exhausted; event moved to dead letter");
+        let url = chatedge_config::redact(&event.url);
+        tracing::warn!(event = %event.id, %url, "webhook retries exhausted; event moved to dead letter");
         let mut dead = event.clone();
         dead.attempts += 1;
         batch.put(
@@ -321,21 +304,28 @@ async fn deliver(shared: &Shared, key: OutboxKey) -> Outcome {
 }
 
 /// POSTs the event once; true on a 2xx answer within the timeout.
-async fn attempt(shared: &Shared, event: &StoredEvent, secret: &chatedge_config::WebhookSecret) -> bool {
+async fn attempt(shared: &Shared, event: &StoredEvent, instance: &chatedge_config::InstanceConfig) -> bool {
     let webhook_id = format!("evt_{}", event.id);
     let ts = chatedge_config::time::unix_ms() / 1000;
-    let signature = sign::signature(secret, &webhook_id, ts, event.body.as_bytes());
-    let request = hyper::Request::post(event.url.as_str())
-        .header(hyper::header::CONTENT_TYPE, "application/json")
-        .header(hyper::header::USER_AGENT, concat!("chatedge/", env!("CARGO_PKG_VERSION")))
-        .header("webhook-id", &webhook_id)
-        .header("webhook-timestamp", ts.to_string())
-        .header("webhook-signature", signature)
-        .body(Full::new(Bytes::from(event.body.clone())));
+    let headers = sign::headers(instance, &webhook_id, event_name(event.kind), ts, event.body.as_bytes());
+    let mut request = hyper::Request::post(event.url.as_str()).body(Full::new(Bytes::from(event.body.clone())));
+    if let Ok(r) = request.as_mut() {
+        *r.headers_mut() = headers;
+    }
     let Ok(request) = request else { return false };
     let started = Instant::now();
     let exchange = async {
-        let response = shared.client.request(request).await.ok()?;
+        let response = match shared.client.request(request).await {
+            Ok(r) => r,
+            Err(e) => {
+                if let Some(class) = super::client::refused_class(&e) {
+                    shared.metrics.webhook_refused.with_label_values(&[class, "connect"]).inc();
+                }
+                let url = chatedge_config::redact(&event.url);
+                tracing::debug!(event = %event.id, %url, error = %super::client::describe_failure(&e), "webhook attempt failed");
+                return None;
+            }
+        };
         let ok = response.status().is_success();
         // Read (a bounded amount of) the body so the connection can be reused.
         let _ = Limited::new(response.into_body(), MAX_RESPONSE_BYTES).collect().await;
@@ -344,6 +334,19 @@ async fn attempt(shared: &Shared, event: &StoredEvent, secret: &chatedge_config:
     let ok = tokio::time::timeout(shared.cfg.timeout, exchange).await.ok().flatten().unwrap_or(false);
     shared.metrics.webhook_request_seconds.observe(started.elapsed().as_secs_f64());
     ok
+}
+
+/// The Z-API callback type of a kind's events (`X-Webhook-Event`).
+fn event_name(kind: chatedge_config::snapshot::WebhookKind) -> &'static str {
+    use chatedge_config::snapshot::WebhookKind::*;
+    match kind {
+        Delivery => "DeliveryCallback",
+        Received => "ReceivedCallback",
+        MessageStatus => "MessageStatusCallback",
+        Disconnected => "DisconnectedCallback",
+        Connected => "ConnectedCallback",
+        ChatPresence => "PresenceChatCallback",
+    }
 }
 
 /// Exponential backoff with full jitter: uniform in [d/2, d], d = initial · 2^(attempt-1) ≤ max.

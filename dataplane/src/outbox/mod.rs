@@ -4,6 +4,7 @@
 //! batch commits, the committer tells the [`dispatcher`] their keys. Delivery is at-least-once:
 //! an event is deleted only after a 2xx, and every attempt carries the same `webhook-id`.
 
+pub mod client;
 pub mod dispatcher;
 pub mod payload;
 pub mod sign;
