@@ -344,7 +344,8 @@ async fn a_url_that_reaches_the_data_plane_anyway_is_refused_at_connect_time_and
         "messageStatusCallbackUrl": format!("https://127.0.0.1:{port}/status"),
         "connectedCallbackUrl": format!("https://[::ffff:127.0.0.1]:{port}/connected"),
     });
-    let (s, v) = http.post(&format!("{}/instances/integrator/on-demand", cp.cp), Some(&cp.integrator_token), &body).await;
+    let (s, v) =
+        http.post(&format!("{}/instances/integrator/on-demand", cp.cp), Some(&cp.integrator_token), &body).await;
     assert_eq!(s, 200, "{v}");
     let inst = Instance {
         id: v["id"].as_str().unwrap().into(),

@@ -533,7 +533,10 @@ impl TryFrom<RawConfig> for Config {
         });
         let webhooks = WebhooksConfig {
             url_policy: UrlPolicy { allow_insecure_loopback: w.allow_insecure_loopback },
-            address_policy: AddressPolicy::for_webhooks(w.allow_insecure_loopback, p.networks("webhooks.allow_private", &w.allow_private)),
+            address_policy: AddressPolicy::for_webhooks(
+                w.allow_insecure_loopback,
+                p.networks("webhooks.allow_private", &w.allow_private),
+            ),
             rotation_overlap: p.duration("webhooks.rotation_overlap", &w.rotation_overlap),
             connect_timeout: DEFAULT_WEBHOOK_CONNECT_TIMEOUT,
             max_attempts: p.positive("webhooks.max_attempts", w.max_attempts as u64) as u32,
@@ -683,7 +686,8 @@ mod tests {
         assert!(policy.permits("192.168.1.7".parse().unwrap()));
         assert!(!policy.permits("192.168.1.8".parse().unwrap()));
         assert!(!policy.permits("127.0.0.1".parse().unwrap()), "loopback needs allow_insecure_loopback");
-        let err = Config::parse("[webhooks]\nallow_private = [\"10.0.0.0/33\", \"intranet\"]\n").unwrap_err().to_string();
+        let err =
+            Config::parse("[webhooks]\nallow_private = [\"10.0.0.0/33\", \"intranet\"]\n").unwrap_err().to_string();
         assert!(err.contains("webhooks.allow_private: '10.0.0.0/33'"), "{err}");
         assert!(err.contains("webhooks.allow_private: 'intranet'"), "{err}");
     }

@@ -61,7 +61,8 @@ impl SettingsPatch {
                 SettingChange::CallRejectMessage(v) => instance.call_reject_message = v.clone(),
                 SettingChange::RotateWebhookSecret { secret, previous_until_ms } => {
                     let old = std::mem::replace(&mut instance.webhook_secret, secret.clone());
-                    instance.previous_webhook_secret = Some(PreviousSecret { secret: old, until_ms: *previous_until_ms });
+                    instance.previous_webhook_secret =
+                        Some(PreviousSecret { secret: old, until_ms: *previous_until_ms });
                 }
             }
         }
@@ -85,7 +86,8 @@ mod tests {
         let mut i = InstanceConfig::new_trial(TenantId::generate(), TokenHash::of(b"t"), "x".into(), 0, 1);
         let old = i.webhook_secret.clone();
         let new = WebhookSecret::generate();
-        let patch = SettingsPatch::one(SettingChange::RotateWebhookSecret { secret: new.clone(), previous_until_ms: 5_000 });
+        let patch =
+            SettingsPatch::one(SettingChange::RotateWebhookSecret { secret: new.clone(), previous_until_ms: 5_000 });
         // The patch crosses the wire to the control plane as JSON.
         let patch: SettingsPatch = serde_json::from_slice(&serde_json::to_vec(&patch).unwrap()).unwrap();
         patch.apply(&mut i);

@@ -150,7 +150,13 @@ mod tests {
 
     #[test]
     fn only_loopback_literals_and_localhost_count_as_loopback() {
-        for url in ["http://127.0.0.1/", "http://127.1.2.3:8/x", "http://[::1]:9/", "http://LOCALHOST/", "http://[::ffff:127.0.0.1]/"] {
+        for url in [
+            "http://127.0.0.1/",
+            "http://127.1.2.3:8/x",
+            "http://[::1]:9/",
+            "http://LOCALHOST/",
+            "http://[::ffff:127.0.0.1]/",
+        ] {
             assert!(WebhookUrl::parse(url, DEV).is_ok(), "{url}");
         }
         for url in [
@@ -167,7 +173,8 @@ mod tests {
 
     #[test]
     fn redacted_urls_keep_scheme_host_port_and_path_only() {
-        let url = WebhookUrl::parse("https://user:pw@hooks.example.com:8443/in/zapi?token=SECRET#frag", STRICT).unwrap();
+        let url =
+            WebhookUrl::parse("https://user:pw@hooks.example.com:8443/in/zapi?token=SECRET#frag", STRICT).unwrap();
         assert_eq!(url.redacted(), "https://hooks.example.com:8443/in/zapi");
         assert!(!format!("{url:?}").contains("SECRET"));
         let url = WebhookUrl::parse("https://[2001:db8::1]/h?k=v", STRICT).unwrap();

@@ -54,11 +54,9 @@ struct CreateBody {
 fn url(cp: &ControlPlane, field: &str, value: &Option<String>) -> Result<Option<WebhookUrl>, CpError> {
     match value.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
-        Some(v) => WebhookUrl::parse(v, cp.url_policy)
-            .map(Some)
-            .map_err(|e| {
-                CpError::refused(400, "Invalid webhook url", format!("{field}: {}: {e}", chatedge_config::redact(v)))
-            }),
+        Some(v) => WebhookUrl::parse(v, cp.url_policy).map(Some).map_err(|e| {
+            CpError::refused(400, "Invalid webhook url", format!("{field}: {}: {e}", chatedge_config::redact(v)))
+        }),
     }
 }
 

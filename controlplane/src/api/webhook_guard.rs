@@ -23,18 +23,19 @@ pub async fn vet(policy: &AddressPolicy, url: &WebhookUrl) -> Result<(), CpError
     let host = url.host();
     let addrs: Vec<IpAddr> = match host.parse::<IpAddr>() {
         Ok(ip) => vec![ip],
-        Err(_) => match tokio::time::timeout(LOOKUP_TIMEOUT, tokio::net::lookup_host((host.as_str(), url.port()))).await
-        {
-            Ok(Ok(found)) => found.map(|a| a.ip()).collect(),
-            Ok(Err(e)) => {
-                tracing::info!(url = %url.redacted(), error = %e, "webhook host does not resolve yet; accepted");
-                return Ok(());
+        Err(_) => {
+            match tokio::time::timeout(LOOKUP_TIMEOUT, tokio::net::lookup_host((host.as_str(), url.port()))).await {
+                Ok(Ok(found)) => found.map(|a| a.ip()).collect(),
+                Ok(Err(e)) => {
+                    tracing::info!(url = %url.redacted(), error = %e, "webhook host does not resolve yet; accepted");
+                    return Ok(());
+                }
+                Err(_) => {
+                    tracing::info!(url = %url.redacted(), "webhook host lookup timed out; accepted");
+                    return Ok(());
+                }
             }
-            Err(_) => {
-                tracing::info!(url = %url.redacted(), "webhook host lookup timed out; accepted");
-                return Ok(());
-            }
-        },
+        }
     };
     match policy.first_refused(addrs) {
         None => Ok(()),

@@ -91,7 +91,9 @@ impl EgressError {
     /// refused; `None` for a resolution failure. Bounded: the names of a fixed table.
     pub fn class(&self) -> Option<&'static str> {
         match self {
-            EgressError::Refused { addrs, .. } | EgressError::RefusedSome { addrs, .. } => addrs.first().map(|a| range_name(*a)),
+            EgressError::Refused { addrs, .. } | EgressError::RefusedSome { addrs, .. } => {
+                addrs.first().map(|a| range_name(*a))
+            }
             EgressError::RefusedAddress { addr } => Some(range_name(*addr)),
             EgressError::Resolve { .. } | EgressError::NoAddress { .. } => None,
         }

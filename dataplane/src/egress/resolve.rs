@@ -46,8 +46,14 @@ pub async fn lookup(host: &str, port: u16) -> Result<Vec<SocketAddr>, EgressErro
 }
 
 /// Keeps the addresses `policy` permits, or says why there are none to dial.
-fn admit(host: String, found: Vec<SocketAddr>, policy: &AddressPolicy, strict: bool) -> Result<Vec<SocketAddr>, EgressError> {
-    let (permitted, refused): (Vec<SocketAddr>, Vec<SocketAddr>) = found.into_iter().partition(|a| policy.permits(a.ip()));
+fn admit(
+    host: String,
+    found: Vec<SocketAddr>,
+    policy: &AddressPolicy,
+    strict: bool,
+) -> Result<Vec<SocketAddr>, EgressError> {
+    let (permitted, refused): (Vec<SocketAddr>, Vec<SocketAddr>) =
+        found.into_iter().partition(|a| policy.permits(a.ip()));
     if refused.is_empty() && permitted.is_empty() {
         return Err(EgressError::NoAddress { host });
     }

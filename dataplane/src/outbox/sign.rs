@@ -34,7 +34,13 @@ pub const X_INSTANCE_UUID: HeaderName = HeaderName::from_static("x-instance-uuid
 /// type, e.g. `DeliveryCallback`), sent at `timestamp_s` (Unix seconds; it also decides
 /// whether a rotated-out secret still signs). A value that cannot be a header (an event name
 /// with control characters) is left out rather than failing the attempt.
-pub fn headers(instance: &InstanceConfig, webhook_id: &str, event_name: &str, timestamp_s: u64, body: &[u8]) -> HeaderMap {
+pub fn headers(
+    instance: &InstanceConfig,
+    webhook_id: &str,
+    event_name: &str,
+    timestamp_s: u64,
+    body: &[u8],
+) -> HeaderMap {
     let mut h = HeaderMap::with_capacity(8);
     h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     h.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));

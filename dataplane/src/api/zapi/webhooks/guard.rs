@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use chatedge_config::WebhookUrl;
 
-use crate::api::App;
 use crate::api::zapi::ZapiError;
+use crate::api::App;
 use crate::egress::{self, EgressError};
 
 /// Longest wait for the resolver; past it the URL is accepted (see the module doc).
