@@ -111,3 +111,33 @@ pub(super) fn named(addrs: impl Iterator<Item = IpAddr>) -> Vec<IpAddr> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn vetting_a_host_names_the_class_of_what_it_resolves_to() {
+        let strict = AddressPolicy::for_webhooks(false, Vec::new());
+        let err = vet("localhost", 443, &strict).await.unwrap_err();
+        assert!(matches!(err, EgressError::Refused { .. } | EgressError::RefusedSome { .. }), "{err}");
+        assert_eq!(err.class(), Some("loopback"));
+        let err = vet("169.254.169.254", 443, &strict).await.unwrap_err();
+        assert_eq!(err.class(), Some("cloud metadata"));
+        assert!(vet("8.8.8.8", 443, &strict).await.is_ok(), "a public literal needs no lookup");
+        let dev = AddressPolicy::for_webhooks(true, Vec::new());
+        assert!(vet("localhost", 443, &dev).await.is_ok());
+        assert!(vet("::1", 443, &dev).await.is_ok());
+    }
+
+    #[test]
+    fn a_strict_resolver_refuses_a_mixed_answer_that_a_lenient_one_dials_the_public_part_of() {
+        let policy = AddressPolicy::public_only();
+        let mixed: Vec<SocketAddr> = vec!["8.8.8.8:443".parse().unwrap(), "10.0.0.1:443".parse().unwrap()];
+        let lenient = admit("h".into(), mixed.clone(), &policy, false).unwrap();
+        assert_eq!(lenient, vec!["8.8.8.8:443".parse::<SocketAddr>().unwrap()]);
+        let strict = admit("h".into(), mixed, &policy, true).unwrap_err();
+        assert_eq!(strict.class(), Some("private"));
+        assert!(strict.to_string().contains("10.0.0.1 private"), "{strict}");
+    }
+}
