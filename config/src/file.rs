@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::address_policy::AddressPolicy;
 use crate::snapshot::Pacing;
 use crate::webhook_url::UrlPolicy;
 
@@ -115,6 +116,10 @@ impl Default for RawQueue {
 #[serde(deny_unknown_fields, default)]
 pub struct RawWebhooks {
     pub allow_insecure_loopback: bool,
+    /// Networks (CIDR) webhook receivers may be in although they are not public.
+    pub allow_private: Vec<String>,
+    /// How long the previous secret still signs after a rotation ("24h").
+    pub rotation_overlap: String,
     pub retry_schedule: Option<Vec<String>>,
     pub timeout: Option<String>,
     pub connect_timeout: String,
@@ -140,6 +145,10 @@ impl Default for RawWebhooks {
     fn default() -> Self {
         RawWebhooks {
             allow_insecure_loopback: false,
+            allow_private: Vec::new(),
+            // Standard Webhooks: rotated secrets keep signing for a while so receivers can
+            // switch without dropping events; 24 h is issue 9 §5's figure.
+            rotation_overlap: "24h".into(),
             retry_schedule: None,
             timeout: None,
             connect_timeout: "3s".into(),
@@ -372,10 +381,16 @@ pub struct QueueConfig {
     pub max_waiting_connected: u64,
 }
 
-/// Webhook delivery (issue 9): the retry schedule, timeouts, capacity and the breaker.
+/// Webhook delivery (issue 9): the retry schedule, timeouts, capacity, the breaker, which
+/// addresses receivers may be at, and secret rotation.
 #[derive(Debug, Clone)]
 pub struct WebhooksConfig {
     pub url_policy: UrlPolicy,
+    /// Which addresses receivers may be at (issue 9 §6): public ones, plus `allow_private`,
+    /// plus loopback with `allow_insecure_loopback`. Checked when a URL is set and at connect.
+    pub address_policy: AddressPolicy,
+    /// After a secret rotation, events are signed with the previous secret too for this long.
+    pub rotation_overlap: Duration,
     /// Waits before the 2nd, 3rd, … attempt (each ±20 % jitter); after the last, dead letters.
     pub retry_schedule: Vec<Duration>,
     /// An attempt's whole exchange (connect, send, response) must end within this.
@@ -502,6 +517,17 @@ impl Problems {
             ));
             Duration::from_secs(1)
         })
+    /// CIDR networks (`10.0.0.0/8`, `fd00::/8`); a bare address is its own /32 or /128.
+    fn networks(&mut self, key: &str, values: &[String]) -> Vec<ipnet::IpNet> {
+        let mut out = Vec::with_capacity(values.len());
+        for v in values {
+            let parsed = v.parse::<ipnet::IpNet>().or_else(|_| v.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
+            match parsed {
+                Ok(net) => out.push(net.trunc()),
+                Err(_) => self.0.push(format!("{key}: '{v}' is not a network like 10.0.0.0/8 or fd00::/8")),
+            }
+        }
+        out
     }
 
     fn check(&mut self, ok: bool, message: impl FnOnce() -> String) {
@@ -670,6 +696,11 @@ fn webhooks(w: &RawWebhooks, p: &mut Problems) -> WebhooksConfig {
     });
     WebhooksConfig {
         url_policy: UrlPolicy { allow_insecure_loopback: w.allow_insecure_loopback },
+        address_policy: AddressPolicy::for_webhooks(
+            w.allow_insecure_loopback,
+            p.networks("webhooks.allow_private", &w.allow_private),
+        ),
+        rotation_overlap: p.duration("webhooks.rotation_overlap", &w.rotation_overlap),
         retry_schedule,
         timeout,
         connect_timeout: p.duration("webhooks.connect_timeout", &w.connect_timeout),
@@ -793,6 +824,27 @@ mod tests {
         assert!(err.contains("webhooks.retry_schedule") && err.contains("max_attempts"), "{err}");
         let err = Config::parse("[webhooks]\ntimeout_ms = 10\ntimeout = \"1s\"\n").unwrap_err().to_string();
         assert!(err.contains("webhooks.timeout"), "{err}");
+    fn webhook_private_networks_are_validated_at_load_naming_the_field() {
+        let c = Config::parse("[webhooks]\nallow_private = [\"10.0.0.0/8\", \"fd00::/8\", \"192.168.1.7\"]\n").unwrap();
+        let policy = &c.webhooks.address_policy;
+        assert!(policy.permits("10.2.3.4".parse().unwrap()));
+        assert!(policy.permits("fd00::1".parse().unwrap()));
+        assert!(policy.permits("192.168.1.7".parse().unwrap()));
+        assert!(!policy.permits("192.168.1.8".parse().unwrap()));
+        assert!(!policy.permits("127.0.0.1".parse().unwrap()), "loopback needs allow_insecure_loopback");
+        let err =
+            Config::parse("[webhooks]\nallow_private = [\"10.0.0.0/33\", \"intranet\"]\n").unwrap_err().to_string();
+        assert!(err.contains("webhooks.allow_private: '10.0.0.0/33'"), "{err}");
+        assert!(err.contains("webhooks.allow_private: 'intranet'"), "{err}");
+    }
+
+    #[test]
+    fn the_rotation_overlap_is_a_day_unless_configured() {
+        assert_eq!(Config::default().webhooks.rotation_overlap, Duration::from_secs(24 * 3600));
+        let c = Config::parse("[webhooks]\nrotation_overlap = \"2s\"\n").unwrap();
+        assert_eq!(c.webhooks.rotation_overlap, Duration::from_secs(2));
+        let err = Config::parse("[webhooks]\nrotation_overlap = \"soon\"\n").unwrap_err().to_string();
+        assert!(err.contains("webhooks.rotation_overlap"), "{err}");
     }
 
     #[test]

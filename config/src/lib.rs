@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod address_policy;
 pub mod file;
 pub mod ids;
 pub mod phone;
@@ -16,10 +17,11 @@ pub mod time;
 pub mod token;
 pub mod webhook_url;
 
+pub use address_policy::AddressPolicy;
 pub use file::{Config, ConfigError};
 pub use ids::{EventId, IdError, InstanceId, MessageId, NodeId, TenantId, ZaapId};
 pub use phone::{Phone, PhoneError};
 pub use settings::SettingsPatch;
 pub use snapshot::{ConfigUpdate, InstanceConfig, Snapshot, StreamMessage, Tenant, UpdateAck};
 pub use token::{Secret, TokenHash, WebhookSecret};
-pub use webhook_url::{UrlPolicy, WebhookUrl, WebhookUrlError};
+pub use webhook_url::{redact, UrlPolicy, WebhookUrl, WebhookUrlError};

@@ -129,6 +129,10 @@ pub struct InstanceConfig {
     #[serde(default)]
     pub notify_sent_by_me: bool,
     pub webhook_secret: WebhookSecret,
+    /// The secret before the last rotation, which still signs events until `until_ms` so
+    /// receivers can switch over (Standard Webhooks: several signatures, space-separated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_webhook_secret: Option<PreviousSecret>,
     #[serde(default)]
     pub call_reject_auto: bool,
     #[serde(default)]
@@ -151,6 +155,24 @@ pub struct InstanceConfig {
     /// The chat network the instance lives on (the sim unless created otherwise).
     #[serde(default)]
     pub network: Network,
+}
+
+/// A rotated-out webhook secret and when it stops signing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PreviousSecret {
+    pub secret: WebhookSecret,
+    /// Unix ms after which only the current secret signs.
+    pub until_ms: u64,
+}
+
+impl InstanceConfig {
+    /// The secrets that sign an event sent at `now_ms`: the current one first, then the
+    /// previous one while its overlap lasts.
+    pub fn signing_secrets(&self, now_ms: u64) -> impl Iterator<Item = &WebhookSecret> {
+        let previous = self.previous_webhook_secret.as_ref().filter(|p| now_ms < p.until_ms).map(|p| &p.secret);
+        std::iter::once(&self.webhook_secret).chain(previous)
+    }
 }
 
 /// Which chat network an instance is connected to, with what that network needs to reach it.
@@ -199,6 +221,7 @@ impl InstanceConfig {
             webhooks: Webhooks::default(),
             notify_sent_by_me: false,
             webhook_secret: WebhookSecret::generate(),
+            previous_webhook_secret: None,
             call_reject_auto: false,
             call_reject_message: None,
             auto_read_message: false,

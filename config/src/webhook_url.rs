@@ -1,7 +1,12 @@
 //! `WebhookUrl`: where an instance's events are POSTed. Like Z-API, only HTTPS is accepted;
-//! `[webhooks] allow_insecure_loopback = true` also admits `http://127.0.0.1…`,
-//! `http://localhost…` and `http://[::1]…` for development and tests. The policy is applied
-//! when a URL is set (control plane) and again when a snapshot is applied (data plane).
+//! `[webhooks] allow_insecure_loopback = true` also admits `http://` to a loopback IP literal
+//! (`127.x.y.z`, `[::1]`) or exactly `localhost`, for development and tests. This is the
+//! syntactic check, applied when a URL is set and again when a snapshot is applied; which
+//! *addresses* the host may resolve to is the [`AddressPolicy`](crate::AddressPolicy)'s
+//! business, checked when a URL is set and again at connect time.
+//!
+//! Integrators put credentials in query strings and userinfo: logs and error messages show
+//! [`WebhookUrl::redacted`], never the URL itself (`Debug` is redacted too).
 
 use std::fmt;
 
@@ -56,10 +61,59 @@ impl WebhookUrl {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The host as a resolver takes it: a name, or an IP literal without brackets.
+    pub fn host(&self) -> String {
+        self.uri().and_then(|u| u.host().map(|h| unbracket(h).to_owned())).unwrap_or_default()
+    }
+
+    /// The port requests go to (the scheme's default when the URL names none).
+    pub fn port(&self) -> u16 {
+        let uri = self.uri();
+        let explicit = uri.as_ref().and_then(|u| u.port_u16());
+        explicit.unwrap_or(match uri.as_ref().and_then(|u| u.scheme_str()) {
+            Some("http") => 80,
+            _ => 443,
+        })
+    }
+
+    /// `scheme://host[:port]/path`: no userinfo, no query string, no fragment. What logs and
+    /// error messages show.
+    pub fn redacted(&self) -> String {
+        redact(&self.0)
+    }
+
+    fn uri(&self) -> Option<http::Uri> {
+        self.0.parse().ok()
+    }
 }
 
+/// [`WebhookUrl::redacted`] for a URL that may not have been accepted (error messages about
+/// refused input). Something that does not parse shows as `<unparsable URL>`.
+pub fn redact(url: &str) -> String {
+    let Ok(uri) = url.parse::<http::Uri>() else { return "<unparsable URL>".into() };
+    let (Some(scheme), Some(host)) = (uri.scheme_str(), uri.host()) else { return "<unparsable URL>".into() };
+    match uri.port_u16() {
+        Some(port) => format!("{scheme}://{host}:{port}{}", uri.path()),
+        None => format!("{scheme}://{host}{}", uri.path()),
+    }
+}
+
+fn unbracket(host: &str) -> &str {
+    host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host)
+}
+
+/// Whether plain http may go to `host`: a loopback IP literal, or the name `localhost` itself.
+/// A name that merely starts like one (`127.evil.example`) is a name, resolved like any other.
 fn is_loopback(host: &str) -> bool {
-    host == "localhost" || host == "[::1]" || host.starts_with("127.")
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    match unbracket(host).parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => v6.to_ipv4_mapped().map_or(v6.is_loopback(), |v4| v4.is_loopback()),
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => false,
+    }
 }
 
 impl fmt::Display for WebhookUrl {
@@ -70,7 +124,7 @@ impl fmt::Display for WebhookUrl {
 
 impl fmt::Debug for WebhookUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "WebhookUrl({})", self.0)
+        write!(f, "WebhookUrl({})", self.redacted())
     }
 }
 
@@ -92,6 +146,50 @@ mod tests {
         assert!(WebhookUrl::parse("http://127.0.0.1:9000/hook", DEV).is_ok());
         assert!(WebhookUrl::parse("http://localhost/hook", DEV).is_ok());
         assert_eq!(WebhookUrl::parse("http://example.com/hook", DEV), Err(WebhookUrlError::NotHttps));
+    }
+
+    #[test]
+    fn only_loopback_literals_and_localhost_count_as_loopback() {
+        for url in [
+            "http://127.0.0.1/",
+            "http://127.1.2.3:8/x",
+            "http://[::1]:9/",
+            "http://LOCALHOST/",
+            "http://[::ffff:127.0.0.1]/",
+        ] {
+            assert!(WebhookUrl::parse(url, DEV).is_ok(), "{url}");
+        }
+        for url in [
+            "http://127.evil.example/",
+            "http://127.0.0.1.nip.io/",
+            "http://localhost.evil.example/",
+            "http://evil-localhost/",
+            "http://[::2]/",
+            "http://10.0.0.1/",
+        ] {
+            assert_eq!(WebhookUrl::parse(url, DEV), Err(WebhookUrlError::NotHttps), "{url}");
+        }
+    }
+
+    #[test]
+    fn redacted_urls_keep_scheme_host_port_and_path_only() {
+        let url =
+            WebhookUrl::parse("https://user:pw@hooks.example.com:8443/in/zapi?token=SECRET#frag", STRICT).unwrap();
+        assert_eq!(url.redacted(), "https://hooks.example.com:8443/in/zapi");
+        assert!(!format!("{url:?}").contains("SECRET"));
+        let url = WebhookUrl::parse("https://[2001:db8::1]/h?k=v", STRICT).unwrap();
+        assert_eq!(url.redacted(), "https://[2001:db8::1]/h");
+        assert_eq!(redact("not a url?token=x"), "<unparsable URL>");
+    }
+
+    #[test]
+    fn host_and_port_are_what_a_resolver_is_given() {
+        let url = WebhookUrl::parse("https://[::1]:9000/h?x", STRICT).unwrap();
+        assert_eq!((url.host().as_str(), url.port()), ("::1", 9000));
+        let url = WebhookUrl::parse("https://hooks.example.com/h", STRICT).unwrap();
+        assert_eq!((url.host().as_str(), url.port()), ("hooks.example.com", 443));
+        let url = WebhookUrl::parse("http://localhost/h", DEV).unwrap();
+        assert_eq!((url.host().as_str(), url.port()), ("localhost", 80));
     }
 
     #[test]

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use chatedge_config::{Config, NodeId, UrlPolicy};
+use chatedge_config::{AddressPolicy, Config, NodeId, UrlPolicy};
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 
@@ -58,6 +58,8 @@ pub struct ControlPlane {
     writer: Mutex<()>,
     version: watch::Sender<u64>,
     pub url_policy: UrlPolicy,
+    /// Which addresses a webhook URL's host may be at (checked when one is set).
+    pub webhook_policy: AddressPolicy,
     pub metrics: Arc<Metrics>,
     pub heartbeat: Duration,
     /// Attached data planes: open streams and the last version each acknowledged.
@@ -86,6 +88,7 @@ impl ControlPlane {
             writer: Mutex::new(()),
             version,
             url_policy: config.webhooks.url_policy,
+            webhook_policy: config.webhooks.address_policy.clone(),
             metrics,
             heartbeat: config.controlplane.heartbeat,
             nodes: watch::channel(HashMap::new()).0,

@@ -117,7 +117,7 @@ pub async fn run(
         ControlClient::new(&opts.control_plane, opts.node_token, node)
             .map_err(|e| DataPlaneError::Start(e.to_string()))?,
     );
-    let client = dispatcher::webhook_client(&config.webhooks).map_err(|e| DataPlaneError::Start(e.to_string()))?;
+    let client = outbox::client::webhook_client(&config.webhooks).map_err(|e| DataPlaneError::Start(e.to_string()))?;
     let dispatcher =
         Dispatcher::new(store.clone(), sync.shared(), config.webhooks.clone(), metrics.clone(), client, inbox);
     let dispatcher = tokio::spawn(dispatcher.run(shutdown.clone()));
@@ -145,6 +145,8 @@ pub async fn run(
             settings_timeout: config.dataplane.settings_timeout,
         },
         url_policy: config.webhooks.url_policy,
+        webhook_policy: config.webhooks.address_policy.clone(),
+        rotation_overlap: config.webhooks.rotation_overlap,
         store: store.clone(),
         media,
         webhooks: notifier,

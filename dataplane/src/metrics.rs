@@ -61,6 +61,10 @@ pub struct Metrics {
     pub media_upload_bytes: IntCounter,
     pub media_fetches: IntCounterVec,
     pub account_calls: IntCounterVec,
+    /// Webhook URLs refused for the address their host has (issue 9 §6), by address class
+    /// ("loopback", "private" … — a fixed table) and by when: `set` (a settings route) or
+    /// `connect` (an attempt; the attempt fails).
+    pub webhook_refused: IntCounterVec,
 }
 
 fn latency_buckets() -> Vec<f64> {
@@ -400,6 +404,17 @@ impl Metrics {
                          wrong_type, error",
                     ),
                     &["outcome"],
+                ),
+            ),
+            webhook_refused: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "chatedge_dp_webhook_refused_total",
+                        "webhook URLs refused because their host is at a non-public address, by address class \
+                         and when (set, connect)",
+                    ),
+                    &["class", "at"],
                 ),
             ),
             registry: r,

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use chatedge_config::settings::{SettingsApplied, SettingsPatch};
+use chatedge_config::settings::{SettingChange, SettingsApplied, SettingsPatch};
 use chatedge_config::{InstanceId, NodeId, UpdateAck};
 use chatedge_serve::Resp;
 use hyper::body::Incoming;
@@ -53,6 +53,11 @@ pub async fn settings(cp: &Arc<ControlPlane>, req: Request<Incoming>, id: &str) 
     check_node(cp, req.headers())?;
     let id = InstanceId::parse(id).map_err(|e| CpError::refused(400, "Invalid field", format!("instance id: {e}")))?;
     let patch: SettingsPatch = super::json_body(req).await?;
+    for change in &patch.changes {
+        if let SettingChange::Webhook { url: Some(url), .. } | SettingChange::EveryWebhook(Some(url)) = change {
+            super::webhook_guard::vet(&cp.webhook_policy, url).await?;
+        }
+    }
     let policy = cp.url_policy;
     let version = cp
         .mutate_async(move |r, next| {

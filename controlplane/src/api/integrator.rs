@@ -54,9 +54,9 @@ struct CreateBody {
 fn url(cp: &ControlPlane, field: &str, value: &Option<String>) -> Result<Option<WebhookUrl>, CpError> {
     match value.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
-        Some(v) => WebhookUrl::parse(v, cp.url_policy)
-            .map(Some)
-            .map_err(|e| CpError::refused(400, "Invalid webhook url", format!("{field}: {e}"))),
+        Some(v) => WebhookUrl::parse(v, cp.url_policy).map(Some).map_err(|e| {
+            CpError::refused(400, "Invalid webhook url", format!("{field}: {}: {e}", chatedge_config::redact(v)))
+        }),
     }
 }
 
@@ -78,6 +78,7 @@ pub async fn create(cp: &Arc<ControlPlane>, req: Request<Incoming>) -> Result<Re
         connected: url(cp, "connectedCallbackUrl", &body.connected_callback_url)?,
         chat_presence: None,
     };
+    super::webhook_guard::vet_all(&cp.webhook_policy, &webhooks).await?;
     let token = Secret::generate(16);
     let now = chatedge_config::time::unix_ms();
     let mut config = InstanceConfig::new_trial(tenant, token.hash(), name, now, TRIAL_MS);

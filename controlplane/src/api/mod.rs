@@ -7,6 +7,7 @@
 
 mod dataplane;
 mod integrator;
+mod webhook_guard;
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -29,6 +29,10 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     pub limits: Limits,
     pub url_policy: UrlPolicy,
+    /// Which addresses a webhook URL's host may resolve to (checked when one is set).
+    pub webhook_policy: chatedge_config::AddressPolicy,
+    /// How long a rotated-out webhook secret keeps signing.
+    pub rotation_overlap: Duration,
     /// For `/healthz`: whether the store accepts writes.
     pub store: Arc<crate::store::Store>,
     pub media: Arc<crate::media::Media>,

@@ -7,8 +7,11 @@
 //! It decides nothing about what is fetched or sent (sizes, types, retries belong to the
 //! callers). Runs on whichever tokio runtime drives the client.
 
-pub mod policy;
 pub mod resolve;
+
+/// The policy is the shared contract's (the control plane applies it too when a webhook URL
+/// is set).
+pub use chatedge_config::address_policy as policy;
 
 use std::error::Error as StdError;
 use std::future::Future;
@@ -29,7 +32,7 @@ use tokio::net::TcpStream;
 use tower_service::Service;
 
 pub use policy::{AddressPolicy, SpecialRange};
-pub use resolve::PolicyResolver;
+pub use resolve::{vet, PolicyResolver};
 
 /// The HTTP(S) client of outbound requests to user-chosen URLs.
 pub type EgressClient = Client<EgressConnector, Full<Bytes>>;
@@ -42,6 +45,9 @@ type BoxError = Box<dyn StdError + Send + Sync>;
 pub enum EgressError {
     #[error("{host} resolves only to non-public addresses ({}), which this server does not contact", describe(addrs))]
     Refused { host: String, addrs: Vec<IpAddr> },
+    /// A strict resolver's refusal of a host with public addresses too (webhooks).
+    #[error("{host} resolves to non-public addresses too ({}), which this server does not contact", describe(addrs))]
+    RefusedSome { host: String, addrs: Vec<IpAddr> },
     #[error("{addr} is not a public address ({}), which this server does not contact", range_name(*addr))]
     RefusedAddress { addr: IpAddr },
     #[error("cannot resolve {host}: {detail}")]
@@ -55,19 +61,43 @@ pub enum EgressError {
 /// `policy`, and connection set-up (each TCP connect) bounded by `connect_timeout`.
 pub fn client(policy: AddressPolicy, connect_timeout: Duration) -> Result<EgressClient, rustls::Error> {
     let policy = Arc::new(policy);
-    let mut http = HttpConnector::new_with_resolver(PolicyResolver::new(policy.clone()));
+    let resolver = PolicyResolver::new(policy.clone());
+    Ok(Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(90))
+        .pool_max_idle_per_host(32)
+        .build(connector(resolver, policy, connect_timeout)?))
+}
+
+/// The TLS-wrapped, policy-guarded connector of an egress client: ALPN offers h2 and
+/// http/1.1 over TLS, so a receiver that speaks HTTP/2 gets it; plain http is HTTP/1.1.
+pub fn connector(
+    resolver: PolicyResolver,
+    policy: Arc<AddressPolicy>,
+    connect_timeout: Duration,
+) -> Result<EgressConnector, rustls::Error> {
+    let mut http = HttpConnector::new_with_resolver(resolver);
     http.enforce_http(false);
     http.set_connect_timeout(Some(connect_timeout));
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
+    Ok(hyper_rustls::HttpsConnectorBuilder::new()
         .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())?
         .https_or_http()
         .enable_http1()
         .enable_http2()
-        .wrap_connector(GuardedConnector { http, policy });
-    Ok(Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(90))
-        .pool_max_idle_per_host(32)
-        .build(https))
+        .wrap_connector(GuardedConnector { http, policy }))
+}
+
+impl EgressError {
+    /// The class of the first refused address ("loopback", "private" …), when the policy
+    /// refused; `None` for a resolution failure. Bounded: the names of a fixed table.
+    pub fn class(&self) -> Option<&'static str> {
+        match self {
+            EgressError::Refused { addrs, .. } | EgressError::RefusedSome { addrs, .. } => {
+                addrs.first().map(|a| range_name(*a))
+            }
+            EgressError::RefusedAddress { addr } => Some(range_name(*addr)),
+            EgressError::Resolve { .. } | EgressError::NoAddress { .. } => None,
+        }
+    }
 }
 
 /// The [`EgressError`] somewhere in an error's source chain (a client error wraps the

@@ -22,6 +22,7 @@ use rand::Rng;
 
 use super::endpoints::{self, EndpointRecord};
 use super::reader::QueueId;
+pub use super::client::WebhookClient;
 use super::retry::{self, Answer, Next};
 use super::{dead_letter, history, sign, StoredEvent};
 use crate::metrics::Metrics;
@@ -29,29 +30,6 @@ use crate::store::{keys, Batch, Cf, Store};
 
 /// Largest webhook response body read (the rest is discarded with the connection).
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
-
-pub type WebhookClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
-
-/// Builds the HTTP(S) client used for webhooks: rustls with the ring provider and Mozilla's
-/// roots, HTTP/1.1 and HTTP/2 (ALPN), keep-alive pools per host, a connect timeout separate
-/// from the response timeout, and no redirect following (the legacy client never follows).
-// seam: replaced at merge by B's `client::webhook_client` (SSRF-guarded connector).
-pub fn webhook_client(cfg: &WebhooksConfig) -> Result<WebhookClient, rustls::Error> {
-    let mut http = HttpConnector::new();
-    http.enforce_http(false);
-    http.set_nodelay(true);
-    http.set_connect_timeout(Some(cfg.connect_timeout));
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())?
-        .https_or_http()
-        .enable_http1()
-        .enable_http2()
-        .wrap_connector(http);
-    Ok(Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(90))
-        .pool_max_idle_per_host(cfg.max_in_flight_per_endpoint)
-        .build(https))
-}
 
 /// What every attempt task shares.
 pub struct Shared {
@@ -193,7 +171,15 @@ async fn post(shared: &Shared, a: &Attempt) -> (Answer, Option<Duration>) {
                 (Answer::Status(status), retry_after)
             }
             Err(e) if is_timeout(&e) => (Answer::Timeout, None),
-            Err(_) => (Answer::Connect, None),
+            Err(e) => {
+                if let Some(class) = super::client::refused_class(&e) {
+                    shared.metrics.webhook_refused.with_label_values(&[class, "connect"]).inc();
+                }
+                let url = chatedge_config::redact(&a.url);
+                let error = super::client::describe_failure(&e);
+                tracing::debug!(event = %a.event.id, %url, %error, "webhook attempt failed");
+                (Answer::Connect, None)
+            }
         }
     };
     tokio::time::timeout(shared.cfg.timeout, exchange).await.unwrap_or((Answer::Timeout, None))

@@ -51,7 +51,7 @@ const COMPACT_EVERY: u32 = 8_192;
 /// Wait after a failed store read before the queue is read again.
 const READ_RETRY_MS: u64 = 1_000;
 
-pub use attempt::webhook_client;
+pub use super::client::{webhook_client, WebhookClient};
 
 /// A question or order from the API.
 pub enum Control {

@@ -12,6 +12,7 @@
 mod attempt;
 pub mod breaker;
 pub mod dead_letter;
+pub mod client;
 pub mod dispatcher;
 pub mod endpoints;
 pub mod event;

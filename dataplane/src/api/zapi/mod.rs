@@ -89,7 +89,7 @@ enum Action {
     Message(messages::MessageRoute, Params),
     Setting(settings::Setting),
     Account(account::AccountRoute),
-    Webhook(webhooks::WebhookRoute),
+    Webhook(webhooks::WebhookRoute, Params),
 }
 
 /// The route label of the path after the token, if it is a Z-API route (for benches and logs).
@@ -109,8 +109,8 @@ fn parse(rest: &[&str]) -> Option<(&'static str, &'static str, Action)> {
     if let Some((label, methods, route)) = account::route(rest) {
         return Some((label, methods, Action::Account(route)));
     }
-    if let Some((label, methods, route)) = webhooks::route(rest) {
-        return Some((label, methods, Action::Webhook(route)));
+    if let Some((r, params)) = routes::find(webhooks::ROUTES, rest) {
+        return Some((r.label, r.methods, Action::Webhook(r.op, params)));
     }
     let (r, _) = routes::find(settings::ROUTES, rest)?;
     Some((r.label, r.methods, Action::Setting(r.op)))
@@ -124,6 +124,7 @@ pub fn documented() -> Vec<(&'static str, &'static str)> {
     all.extend(messages::documented());
     all.extend(settings::ROUTES.iter().map(|r| (r.path, r.methods)));
     all.extend(account::documented());
+    all.extend(webhooks::ROUTES.iter().map(|r| (r.path, r.methods)));
     all
 }
 
@@ -207,7 +208,7 @@ async fn dispatch(
         Action::Message(route, params) => messages::handle(&call, route, &params).await,
         Action::Setting(s) => settings::change(&call, s).await,
         Action::Account(route) => account::handle(&call, &method, route).await,
-        Action::Webhook(route) => webhooks::handle(&call, &method, route).await,
+        Action::Webhook(route, params) => webhooks::handle(&call, route, &params).await,
     }
 }
 

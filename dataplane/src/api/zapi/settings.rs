@@ -126,7 +126,7 @@ fn webhook_url(call: &Call<'_>, o: &Object) -> Result<Option<WebhookUrl>, ZapiEr
     }
     WebhookUrl::parse(raw.trim(), call.app.url_policy)
         .map(Some)
-        .map_err(|e| ZapiError::invalid("Invalid webhook url", e.to_string()))
+        .map_err(|e| ZapiError::invalid("Invalid webhook url", format!("{}: {e}", chatedge_config::redact(raw.trim()))))
 }
 
 fn patch_for(call: &Call<'_>, setting: Setting, o: &Object) -> Result<SettingsPatch, ZapiError> {
@@ -159,6 +159,11 @@ pub async fn change(call: &Call<'_>, setting: Setting) -> Result<Resp, ZapiError
     let o = fields::object(&call.body)?;
     let patch = patch_for(call, setting, &o)?;
     let app = call.app;
+    for change in &patch.changes {
+        if let SettingChange::Webhook { url: Some(url), .. } | SettingChange::EveryWebhook(Some(url)) = change {
+            super::webhooks::guard::vet(app, url).await?;
+        }
+    }
     let applied = app.control.change_settings(&call.instance.id, &patch).await?;
     if !app.sync.wait_for(applied.version, app.limits.settings_timeout).await {
         return Err(ZapiError::NotAppliedYet);

@@ -1,19 +1,35 @@
-//! Webhook delivery routes (issue 9; our extension — Z-API has none): the state of an
-//! instance's endpoints and re-enabling a disabled one. Each asks the dispatcher, which owns
-//! the delivery state, over its control channel; nothing here touches the store directly.
+//! webhooks: chatedge's own routes about webhook delivery under the instance token (issue 9;
+//! Z-API has none): the state of the instance's endpoints and re-enabling a disabled one
+//! ([`endpoints`], answered by the dispatcher that owns delivery state), secret rotation
+//! ([`secret`]), the dead letters listed and retried one by one ([`failures`]), and past events
+//! re-sent with their original ids ([`replay`]); plus the check every route that sets a webhook
+//! URL runs on its host ([`guard`]). Each route group is a table, like the Z-API families, so
+//! the OpenAPI contract covers it. Store walks run on `spawn_blocking`, never on the event loop;
+//! answers use Z-API's shapes (camelCase fields, `{"value": true}`, `{"error", "message"}`).
 
 mod endpoints;
+mod failures;
+pub mod guard;
+mod replay;
+mod secret;
 
 use chatedge_serve::Resp;
-use hyper::Method;
 
-use super::routes::{self, Route};
+use super::routes::{Params, Route};
 use super::{Call, ZapiError};
+use crate::error::CoreError;
+use crate::store::StoreError;
 
+/// What a webhook route does.
 #[derive(Debug, Clone, Copy)]
 pub enum WebhookRoute {
     ListEndpoints,
     EnableEndpoint,
+    RotateSecret,
+    Failures,
+    /// `webhook-failures/{eventId}/retry`.
+    Retry,
+    Replay,
 }
 
 pub static ROUTES: &[Route<WebhookRoute>] = &[
@@ -29,15 +45,75 @@ pub static ROUTES: &[Route<WebhookRoute>] = &[
         label: "zapi.webhook-endpoints-enable",
         op: WebhookRoute::EnableEndpoint,
     },
+    Route {
+        path: "webhook-secret/rotate",
+        methods: "POST",
+        label: "zapi.webhook-secret-rotate",
+        op: WebhookRoute::RotateSecret,
+    },
+    Route { path: "webhook-failures", methods: "GET", label: "zapi.webhook-failures", op: WebhookRoute::Failures },
+    Route {
+        path: "webhook-failures/{eventId}/retry",
+        methods: "POST",
+        label: "zapi.webhook-failures-retry",
+        op: WebhookRoute::Retry,
+    },
+    Route { path: "webhook-replay", methods: "POST", label: "zapi.webhook-replay", op: WebhookRoute::Replay },
 ];
 
-pub fn route(rest: &[&str]) -> Option<(&'static str, &'static str, WebhookRoute)> {
-    routes::find(ROUTES, rest).map(|(r, _)| (r.label, r.methods, r.op))
-}
-
-pub async fn handle(call: &Call<'_>, _method: &Method, route: WebhookRoute) -> Result<Resp, ZapiError> {
+pub async fn handle(call: &Call<'_>, route: WebhookRoute, params: &Params) -> Result<Resp, ZapiError> {
     match route {
         WebhookRoute::ListEndpoints => endpoints::list(call).await,
         WebhookRoute::EnableEndpoint => endpoints::enable(call).await,
+        WebhookRoute::RotateSecret => secret::rotate(call).await,
+        WebhookRoute::Failures => failures::list(call).await,
+        WebhookRoute::Retry => failures::retry(call, params.get(0)).await,
+        WebhookRoute::Replay => replay::replay(call).await,
+    }
+}
+
+/// Runs store work off the event loop; a store failure is the usual 503.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, ZapiError> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result.map_err(store_error),
+        Err(e) => Err(ZapiError::Core(CoreError::StoreFailing(format!("store task failed: {e}")))),
+    }
+}
+
+fn store_error(e: StoreError) -> ZapiError {
+    ZapiError::Core(CoreError::StoreFailing(e.to_string()))
+}
+
+/// `scheme://host[:port]/path` of a webhook URL: no userinfo, query or fragment, where
+/// integrators put credentials.
+// seam: folded at merge into B's `WebhookUrl::redacted()`
+fn redacted(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let rest = rest.split(['?', '#']).next().unwrap_or("");
+    let (authority, path) = rest.split_once('/').map(|(a, p)| (a, Some(p))).unwrap_or((rest, None));
+    let host = authority.rsplit_once('@').map(|(_, h)| h).unwrap_or(authority);
+    match path {
+        Some(p) => format!("{scheme}://{host}/{p}"),
+        None => format!("{scheme}://{host}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shown_url_keeps_no_credentials() {
+        let cases = [
+            ("https://hooks.example.com/in?token=s3cret", "https://hooks.example.com/in"),
+            ("https://user:pw@hooks.example.com:8443/a/b#frag", "https://hooks.example.com:8443/a/b"),
+            ("http://127.0.0.1:9000?k=v", "http://127.0.0.1:9000"),
+            ("http://h.example/p@q/r", "http://h.example/p@q/r"),
+        ];
+        for (url, shown) in cases {
+            assert_eq!(redacted(url), shown, "{url}");
+        }
     }
 }

@@ -13,7 +13,10 @@ const NOT_PUBLIC: &[(&str, &str)] = &[
     ("100.127.255.254", "shared (CGNAT)"),
     ("127.0.0.1", "loopback"),
     ("127.255.0.9", "loopback"),
-    ("169.254.169.254", "link-local"),
+    ("169.254.169.254", "cloud metadata"),
+    ("169.254.1.1", "link-local"),
+    ("100.100.100.200", "cloud metadata"),
+    ("fd00:ec2::254", "cloud metadata"),
     ("172.16.0.1", "private"),
     ("172.31.255.255", "private"),
     ("192.0.0.8", "IETF protocol assignments"),
@@ -32,7 +35,9 @@ const NOT_PUBLIC: &[(&str, &str)] = &[
     ("::1", "loopback"),
     ("::ffff:127.0.0.1", "loopback"),
     ("::ffff:10.1.2.3", "private"),
-    ("::ffff:169.254.169.254", "link-local"),
+    ("::ffff:169.254.169.254", "cloud metadata"),
+    ("64:ff9b::a9fe:a9fe", "cloud metadata"),
+    ("2002:a9fe:a9fe::1", "cloud metadata"),
     ("::7f00:1", "IPv4-compatible (deprecated)"),
     ("64:ff9b::7f00:1", "loopback"),
     ("64:ff9b::a00:1", "private"),
@@ -115,4 +120,27 @@ fn an_allow_list_cannot_open_addresses_that_are_never_peers() {
         assert!(!policy.permits(ip(addr)), "{addr}");
     }
     assert!(policy.permits(ip("127.0.0.1")));
+}
+
+#[test]
+fn the_webhook_policy_admits_loopback_only_when_told_and_never_through_a_translation_prefix() {
+    let strict = AddressPolicy::for_webhooks(false, Vec::new());
+    assert_eq!(strict.refusal(ip("127.0.0.1")), Some("loopback"));
+    assert_eq!(strict.refusal(ip("::1")), Some("loopback"));
+    let dev = AddressPolicy::for_webhooks(true, Vec::new());
+    for addr in ["127.0.0.1", "127.9.9.9", "::1", "::ffff:127.0.0.1"] {
+        assert_eq!(dev.refusal(ip(addr)), None, "{addr}");
+    }
+    // NAT64 and 6to4 forms of loopback are not loopback sockets: a relay would forward them.
+    assert_eq!(dev.refusal(ip("64:ff9b::7f00:1")), Some("loopback"));
+    assert_eq!(dev.refusal(ip("2002:7f00:1::1")), Some("loopback"));
+    assert_eq!(dev.refusal(ip("10.0.0.1")), Some("private"));
+}
+
+#[test]
+fn a_host_is_refused_when_any_of_its_addresses_is() {
+    let policy = AddressPolicy::for_webhooks(false, vec!["10.1.0.0/16".parse().unwrap()]);
+    assert_eq!(policy.first_refused([ip("8.8.8.8"), ip("10.1.2.3")]), None);
+    assert_eq!(policy.first_refused([ip("8.8.8.8"), ip("192.168.0.1")]), Some((ip("192.168.0.1"), "private")));
+    assert_eq!(policy.first_refused([]), None);
 }

@@ -1,7 +1,9 @@
-//! `AddressPolicy`: which IP addresses outbound requests may contact. Pure data and a table
-//! of special-purpose ranges (IANA's IPv4 and IPv6 special-purpose registries, RFC 6890 and
-//! successors); no I/O, callable from any thread. The resolver and the connector of
-//! [`super`] ask it about every address before a socket is opened.
+//! `AddressPolicy`: which IP addresses outbound requests to user-chosen URLs (media fetches,
+//! webhooks) may contact. Pure data and a table of special-purpose ranges (IANA's IPv4 and
+//! IPv6 special-purpose registries, RFC 6890 and successors); no I/O, callable from any
+//! thread. It lives in the shared contract because both planes apply it: the control plane
+//! and the data plane when a webhook URL is set, the data plane's egress resolver and
+//! connector before every socket is opened. Resolving names is the callers' job.
 //!
 //! It is stricter than "globally reachable" where being exact buys nothing: all of
 //! 192.0.0.0/24 and 2001::/23 are refused, although IANA marks a few anycast services inside
@@ -48,14 +50,39 @@ impl AddressPolicy {
         AddressPolicy { allow_private, allow }
     }
 
+    /// The webhook policy (issue 9 §6): public addresses, plus the operator's `allow`
+    /// networks (`[webhooks] allow_private`), plus loopback when `loopback` is set
+    /// (`[webhooks] allow_insecure_loopback`, development and tests).
+    pub fn for_webhooks(loopback: bool, mut allow: Vec<IpNet>) -> Self {
+        if loopback {
+            allow.push(IpNet::V4(Ipv4Net::new_assert(Ipv4Addr::new(127, 0, 0, 0), 8)));
+            allow.push(IpNet::V6(Ipv6Net::new_assert(Ipv6Addr::LOCALHOST, 128)));
+        }
+        AddressPolicy { allow_private: false, allow }
+    }
+
     /// Whether `ip` may be contacted.
     pub fn permits(&self, ip: IpAddr) -> bool {
+        self.refusal(ip).is_none()
+    }
+
+    /// Why `ip` may not be contacted: the name of its class ("loopback", "private" …), or
+    /// `None` when it may.
+    pub fn refusal(&self, ip: IpAddr) -> Option<&'static str> {
         let ip = canonical(ip);
         match special(ip) {
-            None => true,
-            Some(range) if range.never => false,
-            Some(_) => self.allow_private || self.allow.iter().any(|net| net.contains(&ip)),
+            None => None,
+            Some(range) if range.never => Some(range.name),
+            Some(_) if self.allow_private || self.allow.iter().any(|net| net.contains(&ip)) => None,
+            Some(range) => Some(range.name),
         }
+    }
+
+    /// The first of `addrs` this policy refuses, with its class: a host is refused when any
+    /// address it resolves to is (issue 9 §6), so one DNS answer cannot mix a private address
+    /// in with public ones.
+    pub fn first_refused(&self, addrs: impl IntoIterator<Item = IpAddr>) -> Option<(IpAddr, &'static str)> {
+        addrs.into_iter().find_map(|a| self.refusal(a).map(|class| (a, class)))
     }
 }
 
@@ -102,6 +129,11 @@ const fn v6(segments: [u16; 8], len: u8, name: &'static str, never: bool) -> Spe
 
 /// First match wins, so narrower ranges come before the ranges that contain them.
 static RANGES: &[SpecialRange] = &[
+    // Cloud instance metadata services (AWS, GCP, Azure, OpenStack; Alibaba; AWS over IPv6):
+    // the classic SSRF target, named on its own so a refusal says what was aimed at.
+    v4(169, 254, 169, 254, 32, "cloud metadata", false),
+    v4(100, 100, 100, 200, 32, "cloud metadata", false),
+    v6([0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254], 128, "cloud metadata", false),
     v4(0, 0, 0, 0, 8, "this-network", true),
     v4(10, 0, 0, 0, 8, "private", false),
     v4(100, 64, 0, 0, 10, "shared (CGNAT)", false),
