@@ -115,6 +115,8 @@ pub struct RawWebhooks {
     pub max_backoff_ms: u64,
     pub timeout_ms: u64,
     pub concurrency: usize,
+    /// How long delivered events are kept for `webhook-replay` (human duration, "0" = off).
+    pub delivered_retention: String,
 }
 
 impl Default for RawWebhooks {
@@ -126,6 +128,8 @@ impl Default for RawWebhooks {
             max_backoff_ms: 600_000,
             timeout_ms: 10_000,
             concurrency: 128,
+            // A day of delivered events can be replayed (issue 9 §4).
+            delivered_retention: "24h".into(),
         }
     }
 }
@@ -350,6 +354,8 @@ pub struct WebhooksConfig {
     pub max_backoff: Duration,
     pub timeout: Duration,
     pub concurrency: usize,
+    /// Delivered events are kept this long for replay; zero keeps none.
+    pub delivered_retention: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -433,6 +439,17 @@ impl Problems {
         value
     }
 
+    /// A human duration ("24h", "5m", "1h 30m"); "0" is zero.
+    fn duration(&mut self, key: &str, value: &str) -> Duration {
+        if value.trim() == "0" {
+            return Duration::ZERO;
+        }
+        humantime::parse_duration(value).unwrap_or_else(|e| {
+            self.0.push(format!("{key}: '{value}' is not a duration like \"24h\" or \"90s\" ({e})"));
+            Duration::ZERO
+        })
+    }
+
     fn check(&mut self, ok: bool, message: impl FnOnce() -> String) {
         if !ok {
             self.0.push(message());
@@ -489,6 +506,7 @@ impl TryFrom<RawConfig> for Config {
             max_backoff: ms(w.max_backoff_ms),
             timeout: ms(p.positive("webhooks.timeout_ms", w.timeout_ms)),
             concurrency: p.positive("webhooks.concurrency", w.concurrency as u64) as usize,
+            delivered_retention: p.duration("webhooks.delivered_retention", &w.delivered_retention),
         };
         let s = &raw.network.sim;
         p.check(!s.unreachable_suffix.is_empty() && s.unreachable_suffix.bytes().all(|b| b.is_ascii_digit()), || {
@@ -620,6 +638,17 @@ mod tests {
         assert_eq!(c.store.block_cache_bytes, 1 << 20);
         let err = Config::parse("[store]\ndead_letter_retention_ms = 0\n").unwrap_err().to_string();
         assert!(err.contains("store.dead_letter_retention_ms"), "{err}");
+    }
+
+    #[test]
+    fn delivered_events_are_kept_a_day_for_replay_unless_configured_otherwise() {
+        assert_eq!(Config::default().webhooks.delivered_retention, Duration::from_secs(24 * 3600));
+        let c = Config::parse("[webhooks]\ndelivered_retention = \"90m\"\n").unwrap();
+        assert_eq!(c.webhooks.delivered_retention, Duration::from_secs(90 * 60));
+        let c = Config::parse("[webhooks]\ndelivered_retention = \"0\"\n").unwrap();
+        assert_eq!(c.webhooks.delivered_retention, Duration::ZERO, "0 turns history off");
+        let err = Config::parse("[webhooks]\ndelivered_retention = \"a day\"\n").unwrap_err().to_string();
+        assert!(err.contains("webhooks.delivered_retention"), "{err}");
     }
 
     #[test]

@@ -32,6 +32,9 @@ pub struct App {
     /// For `/healthz`: whether the store accepts writes.
     pub store: Arc<crate::store::Store>,
     pub media: Arc<crate::media::Media>,
+    /// Tells the webhook dispatcher about events requeued by `webhook-failures/…/retry` and
+    /// `webhook-replay`.
+    pub notifier: crate::outbox::Notifier,
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -25,7 +25,7 @@ use rand::Rng;
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinSet;
 
-use super::{sign, Notifier, OutboxKey, StoredEvent};
+use super::{dead_letter, history, sign, Notifier, OutboxKey, StoredEvent};
 use crate::metrics::Metrics;
 use crate::store::{keys, Batch, Cf, Store, StoreError};
 
@@ -275,7 +275,11 @@ async fn deliver(shared: &Shared, key: OutboxKey) -> Outcome {
             Ok(e) => e,
             Err(e) => {
                 tracing::error!(error = %e, "undecodable outbox event moved to dead letter");
-                return dead_letter_raw(store, key, bytes.to_vec()).await;
+                let mut batch = Batch::new();
+                batch.delete(Cf::Outbox, key);
+                let id = EventId::from_slice(&key[8..]).unwrap_or_else(EventId::random);
+                dead_letter::record_undecodable(&mut batch, &id, &bytes);
+                return commit_dead(store, batch).await;
             }
         },
         Ok(None) => return Outcome::Gone,
@@ -287,24 +291,26 @@ async fn deliver(shared: &Shared, key: OutboxKey) -> Outcome {
     let secret = shared.config.load().instances.get(&event.instance).map(|i| i.webhook_secret.clone());
     let Some(secret) = secret else {
         // The instance was removed: its events have nowhere to be signed for.
-        return dead_letter(store, key, &event).await;
+        let mut batch = Batch::new();
+        batch.delete(Cf::Outbox, key);
+        dead_letter::record(&mut batch, &event, "instance_removed");
+        return commit_dead(store, batch).await;
     };
-    let delivered = attempt(shared, &event, &secret).await;
+    let result = attempt(shared, &event, &secret).await;
     let mut batch = Batch::new();
     batch.delete(Cf::Outbox, key);
-    let outcome = if delivered {
+    let outcome = if result.is_ok() {
         let age_ms = chatedge_config::time::unix_ms().saturating_sub(event.created_ms);
         shared.metrics.webhook_delivery_seconds.observe(age_ms as f64 / 1000.0);
+        if !shared.cfg.delivered_retention.is_zero() {
+            history::record(&mut batch, &event);
+        }
         Outcome::Delivered
     } else if event.attempts + 1 >= shared.cfg.max_attempts {
-        tracing::warn!(event = %event.id, url = %event.url, "webhook retries exhausted; event moved to dead letter");
+        tracing::warn!(event = %event.id, "webhook retries exhausted; event moved to dead letter");
         let mut dead = event.clone();
         dead.attempts += 1;
-        batch.put(
-            Cf::DeadLetter,
-            keys::dead_letter(chatedge_config::time::unix_ms(), &dead.id).to_vec(),
-            dead.encode(),
-        );
+        dead_letter::record(&mut batch, &dead, result.as_ref().err().map(String::as_str).unwrap_or_default());
         Outcome::Dead
     } else {
         let mut next = event.clone();
@@ -320,8 +326,8 @@ async fn deliver(shared: &Shared, key: OutboxKey) -> Outcome {
     }
 }
 
-/// POSTs the event once; true on a 2xx answer within the timeout.
-async fn attempt(shared: &Shared, event: &StoredEvent, secret: &chatedge_config::WebhookSecret) -> bool {
+/// POSTs the event once; Ok on a 2xx answer within the timeout, else why not.
+async fn attempt(shared: &Shared, event: &StoredEvent, secret: &chatedge_config::WebhookSecret) -> Result<(), String> {
     let webhook_id = format!("evt_{}", event.id);
     let ts = chatedge_config::time::unix_ms() / 1000;
     let signature = sign::signature(secret, &webhook_id, ts, event.body.as_bytes());
@@ -332,18 +338,22 @@ async fn attempt(shared: &Shared, event: &StoredEvent, secret: &chatedge_config:
         .header("webhook-timestamp", ts.to_string())
         .header("webhook-signature", signature)
         .body(Full::new(Bytes::from(event.body.clone())));
-    let Ok(request) = request else { return false };
+    let request = request.map_err(|_| "invalid request".to_owned())?;
     let started = Instant::now();
     let exchange = async {
-        let response = shared.client.request(request).await.ok()?;
-        let ok = response.status().is_success();
+        let response = shared.client.request(request).await.map_err(|e| format!("connection failed: {e}"))?;
+        let status = response.status();
         // Read (a bounded amount of) the body so the connection can be reused.
         let _ = Limited::new(response.into_body(), MAX_RESPONSE_BYTES).collect().await;
-        Some(ok)
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(format!("HTTP {}", status.as_u16()))
+        }
     };
-    let ok = tokio::time::timeout(shared.cfg.timeout, exchange).await.ok().flatten().unwrap_or(false);
+    let result = tokio::time::timeout(shared.cfg.timeout, exchange).await.unwrap_or_else(|_| Err("timeout".into()));
     shared.metrics.webhook_request_seconds.observe(started.elapsed().as_secs_f64());
-    ok
+    result
 }
 
 /// Exponential backoff with full jitter: uniform in [d/2, d], d = initial · 2^(attempt-1) ≤ max.
@@ -353,15 +363,7 @@ pub fn backoff(cfg: &WebhooksConfig, attempt: u32) -> Duration {
     Duration::from_millis(rand::rng().random_range(d / 2..=d.max(1)))
 }
 
-async fn dead_letter(store: &Store, key: OutboxKey, event: &StoredEvent) -> Outcome {
-    dead_letter_raw(store, key, event.encode()).await
-}
-
-async fn dead_letter_raw(store: &Store, key: OutboxKey, value: Vec<u8>) -> Outcome {
-    let mut batch = Batch::new();
-    batch.delete(Cf::Outbox, key);
-    let id = EventId::from_slice(&key[8..]).unwrap_or_else(EventId::random);
-    batch.put(Cf::DeadLetter, keys::dead_letter(chatedge_config::time::unix_ms(), &id).to_vec(), value);
+async fn commit_dead(store: &Store, batch: Batch) -> Outcome {
     match store.commit(batch).await {
         Ok(()) => Outcome::Dead,
         Err(_) => Outcome::StoreFailed,

@@ -4,8 +4,11 @@
 //! batch commits, the committer tells the [`dispatcher`] their keys. Delivery is at-least-once:
 //! an event is deleted only after a 2xx, and every attempt carries the same `webhook-id`.
 
+pub mod dead_letter;
 pub mod dispatcher;
+pub mod history;
 pub mod payload;
+pub mod replay;
 pub mod sign;
 
 use chatedge_config::snapshot::{InstanceConfig, WebhookKind};

@@ -17,6 +17,7 @@ mod qr_image;
 mod queue;
 pub mod routes;
 mod settings;
+mod webhooks;
 
 pub use messages::parse_send_text;
 
@@ -88,6 +89,7 @@ enum Action {
     Message(messages::MessageRoute, Params),
     Setting(settings::Setting),
     Account(account::AccountRoute),
+    Webhook(webhooks::WebhookRoute, Params),
 }
 
 /// The route label of the path after the token, if it is a Z-API route (for benches and logs).
@@ -107,6 +109,9 @@ fn parse(rest: &[&str]) -> Option<(&'static str, &'static str, Action)> {
     if let Some((label, methods, route)) = account::route(rest) {
         return Some((label, methods, Action::Account(route)));
     }
+    if let Some((r, params)) = routes::find(webhooks::ROUTES, rest) {
+        return Some((r.label, r.methods, Action::Webhook(r.op, params)));
+    }
     let (r, _) = routes::find(settings::ROUTES, rest)?;
     Some((r.label, r.methods, Action::Setting(r.op)))
 }
@@ -119,6 +124,7 @@ pub fn documented() -> Vec<(&'static str, &'static str)> {
     all.extend(messages::documented());
     all.extend(settings::ROUTES.iter().map(|r| (r.path, r.methods)));
     all.extend(account::documented());
+    all.extend(webhooks::ROUTES.iter().map(|r| (r.path, r.methods)));
     all
 }
 
@@ -202,6 +208,7 @@ async fn dispatch(
         Action::Message(route, params) => messages::handle(&call, route, &params).await,
         Action::Setting(s) => settings::change(&call, s).await,
         Action::Account(route) => account::handle(&call, &method, route).await,
+        Action::Webhook(route, params) => webhooks::handle(&call, route, &params).await,
     }
 }
 
@@ -236,6 +243,9 @@ mod tests {
             ("update-webhook-received-delivery", Some(("zapi.update-webhook-received-delivery", "PUT, POST"))),
             ("update-auto-read-status", Some(("zapi.update-auto-read-status", "PUT, POST"))),
             ("update-name/x", None),
+            ("webhook-failures", Some(("zapi.webhook-failures", GET))),
+            ("webhook-failures/0123/retry", Some(("zapi.webhook-failures-retry", POST))),
+            ("webhook-replay", Some(("zapi.webhook-replay", POST))),
             ("nothing", None),
         ];
         for (path, want) in cases {
