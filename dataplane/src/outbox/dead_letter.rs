@@ -145,4 +145,4 @@ fn truncate(s: &str, max: usize) -> &str {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -56,7 +56,18 @@ enum Source {
 
 /// Requeues every event of `instance` in `window`; returns how many were queued.
 pub fn replay(store: &Store, notifier: &Notifier, instance: &InstanceId, window: &Window) -> Result<usize, ReplayError> {
-    let picked = pick(store, instance, window)?;
+    replay_at_most(store, notifier, instance, window, MAX_EVENTS_PER_CALL)
+}
+
+/// [`replay`], refusing more than `max` events.
+fn replay_at_most(
+    store: &Store,
+    notifier: &Notifier,
+    instance: &InstanceId,
+    window: &Window,
+    max: usize,
+) -> Result<usize, ReplayError> {
+    let picked = pick(store, instance, window, max)?;
     let mut queued = 0;
     for chunk in picked.chunks(CHUNK) {
         let mut batch = Batch::new();
@@ -76,8 +87,8 @@ pub fn replay(store: &Store, notifier: &Notifier, instance: &InstanceId, window:
 }
 
 /// The first pass: the keys of every event in the window, by creation time, each id once.
-fn pick(store: &Store, instance: &InstanceId, window: &Window) -> Result<Vec<(u64, Source)>, ReplayError> {
-    let mut p = Picked::default();
+fn pick(store: &Store, instance: &InstanceId, window: &Window, max: usize) -> Result<Vec<(u64, Source)>, ReplayError> {
+    let mut p = Picked { max, picked: Vec::new(), ids: HashSet::new(), too_many: false };
     history::scan(store, instance, window.since, window.until, |key, event| match window.takes(&event) {
         true => p.take(event.created_ms, event.id, Source::History(*key)),
         false => ControlFlow::Continue(()),
@@ -98,14 +109,14 @@ fn pick(store: &Store, instance: &InstanceId, window: &Window) -> Result<Vec<(u6
     }
     it.status().map_err(StoreError::from)?;
     if p.too_many {
-        return Err(ReplayError::TooMany { max: MAX_EVENTS_PER_CALL });
+        return Err(ReplayError::TooMany { max });
     }
     p.picked.sort_unstable();
     Ok(p.picked)
 }
 
-#[derive(Default)]
 struct Picked {
+    max: usize,
     picked: Vec<(u64, Source)>,
     /// An event both delivered and dead (or listed twice) is queued once.
     ids: HashSet<EventId>,
@@ -117,7 +128,7 @@ impl Picked {
         if !self.ids.insert(id) {
             return ControlFlow::Continue(());
         }
-        if self.picked.len() == MAX_EVENTS_PER_CALL {
+        if self.picked.len() == self.max {
             self.too_many = true;
             return ControlFlow::Break(());
         }
