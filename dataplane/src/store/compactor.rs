@@ -230,6 +230,14 @@ impl Compactor {
     }
 }
 
+/// How often to prune: `at_most`, or a quarter of the shortest (non-zero) retention when that
+/// is sooner, so nothing outlives its retention by more than a quarter of it — but not more
+/// often than every second.
+pub fn prune_every(at_most: Duration, retentions: &[Duration]) -> Duration {
+    let shortest = retentions.iter().filter(|r| !r.is_zero()).min().copied().unwrap_or(at_most);
+    at_most.min(shortest / 4).max(Duration::from_secs(1))
+}
+
 /// The first time kept under `retention`; zero retention keeps nothing.
 fn cutoff(retention: Duration) -> u64 {
     match retention.is_zero() {
@@ -323,6 +331,20 @@ mod tests {
         }
         assert_eq!(metrics.webhook_history_pruned.get(), 2);
         store.close();
+    }
+
+    #[test]
+    fn short_retentions_are_pruned_more_often_but_at_most_every_second() {
+        let ten_min = Duration::from_secs(600);
+        let cases = [
+            (vec![Duration::from_secs(7 * 86_400), Duration::from_secs(86_400)], ten_min),
+            (vec![Duration::from_secs(86_400), Duration::ZERO], ten_min),
+            (vec![Duration::from_secs(86_400), Duration::from_secs(20)], Duration::from_secs(5)),
+            (vec![Duration::from_millis(1500)], Duration::from_secs(1)),
+        ];
+        for (retentions, want) in cases {
+            assert_eq!(prune_every(ten_min, &retentions), want, "{retentions:?}");
+        }
     }
 
     #[tokio::test]

@@ -112,7 +112,8 @@ impl From<rocksdb::Error> for StoreError {
     }
 }
 
-/// How often the compactor prunes the dead-letter and webhook-history families.
+/// How often the compactor prunes the dead-letter and webhook-history families (more often
+/// when a retention is short: see `compactor::prune_every`).
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
 /// How often the compactor refreshes their size gauges.
 const ESTIMATE_EVERY: Duration = Duration::from_secs(10);
@@ -185,7 +186,7 @@ impl Store {
         let maintenance = compactor::Maintenance {
             dead_letter_retention: config.dead_letter_retention,
             history_retention,
-            prune_every: PRUNE_EVERY,
+            prune_every: compactor::prune_every(PRUNE_EVERY, &[config.dead_letter_retention, history_retention]),
             estimate_every: ESTIMATE_EVERY,
         };
         let mut started = Ok(());
