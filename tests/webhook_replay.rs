@@ -175,7 +175,8 @@ async fn bad_webhook_failure_and_replay_requests_are_refused_naming_the_problem(
         assert_eq!(status, 400, "{route} {body}: {v}");
         assert!(v["error"].is_string() && v["message"].as_str().unwrap_or("").contains(says), "{route} {body}: {v}");
     }
-    let (status, v) = p.http.raw(Method::POST, &p.ce.instance_url(&p.inst, "webhook-replay"), None, &[], b"{".to_vec()).await;
+    let (status, v) =
+        p.http.raw(Method::POST, &p.ce.instance_url(&p.inst, "webhook-replay"), None, &[], b"{".to_vec()).await;
     assert_eq!((status, v["error"].as_str()), (400, Some("Invalid JSON")), "{v}");
     for query in ["?pageSize=101", "?pageSize=0", "?page=x", "?page=100000"] {
         let (status, v) = p.http.get(&p.ce.instance_url(&p.inst, &format!("webhook-failures{query}")), None).await;
@@ -183,8 +184,10 @@ async fn bad_webhook_failure_and_replay_requests_are_refused_naming_the_problem(
         assert!(v["message"].as_str().unwrap().contains("must be a whole number from 1 to"), "{query}: {v}");
     }
     let unknown = "0123456789abcdef0123456789abcdef";
-    let (status, v) =
-        p.http.post(&p.ce.instance_url(&p.inst, &format!("webhook-failures/evt_{unknown}/retry")), None, &json!({})).await;
+    let (status, v) = p
+        .http
+        .post(&p.ce.instance_url(&p.inst, &format!("webhook-failures/evt_{unknown}/retry")), None, &json!({}))
+        .await;
     assert_eq!((status, v["error"].as_str()), (404, Some("Event not found")), "{v}");
     let (status, _) = p.http.get(&p.ce.instance_url(&p.inst, "webhook-replay"), None).await;
     assert_eq!(status, 405);

@@ -35,7 +35,8 @@ pub struct Window {
 
 impl Window {
     fn takes(&self, event: &StoredEvent) -> bool {
-        (self.since..self.until).contains(&event.created_ms) && (self.kinds.is_empty() || self.kinds.contains(&event.kind))
+        (self.since..self.until).contains(&event.created_ms)
+            && (self.kinds.is_empty() || self.kinds.contains(&event.kind))
     }
 }
 
@@ -55,7 +56,12 @@ enum Source {
 }
 
 /// Requeues every event of `instance` in `window`; returns how many were queued.
-pub fn replay(store: &Store, notifier: &Notifier, instance: &InstanceId, window: &Window) -> Result<usize, ReplayError> {
+pub fn replay(
+    store: &Store,
+    notifier: &Notifier,
+    instance: &InstanceId,
+    window: &Window,
+) -> Result<usize, ReplayError> {
     replay_at_most(store, notifier, instance, window, MAX_EVENTS_PER_CALL)
 }
 

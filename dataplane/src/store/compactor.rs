@@ -219,9 +219,10 @@ impl Compactor {
     /// Refreshes the dead-letter and history gauges from RocksDB's key estimates (cheap: table
     /// properties and memtable counts, no reads).
     fn estimate(&self) {
-        for (cf, gauge) in
-            [(Cf::DeadLetter, &self.metrics.webhook_dead_letters), (Cf::WebhookHistory, &self.metrics.webhook_history_events)]
-        {
+        for (cf, gauge) in [
+            (Cf::DeadLetter, &self.metrics.webhook_dead_letters),
+            (Cf::WebhookHistory, &self.metrics.webhook_history_events),
+        ] {
             let Some(h) = self.db.cf_handle(cf.name()) else { continue };
             if let Ok(Some(n)) = self.db.property_int_value_cf(h, "rocksdb.estimate-num-keys") {
                 gauge.set(i64::try_from(n).unwrap_or(i64::MAX));
@@ -298,7 +299,11 @@ mod tests {
         aged(&store, Cf::DeadLetter, &instances, &[30, 8, 6, 0]).await;
         prune_now(&store).await;
         for i in &instances {
-            assert_eq!(count(&store, Cf::DeadLetter, i), 2, "the 30- and 8-day-old letters go, the 6- and 0-day-old stay");
+            assert_eq!(
+                count(&store, Cf::DeadLetter, i),
+                2,
+                "the 30- and 8-day-old letters go, the 6- and 0-day-old stay"
+            );
         }
         assert_eq!(metrics.dead_letters_pruned.get(), 6);
         prune_now(&store).await;

@@ -9,7 +9,8 @@
 //!    until the server's queues are empty and the last statuses are decided;
 //! 3. **drain**: the sink answers 200 again; every second a progress line (events delivered,
 //!    deliveries/s over that second, the ledger's complete messages, the server's backlog
-//!    gauge); done when every message has its DeliveryCallback and READ, or at `--drain`.
+//!    gauge); done when every message has its DeliveryCallback and READ and the gauge (when
+//!    exported) is zero, or at `--drain`.
 //!
 //! Events are produced through the normal paths only (send-text on the sim network); the
 //! figures include the sink's own work on the same cores (signature checks, JSON parsing).
@@ -45,7 +46,8 @@ pub async fn run(
 ) -> Result<()> {
     let quiet = args.output.quiet;
     let bodies = send::bodies(args.load.message_chars);
-    let sender = Arc::new(SendText::new(http.clone(), &args.target.data_plane, instances, bodies, Some(ledger.clone()))?);
+    let sender =
+        Arc::new(SendText::new(http.clone(), &args.target.data_plane, instances, bodies, Some(ledger.clone()))?);
     let seq = Arc::new(AtomicU64::new(0));
 
     let before = ledger.received();
@@ -135,8 +137,10 @@ async fn drain(args: &WebhooksArgs, http: &Http, ledger: &Ledger, received_befor
         let rate = (received - last) as f64 / now.duration_since(last_at).as_secs_f64();
         peak = peak.max(rate);
         (last, last_at) = (received, now);
-        let complete = delivered == published && read == published;
         let gauge = metric(http, &args.target.data_plane, &args.backlog_metric).await;
+        // Statuses of one message may arrive after its READ: the server's gauge, when it has
+        // one, must be empty too.
+        let complete = delivered == published && read == published && gauge.is_none_or(|g| g == 0.0);
         say(
             args.output.quiet,
             format!(
@@ -149,7 +153,12 @@ async fn drain(args: &WebhooksArgs, http: &Http, ledger: &Ledger, received_befor
             ),
         );
         if complete || started.elapsed() >= args.drain {
-            return Drain { delivered: received - received_before, seconds: started.elapsed().as_secs_f64(), peak, complete };
+            return Drain {
+                delivered: received - received_before,
+                seconds: started.elapsed().as_secs_f64(),
+                peak,
+                complete,
+            };
         }
     }
 }
@@ -178,7 +187,13 @@ async fn produce(sender: &Arc<SendText>, seq: &Arc<AtomicU64>, n: u64, concurren
 }
 
 /// [`produce`] with a line every 5 s.
-async fn produce_reporting(sender: Arc<SendText>, seq: Arc<AtomicU64>, n: u64, concurrency: u32, quiet: bool) -> Result<()> {
+async fn produce_reporting(
+    sender: Arc<SendText>,
+    seq: Arc<AtomicU64>,
+    n: u64,
+    concurrency: u32,
+    quiet: bool,
+) -> Result<()> {
     let start = seq.load(Ordering::Relaxed);
     let started = Instant::now();
     let watch = {

@@ -7,7 +7,8 @@ use crate::outbox::dead_letter::tests::{event, open};
 async fn a_scan_yields_one_instances_delivered_events_in_the_window_oldest_first() {
     let (_dir, store) = open();
     let (a, b) = (InstanceId::generate(), InstanceId::generate());
-    let events: Vec<StoredEvent> = [300u64, 100, 200, 400].iter().map(|t| event(a, WebhookKind::Delivery, *t)).collect();
+    let events: Vec<StoredEvent> =
+        [300u64, 100, 200, 400].iter().map(|t| event(a, WebhookKind::Delivery, *t)).collect();
     let mut batch = Batch::new();
     for e in &events {
         record(&mut batch, e);

@@ -38,10 +38,13 @@ async fn replay_requeues_delivered_and_dead_events_of_the_window_with_their_ids_
 
     let n = replay(&store, &notifier, &a, &window(100, u64::MAX, &[])).unwrap();
     assert_eq!(n, 3);
-    let mut queued: Vec<EventId> = outbox(&store).into_iter().map(|(id, attempts)| {
-        assert_eq!(attempts, 0, "a replayed event starts its attempts again");
-        id
-    }).collect();
+    let mut queued: Vec<EventId> = outbox(&store)
+        .into_iter()
+        .map(|(id, attempts)| {
+            assert_eq!(attempts, 0, "a replayed event starts its attempts again");
+            id
+        })
+        .collect();
     queued.sort();
     let mut want = vec![delivered[0].id, delivered[1].id, dead.id];
     want.sort();
