@@ -136,6 +136,8 @@ pub struct RawWebhooks {
     pub max_backoff_ms: Option<u64>,
     pub timeout_ms: Option<u64>,
     pub concurrency: Option<usize>,
+    /// How long delivered events are kept for `webhook-replay` (human duration, "0" = off).
+    pub delivered_retention: String,
 }
 
 /// Issue 9 §3: immediately, then these (each ±20 % jitter), about 27.5 h in all.
@@ -165,6 +167,8 @@ impl Default for RawWebhooks {
             max_backoff_ms: None,
             timeout_ms: None,
             concurrency: None,
+            // A day of delivered events can be replayed (issue 9 §4).
+            delivered_retention: "24h".into(),
         }
     }
 }
@@ -410,6 +414,8 @@ pub struct WebhooksConfig {
     pub breaker_probe_after: Duration,
     /// An endpoint of an instance failing with no success for this long is disabled.
     pub disable_after: Duration,
+    /// Delivered events are kept this long for replay; zero keeps none.
+    pub delivered_retention: Duration,
 }
 
 /// Parses a human duration as the config writes them: `500ms`, `5s`, `5m`, `2h`, `5d`.
@@ -517,6 +523,8 @@ impl Problems {
             ));
             Duration::from_secs(1)
         })
+    }
+
     /// CIDR networks (`10.0.0.0/8`, `fd00::/8`); a bare address is its own /32 or /128.
     fn networks(&mut self, key: &str, values: &[String]) -> Vec<ipnet::IpNet> {
         let mut out = Vec::with_capacity(values.len());
@@ -528,6 +536,14 @@ impl Problems {
             }
         }
         out
+    }
+
+    /// A human duration like [`Problems::duration`], where "0" means none.
+    fn duration_or_zero(&mut self, key: &str, value: &str) -> Duration {
+        if value.trim() == "0" {
+            return Duration::ZERO;
+        }
+        self.duration(key, value)
     }
 
     fn check(&mut self, ok: bool, message: impl FnOnce() -> String) {
@@ -701,6 +717,7 @@ fn webhooks(w: &RawWebhooks, p: &mut Problems) -> WebhooksConfig {
             p.networks("webhooks.allow_private", &w.allow_private),
         ),
         rotation_overlap: p.duration("webhooks.rotation_overlap", &w.rotation_overlap),
+        delivered_retention: p.duration_or_zero("webhooks.delivered_retention", &w.delivered_retention),
         retry_schedule,
         timeout,
         connect_timeout: p.duration("webhooks.connect_timeout", &w.connect_timeout),
@@ -824,6 +841,9 @@ mod tests {
         assert!(err.contains("webhooks.retry_schedule") && err.contains("max_attempts"), "{err}");
         let err = Config::parse("[webhooks]\ntimeout_ms = 10\ntimeout = \"1s\"\n").unwrap_err().to_string();
         assert!(err.contains("webhooks.timeout"), "{err}");
+    }
+
+    #[test]
     fn webhook_private_networks_are_validated_at_load_naming_the_field() {
         let c = Config::parse("[webhooks]\nallow_private = [\"10.0.0.0/8\", \"fd00::/8\", \"192.168.1.7\"]\n").unwrap();
         let policy = &c.webhooks.address_policy;
@@ -845,6 +865,17 @@ mod tests {
         assert_eq!(c.webhooks.rotation_overlap, Duration::from_secs(2));
         let err = Config::parse("[webhooks]\nrotation_overlap = \"soon\"\n").unwrap_err().to_string();
         assert!(err.contains("webhooks.rotation_overlap"), "{err}");
+    }
+
+    #[test]
+    fn delivered_events_are_kept_a_day_for_replay_unless_configured_otherwise() {
+        assert_eq!(Config::default().webhooks.delivered_retention, Duration::from_secs(24 * 3600));
+        let c = Config::parse("[webhooks]\ndelivered_retention = \"90m\"\n").unwrap();
+        assert_eq!(c.webhooks.delivered_retention, Duration::from_secs(90 * 60));
+        let c = Config::parse("[webhooks]\ndelivered_retention = \"0\"\n").unwrap();
+        assert_eq!(c.webhooks.delivered_retention, Duration::ZERO, "0 turns history off");
+        let err = Config::parse("[webhooks]\ndelivered_retention = \"a day\"\n").unwrap_err().to_string();
+        assert!(err.contains("webhooks.delivered_retention"), "{err}");
     }
 
     #[test]

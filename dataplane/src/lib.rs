@@ -79,7 +79,8 @@ pub async fn run(
     ready: oneshot::Sender<SocketAddr>,
 ) -> Result<(), DataPlaneError> {
     let metrics = Arc::new(Metrics::new());
-    let store = Store::open_with(&opts.data_dir, &config.store, metrics.clone())?;
+    let history = config.webhooks.delivered_retention;
+    let store = Store::open_keeping_history(&opts.data_dir, &config.store, history, metrics.clone())?;
     let node = node_id(&store).await?;
     let sync = Arc::new(ConfigState::load(store.clone(), config.webhooks.url_policy, metrics.clone())?);
     let (notifier, inbox) = dispatcher::channel();

@@ -47,6 +47,11 @@ pub struct Metrics {
     pub store_healthy: IntGauge,
     pub store_compactions_dropped: IntCounter,
     pub dead_letters_pruned: IntCounter,
+    /// Issue 9 §4 (dead letters, history, replay).
+    pub webhook_dead_letters: IntGauge,
+    pub webhook_history_events: IntGauge,
+    pub webhook_history_pruned: IntCounter,
+    pub webhook_requeued: IntCounterVec,
     pub config_version: IntGauge,
     pub config_updates: IntCounterVec,
     pub control_plane_connected: IntGauge,
@@ -309,6 +314,37 @@ impl Metrics {
                 IntCounter::new(
                     "chatedge_dp_dead_letters_pruned_total",
                     "dead-letter webhook events deleted after [store] dead_letter_retention_ms",
+                ),
+            ),
+            webhook_dead_letters: register(
+                &r,
+                IntGauge::new(
+                    "chatedge_dp_webhook_dead_letters",
+                    "dead-letter webhook events kept (RocksDB's estimate, refreshed by the compactor)",
+                ),
+            ),
+            webhook_history_events: register(
+                &r,
+                IntGauge::new(
+                    "chatedge_dp_webhook_history_events",
+                    "delivered webhook events kept for replay (RocksDB's estimate, refreshed by the compactor)",
+                ),
+            ),
+            webhook_history_pruned: register(
+                &r,
+                IntCounter::new(
+                    "chatedge_dp_webhook_history_pruned_total",
+                    "delivered webhook events deleted after [webhooks] delivered_retention",
+                ),
+            ),
+            webhook_requeued: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "chatedge_dp_webhook_requeued_total",
+                        "past webhook events put back in the outbox, by source: retry (one dead letter), replay",
+                    ),
+                    &["source"],
                 ),
             ),
             config_version: register(&r, IntGauge::new("chatedge_dp_config_version", "applied config version")),

@@ -39,6 +39,7 @@ Examples:
   chatedge-loadtest send --instances 4 --duration 10s --rate 2000 --compare-baseline --rounds 3
   chatedge-loadtest send --instances 4 --duration 10s --concurrency 64 --json --html report.html
   chatedge-loadtest webhooks --instances 4 --rate 1000 --duration 10s --sink 127.0.0.1:0 --drain 30s
+  chatedge-loadtest webhooks --instances 50 --concurrency 64 --backlog 1000000 --drain 10m
   chatedge-loadtest pairing --instances 50 --concurrency 8
   chatedge-loadtest mixed --instances 4 --rate 500 --duration 10s --mix send=90,status=8,settings=2
   chatedge-loadtest chaos --chatedge target/release/chatedge --duration 10m --kill-min 5s --kill-max 30s
@@ -202,9 +203,20 @@ pub struct WebhooksArgs {
     pub load: LoadArgs,
     #[command(flatten)]
     pub sink: SinkArgs,
-    /// After sending, how long to wait for outstanding DeliveryCallbacks and READ statuses.
+    /// After sending, how long to wait for outstanding DeliveryCallbacks and READ statuses
+    /// (with --backlog: for the whole backlog to drain).
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub drain: Duration,
+    /// Backlog drain instead of rounds: with the sink down (answering 503), send enough texts
+    /// (at --rate or --concurrency) to produce this many webhook events, wait until the
+    /// server's queues are empty, bring the sink back and time the drain to zero, printing
+    /// deliveries/s each second. 0 = off. Give the server short retry backoffs, or the drain
+    /// waits for them.
+    #[arg(long, default_value_t = 0)]
+    pub backlog: u64,
+    /// With --backlog: the /metrics family printed as the server's backlog in progress lines.
+    #[arg(long, default_value = "chatedge_dp_outbox_tracked")]
+    pub backlog_metric: String,
     #[command(flatten)]
     pub output: OutputArgs,
 }

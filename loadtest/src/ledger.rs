@@ -155,6 +155,11 @@ impl Ledger {
         }
     }
 
+    /// Webhook POSTs filed so far (cheap: for per-second rates).
+    pub fn received(&self) -> u64 {
+        self.book().received
+    }
+
     /// (published, delivered, read) so far, for drain progress.
     pub fn progress(&self) -> (u64, u64, u64) {
         let b = self.book();

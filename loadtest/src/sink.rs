@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
@@ -55,6 +55,9 @@ pub struct Sink {
     /// Instance index → HMAC key. Written once per instance before it is paired (so before
     /// any of its events can arrive), read by every webhook; never held across an `.await`.
     keys: Keys,
+    /// While set, every webhook is answered 503 and not filed (a receiver that is down; the
+    /// `webhooks --backlog` drain).
+    down: Arc<AtomicBool>,
     task: JoinHandle<()>,
 }
 
@@ -71,16 +74,26 @@ impl Sink {
         let addr = listener.local_addr()?;
         let keys: Keys = Arc::default();
         let handler_keys = keys.clone();
+        let down = Arc::new(AtomicBool::new(false));
+        let handler_down = down.clone();
         let handler: server::Handler = Arc::new(move |parts: Parts, body: Bytes| {
             if parts.method != Method::POST {
                 return server::json(StatusCode::METHOD_NOT_ALLOWED, r#"{"error":"POST only"}"#);
+            }
+            if handler_down.load(Ordering::Relaxed) {
+                return server::json(StatusCode::SERVICE_UNAVAILABLE, r#"{"error":"down"}"#);
             }
             ledger.receive(file(&handler_keys, &parts, &body));
             server::json(StatusCode::OK, "{}")
         });
         // Aborted when the sink is dropped.
         let task = tokio::spawn(server::serve(listener, handler));
-        Ok(Sink { addr, keys, task })
+        Ok(Sink { addr, keys, down, task })
+    }
+
+    /// Takes the receiver down (every webhook answered 503) or brings it back.
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::Relaxed);
     }
 
     pub fn addr(&self) -> SocketAddr {

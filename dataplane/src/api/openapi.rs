@@ -32,6 +32,7 @@ const FAMILIES: &[(&str, &str)] = &[
     ("registration", include_str!("../../openapi/zapi/registration.json")),
     ("status", include_str!("../../openapi/zapi/status.json")),
     ("webhook-secret", include_str!("../../openapi/zapi/webhook-secret.json")),
+    ("webhooks", include_str!("../../openapi/zapi/webhooks.json")),
 ];
 
 /// Where instance routes live.

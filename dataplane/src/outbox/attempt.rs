@@ -10,14 +10,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwap;
-use bytes::Bytes;
 use chatedge_config::file::WebhooksConfig;
 use chatedge_config::snapshot::InstanceConfig;
 use chatedge_config::Snapshot;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use rand::Rng;
 
 use super::endpoints::{self, EndpointRecord};
@@ -124,7 +120,7 @@ pub async fn run(shared: &Shared, a: Attempt) -> Finished {
             event.attempts = attempts;
             batch.delete(Cf::Outbox, key);
             dead_letter::record(&mut batch, &event, &format!("retries exhausted: {}", answer.describe()));
-            tracing::warn!(event = %event.id, url = %endpoints::redacted(&a.url), "webhook retries exhausted; event moved to dead letter");
+            tracing::warn!(event = %event.id, url = %chatedge_config::redact(&a.url), "webhook retries exhausted; event moved to dead letter");
         }
         // The event stays; the dispatcher dead-letters the lane once the row says disabled.
         Next::Disable => {}

@@ -25,7 +25,7 @@ use chatedge_config::{EventId, InstanceId, Snapshot};
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio::task::JoinSet;
 
-use super::attempt::{self, Attempt, Finished, Shared, WebhookClient};
+use super::attempt::{self, Attempt, Finished, Shared};
 use super::breaker::{Breaker, BreakerConfig, Permit};
 use super::endpoints::{self, EndpointRecord};
 use super::lanes::{self, Busy, Queue, ReadyEndpoint, ReadyLane, Slots};
@@ -629,7 +629,7 @@ impl Dispatcher {
             let disabled_now = f.next == Next::Disable;
             self.set_record(f.queue.0, rec.clone());
             if disabled_now {
-                tracing::warn!(url = %endpoints::redacted(&rec.url), reason = %rec.disabled_reason, "webhook endpoint disabled for an instance");
+                tracing::warn!(url = %chatedge_config::redact(&rec.url), reason = %rec.disabled_reason, "webhook endpoint disabled for an instance");
                 self.announce_disabled(f.queue.0, &rec);
             }
         }
@@ -671,7 +671,7 @@ impl Dispatcher {
             let body = serde_json::json!({
                 "type": "WebhookEndpointDisabled",
                 "instanceId": instance.to_string(),
-                "url": endpoints::redacted(&rec.url),
+                "url": chatedge_config::redact(&rec.url),
                 "reason": rec.disabled_reason,
                 "disabledAt": rec.disabled_at_ms,
                 "momment": rec.disabled_at_ms,

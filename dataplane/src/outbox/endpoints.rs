@@ -86,31 +86,9 @@ pub fn get(store: &Store, instance: &InstanceId, url: &str) -> Result<Option<End
     serde_json::from_slice(&v).map(Some).map_err(|e| StoreError::Corrupt(format!("webhook endpoint: {e}")))
 }
 
-/// `scheme://host[:port]/path` of a URL: no query string, no user info (integrators put
-/// credentials there), for logs, events and the API.
-// seam: folded at merge into B's `WebhookUrl::redacted()`.
-pub fn redacted(url: &str) -> String {
-    let no_query = url.split(['?', '#']).next().unwrap_or("");
-    match no_query.split_once("://") {
-        Some((scheme, rest)) => {
-            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-            format!("{scheme}://{host}{path}")
-        }
-        None => no_query.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_redacted_url_has_no_query_and_no_credentials() {
-        assert_eq!(redacted("https://u:p@hooks.example:8443/in?token=s3cret#x"), "https://hooks.example:8443/in");
-        assert_eq!(redacted("http://127.0.0.1:9/a/b"), "http://127.0.0.1:9/a/b");
-        assert_eq!(redacted("http://h.example?k=v"), "http://h.example");
-    }
 
     #[test]
     fn a_healthy_endpoint_keeps_no_row() {

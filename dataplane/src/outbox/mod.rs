@@ -21,6 +21,7 @@ mod lanes;
 pub mod payload;
 mod reader;
 pub mod retry;
+pub mod replay;
 pub mod sign;
 
 use std::sync::atomic::{AtomicU64, Ordering};

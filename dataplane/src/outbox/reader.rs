@@ -62,11 +62,7 @@ pub fn load(store: &Store, queue: QueueId, from: u64, limit: usize) -> Result<Lo
             Ok(e) => out.events.push((seq, e)),
             Err(e) => {
                 tracing::error!(error = %e, "undecodable outbox event moved to dead letter");
-                bad.put(
-                    Cf::DeadLetter,
-                    keys::dead_letter(chatedge_config::time::unix_ms(), &EventId::random()).to_vec(),
-                    v.to_vec(),
-                );
+                dead_letter::record_undecodable(&mut bad, &EventId::random(), v);
                 bad.delete(Cf::Outbox, k.to_vec());
                 out.corrupt += 1;
             }
@@ -106,12 +102,10 @@ pub fn empty_queue(store: &Store, queue: QueueId, how: Empty) -> Result<u64, Sto
             let (Some(k), Some(v)) = (it.key(), it.value()) else { break };
             if let Empty::DeadLetter(reason) = how {
                 match StoredEvent::decode(v) {
-                    Ok(e) => dead_letter::record(&mut batch, &e, reason),
-                    Err(_) => batch.put(
-                        Cf::DeadLetter,
-                        keys::dead_letter(chatedge_config::time::unix_ms(), &EventId::random()).to_vec(),
-                        v.to_vec(),
-                    ),
+                    Ok(e) => {
+                        dead_letter::record(&mut batch, &e, reason);
+                    }
+                    Err(_) => dead_letter::record_undecodable(&mut batch, &EventId::random(), v),
                 }
             }
             last = Some(k.to_vec());
@@ -176,11 +170,7 @@ fn migrate_legacy(store: &Store) -> Result<usize, StoreError> {
                 let key = keys::outbox(&e.instance, queue_of(e.kind), super::next_seq());
                 batch.put(Cf::Outbox, key, e.encode());
             } else {
-                batch.put(
-                    Cf::DeadLetter,
-                    keys::dead_letter(chatedge_config::time::unix_ms(), &EventId::random()).to_vec(),
-                    v.to_vec(),
-                );
+                dead_letter::record_undecodable(&mut batch, &EventId::random(), v);
             }
             batch.delete(Cf::Outbox, k.to_vec());
             moved += 1;

@@ -53,6 +53,9 @@ impl Shard {
         let (world_from, world_to) = crate::network::sim::world::table::instance_span(&id);
         batch.delete_range(Cf::SimWorld, world_from, world_to);
         batch.delete(Cf::Config, persist::teardown_marker(&id));
+        // Its dead letters and delivered-event history (both keyed by instance first).
+        crate::outbox::dead_letter::forget_instance(&mut batch, &id);
+        crate::outbox::history::forget_instance(&mut batch, &id);
         self.deps.metrics.instance_teardowns.with_label_values(&[when]).inc();
         tracing::info!(instance = %id, when, "instance removed from the configuration: torn down");
         self.commit(id, batch, Events::new(), then);

@@ -1,7 +1,10 @@
 //! The compactor thread (`store-compactor`): the store's maintenance. It runs the manual
 //! compactions that [`Store::compact_later`](super::Store::compact_later) asks for (consumed
 //! queue spans, cleared queues, delivered outbox events) and, every `prune_every`, prunes the
-//! dead-letter family of events older than `[store] dead_letter_retention_ms`.
+//! dead-letter family of events older than `[store] dead_letter_retention_ms` and the webhook
+//! history of events older than `[webhooks] delivered_retention`, one range delete per instance
+//! (both are keyed `instance ‖ time ‖ event_id`: a prefix-skipping walk finds the instances).
+//! Every `estimate_every` it refreshes the two families' size gauges from RocksDB's estimates.
 //!
 //! It must never stall writers: manual compactions are non-exclusive
 //! (`exclusive_manual_compaction = false`), so RocksDB's automatic compactions — including the
@@ -21,6 +24,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 use rocksdb::{BottommostLevelCompaction, CompactOptions, DB};
 
+use chatedge_config::InstanceId;
+
 use super::{keys, Batch, Cf, Completion, Store, StoreError};
 use crate::metrics::Metrics;
 
@@ -32,8 +37,13 @@ pub const CAPACITY: usize = 256;
 pub struct Maintenance {
     /// Dead letters older than this are deleted.
     pub dead_letter_retention: Duration,
-    /// How often the dead-letter family is pruned.
+    /// Delivered events created longer ago than this are deleted from the history; zero keeps
+    /// none (the history is off, so whatever an earlier run kept goes).
+    pub history_retention: Duration,
+    /// How often the dead-letter and history families are pruned.
     pub prune_every: Duration,
+    /// How often their size gauges are refreshed.
+    pub estimate_every: Duration,
 }
 
 enum Job {
@@ -66,7 +76,7 @@ impl Handle {
         }
     }
 
-    /// Prunes the dead-letter family now and waits until the delete is durable.
+    /// Prunes the dead-letter and history families now and waits until the deletes are durable.
     pub fn prune_now(&self) -> Result<(), StoreError> {
         let tx = self.tx.as_ref().ok_or(StoreError::Closed)?;
         let (reply, done) = std_mpsc::channel();
@@ -122,17 +132,23 @@ impl Compactor {
         // are only dropped by compacting it (ForceOptimized skips files this compaction made).
         opts.set_bottommost_level_compaction(BottommostLevelCompaction::ForceOptimized);
         let mut next_prune = Instant::now() + self.maintenance.prune_every;
+        let mut next_estimate = Instant::now();
         while !stopping.load(Ordering::Acquire) {
-            match rx.recv_timeout(next_prune.saturating_duration_since(Instant::now())) {
+            if Instant::now() >= next_estimate {
+                self.estimate();
+                next_estimate = Instant::now() + self.maintenance.estimate_every;
+            }
+            match rx.recv_timeout(next_prune.min(next_estimate).saturating_duration_since(Instant::now())) {
                 _ if stopping.load(Ordering::Acquire) => break,
                 Ok(Job::Compact(cf, from, to)) => self.compact(cf, &from, &to, &opts),
                 Ok(Job::PruneNow(reply)) => {
                     let _ = reply.send(self.prune(&opts)); // the asker may have gone
                 }
                 Ok(Job::Stop) | Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) if Instant::now() < next_prune => {}
                 Err(RecvTimeoutError::Timeout) => {
                     if let Err(e) = self.prune(&opts) {
-                        tracing::warn!(error = %e, "dead-letter pruning failed; trying again later");
+                        tracing::warn!(error = %e, "webhook dead-letter/history pruning failed; trying again later");
                     }
                     next_prune = Instant::now() + self.maintenance.prune_every;
                 }
@@ -147,43 +163,87 @@ impl Compactor {
         }
     }
 
-    /// Deletes every dead letter older than the retention: one range delete from the start of
-    /// the family (keys begin with the time the event died), then a compaction of that span.
+    /// Deletes the dead letters and delivered events older than their retentions.
     fn prune(&self, opts: &CompactOptions) -> Result<(), StoreError> {
-        let retention = self.maintenance.dead_letter_retention.as_millis() as u64;
-        let cutoff = chatedge_config::time::unix_ms().saturating_sub(retention);
-        let (from, to) = (Vec::<u8>::new(), keys::dead_letter_cutoff(cutoff).to_vec());
-        let n = self.count(Cf::DeadLetter, &to)?;
-        if n == 0 {
-            return Ok(());
+        let m = &self.maintenance;
+        let dead = self.prune_family(Cf::DeadLetter, cutoff(m.dead_letter_retention), opts)?;
+        self.metrics.dead_letters_pruned.inc_by(dead);
+        let delivered = self.prune_family(Cf::WebhookHistory, cutoff(m.history_retention), opts)?;
+        self.metrics.webhook_history_pruned.inc_by(delivered);
+        self.estimate();
+        Ok(())
+    }
+
+    /// One range delete per instance of `cf` (an `instance ‖ ms ‖ event_id` family) covering
+    /// its keys older than `cutoff_ms`, in one batch, then a compaction of the pruned span.
+    /// Walks only the keys it deletes (to count them) and seeks past each instance's rest.
+    fn prune_family(&self, cf: Cf, cutoff_ms: u64, opts: &CompactOptions) -> Result<u64, StoreError> {
+        let h = self.db.cf_handle(cf.name()).ok_or_else(|| StoreError::Rocks(format!("missing {}", cf.name())))?;
+        let mut it = self.db.raw_iterator_cf(h);
+        it.seek_to_first();
+        let (mut batch, mut pruned, mut span) = (Batch::new(), 0u64, None::<(Vec<u8>, Vec<u8>)>);
+        while it.valid() {
+            let Some(instance) = it.key().and_then(InstanceId::from_slice) else {
+                it.next(); // a key too short to name an instance: not this layout, left alone
+                continue;
+            };
+            let end = keys::instance_time(&instance, cutoff_ms);
+            let mut n = 0;
+            while it.valid() && it.key().is_some_and(|k| k < end.as_slice()) {
+                n += 1;
+                it.next();
+            }
+            if n > 0 {
+                let from = keys::instance_time(&instance, 0).to_vec();
+                span = Some(match span {
+                    None => (from.clone(), end.to_vec()),
+                    Some((first, _)) => (first, end.to_vec()),
+                });
+                batch.delete_range(cf, from, end.to_vec());
+                pruned += n;
+            }
+            it.seek(keys::prefix_end(instance.as_bytes()));
         }
+        it.status()?;
+        drop(it);
+        let Some((from, to)) = span else { return Ok(0) };
         let store = self.store.upgrade().ok_or(StoreError::Closed)?;
-        let mut batch = Batch::new();
-        batch.delete_range(Cf::DeadLetter, from.clone(), to.clone());
         let (tx, rx) = std_mpsc::channel();
         store.submit(batch, Completion::call(move |r| drop(tx.send(r))));
         drop(store);
         rx.recv().unwrap_or(Err(StoreError::Closed))?;
-        self.metrics.dead_letters_pruned.inc_by(n);
-        self.compact(Cf::DeadLetter, &from, &to, opts);
-        Ok(())
+        self.compact(cf, &from, &to, opts);
+        Ok(pruned)
     }
 
-    /// Keys of `cf` below `to` (keys only, on this thread: what the prune is about to delete,
-    /// for the metric).
-    fn count(&self, cf: Cf, to: &[u8]) -> Result<u64, StoreError> {
-        let h = self.db.cf_handle(cf.name()).ok_or_else(|| StoreError::Rocks(format!("missing {}", cf.name())))?;
-        let mut opts = rocksdb::ReadOptions::default();
-        opts.set_iterate_upper_bound(to.to_vec());
-        let mut it = self.db.raw_iterator_cf_opt(h, opts);
-        it.seek_to_first();
-        let mut n = 0;
-        while it.valid() {
-            n += 1;
-            it.next();
+    /// Refreshes the dead-letter and history gauges from RocksDB's key estimates (cheap: table
+    /// properties and memtable counts, no reads).
+    fn estimate(&self) {
+        for (cf, gauge) in [
+            (Cf::DeadLetter, &self.metrics.webhook_dead_letters),
+            (Cf::WebhookHistory, &self.metrics.webhook_history_events),
+        ] {
+            let Some(h) = self.db.cf_handle(cf.name()) else { continue };
+            if let Ok(Some(n)) = self.db.property_int_value_cf(h, "rocksdb.estimate-num-keys") {
+                gauge.set(i64::try_from(n).unwrap_or(i64::MAX));
+            }
         }
-        it.status()?;
-        Ok(n)
+    }
+}
+
+/// How often to prune: `at_most`, or a quarter of the shortest (non-zero) retention when that
+/// is sooner, so nothing outlives its retention by more than a quarter of it — but not more
+/// often than every second.
+pub fn prune_every(at_most: Duration, retentions: &[Duration]) -> Duration {
+    let shortest = retentions.iter().filter(|r| !r.is_zero()).min().copied().unwrap_or(at_most);
+    at_most.min(shortest / 4).max(Duration::from_secs(1))
+}
+
+/// The first time kept under `retention`; zero retention keeps nothing.
+fn cutoff(retention: Duration) -> u64 {
+    match retention.is_zero() {
+        true => u64::MAX,
+        false => chatedge_config::time::unix_ms().saturating_sub(retention.as_millis() as u64),
     }
 }
 
@@ -191,39 +251,105 @@ impl Compactor {
 mod tests {
     use super::*;
     use chatedge_config::file::StoreConfig;
-    use chatedge_config::EventId;
+    use chatedge_config::{EventId, InstanceId};
 
-    fn store_keeping_dead_letters_for(retention: Duration) -> (tempfile::TempDir, Arc<Store>, Arc<Metrics>) {
+    fn store_keeping(dead: Duration, delivered: Duration) -> (tempfile::TempDir, Arc<Store>, Arc<Metrics>) {
         let dir = tempfile::tempdir().unwrap();
         let metrics = Arc::new(Metrics::new());
-        let config = StoreConfig { dead_letter_retention: retention, ..chatedge_config::Config::default().store };
-        let store = Store::open_with(dir.path(), &config, metrics.clone()).unwrap();
+        let config = StoreConfig { dead_letter_retention: dead, ..chatedge_config::Config::default().store };
+        let store = Store::open_keeping_history(dir.path(), &config, delivered, metrics.clone()).unwrap();
         (dir, store, metrics)
     }
 
-    fn dead_letters(store: &Store) -> usize {
-        store.db().iterator_cf(store.cf(Cf::DeadLetter), rocksdb::IteratorMode::Start).count()
+    fn store_keeping_dead_letters_for(retention: Duration) -> (tempfile::TempDir, Arc<Store>, Arc<Metrics>) {
+        store_keeping(retention, Duration::from_secs(86_400))
+    }
+
+    fn count(store: &Store, cf: Cf, instance: &InstanceId) -> usize {
+        store
+            .db()
+            .prefix_iterator_cf(store.cf(cf), instance.as_bytes())
+            .take_while(|kv| kv.as_ref().unwrap().0.starts_with(instance.as_bytes()))
+            .count()
+    }
+
+    async fn prune_now(store: &Arc<Store>) {
+        let s = store.clone();
+        tokio::task::spawn_blocking(move || s.prune_webhook_events_now()).await.unwrap().unwrap();
+    }
+
+    /// Puts one key per age (in days) for each instance into `cf`.
+    async fn aged(store: &Store, cf: Cf, instances: &[InstanceId], ages_days: &[u64]) {
+        let now = chatedge_config::time::unix_ms();
+        let mut b = Batch::new();
+        for i in instances {
+            for age in ages_days {
+                let at = now - age * 86_400_000;
+                b.put(cf, keys::instance_timed(i, at, &EventId::generate()).to_vec(), b"{}".to_vec());
+            }
+        }
+        store.commit(b).await.unwrap();
     }
 
     #[tokio::test]
-    async fn dead_letters_older_than_the_retention_are_pruned_and_counted() {
+    async fn dead_letters_older_than_the_retention_are_pruned_per_instance_and_counted() {
         let day = Duration::from_secs(86_400);
         let (_dir, store, metrics) = store_keeping_dead_letters_for(7 * day);
-        let now = chatedge_config::time::unix_ms();
-        let mut b = Batch::new();
-        for age_days in [30u64, 8, 6, 0] {
-            let died = now - age_days * day.as_millis() as u64;
-            b.put(Cf::DeadLetter, keys::dead_letter(died, &EventId::generate()).to_vec(), b"{}".to_vec());
+        let instances = [InstanceId::generate(), InstanceId::generate(), InstanceId::generate()];
+        aged(&store, Cf::DeadLetter, &instances, &[30, 8, 6, 0]).await;
+        prune_now(&store).await;
+        for i in &instances {
+            assert_eq!(
+                count(&store, Cf::DeadLetter, i),
+                2,
+                "the 30- and 8-day-old letters go, the 6- and 0-day-old stay"
+            );
         }
-        store.commit(b).await.unwrap();
-        let s = store.clone();
-        tokio::task::spawn_blocking(move || s.prune_dead_letters_now()).await.unwrap().unwrap();
-        assert_eq!(dead_letters(&store), 2, "the 30- and 8-day-old letters go, the 6- and 0-day-old stay");
-        assert_eq!(metrics.dead_letters_pruned.get(), 2);
-        let s = store.clone();
-        tokio::task::spawn_blocking(move || s.prune_dead_letters_now()).await.unwrap().unwrap();
-        assert_eq!(metrics.dead_letters_pruned.get(), 2, "nothing more to prune");
+        assert_eq!(metrics.dead_letters_pruned.get(), 6);
+        prune_now(&store).await;
+        assert_eq!(metrics.dead_letters_pruned.get(), 6, "nothing more to prune");
         store.close();
+    }
+
+    #[tokio::test]
+    async fn delivered_events_older_than_the_history_retention_are_pruned_and_zero_keeps_none() {
+        let day = Duration::from_secs(86_400);
+        let (dir, store, metrics) = store_keeping(7 * day, day);
+        let instances = [InstanceId::generate(), InstanceId::generate()];
+        aged(&store, Cf::WebhookHistory, &instances, &[3, 2, 0]).await;
+        aged(&store, Cf::DeadLetter, &instances, &[3]).await;
+        prune_now(&store).await;
+        for i in &instances {
+            assert_eq!(count(&store, Cf::WebhookHistory, i), 1, "only the event of today stays");
+            assert_eq!(count(&store, Cf::DeadLetter, i), 1, "a 3-day-old dead letter is kept (7 days)");
+        }
+        assert_eq!(metrics.webhook_history_pruned.get(), 4);
+        assert_eq!(metrics.dead_letters_pruned.get(), 0);
+        store.close();
+        drop(store);
+        let metrics = Arc::new(Metrics::new());
+        let config = StoreConfig { dead_letter_retention: 7 * day, ..chatedge_config::Config::default().store };
+        let store = Store::open_keeping_history(dir.path(), &config, Duration::ZERO, metrics.clone()).unwrap();
+        prune_now(&store).await;
+        for i in &instances {
+            assert_eq!(count(&store, Cf::WebhookHistory, i), 0, "history turned off: what was kept goes");
+        }
+        assert_eq!(metrics.webhook_history_pruned.get(), 2);
+        store.close();
+    }
+
+    #[test]
+    fn short_retentions_are_pruned_more_often_but_at_most_every_second() {
+        let ten_min = Duration::from_secs(600);
+        let cases = [
+            (vec![Duration::from_secs(7 * 86_400), Duration::from_secs(86_400)], ten_min),
+            (vec![Duration::from_secs(86_400), Duration::ZERO], ten_min),
+            (vec![Duration::from_secs(86_400), Duration::from_secs(20)], Duration::from_secs(5)),
+            (vec![Duration::from_millis(1500)], Duration::from_secs(1)),
+        ];
+        for (retentions, want) in cases {
+            assert_eq!(prune_every(ten_min, &retentions), want, "{retentions:?}");
+        }
     }
 
     #[tokio::test]
@@ -242,9 +368,8 @@ mod tests {
         let mut b = Batch::new();
         b.put(Cf::Meta, b"still writable".to_vec(), vec![1]);
         store.commit(b).await.unwrap();
-        let s = store.clone();
         // prune_now is queued behind the compaction, so once it answers the compaction ran.
-        tokio::task::spawn_blocking(move || s.prune_dead_letters_now()).await.unwrap().unwrap();
+        prune_now(&store).await;
         assert_eq!(metrics.store_compactions.get(), 1);
         assert_eq!(store.db().iterator_cf(store.cf(Cf::Queue), rocksdb::IteratorMode::Start).count(), 0);
         store.close();

@@ -101,20 +101,35 @@ pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
     vec![u8::MAX; prefix.len() + 1] // all 0xFF: nothing sorts after it but longer 0xFF runs
 }
 
-pub const DEAD_LETTER_KEY_LEN: usize = 8 + EventId::LEN;
+pub const INSTANCE_TIMED_KEY_LEN: usize = InstanceId::LEN + 8 + EventId::LEN;
 
-/// `dead_at_ms ‖ event_id`: oldest first, so retention is one range delete from the start.
-pub fn dead_letter(dead_ms: u64, event: &EventId) -> [u8; DEAD_LETTER_KEY_LEN] {
-    let mut k = [0u8; DEAD_LETTER_KEY_LEN];
-    k[..8].copy_from_slice(&dead_ms.to_be_bytes());
-    k[8..].copy_from_slice(event.as_bytes());
+/// `instance ‖ ms ‖ event_id`: the layout of the `dead_letter` (ms = when the event died) and
+/// `webhook_history` (ms = when the event was created) families. One instance's keys are one
+/// span in time order, so listing is a bounded scan, and retention is one range delete per
+/// instance, `[instance_time(i, 0), instance_time(i, cutoff))`.
+pub fn instance_timed(instance: &InstanceId, ms: u64, event: &EventId) -> [u8; INSTANCE_TIMED_KEY_LEN] {
+    let mut k = [0u8; INSTANCE_TIMED_KEY_LEN];
+    k[..InstanceId::LEN].copy_from_slice(instance.as_bytes());
+    k[InstanceId::LEN..InstanceId::LEN + 8].copy_from_slice(&ms.to_be_bytes());
+    k[InstanceId::LEN + 8..].copy_from_slice(event.as_bytes());
     k
 }
 
-/// The first dead-letter key not older than `ms`: `[0, dead_letter_cutoff(ms))` is everything
-/// that died before `ms`.
-pub fn dead_letter_cutoff(ms: u64) -> [u8; 8] {
-    ms.to_be_bytes()
+pub fn parse_instance_timed(key: &[u8]) -> Option<(InstanceId, u64, EventId)> {
+    if key.len() != INSTANCE_TIMED_KEY_LEN {
+        return None;
+    }
+    let ms = u64::from_be_bytes(key[InstanceId::LEN..InstanceId::LEN + 8].try_into().ok()?);
+    Some((InstanceId::from_slice(key)?, ms, EventId::from_slice(&key[InstanceId::LEN + 8..])?))
+}
+
+/// `instance ‖ ms`: every [`instance_timed`] key of `instance` at `ms` or later sorts at or
+/// after it, every earlier one before it.
+pub fn instance_time(instance: &InstanceId, ms: u64) -> [u8; InstanceId::LEN + 8] {
+    let mut k = [0u8; InstanceId::LEN + 8];
+    k[..InstanceId::LEN].copy_from_slice(instance.as_bytes());
+    k[InstanceId::LEN..].copy_from_slice(&ms.to_be_bytes());
+    k
 }
 
 /// The `sessions` key of an instance: its id.
@@ -233,10 +248,14 @@ mod tests {
     }
 
     #[test]
-    fn dead_letters_older_than_a_cutoff_sort_before_it() {
-        let e = EventId::generate();
-        assert!(dead_letter(999, &e).as_slice() < dead_letter_cutoff(1000).as_slice());
-        assert!(dead_letter(1000, &e).as_slice() >= dead_letter_cutoff(1000).as_slice());
+    fn one_instances_timed_keys_sort_by_time_and_a_cutoff_splits_them() {
+        let (a, e) = (InstanceId::generate(), EventId::generate());
+        assert!(instance_timed(&a, 999, &e).as_slice() < instance_time(&a, 1000).as_slice());
+        assert!(instance_timed(&a, 1000, &e).as_slice() >= instance_time(&a, 1000).as_slice());
+        assert!(instance_timed(&a, 256, &e) > instance_timed(&a, 255, &e));
+        assert!(instance_timed(&a, u64::MAX, &e).as_slice() < prefix_end(a.as_bytes()).as_slice());
+        assert_eq!(parse_instance_timed(&instance_timed(&a, 42, &e)), Some((a, 42, e)));
+        assert_eq!(parse_instance_timed(b"short"), None);
     }
 
     #[test]

@@ -43,8 +43,9 @@ pub enum Cf {
     MediaRef,
     /// expires_at_ms (u64 BE) ‖ digest → (): received media kept until then.
     MediaHold,
-    /// dead_at_ms (u64 BE) ‖ event_id → webhook event whose retries are exhausted, kept for
-    /// inspection for `[store] dead_letter_retention_ms`, then pruned by the compactor.
+    /// instance_id ‖ dead_at_ms (u64 BE) ‖ event_id → webhook event whose retries are exhausted
+    /// (or whose endpoint was disabled) and why (`outbox::dead_letter`), kept for inspection and
+    /// retry for `[store] dead_letter_retention_ms`, then pruned per instance by the compactor.
     DeadLetter,
     /// instance_id → session state that survives restarts (paired phone, credentials).
     Sessions,
@@ -59,10 +60,14 @@ pub enum Cf {
     /// instance_id ‖ sha256(url)[..16] → the delivery state of one instance's webhook endpoint
     /// (failing since, disabled and why; `outbox::endpoints`).
     WebhookEndpoints,
+    /// instance_id ‖ created_ms (u64 BE) ‖ event_id → a delivered webhook event, kept for
+    /// `webhook-replay` for `[webhooks] delivered_retention` (`outbox::history`), then pruned
+    /// per instance by the compactor.
+    WebhookHistory,
 }
 
 impl Cf {
-    pub const ALL: [Cf; 11] = [
+    pub const ALL: [Cf; 12] = [
         Cf::Queue,
         Cf::QueueIndex,
         Cf::Outbox,
@@ -74,6 +79,7 @@ impl Cf {
         Cf::MediaHold,
         Cf::SimWorld,
         Cf::WebhookEndpoints,
+        Cf::WebhookHistory,
     ];
 
     pub fn name(self) -> &'static str {
@@ -89,6 +95,7 @@ impl Cf {
             Cf::MediaHold => "media_hold",
             Cf::SimWorld => "sim_world",
             Cf::WebhookEndpoints => "webhook_endpoints",
+            Cf::WebhookHistory => "webhook_history",
         }
     }
 }
@@ -111,8 +118,11 @@ impl From<rocksdb::Error> for StoreError {
     }
 }
 
-/// How often the compactor prunes the dead-letter family.
+/// How often the compactor prunes the dead-letter and webhook-history families (more often
+/// when a retention is short: see `compactor::prune_every`).
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
+/// How often the compactor refreshes their size gauges.
+const ESTIMATE_EVERY: Duration = Duration::from_secs(10);
 
 /// The shared store: RocksDB for reads, the committer for writes, the compactor for space.
 pub struct Store {
@@ -133,9 +143,21 @@ impl Store {
     /// Opens (creating if needed) the database under `path` as `config` says, and starts the
     /// committer and compactor threads.
     pub fn open_with(path: &Path, config: &StoreConfig, metrics: Arc<Metrics>) -> Result<Arc<Store>, StoreError> {
+        let history = chatedge_config::Config::default().webhooks.delivered_retention;
+        Store::open_keeping_history(path, config, history, metrics)
+    }
+
+    /// [`open_with`](Self::open_with), delivered webhook events kept for `history_retention`
+    /// (`[webhooks] delivered_retention`; zero keeps none).
+    pub fn open_keeping_history(
+        path: &Path,
+        config: &StoreConfig,
+        history_retention: Duration,
+        metrics: Arc<Metrics>,
+    ) -> Result<Arc<Store>, StoreError> {
         #[allow(clippy::default_constructed_unit_structs)] // a unit struct only outside test builds
         let faults = faults::Faults::default();
-        Store::open_inner(path, config, metrics, faults)
+        Store::open_inner(path, config, history_retention, metrics, faults)
     }
 
     /// [`open`](Self::open) with faults injected into the committer (test builds only).
@@ -147,12 +169,14 @@ impl Store {
     ) -> Result<(Arc<Store>, faults::Faults), StoreError> {
         let config = StoreConfig { max_batch, ..chatedge_config::Config::default().store };
         let f = faults::Faults::default();
-        Ok((Store::open_inner(path, &config, metrics, f.clone())?, f))
+        let history = chatedge_config::Config::default().webhooks.delivered_retention;
+        Ok((Store::open_inner(path, &config, history, metrics, f.clone())?, f))
     }
 
     fn open_inner(
         path: &Path,
         config: &StoreConfig,
+        history_retention: Duration,
         metrics: Arc<Metrics>,
         faults: faults::Faults,
     ) -> Result<Arc<Store>, StoreError> {
@@ -165,8 +189,12 @@ impl Store {
         let db = Arc::new(DB::open_cf_descriptors(&options::db(), path, cfs)?);
         let health = Arc::new(Health::new(metrics.store_healthy.clone()));
         let committer = committer::start(db.clone(), config.max_batch, metrics.clone(), health.clone(), faults)?;
-        let maintenance =
-            compactor::Maintenance { dead_letter_retention: config.dead_letter_retention, prune_every: PRUNE_EVERY };
+        let maintenance = compactor::Maintenance {
+            dead_letter_retention: config.dead_letter_retention,
+            history_retention,
+            prune_every: compactor::prune_every(PRUNE_EVERY, &[config.dead_letter_retention, history_retention]),
+            estimate_every: ESTIMATE_EVERY,
+        };
         let mut started = Ok(());
         // The compactor submits its prunes through this store's committer: it gets a Weak
         // handle, made before the store exists.
@@ -222,9 +250,10 @@ impl Store {
         self.compactor.compact_later(cf, from, to);
     }
 
-    /// Deletes dead letters older than the retention now (tests; the compactor does it every
-    /// [`PRUNE_EVERY`]). Returns when the delete is durable.
-    pub fn prune_dead_letters_now(&self) -> Result<(), StoreError> {
+    /// Deletes dead letters and delivered webhook events older than their retentions now
+    /// (tests; the compactor does it every [`PRUNE_EVERY`]). Returns when the deletes are
+    /// durable.
+    pub fn prune_webhook_events_now(&self) -> Result<(), StoreError> {
         self.compactor.prune_now()
     }
 

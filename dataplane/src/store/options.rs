@@ -70,6 +70,9 @@ pub fn family(cf: Cf, cache: &Cache) -> Options {
         // nothing to filter, and range tombstones are dropped by the manual compaction that
         // follows each prune.
         Cf::DeadLetter => {}
+        // Written once per delivered event, read only by range scans (replay) and pruned by
+        // retention with per-instance range deletes: like the dead letters, nothing to filter.
+        Cf::WebhookHistory => {}
         // Point reads by instance id (status, pairing, config apply) on small families that
         // fit in the cache: a filter keeps misses (unknown instances) off the data blocks.
         Cf::Sessions | Cf::Config => table.set_bloom_filter(BLOOM_BITS_PER_KEY, false),

@@ -8,6 +8,7 @@ pub mod media_burst;
 pub mod mixed;
 pub mod pairing;
 pub mod send;
+pub mod webhook_backlog;
 pub mod webhooks;
 
 use std::future::Future;

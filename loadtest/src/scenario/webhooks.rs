@@ -77,6 +77,10 @@ pub async fn run(args: WebhooksArgs) -> Result<()> {
     }
     let (http, provisioner) = super::connect(&args.target, super::pace(&args.load).pool_size())?;
     let instances = super::provision(&provisioner, args.load.instances, Some(sink.clone()), quiet).await?;
+    if args.backlog > 0 {
+        return super::webhook_backlog::run(&args, &http, &provisioner, &instances, &sink, &ledger).await;
+    }
+    let started = std::time::Instant::now();
     let drains = RefCell::new(Vec::new());
     let after_round = || {
         let (ledger, drains) = (ledger.clone(), &drains);
@@ -90,11 +94,18 @@ pub async fn run(args: WebhooksArgs) -> Result<()> {
     let data_plane = &args.target.data_plane;
     let done = super::run_rounds(&args.load, quiet, data_plane, Some(ledger.clone()), make, after_round).await?;
     let (accounting, latencies) = ledger.account();
+    let elapsed = started.elapsed().as_secs_f64();
+    let events = accounting.events_received;
+    let per_s = events as f64 / elapsed.max(1e-9);
     let mut report =
         Report::new(super::meta("webhooks", &args.load, &args.target), done).with_webhooks(accounting, latencies);
     for (n, d) in drains.borrow().iter().enumerate() {
         report = report.note(describe(n + 1, d));
     }
+    report = report.note(format!(
+        "the sink received {events} webhooks in {elapsed:.1} s of rounds, pauses and drains: {per_s:.0} deliveries/s \
+         (bounded by the send load; `--backlog N` measures the delivery ceiling)"
+    ));
     report = report.note(format!(
         "webhook sink on http://{}; {} webhook secrets registered for signature checks",
         sink.addr(),

@@ -29,6 +29,11 @@ pub enum ZapiError {
         error: &'static str,
         message: String,
     },
+    /// What the path names does not exist (e.g. a webhook event id): 404.
+    NotFound {
+        error: &'static str,
+        message: String,
+    },
     Core(CoreError),
     Control(ControlError),
     /// The control plane took a settings change, but it has not reached this node in time.
@@ -72,6 +77,7 @@ impl ZapiError {
             ZapiError::Body(BodyError::Broken(_)) => "body_broken",
             ZapiError::BadJson(_) => "bad_json",
             ZapiError::Invalid { .. } => "invalid_field",
+            ZapiError::NotFound { .. } => "not_found",
             ZapiError::Core(_) => "core",
             ZapiError::Control(_) | ZapiError::NotAppliedYet => "control_plane",
             ZapiError::Media { error: MediaError::Io(_), .. } => "media_storage",
@@ -118,6 +124,7 @@ impl ZapiError {
             }
             ZapiError::BadJson(e) => (StatusCode::BAD_REQUEST, "Invalid JSON", e.clone()),
             ZapiError::Invalid { error, message } => (StatusCode::BAD_REQUEST, error, message.clone()),
+            ZapiError::NotFound { error, message } => (StatusCode::NOT_FOUND, error, message.clone()),
             ZapiError::Core(e) => return core_response(e),
             ZapiError::Control(ControlError::Refused { status, body }) if status.is_client_error() => {
                 return chatedge_serve::bytes(*status, "application/json", body.clone());

@@ -243,6 +243,9 @@ mod tests {
             ("update-webhook-received-delivery", Some(("zapi.update-webhook-received-delivery", "PUT, POST"))),
             ("update-auto-read-status", Some(("zapi.update-auto-read-status", "PUT, POST"))),
             ("update-name/x", None),
+            ("webhook-failures", Some(("zapi.webhook-failures", GET))),
+            ("webhook-failures/0123/retry", Some(("zapi.webhook-failures-retry", POST))),
+            ("webhook-replay", Some(("zapi.webhook-replay", POST))),
             ("nothing", None),
         ];
         for (path, want) in cases {

@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 use super::super::fields;
 use super::super::{Call, ZapiError};
 use crate::outbox::dispatcher::Control;
-use crate::outbox::endpoints::redacted;
+use chatedge_config::redact as redacted;
 
 fn unavailable() -> ZapiError {
     ZapiError::Core(crate::error::CoreError::ShuttingDown)

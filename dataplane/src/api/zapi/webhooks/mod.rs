@@ -85,35 +85,3 @@ async fn blocking<T: Send + 'static>(
 fn store_error(e: StoreError) -> ZapiError {
     ZapiError::Core(CoreError::StoreFailing(e.to_string()))
 }
-
-/// `scheme://host[:port]/path` of a webhook URL: no userinfo, query or fragment, where
-/// integrators put credentials.
-// seam: folded at merge into B's `WebhookUrl::redacted()`
-fn redacted(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let rest = rest.split(['?', '#']).next().unwrap_or("");
-    let (authority, path) = rest.split_once('/').map(|(a, p)| (a, Some(p))).unwrap_or((rest, None));
-    let host = authority.rsplit_once('@').map(|(_, h)| h).unwrap_or(authority);
-    match path {
-        Some(p) => format!("{scheme}://{host}/{p}"),
-        None => format!("{scheme}://{host}"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_shown_url_keeps_no_credentials() {
-        let cases = [
-            ("https://hooks.example.com/in?token=s3cret", "https://hooks.example.com/in"),
-            ("https://user:pw@hooks.example.com:8443/a/b#frag", "https://hooks.example.com:8443/a/b"),
-            ("http://127.0.0.1:9000?k=v", "http://127.0.0.1:9000"),
-            ("http://h.example/p@q/r", "http://h.example/p@q/r"),
-        ];
-        for (url, shown) in cases {
-            assert_eq!(redacted(url), shown, "{url}");
-        }
-    }
-}
