@@ -53,6 +53,17 @@ pub struct Metrics {
     pub media_upload_bytes: IntCounter,
     pub media_fetches: IntCounterVec,
     pub account_calls: IntCounterVec,
+    /// Cloud API sends by outcome: accepted, rejected, connection_lost, recognised (a resend
+    /// answered from the recorded wamid without a second post).
+    pub cloud_api_sends: IntCounterVec,
+    /// Rate-limit answers of the Graph API to sends (each slows its instance down).
+    pub cloud_api_rate_limited: IntCounter,
+    /// Media for Cloud API sends: uploaded, cached (an earlier upload reused), failed.
+    pub cloud_api_uploads: IntCounterVec,
+    /// Credential checks of Cloud API numbers by outcome.
+    pub cloud_api_verifications: IntCounterVec,
+    /// Account calls handed to the Cloud API connector, by family (refused ones included).
+    pub cloud_api_account_calls: IntCounterVec,
 }
 
 fn latency_buckets() -> Vec<f64> {
@@ -304,6 +315,47 @@ impl Metrics {
                     Opts::new(
                         "chatedge_dp_account_calls_total",
                         "account calls (contacts, chats, groups, …) handed to a connector, by family",
+                    ),
+                    &["family"],
+                ),
+            ),
+            cloud_api_sends: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new("chatedge_dp_cloud_api_sends_total", "Cloud API message sends by outcome"),
+                    &["outcome"],
+                ),
+            ),
+            cloud_api_rate_limited: register(
+                &r,
+                IntCounter::new(
+                    "chatedge_dp_cloud_api_rate_limited_total",
+                    "rate-limit answers of the Graph API to sends (the instance slows down, the message waits)",
+                ),
+            ),
+            cloud_api_uploads: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new("chatedge_dp_cloud_api_media_total", "media of Cloud API sends: uploaded, cached, failed"),
+                    &["outcome"],
+                ),
+            ),
+            cloud_api_verifications: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "chatedge_dp_cloud_api_verifications_total",
+                        "credential checks of Cloud API numbers against the Graph API, by outcome",
+                    ),
+                    &["outcome"],
+                ),
+            ),
+            cloud_api_account_calls: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "chatedge_dp_cloud_api_account_calls_total",
+                        "account calls handed to the Cloud API connector, by family",
                     ),
                     &["family"],
                 ),
