@@ -31,6 +31,7 @@ const FAMILIES: &[(&str, &str)] = &[
     ("profile", include_str!("../../openapi/zapi/profile.json")),
     ("registration", include_str!("../../openapi/zapi/registration.json")),
     ("status", include_str!("../../openapi/zapi/status.json")),
+    ("templates", include_str!("../../openapi/zapi/templates.json")),
 ];
 
 /// Where instance routes live.

@@ -118,6 +118,10 @@ pub enum AccountError {
     /// A per-account bound of the network was reached (e.g. participants of a group).
     #[error("{0}")]
     Limit(String),
+    /// The instance's network has no such call (e.g. groups on the Cloud API); the text names
+    /// the network and what it lacks.
+    #[error("{0}")]
+    Unsupported(String),
     /// The network could not keep the change (its store failed); nothing changed.
     #[error("the network is unavailable: {0}")]
     Unavailable(String),

@@ -33,7 +33,7 @@ impl Unsupported {
 
 /// The refusal of an account call family (or call) this network has no request for.
 pub fn unsupported_call(what: &str) -> AccountError {
-    AccountError::Refused(Unsupported::new(what).to_string())
+    AccountError::Unsupported(Unsupported::new(what).to_string())
 }
 
 /// An account call's failure as the dialects show it.
