@@ -53,6 +53,8 @@ pub struct Metrics {
     pub media_upload_bytes: IntCounter,
     pub media_fetches: IntCounterVec,
     pub account_calls: IntCounterVec,
+    pub cloud_api_notifications: IntCounterVec,
+    pub cloud_api_inbound_events: IntCounterVec,
 }
 
 fn latency_buckets() -> Vec<f64> {
@@ -306,6 +308,28 @@ impl Metrics {
                         "account calls (contacts, chats, groups, …) handed to a connector, by family",
                     ),
                     &["family"],
+                ),
+            ),
+            cloud_api_notifications: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "chatedge_dp_cloud_api_notifications_total",
+                        "Cloud API webhook requests by outcome: committed, bad_signature, unknown_instance, \
+                         malformed, too_large, busy, unavailable, verified, verify_refused",
+                    ),
+                    &["outcome"],
+                ),
+            ),
+            cloud_api_inbound_events: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "chatedge_dp_cloud_api_inbound_events_total",
+                        "messages and statuses read from Cloud API notifications, by outcome: handed, \
+                         duplicate, unknown_message, media_failed",
+                    ),
+                    &["outcome"],
                 ),
             ),
             media_uploads: register(
