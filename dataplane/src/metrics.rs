@@ -55,6 +55,17 @@ pub struct Metrics {
     pub account_calls: IntCounterVec,
     pub cloud_api_notifications: IntCounterVec,
     pub cloud_api_inbound_events: IntCounterVec,
+    /// Cloud API sends by outcome: accepted, rejected, connection_lost, recognised (a resend
+    /// answered from the recorded wamid without a second post).
+    pub cloud_api_sends: IntCounterVec,
+    /// Rate-limit answers of the Graph API to sends (each slows its instance down).
+    pub cloud_api_rate_limited: IntCounter,
+    /// Media for Cloud API sends: uploaded, cached (an earlier upload reused), failed.
+    pub cloud_api_uploads: IntCounterVec,
+    /// Credential checks of Cloud API numbers by outcome.
+    pub cloud_api_verifications: IntCounterVec,
+    /// Account calls handed to the Cloud API connector, by family (refused ones included).
+    pub cloud_api_account_calls: IntCounterVec,
 }
 
 fn latency_buckets() -> Vec<f64> {
@@ -321,6 +332,37 @@ impl Metrics {
                     &["outcome"],
                 ),
             ),
+            cloud_api_sends: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new("chatedge_dp_cloud_api_sends_total", "Cloud API message sends by outcome"),
+                    &["outcome"],
+                ),
+            ),
+            cloud_api_rate_limited: register(
+                &r,
+                IntCounter::new(
+                    "chatedge_dp_cloud_api_rate_limited_total",
+                    "rate-limit answers of the Graph API to sends (the instance slows down, the message waits)",
+                ),
+            ),
+            cloud_api_uploads: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new("chatedge_dp_cloud_api_media_total", "media of Cloud API sends: uploaded, cached, failed"),
+                    &["outcome"],
+                ),
+            ),
+            cloud_api_verifications: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "chatedge_dp_cloud_api_verifications_total",
+                        "credential checks of Cloud API numbers against the Graph API, by outcome",
+                    ),
+                    &["outcome"],
+                ),
+            ),
             cloud_api_inbound_events: register(
                 &r,
                 IntCounterVec::new(
@@ -330,6 +372,16 @@ impl Metrics {
                          duplicate, unknown_message, media_failed",
                     ),
                     &["outcome"],
+                ),
+            ),
+            cloud_api_account_calls: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "chatedge_dp_cloud_api_account_calls_total",
+                        "account calls handed to the Cloud API connector, by family",
+                    ),
+                    &["family"],
                 ),
             ),
             media_uploads: register(

@@ -55,10 +55,14 @@ pub enum Cf {
     /// that instance (contacts, chats, groups, …; see `network::sim::world`). A real network
     /// keeps this on its own servers; the sim keeps it here so a restart keeps it.
     SimWorld,
+    /// The Cloud API's message ids (`wamid`) of an instance's messages, both ways:
+    /// instance_id ‖ 'o' ‖ our message id → wamid, and instance_id ‖ 'w' ‖ wamid → our message
+    /// id (see `network::cloud_api::ids`).
+    CloudMessages,
 }
 
 impl Cf {
-    pub const ALL: [Cf; 10] = [
+    pub const ALL: [Cf; 11] = [
         Cf::Queue,
         Cf::QueueIndex,
         Cf::Outbox,
@@ -69,6 +73,7 @@ impl Cf {
         Cf::MediaRef,
         Cf::MediaHold,
         Cf::SimWorld,
+        Cf::CloudMessages,
     ];
 
     pub fn name(self) -> &'static str {
@@ -83,6 +88,7 @@ impl Cf {
             Cf::MediaRef => "media_ref",
             Cf::MediaHold => "media_hold",
             Cf::SimWorld => "sim_world",
+            Cf::CloudMessages => "cloud_messages",
         }
     }
 }

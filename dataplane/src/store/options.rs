@@ -82,6 +82,9 @@ pub fn family(cf: Cf, cache: &Cache) -> Options {
         // Read by prefix scan once per instance (the sim loads an instance's account state
         // on first use), written by single rows; small and cold.
         Cf::SimWorld => {}
+        // Point reads by (instance, id) when a send or a status needs the other id: a filter
+        // keeps lookups of ids never recorded (first sends) off the data blocks.
+        Cf::CloudMessages => table.set_bloom_filter(BLOOM_BITS_PER_KEY, false),
     }
     opts.set_block_based_table_factory(&table);
     opts

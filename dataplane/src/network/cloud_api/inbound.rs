@@ -295,8 +295,8 @@ impl Inbound {
                 let found = self.store.db().get_cf(self.store.cf(Cf::CloudMessages), zaap_key(&instance, &message_id))?;
                 let Some((zaap_id, phone)) = found.as_deref().and_then(parse_zaap_value) else { return Ok(None) };
                 let reason = match details {
-                    Some(d) => format!("Cloud API error {code}: {title} ({d})"),
-                    None => format!("Cloud API error {code}: {title}"),
+                    Some(d) => format!("{} ({d})", super::errors::reason(code, &title)),
+                    None => super::errors::reason(code, &title),
                 };
                 return Ok(Some(Some(NetworkEvent::Failed { instance, message_id, zaap_id, phone, reason, ack: None })));
             }
