@@ -60,6 +60,10 @@ pub struct ControlPlane {
     pub url_policy: UrlPolicy,
     pub metrics: Arc<Metrics>,
     pub heartbeat: Duration,
+    /// The data planes' public base URL when a call names none (it came straight here, not
+    /// forwarded by a data plane): `[media] public_base_url`, else `http://` + `[dataplane]
+    /// listen` — right for the single-node default. Used in Cloud API `webhookUrl` answers.
+    pub dataplane_base: String,
     /// Attached data planes: open streams and the last version each acknowledged.
     nodes: watch::Sender<HashMap<NodeId, Attached>>,
 }
@@ -88,6 +92,10 @@ impl ControlPlane {
             url_policy: config.webhooks.url_policy,
             metrics,
             heartbeat: config.controlplane.heartbeat,
+            dataplane_base: match config.media.public_base_url.as_str() {
+                "" => format!("http://{}", config.dataplane.listen),
+                base => base.to_owned(),
+            },
             nodes: watch::channel(HashMap::new()).0,
         })
     }

@@ -53,6 +53,8 @@ pub struct Metrics {
     pub media_upload_bytes: IntCounter,
     pub media_fetches: IntCounterVec,
     pub account_calls: IntCounterVec,
+    pub cloud_api_notifications: IntCounterVec,
+    pub cloud_api_inbound_events: IntCounterVec,
     /// Cloud API sends by outcome: accepted, rejected, connection_lost, recognised (a resend
     /// answered from the recorded wamid without a second post).
     pub cloud_api_sends: IntCounterVec,
@@ -319,6 +321,17 @@ impl Metrics {
                     &["family"],
                 ),
             ),
+            cloud_api_notifications: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "chatedge_dp_cloud_api_notifications_total",
+                        "Cloud API webhook requests by outcome: committed, bad_signature, unknown_instance, \
+                         malformed, too_large, busy, unavailable, verified, verify_refused",
+                    ),
+                    &["outcome"],
+                ),
+            ),
             cloud_api_sends: register(
                 &r,
                 IntCounterVec::new(
@@ -346,6 +359,17 @@ impl Metrics {
                     Opts::new(
                         "chatedge_dp_cloud_api_verifications_total",
                         "credential checks of Cloud API numbers against the Graph API, by outcome",
+                    ),
+                    &["outcome"],
+                ),
+            ),
+            cloud_api_inbound_events: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "chatedge_dp_cloud_api_inbound_events_total",
+                        "messages and statuses read from Cloud API notifications, by outcome: handed, \
+                         duplicate, unknown_message, media_failed",
                     ),
                     &["outcome"],
                 ),

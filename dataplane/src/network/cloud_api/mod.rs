@@ -22,6 +22,8 @@ pub mod graph;
 pub mod ids;
 pub mod inbound;
 pub mod media;
+pub mod notification;
+pub mod receive;
 pub mod send;
 pub mod state;
 
