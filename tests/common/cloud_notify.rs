@@ -55,7 +55,7 @@ impl CloudNumber {
 
     /// A notification of one message from `from` (named `name`) of `kind` with that kind's object.
     pub fn message(&self, from: &str, name: &str, wamid: &str, kind: &str, object: Value) -> Value {
-        let mut m = json!({"from": from, "id": wamid, "timestamp": "1749416383", "type": kind});
+        let mut m = json!({"from": from, "id": wamid, "timestamp": now_s(), "type": kind});
         m[kind] = object;
         self.notification(json!({
             "contacts": [{"profile": {"name": name}, "wa_id": from}],
@@ -65,7 +65,7 @@ impl CloudNumber {
 
     /// A notification of one status of our message `wamid`.
     pub fn status(&self, wamid: &str, status: &str, recipient: &str, callback: Option<&str>) -> Value {
-        let mut s = json!({"id": wamid, "status": status, "timestamp": "1750263773", "recipient_id": recipient});
+        let mut s = json!({"id": wamid, "status": status, "timestamp": now_s(), "recipient_id": recipient});
         if let Some(c) = callback {
             s["biz_opaque_callback_data"] = json!(c);
         }
@@ -76,6 +76,12 @@ impl CloudNumber {
         }
         self.notification(json!({"statuses": [s]}))
     }
+}
+
+/// Seconds since the epoch as Meta writes them (a decimal string): notifications are sent as
+/// things happen, and received media is kept (and linked) from the message's time.
+fn now_s() -> String {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs().to_string()
 }
 
 /// `sha256=<hex>` of `body` under `secret`, as Meta signs.
