@@ -76,10 +76,7 @@ impl Cloud {
 
     /// Waits for the ReceivedCallback of the network's message `wamid`.
     async fn received(&self, wamid: &str) -> Value {
-        let events = self
-            .sink
-            .wait_for(PATIENCE, wamid, |e| e.iter().any(|r| r.body["messageId"] == wamid))
-            .await;
+        let events = self.sink.wait_for(PATIENCE, wamid, |e| e.iter().any(|r| r.body["messageId"] == wamid)).await;
         let r = events.into_iter().find(|r| r.body["messageId"] == wamid).unwrap();
         assert!(r.signed_by(&self.inst.secret), "the webhook is signed with the instance's secret");
         assert_eq!(r.body["type"], "ReceivedCallback");
@@ -102,7 +99,8 @@ impl Cloud {
         let mut body = Vec::new();
         for (name, value) in [("messaging_product", "whatsapp"), ("type", mime)] {
             body.extend_from_slice(
-                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
             );
         }
         body.extend_from_slice(
@@ -136,7 +134,8 @@ async fn a_cloud_api_instance_connects_without_pairing_and_has_no_qr_code() {
     let (_, device) = c.http.get(&c.ce.instance_url(&c.inst, "device"), None).await;
     assert_eq!(device["name"], "Chatedge Test Shop");
     assert_eq!(device["isBusiness"], true);
-    let verified = c.fake.requests().iter().any(|r| r.method == "GET" && r.path == format!("/{}", c.fake.phone_number_id));
+    let verified =
+        c.fake.requests().iter().any(|r| r.method == "GET" && r.path == format!("/{}", c.fake.phone_number_id));
     assert!(verified, "the credentials were checked against the Graph API");
 
     for route in ["qr-code", "qr-code/image", "phone-code/5511999990001"] {
@@ -166,7 +165,8 @@ async fn signed_notifications_become_received_callbacks_once_and_bad_signatures_
     let forged = cloud_notify::signature("not-the-app-secret", &body);
     let (s, _) = cloud_notify::post_signed(&c.webhook_url, &body, Some(&forged)).await;
     assert_eq!(s, 403);
-    let refused = common::metrics::sum(&c.http, &c.ce.dp, "chatedge_dp_cloud_api_notifications_total", "bad_signature").await;
+    let refused =
+        common::metrics::sum(&c.http, &c.ce.dp, "chatedge_dp_cloud_api_notifications_total", "bad_signature").await;
     assert_eq!(refused, 2.0, "both refusals are counted");
 
     let (s, answer) = c.notify(&hello).await;
@@ -188,16 +188,36 @@ async fn signed_notifications_become_received_callbacks_once_and_bad_signatures_
 
     // Every other kind the Cloud API sends.
     let kinds = [
-        ("wamid.LOC", "location", json!({"latitude": 37.483307, "longitude": -122.148981, "name": "Philz Coffee", "address": "1 Hacker Way"})),
-        ("wamid.CARD", "contacts", json!([{"name": {"formatted_name": "Barbara J. Johnson", "first_name": "Barbara"},
-            "phones": [{"phone": "+1 (940) 555-1234", "type": "HOME", "wa_id": "19405551234"}]}])),
+        (
+            "wamid.LOC",
+            "location",
+            json!({"latitude": 37.483307, "longitude": -122.148981, "name": "Philz Coffee", "address": "1 Hacker Way"}),
+        ),
+        (
+            "wamid.CARD",
+            "contacts",
+            json!([{"name": {"formatted_name": "Barbara J. Johnson", "first_name": "Barbara"},
+            "phones": [{"phone": "+1 (940) 555-1234", "type": "HOME", "wa_id": "19405551234"}]}]),
+        ),
         ("wamid.REACT", "reaction", json!({"message_id": "wamid.HELLO1", "emoji": "\u{1F44D}"})),
         ("wamid.BTN", "interactive", json!({"type": "button_reply", "button_reply": {"id": "yes-1", "title": "Yes"}})),
-        ("wamid.LIST", "interactive", json!({"type": "list_reply", "list_reply": {"id": "row-2", "title": "Express", "description": "Next day"}})),
+        (
+            "wamid.LIST",
+            "interactive",
+            json!({"type": "list_reply", "list_reply": {"id": "row-2", "title": "Express", "description": "Next day"}}),
+        ),
         ("wamid.QUICK", "button", json!({"payload": "STOP", "text": "Stop promotions"})),
-        ("wamid.ORDER", "order", json!({"catalog_id": "194836987003835", "text": "Thanks", "product_items": [
-            {"product_retailer_id": "sku-1", "quantity": 2, "item_price": 30, "currency": "BRL"}]})),
-        ("wamid.SYS", "system", json!({"body": "changed number", "new_wa_id": "5511987650002", "type": "user_changed_number"})),
+        (
+            "wamid.ORDER",
+            "order",
+            json!({"catalog_id": "194836987003835", "text": "Thanks", "product_items": [
+            {"product_retailer_id": "sku-1", "quantity": 2, "item_price": 30, "currency": "BRL"}]}),
+        ),
+        (
+            "wamid.SYS",
+            "system",
+            json!({"body": "changed number", "new_wa_id": "5511987650002", "type": "user_changed_number"}),
+        ),
     ];
     for (wamid, kind, object) in &kinds {
         let (s, a) = c.notify(&c.number.message(CUSTOMER, "Sheena Nelson", wamid, kind, object.clone())).await;
@@ -245,7 +265,11 @@ async fn statuses_become_message_status_callbacks_and_a_failed_one_a_delivery_er
         [&ok, &failing].iter().map(|v| v["zaapId"].as_str().unwrap().to_owned()).collect();
     c.sink.wait_for_zaaps(&zaaps, "the DeliveryCallbacks of both sends").await;
     let callback_of = |to: &str| {
-        c.fake.sends().into_iter().find(|b| b["to"] == to).and_then(|b| b["biz_opaque_callback_data"].as_str().map(str::to_owned))
+        c.fake
+            .sends()
+            .into_iter()
+            .find(|b| b["to"] == to)
+            .and_then(|b| b["biz_opaque_callback_data"].as_str().map(str::to_owned))
     };
     let ours = callback_of("5511987650011").expect("the send carried our message id");
     assert_eq!(ours, ok["messageId"].as_str().unwrap(), "biz_opaque_callback_data is our message id");
@@ -270,7 +294,9 @@ async fn statuses_become_message_status_callbacks_and_a_failed_one_a_delivery_er
     let events = c
         .sink
         .wait_for(PATIENCE, "the failed DeliveryCallback", |e| {
-            e.iter().any(|r| r.body["type"] == "DeliveryCallback" && r.body["zaapId"] == zaap && r.body.get("error").is_some())
+            e.iter().any(|r| {
+                r.body["type"] == "DeliveryCallback" && r.body["zaapId"] == zaap && r.body.get("error").is_some()
+            })
         })
         .await;
     let failed = events.iter().find(|r| r.body["zaapId"] == zaap && r.body.get("error").is_some()).unwrap();
