@@ -100,6 +100,8 @@ struct State {
     /// media id → (mime, bytes)
     media: HashMap<String, (String, Bytes)>,
     templates: Vec<Value>,
+    /// biz_opaque_callback_data → the wamid answered.
+    answered: HashMap<String, String>,
 }
 
 #[derive(Clone)]
@@ -202,6 +204,11 @@ impl FakeGraph {
         self.lock().media.get(media_id).cloned()
     }
 
+    /// The wamid answered to the send that carried `biz_opaque_callback_data`.
+    pub fn wamid_of(&self, callback_data: &str) -> Option<String> {
+        self.lock().answered.get(callback_data).cloned()
+    }
+
     /// The next `n` requests in `scope` are answered with `failure`.
     pub fn fail_next(&self, scope: Scope, n: usize, failure: GraphFailure) {
         let mut s = self.lock();
@@ -297,6 +304,9 @@ impl FakeGraph {
         let to = b["to"].as_str().unwrap_or_default();
         let n = self.next.fetch_add(1, Ordering::SeqCst);
         let wamid = format!("wamid.HBgN{to}FQIAERgS{n:016X}");
+        if let Some(data) = b["biz_opaque_callback_data"].as_str() {
+            self.lock().answered.insert(data.to_owned(), wamid.clone());
+        }
         ok(json!({
             "messaging_product": "whatsapp",
             "contacts": [{"input": to, "wa_id": to}],
@@ -481,7 +491,7 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() + 0 && i + 2 <= bytes.len() - 1 {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
             if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
                 out.push(b);
                 i += 3;

@@ -26,6 +26,8 @@ pub mod notification;
 pub mod receive;
 pub mod send;
 pub mod state;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
