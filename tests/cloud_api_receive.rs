@@ -6,9 +6,11 @@
 //! nothing.
 
 mod common;
+#[path = "common/fake_graph.rs"]
+mod fake_graph;
 
 use common::cloud_notify::{self, CloudNumber};
-use common::fake_graph::FakeGraph;
+use fake_graph::FakeGraph;
 use common::{wait_connected, Chatedge, Http, Instance, Sink, FAST, PATIENCE};
 use serde_json::{json, Value};
 

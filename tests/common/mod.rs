@@ -4,7 +4,6 @@
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
 pub mod cloud_notify;
-pub mod fake_graph;
 pub mod faults;
 pub mod files;
 pub mod http;
