@@ -116,7 +116,9 @@ pub async fn run(
         metrics.clone(),
         receiver,
         cloud.state.clone(),
-        config.dataplane.request_timeout,
+        // Half the request timeout: the route answers 503 itself (Meta retries) well before
+        // the edge would cut the request.
+        config.dataplane.request_timeout / 2,
     ));
     let sim = SimNetwork::new(config.sim.clone(), media.clone(), store.clone(), event_txs.clone());
     // Each shard's connector routes every call to the instance's network (sim or Cloud API).
