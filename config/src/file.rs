@@ -177,6 +177,43 @@ impl Default for RawWebhooks {
 #[serde(deny_unknown_fields, default)]
 pub struct RawNetwork {
     pub sim: RawSim,
+    pub cloud_api: RawCloudApi,
+}
+
+/// `[network.cloud_api]`: how the data plane reaches Meta's Graph API (issue 12).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawCloudApi {
+    pub graph_base_url: String,
+    pub connect_timeout_ms: u64,
+    pub request_timeout_ms: u64,
+    pub max_media_bytes: u64,
+    pub media_cache_entries: usize,
+    pub media_id_ttl_ms: u64,
+    pub rate_limit_initial_backoff_ms: u64,
+    pub rate_limit_max_backoff_ms: u64,
+    pub rate_limit_max_retries: u32,
+    pub transient_retries: u32,
+}
+
+impl Default for RawCloudApi {
+    fn default() -> Self {
+        RawCloudApi {
+            // Pinned: Graph API versions change request and answer shapes (Meta's changelog).
+            graph_base_url: "https://graph.facebook.com/v23.0".into(),
+            connect_timeout_ms: 5_000,
+            request_timeout_ms: 30_000,
+            // The Cloud API's largest media: documents up to 100 MB.
+            max_media_bytes: 100 * 1024 * 1024,
+            media_cache_entries: 10_000,
+            // Meta keeps an uploaded media id for 30 days; a day less leaves a margin.
+            media_id_ttl_ms: 29 * 24 * 3_600_000,
+            rate_limit_initial_backoff_ms: 2_000,
+            rate_limit_max_backoff_ms: 300_000,
+            rate_limit_max_retries: 50,
+            transient_retries: 3,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -303,6 +340,7 @@ pub struct Config {
     pub queue: QueueConfig,
     pub webhooks: WebhooksConfig,
     pub sim: SimConfig,
+    pub network: NetworkConfig,
     pub store: StoreConfig,
     pub session: SessionConfig,
     pub media: MediaConfig,
@@ -444,6 +482,35 @@ pub struct SimConfig {
     pub qr_codes_per_pairing: u32,
     pub unreachable_suffix: String,
     pub incoming_redelivery: Duration,
+}
+
+/// The real networks' settings (`[network.*]` other than the sim, which predates them).
+#[derive(Debug, Clone)]
+pub struct NetworkConfig {
+    pub cloud_api: CloudApiConfig,
+}
+
+/// `[network.cloud_api]`, validated.
+#[derive(Debug, Clone)]
+pub struct CloudApiConfig {
+    /// Graph API base with its version, no trailing slash (tests point it at 127.0.0.1).
+    pub graph_base_url: String,
+    pub connect_timeout: Duration,
+    /// One Graph API request (answer included) must finish within this.
+    pub request_timeout: Duration,
+    /// Largest media downloaded from or uploaded to the Graph API.
+    pub max_media_bytes: u64,
+    /// Uploaded media ids remembered (by content hash) so a file is uploaded once.
+    pub media_cache_entries: usize,
+    /// How long an uploaded media id is reused.
+    pub media_id_ttl: Duration,
+    /// A rate-limited send waits this long first, doubling per further limit answer.
+    pub rate_limit_initial_backoff: Duration,
+    pub rate_limit_max_backoff: Duration,
+    /// Rate-limit answers one message may get before it fails with the network's error.
+    pub rate_limit_max_retries: u32,
+    /// Retries of a send after a transport failure or a 5xx before the connection counts as lost.
+    pub transient_retries: u32,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -605,6 +672,7 @@ impl TryFrom<RawConfig> for Config {
             unreachable_suffix: s.unreachable_suffix.clone(),
             incoming_redelivery: ms(p.positive("network.sim.incoming_redelivery_ms", s.incoming_redelivery_ms)),
         };
+        let network = NetworkConfig { cloud_api: cloud_api(&mut p, &raw.network.cloud_api) };
         let st = &raw.store;
         let store = StoreConfig {
             max_batch: p.positive("store.max_batch", st.max_batch as u64) as usize,
@@ -671,6 +739,7 @@ impl TryFrom<RawConfig> for Config {
             queue,
             webhooks,
             sim,
+            network,
             store,
             session,
             media,
@@ -744,6 +813,32 @@ fn legacy_schedule(w: &RawWebhooks, p: &mut Problems) -> Vec<Duration> {
     (1..attempts.min(64))
         .map(|i| Duration::from_millis(initial.saturating_mul(1u64 << (i - 1).min(40)).min(max.max(initial))))
         .collect()
+}
+
+/// Validates `[network.cloud_api]`.
+fn cloud_api(p: &mut Problems, c: &RawCloudApi) -> CloudApiConfig {
+    let ms = Duration::from_millis;
+    let base = c.graph_base_url.trim_end_matches('/');
+    p.check(base.starts_with("https://") || base.starts_with("http://"), || {
+        format!("network.cloud_api.graph_base_url: '{}' must be an http:// or https:// URL", c.graph_base_url)
+    });
+    p.check(c.rate_limit_initial_backoff_ms <= c.rate_limit_max_backoff_ms, || {
+        "network.cloud_api.rate_limit_initial_backoff_ms must not exceed rate_limit_max_backoff_ms".into()
+    });
+    CloudApiConfig {
+        graph_base_url: base.to_owned(),
+        connect_timeout: ms(p.positive("network.cloud_api.connect_timeout_ms", c.connect_timeout_ms)),
+        request_timeout: ms(p.positive("network.cloud_api.request_timeout_ms", c.request_timeout_ms)),
+        max_media_bytes: p.positive("network.cloud_api.max_media_bytes", c.max_media_bytes),
+        media_cache_entries: p.positive("network.cloud_api.media_cache_entries", c.media_cache_entries as u64) as usize,
+        media_id_ttl: ms(p.positive("network.cloud_api.media_id_ttl_ms", c.media_id_ttl_ms)),
+        rate_limit_initial_backoff: ms(
+            p.positive("network.cloud_api.rate_limit_initial_backoff_ms", c.rate_limit_initial_backoff_ms),
+        ),
+        rate_limit_max_backoff: ms(c.rate_limit_max_backoff_ms),
+        rate_limit_max_retries: c.rate_limit_max_retries,
+        transient_retries: c.transient_retries,
+    }
 }
 
 fn available_cores() -> usize {

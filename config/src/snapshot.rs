@@ -203,6 +203,17 @@ pub struct CloudApiAccount {
     pub verify_token: Secret,
 }
 
+/// The header a data plane adds to an integrator call it forwards to the control plane: its own
+/// public base URL (`[media] public_base_url`, else `http://` + its bound address), so answers
+/// that name a data plane URL (a Cloud API instance's `webhookUrl`) name the one the integrator
+/// reached. Only shapes the answer to the caller's own request; nothing is stored from it.
+pub const PUBLIC_BASE_HEADER: &str = "x-chatedge-public-base";
+
+/// Where Meta must send a Cloud API instance's notifications, under a data plane's base URL.
+pub fn cloud_api_webhook_url(base: &str, instance: &crate::ids::InstanceId) -> String {
+    format!("{}/network/cloud-api/{instance}/webhook", base.trim_end_matches('/'))
+}
+
 /// Longest instance name accepted.
 pub const MAX_NAME_LEN: usize = 200;
 /// Longest call-reject message accepted.

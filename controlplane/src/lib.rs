@@ -62,6 +62,10 @@ pub struct ControlPlane {
     pub webhook_policy: AddressPolicy,
     pub metrics: Arc<Metrics>,
     pub heartbeat: Duration,
+    /// The data planes' public base URL when a call names none (it came straight here, not
+    /// forwarded by a data plane): `[media] public_base_url`, else `http://` + `[dataplane]
+    /// listen` — right for the single-node default. Used in Cloud API `webhookUrl` answers.
+    pub dataplane_base: String,
     /// Attached data planes: open streams and the last version each acknowledged.
     nodes: watch::Sender<HashMap<NodeId, Attached>>,
 }
@@ -91,6 +95,10 @@ impl ControlPlane {
             webhook_policy: config.webhooks.address_policy.clone(),
             metrics,
             heartbeat: config.controlplane.heartbeat,
+            dataplane_base: match config.media.public_base_url.as_str() {
+                "" => format!("http://{}", config.dataplane.listen),
+                base => base.to_owned(),
+            },
             nodes: watch::channel(HashMap::new()).0,
         })
     }

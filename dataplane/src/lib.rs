@@ -34,6 +34,10 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::api::{App, Limits};
 use crate::metrics::Metrics;
+use crate::network::cloud_api::inbound::Inbound;
+use crate::network::cloud_api::receive::MediaReceiver;
+use crate::network::cloud_api::{CloudApiConnector, CloudApiDeps};
+use crate::network::networks::Networks;
 use crate::network::sim::SimNetwork;
 use crate::network::Connector;
 use crate::outbox::dispatcher::{self, Dispatcher};
@@ -97,8 +101,34 @@ pub async fn run(
         metrics.clone(),
     )
     .map_err(|e| DataPlaneError::Start(format!("media sweep: {e}")))?;
-    let sim = SimNetwork::new(config.sim.clone(), media.clone(), store.clone(), event_txs);
-    let connectors: Vec<Box<dyn Connector + Send>> = (0..n).map(|i| Box::new(sim.connector(i)) as _).collect();
+    let cloud = CloudApiDeps::new(
+        sync.shared(),
+        config.network.cloud_api.clone(),
+        store.clone(),
+        media.clone(),
+        metrics.clone(),
+    )
+    .map_err(|e| DataPlaneError::Start(format!("Cloud API client: {e}")))?;
+    let receiver = MediaReceiver::new(cloud.graph.clone(), media.clone(), config.network.cloud_api.max_media_bytes);
+    let inbound = Arc::new(Inbound::new(
+        cloud.acks.clone(),
+        event_txs.clone(),
+        store.clone(),
+        metrics.clone(),
+        receiver,
+        cloud.state.clone(),
+        // Half the request timeout: the route answers 503 itself (Meta retries) well before
+        // the edge would cut the request.
+        config.dataplane.request_timeout / 2,
+    ));
+    let sim = SimNetwork::new(config.sim.clone(), media.clone(), store.clone(), event_txs.clone());
+    // Each shard's connector routes every call to the instance's network (sim or Cloud API).
+    let connectors: Vec<Box<dyn Connector + Send>> = (0..n)
+        .map(|i| {
+            let cloud = CloudApiConnector::new(i, cloud.clone(), event_txs[i].clone());
+            Box::new(Networks::new(Box::new(sim.connector(i)), cloud, sync.shared())) as _
+        })
+        .collect();
     let recovered = shard::recovery::load(&store, n)?;
     let deps = ShardDeps {
         store: store.clone(),
@@ -133,6 +163,10 @@ pub async fn run(
     let listener = TcpListener::bind(addr).await.map_err(|source| DataPlaneError::Listen { addr, source })?;
     let bound = listener.local_addr().map_err(|source| DataPlaneError::Listen { addr, source })?;
     media.links.set_base(format!("http://{bound}"));
+    let public_base = match config.media.public_base_url.as_str() {
+        "" => format!("http://{bound}"),
+        base => base.to_owned(),
+    };
     let app = Arc::new(App {
         config: sync.shared(),
         sync: sync.clone(),
@@ -151,6 +185,8 @@ pub async fn run(
         store: store.clone(),
         media,
         webhooks: notifier,
+        cloud: Some(inbound),
+        public_base,
     });
     let _ = ready.send(bound);
     tracing::info!(%bound, shards = n, "data plane accepting requests");

@@ -70,6 +70,19 @@ pub struct Metrics {
     /// ("loopback", "private" … — a fixed table) and by when: `set` (a settings route) or
     /// `connect` (an attempt; the attempt fails).
     pub webhook_refused: IntCounterVec,
+    pub cloud_api_notifications: IntCounterVec,
+    pub cloud_api_inbound_events: IntCounterVec,
+    /// Cloud API sends by outcome: accepted, rejected, connection_lost, recognised (a resend
+    /// answered from the recorded wamid without a second post).
+    pub cloud_api_sends: IntCounterVec,
+    /// Rate-limit answers of the Graph API to sends (each slows its instance down).
+    pub cloud_api_rate_limited: IntCounter,
+    /// Media for Cloud API sends: uploaded, cached (an earlier upload reused), failed.
+    pub cloud_api_uploads: IntCounterVec,
+    /// Credential checks of Cloud API numbers by outcome.
+    pub cloud_api_verifications: IntCounterVec,
+    /// Account calls handed to the Cloud API connector, by family (refused ones included).
+    pub cloud_api_account_calls: IntCounterVec,
 }
 
 fn latency_buckets() -> Vec<f64> {
@@ -413,6 +426,72 @@ impl Metrics {
                     Opts::new(
                         "chatedge_dp_account_calls_total",
                         "account calls (contacts, chats, groups, …) handed to a connector, by family",
+                    ),
+                    &["family"],
+                ),
+            ),
+            cloud_api_notifications: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "chatedge_dp_cloud_api_notifications_total",
+                        "Cloud API webhook requests by outcome: committed, bad_signature, unknown_instance, \
+                         malformed, too_large, busy, unavailable, verified, verify_refused",
+                    ),
+                    &["outcome"],
+                ),
+            ),
+            cloud_api_sends: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new("chatedge_dp_cloud_api_sends_total", "Cloud API message sends by outcome"),
+                    &["outcome"],
+                ),
+            ),
+            cloud_api_rate_limited: register(
+                &r,
+                IntCounter::new(
+                    "chatedge_dp_cloud_api_rate_limited_total",
+                    "rate-limit answers of the Graph API to sends (the instance slows down, the message waits)",
+                ),
+            ),
+            cloud_api_uploads: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "chatedge_dp_cloud_api_media_total",
+                        "media of Cloud API sends: uploaded, cached, failed",
+                    ),
+                    &["outcome"],
+                ),
+            ),
+            cloud_api_verifications: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "chatedge_dp_cloud_api_verifications_total",
+                        "credential checks of Cloud API numbers against the Graph API, by outcome",
+                    ),
+                    &["outcome"],
+                ),
+            ),
+            cloud_api_inbound_events: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "chatedge_dp_cloud_api_inbound_events_total",
+                        "messages and statuses read from Cloud API notifications, by outcome: handed, \
+                         duplicate, unknown_message, media_failed",
+                    ),
+                    &["outcome"],
+                ),
+            ),
+            cloud_api_account_calls: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "chatedge_dp_cloud_api_account_calls_total",
+                        "account calls handed to the Cloud API connector, by family",
                     ),
                     &["family"],
                 ),

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod cloud_notify;
 pub mod faults;
 pub mod files;
 pub mod http;

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use chatedge_config::snapshot::{InstanceConfig, WebhookKind, Webhooks, MAX_NAME_LEN};
+use chatedge_config::snapshot::{InstanceConfig, Network, WebhookKind, Webhooks, MAX_NAME_LEN};
 use chatedge_config::{InstanceId, Secret, TenantId, WebhookUrl};
 use chatedge_serve::Resp;
 use hyper::body::Incoming;
@@ -49,6 +49,9 @@ struct CreateBody {
     is_device: bool,
     #[serde(default)]
     business_device: bool,
+    /// `sim` (default) or `cloud-api` (issue 12).
+    network: Option<String>,
+    cloud_api: Option<super::cloud_api::CloudApiBody>,
 }
 
 fn url(cp: &ControlPlane, field: &str, value: &Option<String>) -> Result<Option<WebhookUrl>, CpError> {
@@ -60,10 +63,19 @@ fn url(cp: &ControlPlane, field: &str, value: &Option<String>) -> Result<Option<
     }
 }
 
-/// `POST /instances/integrator/on-demand` → `{id, token, due, webhookSecret}`.
+/// `POST /instances/integrator/on-demand` → `{id, token, due, webhookSecret}`; a Cloud API
+/// instance's answer adds `network`, `verifyToken` and `webhookUrl` (see [`super::cloud_api`]).
 pub async fn create(cp: &Arc<ControlPlane>, req: Request<Incoming>) -> Result<Resp, CpError> {
     let tenant = tenant_of(cp, req.headers())?;
+    let base = req
+        .headers()
+        .get(chatedge_config::snapshot::PUBLIC_BASE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|b| b.starts_with("http://") || b.starts_with("https://"))
+        .map(str::to_owned)
+        .unwrap_or_else(|| cp.dataplane_base.clone());
     let body: CreateBody = super::json_body(req).await?;
+    let network = super::cloud_api::network(body.network.as_deref(), body.cloud_api)?;
     let name = body.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
     let name = name.ok_or_else(|| CpError::refused(400, "Invalid field", "name is required"))?.to_owned();
     if name.chars().count() > MAX_NAME_LEN {
@@ -90,15 +102,21 @@ pub async fn create(cp: &Arc<ControlPlane>, req: Request<Incoming>) -> Result<Re
     config.auto_read_message = body.auto_read_message;
     config.is_device = body.is_device;
     config.business_device = body.business_device;
+    config.network = network;
     if let Some(p) = config.problems(cp.url_policy).first() {
         return Err(CpError::refused(400, "Invalid field", p.clone()));
     }
-    let answer = json!({
+    let mut answer = json!({
         "id": config.id.to_string(),
         "token": token.expose(),
         "due": config.due_ms,
         "webhookSecret": config.webhook_secret.expose(),
     });
+    if let Network::CloudApi(account) = &config.network {
+        answer["network"] = json!("cloud-api");
+        answer["verifyToken"] = json!(account.verify_token.expose());
+        answer["webhookUrl"] = json!(chatedge_config::snapshot::cloud_api_webhook_url(&base, &config.id));
+    }
     let record = InstanceRecord { config, token, version: 0 };
     let version =
         cp.mutate_async(move |_, next| Ok((next, Change { instances: vec![record], ..Change::default() }))).await?;
@@ -201,6 +219,7 @@ fn listing(i: &InstanceRecord) -> serde_json::Value {
         "connectedCallbackUrl": u(WebhookKind::Connected),
         "receivedStatusCallbackUrl": "",
         "middleware": middleware_of(i),
+        "network": match c.network { Network::Sim => "sim", Network::CloudApi(_) => "cloud-api" },
         "name": c.name,
         "id": c.id.to_string(),
     })

@@ -5,6 +5,7 @@
 //! Errors use Z-API's shape `{"error", "message"}` and are mapped to HTTP in [`error_response`]
 //! only.
 
+mod cloud_api;
 mod dataplane;
 mod integrator;
 mod webhook_guard;

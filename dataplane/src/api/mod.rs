@@ -3,6 +3,7 @@
 //! (seed 001); `sim` is the admin surface of the simulated network.
 
 pub mod media;
+pub mod network;
 pub mod openapi;
 pub mod sim;
 pub mod zapi;
@@ -38,6 +39,12 @@ pub struct App {
     pub media: Arc<crate::media::Media>,
     /// Asks the webhook dispatcher about endpoints (issue 9's webhook-endpoints routes).
     pub webhooks: crate::outbox::Notifier,
+    /// The Cloud API webhook's engine (`None` where the Cloud API is not set up, e.g. tests
+    /// of other rooms).
+    pub cloud: Option<Arc<crate::network::cloud_api::inbound::Inbound>>,
+    /// This data plane's public base URL (`[media] public_base_url`, else `http://` + the
+    /// bound address): told to the control plane on forwarded integrator calls.
+    pub public_base: String,
 }
 
 #[derive(Debug, Clone, Copy)]

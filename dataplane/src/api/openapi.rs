@@ -33,6 +33,7 @@ const FAMILIES: &[(&str, &str)] = &[
     ("status", include_str!("../../openapi/zapi/status.json")),
     ("webhook-secret", include_str!("../../openapi/zapi/webhook-secret.json")),
     ("webhooks", include_str!("../../openapi/zapi/webhooks.json")),
+    ("templates", include_str!("../../openapi/zapi/templates.json")),
 ];
 
 /// Where instance routes live.

@@ -105,7 +105,7 @@ impl SimApiError {
                     A::NotConnected => (StatusCode::CONFLICT, "not_connected"),
                     A::AlreadyConnected => (StatusCode::CONFLICT, "already_connected"),
                     A::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-                    A::Refused(_) | A::NotBusiness => (StatusCode::CONFLICT, "refused"),
+                    A::Refused(_) | A::NotBusiness | A::Unsupported(_) => (StatusCode::CONFLICT, "refused"),
                     A::Limit(_) => (StatusCode::CONFLICT, "limit"),
                     A::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
                 };

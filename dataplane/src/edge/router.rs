@@ -2,7 +2,8 @@
 //! the Z-API integrator routes (`/instances/integrator/…`, `GET` and `PUT /instances`,
 //! `DELETE /instances/{id}`) are forwarded to the control plane so a Z-API client needs one
 //! base URL; `/sim/…` is the simulated network's admin surface; `/media/…` serves received
-//! media by signed link; `/openapi.json` is the Z-API dialect's OpenAPI document; `/metrics`
+//! media by signed link; `/network/cloud-api/{id}/webhook` is the Cloud API's webhook (issue
+//! 12); `/openapi.json` is the Z-API dialect's OpenAPI document; `/metrics`
 //! and `/healthz` are for operators.
 
 use chatedge_serve::Resp;
@@ -10,7 +11,7 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, StatusCode};
 use serde_json::json;
 
-use crate::api::{media, sim, zapi, App};
+use crate::api::{media, network, sim, zapi, App};
 
 /// The Z-API integrator routes at the root, as (path pattern, methods): what the OpenAPI
 /// document's root paths are checked against (seed 001, lines 13515–13800; `PUT /instances`
@@ -53,6 +54,10 @@ pub async fn route(app: &App, req: Request<Incoming>) -> (&'static str, &'static
         }
         (&Method::GET, ["media", name]) => {
             ("media", "media", media::serve(app, name, req.uri().query().unwrap_or("")).await)
+        }
+        (_, ["network", "cloud-api", id, "webhook"]) => {
+            let (label, res) = network::cloud_api::handle(app, req, id).await;
+            (label, "network", res)
         }
         (_, ["sim", action]) => {
             let (label, res) = sim::handle(app, req, action).await;

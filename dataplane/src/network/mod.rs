@@ -21,11 +21,12 @@
 pub mod account;
 pub mod cloud_api;
 pub mod incoming;
+pub mod networks;
 pub mod sim;
 
 use std::time::Duration;
 
-use chatedge_config::{InstanceId, MessageId, Phone};
+use chatedge_config::{InstanceId, MessageId, Phone, ZaapId};
 use serde::{Deserialize, Serialize};
 
 use crate::queue::OutboundMessage;
@@ -207,6 +208,16 @@ pub enum NetworkEvent {
         reason: String,
         ack: Option<AckId>,
     },
+    /// A message the network had accepted could not be sent or delivered after all (the Cloud
+    /// API's `failed` status): the integrator hears it as the message's DeliveryCallback error.
+    Failed {
+        instance: InstanceId,
+        message_id: MessageId,
+        zaap_id: ZaapId,
+        phone: Phone,
+        reason: String,
+        ack: Option<AckId>,
+    },
     Status {
         instance: InstanceId,
         message_id: MessageId,
@@ -239,6 +250,7 @@ impl NetworkEvent {
             | NetworkEvent::Accepted { instance, .. }
             | NetworkEvent::Rejected { instance, .. }
             | NetworkEvent::Status { instance, .. }
+            | NetworkEvent::Failed { instance, .. }
             | NetworkEvent::Incoming { instance, .. }
             | NetworkEvent::Presence { instance, .. } => *instance,
         }
@@ -253,6 +265,7 @@ impl NetworkEvent {
             | NetworkEvent::Accepted { ack, .. }
             | NetworkEvent::Rejected { ack, .. }
             | NetworkEvent::Status { ack, .. }
+            | NetworkEvent::Failed { ack, .. }
             | NetworkEvent::Incoming { ack, .. }
             | NetworkEvent::Presence { ack, .. } => *ack,
         }
@@ -268,6 +281,7 @@ impl NetworkEvent {
             NetworkEvent::Accepted { .. } => "accepted",
             NetworkEvent::Rejected { .. } => "rejected",
             NetworkEvent::Status { .. } => "status",
+            NetworkEvent::Failed { .. } => "failed",
             NetworkEvent::Incoming { .. } => "incoming",
             NetworkEvent::Presence { .. } => "presence",
         }

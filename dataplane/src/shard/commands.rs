@@ -247,8 +247,11 @@ impl Shard {
     }
 
     fn restart(&mut self, id: InstanceId, reply: Reply<()>) {
+        // A Cloud API instance reconnects on restart even with no saved session (after a
+        // logout: its credentials are in its configuration).
+        let cloud = self.is_cloud_api(&id);
         let s = self.session(id);
-        if s.record.is_some() {
+        if s.record.is_some() || cloud {
             s.answer_qr_waiters(|| Err(CoreError::Reconnecting));
             s.requeue_in_flight();
             self.connector.close(id, false);

@@ -4,13 +4,14 @@
 
 use std::sync::Arc;
 
-use chatedge_config::snapshot::{InstanceConfig, WebhookKind};
+use chatedge_config::snapshot::{InstanceConfig, Network, WebhookKind};
 use chatedge_config::{InstanceId, MessageId, Phone};
 use serde_json::Value;
 
 use super::{Shard, Then};
 use crate::error::CoreError;
 use crate::media::StoredMedia;
+use crate::network::cloud_api::inbound;
 use crate::network::{Credentials, Generation, MessageStatus, NetworkEvent};
 use crate::outbox::{payload, Events};
 use crate::queue::content::{Content, MediaSource};
@@ -101,6 +102,13 @@ impl Shard {
                 out.add(WebhookKind::Delivery, Some(zaap), || {
                     payload::delivery(&id, &m.phone, &m.zaap_id, &m.message_id, None)
                 });
+                if out.cfg.as_ref().is_some_and(|c| matches!(c.network, Network::CloudApi(_))) {
+                    // A Cloud API `failed` status may still come for it: keep what its
+                    // DeliveryCallback will need (the queue entry goes in this batch).
+                    let (key, value) =
+                        (inbound::zaap_key(&id, &m.message_id), inbound::zaap_value(&m.zaap_id, &m.phone));
+                    out.batch.put(Cf::CloudMessages, key, value);
+                }
                 let sent: &[&[u8]] = &[m.message_id.as_bytes(), MessageStatus::Sent.as_str().as_bytes()];
                 out.add(WebhookKind::MessageStatus, Some(sent), || {
                     payload::message_status(&id, &m.phone, &m.message_id, MessageStatus::Sent, at_ms)
@@ -121,6 +129,13 @@ impl Shard {
                 let zaap: &[&[u8]] = &[m.zaap_id.as_bytes()];
                 out.add(WebhookKind::Delivery, Some(zaap), || {
                     payload::delivery(&id, &m.phone, &m.zaap_id, &m.message_id, Some(&reason))
+                });
+            }
+            NetworkEvent::Failed { message_id, zaap_id, phone, reason, .. } => {
+                self.counters.failed.inc();
+                let about: &[&[u8]] = &[zaap_id.as_bytes(), b"failed"];
+                out.add(WebhookKind::Delivery, Some(about), || {
+                    payload::delivery(&id, &phone, &zaap_id, &message_id, Some(&reason))
                 });
             }
             NetworkEvent::Status { message_id, phone, status, at_ms, .. } => {
@@ -210,7 +225,12 @@ impl Shard {
             if logged_out && s.record.take().is_some() {
                 out.batch.delete(Cf::Sessions, keys::session(&id));
                 self.counters.link("logged_out");
-                let error = format!("Logged out: {reason}. Scan a new QR code to connect again");
+                let error = match out.cfg.as_ref().map(|c| &c.network) {
+                    Some(Network::CloudApi(_)) => {
+                        format!("Logged out: {reason}. The Cloud API credentials given at creation no longer work")
+                    }
+                    _ => format!("Logged out: {reason}. Scan a new QR code to connect again"),
+                };
                 out.add(WebhookKind::Disconnected, None, || payload::disconnected(&id, &error, now));
             }
             return;

@@ -5,9 +5,11 @@
 
 use std::time::Instant;
 
+use chatedge_config::snapshot::Network;
 use chatedge_config::InstanceId;
 
 use super::Shard;
+use crate::network::Credentials;
 use crate::session::{reconnect, Link};
 
 impl Shard {
@@ -15,8 +17,12 @@ impl Shard {
     /// restart request or a backoff wait). A session without credentials goes offline.
     pub(super) fn connect(&mut self, id: InstanceId) {
         let timeout = self.deps.session.connect_timeout;
+        // A Cloud API instance has no pairing: its credentials are in its configuration, so it
+        // connects (the connector verifies them) whether or not a session was saved.
+        let cloud = self.is_cloud_api(&id);
         let s = self.session(id);
-        let Some(credentials) = s.record.as_ref().map(|r| r.credentials.clone()) else {
+        let saved = s.record.as_ref().map(|r| r.credentials.clone());
+        let Some(credentials) = saved.or_else(|| cloud.then(|| Credentials(String::new()))) else {
             s.link = Link::Offline;
             return;
         };
@@ -27,6 +33,30 @@ impl Shard {
         self.counters.link("attempt");
         self.connector.resume(id, &credentials, generation);
         self.schedule(id, at);
+    }
+
+    pub(super) fn is_cloud_api(&self, id: &InstanceId) -> bool {
+        self.deps.config.load().instances.get(id).is_some_and(|c| matches!(c.network, Network::CloudApi(_)))
+    }
+
+    /// Connects the Cloud API instances of this shard that are not connected or connecting,
+    /// each time the configuration changed (a new instance, new credentials after a logout).
+    /// Called at start and from the shard's once-a-second report.
+    pub(super) fn autoconnect(&mut self) {
+        let config = self.deps.config.load_full();
+        if config.version == self.config_seen {
+            return;
+        }
+        self.config_seen = config.version;
+        let mine = config.instances.values().filter(|c| c.id.shard(self.count) == self.index);
+        let idle: Vec<InstanceId> = mine
+            .filter(|c| matches!(c.network, Network::CloudApi(_)) && c.active)
+            .filter(|c| self.sessions.get(&c.id).is_none_or(|s| matches!(s.link, Link::Offline)))
+            .map(|c| c.id)
+            .collect();
+        for id in idle {
+            self.connect(id);
+        }
     }
 
     /// The connection was lost or an attempt failed, with the credentials still good: the

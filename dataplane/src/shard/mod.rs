@@ -165,6 +165,10 @@ impl Counters {
 
 struct Shard {
     index: usize,
+    /// How many shards there are (an instance's owner is `InstanceId::shard(count)`).
+    count: usize,
+    /// The configuration version `autoconnect` last looked at.
+    config_seen: u64,
     label: String,
     deps: ShardDeps,
     counters: Counters,
@@ -192,6 +196,7 @@ pub fn start(
     let cores = core_affinity::get_core_ids().unwrap_or_default();
     let mut senders = Vec::new();
     let mut threads = Vec::new();
+    let count = connectors.len();
     for (index, ((connector, events), recovered)) in connectors.into_iter().zip(events).zip(recovered).enumerate() {
         let (tx, commands) = mpsc::channel(COMMAND_CAPACITY);
         senders.push(tx);
@@ -208,6 +213,8 @@ pub fn start(
             let (committed_tx, committed_rx) = mpsc::unbounded_channel();
             let shard = Shard {
                 index,
+                count,
+                config_seen: 0,
                 label: index.to_string(),
                 counters: Counters::new(deps.metrics.clone()),
                 sessions: HashMap::new(),
@@ -236,6 +243,7 @@ impl Shard {
         recovered: recovery::ShardRecovery,
     ) {
         self.recover(recovered);
+        self.autoconnect();
         let mut report = tokio::time::interval(Duration::from_secs(1));
         let turns = self.deps.metrics.shard_loop_turns.with_label_values(&[&self.label]);
         loop {
@@ -258,7 +266,10 @@ impl Shard {
                     Some(c) => self.on_command(c),
                 },
                 _ = sleep_until(next_timer), if next_timer.is_some() => self.fire_timers(),
-                _ = report.tick() => self.report(&commands),
+                _ = report.tick() => {
+                    self.report(&commands);
+                    self.autoconnect();
+                }
             }
         }
         tracing::debug!(shard = self.index, "shard stopped");

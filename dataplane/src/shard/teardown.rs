@@ -52,6 +52,8 @@ impl Shard {
         batch.delete(Cf::Sessions, keys::session(&id));
         let (world_from, world_to) = crate::network::sim::world::table::instance_span(&id);
         batch.delete_range(Cf::SimWorld, world_from, world_to);
+        let (cloud_from, cloud_to) = crate::network::cloud_api::ids::instance_span(&id);
+        batch.delete_range(Cf::CloudMessages, cloud_from, cloud_to);
         batch.delete(Cf::Config, persist::teardown_marker(&id));
         // Its dead letters and delivered-event history (both keyed by instance first).
         crate::outbox::dead_letter::forget_instance(&mut batch, &id);

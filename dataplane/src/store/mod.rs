@@ -64,10 +64,14 @@ pub enum Cf {
     /// `webhook-replay` for `[webhooks] delivered_retention` (`outbox::history`), then pruned
     /// per instance by the compactor.
     WebhookHistory,
+    /// The Cloud API's message ids (`wamid`) of an instance's messages, both ways:
+    /// instance_id ‖ 'o' ‖ our message id → wamid, and instance_id ‖ 'w' ‖ wamid → our message
+    /// id (see `network::cloud_api::ids`).
+    CloudMessages,
 }
 
 impl Cf {
-    pub const ALL: [Cf; 12] = [
+    pub const ALL: [Cf; 13] = [
         Cf::Queue,
         Cf::QueueIndex,
         Cf::Outbox,
@@ -80,6 +84,7 @@ impl Cf {
         Cf::SimWorld,
         Cf::WebhookEndpoints,
         Cf::WebhookHistory,
+        Cf::CloudMessages,
     ];
 
     pub fn name(self) -> &'static str {
@@ -96,6 +101,7 @@ impl Cf {
             Cf::SimWorld => "sim_world",
             Cf::WebhookEndpoints => "webhook_endpoints",
             Cf::WebhookHistory => "webhook_history",
+            Cf::CloudMessages => "cloud_messages",
         }
     }
 }

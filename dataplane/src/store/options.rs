@@ -86,6 +86,9 @@ pub fn family(cf: Cf, cache: &Cache) -> Options {
         Cf::SimWorld => {}
         // One small row per failing or disabled endpoint of an instance, read whole at start.
         Cf::WebhookEndpoints => {}
+        // Point reads by (instance, id) when a send or a status needs the other id: a filter
+        // keeps lookups of ids never recorded (first sends) off the data blocks.
+        Cf::CloudMessages => table.set_bloom_filter(BLOOM_BITS_PER_KEY, false),
     }
     opts.set_block_based_table_factory(&table);
     opts

@@ -41,6 +41,9 @@ pub struct Forwarded {
     pub method: Method,
     pub path_and_query: String,
     pub authorization: Option<hyper::header::HeaderValue>,
+    /// This data plane's public base URL, passed on in
+    /// [`chatedge_config::snapshot::PUBLIC_BASE_HEADER`].
+    pub public_base: Option<String>,
     pub body: Bytes,
 }
 
@@ -134,6 +137,9 @@ impl ControlClient {
             .header(hyper::header::CONTENT_TYPE, "application/json");
         if let Some(auth) = f.authorization {
             req = req.header(hyper::header::AUTHORIZATION, auth);
+        }
+        if let Some(base) = f.public_base {
+            req = req.header(chatedge_config::snapshot::PUBLIC_BASE_HEADER, base);
         }
         let req = req.body(Full::new(f.body)).map_err(|e| ControlError::Unreachable(e.to_string()))?;
         self.call(req).await

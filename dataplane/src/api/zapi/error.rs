@@ -91,6 +91,7 @@ impl ZapiError {
                 AccountError::NotBusiness => "not_business",
                 AccountError::Limit(_) => "account_limit",
                 AccountError::Unavailable(_) => "network_unavailable",
+                AccountError::Unsupported(_) => "network_unsupported",
             },
         }
     }
@@ -176,6 +177,7 @@ fn account_response(e: &AccountError) -> Resp {
         AccountError::Refused(_) => (StatusCode::BAD_REQUEST, "Not allowed"),
         AccountError::NotBusiness => (StatusCode::BAD_REQUEST, "Business account required"),
         AccountError::Limit(_) => (StatusCode::BAD_REQUEST, "Limit reached"),
+        AccountError::Unsupported(_) => (StatusCode::BAD_REQUEST, "Not supported on this network"),
         AccountError::Unavailable(_) => {
             let mut res = chatedge_serve::json(
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -1,7 +1,9 @@
 //! Instance routes (seed 001, lines 744–1000): status, QR code (text and PNG), restart,
-//! disconnect, device and `me`.
+//! disconnect, device and `me`. On the Cloud API network (issue 12) there is no QR or phone
+//! code ([`no_pairing`]); `status`, `me` and `device` add the number's display name and quality
+//! rating as the Graph API last reported them.
 
-use chatedge_config::snapshot::WebhookKind;
+use chatedge_config::snapshot::{InstanceConfig, Network, WebhookKind};
 use chatedge_serve::Resp;
 use hyper::StatusCode;
 use serde_json::{json, Value};
@@ -19,6 +21,41 @@ fn ok(v: Value) -> Result<Resp, ZapiError> {
     Ok(chatedge_serve::json(StatusCode::OK, &v))
 }
 
+/// Refuses the pairing routes (`qr-code`, `qr-code/image`, `phone-code/{phone}`) for an
+/// instance on a network that has no pairing.
+pub fn no_pairing(instance: &InstanceConfig) -> Result<(), ZapiError> {
+    match instance.network {
+        Network::Sim => Ok(()),
+        Network::CloudApi(_) => Err(ZapiError::invalid(
+            "No QR code on this network",
+            "This instance is on the Cloud API network, which has no QR code: it connects with the credentials \
+             given at creation",
+        )),
+    }
+}
+
+/// What `status`, `me` and `device` add for a Cloud API instance: the number as the Graph API
+/// describes it (empty until its credentials were first verified).
+fn cloud_fields(call: &Call<'_>) -> Option<Value> {
+    let Network::CloudApi(account) = &call.instance.network else { return None };
+    let number = call.app.cloud.as_ref().and_then(|c| c.number(&call.instance.id)).unwrap_or_default();
+    Some(json!({
+        "network": "cloud-api",
+        "phoneNumberId": account.phone_number_id,
+        "displayPhoneNumber": number.display_phone_number,
+        "verifiedName": number.verified_name,
+        "qualityRating": number.quality_rating,
+    }))
+}
+
+/// Adds `extra`'s fields to the object `v`.
+fn merged(mut v: Value, extra: Option<Value>) -> Value {
+    if let (Some(o), Some(Value::Object(e))) = (v.as_object_mut(), extra) {
+        o.extend(e);
+    }
+    v
+}
+
 pub async fn status(call: &Call<'_>) -> Result<Resp, ZapiError> {
     let s = session(call).await?;
     // Seed 001, line 845: the three `error` texts. "Restore the session" is the saved session
@@ -28,12 +65,14 @@ pub async fn status(call: &Call<'_>) -> Result<Resp, ZapiError> {
         "connecting" => "You need to restore the session.",
         _ => "You are not connected.",
     };
-    ok(json!({"connected": s.connected, "error": error, "smartphoneConnected": s.connected}))
+    let v = json!({"connected": s.connected, "error": error, "smartphoneConnected": s.connected});
+    ok(merged(v, cloud_fields(call)))
 }
 
 /// `qr-code` answers the current pairing code's text, `qr-code/image` a PNG of it as a data
 /// URL. Codes rotate every 20 s; an instance that is already connected gets no code.
 pub async fn qr_code(call: &Call<'_>, image: bool) -> Result<Resp, ZapiError> {
+    no_pairing(&call.instance)?;
     let instance = call.instance.id;
     match call.app.shards.call(&instance, |reply| Command::QrCode { instance, reply }).await {
         Ok(code) if image => ok(json!({"value": qr_image::data_url(&code)?})),
@@ -60,6 +99,18 @@ pub async fn disconnect(call: &Call<'_>) -> Result<Resp, ZapiError> {
 pub async fn device(call: &Call<'_>) -> Result<Resp, ZapiError> {
     let s = session(call).await?;
     let i = &call.instance;
+    if let Some(cloud) = cloud_fields(call) {
+        let v = json!({
+            "phone": s.phone.as_ref().map(|p| p.as_str()).unwrap_or(""),
+            "imgUrl": null,
+            "name": if cloud["verifiedName"] == "" { json!(i.name) } else { cloud["verifiedName"].clone() },
+            "device": {"sessionName": i.session_name.as_deref().unwrap_or("chatedge"), "device_model": "Cloud API"},
+            "originalDevice": "cloud-api",
+            "sessionId": 0,
+            "isBusiness": true,
+        });
+        return ok(merged(v, Some(cloud)));
+    }
     ok(json!({
         "phone": s.phone.as_ref().map(|p| p.as_str()).unwrap_or(""),
         "imgUrl": null,
@@ -76,7 +127,7 @@ pub async fn me(call: &Call<'_>) -> Result<Resp, ZapiError> {
     let s = session(call).await?;
     let i = &call.instance;
     let url = |k: WebhookKind| i.webhooks.get(k).map(|u| u.as_str());
-    ok(json!({
+    let v = json!({
         "id": i.id.to_string(),
         "token": call.token,
         "name": i.name,
@@ -98,5 +149,11 @@ pub async fn me(call: &Call<'_>) -> Result<Resp, ZapiError> {
         "autoReadStatus": i.auto_read_status,
         "initialDataCallbackUrl": null,
         "webhookSecret": i.webhook_secret.expose(),
-    }))
+    });
+    let cloud = cloud_fields(call).map(|mut c| {
+        let url = chatedge_config::snapshot::cloud_api_webhook_url(&call.app.public_base, &i.id);
+        c["webhookUrl"] = json!(url);
+        c
+    });
+    ok(merged(v, cloud))
 }

@@ -22,6 +22,7 @@ pub async fn forward(app: &App, req: Request<Incoming>) -> (&'static str, Resp) 
         method: parts.method,
         path_and_query: parts.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default(),
         authorization: parts.headers.get(hyper::header::AUTHORIZATION).cloned(),
+        public_base: Some(app.public_base.clone()),
         body,
     };
     match app.control.forward(forwarded).await {

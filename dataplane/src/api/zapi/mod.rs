@@ -10,7 +10,7 @@ mod account;
 mod contract;
 mod error;
 mod fields;
-mod instance;
+pub(crate) mod instance;
 pub mod integrator;
 mod messages;
 mod qr_image;

@@ -1,6 +1,7 @@
 //! account: what an instance asks the network about its own account besides sending messages —
 //! its profile, privacy, contacts, chats, calls, groups, communities, channels, business
-//! profile and catalog, labels, status posts and number registration. Each family is a module
+//! profile and catalog, labels, status posts, number registration and message templates. Each
+//! family is a module
 //! with its own `Call` (what is asked) and `Reply` (what the network answers), in the network's
 //! terms, not Z-API's: a dialect turns its requests into these calls and renders the replies in
 //! its own shape. A connector answers each call once, on the reply channel, after whatever the
@@ -20,6 +21,7 @@ pub mod privacy;
 pub mod profile;
 pub mod registration;
 pub mod status;
+pub mod templates;
 
 use chatedge_config::Phone;
 use tokio::sync::oneshot;
@@ -39,6 +41,7 @@ pub enum AccountCall {
     Profile(profile::Call),
     Registration(registration::Call),
     Status(status::Call),
+    Templates(templates::Call),
 }
 
 /// The network's answer to an [`AccountCall`], of the same family.
@@ -56,6 +59,7 @@ pub enum AccountReply {
     Profile(profile::Reply),
     Registration(registration::Reply),
     Status(status::Reply),
+    Templates(templates::Reply),
 }
 
 impl AccountCall {
@@ -80,6 +84,7 @@ impl AccountCall {
             AccountCall::Profile(_) => "profile",
             AccountCall::Registration(_) => "registration",
             AccountCall::Status(_) => "status",
+            AccountCall::Templates(_) => "templates",
         }
     }
 }
@@ -113,6 +118,10 @@ pub enum AccountError {
     /// A per-account bound of the network was reached (e.g. participants of a group).
     #[error("{0}")]
     Limit(String),
+    /// The instance's network has no such call (e.g. groups on the Cloud API); the text names
+    /// the network and what it lacks.
+    #[error("{0}")]
+    Unsupported(String),
     /// The network could not keep the change (its store failed); nothing changed.
     #[error("the network is unavailable: {0}")]
     Unavailable(String),
@@ -158,6 +167,7 @@ family!(
     Profile => profile,
     Registration => registration,
     Status => status,
+    Templates => templates,
 );
 
 pub type AccountResult = Result<AccountReply, AccountError>;

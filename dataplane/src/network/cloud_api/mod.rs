@@ -3,3 +3,200 @@
 //! Graph API requests and the network's webhook notifications into [`super::NetworkEvent`]s.
 //! It knows nothing of Z-API: the dialect and the HTTP route that receives notifications stay at
 //! the edge.
+//!
+//! There is no pairing on this network: an instance is "connected" once its credentials
+//! (from its configuration, [`chatedge_config::snapshot::CloudApiAccount`]) verify against the
+//! Graph API (`resume`). A send is one `POST /{phone-number-id}/messages` carrying our message
+//! id in `biz_opaque_callback_data`; the network's `wamid` is recorded ([`ids`]) before the
+//! acceptance is reported, so a resend after a crash is answered from the record instead of
+//! being posted again. Rate-limit answers keep the message on the wire and slow the instance
+//! down; they never fail it until `[network.cloud_api] rate_limit_max_retries`.
+//!
+//! One [`CloudApiConnector`] per shard, used on that shard's thread; its requests run as local
+//! tasks on the shard's `LocalSet`. What all shards share ([`CloudApiDeps`]) is `Arc`s.
+
+pub mod account;
+pub mod body;
+pub mod errors;
+pub mod graph;
+pub mod ids;
+pub mod inbound;
+pub mod media;
+pub mod notification;
+pub mod receive;
+pub mod send;
+pub mod state;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use chatedge_config::file::CloudApiConfig;
+use chatedge_config::snapshot::{CloudApiAccount, Network};
+use chatedge_config::{InstanceId, Phone, Snapshot};
+use tokio::sync::mpsc;
+
+pub use graph::{GraphClient, GraphError};
+
+use super::account::{Account, AccountCall, ReplyTx};
+use super::{AckId, Connector, Credentials, Generation, NetworkError, NetworkEvent, PairingMethod, Presence};
+use crate::metrics::Metrics;
+use crate::queue::OutboundMessage;
+use crate::store::Store;
+
+/// What every shard's Cloud API connector shares; built once per data plane.
+#[derive(Clone)]
+pub struct CloudApiDeps {
+    pub config: Arc<ArcSwap<Snapshot>>,
+    pub settings: CloudApiConfig,
+    pub graph: GraphClient,
+    pub store: Arc<Store>,
+    pub media: Arc<crate::media::Media>,
+    pub metrics: Arc<Metrics>,
+    pub acks: Arc<inbound::AckBook>,
+    /// Number details and last received messages (see [`state`]).
+    pub state: Arc<state::CloudState>,
+    /// Uploaded media ids by content hash (see [`media`]).
+    pub uploads: Arc<media::UploadCache>,
+}
+
+impl CloudApiDeps {
+    /// The shared parts for `settings`: one Graph client, an empty upload cache and state.
+    pub fn new(
+        config: Arc<ArcSwap<Snapshot>>,
+        settings: CloudApiConfig,
+        store: Arc<Store>,
+        media: Arc<crate::media::Media>,
+        metrics: Arc<Metrics>,
+    ) -> Result<CloudApiDeps, GraphError> {
+        let graph = GraphClient::new(&settings)?;
+        let uploads = Arc::new(media::UploadCache::new(settings.media_cache_entries, settings.media_id_ttl));
+        Ok(CloudApiDeps {
+            config,
+            settings,
+            graph,
+            store,
+            media,
+            metrics,
+            acks: Arc::new(inbound::AckBook::new()),
+            state: Arc::new(state::CloudState::new()),
+            uploads,
+        })
+    }
+
+    /// The instance's Cloud API account, from the live configuration.
+    pub fn account(&self, instance: &InstanceId) -> Option<CloudApiAccount> {
+        match &self.config.load().instances.get(instance)?.network {
+            Network::CloudApi(a) => Some(a.clone()),
+            Network::Sim => None,
+        }
+    }
+}
+
+/// Per instance: the connection generation that is live, and how fast it may send.
+#[derive(Default)]
+pub struct Lines {
+    pub online: HashMap<InstanceId, Generation>,
+}
+
+/// The shard-local Cloud API connector.
+pub struct CloudApiConnector {
+    shard: usize,
+    deps: CloudApiDeps,
+    events: mpsc::Sender<NetworkEvent>,
+    /// Shared with this connector's own local tasks (a send learns whether its generation is
+    /// still live); only this shard's thread touches it, the mutex only makes it `Send`.
+    lines: Arc<Mutex<Lines>>,
+    pace: send::Pace,
+}
+
+impl CloudApiConnector {
+    pub fn new(shard: usize, deps: CloudApiDeps, events: mpsc::Sender<NetworkEvent>) -> Self {
+        let pace = send::Pace::new(&deps.settings);
+        CloudApiConnector { shard, deps, events, lines: Arc::new(Mutex::new(Lines::default())), pace }
+    }
+
+    /// The shard this connector serves.
+    pub fn shard(&self) -> usize {
+        self.shard
+    }
+
+    fn lines(&self) -> std::sync::MutexGuard<'_, Lines> {
+        self.lines.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Connector for CloudApiConnector {
+    fn resume(&mut self, instance: InstanceId, credentials: &Credentials, generation: Generation) {
+        let (deps, events, lines) = (self.deps.clone(), self.events.clone(), self.lines.clone());
+        let credentials = credentials.clone();
+        // Owned by the shard's LocalSet; ends once the verification is answered.
+        tokio::task::spawn_local(async move {
+            let event = account::verify(&deps, instance, generation, credentials).await;
+            if matches!(event, NetworkEvent::Connected { .. }) {
+                lines.lock().unwrap_or_else(|p| p.into_inner()).online.insert(instance, generation);
+            }
+            let _ = events.send(event).await;
+        });
+    }
+
+    fn start_pairing(&mut self, instance: InstanceId, generation: Generation, _method: PairingMethod) {
+        // The Cloud API has no QR code or pairing code: the number connects with the
+        // credentials given at creation. The edge refuses the pairing routes before this.
+        let events = self.events.clone();
+        tokio::task::spawn_local(async move {
+            let _ = events.send(NetworkEvent::PairingExpired { instance, generation }).await;
+        });
+    }
+
+    fn close(&mut self, instance: InstanceId, logout: bool) {
+        self.lines().online.remove(&instance);
+        self.pace.forget(&instance);
+        if logout {
+            self.deps.state.forget(&instance);
+        }
+    }
+
+    fn send(&mut self, message: &OutboundMessage, generation: Generation) -> Result<(), NetworkError> {
+        let live = self.lines().online.get(&message.instance).is_some_and(|g| *g == generation);
+        if !live {
+            return Err(NetworkError::NotConnected);
+        }
+        let task = send::SendTask {
+            deps: self.deps.clone(),
+            events: self.events.clone(),
+            pace: self.pace.clone(),
+            lines: self.lines.clone(),
+            message: message.clone(),
+            generation,
+        };
+        // Owned by the shard's LocalSet; ends once the network answered (or the retries ran out).
+        tokio::task::spawn_local(task.run());
+        Ok(())
+    }
+
+    fn account(&mut self, instance: InstanceId, account: Account, call: AccountCall, reply: ReplyTx) {
+        let deps = self.deps.clone();
+        // Owned by the shard's LocalSet; ends once the Graph API answered.
+        tokio::task::spawn_local(async move {
+            let result = account::call(&deps, instance, account, call).await;
+            let _ = reply.send(result);
+        });
+    }
+
+    fn send_presence(&mut self, instance: InstanceId, to: &Phone, presence: Presence) {
+        if presence != Presence::Composing {
+            return; // the Cloud API shows only "typing…", and only in reply to a received message
+        }
+        let Some(wamid) = self.deps.state.last_received(&instance, to) else { return };
+        let deps = self.deps.clone();
+        // Owned by the shard's LocalSet; ends once the Graph API answered.
+        tokio::task::spawn_local(async move { account::typing(&deps, instance, &wamid).await });
+    }
+
+    fn ack(&mut self, instance: InstanceId, ack: AckId) {
+        self.deps.acks.acked(instance, ack);
+    }
+}

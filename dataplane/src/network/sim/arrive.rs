@@ -39,7 +39,7 @@ pub async fn arrive(
                 }
             }
         }
-        Content::Text { .. } | Content::Action(_) => {}
+        Content::Text { .. } | Content::Action(_) | Content::Template(_) => {}
     }
     let shard = message.instance.shard(net.witnesses.len());
     witness::lock(&net.witnesses[shard]).record(message, media, recipients, chatedge_config::time::unix_ms());

@@ -1,6 +1,7 @@
 //! `Content`: what one queued message asks the network to do — a text, a media file, a card
 //! (link, location, contacts), an action on an earlier message (reaction, delete, read, pin,
-//! forward) or an interactive message (buttons, lists, polls, events, orders). Each family
+//! forward), an interactive message (buttons, lists, polls, events, orders) or a network
+//! template (Cloud API). Each family
 //! lives in its own module with its own types; this module only names the families and answers
 //! the questions the queue and the session ask of every message (what to show in the queue
 //! listing, which stored media files it needs, which presence precedes it). Parsing requests
@@ -10,6 +11,7 @@ pub mod action;
 pub mod card;
 pub mod interactive;
 pub mod media;
+pub mod template;
 
 use std::borrow::Cow;
 
@@ -19,6 +21,7 @@ pub use action::Action;
 pub use card::Card;
 pub use interactive::Interactive;
 pub use media::{Media, MediaSource};
+pub use template::Template;
 
 use crate::media::{Digest, MediaKind};
 use crate::network::Presence;
@@ -39,6 +42,8 @@ pub enum Content {
     Card(Box<Card>),
     Action(Box<Action>),
     Interactive(Box<Interactive>),
+    /// A template the business had approved on the network (Cloud API only).
+    Template(Box<Template>),
 }
 
 impl Content {
@@ -54,6 +59,7 @@ impl Content {
             Content::Card(c) => c.preview(),
             Content::Action(a) => a.preview(),
             Content::Interactive(i) => i.preview(),
+            Content::Template(t) => Cow::Borrowed(&t.name),
         }
     }
 
@@ -62,7 +68,7 @@ impl Content {
         match self {
             Content::Media(m) => m.stored_digest().into_iter().collect(),
             Content::Interactive(i) => i.stored_media(),
-            Content::Text { .. } | Content::Card(_) | Content::Action(_) => Vec::new(),
+            Content::Text { .. } | Content::Card(_) | Content::Action(_) | Content::Template(_) => Vec::new(),
         }
     }
 
@@ -83,6 +89,7 @@ impl Content {
             Content::Card(c) => c.label(),
             Content::Action(a) => a.label(),
             Content::Interactive(i) => i.label(),
+            Content::Template(_) => "template",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! account: the Z-API routes about the instance's account rather than its messages — profile,
 //! privacy, contacts, chats, calls, groups, communities, channels, business and catalog,
-//! labels, status posts, registration (seed 001). Each family is a module with its route
+//! labels, status posts, registration (seed 001) and message templates (issue 12). Each family
+//! is a module with its route
 //! table (`ROUTES`, see [`routes`](super::routes)) and `handle`, which reads the request, asks
 //! the instance's connector one `network::account` call through its shard and renders the
 //! reply in Z-API's shape. Nothing here knows which network answers (the sim or a real one).
@@ -70,6 +71,7 @@ families!(
     profile => Profile,
     registration => Registration,
     status => Status,
+    templates => Templates,
 );
 
 /// Asks the instance's connector `c` and waits for its family's reply.

@@ -141,6 +141,7 @@ pub async fn handle(call: &Call<'_>, method: &Method, op: Op, params: &Params) -
 
 /// `phone-code/{phone}`: the 8-character code to type in "Link with phone number".
 async fn phone_code(call: &Call<'_>, raw: &str) -> Result<Resp, ZapiError> {
+    crate::api::zapi::instance::no_pairing(&call.instance)?;
     let phone = Phone::normalize(raw).map_err(|e| ZapiError::invalid("Invalid phone", format!("phone: {e}")))?;
     if phone.kind() != PhoneKind::Contact {
         return Err(ZapiError::invalid("Invalid phone", "phone must be a phone number with its country code"));

@@ -4,7 +4,8 @@
 //! only once the message (and any media it carries) is fsync'd. Each family of routes has its
 //! own module with its own `route` (path → route) and `handle`: `text`, `media`, `cards`
 //! (link, location, contacts), `actions` (reaction, delete, read, pin, forward), `interactive`
-//! (buttons, lists, polls, events, orders). Options every send shares (delays, reply,
+//! (buttons, lists, polls, events, orders), `template` (network templates, Cloud API only).
+//! Options every send shares (delays, reply,
 //! mentions) are read once, in [`envelope`].
 
 mod actions;
@@ -12,11 +13,13 @@ mod cards;
 pub(crate) mod envelope;
 mod interactive;
 pub(crate) mod media;
+mod template;
 mod text;
 
 use std::time::Instant;
 
 use chatedge_config::file::MediaConfig;
+use chatedge_config::snapshot::Network;
 use chatedge_serve::Resp;
 use hyper::StatusCode;
 use serde_json::json;
@@ -39,6 +42,7 @@ pub enum MessageRoute {
     Card(cards::CardRoute),
     Action(actions::ActionRoute),
     Interactive(interactive::InteractiveRoute),
+    Template(template::TemplateRoute),
 }
 
 const POST: &str = "POST";
@@ -72,6 +76,7 @@ pub fn route(rest: &[&str]) -> Option<(&'static str, &'static str, MessageRoute,
         .or_else(|| wrap(routes::find(cards::ROUTES, rest), MessageRoute::Card))
         .or_else(|| wrap(routes::find(actions::ROUTES, rest), MessageRoute::Action))
         .or_else(|| wrap(routes::find(interactive::ROUTES, rest), MessageRoute::Interactive))
+        .or_else(|| wrap(routes::find(template::ROUTES, rest), MessageRoute::Template))
 }
 
 /// Every message route as (path pattern, methods), for the OpenAPI check.
@@ -81,6 +86,7 @@ pub fn documented() -> Vec<(&'static str, &'static str)> {
     all.extend(cards::ROUTES.iter().map(|r| (r.path, r.methods)));
     all.extend(actions::ROUTES.iter().map(|r| (r.path, r.methods)));
     all.extend(interactive::ROUTES.iter().map(|r| (r.path, r.methods)));
+    all.extend(template::ROUTES.iter().map(|r| (r.path, r.methods)));
     all
 }
 
@@ -119,12 +125,24 @@ pub async fn handle(call: &Call<'_>, route: MessageRoute, params: &Params) -> Re
         MessageRoute::Card(r) => return cards::handle(call, r).await,
         MessageRoute::Action(r) => return actions::handle(call, r).await,
         MessageRoute::Interactive(r) => return interactive::handle(call, r).await,
+        MessageRoute::Template(r) => return template::handle(call, r).await,
     };
     accept(call, message).await
 }
 
+/// Refuses, before queueing, a message the instance's network cannot carry (issue 12: the
+/// Cloud API has no groups, polls, pins, …), with an error naming the network and the feature.
+fn expressible(call: &Call<'_>, message: &OutboundMessage) -> Result<(), ZapiError> {
+    match &call.instance.network {
+        Network::Sim => Ok(()),
+        Network::CloudApi(_) => crate::network::cloud_api::body::expressible(message)
+            .map_err(|e| ZapiError::invalid("Not supported on this network", e.to_string())),
+    }
+}
+
 /// Queues `message` durably and answers Z-API's `{zaapId, messageId, id}`.
 pub async fn accept(call: &Call<'_>, message: OutboundMessage) -> Result<Resp, ZapiError> {
+    expressible(call, &message)?;
     let started = Instant::now();
     let (zaap, message_id) = (message.zaap_id, message.message_id);
     let shards = &call.app.shards;

@@ -133,6 +133,13 @@ impl World {
             AccountCall::Profile(c) => profile::apply(self, c, cx).map(AccountReply::Profile),
             AccountCall::Registration(c) => registration::apply(self, c, cx).map(AccountReply::Registration),
             AccountCall::Status(c) => status::apply(self, c, cx).map(AccountReply::Status),
+            // The sim has no template approval: its accounts have no templates.
+            AccountCall::Templates(crate::network::account::templates::Call::List { .. }) => {
+                Ok(AccountReply::Templates(crate::network::account::templates::Reply::Page {
+                    templates: Vec::new(),
+                    after: None,
+                }))
+            }
         }
     }
 

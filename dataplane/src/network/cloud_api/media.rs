@@ -1,0 +1,154 @@
+//! media: getting a message's file to the Cloud API. A stored file (sent as base64) is
+//! uploaded once with `POST /{phone-number-id}/media` (multipart: `messaging_product`, `type`,
+//! `file`) and its media id reused for the same content (SHA-256) and number while Meta keeps
+//! it (30 days; `[network.cloud_api] media_id_ttl`); a file given by URL is sent by `link`, which
+//! Meta fetches itself. The cache is bounded (`media_cache_entries`; past it the oldest entry
+//! is forgotten, costing one more upload). Reading the file runs on Tokio's blocking pool;
+//! the upload is an ordinary Graph call on the shard's runtime.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use chatedge_config::snapshot::CloudApiAccount;
+
+use super::graph::GraphError;
+use super::CloudApiDeps;
+use crate::media::{Digest, StoredMedia};
+
+type Key = (String, Digest);
+
+#[derive(Default)]
+struct Entries {
+    map: HashMap<Key, (String, Instant)>,
+    order: VecDeque<Key>,
+}
+
+/// Media ids uploaded lately, by (phone number id, content digest).
+pub struct UploadCache {
+    capacity: usize,
+    ttl: Duration,
+    /// Held for one map operation; never across `.await`.
+    entries: Mutex<Entries>,
+}
+
+impl UploadCache {
+    pub fn new(capacity: usize, ttl: Duration) -> Self {
+        UploadCache { capacity: capacity.max(1), ttl, entries: Mutex::new(Entries::default()) }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The media id of `digest` uploaded for `number`, while still valid.
+    pub fn get(&self, number: &str, digest: &Digest) -> Option<String> {
+        let e = self.lock();
+        let (id, expires) = e.map.get(&(number.to_owned(), *digest))?;
+        (*expires > Instant::now()).then(|| id.clone())
+    }
+
+    pub fn put(&self, number: &str, digest: Digest, media_id: String) {
+        let mut e = self.lock();
+        let key = (number.to_owned(), digest);
+        if e.map.insert(key.clone(), (media_id, Instant::now() + self.ttl)).is_none() {
+            e.order.push_back(key);
+            while e.order.len() > self.capacity {
+                if let Some(old) = e.order.pop_front() {
+                    e.map.remove(&old);
+                }
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Why a file could not be handed to the Cloud API.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    #[error("the media file is no longer stored: {0}")]
+    Missing(String),
+    #[error("the media file is larger than the Cloud API accepts ({size} > {limit} bytes)")]
+    TooLarge { size: u64, limit: u64 },
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+}
+
+/// The Cloud API media id of stored `file` for `account`'s number: from the cache, or uploaded
+/// now (`file_name` names the part, as documents show it).
+pub async fn media_id(
+    deps: &CloudApiDeps,
+    account: &CloudApiAccount,
+    file: &StoredMedia,
+    file_name: &str,
+) -> Result<String, UploadError> {
+    let number = &account.phone_number_id;
+    if let Some(id) = deps.uploads.get(number, &file.digest) {
+        deps.metrics.cloud_api_uploads.with_label_values(&["cached"]).inc();
+        return Ok(id);
+    }
+    let limit = deps.settings.max_media_bytes;
+    if file.size > limit {
+        return Err(UploadError::TooLarge { size: file.size, limit });
+    }
+    let bytes = read(deps, file.digest).await?;
+    let mime = file.mime.split(';').next().unwrap_or_default().trim().to_owned();
+    let fields = [("messaging_product", "whatsapp"), ("type", mime.as_str())];
+    let path = format!("{number}/media");
+    let answer = deps.graph.post_multipart(&account.access_token, &path, &fields, (file_name, &mime, bytes)).await;
+    let answer = match answer {
+        Ok(a) => a,
+        Err(e) => {
+            deps.metrics.cloud_api_uploads.with_label_values(&["failed"]).inc();
+            return Err(e.into());
+        }
+    };
+    let id = answer["id"]
+        .as_str()
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| GraphError::Protocol("media upload answered without an id".into()))?
+        .to_owned();
+    deps.metrics.cloud_api_uploads.with_label_values(&["uploaded"]).inc();
+    deps.uploads.put(number, file.digest, id.clone());
+    Ok(id)
+}
+
+/// The stored file's bytes, read on the blocking pool.
+async fn read(deps: &CloudApiDeps, digest: Digest) -> Result<Bytes, UploadError> {
+    let media = deps.media.clone();
+    let read = tokio::task::spawn_blocking(move || std::fs::read(media.store.path(&digest)));
+    match read.await {
+        Ok(Ok(bytes)) => Ok(Bytes::from(bytes)),
+        Ok(Err(e)) => Err(UploadError::Missing(e.to_string())),
+        Err(e) => Err(UploadError::Missing(e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cached_media_id_is_reused_per_number_until_it_expires_and_the_cache_is_bounded() {
+        let c = UploadCache::new(2, Duration::from_secs(3600));
+        let (a, b, d) = (Digest::of(b"a"), Digest::of(b"b"), Digest::of(b"d"));
+        c.put("111", a, "m-a".into());
+        assert_eq!(c.get("111", &a).as_deref(), Some("m-a"));
+        assert_eq!(c.get("222", &a), None, "a media id belongs to the number that uploaded it");
+        c.put("111", b, "m-b".into());
+        c.put("111", d, "m-d".into());
+        assert_eq!(c.len(), 2);
+        assert_eq!(c.get("111", &a), None, "the oldest entry goes past the bound");
+        let expired = UploadCache::new(2, Duration::ZERO);
+        expired.put("111", a, "m-a".into());
+        assert_eq!(expired.get("111", &a), None);
+    }
+}

@@ -1,0 +1,333 @@
+//! Sending on the Cloud API network, end to end: the real binary, a Cloud API instance created
+//! on demand against a fake Graph API on 127.0.0.1 (`common/fake_graph.rs`, written from Meta's
+//! reference), webhooks on a real sink. What the fake receives is checked body by body.
+
+mod common;
+#[path = "common/fake_graph.rs"]
+mod fake_graph;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use common::{eventually, temp_dir, Chatedge, Http, Instance, Sink, FAST, PATIENCE};
+use fake_graph::{FakeGraph, GraphFailure, Scope};
+use serde_json::{json, Value};
+
+/// A 1×1 PNG, as a data URI (the media store sniffs it as image/png).
+const PNG: &str = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+const TO: &str = "5511988887777";
+
+struct Cloud {
+    ce: Chatedge,
+    http: Http,
+    sink: Sink,
+    graph: FakeGraph,
+    inst: Instance,
+    dir: tempfile::TempDir,
+}
+
+fn config(graph: &FakeGraph) -> String {
+    format!("{FAST}{}", graph.config())
+}
+
+async fn create(http: &Http, ce: &Chatedge, sink: &Sink, graph: &FakeGraph) -> Instance {
+    let mut body = json!({"name": "cloud instance", "network": "cloud-api", "cloudApi": graph.credentials()});
+    for (field, path) in [
+        ("deliveryCallbackUrl", "delivery"),
+        ("receivedCallbackUrl", "received"),
+        ("messageStatusCallbackUrl", "status"),
+        ("connectedCallbackUrl", "connected"),
+        ("disconnectedCallbackUrl", "disconnected"),
+    ] {
+        body[field] = json!(format!("{}/{path}", sink.url));
+    }
+    let (status, v) =
+        http.post(&format!("{}/instances/integrator/on-demand", ce.cp), Some(&ce.integrator_token), &body).await;
+    assert_eq!(status, 200, "on-demand create of a Cloud API instance: {v}");
+    Instance {
+        id: v["id"].as_str().unwrap().to_owned(),
+        token: v["token"].as_str().unwrap().to_owned(),
+        secret: v["webhookSecret"].as_str().unwrap().to_owned(),
+    }
+}
+
+/// A running chatedge with one Cloud API instance, connected (its credentials verified).
+async fn cloud() -> Cloud {
+    let dir = temp_dir();
+    let graph = FakeGraph::start().await;
+    let ce = Chatedge::up(dir.path(), &config(&graph));
+    let http = Http::new();
+    let sink = Sink::start().await;
+    let inst = create(&http, &ce, &sink, &graph).await;
+    wait_connected(&http, &ce, &inst).await;
+    Cloud { ce, http, sink, graph, inst, dir }
+}
+
+async fn wait_connected(http: &Http, ce: &Chatedge, inst: &Instance) {
+    eventually(Duration::from_secs(30), || async {
+        let (_, v) = http.get(&ce.instance_url(inst, "status"), None).await;
+        (v["connected"] == json!(true)).then_some(())
+    })
+    .await
+    .expect("the Cloud API instance connects once its credentials verify");
+}
+
+impl Cloud {
+    async fn send(&self, route: &str, body: Value) -> Value {
+        let (status, v) = self.http.post(&self.ce.instance_url(&self.inst, route), None, &body).await;
+        assert_eq!(status, 200, "{route}: {v}");
+        v
+    }
+
+    async fn refused(&self, route: &str, body: Value) -> Value {
+        let (status, v) = self.http.post(&self.ce.instance_url(&self.inst, route), None, &body).await;
+        assert_eq!(status, 400, "{route} must be refused on the Cloud API network: {v}");
+        v
+    }
+
+    /// The body the fake received for our message `message_id`.
+    async fn body_of(&self, message_id: &str) -> Value {
+        eventually(PATIENCE, || async {
+            self.graph.sends().into_iter().find(|b| b["biz_opaque_callback_data"] == message_id)
+        })
+        .await
+        .unwrap_or_else(|| panic!("the Graph API never received message {message_id}"))
+    }
+}
+
+fn id(answer: &Value) -> String {
+    answer["messageId"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_supported_type_reaches_the_graph_api_as_its_cloud_api_body() {
+    let c = cloud().await;
+    let status = c.http.get(&c.ce.instance_url(&c.inst, "status"), None).await.1;
+    assert_eq!(status["connected"], json!(true));
+    let number = c.graph.requests().into_iter().find(|r| r.method == "GET" && r.path == format!("/{}", c.graph.phone_number_id));
+    assert!(number.is_some_and(|r| r.query.contains("display_phone_number")), "resume verifies the number");
+
+    let text = c.send("send-text", json!({"phone": TO, "message": "Olá"})).await;
+    let b = c.body_of(&id(&text)).await;
+    assert_eq!(b["messaging_product"], "whatsapp");
+    assert_eq!(b["recipient_type"], "individual");
+    assert_eq!(b["to"], TO);
+    assert_eq!(b["type"], "text");
+    assert_eq!(b["text"], json!({"preview_url": false, "body": "Olá"}));
+
+    let link = c.send("send-text", json!({"phone": TO, "message": "see https://example.com/x"})).await;
+    assert_eq!(c.body_of(&id(&link)).await["text"]["preview_url"], true);
+
+    // A reply names the wamid the network gave the message replied to.
+    let text_wamid = wamid_of(&c, &id(&text)).await;
+    let reply = c.send("send-text", json!({"phone": TO, "message": "re", "messageId": id(&text)})).await;
+    assert_eq!(c.body_of(&id(&reply)).await["context"]["message_id"], text_wamid);
+
+    let image = c.send("send-image", json!({"phone": TO, "image": PNG, "caption": "a pixel"})).await;
+    let b = c.body_of(&id(&image)).await;
+    assert_eq!(b["type"], "image");
+    assert_eq!(b["image"]["caption"], "a pixel");
+    let media_id = b["image"]["id"].as_str().expect("a stored image is sent by its uploaded media id").to_owned();
+    let (mime, bytes) = c.graph.uploaded(&media_id).expect("the fake holds the upload");
+    assert_eq!(mime, "image/png");
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    let again = c.send("send-image", json!({"phone": TO, "image": PNG})).await;
+    assert_eq!(c.body_of(&id(&again)).await["image"]["id"], media_id, "the same file is uploaded once");
+    assert_eq!(c.graph.uploads().len(), 1, "one upload for two sends of the same bytes");
+
+    let by_url = c.send("send-image", json!({"phone": TO, "image": "https://files.example/cat.jpg"})).await;
+    assert_eq!(c.body_of(&id(&by_url)).await["image"], json!({"link": "https://files.example/cat.jpg"}));
+    let audio = c.send("send-audio", json!({"phone": TO, "audio": "https://files.example/a.ogg"})).await;
+    assert_eq!(c.body_of(&id(&audio)).await["audio"], json!({"link": "https://files.example/a.ogg"}));
+    let video = c.send("send-video", json!({"phone": TO, "video": "https://files.example/v.mp4", "caption": "v"})).await;
+    assert_eq!(c.body_of(&id(&video)).await["video"], json!({"link": "https://files.example/v.mp4", "caption": "v"}));
+    let doc = c
+        .send("send-document/pdf", json!({"phone": TO, "document": "https://files.example/d.pdf", "fileName": "report"}))
+        .await;
+    let b = c.body_of(&id(&doc)).await;
+    assert_eq!(b["type"], "document");
+    assert_eq!(b["document"]["link"], "https://files.example/d.pdf");
+    assert!(b["document"]["filename"].as_str().unwrap().starts_with("report"));
+    let sticker = c.send("send-sticker", json!({"phone": TO, "sticker": "https://files.example/s.webp"})).await;
+    assert_eq!(c.body_of(&id(&sticker)).await["sticker"], json!({"link": "https://files.example/s.webp"}));
+
+    let location = c
+        .send("send-location", json!({"phone": TO, "title": "Google Brasil", "address": "Av. Faria Lima, 3477",
+            "latitude": "-23.0696347", "longitude": "-50.4357913"}))
+        .await;
+    let b = c.body_of(&id(&location)).await;
+    assert_eq!(b["type"], "location");
+    assert_eq!(b["location"]["name"], "Google Brasil");
+    assert_eq!(b["location"]["latitude"], json!(-23.0696347));
+
+    let contact = c
+        .send("send-contact", json!({"phone": TO, "contactName": "Ana Souza", "contactPhone": "5511999999999"}))
+        .await;
+    let b = c.body_of(&id(&contact)).await;
+    assert_eq!(b["contacts"][0]["name"], json!({"formatted_name": "Ana Souza", "first_name": "Ana"}));
+    assert_eq!(b["contacts"][0]["phones"][0]["wa_id"], "5511999999999");
+
+    let reaction = c.send("send-reaction", json!({"phone": TO, "reaction": "❤️", "messageId": id(&text)})).await;
+    assert_eq!(c.body_of(&id(&reaction)).await["reaction"], json!({"message_id": text_wamid, "emoji": "❤️"}));
+
+    let buttons = c
+        .send("send-button-list", json!({"phone": TO, "message": "Bom?", "buttonList": {"buttons": [
+            {"id": "1", "label": "Ótimo"}, {"id": "2", "label": "Excelente"}]}}))
+        .await;
+    let b = c.body_of(&id(&buttons)).await;
+    assert_eq!(b["interactive"]["type"], "button");
+    assert_eq!(b["interactive"]["body"]["text"], "Bom?");
+    assert_eq!(b["interactive"]["action"]["buttons"][1], json!({"type": "reply", "reply": {"id": "2", "title": "Excelente"}}));
+
+    let list = c
+        .send("send-option-list", json!({"phone": TO, "message": "Escolha:", "optionList": {"title": "Opções",
+            "buttonLabel": "Abrir", "options": [{"id": "1", "title": "Z-API", "description": "Asas"}]}}))
+        .await;
+    let b = c.body_of(&id(&list)).await;
+    assert_eq!(b["interactive"]["type"], "list");
+    assert_eq!(b["interactive"]["action"]["button"], "Abrir");
+    assert_eq!(b["interactive"]["action"]["sections"][0]["rows"][0], json!({"id": "1", "title": "Z-API", "description": "Asas"}));
+
+    let template = c
+        .send("send-template", json!({"phone": TO, "template": "order_update", "language": "pt_BR",
+            "components": [{"type": "body", "parameters": [{"type": "text", "text": "#1234"}]}]}))
+        .await;
+    let b = c.body_of(&id(&template)).await;
+    assert_eq!(b["type"], "template");
+    assert_eq!(b["template"]["name"], "order_update");
+    assert_eq!(b["template"]["language"], json!({"code": "pt_BR"}));
+    assert_eq!(b["template"]["components"][0]["parameters"][0]["text"], "#1234");
+
+    // Every one of them is delivered to the integrator without an error.
+    let all = [&text, &link, &reply, &image, &again, &by_url, &audio, &video, &doc, &sticker, &location, &contact,
+        &reaction, &buttons, &list, &template];
+    let zaaps: HashSet<String> = all.iter().map(|a| a["zaapId"].as_str().unwrap().to_owned()).collect();
+    let delivered = c.sink.wait_for_zaaps(&zaaps, "a DeliveryCallback per send").await;
+    for d in delivered.iter().filter(|d| d.body["type"] == "DeliveryCallback") {
+        assert!(d.body.get("error").is_none(), "{}", d.body);
+        assert!(d.signed_by(&c.inst.secret));
+    }
+}
+
+/// The wamid the fake gave our message in its answer to the send.
+async fn wamid_of(c: &Cloud, message_id: &str) -> String {
+    eventually(PATIENCE, || async { c.graph.wamid_of(message_id) }).await.expect("the send was answered")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_the_cloud_api_cannot_express_is_refused_naming_the_network() {
+    let c = cloud().await;
+    let poll = json!({"phone": TO, "message": "Qual?", "poll": [{"name": "A"}, {"name": "B"}]});
+    let v = c.refused("send-poll", poll).await;
+    assert!(v["message"].as_str().unwrap().contains("not supported on the Cloud API network"), "{v}");
+    let v = c.refused("send-text", json!({"phone": "120363019502650977-group", "message": "hi"})).await;
+    assert!(v["message"].as_str().unwrap().contains("groups"), "{v}");
+    let four = json!({"phone": TO, "message": "m", "buttonList": {"buttons": [
+        {"label": "a"}, {"label": "b"}, {"label": "c"}, {"label": "d"}]}});
+    let v = c.refused("send-button-list", four).await;
+    assert!(v["message"].as_str().unwrap().contains("more than 3 reply buttons"), "{v}");
+    // An account call the Cloud API has no request for.
+    let (status, v) = c.http.get(&c.ce.instance_url(&c.inst, "groups?page=1&pageSize=10"), None).await;
+    assert!(status == 400 && v.to_string().contains("Cloud API network"), "{status} {v}");
+    assert!(c.graph.sends().is_empty(), "nothing refused reached the network");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_by_the_network_is_the_delivery_callback_error_with_its_code_and_title() {
+    let c = cloud().await;
+    c.graph.fail_next(Scope::Sends, 1, GraphFailure::outside_window());
+    let a = c.send("send-text", json!({"phone": TO, "message": "late"})).await;
+    let zaap = a["zaapId"].as_str().unwrap().to_owned();
+    let events = c.sink.wait_for_zaaps(&HashSet::from([zaap.clone()]), "the refused message's DeliveryCallback").await;
+    let d = events.iter().find(|e| e.body["zaapId"] == zaap.as_str()).unwrap();
+    let error = d.body["error"].as_str().expect("a DeliveryCallback error");
+    assert!(error.contains("131047"), "{error}");
+    assert!(error.contains("more than 24 hours have passed"), "{error}");
+    assert_eq!(c.graph.sends().len(), 1, "a refusal is not retried");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limit_answer_delays_the_message_instead_of_failing_it() {
+    let c = cloud().await;
+    c.graph.fail_next(Scope::Sends, 2, GraphFailure::rate_limited());
+    let a = c.send("send-text", json!({"phone": TO, "message": "busy"})).await;
+    let zaap = a["zaapId"].as_str().unwrap().to_owned();
+    let events = c.sink.wait_for_zaaps(&HashSet::from([zaap.clone()]), "the throttled message's DeliveryCallback").await;
+    let d = events.iter().find(|e| e.body["zaapId"] == zaap.as_str()).unwrap();
+    assert!(d.body.get("error").is_none(), "a rate limit does not fail the message: {}", d.body);
+    let tries: Vec<Value> = c.graph.sends().into_iter().filter(|b| b["biz_opaque_callback_data"] == id(&a)).collect();
+    assert_eq!(tries.len(), 3, "posted again after each rate-limit answer");
+    let limited = common::metrics::sum(&c.http, &c.ce.dp, "chatedge_dp_cloud_api_rate_limited_total", "").await;
+    assert_eq!(limited, 2.0, "each rate-limit answer is counted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn templates_are_listed_page_by_page_and_the_sim_has_none() {
+    let c = cloud().await;
+    let t = |name: &str| json!({"id": format!("id_{name}"), "name": name, "language": "pt_BR", "status": "APPROVED",
+        "category": "UTILITY", "components": [{"type": "BODY", "text": "Olá {{1}}"}]});
+    c.graph.set_templates(vec![t("a_one"), t("b_two"), t("c_three")]);
+    let url = c.ce.instance_url(&c.inst, "templates?pageSize=2");
+    let (status, first) = c.http.get(&url, None).await;
+    assert_eq!(status, 200, "{first}");
+    let names: Vec<&str> = first["templates"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["a_one", "b_two"]);
+    let after = first["after"].as_str().expect("a cursor to the next page");
+    let (_, second) = c.http.get(&c.ce.instance_url(&c.inst, &format!("templates?pageSize=2&after={after}")), None).await;
+    assert_eq!(second["templates"][0]["name"], "c_three");
+    assert_eq!(second["templates"][0]["components"][0]["text"], "Olá {{1}}");
+    assert!(second.get("after").is_none(), "the last page has no cursor: {second}");
+    let listing = c.graph.requests().into_iter().find(|r| r.path.ends_with("/message_templates")).unwrap();
+    assert!(listing.query.contains("fields=name,language,status,category,components") && listing.query.contains("limit=2"));
+
+    // On the sim: no templates, and send-template is refused naming the network.
+    let sim = create_sim(&c).await;
+    let (status, v) = c.http.get(&c.ce.instance_url(&sim, "templates"), None).await;
+    assert!(status == 200 || status == 409, "{status} {v}");
+    let body = json!({"phone": TO, "template": "order_update", "language": "pt_BR"});
+    let (status, v) = c.http.post(&c.ce.instance_url(&sim, "send-template"), None, &body).await;
+    assert_eq!(status, 400, "{v}");
+    assert!(v["message"].as_str().unwrap().contains("sim network"), "{v}");
+}
+
+async fn create_sim(c: &Cloud) -> Instance {
+    let body = json!({"name": "sim instance"});
+    let (status, v) =
+        c.http.post(&format!("{}/instances/integrator/on-demand", c.ce.cp), Some(&c.ce.integrator_token), &body).await;
+    assert_eq!(status, 200, "{v}");
+    let inst = Instance {
+        id: v["id"].as_str().unwrap().to_owned(),
+        token: v["token"].as_str().unwrap().to_owned(),
+        secret: v["webhookSecret"].as_str().unwrap().to_owned(),
+    };
+    common::wait_known(&c.http, &c.ce, &inst).await;
+    inst
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_before_the_network_answered_resends_once_and_the_integrator_hears_once() {
+    let Cloud { ce, http, sink, graph, inst, dir } = cloud().await;
+    graph.hold_sends(true);
+    let (status, a) = http.post(&ce.instance_url(&inst, "send-text"), None, &json!({"phone": TO, "message": "once"})).await;
+    assert_eq!(status, 200, "{a}");
+    let message_id = a["messageId"].as_str().unwrap().to_owned();
+    eventually(PATIENCE, || async { (!graph.sends().is_empty()).then_some(()) }).await.expect("the send reached the network");
+    ce.kill_9();
+    graph.hold_sends(false);
+    let ce = Chatedge::up(dir.path(), &config(&graph));
+    let zaap = a["zaapId"].as_str().unwrap().to_owned();
+    sink.wait_for_zaaps(&HashSet::from([zaap.clone()]), "the resent message's DeliveryCallback").await;
+    // Give a duplicate the time to show up, then count.
+    let delivered_after = |n: usize| {
+        let sink = sink.clone();
+        let zaap = zaap.clone();
+        async move {
+            let d = sink.of_type("DeliveryCallback").into_iter().filter(|e| e.body["zaapId"] == zaap.as_str()).count();
+            (d >= n).then_some(d)
+        }
+    };
+    assert_eq!(eventually(Duration::from_secs(2), || delivered_after(2)).await, None, "one DeliveryCallback");
+    let posts = graph.sends().into_iter().filter(|b| b["biz_opaque_callback_data"] == message_id.as_str()).count();
+    assert_eq!(posts, 2, "posted before the crash (never answered) and once after");
+    drop(ce);
+}
