@@ -349,7 +349,10 @@ impl Metrics {
             cloud_api_uploads: register(
                 &r,
                 IntCounterVec::new(
-                    Opts::new("chatedge_dp_cloud_api_media_total", "media of Cloud API sends: uploaded, cached, failed"),
+                    Opts::new(
+                        "chatedge_dp_cloud_api_media_total",
+                        "media of Cloud API sends: uploaded, cached, failed",
+                    ),
                     &["outcome"],
                 ),
             ),
