@@ -105,8 +105,7 @@ impl Shard {
                 if out.cfg.as_ref().is_some_and(|c| matches!(c.network, Network::CloudApi(_))) {
                     // A Cloud API `failed` status may still come for it: keep what its
                     // DeliveryCallback will need (the queue entry goes in this batch).
-                    let (key, value) =
-                        (inbound::zaap_key(&id, &m.message_id), inbound::zaap_value(&m.zaap_id, &m.phone));
+                    let (key, value) = (inbound::zaap_key(&id, &m.message_id), inbound::zaap_value(&m.zaap_id, &m.phone));
                     out.batch.put(Cf::CloudMessages, key, value);
                 }
                 let sent: &[&[u8]] = &[m.message_id.as_bytes(), MessageStatus::Sent.as_str().as_bytes()];

@@ -220,8 +220,7 @@ impl Inbound {
             let mut message = r.message;
             if let Some(media) = &r.media {
                 let kind = message.content.media_kind().unwrap_or(crate::media::MediaKind::Document);
-                let stored =
-                    self.media.fetch(account, media, kind).await.inspect_err(|_| self.count("media_failed", 1))?;
+                let stored = self.media.fetch(account, media, kind).await.inspect_err(|_| self.count("media_failed", 1))?;
                 message.content.attach(stored);
             }
             self.to_our_ids(&instance, &mut message)?;
@@ -293,21 +292,13 @@ impl Inbound {
             StatusKind::Read => MessageStatus::Read,
             StatusKind::Played => MessageStatus::Played,
             StatusKind::Failed { code, title, details } => {
-                let found =
-                    self.store.db().get_cf(self.store.cf(Cf::CloudMessages), zaap_key(&instance, &message_id))?;
+                let found = self.store.db().get_cf(self.store.cf(Cf::CloudMessages), zaap_key(&instance, &message_id))?;
                 let Some((zaap_id, phone)) = found.as_deref().and_then(parse_zaap_value) else { return Ok(None) };
                 let reason = match details {
                     Some(d) => format!("{} ({d})", super::errors::reason(code, &title)),
                     None => super::errors::reason(code, &title),
                 };
-                return Ok(Some(Some(NetworkEvent::Failed {
-                    instance,
-                    message_id,
-                    zaap_id,
-                    phone,
-                    reason,
-                    ack: None,
-                })));
+                return Ok(Some(Some(NetworkEvent::Failed { instance, message_id, zaap_id, phone, reason, ack: None })));
             }
         };
         Ok(Some(Some(NetworkEvent::Status {

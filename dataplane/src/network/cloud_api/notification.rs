@@ -63,11 +63,7 @@ pub enum StatusKind {
     /// A voice message was played.
     Played,
     /// The network could not send or deliver it: its first error's code and title.
-    Failed {
-        code: i64,
-        title: String,
-        details: Option<String>,
-    },
+    Failed { code: i64, title: String, details: Option<String> },
 }
 
 impl StatusKind {
@@ -98,8 +94,7 @@ pub struct StatusUpdate {
 
 /// Reads `body` (already authenticated) for the number `phone_number_id`.
 pub fn parse(body: &[u8], phone_number_id: &str) -> Result<Parsed, NotificationError> {
-    let raw: raw::Notification =
-        serde_json::from_slice(body).map_err(|e| NotificationError::Malformed(e.to_string()))?;
+    let raw: raw::Notification = serde_json::from_slice(body).map_err(|e| NotificationError::Malformed(e.to_string()))?;
     if raw.object != "whatsapp_business_account" {
         return Err(NotificationError::WrongObject(raw.object));
     }

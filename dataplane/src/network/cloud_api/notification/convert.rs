@@ -24,8 +24,11 @@ pub(super) fn message(m: &raw::Message, contacts: &[raw::Contact]) -> Vec<Receiv
     let mut base = IncomingMessage::text(from.clone(), String::new());
     base.id = m.id.clone();
     base.at_ms = timestamp_ms(&m.timestamp);
-    base.sender_name =
-        contacts.iter().find(|c| c.wa_id == m.from).and_then(|c| c.profile.as_ref()).and_then(|p| p.name.clone());
+    base.sender_name = contacts
+        .iter()
+        .find(|c| c.wa_id == m.from)
+        .and_then(|c| c.profile.as_ref())
+        .and_then(|p| p.name.clone());
     if let Some(c) = &m.context {
         base.reference_message_id = c.id.clone().filter(|_| m.kind != "reaction");
         base.forwarded = c.forwarded || c.frequently_forwarded;
@@ -78,8 +81,9 @@ impl Media {
 
 fn content(m: &raw::Message, from: &Phone) -> (IncomingContent, Option<MediaRef>) {
     let kind = m.kind.as_str();
-    if let Some(media) =
-        matches!(kind, "image" | "audio" | "video" | "document" | "sticker").then(|| object::<Media>(m, kind)).flatten()
+    if let Some(media) = matches!(kind, "image" | "audio" | "video" | "document" | "sticker")
+        .then(|| object::<Media>(m, kind))
+        .flatten()
     {
         return (media_content(kind, &media), media.reference());
     }
@@ -125,13 +129,7 @@ struct TextBody {
 }
 
 fn text(body: String) -> IncomingContent {
-    IncomingContent::Text(incoming::Text {
-        message: body,
-        description: None,
-        title: None,
-        url: None,
-        thumbnail_url: None,
-    })
+    IncomingContent::Text(incoming::Text { message: body, description: None, title: None, url: None, thumbnail_url: None })
 }
 
 #[derive(Deserialize)]
@@ -375,8 +373,7 @@ fn contact(c: Card) -> Contact {
     } else {
         c.name.formatted_name.clone()
     };
-    let mut v =
-        format!("BEGIN:VCARD\nVERSION:3.0\nN:{};{};;;\nFN:{display_name}\n", c.name.last_name, c.name.first_name);
+    let mut v = format!("BEGIN:VCARD\nVERSION:3.0\nN:{};{};;;\nFN:{display_name}\n", c.name.last_name, c.name.first_name);
     if !c.org.company.is_empty() {
         v.push_str(&format!("ORG:{}\n", c.org.company));
     }

@@ -115,10 +115,7 @@ fn location_contacts_and_reaction_messages_map_to_their_kinds() {
     match reaction.message.content {
         IncomingContent::Reaction(r) => {
             assert_eq!(r.value, "\u{1F44D}");
-            assert_eq!(
-                r.referenced_message.message_id,
-                "wamid.HBgLMTY0NjcwNDM1OTUVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA="
-            );
+            assert_eq!(r.referenced_message.message_id, "wamid.HBgLMTY0NjcwNDM1OTUVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA=");
             assert_eq!(r.reaction_by, CUSTOMER);
         }
         other => panic!("{other:?}"),
@@ -132,9 +129,7 @@ fn button_and_list_replies_and_template_quick_replies_are_responses() {
         "context": {"from": "15550783881", "id": "wamid.ORIGINAL"}}));
     assert_eq!(button.message.reference_message_id.as_deref(), Some("wamid.ORIGINAL"));
     match button.message.content {
-        IncomingContent::ButtonResponse(b) => {
-            assert_eq!((b.button_id.as_str(), b.message.as_str()), ("cancel-button", "Cancel"))
-        }
+        IncomingContent::ButtonResponse(b) => assert_eq!((b.button_id.as_str(), b.message.as_str()), ("cancel-button", "Cancel")),
         other => panic!("{other:?}"),
     }
     let list = one_message(json!({"type": "interactive", "interactive": {
@@ -176,11 +171,8 @@ fn orders_system_and_unknown_messages_are_kept_not_dropped() {
         }
         other => panic!("{other:?}"),
     }
-    let odd =
-        one_message(json!({"type": "unsupported", "errors": [{"code": 131051, "title": "Message type unknown"}]}));
-    assert!(
-        matches!(odd.message.content, IncomingContent::Notification(ref n) if n.notification == "UNSUPPORTED_MESSAGE")
-    );
+    let odd = one_message(json!({"type": "unsupported", "errors": [{"code": 131051, "title": "Message type unknown"}]}));
+    assert!(matches!(odd.message.content, IncomingContent::Notification(ref n) if n.notification == "UNSUPPORTED_MESSAGE"));
 }
 
 #[test]
@@ -214,9 +206,7 @@ fn statuses_name_the_wamid_recipient_and_callback_data() {
 
 #[test]
 fn another_numbers_changes_and_other_fields_are_skipped() {
-    let body = envelope(
-        json!({"messages": [{"from": CUSTOMER, "id": "wamid.X", "timestamp": "1", "type": "text", "text": {"body": "hi"}}]}),
-    );
+    let body = envelope(json!({"messages": [{"from": CUSTOMER, "id": "wamid.X", "timestamp": "1", "type": "text", "text": {"body": "hi"}}]}));
     let p = parse(&body, "999").unwrap();
     assert!(p.messages.is_empty());
     assert_eq!(p.skipped, 1);
