@@ -104,7 +104,8 @@ async fn every_supported_type_reaches_the_graph_api_as_its_cloud_api_body() {
     let c = cloud().await;
     let status = c.http.get(&c.ce.instance_url(&c.inst, "status"), None).await.1;
     assert_eq!(status["connected"], json!(true));
-    let number = c.graph.requests().into_iter().find(|r| r.method == "GET" && r.path == format!("/{}", c.graph.phone_number_id));
+    let number =
+        c.graph.requests().into_iter().find(|r| r.method == "GET" && r.path == format!("/{}", c.graph.phone_number_id));
     assert!(number.is_some_and(|r| r.query.contains("display_phone_number")), "resume verifies the number");
 
     let text = c.send("send-text", json!({"phone": TO, "message": "Olá"})).await;
@@ -139,10 +140,14 @@ async fn every_supported_type_reaches_the_graph_api_as_its_cloud_api_body() {
     assert_eq!(c.body_of(&id(&by_url)).await["image"], json!({"link": "https://files.example/cat.jpg"}));
     let audio = c.send("send-audio", json!({"phone": TO, "audio": "https://files.example/a.ogg"})).await;
     assert_eq!(c.body_of(&id(&audio)).await["audio"], json!({"link": "https://files.example/a.ogg"}));
-    let video = c.send("send-video", json!({"phone": TO, "video": "https://files.example/v.mp4", "caption": "v"})).await;
+    let video =
+        c.send("send-video", json!({"phone": TO, "video": "https://files.example/v.mp4", "caption": "v"})).await;
     assert_eq!(c.body_of(&id(&video)).await["video"], json!({"link": "https://files.example/v.mp4", "caption": "v"}));
     let doc = c
-        .send("send-document/pdf", json!({"phone": TO, "document": "https://files.example/d.pdf", "fileName": "report"}))
+        .send(
+            "send-document/pdf",
+            json!({"phone": TO, "document": "https://files.example/d.pdf", "fileName": "report"}),
+        )
         .await;
     let b = c.body_of(&id(&doc)).await;
     assert_eq!(b["type"], "document");
@@ -152,17 +157,19 @@ async fn every_supported_type_reaches_the_graph_api_as_its_cloud_api_body() {
     assert_eq!(c.body_of(&id(&sticker)).await["sticker"], json!({"link": "https://files.example/s.webp"}));
 
     let location = c
-        .send("send-location", json!({"phone": TO, "title": "Google Brasil", "address": "Av. Faria Lima, 3477",
-            "latitude": "-23.0696347", "longitude": "-50.4357913"}))
+        .send(
+            "send-location",
+            json!({"phone": TO, "title": "Google Brasil", "address": "Av. Faria Lima, 3477",
+            "latitude": "-23.0696347", "longitude": "-50.4357913"}),
+        )
         .await;
     let b = c.body_of(&id(&location)).await;
     assert_eq!(b["type"], "location");
     assert_eq!(b["location"]["name"], "Google Brasil");
     assert_eq!(b["location"]["latitude"], json!(-23.0696347));
 
-    let contact = c
-        .send("send-contact", json!({"phone": TO, "contactName": "Ana Souza", "contactPhone": "5511999999999"}))
-        .await;
+    let contact =
+        c.send("send-contact", json!({"phone": TO, "contactName": "Ana Souza", "contactPhone": "5511999999999"})).await;
     let b = c.body_of(&id(&contact)).await;
     assert_eq!(b["contacts"][0]["name"], json!({"formatted_name": "Ana Souza", "first_name": "Ana"}));
     assert_eq!(b["contacts"][0]["phones"][0]["wa_id"], "5511999999999");
@@ -171,26 +178,41 @@ async fn every_supported_type_reaches_the_graph_api_as_its_cloud_api_body() {
     assert_eq!(c.body_of(&id(&reaction)).await["reaction"], json!({"message_id": text_wamid, "emoji": "❤️"}));
 
     let buttons = c
-        .send("send-button-list", json!({"phone": TO, "message": "Bom?", "buttonList": {"buttons": [
-            {"id": "1", "label": "Ótimo"}, {"id": "2", "label": "Excelente"}]}}))
+        .send(
+            "send-button-list",
+            json!({"phone": TO, "message": "Bom?", "buttonList": {"buttons": [
+            {"id": "1", "label": "Ótimo"}, {"id": "2", "label": "Excelente"}]}}),
+        )
         .await;
     let b = c.body_of(&id(&buttons)).await;
     assert_eq!(b["interactive"]["type"], "button");
     assert_eq!(b["interactive"]["body"]["text"], "Bom?");
-    assert_eq!(b["interactive"]["action"]["buttons"][1], json!({"type": "reply", "reply": {"id": "2", "title": "Excelente"}}));
+    assert_eq!(
+        b["interactive"]["action"]["buttons"][1],
+        json!({"type": "reply", "reply": {"id": "2", "title": "Excelente"}})
+    );
 
     let list = c
-        .send("send-option-list", json!({"phone": TO, "message": "Escolha:", "optionList": {"title": "Opções",
-            "buttonLabel": "Abrir", "options": [{"id": "1", "title": "Z-API", "description": "Asas"}]}}))
+        .send(
+            "send-option-list",
+            json!({"phone": TO, "message": "Escolha:", "optionList": {"title": "Opções",
+            "buttonLabel": "Abrir", "options": [{"id": "1", "title": "Z-API", "description": "Asas"}]}}),
+        )
         .await;
     let b = c.body_of(&id(&list)).await;
     assert_eq!(b["interactive"]["type"], "list");
     assert_eq!(b["interactive"]["action"]["button"], "Abrir");
-    assert_eq!(b["interactive"]["action"]["sections"][0]["rows"][0], json!({"id": "1", "title": "Z-API", "description": "Asas"}));
+    assert_eq!(
+        b["interactive"]["action"]["sections"][0]["rows"][0],
+        json!({"id": "1", "title": "Z-API", "description": "Asas"})
+    );
 
     let template = c
-        .send("send-template", json!({"phone": TO, "template": "order_update", "language": "pt_BR",
-            "components": [{"type": "body", "parameters": [{"type": "text", "text": "#1234"}]}]}))
+        .send(
+            "send-template",
+            json!({"phone": TO, "template": "order_update", "language": "pt_BR",
+            "components": [{"type": "body", "parameters": [{"type": "text", "text": "#1234"}]}]}),
+        )
         .await;
     let b = c.body_of(&id(&template)).await;
     assert_eq!(b["type"], "template");
@@ -199,8 +221,10 @@ async fn every_supported_type_reaches_the_graph_api_as_its_cloud_api_body() {
     assert_eq!(b["template"]["components"][0]["parameters"][0]["text"], "#1234");
 
     // Every one of them is delivered to the integrator without an error.
-    let all = [&text, &link, &reply, &image, &again, &by_url, &audio, &video, &doc, &sticker, &location, &contact,
-        &reaction, &buttons, &list, &template];
+    let all = [
+        &text, &link, &reply, &image, &again, &by_url, &audio, &video, &doc, &sticker, &location, &contact, &reaction,
+        &buttons, &list, &template,
+    ];
     let zaaps: HashSet<String> = all.iter().map(|a| a["zaapId"].as_str().unwrap().to_owned()).collect();
     let delivered = c.sink.wait_for_zaaps(&zaaps, "a DeliveryCallback per send").await;
     for d in delivered.iter().filter(|d| d.body["type"] == "DeliveryCallback") {
@@ -222,10 +246,10 @@ async fn what_the_cloud_api_cannot_express_is_refused_naming_the_network() {
     assert!(v["message"].as_str().unwrap().contains("not supported on the Cloud API network"), "{v}");
     let v = c.refused("send-text", json!({"phone": "120363019502650977-group", "message": "hi"})).await;
     assert!(v["message"].as_str().unwrap().contains("groups"), "{v}");
-    let four = json!({"phone": TO, "message": "m", "buttonList": {"buttons": [
-        {"label": "a"}, {"label": "b"}, {"label": "c"}, {"label": "d"}]}});
-    let v = c.refused("send-button-list", four).await;
-    assert!(v["message"].as_str().unwrap().contains("more than 3 reply buttons"), "{v}");
+    let call = json!({"phone": TO, "message": "m", "buttonActions": [
+        {"id": "1", "type": "CALL", "phone": "+554498398733", "label": "Ligue"}]});
+    let v = c.refused("send-button-actions", call).await;
+    assert!(v["message"].as_str().unwrap().contains("CALL buttons"), "{v}");
     // An account call the Cloud API has no request for.
     let (status, v) = c.http.get(&c.ce.instance_url(&c.inst, "groups?page=1&pageSize=10"), None).await;
     assert!(status == 400 && v.to_string().contains("Cloud API network"), "{status} {v}");
@@ -252,7 +276,8 @@ async fn a_rate_limit_answer_delays_the_message_instead_of_failing_it() {
     c.graph.fail_next(Scope::Sends, 2, GraphFailure::rate_limited());
     let a = c.send("send-text", json!({"phone": TO, "message": "busy"})).await;
     let zaap = a["zaapId"].as_str().unwrap().to_owned();
-    let events = c.sink.wait_for_zaaps(&HashSet::from([zaap.clone()]), "the throttled message's DeliveryCallback").await;
+    let events =
+        c.sink.wait_for_zaaps(&HashSet::from([zaap.clone()]), "the throttled message's DeliveryCallback").await;
     let d = events.iter().find(|e| e.body["zaapId"] == zaap.as_str()).unwrap();
     assert!(d.body.get("error").is_none(), "a rate limit does not fail the message: {}", d.body);
     let tries: Vec<Value> = c.graph.sends().into_iter().filter(|b| b["biz_opaque_callback_data"] == id(&a)).collect();
@@ -264,8 +289,10 @@ async fn a_rate_limit_answer_delays_the_message_instead_of_failing_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn templates_are_listed_page_by_page_and_the_sim_has_none() {
     let c = cloud().await;
-    let t = |name: &str| json!({"id": format!("id_{name}"), "name": name, "language": "pt_BR", "status": "APPROVED",
-        "category": "UTILITY", "components": [{"type": "BODY", "text": "Olá {{1}}"}]});
+    let t = |name: &str| {
+        json!({"id": format!("id_{name}"), "name": name, "language": "pt_BR", "status": "APPROVED",
+        "category": "UTILITY", "components": [{"type": "BODY", "text": "Olá {{1}}"}]})
+    };
     c.graph.set_templates(vec![t("a_one"), t("b_two"), t("c_three")]);
     let url = c.ce.instance_url(&c.inst, "templates?pageSize=2");
     let (status, first) = c.http.get(&url, None).await;
@@ -273,12 +300,15 @@ async fn templates_are_listed_page_by_page_and_the_sim_has_none() {
     let names: Vec<&str> = first["templates"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["a_one", "b_two"]);
     let after = first["after"].as_str().expect("a cursor to the next page");
-    let (_, second) = c.http.get(&c.ce.instance_url(&c.inst, &format!("templates?pageSize=2&after={after}")), None).await;
+    let (_, second) =
+        c.http.get(&c.ce.instance_url(&c.inst, &format!("templates?pageSize=2&after={after}")), None).await;
     assert_eq!(second["templates"][0]["name"], "c_three");
     assert_eq!(second["templates"][0]["components"][0]["text"], "Olá {{1}}");
     assert!(second.get("after").is_none(), "the last page has no cursor: {second}");
     let listing = c.graph.requests().into_iter().find(|r| r.path.ends_with("/message_templates")).unwrap();
-    assert!(listing.query.contains("fields=name,language,status,category,components") && listing.query.contains("limit=2"));
+    assert!(
+        listing.query.contains("fields=name,language,status,category,components") && listing.query.contains("limit=2")
+    );
 
     // On the sim: no templates, and send-template is refused naming the network.
     let sim = create_sim(&c).await;
@@ -308,10 +338,13 @@ async fn create_sim(c: &Cloud) -> Instance {
 async fn a_crash_before_the_network_answered_resends_once_and_the_integrator_hears_once() {
     let Cloud { ce, http, sink, graph, inst, dir } = cloud().await;
     graph.hold_sends(true);
-    let (status, a) = http.post(&ce.instance_url(&inst, "send-text"), None, &json!({"phone": TO, "message": "once"})).await;
+    let (status, a) =
+        http.post(&ce.instance_url(&inst, "send-text"), None, &json!({"phone": TO, "message": "once"})).await;
     assert_eq!(status, 200, "{a}");
     let message_id = a["messageId"].as_str().unwrap().to_owned();
-    eventually(PATIENCE, || async { (!graph.sends().is_empty()).then_some(()) }).await.expect("the send reached the network");
+    eventually(PATIENCE, || async { (!graph.sends().is_empty()).then_some(()) })
+        .await
+        .expect("the send reached the network");
     ce.kill_9();
     graph.hold_sends(false);
     let ce = Chatedge::up(dir.path(), &config(&graph));

@@ -833,7 +833,7 @@ fn cloud_api(p: &mut Problems, c: &RawCloudApi) -> CloudApiConfig {
         media_cache_entries: p.positive("network.cloud_api.media_cache_entries", c.media_cache_entries as u64) as usize,
         media_id_ttl: ms(p.positive("network.cloud_api.media_id_ttl_ms", c.media_id_ttl_ms)),
         rate_limit_initial_backoff: ms(
-            p.positive("network.cloud_api.rate_limit_initial_backoff_ms", c.rate_limit_initial_backoff_ms),
+            p.positive("network.cloud_api.rate_limit_initial_backoff_ms", c.rate_limit_initial_backoff_ms)
         ),
         rate_limit_max_backoff: ms(c.rate_limit_max_backoff_ms),
         rate_limit_max_retries: c.rate_limit_max_retries,

@@ -266,7 +266,13 @@ impl FakeGraph {
             ("GET", [id, "whatsapp_business_profile"]) if *id == self.phone_number_id => ok(json!({"data": [{
                 "about": "Hi", "messaging_product": "whatsapp",
                 "profile_picture_url": format!("{}/pictures/profile.jpg", self.root)}]})),
-            _ => error(400, 100, "Unsupported get request. Object does not exist or cannot be loaded", "", "GraphMethodException"),
+            _ => error(
+                400,
+                100,
+                "Unsupported get request. Object does not exist or cannot be loaded",
+                "",
+                "GraphMethodException",
+            ),
         }
     }
 
@@ -324,7 +330,8 @@ impl FakeGraph {
             return invalid("Param messaging_product is required and must be whatsapp");
         }
         let Some((_, file_type, bytes)) = field("file") else { return invalid("Param file is required") };
-        let mime = field("type").map(|p| String::from_utf8_lossy(&p.2).into_owned()).unwrap_or_else(|| file_type.clone());
+        let mime =
+            field("type").map(|p| String::from_utf8_lossy(&p.2).into_owned()).unwrap_or_else(|| file_type.clone());
         let id = format!("{}", 1_000_000_000_000 + self.next.fetch_add(1, Ordering::SeqCst));
         self.lock().media.insert(id.clone(), (mime, bytes.clone()));
         ok(json!({"id": id}))
@@ -332,7 +339,13 @@ impl FakeGraph {
 
     fn media_info(&self, id: &str) -> Response<Full<Bytes>> {
         let Some((mime, bytes)) = self.uploaded(id) else {
-            return error(400, 100, "Unsupported get request. Object with ID does not exist", "", "GraphMethodException");
+            return error(
+                400,
+                100,
+                "Unsupported get request. Object with ID does not exist",
+                "",
+                "GraphMethodException",
+            );
         };
         let sha = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect::<String>();
         ok(json!({
@@ -347,10 +360,7 @@ impl FakeGraph {
 
     fn download(&self, id: &str) -> Response<Full<Bytes>> {
         match self.uploaded(id) {
-            Some((mime, bytes)) => Response::builder()
-                .header("content-type", mime)
-                .body(Full::new(bytes))
-                .unwrap(),
+            Some((mime, bytes)) => Response::builder().header("content-type", mime).body(Full::new(bytes)).unwrap(),
             None => Response::builder().status(404).body(Full::new(Bytes::new())).unwrap(),
         }
     }
@@ -365,7 +375,8 @@ impl FakeGraph {
         let end = start + page.len();
         let mut paging = json!({"cursors": {"before": format!("c{start}"), "after": format!("c{end}")}});
         if end < all.len() {
-            paging["next"] = json!(format!("{}/{}/message_templates?limit={limit}&after=c{end}", self.base_url, self.waba_id));
+            paging["next"] =
+                json!(format!("{}/{}/message_templates?limit={limit}&after=c{end}", self.base_url, self.waba_id));
         }
         ok(json!({"data": page, "paging": paging}))
     }
@@ -410,9 +421,10 @@ fn check_interactive(i: &Value) -> Result<(), String> {
             Ok(())
         }
         Some("list") => {
-            let rows: usize = i["action"]["sections"].as_array().map(|s| {
-                s.iter().map(|sec| sec["rows"].as_array().map(Vec::len).unwrap_or(0)).sum()
-            }).unwrap_or(0);
+            let rows: usize = i["action"]["sections"]
+                .as_array()
+                .map(|s| s.iter().map(|sec| sec["rows"].as_array().map(Vec::len).unwrap_or(0)).sum())
+                .unwrap_or(0);
             if !(1..=10).contains(&rows) {
                 return Err("Param interactive['action']['sections'] must have between 1 and 10 rows in total".into());
             }
@@ -428,10 +440,7 @@ fn invalid(details: &str) -> Response<Full<Bytes>> {
 }
 
 fn ok(v: Value) -> Response<Full<Bytes>> {
-    Response::builder()
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(v.to_string())))
-        .unwrap()
+    Response::builder().header("content-type", "application/json").body(Full::new(Bytes::from(v.to_string()))).unwrap()
 }
 
 fn error(status: u16, code: i64, message: &str, details: &str, kind: &str) -> Response<Full<Bytes>> {
@@ -479,11 +488,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 fn form_pairs(query: &str) -> HashMap<String, String> {
-    query
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (k.to_owned(), percent_decode(v)))
-        .collect()
+    query.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_owned(), percent_decode(v))).collect()
 }
 
 fn percent_decode(s: &str) -> String {

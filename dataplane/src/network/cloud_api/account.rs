@@ -24,8 +24,14 @@ const MAX_WEBSITES: usize = 2;
 
 /// Verifies the instance's credentials against the Graph API: `Connected` as the number, or
 /// `Disconnected` (`logged_out` when the token is refused).
-pub async fn verify(deps: &CloudApiDeps, instance: InstanceId, generation: Generation, _saved: Credentials) -> NetworkEvent {
-    let lost = |reason: String, logged_out| NetworkEvent::Disconnected { instance, generation, reason, logged_out, ack: None };
+pub async fn verify(
+    deps: &CloudApiDeps,
+    instance: InstanceId,
+    generation: Generation,
+    _saved: Credentials,
+) -> NetworkEvent {
+    let lost =
+        |reason: String, logged_out| NetworkEvent::Disconnected { instance, generation, reason, logged_out, ack: None };
     let Some(account) = deps.account(&instance) else {
         return lost("the instance is not on the Cloud API network".into(), true);
     };
@@ -105,7 +111,8 @@ async fn list_templates(
         path.push_str(&format!("&after={cursor}"));
     }
     let answer = deps.graph.get_json(&cloud.access_token, &path).await.map_err(account_error)?;
-    let templates = answer["data"].as_array().map(Vec::as_slice).unwrap_or_default().iter().map(template_info).collect();
+    let templates =
+        answer["data"].as_array().map(Vec::as_slice).unwrap_or_default().iter().map(template_info).collect();
     // Graph paging: `paging.next` is present only when there is a next page.
     let after = answer["paging"]["next"]
         .as_str()

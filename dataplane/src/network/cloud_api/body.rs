@@ -107,15 +107,14 @@ fn action_kind(a: &Action) -> Result<(), Unsupported> {
 
 fn interactive_kind(i: &Interactive) -> Result<(), Unsupported> {
     match i {
-        Interactive::ButtonList { buttons, .. } if buttons.len() > MAX_REPLY_BUTTONS => Err(Unsupported::new(
-            format!("more than {MAX_REPLY_BUTTONS} reply buttons ({} given)", buttons.len()),
-        )),
+        Interactive::ButtonList { buttons, .. } if buttons.len() > MAX_REPLY_BUTTONS => {
+            Err(Unsupported::new(format!("more than {MAX_REPLY_BUTTONS} reply buttons ({} given)", buttons.len())))
+        }
         Interactive::ButtonList { .. } => Ok(()),
         Interactive::ButtonActions { buttons, .. } => action_buttons(buttons).map(|_| ()),
-        Interactive::OptionList { options, .. } if options.len() > MAX_LIST_ROWS => Err(Unsupported::new(format!(
-            "lists of more than {MAX_LIST_ROWS} options ({} given)",
-            options.len()
-        ))),
+        Interactive::OptionList { options, .. } if options.len() > MAX_LIST_ROWS => {
+            Err(Unsupported::new(format!("lists of more than {MAX_LIST_ROWS} options ({} given)", options.len())))
+        }
         Interactive::OptionList { .. } => Ok(()),
         other => Err(Unsupported::new(format!("{} messages", other.label()))),
     }
@@ -163,7 +162,11 @@ pub fn wamid_of(deps: &CloudApiDeps, instance: &InstanceId, id: &str) -> String 
 
 /// The request body for `message`, or why there is none. `Action::Read` is not a message on
 /// this network: [`read_body`] is its body.
-pub async fn build(deps: &CloudApiDeps, account: &CloudApiAccount, message: &OutboundMessage) -> Result<Value, BodyError> {
+pub async fn build(
+    deps: &CloudApiDeps,
+    account: &CloudApiAccount,
+    message: &OutboundMessage,
+) -> Result<Value, BodyError> {
     expressible(message)?;
     let instance = &message.instance;
     let (kind, object) = match &message.content {
@@ -266,8 +269,11 @@ fn link_text(message: &str, preview: &LinkPreview) -> Value {
 /// A contact card: the Cloud API wants a formatted name and at least a first name.
 fn contact(c: &ContactCard) -> Value {
     let first = c.name.split_whitespace().next().unwrap_or(&c.name);
-    let phones: Vec<Value> =
-        c.phones.iter().map(|p| json!({"phone": format!("+{}", p.as_str()), "type": "CELL", "wa_id": p.as_str()})).collect();
+    let phones: Vec<Value> = c
+        .phones
+        .iter()
+        .map(|p| json!({"phone": format!("+{}", p.as_str()), "type": "CELL", "wa_id": p.as_str()}))
+        .collect();
     let mut v = json!({"name": {"formatted_name": c.name, "first_name": first}, "phones": phones});
     if let Some(d) = c.business_description.as_ref().filter(|d| !d.is_empty()) {
         v["org"] = json!({"company": d});
@@ -301,7 +307,9 @@ async fn interactive(deps: &CloudApiDeps, account: &CloudApiAccount, i: &Interac
             }
             Ok(v)
         }
-        Interactive::OptionList { message, title, button_label, options } => Ok(list(message, title, button_label, options)),
+        Interactive::OptionList { message, title, button_label, options } => {
+            Ok(list(message, title, button_label, options))
+        }
         other => Err(Unsupported::new(format!("{} messages", other.label())).into()),
     }
 }

@@ -270,7 +270,9 @@ fn api_error(status: StatusCode, body: &[u8]) -> GraphError {
 fn multipart(boundary: &str, fields: &[(&str, &str)], (name, mime, bytes): (&str, &str, Bytes)) -> Bytes {
     let mut body = Vec::with_capacity(bytes.len() + 512);
     for (k, v) in fields {
-        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes());
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes(),
+        );
     }
     let name = name.replace(['"', '\r', '\n'], "_");
     body.extend_from_slice(

@@ -56,9 +56,9 @@ pub fn theirs(store: &Store, instance: &InstanceId, ours: &MessageId) -> Result<
     let found = store.db().get_cf(store.cf(Cf::CloudMessages), key(instance, OURS, ours.as_bytes()))?;
     match found {
         None => Ok(None),
-        Some(bytes) => String::from_utf8(bytes)
-            .map(Some)
-            .map_err(|_| StoreError::Corrupt("cloud wamid is not UTF-8".into())),
+        Some(bytes) => {
+            String::from_utf8(bytes).map(Some).map_err(|_| StoreError::Corrupt("cloud wamid is not UTF-8".into()))
+        }
     }
 }
 

@@ -133,7 +133,13 @@ impl SendTask {
     fn accepted(&self) -> NetworkEvent {
         let m = &self.message;
         let at_ms = chatedge_config::time::unix_ms();
-        NetworkEvent::Accepted { instance: m.instance, generation: self.generation, message_id: m.message_id, at_ms, ack: None }
+        NetworkEvent::Accepted {
+            instance: m.instance,
+            generation: self.generation,
+            message_id: m.message_id,
+            at_ms,
+            ack: None,
+        }
     }
 
     fn lost(&self, e: &GraphError, logged_out: bool) -> NetworkEvent {

@@ -68,7 +68,10 @@ async fn a_message_the_network_already_accepted_is_answered_from_the_record_with
     ids::record(&mut batch, &s.message.instance, &s.message.message_id, "wamid.HBgLMTU1NTEyMzQ1NjcVAgARGBI");
     s.deps.store.commit(batch).await.unwrap();
     let event = run(&s).await;
-    assert!(matches!(event, NetworkEvent::Accepted { message_id, .. } if message_id == s.message.message_id), "{event:?}");
+    assert!(
+        matches!(event, NetworkEvent::Accepted { message_id, .. } if message_id == s.message.message_id),
+        "{event:?}"
+    );
 }
 
 #[tokio::test]

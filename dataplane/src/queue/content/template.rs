@@ -35,9 +35,8 @@ impl Template {
         let lang = parts.next().unwrap_or_default();
         let region = parts.next();
         let lang_ok = (2..=3).contains(&lang.len()) && lang.chars().all(|c| c.is_ascii_lowercase());
-        let region_ok = region.is_none_or(|r| {
-            (2..=4).contains(&r.len()) && r.chars().all(|c| c.is_ascii_alphanumeric())
-        });
+        let region_ok =
+            region.is_none_or(|r| (2..=4).contains(&r.len()) && r.chars().all(|c| c.is_ascii_alphanumeric()));
         lang_ok && region_ok && parts.next().is_none()
     }
 }

@@ -50,8 +50,9 @@ fn parse(call: &Call<'_>) -> Result<OutboundMessage, ZapiError> {
             "template must be the template's name: lowercase letters, digits and underscores",
         ));
     }
-    let language = fields::text(&o, "language", 16, true)?
-        .ok_or_else(|| ZapiError::invalid("Invalid language", "language (the template's language code, e.g. pt_BR) is required"))?;
+    let language = fields::text(&o, "language", 16, true)?.ok_or_else(|| {
+        ZapiError::invalid("Invalid language", "language (the template's language code, e.g. pt_BR) is required")
+    })?;
     if !Template::valid_language(&language) {
         return Err(ZapiError::invalid("Invalid language", "language must be a code like pt_BR, en_US or es"));
     }
