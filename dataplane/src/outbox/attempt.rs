@@ -16,9 +16,9 @@ use chatedge_config::Snapshot;
 use http_body_util::{BodyExt, Full, Limited};
 use rand::Rng;
 
+pub use super::client::WebhookClient;
 use super::endpoints::{self, EndpointRecord};
 use super::reader::QueueId;
-pub use super::client::WebhookClient;
 use super::retry::{self, Answer, Next};
 use super::{dead_letter, history, sign, StoredEvent};
 use crate::metrics::Metrics;
@@ -119,7 +119,7 @@ pub async fn run(shared: &Shared, a: Attempt) -> Finished {
         Next::DeadLetter => {
             event.attempts = attempts;
             batch.delete(Cf::Outbox, key);
-            dead_letter::record(&mut batch, &event, &format!("retries exhausted: {}", answer.describe()));
+            dead_letter::record(&mut batch, &event, &answer.describe());
             tracing::warn!(event = %event.id, url = %chatedge_config::redact(&a.url), "webhook retries exhausted; event moved to dead letter");
         }
         // The event stays; the dispatcher dead-letters the lane once the row says disabled.

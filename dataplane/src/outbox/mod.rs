@@ -11,8 +11,8 @@
 
 mod attempt;
 pub mod breaker;
-pub mod dead_letter;
 pub mod client;
+pub mod dead_letter;
 pub mod dispatcher;
 pub mod endpoints;
 pub mod event;
@@ -20,8 +20,8 @@ pub mod history;
 mod lanes;
 pub mod payload;
 mod reader;
-pub mod retry;
 pub mod replay;
+pub mod retry;
 pub mod sign;
 
 use std::sync::atomic::{AtomicU64, Ordering};
