@@ -58,20 +58,9 @@ impl Sink {
             failed_ids: Arc::default(),
         };
         let s = sink.clone();
-        tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else { return };
-                let s = s.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| {
-                        let s = s.clone();
-                        async move { Ok::<_, Infallible>(s.receive(req).await) }
-                    });
-                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
+        serve(listener, move |req| {
+            let s = s.clone();
+            async move { s.receive(req).await }
         });
         sink
     }
@@ -151,3 +140,27 @@ impl Sink {
 
 /// Keeps a sink alive for at least this long in slow environments.
 pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// Serves HTTP/1.1 and h2c on `listener` until the test's runtime stops, answering each request
+/// with `answer` (the loopback receivers of the tests share this loop).
+pub fn serve<A, F>(listener: tokio::net::TcpListener, answer: A)
+where
+    A: Fn(Request<hyper::body::Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: std::future::Future<Output = Response<Full<Bytes>>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { return };
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req| {
+                    let reply = answer(req);
+                    async move { Ok::<_, Infallible>(reply.await) }
+                });
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+}
