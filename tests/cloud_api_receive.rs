@@ -10,8 +10,8 @@ mod common;
 mod fake_graph;
 
 use common::cloud_notify::{self, CloudNumber};
-use fake_graph::FakeGraph;
 use common::{wait_connected, Chatedge, Http, Instance, Sink, FAST, PATIENCE};
+use fake_graph::FakeGraph;
 use serde_json::{json, Value};
 
 const CUSTOMER: &str = "5511987650001";
