@@ -320,9 +320,20 @@ async fn urls_at_non_public_addresses_are_refused_when_set_naming_the_class_and_
         assert!(!message.contains("SECRET-QUERY"), "{message}");
     }
 
-    // A refusal leaves no trace: no URL was stored, nothing was ever dialled.
+    // A refusal leaves no trace: no URL was stored, nothing was ever dialled — even once the
+    // instance produces events (had a refused URL been stored, they would be aimed at the
+    // tripwire). The network's status events show the sends were decided.
     let (_, me) = http.get(&ce.instance_url(&inst, "me"), None).await;
     assert_eq!(me["deliveryCallbackUrl"], Value::Null, "{me}");
+    let before = metrics::sum(&http, &ce.dp, "chatedge_dp_network_events_total", "").await;
+    pair(&http, &ce, &inst, "5511999990002").await;
+    send_texts(&http, &ce, &inst, 2, 4_001, "events with no webhook").await;
+    eventually(PATIENCE, || async {
+        let n = metrics::sum(&http, &ce.dp, "chatedge_dp_network_events_total", "").await;
+        (n >= before + 6.0).then_some(())
+    })
+    .await
+    .expect("the sends' statuses were decided");
     assert_eq!(tripwire.connections(), 0, "a refused URL must not be contacted");
     assert!(!ce.log().contains("SECRET-QUERY"));
 }

@@ -437,7 +437,7 @@ pub struct WebhooksConfig {
     pub retry_schedule: Vec<Duration>,
     /// An attempt's whole exchange (connect, send, response) must end within this.
     pub timeout: Duration,
-    /// Connection set-up only (TCP + TLS), so a black-holed endpoint costs seconds, not `timeout`.
+    /// Connection set-up only (DNS + TCP + TLS), so a black-holed endpoint costs seconds, not `timeout`.
     pub connect_timeout: Duration,
     /// Attempts in flight to one endpoint (URL) at most, over all instances; a hanging
     /// endpoint occupies at most this many slots.

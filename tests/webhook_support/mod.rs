@@ -42,6 +42,7 @@ pub struct Receiver {
     delivered: Arc<Mutex<Vec<Arrival>>>,
     attempts: Arc<Mutex<HashMap<String, usize>>>,
     requests: Arc<AtomicUsize>,
+    answered: Arc<AtomicUsize>,
 }
 
 impl Receiver {
@@ -53,6 +54,7 @@ impl Receiver {
             delivered: Arc::default(),
             attempts: Arc::default(),
             requests: Arc::default(),
+            answered: Arc::default(),
         };
         let me = r.clone();
         common::sink::serve(listener, move |req| {
@@ -80,6 +82,7 @@ impl Receiver {
             let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
             self.delivered.lock().unwrap().push(Arrival { id, body, at: Instant::now() });
         }
+        self.answered.fetch_add(1, Ordering::SeqCst);
         let mut res = Response::new(Full::new(Bytes::from_static(b"{}")));
         *res.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
         res
@@ -97,6 +100,11 @@ impl Receiver {
     /// Requests seen, whatever the answer.
     pub fn requests(&self) -> usize {
         self.requests.load(Ordering::SeqCst)
+    }
+
+    /// Requests answered (whatever the status); a hanging receiver answers none.
+    pub fn answered(&self) -> usize {
+        self.answered.load(Ordering::SeqCst)
     }
 
     /// Requests seen for one `webhook-id`.
@@ -212,8 +220,8 @@ pub async fn wait_complete(r: &Receiver, instance: &str, zaaps: &[String], what:
                 a.body["type"] == "MessageStatusCallback" && a.body["status"] == "READ" && a.body["ids"][0] == *mid
             })
         };
-        let mut unique = delivered.clone();
-        unique.dedup();
+        // Deliveries are at least once: count each message once, wherever its repeats are.
+        let unique: std::collections::HashSet<String> = delivered.iter().map(Value::to_string).collect();
         unique.len() >= zaaps.len() && delivered.iter().all(read)
     })
     .await

@@ -5,6 +5,13 @@
 //! delivered, its new attempts/not-before when it will be retried (so `kill -9` resumes the
 //! schedule), its dead letter when the schedule is exhausted, and the endpoint's row when its
 //! state changed. It never logs a URL with its query string.
+//!
+//! A delivered event's delete is not waited for (up to [`MAX_UNSETTLED`] of them): the lane's
+//! next event goes as soon as the receiver said 2xx, instead of after an fsync. Delivery is at
+//! least once, so a delete lost to a crash only means that event is delivered again after the
+//! restart, in order (the committer writes batches in submission order, so a later delete is
+//! never durable before an earlier one). Everything else — a retry's new schedule, a dead
+//! letter, an endpoint's row — is waited for, so `kill -9` resumes the schedule.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -12,7 +19,7 @@ use std::time::{Duration, Instant, SystemTime};
 use arc_swap::ArcSwap;
 use chatedge_config::file::WebhooksConfig;
 use chatedge_config::snapshot::InstanceConfig;
-use chatedge_config::Snapshot;
+use chatedge_config::{EventId, Snapshot};
 use http_body_util::{BodyExt, Full, Limited};
 use rand::Rng;
 
@@ -20,12 +27,15 @@ pub use super::client::WebhookClient;
 use super::endpoints::{self, EndpointRecord};
 use super::reader::QueueId;
 use super::retry::{self, Answer, Next};
-use super::{dead_letter, history, sign, StoredEvent};
+use super::{dead_letter, history, sign, OutboxKey, StoredEvent};
 use crate::metrics::Metrics;
-use crate::store::{keys, Batch, Cf, Store};
+use crate::store::{keys, Batch, Cf, Completion, Store};
 
 /// Largest webhook response body read (the rest is discarded with the connection).
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
+/// Deletes of delivered events submitted and not yet durable, at most; past it a delivery
+/// waits for its delete like any other write (the committer sets the pace).
+pub const MAX_UNSETTLED: usize = 8_192;
 
 /// What every attempt task shares.
 pub struct Shared {
@@ -34,6 +44,8 @@ pub struct Shared {
     pub cfg: WebhooksConfig,
     pub metrics: Arc<Metrics>,
     pub client: WebhookClient,
+    /// Deletes of delivered events submitted and not yet durable (see [`MAX_UNSETTLED`]).
+    pub unsettled: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// One attempt to make: the head of a lane.
@@ -45,6 +57,8 @@ pub struct Attempt {
     pub instance: Arc<InstanceConfig>,
     /// The endpoint's row as the dispatcher holds it.
     pub record: EndpointRecord,
+    /// The instance's endpoints that are disabled already (they get no disabled notice).
+    pub disabled: Vec<String>,
     pub probe: bool,
     pub retry: bool,
 }
@@ -64,6 +78,54 @@ pub struct Finished {
     pub record: Option<EndpointRecord>,
     /// False when the store refused the batch: nothing changed, the head stays as it was.
     pub committed: bool,
+    /// Keys of the `WebhookEndpointDisabled` notices committed with the disabled row.
+    pub notices: Vec<OutboxKey>,
+}
+
+/// [`run`], with a panic inside turned into an attempt that changed nothing (its head stays
+/// and is tried again after a pause): the dispatcher gets back the queue, seq and slot class
+/// of every attempt it launched, so its counts stay exact and no head runs twice.
+pub async fn run_guarded(shared: Arc<Shared>, a: Attempt) -> Finished {
+    let fallback = Finished {
+        queue: a.queue,
+        seq: a.seq,
+        url: a.url.clone(),
+        probe: a.probe,
+        retry: a.retry,
+        answer: Answer::Connect,
+        next: Next::RetryIn(Duration::ZERO),
+        event: a.event.clone(),
+        record: None,
+        committed: false,
+        notices: Vec::new(),
+    };
+    let attempt = Box::pin(async move { run(&shared, a).await });
+    match (CatchUnwind { inner: attempt }).await {
+        Ok(f) => f,
+        Err(()) => {
+            tracing::error!(event = %fallback.event.id, "webhook attempt panicked; its event stays queued");
+            fallback
+        }
+    }
+}
+
+/// Polls a future, catching a panic of any poll (the futures crate's `catch_unwind`, which
+/// this crate does not depend on).
+struct CatchUnwind<F> {
+    inner: std::pin::Pin<Box<F>>,
+}
+
+impl<F: std::future::Future> std::future::Future for CatchUnwind<F> {
+    type Output = Result<F::Output, ()>;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        let inner = self.inner.as_mut();
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(std::task::Poll::Ready(v)) => std::task::Poll::Ready(Ok(v)),
+            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+            Err(_) => std::task::Poll::Ready(Err(())),
+        }
+    }
 }
 
 pub async fn run(shared: &Shared, a: Attempt) -> Finished {
@@ -74,11 +136,10 @@ pub async fn run(shared: &Shared, a: Attempt) -> Finished {
     let attempts = a.event.attempts + 1;
     let jitter = rand::rng().random_range(-1.0..=1.0);
     let mut next = retry::next(&shared.cfg.retry_schedule, attempts, &answer, retry_after, jitter);
-    let failing_for = now.saturating_sub(a.record.failing_since_ms);
-    if !answer.is_success()
-        && a.record.failing_since_ms > 0
-        && failing_for >= shared.cfg.disable_after.as_millis() as u64
-    {
+    // Two failures further apart than twice the longest retry step were not one run.
+    let gap = shared.cfg.retry_schedule.iter().max().copied().unwrap_or(retry::SLOW_DOWN).max(retry::SLOW_DOWN) * 2;
+    let run_start = a.record.failing_run_start(now, gap);
+    if !answer.is_success() && now.saturating_sub(run_start) >= shared.cfg.disable_after.as_millis() as u64 {
         next = Next::Disable;
     }
     let mut record = None;
@@ -91,9 +152,7 @@ pub async fn run(shared: &Shared, a: Attempt) -> Finished {
         }
     } else {
         let mut r = a.record.clone();
-        if r.failing_since_ms == 0 {
-            r.failing_since_ms = now;
-        }
+        r.failing_since_ms = run_start;
         r.last_error = answer.describe();
         r.last_error_ms = now;
         if next == Next::Disable {
@@ -125,10 +184,33 @@ pub async fn run(shared: &Shared, a: Attempt) -> Finished {
         // The event stays; the dispatcher dead-letters the lane once the row says disabled.
         Next::Disable => {}
     }
+    let mut notices = Vec::new();
     if let Some(r) = &record {
         r.write(&mut batch, &a.queue.0);
+        if next == Next::Disable {
+            // In the row's batch: the endpoint is never disabled without the notices.
+            notices = announce_disabled(&mut batch, &a.instance, r, &a.disabled);
+        }
     }
-    let committed = batch.is_empty() || shared.store.commit(batch).await.is_ok();
+    let committed = if batch.is_empty() {
+        true
+    } else if next == Next::Delivered && record.is_none() && settle_later(shared) {
+        let unsettled = shared.unsettled.clone();
+        // Runs on the committer thread once the delete is durable (or refused: the event
+        // stays stored and is delivered again after a restart — at least once).
+        shared.store.submit(
+            batch,
+            Completion::call(move |r| {
+                unsettled.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+                if let Err(e) = r {
+                    tracing::warn!(error = %e, "deleting a delivered webhook event failed; it will be delivered again");
+                }
+            }),
+        );
+        true
+    } else {
+        shared.store.commit(batch).await.is_ok()
+    };
     Finished {
         queue: a.queue,
         seq: a.seq,
@@ -140,7 +222,50 @@ pub async fn run(shared: &Shared, a: Attempt) -> Finished {
         event,
         record,
         committed,
+        notices: if committed { notices } else { Vec::new() },
     }
+}
+
+/// Takes one of the [`MAX_UNSETTLED`] places of a delete not waited for, if one is free.
+fn settle_later(shared: &Shared) -> bool {
+    use std::sync::atomic::Ordering;
+    shared
+        .unsettled
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < MAX_UNSETTLED).then_some(n + 1))
+        .is_ok()
+}
+
+/// Adds a `WebhookEndpointDisabled` event for each other distinct, enabled endpoint of the
+/// instance to `batch` (into the queue of the first kind that uses it, so it keeps that
+/// lane's order); returns their keys.
+fn announce_disabled(
+    batch: &mut Batch,
+    instance: &InstanceConfig,
+    rec: &EndpointRecord,
+    disabled: &[String],
+) -> Vec<OutboxKey> {
+    let mut seen: Vec<&str> = vec![rec.url.as_str()];
+    let mut keys = Vec::new();
+    for kind in chatedge_config::snapshot::WebhookKind::ALL {
+        let Some(url) = instance.webhooks.get(kind) else { continue };
+        if seen.contains(&url.as_str()) || disabled.iter().any(|d| d == url.as_str()) {
+            continue;
+        }
+        seen.push(url.as_str());
+        let body = serde_json::json!({
+            "type": "WebhookEndpointDisabled",
+            "instanceId": instance.id.to_string(),
+            "url": chatedge_config::redact(&rec.url),
+            "reason": rec.disabled_reason,
+            "disabledAt": rec.disabled_at_ms,
+            "momment": rec.disabled_at_ms,
+        });
+        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        let event =
+            StoredEvent::new(EventId::generate(), instance.id, kind, "WebhookEndpointDisabled".into(), bytes.into());
+        keys.push(super::requeue(batch, &event));
+    }
+    keys
 }
 
 /// POSTs the event once. The whole exchange is bounded by `[webhooks] timeout`.

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use chatedge_config::file::WebhooksConfig;
-use chatedge_config::{EventId, InstanceId, Snapshot};
+use chatedge_config::{InstanceId, Snapshot};
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio::task::JoinSet;
 
@@ -31,7 +31,7 @@ use super::endpoints::{self, EndpointRecord};
 use super::lanes::{self, Busy, Queue, ReadyEndpoint, ReadyLane, Slots};
 use super::reader::{self, Empty, QueueId};
 use super::retry::Next;
-use super::{kind_of, queue_key, Notifier, OutboxKey, StoredEvent};
+use super::{kind_of, queue_key, Notifier, OutboxKey};
 use crate::metrics::Metrics;
 use crate::store::{Batch, Store, StoreError};
 
@@ -81,8 +81,6 @@ pub struct Inbox {
     control: mpsc::Receiver<Control>,
     overflow: Arc<AtomicBool>,
     wake: Arc<Notify>,
-    /// For the dispatcher's own events (endpoint-disabled notices).
-    me: Notifier,
 }
 
 pub fn channel() -> (Notifier, Inbox) {
@@ -91,7 +89,7 @@ pub fn channel() -> (Notifier, Inbox) {
     let overflow = Arc::new(AtomicBool::new(false));
     let wake = Arc::new(Notify::new());
     let notifier = Notifier { tx, control: ctl_tx, overflow: overflow.clone(), wake: wake.clone() };
-    (notifier.clone(), Inbox { rx, control, overflow, wake, me: notifier })
+    (notifier, Inbox { rx, control, overflow, wake })
 }
 
 /// A blocking job's result.
@@ -100,6 +98,8 @@ enum Job {
     Scanned(Result<(Vec<QueueId>, usize, endpoints::Records), StoreError>),
     Loaded {
         queue: QueueId,
+        /// The most events it was to read.
+        limit: usize,
         result: Result<reader::Loaded, StoreError>,
     },
     Emptied {
@@ -114,6 +114,8 @@ type LaneHeads<'a> = HashMap<(InstanceId, &'a str), (bool, Option<(u64, QueueId)
 
 /// One endpoint (URL) with events pending.
 struct Endpoint {
+    /// The key it is filed under, shared with the attempts.
+    url: Arc<str>,
     breaker: Breaker,
     in_flight: usize,
     /// Last turn a lane of this endpoint had events (unix ms): idle endpoints are forgotten.
@@ -134,6 +136,8 @@ pub struct Dispatcher {
     started: bool,
     scanning: bool,
     rescan: bool,
+    /// No scan before this time (unix ms), after a failed one.
+    scan_after_ms: u64,
     /// Where the next turn's round-robin starts.
     rr: usize,
     /// Lanes seen by the last turn.
@@ -150,7 +154,7 @@ impl Dispatcher {
         inbox: Inbox,
     ) -> Self {
         Dispatcher {
-            shared: Arc::new(Shared { store, config, cfg, metrics, client }),
+            shared: Arc::new(Shared { store, config, cfg, metrics, client, unsettled: Arc::default() }),
             inbox,
             queues: HashMap::new(),
             endpoints: HashMap::new(),
@@ -161,6 +165,7 @@ impl Dispatcher {
             started: false,
             scanning: false,
             rescan: true, // pending events from before a restart are found by the first scan
+            scan_after_ms: 0,
             rr: 0,
             lanes: 0,
         }
@@ -185,7 +190,7 @@ impl Dispatcher {
             if self.inbox.overflow.swap(false, Ordering::AcqRel) {
                 self.rescan = true;
             }
-            if self.rescan && !self.scanning {
+            if self.rescan && !self.scanning && self.scan_after_ms <= chatedge_config::time::unix_ms() {
                 self.start_scan(&mut jobs);
             }
             let wake = self.turn(&mut attempts, &mut jobs);
@@ -230,10 +235,7 @@ impl Dispatcher {
     fn track(&mut self, keys: Vec<OutboxKey>) {
         for k in keys {
             if let Some((instance, queue, seq)) = queue_key(&k) {
-                let q = self.queues.entry((instance, queue)).or_insert_with(Queue::notified);
-                q.more = true;
-                q.gen += 1;
-                q.known_max = q.known_max.max(seq);
+                self.queues.entry((instance, queue)).or_insert_with(Queue::notified).committed(seq);
             }
         }
     }
@@ -244,7 +246,10 @@ impl Dispatcher {
         self.shared.metrics.outbox_scans.inc();
         let store = self.shared.store.clone();
         jobs.spawn_blocking(move || {
-            Job::Scanned(reader::scan_queues(&store).and_then(|(q, m)| Ok((q, m, endpoints::load_all(&store)?))))
+            Job::Scanned(
+                guarded(|| reader::scan_queues(&store))
+                    .and_then(|(q, m)| Ok((q, m, guarded(|| endpoints::load_all(&store))?))),
+            )
         });
     }
 
@@ -252,11 +257,9 @@ impl Dispatcher {
         let job = match job {
             Ok(j) => j,
             Err(e) => {
-                // A job that panicked: its queue stays busy-free only after a rescan.
-                tracing::error!(error = %e, "outbox job failed");
-                self.jobs_running = self.jobs_running.saturating_sub(1);
-                self.rescan = true;
-                self.scanning = false;
+                // Jobs catch their own panics ([`guarded`]), so this is a cancellation, which
+                // happens only when the dispatcher itself is going away.
+                tracing::error!(error = %e, "outbox job cancelled");
                 return;
             }
         };
@@ -281,14 +284,15 @@ impl Dispatcher {
                         self.started = true;
                     }
                     Err(e) => {
-                        tracing::error!(error = %e, "outbox scan failed; retrying");
+                        tracing::error!(error = %e, "outbox scan failed; retrying in a second");
                         self.rescan = true;
+                        self.scan_after_ms = chatedge_config::time::unix_ms() + READ_RETRY_MS;
                     }
                 }
             }
-            Job::Loaded { queue, result } => {
+            Job::Loaded { queue, limit, result } => {
                 self.jobs_running -= 1;
-                self.loaded(queue, result);
+                self.loaded(queue, limit, result);
             }
             Job::Emptied { queue, how, result } => {
                 self.jobs_running -= 1;
@@ -297,27 +301,25 @@ impl Dispatcher {
         }
     }
 
-    fn loaded(&mut self, queue: QueueId, result: Result<reader::Loaded, StoreError>) {
+    fn loaded(&mut self, queue: QueueId, limit: usize, result: Result<reader::Loaded, StoreError>) {
         let Some(q) = self.queues.get_mut(&queue) else { return };
         let Busy::Loading(gen) = q.busy else { return };
         q.busy = Busy::Idle;
         match result {
             Ok(loaded) => {
-                let full = loaded.events.len() + loaded.corrupt >= READ_AHEAD;
-                let last_buffered = q.buf.back().map(|(s, _)| *s);
+                let full = loaded.events.len() >= limit;
                 let mut beyond = false;
                 for (seq, event) in loaded.events {
                     if seq > q.known_max {
                         beyond = true; // its notification is on its way and will ask again
                         break;
                     }
-                    if last_buffered.is_none_or(|l| seq > l) {
-                        q.next_seq = seq + 1;
-                        q.buf.push_back((seq, event));
+                    if q.file(seq, event) {
                         self.buffered += 1;
                     }
                 }
-                q.more = (full && !beyond) || q.gen != gen;
+                q.settle_rewind();
+                q.more = (full && !beyond) || q.gen != gen || q.rewind.is_some();
                 if loaded.corrupt > 0 {
                     let m = &self.shared.metrics;
                     m.webhook_deliveries.with_label_values(&["dead_letter"]).inc_by(loaded.corrupt as u64);
@@ -337,6 +339,7 @@ impl Dispatcher {
         self.buffered -= q.buf.len();
         q.buf.clear();
         q.next_seq = 0;
+        q.rewind = None;
         match result {
             Ok(n) => {
                 q.more = q.gen != gen;
@@ -391,6 +394,8 @@ impl Dispatcher {
         let soon = |t: u64, wake: &mut Option<u64>| *wake = Some(wake.map_or(t, |w| w.min(t)));
         // (instance, url) → (blocked, best head: (seq, queue)).
         let mut lanes: LaneHeads<'_> = HashMap::new();
+        // Idle queues with a read-ahead, by lane: trimmed to their head when the lane waits.
+        let mut members: Vec<((InstanceId, &str), QueueId)> = Vec::new();
         let mut empty = Vec::new();
         let mut to_load = Vec::new();
         let mut to_empty = Vec::new();
@@ -420,6 +425,9 @@ impl Dispatcher {
                 lane.0 = true;
                 continue;
             }
+            if q.buf.len() > 1 {
+                members.push(((qid.0, url.as_str()), qid));
+            }
             match q.buf.front() {
                 Some((seq, _)) => {
                     if lane.1.is_none_or(|(best, _)| *seq < best) {
@@ -447,13 +455,16 @@ impl Dispatcher {
                 ep.seen_ms = now;
             }
         }
+        // Lanes that cannot move before some time passes: a retry not yet due, an open breaker.
+        let mut stalled: HashSet<(InstanceId, &str)> = HashSet::new();
         // Ready heads, by endpoint, oldest first.
         let mut ready: HashMap<&str, Vec<(u64, QueueId, bool)>> = HashMap::new();
-        for ((_, url), (blocked, best)) in &lanes {
+        for (&(instance, url), (blocked, best)) in &lanes {
             let (false, Some((seq, qid))) = (*blocked, *best) else { continue };
             let Some((_, head)) = self.queues.get(&qid).and_then(|q| q.buf.front()) else { continue };
             if head.not_before_ms > now {
                 soon(head.not_before_ms, &mut wake);
+                stalled.insert((instance, url));
                 continue;
             }
             ready.entry(url).or_default().push((seq, qid, head.attempts > 0));
@@ -462,15 +473,18 @@ impl Dispatcher {
         order.sort_unstable();
         let cap = self.shared.cfg.max_in_flight_per_endpoint;
         let mut chosen: Vec<ReadyEndpoint<(QueueId, bool)>> = Vec::with_capacity(order.len());
-        let mut probes = Vec::with_capacity(order.len());
+        let mut urls: Vec<Arc<str>> = Vec::with_capacity(order.len());
         for url in &order {
-            let bc = self.breaker_config();
-            let ep = self.endpoints.entry(Arc::from(*url)).or_insert_with(|| Endpoint {
-                breaker: Breaker::new(bc),
-                in_flight: 0,
-                seen_ms: now,
-            });
-            let (allowed, probe) = match ep.breaker.permit(now) {
+            if !self.endpoints.contains_key(*url) {
+                let key: Arc<str> = Arc::from(*url);
+                let breaker = Breaker::new(self.breaker_config());
+                self.endpoints.insert(key.clone(), Endpoint { url: key, breaker, in_flight: 0, seen_ms: now });
+            }
+            let Some(ep) = self.endpoints.get_mut(*url) else { continue };
+            urls.push(ep.url.clone());
+            let permit = ep.breaker.permit(now);
+            let waiting = matches!(permit, Permit::Wait(_));
+            let (allowed, probe) = match permit {
                 Permit::Send => (cap.saturating_sub(ep.in_flight), false),
                 Permit::Probe => (usize::from(ep.in_flight == 0), true),
                 Permit::Wait(t) => {
@@ -481,10 +495,21 @@ impl Dispatcher {
                 }
             };
             let mut heads = ready.remove(url).unwrap_or_default();
+            if waiting {
+                stalled.extend(heads.iter().map(|(_, qid, _)| (qid.0, *url)));
+            }
             heads.sort_unstable_by_key(|h| h.0);
             let lanes = heads.into_iter().map(|(_, qid, retry)| ReadyLane { lane: (qid, probe), retry }).collect();
             chosen.push(ReadyEndpoint { allowed, lanes });
-            probes.push(probe);
+        }
+        // A waiting lane keeps only its queues' heads in memory, so however many lanes one dead
+        // endpoint has, their read-ahead never fills MAX_BUFFERED and refuses healthy queues.
+        for (lane, qid) in members {
+            if stalled.contains(&lane) {
+                if let Some(q) = self.queues.get_mut(&qid) {
+                    self.buffered -= q.trim_to_head();
+                }
+            }
         }
         let mut free = Slots {
             first: self.shared.cfg.first_attempt_slots.saturating_sub(self.in_flight.first),
@@ -493,8 +518,8 @@ impl Dispatcher {
         let start = if order.is_empty() { 0 } else { self.rr % order.len() };
         self.rr = self.rr.wrapping_add(1);
         let picked = lanes::pick(&mut chosen, start, &mut free);
-        let urls: Vec<Arc<str>> = order.iter().map(|u| Arc::from(*u)).collect();
         drop(lanes);
+        drop(stalled);
         for (i, (qid, probe)) in picked {
             self.launch(attempts, &snapshot, qid, urls[i].clone(), probe);
         }
@@ -532,20 +557,37 @@ impl Dispatcher {
             }
         }
         let record = self.record(&qid.0, &url).cloned().unwrap_or_else(|| EndpointRecord::new(qid.0, &url));
+        // The instance's disabled endpoints hear nothing of another one being disabled.
+        let disabled = self
+            .records
+            .get(&qid.0)
+            .map(|rows| rows.iter().filter(|r| r.is_disabled()).map(|r| r.url.clone()).collect())
+            .unwrap_or_default();
         let shared = self.shared.clone();
-        let a = Attempt { queue: qid, seq, event, url, instance, record, probe, retry };
-        attempts.spawn(async move { attempt::run(&shared, a).await });
+        let a = Attempt { queue: qid, seq, event, url, instance, record, disabled, probe, retry };
+        attempts.spawn(attempt::run_guarded(shared, a));
     }
 
+    /// Reads a queue's next events; a queue with nothing in memory may always read its head,
+    /// whatever the other queues hold, so a full buffer never stops a lane that could move.
     fn start_load(&mut self, jobs: &mut JoinSet<Job>, qid: QueueId) {
-        if self.jobs_running >= MAX_JOBS || self.buffered + READ_AHEAD > MAX_BUFFERED {
+        if self.jobs_running >= MAX_JOBS {
             return;
         }
         let Some(q) = self.queues.get_mut(&qid) else { return };
+        let room = MAX_BUFFERED.saturating_sub(self.buffered).min(READ_AHEAD);
+        let limit = if q.buf.is_empty() { room.max(1) } else { room };
+        if limit == 0 {
+            return;
+        }
         q.busy = Busy::Loading(q.gen);
         self.jobs_running += 1;
-        let (store, from) = (self.shared.store.clone(), q.next_seq);
-        jobs.spawn_blocking(move || Job::Loaded { queue: qid, result: reader::load(&store, qid, from, READ_AHEAD) });
+        let (store, from) = (self.shared.store.clone(), q.load_from());
+        jobs.spawn_blocking(move || Job::Loaded {
+            queue: qid,
+            limit,
+            result: guarded(|| reader::load(&store, qid, from, limit)),
+        });
     }
 
     fn start_empty(&mut self, jobs: &mut JoinSet<Job>, qid: QueueId, how: Empty) {
@@ -556,17 +598,20 @@ impl Dispatcher {
         q.busy = Busy::Emptying(q.gen);
         self.jobs_running += 1;
         let store = self.shared.store.clone();
-        jobs.spawn_blocking(move || Job::Emptied { queue: qid, how, result: reader::empty_queue(&store, qid, how) });
+        jobs.spawn_blocking(move || Job::Emptied {
+            queue: qid,
+            how,
+            result: guarded(|| reader::empty_queue(&store, qid, how)),
+        });
     }
 
     fn attempt_done(&mut self, done: Result<Finished, tokio::task::JoinError>) {
         let f = match done {
             Ok(f) => f,
             Err(e) => {
-                // A task that panicked: the slot and lane it held are unknown here, so start
-                // afresh from the store (its event is still there).
-                tracing::error!(error = %e, "webhook attempt task failed");
-                self.reset();
+                // Attempts catch their own panics ([`attempt::run_guarded`]), so this is a
+                // cancellation, which happens only when the dispatcher itself is going away.
+                tracing::error!(error = %e, "webhook attempt task cancelled");
                 return;
             }
         };
@@ -586,15 +631,14 @@ impl Dispatcher {
         if let Some(q) = self.queues.get_mut(&f.queue) {
             q.busy = Busy::Idle;
             if !f.committed {
-                if let Some((_, head)) = q.buf.front_mut() {
+                if let Some((_, head)) = q.buf.iter_mut().find(|(s, _)| *s == f.seq) {
                     head.not_before_ms = now + READ_RETRY_MS;
                 }
                 return;
             }
             match f.next {
                 Next::Delivered | Next::DeadLetter => {
-                    if q.buf.front().is_some_and(|(s, _)| *s == f.seq) {
-                        q.buf.pop_front();
+                    if q.take(f.seq) {
                         self.buffered -= 1;
                     }
                     q.deleted += 1;
@@ -608,7 +652,7 @@ impl Dispatcher {
                     }
                 }
                 Next::RetryIn(_) => {
-                    if let Some(head) = q.buf.front_mut().filter(|(s, _)| *s == f.seq) {
+                    if let Some(head) = q.buf.iter_mut().find(|(s, _)| *s == f.seq) {
                         head.1 = f.event.clone();
                     }
                 }
@@ -630,9 +674,10 @@ impl Dispatcher {
             self.set_record(f.queue.0, rec.clone());
             if disabled_now {
                 tracing::warn!(url = %chatedge_config::redact(&rec.url), reason = %rec.disabled_reason, "webhook endpoint disabled for an instance");
-                self.announce_disabled(f.queue.0, &rec);
             }
         }
+        // The disabled notices were committed with the endpoint's row, in the attempt's batch.
+        self.track(f.notices);
         if recovered {
             self.endpoint_recovered(&f.url);
         }
@@ -652,46 +697,6 @@ impl Dispatcher {
                 head.not_before_ms = 0;
             }
         }
-    }
-
-    /// Queues a `WebhookEndpointDisabled` event to each other distinct endpoint of the
-    /// instance (into the queue of the first kind that uses it, so it keeps that lane's order).
-    fn announce_disabled(&mut self, instance: InstanceId, rec: &EndpointRecord) {
-        let snapshot = self.shared.config.load();
-        let Some(inst) = snapshot.instances.get(&instance) else { return };
-        let mut seen: HashSet<&str> = HashSet::new();
-        seen.insert(rec.url.as_str());
-        let mut batch = Batch::new();
-        let mut keys = Vec::new();
-        for kind in chatedge_config::snapshot::WebhookKind::ALL {
-            let Some(url) = inst.webhooks.get(kind) else { continue };
-            if !seen.insert(url.as_str()) || self.record(&instance, url.as_str()).is_some_and(|r| r.is_disabled()) {
-                continue;
-            }
-            let body = serde_json::json!({
-                "type": "WebhookEndpointDisabled",
-                "instanceId": instance.to_string(),
-                "url": chatedge_config::redact(&rec.url),
-                "reason": rec.disabled_reason,
-                "disabledAt": rec.disabled_at_ms,
-                "momment": rec.disabled_at_ms,
-            });
-            let bytes = serde_json::to_vec(&body).unwrap_or_default();
-            let event =
-                StoredEvent::new(EventId::generate(), instance, kind, "WebhookEndpointDisabled".into(), bytes.into());
-            keys.push(super::requeue(&mut batch, &event));
-        }
-        if keys.is_empty() {
-            return;
-        }
-        let (store, me) = (self.shared.store.clone(), self.inbox.me.clone());
-        // Owned by nobody but the store: it ends when the batch is durable (or refused, then
-        // the notice is lost and the log line above is what remains).
-        tokio::spawn(async move {
-            if store.commit(batch).await.is_ok() {
-                me.notify(keys);
-            }
-        });
     }
 
     fn control(&mut self, ctl: Control) {
@@ -754,21 +759,50 @@ impl Dispatcher {
         out
     }
 
-    /// Forgets everything in memory and starts again from the store (after a task panicked).
-    fn reset(&mut self) {
-        self.queues.clear();
-        self.buffered = 0;
-        self.endpoints.clear();
-        self.in_flight = Slots { first: 0, retry: 0 };
-        self.rescan = true;
-    }
-
     /// Once a second: forgets idle endpoints and refreshes the gauges.
     fn tick(&mut self) {
         let now = chatedge_config::time::unix_ms();
         let keep_ms = self.shared.cfg.breaker_window.as_millis() as u64;
         self.endpoints.retain(|_, e| e.in_flight > 0 || e.breaker.is_open() || now.saturating_sub(e.seen_ms) < keep_ms);
+        self.forget_unconfigured_rows();
         self.gauges(now);
+    }
+
+    /// Deletes the rows of endpoints their instance no longer uses (its URL changed or was
+    /// cleared, or the instance is gone), so the rows, and the disabled gauge, stay bounded by
+    /// what is configured.
+    fn forget_unconfigured_rows(&mut self) {
+        let snapshot = self.shared.config.load();
+        if snapshot.version == 0 || !self.started {
+            return;
+        }
+        let mut batch = Batch::new();
+        self.records.retain(|instance, rows| {
+            let inst = snapshot.instances.get(instance);
+            rows.retain(|r| {
+                let used = inst.is_some_and(|i| {
+                    chatedge_config::snapshot::WebhookKind::ALL
+                        .iter()
+                        .any(|k| i.webhooks.get(*k).is_some_and(|u| u.as_str() == r.url))
+                });
+                if !used {
+                    EndpointRecord::new(*instance, &r.url).write(&mut batch, instance); // a delete
+                }
+                used
+            });
+            !rows.is_empty()
+        });
+        if batch.is_empty() {
+            return;
+        }
+        let store = self.shared.store.clone();
+        // Ends when the deletes are durable; a failed one is retried on a later start (the
+        // rows are loaded again, and found unused again).
+        tokio::spawn(async move {
+            if let Err(e) = store.commit(batch).await {
+                tracing::warn!(error = %e, "deleting unused webhook endpoint rows failed");
+            }
+        });
     }
 
     fn gauges(&self, now: u64) {
@@ -792,4 +826,11 @@ impl Dispatcher {
         m.outbox_tracked.set(self.buffered as i64);
         m.outbox_in_flight.set((self.in_flight.first + self.in_flight.retry) as i64);
     }
+}
+
+/// Runs a blocking job, turning a panic into a store error: the queue it held is released
+/// and read again after a pause, like after a failed read.
+fn guarded<T>(job: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(job))
+        .unwrap_or_else(|_| Err(StoreError::Rocks("an outbox job panicked".into())))
 }

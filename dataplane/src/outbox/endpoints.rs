@@ -7,6 +7,7 @@
 //! on a blocking thread. The endpoints API reads and clears them.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use chatedge_config::InstanceId;
 use serde::{Deserialize, Serialize};
@@ -45,6 +46,19 @@ impl EndpointRecord {
     /// Whether the row carries anything (a healthy, enabled endpoint has no row).
     pub fn is_noteworthy(&self) -> bool {
         self.failing_since_ms > 0 || self.is_disabled()
+    }
+
+    /// When the endpoint's current run of failures began, counting a failure at `now` (unix
+    /// ms): the run is continuous only while no two failures are more than `gap` apart, so an
+    /// endpoint that failed once, sat idle for days and fails again starts a fresh run instead
+    /// of being disabled at once (issue 9 §1: disabled after *continuous* failure).
+    pub fn failing_run_start(&self, now: u64, gap: Duration) -> u64 {
+        let broken = now.saturating_sub(self.last_error_ms) > gap.as_millis() as u64;
+        if self.failing_since_ms == 0 || broken {
+            now
+        } else {
+            self.failing_since_ms
+        }
     }
 
     /// Adds this row's new value to `batch` (or its delete, when there is nothing to keep).
@@ -102,5 +116,17 @@ mod tests {
         rec.write(&mut b, &id);
         let crate::store::Op::Put(_, _, v) = &b.ops()[0] else { panic!("a put") };
         assert_eq!(serde_json::from_slice::<EndpointRecord>(v).unwrap(), rec);
+    }
+
+    #[test]
+    fn a_failure_after_a_long_quiet_gap_starts_a_new_failing_run() {
+        let gap = Duration::from_secs(20 * 3600);
+        let day = 24 * 3600 * 1000;
+        let mut rec = EndpointRecord::new(InstanceId::generate(), "http://h.example/x");
+        assert_eq!(rec.failing_run_start(1_000, gap), 1_000, "a first failure starts a run");
+        rec.failing_since_ms = 1_000;
+        rec.last_error_ms = 1_000;
+        assert_eq!(rec.failing_run_start(1_000 + 3_600_000, gap), 1_000, "failures an hour apart: one run");
+        assert_eq!(rec.failing_run_start(1_000 + 6 * day, gap), 1_000 + 6 * day, "six quiet days break the run");
     }
 }

@@ -18,6 +18,12 @@ pub struct Queue {
     pub buf: VecDeque<(u64, StoredEvent)>,
     /// The next load starts here.
     pub next_seq: u64,
+    /// The lowest seq notified while it may lie behind the read cursor, so the next load
+    /// starts there instead. Seqs are handed out when an event joins its batch, and writers
+    /// other than the instance's shard (requeue, replay, dead-letter retry, disabled notices)
+    /// commit theirs concurrently: one can commit after a higher seq of the same queue was
+    /// already read, and without this it would be skipped.
+    pub rewind: Option<u64>,
     /// The store may hold events not in `buf`.
     pub more: bool,
     /// Bumped by every notification, so a load that raced one knows to look again.
@@ -49,6 +55,76 @@ pub enum Busy {
 impl Queue {
     pub fn notified() -> Self {
         Queue { more: true, ..Default::default() }
+    }
+
+    /// Notes that `seq` was committed. A seq the cursor has passed, not buffered, is read
+    /// again from (it committed late); while a load is running any seq may be behind it.
+    pub fn committed(&mut self, seq: u64) {
+        self.more = true;
+        self.gen += 1;
+        self.known_max = self.known_max.max(seq);
+        let loading = matches!(self.busy, Busy::Loading(_));
+        if (loading || seq < self.next_seq) && !self.holds(seq) {
+            self.rewind = Some(self.rewind.map_or(seq, |r| r.min(seq)));
+        }
+    }
+
+    /// Whether `seq` is in the read-ahead.
+    pub fn holds(&self, seq: u64) -> bool {
+        self.buf.binary_search_by_key(&seq, |(s, _)| *s).is_ok()
+    }
+
+    /// Where the next load starts: the cursor, or a late seq behind it.
+    pub fn load_from(&mut self) -> u64 {
+        match self.rewind.take() {
+            Some(r) if r < self.next_seq => r,
+            _ => self.next_seq,
+        }
+    }
+
+    /// Files loaded events in seq order, skipping those already held; returns how many were
+    /// added. A late event behind the cursor is inserted in its place.
+    pub fn file(&mut self, seq: u64, event: StoredEvent) -> bool {
+        self.next_seq = self.next_seq.max(seq + 1);
+        match self.buf.binary_search_by_key(&seq, |(s, _)| *s) {
+            Ok(_) => false,
+            Err(at) => {
+                self.buf.insert(at, (seq, event));
+                true
+            }
+        }
+    }
+
+    /// After a load: a rewind the load covered (the seq is now held, or ahead of the cursor)
+    /// is done with.
+    pub fn settle_rewind(&mut self) {
+        if let Some(r) = self.rewind {
+            if r >= self.next_seq || self.holds(r) {
+                self.rewind = None;
+            }
+        }
+    }
+
+    /// Removes the event `seq` (delivered or dead-lettered) wherever it is in the read-ahead.
+    pub fn take(&mut self, seq: u64) -> bool {
+        match self.buf.binary_search_by_key(&seq, |(s, _)| *s) {
+            Ok(at) => self.buf.remove(at).is_some(),
+            Err(_) => false,
+        }
+    }
+
+    /// Keeps only the head in memory (a lane that waits: a retry not yet due, an open
+    /// breaker); the rest is read again from the store when the lane moves. Returns how many
+    /// events were let go.
+    pub fn trim_to_head(&mut self) -> usize {
+        let Some(&(head, _)) = self.buf.front() else { return 0 };
+        let dropped = self.buf.len() - 1;
+        if dropped > 0 {
+            self.buf.truncate(1);
+            self.next_seq = head + 1;
+            self.more = true;
+        }
+        dropped
     }
 }
 
@@ -144,6 +220,59 @@ mod tests {
         let got: Vec<u32> = pick(&mut eps, 0, &mut slots).into_iter().map(|(_, l)| l).collect();
         assert_eq!(got, vec![1, 10, 3], "one retry slot, then first attempts only");
         assert_eq!((slots.first, slots.retry), (0, 0));
+    }
+
+    fn event() -> StoredEvent {
+        StoredEvent::new(
+            chatedge_config::EventId::generate(),
+            chatedge_config::InstanceId::generate(),
+            chatedge_config::snapshot::WebhookKind::Delivery,
+            "DeliveryCallback".into(),
+            bytes::Bytes::from_static(b"{}"),
+        )
+    }
+
+    #[test]
+    fn a_seq_committed_behind_the_read_cursor_is_read_again_and_filed_in_order() {
+        let mut q = Queue::notified();
+        for seq in [10, 30] {
+            assert!(q.file(seq, event()));
+        }
+        assert_eq!(q.next_seq, 31);
+        q.committed(30); // its own notification, already held: nothing to re-read
+        assert_eq!(q.rewind, None);
+        q.committed(20); // a requeue that took seq 20 and committed after 30 was read
+        assert_eq!(q.load_from(), 20, "the next load starts at the late seq");
+        assert!(q.file(20, event()));
+        assert!(!q.file(30, event()), "what is held is not filed twice");
+        q.settle_rewind();
+        let seqs: Vec<u64> = q.buf.iter().map(|(s, _)| *s).collect();
+        assert_eq!(seqs, vec![10, 20, 30]);
+        assert_eq!((q.rewind, q.next_seq), (None, 31));
+        assert!(q.take(20) && !q.take(20));
+    }
+
+    #[test]
+    fn a_notification_during_a_load_keeps_its_seq_until_a_load_has_covered_it() {
+        let mut q = Queue::notified();
+        q.busy = Busy::Loading(0);
+        q.committed(5);
+        q.busy = Busy::Idle;
+        q.file(7, event()); // the load saw only a later seq
+        q.settle_rewind();
+        assert_eq!(q.load_from(), 5, "seq 5 may have committed after the load's iterator opened");
+    }
+
+    #[test]
+    fn a_waiting_lane_keeps_only_its_head() {
+        let mut q = Queue::notified();
+        for seq in 1..=64 {
+            q.file(seq, event());
+        }
+        q.more = false;
+        assert_eq!(q.trim_to_head(), 63);
+        assert_eq!((q.buf.len(), q.next_seq, q.more), (1, 2, true));
+        assert_eq!(q.trim_to_head(), 0);
     }
 
     #[test]

@@ -47,8 +47,15 @@ pub fn kind_of(queue: u8) -> Option<WebhookKind> {
 }
 
 /// The last seq handed out; seqs are `max(last + 1, unix_micros)`, so they stay ordered across
-/// restarts (the clock has moved on) and within one process (strictly increasing).
+/// restarts (the clock has moved on) and within one process (strictly increasing). The
+/// dispatcher's start-up scan raises it to the highest stored seq ([`seed_seq`]), so a clock
+/// set back across a restart cannot put new events before stored ones.
 static LAST_SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// Raises the seq counter to at least `highest` (the highest seq found in the store).
+pub fn seed_seq(highest: u64) {
+    LAST_SEQ.fetch_max(highest, Ordering::AcqRel);
+}
 
 /// The next outbox seq (process-wide, strictly increasing).
 pub fn next_seq() -> u64 {
@@ -183,6 +190,15 @@ mod tests {
         all.sort();
         all.dedup();
         assert_eq!(all.len(), n, "no seq is handed out twice");
+    }
+
+    #[test]
+    fn a_seeded_counter_hands_out_seqs_above_the_highest_stored_one() {
+        let far_future = next_seq() + 3_600_000_000_000; // an hour of micros ahead of the clock
+        seed_seq(far_future);
+        assert!(next_seq() > far_future);
+        seed_seq(1); // never lowers it
+        assert!(next_seq() > far_future);
     }
 
     #[test]

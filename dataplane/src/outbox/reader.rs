@@ -27,22 +27,32 @@ pub struct Loaded {
 
 /// Every non-empty queue, by seeking from each queue's prefix to the next one's. Records in
 /// the layout before issue 9 (`due_ms ‖ event_id`, JSON) met on the way are rewritten into
-/// their queues first (`migrated` counts them).
+/// their queues first (`migrated` counts them). The highest seq stored seeds the seq counter
+/// ([`super::seed_seq`]), so new events sort after stored ones even if the clock went back.
 pub fn scan_queues(store: &Store) -> Result<(Vec<QueueId>, usize), StoreError> {
     let migrated = migrate_legacy(store)?;
     let mut found = Vec::new();
+    let mut highest = 0;
     let mut it = store.db().raw_iterator_cf(store.cf(Cf::Outbox));
+    let mut last = store.db().raw_iterator_cf(store.cf(Cf::Outbox));
     it.seek_to_first();
     while let Some(k) = it.key() {
         match keys::parse_outbox(k) {
             Some((instance, queue, _)) => {
                 found.push((instance, queue));
-                it.seek(keys::prefix_end(&keys::outbox_queue(&instance, queue)));
+                let end = keys::prefix_end(&keys::outbox_queue(&instance, queue));
+                last.seek_for_prev(&end);
+                if let Some((_, _, seq)) = last.key().and_then(keys::parse_outbox) {
+                    highest = highest.max(seq);
+                }
+                it.seek(end);
             }
             None => it.next(),
         }
     }
     it.status()?;
+    last.status()?;
+    super::seed_seq(highest);
     Ok((found, migrated))
 }
 
@@ -85,19 +95,25 @@ pub enum Empty {
     DeadLetter(&'static str),
 }
 
-/// Empties `queue` up to what is committed now; returns how many events it took.
+/// Empties `queue` up to what is committed now; returns how many events it took. It deletes
+/// exactly the keys it read, never a range: an event whose batch commits while a chunk is
+/// being read (a requeue holding a lower seq) is taken by the next chunk or the next job, not
+/// deleted unseen.
 pub fn empty_queue(store: &Store, queue: QueueId, how: Empty) -> Result<u64, StoreError> {
     let prefix = keys::outbox_queue(&queue.0, queue.1);
     let end = keys::prefix_end(&prefix);
     let mut taken = 0u64;
+    // Each chunk starts past the last one, not over its tombstones; an event committed behind
+    // it is announced by its notification, which asks for another job.
+    let mut from = prefix.to_vec();
     loop {
         let mut opts = rocksdb::ReadOptions::default();
         opts.set_iterate_upper_bound(end.clone());
         let mut it = store.db().raw_iterator_cf_opt(store.cf(Cf::Outbox), opts);
-        it.seek(prefix);
+        it.seek(&from);
         let mut batch = Batch::new();
         let mut n = 0;
-        let mut last = None;
+        let mut span: Option<(Vec<u8>, Vec<u8>)> = None;
         while n < CHUNK {
             let (Some(k), Some(v)) = (it.key(), it.value()) else { break };
             if let Empty::DeadLetter(reason) = how {
@@ -108,17 +124,20 @@ pub fn empty_queue(store: &Store, queue: QueueId, how: Empty) -> Result<u64, Sto
                     Err(_) => dead_letter::record_undecodable(&mut batch, &EventId::random(), v),
                 }
             }
-            last = Some(k.to_vec());
+            batch.delete(Cf::Outbox, k.to_vec());
+            match &mut span {
+                Some((_, last)) => *last = k.to_vec(),
+                None => span = Some((k.to_vec(), k.to_vec())),
+            }
             n += 1;
             it.next();
         }
         it.status()?;
-        let Some(last) = last else { return Ok(taken) };
-        let mut upto = last;
+        let Some((first, mut upto)) = span else { return Ok(taken) };
         upto.push(0); // just past the last key taken
-        batch.delete_range(Cf::Outbox, prefix.to_vec(), upto.clone());
         commit_blocking(store, batch)?;
-        store.compact_later(Cf::Outbox, prefix.to_vec(), upto);
+        store.compact_later(Cf::Outbox, first, upto.clone());
+        from = upto;
         taken += n as u64;
         if n < CHUNK {
             return Ok(taken);

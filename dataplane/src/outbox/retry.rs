@@ -5,9 +5,10 @@
 //! retry_schedule` (default 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h — about 27.5 h in all),
 //! each ±20 % jitter; after the last step the event goes to dead letters. Any 2xx is success;
 //! 3xx is a failure (redirects are never followed); 410 Gone disables the endpoint; a timeout
-//! or a 429 waits at least [`SLOW_DOWN`]; `Retry-After` (seconds or an HTTP date) replaces the
-//! step, clamped to [[`MIN_RETRY_AFTER`], [`MAX_RETRY_AFTER`]] (the 60 s floor of a timeout or
-//! 429 still applies on top).
+//! or a 429 waits at least [`SLOW_DOWN`]; `Retry-After` (seconds or an HTTP date), clamped to
+//! [[`MIN_RETRY_AFTER`], [`MAX_RETRY_AFTER`]], can lengthen a step but never shorten it (a
+//! receiver answering `503` + `Retry-After: 1` must not burn the whole schedule in seconds);
+//! the 60 s floor of a timeout or 429 applies on top.
 
 use std::time::{Duration, SystemTime};
 
@@ -68,8 +69,9 @@ pub fn next(schedule: &[Duration], attempts: u32, answer: &Answer, retry_after: 
     }
     let Some(step) = schedule.get(attempts.saturating_sub(1) as usize) else { return Next::DeadLetter };
     let jittered = step.mul_f64(1.0 + JITTER * jitter.clamp(-1.0, 1.0));
+    // The receiver may ask for more time than the step, never for less.
     let wait = match retry_after {
-        Some(ra) => ra.clamp(MIN_RETRY_AFTER, MAX_RETRY_AFTER),
+        Some(ra) => jittered.max(ra.clamp(MIN_RETRY_AFTER, MAX_RETRY_AFTER)),
         None => jittered,
     };
     let slow_down = matches!(answer, Answer::Timeout | Answer::Status(429));
@@ -118,7 +120,10 @@ mod tests {
             (3, Answer::Timeout, None, 0.0, Next::RetryIn(s(1800))),
             (1, Answer::Connect, None, 0.0, Next::RetryIn(s(5))),
             (1, Answer::Status(503), Some(s(120)), 0.0, Next::RetryIn(s(120))),
-            (1, Answer::Status(503), Some(s(0)), 0.0, Next::RetryIn(MIN_RETRY_AFTER)),
+            (1, Answer::Status(503), Some(s(0)), 0.0, Next::RetryIn(s(5))),
+            (1, Answer::Status(503), Some(s(1)), 0.0, Next::RetryIn(s(5))),
+            (2, Answer::Status(503), Some(s(1)), 0.0, Next::RetryIn(s(300))),
+            (3, Answer::Status(503), Some(s(120)), 0.0, Next::RetryIn(s(1800))),
             (1, Answer::Status(503), Some(s(86_400)), 0.0, Next::RetryIn(MAX_RETRY_AFTER)),
             (1, Answer::Status(429), Some(s(5)), 0.0, Next::RetryIn(SLOW_DOWN)),
             (1, Answer::Status(429), Some(s(600)), 0.0, Next::RetryIn(s(600))),
@@ -145,6 +150,19 @@ mod tests {
             let Next::RetryIn(d) = next(&sched, 2, &Answer::Status(500), None, j) else { panic!() };
             assert!(d >= s(240) && d <= s(360), "{j}: {d:?}");
         }
+    }
+
+    #[test]
+    fn retry_after_never_shortens_the_schedule() {
+        // 503 + `Retry-After: 1` on every attempt still takes the whole schedule.
+        let sched = default_schedule();
+        let mut total = Duration::ZERO;
+        for attempts in 1..=sched.len() as u32 {
+            let Next::RetryIn(d) = next(&sched, attempts, &Answer::Status(503), Some(s(1)), -1.0) else { panic!() };
+            assert!(d >= sched[attempts as usize - 1].mul_f64(1.0 - JITTER), "attempt {attempts}: {d:?}");
+            total += d;
+        }
+        assert!(total >= Duration::from_secs(20 * 3600), "{total:?}");
     }
 
     #[test]

@@ -112,3 +112,25 @@ async fn an_allowed_private_network_is_reached_without_opening_loopback() {
     let err = client.request(post("http://127.0.0.2:9/")).await.unwrap_err();
     assert_eq!(refused_class(&err), Some("loopback"));
 }
+
+#[tokio::test]
+async fn connect_timeout_bounds_a_tls_handshake_that_never_completes() {
+    // The receiver accepts the TCP connection and never answers the ClientHello: only a
+    // timeout around the whole set-up (not hyper's TCP-only one) ends the attempt.
+    let client = webhook_client(&cfg("[webhooks]\nallow_insecure_loopback = true\nconnect_timeout = \"200ms\"\n")).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Stopped with the test's runtime.
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    let request = client.request(post(&format!("https://localhost:{port}/hook")));
+    let err = tokio::time::timeout(std::time::Duration::from_secs(60), request)
+        .await
+        .expect("the connect timeout ends the attempt, not the test's own limit")
+        .expect_err("nothing answered");
+    assert!(describe_failure(&err).contains("timed out"), "{}", describe_failure(&err));
+}
