@@ -59,6 +59,8 @@ pub struct Attempt {
     pub record: EndpointRecord,
     /// The instance's endpoints that are disabled already (they get no disabled notice).
     pub disabled: Vec<String>,
+    /// The queue's count of deletes not yet durable ([`super::lanes::Queue::settling`]).
+    pub settling: Arc<std::sync::atomic::AtomicU32>,
     pub probe: bool,
     pub retry: bool,
 }
@@ -196,11 +198,14 @@ pub async fn run(shared: &Shared, a: Attempt) -> Finished {
         true
     } else if next == Next::Delivered && record.is_none() && settle_later(shared) {
         let unsettled = shared.unsettled.clone();
+        let settling = a.settling.clone();
+        settling.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         // Runs on the committer thread once the delete is durable (or refused: the event
         // stays stored and is delivered again after a restart — at least once).
         shared.store.submit(
             batch,
             Completion::call(move |r| {
+                settling.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
                 unsettled.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
                 if let Err(e) = r {
                     tracing::warn!(error = %e, "deleting a delivered webhook event failed; it will be delivered again");
@@ -322,4 +327,41 @@ fn is_timeout(e: &hyper_util::client::legacy::Error) -> bool {
         source = s.source();
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use chatedge_config::snapshot::WebhookKind;
+    use chatedge_config::webhook_url::{UrlPolicy, WebhookUrl};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_attempt_comes_back_as_a_result_not_a_lost_task() {
+        let caught = CatchUnwind { inner: Box::pin(async { panic!("boom") }) }.await;
+        assert!(caught.is_err());
+        let fine = CatchUnwind { inner: Box::pin(async { 7 }) }.await;
+        assert_eq!(fine, Ok(7));
+    }
+
+    #[test]
+    fn a_disabled_endpoint_is_announced_once_to_each_other_enabled_endpoint() {
+        let tenant = chatedge_config::TenantId::generate();
+        let mut inst = InstanceConfig::new_trial(tenant, chatedge_config::TokenHash::of(b"t"), "x".into(), 0, 1);
+        let url = |s: &str| Some(WebhookUrl::parse(s, UrlPolicy { allow_insecure_loopback: true }).unwrap());
+        inst.webhooks.set(WebhookKind::Delivery, url("https://gone.example/a"));
+        inst.webhooks.set(WebhookKind::MessageStatus, url("https://other.example/b"));
+        inst.webhooks.set(WebhookKind::Connected, url("https://other.example/b"));
+        inst.webhooks.set(WebhookKind::Received, url("https://off.example/c"));
+        let mut rec = EndpointRecord::new(inst.id, "https://gone.example/a");
+        rec.disabled_at_ms = 5;
+        rec.disabled_reason = endpoints::REASON_GONE.into();
+        let mut batch = Batch::new();
+        rec.write(&mut batch, &inst.id);
+        let keys = announce_disabled(&mut batch, &inst, &rec, &["https://off.example/c".to_owned()]);
+        assert_eq!(keys.len(), 1, "one notice: other.example once, not the disabled ones");
+        let (_, queue, _) = keys::parse_outbox(&keys[0]).unwrap();
+        assert_eq!(queue, super::super::queue_of(WebhookKind::MessageStatus), "in the first kind using it");
+        assert_eq!(batch.ops().len(), 2, "the row and its notice in one batch");
+    }
 }

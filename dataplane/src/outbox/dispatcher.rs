@@ -50,6 +50,9 @@ const CONTROL_CAPACITY: usize = 64;
 const COMPACT_EVERY: u32 = 8_192;
 /// Wait after a failed store read before the queue is read again.
 const READ_RETRY_MS: u64 = 1_000;
+/// How soon a load that waits for a queue's deletes to settle is tried again (a group
+/// commit takes about a millisecond).
+const SETTLE_POLL_MS: u64 = 2;
 
 pub use super::client::{webhook_client, WebhookClient};
 
@@ -443,7 +446,10 @@ impl Dispatcher {
                         soon(q.load_after_ms, &mut wake);
                     }
                 }
-                None => empty.push(qid),
+                // Forgotten only once its deletes are durable: a queue noted again later reads
+                // from its start, and must not find delivered events there.
+                None if !q.is_settling() => empty.push(qid),
+                None => {}
             }
         }
         for qid in empty {
@@ -527,7 +533,9 @@ impl Dispatcher {
             self.start_empty(jobs, qid, how);
         }
         for qid in to_load {
-            self.start_load(jobs, qid);
+            if !self.start_load(jobs, qid) {
+                soon(now + SETTLE_POLL_MS, &mut wake);
+            }
         }
         wake
     }
@@ -564,21 +572,26 @@ impl Dispatcher {
             .map(|rows| rows.iter().filter(|r| r.is_disabled()).map(|r| r.url.clone()).collect())
             .unwrap_or_default();
         let shared = self.shared.clone();
-        let a = Attempt { queue: qid, seq, event, url, instance, record, disabled, probe, retry };
+        let settling = q_settling(&self.queues, &qid);
+        let a = Attempt { queue: qid, seq, event, url, instance, record, disabled, settling, probe, retry };
         attempts.spawn(attempt::run_guarded(shared, a));
     }
 
     /// Reads a queue's next events; a queue with nothing in memory may always read its head,
     /// whatever the other queues hold, so a full buffer never stops a lane that could move.
-    fn start_load(&mut self, jobs: &mut JoinSet<Job>, qid: QueueId) {
+    /// Returns false when the load must wait for the queue's deletes to settle.
+    fn start_load(&mut self, jobs: &mut JoinSet<Job>, qid: QueueId) -> bool {
         if self.jobs_running >= MAX_JOBS {
-            return;
+            return true; // a job's end wakes the loop
         }
-        let Some(q) = self.queues.get_mut(&qid) else { return };
+        let Some(q) = self.queues.get_mut(&qid) else { return true };
+        if q.rewinds() && q.is_settling() {
+            return false; // reading behind the cursor now could find delivered events again
+        }
         let room = MAX_BUFFERED.saturating_sub(self.buffered).min(READ_AHEAD);
         let limit = if q.buf.is_empty() { room.max(1) } else { room };
         if limit == 0 {
-            return;
+            return true;
         }
         q.busy = Busy::Loading(q.gen);
         self.jobs_running += 1;
@@ -588,6 +601,7 @@ impl Dispatcher {
             limit,
             result: guarded(|| reader::load(&store, qid, from, limit)),
         });
+        true
     }
 
     fn start_empty(&mut self, jobs: &mut JoinSet<Job>, qid: QueueId, how: Empty) {
@@ -833,4 +847,9 @@ impl Dispatcher {
 fn guarded<T>(job: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(job))
         .unwrap_or_else(|_| Err(StoreError::Rocks("an outbox job panicked".into())))
+}
+
+/// The queue's count of deletes not yet durable (a fresh counter when it is not known).
+fn q_settling(queues: &HashMap<QueueId, Queue>, qid: &QueueId) -> Arc<std::sync::atomic::AtomicU32> {
+    queues.get(qid).map(|q| q.settling.clone()).unwrap_or_default()
 }

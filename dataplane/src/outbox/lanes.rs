@@ -38,6 +38,11 @@ pub struct Queue {
     pub load_after_ms: u64,
     /// Events taken from its head since its delivered span was last compacted.
     pub deleted: u32,
+    /// Deletes of its delivered events submitted and not yet durable (the attempt does not
+    /// wait for them; the committer's completion counts them down). While any is pending the
+    /// store still holds delivered events, so the queue is neither forgotten (a fresh one
+    /// reads from its start) nor read again from behind its cursor.
+    pub settling: std::sync::Arc<std::sync::atomic::AtomicU32>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +77,16 @@ impl Queue {
     /// Whether `seq` is in the read-ahead.
     pub fn holds(&self, seq: u64) -> bool {
         self.buf.binary_search_by_key(&seq, |(s, _)| *s).is_ok()
+    }
+
+    /// Whether deletes of delivered events are still on their way to disk.
+    pub fn is_settling(&self) -> bool {
+        self.settling.load(std::sync::atomic::Ordering::Acquire) > 0
+    }
+
+    /// Whether the next load reads behind the cursor, over events maybe delivered already.
+    pub fn rewinds(&self) -> bool {
+        self.rewind.is_some_and(|r| r < self.next_seq)
     }
 
     /// Where the next load starts: the cursor, or a late seq behind it.
