@@ -55,7 +55,7 @@ async fn a_hanging_and_a_black_holed_receiver_do_not_delay_another_instances_eve
     // receiver holds its attempts open, unanswered.
     assert!(hanging.requests() >= 3, "the hanging receiver holds attempts ({})", hanging.requests());
     assert_eq!(hanging.answered(), 0, "the hanging receiver has answered nothing");
-    let delivered = metric(&http, &ce, "chatedge_dp_webhook_deliveries_total", "delivered").await;
+    let delivered = wait_metric(&http, &ce, "chatedge_dp_webhook_deliveries_total", "delivered", 1.0).await;
     assert_in_order(&arrivals, &fine.id, &zaaps);
     let mut latencies: Vec<_> = first_arrivals(&arrivals)
         .iter()

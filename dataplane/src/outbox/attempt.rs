@@ -82,6 +82,9 @@ pub struct Finished {
     pub committed: bool,
     /// Keys of the `WebhookEndpointDisabled` notices committed with the disabled row.
     pub notices: Vec<OutboxKey>,
+    /// The delivery is counted in the metrics when its delete is durable, not by the
+    /// dispatcher: "delivered" keeps meaning "delivered and recorded" (history included).
+    pub counted_on_settle: bool,
 }
 
 /// [`run`], with a panic inside turned into an attempt that changed nothing (its head stays
@@ -100,6 +103,7 @@ pub async fn run_guarded(shared: Arc<Shared>, a: Attempt) -> Finished {
         record: None,
         committed: false,
         notices: Vec::new(),
+        counted_on_settle: false,
     };
     let attempt = Box::pin(async move { run(&shared, a).await });
     match (CatchUnwind { inner: attempt }).await {
@@ -194,22 +198,31 @@ pub async fn run(shared: &Shared, a: Attempt) -> Finished {
             notices = announce_disabled(&mut batch, &a.instance, r, &a.disabled);
         }
     }
+    let mut counted_on_settle = false;
     let committed = if batch.is_empty() {
         true
     } else if next == Next::Delivered && record.is_none() && settle_later(shared) {
+        counted_on_settle = true;
         let unsettled = shared.unsettled.clone();
         let settling = a.settling.clone();
+        let metrics = shared.metrics.clone();
         settling.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         // Runs on the committer thread once the delete is durable (or refused: the event
         // stays stored and is delivered again after a restart — at least once).
         shared.store.submit(
             batch,
             Completion::call(move |r| {
+                match r {
+                    Ok(()) => {
+                        metrics.webhook_attempts.with_label_values(&["delivered"]).inc();
+                        metrics.webhook_deliveries.with_label_values(&["delivered"]).inc();
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "deleting a delivered webhook event failed; it will be delivered again");
+                    }
+                }
                 settling.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
                 unsettled.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
-                if let Err(e) = r {
-                    tracing::warn!(error = %e, "deleting a delivered webhook event failed; it will be delivered again");
-                }
             }),
         );
         true
@@ -228,6 +241,7 @@ pub async fn run(shared: &Shared, a: Attempt) -> Finished {
         record,
         committed,
         notices: if committed { notices } else { Vec::new() },
+        counted_on_settle,
     }
 }
 

@@ -679,9 +679,11 @@ impl Dispatcher {
             Next::DeadLetter => ("failed_dead_letter", "dead_letter"),
             Next::Disable => ("failed_will_retry", "disabled_endpoint"),
         };
-        m.webhook_attempts.with_label_values(&[attempt_label]).inc();
-        if outcome != "disabled_endpoint" {
-            m.webhook_deliveries.with_label_values(&[outcome]).inc();
+        if !f.counted_on_settle {
+            m.webhook_attempts.with_label_values(&[attempt_label]).inc();
+            if outcome != "disabled_endpoint" {
+                m.webhook_deliveries.with_label_values(&[outcome]).inc();
+            }
         }
         if let Some(rec) = f.record {
             let disabled_now = f.next == Next::Disable;
