@@ -69,7 +69,10 @@ async fn a_hanging_and_a_black_holed_receiver_do_not_delay_another_instances_eve
     // Read after the metric: every delivery the server counted is one the healthy receiver
     // answered 200, none went to the bad endpoints.
     let healthy_answers = good.delivered().len() as f64;
-    assert!(delivered > 0.0 && delivered <= healthy_answers, "{delivered} delivered, {healthy_answers} at the healthy receiver");
+    assert!(
+        delivered > 0.0 && delivered <= healthy_answers,
+        "{delivered} delivered, {healthy_answers} at the healthy receiver"
+    );
     assert_eq!(hanging.requests(), 3, "the hanging endpoint holds no more than its cap of three attempts");
 }
 

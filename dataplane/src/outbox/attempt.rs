@@ -248,10 +248,7 @@ pub async fn run(shared: &Shared, a: Attempt) -> Finished {
 /// Takes one of the [`MAX_UNSETTLED`] places of a delete not waited for, if one is free.
 fn settle_later(shared: &Shared) -> bool {
     use std::sync::atomic::Ordering;
-    shared
-        .unsettled
-        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < MAX_UNSETTLED).then_some(n + 1))
-        .is_ok()
+    shared.unsettled.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < MAX_UNSETTLED).then_some(n + 1)).is_ok()
 }
 
 /// Adds a `WebhookEndpointDisabled` event for each other distinct, enabled endpoint of the

@@ -87,8 +87,10 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 pub fn webhook_client(cfg: &WebhooksConfig) -> Result<WebhookClient, rustls::Error> {
     let policy = Arc::new(cfg.address_policy.clone());
     let resolver = PolicyResolver::strict(policy.clone());
-    let connector =
-        TimedConnector { inner: egress::connector(resolver, policy, cfg.connect_timeout)?, timeout: cfg.connect_timeout };
+    let connector = TimedConnector {
+        inner: egress::connector(resolver, policy, cfg.connect_timeout)?,
+        timeout: cfg.connect_timeout,
+    };
     Ok(Client::builder(TokioExecutor::new())
         .pool_timer(TokioTimer::new())
         .pool_idle_timeout(IDLE_TIMEOUT)

@@ -802,7 +802,8 @@ impl Dispatcher {
                         .any(|k| i.webhooks.get(*k).is_some_and(|u| u.as_str() == r.url))
                 });
                 if !used {
-                    EndpointRecord::new(*instance, &r.url).write(&mut batch, instance); // a delete
+                    EndpointRecord::new(*instance, &r.url).write(&mut batch, instance);
+                    // a delete
                 }
                 used
             });

@@ -117,7 +117,8 @@ async fn an_allowed_private_network_is_reached_without_opening_loopback() {
 async fn connect_timeout_bounds_a_tls_handshake_that_never_completes() {
     // The receiver accepts the TCP connection and never answers the ClientHello: only a
     // timeout around the whole set-up (not hyper's TCP-only one) ends the attempt.
-    let client = webhook_client(&cfg("[webhooks]\nallow_insecure_loopback = true\nconnect_timeout = \"200ms\"\n")).unwrap();
+    let client =
+        webhook_client(&cfg("[webhooks]\nallow_insecure_loopback = true\nconnect_timeout = \"200ms\"\n")).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     // Stopped with the test's runtime.
