@@ -432,11 +432,8 @@ impl Dispatcher {
                 members.push(((qid.0, url.as_str()), qid));
             }
             match q.buf.front() {
-                Some((seq, _)) => {
-                    if lane.1.is_none_or(|(best, _)| *seq < best) {
-                        lane.1 = Some((*seq, qid));
-                    }
-                }
+                Some((seq, _)) if lane.1.is_none_or(|(best, _)| *seq < best) => lane.1 = Some((*seq, qid)),
+                Some(_) => {}
                 None if q.more => {
                     // The head is on disk: the lane waits for it, or it could overtake it.
                     lane.0 = true;
