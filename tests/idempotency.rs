@@ -63,7 +63,10 @@ async fn a_key_reused_for_another_request_is_refused_with_422_and_sends_nothing(
     assert_eq!(s, 422, "{v}");
     assert_eq!(v["error"], "Idempotency-Key reused");
     assert!(v["message"].as_str().unwrap().contains("different request"), "{v}");
-    let link = json!({"phone": phone, "message": "a", "linkUrl": "https://example.com", "title": "t"});
+    let link = json!({
+        "phone": phone, "message": "a https://example.com", "linkUrl": "https://example.com",
+        "title": "t", "linkDescription": "d", "image": "https://example.com/a.png"
+    });
     let (s, v) = send_keyed(&http, &ce, &inst, "send-link", "k", &link).await;
     assert_eq!(s, 422, "another route with the same key: {v}");
     let (s, v) = send_keyed(&http, &ce, &inst, "send-text", "bad key", &json!({"phone": phone, "message": "c"})).await;

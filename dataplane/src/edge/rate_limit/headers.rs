@@ -53,10 +53,11 @@ impl Allowed {
             let refill = refill_seconds(u.limit, u.limit.burst.get().saturating_sub(u.remaining));
             item(&mut value, u.policy, format_args!("r={};t={refill}", u.remaining));
         }
+        if value.is_empty() {
+            return;
+        }
         if let Ok(v) = HeaderValue::from_str(&value) {
-            if !value.is_empty() {
-                headers.insert(RATELIMIT, v);
-            }
+            headers.insert(RATELIMIT, v);
         }
     }
 }

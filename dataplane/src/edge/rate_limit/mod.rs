@@ -284,8 +284,12 @@ impl<C: Clock + Clone> RateLimits<C> {
         let mut account_pool: HashMap<Limit, Bucket<TenantId, C>> = HashMap::new();
         let olds = old.tenants.values().map(|(i, a)| (i.as_ref(), a.as_ref()));
         for (i, a) in std::iter::once((old.instance.as_ref(), old.account.as_ref())).chain(olds) {
-            i.map(|b| instance_pool.entry(b.limit).or_insert_with(|| b.clone()));
-            a.map(|b| account_pool.entry(b.limit).or_insert_with(|| b.clone()));
+            if let Some(b) = i {
+                instance_pool.entry(b.limit).or_insert_with(|| b.clone());
+            }
+            if let Some(b) = a {
+                account_pool.entry(b.limit).or_insert_with(|| b.clone());
+            }
         }
         let clock = &self.clock;
         let mut instance_for =
