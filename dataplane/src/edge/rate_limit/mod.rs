@@ -112,9 +112,12 @@ struct Tables<C: Clock> {
     version: u64,
     instance: Option<Bucket<InstanceId, C>>,
     account: Option<Bucket<TenantId, C>>,
-    /// Accounts with limits of their own: (instance bucket, account bucket).
-    tenants: HashMap<TenantId, (Option<Bucket<InstanceId, C>>, Option<Bucket<TenantId, C>>)>,
+    /// Accounts with limits of their own.
+    tenants: HashMap<TenantId, AccountBuckets<C>>,
 }
+
+/// An account's own (instance bucket, account bucket); `None` where that limit is off.
+type AccountBuckets<C> = (Option<Bucket<InstanceId, C>>, Option<Bucket<TenantId, C>>);
 
 /// The data plane's rate limiter. Shared by every edge thread.
 pub struct RateLimits<C: Clock = DefaultClock> {
