@@ -36,6 +36,7 @@ pub struct RawConfig {
     pub store: RawStore,
     pub session: RawSession,
     pub media: RawMedia,
+    pub rate_limits: crate::rate_limits::RawRateLimits,
 }
 
 #[derive(Debug, Deserialize)]
@@ -344,6 +345,8 @@ pub struct Config {
     pub store: StoreConfig,
     pub session: SessionConfig,
     pub media: MediaConfig,
+    /// `[rate_limits]` (issue 11 §3).
+    pub rate_limits: crate::rate_limits::RateLimitsConfig,
 }
 
 /// Media messages: size limits per kind, fetching by URL, received media.
@@ -729,6 +732,10 @@ impl TryFrom<RawConfig> for Config {
                 media.max_media_body_bytes()
             )
         });
+        let rate_limits = raw.rate_limits.validate().unwrap_or_else(|problems| {
+            p.0.extend(problems);
+            crate::rate_limits::RateLimitsConfig { instance: None, account: None, ip: None, max_tracked_addresses: 1 }
+        });
         if !p.0.is_empty() {
             return Err(ConfigError::Invalid(p.0));
         }
@@ -743,6 +750,7 @@ impl TryFrom<RawConfig> for Config {
             store,
             session,
             media,
+            rate_limits,
         })
     }
 }

@@ -11,6 +11,7 @@ pub mod address_policy;
 pub mod file;
 pub mod ids;
 pub mod phone;
+pub mod rate_limits;
 pub mod settings;
 pub mod snapshot;
 pub mod time;

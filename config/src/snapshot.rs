@@ -30,6 +30,9 @@ pub struct Tenant {
     /// Overrides the data plane's `[pacing]` for this tenant's instances (load tests).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pacing: Option<Pacing>,
+    /// This account's own rate limits (issue 11 §3), over the data plane's `[rate_limits]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<crate::rate_limits::TenantLimits>,
 }
 
 /// The webhook URLs of one instance, one per Z-API event kind.
@@ -316,7 +319,11 @@ impl Snapshot {
         if !update.reset && update.version <= self.version {
             return Err(UpdateError::Stale { version: update.version, held: self.version });
         }
-        let problems: Vec<String> = update.instances.iter().flat_map(|i| i.problems(policy)).collect();
+        let mut problems: Vec<String> = update.instances.iter().flat_map(|i| i.problems(policy)).collect();
+        for t in &update.tenants {
+            let limits = t.limits.map(|l| l.problems()).unwrap_or_default();
+            problems.extend(limits.into_iter().map(|p| format!("tenant {}: {p}", t.id)));
+        }
         if !problems.is_empty() {
             return Err(UpdateError::Invalid(problems));
         }

@@ -68,7 +68,7 @@ fn store_hashes(cp: &ControlPlane, c: &Credentials) -> Result<(), CpError> {
         let tenant = match r.tenants.get(&c.tenant_id) {
             Some(t) => TenantRecord { integrator_token_hash: c.integrator_token.hash(), ..t.clone() },
             None => TenantRecord {
-                tenant: Tenant { id: c.tenant_id, name: "default".into(), pacing: None },
+                tenant: Tenant { id: c.tenant_id, name: "default".into(), pacing: None, limits: None },
                 integrator_token_hash: c.integrator_token.hash(),
                 created_ms: chatedge_config::time::unix_ms(),
                 version: 0,

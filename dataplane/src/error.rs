@@ -32,6 +32,8 @@ pub enum CoreError {
     StoreBusy,
     #[error("the store cannot write ({0}); nothing was stored, retry once it recovers")]
     StoreFailing(String),
+    #[error("this instance reached its daily quota of {limit} messages; it resets at 00:00 UTC")]
+    DailyQuota { limit: u64, retry_after_s: u32 },
 }
 
 /// Who is at fault, which decides the HTTP status family.
@@ -50,6 +52,7 @@ impl CoreError {
             CoreError::StoreBusy => Some(1),
             CoreError::StoreFailing(_) => Some(5),
             CoreError::ShuttingDown | CoreError::Timeout | CoreError::Store(_) => Some(1),
+            CoreError::DailyQuota { retry_after_s, .. } => Some(*retry_after_s),
             _ => None,
         }
     }
@@ -63,7 +66,8 @@ impl CoreError {
             | CoreError::NotInQueue
             | CoreError::InFlight
             | CoreError::NotConnected
-            | CoreError::UnknownInstance => Blame::Client,
+            | CoreError::UnknownInstance
+            | CoreError::DailyQuota { .. } => Blame::Client,
             CoreError::Store(_)
             | CoreError::ShuttingDown
             | CoreError::Timeout

@@ -14,6 +14,7 @@ pub mod auth;
 pub mod edge;
 pub mod egress;
 pub mod error;
+pub mod idempotency;
 pub mod media;
 pub mod metrics;
 pub mod network;
@@ -167,6 +168,7 @@ pub async fn run(
         "" => format!("http://{bound}"),
         base => base.to_owned(),
     };
+    let rate_limits = edge::rate_limit::RateLimits::new(config.rate_limits, &metrics);
     let app = Arc::new(App {
         config: sync.shared(),
         sync: sync.clone(),
@@ -187,6 +189,7 @@ pub async fn run(
         webhooks: notifier,
         cloud: Some(inbound),
         public_base,
+        rate_limits,
     });
     let _ = ready.send(bound);
     tracing::info!(%bound, shards = n, "data plane accepting requests");

@@ -83,6 +83,12 @@ pub struct Metrics {
     pub cloud_api_verifications: IntCounterVec,
     /// Account calls handed to the Cloud API connector, by family (refused ones included).
     pub cloud_api_account_calls: IntCounterVec,
+    /// Keys each rate limiter tracks (issue 11 §3), by scope: instance, account, ip. Refusals
+    /// are counted in `refusals` (`rate_limited_*`).
+    pub rate_limit_keys: IntGaugeVec,
+    /// Sends with an Idempotency-Key (issue 11 §4), by what became of the key: fresh,
+    /// replayed, conflict, waited (a concurrent duplicate waited for the first).
+    pub idempotency_keys: IntCounterVec,
 }
 
 fn latency_buckets() -> Vec<f64> {
@@ -494,6 +500,20 @@ impl Metrics {
                         "account calls handed to the Cloud API connector, by family",
                     ),
                     &["family"],
+                ),
+            ),
+            rate_limit_keys: register(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new("chatedge_dp_rate_limit_keys", "keys tracked by each rate limiter at its last sweep"),
+                    &["scope"],
+                ),
+            ),
+            idempotency_keys: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new("chatedge_dp_idempotency_keys_total", "sends with an Idempotency-Key, by outcome"),
+                    &["outcome"],
                 ),
             ),
             media_uploads: register(

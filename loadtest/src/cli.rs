@@ -29,6 +29,8 @@ Server configuration the scenarios expect (a TOML file given to `chatedge up --c
   read_delay_ms = 10
   [queue]
   max_waiting_connected = 10000000
+  [rate_limits]                 # a full-speed send from one address is far past the default
+  instance_rps = 0              # per-instance limit (1,000/s): 0 turns it off
 
 Tokens come from --admin-token / --integrator-token, or CHATEDGE_ADMIN_TOKEN /
 CHATEDGE_INTEGRATOR_TOKEN, or --credentials FILE (the credentials.json that `chatedge up` writes,

@@ -1,10 +1,12 @@
 //! api: the control plane's HTTP surface — the Z-API integrator routes (`/instances/integrator/
 //! on-demand`, `GET` and `PUT /instances`, `DELETE /instances/{id}`, subscription and
 //! cancellation), the data-plane routes
-//! (`/dataplane/v1/…`: config stream, acknowledgements, forwarded settings) and `/metrics`.
+//! (`/dataplane/v1/…`: config stream, acknowledgements, forwarded settings), the operator's
+//! `/admin/…` routes (an account's rate limits) and `/metrics`.
 //! Errors use Z-API's shape `{"error", "message"}` and are mapped to HTTP in [`error_response`]
 //! only.
 
+mod admin;
 mod cloud_api;
 mod dataplane;
 mod integrator;
@@ -62,6 +64,10 @@ pub async fn handle(cp: Arc<ControlPlane>, req: Request<Incoming>, shutdown: wat
         (&Method::POST, ["dataplane", "v1", "instances", id, "settings"]) => {
             let id = id.to_string();
             ("dataplane.settings", dataplane::settings(&cp, req, &id).await.map(whole))
+        }
+        (&Method::PUT, ["admin", "tenants", id, "limits"]) => {
+            let id = id.to_string();
+            ("admin.limits", admin::set_limits(&cp, req, &id).await.map(whole))
         }
         (&Method::PUT, ["instances"]) => ("integrator.rename", integrator::rename(&cp, req).await.map(whole)),
         (

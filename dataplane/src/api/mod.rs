@@ -45,6 +45,8 @@ pub struct App {
     /// This data plane's public base URL (`[media] public_base_url`, else `http://` + the
     /// bound address): told to the control plane on forwarded integrator calls.
     pub public_base: String,
+    /// Keyed rate limits in front of the router (issue 11 §3).
+    pub rate_limits: crate::edge::rate_limit::RateLimits,
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -2,6 +2,7 @@
 //! and records what happened (route, dialect, status, latency) in `/metrics`. Serving itself
 //! (HTTP/1.1 + h2c, graceful shutdown, connection bounds) is `chatedge_serve`.
 
+pub mod rate_limit;
 pub(crate) mod router;
 
 use std::net::SocketAddr;
@@ -16,9 +17,10 @@ use serde_json::json;
 use crate::api::App;
 
 /// Handles one request end to end.
-pub async fn handle(app: Arc<App>, req: Request<Incoming>, _peer: SocketAddr) -> Resp {
+pub async fn handle(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Resp {
     let started = Instant::now();
-    let (route, dialect, res) = match tokio::time::timeout(app.limits.request_timeout, router::route(&app, req)).await {
+    let routed = rate_limit::route(&app, req, peer);
+    let (route, dialect, res) = match tokio::time::timeout(app.limits.request_timeout, routed).await {
         Ok(r) => r,
         Err(_) => {
             app.metrics.refusals.with_label_values(&["request_timeout"]).inc();

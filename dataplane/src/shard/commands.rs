@@ -5,8 +5,10 @@
 use chatedge_config::{InstanceId, Phone, ZaapId};
 use tokio::sync::oneshot;
 
+use super::daily_quota::{self, Counted};
 use super::{Shard, Then};
 use crate::error::CoreError;
+use crate::idempotency::{Accepted, Admission, Claim, Finished, Record, Waiter};
 use crate::network::account::{self, Account, AccountCall, AccountError};
 use crate::network::PairingMethod;
 use crate::outbox::{payload, Events};
@@ -22,10 +24,13 @@ pub type Reply<T> = oneshot::Sender<Result<T, CoreError>>;
 // allocation per send without making the channel any smaller in practice.
 #[allow(clippy::large_enum_variant)]
 pub enum Command {
-    /// Queue a message durably; the reply comes once it is fsync'd.
+    /// Queue a message durably; the reply comes once it is fsync'd. With an Idempotency-Key
+    /// (`idempotency`), its record is written in the same batch, and a key seen before is
+    /// answered from its record instead (nothing queued).
     Enqueue {
         message: OutboundMessage,
-        reply: Reply<()>,
+        reply: Reply<Accepted>,
+        idempotency: Option<Claim>,
     },
     Status {
         instance: InstanceId,
@@ -131,7 +136,7 @@ pub struct SessionStatus {
 impl Shard {
     pub(super) fn on_command(&mut self, command: Command) {
         match command {
-            Command::Enqueue { message, reply } => self.enqueue(message, reply),
+            Command::Enqueue { message, reply, idempotency } => self.enqueue(message, reply, idempotency),
             Command::Status { instance, reply } => {
                 let s = self.session(instance);
                 let status =
@@ -167,13 +172,20 @@ impl Shard {
         }
     }
 
-    fn enqueue(&mut self, message: OutboundMessage, reply: Reply<()>) {
+    pub(super) fn enqueue(&mut self, message: OutboundMessage, reply: Reply<Accepted>, claim: Option<Claim>) {
         let id = message.instance;
         if !self.deps.config.load().instances.contains_key(&id) {
             // Removed (and torn down) while this send waited for room in the shard's channel.
             let _ = reply.send(Err(CoreError::UnknownInstance));
             return;
         }
+        let (message, reply) = match &claim {
+            None => (message, reply),
+            Some(c) => match self.admit_key(c, message, reply) {
+                Some(fresh) => fresh,
+                None => return, // answered, or waiting for the first request with the key
+            },
+        };
         let limits = self.deps.queue;
         let s = self.session(id);
         let connected = s.is_online();
@@ -194,11 +206,103 @@ impl Shard {
             let _ = reply.send(Err(CoreError::StoreBusy));
             return;
         }
-        let s = self.session(id);
         let mut batch = Batch::new();
+        let counted = match self.count_daily(id, &mut batch) {
+            Ok(counted) => counted,
+            Err(e) => {
+                let _ = reply.send(Err(e));
+                return;
+            }
+        };
+        let s = self.session(id);
         let seq = s.queue.push(message, &mut batch);
+        let key = claim.map(|c| {
+            let record = Record {
+                fingerprint: c.fingerprint,
+                created_ms: chatedge_config::time::unix_ms(),
+                status: 200,
+                answer: c.answer.clone(),
+            };
+            batch.put(Cf::Idempotency, c.store_key.clone(), record.encode());
+            self.idempotency.begin(&c);
+            c.store_key
+        });
         self.counters.accepted.inc();
-        self.commit(id, batch, Events::new(), Then::Enqueued { seq, reply });
+        self.commit(id, batch, Events::new(), Then::Enqueued { seq, reply, key, counted });
+    }
+
+    /// Counts a send against its account's daily quota, if it has one (its new count goes in
+    /// `batch`), or refuses it.
+    fn count_daily(&mut self, id: InstanceId, batch: &mut Batch) -> Result<Option<Counted>, CoreError> {
+        let quota = {
+            let config = self.deps.config.load();
+            let tenant = config.instances.get(&id).and_then(|i| config.tenants.get(&i.tenant));
+            tenant.and_then(|t| t.limits).and_then(|l| l.daily_quota)
+        };
+        let Some(quota) = quota else { return Ok(None) };
+        let now = chatedge_config::time::unix_ms();
+        match self.daily.take(&self.deps.store, id, quota, now, batch) {
+            Ok(counted) => Ok(Some(counted)),
+            Err(Ok(limit)) => {
+                self.counters.daily_quota.inc();
+                Err(CoreError::DailyQuota { limit, retry_after_s: daily_quota::seconds_to_midnight(now) })
+            }
+            Err(Err(e)) => Err(e.into()),
+        }
+    }
+
+    /// Where a keyed send stands: `Some` to write it now; `None` once it was answered from the
+    /// key's record (or refused), or parked behind the first request with its key.
+    fn admit_key(
+        &mut self,
+        claim: &Claim,
+        message: OutboundMessage,
+        reply: Reply<Accepted>,
+    ) -> Option<(OutboundMessage, Reply<Accepted>)> {
+        let store = self.deps.store.clone();
+        let read = || {
+            let stored = store.db().get_cf(store.cf(Cf::Idempotency), &claim.store_key)?;
+            Ok::<_, crate::store::StoreError>(stored.and_then(|v| Record::decode(&v)))
+        };
+        let admission = match self.idempotency.admit(claim, read, chatedge_config::time::unix_ms()) {
+            Ok(a) => a,
+            Err(e) => {
+                let _ = reply.send(Err(e.into()));
+                return None;
+            }
+        };
+        self.counters.idempotency(&admission);
+        match admission {
+            Admission::Fresh => return Some((message, reply)),
+            Admission::Replay(answer) => drop(reply.send(Ok(Accepted::Replayed(answer)))),
+            Admission::Conflict => drop(reply.send(Ok(Accepted::Conflict))),
+            Admission::Busy => drop(reply.send(Err(CoreError::StoreBusy))),
+            Admission::Wait => {
+                let waiter = Waiter { message, reply, claim: claim.clone() };
+                if let Err(w) = self.idempotency.wait(waiter) {
+                    let _ = w.reply.send(Err(CoreError::StoreBusy)); // cannot happen: just admitted
+                }
+            }
+        }
+        None
+    }
+
+    /// The first request with `key` is settled: its waiters hear its answer (`succeeded`) or
+    /// are sent again as new requests (it left no record).
+    pub(super) fn settle_key(&mut self, key: Option<Vec<u8>>, succeeded: bool) {
+        let Some(key) = key else { return };
+        match self.idempotency.finish(&key, succeeded) {
+            Finished::Replay(replies, answer) => {
+                for r in replies {
+                    let _ = r.send(Ok(Accepted::Replayed(answer.clone())));
+                }
+            }
+            Finished::Retry(waiters) => {
+                for w in waiters {
+                    self.enqueue(w.message, w.reply, Some(w.claim));
+                }
+            }
+        }
     }
 
     fn account(&mut self, id: InstanceId, call: AccountCall, reply: account::ReplyTx) {

@@ -7,6 +7,7 @@
 
 mod budget;
 mod commands;
+pub mod daily_quota;
 mod events;
 mod handle;
 mod link;
@@ -26,6 +27,7 @@ use prometheus::IntCounter;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::CoreError;
+use crate::idempotency::{Accepted, Admission, InFlight};
 use crate::metrics::Metrics;
 use crate::network::{AckId, Connector, NetworkEvent};
 use crate::outbox::{Events, Notifier};
@@ -61,7 +63,7 @@ pub struct ShardDeps {
     pub media: Arc<crate::media::Media>,
 }
 
-type Reply = oneshot::Sender<Result<(), CoreError>>;
+type Reply = oneshot::Sender<Result<Accepted, CoreError>>;
 
 /// What happens on the shard once a batch is durable.
 enum Then {
@@ -69,7 +71,13 @@ enum Then {
     Enqueued {
         seq: u64,
         reply: Reply,
+        /// The send's Idempotency-Key record, written in the same batch.
+        key: Option<Vec<u8>>,
+        /// Counted against a daily quota (given back if the batch fails).
+        counted: Option<daily_quota::Counted>,
     },
+    /// A withdrawn message's key record is deleted: duplicates waiting on it may go.
+    KeyReleased(Vec<u8>),
     /// Acknowledge the network event to the network.
     Ack(AckId),
     Reply(oneshot::Sender<Result<(), CoreError>>),
@@ -127,6 +135,13 @@ struct Counters {
     queue_full: IntCounter,
     store_busy: IntCounter,
     store_failing: IntCounter,
+    daily_quota: IntCounter,
+    /// Sends with an Idempotency-Key, by what became of the key.
+    keys_fresh: IntCounter,
+    keys_replayed: IntCounter,
+    keys_conflicting: IntCounter,
+    keys_waiting: IntCounter,
+    keys_busy: IntCounter,
     network_events: HashMap<&'static str, IntCounter>,
     link_events: HashMap<&'static str, IntCounter>,
     metrics: Arc<Metrics>,
@@ -144,6 +159,12 @@ impl Counters {
             queue_full: metrics.refusals.with_label_values(&["queue_full"]),
             store_busy: metrics.refusals.with_label_values(&["store_busy"]),
             store_failing: metrics.refusals.with_label_values(&["store_failing"]),
+            daily_quota: metrics.refusals.with_label_values(&["daily_quota"]),
+            keys_fresh: metrics.idempotency_keys.with_label_values(&["fresh"]),
+            keys_replayed: metrics.idempotency_keys.with_label_values(&["replayed"]),
+            keys_conflicting: metrics.idempotency_keys.with_label_values(&["conflict"]),
+            keys_waiting: metrics.idempotency_keys.with_label_values(&["waited"]),
+            keys_busy: metrics.refusals.with_label_values(&["idempotency_busy"]),
             network_events: HashMap::new(),
             link_events: HashMap::new(),
             metrics,
@@ -154,6 +175,17 @@ impl Counters {
         let kind = event.kind();
         let metrics = &self.metrics;
         self.network_events.entry(kind).or_insert_with(|| metrics.network_events.with_label_values(&[kind])).inc();
+    }
+
+    /// Counts what became of a send's Idempotency-Key.
+    fn idempotency(&self, admission: &Admission) {
+        match admission {
+            Admission::Fresh => self.keys_fresh.inc(),
+            Admission::Replay(_) => self.keys_replayed.inc(),
+            Admission::Conflict => self.keys_conflicting.inc(),
+            Admission::Wait => self.keys_waiting.inc(),
+            Admission::Busy => self.keys_busy.inc(),
+        }
     }
 
     /// Counts a session connection change (`event` from a fixed set of words).
@@ -184,6 +216,10 @@ struct Shard {
     /// Acknowledgements of events that wrote nothing, each waiting for the batches submitted
     /// before it (by number) to complete; released at every loop turn.
     deferred_acks: std::collections::VecDeque<(u64, InstanceId, AckId)>,
+    /// Idempotency-Keys whose batch is not durable yet, and the duplicates waiting on them.
+    idempotency: InFlight<crate::queue::OutboundMessage, Reply>,
+    /// Messages queued today by each instance under a daily quota.
+    daily: daily_quota::DailyCounts,
 }
 
 /// Starts `connectors.len()` shard threads. `events[i]` and `recovered[i]` belong to shard i.
@@ -224,6 +260,8 @@ pub fn start(
                 budget: Arc::new(CommitBudget::new(&deps.store_limits)),
                 submitted: 0,
                 deferred_acks: std::collections::VecDeque::new(),
+                idempotency: InFlight::default(),
+                daily: daily_quota::DailyCounts::default(),
                 deps,
             };
             let local = tokio::task::LocalSet::new();
@@ -336,7 +374,13 @@ impl Shard {
         let Committed { instance, result, then } = done;
         match then {
             Then::Nothing => {}
-            Then::Enqueued { seq, reply } => self.enqueued(instance, seq, result, reply),
+            Then::Enqueued { seq, reply, key, counted } => {
+                if let (Err(_), Some(c)) = (&result, counted) {
+                    self.daily.give_back(instance, c);
+                }
+                self.enqueued(instance, seq, result, reply, key)
+            }
+            Then::KeyReleased(key) => self.settle_key(Some(key), false),
             Then::Ack(ack) => {
                 if result.is_ok() {
                     self.connector.ack(instance, ack);
@@ -352,25 +396,43 @@ impl Shard {
     /// message whose client is still there to hear it becomes sendable. One whose client left
     /// after the write (request timeout, disconnect) is taken back, so an error answer never
     /// hides a message that is sent later; what remains is a crash before that delete commits.
-    fn enqueued(&mut self, instance: InstanceId, seq: u64, result: Result<(), StoreError>, reply: Reply) {
+    ///
+    /// A send's Idempotency-Key (`key`) settles with it: kept when the client heard 200,
+    /// deleted with a withdrawn message (its duplicates wait until that delete is durable).
+    fn enqueued(
+        &mut self,
+        instance: InstanceId,
+        seq: u64,
+        result: Result<(), StoreError>,
+        reply: Reply,
+        key: Option<Vec<u8>>,
+    ) {
         let store = self.deps.store.clone();
         let Some(s) = self.sessions.get_mut(&instance) else {
             let _ = reply.send(Err(CoreError::UnknownInstance)); // torn down meanwhile
-            return;
+            return self.settle_key(key, false);
         };
         if let Err(e) = result {
             s.queue.abandon(seq);
             let _ = reply.send(Err(e.into()));
-            return;
+            return self.settle_key(key, false);
         }
-        if reply.send(Ok(())).is_ok() {
+        if reply.send(Ok(Accepted::Queued)).is_ok() {
             s.queue.mark_committed(seq);
+            self.settle_key(key, true);
             return self.pump(instance);
         }
         let mut batch = Batch::new();
         s.queue.withdraw(seq, &mut batch, &store);
         self.counters.withdrawn.inc();
-        self.commit(instance, batch, Events::new(), Then::Nothing);
+        let then = match key {
+            Some(key) => {
+                batch.delete(crate::store::Cf::Idempotency, key.clone());
+                Then::KeyReleased(key)
+            }
+            None => Then::Nothing,
+        };
+        self.commit(instance, batch, Events::new(), then);
     }
 
     fn pacing_for(&self, id: &InstanceId) -> Pacing {

@@ -32,6 +32,7 @@ impl Shard {
     /// `then` runs once that is durable. `when` labels the teardown metric.
     pub(super) fn teardown(&mut self, id: InstanceId, then: Then, when: &'static str) {
         self.connector.close(id, true);
+        self.daily.forget(&id);
         if let Some(mut s) = self.sessions.remove(&id) {
             s.answer_qr_waiters(|| Err(CoreError::NotConnected));
             if let Some(at) = s.wake_at {

@@ -68,10 +68,18 @@ pub enum Cf {
     /// instance_id ‖ 'o' ‖ our message id → wamid, and instance_id ‖ 'w' ‖ wamid → our message
     /// id (see `network::cloud_api::ids`).
     CloudMessages,
+    /// instance_id ‖ Idempotency-Key → the first answer to a send with that key
+    /// (`idempotency::Record`), written in the same batch as the message; dropped by a
+    /// compaction filter once older than `idempotency::TTL`.
+    Idempotency,
+    /// instance_id ‖ UTC day (u32 BE) → messages queued that day (u64 BE), written in the same
+    /// batch as each message of an instance under a daily quota (`shard::daily_quota`);
+    /// rows older than yesterday are dropped by a compaction filter.
+    DailySends,
 }
 
 impl Cf {
-    pub const ALL: [Cf; 13] = [
+    pub const ALL: [Cf; 15] = [
         Cf::Queue,
         Cf::QueueIndex,
         Cf::Outbox,
@@ -85,6 +93,8 @@ impl Cf {
         Cf::WebhookEndpoints,
         Cf::WebhookHistory,
         Cf::CloudMessages,
+        Cf::Idempotency,
+        Cf::DailySends,
     ];
 
     pub fn name(self) -> &'static str {
@@ -102,6 +112,8 @@ impl Cf {
             Cf::WebhookEndpoints => "webhook_endpoints",
             Cf::WebhookHistory => "webhook_history",
             Cf::CloudMessages => "cloud_messages",
+            Cf::Idempotency => "idempotency",
+            Cf::DailySends => "daily_sends",
         }
     }
 }

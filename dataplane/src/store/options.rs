@@ -89,6 +89,32 @@ pub fn family(cf: Cf, cache: &Cache) -> Options {
         // Point reads by (instance, id) when a send or a status needs the other id: a filter
         // keeps lookups of ids never recorded (first sends) off the data blocks.
         Cf::CloudMessages => table.set_bloom_filter(BLOOM_BITS_PER_KEY, false),
+        // Point reads by (instance, key) for sends that carry an Idempotency-Key, almost all
+        // of them new keys: a filter answers those. Records expire after a day: a compaction
+        // filter drops them on RocksDB's threads, and periodic compaction makes sure files
+        // that see no more writes are compacted (and so filtered) too.
+        Cf::Idempotency => {
+            table.set_bloom_filter(BLOOM_BITS_PER_KEY, false);
+            opts.set_compaction_filter("idempotency_ttl", |_level, _key, value| {
+                match crate::idempotency::droppable(value, chatedge_config::time::unix_ms()) {
+                    true => rocksdb::compaction_filter::Decision::Remove,
+                    false => rocksdb::compaction_filter::Decision::Keep,
+                }
+            });
+            opts.set_periodic_compaction_seconds(crate::idempotency::TTL.as_secs() / 4);
+        }
+        // One point read per instance and day, one row per instance and day: a filter, and a
+        // compaction filter that drops the days before yesterday.
+        Cf::DailySends => {
+            table.set_bloom_filter(BLOOM_BITS_PER_KEY, false);
+            opts.set_compaction_filter("daily_sends_old_days", |_level, key, _value| {
+                match crate::shard::daily_quota::droppable(key, chatedge_config::time::unix_ms()) {
+                    true => rocksdb::compaction_filter::Decision::Remove,
+                    false => rocksdb::compaction_filter::Decision::Keep,
+                }
+            });
+            opts.set_periodic_compaction_seconds(86_400 / 4);
+        }
     }
     opts.set_block_based_table_factory(&table);
     opts

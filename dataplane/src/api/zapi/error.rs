@@ -47,6 +47,8 @@ pub enum ZapiError {
     UploadsBusy,
     /// The network refused an account call (contacts, groups, …).
     Account(AccountError),
+    /// The Idempotency-Key was used before (within a day) for a different request.
+    IdempotencyConflict,
 }
 
 impl From<CoreError> for ZapiError {
@@ -83,6 +85,7 @@ impl ZapiError {
             ZapiError::Media { error: MediaError::Io(_), .. } => "media_storage",
             ZapiError::Media { .. } => "invalid_media",
             ZapiError::UploadsBusy => "uploads_busy",
+            ZapiError::IdempotencyConflict => "idempotency_conflict",
             ZapiError::Account(e) => match e {
                 AccountError::NotConnected => "not_connected",
                 AccountError::AlreadyConnected => "already_connected",
@@ -154,6 +157,13 @@ impl ZapiError {
                 (status, "Invalid media", message)
             }
             ZapiError::Account(e) => return account_response(e),
+            ZapiError::IdempotencyConflict => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Idempotency-Key reused",
+                "this Idempotency-Key was already used for a different request (another route or body) in the \
+                 last 24 hours; use a new key for a new message"
+                    .into(),
+            ),
             ZapiError::UploadsBusy => {
                 let mut res = chatedge_serve::json(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -197,6 +207,7 @@ fn account_response(e: &AccountError) -> Resp {
 fn core_response(e: &CoreError) -> Resp {
     let (status, error) = match e {
         CoreError::QueueFull { .. } => (StatusCode::TOO_MANY_REQUESTS, "Queue full"),
+        CoreError::DailyQuota { .. } => (StatusCode::TOO_MANY_REQUESTS, "Daily quota reached"),
         CoreError::AlreadyConnected => (StatusCode::CONFLICT, "You are already connected."),
         CoreError::Reconnecting => (StatusCode::CONFLICT, "Reconnecting"),
         CoreError::PairingExpired => (StatusCode::CONFLICT, "QR code expired"),

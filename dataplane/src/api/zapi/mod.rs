@@ -43,6 +43,9 @@ pub struct Call<'a> {
     pub token: &'a str,
     pub query: Option<String>,
     pub body: Bytes,
+    /// The request's `Idempotency-Key`, bound to this instance, route and body (read by the
+    /// send routes only: `messages::accept`).
+    pub idempotency: Option<crate::idempotency::Claim>,
 }
 
 /// The instance, queue and integrator routes (seed 001, lines 744–1000, 9354–9545 and
@@ -136,7 +139,7 @@ fn method_allowed(method: &Method, allowed: &str) -> bool {
 pub async fn handle(app: &App, req: Request<Incoming>, id: &str, token: &str, rest: &[&str]) -> (&'static str, Resp) {
     let (label, result) = match parse(rest) {
         None => ("zapi.unknown", Err(ZapiError::RouteNotFound)),
-        Some((label, allowed, action)) => (label, dispatch(app, req, id, token, allowed, action).await),
+        Some((label, allowed, action)) => (label, dispatch(app, req, id, token, label, allowed, action).await),
     };
     match result {
         Ok(res) => (label, res),
@@ -152,6 +155,7 @@ async fn dispatch(
     req: Request<Incoming>,
     id: &str,
     token: &str,
+    label: &'static str,
     allowed: &'static str,
     action: Action,
 ) -> Result<Resp, ZapiError> {
@@ -189,7 +193,9 @@ async fn dispatch(
         false => None,
     };
     let body = chatedge_serve::read_body(&parts.headers, body, limit).await.map_err(ZapiError::Body)?;
-    let call = Call { app, instance, token, query, body };
+    let idempotency = crate::idempotency::Claim::read(&parts.headers, &instance.id, label, query.as_deref(), &body)
+        .map_err(|e| ZapiError::invalid("Invalid Idempotency-Key", e.to_string()))?;
+    let call = Call { app, instance, token, query, body, idempotency };
     match action {
         Action::Core(core, params) => match core {
             Core::Status => instance::status(&call).await,

@@ -61,7 +61,8 @@ pub async fn serve(app: &App, sim: &Arc<SimNetwork>, action: &str, body: &[u8]) 
             if let (Outcome::Rejected, Some(text)) = (record.outcome, record.reject_message) {
                 let message = OutboundMessage::new(instance, record.phone, Content::text(text));
                 let (zaap, id) = (message.zaap_id, message.message_id);
-                app.shards.call(&instance, |reply| Command::Enqueue { message, reply }).await.map_err(invalid)?;
+                let enqueue = |reply| Command::Enqueue { message, reply, idempotency: None };
+                app.shards.call(&instance, enqueue).await.map_err(invalid)?;
                 answer["rejectReply"] = json!({"zaapId": zaap.to_string(), "messageId": id.to_string()});
             }
             Ok(answer)

@@ -28,6 +28,7 @@ pub use text::parse_send_text;
 
 use super::routes::{self, Params, Route};
 use super::{Call, ZapiError};
+use crate::idempotency::{Accepted, Claim};
 use crate::media::MediaKind;
 use crate::queue::OutboundMessage;
 use crate::shard::Command;
@@ -140,14 +141,28 @@ fn expressible(call: &Call<'_>, message: &OutboundMessage) -> Result<(), ZapiErr
     }
 }
 
-/// Queues `message` durably and answers Z-API's `{zaapId, messageId, id}`.
+/// Queues `message` durably and answers Z-API's `{zaapId, messageId, id}`. With an
+/// `Idempotency-Key` (issue 11 §4), the key's record goes in the message's batch, and a key
+/// seen before answers its first answer again (marked `Idempotent-Replayed: true`) without
+/// queueing anything, or 422 when it was used for another request.
 pub async fn accept(call: &Call<'_>, message: OutboundMessage) -> Result<Resp, ZapiError> {
     expressible(call, &message)?;
     let started = Instant::now();
     let (zaap, message_id) = (message.zaap_id, message.message_id);
-    let shards = &call.app.shards;
-    shards.call(&call.instance.id, |reply| Command::Enqueue { message, reply }).await?;
-    call.app.metrics.send_accept_seconds.observe(started.elapsed().as_secs_f64());
     let id = message_id.to_string();
-    Ok(chatedge_serve::json(StatusCode::OK, &json!({"zaapId": zaap.to_string(), "messageId": id, "id": id})))
+    let answer = json!({"zaapId": zaap.to_string(), "messageId": id, "id": id});
+    let answer = bytes::Bytes::from(serde_json::to_vec(&answer).unwrap_or_default());
+    let idempotency = call.idempotency.clone().map(|c| Claim { answer: answer.clone(), ..c });
+    let shards = &call.app.shards;
+    let accepted = shards.call(&call.instance.id, |reply| Command::Enqueue { message, reply, idempotency }).await?;
+    call.app.metrics.send_accept_seconds.observe(started.elapsed().as_secs_f64());
+    match accepted {
+        Accepted::Queued => Ok(chatedge_serve::bytes(StatusCode::OK, "application/json", answer)),
+        Accepted::Replayed(first) => {
+            let mut res = chatedge_serve::bytes(StatusCode::OK, "application/json", first);
+            res.headers_mut().insert("idempotent-replayed", hyper::header::HeaderValue::from_static("true"));
+            Ok(res)
+        }
+        Accepted::Conflict => Err(ZapiError::IdempotencyConflict),
+    }
 }
