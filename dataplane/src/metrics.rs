@@ -83,6 +83,8 @@ pub struct Metrics {
     pub cloud_api_verifications: IntCounterVec,
     /// Account calls handed to the Cloud API connector, by family (refused ones included).
     pub cloud_api_account_calls: IntCounterVec,
+    /// "Already delivered" marks of Cloud API notifications forgotten after their retention.
+    pub cloud_api_seen_marks_pruned: IntCounter,
 }
 
 fn latency_buckets() -> Vec<f64> {
@@ -446,6 +448,13 @@ impl Metrics {
                 IntCounterVec::new(
                     Opts::new("chatedge_dp_cloud_api_sends_total", "Cloud API message sends by outcome"),
                     &["outcome"],
+                ),
+            ),
+            cloud_api_seen_marks_pruned: register(
+                &r,
+                IntCounter::new(
+                    "chatedge_dp_cloud_api_seen_marks_pruned_total",
+                    "marks of delivered Cloud API messages and statuses deleted after [network.cloud_api] seen_retention",
                 ),
             ),
             cloud_api_rate_limited: register(
