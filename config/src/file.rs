@@ -195,6 +195,7 @@ pub struct RawCloudApi {
     pub rate_limit_max_backoff_ms: u64,
     pub rate_limit_max_retries: u32,
     pub transient_retries: u32,
+    pub seen_retention_ms: u64,
 }
 
 impl Default for RawCloudApi {
@@ -213,6 +214,8 @@ impl Default for RawCloudApi {
             rate_limit_max_backoff_ms: 300_000,
             rate_limit_max_retries: 50,
             transient_retries: 3,
+            // Meta retries an unanswered notification for up to 7 days.
+            seen_retention_ms: 7 * 24 * 3_600_000,
         }
     }
 }
@@ -514,6 +517,9 @@ pub struct CloudApiConfig {
     pub rate_limit_max_retries: u32,
     /// Retries of a send after a transport failure or a 5xx before the connection counts as lost.
     pub transient_retries: u32,
+    /// How long a received message's or status's "already delivered" mark is kept (Meta
+    /// redelivers a notification for up to 7 days).
+    pub seen_retention: Duration,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -846,6 +852,7 @@ fn cloud_api(p: &mut Problems, c: &RawCloudApi) -> CloudApiConfig {
         rate_limit_max_backoff: ms(c.rate_limit_max_backoff_ms),
         rate_limit_max_retries: c.rate_limit_max_retries,
         transient_retries: c.transient_retries,
+        seen_retention: ms(p.positive("network.cloud_api.seen_retention_ms", c.seen_retention_ms)),
     }
 }
 

@@ -122,6 +122,12 @@ pub async fn run(
         // the edge would cut the request.
         config.dataplane.request_timeout / 2,
     ));
+    tokio::spawn(network::cloud_api::seen::run(
+        store.clone(),
+        config.network.cloud_api.seen_retention,
+        metrics.cloud_api_seen_marks_pruned.clone(),
+        shutdown.clone(),
+    ));
     let sim = SimNetwork::new(config.sim.clone(), media.clone(), store.clone(), event_txs.clone());
     // Each shard's connector routes every call to the instance's network (sim or Cloud API).
     let connectors: Vec<Box<dyn Connector + Send>> = (0..n)

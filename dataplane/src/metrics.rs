@@ -89,6 +89,8 @@ pub struct Metrics {
     /// Sends with an Idempotency-Key (issue 11 §4), by what became of the key: fresh,
     /// replayed, conflict, waited (a concurrent duplicate waited for the first).
     pub idempotency_keys: IntCounterVec,
+    /// "Already delivered" marks of Cloud API notifications forgotten after their retention.
+    pub cloud_api_seen_marks_pruned: IntCounter,
 }
 
 fn latency_buckets() -> Vec<f64> {
@@ -452,6 +454,13 @@ impl Metrics {
                 IntCounterVec::new(
                     Opts::new("chatedge_dp_cloud_api_sends_total", "Cloud API message sends by outcome"),
                     &["outcome"],
+                ),
+            ),
+            cloud_api_seen_marks_pruned: register(
+                &r,
+                IntCounter::new(
+                    "chatedge_dp_cloud_api_seen_marks_pruned_total",
+                    "marks of delivered Cloud API messages and statuses deleted after [network.cloud_api] seen_retention",
                 ),
             ),
             cloud_api_rate_limited: register(

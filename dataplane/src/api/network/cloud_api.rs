@@ -103,15 +103,16 @@ async fn notify(app: &App, req: Request<Incoming>, instance: InstanceId, account
         return refuse(app, "unavailable", StatusCode::SERVICE_UNAVAILABLE, "the Cloud API network is not set up");
     };
     let (parts, body) = req.into_parts();
+    // An unsigned notification is refused before its body is read.
+    let Some(signature) = parts.headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok()) else {
+        return refuse(app, "bad_signature", StatusCode::UNAUTHORIZED, "X-Hub-Signature-256 is required");
+    };
     let body = match chatedge_serve::read_body(&parts.headers, body, app.limits.max_body_bytes).await {
         Ok(b) => b,
         Err(BodyError::TooLarge { limit }) => {
             return refuse(app, "too_large", StatusCode::PAYLOAD_TOO_LARGE, &format!("the body exceeds {limit} bytes"))
         }
         Err(BodyError::Broken(e)) => return refuse(app, "malformed", StatusCode::BAD_REQUEST, &e),
-    };
-    let Some(signature) = parts.headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok()) else {
-        return refuse(app, "bad_signature", StatusCode::UNAUTHORIZED, "X-Hub-Signature-256 is required");
     };
     if !signature_ok(account.app_secret.expose().as_bytes(), &body, signature) {
         return refuse(app, "bad_signature", StatusCode::FORBIDDEN, "X-Hub-Signature-256 does not match the body");

@@ -9,12 +9,13 @@
 //! is written to `Cf::CloudMessages`, and a later notification skips what is marked. A crash
 //! between the outbox commit and the marks lets one duplicate through (the same derived event
 //! ids, so an integrator deduplicating by id sees one). The marks live under the instance's
-//! prefix and go with it ([`super::ids::instance_span`]).
+//! prefix and go with it ([`super::ids::instance_span`]); [`super::seen`] forgets them once Meta
+//! can no longer redeliver.
 //!
 //! Runs on the HTTP runtime (the webhook route's task); touches a shard only through its event
 //! channel. The book's mutex is held for one map operation, never across `.await`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -132,12 +133,15 @@ pub struct Inbound {
     metrics: Arc<Metrics>,
     media: MediaReceiver,
     state: Arc<CloudState>,
-    /// Longest wait for the shards to commit a notification's events.
+    /// Longest time a notification may take, media downloads and commits included.
     commit_wait: Duration,
+    /// Marks of deliveries under way (see [`Inbound::claim`]); bounded by the requests in
+    /// flight, each bounded by the body limit. Held for one set operation at a time.
+    in_progress: Mutex<HashSet<Vec<u8>>>,
 }
 
-const RECEIVED: u8 = b'r';
-const STATUS: u8 = b's';
+pub(super) const RECEIVED: u8 = b'r';
+pub(super) const STATUS: u8 = b's';
 const ZAAP: u8 = b'z';
 
 fn key(instance: &InstanceId, tag: u8, parts: &[&[u8]]) -> Vec<u8> {
@@ -182,7 +186,7 @@ impl Inbound {
         state: Arc<CloudState>,
         commit_wait: Duration,
     ) -> Self {
-        Inbound { acks, events, store, metrics, media, state, commit_wait }
+        Inbound { acks, events, store, metrics, media, state, commit_wait, in_progress: Mutex::new(HashSet::new()) }
     }
 
     /// The instance's number as the Graph API last described it (for `status`, `me`, `device`).
@@ -201,16 +205,23 @@ impl Inbound {
     }
 
     /// Hands `parsed` (a notification for `instance`) to the instance's shard and waits until
-    /// every event is committed; then marks them seen.
+    /// every event is committed, all within `commit_wait` (media downloads included); then
+    /// marks seen each event that was committed — also when others were not, so Meta's
+    /// redelivery of a partly kept notification repeats only what is missing. While a delivery
+    /// is under way its marks are claimed: a concurrent delivery of the same notification is
+    /// answered busy (Meta retries) instead of producing the events twice.
     pub async fn deliver(
         &self,
         instance: InstanceId,
         account: &CloudApiAccount,
         parsed: Parsed,
     ) -> Result<Delivered, InboundError> {
+        let deadline = tokio::time::Instant::now() + self.commit_wait;
         let mut out = Delivered::default();
         let mut events = Vec::new();
-        let mut marks = Vec::new();
+        // Marks written whatever happens to the events (statuses with nothing to tell).
+        let mut quiet = Vec::new();
+        let mut records = Vec::new();
         for r in parsed.messages {
             let mark = key(&instance, RECEIVED, &[r.message.id.as_bytes()]);
             if self.seen(&mark)? {
@@ -220,14 +231,26 @@ impl Inbound {
             let mut message = r.message;
             if let Some(media) = &r.media {
                 let kind = message.content.media_kind().unwrap_or(crate::media::MediaKind::Document);
-                let stored =
-                    self.media.fetch(account, media, kind).await.inspect_err(|_| self.count("media_failed", 1))?;
-                message.content.attach(stored);
+                match tokio::time::timeout_at(deadline, self.media.fetch(account, media, kind)).await {
+                    Ok(Ok(stored)) => message.content.attach(stored),
+                    Ok(Err(e)) if e.is_permanent() => {
+                        // Fetching again would fail again: the message goes on without its file.
+                        tracing::warn!(%instance, error = %e, "cloud api: received media unavailable; delivering the message without it");
+                        self.count("media_unavailable", 1);
+                    }
+                    Ok(Err(e)) => {
+                        self.count("media_failed", 1);
+                        return Err(e.into());
+                    }
+                    Err(_) => {
+                        self.count("media_failed", 1);
+                        return Err(InboundError::NotCommitted);
+                    }
+                }
             }
             self.to_our_ids(&instance, &mut message)?;
             self.state.received(instance, message.from.clone(), message.id.clone());
-            events.push(NetworkEvent::Incoming { instance, message: Box::new(message), ack: None });
-            marks.push(mark);
+            events.push((NetworkEvent::Incoming { instance, message: Box::new(message), ack: None }, mark));
         }
         for s in parsed.statuses {
             let mark = key(&instance, STATUS, &[s.wamid.as_bytes(), s.status.label().as_bytes()]);
@@ -235,30 +258,57 @@ impl Inbound {
                 out.duplicates += 1;
                 continue;
             }
+            if let (StatusKind::Sent, Some(ours)) =
+                (&s.status, s.callback_data.as_deref().and_then(|d| MessageId::parse(d).ok()))
+            {
+                // The network took one of our sends: remember its wamid even when the send's own
+                // answer never arrived, so a resend is recognised instead of posted again.
+                records.push((ours, s.wamid.clone()));
+            }
             match self.status_event(instance, s)? {
-                Some(Some(event)) => events.push(event),
-                Some(None) => {} // nothing to tell (see `status_event`)
-                None => {
-                    out.unknown += 1;
-                    continue;
-                }
+                StatusOutcome::Event(event) => events.push((event, mark)),
+                StatusOutcome::Nothing => quiet.push(mark),
+                StatusOutcome::NotOurs => out.unknown += 1,
+                StatusOutcome::NotYet => return Err(InboundError::NotCommitted),
             }
-            marks.push(mark);
         }
+        let _claim = self.claim(events.iter().map(|(_, m)| m.clone()).chain(quiet.iter().cloned()).collect())?;
         out.handed = events.len();
-        self.hand_over(instance, events).await?;
-        if !marks.is_empty() {
-            let mut batch = Batch::new();
-            let now = chatedge_config::time::unix_ms().to_be_bytes().to_vec();
-            for m in marks {
-                batch.put(Cf::CloudMessages, m, now.clone());
+        let (events, marks): (Vec<_>, Vec<_>) = events.into_iter().unzip();
+        let committed = self.hand_over(instance, events, deadline).await?;
+        let all = committed.iter().all(|c| *c);
+        let kept = marks.into_iter().zip(committed).filter_map(|(m, c)| c.then_some(m));
+        let mut batch = Batch::new();
+        let now = chatedge_config::time::unix_ms().to_be_bytes().to_vec();
+        for m in kept.chain(quiet) {
+            batch.put(Cf::CloudMessages, m, now.clone());
+        }
+        for (ours, wamid) in &records {
+            if ids::theirs(&self.store, &instance, ours)?.is_none() {
+                ids::record(&mut batch, &instance, ours, wamid);
             }
+        }
+        if !batch.is_empty() {
             self.store.commit(batch).await?;
+        }
+        if !all {
+            return Err(InboundError::NotCommitted);
         }
         self.count("handed", out.handed);
         self.count("duplicate", out.duplicates);
         self.count("unknown_message", out.unknown);
         Ok(out)
+    }
+
+    /// Claims `marks` for one delivery until the returned guard drops; busy when another
+    /// delivery holds any of them.
+    fn claim(&self, marks: Vec<Vec<u8>>) -> Result<Claim<'_>, InboundError> {
+        let mut held = self.in_progress.lock().unwrap_or_else(|p| p.into_inner());
+        if marks.iter().any(|m| held.contains(m)) {
+            return Err(InboundError::Busy);
+        }
+        held.extend(marks.iter().cloned());
+        Ok(Claim { inbound: self, marks })
     }
 
     /// Replies and reactions name the network's id of the message they are about; when it is
@@ -277,87 +327,125 @@ impl Inbound {
         Ok(())
     }
 
-    /// The event a status becomes: `None` when the message is not one of ours (sent before
-    /// chatedge, or from another tool on the same number), `Some(None)` when there is nothing
-    /// to tell: `sent` is reported by the shard when the Graph API accepts the send, so the
-    /// network's own `sent` would repeat it.
-    fn status_event(&self, instance: InstanceId, s: StatusUpdate) -> Result<Option<Option<NetworkEvent>>, StoreError> {
-        let ours = match s.callback_data.as_deref().and_then(|d| MessageId::parse(d).ok()) {
+    /// The event a status becomes (see [`StatusOutcome`]): `sent` is reported by the shard
+    /// when the Graph API accepts the send, so the network's own `sent` would repeat it.
+    fn status_event(&self, instance: InstanceId, s: StatusUpdate) -> Result<StatusOutcome, StoreError> {
+        let tagged = s.callback_data.as_deref().and_then(|d| MessageId::parse(d).ok());
+        let ours = match tagged {
             Some(id) => Some(id),
             None => ids::ours(&self.store, &instance, &s.wamid)?,
         };
-        let Some(message_id) = ours else { return Ok(None) };
+        let Some(message_id) = ours else { return Ok(StatusOutcome::NotOurs) };
         let status = match s.status {
-            StatusKind::Sent => return Ok(Some(None)),
+            StatusKind::Sent => return Ok(StatusOutcome::Nothing),
             StatusKind::Delivered => MessageStatus::Received,
             StatusKind::Read => MessageStatus::Read,
             StatusKind::Played => MessageStatus::Played,
             StatusKind::Failed { code, title, details } => {
                 let found =
                     self.store.db().get_cf(self.store.cf(Cf::CloudMessages), zaap_key(&instance, &message_id))?;
-                let Some((zaap_id, phone)) = found.as_deref().and_then(parse_zaap_value) else { return Ok(None) };
+                let Some((zaap_id, phone)) = found.as_deref().and_then(parse_zaap_value) else {
+                    // Ours by its tag, but its send is not recorded yet (the answer and this
+                    // notification crossed): Meta is asked to redeliver rather than lose it.
+                    return Ok(if tagged.is_some() { StatusOutcome::NotYet } else { StatusOutcome::NotOurs });
+                };
                 let reason = match details {
                     Some(d) => format!("{} ({d})", super::errors::reason(code, &title)),
                     None => super::errors::reason(code, &title),
                 };
-                return Ok(Some(Some(NetworkEvent::Failed {
+                return Ok(StatusOutcome::Event(NetworkEvent::Failed {
                     instance,
                     message_id,
                     zaap_id,
                     phone,
                     reason,
                     ack: None,
-                })));
+                }));
             }
         };
-        Ok(Some(Some(NetworkEvent::Status {
+        Ok(StatusOutcome::Event(NetworkEvent::Status {
             instance,
             message_id,
             phone: s.recipient,
             status,
             at_ms: s.at_ms,
             ack: None,
-        })))
+        }))
     }
 
-    /// Registers each event's ack, sends them to the owning shard and waits for all.
-    async fn hand_over(&self, instance: InstanceId, events: Vec<NetworkEvent>) -> Result<(), InboundError> {
+    /// Registers each event's ack, sends them to the owning shard and waits for each until
+    /// `deadline`: which of them were committed, in order. Acks still pending when it returns
+    /// (or when the caller drops it) are forgotten.
+    async fn hand_over(
+        &self,
+        instance: InstanceId,
+        events: Vec<NetworkEvent>,
+        deadline: tokio::time::Instant,
+    ) -> Result<Vec<bool>, InboundError> {
         if events.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let Some(shard) = self.events.get(instance.shard(self.events.len())) else {
             return Err(InboundError::ShuttingDown);
         };
+        let mut waiting = Waiting { book: &self.acks, instance, acks: Vec::with_capacity(events.len()) };
         let mut waits = Vec::with_capacity(events.len());
-        let forget = |waits: &[(AckId, oneshot::Receiver<()>)]| {
-            waits.iter().for_each(|(ack, _)| self.acks.forget(instance, *ack));
-        };
         for mut event in events {
-            let Some((ack, rx)) = self.acks.register(instance) else {
-                forget(&waits);
-                return Err(InboundError::Busy);
-            };
+            let (ack, rx) = self.acks.register(instance).ok_or(InboundError::Busy)?;
+            waiting.acks.push(ack);
             set_ack(&mut event, ack);
-            waits.push((ack, rx));
+            waits.push(rx);
             if shard.send(event).await.is_err() {
-                forget(&waits);
                 return Err(InboundError::ShuttingDown);
             }
         }
-        let acks: Vec<AckId> = waits.iter().map(|(a, _)| *a).collect();
-        let all = async {
-            for (_, rx) in waits {
-                rx.await?;
-            }
-            Ok::<(), oneshot::error::RecvError>(())
-        };
-        match tokio::time::timeout(self.commit_wait, all).await {
-            Ok(Ok(())) => Ok(()),
-            _ => {
-                acks.iter().for_each(|a| self.acks.forget(instance, *a));
-                Err(InboundError::NotCommitted)
-            }
+        let mut committed = Vec::with_capacity(waits.len());
+        for rx in waits {
+            // `timeout_at` looks at `rx` before the clock: an ack that arrived counts even after
+            // the deadline.
+            committed.push(matches!(tokio::time::timeout_at(deadline, rx).await, Ok(Ok(()))));
         }
+        Ok(committed)
+    }
+}
+
+/// What a status notification becomes.
+enum StatusOutcome {
+    Event(NetworkEvent),
+    /// Ours, with nothing to tell (`sent`).
+    Nothing,
+    /// Not one of our messages (sent before chatedge, or by another tool on the number).
+    NotOurs,
+    /// Ours by its tag, but not recorded yet: answered 5xx so Meta redelivers it.
+    NotYet,
+}
+
+/// The acks of one hand-over: forgotten when it ends, however it ends (an ack already
+/// received is gone from the book, so forgetting it does nothing).
+struct Waiting<'a> {
+    book: &'a AckBook,
+    instance: InstanceId,
+    acks: Vec<AckId>,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.acks.iter().for_each(|a| self.book.forget(self.instance, *a));
+    }
+}
+
+/// Marks one delivery is working on (see [`Inbound::claim`]); released when dropped.
+struct Claim<'a> {
+    inbound: &'a Inbound,
+    marks: Vec<Vec<u8>>,
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        let mut held = self.inbound.in_progress.lock().unwrap_or_else(|p| p.into_inner());
+        self.marks.iter().for_each(|m| {
+            held.remove(m);
+        });
     }
 }
 

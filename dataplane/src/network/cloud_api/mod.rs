@@ -24,6 +24,7 @@ pub mod inbound;
 pub mod media;
 pub mod notification;
 pub mod receive;
+pub mod seen;
 pub mod send;
 pub mod state;
 #[cfg(test)]
@@ -95,10 +96,35 @@ impl CloudApiDeps {
     }
 }
 
-/// Per instance: the connection generation that is live, and how fast it may send.
+/// Per instance: the connection generation the session asked for last, and the one that is
+/// live. A verification answered for an older generation never makes it live, and a send
+/// task posts only while its generation is live (`close` ends both).
 #[derive(Default)]
 pub struct Lines {
+    pub requested: HashMap<InstanceId, Generation>,
     pub online: HashMap<InstanceId, Generation>,
+}
+
+impl Lines {
+    /// Whether `generation` is the instance's live connection.
+    pub fn is_live(&self, instance: &InstanceId, generation: Generation) -> bool {
+        self.online.get(instance) == Some(&generation)
+    }
+
+    /// A verification of `generation` succeeded: it goes live unless the session has asked for
+    /// a newer connection (or closed) since. Returns whether it went live.
+    pub fn verified(&mut self, instance: InstanceId, generation: Generation) -> bool {
+        if self.requested.get(&instance) != Some(&generation) {
+            return false;
+        }
+        self.online.insert(instance, generation);
+        true
+    }
+
+    pub fn close(&mut self, instance: &InstanceId) {
+        self.requested.remove(instance);
+        self.online.remove(instance);
+    }
 }
 
 /// The shard-local Cloud API connector.
@@ -132,11 +158,14 @@ impl Connector for CloudApiConnector {
     fn resume(&mut self, instance: InstanceId, credentials: &Credentials, generation: Generation) {
         let (deps, events, lines) = (self.deps.clone(), self.events.clone(), self.lines.clone());
         let credentials = credentials.clone();
+        self.lines().requested.insert(instance, generation);
         // Owned by the shard's LocalSet; ends once the verification is answered.
         tokio::task::spawn_local(async move {
             let event = account::verify(&deps, instance, generation, credentials).await;
             if matches!(event, NetworkEvent::Connected { .. }) {
-                lines.lock().unwrap_or_else(|p| p.into_inner()).online.insert(instance, generation);
+                // A stale verification (the session moved on) is reported all the same: the
+                // session ignores events of generations it replaced.
+                lines.lock().unwrap_or_else(|p| p.into_inner()).verified(instance, generation);
             }
             let _ = events.send(event).await;
         });
@@ -152,7 +181,8 @@ impl Connector for CloudApiConnector {
     }
 
     fn close(&mut self, instance: InstanceId, logout: bool) {
-        self.lines().online.remove(&instance);
+        // Send tasks of the closed connection see it and stop before their next post.
+        self.lines().close(&instance);
         self.pace.forget(&instance);
         if logout {
             self.deps.state.forget(&instance);
@@ -160,8 +190,7 @@ impl Connector for CloudApiConnector {
     }
 
     fn send(&mut self, message: &OutboundMessage, generation: Generation) -> Result<(), NetworkError> {
-        let live = self.lines().online.get(&message.instance).is_some_and(|g| *g == generation);
-        if !live {
+        if !self.lines().is_live(&message.instance, generation) {
             return Err(NetworkError::NotConnected);
         }
         let task = send::SendTask {

@@ -5,9 +5,12 @@
 //! only then `Accepted` reported. Failures by kind ([`ErrorKind`]): a refusal → `Rejected` with
 //! the network's code and title; a rate limit → the message stays on the wire, the instance
 //! slows down ([`Pace`]) and the same body is posted again later, up to `[network.cloud_api]
-//! rate_limit_max_retries`; a transport failure or 5xx → a few quick retries, then the
+//! rate_limit_max_retries`; a transport failure or 5xx → a few retries, each after asking
+//! whether a `sent` status has meanwhile recorded the message (the post may have arrived), then the
 //! connection counts as lost (`Disconnected`, the session requeues the message and reconnects);
-//! an auth failure → `Disconnected { logged_out: true }`.
+//! an auth failure → `Disconnected { logged_out: true }`. Before every post the task checks
+//! that its connection is still live: a closed connection's messages are the session's again,
+//! and a task of it never posts.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -20,12 +23,17 @@ use tokio::sync::mpsc;
 use super::body::{self, BodyError};
 use super::errors::graph_reason;
 use super::graph::{ErrorKind, GraphError};
+use super::inbound::{zaap_key, zaap_value};
 use super::media::UploadError;
 use super::{ids, CloudApiDeps, Lines};
 use crate::network::{Generation, NetworkEvent};
 use crate::queue::content::Action;
 use crate::queue::{Content, OutboundMessage};
-use crate::store::Batch;
+use crate::store::{Batch, Cf};
+
+/// First wait before posting again after an answer that leaves open whether Meta took the
+/// message (multiplied by the retry's number).
+const AMBIGUOUS_WAIT: Duration = Duration::from_secs(2);
 
 /// Instances slowed down at once on one shard; past it the oldest slow-down is dropped.
 const MAX_SLOWED: usize = 10_000;
@@ -103,7 +111,12 @@ pub struct SendTask {
 
 impl SendTask {
     pub async fn run(self) {
-        let event = self.outcome().await;
+        let Some(event) = self.outcome().await else {
+            // Its connection was closed meanwhile: the session has taken the message back and
+            // sends it on the next connection; posting it here too would deliver it twice.
+            self.deps.metrics.cloud_api_sends.with_label_values(&["abandoned"]).inc();
+            return;
+        };
         let label = match &event {
             NetworkEvent::Accepted { .. } => "accepted",
             NetworkEvent::Rejected { .. } => "rejected",
@@ -152,31 +165,51 @@ impl SendTask {
         }
     }
 
-    async fn outcome(&self) -> NetworkEvent {
+    /// Whether this task's connection is still the instance's live one.
+    fn live(&self) -> bool {
+        self.lines.lock().unwrap_or_else(|p| p.into_inner()).is_live(&self.message.instance, self.generation)
+    }
+
+    /// Whether the network already took this message: its wamid is recorded (by an earlier
+    /// post's answer, before a crash, or by a `sent` status carrying our id).
+    fn recorded(&self) -> bool {
+        let m = &self.message;
+        match ids::theirs(&self.deps.store, &m.instance, &m.message_id) {
+            Ok(found) => found.is_some(),
+            Err(e) => {
+                tracing::warn!(instance = %m.instance, error = %e, "cloud api: wamid lookup failed; sending");
+                false
+            }
+        }
+    }
+
+    /// The event to report, or `None` when the connection closed before the message was
+    /// posted (or while it waited to be posted again).
+    async fn outcome(&self) -> Option<NetworkEvent> {
         let m = &self.message;
         let Some(account) = self.deps.account(&m.instance) else {
-            return self.rejected("the instance is no longer on the Cloud API network".into());
+            return Some(self.rejected("the instance is no longer on the Cloud API network".into()));
         };
-        match ids::theirs(&self.deps.store, &m.instance, &m.message_id) {
-            Ok(Some(_)) => {
-                // Accepted by the network before a crash: report it, do not post it again.
-                self.deps.metrics.cloud_api_sends.with_label_values(&["recognised"]).inc();
-                return self.accepted();
-            }
-            Ok(None) => {}
-            Err(e) => tracing::warn!(instance = %m.instance, error = %e, "cloud api: wamid lookup failed; sending"),
-        }
         let cfg = &self.deps.settings;
         let (mut limited, mut transient) = (0u32, 0u32);
         loop {
             if let Some(at) = self.pace.next_post(&m.instance) {
                 tokio::time::sleep_until(at.into()).await;
             }
+            if !self.live() {
+                return None;
+            }
+            if self.recorded() {
+                // Taken by the network already (before a crash, or an earlier post whose answer
+                // was lost): report it, do not post it again.
+                self.deps.metrics.cloud_api_sends.with_label_values(&["recognised"]).inc();
+                return Some(self.accepted());
+            }
             let e = match self.post(&account).await {
-                Ok(event) => return event,
-                Err(BodyError::Unsupported(u)) => return self.rejected(u.to_string()),
+                Ok(event) => return Some(event),
+                Err(BodyError::Unsupported(u)) => return Some(self.rejected(u.to_string())),
                 Err(BodyError::Upload(UploadError::Graph(e))) => e,
-                Err(BodyError::Upload(other)) => return self.rejected(other.to_string()),
+                Err(BodyError::Upload(other)) => return Some(self.rejected(other.to_string())),
             };
             match e.kind() {
                 ErrorKind::RateLimited if limited < cfg.rate_limit_max_retries => {
@@ -186,13 +219,16 @@ impl SendTask {
                     tracing::info!(instance = %m.instance, code = ?e.code(), ?wait, "cloud api: rate limited; slowing down");
                 }
                 ErrorKind::Transient if transient < cfg.transient_retries => {
+                    // The post may have reached Meta all the same (a timeout, a 5xx): the wait
+                    // gives its `sent` status, which carries our id, time to be recorded, and
+                    // `recorded` is asked again before posting.
                     transient += 1;
                     tracing::info!(instance = %m.instance, error = %e, "cloud api: send failed; retrying");
-                    tokio::time::sleep(cfg.rate_limit_initial_backoff.min(Duration::from_secs(1)) * transient).await;
+                    tokio::time::sleep(AMBIGUOUS_WAIT * transient).await;
                 }
-                ErrorKind::Transient => return self.lost(&e, false),
-                ErrorKind::Auth => return self.lost(&e, true),
-                ErrorKind::RateLimited | ErrorKind::Refused => return self.rejected(graph_reason(&e)),
+                ErrorKind::Transient => return Some(self.lost(&e, false)),
+                ErrorKind::Auth => return Some(self.lost(&e, true)),
+                ErrorKind::RateLimited | ErrorKind::Refused => return Some(self.rejected(graph_reason(&e))),
             }
         }
     }
@@ -219,6 +255,8 @@ impl SendTask {
         }
         let mut batch = Batch::new();
         ids::record(&mut batch, &m.instance, &m.message_id, wamid);
+        // With the wamid, so a `failed` status that overtakes the acceptance finds its zaapId.
+        batch.put(Cf::CloudMessages, zaap_key(&m.instance, &m.message_id), zaap_value(&m.zaap_id, &m.phone));
         if let Err(e) = self.deps.store.commit(batch).await {
             // The acceptance is still reported; a resend after a crash would post it again.
             tracing::error!(instance = %m.instance, error = %e, "cloud api: wamid not recorded");

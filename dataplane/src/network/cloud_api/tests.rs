@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 use chatedge_config::snapshot::{CloudApiAccount, InstanceConfig, Network};
-use chatedge_config::{Config, Phone, Secret, Snapshot, TenantId};
+use chatedge_config::{Config, InstanceId, Phone, Secret, Snapshot, TenantId};
 use tokio::sync::mpsc;
 
 use super::send::{Pace, SendTask};
@@ -47,18 +47,52 @@ fn setup() -> Setup {
     Setup { deps, message, _dir: dir }
 }
 
-async fn run(s: &Setup) -> NetworkEvent {
+/// Runs one send task on connection 1 of the instance, live when `live`; its event, if any.
+async fn send_on(s: &Setup, live: bool) -> Option<NetworkEvent> {
     let (events, mut rx) = mpsc::channel(4);
+    let mut lines = Lines::default();
+    if live {
+        lines.requested.insert(s.message.instance, Generation(1));
+        assert!(lines.verified(s.message.instance, Generation(1)));
+    }
     let task = SendTask {
         deps: s.deps.clone(),
         events,
         pace: Pace::new(&s.deps.settings),
-        lines: Arc::new(Mutex::new(Lines::default())),
+        lines: Arc::new(Mutex::new(lines)),
         message: s.message.clone(),
         generation: Generation(1),
     };
     task.run().await;
-    rx.recv().await.unwrap()
+    rx.try_recv().ok()
+}
+
+async fn run(s: &Setup) -> NetworkEvent {
+    send_on(s, true).await.expect("a live connection's send reports an outcome")
+}
+
+#[tokio::test]
+async fn a_send_task_of_a_closed_connection_never_posts_and_reports_nothing() {
+    let s = setup();
+    assert!(send_on(&s, false).await.is_none());
+    let abandoned = s.deps.metrics.cloud_api_sends.with_label_values(&["abandoned"]).get();
+    assert_eq!(abandoned, 1);
+    let lost = s.deps.metrics.cloud_api_sends.with_label_values(&["connection_lost"]).get();
+    assert_eq!(lost, 0, "no post was tried (the Graph API port is closed: a post would be a lost connection)");
+}
+
+#[test]
+fn a_verification_answered_after_the_session_moved_on_does_not_go_live() {
+    let i = InstanceId::generate();
+    let mut lines = Lines::default();
+    lines.requested.insert(i, Generation(1));
+    lines.requested.insert(i, Generation(2)); // restart while 1 was being verified
+    assert!(lines.verified(i, Generation(2)));
+    assert!(!lines.verified(i, Generation(1)), "the late answer for connection 1");
+    assert!(lines.is_live(&i, Generation(2)));
+    lines.close(&i);
+    assert!(!lines.verified(i, Generation(2)), "closed: nothing goes live");
+    assert!(!lines.is_live(&i, Generation(2)));
 }
 
 #[tokio::test]
