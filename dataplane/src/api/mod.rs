@@ -45,6 +45,8 @@ pub struct App {
     /// This data plane's public base URL (`[media] public_base_url`, else `http://` + the
     /// bound address): told to the control plane on forwarded integrator calls.
     pub public_base: String,
+    /// Whether `/metrics` is served on the public port (no `[metrics] listen` of its own).
+    pub metrics_public: bool,
 }
 
 #[derive(Debug, Clone, Copy)]

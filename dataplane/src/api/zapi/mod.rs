@@ -26,7 +26,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use chatedge_config::InstanceConfig;
 use chatedge_serve::Resp;
-use hyper::body::Incoming;
+use chatedge_serve::Body;
 use hyper::{Method, Request};
 
 use super::App;
@@ -133,7 +133,7 @@ fn method_allowed(method: &Method, allowed: &str) -> bool {
 }
 
 /// Serves one request under `/instances/{id}/token/{token}/`.
-pub async fn handle(app: &App, req: Request<Incoming>, id: &str, token: &str, rest: &[&str]) -> (&'static str, Resp) {
+pub async fn handle(app: &App, req: Request<Body>, id: &str, token: &str, rest: &[&str]) -> (&'static str, Resp) {
     let (label, result) = match parse(rest) {
         None => ("zapi.unknown", Err(ZapiError::RouteNotFound)),
         Some((label, allowed, action)) => (label, dispatch(app, req, id, token, allowed, action).await),
@@ -149,7 +149,7 @@ pub async fn handle(app: &App, req: Request<Incoming>, id: &str, token: &str, re
 
 async fn dispatch(
     app: &App,
-    req: Request<Incoming>,
+    req: Request<Body>,
     id: &str,
     token: &str,
     allowed: &'static str,
