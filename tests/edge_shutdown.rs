@@ -18,21 +18,25 @@ fn config() -> String {
     format!("{FAST}\n[tls]\nself_signed = true\nlisten = \"127.0.0.1:0\"\n")
 }
 
-/// A send on a fresh connection with all but its last byte written.
+/// A send provably in flight: its head asked `Expect: 100-continue`, and the server's
+/// `100 Continue` shows the handler is reading its body; all but the last body byte are
+/// written, which is returned.
 async fn held_send(ce: &Chatedge, inst: &Instance, text: &str) -> (TcpStream, u8) {
     let addr = ce.dp.trim_start_matches("http://");
     let mut s = TcpStream::connect(addr).await.unwrap();
     let body = json!({"phone": "5511988887777", "message": text}).to_string().into_bytes();
     let head = format!(
         "POST /instances/{}/token/{}/send-text HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
-         content-length: {}\r\n\r\n",
+         expect: 100-continue\r\ncontent-length: {}\r\n\r\n",
         inst.id,
         inst.token,
         body.len()
     );
     s.write_all(head.as_bytes()).await.unwrap();
+    let mut continued = vec![0u8; 64];
+    let n = s.read(&mut continued).await.unwrap();
+    assert!(String::from_utf8_lossy(&continued[..n]).starts_with("HTTP/1.1 100"), "the handler reads the body");
     s.write_all(&body[..body.len() - 1]).await.unwrap();
-    // Answered on this connection before the signal, so the server has surely accepted it.
     (s, body[body.len() - 1])
 }
 
@@ -52,7 +56,8 @@ async fn sigterm_closes_every_listener_finishes_the_request_in_flight_and_exits_
     })
     .await;
     assert!(closed.is_some(), "the plain and TLS listeners stop accepting");
-    in_flight.write_all(&[last]).await.unwrap();
+    let finished = in_flight.write_all(&[last]).await;
+    assert!(finished.is_ok(), "the connection in flight was cut: {finished:?}; log:\n{}", p.ce.log());
     let mut answer = vec![0u8; 2048];
     let n = in_flight.read(&mut answer).await.unwrap();
     assert!(String::from_utf8_lossy(&answer[..n]).starts_with("HTTP/1.1 200"), "the request in flight finishes");

@@ -20,7 +20,30 @@ pub enum Body {
     /// HTTP/1.1 or HTTP/2 (with or without TLS): no extra allocation on this path.
     Http(Incoming),
     /// HTTP/3.
-    H3(Box<H3Recv>),
+    H3(Box<H3Body>),
+}
+
+/// An HTTP/3 request body: the stream's receive half, and whether the client's FIN was read.
+pub struct H3Body {
+    stream: H3Recv,
+    ended: bool,
+}
+
+impl H3Body {
+    pub fn new(stream: H3Recv) -> Self {
+        H3Body { stream, ended: false }
+    }
+}
+
+impl Drop for H3Body {
+    /// A body left unread (a refusal before the body, a GET) asks the client to stop sending
+    /// with H3_NO_ERROR, as RFC 9114 §4.1 says; quinn alone would send error code 0, which
+    /// h3 clients take as the response's stream being aborted.
+    fn drop(&mut self) {
+        if !self.ended {
+            self.stream.stop_sending(h3::error::Code::H3_NO_ERROR);
+        }
+    }
 }
 
 impl From<Incoming> for Body {
@@ -45,9 +68,12 @@ impl hyper::body::Body for Body {
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         match self.get_mut() {
             Body::Http(b) => Pin::new(b).poll_frame(cx).map_err(BodyStreamError::Http),
-            Body::H3(s) => match s.poll_recv_data(cx) {
+            Body::H3(s) => match s.stream.poll_recv_data(cx) {
                 Poll::Pending => Poll::Pending,
-                Poll::Ready(Ok(None)) => Poll::Ready(None),
+                Poll::Ready(Ok(None)) => {
+                    s.ended = true;
+                    Poll::Ready(None)
+                }
                 Poll::Ready(Ok(Some(mut buf))) => Poll::Ready(Some(Ok(Frame::data(buf.copy_to_bytes(buf.remaining()))))),
                 Poll::Ready(Err(e)) => Poll::Ready(Some(Err(BodyStreamError::H3(e.to_string())))),
             },
@@ -57,7 +83,7 @@ impl hyper::body::Body for Body {
     fn is_end_stream(&self) -> bool {
         match self {
             Body::Http(b) => b.is_end_stream(),
-            Body::H3(_) => false,
+            Body::H3(s) => s.ended,
         }
     }
 

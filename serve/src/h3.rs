@@ -15,7 +15,7 @@ use hyper::{Request, Response};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::body::Body;
+use crate::body::{Body, H3Body};
 use crate::conn::{Activity, InFlight};
 use crate::limits::{Limits, Slot};
 use crate::shutdown::{stopped, Connections};
@@ -148,7 +148,7 @@ where
         return;
     };
     let (mut send, recv) = stream.split();
-    let res = handler(req.map(|()| Body::H3(Box::new(recv))), peer).await;
+    let res = handler(req.map(|()| Body::H3(Box::new(H3Body::new(recv)))), peer).await;
     let (mut parts, body) = res.into_parts();
     for hop_by_hop in [CONNECTION, TRANSFER_ENCODING, UPGRADE] {
         parts.headers.remove(hop_by_hop); // forbidden in HTTP/3 (RFC 9114 §4.2)
