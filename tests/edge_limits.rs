@@ -196,7 +196,11 @@ async fn a_forwarded_integrator_call_with_a_bad_token_is_refused_before_its_body
     let http = Http::new();
     counted(&http, &ce, "integrator_unauthorized").await;
     let (status, v) = http
-        .post(&format!("{}/instances/integrator/on-demand", ce.dp), Some(&ce.integrator_token), &serde_json::json!({"name": "ok"}))
+        .post(
+            &format!("{}/instances/integrator/on-demand", ce.dp),
+            Some(&ce.integrator_token),
+            &serde_json::json!({"name": "ok"}),
+        )
         .await;
     assert_eq!(status, 200, "the right token still creates through the data plane: {v}");
 }

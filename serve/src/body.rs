@@ -74,7 +74,9 @@ impl hyper::body::Body for Body {
                     s.ended = true;
                     Poll::Ready(None)
                 }
-                Poll::Ready(Ok(Some(mut buf))) => Poll::Ready(Some(Ok(Frame::data(buf.copy_to_bytes(buf.remaining()))))),
+                Poll::Ready(Ok(Some(mut buf))) => {
+                    Poll::Ready(Some(Ok(Frame::data(buf.copy_to_bytes(buf.remaining())))))
+                }
                 Poll::Ready(Err(e)) => Poll::Ready(Some(Err(BodyStreamError::H3(e.to_string())))),
             },
         }

@@ -80,7 +80,10 @@ impl Drop for InFlight {
 }
 
 /// How a connection ended, when a limit ended it: a `refusals` label.
-pub(crate) fn limit_hit(activity: &Activity, error: Option<&(dyn std::error::Error + 'static)>) -> Option<&'static str> {
+pub(crate) fn limit_hit(
+    activity: &Activity,
+    error: Option<&(dyn std::error::Error + 'static)>,
+) -> Option<&'static str> {
     if activity.write_timed_out.load(Ordering::Relaxed) {
         return Some("write_timeout");
     }

@@ -39,8 +39,12 @@ pub fn endpoint(tls: &Tls, addr: SocketAddr, limits: &Limits) -> Result<quinn::E
 }
 
 /// Serves HTTP/3 on `endpoint` until `shutdown`, then stops accepting and drains.
-pub async fn serve_h3<H, F, B>(endpoint: quinn::Endpoint, handler: H, mut shutdown: watch::Receiver<bool>, opts: ServeOptions)
-where
+pub async fn serve_h3<H, F, B>(
+    endpoint: quinn::Endpoint,
+    handler: H,
+    mut shutdown: watch::Receiver<bool>,
+    opts: ServeOptions,
+) where
     H: Fn(Request<Body>, SocketAddr) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Response<B>> + Send + 'static,
     B: hyper::body::Body + Send + 'static,

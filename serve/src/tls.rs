@@ -190,7 +190,8 @@ fn self_signed() -> Result<(CertifiedKey, String), TlsError> {
     let generated = rcgen::generate_simple_self_signed(names).map_err(|e| TlsError::SelfSigned(e.to_string()))?;
     let der = PrivateKeyDer::try_from(generated.signing_key.serialize_der())
         .map_err(|e| TlsError::SelfSigned(e.to_owned()))?;
-    let signer = rustls::crypto::ring::sign::any_supported_type(&der).map_err(|e| TlsError::SelfSigned(e.to_string()))?;
+    let signer =
+        rustls::crypto::ring::sign::any_supported_type(&der).map_err(|e| TlsError::SelfSigned(e.to_string()))?;
     let pem = generated.cert.pem();
     Ok((CertifiedKey::new(vec![generated.cert.der().clone()], signer), pem))
 }

@@ -46,10 +46,8 @@ pub fn client_config(pem: &[u8], alpn: &[&[u8]]) -> rustls::ClientConfig {
 /// The UDP (and TLS) port announced by `Alt-Svc: h3=":PORT"` on an answer of `base`.
 pub async fn announced_h3_port(base: &str) -> u16 {
     let answer = raw_get_headers(base, "/healthz").await;
-    let alt = answer
-        .lines()
-        .find_map(|l| l.strip_prefix("alt-svc: "))
-        .unwrap_or_else(|| panic!("no Alt-Svc in {answer}"));
+    let alt =
+        answer.lines().find_map(|l| l.strip_prefix("alt-svc: ")).unwrap_or_else(|| panic!("no Alt-Svc in {answer}"));
     alt.split("h3=\":").nth(1).and_then(|r| r.split('"').next()).and_then(|p| p.parse().ok()).unwrap()
 }
 

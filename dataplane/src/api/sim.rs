@@ -13,8 +13,8 @@
 //! text}`.
 
 use chatedge_config::{InstanceId, Phone};
-use chatedge_serve::Resp;
 use chatedge_serve::Body;
+use chatedge_serve::Resp;
 use hyper::{Method, Request, StatusCode};
 use serde::Deserialize;
 use serde_json::json;

@@ -71,7 +71,8 @@ impl Listeners {
                 let tls = Tls::load(source).map_err(|e| DataPlaneError::Start(e.to_string()))?;
                 if let Some(pem) = tls.self_signed_pem() {
                     let file = data_dir.join("tls-self-signed.pem");
-                    std::fs::write(&file, pem).map_err(|e| DataPlaneError::Start(format!("{}: {e}", file.display())))?;
+                    std::fs::write(&file, pem)
+                        .map_err(|e| DataPlaneError::Start(format!("{}: {e}", file.display())))?;
                     bound.self_signed_cert = Some(file);
                 }
                 let (listener, addr) = bind(t.listen).await?;

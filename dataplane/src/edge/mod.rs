@@ -11,8 +11,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use chatedge_serve::Resp;
 use chatedge_serve::Body;
+use chatedge_serve::Resp;
 use hyper::{Request, StatusCode};
 use serde_json::json;
 

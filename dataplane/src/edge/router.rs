@@ -6,8 +6,8 @@
 //! 12); `/openapi.json` is the Z-API dialect's OpenAPI document; `/metrics`
 //! and `/healthz` are for operators.
 
-use chatedge_serve::Resp;
 use chatedge_serve::Body;
+use chatedge_serve::Resp;
 use hyper::{Method, Request, StatusCode};
 use serde_json::json;
 

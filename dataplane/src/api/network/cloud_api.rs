@@ -14,9 +14,9 @@
 
 use chatedge_config::snapshot::{CloudApiAccount, Network};
 use chatedge_config::InstanceId;
+use chatedge_serve::Body;
 use chatedge_serve::{BodyError, Resp};
 use hmac::{Hmac, KeyInit, Mac};
-use chatedge_serve::Body;
 use hyper::{Method, Request, StatusCode};
 use serde_json::json;
 use sha2::Sha256;

@@ -25,8 +25,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use chatedge_config::InstanceConfig;
-use chatedge_serve::Resp;
 use chatedge_serve::Body;
+use chatedge_serve::Resp;
 use hyper::{Method, Request};
 
 use super::App;
