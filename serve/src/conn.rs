@@ -117,7 +117,9 @@ where
             r = conn.as_mut() => return r,
             _ = tokio::time::sleep_until(deadline), if on_idle.is_some() => {
                 if activity.is_idle(idle) {
-                    on_idle.take().map(|f| f());
+                    if let Some(f) = on_idle.take() {
+                        f();
+                    }
                     conn.as_mut().graceful_shutdown();
                 }
             }
