@@ -45,10 +45,42 @@ struct Common {
     config: Option<PathBuf>,
 }
 
+/// The TLS port (`[tls]` in the configuration file, or these flags).
+#[derive(Args)]
+struct TlsFlags {
+    /// TLS address (HTTP/1.1 and h2; HTTP/3 on the same port number over UDP) [default:
+    /// tls.listen, 127.0.0.1:8443]. Needs `[tls] cert` and `key`, or --tls-self-signed.
+    #[arg(long)]
+    tls_listen: Option<SocketAddr>,
+    /// Turn TLS on with a certificate generated at start-up for localhost and 127.0.0.1
+    /// (development only; its PEM is written to the data directory for clients to trust).
+    #[arg(long)]
+    tls_self_signed: bool,
+}
+
+impl TlsFlags {
+    fn apply(&self, config: &mut Config) -> Result<()> {
+        use chatedge_config::file::{TlsConfig, TlsSource};
+        if self.tls_self_signed {
+            let listen = config.tls.as_ref().map(|t| t.listen);
+            let default: SocketAddr = TlsConfig::DEFAULT_LISTEN.parse()?;
+            config.tls =
+                Some(TlsConfig { source: TlsSource::SelfSigned, listen: listen.unwrap_or(default), http3: true });
+        }
+        if let Some(l) = self.tls_listen {
+            let tls = config.tls.as_mut().context("--tls-listen needs [tls] cert and key, or --tls-self-signed")?;
+            tls.listen = l;
+        }
+        Ok(())
+    }
+}
+
 #[derive(Args)]
 struct Up {
     #[command(flatten)]
     common: Common,
+    #[command(flatten)]
+    tls: TlsFlags,
     /// Data plane address [default: dataplane.listen, 127.0.0.1:8080].
     #[arg(long)]
     listen: Option<SocketAddr>,
@@ -61,6 +93,8 @@ struct Up {
 struct Dataplane {
     #[command(flatten)]
     common: Common,
+    #[command(flatten)]
+    tls: TlsFlags,
     /// Data plane address [default: dataplane.listen, 127.0.0.1:8080].
     #[arg(long)]
     listen: Option<SocketAddr>,
@@ -103,7 +137,10 @@ fn main() -> Result<()> {
     })
 }
 
-/// A flag that turns true on SIGINT or SIGTERM.
+/// A flag that turns true on SIGINT or SIGTERM: every listener stops accepting, in-flight
+/// requests finish (bounded by the drain timeout), the store is flushed. A second signal
+/// exits at once: every acknowledged message is already fsync'd, so nothing acknowledged is
+/// lost, only the unanswered requests are cut.
 fn shutdown_on_signal() -> Result<watch::Receiver<bool>> {
     use tokio::signal::unix::{signal, SignalKind};
     let (tx, rx) = watch::channel(false);
@@ -115,11 +152,20 @@ fn shutdown_on_signal() -> Result<watch::Receiver<bool>> {
             _ = term.recv() => {}
             _ = int.recv() => {}
         }
-        tracing::info!("shutting down: finishing in-flight requests");
+        tracing::info!("shutting down: finishing in-flight requests (a second signal exits at once)");
         let _ = tx.send(true);
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        tracing::warn!("second signal: exiting now");
+        std::process::exit(EXIT_SECOND_SIGNAL);
     });
     Ok(rx)
 }
+
+/// Exit status after a second signal cut the drain short (128 + SIGTERM, as a shell reports).
+const EXIT_SECOND_SIGNAL: i32 = 143;
 
 fn load_config(common: &Common) -> Result<Config> {
     Ok(Config::load(common.config.as_deref())?)
@@ -181,11 +227,21 @@ async fn start_dataplane(
     let opts = chatedge_dataplane::Options { data_dir, control_plane, node_token };
     let (ready_tx, ready_rx) = oneshot::channel();
     let task = tokio::spawn(async move { Ok(chatedge_dataplane::run(config, opts, shutdown, ready_tx).await?) });
-    let Ok(addr) = ready_rx.await else {
+    let Ok(bound) = ready_rx.await else {
         task.await??;
         anyhow::bail!("data plane stopped before it started");
     };
-    println!("chatedge: data plane listening on http://{addr}");
+    println!("chatedge: data plane listening on http://{}", bound.http);
+    if let Some(tls) = bound.tls {
+        let h3 = if bound.http3 { format!(" (HTTP/3 on UDP {})", tls.port()) } else { String::new() };
+        println!("chatedge: data plane TLS listening on https://{tls}{h3}");
+    }
+    if let Some(file) = &bound.self_signed_cert {
+        println!("chatedge: self-signed certificate in {}", file.display());
+    }
+    if let Some(m) = bound.metrics {
+        println!("chatedge: metrics listening on http://{m}");
+    }
     Ok(task)
 }
 
@@ -197,6 +253,7 @@ async fn up(a: Up, shutdown: watch::Receiver<bool>) -> Result<()> {
     if let Some(l) = a.control_listen {
         config.controlplane.listen = l;
     }
+    a.tls.apply(&mut config)?;
     let dir = &a.common.data_dir;
     for d in [dir.clone(), dir.join("controlplane"), dir.join("dataplane")] {
         create_private_dir(&d)?;
@@ -215,6 +272,7 @@ async fn dataplane(a: Dataplane, shutdown: watch::Receiver<bool>) -> Result<()> 
     if let Some(l) = a.listen {
         config.dataplane.listen = l;
     }
+    a.tls.apply(&mut config)?;
     let control_plane = a.control_plane.unwrap_or_else(|| config.dataplane.control_plane.clone());
     let token = Secret::from_operator(&a.node_token).context("--node-token must be at least 16 characters")?;
     create_private_dir(&a.common.data_dir)?;

@@ -13,6 +13,9 @@ use crate::address_policy::AddressPolicy;
 use crate::snapshot::Pacing;
 use crate::webhook_url::UrlPolicy;
 
+mod edge;
+pub use edge::{LimitsConfig, MetricsConfig, RawLimits, RawMetrics, RawTls, TlsConfig, TlsSource};
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
@@ -37,6 +40,9 @@ pub struct RawConfig {
     pub session: RawSession,
     pub media: RawMedia,
     pub rate_limits: crate::rate_limits::RawRateLimits,
+    pub tls: RawTls,
+    pub limits: RawLimits,
+    pub metrics: RawMetrics,
 }
 
 #[derive(Debug, Deserialize)]
@@ -350,6 +356,10 @@ pub struct Config {
     pub media: MediaConfig,
     /// `[rate_limits]` (issue 11 §3).
     pub rate_limits: crate::rate_limits::RateLimitsConfig,
+    /// `[tls]`: `None` serves plain HTTP only.
+    pub tls: Option<TlsConfig>,
+    pub limits: LimitsConfig,
+    pub metrics: MetricsConfig,
 }
 
 /// Media messages: size limits per kind, fetching by URL, received media.
@@ -406,12 +416,7 @@ pub struct DataplaneConfig {
     pub listen: SocketAddr,
     /// Shard threads; at least 1.
     pub shards: usize,
-    pub max_body_bytes: usize,
     pub request_timeout: Duration,
-    /// Time a client has to send its first byte and then each request's headers.
-    pub header_timeout: Duration,
-    /// Open connections at most; more wait in the kernel's accept backlog.
-    pub max_connections: usize,
     pub control_plane: String,
     /// How long a settings change waits for the control plane to publish it.
     pub settings_timeout: Duration,
@@ -639,10 +644,7 @@ impl TryFrom<RawConfig> for Config {
         let dataplane = DataplaneConfig {
             listen: p.addr("dataplane.listen", &d.listen),
             shards: if d.shards == 0 { available_cores() } else { d.shards },
-            max_body_bytes: p.positive("dataplane.max_body_bytes", d.max_body_bytes as u64) as usize,
             request_timeout: ms(p.positive("dataplane.request_timeout_ms", d.request_timeout_ms)),
-            header_timeout: ms(p.positive("dataplane.header_timeout_ms", d.header_timeout_ms)),
-            max_connections: p.positive("dataplane.max_connections", d.max_connections as u64) as usize,
             control_plane: d.control_plane.clone(),
             settings_timeout: ms(p.positive("dataplane.settings_timeout_ms", d.settings_timeout_ms)),
         };
@@ -742,6 +744,9 @@ impl TryFrom<RawConfig> for Config {
             p.0.extend(problems);
             crate::rate_limits::RateLimitsConfig { instance: None, account: None, ip: None, max_tracked_addresses: 1 }
         });
+        let tls = edge::tls(&raw.tls, &mut p);
+        let limits = edge::limits(&raw.limits, &raw.dataplane, &mut p);
+        let metrics = edge::metrics(&raw.metrics, &mut p);
         if !p.0.is_empty() {
             return Err(ConfigError::Invalid(p.0));
         }
@@ -757,6 +762,9 @@ impl TryFrom<RawConfig> for Config {
             session,
             media,
             rate_limits,
+            tls,
+            limits,
+            metrics,
         })
     }
 }

@@ -216,7 +216,8 @@ pub async fn run(
     tracing::info!(%bound, "control plane accepting requests");
     let stop = shutdown.clone();
     let handler = move |req, _peer| api::handle(cp.clone(), req, stop.clone());
-    let opts = chatedge_serve::ServeOptions { drain_timeout: Duration::from_secs(2), ..Default::default() };
+    let mut opts = chatedge_serve::ServeOptions::default();
+    opts.limits.drain_timeout = Duration::from_secs(2);
     chatedge_serve::serve(listener, handler, shutdown, opts).await;
     tracing::info!("control plane stopped");
     Ok(())

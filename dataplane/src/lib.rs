@@ -30,7 +30,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use chatedge_config::{Config, NodeId, Secret};
-use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::api::{App, Limits};
@@ -81,7 +80,7 @@ pub async fn run(
     config: Config,
     opts: Options,
     shutdown: watch::Receiver<bool>,
-    ready: oneshot::Sender<SocketAddr>,
+    ready: oneshot::Sender<edge::listeners::Bound>,
 ) -> Result<(), DataPlaneError> {
     let metrics = Arc::new(Metrics::new());
     let history = config.webhooks.delivered_retention;
@@ -166,9 +165,8 @@ pub async fn run(
         tracing::warn!("no configuration from the control plane yet; serving without instances until it arrives");
     }
 
-    let addr = config.dataplane.listen;
-    let listener = TcpListener::bind(addr).await.map_err(|source| DataPlaneError::Listen { addr, source })?;
-    let bound = listener.local_addr().map_err(|source| DataPlaneError::Listen { addr, source })?;
+    let listeners = edge::listeners::Listeners::bind(&config, &opts.data_dir).await?;
+    let bound = listeners.bound().http;
     media.links.set_base(format!("http://{bound}"));
     let public_base = match config.media.public_base_url.as_str() {
         "" => format!("http://{bound}"),
@@ -183,7 +181,7 @@ pub async fn run(
         control,
         metrics,
         limits: Limits {
-            max_body_bytes: config.dataplane.max_body_bytes,
+            max_body_bytes: config.limits.max_body_bytes,
             request_timeout: config.dataplane.request_timeout,
             settings_timeout: config.dataplane.settings_timeout,
         },
@@ -196,16 +194,11 @@ pub async fn run(
         cloud: Some(inbound),
         public_base,
         rate_limits,
+        metrics_public: config.metrics.listen.is_none(),
     });
-    let _ = ready.send(bound);
+    let _ = ready.send(listeners.bound().clone());
     tracing::info!(%bound, shards = n, "data plane accepting requests");
-    let handler = move |req, peer| edge::handle(app.clone(), req, peer);
-    let serve_opts = chatedge_serve::ServeOptions {
-        max_connections: config.dataplane.max_connections,
-        header_timeout: config.dataplane.header_timeout,
-        ..Default::default()
-    };
-    chatedge_serve::serve(listener, handler, shutdown, serve_opts).await;
+    listeners.serve(app, &config.limits, shutdown).await;
 
     shards.stop().await;
     let _ = tokio::task::spawn_blocking(move || shard_threads.into_iter().for_each(|t| drop(t.join()))).await;

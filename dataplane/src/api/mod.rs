@@ -47,6 +47,8 @@ pub struct App {
     pub public_base: String,
     /// Keyed rate limits in front of the router (issue 11 §3).
     pub rate_limits: crate::edge::rate_limit::RateLimits,
+    /// Whether `/metrics` is served on the public port (no `[metrics] listen` of its own).
+    pub metrics_public: bool,
 }
 
 #[derive(Debug, Clone, Copy)]

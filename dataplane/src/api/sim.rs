@@ -13,8 +13,8 @@
 //! text}`.
 
 use chatedge_config::{InstanceId, Phone};
+use chatedge_serve::Body;
 use chatedge_serve::Resp;
-use hyper::body::Incoming;
 use hyper::{Method, Request, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
@@ -151,7 +151,7 @@ fn received(sim: &crate::network::sim::SimNetwork, query: &str) -> Result<Resp, 
     ))
 }
 
-pub async fn handle(app: &App, req: Request<Incoming>, action: &str) -> (&'static str, Resp) {
+pub async fn handle(app: &App, req: Request<Body>, action: &str) -> (&'static str, Resp) {
     let label = match action {
         "scan" => "sim.scan",
         "inbound" => "sim.inbound",
@@ -169,7 +169,7 @@ pub async fn handle(app: &App, req: Request<Incoming>, action: &str) -> (&'stati
     (label, serve(app, req, action).await.unwrap_or_else(SimApiError::into_response))
 }
 
-async fn serve(app: &App, req: Request<Incoming>, action: &str) -> Result<Resp, SimApiError> {
+async fn serve(app: &App, req: Request<Body>, action: &str) -> Result<Resp, SimApiError> {
     let sim = app.sim.clone().ok_or(SimApiError::Disabled)?;
     let wanted = if matches!(action, "stats" | "received") { Method::GET } else { Method::POST };
     if req.method() != wanted {

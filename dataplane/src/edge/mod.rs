@@ -1,23 +1,26 @@
-//! edge: where requests enter. It bounds each request in time, routes it to a dialect by path,
-//! and records what happened (route, dialect, status, latency) in `/metrics`. Serving itself
-//! (HTTP/1.1 + h2c, graceful shutdown, connection bounds) is `chatedge_serve`.
+//! edge: where requests enter. Its [`listeners`] bind the plain, TLS, HTTP/3 and metrics
+//! ports; [`handle`] bounds each request in time, routes it to a dialect by path, and records
+//! what happened (route, dialect, status, latency) in `/metrics`. It runs on the planes'
+//! runtime, one task per request, the same for every protocol. Serving itself (protocols,
+//! connection limits, graceful shutdown) is `chatedge_serve`.
 
 pub mod rate_limit;
+pub mod listeners;
 pub(crate) mod router;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use chatedge_serve::Body;
 use chatedge_serve::Resp;
-use hyper::body::Incoming;
 use hyper::{Request, StatusCode};
 use serde_json::json;
 
 use crate::api::App;
 
 /// Handles one request end to end.
-pub async fn handle(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Resp {
+pub async fn handle(app: Arc<App>, req: Request<Body>, peer: SocketAddr) -> Resp {
     let started = Instant::now();
     let routed = rate_limit::route(&app, req, peer);
     let (route, dialect, res) = match tokio::time::timeout(app.limits.request_timeout, routed).await {

@@ -6,8 +6,8 @@
 //! 12); `/openapi.json` is the Z-API dialect's OpenAPI document; `/metrics`
 //! and `/healthz` are for operators.
 
+use chatedge_serve::Body;
 use chatedge_serve::Resp;
-use hyper::body::Incoming;
 use hyper::{Method, Request, StatusCode};
 use serde_json::json;
 
@@ -33,11 +33,11 @@ pub fn to_control_plane(method: &Method, segments: &[&str]) -> bool {
 }
 
 /// Returns the bounded route label, the dialect label and the answer.
-pub async fn route(app: &App, req: Request<Incoming>) -> (&'static str, &'static str, Resp) {
+pub async fn route(app: &App, req: Request<Body>) -> (&'static str, &'static str, Resp) {
     let path = req.uri().path().to_owned();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match (req.method(), segments.as_slice()) {
-        (&Method::GET, ["metrics"]) => {
+        (&Method::GET, ["metrics"]) if app.metrics_public => {
             ("metrics", "ops", chatedge_serve::bytes(StatusCode::OK, "text/plain; version=0.0.4", app.metrics.render()))
         }
         (&Method::GET, ["healthz"]) => ("healthz", "ops", health(app)),

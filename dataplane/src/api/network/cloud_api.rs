@@ -14,9 +14,9 @@
 
 use chatedge_config::snapshot::{CloudApiAccount, Network};
 use chatedge_config::InstanceId;
+use chatedge_serve::Body;
 use chatedge_serve::{BodyError, Resp};
 use hmac::{Hmac, KeyInit, Mac};
-use hyper::body::Incoming;
 use hyper::{Method, Request, StatusCode};
 use serde_json::json;
 use sha2::Sha256;
@@ -29,7 +29,7 @@ use crate::network::cloud_api::notification;
 pub const SIGNATURE_HEADER: &str = "x-hub-signature-256";
 
 /// Answers one webhook request; returns the bounded route label and the answer.
-pub async fn handle(app: &App, req: Request<Incoming>, id: &str) -> (&'static str, Resp) {
+pub async fn handle(app: &App, req: Request<Body>, id: &str) -> (&'static str, Resp) {
     let is_get = req.method() == Method::GET;
     let label = if is_get { "cloud_api.webhook_verify" } else { "cloud_api.webhook" };
     let answer = match (req.method(), account_of(app, id)) {
@@ -98,7 +98,7 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
 }
 
-async fn notify(app: &App, req: Request<Incoming>, instance: InstanceId, account: &CloudApiAccount) -> Resp {
+async fn notify(app: &App, req: Request<Body>, instance: InstanceId, account: &CloudApiAccount) -> Resp {
     let Some(inbound) = app.cloud.as_ref() else {
         return refuse(app, "unavailable", StatusCode::SERVICE_UNAVAILABLE, "the Cloud API network is not set up");
     };

@@ -25,8 +25,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use chatedge_config::InstanceConfig;
+use chatedge_serve::Body;
 use chatedge_serve::Resp;
-use hyper::body::Incoming;
 use hyper::{Method, Request};
 
 use super::App;
@@ -136,7 +136,7 @@ fn method_allowed(method: &Method, allowed: &str) -> bool {
 }
 
 /// Serves one request under `/instances/{id}/token/{token}/`.
-pub async fn handle(app: &App, req: Request<Incoming>, id: &str, token: &str, rest: &[&str]) -> (&'static str, Resp) {
+pub async fn handle(app: &App, req: Request<Body>, id: &str, token: &str, rest: &[&str]) -> (&'static str, Resp) {
     let (label, result) = match parse(rest) {
         None => ("zapi.unknown", Err(ZapiError::RouteNotFound)),
         Some((label, allowed, action)) => (label, dispatch(app, req, id, token, label, allowed, action).await),
@@ -152,7 +152,7 @@ pub async fn handle(app: &App, req: Request<Incoming>, id: &str, token: &str, re
 
 async fn dispatch(
     app: &App,
-    req: Request<Incoming>,
+    req: Request<Body>,
     id: &str,
     token: &str,
     label: &'static str,

@@ -35,7 +35,7 @@ use governor::clock::{Clock, DefaultClock, Reference};
 use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DashMapStateStore;
 use governor::{Quota, RateLimiter};
-use hyper::body::Incoming;
+use chatedge_serve::Body;
 use hyper::{Method, Request};
 use prometheus::{IntCounter, IntGauge};
 
@@ -59,7 +59,7 @@ pub enum Caller {
 
 /// Checks `req` against the limits, then routes it; answers 429 without routing when a limit
 /// is reached. Successful answers carry the `RateLimit` header of the buckets they used.
-pub async fn route(app: &App, req: Request<Incoming>, peer: SocketAddr) -> (&'static str, &'static str, Resp) {
+pub async fn route(app: &App, req: Request<Body>, peer: SocketAddr) -> (&'static str, &'static str, Resp) {
     let verdict = {
         let snapshot = app.config.load();
         let caller = caller(&snapshot, req.method(), req.uri().path(), peer.ip());

@@ -1,0 +1,222 @@
+//! tcp: the accept loop of a TCP listener, plain (HTTP/1.1 and h2c with prior knowledge) or
+//! TLS (ALPN h2 and http/1.1). It admits each connection through the plane's [`Gate`],
+//! refuses over-limit ones at once, and spawns one task per connection that it owns until the
+//! connection closes or the drain ends. It never touches request bodies. Runs on the planes'
+//! runtime.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper::header::HeaderValue;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+use crate::conn::{self, Activity, TimedWrites};
+use crate::limits::{Slot, MAX_HEADERS, MIN_HEADER_BYTES};
+use crate::shutdown::{stopped, Connections};
+use crate::tls::Tls;
+use crate::ServeOptions;
+
+/// The answer to a plain-TCP connection refused at the gate: HTTP/1.1 is the only protocol a
+/// client may be speaking before its first byte is read, and an h2c client reads it as a
+/// protocol error, which closes it all the same.
+const REFUSED: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
+connection: close\r\nretry-after: 1\r\ncontent-length: 75\r\n\r\n\
+{\"error\":\"Too many connections\",\"message\":\"too many open connections now\"}\n";
+
+/// Serves plain HTTP/1.1 and h2c on `listener` until `shutdown`, then drains.
+pub async fn serve<H, F, B, RB>(listener: TcpListener, handler: H, shutdown: watch::Receiver<bool>, opts: ServeOptions)
+where
+    H: Fn(Request<RB>, SocketAddr) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<B>> + Send + 'static,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    RB: From<Incoming> + Send + 'static,
+{
+    accept_loop(listener, None, handler, shutdown, opts).await
+}
+
+/// Serves HTTP/1.1 and h2 over TLS on `listener` until `shutdown`, then drains.
+pub async fn serve_tls<H, F, B, RB>(
+    listener: TcpListener,
+    tls: Tls,
+    handler: H,
+    shutdown: watch::Receiver<bool>,
+    opts: ServeOptions,
+) where
+    H: Fn(Request<RB>, SocketAddr) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<B>> + Send + 'static,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    RB: From<Incoming> + Send + 'static,
+{
+    accept_loop(listener, Some(tls), handler, shutdown, opts).await
+}
+
+fn builder(opts: &ServeOptions) -> auto::Builder<TokioExecutor> {
+    let l = &opts.limits;
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(l.header_read_timeout)
+        .max_buf_size(l.max_header_bytes.max(MIN_HEADER_BYTES))
+        .max_headers(MAX_HEADERS);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(l.max_streams_per_connection)
+        .max_header_list_size(u32::try_from(l.max_header_bytes).unwrap_or(u32::MAX))
+        // Pings find dead peers; they are not requests, so they do not hold an idle
+        // connection open (conn.rs closes it on its own idle timer).
+        .keep_alive_interval(l.idle_timeout)
+        .keep_alive_timeout(l.header_read_timeout);
+    builder
+}
+
+async fn accept_loop<H, F, B, RB>(
+    listener: TcpListener,
+    tls: Option<Tls>,
+    handler: H,
+    mut shutdown: watch::Receiver<bool>,
+    opts: ServeOptions,
+) where
+    H: Fn(Request<RB>, SocketAddr) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<B>> + Send + 'static,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    RB: From<Incoming> + Send + 'static,
+{
+    let builder = Arc::new(builder(&opts));
+    let mut connections = Connections::new();
+    loop {
+        let accepted = tokio::select! {
+            r = listener.accept() => r,
+            _ = stopped(&mut shutdown) => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await; // e.g. out of file descriptors
+                continue;
+            }
+        };
+        let slot = match opts.gate.admit(peer.ip()) {
+            Ok(slot) => slot,
+            Err(refusal) => {
+                opts.refused(refusal.reason());
+                if tls.is_none() {
+                    let _ = stream.try_write(REFUSED); // best effort: never wait on a refused client
+                }
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let task = connection(stream, peer, slot, tls.clone(), builder.clone(), handler.clone(), &opts, &shutdown);
+        connections.spawn(task);
+    }
+    drop(listener);
+    connections.drain(opts.limits.drain_timeout).await;
+}
+
+/// One connection's task: the first byte (plain) or handshake (TLS) within the header read
+/// timeout, then HTTP until it closes.
+#[allow(clippy::too_many_arguments)]
+fn connection<H, F, B, RB>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    slot: Slot,
+    tls: Option<Tls>,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    handler: H,
+    opts: &ServeOptions,
+    shutdown: &watch::Receiver<bool>,
+) -> impl Future<Output = ()> + Send + 'static
+where
+    H: Fn(Request<RB>, SocketAddr) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<B>> + Send + 'static,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    RB: From<Incoming> + Send + 'static,
+{
+    let (opts, shutdown) = (opts.clone(), shutdown.clone());
+    async move {
+        let first = opts.limits.header_read_timeout;
+        match tls {
+            None => {
+                // Until a protocol is chosen hyper has no timer running: a silent client would
+                // hold its slot for ever, so it gets the header read timeout to send a byte.
+                let mut probe = [0u8; 1];
+                if !matches!(tokio::time::timeout(first, stream.peek(&mut probe)).await, Ok(Ok(1..))) {
+                    opts.refused("header_timeout");
+                    return;
+                }
+                http(stream, peer, builder, handler, opts, shutdown).await;
+            }
+            Some(tls) => match tokio::time::timeout(first, tls.acceptor().accept(stream)).await {
+                Ok(Ok(stream)) => http(stream, peer, builder, handler, opts, shutdown).await,
+                Ok(Err(_)) => opts.refused("tls_handshake"),
+                Err(_) => opts.refused("header_timeout"),
+            },
+        }
+        drop(slot);
+    }
+}
+
+async fn http<S, H, F, B, RB>(
+    stream: S,
+    peer: SocketAddr,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    handler: H,
+    opts: ServeOptions,
+    shutdown: watch::Receiver<bool>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    H: Fn(Request<RB>, SocketAddr) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<B>> + Send + 'static,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    RB: From<Incoming> + Send + 'static,
+{
+    let activity = Activity::new();
+    let io = TimedWrites::new(stream, opts.limits.write_timeout, activity.clone());
+    let alt_svc = opts.alt_svc.clone();
+    let tracked = activity.clone();
+    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+        let (handler, in_flight, alt_svc) = (handler.clone(), tracked.begin(), alt_svc.clone());
+        async move {
+            let mut res = handler(req.map(RB::from), peer).await;
+            drop(in_flight);
+            advertise(&mut res, alt_svc);
+            Ok::<_, Infallible>(res)
+        }
+    });
+    let conn = builder.serve_connection(TokioIo::new(io), service);
+    let idle = opts.limits.idle_timeout;
+    let result = conn::drive(conn, &activity, idle, shutdown, || opts.refused("idle_timeout")).await;
+    let error = result.as_ref().err().map(|e| &**e as &(dyn std::error::Error + 'static));
+    if let Some(reason) = conn::limit_hit(&activity, error) {
+        opts.refused(reason);
+    }
+}
+
+/// Adds the `Alt-Svc` header that announces HTTP/3, when it is served.
+fn advertise<B>(res: &mut Response<B>, alt_svc: Option<HeaderValue>) {
+    if let Some(v) = alt_svc {
+        res.headers_mut().insert(hyper::header::ALT_SVC, v);
+    }
+}
