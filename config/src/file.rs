@@ -36,6 +36,7 @@ pub struct RawConfig {
     pub store: RawStore,
     pub session: RawSession,
     pub media: RawMedia,
+    pub billing: RawBilling,
 }
 
 #[derive(Debug, Deserialize)]
@@ -49,6 +50,9 @@ pub struct RawDataplane {
     pub max_connections: usize,
     pub control_plane: String,
     pub settings_timeout_ms: u64,
+    /// Proxies (addresses or CIDR networks) whose `X-Forwarded-For` names the caller for an
+    /// account's IP allowlist; from anyone else the header is ignored.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for RawDataplane {
@@ -62,6 +66,7 @@ impl Default for RawDataplane {
             max_connections: 16_384,
             control_plane: "http://127.0.0.1:8081".into(),
             settings_timeout_ms: 10_000,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -76,6 +81,25 @@ pub struct RawControlplane {
 impl Default for RawControlplane {
     fn default() -> Self {
         RawControlplane { listen: "127.0.0.1:8081".into(), heartbeat_ms: 5_000 }
+    }
+}
+
+/// `[billing]`: what an integrator pays (seed 001, lines 13470–13510).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawBilling {
+    /// Price of one subscribed instance for one month, in cents of `currency` (no pro rata:
+    /// seed 001 line 13505).
+    pub price_per_instance_cents: u64,
+    /// ISO 4217 code shown on invoices.
+    pub currency: String,
+    /// How often the lifecycle jobs (trial expiry, invoices, stops, deletions) run.
+    pub job_interval_ms: u64,
+}
+
+impl Default for RawBilling {
+    fn default() -> Self {
+        RawBilling { price_per_instance_cents: 9_900, currency: "BRL".into(), job_interval_ms: 60_000 }
     }
 }
 
@@ -344,6 +368,15 @@ pub struct Config {
     pub store: StoreConfig,
     pub session: SessionConfig,
     pub media: MediaConfig,
+    pub billing: BillingConfig,
+}
+
+/// `[billing]`, validated.
+#[derive(Debug, Clone)]
+pub struct BillingConfig {
+    pub price_per_instance_cents: u64,
+    pub currency: String,
+    pub job_interval: Duration,
 }
 
 /// Media messages: size limits per kind, fetching by URL, received media.
@@ -409,6 +442,8 @@ pub struct DataplaneConfig {
     pub control_plane: String,
     /// How long a settings change waits for the control plane to publish it.
     pub settings_timeout: Duration,
+    /// Whose `X-Forwarded-For` is believed (see [`RawDataplane::trusted_proxies`]).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Debug, Clone)]
@@ -636,6 +671,7 @@ impl TryFrom<RawConfig> for Config {
             max_connections: p.positive("dataplane.max_connections", d.max_connections as u64) as usize,
             control_plane: d.control_plane.clone(),
             settings_timeout: ms(p.positive("dataplane.settings_timeout_ms", d.settings_timeout_ms)),
+            trusted_proxies: p.networks("dataplane.trusted_proxies", &d.trusted_proxies),
         };
         p.check(d.shards <= 1024, || "dataplane.shards: at most 1024".into());
         p.check(d.control_plane.starts_with("http://") || d.control_plane.starts_with("https://"), || {
@@ -729,6 +765,15 @@ impl TryFrom<RawConfig> for Config {
                 media.max_media_body_bytes()
             )
         });
+        let b = &raw.billing;
+        p.check(b.currency.len() == 3 && b.currency.bytes().all(|c| c.is_ascii_uppercase()), || {
+            format!("billing.currency: '{}' must be an ISO 4217 code like BRL or USD", b.currency)
+        });
+        let billing = BillingConfig {
+            price_per_instance_cents: b.price_per_instance_cents,
+            currency: b.currency.clone(),
+            job_interval: ms(p.positive("billing.job_interval_ms", b.job_interval_ms)),
+        };
         if !p.0.is_empty() {
             return Err(ConfigError::Invalid(p.0));
         }
@@ -743,6 +788,7 @@ impl TryFrom<RawConfig> for Config {
             store,
             session,
             media,
+            billing,
         })
     }
 }

@@ -190,7 +190,12 @@ pub async fn run(
     });
     let _ = ready.send(bound);
     tracing::info!(%bound, shards = n, "data plane accepting requests");
-    let handler = move |req, peer| edge::handle(app.clone(), req, peer);
+    let trusted_proxies: Arc<[ipnet::IpNet]> = config.dataplane.trusted_proxies.clone().into();
+    let handler = move |mut req: hyper::Request<hyper::body::Incoming>, peer| {
+        // Where the call came from, for the account IP allowlist (auth::account).
+        req.extensions_mut().insert(auth::Origin { peer, trusted_proxies: trusted_proxies.clone() });
+        edge::handle(app.clone(), req, peer)
+    };
     let serve_opts = chatedge_serve::ServeOptions {
         max_connections: config.dataplane.max_connections,
         header_timeout: config.dataplane.header_timeout,

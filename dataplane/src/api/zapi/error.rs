@@ -47,6 +47,8 @@ pub enum ZapiError {
     UploadsBusy,
     /// The network refused an account call (contacts, groups, …).
     Account(AccountError),
+    /// The instance's account refuses the call (IP allowlist, Client-Token, disabled, unpaid).
+    Refused(crate::auth::Refusal),
 }
 
 impl From<CoreError> for ZapiError {
@@ -83,6 +85,7 @@ impl ZapiError {
             ZapiError::Media { error: MediaError::Io(_), .. } => "media_storage",
             ZapiError::Media { .. } => "invalid_media",
             ZapiError::UploadsBusy => "uploads_busy",
+            ZapiError::Refused(r) => r.reason(),
             ZapiError::Account(e) => match e {
                 AccountError::NotConnected => "not_connected",
                 AccountError::AlreadyConnected => "already_connected",
@@ -100,6 +103,10 @@ impl ZapiError {
         let (status, error, message): (StatusCode, &str, String) = match &self {
             ZapiError::Unauthorized => {
                 (StatusCode::UNAUTHORIZED, "Unauthorized", "unknown instance or invalid token".into())
+            }
+            ZapiError::Refused(r) => {
+                let (status, body) = r.response();
+                return chatedge_serve::json(status, &body);
             }
             ZapiError::Inactive => (
                 StatusCode::FORBIDDEN,
