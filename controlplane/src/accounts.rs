@@ -44,19 +44,27 @@ pub async fn create(cp: &Arc<ControlPlane>, name: String) -> Result<Issued, CpEr
     Ok(Issued { account, token, token_id })
 }
 
-/// Applies `f` to account `id` as one change; answers the changed record.
+/// How long a change waits for data planes to apply it before answering anyway.
+const APPLY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Applies `f` to account `id` as one change; answers the changed record once the attached
+/// data planes enforce it (or the wait runs out).
 async fn change<T: Send + 'static>(
     cp: &Arc<ControlPlane>,
     id: TenantId,
     f: impl FnOnce(&mut TenantRecord, &Registry) -> Result<T, CpError> + Send + 'static,
 ) -> Result<(TenantRecord, T), CpError> {
-    cp.mutate_async(move |r, next| {
-        let mut t = r.tenants.get(&id).cloned().ok_or_else(not_found)?;
-        let out = f(&mut t, r)?;
-        Ok(((next, t.clone(), out), Change { tenants: vec![t], ..Change::default() }))
-    })
-    .await
-    .map(|(_, t, out)| (t, out))
+    let (version, t, out) = cp
+        .mutate_async(move |r, next| {
+            let mut t = r.tenants.get(&id).cloned().ok_or_else(not_found)?;
+            let out = f(&mut t, r)?;
+            Ok(((next, t.clone(), out), Change { tenants: vec![t], ..Change::default() }))
+        })
+        .await?;
+    if !cp.wait_applied(version, APPLY_WAIT).await {
+        tracing::warn!(version, "an account change is not yet applied by every data plane");
+    }
+    Ok((t, out))
 }
 
 pub async fn set_disabled(cp: &Arc<ControlPlane>, id: TenantId, disabled: bool) -> Result<TenantRecord, CpError> {
