@@ -404,6 +404,7 @@ pub async fn lifecycle(
                 Lifecycle::Subscribe if c.payment_status == PAID => {}
                 Lifecycle::Subscribe => {
                     c.payment_status = PAID.into();
+                    c.due_ms = billing::paid_due(now);
                     c.active = true;
                     sub.subscribe(now);
                     change.subscriptions.push(sub);

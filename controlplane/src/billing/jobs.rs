@@ -47,6 +47,7 @@ pub async fn run_now(cp: &Arc<ControlPlane>) -> Result<Summary, CpError> {
     m.billing_events.with_label_values(&["instance_expired"]).inc_by(summary.instances_expired as u64);
     m.billing_events.with_label_values(&["account_stopped"]).inc_by(summary.accounts_stopped as u64);
     m.billing_events.with_label_values(&["instance_deleted_unpaid"]).inc_by(summary.instances_deleted_unpaid as u64);
+    m.billing_events.with_label_values(&["due_renewed"]).inc_by(summary.dues_renewed as u64);
     if !summary.is_empty() {
         tracing::info!(?summary, at = %crate::clock::rfc3339(now), "billing jobs applied");
     }

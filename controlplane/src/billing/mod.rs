@@ -36,6 +36,8 @@ pub struct Summary {
     pub instances_expired: usize,
     pub accounts_stopped: usize,
     pub instances_deleted_unpaid: usize,
+    /// Subscribed instances whose `due` moved to the next month's 10th.
+    pub dues_renewed: usize,
 }
 
 impl Summary {
@@ -59,6 +61,7 @@ struct Plan<'a> {
     tenants: HashMap<TenantId, TenantRecord>,
     removed: BTreeSet<InstanceId>,
     removed_subs: Vec<InstanceId>,
+    renewed: Vec<InstanceRecord>,
     invoiced_month: Option<Month>,
     summary: Summary,
 }
@@ -103,14 +106,17 @@ pub fn plan(r: &Registry, now: u64, prices: &Prices) -> (Change, Summary) {
         tenants: HashMap::new(),
         removed: BTreeSet::new(),
         removed_subs: Vec::new(),
+        renewed: Vec::new(),
         invoiced_month: None,
         summary: Summary::default(),
     };
     issue_invoices(&mut p, now, prices);
     expire_instances(&mut p, now);
     enforce_unpaid(&mut p, now);
+    renew_dues(&mut p, now);
     let summary = p.summary.clone();
     let change = Change {
+        instances: p.renewed,
         tenants: p.tenants.into_values().collect(),
         removed_instances: p.removed.into_iter().collect(),
         subscriptions: p.subs.into_values().collect(),
@@ -233,6 +239,21 @@ fn enforce_unpaid(p: &mut Plan, now: u64) {
     }
 }
 
+/// A subscribed instance's `due` (what `/me` and the listing show) is the 10th of next month;
+/// when the month turns it moves on, so data planes show it right too.
+fn renew_dues(p: &mut Plan, now: u64) {
+    let due = paid_due(now);
+    let stale = p.r.instances.values().filter(|i| {
+        i.config.payment_status == PAID && i.config.due_ms != due && !p.removed.contains(&i.config.id)
+    });
+    for i in stale {
+        let mut i = i.clone();
+        i.config.due_ms = due;
+        p.renewed.push(i);
+    }
+    p.summary.dues_renewed = p.renewed.len();
+}
+
 /// Marks `invoice` paid at `now` and lifts the account's stop when nothing else is overdue
 /// past its stop date. `None` when there is no such invoice.
 pub fn pay(r: &Registry, invoice: &str, now: u64) -> Option<Change> {
@@ -260,9 +281,14 @@ pub fn pay(r: &Registry, invoice: &str, now: u64) -> Option<Change> {
 /// line 13497).
 pub fn due_of(i: &InstanceRecord, now: u64) -> u64 {
     match i.config.payment_status.as_str() {
-        PAID => clock::day_of_month_ms(clock::month_of(now) + 1, 10),
+        PAID => paid_due(now),
         _ => i.config.due_ms,
     }
+}
+
+/// The 10th of the month after `now`'s.
+pub fn paid_due(now: u64) -> u64 {
+    clock::day_of_month_ms(clock::month_of(now) + 1, 10)
 }
 
 #[cfg(test)]
