@@ -13,7 +13,12 @@ use common::*;
 use hyper::Method;
 use serde_json::json;
 
-async fn status_with(http: &Http, ce: &Chatedge, inst: &Instance, headers: &[(&str, &str)]) -> (u16, serde_json::Value) {
+async fn status_with(
+    http: &Http,
+    ce: &Chatedge,
+    inst: &Instance,
+    headers: &[(&str, &str)],
+) -> (u16, serde_json::Value) {
     http.raw(Method::GET, &ce.instance_url(inst, "status"), None, headers, Vec::new()).await
 }
 
@@ -107,7 +112,11 @@ async fn behind_a_configured_proxy_the_forwarded_address_is_the_caller() {
     assert_eq!(s, 200);
     assert_eq!(status_with(&http, &ce, &inst, &[("x-forwarded-for", "10.1.2.3")]).await.0, 200);
     let (s, v) = status_with(&http, &ce, &inst, &[("x-forwarded-for", "10.1.2.3, 198.51.100.7")]).await;
-    assert_eq!((s, v), (403, json!({"error": "198.51.100.7 not allowed"})), "the proxy's own hop counts, not the client's");
+    assert_eq!(
+        (s, v),
+        (403, json!({"error": "198.51.100.7 not allowed"})),
+        "the proxy's own hop counts, not the client's"
+    );
     let (s, v) = status_with(&http, &ce, &inst, &[]).await;
     assert_eq!((s, v), (403, json!({"error": "127.0.0.1 not allowed"})));
     // Switched off: everyone again.

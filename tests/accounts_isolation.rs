@@ -12,7 +12,11 @@ use serde_json::json;
 
 /// An instance that does not exist, with a well-formed id and token.
 fn ghost() -> Instance {
-    Instance { id: "0190F00D0190F00D0190F00D0190F00D".into(), token: "ABCDEF0123456789ABCDEF0123456789".into(), secret: String::new() }
+    Instance {
+        id: "0190F00D0190F00D0190F00D0190F00D".into(),
+        token: "ABCDEF0123456789ABCDEF0123456789".into(),
+        secret: String::new(),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -101,7 +105,10 @@ async fn every_integrator_and_instance_route_keeps_accounts_apart() {
 
     // Nothing of a's changed.
     let v = list(&http, &ce, &a.token).await;
-    assert_eq!((v["content"][0]["name"].clone(), v["content"][0]["paymentStatus"].clone()), (json!("a-one"), json!("PAID")));
+    assert_eq!(
+        (v["content"][0]["name"].clone(), v["content"][0]["paymentStatus"].clone()),
+        (json!("a-one"), json!("PAID"))
+    );
     assert_eq!(v["content"][0]["token"], json!(a1.token), "the listing shows the instance token again");
     assert_eq!(http.get(&ce.instance_url(&a1, "status"), None).await.0, 200);
     drop(ce);

@@ -47,14 +47,7 @@ pub struct Tenant {
 impl Tenant {
     /// An account with nothing restricted.
     pub fn new(id: TenantId, name: String) -> Tenant {
-        Tenant {
-            id,
-            name,
-            pacing: None,
-            disabled: false,
-            payment_overdue: false,
-            security: AccountSecurity::default(),
-        }
+        Tenant { id, name, pacing: None, disabled: false, payment_overdue: false, security: AccountSecurity::default() }
     }
 }
 

@@ -31,9 +31,9 @@ use tokio::sync::{oneshot, watch};
 
 use crate::clock::Clock;
 use crate::credentials::{Bootstrap, Supplied};
-use crate::sealing::{SealError, Sealer};
 use crate::metrics::Metrics;
 use crate::registry::{Change, Registry};
+use crate::sealing::{SealError, Sealer};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]

@@ -20,7 +20,8 @@ fn check_admin(cp: &ControlPlane, headers: &hyper::HeaderMap) -> Result<(), CpEr
         (Some(h), Some(t)) => h.matches(t.as_bytes()),
         _ => false,
     });
-    ok.then_some(()).ok_or_else(|| CpError::refused(401, "Unauthorized", "Authorization: Bearer <admin token> required"))
+    ok.then_some(())
+        .ok_or_else(|| CpError::refused(401, "Unauthorized", "Authorization: Bearer <admin token> required"))
 }
 
 fn account_id(id: &str) -> Result<TenantId, CpError> {
@@ -96,7 +97,12 @@ struct ClockBody {
     now: String,
 }
 
-async fn route(cp: &Arc<ControlPlane>, req: Request<Incoming>, method: &Method, rest: &[&str]) -> Result<Resp, CpError> {
+async fn route(
+    cp: &Arc<ControlPlane>,
+    req: Request<Incoming>,
+    method: &Method,
+    rest: &[&str],
+) -> Result<Resp, CpError> {
     match (method, rest) {
         (&Method::POST, ["accounts"]) => {
             let body: NameBody = super::json_body(req).await?;
@@ -193,9 +199,8 @@ async fn pay(cp: &Arc<ControlPlane>, id: String) -> Result<Resp, CpError> {
     let now = cp.clock.now_ms();
     let not_found = || CpError::refused(404, "Invoice not found", "no invoice with this id");
     let lookup = id.clone();
-    let version = cp
-        .mutate_async(move |r, next| billing::pay(r, &lookup, now).map(|c| (next, c)).ok_or_else(not_found))
-        .await?;
+    let version =
+        cp.mutate_async(move |r, next| billing::pay(r, &lookup, now).map(|c| (next, c)).ok_or_else(not_found)).await?;
     if !cp.wait_applied(version, std::time::Duration::from_secs(5)).await {
         tracing::warn!(version, "a payment's lifted stop is not yet applied by every data plane");
     }

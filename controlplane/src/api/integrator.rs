@@ -263,8 +263,7 @@ pub async fn list(cp: &Arc<ControlPlane>, req: Request<Incoming>) -> Result<Resp
             .filter(|i| middleware.as_deref().is_none_or(|m| m == middleware_of(i)))
             .collect();
         let total = all.len();
-        let content: Vec<_> =
-            all.iter().skip((page - 1) * size).take(size).map(|i| listing(cp, i, now)).collect();
+        let content: Vec<_> = all.iter().skip((page - 1) * size).take(size).map(|i| listing(cp, i, now)).collect();
         json!({
             "total": total,
             "totalPage": total.div_ceil(size),
@@ -409,7 +408,7 @@ pub async fn lifecycle(
                     sub.subscribe(now);
                     change.subscriptions.push(sub);
                 }
-                Lifecycle::Cancel if c.payment_status == CANCELED || c.payment_status == TRIAL && !was_paid => {
+                Lifecycle::Cancel if c.payment_status == CANCELED || (c.payment_status == TRIAL && !was_paid) => {
                     c.payment_status = CANCELED.into();
                 }
                 Lifecycle::Cancel => {

@@ -40,9 +40,11 @@ pub async fn handle(
         (&Method::POST, ["security-token"]) => accounts::generate_client_token(cp, account)
             .await
             .map(|t| chatedge_serve::json(StatusCode::CREATED, &json!({"token": t.expose(), "enabled": false}))),
-        (&Method::POST, ["security-token", which]) => accounts::set_client_token_enabled(cp, account, *which == "enable")
-            .await
-            .map(|_| chatedge_serve::json(StatusCode::OK, &json!({"value": true}))),
+        (&Method::POST, ["security-token", which]) => {
+            accounts::set_client_token_enabled(cp, account, *which == "enable")
+                .await
+                .map(|_| chatedge_serve::json(StatusCode::OK, &json!({"value": true})))
+        }
         _ => match super::json_body::<super::admin::AllowlistBody>(req).await {
             Ok(body) => accounts::set_ip_allowlist(cp, account, body.ips, body.enabled)
                 .await
@@ -140,6 +142,11 @@ pub fn csv(i: &Invoice, now: u64) -> Vec<u8> {
             i.currency
         ));
     }
-    out.push_str(&format!("{},{period},{due},{status},TOTAL,,{},{}\r\n", quote(&i.id), money(i.amount_cents()), i.currency));
+    out.push_str(&format!(
+        "{},{period},{due},{status},TOTAL,,{},{}\r\n",
+        quote(&i.id),
+        money(i.amount_cents()),
+        i.currency
+    ));
     out.into_bytes()
 }

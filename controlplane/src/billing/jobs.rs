@@ -30,7 +30,8 @@ pub async fn run_every(cp: Arc<ControlPlane>, mut shutdown: watch::Receiver<bool
 /// Runs every job due now; answers what was done once the data planes applied it.
 pub async fn run_now(cp: &Arc<ControlPlane>) -> Result<Summary, CpError> {
     let now = cp.clock.now_ms();
-    let prices = Prices { per_instance_cents: cp.billing.price_per_instance_cents, currency: cp.billing.currency.clone() };
+    let prices =
+        Prices { per_instance_cents: cp.billing.price_per_instance_cents, currency: cp.billing.currency.clone() };
     let (_, planned) = cp.registry_read(|r| plan(r, now, &prices));
     let first_run = cp.registry_read(|r| r.invoiced_month.is_none());
     if planned.is_empty() && !first_run {

@@ -147,7 +147,8 @@ fn issue_invoices(p: &mut Plan, now: u64, prices: &Prices) {
         let mut charged: Vec<&Subscription> = p.r.subscriptions.values().filter(|s| s.charged_for(month)).collect();
         charged.sort_by_key(|s| s.instance);
         for s in charged {
-            let line = InvoiceLine { instance_id: s.instance, name: s.name.clone(), amount_cents: prices.per_instance_cents };
+            let line =
+                InvoiceLine { instance_id: s.instance, name: s.name.clone(), amount_cents: prices.per_instance_cents };
             lines.entry(s.account).or_default().push(line);
         }
         for (account, lines) in lines {
@@ -171,26 +172,24 @@ fn issue_invoices(p: &mut Plan, now: u64, prices: &Prices) {
         }
     }
     let invoiced_until = clock::day_of_month_ms(until + 1, 1);
-    p.removed_subs = p
-        .r
-        .subscriptions
-        .values()
-        .filter(|s| s.ended_ms.is_some_and(|e| e < invoiced_until))
-        .map(|s| s.instance)
-        .collect();
+    p.removed_subs =
+        p.r.subscriptions
+            .values()
+            .filter(|s| s.ended_ms.is_some_and(|e| e < invoiced_until))
+            .map(|s| s.instance)
+            .collect();
     p.invoiced_month = Some(until);
 }
 
 /// Trials not subscribed in time and cancelled instances past their paid month are deleted,
 /// with their data-plane data (seed 001 lines 13499 and 13680).
 fn expire_instances(p: &mut Plan, now: u64) {
-    let expired: Vec<(InstanceId, u64)> = p
-        .r
-        .instances
-        .values()
-        .filter(|i| matches!(i.config.payment_status.as_str(), TRIAL | CANCELED) && i.config.due_ms <= now)
-        .map(|i| (i.config.id, i.config.due_ms))
-        .collect();
+    let expired: Vec<(InstanceId, u64)> =
+        p.r.instances
+            .values()
+            .filter(|i| matches!(i.config.payment_status.as_str(), TRIAL | CANCELED) && i.config.due_ms <= now)
+            .map(|i| (i.config.id, i.config.due_ms))
+            .collect();
     for (id, due) in expired {
         p.remove_instance(id, due);
         p.summary.instances_expired += 1;
@@ -199,14 +198,13 @@ fn expire_instances(p: &mut Plan, now: u64) {
 
 /// The 10th stops an account with an unpaid invoice; the 15th deletes its instances.
 fn enforce_unpaid(p: &mut Plan, now: u64) {
-    let unpaid: Vec<Invoice> = p
-        .r
-        .invoices
-        .values()
-        .chain(p.invoices.values())
-        .filter(|i| i.paid_ms.is_none() && (i.stopped_ms.is_none() || i.deleted_ms.is_none()))
-        .cloned()
-        .collect();
+    let unpaid: Vec<Invoice> =
+        p.r.invoices
+            .values()
+            .chain(p.invoices.values())
+            .filter(|i| i.paid_ms.is_none() && (i.stopped_ms.is_none() || i.deleted_ms.is_none()))
+            .cloned()
+            .collect();
     for mut inv in unpaid {
         if let Some(newer) = p.invoices.get(&inv.id) {
             inv = newer.clone();
@@ -243,9 +241,10 @@ fn enforce_unpaid(p: &mut Plan, now: u64) {
 /// when the month turns it moves on, so data planes show it right too.
 fn renew_dues(p: &mut Plan, now: u64) {
     let due = paid_due(now);
-    let stale = p.r.instances.values().filter(|i| {
-        i.config.payment_status == PAID && i.config.due_ms != due && !p.removed.contains(&i.config.id)
-    });
+    let stale =
+        p.r.instances
+            .values()
+            .filter(|i| i.config.payment_status == PAID && i.config.due_ms != due && !p.removed.contains(&i.config.id));
     for i in stale {
         let mut i = i.clone();
         i.config.due_ms = due;
@@ -262,9 +261,8 @@ pub fn pay(r: &Registry, invoice: &str, now: u64) -> Option<Change> {
     if inv.paid_ms.is_none() {
         inv.paid_ms = Some(now);
     }
-    let still_overdue = r.invoices_of(&inv.account).iter().any(|i| {
-        i.id != inv.id && i.paid_ms.is_none() && now >= i.stop_ms()
-    });
+    let still_overdue =
+        r.invoices_of(&inv.account).iter().any(|i| i.id != inv.id && i.paid_ms.is_none() && now >= i.stop_ms());
     if let Some(t) = r.tenants.get(&inv.account) {
         if t.tenant.payment_overdue && !still_overdue {
             let mut t = t.clone();
