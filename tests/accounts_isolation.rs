@@ -40,10 +40,10 @@ async fn every_integrator_and_instance_route_keeps_accounts_apart() {
     assert_eq!(ids(&list(&http, &ce, &b.token).await), vec![b1.id.clone()]);
     let url = format!("{}/instances?query={}", ce.cp, a1.id);
     let (s, v) = http.get(&url, Some(&b.token)).await;
-    assert_eq!((s, v["total"].clone()), (200, json!(0)), "b cannot find a's instance by id");
+    assert_eq!((s, v["total"].clone()), (201, json!(0)), "b cannot find a's instance by id");
     let body = json!({"pageSize": "10", "page": "1", "query": a1.id, "middleware": "web"}).to_string().into_bytes();
     let (s, v) = http.raw(Method::GET, &format!("{}/instances", ce.cp), Some(&a.token), &[], body.clone()).await;
-    assert_eq!((s, v["total"].clone()), (200, json!(1)), "parameters in the body, as Z-API's example sends them: {v}");
+    assert_eq!((s, v["total"].clone()), (201, json!(1)), "parameters in the body, as Z-API's example sends them: {v}");
     let (_, v) = http.raw(Method::GET, &format!("{}/instances", ce.cp), Some(&b.token), &[], body).await;
     assert_eq!(v["total"], json!(0));
 

@@ -69,7 +69,7 @@ pub async fn lifecycle(http: &Http, ce: &Chatedge, token: &str, inst: &Instance,
 /// `GET /instances` of the account owning `token`.
 pub async fn list(http: &Http, ce: &Chatedge, token: &str) -> Value {
     let (s, v) = http.get(&format!("{}/instances?page=1&pageSize=100", ce.cp), Some(token)).await;
-    assert_eq!(s, 200, "list: {v}");
+    assert_eq!(s, 201, "list (201, as the seed documents it): {v}");
     v
 }
 

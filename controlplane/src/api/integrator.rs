@@ -240,8 +240,7 @@ fn number(v: Option<String>, name: &str, default: usize, max: usize) -> Result<u
 }
 
 /// `GET /instances?page=&pageSize=&query=&middleware=` (or the same in a JSON body) in Z-API's
-/// page shape; 200 (the seed's table says 201, its example client and every list route of
-/// Z-API answer 200; chatedge kept the 200 the route always had).
+/// page shape, answered 201 as seed 001 documents it (line 13732: "Response 201").
 pub async fn list(cp: &Arc<ControlPlane>, req: Request<Incoming>) -> Result<Resp, CpError> {
     let tenant = tenant_of(cp, req.headers())?;
     let q = req.uri().query().map(str::to_owned);
@@ -272,7 +271,7 @@ pub async fn list(cp: &Arc<ControlPlane>, req: Request<Incoming>) -> Result<Resp
             "content": content,
         })
     });
-    Ok(chatedge_serve::json(StatusCode::OK, &body))
+    Ok(chatedge_serve::json(StatusCode::CREATED, &body))
 }
 
 fn matches_search(i: &InstanceRecord, s: &str) -> bool {
