@@ -126,3 +126,47 @@ async fn a_disabled_account_stops_sending_and_says_why() {
     drop(ce);
     drop(dir);
 }
+
+/// Every byte of every file under `dir`.
+fn all_bytes(dir: &std::path::Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(all_bytes(&path));
+        } else {
+            out.extend(std::fs::read(&path).unwrap_or_default());
+        }
+    }
+    out
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reading_the_store_reveals_no_secret_and_the_key_lives_outside_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir();
+    let ce = Chatedge::up(dir.path(), &config());
+    let http = Http::new();
+    let acme = create_account(&http, &ce, "acme").await;
+    let inst = create(&http, &ce, &acme.token, "secretive").await;
+    let (_, v) = admin(&http, &ce, Method::POST, &format!("accounts/{}/security-token", acme.id), None).await;
+    let client_token = v["token"].as_str().unwrap().to_owned();
+    let data = dir.path().to_path_buf();
+    ce.terminate();
+    let store = all_bytes(&data.join("controlplane"));
+    assert!(!store.is_empty());
+    for (what, secret) in [("instance", &inst.token), ("integrator", &acme.token), ("client", &client_token)] {
+        assert!(!contains(&store, secret), "the {what} token is not in the control plane's store");
+    }
+    let key = data.join("secrets.key");
+    assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+    // Restarted with the key beside it, the listing shows the instance token again.
+    let ce = Chatedge::up(&data, &config());
+    assert_eq!(list(&http, &ce, &acme.token).await["content"][0]["token"], json!(inst.token));
+    drop(ce);
+    drop(dir);
+}

@@ -203,7 +203,7 @@ pub async fn delete(cp: &Arc<ControlPlane>, req: &Request<Incoming>, id: &str) -
     let now = cp.clock.now_ms();
     let version = cp
         .mutate_async(move |r, next| {
-            if !r.instances.get(&id).is_some_and(|i| i.config.tenant == tenant) {
+            if r.instances.get(&id).is_none_or(|i| i.config.tenant != tenant) {
                 return Err(unknown());
             }
             let mut change = Change { removed_instances: vec![id], ..Change::default() };
