@@ -87,6 +87,9 @@ struct Up {
     /// Control plane address [default: controlplane.listen, 127.0.0.1:8081].
     #[arg(long)]
     control_listen: Option<SocketAddr>,
+    /// Enables `POST /admin/clock` to move the control plane's clock (billing tests, demos).
+    #[arg(long)]
+    test_clock: bool,
 }
 
 #[derive(Args)]
@@ -113,6 +116,9 @@ struct Controlplane {
     /// Control plane address [default: controlplane.listen, 127.0.0.1:8081].
     #[arg(long)]
     listen: Option<SocketAddr>,
+    /// Enables `POST /admin/clock` to move the control plane's clock (billing tests, demos).
+    #[arg(long)]
+    test_clock: bool,
 }
 
 fn main() -> Result<()> {
@@ -193,12 +199,14 @@ async fn start_controlplane(
     config: Config,
     data_dir: &Path,
     credentials_file: PathBuf,
+    test_clock: bool,
     shutdown: watch::Receiver<bool>,
 ) -> Result<(SocketAddr, Secret, tokio::task::JoinHandle<Result<()>>)> {
     let opts = chatedge_controlplane::Options {
         data_dir: data_dir.to_path_buf(),
         credentials_file: credentials_file.clone(),
         supplied: supplied_tokens()?,
+        test_clock,
     };
     let (ready_tx, ready_rx) = oneshot::channel();
     let task = tokio::spawn(async move { Ok(chatedge_controlplane::run(config, opts, shutdown, ready_tx).await?) });
@@ -258,9 +266,14 @@ async fn up(a: Up, shutdown: watch::Receiver<bool>) -> Result<()> {
     for d in [dir.clone(), dir.join("controlplane"), dir.join("dataplane")] {
         create_private_dir(&d)?;
     }
-    let (cp_addr, node_token, cp) =
-        start_controlplane(config.clone(), &dir.join("controlplane"), dir.join("credentials.json"), shutdown.clone())
-            .await?;
+    let (cp_addr, node_token, cp) = start_controlplane(
+        config.clone(),
+        &dir.join("controlplane"),
+        dir.join("credentials.json"),
+        a.test_clock,
+        shutdown.clone(),
+    )
+    .await?;
     let dp = start_dataplane(config, dir.join("dataplane"), format!("http://{cp_addr}"), node_token, shutdown).await?;
     dp.await??;
     cp.await??;
@@ -288,7 +301,8 @@ async fn controlplane(a: Controlplane, shutdown: watch::Receiver<bool>) -> Resul
     for d in [dir.clone(), dir.join("store")] {
         create_private_dir(&d)?;
     }
-    let (_, _, task) = start_controlplane(config, &dir.join("store"), dir.join("credentials.json"), shutdown).await?;
+    let (_, _, task) =
+        start_controlplane(config, &dir.join("store"), dir.join("credentials.json"), a.test_clock, shutdown).await?;
     task.await?
 }
 

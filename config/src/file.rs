@@ -43,6 +43,7 @@ pub struct RawConfig {
     pub tls: RawTls,
     pub limits: RawLimits,
     pub metrics: RawMetrics,
+    pub billing: RawBilling,
 }
 
 #[derive(Debug, Deserialize)]
@@ -56,6 +57,9 @@ pub struct RawDataplane {
     pub max_connections: usize,
     pub control_plane: String,
     pub settings_timeout_ms: u64,
+    /// Proxies (addresses or CIDR networks) whose `X-Forwarded-For` names the caller for an
+    /// account's IP allowlist; from anyone else the header is ignored.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for RawDataplane {
@@ -69,6 +73,7 @@ impl Default for RawDataplane {
             max_connections: 16_384,
             control_plane: "http://127.0.0.1:8081".into(),
             settings_timeout_ms: 10_000,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -83,6 +88,25 @@ pub struct RawControlplane {
 impl Default for RawControlplane {
     fn default() -> Self {
         RawControlplane { listen: "127.0.0.1:8081".into(), heartbeat_ms: 5_000 }
+    }
+}
+
+/// `[billing]`: what an integrator pays (seed 001, lines 13470–13510).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawBilling {
+    /// Price of one subscribed instance for one month, in cents of `currency` (no pro rata:
+    /// seed 001 line 13505).
+    pub price_per_instance_cents: u64,
+    /// ISO 4217 code shown on invoices.
+    pub currency: String,
+    /// How often the lifecycle jobs (trial expiry, invoices, stops, deletions) run.
+    pub job_interval_ms: u64,
+}
+
+impl Default for RawBilling {
+    fn default() -> Self {
+        RawBilling { price_per_instance_cents: 9_900, currency: "BRL".into(), job_interval_ms: 60_000 }
     }
 }
 
@@ -360,6 +384,15 @@ pub struct Config {
     pub tls: Option<TlsConfig>,
     pub limits: LimitsConfig,
     pub metrics: MetricsConfig,
+    pub billing: BillingConfig,
+}
+
+/// `[billing]`, validated.
+#[derive(Debug, Clone)]
+pub struct BillingConfig {
+    pub price_per_instance_cents: u64,
+    pub currency: String,
+    pub job_interval: Duration,
 }
 
 /// Media messages: size limits per kind, fetching by URL, received media.
@@ -420,6 +453,8 @@ pub struct DataplaneConfig {
     pub control_plane: String,
     /// How long a settings change waits for the control plane to publish it.
     pub settings_timeout: Duration,
+    /// Whose `X-Forwarded-For` is believed (see [`RawDataplane::trusted_proxies`]).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Debug, Clone)]
@@ -647,6 +682,7 @@ impl TryFrom<RawConfig> for Config {
             request_timeout: ms(p.positive("dataplane.request_timeout_ms", d.request_timeout_ms)),
             control_plane: d.control_plane.clone(),
             settings_timeout: ms(p.positive("dataplane.settings_timeout_ms", d.settings_timeout_ms)),
+            trusted_proxies: p.networks("dataplane.trusted_proxies", &d.trusted_proxies),
         };
         p.check(d.shards <= 1024, || "dataplane.shards: at most 1024".into());
         p.check(d.control_plane.starts_with("http://") || d.control_plane.starts_with("https://"), || {
@@ -747,6 +783,15 @@ impl TryFrom<RawConfig> for Config {
         let tls = edge::tls(&raw.tls, &mut p);
         let limits = edge::limits(&raw.limits, &raw.dataplane, &mut p);
         let metrics = edge::metrics(&raw.metrics, &mut p);
+        let b = &raw.billing;
+        p.check(b.currency.len() == 3 && b.currency.bytes().all(|c| c.is_ascii_uppercase()), || {
+            format!("billing.currency: '{}' must be an ISO 4217 code like BRL or USD", b.currency)
+        });
+        let billing = BillingConfig {
+            price_per_instance_cents: b.price_per_instance_cents,
+            currency: b.currency.clone(),
+            job_interval: ms(p.positive("billing.job_interval_ms", b.job_interval_ms)),
+        };
         if !p.0.is_empty() {
             return Err(ConfigError::Invalid(p.0));
         }
@@ -765,6 +810,7 @@ impl TryFrom<RawConfig> for Config {
             tls,
             limits,
             metrics,
+            billing,
         })
     }
 }

@@ -33,7 +33,65 @@ pub struct Tenant {
     /// This account's own rate limits (issue 11 §3), over the data plane's `[rate_limits]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<crate::rate_limits::TenantLimits>,
+    /// Disabled by the operator (`/admin/accounts/{id}/disable`): the account's instances
+    /// refuse sends, saying why; everything else keeps working.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
+    /// An invoice is unpaid past its stop date (the 10th, seed 001 line 13497): sends are
+    /// refused with a payment error until it is paid; reading still works.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub payment_overdue: bool,
+    /// The account's Client-Token and IP allowlist (seed 001, lines 370–490), enforced by the
+    /// data plane on every instance call.
+    #[serde(default, skip_serializing_if = "AccountSecurity::is_open")]
+    pub security: AccountSecurity,
 }
+
+impl Tenant {
+    /// An account with nothing restricted.
+    pub fn new(id: TenantId, name: String) -> Tenant {
+        Tenant { id, name, pacing: None, limits: None, disabled: false, payment_overdue: false, security: AccountSecurity::default() }
+    }
+}
+
+/// What an instance call of an account must satisfy beyond its instance id and token.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountSecurity {
+    /// The account security token (`Client-Token` header). Only its hash is pushed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_token: Option<ClientToken>,
+    #[serde(default)]
+    pub ip_allowlist: IpAllowlist,
+}
+
+impl AccountSecurity {
+    /// True when neither check is configured (so the field is left out of snapshots).
+    pub fn is_open(&self) -> bool {
+        self.client_token.is_none() && !self.ip_allowlist.enabled && self.ip_allowlist.ips.is_empty()
+    }
+}
+
+/// A generated Client-Token: created disabled (seed 001 line 452: "initially disabled to
+/// prevent interruptions"), then switched on by the account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientToken {
+    pub hash: TokenHash,
+    pub enabled: bool,
+}
+
+/// Addresses instance calls may come from, when enabled.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IpAllowlist {
+    pub enabled: bool,
+    #[serde(default)]
+    pub ips: Vec<std::net::IpAddr>,
+}
+
+/// Most addresses one account's allowlist may hold.
+pub const MAX_ALLOWLIST_IPS: usize = 256;
 
 /// The webhook URLs of one instance, one per Z-API event kind.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

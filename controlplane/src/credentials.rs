@@ -1,5 +1,6 @@
-//! First-start credentials: an admin token, an integrator token (of the default tenant) and a
-//! node token (for data planes). They are created once — or taken from `CHATEDGE_ADMIN_TOKEN`,
+//! First-start credentials: an admin token, an integrator token (the definitive token of the
+//! default account, so load tests can create thousands of instances) and a node token (for
+//! data planes). They are created once — or taken from `CHATEDGE_ADMIN_TOKEN`,
 //! `CHATEDGE_INTEGRATOR_TOKEN`, `CHATEDGE_NODE_TOKEN` when set — stored only as hashes in the
 //! control plane, and written in the clear to `credentials.json` (mode 0600) for the operator.
 //! A token given in the environment on a later start replaces the stored one.
@@ -10,7 +11,7 @@ use std::path::Path;
 use chatedge_config::{Secret, Tenant, TenantId};
 use serde::{Deserialize, Serialize};
 
-use crate::registry::{Change, TenantRecord};
+use crate::registry::{Change, IntegratorToken, TenantRecord};
 use crate::{ControlPlane, CpError};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -63,16 +64,24 @@ pub fn bootstrap(cp: &ControlPlane, file: &Path, supplied: Supplied) -> Result<B
     Ok(Bootstrap { credentials, fresh })
 }
 
+/// The handle of the default account's bootstrap token.
+const BOOTSTRAP_TOKEN_ID: &str = "bootstrap";
+
 fn store_hashes(cp: &ControlPlane, c: &Credentials) -> Result<(), CpError> {
+    let now = cp.clock.now_ms();
     cp.mutate(|r, _| {
+        let mut token = IntegratorToken::new(&c.integrator_token, true, now);
+        token.id = BOOTSTRAP_TOKEN_ID.into();
         let tenant = match r.tenants.get(&c.tenant_id) {
-            Some(t) => TenantRecord { integrator_token_hash: c.integrator_token.hash(), ..t.clone() },
-            None => TenantRecord {
-                tenant: Tenant { id: c.tenant_id, name: "default".into(), pacing: None, limits: None },
-                integrator_token_hash: c.integrator_token.hash(),
-                created_ms: chatedge_config::time::unix_ms(),
-                version: 0,
-            },
+            Some(t) => {
+                let mut t = t.clone();
+                match t.tokens.iter_mut().find(|k| k.id == BOOTSTRAP_TOKEN_ID) {
+                    Some(k) => k.hash = token.hash,
+                    None => t.tokens.insert(0, token),
+                }
+                t
+            }
+            None => TenantRecord::new(Tenant::new(c.tenant_id, "default".into()), token, now),
         };
         let change = Change {
             tenants: vec![tenant],

@@ -1,16 +1,22 @@
-//! chatedge-controlplane: tenants, the integrator on-demand API, instance lifecycle and the
-//! versioned configuration it pushes to data planes. It owns every instance setting: data
-//! planes forward changes here and serve whatever version they last received.
+//! chatedge-controlplane: accounts (tenants) and their tokens, the admin and integrator APIs,
+//! instance lifecycle and billing (run on an injectable [`clock`]), and the versioned
+//! configuration it pushes to data planes. It owns every instance setting: data planes
+//! forward changes here and serve whatever version they last received. Nothing here names a
+//! data plane: what it pushes is the same for every node.
 //!
 //! It never depends on the data plane's code; they talk over HTTP only.
 
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 pub mod api;
+pub mod billing;
+pub mod clock;
 pub mod credentials;
 pub mod metrics;
 pub mod push;
 pub mod registry;
+pub mod sealing;
 pub mod store;
 
 use std::collections::HashMap;
@@ -23,9 +29,11 @@ use chatedge_config::{AddressPolicy, Config, NodeId, UrlPolicy};
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 
+use crate::clock::Clock;
 use crate::credentials::{Bootstrap, Supplied};
 use crate::metrics::Metrics;
 use crate::registry::{Change, Registry};
+use crate::sealing::{SealError, Sealer};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +44,8 @@ pub enum CpError {
     Listen { addr: SocketAddr, source: std::io::Error },
     #[error("cannot write credentials: {0}")]
     Credentials(String),
+    #[error(transparent)]
+    Seal(#[from] SealError),
     /// A request that cannot be served as sent: HTTP 4xx with this error and message.
     #[error("{message}")]
     Refused { status: u16, error: &'static str, message: String },
@@ -68,6 +78,11 @@ pub struct ControlPlane {
     pub dataplane_base: String,
     /// Attached data planes: open streams and the last version each acknowledged.
     nodes: watch::Sender<HashMap<NodeId, Attached>>,
+    /// "Now" for every lifecycle and billing rule.
+    pub clock: Clock,
+    /// Seals the instance tokens the listing must show again.
+    pub sealer: Sealer,
+    pub billing: chatedge_config::file::BillingConfig,
 }
 
 /// A data plane holding at least one config stream.
@@ -78,9 +93,19 @@ struct Attached {
 }
 
 impl ControlPlane {
-    pub fn open(config: &Config, data_dir: &std::path::Path) -> Result<ControlPlane, CpError> {
+    /// Opens the store under `data_dir` with the sealing key at `key_file` (created at first
+    /// start) and, when `test_clock`, a settable clock resuming where it was last set.
+    pub fn open(
+        config: &Config,
+        data_dir: &std::path::Path,
+        key_file: &std::path::Path,
+        test_clock: bool,
+    ) -> Result<ControlPlane, CpError> {
         let store = Store::open(data_dir)?;
-        let registry = Registry::load(&store)?;
+        let mut registry = Registry::load(&store)?;
+        let sealer = Sealer::open_or_create(key_file)?;
+        seal_legacy_tokens(&store, &mut registry, &sealer)?;
+        let clock = if test_clock { Clock::test(registry.test_clock_ms) } else { Clock::system() };
         let metrics = Arc::new(Metrics::new());
         metrics.config_version.set(registry.version as i64);
         metrics.instances.set(registry.instances.len() as i64);
@@ -100,6 +125,9 @@ impl ControlPlane {
                 base => base.to_owned(),
             },
             nodes: watch::channel(HashMap::new()).0,
+            clock,
+            sealer,
+            billing: config.billing.clone(),
         })
     }
 
@@ -128,6 +156,8 @@ impl ControlPlane {
         self.metrics.config_version.set(next as i64);
         self.metrics.instances.set(r.instances.len() as i64);
         self.metrics.tenants.set(r.tenants.len() as i64);
+        let restricted = r.tenants.values().filter(|t| t.tenant.disabled || t.tenant.payment_overdue).count();
+        self.metrics.accounts_restricted.set(restricted as i64);
         drop(r);
         self.version.send_replace(next);
         Ok(out)
@@ -183,11 +213,36 @@ impl ControlPlane {
     }
 }
 
+/// Instance tokens stored in the clear by an older version are sealed at start, in place
+/// (same version: nothing a data plane sees changes).
+fn seal_legacy_tokens(store: &Store, registry: &mut Registry, sealer: &Sealer) -> Result<(), CpError> {
+    let mut w = store::Writes::default();
+    let mut any = false;
+    for record in registry.instances.values_mut() {
+        if let Some(token) = record.token.take() {
+            record.sealed_token = Some(sealer.seal(&record.config.id, &token)?);
+            w.put(store::Cf::Instances, record.config.id.as_bytes().to_vec(), &*record);
+            any = true;
+        }
+    }
+    if any {
+        store.write(w)?;
+    }
+    Ok(())
+}
+
 /// How this control plane is wired.
 pub struct Options {
     pub data_dir: PathBuf,
     pub credentials_file: PathBuf,
     pub supplied: Supplied,
+    /// Enables `POST /admin/clock` (tests and demos of billing over months).
+    pub test_clock: bool,
+}
+
+/// The sealing key lives next to the credentials file, outside the store.
+pub fn key_file(credentials_file: &std::path::Path) -> PathBuf {
+    credentials_file.with_file_name("secrets.key")
 }
 
 /// A started control plane: its bound address and its (possibly fresh) credentials.
@@ -204,7 +259,8 @@ pub async fn run(
     shutdown: watch::Receiver<bool>,
     ready: oneshot::Sender<Started>,
 ) -> Result<(), CpError> {
-    let cp = Arc::new(ControlPlane::open(&config, &opts.data_dir)?);
+    let key = key_file(&opts.credentials_file);
+    let cp = Arc::new(ControlPlane::open(&config, &opts.data_dir, &key, opts.test_clock)?);
     let (cp2, file, supplied) = (cp.clone(), opts.credentials_file.clone(), opts.supplied);
     let bootstrap = tokio::task::spawn_blocking(move || credentials::bootstrap(&cp2, &file, supplied))
         .await
@@ -213,12 +269,15 @@ pub async fn run(
     let listener = TcpListener::bind(addr).await.map_err(|source| CpError::Listen { addr, source })?;
     let bound = listener.local_addr().map_err(|source| CpError::Listen { addr, source })?;
     let _ = ready.send(Started { addr: bound, bootstrap });
+    // Stopped by `shutdown`, like the server below.
+    let jobs = tokio::spawn(billing::jobs::run_every(cp.clone(), shutdown.clone()));
     tracing::info!(%bound, "control plane accepting requests");
     let stop = shutdown.clone();
     let handler = move |req, _peer| api::handle(cp.clone(), req, stop.clone());
     let mut opts = chatedge_serve::ServeOptions::default();
     opts.limits.drain_timeout = Duration::from_secs(2);
     chatedge_serve::serve(listener, handler, shutdown, opts).await;
+    let _ = jobs.await;
     tracing::info!("control plane stopped");
     Ok(())
 }

@@ -19,6 +19,9 @@ pub struct Metrics {
     pub node_push_lag: IntGaugeVec,
     pub node_nacks: IntCounterVec,
     pub refusals: IntCounterVec,
+    /// Lifecycle and billing steps applied, by kind (a fixed set, see `billing::jobs`).
+    pub billing_events: IntCounterVec,
+    pub accounts_restricted: IntGauge,
 }
 
 impl Metrics {
@@ -78,6 +81,17 @@ impl Metrics {
             refusals: register(
                 &r,
                 IntCounterVec::new(Opts::new("chatedge_cp_refusals_total", "requests refused, by reason"), &["reason"]),
+            ),
+            billing_events: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new("chatedge_cp_billing_events_total", "lifecycle and billing steps applied, by kind"),
+                    &["kind"],
+                ),
+            ),
+            accounts_restricted: register(
+                &r,
+                IntGauge::new("chatedge_cp_accounts_restricted", "accounts disabled or stopped for non-payment"),
             ),
             registry: r,
         }

@@ -1,4 +1,5 @@
-//! The control plane's RocksDB: tenants, instances and node-level facts. Writes are few and
+//! The control plane's RocksDB: accounts, instances, the billing ledger, invoices and node-level
+//! facts. Writes are few and
 //! synchronous (`sync = true`); callers run them off the event loop (`spawn_blocking`).
 
 use std::path::Path;
@@ -22,16 +23,22 @@ pub enum Cf {
     Meta,
     Tenants,
     Instances,
+    /// The billing ledger: one record per instance ever subscribed, until invoiced after
+    /// its deletion.
+    Subscriptions,
+    Invoices,
 }
 
 impl Cf {
-    const ALL: [Cf; 3] = [Cf::Meta, Cf::Tenants, Cf::Instances];
+    const ALL: [Cf; 5] = [Cf::Meta, Cf::Tenants, Cf::Instances, Cf::Subscriptions, Cf::Invoices];
 
     fn name(self) -> &'static str {
         match self {
             Cf::Meta => "meta",
             Cf::Tenants => "tenants",
             Cf::Instances => "instances",
+            Cf::Subscriptions => "subscriptions",
+            Cf::Invoices => "invoices",
         }
     }
 }

@@ -195,6 +195,7 @@ pub async fn run(
         public_base,
         rate_limits,
         metrics_public: config.metrics.listen.is_none(),
+        trusted_proxies: config.dataplane.trusted_proxies.clone().into(),
     });
     let _ = ready.send(listeners.bound().clone());
     tracing::info!(%bound, shards = n, "data plane accepting requests");

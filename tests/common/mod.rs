@@ -98,11 +98,17 @@ fn credentials(file: &Path) -> Value {
 impl Chatedge {
     /// `chatedge up` on ephemeral ports with `config` (TOML).
     pub fn up(dir: &Path, config: &str) -> Chatedge {
+        Chatedge::up_with(dir, config, &[])
+    }
+
+    /// `chatedge up` with extra flags (e.g. `--test-clock`).
+    pub fn up_with(dir: &Path, config: &str, extra: &[&str]) -> Chatedge {
         std::fs::create_dir_all(dir).unwrap();
         std::fs::write(dir.join("config.toml"), config).unwrap();
         let (d, c) = (dir.display().to_string(), dir.join("config.toml").display().to_string());
-        let args =
-            ["up", "--data-dir", &d, "--config", &c, "--listen", "127.0.0.1:0", "--control-listen", "127.0.0.1:0"];
+        let mut args =
+            vec!["up", "--data-dir", &d, "--config", &c, "--listen", "127.0.0.1:0", "--control-listen", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
         let (child, found) = spawn(dir, &args, &["control plane listening on ", "data plane listening on "]);
         let creds = credentials(&dir.join("credentials.json"));
         Chatedge {

@@ -1,8 +1,9 @@
-//! The operator's routes (admin token): `PUT /admin/tenants/{tenantId}/limits` sets an
-//! account's own rate limits (issue 11 §3, `chatedge_config::rate_limits::TenantLimits`), which
-//! reach every data plane in the next snapshot and apply there without a restart. The body is
-//! the whole override (`{}` or `null` fields return the account to the data plane's
-//! `[rate_limits]`). Answers once the attached data planes applied it (or after 5 s).
+//! The operator's routes under `/admin/` (`Authorization: Bearer <admin token>`): accounts,
+//! their integrator tokens, Client-Token and IP allowlist, an account's own rate limits and
+//! daily quota (`PUT /admin/accounts/{id}/limits`, also at `/admin/tenants/{id}/limits`; issue
+//! 11 §3: the body is the whole override, `{}` returns the account to the data plane's
+//! `[rate_limits]`), invoice payment, and — only when started with `--test-clock` — the clock. Answers are JSON; secrets appear only in the
+//! answer that creates them.
 
 use std::sync::Arc;
 
@@ -10,29 +11,244 @@ use chatedge_config::rate_limits::TenantLimits;
 use chatedge_config::TenantId;
 use chatedge_serve::Resp;
 use hyper::body::Incoming;
-use hyper::{Request, StatusCode};
+use hyper::{Method, Request, StatusCode};
+use serde::Deserialize;
 use serde_json::json;
 
 use crate::registry::Change;
-use crate::{ControlPlane, CpError};
+use crate::{accounts, billing, clock, ControlPlane, CpError};
 
-const APPLY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+fn check_admin(cp: &ControlPlane, headers: &hyper::HeaderMap) -> Result<(), CpError> {
+    let token = chatedge_serve::bearer(headers);
+    let ok = cp.registry_read(|r| match (r.admin_hash, token) {
+        (Some(h), Some(t)) => h.matches(t.as_bytes()),
+        _ => false,
+    });
+    ok.then_some(())
+        .ok_or_else(|| CpError::refused(401, "Unauthorized", "Authorization: Bearer <admin token> required"))
+}
 
-/// Refuses a request without the admin token.
-fn admin(cp: &ControlPlane, headers: &hyper::HeaderMap) -> Result<(), CpError> {
-    let token = chatedge_serve::bearer(headers)
-        .ok_or_else(|| CpError::refused(401, "Unauthorized", "Authorization: Bearer <admin token> required"))?;
-    match cp.registry_read(|r| r.admin_hash.is_some_and(|h| h.matches(token.as_bytes()))) {
-        true => Ok(()),
-        false => Err(CpError::refused(401, "Unauthorized", "invalid admin token")),
+fn account_id(id: &str) -> Result<TenantId, CpError> {
+    TenantId::parse(id).map_err(|_| accounts::not_found())
+}
+
+fn ok_json(status: StatusCode, v: &serde_json::Value) -> Result<Resp, CpError> {
+    Ok(chatedge_serve::json(status, v))
+}
+
+/// Serves `/admin/{rest…}`; `None` when no admin route matches.
+pub async fn handle(
+    cp: &Arc<ControlPlane>,
+    req: Request<Incoming>,
+    rest: &[&str],
+) -> Option<(&'static str, Result<Resp, CpError>)> {
+    let method = req.method().clone();
+    let known = matches!(
+        (&method, rest),
+        (&Method::POST | &Method::GET, ["accounts"])
+            | (&Method::GET, ["accounts", _])
+            | (&Method::POST, ["accounts", _, "disable" | "enable"])
+            | (&Method::POST | &Method::GET, ["accounts", _, "integrator-tokens"])
+            | (&Method::DELETE, ["accounts", _, "integrator-tokens", _])
+            | (&Method::POST, ["accounts", _, "security-token"])
+            | (&Method::POST, ["accounts", _, "security-token", "enable" | "disable"])
+            | (&Method::PUT, ["accounts", _, "ip-allowlist"])
+            | (&Method::GET, ["accounts", _, "invoices"])
+            | (&Method::POST, ["invoices", _, "pay"])
+            | (&Method::PUT, ["accounts" | "tenants", _, "limits"])
+    ) || (cp.clock.is_test() && matches!((&method, rest), (&Method::POST | &Method::GET, ["clock"])));
+    if !known {
+        return None;
+    }
+    let label = label(rest);
+    if let Err(e) = check_admin(cp, req.headers()) {
+        return Some((label, Err(e)));
+    }
+    Some((label, route(cp, req, &method, rest).await))
+}
+
+fn label(rest: &[&str]) -> &'static str {
+    match rest {
+        ["accounts"] | ["accounts", _] => "admin.accounts",
+        ["accounts", _, "disable" | "enable"] => "admin.account-state",
+        ["accounts", _, "integrator-tokens", ..] => "admin.integrator-tokens",
+        ["accounts", _, "security-token", ..] => "admin.security-token",
+        ["accounts", _, "ip-allowlist"] => "admin.ip-allowlist",
+        ["accounts", _, "invoices"] | ["invoices", ..] => "admin.invoices",
+        [_, _, "limits"] => "admin.limits",
+        _ => "admin.clock",
     }
 }
 
-/// `PUT /admin/tenants/{tenantId}/limits` → `{"value": true, "limits": …, "configVersion": N}`.
-pub async fn set_limits(cp: &Arc<ControlPlane>, req: Request<Incoming>, tenant: &str) -> Result<Resp, CpError> {
-    admin(cp, req.headers())?;
-    let unknown = || CpError::refused(404, "Account not found", "no account (tenant) with this id");
-    let id = TenantId::parse(tenant).map_err(|_| unknown())?;
+#[derive(Deserialize)]
+struct NameBody {
+    name: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct TokenBody {
+    #[serde(default)]
+    definitive: bool,
+}
+
+#[derive(Deserialize)]
+pub struct AllowlistBody {
+    #[serde(default)]
+    pub ips: Vec<String>,
+    pub enabled: bool,
+}
+
+#[derive(Deserialize)]
+struct ClockBody {
+    now: String,
+}
+
+async fn route(
+    cp: &Arc<ControlPlane>,
+    req: Request<Incoming>,
+    method: &Method,
+    rest: &[&str],
+) -> Result<Resp, CpError> {
+    match (method, rest) {
+        (&Method::PUT, ["accounts" | "tenants", id, "limits"]) => {
+            let id = id.to_string();
+            set_limits(cp, req, &id).await
+        }
+        (&Method::POST, ["accounts"]) => {
+            let body: NameBody = super::json_body(req).await?;
+            let issued = accounts::create(cp, body.name.unwrap_or_default()).await?;
+            ok_json(
+                StatusCode::CREATED,
+                &json!({
+                    "id": issued.account.tenant.id.to_string(),
+                    "name": issued.account.tenant.name,
+                    "integratorToken": issued.token.expose(),
+                    "integratorTokenId": issued.token_id,
+                    "definitive": false,
+                }),
+            )
+        }
+        (&Method::GET, ["accounts"]) => list_accounts(cp, &req),
+        (&Method::GET, ["accounts", id]) => {
+            let id = account_id(id)?;
+            let v = cp.registry_read(|r| r.tenants.get(&id).map(|t| accounts::view(r, t)));
+            ok_json(StatusCode::OK, &v.ok_or_else(accounts::not_found)?)
+        }
+        (&Method::POST, ["accounts", id, which @ ("disable" | "enable")]) => {
+            accounts::set_disabled(cp, account_id(id)?, *which == "disable").await?;
+            ok_json(StatusCode::OK, &json!({"value": true}))
+        }
+        (&Method::POST, ["accounts", id, "integrator-tokens"]) => {
+            let id = account_id(id)?;
+            let body: TokenBody = super::optional_json(req).await?.unwrap_or_default();
+            let issued = accounts::issue_token(cp, id, body.definitive).await?;
+            ok_json(
+                StatusCode::CREATED,
+                &json!({"id": issued.token_id, "token": issued.token.expose(), "definitive": body.definitive}),
+            )
+        }
+        (&Method::GET, ["accounts", id, "integrator-tokens"]) => {
+            let id = account_id(id)?;
+            let v = cp.registry_read(|r| {
+                r.tenants.get(&id).map(|t| t.tokens.iter().map(accounts::token_view).collect::<Vec<_>>())
+            });
+            ok_json(StatusCode::OK, &json!(v.ok_or_else(accounts::not_found)?))
+        }
+        (&Method::DELETE, ["accounts", id, "integrator-tokens", token]) => {
+            accounts::revoke_token(cp, account_id(id)?, token.to_string()).await?;
+            ok_json(StatusCode::OK, &json!({"value": true}))
+        }
+        (&Method::POST, ["accounts", id, "security-token"]) => {
+            let token = accounts::generate_client_token(cp, account_id(id)?).await?;
+            ok_json(StatusCode::CREATED, &json!({"token": token.expose(), "enabled": false}))
+        }
+        (&Method::POST, ["accounts", id, "security-token", which]) => {
+            accounts::set_client_token_enabled(cp, account_id(id)?, *which == "enable").await?;
+            ok_json(StatusCode::OK, &json!({"value": true}))
+        }
+        (&Method::PUT, ["accounts", id, "ip-allowlist"]) => {
+            let id = account_id(id)?;
+            let body: AllowlistBody = super::json_body(req).await?;
+            let list = accounts::set_ip_allowlist(cp, id, body.ips, body.enabled).await?;
+            ok_json(StatusCode::OK, &json!({"enabled": list.enabled, "ips": list.ips}))
+        }
+        (&Method::GET, ["accounts", id, "invoices"]) => {
+            let id = account_id(id)?;
+            if !cp.registry_read(|r| r.tenants.contains_key(&id)) {
+                return Err(accounts::not_found());
+            }
+            Ok(super::invoices::list_of(cp, id))
+        }
+        (&Method::POST, ["invoices", id, "pay"]) => pay(cp, id.to_string()).await,
+        (&Method::POST, ["clock"]) => set_clock(cp, req).await,
+        _ => ok_json(StatusCode::OK, &json!({"now": clock::rfc3339(cp.clock.now_ms())})),
+    }
+}
+
+fn list_accounts(cp: &ControlPlane, req: &Request<Incoming>) -> Result<Resp, CpError> {
+    let q = req.uri().query();
+    let num = |name: &str, default: usize| -> Result<usize, CpError> {
+        match chatedge_serve::query_param(q, name) {
+            None => Ok(default),
+            Some(v) => v.parse::<usize>().ok().filter(|n| (1..=1000).contains(n)).ok_or_else(|| {
+                CpError::refused(400, "Invalid field", format!("{name} must be a whole number from 1 to 1000"))
+            }),
+        }
+    };
+    let (page, size) = (num("page", 1)?, num("pageSize", 50)?);
+    let body = cp.registry_read(|r| {
+        let mut all: Vec<_> = r.tenants.values().collect();
+        all.sort_by_key(|t| (t.created_ms, t.tenant.id));
+        let content: Vec<_> = all.iter().skip((page - 1) * size).take(size).map(|t| accounts::view(r, t)).collect();
+        json!({"total": all.len(), "totalPage": all.len().div_ceil(size), "pageSize": size, "page": page, "content": content})
+    });
+    ok_json(StatusCode::OK, &body)
+}
+
+async fn pay(cp: &Arc<ControlPlane>, id: String) -> Result<Resp, CpError> {
+    let now = cp.clock.now_ms();
+    let not_found = || CpError::refused(404, "Invoice not found", "no invoice with this id");
+    let lookup = id.clone();
+    let version =
+        cp.mutate_async(move |r, next| billing::pay(r, &lookup, now).map(|c| (next, c)).ok_or_else(not_found)).await?;
+    if !cp.wait_applied(version, std::time::Duration::from_secs(5)).await {
+        tracing::warn!(version, "a payment's lifted stop is not yet applied by every data plane");
+    }
+    let v = cp.registry_read(|r| r.invoices.get(&id).map(|i| super::invoices::view(i, now)));
+    ok_json(StatusCode::OK, &v.ok_or_else(not_found)?)
+}
+
+/// `POST /admin/clock {"now": "<RFC 3339>"}`: moves the test clock, persists it, runs every
+/// job due at the new instant and answers once data planes applied what they changed.
+async fn set_clock(cp: &Arc<ControlPlane>, req: Request<Incoming>) -> Result<Resp, CpError> {
+    let body: ClockBody = super::json_body(req).await?;
+    let to = clock::parse_rfc3339(&body.now).ok_or_else(|| {
+        CpError::refused(400, "Invalid field", "now must be an RFC 3339 instant like 2030-03-01T00:00:00Z")
+    })?;
+    cp.clock.set(to).map_err(|e| CpError::refused(400, "Invalid field", e.to_string()))?;
+    cp.mutate_async(move |_, next| {
+        Ok((next, crate::registry::Change { test_clock_ms: Some(to), ..Default::default() }))
+    })
+    .await?;
+    let summary = billing::jobs::run_now(cp).await?;
+    ok_json(
+        StatusCode::OK,
+        &json!({
+            "now": clock::rfc3339(to),
+            "invoicesIssued": summary.invoices_issued,
+            "instancesExpired": summary.instances_expired,
+            "accountsStopped": summary.accounts_stopped,
+            "instancesDeletedUnpaid": summary.instances_deleted_unpaid,
+        }),
+    )
+}
+
+/// How long a limits change waits for the data planes to apply it before answering anyway.
+const LIMITS_APPLY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// `PUT /admin/accounts/{id}/limits` → `{"value": true, "limits": …, "configVersion": N}`.
+async fn set_limits(cp: &Arc<ControlPlane>, req: Request<Incoming>, tenant: &str) -> Result<Resp, CpError> {
+    let id = account_id(tenant)?;
     let limits: TenantLimits = super::json_body(req).await?;
     let problems = limits.problems();
     if !problems.is_empty() {
@@ -40,14 +256,13 @@ pub async fn set_limits(cp: &Arc<ControlPlane>, req: Request<Incoming>, tenant: 
     }
     let version = cp
         .mutate_async(move |r, next| {
-            let mut record = r.tenants.get(&id).cloned().ok_or_else(unknown)?;
+            let mut record = r.tenants.get(&id).cloned().ok_or_else(accounts::not_found)?;
             record.tenant.limits = (limits != TenantLimits::default()).then_some(limits);
             Ok((next, Change { tenants: vec![record], ..Change::default() }))
         })
         .await?;
-    if !cp.wait_applied(version, APPLY_WAIT).await {
+    if !cp.wait_applied(version, LIMITS_APPLY_WAIT).await {
         tracing::warn!(version, "changed an account's limits that not every data plane has applied yet");
     }
-    let body = json!({"value": true, "limits": limits, "configVersion": version});
-    Ok(chatedge_serve::json(StatusCode::OK, &body))
+    ok_json(StatusCode::OK, &json!({"value": true, "limits": limits, "configVersion": version}))
 }

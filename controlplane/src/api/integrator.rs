@@ -1,7 +1,10 @@
-//! The Z-API integrator routes (seed 001, lines 13515–13800): create an instance on demand and
-//! list the tenant's instances; and delete one (`DELETE /instances/{id}`, chatedge's own: in
-//! Z-API an operator's job deletes expired trials and unpaid instances, seed 001 line 13482).
-//! `Authorization: Bearer <integrator token>`; a tenant only ever sees its own instances.
+//! The Z-API integrator routes (seed 001, lines 13515–13800): create an instance on demand,
+//! list the account's instances, subscribe and cancel them; and delete one (`DELETE
+//! /instances/{id}`, chatedge's own: in Z-API an operator's job deletes expired trials and
+//! unpaid instances, seed 001 line 13482 — here [`crate::billing`] does). `Authorization:
+//! Bearer <integrator token>`; an account only ever sees its own instances, and another
+//! account's instance answers exactly as an unknown one. Times come from the control plane's
+//! clock.
 
 use std::sync::Arc;
 
@@ -13,20 +16,59 @@ use hyper::{Request, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::registry::{Change, InstanceRecord};
+use crate::billing::model::Subscription;
+use crate::billing::{self, CANCELED, PAID, TRIAL};
+use crate::clock::DAY_MS;
+use crate::registry::{Change, InstanceRecord, FIRST_TOKEN_INSTANCES};
 use crate::{ControlPlane, CpError};
 
 /// Z-API: "When you create an instance, it defaults to a two-day trial period."
-const TRIAL_MS: u64 = 2 * 24 * 60 * 60 * 1000;
+const TRIAL_MS: u64 = 2 * DAY_MS;
 const MAX_PAGE_SIZE: usize = 1000;
 /// Longest wait for data planes to apply a new instance before answering anyway.
 const APPLY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
-fn tenant_of(cp: &ControlPlane, headers: &hyper::HeaderMap) -> Result<TenantId, CpError> {
+/// Who calls: the account of the presented integrator token, and which token it is.
+pub struct Caller {
+    pub account: TenantId,
+    pub token_id: String,
+}
+
+pub fn caller(cp: &ControlPlane, headers: &hyper::HeaderMap) -> Result<Caller, CpError> {
     let token = chatedge_serve::bearer(headers)
         .ok_or_else(|| CpError::refused(401, "Unauthorized", "Authorization: Bearer <integrator token> required"))?;
-    cp.registry_read(|r| r.tenant_by_integrator_token(token).map(|t| t.tenant.id))
-        .ok_or_else(|| CpError::refused(401, "Unauthorized", "invalid integrator token"))
+    cp.registry_read(|r| {
+        r.tenant_by_integrator_token(token).map(|(t, k)| Caller { account: t.tenant.id, token_id: k.id.clone() })
+    })
+    .ok_or_else(|| CpError::refused(401, "Unauthorized", "invalid integrator token"))
+}
+
+fn tenant_of(cp: &ControlPlane, headers: &hyper::HeaderMap) -> Result<TenantId, CpError> {
+    caller(cp, headers).map(|c| c.account)
+}
+
+/// The one answer for an instance that is unknown, belongs to another account, or whose
+/// token is wrong.
+fn unknown() -> CpError {
+    CpError::refused(404, "Instance not found", "no instance with this id and token for this integrator")
+}
+
+/// Refuses what a disabled or stopped account may not do (create, subscribe).
+fn account_may_grow(cp: &ControlPlane, account: &TenantId) -> Result<(), CpError> {
+    let (disabled, overdue) = cp.registry_read(|r| {
+        r.tenants.get(account).map(|t| (t.tenant.disabled, t.tenant.payment_overdue)).unwrap_or((true, false))
+    });
+    if disabled {
+        return Err(CpError::refused(403, "Account disabled", "this account is disabled; contact the operator"));
+    }
+    if overdue {
+        return Err(CpError::refused(
+            402,
+            "Payment required",
+            "this account has an unpaid invoice past its stop date; pay it to create or subscribe instances",
+        ));
+    }
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -66,7 +108,9 @@ fn url(cp: &ControlPlane, field: &str, value: &Option<String>) -> Result<Option<
 /// `POST /instances/integrator/on-demand` → `{id, token, due, webhookSecret}`; a Cloud API
 /// instance's answer adds `network`, `verifyToken` and `webhookUrl` (see [`super::cloud_api`]).
 pub async fn create(cp: &Arc<ControlPlane>, req: Request<Incoming>) -> Result<Resp, CpError> {
-    let tenant = tenant_of(cp, req.headers())?;
+    let who = caller(cp, req.headers())?;
+    let tenant = who.account;
+    account_may_grow(cp, &tenant)?;
     let base = req
         .headers()
         .get(chatedge_config::snapshot::PUBLIC_BASE_HEADER)
@@ -92,7 +136,7 @@ pub async fn create(cp: &Arc<ControlPlane>, req: Request<Incoming>) -> Result<Re
     };
     super::webhook_guard::vet_all(&cp.webhook_policy, &webhooks).await?;
     let token = Secret::generate(16);
-    let now = chatedge_config::time::unix_ms();
+    let now = cp.clock.now_ms();
     let mut config = InstanceConfig::new_trial(tenant, token.hash(), name, now, TRIAL_MS);
     config.session_name = body.session_name;
     config.notify_sent_by_me = received_and_delivery.is_some();
@@ -117,9 +161,28 @@ pub async fn create(cp: &Arc<ControlPlane>, req: Request<Incoming>) -> Result<Re
         answer["verifyToken"] = json!(account.verify_token.expose());
         answer["webhookUrl"] = json!(chatedge_config::snapshot::cloud_api_webhook_url(&base, &config.id));
     }
-    let record = InstanceRecord { config, token, version: 0 };
-    let version =
-        cp.mutate_async(move |_, next| Ok((next, Change { instances: vec![record], ..Change::default() }))).await?;
+    let sealed = cp.sealer.seal(&config.id, &token)?;
+    let record = InstanceRecord { config, token: None, sealed_token: Some(sealed), version: 0 };
+    let version = cp
+        .mutate_async(move |r, next| {
+            // The cap is checked and counted in the same change, so concurrent creates cannot
+            // pass it together.
+            let mut account = r.tenants.get(&tenant).cloned().ok_or_else(unknown_account)?;
+            let token = account.tokens.iter_mut().find(|k| k.id == who.token_id).ok_or_else(unknown_account)?;
+            if !token.definitive && token.instances_created >= FIRST_TOKEN_INSTANCES {
+                return Err(CpError::refused(
+                    403,
+                    "Instance limit reached",
+                    format!(
+                        "the first integrator token may create {FIRST_TOKEN_INSTANCES} instances; \
+                         ask the operator for a definitive token"
+                    ),
+                ));
+            }
+            token.instances_created += 1;
+            Ok((next, Change { instances: vec![record], tenants: vec![account], ..Change::default() }))
+        })
+        .await?;
     // Answer once the attached data planes serve the instance, so its token works right away.
     if !cp.wait_applied(version, APPLY_WAIT).await {
         tracing::warn!(version, "created an instance that not every data plane has applied yet");
@@ -127,23 +190,28 @@ pub async fn create(cp: &Arc<ControlPlane>, req: Request<Incoming>) -> Result<Re
     Ok(chatedge_serve::json(StatusCode::OK, &answer))
 }
 
+fn unknown_account() -> CpError {
+    CpError::refused(401, "Unauthorized", "invalid integrator token")
+}
+
 /// `DELETE /instances/{id}` → `{"value": true}` once the data planes have torn it down: its
 /// session is closed and its queue and saved session are gone (see the data plane's
-/// `shard::teardown`).
+/// `shard::teardown`). A subscribed instance is still charged for the current month.
 pub async fn delete(cp: &Arc<ControlPlane>, req: &Request<Incoming>, id: &str) -> Result<Resp, CpError> {
     let tenant = tenant_of(cp, req.headers())?;
-    let unknown = || CpError::refused(404, "Instance not found", "no instance with this id for this integrator token");
     let id = InstanceId::parse(id).map_err(|_| unknown())?;
-    let owned = cp.registry_read(|r| r.instances.get(&id).is_some_and(|i| i.config.tenant == tenant));
-    if !owned {
-        return Err(unknown());
-    }
+    let now = cp.clock.now_ms();
     let version = cp
         .mutate_async(move |r, next| {
-            if !r.instances.contains_key(&id) {
-                return Err(CpError::refused(404, "Instance not found", "the instance was deleted meanwhile"));
+            if r.instances.get(&id).is_none_or(|i| i.config.tenant != tenant) {
+                return Err(unknown());
             }
-            Ok((next, Change { removed_instances: vec![id], ..Change::default() }))
+            let mut change = Change { removed_instances: vec![id], ..Change::default() };
+            if let Some(mut s) = r.subscriptions.get(&id).cloned() {
+                s.ended_ms.get_or_insert(now);
+                change.subscriptions.push(s);
+            }
+            Ok((next, change))
         })
         .await?;
     if !cp.wait_applied(version, APPLY_WAIT).await {
@@ -152,8 +220,18 @@ pub async fn delete(cp: &Arc<ControlPlane>, req: &Request<Incoming>, id: &str) -
     Ok(chatedge_serve::json(StatusCode::OK, &json!({"value": true})))
 }
 
-fn query_number(q: Option<&str>, name: &str, default: usize, max: usize) -> Result<usize, CpError> {
-    match chatedge_serve::query_param(q, name) {
+/// A listing parameter from the query string, else from the JSON body (Z-API's own example
+/// sends them in the body of the GET, as strings: shared/zapi-har/list-instances.json).
+fn param(q: Option<&str>, body: &serde_json::Value, name: &str) -> Option<String> {
+    chatedge_serve::query_param(q, name).or_else(|| match body.get(name)? {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
+fn number(v: Option<String>, name: &str, default: usize, max: usize) -> Result<usize, CpError> {
+    match v {
         None => Ok(default),
         Some(v) => v.trim_end_matches('/').parse::<usize>().ok().filter(|n| (1..=max).contains(n)).ok_or_else(|| {
             CpError::refused(400, "Invalid field", format!("{name} must be a whole number from 1 to {max}"))
@@ -161,14 +239,21 @@ fn query_number(q: Option<&str>, name: &str, default: usize, max: usize) -> Resu
     }
 }
 
-/// `GET /instances?page=&pageSize=&query=&middleware=` in Z-API's page shape.
-pub fn list(cp: &ControlPlane, req: &Request<Incoming>) -> Result<Resp, CpError> {
+/// `GET /instances?page=&pageSize=&query=&middleware=` (or the same in a JSON body) in Z-API's
+/// page shape, answered 201 as seed 001 documents it (line 13732: "Response 201").
+pub async fn list(cp: &Arc<ControlPlane>, req: Request<Incoming>) -> Result<Resp, CpError> {
     let tenant = tenant_of(cp, req.headers())?;
-    let q = req.uri().query();
-    let page = query_number(q, "page", 1, usize::MAX / MAX_PAGE_SIZE)?;
-    let size = query_number(q, "pageSize", 15, MAX_PAGE_SIZE)?;
-    let search = chatedge_serve::query_param(q, "query").filter(|s| !s.is_empty());
-    let middleware = chatedge_serve::query_param(q, "middleware").filter(|s| !s.is_empty());
+    let q = req.uri().query().map(str::to_owned);
+    let q = q.as_deref();
+    let body = super::optional_json_body(req).await?;
+    let page = number(param(q, &body, "page"), "page", 1, usize::MAX / MAX_PAGE_SIZE)?;
+    let size = number(param(q, &body, "pageSize"), "pageSize", 15, MAX_PAGE_SIZE)?;
+    let search = param(q, &body, "query").filter(|s| !s.is_empty());
+    let middleware = param(q, &body, "middleware").filter(|s| !s.is_empty());
+    if middleware.as_deref().is_some_and(|m| m != "web" && m != "mobile") {
+        return Err(CpError::refused(400, "Invalid field", "middleware must be web or mobile"));
+    }
+    let now = cp.clock.now_ms();
     let body = cp.registry_read(|r| {
         let all: Vec<&InstanceRecord> = r
             .instances_of(&tenant)
@@ -177,7 +262,7 @@ pub fn list(cp: &ControlPlane, req: &Request<Incoming>) -> Result<Resp, CpError>
             .filter(|i| middleware.as_deref().is_none_or(|m| m == middleware_of(i)))
             .collect();
         let total = all.len();
-        let content: Vec<_> = all.iter().skip((page - 1) * size).take(size).map(|i| listing(i)).collect();
+        let content: Vec<_> = all.iter().skip((page - 1) * size).take(size).map(|i| listing(cp, i, now)).collect();
         json!({
             "total": total,
             "totalPage": total.div_ceil(size),
@@ -186,7 +271,7 @@ pub fn list(cp: &ControlPlane, req: &Request<Incoming>) -> Result<Resp, CpError>
             "content": content,
         })
     });
-    Ok(chatedge_serve::json(StatusCode::OK, &body))
+    Ok(chatedge_serve::json(StatusCode::CREATED, &body))
 }
 
 fn matches_search(i: &InstanceRecord, s: &str) -> bool {
@@ -201,14 +286,22 @@ fn middleware_of(i: &InstanceRecord) -> &'static str {
     }
 }
 
-fn listing(i: &InstanceRecord) -> serde_json::Value {
+fn listing(cp: &ControlPlane, i: &InstanceRecord, now: u64) -> serde_json::Value {
     let c = &i.config;
     let u = |k: WebhookKind| c.webhooks.get(k).map(|u| u.as_str()).unwrap_or("");
+    let token = match (&i.sealed_token, &i.token) {
+        (Some(sealed), _) => cp.sealer.open(&c.id, sealed).unwrap_or_else(|| {
+            tracing::error!(instance = %c.id, "an instance token does not open with secrets.key (was the key replaced?)");
+            String::new()
+        }),
+        (None, Some(clear)) => clear.expose().to_owned(),
+        (None, None) => String::new(),
+    };
     json!({
-        "token": i.token.expose(),
+        "token": token,
         "tenant": c.tenant.to_string(),
         "created": chatedge_config::time::rfc3339_ms(c.created_ms),
-        "due": c.due_ms,
+        "due": billing::due_of(i, now),
         "paymentStatus": c.payment_status,
         "deliveryCallbackUrl": u(WebhookKind::Delivery),
         "receivedCallbackUrl": u(WebhookKind::Received),
@@ -225,9 +318,8 @@ fn listing(i: &InstanceRecord) -> serde_json::Value {
     })
 }
 
-/// A subscribed instance is paid for a month at a time (seed 001, line 13490: instances are
-/// billed monthly); a cancelled one stays usable for 30 days (line 13680).
-const MONTH_MS: u64 = 30 * 24 * 60 * 60 * 1000;
+/// A cancelled instance stays usable for 30 days (seed 001, line 13680).
+const CANCEL_GRACE_MS: u64 = 30 * DAY_MS;
 
 #[derive(Deserialize)]
 struct RenameBody {
@@ -248,7 +340,6 @@ pub async fn rename(cp: &Arc<ControlPlane>, req: Request<Incoming>) -> Result<Re
     if name.chars().count() > MAX_NAME_LEN {
         return Err(CpError::refused(400, "Invalid field", format!("value is longer than {MAX_NAME_LEN} characters")));
     }
-    let unknown = || CpError::refused(404, "Instance not found", "no instance with this id for this integrator token");
     let id = match body.id.as_deref() {
         Some(id) => InstanceId::parse(id).map_err(|_| unknown())?,
         None => {
@@ -274,9 +365,11 @@ pub enum Lifecycle {
 }
 
 /// `POST /instances/{id}/token/{token}/integrator/on-demand/{subscription|cancel}` → 201
-/// `{"value": true, "paymentStatus", "due"}`. Subscribing marks the instance paid and keeps it
-/// at least a month past now; cancelling a paid instance keeps it usable for 30 days from now,
-/// cancelling a trial ends it when the trial would have.
+/// `{"value": true, "paymentStatus", "due"}` (seed 001 lines 13607–13700 show 201 and no body).
+/// Subscribing starts billing (postpaid, from this month on); cancelling a subscribed instance
+/// keeps it usable for 30 days from now and charges it on the next invoice, then the jobs
+/// delete it; cancelling a trial ends it when the trial would have. Repeating either is a
+/// no-op. A disabled or stopped account cannot subscribe.
 pub async fn lifecycle(
     cp: &Arc<ControlPlane>,
     req: &Request<Incoming>,
@@ -285,30 +378,57 @@ pub async fn lifecycle(
     which: Lifecycle,
 ) -> Result<Resp, CpError> {
     let tenant = tenant_of(cp, req.headers())?;
-    let unknown =
-        || CpError::refused(404, "Instance not found", "no instance with this id and token for this integrator");
     let id = InstanceId::parse(id).map_err(|_| unknown())?;
-    let token_ok =
-        cp.registry_read(|r| r.instances.get(&id).is_some_and(|i| i.config.token_hash.matches(token.as_bytes())));
+    let token_ok = cp.registry_read(|r| {
+        r.instances.get(&id).is_some_and(|i| i.config.tenant == tenant && i.config.token_hash.matches(token.as_bytes()))
+    });
     if !token_ok {
         return Err(unknown());
     }
-    let now = chatedge_config::time::unix_ms();
-    let config = change_owned(cp, tenant, id, move |c| match which {
-        Lifecycle::Subscribe => {
-            c.payment_status = "PAID".into();
-            c.due_ms = c.due_ms.max(now + MONTH_MS);
-            c.active = true;
-        }
-        Lifecycle::Cancel => {
-            if c.payment_status != "TRIAL" {
-                c.due_ms = c.due_ms.max(now + MONTH_MS);
+    if which == Lifecycle::Subscribe {
+        account_may_grow(cp, &tenant)?;
+    }
+    let now = cp.clock.now_ms();
+    let (version, record) = cp
+        .mutate_async(move |r, next| {
+            let mut record = r.instances.get(&id).filter(|i| i.config.tenant == tenant).cloned().ok_or_else(unknown)?;
+            let c = &mut record.config;
+            let mut sub =
+                r.subscriptions.get(&id).cloned().unwrap_or_else(|| Subscription::new(id, tenant, c.name.clone()));
+            sub.name = c.name.clone();
+            let was_paid = c.payment_status == PAID || sub.is_active();
+            let mut change = Change::default();
+            match which {
+                Lifecycle::Subscribe if c.payment_status == PAID => {}
+                Lifecycle::Subscribe => {
+                    c.payment_status = PAID.into();
+                    c.due_ms = billing::paid_due(now);
+                    c.active = true;
+                    sub.subscribe(now);
+                    change.subscriptions.push(sub);
+                }
+                Lifecycle::Cancel if c.payment_status == CANCELED || (c.payment_status == TRIAL && !was_paid) => {
+                    c.payment_status = CANCELED.into();
+                }
+                Lifecycle::Cancel => {
+                    c.payment_status = CANCELED.into();
+                    c.due_ms = now + CANCEL_GRACE_MS;
+                    sub.cancel(now);
+                    change.subscriptions.push(sub);
+                }
             }
-            c.payment_status = "CANCELED".into();
-        }
-    })
-    .await?;
-    let body = json!({"value": true, "paymentStatus": config.payment_status, "due": config.due_ms});
+            change.instances.push(record.clone());
+            Ok(((next, record), change))
+        })
+        .await?;
+    if !cp.wait_applied(version, APPLY_WAIT).await {
+        tracing::warn!(version, "changed an instance that not every data plane has applied yet");
+    }
+    let body = json!({
+        "value": true,
+        "paymentStatus": record.config.payment_status,
+        "due": billing::due_of(&record, now),
+    });
     Ok(chatedge_serve::json(StatusCode::CREATED, &body))
 }
 
@@ -323,9 +443,7 @@ async fn change_owned(
     let policy = cp.url_policy;
     let (version, config) = cp
         .mutate_async(move |r, next| {
-            let mut record = r.instances.get(&id).filter(|i| i.config.tenant == tenant).cloned().ok_or_else(|| {
-                CpError::refused(404, "Instance not found", "no instance with this id for this integrator token")
-            })?;
+            let mut record = r.instances.get(&id).filter(|i| i.config.tenant == tenant).cloned().ok_or_else(unknown)?;
             f(&mut record.config);
             if let Some(p) = record.config.problems(policy).first() {
                 return Err(CpError::refused(400, "Invalid field", p.clone()));

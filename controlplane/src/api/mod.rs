@@ -1,8 +1,9 @@
 //! api: the control plane's HTTP surface — the Z-API integrator routes (`/instances/integrator/
 //! on-demand`, `GET` and `PUT /instances`, `DELETE /instances/{id}`, subscription and
-//! cancellation), the data-plane routes
-//! (`/dataplane/v1/…`: config stream, acknowledgements, forwarded settings), the operator's
-//! `/admin/…` routes (an account's rate limits) and `/metrics`.
+//! cancellation), the integrator's own account routes (`/integrator/…`: invoices, Client-Token,
+//! IP allowlist), the operator's `/admin/…` routes (accounts, tokens, rate limits, payments, test clock),
+//! the data-plane routes
+//! (`/dataplane/v1/…`: config stream, acknowledgements, forwarded settings) and `/metrics`.
 //! Errors use Z-API's shape `{"error", "message"}` and are mapped to HTTP in [`error_response`]
 //! only.
 
@@ -10,6 +11,7 @@ mod admin;
 mod cloud_api;
 mod dataplane;
 mod integrator;
+mod invoices;
 mod webhook_guard;
 
 use std::sync::Arc;
@@ -50,7 +52,15 @@ pub async fn handle(cp: Arc<ControlPlane>, req: Request<Incoming>, shutdown: wat
         (&Method::POST, ["instances", "integrator", "on-demand"]) => {
             ("integrator.create", integrator::create(&cp, req).await.map(whole))
         }
-        (&Method::GET, ["instances"]) => ("integrator.list", integrator::list(&cp, &req).map(whole)),
+        (&Method::GET, ["instances"]) => ("integrator.list", integrator::list(&cp, req).await.map(whole)),
+        (_, ["admin", rest @ ..]) => match admin::handle(&cp, req, rest).await {
+            Some((label, r)) => (label, r.map(whole)),
+            None => not_found(&path),
+        },
+        (_, ["integrator", rest @ ..]) => match invoices::handle(&cp, req, rest).await {
+            Some((label, r)) => (label, r.map(whole)),
+            None => not_found(&path),
+        },
         (&Method::DELETE, ["instances", id]) => {
             let id = id.to_string();
             ("integrator.delete", integrator::delete(&cp, &req, &id).await.map(whole))
@@ -64,10 +74,6 @@ pub async fn handle(cp: Arc<ControlPlane>, req: Request<Incoming>, shutdown: wat
         (&Method::POST, ["dataplane", "v1", "instances", id, "settings"]) => {
             let id = id.to_string();
             ("dataplane.settings", dataplane::settings(&cp, req, &id).await.map(whole))
-        }
-        (&Method::PUT, ["admin", "tenants", id, "limits"]) => {
-            let id = id.to_string();
-            ("admin.limits", admin::set_limits(&cp, req, &id).await.map(whole))
         }
         (&Method::PUT, ["instances"]) => ("integrator.rename", integrator::rename(&cp, req).await.map(whole)),
         (
@@ -95,6 +101,10 @@ pub async fn handle(cp: Arc<ControlPlane>, req: Request<Incoming>, shutdown: wat
     res
 }
 
+fn not_found(path: &str) -> (&'static str, Result<Response<Body>, CpError>) {
+    ("not_found", Err(CpError::refused(404, "Route not found", format!("no route for {path}"))))
+}
+
 fn whole(r: Resp) -> Response<Body> {
     r.map(Either::Left)
 }
@@ -114,13 +124,33 @@ pub fn error_response(e: &CpError) -> Resp {
     chatedge_serve::json(status, &json!({"error": error, "message": message}))
 }
 
-/// The request body as JSON, bounded; refusals say what is wrong.
-async fn json_body<T: serde::de::DeserializeOwned>(req: Request<Incoming>) -> Result<T, CpError> {
+/// The request body, bounded in size and time.
+async fn body_bytes(req: Request<Incoming>) -> Result<bytes::Bytes, CpError> {
     let (parts, body) = req.into_parts();
     let read = chatedge_serve::read_body(&parts.headers, body, MAX_BODY_BYTES);
-    let bytes = tokio::time::timeout(BODY_TIMEOUT, read)
+    tokio::time::timeout(BODY_TIMEOUT, read)
         .await
         .map_err(|_| CpError::refused(408, "Request timeout", "the body did not arrive in time"))?
-        .map_err(|e| CpError::refused(400, "Bad request", format!("cannot read body: {e:?}")))?;
+        .map_err(|e| CpError::refused(400, "Bad request", format!("cannot read body: {e:?}")))
+}
+
+/// The request body as JSON, bounded; refusals say what is wrong.
+async fn json_body<T: serde::de::DeserializeOwned>(req: Request<Incoming>) -> Result<T, CpError> {
+    let bytes = body_bytes(req).await?;
     serde_json::from_slice(&bytes).map_err(|e| CpError::refused(400, "Invalid JSON", e.to_string()))
+}
+
+/// Like [`json_body`], `None` for an empty body.
+async fn optional_json<T: serde::de::DeserializeOwned>(req: Request<Incoming>) -> Result<Option<T>, CpError> {
+    let bytes = body_bytes(req).await?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice(&bytes).map(Some).map_err(|e| CpError::refused(400, "Invalid JSON", e.to_string()))
+}
+
+/// A body that may be empty or a JSON object (a GET carrying parameters), as a JSON value
+/// (`null` when empty).
+async fn optional_json_body(req: Request<Incoming>) -> Result<serde_json::Value, CpError> {
+    Ok(optional_json(req).await?.unwrap_or(serde_json::Value::Null))
 }

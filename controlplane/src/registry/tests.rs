@@ -4,7 +4,8 @@ fn instance(tenant: TenantId, created_ms: u64) -> InstanceRecord {
     let token = Secret::generate(16);
     InstanceRecord {
         config: InstanceConfig::new_trial(tenant, token.hash(), "i".into(), created_ms, 1),
-        token,
+        token: None,
+        sealed_token: None,
         version: 0,
     }
 }

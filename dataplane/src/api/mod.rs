@@ -49,6 +49,8 @@ pub struct App {
     pub rate_limits: crate::edge::rate_limit::RateLimits,
     /// Whether `/metrics` is served on the public port (no `[metrics] listen` of its own).
     pub metrics_public: bool,
+    /// Proxies whose `X-Forwarded-For` names the caller (account IP allowlists).
+    pub trusted_proxies: Arc<[ipnet::IpNet]>,
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -20,8 +20,10 @@ use serde_json::json;
 use crate::api::App;
 
 /// Handles one request end to end.
-pub async fn handle(app: Arc<App>, req: Request<Body>, peer: SocketAddr) -> Resp {
+pub async fn handle(app: Arc<App>, mut req: Request<Body>, peer: SocketAddr) -> Resp {
     let started = Instant::now();
+    // Where the call came from, for the account IP allowlist (auth::account).
+    req.extensions_mut().insert(crate::auth::Origin { peer, trusted_proxies: app.trusted_proxies.clone() });
     let routed = rate_limit::route(&app, req, peer);
     let (route, dialect, res) = match tokio::time::timeout(app.limits.request_timeout, routed).await {
         Ok(r) => r,

@@ -10,7 +10,7 @@ use crate::metrics::Metrics;
 use crate::store::{Op, Store};
 
 fn tenant() -> Tenant {
-    Tenant { id: TenantId::generate(), name: "t".into(), pacing: None, limits: None }
+    Tenant::new(TenantId::generate(), "t".into())
 }
 
 fn instances(t: &Tenant, n: usize) -> Vec<InstanceConfig> {

@@ -49,6 +49,8 @@ pub enum ZapiError {
     Account(AccountError),
     /// The Idempotency-Key was used before (within a day) for a different request.
     IdempotencyConflict,
+    /// The instance's account refuses the call (IP allowlist, Client-Token, disabled, unpaid).
+    Refused(crate::auth::Refusal),
 }
 
 impl From<CoreError> for ZapiError {
@@ -86,6 +88,7 @@ impl ZapiError {
             ZapiError::Media { .. } => "invalid_media",
             ZapiError::UploadsBusy => "uploads_busy",
             ZapiError::IdempotencyConflict => "idempotency_conflict",
+            ZapiError::Refused(r) => r.reason(),
             ZapiError::Account(e) => match e {
                 AccountError::NotConnected => "not_connected",
                 AccountError::AlreadyConnected => "already_connected",
@@ -103,6 +106,10 @@ impl ZapiError {
         let (status, error, message): (StatusCode, &str, String) = match &self {
             ZapiError::Unauthorized => {
                 (StatusCode::UNAUTHORIZED, "Unauthorized", "unknown instance or invalid token".into())
+            }
+            ZapiError::Refused(r) => {
+                let (status, body) = r.response();
+                return chatedge_serve::json(status, &body);
             }
             ZapiError::Inactive => (
                 StatusCode::FORBIDDEN,

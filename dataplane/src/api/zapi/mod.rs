@@ -163,9 +163,16 @@ async fn dispatch(
     if !method_allowed(&method, allowed) {
         return Err(ZapiError::MethodNotAllowed { allowed });
     }
-    let Some(instance) = auth::instance(&app.config.load(), id, token) else {
+    let snapshot = app.config.load();
+    let Some(instance) = auth::instance(&snapshot, id, token) else {
         return Err(ZapiError::Unauthorized);
     };
+    auth::account(&snapshot, &instance, req.headers(), req.extensions().get::<auth::Origin>())
+        .map_err(ZapiError::Refused)?;
+    if matches!(action, Action::Message(..)) {
+        auth::may_send(snapshot.tenants.get(&instance.tenant).map(|t| &**t)).map_err(ZapiError::Refused)?;
+    }
+    drop(snapshot);
     if matches!(action, Action::Core(Core::Integrator, _)) {
         return Ok(integrator::forward(app, req).await.1);
     }

@@ -15,7 +15,7 @@ fn limits(instance: Option<Limit>, account: Option<Limit>, ip: Option<Limit>, ma
 
 fn snapshot(version: u64, tenant: TenantId, tenant_limits: Option<TenantLimits>) -> Snapshot {
     let mut s = Snapshot { version, ..Snapshot::default() };
-    let t = Tenant { id: tenant, name: "t".into(), pacing: None, limits: tenant_limits };
+    let t = Tenant { limits: tenant_limits, ..Tenant::new(tenant, "t".into()) };
     s.tenants.insert(tenant, Arc::new(t));
     s
 }
@@ -71,7 +71,7 @@ fn a_pushed_account_limit_applies_from_the_next_snapshot_without_losing_other_bu
     let rl = RateLimits::with_clock(limits(Limit::new(100, 100), None, None, 10), &Metrics::new(), clock);
     let (limited, other) = (TenantId::generate(), TenantId::generate());
     let mut snap = snapshot(1, limited, None);
-    snap.tenants.insert(other, Arc::new(Tenant { id: other, name: "o".into(), pacing: None, limits: None }));
+    snap.tenants.insert(other, Arc::new(Tenant::new(other, "o".into())));
     let (a, b) = (instance_of(limited), instance_of(other));
     for _ in 0..10 {
         rl.check(&snap, a).unwrap();
