@@ -50,7 +50,15 @@ pub struct Tenant {
 impl Tenant {
     /// An account with nothing restricted.
     pub fn new(id: TenantId, name: String) -> Tenant {
-        Tenant { id, name, pacing: None, limits: None, disabled: false, payment_overdue: false, security: AccountSecurity::default() }
+        Tenant {
+            id,
+            name,
+            pacing: None,
+            limits: None,
+            disabled: false,
+            payment_overdue: false,
+            security: AccountSecurity::default(),
+        }
     }
 }
 

@@ -4,8 +4,8 @@
 //! runtime, one task per request, the same for every protocol. Serving itself (protocols,
 //! connection limits, graceful shutdown) is `chatedge_serve`.
 
-pub mod rate_limit;
 pub mod listeners;
+pub mod rate_limit;
 pub(crate) mod router;
 
 use std::net::SocketAddr;

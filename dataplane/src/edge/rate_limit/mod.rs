@@ -30,12 +30,12 @@ use std::sync::{Arc, Mutex};
 use arc_swap::ArcSwap;
 use chatedge_config::rate_limits::{Limit, RateLimitsConfig};
 use chatedge_config::{InstanceId, Snapshot, TenantId};
+use chatedge_serve::Body;
 use chatedge_serve::Resp;
 use governor::clock::{Clock, DefaultClock, Reference};
 use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DashMapStateStore;
 use governor::{Quota, RateLimiter};
-use chatedge_serve::Body;
 use hyper::{Method, Request};
 use prometheus::{IntCounter, IntGauge};
 

@@ -32,9 +32,11 @@ fn stale(key: &[u8], value: &[u8], cutoff_ms: u64) -> bool {
     is_mark && written.is_some_and(|ms| ms < cutoff_ms)
 }
 
-/// Up to [`CHUNK`] stale marks at or after `from`, and where the next walk step starts
-/// (`None`: the walk is over).
-fn collect(store: &Store, from: &[u8], cutoff_ms: u64) -> Result<(Vec<Vec<u8>>, Option<Vec<u8>>), StoreError> {
+/// One walk step: stale marks found, and where the next step starts (`None`: the walk is over).
+type Step = (Vec<Vec<u8>>, Option<Vec<u8>>);
+
+/// Up to [`CHUNK`] stale marks at or after `from`.
+fn collect(store: &Store, from: &[u8], cutoff_ms: u64) -> Result<Step, StoreError> {
     let mut it = store.db().raw_iterator_cf(store.cf(Cf::CloudMessages));
     it.seek(from);
     let mut found = Vec::new();
