@@ -62,7 +62,8 @@ async fn a_disk_that_fills_mid_burst_loses_nothing_acknowledged_sends_nothing_re
         eprintln!("SKIPPED: mounting a tmpfs needs root (the test mounts a size-limited filesystem)");
         return;
     };
-    let config = format!("{FAST}\n[dataplane]\nrequest_timeout_ms = 3000\n");
+    // The burst is far above the default per-instance rate limit: the disk is what must refuse.
+    let config = format!("{FAST}\n[dataplane]\nrequest_timeout_ms = 3000\n[rate_limits]\ninstance_rps = 0\n");
     let ce = Chatedge::up(&fs.0.join("data"), &config);
     let http = Http::new();
     let sink = Sink::start().await;
