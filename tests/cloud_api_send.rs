@@ -31,24 +31,8 @@ fn config(graph: &FakeGraph) -> String {
 }
 
 async fn create(http: &Http, ce: &Chatedge, sink: &Sink, graph: &FakeGraph) -> Instance {
-    let mut body = json!({"name": "cloud instance", "network": "cloud-api", "cloudApi": graph.credentials()});
-    for (field, path) in [
-        ("deliveryCallbackUrl", "delivery"),
-        ("receivedCallbackUrl", "received"),
-        ("messageStatusCallbackUrl", "status"),
-        ("connectedCallbackUrl", "connected"),
-        ("disconnectedCallbackUrl", "disconnected"),
-    ] {
-        body[field] = json!(format!("{}/{path}", sink.url));
-    }
-    let (status, v) =
-        http.post(&format!("{}/instances/integrator/on-demand", ce.cp), Some(&ce.integrator_token), &body).await;
-    assert_eq!(status, 200, "on-demand create of a Cloud API instance: {v}");
-    Instance {
-        id: v["id"].as_str().unwrap().to_owned(),
-        token: v["token"].as_str().unwrap().to_owned(),
-        secret: v["webhookSecret"].as_str().unwrap().to_owned(),
-    }
+    let body = json!({"name": "cloud instance", "network": "cloud-api", "cloudApi": graph.credentials()});
+    common::create_instance_with(http, ce, Some(sink), body).await
 }
 
 /// A running chatedge with one Cloud API instance, connected (its credentials verified).

@@ -229,7 +229,8 @@ pub async fn create_business_instance(http: &Http, ce: &Chatedge, sink: Option<&
     create_instance_with(http, ce, sink, json!({"name": "business instance", "businessDevice": true})).await
 }
 
-async fn create_instance_with(http: &Http, ce: &Chatedge, sink: Option<&Sink>, mut body: Value) -> Instance {
+/// Creates an instance on demand from `body`, its webhooks pointed at `sink`'s paths.
+pub async fn create_instance_with(http: &Http, ce: &Chatedge, sink: Option<&Sink>, mut body: Value) -> Instance {
     if let Some(s) = sink {
         for (field, path) in [
             ("deliveryCallbackUrl", "delivery"),
