@@ -60,12 +60,11 @@ struct TlsFlags {
 
 impl TlsFlags {
     fn apply(&self, config: &mut Config) -> Result<()> {
-        use chatedge_config::file::{TlsConfig, TlsSource};
+        use chatedge_config::file::TlsConfig;
         if self.tls_self_signed {
             let listen = config.tls.as_ref().map(|t| t.listen);
             let default: SocketAddr = TlsConfig::DEFAULT_LISTEN.parse()?;
-            config.tls =
-                Some(TlsConfig { source: TlsSource::SelfSigned, listen: listen.unwrap_or(default), http3: true });
+            config.tls = Some(TlsConfig::self_signed(listen.unwrap_or(default)));
         }
         if let Some(l) = self.tls_listen {
             let tls = config.tls.as_mut().context("--tls-listen needs [tls] cert and key, or --tls-self-signed")?;

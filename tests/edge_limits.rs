@@ -2,7 +2,8 @@
 //! sending a byte at a time, a client that never reads, an idle h2 connection that answers
 //! pings, a flood of connections from one address, and an integrator call with a bad token
 //! are each refused or closed (with a clear error where HTTP allows one, and a count in
-//! `chatedge_dp_refusals_total{reason}`), while a normal client keeps being served.
+//! `chatedge_dp_refusals_total{reason}`), while a normal client keeps being served; an h2
+//! connection is told how many streams it may open.
 
 mod common;
 mod edge_support;
@@ -203,4 +204,29 @@ async fn a_forwarded_integrator_call_with_a_bad_token_is_refused_before_its_body
         )
         .await;
     assert_eq!(status, 200, "the right token still creates through the data plane: {v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_h2_client_is_told_the_configured_stream_limit() {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::Poll;
+
+    let dir = temp_dir();
+    let ce = Chatedge::up(dir.path(), &config("max_streams_per_connection = 3\n"));
+    let tcp = TcpStream::connect(addr(&ce)).await.unwrap();
+    let (client, mut conn) = h2::client::handshake(tcp).await.unwrap();
+    let mut client = client.ready().await.unwrap();
+    let req = hyper::Request::get(format!("{}/healthz", ce.dp)).body(()).unwrap();
+    let (mut response, _) = client.send_request(req, true).unwrap();
+    // Drive the connection until the answer arrives: by then the server's SETTINGS are read.
+    let status = std::future::poll_fn(|cx| {
+        if let Poll::Ready(ended) = Pin::new(&mut conn).poll(cx) {
+            return Poll::Ready(Err(format!("the connection ended first: {ended:?}")));
+        }
+        Pin::new(&mut response).poll(cx).map(|r| r.map(|r| r.status().as_u16()).map_err(|e| e.to_string()))
+    })
+    .await;
+    assert_eq!(status, Ok(200));
+    assert_eq!(conn.max_concurrent_send_streams(), 3, "SETTINGS_MAX_CONCURRENT_STREAMS is the configured limit");
 }

@@ -1,6 +1,7 @@
 //! TLS on the data plane (issue 11 §1): HTTP/1.1 and h2 chosen by ALPN, a rustls client and
 //! curl alike; HTTP/3 announced with `Alt-Svc`; a certificate replaced on disk is served to
-//! new connections while a connection opened before keeps working.
+//! new connections while a connection opened before keeps working; with the files unwatched,
+//! SIGHUP reloads them.
 
 mod common;
 mod edge_support;
@@ -14,6 +15,28 @@ fn tls_config(dir: &std::path::Path) -> String {
     let (cert, key) = (dir.join("edge.crt"), dir.join("edge.key"));
     write_certificate(&cert, &key);
     format!("{FAST}\n[tls]\ncert = \"{}\"\nkey = \"{}\"\nlisten = \"127.0.0.1:0\"\n", cert.display(), key.display())
+}
+
+/// Replaces the certificate files the way certificate tools do (written beside, renamed
+/// over); returns the new leaf and the new PEM.
+fn replace_certificate(dir: &std::path::Path) -> (Vec<u8>, Vec<u8>) {
+    let (cert, key) = (dir.join("next.crt"), dir.join("next.key"));
+    let leaf = write_certificate(&cert, &key);
+    std::fs::rename(&key, dir.join("edge.key")).unwrap();
+    std::fs::rename(&cert, dir.join("edge.crt")).unwrap();
+    (leaf, std::fs::read(dir.join("edge.crt")).unwrap())
+}
+
+/// The leaf a new TLS connection is served, once it is the one `pem` trusts.
+async fn served_leaf(port: u16, pem: &[u8]) -> Option<Vec<u8>> {
+    eventually(Duration::from_secs(20), || async {
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok()?;
+        let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(client_config(pem, &[b"http/1.1"])));
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let tls = connector.connect(name, tcp).await.ok()?; // fails while the old one is served
+        Some(presented(&tls))
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -61,24 +84,32 @@ async fn a_certificate_replaced_on_disk_serves_new_connections_while_an_old_one_
     let mut old = h1(tls).await;
     assert_eq!(answer(old.send_request(get("/healthz")).await.unwrap()).await.0, 200);
 
-    // The new pair is written beside the old and renamed over it, as certificate tools do.
-    let (cert, key) = (dir.path().join("next.crt"), dir.path().join("next.key"));
-    let new_leaf = write_certificate(&cert, &key);
-    std::fs::rename(&key, dir.path().join("edge.key")).unwrap();
-    std::fs::rename(&cert, dir.path().join("edge.crt")).unwrap();
-    let new_pem = std::fs::read(dir.path().join("edge.crt")).unwrap();
-
-    let served = eventually(Duration::from_secs(20), || async {
-        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok()?;
-        let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(client_config(&new_pem, &[b"http/1.1"])));
-        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-        let tls = connector.connect(name, tcp).await.ok()?; // fails while the old one is served
-        Some(presented(&tls))
-    })
-    .await
-    .expect("new connections get the new certificate");
+    let (new_leaf, new_pem) = replace_certificate(dir.path());
+    let served = served_leaf(port, &new_pem).await.expect("new connections get the new certificate");
     assert_eq!(served, new_leaf);
     assert_ne!(served, old_leaf);
     assert_eq!(answer(old.send_request(get("/healthz")).await.unwrap()).await.0, 200, "the old connection still works");
+    assert!(ce.log().contains("TLS certificate reloaded"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads_the_certificate_when_the_files_are_not_watched() {
+    let dir = temp_dir();
+    // "0": the files are never polled, so only the signal can make the new pair served.
+    let config = format!("{}watch_interval = \"0\"\n", tls_config(dir.path()));
+    let ce = Chatedge::up(&dir.path().join("ce"), &config);
+    let port = announced_h3_port(&ce.dp).await;
+    let old_pem = std::fs::read(dir.path().join("edge.crt")).unwrap();
+    let (new_leaf, new_pem) = replace_certificate(dir.path());
+
+    // Unwatched, the old certificate is still served after a poll would have seen the change.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (tls, _) = tls_connect(port, client_config(&old_pem, &[b"http/1.1"])).await;
+    assert_ne!(presented(&tls), new_leaf, "the files were reloaded without a signal");
+    assert!(!ce.log().contains("TLS certificate reloaded"));
+
+    ce.hangup();
+    let served = served_leaf(port, &new_pem).await.expect("after SIGHUP new connections get the new certificate");
+    assert_eq!(served, new_leaf);
     assert!(ce.log().contains("TLS certificate reloaded"));
 }

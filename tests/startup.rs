@@ -78,3 +78,50 @@ fn an_unknown_config_key_stops_start_up_with_an_error_naming_the_key() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("max_dealy_ms"), "{stderr}");
 }
+
+/// A plain HTTP/1.0 GET over a blocking socket: (status, body).
+fn get(addr: &str, path: &str) -> (u16, String) {
+    use std::io::Write;
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    let status = answer.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (status, answer.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default())
+}
+
+#[test]
+fn metrics_on_a_listener_of_their_own_are_not_served_on_the_public_port() {
+    let dir = temp_dir();
+    let config = dir.path().join("chatedge.toml");
+    std::fs::write(&config, "[metrics]\nlisten = \"127.0.0.1:0\"\n").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chatedge"))
+        .args(["up", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .args(["--listen", "127.0.0.1:0", "--control-listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut printed = String::new();
+    while !printed.contains("metrics listening on") {
+        assert!(stdout.read_line(&mut printed).unwrap() > 0, "chatedge exited early: {printed}");
+    }
+    let after = |marker: &str| {
+        let rest = printed.split(marker).nth(1).unwrap();
+        rest.lines().next().unwrap().trim().trim_start_matches("http://").to_owned()
+    };
+    let (public, metrics) = (after("data plane listening on"), after("metrics listening on"));
+
+    let (status, body) = get(&metrics, "/metrics");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("chatedge_dp_"), "the metrics listener serves the data plane's metrics: {body}");
+    assert_eq!(get(&public, "/metrics").0, 404, "/metrics is gone from the public port");
+    assert_eq!(get(&public, "/healthz").0, 200, "the public port still serves");
+
+    // SAFETY: kill(2) on our own child with SIGTERM has no memory-safety preconditions.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert!(child.wait().unwrap().success());
+}

@@ -77,6 +77,29 @@ impl Refusal {
     }
 }
 
+/// An instance whose token the edge already checked (rate limiting does, first), against the
+/// snapshot of `version`: kept in the request's extensions so a request's token is hashed
+/// once. A dialect uses it only while the snapshot it reads is still that version.
+#[derive(Clone)]
+pub struct Authenticated {
+    pub version: u64,
+    pub instance: Arc<InstanceConfig>,
+}
+
+/// The instance `req` authenticated as: the edge's earlier check when it was made against
+/// `snapshot`, else [`instance`] now.
+pub fn instance_of<B>(
+    snapshot: &Snapshot,
+    req: &hyper::Request<B>,
+    id: &str,
+    token: &str,
+) -> Option<Arc<InstanceConfig>> {
+    match req.extensions().get::<Authenticated>() {
+        Some(a) if a.version == snapshot.version => Some(a.instance.clone()),
+        _ => instance(snapshot, id, token),
+    }
+}
+
 /// Checks `token` for instance `id`; `None` when either is wrong.
 pub fn instance(snapshot: &Snapshot, id: &str, token: &str) -> Option<Arc<InstanceConfig>> {
     let presented = TokenHash::of(token.as_bytes());

@@ -113,13 +113,15 @@ impl Tls {
         Ok(())
     }
 
-    /// Reloads when the files change (polled every `every`) or on SIGHUP, until `shutdown`.
-    /// `on_reload` learns each outcome (for a counter). A failed reload keeps the old pair.
-    pub async fn watch(self, every: Duration, mut shutdown: watch::Receiver<bool>, on_reload: impl Fn(bool)) {
+    /// Reloads when the files change (polled every `every`; `None`: never polled) or on
+    /// SIGHUP, until `shutdown`. `on_reload` learns each outcome (for a counter). A failed
+    /// reload keeps the old pair.
+    pub async fn watch(self, every: Option<Duration>, mut shutdown: watch::Receiver<bool>, on_reload: impl Fn(bool)) {
         let CertSource::Files { cert, key } = self.source.clone() else { return };
         let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
         let mut seen = stamp(&cert, &key);
-        let mut tick = tokio::time::interval(every);
+        // Without polling, a tick a year apart stands for "never".
+        let mut tick = tokio::time::interval(every.unwrap_or(Duration::from_secs(365 * 24 * 3600)));
         loop {
             let hangup = async {
                 match hup.as_mut() {

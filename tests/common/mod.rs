@@ -180,6 +180,12 @@ impl Chatedge {
         self.child.wait().unwrap();
     }
 
+    /// SIGHUP (reload the TLS certificate); the process keeps running.
+    pub fn hangup(&self) {
+        // SAFETY: kill(2) on our own child with SIGHUP has no memory-safety preconditions.
+        assert_eq!(unsafe { libc::kill(self.child.id() as i32, libc::SIGHUP) }, 0);
+    }
+
     /// SIGTERM and wait for the exit.
     pub fn terminate(mut self) -> ExitStatus {
         // SAFETY: kill(2) on our own child with SIGTERM has no memory-safety preconditions.

@@ -25,6 +25,9 @@ pub struct RawTls {
     pub self_signed: bool,
     /// HTTP/3 on the TLS port's number over UDP; on by default.
     pub http3: Option<bool>,
+    /// How often the PEM files are checked for a change ("1s" by default); "0" checks never,
+    /// leaving SIGHUP as the only way to reload.
+    pub watch_interval: Option<String>,
 }
 
 /// `[limits]`: every key optional; durations read like "10s".
@@ -63,11 +66,25 @@ pub struct TlsConfig {
     pub source: TlsSource,
     pub listen: SocketAddr,
     pub http3: bool,
+    /// How often the files are checked for a change; `None`: only on SIGHUP.
+    pub watch_interval: Option<Duration>,
 }
 
 impl TlsConfig {
     /// The default TLS listener.
     pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
+    /// How often the files are checked by default.
+    pub const DEFAULT_WATCH_INTERVAL: Duration = Duration::from_secs(1);
+
+    /// A listener on `listen` with a generated development certificate.
+    pub fn self_signed(listen: SocketAddr) -> TlsConfig {
+        TlsConfig {
+            source: TlsSource::SelfSigned,
+            listen,
+            http3: true,
+            watch_interval: Some(TlsConfig::DEFAULT_WATCH_INTERVAL),
+        }
+    }
 }
 
 /// What one client may hold or send; each refusal is a clear error where HTTP allows one and
@@ -115,7 +132,11 @@ pub(super) fn tls(raw: &RawTls, p: &mut Problems) -> Option<TlsConfig> {
             TlsSource::SelfSigned
         }
     };
-    Some(TlsConfig { source, listen: p.addr("tls.listen", listen), http3: raw.http3.unwrap_or(true) })
+    let watch_interval = match raw.watch_interval.as_deref() {
+        None => Some(TlsConfig::DEFAULT_WATCH_INTERVAL),
+        Some(d) => Some(p.duration_or_zero("tls.watch_interval", d)).filter(|d| !d.is_zero()),
+    };
+    Some(TlsConfig { source, listen: p.addr("tls.listen", listen), http3: raw.http3.unwrap_or(true), watch_interval })
 }
 
 pub(super) fn limits(raw: &RawLimits, legacy: &RawDataplane, p: &mut Problems) -> LimitsConfig {

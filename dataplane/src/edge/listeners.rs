@@ -21,9 +21,6 @@ use tokio::sync::watch;
 use crate::api::App;
 use crate::DataPlaneError;
 
-/// How often the certificate files are checked for a change.
-const CERT_POLL: Duration = Duration::from_secs(1);
-
 /// Where the data plane listens, once bound.
 #[derive(Debug, Clone)]
 pub struct Bound {
@@ -40,6 +37,8 @@ struct Secure {
     listener: TcpListener,
     tls: Tls,
     quic: Option<quinn::Endpoint>,
+    /// How often the certificate files are checked for a change (`None`: SIGHUP only).
+    watch_interval: Option<Duration>,
 }
 
 /// Bound listeners, not yet serving.
@@ -85,7 +84,7 @@ impl Listeners {
                     false => None,
                 };
                 bound.http3 = quic.is_some();
-                Some(Secure { listener, tls, quic })
+                Some(Secure { listener, tls, quic, watch_interval: t.watch_interval })
             }
         };
         let metrics = match config.metrics.listen {
@@ -116,9 +115,9 @@ impl Listeners {
         };
         let plain = chatedge_serve::serve(self.plain, edge.clone(), shutdown.clone(), opts.clone());
         let secure = async {
-            let Some(Secure { listener, tls, quic }) = self.secure else { return };
+            let Some(Secure { listener, tls, quic, watch_interval }) = self.secure else { return };
             let reloads = app.metrics.refusals.clone(); // failed reloads are counted as refusals
-            let watcher = tls.clone().watch(CERT_POLL, shutdown.clone(), move |ok| {
+            let watcher = tls.clone().watch(watch_interval, shutdown.clone(), move |ok| {
                 if !ok {
                     reloads.with_label_values(&["tls_reload_failed"]).inc();
                 }

@@ -164,7 +164,7 @@ async fn dispatch(
         return Err(ZapiError::MethodNotAllowed { allowed });
     }
     let snapshot = app.config.load();
-    let Some(instance) = auth::instance(&snapshot, id, token) else {
+    let Some(instance) = auth::instance_of(&snapshot, &req, id, token) else {
         return Err(ZapiError::Unauthorized);
     };
     auth::account(&snapshot, &instance, req.headers(), req.extensions().get::<auth::Origin>())

@@ -1,10 +1,10 @@
 //! rate_limit: keyed token buckets (governor's GCRA) in front of the router (issue 11 §3).
 //! Keys: the instance (every request that presents valid instance credentials), the account
 //! (the tenant the instance belongs to, summed over its instances) and the client address for
-//! requests that present none (a wrong token, an unknown route, `/openapi.json`). Operator and
-//! machine routes are not limited here: `/metrics`, `/healthz`, `/sim/…`, signed `/media/…`
-//! links, the Cloud API webhook, and the integrator routes (the control plane authenticates
-//! those). Limits come from `[rate_limits]` and, per account, from the pushed snapshot
+//! requests that present none (a wrong token, an unknown route, `/openapi.json`, and the
+//! integrator routes forwarded to the control plane, whose tokens only the control plane can
+//! check). Operator and machine routes are not limited here: `/metrics`, `/healthz`, `/sim/…`,
+//! signed `/media/…` links and the Cloud API webhook. Limits come from `[rate_limits]` and, per account, from the pushed snapshot
 //! (`Tenant::limits`); a new snapshot version rebuilds the table of buckets on the next
 //! request, keeping the state of every bucket whose limit did not change (a changed limit
 //! starts its keys afresh). It never blocks: governor's state is a sharded map of atomics.
@@ -29,7 +29,7 @@ use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 use chatedge_config::rate_limits::{Limit, RateLimitsConfig};
-use chatedge_config::{InstanceId, Snapshot, TenantId};
+use chatedge_config::{InstanceConfig, InstanceId, Snapshot, TenantId};
 use chatedge_serve::Body;
 use chatedge_serve::Resp;
 use governor::clock::{Clock, DefaultClock, Reference};
@@ -59,10 +59,14 @@ pub enum Caller {
 
 /// Checks `req` against the limits, then routes it; answers 429 without routing when a limit
 /// is reached. Successful answers carry the `RateLimit` header of the buckets they used.
-pub async fn route(app: &App, req: Request<Body>, peer: SocketAddr) -> (&'static str, &'static str, Resp) {
+pub async fn route(app: &App, mut req: Request<Body>, peer: SocketAddr) -> (&'static str, &'static str, Resp) {
     let verdict = {
         let snapshot = app.config.load();
-        let caller = caller(&snapshot, req.method(), req.uri().path(), peer.ip());
+        let (caller, found) = caller(&snapshot, req.method(), req.uri().path(), peer.ip());
+        if let Some(instance) = found {
+            // The dialect reuses this check instead of hashing the token again.
+            req.extensions_mut().insert(crate::auth::Authenticated { version: snapshot.version, instance });
+        }
         app.rate_limits.check(&snapshot, caller)
     };
     match verdict {
@@ -75,23 +79,25 @@ pub async fn route(app: &App, req: Request<Body>, peer: SocketAddr) -> (&'static
     }
 }
 
-/// Which key a request is counted under (see the module doc for the exempt routes). Reads
-/// the path without allocating; the integrator routes are `router::to_control_plane`'s.
-pub fn caller(snapshot: &Snapshot, method: &Method, path: &str, peer: IpAddr) -> Caller {
+/// Which key a request is counted under (see the module doc for the exempt routes), and the
+/// instance whose credentials it presented, if valid. Reads the path without allocating; the
+/// integrator routes are `router::to_control_plane`'s.
+pub fn caller(snapshot: &Snapshot, method: &Method, path: &str, peer: IpAddr) -> (Caller, Option<Arc<InstanceConfig>>) {
     let mut segments = path.trim_matches('/').splitn(5, '/');
     match segments.next().unwrap_or("") {
-        "metrics" | "healthz" | "sim" | "media" | "network" => return Caller::Exempt,
+        "metrics" | "healthz" | "sim" | "media" | "network" => return (Caller::Exempt, None),
         "instances" => {}
-        _ => return Caller::Anonymous(peer),
+        _ => return (Caller::Anonymous(peer), None),
     }
     match (segments.next(), segments.next(), segments.next(), segments.next()) {
-        (None, ..) | (Some("integrator"), ..) => Caller::Exempt,
-        (Some(_), None, ..) if method == Method::DELETE => Caller::Exempt,
+        // Integrator routes (forwarded to the control plane, which checks their token).
+        (None, ..) | (Some("integrator"), ..) => (Caller::Anonymous(peer), None),
+        (Some(_), None, ..) if method == Method::DELETE => (Caller::Anonymous(peer), None),
         (Some(id), Some("token"), Some(token), _) => match crate::auth::instance(snapshot, id, token) {
-            Some(i) => Caller::Instance { id: i.id, tenant: i.tenant },
-            None => Caller::Anonymous(peer),
+            Some(i) => (Caller::Instance { id: i.id, tenant: i.tenant }, Some(i)),
+            None => (Caller::Anonymous(peer), None),
         },
-        _ => Caller::Anonymous(peer),
+        _ => (Caller::Anonymous(peer), None),
     }
 }
 
