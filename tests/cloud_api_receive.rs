@@ -361,3 +361,44 @@ async fn the_operator_creates_a_cloud_api_instance_for_an_account_and_sees_its_s
     let (s, challenge) = cloud_notify::handshake(webhook, &verify_token, "42").await;
     assert_eq!((s, challenge.as_str()), (200, "42"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_message_and_delay_typing_use_the_cloud_apis_own_read_and_typing_calls() {
+    let c = Cloud::start().await;
+    let hello = c.number.message(CUSTOMER, "Sheena Nelson", "wamid.TYPE1", "text", json!({"body": "oi"}));
+    let (s, a) = c.notify(&hello).await;
+    assert_eq!(s, 200, "{a}");
+    c.received("wamid.TYPE1").await;
+
+    let url = c.ce.instance_url(&c.inst, "read-message");
+    let (s, v) = c.http.post(&url, None, &json!({"phone": CUSTOMER, "messageId": "wamid.TYPE1"})).await;
+    assert_eq!(s, 204, "{v}");
+    let status_posts = || {
+        c.fake
+            .requests()
+            .into_iter()
+            .filter(|r| r.method == "POST" && r.path.ends_with("/messages") && r.json.get("status").is_some())
+            .map(|r| r.json)
+            .collect::<Vec<Value>>()
+    };
+    let read = common::eventually(PATIENCE, || async {
+        status_posts().into_iter().find(|b| b.get("typing_indicator").is_none())
+    })
+    .await
+    .expect("read-message reaches the Graph API");
+    assert_eq!(read, json!({"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.TYPE1"}));
+
+    let url = c.ce.instance_url(&c.inst, "send-text");
+    let (s, v) = c.http.post(&url, None, &json!({"phone": CUSTOMER, "message": "já vai", "delayTyping": 1})).await;
+    assert_eq!(s, 200, "{v}");
+    let typing = common::eventually(PATIENCE, || async {
+        status_posts().into_iter().find(|b| b.get("typing_indicator").is_some())
+    })
+    .await
+    .expect("delayTyping shows the Cloud API's typing indicator");
+    assert_eq!(typing["message_id"], "wamid.TYPE1", "on the chat's last received message");
+    assert_eq!(typing["typing_indicator"], json!({"type": "text"}));
+    c.sink
+        .wait_for_zaaps(&std::collections::HashSet::from([v["zaapId"].as_str().unwrap().to_owned()]), "the send")
+        .await;
+}

@@ -91,6 +91,7 @@ pub struct Metrics {
     pub idempotency_keys: IntCounterVec,
     /// "Already delivered" marks of Cloud API notifications forgotten after their retention.
     pub cloud_api_seen_marks_pruned: IntCounter,
+    pub cloud_api_message_ids_pruned: IntCounter,
 }
 
 fn latency_buckets() -> Vec<f64> {
@@ -461,6 +462,13 @@ impl Metrics {
                 IntCounter::new(
                     "chatedge_dp_cloud_api_seen_marks_pruned_total",
                     "marks of delivered Cloud API messages and statuses deleted after [network.cloud_api] seen_retention",
+                ),
+            ),
+            cloud_api_message_ids_pruned: register(
+                &r,
+                IntCounter::new(
+                    "chatedge_dp_cloud_api_message_ids_pruned_total",
+                    "Cloud API message-id pairs (with their zaapId rows) deleted after [network.cloud_api] message_id_retention",
                 ),
             ),
             cloud_api_rate_limited: register(

@@ -183,7 +183,8 @@ async fn route(
                 return Err(accounts::not_found());
             }
             let base = super::integrator::public_base(cp, &req);
-            let answer = super::integrator::create_for(cp, super::integrator::Creator::Operator(id), &base, req).await?;
+            let answer =
+                super::integrator::create_for(cp, super::integrator::Creator::Operator(id), &base, req).await?;
             ok_json(StatusCode::CREATED, &answer)
         }
         (&Method::GET, ["accounts", id, "invoices"]) => {
