@@ -392,11 +392,13 @@ async fn a_template_that_is_not_approved_is_refused_naming_its_status_and_never_
     assert_eq!(posted, ["order_update"], "only the approved template reached the network");
 }
 
-/// A running chatedge whose `[network.cloud_api]` adds `extra` to the fake's section.
-async fn cloud_with(extra: &str) -> Cloud {
+/// A running chatedge whose `[network.cloud_api]` has `backoffs` instead of the fake's.
+async fn cloud_with(backoffs: &str) -> Cloud {
     let dir = temp_dir();
     let graph = FakeGraph::start().await;
-    let ce = Chatedge::up(dir.path(), &format!("{}{extra}", config(&graph)));
+    let fakes = "rate_limit_initial_backoff_ms = 50\nrate_limit_max_backoff_ms = 400\n";
+    assert!(config(&graph).contains(fakes));
+    let ce = Chatedge::up(dir.path(), &config(&graph).replace(fakes, backoffs));
     let http = Http::new();
     let sink = Sink::start().await;
     let inst = create(&http, &ce, &sink, &graph).await;

@@ -150,8 +150,14 @@ async fn drain_parked(
     let loaded = tokio::task::spawn_blocking(move || book.load(&store, instance, generation)).await;
     let phones = match loaded {
         Ok(Ok(phones)) => phones,
-        Ok(Err(e)) => return tracing::warn!(instance = %instance, error = %e, "cloud api: parked messages not read"),
-        Err(e) => return tracing::warn!(instance = %instance, error = %e, "cloud api: parked messages not read"),
+        Ok(Err(e)) => {
+            tracing::warn!(instance = %instance, error = %e, "cloud api: parked messages not read");
+            return;
+        }
+        Err(e) => {
+            tracing::warn!(instance = %instance, error = %e, "cloud api: parked messages not read");
+            return;
+        }
     };
     for phone in phones {
         drain::Drain {

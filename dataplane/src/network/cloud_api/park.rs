@@ -84,7 +84,7 @@ pub struct ParkBook {
 /// Why a message could not be parked.
 #[derive(Debug, thiserror::Error)]
 pub enum ParkError {
-    #[error("{MAX_PARKED_PER_INSTANCE} messages are already parked for this instance")]
+    #[error("the instance already has the most parked messages it may have (1000)")]
     Full,
     #[error("store: {0}")]
     Store(#[from] StoreError),
@@ -232,7 +232,7 @@ impl ParkBook {
         let start: Vec<Phone> = loaded.pairs.keys().cloned().collect();
         loaded.draining = start.iter().map(|p| (p.clone(), generation)).collect();
         let mut all = self.lock();
-        if loaded.len() == 0 {
+        if loaded.ids.is_empty() {
             all.remove(&instance);
         } else {
             all.insert(instance, loaded);
