@@ -77,6 +77,7 @@ pub struct Metrics {
     pub cloud_api_sends: IntCounterVec,
     /// Rate-limit answers of the Graph API to sends (each slows its instance down).
     pub cloud_api_rate_limited: IntCounter,
+    pub cloud_api_parked: IntGauge,
     /// Media for Cloud API sends: uploaded, cached (an earlier upload reused), failed.
     pub cloud_api_uploads: IntCounterVec,
     /// Credential checks of Cloud API numbers by outcome.
@@ -476,6 +477,13 @@ impl Metrics {
                 IntCounter::new(
                     "chatedge_dp_cloud_api_rate_limited_total",
                     "rate-limit answers of the Graph API to sends (the instance slows down, the message waits)",
+                ),
+            ),
+            cloud_api_parked: register(
+                &r,
+                IntGauge::new(
+                    "chatedge_dp_cloud_api_parked_messages",
+                    "Cloud API messages parked behind a pair rate limit (131056), waiting to be posted",
                 ),
             ),
             cloud_api_uploads: register(

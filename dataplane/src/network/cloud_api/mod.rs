@@ -81,6 +81,7 @@ impl CloudApiDeps {
     ) -> Result<CloudApiDeps, GraphError> {
         let graph = GraphClient::new(&settings)?;
         let uploads = Arc::new(media::UploadCache::new(settings.media_cache_entries, settings.media_id_ttl));
+        let parked = Arc::new(park::ParkBook::new(metrics.cloud_api_parked.clone()));
         Ok(CloudApiDeps {
             config,
             settings,
@@ -91,7 +92,7 @@ impl CloudApiDeps {
             acks: Arc::new(inbound::AckBook::new()),
             state: Arc::new(state::CloudState::new()),
             uploads,
-            parked: Arc::new(park::ParkBook::new()),
+            parked,
             approved: Arc::new(account::ApprovedTemplates::default()),
         })
     }

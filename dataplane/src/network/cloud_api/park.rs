@@ -75,10 +75,11 @@ impl Parking {
 }
 
 /// The parked messages of every instance, in memory (see the module docs).
-#[derive(Default)]
 pub struct ParkBook {
     seq: AtomicU64,
     instances: Mutex<HashMap<InstanceId, Parking>>,
+    /// `chatedge_dp_cloud_api_parked_messages`: how many the book holds.
+    gauge: prometheus::IntGauge,
 }
 
 /// Why a message could not be parked.
@@ -91,8 +92,9 @@ pub enum ParkError {
 }
 
 impl ParkBook {
-    pub fn new() -> Self {
-        ParkBook::default()
+    pub fn new(gauge: prometheus::IntGauge) -> Self {
+        gauge.set(0);
+        ParkBook { seq: AtomicU64::new(0), instances: Mutex::new(HashMap::new()), gauge }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<InstanceId, Parking>> {
@@ -146,7 +148,9 @@ impl ParkBook {
         let mut all = self.lock();
         let p = all.entry(instance).or_default();
         p.pairs.entry(parked.phone.clone()).or_default().push_back(key);
-        p.ids.insert(parked.message_id);
+        if p.ids.insert(parked.message_id) {
+            self.gauge.inc();
+        }
         Ok(p.draining.insert(parked.phone.clone(), generation) != Some(generation))
     }
 
@@ -193,8 +197,8 @@ impl ParkBook {
             if let Some(q) = p.pairs.get_mut(phone) {
                 q.pop_front();
             }
-            if let Some(m) = message {
-                p.ids.remove(m);
+            if message.is_some_and(|m| p.ids.remove(m)) {
+                self.gauge.dec();
             }
         }
     }
@@ -232,17 +236,17 @@ impl ParkBook {
         let start: Vec<Phone> = loaded.pairs.keys().cloned().collect();
         loaded.draining = start.iter().map(|p| (p.clone(), generation)).collect();
         let mut all = self.lock();
-        if loaded.ids.is_empty() {
-            all.remove(&instance);
-        } else {
-            all.insert(instance, loaded);
-        }
+        let now = loaded.len() as i64;
+        let before = if loaded.ids.is_empty() { all.remove(&instance) } else { all.insert(instance, loaded) };
+        self.gauge.add(now - before.map_or(0, |p| p.len() as i64));
         Ok(start)
     }
 
     /// Forgets `instance` (logged out or deleted: its records go with the instance's span).
     pub fn forget(&self, instance: &InstanceId) {
-        self.lock().remove(instance);
+        if let Some(p) = self.lock().remove(instance) {
+            self.gauge.sub(p.len() as i64);
+        }
     }
 }
 
@@ -252,6 +256,10 @@ mod tests {
 
     use super::*;
     use crate::metrics::Metrics;
+
+    fn gauge() -> prometheus::IntGauge {
+        prometheus::IntGauge::new("parked", "test").unwrap()
+    }
 
     fn parked(phone: &str) -> Parked {
         Parked {
@@ -267,7 +275,7 @@ mod tests {
     async fn parked_messages_come_back_per_recipient_in_order_also_after_a_restart() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path(), 64, Arc::new(Metrics::new())).unwrap();
-        let book = ParkBook::new();
+        let book = ParkBook::new(gauge());
         let i = InstanceId::generate();
         let (a1, a2, b1) = (parked("5511900000001"), parked("5511900000001"), parked("5511900000002"));
         let g = Generation(1);
@@ -276,9 +284,10 @@ mod tests {
         assert!(book.park(&store, i, &b1, g).await.unwrap(), "another recipient has a drain of its own");
         assert!(book.holds(&i, &a2.message_id) && book.waiting_for(&i, &a1.phone));
         assert_eq!(book.count(&i), 3);
+        assert_eq!(book.gauge.get(), 3, "the gauge follows the book");
 
         // A restart: a new book reads the same order back from the store.
-        let book = ParkBook::new();
+        let book = ParkBook::new(gauge());
         let g = Generation(2);
         let mut starts = book.load(&store, i, g).unwrap();
         starts.sort_by(|x, y| x.as_str().cmp(y.as_str()));
@@ -297,7 +306,7 @@ mod tests {
     async fn an_instance_parks_no_more_than_its_bound() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path(), 64, Arc::new(Metrics::new())).unwrap();
-        let book = ParkBook::new();
+        let book = ParkBook::new(gauge());
         let i = InstanceId::generate();
         for _ in 0..MAX_PARKED_PER_INSTANCE {
             book.park(&store, i, &parked("5511900000001"), Generation(1)).await.unwrap();
