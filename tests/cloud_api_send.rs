@@ -519,14 +519,7 @@ async fn status(
     recipient: &str,
     ours: Option<&str>,
 ) -> (u16, String) {
-    let creds = graph.credentials();
-    let number = common::cloud_notify::CloudNumber {
-        phone_number_id: graph.phone_number_id.clone(),
-        business_account_id: graph.waba_id.clone(),
-        display_phone_number: graph.phone_digits(),
-        access_token: graph.token.clone(),
-        app_secret: creds["appSecret"].as_str().unwrap().to_owned(),
-    };
+    let number = graph.number();
     let webhook = format!("{}/network/cloud-api/{}/webhook", ce.dp, inst.id);
     common::cloud_notify::notify(&webhook, &number.app_secret, &number.status(wamid, status, recipient, ours)).await
 }
@@ -616,4 +609,23 @@ async fn statuses_that_overtake_the_send_answer_are_matched_or_redelivered_never
     let received =
         c.sink.events().iter().filter(|r| r.body["status"] == "RECEIVED" && r.body["ids"][0] == ours.as_str()).count();
     assert_eq!(received, 1, "the early status was told once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_networks_own_signed_status_notifications_reach_the_integrator_as_status_callbacks() {
+    let c = cloud().await;
+    c.graph.notify_statuses_to(&format!("{}/network/cloud-api/{}/webhook", c.ce.dp, c.inst.id));
+    let a = c.send("send-text", json!({"phone": TO, "message": "tracked"})).await;
+    let ours = id(&a);
+    let events = c
+        .sink
+        .wait_for(PATIENCE, "SENT and RECEIVED", |e| {
+            ["SENT", "RECEIVED"]
+                .iter()
+                .all(|st| e.iter().any(|r| r.body["status"] == *st && r.body["ids"][0] == ours.as_str()))
+        })
+        .await;
+    let sent = events.iter().filter(|r| r.body["status"] == "SENT" && r.body["ids"][0] == ours.as_str()).count();
+    assert_eq!(sent, 1, "Meta's `sent` does not repeat the SENT told at acceptance");
+    assert!(events.iter().all(|r| r.signed_by(&c.inst.secret)));
 }

@@ -14,7 +14,9 @@
 //! hold the answers to sends ([`FakeGraph::hold_sends`]). A template send is accepted only for
 //! an APPROVED template of the account (else 132001); the template listing honours Meta's
 //! `status` and `name` filters.
-//! Every request is recorded for assertions.
+//! Every request is recorded for assertions. Opt-in ([`FakeGraph::notify_statuses_to`]), it
+//! sends Meta's signed `sent` and `delivered` status notifications of each answered send back
+//! to chatedge's webhook.
 
 #![allow(dead_code)] // each test binary uses a different part of it
 
@@ -32,6 +34,8 @@ use sha2::{Digest, Sha256};
 
 /// The API version the fake serves under (the path's first segment).
 pub const VERSION: &str = "v23.0";
+/// The app secret of the fake's Meta app (it signs the fake's webhook notifications).
+pub const APP_SECRET: &str = "0123456789abcdef0123456789abcdef";
 
 /// One request as the fake received it.
 #[derive(Debug, Clone)]
@@ -119,6 +123,8 @@ struct State {
     pair_limits: HashMap<String, usize>,
     /// biz_opaque_callback_data → the wamid chosen when the send arrived.
     assigned: HashMap<String, String>,
+    /// Where the fake posts its own status notifications, signed with the app secret.
+    webhook: Option<String>,
 }
 
 #[derive(Clone)]
@@ -182,7 +188,7 @@ impl FakeGraph {
             "phoneNumberId": self.phone_number_id,
             "businessAccountId": self.waba_id,
             "accessToken": self.token,
-            "appSecret": "0123456789abcdef0123456789abcdef",
+            "appSecret": APP_SECRET,
         })
     }
 
@@ -250,6 +256,24 @@ impl FakeGraph {
     /// is accepted only for an APPROVED one of them (else 132001, as Meta answers).
     pub fn set_templates(&self, templates: Vec<Value>) {
         self.lock().templates = templates;
+    }
+
+    /// From now on, every answered send is followed by Meta's `sent` and `delivered` status
+    /// notifications, signed with the app secret, posted to `webhook_url` (chatedge's
+    /// `webhookUrl` of the instance) and retried until answered 200, as Meta's webhook does.
+    pub fn notify_statuses_to(&self, webhook_url: &str) {
+        self.lock().webhook = Some(webhook_url.to_owned());
+    }
+
+    /// This fake's number as Meta's webhook sender describes it.
+    pub fn number(&self) -> crate::common::cloud_notify::CloudNumber {
+        crate::common::cloud_notify::CloudNumber {
+            phone_number_id: self.phone_number_id.clone(),
+            business_account_id: self.waba_id.clone(),
+            display_phone_number: self.phone_digits(),
+            access_token: self.token.clone(),
+            app_secret: APP_SECRET.to_owned(),
+        }
     }
 
     /// Forgets every scripted failure not yet answered.
@@ -377,8 +401,28 @@ impl FakeGraph {
         // Held: not answered until released (or the caller's connection goes away).
         let mut hold = self.hold.subscribe();
         let _ = hold.wait_for(|on| !*on).await;
-        if let Some(data) = data {
-            self.lock().answered.insert(data.to_owned(), wamid.clone());
+        let webhook = {
+            let mut s = self.lock();
+            if let Some(data) = data {
+                s.answered.insert(data.to_owned(), wamid.clone());
+            }
+            s.webhook.clone()
+        };
+        if let Some(url) = webhook {
+            let (number, to, data) = (self.number(), to.to_owned(), data.map(str::to_owned));
+            let wamid = wamid.clone();
+            tokio::spawn(async move {
+                for status in ["sent", "delivered"] {
+                    let n = number.status(&wamid, status, &to, data.as_deref());
+                    for _ in 0..50 {
+                        let (code, _) = crate::common::cloud_notify::notify(&url, APP_SECRET, &n).await;
+                        if code == 200 {
+                            break;
+                        }
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    }
+                }
+            });
         }
         ok(json!({
             "messaging_product": "whatsapp",
