@@ -145,10 +145,13 @@ impl Pace {
 
 /// The DeliveryCallback error of a message still rate limited when its window ran out.
 pub fn gave_up(e: &GraphError, window: Duration) -> String {
+    let waited = match window.as_secs() {
+        0 => format!("{} ms", window.as_millis()),
+        s => format!("{s} s"),
+    };
     format!(
-        "{} (still rate limited after retrying for {} s: [network.cloud_api] rate_limit_give_up_ms; the message was not sent)",
-        graph_reason(e),
-        window.as_secs()
+        "{} (still rate limited after retrying for {waited}, [network.cloud_api] rate_limit_give_up_ms; the message was not sent)",
+        graph_reason(e)
     )
 }
 
