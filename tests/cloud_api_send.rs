@@ -519,7 +519,7 @@ async fn status(
     recipient: &str,
     ours: Option<&str>,
 ) -> (u16, String) {
-    let number = graph.number();
+    let number = graph.cloud_number();
     let webhook = format!("{}/network/cloud-api/{}/webhook", ce.dp, inst.id);
     common::cloud_notify::notify(&webhook, &number.app_secret, &number.status(wamid, status, recipient, ours)).await
 }

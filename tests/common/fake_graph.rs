@@ -266,7 +266,7 @@ impl FakeGraph {
     }
 
     /// This fake's number as Meta's webhook sender describes it.
-    pub fn number(&self) -> crate::common::cloud_notify::CloudNumber {
+    pub fn cloud_number(&self) -> crate::common::cloud_notify::CloudNumber {
         crate::common::cloud_notify::CloudNumber {
             phone_number_id: self.phone_number_id.clone(),
             business_account_id: self.waba_id.clone(),
@@ -409,7 +409,7 @@ impl FakeGraph {
             s.webhook.clone()
         };
         if let Some(url) = webhook {
-            let (number, to, data) = (self.number(), to.to_owned(), data.map(str::to_owned));
+            let (number, to, data) = (self.cloud_number(), to.to_owned(), data.map(str::to_owned));
             let wamid = wamid.clone();
             tokio::spawn(async move {
                 for status in ["sent", "delivered"] {
