@@ -418,7 +418,9 @@ async fn a_number_rate_limited_past_fifty_answers_keeps_retrying_and_is_delivere
     let c = cloud_with("rate_limit_initial_backoff_ms = 1\nrate_limit_max_backoff_ms = 5\n").await;
     c.graph.fail_next(Scope::Sends, 60, GraphFailure::rate_limited());
     let a = c.send("send-text", json!({"phone": TO, "message": "patience"})).await;
-    c.sink.wait_for_zaaps(&common::zaap_ids(&[a.clone()]), "the throttled message's DeliveryCallback").await;
+    c.sink
+        .wait_for_zaaps(&common::zaap_ids(std::slice::from_ref(&a)), "the throttled message's DeliveryCallback")
+        .await;
     let d = deliveries(&c, &a);
     assert!(d.iter().all(|d| d.get("error").is_none()), "not failed by a retry count: {d:?}");
     assert!(c.graph.wamid_of(&id(&a)).is_some(), "the 61st post was answered");
@@ -434,7 +436,7 @@ async fn a_message_still_rate_limited_when_its_window_ends_fails_saying_so() {
     // The number stays limited (130429) for the first message…
     c.graph.fail_next(Scope::Sends, 100_000, GraphFailure::rate_limited());
     let a = c.send("send-text", json!({"phone": TO, "message": "never"})).await;
-    c.sink.wait_for_zaaps(&common::zaap_ids(&[a.clone()]), "the given-up message's DeliveryCallback").await;
+    c.sink.wait_for_zaaps(&common::zaap_ids(std::slice::from_ref(&a)), "the given-up message's DeliveryCallback").await;
     let e = deliveries(&c, &a)[0]["error"].as_str().expect("a DeliveryCallback error").to_owned();
     assert!(e.contains("130429") && e.contains("still rate limited after retrying"), "{e}");
     // …and once the number is free, a pair limit that never lifts fails its parked message.
