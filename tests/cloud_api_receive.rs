@@ -311,3 +311,96 @@ async fn statuses_become_message_status_callbacks_and_a_failed_one_a_delivery_er
     let (s, a) = c.notify(&c.number.status("wamid.ELSEWHERE", "read", "5511987650013", None)).await;
     assert_eq!((s, a["unknown"].as_u64()), (200, Some(1)), "{a}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_creates_a_cloud_api_instance_for_an_account_and_sees_its_secrets_once() {
+    let fake = FakeGraph::start().await;
+    let dir = common::temp_dir();
+    let ce = Chatedge::up(dir.path(), &format!("{FAST}\n{}", fake.config()));
+    let http = Http::new();
+    let (s, account) =
+        http.post(&format!("{}/admin/accounts", ce.cp), Some(&ce.admin_token), &json!({"name": "Loja"})).await;
+    assert_eq!(s, 201, "{account}");
+    let account_id = account["id"].as_str().unwrap().to_owned();
+    let create = format!("{}/admin/accounts/{account_id}/instances", ce.cp);
+    let body = json!({"name": "cloud by the operator", "network": "cloud-api", "cloudApi": fake.credentials()});
+
+    // Refusals: not the admin, an unknown account, a bad field (named) — and nothing is stored.
+    let (s, _) = http.post(&create, Some(&ce.integrator_token), &body).await;
+    assert_eq!(s, 401, "the integrator token is not the admin token");
+    let unknown = format!("{}/admin/accounts/0123456789ABCDEF0123456789ABCDEF/instances", ce.cp);
+    let (s, v) = http.post(&unknown, Some(&ce.admin_token), &body).await;
+    assert_eq!(s, 404, "{v}");
+    let mut bad = body.clone();
+    bad["cloudApi"]["businessAccountId"] = json!("waba-1");
+    let (s, v) = http.post(&create, Some(&ce.admin_token), &bad).await;
+    assert_eq!(s, 400, "{v}");
+    assert!(v["message"].as_str().unwrap().contains("cloudApi.businessAccountId"), "{v}");
+    let (_, view) = http.get(&format!("{}/admin/accounts/{account_id}", ce.cp), Some(&ce.admin_token)).await;
+    assert_eq!(view["instances"], 0, "a refused create stores nothing: {view}");
+
+    let (s, v) = http.post(&create, Some(&ce.admin_token), &body).await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["network"], "cloud-api");
+    let inst = Instance {
+        id: v["id"].as_str().unwrap().to_owned(),
+        token: v["token"].as_str().unwrap().to_owned(),
+        secret: v["webhookSecret"].as_str().unwrap().to_owned(),
+    };
+    // On the control plane the URL's base is `[media] public_base_url` (else the data plane's
+    // configured listen address, here port 0): the path is what Meta must call.
+    let path = format!("/network/cloud-api/{}/webhook", inst.id);
+    assert!(v["webhookUrl"].as_str().unwrap().ends_with(&path), "{v}");
+    let verify_token = v["verifyToken"].as_str().expect("a generated verify token, shown once").to_owned();
+    let (_, view) = http.get(&format!("{}/admin/accounts/{account_id}", ce.cp), Some(&ce.admin_token)).await;
+    assert_eq!(view["instances"], 1, "the instance belongs to the account: {view}");
+    assert!(!view.to_string().contains(&verify_token), "the account view never shows the verify token");
+
+    // It is a working Cloud API instance: it connects by its credentials and answers Meta.
+    common::wait_connected(&http, &ce, &inst).await;
+    let (_, status) = http.get(&ce.instance_url(&inst, "status"), None).await;
+    assert_eq!(status["network"], "cloud-api");
+    let (s, challenge) = cloud_notify::handshake(&format!("{}{path}", ce.dp), &verify_token, "42").await;
+    assert_eq!((s, challenge.as_str()), (200, "42"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_message_and_delay_typing_use_the_cloud_apis_own_read_and_typing_calls() {
+    let c = Cloud::start().await;
+    let hello = c.number.message(CUSTOMER, "Sheena Nelson", "wamid.TYPE1", "text", json!({"body": "oi"}));
+    let (s, a) = c.notify(&hello).await;
+    assert_eq!(s, 200, "{a}");
+    c.received("wamid.TYPE1").await;
+
+    let url = c.ce.instance_url(&c.inst, "read-message");
+    let (s, v) = c.http.post(&url, None, &json!({"phone": CUSTOMER, "messageId": "wamid.TYPE1"})).await;
+    assert_eq!(s, 204, "{v}");
+    let status_posts = || {
+        c.fake
+            .requests()
+            .into_iter()
+            .filter(|r| r.method == "POST" && r.path.ends_with("/messages") && r.json.get("status").is_some())
+            .map(|r| r.json)
+            .collect::<Vec<Value>>()
+    };
+    let read = common::eventually(PATIENCE, || async {
+        status_posts().into_iter().find(|b| b.get("typing_indicator").is_none())
+    })
+    .await
+    .expect("read-message reaches the Graph API");
+    assert_eq!(read, json!({"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.TYPE1"}));
+
+    let url = c.ce.instance_url(&c.inst, "send-text");
+    let (s, v) = c.http.post(&url, None, &json!({"phone": CUSTOMER, "message": "já vai", "delayTyping": 1})).await;
+    assert_eq!(s, 200, "{v}");
+    let typing = common::eventually(PATIENCE, || async {
+        status_posts().into_iter().find(|b| b.get("typing_indicator").is_some())
+    })
+    .await
+    .expect("delayTyping shows the Cloud API's typing indicator");
+    assert_eq!(typing["message_id"], "wamid.TYPE1", "on the chat's last received message");
+    assert_eq!(typing["typing_indicator"], json!({"type": "text"}));
+    c.sink
+        .wait_for_zaaps(&std::collections::HashSet::from([v["zaapId"].as_str().unwrap().to_owned()]), "the send")
+        .await;
+}

@@ -86,6 +86,7 @@ fn id(answer: &Value) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_supported_type_reaches_the_graph_api_as_its_cloud_api_body() {
     let c = cloud().await;
+    c.graph.set_templates(vec![template("order_update", "APPROVED")]);
     let status = c.http.get(&c.ce.instance_url(&c.inst, "status"), None).await.1;
     assert_eq!(status["connected"], json!(true));
     let number =
@@ -270,14 +271,24 @@ async fn a_rate_limit_answer_delays_the_message_instead_of_failing_it() {
     assert_eq!(limited, 2.0, "each rate-limit answer is counted");
 }
 
+/// A template of the account as Meta lists it.
+fn template(name: &str, status: &str) -> Value {
+    json!({"id": format!("id_{name}"), "name": name, "language": "pt_BR", "status": status,
+    "category": "UTILITY", "components": [{"type": "BODY", "text": "Olá {{1}}"}]})
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn templates_are_listed_page_by_page_and_the_sim_has_none() {
+async fn only_approved_templates_are_listed_page_by_page_and_the_sim_has_none() {
     let c = cloud().await;
-    let t = |name: &str| {
-        json!({"id": format!("id_{name}"), "name": name, "language": "pt_BR", "status": "APPROVED",
-        "category": "UTILITY", "components": [{"type": "BODY", "text": "Olá {{1}}"}]})
-    };
-    c.graph.set_templates(vec![t("a_one"), t("b_two"), t("c_three")]);
+    let t = |name: &str| template(name, "APPROVED");
+    c.graph.set_templates(vec![
+        t("a_one"),
+        template("a_pending", "PENDING"),
+        t("b_two"),
+        template("b_rejected", "REJECTED"),
+        t("c_three"),
+        template("c_paused", "PAUSED"),
+    ]);
     let url = c.ce.instance_url(&c.inst, "templates?pageSize=2");
     let (status, first) = c.http.get(&url, None).await;
     assert_eq!(status, 200, "{first}");
@@ -291,7 +302,11 @@ async fn templates_are_listed_page_by_page_and_the_sim_has_none() {
     assert!(second.get("after").is_none(), "the last page has no cursor: {second}");
     let listing = c.graph.requests().into_iter().find(|r| r.path.ends_with("/message_templates")).unwrap();
     assert!(
-        listing.query.contains("fields=name,language,status,category,components") && listing.query.contains("limit=2")
+        listing.query.contains("fields=name,language,status,category,components")
+            && listing.query.contains("status=APPROVED")
+            && listing.query.contains("limit=2"),
+        "{}",
+        listing.query
     );
 
     // On the sim: no templates, and send-template is refused naming the network.
@@ -347,4 +362,272 @@ async fn a_crash_before_the_network_answered_resends_once_and_the_integrator_hea
     let posts = graph.sends().into_iter().filter(|b| b["biz_opaque_callback_data"] == message_id.as_str()).count();
     assert_eq!(posts, 2, "posted before the crash (never answered) and once after");
     drop(ce);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_that_is_not_approved_is_refused_naming_its_status_and_never_posted() {
+    let c = cloud().await;
+    c.graph.set_templates(vec![template("order_update", "APPROVED"), template("promo_pending", "PENDING")]);
+    let send = |name: &str| {
+        json!({"phone": TO, "template": name, "language": "pt_BR",
+        "components": [{"type": "body", "parameters": [{"type": "text", "text": "x"}]}]})
+    };
+    let pending = c.send("send-template", send("promo_pending")).await;
+    let missing = c.send("send-template", send("no_such_template")).await;
+    let approved = c.send("send-template", send("order_update")).await;
+    let zaaps = common::zaap_ids(&[pending.clone(), missing.clone(), approved.clone()]);
+    let events = c.sink.wait_for_zaaps(&zaaps, "the three templates' DeliveryCallbacks").await;
+    let error_of = |a: &Value| {
+        let zaap = a["zaapId"].as_str().unwrap();
+        let d = events.iter().find(|e| e.body["type"] == "DeliveryCallback" && e.body["zaapId"] == zaap).unwrap();
+        d.body.get("error").and_then(Value::as_str).map(str::to_owned)
+    };
+    let e = error_of(&pending).expect("a pending template is refused");
+    assert!(e.contains("promo_pending") && e.contains("not approved") && e.contains("PENDING"), "{e}");
+    let e = error_of(&missing).expect("an unknown template is refused");
+    assert!(e.contains("no_such_template") && e.contains("does not exist"), "{e}");
+    assert_eq!(error_of(&approved), None, "the approved one is sent");
+    let posted: Vec<String> =
+        c.graph.sends().iter().map(|b| b["template"]["name"].as_str().unwrap_or("").to_owned()).collect();
+    assert_eq!(posted, ["order_update"], "only the approved template reached the network");
+}
+
+/// A running chatedge whose `[network.cloud_api]` has `backoffs` instead of the fake's.
+async fn cloud_with(backoffs: &str) -> Cloud {
+    let dir = temp_dir();
+    let graph = FakeGraph::start().await;
+    let fakes = "rate_limit_initial_backoff_ms = 50\nrate_limit_max_backoff_ms = 400\n";
+    assert!(config(&graph).contains(fakes));
+    let ce = Chatedge::up(dir.path(), &config(&graph).replace(fakes, backoffs));
+    let http = Http::new();
+    let sink = Sink::start().await;
+    let inst = create(&http, &ce, &sink, &graph).await;
+    wait_connected(&http, &ce, &inst).await;
+    Cloud { ce, http, sink, graph, inst, dir }
+}
+
+/// The DeliveryCallbacks of the send answered `a`, in arrival order.
+fn deliveries(c: &Cloud, a: &Value) -> Vec<Value> {
+    let zaap = a["zaapId"].as_str().unwrap();
+    c.sink.of_type("DeliveryCallback").into_iter().filter(|e| e.body["zaapId"] == zaap).map(|e| e.body).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_number_rate_limited_past_fifty_answers_keeps_retrying_and_is_delivered() {
+    // Backoffs of a few ms, so sixty limit answers pass quickly; the window is the default hour.
+    let c = cloud_with("rate_limit_initial_backoff_ms = 1\nrate_limit_max_backoff_ms = 5\n").await;
+    c.graph.fail_next(Scope::Sends, 60, GraphFailure::rate_limited());
+    let a = c.send("send-text", json!({"phone": TO, "message": "patience"})).await;
+    c.sink
+        .wait_for_zaaps(&common::zaap_ids(std::slice::from_ref(&a)), "the throttled message's DeliveryCallback")
+        .await;
+    let d = deliveries(&c, &a);
+    assert!(d.iter().all(|d| d.get("error").is_none()), "not failed by a retry count: {d:?}");
+    assert!(c.graph.wamid_of(&id(&a)).is_some(), "the 61st post was answered");
+    let limited = common::metrics::sum(&c.http, &c.ce.dp, "chatedge_dp_cloud_api_rate_limited_total", "").await;
+    assert_eq!(limited, 60.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_still_rate_limited_when_its_window_ends_fails_saying_so() {
+    let c =
+        cloud_with("rate_limit_initial_backoff_ms = 5\nrate_limit_max_backoff_ms = 20\nrate_limit_give_up_ms = 300\n")
+            .await;
+    // The number stays limited (130429) for the first message…
+    c.graph.fail_next(Scope::Sends, 100_000, GraphFailure::rate_limited());
+    let a = c.send("send-text", json!({"phone": TO, "message": "never"})).await;
+    c.sink.wait_for_zaaps(&common::zaap_ids(std::slice::from_ref(&a)), "the given-up message's DeliveryCallback").await;
+    let e = deliveries(&c, &a)[0]["error"].as_str().expect("a DeliveryCallback error").to_owned();
+    assert!(e.contains("130429") && e.contains("still rate limited after retrying"), "{e}");
+    // …and once the number is free, a pair limit that never lifts fails its parked message.
+    c.graph.clear_failures();
+    c.graph.limit_pair("5511977776666", 100_000);
+    let b = c.send("send-text", json!({"phone": "5511977776666", "message": "parked"})).await;
+    let zaap = b["zaapId"].as_str().unwrap().to_owned();
+    let events = c
+        .sink
+        .wait_for(PATIENCE, "the parked message's failure", |e| {
+            e.iter().any(|r| r.body["zaapId"] == zaap.as_str() && r.body.get("error").is_some())
+        })
+        .await;
+    let d: Vec<&Value> = events.iter().filter(|r| r.body["zaapId"] == zaap.as_str()).map(|r| &r.body).collect();
+    assert_eq!(d.len(), 2, "accepted when parked, then failed: {d:?}");
+    let e = d[1]["error"].as_str().unwrap();
+    assert!(e.contains("131056") && e.contains("still rate limited after retrying"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pair_rate_limit_holds_only_that_recipient_and_keeps_its_order() {
+    let c = cloud().await;
+    let (slow, other) = ("5511977770001", "5511977770002");
+    c.graph.limit_pair(slow, 1_000_000);
+    let text = |to: &str, m: &str| json!({"phone": to, "message": m});
+    let a1 = c.send("send-text", text(slow, "a1")).await;
+    let b1 = c.send("send-text", text(other, "b1")).await;
+    let a2 = c.send("send-text", text(slow, "a2")).await;
+    let b2 = c.send("send-text", text(other, "b2")).await;
+
+    // The other recipient's messages go out while the slow one is still limited.
+    eventually(PATIENCE, || async {
+        (c.graph.wamid_of(&id(&b1)).is_some() && c.graph.wamid_of(&id(&b2)).is_some()).then_some(())
+    })
+    .await
+    .expect("b1 and b2 reach the network past the parked a1");
+    assert!(
+        c.graph.wamid_of(&id(&a1)).is_none() && c.graph.wamid_of(&id(&a2)).is_none(),
+        "the slow pair is still limited"
+    );
+    let posts = |m: &Value| c.graph.sends().iter().filter(|b| b["biz_opaque_callback_data"] == id(m)).count();
+    assert!(posts(&a1) >= 1);
+    assert_eq!(posts(&a2), 0, "a2 waits behind a1 without being posted");
+
+    // The limit lifts: a1 then a2, each once more.
+    c.graph.limit_pair(slow, 0);
+    let wamids = eventually(PATIENCE, || async { c.graph.wamid_of(&id(&a1)).zip(c.graph.wamid_of(&id(&a2))) })
+        .await
+        .expect("the parked messages are posted once the pair limit lifts");
+    let order = |w: &str| u64::from_str_radix(&w[w.len() - 16..], 16).unwrap();
+    assert!(order(&wamids.0) < order(&wamids.1), "a1 reached the network before a2: {wamids:?}");
+    assert_eq!(posts(&a2), 1);
+    let all = common::zaap_ids(&[a1.clone(), b1.clone(), a2.clone(), b2.clone()]);
+    c.sink.wait_for_zaaps(&all, "a DeliveryCallback per message").await;
+    for m in [&a1, &b1, &a2, &b2] {
+        let d = deliveries(&c, m);
+        assert_eq!(d.len(), 1, "one DeliveryCallback each: {d:?}");
+        assert!(d[0].get("error").is_none(), "{d:?}");
+    }
+    let parked =
+        common::metrics::sum(&c.http, &c.ce.dp, "chatedge_dp_cloud_api_sends_total", "outcome=\"parked\"").await;
+    assert_eq!(parked, 2.0, "a1 parked on the limit, a2 behind it");
+
+    // A status of a parked-then-sent message is matched to it by the wamid.
+    let (s, v) = status(&c.ce, &c.inst, &c.graph, &wamids.1, "read", slow, None).await;
+    assert_eq!(s, 200, "{v}");
+    c.sink
+        .wait_for(PATIENCE, "a2's READ", |e| {
+            e.iter().any(|r| r.body["status"] == "READ" && r.body["ids"][0] == id(&a2))
+        })
+        .await;
+}
+
+/// Meta posts a signed status notification about `wamid` (with our id as its
+/// `biz_opaque_callback_data` when `ours` is given) to the instance's webhook.
+async fn status(
+    ce: &Chatedge,
+    inst: &Instance,
+    graph: &FakeGraph,
+    wamid: &str,
+    status: &str,
+    recipient: &str,
+    ours: Option<&str>,
+) -> (u16, String) {
+    let number = graph.cloud_number();
+    let webhook = format!("{}/network/cloud-api/{}/webhook", ce.dp, inst.id);
+    common::cloud_notify::notify(&webhook, &number.app_secret, &number.status(wamid, status, recipient, ours)).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_crash_between_the_post_and_its_record_the_resend_is_recognised_by_its_sent_status() {
+    let Cloud { ce, http, sink, graph, inst, dir } = cloud().await;
+    // Meta takes the message but chatedge dies before its answer is recorded.
+    graph.hold_sends(true);
+    let (s, a) = http.post(&ce.instance_url(&inst, "send-text"), None, &json!({"phone": TO, "message": "once"})).await;
+    assert_eq!(s, 200, "{a}");
+    let ours = id(&a);
+    let wamid = eventually(PATIENCE, || async { graph.assigned(&ours) }).await.expect("the send reached the network");
+    ce.kill_9();
+
+    // After the restart the resend meets server errors (the network is unsure), and meanwhile
+    // Meta's webhook reports the first post as sent: the resend is recognised, not posted again.
+    graph.fail_next(Scope::Sends, 3, GraphFailure::server_error());
+    let ce = Chatedge::up(dir.path(), &config(&graph));
+    wait_connected(&http, &ce, &inst).await;
+    eventually(PATIENCE, || async {
+        (graph.sends().iter().filter(|b| b["biz_opaque_callback_data"] == ours.as_str()).count() >= 2).then_some(())
+    })
+    .await
+    .expect("the message is resent after the restart");
+    let (s, v) = status(&ce, &inst, &graph, &wamid, "sent", TO, Some(&ours)).await;
+    assert_eq!(s, 200, "{v}");
+
+    let zaap = a["zaapId"].as_str().unwrap().to_owned();
+    sink.wait_for_zaaps(&HashSet::from([zaap.clone()]), "the recognised message's DeliveryCallback").await;
+    let recognised =
+        common::metrics::sum(&http, &ce.dp, "chatedge_dp_cloud_api_sends_total", "outcome=\"recognised\"").await;
+    assert_eq!(recognised, 1.0, "the resend was answered from the record");
+    assert_eq!(graph.wamid_of(&ours), None, "no post of it was ever answered: Meta has it once");
+    let d: Vec<_> =
+        sink.of_type("DeliveryCallback").into_iter().filter(|e| e.body["zaapId"] == zaap.as_str()).collect();
+    assert_eq!(d.len(), 1, "one DeliveryCallback");
+    assert!(d[0].body.get("error").is_none(), "{}", d[0].body);
+    assert_eq!(d[0].body["messageId"], ours.as_str());
+
+    // Meta's later statuses name only the wamid: they are matched to our message.
+    let (s, v) = status(&ce, &inst, &graph, &wamid, "delivered", TO, None).await;
+    assert_eq!(s, 200, "{v}");
+    sink.wait_for(PATIENCE, "RECEIVED of the recognised message", |e| {
+        e.iter().any(|r| r.body["status"] == "RECEIVED" && r.body["ids"][0] == ours.as_str())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statuses_that_overtake_the_send_answer_are_matched_or_redelivered_never_lost() {
+    let c = cloud().await;
+    c.graph.hold_sends(true);
+    let a = c.send("send-text", json!({"phone": TO, "message": "racing"})).await;
+    let ours = id(&a);
+    let zaap = a["zaapId"].as_str().unwrap().to_owned();
+    let wamid = eventually(PATIENCE, || async { c.graph.assigned(&ours) }).await.expect("the send reached the network");
+
+    // Before the answer: `delivered` names our id (its tag), so it is matched at once; `failed`
+    // needs the zaapId row the answer records, so it is refused and Meta redelivers it.
+    let (s, v) = status(&c.ce, &c.inst, &c.graph, &wamid, "delivered", TO, Some(&ours)).await;
+    assert_eq!(s, 200, "{v}");
+    c.sink
+        .wait_for(PATIENCE, "RECEIVED before the send's answer", |e| {
+            e.iter().any(|r| r.body["status"] == "RECEIVED" && r.body["ids"][0] == ours.as_str())
+        })
+        .await;
+    let (s, v) = status(&c.ce, &c.inst, &c.graph, &wamid, "failed", TO, Some(&ours)).await;
+    assert!(s >= 500, "a failed status before the send is recorded is left for redelivery: {s} {v}");
+    assert!(deliveries(&c, &a).is_empty(), "nothing told yet");
+
+    // The answer arrives and is recorded; Meta redelivers the failed status.
+    c.graph.hold_sends(false);
+    c.sink.wait_for_zaaps(&HashSet::from([zaap.clone()]), "the send's DeliveryCallback").await;
+    let (s, v) = status(&c.ce, &c.inst, &c.graph, &wamid, "failed", TO, Some(&ours)).await;
+    assert_eq!(s, 200, "{v}");
+    let events = c
+        .sink
+        .wait_for(PATIENCE, "the failure's DeliveryCallback", |e| {
+            e.iter().any(|r| r.body["zaapId"] == zaap.as_str() && r.body.get("error").is_some())
+        })
+        .await;
+    let d: Vec<_> = events.iter().filter(|r| r.body["zaapId"] == zaap.as_str()).collect();
+    assert_eq!(d.len(), 2, "accepted, then failed: {d:?}");
+    assert!(d[1].body["error"].as_str().unwrap().contains("131047"), "{}", d[1].body);
+    assert_eq!(c.graph.sends().len(), 1, "posted once");
+    let received =
+        c.sink.events().iter().filter(|r| r.body["status"] == "RECEIVED" && r.body["ids"][0] == ours.as_str()).count();
+    assert_eq!(received, 1, "the early status was told once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_networks_own_signed_status_notifications_reach_the_integrator_as_status_callbacks() {
+    let c = cloud().await;
+    c.graph.notify_statuses_to(&format!("{}/network/cloud-api/{}/webhook", c.ce.dp, c.inst.id));
+    let a = c.send("send-text", json!({"phone": TO, "message": "tracked"})).await;
+    let ours = id(&a);
+    let events = c
+        .sink
+        .wait_for(PATIENCE, "SENT and RECEIVED", |e| {
+            ["SENT", "RECEIVED"]
+                .iter()
+                .all(|st| e.iter().any(|r| r.body["status"] == *st && r.body["ids"][0] == ours.as_str()))
+        })
+        .await;
+    let sent = events.iter().filter(|r| r.body["status"] == "SENT" && r.body["ids"][0] == ours.as_str()).count();
+    assert_eq!(sent, 1, "Meta's `sent` does not repeat the SENT told at acceptance");
+    assert!(events.iter().all(|r| r.signed_by(&c.inst.secret)));
 }

@@ -223,9 +223,10 @@ pub struct RawCloudApi {
     pub media_id_ttl_ms: u64,
     pub rate_limit_initial_backoff_ms: u64,
     pub rate_limit_max_backoff_ms: u64,
-    pub rate_limit_max_retries: u32,
+    pub rate_limit_give_up_ms: u64,
     pub transient_retries: u32,
     pub seen_retention_ms: u64,
+    pub message_id_retention_ms: u64,
 }
 
 impl Default for RawCloudApi {
@@ -242,10 +243,15 @@ impl Default for RawCloudApi {
             media_id_ttl_ms: 29 * 24 * 3_600_000,
             rate_limit_initial_backoff_ms: 2_000,
             rate_limit_max_backoff_ms: 300_000,
-            rate_limit_max_retries: 50,
+            // Meta's throughput limits (130429) clear within seconds to minutes; a message still
+            // limited after an hour of backing off is failed, saying so.
+            rate_limit_give_up_ms: 3_600_000,
             transient_retries: 3,
             // Meta retries an unanswered notification for up to 7 days.
             seen_retention_ms: 7 * 24 * 3_600_000,
+            // A status (a late `failed`, a `read` days later) and a reply can name a message
+            // long after it was sent; a month covers them.
+            message_id_retention_ms: 30 * 24 * 3_600_000,
         }
     }
 }
@@ -553,13 +559,17 @@ pub struct CloudApiConfig {
     /// A rate-limited send waits this long first, doubling per further limit answer.
     pub rate_limit_initial_backoff: Duration,
     pub rate_limit_max_backoff: Duration,
-    /// Rate-limit answers one message may get before it fails with the network's error.
-    pub rate_limit_max_retries: u32,
+    /// How long one message keeps being retried while the network answers "rate limited"
+    /// (from its first such answer) before it fails with the network's error.
+    pub rate_limit_give_up: Duration,
     /// Retries of a send after a transport failure or a 5xx before the connection counts as lost.
     pub transient_retries: u32,
     /// How long a received message's or status's "already delivered" mark is kept (Meta
     /// redelivers a notification for up to 7 days).
     pub seen_retention: Duration,
+    /// How long our message id ↔ wamid pairs and zaapId rows are kept (statuses and replies
+    /// that name an older message are no longer matched).
+    pub message_id_retention: Duration,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -904,9 +914,10 @@ fn cloud_api(p: &mut Problems, c: &RawCloudApi) -> CloudApiConfig {
             p.positive("network.cloud_api.rate_limit_initial_backoff_ms", c.rate_limit_initial_backoff_ms)
         ),
         rate_limit_max_backoff: ms(c.rate_limit_max_backoff_ms),
-        rate_limit_max_retries: c.rate_limit_max_retries,
+        rate_limit_give_up: ms(p.positive("network.cloud_api.rate_limit_give_up_ms", c.rate_limit_give_up_ms)),
         transient_retries: c.transient_retries,
         seen_retention: ms(p.positive("network.cloud_api.seen_retention_ms", c.seen_retention_ms)),
+        message_id_retention: ms(p.positive("network.cloud_api.message_id_retention_ms", c.message_id_retention_ms)),
     }
 }
 

@@ -123,8 +123,8 @@ pub async fn run(
     ));
     tokio::spawn(network::cloud_api::seen::run(
         store.clone(),
-        config.network.cloud_api.seen_retention,
-        metrics.cloud_api_seen_marks_pruned.clone(),
+        config.network.cloud_api.clone(),
+        metrics.clone(),
         shutdown.clone(),
     ));
     let sim = SimNetwork::new(config.sim.clone(), media.clone(), store.clone(), event_txs.clone());

@@ -77,6 +77,7 @@ pub struct Metrics {
     pub cloud_api_sends: IntCounterVec,
     /// Rate-limit answers of the Graph API to sends (each slows its instance down).
     pub cloud_api_rate_limited: IntCounter,
+    pub cloud_api_parked: IntGauge,
     /// Media for Cloud API sends: uploaded, cached (an earlier upload reused), failed.
     pub cloud_api_uploads: IntCounterVec,
     /// Credential checks of Cloud API numbers by outcome.
@@ -91,6 +92,7 @@ pub struct Metrics {
     pub idempotency_keys: IntCounterVec,
     /// "Already delivered" marks of Cloud API notifications forgotten after their retention.
     pub cloud_api_seen_marks_pruned: IntCounter,
+    pub cloud_api_message_ids_pruned: IntCounter,
 }
 
 fn latency_buckets() -> Vec<f64> {
@@ -463,11 +465,25 @@ impl Metrics {
                     "marks of delivered Cloud API messages and statuses deleted after [network.cloud_api] seen_retention",
                 ),
             ),
+            cloud_api_message_ids_pruned: register(
+                &r,
+                IntCounter::new(
+                    "chatedge_dp_cloud_api_message_ids_pruned_total",
+                    "Cloud API message-id pairs (with their zaapId rows) deleted after [network.cloud_api] message_id_retention",
+                ),
+            ),
             cloud_api_rate_limited: register(
                 &r,
                 IntCounter::new(
                     "chatedge_dp_cloud_api_rate_limited_total",
                     "rate-limit answers of the Graph API to sends (the instance slows down, the message waits)",
+                ),
+            ),
+            cloud_api_parked: register(
+                &r,
+                IntGauge::new(
+                    "chatedge_dp_cloud_api_parked_messages",
+                    "Cloud API messages parked behind a pair rate limit (131056), waiting to be posted",
                 ),
             ),
             cloud_api_uploads: register(

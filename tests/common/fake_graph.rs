@@ -10,14 +10,19 @@
 //! `Authorization: Bearer <token>` (else 401, code 190, as Meta answers an invalid token).
 //! Errors come in Meta's envelope (`{"error": {"message", "type", "code", "error_data":
 //! {"messaging_product", "details"}, "fbtrace_id"}}`); tests script them with
-//! [`FakeGraph::fail_next`], and can hold the answers to sends ([`FakeGraph::hold_sends`]).
-//! Every request is recorded for assertions.
+//! [`FakeGraph::fail_next`] and [`FakeGraph::limit_pair`] (131056 for one recipient), and can
+//! hold the answers to sends ([`FakeGraph::hold_sends`]). A template send is accepted only for
+//! an APPROVED template of the account (else 132001); the template listing honours Meta's
+//! `status` and `name` filters.
+//! Every request is recorded for assertions. Opt-in ([`FakeGraph::notify_statuses_to`]), it
+//! sends Meta's signed `sent` and `delivered` status notifications of each answered send back
+//! to chatedge's webhook.
 
 #![allow(dead_code)] // each test binary uses a different part of it
 
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -29,6 +34,8 @@ use sha2::{Digest, Sha256};
 
 /// The API version the fake serves under (the path's first segment).
 pub const VERSION: &str = "v23.0";
+/// The app secret of the fake's Meta app (it signs the fake's webhook notifications).
+pub const APP_SECRET: &str = "0123456789abcdef0123456789abcdef";
 
 /// One request as the fake received it.
 #[derive(Debug, Clone)]
@@ -74,6 +81,16 @@ impl GraphFailure {
         }
     }
 
+    /// A 500 from Meta's side (`(#131000) Something went wrong`).
+    pub fn server_error() -> Self {
+        GraphFailure {
+            status: 500,
+            code: 131000,
+            message: "(#131000) Something went wrong".into(),
+            details: "Message failed to send due to an unknown error.".into(),
+        }
+    }
+
     /// `(#131056) (Business Account, Consumer Account) pair rate limit hit`.
     pub fn pair_rate_limited() -> Self {
         GraphFailure {
@@ -102,6 +119,12 @@ struct State {
     templates: Vec<Value>,
     /// biz_opaque_callback_data → the wamid answered.
     answered: HashMap<String, String>,
+    /// Recipient → sends to it still to be answered 131056 (pair rate limit).
+    pair_limits: HashMap<String, usize>,
+    /// biz_opaque_callback_data → the wamid chosen when the send arrived.
+    assigned: HashMap<String, String>,
+    /// Where the fake posts its own status notifications, signed with the app secret.
+    webhook: Option<String>,
 }
 
 #[derive(Clone)]
@@ -116,7 +139,8 @@ pub struct FakeGraph {
     pub display_phone_number: String,
     state: Arc<Mutex<State>>,
     next: Arc<AtomicU64>,
-    hold: Arc<AtomicBool>,
+    /// While true, message sends wait (see [`FakeGraph::hold_sends`]).
+    hold: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl FakeGraph {
@@ -132,7 +156,7 @@ impl FakeGraph {
             display_phone_number: "+55 11 95555-0100".into(),
             state: Arc::default(),
             next: Arc::new(AtomicU64::new(1)),
-            hold: Arc::default(),
+            hold: Arc::new(tokio::sync::watch::channel(false).0),
         };
         let f = fake.clone();
         tokio::spawn(async move {
@@ -164,7 +188,7 @@ impl FakeGraph {
             "phoneNumberId": self.phone_number_id,
             "businessAccountId": self.waba_id,
             "accessToken": self.token,
-            "appSecret": "0123456789abcdef0123456789abcdef",
+            "appSecret": APP_SECRET,
         })
     }
 
@@ -217,14 +241,49 @@ impl FakeGraph {
         }
     }
 
-    /// While on, message sends are recorded but never answered (the connection stays open).
+    /// While on, message sends are recorded and their wamid chosen ([`FakeGraph::assigned`])
+    /// but not answered (the connection stays open); turning it off answers them.
     pub fn hold_sends(&self, on: bool) {
-        self.hold.store(on, Ordering::SeqCst);
+        self.hold.send_replace(on);
     }
 
-    /// The account's templates, as `GET /{waba}/message_templates` lists them.
+    /// The wamid chosen for the send that carried `biz_opaque_callback_data`, answered or held.
+    pub fn assigned(&self, callback_data: &str) -> Option<String> {
+        self.lock().assigned.get(callback_data).cloned()
+    }
+
+    /// The account's templates, as `GET /{waba}/message_templates` lists them; a template send
+    /// is accepted only for an APPROVED one of them (else 132001, as Meta answers).
     pub fn set_templates(&self, templates: Vec<Value>) {
         self.lock().templates = templates;
+    }
+
+    /// From now on, every answered send is followed by Meta's `sent` and `delivered` status
+    /// notifications, signed with the app secret, posted to `webhook_url` (chatedge's
+    /// `webhookUrl` of the instance) and retried until answered 200, as Meta's webhook does.
+    pub fn notify_statuses_to(&self, webhook_url: &str) {
+        self.lock().webhook = Some(webhook_url.to_owned());
+    }
+
+    /// This fake's number as Meta's webhook sender describes it.
+    pub fn cloud_number(&self) -> crate::common::cloud_notify::CloudNumber {
+        crate::common::cloud_notify::CloudNumber {
+            phone_number_id: self.phone_number_id.clone(),
+            business_account_id: self.waba_id.clone(),
+            display_phone_number: self.phone_digits(),
+            access_token: self.token.clone(),
+            app_secret: APP_SECRET.to_owned(),
+        }
+    }
+
+    /// Forgets every scripted failure not yet answered.
+    pub fn clear_failures(&self) {
+        self.lock().failures.clear();
+    }
+
+    /// The next `n` sends to `to` are answered 131056 (pair rate limit); others are not.
+    pub fn limit_pair(&self, to: &str, n: usize) {
+        self.lock().pair_limits.insert(to.to_owned(), n);
     }
 
     async fn answer(&self, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
@@ -303,15 +362,67 @@ impl FakeGraph {
         if let Err(why) = check_message(b) {
             return invalid(&why);
         }
-        if self.hold.load(Ordering::SeqCst) {
-            // Never answered: the caller's connection stays open until it goes away.
-            std::future::pending::<()>().await;
-        }
         let to = b["to"].as_str().unwrap_or_default();
+        {
+            let mut s = self.lock();
+            if let Some(n) = s.pair_limits.get_mut(to).filter(|n| **n > 0) {
+                *n -= 1;
+                let f = GraphFailure::pair_rate_limited();
+                return error(f.status, f.code, &f.message, &f.details, "OAuthException");
+            }
+            if b["type"] == "template" {
+                let (name, code) = (&b["template"]["name"], &b["template"]["language"]["code"]);
+                let approved = s
+                    .templates
+                    .iter()
+                    .any(|t| t["name"] == *name && t["language"] == *code && t["status"] == "APPROVED");
+                if !approved {
+                    let details = format!(
+                        "template name ({}) does not exist in {}",
+                        name.as_str().unwrap_or_default(),
+                        code.as_str().unwrap_or_default()
+                    );
+                    return error(
+                        404,
+                        132001,
+                        "(#132001) Template name does not exist in the translation",
+                        &details,
+                        "OAuthException",
+                    );
+                }
+            }
+        }
         let n = self.next.fetch_add(1, Ordering::SeqCst);
         let wamid = format!("wamid.HBgN{to}FQIAERgS{n:016X}");
-        if let Some(data) = b["biz_opaque_callback_data"].as_str() {
-            self.lock().answered.insert(data.to_owned(), wamid.clone());
+        let data = b["biz_opaque_callback_data"].as_str();
+        if let Some(data) = data {
+            self.lock().assigned.insert(data.to_owned(), wamid.clone());
+        }
+        // Held: not answered until released (or the caller's connection goes away).
+        let mut hold = self.hold.subscribe();
+        let _ = hold.wait_for(|on| !*on).await;
+        let webhook = {
+            let mut s = self.lock();
+            if let Some(data) = data {
+                s.answered.insert(data.to_owned(), wamid.clone());
+            }
+            s.webhook.clone()
+        };
+        if let Some(url) = webhook {
+            let (number, to, data) = (self.cloud_number(), to.to_owned(), data.map(str::to_owned));
+            let wamid = wamid.clone();
+            tokio::spawn(async move {
+                for status in ["sent", "delivered"] {
+                    let n = number.status(&wamid, status, &to, data.as_deref());
+                    for _ in 0..50 {
+                        let (code, _) = crate::common::cloud_notify::notify(&url, APP_SECRET, &n).await;
+                        if code == 200 {
+                            break;
+                        }
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    }
+                }
+            });
         }
         ok(json!({
             "messaging_product": "whatsapp",
@@ -370,7 +481,15 @@ impl FakeGraph {
         let limit = q.get("limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(25).max(1);
         // Cursors are opaque to callers; here the base64-free form "c<offset>".
         let start = q.get("after").and_then(|a| a.strip_prefix('c')).and_then(|n| n.parse::<usize>().ok()).unwrap_or(0);
-        let all = self.lock().templates.clone();
+        // Meta's filters: `status` (exact) and `name` (here: exact).
+        let all: Vec<Value> = self
+            .lock()
+            .templates
+            .iter()
+            .filter(|t| q.get("status").is_none_or(|s| t["status"] == s.as_str()))
+            .filter(|t| q.get("name").is_none_or(|n| t["name"] == n.as_str()))
+            .cloned()
+            .collect();
         let page: Vec<Value> = all.iter().skip(start).take(limit).cloned().collect();
         let end = start + page.len();
         let mut paging = json!({"cursors": {"before": format!("c{start}"), "after": format!("c{end}")}});

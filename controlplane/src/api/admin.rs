@@ -1,5 +1,7 @@
 //! The operator's routes under `/admin/` (`Authorization: Bearer <admin token>`): accounts,
-//! their integrator tokens, Client-Token and IP allowlist, an account's own rate limits and
+//! their integrator tokens, Client-Token and IP allowlist, instances created for an account
+//! (`POST /admin/accounts/{id}/instances`: the on-demand body, `"network": "cloud-api"`
+//! included, and its one-time answer), an account's own rate limits and
 //! daily quota (`PUT /admin/accounts/{id}/limits`, also at `/admin/tenants/{id}/limits`; issue
 //! 11 §3: the body is the whole override, `{}` returns the account to the data plane's
 //! `[rate_limits]`), invoice payment, and — only when started with `--test-clock` — the clock. Answers are JSON; secrets appear only in the
@@ -53,6 +55,7 @@ pub async fn handle(
             | (&Method::POST, ["accounts", _, "security-token"])
             | (&Method::POST, ["accounts", _, "security-token", "enable" | "disable"])
             | (&Method::PUT, ["accounts", _, "ip-allowlist"])
+            | (&Method::POST, ["accounts", _, "instances"])
             | (&Method::GET, ["accounts", _, "invoices"])
             | (&Method::POST, ["invoices", _, "pay"])
             | (&Method::PUT, ["accounts" | "tenants", _, "limits"])
@@ -74,6 +77,7 @@ fn label(rest: &[&str]) -> &'static str {
         ["accounts", _, "integrator-tokens", ..] => "admin.integrator-tokens",
         ["accounts", _, "security-token", ..] => "admin.security-token",
         ["accounts", _, "ip-allowlist"] => "admin.ip-allowlist",
+        ["accounts", _, "instances"] => "admin.instances",
         ["accounts", _, "invoices"] | ["invoices", ..] => "admin.invoices",
         [_, _, "limits"] => "admin.limits",
         _ => "admin.clock",
@@ -171,6 +175,17 @@ async fn route(
             let body: AllowlistBody = super::json_body(req).await?;
             let list = accounts::set_ip_allowlist(cp, id, body.ips, body.enabled).await?;
             ok_json(StatusCode::OK, &json!({"enabled": list.enabled, "ips": list.ips}))
+        }
+        (&Method::POST, ["accounts", id, "instances"]) => {
+            // The on-demand create's body and answer, for an account the operator names.
+            let id = account_id(id)?;
+            if !cp.registry_read(|r| r.tenants.contains_key(&id)) {
+                return Err(accounts::not_found());
+            }
+            let base = super::integrator::public_base(cp, &req);
+            let answer =
+                super::integrator::create_for(cp, super::integrator::Creator::Operator(id), &base, req).await?;
+            ok_json(StatusCode::CREATED, &answer)
         }
         (&Method::GET, ["accounts", id, "invoices"]) => {
             let id = account_id(id)?;

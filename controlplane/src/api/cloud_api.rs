@@ -3,7 +3,8 @@
 //! Each field is checked here and refused Z-API-style naming it; the verify token is generated
 //! when absent. The secrets go into the instance's config and reach the data planes like its
 //! webhook secret; they are shown once, in the create answer, with the webhook URL to
-//! register with Meta. (The admin API of issue 10 does not exist yet: on-demand only.)
+//! register with Meta. The integrator's on-demand create and the operator's
+//! `POST /admin/accounts/{id}/instances` share this body (see `integrator::create_for`).
 
 use chatedge_config::snapshot::{CloudApiAccount, Network};
 use chatedge_config::Secret;

@@ -105,19 +105,54 @@ fn url(cp: &ControlPlane, field: &str, value: &Option<String>) -> Result<Option<
     }
 }
 
-/// `POST /instances/integrator/on-demand` → `{id, token, due, webhookSecret}`; a Cloud API
-/// instance's answer adds `network`, `verifyToken` and `webhookUrl` (see [`super::cloud_api`]).
-pub async fn create(cp: &Arc<ControlPlane>, req: Request<Incoming>) -> Result<Resp, CpError> {
-    let who = caller(cp, req.headers())?;
-    let tenant = who.account;
-    account_may_grow(cp, &tenant)?;
-    let base = req
-        .headers()
+/// Who asks for a new instance, which decides what it counts against.
+pub enum Creator {
+    /// An integrator token: its account, and the token whose instance cap the create counts on.
+    Integrator(Caller),
+    /// The operator (`POST /admin/accounts/{id}/instances`): no token cap.
+    Operator(TenantId),
+}
+
+impl Creator {
+    fn account(&self) -> TenantId {
+        match self {
+            Creator::Integrator(c) => c.account,
+            Creator::Operator(a) => *a,
+        }
+    }
+}
+
+/// The data plane's public base URL as the request names it (the data plane forwarding an
+/// on-demand create sets it), else the control plane's configured one.
+pub fn public_base(cp: &ControlPlane, req: &Request<Incoming>) -> String {
+    req.headers()
         .get(chatedge_config::snapshot::PUBLIC_BASE_HEADER)
         .and_then(|v| v.to_str().ok())
         .filter(|b| b.starts_with("http://") || b.starts_with("https://"))
         .map(str::to_owned)
-        .unwrap_or_else(|| cp.dataplane_base.clone());
+        .unwrap_or_else(|| cp.dataplane_base.clone())
+}
+
+/// `POST /instances/integrator/on-demand` → `{id, token, due, webhookSecret}`; a Cloud API
+/// instance's answer adds `network`, `verifyToken` and `webhookUrl` (see [`super::cloud_api`]).
+pub async fn create(cp: &Arc<ControlPlane>, req: Request<Incoming>) -> Result<Resp, CpError> {
+    let who = caller(cp, req.headers())?;
+    let base = public_base(cp, &req);
+    let answer = create_for(cp, Creator::Integrator(who), &base, req).await?;
+    Ok(chatedge_serve::json(StatusCode::OK, &answer))
+}
+
+/// Creates an instance for `creator`'s account from the on-demand body of `req` (the same body
+/// and answer for the integrator route and the operator's `POST /admin/accounts/{id}/instances`).
+/// Returns the answer: the instance's secrets, shown this once.
+pub async fn create_for(
+    cp: &Arc<ControlPlane>,
+    creator: Creator,
+    base: &str,
+    req: Request<Incoming>,
+) -> Result<serde_json::Value, CpError> {
+    let tenant = creator.account();
+    account_may_grow(cp, &tenant)?;
     let body: CreateBody = super::json_body(req).await?;
     let network = super::cloud_api::network(body.network.as_deref(), body.cloud_api)?;
     let name = body.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
@@ -159,7 +194,7 @@ pub async fn create(cp: &Arc<ControlPlane>, req: Request<Incoming>) -> Result<Re
     if let Network::CloudApi(account) = &config.network {
         answer["network"] = json!("cloud-api");
         answer["verifyToken"] = json!(account.verify_token.expose());
-        answer["webhookUrl"] = json!(chatedge_config::snapshot::cloud_api_webhook_url(&base, &config.id));
+        answer["webhookUrl"] = json!(chatedge_config::snapshot::cloud_api_webhook_url(base, &config.id));
     }
     let sealed = cp.sealer.seal(&config.id, &token)?;
     let record = InstanceRecord { config, token: None, sealed_token: Some(sealed), version: 0 };
@@ -168,6 +203,10 @@ pub async fn create(cp: &Arc<ControlPlane>, req: Request<Incoming>) -> Result<Re
             // The cap is checked and counted in the same change, so concurrent creates cannot
             // pass it together.
             let mut account = r.tenants.get(&tenant).cloned().ok_or_else(unknown_account)?;
+            let Creator::Integrator(who) = &creator else {
+                // The operator creates for the account without spending a token's allowance.
+                return Ok((next, Change { instances: vec![record], ..Change::default() }));
+            };
             let token = account.tokens.iter_mut().find(|k| k.id == who.token_id).ok_or_else(unknown_account)?;
             if !token.definitive && token.instances_created >= FIRST_TOKEN_INSTANCES {
                 return Err(CpError::refused(
@@ -187,7 +226,7 @@ pub async fn create(cp: &Arc<ControlPlane>, req: Request<Incoming>) -> Result<Re
     if !cp.wait_applied(version, APPLY_WAIT).await {
         tracing::warn!(version, "created an instance that not every data plane has applied yet");
     }
-    Ok(chatedge_serve::json(StatusCode::OK, &answer))
+    Ok(answer)
 }
 
 fn unknown_account() -> CpError {

@@ -1,8 +1,14 @@
 //! account: what the Cloud API can do for an instance besides sending messages — verifying
 //! the number (`resume`), the business profile (`/{phone-number-id}/whatsapp_business_profile`),
-//! the account's message templates (`/{waba-id}/message_templates`) and the typing indicator.
+//! the account's message templates (`/{waba-id}/message_templates`: only APPROVED ones are
+//! listed, and a template send is checked against them first, [`template_approval`]) and the
+//! typing indicator.
 //! Every other account call is refused with an error naming the network; none is faked. Runs
 //! as local tasks on the shard that owns the instance.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use chatedge_config::snapshot::CloudApiAccount;
 use chatedge_config::{InstanceId, Phone};
@@ -13,6 +19,7 @@ use super::state::NumberInfo;
 use super::CloudApiDeps;
 use crate::network::account::{business, profile, templates, Account, AccountCall, AccountReply, AccountResult};
 use crate::network::{Credentials, Generation, NetworkEvent};
+use crate::queue::content::Template as QueuedTemplate;
 
 /// What `resume` asks of the number (Cloud API "Phone Numbers" reference).
 const NUMBER_FIELDS: &str =
@@ -60,7 +67,7 @@ pub async fn verify(
 fn outcome(e: &super::GraphError) -> &'static str {
     match e.kind() {
         super::graph::ErrorKind::Auth => "auth_refused",
-        super::graph::ErrorKind::RateLimited => "rate_limited",
+        super::graph::ErrorKind::RateLimited | super::graph::ErrorKind::PairRateLimited => "rate_limited",
         super::graph::ErrorKind::Transient => "unreachable",
         super::graph::ErrorKind::Refused => "refused",
     }
@@ -95,6 +102,88 @@ pub async fn call(deps: &CloudApiDeps, instance: InstanceId, account: Account, c
     }
 }
 
+/// The status of a template Meta lets an account send.
+const APPROVED: &str = "APPROVED";
+/// How long a template found approved is trusted without asking again.
+const APPROVED_TTL: Duration = Duration::from_secs(600);
+/// Templates remembered as approved, over all instances; past it the memory starts afresh.
+const MAX_APPROVED: usize = 10_000;
+
+/// Templates found approved lately, by (WhatsApp Business Account, name, language), so a
+/// campaign's sends do not each ask the Graph API. Only approvals are remembered: a template
+/// that was not approved is asked about again at its next send. The mutex is held for one map
+/// operation.
+#[derive(Default)]
+pub struct ApprovedTemplates {
+    seen: Mutex<HashMap<(String, String, String), Instant>>,
+}
+
+impl ApprovedTemplates {
+    fn key(cloud: &CloudApiAccount, t: &QueuedTemplate) -> (String, String, String) {
+        (cloud.business_account_id.clone(), t.name.clone(), t.language.clone())
+    }
+
+    fn recently(&self, key: &(String, String, String)) -> bool {
+        let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        seen.get(key).is_some_and(|at| at.elapsed() < APPROVED_TTL)
+    }
+
+    fn remember(&self, key: (String, String, String)) {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.len() >= MAX_APPROVED {
+            seen.clear();
+        }
+        seen.insert(key, Instant::now());
+    }
+}
+
+/// Whether a template may be sent.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Approval {
+    /// Approved — or unknown because the Graph API could not be asked (the send goes ahead
+    /// and Meta refuses it if need be).
+    MaySend,
+    /// Not approved or not there: the DeliveryCallback error.
+    Refused(String),
+}
+
+/// Asks the account's templates whether `t` (by name and language) is APPROVED.
+pub async fn template_approval(deps: &CloudApiDeps, cloud: &CloudApiAccount, t: &QueuedTemplate) -> Approval {
+    let key = ApprovedTemplates::key(cloud, t);
+    if deps.approved.recently(&key) {
+        return Approval::MaySend;
+    }
+    let name: String = percent_encoding::utf8_percent_encode(&t.name, percent_encoding::NON_ALPHANUMERIC).collect();
+    let path = format!(
+        "{}/message_templates?fields=name,language,status&name={name}&limit={}",
+        cloud.business_account_id,
+        templates::MAX_PAGE_SIZE
+    );
+    let answer = match deps.graph.get_json(&cloud.access_token, &path).await {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::info!(error = %e, template = %t.name, "cloud api: template approval not checked; sending");
+            return Approval::MaySend;
+        }
+    };
+    let listed = answer["data"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let found = listed.iter().find(|v| v["name"] == t.name.as_str() && v["language"] == t.language.as_str());
+    match found.map(|v| v["status"].as_str().unwrap_or_default()) {
+        Some(APPROVED) => {
+            deps.approved.remember(key);
+            Approval::MaySend
+        }
+        Some(status) => Approval::Refused(format!(
+            "template '{}' ({}) is not approved on this WhatsApp Business Account (status {status}); only approved templates can be sent",
+            t.name, t.language
+        )),
+        None => Approval::Refused(format!(
+            "template '{}' in language '{}' does not exist on this WhatsApp Business Account",
+            t.name, t.language
+        )),
+    }
+}
+
 async fn list_templates(
     deps: &CloudApiDeps,
     cloud: &CloudApiAccount,
@@ -102,8 +191,10 @@ async fn list_templates(
     after: Option<String>,
 ) -> Result<templates::Reply, crate::network::account::AccountError> {
     let limit = page_size.clamp(1, templates::MAX_PAGE_SIZE);
+    // Only templates the account may send: Meta filters by status (so pages stay full) and
+    // anything else that slips through is dropped here.
     let mut path = format!(
-        "{}/message_templates?fields=name,language,status,category,components&limit={limit}",
+        "{}/message_templates?fields=name,language,status,category,components&status={APPROVED}&limit={limit}",
         cloud.business_account_id
     );
     if let Some(after) = after.as_deref().filter(|a| !a.is_empty()) {
@@ -111,8 +202,14 @@ async fn list_templates(
         path.push_str(&format!("&after={cursor}"));
     }
     let answer = deps.graph.get_json(&cloud.access_token, &path).await.map_err(account_error)?;
-    let templates =
-        answer["data"].as_array().map(Vec::as_slice).unwrap_or_default().iter().map(template_info).collect();
+    let templates = answer["data"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter(|t| t["status"] == APPROVED)
+        .map(template_info)
+        .collect();
     // Graph paging: `paging.next` is present only when there is a next page.
     let after = answer["paging"]["next"]
         .as_str()

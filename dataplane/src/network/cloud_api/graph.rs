@@ -30,14 +30,19 @@ pub enum ErrorKind {
     /// The access token is invalid or expired (code 190) or lacks a permission (10, 200–299):
     /// nothing works until the credentials change.
     Auth,
-    /// Throttled (codes 4, 80007, 130429, 131048, 131056, 133016, or HTTP 429): try again later,
-    /// more slowly.
+    /// Throttled as a whole (codes 4 "API too many calls", 80007 the account's rate limit,
+    /// 130429 "Rate limit hit": the number's throughput was reached, 133016, or HTTP 429): try
+    /// again later, more slowly.
     RateLimited,
+    /// 131056, "(Business Account, Consumer Account) pair rate limit hit": too many messages to
+    /// the same recipient in a short time. Only that recipient must wait ("wait and retry").
+    PairRateLimited,
     /// The network could not be reached or failed on its side (transport errors, timeouts,
     /// 5xx, codes 1, 2, 131000, 131016): the same request may work later.
     Transient,
     /// The request itself was refused (bad parameter, outside the 24 h window, not a WhatsApp
-    /// user…): sending it again changes nothing.
+    /// user, 131048 "spam rate limit hit": the number is restricted for its quality and
+    /// retrying soon does not lift it…): sending it again changes nothing.
     Refused,
 }
 
@@ -89,7 +94,8 @@ impl GraphError {
 fn classify(status: u16, code: i64) -> ErrorKind {
     match code {
         190 | 10 | 200..=299 => ErrorKind::Auth,
-        4 | 80007 | 130429 | 131048 | 131056 | 133016 => ErrorKind::RateLimited,
+        131056 => ErrorKind::PairRateLimited,
+        4 | 80007 | 130429 | 133016 => ErrorKind::RateLimited,
         1 | 2 | 131000 | 131016 => ErrorKind::Transient,
         _ if status == 429 => ErrorKind::RateLimited,
         _ if status >= 500 => ErrorKind::Transient,
@@ -319,7 +325,8 @@ mod tests {
     #[test]
     fn throttling_auth_and_server_failures_are_told_apart() {
         let e = |status, code| classify(status, code);
-        assert_eq!(e(400, 131056), ErrorKind::RateLimited);
+        assert_eq!(e(400, 131056), ErrorKind::PairRateLimited);
+        assert_eq!(e(400, 131048), ErrorKind::Refused, "a quality restriction is not lifted by retrying");
         assert_eq!(e(400, 130429), ErrorKind::RateLimited);
         assert_eq!(e(400, 80007), ErrorKind::RateLimited);
         assert_eq!(e(429, -429), ErrorKind::RateLimited);

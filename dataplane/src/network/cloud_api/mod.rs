@@ -10,19 +10,22 @@
 //! id in `biz_opaque_callback_data`; the network's `wamid` is recorded ([`ids`]) before the
 //! acceptance is reported, so a resend after a crash is answered from the record instead of
 //! being posted again. Rate-limit answers keep the message on the wire and slow the instance
-//! down; they never fail it until `[network.cloud_api] rate_limit_max_retries`.
+//! down, for at most `[network.cloud_api] rate_limit_give_up_ms`; a pair rate limit slows only
+//! that recipient, whose messages are parked ([`park`], [`drain`]) while the others flow.
 //!
 //! One [`CloudApiConnector`] per shard, used on that shard's thread; its requests run as local
 //! tasks on the shard's `LocalSet`. What all shards share ([`CloudApiDeps`]) is `Arc`s.
 
 pub mod account;
 pub mod body;
+pub mod drain;
 pub mod errors;
 pub mod graph;
 pub mod ids;
 pub mod inbound;
 pub mod media;
 pub mod notification;
+pub mod park;
 pub mod receive;
 pub mod seen;
 pub mod send;
@@ -61,6 +64,10 @@ pub struct CloudApiDeps {
     pub state: Arc<state::CloudState>,
     /// Uploaded media ids by content hash (see [`media`]).
     pub uploads: Arc<media::UploadCache>,
+    /// Messages waiting out a pair rate limit (see [`park`]).
+    pub parked: Arc<park::ParkBook>,
+    /// Templates found approved lately (see [`account::template_approval`]).
+    pub approved: Arc<account::ApprovedTemplates>,
 }
 
 impl CloudApiDeps {
@@ -74,6 +81,7 @@ impl CloudApiDeps {
     ) -> Result<CloudApiDeps, GraphError> {
         let graph = GraphClient::new(&settings)?;
         let uploads = Arc::new(media::UploadCache::new(settings.media_cache_entries, settings.media_id_ttl));
+        let parked = Arc::new(park::ParkBook::new(metrics.cloud_api_parked.clone()));
         Ok(CloudApiDeps {
             config,
             settings,
@@ -84,6 +92,8 @@ impl CloudApiDeps {
             acks: Arc::new(inbound::AckBook::new()),
             state: Arc::new(state::CloudState::new()),
             uploads,
+            parked,
+            approved: Arc::new(account::ApprovedTemplates::default()),
         })
     }
 
@@ -127,6 +137,43 @@ impl Lines {
     }
 }
 
+/// Reloads the instance's parked messages (from before a restart or a reconnect) and starts a
+/// drain task for each of their recipients on the connection `generation`.
+async fn drain_parked(
+    deps: &CloudApiDeps,
+    events: &mpsc::Sender<NetworkEvent>,
+    pace: &send::Pace,
+    lines: &Arc<Mutex<Lines>>,
+    instance: InstanceId,
+    generation: Generation,
+) {
+    let (book, store) = (deps.parked.clone(), deps.store.clone());
+    let loaded = tokio::task::spawn_blocking(move || book.load(&store, instance, generation)).await;
+    let phones = match loaded {
+        Ok(Ok(phones)) => phones,
+        Ok(Err(e)) => {
+            tracing::warn!(instance = %instance, error = %e, "cloud api: parked messages not read");
+            return;
+        }
+        Err(e) => {
+            tracing::warn!(instance = %instance, error = %e, "cloud api: parked messages not read");
+            return;
+        }
+    };
+    for phone in phones {
+        drain::Drain {
+            deps: deps.clone(),
+            events: events.clone(),
+            pace: pace.clone(),
+            lines: lines.clone(),
+            instance,
+            phone,
+            generation,
+        }
+        .spawn();
+    }
+}
+
 /// The shard-local Cloud API connector.
 pub struct CloudApiConnector {
     shard: usize,
@@ -157,15 +204,18 @@ impl CloudApiConnector {
 impl Connector for CloudApiConnector {
     fn resume(&mut self, instance: InstanceId, credentials: &Credentials, generation: Generation) {
         let (deps, events, lines) = (self.deps.clone(), self.events.clone(), self.lines.clone());
+        let pace = self.pace.clone();
         let credentials = credentials.clone();
         self.lines().requested.insert(instance, generation);
         // Owned by the shard's LocalSet; ends once the verification is answered.
         tokio::task::spawn_local(async move {
             let event = account::verify(&deps, instance, generation, credentials).await;
-            if matches!(event, NetworkEvent::Connected { .. }) {
-                // A stale verification (the session moved on) is reported all the same: the
-                // session ignores events of generations it replaced.
-                lines.lock().unwrap_or_else(|p| p.into_inner()).verified(instance, generation);
+            // A stale verification (the session moved on) is reported all the same: the
+            // session ignores events of generations it replaced.
+            let live = matches!(event, NetworkEvent::Connected { .. })
+                && lines.lock().unwrap_or_else(|p| p.into_inner()).verified(instance, generation);
+            if live {
+                drain_parked(&deps, &events, &pace, &lines, instance, generation).await;
             }
             let _ = events.send(event).await;
         });
@@ -186,6 +236,7 @@ impl Connector for CloudApiConnector {
         self.pace.forget(&instance);
         if logout {
             self.deps.state.forget(&instance);
+            self.deps.parked.forget(&instance);
         }
     }
 

@@ -7,16 +7,19 @@
 //!
 //! [`run`] is a task on the data plane's runtime that, every [`PRUNE_EVERY`], walks the marks
 //! on the blocking pool (never on an event loop) and deletes the stale ones through the
-//! committer, [`CHUNK`] keys per batch. It touches only marks: the message-id maps and the
-//! zaapId records (`'o'`, `'w'`, `'z'`) of the same family are left alone.
+//! committer, [`CHUNK`] keys per batch. The same task then has [`super::ids::prune`] forget the
+//! message-id maps and zaapId rows (`'o'`, `'w'`, `'z'`, by their time index `'e'`) older than
+//! `[network.cloud_api] message_id_retention` (default 30 days); this walk touches only marks.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use chatedge_config::file::CloudApiConfig;
 use chatedge_config::InstanceId;
 use tokio::sync::watch;
 
 use super::inbound::{RECEIVED, STATUS};
+use crate::metrics::Metrics;
 use crate::store::{Batch, Cf, Store, StoreError};
 
 /// How often the marks are walked.
@@ -77,22 +80,27 @@ pub async fn prune(store: &Arc<Store>, cutoff_ms: u64) -> Result<u64, StoreError
     }
 }
 
-/// Prunes every [`PRUNE_EVERY`] until `shutdown` turns true.
+/// Prunes the marks (older than `settings.seen_retention`) and the message-id maps (older than
+/// `settings.message_id_retention`) every [`PRUNE_EVERY`] until `shutdown` turns true.
 pub async fn run(
     store: Arc<Store>,
-    retention: Duration,
-    pruned: prometheus::IntCounter,
+    settings: CloudApiConfig,
+    metrics: Arc<Metrics>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let cutoff = |retention: Duration| chatedge_config::time::unix_ms().saturating_sub(retention.as_millis() as u64);
     loop {
         tokio::select! {
             _ = tokio::time::sleep(PRUNE_EVERY) => {}
             _ = shutdown.changed() => return,
         }
-        let cutoff = chatedge_config::time::unix_ms().saturating_sub(retention.as_millis() as u64);
-        match prune(&store, cutoff).await {
-            Ok(n) => pruned.inc_by(n),
+        match prune(&store, cutoff(settings.seen_retention)).await {
+            Ok(n) => metrics.cloud_api_seen_marks_pruned.inc_by(n),
             Err(e) => tracing::warn!("Cloud API seen marks not pruned: {e}"),
+        }
+        match super::ids::prune(&store, cutoff(settings.message_id_retention)).await {
+            Ok(n) => metrics.cloud_api_message_ids_pruned.inc_by(n),
+            Err(e) => tracing::warn!("Cloud API message ids not pruned: {e}"),
         }
     }
 }
@@ -100,7 +108,6 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::Metrics;
 
     fn mark(tag: u8, written_ms: u64) -> (Vec<u8>, Vec<u8>) {
         let mut k = vec![7u8; InstanceId::LEN];

@@ -1,31 +1,46 @@
 //! send: one message's trip to the Cloud API, as a local task on the shard that owns the
-//! instance. In order: a message whose wamid is already recorded (sent before a crash) is
-//! answered `Accepted` without a second POST; otherwise its body is built ([`super::body`]),
+//! instance. In order: a message whose wamid is already recorded (sent before a crash, or its
+//! `sent` status arrived) or that is parked ([`super::park`]) is answered `Accepted` without a
+//! second POST; a template is checked against the account's approved templates
+//! ([`super::account::template_approval`]); otherwise its body is built ([`super::body`]),
 //! posted to `/{phone-number-id}/messages`, the wamid recorded ([`super::ids`], fsync'd) and
 //! only then `Accepted` reported. Failures by kind ([`ErrorKind`]): a refusal → `Rejected` with
-//! the network's code and title; a rate limit → the message stays on the wire, the instance
-//! slows down ([`Pace`]) and the same body is posted again later, up to `[network.cloud_api]
-//! rate_limit_max_retries`; a transport failure or 5xx → a few retries, each after asking
-//! whether a `sent` status has meanwhile recorded the message (the post may have arrived), then the
-//! connection counts as lost (`Disconnected`, the session requeues the message and reconnects);
-//! an auth failure → `Disconnected { logged_out: true }`. Before every post the task checks
-//! that its connection is still live: a closed connection's messages are the session's again,
-//! and a task of it never posts.
+//! the network's code and title; a rate limit of the number (130429 and kin) → the message
+//! stays on the wire, the instance slows down ([`Pace`]) and the same body is posted again
+//! later, for at most `[network.cloud_api] rate_limit_give_up_ms` from the first such answer,
+//! then `Rejected` saying so; a pair rate limit (131056) → only that recipient slows down: the
+//! message is parked and reported accepted, so the instance's other recipients keep flowing
+//! ([`super::drain`] posts it later); a message to a recipient with parked messages is parked
+//! behind them; a transport failure or 5xx → a few retries, each after asking whether a
+//! `sent` status has meanwhile recorded the message (the post may have arrived), then the
+//! connection counts as lost (`Disconnected`, the session requeues the message and
+//! reconnects); an auth failure → `Disconnected { logged_out: true }`. Before every post the
+//! task checks that its connection is still live: a closed connection's messages are the
+//! session's again, and a task of it never posts.
+//!
+//! Ordering: per recipient, messages reach the network in queue order (a parked recipient's
+//! later messages are parked behind, and its park drains in order). Across recipients, a
+//! parked message is overtaken by later messages to others; an instance-wide limit holds the
+//! whole queue in order.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chatedge_config::file::CloudApiConfig;
-use chatedge_config::InstanceId;
+use chatedge_config::snapshot::CloudApiAccount;
+use chatedge_config::{InstanceId, Phone};
+use serde_json::Value;
 use tokio::sync::mpsc;
 
+use super::account::{template_approval, Approval};
 use super::body::{self, BodyError};
 use super::errors::graph_reason;
 use super::graph::{ErrorKind, GraphError};
 use super::inbound::{zaap_key, zaap_value};
 use super::media::UploadError;
-use super::{ids, CloudApiDeps, Lines};
+use super::park::Parked;
+use super::{drain, ids, CloudApiDeps, Lines};
 use crate::network::{Generation, NetworkEvent};
 use crate::queue::content::Action;
 use crate::queue::{Content, OutboundMessage};
@@ -33,20 +48,54 @@ use crate::store::{Batch, Cf};
 
 /// First wait before posting again after an answer that leaves open whether Meta took the
 /// message (multiplied by the retry's number).
-const AMBIGUOUS_WAIT: Duration = Duration::from_secs(2);
+pub const AMBIGUOUS_WAIT: Duration = Duration::from_secs(2);
 
-/// Instances slowed down at once on one shard; past it the oldest slow-down is dropped.
+/// Instances (and, separately, recipient pairs) slowed down at once on one shard; past it the
+/// slow-downs are forgotten (the next limit answer slows down again).
 const MAX_SLOWED: usize = 10_000;
 
-/// How fast each instance of a shard may post: after a rate-limit answer it waits `backoff`
-/// (doubling per further answer, up to the maximum); each accepted send halves it again.
+/// When one instance (or pair) may post next, and the backoff that led there.
+type Slowdowns<K> = HashMap<K, (Instant, Duration)>;
+
+#[derive(Default)]
+struct Slowed {
+    instances: Slowdowns<InstanceId>,
+    pairs: Slowdowns<(InstanceId, Phone)>,
+}
+
+/// How fast each instance of a shard — and each of its recipients — may post: after a
+/// rate-limit answer it waits `backoff` (doubling per further answer, up to the maximum); each
+/// accepted send halves it again. A pair limit slows only that recipient.
 #[derive(Clone)]
 pub struct Pace {
     initial: Duration,
     max: Duration,
-    /// Shared by the shard's send tasks (one thread); the mutex makes it `Send`, held for a
-    /// map operation only.
-    slowed: Arc<Mutex<HashMap<InstanceId, (Instant, Duration)>>>,
+    /// Shared by the shard's send and drain tasks (one thread); the mutex makes it `Send`,
+    /// held for a map operation only.
+    slowed: Arc<Mutex<Slowed>>,
+}
+
+fn slow_down<K: std::hash::Hash + Eq>(map: &mut Slowdowns<K>, key: K, initial: Duration, max: Duration) -> Duration {
+    if map.len() >= MAX_SLOWED && !map.contains_key(&key) {
+        map.clear();
+    }
+    let backoff = match map.get(&key) {
+        Some((_, b)) => (*b * 2).min(max),
+        None => initial,
+    };
+    map.insert(key, (Instant::now() + backoff, backoff));
+    backoff
+}
+
+fn speed_up<K: std::hash::Hash + Eq>(map: &mut Slowdowns<K>, key: &K, initial: Duration) {
+    if let Some((at, backoff)) = map.get_mut(key) {
+        *backoff /= 2;
+        if *backoff < initial {
+            map.remove(key);
+        } else {
+            *at = Instant::now() + *backoff;
+        }
+    }
 }
 
 impl Pace {
@@ -54,49 +103,56 @@ impl Pace {
         Pace {
             initial: cfg.rate_limit_initial_backoff,
             max: cfg.rate_limit_max_backoff,
-            slowed: Arc::new(Mutex::new(HashMap::new())),
+            slowed: Arc::new(Mutex::new(Slowed::default())),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<InstanceId, (Instant, Duration)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Slowed> {
         self.slowed.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// When `instance` may post next (now when it is not slowed down).
-    pub fn next_post(&self, instance: &InstanceId) -> Option<Instant> {
-        self.lock().get(instance).map(|(at, _)| *at).filter(|at| *at > Instant::now())
+    /// When `instance` may post to `to` next (`None`: now).
+    pub fn next_post(&self, instance: &InstanceId, to: &Phone) -> Option<Instant> {
+        let s = self.lock();
+        let own = s.instances.get(instance).map(|(at, _)| *at);
+        let pair = s.pairs.get(&(*instance, to.clone())).map(|(at, _)| *at);
+        own.max(pair).filter(|at| *at > Instant::now())
     }
 
-    /// The network said "too many": the next post waits longer. Returns the wait.
+    /// The network said "too many" for the whole number: its next post waits longer.
     pub fn limited(&self, instance: InstanceId) -> Duration {
-        let mut slowed = self.lock();
-        if slowed.len() >= MAX_SLOWED && !slowed.contains_key(&instance) {
-            slowed.clear();
-        }
-        let backoff = match slowed.get(&instance) {
-            Some((_, b)) => (*b * 2).min(self.max),
-            None => self.initial,
-        };
-        slowed.insert(instance, (Instant::now() + backoff, backoff));
-        backoff
+        slow_down(&mut self.lock().instances, instance, self.initial, self.max)
     }
 
-    /// A post was accepted: the instance speeds up again.
-    pub fn accepted(&self, instance: &InstanceId) {
-        let mut slowed = self.lock();
-        if let Some((at, backoff)) = slowed.get_mut(instance) {
-            *backoff /= 2;
-            if *backoff < self.initial {
-                slowed.remove(instance);
-            } else {
-                *at = Instant::now() + *backoff;
-            }
-        }
+    /// The network said "too many to this recipient": only posts to `to` wait longer.
+    pub fn pair_limited(&self, instance: InstanceId, to: Phone) -> Duration {
+        slow_down(&mut self.lock().pairs, (instance, to), self.initial, self.max)
+    }
+
+    /// A post to `to` was accepted: the instance and the pair speed up again.
+    pub fn accepted(&self, instance: &InstanceId, to: &Phone) {
+        let mut s = self.lock();
+        speed_up(&mut s.instances, instance, self.initial);
+        speed_up(&mut s.pairs, &(*instance, to.clone()), self.initial);
     }
 
     pub fn forget(&self, instance: &InstanceId) {
-        self.lock().remove(instance);
+        let mut s = self.lock();
+        s.instances.remove(instance);
+        s.pairs.retain(|(i, _), _| i != instance);
     }
+}
+
+/// The DeliveryCallback error of a message still rate limited when its window ran out.
+pub fn gave_up(e: &GraphError, window: Duration) -> String {
+    let waited = match window.as_secs() {
+        0 => format!("{} ms", window.as_millis()),
+        s => format!("{s} s"),
+    };
+    format!(
+        "{} (still rate limited after retrying for {waited}, [network.cloud_api] rate_limit_give_up_ms; the message was not sent)",
+        graph_reason(e)
+    )
 }
 
 /// One message on its way.
@@ -183,6 +239,67 @@ impl SendTask {
         }
     }
 
+    /// The wamid a mark-as-read names, when this message is one; it is not a message to a
+    /// recipient (no pair limit, nothing to park).
+    fn read_receipt(&self) -> Option<String> {
+        let m = &self.message;
+        match &m.content {
+            Content::Action(a) => match a.as_ref() {
+                Action::Read { message_id } => Some(body::wamid_of(&self.deps, &m.instance, message_id)),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The request body, built once (media uploaded once) and reused by every retry.
+    async fn body(&self, account: &CloudApiAccount, slot: &mut Option<Value>) -> Result<Value, BodyError> {
+        if let Some(b) = slot {
+            return Ok(b.clone());
+        }
+        let built = match self.read_receipt() {
+            Some(wamid) => body::read_body(&wamid),
+            None => body::build(&self.deps, account, &self.message).await?,
+        };
+        *slot = Some(built.clone());
+        Ok(built)
+    }
+
+    /// Parks the message behind its recipient's pair limit and reports it accepted; `None`
+    /// when it cannot be parked (the instance's park is full, the store failed).
+    async fn park(&self, body: Value) -> Option<NetworkEvent> {
+        let m = &self.message;
+        let parked = Parked {
+            message_id: m.message_id,
+            zaap_id: m.zaap_id,
+            phone: m.phone.clone(),
+            body,
+            parked_ms: chatedge_config::time::unix_ms(),
+        };
+        match self.deps.parked.park(&self.deps.store, m.instance, &parked, self.generation).await {
+            Ok(start) => {
+                if start {
+                    drain::Drain {
+                        deps: self.deps.clone(),
+                        events: self.events.clone(),
+                        pace: self.pace.clone(),
+                        lines: self.lines.clone(),
+                        instance: m.instance,
+                        phone: m.phone.clone(),
+                        generation: self.generation,
+                    }
+                    .spawn();
+                }
+                self.deps.metrics.cloud_api_sends.with_label_values(&["parked"]).inc();
+                Some(self.accepted())
+            }
+            Err(e) => {
+                tracing::warn!(instance = %m.instance, error = %e, "cloud api: pair-limited message not parked; it waits in place");
+                None
+            }
+        }
+    }
+
     /// The event to report, or `None` when the connection closed before the message was
     /// posted (or while it waited to be posted again).
     async fn outcome(&self) -> Option<NetworkEvent> {
@@ -190,10 +307,23 @@ impl SendTask {
         let Some(account) = self.deps.account(&m.instance) else {
             return Some(self.rejected("the instance is no longer on the Cloud API network".into()));
         };
+        if self.deps.parked.holds(&m.instance, &m.message_id) {
+            // Parked before a crash that came before its acceptance was committed.
+            self.deps.metrics.cloud_api_sends.with_label_values(&["recognised"]).inc();
+            return Some(self.accepted());
+        }
+        if let Content::Template(t) = &m.content {
+            if let Approval::Refused(why) = template_approval(&self.deps, &account, t).await {
+                return Some(self.rejected(why));
+            }
+        }
+        let is_read = self.read_receipt().is_some();
         let cfg = &self.deps.settings;
-        let (mut limited, mut transient) = (0u32, 0u32);
+        let mut limited_since: Option<Instant> = None;
+        let mut transient = 0u32;
+        let mut body: Option<Value> = None;
         loop {
-            if let Some(at) = self.pace.next_post(&m.instance) {
+            if let Some(at) = self.pace.next_post(&m.instance, &m.phone) {
                 tokio::time::sleep_until(at.into()).await;
             }
             if !self.live() {
@@ -205,17 +335,51 @@ impl SendTask {
                 self.deps.metrics.cloud_api_sends.with_label_values(&["recognised"]).inc();
                 return Some(self.accepted());
             }
-            let e = match self.post(&account).await {
-                Ok(event) => return Some(event),
+            let waits_behind = !is_read && self.deps.parked.waiting_for(&m.instance, &m.phone);
+            let e = match self.body(&account, &mut body).await {
+                // Earlier messages to this recipient wait out its pair limit: this one waits
+                // behind them, so the recipient gets them in order.
+                Ok(b) if waits_behind => match self.park(b).await {
+                    Some(event) => return Some(event),
+                    None => {
+                        let since = *limited_since.get_or_insert_with(Instant::now);
+                        if since.elapsed() >= cfg.rate_limit_give_up {
+                            let why = "its recipient's earlier messages still wait out the pair rate limit (131056)";
+                            return Some(self.rejected(format!("{why}; the message was not sent")));
+                        }
+                        let wait = self.pace.pair_limited(m.instance, m.phone.clone());
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                },
+                Ok(b) => match self.post(&account, &b).await {
+                    Ok(event) => return Some(event),
+                    Err(e) => e,
+                },
                 Err(BodyError::Unsupported(u)) => return Some(self.rejected(u.to_string())),
                 Err(BodyError::Upload(UploadError::Graph(e))) => e,
                 Err(BodyError::Upload(other)) => return Some(self.rejected(other.to_string())),
             };
             match e.kind() {
-                ErrorKind::RateLimited if limited < cfg.rate_limit_max_retries => {
-                    limited += 1;
-                    let wait = self.pace.limited(m.instance);
+                ErrorKind::PairRateLimited if !is_read && body.is_some() => {
                     self.deps.metrics.cloud_api_rate_limited.inc();
+                    let wait = self.pace.pair_limited(m.instance, m.phone.clone());
+                    tracing::info!(instance = %m.instance, ?wait, "cloud api: pair rate limited; parking the message");
+                    if let Some(event) = self.park(body.clone().unwrap_or_default()).await {
+                        return Some(event);
+                    }
+                    let since = *limited_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() >= cfg.rate_limit_give_up {
+                        return Some(self.rejected(gave_up(&e, cfg.rate_limit_give_up)));
+                    }
+                }
+                ErrorKind::RateLimited | ErrorKind::PairRateLimited => {
+                    let since = *limited_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() >= cfg.rate_limit_give_up {
+                        return Some(self.rejected(gave_up(&e, cfg.rate_limit_give_up)));
+                    }
+                    self.deps.metrics.cloud_api_rate_limited.inc();
+                    let wait = self.pace.limited(m.instance);
                     tracing::info!(instance = %m.instance, code = ?e.code(), ?wait, "cloud api: rate limited; slowing down");
                 }
                 ErrorKind::Transient if transient < cfg.transient_retries => {
@@ -228,35 +392,30 @@ impl SendTask {
                 }
                 ErrorKind::Transient => return Some(self.lost(&e, false)),
                 ErrorKind::Auth => return Some(self.lost(&e, true)),
-                ErrorKind::RateLimited | ErrorKind::Refused => return Some(self.rejected(graph_reason(&e))),
+                ErrorKind::Refused => return Some(self.rejected(graph_reason(&e))),
             }
         }
     }
 
-    /// One attempt: build, post, record. `Ok` carries the event to report.
-    async fn post(&self, account: &chatedge_config::snapshot::CloudApiAccount) -> Result<NetworkEvent, BodyError> {
+    /// One post of `request`, then the record. `Ok` carries the event to report.
+    async fn post(&self, account: &CloudApiAccount, request: &Value) -> Result<NetworkEvent, GraphError> {
         let m = &self.message;
         let path = format!("{}/messages", account.phone_number_id);
-        if let Content::Action(a) = &m.content {
-            if let Action::Read { message_id } = a.as_ref() {
-                let wamid = body::wamid_of(&self.deps, &m.instance, message_id);
-                self.deps.graph.post_json(&account.access_token, &path, &body::read_body(&wamid)).await?;
-                self.pace.accepted(&m.instance);
-                return Ok(self.accepted());
-            }
-        }
-        let request = body::build(&self.deps, account, m).await?;
-        let answer = self.deps.graph.post_json(&account.access_token, &path, &request).await?;
-        self.pace.accepted(&m.instance);
+        let answer = self.deps.graph.post_json(&account.access_token, &path, request).await?;
+        self.pace.accepted(&m.instance, &m.phone);
         let wamid = answer["messages"][0]["id"].as_str().unwrap_or_default();
         if wamid.is_empty() {
-            tracing::warn!(instance = %m.instance, "cloud api: send answered without a message id");
+            if self.read_receipt().is_none() {
+                tracing::warn!(instance = %m.instance, "cloud api: send answered without a message id");
+            }
             return Ok(self.accepted());
         }
         let mut batch = Batch::new();
-        ids::record(&mut batch, &m.instance, &m.message_id, wamid);
-        // With the wamid, so a `failed` status that overtakes the acceptance finds its zaapId.
-        batch.put(Cf::CloudMessages, zaap_key(&m.instance, &m.message_id), zaap_value(&m.zaap_id, &m.phone));
+        if ids::record(&mut batch, &m.instance, &m.message_id, wamid) {
+            // With the wamid (and pruned with it), so a `failed` status that overtakes the
+            // acceptance finds its zaapId.
+            batch.put(Cf::CloudMessages, zaap_key(&m.instance, &m.message_id), zaap_value(&m.zaap_id, &m.phone));
+        }
         if let Err(e) = self.deps.store.commit(batch).await {
             // The acceptance is still reported; a resend after a crash would post it again.
             tracing::error!(instance = %m.instance, error = %e, "cloud api: wamid not recorded");

@@ -114,3 +114,18 @@ async fn without_a_record_the_message_needs_the_network_and_an_unreachable_one_i
     let event = run(&s).await;
     assert!(matches!(event, NetworkEvent::Disconnected { logged_out: false, .. }), "{event:?}");
 }
+
+#[test]
+fn a_pair_limit_slows_only_that_recipient_and_a_number_limit_slows_every_one() {
+    let pace = Pace::new(&Config::default().network.cloud_api);
+    let i = InstanceId::generate();
+    let (a, b) = (Phone::parse("5511900000001").unwrap(), Phone::parse("5511900000002").unwrap());
+    pace.pair_limited(i, a.clone());
+    assert!(pace.next_post(&i, &a).is_some(), "the limited pair waits");
+    assert!(pace.next_post(&i, &b).is_none(), "another recipient of the instance does not");
+    assert!(pace.next_post(&InstanceId::generate(), &a).is_none(), "nor the same recipient of another instance");
+    pace.limited(i);
+    assert!(pace.next_post(&i, &b).is_some(), "a limit of the number holds every recipient");
+    pace.forget(&i);
+    assert!(pace.next_post(&i, &a).is_none() && pace.next_post(&i, &b).is_none());
+}
