@@ -279,8 +279,9 @@ async fn up(a: Up, shutdown: watch::Receiver<bool>) -> Result<()> {
         shutdown.clone(),
     )
     .await?;
-    let dp = start_dataplane(config, dir.join("dataplane"), format!("http://{cp_addr}"), node_token, a.test_clock, shutdown)
-        .await?;
+    let dp =
+        start_dataplane(config, dir.join("dataplane"), format!("http://{cp_addr}"), node_token, a.test_clock, shutdown)
+            .await?;
     dp.await??;
     cp.await??;
     Ok(())

@@ -22,7 +22,14 @@ async fn api(http: &Http, ce: &Chatedge, inst: &Instance, path: &str, body: &Val
 }
 
 /// Uploads `csv` as the `file` part of a multipart form with `fields`.
-async fn upload(http: &Http, ce: &Chatedge, inst: &Instance, path: &str, fields: &[(&str, &str)], csv: &str) -> (u16, Value) {
+async fn upload(
+    http: &Http,
+    ce: &Chatedge,
+    inst: &Instance,
+    path: &str,
+    fields: &[(&str, &str)],
+    csv: &str,
+) -> (u16, Value) {
     let boundary = "chatedge-test-boundary-7d1f";
     let mut body = String::new();
     body.push_str(&format!(
@@ -42,12 +49,20 @@ async fn upload(http: &Http, ce: &Chatedge, inst: &Instance, path: &str, fields:
 async fn campaign(http: &Http, ce: &Chatedge, inst: &Instance, id: &str) -> Value {
     let (status, list) = api(http, ce, inst, "retrieve/campaigns", &json!({})).await;
     assert_eq!(status, 200, "retrieve/campaigns: {list}");
-    let found = list.as_array().unwrap().iter().map(|e| &e["campaigns"]).find(|c| c["campaignId"] == json!(id)).cloned();
+    let found =
+        list.as_array().unwrap().iter().map(|e| &e["campaigns"]).find(|c| c["campaignId"] == json!(id)).cloned();
     found.unwrap_or_else(|| panic!("campaign {id} not listed: {list}"))
 }
 
 /// Waits until the campaign satisfies `done` and answers it.
-async fn wait_campaign(http: &Http, ce: &Chatedge, inst: &Instance, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+async fn wait_campaign(
+    http: &Http,
+    ce: &Chatedge,
+    inst: &Instance,
+    id: &str,
+    what: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
     let got = eventually(Duration::from_secs(60), || async {
         let c = campaign(http, ce, inst, id).await;
         done(&c).then_some(c)
@@ -118,7 +133,10 @@ async fn a_campaign_to_a_csv_audience_sends_each_recipient_its_own_text_and_coun
     )
     .await;
     assert_eq!(status, 200, "upload: {report}");
-    assert_eq!((report["rows"].clone(), report["stored"].clone(), report["badRows"].clone()), (json!(7), json!(6), json!(1)));
+    assert_eq!(
+        (report["rows"].clone(), report["stored"].clone(), report["badRows"].clone()),
+        (json!(7), json!(6), json!(1))
+    );
     assert_eq!(report["errors"][0]["line"], json!(7), "the bad row is named by its line: {report}");
     assert_eq!(report["audience"]["contacts"], json!(6));
     assert_eq!(report["variableGroup"]["fields"], json!(["first_name", "city"]));
@@ -145,7 +163,9 @@ async fn a_campaign_to_a_csv_audience_sends_each_recipient_its_own_text_and_coun
     let id = created["campaignId"].as_str().unwrap().to_owned();
 
     let done = wait_campaign(http, ce, inst, &id, "done with every status in", |c| {
-        c["state"] == json!("done") && c["results"]["Read"] == json!(3) && c["results"]["NumbersNotOnWhatsApp"] == json!(1)
+        c["state"] == json!("done")
+            && c["results"]["Read"] == json!(3)
+            && c["results"]["NumbersNotOnWhatsApp"] == json!(1)
     })
     .await;
     let r = &done["results"];
@@ -157,7 +177,11 @@ async fn a_campaign_to_a_csv_audience_sends_each_recipient_its_own_text_and_coun
     assert_eq!(done["totalSent"], json!(3));
 
     // Each recipient got its own text, with buttons named after the campaign.
-    for (phone, text) in [("5511970000001", "Hi Ana from Rio!"), ("5511970000002", "Hi Bruno from Sao Paulo!"), ("5511970000006", "Hi Fabio from Natal!")] {
+    for (phone, text) in [
+        ("5511970000001", "Hi Ana from Rio!"),
+        ("5511970000002", "Hi Bruno from Sao Paulo!"),
+        ("5511970000006", "Hi Fabio from Natal!"),
+    ] {
         let got = sim_received(http, ce, inst, phone).await;
         assert_eq!(got.len(), 1, "{phone}: {got:?}");
         assert!(got[0]["text"].as_str().unwrap().starts_with(text), "{phone}: {}", got[0]);
@@ -177,7 +201,13 @@ async fn a_campaign_to_a_csv_audience_sends_each_recipient_its_own_text_and_coun
     let events = p
         .sink
         .wait_for(PATIENCE, "READ for the 3 campaign messages", |events| {
-            events.iter().filter(|e| e.body["status"] == json!("READ") && ids.contains_key(e.body["ids"][0].as_str().unwrap_or(""))).count() >= 3
+            events
+                .iter()
+                .filter(|e| {
+                    e.body["status"] == json!("READ") && ids.contains_key(e.body["ids"][0].as_str().unwrap_or(""))
+                })
+                .count()
+                >= 3
         })
         .await;
     let mut by_status: HashMap<String, BTreeSet<String>> = HashMap::new();
@@ -210,7 +240,11 @@ async fn a_campaign_to_a_csv_audience_sends_each_recipient_its_own_text_and_coun
     wait_campaign(http, ce, inst, &id, "the press counted", |c| c["results"]["ButtonPresses"] == json!(1)).await;
     let (_, groups) = api(http, ce, inst, "retrieve/variable/groups", &json!({})).await;
     let input = groups.as_array().unwrap().iter().find(|g| g["id"] == json!(id)).cloned();
-    assert_eq!(input.map(|g| g["name"].clone()), Some(json!("Spring offers")), "the InputGroup is named after the campaign: {groups}");
+    assert_eq!(
+        input.map(|g| g["name"].clone()),
+        Some(json!("Spring offers")),
+        "the InputGroup is named after the campaign: {groups}"
+    );
 
     // The CSV export: one row per recipient, with status, error and button action.
     let (status, csv) = api(http, ce, inst, "retrieve/campaign", &json!({"campaignId": id, "format": "csv"})).await;
@@ -234,12 +268,23 @@ async fn a_campaign_to_a_csv_audience_sends_each_recipient_its_own_text_and_coun
 async fn bad_campaign_requests_are_refused_naming_the_field_and_store_nothing() {
     let p = paired(FAST).await;
     let (http, ce, inst) = (&p.http, &p.ce, &p.inst);
-    let (s, _) = api(http, ce, inst, "create/audience", &json!({"id": "a", "contacts": [{"number": "5511970000001"}]})).await;
+    let (s, _) =
+        api(http, ce, inst, "create/audience", &json!({"id": "a", "contacts": [{"number": "5511970000001"}]})).await;
     assert_eq!(s, 200);
     let cases: Vec<(&str, Value, u16, &str)> = vec![
         ("create/campaign", json!({"title": "t", "message": "Hi {nobody.name}"}), 400, "message"),
-        ("create/campaign", json!({"title": "t", "message": "m", "options": {"runImmediately": true, "audiences": ["ghost"]}}), 400, "options.audiences[0]"),
-        ("create/campaign", json!({"title": "t", "message": "m", "buttons": [{"text": "a", "type": "url", "url": "https://x.io"}, {"text": "b", "type": "input"}]}), 400, "buttons"),
+        (
+            "create/campaign",
+            json!({"title": "t", "message": "m", "options": {"runImmediately": true, "audiences": ["ghost"]}}),
+            400,
+            "options.audiences[0]",
+        ),
+        (
+            "create/campaign",
+            json!({"title": "t", "message": "m", "buttons": [{"text": "a", "type": "url", "url": "https://x.io"}, {"text": "b", "type": "input"}]}),
+            400,
+            "buttons",
+        ),
         ("create/audience", json!({"id": "a", "contacts": [{"number": "12"}]}), 400, "contacts[0].number"),
         ("run/campaign", json!({"campaignId": "c_missing", "audiences": ["a"]}), 404, ""),
     ];
@@ -269,7 +314,8 @@ async fn a_scheduled_campaign_runs_when_the_test_clock_reaches_its_time_even_acr
     let (s, v) = http.post(&format!("{}/admin/clock", ce.dp), Some(&ce.admin_token), &json!({"nowMs": t0})).await;
     assert_eq!(s, 200, "{v}");
     let contacts = json!([{"number": "5511971000001"}, {"number": "5511971000002"}]);
-    let (s, _) = api(&http, &ce, &inst, "create/audience", &json!({"id": "later", "name": "Later", "contacts": contacts})).await;
+    let (s, _) =
+        api(&http, &ce, &inst, "create/audience", &json!({"id": "later", "name": "Later", "contacts": contacts})).await;
     assert_eq!(s, 200);
     let body = json!({"title": "Tomorrow", "message": "Good morning", "options": {"timeToRun": t0 / 1000 + 3600, "audiences": ["later"]}});
     let (s, created) = api(&http, &ce, &inst, "create/campaign", &body).await;
@@ -285,19 +331,27 @@ async fn a_scheduled_campaign_runs_when_the_test_clock_reaches_its_time_even_acr
     assert_eq!((c["state"].clone(), c["results"]["Queued"].clone()), (json!("scheduled"), json!(0)), "{c}");
 
     // Not yet due: a minute before.
-    let (s, _) = http.post(&format!("{}/admin/clock", ce.dp), Some(&ce.admin_token), &json!({"nowMs": t0 + 3_540_000})).await;
+    let (s, _) =
+        http.post(&format!("{}/admin/clock", ce.dp), Some(&ce.admin_token), &json!({"nowMs": t0 + 3_540_000})).await;
     assert_eq!(s, 200);
     let c = campaign(&http, &ce, &inst, &id).await;
     assert_eq!(c["state"], json!("scheduled"), "{c}");
 
-    let (s, _) = http.post(&format!("{}/admin/clock", ce.dp), Some(&ce.admin_token), &json!({"nowMs": t0 + 3_600_000})).await;
+    let (s, _) =
+        http.post(&format!("{}/admin/clock", ce.dp), Some(&ce.admin_token), &json!({"nowMs": t0 + 3_600_000})).await;
     assert_eq!(s, 200);
-    let c = wait_campaign(&http, &ce, &inst, &id, "ran at its time", |c| c["state"] == json!("done") && c["results"]["Sent"] == json!(2)).await;
+    let c = wait_campaign(&http, &ce, &inst, &id, "ran at its time", |c| {
+        c["state"] == json!("done") && c["results"]["Sent"] == json!(2)
+    })
+    .await;
     assert_eq!(c["runs"][0]["startedAt"], json!(t0 + 3_600_000), "{c}");
     // Run it again: a campaign can be run more than once.
     let (s, v) = api(&http, &ce, &inst, "run/campaign", &json!({"campaignId": id, "audiences": ["later"]})).await;
     assert_eq!(s, 200, "{v}");
-    wait_campaign(&http, &ce, &inst, &id, "second run done", |c| c["runs"][1]["state"] == json!("done") && c["totalSent"] == json!(4)).await;
+    wait_campaign(&http, &ce, &inst, &id, "second run done", |c| {
+        c["runs"][1]["state"] == json!("done") && c["totalSent"] == json!(4)
+    })
+    .await;
 }
 
 /// Many recipients fed in small batches through a small window, so the run is long enough to
@@ -337,9 +391,18 @@ async fn a_run_killed_mid_way_resumes_with_no_recipient_sent_twice_and_none_skip
     let inst = create_instance(&http, &ce, Some(&sink)).await;
     pair(&http, &ce, &inst, "5511999990001").await;
     let total = 3_000u64;
-    let (s, v) = upload(&http, &ce, &inst, "create/audience/from/file", &[("id", "crowd"), ("name", "Crowd")], &numbers_csv(total)).await;
+    let (s, v) = upload(
+        &http,
+        &ce,
+        &inst,
+        "create/audience/from/file",
+        &[("id", "crowd"), ("name", "Crowd")],
+        &numbers_csv(total),
+    )
+    .await;
     assert_eq!((s, v["stored"].clone()), (200, json!(total)), "{v}");
-    let body = json!({"title": "Big", "message": "Hello crowd", "options": {"runImmediately": true, "audiences": ["crowd"]}});
+    let body =
+        json!({"title": "Big", "message": "Hello crowd", "options": {"runImmediately": true, "audiences": ["crowd"]}});
     let (s, created) = api(&http, &ce, &inst, "create/campaign", &body).await;
     assert_eq!(s, 200, "{created}");
     let id = created["campaignId"].as_str().unwrap().to_owned();
@@ -361,8 +424,11 @@ async fn a_run_killed_mid_way_resumes_with_no_recipient_sent_twice_and_none_skip
     // The network's side: every recipient got one message (one messageId), none none.
     let events = sink
         .wait_for(PATIENCE, "a DeliveryCallback per recipient", |events| {
-            let phones: BTreeSet<&str> =
-                events.iter().filter(|e| e.body["type"] == json!("DeliveryCallback")).filter_map(|e| e.body["phone"].as_str()).collect();
+            let phones: BTreeSet<&str> = events
+                .iter()
+                .filter(|e| e.body["type"] == json!("DeliveryCallback"))
+                .filter_map(|e| e.body["phone"].as_str())
+                .collect();
             phones.len() as u64 >= total
         })
         .await;
@@ -382,12 +448,15 @@ async fn an_interactive_send_overtakes_a_running_campaign() {
     let total = 2_000u64;
     let (s, v) = upload(http, ce, inst, "create/audience/from/file", &[("id", "crowd")], &numbers_csv(total)).await;
     assert_eq!(s, 200, "{v}");
-    let body = json!({"title": "Big", "message": "Hello crowd", "options": {"runImmediately": true, "audiences": ["crowd"]}});
+    let body =
+        json!({"title": "Big", "message": "Hello crowd", "options": {"runImmediately": true, "audiences": ["crowd"]}});
     let (_, created) = api(http, ce, inst, "create/campaign", &body).await;
     let id = created["campaignId"].as_str().unwrap().to_owned();
     wait_campaign(http, ce, inst, &id, "started", |c| c["results"]["Queued"].as_u64().unwrap_or(0) >= 100).await;
 
-    let (s, sent) = http.post(&ce.instance_url(inst, "send-text"), None, &json!({"phone": "5511999998888", "message": "urgent"})).await;
+    let (s, sent) = http
+        .post(&ce.instance_url(inst, "send-text"), None, &json!({"phone": "5511999998888", "message": "urgent"}))
+        .await;
     assert_eq!(s, 200, "{sent}");
     let zaap = sent["zaapId"].as_str().unwrap().to_owned();
     p.sink
@@ -405,5 +474,8 @@ async fn an_interactive_send_overtakes_a_running_campaign() {
     assert_eq!((s, v["campaign"]["state"].clone()), (200, json!("paused")), "{v}");
     let (s, v) = api(http, ce, inst, "resume/campaign", &json!({"campaignId": id})).await;
     assert_eq!((s, v["campaign"]["state"].clone()), (200, json!("running")), "{v}");
-    wait_campaign(http, ce, inst, &id, "done", |c| c["state"] == json!("done") && c["results"]["Sent"].as_u64() == Some(total)).await;
+    wait_campaign(http, ce, inst, &id, "done", |c| {
+        c["state"] == json!("done") && c["results"]["Sent"].as_u64() == Some(total)
+    })
+    .await;
 }

@@ -60,16 +60,9 @@ fn campaign_feed(c: &mut Criterion) {
     let (shards, _threads) = shard::start(deps, connectors, vec![rx], recovered).unwrap();
     let uploads = temp.path().join("uploads");
     std::fs::create_dir_all(&uploads).unwrap();
-    let campaigns = Campaigns::new(
-        store.clone(),
-        shards,
-        config,
-        defaults.campaigns.clone(),
-        temp.metrics.clone(),
-        false,
-        uploads,
-    )
-    .unwrap();
+    let campaigns =
+        Campaigns::new(store.clone(), shards, config, defaults.campaigns.clone(), temp.metrics.clone(), false, uploads)
+            .unwrap();
 
     // The audience and one variable per number, written directly in batches of 10,000.
     let mut audience = campaigns.audience_to_fill(&instance, "crowd", None, None).unwrap();

@@ -184,7 +184,10 @@ impl Campaigns {
     ) -> Result<VariableGroup, CampaignError> {
         let mut group = match self.group(instance, id)? {
             Some(g) if g.input => {
-                return Err(CampaignError::invalid("id", format!("'{id}' is a campaign's input group: choose another id")))
+                return Err(CampaignError::invalid(
+                    "id",
+                    format!("'{id}' is a campaign's input group: choose another id"),
+                ))
             }
             Some(g) => g,
             None => {
@@ -211,7 +214,10 @@ impl Campaigns {
             }
         }
         if group.fields.len() > MAX_FIELDS {
-            return Err(CampaignError::invalid("fields", format!("a variable group holds at most {MAX_FIELDS} fields")));
+            return Err(CampaignError::invalid(
+                "fields",
+                format!("a variable group holds at most {MAX_FIELDS} fields"),
+            ));
         }
         if let Some(n) = name {
             group.name = n;

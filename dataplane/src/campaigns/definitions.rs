@@ -91,7 +91,10 @@ impl Campaigns {
                 Some(group) if !group.fields.iter().any(|x| x == f) => {
                     return Err(CampaignError::invalid(
                         "message",
-                        format!("{{{g}.{f}}}: variable group '{g}' has no field '{f}' (it has: {})", group.fields.join(", ")),
+                        format!(
+                            "{{{g}.{f}}}: variable group '{g}' has no field '{f}' (it has: {})",
+                            group.fields.join(", ")
+                        ),
                     ))
                 }
                 Some(_) => {}
@@ -144,7 +147,12 @@ impl Campaigns {
     }
 
     /// A new run of a stored campaign (`POST /v1/run/campaign`).
-    pub async fn run(self: &Arc<Self>, instance: InstanceId, id: &str, req: RunRequest) -> Result<Campaign, CampaignError> {
+    pub async fn run(
+        self: &Arc<Self>,
+        instance: InstanceId,
+        id: &str,
+        req: RunRequest,
+    ) -> Result<Campaign, CampaignError> {
         let _lock = self.lock(&instance).await;
         let mut campaign = self.campaign(&instance, id)?.ok_or_else(|| not_found(id))?;
         if let Some(r) = campaign.latest().filter(|r| r.state.active()) {
@@ -221,7 +229,12 @@ impl Campaigns {
     /// Pause (`Running` → `Paused`), resume (`Paused` → `Running`) or cancel (any active
     /// state → `Cancelled`) the latest run. Messages already in the queue (at most the queue
     /// window) still leave.
-    pub async fn control(self: &Arc<Self>, instance: InstanceId, id: &str, to: RunState) -> Result<Campaign, CampaignError> {
+    pub async fn control(
+        self: &Arc<Self>,
+        instance: InstanceId,
+        id: &str,
+        to: RunState,
+    ) -> Result<Campaign, CampaignError> {
         let _lock = self.lock(&instance).await;
         let mut c = self.campaign(&instance, id)?.ok_or_else(|| not_found(id))?;
         let Some(run) = c.latest_mut() else {

@@ -211,7 +211,11 @@ pub fn content(c: &Campaign, text: String, cloud: bool, values: &HashMap<&str, M
     if c.buttons.iter().all(Button::answers_in_chat) {
         let buttons = c.buttons.iter().enumerate().map(|(n, b)| ReplyButton { id: id(n), label: b.text().to_owned() });
         let media = image.map(|source| ButtonMedia { kind: MediaKind::Image, source });
-        return Content::Interactive(Box::new(Interactive::ButtonList { message: text, media, buttons: buttons.collect() }));
+        return Content::Interactive(Box::new(Interactive::ButtonList {
+            message: text,
+            media,
+            buttons: buttons.collect(),
+        }));
     }
     let buttons = c.buttons.iter().enumerate().map(|(n, b)| match b {
         Button::Phone { text, phone_number, .. } => {

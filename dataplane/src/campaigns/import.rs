@@ -65,22 +65,37 @@ pub fn contact_number(cell: &str) -> Result<String, String> {
 impl Campaigns {
     /// Reads the CSV in `file` into `target`. Refuses the whole file only when its header is
     /// unusable or it has more than `[campaigns] max_csv_rows` rows (what came before stays).
-    pub fn import(&self, instance: &InstanceId, mut target: Target, file: impl Read) -> Result<(Target, ImportReport), CampaignError> {
+    pub fn import(
+        &self,
+        instance: &InstanceId,
+        mut target: Target,
+        file: impl Read,
+    ) -> Result<(Target, ImportReport), CampaignError> {
         let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(file);
         let headers = reader.headers().map_err(|e| CampaignError::invalid("file", format!("line 1: {e}")))?.clone();
         let names: Vec<String> = headers.iter().map(|h| h.trim_start_matches('\u{feff}').to_owned()).collect();
-        let Some(number_at) = names.iter().position(|h| NUMBER_COLUMNS.contains(&h.to_ascii_lowercase().as_str())) else {
+        let Some(number_at) = names.iter().position(|h| NUMBER_COLUMNS.contains(&h.to_ascii_lowercase().as_str()))
+        else {
             return Err(CampaignError::invalid(
                 "file",
-                format!("line 1 must be a header naming the number column ({}); found: {}", NUMBER_COLUMNS.join(", "), names.join(", ")),
+                format!(
+                    "line 1 must be a header naming the number column ({}); found: {}",
+                    NUMBER_COLUMNS.join(", "),
+                    names.join(", ")
+                ),
             ));
         };
         let fields: Vec<(usize, String)> = match &target {
             Target::Audience(_) => Vec::new(),
-            Target::Group(..) => names.iter().enumerate().filter(|(i, _)| *i != number_at).map(|(i, n)| (i, n.clone())).collect(),
+            Target::Group(..) => {
+                names.iter().enumerate().filter(|(i, _)| *i != number_at).map(|(i, n)| (i, n.clone())).collect()
+            }
         };
         if let Some((_, bad)) = fields.iter().find(|(_, n)| !valid_field(n)) {
-            return Err(CampaignError::invalid("file", format!("line 1: column '{bad}' is not a field name (letters, digits and _)")));
+            return Err(CampaignError::invalid(
+                "file",
+                format!("line 1: column '{bad}' is not a field name (letters, digits and _)"),
+            ));
         }
         if fields.len() > MAX_FIELDS {
             return Err(CampaignError::invalid("file", format!("line 1: at most {MAX_FIELDS} field columns")));
@@ -93,7 +108,10 @@ impl Campaigns {
                 }
             }
             if group.fields.len() > MAX_FIELDS {
-                return Err(CampaignError::invalid("file", format!("the group would hold more than {MAX_FIELDS} fields")));
+                return Err(CampaignError::invalid(
+                    "file",
+                    format!("the group would hold more than {MAX_FIELDS} fields"),
+                ));
             }
         }
         let mut report = ImportReport::default();

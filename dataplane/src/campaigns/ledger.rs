@@ -76,7 +76,15 @@ impl Ledger {
     }
 
     /// Records a recipient a feed skipped (suppressed, a missing variable).
-    pub fn skipped(&mut self, store: &Store, instance: &InstanceId, campaign: &str, run: u32, skip: &Skip, batch: &mut Batch) {
+    pub fn skipped(
+        &mut self,
+        store: &Store,
+        instance: &InstanceId,
+        campaign: &str,
+        run: u32,
+        skip: &Skip,
+        batch: &mut Batch,
+    ) {
         let row = Row { outcomes: skip.outcome.bit(), error: Some(skip.reason.clone()), ..Row::default() };
         batch.put(Cf::Campaigns, keys::recipient(instance, campaign, run, &skip.phone), encode(&row));
         self.bump(store, instance, campaign, run, skip.outcome);
@@ -103,7 +111,14 @@ impl Ledger {
         self.reach(store, instance, id, &[Outcome::DeliveryError], Some(reason), batch);
     }
 
-    pub fn status(&mut self, store: &Store, instance: &InstanceId, id: &MessageId, status: MessageStatus, batch: &mut Batch) {
+    pub fn status(
+        &mut self,
+        store: &Store,
+        instance: &InstanceId,
+        id: &MessageId,
+        status: MessageStatus,
+        batch: &mut Batch,
+    ) {
         let reached: &[Outcome] = match status {
             MessageStatus::Received => &[Outcome::Delivered],
             MessageStatus::Read | MessageStatus::Played => &[Outcome::Delivered, Outcome::Read],

@@ -34,7 +34,12 @@ impl Campaigns {
     }
 
     /// Every number of any audience of the instance, after `after`, at most `limit`.
-    fn contacts_after(&self, instance: &InstanceId, after: Option<&str>, limit: usize) -> Result<Vec<String>, StoreError> {
+    fn contacts_after(
+        &self,
+        instance: &InstanceId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
         let (mut from, to) = keys::table(instance, keys::CONTACT);
         if let Some(a) = after {
             from = keys::contact(instance, a);

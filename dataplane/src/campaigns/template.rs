@@ -52,7 +52,10 @@ pub fn variables(message: &str) -> Result<Vec<(String, String)>, String> {
 
 /// `message` with each variable replaced by the recipient's value (`values[group][field]`),
 /// or the first variable the recipient has no (or an empty) value for, as `group.field`.
-pub fn render(message: &str, values: &HashMap<&str, serde_json::Map<String, serde_json::Value>>) -> Result<String, String> {
+pub fn render(
+    message: &str,
+    values: &HashMap<&str, serde_json::Map<String, serde_json::Value>>,
+) -> Result<String, String> {
     let mut out = String::with_capacity(message.len() + 32);
     for p in pieces(message).map_err(|bad| format!("malformed variable {bad}"))? {
         match p {

@@ -13,12 +13,7 @@ use crate::outbox::Events;
 use crate::store::{Batch, StoreError};
 
 impl Shard {
-    pub(super) fn campaign_feed(
-        &mut self,
-        id: InstanceId,
-        feed: Feed,
-        reply: oneshot::Sender<Result<u64, CoreError>>,
-    ) {
+    pub(super) fn campaign_feed(&mut self, id: InstanceId, feed: Feed, reply: oneshot::Sender<Result<u64, CoreError>>) {
         if !self.deps.config.load().instances.contains_key(&id) {
             let _ = reply.send(Err(CoreError::UnknownInstance));
             return;

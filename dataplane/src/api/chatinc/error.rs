@@ -76,11 +76,9 @@ impl ChatIncError {
             ChatIncError::Inactive => {
                 error(StatusCode::FORBIDDEN, "Instance inactive", "this instance is not active".into())
             }
-            ChatIncError::Body(BodyError::TooLarge { limit }) => error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "Body too large",
-                format!("the body is larger than {limit} bytes"),
-            ),
+            ChatIncError::Body(BodyError::TooLarge { limit }) => {
+                error(StatusCode::PAYLOAD_TOO_LARGE, "Body too large", format!("the body is larger than {limit} bytes"))
+            }
             ChatIncError::Body(e) => error(StatusCode::BAD_REQUEST, "Bad body", format!("{e:?}")),
             ChatIncError::Campaign(e) => campaign(e),
         }

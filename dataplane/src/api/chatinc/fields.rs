@@ -277,31 +277,35 @@ fn buttons(v: Option<&Value>) -> Result<Vec<Button>> {
     for (i, b) in list.iter().enumerate() {
         let f = |name: &str| format!("buttons[{i}].{name}");
         let Value::Object(b) = b else { return Err(bad(format!("buttons[{i}]"), "must be an object")) };
-        let text = text(b, "text", MAX_BUTTON_TEXT_CHARS).map_err(|_| {
-            bad(f("text"), format!("is required: 1 to {MAX_BUTTON_TEXT_CHARS} characters"))
-        })?;
+        let text = text(b, "text", MAX_BUTTON_TEXT_CHARS)
+            .map_err(|_| bad(f("text"), format!("is required: 1 to {MAX_BUTTON_TEXT_CHARS} characters")))?;
         let text = text.ok_or_else(|| bad(f("text"), "is required"))?;
         let kind = b.get("type").and_then(Value::as_str).unwrap_or_default();
         let field_text = |name: &str, max: usize| -> Result<Option<String>> {
             match b.get(name) {
                 None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= max => Ok(Some(s.trim().to_owned())),
+                Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= max => {
+                    Ok(Some(s.trim().to_owned()))
+                }
                 Some(_) => Err(bad(f(name), format!("must be a string of 1 to {max} characters"))),
             }
         };
         let button = match kind {
             "input" => Button::Input { input: field_text("input", 256)?.unwrap_or_else(|| text.clone()), text },
             "journey" => {
-                let journey_id = field_text("journeyId", 128)?.ok_or_else(|| bad(f("journeyId"), "is required for a journey button"))?;
+                let journey_id = field_text("journeyId", 128)?
+                    .ok_or_else(|| bad(f("journeyId"), "is required for a journey button"))?;
                 Button::Journey { text, journey_id }
             }
             "phone" => {
-                let raw = field_text("phoneNumber", 32)?.ok_or_else(|| bad(f("phoneNumber"), "is required for a phone button"))?;
+                let raw = field_text("phoneNumber", 32)?
+                    .ok_or_else(|| bad(f("phoneNumber"), "is required for a phone button"))?;
                 let phone_number = contact_number(&raw).map_err(|e| bad(f("phoneNumber"), e))?;
                 Button::Phone { text, phone_number }
             }
             "url" => {
-                let raw = field_text("url", MAX_URL_CHARS)?.ok_or_else(|| bad(f("url"), "is required for a url button"))?;
+                let raw =
+                    field_text("url", MAX_URL_CHARS)?.ok_or_else(|| bad(f("url"), "is required for a url button"))?;
                 Button::Url { text, url: url(&raw, &f("url"))? }
             }
             _ => return Err(bad(f("type"), "must be input, journey, phone or url")),
@@ -329,7 +333,10 @@ pub fn campaign(body: &[u8]) -> Result<(NewCampaign, Option<RunRequest>)> {
     let img_url = text(&o, "imgUrl", MAX_URL_CHARS)?.map(|u| url(&u, "imgUrl")).transpose()?;
     let buttons = buttons(o.get("buttons"))?;
     if img_url.is_some() && buttons.iter().any(|b| !b.answers_in_chat()) {
-        return Err(bad("imgUrl", "an image is sent with input or journey buttons, or without buttons; not with phone or url buttons"));
+        return Err(bad(
+            "imgUrl",
+            "an image is sent with input or journey buttons, or without buttons; not with phone or url buttons",
+        ));
     }
     let template_type = match option(&o, "whatsAppTemplateType").or_else(|| option(&o, "templateType")) {
         None => "MARKETING".to_owned(),
@@ -365,8 +372,9 @@ pub fn campaign(body: &[u8]) -> Result<(NewCampaign, Option<RunRequest>)> {
     let run = match run_now || time_to_run_ms.is_some() {
         false => None,
         true => {
-            let (v, field) = option(&o, "audiences")
-                .ok_or_else(|| bad("options.audiences", "is required to run the campaign (use [\"all\"] for every contact)"))?;
+            let (v, field) = option(&o, "audiences").ok_or_else(|| {
+                bad("options.audiences", "is required to run the campaign (use [\"all\"] for every contact)")
+            })?;
             Some(RunRequest { audiences: audiences(v, &field)?, time_to_run_ms })
         }
     };
@@ -388,7 +396,8 @@ pub fn campaign(body: &[u8]) -> Result<(NewCampaign, Option<RunRequest>)> {
 pub fn run(body: &[u8]) -> Result<(String, RunRequest)> {
     let o = object(body)?;
     let id = required(&o, "campaignId", crate::campaigns::model::MAX_ID_CHARS)?;
-    let (v, field) = option(&o, "audiences").ok_or_else(|| bad("audiences", "is required (use [\"all\"] for every contact)"))?;
+    let (v, field) =
+        option(&o, "audiences").ok_or_else(|| bad("audiences", "is required (use [\"all\"] for every contact)"))?;
     Ok((id, RunRequest { audiences: audiences(v, &field)?, time_to_run_ms: time_to_run(&o)? }))
 }
 
@@ -485,23 +494,59 @@ mod tests {
             (with("message", json!("Hi {users.first name}")), "message"),
             (with("imgUrl", json!("ftp://x")), "imgUrl"),
             (with("buttons", json!({})), "buttons"),
-            (with("buttons", json!([{"text": "a", "type": "input"}, {"text": "b", "type": "input"}, {"text": "c", "type": "input"}, {"text": "d", "type": "input"}])), "buttons"),
+            (
+                with(
+                    "buttons",
+                    json!([{"text": "a", "type": "input"}, {"text": "b", "type": "input"}, {"text": "c", "type": "input"}, {"text": "d", "type": "input"}]),
+                ),
+                "buttons",
+            ),
             (with("buttons", json!([{"type": "input"}])), "buttons[0].text"),
-            (with("buttons", json!([{"text": "this text is far too long for a button", "type": "input"}])), "buttons[0].text"),
+            (
+                with("buttons", json!([{"text": "this text is far too long for a button", "type": "input"}])),
+                "buttons[0].text",
+            ),
             (with("buttons", json!([{"text": "a", "type": "call"}])), "buttons[0].type"),
             (with("buttons", json!([{"text": "a", "type": "journey"}])), "buttons[0].journeyId"),
             (with("buttons", json!([{"text": "a", "type": "phone", "phoneNumber": "12"}])), "buttons[0].phoneNumber"),
             (with("buttons", json!([{"text": "a", "type": "url", "url": "nope"}])), "buttons[0].url"),
-            (with("buttons", json!([{"text": "a", "type": "url", "url": "https://x.io"}, {"text": "b", "type": "input"}])), "buttons"),
-            (with("buttons", json!([{"text": "a", "type": "phone", "phoneNumber": "+1 234 567 8901"}, {"text": "b", "type": "journey", "journeyId": "j"}])), "buttons"),
-            (json!({"title": "t", "message": "m", "imgUrl": "https://x.io/a.jpg", "buttons": [{"text": "a", "type": "url", "url": "https://x.io"}]}), "imgUrl"),
-            (json!({"title": "t", "message": "m", "options": {"whatsAppTemplateType": "SPAM"}}), "options.whatsAppTemplateType"),
+            (
+                with(
+                    "buttons",
+                    json!([{"text": "a", "type": "url", "url": "https://x.io"}, {"text": "b", "type": "input"}]),
+                ),
+                "buttons",
+            ),
+            (
+                with(
+                    "buttons",
+                    json!([{"text": "a", "type": "phone", "phoneNumber": "+1 234 567 8901"}, {"text": "b", "type": "journey", "journeyId": "j"}]),
+                ),
+                "buttons",
+            ),
+            (
+                json!({"title": "t", "message": "m", "imgUrl": "https://x.io/a.jpg", "buttons": [{"text": "a", "type": "url", "url": "https://x.io"}]}),
+                "imgUrl",
+            ),
+            (
+                json!({"title": "t", "message": "m", "options": {"whatsAppTemplateType": "SPAM"}}),
+                "options.whatsAppTemplateType",
+            ),
             (json!({"title": "t", "message": "m", "options": {"languageCode": "english"}}), "options.languageCode"),
             (json!({"title": "t", "message": "m", "options": {"runImmediately": "yes"}}), "options.runImmediately"),
             (json!({"title": "t", "message": "m", "options": {"runImmediately": true}}), "options.audiences"),
-            (json!({"title": "t", "message": "m", "options": {"runImmediately": true, "audiences": []}}), "options.audiences"),
-            (json!({"title": "t", "message": "m", "options": {"runImmediately": true, "audiences": [7]}}), "options.audiences[0]"),
-            (json!({"title": "t", "message": "m", "options": {"timeToRun": -5, "audiences": ["all"]}}), "options.timeToRun"),
+            (
+                json!({"title": "t", "message": "m", "options": {"runImmediately": true, "audiences": []}}),
+                "options.audiences",
+            ),
+            (
+                json!({"title": "t", "message": "m", "options": {"runImmediately": true, "audiences": [7]}}),
+                "options.audiences[0]",
+            ),
+            (
+                json!({"title": "t", "message": "m", "options": {"timeToRun": -5, "audiences": ["all"]}}),
+                "options.timeToRun",
+            ),
             (json!({"title": "t", "message": "m", "options": {"maxPerSecond": 0}}), "options.maxPerSecond"),
             (json!({"title": "t", "message": "m", "options": {"templateName": "Not Valid"}}), "options.templateName"),
         ];

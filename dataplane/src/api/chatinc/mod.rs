@@ -65,7 +65,12 @@ static ROUTES: &[Route] = &[
         label: "chatinc.retrieve-audience-contacts",
         op: Op::AudienceContacts,
     },
-    Route { path: "create/variable/group", methods: "POST", label: "chatinc.create-variable-group", op: Op::CreateGroup },
+    Route {
+        path: "create/variable/group",
+        methods: "POST",
+        label: "chatinc.create-variable-group",
+        op: Op::CreateGroup,
+    },
     Route {
         path: "create/variable/group/from/file",
         methods: "POST",
@@ -133,7 +138,8 @@ async fn dispatch(app: &App, req: Request<Body>, route: &'static Route) -> Resul
         return Err(ChatIncError::MethodNotAllowed { allowed: route.methods });
     }
     let snapshot = app.config.load();
-    let instance = api_key(req.headers()).and_then(|t| instance_by_token(&snapshot, t)).ok_or(ChatIncError::Unauthorized)?;
+    let instance =
+        api_key(req.headers()).and_then(|t| instance_by_token(&snapshot, t)).ok_or(ChatIncError::Unauthorized)?;
     auth::account(&snapshot, &instance, req.headers(), req.extensions().get::<auth::Origin>())
         .map_err(ChatIncError::Refused)?;
     if matches!(route.op, Op::CreateCampaign | Op::RunCampaign | Op::Resume) {
@@ -151,7 +157,8 @@ async fn dispatch(app: &App, req: Request<Body>, route: &'static Route) -> Resul
         let upload = upload::read(&parts.headers, body, &c.upload_dir, c.settings.max_upload_bytes).await?;
         return from_file(c, id, route.op, upload).await;
     }
-    let body = chatedge_serve::read_body(&parts.headers, body, app.limits.max_body_bytes).await.map_err(ChatIncError::Body)?;
+    let body =
+        chatedge_serve::read_body(&parts.headers, body, app.limits.max_body_bytes).await.map_err(ChatIncError::Body)?;
     match route.op {
         Op::CreateAudience => {
             let r = fields::audience(&body)?;
@@ -249,12 +256,20 @@ fn form_id(upload: &upload::Upload, name: &str, group: bool) -> Result<Option<St
     match upload.text(name) {
         None => Ok(None),
         Some(v) if v.chars().count() <= MAX_ID_CHARS && valid_id(v, group) && v != ALL => Ok(Some(v.to_owned())),
-        Some(_) => Err(ChatIncError::invalid(name, "must be 1 to 64 characters without control characters (and for a group no '.', '{' or '}')")),
+        Some(_) => Err(ChatIncError::invalid(
+            name,
+            "must be 1 to 64 characters without control characters (and for a group no '.', '{' or '}')",
+        )),
     }
 }
 
 /// The `…/from/file` routes: the CSV is read on the blocking pool under the catalog lock.
-async fn from_file(c: &Arc<Campaigns>, id: chatedge_config::InstanceId, op: Op, upload: upload::Upload) -> Result<Resp, ChatIncError> {
+async fn from_file(
+    c: &Arc<Campaigns>,
+    id: chatedge_config::InstanceId,
+    op: Op,
+    upload: upload::Upload,
+) -> Result<Resp, ChatIncError> {
     let group = op == Op::GroupFromFile;
     let target_id = form_id(&upload, "id", group)?.ok_or_else(|| ChatIncError::invalid("id", "is required"))?;
     let name = upload.text("name").map(|n| n.chars().take(crate::campaigns::model::MAX_NAME_CHARS).collect::<String>());
@@ -274,7 +289,8 @@ async fn from_file(c: &Arc<Campaigns>, id: chatedge_config::InstanceId, op: Op, 
     };
     let me = c.clone();
     let imported = tokio::task::spawn_blocking(move || {
-        let f = std::fs::File::open(&file.path).map_err(|e| CampaignError::Unavailable(format!("upload spool: {e}")))?;
+        let f =
+            std::fs::File::open(&file.path).map_err(|e| CampaignError::Unavailable(format!("upload spool: {e}")))?;
         let result = me.import(&id, target, std::io::BufReader::new(f));
         drop(file);
         result
@@ -359,7 +375,9 @@ fn view(c: &Campaigns, instance: &chatedge_config::InstanceId, campaign: &Campai
 /// `POST /v1/retrieve/campaign`: one row per recipient, JSON or CSV; a full page carries
 /// `X-Next-After` (the last number) to continue from.
 fn rows(c: &Campaigns, instance: &chatedge_config::InstanceId, req: fields::RowsRequest) -> Result<Resp, ChatIncError> {
-    let campaign = c.campaign(instance, &req.id)?.ok_or_else(|| CampaignError::NotFound { what: "campaign", id: req.id.clone() })?;
+    let campaign = c
+        .campaign(instance, &req.id)?
+        .ok_or_else(|| CampaignError::NotFound { what: "campaign", id: req.id.clone() })?;
     let run = match req.run {
         Some(n) if campaign.runs.iter().any(|r| r.number == n) => n,
         Some(n) => return Err(ChatIncError::invalid("run", format!("campaign {} has no run {n}", req.id))),
@@ -383,13 +401,19 @@ fn rows(c: &Campaigns, instance: &chatedge_config::InstanceId, req: fields::Rows
 pub async fn clock(app: &App, req: Request<Body>) -> Resp {
     let answer = |status: StatusCode, v: Value| chatedge_serve::json(status, &v);
     if !app.campaigns.clock.is_test() {
-        return answer(StatusCode::NOT_FOUND, json!({"error": "Route not found", "message": "start with --test-clock"}));
+        return answer(
+            StatusCode::NOT_FOUND,
+            json!({"error": "Route not found", "message": "start with --test-clock"}),
+        );
     }
     if req.method() != Method::POST {
         return answer(StatusCode::METHOD_NOT_ALLOWED, json!({"error": "Method not allowed", "message": "use POST"}));
     }
     if !auth::admin(&app.config.load(), req.headers()) {
-        return answer(StatusCode::UNAUTHORIZED, json!({"error": "Unauthorized", "message": "the admin token is required"}));
+        return answer(
+            StatusCode::UNAUTHORIZED,
+            json!({"error": "Unauthorized", "message": "the admin token is required"}),
+        );
     }
     let (parts, body) = req.into_parts();
     let body = match chatedge_serve::read_body(&parts.headers, body, 4096).await {
@@ -398,7 +422,10 @@ pub async fn clock(app: &App, req: Request<Body>) -> Resp {
     };
     let now = serde_json::from_slice::<Value>(&body).ok().and_then(|v| v.get("nowMs").and_then(Value::as_u64));
     let Some(now) = now else {
-        return answer(StatusCode::BAD_REQUEST, json!({"error": "Invalid nowMs", "message": "nowMs (Unix ms) is required"}));
+        return answer(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "Invalid nowMs", "message": "nowMs (Unix ms) is required"}),
+        );
     };
     match app.campaigns.set_clock(now).await {
         Ok(()) => answer(StatusCode::OK, json!({"nowMs": now})),

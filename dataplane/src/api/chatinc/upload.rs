@@ -128,7 +128,8 @@ pub async fn read(headers: &HeaderMap, body: Body, dir: &Path, limit: u64) -> Re
                     return Err(ChatIncError::invalid(name, format!("at most {MAX_TEXT_BYTES} bytes")));
                 }
             }
-            let text = String::from_utf8(text).map_err(|_| ChatIncError::invalid(name.clone(), "must be UTF-8 text"))?;
+            let text =
+                String::from_utf8(text).map_err(|_| ChatIncError::invalid(name.clone(), "must be UTF-8 text"))?;
             upload.fields.insert(name, text);
         }
     }
