@@ -376,7 +376,7 @@ feed_batch = 20
 fn numbers_csv(n: u64) -> String {
     let mut csv = String::from("number\n");
     for i in 0..n {
-        let phone = 5511972000000 + i * 7 + 1; // never ends in 0000
+        let phone = 5511972000000 + i * 10 + 1; // ends in 1: never in 0000
         csv.push_str(&format!("{phone}\n"));
     }
     csv
