@@ -86,7 +86,8 @@ struct Up {
     /// Control plane address [default: controlplane.listen, 127.0.0.1:8081].
     #[arg(long)]
     control_listen: Option<SocketAddr>,
-    /// Enables `POST /admin/clock` to move the control plane's clock (billing tests, demos).
+    /// Enables `POST /admin/clock` to move the control plane's clock (billing tests, demos) and
+    /// the data plane's (campaign schedules).
     #[arg(long)]
     test_clock: bool,
 }
@@ -106,6 +107,9 @@ struct Dataplane {
     /// The node token printed by the control plane (or in its credentials.json).
     #[arg(long, env = "CHATEDGE_NODE_TOKEN", hide_env_values = true)]
     node_token: String,
+    /// Enables `POST /admin/clock` to move the campaigns' clock (scheduled runs in tests).
+    #[arg(long)]
+    test_clock: bool,
 }
 
 #[derive(Args)]
@@ -229,9 +233,10 @@ async fn start_dataplane(
     data_dir: PathBuf,
     control_plane: String,
     node_token: Secret,
+    test_clock: bool,
     shutdown: watch::Receiver<bool>,
 ) -> Result<tokio::task::JoinHandle<Result<()>>> {
-    let opts = chatedge_dataplane::Options { data_dir, control_plane, node_token };
+    let opts = chatedge_dataplane::Options { data_dir, control_plane, node_token, test_clock };
     let (ready_tx, ready_rx) = oneshot::channel();
     let task = tokio::spawn(async move { Ok(chatedge_dataplane::run(config, opts, shutdown, ready_tx).await?) });
     let Ok(bound) = ready_rx.await else {
@@ -273,7 +278,9 @@ async fn up(a: Up, shutdown: watch::Receiver<bool>) -> Result<()> {
         shutdown.clone(),
     )
     .await?;
-    let dp = start_dataplane(config, dir.join("dataplane"), format!("http://{cp_addr}"), node_token, shutdown).await?;
+    let dp =
+        start_dataplane(config, dir.join("dataplane"), format!("http://{cp_addr}"), node_token, a.test_clock, shutdown)
+            .await?;
     dp.await??;
     cp.await??;
     Ok(())
@@ -288,7 +295,7 @@ async fn dataplane(a: Dataplane, shutdown: watch::Receiver<bool>) -> Result<()> 
     let control_plane = a.control_plane.unwrap_or_else(|| config.dataplane.control_plane.clone());
     let token = Secret::from_operator(&a.node_token).context("--node-token must be at least 16 characters")?;
     create_private_dir(&a.common.data_dir)?;
-    start_dataplane(config, a.common.data_dir, control_plane, token, shutdown).await?.await?
+    start_dataplane(config, a.common.data_dir, control_plane, token, a.test_clock, shutdown).await?.await?
 }
 
 async fn controlplane(a: Controlplane, shutdown: watch::Receiver<bool>) -> Result<()> {

@@ -44,6 +44,7 @@ pub struct RawConfig {
     pub limits: RawLimits,
     pub metrics: RawMetrics,
     pub billing: RawBilling,
+    pub campaigns: crate::campaigns::RawCampaigns,
 }
 
 #[derive(Debug, Deserialize)]
@@ -391,6 +392,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub metrics: MetricsConfig,
     pub billing: BillingConfig,
+    /// `[campaigns]` (issue 14).
+    pub campaigns: crate::campaigns::CampaignsConfig,
 }
 
 /// `[billing]`, validated.
@@ -802,6 +805,10 @@ impl TryFrom<RawConfig> for Config {
             currency: b.currency.clone(),
             job_interval: ms(p.positive("billing.job_interval_ms", b.job_interval_ms)),
         };
+        let campaigns = raw.campaigns.validate().unwrap_or_else(|problems| {
+            p.0.extend(problems);
+            crate::campaigns::RawCampaigns::default().validate().unwrap_or_else(|_| unreachable!("defaults validate"))
+        });
         if !p.0.is_empty() {
             return Err(ConfigError::Invalid(p.0));
         }
@@ -821,6 +828,7 @@ impl TryFrom<RawConfig> for Config {
             limits,
             metrics,
             billing,
+            campaigns,
         })
     }
 }

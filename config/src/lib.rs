@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod address_policy;
+pub mod campaigns;
 pub mod file;
 pub mod ids;
 pub mod phone;

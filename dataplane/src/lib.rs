@@ -11,6 +11,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod campaigns;
 pub mod edge;
 pub mod egress;
 pub mod error;
@@ -71,6 +72,8 @@ pub struct Options {
     pub control_plane: String,
     /// This node's credential towards the control plane.
     pub node_token: Secret,
+    /// A settable clock for campaign schedules (`POST /admin/clock`), for tests.
+    pub test_clock: bool,
 }
 
 /// Runs the data plane until `shutdown` turns true: then it stops accepting, finishes
@@ -146,6 +149,7 @@ pub async fn run(
         session: config.session,
         store_limits: config.store,
         media: media.clone(),
+        opt_out_keywords: config.campaigns.opt_out_keywords.clone(),
     };
     let (shards, shard_threads) =
         shard::start(deps, connectors, event_rxs, recovered).map_err(|e| DataPlaneError::Start(e.to_string()))?;
@@ -164,6 +168,20 @@ pub async fn run(
     if sync.version() == 0 && !sync.wait_for(1, FIRST_SYNC_WAIT).await {
         tracing::warn!("no configuration from the control plane yet; serving without instances until it arrives");
     }
+
+    let upload_dir = opts.data_dir.join("campaign-uploads");
+    api::chatinc::prepare_uploads(&upload_dir)
+        .map_err(|e| DataPlaneError::Start(format!("{}: {e}", upload_dir.display())))?;
+    let campaigns = campaigns::Campaigns::new(
+        store.clone(),
+        shards.clone(),
+        sync.shared(),
+        config.campaigns.clone(),
+        metrics.clone(),
+        opts.test_clock,
+        upload_dir,
+    )?;
+    let scheduler = tokio::spawn(campaigns.clone().run_scheduler(shutdown.clone()));
 
     let listeners = edge::listeners::Listeners::bind(&config, &opts.data_dir).await?;
     let bound = listeners.bound().http;
@@ -196,11 +214,13 @@ pub async fn run(
         rate_limits,
         metrics_public: config.metrics.listen.is_none(),
         trusted_proxies: config.dataplane.trusted_proxies.clone().into(),
+        campaigns,
     });
     let _ = ready.send(listeners.bound().clone());
     tracing::info!(%bound, shards = n, "data plane accepting requests");
     listeners.serve(app, &config.limits, shutdown).await;
 
+    scheduler.abort();
     shards.stop().await;
     let _ = tokio::task::spawn_blocking(move || shard_threads.into_iter().for_each(|t| drop(t.join()))).await;
     let _ = dispatcher.await;

@@ -10,6 +10,14 @@ use prometheus::{
 
 pub struct Metrics {
     registry: Registry,
+    /// Campaigns (issue 14): recipients by outcome, opt-outs, runs by event, live feeders,
+    /// feeds the shard refused (queue full, store busy), CSV rows imported by result.
+    pub campaign_recipients: IntCounterVec,
+    pub campaign_suppressions: IntCounter,
+    pub campaign_runs: IntCounterVec,
+    pub campaign_feeders: IntGauge,
+    pub campaign_feed_waits: IntCounter,
+    pub campaign_csv_rows: IntCounterVec,
     pub http_requests: IntCounterVec,
     pub http_seconds: HistogramVec,
     pub send_accept_seconds: Histogram,
@@ -575,6 +583,52 @@ impl Metrics {
                          and when (set, connect)",
                     ),
                     &["class", "at"],
+                ),
+            ),
+            campaign_recipients: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "chatedge_dp_campaign_recipients_total",
+                        "campaign recipients by outcome (queued, sent, delivered, read, send_error, delivery_error, \
+                         not_on_whatsapp, opted_out, button_press)",
+                    ),
+                    &["outcome"],
+                ),
+            ),
+            campaign_suppressions: register(
+                &r,
+                IntCounter::new(
+                    "chatedge_dp_campaign_opt_outs_total",
+                    "incoming opt-out words that put a number on an instance's suppression list",
+                ),
+            ),
+            campaign_runs: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "chatedge_dp_campaign_runs_total",
+                        "campaign lifecycle events (created, scheduled, started, paused, resumed, cancelled, finished)",
+                    ),
+                    &["event"],
+                ),
+            ),
+            campaign_feeders: register(
+                &r,
+                IntGauge::new("chatedge_dp_campaign_feeders", "campaign runs being fed into their instance's queue"),
+            ),
+            campaign_feed_waits: register(
+                &r,
+                IntCounter::new(
+                    "chatedge_dp_campaign_feed_refusals_total",
+                    "campaign feeds the shard refused for now (queue full, store busy or failing): retried",
+                ),
+            ),
+            campaign_csv_rows: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new("chatedge_dp_campaign_csv_rows_total", "CSV rows imported into campaigns, by result (stored, bad)"),
+                    &["result"],
                 ),
             ),
             registry: r,

@@ -2,6 +2,7 @@
 //! own shape, and owns its error shape; none holds state. `zapi` is the primary public contract
 //! (seed 001); `sim` is the admin surface of the simulated network.
 
+pub mod chatinc;
 pub mod media;
 pub mod network;
 pub mod openapi;
@@ -51,6 +52,8 @@ pub struct App {
     pub metrics_public: bool,
     /// Proxies whose `X-Forwarded-For` names the caller (account IP allowlists).
     pub trusted_proxies: Arc<[ipnet::IpNet]>,
+    /// Bulk campaigns (issue 14): the `/v1/…` routes and the data plane's test clock.
+    pub campaigns: Arc<crate::campaigns::Campaigns>,
 }
 
 #[derive(Debug, Clone, Copy)]

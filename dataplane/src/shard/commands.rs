@@ -92,6 +92,14 @@ pub enum Command {
         call: AccountCall,
         reply: account::ReplyTx,
     },
+    /// A campaign run's next recipients (issue 14): their messages, the recipients skipped
+    /// and the run's cursor go into one batch; the reply (the instance's queue length) comes
+    /// once it is durable. Refused whole when the queue cannot take them all.
+    CampaignFeed {
+        instance: InstanceId,
+        feed: Box<crate::campaigns::Feed>,
+        reply: Reply<u64>,
+    },
     /// Leave the event loop (shutdown).
     Stop,
 }
@@ -110,7 +118,8 @@ impl Command {
             | Command::QueueClear { instance, .. }
             | Command::QueueRemove { instance, .. }
             | Command::Teardown { instance, .. }
-            | Command::Account { instance, .. } => Some(*instance),
+            | Command::Account { instance, .. }
+            | Command::CampaignFeed { instance, .. } => Some(*instance),
             Command::Stop => None,
         }
     }
@@ -168,6 +177,7 @@ impl Shard {
             Command::QueueRemove { instance, target, reply } => self.remove_queued(instance, target, reply),
             Command::Teardown { instance, reply } => self.teardown(instance, Then::Reply(reply), "on_update"),
             Command::Account { instance, call, reply } => self.account(instance, call, reply),
+            Command::CampaignFeed { instance, feed, reply } => self.campaign_feed(instance, *feed, reply),
             Command::Stop => {}
         }
     }

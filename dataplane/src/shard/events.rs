@@ -98,6 +98,7 @@ impl Shard {
                 let Some(q) = self.left(id, &message_id, &mut out.batch) else { return false };
                 self.counters.sent.inc();
                 let m = &q.message;
+                self.campaigns.sent(&self.deps.store, &id, &m.message_id, &mut out.batch);
                 let zaap: &[&[u8]] = &[m.zaap_id.as_bytes()];
                 out.add(WebhookKind::Delivery, Some(zaap), || {
                     payload::delivery(&id, &m.phone, &m.zaap_id, &m.message_id, None)
@@ -126,6 +127,7 @@ impl Shard {
                 let Some(q) = self.left(id, &message_id, &mut out.batch) else { return false };
                 self.counters.failed.inc();
                 let m = &q.message;
+                self.campaigns.refused(&self.deps.store, &id, &m.message_id, &reason, &mut out.batch);
                 let zaap: &[&[u8]] = &[m.zaap_id.as_bytes()];
                 out.add(WebhookKind::Delivery, Some(zaap), || {
                     payload::delivery(&id, &m.phone, &m.zaap_id, &m.message_id, Some(&reason))
@@ -133,12 +135,14 @@ impl Shard {
             }
             NetworkEvent::Failed { message_id, zaap_id, phone, reason, .. } => {
                 self.counters.failed.inc();
+                self.campaigns.failed(&self.deps.store, &id, &message_id, &reason, &mut out.batch);
                 let about: &[&[u8]] = &[zaap_id.as_bytes(), b"failed"];
                 out.add(WebhookKind::Delivery, Some(about), || {
                     payload::delivery(&id, &phone, &zaap_id, &message_id, Some(&reason))
                 });
             }
             NetworkEvent::Status { message_id, phone, status, at_ms, .. } => {
+                self.campaigns.status(&self.deps.store, &id, &message_id, status, &mut out.batch);
                 let about: &[&[u8]] = &[message_id.as_bytes(), status.as_str().as_bytes()];
                 out.add(WebhookKind::MessageStatus, Some(about), || {
                     payload::message_status(&id, &phone, &message_id, status, at_ms)
@@ -150,6 +154,7 @@ impl Shard {
                     return true; // not acknowledged: the network delivers it again later
                 }
                 let connected = s.phone().cloned();
+                self.campaigns.incoming(&self.deps.store, &id, &message, &mut out.batch);
                 // Media is held (and linked) only for an instance that hears of it; otherwise the
                 // sweep deletes the file once it is past its grace.
                 let file = message.content.media().filter(|_| out.hears(WebhookKind::Received));

@@ -6,6 +6,7 @@
 //! never happens here: writes go to the committer; reads are bounded cursor reads.
 
 mod budget;
+mod campaign;
 mod commands;
 pub mod daily_quota;
 mod events;
@@ -61,6 +62,8 @@ pub struct ShardDeps {
     pub store_limits: StoreConfig,
     /// Received media: `media_hold` retention and the signed links in ReceivedCallbacks.
     pub media: Arc<crate::media::Media>,
+    /// Incoming words that put their sender on the campaigns' suppression list (upper case).
+    pub opt_out_keywords: Vec<String>,
 }
 
 type Reply = oneshot::Sender<Result<Accepted, CoreError>>;
@@ -81,6 +84,12 @@ enum Then {
     /// Acknowledge the network event to the network.
     Ack(AckId),
     Reply(oneshot::Sender<Result<(), CoreError>>),
+    /// A campaign feed's batch: the messages `seqs` (first, last) become sendable.
+    Fed {
+        seqs: Option<(u64, u64)>,
+        run: (String, u32),
+        reply: oneshot::Sender<Result<u64, CoreError>>,
+    },
 }
 
 /// A shard batch's completion, run on the committer thread: gives the budget back, hands the
@@ -220,6 +229,8 @@ struct Shard {
     idempotency: InFlight<crate::queue::OutboundMessage, Reply>,
     /// Messages queued today by each instance under a daily quota.
     daily: daily_quota::DailyCounts,
+    /// Campaign runs' counters and recipient rows (issue 14).
+    campaigns: crate::campaigns::Ledger,
 }
 
 /// Starts `connectors.len()` shard threads. `events[i]` and `recovered[i]` belong to shard i.
@@ -262,6 +273,7 @@ pub fn start(
                 deferred_acks: std::collections::VecDeque::new(),
                 idempotency: InFlight::default(),
                 daily: daily_quota::DailyCounts::default(),
+                campaigns: crate::campaigns::Ledger::new(deps.opt_out_keywords.clone(), &deps.metrics),
                 deps,
             };
             let local = tokio::task::LocalSet::new();
@@ -389,6 +401,7 @@ impl Shard {
             Then::Reply(reply) => {
                 let _ = reply.send(result.map_err(CoreError::from));
             }
+            Then::Fed { seqs, run, reply } => self.fed(instance, seqs, run, result, reply),
         }
     }
 

@@ -56,6 +56,8 @@ impl Shard {
         let (cloud_from, cloud_to) = crate::network::cloud_api::ids::instance_span(&id);
         batch.delete_range(Cf::CloudMessages, cloud_from, cloud_to);
         batch.delete(Cf::Config, persist::teardown_marker(&id));
+        let (campaigns_from, campaigns_to) = crate::campaigns::keys::instance_span(&id);
+        batch.delete_range(Cf::Campaigns, campaigns_from, campaigns_to);
         // Its dead letters and delivered-event history (both keyed by instance first).
         crate::outbox::dead_letter::forget_instance(&mut batch, &id);
         crate::outbox::history::forget_instance(&mut batch, &id);
@@ -164,6 +166,7 @@ mod tests {
             session: defaults.session,
             store_limits: defaults.store,
             media: crate::media::Media::temporary(),
+            opt_out_keywords: defaults.campaigns.opt_out_keywords.clone(),
         };
         let (tx, rx) = mpsc::channel(shard::EVENT_CAPACITY);
         let sim = SimNetwork::new(defaults.sim.clone(), deps.media.clone(), store.clone(), vec![tx]);

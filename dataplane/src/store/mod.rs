@@ -76,10 +76,14 @@ pub enum Cf {
     /// batch as each message of an instance under a daily quota (`shard::daily_quota`);
     /// rows older than yesterday are dropped by a compaction filter.
     DailySends,
+    /// Bulk campaigns (issue 14): instance_id ‖ table tag ‖ … → audiences, members, variable
+    /// groups and values, campaigns, run cursors and counters, recipient rows, the
+    /// message-id index and the suppression list (layouts in `campaigns::keys`).
+    Campaigns,
 }
 
 impl Cf {
-    pub const ALL: [Cf; 15] = [
+    pub const ALL: [Cf; 16] = [
         Cf::Queue,
         Cf::QueueIndex,
         Cf::Outbox,
@@ -95,6 +99,7 @@ impl Cf {
         Cf::CloudMessages,
         Cf::Idempotency,
         Cf::DailySends,
+        Cf::Campaigns,
     ];
 
     pub fn name(self) -> &'static str {
@@ -114,6 +119,7 @@ impl Cf {
             Cf::CloudMessages => "cloud_messages",
             Cf::Idempotency => "idempotency",
             Cf::DailySends => "daily_sends",
+            Cf::Campaigns => "campaigns",
         }
     }
 }

@@ -1,0 +1,319 @@
+//! The ledger: what each campaign run's recipients became, kept by the shard that owns the
+//! instance — the one writer of run counters and recipient rows, so no two threads ever
+//! read-modify-write them. Feeds add recipients (queued or skipped) together with their queue
+//! entries and the run's cursor; network events (sent, refused, failed, delivered, read) and
+//! incoming messages (opt-out words, button presses) update the rows of the messages a
+//! campaign sent, found through the message-id index, in the same batch as the event's own
+//! state. Counters are kept in memory per active run and written whole in each batch that
+//! changes them; rows changed by events are also kept in memory for a while, so an event that
+//! arrives before the previous one's batch is durable still sees it. Reads are point reads;
+//! never a scan. Must not send anything itself or touch the queue.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use chatedge_config::{InstanceId, MessageId};
+use prometheus::IntCounter;
+
+use super::keys;
+use super::model::{Campaign, Counters, Cursor, MessageRef, Outcome, Row, Suppression};
+use crate::metrics::Metrics;
+use crate::network::incoming::IncomingContent;
+use crate::network::{IncomingMessage, MessageStatus};
+use crate::store::{Batch, Cf, Store, StoreError};
+
+/// Runs whose counters are kept in memory at most (the idle ones are dropped past it).
+const MAX_RUNS: usize = 16_384;
+/// Rows changed by events kept in memory at most, and for how long (far longer than a
+/// batch takes to become durable).
+const MAX_ROWS: usize = 65_536;
+const ROW_MEMORY: Duration = Duration::from_secs(30);
+/// How long an idle run's counters stay in memory once there are more than `MAX_RUNS`.
+const RUN_MEMORY: Duration = Duration::from_secs(600);
+
+type RunKey = (InstanceId, String, u32);
+
+/// A recipient a feed did not queue, and why.
+#[derive(Debug, Clone)]
+pub struct Skip {
+    pub phone: String,
+    pub outcome: Outcome,
+    pub reason: String,
+}
+
+pub struct Ledger {
+    runs: HashMap<RunKey, (Counters, Instant)>,
+    dirty: HashSet<RunKey>,
+    rows: HashMap<Vec<u8>, (Row, Instant)>,
+    /// Upper-cased opt-out words.
+    keywords: Vec<String>,
+    outcomes: HashMap<Outcome, IntCounter>,
+    opted_out: IntCounter,
+}
+
+impl Ledger {
+    pub fn new(keywords: Vec<String>, metrics: &Metrics) -> Ledger {
+        let outcomes = Outcome::ALL
+            .into_iter()
+            .map(|o| (o, metrics.campaign_recipients.with_label_values(&[o.as_str()])))
+            .collect();
+        Ledger {
+            runs: HashMap::new(),
+            dirty: HashSet::new(),
+            rows: HashMap::new(),
+            keywords,
+            outcomes,
+            opted_out: metrics.campaign_suppressions.clone(),
+        }
+    }
+
+    /// Records a queued recipient: its row, its message's index entry and the count.
+    pub fn queued(&mut self, store: &Store, instance: &InstanceId, at: &MessageRef, id: &MessageId, batch: &mut Batch) {
+        let row = Row { outcomes: Outcome::Queued.bit(), message_id: Some(id.to_string()), ..Row::default() };
+        batch.put(Cf::Campaigns, keys::recipient(instance, &at.campaign, at.run, &at.phone), encode(&row));
+        batch.put(Cf::Campaigns, keys::message(instance, id), encode(at));
+        self.bump(store, instance, &at.campaign, at.run, Outcome::Queued);
+    }
+
+    /// Records a recipient a feed skipped (suppressed, a missing variable).
+    pub fn skipped(
+        &mut self,
+        store: &Store,
+        instance: &InstanceId,
+        campaign: &str,
+        run: u32,
+        skip: &Skip,
+        batch: &mut Batch,
+    ) {
+        let row = Row { outcomes: skip.outcome.bit(), error: Some(skip.reason.clone()), ..Row::default() };
+        batch.put(Cf::Campaigns, keys::recipient(instance, campaign, run, &skip.phone), encode(&row));
+        self.bump(store, instance, campaign, run, skip.outcome);
+    }
+
+    /// The run's new cursor, in the batch of the queue entries it covers.
+    pub fn cursor(&self, instance: &InstanceId, campaign: &str, run: u32, cursor: &Cursor, batch: &mut Batch) {
+        batch.put(Cf::Campaigns, keys::cursor(instance, campaign, run), encode(cursor));
+    }
+
+    /// The network took the message.
+    pub fn sent(&mut self, store: &Store, instance: &InstanceId, id: &MessageId, batch: &mut Batch) {
+        self.reach(store, instance, id, &[Outcome::Sent], None, batch);
+    }
+
+    /// The network refused the message: a number not on the network, or another error.
+    pub fn refused(&mut self, store: &Store, instance: &InstanceId, id: &MessageId, reason: &str, batch: &mut Batch) {
+        let outcome = if not_on_network(reason) { Outcome::NotOnWhatsapp } else { Outcome::SendError };
+        self.reach(store, instance, id, &[outcome], Some(reason), batch);
+    }
+
+    /// The network took the message, then could not deliver it.
+    pub fn failed(&mut self, store: &Store, instance: &InstanceId, id: &MessageId, reason: &str, batch: &mut Batch) {
+        self.reach(store, instance, id, &[Outcome::DeliveryError], Some(reason), batch);
+    }
+
+    pub fn status(
+        &mut self,
+        store: &Store,
+        instance: &InstanceId,
+        id: &MessageId,
+        status: MessageStatus,
+        batch: &mut Batch,
+    ) {
+        let reached: &[Outcome] = match status {
+            MessageStatus::Received => &[Outcome::Delivered],
+            MessageStatus::Read | MessageStatus::Played => &[Outcome::Delivered, Outcome::Read],
+            MessageStatus::Sent | MessageStatus::ReadByMe => return,
+        };
+        self.reach(store, instance, id, reached, None, batch);
+    }
+
+    /// An incoming message: an opt-out word puts its sender on the suppression list; a press
+    /// of a campaign's button is stored in the campaign's input group and its recipient row.
+    pub fn incoming(&mut self, store: &Store, instance: &InstanceId, m: &IncomingMessage, batch: &mut Batch) {
+        if m.participant.is_some() {
+            return; // a group message: not a recipient answering
+        }
+        let text = match &m.content {
+            IncomingContent::Text(t) => Some(t.message.as_str()),
+            IncomingContent::ButtonResponse(b) => Some(b.message.as_str()),
+            _ => None,
+        };
+        if let Some(word) = text.map(|t| t.trim().to_uppercase()).filter(|w| self.keywords.contains(w)) {
+            let s = Suppression { at_ms: m.at_ms, reason: format!("replied {word}") };
+            batch.put(Cf::Campaigns, keys::suppressed(instance, m.from.as_str()), encode(&s));
+            self.opted_out.inc();
+        }
+        if let IncomingContent::ButtonResponse(b) = &m.content {
+            if let Err(e) = self.press(store, instance, m, &b.button_id, batch) {
+                tracing::warn!(instance = %instance, error = %e, "campaign button press not recorded");
+            }
+        }
+    }
+
+    /// Drops what memory holds about a run (its batch failed): the next change rereads it.
+    pub fn forget(&mut self, instance: &InstanceId, campaign: &str, run: u32) {
+        let key = (*instance, campaign.to_owned(), run);
+        self.runs.remove(&key);
+        self.dirty.remove(&key);
+    }
+
+    /// Writes the counters changed since the last flush into `batch`; drops idle entries.
+    pub fn flush(&mut self, instance: &InstanceId, batch: &mut Batch) {
+        let mut written = Vec::new();
+        for key in self.dirty.iter().filter(|k| k.0 == *instance) {
+            if let Some((c, _)) = self.runs.get(key) {
+                batch.put(Cf::Campaigns, keys::counters(&key.0, &key.1, key.2), encode(c));
+            }
+            written.push(key.clone());
+        }
+        for k in written {
+            self.dirty.remove(&k);
+        }
+        if self.runs.len() > MAX_RUNS {
+            let (dirty, now) = (&self.dirty, Instant::now());
+            self.runs.retain(|k, (_, at)| dirty.contains(k) || now.duration_since(*at) < RUN_MEMORY);
+        }
+        if self.rows.len() > MAX_ROWS {
+            let now = Instant::now();
+            self.rows.retain(|_, (_, at)| now.duration_since(*at) < ROW_MEMORY);
+        }
+    }
+
+    fn bump(&mut self, store: &Store, instance: &InstanceId, campaign: &str, run: u32, outcome: Outcome) {
+        let key = (*instance, campaign.to_owned(), run);
+        let entry = self.runs.entry(key.clone()).or_insert_with(|| (load_counters(store, &key), Instant::now()));
+        entry.0.add(outcome, 1);
+        entry.1 = Instant::now();
+        self.dirty.insert(key);
+        if let Some(c) = self.outcomes.get(&outcome) {
+            c.inc();
+        }
+    }
+
+    /// Marks `reached` on the row of the campaign message `id` (if a campaign sent it),
+    /// counting each outcome the first time only.
+    fn reach(
+        &mut self,
+        store: &Store,
+        instance: &InstanceId,
+        id: &MessageId,
+        reached: &[Outcome],
+        error: Option<&str>,
+        batch: &mut Batch,
+    ) {
+        let at = match read::<MessageRef>(store, &keys::message(instance, id)) {
+            Ok(Some(at)) => at,
+            Ok(None) => return, // not a campaign's message
+            Err(e) => return tracing::warn!(instance = %instance, error = %e, "campaign index unreadable"),
+        };
+        let key = keys::recipient(instance, &at.campaign, at.run, &at.phone);
+        let mut row = match self.row(store, &key) {
+            Ok(row) => row,
+            Err(e) => return tracing::warn!(instance = %instance, error = %e, "campaign row unreadable"),
+        };
+        let mut changed = false;
+        for o in reached {
+            if !row.has(*o) {
+                row.outcomes |= o.bit();
+                changed = true;
+                self.bump(store, instance, &at.campaign, at.run, *o);
+            }
+        }
+        if let Some(e) = error.filter(|_| changed) {
+            row.error = Some(e.chars().take(512).collect());
+        }
+        if changed {
+            self.put_row(key, row, batch);
+            self.flush(instance, batch);
+        }
+    }
+
+    fn press(
+        &mut self,
+        store: &Store,
+        instance: &InstanceId,
+        m: &IncomingMessage,
+        button_id: &str,
+        batch: &mut Batch,
+    ) -> Result<(), StoreError> {
+        // Buttons a campaign sends are named `{campaignId}#{n}`.
+        let Some((campaign_id, n)) = button_id.rsplit_once('#') else { return Ok(()) };
+        let Ok(n) = n.parse::<usize>() else { return Ok(()) };
+        let Some(campaign) = read::<Campaign>(store, &keys::campaign(instance, campaign_id))? else { return Ok(()) };
+        let Some(button) = n.checked_sub(1).and_then(|i| campaign.buttons.get(i)) else { return Ok(()) };
+        let phone = m.from.as_str();
+        let value = serde_json::json!({"input": button.action(), "button": button.text(), "atMs": m.at_ms});
+        batch.put(Cf::Campaigns, keys::values(instance, &campaign.id, phone), encode(&value));
+        // The row of the run that sent the pressed message, else of the latest run.
+        let at = match m.reference_message_id.as_deref().and_then(|r| MessageId::parse(r).ok()) {
+            Some(id) => read::<MessageRef>(store, &keys::message(instance, &id))?,
+            None => None,
+        };
+        let run = match at {
+            Some(at) if at.campaign == campaign.id => at.run,
+            _ => campaign.latest().map(|r| r.number).unwrap_or(0),
+        };
+        let key = keys::recipient(instance, &campaign.id, run, phone);
+        if run > 0 && store.db().get_cf(store.cf(Cf::Campaigns), &key)?.is_some() || self.rows.contains_key(&key) {
+            let mut row = self.row(store, &key)?;
+            row.action = Some(button.action().to_owned());
+            row.outcomes |= Outcome::ButtonPress.bit();
+            self.put_row(key, row, batch);
+        }
+        self.bump(store, instance, &campaign.id, run.max(1), Outcome::ButtonPress);
+        self.flush(instance, batch);
+        Ok(())
+    }
+
+    fn row(&self, store: &Store, key: &[u8]) -> Result<Row, StoreError> {
+        if let Some((row, _)) = self.rows.get(key) {
+            return Ok(row.clone());
+        }
+        Ok(read::<Row>(store, key)?.unwrap_or_default())
+    }
+
+    fn put_row(&mut self, key: Vec<u8>, row: Row, batch: &mut Batch) {
+        batch.put(Cf::Campaigns, key.clone(), encode(&row));
+        self.rows.insert(key, (row, Instant::now()));
+    }
+}
+
+/// Whether a refusal says the number is not on the network (the sim: "… is not on the
+/// network"; WhatsApp Cloud API: error 131026, "message undeliverable" to a non-user).
+pub fn not_on_network(reason: &str) -> bool {
+    let r = reason.to_ascii_lowercase();
+    r.contains("not on the network") || r.contains("not on whatsapp") || r.contains("131026")
+}
+
+fn load_counters(store: &Store, key: &RunKey) -> Counters {
+    read::<Counters>(store, &keys::counters(&key.0, &key.1, key.2)).ok().flatten().unwrap_or_default()
+}
+
+pub fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+/// A JSON record of the `campaigns` family; a record that does not decode is an error.
+pub fn read<T: serde::de::DeserializeOwned>(store: &Store, key: &[u8]) -> Result<Option<T>, StoreError> {
+    match store.db().get_cf(store.cf(Cf::Campaigns), key)? {
+        None => Ok(None),
+        Some(v) => serde_json::from_slice(&v).map(Some).map_err(|e| StoreError::Corrupt(e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_for_numbers_not_on_the_network_are_told_apart() {
+        let cases = [
+            ("5511999990000 is not on the network", true),
+            ("(#131026) Message undeliverable", true),
+            ("media could not be fetched: timeout", false),
+        ];
+        for (reason, not_on) in cases {
+            assert_eq!(not_on_network(reason), not_on, "{reason}");
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! campaigns: bulk campaigns (issue 14, seed 003's Chat Inc API) — audiences, variable groups,
+//! campaign definitions, their runs and results, the suppression list, CSV import and export,
+//! and the scheduler. A run never sends anything itself: it feeds the instance's own durable
+//! queue in bounded batches (`feeder`), each batch holding the messages, the recipients'
+//! result rows and the run's cursor, so pacing, webhooks and the network connectors work as for
+//! any send, and a crash resumes a run exactly where its last durable batch left it. Results
+//! are kept by the owning shard (`ledger`) from the network's own statuses. Writes go through
+//! the store's committer; catalog writes of one instance are serialised by a per-instance lock.
+//! Knows nothing about HTTP (the dialect lives in `api/chatinc`).
+
+pub mod catalog;
+pub mod clock;
+pub mod definitions;
+pub mod error;
+pub mod export;
+pub mod feeder;
+pub mod import;
+pub mod keys;
+pub mod ledger;
+pub mod model;
+pub mod recipients;
+pub mod scheduler;
+pub mod template;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use chatedge_config::campaigns::CampaignsConfig;
+use chatedge_config::{InstanceId, Snapshot};
+use tokio::sync::Notify;
+
+use crate::metrics::Metrics;
+use crate::shard::Shards;
+use crate::store::{Batch, Completion, Store, StoreError};
+
+pub use clock::Clock;
+pub use error::CampaignError;
+pub use feeder::Feed;
+pub use ledger::{Ledger, Skip};
+pub use model::MessageRef;
+
+/// The campaigns room, shared by the dialect's handlers, the scheduler and the feeders.
+pub struct Campaigns {
+    pub store: Arc<Store>,
+    pub shards: Shards,
+    pub config: Arc<ArcSwap<Snapshot>>,
+    pub settings: CampaignsConfig,
+    pub metrics: Arc<Metrics>,
+    pub clock: Clock,
+    /// Where uploads are spooled (`<data dir>/campaign-uploads`).
+    pub upload_dir: std::path::PathBuf,
+    /// One lock per instance for catalog writes (read-modify-write of audiences, groups and
+    /// campaign records); bounded by the configured instances.
+    locks: Mutex<HashMap<InstanceId, Arc<tokio::sync::Mutex<()>>>>,
+    /// Runs with a feeder task alive, so one run never gets two.
+    feeding: Mutex<HashSet<(InstanceId, String)>>,
+    /// Wakes the scheduler when a run is scheduled or the test clock moves.
+    pub wake: Notify,
+}
+
+impl Campaigns {
+    pub fn new(
+        store: Arc<Store>,
+        shards: Shards,
+        config: Arc<ArcSwap<Snapshot>>,
+        settings: CampaignsConfig,
+        metrics: Arc<Metrics>,
+        test_clock: bool,
+        upload_dir: std::path::PathBuf,
+    ) -> Result<Arc<Campaigns>, StoreError> {
+        let clock = match test_clock {
+            true => {
+                let saved = store.db().get_cf(store.cf(crate::store::Cf::Campaigns), keys::CLOCK)?;
+                let resume = saved.and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok()).map(u64::from_be_bytes);
+                Clock::test(resume)
+            }
+            false => Clock::system(),
+        };
+        Ok(Arc::new(Campaigns {
+            store,
+            shards,
+            config,
+            settings,
+            metrics,
+            clock,
+            upload_dir,
+            locks: Mutex::new(HashMap::new()),
+            feeding: Mutex::new(HashSet::new()),
+            wake: Notify::new(),
+        }))
+    }
+
+    /// The catalog lock of `instance` (held across the read-modify-write of its records).
+    pub async fn lock(&self, instance: &InstanceId) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = {
+            let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+            if locks.len() > 4 * self.config.load().instances.len() + 64 {
+                // Forget the locks of instances no longer configured (and not held).
+                let snapshot = self.config.load();
+                locks.retain(|id, l| snapshot.instances.contains_key(id) || Arc::strong_count(l) > 1);
+            }
+            locks.entry(*instance).or_default().clone()
+        };
+        lock.lock_owned().await
+    }
+
+    /// Moves the test clock and keeps the instant; wakes the scheduler.
+    pub async fn set_clock(&self, to_ms: u64) -> Result<(), CampaignError> {
+        self.clock.set(to_ms).map_err(|e| CampaignError::Conflict(e.to_string()))?;
+        let mut batch = Batch::new();
+        batch.put(crate::store::Cf::Campaigns, keys::CLOCK.to_vec(), to_ms.to_be_bytes().to_vec());
+        self.store.commit(batch).await?;
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    /// Marks a run as fed by a task; false when one already is.
+    fn start_feeding(&self, instance: InstanceId, campaign: &str) -> bool {
+        self.feeding.lock().unwrap_or_else(|p| p.into_inner()).insert((instance, campaign.to_owned()))
+    }
+
+    fn stop_feeding(&self, instance: InstanceId, campaign: &str) {
+        self.feeding.lock().unwrap_or_else(|p| p.into_inner()).remove(&(instance, campaign.to_owned()));
+    }
+}
+
+/// Submits `batch` and waits for it from a blocking thread (CSV imports).
+pub fn commit_blocking(store: &Store, batch: Batch) -> Result<(), StoreError> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    store.submit(
+        batch,
+        Completion::call(move |r| {
+            let _ = tx.send(r);
+        }),
+    );
+    rx.recv().unwrap_or(Err(StoreError::Closed))
+}
