@@ -30,10 +30,17 @@ pub enum KvError {
 /// One change in a [`KvBatch`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KvOp {
-    Put { key: Vec<u8>, value: Vec<u8> },
-    Delete { key: Vec<u8> },
+    Put {
+        key: Vec<u8>,
+        value: Vec<u8>,
+    },
+    Delete {
+        key: Vec<u8>,
+    },
     /// Every key starting with `prefix`.
-    DeletePrefix { prefix: Vec<u8> },
+    DeletePrefix {
+        prefix: Vec<u8>,
+    },
 }
 
 /// Changes applied all together or not at all.
@@ -171,13 +178,8 @@ mod tests {
 
     #[test]
     fn a_prefix_ends_where_its_last_byte_below_0xff_is_incremented() {
-        let table: [(&[u8], Option<&[u8]>); 5] = [
-            (b"ab", Some(b"ac")),
-            (&[1, 0xff], Some(&[2])),
-            (&[0xff, 0xff], None),
-            (b"", None),
-            (&[0], Some(&[1])),
-        ];
+        let table: [(&[u8], Option<&[u8]>); 5] =
+            [(b"ab", Some(b"ac")), (&[1, 0xff], Some(&[2])), (&[0xff, 0xff], None), (b"", None), (&[0], Some(&[1]))];
         for (prefix, end) in table {
             assert_eq!(prefix_end(prefix).as_deref(), end, "{prefix:?}");
         }
