@@ -40,6 +40,7 @@ struct State {
     on_connect: OnConnect,
     pair_code: String,
     send_error: Option<EngineError>,
+    own_phone: Option<String>,
     opened: usize,
     live: usize,
     max_live: usize,
@@ -65,6 +66,7 @@ impl Double {
             on_connect,
             pair_code: "K7QM2XPD".to_owned(),
             send_error: None,
+            own_phone: None,
             opened: 0,
             live: 0,
             max_live: 0,
@@ -90,6 +92,11 @@ impl Double {
     /// What the next sends answer (`None`: they go on the wire).
     pub fn send_error(&self, error: Option<EngineError>) {
         self.lock().send_error = error;
+    }
+
+    /// The number the client says it is logged in as.
+    pub fn own_phone(&self, phone: Option<&str>) {
+        self.lock().own_phone = phone.map(str::to_owned);
     }
 
     /// Emits `event` from the current client, as the network would.
@@ -231,6 +238,10 @@ impl Engine for Client {
 
     fn chat_presence<'a>(&'a self, to: &'a str, presence: ChatPresence) -> BoxFuture<'a, Result<(), EngineError>> {
         self.ok(Call::Presence(to.to_owned(), presence), ())
+    }
+
+    fn own_phone(&self) -> Option<String> {
+        self.double.lock().own_phone.clone()
     }
 
     fn set_unavailable(&self) -> BoxFuture<'_, Result<(), EngineError>> {

@@ -76,7 +76,12 @@ pub enum MediaKind {
 pub enum InboundContent {
     Text(String),
     /// A media message; its bytes stay on WhatsApp's servers until downloaded.
-    Media { kind: MediaKind, mime: String, caption: Option<String>, file_name: Option<String> },
+    Media {
+        kind: MediaKind,
+        mime: String,
+        caption: Option<String>,
+        file_name: Option<String>,
+    },
     /// A message type the connector does not translate yet (named, for the integrator).
     Other(String),
 }
@@ -98,20 +103,42 @@ pub struct InboundMessage {
 /// What an engine reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EngineEvent {
-    Qr { code: String, valid_for: Duration },
+    Qr {
+        code: String,
+        valid_for: Duration,
+    },
     QrExhausted,
-    PairCode { code: String, valid_for: Duration },
+    PairCode {
+        code: String,
+        valid_for: Duration,
+    },
     /// The phone accepted the pairing; `phone` is the paired number.
-    Paired { phone: String },
-    Connected { phone: Option<String> },
+    Paired {
+        phone: String,
+    },
+    Connected {
+        phone: Option<String>,
+    },
     /// The connection dropped; the saved session is still good.
-    Disconnected { reason: String },
+    Disconnected {
+        reason: String,
+    },
     /// A connection attempt failed with a reason the server gave.
-    ConnectFailed { reason: String },
+    ConnectFailed {
+        reason: String,
+    },
     LoggedOut(LogoutKind),
     /// The server's ack (`error: None`) or nack (`error: Some(code)`) of a message we sent.
-    ServerAck { id: String, error: Option<String> },
-    Receipt { ids: Vec<String>, from: String, kind: ReceiptKind, at_ms: u64 },
+    ServerAck {
+        id: String,
+        error: Option<String>,
+    },
+    Receipt {
+        ids: Vec<String>,
+        from: String,
+        kind: ReceiptKind,
+        at_ms: u64,
+    },
 }
 
 /// Where an engine reports; bounded, never waits (a full channel drops and counts).
@@ -155,6 +182,8 @@ pub trait Engine: Send + Sync {
     fn send<'a>(&'a self, to: &'a str, id: &'a WireId, body: &'a Outgoing) -> BoxFuture<'a, Result<(), EngineError>>;
     fn mark_read<'a>(&'a self, chat: &'a str, ids: &'a [String]) -> BoxFuture<'a, Result<(), EngineError>>;
     fn chat_presence<'a>(&'a self, to: &'a str, presence: ChatPresence) -> BoxFuture<'a, Result<(), EngineError>>;
+    /// The paired number (digits), once logged in.
+    fn own_phone(&self) -> Option<String>;
     /// Shows the account unavailable (so the phone keeps its notifications).
     fn set_unavailable(&self) -> BoxFuture<'_, Result<(), EngineError>>;
     /// Unlinks the device from the phone.

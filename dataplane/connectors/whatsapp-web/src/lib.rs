@@ -80,18 +80,55 @@ pub enum Receipt {
 /// What the connector tells the data plane (mirrors the data plane's network events).
 #[derive(Debug, Clone, PartialEq)]
 pub enum WaEvent {
-    PairingCode { instance: InstanceId, generation: u64, code: String, valid_for: Duration },
+    PairingCode {
+        instance: InstanceId,
+        generation: u64,
+        code: String,
+        valid_for: Duration,
+    },
     /// Nobody scanned the codes in time; pairing stopped.
-    PairingExpired { instance: InstanceId, generation: u64 },
-    Connected { instance: InstanceId, generation: u64, phone: Phone },
+    PairingExpired {
+        instance: InstanceId,
+        generation: u64,
+    },
+    Connected {
+        instance: InstanceId,
+        generation: u64,
+        phone: Phone,
+    },
     /// `logged_out`: a new pairing is needed; otherwise the data plane may `resume` later (a
     /// cooling-down instance answers that at once, without connecting).
-    Disconnected { instance: InstanceId, generation: u64, reason: String, logged_out: bool },
-    Accepted { instance: InstanceId, generation: u64, message_id: MessageId, at_ms: u64 },
-    Rejected { instance: InstanceId, generation: u64, message_id: MessageId, reason: String },
-    Status { instance: InstanceId, message_id: MessageId, phone: Phone, status: Receipt, at_ms: u64 },
+    Disconnected {
+        instance: InstanceId,
+        generation: u64,
+        reason: String,
+        logged_out: bool,
+    },
+    Accepted {
+        instance: InstanceId,
+        generation: u64,
+        message_id: MessageId,
+        at_ms: u64,
+    },
+    Rejected {
+        instance: InstanceId,
+        generation: u64,
+        message_id: MessageId,
+        reason: String,
+    },
+    Status {
+        instance: InstanceId,
+        message_id: MessageId,
+        phone: Phone,
+        status: Receipt,
+        at_ms: u64,
+    },
     /// A received message; the server is acknowledged only after [`WhatsappWeb::ack`]`(ack)`.
-    Incoming { instance: InstanceId, message: InboundMessage, ack: u64 },
+    Incoming {
+        instance: InstanceId,
+        message: InboundMessage,
+        ack: u64,
+    },
 }
 
 /// Where the connector delivers its events (the shard's event channel, translated).
@@ -107,9 +144,14 @@ pub enum LineState {
     Pairing,
     Online,
     /// The last attempt failed (no network, no answer, refused); the data plane retries.
-    Unreachable { reason: String },
+    Unreachable {
+        reason: String,
+    },
     /// Locked or banned: no attempt before `until_ms`.
-    CoolingDown { until_ms: u64, reason: String },
+    CoolingDown {
+        until_ms: u64,
+        reason: String,
+    },
 }
 
 impl LineState {
@@ -184,7 +226,10 @@ impl Shared {
     /// The wall clock.
     pub fn wall_clock() -> Clock {
         Arc::new(|| {
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0)
         })
     }
 
@@ -251,7 +296,14 @@ impl WhatsappWeb {
 
     /// Puts a message on the wire of connection `generation`: `Accepted` or `Rejected` follows
     /// (or `Disconnected`, when the connection is gone).
-    pub fn send(&mut self, instance: InstanceId, generation: u64, message_id: MessageId, to: Phone, body: Outgoing) -> bool {
+    pub fn send(
+        &mut self,
+        instance: InstanceId,
+        generation: u64,
+        message_id: MessageId,
+        to: Phone,
+        body: Outgoing,
+    ) -> bool {
         match self.lines.get(&instance).filter(|l| l.generation == generation) {
             Some(line) => line.command(line::Command::Send { id: WireId::of(&message_id), to, body }),
             None => false,

@@ -145,7 +145,8 @@ async fn run(shared: Arc<Shared>, line: LineId, start: Start, mut commands: mpsc
 /// A failed start: reported as a lost connection the data plane retries.
 async fn fail(shared: &Shared, line: LineId, reason: String) {
     shared.set_state(line.instance, LineState::Unreachable { reason: reason.clone() });
-    let event = WaEvent::Disconnected { instance: line.instance, generation: line.generation, reason, logged_out: false };
+    let event =
+        WaEvent::Disconnected { instance: line.instance, generation: line.generation, reason, logged_out: false };
     shared.sink.deliver(event).await;
 }
 
@@ -243,7 +244,10 @@ async fn drive(
             }
             event = events.recv() => {
                 // The engine dropped its end: it stopped.
-                let Some(event) = event else { return lost("the WhatsApp client stopped".to_owned()) };
+                let Some(mut event) = event else { return lost("the WhatsApp client stopped".to_owned()) };
+                if let crate::engine::EngineEvent::Connected { phone: phone @ None } = &mut event {
+                    *phone = engine.own_phone();
+                }
                 after_pair |= matches!(event, crate::engine::EngineEvent::Paired { .. });
                 let mapped = mapping::map(line, event, after_pair, &shared.settings, (shared.clock)());
                 if let Some(state) = mapped.state {

@@ -17,7 +17,10 @@ pub enum Next {
     /// Connected: show unavailable so the phone keeps its notifications.
     GoUnavailable,
     /// Stop this client; `cooldown_until_ms`: do not connect again before then.
-    Stop { cooldown_until_ms: Option<u64>, wipe: bool },
+    Stop {
+        cooldown_until_ms: Option<u64>,
+        wipe: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -98,7 +101,12 @@ pub fn map(line: LineId, event: EngineEvent, after_pair: bool, settings: &Settin
                 Some(d) => {
                     let until_ms = now_ms.saturating_add(d.as_millis() as u64);
                     Mapped {
-                        events: vec![WaEvent::Disconnected { instance, generation, reason: reason.clone(), logged_out: false }],
+                        events: vec![WaEvent::Disconnected {
+                            instance,
+                            generation,
+                            reason: reason.clone(),
+                            logged_out: false,
+                        }],
                         state: Some(LineState::CoolingDown { until_ms, reason }),
                         next: Next::Stop { cooldown_until_ms: Some(until_ms), wipe: false },
                     }
@@ -137,7 +145,12 @@ pub fn map(line: LineId, event: EngineEvent, after_pair: bool, settings: &Settin
 
 fn lost(line: LineId, reason: String) -> Mapped {
     Mapped {
-        events: vec![WaEvent::Disconnected { instance: line.instance, generation: line.generation, reason: reason.clone(), logged_out: false }],
+        events: vec![WaEvent::Disconnected {
+            instance: line.instance,
+            generation: line.generation,
+            reason: reason.clone(),
+            logged_out: false,
+        }],
         state: Some(LineState::Unreachable { reason }),
         next: Next::Stop { cooldown_until_ms: None, wipe: false },
     }
@@ -190,7 +203,12 @@ mod tests {
                 "a QR code becomes the current pairing code",
                 EngineEvent::Qr { code: "2@ref,noise,id,adv,1".into(), valid_for: secs(60) },
                 false,
-                vec![WaEvent::PairingCode { instance, generation, code: "2@ref,noise,id,adv,1".into(), valid_for: secs(60) }],
+                vec![WaEvent::PairingCode {
+                    instance,
+                    generation,
+                    code: "2@ref,noise,id,adv,1".into(),
+                    valid_for: secs(60),
+                }],
                 Some(LineState::Pairing),
                 Next::Continue,
             ),
@@ -332,23 +350,51 @@ mod tests {
                     at_ms: 5,
                 },
                 false,
-                vec![WaEvent::Status { instance, message_id: ours, phone: phone("5511988887777"), status: Receipt::Delivered, at_ms: 5 }],
+                vec![WaEvent::Status {
+                    instance,
+                    message_id: ours,
+                    phone: phone("5511988887777"),
+                    status: Receipt::Delivered,
+                    at_ms: 5,
+                }],
                 None,
                 Next::Continue,
             ),
             (
                 "a read receipt is READ",
-                EngineEvent::Receipt { ids: vec![wire.clone()], from: "5511988887777".into(), kind: ReceiptKind::Read, at_ms: 6 },
+                EngineEvent::Receipt {
+                    ids: vec![wire.clone()],
+                    from: "5511988887777".into(),
+                    kind: ReceiptKind::Read,
+                    at_ms: 6,
+                },
                 false,
-                vec![WaEvent::Status { instance, message_id: ours, phone: phone("5511988887777"), status: Receipt::Read, at_ms: 6 }],
+                vec![WaEvent::Status {
+                    instance,
+                    message_id: ours,
+                    phone: phone("5511988887777"),
+                    status: Receipt::Read,
+                    at_ms: 6,
+                }],
                 None,
                 Next::Continue,
             ),
             (
                 "a played receipt is PLAYED",
-                EngineEvent::Receipt { ids: vec![wire.clone()], from: "5511988887777".into(), kind: ReceiptKind::Played, at_ms: 7 },
+                EngineEvent::Receipt {
+                    ids: vec![wire.clone()],
+                    from: "5511988887777".into(),
+                    kind: ReceiptKind::Played,
+                    at_ms: 7,
+                },
                 false,
-                vec![WaEvent::Status { instance, message_id: ours, phone: phone("5511988887777"), status: Receipt::Played, at_ms: 7 }],
+                vec![WaEvent::Status {
+                    instance,
+                    message_id: ours,
+                    phone: phone("5511988887777"),
+                    status: Receipt::Played,
+                    at_ms: 7,
+                }],
                 None,
                 Next::Continue,
             ),

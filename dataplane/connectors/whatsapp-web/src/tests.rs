@@ -92,15 +92,22 @@ async fn pairing_by_qr_rotates_codes_then_connects_and_goes_unavailable() {
     r.double.wait_opened(1).await;
     for (code, secs) in [("2@a,n,i,s,1", 60), ("2@b,n,i,s,1", 20)] {
         r.double.emit(EngineEvent::Qr { code: code.into(), valid_for: Duration::from_secs(secs) });
-        let expected =
-            WaEvent::PairingCode { instance: r.instance, generation: 1, code: code.into(), valid_for: Duration::from_secs(secs) };
+        let expected = WaEvent::PairingCode {
+            instance: r.instance,
+            generation: 1,
+            code: code.into(),
+            valid_for: Duration::from_secs(secs),
+        };
         assert_eq!(r.next().await, expected, "each rotation is the current code");
         assert_eq!(r.state(), LineState::Pairing);
     }
     r.double.emit(EngineEvent::Paired { phone: "5511999990000@s.whatsapp.net".into() });
     r.double.emit(EngineEvent::Disconnected { reason: "restart required (515)".into() });
     r.double.emit(EngineEvent::Connected { phone: Some("5511999990000:7@s.whatsapp.net".into()) });
-    assert_eq!(r.next().await, WaEvent::Connected { instance: r.instance, generation: 1, phone: phone("5511999990000") });
+    assert_eq!(
+        r.next().await,
+        WaEvent::Connected { instance: r.instance, generation: 1, phone: phone("5511999990000") }
+    );
     r.settle().await;
     assert_eq!(r.state(), LineState::Online);
     assert!(r.double.calls().contains(&Call::Unavailable), "the phone keeps its notifications");
@@ -212,10 +219,15 @@ async fn receipts_become_statuses_of_our_messages() {
     r.online(1).await;
     let id = MessageId::generate();
     let wire = WireId::of(&id).as_str().to_owned();
-    for (kind, status) in [(ReceiptKind::Delivered, Receipt::Delivered), (ReceiptKind::Read, Receipt::Read), (ReceiptKind::Played, Receipt::Played)] {
+    for (kind, status) in [
+        (ReceiptKind::Delivered, Receipt::Delivered),
+        (ReceiptKind::Read, Receipt::Read),
+        (ReceiptKind::Played, Receipt::Played),
+    ] {
         let ids = vec!["FROMPHONE1".to_owned(), wire.clone()];
         r.double.emit(EngineEvent::Receipt { ids, from: "5511988887777@s.whatsapp.net".into(), kind, at_ms: 9 });
-        let expected = WaEvent::Status { instance: r.instance, message_id: id, phone: phone("5511988887777"), status, at_ms: 9 };
+        let expected =
+            WaEvent::Status { instance: r.instance, message_id: id, phone: phone("5511988887777"), status, at_ms: 9 };
         assert_eq!(r.next().await, expected);
     }
 }
@@ -303,7 +315,8 @@ async fn a_lock_stops_reconnecting_for_hours_and_says_why() {
     for (generation, hours_later) in [(2, 1), (3, 11)] {
         r.now.store(T0 + hours_later * H, Ordering::SeqCst);
         r.wa.start(r.instance, generation, Start::Resume);
-        let expected = WaEvent::Disconnected { instance: r.instance, generation, reason: reason.clone(), logged_out: false };
+        let expected =
+            WaEvent::Disconnected { instance: r.instance, generation, reason: reason.clone(), logged_out: false };
         assert_eq!(r.next().await, expected);
         assert_eq!(r.double.opened(), 1, "{hours_later} h later: still cooling down");
     }
@@ -341,7 +354,12 @@ async fn a_lost_connection_ends_the_client_and_a_resume_reconnects() {
     r.double.emit(EngineEvent::Disconnected { reason: "socket closed".into() });
     assert_eq!(
         r.next().await,
-        WaEvent::Disconnected { instance: r.instance, generation: 1, reason: "socket closed".into(), logged_out: false }
+        WaEvent::Disconnected {
+            instance: r.instance,
+            generation: 1,
+            reason: "socket closed".into(),
+            logged_out: false
+        }
     );
     r.double.wait_idle().await;
     assert_eq!(lease::current(r.kv().as_ref()).unwrap(), None);
@@ -369,7 +387,9 @@ async fn a_connect_error_is_reported_and_retried_by_the_data_plane() {
     let mut r = rig(OnConnect::Fail(EngineError::Unreachable("dns lookup failed".into())));
     r.wa.start(r.instance, 1, Start::Resume);
     match r.next().await {
-        WaEvent::Disconnected { reason, logged_out: false, .. } => assert_eq!(reason, "cannot reach WhatsApp: dns lookup failed"),
+        WaEvent::Disconnected { reason, logged_out: false, .. } => {
+            assert_eq!(reason, "cannot reach WhatsApp: dns lookup failed")
+        }
         other => panic!("{other:?}"),
     }
     r.double.wait_idle().await;
@@ -385,4 +405,21 @@ async fn a_restart_never_leaves_two_live_clients_on_one_session() {
     assert_eq!(r.double.opened(), 5);
     assert_eq!(r.double.max_live(), 1);
     assert_eq!(r.double.live(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_connection_without_a_number_in_the_event_takes_the_clients_own_or_fails() {
+    let mut r = rig(OnConnect::Emit(vec![EngineEvent::Connected { phone: None }]));
+    r.double.own_phone(Some("5511999990000"));
+    r.wa.start(r.instance, 1, Start::Resume);
+    assert_eq!(
+        r.next().await,
+        WaEvent::Connected { instance: r.instance, generation: 1, phone: phone("5511999990000") }
+    );
+    r.double.own_phone(None);
+    r.wa.start(r.instance, 2, Start::Resume);
+    match r.next().await {
+        WaEvent::Disconnected { reason, generation: 2, .. } => assert_eq!(reason, "connected without a phone number"),
+        other => panic!("{other:?}"),
+    }
 }
