@@ -74,6 +74,9 @@ impl KvBatch {
     }
 }
 
+/// Key-value pairs in key order, as a prefix scan returns them.
+pub type Rows = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// A write in flight: resolves once the batch is durable, or failed (then none of it applied).
 pub type WriteFuture<'a> = Pin<Box<dyn Future<Output = Result<(), KvError>> + Send + 'a>>;
 
@@ -95,7 +98,7 @@ pub trait KvStore: Send + Sync {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, KvError>;
 
     /// Up to `limit` entries whose key starts with `prefix`, in key order.
-    fn scan_prefix(&self, prefix: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, KvError>;
+    fn scan_prefix(&self, prefix: &[u8], limit: usize) -> Result<Rows, KvError>;
 
     /// Applies `batch` atomically; `Ok` means durable.
     fn write(&self, batch: KvBatch) -> WriteFuture<'_>;
@@ -138,7 +141,7 @@ impl<S: KvStore> KvStore for Scoped<S> {
         self.inner.get(&self.key(key))
     }
 
-    fn scan_prefix(&self, prefix: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, KvError> {
+    fn scan_prefix(&self, prefix: &[u8], limit: usize) -> Result<Rows, KvError> {
         let n = self.prefix.len();
         let rows = self.inner.scan_prefix(&self.key(prefix), limit)?;
         Ok(rows.into_iter().map(|(k, v)| (k[n..].to_vec(), v)).collect())
@@ -163,7 +166,7 @@ impl<S: KvStore + ?Sized> KvStore for std::sync::Arc<S> {
         (**self).get(key)
     }
 
-    fn scan_prefix(&self, prefix: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, KvError> {
+    fn scan_prefix(&self, prefix: &[u8], limit: usize) -> Result<Rows, KvError> {
         (**self).scan_prefix(prefix, limit)
     }
 

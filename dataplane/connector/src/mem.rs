@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use crate::{prefix_end, KvBatch, KvError, KvOp, KvStore, WriteFuture};
+use crate::{prefix_end, KvBatch, KvError, KvOp, KvStore, Rows, WriteFuture};
 
 #[derive(Default)]
 pub struct MemKv {
@@ -27,7 +27,7 @@ impl KvStore for MemKv {
         Ok(self.map().get(key).cloned())
     }
 
-    fn scan_prefix(&self, prefix: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, KvError> {
+    fn scan_prefix(&self, prefix: &[u8], limit: usize) -> Result<Rows, KvError> {
         let map = self.map();
         Ok(map
             .range(prefix.to_vec()..)

@@ -45,8 +45,11 @@ struct State {
     live: usize,
     max_live: usize,
     calls: Vec<Call>,
-    current: Option<(EventTx, Arc<dyn InboundSink>, Arc<dyn KvStore>)>,
+    current: Option<Current>,
 }
+
+/// The live client's event channel, inbound sink and store.
+type Current = (EventTx, Arc<dyn InboundSink>, Arc<dyn KvStore>);
 
 /// The test's handle on the double (cheap to clone; all clones see the same engine).
 #[derive(Clone)]

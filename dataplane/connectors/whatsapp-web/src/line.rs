@@ -347,6 +347,11 @@ impl InboundSink for Inbound {
         Box::pin(async move {
             let mut waits = Vec::with_capacity(batch.len());
             for message in batch {
+                if chatedge_config::Phone::parse(&message.chat).is_err() {
+                    // No Z-API chat to put it in (a broadcast, a channel): acknowledged unseen.
+                    tracing::warn!(instance = %self.line.instance, chat = %message.chat, "whatsapp-web: message in an unsupported chat skipped");
+                    continue;
+                }
                 let (tx, rx) = oneshot::channel();
                 let ack = {
                     let mut acks = self.shared.lock_acks();

@@ -198,7 +198,9 @@ mod tests {
         };
         let unreachable = |reason: &str| Some(LineState::Unreachable { reason: reason.to_owned() });
         let stop = Next::Stop { cooldown_until_ms: None, wipe: false };
-        let cases: Vec<(&str, EngineEvent, bool, Vec<WaEvent>, Option<LineState>, Next)> = vec![
+        // (what, event, after the pairing, events, state, next step)
+        type Case = (&'static str, EngineEvent, bool, Vec<WaEvent>, Option<LineState>, Next);
+        let cases: Vec<Case> = vec![
             (
                 "a QR code becomes the current pairing code",
                 EngineEvent::Qr { code: "2@ref,noise,id,adv,1".into(), valid_for: secs(60) },

@@ -259,9 +259,10 @@ pub fn inbound(message: &wa::Message, info: &whatsapp_rust::wacore::types::messa
     let source = &info.source;
     InboundMessage {
         id: info.id.to_string(),
-        chat: match source.is_group {
-            true => format!("{}-group", source.chat.user),
-            false => source.chat.user.to_string(),
+        chat: match (source.is_group, source.chat.to_string()) {
+            (true, _) => format!("{}-group", source.chat.user),
+            (false, jid) if jid.ends_with("@lid") => jid,
+            (false, _) => source.chat.user.to_string(),
         },
         participant: source.is_group.then(|| source.sender.user.to_string()),
         push_name: Some(info.push_name.clone()).filter(|n| !n.is_empty()),

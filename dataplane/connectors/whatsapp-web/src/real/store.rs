@@ -113,7 +113,7 @@ impl KvBackend {
         }
     }
 
-    fn scan(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    fn scan(&self, prefix: &[u8]) -> Result<chatedge_connector::Rows> {
         self.kv.scan_prefix(prefix, SCAN_LIMIT).map_err(db)
     }
 
