@@ -235,6 +235,11 @@ pub struct RawWhatsappWeb {
     pub lock_backoff_ms: u64,
     pub temp_ban_backoff_ms: u64,
     pub inbound_commit_timeout_ms: u64,
+    /// The WebSocket URL to connect to; empty: WhatsApp's own (tests point it at 127.0.0.1).
+    pub ws_url: String,
+    /// The WhatsApp Web version to announce, e.g. "2.3000.1023456789"; empty: looked up at
+    /// web.whatsapp.com once a day.
+    pub version: String,
 }
 
 impl Default for RawWhatsappWeb {
@@ -247,6 +252,8 @@ impl Default for RawWhatsappWeb {
             lock_backoff_ms: 12 * 3_600_000,
             temp_ban_backoff_ms: 6 * 3_600_000,
             inbound_commit_timeout_ms: 10_000,
+            ws_url: String::new(),
+            version: String::new(),
         }
     }
 }
@@ -603,6 +610,10 @@ pub struct WhatsappWebConfig {
     /// How long a received message waits for its commit before the server is left
     /// unacknowledged (it redelivers).
     pub inbound_commit_timeout: Duration,
+    /// `None`: WhatsApp's own WebSocket URL.
+    pub ws_url: Option<String>,
+    /// `None`: the version is looked up.
+    pub version: Option<(u32, u32, u32)>,
 }
 
 /// `[network.cloud_api]`, validated.
@@ -1006,7 +1017,26 @@ fn whatsapp_web(p: &mut Problems, w: &RawWhatsappWeb) -> WhatsappWebConfig {
         "network.whatsapp_web.lock_backoff_ms and temp_ban_backoff_ms: must be at least an hour (reconnecting prolongs a lock)"
             .into()
     });
+    let ws_url = w.ws_url.trim();
+    p.check(ws_url.is_empty() || ws_url.starts_with("ws://") || ws_url.starts_with("wss://"), || {
+        format!("network.whatsapp_web.ws_url: '{ws_url}' must be a ws:// or wss:// URL (or empty)")
+    });
+    let version = match w.version.trim() {
+        "" => None,
+        v => {
+            let parts: Vec<Option<u32>> = v.split('.').map(|n| n.parse().ok()).collect();
+            match parts.as_slice() {
+                [Some(a), Some(b), Some(c)] => Some((*a, *b, *c)),
+                _ => {
+                    p.check(false, || format!("network.whatsapp_web.version: '{v}' must look like 2.3000.1023456789"));
+                    None
+                }
+            }
+        }
+    };
     WhatsappWebConfig {
+        ws_url: Some(ws_url.to_owned()).filter(|u| !u.is_empty()),
+        version,
         device_name: name.to_owned(),
         connect_timeout: ms(p.positive("network.whatsapp_web.connect_timeout_ms", w.connect_timeout_ms)),
         lease_ttl: ms(p.positive("network.whatsapp_web.lease_ttl_ms", w.lease_ttl_ms)),
@@ -1173,11 +1203,18 @@ mod tests {
         assert_eq!(w.temp_ban_backoff, Duration::from_secs(6 * 3600));
         let c = Config::parse("[network.whatsapp_web]\ndevice_name = \"Loja Centro\"\n").unwrap();
         assert_eq!(c.network.whatsapp_web.device_name, "Loja Centro");
+        let c =
+            Config::parse("[network.whatsapp_web]\nws_url = \"ws://127.0.0.1:9/ws/chat\"\nversion = \"2.3000.7\"\n")
+                .unwrap();
+        assert_eq!(c.network.whatsapp_web.ws_url.as_deref(), Some("ws://127.0.0.1:9/ws/chat"));
+        assert_eq!(c.network.whatsapp_web.version, Some((2, 3000, 7)));
         let table = [
             ("device_name = \"\"", "network.whatsapp_web.device_name"),
             ("connect_timeout_ms = 0", "network.whatsapp_web.connect_timeout_ms"),
             ("lock_backoff_ms = 60000", "network.whatsapp_web.lock_backoff_ms"),
             ("lease_tll_ms = 5", "lease_tll_ms"),
+            ("ws_url = \"http://127.0.0.1:1\"", "network.whatsapp_web.ws_url"),
+            ("version = \"2.x.1\"", "network.whatsapp_web.version"),
         ];
         for (line, named) in table {
             let err = Config::parse(&format!("[network.whatsapp_web]\n{line}\n")).unwrap_err().to_string();
