@@ -205,11 +205,58 @@ impl Default for RawWebhooks {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawNetwork {
+    /// The network of an instance created without `"network"`: `sim` or `whatsapp-web`.
+    pub default: String,
     pub sim: RawSim,
     pub cloud_api: RawCloudApi,
+    pub whatsapp_web: RawWhatsappWeb,
+}
+
+impl Default for RawNetwork {
+    fn default() -> Self {
+        RawNetwork {
+            default: "sim".into(),
+            sim: RawSim::default(),
+            cloud_api: RawCloudApi::default(),
+            whatsapp_web: RawWhatsappWeb::default(),
+        }
+    }
+}
+
+/// `[network.whatsapp_web]`: the WhatsApp Web (multi-device) connector (issue 13).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawWhatsappWeb {
+    pub device_name: String,
+    pub connect_timeout_ms: u64,
+    pub lease_ttl_ms: u64,
+    pub lock_backoff_ms: u64,
+    pub temp_ban_backoff_ms: u64,
+    pub inbound_commit_timeout_ms: u64,
+    /// The WebSocket URL to connect to; empty: WhatsApp's own (tests point it at 127.0.0.1).
+    pub ws_url: String,
+    /// The WhatsApp Web version to announce, e.g. "2.3000.1023456789"; empty: looked up at
+    /// web.whatsapp.com once a day.
+    pub version: String,
+}
+
+impl Default for RawWhatsappWeb {
+    fn default() -> Self {
+        RawWhatsappWeb {
+            device_name: "chatedge".into(),
+            connect_timeout_ms: 30_000,
+            lease_ttl_ms: 30_000,
+            // Reconnecting prolongs a lock: wait hours, not minutes.
+            lock_backoff_ms: 12 * 3_600_000,
+            temp_ban_backoff_ms: 6 * 3_600_000,
+            inbound_commit_timeout_ms: 10_000,
+            ws_url: String::new(),
+            version: String::new(),
+        }
+    }
 }
 
 /// `[network.cloud_api]`: how the data plane reaches Meta's Graph API (issue 12).
@@ -542,7 +589,40 @@ pub struct SimConfig {
 /// The real networks' settings (`[network.*]` other than the sim, which predates them).
 #[derive(Debug, Clone)]
 pub struct NetworkConfig {
+    /// The network of an instance created without `"network"`.
+    pub default: DefaultNetwork,
     pub cloud_api: CloudApiConfig,
+    pub whatsapp_web: WhatsappWebConfig,
+}
+
+/// `[network] default`: a network an instance can be created on without credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DefaultNetwork {
+    #[default]
+    Sim,
+    WhatsappWeb,
+}
+
+/// `[network.whatsapp_web]`, validated.
+#[derive(Debug, Clone)]
+pub struct WhatsappWebConfig {
+    /// The name the phone shows for the linked device.
+    pub device_name: String,
+    /// A connect with neither a code nor a connection by then counts as failed.
+    pub connect_timeout: Duration,
+    /// The instance lease (one live client per instance); renewed every third of it.
+    pub lease_ttl: Duration,
+    /// No reconnect for this long after the account was locked.
+    pub lock_backoff: Duration,
+    /// No reconnect for at least this long after a temporary ban.
+    pub temp_ban_backoff: Duration,
+    /// How long a received message waits for its commit before the server is left
+    /// unacknowledged (it redelivers).
+    pub inbound_commit_timeout: Duration,
+    /// `None`: WhatsApp's own WebSocket URL.
+    pub ws_url: Option<String>,
+    /// `None`: the version is looked up.
+    pub version: Option<(u32, u32, u32)>,
 }
 
 /// `[network.cloud_api]`, validated.
@@ -732,7 +812,11 @@ impl TryFrom<RawConfig> for Config {
             unreachable_suffix: s.unreachable_suffix.clone(),
             incoming_redelivery: ms(p.positive("network.sim.incoming_redelivery_ms", s.incoming_redelivery_ms)),
         };
-        let network = NetworkConfig { cloud_api: cloud_api(&mut p, &raw.network.cloud_api) };
+        let network = NetworkConfig {
+            default: default_network(&mut p, &raw.network.default),
+            cloud_api: cloud_api(&mut p, &raw.network.cloud_api),
+            whatsapp_web: whatsapp_web(&mut p, &raw.network.whatsapp_web),
+        };
         let st = &raw.store;
         let store = StoreConfig {
             max_batch: p.positive("store.max_batch", st.max_batch as u64) as usize,
@@ -929,6 +1013,60 @@ fn cloud_api(p: &mut Problems, c: &RawCloudApi) -> CloudApiConfig {
     }
 }
 
+fn default_network(p: &mut Problems, value: &str) -> DefaultNetwork {
+    match value {
+        "sim" => DefaultNetwork::Sim,
+        "whatsapp-web" => DefaultNetwork::WhatsappWeb,
+        other => {
+            p.check(false, || {
+                format!("network.default: '{other}' must be \"sim\" or \"whatsapp-web\" (a cloud-api instance needs its credentials)")
+            });
+            DefaultNetwork::Sim
+        }
+    }
+}
+
+fn whatsapp_web(p: &mut Problems, w: &RawWhatsappWeb) -> WhatsappWebConfig {
+    let ms = Duration::from_millis;
+    let name = w.device_name.trim();
+    p.check(!name.is_empty() && name.chars().count() <= 64, || {
+        "network.whatsapp_web.device_name: must be 1 to 64 characters".into()
+    });
+    p.check(w.temp_ban_backoff_ms >= 3_600_000 && w.lock_backoff_ms >= 3_600_000, || {
+        "network.whatsapp_web.lock_backoff_ms and temp_ban_backoff_ms: must be at least an hour (reconnecting prolongs a lock)"
+            .into()
+    });
+    let ws_url = w.ws_url.trim();
+    p.check(ws_url.is_empty() || ws_url.starts_with("ws://") || ws_url.starts_with("wss://"), || {
+        format!("network.whatsapp_web.ws_url: '{ws_url}' must be a ws:// or wss:// URL (or empty)")
+    });
+    let version = match w.version.trim() {
+        "" => None,
+        v => {
+            let parts: Vec<Option<u32>> = v.split('.').map(|n| n.parse().ok()).collect();
+            match parts.as_slice() {
+                [Some(a), Some(b), Some(c)] => Some((*a, *b, *c)),
+                _ => {
+                    p.check(false, || format!("network.whatsapp_web.version: '{v}' must look like 2.3000.1023456789"));
+                    None
+                }
+            }
+        }
+    };
+    WhatsappWebConfig {
+        ws_url: Some(ws_url.to_owned()).filter(|u| !u.is_empty()),
+        version,
+        device_name: name.to_owned(),
+        connect_timeout: ms(p.positive("network.whatsapp_web.connect_timeout_ms", w.connect_timeout_ms)),
+        lease_ttl: ms(p.positive("network.whatsapp_web.lease_ttl_ms", w.lease_ttl_ms)),
+        lock_backoff: ms(w.lock_backoff_ms),
+        temp_ban_backoff: ms(w.temp_ban_backoff_ms),
+        inbound_commit_timeout: ms(
+            p.positive("network.whatsapp_web.inbound_commit_timeout_ms", w.inbound_commit_timeout_ms)
+        ),
+    }
+}
+
 fn available_cores() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
@@ -1065,5 +1203,41 @@ mod tests {
     fn pacing_zero_is_allowed_for_load_tests() {
         let c = Config::parse("[pacing]\nmin_delay_ms = 0\nmax_delay_ms = 0\n").unwrap();
         assert_eq!(c.pacing.max_delay_ms, 0);
+    }
+
+    #[test]
+    fn the_default_network_is_the_sim_unless_the_network_section_says_whatsapp_web() {
+        assert_eq!(Config::default().network.default, DefaultNetwork::Sim);
+        let c = Config::parse("[network]\ndefault = \"whatsapp-web\"\n").unwrap();
+        assert_eq!(c.network.default, DefaultNetwork::WhatsappWeb);
+        let err = Config::parse("[network]\ndefault = \"cloud-api\"\n").unwrap_err().to_string();
+        assert!(err.contains("network.default"), "{err}");
+    }
+
+    #[test]
+    fn whatsapp_web_settings_have_defaults_and_bad_ones_are_named() {
+        let w = Config::default().network.whatsapp_web;
+        assert_eq!(w.device_name, "chatedge");
+        assert_eq!(w.lock_backoff, Duration::from_secs(12 * 3600));
+        assert_eq!(w.temp_ban_backoff, Duration::from_secs(6 * 3600));
+        let c = Config::parse("[network.whatsapp_web]\ndevice_name = \"Loja Centro\"\n").unwrap();
+        assert_eq!(c.network.whatsapp_web.device_name, "Loja Centro");
+        let c =
+            Config::parse("[network.whatsapp_web]\nws_url = \"ws://127.0.0.1:9/ws/chat\"\nversion = \"2.3000.7\"\n")
+                .unwrap();
+        assert_eq!(c.network.whatsapp_web.ws_url.as_deref(), Some("ws://127.0.0.1:9/ws/chat"));
+        assert_eq!(c.network.whatsapp_web.version, Some((2, 3000, 7)));
+        let table = [
+            ("device_name = \"\"", "network.whatsapp_web.device_name"),
+            ("connect_timeout_ms = 0", "network.whatsapp_web.connect_timeout_ms"),
+            ("lock_backoff_ms = 60000", "network.whatsapp_web.lock_backoff_ms"),
+            ("lease_tll_ms = 5", "lease_tll_ms"),
+            ("ws_url = \"http://127.0.0.1:1\"", "network.whatsapp_web.ws_url"),
+            ("version = \"2.x.1\"", "network.whatsapp_web.version"),
+        ];
+        for (line, named) in table {
+            let err = Config::parse(&format!("[network.whatsapp_web]\n{line}\n")).unwrap_err().to_string();
+            assert!(err.contains(named), "{line}: {err}");
+        }
     }
 }

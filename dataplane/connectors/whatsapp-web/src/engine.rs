@@ -1,0 +1,208 @@
+//! The `Engine` seam: what the connector needs from a WhatsApp Web client, in the connector's
+//! own words. Two implementations: the real one on whatsapp-rust (`real`, feature `engine`) and
+//! the scripted double the tests drive ([`crate::double`]). An engine never decides about
+//! reconnects, leases or ids: the connector does. It must not block the caller: every method
+//! returns a future; events arrive on the [`EventTx`] it was opened with.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chatedge_config::InstanceId;
+use chatedge_connector::KvStore;
+use tokio::sync::mpsc;
+
+use crate::ids::WireId;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    #[error("cannot reach WhatsApp: {0}")]
+    Unreachable(String),
+    #[error("the session is not logged in")]
+    NotLoggedIn,
+    #[error("WhatsApp refused: {0}")]
+    Refused(String),
+    #[error("the engine's store failed: {0}")]
+    Store(String),
+}
+
+/// What we send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outgoing {
+    Text(String),
+}
+
+/// A contact's chat presence we show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChatPresence {
+    Composing,
+    Recording,
+    Paused,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReceiptKind {
+    Delivered,
+    Read,
+    Played,
+}
+
+/// Why the session ended for good (a new pairing, or hours of waiting, is needed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogoutKind {
+    /// The phone removed the linked device (or the server said 401).
+    Unlinked,
+    /// The account is locked (403): reconnecting prolongs the lock.
+    Locked,
+    /// Temporarily banned (402), for `expire` if the server said.
+    TempBanned { expire: Option<Duration> },
+    /// Another client took over the session (409).
+    Replaced,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaKind {
+    Image,
+    Video,
+    Audio,
+    Document,
+    Sticker,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InboundContent {
+    Text(String),
+    /// A media message; its bytes stay on WhatsApp's servers until downloaded.
+    Media {
+        kind: MediaKind,
+        mime: String,
+        caption: Option<String>,
+        file_name: Option<String>,
+    },
+    /// A message type the connector does not translate yet (named, for the integrator).
+    Other(String),
+}
+
+/// A message someone sent to the instance's number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundMessage {
+    pub id: String,
+    /// The chat: the sender's number, or the group's id.
+    pub chat: String,
+    /// In a group: the member who wrote.
+    pub participant: Option<String>,
+    pub push_name: Option<String>,
+    pub from_me: bool,
+    pub content: InboundContent,
+    pub at_ms: u64,
+}
+
+/// What an engine reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineEvent {
+    Qr {
+        code: String,
+        valid_for: Duration,
+    },
+    QrExhausted,
+    PairCode {
+        code: String,
+        valid_for: Duration,
+    },
+    /// The phone accepted the pairing; `phone` is the paired number.
+    Paired {
+        phone: String,
+    },
+    Connected {
+        phone: Option<String>,
+    },
+    /// The connection dropped; the saved session is still good.
+    Disconnected {
+        reason: String,
+    },
+    /// A connection attempt failed with a reason the server gave.
+    ConnectFailed {
+        reason: String,
+    },
+    LoggedOut(LogoutKind),
+    /// The server's ack (`error: None`) or nack (`error: Some(code)`) of a message we sent.
+    ServerAck {
+        id: String,
+        error: Option<String>,
+    },
+    Receipt {
+        ids: Vec<String>,
+        from: String,
+        kind: ReceiptKind,
+        at_ms: u64,
+    },
+}
+
+/// Where an engine reports; bounded, never waits (a full channel drops and counts).
+#[derive(Clone)]
+pub struct EventTx {
+    tx: mpsc::Sender<EngineEvent>,
+    dropped: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl EventTx {
+    pub fn channel(capacity: usize) -> (EventTx, mpsc::Receiver<EngineEvent>) {
+        let (tx, rx) = mpsc::channel(capacity);
+        (EventTx { tx, dropped: Arc::default() }, rx)
+    }
+
+    pub fn emit(&self, event: EngineEvent) {
+        if self.tx.try_send(event).is_err() {
+            self.dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Events dropped because the channel was full or closed.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Where an engine hands received messages; the engine acknowledges them to the server only
+/// after `commit` returned `Ok` (so a crash before the commit means a redelivery, not a loss).
+pub trait InboundSink: Send + Sync {
+    fn commit(&self, batch: Vec<InboundMessage>) -> BoxFuture<'_, Result<(), String>>;
+}
+
+/// One live client of one instance.
+pub trait Engine: Send + Sync {
+    /// Starts connecting; returns once the attempt is under way. Outcomes come as events.
+    fn connect(&self) -> BoxFuture<'_, Result<(), EngineError>>;
+    /// Asks for an 8-character code to type on the phone of `phone` (digits only).
+    fn pair_code<'a>(&'a self, phone: &'a str) -> BoxFuture<'a, Result<String, EngineError>>;
+    /// Puts a message on the wire under `id`; `Ok` is not the server's ack (that is an event).
+    fn send<'a>(&'a self, to: &'a str, id: &'a WireId, body: &'a Outgoing) -> BoxFuture<'a, Result<(), EngineError>>;
+    fn mark_read<'a>(&'a self, chat: &'a str, ids: &'a [String]) -> BoxFuture<'a, Result<(), EngineError>>;
+    fn chat_presence<'a>(&'a self, to: &'a str, presence: ChatPresence) -> BoxFuture<'a, Result<(), EngineError>>;
+    /// The paired number (digits), once logged in.
+    fn own_phone(&self) -> Option<String>;
+    /// Shows the account unavailable (so the phone keeps its notifications).
+    fn set_unavailable(&self) -> BoxFuture<'_, Result<(), EngineError>>;
+    /// Unlinks the device from the phone.
+    fn logout(&self) -> BoxFuture<'_, Result<(), EngineError>>;
+    /// Stops the client after flushing its state; nothing is emitted afterwards.
+    fn shutdown(&self) -> BoxFuture<'_, ()>;
+}
+
+/// What opening an engine needs.
+pub struct OpenArgs {
+    pub instance: InstanceId,
+    /// The instance's part of the store (keys already scoped to it).
+    pub store: Arc<dyn KvStore>,
+    pub device_name: String,
+    pub events: EventTx,
+    pub inbound: Arc<dyn InboundSink>,
+}
+
+/// Builds engines; one per connection attempt.
+pub trait EngineFactory: Send + Sync {
+    fn open(&self, args: OpenArgs) -> BoxFuture<'_, Result<Arc<dyn Engine>, EngineError>>;
+}

@@ -1,0 +1,59 @@
+//! Message ids on the wire. WhatsApp Web clients name their messages `3EB0` followed by upper-case
+//! hex; chatedge sends with `3EB0` + its own [`MessageId`]'s hex, so the wire id is chosen before
+//! the send (a resend after a crash carries the same id) and an ack or receipt names our message
+//! without any lookup table. Ids of messages others sent are kept as the strings they are.
+
+use chatedge_config::MessageId;
+
+const PREFIX: &str = "3EB0";
+
+/// The id a message of ours carries on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct WireId(String);
+
+impl WireId {
+    pub fn of(message: &MessageId) -> WireId {
+        WireId(format!("{PREFIX}{}", message.to_string().to_ascii_uppercase()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Our message behind a wire id, or `None` for an id chatedge did not choose (sent from the
+    /// phone, or by another client).
+    pub fn ours(wire: &str) -> Option<MessageId> {
+        let hex = wire.strip_prefix(PREFIX)?;
+        if hex.len() != MessageId::LEN * 2 || hex.bytes().any(|b| b.is_ascii_lowercase()) {
+            return None;
+        }
+        MessageId::parse(hex).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn our_message_id_round_trips_through_the_wire_id() {
+        let id = MessageId::generate();
+        let wire = WireId::of(&id);
+        assert!(wire.as_str().starts_with("3EB0") && wire.as_str().len() == 24, "{wire:?}");
+        assert_eq!(WireId::ours(wire.as_str()), Some(id));
+    }
+
+    #[test]
+    fn ids_chatedge_did_not_choose_are_not_ours() {
+        let id = MessageId::generate().to_string().to_ascii_uppercase();
+        for other in [
+            "3EB0ABCDEF0123456789AB".to_owned(), // a WhatsApp Web id of 22 characters
+            format!("3EB1{id}"),
+            format!("3EB0{}", id.to_ascii_lowercase()),
+            "BAE5F2A7C3D1".to_owned(),
+            String::new(),
+        ] {
+            assert_eq!(WireId::ours(&other), None, "{other}");
+        }
+    }
+}

@@ -1,0 +1,319 @@
+//! The real engine on whatsapp-rust 0.7.0: a `Bot` per line, built on the instance's store
+//! ([`store::KvBackend`]), chatedge's HTTP stack ([`http::HyperHttp`]), the Tokio runtime of the
+//! shard it runs on, an event handler that only translates and enqueues ([`translate`]), and the
+//! inbound durability hook (the server's ack waits for the data plane's commit). It skips the
+//! phone's history sync, advertises the configured device name, and sends with our wire ids.
+
+pub mod http;
+pub mod store;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use whatsapp_rust::bot::{Bot, BotHandle};
+use whatsapp_rust::types::durability_hook::InboundDurabilityHook;
+use whatsapp_rust::wacore::store::device::DevicePropsOverride;
+use whatsapp_rust::wacore::types::events::{ConnectFailureReason, Event, EventHandler};
+use whatsapp_rust::wacore::types::presence::ReceiptType;
+use whatsapp_rust::waproto::whatsapp as wa;
+use whatsapp_rust::{async_trait, Client, Jid};
+
+use crate::engine::{
+    BoxFuture, ChatPresence, Engine, EngineError, EngineEvent, EngineFactory, EventTx, InboundContent, InboundMessage,
+    InboundSink, LogoutKind, MediaKind, OpenArgs, Outgoing, ReceiptKind,
+};
+use crate::ids::WireId;
+
+/// Where the real clients connect.
+#[derive(Debug, Clone, Default)]
+pub struct Endpoint {
+    /// The WebSocket URL (`None`: WhatsApp's own). Tests and relays set it.
+    pub ws_url: Option<String>,
+    /// The WhatsApp Web version to announce (`None`: looked up at web.whatsapp.com once a day).
+    pub version: Option<(u32, u32, u32)>,
+}
+
+/// Builds real clients.
+pub struct RealFactory {
+    http: http::HyperHttp,
+    endpoint: Endpoint,
+}
+
+impl RealFactory {
+    pub fn new(endpoint: Endpoint) -> Result<RealFactory, EngineError> {
+        Ok(RealFactory { http: http::HyperHttp::new().map_err(EngineError::Unreachable)?, endpoint })
+    }
+}
+
+impl EngineFactory for RealFactory {
+    fn open(&self, args: OpenArgs) -> BoxFuture<'_, Result<Arc<dyn Engine>, EngineError>> {
+        Box::pin(async move {
+            let backend = store::KvBackend::new(args.store);
+            let props = DevicePropsOverride::new().with_os(args.device_name.clone());
+            let mut transport = whatsapp_rust::transport::TokioWebSocketTransportFactory::new();
+            if let Some(url) = &self.endpoint.ws_url {
+                transport = transport.with_url(url.clone());
+            }
+            let mut builder = Bot::builder()
+                .with_backend(backend)
+                .with_transport_factory(transport)
+                .with_http_client(self.http.clone())
+                .with_event_handler(Forward { events: args.events.clone() })
+                .with_inbound_durability_hook(Hook { sink: args.inbound })
+                .with_device_props(props)
+                .skip_history_sync();
+            if let Some(version) = self.endpoint.version {
+                builder = builder.with_version(version);
+            }
+            let bot = builder.build().await.map_err(|e| EngineError::Store(e.to_string()))?;
+            Ok(Arc::new(RealEngine { bot: std::sync::Mutex::new(Some(bot)), handle: std::sync::Mutex::new(None) })
+                as Arc<dyn Engine>)
+        })
+    }
+}
+
+/// One client. `connect` starts the bot's run loop (`spawn`); `shutdown` stops it after its
+/// flush.
+struct RealEngine {
+    bot: std::sync::Mutex<Option<Bot>>,
+    handle: std::sync::Mutex<Option<BotHandle>>,
+}
+
+impl RealEngine {
+    fn client(&self) -> Result<Arc<Client>, EngineError> {
+        let handle = self.handle.lock().unwrap_or_else(|p| p.into_inner());
+        handle.as_ref().map(|h| h.client()).ok_or(EngineError::NotLoggedIn)
+    }
+}
+
+/// The JID of a chatedge phone: a number, or a group (`…-group`).
+pub fn jid_of(phone: &str) -> Jid {
+    match phone.strip_suffix("-group") {
+        Some(group) => Jid::group(group),
+        None => Jid::pn(phone),
+    }
+}
+
+impl Engine for RealEngine {
+    fn connect(&self) -> BoxFuture<'_, Result<(), EngineError>> {
+        let bot = self.bot.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let result = match bot {
+            Some(bot) => {
+                *self.handle.lock().unwrap_or_else(|p| p.into_inner()) = Some(bot.spawn());
+                Ok(())
+            }
+            None => Err(EngineError::Refused("this client was already started".to_owned())),
+        };
+        Box::pin(std::future::ready(result))
+    }
+
+    fn pair_code<'a>(&'a self, phone: &'a str) -> BoxFuture<'a, Result<String, EngineError>> {
+        Box::pin(async move {
+            let client = self.client()?;
+            client
+                .wait_for_socket(Duration::from_secs(30))
+                .await
+                .map_err(|e| EngineError::Unreachable(e.to_string()))?;
+            let options =
+                whatsapp_rust::pair_code::PairCodeOptions { phone_number: phone.to_owned(), ..Default::default() };
+            client.pair_with_code(options).await.map_err(|e| EngineError::Refused(e.to_string()))
+        })
+    }
+
+    fn send<'a>(&'a self, to: &'a str, id: &'a WireId, body: &'a Outgoing) -> BoxFuture<'a, Result<(), EngineError>> {
+        Box::pin(async move {
+            let client = self.client()?;
+            let message = match body {
+                Outgoing::Text(text) => wa::Message { conversation: Some(text.clone()), ..Default::default() },
+            };
+            let options = whatsapp_rust::send::SendOptions::default().with_message_id(id.as_str());
+            match client.send_message_with_options(jid_of(to), message, options).await {
+                Ok(_) => Ok(()),
+                Err(whatsapp_rust::send::SendError::NotLoggedIn) => Err(EngineError::NotLoggedIn),
+                Err(whatsapp_rust::send::SendError::InvalidRequest(e)) => Err(EngineError::Refused(e.to_string())),
+                Err(e) => Err(EngineError::Unreachable(e.to_string())),
+            }
+        })
+    }
+
+    fn mark_read<'a>(&'a self, chat: &'a str, ids: &'a [String]) -> BoxFuture<'a, Result<(), EngineError>> {
+        Box::pin(async move {
+            let client = self.client()?;
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            client.mark_as_read(&jid_of(chat), None, &ids).await.map_err(|e| EngineError::Unreachable(e.to_string()))
+        })
+    }
+
+    fn chat_presence<'a>(&'a self, to: &'a str, presence: ChatPresence) -> BoxFuture<'a, Result<(), EngineError>> {
+        use whatsapp_rust::ChatStateType;
+        Box::pin(async move {
+            let client = self.client()?;
+            let state = match presence {
+                ChatPresence::Composing => ChatStateType::Composing,
+                ChatPresence::Recording => ChatStateType::Recording,
+                ChatPresence::Paused => ChatStateType::Paused,
+            };
+            client.chatstate().send(&jid_of(to), state).await.map_err(|e| EngineError::Unreachable(e.to_string()))
+        })
+    }
+
+    fn own_phone(&self) -> Option<String> {
+        self.client().ok()?.pn().map(|jid| jid.user.to_string())
+    }
+
+    fn set_unavailable(&self) -> BoxFuture<'_, Result<(), EngineError>> {
+        Box::pin(async move {
+            let client = self.client()?;
+            client.presence().set_unavailable().await.map_err(|e| EngineError::Unreachable(e.to_string()))
+        })
+    }
+
+    fn logout(&self) -> BoxFuture<'_, Result<(), EngineError>> {
+        Box::pin(async move {
+            self.client()?.logout().await;
+            Ok(())
+        })
+    }
+
+    fn shutdown(&self) -> BoxFuture<'_, ()> {
+        let handle = self.handle.lock().unwrap_or_else(|p| p.into_inner()).take();
+        Box::pin(async move {
+            if let Some(handle) = handle {
+                handle.shutdown().await;
+            }
+        })
+    }
+}
+
+/// The engine's event handler: translate, enqueue, never block.
+struct Forward {
+    events: EventTx,
+}
+
+impl EventHandler for Forward {
+    fn handle_event(&self, event: Arc<Event>) {
+        if let Some(e) = translate(&event) {
+            self.events.emit(e);
+        }
+    }
+}
+
+fn ms(t: &whatsapp_rust::wacore::chrono::DateTime<whatsapp_rust::wacore::chrono::Utc>) -> u64 {
+    t.timestamp_millis().max(0) as u64
+}
+
+/// One whatsapp-rust event in the connector's words (`None`: not the connector's concern).
+pub fn translate(event: &Event) -> Option<EngineEvent> {
+    Some(match event {
+        Event::PairingQrCode(q) => EngineEvent::Qr { code: q.code.clone(), valid_for: q.timeout },
+        Event::PairingQrCodesExhausted(_) => EngineEvent::QrExhausted,
+        Event::PairingCode(c) => EngineEvent::PairCode { code: c.code.clone(), valid_for: c.timeout },
+        Event::PairSuccess(p) => EngineEvent::Paired { phone: p.id.user.to_string() },
+        Event::PairError(e) => EngineEvent::ConnectFailed { reason: format!("pairing failed: {e:?}") },
+        Event::Connected(_) => EngineEvent::Connected { phone: None },
+        Event::Disconnected(d) => EngineEvent::Disconnected { reason: d.reason.to_string() },
+        Event::StreamReplaced(_) => EngineEvent::LoggedOut(LogoutKind::Replaced),
+        Event::TemporaryBan(b) => EngineEvent::LoggedOut(LogoutKind::TempBanned { expire: b.expire.to_std().ok() }),
+        Event::LoggedOut(l) => EngineEvent::LoggedOut(logout_kind(&l.reason)),
+        Event::ConnectFailure(f) => match f.reason {
+            ConnectFailureReason::TempBanned
+            | ConnectFailureReason::AccountLocked
+            | ConnectFailureReason::LoggedOut => EngineEvent::LoggedOut(logout_kind(&f.reason)),
+            ref other => EngineEvent::ConnectFailed {
+                reason: match &f.message {
+                    Some(m) => format!("{other:?}: {m}"),
+                    None => format!("{other:?}"),
+                },
+            },
+        },
+        Event::ClientOutdated(_) => EngineEvent::ConnectFailed { reason: "this client version is outdated".to_owned() },
+        Event::ServerAck(a) if a.class.as_deref() == Some("message") => {
+            EngineEvent::ServerAck { id: a.id.clone(), error: a.error.clone() }
+        }
+        Event::Receipt(r) => {
+            let kind = match r.r#type {
+                ReceiptType::Delivered => ReceiptKind::Delivered,
+                ReceiptType::Read => ReceiptKind::Read,
+                ReceiptType::Played => ReceiptKind::Played,
+                _ => return None,
+            };
+            let ids = r.message_ids.iter().map(|id| id.to_string()).collect();
+            EngineEvent::Receipt { ids, from: r.source.chat.user.to_string(), kind, at_ms: ms(&r.timestamp) }
+        }
+        _ => return None,
+    })
+}
+
+fn logout_kind(reason: &ConnectFailureReason) -> LogoutKind {
+    match reason {
+        ConnectFailureReason::AccountLocked => LogoutKind::Locked,
+        ConnectFailureReason::TempBanned => LogoutKind::TempBanned { expire: None },
+        _ => LogoutKind::Unlinked,
+    }
+}
+
+/// A received message in the connector's words.
+pub fn inbound(message: &wa::Message, info: &whatsapp_rust::wacore::types::message::MessageInfo) -> InboundMessage {
+    let source = &info.source;
+    InboundMessage {
+        id: info.id.to_string(),
+        chat: match (source.is_group, source.chat.to_string()) {
+            (true, _) => format!("{}-group", source.chat.user),
+            (false, jid) if jid.ends_with("@lid") => jid,
+            (false, _) => source.chat.user.to_string(),
+        },
+        participant: source.is_group.then(|| source.sender.user.to_string()),
+        push_name: Some(info.push_name.clone()).filter(|n| !n.is_empty()),
+        from_me: source.is_from_me,
+        content: content(message),
+        at_ms: ms(&info.timestamp),
+    }
+}
+
+fn content(m: &wa::Message) -> InboundContent {
+    if let Some(text) = &m.conversation {
+        return InboundContent::Text(text.clone());
+    }
+    if let Some(t) = m.extended_text_message.as_option() {
+        return InboundContent::Text(t.text.clone().unwrap_or_default());
+    }
+    let media = |kind, mime: &Option<String>, caption: Option<String>, file_name: Option<String>| {
+        InboundContent::Media { kind, mime: mime.clone().unwrap_or_default(), caption, file_name }
+    };
+    if let Some(i) = m.image_message.as_option() {
+        return media(MediaKind::Image, &i.mimetype, i.caption.clone(), None);
+    }
+    if let Some(v) = m.video_message.as_option() {
+        return media(MediaKind::Video, &v.mimetype, v.caption.clone(), None);
+    }
+    if let Some(a) = m.audio_message.as_option() {
+        return media(MediaKind::Audio, &a.mimetype, None, None);
+    }
+    if let Some(d) = m.document_message.as_option() {
+        return media(MediaKind::Document, &d.mimetype, d.caption.clone(), d.file_name.clone());
+    }
+    if let Some(s) = m.sticker_message.as_option() {
+        return media(MediaKind::Sticker, &s.mimetype, None, None);
+    }
+    InboundContent::Other("unsupported".to_owned())
+}
+
+/// The durability hook: the batch goes to the data plane; `Ok` (the server's ack) only once
+/// it is committed there.
+struct Hook {
+    sink: Arc<dyn InboundSink>,
+}
+
+#[async_trait]
+impl InboundDurabilityHook for Hook {
+    async fn on_messages(
+        &self,
+        _client: Arc<Client>,
+        batch: &[whatsapp_rust::wacore::types::events::InboundMessage],
+    ) -> whatsapp_rust::anyhow::Result<()> {
+        let messages = batch.iter().map(|m| inbound(&m.message, &m.info)).collect();
+        self.sink.commit(messages).await.map_err(|e| whatsapp_rust::anyhow::anyhow!(e))
+    }
+}
