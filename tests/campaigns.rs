@@ -356,22 +356,9 @@ async fn a_scheduled_campaign_runs_when_the_test_clock_reaches_its_time_even_acr
 
 /// Many recipients fed in small batches through a small window, so the run is long enough to
 /// be killed in the middle.
-const SLOW_FEED: &str = r#"
-[pacing]
-min_delay_ms = 0
-max_delay_ms = 0
-[webhooks]
-allow_insecure_loopback = true
-initial_backoff_ms = 50
-max_backoff_ms = 500
-[network.sim]
-ack_delay_ms = 1
-received_delay_ms = 5
-read_delay_ms = 10
-[campaigns]
-queue_window = 40
-feed_batch = 20
-"#;
+fn slow_feed() -> String {
+    format!("{FAST}[campaigns]\nqueue_window = 40\nfeed_batch = 20\n")
+}
 
 fn numbers_csv(n: u64) -> String {
     let mut csv = String::from("number\n");
@@ -386,7 +373,7 @@ fn numbers_csv(n: u64) -> String {
 async fn a_run_killed_mid_way_resumes_with_no_recipient_sent_twice_and_none_skipped() {
     let dir = temp_dir();
     let sink = Sink::start().await;
-    let ce = Chatedge::up(dir.path(), SLOW_FEED);
+    let ce = Chatedge::up(dir.path(), &slow_feed());
     let http = Http::new();
     let inst = create_instance(&http, &ce, Some(&sink)).await;
     pair(&http, &ce, &inst, "5511999990001").await;
@@ -409,7 +396,7 @@ async fn a_run_killed_mid_way_resumes_with_no_recipient_sent_twice_and_none_skip
 
     wait_campaign(&http, &ce, &inst, &id, "part-way", |c| c["results"]["Queued"].as_u64().unwrap_or(0) >= 300).await;
     ce.kill_9();
-    let ce = Chatedge::up(dir.path(), SLOW_FEED);
+    let ce = Chatedge::up(dir.path(), &slow_feed());
     let c = wait_campaign(&http, &ce, &inst, &id, "done after the restart", |c| {
         c["state"] == json!("done") && c["results"]["Sent"].as_u64() == Some(total)
     })
@@ -443,7 +430,7 @@ async fn a_run_killed_mid_way_resumes_with_no_recipient_sent_twice_and_none_skip
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interactive_send_overtakes_a_running_campaign() {
-    let p = paired(SLOW_FEED).await;
+    let p = paired(&slow_feed()).await;
     let (http, ce, inst) = (&p.http, &p.ce, &p.inst);
     let total = 2_000u64;
     let (s, v) = upload(http, ce, inst, "create/audience/from/file", &[("id", "crowd")], &numbers_csv(total)).await;

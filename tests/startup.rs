@@ -9,18 +9,29 @@ use std::process::{Command, Stdio};
 
 use common::*;
 
-/// Starts `chatedge up`, waits until it serves, stops it with SIGTERM; returns its stdout.
-fn up_once(dir: &std::path::Path, env: &[(&str, &str)]) -> String {
+/// Starts `chatedge up` on ephemeral ports with `extra` arguments; returns it and its stdout.
+fn start_up(
+    dir: &std::path::Path,
+    env: &[(&str, &str)],
+    extra: &[&std::ffi::OsStr],
+) -> (std::process::Child, BufReader<std::process::ChildStdout>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_chatedge"))
         .args(["up", "--data-dir"])
         .arg(dir)
         .args(["--listen", "127.0.0.1:0", "--control-listen", "127.0.0.1:0"])
+        .args(extra)
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    (child, stdout)
+}
+
+/// Starts `chatedge up`, waits until it serves, stops it with SIGTERM; returns its stdout.
+fn up_once(dir: &std::path::Path, env: &[(&str, &str)]) -> String {
+    let (mut child, mut stdout) = start_up(dir, env, &[]);
     let mut printed = String::new();
     while !printed.contains("data plane listening on") {
         assert!(stdout.read_line(&mut printed).unwrap() > 0, "chatedge exited early: {printed}");
@@ -95,16 +106,7 @@ fn metrics_on_a_listener_of_their_own_are_not_served_on_the_public_port() {
     let dir = temp_dir();
     let config = dir.path().join("chatedge.toml");
     std::fs::write(&config, "[metrics]\nlisten = \"127.0.0.1:0\"\n").unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_chatedge"))
-        .args(["up", "--data-dir"])
-        .arg(dir.path().join("data"))
-        .args(["--listen", "127.0.0.1:0", "--control-listen", "127.0.0.1:0", "--config"])
-        .arg(&config)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let (mut child, mut stdout) = start_up(&dir.path().join("data"), &[], &["--config".as_ref(), config.as_ref()]);
     let mut printed = String::new();
     while !printed.contains("metrics listening on") {
         assert!(stdout.read_line(&mut printed).unwrap() > 0, "chatedge exited early: {printed}");

@@ -52,3 +52,52 @@ mod tests {
         assert_eq!(rfc3339_ms(1_795_303_044_000), "2026-11-21T23:17:24.000Z");
     }
 }
+
+/// The one "now" of a plane's calendar rules (billing, campaign schedules): the system clock,
+/// or with `--test-clock` a settable instant that stands still between settings and only moves
+/// forward, so tests can live through months in seconds. No I/O; read from any thread.
+#[derive(Debug)]
+pub struct Clock {
+    /// `Some` with `--test-clock`: the set instant (`None` inside until first set, when the
+    /// system clock is used). A plain lock, held for nanoseconds, never across I/O.
+    test: Option<std::sync::Mutex<Option<u64>>>,
+}
+
+/// Why a clock was not set; each plane words it in its own answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockRefusal {
+    NotATestClock,
+    Backwards { now_ms: u64, asked_ms: u64 },
+}
+
+impl Clock {
+    pub fn system() -> Clock {
+        Clock { test: None }
+    }
+
+    /// A settable clock, resuming at `resume_ms` when a previous run set one.
+    pub fn test(resume_ms: Option<u64>) -> Clock {
+        Clock { test: Some(std::sync::Mutex::new(resume_ms)) }
+    }
+
+    pub fn is_test(&self) -> bool {
+        self.test.is_some()
+    }
+
+    pub fn now_ms(&self) -> u64 {
+        let set = self.test.as_ref().and_then(|m| *m.lock().unwrap_or_else(|p| p.into_inner()));
+        set.unwrap_or_else(unix_ms)
+    }
+
+    /// Moves a test clock to `to_ms` (never backwards).
+    pub fn set(&self, to_ms: u64) -> Result<(), ClockRefusal> {
+        let cell = self.test.as_ref().ok_or(ClockRefusal::NotATestClock)?;
+        let mut held = cell.lock().unwrap_or_else(|p| p.into_inner());
+        let now_ms = held.unwrap_or_else(unix_ms);
+        if to_ms < now_ms {
+            return Err(ClockRefusal::Backwards { now_ms, asked_ms: to_ms });
+        }
+        *held = Some(to_ms);
+        Ok(())
+    }
+}

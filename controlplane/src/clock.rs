@@ -7,19 +7,12 @@
 //! It holds no other state and does no I/O; calendar helpers (UTC months, RFC 3339) live here
 //! too. Read from any thread.
 
-use chatedge_config::time::{civil_from_days, days_from_civil};
-use std::sync::Mutex;
+use chatedge_config::time::{civil_from_days, days_from_civil, ClockRefusal};
 
 /// One day in milliseconds.
 pub const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 
-#[derive(Debug)]
-pub struct Clock {
-    /// `Some` when started with `--test-clock`: the set instant (`None` inside until first set,
-    /// when the system clock is used). A plain lock: read and written for a few nanoseconds,
-    /// never across I/O.
-    test: Option<Mutex<Option<u64>>>,
-}
+pub use chatedge_config::time::Clock;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClockError {
@@ -29,35 +22,14 @@ pub enum ClockError {
     Backwards { now: String, asked: String },
 }
 
-impl Clock {
-    pub fn system() -> Clock {
-        Clock { test: None }
-    }
-
-    /// A settable clock, resuming at `resume_ms` when a previous run set one.
-    pub fn test(resume_ms: Option<u64>) -> Clock {
-        Clock { test: Some(Mutex::new(resume_ms)) }
-    }
-
-    pub fn is_test(&self) -> bool {
-        self.test.is_some()
-    }
-
-    pub fn now_ms(&self) -> u64 {
-        let set = self.test.as_ref().and_then(|m| *m.lock().unwrap_or_else(|p| p.into_inner()));
-        set.unwrap_or_else(chatedge_config::time::unix_ms)
-    }
-
-    /// Moves a test clock to `to_ms` (never backwards).
-    pub fn set(&self, to_ms: u64) -> Result<(), ClockError> {
-        let cell = self.test.as_ref().ok_or(ClockError::NotATestClock)?;
-        let mut held = cell.lock().unwrap_or_else(|p| p.into_inner());
-        let now = held.unwrap_or_else(chatedge_config::time::unix_ms);
-        if to_ms < now {
-            return Err(ClockError::Backwards { now: rfc3339(now), asked: rfc3339(to_ms) });
+impl From<ClockRefusal> for ClockError {
+    fn from(r: ClockRefusal) -> Self {
+        match r {
+            ClockRefusal::NotATestClock => ClockError::NotATestClock,
+            ClockRefusal::Backwards { now_ms, asked_ms } => {
+                ClockError::Backwards { now: rfc3339(now_ms), asked: rfc3339(asked_ms) }
+            }
         }
-        *held = Some(to_ms);
-        Ok(())
     }
 }
 
@@ -177,7 +149,7 @@ mod tests {
         assert_eq!(c.now_ms(), 1_000);
         c.set(5_000).unwrap();
         assert_eq!(c.now_ms(), 5_000);
-        assert!(matches!(c.set(4_999), Err(ClockError::Backwards { .. })));
-        assert_eq!(Clock::system().set(1), Err(ClockError::NotATestClock));
+        assert!(matches!(c.set(4_999), Err(ClockRefusal::Backwards { .. })));
+        assert_eq!(Clock::system().set(1).map_err(ClockError::from), Err(ClockError::NotATestClock));
     }
 }

@@ -107,7 +107,7 @@ impl Campaigns {
 
     /// Moves the test clock and keeps the instant; wakes the scheduler.
     pub async fn set_clock(&self, to_ms: u64) -> Result<(), CampaignError> {
-        self.clock.set(to_ms).map_err(|e| CampaignError::Conflict(e.to_string()))?;
+        self.clock.set(to_ms).map_err(|e| CampaignError::Conflict(clock::ClockError::from(e).to_string()))?;
         let mut batch = Batch::new();
         batch.put(crate::store::Cf::Campaigns, keys::CLOCK.to_vec(), to_ms.to_be_bytes().to_vec());
         self.store.commit(batch).await?;
