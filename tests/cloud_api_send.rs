@@ -451,8 +451,8 @@ async fn a_message_still_rate_limited_when_its_window_ends_fails_saying_so() {
         })
         .await;
     let d: Vec<&Value> = events.iter().filter(|r| r.body["zaapId"] == zaap.as_str()).map(|r| &r.body).collect();
-    assert_eq!(d.len(), 2, "accepted when parked, then failed: {d:?}");
-    let e = d[1]["error"].as_str().unwrap();
+    assert_eq!(d.len(), 1, "parked without a word to the integrator, then one DeliveryCallback: {d:?}");
+    let e = d[0]["error"].as_str().unwrap();
     assert!(e.contains("131056") && e.contains("still rate limited after retrying"), "{e}");
 }
 
@@ -480,6 +480,18 @@ async fn a_pair_rate_limit_holds_only_that_recipient_and_keeps_its_order() {
     let posts = |m: &Value| c.graph.sends().iter().filter(|b| b["biz_opaque_callback_data"] == id(m)).count();
     assert!(posts(&a1) >= 1);
     assert_eq!(posts(&a2), 0, "a2 waits behind a1 without being posted");
+    // The integrator hears of b1 and b2, and nothing yet of the parked a1 and a2: no
+    // DeliveryCallback, no SENT, while they have not reached the network.
+    c.sink.wait_for_zaaps(&common::zaap_ids(&[b1.clone(), b2.clone()]), "b1's and b2's DeliveryCallbacks").await;
+    let sent_of = |m: &Value| {
+        c.sink.of_type("MessageStatusCallback").into_iter().filter(|e| e.body["status"] == "SENT" && e.body["ids"][0] == id(m)).count()
+    };
+    for m in [&a1, &a2] {
+        assert_eq!((deliveries(&c, m).len(), sent_of(m)), (0, 0), "a parked message is not reported sent");
+    }
+    let deferred =
+        common::metrics::sum(&c.http, &c.ce.dp, "chatedge_dp_messages_total", "outcome=\"deferred\"").await;
+    assert_eq!(deferred, 2.0, "both left the queue to wait in the connector");
 
     // The limit lifts: a1 then a2, each once more.
     c.graph.limit_pair(slow, 0);
@@ -496,6 +508,11 @@ async fn a_pair_rate_limit_holds_only_that_recipient_and_keeps_its_order() {
         assert_eq!(d.len(), 1, "one DeliveryCallback each: {d:?}");
         assert!(d[0].get("error").is_none(), "{d:?}");
     }
+    for m in [&a1, &a2] {
+        eventually(PATIENCE, || async { (sent_of(m) == 1).then_some(()) })
+            .await
+            .expect("a parked message's SENT comes once it reached the network");
+    }
     let parked =
         common::metrics::sum(&c.http, &c.ce.dp, "chatedge_dp_cloud_api_sends_total", "outcome=\"parked\"").await;
     assert_eq!(parked, 2.0, "a1 parked on the limit, a2 behind it");
@@ -508,6 +525,45 @@ async fn a_pair_rate_limit_holds_only_that_recipient_and_keeps_its_order() {
             e.iter().any(|r| r.body["status"] == "READ" && r.body["ids"][0] == id(&a2))
         })
         .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parked_message_survives_kill_minus_nine_and_reaches_the_integrator_once() {
+    let Cloud { ce, http, sink, graph, inst, dir } = cloud().await;
+    let slow = "5511977770003";
+    graph.limit_pair(slow, 1_000_000);
+    let (s, a) = http.post(&ce.instance_url(&inst, "send-text"), None, &json!({"phone": slow, "message": "kept"})).await;
+    assert_eq!(s, 200, "{a}");
+    let ours = id(&a);
+    eventually(PATIENCE, || async {
+        let deferred = common::metrics::sum(&http, &ce.dp, "chatedge_dp_messages_total", "outcome=\"deferred\"").await;
+        (deferred == 1.0).then_some(())
+    })
+    .await
+    .expect("the pair-limited message is parked and leaves the queue");
+    ce.kill_9();
+
+    // Restarted with the limit lifted: the parked message goes out once, and only now does
+    // the integrator hear of it, once.
+    graph.limit_pair(slow, 0);
+    let ce = Chatedge::up(dir.path(), &config(&graph));
+    wait_connected(&http, &ce, &inst).await;
+    let zaap = a["zaapId"].as_str().unwrap().to_owned();
+    sink.wait_for_zaaps(&HashSet::from([zaap.clone()]), "the parked message's DeliveryCallback").await;
+    assert!(graph.wamid_of(&ours).is_some(), "Meta took it after the restart");
+    let answered = graph.sends().iter().filter(|b| b["biz_opaque_callback_data"] == ours.as_str()).count();
+    assert!(answered >= 2, "posted once before the crash (limited) and once after");
+    eventually(PATIENCE, || async {
+        sink.events().iter().any(|e| e.body["status"] == "SENT" && e.body["ids"][0] == ours.as_str()).then_some(())
+    })
+    .await
+    .expect("its SENT comes after the restart");
+    let d: Vec<_> =
+        sink.of_type("DeliveryCallback").into_iter().filter(|e| e.body["zaapId"] == zaap.as_str()).collect();
+    assert_eq!(d.len(), 1, "one DeliveryCallback: {d:?}");
+    assert!(d[0].body.get("error").is_none(), "{}", d[0].body);
+    let (_, count) = http.get(&ce.instance_url(&inst, "queue/count"), None).await;
+    assert_eq!(count, json!({"count": 0}), "nothing is left queued");
 }
 
 /// Meta posts a signed status notification about `wamid` (with our id as its

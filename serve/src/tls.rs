@@ -61,11 +61,18 @@ pub struct Tls {
     tcp: Arc<ServerConfig>,
     /// PEM of the generated certificate, for clients to trust (self-signed only).
     self_signed_pem: Option<String>,
+    /// The files' stamp taken just before they were read: the watcher's starting point, so a
+    /// change between loading and watching is not missed.
+    loaded: Stamp,
 }
 
 impl Tls {
     /// Loads the certificate (or generates one) and builds the TCP configuration.
     pub fn load(source: CertSource) -> Result<Tls, TlsError> {
+        let loaded = match &source {
+            CertSource::Files { cert, key } => stamp(cert, key),
+            CertSource::SelfSigned => [None, None],
+        };
         let (key, self_signed_pem) = match &source {
             CertSource::Files { cert, key } => (read_pair(cert, key)?, None),
             CertSource::SelfSigned => {
@@ -80,7 +87,7 @@ impl Tls {
             .with_no_client_auth()
             .with_cert_resolver(current.clone());
         tcp.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-        Ok(Tls { source, current, tcp: Arc::new(tcp), self_signed_pem })
+        Ok(Tls { source, current, tcp: Arc::new(tcp), self_signed_pem, loaded })
     }
 
     pub fn acceptor(&self) -> TlsAcceptor {
@@ -113,15 +120,18 @@ impl Tls {
         Ok(())
     }
 
-    /// Reloads when the files change (polled every `every`; `None`: never polled) or on
-    /// SIGHUP, until `shutdown`. `on_reload` learns each outcome (for a counter). A failed
-    /// reload keeps the old pair.
+    /// Reloads when the files change (polled every `every`; `None`: never looked at, so only
+    /// SIGHUP reloads) or on SIGHUP, until `shutdown`. `on_reload` learns each outcome (for a
+    /// counter). A failed reload keeps the old pair.
     pub async fn watch(self, every: Option<Duration>, mut shutdown: watch::Receiver<bool>, on_reload: impl Fn(bool)) {
         let CertSource::Files { cert, key } = self.source.clone() else { return };
         let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
-        let mut seen = stamp(&cert, &key);
-        // Without polling, a tick a year apart stands for "never".
-        let mut tick = tokio::time::interval(every.unwrap_or(Duration::from_secs(365 * 24 * 3600)));
+        let mut seen = self.loaded;
+        let mut tick = every.map(|every| {
+            let mut t = tokio::time::interval(every);
+            t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            t
+        });
         loop {
             let hangup = async {
                 match hup.as_mut() {
@@ -129,10 +139,16 @@ impl Tls {
                     None => std::future::pending().await,
                 }
             };
+            let poll = async {
+                match tick.as_mut() {
+                    Some(t) => drop(t.tick().await),
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 _ = stopped(&mut shutdown) => return,
-                _ = hangup => {}
-                _ = tick.tick() => {
+                _ = hangup => seen = stamp(&cert, &key),
+                _ = poll => {
                     let now = stamp(&cert, &key);
                     if now == seen {
                         continue;

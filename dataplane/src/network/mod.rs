@@ -14,7 +14,10 @@
 //! - an event the integrator hears about carries an [`AckId`] and is acknowledged (`ack`) only
 //!   after what it produced is durable, so the network redelivers anything chatedge did not
 //!   keep (at-least-once); a redelivered event must be harmless (same ids, same outcome);
-//! - pairing codes arrive as events and expire.
+//! - pairing codes arrive as events and expire;
+//! - a message the network will take only later (a limit on one recipient) may be `Deferred`:
+//!   it leaves the instance's queue so other recipients keep flowing, the connector keeps it
+//!   durably, and the integrator hears of it only at its `DeferredOutcome`.
 //!
 //! One connector value exists per shard and is used only on that shard's thread.
 
@@ -200,6 +203,25 @@ pub enum NetworkEvent {
         at_ms: u64,
         ack: Option<AckId>,
     },
+    /// The network will take the message later (the Cloud API's pair rate limit): it leaves
+    /// the instance's queue now, so the instance's other recipients keep flowing, and the
+    /// connector keeps it durably until its [`NetworkEvent::DeferredOutcome`]. The integrator
+    /// hears nothing yet.
+    Deferred {
+        instance: InstanceId,
+        generation: Generation,
+        message_id: MessageId,
+        ack: Option<AckId>,
+    },
+    /// What became of a deferred message: the network took it at `Ok(at_ms)`, or refused it
+    /// for good (`Err(reason)`). The integrator hears it as it would an `Accepted` or a
+    /// `Rejected` message.
+    DeferredOutcome {
+        instance: InstanceId,
+        message: Box<OutboundMessage>,
+        outcome: Result<u64, String>,
+        ack: Option<AckId>,
+    },
     /// The network refused the message for good.
     Rejected {
         instance: InstanceId,
@@ -248,6 +270,8 @@ impl NetworkEvent {
             | NetworkEvent::Connected { instance, .. }
             | NetworkEvent::Disconnected { instance, .. }
             | NetworkEvent::Accepted { instance, .. }
+            | NetworkEvent::Deferred { instance, .. }
+            | NetworkEvent::DeferredOutcome { instance, .. }
             | NetworkEvent::Rejected { instance, .. }
             | NetworkEvent::Status { instance, .. }
             | NetworkEvent::Failed { instance, .. }
@@ -263,6 +287,8 @@ impl NetworkEvent {
             NetworkEvent::Connected { ack, .. }
             | NetworkEvent::Disconnected { ack, .. }
             | NetworkEvent::Accepted { ack, .. }
+            | NetworkEvent::Deferred { ack, .. }
+            | NetworkEvent::DeferredOutcome { ack, .. }
             | NetworkEvent::Rejected { ack, .. }
             | NetworkEvent::Status { ack, .. }
             | NetworkEvent::Failed { ack, .. }
@@ -279,6 +305,8 @@ impl NetworkEvent {
             NetworkEvent::Connected { .. } => "connected",
             NetworkEvent::Disconnected { .. } => "disconnected",
             NetworkEvent::Accepted { .. } => "accepted",
+            NetworkEvent::Deferred { .. } => "deferred",
+            NetworkEvent::DeferredOutcome { .. } => "deferred_outcome",
             NetworkEvent::Rejected { .. } => "rejected",
             NetworkEvent::Status { .. } => "status",
             NetworkEvent::Failed { .. } => "failed",

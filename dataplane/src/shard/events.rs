@@ -96,42 +96,23 @@ impl Shard {
             }
             NetworkEvent::Accepted { message_id, at_ms, .. } => {
                 let Some(q) = self.left(id, &message_id, &mut out.batch) else { return false };
-                self.counters.sent.inc();
-                let m = &q.message;
-                self.campaigns.sent(&self.deps.store, &id, &m.message_id, &mut out.batch);
-                let zaap: &[&[u8]] = &[m.zaap_id.as_bytes()];
-                out.add(WebhookKind::Delivery, Some(zaap), || {
-                    payload::delivery(&id, &m.phone, &m.zaap_id, &m.message_id, None)
-                });
-                if out.cfg.as_ref().is_some_and(|c| matches!(c.network, Network::CloudApi(_))) {
-                    // A Cloud API `failed` status may still come for it: keep what its
-                    // DeliveryCallback will need (the queue entry goes in this batch).
-                    let (key, value) =
-                        (inbound::zaap_key(&id, &m.message_id), inbound::zaap_value(&m.zaap_id, &m.phone));
-                    out.batch.put(Cf::CloudMessages, key, value);
-                }
-                let sent: &[&[u8]] = &[m.message_id.as_bytes(), MessageStatus::Sent.as_str().as_bytes()];
-                out.add(WebhookKind::MessageStatus, Some(sent), || {
-                    payload::message_status(&id, &m.phone, &m.message_id, MessageStatus::Sent, at_ms)
-                });
+                self.took(id, &q.message, at_ms, out);
+            }
+            NetworkEvent::Deferred { message_id, .. } => {
+                let Some(q) = self.left(id, &message_id, &mut out.batch) else { return false };
+                self.counters.deferred.inc();
                 if out.hears(WebhookKind::Received) && out.cfg.as_ref().is_some_and(|c| c.notify_sent_by_me) {
-                    let connected = self.session(id).phone().cloned();
-                    let mine: &[&[u8]] = &[m.message_id.as_bytes(), b"fromMe"];
-                    let link = self.sent_media_link(m, at_ms, &mut out.batch);
-                    out.add(WebhookKind::Received, Some(mine), || {
-                        payload::sent_by_me(id, connected.as_ref(), m, at_ms, link.as_deref())
-                    });
+                    // Its stored media must outlive the queue entry until the outcome links to it.
+                    self.sent_media_link(&q.message, now, &mut out.batch);
                 }
+            }
+            NetworkEvent::DeferredOutcome { message, outcome: Ok(at_ms), .. } => self.took(id, &message, at_ms, out),
+            NetworkEvent::DeferredOutcome { message, outcome: Err(reason), .. } => {
+                self.refused(id, &message, &reason, out)
             }
             NetworkEvent::Rejected { message_id, reason, .. } => {
                 let Some(q) = self.left(id, &message_id, &mut out.batch) else { return false };
-                self.counters.failed.inc();
-                let m = &q.message;
-                self.campaigns.refused(&self.deps.store, &id, &m.message_id, &reason, &mut out.batch);
-                let zaap: &[&[u8]] = &[m.zaap_id.as_bytes()];
-                out.add(WebhookKind::Delivery, Some(zaap), || {
-                    payload::delivery(&id, &m.phone, &m.zaap_id, &m.message_id, Some(&reason))
-                });
+                self.refused(id, &q.message, &reason, out);
             }
             NetworkEvent::Failed { message_id, zaap_id, phone, reason, .. } => {
                 self.counters.failed.inc();
@@ -252,6 +233,41 @@ impl Shard {
     /// flight — or, when its connection dropped before the answer came and it went back to the
     /// head of the queue, out of the queue, so that it is not sent again — and its queue entry
     /// deleted in `batch`. `None` for an answer about a message that already left.
+    /// The network took `m` at `at_ms`: its DeliveryCallback, its `SENT` and (when asked for)
+    /// the notify-sent-by-me callback.
+    fn took(&mut self, id: InstanceId, m: &OutboundMessage, at_ms: u64, out: &mut Outgoing) {
+        self.counters.sent.inc();
+        self.campaigns.sent(&self.deps.store, &id, &m.message_id, &mut out.batch);
+        let zaap: &[&[u8]] = &[m.zaap_id.as_bytes()];
+        out.add(WebhookKind::Delivery, Some(zaap), || payload::delivery(&id, &m.phone, &m.zaap_id, &m.message_id, None));
+        if out.cfg.as_ref().is_some_and(|c| matches!(c.network, Network::CloudApi(_))) {
+            // A Cloud API `failed` status may still come for it: keep what its
+            // DeliveryCallback will need (the queue entry goes in this batch).
+            let (key, value) = (inbound::zaap_key(&id, &m.message_id), inbound::zaap_value(&m.zaap_id, &m.phone));
+            out.batch.put(Cf::CloudMessages, key, value);
+        }
+        let sent: &[&[u8]] = &[m.message_id.as_bytes(), MessageStatus::Sent.as_str().as_bytes()];
+        out.add(WebhookKind::MessageStatus, Some(sent), || {
+            payload::message_status(&id, &m.phone, &m.message_id, MessageStatus::Sent, at_ms)
+        });
+        if out.hears(WebhookKind::Received) && out.cfg.as_ref().is_some_and(|c| c.notify_sent_by_me) {
+            let connected = self.session(id).phone().cloned();
+            let mine: &[&[u8]] = &[m.message_id.as_bytes(), b"fromMe"];
+            let link = self.sent_media_link(m, at_ms, &mut out.batch);
+            out.add(WebhookKind::Received, Some(mine), || payload::sent_by_me(id, connected.as_ref(), m, at_ms, link.as_deref()));
+        }
+    }
+
+    /// The network refused `m` for good: its DeliveryCallback carries `reason`.
+    fn refused(&mut self, id: InstanceId, m: &OutboundMessage, reason: &str, out: &mut Outgoing) {
+        self.counters.failed.inc();
+        self.campaigns.refused(&self.deps.store, &id, &m.message_id, reason, &mut out.batch);
+        let zaap: &[&[u8]] = &[m.zaap_id.as_bytes()];
+        out.add(WebhookKind::Delivery, Some(zaap), || {
+            payload::delivery(&id, &m.phone, &m.zaap_id, &m.message_id, Some(reason))
+        });
+    }
+
     fn left(&mut self, id: InstanceId, message_id: &MessageId, batch: &mut Batch) -> Option<Queued> {
         let store = self.deps.store.clone();
         let s = self.sessions.get_mut(&id)?;

@@ -138,6 +138,8 @@ struct Committed {
 struct Counters {
     accepted: IntCounter,
     sent: IntCounter,
+    /// Left the queue to wait inside the connector (a deferred message; its outcome counts later).
+    deferred: IntCounter,
     failed: IntCounter,
     deleted: IntCounter,
     withdrawn: IntCounter,
@@ -162,6 +164,7 @@ impl Counters {
         Counters {
             accepted: outcome("accepted"),
             sent: outcome("sent"),
+            deferred: outcome("deferred"),
             failed: outcome("failed"),
             deleted: outcome("deleted"),
             withdrawn: outcome("withdrawn"),

@@ -4,15 +4,17 @@
 //! is verified with messages still parked; it ends when the recipient has none left, or when
 //! its connection is no longer live (the next connection starts its own).
 //!
-//! Each parked message was already reported accepted (its DeliveryCallback and `SENT` went out
-//! when it was parked). Posted: its wamid and zaapId row are recorded and the park record
-//! deleted in one batch, so its statuses are matched like any other send's. Refused by the
-//! network, or still limited when `[network.cloud_api] rate_limit_give_up_ms` has passed
-//! since it was parked: a [`NetworkEvent::Failed`] carries the network's error to the
-//! integrator as a second DeliveryCallback (as a Cloud API `failed` status would), and the
-//! record goes only once the shard acknowledged that event as committed. Before each post the
-//! task asks whether the message's wamid is recorded (a `sent` status of an earlier post whose
-//! answer was lost), so it is not posted twice.
+//! Each parked message was reported `Deferred` when it was parked: the integrator has heard
+//! nothing of it yet. Posted: its wamid and zaapId row are recorded (fsync'd), then its
+//! [`NetworkEvent::DeferredOutcome`] is reported and, once the shard acknowledged that event
+//! as committed, the park record is deleted — so its statuses are matched like any other
+//! send's, and a crash in between reports the same outcome again (same webhook event ids),
+//! never loses it. Refused by the network, or still limited when `[network.cloud_api]
+//! rate_limit_give_up_ms` has passed since it was parked: the outcome carries the network's
+//! error to the integrator as the message's one DeliveryCallback, and the record goes the
+//! same way. Before each post the task asks whether the message's wamid is recorded (a post
+//! whose outcome was not yet committed, or whose answer was lost but whose `sent` status
+//! arrived), so it is not posted twice.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -29,8 +31,8 @@ use super::{ids, CloudApiDeps, Lines};
 use crate::network::{Generation, NetworkEvent};
 use crate::store::{Batch, Cf};
 
-/// Longest wait for the shard to commit a parked message's failure before trying again later.
-const FAILED_COMMIT_WAIT: Duration = Duration::from_secs(30);
+/// Longest wait for the shard to commit a parked message's outcome before trying again later.
+const OUTCOME_COMMIT_WAIT: Duration = Duration::from_secs(30);
 
 /// The drain task of one recipient of one instance, on one connection.
 pub struct Drain {
@@ -77,9 +79,11 @@ impl Drain {
                     return;
                 }
             };
-            if ids::theirs(store, &self.instance, &message.message_id).ok().flatten().is_some() {
-                // An earlier post reached the network (its `sent` status was recorded).
-                self.sent(key, &message, None).await;
+            if ids::theirs(store, &self.instance, &message.message.message_id).ok().flatten().is_some() {
+                // An earlier post reached the network (recorded, or its `sent` status was).
+                if !self.sent(key, message, None).await {
+                    tokio::time::sleep(AMBIGUOUS_WAIT).await;
+                }
                 continue;
             }
             let path = format!("{}/messages", account.phone_number_id);
@@ -87,7 +91,9 @@ impl Drain {
                 Ok(answer) => {
                     self.pace.accepted(&self.instance, &self.phone);
                     transient = 0;
-                    self.sent(key, &message, answer["messages"][0]["id"].as_str()).await;
+                    if !self.sent(key, message, answer["messages"][0]["id"].as_str()).await {
+                        tokio::time::sleep(AMBIGUOUS_WAIT).await;
+                    }
                     continue;
                 }
                 Err(e) => e,
@@ -97,8 +103,8 @@ impl Drain {
             let expired = waited >= cfg.rate_limit_give_up.as_millis() as u64;
             match e.kind() {
                 ErrorKind::Refused => {
-                    if !self.fail(key, &message, graph_reason(&e)).await {
-                        return;
+                    if !self.settle(key, message, Err(graph_reason(&e))).await {
+                        tokio::time::sleep(AMBIGUOUS_WAIT).await;
                     }
                 }
                 ErrorKind::Auth => {
@@ -114,8 +120,8 @@ impl Drain {
                     return;
                 }
                 _ if expired => {
-                    if !self.fail(key, &message, gave_up(&e, cfg.rate_limit_give_up)).await {
-                        return;
+                    if !self.settle(key, message, Err(gave_up(&e, cfg.rate_limit_give_up))).await {
+                        tokio::time::sleep(AMBIGUOUS_WAIT).await;
                     }
                 }
                 ErrorKind::PairRateLimited => {
@@ -137,58 +143,59 @@ impl Drain {
         }
     }
 
-    /// The network took `message`: record its wamid and zaapId row (when known) and forget the
-    /// park record, in one batch.
-    async fn sent(&self, key: Vec<u8>, message: &Parked, wamid: Option<&str>) {
-        let mut batch = Batch::new();
+    /// The network took `message`: its wamid and zaapId row are recorded (when the answer
+    /// named the wamid; a failing store is tried again while the connection lives, since the
+    /// record is what keeps the message from being posted twice), then its outcome is
+    /// settled. Returns false when it is not settled yet (the task tries again).
+    async fn sent(&self, key: Vec<u8>, message: Parked, wamid: Option<&str>) -> bool {
+        let m = &message.message;
         if let Some(w) = wamid {
-            if ids::record(&mut batch, &self.instance, &message.message_id, w) {
-                let (k, v) =
-                    (zaap_key(&self.instance, &message.message_id), zaap_value(&message.zaap_id, &message.phone));
+            let mut batch = Batch::new();
+            if ids::record(&mut batch, &self.instance, &m.message_id, w) {
+                let (k, v) = (zaap_key(&self.instance, &m.message_id), zaap_value(&m.zaap_id, &m.phone));
                 batch.put(Cf::CloudMessages, k, v);
             }
+            while let Err(e) = self.deps.store.commit(batch.clone()).await {
+                tracing::error!(instance = %self.instance, error = %e, "cloud api: parked message sent but not recorded yet");
+                if !self.live() {
+                    return false; // the next connection asks for its `sent` status first
+                }
+                tokio::time::sleep(AMBIGUOUS_WAIT).await;
+            }
         }
-        batch.delete(Cf::CloudMessages, key);
-        if let Err(e) = self.deps.store.commit(batch).await {
-            // Posted all the same; after a restart it would be posted again unless its `sent`
-            // status is recorded first.
-            tracing::error!(instance = %self.instance, error = %e, "cloud api: parked message sent but not recorded");
-        }
-        self.deps.parked.forget_front(&self.instance, &self.phone, Some(&message.message_id));
-        self.count("parked_sent");
+        self.settle(key, message, Ok(chatedge_config::time::unix_ms())).await
     }
 
-    /// The network will not take `message`: the integrator hears `reason` as its
-    /// DeliveryCallback error; the record goes once that is committed. Returns false when the
-    /// shard did not acknowledge in time (the task stops; the next connection tries again).
-    async fn fail(&self, key: Vec<u8>, message: &Parked, reason: String) -> bool {
-        let Some((ack, committed)) = self.deps.acks.register(self.instance) else {
-            self.deps.parked.stop_draining(&self.instance, &self.phone, self.generation);
-            return false;
-        };
-        let event = NetworkEvent::Failed {
+    /// Reports `message`'s outcome and, once the shard acknowledged it as committed, deletes
+    /// its park record (a refused one's zaapId row too: no status will come for it). Returns
+    /// false when the shard did not acknowledge in time (the task tries again later, and
+    /// the same outcome is reported under the same webhook event ids).
+    async fn settle(&self, key: Vec<u8>, message: Parked, outcome: Result<u64, String>) -> bool {
+        let Some((ack, committed)) = self.deps.acks.register(self.instance) else { return false };
+        let (message_id, refused) = (message.message.message_id, outcome.is_err());
+        let event = NetworkEvent::DeferredOutcome {
             instance: self.instance,
-            message_id: message.message_id,
-            zaap_id: message.zaap_id,
-            phone: message.phone.clone(),
-            reason,
+            message: Box::new(message.message),
+            outcome,
             ack: Some(ack),
         };
         let acked = self.events.send(event).await.is_ok()
-            && matches!(tokio::time::timeout(FAILED_COMMIT_WAIT, committed).await, Ok(Ok(())));
+            && matches!(tokio::time::timeout(OUTCOME_COMMIT_WAIT, committed).await, Ok(Ok(())));
         if !acked {
             self.deps.acks.forget(self.instance, ack);
-            self.deps.parked.stop_draining(&self.instance, &self.phone, self.generation);
             return false;
         }
         let mut batch = Batch::new();
         batch.delete(Cf::CloudMessages, key);
-        batch.delete(Cf::CloudMessages, zaap_key(&self.instance, &message.message_id));
-        if let Err(e) = self.deps.store.commit(batch).await {
-            tracing::error!(instance = %self.instance, error = %e, "cloud api: failed parked message not forgotten");
+        if refused {
+            batch.delete(Cf::CloudMessages, zaap_key(&self.instance, &message_id));
         }
-        self.deps.parked.forget_front(&self.instance, &self.phone, Some(&message.message_id));
-        self.count("parked_failed");
+        if let Err(e) = self.deps.store.commit(batch).await {
+            // Settled all the same; a later drain settles it again, under the same event ids.
+            tracing::error!(instance = %self.instance, error = %e, "cloud api: settled parked message not forgotten");
+        }
+        self.deps.parked.forget_front(&self.instance, &self.phone, Some(&message_id));
+        self.count(if refused { "parked_failed" } else { "parked_sent" });
         true
     }
 }

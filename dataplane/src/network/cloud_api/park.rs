@@ -3,9 +3,10 @@
 //! must wait, but the session has one message on the wire per instance, so a message waiting
 //! in place would hold every other recipient's messages behind it. Instead the send task parks
 //! it: its finished request body (media already uploaded, so no local file is needed later) is
-//! written durably here, and only then is the message reported accepted, which frees the
-//! instance's queue; [`super::drain`] posts the parked messages of that recipient later, in
-//! order. While a recipient has parked messages, every later message to it is parked behind
+//! written durably here, and only then is the message reported deferred
+//! ([`crate::network::NetworkEvent::Deferred`]: it leaves the instance's queue, the integrator
+//! hears nothing yet); [`super::drain`] posts the parked messages of that recipient later, in
+//! order, and reports each one's outcome. While a recipient has parked messages, every later message to it is parked behind
 //! them, so per recipient the queue's order holds; across recipients a parked message is
 //! overtaken.
 //!
@@ -20,11 +21,12 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use chatedge_config::{InstanceId, MessageId, Phone, ZaapId};
+use chatedge_config::{InstanceId, MessageId, Phone};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::network::Generation;
+use crate::queue::OutboundMessage;
 use crate::store::{Batch, Cf, Store, StoreError};
 
 /// Messages one instance may have parked; past it a pair-limited message waits in place.
@@ -32,13 +34,12 @@ pub const MAX_PARKED_PER_INSTANCE: usize = 1_000;
 
 const PARKED: u8 = b'p';
 
-/// One parked message: what its later DeliveryCallback needs, and the body to post.
+/// One parked message: the message itself (what its outcome's callbacks need) and the body to
+/// post.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Parked {
-    pub message_id: MessageId,
-    pub zaap_id: ZaapId,
-    pub phone: Phone,
+    pub message: OutboundMessage,
     pub body: Value,
     /// When it was parked: the give-up window (`[network.cloud_api] rate_limit_give_up_ms`)
     /// counts from here.
@@ -140,18 +141,18 @@ impl ParkBook {
         if self.count(&instance) >= MAX_PARKED_PER_INSTANCE {
             return Err(ParkError::Full);
         }
-        let key = self.next_key(&instance, &parked.phone);
+        let key = self.next_key(&instance, &parked.message.phone);
         let value = serde_json::to_vec(parked).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut batch = Batch::new();
         batch.put(Cf::CloudMessages, key.clone(), value);
         store.commit(batch).await?;
         let mut all = self.lock();
         let p = all.entry(instance).or_default();
-        p.pairs.entry(parked.phone.clone()).or_default().push_back(key);
-        if p.ids.insert(parked.message_id) {
+        p.pairs.entry(parked.message.phone.clone()).or_default().push_back(key);
+        if p.ids.insert(parked.message.message_id) {
             self.gauge.inc();
         }
-        Ok(p.draining.insert(parked.phone.clone(), generation) != Some(generation))
+        Ok(p.draining.insert(parked.message.phone.clone(), generation) != Some(generation))
     }
 
     /// The oldest parked message of the pair, with its key; `None` when there is none, and
@@ -227,8 +228,8 @@ impl ParkBook {
                 break;
             }
             if let Ok(parked) = serde_json::from_slice::<Parked>(v) {
-                loaded.pairs.entry(parked.phone).or_default().push_back(k.to_vec());
-                loaded.ids.insert(parked.message_id);
+                loaded.pairs.entry(parked.message.phone).or_default().push_back(k.to_vec());
+                loaded.ids.insert(parked.message.message_id);
             }
             it.next();
         }
@@ -256,6 +257,7 @@ mod tests {
 
     use super::*;
     use crate::metrics::Metrics;
+    use crate::queue::Content;
 
     fn gauge() -> prometheus::IntGauge {
         prometheus::IntGauge::new("parked", "test").unwrap()
@@ -263,9 +265,7 @@ mod tests {
 
     fn parked(phone: &str) -> Parked {
         Parked {
-            message_id: MessageId::random(),
-            zaap_id: ZaapId::generate(),
-            phone: Phone::parse(phone).unwrap(),
+            message: OutboundMessage::new(InstanceId::generate(), Phone::parse(phone).unwrap(), Content::text("hi")),
             body: serde_json::json!({"to": phone}),
             parked_ms: 1,
         }
@@ -282,7 +282,7 @@ mod tests {
         assert!(book.park(&store, i, &a1, g).await.unwrap(), "the first of a recipient starts its drain");
         assert!(!book.park(&store, i, &a2, g).await.unwrap(), "the second waits behind it");
         assert!(book.park(&store, i, &b1, g).await.unwrap(), "another recipient has a drain of its own");
-        assert!(book.holds(&i, &a2.message_id) && book.waiting_for(&i, &a1.phone));
+        assert!(book.holds(&i, &a2.message.message_id) && book.waiting_for(&i, &a1.message.phone));
         assert_eq!(book.count(&i), 3);
         assert_eq!(book.gauge.get(), 3, "the gauge follows the book");
 
@@ -291,15 +291,15 @@ mod tests {
         let g = Generation(2);
         let mut starts = book.load(&store, i, g).unwrap();
         starts.sort_by(|x, y| x.as_str().cmp(y.as_str()));
-        assert_eq!(starts, vec![a1.phone.clone(), b1.phone.clone()]);
-        let (k1, first) = book.front(&store, &i, &a1.phone, g).unwrap().unwrap();
+        assert_eq!(starts, vec![a1.message.phone.clone(), b1.message.phone.clone()]);
+        let (k1, first) = book.front(&store, &i, &a1.message.phone, g).unwrap().unwrap();
         assert_eq!(first, a1);
         let mut batch = Batch::new();
         batch.delete(Cf::CloudMessages, k1);
         store.commit(batch).await.unwrap();
-        book.forget_front(&i, &a1.phone, Some(&a1.message_id));
-        assert_eq!(book.front(&store, &i, &a1.phone, g).unwrap().map(|(_, p)| p), Some(a2.clone()));
-        assert!(!book.holds(&i, &a1.message_id));
+        book.forget_front(&i, &a1.message.phone, Some(&a1.message.message_id));
+        assert_eq!(book.front(&store, &i, &a1.message.phone, g).unwrap().map(|(_, p)| p), Some(a2.clone()));
+        assert!(!book.holds(&i, &a1.message.message_id));
     }
 
     #[tokio::test]

@@ -1,7 +1,7 @@
 //! send: one message's trip to the Cloud API, as a local task on the shard that owns the
 //! instance. In order: a message whose wamid is already recorded (sent before a crash, or its
-//! `sent` status arrived) or that is parked ([`super::park`]) is answered `Accepted` without a
-//! second POST; a template is checked against the account's approved templates
+//! `sent` status arrived) is answered `Accepted`, one that is parked ([`super::park`])
+//! `Deferred`, without a second POST; a template is checked against the account's approved templates
 //! ([`super::account::template_approval`]); otherwise its body is built ([`super::body`]),
 //! posted to `/{phone-number-id}/messages`, the wamid recorded ([`super::ids`], fsync'd) and
 //! only then `Accepted` reported. Failures by kind ([`ErrorKind`]): a refusal → `Rejected` with
@@ -9,8 +9,8 @@
 //! stays on the wire, the instance slows down ([`Pace`]) and the same body is posted again
 //! later, for at most `[network.cloud_api] rate_limit_give_up_ms` from the first such answer,
 //! then `Rejected` saying so; a pair rate limit (131056) → only that recipient slows down: the
-//! message is parked and reported accepted, so the instance's other recipients keep flowing
-//! ([`super::drain`] posts it later); a message to a recipient with parked messages is parked
+//! message is parked and reported `Deferred`, so the instance's other recipients keep flowing
+//! ([`super::drain`] posts it later and reports its outcome); a message to a recipient with parked messages is parked
 //! behind them; a transport failure or 5xx → a few retries, each after asking whether a
 //! `sent` status has meanwhile recorded the message (the post may have arrived), then the
 //! connection counts as lost (`Disconnected`, the session requeues the message and
@@ -211,6 +211,11 @@ impl SendTask {
         }
     }
 
+    fn deferred(&self) -> NetworkEvent {
+        let m = &self.message;
+        NetworkEvent::Deferred { instance: m.instance, generation: self.generation, message_id: m.message_id, ack: None }
+    }
+
     fn lost(&self, e: &GraphError, logged_out: bool) -> NetworkEvent {
         NetworkEvent::Disconnected {
             instance: self.message.instance,
@@ -269,13 +274,7 @@ impl SendTask {
     /// when it cannot be parked (the instance's park is full, the store failed).
     async fn park(&self, body: Value) -> Option<NetworkEvent> {
         let m = &self.message;
-        let parked = Parked {
-            message_id: m.message_id,
-            zaap_id: m.zaap_id,
-            phone: m.phone.clone(),
-            body,
-            parked_ms: chatedge_config::time::unix_ms(),
-        };
+        let parked = Parked { message: m.clone(), body, parked_ms: chatedge_config::time::unix_ms() };
         match self.deps.parked.park(&self.deps.store, m.instance, &parked, self.generation).await {
             Ok(start) => {
                 if start {
@@ -291,7 +290,7 @@ impl SendTask {
                     .spawn();
                 }
                 self.deps.metrics.cloud_api_sends.with_label_values(&["parked"]).inc();
-                Some(self.accepted())
+                Some(self.deferred())
             }
             Err(e) => {
                 tracing::warn!(instance = %m.instance, error = %e, "cloud api: pair-limited message not parked; it waits in place");
@@ -308,9 +307,9 @@ impl SendTask {
             return Some(self.rejected("the instance is no longer on the Cloud API network".into()));
         };
         if self.deps.parked.holds(&m.instance, &m.message_id) {
-            // Parked before a crash that came before its acceptance was committed.
+            // Parked before a crash that came before its deferral was committed.
             self.deps.metrics.cloud_api_sends.with_label_values(&["recognised"]).inc();
-            return Some(self.accepted());
+            return Some(self.deferred());
         }
         if let Content::Template(t) = &m.content {
             if let Approval::Refused(why) = template_approval(&self.deps, &account, t).await {
