@@ -76,7 +76,7 @@ impl Drain {
             )),
             (_, _, left) => Some(format!(
                 "after chatedge round {round} the backlog did not drain within {:.1} s ({} messages still queued): \
-                 the next round shared the machine with it",
+                 whatever ran next shared the machine with it",
                 self.waited.as_secs_f64(),
                 left.map_or_else(|| "?".to_owned(), |n| n.to_string())
             )),

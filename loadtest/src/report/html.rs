@@ -77,8 +77,9 @@ fn summary(out: &mut String, r: &Report) {
     out.push_str("</table>");
     if backlogs {
         out.push_str(
-            "<p class=\"muted\">Each round after a chatedge round started once the server's queue was empty: \
-             “queued at end” is what that round left, “drain s” how long the network took to send it.</p>",
+            "<p class=\"muted\">After each chatedge round the tool waited for the server's queue to empty: \
+             “queued at end” is what the round left, “drain s” how long the network took to send it; the notes \
+             say when it could not.</p>",
         );
     }
     let _ = write!(out, "<p>chatedge, all rounds: {} requests, {} ok, {} errors.</p>", r.requests, r.ok, r.errors);

@@ -76,8 +76,8 @@ pub fn render(r: &Report) -> String {
     if backlogs {
         let _ = writeln!(
             out,
-            "(each round after a chatedge round started once the server's queue was empty: \"queued at end\" is \
-             what that round left, \"drain s\" how long the network took to send it)"
+            "(after each chatedge round the tool waited for the server's queue to empty: \"queued at end\" is what \
+             the round left, \"drain s\" how long the network took to send it; the notes say when it could not)"
         );
     }
     let _ = writeln!(out, "\nchatedge, all rounds: {} requests, {} ok, {} errors", r.requests, r.ok, r.errors);
