@@ -66,7 +66,8 @@ pub enum Command {
     /// max_delay_ms = 0` on the server.
     Send(SendArgs),
     /// Like `send`, with every webhook URL pointing at an embedded sink on loopback; measures
-    /// accept → DeliveryCallback and accept → READ and accounts for every message. Needs
+    /// send → DeliveryCallback and send → READ and accounts for every message; exits 1 when
+    /// events are missing, repeated beyond --max-duplicates, malformed or badly signed. Needs
     /// `[webhooks] allow_insecure_loopback = true` on the server.
     Webhooks(WebhooksArgs),
     /// Provision and pair K instances through the integrator API and the sim network.
@@ -120,6 +121,10 @@ pub struct TargetArgs {
     /// Per-request timeout.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub timeout: Duration,
+    /// Where the data plane's Prometheus metrics are (default: DATA_PLANE/metrics); give it
+    /// when chatedge serves them on their own listener (`[metrics] listen`).
+    #[arg(long, value_name = "URL")]
+    pub metrics_url: Option<String>,
 }
 
 /// How much load, for how long, and against what.
@@ -152,7 +157,18 @@ pub struct LoadArgs {
     /// chatedge, baseline, chatedge, ... and the report gives the median of each.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub rounds: u32,
-    /// Pause between rounds, so one round's backlog does not land in the next.
+    /// After each chatedge round, the next round waits until the server's queue is empty
+    /// (--queue-metric reads zero), at most this long; the report shows each round's backlog
+    /// and how long it took to drain. The wait lasts at least 1.1 s: the data plane publishes
+    /// its queue gauge once a second.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub queue_drain_limit: Duration,
+    /// The /metrics family (summed over its labels) that counts accepted messages not yet
+    /// taken by the network.
+    #[arg(long, default_value = "chatedge_dp_queue_depth")]
+    pub queue_metric: String,
+    /// Pause after every round (after the backlog drain), so the next one starts on a settled
+    /// machine.
     #[arg(long, default_value = "500ms", value_parser = parse_duration)]
     pub pause: Duration,
     /// Also run the same load (same request bodies) against `chatedge-loadtest baseline-server`
@@ -188,6 +204,16 @@ pub struct SendArgs {
     pub output: OutputArgs,
 }
 
+/// When a webhook scenario fails (exit status 1).
+#[derive(Debug, Clone, Args)]
+pub struct VerdictArgs {
+    /// Redeliveries (the same webhook-id again) tolerated before the run fails. Delivery is
+    /// at-least-once, but a sink that answers 200 at once should not see any. Missing events,
+    /// events recreated under a new webhook-id, bad signatures and malformed bodies always fail.
+    #[arg(long, default_value_t = 0)]
+    pub max_duplicates: u64,
+}
+
 /// The embedded webhook sink.
 #[derive(Debug, Clone, Args)]
 pub struct SinkArgs {
@@ -219,6 +245,8 @@ pub struct WebhooksArgs {
     /// With --backlog: the /metrics family printed as the server's backlog in progress lines.
     #[arg(long, default_value = "chatedge_dp_outbox_tracked")]
     pub backlog_metric: String,
+    #[command(flatten)]
+    pub verdict: VerdictArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -255,6 +283,8 @@ pub struct MixedArgs {
     /// After each chatedge round, how long to wait for outstanding webhooks.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub drain: Duration,
+    #[command(flatten)]
+    pub verdict: VerdictArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }

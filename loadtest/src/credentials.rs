@@ -71,6 +71,7 @@ mod tests {
             integrator_token: integrator.map(str::to_owned),
             credentials,
             timeout: std::time::Duration::from_secs(1),
+            metrics_url: None,
         }
     }
 

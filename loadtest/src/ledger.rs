@@ -1,9 +1,14 @@
 //! Webhook accounting for the `webhooks` scenario, kept pure (no I/O) so it can be tested:
-//! the sender publishes each accepted message (its `messageId` and the instant the send
-//! answered), the sink files each webhook it receives, and [`Ledger::account`] settles the
-//! books — published = delivered + missing, every received event in exactly one bucket, and
-//! accept → DeliveryCallback / accept → READ latencies. Delivery is at-least-once, so events
-//! are deduplicated by `webhook-id`; events may also arrive before the send's answer does.
+//! the sender publishes each accepted message (its `messageId`, known only from the answer,
+//! with the instant its request was *sent*), the sink files each webhook it receives, and
+//! [`Ledger::account`] settles the books — published = delivered + missing, every received
+//! event in exactly one bucket, and send → DeliveryCallback / send → READ latencies (measured
+//! from the send, so the time chatedge took to answer is part of them, as a customer sees it).
+//! Delivery is at-least-once, so events are deduplicated by `webhook-id`; events may also
+//! arrive before the send's answer does, and wait here for their message to be published.
+//! [`verdict`] decides which findings fail the run.
+
+mod verdict;
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -29,6 +34,7 @@ pub struct Received {
 
 #[derive(Default)]
 struct Book {
+    /// messageId → when its send-text request was sent.
     published: HashMap<String, Instant>,
     seen: HashSet<String>,
     /// messageId → first DeliveryCallback (arrival, carried an `error`).
@@ -67,6 +73,8 @@ pub struct Accounting {
     pub delivery_errors: u64,
     /// Published messages with a READ status.
     pub read: u64,
+    /// Messages delivered without error that have no READ status.
+    pub unread: u64,
     /// Unique MessageStatusCallbacks per status (SENT, RECEIVED, READ, ...).
     pub statuses: BTreeMap<String, u64>,
     /// Every webhook POST the sink received.
@@ -86,7 +94,9 @@ pub struct Accounting {
     pub malformed: u64,
     /// Events whose `webhook-signature` did not verify.
     pub bad_signatures: u64,
+    /// From the send-text request's send to the message's first DeliveryCallback.
     pub delivery_latency_ms: Percentiles,
+    /// From the send-text request's send to the message's READ status.
     pub read_latency_ms: Percentiles,
 }
 
@@ -111,9 +121,9 @@ impl Ledger {
         self.book.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// chatedge accepted `message_id`; its answer arrived at `at`.
-    pub fn publish(&self, message_id: String, at: Instant) {
-        self.book().published.insert(message_id, at);
+    /// chatedge accepted `message_id`, whose request was sent at `sent`.
+    pub fn publish(&self, message_id: String, sent: Instant) {
+        self.book().published.insert(message_id, sent);
     }
 
     /// Files one webhook.
@@ -174,15 +184,19 @@ impl Ledger {
         let mut delivery = stats::histogram();
         let mut read = stats::histogram();
         let mut a = Accounting { published: b.published.len() as u64, ..Accounting::default() };
-        for (id, accepted) in &b.published {
-            if let Some((at, failed)) = b.deliveries.get(id) {
+        for (id, sent) in &b.published {
+            let delivered = b.deliveries.get(id);
+            if let Some((at, failed)) = delivered {
                 a.delivered += 1;
                 a.delivery_errors += u64::from(*failed);
-                delivery.saturating_record(stats::micros(at.saturating_duration_since(*accepted)));
+                delivery.saturating_record(stats::micros(at.saturating_duration_since(*sent)));
             }
-            if let Some(at) = b.statuses.get(&("READ".to_owned(), id.clone())) {
-                a.read += 1;
-                read.saturating_record(stats::micros(at.saturating_duration_since(*accepted)));
+            match b.statuses.get(&("READ".to_owned(), id.clone())) {
+                Some(at) => {
+                    a.read += 1;
+                    read.saturating_record(stats::micros(at.saturating_duration_since(*sent)));
+                }
+                None => a.unread += u64::from(matches!(delivered, Some((_, false)))),
             }
         }
         a.missing = a.published - a.delivered;

@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod backlog;
 pub mod baseline;
 pub mod cli;
 pub mod client;
@@ -19,6 +20,7 @@ pub mod report;
 pub mod rounds;
 pub mod rss;
 pub mod scenario;
+pub mod scrape;
 pub mod server;
 pub mod signature;
 pub mod sink;

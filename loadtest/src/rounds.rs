@@ -1,12 +1,14 @@
 //! Rounds: the order in which targets are measured (with a baseline they alternate — baseline,
 //! chatedge, baseline, chatedge, … — so drift in a noisy machine hits both alike) and one
-//! measured round of a workload against one target.
+//! measured round of a workload against one target. What separates rounds (the wait for a
+//! chatedge round's backlog, [`crate::backlog`]) is the caller's, `scenario::run_rounds`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::backlog::Drain;
 use crate::load::{self, Pace, Workload};
 use crate::progress;
 use crate::stats::RunStats;
@@ -35,6 +37,8 @@ pub struct Round {
     /// 1-based, per target.
     pub number: u32,
     pub stats: RunStats,
+    /// After a chatedge round: the backlog it left and the wait for it to drain.
+    pub backlog: Option<Drain>,
 }
 
 /// The targets to run, in order: `rounds` of chatedge, each preceded by a baseline round
@@ -63,7 +67,7 @@ pub async fn measure<W: Workload>(
     let bar = progress::timed(quiet, format!("{} {number}/{of}", target.name()), duration);
     let stats = load::drive(workload, pace, duration, &bar).await;
     bar.finish_and_clear();
-    Round { target, number, stats }
+    Round { target, number, stats, backlog: None }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::fmt::Write;
 use hdrhistogram::Histogram;
 
 use super::svg::{self, Bar, LineChart, Series};
-use super::Report;
+use super::{backlog_cells, Report, BACKLOG_HEADER};
 use crate::rounds::Target;
 use crate::stats::{Percentiles, SecondPoint};
 
@@ -47,12 +47,21 @@ fn latency_cells(p: &Percentiles) -> Vec<String> {
 
 fn summary(out: &mut String, r: &Report) {
     out.push_str("<table>");
-    let head = ["", "round", "req/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "ok", "errors"];
-    cells(out, "th", &head.map(String::from));
+    let backlogs = r.has_backlogs();
+    let mut head = ["", "round", "req/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "ok", "errors"]
+        .map(String::from)
+        .to_vec();
+    if backlogs {
+        head.extend(BACKLOG_HEADER.map(String::from));
+    }
+    cells(out, "th", &head);
     for x in &r.round_results {
         let mut row = vec![x.target.name().to_owned(), x.round.to_string(), format!("{:.1}", x.throughput_rps)];
         row.extend(latency_cells(&x.latency_ms));
         row.extend([x.ok.to_string(), x.errors.to_string()]);
+        if backlogs {
+            row.extend(backlog_cells(x.backlog.as_ref()));
+        }
         cells(out, "td", &row);
     }
     let mut row = vec!["median chatedge".to_owned(), String::new(), format!("{:.1}", r.throughput_rps)];
@@ -66,6 +75,13 @@ fn summary(out: &mut String, r: &Report) {
         cells(out, "td", &row);
     }
     out.push_str("</table>");
+    if backlogs {
+        out.push_str(
+            "<p class=\"muted\">After each chatedge round the tool waited for the server's queue to empty: \
+             “queued at end” is what the round left, “drain s” how long the network took to send it; the notes \
+             say when it could not.</p>",
+        );
+    }
     let _ = write!(out, "<p>chatedge, all rounds: {} requests, {} ok, {} errors.</p>", r.requests, r.ok, r.errors);
     if let Some(q) = r.queued_after_run {
         let _ = write!(
@@ -130,6 +146,17 @@ fn errors(out: &mut String, r: &Report) {
 fn webhooks(out: &mut String, r: &Report) {
     let Some(w) = &r.webhooks else { return };
     out.push_str("<h2>Webhooks</h2>");
+    match r.defects.as_deref() {
+        Some([]) => out.push_str("<p class=\"ok\">Verdict: pass.</p>"),
+        Some(defects) => {
+            out.push_str("<p class=\"bad\">Verdict: FAIL</p><ul>");
+            for d in defects {
+                let _ = write!(out, "<li class=\"bad\">{}</li>", esc(d));
+            }
+            out.push_str("</ul>");
+        }
+        None => {}
+    }
     let class = if w.missing == 0 { "ok" } else { "bad" };
     let _ = write!(
         out,
@@ -156,16 +183,15 @@ fn webhooks(out: &mut String, r: &Report) {
     out.push_str("</table><table>");
     let head = ["", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms"];
     cells(out, "th", &head.map(String::from));
-    for (label, p) in [("accept → DeliveryCallback", &w.delivery_latency_ms), ("accept → READ", &w.read_latency_ms)]
-    {
+    for (label, p) in [("send → DeliveryCallback", &w.delivery_latency_ms), ("send → READ", &w.read_latency_ms)] {
         let mut row = vec![label.to_owned()];
         row.extend(latency_cells(p));
         cells(out, "td", &row);
     }
     out.push_str("</table>");
     if let Some(l) = &r.charts.webhooks {
-        out.push_str(&histogram_chart("accept → DeliveryCallback latency histogram", &l.delivery, WEBHOOK, "messages"));
-        out.push_str(&histogram_chart("accept → READ latency histogram", &l.read, WEBHOOK, "messages"));
+        out.push_str(&histogram_chart("send → DeliveryCallback latency histogram", &l.delivery, WEBHOOK, "messages"));
+        out.push_str(&histogram_chart("send → READ latency histogram", &l.read, WEBHOOK, "messages"));
     }
 }
 

@@ -16,6 +16,7 @@ use anyhow::{Context, Result};
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use crate::backlog::Drain;
 use crate::cli::OutputArgs;
 use crate::ledger::{Accounting, Latencies};
 use crate::rounds::{Round, Target};
@@ -56,6 +57,9 @@ pub struct RoundSummary {
     pub ok: u64,
     pub errors: u64,
     pub elapsed_s: f64,
+    /// After a chatedge round: the backlog it left and the wait before the next round.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backlog: Option<Drain>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -106,6 +110,10 @@ pub struct Report {
     pub round_results: Vec<RoundSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webhooks: Option<Accounting>,
+    /// The webhook scenarios' verdict: why the run failed, empty when it passed (see
+    /// `Accounting::defects`); absent for the other scenarios.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub defects: Option<Vec<String>>,
     /// Accepted messages still waiting in the instances' queues when the run ended.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub queued_after_run: Option<u64>,
@@ -170,7 +178,38 @@ fn operations_of(rounds: &[&Round]) -> BTreeMap<String, OpSummary> {
         .collect()
 }
 
+/// A note for every chatedge round whose backlog did not drain before the next round (one
+/// only when the gauge could not be read at all: the cause is the same every round).
+fn backlog_notes(rounds: &[Round]) -> Vec<String> {
+    let drains: Vec<(u32, &Drain)> = rounds.iter().filter_map(|r| Some((r.number, r.backlog.as_ref()?))).collect();
+    if !drains.is_empty() && drains.iter().all(|(_, d)| d.left.is_none()) {
+        return drains[0].1.shortfall(drains[0].0).into_iter().collect();
+    }
+    drains.iter().filter_map(|(n, d)| d.shortfall(*n)).collect()
+}
+
+/// The round table's two backlog columns: messages queued at the round's end, and the
+/// drain's seconds (with what was left when it gave up). Empty for baseline rounds.
+pub const BACKLOG_HEADER: [&str; 2] = ["queued at end", "drain s"];
+
+pub fn backlog_cells(drain: Option<&Drain>) -> [String; 2] {
+    let Some(d) = drain else { return [String::new(), String::new()] };
+    let queued = d.at_end.map_or_else(|| "?".to_owned(), |n| n.to_string());
+    let waited = d.waited.as_secs_f64();
+    let drain = match (d.drained, d.left) {
+        (true, _) => format!("{waited:.2}"),
+        (false, Some(left)) => format!("{waited:.2}, {left} left"),
+        (false, None) => "unread".to_owned(),
+    };
+    [queued, drain]
+}
+
 impl Report {
+    /// Whether the rounds were separated by backlog drains (the table shows their columns).
+    pub fn has_backlogs(&self) -> bool {
+        self.round_results.iter().any(|r| r.backlog.is_some())
+    }
+
     pub fn new(meta: Meta, rounds: Vec<Round>) -> Report {
         let of = |t: Target| rounds.iter().filter(|r| r.target == t).collect::<Vec<_>>();
         let (chatedge, baseline) = (of(Target::Chatedge), of(Target::Baseline));
@@ -196,8 +235,10 @@ impl Report {
                 ok: r.stats.ok,
                 errors: r.stats.error_count(),
                 elapsed_s: r.stats.elapsed.as_secs_f64(),
+                backlog: r.backlog.clone(),
             })
             .collect();
+        let notes = backlog_notes(&rounds);
         Report {
             throughput_rps,
             latency_ms,
@@ -214,9 +255,10 @@ impl Report {
             baseline_latency_ms,
             round_results,
             webhooks: None,
+            defects: None,
             queued_after_run: None,
             media: None,
-            notes: Vec::new(),
+            notes,
             charts: Charts {
                 chatedge: median_round(&chatedge),
                 baseline: median_round(&baseline),
@@ -230,6 +272,11 @@ impl Report {
     pub fn with_webhooks(mut self, accounting: Accounting, latencies: Latencies) -> Report {
         self.webhooks = Some(accounting);
         self.charts.webhooks = Some(latencies);
+        self
+    }
+
+    pub fn with_defects(mut self, defects: Vec<String>) -> Report {
+        self.defects = Some(defects);
         self
     }
 

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::Report;
+use super::{backlog_cells, Report, BACKLOG_HEADER};
 use crate::stats::Percentiles;
 
 const HEADER: [&str; 10] = ["", "round", "req/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "ok", "errors"];
@@ -51,9 +51,18 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(out, "\nchatedge-loadtest {}: {} against {}", m.scenario, m.description, m.data_plane);
     let _ = writeln!(out, "coordinated omission: {}\n", m.coordinated_omission);
 
-    let mut rows = vec![HEADER.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
+    let backlogs = r.has_backlogs();
+    let mut header = HEADER.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    if backlogs {
+        header.extend(BACKLOG_HEADER.map(String::from));
+    }
+    let mut rows = vec![header];
     for x in &r.round_results {
-        rows.push(row(x.target.name(), &x.round.to_string(), x.throughput_rps, &x.latency_ms, x.ok, x.errors));
+        let mut line = row(x.target.name(), &x.round.to_string(), x.throughput_rps, &x.latency_ms, x.ok, x.errors);
+        if backlogs {
+            line.extend(backlog_cells(x.backlog.as_ref()));
+        }
+        rows.push(line);
     }
     let mut median = row("median chatedge", "", r.throughput_rps, &r.latency_ms, 0, 0);
     median.truncate(HEADER.len() - 2);
@@ -64,6 +73,13 @@ pub fn render(r: &Report) -> String {
         rows.push(median);
     }
     out.push_str(&aligned(&rows));
+    if backlogs {
+        let _ = writeln!(
+            out,
+            "(after each chatedge round the tool waited for the server's queue to empty: \"queued at end\" is what \
+             the round left, \"drain s\" how long the network took to send it; the notes say when it could not)"
+        );
+    }
     let _ = writeln!(out, "\nchatedge, all rounds: {} requests, {} ok, {} errors", r.requests, r.ok, r.errors);
     if let (Some(ratio), Some(lat)) = (r.ratio, r.latency_ratio) {
         let _ = writeln!(
@@ -134,10 +150,22 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(out, "  bad signatures: {}", w.bad_signatures);
         let rows = vec![
             vec!["".into(), "p50 ms".into(), "p90 ms".into(), "p99 ms".into(), "p99.9 ms".into(), "max ms".into()],
-            latency_row("  accept -> DeliveryCallback", &w.delivery_latency_ms),
-            latency_row("  accept -> READ", &w.read_latency_ms),
+            latency_row("  send -> DeliveryCallback", &w.delivery_latency_ms),
+            latency_row("  send -> READ", &w.read_latency_ms),
         ];
         out.push_str(&aligned(&rows));
+    }
+    match r.defects.as_deref() {
+        Some([]) => {
+            let _ = writeln!(out, "verdict: pass (no missing, repeated, malformed or badly signed events)");
+        }
+        Some(defects) => {
+            let _ = writeln!(out, "verdict: FAIL");
+            for d in defects {
+                let _ = writeln!(out, "  - {d}");
+            }
+        }
+        None => {}
     }
     if let Some(q) = r.queued_after_run {
         let _ = writeln!(
@@ -176,6 +204,29 @@ mod tests {
         assert!(text.contains("chatedge / baseline: throughput 0.44"));
         assert!(text.contains("http_429"));
         assert_eq!(text.lines().filter(|l| l.starts_with("baseline")).count(), 3);
+    }
+
+    #[test]
+    fn chatedge_rounds_show_the_backlog_they_left_and_its_drain() {
+        let text = render(&crate::report::tests::sample());
+        let header = text.lines().find(|l| l.contains("p50 ms")).expect("header");
+        assert!(header.ends_with("queued at end  drain s"), "{header}");
+        let first = text.lines().find(|l| l.starts_with("chatedge ")).expect("a chatedge round");
+        assert!(first.ends_with("100     1.30"), "{first}");
+        let baseline = text.lines().find(|l| l.starts_with("baseline")).expect("a baseline round");
+        assert_eq!(baseline.split_whitespace().count(), 10, "no backlog cells for a baseline round: {baseline}");
+        assert_eq!(first.split_whitespace().count(), 12, "{first}");
+    }
+
+    #[test]
+    fn webhook_runs_end_with_a_verdict() {
+        let pass = crate::report::tests::sample().with_defects(Vec::new());
+        assert!(render(&pass).contains("verdict: pass"));
+        let fail =
+            crate::report::tests::sample().with_defects(vec!["1 webhooks failed the webhook-signature check".into()]);
+        let text = render(&fail);
+        assert!(text.contains("verdict: FAIL\n  - 1 webhooks failed the webhook-signature check"), "{text}");
+        assert!(!render(&crate::report::tests::sample()).contains("verdict"));
     }
 
     #[test]

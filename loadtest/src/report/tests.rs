@@ -29,8 +29,16 @@ pub fn meta() -> Meta {
     }
 }
 
+/// A backlog of `at_end` messages that drained in `waited`.
+pub fn drained(at_end: u64, waited: Duration) -> Drain {
+    Drain { at_end: Some(at_end), left: Some(0), waited, drained: true, problem: None }
+}
+
 pub fn sample() -> Report {
-    let round = |target, number, rps, ms| Round { target, number, stats: stats(rps, ms) };
+    let round = |target, number, rps, ms| {
+        let backlog = (target == Target::Chatedge).then(|| drained(rps, Duration::from_millis(1200 + rps)));
+        Round { target, number, stats: stats(rps, ms), backlog }
+    };
     let rounds = vec![
         round(Target::Baseline, 1, 400, 1),
         round(Target::Chatedge, 1, 100, 4),
@@ -56,4 +64,43 @@ fn medians_and_ratio_come_from_alternating_rounds() {
     assert!(r.latency_ms.p50 >= 5.0 && r.latency_ms.p50 <= 6.1, "{:?}", r.latency_ms);
     let chart = r.charts.chatedge.as_ref().expect("median round");
     assert_eq!(chart.ok, 400, "the 200 req/s round");
+}
+
+#[test]
+fn every_chatedge_round_shows_its_backlog_and_the_rounds_that_did_not_drain_are_noted() {
+    let r = sample();
+    let chatedge: Vec<&RoundSummary> = r.round_results.iter().filter(|x| x.target == Target::Chatedge).collect();
+    assert!(chatedge.iter().all(|x| x.backlog.as_ref().is_some_and(|d| d.drained)));
+    assert!(r.round_results.iter().filter(|x| x.target == Target::Baseline).all(|x| x.backlog.is_none()));
+    assert!(r.notes.is_empty(), "{:?}", r.notes);
+    let v: serde_json::Value = serde_json::from_str(&json::render(&r).expect("json")).expect("parses");
+    assert_eq!(v["round_results"][1]["backlog"]["at_end"], 100);
+    assert_eq!(v["round_results"][1]["backlog"]["drain_s"], 1.3);
+    assert!(v["round_results"][0].get("backlog").is_none(), "baseline rounds have none");
+
+    let stuck =
+        Drain { at_end: Some(900), left: Some(40), waited: Duration::from_secs(60), drained: false, problem: None };
+    let unread =
+        Drain { at_end: None, left: None, waited: Duration::ZERO, drained: false, problem: Some("404".into()) };
+    let rounds = vec![
+        Round { target: Target::Chatedge, number: 1, stats: stats(100, 1), backlog: Some(stuck) },
+        Round {
+            target: Target::Chatedge,
+            number: 2,
+            stats: stats(100, 1),
+            backlog: Some(drained(5, Duration::from_secs(2))),
+        },
+    ];
+    let r = Report::new(meta(), rounds);
+    assert_eq!(r.notes.len(), 1, "{:?}", r.notes);
+    assert!(r.notes[0].contains("round 1") && r.notes[0].contains("40 messages still queued"));
+    assert_eq!(backlog_cells(r.round_results[0].backlog.as_ref()), ["900".to_owned(), "60.00, 40 left".to_owned()]);
+
+    let rounds = (1..=3)
+        .map(|n| Round { target: Target::Chatedge, number: n, stats: stats(100, 1), backlog: Some(unread.clone()) })
+        .collect();
+    let r = Report::new(meta(), rounds);
+    assert_eq!(r.notes.len(), 1, "one note for a gauge that is not there: {:?}", r.notes);
+    assert!(r.notes[0].contains("could not be read (404)"));
+    assert_eq!(backlog_cells(r.round_results[2].backlog.as_ref()), ["?".to_owned(), "unread".to_owned()]);
 }

@@ -85,6 +85,7 @@ async fn setup(a: &ChaosArgs, launch: &Launch, book: Arc<ChaosBook>) -> Result<(
         integrator_token: None,
         credentials: Some(launch.credentials()),
         timeout: a.timeout,
+        metrics_url: None,
     };
     let tokens = credentials::resolve(&target)?;
     let http = Http::new(a.concurrency as usize + 8, a.timeout);

@@ -69,6 +69,7 @@ pub async fn run(args: MediaArgs) -> Result<()> {
     }
 
     let sampler = args.rss.server_pid.map(|pid| Sampler::start(pid, args.rss.rss_every)).transpose()?;
+    let gauge = super::queue_gauge(&http, &args.target, load);
     let (mut rounds, mut streams) = (Vec::new(), Vec::new());
     for number in 1..=load.rounds {
         let text = Arc::new(Route::text(http.clone(), base, &instances, texts.clone())?);
@@ -81,7 +82,8 @@ pub async fn run(args: MediaArgs) -> Result<()> {
             load::drive(image.clone(), pace, load.duration, &bar)
         );
         bar.finish_and_clear();
-        rounds.push(Round { target: Target::Chatedge, number, stats: t.clone().merge(i.clone()) });
+        let backlog = Some(super::drain_backlog(&gauge, load, number, quiet).await);
+        rounds.push(Round { target: Target::Chatedge, number, stats: t.clone().merge(i.clone()), backlog });
         streams.push(Streams { text: (t, text.ok_bytes()), image: (i, image.ok_bytes()) });
         tokio::time::sleep(load.pause).await;
     }

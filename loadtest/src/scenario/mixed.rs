@@ -171,11 +171,15 @@ pub async fn run(args: MixedArgs) -> Result<()> {
         }
     };
     let data_plane = &args.target.data_plane;
-    let done = super::run_rounds(&args.load, quiet, data_plane, Some(ledger.clone()), make, after_round).await?;
+    let gauge = super::queue_gauge(&http, &args.target, &args.load);
+    let done =
+        super::run_rounds(&args.load, quiet, data_plane, Some(ledger.clone()), &gauge, make, after_round).await?;
     let (accounting, latencies) = ledger.account();
+    let defects = accounting.defects(args.verdict.max_duplicates);
     let m = args.mix;
     let mut report = Report::new(super::meta("mixed", &args.load, &args.target), done)
         .with_webhooks(accounting, latencies)
+        .with_defects(defects.clone())
         .note(format!("mix: send {} : status {} : settings {}", m.send, m.status, m.settings));
     for (n, d) in drains.borrow().iter().enumerate() {
         if d.undelivered > 0 || d.unread > 0 {
@@ -188,7 +192,8 @@ pub async fn run(args: MixedArgs) -> Result<()> {
             ));
         }
     }
-    report::emit(&report, &args.output)
+    report::emit(&report, &args.output)?;
+    super::webhooks::conclude("mixed", &defects)
 }
 
 #[cfg(test)]

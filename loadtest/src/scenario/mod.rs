@@ -1,6 +1,8 @@
 //! Scenarios: each module turns its command-line arguments into provisioning, rounds and a
 //! [`Report`](crate::report::Report). This module holds what they share: pacing from flags,
-//! the run description, provisioning with a progress bar, and the optional baseline process.
+//! the run description, provisioning with a progress bar, the optional baseline process, and
+//! the rounds themselves — each chatedge round followed by the wait for its backlog to drain,
+//! so no round measures on a machine still busy with the previous one's messages.
 
 pub mod chaos;
 pub mod media;
@@ -17,6 +19,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
+use crate::backlog::{self, Gauge, MetricsGauge};
 use crate::baseline::BaselineProcess;
 use crate::cli::{LoadArgs, TargetArgs};
 use crate::client::Http;
@@ -27,6 +30,7 @@ use crate::progress;
 use crate::provision::{Instance, Provisioner};
 use crate::report::Meta;
 use crate::rounds::{self, Round, Target};
+use crate::scrape;
 use crate::sink::Sink;
 
 /// Longest wait for an instance to connect after its scan, when provisioning for a load test.
@@ -108,35 +112,83 @@ pub async fn baseline(load: &LoadArgs) -> Result<Option<BaselineProcess>> {
     Ok(Some(process))
 }
 
+/// The server's queue-depth gauge that separates rounds (`--queue-metric` at `--metrics-url`).
+pub fn queue_gauge(http: &Http, target: &TargetArgs, load: &LoadArgs) -> MetricsGauge {
+    MetricsGauge {
+        http: http.clone(),
+        url: scrape::metrics_url(&target.data_plane, target.metrics_url.as_deref()),
+        family: load.queue_metric.clone(),
+    }
+}
+
+/// After chatedge round `number`: waits for its backlog (bounded by `--queue-drain-limit`)
+/// and says so on stderr when it did not drain.
+pub async fn drain_backlog<G: Gauge>(gauge: &G, load: &LoadArgs, number: u32, quiet: bool) -> backlog::Drain {
+    let ended = tokio::time::Instant::now();
+    let drain = backlog::wait_drained(gauge, ended, load.queue_drain_limit).await;
+    if let (Some(note), false) = (drain.shortfall(number), quiet) {
+        eprintln!("note: {note}");
+    }
+    drain
+}
+
 /// Runs every round of a load: `make(base_url, ledger)` builds the workload for a target
-/// (the ledger only for chatedge rounds), with the baseline process when asked for, and
-/// `after_chatedge` runs after each chatedge round (the webhook scenarios drain there).
-pub async fn run_rounds<W, M, F, Fut>(
+/// (the ledger only for chatedge rounds), with the baseline process when asked for. After
+/// each chatedge round the next one waits until `gauge` reads zero ([`drain_backlog`]), then
+/// `after_chatedge` runs (the webhook scenarios drain their events there); `--pause` follows
+/// every round.
+pub async fn run_rounds<W, G, M, F, Fut>(
     load: &LoadArgs,
     quiet: bool,
     data_plane: &str,
     ledger: Option<Arc<Ledger>>,
+    gauge: &G,
     make: M,
     mut after_chatedge: F,
 ) -> Result<Vec<Round>>
 where
     W: Workload,
+    G: Gauge,
+    M: Fn(&str, Option<Arc<Ledger>>) -> Result<W>,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let baseline = baseline(load).await?;
+    let urls = (data_plane, baseline.as_ref().map(BaselineProcess::url));
+    rounds_against(load, quiet, urls, ledger, gauge, make, &mut after_chatedge).await
+}
+
+/// [`run_rounds`] once the targets' URLs are known: `urls` is (chatedge, baseline).
+async fn rounds_against<W, G, M, F, Fut>(
+    load: &LoadArgs,
+    quiet: bool,
+    (data_plane, baseline): (&str, Option<&str>),
+    ledger: Option<Arc<Ledger>>,
+    gauge: &G,
+    make: M,
+    after_chatedge: &mut F,
+) -> Result<Vec<Round>>
+where
+    W: Workload,
+    G: Gauge,
     M: Fn(&str, Option<Arc<Ledger>>) -> Result<W>,
     F: FnMut() -> Fut,
     Fut: Future<Output = ()>,
 {
     let pace = pace(load);
-    let baseline = baseline(load).await?;
     let mut done = Vec::new();
     for (target, number) in rounds::plan(load.rounds, baseline.is_some()) {
-        let workload = match (&baseline, target) {
-            (Some(b), Target::Baseline) => make(b.url(), None)?,
+        let workload = match (baseline, target) {
+            (Some(url), Target::Baseline) => make(url, None)?,
             _ => make(data_plane, ledger.clone())?,
         };
-        done.push(rounds::measure(target, number, load.rounds, Arc::new(workload), pace, load.duration, quiet).await);
+        let mut round =
+            rounds::measure(target, number, load.rounds, Arc::new(workload), pace, load.duration, quiet).await;
         if target == Target::Chatedge {
+            round.backlog = Some(drain_backlog(gauge, load, number, quiet).await);
             after_chatedge().await;
         }
+        done.push(round);
         tokio::time::sleep(load.pause).await;
     }
     Ok(done)
@@ -153,3 +205,6 @@ pub async fn backlog(p: &Provisioner, instances: &[Instance]) -> Option<u64> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -65,13 +65,16 @@ impl SendText {
         Ok(SendText { http, targets, bodies, ledger })
     }
 
+    /// Sends request `seq`; an accepted message is published to the ledger with the instant
+    /// the request started, so webhook latencies count from the send, not from the answer.
     pub async fn send(&self, seq: u64) -> Result<(), CallError> {
         let target = self.targets[(seq % self.targets.len() as u64) as usize].clone();
         let body = self.bodies[(seq % self.bodies.len() as u64) as usize].clone();
+        let sent = Instant::now();
         let reply = self.http.post(target, None, body).await?;
         let accepted: Accepted = reply.json()?;
         if let Some(ledger) = &self.ledger {
-            ledger.publish(accepted.message_id, Instant::now());
+            ledger.publish(accepted.message_id, sent);
         }
         Ok(())
     }
@@ -93,7 +96,9 @@ pub async fn run(args: SendArgs) -> Result<()> {
     let instances = super::provision(&provisioner, args.load.instances, None, quiet).await?;
     let bodies = bodies(args.load.message_chars);
     let make = |base: &str, ledger| SendText::new(http.clone(), base, &instances, bodies.clone(), ledger);
-    let done = super::run_rounds(&args.load, quiet, &args.target.data_plane, None, make, || async {}).await?;
+    let gauge = super::queue_gauge(&http, &args.target, &args.load);
+    let data_plane = &args.target.data_plane;
+    let done = super::run_rounds(&args.load, quiet, data_plane, None, &gauge, make, || async {}).await?;
     let mut report = Report::new(super::meta("send", &args.load, &args.target), done);
     report.queued_after_run = super::backlog(&provisioner, &instances).await;
     report::emit(&report, &args.output)
@@ -101,7 +106,58 @@ pub async fn run(args: SendArgs) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use http_body_util::Full;
+    use hyper::server::conn::http1;
+    use hyper::service::service_fn;
+    use hyper_util::rt::TokioIo;
+    use serde_json::Value;
+
     use super::*;
+    use crate::ledger::Received;
+
+    /// A send-text endpoint on loopback that takes `delay` to answer.
+    async fn slow_send_text(delay: Duration) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        // Ends with the test's runtime.
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let service = service_fn(move |_req| async move {
+                    tokio::time::sleep(delay).await;
+                    let body = r#"{"zaapId":"z1","messageId":"m1","id":"m1"}"#;
+                    Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(Bytes::from(body))))
+                });
+                tokio::spawn(http1::Builder::new().serve_connection(TokioIo::new(stream), service));
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn webhook_latency_counts_from_the_request_not_from_its_answer() {
+        let base = slow_send_text(Duration::from_millis(150)).await;
+        let instance =
+            Instance { index: 0, id: "i".into(), token: "t".into(), webhook_secret: None, phone: "x".into() };
+        let ledger = Arc::new(Ledger::default());
+        let sender =
+            SendText::new(Http::new(1, Duration::from_secs(5)), &base, &[instance], bodies(8), Some(ledger.clone()))
+                .expect("sender");
+        sender.send(0).await.expect("accepted");
+        let delivery: Value = json!({"type": "DeliveryCallback", "messageId": "m1"});
+        ledger.receive(Received {
+            webhook_id: "d1".into(),
+            at: Instant::now(),
+            body: delivery,
+            body_hash: 0,
+            signature_ok: true,
+        });
+        let (a, _) = ledger.account();
+        assert_eq!((a.published, a.delivered), (1, 1));
+        // The DeliveryCallback came right after the answer, 150 ms after the request left.
+        assert!(a.delivery_latency_ms.p50 >= 150.0, "{:?}", a.delivery_latency_ms);
+    }
 
     #[test]
     fn bodies_are_valid_send_text_requests() {

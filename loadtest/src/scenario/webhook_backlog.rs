@@ -22,12 +22,13 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use serde_json::json;
 
-use crate::cli::WebhooksArgs;
-use crate::client::{uri, Http};
+use crate::cli::{TargetArgs, WebhooksArgs};
+use crate::client::Http;
 use crate::ledger::Ledger;
 use crate::load::Pace;
 use crate::provision::{Instance, Provisioner};
 use crate::scenario::send::{self, SendText};
+use crate::scrape;
 use crate::sink::Sink;
 
 /// Sends of the warm-up.
@@ -72,7 +73,7 @@ pub async fn run(
     tokio::time::sleep(SETTLE).await;
     let (published, _, _) = ledger.progress();
     let received_before = ledger.received();
-    let backlog_gauge = metric(http, &args.target.data_plane, &args.backlog_metric).await;
+    let backlog_gauge = metric(http, &args.target, &args.backlog_metric).await;
     say(
         quiet,
         format!(
@@ -86,6 +87,8 @@ pub async fn run(
 
     sink.set_down(false);
     let drain = drain(args, http, ledger, received_before).await;
+    let (accounting, _) = ledger.account();
+    let defects = accounting.defects(args.verdict.max_duplicates);
     let summary = json!({
         "scenario": "webhooks --backlog",
         "instances": instances.len(),
@@ -96,8 +99,9 @@ pub async fn run(
         "drained": drain.complete,
         "deliveries_per_second_mean": drain.delivered as f64 / drain.seconds.max(1e-9),
         "deliveries_per_second_peak": drain.peak,
-        "duplicates": ledger.account().0.duplicates,
-        "bad_signatures": ledger.account().0.bad_signatures,
+        "duplicates": accounting.duplicates,
+        "bad_signatures": accounting.bad_signatures,
+        "defects": defects,
     });
     println!(
         "\nbacklog drain: {} events from {} instances delivered in {:.1} s ({}): mean {:.0} deliveries/s, peak {:.0}/s \
@@ -114,8 +118,11 @@ pub async fn run(
     if args.output.json {
         println!("{summary}");
     }
+    for d in &defects {
+        eprintln!("FAIL: {d}");
+    }
     anyhow::ensure!(drain.complete, "the backlog did not drain within --drain {:?}", args.drain);
-    Ok(())
+    super::webhooks::conclude("webhooks --backlog", &defects)
 }
 
 struct Drain {
@@ -137,7 +144,7 @@ async fn drain(args: &WebhooksArgs, http: &Http, ledger: &Ledger, received_befor
         let rate = (received - last) as f64 / now.duration_since(last_at).as_secs_f64();
         peak = peak.max(rate);
         (last, last_at) = (received, now);
-        let gauge = metric(http, &args.target.data_plane, &args.backlog_metric).await;
+        let gauge = metric(http, &args.target, &args.backlog_metric).await;
         // Statuses of one message may arrive after its READ: the server's gauge, when it has
         // one, must be empty too.
         let complete = delivered == published && read == published && gauge.is_none_or(|g| g == 0.0);
@@ -226,23 +233,10 @@ async fn wait_for_empty_queues(p: &Provisioner, instances: &[Instance], quiet: b
     }
 }
 
-/// The sum of `family`'s samples at `base/metrics`, if it has any.
-async fn metric(http: &Http, base: &str, family: &str) -> Option<f64> {
-    let reply = http.get(uri(base, "/metrics").ok()?, None).await.ok()?;
-    parse_family(&String::from_utf8_lossy(&reply.body), family)
-}
-
-fn parse_family(text: &str, family: &str) -> Option<f64> {
-    let values: Vec<f64> = text
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| {
-            let (name_labels, value) = l.rsplit_once(' ')?;
-            let name = name_labels.split('{').next()?;
-            (name == family).then(|| value.parse().ok()).flatten()
-        })
-        .collect();
-    (!values.is_empty()).then(|| values.iter().sum())
+/// The sum of `family`'s samples on the server's /metrics, if it has any.
+async fn metric(http: &Http, target: &TargetArgs, family: &str) -> Option<f64> {
+    let url = scrape::metrics_url(&target.data_plane, target.metrics_url.as_deref());
+    scrape::family(http, &url, family).await.ok()
 }
 
 fn fmt_gauge(v: Option<f64>) -> String {
@@ -252,18 +246,5 @@ fn fmt_gauge(v: Option<f64>) -> String {
 fn say(quiet: bool, line: String) {
     if !quiet {
         eprintln!("{line}");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_metric_family_is_summed_over_its_labels_and_absent_when_not_exported() {
-        let text = "# TYPE x gauge\nx{a=\"1\"} 2\nx{a=\"2\"} 3\nxy 7\ny 1\n";
-        assert_eq!(parse_family(text, "x"), Some(5.0));
-        assert_eq!(parse_family(text, "xy"), Some(7.0));
-        assert_eq!(parse_family(text, "z"), None);
     }
 }

@@ -2,7 +2,7 @@
 //! instances created with all their URLs pointing at it; the send-text load publishes each
 //! accepted message to the ledger; after each chatedge round the scenario waits (bounded by
 //! `--drain`) for the DeliveryCallbacks and READ statuses still on their way; then it settles
-//! the books: published = delivered + missing, accept → DeliveryCallback and accept → READ
+//! the books: published = delivered + missing, send → DeliveryCallback and send → READ
 //! latency, duplicates, signatures. chatedge must run with `[webhooks]
 //! allow_insecure_loopback = true` to accept the sink's http://127.0.0.1 URLs.
 
@@ -92,13 +92,17 @@ pub async fn run(args: WebhooksArgs) -> Result<()> {
     let bodies = send::bodies(args.load.message_chars);
     let make = |base: &str, ledger| SendText::new(http.clone(), base, &instances, bodies.clone(), ledger);
     let data_plane = &args.target.data_plane;
-    let done = super::run_rounds(&args.load, quiet, data_plane, Some(ledger.clone()), make, after_round).await?;
+    let gauge = super::queue_gauge(&http, &args.target, &args.load);
+    let done =
+        super::run_rounds(&args.load, quiet, data_plane, Some(ledger.clone()), &gauge, make, after_round).await?;
     let (accounting, latencies) = ledger.account();
+    let defects = accounting.defects(args.verdict.max_duplicates);
     let elapsed = started.elapsed().as_secs_f64();
     let events = accounting.events_received;
     let per_s = events as f64 / elapsed.max(1e-9);
-    let mut report =
-        Report::new(super::meta("webhooks", &args.load, &args.target), done).with_webhooks(accounting, latencies);
+    let mut report = Report::new(super::meta("webhooks", &args.load, &args.target), done)
+        .with_webhooks(accounting, latencies)
+        .with_defects(defects.clone());
     for (n, d) in drains.borrow().iter().enumerate() {
         report = report.note(describe(n + 1, d));
     }
@@ -111,7 +115,17 @@ pub async fn run(args: WebhooksArgs) -> Result<()> {
         sink.addr(),
         instances.iter().filter(|i| i.webhook_secret.is_some()).count()
     ));
-    report::emit(&report, &args.output)
+    report::emit(&report, &args.output)?;
+    conclude("webhooks", &defects)
+}
+
+/// A webhook scenario's exit: an error naming every defect (the binary prints it and exits
+/// 1), or `Ok` when there is none.
+pub fn conclude(scenario: &str, defects: &[String]) -> Result<()> {
+    if defects.is_empty() {
+        return Ok(());
+    }
+    anyhow::bail!("{scenario} failed: {}", defects.join("; "))
 }
 
 #[cfg(test)]
@@ -128,5 +142,16 @@ mod tests {
         assert_eq!((d.undelivered, d.unread), (1, 1));
         assert!(d.waited >= Duration::from_millis(120));
         assert!(describe(1, &d).contains("1 messages without DeliveryCallback"));
+    }
+
+    #[test]
+    fn a_run_with_defects_fails_and_says_why() {
+        assert!(conclude("webhooks", &[]).is_ok());
+        let defects = ["2 of 10 accepted messages got no DeliveryCallback".to_owned(), "1 webhooks failed".to_owned()];
+        let e = conclude("webhooks", &defects).expect_err("a failed run");
+        assert_eq!(
+            e.to_string(),
+            "webhooks failed: 2 of 10 accepted messages got no DeliveryCallback; 1 webhooks failed"
+        );
     }
 }

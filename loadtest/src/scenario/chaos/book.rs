@@ -28,7 +28,8 @@ use crate::stats::{self, Percentiles};
 /// An acknowledged message.
 struct Published {
     message_id: String,
-    accepted: Instant,
+    /// When its send-text request was sent.
+    sent: Instant,
 }
 
 /// The first DeliveryCallback of one zaapId.
@@ -112,7 +113,7 @@ pub struct ChaosAccounting {
     pub other_events: BTreeMap<String, u64>,
     pub malformed: u64,
     pub bad_signatures: u64,
-    /// Accept (200) → first DeliveryCallback.
+    /// Send (the request's start) → first DeliveryCallback.
     pub delivery_latency_ms: Percentiles,
 }
 
@@ -215,9 +216,9 @@ impl ChaosBook {
         self.book.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// send-text answered 200 with `zaap_id` and `message_id`; the answer arrived at `at`.
-    pub fn publish(&self, zaap_id: String, message_id: String, at: Instant) {
-        self.book().published.insert(zaap_id, Published { message_id, accepted: at });
+    /// send-text answered 200 with `zaap_id` and `message_id`; the request was sent at `sent`.
+    pub fn publish(&self, zaap_id: String, message_id: String, sent: Instant) {
+        self.book().published.insert(zaap_id, Published { message_id, sent });
     }
 
     /// (acknowledged, complete): messages acknowledged, and how many of them have their
@@ -247,7 +248,7 @@ impl ChaosBook {
                 Some(d) => {
                     a.delivered += 1;
                     a.delivery_errors += u64::from(d.failed);
-                    latency.saturating_record(stats::micros(d.at.saturating_duration_since(p.accepted)));
+                    latency.saturating_record(stats::micros(d.at.saturating_duration_since(p.sent)));
                     a.sent_status_lost += u64::from(!d.failed && !b.has(&p.message_id, "SENT"));
                     a.read_missing += u64::from(!d.failed && !b.has(&p.message_id, "READ"));
                     a.delivered_and_still_queued += u64::from(queued.contains(zaap));

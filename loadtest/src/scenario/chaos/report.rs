@@ -241,7 +241,7 @@ pub fn render(r: &ChaosReport) -> String {
     line(&mut o, "BAD SIGNATURES / malformed", format!("{} / {}", l.bad_signatures, l.malformed));
     line(
         &mut o,
-        "accept → DeliveryCallback",
+        "send → DeliveryCallback",
         format!(
             "p50 {:.1} ms, p99 {:.1} ms, max {:.0} ms",
             l.delivery_latency_ms.p50, l.delivery_latency_ms.p99, l.delivery_latency_ms.max

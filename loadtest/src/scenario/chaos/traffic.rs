@@ -93,7 +93,8 @@ pub async fn sender(shared: Arc<Shared>, bodies: Arc<Vec<Bytes>>, every: Duratio
         let answer = shared.http.post(member.send_text.clone(), None, body).await.and_then(|r| r.json::<Accepted>());
         match answer {
             Ok(a) => {
-                shared.book.publish(a.zaap_id, a.message_id, Instant::now());
+                // From the send, not the answer: webhook latency as the customer sees it.
+                shared.book.publish(a.zaap_id, a.message_id, t0);
                 shared.acknowledged.fetch_add(1, Ordering::Relaxed);
                 hist.saturating_record(stats::micros(t0.elapsed()));
             }
