@@ -484,13 +484,16 @@ async fn a_pair_rate_limit_holds_only_that_recipient_and_keeps_its_order() {
     // DeliveryCallback, no SENT, while they have not reached the network.
     c.sink.wait_for_zaaps(&common::zaap_ids(&[b1.clone(), b2.clone()]), "b1's and b2's DeliveryCallbacks").await;
     let sent_of = |m: &Value| {
-        c.sink.of_type("MessageStatusCallback").into_iter().filter(|e| e.body["status"] == "SENT" && e.body["ids"][0] == id(m)).count()
+        c.sink
+            .of_type("MessageStatusCallback")
+            .into_iter()
+            .filter(|e| e.body["status"] == "SENT" && e.body["ids"][0] == id(m))
+            .count()
     };
     for m in [&a1, &a2] {
         assert_eq!((deliveries(&c, m).len(), sent_of(m)), (0, 0), "a parked message is not reported sent");
     }
-    let deferred =
-        common::metrics::sum(&c.http, &c.ce.dp, "chatedge_dp_messages_total", "outcome=\"deferred\"").await;
+    let deferred = common::metrics::sum(&c.http, &c.ce.dp, "chatedge_dp_messages_total", "outcome=\"deferred\"").await;
     assert_eq!(deferred, 2.0, "both left the queue to wait in the connector");
 
     // The limit lifts: a1 then a2, each once more.
@@ -532,7 +535,8 @@ async fn a_parked_message_survives_kill_minus_nine_and_reaches_the_integrator_on
     let Cloud { ce, http, sink, graph, inst, dir } = cloud().await;
     let slow = "5511977770003";
     graph.limit_pair(slow, 1_000_000);
-    let (s, a) = http.post(&ce.instance_url(&inst, "send-text"), None, &json!({"phone": slow, "message": "kept"})).await;
+    let (s, a) =
+        http.post(&ce.instance_url(&inst, "send-text"), None, &json!({"phone": slow, "message": "kept"})).await;
     assert_eq!(s, 200, "{a}");
     let ours = id(&a);
     eventually(PATIENCE, || async {

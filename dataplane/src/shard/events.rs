@@ -239,7 +239,9 @@ impl Shard {
         self.counters.sent.inc();
         self.campaigns.sent(&self.deps.store, &id, &m.message_id, &mut out.batch);
         let zaap: &[&[u8]] = &[m.zaap_id.as_bytes()];
-        out.add(WebhookKind::Delivery, Some(zaap), || payload::delivery(&id, &m.phone, &m.zaap_id, &m.message_id, None));
+        out.add(WebhookKind::Delivery, Some(zaap), || {
+            payload::delivery(&id, &m.phone, &m.zaap_id, &m.message_id, None)
+        });
         if out.cfg.as_ref().is_some_and(|c| matches!(c.network, Network::CloudApi(_))) {
             // A Cloud API `failed` status may still come for it: keep what its
             // DeliveryCallback will need (the queue entry goes in this batch).
@@ -254,7 +256,9 @@ impl Shard {
             let connected = self.session(id).phone().cloned();
             let mine: &[&[u8]] = &[m.message_id.as_bytes(), b"fromMe"];
             let link = self.sent_media_link(m, at_ms, &mut out.batch);
-            out.add(WebhookKind::Received, Some(mine), || payload::sent_by_me(id, connected.as_ref(), m, at_ms, link.as_deref()));
+            out.add(WebhookKind::Received, Some(mine), || {
+                payload::sent_by_me(id, connected.as_ref(), m, at_ms, link.as_deref())
+            });
         }
     }
 

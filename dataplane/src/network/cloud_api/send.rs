@@ -213,7 +213,12 @@ impl SendTask {
 
     fn deferred(&self) -> NetworkEvent {
         let m = &self.message;
-        NetworkEvent::Deferred { instance: m.instance, generation: self.generation, message_id: m.message_id, ack: None }
+        NetworkEvent::Deferred {
+            instance: m.instance,
+            generation: self.generation,
+            message_id: m.message_id,
+            ack: None,
+        }
     }
 
     fn lost(&self, e: &GraphError, logged_out: bool) -> NetworkEvent {
