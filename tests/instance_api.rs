@@ -289,6 +289,37 @@ async fn the_integrator_lists_only_its_own_instances_in_zapi_pages() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_listing_shows_which_instances_the_data_plane_reports_connected() {
+    let dir = temp_dir();
+    let ce = Chatedge::up(dir.path(), FAST);
+    let http = Http::new();
+    let (on, off) = (create_instance(&http, &ce, None).await, create_instance(&http, &ce, None).await);
+    let listed = |id: String| {
+        let (http, ce) = (&http, &ce);
+        async move {
+            let (s, v) = http.get(&format!("{}/instances?pageSize=10", ce.dp), Some(&ce.integrator_token)).await;
+            assert_eq!(s, 201, "{v}");
+            let row = v["content"].as_array().unwrap().iter().find(|r| r["id"] == id.as_str()).cloned().unwrap();
+            (row["phoneConnected"].as_bool().unwrap(), row["whatsappConnected"].as_bool().unwrap())
+        }
+    };
+    assert_eq!(listed(on.id.clone()).await, (false, false), "nothing is connected yet");
+    pair(&http, &ce, &on, "5511988887777").await;
+    eventually(Duration::from_secs(30), || async { (listed(on.id.clone()).await == (true, true)).then_some(()) })
+        .await
+        .expect("the data plane reports the paired instance connected");
+    assert_eq!(listed(off.id.clone()).await, (false, false), "the other one is not");
+
+    let (s, v) = http.get(&ce.instance_url(&on, "disconnect"), None).await;
+    assert_eq!(s, 200, "{v}");
+    eventually(Duration::from_secs(30), || async { (listed(on.id.clone()).await == (false, false)).then_some(()) })
+        .await
+        .expect("a disconnect is reported too");
+    let taken = common::metrics::sum(&http, &ce.cp, "chatedge_cp_session_reports_total", "outcome=\"taken\"").await;
+    assert!(taken >= 2.0, "each change was a report: {taken}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_integrator_renames_subscribes_and_cancels_its_instances() {
     let dir = temp_dir();
     let ce = Chatedge::up(dir.path(), FAST);

@@ -446,5 +446,21 @@ pub struct UpdateAck {
     pub error: Option<String>,
 }
 
+/// A data plane's periodic report of its sessions (`POST /dataplane/v1/report`): every
+/// instance it has online, whole each time, so a lost report is repaired by the next. Reports
+/// are ordered by (`boot_ms`, `seq`): a later boot of the node, or a later report of the same
+/// boot, replaces what the control plane knew; an older or repeated one changes nothing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionReport {
+    pub node: crate::ids::NodeId,
+    /// When the data plane process started (unix ms).
+    pub boot_ms: u64,
+    /// Numbers the reports of one boot, from 1.
+    pub seq: u64,
+    /// Instances whose session is connected to the network.
+    pub online: Vec<crate::ids::InstanceId>,
+}
+
 #[cfg(test)]
 mod tests;

@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod push;
 pub mod registry;
 pub mod sealing;
+pub mod sessions;
 pub mod store;
 
 use std::collections::HashMap;
@@ -83,6 +84,8 @@ pub struct ControlPlane {
     /// Seals the instance tokens the listing must show again.
     pub sealer: Sealer,
     pub billing: chatedge_config::file::BillingConfig,
+    /// Which instances the data planes last reported connected.
+    pub sessions: sessions::Sessions,
 }
 
 /// A data plane holding at least one config stream.
@@ -128,6 +131,7 @@ impl ControlPlane {
             clock,
             sealer,
             billing: config.billing.clone(),
+            sessions: sessions::Sessions::default(),
         })
     }
 

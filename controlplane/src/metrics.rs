@@ -22,6 +22,8 @@ pub struct Metrics {
     /// Lifecycle and billing steps applied, by kind (a fixed set, see `billing::jobs`).
     pub billing_events: IntCounterVec,
     pub accounts_restricted: IntGauge,
+    /// Data planes' session reports by outcome: taken, stale.
+    pub session_reports: IntCounterVec,
 }
 
 impl Metrics {
@@ -81,6 +83,13 @@ impl Metrics {
             refusals: register(
                 &r,
                 IntCounterVec::new(Opts::new("chatedge_cp_refusals_total", "requests refused, by reason"), &["reason"]),
+            ),
+            session_reports: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new("chatedge_cp_session_reports_total", "data planes' session reports by outcome"),
+                    &["outcome"],
+                ),
             ),
             billing_events: register(
                 &r,

@@ -165,6 +165,9 @@ pub async fn run(
     let idle = config.controlplane.heartbeat * 3;
     let follower = sync::client::Follower { state: sync.clone(), control: control.clone(), shards: shards.clone() };
     let follower = tokio::spawn(sync::client::run(follower, idle, shutdown.clone()));
+    let reporter =
+        sync::report::Reporter { control: control.clone(), shards: shards.clone(), node, metrics: metrics.clone() };
+    let reporter = tokio::spawn(sync::report::run(reporter, shutdown.clone()));
     if sync.version() == 0 && !sync.wait_for(1, FIRST_SYNC_WAIT).await {
         tracing::warn!("no configuration from the control plane yet; serving without instances until it arrives");
     }
@@ -225,6 +228,7 @@ pub async fn run(
     let _ = tokio::task::spawn_blocking(move || shard_threads.into_iter().for_each(|t| drop(t.join()))).await;
     let _ = dispatcher.await;
     let _ = follower.await;
+    let _ = reporter.await;
     let _ = tokio::task::spawn_blocking(move || {
         drop(sweeper);
         store.close()

@@ -62,6 +62,8 @@ pub struct Metrics {
     pub webhook_requeued: IntCounterVec,
     pub config_version: IntGauge,
     pub config_updates: IntCounterVec,
+    /// Session reports to the control plane by outcome: sent, failed.
+    pub session_reports: IntCounterVec,
     pub control_plane_connected: IntGauge,
     pub config_batches: IntCounterVec,
     pub instance_teardowns: IntCounterVec,
@@ -384,6 +386,13 @@ impl Metrics {
                 IntCounterVec::new(
                     Opts::new("chatedge_dp_config_updates_total", "config updates by result"),
                     &["result"],
+                ),
+            ),
+            session_reports: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new("chatedge_dp_session_reports_total", "session reports to the control plane by outcome"),
+                    &["outcome"],
                 ),
             ),
             control_plane_connected: register(

@@ -1,10 +1,10 @@
 //! Routes data planes call, authenticated with the node token: the config stream, update
-//! acknowledgements, and settings changes forwarded from the instance API.
+//! acknowledgements, session reports, and settings changes forwarded from the instance API.
 
 use std::sync::Arc;
 
 use chatedge_config::settings::{SettingChange, SettingsApplied, SettingsPatch};
-use chatedge_config::{InstanceId, NodeId, UpdateAck};
+use chatedge_config::{InstanceId, NodeId, SessionReport, UpdateAck};
 use chatedge_serve::Resp;
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
@@ -45,6 +45,15 @@ pub async fn ack(cp: &Arc<ControlPlane>, req: Request<Incoming>) -> Result<Resp,
     check_node(cp, req.headers())?;
     let ack: UpdateAck = super::json_body(req).await?;
     push::record_ack(cp, &ack);
+    Ok(chatedge_serve::json(StatusCode::OK, &json!({"value": true})))
+}
+
+/// `POST /dataplane/v1/report`: a data plane's connected instances (see `sessions`).
+pub async fn report(cp: &Arc<ControlPlane>, req: Request<Incoming>) -> Result<Resp, CpError> {
+    check_node(cp, req.headers())?;
+    let report: SessionReport = super::json_body(req).await?;
+    let taken = cp.sessions.record(report, chatedge_config::time::unix_ms());
+    cp.metrics.session_reports.with_label_values(&[if taken { "taken" } else { "stale" }]).inc();
     Ok(chatedge_serve::json(StatusCode::OK, &json!({"value": true})))
 }
 

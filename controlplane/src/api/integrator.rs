@@ -336,6 +336,9 @@ fn listing(cp: &ControlPlane, i: &InstanceRecord, now: u64) -> serde_json::Value
         (None, Some(clear)) => clear.expose().to_owned(),
         (None, None) => String::new(),
     };
+    // Neither network tells a phone's own connection apart from the session's: a connected
+    // session is a connected phone.
+    let connected = cp.sessions.connected(&c.id);
     json!({
         "token": token,
         "tenant": c.tenant.to_string(),
@@ -350,6 +353,8 @@ fn listing(cp: &ControlPlane, i: &InstanceRecord, now: u64) -> serde_json::Value
         "presenceChatCallbackUrl": u(WebhookKind::ChatPresence),
         "connectedCallbackUrl": u(WebhookKind::Connected),
         "receivedStatusCallbackUrl": "",
+        "phoneConnected": connected,
+        "whatsappConnected": connected,
         "middleware": middleware_of(i),
         "network": match c.network { Network::Sim => "sim", Network::CloudApi(_) => "cloud-api" },
         "name": c.name,

@@ -3,7 +3,7 @@
 //! cancellation), the integrator's own account routes (`/integrator/…`: invoices, Client-Token,
 //! IP allowlist), the operator's `/admin/…` routes (accounts, tokens, rate limits, payments, test clock),
 //! the data-plane routes
-//! (`/dataplane/v1/…`: config stream, acknowledgements, forwarded settings) and `/metrics`.
+//! (`/dataplane/v1/…`: config stream, acknowledgements, session reports, forwarded settings) and `/metrics`.
 //! Errors use Z-API's shape `{"error", "message"}` and are mapped to HTTP in [`error_response`]
 //! only.
 
@@ -70,6 +70,9 @@ pub async fn handle(cp: Arc<ControlPlane>, req: Request<Incoming>, shutdown: wat
         }
         (&Method::POST, ["dataplane", "v1", "config", "ack"]) => {
             ("dataplane.ack", dataplane::ack(&cp, req).await.map(whole))
+        }
+        (&Method::POST, ["dataplane", "v1", "report"]) => {
+            ("dataplane.report", dataplane::report(&cp, req).await.map(whole))
         }
         (&Method::POST, ["dataplane", "v1", "instances", id, "settings"]) => {
             let id = id.to_string();

@@ -100,6 +100,10 @@ pub enum Command {
         feed: Box<crate::campaigns::Feed>,
         reply: Reply<u64>,
     },
+    /// The instances whose session is connected (the session report to the control plane).
+    Online {
+        reply: oneshot::Sender<Vec<InstanceId>>,
+    },
     /// Leave the event loop (shutdown).
     Stop,
 }
@@ -120,7 +124,7 @@ impl Command {
             | Command::Teardown { instance, .. }
             | Command::Account { instance, .. }
             | Command::CampaignFeed { instance, .. } => Some(*instance),
-            Command::Stop => None,
+            Command::Online { .. } | Command::Stop => None,
         }
     }
 }
@@ -178,6 +182,10 @@ impl Shard {
             Command::Teardown { instance, reply } => self.teardown(instance, Then::Reply(reply), "on_update"),
             Command::Account { instance, call, reply } => self.account(instance, call, reply),
             Command::CampaignFeed { instance, feed, reply } => self.campaign_feed(instance, *feed, reply),
+            Command::Online { reply } => {
+                let online = self.sessions.iter().filter(|(_, s)| s.is_online()).map(|(id, _)| *id).collect();
+                let _ = reply.send(online);
+            }
             Command::Stop => {}
         }
     }

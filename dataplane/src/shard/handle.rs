@@ -51,6 +51,17 @@ impl Shards {
         self.ask(id, make).await?
     }
 
+    /// The instances every shard has online, shard by shard.
+    pub async fn online(&self) -> Result<Vec<InstanceId>, CoreError> {
+        let mut all = Vec::new();
+        for s in self.senders.iter() {
+            let (tx, rx) = oneshot::channel();
+            s.send(Command::Online { reply: tx }).await.map_err(|_| CoreError::ShuttingDown)?;
+            all.extend(rx.await.map_err(|_| CoreError::ShuttingDown)?);
+        }
+        Ok(all)
+    }
+
     /// Tells every shard to leave its loop.
     pub async fn stop(&self) {
         for s in self.senders.iter() {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use chatedge_config::settings::{SettingsApplied, SettingsPatch};
-use chatedge_config::{InstanceId, NodeId, Secret, UpdateAck};
+use chatedge_config::{InstanceId, NodeId, SessionReport, Secret, UpdateAck};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
@@ -106,6 +106,17 @@ impl ControlClient {
     pub async fn ack(&self, ack: &UpdateAck) -> Result<(), ControlError> {
         let body = Bytes::from(serde_json::to_vec(ack).unwrap_or_default());
         let (status, body) = self.call(self.request(Method::POST, "/dataplane/v1/config/ack", body)?).await?;
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(ControlError::Refused { status, body })
+        }
+    }
+
+    /// Sends the session report (see [`SessionReport`]).
+    pub async fn report(&self, report: &SessionReport) -> Result<(), ControlError> {
+        let body = Bytes::from(serde_json::to_vec(report).unwrap_or_default());
+        let (status, body) = self.call(self.request(Method::POST, "/dataplane/v1/report", body)?).await?;
         if status.is_success() {
             Ok(())
         } else {

@@ -3,12 +3,14 @@
 //! swaps them in atomically (an `ArcSwap`, read lock-free on the hot path) and acknowledges
 //! them. A refused update (NACK) leaves the last good snapshot serving. With the control plane
 //! unreachable, the persisted snapshot keeps the data plane serving. Instances an update
-//! removes are handed to their shards for teardown ([`client`], `shard::teardown`).
+//! removes are handed to their shards for teardown ([`client`], `shard::teardown`). The
+//! other way, it tells the control plane which instances are connected ([`report`]).
 
 pub mod client;
 pub mod control;
 pub mod lines;
 pub mod persist;
+pub mod report;
 
 use std::sync::Arc;
 use std::time::Duration;
