@@ -353,7 +353,9 @@ async fn an_accounts_own_opt_out_words_replace_the_nodes_and_apply_without_a_res
     let (s, created) = api(http, ce, inst, "create/campaign", &body).await;
     assert_eq!(s, 200, "{created}");
     let id = created["campaignId"].as_str().unwrap().to_owned();
-    let done = wait_campaign(http, ce, inst, &id, "done", |c| c["state"] == json!("done") && c["results"]["Sent"] == json!(2)).await;
+    let done =
+        wait_campaign(http, ce, inst, &id, "done", |c| c["state"] == json!("done") && c["results"]["Sent"] == json!(2))
+            .await;
     assert_eq!(done["results"]["OptedOut"], json!(1), "{done}");
     let rows = all_rows(http, ce, inst, &id, 100).await;
     let status = |n: &str| rows.iter().find(|r| r["number"] == json!(n)).map(|r| r["status"].clone());
@@ -372,7 +374,8 @@ async fn an_accounts_own_opt_out_words_replace_the_nodes_and_apply_without_a_res
 async fn a_campaign_keeps_to_its_own_send_rate_and_pause_and_cancel_stop_its_feed() {
     let p = paired(FAST).await;
     let (http, ce, inst) = (&p.http, &p.ce, &p.inst);
-    let contacts: Vec<Value> = (0..80u64).map(|i| json!({"number": format!("{}", 5511974000001u64 + i * 10)})).collect();
+    let contacts: Vec<Value> =
+        (0..80u64).map(|i| json!({"number": format!("{}", 5511974000001u64 + i * 10)})).collect();
     let (s, v) = api(http, ce, inst, "create/audience", &json!({"id": "paced", "contacts": contacts})).await;
     assert_eq!((s, v["added"].clone()), (200, json!(80)), "{v}");
     let queued = |c: &Value| c["results"]["Queued"].as_u64().unwrap_or(0);
@@ -386,7 +389,11 @@ async fn a_campaign_keeps_to_its_own_send_rate_and_pause_and_cancel_stop_its_fee
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     let c = campaign(http, ce, inst, &id).await;
     let allowed = (began.elapsed().as_secs_f64() * 10.0) as u64 + 10;
-    assert!(queued(&c) >= 10 && queued(&c) <= allowed, "10 a second (a second's worth at once): {} of {allowed}: {c}", queued(&c));
+    assert!(
+        queued(&c) >= 10 && queued(&c) <= allowed,
+        "10 a second (a second's worth at once): {} of {allowed}: {c}",
+        queued(&c)
+    );
 
     // Paused: nothing more is queued (a feed already on its way may still land).
     let (s, v) = api(http, ce, inst, "pause/campaign", &json!({"campaignId": id})).await;
@@ -406,7 +413,10 @@ async fn a_campaign_keeps_to_its_own_send_rate_and_pause_and_cancel_stop_its_fee
     tokio::time::sleep(Duration::from_millis(300)).await;
     let stopped = queued(&campaign(http, ce, inst, &id).await);
     tokio::time::sleep(Duration::from_millis(800)).await;
-    let c = wait_campaign(http, ce, inst, &id, "what was queued is sent", |c| c["results"]["Sent"].as_u64() == Some(stopped)).await;
+    let c = wait_campaign(http, ce, inst, &id, "what was queued is sent", |c| {
+        c["results"]["Sent"].as_u64() == Some(stopped)
+    })
+    .await;
     assert_eq!(queued(&c), stopped, "a cancelled run queues nothing: {c}");
     assert!(stopped < 80, "cancelled before the end: {c}");
     assert_eq!(c["runs"][0]["state"], json!("cancelled"));

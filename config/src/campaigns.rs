@@ -101,11 +101,10 @@ impl RawCampaigns {
         if self.feed_batch > 10_000 {
             problems.push("campaigns.feed_batch: at most 10000 recipients per batch".into());
         }
-        let keywords = opt_out_keywords("campaigns.opt_out_keywords", &self.opt_out_keywords)
-            .unwrap_or_else(|p| {
-                problems.extend(p);
-                Vec::new()
-            });
+        let keywords = opt_out_keywords("campaigns.opt_out_keywords", &self.opt_out_keywords).unwrap_or_else(|p| {
+            problems.extend(p);
+            Vec::new()
+        });
         if !problems.is_empty() {
             return Err(problems);
         }

@@ -75,8 +75,13 @@ fn an_api_key_finds_its_instance_through_every_kind_of_update() {
     // A's token is replaced, B is removed: the old keys find nothing.
     let mut a2 = a.clone();
     a2.token_hash = token_c.hash();
-    let delta =
-        ConfigUpdate { from_version: 1, version: 2, instances: vec![a2], removed_instances: vec![b.id], ..Default::default() };
+    let delta = ConfigUpdate {
+        from_version: 1,
+        version: 2,
+        instances: vec![a2],
+        removed_instances: vec![b.id],
+        ..Default::default()
+    };
     let s2 = s1.apply(&delta, STRICT).unwrap();
     assert_eq!((found(&s2, &token_a), found(&s2, &token_b), found(&s2, &token_c)), (None, None, Some(a.id)));
     assert_eq!(found(&s1, &token_b), Some(b.id), "the old snapshot keeps its own index");

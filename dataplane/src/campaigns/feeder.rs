@@ -146,7 +146,8 @@ impl Campaigns {
                 .collect();
             let text = match template::render(&campaign.message, &mine) {
                 Ok(t) if t.chars().count() > MAX_MESSAGE_CHARS => {
-                    let why = format!("with its values the message is longer than {MAX_MESSAGE_CHARS} characters: not sent");
+                    let why =
+                        format!("with its values the message is longer than {MAX_MESSAGE_CHARS} characters: not sent");
                     skips.push(skip(Outcome::SendError, why));
                     continue;
                 }

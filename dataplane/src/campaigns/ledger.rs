@@ -309,8 +309,8 @@ impl Ledger {
     ) -> Result<(), StoreError> {
         let now = Instant::now();
         let value_key = keys::values(instance, group, phone);
-        let new = !self.inputs.contains_key(&value_key)
-            && store.db().get_cf(store.cf(Cf::Campaigns), &value_key)?.is_none();
+        let new =
+            !self.inputs.contains_key(&value_key) && store.db().get_cf(store.cf(Cf::Campaigns), &value_key)?.is_none();
         batch.put(Cf::Campaigns, value_key.clone(), encode(value));
         self.inputs.insert(value_key, (None, now));
         if !new {

@@ -149,7 +149,8 @@ fn operator_routes_are_exempt_and_integrator_routes_and_wrong_tokens_count_again
 fn a_campaign_call_counts_against_the_instance_whose_api_key_it_presents() {
     let tenant = TenantId::generate();
     let i = InstanceConfig::new_trial(tenant, TokenHash::of(b"campaign-key"), "i".into(), 0, 1);
-    let update = chatedge_config::ConfigUpdate { reset: true, version: 1, instances: vec![i.clone()], ..Default::default() };
+    let update =
+        chatedge_config::ConfigUpdate { reset: true, version: 1, instances: vec![i.clone()], ..Default::default() };
     let snap = Snapshot::default().apply(&update, Default::default()).unwrap();
     let peer = IpAddr::V4(Ipv4Addr::LOCALHOST);
     let with = |key: &str| {
