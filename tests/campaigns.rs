@@ -262,6 +262,168 @@ async fn a_campaign_to_a_csv_audience_sends_each_recipient_its_own_text_and_coun
     // Metrics count outcomes with bounded labels.
     let sent = metrics::sum(http, &ce.dp, "chatedge_dp_campaign_recipients_total", "outcome=\"sent\"").await;
     assert_eq!(sent, 3.0);
+
+    // The InputGroup counts the numbers that answered: Ana answering again is the same number,
+    // Bruno is a new one. The latest press is the row's action.
+    assert_eq!(input_group(http, ce, inst, &id).await["numbers"], json!(1), "Ana answered once");
+    press(http, ce, inst, "5511970000001", &format!("{id}#2"), "Tell me more").await;
+    wait_campaign(http, ce, inst, &id, "the second press counted", |c| c["results"]["ButtonPresses"] == json!(2)).await;
+    assert_eq!(input_group(http, ce, inst, &id).await["numbers"], json!(1), "Ana is still one number");
+    press(http, ce, inst, "5511970000002", &format!("{id}#1"), "I want it").await;
+    wait_campaign(http, ce, inst, &id, "Bruno's press counted", |c| c["results"]["ButtonPresses"] == json!(3)).await;
+    assert_eq!(input_group(http, ce, inst, &id).await["numbers"], json!(2), "Bruno is a second number");
+    let rows = all_rows(http, ce, inst, &id, 100).await;
+    let action = |n: &str| rows.iter().find(|r| r["number"] == json!(n)).map(|r| r["action"].clone());
+    assert_eq!((action("5511970000001"), action("5511970000002")), (Some(json!("offers")), Some(json!("YES"))));
+}
+
+/// A button press from `phone` (a ReceivedCallback of type buttonResponse).
+async fn press(http: &Http, ce: &Chatedge, inst: &Instance, phone: &str, button_id: &str, label: &str) {
+    inbound(
+        http,
+        ce,
+        json!({"instanceId": inst.id, "phone": phone, "type": "buttonResponse", "buttonId": button_id, "message": label}),
+    )
+    .await;
+}
+
+/// The campaign's InputGroup as `retrieve/variable/groups` lists it.
+async fn input_group(http: &Http, ce: &Chatedge, inst: &Instance, campaign_id: &str) -> Value {
+    let (status, groups) = api(http, ce, inst, "retrieve/variable/groups", &json!({})).await;
+    assert_eq!(status, 200, "{groups}");
+    let found = groups.as_array().unwrap().iter().find(|g| g["id"] == json!(campaign_id)).cloned();
+    found.unwrap_or_else(|| panic!("no input group {campaign_id}: {groups}"))
+}
+
+/// The account the bootstrap integrator token (and so every test instance) belongs to.
+fn account_of(ce: &Chatedge) -> String {
+    let creds: Value = serde_json::from_slice(&std::fs::read(ce.dir.join("credentials.json")).unwrap()).unwrap();
+    creds["tenantId"].as_str().unwrap().to_owned()
+}
+
+async fn set_opt_out_words(http: &Http, ce: &Chatedge, words: Value) -> (u16, Value) {
+    let url = format!("{}/admin/accounts/{}/opt-out-keywords", ce.cp, account_of(ce));
+    let body = json!({ "keywords": words }).to_string().into_bytes();
+    http.raw(Method::PUT, &url, Some(&ce.admin_token), &[("content-type", "application/json")], body).await
+}
+
+/// Waits until the sink holds a ReceivedCallback from each of `phones` (the opt-out check runs
+/// in the batch that produces it).
+async fn wait_received_from(p: &Paired, phones: &[&str]) {
+    p.sink
+        .wait_for(PATIENCE, "the ReceivedCallbacks", |events| {
+            phones.iter().all(|ph| {
+                events.iter().any(|e| e.body["type"] == json!("ReceivedCallback") && e.body["phone"] == json!(ph))
+            })
+        })
+        .await;
+}
+
+async fn opt_outs(http: &Http, ce: &Chatedge) -> f64 {
+    metrics::sum(http, &ce.dp, "chatedge_dp_campaign_opt_outs_total", "").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_accounts_own_opt_out_words_replace_the_nodes_and_apply_without_a_restart() {
+    let p = paired(FAST).await;
+    let (http, ce, inst) = (&p.http, &p.ce, &p.inst);
+    let (ana, bruno, carla) = ("5511973000001", "5511973000002", "5511973000003");
+
+    // Bad words are refused naming them; good ones are stored trimmed and upper-cased.
+    let (s, v) = set_opt_out_words(http, ce, json!(["SAIR", "  "])).await;
+    assert_eq!(s, 400, "{v}");
+    assert!(v["message"].as_str().unwrap_or_default().contains("keywords[1]"), "{v}");
+    let (s, v) = set_opt_out_words(http, ce, json!([" sair ", "Cancelar"])).await;
+    assert_eq!((s, v["optOutKeywords"].clone()), (200, json!(["SAIR", "CANCELAR"])), "{v}");
+    let url = format!("{}/admin/accounts/{}", ce.cp, account_of(ce));
+    let (_, account) = http.get(&url, Some(&ce.admin_token)).await;
+    assert_eq!(account["optOutKeywords"], json!(["SAIR", "CANCELAR"]), "{account}");
+
+    // The account's words replace the node's: STOP no longer opts out, "cancelar" does.
+    inbound(http, ce, json!({"instanceId": inst.id, "phone": ana, "message": "STOP"})).await;
+    inbound(http, ce, json!({"instanceId": inst.id, "phone": bruno, "message": " cancelar "})).await;
+    wait_received_from(&p, &[ana, bruno]).await;
+    assert_eq!(opt_outs(http, ce).await, 1.0, "only Bruno's word is one of the account's");
+
+    let contacts = json!([{"number": ana}, {"number": bruno}, {"number": carla}]);
+    let (s, v) = api(http, ce, inst, "create/audience", &json!({"id": "trio", "contacts": contacts})).await;
+    assert_eq!(s, 200, "{v}");
+    let body =
+        json!({"title": "Words", "message": "Hello", "options": {"runImmediately": true, "audiences": ["trio"]}});
+    let (s, created) = api(http, ce, inst, "create/campaign", &body).await;
+    assert_eq!(s, 200, "{created}");
+    let id = created["campaignId"].as_str().unwrap().to_owned();
+    let done =
+        wait_campaign(http, ce, inst, &id, "done", |c| c["state"] == json!("done") && c["results"]["Sent"] == json!(2))
+            .await;
+    assert_eq!(done["results"]["OptedOut"], json!(1), "{done}");
+    let rows = all_rows(http, ce, inst, &id, 100).await;
+    let status = |n: &str| rows.iter().find(|r| r["number"] == json!(n)).map(|r| r["status"].clone());
+    assert_eq!(status(bruno), Some(json!("opted_out")));
+    assert_ne!(status(ana), Some(json!("opted_out")), "STOP was not the account's word");
+
+    // `null` returns the account to the node's words ([campaigns] default: STOP and 2).
+    let (s, v) = set_opt_out_words(http, ce, Value::Null).await;
+    assert_eq!((s, v["optOutKeywords"].clone()), (200, Value::Null), "{v}");
+    inbound(http, ce, json!({"instanceId": inst.id, "phone": carla, "message": "stop"})).await;
+    wait_received_from(&p, &[carla]).await;
+    assert_eq!(opt_outs(http, ce).await, 2.0, "STOP opts out again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_keeps_to_its_own_send_rate_and_pause_and_cancel_stop_its_feed() {
+    let p = paired(FAST).await;
+    let (http, ce, inst) = (&p.http, &p.ce, &p.inst);
+    let contacts: Vec<Value> =
+        (0..80u64).map(|i| json!({"number": format!("{}", 5511974000001u64 + i * 10)})).collect();
+    let (s, v) = api(http, ce, inst, "create/audience", &json!({"id": "paced", "contacts": contacts})).await;
+    assert_eq!((s, v["added"].clone()), (200, json!(80)), "{v}");
+    let queued = |c: &Value| c["results"]["Queued"].as_u64().unwrap_or(0);
+
+    let began = std::time::Instant::now();
+    let body = json!({"title": "Paced", "message": "Slowly", "options": {"runImmediately": true, "audiences": ["paced"], "maxPerSecond": 10}});
+    let (s, created) = api(http, ce, inst, "create/campaign", &body).await;
+    assert_eq!(s, 200, "{created}");
+    assert_eq!(created["campaign"]["maxPerSecond"], json!(10));
+    let id = created["campaignId"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let c = campaign(http, ce, inst, &id).await;
+    let allowed = (began.elapsed().as_secs_f64() * 10.0) as u64 + 10;
+    assert!(
+        queued(&c) >= 10 && queued(&c) <= allowed,
+        "10 a second (a second's worth at once): {} of {allowed}: {c}",
+        queued(&c)
+    );
+
+    // Paused: nothing more is queued (a feed already on its way may still land).
+    let (s, v) = api(http, ce, inst, "pause/campaign", &json!({"campaignId": id})).await;
+    assert_eq!((s, v["campaign"]["state"].clone()), (200, json!("paused")), "{v}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let held = queued(&campaign(http, ce, inst, &id).await);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(queued(&campaign(http, ce, inst, &id).await), held, "a paused run queues nothing");
+
+    let (s, v) = api(http, ce, inst, "resume/campaign", &json!({"campaignId": id})).await;
+    assert_eq!((s, v["campaign"]["state"].clone()), (200, json!("running")), "{v}");
+    wait_campaign(http, ce, inst, &id, "feeding again", |c| queued(c) > held).await;
+
+    // Cancelled: the feed stops for good; what was queued still leaves.
+    let (s, v) = api(http, ce, inst, "cancel/campaign", &json!({"campaignId": id})).await;
+    assert_eq!((s, v["campaign"]["state"].clone()), (200, json!("cancelled")), "{v}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let stopped = queued(&campaign(http, ce, inst, &id).await);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let c = wait_campaign(http, ce, inst, &id, "what was queued is sent", |c| {
+        c["results"]["Sent"].as_u64() == Some(stopped)
+    })
+    .await;
+    assert_eq!(queued(&c), stopped, "a cancelled run queues nothing: {c}");
+    assert!(stopped < 80, "cancelled before the end: {c}");
+    assert_eq!(c["runs"][0]["state"], json!("cancelled"));
+    let (s, v) = api(http, ce, inst, "cancel/campaign", &json!({"campaignId": id})).await;
+    assert_eq!((s, v["error"].clone()), (409, json!("Conflict")), "{v}");
+    let (s, v) = api(http, ce, inst, "resume/campaign", &json!({"campaignId": id})).await;
+    assert_eq!(s, 409, "a cancelled run cannot be resumed: {v}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,8 @@
 //! `[campaigns]`: how bulk campaigns (issue 14) feed an instance's queue, what they may hold
-//! and which incoming words opt a number out. Only describes and validates; the data plane's
-//! `campaigns` room applies it.
+//! and which incoming words opt a number out — the node's default words here, an account's own
+//! in its `Tenant::opt_out_keywords` (pushed by the control plane), both checked by
+//! [`opt_out_keywords`]. Only describes and validates; the data plane's `campaigns` room
+//! applies it.
 
 use serde::Deserialize;
 
@@ -36,6 +38,39 @@ impl Default for RawCampaigns {
     }
 }
 
+/// Most opt-out words one node or account may have, and the longest one.
+pub const MAX_OPT_OUT_KEYWORDS: usize = 32;
+pub const MAX_OPT_OUT_KEYWORD_CHARS: usize = 64;
+
+/// An incoming text as opt-out words are compared: trimmed and upper-cased.
+pub fn opt_out_form(text: &str) -> String {
+    text.trim().to_uppercase()
+}
+
+/// `words` trimmed and upper-cased, or every problem, each naming `field` (and the word's
+/// index): 1 to 32 words of 1 to 64 characters. The same check runs on `[campaigns]
+/// opt_out_keywords`, in the control plane before it stores an account's words, and in the
+/// data plane before it applies a snapshot carrying them.
+pub fn opt_out_keywords(field: &str, words: &[String]) -> Result<Vec<String>, Vec<String>> {
+    let mut problems = Vec::new();
+    if words.is_empty() {
+        problems.push(format!("{field}: at least one keyword"));
+    }
+    if words.len() > MAX_OPT_OUT_KEYWORDS {
+        problems.push(format!("{field}: at most {MAX_OPT_OUT_KEYWORDS} keywords"));
+    }
+    let normal: Vec<String> = words.iter().map(|w| opt_out_form(w)).collect();
+    for (i, w) in normal.iter().enumerate() {
+        if w.is_empty() || w.chars().count() > MAX_OPT_OUT_KEYWORD_CHARS {
+            problems.push(format!("{field}[{i}]: each keyword must be 1 to {MAX_OPT_OUT_KEYWORD_CHARS} characters"));
+        }
+    }
+    match problems.is_empty() {
+        true => Ok(normal),
+        false => Err(problems),
+    }
+}
+
 /// `[campaigns]`, validated.
 #[derive(Debug, Clone)]
 pub struct CampaignsConfig {
@@ -66,13 +101,10 @@ impl RawCampaigns {
         if self.feed_batch > 10_000 {
             problems.push("campaigns.feed_batch: at most 10000 recipients per batch".into());
         }
-        let keywords: Vec<String> = self.opt_out_keywords.iter().map(|k| k.trim().to_uppercase()).collect();
-        if keywords.iter().any(|k| k.is_empty() || k.chars().count() > 64) {
-            problems.push("campaigns.opt_out_keywords: each keyword must be 1 to 64 characters".into());
-        }
-        if keywords.len() > 32 {
-            problems.push("campaigns.opt_out_keywords: at most 32 keywords".into());
-        }
+        let keywords = opt_out_keywords("campaigns.opt_out_keywords", &self.opt_out_keywords).unwrap_or_else(|p| {
+            problems.extend(p);
+            Vec::new()
+        });
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -104,11 +136,25 @@ mod tests {
             (RawCampaigns { feed_batch: 0, ..Default::default() }, "campaigns.feed_batch"),
             (RawCampaigns { feed_batch: 20_000, ..Default::default() }, "campaigns.feed_batch"),
             (RawCampaigns { opt_out_keywords: vec![" ".into()], ..Default::default() }, "campaigns.opt_out_keywords"),
+            (RawCampaigns { opt_out_keywords: vec![], ..Default::default() }, "campaigns.opt_out_keywords"),
             (RawCampaigns { max_csv_rows: 0, ..Default::default() }, "campaigns.max_csv_rows"),
         ];
         for (raw, key) in cases {
             let problems = raw.validate().unwrap_err();
             assert!(problems.iter().any(|p| p.starts_with(key)), "{key}: {problems:?}");
         }
+    }
+
+    #[test]
+    fn opt_out_words_are_compared_trimmed_and_upper_cased_and_each_bad_one_is_named() {
+        let ok = opt_out_keywords("optOutKeywords", &[" sair ".into(), "Cancelar".into(), "ß".into()]);
+        assert_eq!(ok, Ok(vec!["SAIR".to_owned(), "CANCELAR".to_owned(), "SS".to_owned()]));
+        assert_eq!(opt_out_form("  Sair\n"), "SAIR");
+        let bad = opt_out_keywords("optOutKeywords", &["STOP".into(), "  ".into(), "x".repeat(65)]).unwrap_err();
+        assert_eq!(bad.len(), 2, "{bad:?}");
+        assert!(bad[0].starts_with("optOutKeywords[1]:") && bad[1].starts_with("optOutKeywords[2]:"), "{bad:?}");
+        assert!(opt_out_keywords("k", &[]).unwrap_err()[0].starts_with("k: at least one"));
+        let many: Vec<String> = (0..33).map(|i| format!("W{i}")).collect();
+        assert!(opt_out_keywords("k", &many).unwrap_err()[0].contains("at most 32"));
     }
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::campaigns::opt_out_keywords;
 use crate::ids::{InstanceId, TenantId};
 use crate::token::{Secret, TokenHash, WebhookSecret};
 use crate::webhook_url::{UrlPolicy, WebhookUrl};
@@ -45,6 +46,11 @@ pub struct Tenant {
     /// data plane on every instance call.
     #[serde(default, skip_serializing_if = "AccountSecurity::is_open")]
     pub security: AccountSecurity,
+    /// The account's own opt-out words for campaigns (issue 14: "the account's opt-out
+    /// keywords"), trimmed and upper-cased; they replace the data plane's `[campaigns]
+    /// opt_out_keywords` for the account's instances. `None`: the data plane's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opt_out_keywords: Option<Vec<String>>,
 }
 
 impl Tenant {
@@ -58,6 +64,7 @@ impl Tenant {
             disabled: false,
             payment_overdue: false,
             security: AccountSecurity::default(),
+            opt_out_keywords: None,
         }
     }
 }
@@ -373,6 +380,12 @@ pub struct Snapshot {
     pub admin_token_hash: Option<TokenHash>,
     pub tenants: HashMap<TenantId, Arc<Tenant>>,
     pub instances: HashMap<InstanceId, Arc<InstanceConfig>>,
+    /// Which instance holds each token (by its hash): the Chat Inc API key is a bare token
+    /// that names no instance id, and finding its instance must not cost a pass over every
+    /// instance. Kept by [`Snapshot::apply`] alone, so it always matches `instances` of a
+    /// snapshot built by updates (code that inserts into `instances` directly, as some unit
+    /// tests do, gets no index entry).
+    by_token: HashMap<TokenHash, InstanceId>,
 }
 
 impl Snapshot {
@@ -389,6 +402,9 @@ impl Snapshot {
         for t in &update.tenants {
             let limits = t.limits.map(|l| l.problems()).unwrap_or_default();
             problems.extend(limits.into_iter().map(|p| format!("tenant {}: {p}", t.id)));
+            if let Some(Err(p)) = t.opt_out_keywords.as_deref().map(|w| opt_out_keywords("optOutKeywords", w)) {
+                problems.extend(p.into_iter().map(|p| format!("tenant {}: {p}", t.id)));
+            }
         }
         if !problems.is_empty() {
             return Err(UpdateError::Invalid(problems));
@@ -402,12 +418,32 @@ impl Snapshot {
             next.tenants.insert(t.id, Arc::new(t.clone()));
         }
         for i in &update.instances {
-            next.instances.insert(i.id, Arc::new(i.clone()));
+            if let Some(old) = next.instances.insert(i.id, Arc::new(i.clone())) {
+                next.unindex(&old);
+            }
+            next.by_token.insert(i.token_hash, i.id);
         }
         for id in &update.removed_instances {
-            next.instances.remove(id);
+            if let Some(old) = next.instances.remove(id) {
+                next.unindex(&old);
+            }
         }
         Ok(next)
+    }
+
+    /// Drops `old`'s token from the index, unless another instance holds it by now.
+    fn unindex(&mut self, old: &InstanceConfig) {
+        if self.by_token.get(&old.token_hash) == Some(&old.id) {
+            self.by_token.remove(&old.token_hash);
+        }
+    }
+
+    /// The instance whose token is `token`, if any: one map lookup by the token's SHA-256,
+    /// then the constant-time comparison of the instance's own hash.
+    pub fn instance_by_token(&self, token: &str) -> Option<&Arc<InstanceConfig>> {
+        let presented = TokenHash::of(token.as_bytes());
+        let instance = self.by_token.get(&presented).and_then(|id| self.instances.get(id))?;
+        (instance.token_hash == presented).then_some(instance)
     }
 
     /// This snapshot as a self-contained update (for persisting it).

@@ -77,6 +77,15 @@ impl PartialEq for TokenHash {
     }
 }
 
+/// Hashes the digest itself, so a map can be keyed by token hash (the data plane's index of
+/// Chat Inc API keys): equal hashes hash equally, as `Eq` requires. A lookup's timing can only
+/// depend on the SHA-256 of what was presented, never on the stored token's bytes.
+impl std::hash::Hash for TokenHash {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
 impl fmt::Debug for TokenHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("TokenHash(..)")

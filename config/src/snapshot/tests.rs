@@ -58,3 +58,51 @@ fn a_snapshot_survives_its_own_serialized_form() {
     assert_eq!(s2.version, 9);
     assert_eq!(*s2.instances[&a.id], a);
 }
+
+#[test]
+fn an_api_key_finds_its_instance_through_every_kind_of_update() {
+    let (token_a, token_b, token_c) = (Secret::generate(16), Secret::generate(16), Secret::generate(16));
+    let mut a = instance("https://a.example/hook");
+    a.token_hash = token_a.hash();
+    let mut b = instance("https://b.example/hook");
+    b.token_hash = token_b.hash();
+    let full = ConfigUpdate { reset: true, version: 1, instances: vec![a.clone(), b.clone()], ..Default::default() };
+    let s1 = Snapshot::default().apply(&full, STRICT).unwrap();
+    let found = |s: &Snapshot, t: &Secret| s.instance_by_token(t.expose()).map(|i| i.id);
+    assert_eq!((found(&s1, &token_a), found(&s1, &token_b)), (Some(a.id), Some(b.id)));
+    assert_eq!(found(&s1, &token_c), None);
+
+    // A's token is replaced, B is removed: the old keys find nothing.
+    let mut a2 = a.clone();
+    a2.token_hash = token_c.hash();
+    let delta = ConfigUpdate {
+        from_version: 1,
+        version: 2,
+        instances: vec![a2],
+        removed_instances: vec![b.id],
+        ..Default::default()
+    };
+    let s2 = s1.apply(&delta, STRICT).unwrap();
+    assert_eq!((found(&s2, &token_a), found(&s2, &token_b), found(&s2, &token_c)), (None, None, Some(a.id)));
+    assert_eq!(found(&s1, &token_b), Some(b.id), "the old snapshot keeps its own index");
+
+    // A reset rebuilds the index from what it carries.
+    let reset = ConfigUpdate { reset: true, version: 3, instances: vec![b.clone()], ..Default::default() };
+    let s3 = s2.apply(&reset, STRICT).unwrap();
+    assert_eq!((found(&s3, &token_c), found(&s3, &token_b)), (None, Some(b.id)));
+}
+
+#[test]
+fn an_account_with_bad_opt_out_words_is_refused_naming_them() {
+    let mut t = Tenant::new(TenantId::generate(), "shop".into());
+    t.opt_out_keywords = Some(vec!["SAIR".into(), " ".into()]);
+    let update = ConfigUpdate { reset: true, version: 1, tenants: vec![t.clone()], ..Default::default() };
+    match Snapshot::default().apply(&update, STRICT) {
+        Err(UpdateError::Invalid(p)) => assert!(p[0].contains("optOutKeywords[1]"), "{p:?}"),
+        other => panic!("accepted: {other:?}"),
+    }
+    t.opt_out_keywords = Some(vec!["SAIR".into()]);
+    let update = ConfigUpdate { reset: true, version: 1, tenants: vec![t.clone()], ..Default::default() };
+    let s = Snapshot::default().apply(&update, STRICT).unwrap();
+    assert_eq!(s.tenants[&t.id].opt_out_keywords, Some(vec!["SAIR".to_owned()]));
+}

@@ -4,7 +4,9 @@
 //! included, and its one-time answer), an account's own rate limits and
 //! daily quota (`PUT /admin/accounts/{id}/limits`, also at `/admin/tenants/{id}/limits`; issue
 //! 11 §3: the body is the whole override, `{}` returns the account to the data plane's
-//! `[rate_limits]`), invoice payment, and — only when started with `--test-clock` — the clock. Answers are JSON; secrets appear only in the
+//! `[rate_limits]`), the account's own campaign opt-out words (`PUT
+//! /admin/accounts/{id}/opt-out-keywords`, issue 14; `null` returns it to the data plane's
+//! `[campaigns] opt_out_keywords`), invoice payment, and — only when started with `--test-clock` — the clock. Answers are JSON; secrets appear only in the
 //! answer that creates them.
 
 use std::sync::Arc;
@@ -59,6 +61,7 @@ pub async fn handle(
             | (&Method::GET, ["accounts", _, "invoices"])
             | (&Method::POST, ["invoices", _, "pay"])
             | (&Method::PUT, ["accounts" | "tenants", _, "limits"])
+            | (&Method::PUT, ["accounts", _, "opt-out-keywords"])
     ) || (cp.clock.is_test() && matches!((&method, rest), (&Method::POST | &Method::GET, ["clock"])));
     if !known {
         return None;
@@ -80,6 +83,7 @@ fn label(rest: &[&str]) -> &'static str {
         ["accounts", _, "instances"] => "admin.instances",
         ["accounts", _, "invoices"] | ["invoices", ..] => "admin.invoices",
         [_, _, "limits"] => "admin.limits",
+        [_, _, "opt-out-keywords"] => "admin.opt-out-keywords",
         _ => "admin.clock",
     }
 }
@@ -102,6 +106,14 @@ pub struct AllowlistBody {
     pub enabled: bool,
 }
 
+/// `{"keywords": ["SAIR", …]}`; `null` (or no field) returns the account to the node's words.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OptOutBody {
+    #[serde(default)]
+    keywords: Option<Vec<String>>,
+}
+
 #[derive(Deserialize)]
 struct ClockBody {
     now: String,
@@ -117,6 +129,10 @@ async fn route(
         (&Method::PUT, ["accounts" | "tenants", id, "limits"]) => {
             let id = id.to_string();
             set_limits(cp, req, &id).await
+        }
+        (&Method::PUT, ["accounts", id, "opt-out-keywords"]) => {
+            let id = id.to_string();
+            set_opt_out_keywords(cp, req, &id).await
         }
         (&Method::POST, ["accounts"]) => {
             let body: NameBody = super::json_body(req).await?;
@@ -282,4 +298,31 @@ async fn set_limits(cp: &Arc<ControlPlane>, req: Request<Incoming>, tenant: &str
         tracing::warn!(version, "changed an account's limits that not every data plane has applied yet");
     }
     ok_json(StatusCode::OK, &json!({"value": true, "limits": limits, "configVersion": version}))
+}
+
+/// `PUT /admin/accounts/{id}/opt-out-keywords {"keywords": [...]}` → `{"value": true,
+/// "optOutKeywords": [...] | null, "configVersion": N}`: the words (trimmed, upper-cased) an
+/// incoming message of the account's instances must equal to put its sender on the campaigns'
+/// suppression list. Pushed like any account change: applied by the data planes without a
+/// restart, from their next message on.
+async fn set_opt_out_keywords(cp: &Arc<ControlPlane>, req: Request<Incoming>, tenant: &str) -> Result<Resp, CpError> {
+    let id = account_id(tenant)?;
+    let body: OptOutBody = super::json_body(req).await?;
+    let words = body
+        .keywords
+        .map(|w| chatedge_config::campaigns::opt_out_keywords("keywords", &w))
+        .transpose()
+        .map_err(|problems| CpError::refused(400, "Invalid field", problems.join("; ")))?;
+    let pushed = words.clone();
+    let version = cp
+        .mutate_async(move |r, next| {
+            let mut record = r.tenants.get(&id).cloned().ok_or_else(accounts::not_found)?;
+            record.tenant.opt_out_keywords = pushed;
+            Ok((next, Change { tenants: vec![record], ..Change::default() }))
+        })
+        .await?;
+    if !cp.wait_applied(version, LIMITS_APPLY_WAIT).await {
+        tracing::warn!(version, "changed an account's opt-out words that not every data plane has applied yet");
+    }
+    ok_json(StatusCode::OK, &json!({"value": true, "optOutKeywords": words, "configVersion": version}))
 }

@@ -16,7 +16,7 @@ use chatedge_config::{InstanceId, Phone};
 use serde_json::{json, Map, Value};
 
 use super::ledger::{read, Skip};
-use super::model::{Button, Campaign, Cursor, Outcome, Run, RunState};
+use super::model::{Button, Campaign, Cursor, Outcome, Run, RunState, MAX_MESSAGE_CHARS};
 use super::{keys, template, CampaignError, Campaigns};
 use crate::error::CoreError;
 use crate::media::MediaKind;
@@ -108,7 +108,8 @@ impl Campaigns {
     }
 
     /// The run's next batch: up to `limit` recipients after the cursor, each with its own
-    /// message, or skipped with the reason (suppressed, a variable without a value).
+    /// message, or skipped with the reason (suppressed, a variable without a value, a message
+    /// its values make longer than a campaign message may be).
     fn build(
         &self,
         instance: &InstanceId,
@@ -144,6 +145,12 @@ impl Campaigns {
                 })
                 .collect();
             let text = match template::render(&campaign.message, &mine) {
+                Ok(t) if t.chars().count() > MAX_MESSAGE_CHARS => {
+                    let why =
+                        format!("with its values the message is longer than {MAX_MESSAGE_CHARS} characters: not sent");
+                    skips.push(skip(Outcome::SendError, why));
+                    continue;
+                }
                 Ok(t) => t,
                 Err(var) => {
                     skips.push(skip(Outcome::SendError, format!("no value for {{{var}}}: not sent")));

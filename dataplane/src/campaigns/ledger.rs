@@ -2,9 +2,11 @@
 //! instance — the one writer of run counters and recipient rows, so no two threads ever
 //! read-modify-write them. Feeds add recipients (queued or skipped) together with their queue
 //! entries and the run's cursor; network events (sent, refused, failed, delivered, read) and
-//! incoming messages (opt-out words, button presses) update the rows of the messages a
-//! campaign sent, found through the message-id index, in the same batch as the event's own
-//! state. Counters are kept in memory per active run and written whole in each batch that
+//! incoming messages (opt-out words — the account's own when the control plane pushed some,
+//! else the node's — and button presses) update the rows of the messages a campaign sent,
+//! found through the message-id index, in the same batch as the event's own state. A press
+//! also stores the number's answer in the campaign's input group and counts the group's
+//! numbers. Counters are kept in memory per active run and written whole in each batch that
 //! changes them; rows changed by events are also kept in memory for a while, so an event that
 //! arrives before the previous one's batch is durable still sees it. Reads are point reads;
 //! never a scan. Must not send anything itself or touch the queue.
@@ -12,11 +14,15 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use chatedge_config::{InstanceId, MessageId};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use chatedge_config::campaigns::opt_out_form;
+use chatedge_config::{InstanceId, MessageId, Snapshot};
 use prometheus::IntCounter;
 
 use super::keys;
-use super::model::{Campaign, Counters, Cursor, MessageRef, Outcome, Row, Suppression};
+use super::model::{Campaign, Counters, Cursor, MessageRef, Outcome, Row, Suppression, VariableGroup};
 use crate::metrics::Metrics;
 use crate::network::incoming::IncomingContent;
 use crate::network::{IncomingMessage, MessageStatus};
@@ -45,14 +51,21 @@ pub struct Ledger {
     runs: HashMap<RunKey, (Counters, Instant)>,
     dirty: HashSet<RunKey>,
     rows: HashMap<Vec<u8>, (Row, Instant)>,
-    /// Upper-cased opt-out words.
+    /// Input groups and the value keys of numbers in them that presses changed, for the same
+    /// reason as `rows` (a press in a batch not yet durable still counts its number once).
+    /// Same bounds as `rows`. After a failed batch memory is ahead of the store, so a group's
+    /// count may end up one too high; it is never counted twice for one number.
+    inputs: HashMap<Vec<u8>, (Option<VariableGroup>, Instant)>,
+    /// The node's opt-out words (upper case), for accounts with none of their own.
     keywords: Vec<String>,
+    /// The live configuration: an account's own opt-out words (`Tenant::opt_out_keywords`).
+    config: Arc<ArcSwap<Snapshot>>,
     outcomes: HashMap<Outcome, IntCounter>,
     opted_out: IntCounter,
 }
 
 impl Ledger {
-    pub fn new(keywords: Vec<String>, metrics: &Metrics) -> Ledger {
+    pub fn new(keywords: Vec<String>, config: Arc<ArcSwap<Snapshot>>, metrics: &Metrics) -> Ledger {
         let outcomes = Outcome::ALL
             .into_iter()
             .map(|o| (o, metrics.campaign_recipients.with_label_values(&[o.as_str()])))
@@ -61,7 +74,9 @@ impl Ledger {
             runs: HashMap::new(),
             dirty: HashSet::new(),
             rows: HashMap::new(),
+            inputs: HashMap::new(),
             keywords,
+            config,
             outcomes,
             opted_out: metrics.campaign_suppressions.clone(),
         }
@@ -138,7 +153,7 @@ impl Ledger {
             IncomingContent::ButtonResponse(b) => Some(b.message.as_str()),
             _ => None,
         };
-        if let Some(word) = text.map(|t| t.trim().to_uppercase()).filter(|w| self.keywords.contains(w)) {
+        if let Some(word) = text.map(opt_out_form).filter(|w| self.is_opt_out(instance, w)) {
             let s = Suppression { at_ms: m.at_ms, reason: format!("replied {word}") };
             batch.put(Cf::Campaigns, keys::suppressed(instance, m.from.as_str()), encode(&s));
             self.opted_out.inc();
@@ -148,6 +163,18 @@ impl Ledger {
                 tracing::warn!(instance = %instance, error = %e, "campaign button press not recorded");
             }
         }
+    }
+
+    /// Whether `word` (in `opt_out_form`) is an opt-out word of `instance`'s account: its own
+    /// words when it has some (they replace the node's), else the node's.
+    fn is_opt_out(&self, instance: &InstanceId, word: &str) -> bool {
+        let snapshot = self.config.load();
+        let own = snapshot
+            .instances
+            .get(instance)
+            .and_then(|i| snapshot.tenants.get(&i.tenant))
+            .and_then(|t| t.opt_out_keywords.as_ref());
+        own.unwrap_or(&self.keywords).iter().any(|k| k == word)
     }
 
     /// Drops what memory holds about a run (its batch failed): the next change rereads it.
@@ -176,6 +203,10 @@ impl Ledger {
         if self.rows.len() > MAX_ROWS {
             let now = Instant::now();
             self.rows.retain(|_, (_, at)| now.duration_since(*at) < ROW_MEMORY);
+        }
+        if self.inputs.len() > MAX_ROWS {
+            let now = Instant::now();
+            self.inputs.retain(|_, (_, at)| now.duration_since(*at) < ROW_MEMORY);
         }
     }
 
@@ -243,7 +274,7 @@ impl Ledger {
         let Some(button) = n.checked_sub(1).and_then(|i| campaign.buttons.get(i)) else { return Ok(()) };
         let phone = m.from.as_str();
         let value = serde_json::json!({"input": button.action(), "button": button.text(), "atMs": m.at_ms});
-        batch.put(Cf::Campaigns, keys::values(instance, &campaign.id, phone), encode(&value));
+        self.answer(store, instance, &campaign.id, phone, &value, batch)?;
         // The row of the run that sent the pressed message, else of the latest run.
         let at = match m.reference_message_id.as_deref().and_then(|r| MessageId::parse(r).ok()) {
             Some(id) => read::<MessageRef>(store, &keys::message(instance, &id))?,
@@ -262,6 +293,39 @@ impl Ledger {
         }
         self.bump(store, instance, &campaign.id, run.max(1), Outcome::ButtonPress);
         self.flush(instance, batch);
+        Ok(())
+    }
+
+    /// Stores `phone`'s answer in the input group `group` (named after the campaign), counting
+    /// the number in the group's `numbers` the first time it answers.
+    fn answer(
+        &mut self,
+        store: &Store,
+        instance: &InstanceId,
+        group: &str,
+        phone: &str,
+        value: &serde_json::Value,
+        batch: &mut Batch,
+    ) -> Result<(), StoreError> {
+        let now = Instant::now();
+        let value_key = keys::values(instance, group, phone);
+        let new =
+            !self.inputs.contains_key(&value_key) && store.db().get_cf(store.cf(Cf::Campaigns), &value_key)?.is_none();
+        batch.put(Cf::Campaigns, value_key.clone(), encode(value));
+        self.inputs.insert(value_key, (None, now));
+        if !new {
+            return Ok(());
+        }
+        let group_key = keys::group(instance, group);
+        let stored = match self.inputs.get(&group_key) {
+            Some((Some(g), _)) => Some(g.clone()),
+            _ => read::<VariableGroup>(store, &group_key)?,
+        };
+        // A campaign stored before input groups were made has none: nothing to count.
+        let Some(mut g) = stored.filter(|g| g.input) else { return Ok(()) };
+        g.numbers += 1;
+        batch.put(Cf::Campaigns, group_key.clone(), encode(&g));
+        self.inputs.insert(group_key, (Some(g), now));
         Ok(())
     }
 

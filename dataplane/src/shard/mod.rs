@@ -62,7 +62,8 @@ pub struct ShardDeps {
     pub store_limits: StoreConfig,
     /// Received media: `media_hold` retention and the signed links in ReceivedCallbacks.
     pub media: Arc<crate::media::Media>,
-    /// Incoming words that put their sender on the campaigns' suppression list (upper case).
+    /// Incoming words that put their sender on the campaigns' suppression list (upper case),
+    /// for accounts without words of their own (`Tenant::opt_out_keywords`).
     pub opt_out_keywords: Vec<String>,
 }
 
@@ -276,7 +277,11 @@ pub fn start(
                 deferred_acks: std::collections::VecDeque::new(),
                 idempotency: InFlight::default(),
                 daily: daily_quota::DailyCounts::default(),
-                campaigns: crate::campaigns::Ledger::new(deps.opt_out_keywords.clone(), &deps.metrics),
+                campaigns: crate::campaigns::Ledger::new(
+                    deps.opt_out_keywords.clone(),
+                    deps.config.clone(),
+                    &deps.metrics,
+                ),
                 deps,
             };
             let local = tokio::task::LocalSet::new();

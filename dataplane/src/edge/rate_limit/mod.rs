@@ -1,5 +1,6 @@
 //! rate_limit: keyed token buckets (governor's GCRA) in front of the router (issue 11 §3).
-//! Keys: the instance (every request that presents valid instance credentials), the account
+//! Keys: the instance (every request that presents valid instance credentials: a Z-API path's
+//! id and token, or a Chat Inc `/v1/…` call's API key), the account
 //! (the tenant the instance belongs to, summed over its instances) and the client address for
 //! requests that present none (a wrong token, an unknown route, `/openapi.json`, and the
 //! integrator routes forwarded to the control plane, whose tokens only the control plane can
@@ -62,7 +63,7 @@ pub enum Caller {
 pub async fn route(app: &App, mut req: Request<Body>, peer: SocketAddr) -> (&'static str, &'static str, Resp) {
     let verdict = {
         let snapshot = app.config.load();
-        let (caller, found) = caller(&snapshot, req.method(), req.uri().path(), peer.ip());
+        let (caller, found) = caller(&snapshot, req.method(), req.uri().path(), req.headers(), peer.ip());
         if let Some(instance) = found {
             // The dialect reuses this check instead of hashing the token again.
             req.extensions_mut().insert(crate::auth::Authenticated { version: snapshot.version, instance });
@@ -82,11 +83,23 @@ pub async fn route(app: &App, mut req: Request<Body>, peer: SocketAddr) -> (&'st
 /// Which key a request is counted under (see the module doc for the exempt routes), and the
 /// instance whose credentials it presented, if valid. Reads the path without allocating; the
 /// integrator routes are `router::to_control_plane`'s.
-pub fn caller(snapshot: &Snapshot, method: &Method, path: &str, peer: IpAddr) -> (Caller, Option<Arc<InstanceConfig>>) {
+pub fn caller(
+    snapshot: &Snapshot,
+    method: &Method,
+    path: &str,
+    headers: &hyper::HeaderMap,
+    peer: IpAddr,
+) -> (Caller, Option<Arc<InstanceConfig>>) {
     let mut segments = path.trim_matches('/').splitn(5, '/');
     match segments.next().unwrap_or("") {
         "metrics" | "healthz" | "sim" | "media" | "network" => return (Caller::Exempt, None),
         "instances" => {}
+        "v1" => {
+            return match crate::api::chatinc::instance_for_key(snapshot, headers) {
+                Some(i) => (Caller::Instance { id: i.id, tenant: i.tenant }, Some(i)),
+                None => (Caller::Anonymous(peer), None),
+            }
+        }
         _ => return (Caller::Anonymous(peer), None),
     }
     match (segments.next(), segments.next(), segments.next(), segments.next()) {

@@ -14,7 +14,8 @@ fn limits(instance: Option<Limit>, account: Option<Limit>, ip: Option<Limit>, ma
 }
 
 fn snapshot(version: u64, tenant: TenantId, tenant_limits: Option<TenantLimits>) -> Snapshot {
-    let mut s = Snapshot { version, ..Snapshot::default() };
+    let mut s = Snapshot::default();
+    s.version = version;
     let t = Tenant { limits: tenant_limits, ..Tenant::new(tenant, "t".into()) };
     s.tenants.insert(tenant, Arc::new(t));
     s
@@ -125,7 +126,7 @@ fn operator_routes_are_exempt_and_integrator_routes_and_wrong_tokens_count_again
     let snap = Snapshot::default();
     let peer = IpAddr::V4(Ipv4Addr::LOCALHOST);
     for path in ["/metrics", "/healthz", "/sim/pair", "/media/x", "/network/cloud-api/x/webhook"] {
-        assert_eq!(caller(&snap, &Method::GET, path, peer).0, Caller::Exempt, "{path}");
+        assert_eq!(caller(&snap, &Method::GET, path, &HeaderMap::new(), peer).0, Caller::Exempt, "{path}");
     }
     for (method, path) in [
         (Method::POST, "/instances/integrator/on-demand"),
@@ -137,9 +138,33 @@ fn operator_routes_are_exempt_and_integrator_routes_and_wrong_tokens_count_again
         assert!(crate::edge::router::to_control_plane(&method, &segments), "{method} {path}");
         // The data plane cannot check integrator tokens (the control plane does), so a flood
         // of forwarded calls is held back per address before it reaches the control plane.
-        assert_eq!(caller(&snap, &method, path, peer).0, Caller::Anonymous(peer), "{method} {path}");
+        assert_eq!(caller(&snap, &method, path, &HeaderMap::new(), peer).0, Caller::Anonymous(peer), "{method} {path}");
     }
     let wrong = "/instances/3C5E0D2A6F1B4E8C9A7D2B1F0E3C5A7D/token/nope/send-text";
-    assert_eq!(caller(&snap, &Method::POST, wrong, peer).0, Caller::Anonymous(peer));
-    assert_eq!(caller(&snap, &Method::GET, "/openapi.json", peer).0, Caller::Anonymous(peer));
+    assert_eq!(caller(&snap, &Method::POST, wrong, &HeaderMap::new(), peer).0, Caller::Anonymous(peer));
+    assert_eq!(caller(&snap, &Method::GET, "/openapi.json", &HeaderMap::new(), peer).0, Caller::Anonymous(peer));
+}
+
+#[test]
+fn a_campaign_call_counts_against_the_instance_whose_api_key_it_presents() {
+    let tenant = TenantId::generate();
+    let i = InstanceConfig::new_trial(tenant, TokenHash::of(b"campaign-key"), "i".into(), 0, 1);
+    let update =
+        chatedge_config::ConfigUpdate { reset: true, version: 1, instances: vec![i.clone()], ..Default::default() };
+    let snap = Snapshot::default().apply(&update, Default::default()).unwrap();
+    let peer = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let with = |key: &str| {
+        let mut h = HeaderMap::new();
+        h.insert(hyper::header::AUTHORIZATION, key.parse().unwrap());
+        h
+    };
+    for key in ["campaign-key", "Bearer campaign-key"] {
+        let (who, found) = caller(&snap, &Method::POST, "/v1/create/campaign", &with(key), peer);
+        assert_eq!(who, Caller::Instance { id: i.id, tenant }, "{key}");
+        assert_eq!(found.map(|f| f.id), Some(i.id));
+    }
+    let (who, found) = caller(&snap, &Method::POST, "/v1/create/campaign", &with("wrong-key"), peer);
+    assert_eq!((who, found.is_none()), (Caller::Anonymous(peer), true), "a wrong key counts against the address");
+    let (who, _) = caller(&snap, &Method::GET, "/v1/retrieve/audiences", &HeaderMap::new(), peer);
+    assert_eq!(who, Caller::Anonymous(peer));
 }
