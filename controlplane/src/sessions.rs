@@ -66,7 +66,7 @@ mod tests {
     #[test]
     fn a_later_report_replaces_the_state_and_an_older_or_repeated_one_changes_nothing() {
         let s = Sessions::default();
-        let (node, a, b) = (NodeId::generate(), InstanceId::generate(), InstanceId::generate());
+        let (node, a, b) = (NodeId::random(), InstanceId::generate(), InstanceId::generate());
         assert!(s.record(report(node, 10, 2, &[a]), 1));
         assert!(s.connected(&a) && !s.connected(&b));
         assert!(!s.record(report(node, 10, 1, &[b]), 2), "an older report of the same boot");
@@ -80,10 +80,10 @@ mod tests {
     fn each_node_speaks_for_its_own_instances_and_the_nodes_kept_are_bounded() {
         let s = Sessions::default();
         let a = InstanceId::generate();
-        let first = NodeId::generate();
+        let first = NodeId::random();
         s.record(report(first, 1, 1, &[a]), 0);
         for i in 0..MAX_NODES as u64 {
-            s.record(report(NodeId::generate(), 1, 1, &[]), i + 1);
+            s.record(report(NodeId::random(), 1, 1, &[]), i + 1);
         }
         assert_eq!(s.lock().len(), MAX_NODES);
         assert!(!s.connected(&a), "the node heard from longest ago was forgotten");
