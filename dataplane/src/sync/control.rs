@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use chatedge_config::settings::{SettingsApplied, SettingsPatch};
-use chatedge_config::{InstanceId, NodeId, SessionReport, Secret, UpdateAck};
+use chatedge_config::{InstanceId, NodeId, Secret, SessionReport, UpdateAck};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
