@@ -29,6 +29,7 @@ fn recipients() -> u64 {
 fn campaign_feed(c: &mut Criterion) {
     let n = recipients();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let _in_runtime = rt.enter(); // the sim starts its redelivery sweep on the runtime
     let temp = TempStore::open(chatedge_benches::default_max_batch());
     let store = temp.store.clone();
     let fleet = fleet(1);
