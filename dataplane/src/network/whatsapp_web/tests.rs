@@ -282,6 +282,8 @@ async fn the_connector_behind_a_real_shard_pairs_sends_reports_reconnects_resend
     let c = plane.send("third").await;
     until("the third message is on the wire", || double.sends().contains(&wa::WireId::of(&c))).await;
     plane.crash().await;
+    // The dead client's handles on the store go with it (a new process opens the store).
+    drop(double);
     let double = Double::new(connected_as(PHONE));
     let plane = start(dir.path(), &double, &instance);
     until("the restarted plane resent it", || double.sends().contains(&wa::WireId::of(&c))).await;

@@ -10,9 +10,6 @@ use std::time::Duration;
 use chatedge_connector::{KvStore, MemKv};
 use whatsapp_rust::wacore::chrono::{TimeZone, Utc};
 use whatsapp_rust::wacore::net::DisconnectReason;
-use whatsapp_rust::wacore::store::traits::{
-    AppSyncStore, DeviceStore, MsgSecretEntry, MsgSecretStore, ProtocolStore, SignalStore, TcTokenEntry,
-};
 use whatsapp_rust::wacore::types::events::{
     ConnectFailure, ConnectFailureReason, Connected, Disconnected, Event, LoggedOut, PairingQrCode, Receipt, ServerAck,
     StreamReplaced, TempBanReason, TemporaryBan,
@@ -21,7 +18,6 @@ use whatsapp_rust::wacore::types::message::MessageSource;
 use whatsapp_rust::wacore::types::presence::ReceiptType;
 use whatsapp_rust::Jid;
 
-use super::store::KvBackend;
 use super::*;
 use crate::engine::{EngineEvent, LogoutKind, ReceiptKind};
 
