@@ -281,8 +281,9 @@ async fn the_connector_behind_a_real_shard_pairs_sends_reports_reconnects_resend
     // under the same id, once the dead client's lease ran out.
     let c = plane.send("third").await;
     until("the third message is on the wire", || double.sends().contains(&wa::WireId::of(&c))).await;
-    plane.crash().await;
     // The dead client's handles on the store go with it (a new process opens the store).
+    double.crash();
+    plane.crash().await;
     drop(double);
     let double = Double::new(connected_as(PHONE));
     let plane = start(dir.path(), &double, &instance);
