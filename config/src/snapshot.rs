@@ -260,6 +260,9 @@ pub enum Network {
     Sim,
     /// Meta's WhatsApp Business Platform (Cloud API), reached through the Graph API.
     CloudApi(CloudApiAccount),
+    /// A linked device of the customer's phone on WhatsApp Web (multi-device), paired by QR
+    /// code or phone code (issue 13); its keys live in the data plane's store.
+    WhatsappWeb,
 }
 
 /// A Cloud API phone number and the credentials to act for it (issue 12). Secrets are pushed to

@@ -77,6 +77,8 @@ pub struct ControlPlane {
     /// forwarded by a data plane): `[media] public_base_url`, else `http://` + `[dataplane]
     /// listen` — right for the single-node default. Used in Cloud API `webhookUrl` answers.
     pub dataplane_base: String,
+    /// The network of an instance created without `"network"` (`[network] default`).
+    pub default_network: chatedge_config::file::DefaultNetwork,
     /// Attached data planes: open streams and the last version each acknowledged.
     nodes: watch::Sender<HashMap<NodeId, Attached>>,
     /// "Now" for every lifecycle and billing rule.
@@ -123,6 +125,7 @@ impl ControlPlane {
             webhook_policy: config.webhooks.address_policy.clone(),
             metrics,
             heartbeat: config.controlplane.heartbeat,
+            default_network: config.network.default,
             dataplane_base: match config.media.public_base_url.as_str() {
                 "" => format!("http://{}", config.dataplane.listen),
                 base => base.to_owned(),

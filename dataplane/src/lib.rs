@@ -131,13 +131,31 @@ pub async fn run(
         shutdown.clone(),
     ));
     let sim = SimNetwork::new(config.sim.clone(), media.clone(), store.clone(), event_txs.clone());
-    // Each shard's connector routes every call to the instance's network (sim or Cloud API).
+    #[cfg(feature = "whatsapp-web")]
+    let whatsapp = network::whatsapp_web::adapter::shared(
+        &config.network.whatsapp_web,
+        store.clone(),
+        event_txs.clone(),
+        metrics.clone(),
+    )
+    .map_err(|e| DataPlaneError::Start(format!("WhatsApp Web connector: {e}")))?;
+    // Each shard's connector routes every call to the instance's network (sim, Cloud API or
+    // WhatsApp Web).
     let connectors: Vec<Box<dyn Connector + Send>> = (0..n)
         .map(|i| {
             let cloud = CloudApiConnector::new(i, cloud.clone(), event_txs[i].clone());
-            Box::new(Networks::new(Box::new(sim.connector(i)), cloud, sync.shared())) as _
+            let networks = Networks::new(Box::new(sim.connector(i)), cloud, sync.shared());
+            #[cfg(feature = "whatsapp-web")]
+            let networks = networks.with_whatsapp_web(Box::new(
+                network::whatsapp_web::adapter::WhatsappWebConnector::new(whatsapp.clone(), event_txs[i].clone()),
+            ));
+            Box::new(networks) as _
         })
         .collect();
+    #[cfg(feature = "whatsapp-web")]
+    let whatsapp_web = Some(network::whatsapp_web::adapter::reports(whatsapp));
+    #[cfg(not(feature = "whatsapp-web"))]
+    let whatsapp_web = None;
     let recovered = shard::recovery::load(&store, n)?;
     let deps = ShardDeps {
         store: store.clone(),
@@ -213,6 +231,7 @@ pub async fn run(
         media,
         webhooks: notifier,
         cloud: Some(inbound),
+        whatsapp_web,
         public_base,
         rate_limits,
         metrics_public: config.metrics.listen.is_none(),

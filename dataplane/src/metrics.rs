@@ -103,6 +103,10 @@ pub struct Metrics {
     /// "Already delivered" marks of Cloud API notifications forgotten after their retention.
     pub cloud_api_seen_marks_pruned: IntCounter,
     pub cloud_api_message_ids_pruned: IntCounter,
+    /// Events of the WhatsApp Web connector handed to the shards, by kind (`NetworkEvent::kind`:
+    /// pairing_code, connected, disconnected — including the at-once answers of a cooling-down
+    /// line —, accepted, rejected, status, incoming, …).
+    pub whatsapp_web_events: IntCounterVec,
 }
 
 fn latency_buckets() -> Vec<f64> {
@@ -473,6 +477,16 @@ impl Metrics {
                 IntCounterVec::new(
                     Opts::new("chatedge_dp_cloud_api_sends_total", "Cloud API message sends by outcome"),
                     &["outcome"],
+                ),
+            ),
+            whatsapp_web_events: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "chatedge_dp_whatsapp_web_events_total",
+                        "events of the WhatsApp Web connector handed to the shards, by kind",
+                    ),
+                    &["kind"],
                 ),
             ),
             cloud_api_seen_marks_pruned: register(

@@ -40,7 +40,7 @@ pub fn network(network: Option<&str>, cloud: Option<CloudApiBody>) -> Result<Net
             "cloudApi is required with \"network\": \"cloud-api\" (phoneNumberId, businessAccountId, accessToken, appSecret)",
         )),
         (Some("cloud-api"), Some(c)) => account(c).map(Network::CloudApi),
-        (Some(other), _) => Err(invalid(format!("network must be \"sim\" or \"cloud-api\", not \"{other}\""))),
+        (Some(other), _) => Err(invalid(format!("network must be \"sim\", \"cloud-api\" or \"whatsapp-web\", not \"{other}\""))),
     }
 }
 

@@ -91,7 +91,7 @@ struct CreateBody {
     is_device: bool,
     #[serde(default)]
     business_device: bool,
-    /// `sim` (default) or `cloud-api` (issue 12).
+    /// `sim`, `cloud-api` (issue 12) or `whatsapp-web` (issue 13); absent: `[network] default`.
     network: Option<String>,
     cloud_api: Option<super::cloud_api::CloudApiBody>,
 }
@@ -154,7 +154,7 @@ pub async fn create_for(
     let tenant = creator.account();
     account_may_grow(cp, &tenant)?;
     let body: CreateBody = super::json_body(req).await?;
-    let network = super::cloud_api::network(body.network.as_deref(), body.cloud_api)?;
+    let network = super::networks::choose(body.network.as_deref(), body.cloud_api, cp.default_network)?;
     let name = body.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
     let name = name.ok_or_else(|| CpError::refused(400, "Invalid field", "name is required"))?.to_owned();
     if name.chars().count() > MAX_NAME_LEN {
@@ -195,6 +195,9 @@ pub async fn create_for(
         answer["network"] = json!("cloud-api");
         answer["verifyToken"] = json!(account.verify_token.expose());
         answer["webhookUrl"] = json!(chatedge_config::snapshot::cloud_api_webhook_url(base, &config.id));
+    }
+    if config.network == Network::WhatsappWeb {
+        answer["network"] = json!("whatsapp-web");
     }
     let sealed = cp.sealer.seal(&config.id, &token)?;
     let record = InstanceRecord { config, token: None, sealed_token: Some(sealed), version: 0 };
@@ -356,7 +359,11 @@ fn listing(cp: &ControlPlane, i: &InstanceRecord, now: u64) -> serde_json::Value
         "phoneConnected": connected,
         "whatsappConnected": connected,
         "middleware": middleware_of(i),
-        "network": match c.network { Network::Sim => "sim", Network::CloudApi(_) => "cloud-api" },
+        "network": match c.network {
+            Network::Sim => "sim",
+            Network::CloudApi(_) => "cloud-api",
+            Network::WhatsappWeb => "whatsapp-web",
+        },
         "name": c.name,
         "id": c.id.to_string(),
     })

@@ -12,6 +12,7 @@ mod cloud_api;
 mod dataplane;
 mod integrator;
 mod invoices;
+mod networks;
 mod webhook_guard;
 
 use std::sync::Arc;

@@ -47,6 +47,25 @@ pub async fn deletes_remove_exactly_what_they_name(kv: &dyn KvStore) {
     }
 }
 
+/// A prefix delete whose range has no end in key order (an empty prefix, or one of 0xff bytes
+/// only) still removes exactly its keys, those put earlier in the same batch included.
+pub async fn a_prefix_delete_runs_to_the_end_of_the_key_space(kv: &dyn KvStore) {
+    for key in [&b"\xfe"[..], b"\xfe\xff", b"\xff", b"\xff\x00", b"\xff\xff\xff"] {
+        kv.put(key, b"x").await.unwrap();
+    }
+    let mut batch = KvBatch::new();
+    batch.put(b"\xff\x01".to_vec(), b"new".to_vec());
+    batch.delete_prefix(b"\xff".to_vec());
+    batch.put(b"\xff\x02".to_vec(), b"after".to_vec());
+    kv.write(batch).await.unwrap();
+    let keys: Vec<Vec<u8>> = kv.scan_prefix(b"", 100).unwrap().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(keys, [&b"\xfe"[..], b"\xfe\xff", b"\xff\x02"], "only the 0xff keys before the delete went");
+    let mut batch = KvBatch::new();
+    batch.delete_prefix(Vec::new());
+    kv.write(batch).await.unwrap();
+    assert_eq!(kv.scan_prefix(b"", 100).unwrap(), vec![], "the empty prefix names every key");
+}
+
 /// A batch's operations apply in order, all of them: a put after a prefix delete stays, a
 /// delete after a put wins.
 pub async fn a_batch_applies_whole_and_in_order(kv: &dyn KvStore) {
@@ -107,6 +126,7 @@ mod tests {
         block_on(reads_after_writes(&MemKv::new()));
         block_on(deletes_remove_exactly_what_they_name(&MemKv::new()));
         block_on(a_batch_applies_whole_and_in_order(&MemKv::new()));
+        block_on(a_prefix_delete_runs_to_the_end_of_the_key_space(&MemKv::new()));
     }
 
     #[test]

@@ -43,6 +43,8 @@ pub struct App {
     /// The Cloud API webhook's engine (`None` where the Cloud API is not set up, e.g. tests
     /// of other rooms).
     pub cloud: Option<Arc<crate::network::cloud_api::inbound::Inbound>>,
+    /// The WhatsApp Web connector's line reports for `status` (`None` without the feature).
+    pub whatsapp_web: Option<crate::network::whatsapp_web::Reports>,
     /// This data plane's public base URL (`[media] public_base_url`, else `http://` + the
     /// bound address): told to the control plane on forwarded integrator calls.
     pub public_base: String,

@@ -24,8 +24,10 @@
 pub mod account;
 pub mod cloud_api;
 pub mod incoming;
+pub mod kv;
 pub mod networks;
 pub mod sim;
+pub mod whatsapp_web;
 
 use std::time::Duration;
 

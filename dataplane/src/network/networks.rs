@@ -1,5 +1,5 @@
 //! networks: the routing connector a shard talks to. It holds one connector per network (the
-//! sim, the Cloud API) and passes each call to the one the instance lives on, read from the
+//! sim, the Cloud API, WhatsApp Web) and passes each call to the one the instance lives on, read from the
 //! live configuration snapshot (`InstanceConfig::network`) at every call, so an instance
 //! created on the Cloud API needs nothing else to be wired. It holds no state of its own and
 //! must not translate anything: each network's connector keeps the [`Connector`] contract.
@@ -27,24 +27,34 @@ use crate::queue::OutboundMessage;
 enum Which {
     Sim,
     Cloud,
+    WhatsappWeb,
     Unknown,
 }
 
 pub struct Networks {
     sim: Box<dyn Connector + Send>,
     cloud: CloudApiConnector,
+    /// The WhatsApp Web connector, or [`super::whatsapp_web::Unbuilt`] without the feature.
+    whatsapp: Box<dyn Connector + Send>,
     config: Arc<ArcSwap<Snapshot>>,
 }
 
 impl Networks {
     pub fn new(sim: Box<dyn Connector + Send>, cloud: CloudApiConnector, config: Arc<ArcSwap<Snapshot>>) -> Self {
-        Networks { sim, cloud, config }
+        Networks { sim, cloud, whatsapp: Box::new(super::whatsapp_web::Unbuilt), config }
+    }
+
+    /// Serves WhatsApp Web instances with `whatsapp`.
+    pub fn with_whatsapp_web(mut self, whatsapp: Box<dyn Connector + Send>) -> Self {
+        self.whatsapp = whatsapp;
+        self
     }
 
     fn which(&self, instance: &InstanceId) -> Which {
         match self.config.load().instances.get(instance).map(|c| &c.network) {
             Some(Network::Sim) => Which::Sim,
             Some(Network::CloudApi(_)) => Which::Cloud,
+            Some(Network::WhatsappWeb) => Which::WhatsappWeb,
             None => Which::Unknown,
         }
     }
@@ -54,6 +64,7 @@ impl Networks {
     fn pick(&mut self, instance: &InstanceId) -> &mut dyn Connector {
         match self.which(instance) {
             Which::Cloud => &mut self.cloud,
+            Which::WhatsappWeb => self.whatsapp.as_mut(),
             Which::Sim | Which::Unknown => self.sim.as_mut(),
         }
     }
@@ -72,9 +83,11 @@ impl Connector for Networks {
         match self.which(&instance) {
             Which::Sim => self.sim.close(instance, logout),
             Which::Cloud => self.cloud.close(instance, logout),
+            Which::WhatsappWeb => self.whatsapp.close(instance, logout),
             Which::Unknown => {
                 self.sim.close(instance, logout);
                 self.cloud.close(instance, logout);
+                self.whatsapp.close(instance, logout);
             }
         }
     }
@@ -92,9 +105,12 @@ impl Connector for Networks {
     }
 
     fn ack(&mut self, instance: InstanceId, ack: AckId) {
-        match AckBook::owns(ack) {
-            true => self.cloud.ack(instance, ack),
-            false => self.sim.ack(instance, ack),
+        if AckBook::owns(ack) {
+            self.cloud.ack(instance, ack);
+        } else if super::whatsapp_web::owns(ack) {
+            self.whatsapp.ack(instance, ack);
+        } else {
+            self.sim.ack(instance, ack);
         }
     }
 }

@@ -80,10 +80,14 @@ pub enum Cf {
     /// groups and values, campaigns, run cursors and counters, recipient rows, the
     /// message-id index and the suppression list (layouts in `campaigns::keys`).
     Campaigns,
+    /// instance_id ‖ '/' ‖ key → the WhatsApp Web connector's state of that instance (its
+    /// lease, cool-down, and under `wa/` the engine's keys, sessions and device record; see
+    /// `network::kv`). Deleted by prefix when the phone unlinks the device.
+    WhatsappWeb,
 }
 
 impl Cf {
-    pub const ALL: [Cf; 16] = [
+    pub const ALL: [Cf; 17] = [
         Cf::Queue,
         Cf::QueueIndex,
         Cf::Outbox,
@@ -100,6 +104,7 @@ impl Cf {
         Cf::Idempotency,
         Cf::DailySends,
         Cf::Campaigns,
+        Cf::WhatsappWeb,
     ];
 
     pub fn name(self) -> &'static str {
@@ -120,6 +125,7 @@ impl Cf {
             Cf::Idempotency => "idempotency",
             Cf::DailySends => "daily_sends",
             Cf::Campaigns => "campaigns",
+            Cf::WhatsappWeb => "whatsapp_web",
         }
     }
 }

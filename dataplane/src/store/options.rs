@@ -119,6 +119,9 @@ pub fn family(cf: Cf, cache: &Cache) -> Options {
         // message-id index, the suppression list, variable values), most of them misses for
         // messages no campaign sent: a filter answers those. Range reads for members and rows.
         Cf::Campaigns => table.set_bloom_filter(BLOOM_BITS_PER_KEY, false),
+        // The WhatsApp Web engine's Signal state: point reads by (instance, table, row) on
+        // every message sent or received, misses included (a first contact has no session).
+        Cf::WhatsappWeb => table.set_bloom_filter(BLOOM_BITS_PER_KEY, false),
     }
     opts.set_block_based_table_factory(&table);
     opts

@@ -163,6 +163,16 @@ impl Double {
         panic!("{n} clients were never opened (opened {})", self.opened());
     }
 
+    /// The live client dies with its process: no shutdown, nothing flushed; the double lets go
+    /// of its event channel, inbound sink and store (which would otherwise keep the crashed
+    /// connector, and the store under it, alive).
+    pub fn crash(&self) {
+        let mut s = self.lock();
+        if s.current.take().is_some() {
+            s.live = s.live.saturating_sub(1);
+        }
+    }
+
     /// Waits until no client is live.
     pub async fn wait_idle(&self) {
         for _ in 0..10_000 {

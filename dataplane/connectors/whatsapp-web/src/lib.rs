@@ -242,6 +242,11 @@ impl Shared {
         self.lock_states().insert(instance, state);
     }
 
+    /// Forgets the instance's line state (it reads `Offline` again).
+    pub(crate) fn clear_state(&self, instance: &InstanceId) {
+        self.lock_states().remove(instance);
+    }
+
     fn lock_states(&self) -> std::sync::MutexGuard<'_, HashMap<InstanceId, LineState>> {
         // Each critical section is one map operation: a panic elsewhere cannot leave it half done.
         self.states.lock().unwrap_or_else(|p| p.into_inner())
@@ -288,7 +293,7 @@ impl WhatsappWeb {
     /// No event follows.
     pub fn close(&mut self, instance: InstanceId, logout: bool) {
         match self.lines.remove(&instance) {
-            Some(line) => line.close(logout),
+            Some(line) => line.close(&self.shared, instance, logout),
             None if logout => line::forget(self.shared.clone(), instance),
             None => {}
         }

@@ -47,9 +47,25 @@ impl Handle {
         self.commands.try_send(command).is_ok()
     }
 
-    pub fn close(self, logout: bool) {
-        // A full queue still ends the line: dropping the sender closes its command channel.
-        let _ = self.commands.try_send(Command::Close { logout });
+    /// Ends the line; with `logout`, the session is forgotten whether the line still runs
+    /// (it unlinks the device first) or has already ended.
+    pub fn close(self, shared: &Arc<Shared>, instance: InstanceId, logout: bool) {
+        use mpsc::error::TrySendError;
+        match self.commands.try_send(Command::Close { logout }) {
+            Ok(()) => {}
+            Err(TrySendError::Closed(_)) if logout => forget(shared.clone(), instance),
+            Err(TrySendError::Full(_)) if logout => {
+                let shared = shared.clone();
+                tokio::spawn(async move {
+                    if self.commands.send(Command::Close { logout }).await.is_err() {
+                        forget(shared, instance);
+                    }
+                });
+            }
+            // Without a logout, dropping the sender is enough: the line ends once it has read
+            // what is queued.
+            Err(_) => {}
+        }
     }
 }
 
@@ -62,7 +78,12 @@ pub fn instance_store(shared: &Shared, instance: &InstanceId) -> Arc<dyn KvStore
 
 pub fn spawn(shared: Arc<Shared>, instance: InstanceId, generation: u64, start: Start) -> Handle {
     let (tx, rx) = mpsc::channel(COMMAND_CAPACITY);
-    let _task = tokio::spawn(run(shared, LineId { instance, generation }, start, rx));
+    let _task = tokio::spawn(async move {
+        let mut commands = rx;
+        let line = LineId { instance, generation };
+        run(shared.clone(), line, start, &mut commands).await;
+        closed_after_the_end(shared, line, commands);
+    });
     Handle {
         generation,
         commands: tx,
@@ -81,11 +102,24 @@ pub fn forget(shared: Arc<Shared>, instance: InstanceId) {
         if let Err(e) = kv.write(batch).await {
             tracing::warn!(%instance, error = %e, "whatsapp-web: forgetting the session failed");
         }
-        shared.set_state(instance, LineState::Offline);
+        shared.clear_state(&instance);
     });
 }
 
-async fn run(shared: Arc<Shared>, line: LineId, start: Start, mut commands: mpsc::Receiver<Command>) {
+/// Commands that reached the line after it ended: a logout among them still forgets the
+/// session (the connector cannot tell a line that just ended from a live one).
+fn closed_after_the_end(shared: Arc<Shared>, line: LineId, mut commands: mpsc::Receiver<Command>) {
+    commands.close();
+    let mut logout = false;
+    while let Ok(command) = commands.try_recv() {
+        logout |= matches!(command, Command::Close { logout: true });
+    }
+    if logout {
+        forget(shared, line.instance);
+    }
+}
+
+async fn run(shared: Arc<Shared>, line: LineId, start: Start, commands: &mut mpsc::Receiver<Command>) {
     let kv = instance_store(&shared, &line.instance);
     let owner = Owner::random();
     let disconnected = |reason: String, logged_out: bool| WaEvent::Disconnected {
@@ -133,7 +167,7 @@ async fn run(shared: Arc<Shared>, line: LineId, start: Start, mut commands: mpsc
         tokio::time::sleep(LEASE_POLL).await;
     }
 
-    let outcome = connected_life(&shared, line, &start, &kv, owner, &mut commands).await;
+    let outcome = connected_life(&shared, line, &start, &kv, owner, commands).await;
     if let Err(e) = lease::release(kv.as_ref(), owner).await {
         tracing::warn!(instance = %line.instance, error = %e, "whatsapp-web: releasing the lease failed");
     }

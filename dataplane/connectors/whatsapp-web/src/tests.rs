@@ -326,6 +326,23 @@ async fn a_lock_stops_reconnecting_for_hours_and_says_why() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_logout_after_the_line_ended_still_forgets_the_keys_and_the_cool_down() {
+    let mut r = rig(connected_as("5511999990000"));
+    r.online(1).await;
+    r.double.emit(EngineEvent::LoggedOut(LogoutKind::Locked));
+    assert!(matches!(r.next().await, WaEvent::Disconnected { logged_out: false, .. }));
+    r.double.wait_idle().await;
+    r.settle().await;
+    assert!(r.has_keys() && cooldown::load(r.kv().as_ref()).unwrap().is_some());
+    // The ended line's handle is still the instance's: the logout must not be lost with it.
+    r.wa.close(r.instance, true);
+    r.settle().await;
+    assert!(!r.has_keys(), "its keys are deleted");
+    assert_eq!(cooldown::load(r.kv().as_ref()).unwrap(), None, "and its cool-down");
+    assert_eq!(r.state(), LineState::Offline);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_cool_down_survives_a_restart_and_a_new_pairing_clears_it() {
     let store = Arc::new(MemKv::new());
     {

@@ -48,7 +48,7 @@ fn account_of(app: &App, id: &str) -> Option<(InstanceId, CloudApiAccount)> {
     let id = InstanceId::parse(id).ok()?;
     match &app.config.load().instances.get(&id)?.network {
         Network::CloudApi(account) => Some((id, account.clone())),
-        Network::Sim => None,
+        Network::Sim | Network::WhatsappWeb => None,
     }
 }
 

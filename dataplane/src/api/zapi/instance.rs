@@ -1,7 +1,8 @@
 //! Instance routes (seed 001, lines 744–1000): status, QR code (text and PNG), restart,
 //! disconnect, device and `me`. On the Cloud API network (issue 12) there is no QR or phone
 //! code ([`no_pairing`]); `status`, `me` and `device` add the number's display name and quality
-//! rating as the Graph API last reported them.
+//! rating as the Graph API last reported them. On WhatsApp Web (issue 13) `status` adds the
+//! connector's line state and last error (e.g. "cannot reach WhatsApp: …").
 
 use chatedge_config::snapshot::{InstanceConfig, Network, WebhookKind};
 use chatedge_serve::Resp;
@@ -25,7 +26,7 @@ fn ok(v: Value) -> Result<Resp, ZapiError> {
 /// instance on a network that has no pairing.
 pub fn no_pairing(instance: &InstanceConfig) -> Result<(), ZapiError> {
     match instance.network {
-        Network::Sim => Ok(()),
+        Network::Sim | Network::WhatsappWeb => Ok(()),
         Network::CloudApi(_) => Err(ZapiError::invalid(
             "No QR code on this network",
             "This instance is on the Cloud API network, which has no QR code: it connects with the credentials \
@@ -48,6 +49,29 @@ fn cloud_fields(call: &Call<'_>) -> Option<Value> {
     }))
 }
 
+/// What `status` adds for a WhatsApp Web instance (issue 13): the connector's line state and,
+/// when the last attempt failed or the line is cooling down after a lock or ban, why and until
+/// when.
+fn whatsapp_web_fields(call: &Call<'_>) -> Option<Value> {
+    if call.instance.network != Network::WhatsappWeb {
+        return None;
+    }
+    let report = match &call.app.whatsapp_web {
+        Some(reports) => reports(&call.instance.id),
+        None => crate::network::whatsapp_web::LineReport {
+            state: "unavailable",
+            error: Some("this chatedge binary was built without the whatsapp-web feature".to_owned()),
+            retry_at_ms: None,
+        },
+    };
+    Some(json!({
+        "network": "whatsapp-web",
+        "lineState": report.state,
+        "networkError": report.error,
+        "retryAt": report.retry_at_ms,
+    }))
+}
+
 /// Adds `extra`'s fields to the object `v`.
 fn merged(mut v: Value, extra: Option<Value>) -> Value {
     if let (Some(o), Some(Value::Object(e))) = (v.as_object_mut(), extra) {
@@ -66,7 +90,7 @@ pub async fn status(call: &Call<'_>) -> Result<Resp, ZapiError> {
         _ => "You are not connected.",
     };
     let v = json!({"connected": s.connected, "error": error, "smartphoneConnected": s.connected});
-    ok(merged(v, cloud_fields(call)))
+    ok(merged(merged(v, cloud_fields(call)), whatsapp_web_fields(call)))
 }
 
 /// `qr-code` answers the current pairing code's text, `qr-code/image` a PNG of it as a data

@@ -101,7 +101,7 @@ impl CloudApiDeps {
     pub fn account(&self, instance: &InstanceId) -> Option<CloudApiAccount> {
         match &self.config.load().instances.get(instance)?.network {
             Network::CloudApi(a) => Some(a.clone()),
-            Network::Sim => None,
+            Network::Sim | Network::WhatsappWeb => None,
         }
     }
 }

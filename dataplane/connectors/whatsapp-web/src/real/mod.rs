@@ -4,6 +4,7 @@
 //! inbound durability hook (the server's ack waits for the data plane's commit). It skips the
 //! phone's history sync, advertises the configured device name, and sends with our wire ids.
 
+pub mod conformance;
 pub mod http;
 pub mod store;
 #[cfg(test)]
@@ -257,18 +258,33 @@ fn logout_kind(reason: &ConnectFailureReason) -> LogoutKind {
 /// A received message in the connector's words.
 pub fn inbound(message: &wa::Message, info: &whatsapp_rust::wacore::types::message::MessageInfo) -> InboundMessage {
     let source = &info.source;
+    // In a chat with one person, the other side's phone JID when WhatsApp addressed them by LID.
+    let peer_alt = match source.is_from_me {
+        true => source.recipient_alt.as_ref(),
+        false => source.sender_alt.as_ref(),
+    };
     InboundMessage {
         id: info.id.to_string(),
-        chat: match (source.is_group, source.chat.to_string()) {
-            (true, _) => format!("{}-group", source.chat.user),
-            (false, jid) if jid.ends_with("@lid") => jid,
-            (false, _) => source.chat.user.to_string(),
+        chat: match source.is_group {
+            true => format!("{}-group", source.chat.user),
+            false => number_of(&source.chat, peer_alt),
         },
-        participant: source.is_group.then(|| source.sender.user.to_string()),
+        participant: source.is_group.then(|| number_of(&source.sender, source.sender_alt.as_ref())),
         push_name: Some(info.push_name.clone()).filter(|n| !n.is_empty()),
         from_me: source.is_from_me,
         content: content(message),
         at_ms: ms(&info.timestamp),
+    }
+}
+
+/// The phone number behind `jid`: its user part for a phone JID; for a LID (WhatsApp's privacy
+/// id), the user part of its phone JID `alt` when the server sent one, else the LID whole (no
+/// number known: the connector skips such a chat rather than invent one).
+fn number_of(jid: &Jid, alt: Option<&Jid>) -> String {
+    match alt {
+        _ if !jid.is_lid() => jid.user.to_string(),
+        Some(alt) if alt.is_pn() => alt.user.to_string(),
+        _ => jid.to_string(),
     }
 }
 

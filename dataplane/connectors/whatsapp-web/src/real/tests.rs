@@ -10,9 +10,6 @@ use std::time::Duration;
 use chatedge_connector::{KvStore, MemKv};
 use whatsapp_rust::wacore::chrono::{TimeZone, Utc};
 use whatsapp_rust::wacore::net::DisconnectReason;
-use whatsapp_rust::wacore::store::traits::{
-    AppSyncStore, DeviceStore, MsgSecretEntry, MsgSecretStore, ProtocolStore, SignalStore, TcTokenEntry,
-};
 use whatsapp_rust::wacore::types::events::{
     ConnectFailure, ConnectFailureReason, Connected, Disconnected, Event, LoggedOut, PairingQrCode, Receipt, ServerAck,
     StreamReplaced, TempBanReason, TemporaryBan,
@@ -21,7 +18,6 @@ use whatsapp_rust::wacore::types::message::MessageSource;
 use whatsapp_rust::wacore::types::presence::ReceiptType;
 use whatsapp_rust::Jid;
 
-use super::store::KvBackend;
 use super::*;
 use crate::engine::{EngineEvent, LogoutKind, ReceiptKind};
 
@@ -215,74 +211,28 @@ fn received_messages_of_each_kind_keep_their_text_media_and_sender() {
     assert!(matches!(inbound(&wa::Message::default(), &info).content, InboundContent::Other(_)));
 }
 
+#[test]
+fn a_peer_addressed_by_lid_is_named_by_its_phone_number_when_whatsapp_sends_it() {
+    let info = |chat: Jid, sender: Jid, sender_alt: Option<Jid>, is_group| {
+        whatsapp_rust::wacore::types::message::MessageInfo {
+            source: MessageSource { chat, sender, sender_alt, is_group, ..Default::default() },
+            id: "LID1".into(),
+            ..Default::default()
+        }
+    };
+    let text = wa::Message { conversation: Some("oi".into()), ..Default::default() };
+    let (lid, pn) = (Jid::lid("100000000000001"), Jid::pn("5511988887777"));
+    let direct = inbound(&text, &info(lid.clone(), lid.clone(), Some(pn.clone()), false));
+    assert_eq!(direct.chat, "5511988887777", "the chat is the phone number, not the LID");
+    let unknown = inbound(&text, &info(lid.clone(), lid.clone(), None, false));
+    assert_eq!(unknown.chat, "100000000000001@lid", "no number known: the LID, which no phone parses as");
+    let group = inbound(&text, &info(Jid::group("120363000000000001"), lid, Some(pn), true));
+    assert_eq!(group.participant.as_deref(), Some("5511988887777"), "a group member too");
+}
+
 #[tokio::test]
 async fn the_engine_store_reads_its_writes_table_by_table() {
-    let kv = Arc::new(MemKv::new());
-    let b = KvBackend::new(kv.clone());
-    b.put_sessions_batch(&[("a.0".into(), vec![1u8, 2].into()), ("b.0".into(), vec![3u8].into())]).await.unwrap();
-    assert_eq!(b.get_session("a.0").await.unwrap().as_deref(), Some(&[1u8, 2][..]));
-    b.delete_session("a.0").await.unwrap();
-    assert!(!b.has_session("a.0").await.unwrap() && b.has_session("b.0").await.unwrap());
-    b.put_identity("a.0", [7; 32]).await.unwrap();
-    assert_eq!(b.load_identity("a.0").await.unwrap(), Some([7; 32]));
-
-    b.store_prekeys_batch(&[(5, vec![5u8].into()), (9, vec![9u8].into())], false).await.unwrap();
-    b.remove_prekey(9).await.unwrap();
-    assert_eq!(b.load_prekeys_batch(&[5, 9]).await.unwrap(), vec![(5, vec![5u8].into())]);
-    assert_eq!(b.get_max_prekey_id().await.unwrap(), 9, "a pre-key id is never handed out twice");
-    b.store_signed_prekey(1, &[1]).await.unwrap();
-    b.store_signed_prekey(2, &[2]).await.unwrap();
-    assert_eq!(b.load_all_signed_prekeys().await.unwrap(), vec![(1, vec![1]), (2, vec![2])]);
-
-    b.set_sync_key(b"k1", Default::default()).await.unwrap();
-    assert_eq!(b.get_latest_sync_key_id().await.unwrap().as_deref(), Some(&b"k1"[..]));
-    assert_eq!(b.get_version("regular").await.unwrap().version, 0, "an unknown collection starts at version 0");
-
-    b.set_sender_key_status("g@g.us", &[("a:1@s.whatsapp.net", true), ("b:2@s.whatsapp.net", false)]).await.unwrap();
-    b.delete_sender_key_device_rows(&["b:2@s.whatsapp.net"]).await.unwrap();
-    assert_eq!(b.get_sender_key_devices("g@g.us").await.unwrap(), vec![("a:1@s.whatsapp.net".to_owned(), true)]);
-
-    let mapping = |pn: &str| whatsapp_rust::wacore::store::traits::LidPnMappingEntry {
-        lid: "100".into(),
-        phone_number: pn.into(),
-        created_at: 0,
-        updated_at: 0,
-        learning_source: "test".into(),
-    };
-    b.put_lid_mapping(&mapping("5511")).await.unwrap();
-    b.put_lid_mapping(&mapping("5522")).await.unwrap();
-    assert!(b.get_pn_mapping("5511").await.unwrap().is_none(), "a changed number forgets the old one");
-    assert_eq!(b.get_pn_mapping("5522").await.unwrap().map(|e| e.lid), Some("100".into()));
-
-    b.store_sent_message("c", "m1", b"payload").await.unwrap();
-    assert_eq!(b.take_sent_message("c", "m1").await.unwrap().as_deref(), Some(&b"payload"[..]));
-    assert_eq!(b.take_sent_message("c", "m1").await.unwrap(), None, "taken once");
-
-    b.store_pending_inbound("c", "s", "i", b"msg").await.unwrap();
-    assert_eq!(b.get_pending_inbound("c", "s", "i").await.unwrap().as_deref(), Some(&b"msg"[..]));
-    assert_eq!(b.delete_expired_pending_inbound(i64::MAX).await.unwrap(), 1);
-    assert_eq!(b.get_pending_inbound("c", "s", "i").await.unwrap(), None);
-
-    let secret = |exp| MsgSecretEntry {
-        chat: "c".into(),
-        sender: "s".into(),
-        msg_id: "m".into(),
-        secret: [1; 32],
-        expires_at: exp,
-        message_ts: 0,
-    };
-    b.put_msg_secrets(vec![secret(100)]).await.unwrap();
-    assert_eq!(b.get_msg_secret("c", "s", "m").await.unwrap(), Some(vec![1; 32]));
-    assert_eq!(b.delete_expired_msg_secrets(50).await.unwrap(), 0);
-    assert_eq!(b.delete_expired_msg_secrets(100).await.unwrap(), 1);
-
-    b.put_tc_token("j", &TcTokenEntry { token: vec![1], token_timestamp: 10, sender_timestamp: None }).await.unwrap();
-    assert_eq!(b.delete_expired_tc_tokens(5, 5).await.unwrap(), 0);
-    assert_eq!(b.delete_expired_tc_tokens(11, 11).await.unwrap(), 1);
-
-    assert!(!b.exists().await.unwrap());
-    b.create().await.unwrap();
-    assert!(b.exists().await.unwrap() && b.load().await.unwrap().is_some(), "create materialises a device");
+    super::conformance::reads_its_writes_table_by_table(Arc::new(MemKv::new())).await;
 }
 
 #[tokio::test]

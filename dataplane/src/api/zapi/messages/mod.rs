@@ -138,6 +138,13 @@ fn expressible(call: &Call<'_>, message: &OutboundMessage) -> Result<(), ZapiErr
         Network::Sim => Ok(()),
         Network::CloudApi(_) => crate::network::cloud_api::body::expressible(message)
             .map_err(|e| ZapiError::invalid("Not supported on this network", e.to_string())),
+        Network::WhatsappWeb => match message.content {
+            crate::queue::Content::Text { .. } => Ok(()),
+            _ => Err(ZapiError::invalid(
+                "Not supported on this network",
+                "the WhatsApp Web connector sends text messages only so far",
+            )),
+        },
     }
 }
 

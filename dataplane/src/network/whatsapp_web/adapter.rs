@@ -1,0 +1,321 @@
+//! The WhatsApp Web connector behind the [`Connector`] seam: calls become line commands of
+//! [`chatedge_whatsapp_web::WhatsappWeb`], its events become [`NetworkEvent`]s on the shard that
+//! owns the instance. The engine's credentials never leave its part of the store, so the
+//! session record's [`Credentials`] only mark the network. Only text is sent so far (the edge
+//! refuses other contents for this network before queueing); received media arrives as
+//! "waiting for this message" until media transfer through the engine is built.
+
+use std::sync::Arc;
+
+use chatedge_config::file::WhatsappWebConfig;
+use chatedge_config::{InstanceId, Phone};
+use chatedge_whatsapp_web as wa;
+use tokio::sync::mpsc;
+
+use super::{LineReport, Reports};
+use crate::network::account::{Account, AccountCall, AccountError, ReplyTx};
+use crate::network::incoming::{IncomingContent, WaitingMessage};
+use crate::network::{
+    AckId, Connector, Credentials, Generation, IncomingMessage, MessageStatus, NetworkError, NetworkEvent,
+    PairingMethod, Presence,
+};
+use crate::queue::{Content, OutboundMessage};
+
+/// What the session record keeps for a WhatsApp Web instance (the keys stay in the engine's store).
+pub const CREDENTIALS: &str = "whatsapp-web";
+
+/// The connector settings from `[network.whatsapp_web]`.
+pub fn settings(c: &WhatsappWebConfig) -> wa::Settings {
+    wa::Settings {
+        device_name: c.device_name.clone(),
+        connect_timeout: c.connect_timeout,
+        lease_ttl: c.lease_ttl,
+        lock_backoff: c.lock_backoff,
+        temp_ban_backoff: c.temp_ban_backoff,
+        inbound_commit_timeout: c.inbound_commit_timeout,
+    }
+}
+
+/// The engine's endpoint from `[network.whatsapp_web]` (empty: WhatsApp's own).
+pub fn endpoint(c: &WhatsappWebConfig) -> wa::real::Endpoint {
+    wa::real::Endpoint { ws_url: c.ws_url.clone(), version: c.version }
+}
+
+/// Delivers the connector's events to the shard that owns each instance.
+pub struct ShardSink {
+    shards: Vec<mpsc::Sender<NetworkEvent>>,
+    metrics: Arc<crate::metrics::Metrics>,
+}
+
+impl ShardSink {
+    pub fn new(shards: Vec<mpsc::Sender<NetworkEvent>>, metrics: Arc<crate::metrics::Metrics>) -> ShardSink {
+        ShardSink { shards, metrics }
+    }
+}
+
+impl wa::WaSink for ShardSink {
+    fn deliver(&self, event: wa::WaEvent) -> wa::BoxFuture<'_, ()> {
+        Box::pin(async move {
+            // The connector only hands over messages whose chat is a phone (see its line).
+            let Some((instance, event)) = translate(event) else { return };
+            self.metrics.whatsapp_web_events.with_label_values(&[event.kind()]).inc();
+            if let Some(tx) = self.shards.get(instance.shard(self.shards.len())) {
+                // A closed channel is a shard that stopped: the data plane is shutting down.
+                let _ = tx.send(event).await;
+            }
+        })
+    }
+}
+
+/// A connector event as the shard's network event (`None`: a received message whose chat is
+/// not a phone, which the connector never hands over).
+pub fn translate(event: wa::WaEvent) -> Option<(InstanceId, NetworkEvent)> {
+    use wa::WaEvent as W;
+    let e = match event {
+        W::PairingCode { instance, generation, code, valid_for } => {
+            NetworkEvent::PairingCode { instance, generation: Generation(generation), code, valid_for }
+        }
+        W::PairingExpired { instance, generation } => {
+            NetworkEvent::PairingExpired { instance, generation: Generation(generation) }
+        }
+        W::Connected { instance, generation, phone } => NetworkEvent::Connected {
+            instance,
+            generation: Generation(generation),
+            phone,
+            credentials: Credentials(CREDENTIALS.to_owned()),
+            ack: None,
+        },
+        W::Disconnected { instance, generation, reason, logged_out } => {
+            NetworkEvent::Disconnected { instance, generation: Generation(generation), reason, logged_out, ack: None }
+        }
+        W::Accepted { instance, generation, message_id, at_ms } => {
+            NetworkEvent::Accepted { instance, generation: Generation(generation), message_id, at_ms, ack: None }
+        }
+        W::Rejected { instance, generation, message_id, reason } => {
+            NetworkEvent::Rejected { instance, generation: Generation(generation), message_id, reason, ack: None }
+        }
+        W::Status { instance, message_id, phone, status, at_ms } => {
+            let status = match status {
+                wa::Receipt::Delivered => MessageStatus::Received,
+                wa::Receipt::Read => MessageStatus::Read,
+                wa::Receipt::Played => MessageStatus::Played,
+            };
+            NetworkEvent::Status { instance, message_id, phone, status, at_ms, ack: None }
+        }
+        W::Incoming { instance, message, ack } => {
+            let m = incoming(message)?;
+            NetworkEvent::Incoming { instance, message: Box::new(m), ack: Some(AckId(ack)) }
+        }
+    };
+    Some((e.instance(), e))
+}
+
+/// A received message as the data plane's.
+fn incoming(m: wa::InboundMessage) -> Option<IncomingMessage> {
+    let from = Phone::parse(&m.chat).ok()?;
+    let content = match m.content {
+        wa::InboundContent::Text(text) => IncomingMessage::text(from.clone(), text).content,
+        wa::InboundContent::Media { .. } | wa::InboundContent::Other(_) => {
+            IncomingContent::WaitingMessage(WaitingMessage { view_once: false })
+        }
+    };
+    Some(IncomingMessage {
+        id: m.id,
+        participant: m.participant.as_deref().and_then(|p| Phone::parse(p).ok()),
+        sender_name: m.push_name,
+        at_ms: m.at_ms,
+        content,
+        ..IncomingMessage::text(from, String::new())
+    })
+}
+
+/// One shard's connector.
+pub struct WhatsappWebConnector {
+    inner: wa::WhatsappWeb,
+    events: mpsc::Sender<NetworkEvent>,
+}
+
+impl WhatsappWebConnector {
+    pub fn new(shared: Arc<wa::Shared>, events: mpsc::Sender<NetworkEvent>) -> Self {
+        WhatsappWebConnector { inner: wa::WhatsappWeb::new(shared), events }
+    }
+
+    /// Whether `ack` was handed out by this connector.
+    pub fn owns(ack: AckId) -> bool {
+        wa::WhatsappWeb::owns(ack.0)
+    }
+}
+
+/// The line reports `status` reads.
+pub fn reports(shared: Arc<wa::Shared>) -> Reports {
+    Arc::new(move |instance| match shared.state(instance) {
+        wa::LineState::Unreachable { reason } => {
+            LineReport { state: "unreachable", error: Some(reason), retry_at_ms: None }
+        }
+        wa::LineState::CoolingDown { until_ms, reason } => {
+            LineReport { state: "cooling_down", error: Some(reason), retry_at_ms: Some(until_ms) }
+        }
+        other => LineReport { state: other.label(), error: None, retry_at_ms: None },
+    })
+}
+
+impl Connector for WhatsappWebConnector {
+    fn resume(&mut self, instance: InstanceId, _credentials: &Credentials, generation: Generation) {
+        self.inner.start(instance, generation.0, wa::Start::Resume);
+    }
+
+    fn start_pairing(&mut self, instance: InstanceId, generation: Generation, method: PairingMethod) {
+        let start = match method {
+            PairingMethod::Qr => wa::Start::PairQr,
+            PairingMethod::PhoneCode(phone) => {
+                wa::Start::PairCode(phone.as_str().chars().filter(char::is_ascii_digit).collect())
+            }
+            PairingMethod::Registration => {
+                let _ = self.events.try_send(NetworkEvent::Disconnected {
+                    instance,
+                    generation,
+                    reason: "registering a number is not available on the WhatsApp Web network".to_owned(),
+                    logged_out: false,
+                    ack: None,
+                });
+                return;
+            }
+        };
+        self.inner.start(instance, generation.0, start);
+    }
+
+    fn close(&mut self, instance: InstanceId, logout: bool) {
+        self.inner.close(instance, logout);
+    }
+
+    fn send(&mut self, message: &OutboundMessage, generation: Generation) -> Result<(), NetworkError> {
+        let Content::Text { message: text, .. } = &message.content else {
+            let _ = self.events.try_send(NetworkEvent::Rejected {
+                instance: message.instance,
+                generation,
+                message_id: message.message_id,
+                reason: "the WhatsApp Web connector sends text messages only so far".to_owned(),
+                ack: None,
+            });
+            return Ok(());
+        };
+        let body = wa::Outgoing::Text(text.clone());
+        match self.inner.send(message.instance, generation.0, message.message_id, message.phone.clone(), body) {
+            true => Ok(()),
+            false => Err(NetworkError::NotConnected),
+        }
+    }
+
+    fn account(&mut self, _instance: InstanceId, _account: Account, _call: AccountCall, reply: ReplyTx) {
+        let _ = reply.send(Err(AccountError::Unsupported(
+            "account calls (contacts, groups, profile, …) are not available on the WhatsApp Web network yet".to_owned(),
+        )));
+    }
+
+    fn send_presence(&mut self, instance: InstanceId, to: &Phone, presence: Presence) {
+        let presence = match presence {
+            Presence::Composing => wa::ChatPresence::Composing,
+            Presence::Recording => wa::ChatPresence::Recording,
+            Presence::Paused => wa::ChatPresence::Paused,
+            Presence::Available | Presence::Unavailable => return,
+        };
+        self.inner.chat_presence(instance, to.clone(), presence);
+    }
+
+    fn ack(&mut self, _instance: InstanceId, ack: AckId) {
+        self.inner.ack(ack.0);
+    }
+}
+
+/// What every shard's connector shares: the real engine factory, the store's
+/// [`crate::store::Cf::WhatsappWeb`] family, the settings and the sink into the shards.
+pub fn shared(
+    config: &WhatsappWebConfig,
+    store: Arc<crate::store::Store>,
+    shards: Vec<mpsc::Sender<NetworkEvent>>,
+    metrics: Arc<crate::metrics::Metrics>,
+) -> Result<Arc<wa::Shared>, String> {
+    let factory = wa::real::RealFactory::new(endpoint(config)).map_err(|e| e.to_string())?;
+    Ok(wa::Shared::new(
+        Arc::new(factory),
+        Arc::new(crate::network::kv::StoreKv::new(store)),
+        settings(config),
+        Arc::new(ShardSink::new(shards, metrics)),
+        wa::Shared::wall_clock(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use chatedge_config::MessageId;
+
+    use super::*;
+
+    #[test]
+    fn its_acknowledgements_are_told_apart_from_other_networks() {
+        assert!(super::super::owns(AckId(wa::FIRST_ACK)));
+        assert!(!super::super::owns(AckId(1 << 63)), "the Cloud API's");
+        assert!(!super::super::owns(AckId(7)), "the sim's");
+    }
+
+    #[test]
+    fn connector_events_become_the_shards_network_events() {
+        let instance = InstanceId::from_bytes([9; 16]);
+        let id = MessageId::generate();
+        let phone = Phone::parse("5511988887777").unwrap();
+        let status = |s| wa::WaEvent::Status { instance, message_id: id, phone: phone.clone(), status: s, at_ms: 1 };
+        for (receipt, expected) in [
+            (wa::Receipt::Delivered, MessageStatus::Received),
+            (wa::Receipt::Read, MessageStatus::Read),
+            (wa::Receipt::Played, MessageStatus::Played),
+        ] {
+            match translate(status(receipt)) {
+                Some((i, NetworkEvent::Status { status, message_id, .. })) => {
+                    assert_eq!((i, status, message_id), (instance, expected, id));
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        let connected = wa::WaEvent::Connected { instance, generation: 4, phone: phone.clone() };
+        match translate(connected) {
+            Some((_, NetworkEvent::Connected { generation, credentials, .. })) => {
+                assert_eq!(generation, Generation(4));
+                assert_eq!(credentials, Credentials(CREDENTIALS.to_owned()));
+            }
+            other => panic!("{other:?}"),
+        }
+        let received = |content| wa::WaEvent::Incoming {
+            instance,
+            message: wa::InboundMessage {
+                id: "ABC".into(),
+                chat: "5511988887777".into(),
+                participant: None,
+                push_name: Some("Ana".into()),
+                from_me: false,
+                content,
+                at_ms: 3,
+            },
+            ack: wa::FIRST_ACK + 1,
+        };
+        match translate(received(wa::InboundContent::Text("oi".into()))) {
+            Some((_, NetworkEvent::Incoming { message, ack, .. })) => {
+                assert_eq!(ack, Some(AckId(wa::FIRST_ACK + 1)), "held until the outbox commit");
+                assert_eq!((message.id.as_str(), message.sender_name.as_deref()), ("ABC", Some("Ana")));
+                assert_eq!(message.content, IncomingMessage::text(phone.clone(), "oi".into()).content);
+            }
+            other => panic!("{other:?}"),
+        }
+        let media = wa::InboundContent::Media {
+            kind: wa::MediaKind::Image,
+            mime: "image/jpeg".into(),
+            caption: None,
+            file_name: None,
+        };
+        match translate(received(media)) {
+            Some((_, NetworkEvent::Incoming { message, .. })) => {
+                assert_eq!(message.content, IncomingContent::WaitingMessage(WaitingMessage { view_once: false }));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! whatsapp_web: the data plane's side of the WhatsApp Web connector (issue 13, crate
+//! `chatedge-whatsapp-web`, cargo feature `whatsapp-web`). With the feature, [`adapter`] puts the
+//! connector behind the [`super::Connector`] seam and turns its events into network events;
+//! without it, nothing of the engine is built and only [`LineReport`] remains (empty), so the
+//! edge compiles the same either way. It must not decide about sessions: the shard does.
+
+#[cfg(feature = "whatsapp-web")]
+pub mod adapter;
+#[cfg(all(test, feature = "whatsapp-web"))]
+mod tests;
+
+use std::sync::Arc;
+
+use chatedge_config::InstanceId;
+
+/// What `status` adds about a WhatsApp Web instance's line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineReport {
+    /// `offline`, `connecting`, `pairing`, `online`, `unreachable` or `cooling_down`.
+    pub state: &'static str,
+    /// Why the last attempt failed, or why the line is cooling down.
+    pub error: Option<String>,
+    /// A cooling-down line's next attempt (unix ms).
+    pub retry_at_ms: Option<u64>,
+}
+
+/// Reads an instance's line report (`None`: this data plane has no WhatsApp Web connector).
+pub type Reports = Arc<dyn Fn(&InstanceId) -> LineReport + Send + Sync>;
+
+/// Whether this data plane includes the connector.
+pub const BUILT: bool = cfg!(feature = "whatsapp-web");
+
+/// The acknowledgement numbers the WhatsApp Web connector hands out (its crate's `FIRST_ACK`
+/// range; the Cloud API's start at 1 << 63, the sim's are small).
+pub fn owns(ack: super::AckId) -> bool {
+    (1u64 << 62..1u64 << 63).contains(&ack.0)
+}
+
+/// The connector of a data plane built without the feature: instances on this network never
+/// connect (each attempt times out in the session and is retried with its back-off) and say
+/// why in the log; account calls are refused.
+pub struct Unbuilt;
+
+impl super::Connector for Unbuilt {
+    fn resume(&mut self, instance: InstanceId, _: &super::Credentials, _: super::Generation) {
+        tracing::warn!(%instance, "whatsapp-web instance, but this binary was built without the whatsapp-web feature");
+    }
+
+    fn start_pairing(&mut self, instance: InstanceId, _: super::Generation, _: super::PairingMethod) {
+        tracing::warn!(%instance, "whatsapp-web instance, but this binary was built without the whatsapp-web feature");
+    }
+
+    fn close(&mut self, _: InstanceId, _: bool) {}
+
+    fn send(&mut self, _: &crate::queue::OutboundMessage, _: super::Generation) -> Result<(), super::NetworkError> {
+        Err(super::NetworkError::NotConnected)
+    }
+
+    fn account(
+        &mut self,
+        _: InstanceId,
+        _: super::account::Account,
+        _: super::account::AccountCall,
+        reply: super::account::ReplyTx,
+    ) {
+        let _ = reply.send(Err(super::account::AccountError::Unsupported(
+            "this chatedge binary was built without the whatsapp-web feature".to_owned(),
+        )));
+    }
+
+    fn send_presence(&mut self, _: InstanceId, _: &chatedge_config::Phone, _: super::Presence) {}
+
+    fn ack(&mut self, _: InstanceId, _: super::AckId) {}
+}

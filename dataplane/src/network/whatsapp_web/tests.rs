@@ -1,0 +1,396 @@
+//! The WhatsApp Web connector behind the `Connector` seam of real shards and sessions, on
+//! RocksDB, with the scripted engine double in place of WhatsApp: what the engine reports
+//! becomes the shard's answers (`qr-code`, `status`) and the Z-API webhooks it writes to the
+//! outbox, and what the session decides (send, reconnect, resend after a crash, log out) reaches
+//! the engine. Nothing leaves the process; the dispatcher is not running, so every webhook event
+//! stays in the outbox where the test reads it.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use chatedge_config::file::SessionConfig;
+use chatedge_config::snapshot::{Network, Pacing, WebhookKind};
+use chatedge_config::{
+    Config, ConfigUpdate, InstanceConfig, InstanceId, MessageId, Phone, Secret, Snapshot, TenantId, UrlPolicy,
+    WebhookUrl,
+};
+use chatedge_whatsapp_web as wa;
+use serde_json::Value;
+use tokio::sync::mpsc;
+use wa::double::{Call, Double, OnConnect};
+use wa::engine::{EngineEvent, LogoutKind, ReceiptKind};
+
+use super::adapter::{reports, ShardSink, WhatsappWebConnector};
+use crate::metrics::Metrics;
+use crate::network::kv::StoreKv;
+use crate::network::Connector;
+use crate::outbox::dispatcher;
+use crate::outbox::event::StoredEvent;
+use crate::queue::{Content, OutboundMessage};
+use crate::shard::{self, recovery, Command, ShardDeps, Shards};
+use crate::store::{Cf, Store};
+
+const PHONE: &str = "5511999990000";
+const CONTACT: &str = "5511988887777";
+
+/// One data plane's shard, its store and its WhatsApp Web connector on `double`.
+struct Plane {
+    store: Arc<Store>,
+    shards: Shards,
+    threads: Vec<std::thread::JoinHandle<()>>,
+    shared: Arc<wa::Shared>,
+    metrics: Arc<Metrics>,
+    id: InstanceId,
+}
+
+fn instance() -> InstanceConfig {
+    let mut i = InstanceConfig::new_trial(TenantId::generate(), Secret::generate(16).hash(), "shop".into(), 1, 1 << 50);
+    i.network = Network::WhatsappWeb;
+    let policy = UrlPolicy { allow_insecure_loopback: true };
+    for kind in WebhookKind::ALL {
+        // Never called: the dispatcher is not running in these tests.
+        i.webhooks.set(kind, Some(WebhookUrl::parse("http://127.0.0.1:9/hook", policy).unwrap()));
+    }
+    i
+}
+
+fn start(dir: &Path, double: &Double, instance: &InstanceConfig) -> Plane {
+    let metrics = Arc::new(Metrics::new());
+    let store = Store::open(dir, 64, metrics.clone()).unwrap();
+    let update = ConfigUpdate { reset: true, version: 1, instances: vec![instance.clone()], ..Default::default() };
+    let policy = UrlPolicy { allow_insecure_loopback: true };
+    let config = Arc::new(ArcSwap::from_pointee(Snapshot::default().apply(&update, policy).unwrap()));
+    let defaults = Config::default();
+    let (notifier, inbox) = dispatcher::channel();
+    std::mem::forget(inbox); // nobody delivers: the events stay in the outbox
+    let deps = ShardDeps {
+        store: store.clone(),
+        config,
+        notifier,
+        metrics: metrics.clone(),
+        pacing: Pacing { min_delay_ms: 0, max_delay_ms: 0 },
+        queue: defaults.queue,
+        session: SessionConfig {
+            reconnect_initial: Duration::from_millis(50),
+            reconnect_max: Duration::from_millis(400),
+            connect_timeout: Duration::from_secs(10),
+        },
+        store_limits: defaults.store,
+        media: crate::media::Media::temporary(),
+        opt_out_keywords: defaults.campaigns.opt_out_keywords.clone(),
+    };
+    let (tx, rx) = mpsc::channel(shard::EVENT_CAPACITY);
+    let settings = wa::Settings {
+        connect_timeout: Duration::from_secs(2),
+        lease_ttl: Duration::from_secs(1),
+        ..wa::Settings::default()
+    };
+    let shared = wa::Shared::new(
+        double.factory(),
+        Arc::new(StoreKv::new(store.clone())),
+        settings,
+        Arc::new(ShardSink::new(vec![tx.clone()], metrics.clone())),
+        wa::Shared::wall_clock(),
+    );
+    let connectors: Vec<Box<dyn Connector + Send>> = vec![Box::new(WhatsappWebConnector::new(shared.clone(), tx))];
+    let recovered = recovery::load(&store, 1).unwrap();
+    let (shards, threads) = shard::start(deps, connectors, vec![rx], recovered).unwrap();
+    Plane { store, shards, threads, shared, metrics, id: instance.id }
+}
+
+impl Plane {
+    /// Stops the shard as a `kill -9` would leave the connector: no client shut down, no lease
+    /// given back (the shard's runtime, and the line tasks on it, are simply dropped).
+    async fn crash(self) {
+        self.shards.stop().await;
+        let threads = self.threads;
+        tokio::task::spawn_blocking(move || threads.into_iter().for_each(|t| t.join().unwrap())).await.unwrap();
+        self.store.close();
+    }
+
+    async fn qr_code(&self) -> Result<String, crate::error::CoreError> {
+        let id = self.id;
+        self.shards.call(&id, |reply| Command::QrCode { instance: id, reply }).await
+    }
+
+    async fn status(&self) -> shard::SessionStatus {
+        let id = self.id;
+        self.shards.ask(&id, |reply| Command::Status { instance: id, reply }).await.unwrap()
+    }
+
+    async fn queued(&self) -> u64 {
+        let id = self.id;
+        self.shards.ask(&id, |reply| Command::QueueCount { instance: id, reply }).await.unwrap()
+    }
+
+    async fn send(&self, text: &str) -> MessageId {
+        let message = OutboundMessage::new(self.id, Phone::parse(CONTACT).unwrap(), Content::text(text));
+        let id = message.message_id;
+        self.shards.call(&self.id, |reply| Command::Enqueue { message, reply, idempotency: None }).await.unwrap();
+        id
+    }
+
+    /// The webhook bodies in the outbox, oldest first per kind.
+    fn webhooks(&self) -> Vec<Value> {
+        let db = self.store.db();
+        db.iterator_cf(self.store.cf(Cf::Outbox), rocksdb::IteratorMode::Start)
+            .map(|row| StoredEvent::decode(&row.unwrap().1).unwrap())
+            .map(|e| serde_json::from_slice(&e.body).unwrap())
+            .collect()
+    }
+
+    /// Waits until a webhook matching `f` is in the outbox.
+    async fn webhook(&self, what: &str, f: impl Fn(&Value) -> bool) -> Value {
+        let found = eventually(|| self.webhooks().into_iter().find(|v| f(v))).await;
+        found.unwrap_or_else(|| panic!("no {what} among {:#?}", self.webhooks()))
+    }
+
+    fn events(&self, kind: &str) -> u64 {
+        self.metrics.whatsapp_web_events.with_label_values(&[kind]).get()
+    }
+}
+
+/// Polls `f` every 20 ms for up to 10 s.
+async fn eventually<T>(mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn until(what: &str, f: impl FnMut() -> bool) {
+    let mut f = f;
+    eventually(|| f().then_some(())).await.unwrap_or_else(|| panic!("never: {what}"));
+}
+
+fn connected_as(phone: &str) -> OnConnect {
+    OnConnect::Emit(vec![EngineEvent::Connected { phone: Some(format!("{phone}:4@s.whatsapp.net")) }])
+}
+
+fn wire(id: &MessageId) -> String {
+    wa::WireId::of(id).as_str().to_owned()
+}
+
+fn is(v: &Value, kind: &str, message: &MessageId) -> bool {
+    v["type"] == kind && (v["messageId"] == message.to_string() || v["ids"][0] == message.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_connector_behind_a_real_shard_pairs_sends_reports_reconnects_resends_after_a_crash_and_backs_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let instance = instance();
+    let double = Double::new(OnConnect::Silent);
+    let plane = start(dir.path(), &double, &instance);
+
+    // Pairing: the engine's QR codes are the qr-code answers, rotating as the engine rotates them.
+    let first = {
+        let asking = tokio::spawn({
+            let (shards, id) = (plane.shards.clone(), plane.id);
+            async move { shards.call(&id, |reply| Command::QrCode { instance: id, reply }).await }
+        });
+        double.wait_opened(1).await;
+        double.emit(EngineEvent::Qr { code: "2@first,noise,identity,adv".into(), valid_for: Duration::from_secs(60) });
+        asking.await.unwrap().unwrap()
+    };
+    assert_eq!(first, "2@first,noise,identity,adv", "the first code answers the waiting qr-code call");
+    double.emit(EngineEvent::Qr { code: "2@second,noise,identity,adv".into(), valid_for: Duration::from_secs(20) });
+    let mut code = String::new();
+    for _ in 0..100 {
+        code = plane.qr_code().await.unwrap();
+        if code != first {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(code, "2@second,noise,identity,adv", "qr-code answers the engine's current code");
+
+    // The phone scans: pairing success, the server's 515 restart, then the connection.
+    double.emit(EngineEvent::Paired { phone: format!("{PHONE}@s.whatsapp.net") });
+    double.emit(EngineEvent::Disconnected { reason: "restart required (515)".into() });
+    double.emit(EngineEvent::Connected { phone: Some(format!("{PHONE}:4@s.whatsapp.net")) });
+    let connected = plane.webhook("ConnectedCallback", |v| v["type"] == "ConnectedCallback").await;
+    assert_eq!(connected["phone"], PHONE);
+    let status = plane.status().await;
+    assert!(status.connected, "{status:?}");
+    assert_eq!(status.phone.as_ref().map(Phone::as_str), Some(PHONE));
+    assert!(double.calls().contains(&Call::Unavailable), "it goes unavailable: the phone keeps its notifications");
+    assert_eq!(double.opened(), 1, "the 515 restart is the engine's own, not a second client");
+    assert_eq!(reports(plane.shared.clone())(&plane.id).state, "online");
+
+    // A send carries our message id on the wire; the server's ack makes it SENT.
+    let a = plane.send("first").await;
+    until("the first message is on the wire", || double.sends().contains(&wa::WireId::of(&a))).await;
+    double.emit(EngineEvent::ServerAck { id: wire(&a), error: None });
+    let delivery = plane.webhook("a's DeliveryCallback", |v| is(v, "DeliveryCallback", &a)).await;
+    assert!(delivery.get("error").is_none(), "{delivery}");
+    plane.webhook("a's SENT", |v| is(v, "MessageStatusCallback", &a) && v["status"] == "SENT").await;
+
+    // A nack refuses the message, saying why, in its DeliveryCallback.
+    let b = plane.send("second").await;
+    until("the second message is on the wire", || double.sends().contains(&wa::WireId::of(&b))).await;
+    double.emit(EngineEvent::ServerAck { id: wire(&b), error: Some("463".into()) });
+    let refused = plane.webhook("b's DeliveryCallback", |v| is(v, "DeliveryCallback", &b)).await;
+    assert!(refused["error"].as_str().unwrap_or_default().contains("463"), "{refused}");
+    assert_eq!(plane.queued().await, 0, "both left the queue");
+
+    // Receipts become the message's statuses.
+    for (kind, status) in
+        [(ReceiptKind::Delivered, "RECEIVED"), (ReceiptKind::Read, "READ"), (ReceiptKind::Played, "PLAYED")]
+    {
+        let from = format!("{CONTACT}@s.whatsapp.net");
+        double.emit(EngineEvent::Receipt { ids: vec![wire(&a)], from, kind, at_ms: 7 });
+        let v = plane.webhook(status, |v| is(v, "MessageStatusCallback", &a) && v["status"] == status).await;
+        assert_eq!(v["phone"], CONTACT);
+    }
+
+    // A received message: the engine's commit returns only once its ReceivedCallback is durable.
+    let message = wa::InboundMessage {
+        id: "3A5F00C0FFEE".into(),
+        chat: CONTACT.into(),
+        participant: None,
+        push_name: Some("Ana".into()),
+        from_me: false,
+        content: wa::InboundContent::Text("olá".into()),
+        at_ms: 11,
+    };
+    double.receive(vec![message]).await.expect("committed, so the server may be acknowledged");
+    let received =
+        plane.webhooks().into_iter().find(|v| v["type"] == "ReceivedCallback" && v["messageId"] == "3A5F00C0FFEE");
+    let received = received.expect("the ReceivedCallback was in the outbox when the commit returned");
+    assert_eq!((received["phone"].as_str(), received["text"]["message"].as_str()), (Some(CONTACT), Some("olá")));
+
+    // A lost connection: the session reconnects after its back-off with the saved session.
+    double.on_connect(connected_as(PHONE));
+    double.emit(EngineEvent::Disconnected { reason: "socket closed".into() });
+    plane.webhook("the DisconnectedCallback", |v| v["type"] == "DisconnectedCallback").await;
+    until("a second client connected", || double.opened() == 2).await;
+    let connects = || plane.webhooks().iter().filter(|v| v["type"] == "ConnectedCallback").count();
+    until("a second ConnectedCallback", || connects() == 2).await;
+    assert!(plane.status().await.connected, "reconnected");
+    assert_eq!(double.max_live(), 1, "never two live clients");
+
+    // A crash with a message on the wire and no answer yet: after the restart it goes again
+    // under the same id, once the dead client's lease ran out.
+    let c = plane.send("third").await;
+    until("the third message is on the wire", || double.sends().contains(&wa::WireId::of(&c))).await;
+    // The dead client's handles on the store go with it (a new process opens the store).
+    double.crash();
+    plane.crash().await;
+    drop(double);
+    let double = Double::new(connected_as(PHONE));
+    let plane = start(dir.path(), &double, &instance);
+    until("the restarted plane resent it", || double.sends().contains(&wa::WireId::of(&c))).await;
+    assert!(plane.status().await.connected);
+    double.emit(EngineEvent::ServerAck { id: wire(&c), error: None });
+    plane.webhook("c's DeliveryCallback", |v| is(v, "DeliveryCallback", &c)).await;
+
+    // A lock: no reconnect for hours; the session's retries are answered without a client.
+    double.emit(EngineEvent::LoggedOut(LogoutKind::Locked));
+    let locked = plane
+        .webhook("the lock's DisconnectedCallback", |v| {
+            v["type"] == "DisconnectedCallback" && v["error"].as_str().unwrap_or_default().contains("locked")
+        })
+        .await;
+    assert!(locked["error"].as_str().unwrap_or_default().contains("12 h"), "{locked}");
+    let report = reports(plane.shared.clone())(&plane.id);
+    assert_eq!(report.state, "cooling_down", "{report:?}");
+    let retry_at = report.retry_at_ms.expect("until when");
+    assert!(retry_at > chatedge_config::time::unix_ms() + 11 * 3_600_000, "{report:?}");
+    let answered = plane.events("disconnected");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(plane.events("disconnected") >= answered + 2, "the session keeps retrying with its back-off");
+    assert_eq!(double.opened(), 1, "and none of its retries opened a client");
+    assert!(!plane.status().await.connected);
+
+    // Disconnect (log out) forgets the session: no keys, no cool-down, a new pairing needed.
+    let id = plane.id;
+    plane.shards.call(&id, |reply| Command::Disconnect { instance: id, reply }).await.unwrap();
+    let kv = wa::line::instance_store(&plane.shared, &plane.id);
+    until("its keys are deleted", || kv.scan_prefix(wa::line::ENGINE_PREFIX, 1).unwrap().is_empty()).await;
+    assert_eq!(wa::cooldown::load(kv.as_ref()).unwrap(), None);
+    plane.crash().await;
+}
+
+/// The engine's instance part of the store, as a line opens it.
+fn engine_store(store: &Arc<Store>, instance: u8) -> Arc<dyn chatedge_connector::KvStore> {
+    let mut prefix = vec![instance; InstanceId::LEN];
+    prefix.extend_from_slice(b"/wa/");
+    Arc::new(chatedge_connector::Scoped::new(StoreKv::new(store.clone()), prefix))
+}
+
+#[tokio::test]
+async fn the_engines_store_on_rocksdb_keeps_whatsapp_rusts_rules_and_survives_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), 64, Arc::new(Metrics::new())).unwrap();
+    wa::real::conformance::reads_its_writes_table_by_table(engine_store(&store, 1)).await;
+    wa::real::conformance::write_a_session(engine_store(&store, 2)).await;
+    store.close();
+    drop(store);
+    let store = Store::open(dir.path(), 64, Arc::new(Metrics::new())).unwrap();
+    wa::real::conformance::the_session_survived(engine_store(&store, 2)).await;
+    store.close();
+}
+
+/// The writer of the kill -9 test when run as its child (`CHATEDGE_WA_CHILD` names the
+/// directory): Signal sessions through the engine's own store trait, one batch each, each
+/// reported on stdout once the trait call returned. Run alone, it does nothing.
+#[test]
+fn engine_store_child_writer() {
+    let Ok(dir) = std::env::var("CHATEDGE_WA_CHILD") else { return };
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let store = Store::open(Path::new(&dir), 64, Arc::new(Metrics::new())).unwrap();
+        for n in 0u32.. {
+            wa::real::conformance::write_numbered_session(engine_store(&store, 3), n).await;
+            println!("durable {n}");
+        }
+    });
+}
+
+#[test]
+fn a_kill_9_keeps_every_signal_session_the_engines_store_acknowledged() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "network::whatsapp_web::tests::engine_store_child_writer",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .env("CHATEDGE_WA_CHILD", dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut acked = None;
+    for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+        if let Some(n) = line.strip_prefix("durable ").and_then(|n| n.parse::<u32>().ok()) {
+            acked = Some(n);
+            if n >= 100 {
+                break;
+            }
+        }
+    }
+    child.kill().unwrap(); // SIGKILL: the engine's store gets no chance to flush anything more
+    child.wait().unwrap();
+    let acked = acked.expect("the child acknowledged sessions");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let store = Store::open(dir.path(), 64, Arc::new(Metrics::new())).unwrap();
+        for n in 0..=acked {
+            wa::real::conformance::numbered_session_survived(engine_store(&store, 3), n).await;
+        }
+        store.close();
+    });
+}

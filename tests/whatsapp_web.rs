@@ -1,0 +1,81 @@
+//! The WhatsApp Web network (issue 13) on the real binary. This machine cannot reach WhatsApp, so
+//! the connector is pointed at a loopback port where nothing listens (and told the version, so
+//! it looks nothing up): nothing leaves 127.0.0.1. Built with `--features whatsapp-web`, an
+//! instance on this network says in `status` that it cannot reach WhatsApp while a sim instance
+//! on the same node pairs and sends as usual; built without, creating one is refused by name.
+
+mod common;
+
+use serde_json::json;
+
+use common::{create_instance_with, temp_dir, Chatedge, Http, FAST};
+
+#[cfg(feature = "whatsapp-web")]
+#[tokio::test]
+async fn without_whatsapp_the_status_says_it_cannot_reach_it_and_other_instances_are_unaffected() {
+    use std::time::Duration;
+
+    use common::{create_instance, eventually, pair, send_texts, Sink};
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let config = format!(
+        "{FAST}\n[network.whatsapp_web]\nws_url = \"ws://127.0.0.1:{port}/ws/chat\"\nversion = \"2.3000.1\"\nconnect_timeout_ms = 1000\n"
+    );
+    let dir = temp_dir();
+    let ce = Chatedge::up(dir.path(), &config);
+    let http = Http::new();
+    let sink = Sink::start().await;
+
+    let web = create_instance_with(&http, &ce, None, json!({"name": "shop", "network": "whatsapp-web"})).await;
+    common::wait_known(&http, &ce, &web).await;
+    // Asking for a QR code starts a pairing; no code can come.
+    let (s, v) = http.get(&ce.instance_url(&web, "qr-code"), None).await;
+    assert_ne!(s, 200, "no QR code without WhatsApp: {v}");
+    let status = eventually(Duration::from_secs(30), || async {
+        let (_, v) = http.get(&ce.instance_url(&web, "status"), None).await;
+        (v["lineState"] == "unreachable").then_some(v)
+    })
+    .await
+    .expect("the line reports WhatsApp unreachable");
+    assert_eq!(status["connected"], json!(false));
+    assert_eq!(status["network"], "whatsapp-web");
+    let error = status["networkError"].as_str().unwrap_or_default();
+    assert!(error.starts_with("cannot reach WhatsApp"), "{status}");
+
+    // The sim instance on the same node is not held up by the unreachable one.
+    let sim = create_instance(&http, &ce, Some(&sink)).await;
+    pair(&http, &ce, &sim, "5511999990001").await;
+    let sent = send_texts(&http, &ce, &sim, 3, 1_000_001, "alongside").await;
+    assert_eq!(sent.len(), 3);
+    let (_, v) = http.get(&ce.instance_url(&web, "status"), None).await;
+    assert_eq!(v["connected"], json!(false), "still not connected: {v}");
+
+    // Sending on the WhatsApp Web network accepts text only, so far.
+    let (s, v) = http
+        .post(
+            &ce.instance_url(&web, "send-image"),
+            None,
+            &json!({"phone": "5511988887777", "image": "http://127.0.0.1:9/a.png"}),
+        )
+        .await;
+    assert_eq!(s, 400, "{v}");
+    assert!(v.to_string().contains("text messages only"), "{v}");
+}
+
+#[cfg(not(feature = "whatsapp-web"))]
+#[tokio::test]
+async fn a_binary_built_without_the_feature_refuses_whatsapp_web_instances_by_name() {
+    let dir = temp_dir();
+    let ce = Chatedge::up(dir.path(), FAST);
+    let http = Http::new();
+    let body = json!({"name": "shop", "network": "whatsapp-web"});
+    let (status, v) =
+        http.post(&format!("{}/instances/integrator/on-demand", ce.cp), Some(&ce.integrator_token), &body).await;
+    assert_eq!(status, 400, "{v}");
+    assert!(v.to_string().contains("built without the whatsapp-web feature"), "{v}");
+    // The sim stays the default network.
+    let sim = create_instance_with(&http, &ce, None, json!({"name": "sim"})).await;
+    common::wait_known(&http, &ce, &sim).await;
+}
