@@ -86,7 +86,7 @@ impl KvStore for StoreKv {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use chatedge_connector::contract;
 
     use super::*;
@@ -170,13 +170,14 @@ mod tests {
         });
     }
 
-    #[test]
-    fn a_kill_9_keeps_every_acknowledged_batch_whole_and_no_batch_in_part() {
+    /// Runs the test `writer` of this binary as a child (`env` = `dir` tells it to write), reads
+    /// its `durable {n}` lines until `enough`, then kills it with SIGKILL — no shutdown, no
+    /// flush beyond what it acknowledged. Returns the last `n` it acknowledged.
+    pub(crate) fn kill_writer_after(writer: &str, env: &str, dir: &std::path::Path, enough: u32) -> Option<u32> {
         use std::io::BufRead;
-        let dir = tempfile::tempdir().unwrap();
         let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "network::kv::tests::kv_child_writer", "--nocapture", "--test-threads", "1"])
-            .env("CHATEDGE_KV_CHILD", dir.path())
+            .args(["--exact", writer, "--nocapture", "--test-threads", "1"])
+            .env(env, dir)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -186,14 +187,21 @@ mod tests {
         for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
             if let Some(n) = line.strip_prefix("durable ").and_then(|n| n.parse::<u32>().ok()) {
                 acked = Some(n);
-                if n >= 200 {
+                if n >= enough {
                     break;
                 }
             }
         }
-        child.kill().unwrap(); // SIGKILL: no shutdown, no flush beyond what was acknowledged
+        child.kill().unwrap();
         child.wait().unwrap();
-        let acked = acked.expect("the child acknowledged batches");
+        acked
+    }
+
+    #[test]
+    fn a_kill_9_keeps_every_acknowledged_batch_whole_and_no_batch_in_part() {
+        let dir = tempfile::tempdir().unwrap();
+        let acked = kill_writer_after("network::kv::tests::kv_child_writer", "CHATEDGE_KV_CHILD", dir.path(), 200)
+            .expect("the child acknowledged batches");
         let store = open(dir.path());
         let kv = StoreKv::new(store.clone());
         let rows = kv.scan_prefix(b"b", 1_000_000).unwrap();

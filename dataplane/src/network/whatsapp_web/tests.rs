@@ -357,34 +357,10 @@ fn engine_store_child_writer() {
 
 #[test]
 fn a_kill_9_keeps_every_signal_session_the_engines_store_acknowledged() {
-    use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "network::whatsapp_web::tests::engine_store_child_writer",
-            "--nocapture",
-            "--test-threads",
-            "1",
-        ])
-        .env("CHATEDGE_WA_CHILD", dir.path())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut acked = None;
-    for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
-        if let Some(n) = line.strip_prefix("durable ").and_then(|n| n.parse::<u32>().ok()) {
-            acked = Some(n);
-            if n >= 100 {
-                break;
-            }
-        }
-    }
-    child.kill().unwrap(); // SIGKILL: the engine's store gets no chance to flush anything more
-    child.wait().unwrap();
-    let acked = acked.expect("the child acknowledged sessions");
+    let writer = "network::whatsapp_web::tests::engine_store_child_writer";
+    let acked = crate::network::kv::tests::kill_writer_after(writer, "CHATEDGE_WA_CHILD", dir.path(), 100)
+        .expect("the child acknowledged sessions");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let store = Store::open(dir.path(), 64, Arc::new(Metrics::new())).unwrap();
