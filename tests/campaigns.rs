@@ -591,6 +591,55 @@ async fn a_run_killed_mid_way_resumes_with_no_recipient_sent_twice_and_none_skip
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_csv_of_a_whole_run_is_one_answer_with_every_recipient_once() {
+    let p = paired(FAST).await;
+    let (http, ce, inst) = (&p.http, &p.ce, &p.inst);
+    // More recipients than one chunk of the streamed export (2,000), so the answer is streamed.
+    let total = 4_500u64;
+    let (s, v) = upload(http, ce, inst, "create/audience/from/file", &[("id", "crowd")], &numbers_csv(total)).await;
+    assert_eq!((s, v["stored"].clone()), (200, json!(total)), "{v}");
+    let body =
+        json!({"title": "Big", "message": "Hello crowd", "options": {"runImmediately": true, "audiences": ["crowd"]}});
+    let (s, created) = api(http, ce, inst, "create/campaign", &body).await;
+    assert_eq!(s, 200, "{created}");
+    let id = created["campaignId"].as_str().unwrap().to_owned();
+    wait_campaign(http, ce, inst, &id, "every recipient sent", |c| c["results"]["Sent"].as_u64() == Some(total)).await;
+
+    // One call, no paging: a header line and one row per recipient, in number order.
+    let (s, csv) = api(http, ce, inst, "retrieve/campaign", &json!({"campaignId": id, "format": "csv"})).await;
+    assert_eq!(s, 200, "retrieve/campaign csv: {csv}");
+    let csv = csv.as_str().expect("CSV text").to_owned();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "number,status,error,action,messageId");
+    assert_eq!(lines.len() as u64, 1 + total, "every recipient once");
+    let numbers: Vec<&str> = lines[1..].iter().map(|l| l.split(',').next().unwrap()).collect();
+    let mut sorted = numbers.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(numbers, sorted, "number order, no repeats");
+    assert!(lines[1..].iter().all(|l| l.contains(",sent,") || l.contains(",delivered,") || l.contains(",read,")));
+
+    // The same rows as the JSON pages, message ids included.
+    let paged: Vec<String> = all_rows(http, ce, inst, &id, 1_000)
+        .await
+        .iter()
+        .map(|r| format!("{},{}", r["number"].as_str().unwrap(), r["messageId"].as_str().unwrap()))
+        .collect();
+    let streamed: Vec<String> = lines[1..]
+        .iter()
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            format!("{},{}", f[0], f[4])
+        })
+        .collect();
+    // Statuses may move between the two reads; number and message id do not.
+    assert_eq!(streamed, paged);
+    let complete =
+        metrics::sum(http, &ce.dp, "chatedge_dp_campaign_exports_total", "outcome=\"stream_complete\"").await;
+    assert_eq!(complete, 1.0, "the answer was streamed, and completed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interactive_send_overtakes_a_running_campaign() {
     let p = paired(&slow_feed()).await;
     let (http, ce, inst) = (&p.http, &p.ce, &p.inst);

@@ -284,7 +284,9 @@ async fn fetch(url: &str) -> (u16, Vec<u8>, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_received_image_is_served_by_its_signed_link_without_the_token_even_after_a_restart() {
     let Paired { dir, ce, http, sink, inst } = paired(FAST).await;
-    let image = media_bytes("image");
+    // Large enough to be streamed in many chunks (64 KiB each), small enough for /sim/inbound.
+    let mut image = media_bytes("image");
+    image.extend((0..600_000u32).map(|i| (i * 7 % 253) as u8));
     let data = base64::engine::general_purpose::STANDARD.encode(&image);
     let body = json!({"instanceId": inst.id, "phone": "5544999999999", "type": "image", "caption": "olha",
         "data": format!("data:image/png;base64,{data}")});
@@ -297,6 +299,7 @@ async fn a_received_image_is_served_by_its_signed_link_without_the_token_even_af
     let (status, bytes, content_type) = fetch(&url).await;
     assert_eq!(status, 200);
     assert_eq!(content_type, "image/png");
+    assert_eq!(bytes.len(), image.len(), "as long as the Content-Length promised, every chunk");
     assert_eq!(sha2::Sha256::digest(&bytes), sha2::Sha256::digest(&image), "the same bytes");
 
     let sig_at = url.find("signature=").unwrap() + "signature=".len();

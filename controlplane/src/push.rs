@@ -8,26 +8,20 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use chatedge_config::{NodeId, StreamMessage, UpdateAck};
-use http_body_util::channel::Channel;
-use http_body_util::Either;
+use chatedge_serve::{Resp, StreamSender};
 use hyper::body::Frame;
-use hyper::{Response, StatusCode};
+use hyper::StatusCode;
 use tokio::sync::watch;
 
-use crate::api::Body;
 use crate::ControlPlane;
 
 /// Frames buffered per stream before the sender waits for the data plane to read.
 const STREAM_BUFFER: usize = 4;
 
-pub fn open(cp: Arc<ControlPlane>, node: NodeId, shutdown: watch::Receiver<bool>) -> Response<Body> {
-    let (tx, body) = Channel::<Bytes>::new(STREAM_BUFFER);
+pub fn open(cp: Arc<ControlPlane>, node: NodeId, shutdown: watch::Receiver<bool>) -> Resp {
+    let (tx, res) = chatedge_serve::streamed(StatusCode::OK, "application/x-ndjson", STREAM_BUFFER);
     // Owned by the runtime; ends when the data plane disconnects or at shutdown.
     tokio::spawn(follow(cp, node, tx, shutdown));
-    let mut res = Response::new(Either::Right(body));
-    *res.status_mut() = StatusCode::OK;
-    res.headers_mut()
-        .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/x-ndjson"));
     res
 }
 
@@ -37,12 +31,7 @@ fn line(message: &StreamMessage) -> Frame<Bytes> {
     Frame::data(Bytes::from(v))
 }
 
-async fn follow(
-    cp: Arc<ControlPlane>,
-    node: NodeId,
-    mut tx: http_body_util::channel::Sender<Bytes>,
-    mut shutdown: watch::Receiver<bool>,
-) {
+async fn follow(cp: Arc<ControlPlane>, node: NodeId, mut tx: StreamSender, mut shutdown: watch::Receiver<bool>) {
     let mut versions = cp.subscribe();
     cp.attach(node);
     cp.metrics.streams_open.inc();

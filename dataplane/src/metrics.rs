@@ -18,6 +18,8 @@ pub struct Metrics {
     pub campaign_feeders: IntGauge,
     pub campaign_feed_waits: IntCounter,
     pub campaign_csv_rows: IntCounterVec,
+    pub campaign_exports: IntCounterVec,
+    pub campaign_export_rows: IntCounter,
     pub http_requests: IntCounterVec,
     pub http_seconds: HistogramVec,
     pub send_accept_seconds: Histogram,
@@ -653,6 +655,22 @@ impl Metrics {
                     Opts::new("chatedge_dp_campaign_csv_rows_total", "CSV rows imported into campaigns, by result (stored, bad)"),
                     &["result"],
                 ),
+            ),
+            campaign_exports: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "chatedge_dp_campaign_exports_total",
+                        "campaign result exports (POST /v1/retrieve/campaign) by how they were answered: page, \
+                         streamed (a whole-run CSV began), then stream_complete, stream_client_left or stream_cut; \
+                         busy when too many streamed at once",
+                    ),
+                    &["outcome"],
+                ),
+            ),
+            campaign_export_rows: register(
+                &r,
+                IntCounter::new("chatedge_dp_campaign_export_rows_total", "recipient rows written by campaign exports"),
             ),
             registry: r,
         }

@@ -19,7 +19,8 @@ pub mod tls;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::channel::{Channel, Sender};
+use http_body_util::{Either, Full};
 use hyper::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use hyper::{Response, StatusCode};
 
@@ -28,7 +29,22 @@ pub use limits::{Gate, Limits};
 pub use shutdown::stopped;
 pub use tcp::{serve, serve_tls};
 
-pub type Resp = Response<Full<Bytes>>;
+/// Every answer's body: whole (`Full`), or streamed (`Channel`) for answers too large to hold
+/// in memory — see [`streamed`].
+pub type Answer = Either<Full<Bytes>, Channel<Bytes, StreamError>>;
+pub type Resp = Response<Answer>;
+
+/// Why a streamed answer ended before its end: the client sees a cut answer (HTTP/1.1 closes
+/// the connection without the last chunk, h2 and HTTP/3 reset the stream), never one that
+/// looks complete.
+#[derive(Debug, thiserror::Error)]
+#[error("answer ended early: {0}")]
+pub struct StreamError(pub String);
+
+/// What a producer of a streamed answer writes to: `send_data` waits while the client is slow
+/// to read (at most the channel's buffer is held), `abort` ends the answer as failed, and
+/// dropping it ends the answer normally.
+pub type StreamSender = Sender<Bytes, StreamError>;
 
 /// What the listeners of one plane share: their limits, the connection gate that counts
 /// their connections together, where refusals are counted and whether responses announce
@@ -77,7 +93,19 @@ pub fn json(status: StatusCode, value: &impl serde::Serialize) -> Resp {
 
 /// An answer with the given content type.
 pub fn bytes(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Resp {
-    let mut res = Response::new(Full::new(body.into()));
+    answer(status, content_type, Either::Left(Full::new(body.into())))
+}
+
+/// A streamed answer and the sender that writes its body, holding at most `buffer` chunks in
+/// memory. The answer has no length; it ends when the sender is dropped (complete) or aborted
+/// (cut, see [`StreamError`]). Write timeouts of the listener apply as for any answer.
+pub fn streamed(status: StatusCode, content_type: &'static str, buffer: usize) -> (StreamSender, Resp) {
+    let (tx, body) = Channel::new(buffer.max(1));
+    (tx, answer(status, content_type, Either::Right(body)))
+}
+
+fn answer(status: StatusCode, content_type: &'static str, body: Answer) -> Resp {
+    let mut res = Response::new(body);
     *res.status_mut() = status;
     res.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     res

@@ -18,10 +18,7 @@ mod webhook_guard;
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::Bytes;
 use chatedge_serve::Resp;
-use http_body_util::channel::Channel;
-use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::json;
@@ -29,8 +26,8 @@ use tokio::sync::watch;
 
 use crate::{ControlPlane, CpError};
 
-/// Answers are whole (`Full`) or streamed (`Channel`, the config stream).
-pub type Body = Either<Full<Bytes>, Channel<Bytes>>;
+/// Answers are whole or streamed (the config stream): `chatedge_serve::Answer`.
+pub type Body = chatedge_serve::Answer;
 
 /// Largest request body accepted.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -110,7 +107,7 @@ fn not_found(path: &str) -> (&'static str, Result<Response<Body>, CpError>) {
 }
 
 fn whole(r: Resp) -> Response<Body> {
-    r.map(Either::Left)
+    r
 }
 
 /// The one mapping from a control-plane error to HTTP.

@@ -2,9 +2,10 @@
 //! the signed link a ReceivedCallback carried (no instance token, like a pre-signed object
 //! URL; see [`crate::media::link`]). 403 for a link that was not signed here (or was
 //! changed), 410 once it expired, 404 when the file is gone. Runs on the edge's event loop;
-//! the file is read on the blocking pool.
+//! the file is read on the blocking pool a chunk at a time and streamed as the client reads.
 
 use chatedge_serve::Resp;
+use hyper::header::HeaderValue;
 use hyper::StatusCode;
 use serde_json::json;
 
@@ -31,40 +32,67 @@ pub async fn serve(app: &App, name: &str, query: &str) -> Resp {
         Err(e @ LinkError::Expired) => return refusal(StatusCode::GONE, &e.to_string()),
     };
     let content_type = crate::media::mime_of(name.rsplit_once('.').map(|(_, ext)| ext).unwrap_or(""));
-    let media = app.media.clone();
-    let path = media.store.path(&digest);
-    let meta_path = path.clone();
-    let size = match tokio::task::spawn_blocking(move || std::fs::metadata(meta_path))
-        .await
-        .unwrap_or_else(|e| Err(std::io::Error::other(e)))
-    {
-        Ok(m) => m.len(),
+    let path = app.media.store.path(&digest);
+    let opened = tokio::task::spawn_blocking(move || {
+        let file = std::fs::File::open(path)?;
+        let size = file.metadata()?.len();
+        Ok::<_, std::io::Error>((file, size))
+    })
+    .await
+    .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+    let (file, size) = match opened {
+        Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return refusal(StatusCode::NOT_FOUND, "this media is no longer stored");
         }
         Err(e) => return refusal(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot read the media: {e}")),
     };
-    // The answer's body is a `Full<Bytes>`, so the whole file is read into memory (received
-    // media is at most `[media] max_*_bytes`); it takes room in the same budget as uploads,
-    // so many downloads at once cannot exhaust memory. Streaming needs a streaming body type.
-    let Some(_room) = app.media.upload_room(size) else {
+    // Streamed a chunk at a time as the client reads: a download holds at most
+    // DOWNLOAD_BUFFER chunks in memory, and at most `MAX_DOWNLOADS` stream at once.
+    let Some(slot) = app.media.download_slot() else {
         let mut res =
             refusal(StatusCode::SERVICE_UNAVAILABLE, "too much media is being moved right now; retry shortly");
-        res.headers_mut().insert(hyper::header::RETRY_AFTER, hyper::header::HeaderValue::from_static("1"));
+        res.headers_mut().insert(hyper::header::RETRY_AFTER, HeaderValue::from_static("1"));
         return res;
     };
-    let read = tokio::task::spawn_blocking(move || std::fs::read(path)).await;
-    match read {
-        Ok(Ok(bytes)) => {
-            let mut res = chatedge_serve::bytes(StatusCode::OK, content_type, bytes);
-            res.headers_mut().insert("x-content-type-options", hyper::header::HeaderValue::from_static("nosniff"));
-            res
+    let (tx, mut res) = chatedge_serve::streamed(StatusCode::OK, content_type, DOWNLOAD_BUFFER);
+    res.headers_mut().insert(hyper::header::CONTENT_LENGTH, HeaderValue::from(size));
+    res.headers_mut().insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    tokio::spawn(async move {
+        let _slot = slot;
+        send_file(file, size, tx).await;
+    });
+    res
+}
+
+/// Bytes read from disk per chunk of a download, and chunks held before waiting for the client.
+const DOWNLOAD_CHUNK: usize = 64 * 1024;
+const DOWNLOAD_BUFFER: usize = 4;
+
+/// Writes `size` bytes of `file` to the answer, each read on the blocking pool; a read that
+/// fails or comes up short cuts the answer (its length was promised).
+async fn send_file(mut file: std::fs::File, size: u64, mut tx: chatedge_serve::StreamSender) {
+    let mut left = size;
+    while left > 0 {
+        let want = left.min(DOWNLOAD_CHUNK as u64) as usize;
+        let read = tokio::task::spawn_blocking(move || {
+            let mut buf = vec![0; want];
+            let got = std::io::Read::read_exact(&mut file, &mut buf).map(|()| buf);
+            (file, got)
+        })
+        .await;
+        let chunk = match read {
+            Ok((f, Ok(buf))) => {
+                file = f;
+                buf
+            }
+            Ok((_, Err(e))) => return tx.abort(chatedge_serve::StreamError(format!("media read: {e}"))),
+            Err(e) => return tx.abort(chatedge_serve::StreamError(format!("media read task: {e}"))),
+        };
+        left -= chunk.len() as u64;
+        if tx.send_data(chunk.into()).await.is_err() {
+            return; // the client went away
         }
-        Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
-            refusal(StatusCode::NOT_FOUND, "this media is no longer stored")
-        }
-        Ok(Err(e)) => refusal(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot read the media: {e}")),
-        Err(e) => refusal(StatusCode::INTERNAL_SERVER_ERROR, &format!("media read task failed: {e}")),
     }
 }
 

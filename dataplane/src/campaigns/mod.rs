@@ -57,6 +57,8 @@ pub struct Campaigns {
     feeding: Mutex<HashSet<(InstanceId, String)>>,
     /// Wakes the scheduler when a run is scheduled or the test clock moves.
     pub wake: Notify,
+    /// Whole-run CSV answers streaming now (at most `export::MAX_STREAMS`).
+    pub export_streams: Arc<tokio::sync::Semaphore>,
 }
 
 impl Campaigns {
@@ -88,6 +90,7 @@ impl Campaigns {
             locks: Mutex::new(HashMap::new()),
             feeding: Mutex::new(HashSet::new()),
             wake: Notify::new(),
+            export_streams: Arc::new(tokio::sync::Semaphore::new(export::MAX_STREAMS)),
         }))
     }
 

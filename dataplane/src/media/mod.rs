@@ -39,8 +39,13 @@ pub struct Media {
     /// fetch_allow_private`.
     pub client: crate::egress::EgressClient,
     uploads: Semaphore,
+    /// Downloads of received media streaming now (at most `MAX_DOWNLOADS`).
+    downloads: Arc<Semaphore>,
     metrics: Arc<crate::metrics::Metrics>,
 }
+
+/// Received-media downloads streaming at once; each holds a few 64 KiB chunks.
+pub const MAX_DOWNLOADS: usize = 256;
 
 impl Media {
     /// Opens `dir` (the data dir's `media/`); received-media links start with
@@ -53,7 +58,8 @@ impl Media {
         let permits = (config.max_upload_bytes_in_flight / PERMIT_BYTES).min(Semaphore::MAX_PERMITS as u64) as usize;
         let policy = crate::egress::AddressPolicy::new(config.fetch_allow_private, Vec::new());
         let client = crate::egress::client(policy, config.fetch_connect_timeout).map_err(std::io::Error::other)?;
-        Ok(Arc::new(Media { store, links, config, client, uploads: Semaphore::new(permits), metrics }))
+        let downloads = Arc::new(Semaphore::new(MAX_DOWNLOADS));
+        Ok(Arc::new(Media { store, links, config, client, uploads: Semaphore::new(permits), downloads, metrics }))
     }
 
     /// The size limit of one file of `kind` (`[media] max_*_bytes`).
@@ -104,6 +110,12 @@ impl Media {
     pub fn upload_room(&self, bytes: u64) -> Option<SemaphorePermit<'_>> {
         let permits = bytes.div_ceil(PERMIT_BYTES).max(1).min(u32::MAX as u64) as u32;
         self.uploads.try_acquire_many(permits).ok()
+    }
+
+    /// A slot for one streamed download, or `None` when `MAX_DOWNLOADS` are streaming (the
+    /// caller answers 503).
+    pub fn download_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.downloads.clone().try_acquire_owned().ok()
     }
 
     /// Decodes and stores the base64 text at `body[range]`, off the event loop; counted in

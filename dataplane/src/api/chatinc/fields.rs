@@ -419,7 +419,8 @@ pub struct RowsRequest {
     pub format: Format,
     pub run: Option<u32>,
     pub after: Option<String>,
-    pub limit: usize,
+    /// Rows per page; none asks for the default page (JSON) or the whole run (CSV, streamed).
+    pub limit: Option<usize>,
 }
 
 pub fn rows(body: &[u8]) -> Result<RowsRequest> {
@@ -439,9 +440,9 @@ pub fn rows(body: &[u8]) -> Result<RowsRequest> {
     };
     let after = text(&o, "after", 64)?;
     let limit = match o.get("limit") {
-        None | Some(Value::Null) => crate::campaigns::export::PAGE,
+        None | Some(Value::Null) => None,
         Some(v) => match v.as_u64() {
-            Some(n) if (1..=crate::campaigns::export::MAX_PAGE as u64).contains(&n) => n as usize,
+            Some(n) if (1..=crate::campaigns::export::MAX_PAGE as u64).contains(&n) => Some(n as usize),
             _ => return Err(bad("limit", format!("must be 1 to {}", crate::campaigns::export::MAX_PAGE))),
         },
     };

@@ -11,7 +11,7 @@ mod upload;
 
 use std::sync::Arc;
 
-use chatedge_config::{InstanceConfig, Snapshot};
+use chatedge_config::{InstanceConfig, InstanceId, Snapshot};
 use chatedge_serve::{Body, Resp};
 use hyper::header::{HeaderValue, AUTHORIZATION};
 use hyper::{HeaderMap, Method, Request, StatusCode};
@@ -227,7 +227,7 @@ async fn dispatch(app: &App, req: Request<Body>, route: &'static Route) -> Resul
             }
             ok(Value::Array(list))
         }
-        Op::CampaignRows => rows(c, &id, fields::rows(&body)?),
+        Op::CampaignRows => rows(c, &id, fields::rows(&body)?).await,
         Op::Pause | Op::Resume | Op::Cancel => {
             let cid = fields::campaign_id(&body)?;
             let to = match route.op {
@@ -368,9 +368,11 @@ fn view(c: &Campaigns, instance: &chatedge_config::InstanceId, campaign: &Campai
     }))
 }
 
-/// `POST /v1/retrieve/campaign`: one row per recipient, JSON or CSV; a full page carries
-/// `X-Next-After` (the last number) to continue from.
-fn rows(c: &Campaigns, instance: &chatedge_config::InstanceId, req: fields::RowsRequest) -> Result<Resp, ChatIncError> {
+/// `POST /v1/retrieve/campaign`: one row per recipient, JSON or CSV. CSV without `limit` or
+/// `after` is the whole run in one answer (seed 003), streamed when it is longer than a
+/// chunk; otherwise a page, and a full page carries `X-Next-After` (the last number) to
+/// continue from.
+async fn rows(c: &Arc<Campaigns>, instance: &InstanceId, req: fields::RowsRequest) -> Result<Resp, ChatIncError> {
     let campaign = c
         .campaign(instance, &req.id)?
         .ok_or_else(|| CampaignError::NotFound { what: "campaign", id: req.id.clone() })?;
@@ -379,12 +381,30 @@ fn rows(c: &Campaigns, instance: &chatedge_config::InstanceId, req: fields::Rows
         Some(n) => return Err(ChatIncError::invalid("run", format!("campaign {} has no run {n}", req.id))),
         None => campaign.latest().map(|r| r.number).unwrap_or(1),
     };
-    let (rows, more) = c.rows(instance, &req.id, run, req.after.as_deref(), req.limit)?;
+    let source = export::RunRows { instance: *instance, campaign: req.id, run };
+    let whole_run = req.format == fields::Format::Csv && req.limit.is_none() && req.after.is_none();
+    if whole_run {
+        // Taken before the first read, so a busy node refuses without reading.
+        let permit = c.export_streams.clone().try_acquire_owned().map_err(|_| {
+            c.metrics.campaign_exports.with_label_values(&["busy"]).inc();
+            CampaignError::Unavailable("too many campaign exports are streaming on this node; retry shortly".into())
+        })?;
+        let first = source.read(c, None, export::STREAM_CHUNK).await?;
+        if first.more {
+            return Ok(export::stream_csv(c.clone(), source, first, permit)?);
+        }
+        c.metrics.campaign_exports.with_label_values(&["whole"]).inc();
+        c.metrics.campaign_export_rows.inc_by(first.rows.len() as u64);
+        return Ok(chatedge_serve::bytes(StatusCode::OK, export::CSV_TYPE, export::csv(&first.rows)?));
+    }
+    let page = source.read(c, req.after, req.limit.unwrap_or(export::PAGE)).await?;
+    c.metrics.campaign_exports.with_label_values(&["page"]).inc();
+    c.metrics.campaign_export_rows.inc_by(page.rows.len() as u64);
     let mut res = match req.format {
-        fields::Format::Json => chatedge_serve::json(StatusCode::OK, &rows),
-        fields::Format::Csv => chatedge_serve::bytes(StatusCode::OK, "text/csv; charset=utf-8", export::csv(&rows)?),
+        fields::Format::Json => chatedge_serve::json(StatusCode::OK, &page.rows),
+        fields::Format::Csv => chatedge_serve::bytes(StatusCode::OK, export::CSV_TYPE, export::csv(&page.rows)?),
     };
-    if let Some(last) = rows.last().filter(|_| more) {
+    if let Some(last) = page.rows.last().filter(|_| page.more) {
         if let Ok(v) = HeaderValue::from_str(&last.number) {
             res.headers_mut().insert("x-next-after", v);
         }
