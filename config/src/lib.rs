@@ -11,6 +11,7 @@ pub mod address_policy;
 pub mod campaigns;
 pub mod file;
 pub mod ids;
+pub mod link;
 pub mod phone;
 pub mod rate_limits;
 pub mod settings;
@@ -21,6 +22,7 @@ pub mod webhook_url;
 
 pub use address_policy::AddressPolicy;
 pub use file::{Config, ConfigError};
+pub use link::CertFingerprint;
 pub use ids::{EventId, IdError, InstanceId, MessageId, NodeId, TenantId, ZaapId};
 pub use phone::{Phone, PhoneError};
 pub use settings::SettingsPatch;

@@ -2,7 +2,7 @@
 //! on-demand`, `GET` and `PUT /instances`, `DELETE /instances/{id}`, subscription and
 //! cancellation), the integrator's own account routes (`/integrator/…`: invoices, Client-Token,
 //! IP allowlist), the operator's `/admin/…` routes (accounts, tokens, rate limits, payments, test clock),
-//! the data-plane routes
+//! the data planes' credentials (`/admin/dataplanes`), the data-plane routes
 //! (`/dataplane/v1/…`: config stream, acknowledgements, session reports, forwarded settings) and `/metrics`.
 //! Errors use Z-API's shape `{"error", "message"}` and are mapped to HTTP in [`error_response`]
 //! only.
@@ -10,6 +10,7 @@
 mod admin;
 mod cloud_api;
 mod dataplane;
+mod dataplanes;
 mod integrator;
 mod invoices;
 mod networks;
