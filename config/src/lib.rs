@@ -22,8 +22,8 @@ pub mod webhook_url;
 
 pub use address_policy::AddressPolicy;
 pub use file::{Config, ConfigError};
-pub use link::CertFingerprint;
 pub use ids::{EventId, IdError, InstanceId, MessageId, NodeId, TenantId, ZaapId};
+pub use link::CertFingerprint;
 pub use phone::{Phone, PhoneError};
 pub use settings::SettingsPatch;
 pub use snapshot::{ConfigUpdate, InstanceConfig, SessionReport, Snapshot, StreamMessage, Tenant, UpdateAck};
