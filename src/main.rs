@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use chatedge_config::{Config, Secret};
+use chatedge_config::{CertFingerprint, Config, Secret};
 use chatedge_controlplane::credentials::Supplied;
 use clap::{Args, Parser, Subcommand};
 use tokio::sync::{oneshot, watch};
@@ -104,9 +104,14 @@ struct Dataplane {
     /// Control plane base URL [default: dataplane.control_plane].
     #[arg(long)]
     control_plane: Option<String>,
-    /// The node token printed by the control plane (or in its credentials.json).
+    /// The node token printed by the control plane (or in its credentials.json), or one
+    /// issued by `POST /admin/dataplanes`.
     #[arg(long, env = "CHATEDGE_NODE_TOKEN", hide_env_values = true)]
     node_token: String,
+    /// The control plane's certificate fingerprint to pin (`sha256:<hex>`, printed at its start
+    /// and kept in its controlplane.fingerprint) [default: dataplane.control_plane_fingerprint].
+    #[arg(long, env = "CHATEDGE_CONTROL_PLANE_FINGERPRINT")]
+    control_plane_fingerprint: Option<String>,
     /// Enables `POST /admin/clock` to move the campaigns' clock (scheduled runs in tests).
     #[arg(long)]
     test_clock: bool,
@@ -197,14 +202,23 @@ fn supplied_tokens() -> Result<Supplied> {
     })
 }
 
-/// Starts the control plane; returns its address, node token and the task running it.
+/// A started control plane, as a data plane in the same process reaches it.
+struct LocalControlPlane {
+    /// Its base URL (https:// when it serves TLS).
+    url: String,
+    node_token: Secret,
+    fingerprint: Option<CertFingerprint>,
+    task: tokio::task::JoinHandle<Result<()>>,
+}
+
+/// Starts the control plane and prints its credentials (first start), address and certificate.
 async fn start_controlplane(
     config: Config,
     data_dir: &Path,
     credentials_file: PathBuf,
     test_clock: bool,
     shutdown: watch::Receiver<bool>,
-) -> Result<(SocketAddr, Secret, tokio::task::JoinHandle<Result<()>>)> {
+) -> Result<LocalControlPlane> {
     let opts = chatedge_controlplane::Options {
         data_dir: data_dir.to_path_buf(),
         credentials_file: credentials_file.clone(),
@@ -224,19 +238,45 @@ async fn start_controlplane(
         println!("  integrator token: {}", c.integrator_token.expose());
         println!("  node token:       {}", c.node_token.expose());
     }
-    println!("chatedge: control plane listening on http://{}", started.addr);
-    Ok((started.addr, c.node_token.clone(), task))
+    let scheme = if started.tls.is_some() { "https" } else { "http" };
+    println!("chatedge: control plane listening on {scheme}://{}", started.addr);
+    if let Some(tls) = &started.tls {
+        println!("chatedge: control plane certificate {} fingerprint {}", tls.cert_file.display(), tls.fingerprint);
+    }
+    // A wildcard address is reached on loopback from this machine.
+    let mut reach = started.addr;
+    if reach.ip().is_unspecified() {
+        reach.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    Ok(LocalControlPlane {
+        url: format!("{scheme}://{reach}"),
+        node_token: c.node_token.clone(),
+        fingerprint: started.tls.map(|t| t.fingerprint),
+        task,
+    })
+}
+
+/// How a data plane reaches its control plane.
+struct Link {
+    control_plane: String,
+    node_token: Secret,
+    fingerprint: Option<CertFingerprint>,
 }
 
 async fn start_dataplane(
     config: Config,
     data_dir: PathBuf,
-    control_plane: String,
-    node_token: Secret,
+    link: Link,
     test_clock: bool,
     shutdown: watch::Receiver<bool>,
 ) -> Result<tokio::task::JoinHandle<Result<()>>> {
-    let opts = chatedge_dataplane::Options { data_dir, control_plane, node_token, test_clock };
+    let opts = chatedge_dataplane::Options {
+        data_dir,
+        control_plane: link.control_plane,
+        node_token: link.node_token,
+        control_plane_fingerprint: link.fingerprint,
+        test_clock,
+    };
     let (ready_tx, ready_rx) = oneshot::channel();
     let task = tokio::spawn(async move { Ok(chatedge_dataplane::run(config, opts, shutdown, ready_tx).await?) });
     let Ok(bound) = ready_rx.await else {
@@ -270,7 +310,7 @@ async fn up(a: Up, shutdown: watch::Receiver<bool>) -> Result<()> {
     for d in [dir.clone(), dir.join("controlplane"), dir.join("dataplane")] {
         create_private_dir(&d)?;
     }
-    let (cp_addr, node_token, cp) = start_controlplane(
+    let cp = start_controlplane(
         config.clone(),
         &dir.join("controlplane"),
         dir.join("credentials.json"),
@@ -278,11 +318,11 @@ async fn up(a: Up, shutdown: watch::Receiver<bool>) -> Result<()> {
         shutdown.clone(),
     )
     .await?;
-    let dp =
-        start_dataplane(config, dir.join("dataplane"), format!("http://{cp_addr}"), node_token, a.test_clock, shutdown)
-            .await?;
+    // The data plane pins the certificate its own control plane serves: zero configuration.
+    let link = Link { control_plane: cp.url, node_token: cp.node_token, fingerprint: cp.fingerprint };
+    let dp = start_dataplane(config, dir.join("dataplane"), link, a.test_clock, shutdown).await?;
     dp.await??;
-    cp.await??;
+    cp.task.await??;
     Ok(())
 }
 
@@ -293,9 +333,14 @@ async fn dataplane(a: Dataplane, shutdown: watch::Receiver<bool>) -> Result<()> 
     }
     a.tls.apply(&mut config)?;
     let control_plane = a.control_plane.unwrap_or_else(|| config.dataplane.control_plane.clone());
-    let token = Secret::from_operator(&a.node_token).context("--node-token must be at least 16 characters")?;
+    let node_token = Secret::from_operator(&a.node_token).context("--node-token must be at least 16 characters")?;
+    let fingerprint = match a.control_plane_fingerprint.as_deref() {
+        Some(text) => Some(CertFingerprint::parse(text).context("--control-plane-fingerprint")?),
+        None => config.dataplane.control_plane_fingerprint,
+    };
     create_private_dir(&a.common.data_dir)?;
-    start_dataplane(config, a.common.data_dir, control_plane, token, a.test_clock, shutdown).await?.await?
+    let link = Link { control_plane, node_token, fingerprint };
+    start_dataplane(config, a.common.data_dir, link, a.test_clock, shutdown).await?.await?
 }
 
 async fn controlplane(a: Controlplane, shutdown: watch::Receiver<bool>) -> Result<()> {
@@ -307,9 +352,9 @@ async fn controlplane(a: Controlplane, shutdown: watch::Receiver<bool>) -> Resul
     for d in [dir.clone(), dir.join("store")] {
         create_private_dir(&d)?;
     }
-    let (_, _, task) =
+    let cp =
         start_controlplane(config, &dir.join("store"), dir.join("credentials.json"), a.test_clock, shutdown).await?;
-    task.await?
+    cp.task.await?
 }
 
 /// Creates `dir` (and missing parents) readable by this user only: it holds message bodies,

@@ -61,6 +61,10 @@ pub struct RawDataplane {
     /// Proxies (addresses or CIDR networks) whose `X-Forwarded-For` names the caller for an
     /// account's IP allowlist; from anyone else the header is ignored.
     pub trusted_proxies: Vec<String>,
+    /// The control plane's certificate fingerprint (`sha256:<hex>`): with it, only a control
+    /// plane presenting that very certificate is trusted (its name and issuer do not matter);
+    /// without it, https:// control planes are checked against the public web PKI roots.
+    pub control_plane_fingerprint: String,
 }
 
 impl Default for RawDataplane {
@@ -75,6 +79,7 @@ impl Default for RawDataplane {
             control_plane: "http://127.0.0.1:8081".into(),
             settings_timeout_ms: 10_000,
             trusted_proxies: Vec::new(),
+            control_plane_fingerprint: String::new(),
         }
     }
 }
@@ -84,11 +89,24 @@ impl Default for RawDataplane {
 pub struct RawControlplane {
     pub listen: String,
     pub heartbeat_ms: u64,
+    /// Serve TLS: unset means yes when `tls_cert` is given or `listen` is not a loopback
+    /// address (the data planes' link then never crosses a network in the clear).
+    pub tls: Option<bool>,
+    /// PEM certificate chain (leaf first) and key; when absent and TLS is on, a certificate is
+    /// generated at first start and kept next to `credentials.json`.
+    pub tls_cert: String,
+    pub tls_key: String,
 }
 
 impl Default for RawControlplane {
     fn default() -> Self {
-        RawControlplane { listen: "127.0.0.1:8081".into(), heartbeat_ms: 5_000 }
+        RawControlplane {
+            listen: "127.0.0.1:8081".into(),
+            heartbeat_ms: 5_000,
+            tls: None,
+            tls_cert: String::new(),
+            tls_key: String::new(),
+        }
     }
 }
 
@@ -511,12 +529,27 @@ pub struct DataplaneConfig {
     pub settings_timeout: Duration,
     /// Whose `X-Forwarded-For` is believed (see [`RawDataplane::trusted_proxies`]).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The control plane certificate this node pins (see [`RawDataplane::control_plane_fingerprint`]).
+    pub control_plane_fingerprint: Option<crate::CertFingerprint>,
 }
 
 #[derive(Debug, Clone)]
 pub struct ControlplaneConfig {
     pub listen: SocketAddr,
     pub heartbeat: Duration,
+    pub tls: ControlplaneTls,
+}
+
+/// How the control plane serves (its data-plane link and admin API share one listener).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ControlplaneTls {
+    /// Plain HTTP: only where `listen` is loopback, unless the operator said `tls = false`.
+    Off,
+    /// A certificate generated at first start, kept in the data directory, pinned by data
+    /// planes through its fingerprint.
+    Generated,
+    /// The operator's PEM files.
+    Files { cert: std::path::PathBuf, key: std::path::PathBuf },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -776,15 +809,23 @@ impl TryFrom<RawConfig> for Config {
             control_plane: d.control_plane.clone(),
             settings_timeout: ms(p.positive("dataplane.settings_timeout_ms", d.settings_timeout_ms)),
             trusted_proxies: p.networks("dataplane.trusted_proxies", &d.trusted_proxies),
+            control_plane_fingerprint: match d.control_plane_fingerprint.trim() {
+                "" => None,
+                text => crate::CertFingerprint::parse(text)
+                    .map_err(|e| p.0.push(format!("dataplane.control_plane_fingerprint: {e}")))
+                    .ok(),
+            },
         };
         p.check(d.shards <= 1024, || "dataplane.shards: at most 1024".into());
         p.check(d.control_plane.starts_with("http://") || d.control_plane.starts_with("https://"), || {
             format!("dataplane.control_plane: '{}' must be an http:// or https:// URL", d.control_plane)
         });
         let c = &raw.controlplane;
+        let cp_listen = p.addr("controlplane.listen", &c.listen);
         let controlplane = ControlplaneConfig {
-            listen: p.addr("controlplane.listen", &c.listen),
+            listen: cp_listen,
             heartbeat: ms(p.positive("controlplane.heartbeat_ms", c.heartbeat_ms)),
+            tls: controlplane_tls(c, cp_listen, &mut p),
         };
         let pc = &raw.pacing;
         p.check(pc.min_delay_ms <= pc.max_delay_ms, || {
@@ -914,6 +955,24 @@ impl TryFrom<RawConfig> for Config {
             billing,
             campaigns,
         })
+    }
+}
+
+/// `[controlplane] tls`, `tls_cert`, `tls_key` (see [`RawControlplane`]).
+fn controlplane_tls(c: &RawControlplane, listen: SocketAddr, p: &mut Problems) -> ControlplaneTls {
+    let (cert, key) = (c.tls_cert.trim(), c.tls_key.trim());
+    p.check(cert.is_empty() == key.is_empty(), || {
+        "controlplane.tls_cert and controlplane.tls_key: give both or neither".into()
+    });
+    p.check(c.tls != Some(false) || cert.is_empty(), || {
+        "controlplane.tls = false contradicts controlplane.tls_cert: remove one".into()
+    });
+    match (c.tls, cert.is_empty()) {
+        (Some(false), _) => ControlplaneTls::Off,
+        (_, false) => ControlplaneTls::Files { cert: cert.into(), key: key.into() },
+        (Some(true), true) => ControlplaneTls::Generated,
+        (None, true) if listen.ip().is_loopback() => ControlplaneTls::Off,
+        (None, true) => ControlplaneTls::Generated,
     }
 }
 
@@ -1100,6 +1159,30 @@ mod tests {
         let err = Config::parse(text).unwrap_err().to_string();
         assert!(err.contains("pacing.min_delay_ms"), "{err}");
         assert!(err.contains("dataplane.listen"), "{err}");
+    }
+
+    #[test]
+    fn the_control_plane_serves_tls_beyond_loopback_or_when_given_a_certificate() {
+        let tls = |text: &str| Config::parse(text).map(|c| c.controlplane.tls);
+        assert_eq!(tls("").unwrap(), ControlplaneTls::Off, "loopback by default: plain, as `chatedge up`");
+        assert_eq!(tls("[controlplane]\nlisten = \"0.0.0.0:8081\"\n").unwrap(), ControlplaneTls::Generated);
+        assert_eq!(tls("[controlplane]\ntls = true\n").unwrap(), ControlplaneTls::Generated);
+        let files = tls("[controlplane]\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n").unwrap();
+        assert_eq!(files, ControlplaneTls::Files { cert: "c.pem".into(), key: "k.pem".into() });
+        let off = "[controlplane]\nlisten = \"0.0.0.0:8081\"\ntls = false\n";
+        assert_eq!(tls(off).unwrap(), ControlplaneTls::Off, "an operator behind a TLS proxy may say so");
+        let half = tls("[controlplane]\ntls_cert = \"c.pem\"\n").unwrap_err().to_string();
+        assert!(half.contains("controlplane.tls_key"), "{half}");
+    }
+
+    #[test]
+    fn a_pinned_fingerprint_is_read_and_a_malformed_one_names_its_key() {
+        let pin = format!("sha256:{}", "ab".repeat(32));
+        let c = Config::parse(&format!("[dataplane]\ncontrol_plane_fingerprint = \"{pin}\"\n")).unwrap();
+        assert_eq!(c.dataplane.control_plane_fingerprint.map(|f| f.to_string()), Some(pin));
+        assert_eq!(Config::default().dataplane.control_plane_fingerprint, None);
+        let err = Config::parse("[dataplane]\ncontrol_plane_fingerprint = \"sha256:00\"\n").unwrap_err();
+        assert!(err.to_string().contains("dataplane.control_plane_fingerprint"), "{err}");
     }
 
     #[test]

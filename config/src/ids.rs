@@ -93,7 +93,7 @@ macro_rules! hex_id {
                 Self(b)
             }
 
-            pub fn from_bytes(bytes: [u8; $len]) -> Self {
+            pub const fn from_bytes(bytes: [u8; $len]) -> Self {
                 Self(bytes)
             }
 

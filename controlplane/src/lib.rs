@@ -1,8 +1,9 @@
 //! chatedge-controlplane: accounts (tenants) and their tokens, the admin and integrator APIs,
 //! instance lifecycle and billing (run on an injectable [`clock`]), and the versioned
 //! configuration it pushes to data planes. It owns every instance setting: data planes
-//! forward changes here and serve whatever version they last received. Nothing here names a
-//! data plane: what it pushes is the same for every node.
+//! forward changes here and serve whatever version they last received. Each data plane has its
+//! own credential ([`nodes`]) and receives every account but only the instances it owns; the
+//! link is TLS whenever it leaves the machine ([`link`]).
 //!
 //! It never depends on the data plane's code; they talk over HTTP only.
 
@@ -13,7 +14,9 @@ pub mod api;
 pub mod billing;
 pub mod clock;
 pub mod credentials;
+pub mod link;
 pub mod metrics;
+pub mod nodes;
 pub mod push;
 pub mod registry;
 pub mod sealing;
@@ -26,7 +29,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use chatedge_config::{AddressPolicy, Config, NodeId, UrlPolicy};
+use chatedge_config::{AddressPolicy, CertFingerprint, Config, NodeId, UrlPolicy};
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 
@@ -47,6 +50,8 @@ pub enum CpError {
     Credentials(String),
     #[error(transparent)]
     Seal(#[from] SealError),
+    #[error(transparent)]
+    Link(#[from] link::LinkError),
     /// A request that cannot be served as sent: HTTP 4xx with this error and message.
     #[error("{message}")]
     Refused { status: u16, error: &'static str, message: String },
@@ -79,8 +84,13 @@ pub struct ControlPlane {
     pub dataplane_base: String,
     /// The network of an instance created without `"network"` (`[network] default`).
     pub default_network: chatedge_config::file::DefaultNetwork,
-    /// Attached data planes: open streams and the last version each acknowledged.
-    nodes: watch::Sender<HashMap<NodeId, Attached>>,
+    /// Attached data-plane processes, by (credential's node, the process's own id): open
+    /// streams and the last version each acknowledged.
+    attached: watch::Sender<HashMap<(NodeId, NodeId), Attached>>,
+    /// Each node's last contact and applied version (memory only).
+    pub activity: nodes::Activity,
+    /// The fingerprint of the certificate this control plane serves, when it serves TLS.
+    pub link_fingerprint: Option<CertFingerprint>,
     /// "Now" for every lifecycle and billing rule.
     pub clock: Clock,
     /// Seals the instance tokens the listing must show again.
@@ -130,7 +140,9 @@ impl ControlPlane {
                 "" => format!("http://{}", config.dataplane.listen),
                 base => base.to_owned(),
             },
-            nodes: watch::channel(HashMap::new()).0,
+            attached: watch::channel(HashMap::new()).0,
+            activity: nodes::Activity::default(),
+            link_fingerprint: None,
             clock,
             sealer,
             billing: config.billing.clone(),
@@ -185,36 +197,52 @@ impl ControlPlane {
         self.version.subscribe()
     }
 
-    /// A data plane opened a config stream.
-    pub fn attach(&self, node: NodeId) {
-        self.nodes.send_modify(|n| n.entry(node).or_default().streams += 1);
+    /// Process `process` of node `node` opened a config stream.
+    pub fn attach(&self, node: NodeId, process: NodeId) {
+        self.attached.send_modify(|n| n.entry((node, process)).or_default().streams += 1);
     }
 
-    /// A data plane's stream ended.
-    pub fn detach(&self, node: NodeId) {
-        self.nodes.send_modify(|n| {
-            if let Some(a) = n.get_mut(&node) {
+    /// A stream of process `process` of node `node` ended.
+    pub fn detach(&self, node: NodeId, process: NodeId) {
+        self.attached.send_modify(|n| {
+            if let Some(a) = n.get_mut(&(node, process)) {
                 a.streams -= 1;
                 if a.streams == 0 {
-                    n.remove(&node);
+                    n.remove(&(node, process));
                 }
             }
         });
     }
 
-    /// A data plane applied `version`.
-    pub fn acknowledged(&self, node: NodeId, version: u64) {
-        self.nodes.send_modify(|n| {
-            if let Some(a) = n.get_mut(&node) {
+    /// Process `process` of node `node` applied `version`.
+    pub fn acknowledged(&self, node: NodeId, process: NodeId, version: u64) {
+        self.activity.applied(node, version);
+        self.attached.send_modify(|n| {
+            if let Some(a) = n.get_mut(&(node, process)) {
                 a.acked = a.acked.max(version);
             }
         });
     }
 
+    /// Config streams node `node` holds open now.
+    pub fn streams_of(&self, node: NodeId) -> usize {
+        self.attached.borrow().iter().filter(|((n, _), _)| *n == node).map(|(_, a)| a.streams).sum()
+    }
+
+    /// Nodes that can take a new instance now: holding a config stream, or heard from within
+    /// [`nodes::LIVE_WINDOW`] (a stream being re-opened).
+    pub fn live_nodes(&self, now_ms: u64) -> Vec<NodeId> {
+        let mut live: Vec<NodeId> = self.attached.borrow().keys().map(|(n, _)| *n).collect();
+        live.extend(self.activity.recent(now_ms));
+        live.sort_unstable();
+        live.dedup();
+        live
+    }
+
     /// Waits until every attached data plane has applied `version` (read-your-writes for the
     /// integrator: a created instance answers on the data planes once this returns true).
     pub async fn wait_applied(&self, version: u64, timeout: Duration) -> bool {
-        let mut rx = self.nodes.subscribe();
+        let mut rx = self.attached.subscribe();
         let all_applied = rx.wait_for(|n| n.values().all(|a| a.acked >= version));
         tokio::time::timeout(timeout, async { all_applied.await.is_ok() }).await.unwrap_or(false)
     }
@@ -252,10 +280,18 @@ pub fn key_file(credentials_file: &std::path::Path) -> PathBuf {
     credentials_file.with_file_name("secrets.key")
 }
 
-/// A started control plane: its bound address and its (possibly fresh) credentials.
+/// A started control plane: its bound address, its (possibly fresh) credentials and, when it
+/// serves TLS, its certificate.
 pub struct Started {
     pub addr: SocketAddr,
     pub bootstrap: Bootstrap,
+    pub tls: Option<StartedTls>,
+}
+
+/// The certificate a TLS control plane serves: data planes pin its fingerprint.
+pub struct StartedTls {
+    pub fingerprint: CertFingerprint,
+    pub cert_file: PathBuf,
 }
 
 /// Runs the control plane until `shutdown` turns true. `ready` receives the bound address and
@@ -267,7 +303,14 @@ pub async fn run(
     ready: oneshot::Sender<Started>,
 ) -> Result<(), CpError> {
     let key = key_file(&opts.credentials_file);
-    let cp = Arc::new(ControlPlane::open(&config, &opts.data_dir, &key, opts.test_clock)?);
+    let (mode, listen) = (config.controlplane.tls.clone(), config.controlplane.listen);
+    let dir = opts.credentials_file.parent().map(PathBuf::from).unwrap_or_default();
+    let tls = tokio::task::spawn_blocking(move || link::prepare(&mode, &dir, listen))
+        .await
+        .map_err(|e| link::LinkError::Generate(e.to_string()))??;
+    let mut cp = ControlPlane::open(&config, &opts.data_dir, &key, opts.test_clock)?;
+    cp.link_fingerprint = tls.as_ref().map(|t| t.fingerprint);
+    let cp = Arc::new(cp);
     let (cp2, file, supplied) = (cp.clone(), opts.credentials_file.clone(), opts.supplied);
     let bootstrap = tokio::task::spawn_blocking(move || credentials::bootstrap(&cp2, &file, supplied))
         .await
@@ -275,15 +318,19 @@ pub async fn run(
     let addr = config.controlplane.listen;
     let listener = TcpListener::bind(addr).await.map_err(|source| CpError::Listen { addr, source })?;
     let bound = listener.local_addr().map_err(|source| CpError::Listen { addr, source })?;
-    let _ = ready.send(Started { addr: bound, bootstrap });
+    let started_tls = tls.as_ref().map(|t| StartedTls { fingerprint: t.fingerprint, cert_file: t.cert_file.clone() });
+    let _ = ready.send(Started { addr: bound, bootstrap, tls: started_tls });
     // Stopped by `shutdown`, like the server below.
     let jobs = tokio::spawn(billing::jobs::run_every(cp.clone(), shutdown.clone()));
-    tracing::info!(%bound, "control plane accepting requests");
+    tracing::info!(%bound, tls = tls.is_some(), "control plane accepting requests");
     let stop = shutdown.clone();
     let handler = move |req, _peer| api::handle(cp.clone(), req, stop.clone());
     let mut opts = chatedge_serve::ServeOptions::default();
     opts.limits.drain_timeout = Duration::from_secs(2);
-    chatedge_serve::serve(listener, handler, shutdown, opts).await;
+    match tls {
+        Some(t) => chatedge_serve::serve_tls(listener, t.tls, handler, shutdown, opts).await,
+        None => chatedge_serve::serve(listener, handler, shutdown, opts).await,
+    }
     let _ = jobs.await;
     tracing::info!("control plane stopped");
     Ok(())

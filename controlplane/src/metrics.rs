@@ -1,5 +1,6 @@
 //! Every metric family the control plane exports, named once. Labels are bounded: route names
-//! from the router's table, status codes, and node ids (one per attached data plane).
+//! from the router's table, status codes, and nodes (`default` or a registered node's id: at
+//! most `nodes::MAX_NODES`, registered by the operator; never a process's own id).
 
 use chatedge_serve::metrics::register;
 use prometheus::{

@@ -1,5 +1,6 @@
 //! sessions: what the data planes last reported about their sessions — which instances are
-//! connected — for the instance listing's `phoneConnected` and `whatsappConnected`. Kept in
+//! connected — for the instance listing's `phoneConnected` and `whatsappConnected`, and each
+//! node's connected count in `GET /admin/dataplanes`. Kept in
 //! memory only: every data plane sends its whole state at least every 30 s, so a restarted
 //! control plane knows it again within that time. Reports are ordered per node by
 //! (boot, seq); an older or repeated report changes nothing. Bounded: at most
@@ -15,6 +16,8 @@ pub const MAX_NODES: usize = 1024;
 
 /// One node's latest report.
 struct NodeSessions {
+    /// The node whose credential sent it (reports are keyed by the sending process).
+    credential: NodeId,
     order: (u64, u64),
     online: HashSet<InstanceId>,
     heard_ms: u64,
@@ -32,8 +35,9 @@ impl Sessions {
         self.nodes.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Takes `report` if it is newer than what its node last said; returns whether it was.
-    pub fn record(&self, report: SessionReport, now_ms: u64) -> bool {
+    /// Takes `report`, sent with node `credential`'s token, if it is newer than what its
+    /// process last said; returns whether it was.
+    pub fn record(&self, report: SessionReport, credential: NodeId, now_ms: u64) -> bool {
         let order = (report.boot_ms, report.seq);
         let mut nodes = self.lock();
         if nodes.get(&report.node).is_some_and(|n| n.order >= order) {
@@ -45,8 +49,13 @@ impl Sessions {
             }
         }
         let online = report.online.into_iter().collect();
-        nodes.insert(report.node, NodeSessions { order, online, heard_ms: now_ms });
+        nodes.insert(report.node, NodeSessions { credential, order, online, heard_ms: now_ms });
         true
+    }
+
+    /// Sessions connected on the processes of node `credential`, as they last reported.
+    pub fn connected_on(&self, credential: NodeId) -> usize {
+        self.lock().values().filter(|n| n.credential == credential).map(|n| n.online.len()).sum()
     }
 
     /// Whether any node reports `instance` connected.
@@ -67,12 +76,12 @@ mod tests {
     fn a_later_report_replaces_the_state_and_an_older_or_repeated_one_changes_nothing() {
         let s = Sessions::default();
         let (node, a, b) = (NodeId::random(), InstanceId::generate(), InstanceId::generate());
-        assert!(s.record(report(node, 10, 2, &[a]), 1));
+        assert!(s.record(report(node, 10, 2, &[a]), node, 1));
         assert!(s.connected(&a) && !s.connected(&b));
-        assert!(!s.record(report(node, 10, 1, &[b]), 2), "an older report of the same boot");
-        assert!(!s.record(report(node, 10, 2, &[b]), 2), "the same report again");
+        assert!(!s.record(report(node, 10, 1, &[b]), node, 2), "an older report of the same boot");
+        assert!(!s.record(report(node, 10, 2, &[b]), node, 2), "the same report again");
         assert!(s.connected(&a) && !s.connected(&b));
-        assert!(s.record(report(node, 11, 1, &[b]), 3), "a later boot starts its own numbering");
+        assert!(s.record(report(node, 11, 1, &[b]), node, 3), "a later boot starts its own numbering");
         assert!(!s.connected(&a) && s.connected(&b));
     }
 
@@ -81,9 +90,10 @@ mod tests {
         let s = Sessions::default();
         let a = InstanceId::generate();
         let first = NodeId::random();
-        s.record(report(first, 1, 1, &[a]), 0);
+        s.record(report(first, 1, 1, &[a]), first, 0);
         for i in 0..MAX_NODES as u64 {
-            s.record(report(NodeId::random(), 1, 1, &[]), i + 1);
+            let n = NodeId::random();
+            s.record(report(n, 1, 1, &[]), n, i + 1);
         }
         assert_eq!(s.lock().len(), MAX_NODES);
         assert!(!s.connected(&a), "the node heard from longest ago was forgotten");

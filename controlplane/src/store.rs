@@ -27,10 +27,12 @@ pub enum Cf {
     /// its deletion.
     Subscriptions,
     Invoices,
+    /// Registered data planes' credentials (`nodes::NodeRecord`).
+    Nodes,
 }
 
 impl Cf {
-    const ALL: [Cf; 5] = [Cf::Meta, Cf::Tenants, Cf::Instances, Cf::Subscriptions, Cf::Invoices];
+    const ALL: [Cf; 6] = [Cf::Meta, Cf::Tenants, Cf::Instances, Cf::Subscriptions, Cf::Invoices, Cf::Nodes];
 
     fn name(self) -> &'static str {
         match self {
@@ -39,6 +41,7 @@ impl Cf {
             Cf::Instances => "instances",
             Cf::Subscriptions => "subscriptions",
             Cf::Invoices => "invoices",
+            Cf::Nodes => "nodes",
         }
     }
 }

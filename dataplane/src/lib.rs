@@ -72,6 +72,8 @@ pub struct Options {
     pub control_plane: String,
     /// This node's credential towards the control plane.
     pub node_token: Secret,
+    /// The control plane certificate's fingerprint to pin (else web PKI validation on https://).
+    pub control_plane_fingerprint: Option<chatedge_config::CertFingerprint>,
     /// A settable clock for campaign schedules (`POST /admin/clock`), for tests.
     pub test_clock: bool,
 }
@@ -85,6 +87,10 @@ pub async fn run(
     shutdown: watch::Receiver<bool>,
     ready: oneshot::Sender<edge::listeners::Bound>,
 ) -> Result<(), DataPlaneError> {
+    // Before anything is opened: a link that would leak the node token never starts.
+    chatedge_config::link::check_control_plane_url(&opts.control_plane).map_err(|e| {
+        DataPlaneError::Start(format!("control plane URL (--control-plane or [dataplane] control_plane): {e}"))
+    })?;
     let metrics = Arc::new(Metrics::new());
     let history = config.webhooks.delivered_retention;
     let store = Store::open_keeping_history(&opts.data_dir, &config.store, history, metrics.clone())?;
@@ -173,7 +179,7 @@ pub async fn run(
         shard::start(deps, connectors, event_rxs, recovered).map_err(|e| DataPlaneError::Start(e.to_string()))?;
 
     let control = Arc::new(
-        ControlClient::new(&opts.control_plane, opts.node_token, node)
+        ControlClient::new(&opts.control_plane, opts.node_token, node, opts.control_plane_fingerprint)
             .map_err(|e| DataPlaneError::Start(e.to_string()))?,
     );
     let client = outbox::client::webhook_client(&config.webhooks).map_err(|e| DataPlaneError::Start(e.to_string()))?;

@@ -356,6 +356,7 @@ async fn start_data_plane(
         data_dir: dir.join("dataplane"),
         control_plane: format!("http://{cp}"),
         node_token,
+        control_plane_fingerprint: None,
         test_clock: false,
     };
     let (ready_tx, ready_rx) = oneshot::channel();

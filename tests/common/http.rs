@@ -1,8 +1,10 @@
-//! A small HTTP client for tests (hyper, HTTP/1.1), answering (status, JSON body).
+//! A small HTTP client for tests (hyper, HTTP/1.1), answering (status, JSON body). It speaks
+//! https:// too, trusting only the certificates it is given ([`Http::trusting`]).
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::{Method, Request};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
@@ -10,7 +12,7 @@ use serde_json::Value;
 
 #[derive(Clone)]
 pub struct Http {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
 }
 
 impl Default for Http {
@@ -21,7 +23,26 @@ impl Default for Http {
 
 impl Http {
     pub fn new() -> Self {
-        Http { client: Client::builder(TokioExecutor::new()).pool_max_idle_per_host(64).build_http() }
+        Http::trusting(b"")
+    }
+
+    /// A client whose https:// requests trust only the certificates in `pem` (plain http://
+    /// works as with [`Http::new`]).
+    pub fn trusting(pem: &[u8]) -> Self {
+        use rustls::pki_types::pem::PemObject;
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls::pki_types::CertificateDer::pem_slice_iter(pem) {
+            roots.add(cert.expect("a PEM certificate")).expect("a usable root");
+        }
+        let tls =
+            rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+        let https =
+            hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1().build();
+        Http { client: Client::builder(TokioExecutor::new()).pool_max_idle_per_host(64).build(https) }
     }
 
     /// Any request; the body is sent as is. Non-JSON answers come back as a JSON string.

@@ -6,7 +6,8 @@
 //! 11 §3: the body is the whole override, `{}` returns the account to the data plane's
 //! `[rate_limits]`), the account's own campaign opt-out words (`PUT
 //! /admin/accounts/{id}/opt-out-keywords`, issue 14; `null` returns it to the data plane's
-//! `[campaigns] opt_out_keywords`), invoice payment, and — only when started with `--test-clock` — the clock. Answers are JSON; secrets appear only in the
+//! `[campaigns] opt_out_keywords`), data planes' credentials (`/admin/dataplanes`, in
+//! `dataplanes.rs`), invoice payment, and — only when started with `--test-clock` — the clock. Answers are JSON; secrets appear only in the
 //! answer that creates them.
 
 use std::sync::Arc;
@@ -62,6 +63,9 @@ pub async fn handle(
             | (&Method::POST, ["invoices", _, "pay"])
             | (&Method::PUT, ["accounts" | "tenants", _, "limits"])
             | (&Method::PUT, ["accounts", _, "opt-out-keywords"])
+            | (&Method::POST | &Method::GET, ["dataplanes"])
+            | (&Method::POST, ["dataplanes", _, "revoke"])
+            | (&Method::DELETE, ["dataplanes", _])
     ) || (cp.clock.is_test() && matches!((&method, rest), (&Method::POST | &Method::GET, ["clock"])));
     if !known {
         return None;
@@ -84,6 +88,7 @@ fn label(rest: &[&str]) -> &'static str {
         ["accounts", _, "invoices"] | ["invoices", ..] => "admin.invoices",
         [_, _, "limits"] => "admin.limits",
         [_, _, "opt-out-keywords"] => "admin.opt-out-keywords",
+        ["dataplanes", ..] => "admin.dataplanes",
         _ => "admin.clock",
     }
 }
@@ -125,6 +130,10 @@ async fn route(
     method: &Method,
     rest: &[&str],
 ) -> Result<Resp, CpError> {
+    if let ["dataplanes", tail @ ..] = rest {
+        let unknown = || Err(CpError::refused(404, "Route not found", "no such /admin/dataplanes route"));
+        return super::dataplanes::route(cp, req, tail).await.unwrap_or_else(unknown);
+    }
     match (method, rest) {
         (&Method::PUT, ["accounts" | "tenants", id, "limits"]) => {
             let id = id.to_string();

@@ -200,9 +200,12 @@ pub async fn create_for(
         answer["network"] = json!("whatsapp-web");
     }
     let sealed = cp.sealer.seal(&config.id, &token)?;
-    let record = InstanceRecord { config, token: None, sealed_token: Some(sealed), version: 0 };
+    let mut record = InstanceRecord { config, token: None, sealed_token: Some(sealed), owner: None, version: 0 };
+    let live = cp.live_nodes(chatedge_config::time::unix_ms());
     let version = cp
         .mutate_async(move |r, next| {
+            // Placed in the same change that creates it, against the counts this change sees.
+            record.owner = Some(crate::nodes::place(r, &live));
             // The cap is checked and counted in the same change, so concurrent creates cannot
             // pass it together.
             let mut account = r.tenants.get(&tenant).cloned().ok_or_else(unknown_account)?;

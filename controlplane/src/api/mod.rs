@@ -2,7 +2,7 @@
 //! on-demand`, `GET` and `PUT /instances`, `DELETE /instances/{id}`, subscription and
 //! cancellation), the integrator's own account routes (`/integrator/…`: invoices, Client-Token,
 //! IP allowlist), the operator's `/admin/…` routes (accounts, tokens, rate limits, payments, test clock),
-//! the data-plane routes
+//! the data planes' credentials (`/admin/dataplanes`), the data-plane routes
 //! (`/dataplane/v1/…`: config stream, acknowledgements, session reports, forwarded settings) and `/metrics`.
 //! Errors use Z-API's shape `{"error", "message"}` and are mapped to HTTP in [`error_response`]
 //! only.
@@ -10,6 +10,7 @@
 mod admin;
 mod cloud_api;
 mod dataplane;
+mod dataplanes;
 mod integrator;
 mod invoices;
 mod networks;
@@ -20,63 +21,55 @@ use std::time::Instant;
 
 use chatedge_serve::Resp;
 use hyper::body::Incoming;
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Method, Request, StatusCode};
 use serde_json::json;
 use tokio::sync::watch;
 
 use crate::{ControlPlane, CpError};
-
-/// Answers are whole or streamed (the config stream): `chatedge_serve::Answer`.
-pub type Body = chatedge_serve::Answer;
 
 /// Largest request body accepted.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Time a client has to send its whole body (slow-client bound).
 const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-pub async fn handle(cp: Arc<ControlPlane>, req: Request<Incoming>, shutdown: watch::Receiver<bool>) -> Response<Body> {
+pub async fn handle(cp: Arc<ControlPlane>, req: Request<Incoming>, shutdown: watch::Receiver<bool>) -> Resp {
     let started = Instant::now();
     let path = req.uri().path().to_owned();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let (route, result): (&str, Result<Response<Body>, CpError>) = match (req.method(), segments.as_slice()) {
-        (&Method::GET, ["metrics"]) => (
-            "metrics",
-            Ok(whole(chatedge_serve::bytes(StatusCode::OK, "text/plain; version=0.0.4", cp.metrics.render()))),
-        ),
+    let (route, result): (&str, Result<Resp, CpError>) = match (req.method(), segments.as_slice()) {
+        (&Method::GET, ["metrics"]) => {
+            ("metrics", Ok(chatedge_serve::bytes(StatusCode::OK, "text/plain; version=0.0.4", cp.metrics.render())))
+        }
         (&Method::GET, ["healthz"]) => {
             let v = cp.registry_read(|r| r.version);
-            ("healthz", Ok(whole(chatedge_serve::json(StatusCode::OK, &json!({"status": "ok", "configVersion": v})))))
+            ("healthz", Ok(chatedge_serve::json(StatusCode::OK, &json!({"status": "ok", "configVersion": v}))))
         }
         (&Method::POST, ["instances", "integrator", "on-demand"]) => {
-            ("integrator.create", integrator::create(&cp, req).await.map(whole))
+            ("integrator.create", integrator::create(&cp, req).await)
         }
-        (&Method::GET, ["instances"]) => ("integrator.list", integrator::list(&cp, req).await.map(whole)),
+        (&Method::GET, ["instances"]) => ("integrator.list", integrator::list(&cp, req).await),
         (_, ["admin", rest @ ..]) => match admin::handle(&cp, req, rest).await {
-            Some((label, r)) => (label, r.map(whole)),
+            Some((label, r)) => (label, r),
             None => not_found(&path),
         },
         (_, ["integrator", rest @ ..]) => match invoices::handle(&cp, req, rest).await {
-            Some((label, r)) => (label, r.map(whole)),
+            Some((label, r)) => (label, r),
             None => not_found(&path),
         },
         (&Method::DELETE, ["instances", id]) => {
             let id = id.to_string();
-            ("integrator.delete", integrator::delete(&cp, &req, &id).await.map(whole))
+            ("integrator.delete", integrator::delete(&cp, &req, &id).await)
         }
         (&Method::GET, ["dataplane", "v1", "config", "stream"]) => {
             ("dataplane.stream", dataplane::stream(&cp, &req, shutdown))
         }
-        (&Method::POST, ["dataplane", "v1", "config", "ack"]) => {
-            ("dataplane.ack", dataplane::ack(&cp, req).await.map(whole))
-        }
-        (&Method::POST, ["dataplane", "v1", "report"]) => {
-            ("dataplane.report", dataplane::report(&cp, req).await.map(whole))
-        }
+        (&Method::POST, ["dataplane", "v1", "config", "ack"]) => ("dataplane.ack", dataplane::ack(&cp, req).await),
+        (&Method::POST, ["dataplane", "v1", "report"]) => ("dataplane.report", dataplane::report(&cp, req).await),
         (&Method::POST, ["dataplane", "v1", "instances", id, "settings"]) => {
             let id = id.to_string();
-            ("dataplane.settings", dataplane::settings(&cp, req, &id).await.map(whole))
+            ("dataplane.settings", dataplane::settings(&cp, req, &id).await)
         }
-        (&Method::PUT, ["instances"]) => ("integrator.rename", integrator::rename(&cp, req).await.map(whole)),
+        (&Method::PUT, ["instances"]) => ("integrator.rename", integrator::rename(&cp, req).await),
         (
             &Method::POST,
             ["instances", id, "token", token, "integrator", "on-demand", which @ ("subscription" | "cancel")],
@@ -86,7 +79,7 @@ pub async fn handle(cp: Arc<ControlPlane>, req: Request<Incoming>, shutdown: wat
                 "subscription" => integrator::Lifecycle::Subscribe,
                 _ => integrator::Lifecycle::Cancel,
             };
-            ("integrator.lifecycle", integrator::lifecycle(&cp, &req, &id, &token, which).await.map(whole))
+            ("integrator.lifecycle", integrator::lifecycle(&cp, &req, &id, &token, which).await)
         }
         _ => (
             "not_found",
@@ -95,19 +88,15 @@ pub async fn handle(cp: Arc<ControlPlane>, req: Request<Incoming>, shutdown: wat
     };
     let res = result.unwrap_or_else(|e| {
         cp.metrics.refusals.with_label_values(&[route]).inc();
-        whole(error_response(&e))
+        error_response(&e)
     });
     cp.metrics.http_requests.with_label_values(&[route, res.status().as_str()]).inc();
     cp.metrics.http_seconds.with_label_values(&[route]).observe(started.elapsed().as_secs_f64());
     res
 }
 
-fn not_found(path: &str) -> (&'static str, Result<Response<Body>, CpError>) {
+fn not_found(path: &str) -> (&'static str, Result<Resp, CpError>) {
     ("not_found", Err(CpError::refused(404, "Route not found", format!("no route for {path}"))))
-}
-
-fn whole(r: Resp) -> Response<Body> {
-    r
 }
 
 /// The one mapping from a control-plane error to HTTP.

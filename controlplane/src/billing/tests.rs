@@ -37,7 +37,7 @@ fn account_with_instances(r: &mut Registry, when: &str) -> (TenantId, InstanceId
     let mut sub = Subscription::new(paid.id, t, "paid".into());
     sub.subscribe(now);
     let (pid, tid) = (paid.id, trial.id);
-    let rec = |config| InstanceRecord { config, token: None, sealed_token: None, version: 0 };
+    let rec = |config| InstanceRecord { config, token: None, sealed_token: None, owner: None, version: 0 };
     apply(
         r,
         Change {

@@ -1,20 +1,23 @@
 //! registry: the control plane's model — accounts (tenants) and their integrator tokens,
-//! instances, the billing ledger and invoices, the node and admin credentials — held in
+//! instances, the billing ledger and invoices, the data planes' credentials ([`NodeRecord`])
+//! and the admin credential — held in
 //! memory, persisted in RocksDB, and versioned: every change bumps one global version and
 //! stamps the records it touched with it, so a delta "since version V" is every record
 //! stamped after V. Changes are computed first and applied only once durable. Billing records
-//! stay here: only tenants and instances are pushed to data planes.
+//! and node credentials stay here: only tenants and instances are pushed to data planes, and
+//! each node gets only the instances it owns ([`Registry::full_for`], [`Registry::delta_for`]).
 
 #[cfg(test)]
 mod tests;
 
 use std::collections::{BTreeMap, HashMap};
 
-use chatedge_config::{ConfigUpdate, InstanceConfig, InstanceId, Secret, Tenant, TenantId, TokenHash};
+use chatedge_config::{ConfigUpdate, InstanceConfig, InstanceId, NodeId, Secret, Tenant, TenantId, TokenHash};
 use serde::{Deserialize, Serialize};
 
 use crate::billing::model::{Invoice, Subscription};
 use crate::clock::Month;
+use crate::nodes::{NodeRecord, DEFAULT_NODE};
 use crate::sealing::Sealed;
 use crate::store::{Cf, Store, StoreError, Writes};
 
@@ -95,7 +98,18 @@ pub struct InstanceRecord {
     /// integrator listing can show it, as Z-API's does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sealed_token: Option<Sealed>,
+    /// The data plane that serves it and alone receives its secrets; `None` (instances made
+    /// before placement) is the default node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<NodeId>,
     pub version: u64,
+}
+
+impl InstanceRecord {
+    /// The node that owns this instance.
+    pub fn owner(&self) -> NodeId {
+        self.owner.unwrap_or(DEFAULT_NODE)
+    }
 }
 
 /// Records a change writes; applied to the registry only after they are durable.
@@ -111,6 +125,7 @@ pub struct Change {
     pub invoices: Vec<Invoice>,
     pub invoiced_month: Option<Month>,
     pub test_clock_ms: Option<u64>,
+    pub nodes: Vec<NodeRecord>,
 }
 
 #[derive(Debug, Default)]
@@ -127,8 +142,11 @@ pub struct Registry {
     pub invoiced_month: Option<Month>,
     /// Where a `--test-clock` was last set.
     pub test_clock_ms: Option<u64>,
-    /// Removed instances and the version that removed each, oldest first.
-    tombstones: std::collections::VecDeque<(u64, InstanceId)>,
+    /// Registered data planes (the default node has no record: it is `node_hash`).
+    pub nodes: BTreeMap<NodeId, NodeRecord>,
+    /// Removed instances, the version that removed each and the node that owned it, oldest
+    /// first.
+    tombstones: std::collections::VecDeque<(u64, InstanceId, NodeId)>,
     /// Every removal after this version has a tombstone.
     tombstones_since: u64,
 }
@@ -167,7 +185,37 @@ impl Registry {
         for inv in store.all::<Invoice>(Cf::Invoices)? {
             r.invoices.insert(inv.id.clone(), inv);
         }
+        for n in store.all::<NodeRecord>(Cf::Nodes)? {
+            r.nodes.insert(n.id, n);
+        }
         Ok(r)
+    }
+
+    /// The node a presented node token belongs to: the default node's, or a registered node's
+    /// that is not revoked. Every credential is compared (no early exit).
+    pub fn node_by_token(&self, token: &str) -> Option<NodeId> {
+        let presented = TokenHash::of(token.as_bytes());
+        let mut found = self.node_hash.filter(|h| *h == presented).map(|_| DEFAULT_NODE);
+        for n in self.nodes.values() {
+            if n.hash == presented && n.revoked_ms.is_none() {
+                found = Some(n.id);
+            }
+        }
+        found
+    }
+
+    /// Whether `node` may hold a config stream (the default node, or registered and not revoked).
+    pub fn node_allowed(&self, node: NodeId) -> bool {
+        node == DEFAULT_NODE || self.nodes.get(&node).is_some_and(|n| n.revoked_ms.is_none())
+    }
+
+    /// Instances per owning node.
+    pub fn instances_per_node(&self) -> std::collections::HashMap<NodeId, usize> {
+        let mut counts = std::collections::HashMap::new();
+        for i in self.instances.values() {
+            *counts.entry(i.owner()).or_insert(0) += 1;
+        }
+        counts
     }
 
     /// The account a live integrator token belongs to, and which of its tokens it is.
@@ -228,6 +276,9 @@ impl Registry {
         if let Some(t) = &change.test_clock_ms {
             w.put(Cf::Meta, TEST_CLOCK_KEY, t);
         }
+        for n in &change.nodes {
+            w.put(Cf::Nodes, n.id.as_bytes().to_vec(), n);
+        }
         w
     }
 
@@ -247,9 +298,12 @@ impl Registry {
             self.instances.insert(i.config.id, i);
         }
         for id in change.removed_instances {
-            if self.instances.remove(&id).is_some() {
-                self.tombstones.push_back((version, id));
+            if let Some(gone) = self.instances.remove(&id) {
+                self.tombstones.push_back((version, id, gone.owner()));
             }
+        }
+        for n in change.nodes {
+            self.nodes.insert(n.id, n);
         }
         for s in change.subscriptions {
             self.subscriptions.insert(s.instance, s);
@@ -267,7 +321,7 @@ impl Registry {
             self.test_clock_ms = change.test_clock_ms;
         }
         while self.tombstones.len() > MAX_TOMBSTONES {
-            if let Some((v, _)) = self.tombstones.pop_front() {
+            if let Some((v, _, _)) = self.tombstones.pop_front() {
                 self.tombstones_since = self.tombstones_since.max(v);
             }
         }
@@ -275,17 +329,31 @@ impl Registry {
 
     /// Everything, for the first message of a stream.
     pub fn full(&self) -> ConfigUpdate {
-        self.since(0, true)
+        self.full_for(None)
     }
 
     /// What changed after `from`: a delta, or everything when a removal after `from` is no
     /// longer remembered.
     pub fn delta(&self, from: u64) -> ConfigUpdate {
-        self.since(from, from < self.tombstones_since)
+        self.delta_for(from, None)
     }
 
-    fn since(&self, from: u64, reset: bool) -> ConfigUpdate {
+    /// [`full`](Self::full) as node `node` may see it: every account, and only the instances it
+    /// owns (`None`: every instance). Another node's instance is absent, not present without
+    /// its secrets: a data plane runs a session for every instance it holds, so holding one it
+    /// does not own would run it twice; a call for it answers as for an unknown instance.
+    pub fn full_for(&self, node: Option<NodeId>) -> ConfigUpdate {
+        self.since(0, true, node)
+    }
+
+    /// [`delta`](Self::delta) as node `node` may see it (see [`full_for`](Self::full_for)).
+    pub fn delta_for(&self, from: u64, node: Option<NodeId>) -> ConfigUpdate {
+        self.since(from, from < self.tombstones_since, node)
+    }
+
+    fn since(&self, from: u64, reset: bool, node: Option<NodeId>) -> ConfigUpdate {
         let from = if reset { 0 } else { from };
+        let mine = |owner: NodeId| node.is_none_or(|n| n == owner);
         ConfigUpdate {
             reset,
             from_version: from,
@@ -295,13 +363,13 @@ impl Registry {
             instances: self
                 .instances
                 .values()
-                .filter(|i| reset || i.version > from)
+                .filter(|i| (reset || i.version > from) && mine(i.owner()))
                 .map(|i| i.config.clone())
                 .collect(),
             removed_instances: if reset {
                 Vec::new()
             } else {
-                self.tombstones.iter().filter(|(v, _)| *v > from).map(|(_, id)| *id).collect()
+                self.tombstones.iter().filter(|(v, _, owner)| *v > from && mine(*owner)).map(|(_, id, _)| *id).collect()
             },
         }
     }

@@ -6,6 +6,7 @@ fn instance(tenant: TenantId, created_ms: u64) -> InstanceRecord {
         config: InstanceConfig::new_trial(tenant, token.hash(), "i".into(), created_ms, 1),
         token: None,
         sealed_token: None,
+        owner: None,
         version: 0,
     }
 }

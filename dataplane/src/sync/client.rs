@@ -11,7 +11,7 @@ use chatedge_config::{ConfigUpdate, InstanceId, StreamMessage, UpdateAck};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::control::{next_chunk, ControlClient};
+use super::control::{next_chunk, ControlClient, ControlError};
 use super::lines::LineBuffer;
 use super::ConfigState;
 use crate::shard::{Command, Shards};
@@ -54,6 +54,11 @@ pub async fn run(f: Follower, idle: Duration, mut shutdown: watch::Receiver<bool
 async fn follow(state: &ConfigState, control: &ControlClient, shards: &Shards, idle: Duration) -> bool {
     let mut body = match control.stream(state.version()).await {
         Ok(res) => res.into_body(),
+        Err(ControlError::Refused { status, .. }) if status == hyper::StatusCode::UNAUTHORIZED => {
+            // An operator's doing (a revoked or replaced node token): say so at every attempt.
+            tracing::warn!("the control plane refused this node's token (revoked?); serving the last snapshot");
+            return false;
+        }
         Err(e) => {
             tracing::debug!(error = %e, "config stream unavailable; serving the last snapshot");
             return false;

@@ -1,12 +1,15 @@
 //! `ControlClient`: this data plane's HTTP client for its control plane — the config stream,
 //! acknowledgements, forwarded settings changes and forwarded integrator calls. HTTP/2 (prior
-//! knowledge on http://, ALPN on https://), authenticated with the node token.
+//! knowledge on http://, ALPN on https://), authenticated with the node token. On https:// the
+//! control plane's certificate is pinned when a fingerprint is configured ([`super::pin`]),
+//! else checked against the web PKI roots; plain http:// is refused unless the control plane is
+//! on loopback ([`ControlClient::new`]).
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use chatedge_config::settings::{SettingsApplied, SettingsPatch};
-use chatedge_config::{InstanceId, NodeId, Secret, SessionReport, UpdateAck};
+use chatedge_config::{CertFingerprint, InstanceId, NodeId, Secret, SessionReport, UpdateAck};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
@@ -18,6 +21,15 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 const MAX_ANSWER_BYTES: usize = 1024 * 1024;
 /// Time allowed for one control-plane call (not the stream).
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why the client cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkSetupError {
+    #[error("control plane URL (--control-plane or [dataplane] control_plane): {0}")]
+    Url(#[from] chatedge_config::link::LinkError),
+    #[error("control plane TLS: {0}")]
+    Tls(#[from] rustls::Error),
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
@@ -48,12 +60,17 @@ pub struct Forwarded {
 }
 
 impl ControlClient {
-    pub fn new(base: &str, token: Secret, node: NodeId) -> Result<Self, rustls::Error> {
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())?
-            .https_or_http()
-            .enable_http2()
-            .build();
+    /// A client for the control plane at `base`, pinning its certificate to `pin` when set.
+    /// Refuses plain http:// to a host that is not loopback: the node token and every
+    /// instance's secrets would cross the network in the clear.
+    pub fn new(base: &str, token: Secret, node: NodeId, pin: Option<CertFingerprint>) -> Result<Self, LinkSetupError> {
+        chatedge_config::link::check_control_plane_url(base)?;
+        let builder = match pin {
+            Some(pin) => hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(super::pin::pinned_config(pin)?),
+            None => hyper_rustls::HttpsConnectorBuilder::new()
+                .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())?,
+        };
+        let https = builder.https_or_http().enable_http2().build();
         let client = Client::builder(TokioExecutor::new())
             .timer(TokioTimer::new())
             .http2_only(true)

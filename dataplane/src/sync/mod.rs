@@ -4,12 +4,14 @@
 //! them. A refused update (NACK) leaves the last good snapshot serving. With the control plane
 //! unreachable, the persisted snapshot keeps the data plane serving. Instances an update
 //! removes are handed to their shards for teardown ([`client`], `shard::teardown`). The
-//! other way, it tells the control plane which instances are connected ([`report`]).
+//! other way, it tells the control plane which instances are connected ([`report`]). The link
+//! itself is [`control`]'s, with the control plane's certificate pinned by [`pin`].
 
 pub mod client;
 pub mod control;
 pub mod lines;
 pub mod persist;
+pub mod pin;
 pub mod report;
 
 use std::sync::Arc;

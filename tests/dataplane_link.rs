@@ -1,0 +1,246 @@
+//! The link between the planes (issue 10 §5), with one control plane and two data planes as
+//! separate processes on 127.0.0.1: the control plane serves TLS and each data plane pins its
+//! certificate; each data plane has its own credential and receives every account change but
+//! only the instances placed on it; a revoked credential is refused and its stream ends; a
+//! data plane refuses a control plane whose certificate does not match its pin (and keeps
+//! serving its snapshot); plain HTTP to a control plane off this machine is refused at start.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::{json, Value};
+
+/// Test settings plus a control plane that serves TLS with a certificate it generates.
+fn cp_config() -> String {
+    format!("{FAST}\n[controlplane]\ntls = true\n")
+}
+
+/// Test settings for a data plane pinning `fingerprint`.
+fn dp_config(fingerprint: &str) -> String {
+    format!("{FAST}\n[dataplane]\ncontrol_plane_fingerprint = \"{fingerprint}\"\n")
+}
+
+/// A control plane serving TLS and a client that trusts its certificate.
+struct Cp {
+    ce: Chatedge,
+    http: Http,
+    fingerprint: String,
+}
+
+impl Cp {
+    fn start(dir: &std::path::Path) -> Cp {
+        let ce = Chatedge::controlplane(dir, &cp_config(), "127.0.0.1:0");
+        assert!(ce.cp.starts_with("https://"), "the control plane announces TLS: {}", ce.cp);
+        let pem = std::fs::read(dir.join("controlplane.crt")).expect("the generated certificate is kept");
+        let fingerprint = std::fs::read_to_string(dir.join("controlplane.fingerprint")).unwrap().trim().to_owned();
+        Cp { ce, http: Http::trusting(&pem), fingerprint }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.ce.cp)
+    }
+
+    async fn register(&self, name: &str) -> (String, String) {
+        let (s, v) =
+            self.http.post(&self.url("/admin/dataplanes"), Some(&self.ce.admin_token), &json!({"name": name})).await;
+        assert_eq!(s, 201, "register {name}: {v}");
+        assert_eq!(v["name"], json!(name));
+        (v["id"].as_str().unwrap().to_owned(), v["nodeToken"].as_str().unwrap().to_owned())
+    }
+
+    async fn nodes(&self) -> Value {
+        let (s, v) = self.http.get(&self.url("/admin/dataplanes"), Some(&self.ce.admin_token)).await;
+        assert_eq!(s, 200, "{v}");
+        v
+    }
+
+    /// The listing's entry for node `id`, once `ready` holds for it.
+    async fn node_when(&self, id: &str, what: &str, ready: impl Fn(&Value) -> bool) -> Value {
+        eventually(Duration::from_secs(20), || async {
+            let all = self.nodes().await;
+            let version = all["configVersion"].clone();
+            let node = all["dataplanes"].as_array().unwrap().iter().find(|n| n["id"] == json!(id)).cloned()?;
+            ready(&json!({"node": node, "configVersion": version})).then_some(node)
+        })
+        .await
+        .unwrap_or_else(|| panic!("node {id} in GET /admin/dataplanes: {what}"))
+    }
+
+    async fn create(&self) -> Instance {
+        let body = json!({"name": "link test"});
+        let url = self.url("/instances/integrator/on-demand");
+        let (s, v) = self.http.post(&url, Some(&self.ce.integrator_token), &body).await;
+        assert_eq!(s, 200, "create: {v}");
+        Instance {
+            id: v["id"].as_str().unwrap().to_owned(),
+            token: v["token"].as_str().unwrap().to_owned(),
+            secret: v["webhookSecret"].as_str().unwrap().to_owned(),
+        }
+    }
+}
+
+/// A data plane with `token` pinning `fingerprint`, its admin token set for `/sim` routes.
+fn dataplane(dir: &std::path::Path, cp: &Cp, token: &str, fingerprint: &str) -> Chatedge {
+    let mut dp = Chatedge::dataplane(dir, &dp_config(fingerprint), &cp.ce.cp, token);
+    dp.admin_token = cp.ce.admin_token.clone();
+    dp
+}
+
+async fn status_on(http: &Http, dp: &Chatedge, inst: &Instance) -> u16 {
+    http.get(&dp.instance_url(inst, "status"), None).await.0
+}
+
+async fn send_on(http: &Http, dp: &Chatedge, inst: &Instance) -> (u16, Value) {
+    http.post(&dp.instance_url(inst, "send-text"), None, &json!({"phone": "5511988887777", "message": "hi"})).await
+}
+
+/// Which of `dps` serves `inst` (exactly one must; the others answer as for an unknown one).
+async fn owner_of(http: &Http, dps: &[&Chatedge], inst: &Instance) -> usize {
+    let found = eventually(Duration::from_secs(20), || async {
+        let mut serving = Vec::new();
+        for (i, dp) in dps.iter().enumerate() {
+            if status_on(http, dp, inst).await == 200 {
+                serving.push(i);
+            }
+        }
+        (serving.len() == 1).then(|| serving[0])
+    })
+    .await;
+    found.unwrap_or_else(|| panic!("instance {} is served by exactly one data plane", inst.id))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_data_planes_get_every_change_each_only_its_own_instances_and_a_revoked_one_is_cut_off() {
+    let dir = temp_dir();
+    let http = Http::new();
+    let cp = Cp::start(&dir.path().join("cp"));
+    let (a_id, a_token) = cp.register("edge-a").await;
+    let (b_id, b_token) = cp.register("edge-b").await;
+    let a = dataplane(&dir.path().join("a"), &cp, &a_token, &cp.fingerprint);
+    let b = dataplane(&dir.path().join("b"), &cp, &b_token, &cp.fingerprint);
+    for id in [&a_id, &b_id] {
+        cp.node_when(id, "holds its config stream", |v| v["node"]["streams"] == json!(1)).await;
+    }
+
+    // Placement: the live node with the fewest instances, so two new instances land apart.
+    let (first, second) = (cp.create().await, cp.create().await);
+    let dps = [&a, &b];
+    let (o1, o2) = (owner_of(&http, &dps, &first).await, owner_of(&http, &dps, &second).await);
+    assert_ne!(o1, o2, "one instance on each data plane");
+
+    // A node holds only its own instances' tokens: the other's token is not accepted there.
+    for (inst, owner) in [(&first, o1), (&second, o2)] {
+        let (s, v) = send_on(&http, dps[owner], inst).await;
+        assert_eq!(s, 200, "sent on its owner: {v}");
+        let (s, v) = send_on(&http, dps[1 - owner], inst).await;
+        assert_eq!(s, 401, "the other node does not know this instance's token: {v}");
+    }
+
+    // Every node gets every account change: disabling the account stops sends on both.
+    let admin = &cp.ce.admin_token;
+    let (s, accounts) = cp.http.get(&cp.url("/admin/accounts"), Some(admin)).await;
+    assert_eq!(s, 200, "{accounts}");
+    let account = accounts["content"][0]["id"].as_str().unwrap().to_owned();
+    let (s, v) = cp.http.post(&cp.url(&format!("/admin/accounts/{account}/disable")), Some(admin), &json!({})).await;
+    assert_eq!(s, 200, "disable: {v}");
+    for (inst, owner) in [(&first, o1), (&second, o2)] {
+        let refused = eventually(Duration::from_secs(20), || async {
+            (send_on(&http, dps[owner], inst).await.0 == 403).then_some(())
+        });
+        assert!(refused.await.is_some(), "the account change reached data plane {owner}");
+    }
+    let (s, v) = cp.http.post(&cp.url(&format!("/admin/accounts/{account}/enable")), Some(admin), &json!({})).await;
+    assert_eq!(s, 200, "enable: {v}");
+
+    // The listing: each node applied the current version and owns one instance.
+    for id in [&a_id, &b_id] {
+        let node = cp
+            .node_when(id, "applied the current version", |v| v["node"]["appliedVersion"] == v["configVersion"])
+            .await;
+        assert_eq!(node["instances"], json!(1), "{node}");
+        assert_eq!(node["revoked"], json!(false), "{node}");
+        assert!(node["lastContactMs"].as_u64().is_some(), "{node}");
+        assert_eq!(node["sessions"]["connected"], json!(0), "nothing paired: {node}");
+    }
+    let listing = cp.nodes().await;
+    assert_eq!(listing["controlPlane"]["fingerprint"], json!(cp.fingerprint), "{listing}");
+
+    // Revoking b: its token is refused from now on and its open stream ends at once.
+    let b_inst = if o1 == 1 { &first } else { &second };
+    let (s, v) = cp.http.post(&cp.url(&format!("/admin/dataplanes/{b_id}/revoke")), Some(admin), &json!({})).await;
+    assert_eq!(s, 200, "revoke: {v}");
+    let report = json!({"node": "00000000000000AA", "bootMs": 1, "seq": 1, "online": []});
+    let (s, v) = cp.http.post(&cp.url("/dataplane/v1/report"), Some(&b_token), &report).await;
+    assert_eq!(s, 401, "a revoked node token is refused: {v}");
+    let node = cp.node_when(&b_id, "lost its stream", |v| v["node"]["streams"] == json!(0)).await;
+    assert_eq!(node["revoked"], json!(true), "{node}");
+    let cut = eventually(Duration::from_secs(20), || async {
+        (metrics::sum(&http, &b.dp, "chatedge_dp_control_plane_connected", "").await == 0.0).then_some(())
+    });
+    assert!(cut.await.is_some(), "the revoked data plane sees its stream end");
+    let told = eventually(Duration::from_secs(20), || async {
+        b.log().contains("the control plane refused this node's token").then_some(())
+    });
+    assert!(told.await.is_some(), "and says why it cannot reconnect:\n{}", b.log());
+    assert_eq!(status_on(&http, &b, b_inst).await, 200, "and keeps serving its last snapshot");
+
+    // A new instance now goes to the only node still allowed: a.
+    let third = cp.create().await;
+    assert_eq!(owner_of(&http, &dps, &third).await, 0, "placed on a");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_data_plane_refuses_a_control_plane_whose_certificate_does_not_match_its_pin() {
+    let dir = temp_dir();
+    let http = Http::new();
+    let cp = Cp::start(&dir.path().join("cp"));
+    let dp_dir = dir.path().join("dp");
+    // First with the right pin: it receives an instance and persists it.
+    let dp = dataplane(&dp_dir, &cp, &cp.ce.node_token, &cp.fingerprint);
+    let inst = cp.create().await;
+    wait_known(&http, &dp, &inst).await;
+    assert_eq!(dp.terminate().code(), Some(0));
+
+    // Then pinning another certificate: no connection, said in its log, the snapshot serves.
+    let wrong = format!("sha256:{}", "0f".repeat(32));
+    let dp = dataplane(&dp_dir, &cp, &cp.ce.node_token, &wrong);
+    let said = eventually(Duration::from_secs(20), || async {
+        dp.log().contains("does not match the pinned fingerprint").then_some(())
+    });
+    assert!(said.await.is_some(), "the refusal is logged:\n{}", dp.log());
+    assert!(dp.log().contains(&cp.fingerprint), "the log names the certificate it was shown");
+    assert_eq!(status_on(&http, &dp, &inst).await, 200, "the persisted snapshot keeps serving");
+    assert_eq!(metrics::sum(&http, &dp.dp, "chatedge_dp_control_plane_connected", "").await, 0.0);
+    // The first run's stream is gone (noticed at the next heartbeat); no call of the second run
+    // ever reaches the control plane, however often it tries.
+    let default =
+        cp.node_when("0000000000000000", "lost the first run's stream", |v| v["node"]["streams"] == json!(0)).await;
+    let tries = |log: String| log.matches("does not match the pinned fingerprint").count();
+    let seen = tries(dp.log());
+    let retried = eventually(Duration::from_secs(20), || async { (tries(dp.log()) > seen).then_some(()) });
+    assert!(retried.await.is_some(), "it keeps trying, and keeps refusing");
+    let later = cp.node_when("0000000000000000", "listed", |_| true).await;
+    assert_eq!(later["lastContactMs"], default["lastContactMs"], "no authenticated call got through: {later}");
+    assert_eq!(later["streams"], json!(0), "{later}");
+}
+
+#[test]
+fn plain_http_to_a_control_plane_off_this_machine_is_refused_at_startup() {
+    let dir = temp_dir();
+    let d = dir.path().display().to_string();
+    // Refused before anything is opened or dialled: nothing is sent to 10.0.0.5.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_chatedge"))
+        .args(["dataplane", "--data-dir", &d, "--listen", "127.0.0.1:0"])
+        .args(["--control-plane", "http://10.0.0.5:8081", "--node-token", "0123456789ABCDEF0123"])
+        .output()
+        .expect("chatedge runs");
+    assert!(!out.status.success(), "it must not start");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--control-plane or [dataplane] control_plane"), "names the field: {stderr}");
+    assert!(
+        stderr.contains("http://10.0.0.5:8081") && stderr.contains("https://"),
+        "says why and what to do: {stderr}"
+    );
+}
