@@ -90,7 +90,7 @@ pub async fn serve(args: &BaselineServerArgs) -> Result<()> {
     };
     let (stop, stopped) = watch::channel(false);
     let mut opts = ServeOptions::default();
-    let serving: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> = if args.tls_self_signed {
+    let mut serving: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> = if args.tls_self_signed {
         let tls = Tls::load(CertSource::SelfSigned).context("generating the certificate")?;
         let (listener, endpoint) = bind_tls(args.listen, &tls, &opts).await?;
         let addr = listener.local_addr()?;
@@ -106,7 +106,6 @@ pub async fn serve(args: &BaselineServerArgs) -> Result<()> {
         announce(&format!("http://{}", listener.local_addr()?), None)?;
         Box::pin(chatedge_serve::serve(listener, handler, stopped, opts))
     };
-    tokio::pin!(serving);
     tokio::select! {
         _ = &mut serving => {}
         _ = tokio::signal::ctrl_c() => {

@@ -1,7 +1,7 @@
 //! The HTTP client every scenario shares, speaking the run's `--protocol`: HTTP/1.1 through
 //! hyper-util's pooled client (keep-alive, TCP_NODELAY, an idle pool as big as the load's
-//! concurrency; TLS on https:// URLs), HTTP/2 over a few multiplexed connections ([`h2`]), or
-//! HTTP/3 over QUIC ([`h3`]); which one carries a request is decided in one place
+//! concurrency; TLS on https:// URLs), HTTP/2 over a few multiplexed connections (`h2_pool`), or
+//! HTTP/3 over QUIC (`h3_pool`); which one carries a request is decided in one place
 //! ([`protocol::engine`]). Every request has a timeout, and every failure is a [`CallError`]
 //! of a stable kind for the errors-by-kind table (`timeout`, `connect`, `tls`, `io`,
 //! `stream_reset`, `http_429`, `bad_response`, ...), whatever the protocol. Request bodies are
@@ -9,8 +9,8 @@
 //! large base64 image between requests instead of copying it).
 
 mod error;
-mod h2;
-mod h3;
+mod h2_pool;
+mod h3_pool;
 mod parts;
 pub mod protocol;
 mod slots;
@@ -63,10 +63,10 @@ fn preview(body: &[u8]) -> String {
 
 /// The multiplexed engine of a run, when it speaks h2 or h3.
 #[derive(Clone)]
-enum Multiplexed {
+enum Mux {
     None,
-    H2(Arc<h2::Pool>),
-    H3(Arc<h3::Pool>),
+    H2(Arc<h2_pool::Pool>),
+    H3(Arc<h3_pool::Pool>),
 }
 
 /// A cheap-to-clone client.
@@ -74,7 +74,7 @@ enum Multiplexed {
 pub struct Http {
     protocol: Protocol,
     http1: Client<HttpsConnector<HttpConnector>, Parts>,
-    multiplexed: Multiplexed,
+    multiplexed: Mux,
     trust: Arc<Trust>,
     timeout: Duration,
 }
@@ -83,23 +83,23 @@ impl Http {
     /// An HTTP/1.1 client keeping `pool` idle connections per host (use the load's
     /// concurrency), trusting no TLS certificate until one is pinned.
     pub fn new(pool: usize, timeout: Duration) -> Result<Http, TrustError> {
-        Http::build(Protocol::Http1, Multiplexed::None, Arc::new(Trust::none()), pool, timeout)
+        Http::build(Protocol::Http1, Mux::None, Arc::new(Trust::none()), pool, timeout)
     }
 
     /// A client speaking `transport`'s protocol; `pool` as for [`Http::new`] (HTTP/1.1 only).
     pub fn with(transport: &Transport, pool: usize, timeout: Duration) -> Result<Http, TrustError> {
         let trust = Arc::new(Trust::new(transport.insecure, transport.ca_pem.as_deref())?);
         let multiplexed = match transport.protocol {
-            Protocol::Http1 => Multiplexed::None,
-            Protocol::H2 => Multiplexed::H2(Arc::new(h2::Pool::new(transport.connections, &trust)?)),
-            Protocol::H3 => Multiplexed::H3(Arc::new(h3::Pool::new(transport.connections, &trust)?)),
+            Protocol::Http1 => Mux::None,
+            Protocol::H2 => Mux::H2(Arc::new(h2_pool::Pool::new(transport.connections, &trust)?)),
+            Protocol::H3 => Mux::H3(Arc::new(h3_pool::Pool::new(transport.connections, &trust)?)),
         };
         Http::build(transport.protocol, multiplexed, trust, pool, timeout)
     }
 
     fn build(
         protocol: Protocol,
-        multiplexed: Multiplexed,
+        multiplexed: Mux,
         trust: Arc<Trust>,
         pool: usize,
         timeout: Duration,
@@ -168,8 +168,8 @@ impl Http {
 
     async fn exchange(&self, req: Request<Parts>) -> Result<Reply, CallError> {
         match (protocol::engine(self.protocol, req.uri()), &self.multiplexed) {
-            (Engine::H2 { .. }, Multiplexed::H2(pool)) => read(pool.request(req).await?).await,
-            (Engine::H3, Multiplexed::H3(pool)) => {
+            (Engine::H2 { .. }, Mux::H2(pool)) => read(pool.request(req).await?).await,
+            (Engine::H3, Mux::H3(pool)) => {
                 let (status, body) = pool.request(req).await?;
                 Ok(Reply { status, version: Version::HTTP_3, body })
             }

@@ -154,7 +154,7 @@ fn with_hint(reason: &str, e: &quinn::ConnectionError) -> String {
 /// An HTTP/3 request failure.
 pub fn h3_stream(e: &h3::error::StreamError) -> CallError {
     match e {
-        h3::error::StreamError::RemoteTerminate { code } => CallError::Reset(code.to_string()),
+        h3::error::StreamError::RemoteTerminate { code, .. } => CallError::Reset(code.to_string()),
         _ => CallError::Io(format!("HTTP/3: {e}")),
     }
 }

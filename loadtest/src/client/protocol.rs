@@ -11,7 +11,7 @@ use hyper::Uri;
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {
     /// HTTP/1.1 with keep-alive, one request per connection at a time (a pool as large as
-    /// the load's concurrency); over TLS on https:// URLs (ALPN http/1.1).
+    /// the load's concurrency); over TLS on https:// URLs (no ALPN, so HTTP/1.1).
     Http1,
     /// HTTP/2: `--connections` connections, many streams on each; prior knowledge (h2c) on
     /// http:// URLs, ALPN h2 on https:// URLs.
@@ -30,19 +30,18 @@ impl Protocol {
             Protocol::H3 => "h3",
         }
     }
-}
 
-impl Protocol {
     /// How the report names the transport to `data_plane`, e.g. "HTTP/2 over TLS (ALPN h2),
     /// 4 connections".
     pub fn describe(self, connections: usize, data_plane: &str) -> String {
         let tls = data_plane.starts_with("https://");
+        let conns = if connections == 1 { "1 connection".to_owned() } else { format!("{connections} connections") };
         match (self, tls) {
             (Protocol::Http1, false) => "HTTP/1.1".into(),
             (Protocol::Http1, true) => "HTTP/1.1 over TLS".into(),
-            (Protocol::H2, false) => format!("HTTP/2 (h2c, prior knowledge), {connections} connections"),
-            (Protocol::H2, true) => format!("HTTP/2 over TLS (ALPN h2), {connections} connections"),
-            (Protocol::H3, _) => format!("HTTP/3 over QUIC, {connections} connections"),
+            (Protocol::H2, false) => format!("HTTP/2 (h2c, prior knowledge), {conns}"),
+            (Protocol::H2, true) => format!("HTTP/2 over TLS (ALPN h2), {conns}"),
+            (Protocol::H3, _) => format!("HTTP/3 over QUIC, {conns}"),
         }
     }
 }
@@ -182,6 +181,6 @@ mod tests {
         assert_eq!(h2.describe(3, "http://127.0.0.1:8080"), "HTTP/2 (h2c, prior knowledge), 3 connections");
         assert_eq!(h2.describe(3, "https://127.0.0.1:8443"), "HTTP/2 over TLS (ALPN h2), 3 connections");
         assert_eq!(Protocol::Http1.describe(3, "https://127.0.0.1:8443"), "HTTP/1.1 over TLS");
-        assert_eq!(Protocol::H3.describe(1, "https://127.0.0.1:8443"), "HTTP/3 over QUIC, 1 connections");
+        assert_eq!(Protocol::H3.describe(1, "https://127.0.0.1:8443"), "HTTP/3 over QUIC, 1 connection");
     }
 }
