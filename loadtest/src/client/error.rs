@@ -73,19 +73,19 @@ pub fn source_chain(e: &dyn Error) -> String {
     text
 }
 
-/// The rustls error somewhere in `e`'s chain. tokio-rustls wraps it in an `io::Error`, whose
-/// `source()` skips it, so each `io::Error`'s payload is looked into as well.
+/// The rustls error somewhere in `e`'s chain. tokio-rustls wraps it in an `io::Error` (and
+/// hyper-rustls may wrap that in another), whose `source()` skips its payload, so an
+/// `io::Error`'s payload is the next link looked at.
 fn rustls_error<'a>(e: &'a (dyn Error + 'static)) -> Option<&'a rustls::Error> {
     let mut next = Some(e);
     while let Some(e) = next {
         if let Some(tls) = e.downcast_ref::<rustls::Error>() {
             return Some(tls);
         }
-        let inner = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref());
-        if let Some(tls) = inner.and_then(|i| i.downcast_ref::<rustls::Error>()) {
-            return Some(tls);
-        }
-        next = e.source();
+        next = match e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+            Some(payload) => Some(payload as &(dyn Error + 'static)),
+            None => e.source(),
+        };
     }
     None
 }
@@ -179,6 +179,11 @@ mod tests {
         let err = connect(&wrapped);
         assert_eq!(err.kind(), "tls");
         assert!(err.to_string().contains("--insecure"), "{err}");
+        let twice = std::io::Error::other(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+        ));
+        assert_eq!(connect(&twice).kind(), "tls", "wrapped twice, as hyper-rustls may");
         let refused_tcp = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
         assert_eq!(connect(&refused_tcp).kind(), "connect");
     }

@@ -18,7 +18,7 @@ use tokio::sync::Barrier;
 use tokio::task::JoinSet;
 
 use crate::cli::MediaBurstArgs;
-use crate::client::{CallError, Http};
+use crate::client::CallError;
 use crate::media::{noise_png, ImageUpload};
 use crate::report::media::memory_line;
 use crate::rss::{self, Memory, Sampler, Summary};
