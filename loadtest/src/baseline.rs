@@ -248,7 +248,10 @@ mod tests {
         let said = format!("{READY}https://127.0.0.1:9\n{}\n", pem.trim_end());
         let (url, cert) = read_announcement(said.as_bytes()).expect("tls");
         assert_eq!(url, "https://127.0.0.1:9");
-        assert_eq!(cert.expect("certificate").as_ref(), CertificateDer::from_pem_slice(pem.as_bytes()).expect("der").as_ref());
+        assert_eq!(
+            cert.expect("certificate").as_ref(),
+            CertificateDer::from_pem_slice(pem.as_bytes()).expect("der").as_ref()
+        );
         assert!(read_announcement(&b"baseline-server listening on https://127.0.0.1:9\n"[..]).is_err(), "no PEM");
         assert!(read_announcement(&b"error: address in use\n"[..]).is_err());
     }

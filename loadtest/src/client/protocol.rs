@@ -135,7 +135,6 @@ impl Transport {
             _ => Err(format!("--data-plane must be an http:// or https:// URL, got {data_plane}")),
         }
     }
-
 }
 #[cfg(test)]
 mod tests {

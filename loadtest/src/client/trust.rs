@@ -84,8 +84,7 @@ impl Trust {
         let builder = ClientConfig::builder_with_provider(self.provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(|e| TrustError::Config(e.to_string()))?;
-        let mut config =
-            builder.dangerous().with_custom_certificate_verifier(self.clone()).with_no_client_auth();
+        let mut config = builder.dangerous().with_custom_certificate_verifier(self.clone()).with_no_client_auth();
         config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
         Ok(config)
     }
@@ -96,8 +95,7 @@ impl Trust {
         let builder = ClientConfig::builder_with_provider(self.provider.clone())
             .with_protocol_versions(&[&rustls::version::TLS13])
             .map_err(|e| TrustError::Config(e.to_string()))?;
-        let mut config =
-            builder.dangerous().with_custom_certificate_verifier(self.clone()).with_no_client_auth();
+        let mut config = builder.dangerous().with_custom_certificate_verifier(self.clone()).with_no_client_auth();
         config.alpn_protocols = vec![b"h3".to_vec()];
         config.enable_early_data = false;
         quinn::crypto::rustls::QuicClientConfig::try_from(config).map_err(|e| TrustError::Config(e.to_string()))

@@ -17,8 +17,8 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use crate::backlog::Drain;
-use crate::client::Protocol;
 use crate::cli::OutputArgs;
+use crate::client::Protocol;
 use crate::ledger::{Accounting, Latencies};
 use crate::rounds::{Round, Target};
 use crate::stats::{self, median, Percentiles, RunStats, SecondPoint};

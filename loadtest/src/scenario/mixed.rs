@@ -172,8 +172,7 @@ pub async fn run(args: MixedArgs) -> Result<()> {
     };
     let against = super::Against { data_plane: &args.target.data_plane, http: &http };
     let gauge = super::queue_gauge(&http, &args.target, &args.load);
-    let done =
-        super::run_rounds(&args.load, quiet, against, Some(ledger.clone()), &gauge, make, after_round).await?;
+    let done = super::run_rounds(&args.load, quiet, against, Some(ledger.clone()), &gauge, make, after_round).await?;
     let (accounting, latencies) = ledger.account();
     let defects = accounting.defects(args.verdict.max_duplicates);
     let m = args.mix;

@@ -142,8 +142,7 @@ mod tests {
             Instance { index: 0, id: "i".into(), token: "t".into(), webhook_secret: None, phone: "x".into() };
         let ledger = Arc::new(Ledger::default());
         let http = Http::new(1, Duration::from_secs(5)).expect("client");
-        let sender =
-            SendText::new(http, &base, &[instance], bodies(8), Some(ledger.clone())).expect("sender");
+        let sender = SendText::new(http, &base, &[instance], bodies(8), Some(ledger.clone())).expect("sender");
         sender.send(0).await.expect("accepted");
         let delivery: Value = json!({"type": "DeliveryCallback", "messageId": "m1"});
         ledger.receive(Received {
