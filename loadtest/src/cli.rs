@@ -6,7 +6,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand};
+
+use crate::client::protocol::{Protocol, Transport, DEFAULT_CONNECTIONS};
 
 const ABOUT: &str = "Load tests for chatedge, over its public HTTP APIs only";
 
@@ -40,6 +43,8 @@ const AFTER_HELP: &str = "\
 Examples:
   chatedge-loadtest send --instances 4 --duration 10s --rate 2000 --compare-baseline --rounds 3
   chatedge-loadtest send --instances 4 --duration 10s --concurrency 64 --json --html report.html
+  chatedge-loadtest send --data-plane https://127.0.0.1:8443 --insecure --protocol h3 --connections 4 \\
+      --instances 4 --duration 10s --concurrency 64 --compare-baseline --rounds 3
   chatedge-loadtest webhooks --instances 4 --rate 1000 --duration 10s --sink 127.0.0.1:0 --drain 30s
   chatedge-loadtest webhooks --instances 50 --concurrency 64 --backlog 1000000 --drain 10m
   chatedge-loadtest pairing --instances 50 --concurrency 8
@@ -94,9 +99,11 @@ pub enum Command {
     /// a base64 --image-bytes PNG (default 50 × 16 MiB), and report how many were accepted and
     /// the server's resident memory (--server-pid) before, at its peak during, and after.
     MediaBurst(MediaBurstArgs),
-    /// The minimal hyper endpoint used by --compare-baseline: parses the JSON body with serde
-    /// and answers a small JSON; no auth, no storage. Prints `baseline-server listening on
-    /// http://ADDR`.
+    /// The minimal endpoint used by --compare-baseline, on chatedge's own HTTP stack
+    /// (chatedge-serve: HTTP/1.1 and h2c; with --tls-self-signed HTTP/1.1 and h2 over TLS and
+    /// HTTP/3): parses the JSON body with serde and answers a small JSON; no auth, no storage.
+    /// Prints `baseline-server listening on http://ADDR` (or https://ADDR, then its
+    /// certificate in PEM).
     BaselineServer(BaselineServerArgs),
 }
 
@@ -125,6 +132,48 @@ pub struct TargetArgs {
     /// when chatedge serves them on their own listener (`[metrics] listen`).
     #[arg(long, value_name = "URL")]
     pub metrics_url: Option<String>,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// Which HTTP version the load speaks, over how many connections, trusting what.
+#[derive(Debug, Clone, Args)]
+pub struct ClientArgs {
+    /// HTTP version of every request to the data plane (and to the baseline, which serves
+    /// the same ones): http1; h2 (prior knowledge on http://, ALPN on https://); h3 (HTTP/3
+    /// over QUIC to an https:// --data-plane's host and port number over UDP, where chatedge
+    /// serves it with --tls-listen). The control plane gets h2 with h2, HTTP/1.1 with h3.
+    #[arg(long, value_enum, default_value_t = Protocol::Http1)]
+    pub protocol: Protocol,
+    /// h2 and h3: connections kept per server, requests spread over them as concurrent
+    /// streams (HTTP/1.1 opens as many connections as requests in flight).
+    #[arg(long, default_value_t = DEFAULT_CONNECTIONS, value_parser = clap::value_parser!(u16).range(1..=1024).map(usize::from))]
+    pub connections: usize,
+    /// Accept any TLS certificate (chatedge's --tls-self-signed one, say).
+    #[arg(long, conflicts_with = "ca")]
+    pub insecure: bool,
+    /// Trust the certificates in this PEM file (a CA, or chatedge's generated
+    /// DATA_DIR/dataplane/tls-self-signed.pem).
+    #[arg(long, value_name = "PEM")]
+    pub ca: Option<PathBuf>,
+}
+
+impl Default for ClientArgs {
+    /// HTTP/1.1, trusting no certificate: what the scenarios that start chatedge themselves use.
+    fn default() -> Self {
+        ClientArgs { protocol: Protocol::Http1, connections: DEFAULT_CONNECTIONS, insecure: false, ca: None }
+    }
+}
+
+impl ClientArgs {
+    /// The client's transport, with the --ca file read.
+    pub fn transport(&self) -> anyhow::Result<Transport> {
+        let ca_pem = match &self.ca {
+            None => None,
+            Some(path) => Some(std::fs::read(path).map_err(|e| anyhow::anyhow!("--ca {}: {e}", path.display()))?),
+        };
+        Ok(Transport { protocol: self.protocol, connections: self.connections, insecure: self.insecure, ca_pem })
+    }
 }
 
 /// How much load, for how long, and against what.
@@ -434,6 +483,11 @@ pub struct BaselineServerArgs {
     /// Address to listen on (port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: SocketAddr,
+    /// Serve HTTP/1.1 and h2 over TLS (ALPN) on --listen and HTTP/3 on the same port number
+    /// over UDP, with a certificate generated at start (as chatedge's --tls-self-signed),
+    /// printed in PEM after the listening line. Without it: HTTP/1.1 and h2c, plain.
+    #[arg(long)]
+    pub tls_self_signed: bool,
 }
 
 /// Relative weights of the `mixed` scenario's operations.

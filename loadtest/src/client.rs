@@ -1,77 +1,52 @@
-//! The HTTP client every scenario shares: hyper-util's pooled legacy client over plain
-//! HTTP/1.1 with keep-alive (TCP_NODELAY, an idle pool as big as the load's concurrency), a
-//! per-request timeout, and [`CallError`], which sorts every failure into a stable "kind" for
-//! the errors-by-kind table (`timeout`, `connect`, `io`, `http_429`, `bad_response`, ...).
-//! Request bodies are [`Parts`]: one buffer, or several shared ones sent back to back (a
-//! media upload shares its large base64 image between requests instead of copying it).
+//! The HTTP client every scenario shares, speaking the run's `--protocol`: HTTP/1.1 through
+//! hyper-util's pooled client (keep-alive, TCP_NODELAY, an idle pool as big as the load's
+//! concurrency; TLS on https:// URLs), HTTP/2 over a few multiplexed connections (`h2_pool`), or
+//! HTTP/3 over QUIC (`h3_pool`); which one carries a request is decided in one place
+//! ([`protocol::engine`]). Every request has a timeout, and every failure is a [`CallError`]
+//! of a stable kind for the errors-by-kind table (`timeout`, `connect`, `tls`, `io`,
+//! `stream_reset`, `http_429`, `bad_response`, ...), whatever the protocol. Request bodies are
+//! [`Parts`]: one buffer, or several shared ones sent back to back (a media upload shares its
+//! large base64 image between requests instead of copying it).
 
+mod error;
+mod h2_pool;
+mod h3_pool;
 mod parts;
-pub use parts::Parts;
+pub mod protocol;
+mod slots;
+pub mod trust;
 
+pub use error::CallError;
+pub use parts::Parts;
+pub use protocol::{Protocol, Transport};
+
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
+use hyper::body::Incoming;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE};
-use hyper::{Method, Request, StatusCode, Uri};
+use hyper::{Method, Request, Response, StatusCode, Uri, Version};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use rustls::pki_types::CertificateDer;
 use serde::de::DeserializeOwned;
 
+use protocol::Engine;
+use trust::{Trust, TrustError};
+
 /// Largest response body read.
-const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
-
-/// Why a request did not produce the answer the scenario wanted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CallError {
-    /// No answer within the timeout.
-    Timeout,
-    /// The TCP connection could not be made.
-    Connect(String),
-    /// The connection broke mid-request.
-    Io(String),
-    /// A non-2xx answer, with the start of its body.
-    Status { status: u16, body: String },
-    /// A 2xx answer that is not what the route promises.
-    BadResponse(String),
-    /// A multi-step operation (pairing) that did not finish in time.
-    Stalled(String),
-}
-
-impl CallError {
-    /// Stable label for counting errors by kind.
-    pub fn kind(&self) -> String {
-        match self {
-            CallError::Timeout => "timeout".into(),
-            CallError::Connect(_) => "connect".into(),
-            CallError::Io(_) => "io".into(),
-            CallError::Status { status, .. } => format!("http_{status}"),
-            CallError::BadResponse(_) => "bad_response".into(),
-            CallError::Stalled(_) => "stalled".into(),
-        }
-    }
-}
-
-impl std::fmt::Display for CallError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CallError::Timeout => write!(f, "timed out"),
-            CallError::Connect(e) => write!(f, "cannot connect: {e}"),
-            CallError::Io(e) => write!(f, "connection error: {e}"),
-            CallError::Status { status, body } => write!(f, "HTTP {status}: {body}"),
-            CallError::BadResponse(e) => write!(f, "unexpected response: {e}"),
-            CallError::Stalled(e) => write!(f, "gave up: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for CallError {}
+pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 
 /// A successful (2xx) answer.
 #[derive(Debug, Clone)]
 pub struct Reply {
     pub status: StatusCode,
+    /// The HTTP version that carried it.
+    pub version: Version,
     pub body: Bytes,
 }
 
@@ -86,24 +61,74 @@ fn preview(body: &[u8]) -> String {
     text.replace('\n', " ")
 }
 
-/// A cheap-to-clone pooled client.
+/// The multiplexed engine of a run, when it speaks h2 or h3.
+#[derive(Clone)]
+enum Mux {
+    None,
+    H2(Arc<h2_pool::Pool>),
+    H3(Arc<h3_pool::Pool>),
+}
+
+/// A cheap-to-clone client.
 #[derive(Clone)]
 pub struct Http {
-    client: Client<HttpConnector, Parts>,
+    protocol: Protocol,
+    http1: Client<HttpsConnector<HttpConnector>, Parts>,
+    multiplexed: Mux,
+    trust: Arc<Trust>,
     timeout: Duration,
 }
 
 impl Http {
-    /// `pool` idle connections are kept per host (use the load's concurrency).
-    pub fn new(pool: usize, timeout: Duration) -> Http {
+    /// An HTTP/1.1 client keeping `pool` idle connections per host (use the load's
+    /// concurrency), trusting no TLS certificate until one is pinned.
+    pub fn new(pool: usize, timeout: Duration) -> Result<Http, TrustError> {
+        Http::build(Protocol::Http1, Mux::None, Arc::new(Trust::none()), pool, timeout)
+    }
+
+    /// A client speaking `transport`'s protocol; `pool` as for [`Http::new`] (HTTP/1.1 only).
+    pub fn with(transport: &Transport, pool: usize, timeout: Duration) -> Result<Http, TrustError> {
+        let trust = Arc::new(Trust::new(transport.insecure, transport.ca_pem.as_deref())?);
+        let multiplexed = match transport.protocol {
+            Protocol::Http1 => Mux::None,
+            Protocol::H2 => Mux::H2(Arc::new(h2_pool::Pool::new(transport.connections, &trust)?)),
+            Protocol::H3 => Mux::H3(Arc::new(h3_pool::Pool::new(transport.connections, &trust)?)),
+        };
+        Http::build(transport.protocol, multiplexed, trust, pool, timeout)
+    }
+
+    fn build(
+        protocol: Protocol,
+        multiplexed: Mux,
+        trust: Arc<Trust>,
+        pool: usize,
+        timeout: Duration,
+    ) -> Result<Http, TrustError> {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(timeout));
-        let client = Client::builder(TokioExecutor::new())
+        connector.enforce_http(false);
+        // No ALPN: a TLS server then speaks HTTP/1.1, the only version this pool uses.
+        let tls = trust.tcp(&[])?;
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(connector);
+        let http1 = Client::builder(TokioExecutor::new())
             .pool_max_idle_per_host(pool.max(1))
             .pool_idle_timeout(Duration::from_secs(60))
-            .build(connector);
-        Http { client, timeout }
+            .build(https);
+        Ok(Http { protocol, http1, multiplexed, trust, timeout })
+    }
+
+    pub fn protocol(&self) -> Protocol {
+        self.protocol
+    }
+
+    /// Trusts `cert` (DER) byte for byte from now on: the baseline's self-signed certificate.
+    pub fn pin(&self, cert: CertificateDer<'static>) {
+        self.trust.pin(cert);
     }
 
     /// One request; `Ok` only for a 2xx answer.
@@ -129,23 +154,26 @@ impl Http {
         if let Some(token) = bearer {
             req = req.header(AUTHORIZATION, format!("Bearer {token}"));
         }
-        let has_body = body.is_some();
-        if has_body {
+        if body.is_some() {
             req = req.header(CONTENT_TYPE, "application/json");
         }
         let req = req.body(body.unwrap_or_default()).map_err(|e| CallError::BadResponse(e.to_string()))?;
-        let exchange = async {
-            let res = self.client.request(req).await.map_err(classify)?;
-            let status = res.status();
-            let limited = http_body_util::Limited::new(res.into_body(), MAX_RESPONSE_BYTES);
-            let body = limited.collect().await.map_err(|e| CallError::Io(e.to_string()))?.to_bytes();
-            Ok::<_, CallError>(Reply { status, body })
-        };
-        let reply = tokio::time::timeout(self.timeout, exchange).await.map_err(|_| CallError::Timeout)??;
+        let reply = tokio::time::timeout(self.timeout, self.exchange(req)).await.map_err(|_| CallError::Timeout)??;
         if reply.status.is_success() {
             Ok(reply)
         } else {
             Err(CallError::Status { status: reply.status.as_u16(), body: preview(&reply.body) })
+        }
+    }
+
+    async fn exchange(&self, req: Request<Parts>) -> Result<Reply, CallError> {
+        match (protocol::engine(self.protocol, req.uri()), &self.multiplexed) {
+            (Engine::H2 { .. }, Mux::H2(pool)) => read(pool.request(req).await?).await,
+            (Engine::H3, Mux::H3(pool)) => {
+                let (status, body) = pool.request(req).await?;
+                Ok(Reply { status, version: Version::HTTP_3, body })
+            }
+            _ => read(self.http1.request(req).await.map_err(|e| error::http1(&e))?).await,
         }
     }
 
@@ -158,23 +186,12 @@ impl Http {
     }
 }
 
-fn classify(e: hyper_util::client::legacy::Error) -> CallError {
-    if e.is_connect() {
-        CallError::Connect(source_chain(&e))
-    } else {
-        CallError::Io(source_chain(&e))
-    }
-}
-
-fn source_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut next = e.source();
-    while let Some(s) = next {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        next = s.source();
-    }
-    text
+/// Status, version and (bounded) body of a hyper answer.
+async fn read(res: Response<Incoming>) -> Result<Reply, CallError> {
+    let (status, version) = (res.status(), res.version());
+    let limited = http_body_util::Limited::new(res.into_body(), MAX_RESPONSE_BYTES);
+    let body = limited.collect().await.map_err(|e| CallError::Io(e.to_string()))?.to_bytes();
+    Ok(Reply { status, version, body })
 }
 
 /// `base` (e.g. `http://127.0.0.1:8080/`) joined with `path` (which starts with `/`).
@@ -186,13 +203,6 @@ pub fn uri(base: &str, path: &str) -> anyhow::Result<Uri> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn error_kinds_are_stable_labels() {
-        assert_eq!(CallError::Status { status: 429, body: String::new() }.kind(), "http_429");
-        assert_eq!(CallError::Timeout.kind(), "timeout");
-        assert_eq!(CallError::BadResponse("x".into()).kind(), "bad_response");
-    }
 
     #[test]
     fn urls_join_without_double_slashes() {

@@ -72,6 +72,7 @@ mod tests {
             credentials,
             timeout: std::time::Duration::from_secs(1),
             metrics_url: None,
+            client: crate::cli::ClientArgs::default(),
         }
     }
 

@@ -1,6 +1,7 @@
-//! The accept loop the tool's own hyper servers share (the webhook sink and the baseline
-//! endpoint): HTTP/1.1 with keep-alive, one task per connection, the request body read in
-//! full (bounded) and handed with the request head to a synchronous handler.
+//! The accept loop of the tool's own webhook sink (chatedge posts webhooks over HTTP/1.1):
+//! HTTP/1.1 with keep-alive, one task per connection, the request body read in full
+//! (bounded) and handed with the request head to a synchronous handler. The baseline
+//! endpoint does not use it: it runs chatedge's own stack (`baseline.rs`).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -47,7 +48,7 @@ pub async fn serve(listener: TcpListener, handler: Handler) {
         let _ = stream.set_nodelay(true);
         let handler = handler.clone();
         // Lives as long as the client keeps the connection open, or until the runtime stops
-        // (the sink and the baseline live for the whole process).
+        // (the sink lives for the whole process).
         tokio::spawn(async move {
             let service = service_fn(move |req| answer(handler.clone(), req));
             let _ = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), service).await;

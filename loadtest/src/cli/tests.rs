@@ -132,3 +132,44 @@ fn media_burst_defaults_to_fifty_16_mib_images() {
     assert_eq!((a.requests, a.image_bytes, a.rss.server_pid, a.settle), (5, 1 << 20, Some(1), Duration::from_secs(1)));
     assert!(Cli::try_parse_from(["chatedge-loadtest", "media-burst", "--requests", "0"]).is_err());
 }
+
+#[test]
+fn protocol_connections_and_trust_parse_with_http1_as_the_default() {
+    let send = |extra: &[&str]| {
+        let mut argv = vec!["chatedge-loadtest", "send", "--concurrency", "8"];
+        argv.extend_from_slice(extra);
+        match Cli::try_parse_from(argv).map(|c| c.command) {
+            Ok(Command::Send(a)) => Ok(a.target.client),
+            Ok(other) => panic!("not send: {other:?}"),
+            Err(e) => Err(e),
+        }
+    };
+    let default = send(&[]).expect("parses");
+    assert_eq!((default.protocol, default.connections, default.insecure), (Protocol::Http1, 4, false));
+    let h3 = send(&["--protocol", "h3", "--connections", "2", "--insecure"]).expect("parses");
+    assert_eq!((h3.protocol, h3.connections, h3.insecure), (Protocol::H3, 2, true));
+    let h2 = send(&["--protocol", "h2", "--ca", "/tmp/ca.pem"]).expect("parses");
+    assert_eq!((h2.protocol, h2.ca.as_deref()), (Protocol::H2, Some(std::path::Path::new("/tmp/ca.pem"))));
+    assert!(send(&["--protocol", "http3"]).is_err(), "only http1, h2, h3");
+    assert!(send(&["--connections", "0"]).is_err());
+    assert!(send(&["--insecure", "--ca", "x.pem"]).is_err(), "one way to trust");
+    let webhooks = Cli::try_parse_from(["chatedge-loadtest", "webhooks", "--rate", "1", "--protocol", "h2"]);
+    assert!(webhooks.is_ok(), "every scenario on the shared client takes --protocol");
+}
+
+#[test]
+fn a_missing_ca_file_is_named() {
+    let args = ClientArgs { ca: Some("/nonexistent/ca.pem".into()), ..ClientArgs::default() };
+    let err = args.transport().expect_err("no such file");
+    assert!(err.to_string().contains("/nonexistent/ca.pem"), "{err}");
+}
+
+#[test]
+fn the_baseline_server_serves_tls_only_when_asked() {
+    let cli = Cli::try_parse_from(["chatedge-loadtest", "baseline-server"]).expect("parses");
+    let Command::BaselineServer(a) = cli.command else { panic!("not baseline-server") };
+    assert!(!a.tls_self_signed);
+    let cli = Cli::try_parse_from(["chatedge-loadtest", "baseline-server", "--tls-self-signed"]).expect("parses");
+    let Command::BaselineServer(a) = cli.command else { panic!("not baseline-server") };
+    assert!(a.tls_self_signed);
+}

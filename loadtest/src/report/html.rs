@@ -346,9 +346,12 @@ pub fn render(r: &Report) -> String {
     let _ = write!(out, "<h1>{}</h1>", esc(&title));
     let _ = write!(
         out,
-        "<p>{} against <code>{}</code>.<br><span class=\"muted\">Coordinated omission: {}</span></p>",
+        "<p>{} against <code>{}</code> over <strong>{}</strong> ({}), the baseline too.<br>\
+         <span class=\"muted\">Coordinated omission: {}</span></p>",
         esc(&m.description),
         esc(&m.data_plane),
+        esc(m.protocol.name()),
+        esc(&m.transport),
         esc(&m.coordinated_omission)
     );
     out.push_str("<h2>Summary</h2>");

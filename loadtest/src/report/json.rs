@@ -26,5 +26,7 @@ mod tests {
             assert!(v["latency_ms"][key].is_number(), "missing latency_ms.{key}");
         }
         assert!(v["errors"].is_u64());
+        assert_eq!(v["protocol"], "h2", "the protocol is named");
+        assert!(v["transport"].as_str().is_some_and(|t| t.contains("HTTP/2")));
     }
 }

@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use crate::backlog::Drain;
 use crate::cli::OutputArgs;
+use crate::client::Protocol;
 use crate::ledger::{Accounting, Latencies};
 use crate::rounds::{Round, Target};
 use crate::stats::{self, median, Percentiles, RunStats, SecondPoint};
@@ -29,6 +30,10 @@ pub struct Meta {
     /// e.g. "open loop, 1000 req/s for 10 s per round, 4 instances".
     pub description: String,
     pub data_plane: String,
+    /// The HTTP version every measured request used (`http1`, `h2`, `h3`), the baseline's too.
+    pub protocol: Protocol,
+    /// How it was carried, e.g. "HTTP/3 over QUIC, 4 connections".
+    pub transport: String,
     pub coordinated_omission: String,
     pub instances: u32,
     pub duration_s: f64,

@@ -49,6 +49,7 @@ pub fn render(r: &Report) -> String {
     let mut out = String::new();
     let m = &r.meta;
     let _ = writeln!(out, "\nchatedge-loadtest {}: {} against {}", m.scenario, m.description, m.data_plane);
+    let _ = writeln!(out, "protocol: {} ({}), the baseline's too", m.protocol, m.transport);
     let _ = writeln!(out, "coordinated omission: {}\n", m.coordinated_omission);
 
     let backlogs = r.has_backlogs();
@@ -204,6 +205,7 @@ mod tests {
         assert!(text.contains("chatedge / baseline: throughput 0.44"));
         assert!(text.contains("http_429"));
         assert_eq!(text.lines().filter(|l| l.starts_with("baseline")).count(), 3);
+        assert!(text.contains("protocol: h2 (HTTP/2 (h2c, prior knowledge), 4 connections), the baseline's too"));
     }
 
     #[test]

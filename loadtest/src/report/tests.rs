@@ -20,6 +20,8 @@ pub fn meta() -> Meta {
         scenario: "send",
         description: "open loop, 100 req/s for 2 s per round, 2 instances".into(),
         data_plane: "http://127.0.0.1:18080".into(),
+        protocol: crate::client::Protocol::H2,
+        transport: "HTTP/2 (h2c, prior knowledge), 4 connections".into(),
         coordinated_omission: "open loop".into(),
         instances: 2,
         duration_s: 2.0,

@@ -34,7 +34,7 @@ use self::process::{Launch, Process};
 use self::report::{ChaosReport, Drain, ProcessReport, Sends};
 use self::state::Fleet;
 use self::traffic::{PairingReport, Shared};
-use crate::cli::{ChaosArgs, TargetArgs};
+use crate::cli::{ChaosArgs, ClientArgs, TargetArgs};
 use crate::client::Http;
 use crate::provision::Provisioner;
 use crate::sink::Sink;
@@ -86,9 +86,10 @@ async fn setup(a: &ChaosArgs, launch: &Launch, book: Arc<ChaosBook>) -> Result<(
         credentials: Some(launch.credentials()),
         timeout: a.timeout,
         metrics_url: None,
+        client: ClientArgs::default(),
     };
     let tokens = credentials::resolve(&target)?;
-    let http = Http::new(a.concurrency as usize + 8, a.timeout);
+    let http = Http::new(a.concurrency as usize + 8, a.timeout)?;
     let provisioner =
         Provisioner::new(http.clone(), &target.data_plane, &target.control_plane, tokens, super::PAIR_TIMEOUT);
     let instances = super::provision(&provisioner, a.instances, Some(sink.clone()), a.quiet).await?;

@@ -18,7 +18,7 @@ use tokio::sync::Barrier;
 use tokio::task::JoinSet;
 
 use crate::cli::MediaBurstArgs;
-use crate::client::{CallError, Http};
+use crate::client::CallError;
 use crate::media::{noise_png, ImageUpload};
 use crate::report::media::memory_line;
 use crate::rss::{self, Memory, Sampler, Summary};
@@ -124,7 +124,7 @@ pub async fn run(args: MediaBurstArgs) -> Result<()> {
     let png = noise_png(args.image_bytes, PIXEL_SEED).context("generating the image")?;
     let upload = Arc::new(ImageUpload::new(&png, !args.repeat_image)?);
     drop(png);
-    let uploads = Http::new(args.requests as usize, args.upload_timeout);
+    let uploads = super::client(&args.target, args.requests as usize, args.upload_timeout)?;
     let base = &args.target.data_plane;
     let route = Arc::new(Route::image(uploads, base, &instances, image_heads(), upload.clone())?);
     let body_bytes = route.body(0).len();

@@ -170,10 +170,9 @@ pub async fn run(args: MixedArgs) -> Result<()> {
             drains.borrow_mut().push(d);
         }
     };
-    let data_plane = &args.target.data_plane;
+    let against = super::Against { data_plane: &args.target.data_plane, http: &http };
     let gauge = super::queue_gauge(&http, &args.target, &args.load);
-    let done =
-        super::run_rounds(&args.load, quiet, data_plane, Some(ledger.clone()), &gauge, make, after_round).await?;
+    let done = super::run_rounds(&args.load, quiet, against, Some(ledger.clone()), &gauge, make, after_round).await?;
     let (accounting, latencies) = ledger.account();
     let defects = accounting.defects(args.verdict.max_duplicates);
     let m = args.mix;

@@ -64,6 +64,8 @@ pub fn meta(scenario: &'static str, load: &LoadArgs, target: &TargetArgs) -> Met
         scenario,
         description: describe(load),
         data_plane: target.data_plane.clone(),
+        protocol: target.client.protocol,
+        transport: transport_label(target),
         coordinated_omission: pace(load).coordinated_omission(),
         instances: load.instances,
         duration_s: load.duration.as_secs_f64(),
@@ -73,10 +75,23 @@ pub fn meta(scenario: &'static str, load: &LoadArgs, target: &TargetArgs) -> Met
     }
 }
 
+/// How the report names the client's transport (protocol, TLS, connections).
+pub fn transport_label(target: &TargetArgs) -> String {
+    target.client.protocol.describe(target.client.connections, &target.data_plane)
+}
+
+/// The client `target` asks for (`--protocol`, `--connections`, `--insecure`, `--ca`), with
+/// `pool` HTTP/1.1 connections; refuses a data plane URL the protocol cannot reach.
+pub fn client(target: &TargetArgs, pool: usize, timeout: Duration) -> Result<Http> {
+    let transport = target.client.transport()?;
+    transport.check(&target.data_plane).map_err(anyhow::Error::msg)?;
+    Ok(Http::with(&transport, pool, timeout)?)
+}
+
 /// A client sized for `load` and a provisioner with the resolved tokens.
 pub fn connect(target: &TargetArgs, pool: usize) -> Result<(Http, Provisioner)> {
     let tokens = credentials::resolve(target)?;
-    let http = Http::new(pool, target.timeout);
+    let http = client(target, pool, target.timeout)?;
     let provisioner = Provisioner::new(http.clone(), &target.data_plane, &target.control_plane, tokens, PAIR_TIMEOUT);
     Ok((http, provisioner))
 }
@@ -103,13 +118,25 @@ pub async fn provision(p: &Provisioner, n: u32, sink: Option<Arc<Sink>>, quiet: 
     Ok(provisioned.into_iter().map(|(i, _)| i).collect())
 }
 
-pub async fn baseline(load: &LoadArgs) -> Result<Option<BaselineProcess>> {
+/// With `--compare-baseline`, the baseline server, serving TLS and HTTP/3 when the data
+/// plane is https:// (so each protocol is compared with itself); `http` learns to trust its
+/// certificate.
+pub async fn baseline(load: &LoadArgs, against: &Against<'_>) -> Result<Option<BaselineProcess>> {
     if !load.compare_baseline {
         return Ok(None);
     }
-    let process = BaselineProcess::start().await?;
+    let process = BaselineProcess::start(against.data_plane.starts_with("https://")).await?;
+    if let Some(cert) = process.certificate() {
+        against.http.pin(cert.clone());
+    }
     eprintln!("baseline server (chatedge-loadtest baseline-server) at {}", process.url());
     Ok(Some(process))
+}
+
+/// What the rounds run against: chatedge's data plane, through the run's client.
+pub struct Against<'a> {
+    pub data_plane: &'a str,
+    pub http: &'a Http,
 }
 
 /// The server's queue-depth gauge that separates rounds (`--queue-metric` at `--metrics-url`).
@@ -140,7 +167,7 @@ pub async fn drain_backlog<G: Gauge>(gauge: &G, load: &LoadArgs, number: u32, qu
 pub async fn run_rounds<W, G, M, F, Fut>(
     load: &LoadArgs,
     quiet: bool,
-    data_plane: &str,
+    against: Against<'_>,
     ledger: Option<Arc<Ledger>>,
     gauge: &G,
     make: M,
@@ -153,8 +180,8 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = ()>,
 {
-    let baseline = baseline(load).await?;
-    let urls = (data_plane, baseline.as_ref().map(BaselineProcess::url));
+    let baseline = baseline(load, &against).await?;
+    let urls = (against.data_plane, baseline.as_ref().map(BaselineProcess::url));
     rounds_against(load, quiet, urls, ledger, gauge, make, &mut after_chatedge).await
 }
 

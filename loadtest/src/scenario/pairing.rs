@@ -60,6 +60,8 @@ pub async fn run(args: PairingArgs) -> Result<()> {
         scenario: "pairing",
         description: format!("{} instances, {} at a time", args.instances, args.concurrency),
         data_plane: args.target.data_plane.clone(),
+        protocol: args.target.client.protocol,
+        transport: super::transport_label(&args.target),
         coordinated_omission: "closed loop: each instance timed from its create request to connected; not corrected"
             .into(),
         instances: args.instances,

@@ -97,8 +97,8 @@ pub async fn run(args: SendArgs) -> Result<()> {
     let bodies = bodies(args.load.message_chars);
     let make = |base: &str, ledger| SendText::new(http.clone(), base, &instances, bodies.clone(), ledger);
     let gauge = super::queue_gauge(&http, &args.target, &args.load);
-    let data_plane = &args.target.data_plane;
-    let done = super::run_rounds(&args.load, quiet, data_plane, None, &gauge, make, || async {}).await?;
+    let against = super::Against { data_plane: &args.target.data_plane, http: &http };
+    let done = super::run_rounds(&args.load, quiet, against, None, &gauge, make, || async {}).await?;
     let mut report = Report::new(super::meta("send", &args.load, &args.target), done);
     report.queued_after_run = super::backlog(&provisioner, &instances).await;
     report::emit(&report, &args.output)
@@ -141,9 +141,8 @@ mod tests {
         let instance =
             Instance { index: 0, id: "i".into(), token: "t".into(), webhook_secret: None, phone: "x".into() };
         let ledger = Arc::new(Ledger::default());
-        let sender =
-            SendText::new(Http::new(1, Duration::from_secs(5)), &base, &[instance], bodies(8), Some(ledger.clone()))
-                .expect("sender");
+        let http = Http::new(1, Duration::from_secs(5)).expect("client");
+        let sender = SendText::new(http, &base, &[instance], bodies(8), Some(ledger.clone())).expect("sender");
         sender.send(0).await.expect("accepted");
         let delivery: Value = json!({"type": "DeliveryCallback", "messageId": "m1"});
         ledger.receive(Received {

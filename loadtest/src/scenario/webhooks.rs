@@ -91,10 +91,9 @@ pub async fn run(args: WebhooksArgs) -> Result<()> {
     };
     let bodies = send::bodies(args.load.message_chars);
     let make = |base: &str, ledger| SendText::new(http.clone(), base, &instances, bodies.clone(), ledger);
-    let data_plane = &args.target.data_plane;
+    let against = super::Against { data_plane: &args.target.data_plane, http: &http };
     let gauge = super::queue_gauge(&http, &args.target, &args.load);
-    let done =
-        super::run_rounds(&args.load, quiet, data_plane, Some(ledger.clone()), &gauge, make, after_round).await?;
+    let done = super::run_rounds(&args.load, quiet, against, Some(ledger.clone()), &gauge, make, after_round).await?;
     let (accounting, latencies) = ledger.account();
     let defects = accounting.defects(args.verdict.max_duplicates);
     let elapsed = started.elapsed().as_secs_f64();

@@ -13,6 +13,7 @@ fn report_is_self_contained_html_with_inline_svg() {
         "latency and throughput over time, every round, histogram, percentiles"
     );
     assert_eq!(html.matches("<svg").count(), html.matches("</svg>").count());
+    assert!(html.contains("over <strong>h2</strong> (HTTP/2 (h2c, prior knowledge), 4 connections)"));
     for banned in ["<script", "<link", "src=", "href=", "@import", "url(", "cdn"] {
         assert!(!html.to_lowercase().contains(banned), "found {banned}");
     }

@@ -47,7 +47,7 @@ async fn fake_sim(status: StatusCode, body: &'static str) -> (String, Seen) {
 }
 
 async fn shared(base: &str) -> Arc<Shared> {
-    let http = Http::new(4, Duration::from_secs(5));
+    let http = Http::new(4, Duration::from_secs(5)).expect("client");
     let tokens = Tokens { admin: "admin".into(), integrator: "integrator".into() };
     let provisioner = Provisioner::new(http.clone(), base, base, tokens, Duration::from_secs(1));
     let book = Arc::new(ChaosBook::default());

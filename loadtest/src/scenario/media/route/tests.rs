@@ -65,7 +65,7 @@ fn instance(id: &str) -> Instance {
 #[tokio::test]
 async fn both_routes_are_accepted_by_a_png_sniffing_server_and_count_their_bytes() {
     let (base, server) = fake_edge().await;
-    let http = Http::new(4, std::time::Duration::from_secs(10));
+    let http = Http::new(4, std::time::Duration::from_secs(10)).expect("client");
     let png = crate::media::noise_png(100 * 1024, 1).unwrap();
     let upload = Arc::new(ImageUpload::new(&png, true).unwrap());
     let image = Route::image(http.clone(), &base, &[instance("a")], image_heads(), upload).unwrap();
@@ -84,7 +84,7 @@ async fn both_routes_are_accepted_by_a_png_sniffing_server_and_count_their_bytes
 #[tokio::test]
 async fn a_wrong_answer_shape_and_a_refusal_are_failures_not_acceptances() {
     let (base, server) = fake_edge().await;
-    let http = Http::new(2, std::time::Duration::from_secs(10));
+    let http = Http::new(2, std::time::Duration::from_secs(10)).expect("client");
     let bodies = Arc::new(vec![Bytes::from_static(br#"{"phone":"5511000010001","message":"hi"}"#)]);
     let broken = Route::text(http.clone(), &base, &[instance("broken")], bodies).unwrap();
     assert!(matches!(broken.send(0).await, Err(CallError::BadResponse(_))));
