@@ -5,7 +5,6 @@
 //! control plane, and written in the clear to `credentials.json` (mode 0600) for the operator.
 //! A token given in the environment on a later start replaces the stored one.
 
-use std::io::Write;
 use std::path::Path;
 
 use chatedge_config::{Secret, Tenant, TenantId};
@@ -98,13 +97,5 @@ fn read(file: &Path) -> Option<Credentials> {
 }
 
 fn write(file: &Path, c: &Credentials) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    if let Some(dir) = file.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = file.with_extension("json.tmp");
-    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
-    f.write_all(&serde_json::to_vec_pretty(c).unwrap_or_default())?;
-    f.sync_all()?;
-    std::fs::rename(tmp, file)
+    crate::link::write_private(file, &serde_json::to_vec_pretty(c).unwrap_or_default())
 }

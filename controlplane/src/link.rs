@@ -89,8 +89,9 @@ fn generate(cert: &Path, key: &Path, listen: SocketAddr) -> Result<(), LinkError
     Ok(())
 }
 
-/// Writes `bytes` to `path` (mode 0600) through a temporary file and a rename.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes `bytes` to `path` (mode 0600) through a temporary file, fsync'd, and a rename: a
+/// secret file is never readable by others, nor left half-written.
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
