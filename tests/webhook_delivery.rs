@@ -1,7 +1,9 @@
 //! Issue 9, the delivery engine end to end (real binary, real receivers on 127.0.0.1): a
 //! receiver that was down gets every event once back, in order per instance, through a
 //! breaker that opened and recovered; `kill -9` during retries resumes the schedule instead of
-//! restarting it; a fixed URL fixes the backlog; a cleared URL drops its kind's events.
+//! restarting it; a fixed URL fixes the backlog; a cleared URL drops its kind's events; a
+//! receiver's return is noticed by a recovery probe long before a distant retry, and failed
+//! probes use up no attempt.
 
 mod common;
 mod webhook_support;
@@ -40,6 +42,40 @@ async fn a_receiver_down_for_a_while_gets_every_event_in_order_once_back() {
     })
     .await;
     assert!(breakers.is_some(), "the breaker closed once the probe succeeded");
+    assert_eq!(metric(&http, &ce, "chatedge_dp_webhook_deliveries_total", "dead_letter").await, 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_back_before_the_next_distant_retry_is_noticed_by_a_probe_that_uses_no_attempt() {
+    // Two attempts, then an hour's wait, then dead letters; a breaker that never opens (the
+    // lanes fail far fewer than 1,000 times). Only a recovery probe can notice the return,
+    // and a failed probe must not count: a third counted failure would dead-letter the event.
+    let cfg = config("retry_schedule = [\"300ms\", \"1h\"]\nbreaker_probe_after = \"1s\"\nbreaker_min_attempts = 1000");
+    let dir = temp_dir();
+    let ce = Chatedge::up(dir.path(), &cfg);
+    let http = Http::new();
+    let receiver = Receiver::start(Mode::Unavailable).await;
+    let inst = create_instance(&http, &ce, None).await;
+    wait_known(&http, &ce, &inst).await;
+    point_every_webhook(&http, &ce, &inst, &receiver.url).await;
+    pair(&http, &ce, &inst, "5511999990001").await;
+
+    let zaaps = zaap_list(&send_texts(&http, &ce, &inst, 20, 73_001, "while the receiver is down").await);
+    let failed = wait_metric(&http, &ce, "chatedge_dp_webhook_recovery_probes_total", "failed", 3.0).await;
+    assert!(receiver.delivered().is_empty());
+    assert_eq!(metric(&http, &ce, "chatedge_dp_webhook_breakers_open", "").await, 0.0, "the breaker never opened");
+    assert_eq!(
+        metric(&http, &ce, "chatedge_dp_webhook_deliveries_total", "dead_letter").await,
+        0.0,
+        "{failed} failed probes used up no event's attempts"
+    );
+    let heads = receiver.attempted_ids();
+    assert!(heads.iter().all(|id| receiver.attempts_of(id) <= 2 + failed as usize));
+
+    receiver.set(Mode::Ok);
+    let arrivals = wait_complete(&receiver, &inst.id, &zaaps, "every event, long before the hour's retry").await;
+    assert_in_order(&arrivals, &inst.id, &zaaps);
+    assert!(metric(&http, &ce, "chatedge_dp_webhook_recovery_probes_total", "recovered").await >= 1.0);
     assert_eq!(metric(&http, &ce, "chatedge_dp_webhook_deliveries_total", "dead_letter").await, 0.0);
 }
 

@@ -44,6 +44,7 @@ pub struct Metrics {
     pub webhook_backlog_events: IntGauge,
     pub webhook_oldest_pending_seconds: IntGauge,
     pub webhook_breakers_open: IntGauge,
+    pub webhook_recovery_probes: IntCounterVec,
     pub webhook_endpoints_disabled: IntGauge,
     pub webhook_lanes_active: IntGauge,
     pub webhook_slots_in_use: IntGaugeVec,
@@ -279,6 +280,16 @@ impl Metrics {
                 IntGauge::new(
                     "chatedge_dp_webhook_oldest_pending_seconds",
                     "age of the oldest pending webhook event at a lane head",
+                ),
+            ),
+            webhook_recovery_probes: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "chatedge_dp_webhook_recovery_probes_total",
+                        "early tries of a head whose endpoint waits on a distant retry: recovered, failed",
+                    ),
+                    &["outcome"],
                 ),
             ),
             webhook_breakers_open: register(

@@ -62,6 +62,9 @@ pub struct Attempt {
     /// The queue's count of deletes not yet durable ([`super::lanes::Queue::settling`]).
     pub settling: Arc<std::sync::atomic::AtomicU32>,
     pub probe: bool,
+    /// A recovery probe: the head of an endpoint whose lanes all wait on a distant retry,
+    /// tried early to notice the receiver's return. Its failure leaves the event untouched.
+    pub recovery: bool,
     pub retry: bool,
 }
 
@@ -71,6 +74,7 @@ pub struct Finished {
     pub seq: u64,
     pub url: Arc<str>,
     pub probe: bool,
+    pub recovery: bool,
     pub retry: bool,
     pub answer: Answer,
     pub next: Next,
@@ -96,6 +100,7 @@ pub async fn run_guarded(shared: Arc<Shared>, a: Attempt) -> Finished {
         seq: a.seq,
         url: a.url.clone(),
         probe: a.probe,
+        recovery: a.recovery,
         retry: a.retry,
         answer: Answer::Connect,
         next: Next::RetryIn(Duration::ZERO),
@@ -148,6 +153,9 @@ pub async fn run(shared: &Shared, a: Attempt) -> Finished {
     if !answer.is_success() && now.saturating_sub(run_start) >= shared.cfg.disable_after.as_millis() as u64 {
         next = Next::Disable;
     }
+    if a.recovery && matches!(next, Next::RetryIn(_) | Next::DeadLetter) {
+        next = Next::Held(retry::probe_again_in(shared.cfg.breaker_probe_after, &answer, retry_after));
+    }
     let mut record = None;
     let mut batch = Batch::new();
     let key = keys::outbox(&a.queue.0, a.queue.1, a.seq);
@@ -189,6 +197,8 @@ pub async fn run(shared: &Shared, a: Attempt) -> Finished {
         }
         // The event stays; the dispatcher dead-letters the lane once the row says disabled.
         Next::Disable => {}
+        // A failed recovery probe: the event keeps its attempts and its place in the schedule.
+        Next::Held(_) => {}
     }
     let mut notices = Vec::new();
     if let Some(r) = &record {
@@ -234,6 +244,7 @@ pub async fn run(shared: &Shared, a: Attempt) -> Finished {
         seq: a.seq,
         url: a.url,
         probe: a.probe,
+        recovery: a.recovery,
         retry: a.retry,
         answer,
         next,

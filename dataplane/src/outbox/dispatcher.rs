@@ -123,6 +123,21 @@ struct Endpoint {
     in_flight: usize,
     /// Last turn a lane of this endpoint had events (unix ms): idle endpoints are forgotten.
     seen_ms: u64,
+    /// No recovery probe before this time (unix ms): `breaker_probe_after` after the
+    /// endpoint's last attempt, or longer when a failed probe was told to slow down.
+    probe_after_ms: u64,
+}
+
+impl Endpoint {
+    fn new(url: Arc<str>, breaker: Breaker, now_ms: u64, probe_every: Duration) -> Self {
+        Endpoint {
+            url,
+            breaker,
+            in_flight: 0,
+            seen_ms: now_ms,
+            probe_after_ms: now_ms + probe_every.as_millis() as u64,
+        }
+    }
 }
 
 pub struct Dispatcher {
@@ -462,12 +477,18 @@ impl Dispatcher {
         let mut stalled: HashSet<(InstanceId, &str)> = HashSet::new();
         // Ready heads, by endpoint, oldest first.
         let mut ready: HashMap<&str, Vec<(u64, QueueId, bool)>> = HashMap::new();
+        // The head due soonest of each endpoint's lanes that wait on a retry: (due, queue).
+        let mut retrying: HashMap<&str, (u64, QueueId)> = HashMap::new();
         for (&(instance, url), (blocked, best)) in &lanes {
             let (false, Some((seq, qid))) = (*blocked, *best) else { continue };
             let Some((_, head)) = self.queues.get(&qid).and_then(|q| q.buf.front()) else { continue };
             if head.not_before_ms > now {
                 soon(head.not_before_ms, &mut wake);
                 stalled.insert((instance, url));
+                let soonest = retrying.entry(url).or_insert((head.not_before_ms, qid));
+                if head.not_before_ms < soonest.0 {
+                    *soonest = (head.not_before_ms, qid);
+                }
                 continue;
             }
             ready.entry(url).or_default().push((seq, qid, head.attempts > 0));
@@ -478,11 +499,7 @@ impl Dispatcher {
         let mut chosen: Vec<ReadyEndpoint<(QueueId, bool)>> = Vec::with_capacity(order.len());
         let mut urls: Vec<Arc<str>> = Vec::with_capacity(order.len());
         for url in &order {
-            if !self.endpoints.contains_key(*url) {
-                let key: Arc<str> = Arc::from(*url);
-                let breaker = Breaker::new(self.breaker_config());
-                self.endpoints.insert(key.clone(), Endpoint { url: key, breaker, in_flight: 0, seen_ms: now });
-            }
+            self.endpoint_entry(url, now);
             let Some(ep) = self.endpoints.get_mut(*url) else { continue };
             urls.push(ep.url.clone());
             let permit = ep.breaker.permit(now);
@@ -521,10 +538,14 @@ impl Dispatcher {
         let start = if order.is_empty() { 0 } else { self.rr % order.len() };
         self.rr = self.rr.wrapping_add(1);
         let picked = lanes::pick(&mut chosen, start, &mut free);
+        let probes = self.recovery_probes(retrying, &order, now, &mut free, &mut wake);
         drop(lanes);
         drop(stalled);
         for (i, (qid, probe)) in picked {
-            self.launch(attempts, &snapshot, qid, urls[i].clone(), probe);
+            self.launch(attempts, &snapshot, qid, urls[i].clone(), probe, false);
+        }
+        for (qid, url) in probes {
+            self.launch(attempts, &snapshot, qid, url, false, true);
         }
         for (qid, how) in to_empty {
             self.start_empty(jobs, qid, how);
@@ -537,6 +558,60 @@ impl Dispatcher {
         wake
     }
 
+    /// The endpoint filed under `url`, created (closed breaker) if it has none yet.
+    fn endpoint_entry(&mut self, url: &str, now: u64) -> &mut Endpoint {
+        if !self.endpoints.contains_key(url) {
+            let key: Arc<str> = Arc::from(url);
+            let ep = Endpoint::new(
+                key.clone(),
+                Breaker::new(self.breaker_config()),
+                now,
+                self.shared.cfg.breaker_probe_after,
+            );
+            self.endpoints.insert(key, ep);
+        }
+        self.endpoints.get_mut(url).expect("inserted above")
+    }
+
+    /// Recovery probes (issue 9 §1): an endpoint none of whose lanes can move before a retry
+    /// more than `breaker_probe_after` away — and with nothing in flight — has its soonest head
+    /// tried once every `breaker_probe_after`, from the retry slots. A failed probe leaves the
+    /// event as it was ([`Next::Held`]): waiting for the receiver's return never uses up an
+    /// event's attempts. A successful one delivers that head and makes every waiting head of
+    /// the endpoint due ([`Self::endpoint_recovered`]), so a backlog drains as soon as the
+    /// receiver is back rather than at each head's next step (up to hours). This is what
+    /// notices a return when the endpoint failed too few times to open its breaker.
+    fn recovery_probes(
+        &mut self,
+        retrying: HashMap<&str, (u64, QueueId)>,
+        ready: &[&str],
+        now: u64,
+        free: &mut Slots,
+        wake: &mut Option<u64>,
+    ) -> Vec<(QueueId, Arc<str>)> {
+        let every = self.shared.cfg.breaker_probe_after.as_millis() as u64;
+        let mut probes = Vec::new();
+        for (url, (due, qid)) in retrying {
+            if due <= now.saturating_add(every) || ready.binary_search(&url).is_ok() {
+                continue; // its schedule tries it soon enough, or it is sending already
+            }
+            let ep = self.endpoint_entry(url, now);
+            if ep.in_flight > 0 {
+                continue; // the attempt's end sets the next probe time
+            }
+            if ep.probe_after_ms > now {
+                *wake = Some(wake.map_or(ep.probe_after_ms, |w| w.min(ep.probe_after_ms)));
+                continue;
+            }
+            if free.retry == 0 {
+                continue; // a slot's release wakes the loop
+            }
+            free.retry -= 1;
+            probes.push((qid, ep.url.clone()));
+        }
+        probes
+    }
+
     fn launch(
         &mut self,
         attempts: &mut JoinSet<Finished>,
@@ -544,6 +619,7 @@ impl Dispatcher {
         qid: QueueId,
         url: Arc<str>,
         probe: bool,
+        recovery: bool,
     ) {
         let Some(instance) = snapshot.instances.get(&qid.0).cloned() else { return };
         let Some(q) = self.queues.get_mut(&qid) else { return };
@@ -570,7 +646,7 @@ impl Dispatcher {
             .unwrap_or_default();
         let shared = self.shared.clone();
         let settling = q_settling(&self.queues, &qid);
-        let a = Attempt { queue: qid, seq, event, url, instance, record, disabled, settling, probe, retry };
+        let a = Attempt { queue: qid, seq, event, url, instance, record, disabled, settling, probe, recovery, retry };
         attempts.spawn(attempt::run_guarded(shared, a));
     }
 
@@ -634,9 +710,22 @@ impl Dispatcher {
         }
         let ok = f.answer.is_success();
         let mut recovered = false;
+        let probe_every = self.shared.cfg.breaker_probe_after;
         if let Some(ep) = self.endpoints.get_mut(&f.url) {
             ep.in_flight -= 1;
-            recovered = ep.breaker.record(now, ok, f.probe);
+            let wait = if let Next::Held(wait) = f.next { wait } else { probe_every };
+            ep.probe_after_ms = now + wait.as_millis() as u64;
+            if f.recovery {
+                // A failed recovery probe is not an attempt of the schedule: the breaker does
+                // not count it. A successful one closes an open breaker like its own probe.
+                recovered = ok && ep.breaker.record(now, true, true);
+            } else {
+                recovered = ep.breaker.record(now, ok, f.probe);
+            }
+        }
+        if f.recovery {
+            let outcome = if ok { "recovered" } else { "failed" };
+            self.shared.metrics.webhook_recovery_probes.with_label_values(&[outcome]).inc();
         }
         let m = self.shared.metrics.clone();
         if let Some(q) = self.queues.get_mut(&f.queue) {
@@ -667,18 +756,19 @@ impl Dispatcher {
                         head.1 = f.event.clone();
                     }
                 }
-                Next::Disable => {}
+                Next::Disable | Next::Held(_) => {}
             }
         }
         let (attempt_label, outcome) = match f.next {
-            Next::Delivered => ("delivered", "delivered"),
-            Next::RetryIn(_) => ("failed_will_retry", "failed_will_retry"),
-            Next::DeadLetter => ("failed_dead_letter", "dead_letter"),
-            Next::Disable => ("failed_will_retry", "disabled_endpoint"),
+            Next::Delivered => ("delivered", Some("delivered")),
+            Next::RetryIn(_) => ("failed_will_retry", Some("failed_will_retry")),
+            Next::DeadLetter => ("failed_dead_letter", Some("dead_letter")),
+            Next::Disable => ("failed_will_retry", None),
+            Next::Held(_) => ("failed_probe", None),
         };
         if !f.counted_on_settle {
             m.webhook_attempts.with_label_values(&[attempt_label]).inc();
-            if outcome != "disabled_endpoint" {
+            if let Some(outcome) = outcome {
                 m.webhook_deliveries.with_label_values(&[outcome]).inc();
             }
         }

@@ -40,6 +40,9 @@ pub enum Next {
     DeadLetter,
     /// 410 Gone: disable the endpoint for the instance.
     Disable,
+    /// A recovery probe failed: the event stays exactly as it was (its attempts and its
+    /// schedule are untouched); the endpoint is probed again after this long.
+    Held(Duration),
 }
 
 impl Answer {
@@ -55,6 +58,16 @@ impl Answer {
             Answer::Connect => "connection failed".into(),
         }
     }
+}
+
+/// How long after a failed recovery probe the endpoint is probed again: `probe_after`, at
+/// least [`SLOW_DOWN`] after a timeout or a 429, and longer when the receiver's `Retry-After`
+/// (clamped like a retry's) asks for it. Probes never burn the schedule: they keep their own.
+pub fn probe_again_in(probe_after: Duration, answer: &Answer, retry_after: Option<Duration>) -> Duration {
+    let asked = retry_after.map_or(Duration::ZERO, |ra| ra.clamp(MIN_RETRY_AFTER, MAX_RETRY_AFTER));
+    let slow_down = matches!(answer, Answer::Timeout | Answer::Status(429));
+    let floor = if slow_down { SLOW_DOWN } else { Duration::ZERO };
+    probe_after.max(asked).max(floor)
 }
 
 /// The decision after an attempt. `attempts` counts attempts made including this one;
@@ -133,6 +146,24 @@ mod tests {
         ];
         for (attempts, answer, ra, jitter, want) in cases {
             assert_eq!(next(&sched, *attempts, answer, *ra, *jitter), *want, "{attempts} {answer:?} {ra:?}");
+        }
+    }
+
+    #[test]
+    fn a_failed_recovery_probe_waits_its_own_interval_not_the_schedule() {
+        let every = s(30);
+        let cases: &[(Answer, Option<Duration>, Duration)] = &[
+            (Answer::Status(503), None, every),
+            (Answer::Connect, None, every),
+            (Answer::Status(500), Some(s(1)), every),
+            (Answer::Status(503), Some(s(120)), s(120)),
+            (Answer::Status(503), Some(s(86_400)), MAX_RETRY_AFTER),
+            (Answer::Timeout, None, SLOW_DOWN),
+            (Answer::Status(429), None, SLOW_DOWN),
+            (Answer::Status(429), Some(s(600)), s(600)),
+        ];
+        for (answer, ra, want) in cases {
+            assert_eq!(probe_again_in(every, answer, *ra), *want, "{answer:?} {ra:?}");
         }
     }
 
