@@ -13,6 +13,18 @@ use std::time::Duration;
 use common::*;
 use webhook_support::*;
 
+/// chatedge up, one paired instance with every webhook pointed at a receiver that answers 503.
+async fn paired_with_a_dead_receiver(dir: &std::path::Path, cfg: &str) -> (Chatedge, Http, Receiver, Instance) {
+    let ce = Chatedge::up(dir, cfg);
+    let http = Http::new();
+    let receiver = Receiver::start(Mode::Unavailable).await;
+    let inst = create_instance(&http, &ce, None).await;
+    wait_known(&http, &ce, &inst).await;
+    point_every_webhook(&http, &ce, &inst, &receiver.url).await;
+    pair(&http, &ce, &inst, "5511999990001").await;
+    (ce, http, receiver, inst)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receiver_down_for_a_while_gets_every_event_in_order_once_back() {
     // Twelve 1 s steps: more than the outage, so no event runs out of attempts.
@@ -21,13 +33,7 @@ async fn a_receiver_down_for_a_while_gets_every_event_in_order_once_back() {
          breaker_probe_after = \"1s\"\nbreaker_window = \"30s\"",
     );
     let dir = temp_dir();
-    let ce = Chatedge::up(dir.path(), &cfg);
-    let http = Http::new();
-    let receiver = Receiver::start(Mode::Unavailable).await;
-    let inst = create_instance(&http, &ce, None).await;
-    wait_known(&http, &ce, &inst).await;
-    point_every_webhook(&http, &ce, &inst, &receiver.url).await;
-    pair(&http, &ce, &inst, "5511999990001").await;
+    let (ce, http, receiver, inst) = paired_with_a_dead_receiver(dir.path(), &cfg).await;
 
     let zaaps = zaap_list(&send_texts(&http, &ce, &inst, 30, 70_001, "while the receiver is down").await);
     wait_metric(&http, &ce, "chatedge_dp_webhook_breakers_open", "", 1.0).await;
@@ -52,13 +58,7 @@ async fn a_receiver_back_before_the_next_distant_retry_is_noticed_by_a_probe_tha
     // and a failed probe must not count: a third counted failure would dead-letter the event.
     let cfg = config("retry_schedule = [\"300ms\", \"1h\"]\nbreaker_probe_after = \"1s\"\nbreaker_min_attempts = 1000");
     let dir = temp_dir();
-    let ce = Chatedge::up(dir.path(), &cfg);
-    let http = Http::new();
-    let receiver = Receiver::start(Mode::Unavailable).await;
-    let inst = create_instance(&http, &ce, None).await;
-    wait_known(&http, &ce, &inst).await;
-    point_every_webhook(&http, &ce, &inst, &receiver.url).await;
-    pair(&http, &ce, &inst, "5511999990001").await;
+    let (ce, http, receiver, inst) = paired_with_a_dead_receiver(dir.path(), &cfg).await;
 
     let zaaps = zaap_list(&send_texts(&http, &ce, &inst, 20, 73_001, "while the receiver is down").await);
     let failed = wait_metric(&http, &ce, "chatedge_dp_webhook_recovery_probes_total", "failed", 3.0).await;
