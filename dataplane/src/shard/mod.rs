@@ -65,6 +65,8 @@ pub struct ShardDeps {
     /// Incoming words that put their sender on the campaigns' suppression list (upper case),
     /// for accounts without words of their own (`Tenant::opt_out_keywords`).
     pub opt_out_keywords: Vec<String>,
+    /// The data plane's clock: which UTC day a send or a received message counts on.
+    pub clock: Arc<crate::campaigns::Clock>,
 }
 
 type Reply = oneshot::Sender<Result<Accepted, CoreError>>;
@@ -231,7 +233,7 @@ struct Shard {
     deferred_acks: std::collections::VecDeque<(u64, InstanceId, AckId)>,
     /// Idempotency-Keys whose batch is not durable yet, and the duplicates waiting on them.
     idempotency: InFlight<crate::queue::OutboundMessage, Reply>,
-    /// Messages queued today by each instance under a daily quota.
+    /// Messages each instance queued and received today.
     daily: daily_quota::DailyCounts,
     /// Campaign runs' counters and recipient rows (issue 14).
     campaigns: crate::campaigns::Ledger,
@@ -401,11 +403,11 @@ impl Shard {
                 self.enqueued(instance, seq, result, reply, key)
             }
             Then::KeyReleased(key) => self.settle_key(Some(key), false),
-            Then::Ack(ack) => {
-                if result.is_ok() {
-                    self.connector.ack(instance, ack);
-                }
-            }
+            Then::Ack(ack) => match result.is_ok() {
+                true => self.connector.ack(instance, ack),
+                // Delivered again by the network: its count must not have moved.
+                false => self.daily.reread_received(&instance),
+            },
             Then::Reply(reply) => {
                 let _ = reply.send(result.map_err(CoreError::from));
             }
