@@ -12,6 +12,9 @@
 //! read, so a reported count never goes back. A failed report is not retried as such: its
 //! counts stay "not taken" and go with the next one. Never blocks a shard for longer than one
 //! map walk; the store is read on the blocking pool; nothing here is on the request path.
+//! Each read walks the `daily_sends` family: two days' rows per instance that sent or
+//! received, plus older rows until the compaction filter drops them (bounded by the instances
+//! of this node times the days since the family's last compaction).
 
 use std::collections::HashMap;
 use std::sync::Arc;
