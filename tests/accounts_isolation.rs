@@ -1,6 +1,9 @@
-//! Tenant isolation with two accounts: no account can see, subscribe, cancel, rename, delete
-//! or read the invoices of another account's instances, and a foreign id answers exactly as an
-//! unknown one does — through the control plane and through the data plane.
+//! Tenant isolation with two accounts: no account can see, subscribe, cancel, rename, delete,
+//! limit or read the invoices of another account's instances, and a foreign id answers exactly
+//! as an unknown one does — through the control plane and through the data plane. Every
+//! instance route of the data plane is tried, from its own route document (`/openapi.json`,
+//! which the data plane's contract test keeps equal to its router's tables), and every control
+//! plane route that names an instance, from the table below.
 
 mod accounts_support;
 mod common;
@@ -8,7 +11,64 @@ mod common;
 use accounts_support::*;
 use common::*;
 use hyper::Method;
-use serde_json::json;
+use serde_json::{json, Value};
+
+/// The control plane's integrator routes that name an instance (its router in
+/// `controlplane/src/api/mod.rs`, `invoices.rs`): (method, path with `{id}` and `{token}`).
+/// `GET` and `PUT /instances` name one in their query or body and are tried by hand below.
+const CONTROL_PLANE_INSTANCE_ROUTES: &[(&str, &str)] = &[
+    ("POST", "/instances/{id}/token/{token}/integrator/on-demand/subscription"),
+    ("POST", "/instances/{id}/token/{token}/integrator/on-demand/cancel"),
+    ("DELETE", "/instances/{id}"),
+    ("PUT", "/integrator/instances/{id}/daily-limit"),
+];
+
+/// The data plane's prefix of instance routes in its route document.
+const PREFIX: &str = "/instances/{instanceId}/token/{instanceToken}/";
+
+/// Every (method, path pattern) the data plane's route document lists.
+async fn documented_routes(http: &Http, ce: &Chatedge) -> Vec<(Method, String)> {
+    let (s, doc) = http.get(&format!("{}/openapi.json", ce.dp), None).await;
+    assert_eq!(s, 200, "the route document");
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for m in ["get", "put", "post", "delete", "patch"] {
+            if item.get(m).is_some() {
+                out.push((Method::from_bytes(m.to_uppercase().as_bytes()).unwrap(), path.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// A path pattern with its instance placeholders filled with `inst`, and any other parameter
+/// with one fixed value (the same for every caller, so answers compare).
+fn fill(pattern: &str, inst: &Instance) -> String {
+    let pattern = pattern
+        .replace("{instanceId}", &inst.id)
+        .replace("{instanceToken}", &inst.token)
+        .replace("{id}", &inst.id)
+        .replace("{token}", &inst.token);
+    let mut out = String::new();
+    let mut rest = pattern.as_str();
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let close = rest[open..].find('}').map_or(rest.len(), |c| open + c + 1);
+        out.push_str(if &rest[open..close] == "{extension}" { "pdf" } else { "5511966660001" });
+        rest = &rest[close..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// One call with a JSON body `{}` where the method carries one.
+async fn call(http: &Http, method: &Method, url: &str, bearer: Option<&str>) -> (u16, Value) {
+    let body = match *method {
+        Method::GET | Method::DELETE => Vec::new(),
+        _ => b"{}".to_vec(),
+    };
+    http.raw(method.clone(), url, bearer, &[("content-type", "application/json")], body).await
+}
 
 /// An instance that does not exist, with a well-formed id and token.
 fn ghost() -> Instance {
@@ -22,7 +82,8 @@ fn ghost() -> Instance {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_integrator_and_instance_route_keeps_accounts_apart() {
     let dir = temp_dir();
-    let ce = up(dir.path());
+    // Hundreds of calls with foreign or unknown credentials: the per-address limit is off.
+    let ce = Chatedge::up_with(dir.path(), &format!("{}\n[rate_limits]\nip_rps = 0\n", config()), &["--test-clock"]);
     let http = Http::new();
     set_clock(&http, &ce, "2030-03-01T00:00:00Z").await;
     let (a, b) = (create_account(&http, &ce, "alpha corp").await, create_account(&http, &ce, "bravo corp").await);
@@ -92,16 +153,34 @@ async fn every_integrator_and_instance_route_keeps_accounts_apart() {
     assert_eq!(own[0]["lines"].as_array().unwrap().len(), 1);
     assert_eq!(own[0]["lines"][0]["instanceId"], json!(b1.id), "b's invoice charges only b's instance");
 
-    // Instance routes: b's instance token never opens a's instance.
+    // Every instance route of the data plane: b's instance token never opens a's instance, and
+    // the answer is the unknown instance's, byte for byte.
     let mixed = Instance { id: a1.id.clone(), token: b1.token.clone(), secret: String::new() };
-    for route in ["status", "queue/count", "me"] {
-        let foreign = http.get(&ce.instance_url(&mixed, route), None).await;
-        let unknown = http.get(&ce.instance_url(&ghost(), route), None).await;
-        assert_eq!(foreign.0, 401, "{route}");
-        assert_eq!(foreign, unknown, "{route}");
+    let routes = documented_routes(&http, &ce).await;
+    let instance_routes: Vec<_> = routes.iter().filter(|(_, p)| p.starts_with(PREFIX)).collect();
+    assert!(instance_routes.len() > 100, "the whole Z-API dialect is listed: {}", instance_routes.len());
+    for (method, pattern) in &instance_routes {
+        let foreign = call(&http, method, &format!("{}{}", ce.dp, fill(pattern, &mixed)), None).await;
+        let unknown = call(&http, method, &format!("{}{}", ce.dp, fill(pattern, &ghost())), None).await;
+        assert_eq!(foreign.0, 401, "{method} {pattern}: {foreign:?}");
+        assert_eq!(foreign, unknown, "{method} {pattern}");
     }
-    let foreign = send_text(&http, &ce, &mixed, "5511966660001").await;
-    assert_eq!(foreign, send_text(&http, &ce, &ghost(), "5511966660001").await, "send-text");
+    // The integrator routes the data plane forwards that name an instance, with b's token.
+    for (method, pattern) in routes.iter().filter(|(_, p)| !p.starts_with(PREFIX) && p.contains('{')) {
+        let foreign = call(&http, method, &format!("{}{}", ce.dp, fill(pattern, &a1)), Some(&b.token)).await;
+        let unknown = call(&http, method, &format!("{}{}", ce.dp, fill(pattern, &ghost())), Some(&b.token)).await;
+        assert_eq!(foreign.0, 404, "{method} {pattern} via the data plane: {foreign:?}");
+        assert_eq!(foreign, unknown, "{method} {pattern} via the data plane");
+    }
+    // Every control-plane route that names an instance, with b's integrator token and a's
+    // instance (its real token included where the path takes one).
+    for (method, pattern) in CONTROL_PLANE_INSTANCE_ROUTES {
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let foreign = call(&http, &method, &format!("{}{}", ce.cp, fill(pattern, &a1)), Some(&b.token)).await;
+        let unknown = call(&http, &method, &format!("{}{}", ce.cp, fill(pattern, &ghost())), Some(&b.token)).await;
+        assert_eq!(foreign.0, 404, "{method} {pattern}: {foreign:?}");
+        assert_eq!(foreign, unknown, "{method} {pattern}: a foreign instance answers as an unknown one");
+    }
 
     // Nothing of a's changed.
     let v = list(&http, &ce, &a.token).await;

@@ -1,7 +1,8 @@
 //! Accounts and the instance lifecycle: a trial not subscribed within two days is deleted with
 //! its queued messages; an account's first integrator token creates 25 instances, a definitive
 //! one has no cap, a revoked one is refused at once; a disabled account's instances stop
-//! sending and say why; the bootstrap token is definitive.
+//! sending and say why, and what they had queued waits until the account is enabled again; the
+//! bootstrap token is definitive.
 
 mod accounts_support;
 mod common;
@@ -123,6 +124,60 @@ async fn a_disabled_account_stops_sending_and_says_why() {
     let (s, _) = admin(&http, &ce, Method::POST, &format!("accounts/{}/enable", acme.id), None).await;
     assert_eq!(s, 200);
     assert_eq!(send_text(&http, &ce, &inst, "5511944440003").await.0, 200, "enabled again");
+    drop(ce);
+    drop(dir);
+}
+
+/// What the sim's phone `to` received from `inst`.
+async fn arrived(http: &Http, ce: &Chatedge, inst: &Instance, to: &str) -> usize {
+    let url = format!("{}/sim/received?instanceId={}&phone={to}", ce.dp, inst.id);
+    let (s, v) = http.get(&url, Some(&ce.admin_token)).await;
+    assert_eq!(s, 200, "sim/received: {v}");
+    v["messages"].as_array().map_or(0, Vec::len)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_accounts_queued_messages_wait_and_leave_once_it_is_enabled() {
+    let dir = temp_dir();
+    let ce = Chatedge::up(dir.path(), &config());
+    let http = Http::new();
+    let acme = create_account(&http, &ce, "acme").await;
+    let inst = create(&http, &ce, &acme.token, "one").await;
+    pair(&http, &ce, &inst, "5511944440010").await;
+    // Cut off for a few seconds: these three wait in the queue.
+    let body = json!({"instanceId": inst.id, "ms": 4_000});
+    let (s, v) = http.post(&format!("{}/sim/drop", ce.dp), Some(&ce.admin_token), &body).await;
+    assert_eq!(s, 200, "sim/drop: {v}");
+    let cut = eventually(PATIENCE, || async {
+        let (_, v) = http.get(&ce.instance_url(&inst, "status"), None).await;
+        (v["connected"] == json!(false)).then_some(())
+    });
+    assert!(cut.await.is_some(), "the instance is disconnected");
+    let phones: Vec<String> = (1..=3).map(|i| format!("551194444002{i}")).collect();
+    for phone in &phones {
+        assert_eq!(send_text(&http, &ce, &inst, phone).await.0, 200);
+    }
+    let (s, _) = admin(&http, &ce, Method::POST, &format!("accounts/{}/disable", acme.id), None).await;
+    assert_eq!(s, 200);
+    // The connection is back, but the account is disabled: nothing leaves.
+    wait_connected(&http, &ce, &inst).await;
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    for phone in &phones {
+        assert_eq!(arrived(&http, &ce, &inst, phone).await, 0, "{phone}: held while the account is disabled");
+    }
+    assert_eq!(queue_count(&http, &ce, &inst).await, json!(3), "the queue keeps them");
+
+    let (s, _) = admin(&http, &ce, Method::POST, &format!("accounts/{}/enable", acme.id), None).await;
+    assert_eq!(s, 200);
+    let sent = eventually(PATIENCE, || async {
+        let mut all = 0;
+        for phone in &phones {
+            all += arrived(&http, &ce, &inst, phone).await;
+        }
+        (all == 3).then_some(())
+    });
+    assert!(sent.await.is_some(), "enabled again: the queue leaves");
+    assert_eq!(queue_count(&http, &ce, &inst).await, json!(0));
     drop(ce);
     drop(dir);
 }

@@ -53,6 +53,7 @@ fn campaign_feed(c: &mut Criterion) {
         store_limits: defaults.store,
         media: media.clone(),
         opt_out_keywords: defaults.campaigns.opt_out_keywords.clone(),
+        clock: std::sync::Arc::new(chatedge_dataplane::campaigns::Clock::system()),
     };
     let (tx, rx) = tokio::sync::mpsc::channel(shard::EVENT_CAPACITY);
     let sim = SimNetwork::new(defaults.sim.clone(), media, store.clone(), vec![tx]);
@@ -61,9 +62,16 @@ fn campaign_feed(c: &mut Criterion) {
     let (shards, _threads) = shard::start(deps, connectors, vec![rx], recovered).unwrap();
     let uploads = temp.path().join("uploads");
     std::fs::create_dir_all(&uploads).unwrap();
-    let campaigns =
-        Campaigns::new(store.clone(), shards, config, defaults.campaigns.clone(), temp.metrics.clone(), false, uploads)
-            .unwrap();
+    let campaigns = Campaigns::new(
+        store.clone(),
+        shards,
+        config,
+        defaults.campaigns.clone(),
+        temp.metrics.clone(),
+        std::sync::Arc::new(chatedge_dataplane::campaigns::Clock::system()),
+        uploads,
+    )
+    .unwrap();
 
     // The audience and one variable per number, written directly in batches of 10,000.
     let mut audience = campaigns.audience_to_fill(&instance, "crowd", None, None).unwrap();

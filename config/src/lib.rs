@@ -26,6 +26,8 @@ pub use ids::{EventId, IdError, InstanceId, MessageId, NodeId, TenantId, ZaapId}
 pub use link::CertFingerprint;
 pub use phone::{Phone, PhoneError};
 pub use settings::SettingsPatch;
-pub use snapshot::{ConfigUpdate, InstanceConfig, SessionReport, Snapshot, StreamMessage, Tenant, UpdateAck};
+pub use snapshot::{
+    ConfigUpdate, DailyUsage, InstanceConfig, SessionReport, Snapshot, StreamMessage, Tenant, UpdateAck,
+};
 pub use token::{Secret, TokenHash, WebhookSecret};
 pub use webhook_url::{redact, UrlPolicy, WebhookUrl, WebhookUrlError};

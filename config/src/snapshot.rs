@@ -231,6 +231,14 @@ pub struct InstanceConfig {
     /// The chat network the instance lives on (the sim unless created otherwise).
     #[serde(default)]
     pub network: Network,
+
+    // --- issue 10 §5: the per-instance daily limit (kept together for an easy merge) ---
+    /// Messages this instance may queue per UTC day, set by the operator or the integrator
+    /// (`PUT /admin/instances/{id}/daily-limit`, `PUT /integrator/instances/{id}/daily-limit`);
+    /// enforced by the data plane with the account's `dailyQuota`, the lower one winning.
+    /// `None`: no limit of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily_limit: Option<u64>,
 }
 
 /// A rotated-out webhook secret and when it stops signing.
@@ -323,6 +331,7 @@ impl InstanceConfig {
             payment_status: "TRIAL".into(),
             active: true,
             network: Network::Sim,
+            daily_limit: None,
         }
     }
 
@@ -499,6 +508,25 @@ pub struct SessionReport {
     pub seq: u64,
     /// Instances whose session is connected to the network.
     pub online: Vec<crate::ids::InstanceId>,
+
+    // --- issue 10 §5: message counts (kept together for an easy merge) ---
+    /// Per-instance message counts of the node's current and previous UTC day that changed
+    /// since the last report the control plane took. Each is the day's whole count, not an
+    /// increment: a repeated, reordered or retried report restates the same numbers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub usage: Vec<DailyUsage>,
+}
+
+/// One instance's messages on one UTC day, as counted by the data plane that serves it: sends
+/// it accepted (what a daily limit counts) and messages it received from the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DailyUsage {
+    pub instance: crate::ids::InstanceId,
+    /// Days since 1970-01-01 (UTC) on the data plane's clock.
+    pub day: u32,
+    pub sent: u64,
+    pub received: u64,
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ pub mod registry;
 pub mod sealing;
 pub mod sessions;
 pub mod store;
+pub mod usage;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -98,6 +99,8 @@ pub struct ControlPlane {
     pub billing: chatedge_config::file::BillingConfig,
     /// Which instances the data planes last reported connected.
     pub sessions: sessions::Sessions,
+    /// Message counts the data planes reported (issue 10 §5), in the store's `usage` family.
+    pub usage: usage::Usage,
 }
 
 /// A data plane holding at least one config stream.
@@ -147,6 +150,7 @@ impl ControlPlane {
             sealer,
             billing: config.billing.clone(),
             sessions: sessions::Sessions::default(),
+            usage: usage::Usage::default(),
         })
     }
 
@@ -191,6 +195,30 @@ impl ControlPlane {
         tokio::task::spawn_blocking(move || cp.mutate(f))
             .await
             .unwrap_or_else(|e| Err(CpError::refused(500, "Internal error", format!("mutation task failed: {e}"))))
+    }
+
+    /// Takes the message counts of a data plane process's report (see [`usage`]); answers
+    /// how many rows moved.
+    pub async fn record_usage(
+        self: &Arc<Self>,
+        process: NodeId,
+        counts: Vec<chatedge_config::DailyUsage>,
+    ) -> Result<usize, CpError> {
+        let cp = self.clone();
+        tokio::task::spawn_blocking(move || cp.usage.record(&cp.store, process, &counts).map_err(CpError::from))
+            .await
+            .unwrap_or_else(|e| Err(CpError::refused(500, "Internal error", format!("usage task failed: {e}"))))
+    }
+
+    /// `instance`'s message figures at the control plane's now.
+    pub async fn usage_figures(
+        self: &Arc<Self>,
+        instance: chatedge_config::InstanceId,
+    ) -> Result<usage::Figures, CpError> {
+        let (cp, now) = (self.clone(), self.clock.now_ms());
+        tokio::task::spawn_blocking(move || cp.usage.figures(&cp.store, &instance, now).map_err(CpError::from))
+            .await
+            .unwrap_or_else(|e| Err(CpError::refused(500, "Internal error", format!("usage task failed: {e}"))))
     }
 
     pub fn subscribe(&self) -> watch::Receiver<u64> {

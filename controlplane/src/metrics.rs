@@ -4,7 +4,7 @@
 
 use chatedge_serve::metrics::register;
 use prometheus::{
-    exponential_buckets, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    exponential_buckets, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
 };
 
 pub struct Metrics {
@@ -25,6 +25,9 @@ pub struct Metrics {
     pub accounts_restricted: IntGauge,
     /// Data planes' session reports by outcome: taken, stale.
     pub session_reports: IntCounterVec,
+    /// Usage rows (instance, day, data plane) a report moved (`usage`); a repeated report
+    /// moves none.
+    pub usage_rows: IntCounter,
 }
 
 impl Metrics {
@@ -91,6 +94,10 @@ impl Metrics {
                     Opts::new("chatedge_cp_session_reports_total", "data planes' session reports by outcome"),
                     &["outcome"],
                 ),
+            ),
+            usage_rows: register(
+                &r,
+                IntCounter::new("chatedge_cp_usage_rows_updated_total", "message-count rows a session report moved"),
             ),
             billing_events: register(
                 &r,

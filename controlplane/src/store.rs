@@ -29,10 +29,12 @@ pub enum Cf {
     Invoices,
     /// Registered data planes' credentials (`nodes::NodeRecord`).
     Nodes,
+    /// Message counts per instance, day and reporting data plane (`usage`), never pushed.
+    Usage,
 }
 
 impl Cf {
-    const ALL: [Cf; 6] = [Cf::Meta, Cf::Tenants, Cf::Instances, Cf::Subscriptions, Cf::Invoices, Cf::Nodes];
+    const ALL: [Cf; 7] = [Cf::Meta, Cf::Tenants, Cf::Instances, Cf::Subscriptions, Cf::Invoices, Cf::Nodes, Cf::Usage];
 
     fn name(self) -> &'static str {
         match self {
@@ -42,6 +44,7 @@ impl Cf {
             Cf::Subscriptions => "subscriptions",
             Cf::Invoices => "invoices",
             Cf::Nodes => "nodes",
+            Cf::Usage => "usage",
         }
     }
 }
@@ -101,6 +104,20 @@ impl Store {
             Some(v) => serde_json::from_slice(&v).map(Some).map_err(|e| StoreError::Corrupt(e.to_string())),
             None => Ok(None),
         }
+    }
+
+    /// The keys and values of `cf` from `from` (inclusive) to `to` (exclusive), in key order.
+    pub fn range<T: DeserializeOwned>(&self, cf: Cf, from: &[u8], to: &[u8]) -> Result<Vec<(Vec<u8>, T)>, StoreError> {
+        let mut out = Vec::new();
+        let start = rocksdb::IteratorMode::From(from, rocksdb::Direction::Forward);
+        for item in self.db.iterator_cf(self.cf(cf)?, start) {
+            let (k, v) = item?;
+            if &*k >= to {
+                break;
+            }
+            out.push((k.to_vec(), serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt(e.to_string()))?));
+        }
+        Ok(out)
     }
 
     /// Every value of `cf`.

@@ -34,6 +34,8 @@ pub enum CoreError {
     StoreFailing(String),
     #[error("this instance reached its daily quota of {limit} messages; it resets at 00:00 UTC")]
     DailyQuota { limit: u64, retry_after_s: u32 },
+    #[error("this instance reached its daily limit of {limit} messages; it resets at 00:00 UTC")]
+    DailyLimit { limit: u64, retry_after_s: u32 },
 }
 
 /// Who is at fault, which decides the HTTP status family.
@@ -52,7 +54,9 @@ impl CoreError {
             CoreError::StoreBusy => Some(1),
             CoreError::StoreFailing(_) => Some(5),
             CoreError::ShuttingDown | CoreError::Timeout | CoreError::Store(_) => Some(1),
-            CoreError::DailyQuota { retry_after_s, .. } => Some(*retry_after_s),
+            CoreError::DailyQuota { retry_after_s, .. } | CoreError::DailyLimit { retry_after_s, .. } => {
+                Some(*retry_after_s)
+            }
             _ => None,
         }
     }
@@ -67,7 +71,8 @@ impl CoreError {
             | CoreError::InFlight
             | CoreError::NotConnected
             | CoreError::UnknownInstance
-            | CoreError::DailyQuota { .. } => Blame::Client,
+            | CoreError::DailyQuota { .. }
+            | CoreError::DailyLimit { .. } => Blame::Client,
             CoreError::Store(_)
             | CoreError::ShuttingDown
             | CoreError::Timeout

@@ -163,6 +163,7 @@ pub async fn run(
     #[cfg(not(feature = "whatsapp-web"))]
     let whatsapp_web = None;
     let recovered = shard::recovery::load(&store, n)?;
+    let clock = campaigns::Campaigns::open_clock(&store, opts.test_clock)?;
     let deps = ShardDeps {
         store: store.clone(),
         config: sync.shared(),
@@ -174,10 +175,17 @@ pub async fn run(
         store_limits: config.store,
         media: media.clone(),
         opt_out_keywords: config.campaigns.opt_out_keywords.clone(),
+        clock: clock.clone(),
     };
     let (shards, shard_threads) =
         shard::start(deps, connectors, event_rxs, recovered).map_err(|e| DataPlaneError::Start(e.to_string()))?;
 
+    let node_authorization = hyper::header::HeaderValue::from_str(&format!("Bearer {}", opts.node_token.expose()))
+        .map(|mut v| {
+            v.set_sensitive(true);
+            v
+        })
+        .map_err(|_| DataPlaneError::Start("the node token is not a valid header value".into()))?;
     let control = Arc::new(
         ControlClient::new(&opts.control_plane, opts.node_token, node, opts.control_plane_fingerprint)
             .map_err(|e| DataPlaneError::Start(e.to_string()))?,
@@ -189,8 +197,14 @@ pub async fn run(
     let idle = config.controlplane.heartbeat * 3;
     let follower = sync::client::Follower { state: sync.clone(), control: control.clone(), shards: shards.clone() };
     let follower = tokio::spawn(sync::client::run(follower, idle, shutdown.clone()));
-    let reporter =
-        sync::report::Reporter { control: control.clone(), shards: shards.clone(), node, metrics: metrics.clone() };
+    let reporter = sync::report::Reporter {
+        control: control.clone(),
+        shards: shards.clone(),
+        node,
+        metrics: metrics.clone(),
+        store: store.clone(),
+        clock: clock.clone(),
+    };
     let reporter = tokio::spawn(sync::report::run(reporter, shutdown.clone()));
     if sync.version() == 0 && !sync.wait_for(1, FIRST_SYNC_WAIT).await {
         tracing::warn!("no configuration from the control plane yet; serving without instances until it arrives");
@@ -205,7 +219,7 @@ pub async fn run(
         sync.shared(),
         config.campaigns.clone(),
         metrics.clone(),
-        opts.test_clock,
+        clock.clone(),
         upload_dir,
     )?;
     let scheduler = tokio::spawn(campaigns.clone().run_scheduler(shutdown.clone()));
@@ -224,6 +238,7 @@ pub async fn run(
         shards: shards.clone(),
         sim: Some(sim),
         control,
+        node_authorization,
         metrics,
         limits: Limits {
             max_body_bytes: config.limits.max_body_bytes,

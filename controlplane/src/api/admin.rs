@@ -6,7 +6,8 @@
 //! 11 §3: the body is the whole override, `{}` returns the account to the data plane's
 //! `[rate_limits]`), the account's own campaign opt-out words (`PUT
 //! /admin/accounts/{id}/opt-out-keywords`, issue 14; `null` returns it to the data plane's
-//! `[campaigns] opt_out_keywords`), data planes' credentials (`/admin/dataplanes`, in
+//! `[campaigns] opt_out_keywords`), an instance's daily limit (`PUT
+//! /admin/instances/{id}/daily-limit`, issue 10 §5), data planes' credentials (`/admin/dataplanes`, in
 //! `dataplanes.rs`), invoice payment, and — only when started with `--test-clock` — the clock. Answers are JSON; secrets appear only in the
 //! answer that creates them.
 
@@ -63,6 +64,7 @@ pub async fn handle(
             | (&Method::POST, ["invoices", _, "pay"])
             | (&Method::PUT, ["accounts" | "tenants", _, "limits"])
             | (&Method::PUT, ["accounts", _, "opt-out-keywords"])
+            | (&Method::PUT, ["instances", _, "daily-limit"])
             | (&Method::POST | &Method::GET, ["dataplanes"])
             | (&Method::POST, ["dataplanes", _, "revoke"])
             | (&Method::DELETE, ["dataplanes", _])
@@ -88,6 +90,7 @@ fn label(rest: &[&str]) -> &'static str {
         ["accounts", _, "invoices"] | ["invoices", ..] => "admin.invoices",
         [_, _, "limits"] => "admin.limits",
         [_, _, "opt-out-keywords"] => "admin.opt-out-keywords",
+        ["instances", _, "daily-limit"] => "admin.daily-limit",
         ["dataplanes", ..] => "admin.dataplanes",
         _ => "admin.clock",
     }
@@ -138,6 +141,10 @@ async fn route(
         (&Method::PUT, ["accounts" | "tenants", id, "limits"]) => {
             let id = id.to_string();
             set_limits(cp, req, &id).await
+        }
+        (&Method::PUT, ["instances", id, "daily-limit"]) => {
+            let id = id.to_string();
+            super::daily_limit::set(cp, req, &id, None).await
         }
         (&Method::PUT, ["accounts", id, "opt-out-keywords"]) => {
             let id = id.to_string();

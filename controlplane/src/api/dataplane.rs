@@ -1,7 +1,8 @@
 //! Routes data planes call, authenticated with a node token — the default node's or a
 //! registered node's that is not revoked (`nodes`): the config stream, update
-//! acknowledgements, session reports, and settings changes forwarded from the instance API (for
-//! instances the node owns only). Every authenticated call counts as the node's last contact.
+//! acknowledgements, session reports (with their message counts), settings changes forwarded
+//! from the instance API, and the instance `stats` a node answers for (for instances the node
+//! owns only). Every authenticated call counts as the node's last contact.
 
 use std::sync::Arc;
 
@@ -48,7 +49,13 @@ pub async fn ack(cp: &Arc<ControlPlane>, req: Request<Incoming>) -> Result<Resp,
 /// `POST /dataplane/v1/report`: a data plane's connected instances (see `sessions`).
 pub async fn report(cp: &Arc<ControlPlane>, req: Request<Incoming>) -> Result<Resp, CpError> {
     let node = check_node(cp, req.headers())?;
-    let report: SessionReport = super::json_body(req).await?;
+    let mut report: SessionReport = super::json_body(req).await?;
+    let counts = std::mem::take(&mut report.usage);
+    if !counts.is_empty() {
+        // Whole-day counts: taking them again changes nothing, whatever the report's order.
+        let moved = cp.record_usage(report.node, counts).await?;
+        cp.metrics.usage_rows.inc_by(moved as u64);
+    }
     let taken = cp.sessions.record(report, node, chatedge_config::time::unix_ms());
     cp.metrics.session_reports.with_label_values(&[if taken { "taken" } else { "stale" }]).inc();
     Ok(chatedge_serve::json(StatusCode::OK, &json!({"value": true})))
@@ -82,4 +89,34 @@ pub async fn settings(cp: &Arc<ControlPlane>, req: Request<Incoming>, id: &str) 
         })
         .await?;
     Ok(chatedge_serve::json(StatusCode::OK, &SettingsApplied { version }))
+}
+
+/// `GET /dataplane/v1/instances/{id}/stats`: the figures of `…/stats` (issue 10 §5) for an
+/// instance the asking node owns — it has checked the instance's token and account security
+/// — with Zapini's field names (seed 002). `daily_limit` is the one that binds (the lower of
+/// the instance's own and its account's `dailyQuota`), `null` when neither is set, and so is
+/// `remaining_quota` then.
+pub async fn stats(cp: &Arc<ControlPlane>, req: &Request<Incoming>, id: &str) -> Result<Resp, CpError> {
+    let node = check_node(cp, req.headers())?;
+    let not_found = || CpError::refused(404, "Instance not found", "no such instance");
+    let id = InstanceId::parse(id).map_err(|_| not_found())?;
+    let limit = cp
+        .registry_read(|r| {
+            let i = r.instances.get(&id).filter(|i| i.owner() == node)?;
+            let quota = r.tenants.get(&i.config.tenant).and_then(|t| t.tenant.limits).and_then(|l| l.daily_quota);
+            Some(match (i.config.daily_limit, quota) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            })
+        })
+        .ok_or_else(not_found)?;
+    let f = cp.usage_figures(id).await?;
+    let body = json!({
+        "messages_sent_today": f.sent_today,
+        "messages_received_today": f.received_today,
+        "daily_limit": limit,
+        "remaining_quota": limit.map(|l| l.saturating_sub(f.sent_today)),
+        "messages_this_month": f.sent_this_month,
+    });
+    Ok(chatedge_serve::json(StatusCode::OK, &body))
 }

@@ -3,7 +3,8 @@
 //! `?format=csv`) and its account security — the Client-Token (`POST
 //! /integrator/security-token`, `…/enable`, `…/disable`) and IP allowlist (`PUT
 //! /integrator/ip-allowlist`), the same operations the operator has under `/admin/accounts/
-//! {id}`. Another account's invoice answers exactly as an unknown one.
+//! {id}`; and its instances' daily limits (`PUT /integrator/instances/{id}/daily-limit`,
+//! issue 10 §5). Another account's invoice or instance answers exactly as an unknown one.
 
 use std::sync::Arc;
 
@@ -28,6 +29,7 @@ pub async fn handle(
         (&Method::GET, ["invoices"] | ["invoices", _]) => "integrator.invoices",
         (&Method::POST, ["security-token"] | ["security-token", "enable" | "disable"]) => "integrator.security-token",
         (&Method::PUT, ["ip-allowlist"]) => "integrator.ip-allowlist",
+        (&Method::PUT, ["instances", _, "daily-limit"]) => "integrator.daily-limit",
         _ => return None,
     };
     let account = match caller(cp, req.headers()) {
@@ -44,6 +46,10 @@ pub async fn handle(
             accounts::set_client_token_enabled(cp, account, *which == "enable")
                 .await
                 .map(|_| chatedge_serve::json(StatusCode::OK, &json!({"value": true})))
+        }
+        (&Method::PUT, ["instances", id, "daily-limit"]) => {
+            let id = id.to_string();
+            super::daily_limit::set(cp, req, &id, Some(account)).await
         }
         _ => match super::json_body::<super::admin::AllowlistBody>(req).await {
             Ok(body) => accounts::set_ip_allowlist(cp, account, body.ips, body.enabled)

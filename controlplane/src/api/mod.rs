@@ -1,7 +1,8 @@
 //! api: the control plane's HTTP surface — the Z-API integrator routes (`/instances/integrator/
 //! on-demand`, `GET` and `PUT /instances`, `DELETE /instances/{id}`, subscription and
 //! cancellation), the integrator's own account routes (`/integrator/…`: invoices, Client-Token,
-//! IP allowlist), the operator's `/admin/…` routes (accounts, tokens, rate limits, payments, test clock),
+//! IP allowlist, an instance's daily limit), the operator's `/admin/…` routes (accounts, tokens, rate
+//! limits, instances' daily limits, payments, test clock),
 //! the data planes' credentials (`/admin/dataplanes`), the data-plane routes
 //! (`/dataplane/v1/…`: config stream, acknowledgements, session reports, forwarded settings) and `/metrics`.
 //! Errors use Z-API's shape `{"error", "message"}` and are mapped to HTTP in [`error_response`]
@@ -9,6 +10,7 @@
 
 mod admin;
 mod cloud_api;
+mod daily_limit;
 mod dataplane;
 mod dataplanes;
 mod integrator;
@@ -65,6 +67,10 @@ pub async fn handle(cp: Arc<ControlPlane>, req: Request<Incoming>, shutdown: wat
         }
         (&Method::POST, ["dataplane", "v1", "config", "ack"]) => ("dataplane.ack", dataplane::ack(&cp, req).await),
         (&Method::POST, ["dataplane", "v1", "report"]) => ("dataplane.report", dataplane::report(&cp, req).await),
+        (&Method::GET, ["dataplane", "v1", "instances", id, "stats"]) => {
+            let id = id.to_string();
+            ("dataplane.stats", dataplane::stats(&cp, &req, &id).await)
+        }
         (&Method::POST, ["dataplane", "v1", "instances", id, "settings"]) => {
             let id = id.to_string();
             ("dataplane.settings", dataplane::settings(&cp, req, &id).await)

@@ -28,6 +28,9 @@ pub struct App {
     pub shards: Shards,
     pub sim: Option<Arc<SimNetwork>>,
     pub control: Arc<ControlClient>,
+    /// `Bearer <node token>`, for the control-plane reads this node makes on an instance's
+    /// behalf (`…/stats`; issue 10 §5).
+    pub node_authorization: hyper::header::HeaderValue,
     pub metrics: Arc<Metrics>,
     pub limits: Limits,
     pub url_policy: UrlPolicy,

@@ -47,7 +47,8 @@ pub struct Campaigns {
     pub config: Arc<ArcSwap<Snapshot>>,
     pub settings: CampaignsConfig,
     pub metrics: Arc<Metrics>,
-    pub clock: Clock,
+    /// The data plane's clock (shared with the shards, which count days on it).
+    pub clock: Arc<Clock>,
     /// Where uploads are spooled (`<data dir>/campaign-uploads`).
     pub upload_dir: std::path::PathBuf,
     /// One lock per instance for catalog writes (read-modify-write of audiences, groups and
@@ -68,17 +69,9 @@ impl Campaigns {
         config: Arc<ArcSwap<Snapshot>>,
         settings: CampaignsConfig,
         metrics: Arc<Metrics>,
-        test_clock: bool,
+        clock: Arc<Clock>,
         upload_dir: std::path::PathBuf,
     ) -> Result<Arc<Campaigns>, StoreError> {
-        let clock = match test_clock {
-            true => {
-                let saved = store.db().get_cf(store.cf(crate::store::Cf::Campaigns), keys::CLOCK)?;
-                let resume = saved.and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok()).map(u64::from_be_bytes);
-                Clock::test(resume)
-            }
-            false => Clock::system(),
-        };
         Ok(Arc::new(Campaigns {
             store,
             shards,
@@ -91,6 +84,19 @@ impl Campaigns {
             feeding: Mutex::new(HashSet::new()),
             wake: Notify::new(),
             export_streams: Arc::new(tokio::sync::Semaphore::new(export::MAX_STREAMS)),
+        }))
+    }
+
+    /// The data plane's clock: the system clock, or with `test_clock` a settable one resuming
+    /// at the instant last set (`POST /admin/clock`).
+    pub fn open_clock(store: &Store, test_clock: bool) -> Result<Arc<Clock>, StoreError> {
+        Ok(Arc::new(match test_clock {
+            true => {
+                let saved = store.db().get_cf(store.cf(crate::store::Cf::Campaigns), keys::CLOCK)?;
+                let resume = saved.and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok()).map(u64::from_be_bytes);
+                Clock::test(resume)
+            }
+            false => Clock::system(),
         }))
     }
 

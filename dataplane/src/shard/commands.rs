@@ -249,23 +249,32 @@ impl Shard {
         self.commit(id, batch, Events::new(), Then::Enqueued { seq, reply, key, counted });
     }
 
-    /// Counts a send against its account's daily quota, if it has one (its new count goes in
-    /// `batch`), or refuses it.
+    /// Counts a send for the day (its new count goes in `batch`), or refuses it past the lower
+    /// of its account's daily quota and its instance's daily limit.
     fn count_daily(&mut self, id: InstanceId, batch: &mut Batch) -> Result<Option<Counted>, CoreError> {
-        let quota = {
+        let (quota, own) = {
             let config = self.deps.config.load();
-            let tenant = config.instances.get(&id).and_then(|i| config.tenants.get(&i.tenant));
-            tenant.and_then(|t| t.limits).and_then(|l| l.daily_quota)
+            let instance = config.instances.get(&id);
+            let tenant = instance.and_then(|i| config.tenants.get(&i.tenant));
+            (tenant.and_then(|t| t.limits).and_then(|l| l.daily_quota), instance.and_then(|i| i.daily_limit))
         };
-        let Some(quota) = quota else { return Ok(None) };
-        let now = chatedge_config::time::unix_ms();
-        match self.daily.take(&self.deps.store, id, quota, now, batch) {
+        let limit = match (quota, own) {
+            (Some(q), Some(o)) => Some(q.min(o)),
+            (q, o) => q.or(o),
+        };
+        let now = self.deps.clock.now_ms();
+        match self.daily.take(&self.deps.store, id, limit, now, batch) {
             Ok(counted) => Ok(Some(counted)),
-            Err(Ok(limit)) => {
+            Err(daily_quota::Refusal::Limit(limit)) => {
                 self.counters.daily_quota.inc();
-                Err(CoreError::DailyQuota { limit, retry_after_s: daily_quota::seconds_to_midnight(now) })
+                let retry_after_s = daily_quota::seconds_to_midnight(now);
+                // The instance's own limit is named when it is the one that binds.
+                Err(match own == Some(limit) {
+                    true => CoreError::DailyLimit { limit, retry_after_s },
+                    false => CoreError::DailyQuota { limit, retry_after_s },
+                })
             }
-            Err(Err(e)) => Err(e.into()),
+            Err(daily_quota::Refusal::Store(e)) => Err(e.into()),
         }
     }
 

@@ -1,12 +1,19 @@
-//! The daily send quota (issue 11 §3): when the control plane sets `dailyQuota` on an account
-//! (`TenantLimits::daily_quota`), each of its instances may queue that many messages per UTC
-//! day; past it a send is refused with its own error (429 `Daily quota reached`, `Retry-After`
-//! until the next UTC midnight). The count is the shard's (it owns the instance, so no lock)
-//! and is stored in the `daily_sends` family in the same batch as each message, so a restart
-//! or a `kill -9` does not reset it; it is read from the store once per instance and day.
+//! Daily message counts and the daily limits they enforce (issue 11 §3, issue 10 §5). Every
+//! instance's sends of the day and messages received that day are counted on its shard (it
+//! owns the instance, so no lock) and stored in the `daily_sends` family in the same batch as
+//! each message, so a restart or a `kill -9` does not reset them; each is read from the store
+//! once per instance and day. The session report (`sync::report`) reads these rows and tells
+//! the control plane each day's whole count, which is what `GET …/stats` shows.
+//!
+//! A send is refused past the lower of its account's `dailyQuota` (`TenantLimits::daily_quota`)
+//! and its instance's own `daily_limit`, each with its own error (429 `Daily quota reached` /
+//! `Daily limit reached`, `Retry-After` until the next UTC midnight). Days are UTC days of the
+//! data plane's clock (`campaigns::Clock`: the system clock, or `--test-clock`'s).
 //! A send whose batch fails gives its count back; one withdrawn after it was written (its
-//! client left) stays counted. Bounded: one entry per instance of the shard. Old days' rows are
-//! dropped by a compaction filter (`store::options`), off the event loop.
+//! client left) stays counted. A received message whose batch fails is not acknowledged, so
+//! the network delivers it again: its count is re-read from disk then. Bounded: one entry per
+//! instance of the shard. Old days' rows are dropped by a compaction filter
+//! (`store::options`), off the event loop.
 
 use std::collections::HashMap;
 
@@ -27,12 +34,40 @@ pub fn seconds_to_midnight(unix_ms: u64) -> u32 {
     left.div_ceil(1000).max(1) as u32
 }
 
-/// `instance ‖ day (u32 BE)`.
+/// `instance ‖ day (u32 BE)`: the sends of that day.
 pub fn key(instance: &InstanceId, day: u32) -> [u8; InstanceId::LEN + 4] {
     let mut k = [0u8; InstanceId::LEN + 4];
     k[..InstanceId::LEN].copy_from_slice(instance.as_bytes());
     k[InstanceId::LEN..].copy_from_slice(&day.to_be_bytes());
     k
+}
+
+/// `instance ‖ day (u32 BE) ‖ RECEIVED`: the messages received that day (the same family and
+/// day position, so the compaction filter drops both alike).
+pub fn received_key(instance: &InstanceId, day: u32) -> [u8; InstanceId::LEN + 5] {
+    let mut k = [0u8; InstanceId::LEN + 5];
+    k[..InstanceId::LEN + 4].copy_from_slice(&key(instance, day));
+    k[InstanceId::LEN + 4] = RECEIVED;
+    k
+}
+
+/// The suffix that marks a row of received messages.
+const RECEIVED: u8 = b'r';
+
+/// What one row of the family is: (instance, day, is it the received count).
+pub fn parse_key(k: &[u8]) -> Option<(InstanceId, u32, bool)> {
+    let id = InstanceId::from_slice(k.get(..InstanceId::LEN)?)?;
+    let day = u32::from_be_bytes(k.get(InstanceId::LEN..InstanceId::LEN + 4)?.try_into().ok()?);
+    match k.get(InstanceId::LEN + 4..)? {
+        [] => Some((id, day, false)),
+        [RECEIVED] => Some((id, day, true)),
+        _ => None,
+    }
+}
+
+/// A stored count.
+pub fn parse_count(v: &[u8]) -> u64 {
+    v.try_into().map(u64::from_be_bytes).unwrap_or(0)
 }
 
 /// For the compaction filter: whether a row is from before yesterday at `now_ms`.
@@ -42,10 +77,18 @@ pub fn droppable(key: &[u8], now_ms: u64) -> bool {
     day.saturating_add(1) < day_of(now_ms)
 }
 
-/// Sends counted today per instance of one shard.
+/// Today's counts per instance of one shard: (day, sends, received).
 #[derive(Default)]
 pub struct DailyCounts {
-    counts: HashMap<InstanceId, (u32, u64)>,
+    counts: HashMap<InstanceId, Day>,
+}
+
+/// One instance's counts of one day; `None` until read from the store.
+#[derive(Debug, Clone, Copy)]
+struct Day {
+    day: u32,
+    sent: Option<u64>,
+    received: Option<u64>,
 }
 
 /// A send that may go: its day, to give back if its batch fails.
@@ -54,41 +97,80 @@ pub struct Counted {
     pub day: u32,
 }
 
+/// Why a send may not go.
+#[derive(Debug)]
+pub enum Refusal {
+    /// Its account's or its instance's limit is used up: the limit.
+    Limit(u64),
+    Store(StoreError),
+}
+
 impl DailyCounts {
-    /// Counts one send of `instance` at `now_ms` under `quota` and puts the new count in
-    /// `batch`, or answers `Err(Ok(limit))` when the quota is used up.
+    fn today(&mut self, instance: InstanceId, day: u32) -> &mut Day {
+        let entry = self.counts.entry(instance).or_insert(Day { day, sent: None, received: None });
+        if entry.day != day {
+            *entry = Day { day, sent: None, received: None };
+        }
+        entry
+    }
+
+    /// Counts one send of `instance` at `now_ms` under `limit` (if any) and puts the new count
+    /// in `batch`, or refuses it when the limit is used up.
     pub fn take(
         &mut self,
         store: &Store,
         instance: InstanceId,
-        quota: u64,
+        limit: Option<u64>,
         now_ms: u64,
         batch: &mut Batch,
-    ) -> Result<Counted, Result<u64, StoreError>> {
+    ) -> Result<Counted, Refusal> {
         let day = day_of(now_ms);
-        let used = match self.counts.get(&instance) {
-            Some(&(d, n)) if d == day => n,
-            _ => {
-                let stored =
-                    store.db().get_cf(store.cf(Cf::DailySends), key(&instance, day)).map_err(|e| Err(e.into()))?;
-                stored.and_then(|v| v.try_into().ok()).map(u64::from_be_bytes).unwrap_or(0)
-            }
+        let entry = self.today(instance, day);
+        let used = match entry.sent {
+            Some(n) => n,
+            None => read(store, &key(&instance, day)).map_err(Refusal::Store)?,
         };
-        if used >= quota {
-            self.counts.insert(instance, (day, used));
-            return Err(Ok(quota));
+        entry.sent = Some(used);
+        if let Some(limit) = limit.filter(|l| used >= *l) {
+            return Err(Refusal::Limit(limit));
         }
-        self.counts.insert(instance, (day, used + 1));
+        entry.sent = Some(used + 1);
         batch.put(Cf::DailySends, key(&instance, day), (used + 1).to_be_bytes().to_vec());
         Ok(Counted { day })
     }
 
+    /// Counts one message `instance` received at `now_ms`; its new count goes in `batch`.
+    pub fn received(
+        &mut self,
+        store: &Store,
+        instance: InstanceId,
+        now_ms: u64,
+        batch: &mut Batch,
+    ) -> Result<(), StoreError> {
+        let day = day_of(now_ms);
+        let entry = self.today(instance, day);
+        let n = match entry.received {
+            Some(n) => n,
+            None => read(store, &received_key(&instance, day))?,
+        } + 1;
+        entry.received = Some(n);
+        batch.put(Cf::DailySends, received_key(&instance, day), n.to_be_bytes().to_vec());
+        Ok(())
+    }
+
     /// A counted send's batch failed: it does not count.
     pub fn give_back(&mut self, instance: InstanceId, counted: Counted) {
-        if let Some((day, n)) = self.counts.get_mut(&instance) {
+        if let Some(Day { day, sent: Some(n), .. }) = self.counts.get_mut(&instance) {
             if *day == counted.day {
                 *n = n.saturating_sub(1);
             }
+        }
+    }
+
+    /// A received message's batch failed: its count is read from disk again next time.
+    pub fn reread_received(&mut self, instance: &InstanceId) {
+        if let Some(d) = self.counts.get_mut(instance) {
+            d.received = None;
         }
     }
 
@@ -96,6 +178,10 @@ impl DailyCounts {
     pub fn forget(&mut self, instance: &InstanceId) {
         self.counts.remove(instance);
     }
+}
+
+fn read(store: &Store, key: &[u8]) -> Result<u64, StoreError> {
+    Ok(store.db().get_cf(store.cf(Cf::DailySends), key)?.map(|v| parse_count(&v)).unwrap_or(0))
 }
 
 #[cfg(test)]
@@ -113,6 +199,9 @@ mod tests {
         assert!(!droppable(&key(&id, 10), now));
         assert!(!droppable(&key(&id, 9), now), "yesterday is kept (a clock at midnight)");
         assert!(droppable(&key(&id, 8), now));
+        assert!(droppable(&received_key(&id, 8), now) && !droppable(&received_key(&id, 9), now));
+        assert_eq!(parse_key(&key(&id, 9)), Some((id, 9, false)));
+        assert_eq!(parse_key(&received_key(&id, 9)), Some((id, 9, true)));
     }
 
     #[tokio::test]
@@ -124,17 +213,24 @@ mod tests {
         let mut counts = DailyCounts::default();
         for _ in 0..2 {
             let mut batch = Batch::new();
-            counts.take(&store, id, 2, now, &mut batch).unwrap();
+            counts.take(&store, id, Some(2), now, &mut batch).unwrap();
+            counts.received(&store, id, now, &mut batch).unwrap();
             store.commit(batch).await.unwrap();
         }
+        let limit = |r: Result<Counted, Refusal>| match r {
+            Err(Refusal::Limit(l)) => Some(l),
+            _ => None,
+        };
         let mut batch = Batch::new();
-        assert_eq!(counts.take(&store, id, 2, now, &mut batch).unwrap_err().unwrap(), 2);
+        assert_eq!(limit(counts.take(&store, id, Some(2), now, &mut batch)), Some(2));
         let mut restarted = DailyCounts::default();
-        assert_eq!(restarted.take(&store, id, 2, now, &mut batch).unwrap_err().unwrap(), 2, "read back from disk");
-        let counted = restarted.take(&store, id, 3, now, &mut batch).unwrap();
+        assert_eq!(limit(restarted.take(&store, id, Some(2), now, &mut batch)), Some(2), "read back from disk");
+        let counted = restarted.take(&store, id, Some(3), now, &mut batch).unwrap();
         restarted.give_back(id, counted);
-        assert!(restarted.take(&store, id, 3, now, &mut batch).is_ok(), "a failed send gave its count back");
-        assert!(restarted.take(&store, id, 3, now + DAY_MS, &mut batch).is_ok(), "a new day starts at zero");
+        assert!(restarted.take(&store, id, Some(3), now, &mut batch).is_ok(), "a failed send gave its count back");
+        assert!(restarted.take(&store, id, Some(3), now + DAY_MS, &mut batch).is_ok(), "a new day starts at zero");
+        let stored = store.db().get_cf(store.cf(Cf::DailySends), received_key(&id, day_of(now))).unwrap();
+        assert_eq!(stored.map(|v| parse_count(&v)), Some(2), "received messages are counted beside the sends");
         store.close();
     }
 }

@@ -135,6 +135,11 @@ impl Shard {
                     return true; // not acknowledged: the network delivers it again later
                 }
                 let connected = s.phone().cloned();
+                let today = self.deps.clock.now_ms();
+                if let Err(e) = self.daily.received(&self.deps.store, id, today, &mut out.batch) {
+                    // Not counted; the message itself still goes to the integrator.
+                    tracing::warn!(instance = %id, error = %e, "cannot read the received count");
+                }
                 self.campaigns.incoming(&self.deps.store, &id, &message, &mut out.batch);
                 // Media is held (and linked) only for an instance that hears of it; otherwise the
                 // sweep deletes the file once it is past its grace.

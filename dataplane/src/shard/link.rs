@@ -40,7 +40,8 @@ impl Shard {
     }
 
     /// Connects the Cloud API instances of this shard that are not connected or connecting,
-    /// each time the configuration changed (a new instance, new credentials after a logout).
+    /// each time the configuration changed (a new instance, new credentials after a logout),
+    /// and lets queues held by their account go on (`release_held`).
     /// Called at start and from the shard's once-a-second report.
     pub(super) fn autoconnect(&mut self) {
         let config = self.deps.config.load_full();
@@ -48,6 +49,7 @@ impl Shard {
             return;
         }
         self.config_seen = config.version;
+        self.release_held();
         let mine = config.instances.values().filter(|c| c.id.shard(self.count) == self.index);
         let idle: Vec<InstanceId> = mine
             .filter(|c| matches!(c.network, Network::CloudApi(_)) && c.active)

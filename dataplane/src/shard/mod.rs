@@ -65,6 +65,8 @@ pub struct ShardDeps {
     /// Incoming words that put their sender on the campaigns' suppression list (upper case),
     /// for accounts without words of their own (`Tenant::opt_out_keywords`).
     pub opt_out_keywords: Vec<String>,
+    /// The data plane's clock: which UTC day a send or a received message counts on.
+    pub clock: Arc<crate::campaigns::Clock>,
 }
 
 type Reply = oneshot::Sender<Result<Accepted, CoreError>>;
@@ -231,7 +233,7 @@ struct Shard {
     deferred_acks: std::collections::VecDeque<(u64, InstanceId, AckId)>,
     /// Idempotency-Keys whose batch is not durable yet, and the duplicates waiting on them.
     idempotency: InFlight<crate::queue::OutboundMessage, Reply>,
-    /// Messages queued today by each instance under a daily quota.
+    /// Messages each instance queued and received today.
     daily: daily_quota::DailyCounts,
     /// Campaign runs' counters and recipient rows (issue 14).
     campaigns: crate::campaigns::Ledger,
@@ -401,11 +403,11 @@ impl Shard {
                 self.enqueued(instance, seq, result, reply, key)
             }
             Then::KeyReleased(key) => self.settle_key(Some(key), false),
-            Then::Ack(ack) => {
-                if result.is_ok() {
-                    self.connector.ack(instance, ack);
-                }
-            }
+            Then::Ack(ack) => match result.is_ok() {
+                true => self.connector.ack(instance, ack),
+                // Delivered again by the network: its count must not have moved.
+                false => self.daily.reread_received(&instance),
+            },
             Then::Reply(reply) => {
                 let _ = reply.send(result.map_err(CoreError::from));
             }
@@ -456,19 +458,22 @@ impl Shard {
         self.commit(instance, batch, Events::new(), then);
     }
 
-    fn pacing_for(&self, id: &InstanceId) -> Pacing {
+    /// The pacing of `id`'s account, or `None` while the account holds its messages: disabled
+    /// by the operator or stopped for non-payment, its instances stop sending — what they had
+    /// queued included — until it is enabled or paid (issue 10 §1, §3). Held messages stay in
+    /// the queue; [`Shard::release_held`] lets them go when the configuration changes.
+    fn pacing_for(&self, id: &InstanceId) -> Option<Pacing> {
         let config = self.deps.config.load();
-        config
-            .instances
-            .get(id)
-            .and_then(|i| config.tenants.get(&i.tenant))
-            .and_then(|t| t.pacing)
-            .unwrap_or(self.deps.pacing)
+        let tenant = config.instances.get(id).and_then(|i| config.tenants.get(&i.tenant));
+        if tenant.is_some_and(|t| t.disabled || t.payment_overdue) {
+            return None;
+        }
+        Some(tenant.and_then(|t| t.pacing).unwrap_or(self.deps.pacing))
     }
 
     /// Lets the session's next message leave if it may, or sets a timer for when it may.
     fn pump(&mut self, id: InstanceId) {
-        let pacing = self.pacing_for(&id);
+        let Some(pacing) = self.pacing_for(&id) else { return }; // held: see `pacing_for`
         let now = Instant::now();
         let Some(session) = self.sessions.get_mut(&id) else { return };
         match session.next_step(now, &self.deps.store, pacing) {
@@ -490,6 +495,21 @@ impl Shard {
                 tracing::error!(instance = %id, error = %e, "cannot read queue; retrying in 1 s");
                 self.schedule(id, now + Duration::from_secs(1));
             }
+        }
+    }
+
+    /// The configuration changed (an account enabled or paid again, among others): every
+    /// session with messages waiting and nothing on the wire or scheduled gets its turn. One
+    /// walk over the shard's sessions per new configuration version.
+    pub(super) fn release_held(&mut self) {
+        let waiting: Vec<InstanceId> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| !s.queue.is_empty() && s.in_flight.is_none() && s.wake_at.is_none())
+            .map(|(id, _)| *id)
+            .collect();
+        for id in waiting {
+            self.pump(id);
         }
     }
 

@@ -215,6 +215,7 @@ fn core_response(e: &CoreError) -> Resp {
     let (status, error) = match e {
         CoreError::QueueFull { .. } => (StatusCode::TOO_MANY_REQUESTS, "Queue full"),
         CoreError::DailyQuota { .. } => (StatusCode::TOO_MANY_REQUESTS, "Daily quota reached"),
+        CoreError::DailyLimit { .. } => (StatusCode::TOO_MANY_REQUESTS, "Daily limit reached"),
         CoreError::AlreadyConnected => (StatusCode::CONFLICT, "You are already connected."),
         CoreError::Reconnecting => (StatusCode::CONFLICT, "Reconnecting"),
         CoreError::PairingExpired => (StatusCode::CONFLICT, "QR code expired"),

@@ -17,6 +17,7 @@ mod qr_image;
 mod queue;
 pub mod routes;
 mod settings;
+mod stats;
 mod webhooks;
 
 pub use messages::parse_send_text;
@@ -65,6 +66,8 @@ enum Core {
     /// `queue/{zaapId}`.
     QueueRemove,
     Integrator,
+    /// The instance's message counts and daily limit, kept by the control plane.
+    Stats,
 }
 
 const GET: &str = "GET";
@@ -84,6 +87,7 @@ static CORE: &[Route<Core>] = &[
     Route { path: "queue/{zaapId}", methods: DELETE, label: "zapi.queue-delete", op: Core::QueueRemove },
     Route { path: "integrator/on-demand/subscription", methods: POST, label: "zapi.integrator", op: Core::Integrator },
     Route { path: "integrator/on-demand/cancel", methods: POST, label: "zapi.integrator", op: Core::Integrator },
+    Route { path: "stats", methods: GET, label: "zapi.stats", op: Core::Stats },
 ];
 
 /// What a route does, once the path is understood.
@@ -217,6 +221,7 @@ async fn dispatch(
             Core::QueueCount => queue::count(&call).await,
             Core::QueueRemove => queue::remove(&call, params.get(0)).await,
             Core::Integrator => Err(ZapiError::RouteNotFound),
+            Core::Stats => stats::stats(&call).await,
         },
         Action::Message(route, params) => messages::handle(&call, route, &params).await,
         Action::Setting(s) => settings::change(&call, s).await,
@@ -245,6 +250,7 @@ mod tests {
             ("integrator/on-demand/subscription", Some(("zapi.integrator", POST))),
             ("integrator/on-demand/cancel", Some(("zapi.integrator", POST))),
             ("integrator/on-demand/other", None),
+            ("stats", Some(("zapi.stats", GET))),
             ("send-text", Some(("zapi.send-text", POST))),
             ("send-ptv", Some(("zapi.send-ptv", POST))),
             ("send-document/pdf", Some(("zapi.send-document", POST))),

@@ -80,6 +80,7 @@ fn start(dir: &Path, double: &Double, instance: &InstanceConfig) -> Plane {
         store_limits: defaults.store,
         media: crate::media::Media::temporary(),
         opt_out_keywords: defaults.campaigns.opt_out_keywords.clone(),
+        clock: std::sync::Arc::new(crate::campaigns::Clock::system()),
     };
     let (tx, rx) = mpsc::channel(shard::EVENT_CAPACITY);
     let settings = wa::Settings {

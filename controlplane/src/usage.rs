@@ -1,0 +1,162 @@
+//! usage: how many messages each instance sent and received per UTC day, from the data
+//! planes' session reports, for `GET /instances/{id}/token/{token}/stats` (issue 10 §5).
+//!
+//! A report carries each (instance, day)'s **whole** count on the reporting process, never an
+//! increment, so taking it is idempotent: the stored row of (instance, day, process) becomes
+//! the larger of what it held and what the report says. A report retried after a lost answer,
+//! repeated, delivered out of order, or sent again by a process that restarted (its counts are
+//! on its disk, `shard::daily_quota` in the data plane) restates numbers already held and moves
+//! nothing; counts only grow within a day, so the larger is the newer. Rows are per reporting
+//! process (its own node id, kept in its store), and an instance's day is the sum over them,
+//! so an instance that moves to another data plane keeps what the first one counted.
+//!
+//! Rows live in the `usage` family, written with fsync before the report is answered, so
+//! they survive a control-plane restart; they are never pushed. "Today" and "this month" of
+//! the stats answer are the control plane's [`crate::clock`]; a data plane counts on its own
+//! clock's UTC day (the system clock in production, `--test-clock`'s in tests).
+
+use std::sync::Mutex;
+
+use chatedge_config::{DailyUsage, InstanceId, NodeId};
+use serde::{Deserialize, Serialize};
+
+use crate::clock::{self, DAY_MS};
+use crate::store::{Cf, Store, StoreError, Writes};
+
+/// What one process counted for one instance on one day.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counted {
+    pub sent: u64,
+    pub received: u64,
+}
+
+/// An instance's figures for the stats answer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Figures {
+    pub sent_today: u64,
+    pub received_today: u64,
+    pub sent_this_month: u64,
+}
+
+/// The usage rows; the lock makes each report's read-merge-write one step (two reports of
+/// one process could otherwise race and keep the smaller count). Held on a blocking thread,
+/// across one synced write, never across `.await`.
+#[derive(Default)]
+pub struct Usage {
+    merging: Mutex<()>,
+}
+
+/// `instance ‖ day (u32 BE) ‖ process`.
+fn key(instance: &InstanceId, day: u32, process: &NodeId) -> Vec<u8> {
+    let mut k = Vec::with_capacity(InstanceId::LEN + 4 + NodeId::LEN);
+    k.extend_from_slice(instance.as_bytes());
+    k.extend_from_slice(&day.to_be_bytes());
+    k.extend_from_slice(process.as_bytes());
+    k
+}
+
+/// The first key of `instance`'s day `day` (any process).
+fn day_start(instance: &InstanceId, day: u32) -> Vec<u8> {
+    let mut k = Vec::with_capacity(InstanceId::LEN + 4);
+    k.extend_from_slice(instance.as_bytes());
+    k.extend_from_slice(&day.to_be_bytes());
+    k
+}
+
+fn day_of(key: &[u8]) -> Option<u32> {
+    Some(u32::from_be_bytes(key.get(InstanceId::LEN..InstanceId::LEN + 4)?.try_into().ok()?))
+}
+
+impl Usage {
+    /// Takes the counts of a report from process `process`; answers how many rows moved.
+    /// Blocking (one synced write when anything moved): run off the event loop.
+    pub fn record(&self, store: &Store, process: NodeId, usage: &[DailyUsage]) -> Result<usize, StoreError> {
+        let _one_merge_at_a_time = self.merging.lock().unwrap_or_else(|p| p.into_inner());
+        let mut writes = Writes::default();
+        let mut moved = 0;
+        for u in usage {
+            let k = key(&u.instance, u.day, &process);
+            let held: Counted = store.get(Cf::Usage, &k)?.unwrap_or_default();
+            let merged = Counted { sent: held.sent.max(u.sent), received: held.received.max(u.received) };
+            if merged != held {
+                writes.put(Cf::Usage, k, &merged);
+                moved += 1;
+            }
+        }
+        if moved > 0 {
+            store.write(writes)?;
+        }
+        Ok(moved)
+    }
+
+    /// `instance`'s figures at `now_ms`: today's counts and the sends of this month so far.
+    pub fn figures(&self, store: &Store, instance: &InstanceId, now_ms: u64) -> Result<Figures, StoreError> {
+        let today = (now_ms / DAY_MS) as u32;
+        let month_start = (clock::day_of_month_ms(clock::month_of(now_ms), 1) / DAY_MS) as u32;
+        let rows: Vec<(Vec<u8>, Counted)> =
+            store.range(Cf::Usage, &day_start(instance, month_start), &day_start(instance, today + 1))?;
+        let mut f = Figures::default();
+        for (k, c) in rows {
+            f.sent_this_month += c.sent;
+            if day_of(&k) == Some(today) {
+                f.sent_today += c.sent;
+                f.received_today += c.received;
+            }
+        }
+        Ok(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MARCH_10: u64 = 1_899_331_200_000; // 2030-03-10T00:00:00Z
+
+    fn day(ms: u64) -> u32 {
+        (ms / DAY_MS) as u32
+    }
+
+    fn counts(instance: InstanceId, at_ms: u64, sent: u64, received: u64) -> DailyUsage {
+        DailyUsage { instance, day: day(at_ms), sent, received }
+    }
+
+    #[test]
+    fn a_report_retried_repeated_reordered_or_resent_after_a_restart_never_counts_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let usage = Usage::default();
+        let (a, node) = (InstanceId::generate(), NodeId::random());
+        let noon = MARCH_10 + DAY_MS / 2;
+        assert_eq!(usage.record(&store, node, &[counts(a, noon, 3, 2)]).unwrap(), 1);
+        assert_eq!(usage.record(&store, node, &[counts(a, noon, 3, 2)]).unwrap(), 0, "the same report again");
+        assert_eq!(usage.record(&store, node, &[counts(a, noon, 5, 2)]).unwrap(), 1, "two more sends");
+        assert_eq!(usage.record(&store, node, &[counts(a, noon, 3, 2)]).unwrap(), 0, "an older report, late");
+        // The data plane restarted: its counts came back from its disk, so it says the same.
+        assert_eq!(usage.record(&store, node, &[counts(a, noon, 5, 2)]).unwrap(), 0, "resent after a restart");
+        let f = usage.figures(&store, &a, noon).unwrap();
+        assert_eq!(f, Figures { sent_today: 5, received_today: 2, sent_this_month: 5 });
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        let f = Usage::default().figures(&store, &a, noon).unwrap();
+        assert_eq!(f.sent_today, 5, "kept across a control-plane restart");
+    }
+
+    #[test]
+    fn today_and_this_month_follow_the_asked_instant_and_processes_add_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let usage = Usage::default();
+        let (a, b) = (InstanceId::generate(), InstanceId::generate());
+        let (first, second) = (NodeId::random(), NodeId::random());
+        let feb_28 = MARCH_10 - 10 * DAY_MS;
+        usage.record(&store, first, &[counts(a, feb_28, 7, 0), counts(a, MARCH_10 - DAY_MS, 4, 1)]).unwrap();
+        usage.record(&store, first, &[counts(a, MARCH_10, 2, 1), counts(b, MARCH_10, 9, 9)]).unwrap();
+        usage.record(&store, second, &[counts(a, MARCH_10, 1, 3)]).unwrap();
+        let f = usage.figures(&store, &a, MARCH_10 + 1000).unwrap();
+        assert_eq!(f, Figures { sent_today: 3, received_today: 4, sent_this_month: 7 }, "February is not this month");
+        let next_day = usage.figures(&store, &a, MARCH_10 + DAY_MS).unwrap();
+        assert_eq!((next_day.sent_today, next_day.sent_this_month), (0, 7));
+        assert_eq!(usage.figures(&store, &b, MARCH_10).unwrap().sent_today, 9);
+    }
+}
