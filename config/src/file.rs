@@ -65,6 +65,10 @@ pub struct RawDataplane {
     /// plane presenting that very certificate is trusted (its name and issuer do not matter);
     /// without it, https:// control planes are checked against the public web PKI roots.
     pub control_plane_fingerprint: String,
+    /// The base URL other data planes forward this node's instances' requests to
+    /// (`http(s)://host:port`); empty: `http://` + the bound plain address, with an unspecified
+    /// address (`0.0.0.0`) read as 127.0.0.1 — right when every node runs on one machine.
+    pub advertise_url: String,
 }
 
 impl Default for RawDataplane {
@@ -80,6 +84,7 @@ impl Default for RawDataplane {
             settings_timeout_ms: 10_000,
             trusted_proxies: Vec::new(),
             control_plane_fingerprint: String::new(),
+            advertise_url: String::new(),
         }
     }
 }
@@ -531,6 +536,9 @@ pub struct DataplaneConfig {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// The control plane certificate this node pins (see [`RawDataplane::control_plane_fingerprint`]).
     pub control_plane_fingerprint: Option<crate::CertFingerprint>,
+    /// Where other data planes reach this one (see [`RawDataplane::advertise_url`]); `None`:
+    /// derived from the bound address at start.
+    pub advertise_url: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -813,6 +821,12 @@ impl TryFrom<RawConfig> for Config {
                 "" => None,
                 text => crate::CertFingerprint::parse(text)
                     .map_err(|e| p.0.push(format!("dataplane.control_plane_fingerprint: {e}")))
+                    .ok(),
+            },
+            advertise_url: match d.advertise_url.trim() {
+                "" => None,
+                text => crate::link::check_advertise_url(text)
+                    .map_err(|e| p.0.push(format!("dataplane.advertise_url: {e}")))
                     .ok(),
             },
         };
@@ -1181,6 +1195,10 @@ mod tests {
         let c = Config::parse(&format!("[dataplane]\ncontrol_plane_fingerprint = \"{pin}\"\n")).unwrap();
         assert_eq!(c.dataplane.control_plane_fingerprint.map(|f| f.to_string()), Some(pin));
         assert_eq!(Config::default().dataplane.control_plane_fingerprint, None);
+        let err = Config::parse("[dataplane]\nadvertise_url = \"10.0.0.7:8080\"\n").unwrap_err();
+        assert!(err.to_string().contains("dataplane.advertise_url"), "{err}");
+        let c = Config::parse("[dataplane]\nadvertise_url = \"https://edge-1.example.com:8443/\"\n").unwrap();
+        assert_eq!(c.dataplane.advertise_url.as_deref(), Some("https://edge-1.example.com:8443"));
         let err = Config::parse("[dataplane]\ncontrol_plane_fingerprint = \"sha256:00\"\n").unwrap_err();
         assert!(err.to_string().contains("dataplane.control_plane_fingerprint"), "{err}");
     }

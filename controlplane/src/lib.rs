@@ -89,6 +89,8 @@ pub struct ControlPlane {
     attached: watch::Sender<HashMap<(NodeId, NodeId), Attached>>,
     /// Each node's last contact and applied version (memory only).
     pub activity: nodes::Activity,
+    /// The instances each node holds out of service (memory only).
+    pub quarantines: nodes::Quarantines,
     /// The fingerprint of the certificate this control plane serves, when it serves TLS.
     pub link_fingerprint: Option<CertFingerprint>,
     /// "Now" for every lifecycle and billing rule.
@@ -142,6 +144,7 @@ impl ControlPlane {
             },
             attached: watch::channel(HashMap::new()).0,
             activity: nodes::Activity::default(),
+            quarantines: nodes::Quarantines::default(),
             link_fingerprint: None,
             clock,
             sealer,

@@ -3,7 +3,8 @@
 //! hash), list every node with what it did lately, and revoke one (`POST …/{id}/revoke` or
 //! `DELETE …/{id}`): from that change on its token is refused (401) and its open config stream
 //! ends. The default node (the first-start node token) is listed but is changed only through
-//! `CHATEDGE_NODE_TOKEN`.
+//! `CHATEDGE_NODE_TOKEN`. The listing shows each node's advertised address and the instances
+//! it quarantined (refused to take), as its last acknowledgement reported them.
 
 use std::sync::Arc;
 
@@ -83,14 +84,17 @@ async fn revoke(cp: &Arc<ControlPlane>, id: &str) -> Result<Resp, CpError> {
 
 /// Every node (the default one first, then registered ones by id) and how the link is secured.
 fn list(cp: &ControlPlane) -> serde_json::Value {
-    let (version, counts, registered) = cp.registry_read(|r| {
+    let (version, counts, registered, adverts) = cp.registry_read(|r| {
         let registered: Vec<(NodeId, String, Option<u64>, u64)> =
             r.nodes.values().map(|n| (n.id, n.name.clone(), n.revoked_ms, n.created_ms)).collect();
-        (r.version, r.instances_per_node(), registered)
+        let adverts: std::collections::HashMap<NodeId, String> =
+            r.adverts.values().map(|p| (p.node, p.url.clone())).collect();
+        (r.version, r.instances_per_node(), registered, adverts)
     });
     let default = (DEFAULT_NODE, "default".to_owned(), None, 0);
     let view = |(id, name, revoked_ms, created_ms): (NodeId, String, Option<u64>, u64)| {
         let contact = cp.activity.get(id);
+        let (quarantined, which) = cp.quarantines.of(id);
         json!({
             "id": id.to_string(),
             "name": name,
@@ -103,6 +107,8 @@ fn list(cp: &ControlPlane) -> serde_json::Value {
             "streams": cp.streams_of(id),
             "instances": counts.get(&id).copied().unwrap_or(0),
             "sessions": {"connected": cp.sessions.connected_on(id)},
+            "advertisedUrl": adverts.get(&id),
+            "quarantined": {"count": quarantined, "instances": which},
             "metricLabel": nodes::label(id),
         })
     };
