@@ -39,7 +39,11 @@ struct Cp {
 
 impl Cp {
     fn start(dir: &std::path::Path) -> Cp {
-        let ce = Chatedge::controlplane(dir, &cp_config(), "127.0.0.1:0");
+        Cp::start_with(dir, &cp_config())
+    }
+
+    fn start_with(dir: &std::path::Path, config: &str) -> Cp {
+        let ce = Chatedge::controlplane(dir, config, "127.0.0.1:0");
         assert!(ce.cp.starts_with("https://"), "the control plane announces TLS: {}", ce.cp);
         let pem = std::fs::read(dir.join("controlplane.crt")).expect("the generated certificate is kept");
         let fingerprint = std::fs::read_to_string(dir.join("controlplane.fingerprint")).unwrap().trim().to_owned();
@@ -298,6 +302,41 @@ async fn a_request_sent_to_the_wrong_data_plane_is_served_by_its_owner_on_the_cl
     assert_eq!(s, 502, "{v}");
     assert_eq!(v["error"], json!("Owner unreachable"), "{v}");
     assert!(v["message"].as_str().unwrap().contains(&owner_url), "names where it tried: {v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_or_revoked_data_planes_instances_move_to_a_live_one() {
+    let dir = temp_dir();
+    let http = Http::new();
+    let cp = Cp::start_with(&dir.path().join("cp"), &format!("{}reassign_after_ms = 2000\n", cp_config()));
+    let (a, b) = two_nodes(dir.path(), &cp).await;
+    let (first, second) = (cp.create().await, cp.create().await);
+    let dps = [&a, &b];
+    let (o1, o2) = (owner_of(&http, &dps, &first).await, owner_of(&http, &dps, &second).await);
+    assert_ne!(o1, o2, "one instance on each data plane");
+    let (kept, lost) = if o1 == 0 { (a, b) } else { (b, a) };
+    let owns_both = |v: &Value| v["dataplanes"].as_array().unwrap().iter().any(|n| n["instances"] == json!(2));
+
+    // The second one's node dies: after 2 s of silence its instance is the other node's own.
+    lost.kill_9();
+    assert_eq!(owner_of(&http, &[&kept], &second).await, 0, "served by the live node itself");
+    assert_eq!(status_on(&http, &kept, &first).await, 200, "its own instance untouched");
+    let listing = cp.nodes().await;
+    assert!(owns_both(&listing), "the live node owns both: {listing}");
+
+    // A third node takes the next instance; revoking it moves that instance at once.
+    let (c_id, c_token) = cp.register("edge-c").await;
+    let c = dataplane(&dir.path().join("c"), &cp, &c_token, &cp.fingerprint);
+    let ready = |v: &Value| v["node"]["streams"] == json!(1) && v["node"]["advertisedUrl"].is_string();
+    cp.node_when(&c_id, "holds its config stream", ready).await;
+    let third = cp.create().await;
+    assert_eq!(owner_of(&http, &[&kept, &c], &third).await, 1, "placed on the emptiest node, c");
+    let admin = &cp.ce.admin_token;
+    let (s, v) = cp.http.post(&cp.url(&format!("/admin/dataplanes/{c_id}/revoke")), Some(admin), &json!({})).await;
+    assert_eq!(s, 200, "revoke: {v}");
+    assert_eq!(owner_of(&http, &[&kept], &third).await, 0, "moved to the live node with the revocation");
+    let moved = metrics::sum(&cp.http, &cp.ce.cp, "chatedge_cp_instances_moved_total", "").await;
+    assert_eq!(moved, 2.0, "one for silence, one for the revocation");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -101,6 +101,10 @@ pub struct RawControlplane {
     /// generated at first start and kept next to `credentials.json`.
     pub tls_cert: String,
     pub tls_key: String,
+    /// A data plane with no config stream and no call for this long loses its instances to
+    /// the live ones (0: never). Moving costs the instance its queue and its paired session on
+    /// the lost node, so it is off unless asked for.
+    pub reassign_after_ms: u64,
 }
 
 impl Default for RawControlplane {
@@ -111,6 +115,7 @@ impl Default for RawControlplane {
             tls: None,
             tls_cert: String::new(),
             tls_key: String::new(),
+            reassign_after_ms: 0,
         }
     }
 }
@@ -546,6 +551,8 @@ pub struct ControlplaneConfig {
     pub listen: SocketAddr,
     pub heartbeat: Duration,
     pub tls: ControlplaneTls,
+    /// See [`RawControlplane::reassign_after_ms`]; `None`: never.
+    pub reassign_after: Option<Duration>,
 }
 
 /// How the control plane serves (its data-plane link and admin API share one listener).
@@ -840,6 +847,7 @@ impl TryFrom<RawConfig> for Config {
             listen: cp_listen,
             heartbeat: ms(p.positive("controlplane.heartbeat_ms", c.heartbeat_ms)),
             tls: controlplane_tls(c, cp_listen, &mut p),
+            reassign_after: (c.reassign_after_ms > 0).then(|| ms(c.reassign_after_ms)),
         };
         let pc = &raw.pacing;
         p.check(pc.min_delay_ms <= pc.max_delay_ms, || {

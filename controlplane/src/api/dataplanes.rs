@@ -1,8 +1,8 @@
 //! The operator's routes for data planes (`/admin/dataplanes`, admin token): register a node
 //! (`POST {"name"}` → `{"id", "name", "nodeToken"}`, the token shown this once and stored as a
 //! hash), list every node with what it did lately, and revoke one (`POST …/{id}/revoke` or
-//! `DELETE …/{id}`): from that change on its token is refused (401) and its open config stream
-//! ends. The default node (the first-start node token) is listed but is changed only through
+//! `DELETE …/{id}`): from that change on its token is refused (401), its open config stream
+//! ends and its instances move to live nodes (`nodes::reassign`). The default node (the first-start node token) is listed but is changed only through
 //! `CHATEDGE_NODE_TOKEN`. The listing shows each node's advertised address and the instances
 //! it quarantined (refused to take), as its last acknowledgement reported them.
 
@@ -15,7 +15,7 @@ use hyper::{Method, Request, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::nodes::{self, NodeRecord, DEFAULT_NODE, MAX_NAME_LEN, MAX_NODES};
+use crate::nodes::{self, reassign, NodeRecord, DEFAULT_NODE, MAX_NAME_LEN, MAX_NODES};
 use crate::registry::Change;
 use crate::{ControlPlane, CpError};
 
@@ -72,12 +72,18 @@ async fn revoke(cp: &Arc<ControlPlane>, id: &str) -> Result<Resp, CpError> {
         return Err(CpError::refused(400, "Invalid field", why));
     }
     let now = chatedge_config::time::unix_ms();
-    cp.mutate_async(move |r, _| {
-        let mut record = r.nodes.get(&id).cloned().ok_or_else(not_found)?;
-        record.revoked_ms.get_or_insert(now);
-        Ok(((), Change { nodes: vec![record], ..Change::default() }))
-    })
-    .await?;
+    let live = cp.live_nodes(now);
+    // Its instances move to live nodes in the same change (none live: they stay, and the
+    // silence check moves them once one is).
+    let moved = cp
+        .mutate_async(move |r, _| {
+            let mut record = r.nodes.get(&id).cloned().ok_or_else(not_found)?;
+            record.revoked_ms.get_or_insert(now);
+            let moved = reassign::moves(r, &[id], &live);
+            Ok((moved.len(), Change { nodes: vec![record], instances: moved, ..Change::default() }))
+        })
+        .await?;
+    cp.metrics.instances_moved.with_label_values(&[reassign::Reason::Revoked.label()]).inc_by(moved as u64);
     cp.activity.forget(id);
     Ok(chatedge_serve::json(StatusCode::OK, &json!({"value": true})))
 }

@@ -7,7 +7,10 @@
 //! version) is kept in memory only, and a restarted control plane learns it again within
 //! seconds. [`place`] picks a new instance's owner: the live node with the fewest instances.
 //! Node ids label metrics only once registered (at most [`MAX_NODES`], the operator's doing).
-//! [`Quarantines`] keeps, per node, the instances it refused to take (issue 10 §5).
+//! [`Quarantines`] keeps, per node, the instances it refused to take (issue 10 §5);
+//! [`reassign`] moves a revoked or silent node's instances to live nodes.
+
+pub mod reassign;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -91,7 +94,12 @@ impl Activity {
 
     /// Nodes heard from within [`LIVE_WINDOW`] of `now_ms`.
     pub fn recent(&self, now_ms: u64) -> Vec<NodeId> {
-        let window = LIVE_WINDOW.as_millis() as u64;
+        self.recent_within(now_ms, LIVE_WINDOW)
+    }
+
+    /// Nodes heard from within `window` of `now_ms`.
+    pub fn recent_within(&self, now_ms: u64, window: Duration) -> Vec<NodeId> {
+        let window = window.as_millis() as u64;
         self.lock().iter().filter(|(_, c)| c.last_ms + window >= now_ms).map(|(id, _)| *id).collect()
     }
 

@@ -136,3 +136,24 @@ fn a_node_is_live_for_placement_within_the_window_after_its_last_call_and_not_af
     activity.forget(b);
     assert!(activity.recent(1_001 + window).is_empty());
 }
+
+#[test]
+fn a_lost_nodes_instances_are_spread_over_the_live_nodes_fewest_first() {
+    let (mut r, _) = with_bootstrap();
+    let ((a, _), (b, _), (lost, _)) = (node("a"), node("b"), node("lost"));
+    let mut instances = vec![owned_by(a.id), owned_by(a.id)];
+    instances.extend((0..4).map(|_| owned_by(lost.id)));
+    let nodes = vec![a.clone(), b.clone(), lost.clone()];
+    apply(&mut r, Change { nodes, instances, ..Change::default() });
+
+    let moved = reassign::moves(&r, &[lost.id], &[a.id, b.id, lost.id]);
+    assert_eq!(moved.len(), 4, "every instance of the lost node, and only those");
+    let to = |n: NodeId| moved.iter().filter(|i| i.owner == Some(n)).count();
+    assert_eq!((to(a.id), to(b.id)), (1, 3), "a held two already: three to b, one to a, three each after");
+    assert!(moved.iter().all(|i| r.instances[&i.config.id].owner == Some(lost.id)));
+    assert!(reassign::moves(&r, &[lost.id], &[lost.id]).is_empty(), "no live node: nothing moves");
+    let revoked_b = NodeRecord { revoked_ms: Some(1), ..b.clone() };
+    apply(&mut r, Change { nodes: vec![revoked_b], ..Change::default() });
+    let moved = reassign::moves(&r, &[lost.id], &[a.id, b.id]);
+    assert!(moved.iter().all(|i| i.owner == Some(a.id)), "a revoked node takes none");
+}
