@@ -1,15 +1,20 @@
 //! The link between the planes (issue 10 §5), with one control plane and two data planes as
 //! separate processes on 127.0.0.1: the control plane serves TLS and each data plane pins its
 //! certificate; each data plane has its own credential and receives every account change but
-//! only the instances placed on it; a revoked credential is refused and its stream ends; a
-//! data plane refuses a control plane whose certificate does not match its pin (and keeps
-//! serving its snapshot); plain HTTP to a control plane off this machine is refused at start.
+//! only the instances placed on it; a request sent to the wrong data plane is forwarded to the
+//! owner, which enforces the account's rules on the client's own address; a revoked credential
+//! is refused and its stream ends; a data plane refuses a control plane whose certificate does
+//! not match its pin (and keeps serving its snapshot); an instance whose configuration a data
+//! plane refuses is quarantined alone; plain HTTP to a control plane off this machine is
+//! refused at start.
 
 mod common;
 
 use std::time::Duration;
 
+use common::files::{self, Blob};
 use common::*;
+use hyper::Method;
 use serde_json::{json, Value};
 
 /// Test settings plus a control plane that serves TLS with a certificate it generates.
@@ -17,9 +22,12 @@ fn cp_config() -> String {
     format!("{FAST}\n[controlplane]\ntls = true\n")
 }
 
-/// Test settings for a data plane pinning `fingerprint`.
+/// Test settings for a data plane pinning `fingerprint`. Loopback is a trusted proxy, so a
+/// test can name a client address in `X-Forwarded-For`.
 fn dp_config(fingerprint: &str) -> String {
-    format!("{FAST}\n[dataplane]\ncontrol_plane_fingerprint = \"{fingerprint}\"\n")
+    format!(
+        "{FAST}\n[dataplane]\ncontrol_plane_fingerprint = \"{fingerprint}\"\ntrusted_proxies = [\"127.0.0.1/32\"]\n"
+    )
 }
 
 /// A control plane serving TLS and a client that trusts its certificate.
@@ -31,7 +39,11 @@ struct Cp {
 
 impl Cp {
     fn start(dir: &std::path::Path) -> Cp {
-        let ce = Chatedge::controlplane(dir, &cp_config(), "127.0.0.1:0");
+        Cp::start_with(dir, &cp_config())
+    }
+
+    fn start_with(dir: &std::path::Path, config: &str) -> Cp {
+        let ce = Chatedge::controlplane(dir, config, "127.0.0.1:0");
         assert!(ce.cp.starts_with("https://"), "the control plane announces TLS: {}", ce.cp);
         let pem = std::fs::read(dir.join("controlplane.crt")).expect("the generated certificate is kept");
         let fingerprint = std::fs::read_to_string(dir.join("controlplane.fingerprint")).unwrap().trim().to_owned();
@@ -96,19 +108,42 @@ async fn send_on(http: &Http, dp: &Chatedge, inst: &Instance) -> (u16, Value) {
     http.post(&dp.instance_url(inst, "send-text"), None, &json!({"phone": "5511988887777", "message": "hi"})).await
 }
 
-/// Which of `dps` serves `inst` (exactly one must; the others answer as for an unknown one).
+/// Requests a data plane forwarded to another node.
+async fn proxied(http: &Http, dp: &Chatedge) -> f64 {
+    metrics::sum(http, &dp.dp, "chatedge_dp_proxied_requests_total", "").await
+}
+
+/// Which of `dps` owns `inst`: the one that answers its status without forwarding it.
 async fn owner_of(http: &Http, dps: &[&Chatedge], inst: &Instance) -> usize {
     let found = eventually(Duration::from_secs(20), || async {
-        let mut serving = Vec::new();
         for (i, dp) in dps.iter().enumerate() {
-            if status_on(http, dp, inst).await == 200 {
-                serving.push(i);
+            let before = proxied(http, dp).await;
+            if status_on(http, dp, inst).await == 200 && proxied(http, dp).await == before {
+                return Some(i);
             }
         }
-        (serving.len() == 1).then(|| serving[0])
+        None
     })
     .await;
-    found.unwrap_or_else(|| panic!("instance {} is served by exactly one data plane", inst.id))
+    found.unwrap_or_else(|| panic!("instance {} is served by one data plane of its own", inst.id))
+}
+
+/// Messages a data plane accepted into its own queues.
+async fn accepted(http: &Http, dp: &Chatedge) -> f64 {
+    metrics::sum(http, &dp.dp, "chatedge_dp_messages_total", "outcome=\"accepted\"").await
+}
+
+/// Two registered data planes holding their config streams and having advertised an address.
+async fn two_nodes(dir: &std::path::Path, cp: &Cp) -> (Chatedge, Chatedge) {
+    let (a_id, a_token) = cp.register("edge-a").await;
+    let (b_id, b_token) = cp.register("edge-b").await;
+    let a = dataplane(&dir.join("a"), cp, &a_token, &cp.fingerprint);
+    let b = dataplane(&dir.join("b"), cp, &b_token, &cp.fingerprint);
+    for id in [&a_id, &b_id] {
+        let ready = |v: &Value| v["node"]["streams"] == json!(1) && v["node"]["advertisedUrl"].is_string();
+        cp.node_when(id, "holds its config stream and advertised its address", ready).await;
+    }
+    (a, b)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -130,12 +165,10 @@ async fn two_data_planes_get_every_change_each_only_its_own_instances_and_a_revo
     let (o1, o2) = (owner_of(&http, &dps, &first).await, owner_of(&http, &dps, &second).await);
     assert_ne!(o1, o2, "one instance on each data plane");
 
-    // A node holds only its own instances' tokens: the other's token is not accepted there.
+    // Each sends on its owner (the other node forwards: see the next test).
     for (inst, owner) in [(&first, o1), (&second, o2)] {
         let (s, v) = send_on(&http, dps[owner], inst).await;
         assert_eq!(s, 200, "sent on its owner: {v}");
-        let (s, v) = send_on(&http, dps[1 - owner], inst).await;
-        assert_eq!(s, 401, "the other node does not know this instance's token: {v}");
     }
 
     // Every node gets every account change: disabling the account stops sends on both.
@@ -189,6 +222,162 @@ async fn two_data_planes_get_every_change_each_only_its_own_instances_and_a_revo
     // A new instance now goes to the only node still allowed: a.
     let third = cp.create().await;
     assert_eq!(owner_of(&http, &dps, &third).await, 0, "placed on a");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_sent_to_the_wrong_data_plane_is_served_by_its_owner_on_the_clients_own_address() {
+    let dir = temp_dir();
+    let http = Http::new();
+    let cp = Cp::start(&dir.path().join("cp"));
+    let (a, b) = two_nodes(dir.path(), &cp).await;
+    let inst = cp.create().await;
+    let dps = [&a, &b];
+    let owner = owner_of(&http, &dps, &inst).await;
+    let (own_dp, wrong_dp) = if owner == 0 { (a, b) } else { (b, a) };
+    let (own, wrong) = (&own_dp, &wrong_dp);
+    let forwarded_before = proxied(&http, wrong).await;
+
+    // A send through the wrong node: the owner's answer, the message accepted once, by the owner.
+    let (s, v) = send_on(&http, wrong, &inst).await;
+    assert_eq!(s, 200, "{v}");
+    assert!(v["zaapId"].is_string() && v["messageId"].is_string(), "{v}");
+    assert_eq!(accepted(&http, own).await, 1.0, "the owner queued it");
+    assert_eq!(accepted(&http, wrong).await, 0.0, "the wrong node queued nothing");
+    // Reads answer the same through either node.
+    for route in ["status", "queue"] {
+        let direct = http.get(&own.instance_url(&inst, route), None).await;
+        let through = http.get(&wrong.instance_url(&inst, route), None).await;
+        assert_eq!(through, direct, "{route} through the wrong node");
+    }
+    // A large body (a 3 MiB document as base64) streams through to the owner.
+    let blob = Blob::pdf(3 * 1024 * 1024, 7);
+    let url = wrong.instance_url(&inst, "send-document/pdf");
+    let sent = files::send_base64(&url, "document", "application/pdf", "5511988887777", &blob).await;
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    assert_eq!(accepted(&http, own).await, 2.0);
+    assert_eq!(accepted(&http, wrong).await, 0.0);
+    assert_eq!(proxied(&http, wrong).await, forwarded_before + 4.0, "two sends and two reads forwarded");
+
+    // An unknown instance, or a wrong token, answers as before on either node.
+    let unknown =
+        Instance { id: "0123456789ABCDEF0123456789ABCDEF".into(), token: "F".repeat(24), secret: String::new() };
+    let wrong_token = Instance { token: "0".repeat(24), ..inst.clone() };
+    let expected = json!({"error": "Unauthorized", "message": "unknown instance or invalid token"});
+    for dp in [own, wrong] {
+        for i in [&unknown, &wrong_token] {
+            assert_eq!(http.get(&dp.instance_url(i, "status"), None).await, (401, expected.clone()), "{}", dp.dp);
+        }
+    }
+
+    // The owner applies the account's IP allowlist to the client's address as the first node
+    // saw it; a client cannot name its own address by sending the forwarding headers.
+    let admin = &cp.ce.admin_token;
+    let (_, accounts) = cp.http.get(&cp.url("/admin/accounts"), Some(admin)).await;
+    let account = accounts["content"][0]["id"].as_str().unwrap().to_owned();
+    let path = cp.url(&format!("/admin/accounts/{account}/ip-allowlist"));
+    let body = json!({"ips": ["10.1.2.3"], "enabled": true}).to_string().into_bytes();
+    let (s, v) = cp.http.raw(Method::PUT, &path, Some(admin), &[("content-type", "application/json")], body).await;
+    assert_eq!(s, 200, "{v}");
+    let refused = (403, json!({"error": "127.0.0.1 not allowed"}));
+    let applied = eventually(Duration::from_secs(20), || async {
+        (http.get(&own.instance_url(&inst, "status"), None).await == refused).then_some(())
+    });
+    assert!(applied.await.is_some(), "the allowlist reached the owner");
+    let forged = [("x-chatedge-peer-key", "0".repeat(64)), ("x-chatedge-client-ip", "10.1.2.3".to_owned())];
+    let forged: Vec<(&str, &str)> = forged.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    for dp in [own, wrong] {
+        let (s, v) = http.raw(Method::GET, &dp.instance_url(&inst, "status"), None, &forged, Vec::new()).await;
+        assert_eq!((s, v), refused.clone(), "forged forwarding headers are ignored on {}", dp.dp);
+        assert_eq!(http.get(&dp.instance_url(&inst, "status"), None).await, refused.clone());
+    }
+    assert!(metrics::sum(&http, &own.dp, "chatedge_dp_peer_requests_total", "refused").await >= 1.0);
+    let via_proxy = [("x-forwarded-for", "10.1.2.3")];
+    let (s, v) = http.raw(Method::GET, &wrong.instance_url(&inst, "status"), None, &via_proxy, Vec::new()).await;
+    assert_eq!(s, 200, "the wrong node passed on the address its trusted proxy named: {v}");
+
+    // The owner gone: the wrong node says so in the Z-API error shape.
+    let owner_url = own.dp.clone();
+    own_dp.kill_9();
+    let (s, v) = http.raw(Method::GET, &wrong.instance_url(&inst, "status"), None, &via_proxy, Vec::new()).await;
+    assert_eq!(s, 502, "{v}");
+    assert_eq!(v["error"], json!("Owner unreachable"), "{v}");
+    assert!(v["message"].as_str().unwrap().contains(&owner_url), "names where it tried: {v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_or_revoked_data_planes_instances_move_to_a_live_one() {
+    let dir = temp_dir();
+    let http = Http::new();
+    let cp = Cp::start_with(&dir.path().join("cp"), &format!("{}reassign_after_ms = 2000\n", cp_config()));
+    let (a, b) = two_nodes(dir.path(), &cp).await;
+    let (first, second) = (cp.create().await, cp.create().await);
+    let dps = [&a, &b];
+    let (o1, o2) = (owner_of(&http, &dps, &first).await, owner_of(&http, &dps, &second).await);
+    assert_ne!(o1, o2, "one instance on each data plane");
+    let (kept, lost) = if o1 == 0 { (a, b) } else { (b, a) };
+    let owns_both = |v: &Value| v["dataplanes"].as_array().unwrap().iter().any(|n| n["instances"] == json!(2));
+
+    // The second one's node dies: after 2 s of silence its instance is the other node's own.
+    lost.kill_9();
+    assert_eq!(owner_of(&http, &[&kept], &second).await, 0, "served by the live node itself");
+    assert_eq!(status_on(&http, &kept, &first).await, 200, "its own instance untouched");
+    let listing = cp.nodes().await;
+    assert!(owns_both(&listing), "the live node owns both: {listing}");
+
+    // A third node takes the next instance; revoking it moves that instance at once.
+    let (c_id, c_token) = cp.register("edge-c").await;
+    let c = dataplane(&dir.path().join("c"), &cp, &c_token, &cp.fingerprint);
+    let ready = |v: &Value| v["node"]["streams"] == json!(1) && v["node"]["advertisedUrl"].is_string();
+    cp.node_when(&c_id, "holds its config stream", ready).await;
+    let third = cp.create().await;
+    assert_eq!(owner_of(&http, &[&kept, &c], &third).await, 1, "placed on the emptiest node, c");
+    let admin = &cp.ce.admin_token;
+    let (s, v) = cp.http.post(&cp.url(&format!("/admin/dataplanes/{c_id}/revoke")), Some(admin), &json!({})).await;
+    assert_eq!(s, 200, "revoke: {v}");
+    assert_eq!(owner_of(&http, &[&kept], &third).await, 0, "moved to the live node with the revocation");
+    let moved = metrics::sum(&cp.http, &cp.ce.cp, "chatedge_cp_instances_moved_total", "").await;
+    assert_eq!(moved, 2.0, "one for silence, one for the revocation");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_whose_configuration_a_data_plane_refuses_is_quarantined_alone_and_reported() {
+    let dir = temp_dir();
+    let http = Http::new();
+    let cp = Cp::start(&dir.path().join("cp"));
+    // This data plane refuses plain-http webhook URLs on loopback, which the control plane takes.
+    let strict =
+        dp_config(&cp.fingerprint).replace("allow_insecure_loopback = true", "allow_insecure_loopback = false");
+    let mut dp = Chatedge::dataplane(&dir.path().join("dp"), &strict, &cp.ce.cp, &cp.ce.node_token);
+    dp.admin_token = cp.ce.admin_token.clone();
+    let good = cp.create().await;
+    let body = json!({"name": "strict", "receivedCallbackUrl": "http://127.0.0.1:9/hook"});
+    let (s, v) = cp.http.post(&cp.url("/instances/integrator/on-demand"), Some(&cp.ce.integrator_token), &body).await;
+    assert_eq!(s, 200, "the control plane takes it: {v}");
+    let bad = Instance {
+        id: v["id"].as_str().unwrap().to_owned(),
+        token: v["token"].as_str().unwrap().to_owned(),
+        secret: String::new(),
+    };
+    let later = cp.create().await;
+
+    // The rest of each update applied: the instances before and after it serve.
+    for inst in [&good, &later] {
+        wait_known(&http, &dp, inst).await;
+    }
+    let (s, v) = http.get(&dp.instance_url(&bad, "status"), None).await;
+    assert_eq!(s, 503, "{v}");
+    assert_eq!(v["error"], json!("Instance quarantined"), "{v}");
+    assert!(v["message"].as_str().unwrap().contains("webhooks.Received"), "says which field: {v}");
+    let wrong = Instance { token: "0".repeat(24), ..bad.clone() };
+    assert_eq!(http.get(&dp.instance_url(&wrong, "status"), None).await.0, 401, "only its token learns it");
+    assert_eq!(metrics::sum(&http, &dp.dp, "chatedge_dp_quarantined_instances", "").await, 1.0);
+
+    // Reported to the control plane with the data plane's acknowledgement.
+    let node = cp
+        .node_when("0000000000000000", "reports the quarantine", |v| v["node"]["quarantined"]["count"] == json!(1))
+        .await;
+    assert_eq!(node["quarantined"]["instances"][0]["instance"], json!(bad.id), "{node}");
+    assert!(node["quarantined"]["instances"][0]["reason"].as_str().unwrap().contains("webhooks.Received"), "{node}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -65,6 +65,10 @@ pub struct RawDataplane {
     /// plane presenting that very certificate is trusted (its name and issuer do not matter);
     /// without it, https:// control planes are checked against the public web PKI roots.
     pub control_plane_fingerprint: String,
+    /// The base URL other data planes forward this node's instances' requests to
+    /// (`http(s)://host:port`); empty: `http://` + the bound plain address, with an unspecified
+    /// address (`0.0.0.0`) read as 127.0.0.1 — right when every node runs on one machine.
+    pub advertise_url: String,
 }
 
 impl Default for RawDataplane {
@@ -80,6 +84,7 @@ impl Default for RawDataplane {
             settings_timeout_ms: 10_000,
             trusted_proxies: Vec::new(),
             control_plane_fingerprint: String::new(),
+            advertise_url: String::new(),
         }
     }
 }
@@ -96,6 +101,10 @@ pub struct RawControlplane {
     /// generated at first start and kept next to `credentials.json`.
     pub tls_cert: String,
     pub tls_key: String,
+    /// A data plane with no config stream and no call for this long loses its instances to
+    /// the live ones (0: never). Moving costs the instance its queue and its paired session on
+    /// the lost node, so it is off unless asked for.
+    pub reassign_after_ms: u64,
 }
 
 impl Default for RawControlplane {
@@ -106,6 +115,7 @@ impl Default for RawControlplane {
             tls: None,
             tls_cert: String::new(),
             tls_key: String::new(),
+            reassign_after_ms: 0,
         }
     }
 }
@@ -531,6 +541,9 @@ pub struct DataplaneConfig {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// The control plane certificate this node pins (see [`RawDataplane::control_plane_fingerprint`]).
     pub control_plane_fingerprint: Option<crate::CertFingerprint>,
+    /// Where other data planes reach this one (see [`RawDataplane::advertise_url`]); `None`:
+    /// derived from the bound address at start.
+    pub advertise_url: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -538,6 +551,8 @@ pub struct ControlplaneConfig {
     pub listen: SocketAddr,
     pub heartbeat: Duration,
     pub tls: ControlplaneTls,
+    /// See [`RawControlplane::reassign_after_ms`]; `None`: never.
+    pub reassign_after: Option<Duration>,
 }
 
 /// How the control plane serves (its data-plane link and admin API share one listener).
@@ -815,6 +830,12 @@ impl TryFrom<RawConfig> for Config {
                     .map_err(|e| p.0.push(format!("dataplane.control_plane_fingerprint: {e}")))
                     .ok(),
             },
+            advertise_url: match d.advertise_url.trim() {
+                "" => None,
+                text => crate::link::check_advertise_url(text)
+                    .map_err(|e| p.0.push(format!("dataplane.advertise_url: {e}")))
+                    .ok(),
+            },
         };
         p.check(d.shards <= 1024, || "dataplane.shards: at most 1024".into());
         p.check(d.control_plane.starts_with("http://") || d.control_plane.starts_with("https://"), || {
@@ -826,6 +847,7 @@ impl TryFrom<RawConfig> for Config {
             listen: cp_listen,
             heartbeat: ms(p.positive("controlplane.heartbeat_ms", c.heartbeat_ms)),
             tls: controlplane_tls(c, cp_listen, &mut p),
+            reassign_after: (c.reassign_after_ms > 0).then(|| ms(c.reassign_after_ms)),
         };
         let pc = &raw.pacing;
         p.check(pc.min_delay_ms <= pc.max_delay_ms, || {
@@ -1181,6 +1203,10 @@ mod tests {
         let c = Config::parse(&format!("[dataplane]\ncontrol_plane_fingerprint = \"{pin}\"\n")).unwrap();
         assert_eq!(c.dataplane.control_plane_fingerprint.map(|f| f.to_string()), Some(pin));
         assert_eq!(Config::default().dataplane.control_plane_fingerprint, None);
+        let err = Config::parse("[dataplane]\nadvertise_url = \"10.0.0.7:8080\"\n").unwrap_err();
+        assert!(err.to_string().contains("dataplane.advertise_url"), "{err}");
+        let c = Config::parse("[dataplane]\nadvertise_url = \"https://edge-1.example.com:8443/\"\n").unwrap();
+        assert_eq!(c.dataplane.advertise_url.as_deref(), Some("https://edge-1.example.com:8443"));
         let err = Config::parse("[dataplane]\ncontrol_plane_fingerprint = \"sha256:00\"\n").unwrap_err();
         assert!(err.to_string().contains("dataplane.control_plane_fingerprint"), "{err}");
     }

@@ -13,6 +13,7 @@ pub mod file;
 pub mod ids;
 pub mod link;
 pub mod phone;
+pub mod placement;
 pub mod rate_limits;
 pub mod settings;
 pub mod snapshot;

@@ -93,6 +93,20 @@ pub fn check_control_plane_url(url: &str) -> Result<(), LinkError> {
     }
 }
 
+/// Checks a data plane's advertised address (`[dataplane] advertise_url`): `http://` or
+/// `https://`, a host, and nothing after the port (other nodes append the request's own path).
+/// Answers it without a trailing `/`.
+pub fn check_advertise_url(url: &str) -> Result<String, LinkError> {
+    let bad = || LinkError::Url(url.to_owned());
+    let trimmed = url.trim().trim_end_matches('/');
+    let uri: http::Uri = trimmed.parse().map_err(|_| bad())?;
+    let bare = uri.path().is_empty() || uri.path() == "/";
+    match (uri.scheme_str(), uri.host(), bare && uri.query().is_none()) {
+        (Some("http" | "https"), Some(h), true) if !h.is_empty() => Ok(trimmed.to_owned()),
+        _ => Err(bad()),
+    }
+}
+
 /// `localhost` or a loopback address (`127.0.0.0/8`, `::1`, IPv6 in brackets).
 pub fn is_loopback(host: &str) -> bool {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
@@ -121,6 +135,15 @@ mod tests {
         assert!(CertFingerprint::parse(&format!("sha256:{}", "g".repeat(64))).is_err());
         assert!(CertFingerprint::parse(&format!("md5:{}", "a".repeat(64))).is_err());
         assert!(CertFingerprint::parse("").is_err());
+    }
+
+    #[test]
+    fn an_advertised_address_is_a_base_url_without_a_path() {
+        assert_eq!(check_advertise_url("http://10.0.0.7:8080/"), Ok("http://10.0.0.7:8080".into()));
+        assert_eq!(check_advertise_url("https://edge-1.example.com"), Ok("https://edge-1.example.com".into()));
+        for bad in ["10.0.0.7:8080", "ftp://10.0.0.7", "http://10.0.0.7/api", "http://h:1?x=1", ""] {
+            assert!(check_advertise_url(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -372,6 +372,17 @@ pub struct ConfigUpdate {
     pub instances: Vec<InstanceConfig>,
     #[serde(default)]
     pub removed_instances: Vec<InstanceId>,
+    // --- Placement (issue 10 §5: any data plane serves any instance). Kept apart so it merges
+    // easily with other additions to the update.
+    /// Owners of instances this node does not hold, for those placed or moved since
+    /// `from_version` (all of them when `reset`). An instance this node holds that appears
+    /// here has moved away: the node drops it. `removed_instances` then lists every removal,
+    /// not only this node's own, so the map forgets deleted instances.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub placements: Vec<crate::placement::Placement>,
+    /// Every node others may forward to (replaces the held list when present).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peers: Option<Vec<crate::placement::Peer>>,
 }
 
 /// Why an update cannot be applied.
@@ -398,6 +409,23 @@ pub struct Snapshot {
     /// snapshot built by updates (code that inserts into `instances` directly, as some unit
     /// tests do, gets no index entry).
     by_token: HashMap<TokenHash, InstanceId>,
+    // --- Placement and quarantine (issue 10 §5), see [`crate::placement`].
+    /// The owner of each instance another node holds.
+    pub placements: HashMap<InstanceId, crate::ids::NodeId>,
+    /// Where each node is reached and the hash of the key it forwards with.
+    pub peers: HashMap<crate::ids::NodeId, Arc<crate::placement::Peer>>,
+    /// Instances whose latest configuration this node refused: why, and the token hash of
+    /// that configuration (so only a caller with the instance's token learns it). The last
+    /// good configuration, if any, stays in `instances` so nothing of the instance is torn
+    /// down; calls for it answer that it is quarantined.
+    pub quarantined: HashMap<InstanceId, Quarantine>,
+}
+
+/// Why an instance is held out of service on this node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quarantine {
+    pub token_hash: TokenHash,
+    pub reason: String,
 }
 
 impl Snapshot {
@@ -410,7 +438,9 @@ impl Snapshot {
         if !update.reset && update.version <= self.version {
             return Err(UpdateError::Stale { version: update.version, held: self.version });
         }
-        let mut problems: Vec<String> = update.instances.iter().flat_map(|i| i.problems(policy)).collect();
+        // An account's problems refuse the whole update (every instance of it depends on it);
+        // an instance's own problems quarantine that instance only.
+        let mut problems = Vec::new();
         for t in &update.tenants {
             let limits = t.limits.map(|l| l.problems()).unwrap_or_default();
             problems.extend(limits.into_iter().map(|p| format!("tenant {}: {p}", t.id)));
@@ -430,17 +460,57 @@ impl Snapshot {
             next.tenants.insert(t.id, Arc::new(t.clone()));
         }
         for i in &update.instances {
-            if let Some(old) = next.instances.insert(i.id, Arc::new(i.clone())) {
-                next.unindex(&old);
+            let problems = i.problems(policy);
+            if problems.is_empty() {
+                next.quarantined.remove(&i.id);
+                next.placements.remove(&i.id);
+                next.insert_instance(Arc::new(i.clone()));
+                continue;
             }
-            next.by_token.insert(i.token_hash, i.id);
+            next.quarantined.insert(i.id, Quarantine { token_hash: i.token_hash, reason: problems.join("; ") });
+            // A full snapshot starts empty: keep the last good configuration held, if any.
+            if let (true, Some(good)) = (update.reset, self.instances.get(&i.id)) {
+                next.insert_instance(good.clone());
+            }
         }
         for id in &update.removed_instances {
             if let Some(old) = next.instances.remove(id) {
                 next.unindex(&old);
             }
+            next.placements.remove(id);
+            next.quarantined.remove(id);
+        }
+        for p in &update.placements {
+            // Placed on another node: if held here, it moved away.
+            if let Some(old) = next.instances.remove(&p.instance) {
+                next.unindex(&old);
+            }
+            next.quarantined.remove(&p.instance);
+            next.placements.insert(p.instance, p.node);
+        }
+        if let Some(peers) = &update.peers {
+            next.peers = peers.iter().map(|p| (p.node, Arc::new(p.clone()))).collect();
         }
         Ok(next)
+    }
+
+    fn insert_instance(&mut self, i: Arc<InstanceConfig>) {
+        let (id, hash) = (i.id, i.token_hash);
+        if let Some(old) = self.instances.insert(id, i) {
+            self.unindex(&old);
+        }
+        self.by_token.insert(hash, id);
+    }
+
+    /// The instances whose configuration this node refused, and why.
+    pub fn quarantine_report(&self) -> Vec<crate::placement::Quarantined> {
+        let mut v: Vec<_> = self
+            .quarantined
+            .iter()
+            .map(|(id, q)| crate::placement::Quarantined { instance: *id, reason: q.reason.clone() })
+            .collect();
+        v.sort_by_key(|q| q.instance);
+        v
     }
 
     /// Drops `old`'s token from the index, unless another instance holds it by now.
@@ -468,6 +538,12 @@ impl Snapshot {
             tenants: self.tenants.values().map(|t| (**t).clone()).collect(),
             instances: self.instances.values().map(|i| (**i).clone()).collect(),
             removed_instances: Vec::new(),
+            placements: self
+                .placements
+                .iter()
+                .map(|(instance, node)| crate::placement::Placement { instance: *instance, node: *node })
+                .collect(),
+            peers: Some(self.peers.values().map(|p| (**p).clone()).collect()),
         }
     }
 }
@@ -492,6 +568,11 @@ pub struct UpdateAck {
     /// Set when the update was refused (NACK): the node keeps serving `version`.
     #[serde(default)]
     pub error: Option<String>,
+    // --- Quarantine (issue 10 §5), kept apart for an easy merge.
+    /// Every instance this node holds out of service now (whole each time, so a lost ack is
+    /// repaired by the next).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quarantined: Vec<crate::placement::Quarantined>,
 }
 
 /// A data plane's periodic report of its sessions (`POST /dataplane/v1/report`): every

@@ -90,6 +90,14 @@ pub struct ControlPlane {
     attached: watch::Sender<HashMap<(NodeId, NodeId), Attached>>,
     /// Each node's last contact and applied version (memory only).
     pub activity: nodes::Activity,
+    /// The instances each node holds out of service (memory only).
+    pub quarantines: nodes::Quarantines,
+    /// When this process opened its store (unix ms): silence is counted from here at most.
+    pub started_ms: u64,
+    /// How recently a node without a stream must have called to count as live: the shorter
+    /// of [`nodes::LIVE_WINDOW`] and `[controlplane] reassign_after_ms`, so a node whose
+    /// instances are being moved away is never given new ones.
+    live_window: Duration,
     /// The fingerprint of the certificate this control plane serves, when it serves TLS.
     pub link_fingerprint: Option<CertFingerprint>,
     /// "Now" for every lifecycle and billing rule.
@@ -145,6 +153,9 @@ impl ControlPlane {
             },
             attached: watch::channel(HashMap::new()).0,
             activity: nodes::Activity::default(),
+            quarantines: nodes::Quarantines::default(),
+            started_ms: chatedge_config::time::unix_ms(),
+            live_window: config.controlplane.reassign_after.map_or(nodes::LIVE_WINDOW, |a| a.min(nodes::LIVE_WINDOW)),
             link_fingerprint: None,
             clock,
             sealer,
@@ -258,10 +269,10 @@ impl ControlPlane {
     }
 
     /// Nodes that can take a new instance now: holding a config stream, or heard from within
-    /// [`nodes::LIVE_WINDOW`] (a stream being re-opened).
+    /// [`nodes::LIVE_WINDOW`] (a stream being re-opened; shorter with `reassign_after_ms`).
     pub fn live_nodes(&self, now_ms: u64) -> Vec<NodeId> {
         let mut live: Vec<NodeId> = self.attached.borrow().keys().map(|(n, _)| *n).collect();
-        live.extend(self.activity.recent(now_ms));
+        live.extend(self.activity.recent_within(now_ms, self.live_window));
         live.sort_unstable();
         live.dedup();
         live
@@ -350,6 +361,11 @@ pub async fn run(
     let _ = ready.send(Started { addr: bound, bootstrap, tls: started_tls });
     // Stopped by `shutdown`, like the server below.
     let jobs = tokio::spawn(billing::jobs::run_every(cp.clone(), shutdown.clone()));
+    // Stopped by `shutdown` too; without `reassign_after_ms` instances never move for silence.
+    let reassign = config
+        .controlplane
+        .reassign_after
+        .map(|after| tokio::spawn(nodes::reassign::run(cp.clone(), after, shutdown.clone())));
     tracing::info!(%bound, tls = tls.is_some(), "control plane accepting requests");
     let stop = shutdown.clone();
     let handler = move |req, _peer| api::handle(cp.clone(), req, stop.clone());
@@ -360,6 +376,9 @@ pub async fn run(
         None => chatedge_serve::serve(listener, handler, shutdown, opts).await,
     }
     let _ = jobs.await;
+    if let Some(r) = reassign {
+        let _ = r.await;
+    }
     tracing::info!("control plane stopped");
     Ok(())
 }

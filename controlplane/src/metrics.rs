@@ -19,6 +19,10 @@ pub struct Metrics {
     pub node_acked_version: IntGaugeVec,
     pub node_push_lag: IntGaugeVec,
     pub node_nacks: IntCounterVec,
+    /// Instances each node holds out of service (its last acknowledgement's quarantine).
+    pub node_quarantined: IntGaugeVec,
+    /// Instances moved off a node, by reason: revoked, silent.
+    pub instances_moved: IntCounterVec,
     pub refusals: IntCounterVec,
     /// Lifecycle and billing steps applied, by kind (a fixed set, see `billing::jobs`).
     pub billing_events: IntCounterVec,
@@ -74,6 +78,26 @@ impl Metrics {
                 &r,
                 IntGaugeVec::new(
                     Opts::new("chatedge_cp_node_push_lag_versions", "versions a data plane is behind"),
+                    &["node"],
+                ),
+            ),
+            instances_moved: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "chatedge_cp_instances_moved_total",
+                        "instances moved off a revoked or silent data plane",
+                    ),
+                    &["reason"],
+                ),
+            ),
+            node_quarantined: register(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "chatedge_cp_node_quarantined_instances",
+                        "instances a data plane refused to take (their configuration failed its validation)",
+                    ),
                     &["node"],
                 ),
             ),

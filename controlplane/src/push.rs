@@ -91,6 +91,11 @@ pub fn record_ack(cp: &ControlPlane, node: NodeId, ack: &UpdateAck) {
     let current = cp.registry_read(|r| r.version);
     cp.metrics.node_acked_version.with_label_values(&[&label]).set(ack.version as i64);
     cp.metrics.node_push_lag.with_label_values(&[&label]).set(current.saturating_sub(ack.version) as i64);
+    cp.metrics.node_quarantined.with_label_values(&[&label]).set(ack.quarantined.len() as i64);
+    for q in &ack.quarantined {
+        tracing::debug!(node = %label, instance = %q.instance, reason = %q.reason, "instance quarantined by its data plane");
+    }
+    cp.quarantines.record(node, ack.quarantined.clone());
     match &ack.error {
         None => cp.acknowledged(node, ack.node, ack.version),
         Some(e) => {

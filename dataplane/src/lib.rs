@@ -186,10 +186,20 @@ pub async fn run(
             v
         })
         .map_err(|_| DataPlaneError::Start("the node token is not a valid header value".into()))?;
+    // Bound before the config stream opens: the stream advertises the address others use.
+    let listeners = edge::listeners::Listeners::bind(&config, &opts.data_dir).await?;
+    let bound = listeners.bound().http;
+    let advertised = config.dataplane.advertise_url.clone().unwrap_or_else(|| default_advert(bound));
+    let peer_key = chatedge_config::placement::PeerKey::derive(&opts.node_token);
     let control = Arc::new(
         ControlClient::new(&opts.control_plane, opts.node_token, node, opts.control_plane_fingerprint)
-            .map_err(|e| DataPlaneError::Start(e.to_string()))?,
+            .map_err(|e| DataPlaneError::Start(e.to_string()))?
+            .advertising(&advertised, &peer_key),
     );
+    let body_limit =
+        config.limits.max_body_bytes.max(usize::try_from(config.media.max_media_body_bytes()).unwrap_or(usize::MAX));
+    let peers = edge::proxy::PeerLink::new(peer_key, body_limit)
+        .map_err(|e| DataPlaneError::Start(format!("peer link TLS: {e}")))?;
     let client = outbox::client::webhook_client(&config.webhooks).map_err(|e| DataPlaneError::Start(e.to_string()))?;
     let dispatcher =
         Dispatcher::new(store.clone(), sync.shared(), config.webhooks.clone(), metrics.clone(), client, inbox);
@@ -224,8 +234,6 @@ pub async fn run(
     )?;
     let scheduler = tokio::spawn(campaigns.clone().run_scheduler(shutdown.clone()));
 
-    let listeners = edge::listeners::Listeners::bind(&config, &opts.data_dir).await?;
-    let bound = listeners.bound().http;
     media.links.set_base(format!("http://{bound}"));
     let public_base = match config.media.public_base_url.as_str() {
         "" => format!("http://{bound}"),
@@ -258,6 +266,7 @@ pub async fn run(
         metrics_public: config.metrics.listen.is_none(),
         trusted_proxies: config.dataplane.trusted_proxies.clone().into(),
         campaigns,
+        peers,
     });
     let _ = ready.send(listeners.bound().clone());
     tracing::info!(%bound, shards = n, "data plane accepting requests");
@@ -276,6 +285,18 @@ pub async fn run(
     .await;
     tracing::info!("data plane stopped; store flushed");
     Ok(())
+}
+
+/// The address other data planes use when `[dataplane] advertise_url` is not set: the plain
+/// port, with an unspecified address (`0.0.0.0`, `::`) read as loopback — right when every
+/// node runs on one machine.
+fn default_advert(bound: SocketAddr) -> String {
+    let ip = match bound.ip() {
+        std::net::IpAddr::V4(v4) if v4.is_unspecified() => std::net::IpAddr::from([127, 0, 0, 1]),
+        std::net::IpAddr::V6(v6) if v6.is_unspecified() => std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, bound.port()))
 }
 
 /// This node's id: generated once, kept in the `meta` family.

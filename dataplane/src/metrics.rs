@@ -68,6 +68,15 @@ pub struct Metrics {
     /// Session reports to the control plane by outcome: sent, failed.
     pub session_reports: IntCounterVec,
     pub control_plane_connected: IntGauge,
+    /// Instances held out of service because this node refused their configuration.
+    pub quarantined_instances: IntGauge,
+    /// Requests for an instance another node owns, forwarded there, by outcome: answered (the
+    /// owner's answer, whatever its status), unreachable, no_address (the owner advertised
+    /// none), too_large (over `max_body_bytes`).
+    pub proxied_requests: IntCounterVec,
+    /// Requests presenting another node's peer key, by result: accepted, refused (a key no
+    /// node holds: the headers are dropped and the request served as a client's).
+    pub peer_requests: IntCounterVec,
     pub config_batches: IntCounterVec,
     pub instance_teardowns: IntCounterVec,
     pub media_files: IntGauge,
@@ -415,6 +424,27 @@ impl Metrics {
             control_plane_connected: register(
                 &r,
                 IntGauge::new("chatedge_dp_control_plane_connected", "1 while the config stream is up"),
+            ),
+            quarantined_instances: register(
+                &r,
+                IntGauge::new(
+                    "chatedge_dp_quarantined_instances",
+                    "instances held out of service because this node refused their configuration",
+                ),
+            ),
+            proxied_requests: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new("chatedge_dp_proxied_requests_total", "requests forwarded to the owning data plane"),
+                    &["outcome"],
+                ),
+            ),
+            peer_requests: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new("chatedge_dp_peer_requests_total", "requests that presented a peer key"),
+                    &["result"],
+                ),
             ),
             config_batches: register(
                 &r,

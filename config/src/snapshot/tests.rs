@@ -39,12 +39,86 @@ fn a_delta_on_another_version_is_refused() {
 }
 
 #[test]
-fn an_update_with_an_insecure_webhook_is_refused_and_changes_nothing() {
-    let s = Snapshot { version: 1, ..Default::default() };
+fn an_instance_with_an_insecure_webhook_is_quarantined_alone_and_the_rest_applies() {
+    let good = instance("https://a.example/hook");
     let bad = instance("http://127.0.0.1:9/hook");
-    let delta = ConfigUpdate { from_version: 1, version: 2, instances: vec![bad.clone()], ..Default::default() };
-    assert!(matches!(s.apply(&delta, STRICT), Err(UpdateError::Invalid(p)) if p[0].contains("https")));
-    assert!(s.apply(&delta, DEV).is_ok());
+    let full =
+        ConfigUpdate { reset: true, version: 1, instances: vec![good.clone(), bad.clone()], ..Default::default() };
+    let s = Snapshot::default().apply(&full, STRICT).unwrap();
+    assert!(s.instances.contains_key(&good.id), "the rest of the update applies");
+    assert!(!s.instances.contains_key(&bad.id), "a refused instance never held is not held");
+    let q = &s.quarantined[&bad.id];
+    assert!(q.reason.contains("webhooks.Delivery") && q.reason.contains("https"), "{}", q.reason);
+    assert_eq!(q.token_hash, bad.token_hash);
+    assert_eq!(s.quarantine_report().len(), 1);
+    assert!(Snapshot::default().apply(&full, DEV).unwrap().quarantined.is_empty(), "allowed by a laxer node");
+
+    // A valid configuration later lifts it.
+    let mut fixed = bad.clone();
+    fixed.webhooks.delivery = Some(WebhookUrl::parse("https://b.example/hook", STRICT).unwrap());
+    let delta = ConfigUpdate { from_version: 1, version: 2, instances: vec![fixed], ..Default::default() };
+    let s2 = s.apply(&delta, STRICT).unwrap();
+    assert!(s2.instances.contains_key(&bad.id) && s2.quarantined.is_empty());
+}
+
+#[test]
+fn a_held_instance_whose_new_configuration_is_refused_keeps_its_last_good_one() {
+    let good = instance("https://a.example/hook");
+    let full = ConfigUpdate { reset: true, version: 1, instances: vec![good.clone()], ..Default::default() };
+    let s = Snapshot::default().apply(&full, STRICT).unwrap();
+    let mut worse = good.clone();
+    worse.webhooks.delivery = Some(WebhookUrl::parse("http://127.0.0.1:9/hook", DEV).unwrap());
+    let delta = ConfigUpdate { from_version: 1, version: 2, instances: vec![worse.clone()], ..Default::default() };
+    let reset = ConfigUpdate { reset: true, version: 2, instances: vec![worse], ..Default::default() };
+    for (kind, update) in [("delta", delta), ("full snapshot", reset)] {
+        let s2 = s.apply(&update, STRICT).unwrap();
+        assert_eq!(s2.version, 2, "{kind}");
+        assert_eq!(s2.instances.get(&good.id).map(|i| &**i), Some(&good), "{kind}: nothing to tear down");
+        assert!(s2.quarantined.contains_key(&good.id), "{kind}");
+    }
+}
+
+#[test]
+fn an_account_problem_still_refuses_the_whole_update() {
+    let mut t = Tenant::new(TenantId::generate(), "shop".into());
+    t.opt_out_keywords = Some(vec![" ".into()]);
+    let a = instance("https://a.example/hook");
+    let update = ConfigUpdate { reset: true, version: 1, tenants: vec![t], instances: vec![a], ..Default::default() };
+    assert!(matches!(Snapshot::default().apply(&update, STRICT), Err(UpdateError::Invalid(_))));
+}
+
+#[test]
+fn placements_name_the_others_instances_and_a_placement_elsewhere_moves_a_held_one_away() {
+    use crate::ids::NodeId;
+    use crate::placement::{Peer, Placement};
+    let mine = instance("https://a.example/hook");
+    let (theirs, other) = (InstanceId::generate(), NodeId::random());
+    let peer = Peer { node: other, url: "http://127.0.0.1:1".into(), key_hash: Secret::generate(8).hash() };
+    let full = ConfigUpdate {
+        reset: true,
+        version: 1,
+        instances: vec![mine.clone()],
+        placements: vec![Placement { instance: theirs, node: other }],
+        peers: Some(vec![peer.clone()]),
+        ..Default::default()
+    };
+    let s = Snapshot::default().apply(&full, STRICT).unwrap();
+    assert_eq!(s.placements.get(&theirs), Some(&other));
+    assert_eq!(s.peers.get(&other).map(|p| &**p), Some(&peer));
+
+    // Theirs is deleted, mine moves to the other node: it is dropped here.
+    let delta = ConfigUpdate {
+        from_version: 1,
+        version: 2,
+        removed_instances: vec![theirs],
+        placements: vec![Placement { instance: mine.id, node: other }],
+        ..Default::default()
+    };
+    let s2 = s.apply(&delta, STRICT).unwrap();
+    assert!(!s2.placements.contains_key(&theirs), "a removal is forgotten by the map");
+    assert!(!s2.instances.contains_key(&mine.id) && s2.placements.get(&mine.id) == Some(&other));
+    assert_eq!(s2.peers.len(), 1, "peers are kept when an update carries none");
+    assert!(s2.instance_by_token("anything").is_none());
 }
 
 #[test]

@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use chatedge_config::placement::{Peer, ADVERTISE_KEY_HASH_HEADER, ADVERTISE_URL_HEADER};
 use chatedge_config::settings::{SettingChange, SettingsApplied, SettingsPatch};
 use chatedge_config::{InstanceId, NodeId, SessionReport, UpdateAck};
 use chatedge_serve::Resp;
@@ -26,8 +27,11 @@ fn check_node(cp: &ControlPlane, headers: &hyper::HeaderMap) -> Result<NodeId, C
     Ok(node)
 }
 
-/// `GET /dataplane/v1/config/stream?node=…`: a full snapshot, then each new version.
-pub fn stream(
+/// `GET /dataplane/v1/config/stream?node=…`: a full snapshot, then each new version. The
+/// request may carry the node's advert (its address for other nodes and its peer key's hash,
+/// `chatedge_config::placement`); a new or changed one is recorded first, as a change every
+/// node receives.
+pub async fn stream(
     cp: &Arc<ControlPlane>,
     req: &Request<Incoming>,
     shutdown: watch::Receiver<bool>,
@@ -36,7 +40,27 @@ pub fn stream(
     let process = chatedge_serve::query_param(req.uri().query(), "node")
         .and_then(|n| NodeId::parse(&n).ok())
         .ok_or_else(|| CpError::refused(400, "Invalid field", "node must be the data plane's node id"))?;
+    if let Some(advert) = advert(node, req.headers())? {
+        let known = cp.registry_read(|r| r.adverts.get(&node) == Some(&advert));
+        if !known {
+            tracing::info!(node = %crate::nodes::label(node), url = %advert.url, "data plane advertised its address");
+            cp.mutate_async(move |_, _| Ok(((), Change { adverts: vec![advert], ..Change::default() }))).await?;
+        }
+    }
     Ok(push::open(cp.clone(), push::Holder { node, process }, shutdown))
+}
+
+/// The advert a stream request carries, if any; a malformed one is refused (400).
+fn advert(node: NodeId, headers: &hyper::HeaderMap) -> Result<Option<Peer>, CpError> {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let (Some(url), Some(hash)) = (text(ADVERTISE_URL_HEADER), text(ADVERTISE_KEY_HASH_HEADER)) else {
+        return Ok(None);
+    };
+    let bad = |what: String| CpError::refused(400, "Invalid field", what);
+    let url = chatedge_config::link::check_advertise_url(&url).map_err(|e| bad(format!("advertised URL: {e}")))?;
+    let key_hash = serde_json::from_value(serde_json::Value::String(hash))
+        .map_err(|e| bad(format!("advertised peer key hash: {e}")))?;
+    Ok(Some(Peer { node, url, key_hash }))
 }
 
 pub async fn ack(cp: &Arc<ControlPlane>, req: Request<Incoming>) -> Result<Resp, CpError> {

@@ -1,9 +1,10 @@
 //! The operator's routes for data planes (`/admin/dataplanes`, admin token): register a node
 //! (`POST {"name"}` → `{"id", "name", "nodeToken"}`, the token shown this once and stored as a
 //! hash), list every node with what it did lately, and revoke one (`POST …/{id}/revoke` or
-//! `DELETE …/{id}`): from that change on its token is refused (401) and its open config stream
-//! ends. The default node (the first-start node token) is listed but is changed only through
-//! `CHATEDGE_NODE_TOKEN`.
+//! `DELETE …/{id}`): from that change on its token is refused (401), its open config stream
+//! ends and its instances move to live nodes (`nodes::reassign`). The default node (the first-start node token) is listed but is changed only through
+//! `CHATEDGE_NODE_TOKEN`. The listing shows each node's advertised address and the instances
+//! it quarantined (refused to take), as its last acknowledgement reported them.
 
 use std::sync::Arc;
 
@@ -14,7 +15,7 @@ use hyper::{Method, Request, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::nodes::{self, NodeRecord, DEFAULT_NODE, MAX_NAME_LEN, MAX_NODES};
+use crate::nodes::{self, reassign, NodeRecord, DEFAULT_NODE, MAX_NAME_LEN, MAX_NODES};
 use crate::registry::Change;
 use crate::{ControlPlane, CpError};
 
@@ -71,26 +72,35 @@ async fn revoke(cp: &Arc<ControlPlane>, id: &str) -> Result<Resp, CpError> {
         return Err(CpError::refused(400, "Invalid field", why));
     }
     let now = chatedge_config::time::unix_ms();
-    cp.mutate_async(move |r, _| {
-        let mut record = r.nodes.get(&id).cloned().ok_or_else(not_found)?;
-        record.revoked_ms.get_or_insert(now);
-        Ok(((), Change { nodes: vec![record], ..Change::default() }))
-    })
-    .await?;
+    let live = cp.live_nodes(now);
+    // Its instances move to live nodes in the same change (none live: they stay, and the
+    // silence check moves them once one is).
+    let moved = cp
+        .mutate_async(move |r, _| {
+            let mut record = r.nodes.get(&id).cloned().ok_or_else(not_found)?;
+            record.revoked_ms.get_or_insert(now);
+            let moved = reassign::moves(r, &[id], &live);
+            Ok((moved.len(), Change { nodes: vec![record], instances: moved, ..Change::default() }))
+        })
+        .await?;
+    cp.metrics.instances_moved.with_label_values(&[reassign::Reason::Revoked.label()]).inc_by(moved as u64);
     cp.activity.forget(id);
     Ok(chatedge_serve::json(StatusCode::OK, &json!({"value": true})))
 }
 
 /// Every node (the default one first, then registered ones by id) and how the link is secured.
 fn list(cp: &ControlPlane) -> serde_json::Value {
-    let (version, counts, registered) = cp.registry_read(|r| {
+    let (version, counts, registered, adverts) = cp.registry_read(|r| {
         let registered: Vec<(NodeId, String, Option<u64>, u64)> =
             r.nodes.values().map(|n| (n.id, n.name.clone(), n.revoked_ms, n.created_ms)).collect();
-        (r.version, r.instances_per_node(), registered)
+        let adverts: std::collections::HashMap<NodeId, String> =
+            r.adverts.values().map(|p| (p.node, p.url.clone())).collect();
+        (r.version, r.instances_per_node(), registered, adverts)
     });
     let default = (DEFAULT_NODE, "default".to_owned(), None, 0);
     let view = |(id, name, revoked_ms, created_ms): (NodeId, String, Option<u64>, u64)| {
         let contact = cp.activity.get(id);
+        let (quarantined, which) = cp.quarantines.of(id);
         json!({
             "id": id.to_string(),
             "name": name,
@@ -103,6 +113,8 @@ fn list(cp: &ControlPlane) -> serde_json::Value {
             "streams": cp.streams_of(id),
             "instances": counts.get(&id).copied().unwrap_or(0),
             "sessions": {"connected": cp.sessions.connected_on(id)},
+            "advertisedUrl": adverts.get(&id),
+            "quarantined": {"count": quarantined, "instances": which},
             "metricLabel": nodes::label(id),
         })
     };

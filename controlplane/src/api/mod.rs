@@ -63,7 +63,7 @@ pub async fn handle(cp: Arc<ControlPlane>, req: Request<Incoming>, shutdown: wat
             ("integrator.delete", integrator::delete(&cp, &req, &id).await)
         }
         (&Method::GET, ["dataplane", "v1", "config", "stream"]) => {
-            ("dataplane.stream", dataplane::stream(&cp, &req, shutdown))
+            ("dataplane.stream", dataplane::stream(&cp, &req, shutdown).await)
         }
         (&Method::POST, ["dataplane", "v1", "config", "ack"]) => ("dataplane.ack", dataplane::ack(&cp, req).await),
         (&Method::POST, ["dataplane", "v1", "report"]) => ("dataplane.report", dataplane::report(&cp, req).await),

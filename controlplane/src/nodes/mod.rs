@@ -7,11 +7,16 @@
 //! version) is kept in memory only, and a restarted control plane learns it again within
 //! seconds. [`place`] picks a new instance's owner: the live node with the fewest instances.
 //! Node ids label metrics only once registered (at most [`MAX_NODES`], the operator's doing).
+//! [`Quarantines`] keeps, per node, the instances it refused to take (issue 10 §5);
+//! [`reassign`] moves a revoked or silent node's instances to live nodes.
+
+pub mod reassign;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use chatedge_config::placement::Quarantined;
 use chatedge_config::{NodeId, TokenHash};
 use serde::{Deserialize, Serialize};
 
@@ -89,13 +94,51 @@ impl Activity {
 
     /// Nodes heard from within [`LIVE_WINDOW`] of `now_ms`.
     pub fn recent(&self, now_ms: u64) -> Vec<NodeId> {
-        let window = LIVE_WINDOW.as_millis() as u64;
+        self.recent_within(now_ms, LIVE_WINDOW)
+    }
+
+    /// Nodes heard from within `window` of `now_ms`.
+    pub fn recent_within(&self, now_ms: u64, window: Duration) -> Vec<NodeId> {
+        let window = window.as_millis() as u64;
         self.lock().iter().filter(|(_, c)| c.last_ms + window >= now_ms).map(|(id, _)| *id).collect()
     }
 
     /// Forgets a node (revoked: it is no one's to place on).
     pub fn forget(&self, node: NodeId) {
         self.lock().remove(&node);
+    }
+}
+
+/// Most quarantined instances remembered per node (the count beyond it is still shown).
+pub const MAX_QUARANTINE_SHOWN: usize = 1000;
+
+/// What each node last said it holds out of service (its acknowledgements carry the whole
+/// list each time); memory only, like [`Activity`]. The mutex is held for one map operation.
+#[derive(Default)]
+pub struct Quarantines {
+    nodes: Mutex<HashMap<NodeId, (usize, Vec<Quarantined>)>>,
+}
+
+impl Quarantines {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<NodeId, (usize, Vec<Quarantined>)>> {
+        self.nodes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `node` holds `list` out of service now.
+    pub fn record(&self, node: NodeId, mut list: Vec<Quarantined>) {
+        let count = list.len();
+        list.truncate(MAX_QUARANTINE_SHOWN);
+        let mut nodes = self.lock();
+        if count == 0 {
+            nodes.remove(&node);
+        } else {
+            nodes.insert(node, (count, list));
+        }
+    }
+
+    /// How many instances `node` holds out of service, and (up to the bound) which.
+    pub fn of(&self, node: NodeId) -> (usize, Vec<Quarantined>) {
+        self.lock().get(&node).cloned().unwrap_or_default()
     }
 }
 

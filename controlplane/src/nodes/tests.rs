@@ -1,3 +1,4 @@
+use chatedge_config::placement::{Peer, Placement};
 use chatedge_config::{InstanceConfig, InstanceId, Secret, TenantId};
 
 use super::*;
@@ -66,7 +67,7 @@ fn with_no_live_node_or_only_revoked_ones_the_default_node_takes_the_instance() 
 }
 
 #[test]
-fn each_node_is_sent_only_the_instances_it_owns_and_only_their_removals() {
+fn each_node_is_sent_only_the_instances_it_owns_and_of_the_others_only_their_owners() {
     let (mut r, _) = with_bootstrap();
     let ((a, _), (b, _)) = (node("a"), node("b"));
     let (on_a, on_b) = (owned_by(a.id), owned_by(b.id));
@@ -74,22 +75,46 @@ fn each_node_is_sent_only_the_instances_it_owns_and_only_their_removals() {
     legacy.owner = None; // made before placement existed
     let instances = vec![on_a.clone(), on_b.clone(), legacy.clone()];
     apply(&mut r, Change { nodes: vec![a.clone(), b.clone()], instances, ..Change::default() });
-    let ids = |u: chatedge_config::ConfigUpdate| u.instances.iter().map(|i| i.id).collect::<Vec<InstanceId>>();
-    assert_eq!(ids(r.full_for(Some(a.id))), vec![on_a.config.id]);
-    assert_eq!(ids(r.full_for(Some(b.id))), vec![on_b.config.id]);
+    let ids = |u: &chatedge_config::ConfigUpdate| u.instances.iter().map(|i| i.id).collect::<Vec<InstanceId>>();
+    let full_a = r.full_for(Some(a.id));
+    assert_eq!(ids(&full_a), vec![on_a.config.id]);
+    assert_eq!(ids(&r.full_for(Some(b.id))), vec![on_b.config.id]);
     assert_eq!(
-        ids(r.full_for(Some(DEFAULT_NODE))),
+        ids(&r.full_for(Some(DEFAULT_NODE))),
         vec![legacy.config.id],
         "an owner-less instance is the default node's"
     );
     assert_eq!(r.full().instances.len(), 3);
+    let mut placed: Vec<Placement> = full_a.placements.clone();
+    placed.sort_by_key(|p| p.instance);
+    let mut expected = vec![
+        Placement { instance: on_b.config.id, node: b.id },
+        Placement { instance: legacy.config.id, node: DEFAULT_NODE },
+    ];
+    expected.sort_by_key(|p| p.instance);
+    assert_eq!(placed, expected, "the others' instances by id and owner only");
 
     let before = r.version;
     apply(&mut r, Change { removed_instances: vec![on_a.config.id], ..Change::default() });
     assert_eq!(r.delta_for(before, Some(a.id)).removed_instances, vec![on_a.config.id]);
     let to_b = r.delta_for(before, Some(b.id));
-    assert!(to_b.removed_instances.is_empty() && to_b.instances.is_empty());
+    assert_eq!(to_b.removed_instances, vec![on_a.config.id], "b forgets where it was");
+    assert!(to_b.instances.is_empty() && to_b.placements.is_empty());
     assert_eq!(to_b.version, r.version, "b still moves to the new version, with nothing in it");
+}
+
+#[test]
+fn every_node_is_sent_the_adverts_of_the_nodes_still_allowed() {
+    let (mut r, _) = with_bootstrap();
+    let ((a, _), (b, _)) = (node("a"), node("b"));
+    let advert = |n: NodeId, url: &str| Peer { node: n, url: url.into(), key_hash: Secret::generate(8).hash() };
+    let adverts = vec![advert(a.id, "http://127.0.0.1:1"), advert(b.id, "http://127.0.0.1:2")];
+    apply(&mut r, Change { nodes: vec![a.clone(), b.clone()], adverts: adverts.clone(), ..Change::default() });
+    let before = r.version;
+    assert_eq!(r.delta_for(before, Some(a.id)).peers, Some(adverts.clone()));
+    apply(&mut r, Change { nodes: vec![NodeRecord { revoked_ms: Some(5), ..b.clone() }], ..Change::default() });
+    let peers = r.delta_for(before, Some(a.id)).peers.unwrap_or_default();
+    assert_eq!(peers, vec![adverts[0].clone()], "a revoked node is no one's peer from the change that revokes it");
 }
 
 #[test]
@@ -110,4 +135,25 @@ fn a_node_is_live_for_placement_within_the_window_after_its_last_call_and_not_af
     assert_eq!(activity.recent(1_001 + window), vec![b], "a fell silent a window ago");
     activity.forget(b);
     assert!(activity.recent(1_001 + window).is_empty());
+}
+
+#[test]
+fn a_lost_nodes_instances_are_spread_over_the_live_nodes_fewest_first() {
+    let (mut r, _) = with_bootstrap();
+    let ((a, _), (b, _), (lost, _)) = (node("a"), node("b"), node("lost"));
+    let mut instances = vec![owned_by(a.id), owned_by(a.id)];
+    instances.extend((0..4).map(|_| owned_by(lost.id)));
+    let nodes = vec![a.clone(), b.clone(), lost.clone()];
+    apply(&mut r, Change { nodes, instances, ..Change::default() });
+
+    let moved = reassign::moves(&r, &[lost.id], &[a.id, b.id, lost.id]);
+    assert_eq!(moved.len(), 4, "every instance of the lost node, and only those");
+    let to = |n: NodeId| moved.iter().filter(|i| i.owner == Some(n)).count();
+    assert_eq!((to(a.id), to(b.id)), (1, 3), "a held two already: three to b, one to a, three each after");
+    assert!(moved.iter().all(|i| r.instances[&i.config.id].owner == Some(lost.id)));
+    assert!(reassign::moves(&r, &[lost.id], &[lost.id]).is_empty(), "no live node: nothing moves");
+    let revoked_b = NodeRecord { revoked_ms: Some(1), ..b.clone() };
+    apply(&mut r, Change { nodes: vec![revoked_b], ..Change::default() });
+    let moved = reassign::moves(&r, &[lost.id], &[a.id, b.id]);
+    assert!(moved.iter().all(|i| i.owner == Some(a.id)), "a revoked node takes none");
 }

@@ -12,6 +12,7 @@ mod tests;
 
 use std::collections::{BTreeMap, HashMap};
 
+use chatedge_config::placement::{Peer, Placement};
 use chatedge_config::{ConfigUpdate, InstanceConfig, InstanceId, NodeId, Secret, Tenant, TenantId, TokenHash};
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +33,13 @@ pub const FIRST_TOKEN_INSTANCES: u32 = 25;
 /// Integrator tokens an account may hold, revoked ones included (each is checked on every
 /// integrator call).
 pub const MAX_TOKENS_PER_ACCOUNT: usize = 50;
+/// Where a node's advert lives in the `meta` family.
+fn advert_key(node: NodeId) -> Vec<u8> {
+    let mut k = b"advert:".to_vec();
+    k.extend_from_slice(node.as_bytes());
+    k
+}
+
 /// Removals remembered for deltas; older ones are conveyed by sending a full snapshot.
 pub const MAX_TOMBSTONES: usize = 100_000;
 
@@ -126,6 +134,8 @@ pub struct Change {
     pub invoiced_month: Option<Month>,
     pub test_clock_ms: Option<u64>,
     pub nodes: Vec<NodeRecord>,
+    /// Addresses and peer-key hashes data planes advertised (issue 10 §5).
+    pub adverts: Vec<Peer>,
 }
 
 #[derive(Debug, Default)]
@@ -144,6 +154,9 @@ pub struct Registry {
     pub test_clock_ms: Option<u64>,
     /// Registered data planes (the default node has no record: it is `node_hash`).
     pub nodes: BTreeMap<NodeId, NodeRecord>,
+    /// What each node advertised for the others (the default node's included), pushed to every
+    /// node while the node may connect.
+    pub adverts: BTreeMap<NodeId, Peer>,
     /// Removed instances, the version that removed each and the node that owned it, oldest
     /// first.
     tombstones: std::collections::VecDeque<(u64, InstanceId, NodeId)>,
@@ -187,6 +200,12 @@ impl Registry {
         }
         for n in store.all::<NodeRecord>(Cf::Nodes)? {
             r.nodes.insert(n.id, n);
+        }
+        let known: Vec<NodeId> = std::iter::once(DEFAULT_NODE).chain(r.nodes.keys().copied()).collect();
+        for id in known {
+            if let Some(p) = store.get::<Peer>(Cf::Meta, &advert_key(id))? {
+                r.adverts.insert(id, p);
+            }
         }
         Ok(r)
     }
@@ -279,6 +298,9 @@ impl Registry {
         for n in &change.nodes {
             w.put(Cf::Nodes, n.id.as_bytes().to_vec(), n);
         }
+        for p in &change.adverts {
+            w.put(Cf::Meta, advert_key(p.node), p);
+        }
         w
     }
 
@@ -304,6 +326,9 @@ impl Registry {
         }
         for n in change.nodes {
             self.nodes.insert(n.id, n);
+        }
+        for p in change.adverts {
+            self.adverts.insert(p.node, p);
         }
         for s in change.subscriptions {
             self.subscriptions.insert(s.instance, s);
@@ -354,24 +379,30 @@ impl Registry {
     fn since(&self, from: u64, reset: bool, node: Option<NodeId>) -> ConfigUpdate {
         let from = if reset { 0 } else { from };
         let mine = |owner: NodeId| node.is_none_or(|n| n == owner);
+        let changed = self.instances.values().filter(|i| reset || i.version > from);
+        let (own, others): (Vec<&InstanceRecord>, Vec<&InstanceRecord>) = changed.partition(|i| mine(i.owner()));
         ConfigUpdate {
             reset,
             from_version: from,
             version: self.version,
             admin_token_hash: self.admin_hash,
             tenants: self.tenants.values().filter(|t| reset || t.version > from).map(|t| t.tenant.clone()).collect(),
-            instances: self
-                .instances
-                .values()
-                .filter(|i| (reset || i.version > from) && mine(i.owner()))
-                .map(|i| i.config.clone())
-                .collect(),
+            instances: own.into_iter().map(|i| i.config.clone()).collect(),
+            // Every removal, so every node's placement map forgets it (a node that does not
+            // hold the instance has nothing else to do).
             removed_instances: if reset {
                 Vec::new()
             } else {
-                self.tombstones.iter().filter(|(v, _, owner)| *v > from && mine(*owner)).map(|(_, id, _)| *id).collect()
+                self.tombstones.iter().filter(|(v, _, _)| *v > from).map(|(_, id, _)| *id).collect()
             },
+            placements: others.into_iter().map(|i| Placement { instance: i.config.id, node: i.owner() }).collect(),
+            peers: node.map(|_| self.peers()),
         }
+    }
+
+    /// The nodes others may forward to: advertised, and allowed to connect.
+    pub fn peers(&self) -> Vec<Peer> {
+        self.adverts.values().filter(|p| self.node_allowed(p.node)).cloned().collect()
     }
 
     /// A tenant's instances, oldest first.

@@ -59,6 +59,8 @@ pub struct App {
     pub trusted_proxies: Arc<[ipnet::IpNet]>,
     /// Bulk campaigns (issue 14): the `/v1/…` routes and the data plane's test clock.
     pub campaigns: Arc<crate::campaigns::Campaigns>,
+    /// The link to the other data planes, for requests their instances' clients send here.
+    pub peers: crate::edge::proxy::PeerLink,
 }
 
 #[derive(Debug, Clone, Copy)]

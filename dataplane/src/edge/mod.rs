@@ -1,10 +1,12 @@
 //! edge: where requests enter. Its [`listeners`] bind the plain, TLS, HTTP/3 and metrics
-//! ports; [`handle`] bounds each request in time, routes it to a dialect by path, and records
+//! ports; [`handle`] bounds each request in time, forwards one for another node's instance to
+//! its owner ([`proxy`]), routes the rest to a dialect by path, and records
 //! what happened (route, dialect, status, latency) in `/metrics`. It runs on the planes'
 //! runtime, one task per request, the same for every protocol. Serving itself (protocols,
 //! connection limits, graceful shutdown) is `chatedge_serve`.
 
 pub mod listeners;
+pub mod proxy;
 pub mod rate_limit;
 pub(crate) mod router;
 
@@ -19,12 +21,25 @@ use serde_json::json;
 
 use crate::api::App;
 
+/// Serves a request for an instance this node holds (or one nobody is known to hold) here, and
+/// forwards one for another node's instance to its owner (see [`proxy`]).
+async fn route(app: &App, req: Request<Body>, peer: SocketAddr) -> (&'static str, &'static str, Resp) {
+    let hop = req.extensions().get::<proxy::Hop>().is_some();
+    let place = proxy::locate(&app.config.load(), req.uri().path(), hop);
+    match place {
+        proxy::Where::Here => rate_limit::route(app, req, peer).await,
+        proxy::Where::Quarantined(reason) => ("quarantined", "zapi", proxy::quarantined(&reason)),
+        proxy::Where::Elsewhere(owner) => ("proxy", "zapi", proxy::forward(app, req, owner).await),
+    }
+}
+
 /// Handles one request end to end.
 pub async fn handle(app: Arc<App>, mut req: Request<Body>, peer: SocketAddr) -> Resp {
     let started = Instant::now();
     // Where the call came from, for the account IP allowlist (auth::account).
     req.extensions_mut().insert(crate::auth::Origin { peer, trusted_proxies: app.trusted_proxies.clone() });
-    let routed = rate_limit::route(&app, req, peer);
+    proxy::admit(&app, &mut req);
+    let routed = route(&app, req, peer);
     let (route, dialect, res) = match tokio::time::timeout(app.limits.request_timeout, routed).await {
         Ok(r) => r,
         Err(_) => {

@@ -124,7 +124,7 @@ async fn handle_line(state: &ConfigState, control: &ControlClient, shards: &Shar
     match state.apply(update).await {
         Ok(applied) => {
             tear_down(shards, applied.removed).await;
-            let ack = UpdateAck { node: control.node, version, error: None };
+            let ack = UpdateAck { node: control.node, version, error: None, quarantined: state.quarantine_report() };
             if let Err(e) = control.ack(&ack).await {
                 tracing::debug!(error = %e, "ack not delivered");
             }
@@ -158,6 +158,11 @@ async fn tear_down(shards: &Shards, removed: Vec<InstanceId>) {
 }
 
 async fn nack(state: &ConfigState, control: &ControlClient, error: String) {
-    let ack = UpdateAck { node: control.node, version: state.version(), error: Some(error) };
+    let ack = UpdateAck {
+        node: control.node,
+        version: state.version(),
+        error: Some(error),
+        quarantined: state.quarantine_report(),
+    };
     let _ = control.ack(&ack).await;
 }

@@ -8,10 +8,12 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use chatedge_config::placement::{PeerKey, ADVERTISE_KEY_HASH_HEADER, ADVERTISE_URL_HEADER};
 use chatedge_config::settings::{SettingsApplied, SettingsPatch};
 use chatedge_config::{CertFingerprint, InstanceId, NodeId, Secret, SessionReport, UpdateAck};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
+use hyper::header::HeaderValue;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
@@ -46,6 +48,9 @@ pub struct ControlClient {
     token: Secret,
     pub node: NodeId,
     client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
+    /// What this node advertises to the others with each stream it opens: its URL and its
+    /// peer key's hash (`chatedge_config::placement`).
+    advert: Option<(HeaderValue, HeaderValue)>,
 }
 
 /// An integrator call forwarded as it came.
@@ -77,7 +82,16 @@ impl ControlClient {
             .http2_keep_alive_interval(Duration::from_secs(10))
             .http2_keep_alive_timeout(Duration::from_secs(10))
             .build(https);
-        Ok(ControlClient { base: base.trim_end_matches('/').to_owned(), token, node, client })
+        Ok(ControlClient { base: base.trim_end_matches('/').to_owned(), token, node, client, advert: None })
+    }
+
+    /// Advertises `url` (checked by `chatedge_config::link::check_advertise_url`) and `key`'s
+    /// hash with every stream this client opens.
+    pub fn advertising(mut self, url: &str, key: &PeerKey) -> Self {
+        let hash = serde_json::to_value(key.hash()).ok().and_then(|v| v.as_str().map(str::to_owned));
+        let url = HeaderValue::from_str(url).ok();
+        self.advert = url.zip(hash.and_then(|h| HeaderValue::from_str(&h).ok()));
+        self
     }
 
     fn request(&self, method: Method, path: &str, body: Bytes) -> Result<Request<Full<Bytes>>, ControlError> {
@@ -109,7 +123,11 @@ impl ControlClient {
     /// Opens the config stream, starting after `version`.
     pub async fn stream(&self, version: u64) -> Result<Response<Incoming>, ControlError> {
         let path = format!("/dataplane/v1/config/stream?node={}&version={version}", self.node);
-        let req = self.request(Method::GET, &path, Bytes::new())?;
+        let mut req = self.request(Method::GET, &path, Bytes::new())?;
+        if let Some((url, hash)) = &self.advert {
+            req.headers_mut().insert(ADVERTISE_URL_HEADER, url.clone());
+            req.headers_mut().insert(ADVERTISE_KEY_HASH_HEADER, hash.clone());
+        }
         let res = tokio::time::timeout(CALL_TIMEOUT, self.client.request(req))
             .await
             .map_err(|_| ControlError::Unreachable("timed out".into()))?

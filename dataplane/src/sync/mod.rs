@@ -1,7 +1,9 @@
 //! sync owns the configuration this data plane serves from: it receives versioned updates from
 //! the control plane ([`client`]), validates them, persists them in the `config` column family,
 //! swaps them in atomically (an `ArcSwap`, read lock-free on the hot path) and acknowledges
-//! them. A refused update (NACK) leaves the last good snapshot serving. With the control plane
+//! them. A refused update (NACK) leaves the last good snapshot serving; an instance whose own
+//! configuration is refused is quarantined instead (held out of service, its last good
+//! configuration kept, reported in every ack) and the rest of the update applies. With the control plane
 //! unreachable, the persisted snapshot keeps the data plane serving. Instances an update
 //! removes are handed to their shards for teardown ([`client`], `shard::teardown`). The
 //! other way, it tells the control plane which instances are connected ([`report`]). The link
@@ -79,6 +81,11 @@ impl ConfigState {
         self.current.load().version
     }
 
+    /// The instances held out of service now (reported with every acknowledgement).
+    pub fn quarantine_report(&self) -> Vec<chatedge_config::placement::Quarantined> {
+        self.current.load().quarantine_report()
+    }
+
     /// Validates, persists and swaps in `update`. Validating, diffing and encoding a snapshot
     /// of 100k instances takes a while, so it runs on a blocking thread, not the event loop;
     /// the batches are then committed one after the other (see [`persist`]).
@@ -109,6 +116,10 @@ impl ConfigState {
         }
         *slot = plan.slot;
         let version = next.version;
+        self.metrics.quarantined_instances.set(next.quarantined.len() as i64);
+        for (id, q) in next.quarantined.iter().filter(|(id, _)| !held.quarantined.contains_key(*id)) {
+            tracing::warn!(instance = %id, reason = %q.reason, "instance configuration refused: instance quarantined");
+        }
         self.current.store(Arc::new(next));
         if plan.staged {
             tracing::info!(version, batches = count, "large config change persisted in bounded batches");
