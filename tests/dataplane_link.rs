@@ -133,6 +133,38 @@ async fn accepted(http: &Http, dp: &Chatedge) -> f64 {
     metrics::sum(http, &dp.dp, "chatedge_dp_messages_total", "outcome=\"accepted\"").await
 }
 
+/// POSTs `size` bytes of JSON whitespace to `url` as a chunked body (no declared length), 64 KiB
+/// a chunk, reading the answer while it writes (the server may answer and close before the body
+/// ends); the answer's status and JSON body.
+async fn post_chunked(url: &str, size: usize) -> (u16, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (host, path) = url.strip_prefix("http://").unwrap().split_once('/').unwrap();
+    let conn = tokio::net::TcpStream::connect(host).await.unwrap();
+    let (mut rx, mut tx) = conn.into_split();
+    let head = format!(
+        "POST /{path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    let writer = tokio::spawn(async move {
+        tx.write_all(head.as_bytes()).await?;
+        let chunk = [b"10000\r\n".as_slice(), &[b' '; 0x10000], b"\r\n"].concat();
+        for _ in 0..size.div_ceil(0x10000) {
+            tx.write_all(&chunk).await?;
+        }
+        tx.write_all(b"0\r\n\r\n").await
+    });
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n @ 1..) = rx.read(&mut buf).await {
+        answer.extend_from_slice(&buf[..n]);
+    }
+    writer.abort();
+    let text = String::from_utf8_lossy(&answer);
+    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let json = text.find('{').and_then(|at| serde_json::from_str(text[at..].trim_end()).ok());
+    (status, json.unwrap_or(Value::Null))
+}
+
 /// Two registered data planes holding their config streams and having advertised an address.
 async fn two_nodes(dir: &std::path::Path, cp: &Cp) -> (Chatedge, Chatedge) {
     let (a_id, a_token) = cp.register("edge-a").await;
@@ -257,6 +289,14 @@ async fn a_request_sent_to_the_wrong_data_plane_is_served_by_its_owner_on_the_cl
     assert_eq!(accepted(&http, own).await, 2.0);
     assert_eq!(accepted(&http, wrong).await, 0.0);
     assert_eq!(proxied(&http, wrong).await, forwarded_before + 4.0, "two sends and two reads forwarded");
+    // A body with no declared length that runs past the route's limit (1 MiB for a text) is
+    // cut where the owner would cut it: 413, and the owner queued nothing.
+    let (s, v) = post_chunked(&wrong.instance_url(&inst, "send-text"), 2 * 1024 * 1024).await;
+    assert_eq!(s, 413, "{v}");
+    assert_eq!(v["error"], json!("Body too large"), "{v}");
+    assert_eq!(accepted(&http, own).await, 2.0, "nothing of the cut body was queued");
+    let cut = metrics::sum(&http, &wrong.dp, "chatedge_dp_proxied_requests_total", "outcome=\"too_large\"").await;
+    assert_eq!(cut, 1.0);
 
     // An unknown instance, or a wrong token, answers as before on either node.
     let unknown =
@@ -432,4 +472,68 @@ fn plain_http_to_a_control_plane_off_this_machine_is_refused_at_startup() {
         stderr.contains("http://10.0.0.5:8081") && stderr.contains("https://"),
         "says why and what to do: {stderr}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_control_plane_down_both_data_planes_serve_and_forward_even_after_a_restart_and_resync_when_it_returns(
+) {
+    let dir = temp_dir();
+    let http = Http::new();
+    let cp_dir = dir.path().join("cp");
+    let cp = Cp::start(&cp_dir);
+    let (a, b) = two_nodes(dir.path(), &cp).await;
+    let (first, second) = (cp.create().await, cp.create().await);
+    let (o1, o2) = (owner_of(&http, &[&a, &b], &first).await, owner_of(&http, &[&a, &b], &second).await);
+    assert_ne!(o1, o2, "one instance on each data plane");
+    let (on_a, on_b) = if o1 == 0 { (first, second) } else { (second, first) };
+    let (cp_url, fingerprint, b_dir, b_token) =
+        (cp.ce.cp.clone(), cp.fingerprint.clone(), b.dir.clone(), b.node_token.clone());
+
+    // The control plane dies: each node sends for its own instance and forwards the other's.
+    cp.ce.kill_9();
+    for dp in [&a, &b] {
+        for inst in [&on_a, &on_b] {
+            let (s, v) = send_on(&http, dp, inst).await;
+            assert_eq!(s, 200, "{} sends for {} with the control plane down: {v}", dp.dp, inst.id);
+        }
+    }
+    assert_eq!((accepted(&http, &a).await, accepted(&http, &b).await), (2.0, 2.0), "each queued its own two");
+
+    // b restarts while the control plane is still down: from its persisted snapshot it serves its
+    // own instance and still knows where the other lives and how to reach it.
+    b.kill_9();
+    let b = Chatedge::dataplane(&b_dir, &dp_config(&fingerprint), &cp_url, &b_token);
+    let (s, v) = send_on(&http, &b, &on_b).await;
+    assert_eq!(s, 200, "the restarted node sends for its own instance: {v}");
+    let before = proxied(&http, &b).await;
+    let (s, v) = send_on(&http, &b, &on_a).await;
+    assert_eq!(s, 200, "the restarted node forwards to the owner: {v}");
+    assert_eq!(proxied(&http, &b).await, before + 1.0, "forwarded, not served");
+    assert_eq!(accepted(&http, &a).await, 3.0, "the owner queued it");
+
+    // The control plane returns on its address: both nodes resynchronise without a restart. A
+    // new instance reaches both (served by its owner, forwarded by the other), and a goes on
+    // forwarding to b at the address b advertised after its restart.
+    let addr = cp_url.strip_prefix("https://").unwrap().to_owned();
+    let cp = Cp {
+        ce: Chatedge::controlplane(&cp_dir, &cp_config(), &addr),
+        http: Http::trusting(&std::fs::read(cp_dir.join("controlplane.crt")).unwrap()),
+        fingerprint,
+    };
+    let streaming = |v: &Value| {
+        let nodes = v["dataplanes"].as_array().unwrap();
+        nodes.iter().filter(|n| n["name"] != json!("default")).all(|n| n["streams"] == json!(1))
+    };
+    let back = eventually(Duration::from_secs(30), || async { streaming(&cp.nodes().await).then_some(()) });
+    assert!(back.await.is_some(), "both nodes reconnect by themselves: {}", cp.nodes().await);
+    let third = cp.create().await;
+    owner_of(&http, &[&a, &b], &third).await;
+    for dp in [&a, &b] {
+        let reached =
+            eventually(Duration::from_secs(20), || async { (status_on(&http, dp, &third).await == 200).then_some(()) });
+        assert!(reached.await.is_some(), "the instance created after the return reaches {}", dp.dp);
+    }
+    let forwarded =
+        eventually(Duration::from_secs(20), || async { (send_on(&http, &a, &on_b).await.0 == 200).then_some(()) });
+    assert!(forwarded.await.is_some(), "a forwards to b's new address");
 }

@@ -196,10 +196,8 @@ pub async fn run(
             .map_err(|e| DataPlaneError::Start(e.to_string()))?
             .advertising(&advertised, &peer_key),
     );
-    let body_limit =
-        config.limits.max_body_bytes.max(usize::try_from(config.media.max_media_body_bytes()).unwrap_or(usize::MAX));
-    let peers = edge::proxy::PeerLink::new(peer_key, body_limit)
-        .map_err(|e| DataPlaneError::Start(format!("peer link TLS: {e}")))?;
+    let peers =
+        edge::proxy::PeerLink::new(peer_key).map_err(|e| DataPlaneError::Start(format!("peer link TLS: {e}")))?;
     let client = outbox::client::webhook_client(&config.webhooks).map_err(|e| DataPlaneError::Start(e.to_string()))?;
     let dispatcher =
         Dispatcher::new(store.clone(), sync.shared(), config.webhooks.clone(), metrics.clone(), client, inbox);

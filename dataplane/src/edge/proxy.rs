@@ -67,13 +67,11 @@ pub enum Where {
 pub struct PeerLink {
     key: PeerKey,
     client: Client<hyper_rustls::HttpsConnector<HttpConnector>, ProxyBody>,
-    /// The largest request body any route accepts (base64 media included).
-    body_limit: usize,
 }
 
 impl PeerLink {
     /// https:// peers are checked against the web PKI roots; http:// is plain.
-    pub fn new(key: PeerKey, body_limit: usize) -> Result<PeerLink, rustls::Error> {
+    pub fn new(key: PeerKey) -> Result<PeerLink, rustls::Error> {
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_connect_timeout(Some(CONNECT_TIMEOUT));
@@ -87,7 +85,7 @@ impl PeerLink {
             .timer(TokioTimer::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .build(https);
-        Ok(PeerLink { key, client, body_limit })
+        Ok(PeerLink { key, client })
     }
 
     pub fn key(&self) -> &PeerKey {
@@ -157,12 +155,17 @@ pub async fn forward(app: &App, req: Request<Body>, node: NodeId) -> Resp {
         return failure(StatusCode::SERVICE_UNAVAILABLE, "Owner unavailable", message);
     };
     let link = &app.peers;
-    if chatedge_serve::declared_length(req.headers()).is_some_and(|n| n > link.body_limit as u64) {
+    // The route's own limit, as the owner would apply it: a body cut here at that limit never
+    // reaches the owner whole, so the owner never answers (or stores) it.
+    let limit = body_limit(app, req.uri().path());
+    let too_large = || {
         app.metrics.proxied_requests.with_label_values(&["too_large"]).inc();
-        let message = format!("the body is larger than {} bytes", link.body_limit);
-        return failure(StatusCode::PAYLOAD_TOO_LARGE, "Body too large", message);
+        failure(StatusCode::PAYLOAD_TOO_LARGE, "Body too large", format!("the body is larger than {limit} bytes"))
+    };
+    if chatedge_serve::declared_length(req.headers()).is_some_and(|n| n > limit as u64) {
+        return too_large();
     }
-    let upstream = match upstream_request(link, req, &peer) {
+    let upstream = match upstream_request(link, req, &peer, limit) {
         Ok(r) => r,
         Err(e) => return failure(StatusCode::BAD_GATEWAY, "Owner unreachable", e),
     };
@@ -171,6 +174,9 @@ pub async fn forward(app: &App, req: Request<Body>, node: NodeId) -> Resp {
             app.metrics.proxied_requests.with_label_values(&["answered"]).inc();
             answer(res).await
         }
+        // A body without a declared length that ran past the limit while it streamed: the
+        // owner saw it cut off and stored nothing.
+        Err(e) if body_over_limit(&e) => too_large(),
         Err(e) => {
             app.metrics.proxied_requests.with_label_values(&["unreachable"]).inc();
             tracing::warn!(owner = %node, url = %peer.url, error = %e, "owner of a forwarded request unreachable");
@@ -181,9 +187,37 @@ pub async fn forward(app: &App, req: Request<Body>, node: NodeId) -> Resp {
     }
 }
 
+/// The largest body the route of `path` accepts: a Z-API instance route's own (base64 media
+/// routes take more), the node's default for the others.
+fn body_limit(app: &App, path: &str) -> usize {
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match parts.as_slice() {
+        ["instances", _, "token", _, rest @ ..] => crate::api::zapi::body_limit(app, rest),
+        _ => app.limits.max_body_bytes,
+    }
+}
+
+/// Whether a forwarding failed because the client's body ran past the limit ([`Limited`]'s
+/// error, somewhere in the chain of causes).
+fn body_over_limit(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(err) = cause {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cause = err.source();
+    }
+    false
+}
+
 /// The request as the owner receives it: same method, path, query, headers (hop-by-hop ones
 /// aside) and body, plus this node's peer key and the client's address.
-fn upstream_request(link: &PeerLink, req: Request<Body>, peer: &Peer) -> Result<Request<ProxyBody>, String> {
+fn upstream_request(
+    link: &PeerLink,
+    req: Request<Body>,
+    peer: &Peer,
+    limit: usize,
+) -> Result<Request<ProxyBody>, String> {
     let (parts, body) = req.into_parts();
     let client_ip = parts.extensions.get::<Origin>().map(|o| crate::auth::caller_ip(o, &parts.headers));
     let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
@@ -196,7 +230,7 @@ fn upstream_request(link: &PeerLink, req: Request<Body>, peer: &Peer) -> Result<
     if let Some(ip) = client_ip.and_then(|ip| HeaderValue::from_str(&ip.to_string()).ok()) {
         headers.insert(HeaderName::from_static(CLIENT_IP_HEADER), ip);
     }
-    let body: ProxyBody = Limited::new(body, link.body_limit).boxed_unsync();
+    let body: ProxyBody = Limited::new(body, limit).boxed_unsync();
     let mut out = Request::builder().method(parts.method).uri(uri).body(body).map_err(|e| e.to_string())?;
     *out.headers_mut() = headers;
     Ok(out)

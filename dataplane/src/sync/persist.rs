@@ -1,9 +1,12 @@
 //! How the configuration lies in the `config` column family, and the batches that move it from
 //! one snapshot to the next without ever leaving a mix of two snapshots on disk.
 //!
-//! Layout: `v` → version, `a` → admin token hash, `s` → the live slot (absent: slot 0), and the
-//! records of the live slot — slot 0 keys tenants `t‖id` and instances `i‖id` (the original
-//! layout), slot 1 keys them `T‖id` and `I‖id`. `x‖instance` marks an instance removed from the
+//! Layout: `v` → version, `a` → admin token hash, `n` → the peers (every node's address and key
+//! hash; at most a few hundred), `s` → the live slot (absent: slot 0), and the records of the
+//! live slot — slot 0 keys tenants `t‖id`, instances `i‖id` (the original layout) and the
+//! owners of instances other nodes hold `o‖id`; slot 1 keys them `T‖id`, `I‖id` and `O‖id`.
+//! Placements and peers are kept so that a node restarted while the control plane is down still
+//! forwards requests for other nodes' instances to their owners. `x‖instance` marks an instance removed from the
 //! configuration whose data the owning shard has not deleted yet (see `shard::teardown`).
 //!
 //! A change of at most [`MAX_RECORDS_PER_BATCH`] records is written in place, version included,
@@ -22,6 +25,7 @@
 
 use std::sync::Arc;
 
+use chatedge_config::placement::{Peer, Placement};
 use chatedge_config::{ConfigUpdate, InstanceConfig, InstanceId, Snapshot, Tenant, UrlPolicy};
 
 use crate::store::{Batch, Cf, Store, StoreError};
@@ -32,6 +36,7 @@ pub const MAX_RECORDS_PER_BATCH: usize = 1000;
 const VERSION_KEY: &[u8] = b"v";
 const ADMIN_KEY: &[u8] = b"a";
 const SLOT_KEY: &[u8] = b"s";
+const PEERS_KEY: &[u8] = b"n";
 const TEARDOWN_PREFIX: u8 = b'x';
 
 /// One of the two places a snapshot's records can live (slot 0 on a new node).
@@ -55,13 +60,21 @@ impl Slot {
         }
     }
 
+    fn placement_prefix(self) -> u8 {
+        if self.0 == 0 {
+            b'o'
+        } else {
+            b'O'
+        }
+    }
+
     fn other(self) -> Slot {
         Slot(1 - self.0)
     }
 
     /// Deletes every record of this slot.
     fn clear(self, b: &mut Batch) {
-        for p in [self.tenant_prefix(), self.instance_prefix()] {
+        for p in [self.tenant_prefix(), self.instance_prefix(), self.placement_prefix()] {
             b.delete_range(Cf::Config, vec![p], vec![p + 1]);
         }
     }
@@ -111,6 +124,8 @@ struct Diff {
     removed_tenants: Vec<chatedge_config::TenantId>,
     instances: Vec<Arc<InstanceConfig>>,
     removed: Vec<InstanceId>,
+    placements: Vec<Placement>,
+    removed_placements: Vec<InstanceId>,
 }
 
 impl Diff {
@@ -121,11 +136,28 @@ impl Diff {
             removed_tenants: held.tenants.keys().filter(|id| !next.tenants.contains_key(*id)).copied().collect(),
             instances: next.instances.values().filter(|i| changed(held.instances.get(&i.id), i)).cloned().collect(),
             removed: held.instances.keys().filter(|id| !next.instances.contains_key(*id)).copied().collect(),
+            placements: next
+                .placements
+                .iter()
+                .filter(|(id, node)| held.placements.get(*id) != Some(*node))
+                .map(|(id, node)| Placement { instance: *id, node: *node })
+                .collect(),
+            removed_placements: held
+                .placements
+                .keys()
+                .filter(|id| !next.placements.contains_key(*id))
+                .copied()
+                .collect(),
         }
     }
 
     fn records(&self) -> usize {
-        self.tenants.len() + self.removed_tenants.len() + self.instances.len() + self.removed.len()
+        self.tenants.len()
+            + self.removed_tenants.len()
+            + self.instances.len()
+            + self.removed.len()
+            + self.placements.len()
+            + self.removed_placements.len()
     }
 }
 
@@ -146,6 +178,12 @@ pub fn plan(held: &Snapshot, next: &Snapshot, live: Slot) -> Plan {
         for id in &diff.removed {
             b.delete(Cf::Config, key(live.instance_prefix(), id.as_bytes()));
             b.put(Cf::Config, teardown_marker(id), Vec::new());
+        }
+        for p in &diff.placements {
+            b.put(Cf::Config, key(live.placement_prefix(), p.instance.as_bytes()), encode(p));
+        }
+        for id in &diff.removed_placements {
+            b.delete(Cf::Config, key(live.placement_prefix(), id.as_bytes()));
         }
         head(&mut b, next);
         return Plan { batches: vec![b], staged: false, slot: live, removed: diff.removed };
@@ -169,6 +207,9 @@ pub fn plan(held: &Snapshot, next: &Snapshot, live: Slot) -> Plan {
     for i in next.instances.values() {
         add(&mut b, key(target.instance_prefix(), i.id.as_bytes()), encode(&**i));
     }
+    for (id, node) in &next.placements {
+        add(&mut b, key(target.placement_prefix(), id.as_bytes()), encode(&Placement { instance: *id, node: *node }));
+    }
     for id in &diff.removed {
         add(&mut b, teardown_marker(id), Vec::new());
     }
@@ -181,9 +222,12 @@ pub fn plan(held: &Snapshot, next: &Snapshot, live: Slot) -> Plan {
     Plan { batches, staged: true, slot: target, removed: diff.removed }
 }
 
-/// The version and admin hash, written with the change's last batch.
+/// The version, admin hash and peers, written with the change's last batch.
 fn head(b: &mut Batch, next: &Snapshot) {
     b.put(Cf::Config, VERSION_KEY.to_vec(), next.version.to_be_bytes().to_vec());
+    let mut peers: Vec<&Peer> = next.peers.values().map(|p| &**p).collect();
+    peers.sort_by_key(|p| p.node);
+    b.put(Cf::Config, PEERS_KEY.to_vec(), encode(&peers));
     match &next.admin_token_hash {
         Some(h) => b.put(Cf::Config, ADMIN_KEY.to_vec(), encode(h)),
         None => b.delete(Cf::Config, ADMIN_KEY.to_vec()),
@@ -218,6 +262,13 @@ pub fn read(store: &Store) -> Result<(Snapshot, Slot), StoreError> {
     for v in records(store, slot.instance_prefix()) {
         let v = v?;
         update.instances.push(serde_json::from_slice::<InstanceConfig>(&v).map_err(|e| corrupt("instance", e))?);
+    }
+    for v in records(store, slot.placement_prefix()) {
+        let v = v?;
+        update.placements.push(serde_json::from_slice::<Placement>(&v).map_err(|e| corrupt("placement", e))?);
+    }
+    if let Some(p) = db.get_cf(cf, PEERS_KEY)? {
+        update.peers = Some(serde_json::from_slice::<Vec<Peer>>(&p).map_err(|e| corrupt("peers", e))?);
     }
     // What was persisted passed validation when it arrived; load it as is.
     let snapshot = Snapshot::default()

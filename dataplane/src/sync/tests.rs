@@ -130,7 +130,8 @@ async fn a_small_change_is_one_batch_in_place_and_names_what_it_removed() {
     let plan = persist::plan(&held, &next, live);
     assert!(!plan.staged);
     assert_eq!(plan.batches.len(), 1);
-    assert!(records(&plan.batches[0]) <= 4, "{:?}", plan.batches[0].ops().len());
+    // The removal, its marker, and the head (version, admin hash, peers).
+    assert!(records(&plan.batches[0]) <= 5, "{:?}", plan.batches[0].ops().len());
 
     let applied = state.apply(reset(2, &t, &all[1..])).await.unwrap();
     assert_eq!(applied.removed, vec![all[0].id]);
@@ -154,5 +155,80 @@ async fn a_data_directory_the_store_creates_is_private_to_its_user() {
     for p in [dir.path().join("new"), path] {
         assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o700, "{}", p.display());
     }
+    close(store, state);
+}
+
+/// Which node owns each instance held elsewhere, as a snapshot knows it.
+fn owners(s: &Snapshot) -> BTreeSet<(InstanceId, chatedge_config::NodeId)> {
+    s.placements.iter().map(|(i, n)| (*i, *n)).collect()
+}
+
+#[tokio::test]
+async fn other_nodes_placements_and_addresses_survive_a_restart_in_place_and_staged() {
+    use chatedge_config::placement::{Peer, Placement};
+    use chatedge_config::{NodeId, TokenHash};
+    let dir = tempfile::tempdir().unwrap();
+    let t = tenant();
+    let own = instances(&t, 3);
+    let (elsewhere, there) = (NodeId::generate(), NodeId::generate());
+    let peer = |node, port: u16| Peer { node, url: format!("http://127.0.0.1:{port}"), key_hash: TokenHash::of(b"k") };
+    let placed = |ids: &[InstanceConfig], node| -> Vec<Placement> {
+        ids.iter().map(|i| Placement { instance: i.id, node }).collect()
+    };
+    let others = instances(&t, 4);
+    let first = ConfigUpdate {
+        placements: placed(&others, elsewhere),
+        peers: Some(vec![peer(elsewhere, 1001), peer(there, 1002)]),
+        ..reset(1, &t, &own)
+    };
+    let (store, state) = open(dir.path());
+    state.apply(first).await.unwrap();
+    let expected = owners(&state.shared().load());
+    assert_eq!(expected.len(), 4);
+    close(store, state);
+
+    let (store, state) = open(dir.path());
+    let reloaded = state.shared().load_full();
+    assert_eq!(owners(&reloaded), expected, "placements reloaded");
+    assert_eq!(reloaded.peers.len(), 2);
+    assert_eq!(reloaded.peers[&there].url, "http://127.0.0.1:1002", "peer addresses reloaded");
+    assert_eq!(ids(&reloaded), ids_of(&own), "placed instances are not taken for held ones");
+
+    // In place: one instance moves to the other node, one is no longer placed, a peer changes.
+    let moved = ConfigUpdate {
+        reset: false,
+        from_version: 1,
+        version: 2,
+        placements: placed(&others[..1], there),
+        removed_instances: vec![others[1].id],
+        peers: Some(vec![peer(there, 2002)]),
+        ..ConfigUpdate::default()
+    };
+    state.apply(moved).await.unwrap();
+    let expected = owners(&state.shared().load());
+    assert!(expected.contains(&(others[0].id, there)) && !expected.iter().any(|(i, _)| *i == others[1].id));
+    close(store, state);
+    let (store, state) = open(dir.path());
+    let reloaded = state.shared().load_full();
+    assert_eq!((reloaded.version, owners(&reloaded)), (2, expected));
+    assert_eq!(reloaded.peers.keys().copied().collect::<Vec<_>>(), vec![there]);
+    assert_eq!(reloaded.peers[&there].url, "http://127.0.0.1:2002");
+
+    // Staged (a full resynchronisation larger than one batch): placements move slots with the rest.
+    let many = instances(&t, MAX_RECORDS_PER_BATCH + 10);
+    let big = ConfigUpdate {
+        placements: placed(&many, elsewhere),
+        peers: Some(vec![peer(elsewhere, 3001)]),
+        ..reset(3, &t, &own)
+    };
+    let applied = state.apply(big).await.unwrap();
+    assert_eq!(applied.version, 3);
+    let expected = owners(&state.shared().load());
+    assert_eq!(expected.len(), many.len());
+    close(store, state);
+    let (store, state) = open(dir.path());
+    let reloaded = state.shared().load_full();
+    assert_eq!(owners(&reloaded), expected, "the staged change's placements, and no older ones");
+    assert_eq!(reloaded.peers[&elsewhere].url, "http://127.0.0.1:3001");
     close(store, state);
 }

@@ -123,6 +123,19 @@ fn parse(rest: &[&str]) -> Option<(&'static str, &'static str, Action)> {
     Some((r.label, r.methods, Action::Setting(r.op)))
 }
 
+/// The largest body the route under the token accepts (a node forwarding the request to the
+/// instance's owner holds the body to the same limit).
+pub fn body_limit(app: &App, rest: &[&str]) -> usize {
+    parse(rest).map_or(app.limits.max_body_bytes, |(_, _, action)| action_body_limit(app, &action))
+}
+
+fn action_body_limit(app: &App, action: &Action) -> usize {
+    match action {
+        Action::Message(route, _) => route.max_body_bytes(&app.media.config, app.limits.max_body_bytes),
+        _ => app.limits.max_body_bytes,
+    }
+}
+
 /// Every route served under the token as (path pattern, methods), by table: what the OpenAPI
 /// document is checked against.
 #[cfg(test)]
@@ -185,10 +198,7 @@ async fn dispatch(
     }
     let query = req.uri().query().map(str::to_owned);
     let (parts, body) = req.into_parts();
-    let limit = match &action {
-        Action::Message(route, _) => route.max_body_bytes(&app.media.config, app.limits.max_body_bytes),
-        _ => app.limits.max_body_bytes,
-    };
+    let limit = action_body_limit(app, &action);
     // Bodies larger than the usual limit (base64 media) take room in the upload budget first,
     // so many large uploads at once cannot exhaust memory. A body declared larger than the
     // limit takes only the limit's room: `read_body` then refuses it with 413 (a 503 would ask
