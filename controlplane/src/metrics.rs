@@ -32,6 +32,8 @@ pub struct Metrics {
     /// Usage rows (instance, day, data plane) a report moved (`usage`); a repeated report
     /// moves none.
     pub usage_rows: IntCounter,
+    /// Usage rows of months the stats no longer read, deleted (`usage::Usage::prune`).
+    pub usage_rows_pruned: IntCounter,
 }
 
 impl Metrics {
@@ -122,6 +124,13 @@ impl Metrics {
             usage_rows: register(
                 &r,
                 IntCounter::new("chatedge_cp_usage_rows_updated_total", "message-count rows a session report moved"),
+            ),
+            usage_rows_pruned: register(
+                &r,
+                IntCounter::new(
+                    "chatedge_cp_usage_rows_pruned_total",
+                    "message-count rows older than the previous month, deleted",
+                ),
             ),
             billing_events: register(
                 &r,

@@ -53,6 +53,9 @@ pub struct Store {
     db: DB,
 }
 
+/// Most keys one [`Store::delete_where`] write deletes.
+pub const DELETES_PER_WRITE: usize = 10_000;
+
 /// Writes that become durable together (a `None` value deletes the key).
 #[derive(Default)]
 pub struct Writes(Vec<(Cf, Vec<u8>, Option<Vec<u8>>)>);
@@ -118,6 +121,29 @@ impl Store {
             out.push((k.to_vec(), serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt(e.to_string()))?));
         }
         Ok(out)
+    }
+
+    /// Deletes every key of `cf` that `doomed` picks, at most [`DELETES_PER_WRITE`] keys per
+    /// durable write (so a first prune of a large family never builds one huge batch);
+    /// answers how many. Blocking: run off the event loop.
+    pub fn delete_where(&self, cf: Cf, doomed: impl Fn(&[u8]) -> bool) -> Result<usize, StoreError> {
+        let mut deleted = 0;
+        let mut writes = Writes::default();
+        for item in self.db.iterator_cf(self.cf(cf)?, rocksdb::IteratorMode::Start) {
+            let (k, _) = item?;
+            if !doomed(&k) {
+                continue;
+            }
+            writes.delete(cf, k.to_vec());
+            deleted += 1;
+            if writes.0.len() == DELETES_PER_WRITE {
+                self.write(std::mem::take(&mut writes))?;
+            }
+        }
+        if !writes.0.is_empty() {
+            self.write(writes)?;
+        }
+        Ok(deleted)
     }
 
     /// Every value of `cf`.

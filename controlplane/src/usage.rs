@@ -11,7 +11,10 @@
 //! so an instance that moves to another data plane keeps what the first one counted.
 //!
 //! Rows live in the `usage` family, written with fsync before the report is answered, so
-//! they survive a control-plane restart; they are never pushed. "Today" and "this month" of
+//! they survive a control-plane restart; they are never pushed. Rows of days before the
+//! previous month are deleted once a day ([`Usage::prune`], run by the billing jobs' loop), so
+//! the family holds at most about two months per instance and process — deleted instances'
+//! rows included. "Today" and "this month" of
 //! the stats answer are the control plane's [`crate::clock`]; a data plane counts on its own
 //! clock's UTC day (the system clock in production, `--test-clock`'s in tests).
 
@@ -89,6 +92,17 @@ impl Usage {
         Ok(moved)
     }
 
+    /// Deletes the rows of days before the previous month of `now_ms` (the stats answer reads
+    /// this month only; the previous one is kept for a late report of its last days). Answers
+    /// how many. Blocking: run off the event loop.
+    pub fn prune(&self, store: &Store, now_ms: u64) -> Result<usize, StoreError> {
+        let this_month = clock::month_of(now_ms);
+        let previous = clock::day_of_month_ms(this_month, 1).saturating_sub(DAY_MS);
+        let keep_from = (clock::day_of_month_ms(clock::month_of(previous), 1) / DAY_MS) as u32;
+        let _no_report_in_between = self.merging.lock().unwrap_or_else(|p| p.into_inner());
+        store.delete_where(Cf::Usage, |k| day_of(k).is_some_and(|day| day < keep_from))
+    }
+
     /// `instance`'s figures at `now_ms`: today's counts and the sends of this month so far.
     pub fn figures(&self, store: &Store, instance: &InstanceId, now_ms: u64) -> Result<Figures, StoreError> {
         let today = (now_ms / DAY_MS) as u32;
@@ -140,6 +154,26 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let f = Usage::default().figures(&store, &a, noon).unwrap();
         assert_eq!(f.sent_today, 5, "kept across a control-plane restart");
+    }
+
+    #[test]
+    fn rows_before_the_previous_month_are_pruned_and_the_rest_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let usage = Usage::default();
+        let (a, b, node) = (InstanceId::generate(), InstanceId::generate(), NodeId::generate());
+        // 2030-01-31, 2030-02-01 and 2030-03-09 (the day before MARCH_10).
+        let jan_31 = MARCH_10 - 38 * DAY_MS;
+        let (feb_1, mar_9) = (jan_31 + DAY_MS, MARCH_10 - DAY_MS);
+        let rows = [counts(a, jan_31, 5, 1), counts(b, jan_31, 2, 0), counts(a, feb_1, 7, 0), counts(b, mar_9, 3, 3)];
+        assert_eq!(usage.record(&store, node, &rows).unwrap(), 4);
+        assert_eq!(usage.prune(&store, MARCH_10).unwrap(), 2, "January's two rows");
+        assert_eq!(usage.prune(&store, MARCH_10).unwrap(), 0, "nothing left to prune");
+        let left: Vec<(Vec<u8>, Counted)> = store.range(Cf::Usage, &[0], &[0xff; 64]).unwrap();
+        let days: Vec<u32> = left.iter().filter_map(|(k, _)| day_of(k)).collect();
+        assert_eq!(days.len(), 2);
+        assert!(days.contains(&day(feb_1)) && days.contains(&day(mar_9)), "February and March kept");
+        assert_eq!(usage.figures(&store, &b, MARCH_10 - 1).unwrap().sent_today, 3);
     }
 
     #[test]

@@ -16,13 +16,38 @@ use crate::{ControlPlane, CpError};
 const APPLY_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub async fn run_every(cp: Arc<ControlPlane>, mut shutdown: watch::Receiver<bool>) {
+    let mut pruned_day = None;
     loop {
         if let Err(e) = run_now(&cp).await {
             tracing::error!(error = %e, "billing jobs failed; retrying at the next interval");
         }
+        let today = cp.clock.now_ms() / crate::clock::DAY_MS;
+        if pruned_day != Some(today) && prune_usage(&cp).await {
+            pruned_day = Some(today);
+        }
         tokio::select! {
             _ = tokio::time::sleep(cp.billing.job_interval) => {}
             _ = chatedge_serve::stopped(&mut shutdown) => break,
+        }
+    }
+}
+
+/// Deletes the message-count rows the stats no longer read (see [`crate::usage`]); whether it
+/// ran to the end.
+async fn prune_usage(cp: &Arc<ControlPlane>) -> bool {
+    let (now, runner) = (cp.clock.now_ms(), cp.clone());
+    match tokio::task::spawn_blocking(move || runner.usage.prune(&runner.store, now)).await {
+        Ok(Ok(deleted)) => {
+            cp.metrics.usage_rows_pruned.inc_by(deleted as u64);
+            true
+        }
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "pruning old message counts failed; retrying at the next interval");
+            false
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "pruning old message counts panicked");
+            false
         }
     }
 }
