@@ -51,6 +51,11 @@ pub struct Tenant {
     /// opt_out_keywords` for the account's instances. `None`: the data plane's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub opt_out_keywords: Option<Vec<String>>,
+    /// SHA-256 of each of the account's live integrator tokens (never the tokens): the Zami
+    /// dialect's account secret is an integrator token, checked by the data plane against
+    /// these (issue 15). Revoking a token removes its hash with the next push.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub integrator_tokens: Vec<TokenHash>,
 }
 
 impl Tenant {
@@ -65,6 +70,7 @@ impl Tenant {
             payment_overdue: false,
             security: AccountSecurity::default(),
             opt_out_keywords: None,
+            integrator_tokens: Vec::new(),
         }
     }
 }
@@ -409,6 +415,9 @@ pub struct Snapshot {
     /// snapshot built by updates (code that inserts into `instances` directly, as some unit
     /// tests do, gets no index entry).
     by_token: HashMap<TokenHash, InstanceId>,
+    /// Which account holds each integrator token (by its hash), kept by [`Snapshot::apply`]
+    /// like `by_token`: the account secret of the Zami dialect names no instance.
+    by_account_token: HashMap<TokenHash, TenantId>,
     // --- Placement and quarantine (issue 10 §5), see [`crate::placement`].
     /// The owner of each instance another node holds.
     pub placements: HashMap<InstanceId, crate::ids::NodeId>,
@@ -422,7 +431,8 @@ pub struct Snapshot {
 }
 
 /// Why an instance is held out of service on this node.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Quarantine {
     pub token_hash: TokenHash,
     pub reason: String,
@@ -457,7 +467,14 @@ impl Snapshot {
             next.admin_token_hash = update.admin_token_hash;
         }
         for t in &update.tenants {
-            next.tenants.insert(t.id, Arc::new(t.clone()));
+            if let Some(old) = next.tenants.insert(t.id, Arc::new(t.clone())) {
+                for h in &old.integrator_tokens {
+                    if next.by_account_token.get(h) == Some(&old.id) {
+                        next.by_account_token.remove(h);
+                    }
+                }
+            }
+            next.by_account_token.extend(t.integrator_tokens.iter().map(|h| (*h, t.id)));
         }
         for i in &update.instances {
             let problems = i.problems(policy);
@@ -526,6 +543,14 @@ impl Snapshot {
         let presented = TokenHash::of(token.as_bytes());
         let instance = self.by_token.get(&presented).and_then(|id| self.instances.get(id))?;
         (instance.token_hash == presented).then_some(instance)
+    }
+
+    /// The account whose integrator token is `secret`, if any: one map lookup by the secret's
+    /// SHA-256, then the constant-time comparison of the account's own hash.
+    pub fn account_by_secret(&self, secret: &str) -> Option<&Arc<Tenant>> {
+        let presented = TokenHash::of(secret.as_bytes());
+        let tenant = self.by_account_token.get(&presented).and_then(|id| self.tenants.get(id))?;
+        tenant.integrator_tokens.contains(&presented).then_some(tenant)
     }
 
     /// This snapshot as a self-contained update (for persisting it).

@@ -361,11 +361,9 @@ pub async fn run(
     let _ = ready.send(Started { addr: bound, bootstrap, tls: started_tls });
     // Stopped by `shutdown`, like the server below.
     let jobs = tokio::spawn(billing::jobs::run_every(cp.clone(), shutdown.clone()));
-    // Stopped by `shutdown` too; without `reassign_after_ms` instances never move for silence.
-    let reassign = config
-        .controlplane
-        .reassign_after
-        .map(|after| tokio::spawn(nodes::reassign::run(cp.clone(), after, shutdown.clone())));
+    // Stopped by `shutdown` too; without `reassign_after_ms` instances never move for silence
+    // (a revoked node's always do, once a node is live).
+    let reassign = tokio::spawn(nodes::reassign::run(cp.clone(), config.controlplane.reassign_after, shutdown.clone()));
     tracing::info!(%bound, tls = tls.is_some(), "control plane accepting requests");
     let stop = shutdown.clone();
     let handler = move |req, _peer| api::handle(cp.clone(), req, stop.clone());
@@ -376,9 +374,7 @@ pub async fn run(
         None => chatedge_serve::serve(listener, handler, shutdown, opts).await,
     }
     let _ = jobs.await;
-    if let Some(r) = reassign {
-        let _ = r.await;
-    }
+    let _ = reassign.await;
     tracing::info!("control plane stopped");
     Ok(())
 }

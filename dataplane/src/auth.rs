@@ -112,6 +112,15 @@ pub fn instance(snapshot: &Snapshot, id: &str, token: &str) -> Option<Arc<Instan
     }
 }
 
+/// An API key sent as `Authorization: Bearer <key>` or as the bare key (the Chat Inc and Zami
+/// dialects take both).
+pub fn api_key(headers: &HeaderMap) -> Option<&str> {
+    chatedge_serve::bearer(headers).or_else(|| {
+        let v = headers.get(hyper::header::AUTHORIZATION)?.to_str().ok()?.trim();
+        (!v.is_empty() && !v.contains(' ')).then_some(v)
+    })
+}
+
 /// Whether the request carries the admin token (`Authorization: Bearer …`).
 pub fn admin(snapshot: &Snapshot, headers: &HeaderMap) -> bool {
     match (snapshot.admin_token_hash, chatedge_serve::bearer(headers)) {
@@ -129,13 +138,7 @@ pub fn account(
 ) -> Result<(), Refusal> {
     let Some(tenant) = snapshot.tenants.get(&instance.tenant) else { return Ok(()) };
     let security = &tenant.security;
-    if security.ip_allowlist.enabled {
-        // Without a known origin (a request not from the accept loop) nothing is allowed.
-        let ip = origin.map(|o| caller_ip(o, headers)).unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        if !security.ip_allowlist.ips.iter().any(|a| a.to_canonical() == ip) {
-            return Err(Refusal::Ip(ip));
-        }
-    }
+    allowlist(tenant, headers, origin)?;
     if let Some(ct) = security.client_token.as_ref().filter(|c| c.enabled) {
         let sent = headers.get("client-token").map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
         match &sent {
@@ -144,6 +147,20 @@ pub fn account(
         }
     }
     Ok(())
+}
+
+/// The account's IP allowlist, when enabled: the caller's address must be on it.
+pub fn allowlist(tenant: &Tenant, headers: &HeaderMap, origin: Option<&Origin>) -> Result<(), Refusal> {
+    let list = &tenant.security.ip_allowlist;
+    if !list.enabled {
+        return Ok(());
+    }
+    // Without a known origin (a request not from the accept loop) nothing is allowed.
+    let ip = origin.map(|o| caller_ip(o, headers)).unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    match list.ips.iter().any(|a| a.to_canonical() == ip) {
+        true => Ok(()),
+        false => Err(Refusal::Ip(ip)),
+    }
 }
 
 /// Whether `tenant`'s instances may send now.

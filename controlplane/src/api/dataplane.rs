@@ -74,7 +74,11 @@ pub async fn ack(cp: &Arc<ControlPlane>, req: Request<Incoming>) -> Result<Resp,
 pub async fn report(cp: &Arc<ControlPlane>, req: Request<Incoming>) -> Result<Resp, CpError> {
     let node = check_node(cp, req.headers())?;
     let mut report: SessionReport = super::json_body(req).await?;
-    let counts = std::mem::take(&mut report.usage);
+    // Only days near the control plane's own today: a node with a skewed (or test) clock
+    // must not write rows that pruning, which keeps recent months, would never reach.
+    let today = (cp.clock.now_ms() / crate::clock::DAY_MS) as u32;
+    let counts: Vec<_> =
+        std::mem::take(&mut report.usage).into_iter().filter(|u| u.day + 2 >= today && u.day <= today + 1).collect();
     if !counts.is_empty() {
         // Whole-day counts: taking them again changes nothing, whatever the report's order.
         let moved = cp.record_usage(report.node, counts).await?;

@@ -73,8 +73,8 @@ async fn revoke(cp: &Arc<ControlPlane>, id: &str) -> Result<Resp, CpError> {
     }
     let now = chatedge_config::time::unix_ms();
     let live = cp.live_nodes(now);
-    // Its instances move to live nodes in the same change (none live: they stay, and the
-    // silence check moves them once one is).
+    // Its instances move to live nodes in the same change (none live: they stay, and
+    // `reassign::run` moves them as soon as one is).
     let moved = cp
         .mutate_async(move |r, _| {
             let mut record = r.nodes.get(&id).cloned().ok_or_else(not_found)?;

@@ -88,14 +88,32 @@ pub async fn move_from(cp: &Arc<ControlPlane>, from: Vec<NodeId>, reason: Reason
     Ok(moved)
 }
 
-/// Checks for silent nodes every quarter of `after` (between 250 ms and 5 s) until shutdown.
-pub async fn run(cp: Arc<ControlPlane>, after: Duration, mut shutdown: watch::Receiver<bool>) {
-    let every = (after / 4).clamp(Duration::from_millis(250), Duration::from_secs(5));
+/// Revoked nodes that still own instances: none was live when they were revoked.
+pub fn revoked_owners(cp: &ControlPlane) -> Vec<NodeId> {
+    cp.registry_read(|r| {
+        let revoked = |n: &NodeId| r.nodes.get(n).is_some_and(|rec| rec.revoked_ms.is_some());
+        r.instances_per_node().into_keys().filter(revoked).collect()
+    })
+}
+
+/// Until shutdown: moves the instances a revoked node still owns (revoked while no node was
+/// live) as soon as a node is, and — with `after` (`[controlplane] reassign_after_ms`) —
+/// those of nodes silent that long. Checks every quarter of `after` (250 ms–5 s; 5 s without).
+pub async fn run(cp: Arc<ControlPlane>, after: Option<Duration>, mut shutdown: watch::Receiver<bool>) {
+    let every =
+        after.map_or(Duration::from_secs(5), |a| (a / 4).clamp(Duration::from_millis(250), Duration::from_secs(5)));
     loop {
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
             _ = chatedge_serve::stopped(&mut shutdown) => return,
         }
+        let stranded = revoked_owners(&cp);
+        if !stranded.is_empty() {
+            if let Err(e) = move_from(&cp, stranded, Reason::Revoked).await {
+                tracing::error!(error = %e, "moving a revoked node's instances failed; retrying at the next check");
+            }
+        }
+        let Some(after) = after else { continue };
         let lost = silent(&cp, chatedge_config::time::unix_ms(), after);
         if lost.is_empty() {
             continue;

@@ -80,6 +80,13 @@ impl TenantRecord {
     pub fn new(tenant: Tenant, token: IntegratorToken, created_ms: u64) -> TenantRecord {
         TenantRecord { tenant, integrator_token_hash: None, tokens: vec![token], created_ms, version: 0 }
     }
+
+    /// The account as data planes receive it: with the hashes of its live integrator tokens
+    /// (the Zami dialect's account secret), never a revoked one's.
+    pub fn pushed(&self) -> Tenant {
+        let live = self.tokens.iter().filter(|k| k.revoked_ms.is_none()).map(|k| k.hash);
+        Tenant { integrator_tokens: live.collect(), ..self.tenant.clone() }
+    }
 }
 
 impl IntegratorToken {
@@ -386,7 +393,7 @@ impl Registry {
             from_version: from,
             version: self.version,
             admin_token_hash: self.admin_hash,
-            tenants: self.tenants.values().filter(|t| reset || t.version > from).map(|t| t.tenant.clone()).collect(),
+            tenants: self.tenants.values().filter(|t| reset || t.version > from).map(TenantRecord::pushed).collect(),
             instances: own.into_iter().map(|i| i.config.clone()).collect(),
             // Every removal, so every node's placement map forgets it (a node that does not
             // hold the instance has nothing else to do).

@@ -7,6 +7,7 @@ pub mod media;
 pub mod network;
 pub mod openapi;
 pub mod sim;
+pub mod zami;
 pub mod zapi;
 
 use std::sync::Arc;

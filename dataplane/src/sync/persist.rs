@@ -2,7 +2,7 @@
 //! one snapshot to the next without ever leaving a mix of two snapshots on disk.
 //!
 //! Layout: `v` → version, `a` → admin token hash, `n` → the peers (every node's address and key
-//! hash; at most a few hundred), `s` → the live slot (absent: slot 0), and the records of the
+//! hash; at most a few hundred), `q` → the instances held in quarantine and why, `s` → the live slot (absent: slot 0), and the records of the
 //! live slot — slot 0 keys tenants `t‖id`, instances `i‖id` (the original layout) and the
 //! owners of instances other nodes hold `o‖id`; slot 1 keys them `T‖id`, `I‖id` and `O‖id`.
 //! Placements and peers are kept so that a node restarted while the control plane is down still
@@ -26,6 +26,7 @@
 use std::sync::Arc;
 
 use chatedge_config::placement::{Peer, Placement};
+use chatedge_config::snapshot::Quarantine;
 use chatedge_config::{ConfigUpdate, InstanceConfig, InstanceId, Snapshot, Tenant, UrlPolicy};
 
 use crate::store::{Batch, Cf, Store, StoreError};
@@ -37,6 +38,7 @@ const VERSION_KEY: &[u8] = b"v";
 const ADMIN_KEY: &[u8] = b"a";
 const SLOT_KEY: &[u8] = b"s";
 const PEERS_KEY: &[u8] = b"n";
+const QUARANTINE_KEY: &[u8] = b"q";
 const TEARDOWN_PREFIX: u8 = b'x';
 
 /// One of the two places a snapshot's records can live (slot 0 on a new node).
@@ -228,6 +230,10 @@ fn head(b: &mut Batch, next: &Snapshot) {
     let mut peers: Vec<&Peer> = next.peers.values().map(|p| &**p).collect();
     peers.sort_by_key(|p| p.node);
     b.put(Cf::Config, PEERS_KEY.to_vec(), encode(&peers));
+    // Held out of service stays held across a restart with the control plane down.
+    let mut held: Vec<(&InstanceId, &Quarantine)> = next.quarantined.iter().collect();
+    held.sort_by_key(|(id, _)| **id);
+    b.put(Cf::Config, QUARANTINE_KEY.to_vec(), encode(&held));
     match &next.admin_token_hash {
         Some(h) => b.put(Cf::Config, ADMIN_KEY.to_vec(), encode(h)),
         None => b.delete(Cf::Config, ADMIN_KEY.to_vec()),
@@ -271,9 +277,13 @@ pub fn read(store: &Store) -> Result<(Snapshot, Slot), StoreError> {
         update.peers = Some(serde_json::from_slice::<Vec<Peer>>(&p).map_err(|e| corrupt("peers", e))?);
     }
     // What was persisted passed validation when it arrived; load it as is.
-    let snapshot = Snapshot::default()
+    let mut snapshot = Snapshot::default()
         .apply(&update, UrlPolicy { allow_insecure_loopback: true })
         .map_err(|e| StoreError::Corrupt(format!("persisted config: {e}")))?;
+    if let Some(q) = db.get_cf(cf, QUARANTINE_KEY)? {
+        let held: Vec<(InstanceId, Quarantine)> = serde_json::from_slice(&q).map_err(|e| corrupt("quarantine", e))?;
+        snapshot.quarantined = held.into_iter().collect();
+    }
     Ok((snapshot, slot))
 }
 

@@ -34,6 +34,9 @@ use crate::store::{Cf, Store};
 pub const REPORT_EVERY: Duration = Duration::from_secs(2);
 /// Longest time between two reports, changed or not.
 pub const HEARTBEAT: Duration = Duration::from_secs(30);
+/// Most day counts one report carries (~85 bytes of JSON each: ~340 KB, well under the control
+/// plane's 1 MiB body limit); more wait for the next ticks, 2 s apart.
+pub const MAX_USAGE_PER_REPORT: usize = 4_000;
 
 /// What the report loop needs.
 pub struct Reporter {
@@ -73,7 +76,10 @@ pub async fn run(r: Reporter, mut shutdown: watch::Receiver<bool>) {
             }
             Err(_) => return,
         };
-        let usage = changed(&counts, &taken);
+        let mut usage = changed(&counts, &taken);
+        // A bounded report: the rest goes with the next ticks (a first report after a start
+        // carries every instance's counts, and the control plane takes at most 1 MiB).
+        usage.truncate(MAX_USAGE_PER_REPORT);
         let due = !usage.is_empty()
             || match &last {
                 Some((sent, at)) => *sent != online || at.elapsed() >= HEARTBEAT,
@@ -88,7 +94,8 @@ pub async fn run(r: Reporter, mut shutdown: watch::Receiver<bool>) {
             Ok(()) => {
                 r.metrics.session_reports.with_label_values(&["sent"]).inc();
                 last = Some((report.online, Instant::now()));
-                taken = counts;
+                taken.retain(|k, _| counts.contains_key(k));
+                taken.extend(report.usage.iter().map(|u| ((u.instance, u.day), (u.sent, u.received))));
             }
             Err(e) => {
                 r.metrics.session_reports.with_label_values(&["failed"]).inc();

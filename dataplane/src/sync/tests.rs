@@ -130,8 +130,8 @@ async fn a_small_change_is_one_batch_in_place_and_names_what_it_removed() {
     let plan = persist::plan(&held, &next, live);
     assert!(!plan.staged);
     assert_eq!(plan.batches.len(), 1);
-    // The removal, its marker, and the head (version, admin hash, peers).
-    assert!(records(&plan.batches[0]) <= 5, "{:?}", plan.batches[0].ops().len());
+    // The removal, its marker, and the head (version, admin hash, peers, quarantine).
+    assert!(records(&plan.batches[0]) <= 6, "{:?}", plan.batches[0].ops().len());
 
     let applied = state.apply(reset(2, &t, &all[1..])).await.unwrap();
     assert_eq!(applied.removed, vec![all[0].id]);
@@ -230,5 +230,29 @@ async fn other_nodes_placements_and_addresses_survive_a_restart_in_place_and_sta
     let reloaded = state.shared().load_full();
     assert_eq!(owners(&reloaded), expected, "the staged change's placements, and no older ones");
     assert_eq!(reloaded.peers[&elsewhere].url, "http://127.0.0.1:3001");
+    close(store, state);
+}
+
+#[tokio::test]
+async fn a_quarantined_instance_stays_held_after_a_restart_with_the_control_plane_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = tenant();
+    let all = instances(&t, 2);
+    let (store, state) = open(dir.path());
+    state.apply(reset(1, &t, &all)).await.unwrap();
+    // The next configuration of the first instance fails this node's checks (a name too long).
+    let mut bad = all[0].clone();
+    bad.name = "n".repeat(10_000);
+    let update = ConfigUpdate { from_version: 1, version: 2, instances: vec![bad], ..ConfigUpdate::default() };
+    state.apply(update).await.unwrap();
+    let held = state.shared().load_full();
+    assert!(held.quarantined.contains_key(&all[0].id));
+    assert_eq!(held.instances[&all[0].id].name, all[0].name, "the last good configuration is kept");
+    close(store, state);
+
+    let (store, state) = open(dir.path());
+    let reloaded = state.shared().load_full();
+    assert_eq!(reloaded.quarantined, held.quarantined, "still held out of service, with its reason");
+    assert!(!reloaded.quarantined.contains_key(&all[1].id));
     close(store, state);
 }

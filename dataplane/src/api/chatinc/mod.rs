@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use chatedge_config::{InstanceConfig, InstanceId, Snapshot};
 use chatedge_serve::{Body, Resp};
-use hyper::header::{HeaderValue, AUTHORIZATION};
+use hyper::header::HeaderValue;
 use hyper::{HeaderMap, Method, Request, StatusCode};
 use serde_json::{json, Value};
 
@@ -111,19 +111,11 @@ pub async fn handle(app: &App, req: Request<Body>, rest: &[&str]) -> (&'static s
     }
 }
 
-/// The API key: `Authorization: Bearer <token>` or the bare token.
-fn api_key(headers: &HeaderMap) -> Option<&str> {
-    chatedge_serve::bearer(headers).or_else(|| {
-        let v = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
-        (!v.is_empty() && !v.contains(' ')).then_some(v)
-    })
-}
-
 /// The instance whose API key `headers` carry, if any: one lookup in the snapshot's token
 /// index (not a pass over every instance), then a constant-time check of its hash. The edge's
 /// rate limiter asks too, to count the call against the instance's buckets.
 pub fn instance_for_key(snapshot: &Snapshot, headers: &HeaderMap) -> Option<Arc<InstanceConfig>> {
-    api_key(headers).and_then(|t| snapshot.instance_by_token(t)).cloned()
+    auth::api_key(headers).and_then(|t| snapshot.instance_by_token(t)).cloned()
 }
 
 async fn dispatch(app: &App, req: Request<Body>, route: &'static Route) -> Result<Resp, ChatIncError> {
@@ -452,6 +444,8 @@ pub async fn clock(app: &App, req: Request<Body>) -> Resp {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::api_key;
+    use hyper::header::AUTHORIZATION;
 
     #[test]
     fn every_seed_path_is_routed_with_its_methods() {

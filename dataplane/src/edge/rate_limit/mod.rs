@@ -1,7 +1,8 @@
 //! rate_limit: keyed token buckets (governor's GCRA) in front of the router (issue 11 §3).
 //! Keys: the instance (every request that presents valid instance credentials: a Z-API path's
 //! id and token, or a Chat Inc `/v1/…` call's API key), the account
-//! (the tenant the instance belongs to, summed over its instances) and the client address for
+//! (the tenant the instance belongs to, summed over its instances; a Zami `/zami/v1/…` call's
+//! account secret is counted under its account alone) and the client address for
 //! requests that present none (a wrong token, an unknown route, `/openapi.json`, and the
 //! integrator routes forwarded to the control plane, whose tokens only the control plane can
 //! check). Operator and machine routes are not limited here: `/metrics`, `/healthz`, `/sim/…`,
@@ -53,7 +54,12 @@ type Keyed<K, C> = RateLimiter<K, DashMapStateStore<K>, C, StateInformationMiddl
 /// Who is asking, as far as limits are concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Caller {
-    Instance { id: InstanceId, tenant: TenantId },
+    Instance {
+        id: InstanceId,
+        tenant: TenantId,
+    },
+    /// An account's own credential that names no instance (the Zami dialect's secret).
+    Account(TenantId),
     Anonymous(IpAddr),
     Exempt,
 }
@@ -63,7 +69,13 @@ pub enum Caller {
 pub async fn route(app: &App, mut req: Request<Body>, peer: SocketAddr) -> (&'static str, &'static str, Resp) {
     let verdict = {
         let snapshot = app.config.load();
-        let (caller, found) = caller(&snapshot, req.method(), req.uri().path(), req.headers(), peer.ip());
+        // A request another node forwarded is counted under its client's address, as that
+        // node established it (`proxy::admit`), not under the forwarding node's.
+        let ip = match req.extensions().get::<super::proxy::Hop>() {
+            Some(_) => req.extensions().get::<crate::auth::Origin>().map_or(peer.ip(), |o| o.peer.ip()),
+            None => peer.ip(),
+        };
+        let (caller, found) = caller(&snapshot, req.method(), req.uri().path(), req.headers(), ip);
         if let Some(instance) = found {
             // The dialect reuses this check instead of hashing the token again.
             req.extensions_mut().insert(crate::auth::Authenticated { version: snapshot.version, instance });
@@ -94,6 +106,12 @@ pub fn caller(
     match segments.next().unwrap_or("") {
         "metrics" | "healthz" | "sim" | "media" | "network" => return (Caller::Exempt, None),
         "instances" => {}
+        "zami" => {
+            return match crate::api::zami::account_for(snapshot, headers) {
+                Some(t) => (Caller::Account(t.id), None),
+                None => (Caller::Anonymous(peer), None),
+            }
+        }
         "v1" => {
             return match crate::api::chatinc::instance_for_key(snapshot, headers) {
                 Some(i) => (Caller::Instance { id: i.id, tenant: i.tenant }, Some(i)),
@@ -243,6 +261,18 @@ impl<C: Clock + Clone> RateLimits<C> {
                 if let Some(b) = instance {
                     allowed.push(self.take(b, &id, "instance", &self.counters.instance)?);
                 }
+                if let Some(b) = account {
+                    allowed.push(self.take(b, &tenant, "account", &self.counters.account)?);
+                }
+                Ok(allowed)
+            }
+            Caller::Account(tenant) => {
+                let tables = self.tables_for(snapshot);
+                let account = match tables.tenants.get(&tenant) {
+                    Some((_, a)) => a.as_ref(),
+                    None => tables.account.as_ref(),
+                };
+                let mut allowed = Allowed::none();
                 if let Some(b) = account {
                     allowed.push(self.take(b, &tenant, "account", &self.counters.account)?);
                 }

@@ -1,0 +1,108 @@
+//! The Zami dialect's errors and their one mapping to HTTP. Every refusal has the shape of
+//! seed 000's answers, `{"success": false, "id": null, "error": "<why, naming the field>"}`,
+//! with a status that says whose fault it is; a Z-API error shape never appears here.
+
+use chatedge_serve::{BodyError, Resp};
+use hyper::header::{HeaderValue, ALLOW, RETRY_AFTER};
+use hyper::StatusCode;
+use serde_json::json;
+
+use crate::auth::Refusal;
+use crate::error::{Blame, CoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ZamiError {
+    #[error("no route for {method} /zami/v1/{path}: chatedge serves POST send-text and GET openapi.json here")]
+    RouteNotFound { method: String, path: String },
+    #[error("method not allowed: use {allowed}")]
+    MethodNotAllowed { allowed: &'static str },
+    #[error(
+        "send your API secret (an integrator token): 'Authorization: <secret>' or 'Authorization: Bearer <secret>'"
+    )]
+    Unauthorized,
+    #[error("unknown connection_id")]
+    UnknownConnection,
+    #[error("{}", refusal(.0))]
+    Refused(Refusal),
+    #[error("this connection is not active")]
+    Inactive,
+    #[error("{message}")]
+    Invalid { field: &'static str, message: String },
+    #[error("{}", body(.0))]
+    Body(BodyError),
+    #[error("this Idempotency-Key was already used for another request")]
+    IdempotencyConflict,
+    #[error(transparent)]
+    Core(#[from] CoreError),
+}
+
+fn refusal(r: &Refusal) -> String {
+    match r.response().1.get("message").and_then(|m| m.as_str()) {
+        Some(m) => m.to_owned(),
+        None => r.response().1["error"].as_str().unwrap_or("refused").to_owned(),
+    }
+}
+
+fn body(e: &BodyError) -> String {
+    match e {
+        BodyError::TooLarge { limit } => format!("the body is larger than {limit} bytes"),
+        BodyError::Broken(m) => format!("the body could not be read: {m}"),
+    }
+}
+
+impl ZamiError {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> ZamiError {
+        ZamiError::Invalid { field, message: message.into() }
+    }
+
+    /// A bounded word for `chatedge_dp_refusals_total`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ZamiError::RouteNotFound { .. } => "route_not_found",
+            ZamiError::MethodNotAllowed { .. } => "method_not_allowed",
+            ZamiError::Unauthorized => "unauthorized",
+            ZamiError::UnknownConnection => "unknown_connection",
+            ZamiError::Refused(r) => r.reason(),
+            ZamiError::Inactive => "inactive",
+            ZamiError::Invalid { .. } => "invalid_field",
+            ZamiError::Body(BodyError::TooLarge { .. }) => "body_too_large",
+            ZamiError::Body(_) => "bad_body",
+            ZamiError::IdempotencyConflict => "idempotency_conflict",
+            ZamiError::Core(_) => "core",
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            ZamiError::RouteNotFound { .. } | ZamiError::UnknownConnection => StatusCode::NOT_FOUND,
+            ZamiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ZamiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ZamiError::Refused(r) => r.response().0,
+            ZamiError::Inactive => StatusCode::FORBIDDEN,
+            ZamiError::Invalid { .. } | ZamiError::Body(BodyError::Broken(_)) => StatusCode::BAD_REQUEST,
+            ZamiError::Body(BodyError::TooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
+            ZamiError::IdempotencyConflict => StatusCode::UNPROCESSABLE_ENTITY,
+            ZamiError::Core(
+                CoreError::QueueFull { .. } | CoreError::DailyQuota { .. } | CoreError::DailyLimit { .. },
+            ) => StatusCode::TOO_MANY_REQUESTS,
+            ZamiError::Core(CoreError::UnknownInstance) => StatusCode::NOT_FOUND,
+            ZamiError::Core(e) if e.blame() == Blame::Client => StatusCode::CONFLICT,
+            ZamiError::Core(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    pub fn into_response(self) -> Resp {
+        let status = self.status();
+        let mut res = chatedge_serve::json(status, &json!({"success": false, "id": null, "error": self.to_string()}));
+        let h = res.headers_mut();
+        if let ZamiError::MethodNotAllowed { allowed } = &self {
+            h.insert(ALLOW, HeaderValue::from_static(allowed));
+        }
+        if let ZamiError::Core(e) = &self {
+            if let Some(s) = e.retry_after_s() {
+                h.insert(RETRY_AFTER, HeaderValue::from(s));
+            }
+        }
+        res
+    }
+}
