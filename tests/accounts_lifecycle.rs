@@ -128,14 +128,6 @@ async fn a_disabled_account_stops_sending_and_says_why() {
     drop(dir);
 }
 
-/// What the sim's phone `to` received from `inst`.
-async fn arrived(http: &Http, ce: &Chatedge, inst: &Instance, to: &str) -> usize {
-    let url = format!("{}/sim/received?instanceId={}&phone={to}", ce.dp, inst.id);
-    let (s, v) = http.get(&url, Some(&ce.admin_token)).await;
-    assert_eq!(s, 200, "sim/received: {v}");
-    v["messages"].as_array().map_or(0, Vec::len)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_disabled_accounts_queued_messages_wait_and_leave_once_it_is_enabled() {
     let dir = temp_dir();
@@ -163,7 +155,11 @@ async fn a_disabled_accounts_queued_messages_wait_and_leave_once_it_is_enabled()
     wait_connected(&http, &ce, &inst).await;
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
     for phone in &phones {
-        assert_eq!(arrived(&http, &ce, &inst, phone).await, 0, "{phone}: held while the account is disabled");
+        assert_eq!(
+            sim_received(&http, &ce, &inst, phone).await.len(),
+            0,
+            "{phone}: held while the account is disabled"
+        );
     }
     assert_eq!(queue_count(&http, &ce, &inst).await, json!(3), "the queue keeps them");
 
@@ -172,7 +168,7 @@ async fn a_disabled_accounts_queued_messages_wait_and_leave_once_it_is_enabled()
     let sent = eventually(PATIENCE, || async {
         let mut all = 0;
         for phone in &phones {
-            all += arrived(&http, &ce, &inst, phone).await;
+            all += sim_received(&http, &ce, &inst, phone).await.len();
         }
         (all == 3).then_some(())
     });

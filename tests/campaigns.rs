@@ -95,13 +95,6 @@ async fn all_rows(http: &Http, ce: &Chatedge, inst: &Instance, id: &str, page: u
     }
 }
 
-async fn sim_received(http: &Http, ce: &Chatedge, inst: &Instance, phone: &str) -> Vec<Value> {
-    let url = format!("{}/sim/received?instanceId={}&phone={}", ce.dp, inst.id, phone);
-    let (status, v) = http.get(&url, Some(&ce.admin_token)).await;
-    assert_eq!(status, 200, "sim/received: {v}");
-    v["messages"].as_array().cloned().unwrap_or_default()
-}
-
 async fn inbound(http: &Http, ce: &Chatedge, body: Value) {
     let (status, v) = http.post(&format!("{}/sim/inbound", ce.dp), Some(&ce.admin_token), &body).await;
     assert_eq!(status, 200, "sim/inbound: {v}");

@@ -14,13 +14,6 @@ async fn send_keyed(http: &Http, ce: &Chatedge, inst: &Instance, route: &str, ke
     http.raw(Method::POST, &ce.instance_url(inst, route), None, &headers, body.to_string().into_bytes()).await
 }
 
-/// What `phone` received from the instance, as the sim's phone shows it.
-async fn received(http: &Http, ce: &Chatedge, inst: &Instance, phone: &str) -> Vec<Value> {
-    let url = format!("{}/sim/received?instanceId={}&phone={phone}", ce.dp, inst.id);
-    let (_, v) = http.get(&url, Some(&ce.admin_token)).await;
-    v["messages"].as_array().cloned().unwrap_or_default()
-}
-
 /// Sends an unkeyed marker after the keyed sends and waits until `phone` received it: the
 /// queue is FIFO per instance, so anything sent before the marker has arrived by then.
 async fn texts_after_marker(http: &Http, ce: &Chatedge, inst: &Instance, phone: &str) -> Vec<String> {
@@ -28,7 +21,7 @@ async fn texts_after_marker(http: &Http, ce: &Chatedge, inst: &Instance, phone: 
         http.post(&ce.instance_url(inst, "send-text"), None, &json!({"phone": phone, "message": "marker"})).await;
     assert_eq!(s, 200, "{v}");
     let messages = eventually(PATIENCE, || async {
-        let m = received(http, ce, inst, phone).await;
+        let m = sim_received(http, ce, inst, phone).await;
         m.iter().any(|m| m["text"] == "marker").then_some(m)
     })
     .await

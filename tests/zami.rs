@@ -84,6 +84,10 @@ async fn a_text_sent_with_the_account_secret_reaches_the_network_like_a_zapi_sen
         let delivered = events.iter().find(|e| e.body["type"] == "DeliveryCallback" && e.body["messageId"] == id);
         assert_eq!(delivered.unwrap().body["phone"], json!("5511988887777"), "{id}");
     }
+    // The sim's phone holds exactly the two texts, as a Z-API send-text would leave them.
+    let texts: Vec<Value> =
+        sim_received(http, ce, &p.inst, "5511988887777").await.iter().map(|m| m["text"].clone()).collect();
+    assert_eq!(texts, vec![json!("hello bare"), json!("hello bearer")]);
 
     // The same Idempotency-Key answers the first answer and sends nothing more.
     let keyed = |body: &Value| {

@@ -350,6 +350,14 @@ async fn paired_as(config: &str, business: bool) -> Paired {
     Paired { ce, http, sink, inst, dir }
 }
 
+/// What the sim's phone `phone` received from `inst`, oldest first (`GET /sim/received`).
+pub async fn sim_received(http: &Http, ce: &Chatedge, inst: &Instance, phone: &str) -> Vec<Value> {
+    let url = format!("{}/sim/received?instanceId={}&phone={phone}", ce.dp, inst.id);
+    let (status, v) = http.get(&url, Some(&ce.admin_token)).await;
+    assert_eq!(status, 200, "sim/received: {v}");
+    v["messages"].as_array().cloned().unwrap_or_default()
+}
+
 /// Polls `f` every 20 ms until it yields a value or `within` passes.
 pub async fn eventually<T, F, Fut>(within: Duration, mut f: F) -> Option<T>
 where

@@ -95,6 +95,24 @@ pub enum Accepted {
     Conflict,
 }
 
+impl Accepted {
+    /// The HTTP answer of a send: `own` when it was queued now, the first answer (marked
+    /// `Idempotent-Replayed: true`) when replayed; `None` when the key was used for another
+    /// request (each dialect words that refusal itself).
+    pub fn answer(self, own: Bytes) -> Option<chatedge_serve::Resp> {
+        let json = |body| chatedge_serve::bytes(hyper::StatusCode::OK, "application/json", body);
+        match self {
+            Accepted::Queued => Some(json(own)),
+            Accepted::Replayed(first) => {
+                let mut res = json(first);
+                res.headers_mut().insert("idempotent-replayed", hyper::header::HeaderValue::from_static("true"));
+                Some(res)
+            }
+            Accepted::Conflict => None,
+        }
+    }
+}
+
 /// Where a keyed send stands when it reaches the shard.
 #[derive(Debug)]
 pub enum Admission {

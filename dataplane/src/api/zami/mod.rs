@@ -22,7 +22,7 @@ use serde_json::json;
 
 use super::App;
 use crate::auth;
-use crate::idempotency::{Accepted, Claim};
+use crate::idempotency::Claim;
 use crate::queue::{Content, OutboundMessage};
 use crate::shard::Command;
 pub use error::ZamiError;
@@ -104,15 +104,7 @@ async fn send_text(app: &App, req: Request<Body>) -> Result<Resp, ZamiError> {
     let answer = Bytes::from(serde_json::to_vec(&answer).unwrap_or_default());
     let idempotency = idempotency.map(|c| Claim { answer: answer.clone(), ..c });
     let accepted = app.shards.call(&instance.id, |reply| Command::Enqueue { message, reply, idempotency }).await?;
-    match accepted {
-        Accepted::Queued => Ok(chatedge_serve::bytes(StatusCode::OK, "application/json", answer)),
-        Accepted::Replayed(first) => {
-            let mut res = chatedge_serve::bytes(StatusCode::OK, "application/json", first);
-            res.headers_mut().insert("idempotent-replayed", hyper::header::HeaderValue::from_static("true"));
-            Ok(res)
-        }
-        Accepted::Conflict => Err(ZamiError::IdempotencyConflict),
-    }
+    accepted.answer(answer).ok_or(ZamiError::IdempotencyConflict)
 }
 
 /// The account's connection `id`, allowed to send now. Unknown, malformed and another

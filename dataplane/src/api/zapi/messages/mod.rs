@@ -21,14 +21,13 @@ use std::time::Instant;
 use chatedge_config::file::MediaConfig;
 use chatedge_config::snapshot::Network;
 use chatedge_serve::Resp;
-use hyper::StatusCode;
 use serde_json::json;
 
 pub use text::parse_send_text;
 
 use super::routes::{self, Params, Route};
 use super::{Call, ZapiError};
-use crate::idempotency::{Accepted, Claim};
+use crate::idempotency::Claim;
 use crate::media::MediaKind;
 use crate::queue::OutboundMessage;
 use crate::shard::Command;
@@ -163,13 +162,5 @@ pub async fn accept(call: &Call<'_>, message: OutboundMessage) -> Result<Resp, Z
     let shards = &call.app.shards;
     let accepted = shards.call(&call.instance.id, |reply| Command::Enqueue { message, reply, idempotency }).await?;
     call.app.metrics.send_accept_seconds.observe(started.elapsed().as_secs_f64());
-    match accepted {
-        Accepted::Queued => Ok(chatedge_serve::bytes(StatusCode::OK, "application/json", answer)),
-        Accepted::Replayed(first) => {
-            let mut res = chatedge_serve::bytes(StatusCode::OK, "application/json", first);
-            res.headers_mut().insert("idempotent-replayed", hyper::header::HeaderValue::from_static("true"));
-            Ok(res)
-        }
-        Accepted::Conflict => Err(ZapiError::IdempotencyConflict),
-    }
+    accepted.answer(answer).ok_or(ZapiError::IdempotencyConflict)
 }
