@@ -253,11 +253,14 @@ async fn media_uploaded_raw_is_sent_and_downloaded_by_id_by_its_account_only_eve
     let sha256: String = sha2::Sha256::digest(&image).iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(got["media"]["sha256"], json!(sha256), "{got}");
 
-    // Refused uploads name the problem and store nothing.
+    // Refused uploads name the problem and store nothing. (A declared type that is refused is
+    // answered before the body is read, so those bodies are small: a client still sending a
+    // large one may see the connection close under it.)
+    let small = png(100);
     let cases: &[(Option<&str>, &[u8], u16, &str)] = &[
         (Some("image/jpeg"), &image, 400, "the media is image/png, not the declared image/jpeg"),
         (Some("application/pdf"), b"%PDF-1.7\n", 400, "Content-Type must be one of"),
-        (None, &image, 400, "Content-Type must be one of"),
+        (None, &small, 400, "Content-Type must be one of"),
         (Some("audio/ogg"), b"not audio at all", 400, "not the declared audio/ogg"),
         (Some("image/png"), b"", 400, "not the declared image/png"),
     ];

@@ -20,6 +20,7 @@ pub mod snapshot;
 pub mod time;
 pub mod token;
 pub mod webhook_url;
+pub mod zapini_webhook;
 
 pub use address_policy::AddressPolicy;
 pub use file::{Config, ConfigError};

@@ -21,6 +21,8 @@ pub enum SettingChange {
     NotifySentByMe(bool),
     /// The shape webhook bodies take from now on (a dialect's own webhook route sets it).
     WebhookDialect(WebhookDialect),
+    /// Zapini's webhook filter, secret and switch (`None` forgets them).
+    ZapiniWebhook(Option<crate::zapini_webhook::ZapiniWebhook>),
     Name(String),
     AutoReadMessage(bool),
     AutoReadStatus(bool),
@@ -57,6 +59,7 @@ impl SettingsPatch {
                 }
                 SettingChange::NotifySentByMe(v) => instance.notify_sent_by_me = *v,
                 SettingChange::WebhookDialect(d) => instance.webhooks.dialect = *d,
+                SettingChange::ZapiniWebhook(w) => instance.webhooks.zapini = w.clone(),
                 SettingChange::Name(v) => instance.name = v.clone(),
                 SettingChange::AutoReadMessage(v) => instance.auto_read_message = *v,
                 SettingChange::AutoReadStatus(v) => instance.auto_read_status = *v,

@@ -128,6 +128,9 @@ pub struct Webhooks {
     /// dialect's own webhook route set its own.
     #[serde(default, skip_serializing_if = "WebhookDialect::is_zapi")]
     pub dialect: WebhookDialect,
+    /// Zapini's filter, secret and switch, once its webhook route set them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zapini: Option<crate::zapini_webhook::ZapiniWebhook>,
 }
 
 /// The API dialect an instance's webhook events are written in. Each renders the same core
@@ -140,6 +143,8 @@ pub enum WebhookDialect {
     Zapi,
     /// Zami's `message.created` (seed 000): received messages only.
     Zami,
+    /// Zapini's events (seed 002), filtered and signed as `Webhooks::zapini` says.
+    Zapini,
 }
 
 impl WebhookDialect {

@@ -15,6 +15,15 @@ pub fn rfc3339_ms(unix_ms: u64) -> String {
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z", rem / 3600, rem % 3600 / 60, rem % 60, unix_ms % 1000)
 }
 
+/// ISO 8601 UTC timestamp to the second with an explicit offset, e.g.
+/// `2026-11-21T23:17:24+00:00` (the form seed 002's webhooks write).
+pub fn iso8601_s(unix_ms: u64) -> String {
+    let secs = unix_ms / 1000;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}+00:00", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
 /// (year, month, day) → days since 1970-01-01 in the proleptic Gregorian calendar
 /// (H. Hinnant's `days_from_civil`).
 pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
@@ -50,6 +59,7 @@ mod tests {
         assert_eq!(rfc3339_ms(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(rfc3339_ms(951_782_400_123), "2000-02-29T00:00:00.123Z");
         assert_eq!(rfc3339_ms(1_795_303_044_000), "2026-11-21T23:17:24.000Z");
+        assert_eq!(iso8601_s(1_795_303_044_999), "2026-11-21T23:17:24+00:00");
     }
 }
 

@@ -10,6 +10,7 @@ pub mod settings;
 pub mod sim;
 pub mod zami;
 pub mod zapi;
+pub mod zapini_webhook;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -85,6 +85,26 @@ impl IncomingContent {
         })
     }
 
+    /// The kind's name, as `POST /sim/inbound` and Z-API's callbacks write it (`text`,
+    /// `image`, `reaction`, …).
+    pub fn type_name(&self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.get("type").and_then(serde_json::Value::as_str).map(str::to_owned))
+            .unwrap_or_else(|| "unknown".into())
+    }
+
+    /// The caption of received media, when it has a non-empty one.
+    pub fn caption(&self) -> Option<&str> {
+        let caption = match self {
+            IncomingContent::Image(m) => &m.caption,
+            IncomingContent::Video(m) | IncomingContent::Ptv(m) | IncomingContent::Gif(m) => &m.caption,
+            IncomingContent::Document(m) => return m.caption.as_deref().filter(|c| !c.is_empty()),
+            _ => return None,
+        };
+        Some(caption.as_str()).filter(|c| !c.is_empty())
+    }
+
     /// The stored file of received media.
     pub fn media(&self) -> Option<&StoredMedia> {
         self.media_fields().and_then(|(stored, _)| stored.as_ref())

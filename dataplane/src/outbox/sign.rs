@@ -9,12 +9,14 @@
 //! - Zapini-style receivers (seed 002, "Webhook Security"): `X-Webhook-Signature` is the
 //!   lower-case hex HMAC-SHA256 of the raw body keyed with the secret *string* as the
 //!   integrator holds it (`hash_hmac('sha256', $payload, $secret)` in the seed's PHP; the whole
-//!   `whsec_…` text, not its decoded key), with the current secret; `X-Webhook-Event` names the
-//!   event and `X-Instance-UUID` the instance in UUID form.
+//!   `whsec_…` text, not its decoded key), with the current secret — or, once Zapini's webhook
+//!   route set a secret of the user's, with that text; `X-Webhook-Event` names the event and
+//!   `X-Instance-UUID` the instance in UUID form.
 
 use std::fmt::Write as _;
 
 use base64::Engine as _;
+use chatedge_config::snapshot::WebhookDialect;
 use chatedge_config::{InstanceConfig, InstanceId, WebhookSecret};
 use hmac::{Hmac, KeyInit, Mac};
 use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, USER_AGENT};
@@ -29,6 +31,8 @@ pub const WEBHOOK_SIGNATURE: HeaderName = HeaderName::from_static("webhook-signa
 pub const X_WEBHOOK_SIGNATURE: HeaderName = HeaderName::from_static("x-webhook-signature");
 pub const X_WEBHOOK_EVENT: HeaderName = HeaderName::from_static("x-webhook-event");
 pub const X_INSTANCE_UUID: HeaderName = HeaderName::from_static("x-instance-uuid");
+/// `User-Agent` of an instance whose webhooks speak Zapini (seed 002, "Request Format").
+pub const ZAPINI_USER_AGENT: &str = "Zapini-Webhook/1.0";
 
 /// Every header of one attempt of the event `webhook_id` (`event_name` is the Z-API callback
 /// type, e.g. `DeliveryCallback`), sent at `timestamp_s` (Unix seconds; it also decides
@@ -43,7 +47,9 @@ pub fn headers(
 ) -> HeaderMap {
     let mut h = HeaderMap::with_capacity(8);
     h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    h.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+    let zapini = instance.webhooks.dialect == WebhookDialect::Zapini;
+    // Seed 002's receivers may check its User-Agent.
+    h.insert(USER_AGENT, HeaderValue::from_static(if zapini { ZAPINI_USER_AGENT } else { USER_AGENT_VALUE }));
     let signatures: Vec<String> = instance
         .signing_secrets(timestamp_s.saturating_mul(1000))
         .map(|secret| signature(secret, webhook_id, timestamp_s, body))
@@ -52,7 +58,7 @@ pub fn headers(
         (WEBHOOK_ID, webhook_id.to_owned()),
         (WEBHOOK_TIMESTAMP, timestamp_s.to_string()),
         (WEBHOOK_SIGNATURE, signatures.join(" ")),
-        (X_WEBHOOK_SIGNATURE, body_signature_hex(&instance.webhook_secret, body)),
+        (X_WEBHOOK_SIGNATURE, body_signature_hex(zapini_key(instance), body)),
         (X_WEBHOOK_EVENT, event_name.to_owned()),
         (X_INSTANCE_UUID, instance_uuid(&instance.id)),
     ];
@@ -64,9 +70,19 @@ pub fn headers(
     h
 }
 
-/// `X-Webhook-Signature`: lower-case hex HMAC-SHA256 of `body` keyed with the secret's text.
-pub fn body_signature_hex(secret: &WebhookSecret, body: &[u8]) -> String {
-    let mut mac = hmac_with(secret.expose().as_bytes());
+/// The text that keys `X-Webhook-Signature`: the secret set with Zapini's webhook route, else
+/// the instance's webhook secret.
+fn zapini_key(instance: &InstanceConfig) -> &[u8] {
+    match instance.webhooks.zapini.as_ref().and_then(|z| z.secret.as_deref()) {
+        Some(secret) => secret.as_bytes(),
+        None => instance.webhook_secret.expose().as_bytes(),
+    }
+}
+
+/// `X-Webhook-Signature`: lower-case hex HMAC-SHA256 of `body` keyed with `key`, a secret's
+/// text.
+pub fn body_signature_hex(key: &[u8], body: &[u8]) -> String {
+    let mut mac = hmac_with(key);
     mac.update(body);
     let mut out = String::with_capacity(64);
     for b in mac.finalize().into_bytes() {
@@ -136,7 +152,7 @@ mod tests {
         assert_eq!(get("webhook-timestamp"), "1700000000");
         assert_eq!(get("webhook-signature"), signature(&i.webhook_secret, "evt_1", 1_700_000_000, body));
         assert_eq!(get("x-webhook-event"), "DeliveryCallback");
-        assert_eq!(get("x-webhook-signature"), body_signature_hex(&i.webhook_secret, body));
+        assert_eq!(get("x-webhook-signature"), body_signature_hex(i.webhook_secret.expose().as_bytes(), body));
         assert_eq!(get("x-instance-uuid").len(), 36);
     }
 
@@ -152,7 +168,31 @@ mod tests {
         let mut by_text = hmac_with(b"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
         by_text.update(b"{}");
         let by_text: String = by_text.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(body_signature_hex(&secret, b"{}"), by_text);
+        assert_eq!(body_signature_hex(secret.expose().as_bytes(), b"{}"), by_text);
+    }
+
+    #[test]
+    fn a_zapini_instance_signs_with_the_secret_its_user_set_and_says_zapini() {
+        let mut i = instance();
+        let body = br#"{"event":"message.sent"}"#;
+        let patch = chatedge_config::SettingsPatch {
+            changes: vec![
+                chatedge_config::settings::SettingChange::WebhookDialect(WebhookDialect::Zapini),
+                chatedge_config::settings::SettingChange::ZapiniWebhook(Some(
+                    chatedge_config::zapini_webhook::ZapiniWebhook {
+                        secret: Some("your_secret_key_here".into()),
+                        events: vec![],
+                        active: true,
+                    },
+                )),
+            ],
+        };
+        patch.apply(&mut i);
+        let h = headers(&i, "evt_3", "message.sent", 1_700_000_000, body);
+        assert_eq!(h["x-webhook-signature"], body_signature_hex(b"your_secret_key_here", body).as_str());
+        assert_eq!(h["user-agent"], "Zapini-Webhook/1.0");
+        assert_eq!(h["x-webhook-event"], "message.sent");
+        assert!(!h["webhook-signature"].is_empty(), "Standard Webhooks headers stay");
     }
 
     #[test]
@@ -168,7 +208,7 @@ mod tests {
         let during = headers(&i, "evt_2", "ReceivedCallback", 1_999, b"{}");
         let both = format!("{} {}", signature(&new, "evt_2", 1_999, b"{}"), signature(&old, "evt_2", 1_999, b"{}"));
         assert_eq!(during["webhook-signature"], both.as_str());
-        assert_eq!(during["x-webhook-signature"], body_signature_hex(&new, b"{}").as_str());
+        assert_eq!(during["x-webhook-signature"], body_signature_hex(new.expose().as_bytes(), b"{}").as_str());
         let after = headers(&i, "evt_2", "ReceivedCallback", 2_000, b"{}");
         assert_eq!(after["webhook-signature"], signature(&new, "evt_2", 2_000, b"{}").as_str());
     }

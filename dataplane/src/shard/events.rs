@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use chatedge_config::snapshot::{InstanceConfig, Network, WebhookDialect, WebhookKind};
+use chatedge_config::zapini_webhook::ZapiniEvent;
 use chatedge_config::{InstanceId, MediaId, MessageId, Phone, TenantId};
 use serde_json::Value;
 
@@ -40,6 +41,20 @@ impl Outgoing {
     /// A Z-API callback, kept when the instance's webhooks speak Z-API.
     fn add(&mut self, kind: WebhookKind, about: Option<&[&[u8]]>, body: impl FnOnce() -> Value) {
         self.add_in(WebhookDialect::Zapi, kind, about, body);
+    }
+
+    /// A Zapini event, kept when the instance's webhooks speak Zapini and its filter has it.
+    fn add_zapini(
+        &mut self,
+        event: ZapiniEvent,
+        kind: WebhookKind,
+        about: Option<&[&[u8]]>,
+        body: impl FnOnce() -> Value,
+    ) {
+        let wanted = self.cfg.as_ref().and_then(|c| c.webhooks.zapini.as_ref()).is_some_and(|z| z.sends(event));
+        if wanted {
+            self.add_in(WebhookDialect::Zapini, kind, about, body);
+        }
     }
 
     /// An event in `dialect`'s shape, kept when the instance's webhooks speak that dialect.
@@ -97,6 +112,9 @@ impl Shard {
                     *current = Some(code.clone());
                 }
                 s.answer_qr_waiters(|| Ok(code.clone()));
+                out.add_zapini(ZapiniEvent::InstanceQr, WebhookKind::Connected, None, || {
+                    payload::zapini::qr(&id, &code, now)
+                });
             }
             NetworkEvent::PairingExpired { generation, .. } => {
                 let s = self.session(id);
@@ -145,6 +163,11 @@ impl Shard {
                 out.add(WebhookKind::MessageStatus, Some(about), || {
                     payload::message_status(&id, &phone, &message_id, status, at_ms)
                 });
+                if out.dialect() == WebhookDialect::Zapini {
+                    if let Some(body) = payload::zapini::status(&id, &phone, &message_id, status, at_ms) {
+                        out.add_zapini(ZapiniEvent::MessageStatus, WebhookKind::MessageStatus, Some(about), || body);
+                    }
+                }
             }
             NetworkEvent::Incoming { message, .. } => {
                 let s = self.session(id);
@@ -169,6 +192,17 @@ impl Shard {
                             payload::incoming(&id, connected.as_ref(), &message, link.as_deref())
                         });
                     }
+                    WebhookDialect::Zapini => match payload::zapini::reaction(&id, &message) {
+                        Some(body) => {
+                            out.add_zapini(ZapiniEvent::MessageReaction, WebhookKind::Received, Some(about), || body)
+                        }
+                        None => {
+                            let link = file.map(|file| self.hold_media(file, message.at_ms, &mut out.batch));
+                            out.add_zapini(ZapiniEvent::MessageReceived, WebhookKind::Received, Some(about), || {
+                                payload::zapini::received(&id, &message, link.as_deref())
+                            });
+                        }
+                    },
                     WebhookDialect::Zami => {
                         let owner = out.cfg.as_ref().map(|c| c.tenant);
                         let media_id = file
@@ -212,12 +246,16 @@ impl Shard {
             }
         }
         s.answer_qr_waiters(|| Err(CoreError::AlreadyConnected));
+        let previous = if matches!(s.link, Link::Pairing { .. }) { "qr_ready" } else { "disconnected" };
         let record = SessionRecord { phone: phone.clone(), credentials, paired_ms: now };
         out.batch.put(Cf::Sessions, keys::session(&id), record.encode());
         s.record = Some(record);
         s.link = Link::Online { phone: phone.clone() };
         self.counters.link("connected");
         out.add(WebhookKind::Connected, None, || payload::connected(&id, &phone, now));
+        out.add_zapini(ZapiniEvent::InstanceConnected, WebhookKind::Connected, None, || {
+            payload::zapini::connected(&id, &phone, previous, now)
+        });
     }
 
     /// The connection `generation` dropped or an attempt failed. A logout forgets the saved
@@ -253,6 +291,9 @@ impl Shard {
                     _ => format!("Logged out: {reason}. Scan a new QR code to connect again"),
                 };
                 out.add(WebhookKind::Disconnected, None, || payload::disconnected(&id, &error, now));
+                out.add_zapini(ZapiniEvent::InstanceDisconnected, WebhookKind::Disconnected, None, || {
+                    payload::zapini::disconnected(&id, &error, true, now)
+                });
             }
             return;
         }
@@ -261,6 +302,9 @@ impl Shard {
             self.counters.link("lost");
             let error = format!("Connection lost: {reason}. Reconnecting with the saved session");
             out.add(WebhookKind::Disconnected, None, || payload::disconnected(&id, &error, now));
+            out.add_zapini(ZapiniEvent::InstanceDisconnected, WebhookKind::Disconnected, None, || {
+                payload::zapini::disconnected(&id, &error, false, now)
+            });
         }
     }
 
@@ -277,6 +321,9 @@ impl Shard {
         out.add(WebhookKind::Delivery, Some(zaap), || {
             payload::delivery(&id, &m.phone, &m.zaap_id, &m.message_id, None)
         });
+        out.add_zapini(ZapiniEvent::MessageSent, WebhookKind::Delivery, Some(zaap), || {
+            payload::zapini::sent(&id, m, at_ms)
+        });
         if out.cfg.as_ref().is_some_and(|c| matches!(c.network, Network::CloudApi(_))) {
             // A Cloud API `failed` status may still come for it: keep what its
             // DeliveryCallback will need (the queue entry goes in this batch).
@@ -287,6 +334,11 @@ impl Shard {
         out.add(WebhookKind::MessageStatus, Some(sent), || {
             payload::message_status(&id, &m.phone, &m.message_id, MessageStatus::Sent, at_ms)
         });
+        if out.dialect() == WebhookDialect::Zapini {
+            if let Some(body) = payload::zapini::status(&id, &m.phone, &m.message_id, MessageStatus::Sent, at_ms) {
+                out.add_zapini(ZapiniEvent::MessageStatus, WebhookKind::MessageStatus, Some(sent), || body);
+            }
+        }
         if out.hears(WebhookKind::Received) && out.cfg.as_ref().is_some_and(|c| c.notify_sent_by_me) {
             let connected = self.session(id).phone().cloned();
             let mine: &[&[u8]] = &[m.message_id.as_bytes(), b"fromMe"];

@@ -30,8 +30,8 @@ pub fn message_created(instance: &InstanceId, m: &IncomingMessage, media_id: Opt
             "media_id": media_id.map(|id| id.to_string()),
             "mimetype": mimetype,
             "reply_to_id": m.reference_message_id,
-            "type": kind(&m.content),
-            "caption": caption(&m.content),
+            "type": m.content.type_name(),
+            "caption": m.content.caption(),
             "chat_id": recipient(&m.from),
             "is_group": m.from.is_group(),
             "sender": recipient(sender),
@@ -46,24 +46,6 @@ pub fn recipient(phone: &Phone) -> String {
         Some(group) => format!("{group}@g.us"),
         None => phone.as_str().to_owned(),
     }
-}
-
-/// The message's kind, in the names `POST /sim/inbound` and Z-API use (`text`, `image`, …).
-fn kind(content: &IncomingContent) -> String {
-    serde_json::to_value(content)
-        .ok()
-        .and_then(|v| v.get("type").and_then(Value::as_str).map(str::to_owned))
-        .unwrap_or_else(|| "unknown".into())
-}
-
-fn caption(content: &IncomingContent) -> Option<&str> {
-    let caption = match content {
-        IncomingContent::Image(m) => &m.caption,
-        IncomingContent::Video(m) | IncomingContent::Ptv(m) | IncomingContent::Gif(m) => &m.caption,
-        IncomingContent::Document(m) => return m.caption.as_deref().filter(|c| !c.is_empty()),
-        _ => return None,
-    };
-    Some(caption.as_str()).filter(|c| !c.is_empty())
 }
 
 #[cfg(test)]
