@@ -388,3 +388,48 @@ async fn a_connection_with_a_zami_webhook_hears_message_created_and_its_media_do
     .await;
     assert_eq!(http.get(&hook, Some(&secret)).await.1["url"], Value::Null, "no longer a Zami webhook");
 }
+
+/// Seed 000's four SDK examples (lines 37–146) as the requests they make, with the secret,
+/// `<connection_id>`, `<media_id>` and the file replaced by real ones — and the seed's
+/// recipient `zamiapi` (a username on other networks) by a WhatsApp number, since chatedge
+/// connects WhatsApp only; sent as written it gets the seed's failure shape naming it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_request_example_of_seed_000_gets_its_documented_answer() {
+    let Paired { dir: _dir, ce, http, sink: _sink, inst } = paired(FAST).await;
+    let secret = ce.integrator_token.clone();
+    let file = png(64);
+
+    // uploadMedia({media: buffer, content_type: 'image/png'}) → the media id.
+    let (s, up) = upload(&http, &ce, &secret, Some("image/png"), &file).await;
+    assert_eq!(s, 201, "{up}");
+    let media_id = up["id"].as_str().expect("Response fields: id").to_owned();
+
+    // sendText({connection_id, recipient, body: 'Hello from Zami'}) and
+    // sendMedia({connection_id, recipient, media_id}) → {success, id, error}.
+    let examples = [
+        ("send-text", json!({"connection_id": inst.id, "recipient": "5511988887777", "body": "Hello from Zami"})),
+        ("send-media", json!({"connection_id": inst.id, "recipient": "5511988887777", "media_id": media_id})),
+    ];
+    for (route, body) in &examples {
+        let (s, v) = http.post(&format!("{}/zami/v1/{route}", ce.dp), Some(&secret), body).await;
+        assert_eq!(s, 200, "{route}: {v}");
+        let fields: Vec<&String> = v.as_object().unwrap().keys().collect();
+        assert_eq!(fields, ["error", "id", "success"], "{route}: exactly the seed's response fields");
+        assert_eq!((&v["success"], &v["error"]), (&json!(true), &Value::Null), "{route}");
+        assert!(v["id"].as_str().is_some_and(|id| !id.is_empty()), "{route}: {v}");
+    }
+    // The recipient exactly as the seed writes it: the seed's failure shape, naming the field.
+    let (s, v) = http
+        .post(
+            &format!("{}/zami/v1/send-text", ce.dp),
+            Some(&secret),
+            &json!({"connection_id": inst.id, "recipient": "zamiapi", "body": "Hello from Zami"}),
+        )
+        .await;
+    assert_eq!(s, 400, "{v}");
+    assert!(refused(&v).contains("recipient"), "{v}");
+
+    // downloadMedia('<media_id>') → the bytes, with the type in Content-Type.
+    let (s, bytes, content_type) = download(&ce, &secret, &media_id).await;
+    assert_eq!((s, content_type.as_str(), bytes), (200, "image/png", file));
+}
