@@ -13,7 +13,7 @@ mod fields;
 pub(crate) mod instance;
 pub mod integrator;
 mod messages;
-mod qr_image;
+pub(crate) mod qr_image;
 mod queue;
 pub mod routes;
 mod settings;

@@ -1,0 +1,229 @@
+//! zapini: the Zapini dialect's messaging edge (seed 002, lines 1–1520; issue 15) under
+//! `/zapini/`. Its instance API (`/zapini/send-message`, `/zapini/status`, …) and its
+//! universal routes (`/zapini/instances/…`) are served both there and under
+//! `/zapini/api/v1/…`, since the seed shows both; the document is `/zapini/openapi.json`.
+//!
+//! **Credentials** ([`auth`]): `Authorization: Bearer sk_…`, an instance API key (issued by
+//! the integrator through the control plane, pushed hashed with the instance), names one
+//! instance, so `instance_id` may be left out; the account's integrator token is the
+//! tenant-wide bearer and reaches every instance of the account, named by its id in chatedge's
+//! form or as a UUID. Unknown, malformed and other accounts' instances are one answer (404);
+//! the account's IP allowlist and send permission apply as on Z-API routes.
+//!
+//! A dialect is an adapter: a send is parsed here ([`fields`]) into the core's
+//! `OutboundMessage` and queued with the same `Command::Enqueue` as a Z-API send (Idempotency-Key
+//! included); status, QR code, disconnect and reconnect are the same shard commands the Z-API
+//! routes use; stats come from the control plane like Z-API's `…/stats`. Nothing is stored
+//! here. Zapini's product layer (conversations, automation, tags, the chat API, transcription,
+//! voice, kanban, calendar, AI and external functions) and its login/users answer 501
+//! [`ZapiniError::NotServed`] naming the feature ([`not_served`]); every error has the seed's
+//! `{success: false, error: {code, message, details}}` shape ([`error`]).
+
+mod auth;
+mod error;
+mod fields;
+mod instances;
+mod messages;
+mod not_served;
+mod render;
+
+use bytes::Bytes;
+use chatedge_serve::{Body, Resp};
+use hyper::http::request::Parts;
+use hyper::{Request, StatusCode};
+
+use super::App;
+pub use auth::{account_of, Credential};
+pub use error::ZapiniError;
+pub use render::{instance_status, message_status};
+
+const OPENAPI: &str = include_str!("../../../openapi/zapini.json");
+
+/// A route answered without a credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Public {
+    Health,
+    OpenApi,
+}
+
+/// A route that needs an `sk_…` key or the account's token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Authed {
+    SendMessage,
+    SendMedia,
+    SendReaction,
+    Status,
+    Qr,
+    ListInstances,
+    GetInstance,
+    InstanceQr,
+    InstanceStatus,
+    InstanceStats,
+    Disconnect,
+    Reconnect,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Public(Public),
+    Authed(Authed),
+}
+
+struct Route {
+    /// Segments after `/zapini/` (or `/zapini/api/v1/`); `{id}` matches one segment.
+    path: &'static str,
+    methods: &'static str,
+    label: &'static str,
+    op: Op,
+}
+
+static ROUTES: &[Route] = &[
+    Route { path: "send-message", methods: "POST", label: "zapini.send-message", op: Op::Authed(Authed::SendMessage) },
+    Route { path: "send-media", methods: "POST", label: "zapini.send-media", op: Op::Authed(Authed::SendMedia) },
+    Route {
+        path: "send-reaction",
+        methods: "POST",
+        label: "zapini.send-reaction",
+        op: Op::Authed(Authed::SendReaction),
+    },
+    Route { path: "status", methods: "GET", label: "zapini.status", op: Op::Authed(Authed::Status) },
+    Route { path: "qr", methods: "GET", label: "zapini.qr", op: Op::Authed(Authed::Qr) },
+    Route { path: "health", methods: "GET", label: "zapini.health", op: Op::Public(Public::Health) },
+    Route { path: "openapi.json", methods: "GET", label: "zapini.openapi", op: Op::Public(Public::OpenApi) },
+    Route { path: "instances", methods: "GET", label: "zapini.instances", op: Op::Authed(Authed::ListInstances) },
+    Route { path: "instances/{id}", methods: "GET", label: "zapini.instance", op: Op::Authed(Authed::GetInstance) },
+    Route {
+        path: "instances/{id}/qr",
+        methods: "GET",
+        label: "zapini.instance-qr",
+        op: Op::Authed(Authed::InstanceQr),
+    },
+    Route {
+        path: "instances/{id}/status",
+        methods: "GET",
+        label: "zapini.instance-status",
+        op: Op::Authed(Authed::InstanceStatus),
+    },
+    Route {
+        path: "instances/{id}/stats",
+        methods: "GET",
+        label: "zapini.instance-stats",
+        op: Op::Authed(Authed::InstanceStats),
+    },
+    Route {
+        path: "instances/{id}/disconnect",
+        methods: "POST",
+        label: "zapini.disconnect",
+        op: Op::Authed(Authed::Disconnect),
+    },
+    Route {
+        path: "instances/{id}/reconnect",
+        methods: "POST",
+        label: "zapini.reconnect",
+        op: Op::Authed(Authed::Reconnect),
+    },
+];
+
+/// One request, authenticated, with its body read.
+pub(crate) struct Call<'a> {
+    app: &'a App,
+    parts: Parts,
+    body: Bytes,
+    /// The `{id}` of the path, if the route has one.
+    id: Option<String>,
+    credential: Credential,
+}
+
+/// The route `rest` (the path after `/zapini/`, `api/v1/` taken off) names, and its `{id}`.
+fn find(rest: &[&str]) -> Option<(&'static Route, Option<String>)> {
+    ROUTES.iter().find_map(|r| {
+        let pattern: Vec<&str> = r.path.split('/').collect();
+        if pattern.len() != rest.len() {
+            return None;
+        }
+        let mut id = None;
+        for (p, s) in pattern.iter().zip(rest) {
+            match *p {
+                "{id}" if !s.is_empty() => id = Some((*s).to_owned()),
+                p if p == *s => {}
+                _ => return None,
+            }
+        }
+        Some((r, id))
+    })
+}
+
+/// Serves one request under `/zapini/`; `rest` is the path after it.
+pub async fn handle(app: &App, req: Request<Body>, rest: &[&str]) -> (&'static str, Resp) {
+    instances::start_clock();
+    let rest = match rest {
+        ["api", "v1", rest @ ..] => rest,
+        rest => rest,
+    };
+    let Some((route, id)) = find(rest) else {
+        let e = match not_served::feature(rest) {
+            Some(feature) => ZapiniError::NotServed { feature },
+            None => ZapiniError::RouteNotFound { method: req.method().to_string(), path: req.uri().path().to_owned() },
+        };
+        app.metrics.refusals.with_label_values(&[e.reason()]).inc();
+        return ("zapini.unknown", e.into_response());
+    };
+    match dispatch(app, req, route, id).await {
+        Ok(res) => (route.label, res),
+        Err(e) => {
+            app.metrics.refusals.with_label_values(&[e.reason()]).inc();
+            (route.label, e.into_response())
+        }
+    }
+}
+
+async fn dispatch(
+    app: &App,
+    req: Request<Body>,
+    route: &'static Route,
+    id: Option<String>,
+) -> Result<Resp, ZapiniError> {
+    if !route.methods.split(", ").any(|m| m == req.method().as_str()) {
+        return Err(ZapiniError::MethodNotAllowed { allowed: route.methods });
+    }
+    let op = match route.op {
+        Op::Public(Public::OpenApi) => {
+            return Ok(chatedge_serve::bytes(
+                StatusCode::OK,
+                "application/json",
+                Bytes::from_static(OPENAPI.as_bytes()),
+            ))
+        }
+        Op::Public(Public::Health) => return Ok(instances::health(app)),
+        Op::Authed(op) => op,
+    };
+    let credential = auth::authenticate(app, &req)?;
+    let (parts, body) = req.into_parts();
+    let body =
+        chatedge_serve::read_body(&parts.headers, body, app.limits.max_body_bytes).await.map_err(ZapiniError::Body)?;
+    let call = Call { app, parts, body, id, credential };
+    match op {
+        Authed::SendMessage => messages::send_message(&call).await,
+        Authed::SendMedia => messages::send_media(&call).await,
+        Authed::SendReaction => messages::send_reaction(&call).await,
+        Authed::Status => instances::status(&call).await,
+        Authed::Qr => instances::qr(&call).await,
+        Authed::ListInstances => instances::list(&call).await,
+        Authed::GetInstance => instances::get(&call).await,
+        Authed::InstanceQr => instances::instance_qr(&call).await,
+        Authed::InstanceStatus => instances::instance_status(&call).await,
+        Authed::InstanceStats => instances::stats(&call).await,
+        Authed::Disconnect => instances::disconnect(&call).await,
+        Authed::Reconnect => instances::reconnect(&call).await,
+    }
+}
+
+/// Every route as (path under `/zapini/`, methods): what the OpenAPI document is checked
+/// against.
+#[cfg(test)]
+pub fn documented() -> Vec<(&'static str, &'static str)> {
+    ROUTES.iter().map(|r| (r.path, r.methods)).collect()
+}
+
+#[cfg(test)]
+mod tests;
