@@ -3,11 +3,18 @@
 //! reaches the network (its DeliveryCallback carries the Zami id); an Idempotency-Key answers
 //! the first answer again; every refusal has the seed's `{success, id, error}` shape naming the
 //! problem; another account's connection answers exactly as an unknown one; a revoked secret
-//! stops working once the change is pushed.
+//! stops working once the change is pushed. Media is uploaded raw (its type sniffed and checked
+//! against the declared one), sent and downloaded by id, by its account only, across a
+//! `kill -9`; a connection whose webhook was set through Zami hears `message.created` — texts
+//! with their body, media with an id that downloads the same bytes — instead of Z-API's
+//! callbacks, until a Z-API webhook route puts it back.
 
 mod common;
 
 use std::time::Duration;
+
+use http_body_util::BodyExt;
+use sha2::Digest as _;
 
 use common::*;
 use hyper::Method;
@@ -144,7 +151,7 @@ async fn refusals_name_the_problem_and_another_accounts_connection_answers_as_an
     }
     let (s, v) = http.get(&send_url(ce), Some(secret)).await;
     assert_eq!(s, 405, "{v}");
-    let (s, v) = http.post(&format!("{}/zami/v1/send-media", ce.dp), Some(secret), &json!({})).await;
+    let (s, v) = http.post(&format!("{}/zami/v1/send-location", ce.dp), Some(secret), &json!({})).await;
     assert_eq!(s, 404, "{v}");
     assert!(refused(&v).contains("send-text"), "says what is served: {v}");
 
@@ -181,4 +188,200 @@ async fn refusals_name_the_problem_and_another_accounts_connection_answers_as_an
     let (s, doc) = http.get(&format!("{}/zami/v1/openapi.json", ce.dp), None).await;
     assert_eq!(s, 200);
     assert!(doc["paths"]["/send-text"]["post"].is_object(), "{doc}");
+}
+
+/// A small PNG: the signature, an IHDR chunk header and some bytes.
+fn png(len: usize) -> Vec<u8> {
+    let mut b = [&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D][..], b"IHDR"].concat();
+    b.extend((0..len as u32).map(|i| (i * 31 % 251) as u8));
+    b
+}
+
+/// `POST /zami/v1/media` with `content_type` (none when `None`) and the raw `bytes`.
+async fn upload(http: &Http, ce: &Chatedge, secret: &str, content_type: Option<&str>, bytes: &[u8]) -> (u16, Value) {
+    let mut headers = vec![("authorization", secret)];
+    if let Some(t) = content_type {
+        headers.push(("content-type", t));
+    }
+    http.raw(Method::POST, &format!("{}/zami/v1/media", ce.dp), None, &headers, bytes.to_vec()).await
+}
+
+/// `GET /zami/v1/media/{id}` with `secret`: the status, the bytes and their Content-Type.
+async fn download(ce: &Chatedge, secret: &str, id: &str) -> (u16, Vec<u8>, String) {
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Empty<bytes::Bytes>>();
+    let req = hyper::Request::get(format!("{}/zami/v1/media/{id}", ce.dp))
+        .header("authorization", format!("Bearer {secret}"))
+        .body(http_body_util::Empty::new())
+        .unwrap();
+    let res = client.request(req).await.unwrap();
+    let status = res.status().as_u16();
+    let content_type = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    (status, res.into_body().collect().await.unwrap().to_bytes().to_vec(), content_type)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_uploaded_raw_is_sent_and_downloaded_by_id_by_its_account_only_even_after_kill_minus_nine() {
+    let Paired { dir, ce, http, sink: _sink, inst } = paired(FAST).await;
+    let secret = ce.integrator_token.clone();
+    let image = png(200_000);
+
+    let (s, up) = upload(&http, &ce, &secret, Some("image/png"), &image).await;
+    assert_eq!(s, 201, "{up}");
+    assert_eq!((&up["success"], &up["error"], &up["mimetype"]), (&json!(true), &Value::Null, &json!("image/png")));
+    assert_eq!(up["size"], json!(image.len()));
+    let media_id = up["id"].as_str().unwrap().to_owned();
+
+    let (s, bytes, content_type) = download(&ce, &secret, &media_id).await;
+    assert_eq!((s, content_type.as_str()), (200, "image/png"));
+    assert_eq!(bytes, image, "the same bytes");
+
+    // Sent by id: the sim's phone holds an image with the upload's bytes and the caption.
+    let body = json!({"connection_id": inst.id, "recipient": RECIPIENT, "media_id": media_id, "caption": "olha"});
+    let (s, sent) = http.post(&format!("{}/zami/v1/send-media", ce.dp), Some(&secret), &body).await;
+    assert_eq!(s, 200, "{sent}");
+    assert_eq!((&sent["success"], &sent["error"]), (&json!(true), &Value::Null), "{sent}");
+    let got = eventually(Duration::from_secs(30), || async {
+        let messages = sim_received(&http, &ce, &inst, "5511988887777").await;
+        messages.into_iter().find(|m| m["messageId"] == sent["id"])
+    })
+    .await
+    .expect("the image reached the sim's phone");
+    assert_eq!(got["type"], "image", "{got}");
+    assert_eq!(got["text"], "olha", "the caption: {got}");
+    assert_eq!(got["media"]["mime"], "image/png", "{got}");
+    let sha256: String = sha2::Sha256::digest(&image).iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(got["media"]["sha256"], json!(sha256), "{got}");
+
+    // Refused uploads name the problem and store nothing.
+    let cases: &[(Option<&str>, &[u8], u16, &str)] = &[
+        (Some("image/jpeg"), &image, 400, "the media is image/png, not the declared image/jpeg"),
+        (Some("application/pdf"), b"%PDF-1.7\n", 400, "Content-Type must be one of"),
+        (None, &image, 400, "Content-Type must be one of"),
+        (Some("audio/ogg"), b"not audio at all", 400, "not the declared audio/ogg"),
+        (Some("image/png"), b"", 400, "not the declared image/png"),
+    ];
+    for (content_type, bytes, status, says) in cases {
+        let (s, v) = upload(&http, &ce, &secret, *content_type, bytes).await;
+        assert_eq!(s, *status, "{content_type:?}: {v}");
+        assert!(refused(&v).contains(says), "{content_type:?}: {v}");
+    }
+    let (s, v) = upload(&http, &ce, "not-a-secret", Some("image/png"), &image).await;
+    assert_eq!(s, 401, "{v}");
+
+    // Unknown, malformed and another account's ids are one answer, for downloads and sends.
+    let (_, b_secret, _, b_inst) = other_account(&http, &ce).await;
+    let unknown = "0123456789abcdef0123456789abcdef";
+    let (s, unknown_answer) = http.get(&format!("{}/zami/v1/media/{unknown}", ce.dp), Some(&secret)).await;
+    assert_eq!(s, 404, "{unknown_answer}");
+    assert!(refused(&unknown_answer).contains("unknown media_id"), "{unknown_answer}");
+    let foreign = eventually(Duration::from_secs(20), || async {
+        let answer = http.get(&format!("{}/zami/v1/media/{media_id}", ce.dp), Some(&b_secret)).await;
+        (answer.0 != 401).then_some(answer)
+    })
+    .await
+    .expect("b's secret reaches the data plane");
+    assert_eq!(foreign, (404, unknown_answer.clone()), "a's media through b's secret");
+    assert_eq!(http.get(&format!("{}/zami/v1/media/not-an-id", ce.dp), Some(&secret)).await, (404, unknown_answer));
+    let body = json!({"connection_id": b_inst.id, "recipient": RECIPIENT, "media_id": media_id});
+    let (s, v) = http.post(&format!("{}/zami/v1/send-media", ce.dp), Some(&b_secret), &body).await;
+    assert_eq!(s, 404, "{v}");
+    assert!(refused(&v).contains("unknown media_id"), "{v}");
+    let body = json!({"connection_id": inst.id, "recipient": RECIPIENT});
+    let (s, v) = http.post(&format!("{}/zami/v1/send-media", ce.dp), Some(&secret), &body).await;
+    assert_eq!((s, refused(&v).contains("media_id is required")), (400, true), "{v}");
+
+    // A 201 was durable: after kill -9 the id still downloads the same bytes.
+    ce.kill_9();
+    let ce = Chatedge::up(dir.path(), FAST);
+    let (s, bytes, _) = download(&ce, &secret, &media_id).await;
+    assert_eq!(s, 200);
+    assert_eq!(bytes, image, "the same bytes after kill -9");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_with_a_zami_webhook_hears_message_created_and_its_media_downloads_by_id() {
+    let Paired { dir: _dir, ce, http, sink, inst } = paired(FAST).await;
+    let secret = ce.integrator_token.clone();
+    let hook = format!("{}/zami/v1/connections/{}/webhook", ce.dp, inst.id);
+    let (s, v) = http.get(&hook, Some(&secret)).await;
+    assert_eq!((s, &v["url"]), (200, &Value::Null), "Z-API's webhooks are not Zami's: {v}");
+    let zami_url = format!("{}/zami", sink.url);
+    let (s, v) =
+        http.raw(Method::PUT, &hook, Some(&secret), &[], json!({"url": zami_url}).to_string().into_bytes()).await;
+    assert_eq!((s, &v["success"], &v["url"]), (200, &json!(true), &json!(zami_url)), "{v}");
+    assert_eq!(http.get(&hook, Some(&secret)).await.1["url"], json!(zami_url));
+
+    // A text, then an image in a group.
+    let inbound = |body: Value| {
+        let (http, ce) = (&http, &ce);
+        async move {
+            let (s, v) = http.post(&format!("{}/sim/inbound", ce.dp), Some(&ce.admin_token), &body).await;
+            assert_eq!(s, 200, "{body}: {v}");
+            v["messageId"].as_str().unwrap().to_owned()
+        }
+    };
+    let text_id =
+        inbound(json!({"instanceId": inst.id, "phone": "5544999999999", "type": "text", "message": "oi"})).await;
+    let image = png(5_000);
+    let data = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &image);
+    let image_id = inbound(json!({"instanceId": inst.id, "phone": "120363019502650977-group",
+        "participantPhone": "5544988887777", "type": "image", "caption": "foto",
+        "data": format!("data:image/png;base64,{data}")}))
+    .await;
+    let events = sink
+        .wait_for(Duration::from_secs(30), "message.created for both", |events| {
+            [&text_id, &image_id].iter().all(|id| events.iter().any(|e| e.body["object"]["id"] == **id))
+        })
+        .await;
+    let created = |id: &str| events.iter().find(|e| e.body["object"]["id"] == id).unwrap().clone();
+    let text = created(&text_id);
+    assert_eq!(text.path, "/zami");
+    assert_eq!((&text.body["name"], &text.body["connection_id"]), (&json!("message.created"), &json!(inst.id)));
+    assert!(text.body["timestamp"].as_u64().is_some_and(|t| t > 1_700_000_000 && t < 4_000_000_000), "seconds");
+    let o = &text.body["object"];
+    assert_eq!((&o["body"], &o["media_id"], &o["mimetype"]), (&json!("oi"), &Value::Null, &json!("text/plain")));
+    assert_eq!(
+        (&o["chat_id"], &o["sender"], &o["is_group"]),
+        (&json!("5544999999999"), &json!("5544999999999"), &json!(false))
+    );
+
+    let o = created(&image_id).body["object"].clone();
+    assert_eq!((&o["body"], &o["mimetype"], &o["caption"]), (&Value::Null, &json!("image/png"), &json!("foto")), "{o}");
+    assert_eq!(
+        (&o["chat_id"], &o["sender"], &o["is_group"]),
+        (&json!("120363019502650977@g.us"), &json!("5544988887777"), &json!(true))
+    );
+    let media_id = o["media_id"].as_str().expect("received media has an id");
+    let (s, bytes, content_type) = download(&ce, &secret, media_id).await;
+    assert_eq!((s, content_type.as_str(), bytes), (200, "image/png", image), "received media by its id");
+
+    // The reply goes where chat_id says, with reply_to_id naming the incoming message.
+    let chat = text.body["object"]["chat_id"].as_str().unwrap().to_owned();
+    let reply = json!({"connection_id": inst.id, "recipient": chat, "body": "legal", "reply_to_id": text_id});
+    let (s, v) = send_with(&http, &ce, Some(&secret), &reply).await;
+    assert_eq!(s, 200, "{v}");
+    let arrived = eventually(Duration::from_secs(30), || async {
+        let messages = sim_received(&http, &ce, &inst, &chat).await;
+        messages.into_iter().find(|m| m["messageId"] == v["id"])
+    })
+    .await
+    .expect("the reply reached the sender");
+    assert_eq!((&arrived["text"], &arrived["replyTo"]), (&json!("legal"), &json!(text_id)), "{arrived}");
+
+    // No Z-API callback for what the Zami webhook heard.
+    assert!(
+        !sink.events().iter().any(|e| e.body["type"] == "ReceivedCallback"),
+        "a Zami connection's webhooks speak Zami only"
+    );
+    // A Z-API webhook route puts the connection back in Z-API's shape.
+    let (s, v) = http.post(&ce.instance_url(&inst, "update-webhook-received"), None, &json!({"value": sink.url})).await;
+    assert_eq!(s, 200, "{v}");
+    let again =
+        inbound(json!({"instanceId": inst.id, "phone": "5544999999999", "type": "text", "message": "de novo"})).await;
+    sink.wait_for(Duration::from_secs(30), "a ReceivedCallback again", |events| {
+        events.iter().any(|e| e.body["type"] == "ReceivedCallback" && e.body["messageId"] == again)
+    })
+    .await;
+    assert_eq!(http.get(&hook, Some(&secret)).await.1["url"], Value::Null, "no longer a Zami webhook");
 }

@@ -459,3 +459,138 @@ async fn status_and_headers(_: &Http, url: &str, key: &str) -> (u16, Vec<(String
     let headers = parts.headers.iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned())).collect();
     (parts.status.as_u16(), headers)
 }
+
+/// What the Z-API dialect reads of `group`.
+async fn zapi_metadata(p: &Paired, group: &str) -> Value {
+    let (s, v) = p.http.get(&p.ce.instance_url(&p.inst, &format!("group-metadata/{group}")), None).await;
+    assert_eq!(s, 200, "{v}");
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seeds_group_examples_act_on_the_network_as_the_zapi_group_routes_do() {
+    let p = paired(&config("")).await;
+    let (ce, http) = (&p.ce, &p.http);
+    let (_, key) = issue_key(http, ce, &p.inst.id).await;
+    wait_key_live(http, ce, &key).await;
+    let base = format!("{}/zapini/instances/{}/groups", ce.dp, uuid(&p.inst.id));
+    let phones = |m: &Value| -> Vec<(String, bool)> {
+        let mut v: Vec<(String, bool)> = m["participants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| (x["phone"].as_str().unwrap().to_owned(), x["isAdmin"] == json!(true)))
+            .collect();
+        v.sort();
+        v
+    };
+
+    let create = json!({"subject": "My New Group", "participants": ["5511987654321", "5511976543210"]});
+    let (s, v) = call(http, Method::POST, &base, Some(&key), Some(&create)).await;
+    assert_eq!(s, 201, "{v}");
+    let jid = v["data"]["group"]["jid"].as_str().unwrap().to_owned();
+    assert!(jid.ends_with("@g.us"), "{v}");
+    assert_eq!(
+        (&v["data"]["group"]["subject"], &v["data"]["message"]),
+        (&json!("My New Group"), &json!("Group created successfully"))
+    );
+    let group = format!("{}-group", jid.trim_end_matches("@g.us"));
+    let m = zapi_metadata(&p, &group).await;
+    assert_eq!(m["subject"], json!("My New Group"));
+    assert_eq!(
+        phones(&m),
+        vec![("5511976543210".into(), false), ("5511987654321".into(), false), ("5511999990001".into(), true)]
+    );
+
+    let (s, v) = call(http, Method::GET, &base, Some(&key), None).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["data"]["total"], json!(1), "{v}");
+    let listed = &v["data"]["groups"][0];
+    assert_eq!((&listed["jid"], &listed["subject"], &listed["size"]), (&json!(jid), &json!("My New Group"), &json!(3)));
+    assert_eq!(listed["owner"], json!("5511999990001@s.whatsapp.net"));
+
+    let one = format!("{base}/{jid}");
+    let (s, v) = call(http, Method::GET, &one, Some(&key), None).await;
+    assert_eq!(s, 200, "{v}");
+    let admins: Vec<(&str, &Value)> = v["data"]["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x["jid"].as_str().unwrap(), &x["admin"]))
+        .collect();
+    assert!(admins.contains(&("5511999990001@s.whatsapp.net", &json!("superadmin"))), "{v}");
+    assert!(admins.contains(&("5511987654321@s.whatsapp.net", &Value::Null)), "{v}");
+
+    let patch = json!({"subject": "New Group Name", "description": "Updated description"});
+    let (s, v) = call(http, Method::PATCH, &one, Some(&key), Some(&patch)).await;
+    assert_eq!(s, 200, "{v}");
+    let m = zapi_metadata(&p, &group).await;
+    assert_eq!((&m["subject"], &m["description"]), (&json!("New Group Name"), &json!("Updated description")));
+
+    let (s, v) = call(
+        http,
+        Method::POST,
+        &format!("{one}/participants"),
+        Some(&key),
+        Some(&json!({"participants": ["5511911112222"]})),
+    )
+    .await;
+    assert_eq!((s, &v["data"]["changed"]), (200, &json!(1)), "{v}");
+    let (s, v) = call(
+        http,
+        Method::DELETE,
+        &format!("{one}/participants"),
+        Some(&key),
+        Some(&json!({"participants": ["5511987654321"]})),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = call(
+        http,
+        Method::POST,
+        &format!("{one}/admins"),
+        Some(&key),
+        Some(&json!({"participants": ["5511976543210"]})),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        phones(&zapi_metadata(&p, &group).await),
+        vec![("5511911112222".into(), false), ("5511976543210".into(), true), ("5511999990001".into(), true)]
+    );
+    let (s, v) = call(
+        http,
+        Method::DELETE,
+        &format!("{one}/admins"),
+        Some(&key),
+        Some(&json!({"participants": ["5511976543210"]})),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert!(phones(&zapi_metadata(&p, &group).await).contains(&("5511976543210".into(), false)));
+
+    let (s, link) = call(http, Method::GET, &format!("{one}/invite"), Some(&key), None).await;
+    assert_eq!(s, 200, "{link}");
+    let code = link["data"]["code"].as_str().unwrap().to_owned();
+    assert!(!code.is_empty() && link["data"]["invite_link"].as_str().unwrap().ends_with(&code), "{link}");
+    let (s, v) = call(http, Method::DELETE, &format!("{one}/invite"), Some(&key), None).await;
+    assert_eq!((s, &v["message"]), (200, &json!("Invite link revoked")), "{v}");
+    assert!(v["data"]["new_code"].as_str().is_some_and(|c| c != code), "a new code: {v}");
+
+    // Refusals name the field; an unknown group is a 404 in Zapini's shape.
+    let (s, v) = call(http, Method::POST, &base, Some(&key), Some(&json!({"participants": ["5511987654321"]}))).await;
+    assert_eq!((s, v["error"]["details"]["subject"].is_array()), (422, true), "{v}");
+    let (s, v) = call(http, Method::POST, &base, Some(&key), Some(&json!({"subject": "x", "participants": []}))).await;
+    assert_eq!((s, v["error"]["details"]["participants"].is_array()), (422, true), "{v}");
+    let (s, v) = call(http, Method::GET, &format!("{base}/5511987654321@s.whatsapp.net"), Some(&key), None).await;
+    assert_eq!((s, v["error"]["details"]["jid"].is_array()), (422, true), "{v}");
+    let (s, v) = call(http, Method::GET, &format!("{base}/120363999999999999@g.us"), Some(&key), None).await;
+    assert_eq!(s, 404, "{v}");
+    refused(&v, "NOT_FOUND");
+
+    // Leaving: the group is no longer the instance's.
+    let (s, v) = call(http, Method::POST, &format!("{one}/leave"), Some(&key), None).await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = call(http, Method::GET, &base, Some(&key), None).await;
+    assert_eq!((s, &v["data"]["total"]), (200, &json!(0)), "{v}");
+}

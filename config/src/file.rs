@@ -416,6 +416,7 @@ pub struct RawMedia {
     pub fetch_allow_private: bool,
     pub public_base_url: String,
     pub received_retention_days: u64,
+    pub upload_retention_ms: u64,
     pub orphan_grace_ms: u64,
     pub sweep_interval_ms: u64,
     pub max_upload_bytes_in_flight: u64,
@@ -439,6 +440,8 @@ impl Default for RawMedia {
             public_base_url: String::new(),
             // Z-API: received media files are kept for 30 days (seed 001, line 338).
             received_retention_days: 30,
+            // Seed 002: uploaded media expires after 7 days.
+            upload_retention_ms: 7 * 86_400_000,
             orphan_grace_ms: 600_000,
             sweep_interval_ms: 60_000,
             // 50 concurrent 16 MB base64 uploads fit; more wait for room (503 with Retry-After).
@@ -498,6 +501,9 @@ pub struct MediaConfig {
     pub public_base_url: String,
     /// Received media files are kept this long (and their URLs work this long).
     pub received_retention: Duration,
+    /// Media uploaded by id (`POST /zami/v1/media`, Zapini's `media/upload`) and received
+    /// media kept under an id can be sent and downloaded this long.
+    pub upload_retention: Duration,
     /// A stored file no message refers to is deleted once it is at least this old (covers
     /// uploads whose message is not committed yet).
     pub orphan_grace: Duration,
@@ -926,6 +932,7 @@ impl TryFrom<RawConfig> for Config {
             received_retention: Duration::from_secs(
                 p.positive("media.received_retention_days", m.received_retention_days).saturating_mul(86_400),
             ),
+            upload_retention: ms(p.positive("media.upload_retention_ms", m.upload_retention_ms)),
             orphan_grace: ms(m.orphan_grace_ms),
             sweep_interval: ms(p.positive("media.sweep_interval_ms", m.sweep_interval_ms)),
             max_upload_bytes_in_flight: m.max_upload_bytes_in_flight,

@@ -163,6 +163,12 @@ hex_id!(
     16
 );
 hex_id!(
+    /// Media stored under an id (an upload, or received media a dialect names by id):
+    /// 32 hex characters.
+    MediaId,
+    16
+);
+hex_id!(
     /// A data plane node.
     NodeId,
     8

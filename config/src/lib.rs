@@ -23,7 +23,7 @@ pub mod webhook_url;
 
 pub use address_policy::AddressPolicy;
 pub use file::{Config, ConfigError};
-pub use ids::{EventId, IdError, InstanceId, MessageId, NodeId, TenantId, ZaapId};
+pub use ids::{EventId, IdError, InstanceId, MediaId, MessageId, NodeId, TenantId, ZaapId};
 pub use link::CertFingerprint;
 pub use phone::{Phone, PhoneError};
 pub use settings::SettingsPatch;

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::snapshot::{InstanceConfig, PreviousSecret, WebhookKind};
+use crate::snapshot::{InstanceConfig, PreviousSecret, WebhookDialect, WebhookKind};
 use crate::token::WebhookSecret;
 use crate::webhook_url::WebhookUrl;
 
@@ -19,6 +19,8 @@ pub enum SettingChange {
     /// Every webhook URL at once (Z-API `update-every-webhooks`).
     EveryWebhook(Option<WebhookUrl>),
     NotifySentByMe(bool),
+    /// The shape webhook bodies take from now on (a dialect's own webhook route sets it).
+    WebhookDialect(WebhookDialect),
     Name(String),
     AutoReadMessage(bool),
     AutoReadStatus(bool),
@@ -54,6 +56,7 @@ impl SettingsPatch {
                     }
                 }
                 SettingChange::NotifySentByMe(v) => instance.notify_sent_by_me = *v,
+                SettingChange::WebhookDialect(d) => instance.webhooks.dialect = *d,
                 SettingChange::Name(v) => instance.name = v.clone(),
                 SettingChange::AutoReadMessage(v) => instance.auto_read_message = *v,
                 SettingChange::AutoReadStatus(v) => instance.auto_read_status = *v,

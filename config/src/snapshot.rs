@@ -124,6 +124,28 @@ pub struct Webhooks {
     pub disconnected: Option<WebhookUrl>,
     pub connected: Option<WebhookUrl>,
     pub chat_presence: Option<WebhookUrl>,
+    /// Whose shape the instance's webhook bodies take (issue 15): Z-API's callbacks unless a
+    /// dialect's own webhook route set its own.
+    #[serde(default, skip_serializing_if = "WebhookDialect::is_zapi")]
+    pub dialect: WebhookDialect,
+}
+
+/// The API dialect an instance's webhook events are written in. Each renders the same core
+/// facts in its own shape; a kind a dialect has no event for produces nothing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum WebhookDialect {
+    /// Z-API's callbacks (seed 001): every kind.
+    #[default]
+    Zapi,
+    /// Zami's `message.created` (seed 000): received messages only.
+    Zami,
+}
+
+impl WebhookDialect {
+    pub fn is_zapi(&self) -> bool {
+        *self == WebhookDialect::Zapi
+    }
 }
 
 /// Z-API webhook kinds, as named by the `update-webhook-*` routes.

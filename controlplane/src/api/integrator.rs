@@ -168,6 +168,7 @@ pub async fn create_for(
         disconnected: url(cp, "disconnectedCallbackUrl", &body.disconnected_callback_url)?,
         connected: url(cp, "connectedCallbackUrl", &body.connected_callback_url)?,
         chat_presence: None,
+        dialect: Default::default(),
     };
     super::webhook_guard::vet_all(&cp.webhook_policy, &webhooks).await?;
     let token = Secret::generate(16);

@@ -11,6 +11,7 @@ use serde_json::json;
 
 use super::App;
 use crate::media::link::LinkError;
+use crate::media::Digest;
 
 /// Answers a request for `/media/{name}` with its query string.
 pub async fn serve(app: &App, name: &str, query: &str) -> Resp {
@@ -32,7 +33,32 @@ pub async fn serve(app: &App, name: &str, query: &str) -> Resp {
         Err(e @ LinkError::Expired) => return refusal(StatusCode::GONE, &e.to_string()),
     };
     let content_type = crate::media::mime_of(name.rsplit_once('.').map(|(_, ext)| ext).unwrap_or(""));
-    let path = app.media.store.path(&digest);
+    match stream(app, &digest, content_type).await {
+        Ok(res) => res,
+        Err(StreamRefusal::Gone) => refusal(StatusCode::NOT_FOUND, "this media is no longer stored"),
+        Err(StreamRefusal::Io(e)) => refusal(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot read the media: {e}")),
+        Err(StreamRefusal::Busy) => {
+            let mut res =
+                refusal(StatusCode::SERVICE_UNAVAILABLE, "too much media is being moved right now; retry shortly");
+            res.headers_mut().insert(hyper::header::RETRY_AFTER, HeaderValue::from_static("1"));
+            res
+        }
+    }
+}
+
+/// Why a stored file could not be streamed (each caller answers in its own dialect).
+#[derive(Debug)]
+pub enum StreamRefusal {
+    /// The file is no longer stored.
+    Gone,
+    /// `MAX_DOWNLOADS` are streaming: retry shortly.
+    Busy,
+    Io(std::io::Error),
+}
+
+/// A 200 answer streaming the stored file `digest` as `content_type`, with its length.
+pub async fn stream(app: &App, digest: &Digest, content_type: &str) -> Result<Resp, StreamRefusal> {
+    let path = app.media.store.path(digest);
     let opened = tokio::task::spawn_blocking(move || {
         let file = std::fs::File::open(path)?;
         let size = file.metadata()?.len();
@@ -42,27 +68,23 @@ pub async fn serve(app: &App, name: &str, query: &str) -> Resp {
     .unwrap_or_else(|e| Err(std::io::Error::other(e)));
     let (file, size) = match opened {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return refusal(StatusCode::NOT_FOUND, "this media is no longer stored");
-        }
-        Err(e) => return refusal(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot read the media: {e}")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(StreamRefusal::Gone),
+        Err(e) => return Err(StreamRefusal::Io(e)),
     };
     // Streamed a chunk at a time as the client reads: a download holds at most
     // DOWNLOAD_BUFFER chunks in memory, and at most `MAX_DOWNLOADS` stream at once.
-    let Some(slot) = app.media.download_slot() else {
-        let mut res =
-            refusal(StatusCode::SERVICE_UNAVAILABLE, "too much media is being moved right now; retry shortly");
-        res.headers_mut().insert(hyper::header::RETRY_AFTER, HeaderValue::from_static("1"));
-        return res;
-    };
-    let (tx, mut res) = chatedge_serve::streamed(StatusCode::OK, content_type, DOWNLOAD_BUFFER);
+    let slot = app.media.download_slot().ok_or(StreamRefusal::Busy)?;
+    let (tx, mut res) = chatedge_serve::streamed(StatusCode::OK, "application/octet-stream", DOWNLOAD_BUFFER);
+    if let Ok(v) = HeaderValue::from_str(content_type) {
+        res.headers_mut().insert(hyper::header::CONTENT_TYPE, v);
+    }
     res.headers_mut().insert(hyper::header::CONTENT_LENGTH, HeaderValue::from(size));
     res.headers_mut().insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     tokio::spawn(async move {
         let _slot = slot;
         send_file(file, size, tx).await;
     });
-    res
+    Ok(res)
 }
 
 /// Bytes read from disk per chunk of a download, and chunks held before waiting for the client.

@@ -7,6 +7,7 @@ pub mod chatinc;
 pub mod media;
 pub mod network;
 pub mod openapi;
+pub mod settings;
 pub mod sim;
 pub mod zami;
 pub mod zapi;

@@ -2,8 +2,8 @@
 //! dir ([`store`]), decoding base64 uploads into it in chunks ([`base64`]), checking that
 //! content fits the route that sent it ([`sniff`]), fetching media by URL when a message
 //! leaves ([`fetch`]), signed public links to received media ([`link`]) and the sweep that
-//! deletes files no message needs ([`sweep`]). It never decides what a message is (that is the
-//! dialect's and the queue's job). [`Media`] bundles them for the edge and the connectors.
+//! deletes files no message needs ([`sweep`]), and media kept under an id ([`uploads`]). It
+//! never decides what a message is (that is the dialect's and the queue's job). [`Media`] bundles them for the edge and the connectors.
 
 pub mod base64;
 pub mod digest;
@@ -13,6 +13,7 @@ pub mod link;
 pub mod sniff;
 pub mod store;
 pub mod sweep;
+pub mod uploads;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -126,6 +126,13 @@ impl MediaStore {
         w.finish()
     }
 
+    /// Renews the time of the stored `digest`, so the sweep's grace covers a message about to
+    /// refer to it (a send by media id whose hold may expire before the message commits).
+    /// False if it is not stored.
+    pub fn renew(&self, digest: &Digest) -> bool {
+        self.claim_existing(digest)
+    }
+
     /// Keeps the stored `digest` (another upload had the same bytes): its time is renewed so
     /// the sweep's grace covers the message being committed. False if it is not stored.
     fn claim_existing(&self, digest: &Digest) -> bool {

@@ -124,7 +124,8 @@ impl Events {
             None => EventId::generate(),
         };
         let body = body();
-        let name = body.get("type").and_then(|t| t.as_str()).unwrap_or(kind.name()).to_owned();
+        // Z-API names its callbacks in `type`, Zami in `name`.
+        let name = ["type", "name"].iter().find_map(|f| body.get(f)?.as_str()).unwrap_or(kind.name()).to_owned();
         // serde's writer is ~3x faster than Value's Display (benches/webhook).
         let bytes = serde_json::to_vec(&body).unwrap_or_default();
         let event = StoredEvent::new(id, instance.id, kind, name, bytes.into());

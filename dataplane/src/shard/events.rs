@@ -4,15 +4,15 @@
 
 use std::sync::Arc;
 
-use chatedge_config::snapshot::{InstanceConfig, Network, WebhookKind};
-use chatedge_config::{InstanceId, MessageId, Phone};
+use chatedge_config::snapshot::{InstanceConfig, Network, WebhookDialect, WebhookKind};
+use chatedge_config::{InstanceId, MediaId, MessageId, Phone, TenantId};
 use serde_json::Value;
 
 use super::{Shard, Then};
 use crate::error::CoreError;
-use crate::media::StoredMedia;
+use crate::media::{uploads, StoredMedia};
 use crate::network::cloud_api::inbound;
-use crate::network::{Credentials, Generation, MessageStatus, NetworkEvent};
+use crate::network::{Credentials, Generation, IncomingMessage, MessageStatus, NetworkEvent};
 use crate::outbox::{payload, Events};
 use crate::queue::content::{Content, MediaSource};
 use crate::queue::{OutboundMessage, Queued};
@@ -32,8 +32,25 @@ impl Outgoing {
         self.cfg.as_ref().is_some_and(|c| c.webhooks.get(kind).is_some())
     }
 
+    /// The dialect the instance's webhooks speak.
+    fn dialect(&self) -> WebhookDialect {
+        self.cfg.as_ref().map(|c| c.webhooks.dialect).unwrap_or_default()
+    }
+
+    /// A Z-API callback, kept when the instance's webhooks speak Z-API.
     fn add(&mut self, kind: WebhookKind, about: Option<&[&[u8]]>, body: impl FnOnce() -> Value) {
-        if let Some(cfg) = &self.cfg {
+        self.add_in(WebhookDialect::Zapi, kind, about, body);
+    }
+
+    /// An event in `dialect`'s shape, kept when the instance's webhooks speak that dialect.
+    fn add_in(
+        &mut self,
+        dialect: WebhookDialect,
+        kind: WebhookKind,
+        about: Option<&[&[u8]]>,
+        body: impl FnOnce() -> Value,
+    ) {
+        if let Some(cfg) = self.cfg.as_ref().filter(|c| c.webhooks.dialect == dialect) {
             self.events.add(&mut self.batch, cfg, kind, about, body);
         }
     }
@@ -141,14 +158,27 @@ impl Shard {
                     tracing::warn!(instance = %id, error = %e, "cannot read the received count");
                 }
                 self.campaigns.incoming(&self.deps.store, &id, &message, &mut out.batch);
-                // Media is held (and linked) only for an instance that hears of it; otherwise the
-                // sweep deletes the file once it is past its grace.
+                // Media is held (and linked, or kept under an id) only for an instance that hears
+                // of it; otherwise the sweep deletes the file once it is past its grace.
                 let file = message.content.media().filter(|_| out.hears(WebhookKind::Received));
-                let link = file.map(|file| self.hold_media(file, message.at_ms, &mut out.batch));
                 let about: &[&[u8]] = &[message.id.as_bytes()];
-                out.add(WebhookKind::Received, Some(about), || {
-                    payload::incoming(&id, connected.as_ref(), &message, link.as_deref())
-                });
+                match out.dialect() {
+                    WebhookDialect::Zapi => {
+                        let link = file.map(|file| self.hold_media(file, message.at_ms, &mut out.batch));
+                        out.add(WebhookKind::Received, Some(about), || {
+                            payload::incoming(&id, connected.as_ref(), &message, link.as_deref())
+                        });
+                    }
+                    WebhookDialect::Zami => {
+                        let owner = out.cfg.as_ref().map(|c| c.tenant);
+                        let media_id = file
+                            .zip(owner)
+                            .map(|(file, owner)| self.keep_received_media(id, owner, &message, file, &mut out.batch));
+                        out.add_in(WebhookDialect::Zami, WebhookKind::Received, Some(about), || {
+                            payload::zami::message_created(&id, &message, media_id.as_ref())
+                        });
+                    }
+                }
             }
             NetworkEvent::Presence { phone, presence, .. } => {
                 out.add(WebhookKind::ChatPresence, None, || payload::presence(&id, &phone, presence));
@@ -295,6 +325,24 @@ impl Shard {
         batch.put(Cf::MediaHold, keys::media_hold(until_ms, &file.digest), Vec::new());
         let mime = file.mime.split(';').next().unwrap_or_default().trim();
         media.links.link(&file.digest, crate::media::extension(mime), until_ms / 1000)
+    }
+
+    /// Keeps received media under an id for `[media] upload_retention` (a dialect that names
+    /// media by id, like Zami's `message.created`), in `batch`: the same batch as the event
+    /// that names it. Derived from the message, so a redelivered message names the same id.
+    fn keep_received_media(
+        &self,
+        id: InstanceId,
+        owner: TenantId,
+        message: &IncomingMessage,
+        file: &StoredMedia,
+        batch: &mut Batch,
+    ) -> MediaId {
+        let expires_ms = message.at_ms.saturating_add(self.deps.media.config.upload_retention.as_millis() as u64);
+        let media_id = uploads::received_id(&id, &message.id);
+        let upload = uploads::Upload { owner, instance: Some(id), file: file.clone(), expires_ms };
+        uploads::keep(batch, &media_id, &upload);
+        media_id
     }
 
     /// The link a notify-sent-by-me callback shows for a media message: a signed link to the

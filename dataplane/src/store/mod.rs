@@ -84,10 +84,13 @@ pub enum Cf {
     /// lease, cool-down, and under `wa/` the engine's keys, sessions and device record; see
     /// `network::kv`). Deleted by prefix when the phone unlinks the device.
     WhatsappWeb,
+    /// media id → media kept under that id (`media::uploads`): its owner, file and expiry;
+    /// dropped by a compaction filter once expired.
+    Uploads,
 }
 
 impl Cf {
-    pub const ALL: [Cf; 17] = [
+    pub const ALL: [Cf; 18] = [
         Cf::Queue,
         Cf::QueueIndex,
         Cf::Outbox,
@@ -105,6 +108,7 @@ impl Cf {
         Cf::DailySends,
         Cf::Campaigns,
         Cf::WhatsappWeb,
+        Cf::Uploads,
     ];
 
     pub fn name(self) -> &'static str {
@@ -126,6 +130,7 @@ impl Cf {
             Cf::DailySends => "daily_sends",
             Cf::Campaigns => "campaigns",
             Cf::WhatsappWeb => "whatsapp_web",
+            Cf::Uploads => "uploads",
         }
     }
 }

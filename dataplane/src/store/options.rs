@@ -122,6 +122,20 @@ pub fn family(cf: Cf, cache: &Cache) -> Options {
         // The WhatsApp Web engine's Signal state: point reads by (instance, table, row) on
         // every message sent or received, misses included (a first contact has no session).
         Cf::WhatsappWeb => table.set_bloom_filter(BLOOM_BITS_PER_KEY, false),
+        // Point reads by media id on each send by id and download, some of them for ids that
+        // do not exist: a filter. Records expire: a compaction filter drops them, and periodic
+        // compaction reaches files that see no more writes.
+        Cf::Uploads => {
+            table.set_bloom_filter(BLOOM_BITS_PER_KEY, false);
+            opts.set_compaction_filter(
+                "uploads_expired",
+                |_level, _key, value| match crate::media::uploads::droppable(value, chatedge_config::time::unix_ms()) {
+                    true => rocksdb::compaction_filter::Decision::Remove,
+                    false => rocksdb::compaction_filter::Decision::Keep,
+                },
+            );
+            opts.set_periodic_compaction_seconds(86_400);
+        }
     }
     opts.set_block_based_table_factory(&table);
     opts

@@ -9,10 +9,14 @@ use serde_json::json;
 
 use crate::auth::Refusal;
 use crate::error::{Blame, CoreError};
+use crate::media::MediaError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ZamiError {
-    #[error("no route for {method} /zami/v1/{path}: chatedge serves POST send-text and GET openapi.json here")]
+    #[error(
+        "no route for {method} /zami/v1/{path}: chatedge serves POST send-text, POST send-media, POST media, \
+         GET media/{{id}}, GET and PUT connections/{{id}}/webhook and GET openapi.json here"
+    )]
     RouteNotFound { method: String, path: String },
     #[error("method not allowed: use {allowed}")]
     MethodNotAllowed { allowed: &'static str },
@@ -22,6 +26,14 @@ pub enum ZamiError {
     Unauthorized,
     #[error("unknown connection_id")]
     UnknownConnection,
+    #[error("unknown media_id (media is kept for a limited time after its upload)")]
+    UnknownMedia,
+    #[error("the media {0}")]
+    Media(MediaError),
+    #[error("too much media is being moved right now; retry shortly")]
+    Busy,
+    #[error("the setting could not be changed now: {0}")]
+    Settings(crate::api::settings::SettingsError),
     #[error("{}", refusal(.0))]
     Refused(Refusal),
     #[error("this connection is not active")]
@@ -62,6 +74,11 @@ impl ZamiError {
             ZamiError::MethodNotAllowed { .. } => "method_not_allowed",
             ZamiError::Unauthorized => "unauthorized",
             ZamiError::UnknownConnection => "unknown_connection",
+            ZamiError::UnknownMedia => "unknown_media",
+            ZamiError::Media(MediaError::Io(_)) => "media_io",
+            ZamiError::Media(_) => "bad_media",
+            ZamiError::Busy => "media_busy",
+            ZamiError::Settings(_) => "control_plane",
             ZamiError::Refused(r) => r.reason(),
             ZamiError::Inactive => "inactive",
             ZamiError::Invalid { .. } => "invalid_field",
@@ -74,7 +91,13 @@ impl ZamiError {
 
     fn status(&self) -> StatusCode {
         match self {
-            ZamiError::RouteNotFound { .. } | ZamiError::UnknownConnection => StatusCode::NOT_FOUND,
+            ZamiError::RouteNotFound { .. } | ZamiError::UnknownConnection | ZamiError::UnknownMedia => {
+                StatusCode::NOT_FOUND
+            }
+            ZamiError::Media(MediaError::TooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
+            ZamiError::Media(MediaError::Io(_)) => StatusCode::INTERNAL_SERVER_ERROR,
+            ZamiError::Media(_) => StatusCode::BAD_REQUEST,
+            ZamiError::Busy | ZamiError::Settings(_) => StatusCode::SERVICE_UNAVAILABLE,
             ZamiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ZamiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ZamiError::Refused(r) => r.response().0,
@@ -97,6 +120,9 @@ impl ZamiError {
         let h = res.headers_mut();
         if let ZamiError::MethodNotAllowed { allowed } = &self {
             h.insert(ALLOW, HeaderValue::from_static(allowed));
+        }
+        if let ZamiError::Busy = &self {
+            h.insert(RETRY_AFTER, HeaderValue::from_static("1"));
         }
         if let ZamiError::Core(e) = &self {
             if let Some(s) = e.retry_after_s() {

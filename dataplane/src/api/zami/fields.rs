@@ -2,35 +2,64 @@
 //! (seed 000 names the fields; their limits are WhatsApp's).
 
 use bytes::Bytes;
-use chatedge_config::Phone;
+use chatedge_config::{MediaId, Phone};
 use serde_json::{Map, Value};
 
 use super::ZamiError;
 
 /// WhatsApp's own limit on a text message.
 const MAX_TEXT_CHARS: usize = 65_536;
+/// WhatsApp's limit on a caption.
+const MAX_CAPTION_CHARS: usize = 1024;
 /// Longest message id a reply may name.
 const MAX_REPLY_ID_CHARS: usize = 128;
 /// The only network chatedge connects.
 const WHATSAPP: &str = "whatsapp";
 
+/// Who a send goes to, from which connection, in reply to what: the fields every send has.
+#[derive(Debug)]
+pub struct Target {
+    pub connection_id: String,
+    pub recipient: Phone,
+    pub reply_to_id: Option<String>,
+}
+
 /// A `send-text` body.
 #[derive(Debug)]
 pub struct SendText {
-    pub connection_id: String,
-    pub recipient: Phone,
+    pub to: Target,
     pub body: String,
-    pub reply_to_id: Option<String>,
+}
+
+/// A `send-media` body: media uploaded before (`POST /zami/v1/media`), named by its id.
+#[derive(Debug)]
+pub struct SendMedia {
+    pub to: Target,
+    pub media_id: MediaId,
+    /// Shown under an image or video (not in seed 000; WhatsApp has it).
+    pub caption: Option<String>,
 }
 
 pub fn send_text(raw: &Bytes) -> Result<SendText, ZamiError> {
     let o = object(raw)?;
-    network(&o)?;
-    Ok(SendText {
-        connection_id: string(&o, "connection_id", 64)?.ok_or_else(|| required("connection_id"))?,
-        recipient: recipient(&o)?,
-        body: string(&o, "body", MAX_TEXT_CHARS)?.ok_or_else(|| required("body"))?,
-        reply_to_id: string(&o, "reply_to_id", MAX_REPLY_ID_CHARS)?,
+    Ok(SendText { to: target(&o)?, body: string(&o, "body", MAX_TEXT_CHARS)?.ok_or_else(|| required("body"))? })
+}
+
+pub fn send_media(raw: &Bytes) -> Result<SendMedia, ZamiError> {
+    let o = object(raw)?;
+    let to = target(&o)?;
+    let media_id = string(&o, "media_id", 64)?.ok_or_else(|| required("media_id"))?;
+    let media_id = MediaId::parse(media_id.trim())
+        .map_err(|_| ZamiError::invalid("media_id", "media_id must be the id POST /zami/v1/media answered"))?;
+    Ok(SendMedia { to, media_id, caption: string(&o, "caption", MAX_CAPTION_CHARS)? })
+}
+
+fn target(o: &Map<String, Value>) -> Result<Target, ZamiError> {
+    network(o)?;
+    Ok(Target {
+        connection_id: string(o, "connection_id", 64)?.ok_or_else(|| required("connection_id"))?,
+        recipient: recipient(o)?,
+        reply_to_id: string(o, "reply_to_id", MAX_REPLY_ID_CHARS)?,
     })
 }
 

@@ -26,8 +26,8 @@ fn the_openapi_document_lists_exactly_the_routes_served() {
 fn send_text_bodies_are_read_or_refused_naming_the_field() {
     let ok = json!({"connection_id": "c", "recipient": "+55 (11) 99999-0001", "body": "hi"});
     let s = fields::send_text(&Bytes::from(ok.to_string())).unwrap();
-    assert_eq!((s.connection_id.as_str(), s.recipient.as_str(), s.body.as_str()), ("c", "5511999990001", "hi"));
-    assert_eq!(s.reply_to_id, None);
+    assert_eq!((s.to.connection_id.as_str(), s.to.recipient.as_str(), s.body.as_str()), ("c", "5511999990001", "hi"));
+    assert_eq!(s.to.reply_to_id, None);
     for (recipient, expected) in [
         ("5511999990001@s.whatsapp.net", "5511999990001"),
         ("5511999990001", "5511999990001"),
@@ -35,7 +35,7 @@ fn send_text_bodies_are_read_or_refused_naming_the_field() {
     ] {
         let body = json!({"connection_id": "c", "recipient": recipient, "body": "hi", "network": "WhatsApp"});
         let s = fields::send_text(&Bytes::from(body.to_string())).unwrap();
-        assert_eq!(s.recipient.as_str(), expected, "{recipient}");
+        assert_eq!(s.to.recipient.as_str(), expected, "{recipient}");
     }
     let long = "x".repeat(65_537);
     let cases: &[(Value, &str)] = &[

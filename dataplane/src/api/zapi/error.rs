@@ -65,6 +65,17 @@ impl From<ControlError> for ZapiError {
     }
 }
 
+impl From<crate::api::settings::SettingsError> for ZapiError {
+    fn from(e: crate::api::settings::SettingsError) -> Self {
+        use crate::api::settings::SettingsError;
+        match e {
+            SettingsError::RefusedUrl(message) => ZapiError::invalid("Invalid webhook url", message),
+            SettingsError::Control(e) => ZapiError::Control(e),
+            SettingsError::NotAppliedYet => ZapiError::NotAppliedYet,
+        }
+    }
+}
+
 impl ZapiError {
     pub fn invalid(error: &'static str, message: impl Into<String>) -> Self {
         ZapiError::Invalid { error, message: message.into() }

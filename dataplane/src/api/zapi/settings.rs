@@ -6,7 +6,7 @@
 
 use chatedge_config::settings::{SettingChange, SettingsPatch};
 use chatedge_config::snapshot::WebhookKind::*;
-use chatedge_config::snapshot::{WebhookKind, MAX_CALL_REJECT_MESSAGE_LEN, MAX_NAME_LEN};
+use chatedge_config::snapshot::{WebhookDialect, WebhookKind, MAX_CALL_REJECT_MESSAGE_LEN, MAX_NAME_LEN};
 use chatedge_config::WebhookUrl;
 use chatedge_serve::Resp;
 use hyper::StatusCode;
@@ -130,7 +130,7 @@ fn webhook_url(call: &Call<'_>, o: &Object) -> Result<Option<WebhookUrl>, ZapiEr
 }
 
 fn patch_for(call: &Call<'_>, setting: Setting, o: &Object) -> Result<SettingsPatch, ZapiError> {
-    let changes = match setting {
+    let mut changes = match setting {
         Setting::Webhook(kind) => vec![SettingChange::Webhook { kind, url: webhook_url(call, o)? }],
         Setting::ReceivedAndDelivery => vec![
             SettingChange::Webhook { kind: WebhookKind::Received, url: webhook_url(call, o)? },
@@ -152,35 +152,18 @@ fn patch_for(call: &Call<'_>, setting: Setting, o: &Object) -> Result<SettingsPa
             vec![SettingChange::CallRejectMessage(fields::text(o, "value", MAX_CALL_REJECT_MESSAGE_LEN, false)?)]
         }
     };
+    if matches!(setting, Setting::Webhook(_) | Setting::ReceivedAndDelivery | Setting::EveryWebhook) {
+        // A Z-API webhook route puts the instance's webhooks back in Z-API's shape (another
+        // dialect's webhook route may have changed it).
+        changes.push(SettingChange::WebhookDialect(WebhookDialect::Zapi));
+    }
     Ok(SettingsPatch { changes })
 }
 
 pub async fn change(call: &Call<'_>, setting: Setting) -> Result<Resp, ZapiError> {
     let o = fields::object(&call.body)?;
     let patch = patch_for(call, setting, &o)?;
-    let app = call.app;
-    for change in &patch.changes {
-        if let SettingChange::Webhook { url: Some(url), .. } | SettingChange::EveryWebhook(Some(url)) = change {
-            super::webhooks::guard::vet(app, url).await?;
-        }
-    }
-    let applied = app.control.change_settings(&call.instance.id, &patch).await?;
-    if !app.sync.wait_for(applied.version, app.limits.settings_timeout).await {
-        return Err(ZapiError::NotAppliedYet);
-    }
-    // Issue 9: setting a webhook URL again re-enables it if it had been disabled.
-    for url in patch.changes.iter().filter_map(|c| match c {
-        SettingChange::Webhook { url: Some(u), .. } | SettingChange::EveryWebhook(Some(u)) => Some(u),
-        _ => None,
-    }) {
-        let (reply, _answer) = tokio::sync::oneshot::channel();
-        let request = crate::outbox::dispatcher::Control::Enable {
-            instance: call.instance.id,
-            url: url.as_str().to_owned(),
-            reply,
-        };
-        app.webhooks.control(request).await;
-    }
+    crate::api::settings::change(call.app, &call.instance.id, &patch).await?;
     Ok(chatedge_serve::json(StatusCode::OK, &json!({"value": Value::Bool(true)})))
 }
 

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use crate::auth::Refusal;
 use crate::error::{Blame, CoreError};
+use crate::network::account::AccountError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ZapiniError {
@@ -42,8 +43,33 @@ pub enum ZapiniError {
     /// The edge's limiter refused the call (the seed's 429); its headers are the edge's.
     #[error("too many requests: {message}")]
     RateLimited { message: String, retry_after: u64, limit: u32, window_s: u64 },
+    /// The network refused or could not do an account call (groups).
+    #[error(transparent)]
+    Account(AccountError),
     #[error(transparent)]
     Core(#[from] CoreError),
+}
+
+fn account_code(e: &AccountError) -> &'static str {
+    match e {
+        AccountError::NotConnected => "NOT_CONNECTED",
+        AccountError::AlreadyConnected => "ALREADY_CONNECTED",
+        AccountError::NotFound(_) => "NOT_FOUND",
+        AccountError::Refused(_) | AccountError::NotBusiness => "FORBIDDEN",
+        AccountError::Limit(_) => "LIMIT_REACHED",
+        AccountError::Unsupported(_) => "NOT_SUPPORTED",
+        AccountError::Unavailable(_) => "SERVICE_UNAVAILABLE",
+    }
+}
+
+fn account_status(e: &AccountError) -> StatusCode {
+    match e {
+        AccountError::NotConnected | AccountError::AlreadyConnected => StatusCode::CONFLICT,
+        AccountError::NotFound(_) => StatusCode::NOT_FOUND,
+        AccountError::Refused(_) | AccountError::NotBusiness => StatusCode::FORBIDDEN,
+        AccountError::Limit(_) | AccountError::Unsupported(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        AccountError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+    }
 }
 
 fn refusal(r: &Refusal) -> String {
@@ -81,6 +107,7 @@ impl ZapiniError {
             ZapiniError::IdempotencyConflict => "IDEMPOTENCY_CONFLICT",
             ZapiniError::ControlPlane(_) | ZapiniError::Unavailable(_) => "SERVICE_UNAVAILABLE",
             ZapiniError::RateLimited { .. } => "RATE_LIMITED",
+            ZapiniError::Account(e) => account_code(e),
             ZapiniError::Core(CoreError::DailyQuota { .. } | CoreError::DailyLimit { .. }) => "DAILY_LIMIT_REACHED",
             ZapiniError::Core(CoreError::QueueFull { .. }) => "QUEUE_FULL",
             ZapiniError::Core(CoreError::AlreadyConnected) => "ALREADY_CONNECTED",
@@ -95,6 +122,7 @@ impl ZapiniError {
         match self {
             ZapiniError::Refused(r) => r.reason(),
             ZapiniError::Core(_) => "core",
+            ZapiniError::Account(_) => "account_call",
             ZapiniError::Invalid { .. } => "invalid_field",
             other => match other.code() {
                 "NOT_FOUND" => "route_not_found",
@@ -127,6 +155,7 @@ impl ZapiniError {
             ZapiniError::Body(BodyError::TooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
             ZapiniError::ControlPlane(_) | ZapiniError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ZapiniError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ZapiniError::Account(e) => account_status(e),
             ZapiniError::Core(
                 CoreError::QueueFull { .. } | CoreError::DailyQuota { .. } | CoreError::DailyLimit { .. },
             ) => StatusCode::TOO_MANY_REQUESTS,

@@ -187,6 +187,8 @@ pub fn phone(field: &'static str, raw: &str) -> Result<Phone, ZapiniError> {
     let raw = raw.trim();
     let id = match (raw.strip_suffix("@s.whatsapp.net"), raw.strip_suffix("@g.us")) {
         (Some(number), _) => number.to_owned(),
+        // An older group id (`<creator>-<time>`) is kept as it is.
+        (_, Some(group)) if group.contains('-') => group.to_owned(),
         (_, Some(group)) => format!("{group}-group"),
         _ => raw.to_owned(),
     };
@@ -196,6 +198,44 @@ pub fn phone(field: &'static str, raw: &str) -> Result<Phone, ZapiniError> {
             format!("the {field} field must be a WhatsApp number with country code (like 5511999999999) or a group (…@g.us): {e}"),
         )
     })
+}
+
+/// How the core's id is written back in Zapini's answers: a group as `…@g.us`, a contact as
+/// `…@s.whatsapp.net`.
+pub fn jid(phone: &Phone) -> String {
+    match (phone.is_group(), phone.as_str().strip_suffix("-group")) {
+        (true, Some(group)) => format!("{group}@g.us"),
+        // An older group id, `<creator>-<time>`.
+        (true, None) => format!("{}@g.us", phone.as_str()),
+        (false, _) => format!("{}@s.whatsapp.net", phone.as_str()),
+    }
+}
+
+/// A list of participants (`"participants": ["5511…", …]`), each a contact number.
+pub fn participants(o: &Object) -> Result<Vec<Phone>, ZapiniError> {
+    let list = match o.get("participants") {
+        Some(Value::Array(a)) if !a.is_empty() => a,
+        Some(Value::Array(_)) => {
+            return Err(ZapiniError::invalid("participants", "the participants field must not be empty"))
+        }
+        None | Some(Value::Null) => return Err(required("participants")),
+        Some(_) => {
+            return Err(ZapiniError::invalid("participants", "the participants field must be an array of numbers"))
+        }
+    };
+    if list.len() > 1024 {
+        return Err(ZapiniError::invalid("participants", "a group holds at most 1024 participants"));
+    }
+    list.iter()
+        .map(|p| match p {
+            Value::String(s) => phone("participants", s).and_then(|p| match p.is_group() {
+                true => Err(ZapiniError::invalid("participants", "participants are numbers, not groups")),
+                false => Ok(p),
+            }),
+            Value::Number(n) => phone("participants", &n.to_string()),
+            _ => Err(ZapiniError::invalid("participants", "each participant must be a number written as a string")),
+        })
+        .collect()
 }
 
 /// A document's extension: its file name's, else its URL path's; letters and digits only.

@@ -22,6 +22,7 @@
 mod auth;
 mod error;
 mod fields;
+mod groups;
 mod instances;
 mod messages;
 mod not_served;
@@ -61,6 +62,7 @@ enum Authed {
     InstanceStats,
     Disconnect,
     Reconnect,
+    Group(groups::Op),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,7 +124,29 @@ static ROUTES: &[Route] = &[
         label: "zapini.reconnect",
         op: Op::Authed(Authed::Reconnect),
     },
+    group("instances/{id}/groups", "GET, POST", "zapini.groups", groups::Op::Groups),
+    group("instances/{id}/groups/{jid}", "GET, PATCH", "zapini.group", groups::Op::Group),
+    group(
+        "instances/{id}/groups/{jid}/participants",
+        "POST, DELETE",
+        "zapini.group-participants",
+        groups::Op::Participants,
+    ),
+    group("instances/{id}/groups/{jid}/admins", "POST, DELETE", "zapini.group-admins", groups::Op::Admins),
+    group("instances/{id}/groups/{jid}/leave", "POST", "zapini.group-leave", groups::Op::Leave),
+    group("instances/{id}/groups/{jid}/invite", "GET, DELETE", "zapini.group-invite", groups::Op::Invite),
 ];
+
+const fn group(path: &'static str, methods: &'static str, label: &'static str, op: groups::Op) -> Route {
+    Route { path, methods, label, op: Op::Authed(Authed::Group(op)) }
+}
+
+/// The parameters of a route's path.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Params {
+    id: Option<String>,
+    jid: Option<String>,
+}
 
 /// One request, authenticated, with its body read.
 pub(crate) struct Call<'a> {
@@ -131,25 +155,29 @@ pub(crate) struct Call<'a> {
     body: Bytes,
     /// The `{id}` of the path, if the route has one.
     id: Option<String>,
+    /// The `{jid}` of the path (a group), if the route has one.
+    jid: Option<String>,
     credential: Credential,
 }
 
-/// The route `rest` (the path after `/zapini/`, `api/v1/` taken off) names, and its `{id}`.
-fn find(rest: &[&str]) -> Option<(&'static Route, Option<String>)> {
+/// The route `rest` (the path after `/zapini/`, `api/v1/` taken off) names, and its `{id}`
+/// and `{jid}`.
+fn find(rest: &[&str]) -> Option<(&'static Route, Params)> {
     ROUTES.iter().find_map(|r| {
         let pattern: Vec<&str> = r.path.split('/').collect();
         if pattern.len() != rest.len() {
             return None;
         }
-        let mut id = None;
+        let mut params = Params::default();
         for (p, s) in pattern.iter().zip(rest) {
             match *p {
-                "{id}" if !s.is_empty() => id = Some((*s).to_owned()),
+                "{id}" if !s.is_empty() => params.id = Some((*s).to_owned()),
+                "{jid}" if !s.is_empty() => params.jid = Some((*s).to_owned()),
                 p if p == *s => {}
                 _ => return None,
             }
         }
-        Some((r, id))
+        Some((r, params))
     })
 }
 
@@ -160,7 +188,7 @@ pub async fn handle(app: &App, req: Request<Body>, rest: &[&str]) -> (&'static s
         ["api", "v1", rest @ ..] => rest,
         rest => rest,
     };
-    let Some((route, id)) = find(rest) else {
+    let Some((route, params)) = find(rest) else {
         let e = match not_served::feature(rest) {
             Some(feature) => ZapiniError::NotServed { feature },
             None => ZapiniError::RouteNotFound { method: req.method().to_string(), path: req.uri().path().to_owned() },
@@ -168,7 +196,7 @@ pub async fn handle(app: &App, req: Request<Body>, rest: &[&str]) -> (&'static s
         app.metrics.refusals.with_label_values(&[e.reason()]).inc();
         return ("zapini.unknown", e.into_response());
     };
-    match dispatch(app, req, route, id).await {
+    match dispatch(app, req, route, params).await {
         Ok(res) => (route.label, res),
         Err(e) => {
             app.metrics.refusals.with_label_values(&[e.reason()]).inc();
@@ -177,12 +205,7 @@ pub async fn handle(app: &App, req: Request<Body>, rest: &[&str]) -> (&'static s
     }
 }
 
-async fn dispatch(
-    app: &App,
-    req: Request<Body>,
-    route: &'static Route,
-    id: Option<String>,
-) -> Result<Resp, ZapiniError> {
+async fn dispatch(app: &App, req: Request<Body>, route: &'static Route, params: Params) -> Result<Resp, ZapiniError> {
     if !route.methods.split(", ").any(|m| m == req.method().as_str()) {
         return Err(ZapiniError::MethodNotAllowed { allowed: route.methods });
     }
@@ -201,7 +224,7 @@ async fn dispatch(
     let (parts, body) = req.into_parts();
     let body =
         chatedge_serve::read_body(&parts.headers, body, app.limits.max_body_bytes).await.map_err(ZapiniError::Body)?;
-    let call = Call { app, parts, body, id, credential };
+    let call = Call { app, parts, body, id: params.id, jid: params.jid, credential };
     match op {
         Authed::SendMessage => messages::send_message(&call).await,
         Authed::SendMedia => messages::send_media(&call).await,
@@ -215,6 +238,7 @@ async fn dispatch(
         Authed::InstanceStats => instances::stats(&call).await,
         Authed::Disconnect => instances::disconnect(&call).await,
         Authed::Reconnect => instances::reconnect(&call).await,
+        Authed::Group(op) => groups::handle(&call, op).await,
     }
 }
 

@@ -24,8 +24,13 @@ fn the_openapi_document_lists_exactly_the_routes_served() {
 
 #[test]
 fn routes_are_found_under_both_bases_with_their_id() {
-    let (r, id) = super::find(&["instances", "01234567-89ab-cdef-0123-456789abcdef", "qr"]).unwrap();
-    assert_eq!((r.label, id.as_deref()), ("zapini.instance-qr", Some("01234567-89ab-cdef-0123-456789abcdef")));
+    let (r, p) = super::find(&["instances", "01234567-89ab-cdef-0123-456789abcdef", "qr"]).unwrap();
+    assert_eq!((r.label, p.id.as_deref()), ("zapini.instance-qr", Some("01234567-89ab-cdef-0123-456789abcdef")));
+    let (r, p) = super::find(&["instances", "i", "groups", "120363001234567890@g.us", "admins"]).unwrap();
+    assert_eq!(
+        (r.label, p.id.as_deref(), p.jid.as_deref()),
+        ("zapini.group-admins", Some("i"), Some("120363001234567890@g.us"))
+    );
     assert_eq!(super::find(&["send-message"]).map(|(r, _)| r.label), Some("zapini.send-message"));
     assert!(super::find(&["instances", "", "qr"]).is_none(), "an empty id is no id");
     assert!(super::find(&["send-message", "x"]).is_none());
@@ -52,6 +57,29 @@ fn recipients_are_read_as_the_seed_writes_them_under_each_alias() {
     assert_eq!(s.reply_to.as_deref(), Some("3EB0"));
     let s = fields::send_message(&body(json!({"to": "5511999999999", "message": "x", "reply_to": "3EB1"}))).unwrap();
     assert_eq!(s.reply_to.as_deref(), Some("3EB1"));
+    assert_eq!(fields::jid(&s.recipient), "5511999999999@s.whatsapp.net");
+    for (written, core) in [
+        ("120363001234567890@g.us", "120363001234567890-group"),
+        ("5511999999999-1623281429@g.us", "5511999999999-1623281429"),
+    ] {
+        let group = fields::phone("to", written).unwrap();
+        assert_eq!(group.as_str(), core);
+        assert_eq!(fields::jid(&group), written, "written back as given");
+    }
+    let o = |v: Value| v.as_object().unwrap().clone();
+    let p = fields::participants(&o(json!({"participants": ["5511987654321", "+55 11 97654-3210"]}))).unwrap();
+    assert_eq!(p.iter().map(|p| p.as_str()).collect::<Vec<_>>(), ["5511987654321", "5511976543210"]);
+    for bad in [
+        json!({}),
+        json!({"participants": []}),
+        json!({"participants": "5511987654321"}),
+        json!({"participants": ["120363001234567890@g.us"]}),
+    ] {
+        assert!(
+            matches!(fields::participants(&o(bad.clone())), Err(ZapiniError::Invalid { field: "participants", .. })),
+            "{bad}"
+        );
+    }
 }
 
 #[test]

@@ -1,10 +1,12 @@
 //! Z-API webhook bodies (seed 001, lines 11090–13470), built from core facts. Field names and
 //! casing are Z-API's, including its spelling `momment`. Times are Unix milliseconds.
-//! ReceivedCallbacks, one shape per kind of message, are in [`received`]. Pure functions,
-//! called on the shard thread that decides the event; no I/O.
+//! ReceivedCallbacks, one shape per kind of message, are in [`received`]. Another dialect's
+//! bodies have a module of their own ([`zami`]). Pure functions, called on the shard thread
+//! that decides the event; no I/O.
 
 mod received;
 mod sent;
+pub mod zami;
 
 pub use received::{incoming, received, received_text, Received};
 pub use sent::sent_by_me;

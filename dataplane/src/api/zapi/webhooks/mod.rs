@@ -2,14 +2,13 @@
 //! Z-API has none): the state of the instance's endpoints and re-enabling a disabled one
 //! ([`endpoints`], answered by the dispatcher that owns delivery state), secret rotation
 //! ([`secret`]), the dead letters listed and retried one by one ([`failures`]), and past events
-//! re-sent with their original ids ([`replay`]); plus the check every route that sets a webhook
-//! URL runs on its host ([`guard`]). Each route group is a table, like the Z-API families, so
+//! re-sent with their original ids ([`replay`]); the check every route that sets a webhook URL
+//! runs on its host is `api::settings::vet`. Each route group is a table, like the Z-API families, so
 //! the OpenAPI contract covers it. Store walks run on `spawn_blocking`, never on the event loop;
 //! answers use Z-API's shapes (camelCase fields, `{"value": true}`, `{"error", "message"}`).
 
 mod endpoints;
 mod failures;
-pub mod guard;
 mod replay;
 mod secret;
 

@@ -19,10 +19,7 @@ pub async fn rotate(call: &Call<'_>) -> Result<Resp, ZapiError> {
     let until = chatedge_config::time::unix_ms().saturating_add(app.rotation_overlap.as_millis() as u64);
     let patch =
         SettingsPatch::one(SettingChange::RotateWebhookSecret { secret: secret.clone(), previous_until_ms: until });
-    let applied = app.control.change_settings(&call.instance.id, &patch).await?;
-    if !app.sync.wait_for(applied.version, app.limits.settings_timeout).await {
-        return Err(ZapiError::NotAppliedYet);
-    }
+    crate::api::settings::change(app, &call.instance.id, &patch).await?;
     let body = json!({"webhookSecret": secret.expose(), "previousValidUntil": until});
     Ok(chatedge_serve::json(StatusCode::OK, &body))
 }
