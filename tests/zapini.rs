@@ -594,3 +594,63 @@ async fn the_seeds_group_examples_act_on_the_network_as_the_zapi_group_routes_do
     let (s, v) = call(http, Method::GET, &base, Some(&key), None).await;
     assert_eq!((s, &v["data"]["total"]), (200, &json!(0)), "{v}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seeds_contact_examples_use_the_instances_address_book() {
+    let p = paired(&config("")).await;
+    let (ce, http) = (&p.ce, &p.http);
+    let account = ce.integrator_token.as_str();
+    let id = uuid(&p.inst.id);
+    let contacts = format!("{}/zapini/contacts", ce.dp);
+
+    // The seed's POST /contacts, without the fields an address book cannot keep.
+    let example = json!({"instance_id": id, "phone_number": "+5511999999999", "name": "John Doe",
+                         "email": "john@example.com", "company": "Acme Inc", "notes": "Met at conference"});
+    let (s, v) = call(http, Method::POST, &contacts, Some(account), Some(&example)).await;
+    assert_eq!(s, 422, "{v}");
+    assert!(v["error"]["details"]["email"].is_array(), "{v}");
+    let kept = json!({"instance_id": id, "phone_number": "+5511999999999", "name": "John Doe"});
+    let (s, v) = call(http, Method::POST, &contacts, Some(account), Some(&kept)).await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!((&v["data"]["phone_number"], &v["data"]["name"]), (&json!("5511999999999"), &json!("John Doe")), "{v}");
+
+    let import = json!({"instance_id": id, "contacts": [
+        {"phone_number": "+5511999999999", "name": "John Doe"},
+        {"phone_number": "+5511888888888", "name": "Jane Smith"}]});
+    let (s, v) = call(http, Method::POST, &format!("{contacts}/import"), Some(account), Some(&import)).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["data"], json!({"imported": 2, "skipped": 0, "errors": []}), "{v}");
+
+    // What Z-API's contacts route reads of the same address book.
+    let (s, book) = http.get(&ce.instance_url(&p.inst, "contacts"), None).await;
+    assert_eq!(s, 200, "{book}");
+    let names: Vec<(&str, &str)> = book
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["phone"].as_str().unwrap(), c["name"].as_str().unwrap_or("")))
+        .collect();
+    assert!(
+        names.contains(&("5511999999999", "John Doe")) && names.contains(&("5511888888888", "Jane Smith")),
+        "{book}"
+    );
+
+    let (s, v) =
+        call(http, Method::GET, &format!("{contacts}?search=john&per_page=50&instance_id={id}"), Some(account), None)
+            .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["data"].as_array().map(Vec::len), Some(1), "{v}");
+    assert_eq!(v["meta"]["pagination"], json!({"total": 1, "per_page": 50, "current_page": 1, "last_page": 1}));
+    let one = format!("{contacts}/5511888888888?instance_id={id}");
+    let (s, v) = call(http, Method::PUT, &one, Some(account), Some(&json!({"name": "Jane S."}))).await;
+    assert_eq!((s, &v["data"]["name"]), (200, &json!("Jane S.")), "{v}");
+    let (s, v) = call(http, Method::GET, &one, Some(account), None).await;
+    assert_eq!((s, &v["data"]["name"]), (200, &json!("Jane S.")), "{v}");
+    let (s, v) = call(http, Method::DELETE, &one, Some(account), None).await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = call(http, Method::GET, &format!("{contacts}?instance_id={id}"), Some(account), None).await;
+    assert_eq!((s, &v["meta"]["pagination"]["total"]), (200, &json!(1)), "{v}");
+    let (s, v) =
+        call(http, Method::POST, &contacts, Some(account), Some(&json!({"instance_id": id, "name": "x"}))).await;
+    assert_eq!((s, v["error"]["details"]["phone_number"].is_array()), (422, true), "{v}");
+}

@@ -20,6 +20,7 @@
 //! `{success: false, error: {code, message, details}}` shape ([`error`]).
 
 mod auth;
+mod contacts;
 mod error;
 mod fields;
 mod groups;
@@ -63,6 +64,7 @@ enum Authed {
     Disconnect,
     Reconnect,
     Group(groups::Op),
+    Contacts(contacts::Op),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,7 +137,14 @@ static ROUTES: &[Route] = &[
     group("instances/{id}/groups/{jid}/admins", "POST, DELETE", "zapini.group-admins", groups::Op::Admins),
     group("instances/{id}/groups/{jid}/leave", "POST", "zapini.group-leave", groups::Op::Leave),
     group("instances/{id}/groups/{jid}/invite", "GET, DELETE", "zapini.group-invite", groups::Op::Invite),
+    contacts("contacts", "GET, POST", "zapini.contacts", contacts::Op::Contacts),
+    contacts("contacts/import", "POST", "zapini.contacts-import", contacts::Op::Import),
+    contacts("contacts/{id}", "GET, PUT, DELETE", "zapini.contact", contacts::Op::Contact),
 ];
+
+const fn contacts(path: &'static str, methods: &'static str, label: &'static str, op: contacts::Op) -> Route {
+    Route { path, methods, label, op: Op::Authed(Authed::Contacts(op)) }
+}
 
 const fn group(path: &'static str, methods: &'static str, label: &'static str, op: groups::Op) -> Route {
     Route { path, methods, label, op: Op::Authed(Authed::Group(op)) }
@@ -239,6 +248,7 @@ async fn dispatch(app: &App, req: Request<Body>, route: &'static Route, params: 
         Authed::Disconnect => instances::disconnect(&call).await,
         Authed::Reconnect => instances::reconnect(&call).await,
         Authed::Group(op) => groups::handle(&call, op).await,
+        Authed::Contacts(op) => contacts::handle(&call, op).await,
     }
 }
 
