@@ -654,3 +654,77 @@ async fn the_seeds_contact_examples_use_the_instances_address_book() {
         call(http, Method::POST, &contacts, Some(account), Some(&json!({"instance_id": id, "name": "x"}))).await;
     assert_eq!((s, v["error"]["details"]["phone_number"].is_array()), (422, true), "{v}");
 }
+
+/// A multipart/form-data body with `file` (named `name`) and the given text fields.
+fn form(file: &[u8], name: &str, texts: &[(&str, &str)]) -> (String, Vec<u8>) {
+    let boundary = "zapini-test-boundary-7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (k, v) in texts {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n")
+            .as_bytes(),
+    );
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploaded_media_is_described_sent_by_id_and_deleted() {
+    let p = paired(&config("")).await;
+    let (ce, http) = (&p.ce, &p.http);
+    let (_, key) = issue_key(http, ce, &p.inst.id).await;
+    wait_key_live(http, ce, &key).await;
+    let image = files::Blob::png(32, 32, 11);
+    let upload = format!("{}/zapini/media/upload", ce.dp);
+
+    // The seed's `curl -F "file=@/path/to/image.jpg" -F "type=image"`.
+    let (content_type, body) = form(&image.to_vec(), "image.jpg", &[("type", "image")]);
+    let (s, v) = http.raw(Method::POST, &upload, Some(&key), &[("content-type", &content_type)], body).await;
+    assert_eq!(s, 201, "{v}");
+    let d = &v["data"];
+    let media_id = d["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        (&d["type"], &d["mime_type"], &d["size"]),
+        (&json!("image"), &json!("image/png"), &json!(image.len())),
+        "{v}"
+    );
+    assert_eq!(d["filename"], json!("image.jpg"));
+    assert!(is_iso_time(&d["expires_at"]) && d["url"].as_str().is_some_and(|u| u.contains("/media/")), "{v}");
+    let (s, v) = call(http, Method::GET, &format!("{}/zapini/media/{media_id}", ce.dp), Some(&key), None).await;
+    assert_eq!((s, &v["data"]["id"], &v["data"]["size"]), (200, &json!(media_id), &json!(image.len())), "{v}");
+
+    // A declared type the bytes are not, and no file: refused naming the field.
+    let (content_type, body) = form(&image.to_vec(), "x.mp4", &[("type", "video")]);
+    let (s, v) = http.raw(Method::POST, &upload, Some(&key), &[("content-type", &content_type)], body).await;
+    assert_eq!((s, v["error"]["details"]["type"].is_array()), (422, true), "{v}");
+    let (s, v) = call(http, Method::POST, &upload, Some(&key), Some(&json!({}))).await;
+    assert_eq!((s, v["error"]["details"]["file"].is_array()), (422, true), "{v}");
+
+    // Sent by id: the sim's phone receives exactly the uploaded bytes.
+    let send = format!("{}/zapini/messages/send-media", ce.dp);
+    let body = json!({"instance_id": uuid(&p.inst.id), "recipient": "+5511977776666", "media_id": media_id,
+                      "media_type": "image", "caption": "Check this image!"});
+    let (s, v) = call(http, Method::POST, &send, Some(&key), Some(&body)).await;
+    assert_eq!(s, 200, "{v}");
+    assert!(v["message_id"].is_string() && is_iso_time(&v["timestamp"]), "{v}");
+    let got = files::wait_arrived(http, ce, &p.inst, "5511977776666", 1).await;
+    files::assert_media(&got[0], &image, "image/png", "the uploaded image");
+    let wrong = json!({"recipient": "5511977776666", "media_id": media_id, "media_type": "document"});
+    let (s, v) = call(http, Method::POST, &send, Some(&key), Some(&wrong)).await;
+    assert_eq!((s, v["error"]["details"]["media_type"].is_array()), (422, true), "{v}");
+
+    // Deleted: unknown from then on.
+    let one = format!("{}/zapini/media/{media_id}", ce.dp);
+    let (s, v) = call(http, Method::DELETE, &one, Some(&key), None).await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = call(http, Method::GET, &one, Some(&key), None).await;
+    assert_eq!(s, 404, "{v}");
+    let again = json!({"recipient": "5511977776666", "media_id": media_id});
+    let (s, v) = call(http, Method::POST, &send, Some(&key), Some(&again)).await;
+    assert_eq!((s, v["error"]["details"]["media_id"].is_array()), (422, true), "{v}");
+}

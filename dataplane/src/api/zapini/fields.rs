@@ -48,6 +48,18 @@ pub struct SendMedia {
     pub reply_to: Option<String>,
 }
 
+/// `POST /messages/send-media` by `media_id` (the media itself is looked up by the caller).
+#[derive(Debug)]
+pub struct SendStored {
+    pub instance_id: Option<String>,
+    pub recipient: Phone,
+    /// `media_type`, when given: checked against the media's own kind.
+    pub kind: Option<MediaKind>,
+    pub caption: Option<String>,
+    pub file_name: Option<String>,
+    pub reply_to: Option<String>,
+}
+
 /// `POST /send-reaction`.
 #[derive(Debug)]
 pub struct SendReaction {
@@ -77,18 +89,7 @@ pub fn send_media(raw: &Bytes) -> Result<SendMedia, ZapiniError> {
         }
     };
     let (type_field, kind) = first(&o, &["media_type", "type"], 16)?.ok_or_else(|| required("media_type"))?;
-    let kind = match kind.to_ascii_lowercase().as_str() {
-        "image" => MediaKind::Image,
-        "video" => MediaKind::Video,
-        "audio" => MediaKind::Audio,
-        "document" => MediaKind::Document,
-        _ => {
-            return Err(ZapiniError::invalid(
-                type_field,
-                format!("{type_field} must be one of image, video, audio, document"),
-            ))
-        }
-    };
+    let kind = media_kind(type_field, &kind)?;
     let file_name = string(&o, "filename", MAX_FILE_NAME_CHARS)?;
     let extension = match kind {
         MediaKind::Document => Some(document_extension(file_name.as_deref(), &url)?),
@@ -104,6 +105,32 @@ pub fn send_media(raw: &Bytes) -> Result<SendMedia, ZapiniError> {
         extension,
         reply_to: reply_to(&o)?,
     })
+}
+
+pub fn send_stored(raw: &Bytes) -> Result<SendStored, ZapiniError> {
+    let o = object(raw)?;
+    let kind = match first(&o, &["media_type", "type"], 16)? {
+        None => None,
+        Some((field, k)) => Some(media_kind(field, &k)?),
+    };
+    Ok(SendStored {
+        instance_id: instance_id(&o)?,
+        recipient: recipient(&o, &["recipient", "number", "to"])?,
+        kind,
+        caption: string(&o, "caption", MAX_CAPTION_CHARS)?,
+        file_name: string(&o, "filename", MAX_FILE_NAME_CHARS)?,
+        reply_to: reply_to(&o)?,
+    })
+}
+
+fn media_kind(field: &'static str, kind: &str) -> Result<MediaKind, ZapiniError> {
+    match kind.to_ascii_lowercase().as_str() {
+        "image" => Ok(MediaKind::Image),
+        "video" => Ok(MediaKind::Video),
+        "audio" => Ok(MediaKind::Audio),
+        "document" => Ok(MediaKind::Document),
+        _ => Err(ZapiniError::invalid(field, format!("{field} must be one of image, video, audio, document"))),
+    }
 }
 
 pub fn send_reaction(raw: &Bytes) -> Result<SendReaction, ZapiniError> {

@@ -61,7 +61,7 @@ fn expressible(instance: &InstanceConfig, message: &OutboundMessage) -> Result<(
 }
 
 /// Queues `message` and answers the seed's flat `{success, message, message_id, timestamp}`.
-async fn accept(
+pub(super) async fn accept(
     call: &Call<'_>,
     instance: &InstanceConfig,
     message: OutboundMessage,

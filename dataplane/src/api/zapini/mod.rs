@@ -25,6 +25,7 @@ mod error;
 mod fields;
 mod groups;
 mod instances;
+mod media;
 mod messages;
 mod not_served;
 mod render;
@@ -65,6 +66,10 @@ enum Authed {
     Reconnect,
     Group(groups::Op),
     Contacts(contacts::Op),
+    MediaUpload,
+    /// `GET` describes, `DELETE` forgets.
+    Media,
+    SendStoredMedia,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,6 +142,14 @@ static ROUTES: &[Route] = &[
     group("instances/{id}/groups/{jid}/admins", "POST, DELETE", "zapini.group-admins", groups::Op::Admins),
     group("instances/{id}/groups/{jid}/leave", "POST", "zapini.group-leave", groups::Op::Leave),
     group("instances/{id}/groups/{jid}/invite", "GET, DELETE", "zapini.group-invite", groups::Op::Invite),
+    Route { path: "media/upload", methods: "POST", label: "zapini.media-upload", op: Op::Authed(Authed::MediaUpload) },
+    Route { path: "media/{id}", methods: "GET, DELETE", label: "zapini.media", op: Op::Authed(Authed::Media) },
+    Route {
+        path: "messages/send-media",
+        methods: "POST",
+        label: "zapini.messages-send-media",
+        op: Op::Authed(Authed::SendStoredMedia),
+    },
     contacts("contacts", "GET, POST", "zapini.contacts", contacts::Op::Contacts),
     contacts("contacts/import", "POST", "zapini.contacts-import", contacts::Op::Import),
     contacts("contacts/{id}", "GET, PUT, DELETE", "zapini.contact", contacts::Op::Contact),
@@ -231,6 +244,10 @@ async fn dispatch(app: &App, req: Request<Body>, route: &'static Route, params: 
     };
     let credential = auth::authenticate(app, &req)?;
     let (parts, body) = req.into_parts();
+    if op == Authed::MediaUpload {
+        // The file is read from the form as it streams, bounded by the media limits.
+        return media::upload(app, &credential, parts, body).await;
+    }
     let body =
         chatedge_serve::read_body(&parts.headers, body, app.limits.max_body_bytes).await.map_err(ZapiniError::Body)?;
     let call = Call { app, parts, body, id: params.id, jid: params.jid, credential };
@@ -249,6 +266,11 @@ async fn dispatch(app: &App, req: Request<Body>, route: &'static Route, params: 
         Authed::Reconnect => instances::reconnect(&call).await,
         Authed::Group(op) => groups::handle(&call, op).await,
         Authed::Contacts(op) => contacts::handle(&call, op).await,
+        Authed::Media if call.parts.method == hyper::Method::DELETE => media::delete(&call).await,
+        Authed::Media => media::get(&call).await,
+        Authed::SendStoredMedia => media::send(&call).await,
+        // Answered above, before the body was read.
+        Authed::MediaUpload => Err(ZapiniError::MethodNotAllowed { allowed: "POST" }),
     }
 }
 
