@@ -13,8 +13,10 @@
 //! A dialect is an adapter: a send is parsed here ([`fields`]) into the core's
 //! `OutboundMessage` and queued with the same `Command::Enqueue` as a Z-API send (Idempotency-Key
 //! included); status, QR code, disconnect and reconnect are the same shard commands the Z-API
-//! routes use; stats come from the control plane like Z-API's `…/stats`. Nothing is stored
-//! here. Zapini's product layer (conversations, automation, tags, the chat API, transcription,
+//! routes use; groups and contacts are the account calls of Z-API's group and contacts routes
+//! ([`groups`], [`contacts`]); stats come from the control plane like Z-API's `…/stats`; media
+//! by id is kept in the media store's `uploads` ([`media`]). The adapter holds no state of its
+//! own. Zapini's product layer (conversations, automation, tags, the chat API, transcription,
 //! voice, kanban, calendar, AI and external functions) and its login/users answer 501
 //! [`ZapiniError::NotServed`] naming the feature ([`not_served`]); every error has the seed's
 //! `{success: false, error: {code, message, details}}` shape ([`error`]).
