@@ -945,7 +945,13 @@ impl TryFrom<RawConfig> for Config {
         });
         let rate_limits = raw.rate_limits.validate().unwrap_or_else(|problems| {
             p.0.extend(problems);
-            crate::rate_limits::RateLimitsConfig { instance: None, account: None, ip: None, max_tracked_addresses: 1 }
+            crate::rate_limits::RateLimitsConfig {
+                instance: None,
+                account: None,
+                ip: None,
+                max_tracked_addresses: 1,
+                zapini: None,
+            }
         });
         let tls = edge::tls(&raw.tls, &mut p);
         let limits = edge::limits(&raw.limits, &raw.dataplane, &mut p);

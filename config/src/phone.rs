@@ -114,6 +114,19 @@ impl Phone {
         self.kind() == PhoneKind::Group
     }
 
+    /// The id as a WhatsApp JID: a group as `…@g.us` (without the `-group` chatedge writes), a
+    /// number as `…@s.whatsapp.net`, an id that is already a JID (`…@lid`, `…@newsletter`) as
+    /// it is.
+    pub fn jid(&self) -> String {
+        let p: &str = &self.0;
+        match (self.is_group(), p.strip_suffix("-group")) {
+            (true, Some(group)) => format!("{group}@g.us"),
+            (true, None) => format!("{p}@g.us"),
+            (false, _) if p.contains('@') => p.to_owned(),
+            (false, _) => format!("{p}@s.whatsapp.net"),
+        }
+    }
+
     /// The last four characters, which the sim network reads to decide reachability.
     pub fn ends_with(&self, suffix: &str) -> bool {
         self.0.ends_with(suffix)

@@ -23,6 +23,14 @@ impl Limit {
     }
 }
 
+/// A number of requests per window: a dialect's documented limit (Zapini, seed 002: 100
+/// requests per 15 minutes), enforced as a token bucket of `requests` refilled over `window_s`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WindowLimit {
+    pub requests: NonZeroU32,
+    pub window_s: NonZeroU32,
+}
+
 /// `[rate_limits]`, validated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimitsConfig {
@@ -34,6 +42,8 @@ pub struct RateLimitsConfig {
     pub ip: Option<Limit>,
     /// Most client addresses tracked at once (see `edge::rate_limit` for what happens past it).
     pub max_tracked_addresses: usize,
+    /// Per account, over its Zapini calls (issue 15): the seed's 100 requests per 15 minutes.
+    pub zapini: Option<WindowLimit>,
 }
 
 /// `[rate_limits]` as written. Each pair is `*_rps` (0 = off) and `*_burst`.
@@ -47,6 +57,9 @@ pub struct RawRateLimits {
     pub ip_rps: u32,
     pub ip_burst: u32,
     pub max_tracked_addresses: usize,
+    /// Requests an account may make through the Zapini dialect per `zapini_window_s` (0 = off).
+    pub zapini_requests: u32,
+    pub zapini_window_s: u32,
 }
 
 impl Default for RawRateLimits {
@@ -63,6 +76,9 @@ impl Default for RawRateLimits {
             ip_rps: 50,
             ip_burst: 100,
             max_tracked_addresses: 100_000,
+            // Zapini documents "100 requests / 15 min" per account (seed 002).
+            zapini_requests: 100,
+            zapini_window_s: 900,
         }
     }
 }
@@ -82,6 +98,13 @@ impl RawRateLimits {
             account: pair("account", self.account_rps, self.account_burst),
             ip: pair("ip", self.ip_rps, self.ip_burst),
             max_tracked_addresses: self.max_tracked_addresses,
+            zapini: NonZeroU32::new(self.zapini_requests).and_then(|requests| {
+                let window_s = NonZeroU32::new(self.zapini_window_s);
+                if window_s.is_none() {
+                    problems.push("rate_limits.zapini_window_s: must be at least 1 when zapini_requests is set".into());
+                }
+                window_s.map(|window_s| WindowLimit { requests, window_s })
+            }),
         };
         if self.max_tracked_addresses == 0 {
             problems.push("rate_limits.max_tracked_addresses: must be greater than 0".into());
@@ -159,6 +182,20 @@ mod tests {
         let ok = RawRateLimits::default().validate().unwrap();
         assert_eq!(ok.account, None);
         assert_eq!(ok.instance, Limit::new(1_000, 2_000));
+    }
+
+    #[test]
+    fn zapini_defaults_to_the_seeds_100_requests_per_15_minutes_and_can_be_changed_or_turned_off() {
+        let ok = RawRateLimits::default().validate().unwrap();
+        let seed = WindowLimit { requests: NonZeroU32::new(100).unwrap(), window_s: NonZeroU32::new(900).unwrap() };
+        assert_eq!(ok.zapini, Some(seed));
+        let off = RawRateLimits { zapini_requests: 0, ..RawRateLimits::default() }.validate().unwrap();
+        assert_eq!(off.zapini, None);
+        let bad = RawRateLimits { zapini_requests: 5, zapini_window_s: 0, ..RawRateLimits::default() };
+        assert_eq!(
+            bad.validate().unwrap_err(),
+            vec!["rate_limits.zapini_window_s: must be at least 1 when zapini_requests is set".to_owned()]
+        );
     }
 
     #[test]

@@ -272,6 +272,48 @@ pub struct InstanceConfig {
     /// `None`: no limit of its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub daily_limit: Option<u64>,
+
+    // --- issue 15: the Zapini dialect's instance API keys (kept together for an easy merge) ---
+    /// The instance's live `sk_…` API keys (seed 002): each one's id, creation time and
+    /// SHA-256, never the key. Issued and revoked by the integrator through the control plane
+    /// (`/instances/integrator/{id}/api-keys`); a revoked key leaves this list, so the next
+    /// push drops it from every data plane ([`Snapshot::instance_by_api_key`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub api_keys: Vec<ApiKey>,
+}
+
+// --- issue 15: the Zapini dialect's instance API keys and instance UUIDs ---
+
+/// One `sk_…` API key of an instance, as the control plane stores and pushes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKey {
+    /// The key's public id (to list and revoke it by).
+    pub id: String,
+    pub hash: TokenHash,
+    pub created_ms: u64,
+}
+
+/// The prefix every instance API key starts with (seed 002: `sk_xxxxxxxxxxxxxxxx`).
+pub const API_KEY_PREFIX: &str = "sk_";
+
+/// An instance id in the UUID form Zapini clients use (seed 002 line 66): the id's 16 bytes as
+/// `8-4-4-4-12` lower-case hex. [`parse_instance_ref`] reads it back, and chatedge's own form.
+pub fn instance_uuid(id: &InstanceId) -> String {
+    let hex: String = id.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+}
+
+/// An instance id written as chatedge writes it (32 hex characters) or as a UUID (dashes at
+/// the UUID's places, either case).
+pub fn parse_instance_ref(s: &str) -> Option<InstanceId> {
+    let b = s.as_bytes();
+    let hex = match b.len() {
+        32 => s.to_owned(),
+        36 if [8, 13, 18, 23].iter().all(|&i| b[i] == b'-') => s.replace('-', ""),
+        _ => return None,
+    };
+    (hex.len() == 32).then(|| InstanceId::parse(&hex).ok()).flatten()
 }
 
 /// A rotated-out webhook secret and when it stops signing.
@@ -365,6 +407,7 @@ impl InstanceConfig {
             active: true,
             network: Network::Sim,
             daily_limit: None,
+            api_keys: Vec::new(),
         }
     }
 
@@ -445,6 +488,8 @@ pub struct Snapshot {
     /// Which account holds each integrator token (by its hash), kept by [`Snapshot::apply`]
     /// like `by_token`: the account secret of the Zami dialect names no instance.
     by_account_token: HashMap<TokenHash, TenantId>,
+    /// Which instance holds each `sk_…` API key (issue 15, Zapini), kept with `by_token`.
+    by_api_key: HashMap<TokenHash, InstanceId>,
     // --- Placement and quarantine (issue 10 §5), see [`crate::placement`].
     /// The owner of each instance another node holds.
     pub placements: HashMap<InstanceId, crate::ids::NodeId>,
@@ -540,10 +585,12 @@ impl Snapshot {
 
     fn insert_instance(&mut self, i: Arc<InstanceConfig>) {
         let (id, hash) = (i.id, i.token_hash);
+        let keys: Vec<TokenHash> = i.api_keys.iter().map(|k| k.hash).collect();
         if let Some(old) = self.instances.insert(id, i) {
             self.unindex(&old);
         }
         self.by_token.insert(hash, id);
+        self.by_api_key.extend(keys.into_iter().map(|h| (h, id)));
     }
 
     /// The instances whose configuration this node refused, and why.
@@ -562,6 +609,11 @@ impl Snapshot {
         if self.by_token.get(&old.token_hash) == Some(&old.id) {
             self.by_token.remove(&old.token_hash);
         }
+        for k in &old.api_keys {
+            if self.by_api_key.get(&k.hash) == Some(&old.id) {
+                self.by_api_key.remove(&k.hash);
+            }
+        }
     }
 
     /// The instance whose token is `token`, if any: one map lookup by the token's SHA-256,
@@ -570,6 +622,14 @@ impl Snapshot {
         let presented = TokenHash::of(token.as_bytes());
         let instance = self.by_token.get(&presented).and_then(|id| self.instances.get(id))?;
         (instance.token_hash == presented).then_some(instance)
+    }
+
+    /// The instance whose live `sk_…` API key is `key` (issue 15, Zapini), if any: one map
+    /// lookup by the key's SHA-256, then the constant-time comparison of the instance's own.
+    pub fn instance_by_api_key(&self, key: &str) -> Option<&Arc<InstanceConfig>> {
+        let presented = TokenHash::of(key.as_bytes());
+        let instance = self.by_api_key.get(&presented).and_then(|id| self.instances.get(id))?;
+        instance.api_keys.iter().any(|k| k.hash == presented).then_some(instance)
     }
 
     /// The account whose integrator token is `secret`, if any: one map lookup by the secret's

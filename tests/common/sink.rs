@@ -23,9 +23,16 @@ pub struct Received {
     pub signature: String,
     pub raw: Bytes,
     pub body: Value,
+    /// Every header of the request.
+    pub headers: hyper::HeaderMap,
 }
 
 impl Received {
+    /// The header `name`, or "" when absent.
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+
     /// Whether the Standard Webhooks signature verifies with `secret` (`whsec_…`).
     pub fn signed_by(&self, secret: &str) -> bool {
         let key = base64::engine::general_purpose::STANDARD.decode(secret.trim_start_matches("whsec_")).unwrap();
@@ -74,6 +81,7 @@ impl Sink {
             header("webhook-timestamp"),
             header("webhook-signature"),
         );
+        let headers = req.headers().clone();
         let raw = req.into_body().collect().await.map(|c| c.to_bytes()).unwrap_or_default();
         let failing = self.fail_next.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
         if failing {
@@ -83,7 +91,7 @@ impl Sink {
             return res;
         }
         let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
-        self.received.lock().unwrap().push(Received { path, id, timestamp, signature, raw, body });
+        self.received.lock().unwrap().push(Received { path, id, timestamp, signature, raw, body, headers });
         Response::new(Full::new(Bytes::from_static(b"{}")))
     }
 

@@ -180,3 +180,42 @@ fn an_account_with_bad_opt_out_words_is_refused_naming_them() {
     let s = Snapshot::default().apply(&update, STRICT).unwrap();
     assert_eq!(s.tenants[&t.id].opt_out_keywords, Some(vec!["SAIR".to_owned()]));
 }
+
+#[test]
+fn an_api_key_finds_its_instance_until_it_is_revoked() {
+    let key = Secret::generate(24);
+    let other = Secret::generate(24);
+    let mut a = instance("https://example.com/hook");
+    a.api_keys = vec![ApiKey { id: "k1".into(), hash: key.hash(), created_ms: 1 }];
+    let full = ConfigUpdate { reset: true, version: 1, instances: vec![a.clone()], ..Default::default() };
+    let s1 = Snapshot::default().apply(&full, STRICT).unwrap();
+    let found = |s: &Snapshot, k: &Secret| s.instance_by_api_key(k.expose()).map(|i| i.id);
+    assert_eq!((found(&s1, &key), found(&s1, &other)), (Some(a.id), None));
+    assert_eq!(s1.instance_by_api_key(a.id.to_string().as_str()), None, "an id is not a key");
+
+    // Revoked: the instance comes back without the key, and the key finds nothing.
+    let mut revoked = a.clone();
+    revoked.api_keys.clear();
+    let delta = ConfigUpdate { from_version: 1, version: 2, instances: vec![revoked], ..Default::default() };
+    let s2 = s1.apply(&delta, STRICT).unwrap();
+    assert_eq!(found(&s2, &key), None);
+}
+
+#[test]
+fn instance_ids_read_in_chatedges_form_and_as_uuids() {
+    let id = InstanceId::parse("0123456789ABCDEF0123456789ABCDEF").unwrap();
+    let uuid = instance_uuid(&id);
+    assert_eq!(uuid, "01234567-89ab-cdef-0123-456789abcdef");
+    for written in [uuid.as_str(), "01234567-89AB-CDEF-0123-456789ABCDEF", "0123456789abcdef0123456789abcdef"] {
+        assert_eq!(parse_instance_ref(written), Some(id), "{written}");
+    }
+    for bad in [
+        "",
+        "777",
+        "0123456789-abcdef0123456789abcdef",
+        "01234567-89ab-cdef-0123-456789abcdeg",
+        "01234567x89ab-cdef-0123-456789abcdef",
+    ] {
+        assert_eq!(parse_instance_ref(bad), None, "{bad}");
+    }
+}

@@ -9,6 +9,7 @@
 //! only.
 
 mod admin;
+mod api_keys;
 mod cloud_api;
 mod daily_limit;
 mod dataplane;
@@ -50,6 +51,18 @@ pub async fn handle(cp: Arc<ControlPlane>, req: Request<Incoming>, shutdown: wat
             ("integrator.create", integrator::create(&cp, req).await)
         }
         (&Method::GET, ["instances"]) => ("integrator.list", integrator::list(&cp, req).await),
+        (method, ["instances", "integrator", id, "api-keys", rest @ ..]) => {
+            let id = id.to_string();
+            match (method, rest) {
+                (&Method::POST, []) => ("integrator.api-keys.issue", api_keys::issue(&cp, req, &id).await),
+                (&Method::GET, []) => ("integrator.api-keys.list", api_keys::list(&cp, req, &id).await),
+                (&Method::DELETE, [key]) => {
+                    let key = key.to_string();
+                    ("integrator.api-keys.revoke", api_keys::revoke(&cp, req, &id, &key).await)
+                }
+                _ => not_found(&path),
+            }
+        }
         (_, ["admin", rest @ ..]) => match admin::handle(&cp, req, rest).await {
             Some((label, r)) => (label, r),
             None => not_found(&path),

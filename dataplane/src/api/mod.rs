@@ -1,6 +1,7 @@
 //! api: the dialect adapters. Each maps HTTP to core commands and core results to HTTP in its
 //! own shape, and owns its error shape; none holds state. `zapi` is the primary public contract
-//! (seed 001); `sim` is the admin surface of the simulated network.
+//! (seed 001); `zami` (seed 000) and `zapini` (seed 002) are further dialects on the same core;
+//! `sim` is the admin surface of the simulated network.
 
 pub mod chatinc;
 pub mod media;
@@ -10,7 +11,7 @@ pub mod settings;
 pub mod sim;
 pub mod zami;
 pub mod zapi;
-pub mod zapini_webhook;
+pub mod zapini;
 
 use std::sync::Arc;
 use std::time::Duration;

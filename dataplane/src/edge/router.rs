@@ -3,7 +3,8 @@
 //! `DELETE /instances/{id}`) are forwarded to the control plane so a Z-API client needs one
 //! base URL; `/sim/…` is the simulated network's admin surface; `/media/…` serves received
 //! media by signed link; `/network/cloud-api/{id}/webhook` is the Cloud API's webhook (issue
-//! 12); `/zami/v1/…` is the Zami dialect (issue 15, seed 000); `/v1/…` is the Chat Inc
+//! 12); `/zami/v1/…` is the Zami dialect (issue 15, seed 000); `/zapini/…` the Zapini
+//! dialect (issue 15, seed 002); `/v1/…` is the Chat Inc
 //! campaign dialect (issue 14, seed 003) and `/admin/clock` its
 //! test clock; `/openapi.json` is the Z-API dialect's OpenAPI document; `/metrics`
 //! and `/healthz` are for operators.
@@ -13,7 +14,7 @@ use chatedge_serve::Resp;
 use hyper::{Method, Request, StatusCode};
 use serde_json::json;
 
-use crate::api::{chatinc, media, network, sim, zami, zapi, App};
+use crate::api::{chatinc, media, network, sim, zami, zapi, zapini, App};
 
 /// The Z-API integrator routes at the root, as (path pattern, methods): what the OpenAPI
 /// document's root paths are checked against (seed 001, lines 13515–13800; `PUT /instances`
@@ -64,6 +65,10 @@ pub async fn route(app: &App, req: Request<Body>) -> (&'static str, &'static str
         (_, ["zami", "v1", rest @ ..]) => {
             let (label, res) = zami::handle(app, req, rest).await;
             (label, "zami", res)
+        }
+        (_, ["zapini", rest @ ..]) => {
+            let (label, res) = zapini::handle(app, req, rest).await;
+            (label, "zapini", res)
         }
         (_, ["v1", rest @ ..]) => {
             let (label, res) = chatinc::handle(app, req, rest).await;

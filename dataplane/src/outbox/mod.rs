@@ -26,7 +26,7 @@ pub mod sign;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use chatedge_config::snapshot::{InstanceConfig, WebhookKind};
+use chatedge_config::snapshot::{InstanceConfig, WebhookDialect, WebhookKind};
 use chatedge_config::{EventId, InstanceId};
 use tokio::sync::mpsc;
 
@@ -100,19 +100,21 @@ impl Events {
     }
 
     /// Adds an event of `kind` for `instance` to `batch`, if the instance has a webhook URL for
-    /// that kind; `body` is built only then. `about` names what the event is about (a zaapId, a
-    /// message id and status, an incoming message id) so that recreating the same event gives
-    /// it the same id; events with no such subject (connected, presence) get a fresh id.
-    /// Returns whether an event was added.
+    /// that kind and its webhooks speak `dialect`, the dialect `body` is written in; `body` is
+    /// built only then. `about` names what the event is about (a zaapId, a message id and
+    /// status, an incoming message id) so that recreating the same event gives it the same id;
+    /// events with no such subject (connected, presence) get a fresh id. Returns whether an
+    /// event was added.
     pub fn add(
         &mut self,
         batch: &mut Batch,
         instance: &InstanceConfig,
+        dialect: WebhookDialect,
         kind: WebhookKind,
         about: Option<&[&[u8]]>,
         body: impl FnOnce() -> serde_json::Value,
     ) -> bool {
-        if instance.webhooks.get(kind).is_none() {
+        if instance.webhooks.dialect != dialect || instance.webhooks.get(kind).is_none() {
             return false;
         }
         let id = match about {

@@ -16,8 +16,9 @@
 use std::fmt::Write as _;
 
 use base64::Engine as _;
+use chatedge_config::snapshot::instance_uuid;
 use chatedge_config::snapshot::WebhookDialect;
-use chatedge_config::{InstanceConfig, InstanceId, WebhookSecret};
+use chatedge_config::{InstanceConfig, WebhookSecret};
 use hmac::{Hmac, KeyInit, Mac};
 use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, USER_AGENT};
 use sha2::Sha256;
@@ -91,18 +92,6 @@ pub fn body_signature_hex(key: &[u8], body: &[u8]) -> String {
     out
 }
 
-/// The instance id (16 bytes) as a lower-case hyphenated UUID (RFC 9562's text form).
-pub fn instance_uuid(id: &InstanceId) -> String {
-    let mut out = String::with_capacity(36);
-    for (i, b) in id.as_bytes().iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            out.push('-');
-        }
-        let _ = write!(out, "{b:02x}");
-    }
-    out
-}
-
 fn hmac_with(key: &[u8]) -> Hmac<Sha256> {
     match Hmac::<Sha256>::new_from_slice(key) {
         Ok(m) => m,
@@ -124,6 +113,8 @@ pub fn signature(secret: &WebhookSecret, id: &str, timestamp_s: u64, body: &[u8]
 
 #[cfg(test)]
 mod tests {
+    use chatedge_config::InstanceId;
+
     use super::*;
 
     /// The example from the Standard Webhooks specification's reference libraries.

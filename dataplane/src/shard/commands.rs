@@ -15,7 +15,8 @@ use crate::outbox::{payload, Events};
 use crate::queue::{Cleared, OutboundMessage, Removal, Removed, MAX_REMOVE_PER_CALL};
 use crate::session::{Link, QrWaiter};
 use crate::store::{keys, Batch, Cf};
-use chatedge_config::snapshot::WebhookKind;
+use chatedge_config::snapshot::{WebhookDialect, WebhookKind};
+use chatedge_config::zapini_webhook::ZapiniEvent;
 
 pub type Reply<T> = oneshot::Sender<Result<T, CoreError>>;
 
@@ -405,9 +406,15 @@ impl Shard {
         if was_paired {
             if let Some(cfg) = self.deps.config.load().instances.get(&id) {
                 let now = chatedge_config::time::unix_ms();
-                events.add(&mut batch, cfg, WebhookKind::Disconnected, None, || {
-                    payload::disconnected(&id, "Logged out by request (disconnect): scan a new QR code to connect", now)
-                });
+                let reason = "Logged out by request (disconnect): scan a new QR code to connect";
+                let kind = WebhookKind::Disconnected;
+                events
+                    .add(&mut batch, cfg, WebhookDialect::Zapi, kind, None, || payload::disconnected(&id, reason, now));
+                if cfg.webhooks.zapini.as_ref().is_some_and(|z| z.sends(ZapiniEvent::InstanceDisconnected)) {
+                    events.add(&mut batch, cfg, WebhookDialect::Zapini, kind, None, || {
+                        payload::zapini::disconnected(&id, reason, true, now)
+                    });
+                }
             }
         }
         self.commit(id, batch, events, Then::Reply(reply));

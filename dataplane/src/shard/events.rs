@@ -65,8 +65,8 @@ impl Outgoing {
         about: Option<&[&[u8]]>,
         body: impl FnOnce() -> Value,
     ) {
-        if let Some(cfg) = self.cfg.as_ref().filter(|c| c.webhooks.dialect == dialect) {
-            self.events.add(&mut self.batch, cfg, kind, about, body);
+        if let Some(cfg) = &self.cfg {
+            self.events.add(&mut self.batch, cfg, dialect, kind, about, body);
         }
     }
 }

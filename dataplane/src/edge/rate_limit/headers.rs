@@ -8,7 +8,7 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use chatedge_config::rate_limits::Limit;
+use chatedge_config::rate_limits::{Limit, WindowLimit};
 use chatedge_serve::Resp;
 use hyper::header::{HeaderName, HeaderValue, RETRY_AFTER};
 use hyper::{HeaderMap, StatusCode};
@@ -62,24 +62,58 @@ impl Allowed {
     }
 }
 
+/// What a refused request's bucket allows: requests per second with bursts, or a number of
+/// requests per window (a dialect's documented limit).
+#[derive(Debug, Clone, Copy)]
+pub enum Quota {
+    Rate(Limit),
+    Window(WindowLimit),
+}
+
+impl Quota {
+    /// The bucket's size (`q` of `RateLimit-Policy`).
+    pub fn size(&self) -> u32 {
+        match self {
+            Quota::Rate(l) => l.burst.get(),
+            Quota::Window(w) => w.requests.get(),
+        }
+    }
+
+    /// Seconds to refill the whole bucket (`w` of `RateLimit-Policy`).
+    pub fn window_s(&self) -> u64 {
+        match self {
+            Quota::Rate(l) => refill_seconds(*l, l.burst.get()),
+            Quota::Window(w) => u64::from(w.window_s.get()),
+        }
+    }
+
+    /// The limit in words.
+    pub fn describe(&self) -> String {
+        match self {
+            Quota::Rate(Limit { rps, burst }) => format!("{rps} requests per second (bursts of {burst})"),
+            Quota::Window(w) => format!("{} requests per {} s", w.requests, w.window_s),
+        }
+    }
+}
+
 /// A request refused by a limit.
 #[derive(Debug)]
 pub struct Refused {
     policy: &'static str,
-    limit: Limit,
+    quota: Quota,
     /// Whole seconds until a request is allowed again (at least 1).
     retry_after: u64,
     table_full: bool,
 }
 
 impl Refused {
-    pub(super) fn limited(policy: &'static str, limit: Limit, wait: Duration) -> Self {
-        Refused { policy, limit, retry_after: ceil_seconds(wait).max(1), table_full: false }
+    pub(super) fn limited(policy: &'static str, quota: Quota, wait: Duration) -> Self {
+        Refused { policy, quota, retry_after: ceil_seconds(wait).max(1), table_full: false }
     }
 
     /// Too many distinct client addresses are being tracked to take a new one.
     pub(super) fn table_full(limit: Limit) -> Self {
-        Refused { policy: "ip", limit, retry_after: 1, table_full: true }
+        Refused { policy: "ip", quota: Quota::Rate(limit), retry_after: 1, table_full: true }
     }
 
     pub fn policy(&self) -> &'static str {
@@ -90,26 +124,37 @@ impl Refused {
         self.retry_after
     }
 
-    /// 429 in Z-API's shape with `Retry-After`, `RateLimit-Policy` and `RateLimit`.
-    pub fn into_response(self) -> Resp {
-        let Limit { rps, burst } = self.limit;
+    pub fn quota(&self) -> Quota {
+        self.quota
+    }
+
+    /// Why, in words.
+    pub fn message(&self) -> String {
         let who = match self.policy {
             "instance" => "this instance",
             "account" => "this account",
+            "zapini" => "this account, through the Zapini API,",
             _ => "this client address",
         };
-        let message = match self.table_full {
+        match self.table_full {
             true => "too many clients are calling without credentials right now; retry shortly".to_owned(),
-            false => {
-                format!("{who} may make {rps} requests per second (bursts of {burst}); retry in {} s", self.retry_after)
-            }
-        };
-        let body = json!({"error": "Too many requests", "message": message});
+            false => format!("{who} may make {}; retry in {} s", self.quota.describe(), self.retry_after),
+        }
+    }
+
+    /// 429 in Z-API's shape with `Retry-After`, `RateLimit-Policy` and `RateLimit`.
+    pub fn into_response(self) -> Resp {
+        let body = json!({"error": "Too many requests", "message": self.message()});
         let mut res = chatedge_serve::json(StatusCode::TOO_MANY_REQUESTS, &body);
-        let h = res.headers_mut();
+        self.annotate(res.headers_mut());
+        res
+    }
+
+    /// Adds `Retry-After`, `RateLimit-Policy` and `RateLimit` to a dialect's own 429.
+    pub fn annotate(&self, h: &mut HeaderMap) {
         h.insert(RETRY_AFTER, HeaderValue::from(self.retry_after));
         let mut policy = String::new();
-        item(&mut policy, self.policy, format_args!("q={burst};w={}", refill_seconds(self.limit, burst.get())));
+        item(&mut policy, self.policy, format_args!("q={};w={}", self.quota.size(), self.quota.window_s()));
         let mut state = String::new();
         item(&mut state, self.policy, format_args!("r=0;t={}", self.retry_after));
         for (name, value) in [(RATELIMIT_POLICY, policy), (RATELIMIT, state)] {
@@ -117,7 +162,6 @@ impl Refused {
                 h.insert(name, v);
             }
         }
-        res
     }
 }
 

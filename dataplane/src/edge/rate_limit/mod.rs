@@ -30,18 +30,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
-use chatedge_config::rate_limits::{Limit, RateLimitsConfig};
+use chatedge_config::rate_limits::{Limit, RateLimitsConfig, WindowLimit};
 use chatedge_config::{InstanceConfig, InstanceId, Snapshot, TenantId};
 use chatedge_serve::Body;
 use chatedge_serve::Resp;
 use governor::clock::{Clock, DefaultClock, Reference};
 use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DashMapStateStore;
-use governor::{Quota, RateLimiter};
+use governor::RateLimiter;
 use hyper::{Method, Request};
 use prometheus::{IntCounter, IntGauge};
 
-pub use headers::{Allowed, Refused};
+pub use headers::{Allowed, Quota, Refused};
 
 use crate::api::App;
 use crate::metrics::Metrics;
@@ -60,6 +60,10 @@ pub enum Caller {
     },
     /// An account's own credential that names no instance (the Zami dialect's secret).
     Account(TenantId),
+    /// A Zapini call (an `sk_…` key or the account's token): its account's bucket, then
+    /// Zapini's own per-account window (`[rate_limits] zapini_requests` per
+    /// `zapini_window_s`, the seed's 100 per 15 minutes by default).
+    Zapini(TenantId),
     Anonymous(IpAddr),
     Exempt,
 }
@@ -80,15 +84,28 @@ pub async fn route(app: &App, mut req: Request<Body>, peer: SocketAddr) -> (&'st
             // The dialect reuses this check instead of hashing the token again.
             req.extensions_mut().insert(crate::auth::Authenticated { version: snapshot.version, instance });
         }
-        app.rate_limits.check(&snapshot, caller)
+        (caller, app.rate_limits.check(&snapshot, caller))
     };
     match verdict {
-        Ok(allowed) => {
+        (_, Ok(allowed)) => {
             let (label, dialect, mut res) = super::router::route(app, req).await;
             allowed.annotate(res.headers_mut());
             (label, dialect, res)
         }
-        Err(refused) => ("rate_limited", "zapi", refused.into_response()),
+        // Each dialect refuses in its own shape.
+        (Caller::Zapini(_), Err(refused)) => {
+            let quota = refused.quota();
+            let mut res = crate::api::zapini::ZapiniError::RateLimited {
+                message: refused.message(),
+                retry_after: refused.retry_after(),
+                limit: quota.size(),
+                window_s: quota.window_s(),
+            }
+            .into_response();
+            refused.annotate(res.headers_mut());
+            ("rate_limited", "zapini", res)
+        }
+        (_, Err(refused)) => ("rate_limited", "zapi", refused.into_response()),
     }
 }
 
@@ -109,6 +126,12 @@ pub fn caller(
         "zami" => {
             return match crate::api::zami::account_for(snapshot, headers) {
                 Some(t) => (Caller::Account(t.id), None),
+                None => (Caller::Anonymous(peer), None),
+            }
+        }
+        "zapini" => {
+            return match crate::api::zapini::account_of(snapshot, headers) {
+                Some(t) => (Caller::Zapini(t), None),
                 None => (Caller::Anonymous(peer), None),
             }
         }
@@ -165,6 +188,8 @@ pub struct RateLimits<C: Clock = DefaultClock> {
     /// `.await`), so concurrent requests of a new version do not each build one.
     rebuilding: Mutex<()>,
     ip: Option<Bucket<IpKey, C>>,
+    /// Zapini's per-account window (issue 15), from `[rate_limits]` alone.
+    zapini: Option<(WindowLimit, Arc<Keyed<TenantId, C>>)>,
     /// When this limiter was made, by `clock`.
     started: C::Instant,
     /// Nanoseconds after `started` of the last sweep.
@@ -178,6 +203,7 @@ struct Counters {
     account: IntCounter,
     ip: IntCounter,
     ip_table_full: IntCounter,
+    zapini: IntCounter,
     tracked_addresses: IntGauge,
     tracked_instances: IntGauge,
     tracked_accounts: IntGauge,
@@ -192,6 +218,7 @@ impl Counters {
             account: refused("rate_limited_account"),
             ip: refused("rate_limited_ip"),
             ip_table_full: refused("rate_limited_ip_table_full"),
+            zapini: refused("rate_limited_zapini"),
             tracked_addresses: tracked("ip"),
             tracked_instances: tracked("instance"),
             tracked_accounts: tracked("account"),
@@ -213,9 +240,19 @@ fn ip_key(ip: IpAddr) -> IpKey {
 }
 
 fn bucket<K: std::hash::Hash + Eq + Clone, C: Clock + Clone>(limit: Limit, clock: &C) -> Bucket<K, C> {
-    let quota = Quota::per_second(limit.rps).allow_burst(limit.burst);
+    let quota = governor::Quota::per_second(limit.rps).allow_burst(limit.burst);
     let keyed = RateLimiter::dashmap_with_clock(quota, clock.clone()).with_middleware::<StateInformationMiddleware>();
     Bucket { limit, keyed: Arc::new(keyed) }
+}
+
+/// Keyed buckets of `w.requests` cells, each refilled over `w.window_s` (one cell every
+/// window / requests).
+fn window<K: std::hash::Hash + Eq + Clone, C: Clock + Clone>(w: WindowLimit, clock: &C) -> Keyed<K, C> {
+    let period = std::time::Duration::from_secs(u64::from(w.window_s.get())) / w.requests.get();
+    let quota = governor::Quota::with_period(period.max(std::time::Duration::from_nanos(1)))
+        .unwrap_or_else(|| governor::Quota::per_second(w.requests))
+        .allow_burst(w.requests);
+    RateLimiter::dashmap_with_clock(quota, clock.clone()).with_middleware::<StateInformationMiddleware>()
 }
 
 impl RateLimits<DefaultClock> {
@@ -235,6 +272,7 @@ impl<C: Clock + Clone> RateLimits<C> {
         };
         RateLimits {
             ip: defaults.ip.map(|l| bucket(l, &clock)),
+            zapini: defaults.zapini.map(|w| (w, Arc::new(window(w, &clock)))),
             defaults,
             tables: ArcSwap::from_pointee(tables),
             rebuilding: Mutex::new(()),
@@ -266,19 +304,33 @@ impl<C: Clock + Clone> RateLimits<C> {
                 }
                 Ok(allowed)
             }
-            Caller::Account(tenant) => {
-                let tables = self.tables_for(snapshot);
-                let account = match tables.tenants.get(&tenant) {
-                    Some((_, a)) => a.as_ref(),
-                    None => tables.account.as_ref(),
-                };
-                let mut allowed = Allowed::none();
-                if let Some(b) = account {
-                    allowed.push(self.take(b, &tenant, "account", &self.counters.account)?);
+            Caller::Account(tenant) => self.check_account(snapshot, tenant),
+            Caller::Zapini(tenant) => {
+                let allowed = self.check_account(snapshot, tenant)?;
+                if let Some((w, keyed)) = &self.zapini {
+                    if let Err(not_until) = keyed.check_key(&tenant) {
+                        self.counters.zapini.inc();
+                        let wait = not_until.wait_time_from(self.clock.now());
+                        return Err(Refused::limited("zapini", Quota::Window(*w), wait));
+                    }
                 }
                 Ok(allowed)
             }
         }
+    }
+
+    /// One cell from the account's own bucket (if it has one).
+    fn check_account(&self, snapshot: &Snapshot, tenant: TenantId) -> Result<Allowed, Refused> {
+        let tables = self.tables_for(snapshot);
+        let account = match tables.tenants.get(&tenant) {
+            Some((_, a)) => a.as_ref(),
+            None => tables.account.as_ref(),
+        };
+        let mut allowed = Allowed::none();
+        if let Some(b) = account {
+            allowed.push(self.take(b, &tenant, "account", &self.counters.account)?);
+        }
+        Ok(allowed)
     }
 
     fn check_ip(&self, ip: IpAddr) -> Result<Allowed, Refused> {
@@ -308,7 +360,7 @@ impl<C: Clock + Clone> RateLimits<C> {
             Err(not_until) => {
                 refusals.inc();
                 let wait = not_until.wait_time_from(self.clock.now());
-                Err(Refused::limited(policy, b.limit, wait))
+                Err(Refused::limited(policy, Quota::Rate(b.limit), wait))
             }
         }
     }

@@ -10,7 +10,7 @@ use hyper::{HeaderMap, Method};
 use super::*;
 
 fn limits(instance: Option<Limit>, account: Option<Limit>, ip: Option<Limit>, max: usize) -> RateLimitsConfig {
-    RateLimitsConfig { instance, account, ip, max_tracked_addresses: max }
+    RateLimitsConfig { instance, account, ip, max_tracked_addresses: max, zapini: None }
 }
 
 fn snapshot(version: u64, tenant: TenantId, tenant_limits: Option<TenantLimits>) -> Snapshot {

@@ -24,7 +24,7 @@ use chatedge_config::zapini_webhook::ZapiniEvent;
 fn event(event: ZapiniEvent, instance: &InstanceId, at_ms: u64, data: Value) -> Value {
     json!({
         "event": event.name(),
-        "instance_uuid": crate::outbox::sign::instance_uuid(instance),
+        "instance_uuid": chatedge_config::snapshot::instance_uuid(instance),
         "timestamp": chatedge_config::time::iso8601_s(at_ms),
         "data": data,
     })
@@ -38,17 +38,6 @@ pub fn message_uuid(instance: &InstanceId, whatsapp_id: &str) -> String {
     b[8] = (b[8] & 0x3f) | 0x80;
     let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
     format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
-}
-
-/// A chat as a JID: `…@g.us` for a group, `…@s.whatsapp.net` for a number, ids that are
-/// already JIDs (`…@lid`, `…@newsletter`) as they are.
-pub fn jid(phone: &Phone) -> String {
-    let p = phone.as_str();
-    match p.strip_suffix("-group") {
-        Some(group) => format!("{group}@g.us"),
-        None if p.contains('@') => p.to_owned(),
-        None => format!("{p}@s.whatsapp.net"),
-    }
 }
 
 /// `message.received`: someone wrote to the instance. `media_url` is a signed link to
@@ -69,9 +58,9 @@ pub fn received(instance: &InstanceId, m: &IncomingMessage, media_url: Option<&s
         "reply_to": m.reference_message_id,
         "timestamp": time,
         "conversation_id": null,
-        "chat_id": jid(&m.from),
+        "chat_id": m.from.jid(),
         "is_group": m.from.is_group(),
-        "participant": m.participant.as_ref().map(jid),
+        "participant": m.participant.as_ref().map(Phone::jid),
     });
     event(ZapiniEvent::MessageReceived, instance, m.at_ms, data)
 }
@@ -88,9 +77,9 @@ pub fn reaction(instance: &InstanceId, m: &IncomingMessage) -> Option<Value> {
         "sender_number": sender.as_str(),
         "sender_name": m.sender_name,
         "timestamp": chatedge_config::time::iso8601_s(m.at_ms),
-        "chat_id": jid(&m.from),
+        "chat_id": m.from.jid(),
         "is_group": m.from.is_group(),
-        "participant": m.participant.as_ref().map(jid),
+        "participant": m.participant.as_ref().map(Phone::jid),
     });
     Some(event(ZapiniEvent::MessageReaction, instance, m.at_ms, data))
 }
@@ -112,7 +101,7 @@ pub fn sent(instance: &InstanceId, m: &OutboundMessage, at_ms: u64) -> Value {
         "reply_to": m.reply_to,
         "timestamp": chatedge_config::time::iso8601_s(at_ms),
         "conversation_id": null,
-        "chat_id": jid(&m.phone),
+        "chat_id": m.phone.jid(),
         "is_group": m.phone.is_group(),
     });
     event(ZapiniEvent::MessageSent, instance, at_ms, data)
@@ -142,7 +131,7 @@ pub fn status(
         "new_status": new,
         "recipient_number": phone.as_str(),
         "timestamp": chatedge_config::time::iso8601_s(at_ms),
-        "chat_id": jid(phone),
+        "chat_id": phone.jid(),
         "is_group": phone.is_group(),
     });
     Some(event(ZapiniEvent::MessageStatus, instance, at_ms, data))

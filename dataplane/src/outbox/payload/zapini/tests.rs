@@ -30,7 +30,7 @@ fn text(t: &str) -> IncomingContent {
 /// Seed 002's envelope: the event's name, the instance as a UUID, the time to the second.
 fn envelope(v: &Value, event: &str, instance: &InstanceId) -> Value {
     assert_eq!(v["event"], event, "{v}");
-    assert_eq!(v["instance_uuid"], crate::outbox::sign::instance_uuid(instance));
+    assert_eq!(v["instance_uuid"], chatedge_config::snapshot::instance_uuid(instance));
     assert!(v["timestamp"].as_str().is_some_and(|t| t.len() == 25 && t.ends_with("+00:00")), "{v}");
     v["data"].clone()
 }

@@ -1,15 +1,45 @@
-//! Zapini's webhook settings body (seed 002, `PUT /instances/{uuid}/webhook`): `webhook_url`
-//! (required), `webhook_secret` (the text `X-Webhook-Signature` is keyed with; absent keeps the
-//! one set before, `null` goes back to the instance's own secret), `events` (Zapini's names or
-//! the seed's aliases; absent means all) and `is_active`. Parsed into the settings patch that
-//! points every webhook kind at the URL and puts the instance's webhooks in Zapini's shape.
-//! The route itself belongs to the Zapini dialect; this module only reads the body.
+//! Zapini's webhook settings (seed 002, `PUT /instances/{uuid}/webhook`, and a `GET` beside
+//! it): `webhook_url` (required), `webhook_secret` (the text `X-Webhook-Signature` is keyed
+//! with; absent keeps the one set before, `null` goes back to the instance's own secret),
+//! `events` (Zapini's names or the seed's aliases; absent means all) and `is_active`. Parsed
+//! into the settings patch that points every webhook kind at the URL and puts the instance's
+//! webhooks in Zapini's shape, applied through `api::settings` like every dialect's settings;
+//! the events themselves are rendered by `outbox::payload::zapini`.
 
 use chatedge_config::settings::{SettingChange, SettingsPatch};
 use chatedge_config::snapshot::{WebhookDialect, Webhooks};
 use chatedge_config::zapini_webhook::{ZapiniEvent, ZapiniWebhook, MAX_SECRET_LEN};
 use chatedge_config::{UrlPolicy, WebhookUrl};
+use chatedge_serve::Resp;
+use hyper::StatusCode;
 use serde_json::{json, Map, Value};
+
+use super::{fields, render, Call, ZapiniError};
+use crate::api::settings::{self, SettingsError};
+
+/// `PUT /instances/{uuid}/webhook`: answers once this node serves the change.
+pub async fn put(call: &Call<'_>) -> Result<Resp, ZapiniError> {
+    let instance = call.instance(Some(call.id.as_deref().unwrap_or("")))?;
+    let o = fields::object(&call.body)?;
+    let setting =
+        parse(&o, &instance.webhooks, call.app.url_policy).map_err(|e| ZapiniError::invalid(e.field, e.message))?;
+    settings::change(call.app, &instance.id, &setting.patch).await.map_err(|e| match e {
+        SettingsError::RefusedUrl(message) => ZapiniError::invalid("webhook_url", message),
+        SettingsError::Control(e) => ZapiniError::ControlPlane(e.to_string()),
+        e @ SettingsError::NotAppliedYet => ZapiniError::Unavailable(e.to_string()),
+    })?;
+    let data = describe(Some(&setting.url), Some(&setting.webhook), &setting.unsent);
+    Ok(render::data(StatusCode::OK, Some("Webhook updated"), data))
+}
+
+/// `GET /instances/{uuid}/webhook`: what is set (never the secret).
+pub async fn get(call: &Call<'_>) -> Result<Resp, ZapiniError> {
+    let instance = call.instance(Some(call.id.as_deref().unwrap_or("")))?;
+    let w = &instance.webhooks;
+    let zapini = (w.dialect == WebhookDialect::Zapini).then_some(w.zapini.as_ref()).flatten();
+    let url = zapini.and(w.get(chatedge_config::snapshot::WebhookKind::Received));
+    Ok(render::data(StatusCode::OK, None, describe(url, zapini, &[])))
+}
 
 /// Longest URL taken.
 const MAX_URL_LEN: usize = 2048;
@@ -105,16 +135,21 @@ fn events(v: Option<&Value>) -> Result<(Vec<ZapiniEvent>, Vec<String>), Invalid>
     Ok((chosen, unsent))
 }
 
-/// The `data` of an answer about the webhook: what is set, never the secret.
+/// The `data` of an answer about the webhook: what is set, never the secret; the names given
+/// that chatedge sends no event for, when there are any.
 pub fn describe(url: Option<&WebhookUrl>, webhook: Option<&ZapiniWebhook>, unsent: &[String]) -> Value {
     let events: Vec<&str> = webhook.map(|w| w.events.iter().map(|e| e.name()).collect()).unwrap_or_default();
-    json!({
+    let mut v = json!({
         "webhook_url": url.map(|u| u.as_str()),
         "events": events,
         "is_active": webhook.is_some_and(|w| w.active) && url.is_some(),
         "has_secret": webhook.is_some_and(|w| w.secret.is_some()),
-        "events_not_sent": unsent,
-    })
+    });
+    if !unsent.is_empty() {
+        // Said when they are named, so a receiver does not wait for them.
+        v["events_not_sent"] = json!(unsent);
+    }
+    v
 }
 
 #[cfg(test)]
