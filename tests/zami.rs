@@ -318,11 +318,7 @@ async fn a_connection_with_a_zami_webhook_hears_message_created_and_its_media_do
     // A text, then an image in a group.
     let inbound = |body: Value| {
         let (http, ce) = (&http, &ce);
-        async move {
-            let (s, v) = http.post(&format!("{}/sim/inbound", ce.dp), Some(&ce.admin_token), &body).await;
-            assert_eq!(s, 200, "{body}: {v}");
-            v["messageId"].as_str().unwrap().to_owned()
-        }
+        async move { sim_inbound(http, ce, &body).await }
     };
     let text_id =
         inbound(json!({"instanceId": inst.id, "phone": "5544999999999", "type": "text", "message": "oi"})).await;

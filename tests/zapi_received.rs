@@ -189,9 +189,7 @@ fn shape_differences(path: &str, want: &Value, got: &Value, top: bool, out: &mut
 }
 
 async fn inbound(ce: &Chatedge, http: &Http, body: &Value) -> String {
-    let (status, v) = http.post(&format!("{}/sim/inbound", ce.dp), Some(&ce.admin_token), body).await;
-    assert_eq!(status, 200, "{body}: {v}");
-    v["messageId"].as_str().unwrap().to_owned()
+    sim_inbound(http, ce, body).await
 }
 
 async fn received_callback(sink: &Sink, message_id: &str) -> Value {

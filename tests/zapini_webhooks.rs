@@ -109,11 +109,7 @@ async fn zapini_events_are_filtered_shaped_and_signed_as_the_seeds_examples_chec
     // Someone writes, and reacts to our text.
     let inbound = |body: Value| {
         let (http, ce) = (&http, &ce);
-        async move {
-            let (s, v) = http.post(&format!("{}/sim/inbound", ce.dp), Some(&ce.admin_token), &body).await;
-            assert_eq!(s, 200, "{body}: {v}");
-            v["messageId"].as_str().unwrap().to_owned()
-        }
+        async move { sim_inbound(http, ce, &body).await }
     };
     let text_id =
         inbound(json!({"instanceId": inst.id, "phone": "5544999999999", "type": "text", "message": "oi"})).await;
@@ -290,14 +286,8 @@ async fn the_same_text_through_each_dialect_reaches_the_sim_alike_and_each_webho
 
     // The same reply to each: each webhook hears it in its dialect.
     for (_, inst) in &instances {
-        let (s, v) = http
-            .post(
-                &format!("{}/sim/inbound", ce.dp),
-                Some(&ce.admin_token),
-                &json!({"instanceId": inst.id, "phone": to, "type": "text", "message": "recebi"}),
-            )
+        sim_inbound(&http, &ce, &json!({"instanceId": inst.id, "phone": to, "type": "text", "message": "recebi"}))
             .await;
-        assert_eq!(s, 200, "{v}");
     }
     let events = sink
         .wait_for(Duration::from_secs(30), "each dialect's received event", |events| {

@@ -50,6 +50,12 @@ impl Refusal {
         }
     }
 
+    /// The refusal in words, for a dialect that writes its own error shape.
+    pub fn message(&self) -> String {
+        let (_, v) = self.response();
+        v.get("message").and_then(|m| m.as_str()).or_else(|| v["error"].as_str()).unwrap_or("refused").to_owned()
+    }
+
     /// Status and body. The security refusals are exactly the seed's `{"error": "… not
     /// allowed"}`; the seed gives no status for them, 403 says "you may not" without
     /// inviting a retry.

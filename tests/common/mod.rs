@@ -350,6 +350,14 @@ async fn paired_as(config: &str, business: bool) -> Paired {
     Paired { ce, http, sink, inst, dir }
 }
 
+/// Delivers `body` to an instance through `POST /sim/inbound` (someone writes to it); the
+/// network's id of the message.
+pub async fn sim_inbound(http: &Http, ce: &Chatedge, body: &Value) -> String {
+    let (status, v) = http.post(&format!("{}/sim/inbound", ce.dp), Some(&ce.admin_token), body).await;
+    assert_eq!(status, 200, "{body}: {v}");
+    v["messageId"].as_str().unwrap_or_else(|| panic!("a message id: {v}")).to_owned()
+}
+
 /// What the sim's phone `phone` received from `inst`, oldest first (`GET /sim/received`).
 pub async fn sim_received(http: &Http, ce: &Chatedge, inst: &Instance, phone: &str) -> Vec<Value> {
     let url = format!("{}/sim/received?instanceId={}&phone={phone}", ce.dp, inst.id);

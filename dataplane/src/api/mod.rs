@@ -74,3 +74,11 @@ pub struct Limits {
     /// How long a settings change waits for the control plane to publish it.
     pub settings_timeout: Duration,
 }
+
+/// A body that could not be read, in words (every dialect's refusal says it the same way).
+pub fn body_problem(e: &chatedge_serve::BodyError) -> String {
+    match e {
+        chatedge_serve::BodyError::TooLarge { limit } => format!("the body is larger than {limit} bytes"),
+        chatedge_serve::BodyError::Broken(m) => format!("the body could not be read: {m}"),
+    }
+}

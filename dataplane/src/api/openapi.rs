@@ -112,6 +112,26 @@ fn section<'a>(doc: &'a mut Value, path: &[&str]) -> Result<&'a mut Map<String, 
     }
 }
 
+/// Asserts that the OpenAPI document `doc` (paths relative to a dialect's base) lists exactly
+/// the (path, methods) its route table serves: the check every dialect's table runs.
+#[cfg(test)]
+pub fn assert_documents_exactly(doc: &str, served: Vec<(&'static str, &'static str)>) {
+    let doc: Value = serde_json::from_str(doc).expect("the document is JSON");
+    let mut documented: Vec<(String, String)> = Vec::new();
+    for (path, ops) in doc["paths"].as_object().expect("paths") {
+        for method in ops.as_object().expect("operations").keys() {
+            documented.push((path.trim_start_matches('/').to_owned(), method.to_uppercase()));
+        }
+    }
+    documented.sort();
+    let mut served: Vec<(String, String)> = served
+        .into_iter()
+        .flat_map(|(p, methods)| methods.split(", ").map(move |m| (p.to_owned(), m.to_owned())))
+        .collect();
+    served.sort();
+    assert_eq!(documented, served);
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

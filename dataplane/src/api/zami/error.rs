@@ -34,32 +34,18 @@ pub enum ZamiError {
     Busy,
     #[error("the setting could not be changed now: {0}")]
     Settings(crate::api::settings::SettingsError),
-    #[error("{}", refusal(.0))]
+    #[error("{}", .0.message())]
     Refused(Refusal),
     #[error("this connection is not active")]
     Inactive,
     #[error("{message}")]
     Invalid { field: &'static str, message: String },
-    #[error("{}", body(.0))]
+    #[error("{}", crate::api::body_problem(.0))]
     Body(BodyError),
     #[error("this Idempotency-Key was already used for another request")]
     IdempotencyConflict,
     #[error(transparent)]
     Core(#[from] CoreError),
-}
-
-fn refusal(r: &Refusal) -> String {
-    match r.response().1.get("message").and_then(|m| m.as_str()) {
-        Some(m) => m.to_owned(),
-        None => r.response().1["error"].as_str().unwrap_or("refused").to_owned(),
-    }
-}
-
-fn body(e: &BodyError) -> String {
-    match e {
-        BodyError::TooLarge { limit } => format!("the body is larger than {limit} bytes"),
-        BodyError::Broken(m) => format!("the body could not be read: {m}"),
-    }
 }
 
 impl ZamiError {

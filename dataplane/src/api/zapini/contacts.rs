@@ -10,10 +10,9 @@ use chatedge_serve::Resp;
 use hyper::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use super::{fields, render, Call, ZapiniError};
+use super::{ask, fields, render, unexpected, Call, ZapiniError};
 use crate::network::account::contacts::{Call as Net, ContactInfo, NewContact, Reply};
-use crate::network::account::{AccountError, FamilyCall};
-use crate::shard::Command;
+use crate::network::account::AccountError;
 
 /// Longest name kept.
 const MAX_NAME_CHARS: usize = 256;
@@ -33,22 +32,6 @@ pub enum Op {
     /// `GET`, `PUT`, `DELETE /contacts/{id}`.
     Contact,
     Import,
-}
-
-async fn ask<C: FamilyCall>(
-    call: &Call<'_>,
-    instance: &chatedge_config::InstanceConfig,
-    c: C,
-) -> Result<C::Reply, ZapiniError> {
-    let id = instance.id;
-    let c = c.into();
-    let reply = call.app.shards.ask(&id, |reply| Command::Account { instance: id, call: c, reply }).await?;
-    let reply = reply.map_err(ZapiniError::Account)?;
-    C::reply(reply).ok_or_else(unexpected)
-}
-
-fn unexpected() -> ZapiniError {
-    ZapiniError::Account(AccountError::Unavailable("the connector answered another family".into()))
 }
 
 pub async fn handle(call: &Call<'_>, op: Op) -> Result<Resp, ZapiniError> {

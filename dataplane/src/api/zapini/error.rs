@@ -25,14 +25,14 @@ pub enum ZapiniError {
     Unauthorized,
     #[error("instance not found")]
     InstanceNotFound,
-    #[error("{}", refusal(.0))]
+    #[error("{}", .0.message())]
     Refused(Refusal),
     #[error("this instance is stopped (trial expired or unpaid) and cannot send")]
     Inactive,
     /// A field that fails validation (422, naming the field in `details`).
     #[error("{message}")]
     Invalid { field: &'static str, message: String },
-    #[error("{}", body(.0))]
+    #[error("{}", crate::api::body_problem(.0))]
     Body(BodyError),
     #[error("this Idempotency-Key was already used for another request")]
     IdempotencyConflict,
@@ -69,18 +69,6 @@ fn account_status(e: &AccountError) -> StatusCode {
         AccountError::Refused(_) | AccountError::NotBusiness => StatusCode::FORBIDDEN,
         AccountError::Limit(_) | AccountError::Unsupported(_) => StatusCode::UNPROCESSABLE_ENTITY,
         AccountError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-    }
-}
-
-fn refusal(r: &Refusal) -> String {
-    let (_, v) = r.response();
-    v.get("message").and_then(|m| m.as_str()).or_else(|| v["error"].as_str()).unwrap_or("refused").to_owned()
-}
-
-fn body(e: &BodyError) -> String {
-    match e {
-        BodyError::TooLarge { limit } => format!("the body is larger than {limit} bytes"),
-        BodyError::Broken(m) => format!("the body could not be read: {m}"),
     }
 }
 

@@ -11,10 +11,9 @@ use chatedge_serve::Resp;
 use hyper::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use super::{fields, render, Call, ZapiniError};
+use super::{ask, fields, render, unexpected, Call, ZapiniError};
 use crate::network::account::groups::{Call as Net, GroupRef, MemberChange, Metadata, Reply};
-use crate::network::account::{AccountError, FamilyCall};
-use crate::shard::Command;
+use crate::network::account::AccountError;
 
 /// Longest group subject and description (WhatsApp's).
 const MAX_SUBJECT: usize = crate::network::account::groups::MAX_SUBJECT_CHARS;
@@ -36,22 +35,6 @@ pub enum Op {
     Leave,
     /// `GET` reads, `DELETE` revokes.
     Invite,
-}
-
-async fn ask<C: FamilyCall>(
-    call: &Call<'_>,
-    instance: &chatedge_config::InstanceConfig,
-    c: C,
-) -> Result<C::Reply, ZapiniError> {
-    let id = instance.id;
-    let c = c.into();
-    let reply = call.app.shards.ask(&id, |reply| Command::Account { instance: id, call: c, reply }).await?;
-    let reply = reply.map_err(ZapiniError::Account)?;
-    C::reply(reply).ok_or_else(unexpected)
-}
-
-fn unexpected() -> ZapiniError {
-    ZapiniError::Account(AccountError::Unavailable("the connector answered another family".into()))
 }
 
 pub async fn handle(call: &Call<'_>, op: Op) -> Result<Resp, ZapiniError> {

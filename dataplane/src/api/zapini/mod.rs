@@ -39,7 +39,10 @@ use hyper::http::request::Parts;
 use hyper::{Request, StatusCode};
 
 use super::App;
+use crate::network::account::{AccountError, FamilyCall};
+use crate::shard::Command;
 pub use auth::{account_of, Credential};
+use chatedge_config::InstanceConfig;
 pub use error::ZapiniError;
 pub use render::{instance_status, message_status};
 
@@ -284,6 +287,21 @@ async fn dispatch(app: &App, req: Request<Body>, route: &'static Route, params: 
         // Answered above, before the body was read.
         Authed::MediaUpload => Err(ZapiniError::MethodNotAllowed { allowed: "POST" }),
     }
+}
+
+/// Asks `instance`'s network an account call (groups, contacts) — the same shard command as
+/// Z-API's routes — and takes its answer of `C`'s family.
+async fn ask<C: FamilyCall>(call: &Call<'_>, instance: &InstanceConfig, c: C) -> Result<C::Reply, ZapiniError> {
+    let id = instance.id;
+    let c = c.into();
+    let reply = call.app.shards.ask(&id, |reply| Command::Account { instance: id, call: c, reply }).await?;
+    let reply = reply.map_err(ZapiniError::Account)?;
+    C::reply(reply).ok_or_else(unexpected)
+}
+
+/// The connector answered an account call with another family's reply.
+fn unexpected() -> ZapiniError {
+    ZapiniError::Account(AccountError::Unavailable("the connector answered another family".into()))
 }
 
 /// Every route as (path under `/zapini/`, methods): what the OpenAPI document is checked
