@@ -94,8 +94,13 @@ async fn a_second_signal_exits_at_once_and_loses_no_acknowledged_message() {
     let draining = eventually(PATIENCE, || async { ce.log().contains("a second signal exits at once").then_some(()) });
     assert!(draining.await.is_some(), "the first signal starts the drain");
     ce.sigterm();
+    let log = ce.log();
     let status = ce.wait_exit(PATIENCE);
-    assert_eq!(status.code(), Some(143), "the second signal ends the process before the drain does");
+    assert_eq!(
+        status.code(),
+        Some(143),
+        "the second signal ends the process before the drain does: {status:?}; log:\n{log}"
+    );
     let ce = restart(dir.path(), &config()).await;
     let queued: Vec<String> = queue_listing(&http, &ce, &inst).await.into_iter().map(|m| m.message_id).collect();
     for id in &acked {
