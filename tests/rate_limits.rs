@@ -5,6 +5,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use common::*;
 use http_body_util::{BodyExt, Full};
@@ -127,34 +129,51 @@ async fn an_account_limit_pushed_by_the_control_plane_applies_and_lifts_without_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_daily_quota_refuses_sends_past_it_with_its_own_error_even_after_kill_minus_nine() {
+async fn a_daily_quota_counts_all_the_accounts_instances_and_refuses_past_it_even_after_kill_minus_nine() {
     let dir = temp_dir();
     let ce = Chatedge::up(dir.path(), FAST);
     let http = Http::new();
-    let inst = create_instance(&http, &ce, None).await;
+    let (a, b) = (create_instance(&http, &ce, None).await, create_instance(&http, &ce, None).await);
     let creds: Value = serde_json::from_slice(&std::fs::read(dir.path().join("credentials.json")).unwrap()).unwrap();
     let limits_url = format!("{}/admin/tenants/{}/limits", ce.cp, creds["tenantId"].as_str().unwrap());
-    let (s, _, v) = call(Method::PUT, &limits_url, Some(&ce.admin_token), Some(&json!({"dailyQuota": 2}))).await;
+    let (s, _, v) = call(Method::PUT, &limits_url, Some(&ce.admin_token), Some(&json!({"dailyQuota": 3}))).await;
     assert_eq!(s, 200, "{v}");
     let send = |n: u32| json!({"phone": "5511977770001", "message": format!("quota {n}")});
-    for n in 0..2 {
-        let (s, v) = http.post(&ce.instance_url(&inst, "send-text"), None, &send(n)).await;
+    // Two sends from one instance and one from the other use the account's three.
+    for (inst, n) in [(&a, 0), (&a, 1), (&b, 2)] {
+        let (s, v) = http.post(&ce.instance_url(inst, "send-text"), None, &send(n)).await;
         assert_eq!(s, 200, "within the quota: {v}");
     }
-    let (s, h, v) = call(Method::POST, &ce.instance_url(&inst, "send-text"), None, Some(&send(2))).await;
-    assert_eq!(s, 429, "{v}");
-    assert_eq!(v["error"], "Daily quota reached");
-    assert!(v["message"].as_str().unwrap().contains("daily quota of 2 messages"), "{v}");
-    let retry: u64 = header(&h, "retry-after").parse().expect("Retry-After until midnight UTC");
-    assert!((1..=86_400).contains(&retry), "{retry}");
-    let (s, _) = http.get(&ce.instance_url(&inst, "status"), None).await;
+    for inst in [&b, &a] {
+        let (s, h, v) = call(Method::POST, &ce.instance_url(inst, "send-text"), None, Some(&send(3))).await;
+        assert_eq!(s, 429, "{v}");
+        assert_eq!(v["error"], "Daily quota reached");
+        assert!(v["message"].as_str().unwrap().contains("daily quota of 3 messages"), "{v}");
+        let retry: u64 = header(&h, "retry-after").parse().expect("Retry-After until midnight UTC");
+        assert!((1..=86_400).contains(&retry), "{retry}");
+    }
+    let (s, _) = http.get(&ce.instance_url(&a, "status"), None).await;
     assert_eq!(s, 200, "the quota counts messages, not requests");
+    // What is left is the account's: nothing, for the instance that sent one of the three too.
+    let want = json!({"messages_sent_today": 1, "daily_limit": 3, "remaining_quota": 0});
+    let shown = eventually(Duration::from_secs(30), || async {
+        let (s, v) = http.get(&ce.instance_url(&b, "stats"), None).await;
+        let seen = json!({"messages_sent_today": v["messages_sent_today"], "daily_limit": v["daily_limit"],
+                          "remaining_quota": v["remaining_quota"]});
+        (s == 200 && seen == want).then_some(())
+    })
+    .await;
+    assert!(shown.is_some(), "stats show the account's remaining quota");
 
     ce.kill_9();
     let ce = Chatedge::up(dir.path(), FAST);
-    wait_known(&http, &ce, &inst).await;
-    let (s, v) = http.post(&ce.instance_url(&inst, "send-text"), None, &send(3)).await;
-    assert_eq!((s, v["error"].as_str()), (429, Some("Daily quota reached")), "the count is on disk: {v}");
-    let (_, count) = http.get(&ce.instance_url(&inst, "queue/count"), None).await;
-    assert_eq!(count, json!({"count": 2}), "refused sends left nothing");
+    for inst in [&b, &a] {
+        wait_known(&http, &ce, inst).await;
+        let (s, v) = http.post(&ce.instance_url(inst, "send-text"), None, &send(4)).await;
+        assert_eq!((s, v["error"].as_str()), (429, Some("Daily quota reached")), "the counts are on disk: {v}");
+    }
+    for (inst, queued) in [(&a, 2), (&b, 1)] {
+        let (_, count) = http.get(&ce.instance_url(inst, "queue/count"), None).await;
+        assert_eq!(count, json!({"count": queued}), "refused sends left nothing");
+    }
 }

@@ -383,7 +383,7 @@ async fn refusals_have_the_seeds_shape_and_foreign_instances_answer_as_unknown_o
     for (path, feature) in [
         ("conversations?unread=true&per_page=20", "conversations"),
         ("conversations/550e8400-e29b-41d4-a716-446655440045/automation/pause", "conversation automation"),
-        ("api/v1/chat/send", "the chat API"),
+        ("api/v1/chat/send", "the chat API's conversation views"),
         ("api/v1/chat/messages/msg-abc-123/transcription", "transcription"),
         ("tags", "tags"),
         ("voice/numbers", "voice and IVR"),
@@ -621,6 +621,21 @@ async fn the_seeds_contact_examples_use_the_instances_address_book() {
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["data"], json!({"imported": 2, "skipped": 0, "errors": []}), "{v}");
 
+    // The seed's export: CSV, and JSON (the default); the account's token without an
+    // instance_id exports every instance's book.
+    let (s, bytes, content_type) = download(ce, account, &format!("contacts/export?format=csv&instance_id={id}")).await;
+    assert_eq!((s, content_type.as_str()), (200, "text/csv; charset=utf-8"));
+    let csv = String::from_utf8(bytes).unwrap();
+    assert_eq!(csv.lines().next(), Some("instance_id,phone_number,name,display_name,profile_picture_url"), "{csv}");
+    assert!(csv.lines().any(|l| l.starts_with(&format!("{id},5511888888888,Jane Smith,"))), "{csv}");
+    assert_eq!(csv.lines().count(), 3, "a header and the two contacts: {csv}");
+    let (s, v) = call(http, Method::GET, &format!("{contacts}/export"), Some(account), None).await;
+    assert_eq!(s, 200, "{v}");
+    let rows = v["data"].as_array().unwrap();
+    assert!(rows.iter().any(|c| c["instance_id"] == json!(id) && c["phone_number"] == json!("5511999999999")), "{v}");
+    let (s, v) = call(http, Method::GET, &format!("{contacts}/export?format=xml"), Some(account), None).await;
+    assert_eq!((s, v["error"]["details"]["format"].is_array()), (422, true), "{v}");
+
     // What Z-API's contacts route reads of the same address book.
     let (s, book) = http.get(&ce.instance_url(&p.inst, "contacts"), None).await;
     assert_eq!(s, 200, "{book}");
@@ -697,6 +712,7 @@ async fn uploaded_media_is_described_sent_by_id_and_deleted() {
     assert!(is_iso_time(&d["expires_at"]) && d["url"].as_str().is_some_and(|u| u.contains("/media/")), "{v}");
     let (s, v) = call(http, Method::GET, &format!("{}/zapini/media/{media_id}", ce.dp), Some(&key), None).await;
     assert_eq!((s, &v["data"]["id"], &v["data"]["size"]), (200, &json!(media_id), &json!(image.len())), "{v}");
+    assert_eq!(v["data"]["filename"], json!("image.jpg"), "the name is kept with the id: {v}");
 
     // A declared type the bytes are not, and no file: refused naming the field.
     let (content_type, body) = form(&image.to_vec(), "x.mp4", &[("type", "video")]);
@@ -727,4 +743,177 @@ async fn uploaded_media_is_described_sent_by_id_and_deleted() {
     let again = json!({"recipient": "5511977776666", "media_id": media_id});
     let (s, v) = call(http, Method::POST, &send, Some(&key), Some(&again)).await;
     assert_eq!((s, v["error"]["details"]["media_id"].is_array()), (422, true), "{v}");
+}
+
+/// What `phone` received from `inst` that names `id`: the message itself, or an act on one
+/// the phone does not have (it arrives as an entry of its own, naming the message).
+async fn arrived_naming(http: &Http, ce: &Chatedge, inst: &Instance, phone: &str, id: &str, n: usize) -> Vec<Value> {
+    let got = eventually(PATIENCE, || async {
+        let all = sim_received(http, ce, inst, phone).await;
+        let naming: Vec<Value> = all.into_iter().filter(|m| m.to_string().contains(id)).collect();
+        (naming.len() >= n).then_some(naming)
+    })
+    .await;
+    got.unwrap_or_else(|| panic!("{phone} did not receive {n} entries naming {id}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_named_by_its_id_alone_is_edited_reacted_to_and_deleted_even_after_kill_minus_nine() {
+    let Paired { dir, ce, http, sink: _sink, inst } = paired(&config("")).await;
+    let account = ce.integrator_token.clone();
+    let (_, key) = issue_key(&http, &ce, &inst.id).await;
+    wait_key_live(&http, &ce, &key).await;
+    let chat = "5511977775555";
+    let send = format!("{}/zapini/send-message", ce.dp);
+    let (s, v) =
+        call(&http, Method::POST, &send, Some(&key), Some(&json!({"recipient": "+5511977775555", "message": "draft"})))
+            .await;
+    assert_eq!(s, 200, "{v}");
+    let sent = v["message_id"].as_str().unwrap().to_owned();
+    files::wait_arrived(&http, &ce, &inst, chat, 1).await;
+    let by_id = |ce: &Chatedge, id: &str| format!("{}/zapini/api/v1/chat/messages/{id}", ce.dp);
+
+    // The seed's PATCH example, with the account's token: nothing but the id names the message.
+    let edit = json!({"message": "Updated message content"});
+    let (s, v) = call(&http, Method::PATCH, &by_id(&ce, &sent), Some(&account), Some(&edit)).await;
+    assert_eq!((s, &v["success"]), (200, &json!(true)), "{v}");
+    assert!(v["message_id"].is_string() && v["message_id"] != json!(sent), "the edit's own id: {v}");
+    assert!(is_iso_time(&v["timestamp"]), "{v}");
+    // A reaction through the key, the id written in lower case.
+    let react = format!("{}/reaction", by_id(&ce, &sent.to_lowercase()));
+    let (s, v) = call(&http, Method::POST, &react, Some(&key), Some(&json!({"emoji": "👍"}))).await;
+    assert_eq!(s, 200, "{v}");
+    let changed = eventually(PATIENCE, || async {
+        let list = sim_received(&http, &ce, &inst, chat).await;
+        let m = list.into_iter().find(|m| m["messageId"] == json!(sent))?;
+        (m["changes"].as_array().map_or(0, Vec::len) >= 2).then_some(m)
+    })
+    .await
+    .expect("the edit and the reaction change the message on the phone");
+    let changes = changed["changes"].as_array().unwrap();
+    assert!(changes[0]["edit"].to_string().contains("Updated message content"), "{changed}");
+    assert_eq!(changes[1]["reaction"], json!("👍"), "{changed}");
+
+    // Refusals name the problem; nothing is queued for them.
+    let unknown = by_id(&ce, "3EB0FFFFFFFFFFFFFFFF");
+    let (s, v) = call(&http, Method::PATCH, &unknown, Some(&key), Some(&edit)).await;
+    assert_eq!(s, 404, "{v}");
+    assert!(refused(&v, "MESSAGE_NOT_FOUND").contains("message not found"), "{v}");
+    let (s, v) = call(&http, Method::PATCH, &by_id(&ce, &sent), Some(&key), Some(&json!({}))).await;
+    assert_eq!((s, v["error"]["details"]["message"].is_array()), (422, true), "{v}");
+    let (s, v) = call(&http, Method::POST, &react, Some(&key), Some(&json!({"emoji": "like"}))).await;
+    assert_eq!((s, v["error"]["details"]["emoji"].is_array()), (422, true), "{v}");
+    let (b_token, _) = other_account(&http, &ce).await;
+    let (s, v) = call(&http, Method::DELETE, &by_id(&ce, &sent), Some(&b_token), None).await;
+    assert_eq!((s, refused(&v, "MESSAGE_NOT_FOUND").is_empty()), (404, false), "another account's message: {v}");
+    let (s, v) = call(&http, Method::PUT, &by_id(&ce, &sent), Some(&key), Some(&edit)).await;
+    assert_eq!((s, &v["error"]["details"]["allowed"]), (405, &json!("PATCH, DELETE")), "{v}");
+
+    // A message the instance received: reacted to and deleted for the instance, never edited.
+    let received = sim_inbound(
+        &http,
+        &ce,
+        &json!({"instanceId": inst.id, "phone": "5544999999999", "type": "text", "message": "oi"}),
+    )
+    .await;
+    // The message is indexed when its event commits, just after the network delivered it.
+    let (s, v) = eventually(PATIENCE, || async {
+        let (s, v) = call(&http, Method::PATCH, &by_id(&ce, &received), Some(&key), Some(&edit)).await;
+        (s != 404).then_some((s, v))
+    })
+    .await
+    .expect("the received message is indexed");
+    assert_eq!((s, v["error"]["details"]["id"].is_array()), (422, true), "{v}");
+    let (s, v) = call(
+        &http,
+        Method::POST,
+        &format!("{}/reaction", by_id(&ce, &received)),
+        Some(&key),
+        Some(&json!({"emoji": "❤️"})),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let acts = arrived_naming(&http, &ce, &inst, "5544999999999", &received, 1).await;
+    assert_eq!((&acts[0]["type"], &acts[0]["text"]), (&json!("reaction"), &json!("❤️")), "to the sender: {acts:?}");
+
+    // kill -9: the index is durable like the messages it names.
+    ce.kill_9();
+    let ce = Chatedge::up(dir.path(), &config(""));
+    wait_key_live(&http, &ce, &key).await;
+    let (s, v) = call(&http, Method::DELETE, &format!("{}/reaction", by_id(&ce, &sent)), Some(&key), None).await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = call(&http, Method::DELETE, &by_id(&ce, &sent), Some(&account), None).await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = call(&http, Method::DELETE, &by_id(&ce, &received), Some(&key), None).await;
+    assert_eq!(s, 200, "{v}");
+    // The restarted sim's phone no longer holds the message: each act arrives naming it.
+    let acts = arrived_naming(&http, &ce, &inst, chat, &sent, 2).await;
+    let kinds: Vec<&Value> = acts.iter().map(|a| &a["type"]).collect();
+    assert_eq!(kinds, [&json!("removeReaction"), &json!("delete")], "{acts:?}");
+    assert_eq!(acts[1]["content"]["owner"], json!(true), "deleted for everyone: {acts:?}");
+    let acts = arrived_naming(&http, &ce, &inst, "5544999999999", &received, 1).await;
+    assert_eq!(acts[0]["type"], json!("delete"), "{acts:?}");
+    assert_eq!(acts[0]["content"]["owner"], json!(false), "deleted for the instance only: {acts:?}");
+    drop(ce);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_an_instance_received_downloads_by_the_messages_id() {
+    let Paired { dir: _dir, ce, http, sink, inst } = paired(&config("")).await;
+    let (_, key) = issue_key(&http, &ce, &inst.id).await;
+    wait_key_live(&http, &ce, &key).await;
+    let hook = format!("{}/zapini/instances/{}/webhook", ce.dp, uuid(&inst.id));
+    let (s, v) = call(&http, Method::PUT, &hook, Some(&key), Some(&json!({"webhook_url": sink.url}))).await;
+    assert_eq!(s, 200, "{v}");
+
+    let image = files::Blob::png(24, 24, 5);
+    let data = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, image.to_vec());
+    let image_id = sim_inbound(
+        &http,
+        &ce,
+        &json!({"instanceId": inst.id, "phone": "5544999999999", "type": "image", "caption": "foto",
+                "data": format!("data:image/png;base64,{data}")}),
+    )
+    .await;
+    let text_id = sim_inbound(
+        &http,
+        &ce,
+        &json!({"instanceId": inst.id, "phone": "5544999999999", "type": "text", "message": "oi"}),
+    )
+    .await;
+    sink.wait_for(Duration::from_secs(30), "message.received for both", |events| {
+        [&image_id, &text_id].iter().all(|id| events.iter().any(|e| e.body.to_string().contains(id.as_str())))
+    })
+    .await;
+
+    // The seed's `curl …/messages/{uuid}/media --output downloaded_media.jpg`.
+    let (s, bytes, content_type) = download(&ce, &key, &format!("messages/{image_id}/media")).await;
+    assert_eq!((s, content_type.as_str()), (200, "image/png"));
+    assert_eq!(bytes, image.to_vec(), "the bytes the sender sent");
+    let (s, _, _) = download(&ce, &ce.integrator_token, &format!("api/v1/messages/{image_id}/media")).await;
+    assert_eq!(s, 200, "the account's token reaches it too");
+
+    for (id, what) in [(text_id.as_str(), "a text has no media"), ("3EB0000000000000000A", "an unknown id")] {
+        let (s, v) = call(&http, Method::GET, &format!("{}/zapini/messages/{id}/media", ce.dp), Some(&key), None).await;
+        assert_eq!(s, 404, "{what}: {v}");
+        refused(&v, "MESSAGE_NOT_FOUND");
+    }
+    let (b_token, _) = other_account(&http, &ce).await;
+    let (s, _, _) = download(&ce, &b_token, &format!("messages/{image_id}/media")).await;
+    assert_eq!(s, 404, "another account's message answers as an unknown one");
+}
+
+/// `GET /zapini/{path}` with `bearer`: status, body bytes, Content-Type.
+async fn download(ce: &Chatedge, bearer: &str, path: &str) -> (u16, Vec<u8>, String) {
+    use http_body_util::BodyExt;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Empty<bytes::Bytes>>();
+    let req = hyper::Request::get(format!("{}/zapini/{path}", ce.dp))
+        .header("authorization", format!("Bearer {bearer}"))
+        .body(http_body_util::Empty::new())
+        .unwrap();
+    let res = client.request(req).await.unwrap();
+    let status = res.status().as_u16();
+    let content_type = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    (status, res.into_body().collect().await.unwrap().to_bytes().to_vec(), content_type)
 }

@@ -54,6 +54,7 @@ fn campaign_feed(c: &mut Criterion) {
         media: media.clone(),
         opt_out_keywords: defaults.campaigns.opt_out_keywords.clone(),
         clock: std::sync::Arc::new(chatedge_dataplane::campaigns::Clock::system()),
+        accounts: std::sync::Arc::default(),
     };
     let (tx, rx) = tokio::sync::mpsc::channel(shard::EVENT_CAPACITY);
     let sim = SimNetwork::new(defaults.sim.clone(), media, store.clone(), vec![tx]);

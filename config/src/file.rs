@@ -367,6 +367,7 @@ pub struct RawStore {
     pub max_pending_batches_per_shard: u64,
     pub block_cache_bytes: u64,
     pub dead_letter_retention_ms: u64,
+    pub message_index_retention_ms: u64,
 }
 
 impl Default for RawStore {
@@ -377,6 +378,9 @@ impl Default for RawStore {
             block_cache_bytes: 64 * 1024 * 1024,
             // A week to look at webhook events whose retries ran out.
             dead_letter_retention_ms: 7 * 24 * 3_600_000,
+            // Edits (15 minutes), deletes for everyone (about two days) and reactions name recent
+            // messages; a month covers them with room, as the Cloud API's id pairs.
+            message_index_retention_ms: 30 * 24 * 3_600_000,
             // About two seconds of writes at the measured ceiling (~158k durable writes/s of
             // ~400 bytes): enough to ride out a slow fsync, small enough to refuse quickly
             // when the disk stalls.
@@ -716,6 +720,8 @@ pub struct StoreConfig {
     pub block_cache_bytes: usize,
     /// Dead-letter webhook events older than this are deleted.
     pub dead_letter_retention: Duration,
+    /// How long a message stays findable by its id alone (`message_index`).
+    pub message_index_retention: Duration,
     /// Bytes a shard may have waiting for the committer; past it sends are refused with 503.
     pub max_pending_bytes_per_shard: u64,
     /// Batches a shard may have waiting for the committer; past it sends are refused with 503.
@@ -891,6 +897,7 @@ impl TryFrom<RawConfig> for Config {
             max_batch: p.positive("store.max_batch", st.max_batch as u64) as usize,
             block_cache_bytes: p.positive("store.block_cache_bytes", st.block_cache_bytes) as usize,
             dead_letter_retention: ms(p.positive("store.dead_letter_retention_ms", st.dead_letter_retention_ms)),
+            message_index_retention: ms(p.positive("store.message_index_retention_ms", st.message_index_retention_ms)),
             max_pending_bytes_per_shard: p
                 .positive("store.max_pending_bytes_per_shard", st.max_pending_bytes_per_shard),
             max_pending_batches_per_shard: p

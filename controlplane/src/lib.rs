@@ -232,6 +232,18 @@ impl ControlPlane {
             .unwrap_or_else(|e| Err(CpError::refused(500, "Internal error", format!("usage task failed: {e}"))))
     }
 
+    /// The sends of today of all `instances` together (an account's, for its `dailyQuota`).
+    pub async fn sent_today(self: &Arc<Self>, instances: Vec<chatedge_config::InstanceId>) -> Result<u64, CpError> {
+        let (cp, now) = (self.clone(), self.clock.now_ms());
+        tokio::task::spawn_blocking(move || {
+            instances.iter().try_fold(0u64, |sum, id| {
+                Ok(sum.saturating_add(cp.usage.figures(&cp.store, id, now).map_err(CpError::from)?.sent_today))
+            })
+        })
+        .await
+        .unwrap_or_else(|e| Err(CpError::refused(500, "Internal error", format!("usage task failed: {e}"))))
+    }
+
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.version.subscribe()
     }

@@ -17,6 +17,7 @@ pub mod egress;
 pub mod error;
 pub mod idempotency;
 pub mod media;
+pub mod message_index;
 pub mod metrics;
 pub mod network;
 pub mod outbox;
@@ -176,6 +177,7 @@ pub async fn run(
         media: media.clone(),
         opt_out_keywords: config.campaigns.opt_out_keywords.clone(),
         clock: clock.clone(),
+        accounts: Arc::default(),
     };
     let (shards, shard_threads) =
         shard::start(deps, connectors, event_rxs, recovered).map_err(|e| DataPlaneError::Start(e.to_string()))?;
@@ -238,6 +240,8 @@ pub async fn run(
         base => base.to_owned(),
     };
     let rate_limits = edge::rate_limit::RateLimits::new(config.rate_limits, &metrics);
+    // Zapini's `/health` reports the seconds since the data plane started.
+    api::zapini::start_clock();
     let app = Arc::new(App {
         config: sync.shared(),
         sync: sync.clone(),

@@ -119,31 +119,46 @@ pub async fn settings(cp: &Arc<ControlPlane>, req: Request<Incoming>, id: &str) 
     Ok(chatedge_serve::json(StatusCode::OK, &SettingsApplied { version }))
 }
 
+/// The lower of two optional limits; `None` when neither is set.
+fn lower(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 /// `GET /dataplane/v1/instances/{id}/stats`: the figures of `…/stats` (issue 10 §5) for an
 /// instance the asking node owns — it has checked the instance's token and account security
 /// — with Zapini's field names (seed 002). `daily_limit` is the one that binds (the lower of
-/// the instance's own and its account's `dailyQuota`), `null` when neither is set, and so is
-/// `remaining_quota` then.
+/// the instance's own and its account's `dailyQuota`), `null` when neither is set;
+/// `remaining_quota` is what is left of the instance's own limit and of the account's quota,
+/// which all its instances share, whichever is less (`null` when neither is set).
 pub async fn stats(cp: &Arc<ControlPlane>, req: &Request<Incoming>, id: &str) -> Result<Resp, CpError> {
     let node = check_node(cp, req.headers())?;
     let not_found = || CpError::refused(404, "Instance not found", "no such instance");
     let id = InstanceId::parse(id).map_err(|_| not_found())?;
-    let limit = cp
+    let (own, quota, siblings) = cp
         .registry_read(|r| {
             let i = r.instances.get(&id).filter(|i| i.owner() == node)?;
-            let quota = r.tenants.get(&i.config.tenant).and_then(|t| t.tenant.limits).and_then(|l| l.daily_quota);
-            Some(match (i.config.daily_limit, quota) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            })
+            let tenant = i.config.tenant;
+            let quota = r.tenants.get(&tenant).and_then(|t| t.tenant.limits).and_then(|l| l.daily_quota);
+            let siblings: Vec<InstanceId> =
+                r.instances.values().filter(|s| s.config.tenant == tenant).map(|s| s.config.id).collect();
+            Some((i.config.daily_limit, quota, siblings))
         })
         .ok_or_else(not_found)?;
     let f = cp.usage_figures(id).await?;
+    let account_left = match quota {
+        Some(q) => Some(q.saturating_sub(cp.sent_today(siblings).await?)),
+        None => None,
+    };
+    let own_left = own.map(|l| l.saturating_sub(f.sent_today));
+    let (limit, remaining) = (lower(own, quota), lower(own_left, account_left));
     let body = json!({
         "messages_sent_today": f.sent_today,
         "messages_received_today": f.received_today,
         "daily_limit": limit,
-        "remaining_quota": limit.map(|l| l.saturating_sub(f.sent_today)),
+        "remaining_quota": remaining,
         "messages_this_month": f.sent_this_month,
     });
     Ok(chatedge_serve::json(StatusCode::OK, &body))

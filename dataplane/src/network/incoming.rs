@@ -105,6 +105,14 @@ impl IncomingContent {
         Some(caption.as_str()).filter(|c| !c.is_empty())
     }
 
+    /// The file name a received document came with, when it has a non-empty one.
+    pub fn file_name(&self) -> Option<&str> {
+        match self {
+            IncomingContent::Document(d) => Some(d.file_name.as_str()).filter(|n| !n.is_empty()),
+            _ => None,
+        }
+    }
+
     /// The stored file of received media.
     pub fn media(&self) -> Option<&StoredMedia> {
         self.media_fields().and_then(|(stored, _)| stored.as_ref())

@@ -41,6 +41,7 @@ impl Shard {
         for m in feed.sends {
             let at = MessageRef { campaign: feed.campaign.clone(), run: feed.run, phone: m.phone.as_str().to_owned() };
             self.campaigns.queued(&store, &id, &at, &m.message_id, &mut batch);
+            crate::message_index::record_sent(&mut batch, &m, self.deps.store_limits.message_index_retention);
             let seq = self.session(id).queue.push(m, &mut batch);
             seqs = Some((seqs.map_or(seq, |(first, _)| first), seq));
         }

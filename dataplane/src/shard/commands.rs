@@ -5,6 +5,7 @@
 use chatedge_config::{InstanceId, Phone, ZaapId};
 use tokio::sync::oneshot;
 
+use super::account_quota;
 use super::daily_quota::{self, Counted};
 use super::{Shard, Then};
 use crate::error::CoreError;
@@ -233,6 +234,7 @@ impl Shard {
                 return;
             }
         };
+        crate::message_index::record_sent(&mut batch, &message, self.deps.store_limits.message_index_retention);
         let s = self.session(id);
         let seq = s.queue.push(message, &mut batch);
         let key = claim.map(|c| {
@@ -250,32 +252,39 @@ impl Shard {
         self.commit(id, batch, Events::new(), Then::Enqueued { seq, reply, key, counted });
     }
 
-    /// Counts a send for the day (its new count goes in `batch`), or refuses it past the lower
-    /// of its account's daily quota and its instance's daily limit.
+    /// Counts a send for the day (its new count goes in `batch`), or refuses it past its
+    /// account's daily quota (over all the account's instances on this node) or its instance's
+    /// own daily limit.
     fn count_daily(&mut self, id: InstanceId, batch: &mut Batch) -> Result<Option<Counted>, CoreError> {
-        let (quota, own) = {
-            let config = self.deps.config.load();
-            let instance = config.instances.get(&id);
-            let tenant = instance.and_then(|i| config.tenants.get(&i.tenant));
-            (tenant.and_then(|t| t.limits).and_then(|l| l.daily_quota), instance.and_then(|i| i.daily_limit))
-        };
-        let limit = match (quota, own) {
-            (Some(q), Some(o)) => Some(q.min(o)),
-            (q, o) => q.or(o),
-        };
+        let config = self.deps.config.load();
+        let Some(instance) = config.instances.get(&id) else { return Ok(None) };
+        let account = instance.tenant;
+        let quota = config.tenants.get(&account).and_then(|t| t.limits).and_then(|l| l.daily_quota);
+        let own = instance.daily_limit;
         let now = self.deps.clock.now_ms();
-        match self.daily.take(&self.deps.store, id, limit, now, batch) {
-            Ok(counted) => Ok(Some(counted)),
-            Err(daily_quota::Refusal::Limit(limit)) => {
+        let day = daily_quota::day_of(now);
+        let retry_after_s = daily_quota::seconds_to_midnight(now);
+        let mine = || config.instances.values().filter(|i| i.tenant == account).map(|i| i.id).collect();
+        match self.deps.accounts.take(&self.deps.store, account, mine, quota, day) {
+            Ok(()) => {}
+            Err(account_quota::Refusal::Quota(limit)) => {
                 self.counters.daily_quota.inc();
-                let retry_after_s = daily_quota::seconds_to_midnight(now);
-                // The instance's own limit is named when it is the one that binds.
-                Err(match own == Some(limit) {
-                    true => CoreError::DailyLimit { limit, retry_after_s },
-                    false => CoreError::DailyQuota { limit, retry_after_s },
-                })
+                return Err(CoreError::DailyQuota { limit, retry_after_s });
             }
-            Err(daily_quota::Refusal::Store(e)) => Err(e.into()),
+            Err(account_quota::Refusal::Store(e)) => return Err(e.into()),
+        }
+        match self.daily.take(&self.deps.store, id, own, now, batch) {
+            Ok(counted) => Ok(Some(Counted { account: Some(account), ..counted })),
+            Err(refusal) => {
+                self.deps.accounts.give_back(account, day);
+                match refusal {
+                    daily_quota::Refusal::Limit(limit) => {
+                        self.counters.daily_quota.inc();
+                        Err(CoreError::DailyLimit { limit, retry_after_s })
+                    }
+                    daily_quota::Refusal::Store(e) => Err(e.into()),
+                }
+            }
         }
     }
 

@@ -5,8 +5,9 @@
 //! once per instance and day. The session report (`sync::report`) reads these rows and tells
 //! the control plane each day's whole count, which is what `GET …/stats` shows.
 //!
-//! A send is refused past the lower of its account's `dailyQuota` (`TenantLimits::daily_quota`)
-//! and its instance's own `daily_limit`, each with its own error (429 `Daily quota reached` /
+//! A send is refused past its account's `dailyQuota` (`TenantLimits::daily_quota`, counted over
+//! all the account's instances on this node by `account_quota`) or past its instance's own
+//! `daily_limit`, each with its own error (429 `Daily quota reached` /
 //! `Daily limit reached`, `Retry-After` until the next UTC midnight). Days are UTC days of the
 //! data plane's clock (`campaigns::Clock`: the system clock, or `--test-clock`'s).
 //! A send whose batch fails gives its count back; one withdrawn after it was written (its
@@ -91,10 +92,12 @@ struct Day {
     received: Option<u64>,
 }
 
-/// A send that may go: its day, to give back if its batch fails.
+/// A send that may go: its day (and the account it was counted for, `account_quota`), to
+/// give back if its batch fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Counted {
     pub day: u32,
+    pub account: Option<chatedge_config::TenantId>,
 }
 
 /// Why a send may not go.
@@ -136,7 +139,7 @@ impl DailyCounts {
         }
         entry.sent = Some(used + 1);
         batch.put(Cf::DailySends, key(&instance, day), (used + 1).to_be_bytes().to_vec());
-        Ok(Counted { day })
+        Ok(Counted { day, account: None })
     }
 
     /// Counts one message `instance` received at `now_ms`; its new count goes in `batch`.
@@ -178,6 +181,11 @@ impl DailyCounts {
     pub fn forget(&mut self, instance: &InstanceId) {
         self.counts.remove(instance);
     }
+}
+
+/// The sends of `instance` on `day` as stored.
+pub fn stored_sends(store: &Store, instance: &InstanceId, day: u32) -> Result<u64, StoreError> {
+    read(store, &key(instance, day))
 }
 
 fn read(store: &Store, key: &[u8]) -> Result<u64, StoreError> {

@@ -181,6 +181,8 @@ impl Shard {
                     tracing::warn!(instance = %id, error = %e, "cannot read the received count");
                 }
                 self.campaigns.incoming(&self.deps.store, &id, &message, &mut out.batch);
+                let retention = self.deps.store_limits.message_index_retention;
+                crate::message_index::record_received(&mut out.batch, &id, &message, retention);
                 // Media is held (and linked, or kept under an id) only for an instance that hears
                 // of it; otherwise the sweep deletes the file once it is past its grace.
                 let file = message.content.media().filter(|_| out.hears(WebhookKind::Received));
@@ -198,6 +200,10 @@ impl Shard {
                         }
                         None => {
                             let link = file.map(|file| self.hold_media(file, message.at_ms, &mut out.batch));
+                            // `GET /messages/{id}/media` finds it under the id derived from the message.
+                            if let Some((file, owner)) = file.zip(out.cfg.as_ref().map(|c| c.tenant)) {
+                                self.keep_received_media(id, owner, &message, file, &mut out.batch);
+                            }
                             out.add_zapini(ZapiniEvent::MessageReceived, WebhookKind::Received, Some(about), || {
                                 payload::zapini::received(&id, &message, link.as_deref())
                             });
@@ -392,7 +398,8 @@ impl Shard {
     ) -> MediaId {
         let expires_ms = message.at_ms.saturating_add(self.deps.media.config.upload_retention.as_millis() as u64);
         let media_id = uploads::received_id(&id, &message.id);
-        let upload = uploads::Upload { owner, instance: Some(id), file: file.clone(), expires_ms };
+        let file_name = message.content.file_name().map(str::to_owned);
+        let upload = uploads::Upload { owner, instance: Some(id), file: file.clone(), expires_ms, file_name };
         uploads::keep(batch, &media_id, &upload);
         media_id
     }

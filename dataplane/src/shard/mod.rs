@@ -5,6 +5,7 @@
 //! connector (bounded channel) and commit completions from the store committer. Blocking I/O
 //! never happens here: writes go to the committer; reads are bounded cursor reads.
 
+pub mod account_quota;
 mod budget;
 mod campaign;
 mod commands;
@@ -67,6 +68,8 @@ pub struct ShardDeps {
     pub opt_out_keywords: Vec<String>,
     /// The data plane's clock: which UTC day a send or a received message counts on.
     pub clock: Arc<crate::campaigns::Clock>,
+    /// Each account's sends today on this node, shared by the shards (`account_quota`).
+    pub accounts: Arc<account_quota::AccountCounts>,
 }
 
 type Reply = oneshot::Sender<Result<Accepted, CoreError>>;
@@ -399,6 +402,9 @@ impl Shard {
             Then::Enqueued { seq, reply, key, counted } => {
                 if let (Err(_), Some(c)) = (&result, counted) {
                     self.daily.give_back(instance, c);
+                    if let Some(account) = c.account {
+                        self.deps.accounts.give_back(account, c.day);
+                    }
                 }
                 self.enqueued(instance, seq, result, reply, key)
             }

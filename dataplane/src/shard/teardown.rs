@@ -168,6 +168,7 @@ mod tests {
             media: crate::media::Media::temporary(),
             opt_out_keywords: defaults.campaigns.opt_out_keywords.clone(),
             clock: std::sync::Arc::new(crate::campaigns::Clock::system()),
+            accounts: std::sync::Arc::default(),
         };
         let (tx, rx) = mpsc::channel(shard::EVENT_CAPACITY);
         let sim = SimNetwork::new(defaults.sim.clone(), deps.media.clone(), store.clone(), vec![tx]);

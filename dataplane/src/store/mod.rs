@@ -87,10 +87,14 @@ pub enum Cf {
     /// media id → media kept under that id (`media::uploads`): its owner, file and expiry;
     /// dropped by a compaction filter once expired.
     Uploads,
+    /// message id ‖ 0x00 ‖ instance_id → the message's chat and direction, for the routes that
+    /// name a message by its id alone (`message_index`); dropped by a compaction filter once
+    /// expired.
+    MessageIndex,
 }
 
 impl Cf {
-    pub const ALL: [Cf; 18] = [
+    pub const ALL: [Cf; 19] = [
         Cf::Queue,
         Cf::QueueIndex,
         Cf::Outbox,
@@ -109,6 +113,7 @@ impl Cf {
         Cf::Campaigns,
         Cf::WhatsappWeb,
         Cf::Uploads,
+        Cf::MessageIndex,
     ];
 
     pub fn name(self) -> &'static str {
@@ -131,6 +136,7 @@ impl Cf {
             Cf::Campaigns => "campaigns",
             Cf::WhatsappWeb => "whatsapp_web",
             Cf::Uploads => "uploads",
+            Cf::MessageIndex => "message_index",
         }
     }
 }

@@ -136,6 +136,17 @@ pub fn family(cf: Cf, cache: &Cache) -> Options {
             );
             opts.set_periodic_compaction_seconds(86_400);
         }
+        // One row per message sent or received, read by id only when a route names a message
+        // by id: a prefix-capable filter would not pay; rows expire like uploads.
+        Cf::MessageIndex => {
+            opts.set_compaction_filter("message_index_expired", |_level, _key, value| {
+                match crate::message_index::droppable(value, chatedge_config::time::unix_ms()) {
+                    true => rocksdb::compaction_filter::Decision::Remove,
+                    false => rocksdb::compaction_filter::Decision::Keep,
+                }
+            });
+            opts.set_periodic_compaction_seconds(86_400);
+        }
     }
     opts.set_block_based_table_factory(&table);
     opts

@@ -62,7 +62,7 @@ pub async fn upload(app: &App, account: &Tenant, req: Request<Body>) -> Result<R
     let expires_ms =
         chatedge_config::time::unix_ms().saturating_add(app.media.config.upload_retention.as_millis() as u64);
     let id = MediaId::random();
-    let upload = Upload { owner: account.id, instance: None, file, expires_ms };
+    let upload = Upload { owner: account.id, instance: None, file, expires_ms, file_name: None };
     let mut batch = Batch::new();
     uploads::keep(&mut batch, &id, &upload);
     app.store.commit(batch).await.map_err(|e| ZamiError::Core(e.into()))?;

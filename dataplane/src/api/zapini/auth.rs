@@ -83,7 +83,11 @@ impl Call<'_> {
 
     /// Like [`Call::instance`], for a send: the account may send and the instance is active.
     pub fn sender(&self, given: Option<&str>) -> Result<Arc<InstanceConfig>, ZapiniError> {
-        let instance = self.instance(given)?;
+        self.may_send(self.instance(given)?)
+    }
+
+    /// `instance`, if its account may send and it is active.
+    pub fn may_send(&self, instance: Arc<InstanceConfig>) -> Result<Arc<InstanceConfig>, ZapiniError> {
         let snapshot = self.app.config.load();
         crate::auth::may_send(snapshot.tenants.get(&instance.tenant).map(|t| &**t)).map_err(ZapiniError::Refused)?;
         if !instance.active {

@@ -1,7 +1,9 @@
 //! Contacts (seed 002), as far as they map onto the address book the Z-API contacts routes
 //! use (`Command::Account` with a `contacts::Call`): `GET /contacts` (searched and paged
 //! here), `POST /contacts`, `GET`, `PUT` and `DELETE /contacts/{phone}`, `POST
-//! /contacts/import`. A contact is its number and name; the seed's `email`, `company` and
+//! /contacts/import`, `GET /contacts/export?format=json|csv` (the instance's address book, or
+//! with the account's token and no `instance_id` every instance's, each row naming its
+//! instance). A contact is its number and name; the seed's `email`, `company` and
 //! `notes` have no place in the address book, so they are refused with 422 naming the field
 //! rather than silently dropped. The instance is the key's, or `instance_id` (query or body).
 
@@ -22,6 +24,8 @@ const MAX_IMPORT: usize = 1000;
 const MAX_PER_PAGE: usize = 100;
 /// Most address-book entries searched.
 const MAX_BOOK: usize = 10_000;
+/// Most rows one export answers (past it, the caller narrows it with `instance_id`).
+const MAX_EXPORT: usize = 100_000;
 /// The seed's fields the address book cannot keep.
 const NOT_KEPT: [&str; 3] = ["email", "company", "notes"];
 
@@ -32,12 +36,16 @@ pub enum Op {
     /// `GET`, `PUT`, `DELETE /contacts/{id}`.
     Contact,
     Import,
+    Export,
 }
 
 pub async fn handle(call: &Call<'_>, op: Op) -> Result<Resp, ZapiniError> {
     let method = call.parts.method.clone();
     let o = fields::object(&call.body)?;
     let given = fields::string(&o, "instance_id", 64)?.or_else(|| call.query("instance_id"));
+    if op == Op::Export {
+        return export(call, given.as_deref()).await;
+    }
     let instance = call.instance(given.as_deref())?;
     match (op, method) {
         (Op::Contacts, Method::GET) => {
@@ -90,6 +98,7 @@ pub async fn handle(call: &Call<'_>, op: Op) -> Result<Resp, ZapiniError> {
             changed(ask(call, &instance, Net::Remove(vec![phone.clone()])).await?)?;
             Ok(render::data(StatusCode::OK, Some("Contact deleted"), json!({"phone_number": phone.as_str()})))
         }
+        (Op::Export, _) => Err(ZapiniError::MethodNotAllowed { allowed: "GET" }),
         (Op::Import, _) => {
             let list = match o.get("contacts") {
                 Some(Value::Array(a)) if !a.is_empty() && a.len() <= MAX_IMPORT => a,
@@ -125,6 +134,70 @@ pub async fn handle(call: &Call<'_>, op: Op) -> Result<Resp, ZapiniError> {
             ))
         }
     }
+}
+
+/// `GET /contacts/export`: JSON (`{success, data: [contact + instance_id]}`) or CSV with the
+/// same columns.
+async fn export(call: &Call<'_>, given: Option<&str>) -> Result<Resp, ZapiniError> {
+    let csv = match call.query("format").as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(_) => return Err(ZapiniError::invalid("format", "the format parameter must be json or csv")),
+    };
+    let instances = match (given, &call.credential) {
+        (None, super::Credential::Account(_)) => call.instances(),
+        _ => vec![call.instance(given)?],
+    };
+    let mut rows = Vec::new();
+    for instance in &instances {
+        let book = match ask(call, instance, Net::List { page: 1, page_size: MAX_BOOK }).await? {
+            Reply::Contacts(c) => c,
+            _ => return Err(unexpected()),
+        };
+        if rows.len() + book.len() > MAX_EXPORT {
+            return Err(ZapiniError::invalid(
+                "instance_id",
+                format!("the account has more than {MAX_EXPORT} contacts: export one instance at a time (instance_id)"),
+            ));
+        }
+        let uuid = chatedge_config::snapshot::instance_uuid(&instance.id);
+        rows.extend(book.into_iter().map(|c| (uuid.clone(), c)));
+    }
+    if !csv {
+        let data: Vec<Value> = rows
+            .iter()
+            .map(|(uuid, c)| {
+                let mut v = contact(c);
+                v["instance_id"] = json!(uuid);
+                v
+            })
+            .collect();
+        return Ok(render::data(StatusCode::OK, None, Value::Array(data)));
+    }
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let header = ["instance_id", "phone_number", "name", "display_name", "profile_picture_url"];
+    let written = out.write_record(header).and_then(|()| {
+        rows.iter().try_for_each(|(uuid, c)| {
+            let display = c.short.as_ref().or(c.notify.as_ref());
+            out.write_record([
+                uuid.as_str(),
+                c.phone.as_ref().map_or("", |p| p.as_str()),
+                c.name.as_deref().unwrap_or(""),
+                display.map_or("", |s| s.as_str()),
+                c.img_url.as_deref().unwrap_or(""),
+            ])
+        })
+    });
+    let bytes = written
+        .map_err(|e| e.to_string())
+        .and_then(|()| out.into_inner().map_err(|e| e.to_string()))
+        .map_err(|e| ZapiniError::Unavailable(format!("cannot write the CSV: {e}")))?;
+    let mut res = chatedge_serve::bytes(StatusCode::OK, "text/csv; charset=utf-8", bytes);
+    res.headers_mut().insert(
+        hyper::header::CONTENT_DISPOSITION,
+        hyper::header::HeaderValue::from_static("attachment; filename=\"contacts.csv\""),
+    );
+    Ok(res)
 }
 
 fn matches(c: &ContactInfo, search: &str) -> bool {

@@ -25,6 +25,10 @@ pub enum ZapiniError {
     Unauthorized,
     #[error("instance not found")]
     InstanceNotFound,
+    /// A message named by its id that no instance of the credential sent or received (or one
+    /// older than `[store] message_index_retention_ms`), or, for its media, one without any.
+    #[error("{0}")]
+    MessageNotFound(&'static str),
     #[error("{}", .0.message())]
     Refused(Refusal),
     #[error("this instance is stopped (trial expired or unpaid) and cannot send")]
@@ -85,6 +89,7 @@ impl ZapiniError {
             ZapiniError::MethodNotAllowed { .. } => "METHOD_NOT_ALLOWED",
             ZapiniError::Unauthorized => "UNAUTHORIZED",
             ZapiniError::InstanceNotFound | ZapiniError::Core(CoreError::UnknownInstance) => "INSTANCE_NOT_FOUND",
+            ZapiniError::MessageNotFound(_) => "MESSAGE_NOT_FOUND",
             ZapiniError::Refused(Refusal::PaymentOverdue) => "PAYMENT_REQUIRED",
             ZapiniError::Refused(_) => "FORBIDDEN",
             ZapiniError::Inactive => "INSTANCE_INACTIVE",
@@ -118,6 +123,7 @@ impl ZapiniError {
                 "METHOD_NOT_ALLOWED" => "method_not_allowed",
                 "UNAUTHORIZED" => "unauthorized",
                 "INSTANCE_NOT_FOUND" => "unknown_instance",
+                "MESSAGE_NOT_FOUND" => "unknown_message",
                 "INSTANCE_INACTIVE" => "inactive",
                 "PAYLOAD_TOO_LARGE" => "body_too_large",
                 "IDEMPOTENCY_CONFLICT" => "idempotency_conflict",
@@ -130,7 +136,9 @@ impl ZapiniError {
 
     fn status(&self) -> StatusCode {
         match self {
-            ZapiniError::RouteNotFound { .. } | ZapiniError::InstanceNotFound => StatusCode::NOT_FOUND,
+            ZapiniError::RouteNotFound { .. } | ZapiniError::InstanceNotFound | ZapiniError::MessageNotFound(_) => {
+                StatusCode::NOT_FOUND
+            }
             ZapiniError::NotServed { .. } => StatusCode::NOT_IMPLEMENTED,
             ZapiniError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ZapiniError::Unauthorized => StatusCode::UNAUTHORIZED,

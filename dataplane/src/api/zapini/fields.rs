@@ -135,18 +135,28 @@ fn media_kind(field: &'static str, kind: &str) -> Result<MediaKind, ZapiniError>
 
 pub fn send_reaction(raw: &Bytes) -> Result<SendReaction, ZapiniError> {
     let o = object(raw)?;
-    let emoji = string(&o, "emoji", MAX_REACTION_CHARS)?.ok_or_else(|| required("emoji"))?;
+    Ok(SendReaction {
+        instance_id: instance_id(&o)?,
+        to: recipient(&o, &["to", "recipient", "number"])?,
+        message_id: message_id(&o, "messageId")?,
+        emoji: emoji(&o)?,
+    })
+}
+
+/// The `emoji` field: one emoji.
+pub fn emoji(o: &Object) -> Result<String, ZapiniError> {
+    let emoji = string(o, "emoji", MAX_REACTION_CHARS)?.ok_or_else(|| required("emoji"))?;
     // Emoji are outside ASCII, except the base of a keycap ("1️⃣"), followed by selectors.
     let ascii_ok = |c: char| !c.is_ascii() || c.is_ascii_digit() || c == '#' || c == '*';
     if !emoji.chars().all(ascii_ok) || emoji.is_ascii() || emoji.chars().any(char::is_whitespace) {
         return Err(ZapiniError::invalid("emoji", "emoji must be one emoji, like 👍"));
     }
-    Ok(SendReaction {
-        instance_id: instance_id(&o)?,
-        to: recipient(&o, &["to", "recipient", "number"])?,
-        message_id: message_id(&o, "messageId")?,
-        emoji,
-    })
+    Ok(emoji)
+}
+
+/// `PATCH /chat/messages/{id} {message}`: the new text.
+pub fn edited_text(raw: &Bytes) -> Result<String, ZapiniError> {
+    string(&object(raw)?, "message", MAX_TEXT_CHARS)?.ok_or_else(|| required("message"))
 }
 
 /// The body as a JSON object (an empty body is an empty object, for routes without one).

@@ -19,16 +19,16 @@ use crate::error::CoreError;
 use crate::shard::{Command, SessionStatus};
 use crate::sync::control::Forwarded;
 
-/// When this process first served a Zapini route (`/health`'s `uptime`).
+/// When this data plane started (`/health`'s `uptime`).
 static STARTED: LazyLock<Instant> = LazyLock::new(Instant::now);
 
-/// Starts `/health`'s clock (called on the first Zapini request).
+/// Starts `/health`'s clock (called as the data plane starts).
 pub fn start_clock() {
     LazyLock::force(&STARTED);
 }
 
 /// `GET /health` (no credential): the store's health as `/healthz` judges it, with the
-/// seconds since this data plane first served Zapini and the time now.
+/// seconds since this data plane started and the time now.
 pub fn health(app: &super::App) -> Resp {
     let uptime = STARTED.elapsed().as_secs();
     match app.store.health().reason() {

@@ -4,7 +4,7 @@
 //! size limit; `GET /media/{id}` describes it, `DELETE /media/{id}` forgets it; `POST
 //! /messages/send-media` sends by `media_id` (or by `media_url`, as `/send-media`). Ids
 //! belong to the credential's account: another account's id, an expired and an unknown one
-//! answer alike. The file's name is not kept with the id.
+//! answer alike. The file's name is kept with the id (cut to 255 bytes).
 
 use bytes::{Bytes, BytesMut};
 use chatedge_config::MediaId;
@@ -118,13 +118,12 @@ pub async fn upload(app: &App, credential: &Credential, parts: Parts, body: Body
         Credential::Account(_) => None,
     };
     let id = MediaId::random();
-    let upload = Upload { owner: credential.tenant(), instance, file: stored, expires_ms };
+    let file_name = file_name.map(|n| uploads::kept_name(&n).to_owned());
+    let upload = Upload { owner: credential.tenant(), instance, file: stored, expires_ms, file_name };
     let mut batch = Batch::new();
     uploads::keep(&mut batch, &id, &upload);
     app.store.commit(batch).await.map_err(store_error)?;
-    let mut data = described(app, &id, &upload);
-    data["filename"] = json!(file_name);
-    Ok(render::data(StatusCode::CREATED, Some("Media uploaded"), data))
+    Ok(render::data(StatusCode::CREATED, Some("Media uploaded"), described(app, &id, &upload)))
 }
 
 /// An upload as the seed describes it; `url` is a signed link valid until the id expires.
@@ -138,12 +137,13 @@ fn described(app: &App, id: &MediaId, u: &Upload) -> Value {
         "type": kind_name(kind_of(&u.file.mime)),
         "mime_type": u.file.mime,
         "size": u.file.size,
+        "filename": u.file_name,
         "expires_at": render::time(u.expires_ms),
     })
 }
 
 /// The upload `id` of the credential's account, if it has not expired.
-async fn owned(app: &App, credential: &Credential, id: &str) -> Result<(MediaId, Upload), ZapiniError> {
+pub(super) async fn owned(app: &App, credential: &Credential, id: &str) -> Result<(MediaId, Upload), ZapiniError> {
     let id = MediaId::parse(id).map_err(|_| unknown_media())?;
     let store = app.store.clone();
     let now = chatedge_config::time::unix_ms();

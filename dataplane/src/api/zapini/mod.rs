@@ -15,13 +15,16 @@
 //! included); status, QR code, disconnect and reconnect are the same shard commands the Z-API
 //! routes use; groups and contacts are the account calls of Z-API's group and contacts routes
 //! ([`groups`], [`contacts`]); stats come from the control plane like Z-API's `…/stats`; media
-//! by id is kept in the media store's `uploads` ([`media`]). The adapter holds no state of its
-//! own. Zapini's product layer (conversations, automation, tags, the chat API, transcription,
+//! by id is kept in the media store's `uploads` ([`media`]); a message named by its id alone
+//! (edit, delete, react, its received media) is found through the core's `message_index`
+//! ([`by_id`]). The adapter holds no state of its own. Zapini's product layer (conversations,
+//! automation, tags, the rest of the chat API, transcription,
 //! voice, kanban, calendar, AI and external functions) and its login/users answer 501
 //! [`ZapiniError::NotServed`] naming the feature ([`not_served`]); every error has the seed's
 //! `{success: false, error: {code, message, details}}` shape ([`error`]).
 
 mod auth;
+mod by_id;
 mod contacts;
 mod error;
 mod fields;
@@ -44,6 +47,7 @@ use crate::shard::Command;
 pub use auth::{account_of, Credential};
 use chatedge_config::InstanceConfig;
 pub use error::ZapiniError;
+pub use instances::start_clock;
 pub use render::{instance_status, message_status};
 
 const OPENAPI: &str = include_str!("../../../openapi/zapini.json");
@@ -77,6 +81,11 @@ enum Authed {
     Media,
     SendStoredMedia,
     Webhook,
+    /// `PATCH` edits, `DELETE` deletes a message named by its id.
+    ChatMessage,
+    /// `POST` reacts to, `DELETE` takes back a reaction to a message named by its id.
+    ChatReaction,
+    ReceivedMedia,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,8 +172,27 @@ static ROUTES: &[Route] = &[
         label: "zapini.messages-send-media",
         op: Op::Authed(Authed::SendStoredMedia),
     },
+    Route {
+        path: "messages/{id}/media",
+        methods: "GET",
+        label: "zapini.message-media",
+        op: Op::Authed(Authed::ReceivedMedia),
+    },
+    Route {
+        path: "chat/messages/{id}",
+        methods: "PATCH, DELETE",
+        label: "zapini.chat-message",
+        op: Op::Authed(Authed::ChatMessage),
+    },
+    Route {
+        path: "chat/messages/{id}/reaction",
+        methods: "POST, DELETE",
+        label: "zapini.chat-reaction",
+        op: Op::Authed(Authed::ChatReaction),
+    },
     contacts("contacts", "GET, POST", "zapini.contacts", contacts::Op::Contacts),
     contacts("contacts/import", "POST", "zapini.contacts-import", contacts::Op::Import),
+    contacts("contacts/export", "GET", "zapini.contacts-export", contacts::Op::Export),
     contacts("contacts/{id}", "GET, PUT, DELETE", "zapini.contact", contacts::Op::Contact),
 ];
 
@@ -218,7 +246,6 @@ fn find(rest: &[&str]) -> Option<(&'static Route, Params)> {
 
 /// Serves one request under `/zapini/`; `rest` is the path after it.
 pub async fn handle(app: &App, req: Request<Body>, rest: &[&str]) -> (&'static str, Resp) {
-    instances::start_clock();
     let rest = match rest {
         ["api", "v1", rest @ ..] => rest,
         rest => rest,
@@ -284,6 +311,9 @@ async fn dispatch(app: &App, req: Request<Body>, route: &'static Route, params: 
         Authed::SendStoredMedia => media::send(&call).await,
         Authed::Webhook if call.parts.method == hyper::Method::PUT => webhook::put(&call).await,
         Authed::Webhook => webhook::get(&call).await,
+        Authed::ChatMessage => by_id::message(&call).await,
+        Authed::ChatReaction => by_id::reaction(&call).await,
+        Authed::ReceivedMedia => by_id::received_media(&call).await,
         // Answered above, before the body was read.
         Authed::MediaUpload => Err(ZapiniError::MethodNotAllowed { allowed: "POST" }),
     }

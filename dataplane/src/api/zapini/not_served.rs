@@ -9,7 +9,7 @@ pub fn feature(rest: &[&str]) -> Option<&'static str> {
         ["conversations", _, "tags", ..] | ["tags", ..] => "tags",
         ["conversations", ..] => "conversations",
         ["chat", "messages", _, "transcription", ..] => "transcription",
-        ["chat", ..] => "the chat API",
+        ["chat", ..] => "the chat API's conversation views",
         ["voice", ..] => "voice and IVR",
         ["kanban", ..] => "kanban boards",
         ["calendar", ..] => "calendar",

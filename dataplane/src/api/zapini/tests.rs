@@ -185,7 +185,7 @@ fn the_product_layer_is_named_and_other_paths_are_unknown() {
         (&["conversations", "c1", "automation", "pause"][..], "conversation automation"),
         (&["conversations", "automation", "bulk-pause"][..], "conversation automation"),
         (&["tags", "t1"][..], "tags"),
-        (&["chat", "send"][..], "the chat API"),
+        (&["chat", "send"][..], "the chat API's conversation views"),
         (&["chat", "messages", "m1", "transcription"][..], "transcription"),
         (&["voice", "numbers"][..], "voice and IVR"),
         (&["kanban", "boards"][..], "kanban boards"),

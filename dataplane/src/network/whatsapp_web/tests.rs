@@ -81,6 +81,7 @@ fn start(dir: &Path, double: &Double, instance: &InstanceConfig) -> Plane {
         media: crate::media::Media::temporary(),
         opt_out_keywords: defaults.campaigns.opt_out_keywords.clone(),
         clock: std::sync::Arc::new(crate::campaigns::Clock::system()),
+        accounts: std::sync::Arc::default(),
     };
     let (tx, rx) = mpsc::channel(shard::EVENT_CAPACITY);
     let settings = wa::Settings {
