@@ -537,3 +537,69 @@ async fn with_the_control_plane_down_both_data_planes_serve_and_forward_even_aft
         eventually(Duration::from_secs(20), || async { (send_on(&http, &a, &on_b).await.0 == 200).then_some(()) });
     assert!(forwarded.await.is_some(), "a forwards to b's new address");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zapini_and_zami_calls_sent_to_the_wrong_data_plane_are_served_by_the_owner() {
+    let dir = temp_dir();
+    let http = Http::new();
+    let cp = Cp::start(&dir.path().join("cp"));
+    let (a, b) = two_nodes(dir.path(), &cp).await;
+    let inst = cp.create().await;
+    let owner = owner_of(&http, &[&a, &b], &inst).await;
+    let (own, wrong) = if owner == 0 { (&a, &b) } else { (&b, &a) };
+    let account = cp.ce.integrator_token.clone();
+    let hex = inst.id.to_ascii_lowercase();
+    let uuid = format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..]);
+
+    // A key carries its instance, so any data plane knows where to send it.
+    let url = cp.url(&format!("/instances/integrator/{uuid}/api-keys"));
+    let (s, v) = cp.http.post(&url, Some(&account), &json!({})).await;
+    assert_eq!(s, 201, "{v}");
+    let key = v["apiKey"].as_str().unwrap().to_owned();
+    assert!(key.starts_with(&format!("sk_{hex}_")), "{key}");
+    let live = eventually(Duration::from_secs(20), || async {
+        let (s, _) = http.raw(Method::GET, &format!("{}/zapini/status", own.dp), Some(&key), &[], Vec::new()).await;
+        (s == 200).then_some(())
+    });
+    assert!(live.await.is_some(), "the key reaches its owner");
+    let forwarded_before = proxied(&http, wrong).await;
+    let post = |url: String, bearer: String, body: Value| {
+        let http = &http;
+        async move {
+            let headers = [("content-type", "application/json")];
+            http.raw(Method::POST, &url, Some(&bearer), &headers, body.to_string().into_bytes()).await
+        }
+    };
+
+    // The key: forwarded before the body is read.
+    let text = json!({"recipient": "+5511988887777", "message": "by key"});
+    let (s, v) = post(format!("{}/zapini/send-message", wrong.dp), key.clone(), text).await;
+    assert_eq!((s, &v["success"]), (200, &json!(true)), "{v}");
+    // The account's token with the instance in the body: read, then forwarded as it came.
+    let text = json!({"instance_id": uuid, "recipient": "5511988887777", "message": "by body"});
+    let (s, v) = post(format!("{}/zapini/api/v1/send-message", wrong.dp), account.clone(), text).await;
+    assert_eq!((s, &v["success"]), (200, &json!(true)), "{v}");
+    // The instance in the path.
+    let status = |dp: &Chatedge| format!("{}/zapini/instances/{uuid}/status", dp.dp);
+    let direct = http.raw(Method::GET, &status(own), Some(&account), &[], Vec::new()).await;
+    let through = http.raw(Method::GET, &status(wrong), Some(&account), &[], Vec::new()).await;
+    assert_eq!((through.0, through.1["data"]["uuid"].clone()), (200, json!(uuid)), "{}", through.1);
+    assert_eq!(through.1["data"]["status"], direct.1["data"]["status"]);
+    // Zami: the connection in the body.
+    let zami = json!({"connection_id": inst.id, "recipient": "+55 11 98888-7777", "body": "zami"});
+    let (s, v) = post(format!("{}/zami/v1/send-text", wrong.dp), account.clone(), zami).await;
+    assert_eq!((s, &v["success"]), (200, &json!(true)), "{v}");
+
+    assert_eq!(accepted(&http, own).await, 3.0, "the owner queued the three sends");
+    assert_eq!(accepted(&http, wrong).await, 0.0, "the wrong node queued nothing");
+    assert_eq!(proxied(&http, wrong).await, forwarded_before + 4.0);
+
+    // An instance nobody holds answers as unknown on either node, in the dialect's shape.
+    let nobody = json!({"instance_id": "0123456789abcdef0123456789abcdef", "recipient": "5511988887777",
+                        "message": "x"});
+    for dp in [own, wrong] {
+        let (s, v) = post(format!("{}/zapini/send-message", dp.dp), account.clone(), nobody.clone()).await;
+        assert_eq!((s, &v["error"]["code"]), (404, &json!("INSTANCE_NOT_FOUND")), "{v}");
+    }
+    assert_eq!(proxied(&http, wrong).await, forwarded_before + 4.0, "nothing forwarded for it");
+}

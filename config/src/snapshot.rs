@@ -297,6 +297,18 @@ pub struct ApiKey {
 /// The prefix every instance API key starts with (seed 002: `sk_xxxxxxxxxxxxxxxx`).
 pub const API_KEY_PREFIX: &str = "sk_";
 
+/// The instance an `sk_` key names by its form, `sk_<instance id, 32 hex>_<secret>`, so that
+/// any data plane can send a request with it to the instance's owner (keys issued before this
+/// form are `sk_<secret>` and name none). Only the owner checks the key itself.
+pub fn api_key_instance(key: &str) -> Option<InstanceId> {
+    let rest = key.strip_prefix(API_KEY_PREFIX)?;
+    let (id, secret) = rest.split_once('_')?;
+    if id.len() != 32 || secret.is_empty() {
+        return None;
+    }
+    InstanceId::parse(id).ok()
+}
+
 /// An instance id in the UUID form Zapini clients use (seed 002 line 66): the id's 16 bytes as
 /// `8-4-4-4-12` lower-case hex. [`parse_instance_ref`] reads it back, and chatedge's own form.
 pub fn instance_uuid(id: &InstanceId) -> String {

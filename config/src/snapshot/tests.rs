@@ -219,3 +219,14 @@ fn instance_ids_read_in_chatedges_form_and_as_uuids() {
         assert_eq!(parse_instance_ref(bad), None, "{bad}");
     }
 }
+
+#[test]
+fn an_api_key_names_its_instance_by_its_form_and_an_older_key_names_none() {
+    let id = InstanceId::generate();
+    let hex = id.to_string().to_ascii_lowercase();
+    assert_eq!(api_key_instance(&format!("sk_{hex}_abcdef")), Some(id));
+    assert_eq!(api_key_instance(&format!("sk_{}_abcdef", id)), Some(id), "either case");
+    for key in ["sk_abcdef0123456789", &format!("sk_{hex}_"), &format!("sk_{hex}"), &format!("pk_{hex}_x"), "sk__x"] {
+        assert_eq!(api_key_instance(key), None, "{key}");
+    }
+}

@@ -40,7 +40,9 @@ pub async fn issue(cp: &Arc<ControlPlane>, req: Request<Incoming>, id: &str) -> 
     let account = super::integrator::caller(cp, req.headers())?.account;
     let id = own_instance(cp, account, id)?;
     let key = Secret::generate(24);
-    let key = format!("{API_KEY_PREFIX}{}", key.expose().to_ascii_lowercase());
+    // The instance in the key lets any data plane send its requests to the instance's owner.
+    let instance_hex = id.to_string().to_ascii_lowercase();
+    let key = format!("{API_KEY_PREFIX}{instance_hex}_{}", key.expose().to_ascii_lowercase());
     let now = cp.clock.now_ms();
     let record = ApiKey {
         id: Secret::generate(8).expose().to_ascii_lowercase(),

@@ -25,11 +25,14 @@ use crate::api::App;
 /// forwards one for another node's instance to its owner (see [`proxy`]).
 async fn route(app: &App, req: Request<Body>, peer: SocketAddr) -> (&'static str, &'static str, Resp) {
     let hop = req.extensions().get::<proxy::Hop>().is_some();
-    let place = proxy::locate(&app.config.load(), req.uri().path(), hop);
+    let place = proxy::locate_request(&app.config.load(), &req, hop);
     match place {
         proxy::Where::Here => rate_limit::route(app, req, peer).await,
         proxy::Where::Quarantined(reason) => ("quarantined", "zapi", proxy::quarantined(&reason)),
-        proxy::Where::Elsewhere(owner) => ("proxy", "zapi", proxy::forward(app, req, owner).await),
+        proxy::Where::Elsewhere(owner) => {
+            let shape = proxy::Shape::of(req.uri().path());
+            ("proxy", shape.label(), proxy::forward(app, req, owner, shape).await)
+        }
     }
 }
 

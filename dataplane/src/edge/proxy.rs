@@ -131,8 +131,47 @@ pub fn locate(snapshot: &Snapshot, path: &str, hop: bool) -> Where {
             return Where::Quarantined(q.reason.clone());
         }
     }
-    match snapshot.placements.get(&id) {
-        Some(node) if !hop && !snapshot.instances.contains_key(&id) => Where::Elsewhere(*node),
+    placed(snapshot, &id, hop)
+}
+
+/// Where the instance a request names lives: by its path as [`locate`] reads it, or for the
+/// dialects under `/zapini/` and `/zami/` by what names their instance before the body — a
+/// Zapini `instances/{id}` path, an `sk_` key that carries its instance, an `instance_id` query
+/// parameter, a Zami `connections/{id}` path. (An instance named in a dialect's body is found
+/// by the dialect, which forwards the request it read.)
+pub fn locate_request<B>(snapshot: &Snapshot, req: &Request<B>, hop: bool) -> Where {
+    let path = req.uri().path();
+    if !(path.starts_with("/zapini/") || path.starts_with("/zami/")) {
+        return locate(snapshot, path, hop);
+    }
+    match dialect_instance(path, req.uri().query(), req.headers()) {
+        Some(id) => placed(snapshot, &id, hop),
+        None => Where::Here,
+    }
+}
+
+/// The instance a dialect's request names before its body, if any.
+fn dialect_instance(path: &str, query: Option<&str>, headers: &HeaderMap) -> Option<InstanceId> {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match segments.as_slice() {
+        ["zami", "v1", "connections", id, ..] => InstanceId::parse(id).ok(),
+        ["zapini", "api", "v1", "instances", id, ..] | ["zapini", "instances", id, ..] => {
+            chatedge_config::snapshot::parse_instance_ref(id)
+        }
+        ["zapini", ..] => {
+            crate::auth::api_key(headers).and_then(chatedge_config::snapshot::api_key_instance).or_else(|| {
+                chatedge_serve::query_param(query, "instance_id")
+                    .and_then(|q| chatedge_config::snapshot::parse_instance_ref(&q))
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Where instance `id` lives: another node when the pushed map says so and it is not here.
+pub fn placed(snapshot: &Snapshot, id: &InstanceId, hop: bool) -> Where {
+    match snapshot.placements.get(id) {
+        Some(node) if !hop && !snapshot.instances.contains_key(id) => Where::Elsewhere(*node),
         _ => Where::Here,
     }
 }
@@ -146,8 +185,62 @@ pub fn quarantined(reason: &str) -> Resp {
     chatedge_serve::json(StatusCode::SERVICE_UNAVAILABLE, &json!({"error": "Instance quarantined", "message": message}))
 }
 
-/// Forwards `req` to `node`, the owner, and answers what it answered.
-pub async fn forward(app: &App, req: Request<Body>, node: NodeId) -> Resp {
+/// The error shape a proxy failure is answered in: the dialect of the request's path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    Zapi,
+    Zapini,
+    Zami,
+}
+
+impl Shape {
+    pub fn of(path: &str) -> Shape {
+        if path.starts_with("/zapini/") {
+            Shape::Zapini
+        } else if path.starts_with("/zami/") {
+            Shape::Zami
+        } else {
+            Shape::Zapi
+        }
+    }
+
+    /// The dialect label of `/metrics`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Shape::Zapi => "zapi",
+            Shape::Zapini => "zapini",
+            Shape::Zami => "zami",
+        }
+    }
+
+    /// A proxy failure in this dialect's error shape.
+    fn failure(self, status: StatusCode, error: &'static str, message: impl Into<String>) -> Resp {
+        let message = message.into();
+        let body = match self {
+            Shape::Zapi => json!({"error": error, "message": message}),
+            Shape::Zapini => {
+                let code = match status {
+                    StatusCode::PAYLOAD_TOO_LARGE => "PAYLOAD_TOO_LARGE",
+                    StatusCode::BAD_GATEWAY => "OWNER_UNREACHABLE",
+                    _ => "SERVICE_UNAVAILABLE",
+                };
+                json!({"success": false, "error": {"code": code, "message": message, "details": {}}})
+            }
+            Shape::Zami => json!({"success": false, "id": null, "error": message}),
+        };
+        chatedge_serve::json(status, &body)
+    }
+}
+
+/// Forwards `req` to `node`, the owner, and answers what it answered (a failure to reach it
+/// in `shape`). The body is streamed as it arrives, or comes already read (a dialect that
+/// found the instance named in the body).
+pub async fn forward<B>(app: &App, req: Request<B>, node: NodeId, shape: Shape) -> Resp
+where
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let failure = |status, error, message: String| shape.failure(status, error, message);
     let peer = app.config.load().peers.get(&node).cloned();
     let Some(peer) = peer else {
         app.metrics.proxied_requests.with_label_values(&["no_address"]).inc();
@@ -172,7 +265,7 @@ pub async fn forward(app: &App, req: Request<Body>, node: NodeId) -> Resp {
     match link.client.request(upstream).await {
         Ok(res) => {
             app.metrics.proxied_requests.with_label_values(&["answered"]).inc();
-            answer(res).await
+            answer(res, shape).await
         }
         // A body without a declared length that ran past the limit while it streamed: the
         // owner saw it cut off and stored nothing.
@@ -193,6 +286,11 @@ fn body_limit(app: &App, path: &str) -> usize {
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
     match parts.as_slice() {
         ["instances", _, "token", _, rest @ ..] => crate::api::zapi::body_limit(app, rest),
+        // Uploads by id take a whole file (the owner applies each kind's own limit).
+        ["zapini", .., "media", "upload"] | ["zami", "v1", "media"] => {
+            let largest = crate::media::MediaKind::ALL.iter().map(|k| app.media.limit(*k)).max().unwrap_or(0);
+            app.limits.max_body_bytes.max(largest as usize + 64 * 1024)
+        }
         _ => app.limits.max_body_bytes,
     }
 }
@@ -212,12 +310,16 @@ fn body_over_limit(e: &(dyn std::error::Error + 'static)) -> bool {
 
 /// The request as the owner receives it: same method, path, query, headers (hop-by-hop ones
 /// aside) and body, plus this node's peer key and the client's address.
-fn upstream_request(
+fn upstream_request<B>(
     link: &PeerLink,
-    req: Request<Body>,
+    req: Request<B>,
     peer: &Peer,
     limit: usize,
-) -> Result<Request<ProxyBody>, String> {
+) -> Result<Request<ProxyBody>, String>
+where
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let (parts, body) = req.into_parts();
     let client_ip = parts.extensions.get::<Origin>().map(|o| crate::auth::caller_ip(o, &parts.headers));
     let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
@@ -237,7 +339,7 @@ fn upstream_request(
 }
 
 /// The owner's answer, unchanged: read whole when small, streamed otherwise.
-async fn answer(res: hyper::Response<hyper::body::Incoming>) -> Resp {
+async fn answer(res: hyper::Response<hyper::body::Incoming>, shape: Shape) -> Resp {
     let (mut parts, body) = res.into_parts();
     strip_hop_by_hop(&mut parts.headers);
     let small = chatedge_serve::declared_length(&parts.headers).is_some_and(|n| n <= INLINE_ANSWER_BYTES);
@@ -246,7 +348,7 @@ async fn answer(res: hyper::Response<hyper::body::Incoming>) -> Resp {
             Ok(c) => Either::Left(Full::new(c.to_bytes())),
             Err(e) => {
                 let message = format!("the owner's answer broke off: {e}");
-                return failure(StatusCode::BAD_GATEWAY, "Owner unreachable", message);
+                return shape.failure(StatusCode::BAD_GATEWAY, "Owner unreachable", message);
             }
         }
     } else {
@@ -295,11 +397,6 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
     headers.remove("keep-alive");
     headers.remove("proxy-connection");
-}
-
-/// A proxy failure in the Z-API error shape.
-fn failure(status: StatusCode, error: &'static str, message: impl Into<String>) -> Resp {
-    chatedge_serve::json(status, &json!({"error": error, "message": message.into()}))
 }
 
 #[cfg(test)]

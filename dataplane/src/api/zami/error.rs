@@ -26,6 +26,10 @@ pub enum ZamiError {
     Unauthorized,
     #[error("unknown connection_id")]
     UnknownConnection,
+    /// The connection lives on another data plane: the request goes to it (never rendered but
+    /// as an unknown connection).
+    #[error("unknown connection_id")]
+    Elsewhere(chatedge_config::NodeId),
     #[error("unknown media_id (media is kept for a limited time after its upload)")]
     UnknownMedia,
     #[error("the media {0}")]
@@ -59,7 +63,7 @@ impl ZamiError {
             ZamiError::RouteNotFound { .. } => "route_not_found",
             ZamiError::MethodNotAllowed { .. } => "method_not_allowed",
             ZamiError::Unauthorized => "unauthorized",
-            ZamiError::UnknownConnection => "unknown_connection",
+            ZamiError::UnknownConnection | ZamiError::Elsewhere(_) => "unknown_connection",
             ZamiError::UnknownMedia => "unknown_media",
             ZamiError::Media(MediaError::Io(_)) => "media_io",
             ZamiError::Media(_) => "bad_media",
@@ -77,9 +81,10 @@ impl ZamiError {
 
     fn status(&self) -> StatusCode {
         match self {
-            ZamiError::RouteNotFound { .. } | ZamiError::UnknownConnection | ZamiError::UnknownMedia => {
-                StatusCode::NOT_FOUND
-            }
+            ZamiError::RouteNotFound { .. }
+            | ZamiError::UnknownConnection
+            | ZamiError::Elsewhere(_)
+            | ZamiError::UnknownMedia => StatusCode::NOT_FOUND,
             ZamiError::Media(MediaError::TooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
             ZamiError::Media(MediaError::Io(_)) => StatusCode::INTERNAL_SERVER_ERROR,
             ZamiError::Media(_) => StatusCode::BAD_REQUEST,

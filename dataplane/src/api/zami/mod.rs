@@ -140,15 +140,15 @@ fn caller(app: &App, req: &Request<Body>) -> Result<Arc<Tenant>, ZamiError> {
     Ok(account)
 }
 
-/// The account's connection `id`. Unknown, malformed and another account's ids are one answer.
+/// The account's connection `id`. Unknown, malformed and another account's ids are one answer;
+/// one that another data plane holds is [`ZamiError::Elsewhere`] (its owner checks the account).
 fn connection(app: &App, account: &Tenant, id: &str) -> Result<Arc<InstanceConfig>, ZamiError> {
     let snapshot = app.config.load();
-    chatedge_config::InstanceId::parse(id)
-        .ok()
-        .and_then(|id| snapshot.instances.get(&id))
-        .filter(|i| i.tenant == account.id)
-        .cloned()
-        .ok_or(ZamiError::UnknownConnection)
+    let Ok(id) = chatedge_config::InstanceId::parse(id) else { return Err(ZamiError::UnknownConnection) };
+    if let crate::edge::proxy::Where::Elsewhere(node) = crate::edge::proxy::placed(&snapshot, &id, false) {
+        return Err(ZamiError::Elsewhere(node));
+    }
+    snapshot.instances.get(&id).filter(|i| i.tenant == account.id).cloned().ok_or(ZamiError::UnknownConnection)
 }
 
 /// The account's connection `id`, allowed to send now.

@@ -1,6 +1,8 @@
 //! Zami's sends: `send-text` and `send-media` (by the id of media uploaded before), parsed
 //! into the core's `OutboundMessage` and queued through the shard's `Enqueue` — the same
-//! command, the same durability and the same Idempotency-Key handling as a Z-API send.
+//! command, the same durability and the same Idempotency-Key handling as a Z-API send. A send
+//! for a connection another data plane holds is forwarded to it (media ids are kept by the data
+//! plane that stored them: send media by id through that one).
 
 use bytes::Bytes;
 use chatedge_config::Tenant;
@@ -20,7 +22,28 @@ pub async fn text(app: &App, account: &Tenant, req: Request<Body>) -> Result<Res
     let (parts, body) = req.into_parts();
     let body = read(app, &parts.headers, body).await?;
     let send = fields::send_text(&body)?;
-    queue(app, account, "zami.send-text", &parts.headers, &body, send.to, Content::text(send.body)).await
+    let queued = queue(app, account, "zami.send-text", &parts.headers, &body, send.to, Content::text(send.body)).await;
+    to_owner(app, queued, parts, body).await
+}
+
+/// A send for a connection another data plane holds goes to it, with the body already read
+/// (a request forwarded here once is not forwarded again: unknown here).
+async fn to_owner(
+    app: &App,
+    queued: Result<Resp, ZamiError>,
+    parts: hyper::http::request::Parts,
+    body: Bytes,
+) -> Result<Resp, ZamiError> {
+    match queued {
+        Err(ZamiError::Elsewhere(_)) if parts.extensions.get::<crate::edge::proxy::Hop>().is_some() => {
+            Err(ZamiError::UnknownConnection)
+        }
+        Err(ZamiError::Elsewhere(node)) => {
+            let request = Request::from_parts(parts, http_body_util::Full::new(body));
+            Ok(crate::edge::proxy::forward(app, request, node, crate::edge::proxy::Shape::Zami).await)
+        }
+        other => other,
+    }
 }
 
 /// `POST /zami/v1/send-media {connection_id, recipient, media_id, reply_to_id?, caption?}`:
@@ -48,7 +71,8 @@ pub async fn media(app: &App, account: &Tenant, req: Request<Body>) -> Result<Re
         extension: None,
         view_once: false,
     }));
-    queue(app, account, "zami.send-media", &parts.headers, &body, send.to, content).await
+    let queued = queue(app, account, "zami.send-media", &parts.headers, &body, send.to, content).await;
+    to_owner(app, queued, parts, body).await
 }
 
 async fn read(app: &App, headers: &hyper::HeaderMap, body: Body) -> Result<Bytes, ZamiError> {

@@ -2,8 +2,9 @@
 //! sk_…` (an instance API key) names one instance; any other bearer is checked as the
 //! account's integrator token (the tenant-wide bearer). A missing or unknown credential is
 //! 401; an instance that is unknown, malformed, another account's or not the key's own is the
-//! same 404. The account's IP allowlist applies to every call, its send permission (disabled,
-//! unpaid) and the instance's own state to sends.
+//! same 404 — but an instance of another data plane named with the account's token goes to
+//! that data plane ([`ZapiniError::Elsewhere`]). The account's IP allowlist applies to every
+//! call, its send permission (disabled, unpaid) and the instance's own state to sends.
 
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use chatedge_serve::Body;
 use hyper::{HeaderMap, Request};
 
 use super::{Call, ZapiniError};
+use crate::edge::proxy::Where;
 
 /// What the request presented.
 #[derive(Debug, Clone)]
@@ -75,9 +77,14 @@ impl Call<'_> {
             Credential::Instance(i) => i.id == id,
             Credential::Account(t) => snapshot.instances.get(&id).is_some_and(|i| i.tenant == t.id),
         };
-        match visible {
-            true => snapshot.instances.get(&id).cloned().ok_or(ZapiniError::InstanceNotFound),
-            false => Err(ZapiniError::InstanceNotFound),
+        let hop = self.parts.extensions.get::<crate::edge::proxy::Hop>().is_some();
+        match (visible, crate::edge::proxy::placed(&snapshot, &id, hop)) {
+            (true, _) => snapshot.instances.get(&id).cloned().ok_or(ZapiniError::InstanceNotFound),
+            // Another data plane's, named with the account's token: the owner answers.
+            (false, Where::Elsewhere(node)) if matches!(self.credential, Credential::Account(_)) => {
+                Err(ZapiniError::Elsewhere(node))
+            }
+            (false, _) => Err(ZapiniError::InstanceNotFound),
         }
     }
 

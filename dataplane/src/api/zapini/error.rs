@@ -25,6 +25,10 @@ pub enum ZapiniError {
     Unauthorized,
     #[error("instance not found")]
     InstanceNotFound,
+    /// The instance lives on another data plane: the request goes to it (never rendered but as
+    /// an unknown instance).
+    #[error("instance not found")]
+    Elsewhere(chatedge_config::NodeId),
     /// A message named by its id that no instance of the credential sent or received (or one
     /// older than `[store] message_index_retention_ms`), or, for its media, one without any.
     #[error("{0}")]
@@ -88,7 +92,9 @@ impl ZapiniError {
             ZapiniError::NotServed { .. } => "NOT_SERVED",
             ZapiniError::MethodNotAllowed { .. } => "METHOD_NOT_ALLOWED",
             ZapiniError::Unauthorized => "UNAUTHORIZED",
-            ZapiniError::InstanceNotFound | ZapiniError::Core(CoreError::UnknownInstance) => "INSTANCE_NOT_FOUND",
+            ZapiniError::InstanceNotFound
+            | ZapiniError::Elsewhere(_)
+            | ZapiniError::Core(CoreError::UnknownInstance) => "INSTANCE_NOT_FOUND",
             ZapiniError::MessageNotFound(_) => "MESSAGE_NOT_FOUND",
             ZapiniError::Refused(Refusal::PaymentOverdue) => "PAYMENT_REQUIRED",
             ZapiniError::Refused(_) => "FORBIDDEN",
@@ -136,9 +142,10 @@ impl ZapiniError {
 
     fn status(&self) -> StatusCode {
         match self {
-            ZapiniError::RouteNotFound { .. } | ZapiniError::InstanceNotFound | ZapiniError::MessageNotFound(_) => {
-                StatusCode::NOT_FOUND
-            }
+            ZapiniError::RouteNotFound { .. }
+            | ZapiniError::InstanceNotFound
+            | ZapiniError::Elsewhere(_)
+            | ZapiniError::MessageNotFound(_) => StatusCode::NOT_FOUND,
             ZapiniError::NotServed { .. } => StatusCode::NOT_IMPLEMENTED,
             ZapiniError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ZapiniError::Unauthorized => StatusCode::UNAUTHORIZED,

@@ -291,29 +291,42 @@ async fn dispatch(app: &App, req: Request<Body>, route: &'static Route, params: 
     let body =
         chatedge_serve::read_body(&parts.headers, body, app.limits.max_body_bytes).await.map_err(ZapiniError::Body)?;
     let call = Call { app, parts, body, id: params.id, jid: params.jid, credential };
+    let answered = serve(&call, op).await;
+    match answered {
+        // The instance the body (or query) names is another data plane's: it answers.
+        Err(ZapiniError::Elsewhere(node)) => {
+            let request = Request::from_parts(call.parts, http_body_util::Full::new(call.body));
+            Ok(crate::edge::proxy::forward(app, request, node, crate::edge::proxy::Shape::Zapini).await)
+        }
+        other => other,
+    }
+}
+
+/// Answers an authenticated call with its body read.
+async fn serve(call: &Call<'_>, op: Authed) -> Result<Resp, ZapiniError> {
     match op {
-        Authed::SendMessage => messages::send_message(&call).await,
-        Authed::SendMedia => messages::send_media(&call).await,
-        Authed::SendReaction => messages::send_reaction(&call).await,
-        Authed::Status => instances::status(&call).await,
-        Authed::Qr => instances::qr(&call).await,
-        Authed::ListInstances => instances::list(&call).await,
-        Authed::GetInstance => instances::get(&call).await,
-        Authed::InstanceQr => instances::instance_qr(&call).await,
-        Authed::InstanceStatus => instances::instance_status(&call).await,
-        Authed::InstanceStats => instances::stats(&call).await,
-        Authed::Disconnect => instances::disconnect(&call).await,
-        Authed::Reconnect => instances::reconnect(&call).await,
-        Authed::Group(op) => groups::handle(&call, op).await,
-        Authed::Contacts(op) => contacts::handle(&call, op).await,
-        Authed::Media if call.parts.method == hyper::Method::DELETE => media::delete(&call).await,
-        Authed::Media => media::get(&call).await,
-        Authed::SendStoredMedia => media::send(&call).await,
-        Authed::Webhook if call.parts.method == hyper::Method::PUT => webhook::put(&call).await,
-        Authed::Webhook => webhook::get(&call).await,
-        Authed::ChatMessage => by_id::message(&call).await,
-        Authed::ChatReaction => by_id::reaction(&call).await,
-        Authed::ReceivedMedia => by_id::received_media(&call).await,
+        Authed::SendMessage => messages::send_message(call).await,
+        Authed::SendMedia => messages::send_media(call).await,
+        Authed::SendReaction => messages::send_reaction(call).await,
+        Authed::Status => instances::status(call).await,
+        Authed::Qr => instances::qr(call).await,
+        Authed::ListInstances => instances::list(call).await,
+        Authed::GetInstance => instances::get(call).await,
+        Authed::InstanceQr => instances::instance_qr(call).await,
+        Authed::InstanceStatus => instances::instance_status(call).await,
+        Authed::InstanceStats => instances::stats(call).await,
+        Authed::Disconnect => instances::disconnect(call).await,
+        Authed::Reconnect => instances::reconnect(call).await,
+        Authed::Group(op) => groups::handle(call, op).await,
+        Authed::Contacts(op) => contacts::handle(call, op).await,
+        Authed::Media if call.parts.method == hyper::Method::DELETE => media::delete(call).await,
+        Authed::Media => media::get(call).await,
+        Authed::SendStoredMedia => media::send(call).await,
+        Authed::Webhook if call.parts.method == hyper::Method::PUT => webhook::put(call).await,
+        Authed::Webhook => webhook::get(call).await,
+        Authed::ChatMessage => by_id::message(call).await,
+        Authed::ChatReaction => by_id::reaction(call).await,
+        Authed::ReceivedMedia => by_id::received_media(call).await,
         // Answered above, before the body was read.
         Authed::MediaUpload => Err(ZapiniError::MethodNotAllowed { allowed: "POST" }),
     }

@@ -58,3 +58,34 @@ fn hop_by_hop_headers_are_not_forwarded() {
     assert_eq!(h.len(), 1, "{h:?}");
     assert_eq!(h.get("client-token").unwrap(), "abc", "end-to-end headers stay");
 }
+
+#[test]
+fn a_dialect_request_is_located_by_its_path_key_or_query_before_its_body() {
+    let t = TenantId::generate();
+    let token = Secret::generate(16);
+    let here = instance(t, &token);
+    let refused = instance(t, &token);
+    let (there, owner) = (InstanceId::generate(), NodeId::random());
+    let s = snapshot(&here, there, owner, &refused);
+    let hex = there.to_string().to_ascii_lowercase();
+    let uuid = chatedge_config::snapshot::instance_uuid(&there);
+    let at = |path: &str, bearer: Option<&str>, hop: bool| {
+        let mut req = Request::builder().uri(path);
+        if let Some(b) = bearer {
+            req = req.header("authorization", format!("Bearer {b}"));
+        }
+        locate_request(&s, &req.body(()).unwrap(), hop)
+    };
+    let elsewhere = Where::Elsewhere(owner);
+    assert_eq!(at(&format!("/zapini/instances/{uuid}/status"), None, false), elsewhere);
+    assert_eq!(at(&format!("/zapini/api/v1/instances/{hex}/groups"), None, false), elsewhere);
+    assert_eq!(at("/zapini/send-message", Some(&format!("sk_{hex}_secret")), false), elsewhere);
+    assert_eq!(at(&format!("/zapini/status?instance_id={uuid}"), Some("account-token"), false), elsewhere);
+    assert_eq!(at(&format!("/zami/v1/connections/{hex}/webhook"), None, false), elsewhere);
+    assert_eq!(at(&format!("/zapini/instances/{uuid}/status"), None, true), Where::Here, "never twice");
+    let mine = chatedge_config::snapshot::instance_uuid(&here.id);
+    assert_eq!(at(&format!("/zapini/instances/{mine}/status"), None, false), Where::Here);
+    assert_eq!(at("/zapini/send-message", Some("sk_olderkeywithoutitsinstance"), false), Where::Here);
+    assert_eq!(at("/zami/v1/send-text", Some("account-token"), false), Where::Here, "the body names it");
+    assert_eq!(at("/zapini/health", None, false), Where::Here);
+}
