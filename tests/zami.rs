@@ -13,7 +13,6 @@ mod common;
 
 use std::time::Duration;
 
-use http_body_util::BodyExt;
 use sha2::Digest as _;
 
 use common::*;
@@ -208,16 +207,7 @@ async fn upload(http: &Http, ce: &Chatedge, secret: &str, content_type: Option<&
 
 /// `GET /zami/v1/media/{id}` with `secret`: the status, the bytes and their Content-Type.
 async fn download(ce: &Chatedge, secret: &str, id: &str) -> (u16, Vec<u8>, String) {
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<http_body_util::Empty<bytes::Bytes>>();
-    let req = hyper::Request::get(format!("{}/zami/v1/media/{id}", ce.dp))
-        .header("authorization", format!("Bearer {secret}"))
-        .body(http_body_util::Empty::new())
-        .unwrap();
-    let res = client.request(req).await.unwrap();
-    let status = res.status().as_u16();
-    let content_type = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
-    (status, res.into_body().collect().await.unwrap().to_bytes().to_vec(), content_type)
+    get_bytes(&format!("{}/zami/v1/media/{id}", ce.dp), secret).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -905,15 +905,5 @@ async fn media_an_instance_received_downloads_by_the_messages_id() {
 
 /// `GET /zapini/{path}` with `bearer`: status, body bytes, Content-Type.
 async fn download(ce: &Chatedge, bearer: &str, path: &str) -> (u16, Vec<u8>, String) {
-    use http_body_util::BodyExt;
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<http_body_util::Empty<bytes::Bytes>>();
-    let req = hyper::Request::get(format!("{}/zapini/{path}", ce.dp))
-        .header("authorization", format!("Bearer {bearer}"))
-        .body(http_body_util::Empty::new())
-        .unwrap();
-    let res = client.request(req).await.unwrap();
-    let status = res.status().as_u16();
-    let content_type = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
-    (status, res.into_body().collect().await.unwrap().to_bytes().to_vec(), content_type)
+    get_bytes(&format!("{}/zapini/{path}", ce.dp), bearer).await
 }

@@ -366,6 +366,22 @@ pub async fn sim_received(http: &Http, ce: &Chatedge, inst: &Instance, phone: &s
     v["messages"].as_array().cloned().unwrap_or_default()
 }
 
+/// `GET url` with `Authorization: Bearer <bearer>`: the status, the body's bytes as they came
+/// (a file, a CSV) and its Content-Type.
+pub async fn get_bytes(url: &str, bearer: &str) -> (u16, Vec<u8>, String) {
+    use http_body_util::BodyExt;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Empty<bytes::Bytes>>();
+    let req = hyper::Request::get(url)
+        .header("authorization", format!("Bearer {bearer}"))
+        .body(http_body_util::Empty::new())
+        .unwrap();
+    let res = client.request(req).await.unwrap();
+    let status = res.status().as_u16();
+    let content_type = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    (status, res.into_body().collect().await.unwrap().to_bytes().to_vec(), content_type)
+}
+
 /// Polls `f` every 20 ms until it yields a value or `within` passes.
 pub async fn eventually<T, F, Fut>(within: Duration, mut f: F) -> Option<T>
 where
