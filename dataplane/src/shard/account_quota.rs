@@ -8,7 +8,8 @@
 //! from then on. Every send of every account is counted here (with a quota or not), so the
 //! first read happens before any send of that account on that day is in flight and the sum is
 //! exact: a send is counted here before its batch is submitted and given back if the batch
-//! fails. The lock is held for a map lookup and an addition; the store is read outside it.
+//! fails. The lock is taken once per send, for a map lookup and an addition; the store is read
+//! outside it.
 //! Bounded: one entry per account that sent today on this node (older days are dropped when a
 //! new day starts). A data plane knows only its own instances: an account whose instances live
 //! on several data planes is held to the quota on each of them.
@@ -47,28 +48,23 @@ impl AccountCounts {
         quota: Option<u64>,
         day: u32,
     ) -> Result<(), Refusal> {
-        if !self.known(account, day) {
-            let mut sum = 0u64;
-            for id in instances() {
-                sum = sum.saturating_add(daily_quota::stored_sends(store, &id, day).map_err(Refusal::Store)?);
-            }
-            let mut days = self.lock();
-            if days.values().any(|(d, _)| *d < day) {
-                days.retain(|_, (d, _)| *d >= day);
-            }
-            // Another shard may have read it meanwhile: the first count stands.
-            let entry = days.entry(account).or_insert((day, sum));
-            if entry.0 != day {
-                *entry = (day, sum);
-            }
+        if let Some(entry) = self.lock().get_mut(&account).filter(|e| e.0 == day) {
+            return count(&mut entry.1, quota);
+        }
+        let mut sum = 0u64;
+        for id in instances() {
+            sum = sum.saturating_add(daily_quota::stored_sends(store, &id, day).map_err(Refusal::Store)?);
         }
         let mut days = self.lock();
-        let entry = days.entry(account).or_insert((day, 0));
-        if let Some(quota) = quota.filter(|q| entry.1 >= *q) {
-            return Err(Refusal::Quota(quota));
+        if days.values().any(|(d, _)| *d < day) {
+            days.retain(|_, (d, _)| *d >= day);
         }
-        entry.1 += 1;
-        Ok(())
+        // Another shard may have read it meanwhile: the first count stands.
+        let entry = days.entry(account).or_insert((day, sum));
+        if entry.0 != day {
+            *entry = (day, sum);
+        }
+        count(&mut entry.1, quota)
     }
 
     /// A counted send's batch failed (or its instance refused it): it does not count.
@@ -80,14 +76,19 @@ impl AccountCounts {
         }
     }
 
-    fn known(&self, account: TenantId, day: u32) -> bool {
-        self.lock().get(&account).is_some_and(|(d, _)| *d == day)
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<TenantId, (u32, u64)>> {
         // The map holds plain counts: a panic elsewhere cannot leave it half-changed.
         self.days.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// Counts one more send on an account's entry, or refuses it past `quota`.
+fn count(used: &mut u64, quota: Option<u64>) -> Result<(), Refusal> {
+    if let Some(quota) = quota.filter(|q| *used >= *q) {
+        return Err(Refusal::Quota(quota));
+    }
+    *used += 1;
+    Ok(())
 }
 
 #[cfg(test)]
