@@ -52,16 +52,48 @@ async fn without_whatsapp_the_status_says_it_cannot_reach_it_and_other_instances
     let (_, v) = http.get(&ce.instance_url(&web, "status"), None).await;
     assert_eq!(v["connected"], json!(false), "still not connected: {v}");
 
-    // Sending on the WhatsApp Web network accepts text only, so far.
-    let (s, v) = http
-        .post(
-            &ce.instance_url(&web, "send-image"),
-            None,
-            &json!({"phone": "5511988887777", "image": "http://127.0.0.1:9/a.png"}),
-        )
-        .await;
+    // The WhatsApp Web network takes texts, reactions, deletes for everyone and read receipts
+    // (queued until the line is up); the rest is refused before queueing, naming what.
+    let contact = "5511988887777";
+    let queued = [
+        ("send-text", json!({"phone": contact, "message": "hi"})),
+        ("send-reaction", json!({"phone": contact, "messageId": "3AF8E0F2F4C1A3B5D6E7", "reaction": "👍"})),
+        ("send-remove-reaction", json!({"phone": contact, "messageId": "3AF8E0F2F4C1A3B5D6E7"})),
+        ("read-message", json!({"phone": contact, "messageId": "3AF8E0F2F4C1A3B5D6E7"})),
+    ];
+    for (route, body) in queued {
+        let (s, v) = http.post(&ce.instance_url(&web, route), None, &body).await;
+        assert!(s == 200 || s == 204, "{route}: {s} {v}");
+    }
+    let delete = format!("messages?messageId=3AF8E0F2F4C1A3B5D6E7&phone={contact}&owner=true");
+    let (s, v) = http.delete(&ce.instance_url(&web, &delete)).await;
+    assert_eq!(s, 204, "delete for everyone: {v}");
+    let (_, count) = http.get(&ce.instance_url(&web, "queue/count"), None).await;
+    assert_eq!(count["count"], json!(5), "all five wait for the line: {count}");
+    let refused = [
+        ("send-image", json!({"phone": contact, "image": "http://127.0.0.1:9/a.png"}), "does not send media"),
+        (
+            "pin-message",
+            json!({"phone": contact, "messageId": "3AF8E0F2F4C1A3B5D6E7", "messageAction": "pin", "pinMessageDuration": "24_hours"}),
+            "pinning",
+        ),
+        (
+            "send-contact",
+            json!({"phone": contact, "contactName": "Ana", "contactPhone": "5511977776666"}),
+            "only so far",
+        ),
+    ];
+    for (route, body, says) in refused {
+        let (s, v) = http.post(&ce.instance_url(&web, route), None, &body).await;
+        assert_eq!(s, 400, "{route}: {v}");
+        assert!(v.to_string().contains(says), "{route}: {v}");
+    }
+    let delete_for_me = format!("messages?messageId=3AF8E0F2F4C1A3B5D6E7&phone={contact}&owner=false");
+    let (s, v) = http.delete(&ce.instance_url(&web, &delete_for_me)).await;
     assert_eq!(s, 400, "{v}");
-    assert!(v.to_string().contains("text messages only"), "{v}");
+    assert!(v.to_string().contains("on this device only"), "{v}");
+    let (_, count) = http.get(&ce.instance_url(&web, "queue/count"), None).await;
+    assert_eq!(count["count"], json!(5), "nothing refused was queued: {count}");
 }
 
 #[cfg(not(feature = "whatsapp-web"))]

@@ -153,9 +153,12 @@ pub async fn run(
             let cloud = CloudApiConnector::new(i, cloud.clone(), event_txs[i].clone());
             let networks = Networks::new(Box::new(sim.connector(i)), cloud, sync.shared());
             #[cfg(feature = "whatsapp-web")]
-            let networks = networks.with_whatsapp_web(Box::new(
-                network::whatsapp_web::adapter::WhatsappWebConnector::new(whatsapp.clone(), event_txs[i].clone()),
-            ));
+            let networks =
+                networks.with_whatsapp_web(Box::new(network::whatsapp_web::adapter::WhatsappWebConnector::new(
+                    whatsapp.clone(),
+                    event_txs[i].clone(),
+                    store.clone(),
+                )));
             Box::new(networks) as _
         })
         .collect();

@@ -29,7 +29,7 @@ pub enum Call {
     Connect,
     PairCode(String),
     Send { to: String, id: WireId, body: Outgoing },
-    MarkRead(Vec<String>),
+    MarkRead { chat: String, ids: Vec<String> },
     Presence(String, ChatPresence),
     Unavailable,
     Logout,
@@ -245,8 +245,11 @@ impl Engine for Client {
         Box::pin(std::future::ready(result))
     }
 
-    fn mark_read<'a>(&'a self, _chat: &'a str, ids: &'a [String]) -> BoxFuture<'a, Result<(), EngineError>> {
-        self.ok(Call::MarkRead(ids.to_vec()), ())
+    fn mark_read<'a>(&'a self, chat: &'a str, ids: &'a [String]) -> BoxFuture<'a, Result<(), EngineError>> {
+        self.record(Call::MarkRead { chat: chat.to_owned(), ids: ids.to_vec() });
+        // Receipts go out on the same socket as messages: they fail as a send would.
+        let result = self.double.lock().send_error.clone().map_or(Ok(()), Err);
+        Box::pin(std::future::ready(result))
     }
 
     fn chat_presence<'a>(&'a self, to: &'a str, presence: ChatPresence) -> BoxFuture<'a, Result<(), EngineError>> {

@@ -33,6 +33,26 @@ pub enum EngineError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outgoing {
     Text(String),
+    /// A reaction to `target`; an empty `emoji` takes the reaction back.
+    Reaction {
+        target: MessageRef,
+        emoji: String,
+    },
+    /// Deletes a message this account sent, for everyone in the chat.
+    Revoke {
+        target: MessageRef,
+    },
+}
+
+/// The message an act is about, as the wire names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRef {
+    /// Its chat: a number, or a group (`…-group`).
+    pub chat: String,
+    /// Its id on the wire.
+    pub id: String,
+    /// Whether this account sent it.
+    pub from_me: bool,
 }
 
 /// A contact's chat presence we show.

@@ -31,9 +31,29 @@ impl WireId {
     }
 }
 
+/// The wire id of the message an integrator names by `id` — one of ours by its chatedge
+/// [`MessageId`] (or already by its wire id), anyone else's by the id WhatsApp gave it — and
+/// whether it is ours.
+pub fn named(id: &str) -> (String, bool) {
+    match MessageId::parse(id) {
+        Ok(ours) => (WireId::of(&ours).0, true),
+        Err(_) => (id.to_owned(), WireId::ours(id).is_some()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_message_named_by_its_chatedge_id_or_its_wire_id_is_ours_under_its_wire_id() {
+        let id = MessageId::generate();
+        let wire = WireId::of(&id).as_str().to_owned();
+        assert_eq!(named(&id.to_string()), (wire.clone(), true));
+        assert_eq!(named(&id.to_string().to_ascii_lowercase()), (wire.clone(), true));
+        assert_eq!(named(&wire), (wire, true));
+        assert_eq!(named("3EB0ABCDEF0123456789AB"), ("3EB0ABCDEF0123456789AB".to_owned(), false), "someone else's");
+    }
 
     #[test]
     fn our_message_id_round_trips_through_the_wire_id() {

@@ -35,7 +35,9 @@ use chatedge_config::{InstanceId, MessageId, Phone};
 use chatedge_connector::KvStore;
 use tokio::sync::{mpsc, oneshot};
 
-pub use engine::{BoxFuture, ChatPresence, EngineFactory, InboundContent, InboundMessage, MediaKind, Outgoing};
+pub use engine::{
+    BoxFuture, ChatPresence, EngineFactory, InboundContent, InboundMessage, MediaKind, MessageRef, Outgoing,
+};
 pub use ids::WireId;
 
 /// How the connector behaves (the data plane fills it from `[network.whatsapp_web]`).
@@ -311,6 +313,23 @@ impl WhatsappWeb {
     ) -> bool {
         match self.lines.get(&instance).filter(|l| l.generation == generation) {
             Some(line) => line.command(line::Command::Send { id: WireId::of(&message_id), to, body }),
+            None => false,
+        }
+    }
+
+    /// Sends read receipts for the messages `ids` (wire ids) of `chat` on connection
+    /// `generation`, as the act `message_id`: `Accepted` or `Rejected` follows for it (or
+    /// `Disconnected`, when the connection is gone).
+    pub fn mark_read(
+        &mut self,
+        instance: InstanceId,
+        generation: u64,
+        message_id: MessageId,
+        chat: Phone,
+        ids: Vec<String>,
+    ) -> bool {
+        match self.lines.get(&instance).filter(|l| l.generation == generation) {
+            Some(line) => line.command(line::Command::Read { for_message: message_id, chat, ids }),
             None => false,
         }
     }

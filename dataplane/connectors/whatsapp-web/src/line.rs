@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chatedge_config::{InstanceId, Phone};
+use chatedge_config::{InstanceId, MessageId, Phone};
 use chatedge_connector::{KvBatch, KvStore, Scoped};
 use tokio::sync::{mpsc, oneshot};
 
@@ -28,9 +28,26 @@ const LEASE_POLL: Duration = Duration::from_millis(500);
 pub const ENGINE_PREFIX: &[u8] = b"wa/";
 
 pub enum Command {
-    Send { id: WireId, to: Phone, body: Outgoing },
-    Presence { to: Phone, presence: ChatPresence },
-    Close { logout: bool },
+    Send {
+        id: WireId,
+        to: Phone,
+        body: Outgoing,
+    },
+    /// Read receipts for the messages `ids` of `chat`; `for_message` is the act's own message,
+    /// `Accepted` once the receipts are on the wire (the server acknowledges receipts with
+    /// nothing that names them).
+    Read {
+        for_message: MessageId,
+        chat: Phone,
+        ids: Vec<String>,
+    },
+    Presence {
+        to: Phone,
+        presence: ChatPresence,
+    },
+    Close {
+        logout: bool,
+    },
 }
 
 /// The connector's hold on a running line.
@@ -338,6 +355,20 @@ async fn drive(
                             shared.sink.deliver(event).await;
                         }
                         // Not on the wire: the connection is gone; the session sends it again.
+                        Err(e) => return lost(e.to_string()),
+                    }
+                }
+                Some(Command::Read { for_message: message_id, chat, ids }) => {
+                    match engine.mark_read(chat.as_str(), &ids).await {
+                        Ok(()) => {
+                            let at_ms = (shared.clock)();
+                            let event = WaEvent::Accepted { instance: line.instance, generation: line.generation, message_id, at_ms };
+                            shared.sink.deliver(event).await;
+                        }
+                        Err(crate::engine::EngineError::Refused(reason)) => {
+                            let event = WaEvent::Rejected { instance: line.instance, generation: line.generation, message_id, reason };
+                            shared.sink.deliver(event).await;
+                        }
                         Err(e) => return lost(e.to_string()),
                     }
                 }

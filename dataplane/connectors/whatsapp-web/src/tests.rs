@@ -214,6 +214,63 @@ async fn a_resend_after_a_crash_waits_for_the_dead_clients_lease_and_carries_the
 }
 
 #[tokio::test(start_paused = true)]
+async fn read_receipts_go_out_for_the_messages_named_and_the_act_is_accepted_once_they_are_on_the_wire() {
+    let mut r = rig(connected_as("5511999990000"));
+    r.online(1).await;
+    let act = MessageId::generate();
+    let ids = vec!["3AF8E0F2F4C1A3B5D6E7".to_owned()];
+    assert!(r.wa.mark_read(r.instance, 1, act, phone("5511988887777"), ids.clone()));
+    match r.next().await {
+        WaEvent::Accepted { message_id, generation: 1, at_ms, .. } => assert_eq!((message_id, at_ms), (act, T0)),
+        other => panic!("{other:?}"),
+    }
+    assert!(r.double.calls().contains(&Call::MarkRead { chat: "5511988887777".into(), ids }));
+    assert!(!r.wa.mark_read(r.instance, 2, act, phone("5511988887777"), vec![]), "not on another connection");
+
+    r.double.send_error(Some(EngineError::Refused("not allowed".into())));
+    let refused = MessageId::generate();
+    r.wa.mark_read(r.instance, 1, refused, phone("5511988887777"), vec!["X1".into()]);
+    match r.next().await {
+        WaEvent::Rejected { message_id, reason, .. } => {
+            assert_eq!((message_id, reason.as_str()), (refused, "not allowed"))
+        }
+        other => panic!("{other:?}"),
+    }
+    r.double.send_error(Some(EngineError::NotLoggedIn));
+    r.wa.mark_read(r.instance, 1, MessageId::generate(), phone("5511988887777"), vec!["X2".into()]);
+    assert!(matches!(r.next().await, WaEvent::Disconnected { logged_out: false, .. }), "the session sends it again");
+}
+
+#[tokio::test(start_paused = true)]
+async fn reactions_and_deletes_go_on_the_wire_under_the_acts_own_id_and_its_ack_accepts_them() {
+    let mut r = rig(connected_as("5511999990000"));
+    r.online(1).await;
+    let ours = MessageId::generate();
+    let (wire, from_me) = ids::named(&ours.to_string());
+    let target = MessageRef { chat: "5511988887777".into(), id: wire, from_me };
+    let acts = [
+        Outgoing::Reaction { target: target.clone(), emoji: "👍".into() },
+        Outgoing::Reaction { target: target.clone(), emoji: String::new() },
+        Outgoing::Revoke { target: target.clone() },
+    ];
+    for body in acts {
+        let act = MessageId::generate();
+        r.wa.send(r.instance, 1, act, phone("5511988887777"), body.clone());
+        r.settle().await;
+        let sent = r.double.calls().into_iter().rev().find_map(|c| match c {
+            Call::Send { id, body, .. } => Some((id, body)),
+            _ => None,
+        });
+        assert_eq!(sent, Some((WireId::of(&act), body)), "the act carries its own id; the target stays in the body");
+        r.double.emit(EngineEvent::ServerAck { id: WireId::of(&act).as_str().to_owned(), error: None });
+        match r.next().await {
+            WaEvent::Accepted { message_id, .. } => assert_eq!(message_id, act),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
 async fn receipts_become_statuses_of_our_messages() {
     let mut r = rig(connected_as("5511999990000"));
     r.online(1).await;

@@ -50,11 +50,10 @@ pub async fn send_reaction(call: &Call<'_>) -> Result<Resp, ZapiniError> {
 /// Refuses, before queueing, what the instance's network cannot carry.
 fn expressible(instance: &InstanceConfig, message: &OutboundMessage) -> Result<(), ZapiniError> {
     match (&instance.network, &message.content) {
-        (Network::Sim, _) | (Network::WhatsappWeb, Content::Text { .. }) => Ok(()),
-        (Network::WhatsappWeb, _) => Err(ZapiniError::invalid(
-            "instance_id",
-            "this instance is on WhatsApp Web, whose connector sends text messages only so far",
-        )),
+        (Network::Sim, _) => Ok(()),
+        (Network::WhatsappWeb, content) => crate::network::whatsapp_web::carries(content).map_err(|reason| {
+            ZapiniError::invalid("instance_id", format!("this instance is on WhatsApp Web: {reason}"))
+        }),
         (Network::CloudApi(_), _) => crate::network::cloud_api::body::expressible(message)
             .map_err(|e| ZapiniError::invalid("instance_id", format!("not supported on the Cloud API: {e}"))),
     }

@@ -1,9 +1,10 @@
 //! The WhatsApp Web connector behind the [`Connector`] seam: calls become line commands of
 //! [`chatedge_whatsapp_web::WhatsappWeb`], its events become [`NetworkEvent`]s on the shard that
 //! owns the instance. The engine's credentials never leave its part of the store, so the
-//! session record's [`Credentials`] only mark the network. Only text is sent so far (the edge
-//! refuses other contents for this network before queueing); received media arrives as
-//! "waiting for this message" until media transfer through the engine is built.
+//! session record's [`Credentials`] only mark the network. Texts, reactions, deletes for
+//! everyone and read receipts are sent so far (the edges refuse other contents for this network
+//! before queueing, [`super::carries`]); received media arrives as "waiting for this message"
+//! until media transfer through the engine is built.
 
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ use crate::network::{
     AckId, Connector, Credentials, Generation, IncomingMessage, MessageStatus, NetworkError, NetworkEvent,
     PairingMethod, Presence,
 };
+use crate::queue::content::Action;
 use crate::queue::{Content, OutboundMessage};
 
 /// What the session record keeps for a WhatsApp Web instance (the keys stay in the engine's store).
@@ -133,11 +135,13 @@ fn incoming(m: wa::InboundMessage) -> Option<IncomingMessage> {
 pub struct WhatsappWebConnector {
     inner: wa::WhatsappWeb,
     events: mpsc::Sender<NetworkEvent>,
+    /// Where the message index is read (whose message an act is about).
+    store: Arc<crate::store::Store>,
 }
 
 impl WhatsappWebConnector {
-    pub fn new(shared: Arc<wa::Shared>, events: mpsc::Sender<NetworkEvent>) -> Self {
-        WhatsappWebConnector { inner: wa::WhatsappWeb::new(shared), events }
+    pub fn new(shared: Arc<wa::Shared>, events: mpsc::Sender<NetworkEvent>, store: Arc<crate::store::Store>) -> Self {
+        WhatsappWebConnector { inner: wa::WhatsappWeb::new(shared), events, store }
     }
 
     /// Whether `ack` was handed out by this connector.
@@ -157,6 +161,46 @@ pub fn reports(shared: Arc<wa::Shared>) -> Reports {
         }
         other => LineReport { state: other.label(), error: None, retry_at_ms: None },
     })
+}
+
+impl WhatsappWebConnector {
+    /// The message `message`'s act is about, named by `id` as the integrator knows it: our
+    /// messages by their chatedge id, others' by the id WhatsApp gave them. Whose it is comes
+    /// from `from_me` when the act says, else from the message index (what this instance sent
+    /// or received), else from the id's shape.
+    fn target(&self, message: &OutboundMessage, id: &str, from_me: Option<bool>) -> wa::MessageRef {
+        let (wire, shaped_ours) = wa::ids::named(id);
+        let indexed = || {
+            let now = chatedge_config::time::unix_ms();
+            let rows = crate::message_index::find(&self.store, id, now).ok()?;
+            rows.into_iter().find(|(i, _)| *i == message.instance).map(|(_, entry)| entry.from_me)
+        };
+        let from_me = from_me.or_else(indexed).unwrap_or(shaped_ours);
+        let id = if from_me { wire } else { id.to_owned() };
+        wa::MessageRef { chat: message.phone.as_str().to_owned(), id, from_me }
+    }
+
+    /// Refuses what the connector cannot put on the wire (the edges refuse it before queueing;
+    /// this covers messages queued before a network change).
+    fn refuse(&self, message: &OutboundMessage, generation: Generation) -> Result<(), NetworkError> {
+        let reason = super::carries(&message.content).err().unwrap_or("not sent on WhatsApp Web");
+        let _ = self.events.try_send(NetworkEvent::Rejected {
+            instance: message.instance,
+            generation,
+            message_id: message.message_id,
+            reason: reason.to_owned(),
+            ack: None,
+        });
+        Ok(())
+    }
+}
+
+/// A line command's fate: on the line, or no line of that connection.
+fn on_the_line(taken: bool) -> Result<(), NetworkError> {
+    match taken {
+        true => Ok(()),
+        false => Err(NetworkError::NotConnected),
+    }
 }
 
 impl Connector for WhatsappWebConnector {
@@ -189,21 +233,28 @@ impl Connector for WhatsappWebConnector {
     }
 
     fn send(&mut self, message: &OutboundMessage, generation: Generation) -> Result<(), NetworkError> {
-        let Content::Text { message: text, .. } = &message.content else {
-            let _ = self.events.try_send(NetworkEvent::Rejected {
-                instance: message.instance,
-                generation,
-                message_id: message.message_id,
-                reason: "the WhatsApp Web connector sends text messages only so far".to_owned(),
-                ack: None,
-            });
-            return Ok(());
+        let (instance, g, id, chat) = (message.instance, generation.0, message.message_id, message.phone.clone());
+        let body = match &message.content {
+            Content::Text { message: text, .. } => wa::Outgoing::Text(text.clone()),
+            Content::Action(action) => match action.as_ref() {
+                Action::Read { message_id } => {
+                    let target = self.target(message, message_id, None);
+                    return on_the_line(self.inner.mark_read(instance, g, id, chat, vec![target.id]));
+                }
+                Action::Reaction { message_id, reaction } => {
+                    wa::Outgoing::Reaction { target: self.target(message, message_id, None), emoji: reaction.clone() }
+                }
+                Action::RemoveReaction { message_id } => {
+                    wa::Outgoing::Reaction { target: self.target(message, message_id, None), emoji: String::new() }
+                }
+                Action::Delete { message_id, owner: true } => {
+                    wa::Outgoing::Revoke { target: self.target(message, message_id, Some(true)) }
+                }
+                _ => return self.refuse(message, generation),
+            },
+            _ => return self.refuse(message, generation),
         };
-        let body = wa::Outgoing::Text(text.clone());
-        match self.inner.send(message.instance, generation.0, message.message_id, message.phone.clone(), body) {
-            true => Ok(()),
-            false => Err(NetworkError::NotConnected),
-        }
+        on_the_line(self.inner.send(instance, g, id, chat, body))
     }
 
     fn account(&mut self, _instance: InstanceId, _account: Account, _call: AccountCall, reply: ReplyTx) {

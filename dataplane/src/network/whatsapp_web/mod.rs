@@ -13,6 +13,9 @@ use std::sync::Arc;
 
 use chatedge_config::InstanceId;
 
+use crate::queue::content::Action;
+use crate::queue::Content;
+
 /// What `status` adds about a WhatsApp Web instance's line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineReport {
@@ -26,6 +29,27 @@ pub struct LineReport {
 
 /// Reads an instance's line report (`None`: this data plane has no WhatsApp Web connector).
 pub type Reports = Arc<dyn Fn(&InstanceId) -> LineReport + Send + Sync>;
+
+/// Whether the connector puts `content` on the wire; if not, why (the edges refuse such a
+/// message before queueing it, with this reason).
+pub fn carries(content: &Content) -> Result<(), &'static str> {
+    match content {
+        Content::Text { .. } => Ok(()),
+        Content::Action(action) => match action.as_ref() {
+            Action::Read { .. } | Action::Reaction { .. } | Action::RemoveReaction { .. } => Ok(()),
+            Action::Delete { owner: true, .. } => Ok(()),
+            Action::Delete { owner: false, .. } => {
+                Err("deleting a received message on this device only is not available on WhatsApp Web yet")
+            }
+            Action::Pin { .. } => Err("pinning messages is not available on WhatsApp Web yet"),
+            Action::Forward { .. } => Err("forwarding messages is not available on WhatsApp Web yet"),
+        },
+        Content::Media(_) => Err("the WhatsApp Web connector does not send media yet"),
+        Content::Card(_) | Content::Interactive(_) | Content::Template(_) => {
+            Err("the WhatsApp Web connector sends texts, reactions, deletes and read receipts only so far")
+        }
+    }
+}
 
 /// Whether this data plane includes the connector.
 pub const BUILT: bool = cfg!(feature = "whatsapp-web");

@@ -28,6 +28,7 @@ use crate::network::kv::StoreKv;
 use crate::network::Connector;
 use crate::outbox::dispatcher;
 use crate::outbox::event::StoredEvent;
+use crate::queue::content::Action;
 use crate::queue::{Content, OutboundMessage};
 use crate::shard::{self, recovery, Command, ShardDeps, Shards};
 use crate::store::{Cf, Store};
@@ -96,7 +97,8 @@ fn start(dir: &Path, double: &Double, instance: &InstanceConfig) -> Plane {
         Arc::new(ShardSink::new(vec![tx.clone()], metrics.clone())),
         wa::Shared::wall_clock(),
     );
-    let connectors: Vec<Box<dyn Connector + Send>> = vec![Box::new(WhatsappWebConnector::new(shared.clone(), tx))];
+    let connectors: Vec<Box<dyn Connector + Send>> =
+        vec![Box::new(WhatsappWebConnector::new(shared.clone(), tx, store.clone()))];
     let recovered = recovery::load(&store, 1).unwrap();
     let (shards, threads) = shard::start(deps, connectors, vec![rx], recovered).unwrap();
     Plane { store, shards, threads, shared, metrics, id: instance.id }
@@ -371,4 +373,109 @@ fn a_kill_9_keeps_every_signal_session_the_engines_store_acknowledged() {
         }
         store.close();
     });
+}
+
+impl Plane {
+    /// Pairs the instance by QR code with `double` and waits for its ConnectedCallback.
+    async fn paired(&self, double: &Double) {
+        let asking = tokio::spawn({
+            let (shards, id) = (self.shards.clone(), self.id);
+            async move { shards.call(&id, |reply| Command::QrCode { instance: id, reply }).await }
+        });
+        double.wait_opened(1).await;
+        double.emit(EngineEvent::Qr { code: "2@code,noise,identity,adv".into(), valid_for: Duration::from_secs(60) });
+        asking.await.unwrap().unwrap();
+        double.emit(EngineEvent::Paired { phone: format!("{PHONE}@s.whatsapp.net") });
+        double.emit(EngineEvent::Connected { phone: Some(format!("{PHONE}:4@s.whatsapp.net")) });
+        self.webhook("ConnectedCallback", |v| v["type"] == "ConnectedCallback").await;
+    }
+
+    /// Queues `act` to the contact as a send would; returns the act's own message id.
+    async fn act(&self, act: Action) -> MessageId {
+        let content = Content::Action(Box::new(act));
+        let message = OutboundMessage::new(self.id, Phone::parse(CONTACT).unwrap(), content);
+        let id = message.message_id;
+        self.shards.call(&self.id, |reply| Command::Enqueue { message, reply, idempotency: None }).await.unwrap();
+        id
+    }
+}
+
+/// The last thing the engine was asked to put on the wire, with the id it went under.
+fn last_send(double: &Double) -> Option<(wa::WireId, wa::Outgoing)> {
+    double.calls().into_iter().rev().find_map(|c| match c {
+        Call::Send { id, body, .. } => Some((id, body)),
+        _ => None,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reactions_deletes_and_read_receipts_reach_the_engine_naming_the_right_message_through_a_real_shard() {
+    let dir = tempfile::tempdir().unwrap();
+    let instance = instance();
+    let double = Double::new(OnConnect::Silent);
+    let plane = start(dir.path(), &double, &instance);
+    plane.paired(&double).await;
+
+    // One message of ours, and one received whose id (an iPhone's: 20 hex characters) also
+    // reads as a chatedge message id: the message index tells them apart.
+    let ours = plane.send("ours").await;
+    until("ours is on the wire", || double.sends().contains(&wa::WireId::of(&ours))).await;
+    double.emit(EngineEvent::ServerAck { id: wire(&ours), error: None });
+    let theirs = "3AF8E0F2F4C1A3B5D6E7";
+    let received = wa::InboundMessage {
+        id: theirs.into(),
+        chat: CONTACT.into(),
+        participant: None,
+        push_name: None,
+        from_me: false,
+        content: wa::InboundContent::Text("oi".into()),
+        at_ms: chatedge_config::time::unix_ms(),
+    };
+    double.receive(vec![received]).await.expect("committed");
+
+    let ours_ref = wa::MessageRef { chat: CONTACT.into(), id: wire(&ours), from_me: true };
+    let theirs_ref = wa::MessageRef { chat: CONTACT.into(), id: theirs.into(), from_me: false };
+    let acts = [
+        (
+            Action::Reaction { message_id: ours.to_string(), reaction: "👍".into() },
+            wa::Outgoing::Reaction { target: ours_ref.clone(), emoji: "👍".into() },
+        ),
+        (
+            Action::Reaction { message_id: theirs.into(), reaction: "❤️".into() },
+            wa::Outgoing::Reaction { target: theirs_ref.clone(), emoji: "❤️".into() },
+        ),
+        (
+            Action::RemoveReaction { message_id: theirs.into() },
+            wa::Outgoing::Reaction { target: theirs_ref.clone(), emoji: String::new() },
+        ),
+        (Action::Delete { message_id: ours.to_string(), owner: true }, wa::Outgoing::Revoke { target: ours_ref }),
+    ];
+    for (act, expected) in acts {
+        let id = plane.act(act).await;
+        until("the act is on the wire", || last_send(&double).is_some_and(|(w, _)| w == wa::WireId::of(&id))).await;
+        assert_eq!(last_send(&double), Some((wa::WireId::of(&id), expected)));
+        double.emit(EngineEvent::ServerAck { id: wire(&id), error: None });
+        let delivery = plane.webhook("the act's DeliveryCallback", |v| is(v, "DeliveryCallback", &id)).await;
+        assert!(delivery.get("error").is_none(), "{delivery}");
+    }
+
+    // A read receipt goes out for the received message under its own id (no 3EB0 prefix),
+    // and the act is sent once the receipt is on the wire.
+    let read = plane.act(Action::Read { message_id: theirs.into() }).await;
+    plane.webhook("the read's DeliveryCallback", |v| is(v, "DeliveryCallback", &read)).await;
+    let mark = Call::MarkRead { chat: CONTACT.into(), ids: vec![theirs.into()] };
+    assert!(double.calls().contains(&mark), "{:?}", double.calls());
+
+    // What the connector cannot carry, queued before the edge refused it (a network change),
+    // fails with the reason instead of waiting for ever.
+    let pin = Action::Pin {
+        message_id: theirs.into(),
+        action: crate::queue::content::action::PinAction::Pin,
+        duration: None,
+    };
+    let pinned = plane.act(pin).await;
+    let refused = plane.webhook("the pin's DeliveryCallback", |v| is(v, "DeliveryCallback", &pinned)).await;
+    assert!(refused["error"].as_str().unwrap_or_default().contains("pinning"), "{refused}");
+    assert_eq!(plane.queued().await, 0, "every act left the queue");
+    plane.crash().await;
 }

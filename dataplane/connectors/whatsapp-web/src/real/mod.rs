@@ -23,7 +23,7 @@ use whatsapp_rust::{async_trait, Client, Jid};
 
 use crate::engine::{
     BoxFuture, ChatPresence, Engine, EngineError, EngineEvent, EngineFactory, EventTx, InboundContent, InboundMessage,
-    InboundSink, LogoutKind, MediaKind, OpenArgs, Outgoing, ReceiptKind,
+    InboundSink, LogoutKind, MediaKind, MessageRef, OpenArgs, Outgoing, ReceiptKind,
 };
 use crate::ids::WireId;
 
@@ -89,6 +89,36 @@ impl RealEngine {
     }
 }
 
+/// The key WhatsApp names `target` by. In a group, a message of someone else's would also
+/// need its author (`participant`), which the act does not carry: such a reaction is sent
+/// without it.
+fn key_of(target: &MessageRef) -> wa::MessageKey {
+    wa::MessageKey {
+        remote_jid: Some(jid_of(&target.chat).to_string()),
+        from_me: Some(target.from_me),
+        id: Some(target.id.clone()),
+        participant: None,
+    }
+}
+
+/// A delete-for-everyone of a message of ours, as WhatsApp Web sends it (the engine's send
+/// path marks the stanza as a sender revoke from the protocol message).
+fn revoke(target: &MessageRef) -> wa::Message {
+    use whatsapp_rust::waproto::buffa::MessageField;
+    wa::Message {
+        protocol_message: MessageField::some(wa::message::ProtocolMessage {
+            key: MessageField::some(key_of(target)),
+            r#type: Some(wa::message::protocol_message::Type::Revoke),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
 /// The JID of a chatedge phone: a number, or a group (`…-group`).
 pub fn jid_of(phone: &str) -> Jid {
     match phone.strip_suffix("-group") {
@@ -128,6 +158,12 @@ impl Engine for RealEngine {
             let client = self.client()?;
             let message = match body {
                 Outgoing::Text(text) => wa::Message { conversation: Some(text.clone()), ..Default::default() },
+                Outgoing::Reaction { target, emoji } => whatsapp_rust::wacore::proto_helpers::build_reaction_message(
+                    key_of(target),
+                    emoji.as_str(),
+                    now_ms() as i64,
+                ),
+                Outgoing::Revoke { target } => revoke(target),
             };
             let options = whatsapp_rust::send::SendOptions::default().with_message_id(id.as_str());
             match client.send_message_with_options(jid_of(to), message, options).await {

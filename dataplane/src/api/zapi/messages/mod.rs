@@ -137,13 +137,8 @@ fn expressible(call: &Call<'_>, message: &OutboundMessage) -> Result<(), ZapiErr
         Network::Sim => Ok(()),
         Network::CloudApi(_) => crate::network::cloud_api::body::expressible(message)
             .map_err(|e| ZapiError::invalid("Not supported on this network", e.to_string())),
-        Network::WhatsappWeb => match message.content {
-            crate::queue::Content::Text { .. } => Ok(()),
-            _ => Err(ZapiError::invalid(
-                "Not supported on this network",
-                "the WhatsApp Web connector sends text messages only so far",
-            )),
-        },
+        Network::WhatsappWeb => crate::network::whatsapp_web::carries(&message.content)
+            .map_err(|reason| ZapiError::invalid("Not supported on this network", reason)),
     }
 }
 
