@@ -52,14 +52,20 @@ async fn without_whatsapp_the_status_says_it_cannot_reach_it_and_other_instances
     let (_, v) = http.get(&ce.instance_url(&web, "status"), None).await;
     assert_eq!(v["connected"], json!(false), "still not connected: {v}");
 
-    // The WhatsApp Web network takes texts, reactions, deletes for everyone and read receipts
-    // (queued until the line is up); the rest is refused before queueing, naming what.
+    // The WhatsApp Web network takes texts, locations, contacts, reactions, deletes for
+    // everyone and read receipts (queued until the line is up); the rest is refused before
+    // queueing, naming what.
     let contact = "5511988887777";
     let queued = [
         ("send-text", json!({"phone": contact, "message": "hi"})),
         ("send-reaction", json!({"phone": contact, "messageId": "3AF8E0F2F4C1A3B5D6E7", "reaction": "👍"})),
         ("send-remove-reaction", json!({"phone": contact, "messageId": "3AF8E0F2F4C1A3B5D6E7"})),
         ("read-message", json!({"phone": contact, "messageId": "3AF8E0F2F4C1A3B5D6E7"})),
+        (
+            "send-location",
+            json!({"phone": contact, "title": "Sé", "address": "Praça da Sé", "latitude": "-23.55", "longitude": "-46.63"}),
+        ),
+        ("send-contact", json!({"phone": contact, "contactName": "Ana", "contactPhone": "5511977776666"})),
     ];
     for (route, body) in queued {
         let (s, v) = http.post(&ce.instance_url(&web, route), None, &body).await;
@@ -69,7 +75,7 @@ async fn without_whatsapp_the_status_says_it_cannot_reach_it_and_other_instances
     let (s, v) = http.delete(&ce.instance_url(&web, &delete)).await;
     assert_eq!(s, 204, "delete for everyone: {v}");
     let (_, count) = http.get(&ce.instance_url(&web, "queue/count"), None).await;
-    assert_eq!(count["count"], json!(5), "all five wait for the line: {count}");
+    assert_eq!(count["count"], json!(7), "all seven wait for the line: {count}");
     let refused = [
         ("send-image", json!({"phone": contact, "image": "http://127.0.0.1:9/a.png"}), "does not send media"),
         (
@@ -78,8 +84,8 @@ async fn without_whatsapp_the_status_says_it_cannot_reach_it_and_other_instances
             "pinning",
         ),
         (
-            "send-contact",
-            json!({"phone": contact, "contactName": "Ana", "contactPhone": "5511977776666"}),
+            "send-poll",
+            json!({"phone": contact, "message": "Which?", "poll": [{"name": "a"}, {"name": "b"}]}),
             "only so far",
         ),
     ];
@@ -93,7 +99,7 @@ async fn without_whatsapp_the_status_says_it_cannot_reach_it_and_other_instances
     assert_eq!(s, 400, "{v}");
     assert!(v.to_string().contains("on this device only"), "{v}");
     let (_, count) = http.get(&ce.instance_url(&web, "queue/count"), None).await;
-    assert_eq!(count["count"], json!(5), "nothing refused was queued: {count}");
+    assert_eq!(count["count"], json!(7), "nothing refused was queued: {count}");
 }
 
 #[cfg(not(feature = "whatsapp-web"))]

@@ -24,7 +24,7 @@ pub enum OnConnect {
     Fail(EngineError),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Call {
     Connect,
     PairCode(String),

@@ -30,9 +30,24 @@ pub enum EngineError {
 }
 
 /// What we send.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Outgoing {
     Text(String),
+    /// A text with a link in it, shown with the link's preview.
+    Link {
+        text: String,
+        url: String,
+        title: Option<String>,
+        description: Option<String>,
+    },
+    Location {
+        latitude: f64,
+        longitude: f64,
+        name: String,
+        address: String,
+    },
+    /// One or more contact cards.
+    Contacts(Vec<SharedContact>),
     /// A reaction to `target`; an empty `emoji` takes the reaction back.
     Reaction {
         target: MessageRef,
@@ -42,6 +57,13 @@ pub enum Outgoing {
     Revoke {
         target: MessageRef,
     },
+}
+
+/// A contact card as WhatsApp carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedContact {
+    pub display_name: String,
+    pub vcard: String,
 }
 
 /// The message an act is about, as the wire names it.

@@ -37,6 +37,7 @@ use tokio::sync::{mpsc, oneshot};
 
 pub use engine::{
     BoxFuture, ChatPresence, EngineFactory, InboundContent, InboundMessage, MediaKind, MessageRef, Outgoing,
+    SharedContact,
 };
 pub use ids::WireId;
 

@@ -242,7 +242,7 @@ async fn read_receipts_go_out_for_the_messages_named_and_the_act_is_accepted_onc
 }
 
 #[tokio::test(start_paused = true)]
-async fn reactions_and_deletes_go_on_the_wire_under_the_acts_own_id_and_its_ack_accepts_them() {
+async fn reactions_deletes_links_locations_and_contacts_go_on_the_wire_under_their_own_id_and_its_ack_accepts_them() {
     let mut r = rig(connected_as("5511999990000"));
     r.online(1).await;
     let ours = MessageId::generate();
@@ -252,6 +252,14 @@ async fn reactions_and_deletes_go_on_the_wire_under_the_acts_own_id_and_its_ack_
         Outgoing::Reaction { target: target.clone(), emoji: "👍".into() },
         Outgoing::Reaction { target: target.clone(), emoji: String::new() },
         Outgoing::Revoke { target: target.clone() },
+        Outgoing::Link {
+            text: "see https://example.com".into(),
+            url: "https://example.com".into(),
+            title: Some("Example".into()),
+            description: None,
+        },
+        Outgoing::Location { latitude: -23.55, longitude: -46.63, name: "Sé".into(), address: "Praça da Sé".into() },
+        Outgoing::Contacts(vec![SharedContact { display_name: "Ana".into(), vcard: "BEGIN:VCARD…".into() }]),
     ];
     for body in acts {
         let act = MessageId::generate();

@@ -1,8 +1,8 @@
 //! The WhatsApp Web connector behind the [`Connector`] seam: calls become line commands of
 //! [`chatedge_whatsapp_web::WhatsappWeb`], its events become [`NetworkEvent`]s on the shard that
 //! owns the instance. The engine's credentials never leave its part of the store, so the
-//! session record's [`Credentials`] only mark the network. Texts, reactions, deletes for
-//! everyone and read receipts are sent so far (the edges refuse other contents for this network
+//! session record's [`Credentials`] only mark the network. Texts, links, locations, contact
+//! cards, reactions, deletes for everyone and read receipts are sent so far (the edges refuse other contents for this network
 //! before queueing, [`super::carries`]); received media arrives as "waiting for this message"
 //! until media transfer through the engine is built.
 
@@ -20,7 +20,8 @@ use crate::network::{
     AckId, Connector, Credentials, Generation, IncomingMessage, MessageStatus, NetworkError, NetworkEvent,
     PairingMethod, Presence,
 };
-use crate::queue::content::Action;
+use crate::queue::content::card::{ContactCard, LinkPreview};
+use crate::queue::content::{Action, Card};
 use crate::queue::{Content, OutboundMessage};
 
 /// What the session record keeps for a WhatsApp Web instance (the keys stay in the engine's store).
@@ -195,6 +196,20 @@ impl WhatsappWebConnector {
     }
 }
 
+/// A text with its link's preview (its picture is not sent).
+fn link(text: &str, preview: &LinkPreview) -> wa::Outgoing {
+    wa::Outgoing::Link {
+        text: text.to_owned(),
+        url: preview.url.clone(),
+        title: preview.title.clone(),
+        description: preview.description.clone(),
+    }
+}
+
+fn contact(card: &ContactCard) -> wa::SharedContact {
+    wa::SharedContact { display_name: card.name.clone(), vcard: card.vcard() }
+}
+
 /// A line command's fate: on the line, or no line of that connection.
 fn on_the_line(taken: bool) -> Result<(), NetworkError> {
     match taken {
@@ -235,7 +250,20 @@ impl Connector for WhatsappWebConnector {
     fn send(&mut self, message: &OutboundMessage, generation: Generation) -> Result<(), NetworkError> {
         let (instance, g, id, chat) = (message.instance, generation.0, message.message_id, message.phone.clone());
         let body = match &message.content {
-            Content::Text { message: text, .. } => wa::Outgoing::Text(text.clone()),
+            Content::Text { message: text, preview: None } => wa::Outgoing::Text(text.clone()),
+            Content::Text { message: text, preview: Some(preview) } => link(text, preview),
+            Content::Card(card) => match card.as_ref() {
+                Card::Link { message: text, preview, .. } => link(text, preview),
+                Card::Location { latitude, longitude, title, address } => wa::Outgoing::Location {
+                    latitude: *latitude,
+                    longitude: *longitude,
+                    name: title.clone(),
+                    address: address.clone(),
+                },
+                Card::Contact(card) => wa::Outgoing::Contacts(vec![contact(card)]),
+                Card::Contacts { contacts } => wa::Outgoing::Contacts(contacts.iter().map(contact).collect()),
+                Card::NewsletterAdminInvite { .. } => return self.refuse(message, generation),
+            },
             Content::Action(action) => match action.as_ref() {
                 Action::Read { message_id } => {
                     let target = self.target(message, message_id, None);

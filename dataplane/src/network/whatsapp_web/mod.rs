@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use chatedge_config::InstanceId;
 
-use crate::queue::content::Action;
+use crate::queue::content::{Action, Card};
 use crate::queue::Content;
 
 /// What `status` adds about a WhatsApp Web instance's line.
@@ -44,10 +44,14 @@ pub fn carries(content: &Content) -> Result<(), &'static str> {
             Action::Pin { .. } => Err("pinning messages is not available on WhatsApp Web yet"),
             Action::Forward { .. } => Err("forwarding messages is not available on WhatsApp Web yet"),
         },
+        Content::Card(card) => match card.as_ref() {
+            Card::Link { .. } | Card::Location { .. } | Card::Contact(_) | Card::Contacts { .. } => Ok(()),
+            Card::NewsletterAdminInvite { .. } => Err("channel admin invites are not available on WhatsApp Web yet"),
+        },
         Content::Media(_) => Err("the WhatsApp Web connector does not send media yet"),
-        Content::Card(_) | Content::Interactive(_) | Content::Template(_) => {
-            Err("the WhatsApp Web connector sends texts, reactions, deletes and read receipts only so far")
-        }
+        Content::Interactive(_) | Content::Template(_) => Err(
+            "the WhatsApp Web connector sends texts, links, locations, contacts, reactions, deletes and read receipts only so far",
+        ),
     }
 }
 

@@ -28,7 +28,8 @@ use crate::network::kv::StoreKv;
 use crate::network::Connector;
 use crate::outbox::dispatcher;
 use crate::outbox::event::StoredEvent;
-use crate::queue::content::Action;
+use crate::queue::content::card::ContactCard;
+use crate::queue::content::{Action, Card};
 use crate::queue::{Content, OutboundMessage};
 use crate::shard::{self, recovery, Command, ShardDeps, Shards};
 use crate::store::{Cf, Store};
@@ -409,7 +410,7 @@ fn last_send(double: &Double) -> Option<(wa::WireId, wa::Outgoing)> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reactions_deletes_and_read_receipts_reach_the_engine_naming_the_right_message_through_a_real_shard() {
+async fn reactions_deletes_cards_and_read_receipts_reach_the_engine_naming_the_right_message_through_a_real_shard() {
     let dir = tempfile::tempdir().unwrap();
     let instance = instance();
     let double = Double::new(OnConnect::Silent);
@@ -457,6 +458,43 @@ async fn reactions_deletes_and_read_receipts_reach_the_engine_naming_the_right_m
         double.emit(EngineEvent::ServerAck { id: wire(&id), error: None });
         let delivery = plane.webhook("the act's DeliveryCallback", |v| is(v, "DeliveryCallback", &id)).await;
         assert!(delivery.get("error").is_none(), "{delivery}");
+    }
+
+    // Cards: a location and a contact card, under their own ids.
+    let cards = [
+        (
+            Card::Location {
+                latitude: -23.55, longitude: -46.63, title: "Sé".into(), address: "Praça da Sé".into()
+            },
+            wa::Outgoing::Location {
+                latitude: -23.55,
+                longitude: -46.63,
+                name: "Sé".into(),
+                address: "Praça da Sé".into(),
+            },
+        ),
+        (
+            Card::Contact(ContactCard {
+                name: "Ana".into(),
+                phones: vec![Phone::parse(CONTACT).unwrap()],
+                business_description: None,
+            }),
+            wa::Outgoing::Contacts(vec![wa::SharedContact {
+                display_name: "Ana".into(),
+                vcard: format!(
+                    "BEGIN:VCARD\nVERSION:3.0\nN:;Ana;;;\nFN:Ana\nTEL;type=CELL;waid={CONTACT}:+{CONTACT}\nEND:VCARD"
+                ),
+            }]),
+        ),
+    ];
+    for (card, expected) in cards {
+        let message = OutboundMessage::new(plane.id, Phone::parse(CONTACT).unwrap(), Content::Card(Box::new(card)));
+        let id = message.message_id;
+        plane.shards.call(&plane.id, |reply| Command::Enqueue { message, reply, idempotency: None }).await.unwrap();
+        until("the card is on the wire", || last_send(&double).is_some_and(|(w, _)| w == wa::WireId::of(&id))).await;
+        assert_eq!(last_send(&double), Some((wa::WireId::of(&id), expected)));
+        double.emit(EngineEvent::ServerAck { id: wire(&id), error: None });
+        plane.webhook("the card's DeliveryCallback", |v| is(v, "DeliveryCallback", &id)).await;
     }
 
     // A read receipt goes out for the received message under its own id (no 3EB0 prefix),

@@ -90,12 +90,7 @@ fn preview_text(message: String) -> IncomingContent {
 /// A shared contact card as WhatsApp carries it: a name and a vCard with its numbers.
 fn contact_of(card: &ContactCard) -> Contact {
     let phones: Vec<String> = card.phones.iter().map(|p| p.as_str().to_owned()).collect();
-    let tels: String = phones.iter().map(|p| format!("TEL;type=CELL;waid={p}:+{p}\n")).collect();
-    Contact {
-        display_name: card.name.clone(),
-        v_card: format!("BEGIN:VCARD\nVERSION:3.0\nN:;{0};;;\nFN:{0}\n{tels}END:VCARD", card.name),
-        phones,
-    }
+    Contact { display_name: card.name.clone(), v_card: card.vcard(), phones }
 }
 
 fn media_of(media: &Media) -> IncomingContent {

@@ -56,6 +56,34 @@ pub struct ContactCard {
     pub business_description: Option<String>,
 }
 
+impl ContactCard {
+    /// The card as WhatsApp carries it: a vCard 3.0 with the name and each number (`waid` names
+    /// the WhatsApp account). Text values are escaped (RFC 6350 §3.4), so a name cannot add
+    /// lines of its own.
+    pub fn vcard(&self) -> String {
+        let name = escape(&self.name);
+        let tels: String = self.phones.iter().map(|p| format!("TEL;type=CELL;waid={0}:+{0}\n", p.as_str())).collect();
+        format!("BEGIN:VCARD\nVERSION:3.0\nN:;{name};;;\nFN:{name}\n{tels}END:VCARD")
+    }
+}
+
+/// A vCard text value: backslash, comma, semicolon and line breaks escaped.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' | ',' | ';' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' => out.push_str("\\n"),
+            '\r' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum Card {
@@ -114,6 +142,17 @@ impl Card {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_contact_card_is_a_vcard_whose_name_cannot_add_lines() {
+        let phone = Phone::parse("5544999999999").unwrap();
+        let card = ContactCard { name: "Ana; Bia\nEND:VCARD".into(), phones: vec![phone], business_description: None };
+        assert_eq!(
+            card.vcard(),
+            "BEGIN:VCARD\nVERSION:3.0\nN:;Ana\\; Bia\\nEND:VCARD;;;\nFN:Ana\\; Bia\\nEND:VCARD\n\
+             TEL;type=CELL;waid=5544999999999:+5544999999999\nEND:VCARD"
+        );
+    }
 
     #[test]
     fn every_card_survives_its_stored_form() {

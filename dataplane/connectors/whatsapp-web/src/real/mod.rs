@@ -23,7 +23,7 @@ use whatsapp_rust::{async_trait, Client, Jid};
 
 use crate::engine::{
     BoxFuture, ChatPresence, Engine, EngineError, EngineEvent, EngineFactory, EventTx, InboundContent, InboundMessage,
-    InboundSink, LogoutKind, MediaKind, MessageRef, OpenArgs, Outgoing, ReceiptKind,
+    InboundSink, LogoutKind, MediaKind, MessageRef, OpenArgs, Outgoing, ReceiptKind, SharedContact,
 };
 use crate::ids::WireId;
 
@@ -115,6 +115,58 @@ fn revoke(target: &MessageRef) -> wa::Message {
     }
 }
 
+/// A text whose link WhatsApp shows with a title and description (no picture: it would have to
+/// be uploaded as an encrypted thumbnail first).
+fn link(text: &str, url: &str, title: &Option<String>, description: &Option<String>) -> wa::Message {
+    use whatsapp_rust::waproto::buffa::MessageField;
+    wa::Message {
+        extended_text_message: MessageField::some(wa::message::ExtendedTextMessage {
+            text: Some(text.to_owned()),
+            matched_text: Some(url.to_owned()),
+            title: title.clone(),
+            description: description.clone(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn location(latitude: f64, longitude: f64, name: &str, address: &str) -> wa::Message {
+    use whatsapp_rust::waproto::buffa::MessageField;
+    let given = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+    wa::Message {
+        location_message: MessageField::some(wa::message::LocationMessage {
+            degrees_latitude: Some(latitude),
+            degrees_longitude: Some(longitude),
+            name: given(name),
+            address: given(address),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// One card as a contact message, several as a contacts array (as the phone sends them).
+fn shared_contacts(contacts: &[SharedContact]) -> wa::Message {
+    use whatsapp_rust::waproto::buffa::MessageField;
+    let card = |c: &SharedContact| wa::message::ContactMessage {
+        display_name: Some(c.display_name.clone()),
+        vcard: Some(c.vcard.clone()),
+        ..Default::default()
+    };
+    match contacts {
+        [one] => wa::Message { contact_message: MessageField::some(card(one)), ..Default::default() },
+        many => wa::Message {
+            contacts_array_message: MessageField::some(wa::message::ContactsArrayMessage {
+                display_name: Some(format!("{} contacts", many.len())),
+                contacts: many.iter().map(card).collect(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+    }
+}
+
 fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
@@ -164,6 +216,11 @@ impl Engine for RealEngine {
                     now_ms() as i64,
                 ),
                 Outgoing::Revoke { target } => revoke(target),
+                Outgoing::Link { text, url, title, description } => link(text, url, title, description),
+                Outgoing::Location { latitude, longitude, name, address } => {
+                    location(*latitude, *longitude, name, address)
+                }
+                Outgoing::Contacts(contacts) => shared_contacts(contacts),
             };
             let options = whatsapp_rust::send::SendOptions::default().with_message_id(id.as_str());
             match client.send_message_with_options(jid_of(to), message, options).await {
