@@ -264,6 +264,9 @@ pub struct RawWhatsappWeb {
     pub lock_backoff_ms: u64,
     pub temp_ban_backoff_ms: u64,
     pub inbound_commit_timeout_ms: u64,
+    /// One received file's download from WhatsApp (retries included); past it the message is
+    /// delivered without its file.
+    pub media_download_timeout_ms: u64,
     /// The WebSocket URL to connect to; empty: WhatsApp's own (tests point it at 127.0.0.1).
     pub ws_url: String,
     /// The WhatsApp Web version to announce, e.g. "2.3000.1023456789"; empty: looked up at
@@ -281,6 +284,7 @@ impl Default for RawWhatsappWeb {
             lock_backoff_ms: 12 * 3_600_000,
             temp_ban_backoff_ms: 6 * 3_600_000,
             inbound_commit_timeout_ms: 10_000,
+            media_download_timeout_ms: 60_000,
             ws_url: String::new(),
             version: String::new(),
         }
@@ -677,6 +681,8 @@ pub struct WhatsappWebConfig {
     /// How long a received message waits for its commit before the server is left
     /// unacknowledged (it redelivers).
     pub inbound_commit_timeout: Duration,
+    /// One received file's download (see `RawWhatsappWeb::media_download_timeout_ms`).
+    pub media_download_timeout: Duration,
     /// `None`: WhatsApp's own WebSocket URL.
     pub ws_url: Option<String>,
     /// `None`: the version is looked up.
@@ -1165,6 +1171,9 @@ fn whatsapp_web(p: &mut Problems, w: &RawWhatsappWeb) -> WhatsappWebConfig {
         inbound_commit_timeout: ms(
             p.positive("network.whatsapp_web.inbound_commit_timeout_ms", w.inbound_commit_timeout_ms)
         ),
+        media_download_timeout: ms(
+            p.positive("network.whatsapp_web.media_download_timeout_ms", w.media_download_timeout_ms)
+        ),
     }
 }
 
@@ -1359,6 +1368,7 @@ mod tests {
         let table = [
             ("device_name = \"\"", "network.whatsapp_web.device_name"),
             ("connect_timeout_ms = 0", "network.whatsapp_web.connect_timeout_ms"),
+            ("media_download_timeout_ms = 0", "network.whatsapp_web.media_download_timeout_ms"),
             ("lock_backoff_ms = 60000", "network.whatsapp_web.lock_backoff_ms"),
             ("lease_tll_ms = 5", "lease_tll_ms"),
             ("ws_url = \"http://127.0.0.1:1\"", "network.whatsapp_web.ws_url"),

@@ -144,6 +144,7 @@ pub async fn run(
         store.clone(),
         event_txs.clone(),
         metrics.clone(),
+        media.clone(),
     )
     .map_err(|e| DataPlaneError::Start(format!("WhatsApp Web connector: {e}")))?;
     // Each shard's connector routes every call to the instance's network (sim, Cloud API or
@@ -158,6 +159,7 @@ pub async fn run(
                     whatsapp.clone(),
                     event_txs[i].clone(),
                     store.clone(),
+                    media.clone(),
                 )));
             Box::new(networks) as _
         })

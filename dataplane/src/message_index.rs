@@ -6,7 +6,9 @@
 //! dropped by a compaction filter (a lookup past the expiry answers as for an unknown id).
 //!
 //! Layout: `message id ‖ 0x00 ‖ instance (16)` → `version (u8) ‖ expires_ms (u64 BE) ‖
-//! from_me (u8) ‖ chat`. The same id may appear under two instances (a group message both
+//! from_me (u8) ‖ chat ‖ [0x00 ‖ participant]` (version 2; version 1 rows, without the
+//! participant, are still read). The participant is the group member who wrote a received group
+//! message (WhatsApp names such a message by chat, id and author). The same id may appear under two instances (a group message both
 //! instances took part in): a lookup returns every row, and the caller keeps the ones its
 //! credential reaches. Ids longer than [`MAX_ID_BYTES`] or holding 0x00 are not indexed. Pure
 //! data and store access: no HTTP, no dialect; reads are blocking (call them off the event loop).
@@ -20,7 +22,9 @@ use crate::network::IncomingMessage;
 use crate::queue::{Content, OutboundMessage};
 use crate::store::{keys, Batch, Cf, Store, StoreError};
 
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
+/// Rows written before the participant was kept.
+const VERSION_1: u8 = 1;
 const HEAD: usize = 1 + 8 + 1;
 /// Longest message id indexed (network ids are far shorter: 20–40 bytes, a wamid ~60).
 pub const MAX_ID_BYTES: usize = 128;
@@ -35,27 +39,43 @@ pub struct Entry {
     /// The instance sent it (false: it was received).
     pub from_me: bool,
     pub expires_ms: u64,
+    /// A received group message: the member who wrote it.
+    pub participant: Option<Phone>,
 }
 
 impl Entry {
     fn encode(&self) -> Vec<u8> {
         let chat = self.chat.as_str().as_bytes();
-        let mut v = Vec::with_capacity(HEAD + chat.len());
+        let participant = self.participant.as_ref().map_or(&b""[..], |p| p.as_str().as_bytes());
+        let mut v = Vec::with_capacity(HEAD + chat.len() + 1 + participant.len());
         v.push(VERSION);
         v.extend_from_slice(&self.expires_ms.to_be_bytes());
         v.push(self.from_me as u8);
         v.extend_from_slice(chat);
+        if !participant.is_empty() {
+            v.push(0);
+            v.extend_from_slice(participant);
+        }
         v
     }
 
     fn decode(v: &[u8]) -> Option<Entry> {
-        if v.len() <= HEAD || v[0] != VERSION {
+        if v.len() <= HEAD || !matches!(v[0], VERSION | VERSION_1) {
             return None;
         }
         let expires_ms = expires_ms(v)?;
         let from_me = v[9] == 1;
-        let chat = Phone::parse(std::str::from_utf8(&v[HEAD..]).ok()?).ok()?;
-        Some(Entry { chat, from_me, expires_ms })
+        let rest = &v[HEAD..];
+        let (chat, participant) = match rest.iter().position(|b| *b == 0) {
+            Some(at) if v[0] == VERSION => (&rest[..at], Some(&rest[at + 1..])),
+            _ => (rest, None),
+        };
+        let phone = |b: &[u8]| Phone::parse(std::str::from_utf8(b).ok()?).ok();
+        let participant = match participant {
+            Some(p) => Some(phone(p)?),
+            None => None,
+        };
+        Some(Entry { chat: phone(chat)?, from_me, expires_ms, participant })
     }
 }
 
@@ -92,14 +112,15 @@ pub fn record_sent(batch: &mut Batch, message: &OutboundMessage, retention: Dura
         return;
     }
     let expires_ms = message.created_ms.saturating_add(retention.as_millis() as u64);
-    let entry = Entry { chat: message.phone.clone(), from_me: true, expires_ms };
+    let entry = Entry { chat: message.phone.clone(), from_me: true, expires_ms, participant: None };
     record(batch, &message.message_id.to_string(), &message.instance, &entry);
 }
 
 /// The row of a message `instance` received, kept `retention` from its arrival.
 pub fn record_received(batch: &mut Batch, instance: &InstanceId, message: &IncomingMessage, retention: Duration) {
     let expires_ms = message.at_ms.saturating_add(retention.as_millis() as u64);
-    let entry = Entry { chat: message.from.clone(), from_me: false, expires_ms };
+    let entry =
+        Entry { chat: message.from.clone(), from_me: false, expires_ms, participant: message.participant.clone() };
     record(batch, &message.id, instance, &entry);
 }
 
@@ -130,7 +151,7 @@ pub fn find(store: &Store, message_id: &str, now_ms: u64) -> Result<Vec<(Instanc
 /// the family's compaction filter.
 pub fn droppable(v: &[u8], now_ms: u64) -> bool {
     match expires_ms(v) {
-        Some(at) if v[0] == VERSION => at <= now_ms,
+        Some(at) if matches!(v[0], VERSION | VERSION_1) => at <= now_ms,
         _ => true,
     }
 }
@@ -141,16 +162,27 @@ mod tests {
     use crate::metrics::Metrics;
 
     fn entry(chat: &str, from_me: bool, expires_ms: u64) -> Entry {
-        Entry { chat: Phone::parse(chat).unwrap(), from_me, expires_ms }
+        Entry { chat: Phone::parse(chat).unwrap(), from_me, expires_ms, participant: None }
     }
 
     #[test]
     fn an_entry_reads_back_as_written() {
-        for e in [entry("5511999999999", true, 7), entry("120363019502650977-group", false, u64::MAX)] {
+        let in_a_group = Entry {
+            participant: Some(Phone::parse("5511977776666").unwrap()),
+            ..entry("120363019502650977-group", false, 9)
+        };
+        for e in [entry("5511999999999", true, 7), entry("120363019502650977-group", false, u64::MAX), in_a_group] {
             assert_eq!(Entry::decode(&e.encode()), Some(e));
         }
         assert_eq!(Entry::decode(&[VERSION]), None);
         assert_eq!(Entry::decode(&[9; 20]), None);
+        let written_by_version_1 = [&[VERSION_1][..], &7u64.to_be_bytes(), &[1], b"5511999999999"].concat();
+        assert_eq!(
+            Entry::decode(&written_by_version_1),
+            Some(entry("5511999999999", true, 7)),
+            "older rows still read"
+        );
+        assert!(!droppable(&written_by_version_1, 6));
     }
 
     #[test]
@@ -158,7 +190,7 @@ mod tests {
         let e = entry("5511999999999", true, 1_000).encode();
         assert!(!droppable(&e, 999));
         assert!(droppable(&e, 1_000));
-        assert!(droppable(&[2, 0, 0, 0, 0, 0, 0, 0, 0, 1, b'5'], 0));
+        assert!(droppable(&[3, 0, 0, 0, 0, 0, 0, 0, 0, 1, b'5'], 0));
         assert!(droppable(&[], 0));
     }
 

@@ -119,6 +119,9 @@ pub struct Metrics {
     /// pairing_code, connected, disconnected — including the at-once answers of a cooling-down
     /// line —, accepted, rejected, status, incoming, …).
     pub whatsapp_web_events: IntCounterVec,
+    /// Files of the WhatsApp Web connector: sent (`read`, `unreadable`) and received
+    /// (`stored`, `missing` — the engine could not download it —, `refused` by the media store).
+    pub whatsapp_web_media: IntCounterVec,
 }
 
 fn latency_buckets() -> Vec<f64> {
@@ -530,6 +533,16 @@ impl Metrics {
                         "events of the WhatsApp Web connector handed to the shards, by kind",
                     ),
                     &["kind"],
+                ),
+            ),
+            whatsapp_web_media: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "chatedge_dp_whatsapp_web_media_total",
+                        "files of the WhatsApp Web connector, by direction (sent, received) and outcome",
+                    ),
+                    &["direction", "outcome"],
                 ),
             ),
             cloud_api_seen_marks_pruned: register(

@@ -63,6 +63,11 @@ impl Media {
         Ok(Arc::new(Media { store, links, config, client, uploads: Semaphore::new(permits), downloads, metrics }))
     }
 
+    /// The data plane's metrics (media counted by the connectors).
+    pub fn metrics(&self) -> &Arc<crate::metrics::Metrics> {
+        &self.metrics
+    }
+
     /// The size limit of one file of `kind` (`[media] max_*_bytes`).
     pub fn limit(&self, kind: MediaKind) -> u64 {
         let c = &self.config;

@@ -9,8 +9,8 @@ use std::time::Duration;
 use chatedge_connector::KvStore;
 
 use crate::engine::{
-    BoxFuture, ChatPresence, Engine, EngineError, EngineEvent, EngineFactory, EventTx, InboundMessage, InboundSink,
-    OpenArgs, Outgoing,
+    Act, BoxFuture, ChatPresence, Engine, EngineError, EngineEvent, EngineFactory, EventTx, InboundMessage,
+    InboundSink, OpenArgs, Outgoing,
 };
 use crate::ids::WireId;
 
@@ -29,7 +29,7 @@ pub enum Call {
     Connect,
     PairCode(String),
     Send { to: String, id: WireId, body: Outgoing },
-    MarkRead { chat: String, ids: Vec<String> },
+    Act(Act),
     Presence(String, ChatPresence),
     Unavailable,
     Logout,
@@ -245,9 +245,9 @@ impl Engine for Client {
         Box::pin(std::future::ready(result))
     }
 
-    fn mark_read<'a>(&'a self, chat: &'a str, ids: &'a [String]) -> BoxFuture<'a, Result<(), EngineError>> {
-        self.record(Call::MarkRead { chat: chat.to_owned(), ids: ids.to_vec() });
-        // Receipts go out on the same socket as messages: they fail as a send would.
+    fn act<'a>(&'a self, act: &'a Act) -> BoxFuture<'a, Result<(), EngineError>> {
+        self.record(Call::Act(act.clone()));
+        // Acts go out on the same socket as messages: they fail as a send would.
         let result = self.double.lock().send_error.clone().map_or(Ok(()), Err);
         Box::pin(std::future::ready(result))
     }

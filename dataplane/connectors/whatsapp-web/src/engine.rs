@@ -57,6 +57,64 @@ pub enum Outgoing {
     Revoke {
         target: MessageRef,
     },
+    /// A file, read and ready to upload.
+    Media(OutgoingMedia),
+}
+
+/// A media message whose file has been read: the engine uploads it (encrypted) and sends the
+/// message that names the upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMedia {
+    pub kind: MediaKind,
+    pub file: FileData,
+    pub caption: Option<String>,
+    /// Documents: the name the recipient sees.
+    pub file_name: Option<String>,
+    pub view_once: bool,
+}
+
+/// A media message as the data plane hands it over: its file is read (from the media store, or
+/// fetched from its URL) only when the message's turn on the line comes.
+#[derive(Clone)]
+pub struct MediaToSend {
+    pub kind: MediaKind,
+    pub file: Arc<dyn MediaFile>,
+    pub caption: Option<String>,
+    pub file_name: Option<String>,
+    pub view_once: bool,
+}
+
+impl MediaToSend {
+    /// The message with its file read.
+    pub fn with(self, file: FileData) -> OutgoingMedia {
+        OutgoingMedia {
+            kind: self.kind,
+            file,
+            caption: self.caption,
+            file_name: self.file_name,
+            view_once: self.view_once,
+        }
+    }
+}
+
+/// Where a file to send is read from; `Err` says why it cannot be (the message is refused with
+/// that reason).
+pub trait MediaFile: Send + Sync {
+    fn read(&self) -> BoxFuture<'_, Result<FileData, String>>;
+}
+
+/// A file's bytes and their type.
+#[derive(Clone, PartialEq, Eq)]
+pub struct FileData {
+    /// Its MIME type (`image/jpeg`, `audio/ogg; codecs=opus`).
+    pub mime: String,
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for FileData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FileData({}, {} bytes)", self.mime, self.bytes.len())
+    }
 }
 
 /// A contact card as WhatsApp carries it.
@@ -75,6 +133,29 @@ pub struct MessageRef {
     pub id: String,
     /// Whether this account sent it.
     pub from_me: bool,
+    /// Someone else's message in a group: the member who wrote it (a number), without which
+    /// WhatsApp cannot tell whose message a reaction or pin is about.
+    pub participant: Option<String>,
+}
+
+/// An act on a message that WhatsApp acknowledges with nothing naming it: done once it is on
+/// the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Act {
+    /// Read receipts for the messages `ids` (wire ids) of `chat`.
+    Read { chat: String, ids: Vec<String> },
+    /// Pins `target` for everyone in its chat for `duration`; `None` unpins it.
+    Pin { target: MessageRef, duration: Option<PinFor> },
+    /// Deletes `target` on this account's devices only.
+    DeleteForMe { target: MessageRef },
+}
+
+/// How long a pin lasts (WhatsApp's three choices).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PinFor {
+    Day,
+    Week,
+    Month,
 }
 
 /// A contact's chat presence we show.
@@ -109,27 +190,54 @@ pub enum LogoutKind {
 pub enum MediaKind {
     Image,
     Video,
+    /// A video that plays in a loop without sound, as a GIF.
+    Gif,
+    /// A round video note.
+    Ptv,
+    /// An audio file.
     Audio,
+    /// A recorded voice message (push to talk).
+    Voice,
     Document,
     Sticker,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum InboundContent {
     Text(String),
-    /// A media message; its bytes stay on WhatsApp's servers until downloaded.
+    /// A media message with its file, downloaded (and decrypted) before the message is handed
+    /// over; `file` is `None` when it could not be (too large, gone from WhatsApp's servers):
+    /// the message is delivered without it rather than lost.
     Media {
         kind: MediaKind,
         mime: String,
         caption: Option<String>,
         file_name: Option<String>,
+        seconds: u32,
+        view_once: bool,
+        file: Option<FileData>,
+    },
+    Location {
+        latitude: f64,
+        longitude: f64,
+        name: Option<String>,
+        address: String,
+    },
+    /// One contact card (several at once arrive as `Other`).
+    Contact(SharedContact),
+    /// A reaction to the message `target` of this chat (`from_me`: one this account sent); an
+    /// empty `emoji` takes it back.
+    Reaction {
+        target: String,
+        from_me: bool,
+        emoji: String,
     },
     /// A message type the connector does not translate yet (named, for the integrator).
     Other(String),
 }
 
 /// A message someone sent to the instance's number.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct InboundMessage {
     pub id: String,
     /// The chat: the sender's number, or the group's id.
@@ -222,7 +330,8 @@ pub trait Engine: Send + Sync {
     fn pair_code<'a>(&'a self, phone: &'a str) -> BoxFuture<'a, Result<String, EngineError>>;
     /// Puts a message on the wire under `id`; `Ok` is not the server's ack (that is an event).
     fn send<'a>(&'a self, to: &'a str, id: &'a WireId, body: &'a Outgoing) -> BoxFuture<'a, Result<(), EngineError>>;
-    fn mark_read<'a>(&'a self, chat: &'a str, ids: &'a [String]) -> BoxFuture<'a, Result<(), EngineError>>;
+    /// Carries out `act`; `Ok` once it is on the wire.
+    fn act<'a>(&'a self, act: &'a Act) -> BoxFuture<'a, Result<(), EngineError>>;
     fn chat_presence<'a>(&'a self, to: &'a str, presence: ChatPresence) -> BoxFuture<'a, Result<(), EngineError>>;
     /// The paired number (digits), once logged in.
     fn own_phone(&self) -> Option<String>;
@@ -234,12 +343,22 @@ pub trait Engine: Send + Sync {
     fn shutdown(&self) -> BoxFuture<'_, ()>;
 }
 
+/// How received files are downloaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MediaLimits {
+    /// A received file larger than this is not downloaded (its message arrives without it).
+    pub max_bytes: u64,
+    /// One download's time, retries included; past it the message arrives without its file.
+    pub timeout: Duration,
+}
+
 /// What opening an engine needs.
 pub struct OpenArgs {
     pub instance: InstanceId,
     /// The instance's part of the store (keys already scoped to it).
     pub store: Arc<dyn KvStore>,
     pub device_name: String,
+    pub media: MediaLimits,
     pub events: EventTx,
     pub inbound: Arc<dyn InboundSink>,
 }

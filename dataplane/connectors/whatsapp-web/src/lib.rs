@@ -36,8 +36,8 @@ use chatedge_connector::KvStore;
 use tokio::sync::{mpsc, oneshot};
 
 pub use engine::{
-    BoxFuture, ChatPresence, EngineFactory, InboundContent, InboundMessage, MediaKind, MessageRef, Outgoing,
-    SharedContact,
+    Act, BoxFuture, ChatPresence, EngineFactory, FileData, InboundContent, InboundMessage, MediaFile, MediaKind,
+    MediaLimits, MediaToSend, MessageRef, Outgoing, OutgoingMedia, PinFor, SharedContact,
 };
 pub use ids::WireId;
 
@@ -57,6 +57,8 @@ pub struct Settings {
     /// How long a received message waits for the data plane's commit before the server is left
     /// unacknowledged (it will redeliver).
     pub inbound_commit_timeout: Duration,
+    /// How received files are downloaded (their size bound and time).
+    pub media: MediaLimits,
 }
 
 impl Default for Settings {
@@ -68,6 +70,7 @@ impl Default for Settings {
             lock_backoff: Duration::from_secs(12 * 3600),
             temp_ban_backoff: Duration::from_secs(6 * 3600),
             inbound_commit_timeout: Duration::from_secs(10),
+            media: MediaLimits { max_bytes: 64 << 20, timeout: Duration::from_secs(60) },
         }
     }
 }
@@ -318,19 +321,30 @@ impl WhatsappWeb {
         }
     }
 
-    /// Sends read receipts for the messages `ids` (wire ids) of `chat` on connection
-    /// `generation`, as the act `message_id`: `Accepted` or `Rejected` follows for it (or
+    /// Puts a media message on the wire of connection `generation` once its file is read
+    /// (messages behind it on the line wait for it, so the order holds): `Accepted` or
+    /// `Rejected` follows — `Rejected` naming the reason when the file cannot be read (or
     /// `Disconnected`, when the connection is gone).
-    pub fn mark_read(
+    pub fn send_media(
         &mut self,
         instance: InstanceId,
         generation: u64,
         message_id: MessageId,
-        chat: Phone,
-        ids: Vec<String>,
+        to: Phone,
+        media: MediaToSend,
     ) -> bool {
         match self.lines.get(&instance).filter(|l| l.generation == generation) {
-            Some(line) => line.command(line::Command::Read { for_message: message_id, chat, ids }),
+            Some(line) => line.command(line::Command::SendMedia { id: WireId::of(&message_id), to, media }),
+            None => false,
+        }
+    }
+
+    /// Carries out `act` (read receipts, a pin, a delete for this account only) on connection
+    /// `generation`, as the queued message `message_id`: `Accepted` once it is on the wire, or
+    /// `Rejected` (or `Disconnected`, when the connection is gone).
+    pub fn act(&mut self, instance: InstanceId, generation: u64, message_id: MessageId, act: Act) -> bool {
+        match self.lines.get(&instance).filter(|l| l.generation == generation) {
+            Some(line) => line.command(line::Command::Act { for_message: message_id, act }),
             None => false,
         }
     }

@@ -12,7 +12,10 @@ use chatedge_config::{InstanceId, MessageId, Phone};
 use chatedge_connector::{KvBatch, KvStore, Scoped};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::engine::{BoxFuture, ChatPresence, Engine, EventTx, InboundMessage, InboundSink, OpenArgs, Outgoing};
+use crate::engine::{
+    BoxFuture, ChatPresence, Engine, EngineError, EventTx, FileData, InboundMessage, InboundSink, MediaToSend,
+    OpenArgs, Outgoing,
+};
 use crate::ids::WireId;
 use crate::lease::{self, Owner};
 use crate::mapping::{self, LineId, Next};
@@ -33,13 +36,19 @@ pub enum Command {
         to: Phone,
         body: Outgoing,
     },
-    /// Read receipts for the messages `ids` of `chat`; `for_message` is the act's own message,
-    /// `Accepted` once the receipts are on the wire (the server acknowledges receipts with
-    /// nothing that names them).
-    Read {
+    /// A media message: its file is read first (events keep being handled meanwhile; later
+    /// commands wait, so messages keep their order), then it is sent like `Send`.
+    SendMedia {
+        id: WireId,
+        to: Phone,
+        media: MediaToSend,
+    },
+    /// An act (read receipts, a pin, a delete for this account only); `for_message` is the
+    /// act's own queued message, `Accepted` once the act is on the wire (the server acknowledges
+    /// such acts with nothing that names them).
+    Act {
         for_message: MessageId,
-        chat: Phone,
-        ids: Vec<String>,
+        act: crate::engine::Act,
     },
     Presence {
         to: Phone,
@@ -232,6 +241,7 @@ async fn connected_life(
         device_name: shared.settings.device_name.clone(),
         events,
         inbound,
+        media: shared.settings.media,
     };
     let engine = match shared.factory.open(args).await {
         Ok(engine) => engine,
@@ -282,6 +292,9 @@ async fn drive(
     let mut after_pair = false;
     let mut renew = tokio::time::interval(shared.settings.lease_ttl / 3);
     renew.tick().await;
+    // The file of the media message being read (at most one; dropped with the line, which
+    // stops the read).
+    let mut reading: tokio::task::JoinSet<ReadFile> = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
             () = &mut watchdog, if !answered => {
@@ -345,21 +358,32 @@ async fn drive(
                     shared.sink.deliver(event).await;
                 }
             }
-            command = commands.recv() => match command {
+            read = reading.join_next(), if !reading.is_empty() => {
+                let Some(Ok(ReadFile { id, to, media, file })) = read else { continue };
+                let Some(message_id) = WireId::ours(id.as_str()) else { continue };
+                let sent = match file {
+                    Ok(file) => engine.send(to.as_str(), &id, &Outgoing::Media(media.with(file))).await,
+                    Err(reason) => Err(EngineError::Refused(format!("the media file cannot be sent: {reason}"))),
+                };
+                if let Err(e) = put_on_the_wire(shared, line, message_id, sent).await {
+                    return lost(e.to_string());
+                }
+            }
+            command = commands.recv(), if reading.is_empty() => match command {
                 Some(Command::Send { id, to, body }) => {
                     let Some(message_id) = WireId::ours(id.as_str()) else { continue };
-                    match engine.send(to.as_str(), &id, &body).await {
-                        Ok(()) => {}
-                        Err(crate::engine::EngineError::Refused(reason)) => {
-                            let event = WaEvent::Rejected { instance: line.instance, generation: line.generation, message_id, reason };
-                            shared.sink.deliver(event).await;
-                        }
-                        // Not on the wire: the connection is gone; the session sends it again.
-                        Err(e) => return lost(e.to_string()),
+                    if let Err(e) = put_on_the_wire(shared, line, message_id, engine.send(to.as_str(), &id, &body).await).await {
+                        return lost(e.to_string());
                     }
                 }
-                Some(Command::Read { for_message: message_id, chat, ids }) => {
-                    match engine.mark_read(chat.as_str(), &ids).await {
+                Some(Command::SendMedia { id, to, media }) => {
+                    reading.spawn(async move {
+                        let file = media.file.read().await;
+                        ReadFile { id, to, media, file }
+                    });
+                }
+                Some(Command::Act { for_message: message_id, act }) => {
+                    match engine.act(&act).await {
                         Ok(()) => {
                             let at_ms = (shared.clock)();
                             let event = WaEvent::Accepted { instance: line.instance, generation: line.generation, message_id, at_ms };
@@ -396,6 +420,34 @@ async fn drive(
                 }
             }
         }
+    }
+}
+
+/// A media message whose file was read (or could not be).
+struct ReadFile {
+    id: WireId,
+    to: Phone,
+    media: MediaToSend,
+    file: Result<FileData, String>,
+}
+
+/// What a send's answer means: on the wire (the server's ack follows as an event), refused
+/// (`Rejected` now), or not on the wire because the connection is gone (`Err`: the line ends
+/// and the session sends the message again).
+async fn put_on_the_wire(
+    shared: &Shared,
+    line: LineId,
+    message_id: MessageId,
+    sent: Result<(), EngineError>,
+) -> Result<(), EngineError> {
+    match sent {
+        Ok(()) => Ok(()),
+        Err(EngineError::Refused(reason)) => {
+            let event = WaEvent::Rejected { instance: line.instance, generation: line.generation, message_id, reason };
+            shared.sink.deliver(event).await;
+            Ok(())
+        }
+        Err(e) => Err(e),
     }
 }
 

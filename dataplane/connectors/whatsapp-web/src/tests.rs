@@ -214,22 +214,39 @@ async fn a_resend_after_a_crash_waits_for_the_dead_clients_lease_and_carries_the
 }
 
 #[tokio::test(start_paused = true)]
-async fn read_receipts_go_out_for_the_messages_named_and_the_act_is_accepted_once_they_are_on_the_wire() {
+async fn read_receipts_pins_and_deletes_for_me_go_out_and_each_act_is_accepted_once_it_is_on_the_wire() {
     let mut r = rig(connected_as("5511999990000"));
     r.online(1).await;
     let act = MessageId::generate();
     let ids = vec!["3AF8E0F2F4C1A3B5D6E7".to_owned()];
-    assert!(r.wa.mark_read(r.instance, 1, act, phone("5511988887777"), ids.clone()));
+    let read = |ids: Vec<String>| Act::Read { chat: "5511988887777".into(), ids };
+    assert!(r.wa.act(r.instance, 1, act, read(ids.clone())));
     match r.next().await {
         WaEvent::Accepted { message_id, generation: 1, at_ms, .. } => assert_eq!((message_id, at_ms), (act, T0)),
         other => panic!("{other:?}"),
     }
-    assert!(r.double.calls().contains(&Call::MarkRead { chat: "5511988887777".into(), ids }));
-    assert!(!r.wa.mark_read(r.instance, 2, act, phone("5511988887777"), vec![]), "not on another connection");
+    assert!(r.double.calls().contains(&Call::Act(read(ids))));
+    assert!(!r.wa.act(r.instance, 2, act, read(vec![])), "not on another connection");
+
+    let target = MessageRef { chat: "5511988887777".into(), id: "3EB0AA".into(), from_me: true, participant: None };
+    let others = [
+        Act::Pin { target: target.clone(), duration: Some(PinFor::Week) },
+        Act::Pin { target: target.clone(), duration: None },
+        Act::DeleteForMe { target },
+    ];
+    for other in others {
+        let id = MessageId::generate();
+        assert!(r.wa.act(r.instance, 1, id, other.clone()));
+        match r.next().await {
+            WaEvent::Accepted { message_id, .. } => assert_eq!(message_id, id, "{other:?}"),
+            event => panic!("{other:?}: {event:?}"),
+        }
+        assert_eq!(r.double.calls().last(), Some(&Call::Act(other)));
+    }
 
     r.double.send_error(Some(EngineError::Refused("not allowed".into())));
     let refused = MessageId::generate();
-    r.wa.mark_read(r.instance, 1, refused, phone("5511988887777"), vec!["X1".into()]);
+    r.wa.act(r.instance, 1, refused, read(vec!["X1".into()]));
     match r.next().await {
         WaEvent::Rejected { message_id, reason, .. } => {
             assert_eq!((message_id, reason.as_str()), (refused, "not allowed"))
@@ -237,7 +254,7 @@ async fn read_receipts_go_out_for_the_messages_named_and_the_act_is_accepted_onc
         other => panic!("{other:?}"),
     }
     r.double.send_error(Some(EngineError::NotLoggedIn));
-    r.wa.mark_read(r.instance, 1, MessageId::generate(), phone("5511988887777"), vec!["X2".into()]);
+    r.wa.act(r.instance, 1, MessageId::generate(), read(vec!["X2".into()]));
     assert!(matches!(r.next().await, WaEvent::Disconnected { logged_out: false, .. }), "the session sends it again");
 }
 
@@ -247,7 +264,7 @@ async fn reactions_deletes_links_locations_and_contacts_go_on_the_wire_under_the
     r.online(1).await;
     let ours = MessageId::generate();
     let (wire, from_me) = ids::named(&ours.to_string());
-    let target = MessageRef { chat: "5511988887777".into(), id: wire, from_me };
+    let target = MessageRef { chat: "5511988887777".into(), id: wire, from_me, participant: None };
     let acts = [
         Outgoing::Reaction { target: target.clone(), emoji: "👍".into() },
         Outgoing::Reaction { target: target.clone(), emoji: String::new() },
@@ -276,6 +293,106 @@ async fn reactions_deletes_links_locations_and_contacts_go_on_the_wire_under_the
             other => panic!("{other:?}"),
         }
     }
+}
+
+/// A file that takes `delay` to read, or cannot be read.
+struct SlowFile {
+    delay: Duration,
+    result: Result<FileData, String>,
+}
+
+impl MediaFile for SlowFile {
+    fn read(&self) -> BoxFuture<'_, Result<FileData, String>> {
+        Box::pin(async move {
+            tokio::time::sleep(self.delay).await;
+            self.result.clone()
+        })
+    }
+}
+
+fn photo(delay: Duration, result: Result<FileData, String>) -> MediaToSend {
+    MediaToSend {
+        kind: MediaKind::Image,
+        file: Arc::new(SlowFile { delay, result }),
+        caption: Some("the shop".into()),
+        file_name: None,
+        view_once: false,
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_media_message_goes_on_the_wire_with_its_file_and_messages_behind_it_keep_their_order() {
+    let mut r = rig(connected_as("5511999990000"));
+    r.online(1).await;
+    let (image, text) = (MessageId::generate(), MessageId::generate());
+    let file = FileData { mime: "image/png".into(), bytes: vec![0x89, b'P', b'N', b'G'] };
+    // Reading the file (a fetch from its URL) takes longer than a lease period: the line keeps
+    // its lease and its events meanwhile.
+    assert!(r.wa.send_media(
+        r.instance,
+        1,
+        image,
+        phone("5511988887777"),
+        photo(Duration::from_secs(45), Ok(file.clone()))
+    ));
+    assert!(r.wa.send(r.instance, 1, text, phone("5511988887777"), Outgoing::Text("and a text".into())));
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    assert!(r.double.sends().is_empty(), "nothing overtakes the file being read");
+    r.double.emit(EngineEvent::Receipt {
+        ids: vec!["OTHER".into()],
+        from: "5511988887777".into(),
+        kind: ReceiptKind::Read,
+        at_ms: 1,
+    });
+    r.double.emit(EngineEvent::Disconnected { reason: "stream error".into() });
+    match r.next().await {
+        WaEvent::Disconnected { generation: 1, .. } => {}
+        other => panic!("events are still handled while a file is read: {other:?}"),
+    }
+    // A new connection sends both again, in order, once the file is read.
+    r.online(2).await;
+    r.wa.send_media(r.instance, 2, image, phone("5511988887777"), photo(Duration::from_secs(45), Ok(file.clone())));
+    r.wa.send(r.instance, 2, text, phone("5511988887777"), Outgoing::Text("and a text".into()));
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert_eq!(r.double.sends(), vec![WireId::of(&image), WireId::of(&text)], "queue order on the wire");
+    let sent = r.double.calls().into_iter().find_map(|c| match c {
+        Call::Send { body: Outgoing::Media(m), to, .. } => Some((to, m)),
+        _ => None,
+    });
+    let expected = OutgoingMedia {
+        kind: MediaKind::Image,
+        file,
+        caption: Some("the shop".into()),
+        file_name: None,
+        view_once: false,
+    };
+    assert_eq!(sent, Some(("5511988887777".to_owned(), expected)), "the file's bytes and type reach the engine");
+    assert!(matches!(r.state(), LineState::Online), "the lease held through the read");
+    r.double.emit(EngineEvent::ServerAck { id: WireId::of(&image).as_str().into(), error: None });
+    match r.next().await {
+        WaEvent::Accepted { message_id, generation: 2, .. } => assert_eq!(message_id, image),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_file_that_cannot_be_read_rejects_its_message_naming_why_and_the_line_goes_on() {
+    let mut r = rig(connected_as("5511999990000"));
+    r.online(1).await;
+    let (image, text) = (MessageId::generate(), MessageId::generate());
+    let gone = photo(Duration::from_millis(10), Err("the URL answered 404 Not Found".into()));
+    r.wa.send_media(r.instance, 1, image, phone("5511988887777"), gone);
+    r.wa.send(r.instance, 1, text, phone("5511988887777"), Outgoing::Text("still here".into()));
+    match r.next().await {
+        WaEvent::Rejected { message_id, reason, generation: 1, .. } => {
+            assert_eq!(message_id, image);
+            assert!(reason.contains("404 Not Found"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    r.settle().await;
+    assert_eq!(r.double.sends(), vec![WireId::of(&text)], "only the text reached the wire");
+    assert_eq!(r.state(), LineState::Online);
 }
 
 #[tokio::test(start_paused = true)]

@@ -216,10 +216,7 @@ fn text_object(text: &str, link: Option<&String>) -> Value {
 }
 
 async fn media_object(deps: &CloudApiDeps, account: &CloudApiAccount, m: &Media) -> Result<Value, BodyError> {
-    let name = m.file_name.clone().unwrap_or_else(|| match &m.extension {
-        Some(ext) => format!("file.{ext}"),
-        None => "file".to_owned(),
-    });
+    let name = m.shown_file_name();
     let mut o = source_object(deps, account, &m.source, &name).await?;
     let captioned = matches!(m.kind, MediaKind::Image | MediaKind::Video | MediaKind::Gif | MediaKind::Document);
     if let (true, Some(caption)) = (captioned, m.caption.as_ref().filter(|c| !c.is_empty())) {

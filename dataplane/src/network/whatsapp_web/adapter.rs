@@ -1,10 +1,11 @@
 //! The WhatsApp Web connector behind the [`Connector`] seam: calls become line commands of
 //! [`chatedge_whatsapp_web::WhatsappWeb`], its events become [`NetworkEvent`]s on the shard that
 //! owns the instance. The engine's credentials never leave its part of the store, so the
-//! session record's [`Credentials`] only mark the network. Texts, links, locations, contact
-//! cards, reactions, deletes for everyone and read receipts are sent so far (the edges refuse other contents for this network
-//! before queueing, [`super::carries`]); received media arrives as "waiting for this message"
-//! until media transfer through the engine is built.
+//! session record's [`Credentials`] only mark the network. Texts, media ([`super::media`]),
+//! links, locations, contact cards, reactions, deletes for everyone and read receipts are sent
+//! so far (the edges refuse other contents for this network before queueing,
+//! [`super::carries`]); received texts and media become received messages, other received
+//! types arrive as "waiting for this message".
 
 use std::sync::Arc;
 
@@ -14,12 +15,14 @@ use chatedge_whatsapp_web as wa;
 use tokio::sync::mpsc;
 
 use super::{LineReport, Reports};
+use crate::media::{Media, MediaKind};
 use crate::network::account::{Account, AccountCall, AccountError, ReplyTx};
-use crate::network::incoming::{IncomingContent, WaitingMessage};
+use crate::network::incoming::{Contact, IncomingContent, Location, Reaction, ReferencedMessage, WaitingMessage};
 use crate::network::{
     AckId, Connector, Credentials, Generation, IncomingMessage, MessageStatus, NetworkError, NetworkEvent,
     PairingMethod, Presence,
 };
+use crate::queue::content::action::{PinAction, PinDuration};
 use crate::queue::content::card::{ContactCard, LinkPreview};
 use crate::queue::content::{Action, Card};
 use crate::queue::{Content, OutboundMessage};
@@ -27,8 +30,10 @@ use crate::queue::{Content, OutboundMessage};
 /// What the session record keeps for a WhatsApp Web instance (the keys stay in the engine's store).
 pub const CREDENTIALS: &str = "whatsapp-web";
 
-/// The connector settings from `[network.whatsapp_web]`.
-pub fn settings(c: &WhatsappWebConfig) -> wa::Settings {
+/// The connector settings from `[network.whatsapp_web]`; a received file larger than the
+/// largest `[media]` limit is not downloaded (the media store would refuse it).
+pub fn settings(c: &WhatsappWebConfig, media: &Media) -> wa::Settings {
+    let largest = MediaKind::ALL.iter().map(|kind| media.limit(*kind)).max().unwrap_or(0);
     wa::Settings {
         device_name: c.device_name.clone(),
         connect_timeout: c.connect_timeout,
@@ -36,6 +41,7 @@ pub fn settings(c: &WhatsappWebConfig) -> wa::Settings {
         lock_backoff: c.lock_backoff,
         temp_ban_backoff: c.temp_ban_backoff,
         inbound_commit_timeout: c.inbound_commit_timeout,
+        media: wa::MediaLimits { max_bytes: largest, timeout: c.media_download_timeout },
     }
 }
 
@@ -44,23 +50,40 @@ pub fn endpoint(c: &WhatsappWebConfig) -> wa::real::Endpoint {
     wa::real::Endpoint { ws_url: c.ws_url.clone(), version: c.version }
 }
 
-/// Delivers the connector's events to the shard that owns each instance.
+/// Delivers the connector's events to the shard that owns each instance; a received file is
+/// put in the media store first.
 pub struct ShardSink {
     shards: Vec<mpsc::Sender<NetworkEvent>>,
     metrics: Arc<crate::metrics::Metrics>,
+    media: Arc<Media>,
 }
 
 impl ShardSink {
-    pub fn new(shards: Vec<mpsc::Sender<NetworkEvent>>, metrics: Arc<crate::metrics::Metrics>) -> ShardSink {
-        ShardSink { shards, metrics }
+    pub fn new(
+        shards: Vec<mpsc::Sender<NetworkEvent>>,
+        metrics: Arc<crate::metrics::Metrics>,
+        media: Arc<Media>,
+    ) -> ShardSink {
+        ShardSink { shards, metrics, media }
     }
 }
 
 impl wa::WaSink for ShardSink {
-    fn deliver(&self, event: wa::WaEvent) -> wa::BoxFuture<'_, ()> {
+    fn deliver(&self, mut event: wa::WaEvent) -> wa::BoxFuture<'_, ()> {
         Box::pin(async move {
+            let file = take_file(&mut event);
+            let missing = file.is_none() && received_media(&event);
             // The connector only hands over messages whose chat is a phone (see its line).
-            let Some((instance, event)) = translate(event) else { return };
+            let Some((instance, mut event)) = translate(event) else { return };
+            if let NetworkEvent::Incoming { message, .. } = &mut event {
+                match file {
+                    Some(file) => super::media::keep(&self.media, message, file).await,
+                    None if missing => {
+                        self.metrics.whatsapp_web_media.with_label_values(&["received", "missing"]).inc();
+                    }
+                    None => {}
+                }
+            }
             self.metrics.whatsapp_web_events.with_label_values(&[event.kind()]).inc();
             if let Some(tx) = self.shards.get(instance.shard(self.shards.len())) {
                 // A closed channel is a shard that stopped: the data plane is shutting down.
@@ -68,6 +91,25 @@ impl wa::WaSink for ShardSink {
             }
         })
     }
+}
+
+/// The file a received media message brought, taken out of it (the event goes on without the
+/// bytes).
+fn take_file(event: &mut wa::WaEvent) -> Option<wa::FileData> {
+    match event {
+        wa::WaEvent::Incoming {
+            message: wa::InboundMessage { content: wa::InboundContent::Media { file, .. }, .. },
+            ..
+        } => file.take(),
+        _ => None,
+    }
+}
+
+fn received_media(event: &wa::WaEvent) -> bool {
+    matches!(
+        event,
+        wa::WaEvent::Incoming { message: wa::InboundMessage { content: wa::InboundContent::Media { .. }, .. }, .. }
+    )
 }
 
 /// A connector event as the shard's network event (`None`: a received message whose chat is
@@ -118,9 +160,35 @@ fn incoming(m: wa::InboundMessage) -> Option<IncomingMessage> {
     let from = Phone::parse(&m.chat).ok()?;
     let content = match m.content {
         wa::InboundContent::Text(text) => IncomingMessage::text(from.clone(), text).content,
-        wa::InboundContent::Media { .. } | wa::InboundContent::Other(_) => {
-            IncomingContent::WaitingMessage(WaitingMessage { view_once: false })
+        wa::InboundContent::Media { kind, mime, caption, file_name, seconds, view_once, file: _ } => {
+            super::media::received(kind, mime, caption, file_name, seconds, view_once)
         }
+        wa::InboundContent::Location { latitude, longitude, name, address } => IncomingContent::Location(Location {
+            latitude,
+            longitude,
+            name,
+            address,
+            url: String::new(),
+            thumbnail_url: None,
+        }),
+        wa::InboundContent::Contact(card) => IncomingContent::Contact(Contact {
+            phones: card_phones(&card.vcard),
+            display_name: card.display_name,
+            v_card: card.vcard,
+        }),
+        wa::InboundContent::Reaction { target, from_me, emoji } => IncomingContent::Reaction(Reaction {
+            value: emoji,
+            time: m.at_ms,
+            reaction_by: m.participant.clone().unwrap_or_else(|| m.chat.clone()),
+            referenced_message: ReferencedMessage {
+                // Our messages are known to the integrator by chatedge's id, not the wire's.
+                message_id: wa::WireId::ours(&target).map_or(target, |ours| ours.to_string()),
+                from_me,
+                phone: m.chat.clone(),
+                participant: None,
+            },
+        }),
+        wa::InboundContent::Other(_) => IncomingContent::WaitingMessage(WaitingMessage { view_once: false }),
     };
     Some(IncomingMessage {
         id: m.id,
@@ -132,17 +200,35 @@ fn incoming(m: wa::InboundMessage) -> Option<IncomingMessage> {
     })
 }
 
+/// The numbers a vCard names (`TEL…:+55 11 98888-7777` → `5511988887777`).
+fn card_phones(vcard: &str) -> Vec<String> {
+    vcard
+        .lines()
+        .filter(|line| line.to_ascii_uppercase().starts_with("TEL"))
+        .filter_map(|line| line.rsplit_once(':'))
+        .map(|(_, number)| number.chars().filter(char::is_ascii_digit).collect::<String>())
+        .filter(|digits| !digits.is_empty())
+        .collect()
+}
+
 /// One shard's connector.
 pub struct WhatsappWebConnector {
     inner: wa::WhatsappWeb,
     events: mpsc::Sender<NetworkEvent>,
     /// Where the message index is read (whose message an act is about).
     store: Arc<crate::store::Store>,
+    /// Where the files of media messages are read or fetched.
+    media: Arc<Media>,
 }
 
 impl WhatsappWebConnector {
-    pub fn new(shared: Arc<wa::Shared>, events: mpsc::Sender<NetworkEvent>, store: Arc<crate::store::Store>) -> Self {
-        WhatsappWebConnector { inner: wa::WhatsappWeb::new(shared), events, store }
+    pub fn new(
+        shared: Arc<wa::Shared>,
+        events: mpsc::Sender<NetworkEvent>,
+        store: Arc<crate::store::Store>,
+        media: Arc<Media>,
+    ) -> Self {
+        WhatsappWebConnector { inner: wa::WhatsappWeb::new(shared), events, store, media }
     }
 
     /// Whether `ack` was handed out by this connector.
@@ -168,17 +254,17 @@ impl WhatsappWebConnector {
     /// The message `message`'s act is about, named by `id` as the integrator knows it: our
     /// messages by their chatedge id, others' by the id WhatsApp gave them. Whose it is comes
     /// from `from_me` when the act says, else from the message index (what this instance sent
-    /// or received), else from the id's shape.
+    /// or received: also who wrote it, in a group), else from the id's shape.
     fn target(&self, message: &OutboundMessage, id: &str, from_me: Option<bool>) -> wa::MessageRef {
         let (wire, shaped_ours) = wa::ids::named(id);
-        let indexed = || {
-            let now = chatedge_config::time::unix_ms();
-            let rows = crate::message_index::find(&self.store, id, now).ok()?;
-            rows.into_iter().find(|(i, _)| *i == message.instance).map(|(_, entry)| entry.from_me)
-        };
-        let from_me = from_me.or_else(indexed).unwrap_or(shaped_ours);
+        let now = chatedge_config::time::unix_ms();
+        let indexed = crate::message_index::find(&self.store, id, now)
+            .ok()
+            .and_then(|rows| rows.into_iter().find(|(i, _)| *i == message.instance).map(|(_, entry)| entry));
+        let from_me = from_me.or(indexed.as_ref().map(|e| e.from_me)).unwrap_or(shaped_ours);
+        let participant = indexed.and_then(|e| e.participant).map(|p| p.as_str().to_owned());
         let id = if from_me { wire } else { id.to_owned() };
-        wa::MessageRef { chat: message.phone.as_str().to_owned(), id, from_me }
+        wa::MessageRef { chat: message.phone.as_str().to_owned(), id, from_me, participant }
     }
 
     /// Refuses what the connector cannot put on the wire (the edges refuse it before queueing;
@@ -264,10 +350,31 @@ impl Connector for WhatsappWebConnector {
                 Card::Contacts { contacts } => wa::Outgoing::Contacts(contacts.iter().map(contact).collect()),
                 Card::NewsletterAdminInvite { .. } => return self.refuse(message, generation),
             },
+            Content::Media(media) => {
+                let media = super::media::to_send(media, &self.media);
+                return on_the_line(self.inner.send_media(instance, g, id, chat, media));
+            }
             Content::Action(action) => match action.as_ref() {
                 Action::Read { message_id } => {
                     let target = self.target(message, message_id, None);
-                    return on_the_line(self.inner.mark_read(instance, g, id, chat, vec![target.id]));
+                    let act = wa::Act::Read { chat: target.chat, ids: vec![target.id] };
+                    return on_the_line(self.inner.act(instance, g, id, act));
+                }
+                Action::Pin { message_id, action, duration } => {
+                    let target = self.target(message, message_id, None);
+                    let duration = match action {
+                        PinAction::Pin => Some(match duration.unwrap_or(PinDuration::Days7) {
+                            PinDuration::Hours24 => wa::PinFor::Day,
+                            PinDuration::Days7 => wa::PinFor::Week,
+                            PinDuration::Days30 => wa::PinFor::Month,
+                        }),
+                        PinAction::Unpin => None,
+                    };
+                    return on_the_line(self.inner.act(instance, g, id, wa::Act::Pin { target, duration }));
+                }
+                Action::Delete { message_id, owner: false } => {
+                    let target = self.target(message, message_id, None);
+                    return on_the_line(self.inner.act(instance, g, id, wa::Act::DeleteForMe { target }));
                 }
                 Action::Reaction { message_id, reaction } => {
                     wa::Outgoing::Reaction { target: self.target(message, message_id, None), emoji: reaction.clone() }
@@ -313,13 +420,14 @@ pub fn shared(
     store: Arc<crate::store::Store>,
     shards: Vec<mpsc::Sender<NetworkEvent>>,
     metrics: Arc<crate::metrics::Metrics>,
+    media: Arc<Media>,
 ) -> Result<Arc<wa::Shared>, String> {
     let factory = wa::real::RealFactory::new(endpoint(config)).map_err(|e| e.to_string())?;
     Ok(wa::Shared::new(
         Arc::new(factory),
         Arc::new(crate::network::kv::StoreKv::new(store)),
-        settings(config),
-        Arc::new(ShardSink::new(shards, metrics)),
+        settings(config, &media),
+        Arc::new(ShardSink::new(shards, metrics, media)),
         wa::Shared::wall_clock(),
     ))
 }
@@ -389,12 +497,117 @@ mod tests {
             mime: "image/jpeg".into(),
             caption: None,
             file_name: None,
+            seconds: 0,
+            view_once: true,
+            file: None,
         };
         match translate(received(media)) {
             Some((_, NetworkEvent::Incoming { message, .. })) => {
-                assert_eq!(message.content, IncomingContent::WaitingMessage(WaitingMessage { view_once: false }));
+                let image = crate::network::incoming::ReceivedImage {
+                    mime_type: Some("image/jpeg".into()),
+                    view_once: true,
+                    ..Default::default()
+                };
+                assert_eq!(message.content, IncomingContent::Image(image));
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn received_locations_contacts_and_reactions_become_their_received_callbacks_content() {
+        let instance = InstanceId::from_bytes([9; 16]);
+        let ours = MessageId::generate();
+        let received = |content| wa::WaEvent::Incoming {
+            instance,
+            message: wa::InboundMessage {
+                id: "XYZ".into(),
+                chat: "5511988887777".into(),
+                participant: None,
+                push_name: None,
+                from_me: false,
+                content,
+                at_ms: 42,
+            },
+            ack: wa::FIRST_ACK,
+        };
+        let vcard = "BEGIN:VCARD\nVERSION:3.0\nFN:Ana\nTEL;type=CELL;waid=5511977776666:+55 11 97777-6666\nEND:VCARD";
+        let cases = [
+            (
+                "a location",
+                wa::InboundContent::Location {
+                    latitude: -23.5,
+                    longitude: -46.6,
+                    name: Some("Sé".into()),
+                    address: "Praça da Sé".into(),
+                },
+                IncomingContent::Location(Location {
+                    latitude: -23.5,
+                    longitude: -46.6,
+                    name: Some("Sé".into()),
+                    address: "Praça da Sé".into(),
+                    url: String::new(),
+                    thumbnail_url: None,
+                }),
+            ),
+            (
+                "a contact card, its numbers read from the vCard",
+                wa::InboundContent::Contact(wa::SharedContact { display_name: "Ana".into(), vcard: vcard.into() }),
+                IncomingContent::Contact(Contact {
+                    display_name: "Ana".into(),
+                    v_card: vcard.into(),
+                    phones: vec!["5511977776666".into()],
+                }),
+            ),
+            (
+                "a reaction to one of ours, named by chatedge's id",
+                wa::InboundContent::Reaction { target: wire_of(&ours), from_me: true, emoji: "👍".into() },
+                IncomingContent::Reaction(Reaction {
+                    value: "👍".into(),
+                    time: 42,
+                    reaction_by: "5511988887777".into(),
+                    referenced_message: ReferencedMessage {
+                        message_id: ours.to_string(),
+                        from_me: true,
+                        phone: "5511988887777".into(),
+                        participant: None,
+                    },
+                }),
+            ),
+            (
+                "a reaction taken back, on their own message",
+                wa::InboundContent::Reaction {
+                    target: "3AF8E0F2F4C1A3B5D6E7".into(),
+                    from_me: false,
+                    emoji: String::new(),
+                },
+                IncomingContent::Reaction(Reaction {
+                    value: String::new(),
+                    time: 42,
+                    reaction_by: "5511988887777".into(),
+                    referenced_message: ReferencedMessage {
+                        message_id: "3AF8E0F2F4C1A3B5D6E7".into(),
+                        from_me: false,
+                        phone: "5511988887777".into(),
+                        participant: None,
+                    },
+                }),
+            ),
+            (
+                "a type not translated yet",
+                wa::InboundContent::Other("poll".into()),
+                IncomingContent::WaitingMessage(WaitingMessage { view_once: false }),
+            ),
+        ];
+        for (what, content, expected) in cases {
+            match translate(received(content)) {
+                Some((_, NetworkEvent::Incoming { message, .. })) => assert_eq!(message.content, expected, "{what}"),
+                other => panic!("{what}: {other:?}"),
+            }
+        }
+    }
+
+    fn wire_of(id: &MessageId) -> String {
+        wa::WireId::of(id).as_str().to_owned()
     }
 }

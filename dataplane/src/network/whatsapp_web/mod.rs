@@ -6,6 +6,8 @@
 
 #[cfg(feature = "whatsapp-web")]
 pub mod adapter;
+#[cfg(feature = "whatsapp-web")]
+pub mod media;
 #[cfg(all(test, feature = "whatsapp-web"))]
 mod tests;
 
@@ -37,20 +39,16 @@ pub fn carries(content: &Content) -> Result<(), &'static str> {
         Content::Text { .. } => Ok(()),
         Content::Action(action) => match action.as_ref() {
             Action::Read { .. } | Action::Reaction { .. } | Action::RemoveReaction { .. } => Ok(()),
-            Action::Delete { owner: true, .. } => Ok(()),
-            Action::Delete { owner: false, .. } => {
-                Err("deleting a received message on this device only is not available on WhatsApp Web yet")
-            }
-            Action::Pin { .. } => Err("pinning messages is not available on WhatsApp Web yet"),
+            Action::Delete { .. } | Action::Pin { .. } => Ok(()),
             Action::Forward { .. } => Err("forwarding messages is not available on WhatsApp Web yet"),
         },
         Content::Card(card) => match card.as_ref() {
             Card::Link { .. } | Card::Location { .. } | Card::Contact(_) | Card::Contacts { .. } => Ok(()),
             Card::NewsletterAdminInvite { .. } => Err("channel admin invites are not available on WhatsApp Web yet"),
         },
-        Content::Media(_) => Err("the WhatsApp Web connector does not send media yet"),
+        Content::Media(_) => Ok(()),
         Content::Interactive(_) | Content::Template(_) => Err(
-            "the WhatsApp Web connector sends texts, links, locations, contacts, reactions, deletes and read receipts only so far",
+            "the WhatsApp Web connector sends texts, media, links, locations, contacts, reactions, deletes and read receipts only so far",
         ),
     }
 }

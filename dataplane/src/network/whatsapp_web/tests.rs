@@ -44,6 +44,7 @@ struct Plane {
     threads: Vec<std::thread::JoinHandle<()>>,
     shared: Arc<wa::Shared>,
     metrics: Arc<Metrics>,
+    media: Arc<crate::media::Media>,
     id: InstanceId,
 }
 
@@ -65,6 +66,9 @@ fn start(dir: &Path, double: &Double, instance: &InstanceConfig) -> Plane {
     let policy = UrlPolicy { allow_insecure_loopback: true };
     let config = Arc::new(ArcSwap::from_pointee(Snapshot::default().apply(&update, policy).unwrap()));
     let defaults = Config::default();
+    // Media by URL comes from the test's own file server on 127.0.0.1.
+    let media_config = chatedge_config::file::MediaConfig { fetch_allow_private: true, ..defaults.media.clone() };
+    let media = crate::media::Media::open(&dir.join("media"), media_config, metrics.clone()).unwrap();
     let (notifier, inbox) = dispatcher::channel();
     std::mem::forget(inbox); // nobody delivers: the events stay in the outbox
     let deps = ShardDeps {
@@ -80,7 +84,7 @@ fn start(dir: &Path, double: &Double, instance: &InstanceConfig) -> Plane {
             connect_timeout: Duration::from_secs(10),
         },
         store_limits: defaults.store,
-        media: crate::media::Media::temporary(),
+        media: media.clone(),
         opt_out_keywords: defaults.campaigns.opt_out_keywords.clone(),
         clock: std::sync::Arc::new(crate::campaigns::Clock::system()),
         accounts: std::sync::Arc::default(),
@@ -95,14 +99,14 @@ fn start(dir: &Path, double: &Double, instance: &InstanceConfig) -> Plane {
         double.factory(),
         Arc::new(StoreKv::new(store.clone())),
         settings,
-        Arc::new(ShardSink::new(vec![tx.clone()], metrics.clone())),
+        Arc::new(ShardSink::new(vec![tx.clone()], metrics.clone(), media.clone())),
         wa::Shared::wall_clock(),
     );
     let connectors: Vec<Box<dyn Connector + Send>> =
-        vec![Box::new(WhatsappWebConnector::new(shared.clone(), tx, store.clone()))];
+        vec![Box::new(WhatsappWebConnector::new(shared.clone(), tx, store.clone(), media.clone()))];
     let recovered = recovery::load(&store, 1).unwrap();
     let (shards, threads) = shard::start(deps, connectors, vec![rx], recovered).unwrap();
-    Plane { store, shards, threads, shared, metrics, id: instance.id }
+    Plane { store, shards, threads, shared, metrics, media, id: instance.id }
 }
 
 impl Plane {
@@ -410,7 +414,8 @@ fn last_send(double: &Double) -> Option<(wa::WireId, wa::Outgoing)> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reactions_deletes_cards_and_read_receipts_reach_the_engine_naming_the_right_message_through_a_real_shard() {
+async fn reactions_deletes_pins_cards_and_read_receipts_reach_the_engine_naming_the_right_message_through_a_real_shard()
+{
     let dir = tempfile::tempdir().unwrap();
     let instance = instance();
     let double = Double::new(OnConnect::Silent);
@@ -434,8 +439,8 @@ async fn reactions_deletes_cards_and_read_receipts_reach_the_engine_naming_the_r
     };
     double.receive(vec![received]).await.expect("committed");
 
-    let ours_ref = wa::MessageRef { chat: CONTACT.into(), id: wire(&ours), from_me: true };
-    let theirs_ref = wa::MessageRef { chat: CONTACT.into(), id: theirs.into(), from_me: false };
+    let ours_ref = wa::MessageRef { chat: CONTACT.into(), id: wire(&ours), from_me: true, participant: None };
+    let theirs_ref = wa::MessageRef { chat: CONTACT.into(), id: theirs.into(), from_me: false, participant: None };
     let acts = [
         (
             Action::Reaction { message_id: ours.to_string(), reaction: "👍".into() },
@@ -459,6 +464,36 @@ async fn reactions_deletes_cards_and_read_receipts_reach_the_engine_naming_the_r
         let delivery = plane.webhook("the act's DeliveryCallback", |v| is(v, "DeliveryCallback", &id)).await;
         assert!(delivery.get("error").is_none(), "{delivery}");
     }
+
+    // Someone else's message in a group is named with its author, as the index kept it.
+    let group = "120363000000000001-group";
+    let in_group = wa::InboundMessage {
+        id: "3AF8GROUP0000000001".into(),
+        chat: group.into(),
+        participant: Some(CONTACT.into()),
+        push_name: None,
+        from_me: false,
+        content: wa::InboundContent::Text("no grupo".into()),
+        at_ms: chatedge_config::time::unix_ms(),
+    };
+    double.receive(vec![in_group]).await.expect("committed");
+    let reaction = Action::Reaction { message_id: "3AF8GROUP0000000001".into(), reaction: "🎉".into() };
+    let message = OutboundMessage::new(plane.id, Phone::parse(group).unwrap(), Content::Action(Box::new(reaction)));
+    let id = message.message_id;
+    plane.shards.call(&plane.id, |reply| Command::Enqueue { message, reply, idempotency: None }).await.unwrap();
+    until("the group reaction is on the wire", || last_send(&double).is_some_and(|(w, _)| w == wa::WireId::of(&id)))
+        .await;
+    let expected = wa::MessageRef {
+        chat: group.into(),
+        id: "3AF8GROUP0000000001".into(),
+        from_me: false,
+        participant: Some(CONTACT.into()),
+    };
+    assert_eq!(
+        last_send(&double),
+        Some((wa::WireId::of(&id), wa::Outgoing::Reaction { target: expected, emoji: "🎉".into() }))
+    );
+    double.emit(EngineEvent::ServerAck { id: wire(&id), error: None });
 
     // Cards: a location and a contact card, under their own ids.
     let cards = [
@@ -501,19 +536,194 @@ async fn reactions_deletes_cards_and_read_receipts_reach_the_engine_naming_the_r
     // and the act is sent once the receipt is on the wire.
     let read = plane.act(Action::Read { message_id: theirs.into() }).await;
     plane.webhook("the read's DeliveryCallback", |v| is(v, "DeliveryCallback", &read)).await;
-    let mark = Call::MarkRead { chat: CONTACT.into(), ids: vec![theirs.into()] };
+    let mark = Call::Act(wa::Act::Read { chat: CONTACT.into(), ids: vec![theirs.into()] });
     assert!(double.calls().contains(&mark), "{:?}", double.calls());
 
     // What the connector cannot carry, queued before the edge refused it (a network change),
     // fails with the reason instead of waiting for ever.
+    // A pin (for a week unless said) and a delete for this account only are acts accepted once
+    // on the wire.
     let pin = Action::Pin {
         message_id: theirs.into(),
         action: crate::queue::content::action::PinAction::Pin,
         duration: None,
     };
     let pinned = plane.act(pin).await;
-    let refused = plane.webhook("the pin's DeliveryCallback", |v| is(v, "DeliveryCallback", &pinned)).await;
-    assert!(refused["error"].as_str().unwrap_or_default().contains("pinning"), "{refused}");
+    plane.webhook("the pin's DeliveryCallback", |v| is(v, "DeliveryCallback", &pinned)).await;
+    let pin_call = Call::Act(wa::Act::Pin { target: theirs_ref.clone(), duration: Some(wa::PinFor::Week) });
+    assert!(double.calls().contains(&pin_call), "{:?}", double.calls());
+    let deleted = plane.act(Action::Delete { message_id: theirs.into(), owner: false }).await;
+    plane.webhook("the delete's DeliveryCallback", |v| is(v, "DeliveryCallback", &deleted)).await;
+    assert!(double.calls().contains(&Call::Act(wa::Act::DeleteForMe { target: theirs_ref.clone() })));
+
+    let forward = Action::Forward { message_id: theirs.into(), message_phone: Phone::parse(PHONE).unwrap() };
+    let forwarded = plane.act(forward).await;
+    let refused = plane.webhook("the forward's DeliveryCallback", |v| is(v, "DeliveryCallback", &forwarded)).await;
+    assert!(refused["error"].as_str().unwrap_or_default().contains("forwarding"), "{refused}");
     assert_eq!(plane.queued().await, 0, "every act left the queue");
+    plane.crash().await;
+}
+
+/// A file server on 127.0.0.1:0 answering `/menu.pdf` with a PDF and anything else with 404.
+async fn file_server(pdf: Vec<u8>) -> String {
+    use hyper::service::service_fn;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let pdf = bytes::Bytes::from(pdf);
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let pdf = pdf.clone();
+            let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                let answer = match req.uri().path() {
+                    "/menu.pdf" => hyper::Response::new(http_body_util::Full::new(pdf.clone())),
+                    _ => hyper::Response::builder()
+                        .status(404)
+                        .body(http_body_util::Full::new(bytes::Bytes::from_static(b"not found")))
+                        .unwrap(),
+                };
+                async move { Ok::<_, std::convert::Infallible>(answer) }
+            });
+            let io = hyper_util::rt::TokioIo::new(stream);
+            tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(io, service));
+        }
+    });
+    format!("http://{addr}")
+}
+
+impl Plane {
+    /// Queues a media message to the contact; returns its id.
+    async fn send_media(&self, media: crate::queue::content::Media) -> MessageId {
+        let message = OutboundMessage::new(self.id, Phone::parse(CONTACT).unwrap(), Content::Media(Box::new(media)));
+        let id = message.message_id;
+        self.shards.call(&self.id, |reply| Command::Enqueue { message, reply, idempotency: None }).await.unwrap();
+        id
+    }
+
+    fn media_count(&self, direction: &str, outcome: &str) -> u64 {
+        self.metrics.whatsapp_web_media.with_label_values(&[direction, outcome]).get()
+    }
+}
+
+fn queued_media(
+    kind: crate::media::MediaKind,
+    source: crate::queue::content::MediaSource,
+) -> crate::queue::content::Media {
+    crate::queue::content::Media {
+        kind,
+        source,
+        caption: Some("our menu".into()),
+        file_name: None,
+        extension: Some("pdf".into()),
+        view_once: false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_goes_to_the_engine_with_its_file_and_received_files_are_served_at_chatedge_urls() {
+    use crate::media::sniff::tests::sample;
+    use crate::media::MediaKind;
+    use crate::queue::content::MediaSource;
+
+    let dir = tempfile::tempdir().unwrap();
+    let instance = instance();
+    let double = Double::new(OnConnect::Silent);
+    let plane = start(dir.path(), &double, &instance);
+    plane.paired(&double).await;
+
+    // An image sent as base64 (already in the media store) reaches the engine with its bytes
+    // and sniffed type; Z-API's audio goes as a voice message.
+    let png = [sample("png"), vec![7; 5_000]].concat();
+    let stored = plane.media.put_bytes(MediaKind::Image, bytes::Bytes::from(png.clone())).await.unwrap();
+    let image = plane.send_media(queued_media(MediaKind::Image, MediaSource::Stored(stored))).await;
+    until("the image is on the wire", || last_send(&double).is_some_and(|(w, _)| w == wa::WireId::of(&image))).await;
+    let expected = wa::OutgoingMedia {
+        kind: wa::MediaKind::Image,
+        file: wa::FileData { mime: "image/png".into(), bytes: png.clone() },
+        caption: Some("our menu".into()),
+        file_name: None,
+        view_once: false,
+    };
+    assert_eq!(last_send(&double), Some((wa::WireId::of(&image), wa::Outgoing::Media(expected))));
+    double.emit(EngineEvent::ServerAck { id: wire(&image), error: None });
+    let delivery = plane.webhook("the image's DeliveryCallback", |v| is(v, "DeliveryCallback", &image)).await;
+    assert!(delivery.get("error").is_none(), "{delivery}");
+
+    // A document by URL is fetched when its turn comes, named as the route says.
+    let pdf = [sample("pdf"), vec![b'x'; 70_000]].concat();
+    let server = file_server(pdf.clone()).await;
+    let url = |path: &str| MediaSource::Url { url: format!("{server}{path}") };
+    let document = plane.send_media(queued_media(MediaKind::Document, url("/menu.pdf"))).await;
+    until("the document is on the wire", || last_send(&double).is_some_and(|(w, _)| w == wa::WireId::of(&document)))
+        .await;
+    match last_send(&double) {
+        Some((_, wa::Outgoing::Media(m))) => {
+            assert_eq!(
+                (m.kind, m.file.mime.as_str(), m.file_name.as_deref()),
+                (wa::MediaKind::Document, "application/pdf", Some("file.pdf"))
+            );
+            assert!(m.file.bytes == pdf, "the fetched bytes, whole");
+        }
+        other => panic!("{other:?}"),
+    }
+    double.emit(EngineEvent::ServerAck { id: wire(&document), error: None });
+
+    // A URL that cannot be fetched fails its message with the reason; the next goes on.
+    let gone = plane.send_media(queued_media(MediaKind::Document, url("/gone.pdf"))).await;
+    let refused = plane.webhook("the failed fetch's DeliveryCallback", |v| is(v, "DeliveryCallback", &gone)).await;
+    assert!(refused["error"].as_str().unwrap_or_default().contains("404"), "{refused}");
+    assert_eq!((plane.media_count("sent", "read"), plane.media_count("sent", "unreadable")), (2, 1));
+
+    // Received: a photo with its file, downloaded by the engine, is stored and linked; a voice
+    // note whose file could not be downloaded still arrives, without a link.
+    let photo = [sample("jpeg"), vec![3; 20_000]].concat();
+    let received = |id: &str, content| wa::InboundMessage {
+        id: id.into(),
+        chat: CONTACT.into(),
+        participant: None,
+        push_name: Some("Ana".into()),
+        from_me: false,
+        content,
+        at_ms: chatedge_config::time::unix_ms(),
+    };
+    let with_photo = wa::InboundContent::Media {
+        kind: wa::MediaKind::Image,
+        mime: "image/jpeg".into(),
+        caption: Some("look".into()),
+        file_name: None,
+        seconds: 0,
+        view_once: false,
+        file: Some(wa::FileData { mime: "image/jpeg".into(), bytes: photo.clone() }),
+    };
+    let voice_without_file = wa::InboundContent::Media {
+        kind: wa::MediaKind::Voice,
+        mime: "audio/ogg; codecs=opus".into(),
+        caption: None,
+        file_name: None,
+        seconds: 4,
+        view_once: false,
+        file: None,
+    };
+    double
+        .receive(vec![received("3EB0PHOTO1", with_photo), received("3EB0VOICE1", voice_without_file)])
+        .await
+        .expect("committed, files included");
+    let callback = plane
+        .webhook("the photo's ReceivedCallback", |v| v["type"] == "ReceivedCallback" && v["messageId"] == "3EB0PHOTO1")
+        .await;
+    assert_eq!(callback["image"]["caption"], "look", "{callback}");
+    assert_eq!(callback["image"]["mimeType"], "image/jpeg", "{callback}");
+    let link = callback["image"]["imageUrl"].as_str().unwrap_or_default();
+    let digest = crate::media::Digest::of(&photo).hex();
+    assert!(link.contains(&digest), "the link names the stored file: {callback}");
+    let kept = std::fs::read(plane.media.store.path(&crate::media::Digest::of(&photo))).unwrap();
+    assert!(kept == photo, "the received bytes are in the media store");
+    let voice = plane
+        .webhook("the voice note's ReceivedCallback", |v| {
+            v["type"] == "ReceivedCallback" && v["messageId"] == "3EB0VOICE1"
+        })
+        .await;
+    assert_eq!(voice["audio"]["ptt"], true, "{voice}");
+    assert_eq!(voice["audio"]["seconds"], 4, "{voice}");
+    assert_eq!((plane.media_count("received", "stored"), plane.media_count("received", "missing")), (1, 1));
     plane.crash().await;
 }

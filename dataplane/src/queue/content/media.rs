@@ -44,6 +44,14 @@ impl Media {
         }
     }
 
+    /// The file name the recipient sees: the one given, else `file.<extension>` of the route.
+    pub fn shown_file_name(&self) -> String {
+        self.file_name.clone().unwrap_or_else(|| match &self.extension {
+            Some(ext) => format!("file.{ext}"),
+            None => "file".to_owned(),
+        })
+    }
+
     pub fn preview(&self) -> Cow<'_, str> {
         match (&self.caption, &self.file_name) {
             (Some(c), _) if !c.is_empty() => Cow::Borrowed(c),

@@ -22,8 +22,9 @@ use whatsapp_rust::waproto::whatsapp as wa;
 use whatsapp_rust::{async_trait, Client, Jid};
 
 use crate::engine::{
-    BoxFuture, ChatPresence, Engine, EngineError, EngineEvent, EngineFactory, EventTx, InboundContent, InboundMessage,
-    InboundSink, LogoutKind, MediaKind, MessageRef, OpenArgs, Outgoing, ReceiptKind, SharedContact,
+    Act, BoxFuture, ChatPresence, Engine, EngineError, EngineEvent, EngineFactory, EventTx, FileData, InboundContent,
+    InboundMessage, InboundSink, LogoutKind, MediaKind, MediaLimits, MessageRef, OpenArgs, Outgoing, OutgoingMedia,
+    PinFor, ReceiptKind, SharedContact,
 };
 use crate::ids::WireId;
 
@@ -62,7 +63,7 @@ impl EngineFactory for RealFactory {
                 .with_transport_factory(transport)
                 .with_http_client(self.http.clone())
                 .with_event_handler(Forward { events: args.events.clone() })
-                .with_inbound_durability_hook(Hook { sink: args.inbound })
+                .with_inbound_durability_hook(Hook { sink: args.inbound, media: args.media })
                 .with_device_props(props)
                 .skip_history_sync();
             if let Some(version) = self.endpoint.version {
@@ -89,15 +90,14 @@ impl RealEngine {
     }
 }
 
-/// The key WhatsApp names `target` by. In a group, a message of someone else's would also
-/// need its author (`participant`), which the act does not carry: such a reaction is sent
-/// without it.
-fn key_of(target: &MessageRef) -> wa::MessageKey {
+/// The key WhatsApp names `target` by; someone else's message in a group also by its author.
+pub fn key_of(target: &MessageRef) -> wa::MessageKey {
+    let in_group = target.chat.ends_with("-group") && !target.from_me;
     wa::MessageKey {
         remote_jid: Some(jid_of(&target.chat).to_string()),
         from_me: Some(target.from_me),
         id: Some(target.id.clone()),
-        participant: None,
+        participant: target.participant.as_deref().filter(|_| in_group).map(|p| Jid::pn(p).to_string()),
     }
 }
 
@@ -167,6 +167,184 @@ fn shared_contacts(contacts: &[SharedContact]) -> wa::Message {
     }
 }
 
+/// Uploads `media`'s file (encrypted, to WhatsApp's media servers) and builds the message that
+/// names the upload.
+async fn media_message(client: &Client, media: &OutgoingMedia) -> Result<wa::Message, EngineError> {
+    let upload = client
+        .upload(media.file.bytes.clone(), upload_type(media.kind), whatsapp_rust::UploadOptions::default())
+        .await
+        .map_err(|e| EngineError::Unreachable(format!("media upload failed: {e}")))?;
+    Ok(uploaded(Uploaded::from(upload), media))
+}
+
+/// The media key type a kind's file is encrypted under.
+pub fn upload_type(kind: MediaKind) -> whatsapp_rust::wacore::download::MediaType {
+    use whatsapp_rust::wacore::download::MediaType;
+    match kind {
+        MediaKind::Image => MediaType::Image,
+        MediaKind::Video | MediaKind::Gif | MediaKind::Ptv => MediaType::Video,
+        MediaKind::Audio | MediaKind::Voice => MediaType::Audio,
+        MediaKind::Document => MediaType::Document,
+        MediaKind::Sticker => MediaType::Sticker,
+    }
+}
+
+/// Where an uploaded file lives and the keys to it: what every media message repeats.
+#[derive(Debug, Clone)]
+pub struct Uploaded {
+    pub url: String,
+    pub direct_path: String,
+    pub media_key: Vec<u8>,
+    pub file_sha256: Vec<u8>,
+    pub file_enc_sha256: Vec<u8>,
+    pub file_length: u64,
+    pub media_key_timestamp: i64,
+    /// Audio and video: the table for playing while downloading.
+    pub streaming_sidecar: Option<Vec<u8>>,
+}
+
+impl From<whatsapp_rust::upload::UploadResponse> for Uploaded {
+    fn from(u: whatsapp_rust::upload::UploadResponse) -> Uploaded {
+        Uploaded {
+            url: u.url,
+            direct_path: u.direct_path,
+            media_key: u.media_key.to_vec(),
+            file_sha256: u.file_sha256.to_vec(),
+            file_enc_sha256: u.file_enc_sha256.to_vec(),
+            file_length: u.file_length,
+            media_key_timestamp: u.media_key_timestamp,
+            streaming_sidecar: u.streaming_sidecar,
+        }
+    }
+}
+
+/// A media message of type `$ty` naming upload `$u`, with the kind's own fields after.
+macro_rules! naming {
+    ($ty:ty, $u:expr, { $($field:ident: $value:expr),* $(,)? }) => {{
+        let u = $u;
+        <$ty>::from_upload(u, |m| { $(m.$field = $value;)* })
+    }};
+}
+
+/// The CDN fields every media message type carries, filled from an upload.
+trait FromUpload: Default {
+    fn fill(&mut self, u: Uploaded);
+    fn from_upload(u: Uploaded, more: impl FnOnce(&mut Self)) -> Self {
+        let mut m = Self::default();
+        m.fill(u);
+        more(&mut m);
+        m
+    }
+}
+
+macro_rules! from_upload {
+    ($($ty:ty),*) => {$(
+        impl FromUpload for $ty {
+            fn fill(&mut self, u: Uploaded) {
+                self.url = Some(u.url);
+                self.direct_path = Some(u.direct_path);
+                self.media_key = Some(u.media_key);
+                self.file_sha256 = Some(u.file_sha256);
+                self.file_enc_sha256 = Some(u.file_enc_sha256);
+                self.file_length = Some(u.file_length);
+                self.media_key_timestamp = Some(u.media_key_timestamp);
+            }
+        }
+    )*};
+}
+
+from_upload!(
+    wa::message::ImageMessage,
+    wa::message::VideoMessage,
+    wa::message::AudioMessage,
+    wa::message::DocumentMessage,
+    wa::message::StickerMessage
+);
+
+/// The message naming an uploaded file, as WhatsApp Web builds it: a GIF is a video played in
+/// a loop, a video note travels in its own field, a voice message is audio marked push-to-talk,
+/// a sticker is WebP unless its type says otherwise.
+pub fn uploaded(upload: Uploaded, media: &OutgoingMedia) -> wa::Message {
+    use whatsapp_rust::waproto::buffa::MessageField;
+    let given = |default: &str| Some(media.file.mime.clone()).filter(|m| !m.is_empty()).or(Some(default.to_owned()));
+    let caption = media.caption.clone().filter(|c| !c.is_empty());
+    let sidecar = upload.streaming_sidecar.clone();
+    let mut message = wa::Message::default();
+    match media.kind {
+        MediaKind::Image => {
+            let image = naming!(wa::message::ImageMessage, upload, { mimetype: given("image/jpeg"), caption: caption });
+            message.image_message = MessageField::some(image);
+        }
+        MediaKind::Video | MediaKind::Gif | MediaKind::Ptv => {
+            let gif = (media.kind == MediaKind::Gif).then_some(true);
+            let video = naming!(wa::message::VideoMessage, upload, {
+                mimetype: given("video/mp4"),
+                caption: caption,
+                gif_playback: gif,
+                streaming_sidecar: sidecar,
+            });
+            match media.kind {
+                MediaKind::Ptv => message.ptv_message = MessageField::some(video),
+                _ => message.video_message = MessageField::some(video),
+            }
+        }
+        MediaKind::Audio | MediaKind::Voice => {
+            let audio = naming!(wa::message::AudioMessage, upload, {
+                mimetype: given("audio/ogg; codecs=opus"),
+                ptt: Some(media.kind == MediaKind::Voice),
+                streaming_sidecar: sidecar,
+            });
+            message.audio_message = MessageField::some(audio);
+        }
+        MediaKind::Document => {
+            let document = naming!(wa::message::DocumentMessage, upload, {
+                mimetype: given("application/octet-stream"),
+                file_name: media.file_name.clone(),
+                title: media.file_name.clone(),
+                caption: caption,
+            });
+            message.document_message = MessageField::some(document);
+        }
+        MediaKind::Sticker => {
+            let sticker = naming!(wa::message::StickerMessage, upload, { mimetype: given("image/webp") });
+            message.sticker_message = MessageField::some(sticker);
+        }
+    }
+    match media.view_once {
+        true => view_once(message),
+        false => message,
+    }
+}
+
+/// A view-once message: the media's own flag set, inside the view-once wrapper.
+fn view_once(mut message: wa::Message) -> wa::Message {
+    use whatsapp_rust::waproto::buffa::MessageField;
+    if let Some(m) = message.image_message.as_option_mut() {
+        m.view_once = Some(true);
+    }
+    if let Some(m) = message.video_message.as_option_mut() {
+        m.view_once = Some(true);
+    }
+    if let Some(m) = message.audio_message.as_option_mut() {
+        m.view_once = Some(true);
+    }
+    wa::Message {
+        view_once_message: MessageField::some(wa::message::FutureProofMessage { message: MessageField::some(message) }),
+        ..Default::default()
+    }
+}
+
+/// A send's failure in the connector's words: a request WhatsApp would refuse is refused (the
+/// message fails); anything else left it off the wire (the connection counts as lost).
+fn send_error(e: whatsapp_rust::send::SendError) -> EngineError {
+    use whatsapp_rust::send::SendError;
+    match e {
+        SendError::NotLoggedIn => EngineError::NotLoggedIn,
+        SendError::InvalidRequest(e) => EngineError::Refused(e.to_string()),
+        e => EngineError::Unreachable(e.to_string()),
+    }
+}
+
 fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
@@ -221,22 +399,42 @@ impl Engine for RealEngine {
                     location(*latitude, *longitude, name, address)
                 }
                 Outgoing::Contacts(contacts) => shared_contacts(contacts),
+                Outgoing::Media(media) => media_message(&client, media).await?,
             };
             let options = whatsapp_rust::send::SendOptions::default().with_message_id(id.as_str());
-            match client.send_message_with_options(jid_of(to), message, options).await {
-                Ok(_) => Ok(()),
-                Err(whatsapp_rust::send::SendError::NotLoggedIn) => Err(EngineError::NotLoggedIn),
-                Err(whatsapp_rust::send::SendError::InvalidRequest(e)) => Err(EngineError::Refused(e.to_string())),
-                Err(e) => Err(EngineError::Unreachable(e.to_string())),
-            }
+            client.send_message_with_options(jid_of(to), message, options).await.map(|_| ()).map_err(send_error)
         })
     }
 
-    fn mark_read<'a>(&'a self, chat: &'a str, ids: &'a [String]) -> BoxFuture<'a, Result<(), EngineError>> {
+    fn act<'a>(&'a self, act: &'a Act) -> BoxFuture<'a, Result<(), EngineError>> {
+        use whatsapp_rust::PinDuration;
         Box::pin(async move {
             let client = self.client()?;
-            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-            client.mark_as_read(&jid_of(chat), None, &ids).await.map_err(|e| EngineError::Unreachable(e.to_string()))
+            match act {
+                Act::Read { chat, ids } => {
+                    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+                    client
+                        .mark_as_read(&jid_of(chat), None, &ids)
+                        .await
+                        .map_err(|e| EngineError::Unreachable(e.to_string()))
+                }
+                Act::Pin { target, duration: Some(duration) } => {
+                    let duration = match duration {
+                        PinFor::Day => PinDuration::Hours24,
+                        PinFor::Week => PinDuration::Days7,
+                        PinFor::Month => PinDuration::Days30,
+                    };
+                    client.pin_message(jid_of(&target.chat), key_of(target), duration).await.map_err(send_error)
+                }
+                Act::Pin { target, duration: None } => {
+                    client.unpin_message(jid_of(&target.chat), key_of(target)).await.map_err(send_error)
+                }
+                Act::DeleteForMe { target } => client
+                    .chat_actions()
+                    .delete_message_for_me(&jid_of(&target.chat), None, &target.id, target.from_me, false, None)
+                    .await
+                    .map_err(|e| EngineError::Unreachable(e.to_string())),
+            }
         })
     }
 
@@ -381,48 +579,139 @@ fn number_of(jid: &Jid, alt: Option<&Jid>) -> String {
     }
 }
 
-fn content(m: &wa::Message) -> InboundContent {
+fn content(message: &wa::Message) -> InboundContent {
+    use whatsapp_rust::proto_helpers::MessageExt;
+    let view_once = message.is_view_once();
+    // Disappearing, view-once and edited messages wrap the message itself.
+    let m = message.get_base_message();
     if let Some(text) = &m.conversation {
         return InboundContent::Text(text.clone());
     }
     if let Some(t) = m.extended_text_message.as_option() {
         return InboundContent::Text(t.text.clone().unwrap_or_default());
     }
-    let media = |kind, mime: &Option<String>, caption: Option<String>, file_name: Option<String>| {
-        InboundContent::Media { kind, mime: mime.clone().unwrap_or_default(), caption, file_name }
+    let media = |kind, mime: &Option<String>, caption: &Option<String>, seconds: Option<u32>| InboundContent::Media {
+        kind,
+        mime: mime.clone().unwrap_or_default(),
+        caption: caption.clone(),
+        file_name: None,
+        seconds: seconds.unwrap_or(0),
+        view_once,
+        file: None,
     };
     if let Some(i) = m.image_message.as_option() {
-        return media(MediaKind::Image, &i.mimetype, i.caption.clone(), None);
+        return media(MediaKind::Image, &i.mimetype, &i.caption, None);
+    }
+    if let Some(v) = m.ptv_message.as_option() {
+        return media(MediaKind::Ptv, &v.mimetype, &v.caption, v.seconds);
     }
     if let Some(v) = m.video_message.as_option() {
-        return media(MediaKind::Video, &v.mimetype, v.caption.clone(), None);
+        let kind = if v.gif_playback == Some(true) { MediaKind::Gif } else { MediaKind::Video };
+        return media(kind, &v.mimetype, &v.caption, v.seconds);
     }
     if let Some(a) = m.audio_message.as_option() {
-        return media(MediaKind::Audio, &a.mimetype, None, None);
+        let kind = if a.ptt == Some(true) { MediaKind::Voice } else { MediaKind::Audio };
+        return media(kind, &a.mimetype, &None, a.seconds);
     }
     if let Some(d) = m.document_message.as_option() {
-        return media(MediaKind::Document, &d.mimetype, d.caption.clone(), d.file_name.clone());
+        let mut content = media(MediaKind::Document, &d.mimetype, &d.caption, None);
+        if let InboundContent::Media { file_name, .. } = &mut content {
+            *file_name = d.file_name.clone();
+        }
+        return content;
     }
     if let Some(s) = m.sticker_message.as_option() {
-        return media(MediaKind::Sticker, &s.mimetype, None, None);
+        return media(MediaKind::Sticker, &s.mimetype, &None, None);
     }
-    InboundContent::Other("unsupported".to_owned())
+    if let Some(l) = m.location_message.as_option() {
+        return InboundContent::Location {
+            latitude: l.degrees_latitude.unwrap_or_default(),
+            longitude: l.degrees_longitude.unwrap_or_default(),
+            name: l.name.clone(),
+            address: l.address.clone().unwrap_or_default(),
+        };
+    }
+    if let Some(c) = m.contact_message.as_option() {
+        return InboundContent::Contact(SharedContact {
+            display_name: c.display_name.clone().unwrap_or_default(),
+            vcard: c.vcard.clone().unwrap_or_default(),
+        });
+    }
+    if let Some(r) = m.reaction_message.as_option() {
+        if let Some(key) = r.key.as_option() {
+            return InboundContent::Reaction {
+                target: key.id.clone().unwrap_or_default(),
+                from_me: key.from_me.unwrap_or(false),
+                emoji: r.text.clone().unwrap_or_default(),
+            };
+        }
+    }
+    let named = [
+        (m.contacts_array_message.as_option().is_some(), "contacts"),
+        (m.poll_creation_message.as_option().is_some() || m.poll_creation_message_v3.as_option().is_some(), "poll"),
+        (m.poll_update_message.as_option().is_some(), "poll vote"),
+        (m.live_location_message.as_option().is_some(), "live location"),
+    ];
+    let name = named.iter().find(|(is, _)| *is).map_or("unsupported", |(_, name)| name);
+    InboundContent::Other(name.to_owned())
+}
+
+/// The downloadable part of a received media message.
+fn downloadable(message: &wa::Message) -> Option<&dyn whatsapp_rust::wacore::download::Downloadable> {
+    use whatsapp_rust::proto_helpers::MessageExt;
+    let m = message.get_base_message();
+    type Source<'m> = &'m dyn whatsapp_rust::wacore::download::Downloadable;
+    let sources: [Option<Source<'_>>; 6] = [
+        m.image_message.as_option().map(|x| x as Source<'_>),
+        m.ptv_message.as_option().map(|x| x as Source<'_>),
+        m.video_message.as_option().map(|x| x as Source<'_>),
+        m.audio_message.as_option().map(|x| x as Source<'_>),
+        m.document_message.as_option().map(|x| x as Source<'_>),
+        m.sticker_message.as_option().map(|x| x as Source<'_>),
+    ];
+    sources.into_iter().flatten().next()
+}
+
+/// Downloads (and decrypts) a received message's file into `content`, within `limits`; a file
+/// too large, or that cannot be had in time, is left out and said in the log.
+async fn download(client: &Client, message: &wa::Message, content: &mut InboundContent, limits: MediaLimits) {
+    let (InboundContent::Media { mime, file, .. }, Some(source)) = (content, downloadable(message)) else { return };
+    if let Some(size) = source.file_length().filter(|size| *size > limits.max_bytes) {
+        tracing::warn!(size, limit = limits.max_bytes, "whatsapp-web: received file too large; delivered without it");
+        return;
+    }
+    match tokio::time::timeout(limits.timeout, client.download(source)).await {
+        Ok(Ok(bytes)) if bytes.len() as u64 <= limits.max_bytes => {
+            *file = Some(FileData { mime: mime.clone(), bytes });
+        }
+        Ok(Ok(bytes)) => {
+            tracing::warn!(size = bytes.len(), "whatsapp-web: received file too large; delivered without it");
+        }
+        Ok(Err(e)) => tracing::warn!(error = %e, "whatsapp-web: received file unavailable; delivered without it"),
+        Err(_) => tracing::warn!("whatsapp-web: received file download timed out; delivered without it"),
+    }
 }
 
 /// The durability hook: the batch goes to the data plane; `Ok` (the server's ack) only once
 /// it is committed there.
 struct Hook {
     sink: Arc<dyn InboundSink>,
+    media: MediaLimits,
 }
 
 #[async_trait]
 impl InboundDurabilityHook for Hook {
     async fn on_messages(
         &self,
-        _client: Arc<Client>,
+        client: Arc<Client>,
         batch: &[whatsapp_rust::wacore::types::events::InboundMessage],
     ) -> whatsapp_rust::anyhow::Result<()> {
-        let messages = batch.iter().map(|m| inbound(&m.message, &m.info)).collect();
+        let mut messages = Vec::with_capacity(batch.len());
+        for m in batch {
+            let mut message = inbound(&m.message, &m.info);
+            download(&client, &m.message, &mut message.content, self.media).await;
+            messages.push(message);
+        }
         self.sink.commit(messages).await.map_err(|e| whatsapp_rust::anyhow::anyhow!(e))
     }
 }

@@ -174,40 +174,168 @@ fn received_messages_of_each_kind_keep_their_text_media_and_sender() {
     assert_eq!(got.push_name.as_deref(), Some("Ana"));
     assert_eq!((got.id.as_str(), got.at_ms), ("ABCD", 5_000));
     assert_eq!(got.content, InboundContent::Text("olá".into()));
-    let image = wa::Message {
-        image_message: whatsapp_rust::waproto::buffa::MessageField::some(wa::message::ImageMessage {
-            mimetype: Some("image/jpeg".into()),
-            caption: Some("foto".into()),
-            ..Default::default()
+    use whatsapp_rust::waproto::buffa::MessageField;
+    let media =
+        |kind, mime: &str, caption: Option<&str>, file_name: Option<&str>, seconds, view_once| InboundContent::Media {
+            kind,
+            mime: mime.into(),
+            caption: caption.map(Into::into),
+            file_name: file_name.map(Into::into),
+            seconds,
+            view_once,
+            file: None,
+        };
+    let image = wa::message::ImageMessage {
+        mimetype: Some("image/jpeg".into()),
+        caption: Some("foto".into()),
+        ..Default::default()
+    };
+    let video = |gif: Option<bool>| wa::message::VideoMessage {
+        mimetype: Some("video/mp4".into()),
+        seconds: Some(7),
+        gif_playback: gif,
+        ..Default::default()
+    };
+    let audio = |ptt| wa::message::AudioMessage {
+        mimetype: Some("audio/ogg; codecs=opus".into()),
+        seconds: Some(3),
+        ptt: Some(ptt),
+        ..Default::default()
+    };
+    let wrapped = |inner: wa::Message| wa::Message {
+        ephemeral_message: MessageField::some(wa::message::FutureProofMessage { message: MessageField::some(inner) }),
+        ..Default::default()
+    };
+    let view_once = |inner: wa::Message| wa::Message {
+        view_once_message_v2: MessageField::some(wa::message::FutureProofMessage {
+            message: MessageField::some(inner),
         }),
         ..Default::default()
     };
-    assert_eq!(
-        inbound(&image, &info).content,
-        InboundContent::Media {
-            kind: MediaKind::Image,
-            mime: "image/jpeg".into(),
-            caption: Some("foto".into()),
-            file_name: None
-        }
-    );
-    let document = wa::Message {
-        document_message: whatsapp_rust::waproto::buffa::MessageField::some(wa::message::DocumentMessage {
-            mimetype: Some("application/pdf".into()),
-            file_name: Some("nota.pdf".into()),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    assert_eq!(
-        inbound(&document, &info).content,
-        InboundContent::Media {
-            kind: MediaKind::Document,
-            mime: "application/pdf".into(),
-            caption: None,
-            file_name: Some("nota.pdf".into())
-        }
-    );
+    let of_image = wa::Message { image_message: MessageField::some(image.clone()), ..Default::default() };
+    let cases = [
+        ("an image", of_image.clone(), media(MediaKind::Image, "image/jpeg", Some("foto"), None, 0, false)),
+        (
+            "an image in a disappearing chat",
+            wrapped(of_image.clone()),
+            media(MediaKind::Image, "image/jpeg", Some("foto"), None, 0, false),
+        ),
+        ("a view-once image", view_once(of_image), media(MediaKind::Image, "image/jpeg", Some("foto"), None, 0, true)),
+        (
+            "a video",
+            wa::Message { video_message: MessageField::some(video(None)), ..Default::default() },
+            media(MediaKind::Video, "video/mp4", None, None, 7, false),
+        ),
+        (
+            "a GIF",
+            wa::Message { video_message: MessageField::some(video(Some(true))), ..Default::default() },
+            media(MediaKind::Gif, "video/mp4", None, None, 7, false),
+        ),
+        (
+            "a video note",
+            wa::Message { ptv_message: MessageField::some(video(None)), ..Default::default() },
+            media(MediaKind::Ptv, "video/mp4", None, None, 7, false),
+        ),
+        (
+            "a voice message",
+            wa::Message { audio_message: MessageField::some(audio(true)), ..Default::default() },
+            media(MediaKind::Voice, "audio/ogg; codecs=opus", None, None, 3, false),
+        ),
+        (
+            "an audio file",
+            wa::Message { audio_message: MessageField::some(audio(false)), ..Default::default() },
+            media(MediaKind::Audio, "audio/ogg; codecs=opus", None, None, 3, false),
+        ),
+        (
+            "a document",
+            wa::Message {
+                document_message: MessageField::some(wa::message::DocumentMessage {
+                    mimetype: Some("application/pdf".into()),
+                    file_name: Some("nota.pdf".into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            media(MediaKind::Document, "application/pdf", None, Some("nota.pdf"), 0, false),
+        ),
+        (
+            "a sticker",
+            wa::Message {
+                sticker_message: MessageField::some(wa::message::StickerMessage {
+                    mimetype: Some("image/webp".into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            media(MediaKind::Sticker, "image/webp", None, None, 0, false),
+        ),
+        (
+            "a location",
+            wa::Message {
+                location_message: MessageField::some(wa::message::LocationMessage {
+                    degrees_latitude: Some(-23.55),
+                    degrees_longitude: Some(-46.63),
+                    name: Some("Sé".into()),
+                    address: Some("Praça da Sé".into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            InboundContent::Location {
+                latitude: -23.55,
+                longitude: -46.63,
+                name: Some("Sé".into()),
+                address: "Praça da Sé".into(),
+            },
+        ),
+        (
+            "a contact card",
+            wa::Message {
+                contact_message: MessageField::some(wa::message::ContactMessage {
+                    display_name: Some("Ana".into()),
+                    vcard: Some("BEGIN:VCARD\nFN:Ana\nEND:VCARD".into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            InboundContent::Contact(SharedContact {
+                display_name: "Ana".into(),
+                vcard: "BEGIN:VCARD\nFN:Ana\nEND:VCARD".into(),
+            }),
+        ),
+        (
+            "a reaction to one of ours",
+            wa::Message {
+                reaction_message: MessageField::some(wa::message::ReactionMessage {
+                    key: MessageField::some(wa::MessageKey {
+                        id: Some("3EB0ABC".into()),
+                        from_me: Some(true),
+                        ..Default::default()
+                    }),
+                    text: Some("👍".into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            InboundContent::Reaction { target: "3EB0ABC".into(), from_me: true, emoji: "👍".into() },
+        ),
+        (
+            "several contact cards (not translated yet, named)",
+            wa::Message {
+                contacts_array_message: MessageField::some(wa::message::ContactsArrayMessage::default()),
+                ..Default::default()
+            },
+            InboundContent::Other("contacts".into()),
+        ),
+        (
+            "a text in a disappearing chat",
+            wrapped(wa::Message { conversation: Some("sumirá".into()), ..Default::default() }),
+            InboundContent::Text("sumirá".into()),
+        ),
+    ];
+    for (what, message, expected) in cases {
+        assert_eq!(inbound(&message, &info).content, expected, "{what}");
+    }
     assert!(matches!(inbound(&wa::Message::default(), &info).content, InboundContent::Other(_)));
 }
 
@@ -272,4 +400,95 @@ async fn a_real_client_that_cannot_reach_whatsapp_is_reported_by_the_watchdog_an
     let mut lease_key = instance.as_bytes().to_vec();
     lease_key.extend_from_slice(b"/lease");
     assert_eq!(kv.get(&lease_key).unwrap(), None, "the client was shut down and the lease released");
+}
+
+#[test]
+fn an_uploaded_file_becomes_the_message_whatsapp_web_sends_for_its_kind() {
+    use crate::engine::{FileData, OutgoingMedia};
+    use whatsapp_rust::wacore::download::MediaType;
+    let upload = || Uploaded {
+        url: "https://mmg.whatsapp.net/u".into(),
+        direct_path: "/v/t62/u".into(),
+        media_key: vec![1; 32],
+        file_enc_sha256: vec![2; 32],
+        file_sha256: vec![3; 32],
+        file_length: 4,
+        media_key_timestamp: 1_700_000_000,
+        streaming_sidecar: None,
+    };
+    let media = |kind, mime: &str| OutgoingMedia {
+        kind,
+        file: FileData { mime: mime.into(), bytes: vec![1, 2, 3, 4] },
+        caption: Some("veja".into()),
+        file_name: Some("nota.pdf".into()),
+        view_once: false,
+    };
+
+    let image = uploaded(upload(), &media(MediaKind::Image, "image/png"));
+    let i = image.image_message.as_option().expect("an image message");
+    assert_eq!((i.mimetype.as_deref(), i.caption.as_deref()), (Some("image/png"), Some("veja")));
+    assert_eq!((i.direct_path.as_deref(), i.file_length), (Some("/v/t62/u"), Some(4)));
+    assert_eq!(i.media_key.as_deref(), Some(&[1u8; 32][..]));
+
+    let gif = uploaded(upload(), &media(MediaKind::Gif, "video/mp4"));
+    assert_eq!(gif.video_message.as_option().and_then(|v| v.gif_playback), Some(true));
+    let video = uploaded(upload(), &media(MediaKind::Video, "video/mp4"));
+    assert_eq!(video.video_message.as_option().and_then(|v| v.gif_playback), None);
+    let ptv = uploaded(upload(), &media(MediaKind::Ptv, "video/mp4"));
+    assert!(
+        ptv.ptv_message.as_option().is_some() && ptv.video_message.as_option().is_none(),
+        "a video note's own field"
+    );
+
+    let voice = uploaded(upload(), &media(MediaKind::Voice, "audio/ogg; codecs=opus"));
+    assert_eq!(voice.audio_message.as_option().and_then(|a| a.ptt), Some(true));
+    let audio = uploaded(upload(), &media(MediaKind::Audio, "audio/mpeg"));
+    assert_eq!(
+        audio.audio_message.as_option().map(|a| (a.ptt, a.mimetype.as_deref())),
+        Some((Some(false), Some("audio/mpeg")))
+    );
+
+    let document = uploaded(upload(), &media(MediaKind::Document, "application/pdf"));
+    let d = document.document_message.as_option().expect("a document message");
+    assert_eq!((d.file_name.as_deref(), d.caption.as_deref()), (Some("nota.pdf"), Some("veja")));
+
+    let sticker = uploaded(upload(), &media(MediaKind::Sticker, ""));
+    assert_eq!(
+        sticker.sticker_message.as_option().and_then(|s| s.mimetype.as_deref()),
+        Some("image/webp"),
+        "a sticker is webp unless said"
+    );
+
+    let once = uploaded(upload(), &OutgoingMedia { view_once: true, ..media(MediaKind::Image, "image/jpeg") });
+    let inner = once.view_once_message.as_option().and_then(|w| w.message.as_option()).expect("wrapped");
+    assert_eq!(inner.image_message.as_option().and_then(|i| i.view_once), Some(true));
+
+    let types = [
+        (MediaKind::Image, MediaType::Image),
+        (MediaKind::Gif, MediaType::Video),
+        (MediaKind::Ptv, MediaType::Video),
+        (MediaKind::Voice, MediaType::Audio),
+        (MediaKind::Document, MediaType::Document),
+        (MediaKind::Sticker, MediaType::Sticker),
+    ];
+    for (kind, expected) in types {
+        assert_eq!(upload_type(kind), expected, "{kind:?}");
+    }
+}
+
+#[test]
+fn someone_elses_group_message_is_named_with_its_author_and_no_other_message_is() {
+    let target = |chat: &str, from_me, participant: Option<&str>| MessageRef {
+        chat: chat.into(),
+        id: "3AF8E0F2".into(),
+        from_me,
+        participant: participant.map(Into::into),
+    };
+    let theirs_in_group = key_of(&target("120363000000000001-group", false, Some("5511977776666")));
+    assert_eq!(theirs_in_group.remote_jid.as_deref(), Some("120363000000000001@g.us"));
+    assert_eq!(theirs_in_group.participant.as_deref(), Some("5511977776666@s.whatsapp.net"));
+    assert_eq!(key_of(&target("120363000000000001-group", true, Some("5511977776666"))).participant, None, "ours");
+    assert_eq!(key_of(&target("5511977776666", false, Some("5511977776666"))).participant, None, "not a group");
+    let direct = key_of(&target("5511977776666", false, None));
+    assert_eq!((direct.remote_jid.as_deref(), direct.from_me), (Some("5511977776666@s.whatsapp.net"), Some(false)));
 }
