@@ -68,6 +68,16 @@ impl Media {
         &self.metrics
     }
 
+    /// A stored file's bytes, read whole on the blocking pool (for networks that take a file
+    /// in one piece: the Cloud API's upload, the WhatsApp Web engine's).
+    pub async fn read_stored(self: &Arc<Self>, digest: Digest) -> std::io::Result<Bytes> {
+        let media = self.clone();
+        match tokio::task::spawn_blocking(move || std::fs::read(media.store.path(&digest))).await {
+            Ok(read) => read.map(Bytes::from),
+            Err(e) => Err(std::io::Error::other(e)),
+        }
+    }
+
     /// The size limit of one file of `kind` (`[media] max_*_bytes`).
     pub fn limit(&self, kind: MediaKind) -> u64 {
         let c = &self.config;

@@ -315,10 +315,7 @@ impl WhatsappWeb {
         to: Phone,
         body: Outgoing,
     ) -> bool {
-        match self.lines.get(&instance).filter(|l| l.generation == generation) {
-            Some(line) => line.command(line::Command::Send { id: WireId::of(&message_id), to, body }),
-            None => false,
-        }
+        self.command(instance, generation, line::Command::Send { id: WireId::of(&message_id), to, body })
     }
 
     /// Puts a media message on the wire of connection `generation` once its file is read
@@ -333,20 +330,20 @@ impl WhatsappWeb {
         to: Phone,
         media: MediaToSend,
     ) -> bool {
-        match self.lines.get(&instance).filter(|l| l.generation == generation) {
-            Some(line) => line.command(line::Command::SendMedia { id: WireId::of(&message_id), to, media }),
-            None => false,
-        }
+        self.command(instance, generation, line::Command::SendMedia { id: WireId::of(&message_id), to, media })
     }
 
     /// Carries out `act` (read receipts, a pin, a delete for this account only) on connection
     /// `generation`, as the queued message `message_id`: `Accepted` once it is on the wire, or
     /// `Rejected` (or `Disconnected`, when the connection is gone).
     pub fn act(&mut self, instance: InstanceId, generation: u64, message_id: MessageId, act: Act) -> bool {
-        match self.lines.get(&instance).filter(|l| l.generation == generation) {
-            Some(line) => line.command(line::Command::Act { for_message: message_id, act }),
-            None => false,
-        }
+        self.command(instance, generation, line::Command::Act { for_message: message_id, act })
+    }
+
+    /// Hands `command` to the instance's line of connection `generation`; false when there is
+    /// no such line (another connection, or none) or it is too far behind.
+    fn command(&self, instance: InstanceId, generation: u64, command: line::Command) -> bool {
+        self.lines.get(&instance).filter(|l| l.generation == generation).is_some_and(|line| line.command(command))
     }
 
     pub fn chat_presence(&mut self, instance: InstanceId, to: Phone, presence: ChatPresence) {

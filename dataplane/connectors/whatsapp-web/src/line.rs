@@ -383,17 +383,14 @@ async fn drive(
                     });
                 }
                 Some(Command::Act { for_message: message_id, act }) => {
-                    match engine.act(&act).await {
-                        Ok(()) => {
-                            let at_ms = (shared.clock)();
-                            let event = WaEvent::Accepted { instance: line.instance, generation: line.generation, message_id, at_ms };
-                            shared.sink.deliver(event).await;
-                        }
-                        Err(crate::engine::EngineError::Refused(reason)) => {
-                            let event = WaEvent::Rejected { instance: line.instance, generation: line.generation, message_id, reason };
-                            shared.sink.deliver(event).await;
-                        }
-                        Err(e) => return lost(e.to_string()),
+                    let done = engine.act(&act).await;
+                    if done.is_ok() {
+                        let at_ms = (shared.clock)();
+                        let event = WaEvent::Accepted { instance: line.instance, generation: line.generation, message_id, at_ms };
+                        shared.sink.deliver(event).await;
+                    }
+                    if let Err(e) = put_on_the_wire(shared, line, message_id, done).await {
+                        return lost(e.to_string());
                     }
                 }
                 Some(Command::Presence { to, presence }) => {

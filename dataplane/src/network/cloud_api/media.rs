@@ -10,7 +10,6 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use chatedge_config::snapshot::CloudApiAccount;
 
 use super::graph::GraphError;
@@ -99,7 +98,7 @@ pub async fn media_id(
     if file.size > limit {
         return Err(UploadError::TooLarge { size: file.size, limit });
     }
-    let bytes = read(deps, file.digest).await?;
+    let bytes = deps.media.read_stored(file.digest).await.map_err(|e| UploadError::Missing(e.to_string()))?;
     let mime = file.mime.split(';').next().unwrap_or_default().trim().to_owned();
     let fields = [("messaging_product", "whatsapp"), ("type", mime.as_str())];
     let path = format!("{number}/media");
@@ -119,17 +118,6 @@ pub async fn media_id(
     deps.metrics.cloud_api_uploads.with_label_values(&["uploaded"]).inc();
     deps.uploads.put(number, file.digest, id.clone());
     Ok(id)
-}
-
-/// The stored file's bytes, read on the blocking pool.
-async fn read(deps: &CloudApiDeps, digest: Digest) -> Result<Bytes, UploadError> {
-    let media = deps.media.clone();
-    let read = tokio::task::spawn_blocking(move || std::fs::read(media.store.path(&digest)));
-    match read.await {
-        Ok(Ok(bytes)) => Ok(Bytes::from(bytes)),
-        Ok(Err(e)) => Err(UploadError::Missing(e.to_string())),
-        Err(e) => Err(UploadError::Missing(e.to_string())),
-    }
 }
 
 #[cfg(test)]

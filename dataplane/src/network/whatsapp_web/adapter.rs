@@ -72,15 +72,12 @@ impl wa::WaSink for ShardSink {
     fn deliver(&self, mut event: wa::WaEvent) -> wa::BoxFuture<'_, ()> {
         Box::pin(async move {
             let file = take_file(&mut event);
-            let missing = file.is_none() && received_media(&event);
             // The connector only hands over messages whose chat is a phone (see its line).
             let Some((instance, mut event)) = translate(event) else { return };
             if let NetworkEvent::Incoming { message, .. } = &mut event {
                 match file {
-                    Some(file) => super::media::keep(&self.media, message, file).await,
-                    None if missing => {
-                        self.metrics.whatsapp_web_media.with_label_values(&["received", "missing"]).inc();
-                    }
+                    Some(Some(file)) => super::media::keep(&self.media, message, file).await,
+                    Some(None) => self.metrics.whatsapp_web_media.with_label_values(&["received", "missing"]).inc(),
                     None => {}
                 }
             }
@@ -94,22 +91,16 @@ impl wa::WaSink for ShardSink {
 }
 
 /// The file a received media message brought, taken out of it (the event goes on without the
-/// bytes).
-fn take_file(event: &mut wa::WaEvent) -> Option<wa::FileData> {
+/// bytes): `None` for any other event, `Some(None)` for media whose file the engine could not
+/// download.
+fn take_file(event: &mut wa::WaEvent) -> Option<Option<wa::FileData>> {
     match event {
         wa::WaEvent::Incoming {
             message: wa::InboundMessage { content: wa::InboundContent::Media { file, .. }, .. },
             ..
-        } => file.take(),
+        } => Some(file.take()),
         _ => None,
     }
-}
-
-fn received_media(event: &wa::WaEvent) -> bool {
-    matches!(
-        event,
-        wa::WaEvent::Incoming { message: wa::InboundMessage { content: wa::InboundContent::Media { .. }, .. }, .. }
-    )
 }
 
 /// A connector event as the shard's network event (`None`: a received message whose chat is

@@ -67,14 +67,10 @@ impl wa::MediaFile for QueuedFile {
     fn read(&self) -> wa::BoxFuture<'_, Result<wa::FileData, String>> {
         Box::pin(async move {
             let read = match &self.source {
-                MediaSource::Stored(stored) => {
-                    let (media, digest) = (self.media.clone(), stored.digest);
-                    let bytes = tokio::task::spawn_blocking(move || std::fs::read(media.store.path(&digest)))
-                        .await
-                        .map_err(|e| format!("media read failed: {e}"))?
-                        .map_err(|e| format!("the stored media file cannot be read: {e}"));
-                    bytes.map(|bytes| wa::FileData { mime: stored.mime.clone(), bytes })
-                }
+                MediaSource::Stored(stored) => match self.media.read_stored(stored.digest).await {
+                    Ok(bytes) => Ok(wa::FileData { mime: stored.mime.clone(), bytes: bytes.into() }),
+                    Err(e) => Err(format!("the stored media file cannot be read: {e}")),
+                },
                 MediaSource::Url { url } => {
                     let mut bytes = Vec::new();
                     let fetched = self.media.fetch(url, self.kind, |chunk| {
