@@ -1,16 +1,19 @@
 //! The scripted engine double: an [`Engine`] whose connects, codes and events a test decides,
 //! and which records what the connector asked of it (sends with their ids, logouts, presence,
 //! shutdowns) and how many clients were live at once. It writes a device record into its store
-//! at open, as a real engine does, so tests can see a session kept or wiped.
+//! at open, as a real engine does, so tests can see a session kept or wiped. Account queries are
+//! answered by a small [`Directory`] of numbers and groups that they read and change, so a test
+//! sees a group it created in the next metadata answer.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chatedge_connector::KvStore;
 
 use crate::engine::{
-    Act, BoxFuture, ChatPresence, Engine, EngineError, EngineEvent, EngineFactory, EventTx, InboundMessage,
-    InboundSink, OpenArgs, Outgoing,
+    Act, Answer, BoxFuture, ChatChange, ChatPresence, Engine, EngineError, EngineEvent, EngineFactory, EventTx,
+    GroupInfo, GroupMember, GroupSetting, InboundMessage, InboundSink, MemberChange, OpenArgs, Outgoing, Query,
 };
 use crate::ids::WireId;
 
@@ -30,6 +33,7 @@ pub enum Call {
     PairCode(String),
     Send { to: String, id: WireId, body: Outgoing },
     Act(Act),
+    Ask(Query),
     Presence(String, ChatPresence),
     Unavailable,
     Logout,
@@ -46,6 +50,28 @@ struct State {
     max_live: usize,
     calls: Vec<Call>,
     current: Option<Current>,
+    directory: Directory,
+    /// How long each account query takes.
+    ask_delay: Duration,
+}
+
+/// What the double's WhatsApp knows: who has it, the account's groups, blocks, name and about,
+/// and the last change of each chat.
+#[derive(Debug, Clone, Default)]
+pub struct Directory {
+    pub on_whatsapp: BTreeSet<String>,
+    /// About texts by number.
+    pub abouts: BTreeMap<String, String>,
+    /// Profile photo links by number or group.
+    pub pictures: BTreeMap<String, String>,
+    pub groups: BTreeMap<String, GroupInfo>,
+    /// Invitation codes by group.
+    pub invites: BTreeMap<String, String>,
+    pub blocked: BTreeSet<String>,
+    pub name: Option<String>,
+    pub about: Option<String>,
+    pub chats: BTreeMap<String, ChatChange>,
+    pub groups_created: u64,
 }
 
 /// The live client's event channel, inbound sink and store.
@@ -75,6 +101,8 @@ impl Double {
             max_live: 0,
             calls: vec![],
             current: None,
+            directory: Directory::default(),
+            ask_delay: Duration::ZERO,
         };
         Double { state: Arc::new(Mutex::new(state)) }
     }
@@ -95,6 +123,25 @@ impl Double {
     /// What the next sends answer (`None`: they go on the wire).
     pub fn send_error(&self, error: Option<EngineError>) {
         self.lock().send_error = error;
+    }
+
+    /// Numbers that have WhatsApp.
+    pub fn on_whatsapp(&self, phones: &[&str]) {
+        self.lock().directory.on_whatsapp.extend(phones.iter().map(|p| p.to_string()));
+    }
+
+    /// Changes the double's WhatsApp directly (a group someone else made, an about text).
+    pub fn with_directory(&self, change: impl FnOnce(&mut Directory)) {
+        change(&mut self.lock().directory);
+    }
+
+    pub fn directory(&self) -> Directory {
+        self.lock().directory.clone()
+    }
+
+    /// How long each account query takes from now on.
+    pub fn ask_delay(&self, delay: Duration) {
+        self.lock().ask_delay = delay;
     }
 
     /// The number the client says it is logged in as.
@@ -256,6 +303,17 @@ impl Engine for Client {
         self.ok(Call::Presence(to.to_owned(), presence), ())
     }
 
+    fn ask<'a>(&'a self, query: &'a Query) -> BoxFuture<'a, Result<Answer, EngineError>> {
+        self.record(Call::Ask(query.clone()));
+        Box::pin(async move {
+            let delay = self.double.lock().ask_delay;
+            tokio::time::sleep(delay).await;
+            let mut s = self.double.lock();
+            let me = s.own_phone.clone().unwrap_or_else(|| "0".to_owned());
+            s.directory.answer(&me, query)
+        })
+    }
+
     fn own_phone(&self) -> Option<String> {
         self.double.lock().own_phone.clone()
     }
@@ -274,5 +332,160 @@ impl Engine for Client {
         s.live = s.live.saturating_sub(1);
         s.current = None;
         Box::pin(std::future::ready(()))
+    }
+}
+
+impl Directory {
+    /// What WhatsApp answers `me` asking `query`, with its effect on the directory.
+    fn answer(&mut self, me: &str, query: &Query) -> Result<Answer, EngineError> {
+        match query {
+            Query::OnWhatsapp(phones) => {
+                Ok(Answer::OnWhatsapp(phones.iter().map(|p| (p.clone(), self.on_whatsapp.contains(p))).collect()))
+            }
+            Query::User(phone) if self.on_whatsapp.contains(phone) => {
+                Ok(Answer::User { about: self.abouts.get(phone).cloned(), business_name: None })
+            }
+            Query::User(phone) => Err(EngineError::NotFound(format!("number {phone}"))),
+            Query::Picture(of) => Ok(Answer::Picture(self.pictures.get(of).cloned())),
+            Query::Block { phone, blocked } => {
+                match blocked {
+                    true => self.blocked.insert(phone.clone()),
+                    false => self.blocked.remove(phone),
+                };
+                Ok(Answer::Done)
+            }
+            Query::SetName(name) => {
+                self.name = Some(name.clone());
+                Ok(Answer::Done)
+            }
+            Query::SetAbout(about) => {
+                self.about = Some(about.clone());
+                Ok(Answer::Done)
+            }
+            Query::Groups => Ok(Answer::Groups(
+                self.groups.values().filter(|g| g.members.iter().any(|m| m.phone == me)).cloned().collect(),
+            )),
+            Query::CreateGroup { subject, participants } => {
+                self.groups_created += 1;
+                let id = format!("1203630{:011}-group", self.groups_created);
+                let mut members = vec![GroupMember { phone: me.to_owned(), admin: true, super_admin: true }];
+                members.extend(
+                    participants
+                        .iter()
+                        .filter(|p| self.on_whatsapp.contains(*p) && p.as_str() != me)
+                        .map(|p| GroupMember { phone: p.clone(), admin: false, super_admin: false }),
+                );
+                let group = GroupInfo {
+                    id: id.clone(),
+                    subject: subject.clone(),
+                    owner: Some(me.to_owned()),
+                    subject_owner: Some(me.to_owned()),
+                    members,
+                    ..GroupInfo::default()
+                };
+                self.groups.insert(id, group.clone());
+                Ok(Answer::Group(group))
+            }
+            Query::Group(id) => self.group(id).map(|g| Answer::Group(g.clone())),
+            Query::SetSubject { group, subject } => {
+                let g = self.admin_of(me, group)?;
+                g.subject = subject.clone();
+                g.subject_owner = Some(me.to_owned());
+                Ok(Answer::Done)
+            }
+            Query::SetDescription { group, description } => {
+                self.admin_of(me, group)?.description = Some(description.clone());
+                Ok(Answer::Done)
+            }
+            Query::GroupSetting { group, setting, on } => {
+                let g = self.admin_of(me, group)?;
+                let flag = match setting {
+                    GroupSetting::AdminsOnlySend => &mut g.admins_only_send,
+                    GroupSetting::AdminsOnlyEdit => &mut g.admins_only_edit,
+                    GroupSetting::ApproveJoins => &mut g.approve_joins,
+                    GroupSetting::AdminsOnlyAdd => &mut g.admins_only_add,
+                };
+                *flag = *on;
+                Ok(Answer::Done)
+            }
+            Query::Members { group, change, phones } => {
+                let known = self.on_whatsapp.clone();
+                let g = self.admin_of(me, group)?;
+                let results = phones
+                    .iter()
+                    .map(|p| {
+                        let at = g.members.iter().position(|m| &m.phone == p);
+                        let applied = match (change, at) {
+                            (MemberChange::Add, None) if known.contains(p) => {
+                                g.members.push(GroupMember { phone: p.clone(), admin: false, super_admin: false });
+                                true
+                            }
+                            (MemberChange::Remove, Some(i)) => {
+                                g.members.remove(i);
+                                true
+                            }
+                            (MemberChange::Promote, Some(i)) => !std::mem::replace(&mut g.members[i].admin, true),
+                            (MemberChange::Demote, Some(i)) => std::mem::replace(&mut g.members[i].admin, false),
+                            _ => false, // nobody asked to join the double's groups
+                        };
+                        (p.clone(), applied)
+                    })
+                    .collect();
+                Ok(Answer::Members(results))
+            }
+            Query::Leave(group) => {
+                let g = self.groups.get_mut(group).ok_or_else(|| EngineError::NotFound(format!("group {group}")))?;
+                g.members.retain(|m| m.phone != me);
+                Ok(Answer::Done)
+            }
+            Query::InviteLink { group, reset } => {
+                self.admin_of(me, group)?;
+                let created = self.groups_created;
+                let code = self.invites.entry(group.clone()).or_insert_with(|| format!("INV{created}{}", group.len()));
+                if *reset {
+                    code.push('R');
+                }
+                Ok(Answer::Link(format!("https://chat.whatsapp.com/{code}")))
+            }
+            Query::InviteInfo(code) => {
+                let group = self.invited(code)?;
+                self.group(&group).map(|g| Answer::Group(g.clone()))
+            }
+            Query::Join(code) => {
+                let group = self.invited(code)?;
+                let g = self.groups.get_mut(&group).ok_or_else(|| EngineError::NotFound(format!("group {group}")))?;
+                if !g.approve_joins && !g.members.iter().any(|m| m.phone == me) {
+                    g.members.push(GroupMember { phone: me.to_owned(), admin: false, super_admin: false });
+                }
+                Ok(Answer::Joined { group, pending: g.approve_joins })
+            }
+            Query::Chat { chat, change } => {
+                self.chats.insert(chat.clone(), *change);
+                Ok(Answer::Done)
+            }
+        }
+    }
+
+    fn group(&self, id: &str) -> Result<&GroupInfo, EngineError> {
+        self.groups.get(id).ok_or_else(|| EngineError::NotFound(format!("group {id}")))
+    }
+
+    /// The group, if `me` administers it.
+    fn admin_of(&mut self, me: &str, id: &str) -> Result<&mut GroupInfo, EngineError> {
+        let g = self.groups.get_mut(id).ok_or_else(|| EngineError::NotFound(format!("group {id}")))?;
+        match g.members.iter().any(|m| m.phone == me && m.admin) {
+            true => Ok(g),
+            false => Err(EngineError::Refused("not an admin of the group".to_owned())),
+        }
+    }
+
+    /// The group an invitation code or link leads to.
+    fn invited(&self, code: &str) -> Result<String, EngineError> {
+        let code = code.rsplit('/').next().unwrap_or(code);
+        self.invites
+            .iter()
+            .find(|(_, c)| c.as_str() == code)
+            .map(|(g, _)| g.clone())
+            .ok_or_else(|| EngineError::NotFound("invitation".to_owned()))
     }
 }

@@ -27,6 +27,9 @@ pub enum EngineError {
     Refused(String),
     #[error("the engine's store failed: {0}")]
     Store(String),
+    /// What a query names does not exist (a group, an invitation).
+    #[error("{0} not found")]
+    NotFound(String),
 }
 
 /// What we send.
@@ -158,6 +161,183 @@ pub enum PinFor {
     Month,
 }
 
+/// A question to WhatsApp about the account, or a change to it, answered once WhatsApp has
+/// answered. Numbers are digits; groups are named `…-group`, as chats are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Query {
+    /// Which of the numbers have WhatsApp.
+    OnWhatsapp(Vec<String>),
+    /// What WhatsApp shows of a number (its about text, its business name).
+    User(String),
+    /// The profile photo's link of a number or group.
+    Picture(String),
+    Block {
+        phone: String,
+        blocked: bool,
+    },
+    /// The account's own name, as others see it.
+    SetName(String),
+    /// The account's own about text.
+    SetAbout(String),
+    /// The groups the account is a member of.
+    Groups,
+    CreateGroup {
+        subject: String,
+        participants: Vec<String>,
+    },
+    Group(String),
+    SetSubject {
+        group: String,
+        subject: String,
+    },
+    SetDescription {
+        group: String,
+        description: String,
+    },
+    GroupSetting {
+        group: String,
+        setting: GroupSetting,
+        on: bool,
+    },
+    Members {
+        group: String,
+        change: MemberChange,
+        phones: Vec<String>,
+    },
+    Leave(String),
+    /// The group's invitation link; `reset` revokes the old one first.
+    InviteLink {
+        group: String,
+        reset: bool,
+    },
+    /// The group an invitation code (or link) leads to.
+    InviteInfo(String),
+    /// Joins the group of an invitation code (or link).
+    Join(String),
+    Chat {
+        chat: String,
+        change: ChatChange,
+    },
+}
+
+impl Query {
+    /// Bounded label (metrics, logs).
+    pub fn label(&self) -> &'static str {
+        match self {
+            Query::OnWhatsapp(_) => "on_whatsapp",
+            Query::User(_) => "user",
+            Query::Picture(_) => "picture",
+            Query::Block { .. } => "block",
+            Query::SetName(_) => "set_name",
+            Query::SetAbout(_) => "set_about",
+            Query::Groups => "groups",
+            Query::CreateGroup { .. } => "create_group",
+            Query::Group(_) => "group",
+            Query::SetSubject { .. } => "set_subject",
+            Query::SetDescription { .. } => "set_description",
+            Query::GroupSetting { .. } => "group_setting",
+            Query::Members { .. } => "members",
+            Query::Leave(_) => "leave",
+            Query::InviteLink { .. } => "invite_link",
+            Query::InviteInfo(_) => "invite_info",
+            Query::Join(_) => "join",
+            Query::Chat { .. } => "chat",
+        }
+    }
+}
+
+/// A group setting WhatsApp switches on or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupSetting {
+    /// Only admins send messages (announcement group).
+    AdminsOnlySend,
+    /// Only admins edit the group's subject, photo and description.
+    AdminsOnlyEdit,
+    /// Admins approve who joins.
+    ApproveJoins,
+    /// Only admins add members.
+    AdminsOnlyAdd,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberChange {
+    Add,
+    Remove,
+    Promote,
+    Demote,
+    /// Let in someone who asked to join.
+    Approve,
+    /// Turn down someone who asked to join.
+    Reject,
+}
+
+/// A change to one chat, synced to the account's other devices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChatChange {
+    Read,
+    Unread,
+    Archive,
+    Unarchive,
+    Pin,
+    Unpin,
+    Mute,
+    Unmute,
+    Clear,
+    Delete,
+}
+
+/// WhatsApp's answer to a [`Query`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    Done,
+    /// Each number asked about, and whether it has WhatsApp.
+    OnWhatsapp(Vec<(String, bool)>),
+    User {
+        about: Option<String>,
+        business_name: Option<String>,
+    },
+    /// `None`: no photo visible to this account.
+    Picture(Option<String>),
+    Groups(Vec<GroupInfo>),
+    Group(GroupInfo),
+    /// Each number of a member change, and whether the change applied to it.
+    Members(Vec<(String, bool)>),
+    Link(String),
+    /// Joined `group`, or (`pending`) asked to join it.
+    Joined {
+        group: String,
+        pending: bool,
+    },
+}
+
+/// A group as WhatsApp describes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupInfo {
+    /// `…-group`.
+    pub id: String,
+    pub subject: String,
+    pub description: Option<String>,
+    pub owner: Option<String>,
+    pub created_s: u64,
+    pub subject_owner: Option<String>,
+    pub subject_s: u64,
+    pub admins_only_send: bool,
+    pub admins_only_edit: bool,
+    pub approve_joins: bool,
+    pub admins_only_add: bool,
+    /// The community it belongs to (`…-group`).
+    pub community: Option<String>,
+    pub members: Vec<GroupMember>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupMember {
+    /// Digits; members WhatsApp names only by a private id are left out.
+    pub phone: String,
+    pub admin: bool,
+    pub super_admin: bool,
+}
+
 /// A contact's chat presence we show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChatPresence {
@@ -231,6 +411,20 @@ pub enum InboundContent {
         target: String,
         from_me: bool,
         emoji: String,
+    },
+    /// A poll: its question, how many options one voter may choose (0: any) and the options.
+    Poll {
+        question: String,
+        max_options: u32,
+        options: Vec<String>,
+    },
+    /// The message `target` of this chat pinned (`pinned`, for `seconds`; 0 when WhatsApp did
+    /// not say) or unpinned for everyone.
+    Pin {
+        target: String,
+        from_me: bool,
+        pinned: bool,
+        seconds: u64,
     },
     /// A message type the connector does not translate yet (named, for the integrator).
     Other(String),
@@ -333,6 +527,8 @@ pub trait Engine: Send + Sync {
     /// Carries out `act`; `Ok` once it is on the wire.
     fn act<'a>(&'a self, act: &'a Act) -> BoxFuture<'a, Result<(), EngineError>>;
     fn chat_presence<'a>(&'a self, to: &'a str, presence: ChatPresence) -> BoxFuture<'a, Result<(), EngineError>>;
+    /// Asks WhatsApp `query` (a question about the account or a change to it).
+    fn ask<'a>(&'a self, query: &'a Query) -> BoxFuture<'a, Result<Answer, EngineError>>;
     /// The paired number (digits), once logged in.
     fn own_phone(&self) -> Option<String>;
     /// Shows the account unavailable (so the phone keeps its notifications).

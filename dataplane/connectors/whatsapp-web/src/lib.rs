@@ -36,8 +36,9 @@ use chatedge_connector::KvStore;
 use tokio::sync::{mpsc, oneshot};
 
 pub use engine::{
-    Act, BoxFuture, ChatPresence, EngineFactory, FileData, InboundContent, InboundMessage, MediaFile, MediaKind,
-    MediaLimits, MediaToSend, MessageRef, Outgoing, OutgoingMedia, PinFor, SharedContact,
+    Act, Answer, BoxFuture, ChatChange, ChatPresence, EngineError, EngineFactory, FileData, GroupInfo, GroupMember,
+    GroupSetting, InboundContent, InboundMessage, MediaFile, MediaKind, MediaLimits, MediaToSend, MemberChange,
+    MessageRef, Outgoing, OutgoingMedia, PinFor, Query, SharedContact,
 };
 pub use ids::WireId;
 
@@ -346,6 +347,12 @@ impl WhatsappWeb {
         self.lines.get(&instance).filter(|l| l.generation == generation).is_some_and(|line| line.command(command))
     }
 
+    /// Who asks WhatsApp account queries on the instance's current line (`None`: it has none).
+    /// The asker may be kept: a query asked after the line ended is answered `NotLoggedIn`.
+    pub fn asker(&self, instance: &InstanceId) -> Option<Asker> {
+        self.lines.get(instance).map(line::Handle::asker)
+    }
+
     pub fn chat_presence(&mut self, instance: InstanceId, to: Phone, presence: ChatPresence) {
         if let Some(line) = self.lines.get(&instance) {
             line.command(line::Command::Presence { to, presence });
@@ -370,6 +377,27 @@ impl WhatsappWeb {
     /// Whether `ack` is one of this connector's (see [`FIRST_ACK`]).
     pub fn owns(ack: u64) -> bool {
         (FIRST_ACK..FIRST_ACK << 1).contains(&ack)
+    }
+}
+
+/// Asks account queries on one line (several in turn, for a call that needs more than one).
+#[derive(Clone)]
+pub struct Asker(mpsc::Sender<line::Asked>);
+
+impl Asker {
+    /// Asks `query` and waits for WhatsApp's answer (the line bounds the queries in flight).
+    pub async fn ask(&self, query: Query) -> Result<Answer, EngineError> {
+        use mpsc::error::TrySendError;
+        let (reply, answer) = oneshot::channel();
+        match self.0.try_send(line::Asked { query, reply }) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                return Err(EngineError::Refused("too many account calls wait for this instance".to_owned()))
+            }
+            Err(TrySendError::Closed(_)) => return Err(EngineError::NotLoggedIn),
+        }
+        // A dropped reply: the line ended before WhatsApp answered.
+        answer.await.unwrap_or(Err(EngineError::NotLoggedIn))
     }
 }
 

@@ -13,8 +13,8 @@ use chatedge_connector::{KvBatch, KvStore, Scoped};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::engine::{
-    BoxFuture, ChatPresence, Engine, EngineError, EventTx, FileData, InboundMessage, InboundSink, MediaToSend,
-    OpenArgs, Outgoing,
+    Answer, BoxFuture, ChatPresence, Engine, EngineError, EventTx, FileData, InboundMessage, InboundSink, MediaToSend,
+    OpenArgs, Outgoing, Query,
 };
 use crate::ids::WireId;
 use crate::lease::{self, Owner};
@@ -23,6 +23,9 @@ use crate::{cooldown, LineState, Shared, Start, WaEvent, MAX_PENDING_ACKS};
 
 /// Commands a line may have waiting; beyond, a send is refused (the session retries it).
 const COMMAND_CAPACITY: usize = 256;
+/// Account queries a line may have waiting, and asked at once; beyond, a query is refused.
+const ASK_CAPACITY: usize = 64;
+const ASKS_AT_ONCE: usize = 8;
 /// Engine events a line may have waiting.
 const EVENT_CAPACITY: usize = 1024;
 /// How often a line waiting for the lease looks again.
@@ -59,10 +62,18 @@ pub enum Command {
     },
 }
 
+/// An account query and where its answer goes. Queries have a channel of their own: they
+/// neither wait behind messages (a media file being read) nor hold them up.
+pub struct Asked {
+    pub query: Query,
+    pub reply: oneshot::Sender<Result<Answer, EngineError>>,
+}
+
 /// The connector's hold on a running line.
 pub struct Handle {
     pub generation: u64,
     commands: mpsc::Sender<Command>,
+    asks: mpsc::Sender<Asked>,
     #[cfg(test)]
     pub(crate) task: tokio::task::AbortHandle,
 }
@@ -71,6 +82,11 @@ impl Handle {
     /// Hands `command` to the line; false when the line is gone or too far behind.
     pub fn command(&self, command: Command) -> bool {
         self.commands.try_send(command).is_ok()
+    }
+
+    /// Asks account queries on this line.
+    pub fn asker(&self) -> crate::Asker {
+        crate::Asker(self.asks.clone())
     }
 
     /// Ends the line; with `logout`, the session is forgotten whether the line still runs
@@ -104,15 +120,17 @@ pub fn instance_store(shared: &Shared, instance: &InstanceId) -> Arc<dyn KvStore
 
 pub fn spawn(shared: Arc<Shared>, instance: InstanceId, generation: u64, start: Start) -> Handle {
     let (tx, rx) = mpsc::channel(COMMAND_CAPACITY);
+    let (asks, mut asked) = mpsc::channel(ASK_CAPACITY);
     let _task = tokio::spawn(async move {
         let mut commands = rx;
         let line = LineId { instance, generation };
-        run(shared.clone(), line, start, &mut commands).await;
+        run(shared.clone(), line, start, &mut commands, &mut asked).await;
         closed_after_the_end(shared, line, commands);
     });
     Handle {
         generation,
         commands: tx,
+        asks,
         #[cfg(test)]
         task: _task.abort_handle(),
     }
@@ -145,7 +163,13 @@ fn closed_after_the_end(shared: Arc<Shared>, line: LineId, mut commands: mpsc::R
     }
 }
 
-async fn run(shared: Arc<Shared>, line: LineId, start: Start, commands: &mut mpsc::Receiver<Command>) {
+async fn run(
+    shared: Arc<Shared>,
+    line: LineId,
+    start: Start,
+    commands: &mut mpsc::Receiver<Command>,
+    asks: &mut mpsc::Receiver<Asked>,
+) {
     let kv = instance_store(&shared, &line.instance);
     let owner = Owner::random();
     let disconnected = |reason: String, logged_out: bool| WaEvent::Disconnected {
@@ -193,7 +217,7 @@ async fn run(shared: Arc<Shared>, line: LineId, start: Start, commands: &mut mps
         tokio::time::sleep(LEASE_POLL).await;
     }
 
-    let outcome = connected_life(&shared, line, &start, &kv, owner, commands).await;
+    let outcome = connected_life(&shared, line, &start, &kv, owner, commands, asks).await;
     if let Err(e) = lease::release(kv.as_ref(), owner).await {
         tracing::warn!(instance = %line.instance, error = %e, "whatsapp-web: releasing the lease failed");
     }
@@ -219,6 +243,7 @@ async fn connected_life(
     kv: &Arc<dyn KvStore>,
     owner: Owner,
     commands: &mut mpsc::Receiver<Command>,
+    asks: &mut mpsc::Receiver<Asked>,
 ) -> Option<WaEvent> {
     let lost = |reason: String| {
         shared.set_state(line.instance, LineState::Unreachable { reason: reason.clone() });
@@ -247,7 +272,7 @@ async fn connected_life(
         Ok(engine) => engine,
         Err(e) => return lost(e.to_string()),
     };
-    let result = drive(shared, line, start, kv, owner, &engine, commands, &mut event_rx).await;
+    let result = drive(shared, line, start, kv, owner, &engine, commands, asks, &mut event_rx).await;
     engine.shutdown().await;
     result
 }
@@ -261,6 +286,7 @@ async fn drive(
     owner: Owner,
     engine: &Arc<dyn Engine>,
     commands: &mut mpsc::Receiver<Command>,
+    asks: &mut mpsc::Receiver<Asked>,
     events: &mut mpsc::Receiver<crate::engine::EngineEvent>,
 ) -> Option<WaEvent> {
     let lost = |reason: String| {
@@ -295,6 +321,8 @@ async fn drive(
     // The file of the media message being read (at most one; dropped with the line, which
     // stops the read).
     let mut reading: tokio::task::JoinSet<ReadFile> = tokio::task::JoinSet::new();
+    // Account queries being asked (dropped with the line: their callers hear it has gone).
+    let mut asking: tokio::task::JoinSet<()> = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
             () = &mut watchdog, if !answered => {
@@ -358,6 +386,13 @@ async fn drive(
                     shared.sink.deliver(event).await;
                 }
             }
+            Some(Asked { query, reply }) = asks.recv(), if asking.len() < ASKS_AT_ONCE => {
+                let engine = engine.clone();
+                asking.spawn(async move {
+                    let _ = reply.send(engine.ask(&query).await);
+                });
+            }
+            _ = asking.join_next(), if !asking.is_empty() => {}
             read = reading.join_next(), if !reading.is_empty() => {
                 let Some(Ok(ReadFile { id, to, media, file })) = read else { continue };
                 let Some(message_id) = WireId::ours(id.as_str()) else { continue };

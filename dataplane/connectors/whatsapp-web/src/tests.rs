@@ -622,3 +622,67 @@ async fn a_connection_without_a_number_in_the_event_takes_the_clients_own_or_fai
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn account_queries_are_answered_by_whatsapp_and_what_they_change_shows_in_the_next_answer() {
+    let mut r = rig(connected_as("5511999990000"));
+    assert!(r.wa.asker(&r.instance).is_none(), "no line, nobody to ask");
+    r.online(1).await;
+    r.double.own_phone(Some("5511999990000"));
+    r.double.on_whatsapp(&["5511988887777", "5511977776666"]);
+    let asker = r.wa.asker(&r.instance).expect("the line asks");
+    let numbers = vec!["5511988887777".to_owned(), "5511900000000".to_owned()];
+    assert_eq!(
+        asker.ask(Query::OnWhatsapp(numbers)).await,
+        Ok(Answer::OnWhatsapp(vec![("5511988887777".into(), true), ("5511900000000".into(), false)]))
+    );
+    let created = asker
+        .ask(Query::CreateGroup {
+            subject: "Shop".into(),
+            participants: vec!["5511988887777".into(), "5511900000000".into()],
+        })
+        .await;
+    let Ok(Answer::Group(group)) = created else { panic!("{created:?}") };
+    let members: Vec<&str> = group.members.iter().map(|m| m.phone.as_str()).collect();
+    assert_eq!(members, ["5511999990000", "5511988887777"], "the creator, and who has WhatsApp");
+    let add = Query::Members {
+        group: group.id.clone(),
+        change: MemberChange::Add,
+        phones: vec!["5511977776666".into(), "5511900000000".into()],
+    };
+    assert_eq!(
+        asker.ask(add).await,
+        Ok(Answer::Members(vec![("5511977776666".into(), true), ("5511900000000".into(), false)]))
+    );
+    let on = Query::GroupSetting { group: group.id.clone(), setting: GroupSetting::AdminsOnlySend, on: true };
+    assert_eq!(asker.ask(on).await, Ok(Answer::Done));
+    let Ok(Answer::Group(now)) = asker.ask(Query::Group(group.id.clone())).await else { panic!() };
+    assert_eq!(now.members.len(), 3);
+    assert!(now.admins_only_send);
+    assert_eq!(
+        asker.ask(Query::Group("120363000000000099-group".into())).await,
+        Err(EngineError::NotFound("group 120363000000000099-group".into()))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_account_query_holds_up_no_message_and_ends_with_its_line() {
+    let mut r = rig(connected_as("5511999990000"));
+    r.online(1).await;
+    r.double.ask_delay(Duration::from_secs(300));
+    let asker = r.wa.asker(&r.instance).unwrap();
+    let slow = tokio::spawn({
+        let asker = asker.clone();
+        async move { asker.ask(Query::Groups).await }
+    });
+    r.settle().await;
+    let id = MessageId::generate();
+    assert!(r.wa.send(r.instance, 1, id, phone("5511988887777"), Outgoing::Text("hi".into())));
+    r.settle().await;
+    assert_eq!(r.double.sends(), vec![WireId::of(&id)], "the message did not wait for the query");
+    assert!(!slow.is_finished());
+    // The line ends (a restart): the query's caller hears it, and the kept asker too.
+    r.wa.close(r.instance, false);
+    assert_eq!(slow.await.unwrap(), Err(EngineError::NotLoggedIn));
+    assert_eq!(asker.ask(Query::Groups).await, Err(EngineError::NotLoggedIn));
+}

@@ -4,8 +4,9 @@
 //! session record's [`Credentials`] only mark the network. Texts, media ([`super::media`]),
 //! links, locations, contact cards, reactions, deletes for everyone and read receipts are sent
 //! so far (the edges refuse other contents for this network before queueing,
-//! [`super::carries`]); received texts and media become received messages, other received
-//! types arrive as "waiting for this message".
+//! [`super::carries`]); received texts, media, locations, contact cards, reactions, polls and
+//! pins become received messages, other received types arrive as "waiting for this message". Account calls are asked on the instance's line
+//! ([`super::account`]).
 
 use std::sync::Arc;
 
@@ -17,7 +18,9 @@ use tokio::sync::mpsc;
 use super::{LineReport, Reports};
 use crate::media::{Media, MediaKind};
 use crate::network::account::{Account, AccountCall, AccountError, ReplyTx};
-use crate::network::incoming::{Contact, IncomingContent, Location, Reaction, ReferencedMessage, WaitingMessage};
+use crate::network::incoming::{
+    Contact, IncomingContent, Location, PinMessage, Poll, PollOption, Reaction, ReferencedMessage, WaitingMessage,
+};
 use crate::network::{
     AckId, Connector, Credentials, Generation, IncomingMessage, MessageStatus, NetworkError, NetworkEvent,
     PairingMethod, Presence,
@@ -46,6 +49,7 @@ pub fn settings(c: &WhatsappWebConfig, media: &Media) -> wa::Settings {
 }
 
 /// The engine's endpoint from `[network.whatsapp_web]` (empty: WhatsApp's own).
+#[cfg(feature = "whatsapp-web")]
 pub fn endpoint(c: &WhatsappWebConfig) -> wa::real::Endpoint {
     wa::real::Endpoint { ws_url: c.ws_url.clone(), version: c.version }
 }
@@ -171,13 +175,17 @@ fn incoming(m: wa::InboundMessage) -> Option<IncomingMessage> {
             value: emoji,
             time: m.at_ms,
             reaction_by: m.participant.clone().unwrap_or_else(|| m.chat.clone()),
-            referenced_message: ReferencedMessage {
-                // Our messages are known to the integrator by chatedge's id, not the wire's.
-                message_id: wa::WireId::ours(&target).map_or(target, |ours| ours.to_string()),
-                from_me,
-                phone: m.chat.clone(),
-                participant: None,
-            },
+            referenced_message: referenced(target, from_me, &m.chat),
+        }),
+        wa::InboundContent::Poll { question, max_options, options } => IncomingContent::Poll(Poll {
+            question,
+            poll_max_options: max_options,
+            options: options.into_iter().map(|name| PollOption { name }).collect(),
+        }),
+        wa::InboundContent::Pin { target, from_me, pinned, seconds } => IncomingContent::PinMessage(PinMessage {
+            action: if pinned { "pin" } else { "unpin" }.to_owned(),
+            pin_duration_in_secs: seconds,
+            referenced_message: referenced(target, from_me, &m.chat),
         }),
         wa::InboundContent::Other(_) => IncomingContent::WaitingMessage(WaitingMessage { view_once: false }),
     };
@@ -189,6 +197,17 @@ fn incoming(m: wa::InboundMessage) -> Option<IncomingMessage> {
         content,
         ..IncomingMessage::text(from, String::new())
     })
+}
+
+/// The earlier message of `chat` a reaction or pin is about. Our messages are known to the
+/// integrator by chatedge's id, not the wire's.
+fn referenced(target: String, from_me: bool, chat: &str) -> ReferencedMessage {
+    ReferencedMessage {
+        message_id: wa::WireId::ours(&target).map_or(target, |ours| ours.to_string()),
+        from_me,
+        phone: chat.to_owned(),
+        participant: None,
+    }
 }
 
 /// The numbers a vCard names (`TEL…:+55 11 98888-7777` → `5511988887777`).
@@ -383,10 +402,15 @@ impl Connector for WhatsappWebConnector {
         on_the_line(self.inner.send(instance, g, id, chat, body))
     }
 
-    fn account(&mut self, _instance: InstanceId, _account: Account, _call: AccountCall, reply: ReplyTx) {
-        let _ = reply.send(Err(AccountError::Unsupported(
-            "account calls (contacts, groups, profile, …) are not available on the WhatsApp Web network yet".to_owned(),
-        )));
+    fn account(&mut self, instance: InstanceId, account: Account, call: AccountCall, reply: ReplyTx) {
+        let Some(asker) = self.inner.asker(&instance) else {
+            let _ = reply.send(Err(AccountError::NotConnected));
+            return;
+        };
+        // Owned by the shard's LocalSet; ends once WhatsApp answered (or the line ended).
+        tokio::task::spawn_local(async move {
+            let _ = reply.send(super::account::call(&asker, &account, call).await);
+        });
     }
 
     fn send_presence(&mut self, instance: InstanceId, to: &Phone, presence: Presence) {
@@ -406,6 +430,7 @@ impl Connector for WhatsappWebConnector {
 
 /// What every shard's connector shares: the real engine factory, the store's
 /// [`crate::store::Cf::WhatsappWeb`] family, the settings and the sink into the shards.
+#[cfg(feature = "whatsapp-web")]
 pub fn shared(
     config: &WhatsappWebConfig,
     store: Arc<crate::store::Store>,
@@ -506,7 +531,7 @@ mod tests {
     }
 
     #[test]
-    fn received_locations_contacts_and_reactions_become_their_received_callbacks_content() {
+    fn received_locations_contacts_reactions_polls_and_pins_become_their_received_callbacks_content() {
         let instance = InstanceId::from_bytes([9; 16]);
         let ours = MessageId::generate();
         let received = |content| wa::WaEvent::Incoming {
@@ -585,8 +610,49 @@ mod tests {
                 }),
             ),
             (
+                "a poll",
+                wa::InboundContent::Poll {
+                    question: "Which day?".into(),
+                    max_options: 1,
+                    options: vec!["Mon".into(), "Tue".into()],
+                },
+                IncomingContent::Poll(Poll {
+                    question: "Which day?".into(),
+                    poll_max_options: 1,
+                    options: vec![PollOption { name: "Mon".into() }, PollOption { name: "Tue".into() }],
+                }),
+            ),
+            (
+                "one of ours pinned for a week, named by chatedge's id",
+                wa::InboundContent::Pin { target: wire_of(&ours), from_me: true, pinned: true, seconds: 604_800 },
+                IncomingContent::PinMessage(PinMessage {
+                    action: "pin".into(),
+                    pin_duration_in_secs: 604_800,
+                    referenced_message: ReferencedMessage {
+                        message_id: ours.to_string(),
+                        from_me: true,
+                        phone: "5511988887777".into(),
+                        participant: None,
+                    },
+                }),
+            ),
+            (
+                "an unpin of their own",
+                wa::InboundContent::Pin { target: "ABCD".into(), from_me: false, pinned: false, seconds: 0 },
+                IncomingContent::PinMessage(PinMessage {
+                    action: "unpin".into(),
+                    pin_duration_in_secs: 0,
+                    referenced_message: ReferencedMessage {
+                        message_id: "ABCD".into(),
+                        from_me: false,
+                        phone: "5511988887777".into(),
+                        participant: None,
+                    },
+                }),
+            ),
+            (
                 "a type not translated yet",
-                wa::InboundContent::Other("poll".into()),
+                wa::InboundContent::Other("poll vote".into()),
                 IncomingContent::WaitingMessage(WaitingMessage { view_once: false }),
             ),
         ];

@@ -1,14 +1,14 @@
 //! whatsapp_web: the data plane's side of the WhatsApp Web connector (issue 13, crate
-//! `chatedge-whatsapp-web`, cargo feature `whatsapp-web`). With the feature, [`adapter`] puts the
-//! connector behind the [`super::Connector`] seam and turns its events into network events;
-//! without it, nothing of the engine is built and only [`LineReport`] remains (empty), so the
-//! edge compiles the same either way. It must not decide about sessions: the shard does.
+//! `chatedge-whatsapp-web`). [`adapter`] puts the connector behind the [`super::Connector`] seam,
+//! turns its events into network events and the account calls into engine queries. It is built
+//! in every binary and tested against the connector's scripted engine double; only the real
+//! engine (whatsapp-rust) needs the cargo feature `whatsapp-web`, without which instances on this
+//! network are served by [`Unbuilt`]. It must not decide about sessions: the shard does.
 
-#[cfg(feature = "whatsapp-web")]
+pub mod account;
 pub mod adapter;
-#[cfg(feature = "whatsapp-web")]
 pub mod media;
-#[cfg(all(test, feature = "whatsapp-web"))]
+#[cfg(test)]
 mod tests;
 
 use std::sync::Arc;

@@ -24,6 +24,7 @@ use wa::engine::{EngineEvent, LogoutKind, ReceiptKind};
 
 use super::adapter::{reports, ShardSink, WhatsappWebConnector};
 use crate::metrics::Metrics;
+use crate::network::account::{AccountCall, AccountError, AccountReply, AccountResult};
 use crate::network::kv::StoreKv;
 use crate::network::Connector;
 use crate::outbox::dispatcher;
@@ -328,56 +329,62 @@ async fn the_connector_behind_a_real_shard_pairs_sends_reports_reconnects_resend
     plane.crash().await;
 }
 
-/// The engine's instance part of the store, as a line opens it.
-fn engine_store(store: &Arc<Store>, instance: u8) -> Arc<dyn chatedge_connector::KvStore> {
-    let mut prefix = vec![instance; InstanceId::LEN];
-    prefix.extend_from_slice(b"/wa/");
-    Arc::new(chatedge_connector::Scoped::new(StoreKv::new(store.clone()), prefix))
-}
+/// The real engine's store traits on RocksDB (they need the engine: feature `whatsapp-web`).
+#[cfg(feature = "whatsapp-web")]
+mod engine_store {
+    use super::*;
 
-#[tokio::test]
-async fn the_engines_store_on_rocksdb_keeps_whatsapp_rusts_rules_and_survives_a_reopen() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), 64, Arc::new(Metrics::new())).unwrap();
-    wa::real::conformance::reads_its_writes_table_by_table(engine_store(&store, 1)).await;
-    wa::real::conformance::write_a_session(engine_store(&store, 2)).await;
-    store.close();
-    drop(store);
-    let store = Store::open(dir.path(), 64, Arc::new(Metrics::new())).unwrap();
-    wa::real::conformance::the_session_survived(engine_store(&store, 2)).await;
-    store.close();
-}
+    /// The engine's instance part of the store, as a line opens it.
+    fn engine_store(store: &Arc<Store>, instance: u8) -> Arc<dyn chatedge_connector::KvStore> {
+        let mut prefix = vec![instance; InstanceId::LEN];
+        prefix.extend_from_slice(b"/wa/");
+        Arc::new(chatedge_connector::Scoped::new(StoreKv::new(store.clone()), prefix))
+    }
 
-/// The writer of the kill -9 test when run as its child (`CHATEDGE_WA_CHILD` names the
-/// directory): Signal sessions through the engine's own store trait, one batch each, each
-/// reported on stdout once the trait call returned. Run alone, it does nothing.
-#[test]
-fn engine_store_child_writer() {
-    let Ok(dir) = std::env::var("CHATEDGE_WA_CHILD") else { return };
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async {
-        let store = Store::open(Path::new(&dir), 64, Arc::new(Metrics::new())).unwrap();
-        for n in 0u32.. {
-            wa::real::conformance::write_numbered_session(engine_store(&store, 3), n).await;
-            println!("durable {n}");
-        }
-    });
-}
-
-#[test]
-fn a_kill_9_keeps_every_signal_session_the_engines_store_acknowledged() {
-    let dir = tempfile::tempdir().unwrap();
-    let writer = "network::whatsapp_web::tests::engine_store_child_writer";
-    let acked = crate::network::kv::tests::kill_writer_after(writer, "CHATEDGE_WA_CHILD", dir.path(), 100)
-        .expect("the child acknowledged sessions");
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async {
+    #[tokio::test]
+    async fn the_engines_store_on_rocksdb_keeps_whatsapp_rusts_rules_and_survives_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path(), 64, Arc::new(Metrics::new())).unwrap();
-        for n in 0..=acked {
-            wa::real::conformance::numbered_session_survived(engine_store(&store, 3), n).await;
-        }
+        wa::real::conformance::reads_its_writes_table_by_table(engine_store(&store, 1)).await;
+        wa::real::conformance::write_a_session(engine_store(&store, 2)).await;
         store.close();
-    });
+        drop(store);
+        let store = Store::open(dir.path(), 64, Arc::new(Metrics::new())).unwrap();
+        wa::real::conformance::the_session_survived(engine_store(&store, 2)).await;
+        store.close();
+    }
+
+    /// The writer of the kill -9 test when run as its child (`CHATEDGE_WA_CHILD` names the
+    /// directory): Signal sessions through the engine's own store trait, one batch each, each
+    /// reported on stdout once the trait call returned. Run alone, it does nothing.
+    #[test]
+    fn engine_store_child_writer() {
+        let Ok(dir) = std::env::var("CHATEDGE_WA_CHILD") else { return };
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let store = Store::open(Path::new(&dir), 64, Arc::new(Metrics::new())).unwrap();
+            for n in 0u32.. {
+                wa::real::conformance::write_numbered_session(engine_store(&store, 3), n).await;
+                println!("durable {n}");
+            }
+        });
+    }
+
+    #[test]
+    fn a_kill_9_keeps_every_signal_session_the_engines_store_acknowledged() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = "network::whatsapp_web::tests::engine_store::engine_store_child_writer";
+        let acked = crate::network::kv::tests::kill_writer_after(writer, "CHATEDGE_WA_CHILD", dir.path(), 100)
+            .expect("the child acknowledged sessions");
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let store = Store::open(dir.path(), 64, Arc::new(Metrics::new())).unwrap();
+            for n in 0..=acked {
+                wa::real::conformance::numbered_session_survived(engine_store(&store, 3), n).await;
+            }
+            store.close();
+        });
+    }
 }
 
 impl Plane {
@@ -725,5 +732,98 @@ async fn media_goes_to_the_engine_with_its_file_and_received_files_are_served_at
     assert_eq!(voice["audio"]["ptt"], true, "{voice}");
     assert_eq!(voice["audio"]["seconds"], 4, "{voice}");
     assert_eq!((plane.media_count("received", "stored"), plane.media_count("received", "missing")), (1, 1));
+    plane.crash().await;
+}
+
+fn phone(s: &str) -> Phone {
+    Phone::parse(s).unwrap()
+}
+
+impl Plane {
+    /// Carries out an account call as the dialects do: through the instance's shard.
+    async fn account(&self, call: impl Into<AccountCall>) -> AccountResult {
+        let id = self.id;
+        self.shards.ask(&id, |reply| Command::Account { instance: id, call: call.into(), reply }).await.unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_calls_are_asked_on_the_line_and_whatsapps_answers_come_back_in_the_networks_terms() {
+    use crate::network::account::groups::{Call as G, GroupRef, MemberChange, Reply as GR, SettingsChange};
+    use crate::network::account::{chats, contacts, profile};
+    let dir = tempfile::tempdir().unwrap();
+    let instance = instance();
+    let double = Double::new(OnConnect::Silent);
+    let plane = start(dir.path(), &double, &instance);
+    let unpaired = plane.account(contacts::Call::Exists(vec![phone(CONTACT)])).await;
+    assert_eq!(unpaired.err(), Some(AccountError::NotConnected), "nothing to ask before pairing");
+    plane.paired(&double).await;
+    double.own_phone(Some(PHONE));
+    double.on_whatsapp(&[CONTACT, "5511977776666"]);
+
+    let exists = plane.account(contacts::Call::Exists(vec![phone(CONTACT), phone("5511900000000")])).await;
+    let Ok(AccountReply::Contacts(contacts::Reply::Exists(found))) = exists else { panic!("{exists:?}") };
+    assert_eq!(
+        found.iter().map(|e| (e.phone.as_str(), e.exists)).collect::<Vec<_>>(),
+        [(CONTACT, true), ("5511900000000", false)]
+    );
+    double.with_directory(|d| {
+        d.abouts.insert(CONTACT.into(), "Open 9-18".into());
+        d.pictures.insert(CONTACT.into(), "https://pps.whatsapp.net/v/t61/photo.jpg".into());
+    });
+    let got = plane.account(contacts::Call::Get(phone(CONTACT))).await;
+    let Ok(AccountReply::Contacts(contacts::Reply::Contact(info))) = got else { panic!("{got:?}") };
+    assert_eq!(info.about.as_deref(), Some("Open 9-18"));
+    assert_eq!(info.img_url.as_deref(), Some("https://pps.whatsapp.net/v/t61/photo.jpg"));
+    let nobody = plane.account(contacts::Call::Get(phone("5511900000000"))).await;
+    assert_eq!(nobody.err(), Some(AccountError::NotFound("number 5511900000000".into())));
+    plane.account(contacts::Call::SetBlocked { phone: phone(CONTACT), blocked: true }).await.unwrap();
+    plane.account(profile::Call::SetName("The Shop".into())).await.unwrap();
+    let d = double.directory();
+    assert!(d.blocked.contains(CONTACT));
+    assert_eq!(d.name.as_deref(), Some("The Shop"));
+
+    // A group: created with who has WhatsApp, its link made at once, its settings and members
+    // changed, and the metadata shows all of it.
+    let created = plane
+        .account(G::Create {
+            name: "Orders".into(),
+            participants: vec![phone(CONTACT), phone("5511900000000")],
+            picture: None,
+        })
+        .await;
+    let Ok(AccountReply::Groups(GR::Created { phone: group, invitation_link })) = created else {
+        panic!("{created:?}")
+    };
+    assert!(group.as_str().ends_with("-group"));
+    assert!(invitation_link.starts_with("https://chat.whatsapp.com/"), "{invitation_link}");
+    let g = GroupRef::Group(group.clone());
+    let settings = SettingsChange { admin_only_message: Some(true), ..SettingsChange::default() };
+    plane.account(G::Configure { group: g.clone(), settings }).await.unwrap();
+    let added = plane
+        .account(G::Members {
+            group: g.clone(),
+            change: MemberChange::Add,
+            phones: vec![phone("5511977776666"), phone("5511900000000")],
+        })
+        .await;
+    assert!(matches!(added, Ok(AccountReply::Groups(GR::Done { changed: 1 }))), "{added:?}");
+    let read = plane.account(G::Metadata { group: g.clone(), with_link: true }).await;
+    let Ok(AccountReply::Groups(GR::Metadata(m))) = read else { panic!("{read:?}") };
+    assert_eq!((m.subject.as_str(), m.owner.as_str(), m.admin_only_message), ("Orders", PHONE, true));
+    assert_eq!(m.invitation_link.as_deref(), Some(invitation_link.as_str()));
+    let members: Vec<(&str, bool)> = m.participants.iter().map(|p| (p.phone.as_str(), p.admin)).collect();
+    assert_eq!(members, [(PHONE, true), (CONTACT, false), ("5511977776666", false)]);
+    let missing = GroupRef::Group(phone("120363000000000099-group"));
+    let gone = plane.account(G::Rename { group: missing, name: "x".into() }).await;
+    assert_eq!(gone.err(), Some(AccountError::NotFound("group 120363000000000099-group".into())));
+
+    // A chat change reaches WhatsApp; what needs the phone's history is refused by name.
+    plane.account(chats::Call::Modify { phone: phone(CONTACT), change: chats::Change::Archive }).await.unwrap();
+    assert_eq!(double.directory().chats.get(CONTACT), Some(&wa::ChatChange::Archive));
+    let list = plane.account(chats::Call::List { page: 1, page_size: 10 }).await;
+    assert!(matches!(&list, Err(AccountError::Unsupported(why)) if why.contains("history")), "{list:?}");
+    let asks = double.calls().into_iter().filter(|c| matches!(c, Call::Ask(_))).count();
+    assert_eq!(asks, 14, "every served call went to the engine; the refused one did not");
     plane.crash().await;
 }

@@ -4,6 +4,7 @@
 //! inbound durability hook (the server's ack waits for the data plane's commit). It skips the
 //! phone's history sync, advertises the configured device name, and sends with our wire ids.
 
+pub mod account;
 pub mod conformance;
 pub mod http;
 pub mod store;
@@ -22,9 +23,9 @@ use whatsapp_rust::waproto::whatsapp as wa;
 use whatsapp_rust::{async_trait, Client, Jid};
 
 use crate::engine::{
-    Act, BoxFuture, ChatPresence, Engine, EngineError, EngineEvent, EngineFactory, EventTx, FileData, InboundContent,
-    InboundMessage, InboundSink, LogoutKind, MediaKind, MediaLimits, MessageRef, OpenArgs, Outgoing, OutgoingMedia,
-    PinFor, ReceiptKind, SharedContact,
+    Act, Answer, BoxFuture, ChatPresence, Engine, EngineError, EngineEvent, EngineFactory, EventTx, FileData,
+    InboundContent, InboundMessage, InboundSink, LogoutKind, MediaKind, MediaLimits, MessageRef, OpenArgs, Outgoing,
+    OutgoingMedia, PinFor, Query, ReceiptKind, SharedContact,
 };
 use crate::ids::WireId;
 
@@ -451,6 +452,10 @@ impl Engine for RealEngine {
         })
     }
 
+    fn ask<'a>(&'a self, query: &'a Query) -> BoxFuture<'a, Result<Answer, EngineError>> {
+        Box::pin(async move { account::ask(&*self.client()?, query).await })
+    }
+
     fn own_phone(&self) -> Option<String> {
         self.client().ok()?.pn().map(|jid| jid.user.to_string())
     }
@@ -646,11 +651,46 @@ fn content(message: &wa::Message) -> InboundContent {
             };
         }
     }
+    // A live location arrives as where the sender was when it started sharing.
+    if let Some(l) = m.live_location_message.as_option() {
+        return InboundContent::Location {
+            latitude: l.degrees_latitude.unwrap_or_default(),
+            longitude: l.degrees_longitude.unwrap_or_default(),
+            name: l.caption.clone(),
+            address: String::new(),
+        };
+    }
+    let poll = [
+        &m.poll_creation_message,
+        &m.poll_creation_message_v2,
+        &m.poll_creation_message_v3,
+        &m.poll_creation_message_v5,
+        &m.poll_creation_message_v6,
+    ]
+    .into_iter()
+    .find_map(|p| p.as_option());
+    if let Some(p) = poll {
+        return InboundContent::Poll {
+            question: p.name.clone().unwrap_or_default(),
+            max_options: p.selectable_options_count.unwrap_or(0),
+            options: p.options.iter().map(|o| o.option_name.clone().unwrap_or_default()).collect(),
+        };
+    }
+    if let Some(pin) = m.pin_in_chat_message.as_option() {
+        if let Some(key) = pin.key.as_option() {
+            use wa::message::pin_in_chat_message::Type;
+            let seconds = message.message_context_info.as_option().and_then(|c| c.message_add_on_duration_in_secs);
+            return InboundContent::Pin {
+                target: key.id.clone().unwrap_or_default(),
+                from_me: key.from_me.unwrap_or(false),
+                pinned: !matches!(pin.r#type, Some(Type::UNPIN_FOR_ALL)),
+                seconds: u64::from(seconds.unwrap_or(0)),
+            };
+        }
+    }
     let named = [
         (m.contacts_array_message.as_option().is_some(), "contacts"),
-        (m.poll_creation_message.as_option().is_some() || m.poll_creation_message_v3.as_option().is_some(), "poll"),
         (m.poll_update_message.as_option().is_some(), "poll vote"),
-        (m.live_location_message.as_option().is_some(), "live location"),
     ];
     let name = named.iter().find(|(is, _)| *is).map_or("unsupported", |(_, name)| name);
     InboundContent::Other(name.to_owned())

@@ -19,7 +19,7 @@ use whatsapp_rust::wacore::types::presence::ReceiptType;
 use whatsapp_rust::Jid;
 
 use super::*;
-use crate::engine::{EngineEvent, LogoutKind, ReceiptKind};
+use crate::engine::{EngineEvent, GroupInfo, GroupMember, LogoutKind, ReceiptKind};
 
 #[test]
 fn whatsapp_rust_events_translate_to_the_connectors_words() {
@@ -328,6 +328,78 @@ fn received_messages_of_each_kind_keep_their_text_media_and_sender() {
             InboundContent::Other("contacts".into()),
         ),
         (
+            "a poll (v3), one choice per voter",
+            wa::Message {
+                poll_creation_message_v3: MessageField::some(wa::message::PollCreationMessage {
+                    name: Some("Which day?".into()),
+                    selectable_options_count: Some(1),
+                    options: ["Mon", "Tue"]
+                        .map(|o| wa::message::poll_creation_message::Option {
+                            option_name: Some(o.into()),
+                            ..Default::default()
+                        })
+                        .to_vec(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            InboundContent::Poll {
+                question: "Which day?".into(),
+                max_options: 1,
+                options: vec!["Mon".into(), "Tue".into()],
+            },
+        ),
+        (
+            "a pin for a week of one of our messages",
+            wa::Message {
+                pin_in_chat_message: MessageField::some(wa::message::PinInChatMessage {
+                    key: MessageField::some(wa::MessageKey {
+                        id: Some("3EB0ABC".into()),
+                        from_me: Some(true),
+                        ..Default::default()
+                    }),
+                    r#type: Some(wa::message::pin_in_chat_message::Type::PIN_FOR_ALL),
+                    ..Default::default()
+                }),
+                message_context_info: MessageField::some(wa::MessageContextInfo {
+                    message_add_on_duration_in_secs: Some(604_800),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            InboundContent::Pin { target: "3EB0ABC".into(), from_me: true, pinned: true, seconds: 604_800 },
+        ),
+        (
+            "an unpin",
+            wa::Message {
+                pin_in_chat_message: MessageField::some(wa::message::PinInChatMessage {
+                    key: MessageField::some(wa::MessageKey { id: Some("ABCD".into()), ..Default::default() }),
+                    r#type: Some(wa::message::pin_in_chat_message::Type::UNPIN_FOR_ALL),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            InboundContent::Pin { target: "ABCD".into(), from_me: false, pinned: false, seconds: 0 },
+        ),
+        (
+            "a live location: where its sharing started",
+            wa::Message {
+                live_location_message: MessageField::some(wa::message::LiveLocationMessage {
+                    degrees_latitude: Some(-23.5),
+                    degrees_longitude: Some(-46.6),
+                    caption: Some("on my way".into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            InboundContent::Location {
+                latitude: -23.5,
+                longitude: -46.6,
+                name: Some("on my way".into()),
+                address: String::new(),
+            },
+        ),
+        (
             "a text in a disappearing chat",
             wrapped(wa::Message { conversation: Some("sumirá".into()), ..Default::default() }),
             InboundContent::Text("sumirá".into()),
@@ -491,4 +563,78 @@ fn someone_elses_group_message_is_named_with_its_author_and_no_other_message_is(
     assert_eq!(key_of(&target("5511977776666", false, Some("5511977776666"))).participant, None, "not a group");
     let direct = key_of(&target("5511977776666", false, None));
     assert_eq!((direct.remote_jid.as_deref(), direct.from_me), (Some("5511977776666@s.whatsapp.net"), Some(false)));
+}
+
+#[test]
+fn group_metadata_names_members_by_number_and_leaves_out_those_known_only_by_a_private_id() {
+    use whatsapp_rust::features::{GroupMetadata, GroupParticipant, MemberAddMode, ParticipantType};
+    let member = |jid: Jid, phone: Option<Jid>, t| GroupParticipant {
+        jid,
+        phone_number: phone,
+        lid: None,
+        username: None,
+        participant_type: t,
+        details: None,
+    };
+    let metadata = GroupMetadata {
+        id: Jid::group("120363019502650977"),
+        subject: "Shop".into(),
+        description: Some("Orders".into()),
+        creator: Some(Jid::lid("100000000000001")),
+        creator_pn: Some(Jid::pn("5511999990000")),
+        creation_time: Some(1_700_000_000),
+        subject_owner: Some(Jid::pn("5511988887777")),
+        subject_time: Some(1_700_000_100),
+        is_announcement: true,
+        membership_approval: true,
+        member_add_mode: Some(MemberAddMode::AdminAdd),
+        parent_group_jid: Some(Jid::group("120363000000000001")),
+        participants: vec![
+            member(Jid::lid("100000000000001"), Some(Jid::pn("5511999990000")), ParticipantType::SuperAdmin),
+            member(Jid::pn("5511988887777"), None, ParticipantType::Admin),
+            member(Jid::lid("100000000000003"), None, ParticipantType::Member),
+        ],
+        ..GroupMetadata::default()
+    };
+    let expected = GroupInfo {
+        id: "120363019502650977-group".into(),
+        subject: "Shop".into(),
+        description: Some("Orders".into()),
+        owner: Some("5511999990000".into()),
+        created_s: 1_700_000_000,
+        subject_owner: Some("5511988887777".into()),
+        subject_s: 1_700_000_100,
+        admins_only_send: true,
+        admins_only_edit: false,
+        approve_joins: true,
+        admins_only_add: true,
+        community: Some("120363000000000001-group".into()),
+        members: vec![
+            GroupMember { phone: "5511999990000".into(), admin: true, super_admin: true },
+            GroupMember { phone: "5511988887777".into(), admin: true, super_admin: false },
+        ],
+    };
+    assert_eq!(account::group_info(&metadata), expected);
+}
+
+#[test]
+fn whatsapps_refusals_of_account_queries_name_why() {
+    let server = |code, text: &str| whatsapp_rust::IqError::ServerError {
+        code,
+        text: text.into(),
+        error_type: None,
+        backoff: None,
+    };
+    for (error, expected) in [
+        (server(404, "item-not-found"), EngineError::NotFound("item-not-found".into())),
+        (server(403, "forbidden"), EngineError::Refused("forbidden".into())),
+        (server(406, ""), EngineError::Refused("WhatsApp refused (406)".into())),
+        (whatsapp_rust::IqError::NotConnected, EngineError::NotLoggedIn),
+        (whatsapp_rust::IqError::Timeout, EngineError::Unreachable("IQ request timed out".into())),
+        (server(500, "internal"), EngineError::Unreachable(server(500, "internal").to_string())),
+    ] {
+        assert_eq!(account::iq_error(&error), expected, "{error}");
+    }
+    assert_eq!(account::invite_link("AbCdEf"), "https://chat.whatsapp.com/AbCdEf");
+    assert_eq!(account::invite_link("https://chat.whatsapp.com/AbCdEf"), "https://chat.whatsapp.com/AbCdEf");
 }

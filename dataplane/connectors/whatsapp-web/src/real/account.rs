@@ -1,0 +1,251 @@
+//! Account queries on whatsapp-rust: each [`Query`] becomes the client's call for it (usync for
+//! numbers, `w:g2` IQs for groups, app-state mutations for chats, the profile IQs), and its
+//! answer or error becomes the connector's [`Answer`] or [`EngineError`]. It keeps nothing: what
+//! a query changes lives on WhatsApp's side (and the engine's store).
+
+use whatsapp_rust::features::{
+    GroupCreateOptions, GroupDescription, GroupError, GroupMetadata, GroupParticipantOptions, GroupSubject,
+    MemberAddMode, MembershipApprovalMode, ParticipantChangeResponse, PreviousDescription,
+};
+use whatsapp_rust::wacore_binary::JidExt;
+use whatsapp_rust::{Client, IqError, Jid};
+
+use super::jid_of;
+use crate::engine::{Answer, ChatChange, EngineError, GroupInfo, GroupMember, GroupSetting, MemberChange, Query};
+
+/// Asks WhatsApp `query` through `client`.
+pub async fn ask(client: &Client, query: &Query) -> Result<Answer, EngineError> {
+    match query {
+        Query::OnWhatsapp(phones) => {
+            let jids: Vec<Jid> = phones.iter().map(Jid::pn).collect();
+            let found = client.contacts().is_on_whatsapp(&jids).await.map_err(|e| contact_error(&e))?;
+            let answers = phones
+                .iter()
+                .map(|p| {
+                    let registered = found.iter().any(|r| {
+                        r.is_registered && [Some(&r.jid), r.pn_jid.as_ref()].into_iter().flatten().any(|j| j.user == *p)
+                    });
+                    (p.clone(), registered)
+                })
+                .collect();
+            Ok(Answer::OnWhatsapp(answers))
+        }
+        Query::User(phone) => {
+            let jid = Jid::pn(phone);
+            let mut infos =
+                client.contacts().get_user_info(std::slice::from_ref(&jid)).await.map_err(|e| contact_error(&e))?;
+            let info = infos.remove(&jid).or_else(|| infos.into_values().next());
+            let info = info.ok_or_else(|| EngineError::NotFound(format!("number {phone}")))?;
+            Ok(Answer::User { about: info.status, business_name: info.verified_name.and_then(|v| v.name) })
+        }
+        Query::Picture(of) => {
+            let picture =
+                client.contacts().get_profile_picture(&jid_of(of), false).await.map_err(|e| contact_error(&e))?;
+            Ok(Answer::Picture(picture.map(|p| p.url)))
+        }
+        Query::Block { phone, blocked } => {
+            let blocking = client.blocking();
+            let jid = Jid::pn(phone);
+            let done = if *blocked { blocking.block(&jid).await } else { blocking.unblock(&jid).await };
+            done.map_err(|e| match e {
+                whatsapp_rust::features::BlockingError::Iq(e) => iq_error(&e),
+                e => EngineError::Refused(e.to_string()),
+            })?;
+            Ok(Answer::Done)
+        }
+        Query::SetName(name) => profile(client.profile().set_push_name(name).await),
+        Query::SetAbout(about) => profile(client.profile().set_status_text(about).await),
+        Query::Groups => {
+            let groups = client.groups().get_participating().await.map_err(|e| group_error(&e))?;
+            Ok(Answer::Groups(groups.into_values().map(|g| group_info(&g)).collect()))
+        }
+        Query::CreateGroup { subject, participants } => {
+            let mut options = GroupCreateOptions::new(subject.clone());
+            for p in participants {
+                options = options.with_participant(GroupParticipantOptions::from_phone(Jid::pn(p)));
+            }
+            let created = client.groups().create_group(options).await.map_err(|e| group_error(&e))?;
+            Ok(Answer::Group(group_info(&created.metadata)))
+        }
+        Query::Group(group) => {
+            let metadata = client.groups().get_metadata(&jid_of(group)).await.map_err(|e| group_error(&e))?;
+            Ok(Answer::Group(group_info(&metadata)))
+        }
+        Query::SetSubject { group, subject } => {
+            let subject = GroupSubject::new(subject.as_str()).map_err(|e| EngineError::Refused(e.to_string()))?;
+            group_done(client.groups().set_subject(jid_of(group), subject).await)
+        }
+        Query::SetDescription { group, description } => {
+            let description = match description.is_empty() {
+                true => None,
+                false => {
+                    Some(GroupDescription::new(description.as_str()).map_err(|e| EngineError::Refused(e.to_string()))?)
+                }
+            };
+            group_done(client.groups().set_description(jid_of(group), description, PreviousDescription::Resolve).await)
+        }
+        Query::GroupSetting { group, setting, on } => {
+            let groups = client.groups();
+            let jid = jid_of(group);
+            group_done(match setting {
+                GroupSetting::AdminsOnlySend => groups.set_announce(jid, *on).await,
+                GroupSetting::AdminsOnlyEdit => groups.set_locked(jid, *on).await,
+                GroupSetting::ApproveJoins => {
+                    let mode = if *on { MembershipApprovalMode::On } else { MembershipApprovalMode::Off };
+                    groups.set_membership_approval(jid, mode).await
+                }
+                GroupSetting::AdminsOnlyAdd => {
+                    let mode = if *on { MemberAddMode::AdminAdd } else { MemberAddMode::AllMemberAdd };
+                    groups.set_member_add_mode(jid, mode).await
+                }
+            })
+        }
+        Query::Members { group, change, phones } => {
+            let groups = client.groups();
+            let (jid, members) = (jid_of(group), phones.iter().map(Jid::pn).collect::<Vec<_>>());
+            let changed = match change {
+                MemberChange::Add => groups.add_participants(jid, &members).await,
+                MemberChange::Remove => groups.remove_participants(jid, &members).await,
+                MemberChange::Promote => groups.promote_participants(jid, &members).await,
+                MemberChange::Demote => groups.demote_participants(jid, &members).await,
+                MemberChange::Approve => groups.approve_membership_requests(jid, &members).await,
+                MemberChange::Reject => groups.reject_membership_requests(jid, &members).await,
+            }
+            .map_err(|e| group_error(&e))?;
+            Ok(Answer::Members(phones.iter().map(|p| (p.clone(), applied(&changed, p))).collect()))
+        }
+        Query::Leave(group) => group_done(client.groups().leave(jid_of(group)).await),
+        Query::InviteLink { group, reset } => {
+            let code = client.groups().get_invite_link(jid_of(group), *reset).await.map_err(|e| group_error(&e))?;
+            Ok(Answer::Link(invite_link(&code)))
+        }
+        Query::InviteInfo(code) => {
+            let metadata = client.groups().get_invite_info(code).await.map_err(|e| group_error(&e))?;
+            Ok(Answer::Group(group_info(&metadata)))
+        }
+        Query::Join(code) => {
+            use whatsapp_rust::features::JoinGroupResult;
+            let joined = client.groups().join_with_invite_code(code).await.map_err(|e| group_error(&e))?;
+            let pending = matches!(joined, JoinGroupResult::PendingApproval(_));
+            Ok(Answer::Joined { group: chat_of(joined.group_jid()), pending })
+        }
+        Query::Chat { chat, change } => {
+            let actions = client.chat_actions();
+            let jid = jid_of(chat);
+            match change {
+                ChatChange::Read => actions.mark_chat_as_read(&jid, true, None).await,
+                ChatChange::Unread => actions.mark_chat_as_read(&jid, false, None).await,
+                ChatChange::Archive => actions.archive_chat(&jid, None).await,
+                ChatChange::Unarchive => actions.unarchive_chat(&jid, None).await,
+                ChatChange::Pin => actions.pin_chat(&jid).await,
+                ChatChange::Unpin => actions.unpin_chat(&jid).await,
+                ChatChange::Mute => actions.mute_chat(&jid).await,
+                ChatChange::Unmute => actions.unmute_chat(&jid).await,
+                ChatChange::Clear => actions.clear_chat(&jid, false, true, None).await,
+                ChatChange::Delete => actions.delete_chat(&jid, true, None).await,
+            }
+            .map_err(|e| EngineError::Unreachable(e.to_string()))?;
+            Ok(Answer::Done)
+        }
+    }
+}
+
+/// A group's metadata in the connector's words; members WhatsApp names only by a private id
+/// (no phone number known) are left out.
+pub fn group_info(g: &GroupMetadata) -> GroupInfo {
+    let phone = |jid: &Jid| (jid.is_pn()).then(|| jid.user.to_string());
+    let member_phone = |p: &whatsapp_rust::features::GroupParticipant| {
+        p.phone_number.as_ref().and_then(phone).or_else(|| phone(&p.jid))
+    };
+    GroupInfo {
+        id: chat_of(&g.id),
+        subject: g.subject.clone(),
+        description: g.description.clone(),
+        owner: g.creator_pn.as_ref().or(g.creator.as_ref()).and_then(phone),
+        created_s: g.creation_time.unwrap_or(0),
+        subject_owner: g.subject_owner_pn.as_ref().or(g.subject_owner.as_ref()).and_then(phone),
+        subject_s: g.subject_time.unwrap_or(0),
+        admins_only_send: g.is_announcement,
+        admins_only_edit: g.is_locked,
+        approve_joins: g.membership_approval,
+        admins_only_add: matches!(g.member_add_mode, Some(MemberAddMode::AdminAdd)),
+        community: g.parent_group_jid.as_ref().map(chat_of),
+        members: g
+            .participants
+            .iter()
+            .filter_map(|p| {
+                Some(GroupMember {
+                    phone: member_phone(p)?,
+                    admin: p.is_admin(),
+                    super_admin: matches!(p.participant_type, whatsapp_rust::features::ParticipantType::SuperAdmin),
+                })
+            })
+            .collect(),
+    }
+}
+
+/// A group's JID as the connector names chats (`…-group`); a person's as digits.
+fn chat_of(jid: &Jid) -> String {
+    match jid.is_group() {
+        true => format!("{}-group", jid.user),
+        false => jid.user.to_string(),
+    }
+}
+
+/// The invitation link of an invitation code (WhatsApp answers the bare code).
+pub fn invite_link(code: &str) -> String {
+    match code.starts_with("https://") {
+        true => code.to_owned(),
+        false => format!("https://chat.whatsapp.com/{code}"),
+    }
+}
+
+/// Whether a member change applied to `phone`.
+fn applied(changed: &[ParticipantChangeResponse], phone: &str) -> bool {
+    changed.iter().any(|r| {
+        let named = r.jid.user == phone || r.phone_number.as_ref().is_some_and(|j| j.user == phone);
+        named && r.is_ok()
+    })
+}
+
+fn group_done(result: Result<(), GroupError>) -> Result<Answer, EngineError> {
+    result.map(|()| Answer::Done).map_err(|e| group_error(&e))
+}
+
+fn profile<T>(result: Result<T, whatsapp_rust::features::ProfileError>) -> Result<Answer, EngineError> {
+    use whatsapp_rust::features::ProfileError;
+    result.map(|_| Answer::Done).map_err(|e| match e {
+        ProfileError::Iq(e) => iq_error(&e),
+        ProfileError::InvalidArgument(e) => EngineError::Refused(e),
+        e => EngineError::Unreachable(e.to_string()),
+    })
+}
+
+fn contact_error(e: &whatsapp_rust::features::ContactError) -> EngineError {
+    use whatsapp_rust::features::ContactError;
+    match e {
+        ContactError::Iq(e) => iq_error(e),
+        e => EngineError::Refused(e.to_string()),
+    }
+}
+
+fn group_error(e: &GroupError) -> EngineError {
+    match e {
+        GroupError::Iq(e) => iq_error(e),
+        GroupError::InvalidRequest(_) | GroupError::DescriptionConflict => EngineError::Refused(e.to_string()),
+        e => EngineError::Unreachable(e.to_string()),
+    }
+}
+
+/// A refused IQ names why (404: no such group or invitation; 401/403: not allowed); anything
+/// else is the connection's failure.
+pub fn iq_error(e: &IqError) -> EngineError {
+    match e {
+        IqError::NotConnected => EngineError::NotLoggedIn,
+        IqError::ServerError { code: 404, text, .. } => EngineError::NotFound(text.clone()),
+        IqError::ServerError { code: code @ 400..=499, text, .. } => {
+            EngineError::Refused(if text.is_empty() { format!("WhatsApp refused ({code})") } else { text.clone() })
+        }
+        e => EngineError::Unreachable(e.to_string()),
+    }
+}
