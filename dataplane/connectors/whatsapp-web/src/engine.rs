@@ -62,6 +62,13 @@ pub enum Outgoing {
     },
     /// A file, read and ready to upload.
     Media(OutgoingMedia),
+    /// A poll: its question, 2 to 12 options, and how many one voter may choose (0, or as many
+    /// as there are options: any number).
+    Poll {
+        question: String,
+        options: Vec<String>,
+        max_options: u32,
+    },
 }
 
 /// A media message whose file has been read: the engine uploads it (encrypted) and sends the
@@ -425,6 +432,12 @@ pub enum InboundContent {
         from_me: bool,
         pinned: bool,
         seconds: u64,
+    },
+    /// A vote on our poll `poll` (its wire id): the options chosen now (none: the vote was
+    /// taken back).
+    PollVote {
+        poll: String,
+        options: Vec<String>,
     },
     /// A message type the connector does not translate yet (named, for the integrator).
     Other(String),

@@ -380,6 +380,14 @@ impl WhatsappWeb {
     }
 }
 
+/// The invitation link of a group invitation code or link (WhatsApp answers the bare code).
+pub fn invite_link(code: &str) -> String {
+    match code.starts_with("https://") {
+        true => code.to_owned(),
+        false => format!("https://chat.whatsapp.com/{code}"),
+    }
+}
+
 /// Asks account queries on one line (several in turn, for a call that needs more than one).
 #[derive(Clone)]
 pub struct Asker(mpsc::Sender<line::Asked>);
@@ -392,7 +400,7 @@ impl Asker {
         match self.0.try_send(line::Asked { query, reply }) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
-                return Err(EngineError::Refused("too many account calls wait for this instance".to_owned()))
+                return Err(EngineError::Unreachable("too many account calls wait for this instance".to_owned()))
             }
             Err(TrySendError::Closed(_)) => return Err(EngineError::NotLoggedIn),
         }

@@ -124,7 +124,9 @@ where
             let created = ask(wa::Query::CreateGroup { subject: name, participants }, "group".to_owned()).await?;
             let wa::Answer::Group(g) = created else { return Err(odd()) };
             let phone = Phone::parse(&g.id).map_err(|_| odd())?;
-            let invitation_link = link(&ask, &g.id).await?;
+            // The group exists now: a link WhatsApp does not give is left empty rather than
+            // failing a call whose retry would create a second group.
+            let invitation_link = link(&ask, &g.id).await.unwrap_or_default();
             Ok(Reply::Created { phone, invitation_link })
         }
         Call::Rename { group, name } => {
@@ -144,6 +146,7 @@ where
                 (wa::GroupSetting::ApproveJoins, settings.require_admin_approval),
                 (wa::GroupSetting::AdminsOnlyAdd, settings.admin_only_add_member),
             ];
+            // One request per setting, in this order: a refusal leaves the earlier ones changed.
             for (setting, on) in wanted.into_iter().filter_map(|(s, on)| Some((s, on?))) {
                 done(ask(wa::Query::GroupSetting { group: group.clone(), setting, on }, what.clone()).await?)?;
             }
@@ -163,7 +166,10 @@ where
             let wa::Answer::Members(results) = ask(wa::Query::Members { group, change, phones }, what).await? else {
                 return Err(odd());
             };
-            Ok(Reply::Done { changed: results.iter().filter(|(_, applied)| *applied).count() })
+            match results.iter().filter(|(_, applied)| *applied).count() {
+                0 => Err(AccountError::Refused("the change applied to none of phones".to_owned())),
+                changed => Ok(Reply::Done { changed }),
+            }
         }
         Call::Leave { group } => {
             let (group, what) = group_id(&group)?;
@@ -177,7 +183,7 @@ where
                 true => link(&ask, &group).await.ok(),
                 false => None,
             };
-            Ok(Reply::Metadata(Box::new(metadata(g, invitation_link, account)?)))
+            Ok(Reply::Metadata(Box::new(metadata(g, invitation_link, account.phone.clone())?)))
         }
         Call::InvitationLink { group, reset } => {
             let (group, what) = group_id(&group)?;
@@ -192,7 +198,9 @@ where
             let wa::Answer::Group(g) = ask(wa::Query::InviteInfo(link.clone()), "invitation".to_owned()).await? else {
                 return Err(odd());
             };
-            Ok(Reply::Metadata(Box::new(metadata(g, Some(link), account)?)))
+            // The account is not in that group: it cannot stand in for an unnamed creator.
+            let link = wa::invite_link(&link);
+            Ok(Reply::Metadata(Box::new(metadata(g, Some(link), None)?)))
         }
         Call::AcceptInvitation { link } => {
             let wa::Answer::Joined { group, pending } = ask(wa::Query::Join(link), "invitation".to_owned()).await?
@@ -249,8 +257,13 @@ where
 }
 
 /// A group's metadata as the dialects show it. WhatsApp may not name the creator (a member
-/// known only by a private id): the first super admin, else the account, stands in.
-fn metadata(g: wa::GroupInfo, invitation_link: Option<String>, account: &Account) -> Result<Metadata, AccountError> {
+/// known only by a private id): the first super admin, else `member` (the account, when it is
+/// in the group), stands in.
+fn metadata(
+    g: wa::GroupInfo,
+    invitation_link: Option<String>,
+    member: Option<Phone>,
+) -> Result<Metadata, AccountError> {
     let phone = Phone::parse(&g.id).map_err(|_| odd())?;
     let participants: Vec<Participant> = g
         .members
@@ -259,7 +272,7 @@ fn metadata(g: wa::GroupInfo, invitation_link: Option<String>, account: &Account
             Some(Participant { phone: Phone::parse(&m.phone).ok()?, admin: m.admin, super_admin: m.super_admin })
         })
         .collect();
-    let stand_in = participants.iter().find(|p| p.super_admin).map(|p| p.phone.clone()).or(account.phone.clone());
+    let stand_in = participants.iter().find(|p| p.super_admin).map(|p| p.phone.clone()).or(member);
     let named = |p: Option<String>| p.and_then(|p| Phone::parse(&p).ok()).or(stand_in.clone());
     let owner = named(g.owner).ok_or_else(odd)?;
     let subject_owner = named(g.subject_owner).unwrap_or_else(|| owner.clone());

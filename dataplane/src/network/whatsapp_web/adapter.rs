@@ -2,11 +2,11 @@
 //! [`chatedge_whatsapp_web::WhatsappWeb`], its events become [`NetworkEvent`]s on the shard that
 //! owns the instance. The engine's credentials never leave its part of the store, so the
 //! session record's [`Credentials`] only mark the network. Texts, media ([`super::media`]),
-//! links, locations, contact cards, reactions, deletes for everyone and read receipts are sent
-//! so far (the edges refuse other contents for this network before queueing,
-//! [`super::carries`]); received texts, media, locations, contact cards, reactions, polls and
-//! pins become received messages, other received types arrive as "waiting for this message". Account calls are asked on the instance's line
-//! ([`super::account`]).
+//! links, locations, contact cards, reactions, deletes, pins, read receipts and polls are sent
+//! (the edges refuse other contents for this network before queueing, [`super::carries`]);
+//! received texts, media, locations, contact cards, reactions, polls, votes on our polls and
+//! pins become received messages, other received types arrive as "waiting for this message".
+//! Account calls are asked on the instance's line ([`super::account`]).
 
 use std::sync::Arc;
 
@@ -19,7 +19,8 @@ use super::{LineReport, Reports};
 use crate::media::{Media, MediaKind};
 use crate::network::account::{Account, AccountCall, AccountError, ReplyTx};
 use crate::network::incoming::{
-    Contact, IncomingContent, Location, PinMessage, Poll, PollOption, Reaction, ReferencedMessage, WaitingMessage,
+    Contact, IncomingContent, Location, PinMessage, Poll, PollOption, PollVote, Reaction, ReferencedMessage,
+    WaitingMessage,
 };
 use crate::network::{
     AckId, Connector, Credentials, Generation, IncomingMessage, MessageStatus, NetworkError, NetworkEvent,
@@ -27,7 +28,7 @@ use crate::network::{
 };
 use crate::queue::content::action::{PinAction, PinDuration};
 use crate::queue::content::card::{ContactCard, LinkPreview};
-use crate::queue::content::{Action, Card};
+use crate::queue::content::{Action, Card, Interactive};
 use crate::queue::{Content, OutboundMessage};
 
 /// What the session record keeps for a WhatsApp Web instance (the keys stay in the engine's store).
@@ -186,6 +187,11 @@ fn incoming(m: wa::InboundMessage) -> Option<IncomingMessage> {
             action: if pinned { "pin" } else { "unpin" }.to_owned(),
             pin_duration_in_secs: seconds,
             referenced_message: referenced(target, from_me, &m.chat),
+        }),
+        wa::InboundContent::PollVote { poll, options } => IncomingContent::PollVote(PollVote {
+            // Our polls are known to the integrator by chatedge's id, not the wire's.
+            poll_message_id: wa::WireId::ours(&poll).map_or(poll, |ours| ours.to_string()),
+            options: options.into_iter().map(|name| PollOption { name }).collect(),
         }),
         wa::InboundContent::Other(_) => IncomingContent::WaitingMessage(WaitingMessage { view_once: false }),
     };
@@ -359,6 +365,14 @@ impl Connector for WhatsappWebConnector {
                 Card::Contact(card) => wa::Outgoing::Contacts(vec![contact(card)]),
                 Card::Contacts { contacts } => wa::Outgoing::Contacts(contacts.iter().map(contact).collect()),
                 Card::NewsletterAdminInvite { .. } => return self.refuse(message, generation),
+            },
+            Content::Interactive(interactive) => match interactive.as_ref() {
+                Interactive::Poll { message: question, options, max_options } => wa::Outgoing::Poll {
+                    question: question.clone(),
+                    options: options.clone(),
+                    max_options: max_options.unwrap_or(0),
+                },
+                _ => return self.refuse(message, generation),
             },
             Content::Media(media) => {
                 let media = super::media::to_send(media, &self.media);

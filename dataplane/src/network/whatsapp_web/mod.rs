@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use chatedge_config::InstanceId;
 
-use crate::queue::content::{Action, Card};
+use crate::queue::content::{Action, Card, Interactive};
 use crate::queue::Content;
 
 /// What `status` adds about a WhatsApp Web instance's line.
@@ -47,9 +47,12 @@ pub fn carries(content: &Content) -> Result<(), &'static str> {
             Card::NewsletterAdminInvite { .. } => Err("channel admin invites are not available on WhatsApp Web yet"),
         },
         Content::Media(_) => Ok(()),
-        Content::Interactive(_) | Content::Template(_) => Err(
-            "the WhatsApp Web connector sends texts, media, links, locations, contacts, reactions, deletes and read receipts only so far",
-        ),
+        Content::Interactive(interactive) => match interactive.as_ref() {
+            Interactive::Poll { options, .. } if (2..=12).contains(&options.len()) => Ok(()),
+            Interactive::Poll { .. } => Err("a poll on WhatsApp Web has 2 to 12 options"),
+            _ => Err("buttons, lists, carousels and poll votes are not available on WhatsApp Web yet"),
+        },
+        Content::Template(_) => Err("message templates are the Cloud API's: WhatsApp Web has none"),
     }
 }
 

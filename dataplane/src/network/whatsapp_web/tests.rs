@@ -808,6 +808,10 @@ async fn account_calls_are_asked_on_the_line_and_whatsapps_answers_come_back_in_
         })
         .await;
     assert!(matches!(added, Ok(AccountReply::Groups(GR::Done { changed: 1 }))), "{added:?}");
+    let none = plane
+        .account(G::Members { group: g.clone(), change: MemberChange::Add, phones: vec![phone("5511900000000")] })
+        .await;
+    assert!(matches!(&none, Err(AccountError::Refused(why)) if why.contains("none")), "{none:?}");
     let read = plane.account(G::Metadata { group: g.clone(), with_link: true }).await;
     let Ok(AccountReply::Groups(GR::Metadata(m))) = read else { panic!("{read:?}") };
     assert_eq!((m.subject.as_str(), m.owner.as_str(), m.admin_only_message), ("Orders", PHONE, true));
@@ -824,6 +828,44 @@ async fn account_calls_are_asked_on_the_line_and_whatsapps_answers_come_back_in_
     let list = plane.account(chats::Call::List { page: 1, page_size: 10 }).await;
     assert!(matches!(&list, Err(AccountError::Unsupported(why)) if why.contains("history")), "{list:?}");
     let asks = double.calls().into_iter().filter(|c| matches!(c, Call::Ask(_))).count();
-    assert_eq!(asks, 14, "every served call went to the engine; the refused one did not");
+    assert_eq!(asks, 15, "every served call went to the engine; the refused one did not");
+    plane.crash().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poll_goes_on_the_wire_and_a_vote_on_it_arrives_naming_chatedges_poll_id() {
+    use crate::queue::content::Interactive;
+    let dir = tempfile::tempdir().unwrap();
+    let instance = instance();
+    let double = Double::new(OnConnect::Silent);
+    let plane = start(dir.path(), &double, &instance);
+    plane.paired(&double).await;
+
+    let poll = Interactive::Poll {
+        message: "Which day?".into(),
+        options: vec!["Mon".into(), "Tue".into()],
+        max_options: Some(1),
+    };
+    let message = OutboundMessage::new(plane.id, phone(CONTACT), Content::Interactive(Box::new(poll)));
+    let poll_id = message.message_id;
+    plane.shards.call(&plane.id, |reply| Command::Enqueue { message, reply, idempotency: None }).await.unwrap();
+    let sent = eventually(|| last_send(&double).filter(|(id, _)| id.as_str() == wire(&poll_id))).await;
+    let expected =
+        wa::Outgoing::Poll { question: "Which day?".into(), options: vec!["Mon".into(), "Tue".into()], max_options: 1 };
+    assert_eq!(sent.map(|(_, body)| body), Some(expected), "the poll goes out under its own wire id");
+
+    let vote = wa::InboundMessage {
+        id: "3AF8E0F2F4C1A3B5D6E8".into(),
+        chat: CONTACT.into(),
+        participant: None,
+        push_name: Some("Ana".into()),
+        from_me: false,
+        content: wa::InboundContent::PollVote { poll: wire(&poll_id), options: vec!["Tue".into()] },
+        at_ms: chatedge_config::time::unix_ms(),
+    };
+    double.receive(vec![vote]).await.expect("committed");
+    let callback = plane.webhook("the vote's ReceivedCallback", |v| v.get("pollVote").is_some()).await;
+    assert_eq!(callback["pollVote"]["pollMessageId"], poll_id.to_string(), "{callback}");
+    assert_eq!(callback["pollVote"]["options"], serde_json::json!([{"name": "Tue"}]), "{callback}");
     plane.crash().await;
 }

@@ -17,20 +17,14 @@ use crate::engine::{Answer, ChatChange, EngineError, GroupInfo, GroupMember, Gro
 pub async fn ask(client: &Client, query: &Query) -> Result<Answer, EngineError> {
     match query {
         Query::OnWhatsapp(phones) => {
-            let jids: Vec<Jid> = phones.iter().map(Jid::pn).collect();
-            let found = client.contacts().is_on_whatsapp(&jids).await.map_err(|e| contact_error(&e))?;
-            let answers = phones
-                .iter()
-                .map(|p| {
-                    let registered = found.iter().any(|r| {
-                        r.is_registered && [Some(&r.jid), r.pn_jid.as_ref()].into_iter().flatten().any(|j| j.user == *p)
-                    });
-                    (p.clone(), registered)
-                })
-                .collect();
-            Ok(Answer::OnWhatsapp(answers))
+            let registered = registered(client, phones).await?;
+            Ok(Answer::OnWhatsapp(phones.iter().map(|p| (p.clone(), registered.contains(p.as_str()))).collect()))
         }
         Query::User(phone) => {
+            // WhatsApp answers usync for any number: ask whether it has WhatsApp first.
+            if !registered(client, std::slice::from_ref(phone)).await?.contains(phone.as_str()) {
+                return Err(EngineError::NotFound(format!("number {phone}")));
+            }
             let jid = Jid::pn(phone);
             let mut infos =
                 client.contacts().get_user_info(std::slice::from_ref(&jid)).await.map_err(|e| contact_error(&e))?;
@@ -44,6 +38,9 @@ pub async fn ask(client: &Client, query: &Query) -> Result<Answer, EngineError> 
             Ok(Answer::Picture(picture.map(|p| p.url)))
         }
         Query::Block { phone, blocked } => {
+            // A block names the number by phone and private id: asking whether it has WhatsApp
+            // teaches the engine the pairing (no history sync here would).
+            registered(client, std::slice::from_ref(phone)).await?;
             let blocking = client.blocking();
             let jid = Jid::pn(phone);
             let done = if *blocked { blocking.block(&jid).await } else { blocking.unblock(&jid).await };
@@ -53,7 +50,15 @@ pub async fn ask(client: &Client, query: &Query) -> Result<Answer, EngineError> 
             })?;
             Ok(Answer::Done)
         }
-        Query::SetName(name) => profile(client.profile().set_push_name(name).await),
+        Query::SetName(name) => {
+            profile(client.profile().set_push_name(name).await)?;
+            // The name goes out as a presence, which shows the account online: unavailable again,
+            // so the phone keeps its notifications.
+            if let Err(e) = client.presence().set_unavailable().await {
+                tracing::debug!(error = %e, "whatsapp-web: presence unavailable after a name change failed");
+            }
+            Ok(Answer::Done)
+        }
         Query::SetAbout(about) => profile(client.profile().set_status_text(about).await),
         Query::Groups => {
             let groups = client.groups().get_participating().await.map_err(|e| group_error(&e))?;
@@ -117,7 +122,7 @@ pub async fn ask(client: &Client, query: &Query) -> Result<Answer, EngineError> 
         Query::Leave(group) => group_done(client.groups().leave(jid_of(group)).await),
         Query::InviteLink { group, reset } => {
             let code = client.groups().get_invite_link(jid_of(group), *reset).await.map_err(|e| group_error(&e))?;
-            Ok(Answer::Link(invite_link(&code)))
+            Ok(Answer::Link(crate::invite_link(&code)))
         }
         Query::InviteInfo(code) => {
             let metadata = client.groups().get_invite_info(code).await.map_err(|e| group_error(&e))?;
@@ -144,10 +149,30 @@ pub async fn ask(client: &Client, query: &Query) -> Result<Answer, EngineError> 
                 ChatChange::Clear => actions.clear_chat(&jid, false, true, None).await,
                 ChatChange::Delete => actions.delete_chat(&jid, true, None).await,
             }
-            .map_err(|e| EngineError::Unreachable(e.to_string()))?;
+            .map_err(|e| match e {
+                whatsapp_rust::features::AppStateError::InvalidRequest(_) => EngineError::Refused(e.to_string()),
+                e => EngineError::Unreachable(e.to_string()),
+            })?;
             Ok(Answer::Done)
         }
     }
+}
+
+/// Numbers one usync request asks about.
+const USYNC_CHUNK: usize = 1000;
+
+/// Which of `phones` have WhatsApp, as WhatsApp names them (the numbers asked, and the phone
+/// JIDs its answers carry).
+async fn registered(client: &Client, phones: &[String]) -> Result<std::collections::HashSet<String>, EngineError> {
+    let mut found = std::collections::HashSet::new();
+    for chunk in phones.chunks(USYNC_CHUNK) {
+        let jids: Vec<Jid> = chunk.iter().map(Jid::pn).collect();
+        let answers = client.contacts().is_on_whatsapp(&jids).await.map_err(|e| contact_error(&e))?;
+        for r in answers.iter().filter(|r| r.is_registered) {
+            found.extend([Some(&r.jid), r.pn_jid.as_ref()].into_iter().flatten().map(|j| j.user.to_string()));
+        }
+    }
+    Ok(found)
 }
 
 /// A group's metadata in the connector's words; members WhatsApp names only by a private id
@@ -189,14 +214,6 @@ fn chat_of(jid: &Jid) -> String {
     match jid.is_group() {
         true => format!("{}-group", jid.user),
         false => jid.user.to_string(),
-    }
-}
-
-/// The invitation link of an invitation code (WhatsApp answers the bare code).
-pub fn invite_link(code: &str) -> String {
-    match code.starts_with("https://") {
-        true => code.to_owned(),
-        false => format!("https://chat.whatsapp.com/{code}"),
     }
 }
 

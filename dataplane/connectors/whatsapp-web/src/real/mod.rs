@@ -7,6 +7,7 @@
 pub mod account;
 pub mod conformance;
 pub mod http;
+pub mod poll;
 pub mod store;
 #[cfg(test)]
 mod tests;
@@ -53,6 +54,7 @@ impl RealFactory {
 impl EngineFactory for RealFactory {
     fn open(&self, args: OpenArgs) -> BoxFuture<'_, Result<Arc<dyn Engine>, EngineError>> {
         Box::pin(async move {
+            let polls = args.store.clone();
             let backend = store::KvBackend::new(args.store);
             let props = DevicePropsOverride::new().with_os(args.device_name.clone());
             let mut transport = whatsapp_rust::transport::TokioWebSocketTransportFactory::new();
@@ -64,15 +66,18 @@ impl EngineFactory for RealFactory {
                 .with_transport_factory(transport)
                 .with_http_client(self.http.clone())
                 .with_event_handler(Forward { events: args.events.clone() })
-                .with_inbound_durability_hook(Hook { sink: args.inbound, media: args.media })
+                .with_inbound_durability_hook(Hook { sink: args.inbound, media: args.media, polls: polls.clone() })
                 .with_device_props(props)
                 .skip_history_sync();
             if let Some(version) = self.endpoint.version {
                 builder = builder.with_version(version);
             }
             let bot = builder.build().await.map_err(|e| EngineError::Store(e.to_string()))?;
-            Ok(Arc::new(RealEngine { bot: std::sync::Mutex::new(Some(bot)), handle: std::sync::Mutex::new(None) })
-                as Arc<dyn Engine>)
+            Ok(Arc::new(RealEngine {
+                bot: std::sync::Mutex::new(Some(bot)),
+                handle: std::sync::Mutex::new(None),
+                polls,
+            }) as Arc<dyn Engine>)
         })
     }
 }
@@ -82,6 +87,8 @@ impl EngineFactory for RealFactory {
 struct RealEngine {
     bot: std::sync::Mutex<Option<Bot>>,
     handle: std::sync::Mutex<Option<BotHandle>>,
+    /// The engine's part of the instance's store, where our polls' secrets are kept ([`poll`]).
+    polls: Arc<dyn chatedge_connector::KvStore>,
 }
 
 impl RealEngine {
@@ -350,11 +357,20 @@ fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
-/// The JID of a chatedge phone: a number, or a group (`…-group`).
+/// The JID of a chatedge phone: a number, a group (`…-group`, or an old group's
+/// `founder-timestamp`), or an id WhatsApp wrote whole (`…@lid`, `…@newsletter`).
 pub fn jid_of(phone: &str) -> Jid {
-    match phone.strip_suffix("-group") {
-        Some(group) => Jid::group(group),
-        None => Jid::pn(phone),
+    if let Some(group) = phone.strip_suffix("-group") {
+        return Jid::group(group);
+    }
+    if phone.contains('@') {
+        if let Ok(jid) = phone.parse() {
+            return jid;
+        }
+    }
+    match phone.contains('-') {
+        true => Jid::group(phone),
+        false => Jid::pn(phone),
     }
 }
 
@@ -401,6 +417,10 @@ impl Engine for RealEngine {
                 }
                 Outgoing::Contacts(contacts) => shared_contacts(contacts),
                 Outgoing::Media(media) => media_message(&client, media).await?,
+                Outgoing::Poll { question, options, max_options } => {
+                    let record = poll::record_for(&self.polls, id.as_str(), options).await?;
+                    poll::creation(question, &record, *max_options)?
+                }
             };
             let options = whatsapp_rust::send::SendOptions::default().with_message_id(id.as_str());
             client.send_message_with_options(jid_of(to), message, options).await.map(|_| ()).map_err(send_error)
@@ -737,6 +757,7 @@ async fn download(client: &Client, message: &wa::Message, content: &mut InboundC
 struct Hook {
     sink: Arc<dyn InboundSink>,
     media: MediaLimits,
+    polls: Arc<dyn chatedge_connector::KvStore>,
 }
 
 #[async_trait]
@@ -750,8 +771,44 @@ impl InboundDurabilityHook for Hook {
         for m in batch {
             let mut message = inbound(&m.message, &m.info);
             download(&client, &m.message, &mut message.content, self.media).await;
+            self.read_vote(&client, m, &mut message.content);
             messages.push(message);
         }
         self.sink.commit(messages).await.map_err(|e| whatsapp_rust::anyhow::anyhow!(e))
+    }
+}
+
+impl Hook {
+    /// A vote on one of our polls, read with the poll's kept secret; any other vote stays
+    /// named `poll vote`.
+    fn read_vote(
+        &self,
+        client: &Client,
+        m: &whatsapp_rust::wacore::types::events::InboundMessage,
+        content: &mut InboundContent,
+    ) {
+        use whatsapp_rust::proto_helpers::MessageExt;
+        let Some(update) = m.message.get_base_message().poll_update_message.as_option() else { return };
+        let Some(key) = update.poll_creation_message_key.as_option() else { return };
+        // The key is the voter's view of the poll (its `fromMe` is theirs): the kept record is
+        // what says the poll is ours.
+        let Some(poll_id) = key.id.as_deref() else { return };
+        let record = match poll::load(&self.polls, poll_id) {
+            Ok(Some(record)) => record,
+            Ok(None) => return,
+            Err(e) => return tracing::warn!(error = %e, "whatsapp-web: poll record unreadable"),
+        };
+        let own: Vec<String> =
+            [client.pn(), client.lid()].into_iter().flatten().map(|j| j.to_non_ad_string()).collect();
+        let source = &m.info.source;
+        let voters: Vec<String> = [Some(&source.sender), source.sender_alt.as_ref()]
+            .into_iter()
+            .flatten()
+            .map(|j| j.to_non_ad_string())
+            .collect();
+        match poll::chosen(&record, update, poll_id, &own, &voters) {
+            Some(options) => *content = InboundContent::PollVote { poll: poll_id.to_owned(), options },
+            None => tracing::warn!(poll = poll_id, "whatsapp-web: a vote on one of our polls could not be read"),
+        }
     }
 }

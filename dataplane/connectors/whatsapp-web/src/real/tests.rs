@@ -635,6 +635,72 @@ fn whatsapps_refusals_of_account_queries_name_why() {
     ] {
         assert_eq!(account::iq_error(&error), expected, "{error}");
     }
-    assert_eq!(account::invite_link("AbCdEf"), "https://chat.whatsapp.com/AbCdEf");
-    assert_eq!(account::invite_link("https://chat.whatsapp.com/AbCdEf"), "https://chat.whatsapp.com/AbCdEf");
+    assert_eq!(crate::invite_link("AbCdEf"), "https://chat.whatsapp.com/AbCdEf");
+    assert_eq!(crate::invite_link("https://chat.whatsapp.com/AbCdEf"), "https://chat.whatsapp.com/AbCdEf");
+}
+
+#[tokio::test]
+async fn a_polls_secret_is_kept_before_it_is_sent_and_a_resend_carries_the_same_one() {
+    let store: Arc<dyn KvStore> = Arc::new(MemKv::new());
+    let options = vec!["Mon".to_owned(), "Tue".to_owned(), "Wed".to_owned()];
+    let first = poll::record_for(&store, "3EB0AA", &options).await.unwrap();
+    assert_eq!(first.secret.len(), 32);
+    let again = poll::record_for(&store, "3EB0AA", &options).await.unwrap();
+    assert_eq!(again, first, "a resend after a crash: the same secret");
+    let other = poll::record_for(&store, "3EB0BB", &options).await.unwrap();
+    assert_ne!(other.secret, first.secret, "each poll its own");
+
+    let single = poll::creation("Which day?", &first, 1).unwrap();
+    let v3 = single.poll_creation_message_v3.as_option().expect("one choice: a v3 poll");
+    assert_eq!(v3.selectable_options_count, Some(1));
+    assert_eq!(single.message_context_info.as_option().unwrap().message_secret.as_deref(), Some(&first.secret[..]));
+    let any = poll::creation("Which days?", &first, 3).unwrap();
+    let v1 = any.poll_creation_message.as_option().expect("several choices: a v1 poll");
+    assert_eq!(v1.selectable_options_count, Some(0), "as many as there are options: any");
+    let names: Vec<_> = v1.options.iter().map(|o| o.option_name.clone().unwrap()).collect();
+    assert_eq!(names, options);
+    let lonely = poll::PollRecord { secret: first.secret.clone(), options: vec!["only".into()] };
+    assert!(matches!(poll::creation("?", &lonely, 1), Err(EngineError::Refused(_))));
+}
+
+#[test]
+fn a_vote_on_our_poll_is_read_with_its_secret_whichever_way_whatsapp_names_the_voter() {
+    use whatsapp_rust::wacore::poll::{compute_option_hash, encrypt_poll_vote_with_secret};
+    use whatsapp_rust::waproto::buffa::MessageField;
+    let record = poll::PollRecord { secret: vec![7; 32], options: vec!["Mon".into(), "Tue".into(), "Wed".into()] };
+    let (creator, voter_lid) = ("5511999990000@s.whatsapp.net", "100000000000009@lid");
+    let chosen = [compute_option_hash("Tue").to_vec(), compute_option_hash("Wed").to_vec()];
+    // The voter's phone addressed the vote by its LID.
+    let (payload, iv) = encrypt_poll_vote_with_secret(&chosen, &record.secret, "3EB0AA", creator, voter_lid).unwrap();
+    let update = wa::message::PollUpdateMessage {
+        poll_creation_message_key: MessageField::some(wa::MessageKey {
+            id: Some("3EB0AA".into()),
+            from_me: Some(true),
+            ..Default::default()
+        }),
+        vote: MessageField::some(wa::message::PollEncValue { enc_payload: Some(payload), enc_iv: Some(iv.to_vec()) }),
+        ..Default::default()
+    };
+    let creators = [creator.to_owned()];
+    let voters = ["5511988887777@s.whatsapp.net".to_owned(), voter_lid.to_owned()];
+    assert_eq!(
+        poll::chosen(&record, &update, "3EB0AA", &creators, &voters),
+        Some(vec!["Tue".to_owned(), "Wed".to_owned()])
+    );
+    let stranger = poll::PollRecord { secret: vec![8; 32], ..record.clone() };
+    assert_eq!(poll::chosen(&stranger, &update, "3EB0AA", &creators, &voters), None, "another secret reads nothing");
+    assert_eq!(poll::chosen(&record, &update, "3EB0BB", &creators, &voters), None, "nor does another poll's id");
+}
+
+#[test]
+fn every_chat_form_chatedge_accepts_becomes_its_jid() {
+    for (phone, expected) in [
+        ("5511988887777", "5511988887777@s.whatsapp.net"),
+        ("120363019502650977-group", "120363019502650977@g.us"),
+        ("5511999999999-1623281429", "5511999999999-1623281429@g.us"),
+        ("81896604192873@lid", "81896604192873@lid"),
+        ("120363166555745933@newsletter", "120363166555745933@newsletter"),
+    ] {
+        assert_eq!(jid_of(phone).to_string(), expected, "{phone}");
+    }
 }
