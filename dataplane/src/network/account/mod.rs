@@ -171,5 +171,14 @@ family!(
 );
 
 pub type AccountResult = Result<AccountReply, AccountError>;
+
+/// Page `page` (from 1) of `page_size` of `items`, in their order: what every list call answers.
+pub fn page_of<I: IntoIterator>(
+    items: I,
+    page: usize,
+    page_size: usize,
+) -> std::iter::Take<std::iter::Skip<I::IntoIter>> {
+    items.into_iter().skip(page.saturating_sub(1).saturating_mul(page_size)).take(page_size)
+}
 /// Where a connector puts its answer.
 pub type ReplyTx = oneshot::Sender<AccountResult>;

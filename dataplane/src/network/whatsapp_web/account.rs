@@ -12,43 +12,62 @@ use chatedge_whatsapp_web as wa;
 
 use crate::network::account::groups::{self, GroupRef, MemberChange, Metadata, Participant, Summary};
 use crate::network::account::{chats, contacts, profile};
-use crate::network::account::{Account, AccountCall, AccountError, AccountReply, AccountResult};
+use crate::network::account::{page_of, Account, AccountCall, AccountError, AccountReply, AccountResult};
 
 /// Carries out `call` on the instance's line through `asker`.
 pub async fn call(asker: &wa::Asker, account: &Account, call: AccountCall) -> AccountResult {
-    let ask = |query: wa::Query, what: String| async move { asker.ask(query).await.map_err(|e| refused(e, what)) };
+    let line = Line(asker);
     match call {
-        AccountCall::Contacts(call) => contacts(ask, call).await.map(AccountReply::Contacts),
-        AccountCall::Profile(call) => profile(ask, call).await.map(AccountReply::Profile),
-        AccountCall::Groups(call) => groups(ask, account, call).await.map(AccountReply::Groups),
-        AccountCall::Chats(call) => chats(ask, call).await.map(AccountReply::Chats),
+        AccountCall::Contacts(call) => contacts(line, call).await.map(AccountReply::Contacts),
+        AccountCall::Profile(call) => profile(line, call).await.map(AccountReply::Profile),
+        AccountCall::Groups(call) => groups(line, account, call).await.map(AccountReply::Groups),
+        AccountCall::Chats(call) => chats(line, call).await.map(AccountReply::Chats),
         other => Err(unsupported(other.family())),
     }
 }
 
-async fn contacts<A, F>(ask: A, call: contacts::Call) -> Result<contacts::Reply, AccountError>
-where
-    A: Fn(wa::Query, String) -> F,
-    F: std::future::Future<Output = Result<wa::Answer, AccountError>>,
-{
+/// The instance's line, asked in the network's terms.
+#[derive(Clone, Copy)]
+struct Line<'a>(&'a wa::Asker);
+
+impl Line<'_> {
+    /// Asks `query`; a not-found names `what` (the number, group or chat the call named).
+    async fn ask(self, query: wa::Query, what: String) -> Result<wa::Answer, AccountError> {
+        self.0.ask(query).await.map_err(|e| refused(e, what))
+    }
+
+    /// Asks a change whose answer is `Done`.
+    async fn change(self, query: wa::Query, what: String) -> Result<(), AccountError> {
+        match self.ask(query, what).await? {
+            wa::Answer::Done => Ok(()),
+            _ => Err(odd()),
+        }
+    }
+}
+
+async fn contacts(line: Line<'_>, call: contacts::Call) -> Result<contacts::Reply, AccountError> {
     use contacts::{Call, ContactInfo, Existence, Reply};
     match call {
         Call::Exists(phones) => {
-            let asked = phones.iter().map(|p| p.as_str().to_owned()).collect();
-            let wa::Answer::OnWhatsapp(found) = ask(wa::Query::OnWhatsapp(asked), "numbers".to_owned()).await? else {
+            let asked = numbers(&phones);
+            let wa::Answer::OnWhatsapp(found) = line.ask(wa::Query::OnWhatsapp(asked), "numbers".to_owned()).await?
+            else {
                 return Err(odd());
             };
-            let exists = |p: &Phone| found.iter().any(|(n, on)| *on && n == p.as_str());
-            Ok(Reply::Exists(phones.iter().map(|p| Existence { exists: exists(p), phone: p.clone() }).collect()))
+            // One answer per number asked, in order (a batch holds up to 50,000: no search).
+            let exists = |p: &Phone, (n, on): &(String, bool)| *on && n == p.as_str();
+            let found = phones.iter().zip(&found).map(|(p, f)| Existence { exists: exists(p, f), phone: p.clone() });
+            Ok(Reply::Exists(found.collect()))
         }
         Call::Get(phone) => {
             let what = format!("number {}", phone.as_str());
             let wa::Answer::User { about, business_name } =
-                ask(wa::Query::User(phone.as_str().to_owned()), what.clone()).await?
+                line.ask(wa::Query::User(phone.as_str().to_owned()), what.clone()).await?
             else {
                 return Err(odd());
             };
-            let wa::Answer::Picture(img_url) = ask(wa::Query::Picture(phone.as_str().to_owned()), what).await? else {
+            let wa::Answer::Picture(img_url) = line.ask(wa::Query::Picture(phone.as_str().to_owned()), what).await?
+            else {
                 return Err(odd());
             };
             Ok(Reply::Contact(ContactInfo {
@@ -62,7 +81,7 @@ where
         }
         Call::SetBlocked { phone, blocked } => {
             let what = format!("number {}", phone.as_str());
-            done(ask(wa::Query::Block { phone: phone.as_str().to_owned(), blocked }, what).await?)?;
+            line.change(wa::Query::Block { phone: phone.as_str().to_owned(), blocked }, what).await?;
             Ok(Reply::Done)
         }
         Call::List { .. } | Call::Add(_) | Call::Remove(_) => {
@@ -72,20 +91,16 @@ where
     }
 }
 
-async fn profile<A, F>(ask: A, call: profile::Call) -> Result<profile::Reply, AccountError>
-where
-    A: Fn(wa::Query, String) -> F,
-    F: std::future::Future<Output = Result<wa::Answer, AccountError>>,
-{
+async fn profile(line: Line<'_>, call: profile::Call) -> Result<profile::Reply, AccountError> {
     use profile::{Call, Reply};
     match call {
-        Call::SetName(name) => done(ask(wa::Query::SetName(name), "profile".to_owned()).await?).map(|()| Reply::Done),
+        Call::SetName(name) => line.change(wa::Query::SetName(name), "profile".to_owned()).await.map(|()| Reply::Done),
         Call::SetDescription(about) => {
-            done(ask(wa::Query::SetAbout(about), "profile".to_owned()).await?).map(|()| Reply::Done)
+            line.change(wa::Query::SetAbout(about), "profile".to_owned()).await.map(|()| Reply::Done)
         }
         Call::Picture(phone) => {
             let what = format!("number {}", phone.as_str());
-            match ask(wa::Query::Picture(phone.as_str().to_owned()), what).await? {
+            match line.ask(wa::Query::Picture(phone.as_str().to_owned()), what).await? {
                 wa::Answer::Picture(url) => Ok(Reply::Picture(url)),
                 _ => Err(odd()),
             }
@@ -94,15 +109,11 @@ where
     }
 }
 
-async fn groups<A, F>(ask: A, account: &Account, call: groups::Call) -> Result<groups::Reply, AccountError>
-where
-    A: Fn(wa::Query, String) -> F,
-    F: std::future::Future<Output = Result<wa::Answer, AccountError>>,
-{
+async fn groups(line: Line<'_>, account: &Account, call: groups::Call) -> Result<groups::Reply, AccountError> {
     use groups::{Call, Reply};
     match call {
         Call::List { page, page_size } => {
-            let wa::Answer::Groups(list) = ask(wa::Query::Groups, "groups".to_owned()).await? else {
+            let wa::Answer::Groups(list) = line.ask(wa::Query::Groups, "groups".to_owned()).await? else {
                 return Err(odd());
             };
             let mut mine: Vec<Summary> = list
@@ -113,29 +124,29 @@ where
                 })
                 .collect();
             mine.sort_by(|a, b| a.phone.as_str().cmp(b.phone.as_str()));
-            let skip = page.saturating_sub(1).saturating_mul(page_size);
-            Ok(Reply::List(mine.into_iter().skip(skip).take(page_size).collect()))
+            Ok(Reply::List(page_of(mine, page, page_size).collect()))
         }
         Call::Create { name, participants, picture } => {
             if picture.is_some() {
                 return Err(unsupported("a group photo"));
             }
-            let participants = participants.iter().map(|p| p.as_str().to_owned()).collect();
-            let created = ask(wa::Query::CreateGroup { subject: name, participants }, "group".to_owned()).await?;
+            let participants = numbers(&participants);
+            let created = line.ask(wa::Query::CreateGroup { subject: name, participants }, "group".to_owned()).await?;
             let wa::Answer::Group(g) = created else { return Err(odd()) };
             let phone = Phone::parse(&g.id).map_err(|_| odd())?;
             // The group exists now: a link WhatsApp does not give is left empty rather than
             // failing a call whose retry would create a second group.
-            let invitation_link = link(&ask, &g.id).await.unwrap_or_default();
+            let invitation_link = link(line, &g.id).await.unwrap_or_default();
             Ok(Reply::Created { phone, invitation_link })
         }
         Call::Rename { group, name } => {
             let (group, what) = group_id(&group)?;
-            done(ask(wa::Query::SetSubject { group, subject: name }, what).await?).map(|()| Reply::Done { changed: 1 })
+            line.change(wa::Query::SetSubject { group, subject: name }, what).await.map(|()| Reply::Done { changed: 1 })
         }
         Call::Describe { group, description } => {
             let (group, what) = group_id(&group)?;
-            done(ask(wa::Query::SetDescription { group, description }, what).await?)
+            line.change(wa::Query::SetDescription { group, description }, what)
+                .await
                 .map(|()| Reply::Done { changed: 1 })
         }
         Call::Configure { group, settings } => {
@@ -148,7 +159,7 @@ where
             ];
             // One request per setting, in this order: a refusal leaves the earlier ones changed.
             for (setting, on) in wanted.into_iter().filter_map(|(s, on)| Some((s, on?))) {
-                done(ask(wa::Query::GroupSetting { group: group.clone(), setting, on }, what.clone()).await?)?;
+                line.change(wa::Query::GroupSetting { group: group.clone(), setting, on }, what.clone()).await?;
             }
             Ok(Reply::Done { changed: 1 })
         }
@@ -162,8 +173,9 @@ where
                 MemberChange::Promote => wa::MemberChange::Promote,
                 MemberChange::Demote => wa::MemberChange::Demote,
             };
-            let phones = phones.iter().map(|p| p.as_str().to_owned()).collect();
-            let wa::Answer::Members(results) = ask(wa::Query::Members { group, change, phones }, what).await? else {
+            let phones = numbers(&phones);
+            let wa::Answer::Members(results) = line.ask(wa::Query::Members { group, change, phones }, what).await?
+            else {
                 return Err(odd());
             };
             match results.iter().filter(|(_, applied)| *applied).count() {
@@ -173,14 +185,16 @@ where
         }
         Call::Leave { group } => {
             let (group, what) = group_id(&group)?;
-            done(ask(wa::Query::Leave(group), what).await?).map(|()| Reply::Done { changed: 1 })
+            line.change(wa::Query::Leave(group), what).await.map(|()| Reply::Done { changed: 1 })
         }
         Call::Metadata { group, with_link } => {
             let (group, what) = group_id(&group)?;
-            let wa::Answer::Group(g) = ask(wa::Query::Group(group.clone()), what).await? else { return Err(odd()) };
+            let wa::Answer::Group(g) = line.ask(wa::Query::Group(group.clone()), what).await? else {
+                return Err(odd());
+            };
             // Only admins may read the link: a member's metadata comes without it.
             let invitation_link = match with_link {
-                true => link(&ask, &group).await.ok(),
+                true => link(line, &group).await.ok(),
                 false => None,
             };
             Ok(Reply::Metadata(Box::new(metadata(g, invitation_link, account.phone.clone())?)))
@@ -188,14 +202,15 @@ where
         Call::InvitationLink { group, reset } => {
             let (group, what) = group_id(&group)?;
             let wa::Answer::Link(invitation_link) =
-                ask(wa::Query::InviteLink { group: group.clone(), reset }, what).await?
+                line.ask(wa::Query::InviteLink { group: group.clone(), reset }, what).await?
             else {
                 return Err(odd());
             };
             Ok(Reply::Link { phone: Phone::parse(&group).map_err(|_| odd())?, invitation_link })
         }
         Call::Invitation { link } => {
-            let wa::Answer::Group(g) = ask(wa::Query::InviteInfo(link.clone()), "invitation".to_owned()).await? else {
+            let wa::Answer::Group(g) = line.ask(wa::Query::InviteInfo(link.clone()), "invitation".to_owned()).await?
+            else {
                 return Err(odd());
             };
             // The account is not in that group: it cannot stand in for an unnamed creator.
@@ -203,7 +218,8 @@ where
             Ok(Reply::Metadata(Box::new(metadata(g, Some(link), None)?)))
         }
         Call::AcceptInvitation { link } => {
-            let wa::Answer::Joined { group, pending } = ask(wa::Query::Join(link), "invitation".to_owned()).await?
+            let wa::Answer::Joined { group, pending } =
+                line.ask(wa::Query::Join(link), "invitation".to_owned()).await?
             else {
                 return Err(odd());
             };
@@ -213,11 +229,7 @@ where
     }
 }
 
-async fn chats<A, F>(ask: A, call: chats::Call) -> Result<chats::Reply, AccountError>
-where
-    A: Fn(wa::Query, String) -> F,
-    F: std::future::Future<Output = Result<wa::Answer, AccountError>>,
-{
+async fn chats(line: Line<'_>, call: chats::Call) -> Result<chats::Reply, AccountError> {
     use chats::{Call, Change, Reply};
     match call {
         Call::Modify { phone, change } => {
@@ -234,7 +246,7 @@ where
                 Change::Delete => wa::ChatChange::Delete,
             };
             let what = format!("chat {}", phone.as_str());
-            done(ask(wa::Query::Chat { chat: phone.as_str().to_owned(), change }, what).await?).map(|()| Reply::Done)
+            line.change(wa::Query::Chat { chat: phone.as_str().to_owned(), change }, what).await.map(|()| Reply::Done)
         }
         Call::List { .. } | Call::Get(_) => {
             Err(unsupported("the chat list (it arrives with the phone's history, which is not synced)"))
@@ -244,13 +256,9 @@ where
 }
 
 /// The group's invitation link (admins only).
-async fn link<A, F>(ask: &A, group: &str) -> Result<String, AccountError>
-where
-    A: Fn(wa::Query, String) -> F,
-    F: std::future::Future<Output = Result<wa::Answer, AccountError>>,
-{
+async fn link(line: Line<'_>, group: &str) -> Result<String, AccountError> {
     let what = format!("group {group}");
-    match ask(wa::Query::InviteLink { group: group.to_owned(), reset: false }, what).await? {
+    match line.ask(wa::Query::InviteLink { group: group.to_owned(), reset: false }, what).await? {
         wa::Answer::Link(link) => Ok(link),
         _ => Err(odd()),
     }
@@ -295,18 +303,16 @@ fn metadata(
     })
 }
 
+/// Numbers as the engine names them (digits).
+fn numbers(phones: &[Phone]) -> Vec<String> {
+    phones.iter().map(|p| p.as_str().to_owned()).collect()
+}
+
 /// The wire id of a group a call names, and how errors name it.
 fn group_id(group: &GroupRef) -> Result<(String, String), AccountError> {
     match group {
         GroupRef::Group(phone) => Ok((phone.as_str().to_owned(), format!("group {}", phone.as_str()))),
         GroupRef::Community(_) => Err(unsupported("communities")),
-    }
-}
-
-fn done(answer: wa::Answer) -> Result<(), AccountError> {
-    match answer {
-        wa::Answer::Done => Ok(()),
-        _ => Err(odd()),
     }
 }
 

@@ -117,8 +117,7 @@ pub fn apply(world: &mut World, call: Call, cx: &mut Cx) -> Result<Reply, Accoun
                 ))
             });
             let chats: Vec<ChatInfo> = chats.into_iter().map(|(_, c)| c).collect();
-            let skip = page.saturating_sub(1).saturating_mul(page_size);
-            Ok(Reply::Chats(chats.into_iter().skip(skip).take(page_size).collect()))
+            Ok(Reply::Chats(crate::network::account::page_of(chats, page, page_size).collect()))
         }
         Call::Get(chat) => match world.chats.known(chat.as_str()) {
             true => Ok(Reply::Chat(info(world, &chat))),

@@ -101,8 +101,7 @@ pub fn apply(world: &mut World, call: Call, cx: &mut Cx) -> Result<Reply, Accoun
             Ok(Reply::Community(describe(world, &id, &row)))
         }
         Call::List { page, page_size } => {
-            let skip = page.saturating_sub(1).saturating_mul(page_size);
-            let all = world.communities.communities.iter().skip(skip).take(page_size);
+            let all = crate::network::account::page_of(world.communities.communities.iter(), page, page_size);
             Ok(Reply::List(all.map(|(id, c)| describe(world, id, c)).collect()))
         }
         Call::Metadata { community } => {

@@ -140,13 +140,7 @@ pub fn info(world: &World, phone: &Phone, cx: &Cx) -> ContactInfo {
 pub fn apply(world: &mut World, call: Call, cx: &mut Cx) -> Result<Reply, AccountError> {
     match call {
         Call::List { page, page_size } => {
-            let skip = page.saturating_sub(1).saturating_mul(page_size);
-            let phones: Vec<Phone> = world
-                .contacts
-                .book
-                .iter()
-                .skip(skip)
-                .take(page_size)
+            let phones: Vec<Phone> = crate::network::account::page_of(world.contacts.book.iter(), page, page_size)
                 .filter_map(|(k, _)| Phone::parse(k).ok())
                 .collect();
             Ok(Reply::Contacts(phones.iter().map(|p| info(world, p, cx)).collect()))

@@ -312,8 +312,7 @@ pub fn apply(world: &mut World, call: Call, cx: &mut Cx) -> Result<Reply, Accoun
             mine.sort_by(|a, b| {
                 b.last_activity_ms.cmp(&a.last_activity_ms).then_with(|| a.phone.as_str().cmp(b.phone.as_str()))
             });
-            let skip = page.saturating_sub(1).saturating_mul(page_size);
-            Ok(Reply::List(mine.into_iter().skip(skip).take(page_size).collect()))
+            Ok(Reply::List(crate::network::account::page_of(mine, page, page_size).collect()))
         }
         Call::Create { name, participants, picture } => {
             if participants.contains(&me) {
