@@ -53,7 +53,7 @@ async fn without_whatsapp_the_status_says_it_cannot_reach_it_and_other_instances
     assert_eq!(v["connected"], json!(false), "still not connected: {v}");
 
     // The WhatsApp Web network takes texts, media, locations, contacts, reactions, pins, deletes,
-    // read receipts and polls (queued until the line is up); the rest is refused before
+    // read receipts, polls and poll votes (queued until the line is up); the rest is refused before
     // queueing, naming what.
     let contact = "5511988887777";
     let queued = [
@@ -73,6 +73,10 @@ async fn without_whatsapp_the_status_says_it_cannot_reach_it_and_other_instances
             json!({"phone": contact, "messageId": "3AF8E0F2F4C1A3B5D6E7", "messageAction": "pin", "pinMessageDuration": "24_hours"}),
         ),
         ("send-poll", json!({"phone": contact, "message": "Which?", "poll": [{"name": "a"}, {"name": "b"}]})),
+        (
+            "send-poll-vote",
+            json!({"phone": contact, "pollMessageId": "3AF8E0F2F4C1A3B5D6E8", "pollVote": [{"name": "a"}]}),
+        ),
     ];
     for (route, body) in queued {
         let (s, v) = http.post(&ce.instance_url(&web, route), None, &body).await;
@@ -84,7 +88,7 @@ async fn without_whatsapp_the_status_says_it_cannot_reach_it_and_other_instances
         assert_eq!(s, 204, "delete for everyone and for this account only: {v}");
     }
     let (_, count) = http.get(&ce.instance_url(&web, "queue/count"), None).await;
-    assert_eq!(count["count"], json!(11), "all eleven wait for the line: {count}");
+    assert_eq!(count["count"], json!(12), "all twelve wait for the line: {count}");
     let refused = [
         (
             "forward-message",
@@ -104,7 +108,7 @@ async fn without_whatsapp_the_status_says_it_cannot_reach_it_and_other_instances
         assert!(v.to_string().contains(says), "{route}: {v}");
     }
     let (_, count) = http.get(&ce.instance_url(&web, "queue/count"), None).await;
-    assert_eq!(count["count"], json!(11), "nothing refused was queued: {count}");
+    assert_eq!(count["count"], json!(12), "nothing refused was queued: {count}");
 }
 
 #[cfg(not(feature = "whatsapp-web"))]

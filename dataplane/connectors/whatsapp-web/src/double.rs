@@ -336,16 +336,22 @@ impl Engine for Client {
 }
 
 impl Directory {
+    /// The number WhatsApp knows `phone` by, if it has WhatsApp in either of its forms.
+    fn registered_as(&self, phone: &str) -> Option<String> {
+        let wanted = crate::numbers::subscriber(phone);
+        self.on_whatsapp.iter().find(|known| crate::numbers::subscriber(known) == wanted).cloned()
+    }
+
     /// What WhatsApp answers `me` asking `query`, with its effect on the directory.
     fn answer(&mut self, me: &str, query: &Query) -> Result<Answer, EngineError> {
         match query {
             Query::OnWhatsapp(phones) => {
-                Ok(Answer::OnWhatsapp(phones.iter().map(|p| (p.clone(), self.on_whatsapp.contains(p))).collect()))
+                Ok(Answer::OnWhatsapp(phones.iter().map(|p| (p.clone(), self.registered_as(p))).collect()))
             }
-            Query::User(phone) if self.on_whatsapp.contains(phone) => {
-                Ok(Answer::User { about: self.abouts.get(phone).cloned(), business_name: None })
-            }
-            Query::User(phone) => Err(EngineError::NotFound(format!("number {phone}"))),
+            Query::User(phone) => match self.registered_as(phone) {
+                Some(known) => Ok(Answer::User { about: self.abouts.get(&known).cloned(), business_name: None }),
+                None => Err(EngineError::NotFound(format!("number {phone}"))),
+            },
             Query::Picture(of) => Ok(Answer::Picture(self.pictures.get(of).cloned())),
             Query::Block { phone, blocked } => {
                 match blocked {

@@ -69,6 +69,12 @@ pub enum Outgoing {
         options: Vec<String>,
         max_options: u32,
     },
+    /// A vote on the poll `poll` (one this instance sent, or received since it was paired): the
+    /// options chosen, by name; none withdraws an earlier vote.
+    PollVote {
+        poll: MessageRef,
+        options: Vec<String>,
+    },
 }
 
 /// A media message whose file has been read: the engine uploads it (encrypted) and sends the
@@ -297,8 +303,9 @@ pub enum ChatChange {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
     Done,
-    /// Each number asked about, and whether it has WhatsApp.
-    OnWhatsapp(Vec<(String, bool)>),
+    /// Each number asked about, and the number WhatsApp knows it by when it has WhatsApp (the
+    /// same digits, or the country's other form of them: see [`crate::numbers`]).
+    OnWhatsapp(Vec<(String, Option<String>)>),
     User {
         about: Option<String>,
         business_name: Option<String>,

@@ -22,6 +22,7 @@ pub mod ids;
 pub mod lease;
 pub mod line;
 pub mod mapping;
+pub mod numbers;
 #[cfg(feature = "engine")]
 pub mod real;
 #[cfg(test)]

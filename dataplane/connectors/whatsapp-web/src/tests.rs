@@ -631,10 +631,15 @@ async fn account_queries_are_answered_by_whatsapp_and_what_they_change_shows_in_
     r.double.own_phone(Some("5511999990000"));
     r.double.on_whatsapp(&["5511988887777", "5511977776666"]);
     let asker = r.wa.asker(&r.instance).expect("the line asks");
-    let numbers = vec!["5511988887777".to_owned(), "5511900000000".to_owned()];
+    // The second number asked without its ninth digit: WhatsApp names it as registered.
+    let numbers = vec!["5511988887777".to_owned(), "551177776666".to_owned(), "5511900000000".to_owned()];
     assert_eq!(
         asker.ask(Query::OnWhatsapp(numbers)).await,
-        Ok(Answer::OnWhatsapp(vec![("5511988887777".into(), true), ("5511900000000".into(), false)]))
+        Ok(Answer::OnWhatsapp(vec![
+            ("5511988887777".into(), Some("5511988887777".into())),
+            ("551177776666".into(), Some("5511977776666".into())),
+            ("5511900000000".into(), None)
+        ]))
     );
     let created = asker
         .ask(Query::CreateGroup {

@@ -32,6 +32,8 @@ pub struct ContactInfo {
 /// One number of a directory lookup.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Existence {
+    /// The number as the network registered it (a Brazilian number asked without its ninth
+    /// digit may come back with it); the number asked when it is not on the network.
     pub phone: Phone,
     pub exists: bool,
 }

@@ -54,10 +54,15 @@ async fn contacts(line: Line<'_>, call: contacts::Call) -> Result<contacts::Repl
             else {
                 return Err(odd());
             };
-            // One answer per number asked, in order (a batch holds up to 50,000: no search).
-            let exists = |p: &Phone, (n, on): &(String, bool)| *on && n == p.as_str();
-            let found = phones.iter().zip(&found).map(|(p, f)| Existence { exists: exists(p, f), phone: p.clone() });
-            Ok(Reply::Exists(found.collect()))
+            // One answer per number asked, in order (a batch holds up to 50,000: no search),
+            // naming the number as WhatsApp registered it (Z-API's `outputPhone`).
+            let existence = |p: &Phone, (asked, known): &(String, Option<String>)| match known {
+                Some(known) if asked == p.as_str() => {
+                    Existence { exists: true, phone: Phone::parse(known).unwrap_or_else(|_| p.clone()) }
+                }
+                _ => Existence { exists: false, phone: p.clone() },
+            };
+            Ok(Reply::Exists(phones.iter().zip(&found).map(|(p, f)| existence(p, f)).collect()))
         }
         Call::Get(phone) => {
             let what = format!("number {}", phone.as_str());

@@ -2,10 +2,10 @@
 //! [`chatedge_whatsapp_web::WhatsappWeb`], its events become [`NetworkEvent`]s on the shard that
 //! owns the instance. The engine's credentials never leave its part of the store, so the
 //! session record's [`Credentials`] only mark the network. Texts, media ([`super::media`]),
-//! links, locations, contact cards, reactions, deletes, pins, read receipts and polls are sent
-//! (the edges refuse other contents for this network before queueing, [`super::carries`]);
-//! received texts, media, locations, contact cards, reactions, polls, votes on our polls and
-//! pins become received messages, other received types arrive as "waiting for this message".
+//! links, locations, contact cards, reactions, deletes, pins, read receipts, polls and votes are
+//! sent (the edges refuse other contents for this network before queueing, [`super::carries`]);
+//! received texts, media, locations, contact cards, reactions, polls, votes on polls whose
+//! secret the engine kept and pins become received messages, other received types arrive as "waiting for this message".
 //! Account calls are asked on the instance's line ([`super::account`]).
 
 use std::sync::Arc;
@@ -372,6 +372,10 @@ impl Connector for WhatsappWebConnector {
                     options: options.clone(),
                     max_options: max_options.unwrap_or(0),
                 },
+                // Our polls are named by chatedge's id, received ones by their wire id.
+                Interactive::PollVote { poll_message_id, votes } => {
+                    wa::Outgoing::PollVote { poll: self.target(message, poll_message_id, None), options: votes.clone() }
+                }
                 _ => return self.refuse(message, generation),
             },
             Content::Media(media) => {

@@ -50,7 +50,8 @@ pub fn carries(content: &Content) -> Result<(), &'static str> {
         Content::Interactive(interactive) => match interactive.as_ref() {
             Interactive::Poll { options, .. } if (2..=12).contains(&options.len()) => Ok(()),
             Interactive::Poll { .. } => Err("a poll on WhatsApp Web has 2 to 12 options"),
-            _ => Err("buttons, lists, carousels and poll votes are not available on WhatsApp Web yet"),
+            Interactive::PollVote { .. } => Ok(()),
+            _ => Err("buttons, lists, carousels and events are not available on WhatsApp Web yet"),
         },
         Content::Template(_) => Err("message templates are the Cloud API's: WhatsApp Web has none"),
     }

@@ -761,11 +761,13 @@ async fn account_calls_are_asked_on_the_line_and_whatsapps_answers_come_back_in_
     double.own_phone(Some(PHONE));
     double.on_whatsapp(&[CONTACT, "5511977776666"]);
 
-    let exists = plane.account(contacts::Call::Exists(vec![phone(CONTACT), phone("5511900000000")])).await;
+    // The second number asked without its ninth digit: the answer names it as registered.
+    let asked = vec![phone(CONTACT), phone("551177776666"), phone("5511900000000")];
+    let exists = plane.account(contacts::Call::Exists(asked)).await;
     let Ok(AccountReply::Contacts(contacts::Reply::Exists(found))) = exists else { panic!("{exists:?}") };
     assert_eq!(
         found.iter().map(|e| (e.phone.as_str(), e.exists)).collect::<Vec<_>>(),
-        [(CONTACT, true), ("5511900000000", false)]
+        [(CONTACT, true), ("5511977776666", true), ("5511900000000", false)]
     );
     double.with_directory(|d| {
         d.abouts.insert(CONTACT.into(), "Open 9-18".into());
@@ -833,7 +835,7 @@ async fn account_calls_are_asked_on_the_line_and_whatsapps_answers_come_back_in_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_poll_goes_on_the_wire_and_a_vote_on_it_arrives_naming_chatedges_poll_id() {
+async fn a_poll_goes_on_the_wire_a_vote_on_it_arrives_naming_chatedges_poll_id_and_this_instance_votes_too() {
     use crate::queue::content::Interactive;
     let dir = tempfile::tempdir().unwrap();
     let instance = instance();
@@ -867,5 +869,47 @@ async fn a_poll_goes_on_the_wire_and_a_vote_on_it_arrives_naming_chatedges_poll_
     let callback = plane.webhook("the vote's ReceivedCallback", |v| v.get("pollVote").is_some()).await;
     assert_eq!(callback["pollVote"]["pollMessageId"], poll_id.to_string(), "{callback}");
     assert_eq!(callback["pollVote"]["options"], serde_json::json!([{"name": "Tue"}]), "{callback}");
+
+    // This instance votes too: on its own poll, named by chatedge's id, and on a poll received,
+    // named by its wire id; each vote names the poll as WhatsApp knows it.
+    double.emit(EngineEvent::ServerAck { id: wire(&poll_id), error: None });
+    let received = wa::InboundMessage {
+        id: "3A5500AA11".into(),
+        chat: CONTACT.into(),
+        participant: None,
+        push_name: Some("Ana".into()),
+        from_me: false,
+        content: wa::InboundContent::Poll {
+            question: "Lunch?".into(),
+            max_options: 1,
+            options: vec!["Yes".into(), "No".into()],
+        },
+        at_ms: chatedge_config::time::unix_ms(),
+    };
+    double.receive(vec![received]).await.expect("committed");
+    plane.webhook("the received poll's callback", |v| v.get("poll").is_some()).await;
+    for (poll, choice, expected) in [
+        (
+            poll_id.to_string(),
+            "Mon",
+            wa::MessageRef { chat: CONTACT.into(), id: wire(&poll_id), from_me: true, participant: None },
+        ),
+        (
+            "3A5500AA11".to_owned(),
+            "No",
+            wa::MessageRef { chat: CONTACT.into(), id: "3A5500AA11".into(), from_me: false, participant: None },
+        ),
+    ] {
+        let vote = Interactive::PollVote { poll_message_id: poll, votes: vec![choice.into()] };
+        let message = OutboundMessage::new(plane.id, phone(CONTACT), Content::Interactive(Box::new(vote)));
+        let vote_id = message.message_id;
+        plane.shards.call(&plane.id, |reply| Command::Enqueue { message, reply, idempotency: None }).await.unwrap();
+        let sent = eventually(|| last_send(&double).filter(|(id, _)| id.as_str() == wire(&vote_id))).await;
+        let expected = wa::Outgoing::PollVote { poll: expected, options: vec![choice.into()] };
+        assert_eq!(sent.map(|(_, body)| body), Some(expected), "the vote goes out under its own wire id");
+        double.emit(EngineEvent::ServerAck { id: wire(&vote_id), error: None });
+        plane.webhook("the vote's DeliveryCallback", |v| is(v, "DeliveryCallback", &vote_id)).await;
+    }
+    assert_eq!(plane.queued().await, 0, "the poll and both votes left the queue");
     plane.crash().await;
 }

@@ -12,20 +12,22 @@ use whatsapp_rust::{Client, IqError, Jid};
 
 use super::jid_of;
 use crate::engine::{Answer, ChatChange, EngineError, GroupInfo, GroupMember, GroupSetting, MemberChange, Query};
+use crate::numbers;
 
 /// Asks WhatsApp `query` through `client`.
 pub async fn ask(client: &Client, query: &Query) -> Result<Answer, EngineError> {
     match query {
         Query::OnWhatsapp(phones) => {
-            let registered = registered(client, phones).await?;
-            Ok(Answer::OnWhatsapp(phones.iter().map(|p| (p.clone(), registered.contains(p.as_str()))).collect()))
+            let found = registered(client, phones).await?;
+            Ok(Answer::OnWhatsapp(phones.iter().map(|p| (p.clone(), known_as(&found, p).cloned())).collect()))
         }
         Query::User(phone) => {
             // WhatsApp answers usync for any number: ask whether it has WhatsApp first.
-            if !registered(client, std::slice::from_ref(phone)).await?.contains(phone.as_str()) {
+            let found = registered(client, std::slice::from_ref(phone)).await?;
+            let Some(known) = known_as(&found, phone) else {
                 return Err(EngineError::NotFound(format!("number {phone}")));
-            }
-            let jid = Jid::pn(phone);
+            };
+            let jid = Jid::pn(known);
             let mut infos =
                 client.contacts().get_user_info(std::slice::from_ref(&jid)).await.map_err(|e| contact_error(&e))?;
             let info = infos.remove(&jid).or_else(|| infos.into_values().next());
@@ -40,9 +42,9 @@ pub async fn ask(client: &Client, query: &Query) -> Result<Answer, EngineError> 
         Query::Block { phone, blocked } => {
             // A block names the number by phone and private id: asking whether it has WhatsApp
             // teaches the engine the pairing (no history sync here would).
-            registered(client, std::slice::from_ref(phone)).await?;
+            let found = registered(client, std::slice::from_ref(phone)).await?;
             let blocking = client.blocking();
-            let jid = Jid::pn(phone);
+            let jid = Jid::pn(known_as(&found, phone).unwrap_or(phone));
             let done = if *blocked { blocking.block(&jid).await } else { blocking.unblock(&jid).await };
             done.map_err(|e| match e {
                 whatsapp_rust::features::BlockingError::Iq(e) => iq_error(&e),
@@ -161,18 +163,30 @@ pub async fn ask(client: &Client, query: &Query) -> Result<Answer, EngineError> 
 /// Numbers one usync request asks about.
 const USYNC_CHUNK: usize = 1000;
 
-/// Which of `phones` have WhatsApp, as WhatsApp names them (the numbers asked, and the phone
-/// JIDs its answers carry).
-async fn registered(client: &Client, phones: &[String]) -> Result<std::collections::HashSet<String>, EngineError> {
-    let mut found = std::collections::HashSet::new();
+/// The numbers WhatsApp knows the ones asked by, keyed by [`numbers::subscriber`].
+type Registered = std::collections::HashMap<String, String>;
+
+/// Which of `phones` have WhatsApp and under which number: WhatsApp answers a Brazilian number
+/// asked with its ninth digit under the form it was registered with, and so on
+/// ([`crate::numbers`]), so answers are matched to the numbers asked by subscriber.
+pub async fn registered(client: &Client, phones: &[String]) -> Result<Registered, EngineError> {
+    let mut found = Registered::new();
     for chunk in phones.chunks(USYNC_CHUNK) {
         let jids: Vec<Jid> = chunk.iter().map(Jid::pn).collect();
         let answers = client.contacts().is_on_whatsapp(&jids).await.map_err(|e| contact_error(&e))?;
         for r in answers.iter().filter(|r| r.is_registered) {
-            found.extend([Some(&r.jid), r.pn_jid.as_ref()].into_iter().flatten().map(|j| j.user.to_string()));
+            let phone = [Some(&r.jid), r.pn_jid.as_ref()].into_iter().flatten().find(|j| j.is_pn());
+            if let Some(phone) = phone {
+                found.insert(numbers::subscriber(&phone.user).into_owned(), phone.user.to_string());
+            }
         }
     }
     Ok(found)
+}
+
+/// The number WhatsApp knows `phone` by, among `found`.
+pub fn known_as<'a>(found: &'a Registered, phone: &str) -> Option<&'a String> {
+    found.get(numbers::subscriber(phone).as_ref())
 }
 
 /// A group's metadata in the connector's words; members WhatsApp names only by a private id

@@ -12,6 +12,7 @@ pub mod store;
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,6 +21,7 @@ use whatsapp_rust::types::durability_hook::InboundDurabilityHook;
 use whatsapp_rust::wacore::store::device::DevicePropsOverride;
 use whatsapp_rust::wacore::types::events::{ConnectFailureReason, Event, EventHandler};
 use whatsapp_rust::wacore::types::presence::ReceiptType;
+use whatsapp_rust::wacore_binary::JidExt;
 use whatsapp_rust::waproto::whatsapp as wa;
 use whatsapp_rust::{async_trait, Client, Jid};
 
@@ -77,6 +79,7 @@ impl EngineFactory for RealFactory {
                 bot: std::sync::Mutex::new(Some(bot)),
                 handle: std::sync::Mutex::new(None),
                 polls,
+                known_as: std::sync::Mutex::new(HashMap::new()),
             }) as Arc<dyn Engine>)
         })
     }
@@ -89,12 +92,46 @@ struct RealEngine {
     handle: std::sync::Mutex<Option<BotHandle>>,
     /// The engine's part of the instance's store, where our polls' secrets are kept ([`poll`]).
     polls: Arc<dyn chatedge_connector::KvStore>,
+    /// Numbers written in a form WhatsApp does not register them under, and the form it does
+    /// ([`crate::numbers`]); at most [`KNOWN_AS`] of them, forgotten all at once when full.
+    known_as: std::sync::Mutex<HashMap<String, String>>,
 }
+
+/// How many numbers' registered forms one client remembers.
+const KNOWN_AS: usize = 10_000;
 
 impl RealEngine {
     fn client(&self) -> Result<Arc<Client>, EngineError> {
         let handle = self.handle.lock().unwrap_or_else(|p| p.into_inner());
         handle.as_ref().map(|h| h.client()).ok_or(EngineError::NotLoggedIn)
+    }
+
+    /// Where a message to `to` goes: a number a country writes two ways goes to the form WhatsApp
+    /// registered (asked once, then remembered), as Z-API does; anything else as written. When
+    /// WhatsApp cannot be asked or does not know the number, as written.
+    async fn recipient(&self, client: &Client, to: &str) -> String {
+        if !crate::numbers::has_variant(to) {
+            return to.to_owned();
+        }
+        if let Some(known) = self.known_as.lock().unwrap_or_else(|p| p.into_inner()).get(to) {
+            return known.clone();
+        }
+        let found = match account::registered(client, &[to.to_owned()]).await {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::debug!(error = %e, "whatsapp-web: cannot ask which form of a number is registered");
+                return to.to_owned();
+            }
+        };
+        let Some(known) = account::known_as(&found, to).cloned() else {
+            return to.to_owned();
+        };
+        let mut remembered = self.known_as.lock().unwrap_or_else(|p| p.into_inner());
+        if remembered.len() >= KNOWN_AS {
+            remembered.clear();
+        }
+        remembered.insert(to.to_owned(), known.clone());
+        known
     }
 }
 
@@ -421,9 +458,11 @@ impl Engine for RealEngine {
                     let record = poll::record_for(&self.polls, id.as_str(), options).await?;
                     poll::creation(question, &record, *max_options)?
                 }
+                Outgoing::PollVote { poll, options } => vote(&client, &self.polls, poll, options)?,
             };
             let options = whatsapp_rust::send::SendOptions::default().with_message_id(id.as_str());
-            client.send_message_with_options(jid_of(to), message, options).await.map(|_| ()).map_err(send_error)
+            let to = self.recipient(&client, to).await;
+            client.send_message_with_options(jid_of(&to), message, options).await.map(|_| ()).map_err(send_error)
         })
     }
 
@@ -468,7 +507,9 @@ impl Engine for RealEngine {
                 ChatPresence::Recording => ChatStateType::Recording,
                 ChatPresence::Paused => ChatStateType::Paused,
             };
-            client.chatstate().send(&jid_of(to), state).await.map_err(|e| EngineError::Unreachable(e.to_string()))
+            // "Typing…" shows in the chat the message will go to.
+            let to = self.recipient(&client, to).await;
+            client.chatstate().send(&jid_of(&to), state).await.map_err(|e| EngineError::Unreachable(e.to_string()))
         })
     }
 
@@ -680,16 +721,7 @@ fn content(message: &wa::Message) -> InboundContent {
             address: String::new(),
         };
     }
-    let poll = [
-        &m.poll_creation_message,
-        &m.poll_creation_message_v2,
-        &m.poll_creation_message_v3,
-        &m.poll_creation_message_v5,
-        &m.poll_creation_message_v6,
-    ]
-    .into_iter()
-    .find_map(|p| p.as_option());
-    if let Some(p) = poll {
+    if let Some(p) = poll::question(m) {
         return InboundContent::Poll {
             question: p.name.clone().unwrap_or_default(),
             max_options: p.selectable_options_count.unwrap_or(0),
@@ -752,6 +784,41 @@ async fn download(client: &Client, message: &wa::Message, content: &mut InboundC
     }
 }
 
+/// Who sent a message, as WhatsApp named them (phone and private id), without device.
+fn jids(source: &whatsapp_rust::wacore::types::message::MessageSource) -> Vec<String> {
+    [Some(&source.sender), source.sender_alt.as_ref()].into_iter().flatten().map(|j| j.to_non_ad_string()).collect()
+}
+
+/// Our vote on the kept poll `target`: encrypted for its creator (us, for our own polls), with
+/// our JID in the creator's namespace, as WhatsApp Web does.
+fn vote(
+    client: &Client,
+    polls: &Arc<dyn chatedge_connector::KvStore>,
+    target: &MessageRef,
+    chosen: &[String],
+) -> Result<wa::Message, EngineError> {
+    let record = poll::known(polls, &target.id)?.ok_or_else(|| {
+        EngineError::Refused(format!(
+            "the poll {} is not known here: votes go on polls this instance sent or received since it was paired",
+            target.id
+        ))
+    })?;
+    let own_pn = client.pn().map(|j| j.to_non_ad_string()).ok_or(EngineError::NotLoggedIn)?;
+    let creator = record.creators.first().cloned().unwrap_or_else(|| own_pn.clone());
+    let voter = match creator.ends_with("@lid") {
+        true => client.lid().map(|j| j.to_non_ad_string()).unwrap_or(own_pn),
+        false => own_pn,
+    };
+    let chat = jid_of(&target.chat);
+    let key = wa::MessageKey {
+        participant: chat.is_group().then(|| creator.clone()),
+        remote_jid: Some(chat.to_string()),
+        from_me: Some(record.creators.is_empty()),
+        id: Some(target.id.clone()),
+    };
+    poll::vote(&record, key, &creator, &voter, chosen, now_ms() as i64)
+}
+
 /// The durability hook: the batch goes to the data plane; `Ok` (the server's ack) only once
 /// it is committed there.
 struct Hook {
@@ -769,6 +836,11 @@ impl InboundDurabilityHook for Hook {
     ) -> whatsapp_rust::anyhow::Result<()> {
         let mut messages = Vec::with_capacity(batch.len());
         for m in batch {
+            // A poll's secret is kept before the ack: votes on it can be read and cast later.
+            if let Some(record) = poll::received(&m.message, jids(&m.info.source)) {
+                let id = &m.info.id;
+                poll::keep_received(&self.polls, id, &record).await.map_err(|e| whatsapp_rust::anyhow::anyhow!(e))?;
+            }
             let mut message = inbound(&m.message, &m.info);
             download(&client, &m.message, &mut message.content, self.media).await;
             self.read_vote(&client, m, &mut message.content);
@@ -779,8 +851,8 @@ impl InboundDurabilityHook for Hook {
 }
 
 impl Hook {
-    /// A vote on one of our polls, read with the poll's kept secret; any other vote stays
-    /// named `poll vote`.
+    /// A vote on a poll whose secret is kept (ours, or one received since pairing), read with
+    /// it; a vote on any other poll stays named `poll vote`.
     fn read_vote(
         &self,
         client: &Client,
@@ -793,20 +865,16 @@ impl Hook {
         // The key is the voter's view of the poll (its `fromMe` is theirs): the kept record is
         // what says the poll is ours.
         let Some(poll_id) = key.id.as_deref() else { return };
-        let record = match poll::load(&self.polls, poll_id) {
+        let record = match poll::known(&self.polls, poll_id) {
             Ok(Some(record)) => record,
             Ok(None) => return,
             Err(e) => return tracing::warn!(error = %e, "whatsapp-web: poll record unreadable"),
         };
-        let own: Vec<String> =
-            [client.pn(), client.lid()].into_iter().flatten().map(|j| j.to_non_ad_string()).collect();
-        let source = &m.info.source;
-        let voters: Vec<String> = [Some(&source.sender), source.sender_alt.as_ref()]
-            .into_iter()
-            .flatten()
-            .map(|j| j.to_non_ad_string())
-            .collect();
-        match poll::chosen(&record, update, poll_id, &own, &voters) {
+        let creators = match record.creators.is_empty() {
+            true => [client.pn(), client.lid()].into_iter().flatten().map(|j| j.to_non_ad_string()).collect(),
+            false => record.creators.clone(),
+        };
+        match poll::chosen(&record, update, poll_id, &creators, &jids(&m.info.source)) {
             Some(options) => *content = InboundContent::PollVote { poll: poll_id.to_owned(), options },
             None => tracing::warn!(poll = poll_id, "whatsapp-web: a vote on one of our polls could not be read"),
         }

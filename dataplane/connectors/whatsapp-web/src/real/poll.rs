@@ -1,36 +1,49 @@
-//! Polls we send and the votes they get. A poll's votes are encrypted with a secret the poll
-//! carries (its `messageSecret`): the secret is made once per poll, kept in the instance's store
-//! with the poll's options before the poll first reaches the wire, and used again when a resend
-//! after a crash carries the same wire id, so every vote can be read. A vote names its options
-//! by their SHA-256: the kept options turn them back into names. Votes on polls this instance
-//! did not send are not read (their secret is the engine's, not kept here).
+//! Polls and their votes. A poll's votes are encrypted with a secret the poll carries (its
+//! `messageSecret`), keyed also by the poll's creator and the voter. Our polls: the secret is
+//! made once per poll, kept in the instance's store with the poll's options before the poll
+//! first reaches the wire, and used again when a resend after a crash carries the same wire id.
+//! Polls received: their secret, options and creator are kept before the server's ack, so
+//! votes on them can be read and this instance can vote too. A vote names its options by their
+//! SHA-256: the kept options turn them back into names, and names into hashes.
 
 use std::sync::Arc;
 
 use chatedge_connector::{KvBatch, KvStore};
 use serde::{Deserialize, Serialize};
-use whatsapp_rust::wacore::poll::{compute_option_hash, decrypt_poll_vote_with_secret, PollVoteCiphertext};
+use whatsapp_rust::wacore::poll::{
+    compute_option_hash, decrypt_poll_vote_with_secret, encrypt_poll_vote_with_secret, PollVoteCiphertext,
+};
 use whatsapp_rust::waproto::buffa::MessageField;
 use whatsapp_rust::waproto::whatsapp as wa;
 
 use crate::engine::EngineError;
 
 /// Where poll records live in the engine's part of the instance's store (the engine's own
-/// tables are a two-letter tag and a 0 byte: no clash).
+/// tables are a two-letter tag and a 0 byte: no clash): ours, and those received, apart, so a
+/// received poll can never replace the record of one of ours.
 const PREFIX: &[u8] = b"cp/";
+const RECEIVED: &[u8] = b"cr/";
 /// WhatsApp's bounds on a poll's options.
 pub const MIN_OPTIONS: usize = 2;
 pub const MAX_OPTIONS: usize = 12;
 
-/// A poll of ours: its secret and its options, in order.
+/// A poll: its secret and its options, in order, and for a poll received, who created it
+/// (their JIDs as text, without device: phone and private id as WhatsApp named them).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PollRecord {
     pub secret: Vec<u8>,
     pub options: Vec<String>,
+    /// Empty for our polls.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub creators: Vec<String>,
 }
 
 fn key(wire_id: &str) -> Vec<u8> {
     [PREFIX, wire_id.as_bytes()].concat()
+}
+
+fn received_key(wire_id: &str) -> Vec<u8> {
+    [RECEIVED, wire_id.as_bytes()].concat()
 }
 
 /// The record of the poll sent as `wire_id`: the kept one (a resend), or a new secret written
@@ -45,7 +58,7 @@ pub async fn record_for(
     }
     let mut secret = vec![0u8; 32];
     rand::Rng::fill(&mut rand::rng(), &mut secret[..]);
-    let record = PollRecord { secret, options: options.to_vec() };
+    let record = PollRecord { secret, options: options.to_vec(), creators: Vec::new() };
     let value = serde_json::to_vec(&record).map_err(|e| EngineError::Store(e.to_string()))?;
     let mut batch = KvBatch::new();
     batch.put(key(wire_id), value);
@@ -55,10 +68,45 @@ pub async fn record_for(
 
 /// The kept record of our poll `wire_id`, if any.
 pub fn load(store: &Arc<dyn KvStore>, wire_id: &str) -> Result<Option<PollRecord>, EngineError> {
-    let Some(bytes) = store.get(&key(wire_id)).map_err(|e| EngineError::Store(e.to_string()))? else {
+    read(store, &key(wire_id), wire_id)
+}
+
+/// The kept record of the poll `wire_id`: ours, or else one received.
+pub fn known(store: &Arc<dyn KvStore>, wire_id: &str) -> Result<Option<PollRecord>, EngineError> {
+    match load(store, wire_id)? {
+        Some(ours) => Ok(Some(ours)),
+        None => read(store, &received_key(wire_id), wire_id),
+    }
+}
+
+fn read(store: &Arc<dyn KvStore>, key: &[u8], wire_id: &str) -> Result<Option<PollRecord>, EngineError> {
+    let Some(bytes) = store.get(key).map_err(|e| EngineError::Store(e.to_string()))? else {
         return Ok(None);
     };
     serde_json::from_slice(&bytes).map(Some).map_err(|e| EngineError::Store(format!("poll record {wire_id}: {e}")))
+}
+
+/// Keeps a received poll's secret, options and creator (durably: before the server's ack), so
+/// votes on it can be read and cast. The first poll received under a wire id keeps it.
+pub async fn keep_received(store: &Arc<dyn KvStore>, wire_id: &str, record: &PollRecord) -> Result<(), EngineError> {
+    if read(store, &received_key(wire_id), wire_id)?.is_some() {
+        return Ok(());
+    }
+    let value = serde_json::to_vec(record).map_err(|e| EngineError::Store(e.to_string()))?;
+    let mut batch = KvBatch::new();
+    batch.put(received_key(wire_id), value);
+    store.write(batch).await.map_err(|e| EngineError::Store(e.to_string()))
+}
+
+/// The secret a received poll carries, with its options, if it is a poll that can be voted on.
+pub fn received(message: &wa::Message, creators: Vec<String>) -> Option<PollRecord> {
+    use whatsapp_rust::proto_helpers::MessageExt;
+    let m = message.get_base_message();
+    let poll = question(m)?;
+    let context = [message.message_context_info.as_option(), m.message_context_info.as_option()];
+    let secret = context.into_iter().flatten().find_map(|c| c.message_secret.clone())?;
+    let options = poll.options.iter().map(|o| o.option_name.clone().unwrap_or_default()).collect();
+    Some(PollRecord { secret, options, creators })
 }
 
 /// The poll as WhatsApp Web sends it: one choice per voter in a v3 poll, several (`0`: any) in
@@ -114,4 +162,45 @@ pub fn chosen(
         .cloned()
         .collect();
     Some(names)
+}
+
+/// The poll a message (its base, unwrapped) carries, in whichever version WhatsApp sent it.
+pub fn question(m: &wa::Message) -> Option<&wa::message::PollCreationMessage> {
+    [
+        &m.poll_creation_message,
+        &m.poll_creation_message_v2,
+        &m.poll_creation_message_v3,
+        &m.poll_creation_message_v5,
+        &m.poll_creation_message_v6,
+    ]
+    .into_iter()
+    .find_map(|p| p.as_option())
+}
+
+/// Our vote on a kept poll: the options chosen (by name, each one of the poll's) encrypted for
+/// the poll's creator, `key` naming the poll as seen from this account. `voter` is our JID in
+/// the creator's namespace (private id for a poll addressed by private id, phone otherwise).
+pub fn vote(
+    record: &PollRecord,
+    key: wa::MessageKey,
+    creator: &str,
+    voter: &str,
+    chosen: &[String],
+    now_ms: i64,
+) -> Result<wa::Message, EngineError> {
+    if let Some(unknown) = chosen.iter().find(|c| !record.options.contains(c)) {
+        let options = record.options.join(", ");
+        return Err(EngineError::Refused(format!("the poll has no option {unknown:?} (its options: {options})")));
+    }
+    let poll_id = key.id.clone().unwrap_or_default();
+    let hashes: Vec<Vec<u8>> = chosen.iter().map(|name| compute_option_hash(name).to_vec()).collect();
+    let (payload, iv) = encrypt_poll_vote_with_secret(&hashes, &record.secret, &poll_id, creator, voter)
+        .map_err(|e| EngineError::Refused(format!("the vote cannot be encrypted: {e}")))?;
+    let update = wa::message::PollUpdateMessage {
+        poll_creation_message_key: MessageField::some(key),
+        vote: MessageField::some(wa::message::PollEncValue { enc_payload: Some(payload), enc_iv: Some(iv.to_vec()) }),
+        sender_timestamp_ms: Some(now_ms),
+        ..Default::default()
+    };
+    Ok(wa::Message { poll_update_message: MessageField::some(update), ..Default::default() })
 }

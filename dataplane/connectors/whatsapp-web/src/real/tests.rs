@@ -659,7 +659,7 @@ async fn a_polls_secret_is_kept_before_it_is_sent_and_a_resend_carries_the_same_
     assert_eq!(v1.selectable_options_count, Some(0), "as many as there are options: any");
     let names: Vec<_> = v1.options.iter().map(|o| o.option_name.clone().unwrap()).collect();
     assert_eq!(names, options);
-    let lonely = poll::PollRecord { secret: first.secret.clone(), options: vec!["only".into()] };
+    let lonely = poll::PollRecord { secret: first.secret.clone(), options: vec!["only".into()], creators: vec![] };
     assert!(matches!(poll::creation("?", &lonely, 1), Err(EngineError::Refused(_))));
 }
 
@@ -667,7 +667,11 @@ async fn a_polls_secret_is_kept_before_it_is_sent_and_a_resend_carries_the_same_
 fn a_vote_on_our_poll_is_read_with_its_secret_whichever_way_whatsapp_names_the_voter() {
     use whatsapp_rust::wacore::poll::{compute_option_hash, encrypt_poll_vote_with_secret};
     use whatsapp_rust::waproto::buffa::MessageField;
-    let record = poll::PollRecord { secret: vec![7; 32], options: vec!["Mon".into(), "Tue".into(), "Wed".into()] };
+    let record = poll::PollRecord {
+        secret: vec![7; 32],
+        options: vec!["Mon".into(), "Tue".into(), "Wed".into()],
+        creators: vec![],
+    };
     let (creator, voter_lid) = ("5511999990000@s.whatsapp.net", "100000000000009@lid");
     let chosen = [compute_option_hash("Tue").to_vec(), compute_option_hash("Wed").to_vec()];
     // The voter's phone addressed the vote by its LID.
@@ -690,6 +694,70 @@ fn a_vote_on_our_poll_is_read_with_its_secret_whichever_way_whatsapp_names_the_v
     let stranger = poll::PollRecord { secret: vec![8; 32], ..record.clone() };
     assert_eq!(poll::chosen(&stranger, &update, "3EB0AA", &creators, &voters), None, "another secret reads nothing");
     assert_eq!(poll::chosen(&record, &update, "3EB0BB", &creators, &voters), None, "nor does another poll's id");
+}
+
+#[tokio::test]
+async fn a_received_polls_secret_is_kept_once_and_never_replaces_one_of_ours() {
+    use whatsapp_rust::waproto::buffa::MessageField;
+    let store: Arc<dyn KvStore> = Arc::new(MemKv::new());
+    let question = wa::message::PollCreationMessage {
+        name: Some("Lunch?".into()),
+        options: ["Yes", "No"]
+            .map(|o| wa::message::poll_creation_message::Option { option_name: Some(o.into()), ..Default::default() })
+            .to_vec(),
+        ..Default::default()
+    };
+    let context = wa::MessageContextInfo { message_secret: Some(vec![9; 32]), ..Default::default() };
+    let message = wa::Message {
+        poll_creation_message_v3: MessageField::some(question),
+        message_context_info: MessageField::some(context),
+        ..Default::default()
+    };
+    let creator = vec!["5511988887777@s.whatsapp.net".to_owned()];
+    let record = poll::received(&message, creator.clone()).expect("a poll with its secret");
+    assert_eq!((record.secret.clone(), record.options.clone()), (vec![9; 32], vec!["Yes".into(), "No".into()]));
+    assert_eq!(poll::received(&wa::Message::default(), creator.clone()), None, "not a poll");
+
+    poll::keep_received(&store, "3A0001", &record).await.unwrap();
+    let impostor = poll::PollRecord { secret: vec![1; 32], ..record.clone() };
+    poll::keep_received(&store, "3A0001", &impostor).await.unwrap();
+    assert_eq!(poll::known(&store, "3A0001").unwrap(), Some(record.clone()), "the first poll under an id keeps it");
+    // A received poll reusing the wire id of one of ours never stands for ours.
+    let ours = poll::record_for(&store, "3EB0AA", &["a".to_owned(), "b".to_owned()]).await.unwrap();
+    poll::keep_received(&store, "3EB0AA", &record).await.unwrap();
+    assert_eq!(poll::known(&store, "3EB0AA").unwrap(), Some(ours));
+    assert_eq!(poll::known(&store, "3A0002").unwrap(), None);
+}
+
+#[test]
+fn our_vote_on_a_received_poll_is_read_by_its_creator_and_names_only_its_options() {
+    let record = poll::PollRecord {
+        secret: vec![5; 32],
+        options: vec!["Yes".into(), "No".into(), "Maybe".into()],
+        creators: vec!["100000000000001@lid".into(), "5511988887777@s.whatsapp.net".into()],
+    };
+    let key = wa::MessageKey {
+        remote_jid: Some("120363019502650977@g.us".into()),
+        from_me: Some(false),
+        id: Some("3A0001".into()),
+        participant: Some("100000000000001@lid".into()),
+    };
+    let (creator, voter) = ("100000000000001@lid", "100000000000009@lid");
+    let chosen = ["Maybe".to_owned(), "Yes".to_owned()];
+    let message = poll::vote(&record, key.clone(), creator, voter, &chosen, 1_700_000_000_000).unwrap();
+    let update = message.poll_update_message.as_option().expect("a poll update");
+    assert_eq!(update.poll_creation_message_key.as_option(), Some(&key));
+    // The creator's phone reads it with the same secret, naming us as the voter.
+    let read = poll::chosen(&record, update, "3A0001", &[creator.to_owned()], &[voter.to_owned()]);
+    assert_eq!(read, Some(vec!["Yes".to_owned(), "Maybe".to_owned()]), "in the poll's order");
+    let withdrawn = poll::vote(&record, key.clone(), creator, voter, &[], 1).unwrap();
+    let update = withdrawn.poll_update_message.as_option().unwrap();
+    assert_eq!(poll::chosen(&record, update, "3A0001", &[creator.to_owned()], &[voter.to_owned()]), Some(vec![]));
+    let unknown = poll::vote(&record, key, creator, voter, &["Never".to_owned()], 1);
+    assert!(
+        matches!(&unknown, Err(EngineError::Refused(m)) if m.contains("\"Never\"") && m.contains("Yes, No, Maybe")),
+        "{unknown:?}"
+    );
 }
 
 #[test]
