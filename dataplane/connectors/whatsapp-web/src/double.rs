@@ -368,6 +368,16 @@ impl Directory {
                 self.about = Some(about.clone());
                 Ok(Answer::Done)
             }
+            Query::SetPicture { group, image } => {
+                let of = match group {
+                    Some(group) => self.admin_of(me, group)?.id.clone(),
+                    None => me.to_owned(),
+                };
+                // WhatsApp publishes the photo at a link of its own.
+                let link = format!("https://pps.whatsapp.net/v/double/{of}/{}.jpg", image.len());
+                self.pictures.insert(of, link);
+                Ok(Answer::Done)
+            }
             Query::Groups => Ok(Answer::Groups(
                 self.groups.values().filter(|g| g.members.iter().any(|m| m.phone == me)).cloned().collect(),
             )),

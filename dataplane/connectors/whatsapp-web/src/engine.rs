@@ -192,6 +192,12 @@ pub enum Query {
     SetName(String),
     /// The account's own about text.
     SetAbout(String),
+    /// A new photo for the account (`group: None`) or a group: the image as the integrator gave
+    /// it (JPEG, PNG or WebP); the engine makes it the square JPEG WhatsApp takes.
+    SetPicture {
+        group: Option<String>,
+        image: Vec<u8>,
+    },
     /// The groups the account is a member of.
     Groups,
     CreateGroup {
@@ -243,6 +249,7 @@ impl Query {
             Query::Block { .. } => "block",
             Query::SetName(_) => "set_name",
             Query::SetAbout(_) => "set_about",
+            Query::SetPicture { .. } => "set_picture",
             Query::Groups => "groups",
             Query::CreateGroup { .. } => "create_group",
             Query::Group(_) => "group",

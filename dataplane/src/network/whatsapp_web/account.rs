@@ -1,26 +1,29 @@
 //! Account calls on WhatsApp Web: each [`AccountCall`] this network serves becomes one or more
 //! engine [`wa::Query`]s asked on the instance's line, and WhatsApp's answers become the call's
 //! [`AccountReply`]. Served: whether numbers have WhatsApp, what it shows of a number (about
-//! text, photo), blocking, the account's name and about text, groups (list, create, metadata,
-//! subject, description, settings, members, leave, invitation links, joining), and chat changes
-//! (read, unread, archive, pin, mute, clear, delete). The rest is refused by name: the address
+//! text, photo), blocking, the account's name, about text and photo, groups (list, create,
+//! metadata, subject, description, photo, settings, members, leave, invitation links, joining),
+//! and chat changes (read, unread, archive, pin, mute, clear, delete). A photo named by URL is
+//! fetched under the `[media]` rules before anything is asked. The rest is refused by name: the address
 //! book and the chat list need the phone's history sync, which the connector skips. It keeps
 //! nothing and decides nothing: WhatsApp does.
 
 use chatedge_config::Phone;
 use chatedge_whatsapp_web as wa;
 
-use crate::network::account::groups::{self, GroupRef, MemberChange, Metadata, Participant, Summary};
+use crate::media::{Media, MediaKind};
+use crate::network::account::groups::{self, GroupRef, MemberChange, Metadata, Participant, Picture, Summary};
 use crate::network::account::{chats, contacts, profile};
 use crate::network::account::{page_of, Account, AccountCall, AccountError, AccountReply, AccountResult};
 
-/// Carries out `call` on the instance's line through `asker`.
-pub async fn call(asker: &wa::Asker, account: &Account, call: AccountCall) -> AccountResult {
+/// Carries out `call` on the instance's line through `asker`; photos named by URL are fetched
+/// through `media`.
+pub async fn call(asker: &wa::Asker, media: &Media, account: &Account, call: AccountCall) -> AccountResult {
     let line = Line(asker);
     match call {
         AccountCall::Contacts(call) => contacts(line, call).await.map(AccountReply::Contacts),
-        AccountCall::Profile(call) => profile(line, call).await.map(AccountReply::Profile),
-        AccountCall::Groups(call) => groups(line, account, call).await.map(AccountReply::Groups),
+        AccountCall::Profile(call) => profile(line, media, call).await.map(AccountReply::Profile),
+        AccountCall::Groups(call) => groups(line, media, account, call).await.map(AccountReply::Groups),
         AccountCall::Chats(call) => chats(line, call).await.map(AccountReply::Chats),
         other => Err(unsupported(other.family())),
     }
@@ -96,7 +99,7 @@ async fn contacts(line: Line<'_>, call: contacts::Call) -> Result<contacts::Repl
     }
 }
 
-async fn profile(line: Line<'_>, call: profile::Call) -> Result<profile::Reply, AccountError> {
+async fn profile(line: Line<'_>, media: &Media, call: profile::Call) -> Result<profile::Reply, AccountError> {
     use profile::{Call, Reply};
     match call {
         Call::SetName(name) => line.change(wa::Query::SetName(name), "profile".to_owned()).await.map(|()| Reply::Done),
@@ -110,11 +113,19 @@ async fn profile(line: Line<'_>, call: profile::Call) -> Result<profile::Reply, 
                 _ => Err(odd()),
             }
         }
-        Call::SetPicture(_) => Err(unsupported("changing the profile photo")),
+        Call::SetPicture(url) => {
+            let image = photo(media, Picture::Url(url)).await?;
+            line.change(wa::Query::SetPicture { group: None, image }, "profile".to_owned()).await.map(|()| Reply::Done)
+        }
     }
 }
 
-async fn groups(line: Line<'_>, account: &Account, call: groups::Call) -> Result<groups::Reply, AccountError> {
+async fn groups(
+    line: Line<'_>,
+    media: &Media,
+    account: &Account,
+    call: groups::Call,
+) -> Result<groups::Reply, AccountError> {
     use groups::{Call, Reply};
     match call {
         Call::List { page, page_size } => {
@@ -132,15 +143,23 @@ async fn groups(line: Line<'_>, account: &Account, call: groups::Call) -> Result
             Ok(Reply::List(page_of(mine, page, page_size).collect()))
         }
         Call::Create { name, participants, picture } => {
-            if picture.is_some() {
-                return Err(unsupported("a group photo"));
-            }
+            // A photo that cannot be had refuses the call before the group exists.
+            let image = match picture {
+                Some(picture) => Some(photo(media, picture).await?),
+                None => None,
+            };
             let participants = numbers(&participants);
             let created = line.ask(wa::Query::CreateGroup { subject: name, participants }, "group".to_owned()).await?;
             let wa::Answer::Group(g) = created else { return Err(odd()) };
             let phone = Phone::parse(&g.id).map_err(|_| odd())?;
-            // The group exists now: a link WhatsApp does not give is left empty rather than
-            // failing a call whose retry would create a second group.
+            // The group exists now: a photo or link WhatsApp does not take or give is left out
+            // rather than failing a call whose retry would create a second group.
+            if let Some(image) = image {
+                let set = wa::Query::SetPicture { group: Some(g.id.clone()), image };
+                if let Err(e) = line.change(set, format!("group {}", g.id)).await {
+                    tracing::warn!(group = %g.id, error = %e, "whatsapp-web: the new group's photo was not taken");
+                }
+            }
             let invitation_link = link(line, &g.id).await.unwrap_or_default();
             Ok(Reply::Created { phone, invitation_link })
         }
@@ -230,7 +249,13 @@ async fn groups(line: Line<'_>, account: &Account, call: groups::Call) -> Result
             };
             Ok(Reply::Joined { phone: Phone::parse(&group).map_err(|_| odd())?, pending })
         }
-        Call::SetPicture { .. } => Err(unsupported("a group photo")),
+        Call::SetPicture { group, picture } => {
+            let (group, what) = group_id(&group)?;
+            let image = photo(media, picture).await?;
+            line.change(wa::Query::SetPicture { group: Some(group), image }, what)
+                .await
+                .map(|()| Reply::Done { changed: 1 })
+        }
     }
 }
 
@@ -309,6 +334,26 @@ fn metadata(
 }
 
 /// Numbers as the engine names them (digits).
+/// The bytes of a photo a call names: given, or fetched under the `[media]` rules for images
+/// (egress policy, size, type).
+async fn photo(media: &Media, picture: Picture) -> Result<Vec<u8>, AccountError> {
+    match picture {
+        Picture::Data(bytes) => Ok(bytes.to_vec()),
+        Picture::Url(url) => {
+            let mut image = Vec::new();
+            let keep = |chunk: &[u8]| {
+                image.extend_from_slice(chunk);
+                Ok(())
+            };
+            media
+                .fetch(&url, MediaKind::Image, keep)
+                .await
+                .map_err(|e| AccountError::Refused(format!("the photo: {e}")))?;
+            Ok(image)
+        }
+    }
+}
+
 fn numbers(phones: &[Phone]) -> Vec<String> {
     phones.iter().map(|p| p.as_str().to_owned()).collect()
 }

@@ -426,8 +426,9 @@ impl Connector for WhatsappWebConnector {
             return;
         };
         // Owned by the shard's LocalSet; ends once WhatsApp answered (or the line ended).
+        let media = self.media.clone();
         tokio::task::spawn_local(async move {
-            let _ = reply.send(super::account::call(&asker, &account, call).await);
+            let _ = reply.send(super::account::call(&asker, &media, &account, call).await);
         });
     }
 

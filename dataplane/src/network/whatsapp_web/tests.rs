@@ -749,7 +749,7 @@ impl Plane {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn account_calls_are_asked_on_the_line_and_whatsapps_answers_come_back_in_the_networks_terms() {
-    use crate::network::account::groups::{Call as G, GroupRef, MemberChange, Reply as GR, SettingsChange};
+    use crate::network::account::groups::{self, Call as G, GroupRef, MemberChange, Reply as GR, SettingsChange};
     use crate::network::account::{chats, contacts, profile};
     let dir = tempfile::tempdir().unwrap();
     let instance = instance();
@@ -824,13 +824,28 @@ async fn account_calls_are_asked_on_the_line_and_whatsapps_answers_come_back_in_
     let gone = plane.account(G::Rename { group: missing, name: "x".into() }).await;
     assert_eq!(gone.err(), Some(AccountError::NotFound("group 120363000000000099-group".into())));
 
+    // Photos: the account's own from a URL (fetched under the [media] rules), a group's from its
+    // bytes; WhatsApp then shows them at links of its own. A URL that cannot be fetched is
+    // refused before anything is asked.
+    let served = file_server(crate::media::sniff::tests::sample("png")).await;
+    plane.account(profile::Call::SetPicture(format!("{served}/menu.pdf"))).await.unwrap();
+    let own = plane.account(profile::Call::Picture(phone(PHONE))).await;
+    let Ok(AccountReply::Profile(profile::Reply::Picture(Some(link)))) = own else { panic!("{own:?}") };
+    assert!(link.starts_with("https://pps.whatsapp.net/") && link.contains(PHONE), "{link}");
+    let missing_photo = plane.account(profile::Call::SetPicture(format!("{served}/nothing.png"))).await;
+    assert!(matches!(&missing_photo, Err(AccountError::Refused(why)) if why.contains("photo")), "{missing_photo:?}");
+    let bytes = bytes::Bytes::from(crate::media::sniff::tests::sample("jpeg"));
+    let set = plane.account(G::SetPicture { group: g.clone(), picture: groups::Picture::Data(bytes) }).await;
+    assert!(matches!(set, Ok(AccountReply::Groups(GR::Done { changed: 1 }))), "{set:?}");
+    assert!(double.directory().pictures.contains_key(group.as_str()), "the group's photo reached WhatsApp");
+
     // A chat change reaches WhatsApp; what needs the phone's history is refused by name.
     plane.account(chats::Call::Modify { phone: phone(CONTACT), change: chats::Change::Archive }).await.unwrap();
     assert_eq!(double.directory().chats.get(CONTACT), Some(&wa::ChatChange::Archive));
     let list = plane.account(chats::Call::List { page: 1, page_size: 10 }).await;
     assert!(matches!(&list, Err(AccountError::Unsupported(why)) if why.contains("history")), "{list:?}");
     let asks = double.calls().into_iter().filter(|c| matches!(c, Call::Ask(_))).count();
-    assert_eq!(asks, 15, "every served call went to the engine; the refused one did not");
+    assert_eq!(asks, 18, "every served call went to the engine; the refused ones did not");
     plane.crash().await;
 }
 

@@ -52,6 +52,16 @@ pub async fn ask(client: &Client, query: &Query) -> Result<Answer, EngineError> 
             })?;
             Ok(Answer::Done)
         }
+        Query::SetPicture { group, image } => {
+            let jpeg = super::picture::square_jpeg(image.clone()).await?;
+            match group {
+                None => profile(client.profile().set_profile_picture(jpeg).await),
+                Some(group) => {
+                    let done = client.groups().set_profile_picture(jid_of(group), jpeg).await;
+                    done.map(|_| Answer::Done).map_err(|e| group_error(&e))
+                }
+            }
+        }
         Query::SetName(name) => {
             profile(client.profile().set_push_name(name).await)?;
             // The name goes out as a presence, which shows the account online: unavailable again,

@@ -7,6 +7,7 @@
 pub mod account;
 pub mod conformance;
 pub mod http;
+pub mod picture;
 pub mod poll;
 pub mod store;
 #[cfg(test)]

@@ -761,6 +761,39 @@ fn our_vote_on_a_received_poll_is_read_by_its_creator_and_names_only_its_options
 }
 
 #[test]
+fn a_photo_becomes_the_centre_square_as_a_jpeg_of_at_most_640_pixels_a_side() {
+    use image::{ImageFormat, Rgb, RgbImage};
+    // A wide image: red left and right thirds, blue centre: the crop keeps the centre.
+    let picture = |width: u32, height: u32, format: ImageFormat| {
+        let img = RgbImage::from_fn(width, height, |x, _| match x * 3 / width {
+            1 => Rgb([0, 0, 255]),
+            _ => Rgb([255, 0, 0]),
+        });
+        let mut bytes = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut bytes, format).unwrap();
+        bytes.into_inner()
+    };
+    for (width, height, format, side) in [
+        (1500, 900, ImageFormat::Png, 640),
+        (900, 1500, ImageFormat::Jpeg, 640),
+        (300, 200, ImageFormat::Png, 200), // smaller than WhatsApp's: cropped, not enlarged
+        (640, 640, ImageFormat::WebP, 640),
+    ] {
+        let jpeg = picture::encode(&picture(width, height, format)).unwrap();
+        let back = image::load_from_memory_with_format(&jpeg, ImageFormat::Jpeg).expect("a JPEG").to_rgb8();
+        assert_eq!(back.dimensions(), (side, side), "{width}x{height} {format:?}");
+        let centre = back.get_pixel(side / 2, side / 2);
+        if width > height {
+            assert!(centre[2] > 200 && centre[0] < 60, "the centre of a wide image is kept: {centre:?}");
+        }
+    }
+    for junk in [&b"not an image"[..], &[0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0][..], &[][..]] {
+        let refused = picture::encode(junk);
+        assert!(matches!(&refused, Err(EngineError::Refused(m)) if m.contains("not a readable image")), "{refused:?}");
+    }
+}
+
+#[test]
 fn every_chat_form_chatedge_accepts_becomes_its_jid() {
     for (phone, expected) in [
         ("5511988887777", "5511988887777@s.whatsapp.net"),

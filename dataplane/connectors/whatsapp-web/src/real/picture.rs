@@ -1,0 +1,50 @@
+//! Photos as WhatsApp takes them: a square JPEG of at most [`SIDE`] pixels a side. The image the
+//! integrator gave (JPEG, PNG or WebP) is decoded within bounds, its centre cropped to a square,
+//! scaled down when larger, and encoded again, on the blocking pool so a large image never holds
+//! the shard's thread. It keeps nothing.
+
+use std::io::Cursor;
+
+use image::codecs::jpeg::JpegEncoder;
+use image::imageops::FilterType;
+use image::{ImageReader, Limits};
+
+use crate::engine::EngineError;
+
+/// The side of a profile or group photo WhatsApp shows (WhatsApp Web sends 640×640).
+pub const SIDE: u32 = 640;
+/// The largest image side decoded, and the most memory one decode may take.
+const MAX_SIDE: u32 = 12_000;
+const MAX_ALLOC: u64 = 512 << 20;
+const QUALITY: u8 = 85;
+
+/// `image` as WhatsApp's photo, made off the event loop.
+pub async fn square_jpeg(image: Vec<u8>) -> Result<Vec<u8>, EngineError> {
+    tokio::task::spawn_blocking(move || encode(&image))
+        .await
+        .map_err(|e| EngineError::Refused(format!("the photo could not be prepared: {e}")))?
+}
+
+/// `bytes` decoded, cropped to its centre square, scaled to at most [`SIDE`] and encoded as JPEG.
+pub fn encode(bytes: &[u8]) -> Result<Vec<u8>, EngineError> {
+    let unreadable =
+        |e: &dyn std::fmt::Display| EngineError::Refused(format!("the photo is not a readable image: {e}"));
+    let mut reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|e| unreadable(&e))?;
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_ALLOC);
+    reader.limits(limits);
+    let decoded = reader.decode().map_err(|e| unreadable(&e))?;
+    let side = decoded.width().min(decoded.height());
+    let square = decoded.crop_imm((decoded.width() - side) / 2, (decoded.height() - side) / 2, side, side);
+    let scaled = match side > SIDE {
+        true => square.resize_exact(SIDE, SIDE, FilterType::Triangle),
+        false => square,
+    };
+    let mut jpeg = Vec::new();
+    JpegEncoder::new_with_quality(&mut jpeg, QUALITY)
+        .encode_image(&scaled.to_rgb8())
+        .map_err(|e| EngineError::Refused(format!("the photo could not be encoded: {e}")))?;
+    Ok(jpeg)
+}
