@@ -567,6 +567,7 @@ mod tests {
             ack: wa::FIRST_ACK,
         };
         let vcard = "BEGIN:VCARD\nVERSION:3.0\nFN:Ana\nTEL;type=CELL;waid=5511977776666:+55 11 97777-6666\nEND:VCARD";
+        let bia = "BEGIN:VCARD\nVERSION:3.0\nFN:Bia\nTEL;type=CELL;waid=5511966665555:+55 11 96666-5555\nEND:VCARD";
         let cases = [
             (
                 "a location",
@@ -592,6 +593,18 @@ mod tests {
                     display_name: "Ana".into(),
                     v_card: vcard.into(),
                     phones: vec!["5511977776666".into()],
+                }),
+            ),
+            (
+                "several cards in one, every card's numbers read",
+                wa::InboundContent::Contact(wa::SharedContact {
+                    display_name: "2 contacts".into(),
+                    vcard: format!("{vcard}\n{bia}"),
+                }),
+                IncomingContent::Contact(Contact {
+                    display_name: "2 contacts".into(),
+                    v_card: format!("{vcard}\n{bia}"),
+                    phones: vec!["5511977776666".into(), "5511966665555".into()],
                 }),
             ),
             (

@@ -704,6 +704,15 @@ fn content(message: &wa::Message) -> InboundContent {
             vcard: c.vcard.clone().unwrap_or_default(),
         });
     }
+    // Z-API's callback has one contact: several arrive as one card holding every vCard (a
+    // vCard file may hold several), named as the sender named them.
+    if let Some(cards) = m.contacts_array_message.as_option() {
+        let names = || cards.contacts.iter().filter_map(|c| c.display_name.clone()).collect::<Vec<_>>().join(", ");
+        return InboundContent::Contact(SharedContact {
+            display_name: cards.display_name.clone().unwrap_or_else(names),
+            vcard: cards.contacts.iter().map(|c| c.vcard.clone().unwrap_or_default()).collect::<Vec<_>>().join("\n"),
+        });
+    }
     if let Some(r) = m.reaction_message.as_option() {
         if let Some(key) = r.key.as_option() {
             return InboundContent::Reaction {
@@ -741,11 +750,8 @@ fn content(message: &wa::Message) -> InboundContent {
             };
         }
     }
-    let named = [
-        (m.contacts_array_message.as_option().is_some(), "contacts"),
-        (m.poll_update_message.as_option().is_some(), "poll vote"),
-    ];
-    let name = named.iter().find(|(is, _)| *is).map_or("unsupported", |(_, name)| name);
+    // A vote on a poll whose secret is kept is read by the durability hook (`Hook::read_vote`).
+    let name = if m.poll_update_message.as_option().is_some() { "poll vote" } else { "unsupported" };
     InboundContent::Other(name.to_owned())
 }
 

@@ -320,12 +320,42 @@ fn received_messages_of_each_kind_keep_their_text_media_and_sender() {
             InboundContent::Reaction { target: "3EB0ABC".into(), from_me: true, emoji: "👍".into() },
         ),
         (
-            "several contact cards (not translated yet, named)",
+            "several contact cards: one card holding every vCard (Z-API's callback has one contact)",
             wa::Message {
-                contacts_array_message: MessageField::some(wa::message::ContactsArrayMessage::default()),
+                contacts_array_message: MessageField::some(wa::message::ContactsArrayMessage {
+                    display_name: Some("2 contacts".into()),
+                    contacts: ["Ana", "Bia"]
+                        .map(|name| wa::message::ContactMessage {
+                            display_name: Some(name.into()),
+                            vcard: Some(format!("BEGIN:VCARD\nFN:{name}\nEND:VCARD")),
+                            ..Default::default()
+                        })
+                        .to_vec(),
+                    ..Default::default()
+                }),
                 ..Default::default()
             },
-            InboundContent::Other("contacts".into()),
+            InboundContent::Contact(SharedContact {
+                display_name: "2 contacts".into(),
+                vcard: "BEGIN:VCARD\nFN:Ana\nEND:VCARD\nBEGIN:VCARD\nFN:Bia\nEND:VCARD".into(),
+            }),
+        ),
+        (
+            "several contact cards without a name for the whole",
+            wa::Message {
+                contacts_array_message: MessageField::some(wa::message::ContactsArrayMessage {
+                    contacts: vec![
+                        wa::message::ContactMessage {
+                            display_name: Some("Ana".into()),
+                            ..Default::default()
+                        };
+                        2
+                    ],
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            InboundContent::Contact(SharedContact { display_name: "Ana, Ana".into(), vcard: "\n".into() }),
         ),
         (
             "a poll (v3), one choice per voter",
