@@ -107,6 +107,12 @@ impl RealEngine {
         handle.as_ref().map(|h| h.client()).ok_or(EngineError::NotLoggedIn)
     }
 
+    /// `target` named in the chat its messages went to ([`RealEngine::recipient`]), so an act on
+    /// a message sent to a number's other form finds it.
+    async fn in_chat(&self, client: &Client, target: &MessageRef) -> MessageRef {
+        MessageRef { chat: self.recipient(client, &target.chat).await, ..target.clone() }
+    }
+
     /// Where a message to `to` goes: a number a country writes two ways goes to the form WhatsApp
     /// registered (asked once, then remembered), as Z-API does; anything else as written. When
     /// WhatsApp cannot be asked or does not know the number, as written.
@@ -444,11 +450,11 @@ impl Engine for RealEngine {
             let message = match body {
                 Outgoing::Text(text) => wa::Message { conversation: Some(text.clone()), ..Default::default() },
                 Outgoing::Reaction { target, emoji } => whatsapp_rust::wacore::proto_helpers::build_reaction_message(
-                    key_of(target),
+                    key_of(&self.in_chat(&client, target).await),
                     emoji.as_str(),
                     now_ms() as i64,
                 ),
-                Outgoing::Revoke { target } => revoke(target),
+                Outgoing::Revoke { target } => revoke(&self.in_chat(&client, target).await),
                 Outgoing::Link { text, url, title, description } => link(text, url, title, description),
                 Outgoing::Location { latitude, longitude, name, address } => {
                     location(*latitude, *longitude, name, address)
@@ -459,7 +465,9 @@ impl Engine for RealEngine {
                     let record = poll::record_for(&self.polls, id.as_str(), options).await?;
                     poll::creation(question, &record, *max_options)?
                 }
-                Outgoing::PollVote { poll, options } => vote(&client, &self.polls, poll, options)?,
+                Outgoing::PollVote { poll, options } => {
+                    vote(&client, &self.polls, &self.in_chat(&client, poll).await, options)?
+                }
             };
             let options = whatsapp_rust::send::SendOptions::default().with_message_id(id.as_str());
             let to = self.recipient(&client, to).await;
@@ -475,11 +483,12 @@ impl Engine for RealEngine {
                 Act::Read { chat, ids } => {
                     let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
                     client
-                        .mark_as_read(&jid_of(chat), None, &ids)
+                        .mark_as_read(&jid_of(&self.recipient(&client, chat).await), None, &ids)
                         .await
                         .map_err(|e| EngineError::Unreachable(e.to_string()))
                 }
                 Act::Pin { target, duration: Some(duration) } => {
+                    let target = &self.in_chat(&client, target).await;
                     let duration = match duration {
                         PinFor::Day => PinDuration::Hours24,
                         PinFor::Week => PinDuration::Days7,
@@ -488,13 +497,17 @@ impl Engine for RealEngine {
                     client.pin_message(jid_of(&target.chat), key_of(target), duration).await.map_err(send_error)
                 }
                 Act::Pin { target, duration: None } => {
+                    let target = &self.in_chat(&client, target).await;
                     client.unpin_message(jid_of(&target.chat), key_of(target)).await.map_err(send_error)
                 }
-                Act::DeleteForMe { target } => client
-                    .chat_actions()
-                    .delete_message_for_me(&jid_of(&target.chat), None, &target.id, target.from_me, false, None)
-                    .await
-                    .map_err(|e| EngineError::Unreachable(e.to_string())),
+                Act::DeleteForMe { target } => {
+                    let target = &self.in_chat(&client, target).await;
+                    client
+                        .chat_actions()
+                        .delete_message_for_me(&jid_of(&target.chat), None, &target.id, target.from_me, false, None)
+                        .await
+                        .map_err(|e| EngineError::Unreachable(e.to_string()))
+                }
             }
         })
     }
