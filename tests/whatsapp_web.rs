@@ -53,7 +53,7 @@ async fn without_whatsapp_the_status_says_it_cannot_reach_it_and_other_instances
     assert_eq!(v["connected"], json!(false), "still not connected: {v}");
 
     // The WhatsApp Web network takes texts, media, locations, contacts, reactions, pins, deletes,
-    // read receipts, polls and poll votes (queued until the line is up); the rest is refused before
+    // read receipts, polls, poll votes and forwards (queued until the line is up); the rest is refused before
     // queueing, naming what.
     let contact = "5511988887777";
     let queued = [
@@ -77,6 +77,10 @@ async fn without_whatsapp_the_status_says_it_cannot_reach_it_and_other_instances
             "send-poll-vote",
             json!({"phone": contact, "pollMessageId": "3AF8E0F2F4C1A3B5D6E8", "pollVote": [{"name": "a"}]}),
         ),
+        (
+            "forward-message",
+            json!({"phone": contact, "messageId": "3AF8E0F2F4C1A3B5D6E7", "messagePhone": "5511977776666"}),
+        ),
     ];
     for (route, body) in queued {
         let (s, v) = http.post(&ce.instance_url(&web, route), None, &body).await;
@@ -88,27 +92,20 @@ async fn without_whatsapp_the_status_says_it_cannot_reach_it_and_other_instances
         assert_eq!(s, 204, "delete for everyone and for this account only: {v}");
     }
     let (_, count) = http.get(&ce.instance_url(&web, "queue/count"), None).await;
-    assert_eq!(count["count"], json!(12), "all twelve wait for the line: {count}");
-    let refused = [
-        (
-            "forward-message",
-            json!({"phone": contact, "messageId": "3AF8E0F2F4C1A3B5D6E7", "messagePhone": "5511977776666"}),
-            "forwarding",
-        ),
-        (
-            "send-button-list",
-            json!({"phone": contact, "message": "Bom?", "buttonList": {"buttons": [
+    assert_eq!(count["count"], json!(13), "all thirteen wait for the line: {count}");
+    let refused = [(
+        "send-button-list",
+        json!({"phone": contact, "message": "Bom?", "buttonList": {"buttons": [
                 {"id": "1", "label": "Ótimo"}, {"id": "2", "label": "Excelente"}]}}),
-            "buttons",
-        ),
-    ];
+        "buttons",
+    )];
     for (route, body, says) in refused {
         let (s, v) = http.post(&ce.instance_url(&web, route), None, &body).await;
         assert_eq!(s, 400, "{route}: {v}");
         assert!(v.to_string().contains(says), "{route}: {v}");
     }
     let (_, count) = http.get(&ce.instance_url(&web, "queue/count"), None).await;
-    assert_eq!(count["count"], json!(12), "nothing refused was queued: {count}");
+    assert_eq!(count["count"], json!(13), "nothing refused was queued: {count}");
 }
 
 #[cfg(not(feature = "whatsapp-web"))]

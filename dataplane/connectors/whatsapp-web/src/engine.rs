@@ -75,6 +75,18 @@ pub enum Outgoing {
         poll: MessageRef,
         options: Vec<String>,
     },
+    /// `message` (one this instance sent or received lately: the engine keeps their bodies)
+    /// sent again, marked forwarded.
+    Forward {
+        message: MessageRef,
+    },
+}
+
+impl Outgoing {
+    /// Whether WhatsApp can forward this message later (content, not an act on another one).
+    pub fn forwardable(&self) -> bool {
+        !matches!(self, Outgoing::Reaction { .. } | Outgoing::Revoke { .. } | Outgoing::PollVote { .. })
+    }
 }
 
 /// A media message whose file has been read: the engine uploads it (encrypted) and sends the

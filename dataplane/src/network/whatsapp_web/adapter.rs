@@ -2,8 +2,8 @@
 //! [`chatedge_whatsapp_web::WhatsappWeb`], its events become [`NetworkEvent`]s on the shard that
 //! owns the instance. The engine's credentials never leave its part of the store, so the
 //! session record's [`Credentials`] only mark the network. Texts, media ([`super::media`]),
-//! links, locations, contact cards, reactions, deletes, pins, read receipts, polls and votes are
-//! sent (the edges refuse other contents for this network before queueing, [`super::carries`]);
+//! links, locations, contact cards, reactions, deletes, pins, read receipts, polls, votes and
+//! forwards are sent (the edges refuse other contents for this network before queueing, [`super::carries`]);
 //! received texts, media, locations, contact cards, reactions, polls, votes on polls whose
 //! secret the engine kept and pins become received messages, other received types arrive as "waiting for this message".
 //! Account calls are asked on the instance's line ([`super::account`]).
@@ -413,7 +413,13 @@ impl Connector for WhatsappWebConnector {
                 Action::Delete { message_id, owner: true } => {
                     wa::Outgoing::Revoke { target: self.target(message, message_id, Some(true)) }
                 }
-                _ => return self.refuse(message, generation),
+                // The message is named in the chat it is in; it goes to this message's chat.
+                Action::Forward { message_id, message_phone } => wa::Outgoing::Forward {
+                    message: wa::MessageRef {
+                        chat: message_phone.as_str().to_owned(),
+                        ..self.target(message, message_id, None)
+                    },
+                },
             },
             _ => return self.refuse(message, generation),
         };

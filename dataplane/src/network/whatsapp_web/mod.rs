@@ -39,8 +39,7 @@ pub fn carries(content: &Content) -> Result<(), &'static str> {
         Content::Text { .. } => Ok(()),
         Content::Action(action) => match action.as_ref() {
             Action::Read { .. } | Action::Reaction { .. } | Action::RemoveReaction { .. } => Ok(()),
-            Action::Delete { .. } | Action::Pin { .. } => Ok(()),
-            Action::Forward { .. } => Err("forwarding messages is not available on WhatsApp Web yet"),
+            Action::Delete { .. } | Action::Pin { .. } | Action::Forward { .. } => Ok(()),
         },
         Content::Card(card) => match card.as_ref() {
             Card::Link { .. } | Card::Location { .. } | Card::Contact(_) | Card::Contacts { .. } => Ok(()),

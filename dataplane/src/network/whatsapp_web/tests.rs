@@ -563,10 +563,15 @@ async fn reactions_deletes_pins_cards_and_read_receipts_reach_the_engine_naming_
     plane.webhook("the delete's DeliveryCallback", |v| is(v, "DeliveryCallback", &deleted)).await;
     assert!(double.calls().contains(&Call::Act(wa::Act::DeleteForMe { target: theirs_ref.clone() })));
 
-    let forward = Action::Forward { message_id: theirs.into(), message_phone: Phone::parse(PHONE).unwrap() };
+    // A forward sends the message's kept body again (the engine keeps them) to the chat the act
+    // goes to, naming the message in the chat it came from.
+    let forward = Action::Forward { message_id: theirs.into(), message_phone: Phone::parse(CONTACT).unwrap() };
     let forwarded = plane.act(forward).await;
-    let refused = plane.webhook("the forward's DeliveryCallback", |v| is(v, "DeliveryCallback", &forwarded)).await;
-    assert!(refused["error"].as_str().unwrap_or_default().contains("forwarding"), "{refused}");
+    let sent = eventually(|| last_send(&double).filter(|(id, _)| id.as_str() == wire(&forwarded))).await;
+    assert_eq!(sent.map(|(_, body)| body), Some(wa::Outgoing::Forward { message: theirs_ref.clone() }));
+    double.emit(EngineEvent::ServerAck { id: wire(&forwarded), error: None });
+    let done = plane.webhook("the forward's DeliveryCallback", |v| is(v, "DeliveryCallback", &forwarded)).await;
+    assert!(done.get("error").is_none_or(|e| e.is_null()), "{done}");
     assert_eq!(plane.queued().await, 0, "every act left the queue");
     plane.crash().await;
 }

@@ -7,6 +7,7 @@
 pub mod account;
 pub mod conformance;
 pub mod http;
+pub mod kept;
 pub mod picture;
 pub mod poll;
 pub mod store;
@@ -58,6 +59,7 @@ impl EngineFactory for RealFactory {
     fn open(&self, args: OpenArgs) -> BoxFuture<'_, Result<Arc<dyn Engine>, EngineError>> {
         Box::pin(async move {
             let polls = args.store.clone();
+            let kept = Arc::new(kept::Kept::new(args.store.clone()));
             let backend = store::KvBackend::new(args.store);
             let props = DevicePropsOverride::new().with_os(args.device_name.clone());
             let mut transport = whatsapp_rust::transport::TokioWebSocketTransportFactory::new();
@@ -69,7 +71,12 @@ impl EngineFactory for RealFactory {
                 .with_transport_factory(transport)
                 .with_http_client(self.http.clone())
                 .with_event_handler(Forward { events: args.events.clone() })
-                .with_inbound_durability_hook(Hook { sink: args.inbound, media: args.media, polls: polls.clone() })
+                .with_inbound_durability_hook(Hook {
+                    sink: args.inbound,
+                    media: args.media,
+                    polls: polls.clone(),
+                    kept: kept.clone(),
+                })
                 .with_device_props(props)
                 .skip_history_sync();
             if let Some(version) = self.endpoint.version {
@@ -80,6 +87,7 @@ impl EngineFactory for RealFactory {
                 bot: std::sync::Mutex::new(Some(bot)),
                 handle: std::sync::Mutex::new(None),
                 polls,
+                kept,
                 known_as: std::sync::Mutex::new(HashMap::new()),
             }) as Arc<dyn Engine>)
         })
@@ -93,6 +101,8 @@ struct RealEngine {
     handle: std::sync::Mutex<Option<BotHandle>>,
     /// The engine's part of the instance's store, where our polls' secrets are kept ([`poll`]).
     polls: Arc<dyn chatedge_connector::KvStore>,
+    /// Bodies of messages sent and received, for forwarding ([`kept`]).
+    kept: Arc<kept::Kept>,
     /// Numbers written in a form WhatsApp does not register them under, and the form it does
     /// ([`crate::numbers`]); at most [`KNOWN_AS`] of them, forgotten all at once when full.
     known_as: std::sync::Mutex<HashMap<String, String>>,
@@ -465,10 +475,17 @@ impl Engine for RealEngine {
                     let record = poll::record_for(&self.polls, id.as_str(), options).await?;
                     poll::creation(question, &record, *max_options)?
                 }
+                Outgoing::Forward { message } => forwarded(&self.kept, message, now_ms())?,
                 Outgoing::PollVote { poll, options } => {
                     vote(&client, &self.polls, &self.in_chat(&client, poll).await, options)?
                 }
             };
+            if body.forwardable() {
+                // Kept for forwarding; a message that could not be kept is still sent.
+                if let Err(e) = self.kept.keep(&[(id.as_str(), &message)], now_ms()).await {
+                    tracing::warn!(error = %e, "whatsapp-web: a sent message not kept for forwarding");
+                }
+            }
             let options = whatsapp_rust::send::SendOptions::default().with_message_id(id.as_str());
             let to = self.recipient(&client, to).await;
             client.send_message_with_options(jid_of(&to), message, options).await.map(|_| ()).map_err(send_error)
@@ -809,6 +826,20 @@ fn jids(source: &whatsapp_rust::wacore::types::message::MessageSource) -> Vec<St
     [Some(&source.sender), source.sender_alt.as_ref()].into_iter().flatten().map(|j| j.to_non_ad_string()).collect()
 }
 
+/// The kept body of `message`, marked forwarded as WhatsApp Web does (quote chain and mentions
+/// dropped, forwarding score raised, a fresh message secret).
+fn forwarded(kept: &kept::Kept, message: &MessageRef, now_ms: u64) -> Result<wa::Message, EngineError> {
+    use whatsapp_rust::proto_helpers::MessageExt;
+    let body = kept.find(&message.id, now_ms)?.ok_or_else(|| {
+        EngineError::Refused(format!(
+            "the message {} is not kept here: forwards take messages this instance sent or received in the last {} days",
+            message.id,
+            kept::KEPT_DAYS
+        ))
+    })?;
+    Ok(*body.prepare_for_forward())
+}
+
 /// Our vote on the kept poll `target`: encrypted for its creator (us, for our own polls), with
 /// our JID in the creator's namespace, as WhatsApp Web does.
 fn vote(
@@ -845,6 +876,7 @@ struct Hook {
     sink: Arc<dyn InboundSink>,
     media: MediaLimits,
     polls: Arc<dyn chatedge_connector::KvStore>,
+    kept: Arc<kept::Kept>,
 }
 
 #[async_trait]
@@ -855,6 +887,7 @@ impl InboundDurabilityHook for Hook {
         batch: &[whatsapp_rust::wacore::types::events::InboundMessage],
     ) -> whatsapp_rust::anyhow::Result<()> {
         let mut messages = Vec::with_capacity(batch.len());
+        let mut forwardable = Vec::new();
         for m in batch {
             // A poll's secret is kept before the ack: votes on it can be read and cast later.
             if let Some(record) = poll::received(&m.message, jids(&m.info.source)) {
@@ -864,7 +897,21 @@ impl InboundDurabilityHook for Hook {
             let mut message = inbound(&m.message, &m.info);
             download(&client, &m.message, &mut message.content, self.media).await;
             self.read_vote(&client, m, &mut message.content);
+            if matches!(
+                message.content,
+                InboundContent::Text(_)
+                    | InboundContent::Media { .. }
+                    | InboundContent::Location { .. }
+                    | InboundContent::Contact(_)
+                    | InboundContent::Poll { .. }
+            ) {
+                forwardable.push((m.info.id.as_str(), &*m.message));
+            }
             messages.push(message);
+        }
+        // Kept for forwarding; a message that could not be kept is still delivered.
+        if let Err(e) = self.kept.keep(&forwardable, now_ms()).await {
+            tracing::warn!(error = %e, "whatsapp-web: received messages not kept for forwarding");
         }
         self.sink.commit(messages).await.map_err(|e| whatsapp_rust::anyhow::anyhow!(e))
     }

@@ -823,6 +823,43 @@ fn a_photo_becomes_the_centre_square_as_a_jpeg_of_at_most_640_pixels_a_side() {
     }
 }
 
+#[tokio::test]
+async fn messages_are_kept_for_forwarding_for_thirty_days_and_an_aged_out_day_is_dropped_whole() {
+    const DAY: u64 = 86_400_000;
+    let store: Arc<dyn KvStore> = Arc::new(MemKv::new());
+    let kept = kept::Kept::new(store.clone());
+    let start = 20_000 * DAY + 5;
+    let text = wa::Message { conversation: Some("our menu".into()), ..Default::default() };
+    let location = wa::Message {
+        location_message: whatsapp_rust::waproto::buffa::MessageField::some(wa::message::LocationMessage {
+            degrees_latitude: Some(-23.5),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    kept.keep(&[("3EB0AA", &text), ("3A0001", &location)], start).await.unwrap();
+    assert_eq!(kept.find("3EB0AA", start).unwrap(), Some(text.clone()));
+    assert_eq!(kept.find("3A0001", start + 3 * DAY).unwrap(), Some(location));
+    assert_eq!(kept.find("3EB0AA", start + u64::from(kept::KEPT_DAYS) * DAY).unwrap(), Some(text.clone()));
+    assert_eq!(kept.find("3EB0AA", start + u64::from(kept::KEPT_DAYS + 1) * DAY).unwrap(), None, "aged out");
+    assert_eq!(kept.find("3EB0ZZ", start).unwrap(), None);
+
+    // The first write of a later day drops the days that aged out, whole.
+    let later = start + u64::from(kept::KEPT_DAYS + 2) * DAY;
+    kept.keep(&[("3EB0BB", &text)], later).await.unwrap();
+    let rows = store.scan_prefix(b"cm/", 100).unwrap();
+    assert_eq!(rows.len(), 1, "only the later day's message is left: {rows:?}");
+
+    // A kept message forwarded: its body again, marked forwarded.
+    let target = MessageRef { chat: "5511988887777".into(), id: "3EB0BB".into(), from_me: true, participant: None };
+    let forward = forwarded(&kept, &target, later).unwrap();
+    let ext = forward.extended_text_message.as_option().expect("a plain text is promoted to carry the mark");
+    assert_eq!(ext.text.as_deref(), Some("our menu"));
+    assert_eq!(ext.context_info.as_option().and_then(|c| c.is_forwarded), Some(true));
+    let unknown = MessageRef { id: "3EB0CC".into(), ..target };
+    assert!(matches!(forwarded(&kept, &unknown, later), Err(EngineError::Refused(m)) if m.contains("not kept here")));
+}
+
 #[test]
 fn every_chat_form_chatedge_accepts_becomes_its_jid() {
     for (phone, expected) in [
