@@ -106,6 +106,23 @@ impl Media {
         result
     }
 
+    /// [`Media::fetch`] into memory: the bytes and what the fetch found (for files a network
+    /// takes whole, bounded by the kind's size limit).
+    pub async fn fetch_whole(
+        &self,
+        url: &str,
+        kind: MediaKind,
+    ) -> Result<(Vec<u8>, fetch::Fetched), fetch::FetchError> {
+        let mut bytes = Vec::new();
+        let fetched = self
+            .fetch(url, kind, |chunk| {
+                bytes.extend_from_slice(chunk);
+                Ok(())
+            })
+            .await?;
+        Ok((bytes, fetched))
+    }
+
     /// Room for a request body read with `limit` (larger than the node's usual limit) that is
     /// held `copies` times in memory while it is handled: its declared length (or `limit`
     /// when it declares none) — never more than `limit`, since `read_body` refuses a longer

@@ -333,27 +333,19 @@ fn metadata(
     })
 }
 
-/// Numbers as the engine names them (digits).
 /// The bytes of a photo a call names: given, or fetched under the `[media]` rules for images
 /// (egress policy, size, type).
 async fn photo(media: &Media, picture: Picture) -> Result<Vec<u8>, AccountError> {
     match picture {
         Picture::Data(bytes) => Ok(bytes.to_vec()),
-        Picture::Url(url) => {
-            let mut image = Vec::new();
-            let keep = |chunk: &[u8]| {
-                image.extend_from_slice(chunk);
-                Ok(())
-            };
-            media
-                .fetch(&url, MediaKind::Image, keep)
-                .await
-                .map_err(|e| AccountError::Refused(format!("the photo: {e}")))?;
-            Ok(image)
-        }
+        Picture::Url(url) => match media.fetch_whole(&url, MediaKind::Image).await {
+            Ok((image, _)) => Ok(image),
+            Err(e) => Err(AccountError::Refused(format!("the photo: {e}"))),
+        },
     }
 }
 
+/// Numbers as the engine names them (digits).
 fn numbers(phones: &[Phone]) -> Vec<String> {
     phones.iter().map(|p| p.as_str().to_owned()).collect()
 }

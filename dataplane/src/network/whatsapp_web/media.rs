@@ -71,17 +71,10 @@ impl wa::MediaFile for QueuedFile {
                     Ok(bytes) => Ok(wa::FileData { mime: stored.mime.clone(), bytes: bytes.into() }),
                     Err(e) => Err(format!("the stored media file cannot be read: {e}")),
                 },
-                MediaSource::Url { url } => {
-                    let mut bytes = Vec::new();
-                    let fetched = self.media.fetch(url, self.kind, |chunk| {
-                        bytes.extend_from_slice(chunk);
-                        Ok(())
-                    });
-                    match fetched.await {
-                        Ok(f) => Ok(wa::FileData { mime: f.mime.to_owned(), bytes }),
-                        Err(e) => Err(e.to_string()),
-                    }
-                }
+                MediaSource::Url { url } => match self.media.fetch_whole(url, self.kind).await {
+                    Ok((bytes, f)) => Ok(wa::FileData { mime: f.mime.to_owned(), bytes }),
+                    Err(e) => Err(e.to_string()),
+                },
             };
             let outcome = if read.is_ok() { "read" } else { "unreadable" };
             self.media.metrics().whatsapp_web_media.with_label_values(&["sent", outcome]).inc();

@@ -890,7 +890,7 @@ impl InboundDurabilityHook for Hook {
         let mut forwardable = Vec::new();
         for m in batch {
             // A poll's secret is kept before the ack: votes on it can be read and cast later.
-            if let Some(record) = poll::received(&m.message, jids(&m.info.source)) {
+            if let Some(record) = poll::received(&m.message, || jids(&m.info.source)) {
                 let id = &m.info.id;
                 poll::keep_received(&self.polls, id, &record).await.map_err(|e| whatsapp_rust::anyhow::anyhow!(e))?;
             }

@@ -98,15 +98,16 @@ pub async fn keep_received(store: &Arc<dyn KvStore>, wire_id: &str, record: &Pol
     store.write(batch).await.map_err(|e| EngineError::Store(e.to_string()))
 }
 
-/// The secret a received poll carries, with its options, if it is a poll that can be voted on.
-pub fn received(message: &wa::Message, creators: Vec<String>) -> Option<PollRecord> {
+/// The secret a received poll carries, with its options and its `creators` (asked only for a
+/// poll), if it is a poll that can be voted on.
+pub fn received(message: &wa::Message, creators: impl FnOnce() -> Vec<String>) -> Option<PollRecord> {
     use whatsapp_rust::proto_helpers::MessageExt;
     let m = message.get_base_message();
     let poll = question(m)?;
     let context = [message.message_context_info.as_option(), m.message_context_info.as_option()];
     let secret = context.into_iter().flatten().find_map(|c| c.message_secret.clone())?;
     let options = poll.options.iter().map(|o| o.option_name.clone().unwrap_or_default()).collect();
-    Some(PollRecord { secret, options, creators })
+    Some(PollRecord { secret, options, creators: creators() })
 }
 
 /// The poll as WhatsApp Web sends it: one choice per voter in a v3 poll, several (`0`: any) in

@@ -744,9 +744,9 @@ async fn a_received_polls_secret_is_kept_once_and_never_replaces_one_of_ours() {
         ..Default::default()
     };
     let creator = vec!["5511988887777@s.whatsapp.net".to_owned()];
-    let record = poll::received(&message, creator.clone()).expect("a poll with its secret");
+    let record = poll::received(&message, || creator.clone()).expect("a poll with its secret");
     assert_eq!((record.secret.clone(), record.options.clone()), (vec![9; 32], vec!["Yes".into(), "No".into()]));
-    assert_eq!(poll::received(&wa::Message::default(), creator.clone()), None, "not a poll");
+    assert_eq!(poll::received(&wa::Message::default(), || creator.clone()), None, "not a poll");
 
     poll::keep_received(&store, "3A0001", &record).await.unwrap();
     let impostor = poll::PollRecord { secret: vec![1; 32], ..record.clone() };
