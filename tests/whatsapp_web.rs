@@ -53,8 +53,8 @@ async fn without_whatsapp_the_status_says_it_cannot_reach_it_and_other_instances
     assert_eq!(v["connected"], json!(false), "still not connected: {v}");
 
     // The WhatsApp Web network takes texts, media, locations, contacts, reactions, pins, deletes,
-    // read receipts, polls, poll votes and forwards (queued until the line is up); the rest is refused before
-    // queueing, naming what.
+    // read receipts, polls, poll votes, forwards, buttons, option lists and PIX keys (queued until
+    // the line is up); the rest is refused before queueing, naming what.
     let contact = "5511988887777";
     let queued = [
         ("send-text", json!({"phone": contact, "message": "hi"})),
@@ -81,6 +81,17 @@ async fn without_whatsapp_the_status_says_it_cannot_reach_it_and_other_instances
             "forward-message",
             json!({"phone": contact, "messageId": "3AF8E0F2F4C1A3B5D6E7", "messagePhone": "5511977776666"}),
         ),
+        (
+            "send-button-list",
+            json!({"phone": contact, "message": "Bom?", "buttonList": {"buttons": [
+                {"id": "1", "label": "Ótimo"}, {"id": "2", "label": "Excelente"}]}}),
+        ),
+        (
+            "send-option-list",
+            json!({"phone": contact, "message": "Qual?", "optionList": {"title": "Opções", "buttonLabel": "Abrir",
+                "options": [{"id": "1", "title": "Suporte", "description": "Falar com o suporte"}]}}),
+        ),
+        ("send-button-pix", json!({"phone": contact, "pixKey": "a@b.test", "type": "EMAIL", "merchantName": "Loja"})),
     ];
     for (route, body) in queued {
         let (s, v) = http.post(&ce.instance_url(&web, route), None, &body).await;
@@ -92,20 +103,28 @@ async fn without_whatsapp_the_status_says_it_cannot_reach_it_and_other_instances
         assert_eq!(s, 204, "delete for everyone and for this account only: {v}");
     }
     let (_, count) = http.get(&ce.instance_url(&web, "queue/count"), None).await;
-    assert_eq!(count["count"], json!(13), "all thirteen wait for the line: {count}");
-    let refused = [(
-        "send-button-list",
-        json!({"phone": contact, "message": "Bom?", "buttonList": {"buttons": [
-                {"id": "1", "label": "Ótimo"}, {"id": "2", "label": "Excelente"}]}}),
-        "buttons",
-    )];
+    assert_eq!(count["count"], json!(16), "all sixteen wait for the line: {count}");
+    let refused = [
+        (
+            "send-button-list",
+            json!({"phone": contact, "message": "Bom?", "buttonList": {"image": "http://127.0.0.1:9/a.png",
+                "buttons": [{"id": "1", "label": "Ótimo"}, {"id": "2", "label": "Excelente"}]}}),
+            "image or a video",
+        ),
+        (
+            "send-carousel",
+            json!({"phone": contact, "message": "Veja", "carousel": [
+                {"text": "Um", "image": "http://127.0.0.1:9/a.png"}, {"text": "Dois", "image": "http://127.0.0.1:9/b.png"}]}),
+            "carousels",
+        ),
+    ];
     for (route, body, says) in refused {
         let (s, v) = http.post(&ce.instance_url(&web, route), None, &body).await;
         assert_eq!(s, 400, "{route}: {v}");
         assert!(v.to_string().contains(says), "{route}: {v}");
     }
     let (_, count) = http.get(&ce.instance_url(&web, "queue/count"), None).await;
-    assert_eq!(count["count"], json!(13), "nothing refused was queued: {count}");
+    assert_eq!(count["count"], json!(16), "nothing refused was queued: {count}");
 }
 
 #[cfg(not(feature = "whatsapp-web"))]

@@ -80,12 +80,64 @@ pub enum Outgoing {
     Forward {
         message: MessageRef,
     },
+    /// `text` with buttons under it (WhatsApp's interactive message), `title` above and
+    /// `footer` below.
+    Buttons {
+        title: Option<String>,
+        text: String,
+        footer: Option<String>,
+        buttons: Vec<Button>,
+    },
+    /// `text` with a button labelled `button` that opens a list, headed `title`, of `options`
+    /// to pick one from.
+    List {
+        text: String,
+        title: String,
+        button: String,
+        options: Vec<ListRow>,
+    },
+    /// A PIX key (Brazil's instant payments: `key_type` is `CPF`, `CNPJ`, `PHONE`, `EMAIL` or
+    /// `EVP`) shown with `merchant`'s name and a button that copies it.
+    Pix {
+        key: String,
+        key_type: String,
+        merchant: String,
+    },
+}
+
+/// A button of [`Outgoing::Buttons`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Button {
+    /// Answers with `label`; the answer names `id` ([`InboundContent::ButtonReply`]).
+    Reply { id: String, label: String },
+    /// Opens `url`.
+    Url { label: String, url: String },
+    /// Calls `phone` (digits, with the country code).
+    Call { label: String, phone: String },
+    /// Copies `code` (a one-time password, say).
+    Copy { label: String, code: String },
+}
+
+/// An option of [`Outgoing::List`]; picking it answers with its `id` ([`InboundContent::ListReply`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListRow {
+    pub id: String,
+    pub title: String,
+    pub description: String,
 }
 
 impl Outgoing {
     /// Whether WhatsApp can forward this message later (content, not an act on another one).
     pub fn forwardable(&self) -> bool {
-        !matches!(self, Outgoing::Reaction { .. } | Outgoing::Revoke { .. } | Outgoing::PollVote { .. })
+        !matches!(
+            self,
+            Outgoing::Reaction { .. }
+                | Outgoing::Revoke { .. }
+                | Outgoing::PollVote { .. }
+                | Outgoing::Buttons { .. }
+                | Outgoing::List { .. }
+                | Outgoing::Pix { .. }
+        )
     }
 }
 
@@ -464,6 +516,18 @@ pub enum InboundContent {
     PollVote {
         poll: String,
         options: Vec<String>,
+    },
+    /// A tap on a reply button of a message this account sent: the button's `id` and the text
+    /// it showed.
+    ButtonReply {
+        id: String,
+        text: String,
+    },
+    /// An option picked from a list this account sent: its `id`, `title` and `description`.
+    ListReply {
+        id: String,
+        title: String,
+        description: String,
     },
     /// A message type the connector does not translate yet (named, for the integrator).
     Other(String),

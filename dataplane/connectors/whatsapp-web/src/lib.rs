@@ -37,9 +37,9 @@ use chatedge_connector::KvStore;
 use tokio::sync::{mpsc, oneshot};
 
 pub use engine::{
-    Act, Answer, BoxFuture, ChatChange, ChatPresence, EngineError, EngineFactory, FileData, GroupInfo, GroupMember,
-    GroupSetting, InboundContent, InboundMessage, MediaFile, MediaKind, MediaLimits, MediaToSend, MemberChange,
-    MessageRef, Outgoing, OutgoingMedia, PinFor, Query, SharedContact,
+    Act, Answer, BoxFuture, Button, ChatChange, ChatPresence, EngineError, EngineFactory, FileData, GroupInfo,
+    GroupMember, GroupSetting, InboundContent, InboundMessage, ListRow, MediaFile, MediaKind, MediaLimits, MediaToSend,
+    MemberChange, MessageRef, Outgoing, OutgoingMedia, PinFor, Query, SharedContact,
 };
 pub use ids::WireId;
 

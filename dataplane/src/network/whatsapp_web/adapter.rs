@@ -19,8 +19,8 @@ use super::{LineReport, Reports};
 use crate::media::{Media, MediaKind};
 use crate::network::account::{Account, AccountCall, AccountError, ReplyTx};
 use crate::network::incoming::{
-    Contact, IncomingContent, Location, PinMessage, Poll, PollOption, PollVote, Reaction, ReferencedMessage,
-    WaitingMessage,
+    ButtonResponse, Contact, IncomingContent, ListResponse, Location, PinMessage, Poll, PollOption, PollVote, Reaction,
+    ReferencedMessage, WaitingMessage,
 };
 use crate::network::{
     AckId, Connector, Credentials, Generation, IncomingMessage, MessageStatus, NetworkError, NetworkEvent,
@@ -28,6 +28,7 @@ use crate::network::{
 };
 use crate::queue::content::action::{PinAction, PinDuration};
 use crate::queue::content::card::{ContactCard, LinkPreview};
+use crate::queue::content::interactive::ActionButton;
 use crate::queue::content::{Action, Card, Interactive};
 use crate::queue::{Content, OutboundMessage};
 
@@ -151,6 +152,69 @@ pub fn translate(event: wa::WaEvent) -> Option<(InstanceId, NetworkEvent)> {
     Some((e.instance(), e))
 }
 
+/// Buttons, an option list or a PIX key as the engine sends them (`None`: not carried, see
+/// [`super::carries`]). Reply buttons and options without an id are answered with their
+/// position (from 1), as on the Cloud API.
+fn buttons_or_list(content: &Interactive) -> Option<wa::Outgoing> {
+    let position = |n: usize, id: &Option<String>| id.clone().unwrap_or_else(|| (n + 1).to_string());
+    Some(match content {
+        Interactive::ButtonActions { message, title, footer, buttons } => wa::Outgoing::Buttons {
+            title: title.clone(),
+            text: message.clone(),
+            footer: footer.clone(),
+            buttons: buttons
+                .iter()
+                .enumerate()
+                .map(|(n, b)| match b {
+                    ActionButton::Reply { id, label } => {
+                        wa::Button::Reply { id: position(n, id), label: label.clone() }
+                    }
+                    ActionButton::Url { label, url, .. } => wa::Button::Url { label: label.clone(), url: url.clone() },
+                    ActionButton::Call { label, phone, .. } => {
+                        wa::Button::Call { label: label.clone(), phone: phone.clone() }
+                    }
+                })
+                .collect(),
+        },
+        Interactive::ButtonList { message, media: None, buttons } => wa::Outgoing::Buttons {
+            title: None,
+            text: message.clone(),
+            footer: None,
+            buttons: buttons
+                .iter()
+                .enumerate()
+                .map(|(n, b)| wa::Button::Reply { id: position(n, &b.id), label: b.label.clone() })
+                .collect(),
+        },
+        Interactive::OptionList { message, title, button_label, options } => wa::Outgoing::List {
+            text: message.clone(),
+            title: title.clone(),
+            button: button_label.clone(),
+            options: options
+                .iter()
+                .enumerate()
+                .map(|(n, o)| wa::ListRow {
+                    id: position(n, &o.id),
+                    title: o.title.clone(),
+                    description: o.description.clone(),
+                })
+                .collect(),
+        },
+        Interactive::ButtonOtp { message, code, image: None, button_text } => wa::Outgoing::Buttons {
+            title: None,
+            text: message.clone(),
+            footer: None,
+            buttons: vec![wa::Button::Copy { label: button_text.clone(), code: code.clone() }],
+        },
+        Interactive::ButtonPix { pix_key, key_type, merchant_name } => wa::Outgoing::Pix {
+            key: pix_key.clone(),
+            key_type: key_type.name().to_owned(),
+            merchant: merchant_name.clone(),
+        },
+        _ => return None,
+    })
+}
+
 /// A received message as the data plane's.
 fn incoming(m: wa::InboundMessage) -> Option<IncomingMessage> {
     let from = Phone::parse(&m.chat).ok()?;
@@ -193,6 +257,13 @@ fn incoming(m: wa::InboundMessage) -> Option<IncomingMessage> {
             poll_message_id: wa::WireId::ours(&poll).map_or(poll, |ours| ours.to_string()),
             options: options.into_iter().map(|name| PollOption { name }).collect(),
         }),
+        wa::InboundContent::ButtonReply { id, text } => {
+            IncomingContent::ButtonResponse(ButtonResponse { button_id: id, message: text })
+        }
+        // Z-API's `message` is the picked option's description, its `title` the option's title.
+        wa::InboundContent::ListReply { id, title, description } => {
+            IncomingContent::ListResponse(ListResponse { message: description, title, selected_row_id: id })
+        }
         wa::InboundContent::Other(_) => IncomingContent::WaitingMessage(WaitingMessage { view_once: false }),
     };
     Some(IncomingMessage {
@@ -376,7 +447,10 @@ impl Connector for WhatsappWebConnector {
                 Interactive::PollVote { poll_message_id, votes } => {
                     wa::Outgoing::PollVote { poll: self.target(message, poll_message_id, None), options: votes.clone() }
                 }
-                _ => return self.refuse(message, generation),
+                other => match buttons_or_list(other) {
+                    Some(body) => body,
+                    None => return self.refuse(message, generation),
+                },
             },
             Content::Media(media) => {
                 let media = super::media::to_send(media, &self.media);
@@ -686,6 +760,24 @@ mod tests {
                         phone: "5511988887777".into(),
                         participant: None,
                     },
+                }),
+            ),
+            (
+                "a tap on one of our reply buttons",
+                wa::InboundContent::ButtonReply { id: "yes".into(), text: "Sim".into() },
+                IncomingContent::ButtonResponse(ButtonResponse { button_id: "yes".into(), message: "Sim".into() }),
+            ),
+            (
+                "an option picked from one of our lists",
+                wa::InboundContent::ListReply {
+                    id: "1".into(),
+                    title: "Suporte".into(),
+                    description: "Falar com o suporte".into(),
+                },
+                IncomingContent::ListResponse(ListResponse {
+                    message: "Falar com o suporte".into(),
+                    title: "Suporte".into(),
+                    selected_row_id: "1".into(),
                 }),
             ),
             (

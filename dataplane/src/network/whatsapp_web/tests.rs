@@ -404,7 +404,11 @@ impl Plane {
 
     /// Queues `act` to the contact as a send would; returns the act's own message id.
     async fn act(&self, act: Action) -> MessageId {
-        let content = Content::Action(Box::new(act));
+        self.queue(Content::Action(Box::new(act))).await
+    }
+
+    /// Queues `content` to the contact as a send would; returns its message id.
+    async fn queue(&self, content: Content) -> MessageId {
         let message = OutboundMessage::new(self.id, Phone::parse(CONTACT).unwrap(), content);
         let id = message.message_id;
         self.shards.call(&self.id, |reply| Command::Enqueue { message, reply, idempotency: None }).await.unwrap();
@@ -546,8 +550,6 @@ async fn reactions_deletes_pins_cards_and_read_receipts_reach_the_engine_naming_
     let mark = Call::Act(wa::Act::Read { chat: CONTACT.into(), ids: vec![theirs.into()] });
     assert!(double.calls().contains(&mark), "{:?}", double.calls());
 
-    // What the connector cannot carry, queued before the edge refused it (a network change),
-    // fails with the reason instead of waiting for ever.
     // A pin (for a week unless said) and a delete for this account only are acts accepted once
     // on the wire.
     let pin = Action::Pin {
@@ -573,6 +575,160 @@ async fn reactions_deletes_pins_cards_and_read_receipts_reach_the_engine_naming_
     let done = plane.webhook("the forward's DeliveryCallback", |v| is(v, "DeliveryCallback", &forwarded)).await;
     assert!(done.get("error").is_none_or(|e| e.is_null()), "{done}");
     assert_eq!(plane.queued().await, 0, "every act left the queue");
+    plane.crash().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buttons_lists_and_pix_keys_go_on_the_wire_and_the_answers_to_them_arrive_as_zapis_callbacks() {
+    use crate::queue::content::interactive::{ActionButton, ButtonMedia, ListOption, PixKeyType, ReplyButton};
+    use crate::queue::content::{Interactive, MediaSource};
+
+    let dir = tempfile::tempdir().unwrap();
+    let instance = instance();
+    let double = Double::new(OnConnect::Silent);
+    let plane = start(dir.path(), &double, &instance);
+    plane.paired(&double).await;
+
+    let reply = |id: &str, label: &str| wa::Button::Reply { id: id.into(), label: label.into() };
+    let cases = [
+        (
+            "send-button-actions: a reply button without an id is answered by its position",
+            Interactive::ButtonActions {
+                message: "Confirma o pedido?".into(),
+                title: Some("Pedido 42".into()),
+                footer: Some("Loja".into()),
+                buttons: vec![
+                    ActionButton::Reply { id: None, label: "Sim".into() },
+                    ActionButton::Url { id: None, label: "Ver".into(), url: "https://example.com/42".into() },
+                    ActionButton::Call { id: Some("c".into()), label: "Ligar".into(), phone: "5511999999999".into() },
+                ],
+            },
+            wa::Outgoing::Buttons {
+                title: Some("Pedido 42".into()),
+                text: "Confirma o pedido?".into(),
+                footer: Some("Loja".into()),
+                buttons: vec![
+                    reply("1", "Sim"),
+                    wa::Button::Url { label: "Ver".into(), url: "https://example.com/42".into() },
+                    wa::Button::Call { label: "Ligar".into(), phone: "5511999999999".into() },
+                ],
+            },
+        ),
+        (
+            "send-button-list without a picture",
+            Interactive::ButtonList {
+                message: "Gostou?".into(),
+                media: None,
+                buttons: vec![
+                    ReplyButton { id: Some("yes".into()), label: "Sim".into() },
+                    ReplyButton { id: None, label: "Não".into() },
+                ],
+            },
+            wa::Outgoing::Buttons {
+                title: None,
+                text: "Gostou?".into(),
+                footer: None,
+                buttons: vec![reply("yes", "Sim"), reply("2", "Não")],
+            },
+        ),
+        (
+            "send-option-list",
+            Interactive::OptionList {
+                message: "Como podemos ajudar?".into(),
+                title: "Departamentos".into(),
+                button_label: "Abrir".into(),
+                options: vec![
+                    ListOption { id: None, title: "Suporte".into(), description: "Falar com o suporte".into() },
+                    ListOption { id: Some("vendas".into()), title: "Vendas".into(), description: String::new() },
+                ],
+            },
+            wa::Outgoing::List {
+                text: "Como podemos ajudar?".into(),
+                title: "Departamentos".into(),
+                button: "Abrir".into(),
+                options: vec![
+                    wa::ListRow { id: "1".into(), title: "Suporte".into(), description: "Falar com o suporte".into() },
+                    wa::ListRow { id: "vendas".into(), title: "Vendas".into(), description: String::new() },
+                ],
+            },
+        ),
+        (
+            "send-button-otp without a picture",
+            Interactive::ButtonOtp {
+                message: "Seu código".into(),
+                code: "482913".into(),
+                image: None,
+                button_text: "Copiar código".into(),
+            },
+            wa::Outgoing::Buttons {
+                title: None,
+                text: "Seu código".into(),
+                footer: None,
+                buttons: vec![wa::Button::Copy { label: "Copiar código".into(), code: "482913".into() }],
+            },
+        ),
+        (
+            "send-button-pix",
+            Interactive::ButtonPix {
+                pix_key: "chave@example.com".into(),
+                key_type: PixKeyType::Email,
+                merchant_name: "Loja da Ana".into(),
+            },
+            wa::Outgoing::Pix {
+                key: "chave@example.com".into(),
+                key_type: "EMAIL".into(),
+                merchant: "Loja da Ana".into(),
+            },
+        ),
+    ];
+    for (what, content, expected) in cases {
+        let id = plane.queue(Content::Interactive(Box::new(content))).await;
+        let sent = eventually(|| last_send(&double).filter(|(w, _)| *w == wa::WireId::of(&id))).await;
+        assert_eq!(sent.map(|(_, body)| body), Some(expected), "{what}");
+        double.emit(EngineEvent::ServerAck { id: wire(&id), error: None });
+        let delivery = plane.webhook(what, |v| is(v, "DeliveryCallback", &id)).await;
+        assert!(delivery.get("error").is_none_or(|e| e.is_null()), "{what}: {delivery}");
+    }
+
+    // Buttons under a picture were queued before the edge refused them (a network change, say):
+    // the message fails with the reason instead of waiting for ever.
+    let pictured = Interactive::ButtonList {
+        message: "Olha".into(),
+        media: Some(ButtonMedia {
+            kind: crate::media::MediaKind::Image,
+            source: MediaSource::Url { url: "http://127.0.0.1:9/a.png".into() },
+        }),
+        buttons: vec![ReplyButton { id: None, label: "Ok".into() }],
+    };
+    let refused = plane.queue(Content::Interactive(Box::new(pictured))).await;
+    let failed = plane.webhook("the pictured buttons' DeliveryCallback", |v| is(v, "DeliveryCallback", &refused)).await;
+    assert!(failed["error"].as_str().is_some_and(|e| e.contains("image or a video")), "{failed}");
+
+    // The answers: a tapped button and a picked option, each a ReceivedCallback of its own.
+    let answer = |id: &str, content| wa::InboundMessage {
+        id: id.into(),
+        chat: CONTACT.into(),
+        participant: None,
+        push_name: Some("Ana".into()),
+        from_me: false,
+        content,
+        at_ms: chatedge_config::time::unix_ms(),
+    };
+    let tapped = answer("3AF8TAP", wa::InboundContent::ButtonReply { id: "1".into(), text: "Sim".into() });
+    let picked = answer(
+        "3AF8PICK",
+        wa::InboundContent::ListReply { id: "vendas".into(), title: "Vendas".into(), description: "Comprar".into() },
+    );
+    double.receive(vec![tapped, picked]).await.expect("committed");
+    let tap = plane.webhook("the button's ReceivedCallback", |v| v["messageId"] == "3AF8TAP").await;
+    assert_eq!(tap["buttonsResponseMessage"], serde_json::json!({"buttonId": "1", "message": "Sim"}), "{tap}");
+    let pick = plane.webhook("the option's ReceivedCallback", |v| v["messageId"] == "3AF8PICK").await;
+    assert_eq!(
+        pick["listResponseMessage"],
+        serde_json::json!({"message": "Comprar", "title": "Vendas", "selectedRowId": "vendas"}),
+        "{pick}"
+    );
+    assert_eq!(plane.queued().await, 0, "every message left the queue");
     plane.crash().await;
 }
 

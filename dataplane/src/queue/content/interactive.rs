@@ -187,6 +187,17 @@ impl PixKeyType {
     pub const NAMES: [&'static str; 5] = ["CPF", "CNPJ", "PHONE", "EMAIL", "EVP"];
     pub const ALL: [PixKeyType; 5] =
         [PixKeyType::Cpf, PixKeyType::Cnpj, PixKeyType::Phone, PixKeyType::Email, PixKeyType::Evp];
+
+    /// The type as Z-API (and a PIX payment) writes it: one of [`PixKeyType::NAMES`].
+    pub fn name(&self) -> &'static str {
+        match self {
+            PixKeyType::Cpf => "CPF",
+            PixKeyType::Cnpj => "CNPJ",
+            PixKeyType::Phone => "PHONE",
+            PixKeyType::Email => "EMAIL",
+            PixKeyType::Evp => "EVP",
+        }
+    }
 }
 
 /// An order (send-order; repeated in full by its updates).

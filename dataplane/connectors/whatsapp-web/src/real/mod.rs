@@ -7,6 +7,7 @@
 pub mod account;
 pub mod conformance;
 pub mod http;
+pub mod interactive;
 pub mod kept;
 pub mod picture;
 pub mod poll;
@@ -479,6 +480,11 @@ impl Engine for RealEngine {
                 Outgoing::PollVote { poll, options } => {
                     vote(&client, &self.polls, &self.in_chat(&client, poll).await, options)?
                 }
+                Outgoing::Buttons { title, text, footer, buttons } => {
+                    interactive::buttons(title, text, footer, buttons)
+                }
+                Outgoing::List { text, title, button, options } => interactive::list(text, title, button, options),
+                Outgoing::Pix { key, key_type, merchant } => interactive::pix(key, key_type, merchant, id.as_str()),
             };
             if body.forwardable() {
                 // Kept for forwarding; a message that could not be kept is still sent.
@@ -779,6 +785,9 @@ fn content(message: &wa::Message) -> InboundContent {
                 seconds: u64::from(seconds.unwrap_or(0)),
             };
         }
+    }
+    if let Some(answer) = interactive::answer(m) {
+        return answer;
     }
     // A vote on a poll whose secret is kept is read by the durability hook (`Hook::read_vote`).
     let name = if m.poll_update_message.as_option().is_some() { "poll vote" } else { "unsupported" };

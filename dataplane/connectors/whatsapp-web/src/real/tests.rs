@@ -434,6 +434,18 @@ fn received_messages_of_each_kind_keep_their_text_media_and_sender() {
             wrapped(wa::Message { conversation: Some("sumirá".into()), ..Default::default() }),
             InboundContent::Text("sumirá".into()),
         ),
+        (
+            "a tap on one of our reply buttons (every form: real::interactive's tests)",
+            wa::Message {
+                template_button_reply_message: MessageField::some(wa::message::TemplateButtonReplyMessage {
+                    selected_id: Some("yes".into()),
+                    selected_display_text: Some("Sim".into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            InboundContent::ButtonReply { id: "yes".into(), text: "Sim".into() },
+        ),
     ];
     for (what, message, expected) in cases {
         assert_eq!(inbound(&message, &info).content, expected, "{what}");
