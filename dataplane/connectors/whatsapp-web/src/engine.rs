@@ -545,6 +545,10 @@ pub struct InboundMessage {
     pub from_me: bool,
     pub content: InboundContent,
     pub at_ms: u64,
+    /// The wire id of the message this one replies to (quotes, or answers with a button).
+    pub quoted: Option<String>,
+    /// Marked forwarded by its sender.
+    pub forwarded: bool,
 }
 
 /// What an engine reports.

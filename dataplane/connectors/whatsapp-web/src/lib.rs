@@ -134,7 +134,7 @@ pub enum WaEvent {
     /// A received message; the server is acknowledged only after [`WhatsappWeb::ack`]`(ack)`.
     Incoming {
         instance: InstanceId,
-        message: InboundMessage,
+        message: Box<InboundMessage>,
         ack: u64,
     },
 }

@@ -512,7 +512,10 @@ impl InboundSink for Inbound {
                     ack
                 };
                 waits.push((ack, rx));
-                self.shared.sink.deliver(WaEvent::Incoming { instance: self.line.instance, message, ack }).await;
+                self.shared
+                    .sink
+                    .deliver(WaEvent::Incoming { instance: self.line.instance, message: Box::new(message), ack })
+                    .await;
             }
             let deadline = tokio::time::Instant::now() + self.shared.settings.inbound_commit_timeout;
             let mut result = Ok(());

@@ -419,6 +419,8 @@ async fn a_received_message_is_acknowledged_to_the_server_only_after_the_commit(
     let mut r = rig(connected_as("5511999990000"));
     r.online(1).await;
     let message = InboundMessage {
+        quoted: None,
+        forwarded: false,
         id: "ABCD1234".into(),
         chat: "5511988887777".into(),
         participant: None,
@@ -432,7 +434,7 @@ async fn a_received_message_is_acknowledged_to_the_server_only_after_the_commit(
     let commit = tokio::spawn(async move { double.receive(batch).await });
     let ack = match r.next().await {
         WaEvent::Incoming { message: m, ack, .. } => {
-            assert_eq!(m, message);
+            assert_eq!(*m, message);
             ack
         }
         other => panic!("{other:?}"),

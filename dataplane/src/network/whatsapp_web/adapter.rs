@@ -101,10 +101,10 @@ impl wa::WaSink for ShardSink {
 /// download.
 fn take_file(event: &mut wa::WaEvent) -> Option<Option<wa::FileData>> {
     match event {
-        wa::WaEvent::Incoming {
-            message: wa::InboundMessage { content: wa::InboundContent::Media { file, .. }, .. },
-            ..
-        } => Some(file.take()),
+        wa::WaEvent::Incoming { message, .. } => match &mut message.content {
+            wa::InboundContent::Media { file, .. } => Some(file.take()),
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -145,7 +145,7 @@ pub fn translate(event: wa::WaEvent) -> Option<(InstanceId, NetworkEvent)> {
             NetworkEvent::Status { instance, message_id, phone, status, at_ms, ack: None }
         }
         W::Incoming { instance, message, ack } => {
-            let m = incoming(message)?;
+            let m = incoming(*message)?;
             NetworkEvent::Incoming { instance, message: Box::new(m), ack: Some(AckId(ack)) }
         }
     };
@@ -270,6 +270,9 @@ fn incoming(m: wa::InboundMessage) -> Option<IncomingMessage> {
         id: m.id,
         participant: m.participant.as_deref().and_then(|p| Phone::parse(p).ok()),
         sender_name: m.push_name,
+        // A reply to one of our messages names it by chatedge's id, as its DeliveryCallback did.
+        reference_message_id: m.quoted.map(|q| wa::WireId::ours(&q).map_or(q, |ours| ours.to_string())),
+        forwarded: m.forwarded,
         at_ms: m.at_ms,
         content,
         ..IncomingMessage::text(from, String::new())
@@ -588,7 +591,9 @@ mod tests {
         }
         let received = |content| wa::WaEvent::Incoming {
             instance,
-            message: wa::InboundMessage {
+            message: Box::new(wa::InboundMessage {
+                quoted: None,
+                forwarded: false,
                 id: "ABC".into(),
                 chat: "5511988887777".into(),
                 participant: None,
@@ -596,7 +601,7 @@ mod tests {
                 from_me: false,
                 content,
                 at_ms: 3,
-            },
+            }),
             ack: wa::FIRST_ACK + 1,
         };
         match translate(received(wa::InboundContent::Text("oi".into()))) {
@@ -635,7 +640,9 @@ mod tests {
         let ours = MessageId::generate();
         let received = |content| wa::WaEvent::Incoming {
             instance,
-            message: wa::InboundMessage {
+            message: Box::new(wa::InboundMessage {
+                quoted: None,
+                forwarded: false,
                 id: "XYZ".into(),
                 chat: "5511988887777".into(),
                 participant: None,
@@ -643,7 +650,7 @@ mod tests {
                 from_me: false,
                 content,
                 at_ms: 42,
-            },
+            }),
             ack: wa::FIRST_ACK,
         };
         let vcard = "BEGIN:VCARD\nVERSION:3.0\nFN:Ana\nTEL;type=CELL;waid=5511977776666:+55 11 97777-6666\nEND:VCARD";

@@ -263,6 +263,8 @@ async fn the_connector_behind_a_real_shard_pairs_sends_reports_reconnects_resend
 
     // A received message: the engine's commit returns only once its ReceivedCallback is durable.
     let message = wa::InboundMessage {
+        quoted: None,
+        forwarded: false,
         id: "3A5F00C0FFEE".into(),
         chat: CONTACT.into(),
         participant: None,
@@ -440,6 +442,8 @@ async fn reactions_deletes_pins_cards_and_read_receipts_reach_the_engine_naming_
     double.emit(EngineEvent::ServerAck { id: wire(&ours), error: None });
     let theirs = "3AF8E0F2F4C1A3B5D6E7";
     let received = wa::InboundMessage {
+        quoted: None,
+        forwarded: false,
         id: theirs.into(),
         chat: CONTACT.into(),
         participant: None,
@@ -479,6 +483,8 @@ async fn reactions_deletes_pins_cards_and_read_receipts_reach_the_engine_naming_
     // Someone else's message in a group is named with its author, as the index kept it.
     let group = "120363000000000001-group";
     let in_group = wa::InboundMessage {
+        quoted: None,
+        forwarded: false,
         id: "3AF8GROUP0000000001".into(),
         chat: group.into(),
         participant: Some(CONTACT.into()),
@@ -681,8 +687,10 @@ async fn buttons_lists_and_pix_keys_go_on_the_wire_and_the_answers_to_them_arriv
             },
         ),
     ];
+    let mut sent = Vec::new();
     for (what, content, expected) in cases {
         let id = plane.queue(Content::Interactive(Box::new(content))).await;
+        sent.push(id);
         let sent = eventually(|| last_send(&double).filter(|(w, _)| *w == wa::WireId::of(&id))).await;
         assert_eq!(sent.map(|(_, body)| body), Some(expected), "{what}");
         double.emit(EngineEvent::ServerAck { id: wire(&id), error: None });
@@ -706,6 +714,8 @@ async fn buttons_lists_and_pix_keys_go_on_the_wire_and_the_answers_to_them_arriv
 
     // The answers: a tapped button and a picked option, each a ReceivedCallback of its own.
     let answer = |id: &str, content| wa::InboundMessage {
+        quoted: None,
+        forwarded: false,
         id: id.into(),
         chat: CONTACT.into(),
         participant: None,
@@ -714,15 +724,23 @@ async fn buttons_lists_and_pix_keys_go_on_the_wire_and_the_answers_to_them_arriv
         content,
         at_ms: chatedge_config::time::unix_ms(),
     };
-    let tapped = answer("3AF8TAP", wa::InboundContent::ButtonReply { id: "1".into(), text: "Sim".into() });
+    // The tap answers our first message (WhatsApp names it by its wire id); the pick is forwarded.
+    let tapped = wa::InboundMessage {
+        quoted: Some(wire(&sent[0])),
+        ..answer("3AF8TAP", wa::InboundContent::ButtonReply { id: "1".into(), text: "Sim".into() })
+    };
     let picked = answer(
         "3AF8PICK",
         wa::InboundContent::ListReply { id: "vendas".into(), title: "Vendas".into(), description: "Comprar".into() },
     );
+    let picked = wa::InboundMessage { forwarded: true, ..picked };
     double.receive(vec![tapped, picked]).await.expect("committed");
     let tap = plane.webhook("the button's ReceivedCallback", |v| v["messageId"] == "3AF8TAP").await;
     assert_eq!(tap["buttonsResponseMessage"], serde_json::json!({"buttonId": "1", "message": "Sim"}), "{tap}");
+    assert_eq!(tap["referenceMessageId"], sent[0].to_string(), "our message by chatedge's id: {tap}");
+    assert_eq!(tap["forwarded"], false, "{tap}");
     let pick = plane.webhook("the option's ReceivedCallback", |v| v["messageId"] == "3AF8PICK").await;
+    assert_eq!(pick["forwarded"], true, "{pick}");
     assert_eq!(
         pick["listResponseMessage"],
         serde_json::json!({"message": "Comprar", "title": "Vendas", "selectedRowId": "vendas"}),
@@ -845,6 +863,8 @@ async fn media_goes_to_the_engine_with_its_file_and_received_files_are_served_at
     // note whose file could not be downloaded still arrives, without a link.
     let photo = [sample("jpeg"), vec![3; 20_000]].concat();
     let received = |id: &str, content| wa::InboundMessage {
+        quoted: None,
+        forwarded: false,
         id: id.into(),
         chat: CONTACT.into(),
         participant: None,
@@ -1033,6 +1053,8 @@ async fn a_poll_goes_on_the_wire_a_vote_on_it_arrives_naming_chatedges_poll_id_a
     assert_eq!(sent.map(|(_, body)| body), Some(expected), "the poll goes out under its own wire id");
 
     let vote = wa::InboundMessage {
+        quoted: None,
+        forwarded: false,
         id: "3AF8E0F2F4C1A3B5D6E8".into(),
         chat: CONTACT.into(),
         participant: None,
@@ -1050,6 +1072,8 @@ async fn a_poll_goes_on_the_wire_a_vote_on_it_arrives_naming_chatedges_poll_id_a
     // named by its wire id; each vote names the poll as WhatsApp knows it.
     double.emit(EngineEvent::ServerAck { id: wire(&poll_id), error: None });
     let received = wa::InboundMessage {
+        quoted: None,
+        forwarded: false,
         id: "3A5500AA11".into(),
         chat: CONTACT.into(),
         participant: None,

@@ -657,7 +657,10 @@ pub fn inbound(message: &wa::Message, info: &whatsapp_rust::wacore::types::messa
         true => source.recipient_alt.as_ref(),
         false => source.sender_alt.as_ref(),
     };
+    let context = context_of(message);
     InboundMessage {
+        quoted: context.and_then(|c| c.stanza_id.clone()).filter(|id| !id.is_empty()),
+        forwarded: context.and_then(|c| c.is_forwarded).unwrap_or(false),
         id: info.id.to_string(),
         chat: match source.is_group {
             true => format!("{}-group", source.chat.user),
@@ -669,6 +672,39 @@ pub fn inbound(message: &wa::Message, info: &whatsapp_rust::wacore::types::messa
         content: content(message),
         at_ms: ms(&info.timestamp),
     }
+}
+
+/// The context (quote, forwarding) of a received message: that of its first part that has one,
+/// as whatsapp-rust's own `is_forwarded` looks it up (its list is not exported).
+fn context_of(message: &wa::Message) -> Option<&wa::ContextInfo> {
+    use whatsapp_rust::proto_helpers::MessageExt;
+    let m = message.get_base_message();
+    macro_rules! first {
+        ($($field:ident),+ $(,)?) => {
+            None$(.or_else(|| m.$field.as_option().and_then(|x| x.context_info.as_option())))+
+        };
+    }
+    first!(
+        extended_text_message,
+        image_message,
+        video_message,
+        ptv_message,
+        audio_message,
+        document_message,
+        sticker_message,
+        location_message,
+        live_location_message,
+        contact_message,
+        contacts_array_message,
+        buttons_response_message,
+        list_response_message,
+        template_button_reply_message,
+        interactive_response_message,
+        poll_creation_message,
+        poll_creation_message_v2,
+        poll_creation_message_v3,
+        event_message,
+    )
 }
 
 /// The phone number behind `jid`: its user part for a phone JID; for a LID (WhatsApp's privacy

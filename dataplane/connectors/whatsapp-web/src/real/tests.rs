@@ -451,6 +451,48 @@ fn received_messages_of_each_kind_keep_their_text_media_and_sender() {
         assert_eq!(inbound(&message, &info).content, expected, "{what}");
     }
     assert!(matches!(inbound(&wa::Message::default(), &info).content, InboundContent::Other(_)));
+
+    // What a message replies to, and whether it was forwarded, whatever kind of message it is.
+    let context = |quoted: &str, forwarded| {
+        MessageField::some(wa::ContextInfo {
+            stanza_id: Some(quoted.into()),
+            is_forwarded: forwarded,
+            ..Default::default()
+        })
+    };
+    let reply = wa::Message {
+        extended_text_message: MessageField::some(wa::message::ExtendedTextMessage {
+            text: Some("sim".into()),
+            context_info: context("3EB0AAAA", None),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let forwarded_image = wrapped(wa::Message {
+        image_message: MessageField::some(wa::message::ImageMessage {
+            context_info: context("", Some(true)),
+            ..image.clone()
+        }),
+        ..Default::default()
+    });
+    let tapped = wa::Message {
+        template_button_reply_message: MessageField::some(wa::message::TemplateButtonReplyMessage {
+            selected_id: Some("1".into()),
+            context_info: context("3EB0BBBB", None),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let cases = [
+        ("a quoting text", reply, Some("3EB0AAAA"), false),
+        ("a forwarded image in a disappearing chat", forwarded_image, None, true),
+        ("a button's answer", tapped, Some("3EB0BBBB"), false),
+        ("a plain text", text, None, false),
+    ];
+    for (what, message, quoted, forwarded) in cases {
+        let got = inbound(&message, &info);
+        assert_eq!((got.quoted.as_deref(), got.forwarded), (quoted, forwarded), "{what}");
+    }
 }
 
 #[test]
