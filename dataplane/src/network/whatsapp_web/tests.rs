@@ -418,6 +418,16 @@ impl Plane {
     }
 }
 
+/// A plane on a fresh store (kept while the returned directory lives) whose instance is paired
+/// with the scripted engine.
+async fn paired_plane() -> (tempfile::TempDir, Double, Plane) {
+    let dir = tempfile::tempdir().unwrap();
+    let double = Double::new(OnConnect::Silent);
+    let plane = start(dir.path(), &double, &instance());
+    plane.paired(&double).await;
+    (dir, double, plane)
+}
+
 /// The last thing the engine was asked to put on the wire, with the id it went under.
 fn last_send(double: &Double) -> Option<(wa::WireId, wa::Outgoing)> {
     double.calls().into_iter().rev().find_map(|c| match c {
@@ -429,11 +439,7 @@ fn last_send(double: &Double) -> Option<(wa::WireId, wa::Outgoing)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reactions_deletes_pins_cards_and_read_receipts_reach_the_engine_naming_the_right_message_through_a_real_shard()
 {
-    let dir = tempfile::tempdir().unwrap();
-    let instance = instance();
-    let double = Double::new(OnConnect::Silent);
-    let plane = start(dir.path(), &double, &instance);
-    plane.paired(&double).await;
+    let (_dir, double, plane) = paired_plane().await;
 
     // One message of ours, and one received whose id (an iPhone's: 20 hex characters) also
     // reads as a chatedge message id: the message index tells them apart.
@@ -589,11 +595,7 @@ async fn buttons_lists_and_pix_keys_go_on_the_wire_and_the_answers_to_them_arriv
     use crate::queue::content::interactive::{ActionButton, ButtonMedia, ListOption, PixKeyType, ReplyButton};
     use crate::queue::content::{Interactive, MediaSource};
 
-    let dir = tempfile::tempdir().unwrap();
-    let instance = instance();
-    let double = Double::new(OnConnect::Silent);
-    let plane = start(dir.path(), &double, &instance);
-    plane.paired(&double).await;
+    let (_dir, double, plane) = paired_plane().await;
 
     let reply = |id: &str, label: &str| wa::Button::Reply { id: id.into(), label: label.into() };
     let cases = [
@@ -810,11 +812,7 @@ async fn media_goes_to_the_engine_with_its_file_and_received_files_are_served_at
     use crate::media::MediaKind;
     use crate::queue::content::MediaSource;
 
-    let dir = tempfile::tempdir().unwrap();
-    let instance = instance();
-    let double = Double::new(OnConnect::Silent);
-    let plane = start(dir.path(), &double, &instance);
-    plane.paired(&double).await;
+    let (_dir, double, plane) = paired_plane().await;
 
     // An image sent as base64 (already in the media store) reaches the engine with its bytes
     // and sniffed type; Z-API's audio goes as a voice message.
@@ -1033,11 +1031,7 @@ async fn account_calls_are_asked_on_the_line_and_whatsapps_answers_come_back_in_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_poll_goes_on_the_wire_a_vote_on_it_arrives_naming_chatedges_poll_id_and_this_instance_votes_too() {
     use crate::queue::content::Interactive;
-    let dir = tempfile::tempdir().unwrap();
-    let instance = instance();
-    let double = Double::new(OnConnect::Silent);
-    let plane = start(dir.path(), &double, &instance);
-    plane.paired(&double).await;
+    let (_dir, double, plane) = paired_plane().await;
 
     let poll = Interactive::Poll {
         message: "Which day?".into(),
