@@ -428,6 +428,21 @@ async fn paired_plane() -> (tempfile::TempDir, Double, Plane) {
     (dir, double, plane)
 }
 
+/// A message Ana (the contact) sent now, under the wire id `id`.
+fn from_contact(id: &str, content: wa::InboundContent) -> wa::InboundMessage {
+    wa::InboundMessage {
+        quoted: None,
+        forwarded: false,
+        id: id.into(),
+        chat: CONTACT.into(),
+        participant: None,
+        push_name: Some("Ana".into()),
+        from_me: false,
+        content,
+        at_ms: chatedge_config::time::unix_ms(),
+    }
+}
+
 /// The last thing the engine was asked to put on the wire, with the id it went under.
 fn last_send(double: &Double) -> Option<(wa::WireId, wa::Outgoing)> {
     double.calls().into_iter().rev().find_map(|c| match c {
@@ -715,27 +730,14 @@ async fn buttons_lists_and_pix_keys_go_on_the_wire_and_the_answers_to_them_arriv
     assert!(failed["error"].as_str().is_some_and(|e| e.contains("image or a video")), "{failed}");
 
     // The answers: a tapped button and a picked option, each a ReceivedCallback of its own.
-    let answer = |id: &str, content| wa::InboundMessage {
-        quoted: None,
-        forwarded: false,
-        id: id.into(),
-        chat: CONTACT.into(),
-        participant: None,
-        push_name: Some("Ana".into()),
-        from_me: false,
-        content,
-        at_ms: chatedge_config::time::unix_ms(),
-    };
     // The tap answers our first message (WhatsApp names it by its wire id); the pick is forwarded.
     let tapped = wa::InboundMessage {
         quoted: Some(wire(&sent[0])),
-        ..answer("3AF8TAP", wa::InboundContent::ButtonReply { id: "1".into(), text: "Sim".into() })
+        ..from_contact("3AF8TAP", wa::InboundContent::ButtonReply { id: "1".into(), text: "Sim".into() })
     };
-    let picked = answer(
-        "3AF8PICK",
-        wa::InboundContent::ListReply { id: "vendas".into(), title: "Vendas".into(), description: "Comprar".into() },
-    );
-    let picked = wa::InboundMessage { forwarded: true, ..picked };
+    let pick =
+        wa::InboundContent::ListReply { id: "vendas".into(), title: "Vendas".into(), description: "Comprar".into() };
+    let picked = wa::InboundMessage { forwarded: true, ..from_contact("3AF8PICK", pick) };
     double.receive(vec![tapped, picked]).await.expect("committed");
     let tap = plane.webhook("the button's ReceivedCallback", |v| v["messageId"] == "3AF8TAP").await;
     assert_eq!(tap["buttonsResponseMessage"], serde_json::json!({"buttonId": "1", "message": "Sim"}), "{tap}");
@@ -860,17 +862,6 @@ async fn media_goes_to_the_engine_with_its_file_and_received_files_are_served_at
     // Received: a photo with its file, downloaded by the engine, is stored and linked; a voice
     // note whose file could not be downloaded still arrives, without a link.
     let photo = [sample("jpeg"), vec![3; 20_000]].concat();
-    let received = |id: &str, content| wa::InboundMessage {
-        quoted: None,
-        forwarded: false,
-        id: id.into(),
-        chat: CONTACT.into(),
-        participant: None,
-        push_name: Some("Ana".into()),
-        from_me: false,
-        content,
-        at_ms: chatedge_config::time::unix_ms(),
-    };
     let with_photo = wa::InboundContent::Media {
         kind: wa::MediaKind::Image,
         mime: "image/jpeg".into(),
@@ -890,7 +881,7 @@ async fn media_goes_to_the_engine_with_its_file_and_received_files_are_served_at
         file: None,
     };
     double
-        .receive(vec![received("3EB0PHOTO1", with_photo), received("3EB0VOICE1", voice_without_file)])
+        .receive(vec![from_contact("3EB0PHOTO1", with_photo), from_contact("3EB0VOICE1", voice_without_file)])
         .await
         .expect("committed, files included");
     let callback = plane
