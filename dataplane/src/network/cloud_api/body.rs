@@ -18,7 +18,7 @@ use super::media::{media_id, UploadError};
 use super::{ids, CloudApiDeps};
 use crate::media::MediaKind;
 use crate::queue::content::card::{ContactCard, LinkPreview};
-use crate::queue::content::interactive::{ActionButton, ButtonMedia, ListOption, ReplyButton};
+use crate::queue::content::interactive::{answer_id, ActionButton, ButtonMedia, ListOption, ReplyButton};
 use crate::queue::content::{Action, Card, Interactive, Media, MediaSource, Template};
 use crate::queue::{Content, OutboundMessage};
 
@@ -134,9 +134,7 @@ fn action_buttons(buttons: &[ActionButton]) -> Result<ActionsForm<'_>, Unsupport
     let mut replies = Vec::new();
     for (n, b) in buttons.iter().enumerate() {
         match b {
-            ActionButton::Reply { id, label } => {
-                replies.push((id.clone().unwrap_or_else(|| (n + 1).to_string()), label.as_str()))
-            }
+            ActionButton::Reply { id, label } => replies.push((answer_id(id, n), label.as_str())),
             ActionButton::Call { .. } => return Err(Unsupported::new("CALL buttons")),
             ActionButton::Url { .. } => {
                 return Err(Unsupported::new("URL buttons together with other buttons (one URL button alone works)"))
@@ -312,7 +310,7 @@ async fn interactive(deps: &CloudApiDeps, account: &CloudApiAccount, i: &Interac
 }
 
 fn reply_of((n, b): (usize, &ReplyButton)) -> (String, &str) {
-    (b.id.clone().unwrap_or_else(|| (n + 1).to_string()), b.label.as_str())
+    (answer_id(&b.id, n), b.label.as_str())
 }
 
 fn reply_buttons(text: &str, replies: Vec<(String, &str)>) -> Value {
@@ -339,7 +337,7 @@ fn list(text: &str, title: &str, button: &str, options: &[ListOption]) -> Value 
         .iter()
         .enumerate()
         .map(|(n, o)| {
-            let id = o.id.clone().unwrap_or_else(|| (n + 1).to_string());
+            let id = answer_id(&o.id, n);
             let mut row = json!({"id": id, "title": clip(&o.title, MAX_ROW_TITLE)});
             if !o.description.is_empty() {
                 row["description"] = json!(o.description);

@@ -28,7 +28,7 @@ use crate::network::{
 };
 use crate::queue::content::action::{PinAction, PinDuration};
 use crate::queue::content::card::{ContactCard, LinkPreview};
-use crate::queue::content::interactive::ActionButton;
+use crate::queue::content::interactive::{answer_id, ActionButton};
 use crate::queue::content::{Action, Card, Interactive};
 use crate::queue::{Content, OutboundMessage};
 
@@ -154,9 +154,8 @@ pub fn translate(event: wa::WaEvent) -> Option<(InstanceId, NetworkEvent)> {
 
 /// Buttons, an option list or a PIX key as the engine sends them (`None`: not carried, see
 /// [`super::carries`]). Reply buttons and options without an id are answered with their
-/// position (from 1), as on the Cloud API.
+/// position (from 1), as on the Cloud API ([`answer_id`]).
 fn buttons_or_list(content: &Interactive) -> Option<wa::Outgoing> {
-    let position = |n: usize, id: &Option<String>| id.clone().unwrap_or_else(|| (n + 1).to_string());
     Some(match content {
         Interactive::ButtonActions { message, title, footer, buttons } => wa::Outgoing::Buttons {
             title: title.clone(),
@@ -167,7 +166,7 @@ fn buttons_or_list(content: &Interactive) -> Option<wa::Outgoing> {
                 .enumerate()
                 .map(|(n, b)| match b {
                     ActionButton::Reply { id, label } => {
-                        wa::Button::Reply { id: position(n, id), label: label.clone() }
+                        wa::Button::Reply { id: answer_id(id, n), label: label.clone() }
                     }
                     ActionButton::Url { label, url, .. } => wa::Button::Url { label: label.clone(), url: url.clone() },
                     ActionButton::Call { label, phone, .. } => {
@@ -183,7 +182,7 @@ fn buttons_or_list(content: &Interactive) -> Option<wa::Outgoing> {
             buttons: buttons
                 .iter()
                 .enumerate()
-                .map(|(n, b)| wa::Button::Reply { id: position(n, &b.id), label: b.label.clone() })
+                .map(|(n, b)| wa::Button::Reply { id: answer_id(&b.id, n), label: b.label.clone() })
                 .collect(),
         },
         Interactive::OptionList { message, title, button_label, options } => wa::Outgoing::List {
@@ -194,7 +193,7 @@ fn buttons_or_list(content: &Interactive) -> Option<wa::Outgoing> {
                 .iter()
                 .enumerate()
                 .map(|(n, o)| wa::ListRow {
-                    id: position(n, &o.id),
+                    id: answer_id(&o.id, n),
                     title: o.title.clone(),
                     description: o.description.clone(),
                 })
@@ -253,8 +252,7 @@ fn incoming(m: wa::InboundMessage) -> Option<IncomingMessage> {
             referenced_message: referenced(target, from_me, &m.chat),
         }),
         wa::InboundContent::PollVote { poll, options } => IncomingContent::PollVote(PollVote {
-            // Our polls are known to the integrator by chatedge's id, not the wire's.
-            poll_message_id: wa::WireId::ours(&poll).map_or(poll, |ours| ours.to_string()),
+            poll_message_id: as_integrator_knows(poll),
             options: options.into_iter().map(|name| PollOption { name }).collect(),
         }),
         wa::InboundContent::ButtonReply { id, text } => {
@@ -271,7 +269,7 @@ fn incoming(m: wa::InboundMessage) -> Option<IncomingMessage> {
         participant: m.participant.as_deref().and_then(|p| Phone::parse(p).ok()),
         sender_name: m.push_name,
         // A reply to one of our messages names it by chatedge's id, as its DeliveryCallback did.
-        reference_message_id: m.quoted.map(|q| wa::WireId::ours(&q).map_or(q, |ours| ours.to_string())),
+        reference_message_id: m.quoted.map(as_integrator_knows),
         forwarded: m.forwarded,
         at_ms: m.at_ms,
         content,
@@ -279,15 +277,15 @@ fn incoming(m: wa::InboundMessage) -> Option<IncomingMessage> {
     })
 }
 
-/// The earlier message of `chat` a reaction or pin is about. Our messages are known to the
-/// integrator by chatedge's id, not the wire's.
+/// A message's id as the integrator knows it: chatedge's `messageId` for one of ours (sent as
+/// `3EB0` + that id), the wire's id for anyone else's.
+fn as_integrator_knows(wire: String) -> String {
+    wa::WireId::ours(&wire).map_or(wire, |ours| ours.to_string())
+}
+
+/// The earlier message of `chat` a reaction or pin is about.
 fn referenced(target: String, from_me: bool, chat: &str) -> ReferencedMessage {
-    ReferencedMessage {
-        message_id: wa::WireId::ours(&target).map_or(target, |ours| ours.to_string()),
-        from_me,
-        phone: chat.to_owned(),
-        participant: None,
-    }
+    ReferencedMessage { message_id: as_integrator_knows(target), from_me, phone: chat.to_owned(), participant: None }
 }
 
 /// The numbers a vCard names (`TEL…:+55 11 98888-7777` → `5511988887777`).

@@ -136,6 +136,12 @@ impl ActionButton {
     }
 }
 
+/// The id a reply button or list option answers with: its own, else its position from 1 (`n`
+/// counts from 0) — the same on every network.
+pub fn answer_id(id: &Option<String>, n: usize) -> String {
+    id.clone().unwrap_or_else(|| (n + 1).to_string())
+}
+
 /// A reply button of send-button-list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReplyButton {

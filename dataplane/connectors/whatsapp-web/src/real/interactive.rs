@@ -77,24 +77,18 @@ fn message(
     footer: Option<&str>,
     buttons: Vec<NativeFlowButton>,
 ) -> wa::Message {
-    let given = |s: Option<&str>| s.filter(|s| !s.is_empty()).map(str::to_owned);
+    // An empty title, text or footer is left out: a handset would draw an empty box.
+    fn part<T: Default>(s: Option<&str>, make: impl FnOnce(String) -> T) -> MessageField<T> {
+        s.filter(|s| !s.is_empty()).map_or(MessageField::none(), |s| MessageField::some(make(s.to_owned())))
+    }
     let interactive = wa::message::InteractiveMessage {
-        header: match given(title) {
-            Some(title) => MessageField::some(Header {
-                title: Some(title),
-                has_media_attachment: Some(false),
-                ..Default::default()
-            }),
-            None => MessageField::none(),
-        },
-        body: match given(text) {
-            Some(text) => MessageField::some(Body { text: Some(text) }),
-            None => MessageField::none(),
-        },
-        footer: match given(footer) {
-            Some(text) => MessageField::some(Footer { text: Some(text), ..Default::default() }),
-            None => MessageField::none(),
-        },
+        header: part(title, |title| Header {
+            title: Some(title),
+            has_media_attachment: Some(false),
+            ..Default::default()
+        }),
+        body: part(text, |text| Body { text: Some(text) }),
+        footer: part(footer, |text| Footer { text: Some(text), ..Default::default() }),
         interactive_message: Some(Payload::NativeFlowMessage(Box::new(NativeFlowMessage {
             buttons,
             message_version: Some(1),
