@@ -53,8 +53,9 @@ async fn without_whatsapp_the_status_says_it_cannot_reach_it_and_other_instances
     assert_eq!(v["connected"], json!(false), "still not connected: {v}");
 
     // The WhatsApp Web network takes texts, media, locations, contacts, reactions, pins, deletes,
-    // read receipts, polls, poll votes, forwards, buttons, option lists and PIX keys (queued until
-    // the line is up); the rest is refused before queueing, naming what.
+    // read receipts, polls, poll votes, forwards, buttons (under a text or a picture), carousels,
+    // option lists and PIX keys (queued until the line is up; pictures are fetched when their
+    // turn comes); the rest is refused before queueing, naming what.
     let contact = "5511988887777";
     let queued = [
         ("send-text", json!({"phone": contact, "message": "hi"})),
@@ -92,6 +93,16 @@ async fn without_whatsapp_the_status_says_it_cannot_reach_it_and_other_instances
                 "options": [{"id": "1", "title": "Suporte", "description": "Falar com o suporte"}]}}),
         ),
         ("send-button-pix", json!({"phone": contact, "pixKey": "a@b.test", "type": "EMAIL", "merchantName": "Loja"})),
+        (
+            "send-button-list",
+            json!({"phone": contact, "message": "Bom?", "buttonList": {"image": "http://127.0.0.1:9/a.png",
+                "buttons": [{"id": "1", "label": "Ótimo"}, {"id": "2", "label": "Excelente"}]}}),
+        ),
+        (
+            "send-carousel",
+            json!({"phone": contact, "message": "Veja", "carousel": [
+                {"text": "Um", "image": "http://127.0.0.1:9/a.png"}, {"text": "Dois", "image": "http://127.0.0.1:9/b.png"}]}),
+        ),
     ];
     for (route, body) in queued {
         let (s, v) = http.post(&ce.instance_url(&web, route), None, &body).await;
@@ -103,19 +114,17 @@ async fn without_whatsapp_the_status_says_it_cannot_reach_it_and_other_instances
         assert_eq!(s, 204, "delete for everyone and for this account only: {v}");
     }
     let (_, count) = http.get(&ce.instance_url(&web, "queue/count"), None).await;
-    assert_eq!(count["count"], json!(16), "all sixteen wait for the line: {count}");
+    assert_eq!(count["count"], json!(18), "all eighteen wait for the line: {count}");
     let refused = [
         (
-            "send-button-list",
-            json!({"phone": contact, "message": "Bom?", "buttonList": {"image": "http://127.0.0.1:9/a.png",
-                "buttons": [{"id": "1", "label": "Ótimo"}, {"id": "2", "label": "Excelente"}]}}),
-            "image or a video",
+            "send-event",
+            json!({"phone": contact, "event": {"name": "Lançamento", "dateTime": "2027-04-29T08:30:53.309Z", "canceled": false}}),
+            "events",
         ),
         (
-            "send-carousel",
-            json!({"phone": contact, "message": "Veja", "carousel": [
-                {"text": "Um", "image": "http://127.0.0.1:9/a.png"}, {"text": "Dois", "image": "http://127.0.0.1:9/b.png"}]}),
-            "carousels",
+            "send-newsletter-admin-invite",
+            json!({"phone": contact, "adminInviteMessage": {"newsletterId": "120363166555745933@newsletter", "caption": "Oi"}}),
+            "channel admin invites",
         ),
     ];
     for (route, body, says) in refused {
@@ -124,7 +133,7 @@ async fn without_whatsapp_the_status_says_it_cannot_reach_it_and_other_instances
         assert!(v.to_string().contains(says), "{route}: {v}");
     }
     let (_, count) = http.get(&ce.instance_url(&web, "queue/count"), None).await;
-    assert_eq!(count["count"], json!(16), "nothing refused was queued: {count}");
+    assert_eq!(count["count"], json!(18), "nothing refused was queued: {count}");
 }
 
 #[cfg(not(feature = "whatsapp-web"))]

@@ -80,9 +80,10 @@ pub enum Outgoing {
     Forward {
         message: MessageRef,
     },
-    /// `text` with buttons under it (WhatsApp's interactive message), `title` above and
-    /// `footer` below.
+    /// `text` with buttons under it (WhatsApp's interactive message), `title` (or a picture)
+    /// above and `footer` below.
     Buttons {
+        picture: Option<Picture>,
         title: Option<String>,
         text: String,
         footer: Option<String>,
@@ -95,6 +96,11 @@ pub enum Outgoing {
         title: String,
         button: String,
         options: Vec<ListRow>,
+    },
+    /// `text` followed by cards side by side, each with a picture, a text and buttons.
+    Carousel {
+        text: String,
+        cards: Vec<Card>,
     },
     /// A PIX key (Brazil's instant payments: `key_type` is `CPF`, `CNPJ`, `PHONE`, `EMAIL` or
     /// `EVP`) shown with `merchant`'s name and a button that copies it.
@@ -118,6 +124,22 @@ pub enum Button {
     Copy { label: String, code: String },
 }
 
+/// An image or a video shown above buttons (uploaded first, as the message's header).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Picture {
+    /// `Image` or `Video`.
+    pub kind: MediaKind,
+    pub file: FileData,
+}
+
+/// A card of [`Outgoing::Carousel`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Card {
+    pub picture: Picture,
+    pub text: String,
+    pub buttons: Vec<Button>,
+}
+
 /// An option of [`Outgoing::List`]; picking it answers with its `id` ([`InboundContent::ListReply`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListRow {
@@ -136,6 +158,7 @@ impl Outgoing {
                 | Outgoing::PollVote { .. }
                 | Outgoing::Buttons { .. }
                 | Outgoing::List { .. }
+                | Outgoing::Carousel { .. }
                 | Outgoing::Pix { .. }
         )
     }
@@ -177,6 +200,49 @@ impl MediaToSend {
     }
 }
 
+impl From<MediaToSend> for WithFiles {
+    fn from(media: MediaToSend) -> WithFiles {
+        let files = vec![media.file.clone()];
+        WithFiles::new(files, move |read| Outgoing::Media(media.with(read.next().unwrap_or_default())))
+    }
+}
+
+/// A message with files (a media message, buttons under a picture, a carousel) as the data
+/// plane hands it over: its files are read only when the message's turn on the line comes,
+/// then the message is made from what they hold.
+pub struct WithFiles {
+    files: Vec<Arc<dyn MediaFile>>,
+    make: Box<MakeWithFiles>,
+}
+
+/// Makes a message from its files' contents, in order.
+type MakeWithFiles = dyn FnOnce(&mut dyn Iterator<Item = FileData>) -> Outgoing + Send + Sync;
+
+impl WithFiles {
+    /// The message `make` builds from `files`' contents, given in the same order (as many as
+    /// there are files).
+    pub fn new(
+        files: Vec<Arc<dyn MediaFile>>,
+        make: impl FnOnce(&mut dyn Iterator<Item = FileData>) -> Outgoing + Send + Sync + 'static,
+    ) -> WithFiles {
+        WithFiles { files, make: Box::new(make) }
+    }
+
+    /// Reads every file, in order; the first that cannot be read says why.
+    pub async fn read(&self) -> Result<Vec<FileData>, String> {
+        let mut read = Vec::with_capacity(self.files.len());
+        for file in &self.files {
+            read.push(file.read().await?);
+        }
+        Ok(read)
+    }
+
+    /// The message, made from what [`read`](Self::read) returned.
+    pub fn with(self, files: Vec<FileData>) -> Outgoing {
+        (self.make)(&mut files.into_iter())
+    }
+}
+
 /// Where a file to send is read from; `Err` says why it cannot be (the message is refused with
 /// that reason).
 pub trait MediaFile: Send + Sync {
@@ -184,7 +250,7 @@ pub trait MediaFile: Send + Sync {
 }
 
 /// A file's bytes and their type.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct FileData {
     /// Its MIME type (`image/jpeg`, `audio/ogg; codecs=opus`).
     pub mime: String,

@@ -37,9 +37,9 @@ use chatedge_connector::KvStore;
 use tokio::sync::{mpsc, oneshot};
 
 pub use engine::{
-    Act, Answer, BoxFuture, Button, ChatChange, ChatPresence, EngineError, EngineFactory, FileData, GroupInfo,
+    Act, Answer, BoxFuture, Button, Card, ChatChange, ChatPresence, EngineError, EngineFactory, FileData, GroupInfo,
     GroupMember, GroupSetting, InboundContent, InboundMessage, ListRow, MediaFile, MediaKind, MediaLimits, MediaToSend,
-    MemberChange, MessageRef, Outgoing, OutgoingMedia, PinFor, Query, SharedContact,
+    MemberChange, MessageRef, Outgoing, OutgoingMedia, Picture, PinFor, Query, SharedContact, WithFiles,
 };
 pub use ids::WireId;
 
@@ -320,19 +320,21 @@ impl WhatsappWeb {
         self.command(instance, generation, line::Command::Send { id: WireId::of(&message_id), to, body })
     }
 
-    /// Puts a media message on the wire of connection `generation` once its file is read
-    /// (messages behind it on the line wait for it, so the order holds): `Accepted` or
-    /// `Rejected` follows — `Rejected` naming the reason when the file cannot be read (or
-    /// `Disconnected`, when the connection is gone).
-    pub fn send_media(
+    /// Puts a message with files (a media message, buttons under a picture, a carousel) on
+    /// the wire of connection `generation` once its files are read (messages behind it on the
+    /// line wait for it, so the order holds): `Accepted` or `Rejected` follows — `Rejected`
+    /// naming the reason when a file cannot be read (or `Disconnected`, when the connection is
+    /// gone).
+    pub fn send_with_files(
         &mut self,
         instance: InstanceId,
         generation: u64,
         message_id: MessageId,
         to: Phone,
-        media: MediaToSend,
+        message: impl Into<WithFiles>,
     ) -> bool {
-        self.command(instance, generation, line::Command::SendMedia { id: WireId::of(&message_id), to, media })
+        let (id, message) = (WireId::of(&message_id), message.into());
+        self.command(instance, generation, line::Command::SendWithFiles { id, to, message })
     }
 
     /// Carries out `act` (read receipts, a pin, a delete for this account only) on connection

@@ -13,8 +13,8 @@ use chatedge_connector::{KvBatch, KvStore, Scoped};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::engine::{
-    Answer, BoxFuture, ChatPresence, Engine, EngineError, EventTx, FileData, InboundMessage, InboundSink, MediaToSend,
-    OpenArgs, Outgoing, Query,
+    Answer, BoxFuture, ChatPresence, Engine, EngineError, EventTx, FileData, InboundMessage, InboundSink, OpenArgs,
+    Outgoing, Query, WithFiles,
 };
 use crate::ids::WireId;
 use crate::lease::{self, Owner};
@@ -39,12 +39,12 @@ pub enum Command {
         to: Phone,
         body: Outgoing,
     },
-    /// A media message: its file is read first (events keep being handled meanwhile; later
+    /// A message with files: they are read first (events keep being handled meanwhile; later
     /// commands wait, so messages keep their order), then it is sent like `Send`.
-    SendMedia {
+    SendWithFiles {
         id: WireId,
         to: Phone,
-        media: MediaToSend,
+        message: WithFiles,
     },
     /// An act (read receipts, a pin, a delete for this account only); `for_message` is the
     /// act's own queued message, `Accepted` once the act is on the wire (the server acknowledges
@@ -320,7 +320,7 @@ async fn drive(
     renew.tick().await;
     // The file of the media message being read (at most one; dropped with the line, which
     // stops the read).
-    let mut reading: tokio::task::JoinSet<ReadFile> = tokio::task::JoinSet::new();
+    let mut reading: tokio::task::JoinSet<ReadFiles> = tokio::task::JoinSet::new();
     // Account queries being asked (dropped with the line: their callers hear it has gone).
     let mut asking: tokio::task::JoinSet<()> = tokio::task::JoinSet::new();
     loop {
@@ -394,10 +394,10 @@ async fn drive(
             }
             _ = asking.join_next(), if !asking.is_empty() => {}
             read = reading.join_next(), if !reading.is_empty() => {
-                let Some(Ok(ReadFile { id, to, media, file })) = read else { continue };
+                let Some(Ok(ReadFiles { id, to, message, files })) = read else { continue };
                 let Some(message_id) = WireId::ours(id.as_str()) else { continue };
-                let sent = match file {
-                    Ok(file) => engine.send(to.as_str(), &id, &Outgoing::Media(media.with(file))).await,
+                let sent = match files {
+                    Ok(files) => engine.send(to.as_str(), &id, &message.with(files)).await,
                     Err(reason) => Err(EngineError::Refused(format!("the media file cannot be sent: {reason}"))),
                 };
                 if let Err(e) = put_on_the_wire(shared, line, message_id, sent).await {
@@ -411,10 +411,10 @@ async fn drive(
                         return lost(e.to_string());
                     }
                 }
-                Some(Command::SendMedia { id, to, media }) => {
+                Some(Command::SendWithFiles { id, to, message }) => {
                     reading.spawn(async move {
-                        let file = media.file.read().await;
-                        ReadFile { id, to, media, file }
+                        let files = message.read().await;
+                        ReadFiles { id, to, message, files }
                     });
                 }
                 Some(Command::Act { for_message: message_id, act }) => {
@@ -455,12 +455,12 @@ async fn drive(
     }
 }
 
-/// A media message whose file was read (or could not be).
-struct ReadFile {
+/// A message whose files were read (or one could not be).
+struct ReadFiles {
     id: WireId,
     to: Phone,
-    media: MediaToSend,
-    file: Result<FileData, String>,
+    message: WithFiles,
+    files: Result<Vec<FileData>, String>,
 }
 
 /// What a send's answer means: on the wire (the server's ack follows as an event), refused

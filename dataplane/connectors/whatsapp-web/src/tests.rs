@@ -328,7 +328,7 @@ async fn a_media_message_goes_on_the_wire_with_its_file_and_messages_behind_it_k
     let file = FileData { mime: "image/png".into(), bytes: vec![0x89, b'P', b'N', b'G'] };
     // Reading the file (a fetch from its URL) takes longer than a lease period: the line keeps
     // its lease and its events meanwhile.
-    assert!(r.wa.send_media(
+    assert!(r.wa.send_with_files(
         r.instance,
         1,
         image,
@@ -351,7 +351,13 @@ async fn a_media_message_goes_on_the_wire_with_its_file_and_messages_behind_it_k
     }
     // A new connection sends both again, in order, once the file is read.
     r.online(2).await;
-    r.wa.send_media(r.instance, 2, image, phone("5511988887777"), photo(Duration::from_secs(45), Ok(file.clone())));
+    r.wa.send_with_files(
+        r.instance,
+        2,
+        image,
+        phone("5511988887777"),
+        photo(Duration::from_secs(45), Ok(file.clone())),
+    );
     r.wa.send(r.instance, 2, text, phone("5511988887777"), Outgoing::Text("and a text".into()));
     tokio::time::sleep(Duration::from_secs(60)).await;
     assert_eq!(r.double.sends(), vec![WireId::of(&image), WireId::of(&text)], "queue order on the wire");
@@ -381,7 +387,7 @@ async fn a_file_that_cannot_be_read_rejects_its_message_naming_why_and_the_line_
     r.online(1).await;
     let (image, text) = (MessageId::generate(), MessageId::generate());
     let gone = photo(Duration::from_millis(10), Err("the URL answered 404 Not Found".into()));
-    r.wa.send_media(r.instance, 1, image, phone("5511988887777"), gone);
+    r.wa.send_with_files(r.instance, 1, image, phone("5511988887777"), gone);
     r.wa.send(r.instance, 1, text, phone("5511988887777"), Outgoing::Text("still here".into()));
     match r.next().await {
         WaEvent::Rejected { message_id, reason, generation: 1, .. } => {
@@ -393,6 +399,53 @@ async fn a_file_that_cannot_be_read_rejects_its_message_naming_why_and_the_line_
     r.settle().await;
     assert_eq!(r.double.sends(), vec![WireId::of(&text)], "only the text reached the wire");
     assert_eq!(r.state(), LineState::Online);
+}
+
+/// A carousel of `pictures` (each card's picture read from its own file) with a reply button
+/// on each card.
+fn carousel_of(pictures: Vec<Result<FileData, String>>) -> WithFiles {
+    let files: Vec<Arc<dyn MediaFile>> = pictures
+        .into_iter()
+        .map(|result| Arc::new(SlowFile { delay: Duration::from_millis(5), result }) as Arc<dyn MediaFile>)
+        .collect();
+    let count = files.len();
+    WithFiles::new(files, move |read| Outgoing::Carousel {
+        text: "Nossos planos".into(),
+        cards: (0..count)
+            .zip(read)
+            .map(|(n, file)| Card {
+                picture: Picture { kind: MediaKind::Image, file },
+                text: format!("Plano {n}"),
+                buttons: vec![Button::Reply { id: n.to_string(), label: "Quero".into() }],
+            })
+            .collect(),
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_carousel_goes_on_the_wire_with_every_cards_picture_and_one_unreadable_picture_rejects_it() {
+    let mut r = rig(connected_as("5511999990000"));
+    r.online(1).await;
+    let png = |n: u8| FileData { mime: "image/png".into(), bytes: vec![0x89, b'P', n] };
+    let (whole, broken) = (MessageId::generate(), MessageId::generate());
+    let to = phone("5511988887777");
+    assert!(r.wa.send_with_files(r.instance, 1, whole, to.clone(), carousel_of(vec![Ok(png(0)), Ok(png(1))])));
+    let second_gone = carousel_of(vec![Ok(png(0)), Err("the URL answered 404 Not Found".into())]);
+    assert!(r.wa.send_with_files(r.instance, 1, broken, to, second_gone));
+    match r.next().await {
+        WaEvent::Rejected { message_id, reason, .. } => {
+            assert_eq!(message_id, broken);
+            assert!(reason.contains("404 Not Found"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(r.double.sends(), vec![WireId::of(&whole)], "only the whole carousel reached the wire");
+    let sent = r.double.calls().into_iter().find_map(|c| match c {
+        Call::Send { body: Outgoing::Carousel { cards, .. }, .. } => Some(cards),
+        _ => None,
+    });
+    let pictures: Vec<_> = sent.unwrap_or_default().into_iter().map(|c| (c.text, c.picture.file)).collect();
+    assert_eq!(pictures, vec![("Plano 0".into(), png(0)), ("Plano 1".into(), png(1))], "each card with its own file");
 }
 
 #[tokio::test(start_paused = true)]

@@ -2,11 +2,13 @@
 //! [`chatedge_whatsapp_web::WhatsappWeb`], its events become [`NetworkEvent`]s on the shard that
 //! owns the instance. The engine's credentials never leave its part of the store, so the
 //! session record's [`Credentials`] only mark the network. Texts, media ([`super::media`]),
-//! links, locations, contact cards, reactions, deletes, pins, read receipts, polls, votes and
-//! forwards are sent (the edges refuse other contents for this network before queueing, [`super::carries`]);
-//! received texts, media, locations, contact cards, reactions, polls, votes on polls whose
-//! secret the engine kept and pins become received messages, other received types arrive as "waiting for this message".
-//! Account calls are asked on the instance's line ([`super::account`]).
+//! links, locations, contact cards, reactions, deletes, pins, read receipts, polls, votes,
+//! forwards, buttons (under a text or a picture), carousels, option lists and PIX keys are
+//! sent (the edges refuse other contents for this network before queueing,
+//! [`super::carries`]); received texts, media, locations, contact cards, reactions, polls,
+//! votes on polls whose secret the engine kept, pins, and answers to buttons and lists become
+//! received messages; other received types arrive as "waiting for this message". Account
+//! calls are asked on the instance's line ([`super::account`]).
 
 use std::sync::Arc;
 
@@ -158,24 +160,14 @@ pub fn translate(event: wa::WaEvent) -> Option<(InstanceId, NetworkEvent)> {
 fn buttons_or_list(content: &Interactive) -> Option<wa::Outgoing> {
     Some(match content {
         Interactive::ButtonActions { message, title, footer, buttons } => wa::Outgoing::Buttons {
+            picture: None,
             title: title.clone(),
             text: message.clone(),
             footer: footer.clone(),
-            buttons: buttons
-                .iter()
-                .enumerate()
-                .map(|(n, b)| match b {
-                    ActionButton::Reply { id, label } => {
-                        wa::Button::Reply { id: answer_id(id, n), label: label.clone() }
-                    }
-                    ActionButton::Url { label, url, .. } => wa::Button::Url { label: label.clone(), url: url.clone() },
-                    ActionButton::Call { label, phone, .. } => {
-                        wa::Button::Call { label: label.clone(), phone: phone.clone() }
-                    }
-                })
-                .collect(),
+            buttons: action_buttons(buttons),
         },
-        Interactive::ButtonList { message, media: None, buttons } => wa::Outgoing::Buttons {
+        Interactive::ButtonList { message, buttons, .. } => wa::Outgoing::Buttons {
+            picture: None,
             title: None,
             text: message.clone(),
             footer: None,
@@ -199,7 +191,8 @@ fn buttons_or_list(content: &Interactive) -> Option<wa::Outgoing> {
                 })
                 .collect(),
         },
-        Interactive::ButtonOtp { message, code, image: None, button_text } => wa::Outgoing::Buttons {
+        Interactive::ButtonOtp { message, code, button_text, .. } => wa::Outgoing::Buttons {
+            picture: None,
             title: None,
             text: message.clone(),
             footer: None,
@@ -212,6 +205,58 @@ fn buttons_or_list(content: &Interactive) -> Option<wa::Outgoing> {
         },
         _ => return None,
     })
+}
+
+/// Send-button-actions' and carousel cards' buttons as the engine's.
+fn action_buttons(buttons: &[ActionButton]) -> Vec<wa::Button> {
+    buttons
+        .iter()
+        .enumerate()
+        .map(|(n, b)| match b {
+            ActionButton::Reply { id, label } => wa::Button::Reply { id: answer_id(id, n), label: label.clone() },
+            ActionButton::Url { label, url, .. } => wa::Button::Url { label: label.clone(), url: url.clone() },
+            ActionButton::Call { label, phone, .. } => wa::Button::Call { label: label.clone(), phone: phone.clone() },
+        })
+        .collect()
+}
+
+/// Buttons under a picture, or a carousel, as the engine sends them once their pictures are
+/// read (`None`: `content` shows no picture).
+fn pictured(content: &Interactive, media: &Arc<Media>) -> Option<wa::WithFiles> {
+    let pictures = content.media();
+    if pictures.is_empty() {
+        return None;
+    }
+    let kinds: Vec<_> = pictures.iter().map(|(kind, _)| super::media::wire_kind(*kind)).collect();
+    let files = pictures.into_iter().map(|(kind, source)| super::media::queued_file(media, kind, source)).collect();
+    let picture = |(file, kind)| wa::Picture { kind, file };
+    let outgoing = match content {
+        Interactive::Carousel { message, cards } => {
+            let text = message.clone();
+            let cards: Vec<_> = cards.iter().map(|c| (c.text.clone(), action_buttons(&c.buttons))).collect();
+            wa::WithFiles::new(files, move |read| {
+                let cards = cards
+                    .into_iter()
+                    .zip(read.zip(kinds))
+                    .map(|((text, buttons), shown)| wa::Card { picture: picture(shown), text, buttons })
+                    .collect();
+                wa::Outgoing::Carousel { text, cards }
+            })
+        }
+        other => {
+            let wa::Outgoing::Buttons { title, text, footer, buttons, .. } = buttons_or_list(other)? else {
+                return None;
+            };
+            wa::WithFiles::new(files, move |read| wa::Outgoing::Buttons {
+                picture: read.zip(kinds).next().map(picture),
+                title,
+                text,
+                footer,
+                buttons,
+            })
+        }
+    };
+    Some(outgoing)
 }
 
 /// A received message as the data plane's.
@@ -448,14 +493,17 @@ impl Connector for WhatsappWebConnector {
                 Interactive::PollVote { poll_message_id, votes } => {
                     wa::Outgoing::PollVote { poll: self.target(message, poll_message_id, None), options: votes.clone() }
                 }
-                other => match buttons_or_list(other) {
-                    Some(body) => body,
-                    None => return self.refuse(message, generation),
+                other => match (pictured(other, &self.media), buttons_or_list(other)) {
+                    (Some(with_pictures), _) => {
+                        return on_the_line(self.inner.send_with_files(instance, g, id, chat, with_pictures));
+                    }
+                    (None, Some(body)) => body,
+                    (None, None) => return self.refuse(message, generation),
                 },
             },
             Content::Media(media) => {
                 let media = super::media::to_send(media, &self.media);
-                return on_the_line(self.inner.send_media(instance, g, id, chat, media));
+                return on_the_line(self.inner.send_with_files(instance, g, id, chat, media));
             }
             Content::Action(action) => match action.as_ref() {
                 Action::Read { message_id } => {

@@ -1,9 +1,10 @@
-//! Files through the WhatsApp Web connector. Sent: a queued media message's file is handed to
-//! the connector as a [`QueuedFile`], read from the media store (sent as base64) or fetched from
-//! its URL (bounded and type-checked like every fetch) only when the message's turn on the line
-//! comes; the engine uploads it. Received: the file the engine downloaded is put in the media
-//! store before the message reaches its shard, so the ReceivedCallback links to it like any
-//! received media. It never talks to WhatsApp itself: the engine does.
+//! Files through the WhatsApp Web connector. Sent: a queued media message's file (or the
+//! picture above its buttons, or a carousel card's) is handed to the connector as a
+//! [`QueuedFile`], read from the media store (sent as base64) or fetched from its URL (bounded
+//! and type-checked like every fetch) only when the message's turn on the line comes; the
+//! engine uploads it. Received: the file the engine downloaded is put in the media store before
+//! the message reaches its shard, so the ReceivedCallback links to it like any received media.
+//! It never talks to WhatsApp itself: the engine does.
 
 use std::sync::Arc;
 
@@ -46,14 +47,18 @@ pub fn our_kind(kind: wa::MediaKind) -> MediaKind {
 
 /// A queued media message as the connector takes it.
 pub fn to_send(message: &QueuedMedia, media: &Arc<Media>) -> wa::MediaToSend {
-    let file = QueuedFile { media: media.clone(), kind: message.kind, source: message.source.clone() };
     wa::MediaToSend {
         kind: wire_kind(message.kind),
-        file: Arc::new(file),
+        file: queued_file(media, message.kind, &message.source),
         caption: message.caption.clone(),
         file_name: (message.kind == MediaKind::Document).then(|| message.shown_file_name()),
         view_once: message.view_once,
     }
+}
+
+/// A queued message's file of `kind` from `source`, as the connector reads it.
+pub fn queued_file(media: &Arc<Media>, kind: MediaKind, source: &MediaSource) -> Arc<dyn wa::MediaFile> {
+    Arc::new(QueuedFile { media: media.clone(), kind, source: source.clone() })
 }
 
 /// A queued message's file, read when the line gets to it.

@@ -50,14 +50,12 @@ pub fn carries(content: &Content) -> Result<(), &'static str> {
             Interactive::Poll { options, .. } if (2..=12).contains(&options.len()) => Ok(()),
             Interactive::Poll { .. } => Err("a poll on WhatsApp Web has 2 to 12 options"),
             Interactive::PollVote { .. } => Ok(()),
-            Interactive::ButtonActions { .. } | Interactive::OptionList { .. } | Interactive::ButtonPix { .. } => {
-                Ok(())
-            }
-            Interactive::ButtonList { media: None, .. } | Interactive::ButtonOtp { image: None, .. } => Ok(()),
-            Interactive::ButtonList { .. } | Interactive::ButtonOtp { .. } => {
-                Err("buttons with an image or a video are not available on WhatsApp Web yet")
-            }
-            Interactive::Carousel { .. } => Err("carousels are not available on WhatsApp Web yet"),
+            Interactive::ButtonActions { .. }
+            | Interactive::ButtonList { .. }
+            | Interactive::ButtonOtp { .. }
+            | Interactive::OptionList { .. }
+            | Interactive::ButtonPix { .. }
+            | Interactive::Carousel { .. } => Ok(()),
             _ => Err("orders and events are not available on WhatsApp Web yet"),
         },
         Content::Template(_) => Err("message templates are the Cloud API's: WhatsApp Web has none"),

@@ -606,7 +606,8 @@ async fn reactions_deletes_pins_cards_and_read_receipts_reach_the_engine_naming_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn buttons_lists_and_pix_keys_go_on_the_wire_and_the_answers_to_them_arrive_as_zapis_callbacks() {
+async fn buttons_pictured_buttons_carousels_lists_and_pix_keys_go_on_the_wire_and_the_answers_arrive_as_zapis_callbacks(
+) {
     use crate::queue::content::interactive::{ActionButton, ButtonMedia, ListOption, PixKeyType, ReplyButton};
     use crate::queue::content::{Interactive, MediaSource};
 
@@ -627,6 +628,7 @@ async fn buttons_lists_and_pix_keys_go_on_the_wire_and_the_answers_to_them_arriv
                 ],
             },
             wa::Outgoing::Buttons {
+                picture: None,
                 title: Some("Pedido 42".into()),
                 text: "Confirma o pedido?".into(),
                 footer: Some("Loja".into()),
@@ -648,6 +650,7 @@ async fn buttons_lists_and_pix_keys_go_on_the_wire_and_the_answers_to_them_arriv
                 ],
             },
             wa::Outgoing::Buttons {
+                picture: None,
                 title: None,
                 text: "Gostou?".into(),
                 footer: None,
@@ -684,6 +687,7 @@ async fn buttons_lists_and_pix_keys_go_on_the_wire_and_the_answers_to_them_arriv
                 button_text: "Copiar código".into(),
             },
             wa::Outgoing::Buttons {
+                picture: None,
                 title: None,
                 text: "Seu código".into(),
                 footer: None,
@@ -715,19 +719,74 @@ async fn buttons_lists_and_pix_keys_go_on_the_wire_and_the_answers_to_them_arriv
         assert!(delivery.get("error").is_none_or(|e| e.is_null()), "{what}: {delivery}");
     }
 
-    // Buttons under a picture were queued before the edge refused them (a network change, say):
-    // the message fails with the reason instead of waiting for ever.
+    // Buttons under a picture, and a carousel: each picture is read from the media store (sent
+    // as base64) or fetched from its URL when the message's turn comes, and goes to the engine
+    // as the header above its buttons.
+    let png = |n: u8| [crate::media::sniff::tests::sample("png"), vec![n; 2_000]].concat();
+    let stored = |n: u8| {
+        let media = plane.media.clone();
+        async move {
+            let bytes = bytes::Bytes::from(png(n));
+            MediaSource::Stored(media.put_bytes(crate::media::MediaKind::Image, bytes).await.unwrap())
+        }
+    };
+    let picture = |n: u8| wa::Picture {
+        kind: wa::MediaKind::Image,
+        file: wa::FileData { mime: "image/png".into(), bytes: png(n) },
+    };
     let pictured = Interactive::ButtonList {
         message: "Olha".into(),
-        media: Some(ButtonMedia {
-            kind: crate::media::MediaKind::Image,
-            source: MediaSource::Url { url: "http://127.0.0.1:9/a.png".into() },
-        }),
+        media: Some(ButtonMedia { kind: crate::media::MediaKind::Image, source: stored(1).await }),
         buttons: vec![ReplyButton { id: None, label: "Ok".into() }],
     };
-    let refused = plane.queue(Content::Interactive(Box::new(pictured))).await;
-    let failed = plane.webhook("the pictured buttons' DeliveryCallback", |v| is(v, "DeliveryCallback", &refused)).await;
-    assert!(failed["error"].as_str().is_some_and(|e| e.contains("image or a video")), "{failed}");
+    let card = |text: &str, image, buttons| crate::queue::content::interactive::CarouselCard {
+        text: text.into(),
+        image,
+        buttons,
+    };
+    let carousel = Interactive::Carousel {
+        message: "Nossos planos".into(),
+        cards: vec![
+            card("Plano A", stored(2).await, vec![ActionButton::Reply { id: None, label: "Quero".into() }]),
+            card("Plano B", stored(3).await, vec![ActionButton::Reply { id: Some("b".into()), label: "Quero".into() }]),
+        ],
+    };
+    let expected = [
+        wa::Outgoing::Buttons {
+            picture: Some(picture(1)),
+            title: None,
+            text: "Olha".into(),
+            footer: None,
+            buttons: vec![reply("1", "Ok")],
+        },
+        wa::Outgoing::Carousel {
+            text: "Nossos planos".into(),
+            cards: vec![
+                wa::Card { picture: picture(2), text: "Plano A".into(), buttons: vec![reply("1", "Quero")] },
+                wa::Card { picture: picture(3), text: "Plano B".into(), buttons: vec![reply("b", "Quero")] },
+            ],
+        },
+    ];
+    for (content, expected) in [pictured, carousel].into_iter().zip(expected) {
+        let id = plane.queue(Content::Interactive(Box::new(content))).await;
+        let sent = eventually(|| last_send(&double).filter(|(w, _)| *w == wa::WireId::of(&id))).await;
+        assert_eq!(sent.map(|(_, body)| body), Some(expected));
+        double.emit(EngineEvent::ServerAck { id: wire(&id), error: None });
+        let delivery =
+            plane.webhook("the pictured message's DeliveryCallback", |v| is(v, "DeliveryCallback", &id)).await;
+        assert!(delivery.get("error").is_none_or(|e| e.is_null()), "{delivery}");
+    }
+
+    // A card whose picture cannot be fetched fails the whole carousel, naming why.
+    let server = file_server(Vec::new()).await;
+    let gone = MediaSource::Url { url: format!("{server}/gone.png") };
+    let broken = Interactive::Carousel {
+        message: "Nossos planos".into(),
+        cards: vec![card("Plano A", stored(2).await, vec![]), card("Plano B", gone, vec![])],
+    };
+    let refused = plane.queue(Content::Interactive(Box::new(broken))).await;
+    let failed = plane.webhook("the broken carousel's DeliveryCallback", |v| is(v, "DeliveryCallback", &refused)).await;
+    assert!(failed["error"].as_str().is_some_and(|e| e.contains("404")), "{failed}");
 
     // The answers: a tapped button and a picked option, each a ReceivedCallback of its own.
     // The tap answers our first message (WhatsApp names it by its wire id); the pick is forwarded.

@@ -1,5 +1,6 @@
-//! interactive: buttons, option lists and PIX keys as WhatsApp's interactive message (native
-//! flow buttons, the form WhatsApp's own clients send today), and the answers they bring back.
+//! interactive: buttons (under a text or a picture), carousels, option lists and PIX keys as
+//! WhatsApp's interactive message (native flow buttons, the form WhatsApp's own clients send
+//! today), and the answers they bring back.
 //! whatsapp-rust adds the `<biz>` stanza node a handset needs to show such a message (its
 //! `infer_biz_node`: `payment_info` for a PIX key, `mixed` for everything else); this module
 //! only builds and reads protobufs. It must not send.
@@ -8,15 +9,55 @@ use serde_json::json;
 use whatsapp_rust::waproto::buffa::MessageField;
 use whatsapp_rust::waproto::whatsapp as wa;
 
-use crate::engine::{Button, InboundContent, ListRow};
+use super::Uploaded;
+use crate::engine::{Button, Card, FileData, InboundContent, ListRow, MediaKind, OutgoingMedia, Picture};
 
+use wa::message::interactive_message::header::Media;
 use wa::message::interactive_message::native_flow_message::NativeFlowButton;
-use wa::message::interactive_message::{Body, Footer, Header, InteractiveMessage as Payload, NativeFlowMessage};
+use wa::message::interactive_message::{
+    Body, CarouselMessage, Footer, Header, InteractiveMessage as Payload, NativeFlowMessage,
+};
+use wa::message::InteractiveMessage;
 
-/// `text` with `buttons` under it, `title` above and `footer` below.
-pub fn buttons(title: &Option<String>, text: &str, footer: &Option<String>, buttons: &[Button]) -> wa::Message {
-    let flow = buttons.iter().map(native_button).collect();
-    message(title.as_deref(), Some(text), footer.as_deref(), flow)
+/// `text` with `buttons` under it, `picture` (uploaded) or `title` above and `footer` below.
+pub fn buttons(
+    picture: Option<Media>,
+    title: &Option<String>,
+    text: &str,
+    footer: &Option<String>,
+    buttons: &[Button],
+) -> wa::Message {
+    let head = Head { picture, title: title.as_deref() };
+    message(interactive(head, Some(text), footer.as_deref(), native_flow(buttons)))
+}
+
+/// `text` followed by `cards`, each with its (uploaded) picture above its text and buttons.
+pub fn carousel(text: &str, cards: Vec<(Media, &Card)>) -> wa::Message {
+    let cards = cards
+        .into_iter()
+        .map(|(picture, card)| {
+            let head = Head { picture: Some(picture), title: None };
+            interactive(head, Some(&card.text), None, native_flow(&card.buttons))
+        })
+        .collect();
+    let payload =
+        Payload::CarouselMessage(Box::new(CarouselMessage { cards, message_version: Some(1), ..Default::default() }));
+    message(interactive(Head::default(), Some(text), None, payload))
+}
+
+/// An uploaded image or video as an interactive message's header.
+pub fn picture(upload: Uploaded, picture: &Picture) -> Media {
+    let kind = match picture.kind {
+        MediaKind::Image => MediaKind::Image,
+        _ => MediaKind::Video,
+    };
+    let file = FileData { mime: picture.file.mime.clone(), bytes: Vec::new() };
+    let media = OutgoingMedia { kind, file, caption: None, file_name: None, view_once: false };
+    let mut named = super::uploaded(upload, &media);
+    match named.image_message.take() {
+        Some(image) => Media::ImageMessage(Box::new(image)),
+        None => Media::VideoMessage(Box::new(named.video_message.take().unwrap_or_default())),
+    }
 }
 
 /// `text` with a button labelled `button` that opens `options` under `title` (one section).
@@ -26,7 +67,8 @@ pub fn list(text: &str, title: &str, button: &str, options: &[ListRow]) -> wa::M
         .map(|o| json!({"header": "", "title": o.title, "description": o.description, "id": o.id}))
         .collect();
     let params = json!({"title": button, "sections": [{"title": title, "rows": rows}]});
-    message(None, Some(text), None, vec![flow_button("single_select", params)])
+    let flow = native_flow_of(vec![flow_button("single_select", params)]);
+    message(interactive(Head::default(), Some(text), None, flow))
 }
 
 /// A PIX key with `merchant`'s name and a copy button: the zero-amount `payment_info` flow a
@@ -50,7 +92,7 @@ pub fn pix(key: &str, key_type: &str, merchant: &str, reference: &str) -> wa::Me
         }],
         "share_payment_status": false,
     });
-    message(None, None, None, vec![flow_button("payment_info", params)])
+    message(interactive(Head::default(), None, None, native_flow_of(vec![flow_button("payment_info", params)])))
 }
 
 fn native_button(button: &Button) -> NativeFlowButton {
@@ -71,31 +113,46 @@ fn flow_button(name: &str, params: serde_json::Value) -> NativeFlowButton {
     NativeFlowButton { name: Some(name.to_owned()), button_params_json: Some(params.to_string()) }
 }
 
-fn message(
-    title: Option<&str>,
-    text: Option<&str>,
-    footer: Option<&str>,
-    buttons: Vec<NativeFlowButton>,
-) -> wa::Message {
+/// What an interactive message shows above its text: a picture, a title, or both.
+#[derive(Default)]
+struct Head<'a> {
+    picture: Option<Media>,
+    title: Option<&'a str>,
+}
+
+fn native_flow(buttons: &[Button]) -> Payload {
+    native_flow_of(buttons.iter().map(native_button).collect())
+}
+
+fn native_flow_of(buttons: Vec<NativeFlowButton>) -> Payload {
+    Payload::NativeFlowMessage(Box::new(NativeFlowMessage { buttons, message_version: Some(1), ..Default::default() }))
+}
+
+fn interactive(head: Head<'_>, text: Option<&str>, footer: Option<&str>, payload: Payload) -> InteractiveMessage {
     // An empty title, text or footer is left out: a handset would draw an empty box.
     fn part<T: Default>(s: Option<&str>, make: impl FnOnce(String) -> T) -> MessageField<T> {
         s.filter(|s| !s.is_empty()).map_or(MessageField::none(), |s| MessageField::some(make(s.to_owned())))
     }
-    let interactive = wa::message::InteractiveMessage {
-        header: part(title, |title| Header {
-            title: Some(title),
-            has_media_attachment: Some(false),
+    let title = head.title.filter(|t| !t.is_empty()).map(str::to_owned);
+    let header = match (title, head.picture) {
+        (None, None) => MessageField::none(),
+        (title, media) => MessageField::some(Header {
+            title,
+            has_media_attachment: Some(media.is_some()),
+            media,
             ..Default::default()
         }),
+    };
+    InteractiveMessage {
+        header,
         body: part(text, |text| Body { text: Some(text) }),
         footer: part(footer, |text| Footer { text: Some(text), ..Default::default() }),
-        interactive_message: Some(Payload::NativeFlowMessage(Box::new(NativeFlowMessage {
-            buttons,
-            message_version: Some(1),
-            ..Default::default()
-        }))),
+        interactive_message: Some(payload),
         ..Default::default()
-    };
+    }
+}
+
+fn message(interactive: InteractiveMessage) -> wa::Message {
     wa::Message { interactive_message: MessageField::some(interactive), ..Default::default() }
 }
 
@@ -205,11 +262,12 @@ mod tests {
             ),
         ];
         for (button, name, params) in cases {
-            let m = buttons(&None, "Escolha", &None, std::slice::from_ref(&button));
+            let m = buttons(None, &None, "Escolha", &None, std::slice::from_ref(&button));
             assert_eq!(flow_buttons(&on_the_wire(&m)), vec![(name.to_owned(), params)], "{button:?}");
         }
 
         let m = buttons(
+            None,
             &Some("Pedido 42".into()),
             "Confirma?",
             &Some("Loja".into()),
@@ -226,8 +284,91 @@ mod tests {
         assert_eq!(ids, [json!("1"), json!("2")], "buttons keep their order");
 
         // No title, no footer: no empty header or footer for a handset to draw.
-        let im = on_the_wire(&buttons(&Some(String::new()), "Oi", &None, &[]));
+        let im = on_the_wire(&buttons(None, &Some(String::new()), "Oi", &None, &[]));
         assert!(!im.header.is_set() && !im.footer.is_set());
+    }
+
+    fn uploaded_at(url: &str) -> Uploaded {
+        Uploaded {
+            url: url.to_owned(),
+            direct_path: "/v/t62.7118-24/1".into(),
+            media_key: vec![7; 32],
+            file_sha256: vec![1; 32],
+            file_enc_sha256: vec![2; 32],
+            file_length: 3,
+            media_key_timestamp: 1_764_800_000,
+            streaming_sidecar: None,
+        }
+    }
+
+    fn header_url(im: &InteractiveMessage) -> Option<(&'static str, String, Option<String>)> {
+        let header = im.header.as_option()?;
+        assert_eq!(header.has_media_attachment, Some(true), "a pictured header says it has an attachment");
+        match header.media.as_ref()? {
+            Media::ImageMessage(i) => Some(("image", i.url.clone()?, i.mimetype.clone())),
+            Media::VideoMessage(v) => Some(("video", v.url.clone()?, v.mimetype.clone())),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_picture_heads_buttons_and_each_carousel_card_shows_its_own_picture_text_and_buttons() {
+        let photo =
+            Picture { kind: MediaKind::Image, file: FileData { mime: "image/png".into(), bytes: vec![1, 2, 3] } };
+        let clip = Picture { kind: MediaKind::Video, file: FileData { mime: "video/mp4".into(), bytes: vec![4] } };
+        let yes = Button::Reply { id: "yes".into(), label: "Sim".into() };
+
+        let im = on_the_wire(&buttons(
+            Some(picture(uploaded_at("https://mmg/a"), &photo)),
+            &None,
+            "Gostou?",
+            &None,
+            std::slice::from_ref(&yes),
+        ));
+        assert_eq!(header_url(&im), Some(("image", "https://mmg/a".into(), Some("image/png".into()))));
+        assert_eq!(im.body.as_option().and_then(|b| b.text.clone()).as_deref(), Some("Gostou?"));
+        assert_eq!(flow_buttons(&im).len(), 1);
+        let key = match im.header.as_option().and_then(|h| h.media.as_ref()) {
+            Some(Media::ImageMessage(i)) => i.media_key.clone(),
+            _ => None,
+        };
+        assert_eq!(key, Some(vec![7; 32]), "the header names the upload and its key");
+
+        let im = on_the_wire(&buttons(Some(picture(uploaded_at("https://mmg/v"), &clip)), &None, "Veja", &None, &[]));
+        assert_eq!(header_url(&im), Some(("video", "https://mmg/v".into(), Some("video/mp4".into()))));
+
+        let cards = [
+            Card { picture: photo.clone(), text: "Plano A".into(), buttons: vec![yes.clone()] },
+            Card {
+                picture: photo,
+                text: "Plano B".into(),
+                buttons: vec![Button::Url { label: "Site".into(), url: "https://z-api.io".into() }],
+            },
+        ];
+        let pictured =
+            cards.iter().enumerate().map(|(n, c)| (picture(uploaded_at(&format!("https://mmg/{n}")), &c.picture), c));
+        let im = on_the_wire(&carousel("Nossos planos", pictured.collect()));
+        assert_eq!(im.body.as_option().and_then(|b| b.text.clone()).as_deref(), Some("Nossos planos"));
+        assert!(!im.header.is_set(), "the carousel's own text has no header");
+        let Some(Payload::CarouselMessage(carousel)) = &im.interactive_message else { panic!("not a carousel") };
+        assert_eq!(carousel.message_version, Some(1));
+        let shown: Vec<_> = carousel
+            .cards
+            .iter()
+            .map(|card| {
+                let text = card.body.as_option().and_then(|b| b.text.clone()).unwrap_or_default();
+                let names: Vec<_> = flow_buttons(card).into_iter().map(|(name, _)| name).collect();
+                (header_url(card).map(|(_, url, _)| url), text, names)
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            vec![
+                (Some("https://mmg/0".into()), "Plano A".into(), vec!["quick_reply".to_owned()]),
+                (Some("https://mmg/1".into()), "Plano B".into(), vec!["cta_url".to_owned()]),
+            ],
+            "each card keeps its own picture, text and buttons, in order"
+        );
     }
 
     #[test]

@@ -233,11 +233,16 @@ fn shared_contacts(contacts: &[SharedContact]) -> wa::Message {
 /// Uploads `media`'s file (encrypted, to WhatsApp's media servers) and builds the message that
 /// names the upload.
 async fn media_message(client: &Client, media: &OutgoingMedia) -> Result<wa::Message, EngineError> {
+    Ok(uploaded(upload(client, media.kind, &media.file).await?, media))
+}
+
+/// Uploads `file` (encrypted, to WhatsApp's media servers) as a `kind`.
+async fn upload(client: &Client, kind: MediaKind, file: &FileData) -> Result<Uploaded, EngineError> {
     let upload = client
-        .upload(media.file.bytes.clone(), upload_type(media.kind), whatsapp_rust::UploadOptions::default())
+        .upload(file.bytes.clone(), upload_type(kind), whatsapp_rust::UploadOptions::default())
         .await
         .map_err(|e| EngineError::Unreachable(format!("media upload failed: {e}")))?;
-    Ok(uploaded(Uploaded::from(upload), media))
+    Ok(Uploaded::from(upload))
 }
 
 /// The media key type a kind's file is encrypted under.
@@ -480,8 +485,20 @@ impl Engine for RealEngine {
                 Outgoing::PollVote { poll, options } => {
                     vote(&client, &self.polls, &self.in_chat(&client, poll).await, options)?
                 }
-                Outgoing::Buttons { title, text, footer, buttons } => {
-                    interactive::buttons(title, text, footer, buttons)
+                Outgoing::Buttons { picture, title, text, footer, buttons } => {
+                    let picture = match picture {
+                        Some(p) => Some(interactive::picture(upload(&client, p.kind, &p.file).await?, p)),
+                        None => None,
+                    };
+                    interactive::buttons(picture, title, text, footer, buttons)
+                }
+                Outgoing::Carousel { text, cards } => {
+                    let mut pictured = Vec::with_capacity(cards.len());
+                    for card in cards {
+                        let p = &card.picture;
+                        pictured.push((interactive::picture(upload(&client, p.kind, &p.file).await?, p), card));
+                    }
+                    interactive::carousel(text, pictured)
                 }
                 Outgoing::List { text, title, button, options } => interactive::list(text, title, button, options),
                 Outgoing::Pix { key, key_type, merchant } => interactive::pix(key, key_type, merchant, id.as_str()),
