@@ -5,6 +5,7 @@
 //! phone's history sync, advertises the configured device name, and sends with our wire ids.
 
 pub mod account;
+mod by_day;
 pub mod conformance;
 pub mod http;
 pub mod interactive;
@@ -59,7 +60,7 @@ impl RealFactory {
 impl EngineFactory for RealFactory {
     fn open(&self, args: OpenArgs) -> BoxFuture<'_, Result<Arc<dyn Engine>, EngineError>> {
         Box::pin(async move {
-            let polls = args.store.clone();
+            let polls = Arc::new(poll::Polls::new(args.store.clone()));
             let kept = Arc::new(kept::Kept::new(args.store.clone()));
             let backend = store::KvBackend::new(args.store);
             let props = DevicePropsOverride::new().with_os(args.device_name.clone());
@@ -100,8 +101,8 @@ impl EngineFactory for RealFactory {
 struct RealEngine {
     bot: std::sync::Mutex<Option<Bot>>,
     handle: std::sync::Mutex<Option<BotHandle>>,
-    /// The engine's part of the instance's store, where our polls' secrets are kept ([`poll`]).
-    polls: Arc<dyn chatedge_connector::KvStore>,
+    /// The secrets and options of polls sent and received ([`poll`]).
+    polls: Arc<poll::Polls>,
     /// Bodies of messages sent and received, for forwarding ([`kept`]).
     kept: Arc<kept::Kept>,
     /// Numbers written in a form WhatsApp does not register them under, and the form it does
@@ -478,7 +479,7 @@ impl Engine for RealEngine {
                 Outgoing::Contacts(contacts) => shared_contacts(contacts),
                 Outgoing::Media(media) => media_message(&client, media).await?,
                 Outgoing::Poll { question, options, max_options } => {
-                    let record = poll::record_for(&self.polls, id.as_str(), options).await?;
+                    let record = self.polls.record_for(id.as_str(), options, now_ms()).await?;
                     poll::creation(question, &record, *max_options)?
                 }
                 Outgoing::Forward { message } => forwarded(&self.kept, message, now_ms())?,
@@ -906,14 +907,15 @@ fn forwarded(kept: &kept::Kept, message: &MessageRef, now_ms: u64) -> Result<wa:
 /// our JID in the creator's namespace, as WhatsApp Web does.
 fn vote(
     client: &Client,
-    polls: &Arc<dyn chatedge_connector::KvStore>,
+    polls: &poll::Polls,
     target: &MessageRef,
     chosen: &[String],
 ) -> Result<wa::Message, EngineError> {
-    let record = poll::known(polls, &target.id)?.ok_or_else(|| {
+    let record = polls.known(&target.id, now_ms())?.ok_or_else(|| {
         EngineError::Refused(format!(
-            "the poll {} is not known here: votes go on polls this instance sent or received since it was paired",
-            target.id
+            "the poll {} is not known here: votes go on polls this instance sent or received since it was paired, in the last {} days",
+            target.id,
+            poll::POLL_DAYS
         ))
     })?;
     let own_pn = client.pn().map(|j| j.to_non_ad_string()).ok_or(EngineError::NotLoggedIn)?;
@@ -937,7 +939,7 @@ fn vote(
 struct Hook {
     sink: Arc<dyn InboundSink>,
     media: MediaLimits,
-    polls: Arc<dyn chatedge_connector::KvStore>,
+    polls: Arc<poll::Polls>,
     kept: Arc<kept::Kept>,
 }
 
@@ -954,7 +956,7 @@ impl InboundDurabilityHook for Hook {
             // A poll's secret is kept before the ack: votes on it can be read and cast later.
             if let Some(record) = poll::received(&m.message, || jids(&m.info.source)) {
                 let id = &m.info.id;
-                poll::keep_received(&self.polls, id, &record).await.map_err(|e| whatsapp_rust::anyhow::anyhow!(e))?;
+                self.polls.keep_received(id, &record, now_ms()).await.map_err(|e| whatsapp_rust::anyhow::anyhow!(e))?;
             }
             let mut message = inbound(&m.message, &m.info);
             download(&client, &m.message, &mut message.content, self.media).await;
@@ -994,7 +996,7 @@ impl Hook {
         // The key is the voter's view of the poll (its `fromMe` is theirs): the kept record is
         // what says the poll is ours.
         let Some(poll_id) = key.id.as_deref() else { return };
-        let record = match poll::known(&self.polls, poll_id) {
+        let record = match self.polls.known(poll_id, now_ms()) {
             Ok(Some(record)) => record,
             Ok(None) => return,
             Err(e) => return tracing::warn!(error = %e, "whatsapp-web: poll record unreadable"),

@@ -3,12 +3,14 @@
 //! made once per poll, kept in the instance's store with the poll's options before the poll
 //! first reaches the wire, and used again when a resend after a crash carries the same wire id.
 //! Polls received: their secret, options and creator are kept before the server's ack, so
-//! votes on them can be read and this instance can vote too. A vote names its options by their
+//! votes on them can be read and this instance can vote too. Records are kept [`POLL_DAYS`]
+//! after the poll was sent or received ([`super::by_day`]); a vote on an older poll arrives
+//! unread. A vote names its options by their
 //! SHA-256: the kept options turn them back into names, and names into hashes.
 
 use std::sync::Arc;
 
-use chatedge_connector::{KvBatch, KvStore};
+use chatedge_connector::KvStore;
 use serde::{Deserialize, Serialize};
 use whatsapp_rust::wacore::poll::{
     compute_option_hash, decrypt_poll_vote_with_secret, encrypt_poll_vote_with_secret, PollVoteCiphertext,
@@ -16,13 +18,19 @@ use whatsapp_rust::wacore::poll::{
 use whatsapp_rust::waproto::buffa::MessageField;
 use whatsapp_rust::waproto::whatsapp as wa;
 
+use super::by_day::ByDay;
 use crate::engine::EngineError;
 
-/// Where poll records live in the engine's part of the instance's store (the engine's own
-/// tables are a two-letter tag and a 0 byte: no clash): ours, and those received, apart, so a
-/// received poll can never replace the record of one of ours.
-const PREFIX: &[u8] = b"cp/";
-const RECEIVED: &[u8] = b"cr/";
+/// Where poll records live in the engine's part of the instance's store, by the day they were
+/// kept (the engine's own tables are a two-letter tag and a 0 byte: no clash): ours, and those
+/// received, apart, so a received poll can never replace the record of one of ours.
+const OURS: &[u8] = b"po/";
+const RECEIVED: &[u8] = b"pr/";
+/// Where records were kept, under the wire id alone, before they aged out: still read.
+const OURS_UNDATED: &[u8] = b"cp/";
+const RECEIVED_UNDATED: &[u8] = b"cr/";
+/// How long after a poll was sent or received its votes can be read and cast.
+pub const POLL_DAYS: u32 = 90;
 /// WhatsApp's bounds on a poll's options.
 pub const MIN_OPTIONS: usize = 2;
 pub const MAX_OPTIONS: usize = 12;
@@ -38,64 +46,80 @@ pub struct PollRecord {
     pub creators: Vec<String>,
 }
 
-fn key(wire_id: &str) -> Vec<u8> {
-    [PREFIX, wire_id.as_bytes()].concat()
+/// One instance's poll records, kept [`POLL_DAYS`].
+pub struct Polls {
+    store: Arc<dyn KvStore>,
+    ours: ByDay,
+    received: ByDay,
 }
 
-fn received_key(wire_id: &str) -> Vec<u8> {
-    [RECEIVED, wire_id.as_bytes()].concat()
-}
-
-/// The record of the poll sent as `wire_id`: the kept one (a resend), or a new secret written
-/// durably before it is returned.
-pub async fn record_for(
-    store: &Arc<dyn KvStore>,
-    wire_id: &str,
-    options: &[String],
-) -> Result<PollRecord, EngineError> {
-    if let Some(kept) = load(store, wire_id)? {
-        return Ok(kept);
+impl Polls {
+    pub fn new(store: Arc<dyn KvStore>) -> Polls {
+        let ours = ByDay::new(store.clone(), OURS, POLL_DAYS);
+        let received = ByDay::new(store.clone(), RECEIVED, POLL_DAYS);
+        Polls { store, ours, received }
     }
-    let mut secret = vec![0u8; 32];
-    rand::Rng::fill(&mut rand::rng(), &mut secret[..]);
-    let record = PollRecord { secret, options: options.to_vec(), creators: Vec::new() };
-    let value = serde_json::to_vec(&record).map_err(|e| EngineError::Store(e.to_string()))?;
-    let mut batch = KvBatch::new();
-    batch.put(key(wire_id), value);
-    store.write(batch).await.map_err(|e| EngineError::Store(e.to_string()))?;
-    Ok(record)
-}
 
-/// The kept record of our poll `wire_id`, if any.
-pub fn load(store: &Arc<dyn KvStore>, wire_id: &str) -> Result<Option<PollRecord>, EngineError> {
-    read(store, &key(wire_id), wire_id)
-}
+    /// The record of the poll sent as `wire_id`: the kept one (a resend), or a new secret
+    /// written durably before it is returned.
+    pub async fn record_for(&self, wire_id: &str, options: &[String], now_ms: u64) -> Result<PollRecord, EngineError> {
+        if let Some(kept) = self.ours(wire_id, now_ms)? {
+            return Ok(kept);
+        }
+        let mut secret = vec![0u8; 32];
+        rand::Rng::fill(&mut rand::rng(), &mut secret[..]);
+        let record = PollRecord { secret, options: options.to_vec(), creators: Vec::new() };
+        self.ours.write(&[(wire_id, encode(&record)?)], now_ms).await?;
+        Ok(record)
+    }
 
-/// The kept record of the poll `wire_id`: ours, or else one received.
-pub fn known(store: &Arc<dyn KvStore>, wire_id: &str) -> Result<Option<PollRecord>, EngineError> {
-    match load(store, wire_id)? {
-        Some(ours) => Ok(Some(ours)),
-        None => read(store, &received_key(wire_id), wire_id),
+    /// The kept record of our poll `wire_id`, if any.
+    pub fn ours(&self, wire_id: &str, now_ms: u64) -> Result<Option<PollRecord>, EngineError> {
+        match self.ours.find(wire_id, now_ms)? {
+            Some(value) => decode(&value, wire_id).map(Some),
+            None => self.undated(OURS_UNDATED, wire_id),
+        }
+    }
+
+    /// The kept record of the poll `wire_id`: ours, or else one received.
+    pub fn known(&self, wire_id: &str, now_ms: u64) -> Result<Option<PollRecord>, EngineError> {
+        if let Some(ours) = self.ours(wire_id, now_ms)? {
+            return Ok(Some(ours));
+        }
+        self.received(wire_id, now_ms)
+    }
+
+    fn received(&self, wire_id: &str, now_ms: u64) -> Result<Option<PollRecord>, EngineError> {
+        match self.received.find(wire_id, now_ms)? {
+            Some(value) => decode(&value, wire_id).map(Some),
+            None => self.undated(RECEIVED_UNDATED, wire_id),
+        }
+    }
+
+    fn undated(&self, prefix: &[u8], wire_id: &str) -> Result<Option<PollRecord>, EngineError> {
+        let key = [prefix, wire_id.as_bytes()].concat();
+        let Some(value) = self.store.get(&key).map_err(|e| EngineError::Store(e.to_string()))? else {
+            return Ok(None);
+        };
+        decode(&value, wire_id).map(Some)
+    }
+
+    /// Keeps a received poll's secret, options and creator (durably: before the server's ack),
+    /// so votes on it can be read and cast. The first poll received under a wire id keeps it.
+    pub async fn keep_received(&self, wire_id: &str, record: &PollRecord, now_ms: u64) -> Result<(), EngineError> {
+        if self.received(wire_id, now_ms)?.is_some() {
+            return Ok(());
+        }
+        self.received.write(&[(wire_id, encode(record)?)], now_ms).await
     }
 }
 
-fn read(store: &Arc<dyn KvStore>, key: &[u8], wire_id: &str) -> Result<Option<PollRecord>, EngineError> {
-    let Some(bytes) = store.get(key).map_err(|e| EngineError::Store(e.to_string()))? else {
-        return Ok(None);
-    };
-    serde_json::from_slice(&bytes).map(Some).map_err(|e| EngineError::Store(format!("poll record {wire_id}: {e}")))
+fn encode(record: &PollRecord) -> Result<Vec<u8>, EngineError> {
+    serde_json::to_vec(record).map_err(|e| EngineError::Store(e.to_string()))
 }
 
-/// Keeps a received poll's secret, options and creator (durably: before the server's ack), so
-/// votes on it can be read and cast. The first poll received under a wire id keeps it.
-pub async fn keep_received(store: &Arc<dyn KvStore>, wire_id: &str, record: &PollRecord) -> Result<(), EngineError> {
-    if read(store, &received_key(wire_id), wire_id)?.is_some() {
-        return Ok(());
-    }
-    let value = serde_json::to_vec(record).map_err(|e| EngineError::Store(e.to_string()))?;
-    let mut batch = KvBatch::new();
-    batch.put(received_key(wire_id), value);
-    store.write(batch).await.map_err(|e| EngineError::Store(e.to_string()))
+fn decode(value: &[u8], wire_id: &str) -> Result<PollRecord, EngineError> {
+    serde_json::from_slice(value).map_err(|e| EngineError::Store(format!("poll record {wire_id}: {e}")))
 }
 
 /// The secret a received poll carries, with its options and its `creators` (asked only for a

@@ -725,13 +725,14 @@ fn whatsapps_refusals_of_account_queries_name_why() {
 
 #[tokio::test]
 async fn a_polls_secret_is_kept_before_it_is_sent_and_a_resend_carries_the_same_one() {
-    let store: Arc<dyn KvStore> = Arc::new(MemKv::new());
+    const NOW: u64 = 1_800_000_000_000;
+    let polls = poll::Polls::new(Arc::new(MemKv::new()));
     let options = vec!["Mon".to_owned(), "Tue".to_owned(), "Wed".to_owned()];
-    let first = poll::record_for(&store, "3EB0AA", &options).await.unwrap();
+    let first = polls.record_for("3EB0AA", &options, NOW).await.unwrap();
     assert_eq!(first.secret.len(), 32);
-    let again = poll::record_for(&store, "3EB0AA", &options).await.unwrap();
-    assert_eq!(again, first, "a resend after a crash: the same secret");
-    let other = poll::record_for(&store, "3EB0BB", &options).await.unwrap();
+    let again = polls.record_for("3EB0AA", &options, NOW + 86_400_000).await.unwrap();
+    assert_eq!(again, first, "a resend after a crash, the next day: the same secret");
+    let other = polls.record_for("3EB0BB", &options, NOW).await.unwrap();
     assert_ne!(other.secret, first.secret, "each poll its own");
 
     let single = poll::creation("Which day?", &first, 1).unwrap();
@@ -783,7 +784,8 @@ fn a_vote_on_our_poll_is_read_with_its_secret_whichever_way_whatsapp_names_the_v
 #[tokio::test]
 async fn a_received_polls_secret_is_kept_once_and_never_replaces_one_of_ours() {
     use whatsapp_rust::waproto::buffa::MessageField;
-    let store: Arc<dyn KvStore> = Arc::new(MemKv::new());
+    const NOW: u64 = 1_800_000_000_000;
+    let polls = poll::Polls::new(Arc::new(MemKv::new()));
     let question = wa::message::PollCreationMessage {
         name: Some("Lunch?".into()),
         options: ["Yes", "No"]
@@ -802,15 +804,47 @@ async fn a_received_polls_secret_is_kept_once_and_never_replaces_one_of_ours() {
     assert_eq!((record.secret.clone(), record.options.clone()), (vec![9; 32], vec!["Yes".into(), "No".into()]));
     assert_eq!(poll::received(&wa::Message::default(), || creator.clone()), None, "not a poll");
 
-    poll::keep_received(&store, "3A0001", &record).await.unwrap();
+    polls.keep_received("3A0001", &record, NOW).await.unwrap();
     let impostor = poll::PollRecord { secret: vec![1; 32], ..record.clone() };
-    poll::keep_received(&store, "3A0001", &impostor).await.unwrap();
-    assert_eq!(poll::known(&store, "3A0001").unwrap(), Some(record.clone()), "the first poll under an id keeps it");
+    polls.keep_received("3A0001", &impostor, NOW + 86_400_000).await.unwrap();
+    assert_eq!(polls.known("3A0001", NOW + 86_400_000).unwrap(), Some(record.clone()), "the first poll keeps its id");
     // A received poll reusing the wire id of one of ours never stands for ours.
-    let ours = poll::record_for(&store, "3EB0AA", &["a".to_owned(), "b".to_owned()]).await.unwrap();
-    poll::keep_received(&store, "3EB0AA", &record).await.unwrap();
-    assert_eq!(poll::known(&store, "3EB0AA").unwrap(), Some(ours));
-    assert_eq!(poll::known(&store, "3A0002").unwrap(), None);
+    let ours = polls.record_for("3EB0AA", &["a".to_owned(), "b".to_owned()], NOW).await.unwrap();
+    polls.keep_received("3EB0AA", &record, NOW).await.unwrap();
+    assert_eq!(polls.known("3EB0AA", NOW).unwrap(), Some(ours));
+    assert_eq!(polls.known("3A0002", NOW).unwrap(), None);
+}
+
+#[tokio::test]
+async fn poll_records_age_out_after_ninety_days_whole_days_at_a_time_and_undated_ones_are_still_read() {
+    const DAY: u64 = 86_400_000;
+    let store: Arc<dyn KvStore> = Arc::new(MemKv::new());
+    let polls = poll::Polls::new(store.clone());
+    let start = 20_000 * DAY + 5;
+    let options = ["Yes".to_owned(), "No".to_owned()];
+    let ours = polls.record_for("3EB0AA", &options, start).await.unwrap();
+    let theirs = poll::PollRecord { secret: vec![9; 32], options: options.to_vec(), creators: vec!["5511@s".into()] };
+    polls.keep_received("3A0001", &theirs, start).await.unwrap();
+    let last_day = start + u64::from(poll::POLL_DAYS) * DAY;
+    assert_eq!(polls.known("3EB0AA", last_day).unwrap(), Some(ours.clone()), "kept through the last day");
+    assert_eq!(polls.known("3A0001", last_day).unwrap(), Some(theirs.clone()));
+    assert_eq!(polls.known("3EB0AA", last_day + DAY).unwrap(), None, "then aged out");
+
+    // Records kept under the wire id alone, before records were kept by day, are still read.
+    let mut undated = chatedge_connector::KvBatch::new();
+    undated.put(b"cp/3EB0OLD".to_vec(), serde_json::to_vec(&ours).unwrap());
+    undated.put(b"cr/3AOLD".to_vec(), serde_json::to_vec(&theirs).unwrap());
+    store.write(undated).await.unwrap();
+
+    // The first write of a later day drops the aged-out days, whole, ours and received alike
+    // (each on its own first write of the day).
+    let later = last_day + 2 * DAY;
+    polls.record_for("3EB0BB", &options, later).await.unwrap();
+    polls.keep_received("3A0002", &theirs, later).await.unwrap();
+    let rows: Vec<_> = [&b"po/"[..], b"pr/"].iter().flat_map(|p| store.scan_prefix(p, 100).unwrap()).collect();
+    assert_eq!(rows.len(), 2, "only the later day's records are left: {rows:?}");
+    assert_eq!(polls.known("3EB0OLD", later).unwrap(), Some(ours), "an undated record of ours");
+    assert_eq!(polls.known("3AOLD", later).unwrap(), Some(theirs), "an undated record received");
 }
 
 #[test]
