@@ -2,8 +2,6 @@
 //! --test-clock`, the admin calls that make accounts and move the clock, and the integrator
 //! calls an account makes.
 
-#![allow(dead_code)] // each test binary uses a different part
-
 use serde_json::{json, Value};
 
 use crate::common::{Chatedge, Http, Instance, FAST};

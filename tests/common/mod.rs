@@ -1,7 +1,7 @@
 //! Test harness: starts the real `chatedge` binary on 127.0.0.1 with its own data directory,
 //! talks to it over real sockets, and receives its webhooks on a real HTTP sink.
 
-#![allow(dead_code)] // each test binary uses a different part of the harness
+#![allow(dead_code)] // the suite uses all of it, tests/whatsapp_web.rs a part
 
 pub mod cloud_notify;
 pub mod faults;

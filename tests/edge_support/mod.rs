@@ -2,8 +2,6 @@
 //! h3), each trusting one PEM certificate, plus certificate generation (rcgen) and finding the
 //! TLS port the way a browser does — from the `Alt-Svc` header of a plain answer.
 
-#![allow(dead_code)] // each edge test binary uses a different part
-
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;

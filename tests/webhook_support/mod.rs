@@ -3,8 +3,6 @@
 //! answering), a listener that accepts connections and never reads them (packets into a
 //! void), and the ordering checks the tests share. Helpers for tests/webhook_*.rs only.
 
-#![allow(dead_code)] // each test binary uses a different part
-
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

@@ -1,0 +1,325 @@
+//! Media out, against the real binary: images, audio, a 60 MB video and a 90 MB document sent
+//! by URL (fetched from a real loopback file server) and by base64 data URI arrive at the sim
+//! network byte for byte; wrong types, unreachable or missing URLs and oversized media are
+//! refused — at once with a 4xx naming the field when the bytes came with the request, through
+//! the message's DeliveryCallback when they are fetched — and leave nothing queued; the same
+//! bytes are stored once; many concurrent large uploads all get an answer.
+
+use crate::common;
+
+use std::collections::HashSet;
+
+use common::files::{
+    self, arrived, assert_media, stored_files, upload, wait_arrived, Blob, FileServer, PngParts, RawPost,
+};
+use common::*;
+use serde_json::{json, Value};
+
+const MB: u64 = 1024 * 1024;
+
+/// FAST, fetching media from the loopback file server.
+fn config(media: &str) -> String {
+    format!("{FAST}\n[media]\nfetch_allow_private = true\n{media}\n")
+}
+
+fn phone(n: u64) -> String {
+    format!("55119{:08}", 30_001 + n)
+}
+
+/// Sends `{"phone", <field>: url}` to `route` and answers the zaapId.
+async fn send_url(p: &Paired, route: &str, field: &str, phone: &str, url: &str) -> String {
+    let (status, v) = p.http.post(&p.ce.instance_url(&p.inst, route), None, &json!({"phone": phone, field: url})).await;
+    assert_eq!(status, 200, "{route} by URL: {v}");
+    v["zaapId"].as_str().unwrap().to_owned()
+}
+
+/// Sends `blob` as a base64 data URI to `route`, expecting 200, and answers the zaapId.
+async fn send_base64_ok(p: &Paired, route: &str, field: &str, mime: &str, phone: &str, blob: &Blob) -> String {
+    let a = files::send_base64(&p.ce.instance_url(&p.inst, route), field, mime, phone, blob).await;
+    assert_eq!(a.status, 200, "{route} by base64: {}", a.body);
+    a.body["zaapId"].as_str().unwrap().to_owned()
+}
+
+/// The DeliveryCallback of `zaap`, once it came.
+async fn delivery(sink: &Sink, zaap: &str) -> Value {
+    let events = sink
+        .wait_for(PATIENCE, &format!("the DeliveryCallback of {zaap}"), |e| {
+            e.iter().any(|r| r.body["type"] == "DeliveryCallback" && r.body["zaapId"] == zaap)
+        })
+        .await;
+    events.into_iter().find(|r| r.body["type"] == "DeliveryCallback" && r.body["zaapId"] == zaap).unwrap().body
+}
+
+async fn queue_count(p: &Paired) -> u64 {
+    let (_, v) = p.http.get(&p.ce.instance_url(&p.inst, "queue/count"), None).await;
+    v["count"].as_u64().unwrap()
+}
+
+/// Waits until the instance's queue is empty.
+async fn wait_queue_empty(p: &Paired) {
+    eventually(PATIENCE, || async { (queue_count(p).await == 0).then_some(()) }).await.expect("the queue empties");
+}
+
+/// Sends each `(route, field, mime, blob)` by URL and by base64 to its own phones and checks
+/// that every one arrives with the same SHA-256, size and type, delivered without error.
+async fn round_trip(p: &Paired, server: &FileServer, cases: &[(&str, &str, &str, Blob)], first_phone: u64) {
+    let mut sent = Vec::new();
+    for (i, (route, field, mime, blob)) in cases.iter().enumerate() {
+        let (by_url, by_base64) = (phone(first_phone + 2 * i as u64), phone(first_phone + 2 * i as u64 + 1));
+        let url = server.serve(&format!("/{i}/{field}"), blob);
+        sent.push((send_url(p, route, field, &by_url, &url).await, by_url, i, "by URL"));
+        sent.push((send_base64_ok(p, route, field, mime, &by_base64, blob).await, by_base64, i, "by base64"));
+    }
+    for (zaap, phone, i, how) in &sent {
+        let (route, field, mime, blob) = &cases[*i];
+        let what = format!("{route} {how}");
+        let d = delivery(&p.sink, zaap).await;
+        assert!(d.get("error").is_none(), "{what}: {d}");
+        let messages = wait_arrived(&p.http, &p.ce, &p.inst, phone, 1).await;
+        assert_eq!(messages.len(), 1, "{what}: one message arrives");
+        assert_media(&messages[0], blob, mime, &what);
+        assert_eq!(messages[0]["type"], *field, "{what}");
+    }
+    wait_queue_empty(p).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_and_an_audio_arrive_byte_for_byte_by_url_and_by_base64() {
+    let p = paired(&config("")).await;
+    let server = FileServer::start().await;
+    let cases = [
+        ("send-image", "image", "image/png", Blob::png(640, 480, 1)),
+        ("send-audio", "audio", "audio/ogg; codecs=opus", Blob::ogg(3 * MB, 2)),
+    ];
+    round_trip(&p, &server, &cases, 0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_60_mb_video_and_a_90_mb_document_arrive_byte_for_byte_by_url_and_by_base64() {
+    let p = paired(&config("")).await;
+    let server = FileServer::start().await;
+    let document = Blob::pdf(90 * MB, 4);
+    // The document's base64 body is larger than 120 MB: media routes take it.
+    assert!(upload("document", "application/pdf", &phone(0), &document).len() > 120_000_000);
+    let cases = [
+        ("send-video", "video", "video/mp4", Blob::mp4(60 * MB, 3)),
+        ("send-document/pdf", "document", "application/pdf", document),
+    ];
+    round_trip(&p, &server, &cases, 10).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routes_other_than_media_keep_the_1_mib_body_limit() {
+    let p = paired(&config("")).await;
+    // Refused from its declared length, before the body is read (so the client's write does
+    // not race the answer).
+    let body = json!({"phone": phone(20), "message": "x".repeat(2 * MB as usize)}).to_string();
+    let path = p.ce.instance_url(&p.inst, "send-text").replacen(&p.ce.dp, "", 1);
+    let mut conn = common::faults::wire::Conn::open(&p.ce.dp).await.unwrap();
+    conn.write_partial(&path, body.as_bytes(), 0).await.unwrap();
+    let outcome = conn.answer().await;
+    assert_eq!(outcome.status(), Some(413), "a 2 MB send-text body: {outcome:?}");
+    assert_eq!(queue_count(&p).await, 0, "nothing is queued for a refused request");
+    // A media route takes a body of that size.
+    let image = Blob::png(800, 800, 20);
+    assert!(upload("image", "image/png", &phone(21), &image).len() > 2 * MB);
+    send_base64_ok(&p, "send-image", "image", "image/png", &phone(21), &image).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_media_body_larger_than_any_media_allows_is_refused_413_not_asked_to_retry() {
+    let p = paired(&config("")).await;
+    // 2 GB declared: more than the largest document's base64 and more than the whole upload
+    // budget. Retrying cannot help, so the answer is 413, never 503 "Too many uploads".
+    let path = p.ce.instance_url(&p.inst, "send-document/pdf").replacen(&p.ce.dp, "", 1);
+    let mut conn = common::faults::wire::Conn::open(&p.ce.dp).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        2 * 1024 * MB
+    );
+    conn.write_raw(head.as_bytes()).await.unwrap();
+    let outcome = conn.answer().await;
+    assert_eq!(outcome.status(), Some(413), "{outcome:?}");
+    assert_eq!(queue_count(&p).await, 0, "nothing is queued for a refused request");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pdf_sent_as_an_image_is_refused_naming_the_field() {
+    let p = paired(&config("")).await;
+    let server = FileServer::start().await;
+    let pdf = Blob::pdf(200_000, 5);
+    // Sent with the request: refused at once, naming the field and what the bytes are.
+    let a = files::send_base64(&p.ce.instance_url(&p.inst, "send-image"), "image", "image/png", &phone(30), &pdf).await;
+    assert_eq!(a.status, 400, "{}", a.body);
+    let message = a.body["message"].as_str().unwrap_or_default();
+    assert!(message.starts_with("image") && message.contains("application/pdf"), "{}", a.body);
+    assert_eq!(queue_count(&p).await, 0, "nothing is queued for a refused request");
+    assert!(stored_files(p.dir.path()).is_empty(), "nothing is stored for a refused request");
+
+    // Fetched by URL when the message leaves: the DeliveryCallback carries the error.
+    let zaap = send_url(&p, "send-image", "image", &phone(31), &server.serve("/report.png", &pdf)).await;
+    let d = delivery(&p.sink, &zaap).await;
+    assert!(d["error"].as_str().is_some_and(|e| e.contains("application/pdf")), "{d}");
+    assert!(arrived(&p.http, &p.ce, &p.inst, &phone(31)).await.is_empty(), "nothing arrives");
+    wait_queue_empty(&p).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_url_that_answers_404_fails_through_the_delivery_callback() {
+    let p = paired(&config("")).await;
+    let server = FileServer::start().await;
+    let zaap = send_url(&p, "send-image", "image", &phone(40), &server.missing("/gone.png")).await;
+    let d = delivery(&p.sink, &zaap).await;
+    assert!(d["error"].as_str().is_some_and(|e| e.contains("404")), "{d}");
+    assert!(arrived(&p.http, &p.ce, &p.inst, &phone(40)).await.is_empty(), "nothing arrives");
+    wait_queue_empty(&p).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_url_to_a_private_address_fails_through_the_delivery_callback_unless_allowed() {
+    let p = paired(FAST).await; // [media] fetch_allow_private is false by default
+    let server = FileServer::start().await;
+    let image = Blob::png(64, 64, 6);
+    let zaap = send_url(&p, "send-image", "image", &phone(50), &server.serve("/a.png", &image)).await;
+    let d = delivery(&p.sink, &zaap).await;
+    let error = d["error"].as_str().unwrap_or_default();
+    assert!(error.contains("media fetch failed") && error.contains("127.0.0.1"), "{d}");
+    assert!(arrived(&p.http, &p.ce, &p.inst, &phone(50)).await.is_empty(), "nothing arrives");
+    wait_queue_empty(&p).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_over_its_limit_is_refused_413_by_base64_and_through_the_delivery_callback_by_url() {
+    let p = paired(&config("")).await;
+    let server = FileServer::start().await;
+    // Seed 002: images up to 16 MB.
+    let image = Blob::with_head(&Blob::png(16, 16, 7).to_vec(), 16 * MB + 1, 7);
+    let a =
+        files::send_base64(&p.ce.instance_url(&p.inst, "send-image"), "image", "image/png", &phone(60), &image).await;
+    assert_eq!(a.status, 413, "{}", a.body);
+    assert!(a.body["message"].as_str().is_some_and(|m| m.starts_with("image")), "{}", a.body);
+    assert_eq!(queue_count(&p).await, 0, "nothing is queued for a refused request");
+    assert!(stored_files(p.dir.path()).is_empty(), "nothing is stored for a refused request");
+
+    let zaap = send_url(&p, "send-image", "image", &phone(61), &server.serve("/big.png", &image)).await;
+    let d = delivery(&p.sink, &zaap).await;
+    assert!(d["error"].as_str().is_some_and(|e| e.contains("larger than")), "{d}");
+    assert!(arrived(&p.http, &p.ce, &p.inst, &phone(61)).await.is_empty(), "nothing arrives");
+    wait_queue_empty(&p).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_bytes_sent_twice_are_stored_once() {
+    let p = paired(&config("")).await;
+    let (image, other) = (Blob::png(300, 200, 8), Blob::png(300, 200, 9));
+    send_base64_ok(&p, "send-image", "image", "image/png", &phone(70), &image).await;
+    send_base64_ok(&p, "send-image", "image", "image/png", &phone(71), &image).await;
+    assert_eq!(stored_files(p.dir.path()), vec![image.sha256()], "one file for the same bytes twice");
+    send_base64_ok(&p, "send-image", "image", "image/png", &phone(72), &other).await;
+    let mut want = vec![image.sha256(), other.sha256()];
+    want.sort();
+    assert_eq!(stored_files(p.dir.path()), want, "different bytes, another file");
+    for (n, blob) in [(70, &image), (71, &image), (72, &other)] {
+        let m = wait_arrived(&p.http, &p.ce, &p.inst, &phone(n), 1).await;
+        assert_media(&m[0], blob, "image/png", &format!("image to {}", phone(n)));
+    }
+}
+
+/// Sends `images` concurrently to send-image (phone `first_phone + i` for image `i`), each
+/// retried after its Retry-After while the server answers 503 "Too many uploads"; answers
+/// the zaapIds and how many 503s came.
+async fn concurrent_uploads(p: &Paired, images: &[Blob], first_phone: u64) -> (Vec<String>, usize) {
+    let mut set = tokio::task::JoinSet::new();
+    for (i, image) in images.iter().enumerate() {
+        let (url, image, phone) =
+            (p.ce.instance_url(&p.inst, "send-image"), image.clone(), phone(first_phone + i as u64));
+        set.spawn(async move {
+            let mut busy = 0;
+            loop {
+                let a = files::send_base64(&url, "image", "image/png", &phone, &image).await;
+                if a.status == 200 {
+                    return (a.body["zaapId"].as_str().unwrap().to_owned(), busy);
+                }
+                assert_eq!(a.status, 503, "upload {i}: {}", a.body);
+                assert_eq!(a.body["error"], "Too many uploads", "upload {i}");
+                let wait: u64 = a.retry_after.as_deref().expect("503 carries Retry-After").parse().unwrap();
+                busy += 1;
+                tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+            }
+        });
+    }
+    let (mut zaaps, mut busy) = (Vec::new(), 0);
+    while let Some(r) = set.join_next().await {
+        let (zaap, b) = r.unwrap();
+        zaaps.push(zaap);
+        busy += b;
+    }
+    (zaaps, busy)
+}
+
+/// 50 distinct images of just under 16 MB (one shared buffer of pixels, a different comment each).
+fn sixteen_mb_images(n: usize) -> Vec<Blob> {
+    let parts = PngParts::new(2_300, 2_300, 10);
+    (0..n).map(|i| parts.blob(format!("image {i}").as_bytes())).collect()
+}
+
+async fn check_arrivals(p: &Paired, images: &[Blob], first_phone: u64, zaaps: &[String]) {
+    let want: HashSet<String> = zaaps.iter().cloned().collect();
+    p.sink.wait_for_zaaps(&want, "a DeliveryCallback for every upload").await;
+    for (i, image) in images.iter().enumerate() {
+        let m = wait_arrived(&p.http, &p.ce, &p.inst, &phone(first_phone + i as u64), 1).await;
+        assert_media(&m[0], image, "image/png", &format!("upload {i}"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_16_mb_base64_images_all_answer_and_arrive() {
+    let p = paired(&config("")).await;
+    let images = sixteen_mb_images(50);
+    assert!(images[0].len() > 15 * MB && images[0].len() < 16 * MB);
+    let (zaaps, busy) = concurrent_uploads(&p, &images, 100).await;
+    check_arrivals(&p, &images, 100, &zaaps).await;
+    eprintln!(
+        "media_out: 50 concurrent 16 MB base64 images: {busy} answered 503 first; chatedge peak RSS {} MiB",
+        p.ce.peak_rss_kib() / 1024
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_over_the_in_flight_budget_get_503_with_retry_after_and_succeed_when_retried() {
+    // Room for one 16 MB image's body at a time (the smallest budget the config allows when no
+    // media may be larger than 16 MB).
+    let budget = 16 * MB / 3 * 4 + 8 + 64 * 1024;
+    let p = paired(&config(&format!(
+        "max_video_bytes = {}\nmax_document_bytes = {}\nmax_upload_bytes_in_flight = {budget}",
+        16 * MB,
+        16 * MB
+    )))
+    .await;
+    let images = sixteen_mb_images(8);
+    let url = p.ce.instance_url(&p.inst, "send-image");
+
+    // An upload whose body is still arriving holds its room in the budget…
+    let first = upload("image", "image/png", &phone(200), &images[0]);
+    let half = first.len() / 2;
+    let mut held = RawPost::start(&url, first).await;
+    held.write(half).await;
+    // …so another is refused with 503 and Retry-After, and nothing of it is queued.
+    let a = files::send_base64(&url, "image", "image/png", &phone(201), &images[1]).await;
+    assert_eq!(a.status, 503, "{}", a.body);
+    assert_eq!(a.body["error"], "Too many uploads");
+    assert!(a.retry_after.as_deref().is_some_and(|s| s.parse::<u64>().is_ok()), "{a:?}");
+    assert_eq!(queue_count(&p).await, 0, "nothing is queued for a refused upload");
+
+    // Once the first finishes, the retry succeeds.
+    let first = held.answer().await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let zaap = send_base64_ok(&p, "send-image", "image", "image/png", &phone(201), &images[1]).await;
+    let mut zaaps = vec![first.body["zaapId"].as_str().unwrap().to_owned(), zaap];
+
+    // Many at once: every one answers 200 or 503, and with retries all arrive.
+    let (more, busy) = concurrent_uploads(&p, &images[2..], 202).await;
+    eprintln!("media_out: 6 concurrent 16 MB uploads with room for one: {busy} answers were 503");
+    zaaps.extend(more);
+    check_arrivals(&p, &images, 200, &zaaps).await;
+}
