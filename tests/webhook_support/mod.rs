@@ -1,7 +1,7 @@
 //! Webhook receivers that misbehave on purpose, for the issue 9 delivery tests: a real HTTP
 //! server on 127.0.0.1 whose answer can be switched at run time (200, 503, 410, or never
 //! answering), a listener that accepts connections and never reads them (packets into a
-//! void), and the ordering checks the tests share. Helpers for tests/webhook_*.rs only.
+//! void), and the ordering checks the tests share. Helpers for the suite's webhook_*.rs only.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
