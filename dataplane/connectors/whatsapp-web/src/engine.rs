@@ -102,6 +102,20 @@ pub enum Outgoing {
         text: String,
         cards: Vec<Card>,
     },
+    /// An event (WhatsApp's "event" message) with its secret: those invited answer going or
+    /// not going.
+    Event(EventDetails),
+    /// The event `event` (one this instance sent), as it is now.
+    EventEdit {
+        event: MessageRef,
+        details: EventDetails,
+    },
+    /// This instance's answer to the event `event` (one it sent, or received since it was
+    /// paired).
+    EventAnswer {
+        event: MessageRef,
+        going: bool,
+    },
     /// A PIX key (Brazil's instant payments: `key_type` is `CPF`, `CNPJ`, `PHONE`, `EMAIL` or
     /// `EVP`) shown with `merchant`'s name and a button that copies it.
     Pix {
@@ -122,6 +136,18 @@ pub enum Button {
     Call { label: String, phone: String },
     /// Copies `code` (a one-time password, say).
     Copy { label: String, code: String },
+}
+
+/// What an event says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventDetails {
+    pub name: String,
+    pub description: Option<String>,
+    /// When it starts (unix seconds).
+    pub start_s: i64,
+    /// Where, by name.
+    pub place: Option<String>,
+    pub canceled: bool,
 }
 
 /// An image or a video shown above buttons (uploaded first, as the message's header).
@@ -156,6 +182,8 @@ impl Outgoing {
             Outgoing::Reaction { .. }
                 | Outgoing::Revoke { .. }
                 | Outgoing::PollVote { .. }
+                | Outgoing::EventEdit { .. }
+                | Outgoing::EventAnswer { .. }
                 | Outgoing::Buttons { .. }
                 | Outgoing::List { .. }
                 | Outgoing::Carousel { .. }
@@ -582,6 +610,19 @@ pub enum InboundContent {
     PollVote {
         poll: String,
         options: Vec<String>,
+    },
+    /// An event someone created in this chat.
+    Event {
+        details: EventDetails,
+        /// The call it takes place on, if any.
+        join_link: Option<String>,
+    },
+    /// An answer to the event `event` (its wire id; one this instance sent or received since
+    /// it was paired), read with the event's secret.
+    EventAnswer {
+        event: String,
+        going: bool,
+        at_ms: u64,
     },
     /// A tap on a reply button of a message this account sent: the button's `id` and the text
     /// it showed.

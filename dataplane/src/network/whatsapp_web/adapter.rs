@@ -21,8 +21,8 @@ use super::{LineReport, Reports};
 use crate::media::{Media, MediaKind};
 use crate::network::account::{Account, AccountCall, AccountError, ReplyTx};
 use crate::network::incoming::{
-    ButtonResponse, Contact, IncomingContent, ListResponse, Location, PinMessage, Poll, PollOption, PollVote, Reaction,
-    ReferencedMessage, WaitingMessage,
+    ButtonResponse, Contact, Event, EventPlace, EventResponse, IncomingContent, ListResponse, Location, PinMessage,
+    Poll, PollOption, PollVote, Reaction, ReferencedMessage, WaitingMessage,
 };
 use crate::network::{
     AckId, Connector, Credentials, Generation, IncomingMessage, MessageStatus, NetworkError, NetworkEvent,
@@ -30,7 +30,7 @@ use crate::network::{
 };
 use crate::queue::content::action::{PinAction, PinDuration};
 use crate::queue::content::card::{ContactCard, LinkPreview};
-use crate::queue::content::interactive::{answer_id, ActionButton};
+use crate::queue::content::interactive::{answer_id, ActionButton, Event as QueuedEvent, EventAnswer};
 use crate::queue::content::{Action, Card, Interactive};
 use crate::queue::{Content, OutboundMessage};
 
@@ -262,6 +262,7 @@ fn pictured(content: &Interactive, media: &Arc<Media>) -> Option<wa::WithFiles> 
 /// A received message as the data plane's.
 fn incoming(m: wa::InboundMessage) -> Option<IncomingMessage> {
     let from = Phone::parse(&m.chat).ok()?;
+    let writer = m.participant.clone().unwrap_or_else(|| m.chat.clone());
     let content = match m.content {
         wa::InboundContent::Text(text) => IncomingMessage::text(from.clone(), text).content,
         wa::InboundContent::Media { kind, mime, caption, file_name, seconds, view_once, file: _ } => {
@@ -299,6 +300,20 @@ fn incoming(m: wa::InboundMessage) -> Option<IncomingMessage> {
         wa::InboundContent::PollVote { poll, options } => IncomingContent::PollVote(PollVote {
             poll_message_id: as_integrator_knows(poll),
             options: options.into_iter().map(|name| PollOption { name }).collect(),
+        }),
+        wa::InboundContent::Event { details, join_link } => IncomingContent::Event(Event {
+            name: details.name,
+            description: details.description.unwrap_or_default(),
+            canceled: details.canceled,
+            join_link: join_link.unwrap_or_default(),
+            schedule_time: u64::try_from(details.start_s).unwrap_or(0),
+            location: EventPlace { name: details.place, ..EventPlace::default() },
+        }),
+        wa::InboundContent::EventAnswer { event, going, at_ms } => IncomingContent::EventResponse(EventResponse {
+            response: if going { EventAnswer::Going } else { EventAnswer::NotGoing }.as_str().to_owned(),
+            response_from: writer,
+            time: at_ms,
+            referenced_message: referenced(event.clone(), wa::WireId::ours(&event).is_some(), &m.chat),
         }),
         wa::InboundContent::ButtonReply { id, text } => {
             IncomingContent::ButtonResponse(ButtonResponse { button_id: id, message: text })
@@ -404,6 +419,11 @@ impl WhatsappWebConnector {
     /// this covers messages queued before a network change).
     fn refuse(&self, message: &OutboundMessage, generation: Generation) -> Result<(), NetworkError> {
         let reason = super::carries(&message.content).err().unwrap_or("not sent on WhatsApp Web");
+        self.reject(message, generation, reason)
+    }
+
+    /// Fails `message` for good, naming `reason`.
+    fn reject(&self, message: &OutboundMessage, generation: Generation, reason: &str) -> Result<(), NetworkError> {
         let _ = self.events.try_send(NetworkEvent::Rejected {
             instance: message.instance,
             generation,
@@ -413,6 +433,19 @@ impl WhatsappWebConnector {
         });
         Ok(())
     }
+}
+
+const UNREADABLE_START: &str = "the event's dateTime is not an ISO 8601 date and time";
+
+/// An event as the engine sends it (`None`: its start cannot be read).
+fn event_details(event: &QueuedEvent) -> Option<wa::EventDetails> {
+    Some(wa::EventDetails {
+        name: event.name.clone(),
+        description: event.description.clone(),
+        start_s: event.start_s()?,
+        place: event.location.as_ref().map(|l| l.name.clone()),
+        canceled: event.canceled,
+    })
 }
 
 /// A text with its link's preview (its picture is not sent).
@@ -467,6 +500,9 @@ impl Connector for WhatsappWebConnector {
     }
 
     fn send(&mut self, message: &OutboundMessage, generation: Generation) -> Result<(), NetworkError> {
+        if super::carries(&message.content).is_err() {
+            return self.refuse(message, generation);
+        }
         let (instance, g, id, chat) = (message.instance, generation.0, message.message_id, message.phone.clone());
         let body = match &message.content {
             Content::Text { message: text, preview: None } => wa::Outgoing::Text(text.clone()),
@@ -493,6 +529,20 @@ impl Connector for WhatsappWebConnector {
                 Interactive::PollVote { poll_message_id, votes } => {
                     wa::Outgoing::PollVote { poll: self.target(message, poll_message_id, None), options: votes.clone() }
                 }
+                Interactive::Event { event } => match event_details(event) {
+                    Some(details) => wa::Outgoing::Event(details),
+                    None => return self.reject(message, generation, UNREADABLE_START),
+                },
+                Interactive::EditEvent { event_message_id, event } => match event_details(event) {
+                    Some(details) => {
+                        wa::Outgoing::EventEdit { event: self.target(message, event_message_id, None), details }
+                    }
+                    None => return self.reject(message, generation, UNREADABLE_START),
+                },
+                Interactive::EventResponse { event_message_id, response } => wa::Outgoing::EventAnswer {
+                    event: self.target(message, event_message_id, None),
+                    going: *response == EventAnswer::Going,
+                },
                 other => match (pictured(other, &self.media), buttons_or_list(other)) {
                     (Some(with_pictures), _) => {
                         return on_the_line(self.inner.send_with_files(instance, g, id, chat, with_pictures));
@@ -769,6 +819,42 @@ mod tests {
                     referenced_message: ReferencedMessage {
                         message_id: "3AF8E0F2F4C1A3B5D6E7".into(),
                         from_me: false,
+                        phone: "5511988887777".into(),
+                        participant: None,
+                    },
+                }),
+            ),
+            (
+                "an event on a call",
+                wa::InboundContent::Event {
+                    details: wa::EventDetails {
+                        name: "Reunião".into(),
+                        description: Some("Pauta".into()),
+                        start_s: 1_716_915_653,
+                        place: Some("Sala 2".into()),
+                        canceled: false,
+                    },
+                    join_link: Some("https://call.whatsapp.com/video/v9123".into()),
+                },
+                IncomingContent::Event(Event {
+                    name: "Reunião".into(),
+                    description: "Pauta".into(),
+                    canceled: false,
+                    join_link: "https://call.whatsapp.com/video/v9123".into(),
+                    schedule_time: 1_716_915_653,
+                    location: EventPlace { name: Some("Sala 2".into()), ..EventPlace::default() },
+                }),
+            ),
+            (
+                "an answer to one of our events, named by chatedge's id",
+                wa::InboundContent::EventAnswer { event: wire_of(&ours), going: false, at_ms: 1_714_423_417_000 },
+                IncomingContent::EventResponse(EventResponse {
+                    response: "NOT_GOING".into(),
+                    response_from: "5511988887777".into(),
+                    time: 1_714_423_417_000,
+                    referenced_message: ReferencedMessage {
+                        message_id: ours.to_string(),
+                        from_me: true,
                         phone: "5511988887777".into(),
                         participant: None,
                     },

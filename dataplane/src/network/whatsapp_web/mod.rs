@@ -56,7 +56,11 @@ pub fn carries(content: &Content) -> Result<(), &'static str> {
             | Interactive::OptionList { .. }
             | Interactive::ButtonPix { .. }
             | Interactive::Carousel { .. } => Ok(()),
-            _ => Err("orders and events are not available on WhatsApp Web yet"),
+            Interactive::Event { event } | Interactive::EditEvent { event, .. } if event.call_link_type.is_some() => {
+                Err("events on a WhatsApp call (callLinkType) are not available on WhatsApp Web yet")
+            }
+            Interactive::Event { .. } | Interactive::EditEvent { .. } | Interactive::EventResponse { .. } => Ok(()),
+            _ => Err("orders, products and catalogs are not available on WhatsApp Web yet"),
         },
         Content::Template(_) => Err("message templates are the Cloud API's: WhatsApp Web has none"),
     }

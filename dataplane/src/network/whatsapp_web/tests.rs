@@ -813,6 +813,74 @@ async fn buttons_pictured_buttons_carousels_lists_and_pix_keys_go_on_the_wire_an
     plane.crash().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_their_edits_and_answers_go_on_the_wire_and_answers_to_ours_arrive_as_event_responses() {
+    use crate::queue::content::interactive::{CallLinkType, Event, EventAnswer, EventLocation};
+    use crate::queue::content::Interactive;
+
+    let (_dir, double, plane) = paired_plane().await;
+    let event = |date_time: &str, canceled| Event {
+        name: "Lançamento".into(),
+        description: Some("Na loja".into()),
+        date_time: date_time.into(),
+        location: Some(EventLocation { name: "Loja".into() }),
+        call_link_type: None,
+        canceled,
+    };
+    let details = |start_s, canceled| wa::EventDetails {
+        name: "Lançamento".into(),
+        description: Some("Na loja".into()),
+        start_s,
+        place: Some("Loja".into()),
+        canceled,
+    };
+    let ours = |id: &MessageId| wa::MessageRef { chat: CONTACT.into(), id: wire(id), from_me: true, participant: None };
+
+    // An event at São Paulo's offset starts at 12:30 UTC; its edit moves it a day and cancels
+    // it; an answer to someone else's event names it by WhatsApp's id.
+    let created = Interactive::Event { event: event("2027-04-29T09:30:00-03:00", false) };
+    let created = plane.queue(Content::Interactive(Box::new(created))).await;
+    let edit =
+        Interactive::EditEvent { event_message_id: created.to_string(), event: event("2027-04-30T12:30Z", true) };
+    let answer = Interactive::EventResponse { event_message_id: "3AF8EVENT".into(), response: EventAnswer::Going };
+    let theirs = wa::MessageRef { chat: CONTACT.into(), id: "3AF8EVENT".into(), from_me: false, participant: None };
+    let edited = plane.queue(Content::Interactive(Box::new(edit))).await;
+    let answered = plane.queue(Content::Interactive(Box::new(answer))).await;
+    let expected = [
+        (created, wa::Outgoing::Event(details(1_809_001_800, false))),
+        (edited, wa::Outgoing::EventEdit { event: ours(&created), details: details(1_809_088_200, true) }),
+        (answered, wa::Outgoing::EventAnswer { event: theirs, going: true }),
+    ];
+    for (id, outgoing) in expected {
+        let sent = eventually(|| last_send(&double).filter(|(w, _)| *w == wa::WireId::of(&id))).await;
+        assert_eq!(sent.map(|(_, body)| body), Some(outgoing));
+        double.emit(EngineEvent::ServerAck { id: wire(&id), error: None });
+        let delivery = plane.webhook("the event's DeliveryCallback", |v| is(v, "DeliveryCallback", &id)).await;
+        assert!(delivery.get("error").is_none_or(|e| e.is_null()), "{delivery}");
+    }
+
+    // An event on a WhatsApp call was queued before the edge refused it (a network change):
+    // it fails naming why.
+    let on_a_call = Event { call_link_type: Some(CallLinkType::Video), ..event("2027-04-29T09:30", false) };
+    let refused = plane.queue(Content::Interactive(Box::new(Interactive::Event { event: on_a_call }))).await;
+    let failed = plane.webhook("the call event's DeliveryCallback", |v| is(v, "DeliveryCallback", &refused)).await;
+    assert!(failed["error"].as_str().is_some_and(|e| e.contains("callLinkType")), "{failed}");
+
+    // The contact answers our event: an eventResponse naming it by chatedge's id.
+    let going = wa::InboundContent::EventAnswer { event: wire(&created), going: true, at_ms: 1_809_000_000_000 };
+    double.receive(vec![from_contact("3AF8ANSWER", going)]).await.expect("committed");
+    let answered = plane.webhook("the answer's ReceivedCallback", |v| v["messageId"] == "3AF8ANSWER").await;
+    let expected = serde_json::json!({
+        "response": "GOING",
+        "responseFrom": CONTACT,
+        "time": 1_809_000_000_000u64,
+        "referencedMessage": {"messageId": created.to_string(), "fromMe": true, "phone": CONTACT, "participant": null},
+    });
+    assert_eq!(answered["eventResponse"], expected, "{answered}");
+    assert_eq!(plane.queued().await, 0, "every message left the queue");
+    plane.crash().await;
+}
+
 /// A file server on 127.0.0.1:0 answering `/menu.pdf` with a PDF and anything else with 404.
 async fn file_server(pdf: Vec<u8>) -> String {
     use hyper::service::service_fn;

@@ -357,6 +357,29 @@ pub struct Event {
     pub canceled: bool,
 }
 
+impl Event {
+    /// When the event starts (unix seconds): `date_time` at its offset, or in UTC when it has
+    /// none. `None` only for a text the edge would not have taken.
+    pub fn start_s(&self) -> Option<i64> {
+        let mut s = self.date_time.trim().to_owned();
+        // One form for chrono: `T` between date and time, seconds always, `Z` upper case.
+        if s.len() >= 16 && s.is_char_boundary(10) && s.is_char_boundary(11) {
+            s.replace_range(10..11, "T");
+        }
+        if s.len() >= 16 && s.is_char_boundary(16) && !s[16..].starts_with(':') {
+            s.insert_str(16, ":00");
+        }
+        if let Some(utc) = s.strip_suffix('z') {
+            s = format!("{utc}Z");
+        }
+        if let Ok(at) = chrono::DateTime::parse_from_rfc3339(&s) {
+            return Some(at.timestamp());
+        }
+        let naive = chrono::NaiveDateTime::parse_from_str(&s, "%Y-%m-%dT%H:%M:%S%.f").ok()?;
+        Some(naive.and_utc().timestamp())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventLocation {
     pub name: String,
@@ -481,6 +504,35 @@ impl Interactive {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_events_start_is_read_at_its_offset_or_in_utc_in_every_form_the_edge_takes() {
+        let at = |date_time: &str| {
+            let event = Event {
+                name: "e".into(),
+                description: None,
+                date_time: date_time.into(),
+                location: None,
+                call_link_type: None,
+                canceled: false,
+            };
+            event.start_s()
+        };
+        // 2024-04-29T09:30:53Z is 1714383053.
+        for (date_time, expected) in [
+            ("2024-04-29T09:30:53.309Z", 1_714_383_053),
+            ("2024-04-29T09:30:53", 1_714_383_053),
+            ("2024-04-29t09:30:53z", 1_714_383_053),
+            ("2024-04-29T09:30", 1_714_383_000),
+            ("2024-04-29T09:30Z", 1_714_383_000),
+            ("2024-04-29T06:30:53-03:00", 1_714_383_053),
+            ("2024-04-29 06:30-03:00", 1_714_383_000),
+            ("2024-12-31 23:59:59+14:00", 1_735_639_199),
+        ] {
+            assert_eq!(at(date_time), Some(expected), "{date_time}");
+        }
+        assert_eq!(at("29/04/2024 10:00"), None);
+    }
+
     use super::*;
     use crate::media::StoredMedia;
 

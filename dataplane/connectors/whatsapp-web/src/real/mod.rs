@@ -7,6 +7,7 @@
 pub mod account;
 mod by_day;
 pub mod conformance;
+pub mod event;
 pub mod http;
 pub mod interactive;
 pub mod kept;
@@ -484,7 +485,26 @@ impl Engine for RealEngine {
                 }
                 Outgoing::Forward { message } => forwarded(&self.kept, message, now_ms())?,
                 Outgoing::PollVote { poll, options } => {
-                    vote(&client, &self.polls, &self.in_chat(&client, poll).await, options)?
+                    let about = about(&client, &self.polls, &self.in_chat(&client, poll).await, "poll")?;
+                    poll::vote(&about.record, about.key, &about.creator, &about.me, options, now_ms() as i64)?
+                }
+                Outgoing::Event(details) => {
+                    let record = self.polls.record_for(id.as_str(), &[], now_ms()).await?;
+                    event::creation(details, &record.secret)
+                }
+                Outgoing::EventEdit { event, details } => {
+                    let about = about(&client, &self.polls, &self.in_chat(&client, event).await, "event")?;
+                    if !about.record.creators.is_empty() {
+                        return Err(EngineError::Refused(format!(
+                            "the event {} was created by someone else: only its creator edits it",
+                            event.id
+                        )));
+                    }
+                    event::edit(details, &about.record, about.key, &about.creator)?
+                }
+                Outgoing::EventAnswer { event, going } => {
+                    let about = about(&client, &self.polls, &self.in_chat(&client, event).await, "event")?;
+                    event::answer(*going, &about.record, about.key, &about.creator, &about.me, now_ms() as i64)?
                 }
                 Outgoing::Buttons { picture, title, text, footer, buttons } => {
                     let picture = match picture {
@@ -843,8 +863,16 @@ fn content(message: &wa::Message) -> InboundContent {
     if let Some(answer) = interactive::answer(m) {
         return answer;
     }
-    // A vote on a poll whose secret is kept is read by the durability hook (`Hook::read_vote`).
-    let name = if m.poll_update_message.as_option().is_some() { "poll vote" } else { "unsupported" };
+    if let Some(e) = m.event_message.as_option() {
+        return event::content(e);
+    }
+    // A vote on a poll or an answer to an event whose secret is kept is read by the durability
+    // hook (`Hook::read_vote`, `Hook::read_event_answer`).
+    let name = match () {
+        _ if m.poll_update_message.is_set() => "poll vote",
+        _ if m.enc_event_response_message.is_set() => "event answer",
+        _ => "unsupported",
+    };
     InboundContent::Other(name.to_owned())
 }
 
@@ -903,24 +931,29 @@ fn forwarded(kept: &kept::Kept, message: &MessageRef, now_ms: u64) -> Result<wa:
     Ok(*body.prepare_for_forward())
 }
 
-/// Our vote on the kept poll `target`: encrypted for its creator (us, for our own polls), with
-/// our JID in the creator's namespace, as WhatsApp Web does.
-fn vote(
-    client: &Client,
-    polls: &poll::Polls,
-    target: &MessageRef,
-    chosen: &[String],
-) -> Result<wa::Message, EngineError> {
+/// What a message about a kept poll or event (a vote, an answer, an edit) needs: the kept
+/// record, the poll's or event's key as seen from this account, its creator's JID (us, for our
+/// own), and our JID in the creator's namespace (LID for one addressed by LID, phone
+/// otherwise), as WhatsApp Web does.
+struct About {
+    record: poll::PollRecord,
+    key: wa::MessageKey,
+    creator: String,
+    me: String,
+}
+
+/// [`About`] the kept poll or event (`what`) `target`; one not kept is refused.
+fn about(client: &Client, polls: &poll::Polls, target: &MessageRef, what: &str) -> Result<About, EngineError> {
     let record = polls.known(&target.id, now_ms())?.ok_or_else(|| {
         EngineError::Refused(format!(
-            "the poll {} is not known here: votes go on polls this instance sent or received since it was paired, in the last {} days",
+            "the {what} {} is not known here: only {what}s this instance sent or received since it was paired, in the last {} days, can be answered",
             target.id,
             poll::POLL_DAYS
         ))
     })?;
     let own_pn = client.pn().map(|j| j.to_non_ad_string()).ok_or(EngineError::NotLoggedIn)?;
     let creator = record.creators.first().cloned().unwrap_or_else(|| own_pn.clone());
-    let voter = match creator.ends_with("@lid") {
+    let me = match creator.ends_with("@lid") {
         true => client.lid().map(|j| j.to_non_ad_string()).unwrap_or(own_pn),
         false => own_pn,
     };
@@ -931,7 +964,7 @@ fn vote(
         from_me: Some(record.creators.is_empty()),
         id: Some(target.id.clone()),
     };
-    poll::vote(&record, key, &creator, &voter, chosen, now_ms() as i64)
+    Ok(About { record, key, creator, me })
 }
 
 /// The durability hook: the batch goes to the data plane; `Ok` (the server's ack) only once
@@ -953,14 +986,18 @@ impl InboundDurabilityHook for Hook {
         let mut messages = Vec::with_capacity(batch.len());
         let mut forwardable = Vec::new();
         for m in batch {
-            // A poll's secret is kept before the ack: votes on it can be read and cast later.
-            if let Some(record) = poll::received(&m.message, || jids(&m.info.source)) {
+            // A poll's or an event's secret is kept before the ack: votes and answers on it can
+            // be read and cast later.
+            let creators = || jids(&m.info.source);
+            if let Some(record) = poll::received(&m.message, creators).or_else(|| event::received(&m.message, creators))
+            {
                 let id = &m.info.id;
                 self.polls.keep_received(id, &record, now_ms()).await.map_err(|e| whatsapp_rust::anyhow::anyhow!(e))?;
             }
             let mut message = inbound(&m.message, &m.info);
             download(&client, &m.message, &mut message.content, self.media).await;
             self.read_vote(&client, m, &mut message.content);
+            self.read_event_answer(&client, m, &mut message.content);
             if matches!(
                 message.content,
                 InboundContent::Text(_)
@@ -996,18 +1033,48 @@ impl Hook {
         // The key is the voter's view of the poll (its `fromMe` is theirs): the kept record is
         // what says the poll is ours.
         let Some(poll_id) = key.id.as_deref() else { return };
-        let record = match self.polls.known(poll_id, now_ms()) {
+        let Some((record, creators)) = self.kept(client, poll_id) else { return };
+        match poll::chosen(&record, update, poll_id, &creators, &jids(&m.info.source)) {
+            Some(options) => *content = InboundContent::PollVote { poll: poll_id.to_owned(), options },
+            None => tracing::warn!(poll = poll_id, "whatsapp-web: a vote on one of our polls could not be read"),
+        }
+    }
+
+    /// An answer to an event whose secret is kept, read with it; an answer to any other event
+    /// stays named `event answer`.
+    fn read_event_answer(
+        &self,
+        client: &Client,
+        m: &whatsapp_rust::wacore::types::events::InboundMessage,
+        content: &mut InboundContent,
+    ) {
+        use whatsapp_rust::proto_helpers::MessageExt;
+        let Some(sealed) = m.message.get_base_message().enc_event_response_message.as_option() else { return };
+        let Some(event_id) = sealed.event_creation_message_key.as_option().and_then(|k| k.id.as_deref()) else {
+            return;
+        };
+        let Some((record, creators)) = self.kept(client, event_id) else { return };
+        match event::read_answer(&record, sealed, event_id, &creators, &jids(&m.info.source)) {
+            Some((going, at_ms)) => *content = InboundContent::EventAnswer { event: event_id.to_owned(), going, at_ms },
+            None => tracing::warn!(event = event_id, "whatsapp-web: an answer to an event could not be read"),
+        }
+    }
+
+    /// The kept record of the poll or event `id`, with the JIDs its creator may be named by
+    /// (this account's phone and LID, for ours).
+    fn kept(&self, client: &Client, id: &str) -> Option<(poll::PollRecord, Vec<String>)> {
+        let record = match self.polls.known(id, now_ms()) {
             Ok(Some(record)) => record,
-            Ok(None) => return,
-            Err(e) => return tracing::warn!(error = %e, "whatsapp-web: poll record unreadable"),
+            Ok(None) => return None,
+            Err(e) => {
+                tracing::warn!(error = %e, "whatsapp-web: poll or event record unreadable");
+                return None;
+            }
         };
         let creators = match record.creators.is_empty() {
             true => [client.pn(), client.lid()].into_iter().flatten().map(|j| j.to_non_ad_string()).collect(),
             false => record.creators.clone(),
         };
-        match poll::chosen(&record, update, poll_id, &creators, &jids(&m.info.source)) {
-            Some(options) => *content = InboundContent::PollVote { poll: poll_id.to_owned(), options },
-            None => tracing::warn!(poll = poll_id, "whatsapp-web: a vote on one of our polls could not be read"),
-        }
+        Some((record, creators))
     }
 }

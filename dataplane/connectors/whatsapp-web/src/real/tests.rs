@@ -446,6 +446,33 @@ fn received_messages_of_each_kind_keep_their_text_media_and_sender() {
             },
             InboundContent::ButtonReply { id: "yes".into(), text: "Sim".into() },
         ),
+        (
+            "an event on a call (every field: real::event's tests)",
+            wa::Message {
+                event_message: MessageField::some(wa::message::EventMessage {
+                    name: Some("Reunião".into()),
+                    start_time: Some(1_808_000_000),
+                    join_link: Some("https://call.whatsapp.com/voice/abc".into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            InboundContent::Event {
+                details: crate::EventDetails {
+                    name: "Reunião".into(),
+                    description: None,
+                    start_s: 1_808_000_000,
+                    place: None,
+                    canceled: false,
+                },
+                join_link: Some("https://call.whatsapp.com/voice/abc".into()),
+            },
+        ),
+        (
+            "an answer to an event whose secret is not kept",
+            wa::Message { enc_event_response_message: MessageField::some(Default::default()), ..Default::default() },
+            InboundContent::Other("event answer".into()),
+        ),
     ];
     for (what, message, expected) in cases {
         assert_eq!(inbound(&message, &info).content, expected, "{what}");
