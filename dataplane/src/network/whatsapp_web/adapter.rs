@@ -3,11 +3,11 @@
 //! owns the instance. The engine's credentials never leave its part of the store, so the
 //! session record's [`Credentials`] only mark the network. Texts, media ([`super::media`]),
 //! links, locations, contact cards, reactions, deletes, pins, read receipts, polls, votes,
-//! forwards, buttons (under a text or a picture), carousels, option lists and PIX keys are
-//! sent (the edges refuse other contents for this network before queueing,
-//! [`super::carries`]); received texts, media, locations, contact cards, reactions, polls,
-//! votes on polls whose secret the engine kept, pins, and answers to buttons and lists become
-//! received messages; other received types arrive as "waiting for this message". Account
+//! forwards, buttons (under a text or a picture), carousels, option lists, PIX keys, events
+//! and answers to them are sent (the edges refuse other contents for this network before
+//! queueing, [`super::carries`]); received texts, media, locations, contact cards, reactions,
+//! polls, votes on polls and answers to events whose secret the engine kept, events, pins, and
+//! answers to buttons and lists become received messages; other received types arrive as "waiting for this message". Account
 //! calls are asked on the instance's line ([`super::account`]).
 
 use std::sync::Arc;

@@ -46,7 +46,8 @@ pub struct PollRecord {
     pub creators: Vec<String>,
 }
 
-/// One instance's poll records, kept [`POLL_DAYS`].
+/// One instance's poll records, kept [`POLL_DAYS`]. Events carry a secret the same way and
+/// keep theirs here too, with no options ([`super::event`]).
 pub struct Polls {
     store: Arc<dyn KvStore>,
     ours: ByDay,
