@@ -273,6 +273,23 @@ pub struct Uploaded {
     pub streaming_sidecar: Option<Vec<u8>>,
 }
 
+#[cfg(test)]
+impl Uploaded {
+    /// An upload at `url` as the tests name it: path `/v/t62/u`, 4 bytes, key `[1; 32]`.
+    pub fn at(url: &str) -> Uploaded {
+        Uploaded {
+            url: url.to_owned(),
+            direct_path: "/v/t62/u".into(),
+            media_key: vec![1; 32],
+            file_enc_sha256: vec![2; 32],
+            file_sha256: vec![3; 32],
+            file_length: 4,
+            media_key_timestamp: 1_700_000_000,
+            streaming_sidecar: None,
+        }
+    }
+}
+
 impl From<whatsapp_rust::upload::UploadResponse> for Uploaded {
     fn from(u: whatsapp_rust::upload::UploadResponse) -> Uploaded {
         Uploaded {

@@ -589,16 +589,7 @@ async fn a_real_client_that_cannot_reach_whatsapp_is_reported_by_the_watchdog_an
 fn an_uploaded_file_becomes_the_message_whatsapp_web_sends_for_its_kind() {
     use crate::engine::{FileData, OutgoingMedia};
     use whatsapp_rust::wacore::download::MediaType;
-    let upload = || Uploaded {
-        url: "https://mmg.whatsapp.net/u".into(),
-        direct_path: "/v/t62/u".into(),
-        media_key: vec![1; 32],
-        file_enc_sha256: vec![2; 32],
-        file_sha256: vec![3; 32],
-        file_length: 4,
-        media_key_timestamp: 1_700_000_000,
-        streaming_sidecar: None,
-    };
+    let upload = || Uploaded::at("https://mmg.whatsapp.net/u");
     let media = |kind, mime: &str| OutgoingMedia {
         kind,
         file: FileData { mime: mime.into(), bytes: vec![1, 2, 3, 4] },
