@@ -543,13 +543,15 @@ impl Connector for WhatsappWebConnector {
                     event: self.target(message, event_message_id, None),
                     going: *response == EventAnswer::Going,
                 },
-                other => match (pictured(other, &self.media), buttons_or_list(other)) {
-                    (Some(with_pictures), _) => {
+                other => {
+                    if let Some(with_pictures) = pictured(other, &self.media) {
                         return on_the_line(self.inner.send_with_files(instance, g, id, chat, with_pictures));
                     }
-                    (None, Some(body)) => body,
-                    (None, None) => return self.refuse(message, generation),
-                },
+                    match buttons_or_list(other) {
+                        Some(body) => body,
+                        None => return self.refuse(message, generation),
+                    }
+                }
             },
             Content::Media(media) => {
                 let media = super::media::to_send(media, &self.media);

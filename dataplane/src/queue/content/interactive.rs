@@ -504,6 +504,9 @@ impl Interactive {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::media::StoredMedia;
+
     #[test]
     fn an_events_start_is_read_at_its_offset_or_in_utc_in_every_form_the_edge_takes() {
         let at = |date_time: &str| {
@@ -532,9 +535,6 @@ mod tests {
         }
         assert_eq!(at("29/04/2024 10:00"), None);
     }
-
-    use super::*;
-    use crate::media::StoredMedia;
 
     fn stored(byte: u8) -> MediaSource {
         MediaSource::Stored(StoredMedia { digest: Digest([byte; 32]), size: 3, mime: "image/png".into() })

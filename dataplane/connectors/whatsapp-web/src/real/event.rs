@@ -116,9 +116,7 @@ pub fn received(message: &wa::Message, creators: impl FnOnce() -> Vec<String>) -
     use whatsapp_rust::proto_helpers::MessageExt;
     let m = message.get_base_message();
     m.event_message.as_option()?;
-    let context = [message.message_context_info.as_option(), m.message_context_info.as_option()];
-    let secret = context.into_iter().flatten().find_map(|c| c.message_secret.clone())?;
-    Some(PollRecord { secret, options: Vec::new(), creators: creators() })
+    Some(PollRecord { secret: super::poll::secret_of(message)?, options: Vec::new(), creators: creators() })
 }
 
 /// An answer to an event whose record is kept, read with its secret: going or not, and when.

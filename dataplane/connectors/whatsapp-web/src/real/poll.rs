@@ -129,10 +129,18 @@ pub fn received(message: &wa::Message, creators: impl FnOnce() -> Vec<String>) -
     use whatsapp_rust::proto_helpers::MessageExt;
     let m = message.get_base_message();
     let poll = question(m)?;
-    let context = [message.message_context_info.as_option(), m.message_context_info.as_option()];
-    let secret = context.into_iter().flatten().find_map(|c| c.message_secret.clone())?;
+    let secret = secret_of(message)?;
     let options = poll.options.iter().map(|o| o.option_name.clone().unwrap_or_default()).collect();
     Some(PollRecord { secret, options, creators: creators() })
+}
+
+/// The `messageSecret` a received message carries (a poll's, an event's), in its own context
+/// info or in that of the message inside its wrapper.
+pub fn secret_of(message: &wa::Message) -> Option<Vec<u8>> {
+    use whatsapp_rust::proto_helpers::MessageExt;
+    let m = message.get_base_message();
+    let context = [message.message_context_info.as_option(), m.message_context_info.as_option()];
+    context.into_iter().flatten().find_map(|c| c.message_secret.clone())
 }
 
 /// The poll as WhatsApp Web sends it: one choice per voter in a v3 poll, several (`0`: any) in
