@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# CPU per send-text request, by server thread, for one chatedge build or two alternated (issue 11
+# §7). Throughput on this 2-core machine drifts by 10–20 % over minutes (the virtual disk's fsyncs
+# slow down), so only alternated runs compare, several times each; CPU per request by thread
+# says where a change moved the cost (it varies too: two runs of one build read 49.6 and 58.7 µs). Each run starts chatedge on a fresh copy of one data-directory snapshot (the
+# same 4 paired instances, so the same shard placement), sends with `wrk -c64` and
+# `send_text.lua`, and reads every thread's user + system ticks from /proc before and after.
+# The baseline server is measured the same way once at the end.
+#
+# Env: A (chatedge binary, default the release build), A_CONFIG (its config file), B and
+# B_CONFIG (optional second build and config, alternated with A), RUNS (3), DURATION (10s),
+# CONNECTIONS (64), LOADTEST (the chatedge-loadtest binary, for the baseline server). Use a config
+# with the loadtest settings of docs/BENCHMARKS.md; with `[pacing] min_delay_ms = max_delay_ms =
+# 600000` the network's sending is held and only acceptance is measured. Needs wrk, curl,
+# python3. Listens on 127.0.0.1:28180–28181 and :28190.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+TARGET=${CARGO_TARGET_DIR:-$HOME/.cache/chatedge-target}/release
+A=${A:-$TARGET/chatedge}
+A_CONFIG=${A_CONFIG:?set A_CONFIG to a chatedge config file (see docs/BENCHMARKS.md)}
+B=${B:-}
+B_CONFIG=${B_CONFIG:-$A_CONFIG}
+RUNS=${RUNS:-3}
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-64}
+LOADTEST=${LOADTEST:-$TARGET/chatedge-loadtest}
+DP=http://127.0.0.1:28180
+CP=http://127.0.0.1:28181
+WORK=$(mktemp -d)
+SERVER=
+trap '[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; rm -rf "$WORK"' EXIT
+K=(-s --fail-with-body)
+json() { python3 -c "import json,sys;print(json.load(sys.stdin)$1)"; }
+
+start() { # binary config data-dir
+  "$1" up --data-dir "$3" --listen 127.0.0.1:28180 --control-listen 127.0.0.1:28181 --config "$2" \
+    >"$WORK/server.log" 2>&1 &
+  SERVER=$!
+  until curl -s "$DP/healthz" >/dev/null; do sleep 0.1; done
+}
+stop() { kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=; }
+connected() { for p in "${pairs[@]}"; do
+  until curl "${K[@]}" "$DP/instances/${p%%:*}/token/${p##*:}/status" | grep -q '"connected":true'; do sleep 0.1; done
+done; }
+
+# 1. Four paired instances, kept as a snapshot.
+start "$A" "$A_CONFIG" "$WORK/snapshot"
+IT=$(json "['integratorToken']" <"$WORK/snapshot/credentials.json")
+AT=$(json "['adminToken']" <"$WORK/snapshot/credentials.json")
+pairs=()
+for i in 1 2 3 4; do
+  created=$(curl "${K[@]}" -XPOST "$CP/instances/integrator/on-demand" -H "Authorization: Bearer $IT" -d "{\"name\":\"cpu-$i\"}")
+  id=$(json "['id']" <<<"$created"); token=$(json "['token']" <<<"$created")
+  until qr=$(curl "${K[@]}" "$DP/instances/$id/token/$token/qr-code" 2>/dev/null); do sleep 0.05; done
+  curl "${K[@]}" -XPOST "$DP/sim/scan" -H "Authorization: Bearer $AT" \
+    -d "{\"qr\":\"$(json "['value']" <<<"$qr")\",\"phone\":\"55219999$(printf %05d "$i")\"}" >/dev/null
+  pairs+=("$id:$token")
+done
+connected
+stop
+
+ticks() { # pid → "thread-kind ticks" lines (shard-0, shard-1 … count as "shard")
+  for t in /proc/"$1"/task/*; do
+    echo "$(tr ' ' _ <"$t/comm" | sed 's/^shard-[0-9]*$/shard/') $(awk '{print $14 + $15}' "$t/stat")"
+  done
+}
+report() { # label before-file after-file wrk-output
+  python3 - "$@" <<'PY'
+import collections, re, sys
+label, before, after, out = sys.argv[1:5]
+def read(f):
+    c = collections.Counter()
+    for line in open(f):
+        k, v = line.split(); c[k] += int(v)
+    return c
+a, b = read(before), read(after)
+n = int(re.search(r"(\d+) requests in", out).group(1))
+rps = re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)
+p99 = re.search(r"\n\s+99%\s+(\S+)", out).group(1)
+per = {k: (b[k] - a[k]) * 1e4 / n for k in b if b[k] > a[k]}  # ticks are 10 ms
+threads = " ".join(f"{k} {v:.1f}" for k, v in sorted(per.items(), key=lambda kv: -kv[1]))
+print(f"{label:8} {float(rps):>9,.0f} req/s  p99 {p99:>8}  CPU {sum(per.values()):5.1f} µs/req: {threads}")
+PY
+}
+send() { wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$HERE/send_text.lua" "$1" -- "${pairs[@]}"; }
+
+# 2. Runs, alternating A and B.
+for r in $(seq 1 "$RUNS"); do
+  for side in A B; do
+    [ "$side" = B ] && [ -z "$B" ] && continue
+    bin=$A; cfg=$A_CONFIG; [ "$side" = B ] && { bin=$B; cfg=$B_CONFIG; }
+    rm -rf "$WORK/data"; cp -a "$WORK/snapshot" "$WORK/data"
+    start "$bin" "$cfg" "$WORK/data"; connected
+    ticks "$SERVER" >"$WORK/t0"; out=$(send "$DP"); ticks "$SERVER" >"$WORK/t1"
+    grep -q "Non-2xx" <<<"$out" && echo "note: run $r $side had non-2xx answers" >&2
+    report "$side run $r" "$WORK/t0" "$WORK/t1" "$out"
+    stop
+  done
+done
+
+# 3. The baseline server, measured the same way.
+"$LOADTEST" baseline-server --listen 127.0.0.1:28190 >"$WORK/baseline.log" 2>&1 &
+SERVER=$!
+until [ -s "$WORK/baseline.log" ]; do sleep 0.05; done
+ticks "$SERVER" >"$WORK/t0"; out=$(send http://127.0.0.1:28190); ticks "$SERVER" >"$WORK/t1"
+report "baseline" "$WORK/t0" "$WORK/t1" "$out"
