@@ -29,8 +29,8 @@ CP=http://127.0.0.1:28181
 WORK=$(mktemp -d)
 SERVER=
 trap '[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; rm -rf "$WORK"' EXIT
-K=(-s --fail-with-body)
-json() { python3 -c "import json,sys;print(json.load(sys.stdin)$1)"; }
+# shellcheck source=pair_instances.sh
+source "$HERE/pair_instances.sh"
 
 start() { # binary config data-dir
   "$1" up --data-dir "$3" --listen 127.0.0.1:28180 --control-listen 127.0.0.1:28181 --config "$2" \
@@ -39,24 +39,11 @@ start() { # binary config data-dir
   until curl -s "$DP/healthz" >/dev/null; do sleep 0.1; done
 }
 stop() { kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=; }
-connected() { for p in "${pairs[@]}"; do
-  until curl "${K[@]}" "$DP/instances/${p%%:*}/token/${p##*:}/status" | grep -q '"connected":true'; do sleep 0.1; done
-done; }
 
 # 1. Four paired instances, kept as a snapshot.
 start "$A" "$A_CONFIG" "$WORK/snapshot"
-IT=$(json "['integratorToken']" <"$WORK/snapshot/credentials.json")
-AT=$(json "['adminToken']" <"$WORK/snapshot/credentials.json")
-pairs=()
-for i in 1 2 3 4; do
-  created=$(curl "${K[@]}" -XPOST "$CP/instances/integrator/on-demand" -H "Authorization: Bearer $IT" -d "{\"name\":\"cpu-$i\"}")
-  id=$(json "['id']" <<<"$created"); token=$(json "['token']" <<<"$created")
-  until qr=$(curl "${K[@]}" "$DP/instances/$id/token/$token/qr-code" 2>/dev/null); do sleep 0.05; done
-  curl "${K[@]}" -XPOST "$DP/sim/scan" -H "Authorization: Bearer $AT" \
-    -d "{\"qr\":\"$(json "['value']" <<<"$qr")\",\"phone\":\"55219999$(printf %05d "$i")\"}" >/dev/null
-  pairs+=("$id:$token")
-done
-connected
+CREDS=$WORK/snapshot/credentials.json
+pair_instances 4 cpu
 stop
 
 ticks() { # pid → "thread-kind ticks" lines (shard-0, shard-1 … count as "shard")
@@ -90,7 +77,7 @@ for r in $(seq 1 "$RUNS"); do
     [ "$side" = B ] && [ -z "$B" ] && continue
     bin=$A; cfg=$A_CONFIG; [ "$side" = B ] && { bin=$B; cfg=$B_CONFIG; }
     rm -rf "$WORK/data"; cp -a "$WORK/snapshot" "$WORK/data"
-    start "$bin" "$cfg" "$WORK/data"; connected
+    start "$bin" "$cfg" "$WORK/data"; wait_connected
     ticks "$SERVER" >"$WORK/t0"; out=$(send "$DP"); ticks "$SERVER" >"$WORK/t1"
     grep -q "Non-2xx" <<<"$out" && echo "note: run $r $side had non-2xx answers" >&2
     report "$side run $r" "$WORK/t0" "$WORK/t1" "$out"

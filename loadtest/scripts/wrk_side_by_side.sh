@@ -25,22 +25,9 @@ CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-1}
 PAUSE=${PAUSE:-0.5}
 K=(-sk --fail-with-body)
-json() { python3 -c "import json,sys;print(json.load(sys.stdin)$1)"; }
-IT=$(json "['integratorToken']" <"$CREDS")
-AT=$(json "['adminToken']" <"$CREDS")
-
-pairs=()
-for i in $(seq 1 "$INSTANCES"); do
-  created=$(curl "${K[@]}" -XPOST "$CP/instances/integrator/on-demand" -H "Authorization: Bearer $IT" \
-    -d "{\"name\":\"wrk-$$-$i\"}")
-  id=$(json "['id']" <<<"$created"); token=$(json "['token']" <<<"$created")
-  api="$DP/instances/$id/token/$token"
-  until qr=$(curl "${K[@]}" "$api/qr-code" 2>/dev/null); do sleep 0.05; done # visible to the data plane
-  curl "${K[@]}" -XPOST "$DP/sim/scan" -H "Authorization: Bearer $AT" \
-    -d "{\"qr\":\"$(json "['value']" <<<"$qr")\",\"phone\":\"55219999$(printf %05d "$i")\"}" >/dev/null
-  until [ "$(curl "${K[@]}" "$api/status" | json "['connected']")" = True ]; do sleep 0.05; done
-  pairs+=("$id:$token")
-done
+# shellcheck source=pair_instances.sh
+source "$HERE/pair_instances.sh"
+pair_instances "$INSTANCES" "wrk-$$"
 echo "paired $INSTANCES instances" >&2
 
 tls=(); case $DP in https://*) tls=(--tls-self-signed) ;; esac
