@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# CPU per send-text request, by server thread, for one chatedge build or two alternated (issue 11
-# §7). Throughput on this 2-core machine drifts by 10–20 % over minutes (the virtual disk's fsyncs
-# slow down), so only alternated runs compare, several times each; CPU per request by thread
-# says where a change moved the cost (it varies too: two runs of one build read 49.6 and 58.7 µs). Each run starts chatedge on a fresh copy of one data-directory snapshot (the
-# same 4 paired instances, so the same shard placement), sends with `wrk -c64` and
-# `send_text.lua`, and reads every thread's user + system ticks from /proc before and after.
-# The baseline server is measured the same way once at the end.
+# CPU per send-text request, by server thread, for one chatedge build or two alternated
+# (issue 11 §7). Throughput on this 2-core machine drifts by 10–20 % over minutes (the virtual
+# disk's fsyncs slow down), so only alternated runs compare, several times each; CPU per request
+# by thread says where a change moved the cost (it varies too: two runs of one build read 49.6
+# and 58.7 µs). Each run starts chatedge on a fresh copy of one data-directory snapshot (the same
+# 4 paired instances, so the same shard placement), sends with `wrk -c64` and `send_text.lua`,
+# and reads every thread's user + system ticks from /proc before and after. The baseline server
+# is measured the same way once at the end.
 #
 # Env: A (chatedge binary, default the release build), A_CONFIG (its config file), B and
 # B_CONFIG (optional second build and config, alternated with A), RUNS (3), DURATION (10s),
