@@ -69,6 +69,10 @@ pub struct RawDataplane {
     /// (`http(s)://host:port`); empty: `http://` + the bound plain address, with an unspecified
     /// address (`0.0.0.0`) read as 127.0.0.1 — right when every node runs on one machine.
     pub advertise_url: String,
+    /// Serve the plain and TLS ports' connections on the shard threads (round robin) instead
+    /// of on the edge runtime: a request to an instance of the same shard then never crosses
+    /// threads on its way to the shard and back. HTTP/3 stays on the edge runtime.
+    pub connections_on_shards: bool,
 }
 
 impl Default for RawDataplane {
@@ -85,6 +89,7 @@ impl Default for RawDataplane {
             trusted_proxies: Vec::new(),
             control_plane_fingerprint: String::new(),
             advertise_url: String::new(),
+            connections_on_shards: true,
         }
     }
 }
@@ -558,6 +563,8 @@ pub struct DataplaneConfig {
     /// Where other data planes reach this one (see [`RawDataplane::advertise_url`]); `None`:
     /// derived from the bound address at start.
     pub advertise_url: Option<String>,
+    /// See [`RawDataplane::connections_on_shards`].
+    pub connections_on_shards: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -854,6 +861,7 @@ impl TryFrom<RawConfig> for Config {
                     .map_err(|e| p.0.push(format!("dataplane.advertise_url: {e}")))
                     .ok(),
             },
+            connections_on_shards: d.connections_on_shards,
         };
         p.check(d.shards <= 1024, || "dataplane.shards: at most 1024".into());
         p.check(d.control_plane.starts_with("http://") || d.control_plane.starts_with("https://"), || {

@@ -30,6 +30,8 @@ pub struct Metrics {
     pub sessions: IntGaugeVec,
     pub shard_commands_pending: IntGaugeVec,
     pub shard_loop_turns: IntCounterVec,
+    /// Open HTTP connections served on each shard's thread (`[dataplane] connections_on_shards`).
+    pub shard_connections: IntGaugeVec,
     pub network_events: IntCounterVec,
     pub session_link_events: IntCounterVec,
     pub shard_commit_pending_bytes: IntGaugeVec,
@@ -201,6 +203,13 @@ impl Metrics {
                 &r,
                 IntCounterVec::new(
                     Opts::new("chatedge_dp_shard_loop_turns_total", "shard event-loop iterations"),
+                    &["shard"],
+                ),
+            ),
+            shard_connections: register(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new("chatedge_dp_shard_connections", "open HTTP connections served on each shard's thread"),
                     &["shard"],
                 ),
             ),

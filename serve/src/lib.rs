@@ -12,6 +12,7 @@ mod conn;
 pub mod h3;
 pub mod limits;
 pub mod metrics;
+mod placement;
 pub mod shutdown;
 pub mod tcp;
 pub mod tls;
@@ -26,6 +27,7 @@ use hyper::{Response, StatusCode};
 
 pub use body::{declared_length, read_body, Body, BodyError};
 pub use limits::{Gate, Limits};
+pub use placement::Placement;
 pub use shutdown::stopped;
 pub use tcp::{serve, serve_tls};
 
@@ -59,11 +61,14 @@ pub struct ServeOptions {
     pub refusals: Option<prometheus::IntCounterVec>,
     /// `Alt-Svc` for TCP responses when HTTP/3 is served, e.g. `h3=":8443"; ma=86400`.
     pub alt_svc: Option<HeaderValue>,
+    /// Where TCP connections run (`None`: on the runtime that accepts them). HTTP/3
+    /// connections always stay with their QUIC endpoint's runtime.
+    pub placement: Option<Placement>,
 }
 
 impl ServeOptions {
     pub fn new(limits: Limits) -> Self {
-        ServeOptions { gate: Gate::new(&limits), limits, refusals: None, alt_svc: None }
+        ServeOptions { gate: Gate::new(&limits), limits, refusals: None, alt_svc: None, placement: None }
     }
 
     /// Counts one refusal for `reason` (one of the fixed words above).

@@ -30,6 +30,16 @@ impl Connections {
         self.tasks.spawn(task);
     }
 
+    /// Like [`Connections::spawn`], with the task running on `runtime`.
+    pub(crate) fn spawn_on(
+        &mut self,
+        task: impl std::future::Future<Output = ()> + Send + 'static,
+        runtime: &tokio::runtime::Handle,
+    ) {
+        while self.tasks.try_join_next().is_some() {}
+        self.tasks.spawn_on(task, runtime);
+    }
+
     /// Waits up to `drain` for every connection to close (each closes gracefully on the same
     /// shutdown flag), then aborts the rest.
     pub(crate) async fn drain(mut self, drain: Duration) {

@@ -1,8 +1,9 @@
 //! tcp: the accept loop of a TCP listener, plain (HTTP/1.1 and h2c with prior knowledge) or
 //! TLS (ALPN h2 and http/1.1). It admits each connection through the plane's [`Gate`],
 //! refuses over-limit ones at once, and spawns one task per connection that it owns until the
-//! connection closes or the drain ends. It never touches request bodies. Runs on the planes'
-//! runtime.
+//! connection closes or the drain ends — on the accepting runtime, or on the runtime the
+//! listener's [`Placement`](crate::Placement) picks. It never touches request bodies. The
+//! accept loop runs on the planes' runtime.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -124,8 +125,33 @@ async fn accept_loop<H, F, B, RB>(
             }
         };
         let _ = stream.set_nodelay(true);
-        let task = connection(stream, peer, slot, tls.clone(), builder.clone(), handler.clone(), &opts, &shutdown);
-        connections.spawn(task);
+        let Some(placement) = &opts.placement else {
+            let task = connection(stream, peer, slot, tls.clone(), builder.clone(), handler.clone(), &opts, &shutdown);
+            connections.spawn(task);
+            continue;
+        };
+        // The socket leaves this runtime's reactor and joins the chosen runtime's there.
+        let stream = match stream.into_std() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot move an accepted connection");
+                continue;
+            }
+        };
+        let place = placement.next();
+        let (tls, builder, handler, opts, shutdown) =
+            (tls.clone(), builder.clone(), handler.clone(), opts.clone(), shutdown.clone());
+        let runtime = place.runtime.clone();
+        connections.spawn_on(
+            async move {
+                let _open = place.open();
+                match TcpStream::from_std(stream) {
+                    Ok(stream) => connection(stream, peer, slot, tls, builder, handler, &opts, &shutdown).await,
+                    Err(e) => tracing::warn!(error = %e, "cannot serve a moved connection"),
+                }
+            },
+            &runtime,
+        );
     }
     drop(listener);
     connections.drain(opts.limits.drain_timeout).await;

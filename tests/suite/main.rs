@@ -32,6 +32,7 @@ mod dataplane_link;
 mod durability;
 mod edge_h3;
 mod edge_limits;
+mod edge_placement;
 mod edge_shutdown;
 mod edge_tls;
 mod full_disk;

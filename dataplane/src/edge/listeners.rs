@@ -103,11 +103,21 @@ impl Listeners {
     }
 
     /// Serves every listener until `shutdown`, then lets each drain; returns when all have.
-    pub async fn serve(self, app: Arc<App>, limits_config: &LimitsConfig, shutdown: watch::Receiver<bool>) {
+    /// With `on_shards`, the plain and TLS ports' connections run on the shard threads.
+    pub async fn serve(
+        self,
+        app: Arc<App>,
+        limits_config: &LimitsConfig,
+        on_shards: bool,
+        shutdown: watch::Receiver<bool>,
+    ) {
         let mut opts = ServeOptions::new(limits(limits_config));
         opts.refusals = Some(app.metrics.refusals.clone());
         if let (Some(addr), true) = (self.bound.tls, self.bound.http3) {
             opts.alt_svc = Some(chatedge_serve::alt_svc_h3(addr.port()));
+        }
+        if on_shards {
+            opts.placement = shard_placement(&app);
         }
         let edge = {
             let app = app.clone();
@@ -141,6 +151,13 @@ impl Listeners {
         };
         tokio::join!(plain, secure, metrics);
     }
+}
+
+/// The shard threads' runtimes, each with its gauge of open connections.
+fn shard_placement(app: &App) -> Option<chatedge_serve::Placement> {
+    let runtimes = app.shards.runtimes().iter().enumerate();
+    let gauge = |i: usize| app.metrics.shard_connections.with_label_values(&[&i.to_string()]);
+    chatedge_serve::Placement::new(runtimes.map(|(i, rt)| (rt.clone(), Some(gauge(i)))).collect())
 }
 
 /// The metrics port: `GET /metrics` and nothing else.

@@ -11,11 +11,18 @@ use crate::error::CoreError;
 #[derive(Clone)]
 pub struct Shards {
     senders: Arc<[mpsc::Sender<Command>]>,
+    /// Each shard thread's runtime, by shard: where the edge may run HTTP connections.
+    runtimes: Arc<[tokio::runtime::Handle]>,
 }
 
 impl Shards {
-    pub(super) fn new(senders: Vec<mpsc::Sender<Command>>) -> Self {
-        Shards { senders: senders.into() }
+    pub(super) fn new(senders: Vec<mpsc::Sender<Command>>, runtimes: Vec<tokio::runtime::Handle>) -> Self {
+        Shards { senders: senders.into(), runtimes: runtimes.into() }
+    }
+
+    /// Each shard thread's runtime, by shard index.
+    pub fn runtimes(&self) -> &[tokio::runtime::Handle] {
+        &self.runtimes
     }
 
     pub fn len(&self) -> usize {

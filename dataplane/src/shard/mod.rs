@@ -253,10 +253,13 @@ pub fn start(
     let mut senders = Vec::new();
     let mut threads = Vec::new();
     let count = connectors.len();
+    // Each thread hands its runtime back before it starts its loop.
+    let (runtime_tx, runtime_rx) = std::sync::mpsc::channel();
     for (index, ((connector, events), recovered)) in connectors.into_iter().zip(events).zip(recovered).enumerate() {
         let (tx, commands) = mpsc::channel(COMMAND_CAPACITY);
         senders.push(tx);
         let deps = deps.clone();
+        let runtime_tx = runtime_tx.clone();
         let core = (!cores.is_empty()).then(|| cores[index % cores.len()]);
         let thread = std::thread::Builder::new().name(format!("shard-{index}")).spawn(move || {
             if let Some(core) = core {
@@ -266,6 +269,8 @@ pub fn start(
                 Ok(rt) => rt,
                 Err(e) => return tracing::error!(error = %e, shard = index, "cannot build shard runtime"),
             };
+            let _ = runtime_tx.send((index, rt.handle().clone()));
+            drop(runtime_tx); // `start` waits until every thread has sent or given up
             let (committed_tx, committed_rx) = mpsc::unbounded_channel();
             let shard = Shard {
                 index,
@@ -294,7 +299,13 @@ pub fn start(
         })?;
         threads.push(thread);
     }
-    Ok((Shards::new(senders), threads))
+    drop(runtime_tx);
+    let mut runtimes: Vec<_> = runtime_rx.iter().collect();
+    if runtimes.len() != count {
+        return Err(std::io::Error::other("a shard thread could not build its runtime"));
+    }
+    runtimes.sort_by_key(|(index, _)| *index);
+    Ok((Shards::new(senders, runtimes.into_iter().map(|(_, rt)| rt).collect()), threads))
 }
 
 impl Shard {

@@ -1,0 +1,61 @@
+//! placement: which runtime a TCP connection is served on. By default a listener's
+//! connections run on the runtime that accepts them; with a [`Placement`] each accepted
+//! connection is handed, round robin, to one of a set of other runtimes (the data plane's
+//! shard threads), so that a request, the shard command it becomes and the reply to it stay on
+//! one thread instead of crossing threads twice. It owns no connection: it only chooses where
+//! one runs and counts how many are open on each runtime.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use prometheus::IntGauge;
+use tokio::runtime::Handle;
+
+/// The runtimes connections are spread over, and a gauge of open connections for each.
+#[derive(Clone)]
+pub struct Placement {
+    runtimes: Arc<[(Handle, Option<IntGauge>)]>,
+    next: Arc<AtomicUsize>,
+}
+
+/// A connection's place: the runtime it runs on, and its count there while it is open.
+pub(crate) struct Place {
+    pub(crate) runtime: Handle,
+    gauge: Option<IntGauge>,
+}
+
+/// Held by a connection's task for as long as the connection is open.
+pub(crate) struct Open(Option<IntGauge>);
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        if let Some(g) = &self.0 {
+            g.dec();
+        }
+    }
+}
+
+impl Placement {
+    /// Spreads connections over `runtimes`, each with the gauge that counts its open
+    /// connections (if any). `None` when there is no runtime to spread over.
+    pub fn new(runtimes: Vec<(Handle, Option<IntGauge>)>) -> Option<Self> {
+        (!runtimes.is_empty()).then(|| Placement { runtimes: runtimes.into(), next: Arc::default() })
+    }
+
+    /// The runtime the next connection runs on.
+    pub(crate) fn next(&self) -> Place {
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.runtimes.len();
+        let (runtime, gauge) = &self.runtimes[i];
+        Place { runtime: runtime.clone(), gauge: gauge.clone() }
+    }
+}
+
+impl Place {
+    /// Counts the connection open until the returned guard is dropped.
+    pub(crate) fn open(&self) -> Open {
+        if let Some(g) = &self.gauge {
+            g.inc();
+        }
+        Open(self.gauge.clone())
+    }
+}

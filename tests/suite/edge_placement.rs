@@ -1,0 +1,119 @@
+//! Where the data plane's connections run (`[dataplane] connections_on_shards`, issue 11 §7):
+//! the plain port's connections are spread over the shard threads and counted per shard in
+//! `chatedge_dp_shard_connections`; a connection on any shard serves instances of every
+//! shard; closed connections leave the count; with the setting off, no connection runs on a
+//! shard.
+
+use crate::common;
+
+use bytes::Bytes;
+use common::*;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+
+/// A kept-alive HTTP/1.1 connection of its own to the data plane.
+async fn open(ce: &Chatedge) -> SendRequest<Full<Bytes>> {
+    let stream = TcpStream::connect(ce.dp.trim_start_matches("http://")).await.unwrap();
+    let (send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
+    tokio::spawn(conn);
+    send
+}
+
+async fn request(conn: &mut SendRequest<Full<Bytes>>, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let bytes = body.map(|b| b.to_string()).unwrap_or_default();
+    let req = hyper::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "chatedge")
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(bytes)))
+        .unwrap();
+    conn.ready().await.unwrap();
+    let res = conn.send_request(req).await.unwrap();
+    let status = res.status().as_u16();
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+/// Open connections served on shard `shard`'s thread.
+async fn on_shard(http: &Http, ce: &Chatedge, shard: usize) -> f64 {
+    common::metrics::sum(http, &ce.dp, "chatedge_dp_shard_connections", &format!("shard=\"{shard}\"")).await
+}
+
+async fn on_shards(http: &Http, ce: &Chatedge) -> f64 {
+    common::metrics::sum(http, &ce.dp, "chatedge_dp_shard_connections", "").await
+}
+
+/// Connected sessions on shard `shard`.
+async fn connected_on(http: &Http, ce: &Chatedge, shard: usize) -> f64 {
+    let label = format!("shard=\"{shard}\",state=\"connected\"");
+    common::metrics::sum(http, &ce.dp, "chatedge_dp_sessions", &label).await
+}
+
+/// Paired instances until each of the 2 shards holds at least one (instances hash to shards).
+async fn instances_on_both_shards(http: &Http, ce: &Chatedge) -> Vec<Instance> {
+    let mut instances = Vec::new();
+    for i in 0..24 {
+        let inst = create_instance(http, ce, None).await;
+        pair(http, ce, &inst, &format!("55119777{i:05}")).await;
+        instances.push(inst);
+        if instances.len() >= 2 && connected_on(http, ce, 0).await >= 1.0 && connected_on(http, ce, 1).await >= 1.0 {
+            return instances;
+        }
+    }
+    panic!("24 instances and still a shard without one");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_are_spread_over_the_shards_and_each_serves_instances_of_every_shard() {
+    let dir = temp_dir();
+    let ce = Chatedge::up(dir.path(), &format!("{FAST}\n[dataplane]\nshards = 2\n"));
+    let http = Http::new();
+    let instances = instances_on_both_shards(&http, &ce).await;
+
+    let mut conns = Vec::new();
+    for _ in 0..4 {
+        let mut conn = open(&ce).await;
+        assert_eq!(request(&mut conn, "GET", "/healthz", None).await.0, 200);
+        conns.push(conn);
+    }
+    // Round robin: 2 of the 4 on each shard (the metrics reads' own connection comes on top).
+    assert!(on_shard(&http, &ce, 0).await >= 2.0, "shard 0 serves its share of the connections");
+    assert!(on_shard(&http, &ce, 1).await >= 2.0, "shard 1 serves its share of the connections");
+    let held = on_shards(&http, &ce).await;
+
+    for (c, conn) in conns.iter_mut().enumerate() {
+        for (i, inst) in instances.iter().enumerate() {
+            let path = format!("/instances/{}/token/{}/send-text", inst.id, inst.token);
+            let body = json!({"phone": format!("551198{c:02}{i:04}"), "message": format!("from connection {c}")});
+            let (status, v) = request(conn, "POST", &path, Some(body)).await;
+            assert_eq!(status, 200, "connection {c}, instance {i}: {v}");
+            assert_eq!(v["zaapId"].as_str().map(str::len), Some(32), "{v}");
+        }
+    }
+
+    drop(conns);
+    let left = eventually(PATIENCE, || async {
+        let now = on_shards(&http, &ce).await;
+        (now <= held - 4.0).then_some(now)
+    })
+    .await;
+    assert!(left.is_some(), "closed connections leave chatedge_dp_shard_connections ({held} while held)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_connections_on_shards_off_no_connection_runs_on_a_shard() {
+    let dir = temp_dir();
+    let ce = Chatedge::up(dir.path(), &format!("{FAST}\n[dataplane]\nshards = 2\nconnections_on_shards = false\n"));
+    let http = Http::new();
+    let mut conns = Vec::new();
+    for _ in 0..3 {
+        let mut conn = open(&ce).await;
+        assert_eq!(request(&mut conn, "GET", "/healthz", None).await.0, 200);
+        conns.push(conn);
+    }
+    assert_eq!(on_shards(&http, &ce).await, 0.0, "every connection stays on the edge runtime");
+}
