@@ -26,7 +26,7 @@ impl Connections {
     /// Spawns one connection's task. Its owner is this set: it ends with the connection, or is
     /// aborted by [`Connections::drain`] (or when the set is dropped).
     pub(crate) fn spawn(&mut self, task: impl std::future::Future<Output = ()> + Send + 'static) {
-        while self.tasks.try_join_next().is_some() {} // reap finished ones: the set stays bounded
+        self.reap();
         self.tasks.spawn(task);
     }
 
@@ -36,8 +36,13 @@ impl Connections {
         task: impl std::future::Future<Output = ()> + Send + 'static,
         runtime: &tokio::runtime::Handle,
     ) {
-        while self.tasks.try_join_next().is_some() {}
+        self.reap();
         self.tasks.spawn_on(task, runtime);
+    }
+
+    /// Forgets finished tasks, so the set stays bounded by the open connections.
+    fn reap(&mut self) {
+        while self.tasks.try_join_next().is_some() {}
     }
 
     /// Waits up to `drain` for every connection to close (each closes gracefully on the same
