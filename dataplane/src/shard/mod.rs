@@ -3,7 +3,9 @@
 //! instances that hash to it (`InstanceId::shard`), so session state needs no locks. Work
 //! reaches a shard as [`Command`]s from the edge (bounded channel), [`NetworkEvent`]s from its
 //! connector (bounded channel) and commit completions from the store committer. Blocking I/O
-//! never happens here: writes go to the committer; reads are bounded cursor reads.
+//! never happens here: writes go to the committer; reads are bounded cursor reads. The same
+//! runtime also runs HTTP connections the edge places on it (`[dataplane]
+//! connections_on_shards`): they reach the shard only through `Shards`, like any other caller.
 
 pub mod account_quota;
 mod budget;
