@@ -160,9 +160,12 @@ async fn three_months_of_invoices_with_a_cancellation_a_stop_and_a_deletion() {
     let (s, _) = admin(&http, &ce, Method::POST, &format!("invoices/{june_id}/pay"), None).await;
     assert_eq!(s, 200);
     let echo = create(&http, &ce, &acme.token, "echo").await;
+    // Just restarted, the data plane may not have re-attached to the control plane's stream
+    // when `create` answers (it waits only for attached ones): the instance is known there
+    // once its config arrives.
+    wait_known(&http, &ce, &echo).await;
     let (s, v) = lifecycle(&http, &ce, &acme.token, &echo, "subscription").await;
     assert_eq!((s, v["due"].clone()), (201, json!(SEPT_10)), "subscribed: runs at most until next month's 10th");
-    wait_known(&http, &ce, &echo).await;
     assert_eq!(send_text(&http, &ce, &echo, "5511988880004").await.0, 200, "sends again once paid");
     drop(ce);
     drop(dir);
