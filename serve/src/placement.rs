@@ -14,31 +14,29 @@ use tokio::runtime::Handle;
 /// The runtimes connections are spread over, and a gauge of open connections for each.
 #[derive(Clone)]
 pub struct Placement {
-    runtimes: Arc<[(Handle, Option<IntGauge>)]>,
+    runtimes: Arc<[(Handle, IntGauge)]>,
     next: Arc<AtomicUsize>,
 }
 
 /// A connection's place: the runtime it runs on, and its count there while it is open.
 pub(crate) struct Place {
     pub(crate) runtime: Handle,
-    gauge: Option<IntGauge>,
+    gauge: IntGauge,
 }
 
 /// Held by a connection's task for as long as the connection is open.
-pub(crate) struct Open(Option<IntGauge>);
+pub(crate) struct Open(IntGauge);
 
 impl Drop for Open {
     fn drop(&mut self) {
-        if let Some(g) = &self.0 {
-            g.dec();
-        }
+        self.0.dec();
     }
 }
 
 impl Placement {
     /// Spreads connections over `runtimes`, each with the gauge that counts its open
-    /// connections (if any). `None` when there is no runtime to spread over.
-    pub fn new(runtimes: Vec<(Handle, Option<IntGauge>)>) -> Option<Self> {
+    /// connections. `None` when there is no runtime to spread over.
+    pub fn new(runtimes: Vec<(Handle, IntGauge)>) -> Option<Self> {
         (!runtimes.is_empty()).then(|| Placement { runtimes: runtimes.into(), next: Arc::default() })
     }
 
@@ -53,9 +51,7 @@ impl Placement {
 impl Place {
     /// Counts the connection open until the returned guard is dropped.
     pub(crate) fn open(&self) -> Open {
-        if let Some(g) = &self.gauge {
-            g.inc();
-        }
+        self.gauge.inc();
         Open(self.gauge.clone())
     }
 }

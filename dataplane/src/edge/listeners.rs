@@ -157,7 +157,7 @@ impl Listeners {
 fn shard_placement(app: &App) -> Option<chatedge_serve::Placement> {
     let runtimes = app.shards.runtimes().iter().enumerate();
     let gauge = |i: usize| app.metrics.shard_connections.with_label_values(&[&i.to_string()]);
-    chatedge_serve::Placement::new(runtimes.map(|(i, rt)| (rt.clone(), Some(gauge(i)))).collect())
+    chatedge_serve::Placement::new(runtimes.map(|(i, rt)| (rt.clone(), gauge(i))).collect())
 }
 
 /// The metrics port: `GET /metrics` and nothing else.
