@@ -12,8 +12,9 @@ use std::time::Duration;
 use chatedge_connector::KvStore;
 
 use crate::engine::{
-    Act, Answer, BoxFuture, ChatChange, ChatPresence, Engine, EngineError, EngineEvent, EngineFactory, EventTx,
-    GroupInfo, GroupMember, GroupSetting, InboundMessage, InboundSink, MemberChange, OpenArgs, Outgoing, Query,
+    Act, Answer, BoxFuture, ChatChange, ChatPresence, CommunityGroup, CommunityInfo, Engine, EngineError, EngineEvent,
+    EngineFactory, EventTx, GroupInfo, GroupMember, GroupSetting, InboundMessage, InboundSink, MemberChange, OpenArgs,
+    Outgoing, Query,
 };
 use crate::ids::WireId;
 
@@ -72,6 +73,17 @@ pub struct Directory {
     pub about: Option<String>,
     pub chats: BTreeMap<String, ChatChange>,
     pub groups_created: u64,
+    /// Communities by parent group; the parent and announcement groups are in `groups` too.
+    pub communities: BTreeMap<String, CommunityRecord>,
+}
+
+/// A community the double's WhatsApp keeps.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommunityRecord {
+    pub announcement: String,
+    pub linked: Vec<String>,
+    /// Any member may add groups (else only admins).
+    pub anyone_adds: bool,
 }
 
 /// The live client's event channel, inbound sink and store.
@@ -382,25 +394,15 @@ impl Directory {
                 self.groups.values().filter(|g| g.members.iter().any(|m| m.phone == me)).cloned().collect(),
             )),
             Query::CreateGroup { subject, participants } => {
-                self.groups_created += 1;
-                let id = format!("1203630{:011}-group", self.groups_created);
-                let mut members = vec![GroupMember { phone: me.to_owned(), admin: true, super_admin: true }];
-                members.extend(
-                    participants
-                        .iter()
-                        .filter(|p| self.on_whatsapp.contains(*p) && p.as_str() != me)
-                        .map(|p| GroupMember { phone: p.clone(), admin: false, super_admin: false }),
-                );
-                let group = GroupInfo {
-                    id: id.clone(),
-                    subject: subject.clone(),
-                    owner: Some(me.to_owned()),
-                    subject_owner: Some(me.to_owned()),
-                    members,
-                    ..GroupInfo::default()
-                };
-                self.groups.insert(id, group.clone());
-                Ok(Answer::Group(group))
+                let id = self.new_group(me, subject, None);
+                let joining: Vec<GroupMember> = participants
+                    .iter()
+                    .filter(|p| self.on_whatsapp.contains(*p) && p.as_str() != me)
+                    .map(|p| GroupMember { phone: p.clone(), admin: false, super_admin: false })
+                    .collect();
+                let group = self.groups.get_mut(&id).ok_or_else(|| EngineError::NotFound(format!("group {id}")))?;
+                group.members.extend(joining);
+                Ok(Answer::Group(group.clone()))
             }
             Query::Group(id) => self.group(id).map(|g| Answer::Group(g.clone())),
             Query::SetSubject { group, subject } => {
@@ -479,7 +481,107 @@ impl Directory {
                 self.chats.insert(chat.clone(), *change);
                 Ok(Answer::Done)
             }
+            Query::Communities => {
+                let mine = self
+                    .communities
+                    .keys()
+                    .filter(|id| self.group(id).is_ok_and(|g| g.members.iter().any(|m| m.phone == me)));
+                Ok(Answer::Communities(mine.filter_map(|id| self.community(id).ok()).collect()))
+            }
+            Query::CreateCommunity { name, description } => {
+                let parent = self.new_group(me, name, None);
+                if let Some(p) = self.groups.get_mut(&parent) {
+                    p.description = description.clone();
+                }
+                let announcement = self.new_group(me, name, Some(&parent));
+                if let Some(a) = self.groups.get_mut(&announcement) {
+                    a.admins_only_send = true;
+                }
+                let record = CommunityRecord { announcement, ..CommunityRecord::default() };
+                self.communities.insert(parent.clone(), record);
+                self.community(&parent).map(Answer::Community)
+            }
+            Query::Community(id) => self.community(id).map(Answer::Community),
+            Query::LinkGroups { community, groups, link } => {
+                self.community(community)?;
+                self.admin_of(me, community)?;
+                let outcomes = groups.iter().map(|g| (g.clone(), self.link(community, g, *link))).collect();
+                Ok(Answer::Linked(outcomes))
+            }
+            Query::SubGroupCreation { community, anyone } => {
+                self.community(community)?;
+                self.admin_of(me, community)?;
+                self.communities.entry(community.clone()).or_default().anyone_adds = *anyone;
+                Ok(Answer::Done)
+            }
+            Query::DeactivateCommunity(id) => {
+                self.community(id)?;
+                self.admin_of(me, id)?;
+                let record = self.communities.remove(id).unwrap_or_default();
+                for g in record.linked.iter().chain([&record.announcement]) {
+                    if let Some(g) = self.groups.get_mut(g) {
+                        g.community = None;
+                    }
+                }
+                self.groups.remove(&record.announcement);
+                self.groups.remove(id);
+                Ok(Answer::Done)
+            }
         }
+    }
+
+    /// A new group `me` owns (in `community`, as its announcement group, when given).
+    fn new_group(&mut self, me: &str, subject: &str, community: Option<&str>) -> String {
+        self.groups_created += 1;
+        let id = format!("1203630{:011}-group", self.groups_created);
+        let group = GroupInfo {
+            id: id.clone(),
+            subject: subject.to_owned(),
+            owner: Some(me.to_owned()),
+            subject_owner: Some(me.to_owned()),
+            community: community.map(str::to_owned),
+            members: vec![GroupMember { phone: me.to_owned(), admin: true, super_admin: true }],
+            ..GroupInfo::default()
+        };
+        self.groups.insert(id.clone(), group);
+        id
+    }
+
+    /// Community `id` as WhatsApp describes it.
+    fn community(&self, id: &str) -> Result<CommunityInfo, EngineError> {
+        let not_found = || EngineError::NotFound(format!("community {id}"));
+        let record = self.communities.get(id).ok_or_else(not_found)?;
+        let parent = self.group(id).map_err(|_| not_found())?;
+        let group = |g: &String, announcement: bool| CommunityGroup {
+            id: g.clone(),
+            subject: self.groups.get(g).map(|g| g.subject.clone()).unwrap_or_default(),
+            announcement,
+        };
+        let mut groups = vec![group(&record.announcement, true)];
+        groups.extend(record.linked.iter().map(|g| group(g, false)));
+        Ok(CommunityInfo {
+            id: id.to_owned(),
+            name: parent.subject.clone(),
+            description: parent.description.clone(),
+            groups,
+        })
+    }
+
+    /// Links `group` to `community` (or unlinks it): `None` when it changed, else why not.
+    fn link(&mut self, community: &str, group: &str, link: bool) -> Option<String> {
+        let Some(g) = self.groups.get_mut(group) else { return Some("item-not-found (404)".to_owned()) };
+        match (link, g.community.as_deref()) {
+            (true, None) => g.community = Some(community.to_owned()),
+            (true, Some(_)) => return Some("already in a community (409)".to_owned()),
+            (false, Some(c)) if c == community => g.community = None,
+            (false, _) => return Some("not linked to this community (406)".to_owned()),
+        }
+        let linked = &mut self.communities.entry(community.to_owned()).or_default().linked;
+        match link {
+            true => linked.push(group.to_owned()),
+            false => linked.retain(|l| l != group),
+        }
+        None
     }
 
     fn group(&self, id: &str) -> Result<&GroupInfo, EngineError> {

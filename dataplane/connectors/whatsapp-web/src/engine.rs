@@ -395,6 +395,29 @@ pub enum Query {
         chat: String,
         change: ChatChange,
     },
+    /// The communities the account is a member of. A community is a parent group, named
+    /// `…-group` as groups are.
+    Communities,
+    /// A new community (WhatsApp creates its announcement group with it).
+    CreateCommunity {
+        name: String,
+        description: Option<String>,
+    },
+    /// One community: its name, description and groups.
+    Community(String),
+    /// Links `groups` to the community (`link`) or unlinks them from it.
+    LinkGroups {
+        community: String,
+        groups: Vec<String>,
+        link: bool,
+    },
+    /// Whether any member (`anyone`) or only admins may add groups to the community.
+    SubGroupCreation {
+        community: String,
+        anyone: bool,
+    },
+    /// Ends the community: its groups stay, unlinked.
+    DeactivateCommunity(String),
 }
 
 impl Query {
@@ -420,6 +443,12 @@ impl Query {
             Query::InviteInfo(_) => "invite_info",
             Query::Join(_) => "join",
             Query::Chat { .. } => "chat",
+            Query::Communities => "communities",
+            Query::CreateCommunity { .. } => "create_community",
+            Query::Community(_) => "community",
+            Query::LinkGroups { .. } => "link_groups",
+            Query::SubGroupCreation { .. } => "sub_group_creation",
+            Query::DeactivateCommunity(_) => "deactivate_community",
         }
     }
 }
@@ -487,6 +516,31 @@ pub enum Answer {
         group: String,
         pending: bool,
     },
+    Communities(Vec<CommunityInfo>),
+    Community(CommunityInfo),
+    /// Each group of a link or unlink, and why WhatsApp left it as it was (`None`: changed).
+    Linked(Vec<(String, Option<String>)>),
+}
+
+/// A community as WhatsApp describes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommunityInfo {
+    /// The parent group, `…-group`.
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// Its announcement group first, then its other groups.
+    pub groups: Vec<CommunityGroup>,
+}
+
+/// A group of a community.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommunityGroup {
+    /// `…-group`.
+    pub id: String,
+    pub subject: String,
+    /// The community's announcement group (only admins write in it; every member is in it).
+    pub announcement: bool,
 }
 
 /// A group as WhatsApp describes it.

@@ -13,7 +13,7 @@ use chatedge_whatsapp_web as wa;
 
 use crate::media::{Media, MediaKind};
 use crate::network::account::groups::{self, GroupRef, MemberChange, Metadata, Participant, Picture, Summary};
-use crate::network::account::{chats, contacts, profile};
+use crate::network::account::{chats, communities, contacts, profile};
 use crate::network::account::{page_of, Account, AccountCall, AccountError, AccountReply, AccountResult};
 
 /// Carries out `call` on the instance's line through `asker`; photos named by URL are fetched
@@ -25,6 +25,7 @@ pub async fn call(asker: &wa::Asker, media: &Media, account: &Account, call: Acc
         AccountCall::Profile(call) => profile(line, media, call).await.map(AccountReply::Profile),
         AccountCall::Groups(call) => groups(line, media, account, call).await.map(AccountReply::Groups),
         AccountCall::Chats(call) => chats(line, call).await.map(AccountReply::Chats),
+        AccountCall::Communities(call) => communities(line, media, call).await.map(AccountReply::Communities),
         other => Err(unsupported(other.family())),
     }
 }
@@ -164,17 +165,17 @@ async fn groups(
             Ok(Reply::Created { phone, invitation_link })
         }
         Call::Rename { group, name } => {
-            let (group, what) = group_id(&group)?;
+            let (group, what) = group_id(line, &group).await?;
             line.change(wa::Query::SetSubject { group, subject: name }, what).await.map(|()| Reply::Done { changed: 1 })
         }
         Call::Describe { group, description } => {
-            let (group, what) = group_id(&group)?;
+            let (group, what) = group_id(line, &group).await?;
             line.change(wa::Query::SetDescription { group, description }, what)
                 .await
                 .map(|()| Reply::Done { changed: 1 })
         }
         Call::Configure { group, settings } => {
-            let (group, what) = group_id(&group)?;
+            let (group, what) = group_id(line, &group).await?;
             let wanted = [
                 (wa::GroupSetting::AdminsOnlySend, settings.admin_only_message),
                 (wa::GroupSetting::AdminsOnlyEdit, settings.admin_only_settings),
@@ -188,7 +189,7 @@ async fn groups(
             Ok(Reply::Done { changed: 1 })
         }
         Call::Members { group, change, phones } => {
-            let (group, what) = group_id(&group)?;
+            let (group, what) = group_id(line, &group).await?;
             let change = match change {
                 MemberChange::Add => wa::MemberChange::Add,
                 MemberChange::Remove => wa::MemberChange::Remove,
@@ -208,11 +209,11 @@ async fn groups(
             }
         }
         Call::Leave { group } => {
-            let (group, what) = group_id(&group)?;
+            let (group, what) = group_id(line, &group).await?;
             line.change(wa::Query::Leave(group), what).await.map(|()| Reply::Done { changed: 1 })
         }
         Call::Metadata { group, with_link } => {
-            let (group, what) = group_id(&group)?;
+            let (group, what) = group_id(line, &group).await?;
             let wa::Answer::Group(g) = line.ask(wa::Query::Group(group.clone()), what).await? else {
                 return Err(odd());
             };
@@ -224,7 +225,7 @@ async fn groups(
             Ok(Reply::Metadata(Box::new(metadata(g, invitation_link, account.phone.clone())?)))
         }
         Call::InvitationLink { group, reset } => {
-            let (group, what) = group_id(&group)?;
+            let (group, what) = group_id(line, &group).await?;
             let wa::Answer::Link(invitation_link) =
                 line.ask(wa::Query::InviteLink { group: group.clone(), reset }, what).await?
             else {
@@ -250,7 +251,7 @@ async fn groups(
             Ok(Reply::Joined { phone: Phone::parse(&group).map_err(|_| odd())?, pending })
         }
         Call::SetPicture { group, picture } => {
-            let (group, what) = group_id(&group)?;
+            let (group, what) = group_id(line, &group).await?;
             let image = photo(media, picture).await?;
             line.change(wa::Query::SetPicture { group: Some(group), image }, what)
                 .await
@@ -323,7 +324,7 @@ fn metadata(
         subject_time_ms: g.subject_s.saturating_mul(1000),
         subject_owner,
         invitation_link,
-        community_id: g.community,
+        community_id: g.community.map(|c| c.strip_suffix("-group").map(str::to_owned).unwrap_or(c)),
         admin_only_message: g.admins_only_send,
         admin_only_settings: g.admins_only_edit,
         require_admin_approval: g.approve_joins,
@@ -350,12 +351,117 @@ fn numbers(phones: &[Phone]) -> Vec<String> {
     phones.iter().map(|p| p.as_str().to_owned()).collect()
 }
 
-/// The wire id of a group a call names, and how errors name it.
-fn group_id(group: &GroupRef) -> Result<(String, String), AccountError> {
+/// The wire id of a group a call names, and how errors name it. A community stands for its
+/// announcement group, which every member of the community is in.
+async fn group_id(line: Line<'_>, group: &GroupRef) -> Result<(String, String), AccountError> {
     match group {
         GroupRef::Group(phone) => Ok((phone.as_str().to_owned(), format!("group {}", phone.as_str()))),
-        GroupRef::Community(_) => Err(unsupported("communities")),
+        GroupRef::Community(id) => {
+            let c = community(line, id).await?;
+            let announcement = c.groups.into_iter().find(|g| g.announcement);
+            let announcement = announcement.ok_or_else(|| AccountError::NotFound(format!("community {id}")))?;
+            Ok((announcement.id, format!("community {id}")))
+        }
     }
+}
+
+/// A community as WhatsApp describes it now.
+async fn community(line: Line<'_>, id: &str) -> Result<wa::CommunityInfo, AccountError> {
+    match line.ask(wa::Query::Community(community_wire(id)), format!("community {id}")).await? {
+        wa::Answer::Community(c) => Ok(c),
+        _ => Err(odd()),
+    }
+}
+
+async fn communities(
+    line: Line<'_>,
+    media: &Media,
+    call: communities::Call,
+) -> Result<communities::Reply, AccountError> {
+    use communities::{Call, Reply, WhoCanAddGroups};
+    match call {
+        Call::Create { name, description } => {
+            let create = wa::Query::CreateCommunity { name, description: description.filter(|d| !d.is_empty()) };
+            match line.ask(create, "community".to_owned()).await? {
+                wa::Answer::Community(c) => Ok(Reply::Community(community_of(c)?)),
+                _ => Err(odd()),
+            }
+        }
+        Call::List { page, page_size } => {
+            let wa::Answer::Communities(all) = line.ask(wa::Query::Communities, "communities".to_owned()).await? else {
+                return Err(odd());
+            };
+            let all = all.into_iter().map(community_of).collect::<Result<Vec<_>, _>>()?;
+            Ok(Reply::List(page_of(all, page, page_size).collect()))
+        }
+        Call::Metadata { community: id } => community(line, &id).await.and_then(community_of).map(Reply::Community),
+        Call::Link { community, groups } => link_groups(line, &community, groups, true).await,
+        Call::Unlink { community, groups } => link_groups(line, &community, groups, false).await,
+        Call::Configure { community, who_can_add_groups } => {
+            let anyone = who_can_add_groups == WhoCanAddGroups::All;
+            let toggle = wa::Query::SubGroupCreation { community: community_wire(&community), anyone };
+            line.change(toggle, format!("community {community}")).await.map(|()| Reply::Done)
+        }
+        Call::Describe { community, description } => {
+            let describe = wa::Query::SetDescription { group: community_wire(&community), description };
+            line.change(describe, format!("community {community}")).await.map(|()| Reply::Done)
+        }
+        Call::SetPicture { community, picture } => {
+            let image = photo(media, picture).await?;
+            let set = wa::Query::SetPicture { group: Some(community_wire(&community)), image };
+            line.change(set, format!("community {community}")).await.map(|()| Reply::Done)
+        }
+        Call::Deactivate { community } => {
+            let end = wa::Query::DeactivateCommunity(community_wire(&community));
+            line.change(end, format!("community {community}")).await.map(|()| Reply::Done)
+        }
+    }
+}
+
+/// Links `groups` to `community` (or unlinks them); what WhatsApp left as it was is named.
+async fn link_groups(
+    line: Line<'_>,
+    community: &str,
+    groups: Vec<Phone>,
+    link: bool,
+) -> Result<communities::Reply, AccountError> {
+    let query = wa::Query::LinkGroups { community: community_wire(community), groups: numbers(&groups), link };
+    let wa::Answer::Linked(outcomes) = line.ask(query, format!("community {community}")).await? else {
+        return Err(odd());
+    };
+    let changed = outcomes.iter().filter(|(_, refused)| refused.is_none()).count();
+    let unchanged = groups
+        .into_iter()
+        .zip(outcomes)
+        .filter_map(|(phone, (_, refused))| Some(communities::Unchanged { phone, reason: refused? }))
+        .collect();
+    Ok(communities::Reply::Linked { changed, unchanged })
+}
+
+/// A community's id as WhatsApp names it: its parent group.
+fn community_wire(id: &str) -> String {
+    match id.ends_with("-group") {
+        true => id.to_owned(),
+        false => format!("{id}-group"),
+    }
+}
+
+/// A community in the dialects' terms: its id is the parent group's digits.
+fn community_of(c: wa::CommunityInfo) -> Result<communities::Community, AccountError> {
+    let sub_groups = c
+        .groups
+        .into_iter()
+        .map(|g| {
+            let phone = Phone::parse(&g.id).map_err(|_| odd())?;
+            Ok(communities::SubGroup { phone, name: g.subject, announcement: g.announcement })
+        })
+        .collect::<Result<Vec<_>, AccountError>>()?;
+    Ok(communities::Community {
+        id: c.id.strip_suffix("-group").unwrap_or(&c.id).to_owned(),
+        name: c.name,
+        description: c.description.unwrap_or_default(),
+        sub_groups,
+    })
 }
 
 /// WhatsApp's refusal in the dialects' terms; `what` names the thing a not-found is about.

@@ -146,6 +146,12 @@ pub async fn ask(client: &Client, query: &Query) -> Result<Answer, EngineError> 
             let pending = matches!(joined, JoinGroupResult::PendingApproval(_));
             Ok(Answer::Joined { group: chat_of(joined.group_jid()), pending })
         }
+        Query::Communities
+        | Query::CreateCommunity { .. }
+        | Query::Community(_)
+        | Query::LinkGroups { .. }
+        | Query::SubGroupCreation { .. }
+        | Query::DeactivateCommunity(_) => super::community::ask(client, query).await,
         Query::Chat { chat, change } => {
             let actions = client.chat_actions();
             let jid = jid_of(chat);
@@ -234,7 +240,7 @@ pub fn group_info(g: &GroupMetadata) -> GroupInfo {
 }
 
 /// A group's JID as the connector names chats (`…-group`); a person's as digits.
-fn chat_of(jid: &Jid) -> String {
+pub fn chat_of(jid: &Jid) -> String {
     match jid.is_group() {
         true => format!("{}-group", jid.user),
         false => jid.user.to_string(),
@@ -270,7 +276,7 @@ fn contact_error(e: &whatsapp_rust::features::ContactError) -> EngineError {
     }
 }
 
-fn group_error(e: &GroupError) -> EngineError {
+pub fn group_error(e: &GroupError) -> EngineError {
     match e {
         GroupError::Iq(e) => iq_error(e),
         GroupError::InvalidRequest(_) | GroupError::DescriptionConflict => EngineError::Refused(e.to_string()),

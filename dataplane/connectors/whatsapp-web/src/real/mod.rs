@@ -6,6 +6,7 @@
 
 pub mod account;
 mod by_day;
+pub mod community;
 pub mod conformance;
 pub mod event;
 pub mod http;

@@ -1225,3 +1225,5 @@ async fn a_poll_goes_on_the_wire_a_vote_on_it_arrives_naming_chatedges_poll_id_a
     assert_eq!(plane.queued().await, 0, "the poll and both votes left the queue");
     plane.crash().await;
 }
+
+mod communities;
