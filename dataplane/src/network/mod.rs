@@ -160,6 +160,25 @@ impl IncomingMessage {
     }
 }
 
+impl IncomingMessage {
+    /// A call as seed 001 announces it: CALL_VOICE when it rings, CALL_MISSED_VOICE (or
+    /// CALL_MISSED_VIDEO) when nobody took it, each with its `callId`. The two notices of one
+    /// call get ids of their own.
+    pub fn call(call_id: &str, from: Phone, video: bool, missed: bool, at_ms: u64) -> IncomingMessage {
+        let (kind, id) = match (missed, video) {
+            (false, _) => ("CALL_VOICE", call_id.to_owned()),
+            (true, false) => ("CALL_MISSED_VOICE", format!("{call_id}-MISSED")),
+            (true, true) => ("CALL_MISSED_VIDEO", format!("{call_id}-MISSED")),
+        };
+        let notification = incoming::Notification {
+            notification_parameters: Some(Vec::new()),
+            call_id: Some(Some(call_id.to_owned())),
+            ..incoming::Notification::new(kind)
+        };
+        IncomingMessage { id, at_ms, ..IncomingMessage::notice(from, None, notification) }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NetworkError {
     #[error("the instance is not connected to the network")]
@@ -170,6 +189,16 @@ pub enum NetworkError {
 /// passed to [`Connector::ack`] once the event's effects are durable.
 #[derive(Debug, Clone)]
 pub enum NetworkEvent {
+    /// `from` calls the instance (`missed: false`; the session may decline it with
+    /// [`Connector::reject_call`]), or the call rang out with nobody answering (`missed`).
+    Call {
+        instance: InstanceId,
+        call_id: String,
+        from: Phone,
+        video: bool,
+        missed: bool,
+        at_ms: u64,
+    },
     PairingCode {
         instance: InstanceId,
         generation: Generation,
@@ -278,6 +307,7 @@ impl NetworkEvent {
             | NetworkEvent::Status { instance, .. }
             | NetworkEvent::Failed { instance, .. }
             | NetworkEvent::Incoming { instance, .. }
+            | NetworkEvent::Call { instance, .. }
             | NetworkEvent::Presence { instance, .. } => *instance,
         }
     }
@@ -285,7 +315,7 @@ impl NetworkEvent {
     /// The acknowledgement the network waits for, if any.
     pub fn ack(&self) -> Option<AckId> {
         match self {
-            NetworkEvent::PairingCode { .. } | NetworkEvent::PairingExpired { .. } => None,
+            NetworkEvent::PairingCode { .. } | NetworkEvent::PairingExpired { .. } | NetworkEvent::Call { .. } => None,
             NetworkEvent::Connected { ack, .. }
             | NetworkEvent::Disconnected { ack, .. }
             | NetworkEvent::Accepted { ack, .. }
@@ -313,6 +343,7 @@ impl NetworkEvent {
             NetworkEvent::Status { .. } => "status",
             NetworkEvent::Failed { .. } => "failed",
             NetworkEvent::Incoming { .. } => "incoming",
+            NetworkEvent::Call { .. } => "call",
             NetworkEvent::Presence { .. } => "presence",
         }
     }
@@ -346,6 +377,9 @@ pub trait Connector {
     );
     /// Shows the instance's presence (typing…) in the chat with `to`.
     fn send_presence(&mut self, instance: InstanceId, to: &Phone, presence: Presence);
+    /// Declines call `call_id` that rings (a [`NetworkEvent::Call`] this connector reported);
+    /// no event follows. Networks that report no calls this way have nothing to decline.
+    fn reject_call(&mut self, instance: InstanceId, call_id: &str);
     /// The event `ack` is durably handled; the network may forget it.
     fn ack(&mut self, instance: InstanceId, ack: AckId);
 }

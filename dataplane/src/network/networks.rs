@@ -104,6 +104,10 @@ impl Connector for Networks {
         self.pick(&instance).send_presence(instance, to, presence);
     }
 
+    fn reject_call(&mut self, instance: InstanceId, call_id: &str) {
+        self.pick(&instance).reject_call(instance, call_id);
+    }
+
     fn ack(&mut self, instance: InstanceId, ack: AckId) {
         if AckBook::owns(ack) {
             self.cloud.ack(instance, ack);

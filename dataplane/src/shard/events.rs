@@ -169,62 +169,87 @@ impl Shard {
                     }
                 }
             }
-            NetworkEvent::Incoming { message, .. } => {
-                let s = self.session(id);
-                if !s.is_online() {
-                    return true; // not acknowledged: the network delivers it again later
+            NetworkEvent::Incoming { message, .. } => return self.received(id, &message, out),
+            NetworkEvent::Call { call_id, from, video, missed, at_ms, .. } => {
+                if !missed && out.cfg.as_ref().is_some_and(|c| c.call_reject_auto) && self.session(id).is_online() {
+                    self.decline(id, &call_id, &from, out.cfg.as_ref().and_then(|c| c.call_reject_message.clone()));
                 }
-                let connected = s.phone().cloned();
-                let today = self.deps.clock.now_ms();
-                if let Err(e) = self.daily.received(&self.deps.store, id, today, &mut out.batch) {
-                    // Not counted; the message itself still goes to the integrator.
-                    tracing::warn!(instance = %id, error = %e, "cannot read the received count");
-                }
-                self.campaigns.incoming(&self.deps.store, &id, &message, &mut out.batch);
-                let retention = self.deps.store_limits.message_index_retention;
-                crate::message_index::record_received(&mut out.batch, &id, &message, retention);
-                // Media is held (and linked, or kept under an id) only for an instance that hears
-                // of it; otherwise the sweep deletes the file once it is past its grace.
-                let file = message.content.media().filter(|_| out.hears(WebhookKind::Received));
-                let about: &[&[u8]] = &[message.id.as_bytes()];
-                match out.dialect() {
-                    WebhookDialect::Zapi => {
-                        let link = file.map(|file| self.hold_media(file, message.at_ms, &mut out.batch));
-                        out.add(WebhookKind::Received, Some(about), || {
-                            payload::incoming(&id, connected.as_ref(), &message, link.as_deref())
-                        });
-                    }
-                    WebhookDialect::Zapini => match payload::zapini::reaction(&id, &message) {
-                        Some(body) => {
-                            out.add_zapini(ZapiniEvent::MessageReaction, WebhookKind::Received, Some(about), || body)
-                        }
-                        None => {
-                            let link = file.map(|file| self.hold_media(file, message.at_ms, &mut out.batch));
-                            // `GET /messages/{id}/media` finds it under the id derived from the message.
-                            if let Some((file, owner)) = file.zip(out.cfg.as_ref().map(|c| c.tenant)) {
-                                self.keep_received_media(id, owner, &message, file, &mut out.batch);
-                            }
-                            out.add_zapini(ZapiniEvent::MessageReceived, WebhookKind::Received, Some(about), || {
-                                payload::zapini::received(&id, &message, link.as_deref())
-                            });
-                        }
-                    },
-                    WebhookDialect::Zami => {
-                        let owner = out.cfg.as_ref().map(|c| c.tenant);
-                        let media_id = file
-                            .zip(owner)
-                            .map(|(file, owner)| self.keep_received_media(id, owner, &message, file, &mut out.batch));
-                        out.add_in(WebhookDialect::Zami, WebhookKind::Received, Some(about), || {
-                            payload::zami::message_created(&id, &message, media_id.as_ref())
-                        });
-                    }
-                }
+                return self.received(id, &IncomingMessage::call(&call_id, from, video, missed, at_ms), out);
             }
             NetworkEvent::Presence { phone, presence, .. } => {
                 out.add(WebhookKind::ChatPresence, None, || payload::presence(&id, &phone, presence));
             }
         }
         false
+    }
+
+    /// A message (or notice) someone sent the instance, to its session and webhooks. Returns
+    /// true when it must not be acknowledged (the network delivers it again later).
+    fn received(&mut self, id: InstanceId, message: &IncomingMessage, out: &mut Outgoing) -> bool {
+        let s = self.session(id);
+        if !s.is_online() {
+            return true; // not acknowledged: the network delivers it again later
+        }
+        let connected = s.phone().cloned();
+        let today = self.deps.clock.now_ms();
+        if let Err(e) = self.daily.received(&self.deps.store, id, today, &mut out.batch) {
+            // Not counted; the message itself still goes to the integrator.
+            tracing::warn!(instance = %id, error = %e, "cannot read the received count");
+        }
+        self.campaigns.incoming(&self.deps.store, &id, message, &mut out.batch);
+        let retention = self.deps.store_limits.message_index_retention;
+        crate::message_index::record_received(&mut out.batch, &id, message, retention);
+        // Media is held (and linked, or kept under an id) only for an instance that hears
+        // of it; otherwise the sweep deletes the file once it is past its grace.
+        let file = message.content.media().filter(|_| out.hears(WebhookKind::Received));
+        let about: &[&[u8]] = &[message.id.as_bytes()];
+        match out.dialect() {
+            WebhookDialect::Zapi => {
+                let link = file.map(|file| self.hold_media(file, message.at_ms, &mut out.batch));
+                out.add(WebhookKind::Received, Some(about), || {
+                    payload::incoming(&id, connected.as_ref(), message, link.as_deref())
+                });
+            }
+            WebhookDialect::Zapini => match payload::zapini::reaction(&id, message) {
+                Some(body) => out.add_zapini(ZapiniEvent::MessageReaction, WebhookKind::Received, Some(about), || body),
+                None => {
+                    let link = file.map(|file| self.hold_media(file, message.at_ms, &mut out.batch));
+                    // `GET /messages/{id}/media` finds it under the id derived from the message.
+                    if let Some((file, owner)) = file.zip(out.cfg.as_ref().map(|c| c.tenant)) {
+                        self.keep_received_media(id, owner, message, file, &mut out.batch);
+                    }
+                    out.add_zapini(ZapiniEvent::MessageReceived, WebhookKind::Received, Some(about), || {
+                        payload::zapini::received(&id, message, link.as_deref())
+                    });
+                }
+            },
+            WebhookDialect::Zami => {
+                let owner = out.cfg.as_ref().map(|c| c.tenant);
+                let media_id = file
+                    .zip(owner)
+                    .map(|(file, owner)| self.keep_received_media(id, owner, message, file, &mut out.batch));
+                out.add_in(WebhookDialect::Zami, WebhookKind::Received, Some(about), || {
+                    payload::zami::message_created(&id, message, media_id.as_ref())
+                });
+            }
+        }
+        false
+    }
+
+    /// Declines the call `call_id` that rings (the instance's callRejectAuto) and, when the
+    /// instance has a callRejectMessage, sends it to the caller through the instance's queue, so
+    /// it is durable, paced and reported like any send.
+    fn decline(&mut self, id: InstanceId, call_id: &str, caller: &Phone, message: Option<String>) {
+        self.connector.reject_call(id, call_id);
+        let Some(text) = message.filter(|t| !t.trim().is_empty()) else { return };
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.enqueue(OutboundMessage::new(id, caller.clone(), Content::text(text)), reply, None);
+        // Kept until the send is answered: a dropped receiver would withdraw the message.
+        tokio::task::spawn_local(async move {
+            if let Ok(Err(e)) = answer.await {
+                tracing::warn!(instance = %id, error = %e, "the callRejectMessage was not queued");
+            }
+        });
     }
 
     /// The connection `generation` is up: pairing finished or saved credentials worked.

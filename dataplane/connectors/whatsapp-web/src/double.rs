@@ -75,6 +75,8 @@ pub struct Directory {
     pub groups_created: u64,
     /// Communities by parent group; the parent and announcement groups are in `groups` too.
     pub communities: BTreeMap<String, CommunityRecord>,
+    /// Calls the account declined, in order.
+    pub rejected_calls: Vec<String>,
 }
 
 /// A community the double's WhatsApp keeps.
@@ -479,6 +481,10 @@ impl Directory {
             }
             Query::Chat { chat, change } => {
                 self.chats.insert(chat.clone(), *change);
+                Ok(Answer::Done)
+            }
+            Query::RejectCall(id) => {
+                self.rejected_calls.push(id.clone());
                 Ok(Answer::Done)
             }
             Query::Communities => {

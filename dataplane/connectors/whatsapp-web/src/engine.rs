@@ -418,6 +418,9 @@ pub enum Query {
     },
     /// Ends the community: its groups stay, unlinked.
     DeactivateCommunity(String),
+    /// Declines the call that rings here (reported by [`EngineEvent::Call`]); it is then not
+    /// reported missed. Not found: it no longer rings.
+    RejectCall(String),
 }
 
 impl Query {
@@ -449,6 +452,7 @@ impl Query {
             Query::LinkGroups { .. } => "link_groups",
             Query::SubGroupCreation { .. } => "sub_group_creation",
             Query::DeactivateCommunity(_) => "deactivate_community",
+            Query::RejectCall(_) => "reject_call",
         }
     }
 }
@@ -749,6 +753,16 @@ pub enum EngineEvent {
         ids: Vec<String>,
         from: String,
         kind: ReceiptKind,
+        at_ms: u64,
+    },
+    /// Someone calls the account (`missed: false`), or a call that rang here ended with nobody
+    /// answering or rejecting it on any device (`missed: true`; also a call offered while the
+    /// line was offline). `from` is the caller's number or phone JID.
+    Call {
+        id: String,
+        from: String,
+        video: bool,
+        missed: bool,
         at_ms: u64,
     },
 }

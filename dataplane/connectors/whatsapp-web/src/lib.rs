@@ -138,6 +138,16 @@ pub enum WaEvent {
         message: Box<InboundMessage>,
         ack: u64,
     },
+    /// `phone` calls the account, or (`missed`) the call rang out unanswered. The engine
+    /// acknowledges call stanzas itself: nothing waits for the data plane.
+    Call {
+        instance: InstanceId,
+        call_id: String,
+        phone: Phone,
+        video: bool,
+        missed: bool,
+        at_ms: u64,
+    },
 }
 
 /// Where the connector delivers its events (the shard's event channel, translated).

@@ -140,6 +140,13 @@ pub fn map(line: LineId, event: EngineEvent, after_pair: bool, settings: &Settin
                 .collect();
             Mapped { events, ..Mapped::nothing() }
         }
+        EngineEvent::Call { id, from, video, missed, at_ms } => {
+            // A caller WhatsApp names only by a private id (`…@lid`) has no Z-API chat.
+            let private = from.split_once('@').is_some_and(|(_, server)| server != "s.whatsapp.net");
+            let Some(phone) = phone_of(&from).filter(|_| !private) else { return Mapped::nothing() };
+            let event = WaEvent::Call { instance, call_id: id, phone, video, missed, at_ms };
+            Mapped { events: vec![event], ..Mapped::nothing() }
+        }
     }
 }
 
@@ -397,6 +404,62 @@ mod tests {
                     status: Receipt::Played,
                     at_ms: 7,
                 }],
+                None,
+                Next::Continue,
+            ),
+            (
+                "a call offered is announced with its caller's number",
+                EngineEvent::Call {
+                    id: "F44E0E20".into(),
+                    from: "5511988887777@s.whatsapp.net".into(),
+                    video: false,
+                    missed: false,
+                    at_ms: 8,
+                },
+                false,
+                vec![WaEvent::Call {
+                    instance,
+                    call_id: "F44E0E20".into(),
+                    phone: phone("5511988887777"),
+                    video: false,
+                    missed: false,
+                    at_ms: 8,
+                }],
+                None,
+                Next::Continue,
+            ),
+            (
+                "a missed video call says so",
+                EngineEvent::Call {
+                    id: "F44E0E21".into(),
+                    from: "5511988887777".into(),
+                    video: true,
+                    missed: true,
+                    at_ms: 9,
+                },
+                false,
+                vec![WaEvent::Call {
+                    instance,
+                    call_id: "F44E0E21".into(),
+                    phone: phone("5511988887777"),
+                    video: true,
+                    missed: true,
+                    at_ms: 9,
+                }],
+                None,
+                Next::Continue,
+            ),
+            (
+                "a caller known only by a private id is not announced",
+                EngineEvent::Call {
+                    id: "F44E0E22".into(),
+                    from: "81896604192873@lid".into(),
+                    video: false,
+                    missed: false,
+                    at_ms: 9,
+                },
+                false,
+                vec![],
                 None,
                 Next::Continue,
             ),

@@ -276,6 +276,11 @@ impl Connector for CloudApiConnector {
         tokio::task::spawn_local(async move { account::typing(&deps, instance, &wamid).await });
     }
 
+    fn reject_call(&mut self, _instance: InstanceId, _call_id: &str) {
+        // Calls on the Cloud API are Meta's Calling API, which this connector does not take:
+        // it reports no call that rings.
+    }
+
     fn ack(&mut self, instance: InstanceId, ack: AckId) {
         self.deps.acks.acked(instance, ack);
     }

@@ -629,6 +629,11 @@ impl Connector for SimConnector {
         witness::lock(&self.net.witnesses[shard]).presence(instance, to, presence, chatedge_config::time::unix_ms());
     }
 
+    fn reject_call(&mut self, _instance: InstanceId, _call_id: &str) {
+        // The sim settles a call in its world when it is placed (`/sim/call`, with the
+        // instance's callRejectAuto) and reports it as notices: no call of its rings here.
+    }
+
     fn ack(&mut self, _instance: InstanceId, ack: AckId) {
         redelivery::lock(&self.pending).ack(ack);
     }

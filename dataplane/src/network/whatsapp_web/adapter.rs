@@ -150,6 +150,9 @@ pub fn translate(event: wa::WaEvent) -> Option<(InstanceId, NetworkEvent)> {
             let m = incoming(*message)?;
             NetworkEvent::Incoming { instance, message: Box::new(m), ack: Some(AckId(ack)) }
         }
+        W::Call { instance, call_id, phone, video, missed, at_ms } => {
+            NetworkEvent::Call { instance, call_id, from: phone, video, missed, at_ms }
+        }
     };
     Some((e.instance(), e))
 }
@@ -621,6 +624,17 @@ impl Connector for WhatsappWebConnector {
             Presence::Available | Presence::Unavailable => return,
         };
         self.inner.chat_presence(instance, to.clone(), presence);
+    }
+
+    fn reject_call(&mut self, instance: InstanceId, call_id: &str) {
+        let Some(asker) = self.inner.asker(&instance) else { return }; // no line: nothing rings
+        let call_id = call_id.to_owned();
+        // Owned by the shard's LocalSet; a call that stopped ringing meanwhile is left as it is.
+        tokio::task::spawn_local(async move {
+            if let Err(e) = asker.ask(wa::Query::RejectCall(call_id.clone())).await {
+                tracing::info!(%instance, call = %call_id, error = %e, "whatsapp-web: the call was not rejected");
+            }
+        });
     }
 
     fn ack(&mut self, _instance: InstanceId, ack: AckId) {

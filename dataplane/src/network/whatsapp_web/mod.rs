@@ -109,5 +109,7 @@ impl super::Connector for Unbuilt {
 
     fn send_presence(&mut self, _: InstanceId, _: &chatedge_config::Phone, _: super::Presence) {}
 
+    fn reject_call(&mut self, _: InstanceId, _: &str) {}
+
     fn ack(&mut self, _: InstanceId, _: super::AckId) {}
 }

@@ -152,6 +152,7 @@ pub async fn ask(client: &Client, query: &Query) -> Result<Answer, EngineError> 
         | Query::LinkGroups { .. }
         | Query::SubGroupCreation { .. }
         | Query::DeactivateCommunity(_) => super::community::ask(client, query).await,
+        Query::RejectCall(id) => Err(EngineError::Refused(format!("call {id}: rejected by the engine, not asked"))),
         Query::Chat { chat, change } => {
             let actions = client.chat_actions();
             let jid = jid_of(chat);

@@ -6,6 +6,7 @@
 
 pub mod account;
 mod by_day;
+mod calls;
 pub mod community;
 pub mod conformance;
 pub mod event;
@@ -63,6 +64,7 @@ impl EngineFactory for RealFactory {
     fn open(&self, args: OpenArgs) -> BoxFuture<'_, Result<Arc<dyn Engine>, EngineError>> {
         Box::pin(async move {
             let polls = Arc::new(poll::Polls::new(args.store.clone()));
+            let calls = Arc::new(calls::Ringing::default());
             let kept = Arc::new(kept::Kept::new(args.store.clone()));
             let backend = store::KvBackend::new(args.store);
             let props = DevicePropsOverride::new().with_os(args.device_name.clone());
@@ -74,7 +76,7 @@ impl EngineFactory for RealFactory {
                 .with_backend(backend)
                 .with_transport_factory(transport)
                 .with_http_client(self.http.clone())
-                .with_event_handler(Forward { events: args.events.clone() })
+                .with_event_handler(Forward { events: args.events.clone(), calls: calls.clone() })
                 .with_inbound_durability_hook(Hook {
                     sink: args.inbound,
                     media: args.media,
@@ -93,6 +95,7 @@ impl EngineFactory for RealFactory {
                 polls,
                 kept,
                 known_as: std::sync::Mutex::new(HashMap::new()),
+                calls,
             }) as Arc<dyn Engine>)
         })
     }
@@ -110,6 +113,8 @@ struct RealEngine {
     /// Numbers written in a form WhatsApp does not register them under, and the form it does
     /// ([`crate::numbers`]); at most [`KNOWN_AS`] of them, forgotten all at once when full.
     known_as: std::sync::Mutex<HashMap<String, String>>,
+    /// The calls ringing here ([`calls`]), shared with the event handler.
+    calls: Arc<calls::Ringing>,
 }
 
 /// How many numbers' registered forms one client remembers.
@@ -607,7 +612,13 @@ impl Engine for RealEngine {
     }
 
     fn ask<'a>(&'a self, query: &'a Query) -> BoxFuture<'a, Result<Answer, EngineError>> {
-        Box::pin(async move { account::ask(&*self.client()?, query).await })
+        Box::pin(async move {
+            let client = self.client()?;
+            match query {
+                Query::RejectCall(id) => self.calls.reject(&client, id).await.map(|()| Answer::Done),
+                query => account::ask(&client, query).await,
+            }
+        })
     }
 
     fn own_phone(&self) -> Option<String> {
@@ -641,11 +652,12 @@ impl Engine for RealEngine {
 /// The engine's event handler: translate, enqueue, never block.
 struct Forward {
     events: EventTx,
+    calls: Arc<calls::Ringing>,
 }
 
 impl EventHandler for Forward {
     fn handle_event(&self, event: Arc<Event>) {
-        if let Some(e) = translate(&event) {
+        if let Some(e) = self.calls.follow(&event).or_else(|| translate(&event)) {
             self.events.emit(e);
         }
     }

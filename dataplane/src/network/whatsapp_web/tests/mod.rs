@@ -1226,4 +1226,5 @@ async fn a_poll_goes_on_the_wire_a_vote_on_it_arrives_naming_chatedges_poll_id_a
     plane.crash().await;
 }
 
+mod calls;
 mod communities;
