@@ -14,7 +14,7 @@ use chatedge_connector::KvStore;
 use crate::engine::{
     Act, Answer, BoxFuture, ChatChange, ChatPresence, CommunityGroup, CommunityInfo, Engine, EngineError, EngineEvent,
     EngineFactory, EventTx, GroupInfo, GroupMember, GroupSetting, InboundMessage, InboundSink, MemberChange, OpenArgs,
-    Outgoing, Query,
+    Outgoing, PrivacyChange, Query,
 };
 use crate::ids::WireId;
 
@@ -77,6 +77,12 @@ pub struct Directory {
     pub communities: BTreeMap<String, CommunityRecord>,
     /// Calls the account declined, in order.
     pub rejected_calls: Vec<String>,
+    /// The account's privacy settings as changed, in order.
+    pub privacy: Vec<PrivacyChange>,
+    /// How long new chats keep their messages (seconds), once set.
+    pub default_disappearing: Option<u32>,
+    /// Each chat's disappearing timer (seconds), once set.
+    pub disappearing: BTreeMap<String, u32>,
 }
 
 /// A community the double's WhatsApp keeps.
@@ -481,6 +487,23 @@ impl Directory {
             }
             Query::Chat { chat, change } => {
                 self.chats.insert(chat.clone(), *change);
+                Ok(Answer::Done)
+            }
+            Query::Privacy(change) => {
+                self.privacy.push(*change);
+                Ok(Answer::Done)
+            }
+            Query::DefaultDisappearing(seconds) => {
+                self.default_disappearing = Some(*seconds);
+                Ok(Answer::Done)
+            }
+            Query::ChatDisappearing { chat, seconds } => {
+                if chat.ends_with("-group") {
+                    self.admin_of(me, chat)?;
+                } else if self.registered_as(chat).is_none() {
+                    return Err(EngineError::NotFound(format!("number {chat}")));
+                }
+                self.disappearing.insert(chat.clone(), *seconds);
                 Ok(Answer::Done)
             }
             Query::RejectCall(id) => {

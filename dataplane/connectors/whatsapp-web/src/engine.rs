@@ -421,6 +421,48 @@ pub enum Query {
     /// Declines the call that rings here (reported by [`EngineEvent::Call`]); it is then not
     /// reported missed. Not found: it no longer rings.
     RejectCall(String),
+    /// One of the account's privacy settings.
+    Privacy(PrivacyChange),
+    /// How long new chats keep their messages, in seconds (0: kept).
+    DefaultDisappearing(u32),
+    /// How long one chat (a number or a group) keeps its messages, in seconds (0: kept).
+    ChatDisappearing {
+        chat: String,
+        seconds: u32,
+    },
+}
+
+/// A privacy setting and its new value; only the values WhatsApp takes for each setting can be
+/// written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrivacyChange {
+    /// Who sees the account's last seen, photo or about text, or may add it to groups.
+    Visibility {
+        of: Seen,
+        who: Audience,
+    },
+    /// Who sees the account online: everyone, or whoever sees its last seen.
+    Online {
+        same_as_last_seen: bool,
+    },
+    ReadReceipts(bool),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen {
+    LastSeen,
+    Photo,
+    About,
+    GroupAdd,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Everyone,
+    Contacts,
+    /// Contacts except the setting's own list (kept as it is).
+    ContactsExcept,
+    Nobody,
 }
 
 impl Query {
@@ -453,6 +495,9 @@ impl Query {
             Query::SubGroupCreation { .. } => "sub_group_creation",
             Query::DeactivateCommunity(_) => "deactivate_community",
             Query::RejectCall(_) => "reject_call",
+            Query::Privacy(_) => "privacy",
+            Query::DefaultDisappearing(_) => "default_disappearing",
+            Query::ChatDisappearing { .. } => "chat_disappearing",
         }
     }
 }

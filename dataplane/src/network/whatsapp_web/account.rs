@@ -13,7 +13,7 @@ use chatedge_whatsapp_web as wa;
 
 use crate::media::{Media, MediaKind};
 use crate::network::account::groups::{self, GroupRef, MemberChange, Metadata, Participant, Picture, Summary};
-use crate::network::account::{chats, communities, contacts, profile};
+use crate::network::account::{chats, communities, contacts, privacy, profile};
 use crate::network::account::{page_of, Account, AccountCall, AccountError, AccountReply, AccountResult};
 
 /// Carries out `call` on the instance's line through `asker`; photos named by URL are fetched
@@ -26,6 +26,7 @@ pub async fn call(asker: &wa::Asker, media: &Media, account: &Account, call: Acc
         AccountCall::Groups(call) => groups(line, media, account, call).await.map(AccountReply::Groups),
         AccountCall::Chats(call) => chats(line, call).await.map(AccountReply::Chats),
         AccountCall::Communities(call) => communities(line, media, call).await.map(AccountReply::Communities),
+        AccountCall::Privacy(call) => privacy(line, call).await.map(AccountReply::Privacy),
         other => Err(unsupported(other.family())),
     }
 }
@@ -282,8 +283,48 @@ async fn chats(line: Line<'_>, call: chats::Call) -> Result<chats::Reply, Accoun
         Call::List { .. } | Call::Get(_) => {
             Err(unsupported("the chat list (it arrives with the phone's history, which is not synced)"))
         }
-        Call::SetExpiration { .. } => Err(unsupported("disappearing messages")),
+        Call::SetExpiration { phone, expiration } => {
+            let seconds = u32::try_from(expiration.seconds()).unwrap_or(u32::MAX);
+            let what = format!("chat {}", phone.as_str());
+            let timer = wa::Query::ChatDisappearing { chat: phone.as_str().to_owned(), seconds };
+            line.change(timer, what).await.map(|()| Reply::Done)
+        }
     }
+}
+
+async fn privacy(line: Line<'_>, call: privacy::Call) -> Result<privacy::Reply, AccountError> {
+    use privacy::{Call, Online, Reply, Scope, Visibility};
+    let change = match call {
+        // WhatsApp Web keeps the lists of exceptions with the phone's settings; it offers no
+        // way to read them, and changing one needs the list's current hash.
+        Call::Exceptions(_) => return Err(unsupported("reading the exceptions of a privacy setting")),
+        Call::SetVisibility { changes, .. } if !changes.is_empty() => {
+            return Err(unsupported("changing the exceptions of a privacy setting"))
+        }
+        Call::SetVisibility { scope, visibility, .. } => {
+            let of = match scope {
+                Scope::LastSeen => wa::Seen::LastSeen,
+                Scope::Photo => wa::Seen::Photo,
+                Scope::Description => wa::Seen::About,
+                Scope::GroupAdd => wa::Seen::GroupAdd,
+            };
+            let who = match visibility {
+                Visibility::All => wa::Audience::Everyone,
+                Visibility::Contacts => wa::Audience::Contacts,
+                Visibility::ContactBlacklist => wa::Audience::ContactsExcept,
+                Visibility::None => wa::Audience::Nobody,
+            };
+            wa::PrivacyChange::Visibility { of, who }
+        }
+        Call::SetOnline(online) => wa::PrivacyChange::Online { same_as_last_seen: online == Online::SameLastSeen },
+        Call::SetReadReceipts(on) => wa::PrivacyChange::ReadReceipts(on),
+        Call::SetMessagesDuration(duration) => {
+            let seconds = u32::try_from(duration.seconds()).unwrap_or(u32::MAX);
+            let set = wa::Query::DefaultDisappearing(seconds);
+            return line.change(set, "privacy".to_owned()).await.map(|()| Reply::Done);
+        }
+    };
+    line.change(wa::Query::Privacy(change), "privacy".to_owned()).await.map(|()| Reply::Done)
 }
 
 /// The group's invitation link (admins only).

@@ -7,11 +7,16 @@ use whatsapp_rust::features::{
     GroupCreateOptions, GroupDescription, GroupError, GroupMetadata, GroupParticipantOptions, GroupSubject,
     MemberAddMode, MembershipApprovalMode, ParticipantChangeResponse, PreviousDescription,
 };
+use whatsapp_rust::wacore::iq::privacy::{PrivacyCategory, PrivacyValue};
 use whatsapp_rust::wacore_binary::JidExt;
 use whatsapp_rust::{Client, IqError, Jid};
 
 use super::jid_of;
-use crate::engine::{Answer, ChatChange, EngineError, GroupInfo, GroupMember, GroupSetting, MemberChange, Query};
+
+use crate::engine::{
+    Answer, Audience, ChatChange, EngineError, GroupInfo, GroupMember, GroupSetting, MemberChange, PrivacyChange,
+    Query, Seen,
+};
 use crate::numbers;
 
 /// Asks WhatsApp `query` through `client`.
@@ -153,6 +158,28 @@ pub async fn ask(client: &Client, query: &Query) -> Result<Answer, EngineError> 
         | Query::SubGroupCreation { .. }
         | Query::DeactivateCommunity(_) => super::community::ask(client, query).await,
         Query::RejectCall(id) => Err(EngineError::Refused(format!("call {id}: rejected by the engine, not asked"))),
+        Query::Privacy(change) => {
+            let (category, value) = privacy(*change);
+            client.set_privacy_setting(category, value).await.map_err(|e| iq_error(&e))?;
+            Ok(Answer::Done)
+        }
+        Query::DefaultDisappearing(seconds) => {
+            client.set_default_disappearing_mode(*seconds).await.map_err(|e| iq_error(&e))?;
+            Ok(Answer::Done)
+        }
+        Query::ChatDisappearing { chat, seconds } if chat.ends_with("-group") => {
+            group_done(client.groups().set_ephemeral(jid_of(chat), *seconds).await)
+        }
+        Query::ChatDisappearing { chat, seconds } => {
+            // The timer is a message in the chat: it goes to the number as WhatsApp registered it.
+            let found = registered(client, std::slice::from_ref(chat)).await?;
+            let Some(known) = known_as(&found, chat) else {
+                return Err(EngineError::NotFound(format!("number {chat}")));
+            };
+            let sent = client.set_chat_disappearing_timer(Jid::pn(known), *seconds).await;
+            sent.map_err(|e| EngineError::Unreachable(format!("the chat's timer was not sent: {e}")))?;
+            Ok(Answer::Done)
+        }
         Query::Chat { chat, change } => {
             let actions = client.chat_actions();
             let jid = jid_of(chat);
@@ -173,6 +200,33 @@ pub async fn ask(client: &Client, query: &Query) -> Result<Answer, EngineError> 
                 e => EngineError::Unreachable(e.to_string()),
             })?;
             Ok(Answer::Done)
+        }
+    }
+}
+
+/// A privacy change as WhatsApp's category and value; each [`PrivacyChange`] names only values
+/// its category takes.
+fn privacy(change: PrivacyChange) -> (PrivacyCategory, PrivacyValue) {
+    match change {
+        PrivacyChange::Visibility { of, who } => {
+            let category = match of {
+                Seen::LastSeen => PrivacyCategory::Last,
+                Seen::Photo => PrivacyCategory::Profile,
+                Seen::About => PrivacyCategory::Status,
+                Seen::GroupAdd => PrivacyCategory::GroupAdd,
+            };
+            let value = match who {
+                Audience::Everyone => PrivacyValue::All,
+                Audience::Contacts => PrivacyValue::Contacts,
+                Audience::ContactsExcept => PrivacyValue::ContactBlacklist,
+                Audience::Nobody => PrivacyValue::None,
+            };
+            (category, value)
+        }
+        PrivacyChange::Online { same_as_last_seen: true } => (PrivacyCategory::Online, PrivacyValue::MatchLastSeen),
+        PrivacyChange::Online { same_as_last_seen: false } => (PrivacyCategory::Online, PrivacyValue::All),
+        PrivacyChange::ReadReceipts(on) => {
+            (PrivacyCategory::ReadReceipts, if on { PrivacyValue::All } else { PrivacyValue::None })
         }
     }
 }
