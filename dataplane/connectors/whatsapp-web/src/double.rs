@@ -12,9 +12,9 @@ use std::time::Duration;
 use chatedge_connector::KvStore;
 
 use crate::engine::{
-    Act, Answer, BoxFuture, ChatChange, ChatPresence, CommunityGroup, CommunityInfo, Engine, EngineError, EngineEvent,
-    EngineFactory, EventTx, GroupInfo, GroupMember, GroupSetting, InboundMessage, InboundSink, MemberChange, OpenArgs,
-    Outgoing, PrivacyChange, Query,
+    Act, Answer, BoxFuture, ChannelInfo, ChannelRole, ChatChange, ChatPresence, CommunityGroup, CommunityInfo, Engine,
+    EngineError, EngineEvent, EngineFactory, EventTx, GroupInfo, GroupMember, GroupSetting, InboundMessage,
+    InboundSink, MemberChange, OpenArgs, Outgoing, PrivacyChange, Query,
 };
 use crate::ids::WireId;
 
@@ -83,6 +83,8 @@ pub struct Directory {
     pub default_disappearing: Option<u32>,
     /// Each chat's disappearing timer (seconds), once set.
     pub disappearing: BTreeMap<String, u32>,
+    /// Channels WhatsApp knows, with the account's relation to each.
+    pub channels: BTreeMap<String, ChannelInfo>,
 }
 
 /// A community the double's WhatsApp keeps.
@@ -506,6 +508,49 @@ impl Directory {
                 self.disappearing.insert(chat.clone(), *seconds);
                 Ok(Answer::Done)
             }
+            Query::Channels => {
+                Ok(Answer::Channels(self.channels.values().filter(|c| c.role != ChannelRole::Guest).cloned().collect()))
+            }
+            Query::Channel(id) => self.channel(id).map(|c| Answer::Channel(c.clone())),
+            Query::CreateChannel { name, description } => {
+                self.groups_created += 1;
+                let id = format!("1203632{:011}@newsletter", self.groups_created);
+                let channel = ChannelInfo {
+                    id: id.clone(),
+                    name: name.clone(),
+                    description: description.clone(),
+                    invite_code: Some(format!("0029Va{}", self.groups_created)),
+                    role: ChannelRole::Owner,
+                    ..ChannelInfo::default()
+                };
+                self.channels.insert(id, channel.clone());
+                Ok(Answer::Channel(channel))
+            }
+            Query::FollowChannel { channel, follow } => {
+                let c = self
+                    .channels
+                    .get_mut(channel)
+                    .ok_or_else(|| EngineError::NotFound(format!("channel {channel}")))?;
+                match (follow, c.role) {
+                    (true, ChannelRole::Guest) => (c.role, c.followers) = (ChannelRole::Subscriber, c.followers + 1),
+                    (false, ChannelRole::Subscriber) => (c.role, c.followers) = (ChannelRole::Guest, c.followers - 1),
+                    (false, ChannelRole::Owner) => return Err(EngineError::Refused("the owner cannot leave".into())),
+                    _ => {}
+                }
+                Ok(Answer::Done)
+            }
+            Query::UpdateChannel { channel, name, description } => {
+                let c = self
+                    .channels
+                    .get_mut(channel)
+                    .ok_or_else(|| EngineError::NotFound(format!("channel {channel}")))?;
+                if !matches!(c.role, ChannelRole::Owner | ChannelRole::Admin) {
+                    return Err(EngineError::Refused("only its admins change a channel".into()));
+                }
+                c.name = name.clone().unwrap_or_else(|| c.name.clone());
+                c.description = description.clone().or_else(|| c.description.clone());
+                Ok(Answer::Done)
+            }
             Query::RejectCall(id) => {
                 self.rejected_calls.push(id.clone());
                 Ok(Answer::Done)
@@ -624,6 +669,10 @@ impl Directory {
             true => Ok(g),
             false => Err(EngineError::Refused("not an admin of the group".to_owned())),
         }
+    }
+
+    fn channel(&self, id: &str) -> Result<&ChannelInfo, EngineError> {
+        self.channels.get(id).ok_or_else(|| EngineError::NotFound(format!("channel {id}")))
     }
 
     /// The group an invitation code or link leads to.

@@ -430,6 +430,24 @@ pub enum Query {
         chat: String,
         seconds: u32,
     },
+    /// The channels the account follows (its own included). A channel is `…@newsletter`.
+    Channels,
+    Channel(String),
+    CreateChannel {
+        name: String,
+        description: Option<String>,
+    },
+    /// Follows the channel, or (`follow: false`) stops following it.
+    FollowChannel {
+        channel: String,
+        follow: bool,
+    },
+    /// A new name and/or description for a channel the account owns or administers.
+    UpdateChannel {
+        channel: String,
+        name: Option<String>,
+        description: Option<String>,
+    },
 }
 
 /// A privacy setting and its new value; only the values WhatsApp takes for each setting can be
@@ -498,6 +516,11 @@ impl Query {
             Query::Privacy(_) => "privacy",
             Query::DefaultDisappearing(_) => "default_disappearing",
             Query::ChatDisappearing { .. } => "chat_disappearing",
+            Query::Channels => "channels",
+            Query::Channel(_) => "channel",
+            Query::CreateChannel { .. } => "create_channel",
+            Query::FollowChannel { .. } => "follow_channel",
+            Query::UpdateChannel { .. } => "update_channel",
         }
     }
 }
@@ -569,6 +592,33 @@ pub enum Answer {
     Community(CommunityInfo),
     /// Each group of a link or unlink, and why WhatsApp left it as it was (`None`: changed).
     Linked(Vec<(String, Option<String>)>),
+    Channels(Vec<ChannelInfo>),
+    Channel(ChannelInfo),
+}
+
+/// A channel as WhatsApp describes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChannelInfo {
+    /// `…@newsletter`.
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub picture: Option<String>,
+    pub created_s: u64,
+    /// The code of `https://whatsapp.com/channel/<code>`.
+    pub invite_code: Option<String>,
+    pub followers: u64,
+    pub role: ChannelRole,
+}
+
+/// The account's relation to a channel.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ChannelRole {
+    Owner,
+    Admin,
+    Subscriber,
+    #[default]
+    Guest,
 }
 
 /// A community as WhatsApp describes it.

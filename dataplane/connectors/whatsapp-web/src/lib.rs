@@ -37,10 +37,10 @@ use chatedge_connector::KvStore;
 use tokio::sync::{mpsc, oneshot};
 
 pub use engine::{
-    Act, Answer, Audience, BoxFuture, Button, Card, ChatChange, ChatPresence, CommunityGroup, CommunityInfo,
-    EngineError, EngineFactory, EventDetails, FileData, GroupInfo, GroupMember, GroupSetting, InboundContent,
-    InboundMessage, ListRow, MediaFile, MediaKind, MediaLimits, MediaToSend, MemberChange, MessageRef, Outgoing,
-    OutgoingMedia, Picture, PinFor, PrivacyChange, Query, Seen, SharedContact, WithFiles,
+    Act, Answer, Audience, BoxFuture, Button, Card, ChannelInfo, ChannelRole, ChatChange, ChatPresence, CommunityGroup,
+    CommunityInfo, EngineError, EngineFactory, EventDetails, FileData, GroupInfo, GroupMember, GroupSetting,
+    InboundContent, InboundMessage, ListRow, MediaFile, MediaKind, MediaLimits, MediaToSend, MemberChange, MessageRef,
+    Outgoing, OutgoingMedia, Picture, PinFor, PrivacyChange, Query, Seen, SharedContact, WithFiles,
 };
 pub use ids::WireId;
 

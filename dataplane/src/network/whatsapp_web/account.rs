@@ -13,7 +13,7 @@ use chatedge_whatsapp_web as wa;
 
 use crate::media::{Media, MediaKind};
 use crate::network::account::groups::{self, GroupRef, MemberChange, Metadata, Participant, Picture, Summary};
-use crate::network::account::{chats, communities, contacts, privacy, profile};
+use crate::network::account::{channels, chats, communities, contacts, privacy, profile};
 use crate::network::account::{page_of, Account, AccountCall, AccountError, AccountReply, AccountResult};
 
 /// Carries out `call` on the instance's line through `asker`; photos named by URL are fetched
@@ -27,6 +27,7 @@ pub async fn call(asker: &wa::Asker, media: &Media, account: &Account, call: Acc
         AccountCall::Chats(call) => chats(line, call).await.map(AccountReply::Chats),
         AccountCall::Communities(call) => communities(line, media, call).await.map(AccountReply::Communities),
         AccountCall::Privacy(call) => privacy(line, call).await.map(AccountReply::Privacy),
+        AccountCall::Channels(call) => channels(line, call).await.map(AccountReply::Channels),
         other => Err(unsupported(other.family())),
     }
 }
@@ -325,6 +326,87 @@ async fn privacy(line: Line<'_>, call: privacy::Call) -> Result<privacy::Reply, 
         }
     };
     line.change(wa::Query::Privacy(change), "privacy".to_owned()).await.map(|()| Reply::Done)
+}
+
+async fn channels(line: Line<'_>, call: channels::Call) -> Result<channels::Reply, AccountError> {
+    use channels::{Call, Reply};
+    let what = |id: &Phone| format!("channel {}", id.as_str());
+    match call {
+        Call::Create { name, description } => {
+            let create = wa::Query::CreateChannel { name, description: description.filter(|d| !d.is_empty()) };
+            let wa::Answer::Channel(c) = line.ask(create, "channel".to_owned()).await? else { return Err(odd()) };
+            Ok(Reply::Created { id: Phone::parse(&c.id).map_err(|_| odd())? })
+        }
+        Call::List => {
+            let wa::Answer::Channels(all) = line.ask(wa::Query::Channels, "channels".to_owned()).await? else {
+                return Err(odd());
+            };
+            let mut all = all.into_iter().map(channel_of).collect::<Result<Vec<_>, _>>()?;
+            all.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+            Ok(Reply::Channels(all))
+        }
+        Call::Metadata { id } => {
+            let wa::Answer::Channel(c) = line.ask(wa::Query::Channel(id.as_str().to_owned()), what(&id)).await? else {
+                return Err(odd());
+            };
+            channel_of(c).map(|c| Reply::Channel(Box::new(c)))
+        }
+        Call::Follow { id } => {
+            let follow = wa::Query::FollowChannel { channel: id.as_str().to_owned(), follow: true };
+            line.change(follow, what(&id)).await.map(|()| Reply::Done)
+        }
+        Call::Unfollow { id } => {
+            let leave = wa::Query::FollowChannel { channel: id.as_str().to_owned(), follow: false };
+            line.change(leave, what(&id)).await.map(|()| Reply::Done)
+        }
+        Call::SetName { id, name } => {
+            let update =
+                wa::Query::UpdateChannel { channel: id.as_str().to_owned(), name: Some(name), description: None };
+            line.change(update, what(&id)).await.map(|()| Reply::Done)
+        }
+        Call::SetDescription { id, description } => {
+            let update = wa::Query::UpdateChannel {
+                channel: id.as_str().to_owned(),
+                name: None,
+                description: Some(description),
+            };
+            line.change(update, what(&id)).await.map(|()| Reply::Done)
+        }
+        Call::Delete { .. } => Err(unsupported("deleting a channel")),
+        Call::Mute { .. } => Err(unsupported("muting a channel")),
+        Call::SetPicture { .. } => Err(unsupported("a channel's picture")),
+        Call::SetReactions { .. } => Err(unsupported("a channel's reaction settings")),
+        Call::AcceptAdminInvite { .. } | Call::RemoveAdmin { .. } | Call::RevokeAdminInvite { .. } => {
+            Err(unsupported("a channel's admins"))
+        }
+        Call::TransferOwnership { .. } => Err(unsupported("handing a channel over")),
+        Call::Search { .. } => Err(unsupported("searching channels")),
+    }
+}
+
+/// A channel in the dialects' terms. WhatsApp Web's channel metadata says nothing of muting,
+/// reaction settings or the other admins: a channel shows unmuted, all reactions, no admins.
+fn channel_of(c: wa::ChannelInfo) -> Result<channels::Channel, AccountError> {
+    use channels::Role;
+    Ok(channels::Channel {
+        id: Phone::parse(&c.id).map_err(|_| odd())?,
+        name: c.name,
+        description: c.description.unwrap_or_default(),
+        picture: c.picture,
+        created_ms: c.created_s.saturating_mul(1000),
+        invite_code: c.invite_code.unwrap_or_default(),
+        followers: c.followers,
+        role: match c.role {
+            wa::ChannelRole::Owner => Role::Owner,
+            wa::ChannelRole::Admin => Role::Admin,
+            wa::ChannelRole::Subscriber => Role::Subscriber,
+            wa::ChannelRole::Guest => Role::Guest,
+        },
+        muted: false,
+        reactions: channels::Reactions::All,
+        admins: Vec::new(),
+        pending_invites: Vec::new(),
+    })
 }
 
 /// The group's invitation link (admins only).

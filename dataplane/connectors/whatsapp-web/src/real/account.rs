@@ -157,6 +157,11 @@ pub async fn ask(client: &Client, query: &Query) -> Result<Answer, EngineError> 
         | Query::LinkGroups { .. }
         | Query::SubGroupCreation { .. }
         | Query::DeactivateCommunity(_) => super::community::ask(client, query).await,
+        Query::Channels
+        | Query::Channel(_)
+        | Query::CreateChannel { .. }
+        | Query::FollowChannel { .. }
+        | Query::UpdateChannel { .. } => super::channels::ask(client, query).await,
         Query::RejectCall(id) => Err(EngineError::Refused(format!("call {id}: rejected by the engine, not asked"))),
         Query::Privacy(change) => {
             let (category, value) = privacy(*change);

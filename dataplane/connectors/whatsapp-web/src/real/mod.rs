@@ -7,6 +7,7 @@
 pub mod account;
 mod by_day;
 mod calls;
+pub mod channels;
 pub mod community;
 pub mod conformance;
 pub mod event;

@@ -1227,5 +1227,6 @@ async fn a_poll_goes_on_the_wire_a_vote_on_it_arrives_naming_chatedges_poll_id_a
 }
 
 mod calls;
+mod channels;
 mod communities;
 mod privacy;
