@@ -293,11 +293,25 @@ impl ControlPlane {
     /// Waits until every attached data plane has applied `version` (read-your-writes for the
     /// integrator: a created instance answers on the data planes once this returns true).
     pub async fn wait_applied(&self, version: u64, timeout: Duration) -> bool {
+        self.wait_applied_by(version, None, timeout).await
+    }
+
+    /// Like [`wait_applied`](Self::wait_applied), and also until `owner` — the node an instance
+    /// was just placed on — has applied `version`, even when it holds no config stream at this
+    /// moment (it restarted and is re-opening one): until then that node does not know the
+    /// instance and would answer its token with 401.
+    pub async fn wait_applied_by(&self, version: u64, owner: Option<NodeId>, timeout: Duration) -> bool {
         let mut rx = self.attached.subscribe();
-        let all_applied = rx.wait_for(|n| n.values().all(|a| a.acked >= version));
-        tokio::time::timeout(timeout, async { all_applied.await.is_ok() }).await.unwrap_or(false)
+        let applied = rx.wait_for(|n| {
+            let owner_applied = |o: NodeId| n.iter().any(|((node, _), a)| *node == o && a.acked >= version);
+            n.values().all(|a| a.acked >= version) && owner.is_none_or(owner_applied)
+        });
+        tokio::time::timeout(timeout, async { applied.await.is_ok() }).await.unwrap_or(false)
     }
 }
+
+#[cfg(test)]
+mod applied_tests;
 
 /// Instance tokens stored in the clear by an older version are sealed at start, in place
 /// (same version: nothing a data plane sees changes).

@@ -202,10 +202,14 @@ pub async fn create_for(
     let sealed = cp.sealer.seal(&config.id, &token)?;
     let mut record = InstanceRecord { config, token: None, sealed_token: Some(sealed), owner: None, version: 0 };
     let live = cp.live_nodes(chatedge_config::time::unix_ms());
+    let placed = Arc::new(std::sync::OnceLock::new());
+    let owner = placed.clone();
     let version = cp
         .mutate_async(move |r, next| {
             // Placed in the same change that creates it, against the counts this change sees.
-            record.owner = Some(crate::nodes::place(r, &live));
+            let node = crate::nodes::place(r, &live);
+            record.owner = Some(node);
+            let _ = owner.set(node);
             // The cap is checked and counted in the same change, so concurrent creates cannot
             // pass it together.
             let mut account = r.tenants.get(&tenant).cloned().ok_or_else(unknown_account)?;
@@ -228,8 +232,9 @@ pub async fn create_for(
             Ok((next, Change { instances: vec![record], tenants: vec![account], ..Change::default() }))
         })
         .await?;
-    // Answer once the attached data planes serve the instance, so its token works right away.
-    if !cp.wait_applied(version, APPLY_WAIT).await {
+    // Answer once the attached data planes and the instance's own node serve the instance, so
+    // its token works right away.
+    if !cp.wait_applied_by(version, placed.get().copied(), APPLY_WAIT).await {
         tracing::warn!(version, "created an instance that not every data plane has applied yet");
     }
     Ok(answer)
