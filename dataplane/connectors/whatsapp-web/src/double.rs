@@ -14,7 +14,7 @@ use chatedge_connector::KvStore;
 use crate::engine::{
     Act, Answer, BoxFuture, ChannelInfo, ChannelRole, ChatChange, ChatPresence, CommunityGroup, CommunityInfo, Engine,
     EngineError, EngineEvent, EngineFactory, EventTx, GroupInfo, GroupMember, GroupSetting, InboundMessage,
-    InboundSink, MemberChange, OpenArgs, Outgoing, PrivacyChange, Query,
+    InboundSink, LabelInfo, MemberChange, OpenArgs, Outgoing, PrivacyChange, Query, LABEL_COLORS,
 };
 use crate::ids::WireId;
 
@@ -85,6 +85,9 @@ pub struct Directory {
     pub disappearing: BTreeMap<String, u32>,
     /// Channels WhatsApp knows, with the account's relation to each.
     pub channels: BTreeMap<String, ChannelInfo>,
+    /// The account's labels by id, and the (chat, label) pairs put on chats.
+    pub labels: BTreeMap<String, LabelInfo>,
+    pub chat_labels: BTreeSet<(String, String)>,
 }
 
 /// A community the double's WhatsApp keeps.
@@ -549,6 +552,36 @@ impl Directory {
                 }
                 c.name = name.clone().unwrap_or_else(|| c.name.clone());
                 c.description = description.clone().or_else(|| c.description.clone());
+                Ok(Answer::Done)
+            }
+            Query::Labels => Ok(Answer::Labels(self.labels.values().cloned().collect())),
+            Query::SaveLabel { id: None, name, color } => {
+                let next = self.labels.keys().filter_map(|id| id.parse::<u64>().ok()).max().unwrap_or(0) + 1;
+                let color = color.unwrap_or(((next - 1) % u64::from(LABEL_COLORS)) as u8);
+                let label = LabelInfo { id: next.to_string(), name: name.clone(), color };
+                self.labels.insert(label.id.clone(), label.clone());
+                Ok(Answer::Label(label))
+            }
+            Query::SaveLabel { id: Some(id), name, color } => {
+                let label = self.labels.get_mut(id).ok_or_else(|| EngineError::NotFound(format!("label {id}")))?;
+                label.name = name.clone();
+                label.color = color.unwrap_or(label.color);
+                Ok(Answer::Label(label.clone()))
+            }
+            Query::DeleteLabel(id) => {
+                self.labels.remove(id).ok_or_else(|| EngineError::NotFound(format!("label {id}")))?;
+                self.chat_labels.retain(|(_, l)| l != id);
+                Ok(Answer::Done)
+            }
+            Query::LabelChat { chat, label, on } => {
+                if !self.labels.contains_key(label) {
+                    return Err(EngineError::NotFound(format!("label {label}")));
+                }
+                let pair = (chat.clone(), label.clone());
+                match on {
+                    true => self.chat_labels.insert(pair),
+                    false => self.chat_labels.remove(&pair),
+                };
                 Ok(Answer::Done)
             }
             Query::RejectCall(id) => {

@@ -448,7 +448,34 @@ pub enum Query {
         name: Option<String>,
         description: Option<String>,
     },
+    /// The account's labels (WhatsApp Business), as its devices last synced them.
+    Labels,
+    /// A new label (`id: None`: the engine picks the next id) or a changed one; `color` is an
+    /// index into WhatsApp's label colors (`None`: the next in turn, or the label's own).
+    SaveLabel {
+        id: Option<String>,
+        name: String,
+        color: Option<u8>,
+    },
+    DeleteLabel(String),
+    /// Puts `label` on `chat` (`on`) or takes it off.
+    LabelChat {
+        chat: String,
+        label: String,
+        on: bool,
+    },
 }
+
+/// A label of the account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelInfo {
+    pub id: String,
+    pub name: String,
+    pub color: u8,
+}
+
+/// How many colors WhatsApp's labels take (an index below it).
+pub const LABEL_COLORS: u8 = 20;
 
 /// A privacy setting and its new value; only the values WhatsApp takes for each setting can be
 /// written.
@@ -521,6 +548,10 @@ impl Query {
             Query::CreateChannel { .. } => "create_channel",
             Query::FollowChannel { .. } => "follow_channel",
             Query::UpdateChannel { .. } => "update_channel",
+            Query::Labels => "labels",
+            Query::SaveLabel { .. } => "save_label",
+            Query::DeleteLabel(_) => "delete_label",
+            Query::LabelChat { .. } => "label_chat",
         }
     }
 }
@@ -594,6 +625,9 @@ pub enum Answer {
     Linked(Vec<(String, Option<String>)>),
     Channels(Vec<ChannelInfo>),
     Channel(ChannelInfo),
+    Labels(Vec<LabelInfo>),
+    /// The label saved (its id, new or as given).
+    Label(LabelInfo),
 }
 
 /// A channel as WhatsApp describes it.

@@ -39,8 +39,8 @@ use tokio::sync::{mpsc, oneshot};
 pub use engine::{
     Act, Answer, Audience, BoxFuture, Button, Card, ChannelInfo, ChannelRole, ChatChange, ChatPresence, CommunityGroup,
     CommunityInfo, EngineError, EngineFactory, EventDetails, FileData, GroupInfo, GroupMember, GroupSetting,
-    InboundContent, InboundMessage, ListRow, MediaFile, MediaKind, MediaLimits, MediaToSend, MemberChange, MessageRef,
-    Outgoing, OutgoingMedia, Picture, PinFor, PrivacyChange, Query, Seen, SharedContact, WithFiles,
+    InboundContent, InboundMessage, LabelInfo, ListRow, MediaFile, MediaKind, MediaLimits, MediaToSend, MemberChange,
+    MessageRef, Outgoing, OutgoingMedia, Picture, PinFor, PrivacyChange, Query, Seen, SharedContact, WithFiles,
 };
 pub use ids::WireId;
 

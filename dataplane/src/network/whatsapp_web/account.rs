@@ -13,7 +13,7 @@ use chatedge_whatsapp_web as wa;
 
 use crate::media::{Media, MediaKind};
 use crate::network::account::groups::{self, GroupRef, MemberChange, Metadata, Participant, Picture, Summary};
-use crate::network::account::{channels, chats, communities, contacts, privacy, profile};
+use crate::network::account::{channels, chats, communities, contacts, labels, privacy, profile};
 use crate::network::account::{page_of, Account, AccountCall, AccountError, AccountReply, AccountResult};
 
 /// Carries out `call` on the instance's line through `asker`; photos named by URL are fetched
@@ -28,6 +28,7 @@ pub async fn call(asker: &wa::Asker, media: &Media, account: &Account, call: Acc
         AccountCall::Communities(call) => communities(line, media, call).await.map(AccountReply::Communities),
         AccountCall::Privacy(call) => privacy(line, call).await.map(AccountReply::Privacy),
         AccountCall::Channels(call) => channels(line, call).await.map(AccountReply::Channels),
+        AccountCall::Labels(call) => labels(line, call).await.map(AccountReply::Labels),
         other => Err(unsupported(other.family())),
     }
 }
@@ -381,6 +382,39 @@ async fn channels(line: Line<'_>, call: channels::Call) -> Result<channels::Repl
         }
         Call::TransferOwnership { .. } => Err(unsupported("handing a channel over")),
         Call::Search { .. } => Err(unsupported("searching channels")),
+    }
+}
+
+async fn labels(line: Line<'_>, call: labels::Call) -> Result<labels::Reply, AccountError> {
+    use labels::{Call, Label, Reply, COLORS};
+    let label_of = |l: wa::LabelInfo| Label { id: l.id, name: l.name, color: l.color };
+    match call {
+        Call::List => match line.ask(wa::Query::Labels, "labels".to_owned()).await? {
+            wa::Answer::Labels(all) => Ok(Reply::Labels(all.into_iter().map(label_of).collect())),
+            _ => Err(odd()),
+        },
+        Call::Colors => Ok(Reply::Colors((0u8..).zip(COLORS).collect())),
+        Call::Create { name, color } => {
+            match line.ask(wa::Query::SaveLabel { id: None, name, color }, "label".to_owned()).await? {
+                wa::Answer::Label(l) => Ok(Reply::Created(l.id)),
+                _ => Err(odd()),
+            }
+        }
+        Call::Edit { id, name, color } => {
+            let what = format!("label {id}");
+            match line.ask(wa::Query::SaveLabel { id: Some(id), name, color }, what).await? {
+                wa::Answer::Label(_) => Ok(Reply::Done),
+                _ => Err(odd()),
+            }
+        }
+        Call::Delete { id } => {
+            line.change(wa::Query::DeleteLabel(id.clone()), format!("label {id}")).await.map(|()| Reply::Done)
+        }
+        Call::Assign { chat, label, assigned } => {
+            let what = format!("label {label}");
+            let put = wa::Query::LabelChat { chat: chat.as_str().to_owned(), label, on: assigned };
+            line.change(put, what).await.map(|()| Reply::Done)
+        }
     }
 }
 

@@ -162,7 +162,13 @@ pub async fn ask(client: &Client, query: &Query) -> Result<Answer, EngineError> 
         | Query::CreateChannel { .. }
         | Query::FollowChannel { .. }
         | Query::UpdateChannel { .. } => super::channels::ask(client, query).await,
-        Query::RejectCall(id) => Err(EngineError::Refused(format!("call {id}: rejected by the engine, not asked"))),
+        Query::RejectCall(_)
+        | Query::Labels
+        | Query::SaveLabel { .. }
+        | Query::DeleteLabel(_)
+        | Query::LabelChat { .. } => {
+            Err(EngineError::Refused(format!("{} is answered by the engine's own state", query.label())))
+        }
         Query::Privacy(change) => {
             let (category, value) = privacy(*change);
             client.set_privacy_setting(category, value).await.map_err(|e| iq_error(&e))?;

@@ -14,6 +14,7 @@ pub mod event;
 pub mod http;
 pub mod interactive;
 pub mod kept;
+pub mod labels;
 pub mod picture;
 pub mod poll;
 pub mod store;
@@ -66,6 +67,7 @@ impl EngineFactory for RealFactory {
         Box::pin(async move {
             let polls = Arc::new(poll::Polls::new(args.store.clone()));
             let calls = Arc::new(calls::Ringing::default());
+            let labels = Arc::new(labels::Labels::new(args.store.clone()));
             let kept = Arc::new(kept::Kept::new(args.store.clone()));
             let backend = store::KvBackend::new(args.store);
             let props = DevicePropsOverride::new().with_os(args.device_name.clone());
@@ -77,7 +79,11 @@ impl EngineFactory for RealFactory {
                 .with_backend(backend)
                 .with_transport_factory(transport)
                 .with_http_client(self.http.clone())
-                .with_event_handler(Forward { events: args.events.clone(), calls: calls.clone() })
+                .with_event_handler(Forward {
+                    events: args.events.clone(),
+                    calls: calls.clone(),
+                    labels: labels.clone(),
+                })
                 .with_inbound_durability_hook(Hook {
                     sink: args.inbound,
                     media: args.media,
@@ -97,6 +103,7 @@ impl EngineFactory for RealFactory {
                 kept,
                 known_as: std::sync::Mutex::new(HashMap::new()),
                 calls,
+                labels,
             }) as Arc<dyn Engine>)
         })
     }
@@ -116,6 +123,8 @@ struct RealEngine {
     known_as: std::sync::Mutex<HashMap<String, String>>,
     /// The calls ringing here ([`calls`]), shared with the event handler.
     calls: Arc<calls::Ringing>,
+    /// The account's labels as last synced ([`labels`]), shared with the event handler.
+    labels: Arc<labels::Labels>,
 }
 
 /// How many numbers' registered forms one client remembers.
@@ -617,6 +626,9 @@ impl Engine for RealEngine {
             let client = self.client()?;
             match query {
                 Query::RejectCall(id) => self.calls.reject(&client, id).await.map(|()| Answer::Done),
+                Query::Labels | Query::SaveLabel { .. } | Query::DeleteLabel(_) | Query::LabelChat { .. } => {
+                    self.labels.ask(&client, query).await
+                }
                 query => account::ask(&client, query).await,
             }
         })
@@ -654,10 +666,24 @@ impl Engine for RealEngine {
 struct Forward {
     events: EventTx,
     calls: Arc<calls::Ringing>,
+    labels: Arc<labels::Labels>,
 }
 
 impl EventHandler for Forward {
     fn handle_event(&self, event: Arc<Event>) {
+        if matches!(&*event, Event::LabelEditUpdate(_)) {
+            // Kept off the event bus's thread; a newer edit always wins, whatever the order.
+            let (labels, event) = (self.labels.clone(), event.clone());
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move {
+                    let Event::LabelEditUpdate(edit) = &*event else { return };
+                    if let Err(e) = labels.synced(edit).await {
+                        tracing::warn!(label = %edit.label_id, error = %e, "whatsapp-web: a synced label was not kept");
+                    }
+                });
+            }
+            return;
+        }
         if let Some(e) = self.calls.follow(&event).or_else(|| translate(&event)) {
             self.events.emit(e);
         }

@@ -1229,4 +1229,5 @@ async fn a_poll_goes_on_the_wire_a_vote_on_it_arrives_naming_chatedges_poll_id_a
 mod calls;
 mod channels;
 mod communities;
+mod labels;
 mod privacy;
