@@ -32,11 +32,14 @@ struct LabelRecord {
 /// One instance's labels.
 pub struct Labels {
     store: Arc<dyn KvStore>,
+    /// Held from reading a label's kept edit to writing the next: edits synced at once (a full
+    /// sync) and our own saves never interleave, so the newest always stays.
+    writing: tokio::sync::Mutex<()>,
 }
 
 impl Labels {
     pub fn new(store: Arc<dyn KvStore>) -> Labels {
-        Labels { store }
+        Labels { store, writing: tokio::sync::Mutex::new(()) }
     }
 
     /// Keeps a label edit the account's devices made (from the app state sync).
@@ -136,6 +139,7 @@ impl Labels {
 
     /// Writes `record` unless a newer edit of the label is already kept.
     async fn keep(&self, id: &str, record: LabelRecord) -> Result<(), EngineError> {
+        let _writing = self.writing.lock().await;
         if self.get(id)?.is_some_and(|kept| kept.at_ms > record.at_ms) {
             return Ok(());
         }
@@ -183,24 +187,57 @@ mod tests {
             .build()
     }
 
+    /// A store whose writes take a moment, as RocksDB's fsync does: concurrent keeps overlap.
+    struct SlowKv(chatedge_connector::MemKv);
+
+    impl KvStore for SlowKv {
+        fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, chatedge_connector::KvError> {
+            self.0.get(key)
+        }
+
+        fn scan_prefix(
+            &self,
+            prefix: &[u8],
+            limit: usize,
+        ) -> Result<chatedge_connector::Rows, chatedge_connector::KvError> {
+            self.0.scan_prefix(prefix, limit)
+        }
+
+        fn write(&self, batch: KvBatch) -> chatedge_connector::WriteFuture<'_> {
+            Box::pin(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                self.0.write(batch).await
+            })
+        }
+    }
+
     fn names(labels: &Labels) -> Vec<(String, String, u8)> {
         labels.list().unwrap().into_iter().map(|l| (l.id, l.name, l.color)).collect()
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn synced_edits_keep_the_newest_and_a_new_label_takes_the_next_number_and_color() {
-        let labels = Labels::new(Arc::new(chatedge_connector::MemKv::default()));
+        let labels = Arc::new(Labels::new(Arc::new(SlowKv(chatedge_connector::MemKv::default()))));
         labels.synced(&edit("2", "Paid", 5, false, 200)).await.unwrap();
         labels.synced(&edit("10", "New customer", 1, false, 100)).await.unwrap();
         labels.synced(&edit("2", "Pending", 4, false, 150)).await.unwrap(); // older: ignored
         labels.synced(&edit("7", "Old", 2, true, 300)).await.unwrap(); // deleted on the phone
+                                                                       // A burst of edits of one label kept at once, newest first (a full sync): the newest stays.
+        let mut burst = tokio::task::JoinSet::new();
+        for n in (1..=50).rev() {
+            let labels = labels.clone();
+            burst.spawn(async move { labels.synced(&edit("12", &format!("v{n}"), 3, false, 1_000 + n)).await });
+        }
+        assert!(burst.join_all().await.iter().all(Result::is_ok));
+        assert_eq!(labels.get("12").unwrap().map(|r| r.name), Some("v50".to_owned()));
+        labels.synced(&edit("12", "gone", 3, true, 2_000)).await.unwrap();
         assert_eq!(
             names(&labels),
             [("2".into(), "Paid".into(), 5), ("10".into(), "New customer".into(), 1)],
             "by number; the newest edit wins; deleted ones are not listed"
         );
-        assert_eq!(labels.placed(None, None).unwrap(), ("11".into(), 10), "after the highest known, deleted included");
-        assert_eq!(labels.placed(None, Some(23)).unwrap(), ("11".into(), 3), "colors wrap at 20");
+        assert_eq!(labels.placed(None, None).unwrap(), ("13".into(), 12), "after the highest known, deleted included");
+        assert_eq!(labels.placed(None, Some(23)).unwrap(), ("13".into(), 3), "colors wrap at 20");
         assert_eq!(labels.placed(Some("2"), None).unwrap(), ("2".into(), 5), "a change keeps its color");
         assert!(matches!(labels.placed(Some("7"), None), Err(EngineError::NotFound(_))), "deleted");
         assert!(matches!(labels.placed(Some("99"), None), Err(EngineError::NotFound(_))));
