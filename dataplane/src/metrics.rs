@@ -57,6 +57,8 @@ pub struct Metrics {
     pub store_pending: IntGauge,
     pub store_compactions: IntCounter,
     pub store_abandoned: IntCounter,
+    /// Ringing calls declined by the instance's callRejectAuto.
+    pub calls_declined: IntCounter,
     pub store_healthy: IntGauge,
     pub store_compactions_dropped: IntCounter,
     pub dead_letters_pruned: IntCounter,
@@ -368,6 +370,10 @@ impl Metrics {
                     "chatedge_dp_store_abandoned_total",
                     "batches not written because their requester stopped waiting first",
                 ),
+            ),
+            calls_declined: register(
+                &r,
+                IntCounter::new("chatedge_dp_calls_declined_total", "ringing calls declined by callRejectAuto"),
             ),
             store_healthy: register(
                 &r,

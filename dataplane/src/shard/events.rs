@@ -241,6 +241,7 @@ impl Shard {
     /// it is durable, paced and reported like any send.
     fn decline(&mut self, id: InstanceId, call_id: &str, caller: &Phone, message: Option<String>) {
         self.connector.reject_call(id, call_id);
+        self.counters.calls_declined.inc();
         let Some(text) = message.filter(|t| !t.trim().is_empty()) else { return };
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.enqueue(OutboundMessage::new(id, caller.clone(), Content::text(text)), reply, None);

@@ -155,6 +155,7 @@ struct Counters {
     store_busy: IntCounter,
     store_failing: IntCounter,
     daily_quota: IntCounter,
+    calls_declined: IntCounter,
     /// Sends with an Idempotency-Key, by what became of the key.
     keys_fresh: IntCounter,
     keys_replayed: IntCounter,
@@ -180,6 +181,7 @@ impl Counters {
             store_busy: metrics.refusals.with_label_values(&["store_busy"]),
             store_failing: metrics.refusals.with_label_values(&["store_failing"]),
             daily_quota: metrics.refusals.with_label_values(&["daily_quota"]),
+            calls_declined: metrics.calls_declined.clone(),
             keys_fresh: metrics.idempotency_keys.with_label_values(&["fresh"]),
             keys_replayed: metrics.idempotency_keys.with_label_values(&["replayed"]),
             keys_conflicting: metrics.idempotency_keys.with_label_values(&["conflict"]),

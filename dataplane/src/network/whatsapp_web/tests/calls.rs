@@ -56,6 +56,7 @@ async fn with_call_reject_auto_a_ringing_call_is_declined_and_the_caller_gets_th
     double.emit(call("F44E0E2011E7C784BB9A", &caller, false, false));
 
     until("the call is declined on the line", || double.directory().rejected_calls == ["F44E0E2011E7C784BB9A"]).await;
+    assert_eq!(plane.metrics.calls_declined.get(), 1);
     let sent = eventually(|| last_send(&double)).await;
     let Some((_, wa::Outgoing::Text(text))) = sent else { panic!("{sent:?}") };
     assert_eq!(text, "We take no calls here: please write.");
