@@ -454,6 +454,21 @@ impl Notification {
             from_me: None,
         }
     }
+
+    /// Seed 001's notice of a call to the account: CALL_VOICE while it rings, CALL_MISSED_VOICE
+    /// (CALL_MISSED_VIDEO) when nobody took it; each names the call's `callId`.
+    pub fn call(call_id: &str, missed: bool, video: bool) -> Notification {
+        let kind = match (missed, video) {
+            (false, _) => "CALL_VOICE",
+            (true, false) => "CALL_MISSED_VOICE",
+            (true, true) => "CALL_MISSED_VIDEO",
+        };
+        Notification {
+            notification_parameters: Some(Vec::new()),
+            call_id: Some(Some(call_id.to_owned())),
+            ..Notification::new(kind)
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

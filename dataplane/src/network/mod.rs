@@ -165,16 +165,8 @@ impl IncomingMessage {
     /// CALL_MISSED_VIDEO) when nobody took it, each with its `callId`. The two notices of one
     /// call get ids of their own.
     pub fn call(call_id: &str, from: Phone, video: bool, missed: bool, at_ms: u64) -> IncomingMessage {
-        let (kind, id) = match (missed, video) {
-            (false, _) => ("CALL_VOICE", call_id.to_owned()),
-            (true, false) => ("CALL_MISSED_VOICE", format!("{call_id}-MISSED")),
-            (true, true) => ("CALL_MISSED_VIDEO", format!("{call_id}-MISSED")),
-        };
-        let notification = incoming::Notification {
-            notification_parameters: Some(Vec::new()),
-            call_id: Some(Some(call_id.to_owned())),
-            ..incoming::Notification::new(kind)
-        };
+        let id = if missed { format!("{call_id}-MISSED") } else { call_id.to_owned() };
+        let notification = incoming::Notification::call(call_id, missed, video);
         IncomingMessage { id, at_ms, ..IncomingMessage::notice(from, None, notification) }
     }
 }

@@ -530,10 +530,7 @@ impl Directory {
                 Ok(Answer::Channel(channel))
             }
             Query::FollowChannel { channel, follow } => {
-                let c = self
-                    .channels
-                    .get_mut(channel)
-                    .ok_or_else(|| EngineError::NotFound(format!("channel {channel}")))?;
+                let c = self.channel_mut(channel)?;
                 match (follow, c.role) {
                     (true, ChannelRole::Guest) => (c.role, c.followers) = (ChannelRole::Subscriber, c.followers + 1),
                     (false, ChannelRole::Subscriber) => (c.role, c.followers) = (ChannelRole::Guest, c.followers - 1),
@@ -543,10 +540,7 @@ impl Directory {
                 Ok(Answer::Done)
             }
             Query::UpdateChannel { channel, name, description } => {
-                let c = self
-                    .channels
-                    .get_mut(channel)
-                    .ok_or_else(|| EngineError::NotFound(format!("channel {channel}")))?;
+                let c = self.channel_mut(channel)?;
                 if !matches!(c.role, ChannelRole::Owner | ChannelRole::Admin) {
                     return Err(EngineError::Refused("only its admins change a channel".into()));
                 }
@@ -706,6 +700,10 @@ impl Directory {
 
     fn channel(&self, id: &str) -> Result<&ChannelInfo, EngineError> {
         self.channels.get(id).ok_or_else(|| EngineError::NotFound(format!("channel {id}")))
+    }
+
+    fn channel_mut(&mut self, id: &str) -> Result<&mut ChannelInfo, EngineError> {
+        self.channels.get_mut(id).ok_or_else(|| EngineError::NotFound(format!("channel {id}")))
     }
 
     /// The group an invitation code or link leads to.

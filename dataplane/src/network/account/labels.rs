@@ -22,6 +22,11 @@ pub const COLORS: [&str; 20] = [
     "#00D0E2", "#FFC5C7", "#93CEAC", "#F74848", "#00A0F2", "#83E422", "#FFAF04", "#B5EBFF", "#9BA6FF", "#9368CF",
 ];
 
+/// The colors a label may take, by index ([`Call::Colors`]).
+pub fn palette() -> Vec<(u8, &'static str)> {
+    (0u8..).zip(COLORS).collect()
+}
+
 #[derive(Debug, Clone)]
 pub enum Call {
     /// Every label of the account.

@@ -286,7 +286,7 @@ async fn chats(line: Line<'_>, call: chats::Call) -> Result<chats::Reply, Accoun
             Err(unsupported("the chat list (it arrives with the phone's history, which is not synced)"))
         }
         Call::SetExpiration { phone, expiration } => {
-            let seconds = u32::try_from(expiration.seconds()).unwrap_or(u32::MAX);
+            let seconds = whole_seconds(expiration.seconds());
             let what = format!("chat {}", phone.as_str());
             let timer = wa::Query::ChatDisappearing { chat: phone.as_str().to_owned(), seconds };
             line.change(timer, what).await.map(|()| Reply::Done)
@@ -321,7 +321,7 @@ async fn privacy(line: Line<'_>, call: privacy::Call) -> Result<privacy::Reply, 
         Call::SetOnline(online) => wa::PrivacyChange::Online { same_as_last_seen: online == Online::SameLastSeen },
         Call::SetReadReceipts(on) => wa::PrivacyChange::ReadReceipts(on),
         Call::SetMessagesDuration(duration) => {
-            let seconds = u32::try_from(duration.seconds()).unwrap_or(u32::MAX);
+            let seconds = whole_seconds(duration.seconds());
             let set = wa::Query::DefaultDisappearing(seconds);
             return line.change(set, "privacy".to_owned()).await.map(|()| Reply::Done);
         }
@@ -386,14 +386,14 @@ async fn channels(line: Line<'_>, call: channels::Call) -> Result<channels::Repl
 }
 
 async fn labels(line: Line<'_>, call: labels::Call) -> Result<labels::Reply, AccountError> {
-    use labels::{Call, Label, Reply, COLORS};
+    use labels::{Call, Label, Reply};
     let label_of = |l: wa::LabelInfo| Label { id: l.id, name: l.name, color: l.color };
     match call {
         Call::List => match line.ask(wa::Query::Labels, "labels".to_owned()).await? {
             wa::Answer::Labels(all) => Ok(Reply::Labels(all.into_iter().map(label_of).collect())),
             _ => Err(odd()),
         },
-        Call::Colors => Ok(Reply::Colors((0u8..).zip(COLORS).collect())),
+        Call::Colors => Ok(Reply::Colors(labels::palette())),
         Call::Create { name, color } => {
             match line.ask(wa::Query::SaveLabel { id: None, name, color }, "label".to_owned()).await? {
                 wa::Answer::Label(l) => Ok(Reply::Created(l.id)),
@@ -416,6 +416,11 @@ async fn labels(line: Line<'_>, call: labels::Call) -> Result<labels::Reply, Acc
             line.change(put, what).await.map(|()| Reply::Done)
         }
     }
+}
+
+/// A disappearing time as WhatsApp takes it (seconds in 32 bits; the longest is 90 days).
+fn whole_seconds(seconds: u64) -> u32 {
+    u32::try_from(seconds).unwrap_or(u32::MAX)
 }
 
 /// A channel in the dialects' terms. WhatsApp Web's channel metadata says nothing of muting,

@@ -124,16 +124,12 @@ pub fn receive(world: &mut World, caller: Phone, how: Incoming, cx: &mut Cx) -> 
     };
     log(&mut world.calls, record.clone(), cx)?;
     let name = world.contacts.display_name(&caller);
-    let mut kinds = vec!["CALL_VOICE"];
+    let mut missed = vec![false];
     if outcome != Outcome::Answered {
-        kinds.push("CALL_MISSED_VOICE");
+        missed.push(true);
     }
-    for kind in kinds {
-        let notification = Notification {
-            notification_parameters: Some(Vec::new()),
-            call_id: Some(Some(record.call_id.clone())),
-            ..Notification::new(kind)
-        };
+    for missed in missed {
+        let notification = Notification::call(&record.call_id, missed, false);
         let mut notice = IncomingMessage::notice(caller.clone(), None, notification);
         notice.sender_name = name.clone();
         notice.at_ms = cx.now_ms;

@@ -94,7 +94,7 @@ pub fn apply(world: &mut World, call: Call, cx: &mut Cx) -> Result<Reply, Accoun
     let s = &mut world.labels;
     match call {
         Call::List => Ok(Reply::Labels(s.list())),
-        Call::Colors => Ok(Reply::Colors(COLORS.iter().enumerate().map(|(i, c)| (i as u8, *c)).collect())),
+        Call::Colors => Ok(Reply::Colors(crate::network::account::labels::palette())),
         Call::Create { name, color } => {
             if s.labels.room() == 0 {
                 return Err(AccountError::Limit(format!("at most {MAX_LABELS} labels per account")));
