@@ -14,7 +14,7 @@ use chatedge_connector::KvStore;
 use crate::engine::{
     Act, Answer, BoxFuture, ChannelInfo, ChannelRole, ChatChange, ChatPresence, CommunityGroup, CommunityInfo, Engine,
     EngineError, EngineEvent, EngineFactory, EventTx, GroupInfo, GroupMember, GroupSetting, InboundMessage,
-    InboundSink, LabelInfo, MemberChange, OpenArgs, Outgoing, PrivacyChange, Query, LABEL_COLORS,
+    InboundSink, LabelInfo, MemberChange, OpenArgs, Outgoing, PrivacyChange, Query, SavedContact, LABEL_COLORS,
 };
 use crate::ids::WireId;
 
@@ -88,6 +88,8 @@ pub struct Directory {
     /// The account's labels by id, and the (chat, label) pairs put on chats.
     pub labels: BTreeMap<String, LabelInfo>,
     pub chat_labels: BTreeSet<(String, String)>,
+    /// The account's address book by number, as its devices synced it and saves changed it.
+    pub address_book: BTreeMap<String, SavedContact>,
 }
 
 /// A community the double's WhatsApp keeps.
@@ -576,6 +578,15 @@ impl Directory {
                     true => self.chat_labels.insert(pair),
                     false => self.chat_labels.remove(&pair),
                 };
+                Ok(Answer::Done)
+            }
+            Query::AddressBook { page, page_size } => {
+                let skip = page.saturating_sub(1).saturating_mul(*page_size);
+                Ok(Answer::AddressBook(self.address_book.values().skip(skip).take(*page_size).cloned().collect()))
+            }
+            Query::SavedContact(phone) => Ok(Answer::SavedContact(self.address_book.get(phone).cloned())),
+            Query::SaveContact(contact) => {
+                self.address_book.insert(contact.phone.clone(), contact.clone());
                 Ok(Answer::Done)
             }
             Query::RejectCall(id) => {

@@ -464,6 +464,28 @@ pub enum Query {
         label: String,
         on: bool,
     },
+    /// The account's address book as its devices last synced it, ordered by number: page `page`
+    /// (from 1) of `page_size` contacts.
+    AddressBook {
+        page: usize,
+        page_size: usize,
+    },
+    /// One number's entry in the address book, if it is saved.
+    SavedContact(String),
+    /// Saves a number (as WhatsApp registered it) in the address book, on the phone too; a
+    /// number already saved is renamed.
+    SaveContact(SavedContact),
+}
+
+/// A contact saved in the account's address book.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedContact {
+    /// Digits.
+    pub phone: String,
+    /// The name as saved: first and last.
+    pub full_name: String,
+    /// The first name alone, when the phone keeps one.
+    pub first_name: Option<String>,
 }
 
 /// A label of the account.
@@ -552,6 +574,9 @@ impl Query {
             Query::SaveLabel { .. } => "save_label",
             Query::DeleteLabel(_) => "delete_label",
             Query::LabelChat { .. } => "label_chat",
+            Query::AddressBook { .. } => "address_book",
+            Query::SavedContact(_) => "saved_contact",
+            Query::SaveContact(_) => "save_contact",
         }
     }
 }
@@ -628,6 +653,8 @@ pub enum Answer {
     Labels(Vec<LabelInfo>),
     /// The label saved (its id, new or as given).
     Label(LabelInfo),
+    AddressBook(Vec<SavedContact>),
+    SavedContact(Option<SavedContact>),
 }
 
 /// A channel as WhatsApp describes it.

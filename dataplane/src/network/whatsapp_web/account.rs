@@ -4,9 +4,10 @@
 //! text, photo), blocking, the account's name, about text and photo, groups (list, create,
 //! metadata, subject, description, photo, settings, members, leave, invitation links, joining),
 //! and chat changes (read, unread, archive, pin, mute, clear, delete). A photo named by URL is
-//! fetched under the `[media]` rules before anything is asked. The rest is refused by name: the address
-//! book and the chat list need the phone's history sync, which the connector skips. It keeps
-//! nothing and decides nothing: WhatsApp does.
+//! fetched under the `[media]` rules before anything is asked. The address book is what the
+//! account's devices synced (the engine keeps it); a contact saved here is saved on the phone.
+//! The rest is refused by name: the chat list needs the phone's history sync, which the
+//! connector skips. It keeps nothing and decides nothing: WhatsApp and the engine do.
 
 use chatedge_config::Phone;
 use chatedge_whatsapp_web as wa;
@@ -78,29 +79,67 @@ async fn contacts(line: Line<'_>, call: contacts::Call) -> Result<contacts::Repl
             else {
                 return Err(odd());
             };
-            let wa::Answer::Picture(img_url) = line.ask(wa::Query::Picture(phone.as_str().to_owned()), what).await?
+            let wa::Answer::Picture(img_url) =
+                line.ask(wa::Query::Picture(phone.as_str().to_owned()), what.clone()).await?
             else {
                 return Err(odd());
             };
-            Ok(Reply::Contact(ContactInfo {
-                phone: Some(phone),
-                name: None,
-                short: None,
-                notify: business_name,
-                img_url,
-                about,
-            }))
+            let wa::Answer::SavedContact(saved) =
+                line.ask(wa::Query::SavedContact(phone.as_str().to_owned()), what).await?
+            else {
+                return Err(odd());
+            };
+            let (name, short) = saved.map(|c| (Some(c.full_name), c.first_name)).unwrap_or_default();
+            Ok(Reply::Contact(ContactInfo { phone: Some(phone), name, short, notify: business_name, img_url, about }))
         }
         Call::SetBlocked { phone, blocked } => {
             let what = format!("number {}", phone.as_str());
             line.change(wa::Query::Block { phone: phone.as_str().to_owned(), blocked }, what).await?;
             Ok(Reply::Done)
         }
-        Call::List { .. } | Call::Add(_) | Call::Remove(_) => {
-            Err(unsupported("the address book (it arrives with the phone's history, which is not synced)"))
+        Call::List { page, page_size } => {
+            let wa::Answer::AddressBook(book) =
+                line.ask(wa::Query::AddressBook { page, page_size }, "address book".to_owned()).await?
+            else {
+                return Err(odd());
+            };
+            let info = |c: wa::SavedContact| ContactInfo {
+                phone: Phone::parse(&c.phone).ok(),
+                name: Some(c.full_name),
+                short: c.first_name,
+                ..ContactInfo::default()
+            };
+            Ok(Reply::Contacts(book.into_iter().map(info).collect()))
         }
+        Call::Add(list) => save_contacts(line, list).await,
+        Call::Remove(_) => Err(unsupported(
+            "removing contacts (WhatsApp Web syncs contacts saved or renamed, not removed: remove them on the phone)",
+        )),
         Call::Report(_) => Err(unsupported("reporting numbers")),
     }
+}
+
+/// Saves each number WhatsApp has, in the form it registered, on the phone too; the others are
+/// reported, not saved.
+async fn save_contacts(line: Line<'_>, list: Vec<contacts::NewContact>) -> Result<contacts::Reply, AccountError> {
+    let asked = list.iter().map(|n| n.phone.as_str().to_owned()).collect();
+    let wa::Answer::OnWhatsapp(found) = line.ask(wa::Query::OnWhatsapp(asked), "numbers".to_owned()).await? else {
+        return Err(odd());
+    };
+    let mut errors = Vec::new();
+    for (n, (_, known)) in list.into_iter().zip(found) {
+        let Some(registered) = known else {
+            errors.push((n.phone, "the number is not on WhatsApp".to_owned()));
+            continue;
+        };
+        let full_name = match &n.last_name {
+            Some(last) if !last.trim().is_empty() => format!("{} {}", n.first_name, last.trim()),
+            _ => n.first_name.clone(),
+        };
+        let contact = wa::SavedContact { phone: registered, full_name, first_name: Some(n.first_name) };
+        line.change(wa::Query::SaveContact(contact), format!("number {}", n.phone.as_str())).await?;
+    }
+    Ok(contacts::Reply::Changed { errors })
 }
 
 async fn profile(line: Line<'_>, media: &Media, call: profile::Call) -> Result<profile::Reply, AccountError> {

@@ -166,7 +166,10 @@ pub async fn ask(client: &Client, query: &Query) -> Result<Answer, EngineError> 
         | Query::Labels
         | Query::SaveLabel { .. }
         | Query::DeleteLabel(_)
-        | Query::LabelChat { .. } => {
+        | Query::LabelChat { .. }
+        | Query::AddressBook { .. }
+        | Query::SavedContact(_)
+        | Query::SaveContact(_) => {
             Err(EngineError::Refused(format!("{} is answered by the engine's own state", query.label())))
         }
         Query::Privacy(change) => {

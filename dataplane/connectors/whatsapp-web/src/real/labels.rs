@@ -171,6 +171,7 @@ mod tests {
     use whatsapp_rust::waproto::whatsapp::sync_action_value::LabelEditAction;
 
     use super::*;
+    use crate::real::tests::SlowKv;
 
     fn edit(id: &str, name: &str, color: i32, deleted: bool, at_s: i64) -> LabelEditUpdate {
         let action = LabelEditAction {
@@ -187,37 +188,13 @@ mod tests {
             .build()
     }
 
-    /// A store whose writes take a moment, as RocksDB's fsync does: concurrent keeps overlap.
-    struct SlowKv(chatedge_connector::MemKv);
-
-    impl KvStore for SlowKv {
-        fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, chatedge_connector::KvError> {
-            self.0.get(key)
-        }
-
-        fn scan_prefix(
-            &self,
-            prefix: &[u8],
-            limit: usize,
-        ) -> Result<chatedge_connector::Rows, chatedge_connector::KvError> {
-            self.0.scan_prefix(prefix, limit)
-        }
-
-        fn write(&self, batch: KvBatch) -> chatedge_connector::WriteFuture<'_> {
-            Box::pin(async move {
-                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-                self.0.write(batch).await
-            })
-        }
-    }
-
     fn names(labels: &Labels) -> Vec<(String, String, u8)> {
         labels.list().unwrap().into_iter().map(|l| (l.id, l.name, l.color)).collect()
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn synced_edits_keep_the_newest_and_a_new_label_takes_the_next_number_and_color() {
-        let labels = Arc::new(Labels::new(Arc::new(SlowKv(chatedge_connector::MemKv::default()))));
+        let labels = Arc::new(Labels::new(Arc::new(SlowKv::default())));
         labels.synced(&edit("2", "Paid", 5, false, 200)).await.unwrap();
         labels.synced(&edit("10", "New customer", 1, false, 100)).await.unwrap();
         labels.synced(&edit("2", "Pending", 4, false, 150)).await.unwrap(); // older: ignored

@@ -5,6 +5,7 @@
 //! phone's history sync, advertises the configured device name, and sends with our wire ids.
 
 pub mod account;
+pub mod address_book;
 mod by_day;
 mod calls;
 pub mod channels;
@@ -68,6 +69,7 @@ impl EngineFactory for RealFactory {
             let polls = Arc::new(poll::Polls::new(args.store.clone()));
             let calls = Arc::new(calls::Ringing::default());
             let labels = Arc::new(labels::Labels::new(args.store.clone()));
+            let address_book = Arc::new(address_book::AddressBook::new(args.store.clone()));
             let kept = Arc::new(kept::Kept::new(args.store.clone()));
             let backend = store::KvBackend::new(args.store);
             let props = DevicePropsOverride::new().with_os(args.device_name.clone());
@@ -83,6 +85,7 @@ impl EngineFactory for RealFactory {
                     events: args.events.clone(),
                     calls: calls.clone(),
                     labels: labels.clone(),
+                    address_book: address_book.clone(),
                 })
                 .with_inbound_durability_hook(Hook {
                     sink: args.inbound,
@@ -104,6 +107,7 @@ impl EngineFactory for RealFactory {
                 known_as: std::sync::Mutex::new(HashMap::new()),
                 calls,
                 labels,
+                address_book,
             }) as Arc<dyn Engine>)
         })
     }
@@ -125,6 +129,9 @@ struct RealEngine {
     calls: Arc<calls::Ringing>,
     /// The account's labels as last synced ([`labels`]), shared with the event handler.
     labels: Arc<labels::Labels>,
+    /// The account's address book as last synced ([`address_book`]), shared with the event
+    /// handler.
+    address_book: Arc<address_book::AddressBook>,
 }
 
 /// How many numbers' registered forms one client remembers.
@@ -629,6 +636,9 @@ impl Engine for RealEngine {
                 Query::Labels | Query::SaveLabel { .. } | Query::DeleteLabel(_) | Query::LabelChat { .. } => {
                     self.labels.ask(&client, query).await
                 }
+                Query::AddressBook { .. } | Query::SavedContact(_) | Query::SaveContact(_) => {
+                    self.address_book.ask(&client, query).await
+                }
                 query => account::ask(&client, query).await,
             }
         })
@@ -667,18 +677,24 @@ struct Forward {
     events: EventTx,
     calls: Arc<calls::Ringing>,
     labels: Arc<labels::Labels>,
+    address_book: Arc<address_book::AddressBook>,
 }
 
 impl EventHandler for Forward {
     fn handle_event(&self, event: Arc<Event>) {
-        if matches!(&*event, Event::LabelEditUpdate(_)) {
-            // Kept off the event bus's thread; a newer edit always wins, whatever the order.
-            let (labels, event) = (self.labels.clone(), event.clone());
+        if matches!(&*event, Event::LabelEditUpdate(_) | Event::ContactUpdate(_)) {
+            // App state edits are kept off the event bus's thread; a newer edit always wins,
+            // whatever the order.
+            let (labels, book) = (self.labels.clone(), self.address_book.clone());
             if let Ok(runtime) = tokio::runtime::Handle::try_current() {
                 runtime.spawn(async move {
-                    let Event::LabelEditUpdate(edit) = &*event else { return };
-                    if let Err(e) = labels.synced(edit).await {
-                        tracing::warn!(label = %edit.label_id, error = %e, "whatsapp-web: a synced label was not kept");
+                    let kept = match &*event {
+                        Event::LabelEditUpdate(edit) => labels.synced(edit).await,
+                        Event::ContactUpdate(edit) => book.synced(edit).await,
+                        _ => Ok(()),
+                    };
+                    if let Err(e) = kept {
+                        tracing::warn!(error = %e, "whatsapp-web: a synced label or contact was not kept");
                     }
                 });
             }

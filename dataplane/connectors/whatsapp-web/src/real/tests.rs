@@ -978,3 +978,28 @@ fn every_chat_form_chatedge_accepts_becomes_its_jid() {
         assert_eq!(jid_of(phone).to_string(), expected, "{phone}");
     }
 }
+
+/// A store whose writes take a moment, as RocksDB's fsync does: concurrent keeps overlap.
+#[derive(Default)]
+pub struct SlowKv(MemKv);
+
+impl KvStore for SlowKv {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, chatedge_connector::KvError> {
+        self.0.get(key)
+    }
+
+    fn scan_prefix(
+        &self,
+        prefix: &[u8],
+        limit: usize,
+    ) -> Result<chatedge_connector::Rows, chatedge_connector::KvError> {
+        self.0.scan_prefix(prefix, limit)
+    }
+
+    fn write(&self, batch: chatedge_connector::KvBatch) -> chatedge_connector::WriteFuture<'_> {
+        Box::pin(async move {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            self.0.write(batch).await
+        })
+    }
+}

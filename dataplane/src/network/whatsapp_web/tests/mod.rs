@@ -1142,7 +1142,7 @@ async fn account_calls_are_asked_on_the_line_and_whatsapps_answers_come_back_in_
     let list = plane.account(chats::Call::List { page: 1, page_size: 10 }).await;
     assert!(matches!(&list, Err(AccountError::Unsupported(why)) if why.contains("history")), "{list:?}");
     let asks = double.calls().into_iter().filter(|c| matches!(c, Call::Ask(_))).count();
-    assert_eq!(asks, 18, "every served call went to the engine; the refused ones did not");
+    assert_eq!(asks, 19, "every served call went to the engine; the refused ones did not");
     plane.crash().await;
 }
 
@@ -1229,5 +1229,6 @@ async fn a_poll_goes_on_the_wire_a_vote_on_it_arrives_naming_chatedges_poll_id_a
 mod calls;
 mod channels;
 mod communities;
+mod contacts;
 mod labels;
 mod privacy;
