@@ -123,6 +123,12 @@ pub enum Outgoing {
         key_type: String,
         merchant: String,
     },
+    /// `body` as a reply to `quoted`: shown under a quote of it (its body, when the engine kept
+    /// it).
+    Reply {
+        quoted: MessageRef,
+        body: Box<Outgoing>,
+    },
 }
 
 /// A button of [`Outgoing::Buttons`].
@@ -175,8 +181,19 @@ pub struct ListRow {
 }
 
 impl Outgoing {
+    /// This message as a reply to `quoted`, when there is one.
+    pub fn replying(self, quoted: Option<MessageRef>) -> Outgoing {
+        match quoted {
+            Some(quoted) => Outgoing::Reply { quoted, body: Box::new(self) },
+            None => self,
+        }
+    }
+
     /// Whether WhatsApp can forward this message later (content, not an act on another one).
     pub fn forwardable(&self) -> bool {
+        if let Outgoing::Reply { body, .. } = self {
+            return body.forwardable();
+        }
         !matches!(
             self,
             Outgoing::Reaction { .. }
@@ -263,6 +280,13 @@ impl WithFiles {
             read.push(file.read().await?);
         }
         Ok(read)
+    }
+
+    /// This message as a reply to `quoted`, when there is one.
+    pub fn replying(self, quoted: Option<MessageRef>) -> WithFiles {
+        let Some(quoted) = quoted else { return self };
+        let make = self.make;
+        WithFiles { files: self.files, make: Box::new(move |read| make(read).replying(Some(quoted))) }
     }
 
     /// The message, made from what [`read`](Self::read) returned.

@@ -408,14 +408,25 @@ impl WhatsappWebConnector {
     /// or received: also who wrote it, in a group), else from the id's shape.
     fn target(&self, message: &OutboundMessage, id: &str, from_me: Option<bool>) -> wa::MessageRef {
         let (wire, shaped_ours) = wa::ids::named(id);
-        let now = chatedge_config::time::unix_ms();
-        let indexed = crate::message_index::find(&self.store, id, now)
-            .ok()
-            .and_then(|rows| rows.into_iter().find(|(i, _)| *i == message.instance).map(|(_, entry)| entry));
+        let indexed = self.indexed(message, id);
         let from_me = from_me.or(indexed.as_ref().map(|e| e.from_me)).unwrap_or(shaped_ours);
         let participant = indexed.and_then(|e| e.participant).map(|p| p.as_str().to_owned());
         let id = if from_me { wire } else { id.to_owned() };
         wa::MessageRef { chat: message.phone.as_str().to_owned(), id, from_me, participant }
+    }
+
+    /// What the message index says of message `id` of `message`'s instance, if anything.
+    fn indexed(&self, message: &OutboundMessage, id: &str) -> Option<crate::message_index::Entry> {
+        let rows = crate::message_index::find(&self.store, id, chatedge_config::time::unix_ms()).ok()?;
+        rows.into_iter().find(|(i, _)| *i == message.instance).map(|(_, entry)| entry)
+    }
+
+    /// The message `id` a reply answers, in the chat it is in: the message index knows it when
+    /// the instance sent or received it (a status: in `status@broadcast`, by its author);
+    /// otherwise a message of this chat, ours when its id has our shape.
+    fn quoted(&self, message: &OutboundMessage, id: &str) -> wa::MessageRef {
+        let chat = self.indexed(message, id).map_or_else(|| message.phone.clone(), |e| e.chat).as_str().to_owned();
+        wa::MessageRef { chat, ..self.target(message, id, None) }
     }
 
     /// Refuses what the connector cannot put on the wire (the edges refuse it before queueing;
@@ -507,6 +518,7 @@ impl Connector for WhatsappWebConnector {
             return self.refuse(message, generation);
         }
         let (instance, g, id, chat) = (message.instance, generation.0, message.message_id, message.phone.clone());
+        let quoted = message.reply_to.as_deref().map(|r| self.quoted(message, r));
         let body = match &message.content {
             Content::Text { message: text, preview: None } => wa::Outgoing::Text(text.clone()),
             Content::Text { message: text, preview: Some(preview) } => link(text, preview),
@@ -548,6 +560,7 @@ impl Connector for WhatsappWebConnector {
                 },
                 other => {
                     if let Some(with_pictures) = pictured(other, &self.media) {
+                        let with_pictures = with_pictures.replying(quoted);
                         return on_the_line(self.inner.send_with_files(instance, g, id, chat, with_pictures));
                     }
                     match buttons_or_list(other) {
@@ -557,7 +570,7 @@ impl Connector for WhatsappWebConnector {
                 }
             },
             Content::Media(media) => {
-                let media = super::media::to_send(media, &self.media);
+                let media = wa::WithFiles::from(super::media::to_send(media, &self.media)).replying(quoted);
                 return on_the_line(self.inner.send_with_files(instance, g, id, chat, media));
             }
             Content::Action(action) => match action.as_ref() {
@@ -601,7 +614,7 @@ impl Connector for WhatsappWebConnector {
             },
             _ => return self.refuse(message, generation),
         };
-        on_the_line(self.inner.send(instance, g, id, chat, body))
+        on_the_line(self.inner.send(instance, g, id, chat, body.replying(quoted)))
     }
 
     fn account(&mut self, instance: InstanceId, account: Account, call: AccountCall, reply: ReplyTx) {

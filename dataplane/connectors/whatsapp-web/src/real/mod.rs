@@ -42,6 +42,29 @@ use crate::engine::{
 };
 use crate::ids::WireId;
 
+/// The quote a reply to `quoted` carries, sent to `to` by `me`: who wrote the quoted message,
+/// the chat it is in when that is another (a status, another chat), and its body when `kept`.
+/// `None`: ours, but our own number is not known yet.
+pub fn quote_context(
+    quoted: &MessageRef,
+    me: Option<Jid>,
+    to: &str,
+    kept: Option<&wa::Message>,
+) -> Option<wa::ContextInfo> {
+    use whatsapp_rust::wacore::proto_helpers::build_quote_context_with_info;
+    let author = match (quoted.from_me, &quoted.participant) {
+        (true, _) => me?,
+        (false, Some(member)) => jid_of(member),
+        (false, None) => jid_of(&quoted.chat),
+    };
+    let body = kept.cloned().unwrap_or_default();
+    let mut context = build_quote_context_with_info(&quoted.id, &author, &jid_of(&quoted.chat), &jid_of(to), &body);
+    if kept.is_none() {
+        context.quoted_message = Default::default();
+    }
+    Some(context)
+}
+
 /// Where the real clients connect.
 #[derive(Debug, Clone, Default)]
 pub struct Endpoint {
@@ -145,6 +168,19 @@ impl RealEngine {
 
     /// `target` named in the chat its messages went to ([`RealEngine::recipient`]), so an act on
     /// a message sent to a number's other form finds it.
+    /// Makes `message` (to `to`, as registered) a reply to `quoted`: WhatsApp shows the quote
+    /// from the body carried with it, the kept one when the engine kept it (a message sent or
+    /// received in the last 30 days), else none (the reply still names what it answers).
+    async fn quote(&self, client: &Client, message: &mut wa::Message, quoted: &MessageRef, to: &str) {
+        use whatsapp_rust::wacore::proto_helpers::MessageExt;
+        let quoted = self.in_chat(client, quoted).await;
+        let me = client.pn().map(|me| me.to_non_ad());
+        let kept = self.kept.find(&quoted.id, now_ms()).ok().flatten();
+        if let Some(context) = quote_context(&quoted, me, to, kept.as_ref()) {
+            message.set_context_info(context);
+        }
+    }
+
     async fn in_chat(&self, client: &Client, target: &MessageRef) -> MessageRef {
         MessageRef { chat: self.recipient(client, &target.chat).await, ..target.clone() }
     }
@@ -505,7 +541,11 @@ impl Engine for RealEngine {
     fn send<'a>(&'a self, to: &'a str, id: &'a WireId, body: &'a Outgoing) -> BoxFuture<'a, Result<(), EngineError>> {
         Box::pin(async move {
             let client = self.client()?;
-            let message = match body {
+            let (body, quoted) = match body {
+                Outgoing::Reply { quoted, body } => (&**body, Some(quoted)),
+                body => (body, None),
+            };
+            let mut message = match body {
                 Outgoing::Text(text) => wa::Message { conversation: Some(text.clone()), ..Default::default() },
                 Outgoing::Reaction { target, emoji } => whatsapp_rust::wacore::proto_helpers::build_reaction_message(
                     key_of(&self.in_chat(&client, target).await),
@@ -563,7 +603,12 @@ impl Engine for RealEngine {
                 }
                 Outgoing::List { text, title, button, options } => interactive::list(text, title, button, options),
                 Outgoing::Pix { key, key_type, merchant } => interactive::pix(key, key_type, merchant, id.as_str()),
+                Outgoing::Reply { .. } => return Err(EngineError::Refused("a reply to a reply's quote".into())),
             };
+            let to = self.recipient(&client, to).await;
+            if let Some(quoted) = quoted {
+                self.quote(&client, &mut message, quoted, &to).await;
+            }
             if body.forwardable() {
                 // Kept for forwarding; a message that could not be kept is still sent.
                 if let Err(e) = self.kept.keep(&[(id.as_str(), &message)], now_ms()).await {
@@ -571,7 +616,6 @@ impl Engine for RealEngine {
                 }
             }
             let options = whatsapp_rust::send::SendOptions::default().with_message_id(id.as_str());
-            let to = self.recipient(&client, to).await;
             client.send_message_with_options(jid_of(&to), message, options).await.map(|_| ()).map_err(send_error)
         })
     }

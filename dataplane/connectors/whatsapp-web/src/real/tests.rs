@@ -1003,3 +1003,68 @@ impl KvStore for SlowKv {
         })
     }
 }
+
+#[test]
+fn a_replys_quote_names_the_author_the_other_chat_and_the_body_when_kept() {
+    let me = Jid::pn("5511999990000");
+    let body = wa::Message { conversation: Some("our offer".into()), ..Default::default() };
+    let quoted = |chat: &str, from_me, participant: Option<&str>| MessageRef {
+        chat: chat.into(),
+        id: "3EB0AA".into(),
+        from_me,
+        participant: participant.map(str::to_owned),
+    };
+    let group = "120363000000000001-group";
+    // (what, quoted, sent to, kept body?, author, other chat, quotes the body)
+    let cases = [
+        (
+            "ours, kept",
+            quoted("5511988887777", true, None),
+            "5511988887777",
+            true,
+            "5511999990000@s.whatsapp.net",
+            None,
+            true,
+        ),
+        (
+            "theirs, not kept",
+            quoted("5511988887777", false, None),
+            "5511988887777",
+            false,
+            "5511988887777@s.whatsapp.net",
+            None,
+            false,
+        ),
+        (
+            "a member's in a group",
+            quoted(group, false, Some("5511977776666")),
+            group,
+            true,
+            "5511977776666@s.whatsapp.net",
+            None,
+            true,
+        ),
+        (
+            "a status, answered in its author's chat",
+            quoted("status@broadcast", false, Some("5511977776666")),
+            "5511977776666",
+            false,
+            "5511977776666@s.whatsapp.net",
+            Some("status@broadcast"),
+            false,
+        ),
+    ];
+    for (what, q, to, kept, author, other_chat, with_body) in cases {
+        let context = quote_context(&q, Some(me.clone()), to, kept.then_some(&body)).expect(what);
+        assert_eq!(context.stanza_id.as_deref(), Some("3EB0AA"), "{what}");
+        assert_eq!(context.participant.as_deref(), Some(author), "{what}");
+        assert_eq!(context.remote_jid.as_deref(), other_chat, "{what}");
+        let quoted_text = context.quoted_message.as_option().and_then(|m| m.conversation.clone());
+        assert_eq!(quoted_text.is_some(), with_body, "{what}");
+    }
+    assert_eq!(
+        quote_context(&quoted("5511988887777", true, None), None, "5511988887777", None),
+        None,
+        "no own number yet"
+    );
+}

@@ -136,10 +136,7 @@ impl Plane {
     }
 
     async fn send(&self, text: &str) -> MessageId {
-        let message = OutboundMessage::new(self.id, Phone::parse(CONTACT).unwrap(), Content::text(text));
-        let id = message.message_id;
-        self.shards.call(&self.id, |reply| Command::Enqueue { message, reply, idempotency: None }).await.unwrap();
-        id
+        self.queue(Content::text(text)).await
     }
 
     /// The webhook bodies in the outbox, oldest first per kind.
@@ -411,7 +408,11 @@ impl Plane {
 
     /// Queues `content` to the contact as a send would; returns its message id.
     async fn queue(&self, content: Content) -> MessageId {
-        let message = OutboundMessage::new(self.id, Phone::parse(CONTACT).unwrap(), content);
+        self.enqueue(OutboundMessage::new(self.id, Phone::parse(CONTACT).unwrap(), content)).await
+    }
+
+    /// Queues `message` as a send would; returns its id.
+    async fn enqueue(&self, message: OutboundMessage) -> MessageId {
         let id = message.message_id;
         self.shards.call(&self.id, |reply| Command::Enqueue { message, reply, idempotency: None }).await.unwrap();
         id
@@ -516,9 +517,7 @@ async fn reactions_deletes_pins_cards_and_read_receipts_reach_the_engine_naming_
     };
     double.receive(vec![in_group]).await.expect("committed");
     let reaction = Action::Reaction { message_id: "3AF8GROUP0000000001".into(), reaction: "🎉".into() };
-    let message = OutboundMessage::new(plane.id, Phone::parse(group).unwrap(), Content::Action(Box::new(reaction)));
-    let id = message.message_id;
-    plane.shards.call(&plane.id, |reply| Command::Enqueue { message, reply, idempotency: None }).await.unwrap();
+    let id = plane.enqueue(OutboundMessage::new(plane.id, phone(group), Content::Action(Box::new(reaction)))).await;
     until("the group reaction is on the wire", || last_send(&double).is_some_and(|(w, _)| w == wa::WireId::of(&id)))
         .await;
     let expected = wa::MessageRef {
@@ -561,9 +560,7 @@ async fn reactions_deletes_pins_cards_and_read_receipts_reach_the_engine_naming_
         ),
     ];
     for (card, expected) in cards {
-        let message = OutboundMessage::new(plane.id, Phone::parse(CONTACT).unwrap(), Content::Card(Box::new(card)));
-        let id = message.message_id;
-        plane.shards.call(&plane.id, |reply| Command::Enqueue { message, reply, idempotency: None }).await.unwrap();
+        let id = plane.queue(Content::Card(Box::new(card))).await;
         until("the card is on the wire", || last_send(&double).is_some_and(|(w, _)| w == wa::WireId::of(&id))).await;
         assert_eq!(last_send(&double), Some((wa::WireId::of(&id), expected)));
         double.emit(EngineEvent::ServerAck { id: wire(&id), error: None });
@@ -910,10 +907,7 @@ async fn file_server(pdf: Vec<u8>) -> String {
 impl Plane {
     /// Queues a media message to the contact; returns its id.
     async fn send_media(&self, media: crate::queue::content::Media) -> MessageId {
-        let message = OutboundMessage::new(self.id, Phone::parse(CONTACT).unwrap(), Content::Media(Box::new(media)));
-        let id = message.message_id;
-        self.shards.call(&self.id, |reply| Command::Enqueue { message, reply, idempotency: None }).await.unwrap();
-        id
+        self.queue(Content::Media(Box::new(media))).await
     }
 
     fn media_count(&self, direction: &str, outcome: &str) -> u64 {
@@ -1156,9 +1150,7 @@ async fn a_poll_goes_on_the_wire_a_vote_on_it_arrives_naming_chatedges_poll_id_a
         options: vec!["Mon".into(), "Tue".into()],
         max_options: Some(1),
     };
-    let message = OutboundMessage::new(plane.id, phone(CONTACT), Content::Interactive(Box::new(poll)));
-    let poll_id = message.message_id;
-    plane.shards.call(&plane.id, |reply| Command::Enqueue { message, reply, idempotency: None }).await.unwrap();
+    let poll_id = plane.queue(Content::Interactive(Box::new(poll))).await;
     let sent = eventually(|| last_send(&double).filter(|(id, _)| id.as_str() == wire(&poll_id))).await;
     let expected =
         wa::Outgoing::Poll { question: "Which day?".into(), options: vec!["Mon".into(), "Tue".into()], max_options: 1 };
@@ -1213,9 +1205,7 @@ async fn a_poll_goes_on_the_wire_a_vote_on_it_arrives_naming_chatedges_poll_id_a
         ),
     ] {
         let vote = Interactive::PollVote { poll_message_id: poll, votes: vec![choice.into()] };
-        let message = OutboundMessage::new(plane.id, phone(CONTACT), Content::Interactive(Box::new(vote)));
-        let vote_id = message.message_id;
-        plane.shards.call(&plane.id, |reply| Command::Enqueue { message, reply, idempotency: None }).await.unwrap();
+        let vote_id = plane.queue(Content::Interactive(Box::new(vote))).await;
         let sent = eventually(|| last_send(&double).filter(|(id, _)| id.as_str() == wire(&vote_id))).await;
         let expected = wa::Outgoing::PollVote { poll: expected, options: vec![choice.into()] };
         assert_eq!(sent.map(|(_, body)| body), Some(expected), "the vote goes out under its own wire id");
@@ -1232,3 +1222,4 @@ mod communities;
 mod contacts;
 mod labels;
 mod privacy;
+mod replies;
