@@ -315,7 +315,24 @@ impl Engine for Client {
 
     fn send<'a>(&'a self, to: &'a str, id: &'a WireId, body: &'a Outgoing) -> BoxFuture<'a, Result<(), EngineError>> {
         self.record(Call::Send { to: to.to_owned(), id: id.clone(), body: body.clone() });
-        let result = self.double.lock().send_error.clone().map_or(Ok(()), Err);
+        let state = self.double.lock();
+        let result = match state.send_error.clone() {
+            Some(e) => Err(e),
+            // As the real engine: a status post is seen by the address book's contacts.
+            None if to == chatedge_config::phone::STATUS_BROADCAST => match body {
+                _ if state.directory.address_book.is_empty() => Err(EngineError::Refused(
+                    "a status post goes to the contacts of the address book, and none have been synced".into(),
+                )),
+                Outgoing::Text(_) => Ok(()),
+                Outgoing::Media(m)
+                    if matches!(m.kind, crate::engine::MediaKind::Image | crate::engine::MediaKind::Video) =>
+                {
+                    Ok(())
+                }
+                _ => Err(EngineError::Refused("a status post is a text, an image or a video".into())),
+            },
+            None => Ok(()),
+        };
         Box::pin(std::future::ready(result))
     }
 

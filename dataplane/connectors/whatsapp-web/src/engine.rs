@@ -123,12 +123,31 @@ pub enum Outgoing {
         key_type: String,
         merchant: String,
     },
-    /// `body` as a reply to `quoted`: shown under a quote of it (its body, when the engine kept
-    /// it).
-    Reply {
-        quoted: MessageRef,
+    /// `body` with what WhatsApp carries beside it: the message it replies to, who it
+    /// mentions, the message of ours it replaces.
+    InContext {
+        context: MessageContext,
         body: Box<Outgoing>,
     },
+}
+
+/// What a message carries beside its body ([`Outgoing::InContext`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MessageContext {
+    /// The message it replies to: shown quoted above it (its body, when the engine kept it).
+    pub quoted: Option<MessageRef>,
+    /// Members it mentions (numbers): WhatsApp highlights their `@number` and notifies them.
+    pub mentioned: Vec<String>,
+    /// Groups of the community it mentions: each group (`…-group`) and its subject.
+    pub groups_mentioned: Vec<(String, String)>,
+    /// A message of ours this one replaces: an edit (its body becomes the message's new one).
+    pub edits: Option<MessageRef>,
+}
+
+impl MessageContext {
+    pub fn is_empty(&self) -> bool {
+        self == &MessageContext::default()
+    }
 }
 
 /// A button of [`Outgoing::Buttons`].
@@ -181,17 +200,17 @@ pub struct ListRow {
 }
 
 impl Outgoing {
-    /// This message as a reply to `quoted`, when there is one.
-    pub fn replying(self, quoted: Option<MessageRef>) -> Outgoing {
-        match quoted {
-            Some(quoted) => Outgoing::Reply { quoted, body: Box::new(self) },
-            None => self,
+    /// This message with `context` (as it is, when the context is empty).
+    pub fn in_context(self, context: MessageContext) -> Outgoing {
+        match context.is_empty() {
+            true => self,
+            false => Outgoing::InContext { context, body: Box::new(self) },
         }
     }
 
     /// Whether WhatsApp can forward this message later (content, not an act on another one).
     pub fn forwardable(&self) -> bool {
-        if let Outgoing::Reply { body, .. } = self {
+        if let Outgoing::InContext { body, .. } = self {
             return body.forwardable();
         }
         !matches!(
@@ -282,11 +301,13 @@ impl WithFiles {
         Ok(read)
     }
 
-    /// This message as a reply to `quoted`, when there is one.
-    pub fn replying(self, quoted: Option<MessageRef>) -> WithFiles {
-        let Some(quoted) = quoted else { return self };
+    /// This message with `context` (as it is, when the context is empty).
+    pub fn in_context(self, context: MessageContext) -> WithFiles {
+        if context.is_empty() {
+            return self;
+        }
         let make = self.make;
-        WithFiles { files: self.files, make: Box::new(move |read| make(read).replying(Some(quoted))) }
+        WithFiles { files: self.files, make: Box::new(move |read| make(read).in_context(context)) }
     }
 
     /// The message, made from what [`read`](Self::read) returned.

@@ -40,8 +40,8 @@ pub use engine::{
     Act, Answer, Audience, BoxFuture, Button, Card, ChannelInfo, ChannelRole, ChatChange, ChatPresence, CommunityGroup,
     CommunityInfo, EngineError, EngineFactory, EventDetails, FileData, GroupInfo, GroupMember, GroupSetting,
     InboundContent, InboundMessage, LabelInfo, ListRow, MediaFile, MediaKind, MediaLimits, MediaToSend, MemberChange,
-    MessageRef, Outgoing, OutgoingMedia, Picture, PinFor, PrivacyChange, Query, SavedContact, Seen, SharedContact,
-    WithFiles,
+    MessageContext, MessageRef, Outgoing, OutgoingMedia, Picture, PinFor, PrivacyChange, Query, SavedContact, Seen,
+    SharedContact, WithFiles,
 };
 pub use ids::WireId;
 

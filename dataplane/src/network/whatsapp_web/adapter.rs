@@ -421,6 +421,26 @@ impl WhatsappWebConnector {
         rows.into_iter().find(|(i, _)| *i == message.instance).map(|(_, entry)| entry)
     }
 
+    /// What `message` carries beside its body (the message it replies to, whom it mentions,
+    /// the message of ours it edits), and the chat it goes to: a private answer to a group
+    /// message goes to its author.
+    fn context(&self, message: &OutboundMessage) -> (wa::MessageContext, Phone) {
+        let quoted = message.reply_to.as_deref().map(|r| self.quoted(message, r));
+        let privately = quoted.as_ref().filter(|_| message.private_answer).and_then(|q| q.participant.as_deref());
+        let chat = privately.and_then(|p| Phone::parse(p).ok()).unwrap_or_else(|| message.phone.clone());
+        let context = wa::MessageContext {
+            quoted,
+            mentioned: message.mentioned.iter().map(|p| p.as_str().to_owned()).collect(),
+            groups_mentioned: message
+                .group_mentioned
+                .iter()
+                .map(|g| (g.phone.as_str().to_owned(), g.subject.clone()))
+                .collect(),
+            edits: message.edit_message_id.as_deref().map(|e| self.target(message, e, None)),
+        };
+        (context, chat)
+    }
+
     /// The message `id` a reply answers, in the chat it is in: the message index knows it when
     /// the instance sent or received it (a status: in `status@broadcast`, by its author);
     /// otherwise a message of this chat, ours when its id has our shape.
@@ -517,8 +537,8 @@ impl Connector for WhatsappWebConnector {
         if super::carries(&message.content).is_err() {
             return self.refuse(message, generation);
         }
-        let (instance, g, id, chat) = (message.instance, generation.0, message.message_id, message.phone.clone());
-        let quoted = message.reply_to.as_deref().map(|r| self.quoted(message, r));
+        let (context, chat) = self.context(message);
+        let (instance, g, id) = (message.instance, generation.0, message.message_id);
         let body = match &message.content {
             Content::Text { message: text, preview: None } => wa::Outgoing::Text(text.clone()),
             Content::Text { message: text, preview: Some(preview) } => link(text, preview),
@@ -560,7 +580,7 @@ impl Connector for WhatsappWebConnector {
                 },
                 other => {
                     if let Some(with_pictures) = pictured(other, &self.media) {
-                        let with_pictures = with_pictures.replying(quoted);
+                        let with_pictures = with_pictures.in_context(context);
                         return on_the_line(self.inner.send_with_files(instance, g, id, chat, with_pictures));
                     }
                     match buttons_or_list(other) {
@@ -570,7 +590,7 @@ impl Connector for WhatsappWebConnector {
                 }
             },
             Content::Media(media) => {
-                let media = wa::WithFiles::from(super::media::to_send(media, &self.media)).replying(quoted);
+                let media = wa::WithFiles::from(super::media::to_send(media, &self.media)).in_context(context);
                 return on_the_line(self.inner.send_with_files(instance, g, id, chat, media));
             }
             Content::Action(action) => match action.as_ref() {
@@ -614,7 +634,7 @@ impl Connector for WhatsappWebConnector {
             },
             _ => return self.refuse(message, generation),
         };
-        on_the_line(self.inner.send(instance, g, id, chat, body.replying(quoted)))
+        on_the_line(self.inner.send(instance, g, id, chat, body.in_context(context)))
     }
 
     fn account(&mut self, instance: InstanceId, account: Account, call: AccountCall, reply: ReplyTx) {

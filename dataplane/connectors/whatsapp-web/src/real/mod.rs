@@ -37,10 +37,38 @@ use whatsapp_rust::{async_trait, Client, Jid};
 
 use crate::engine::{
     Act, Answer, BoxFuture, ChatPresence, Engine, EngineError, EngineEvent, EngineFactory, EventTx, FileData,
-    InboundContent, InboundMessage, InboundSink, LogoutKind, MediaKind, MediaLimits, MessageRef, OpenArgs, Outgoing,
-    OutgoingMedia, PinFor, Query, ReceiptKind, SharedContact,
+    InboundContent, InboundMessage, InboundSink, LogoutKind, MediaKind, MediaLimits, MessageContext, MessageRef,
+    OpenArgs, Outgoing, OutgoingMedia, PinFor, Query, ReceiptKind, SharedContact,
 };
 use crate::ids::WireId;
+
+/// Names in `info` the members and community groups `context` mentions.
+pub fn mention(info: &mut wa::ContextInfo, context: &MessageContext) {
+    info.mentioned_jid = context.mentioned.iter().map(|p| Jid::pn(p.as_str()).to_string()).collect();
+    info.group_mentions = context
+        .groups_mentioned
+        .iter()
+        .map(|(group, subject)| wa::GroupMention {
+            group_jid: Some(jid_of(group).to_string()),
+            group_subject: Some(subject.clone()),
+        })
+        .collect();
+}
+
+/// WhatsApp's default background of a text status (its dark green), opaque.
+const STATUS_BACKGROUND: u32 = 0xFF1E_6E4F;
+
+/// A text status: WhatsApp shows it on a background, in its system font.
+pub fn status_text(text: &str) -> wa::Message {
+    use wa::message::extended_text_message::FontType;
+    let text = wa::message::ExtendedTextMessage {
+        text: Some(text.to_owned()),
+        background_argb: Some(STATUS_BACKGROUND),
+        font: Some(FontType::SYSTEM),
+        ..Default::default()
+    };
+    wa::Message { extended_text_message: whatsapp_rust::waproto::buffa::MessageField::some(text), ..Default::default() }
+}
 
 /// The quote a reply to `quoted` carries, sent to `to` by `me`: who wrote the quoted message,
 /// the chat it is in when that is another (a status, another chat), and its body when `kept`.
@@ -168,17 +196,73 @@ impl RealEngine {
 
     /// `target` named in the chat its messages went to ([`RealEngine::recipient`]), so an act on
     /// a message sent to a number's other form finds it.
-    /// Makes `message` (to `to`, as registered) a reply to `quoted`: WhatsApp shows the quote
-    /// from the body carried with it, the kept one when the engine kept it (a message sent or
-    /// received in the last 30 days), else none (the reply still names what it answers).
-    async fn quote(&self, client: &Client, message: &mut wa::Message, quoted: &MessageRef, to: &str) {
+    /// Puts `context` on `message` (to `to`, as registered): the quote of the message it
+    /// replies to — WhatsApp shows its body, the kept one when the engine kept it (a message
+    /// sent or received in the last 30 days), else none — and whom it mentions.
+    async fn set_context(&self, client: &Client, message: &mut wa::Message, context: &MessageContext, to: &str) {
         use whatsapp_rust::wacore::proto_helpers::MessageExt;
-        let quoted = self.in_chat(client, quoted).await;
-        let me = client.pn().map(|me| me.to_non_ad());
-        let kept = self.kept.find(&quoted.id, now_ms()).ok().flatten();
-        if let Some(context) = quote_context(&quoted, me, to, kept.as_ref()) {
-            message.set_context_info(context);
+        let mut info = match &context.quoted {
+            Some(quoted) => {
+                let quoted = self.in_chat(client, quoted).await;
+                let me = client.pn().map(|me| me.to_non_ad());
+                let kept = self.kept.find(&quoted.id, now_ms()).ok().flatten();
+                quote_context(&quoted, me, to, kept.as_ref()).unwrap_or_default()
+            }
+            None => wa::ContextInfo::default(),
+        };
+        mention(&mut info, context);
+        if info != wa::ContextInfo::default() {
+            message.set_context_info(info);
         }
+    }
+
+    /// Sends `message` as the new body of `edited` (one of ours), under our wire id `id`.
+    async fn edit(
+        &self,
+        client: &Client,
+        id: &WireId,
+        to: &str,
+        edited: &MessageRef,
+        message: wa::Message,
+    ) -> Result<(), EngineError> {
+        if !edited.from_me {
+            return Err(EngineError::Refused(format!(
+                "{} is not a message this instance sent: only those are edited",
+                edited.id
+            )));
+        }
+        let options = whatsapp_rust::send::EditOptions::default().with_stanza_id(id.as_str());
+        client
+            .edit_message_with_options(jid_of(to), edited.id.clone(), message, options)
+            .await
+            .map(|_| ())
+            .map_err(send_error)
+    }
+
+    /// Posts `message` (`body` as built for a chat) to the account's status, seen by the
+    /// contacts of the address book as last synced (WhatsApp's "my contacts"), under our wire
+    /// id. A post is a text (on WhatsApp's default background), an image or a video.
+    async fn post_status(
+        &self,
+        client: &Client,
+        id: &WireId,
+        body: &Outgoing,
+        message: wa::Message,
+    ) -> Result<(), EngineError> {
+        use whatsapp_rust::features::StatusSendOptions;
+        let message = match body {
+            Outgoing::Text(text) => status_text(text),
+            Outgoing::Media(m) if matches!(m.kind, MediaKind::Image | MediaKind::Video) => message,
+            _ => return Err(EngineError::Refused("a status post is a text, an image or a video".into())),
+        };
+        let recipients: Vec<Jid> = self.address_book.phones()?.iter().map(|p| Jid::pn(p.as_str())).collect();
+        if recipients.is_empty() {
+            return Err(EngineError::Refused(
+                "a status post goes to the contacts of the address book, and none have been synced".into(),
+            ));
+        }
+        let options = StatusSendOptions { message_id: Some(id.as_str().to_owned()), ..Default::default() };
+        client.status().send_raw(message, &recipients, options).await.map(|_| ()).map_err(send_error)
     }
 
     async fn in_chat(&self, client: &Client, target: &MessageRef) -> MessageRef {
@@ -541,8 +625,8 @@ impl Engine for RealEngine {
     fn send<'a>(&'a self, to: &'a str, id: &'a WireId, body: &'a Outgoing) -> BoxFuture<'a, Result<(), EngineError>> {
         Box::pin(async move {
             let client = self.client()?;
-            let (body, quoted) = match body {
-                Outgoing::Reply { quoted, body } => (&**body, Some(quoted)),
+            let (body, context) = match body {
+                Outgoing::InContext { context, body } => (&**body, Some(context)),
                 body => (body, None),
             };
             let mut message = match body {
@@ -603,11 +687,17 @@ impl Engine for RealEngine {
                 }
                 Outgoing::List { text, title, button, options } => interactive::list(text, title, button, options),
                 Outgoing::Pix { key, key_type, merchant } => interactive::pix(key, key_type, merchant, id.as_str()),
-                Outgoing::Reply { .. } => return Err(EngineError::Refused("a reply to a reply's quote".into())),
+                Outgoing::InContext { .. } => return Err(EngineError::Refused("a message in two contexts".into())),
             };
+            if to == chatedge_config::phone::STATUS_BROADCAST {
+                return self.post_status(&client, id, body, message).await;
+            }
             let to = self.recipient(&client, to).await;
-            if let Some(quoted) = quoted {
-                self.quote(&client, &mut message, quoted, &to).await;
+            if let Some(context) = context {
+                self.set_context(&client, &mut message, context, &to).await;
+                if let Some(edited) = &context.edits {
+                    return self.edit(&client, id, &to, edited, message).await;
+                }
             }
             if body.forwardable() {
                 // Kept for forwarding; a message that could not be kept is still sent.

@@ -1068,3 +1068,17 @@ fn a_replys_quote_names_the_author_the_other_chat_and_the_body_when_kept() {
         "no own number yet"
     );
 }
+
+#[test]
+fn mentions_name_members_by_their_number_and_community_groups_by_jid_and_subject() {
+    let context = MessageContext {
+        mentioned: vec!["5511988887777".into()],
+        groups_mentioned: vec![("120363000000000002-group".into(), "Vendas".into())],
+        ..Default::default()
+    };
+    let mut info = wa::ContextInfo::default();
+    mention(&mut info, &context);
+    assert_eq!(info.mentioned_jid, ["5511988887777@s.whatsapp.net"]);
+    let groups: Vec<_> = info.group_mentions.iter().map(|g| (g.group_jid.clone(), g.group_subject.clone())).collect();
+    assert_eq!(groups, [(Some("120363000000000002@g.us".to_owned()), Some("Vendas".to_owned()))]);
+}

@@ -1220,6 +1220,8 @@ mod calls;
 mod channels;
 mod communities;
 mod contacts;
+mod context;
 mod labels;
 mod privacy;
-mod replies;
+
+mod status;
