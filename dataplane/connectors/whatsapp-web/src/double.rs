@@ -12,9 +12,10 @@ use std::time::Duration;
 use chatedge_connector::KvStore;
 
 use crate::engine::{
-    Act, Answer, BoxFuture, ChannelInfo, ChannelRole, ChatChange, ChatPresence, CommunityGroup, CommunityInfo, Engine,
-    EngineError, EngineEvent, EngineFactory, EventTx, GroupInfo, GroupMember, GroupSetting, InboundMessage,
-    InboundSink, LabelInfo, MemberChange, OpenArgs, Outgoing, PrivacyChange, Query, SavedContact, LABEL_COLORS,
+    Act, Answer, BoxFuture, ChannelInfo, ChannelRole, ChatChange, ChatEntry, ChatPresence, CommunityGroup,
+    CommunityInfo, Engine, EngineError, EngineEvent, EngineFactory, EventTx, GroupInfo, GroupMember, GroupSetting,
+    InboundMessage, InboundSink, LabelInfo, MemberChange, OpenArgs, Outgoing, PrivacyChange, Query, SavedContact,
+    LABEL_COLORS,
 };
 use crate::ids::WireId;
 
@@ -90,6 +91,8 @@ pub struct Directory {
     pub chat_labels: BTreeSet<(String, String)>,
     /// The account's address book by number, as its devices synced it and saves changed it.
     pub address_book: BTreeMap<String, SavedContact>,
+    /// The chats as the device has seen them, by chat.
+    pub chat_list: BTreeMap<String, ChatEntry>,
 }
 
 /// A community the double's WhatsApp keeps.
@@ -602,6 +605,13 @@ impl Directory {
                 Ok(Answer::AddressBook(self.address_book.values().skip(skip).take(*page_size).cloned().collect()))
             }
             Query::SavedContact(phone) => Ok(Answer::SavedContact(self.address_book.get(phone).cloned())),
+            Query::ChatList { page, page_size } => {
+                let mut all: Vec<ChatEntry> = self.chat_list.values().cloned().collect();
+                all.sort_by(|a, b| (b.pinned, b.last_message_ms).cmp(&(a.pinned, a.last_message_ms)));
+                let skip = page.saturating_sub(1).saturating_mul(*page_size);
+                Ok(Answer::ChatList(all.into_iter().skip(skip).take(*page_size).collect()))
+            }
+            Query::ChatEntry(chat) => Ok(Answer::ChatEntry(self.chat_list.get(chat).cloned())),
             Query::SaveContact(contact) => {
                 self.address_book.insert(contact.phone.clone(), contact.clone());
                 Ok(Answer::Done)

@@ -213,18 +213,27 @@ impl Outgoing {
         if let Outgoing::InContext { body, .. } = self {
             return body.forwardable();
         }
-        !matches!(
-            self,
-            Outgoing::Reaction { .. }
-                | Outgoing::Revoke { .. }
-                | Outgoing::PollVote { .. }
-                | Outgoing::EventEdit { .. }
-                | Outgoing::EventAnswer { .. }
-                | Outgoing::Buttons { .. }
-                | Outgoing::List { .. }
-                | Outgoing::Carousel { .. }
-                | Outgoing::Pix { .. }
-        )
+        !self.acts_on_another()
+            && !matches!(
+                self,
+                Outgoing::Buttons { .. } | Outgoing::List { .. } | Outgoing::Carousel { .. } | Outgoing::Pix { .. }
+            )
+    }
+
+    /// Whether this is an act on another message (a reaction, a delete, a vote, an answer to an
+    /// event, an event's edit) rather than a message of its own in the chat.
+    pub fn acts_on_another(&self) -> bool {
+        match self {
+            Outgoing::InContext { body, .. } => body.acts_on_another(),
+            _ => matches!(
+                self,
+                Outgoing::Reaction { .. }
+                    | Outgoing::Revoke { .. }
+                    | Outgoing::PollVote { .. }
+                    | Outgoing::EventEdit { .. }
+                    | Outgoing::EventAnswer { .. }
+            ),
+        }
     }
 }
 
@@ -520,6 +529,33 @@ pub enum Query {
     /// Saves a number (as WhatsApp registered it) in the address book, on the phone too; a
     /// number already saved is renamed.
     SaveContact(SavedContact),
+    /// The account's chats as this device has seen them (the phone's history at pairing, the
+    /// changes its devices synced since, the messages sent and received here), pinned first,
+    /// then most recent first: page `page` (from 1) of `page_size` chats.
+    ChatList {
+        page: usize,
+        page_size: usize,
+    },
+    /// One chat as the list shows it.
+    ChatEntry(String),
+}
+
+/// A chat as the account's chat list shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChatEntry {
+    /// A number, or a group (`…-group`).
+    pub chat: String,
+    pub name: Option<String>,
+    pub archived: bool,
+    pub pinned: bool,
+    /// Messages received and not read (at least 1 when marked unread).
+    pub unread: u32,
+    /// The last message in or out (Unix ms; 0: none seen).
+    pub last_message_ms: u64,
+    /// `Some(-1)`: muted for ever; `Some(ms)`: muted until then.
+    pub mute_end_ms: Option<i64>,
+    /// How long new messages in it last (seconds; 0: kept).
+    pub expiration_s: u32,
 }
 
 /// A contact saved in the account's address book.
@@ -622,6 +658,8 @@ impl Query {
             Query::AddressBook { .. } => "address_book",
             Query::SavedContact(_) => "saved_contact",
             Query::SaveContact(_) => "save_contact",
+            Query::ChatList { .. } => "chat_list",
+            Query::ChatEntry(_) => "chat_entry",
         }
     }
 }
@@ -700,6 +738,9 @@ pub enum Answer {
     Label(LabelInfo),
     AddressBook(Vec<SavedContact>),
     SavedContact(Option<SavedContact>),
+    ChatList(Vec<ChatEntry>),
+    /// `None`: a chat this device has not seen.
+    ChatEntry(Option<ChatEntry>),
 }
 
 /// A channel as WhatsApp describes it.

@@ -6,8 +6,8 @@
 //! and chat changes (read, unread, archive, pin, mute, clear, delete). A photo named by URL is
 //! fetched under the `[media]` rules before anything is asked. The address book is what the
 //! account's devices synced (the engine keeps it); a contact saved here is saved on the phone.
-//! The rest is refused by name: the chat list needs the phone's history sync, which the
-//! connector skips. It keeps nothing and decides nothing: WhatsApp and the engine do.
+//! The chat list is what the engine has seen (the phone's history at pairing, synced chat
+//! settings, messages). It keeps nothing and decides nothing: WhatsApp and the engine do.
 
 use chatedge_config::Phone;
 use chatedge_whatsapp_web as wa;
@@ -321,8 +321,28 @@ async fn chats(line: Line<'_>, call: chats::Call) -> Result<chats::Reply, Accoun
             let what = format!("chat {}", phone.as_str());
             line.change(wa::Query::Chat { chat: phone.as_str().to_owned(), change }, what).await.map(|()| Reply::Done)
         }
-        Call::List { .. } | Call::Get(_) => {
-            Err(unsupported("the chat list (it arrives with the phone's history, which is not synced)"))
+        Call::List { page, page_size } => {
+            let wa::Answer::ChatList(chats) =
+                line.ask(wa::Query::ChatList { page, page_size }, "chat list".to_owned()).await?
+            else {
+                return Err(odd());
+            };
+            Ok(Reply::Chats(chats.into_iter().filter_map(chat_info).collect()))
+        }
+        Call::Get(phone) => {
+            let what = format!("chat {}", phone.as_str());
+            let wa::Answer::ChatEntry(entry) =
+                line.ask(wa::Query::ChatEntry(phone.as_str().to_owned()), what.clone()).await?
+            else {
+                return Err(odd());
+            };
+            let mut info = entry.and_then(chat_info).ok_or_else(|| AccountError::NotFound(what.clone()))?;
+            let wa::Answer::Picture(picture) = line.ask(wa::Query::Picture(phone.as_str().to_owned()), what).await?
+            else {
+                return Err(odd());
+            };
+            info.profile_thumbnail = picture;
+            Ok(Reply::Chat(info))
         }
         Call::SetExpiration { phone, expiration } => {
             let seconds = whole_seconds(expiration.seconds());
@@ -331,6 +351,23 @@ async fn chats(line: Line<'_>, call: chats::Call) -> Result<chats::Reply, Accoun
             line.change(timer, what).await.map(|()| Reply::Done)
         }
     }
+}
+
+/// A chat as the engine's list keeps it, in the dialects' terms (`None`: a chat id no dialect
+/// names).
+fn chat_info(c: wa::ChatEntry) -> Option<chats::ChatInfo> {
+    Some(chats::ChatInfo {
+        phone: Phone::parse(&c.chat).ok()?,
+        name: c.name,
+        archived: c.archived,
+        pinned: c.pinned,
+        unread: c.unread,
+        last_message_ms: c.last_message_ms,
+        mute_end_ms: c.mute_end_ms,
+        expiration_seconds: u64::from(c.expiration_s),
+        profile_thumbnail: None,
+        about: None,
+    })
 }
 
 async fn privacy(line: Line<'_>, call: privacy::Call) -> Result<privacy::Reply, AccountError> {

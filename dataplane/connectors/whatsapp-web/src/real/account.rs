@@ -169,7 +169,9 @@ pub async fn ask(client: &Client, query: &Query) -> Result<Answer, EngineError> 
         | Query::LabelChat { .. }
         | Query::AddressBook { .. }
         | Query::SavedContact(_)
-        | Query::SaveContact(_) => {
+        | Query::SaveContact(_)
+        | Query::ChatList { .. }
+        | Query::ChatEntry(_) => {
             Err(EngineError::Refused(format!("{} is answered by the engine's own state", query.label())))
         }
         Query::Privacy(change) => {

@@ -1,14 +1,16 @@
 //! The real engine on whatsapp-rust 0.7.0: a `Bot` per line, built on the instance's store
 //! ([`store::KvBackend`]), chatedge's HTTP stack ([`http::HyperHttp`]), the Tokio runtime of the
 //! shard it runs on, an event handler that only translates and enqueues ([`translate`]), and the
-//! inbound durability hook (the server's ack waits for the data plane's commit). It skips the
-//! phone's history sync, advertises the configured device name, and sends with our wire ids.
+//! inbound durability hook (the server's ack waits for the data plane's commit). It reads the
+//! phone's history sync for the chat list only, advertises the configured device name, and
+//! sends with our wire ids.
 
 pub mod account;
 pub mod address_book;
 mod by_day;
 mod calls;
 pub mod channels;
+pub mod chat_list;
 pub mod community;
 pub mod conformance;
 pub mod event;
@@ -121,6 +123,7 @@ impl EngineFactory for RealFactory {
             let calls = Arc::new(calls::Ringing::default());
             let labels = Arc::new(labels::Labels::new(args.store.clone()));
             let address_book = Arc::new(address_book::AddressBook::new(args.store.clone()));
+            let chat_list = Arc::new(chat_list::ChatList::new(args.store.clone()));
             let kept = Arc::new(kept::Kept::new(args.store.clone()));
             let backend = store::KvBackend::new(args.store);
             let props = DevicePropsOverride::new().with_os(args.device_name.clone());
@@ -137,15 +140,16 @@ impl EngineFactory for RealFactory {
                     calls: calls.clone(),
                     labels: labels.clone(),
                     address_book: address_book.clone(),
+                    chat_list: chat_list.clone(),
                 })
                 .with_inbound_durability_hook(Hook {
                     sink: args.inbound,
                     media: args.media,
                     polls: polls.clone(),
                     kept: kept.clone(),
+                    chat_list: chat_list.clone(),
                 })
-                .with_device_props(props)
-                .skip_history_sync();
+                .with_device_props(props);
             if let Some(version) = self.endpoint.version {
                 builder = builder.with_version(version);
             }
@@ -159,6 +163,7 @@ impl EngineFactory for RealFactory {
                 calls,
                 labels,
                 address_book,
+                chat_list,
             }) as Arc<dyn Engine>)
         })
     }
@@ -183,6 +188,9 @@ struct RealEngine {
     /// The account's address book as last synced ([`address_book`]), shared with the event
     /// handler.
     address_book: Arc<address_book::AddressBook>,
+    /// The account's chats as this device has seen them ([`chat_list`]), shared with the event
+    /// handler and the inbound hook.
+    chat_list: Arc<chat_list::ChatList>,
 }
 
 /// How many numbers' registered forms one client remembers.
@@ -706,7 +714,14 @@ impl Engine for RealEngine {
                 }
             }
             let options = whatsapp_rust::send::SendOptions::default().with_message_id(id.as_str());
-            client.send_message_with_options(jid_of(&to), message, options).await.map(|_| ()).map_err(send_error)
+            client.send_message_with_options(jid_of(&to), message, options).await.map_err(send_error)?;
+            if !body.acts_on_another() {
+                let seen = chat_list::Seen::Message { at_ms: now_ms(), incoming: false, name: None };
+                if let Err(e) = self.chat_list.seen(vec![(to, seen)]).await {
+                    tracing::warn!(error = %e, "whatsapp-web: a sent message not shown in the chat list");
+                }
+            }
+            Ok(())
         })
     }
 
@@ -773,6 +788,15 @@ impl Engine for RealEngine {
                 Query::AddressBook { .. } | Query::SavedContact(_) | Query::SaveContact(_) => {
                     self.address_book.ask(&client, query).await
                 }
+                Query::ChatList { .. } | Query::ChatEntry(_) => self.chat_list.ask(query),
+                Query::Chat { chat, change } => {
+                    let answer = account::ask(&client, query).await?;
+                    // What this device did shows in its list at once (WhatsApp does not echo it).
+                    if let Some(seen) = chat_list::changed(*change, now_ms()) {
+                        self.chat_list.seen(vec![(chat.clone(), seen)]).await?;
+                    }
+                    Ok(answer)
+                }
                 query => account::ask(&client, query).await,
             }
         })
@@ -812,31 +836,45 @@ struct Forward {
     calls: Arc<calls::Ringing>,
     labels: Arc<labels::Labels>,
     address_book: Arc<address_book::AddressBook>,
+    chat_list: Arc<chat_list::ChatList>,
 }
 
 impl EventHandler for Forward {
     fn handle_event(&self, event: Arc<Event>) {
-        if matches!(&*event, Event::LabelEditUpdate(_) | Event::ContactUpdate(_)) {
-            // App state edits are kept off the event bus's thread; a newer edit always wins,
-            // whatever the order.
-            let (labels, book) = (self.labels.clone(), self.address_book.clone());
-            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                runtime.spawn(async move {
-                    let kept = match &*event {
-                        Event::LabelEditUpdate(edit) => labels.synced(edit).await,
-                        Event::ContactUpdate(edit) => book.synced(edit).await,
-                        _ => Ok(()),
-                    };
-                    if let Err(e) = kept {
-                        tracing::warn!(error = %e, "whatsapp-web: a synced label or contact was not kept");
-                    }
-                });
-            }
+        if self.keep_synced(&event) {
             return;
         }
         if let Some(e) = self.calls.follow(&event).or_else(|| translate(&event)) {
             self.events.emit(e);
         }
+    }
+}
+
+impl Forward {
+    /// Keeps what the account's devices synced (app state edits: labels, contacts, chat
+    /// settings) and the phone's history (the chat list), off the event bus's thread, in the
+    /// engine's part of the store; a newer edit always wins, whatever the order. False: not
+    /// such an event.
+    fn keep_synced(&self, event: &Arc<Event>) -> bool {
+        let synced = matches!(&**event, Event::LabelEditUpdate(_) | Event::ContactUpdate(_) | Event::HistorySync(_));
+        if !synced && chat_list::edited(event).is_none() {
+            return false;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return true };
+        let (labels, book, chats, event) =
+            (self.labels.clone(), self.address_book.clone(), self.chat_list.clone(), event.clone());
+        runtime.spawn(async move {
+            let kept = match &*event {
+                Event::LabelEditUpdate(edit) => labels.synced(edit).await,
+                Event::ContactUpdate(edit) => book.synced(edit).await,
+                Event::HistorySync(history) => chats.seen(chat_list::history(history).await).await,
+                other => chats.seen(chat_list::edited(other).into_iter().collect()).await,
+            };
+            if let Err(e) = kept {
+                tracing::warn!(error = %e, "whatsapp-web: a synced edit or the history was not kept");
+            }
+        });
+        true
     }
 }
 
@@ -1181,6 +1219,7 @@ struct Hook {
     media: MediaLimits,
     polls: Arc<poll::Polls>,
     kept: Arc<kept::Kept>,
+    chat_list: Arc<chat_list::ChatList>,
 }
 
 #[async_trait]
@@ -1221,7 +1260,12 @@ impl InboundDurabilityHook for Hook {
         if let Err(e) = self.kept.keep(&forwardable, now_ms()).await {
             tracing::warn!(error = %e, "whatsapp-web: received messages not kept for forwarding");
         }
-        self.sink.commit(messages).await.map_err(|e| whatsapp_rust::anyhow::anyhow!(e))
+        let seen = messages.iter().filter_map(chat_list::received).collect();
+        self.sink.commit(messages).await.map_err(|e| whatsapp_rust::anyhow::anyhow!(e))?;
+        if let Err(e) = self.chat_list.seen(seen).await {
+            tracing::warn!(error = %e, "whatsapp-web: received messages not shown in the chat list");
+        }
+        Ok(())
     }
 }
 

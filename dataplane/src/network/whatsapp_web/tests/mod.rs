@@ -1130,11 +1130,9 @@ async fn account_calls_are_asked_on_the_line_and_whatsapps_answers_come_back_in_
     assert!(matches!(set, Ok(AccountReply::Groups(GR::Done { changed: 1 }))), "{set:?}");
     assert!(double.directory().pictures.contains_key(group.as_str()), "the group's photo reached WhatsApp");
 
-    // A chat change reaches WhatsApp; what needs the phone's history is refused by name.
+    // A chat change reaches WhatsApp.
     plane.account(chats::Call::Modify { phone: phone(CONTACT), change: chats::Change::Archive }).await.unwrap();
     assert_eq!(double.directory().chats.get(CONTACT), Some(&wa::ChatChange::Archive));
-    let list = plane.account(chats::Call::List { page: 1, page_size: 10 }).await;
-    assert!(matches!(&list, Err(AccountError::Unsupported(why)) if why.contains("history")), "{list:?}");
     let asks = double.calls().into_iter().filter(|c| matches!(c, Call::Ask(_))).count();
     assert_eq!(asks, 19, "every served call went to the engine; the refused ones did not");
     plane.crash().await;
@@ -1218,6 +1216,7 @@ async fn a_poll_goes_on_the_wire_a_vote_on_it_arrives_naming_chatedges_poll_id_a
 
 mod calls;
 mod channels;
+mod chats;
 mod communities;
 mod contacts;
 mod context;
