@@ -606,10 +606,7 @@ impl Directory {
             }
             Query::SavedContact(phone) => Ok(Answer::SavedContact(self.address_book.get(phone).cloned())),
             Query::ChatList { page, page_size } => {
-                let mut all: Vec<ChatEntry> = self.chat_list.values().cloned().collect();
-                all.sort_by(|a, b| (b.pinned, b.last_message_ms).cmp(&(a.pinned, a.last_message_ms)));
-                let skip = page.saturating_sub(1).saturating_mul(*page_size);
-                Ok(Answer::ChatList(all.into_iter().skip(skip).take(*page_size).collect()))
+                Ok(Answer::ChatList(ChatEntry::page(self.chat_list.values().cloned().collect(), *page, *page_size)))
             }
             Query::ChatEntry(chat) => Ok(Answer::ChatEntry(self.chat_list.get(chat).cloned())),
             Query::SaveContact(contact) => {

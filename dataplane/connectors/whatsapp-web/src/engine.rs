@@ -569,6 +569,16 @@ pub struct SavedContact {
     pub first_name: Option<String>,
 }
 
+impl ChatEntry {
+    /// Page `page` (from 1) of `page_size` of `chats` in the list's order: pinned first, then
+    /// the most recent.
+    pub fn page(mut chats: Vec<ChatEntry>, page: usize, page_size: usize) -> Vec<ChatEntry> {
+        chats.sort_by_key(|c| std::cmp::Reverse((c.pinned, c.last_message_ms)));
+        let skip = page.saturating_sub(1).saturating_mul(page_size);
+        chats.into_iter().skip(skip).take(page_size).collect()
+    }
+}
+
 /// A label of the account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LabelInfo {

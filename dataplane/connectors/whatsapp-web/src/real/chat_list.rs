@@ -218,11 +218,8 @@ impl ChatList {
     pub fn ask(&self, query: &Query) -> Result<Answer, EngineError> {
         match query {
             Query::ChatList { page, page_size } => {
-                let mut all: Vec<ChatEntry> =
-                    self.rows()?.into_iter().filter(|(_, r)| r.listed()).map(|(chat, r)| r.entry(chat)).collect();
-                all.sort_by(|a, b| (b.pinned, b.last_message_ms).cmp(&(a.pinned, a.last_message_ms)));
-                let skip = page.saturating_sub(1).saturating_mul(*page_size);
-                Ok(Answer::ChatList(all.into_iter().skip(skip).take(*page_size).collect()))
+                let all = self.rows()?.into_iter().filter(|(_, r)| r.listed()).map(|(chat, r)| r.entry(chat)).collect();
+                Ok(Answer::ChatList(ChatEntry::page(all, *page, *page_size)))
             }
             Query::ChatEntry(chat) => {
                 Ok(Answer::ChatEntry(self.get(chat)?.filter(ChatRecord::listed).map(|r| r.entry(chat.clone()))))
