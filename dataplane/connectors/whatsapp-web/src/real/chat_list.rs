@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use chatedge_connector::{KvBatch, KvStore};
 use serde::{Deserialize, Serialize};
-use whatsapp_rust::wacore::types::events::{Event, LazyHistorySync};
+use whatsapp_rust::wacore::types::events::Event;
 use whatsapp_rust::wacore_binary::JidExt;
 use whatsapp_rust::waproto::whatsapp as wa;
 use whatsapp_rust::Jid;
@@ -318,24 +318,6 @@ pub fn received(m: &InboundMessage) -> Option<(String, Seen)> {
     }
     let name = m.push_name.clone().filter(|_| !m.from_me && !m.chat.ends_with("-group"));
     Some((m.chat.clone(), Seen::Message { at_ms: m.at_ms, incoming: !m.from_me, name }))
-}
-
-/// The chats of a chunk of the phone's history, read off the runtime (a chunk is megabytes),
-/// at most [`MAX_CHATS`].
-pub async fn history(history: &LazyHistorySync) -> Vec<(String, Seen)> {
-    let history = history.clone(); // shares the compressed bytes
-    let read = tokio::task::spawn_blocking(move || {
-        let mut stream = history.stream();
-        let mut chats = Vec::new();
-        while let Ok(Some(conversation)) = stream.next_conversation() {
-            if chats.len() >= MAX_CHATS {
-                break;
-            }
-            chats.extend(from_history(&conversation));
-        }
-        chats
-    });
-    read.await.unwrap_or_default()
 }
 
 fn ms(t: &whatsapp_rust::wacore::chrono::DateTime<whatsapp_rust::wacore::chrono::Utc>) -> u64 {

@@ -2,8 +2,8 @@
 //! ([`store::KvBackend`]), chatedge's HTTP stack ([`http::HyperHttp`]), the Tokio runtime of the
 //! shard it runs on, an event handler that only translates and enqueues ([`translate`]), and the
 //! inbound durability hook (the server's ack waits for the data plane's commit). It reads the
-//! phone's history sync for the chat list only, advertises the configured device name, and
-//! sends with our wire ids.
+//! phone's history sync for the chat list and poll secrets only ([`history`]), advertises the
+//! configured device name, and sends with our wire ids.
 
 pub mod account;
 pub mod address_book;
@@ -14,6 +14,7 @@ pub mod chat_list;
 pub mod community;
 pub mod conformance;
 pub mod event;
+pub mod history;
 pub mod http;
 pub mod interactive;
 pub mod kept;
@@ -141,6 +142,7 @@ impl EngineFactory for RealFactory {
                     labels: labels.clone(),
                     address_book: address_book.clone(),
                     chat_list: chat_list.clone(),
+                    polls: polls.clone(),
                 })
                 .with_inbound_durability_hook(Hook {
                     sink: args.inbound,
@@ -837,6 +839,7 @@ struct Forward {
     labels: Arc<labels::Labels>,
     address_book: Arc<address_book::AddressBook>,
     chat_list: Arc<chat_list::ChatList>,
+    polls: Arc<poll::Polls>,
 }
 
 impl EventHandler for Forward {
@@ -861,13 +864,19 @@ impl Forward {
             return false;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else { return true };
-        let (labels, book, chats, event) =
-            (self.labels.clone(), self.address_book.clone(), self.chat_list.clone(), event.clone());
+        let (labels, book, chats, polls, event) =
+            (self.labels.clone(), self.address_book.clone(), self.chat_list.clone(), self.polls.clone(), event.clone());
         runtime.spawn(async move {
             let kept = match &*event {
                 Event::LabelEditUpdate(edit) => labels.synced(edit).await,
                 Event::ContactUpdate(edit) => book.synced(edit).await,
-                Event::HistorySync(history) => chats.seen(chat_list::history(history).await).await,
+                Event::HistorySync(history) => {
+                    let chunk = history::read(history).await;
+                    match polls.keep_all_received(&chunk.polls, now_ms()).await {
+                        Ok(()) => chats.seen(chunk.chats).await,
+                        Err(e) => Err(e),
+                    }
+                }
                 other => chats.seen(chat_list::edited(other).into_iter().collect()).await,
             };
             if let Err(e) = kept {

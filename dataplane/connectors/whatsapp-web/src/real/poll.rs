@@ -108,10 +108,22 @@ impl Polls {
     /// Keeps a received poll's secret, options and creator (durably: before the server's ack),
     /// so votes on it can be read and cast. The first poll received under a wire id keeps it.
     pub async fn keep_received(&self, wire_id: &str, record: &PollRecord, now_ms: u64) -> Result<(), EngineError> {
-        if self.received(wire_id, now_ms)?.is_some() {
-            return Ok(());
+        self.keep_all_received(&[(wire_id.to_owned(), record.clone())], now_ms).await
+    }
+
+    /// [`keep_received`](Self::keep_received) for many, in one write.
+    pub async fn keep_all_received(&self, polls: &[(String, PollRecord)], now_ms: u64) -> Result<(), EngineError> {
+        let mut new = Vec::with_capacity(polls.len());
+        let mut seen = std::collections::HashSet::with_capacity(polls.len());
+        for (wire_id, record) in polls {
+            if seen.insert(wire_id.as_str()) && self.received(wire_id, now_ms)?.is_none() {
+                new.push((wire_id.as_str(), encode(record)?));
+            }
         }
-        self.received.write(&[(wire_id, encode(record)?)], now_ms).await
+        match new.is_empty() {
+            true => Ok(()),
+            false => self.received.write(&new, now_ms).await,
+        }
     }
 }
 
