@@ -54,7 +54,7 @@ async fn without_whatsapp_the_status_says_it_cannot_reach_it_and_other_instances
 
     // The WhatsApp Web network takes texts, media, locations, contacts, reactions, pins, deletes,
     // read receipts, polls, poll votes, forwards, buttons (under a text or a picture), carousels,
-    // option lists, PIX keys, events and answers to them (queued until the line is up; pictures are fetched when their
+    // option lists, PIX keys, events and answers to them, channel admin invites (queued until the line is up; pictures are fetched when their
     // turn comes); the rest is refused before queueing, naming what.
     let contact = "5511988887777";
     let queued = [
@@ -111,6 +111,10 @@ async fn without_whatsapp_the_status_says_it_cannot_reach_it_and_other_instances
             "send-event-response",
             json!({"phone": contact, "eventMessageId": "3AF8E0F2F4C1A3B5D6E9", "eventResponse": "GOING"}),
         ),
+        (
+            "send-newsletter-admin-invite",
+            json!({"phone": contact, "adminInviteMessage": {"newsletterId": "120363166555745933@newsletter", "caption": "Oi"}}),
+        ),
     ];
     for (route, body) in queued {
         let (s, v) = http.post(&ce.instance_url(&web, route), None, &body).await;
@@ -122,27 +126,20 @@ async fn without_whatsapp_the_status_says_it_cannot_reach_it_and_other_instances
         assert_eq!(s, 204, "delete for everyone and for this account only: {v}");
     }
     let (_, count) = http.get(&ce.instance_url(&web, "queue/count"), None).await;
-    assert_eq!(count["count"], json!(20), "all twenty wait for the line: {count}");
-    let refused = [
-        (
-            "send-event",
-            json!({"phone": contact, "event": {"name": "Chamada", "dateTime": "2027-04-29T08:30:53.309Z",
+    assert_eq!(count["count"], json!(21), "all twenty-one wait for the line: {count}");
+    let refused = [(
+        "send-event",
+        json!({"phone": contact, "event": {"name": "Chamada", "dateTime": "2027-04-29T08:30:53.309Z",
                 "callLinkType": "video", "canceled": false}}),
-            "callLinkType",
-        ),
-        (
-            "send-newsletter-admin-invite",
-            json!({"phone": contact, "adminInviteMessage": {"newsletterId": "120363166555745933@newsletter", "caption": "Oi"}}),
-            "channel admin invites",
-        ),
-    ];
+        "callLinkType",
+    )];
     for (route, body, says) in refused {
         let (s, v) = http.post(&ce.instance_url(&web, route), None, &body).await;
         assert_eq!(s, 400, "{route}: {v}");
         assert!(v.to_string().contains(says), "{route}: {v}");
     }
     let (_, count) = http.get(&ce.instance_url(&web, "queue/count"), None).await;
-    assert_eq!(count["count"], json!(20), "nothing refused was queued: {count}");
+    assert_eq!(count["count"], json!(21), "nothing refused was queued: {count}");
 }
 
 #[cfg(not(feature = "whatsapp-web"))]

@@ -12,7 +12,7 @@ use std::time::Duration;
 use chatedge_connector::KvStore;
 
 use crate::engine::{
-    Act, Answer, BoxFuture, ChannelInfo, ChannelRole, ChatChange, ChatEntry, ChatPresence, CommunityGroup,
+    Act, AdminChange, Answer, BoxFuture, ChannelInfo, ChannelRole, ChatChange, ChatEntry, ChatPresence, CommunityGroup,
     CommunityInfo, Engine, EngineError, EngineEvent, EngineFactory, EventTx, GroupInfo, GroupMember, GroupSetting,
     InboundMessage, InboundSink, LabelInfo, MemberChange, OpenArgs, Outgoing, PrivacyChange, Query, SavedContact,
     LABEL_COLORS,
@@ -93,6 +93,10 @@ pub struct Directory {
     pub address_book: BTreeMap<String, SavedContact>,
     /// The chats as the device has seen them, by chat.
     pub chat_list: BTreeMap<String, ChatEntry>,
+    /// Each channel's reaction setting, once set (`true`: any emoji).
+    pub channel_reactions: BTreeMap<String, bool>,
+    /// Changes to channels' admins, in order: (channel, number, change).
+    pub channel_admin_changes: Vec<(String, String, AdminChange)>,
 }
 
 /// A community the double's WhatsApp keeps.
@@ -569,6 +573,47 @@ impl Directory {
                 c.name = name.clone().unwrap_or_else(|| c.name.clone());
                 c.description = description.clone().or_else(|| c.description.clone());
                 Ok(Answer::Done)
+            }
+            Query::DeleteChannel(id) => {
+                let c = self.channel_mut(id)?;
+                if c.role != ChannelRole::Owner {
+                    return Err(EngineError::Refused("only its owner deletes a channel".into()));
+                }
+                self.channels.remove(id);
+                Ok(Answer::Done)
+            }
+            Query::ChannelPicture { channel, .. } => {
+                let c = self.channel_mut(channel)?;
+                c.picture =
+                    Some(format!("https://mmg.whatsapp.net/v/t61/{}.jpg", channel.trim_end_matches("@newsletter")));
+                Ok(Answer::Done)
+            }
+            Query::ChannelReactions { channel, any } => {
+                self.channel_mut(channel)?;
+                self.channel_reactions.insert(channel.clone(), *any);
+                Ok(Answer::Done)
+            }
+            Query::ChannelAdmin { channel, phone, change } => {
+                if self.channel_mut(channel)?.role != ChannelRole::Owner {
+                    return Err(EngineError::Refused("only its owner changes a channel's admins".into()));
+                }
+                if !self.on_whatsapp.contains(phone) {
+                    return Err(EngineError::NotFound(format!("number {phone}")));
+                }
+                self.channel_admin_changes.push((channel.clone(), phone.clone(), *change));
+                if let AdminChange::MakeOwner { .. } = change {
+                    self.channel_mut(channel)?.role = ChannelRole::Admin;
+                }
+                Ok(Answer::Done)
+            }
+            Query::AcceptChannelAdmin(channel) => {
+                self.channel_mut(channel)?.role = ChannelRole::Admin;
+                Ok(Answer::Done)
+            }
+            Query::SearchChannels { text, limit, .. } => {
+                let matches =
+                    |c: &&ChannelInfo| text.as_ref().is_none_or(|t| c.name.to_lowercase().contains(&t.to_lowercase()));
+                Ok(Answer::Channels(self.channels.values().filter(matches).take(*limit).cloned().collect()))
             }
             Query::Labels => Ok(Answer::Labels(self.labels.values().cloned().collect())),
             Query::SaveLabel { id: None, name, color } => {

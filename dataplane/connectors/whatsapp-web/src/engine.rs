@@ -123,6 +123,12 @@ pub enum Outgoing {
         key_type: String,
         merchant: String,
     },
+    /// An invitation to administer `channel` (one the account owns), shown with `caption`:
+    /// WhatsApp records the invitation, then the message carries it to the recipient.
+    ChannelAdminInvite {
+        channel: String,
+        caption: String,
+    },
     /// `body` with what WhatsApp carries beside it: the message it replies to, who it
     /// mentions, the message of ours it replaces.
     InContext {
@@ -216,7 +222,11 @@ impl Outgoing {
         !self.acts_on_another()
             && !matches!(
                 self,
-                Outgoing::Buttons { .. } | Outgoing::List { .. } | Outgoing::Carousel { .. } | Outgoing::Pix { .. }
+                Outgoing::Buttons { .. }
+                    | Outgoing::List { .. }
+                    | Outgoing::Carousel { .. }
+                    | Outgoing::Pix { .. }
+                    | Outgoing::ChannelAdminInvite { .. }
             )
     }
 
@@ -502,6 +512,35 @@ pub enum Query {
         name: Option<String>,
         description: Option<String>,
     },
+    /// Ends a channel the account owns.
+    DeleteChannel(String),
+    /// A new picture for a channel the account owns or administers: the image as the
+    /// integrator gave it (JPEG, PNG or WebP); the engine makes it the square JPEG WhatsApp takes.
+    ChannelPicture {
+        channel: String,
+        image: Vec<u8>,
+    },
+    /// Which reactions followers may send: any emoji (`any`), or WhatsApp's basic set.
+    ChannelReactions {
+        channel: String,
+        any: bool,
+    },
+    /// A change to who administers a channel the account owns.
+    ChannelAdmin {
+        channel: String,
+        phone: String,
+        change: AdminChange,
+    },
+    /// Accepts an invitation to administer a channel.
+    AcceptChannelAdmin(String),
+    /// Public channels: those whose name matches `text`, or (no text) WhatsApp's directory in
+    /// `view`'s order, of `countries` (ISO codes; any when empty); at most `limit`.
+    SearchChannels {
+        text: Option<String>,
+        view: DirectoryView,
+        countries: Vec<String>,
+        limit: usize,
+    },
     /// The account's labels (WhatsApp Business), as its devices last synced them.
     Labels,
     /// A new label (`id: None`: the engine picks the next id) or a changed one; `color` is an
@@ -577,6 +616,26 @@ impl ChatEntry {
         let skip = page.saturating_sub(1).saturating_mul(page_size);
         chats.into_iter().skip(skip).take(page_size).collect()
     }
+}
+
+/// A change to a channel's admins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminChange {
+    /// The admin is one no longer.
+    Remove,
+    /// The invitation to administer it, not yet answered, is taken back.
+    RevokeInvite,
+    /// The admin becomes the owner; the account stays an admin unless `stay_admin` is false.
+    MakeOwner { stay_admin: bool },
+}
+
+/// The order WhatsApp's channel directory lists channels in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirectoryView {
+    Recommended,
+    Trending,
+    Popular,
+    New,
 }
 
 /// A label of the account.
@@ -661,6 +720,12 @@ impl Query {
             Query::CreateChannel { .. } => "create_channel",
             Query::FollowChannel { .. } => "follow_channel",
             Query::UpdateChannel { .. } => "update_channel",
+            Query::DeleteChannel(_) => "delete_channel",
+            Query::ChannelPicture { .. } => "channel_picture",
+            Query::ChannelReactions { .. } => "channel_reactions",
+            Query::ChannelAdmin { .. } => "channel_admin",
+            Query::AcceptChannelAdmin(_) => "accept_channel_admin",
+            Query::SearchChannels { .. } => "search_channels",
             Query::Labels => "labels",
             Query::SaveLabel { .. } => "save_label",
             Query::DeleteLabel(_) => "delete_label",

@@ -37,11 +37,11 @@ use chatedge_connector::KvStore;
 use tokio::sync::{mpsc, oneshot};
 
 pub use engine::{
-    Act, Answer, Audience, BoxFuture, Button, Card, ChannelInfo, ChannelRole, ChatChange, ChatEntry, ChatPresence,
-    CommunityGroup, CommunityInfo, EngineError, EngineFactory, EventDetails, FileData, GroupInfo, GroupMember,
-    GroupSetting, InboundContent, InboundMessage, LabelInfo, ListRow, MediaFile, MediaKind, MediaLimits, MediaToSend,
-    MemberChange, MessageContext, MessageRef, Outgoing, OutgoingMedia, Picture, PinFor, PrivacyChange, Query,
-    SavedContact, Seen, SharedContact, WithFiles,
+    Act, AdminChange, Answer, Audience, BoxFuture, Button, Card, ChannelInfo, ChannelRole, ChatChange, ChatEntry,
+    ChatPresence, CommunityGroup, CommunityInfo, DirectoryView, EngineError, EngineFactory, EventDetails, FileData,
+    GroupInfo, GroupMember, GroupSetting, InboundContent, InboundMessage, LabelInfo, ListRow, MediaFile, MediaKind,
+    MediaLimits, MediaToSend, MemberChange, MessageContext, MessageRef, Outgoing, OutgoingMedia, Picture, PinFor,
+    PrivacyChange, Query, SavedContact, Seen, SharedContact, WithFiles,
 };
 pub use ids::WireId;
 

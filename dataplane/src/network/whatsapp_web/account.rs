@@ -28,7 +28,7 @@ pub async fn call(asker: &wa::Asker, media: &Media, account: &Account, call: Acc
         AccountCall::Chats(call) => chats(line, call).await.map(AccountReply::Chats),
         AccountCall::Communities(call) => communities(line, media, call).await.map(AccountReply::Communities),
         AccountCall::Privacy(call) => privacy(line, call).await.map(AccountReply::Privacy),
-        AccountCall::Channels(call) => channels(line, call).await.map(AccountReply::Channels),
+        AccountCall::Channels(call) => channels(line, media, call).await.map(AccountReply::Channels),
         AccountCall::Labels(call) => labels(line, call).await.map(AccountReply::Labels),
         other => Err(unsupported(other.family())),
     }
@@ -405,7 +405,7 @@ async fn privacy(line: Line<'_>, call: privacy::Call) -> Result<privacy::Reply, 
     line.change(wa::Query::Privacy(change), "privacy".to_owned()).await.map(|()| Reply::Done)
 }
 
-async fn channels(line: Line<'_>, call: channels::Call) -> Result<channels::Reply, AccountError> {
+async fn channels(line: Line<'_>, media: &Media, call: channels::Call) -> Result<channels::Reply, AccountError> {
     use channels::{Call, Reply};
     let what = |id: &Phone| format!("channel {}", id.as_str());
     match call {
@@ -449,15 +449,70 @@ async fn channels(line: Line<'_>, call: channels::Call) -> Result<channels::Repl
             };
             line.change(update, what(&id)).await.map(|()| Reply::Done)
         }
-        Call::Delete { .. } => Err(unsupported("deleting a channel")),
-        Call::Mute { .. } => Err(unsupported("muting a channel")),
-        Call::SetPicture { .. } => Err(unsupported("a channel's picture")),
-        Call::SetReactions { .. } => Err(unsupported("a channel's reaction settings")),
-        Call::AcceptAdminInvite { .. } | Call::RemoveAdmin { .. } | Call::RevokeAdminInvite { .. } => {
-            Err(unsupported("a channel's admins"))
+        Call::Delete { id } => {
+            line.change(wa::Query::DeleteChannel(id.as_str().to_owned()), what(&id)).await.map(|()| Reply::Done)
         }
-        Call::TransferOwnership { .. } => Err(unsupported("handing a channel over")),
-        Call::Search { .. } => Err(unsupported("searching channels")),
+        Call::Mute { .. } => Err(unsupported("muting a channel")),
+        Call::SetPicture { id, picture } => {
+            let image = photo(media, channel_picture(&picture)?).await?;
+            let set = wa::Query::ChannelPicture { channel: id.as_str().to_owned(), image };
+            line.change(set, what(&id)).await.map(|()| Reply::Done)
+        }
+        Call::SetReactions { id, reactions } => {
+            let any = reactions == channels::Reactions::All;
+            let set = wa::Query::ChannelReactions { channel: id.as_str().to_owned(), any };
+            line.change(set, what(&id)).await.map(|()| Reply::Done)
+        }
+        Call::AcceptAdminInvite { id } => {
+            line.change(wa::Query::AcceptChannelAdmin(id.as_str().to_owned()), what(&id)).await.map(|()| Reply::Done)
+        }
+        Call::RemoveAdmin { id, phone } => admin(line, &id, &phone, wa::AdminChange::Remove).await,
+        Call::RevokeAdminInvite { id, phone } => admin(line, &id, &phone, wa::AdminChange::RevokeInvite).await,
+        Call::TransferOwnership { id, phone, quit_admin } => {
+            admin(line, &id, &phone, wa::AdminChange::MakeOwner { stay_admin: !quit_admin }).await
+        }
+        Call::Search { text, countries, view, limit } => {
+            let view = match view {
+                channels::View::Recommended => wa::DirectoryView::Recommended,
+                channels::View::Trending => wa::DirectoryView::Trending,
+                channels::View::Popular => wa::DirectoryView::Popular,
+                channels::View::New => wa::DirectoryView::New,
+            };
+            let search =
+                wa::Query::SearchChannels { text: text.filter(|t| !t.trim().is_empty()), view, countries, limit };
+            let wa::Answer::Channels(found) = line.ask(search, "channel directory".to_owned()).await? else {
+                return Err(odd());
+            };
+            Ok(Reply::Channels(found.into_iter().map(channel_of).collect::<Result<Vec<_>, _>>()?))
+        }
+    }
+}
+
+/// A change to a channel's admins; a number WhatsApp does not know is not found, by name.
+async fn admin(
+    line: Line<'_>,
+    id: &Phone,
+    phone: &Phone,
+    change: wa::AdminChange,
+) -> Result<channels::Reply, AccountError> {
+    let query = wa::Query::ChannelAdmin { channel: id.as_str().to_owned(), phone: phone.as_str().to_owned(), change };
+    match line.0.ask(query).await {
+        Ok(wa::Answer::Done) => Ok(channels::Reply::Done),
+        Ok(_) => Err(odd()),
+        Err(wa::EngineError::NotFound(number)) if number.starts_with("number ") => Err(AccountError::NotFound(number)),
+        Err(e) => Err(refused(e, format!("channel {}", id.as_str()))),
+    }
+}
+
+/// A channel picture as the dialects give it: a link, or an image as a base64 data URL.
+fn channel_picture(picture: &str) -> Result<Picture, AccountError> {
+    use base64::Engine as _;
+    match picture.split_once(";base64,") {
+        Some((head, data)) if head.starts_with("data:") => base64::engine::general_purpose::STANDARD
+            .decode(data.trim())
+            .map(|bytes| Picture::Data(bytes.into()))
+            .map_err(|e| AccountError::Refused(format!("the picture is not valid base64: {e}"))),
+        _ => Ok(Picture::Url(picture.to_owned())),
     }
 }
 

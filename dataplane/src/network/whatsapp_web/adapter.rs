@@ -552,7 +552,10 @@ impl Connector for WhatsappWebConnector {
                 },
                 Card::Contact(card) => wa::Outgoing::Contacts(vec![contact(card)]),
                 Card::Contacts { contacts } => wa::Outgoing::Contacts(contacts.iter().map(contact).collect()),
-                Card::NewsletterAdminInvite { .. } => return self.refuse(message, generation),
+                Card::NewsletterAdminInvite { newsletter_id, caption } => wa::Outgoing::ChannelAdminInvite {
+                    channel: newsletter_id.as_str().to_owned(),
+                    caption: caption.clone(),
+                },
             },
             Content::Interactive(interactive) => match interactive.as_ref() {
                 Interactive::Poll { message: question, options, max_options } => wa::Outgoing::Poll {

@@ -42,8 +42,11 @@ pub fn carries(content: &Content) -> Result<(), &'static str> {
             Action::Delete { .. } | Action::Pin { .. } | Action::Forward { .. } => Ok(()),
         },
         Content::Card(card) => match card.as_ref() {
-            Card::Link { .. } | Card::Location { .. } | Card::Contact(_) | Card::Contacts { .. } => Ok(()),
-            Card::NewsletterAdminInvite { .. } => Err("channel admin invites are not available on WhatsApp Web yet"),
+            Card::Link { .. }
+            | Card::Location { .. }
+            | Card::Contact(_)
+            | Card::Contacts { .. }
+            | Card::NewsletterAdminInvite { .. } => Ok(()),
         },
         Content::Media(_) => Ok(()),
         Content::Interactive(interactive) => match interactive.as_ref() {

@@ -161,7 +161,13 @@ pub async fn ask(client: &Client, query: &Query) -> Result<Answer, EngineError> 
         | Query::Channel(_)
         | Query::CreateChannel { .. }
         | Query::FollowChannel { .. }
-        | Query::UpdateChannel { .. } => super::channels::ask(client, query).await,
+        | Query::UpdateChannel { .. }
+        | Query::DeleteChannel(_)
+        | Query::ChannelPicture { .. }
+        | Query::ChannelReactions { .. }
+        | Query::ChannelAdmin { .. }
+        | Query::AcceptChannelAdmin(_)
+        | Query::SearchChannels { .. } => super::channels::ask(client, query).await,
         Query::RejectCall(_)
         | Query::Labels
         | Query::SaveLabel { .. }

@@ -697,6 +697,9 @@ impl Engine for RealEngine {
                 }
                 Outgoing::List { text, title, button, options } => interactive::list(text, title, button, options),
                 Outgoing::Pix { key, key_type, merchant } => interactive::pix(key, key_type, merchant, id.as_str()),
+                Outgoing::ChannelAdminInvite { channel, caption } => {
+                    channels::admin_invite(&client, channel, &self.recipient(&client, to).await, caption).await?
+                }
                 Outgoing::InContext { .. } => return Err(EngineError::Refused("a message in two contexts".into())),
             };
             if to == chatedge_config::phone::STATUS_BROADCAST {

@@ -19,7 +19,7 @@ use whatsapp_rust::wacore::types::presence::ReceiptType;
 use whatsapp_rust::Jid;
 
 use super::*;
-use crate::engine::{EngineEvent, GroupInfo, GroupMember, LogoutKind, ReceiptKind};
+use crate::engine::{ChannelRole, EngineEvent, GroupInfo, GroupMember, LogoutKind, ReceiptKind};
 
 #[test]
 fn whatsapp_rust_events_translate_to_the_connectors_words() {
@@ -1081,4 +1081,28 @@ fn mentions_name_members_by_their_number_and_community_groups_by_jid_and_subject
     assert_eq!(info.mentioned_jid, ["5511988887777@s.whatsapp.net"]);
     let groups: Vec<_> = info.group_mentions.iter().map(|g| (g.group_jid.clone(), g.group_subject.clone())).collect();
     assert_eq!(groups, [(Some("120363000000000002@g.us".to_owned()), Some("Vendas".to_owned()))]);
+}
+
+#[test]
+fn a_channel_the_directory_lists_is_read_from_whatsapps_graphql_answer() {
+    let result = serde_json::json!({
+        "id": "120363299999999999@newsletter",
+        "thread_metadata": {
+            "name": {"text": "News"},
+            "description": {"text": ""},
+            "picture": {"direct_path": "/v/t61.24694-24/news.jpg"},
+            "creation_time": "1700000000",
+            "invite": "0029VaNews",
+            "subscribers_count": "1200",
+        },
+    });
+    let found = super::channels::found_channel(&result).expect("a channel");
+    assert_eq!(
+        (found.id.as_str(), found.name.as_str(), found.description),
+        ("120363299999999999@newsletter", "News", None)
+    );
+    assert_eq!(found.picture.as_deref(), Some("https://mmg.whatsapp.net/v/t61.24694-24/news.jpg"));
+    assert_eq!((found.created_s, found.followers, found.role), (1_700_000_000, 1_200, ChannelRole::Guest));
+    assert_eq!(found.invite_code.as_deref(), Some("0029VaNews"));
+    assert!(super::channels::found_channel(&serde_json::json!({"thread_metadata": {}})).is_none(), "no id");
 }

@@ -1,6 +1,7 @@
 //! Channels on WhatsApp Web through a real shard: the account's own channel is created,
-//! renamed, described and read back, another is followed and left, and what WhatsApp Web's
-//! engine has no call for is refused by name before anything is asked.
+//! renamed, described, pictured, its reactions and admins set, handed over and deleted;
+//! another is followed, left and found in the directory; muting (WhatsApp Web has no call for
+//! it) is refused by name before anything is asked.
 
 use super::*;
 use crate::network::account::channels::{Call as C, Reactions, Reply as CR, Role, View};
@@ -37,18 +38,46 @@ async fn channels_are_created_followed_renamed_and_read_back_as_whatsapp_describ
     let gone = plane.account(C::Metadata { id: unknown }).await;
     assert_eq!(gone.err(), Some(AccountError::NotFound("channel 120363200000000042@newsletter".into())));
 
+    // The owner's calls: a picture (a data URL here), reactions, admins, a handover, the end.
+    let png =
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, crate::media::sniff::tests::sample("png"));
+    plane.account(C::SetPicture { id: id.clone(), picture: format!("data:image/png;base64,{png}") }).await.unwrap();
+    plane.account(C::SetReactions { id: id.clone(), reactions: Reactions::Basic }).await.unwrap();
+    double.on_whatsapp(&[CONTACT]);
+    plane.account(C::RevokeAdminInvite { id: id.clone(), phone: phone(CONTACT) }).await.unwrap();
+    plane.account(C::RemoveAdmin { id: id.clone(), phone: phone(CONTACT) }).await.unwrap();
+    let nobody = plane.account(C::RemoveAdmin { id: id.clone(), phone: phone("5511900000000") }).await;
+    assert_eq!(nobody.err(), Some(AccountError::NotFound("number 5511900000000".into())));
+    let d = double.directory();
+    assert!(d.channels[id.as_str()].picture.is_some(), "the picture reached WhatsApp");
+    assert_eq!(d.channel_reactions.get(id.as_str()), Some(&false), "basic reactions only");
+    let to_owner = C::TransferOwnership { id: id.clone(), phone: phone(CONTACT), quit_admin: false };
+    plane.account(to_owner).await.unwrap();
+    let changes: Vec<wa::AdminChange> = double.directory().channel_admin_changes.iter().map(|(_, _, c)| *c).collect();
+    assert_eq!(
+        changes,
+        [wa::AdminChange::RevokeInvite, wa::AdminChange::Remove, wa::AdminChange::MakeOwner { stay_admin: true }]
+    );
+    let read = plane.account(C::Metadata { id: id.clone() }).await;
+    assert!(matches!(&read, Ok(AccountReply::Channels(CR::Channel(c))) if c.role == Role::Admin), "{read:?}");
+    let not_owner = plane.account(C::Delete { id: id.clone() }).await;
+    assert!(matches!(&not_owner, Err(AccountError::Refused(why)) if why.contains("owner")), "{not_owner:?}");
+
+    // The directory: by name.
+    let found =
+        plane.account(C::Search { text: Some("news".into()), countries: vec![], view: View::New, limit: 10 }).await;
+    let Ok(AccountReply::Channels(CR::Channels(found))) = found else { panic!("{found:?}") };
+    assert_eq!(found.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), [news]);
+
+    // A channel it still owns ends.
+    let created = plane.account(C::Create { name: "Old".into(), description: None }).await;
+    let Ok(AccountReply::Channels(CR::Created { id: old })) = created else { panic!("{created:?}") };
+    plane.account(C::Delete { id: old.clone() }).await.unwrap();
+    assert!(!double.directory().channels.contains_key(old.as_str()));
+
     let asks = double.calls().into_iter().filter(|c| matches!(c, Call::Ask(_))).count();
-    let refused: Vec<AccountCall> = vec![
-        C::Delete { id: id.clone() }.into(),
-        C::Mute { id: id.clone(), muted: true }.into(),
-        C::SetReactions { id: id.clone(), reactions: Reactions::Basic }.into(),
-        C::TransferOwnership { id: id.clone(), phone: phone(CONTACT), quit_admin: false }.into(),
-        C::Search { text: None, countries: vec![], view: View::New, limit: 10 }.into(),
-    ];
-    for call in refused {
-        let answer = plane.account(call).await;
-        assert!(matches!(&answer, Err(AccountError::Unsupported(why)) if why.contains("WhatsApp Web")), "{answer:?}");
-    }
-    assert_eq!(double.calls().into_iter().filter(|c| matches!(c, Call::Ask(_))).count(), asks, "none was asked");
+    let muted = plane.account(C::Mute { id: id.clone(), muted: true }).await;
+    assert!(matches!(&muted, Err(AccountError::Unsupported(why)) if why.contains("WhatsApp Web")), "{muted:?}");
+    assert_eq!(double.calls().into_iter().filter(|c| matches!(c, Call::Ask(_))).count(), asks, "not asked");
     plane.crash().await;
 }
