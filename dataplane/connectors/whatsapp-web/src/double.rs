@@ -14,8 +14,8 @@ use chatedge_connector::KvStore;
 use crate::engine::{
     Act, AdminChange, Answer, BoxFuture, ChannelInfo, ChannelRole, ChatChange, ChatEntry, ChatPresence, CommunityGroup,
     CommunityInfo, Engine, EngineError, EngineEvent, EngineFactory, EventTx, GroupInfo, GroupMember, GroupSetting,
-    InboundMessage, InboundSink, LabelInfo, MemberChange, OpenArgs, Outgoing, PrivacyChange, Query, SavedContact,
-    LABEL_COLORS,
+    InboundMessage, InboundSink, LabelInfo, MemberChange, OpenArgs, Outgoing, PrivacyChange, ProfileChange, Query,
+    SavedContact, LABEL_COLORS,
 };
 use crate::ids::WireId;
 
@@ -97,6 +97,8 @@ pub struct Directory {
     pub channel_reactions: BTreeMap<String, bool>,
     /// Changes to channels' admins, in order: (channel, number, change).
     pub channel_admin_changes: Vec<(String, String, AdminChange)>,
+    /// Changes to the business profile, in order.
+    pub business_profile: Vec<ProfileChange>,
 }
 
 /// A community the double's WhatsApp keeps.
@@ -614,6 +616,10 @@ impl Directory {
                 let matches =
                     |c: &&ChannelInfo| text.as_ref().is_none_or(|t| c.name.to_lowercase().contains(&t.to_lowercase()));
                 Ok(Answer::Channels(self.channels.values().filter(matches).take(*limit).cloned().collect()))
+            }
+            Query::BusinessProfile(change) => {
+                self.business_profile.push(change.clone());
+                Ok(Answer::Done)
             }
             Query::Labels => Ok(Answer::Labels(self.labels.values().cloned().collect())),
             Query::SaveLabel { id: None, name, color } => {

@@ -541,6 +541,8 @@ pub enum Query {
         countries: Vec<String>,
         limit: usize,
     },
+    /// A change to the account's business profile (WhatsApp Business): only what it names.
+    BusinessProfile(ProfileChange),
     /// The account's labels (WhatsApp Business), as its devices last synced them.
     Labels,
     /// A new label (`id: None`: the engine picks the next id) or a changed one; `color` is an
@@ -616,6 +618,42 @@ impl ChatEntry {
         let skip = page.saturating_sub(1).saturating_mul(page_size);
         chats.into_iter().skip(skip).take(page_size).collect()
     }
+}
+
+/// A change to a business profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProfileChange {
+    Description(String),
+    Email(String),
+    Address(String),
+    /// The websites (WhatsApp shows two; none clears them).
+    Websites(Vec<String>),
+    /// Opening hours in `timezone` (an IANA name): a line per opening (none: closed every day).
+    Hours {
+        timezone: String,
+        days: Vec<Opening>,
+    },
+    /// Category ids, as WhatsApp's directory numbers them.
+    Categories(Vec<String>),
+}
+
+/// When a business opens on one day of the week.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opening {
+    /// `sun`, `mon`, … `sat`, as WhatsApp names them.
+    pub day: &'static str,
+    pub hours: OpeningHours,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpeningHours {
+    /// From `open` to `close`, minutes after midnight.
+    Between {
+        open: u16,
+        close: u16,
+    },
+    AllDay,
+    ByAppointment,
 }
 
 /// A change to a channel's admins.
@@ -726,6 +764,7 @@ impl Query {
             Query::ChannelAdmin { .. } => "channel_admin",
             Query::AcceptChannelAdmin(_) => "accept_channel_admin",
             Query::SearchChannels { .. } => "search_channels",
+            Query::BusinessProfile(_) => "business_profile",
             Query::Labels => "labels",
             Query::SaveLabel { .. } => "save_label",
             Query::DeleteLabel(_) => "delete_label",

@@ -14,7 +14,7 @@ use chatedge_whatsapp_web as wa;
 
 use crate::media::{Media, MediaKind};
 use crate::network::account::groups::{self, GroupRef, MemberChange, Metadata, Participant, Picture, Summary};
-use crate::network::account::{channels, chats, communities, contacts, labels, privacy, profile};
+use crate::network::account::{business, channels, chats, communities, contacts, labels, privacy, profile};
 use crate::network::account::{page_of, Account, AccountCall, AccountError, AccountReply, AccountResult};
 
 /// Carries out `call` on the instance's line through `asker`; photos named by URL are fetched
@@ -30,6 +30,7 @@ pub async fn call(asker: &wa::Asker, media: &Media, account: &Account, call: Acc
         AccountCall::Privacy(call) => privacy(line, call).await.map(AccountReply::Privacy),
         AccountCall::Channels(call) => channels(line, media, call).await.map(AccountReply::Channels),
         AccountCall::Labels(call) => labels(line, call).await.map(AccountReply::Labels),
+        AccountCall::Business(call) => business(line, call).await.map(AccountReply::Business),
         other => Err(unsupported(other.family())),
     }
 }
@@ -514,6 +515,73 @@ fn channel_picture(picture: &str) -> Result<Picture, AccountError> {
             .map_err(|e| AccountError::Refused(format!("the picture is not valid base64: {e}"))),
         _ => Ok(Picture::Url(picture.to_owned())),
     }
+}
+
+/// The business profile's fields are written to WhatsApp; the catalog is not served here.
+async fn business(line: Line<'_>, call: business::Call) -> Result<business::Reply, AccountError> {
+    use business::Call;
+    let change = match call {
+        Call::SetDescription(v) => wa::ProfileChange::Description(v),
+        Call::SetEmail(v) => wa::ProfileChange::Email(v),
+        Call::SetAddress(v) => wa::ProfileChange::Address(v),
+        Call::SetWebsites(v) => wa::ProfileChange::Websites(v),
+        Call::SetHours(hours) => opening_hours(hours)?,
+        Call::SetCategories(wanted) => {
+            let mut ids: Vec<String> = Vec::with_capacity(wanted.len());
+            for w in &wanted {
+                // WhatsApp's own id of a category not listed here is taken as it is.
+                let id = business::category_id(w)
+                    .map(str::to_owned)
+                    .or_else(|| (!w.is_empty() && w.bytes().all(|b| b.is_ascii_digit())).then(|| w.clone()))
+                    .ok_or_else(|| AccountError::NotFound(format!("category {w}")))?;
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+            wa::ProfileChange::Categories(ids)
+        }
+        Call::Categories { .. } => return Err(unsupported("the directory of business categories")),
+        _ => return Err(unsupported("the catalog (products, collections, the cart)")),
+    };
+    line.change(wa::Query::BusinessProfile(change), "business profile".to_owned()).await.map(|()| business::Reply::Done)
+}
+
+/// Opening hours as WhatsApp takes them: a line per opening, minutes after midnight; open all
+/// day or by appointment on every day when the hours' mode says so.
+fn opening_hours(hours: business::Hours) -> Result<wa::ProfileChange, AccountError> {
+    use business::{HoursMode, Weekday};
+    const WEEK: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+    let every_day = |h: wa::OpeningHours| WEEK.iter().map(|day| wa::Opening { day, hours: h }).collect();
+    let minutes = |t: &str| -> Result<u16, AccountError> {
+        let (h, m) = t.split_once(':').ok_or_else(|| AccountError::Refused(format!("{t} is not a time (hh:mm)")))?;
+        match (h.parse::<u16>(), m.parse::<u16>()) {
+            (Ok(h), Ok(m)) if (h < 24 && m < 60) || (h, m) == (24, 0) => Ok(h * 60 + m),
+            _ => Err(AccountError::Refused(format!("{t} is not a time (hh:mm)"))),
+        }
+    };
+    let days = match hours.mode {
+        Some(HoursMode::Open24h) => every_day(wa::OpeningHours::AllDay),
+        Some(HoursMode::AppointmentOnly) => every_day(wa::OpeningHours::ByAppointment),
+        Some(HoursMode::SpecificHours) | None => {
+            let mut days = Vec::with_capacity(hours.days.len());
+            for i in &hours.days {
+                let day = match i.day_of_week {
+                    Weekday::Sunday => WEEK[0],
+                    Weekday::Monday => WEEK[1],
+                    Weekday::Tuesday => WEEK[2],
+                    Weekday::Wednesday => WEEK[3],
+                    Weekday::Thursday => WEEK[4],
+                    Weekday::Friday => WEEK[5],
+                    Weekday::Saturday => WEEK[6],
+                };
+                let between =
+                    wa::OpeningHours::Between { open: minutes(&i.open_time)?, close: minutes(&i.close_time)? };
+                days.push(wa::Opening { day, hours: between });
+            }
+            days
+        }
+    };
+    Ok(wa::ProfileChange::Hours { timezone: hours.timezone, days })
 }
 
 async fn labels(line: Line<'_>, call: labels::Call) -> Result<labels::Reply, AccountError> {

@@ -180,6 +180,7 @@ pub async fn ask(client: &Client, query: &Query) -> Result<Answer, EngineError> 
         | Query::ChatEntry(_) => {
             Err(EngineError::Refused(format!("{} is answered by the engine's own state", query.label())))
         }
+        Query::BusinessProfile(change) => super::business::change(client, change).await,
         Query::Privacy(change) => {
             let (category, value) = privacy(*change);
             client.set_privacy_setting(category, value).await.map_err(|e| iq_error(&e))?;

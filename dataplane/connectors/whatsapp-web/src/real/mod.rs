@@ -7,6 +7,7 @@
 
 pub mod account;
 pub mod address_book;
+pub mod business;
 mod by_day;
 mod calls;
 pub mod channels;

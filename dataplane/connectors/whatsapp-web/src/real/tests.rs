@@ -1106,3 +1106,52 @@ fn a_channel_the_directory_lists_is_read_from_whatsapps_graphql_answer() {
     assert_eq!(found.invite_code.as_deref(), Some("0029VaNews"));
     assert!(super::channels::found_channel(&serde_json::json!({"thread_metadata": {}})).is_none(), "no id");
 }
+
+#[test]
+fn a_business_profile_change_writes_only_the_fields_it_names_as_whatsapps_clients_do() {
+    use super::business::ProfileEdit;
+    use crate::engine::{Opening, OpeningHours, ProfileChange};
+    let attr = |n: &whatsapp_rust::wacore_binary::Node, k: &str| n.attrs().optional_string(k).map(|v| v.into_owned());
+    let text = |n: &whatsapp_rust::wacore_binary::Node| match &n.content {
+        Some(whatsapp_rust::wacore_binary::NodeContent::String(s)) => Some(s.to_string()),
+        _ => None,
+    };
+    let hours = ProfileEdit(ProfileChange::Hours {
+        timezone: "America/Sao_Paulo".into(),
+        days: vec![
+            Opening { day: "mon", hours: OpeningHours::Between { open: 540, close: 1080 } },
+            Opening { day: "sat", hours: OpeningHours::ByAppointment },
+        ],
+    })
+    .fields();
+    assert_eq!(hours.len(), 1);
+    assert_eq!(
+        (hours[0].tag.as_ref(), attr(&hours[0], "timezone").as_deref()),
+        ("business_hours", Some("America/Sao_Paulo"))
+    );
+    let configs: Vec<_> = hours[0]
+        .children()
+        .unwrap_or_default()
+        .iter()
+        .map(|c| (attr(c, "day_of_week"), attr(c, "mode"), attr(c, "open_time"), attr(c, "close_time")))
+        .collect();
+    let s = |v: &str| Some(v.to_owned());
+    assert_eq!(
+        configs,
+        [(s("mon"), s("specific_hours"), s("540"), s("1080")), (s("sat"), s("appointment_only"), None, None)]
+    );
+    let sites =
+        ProfileEdit(ProfileChange::Websites(vec!["https://a.example".into(), "https://b.example".into()])).fields();
+    assert_eq!(sites.iter().map(text).collect::<Vec<_>>(), [s("https://a.example"), s("https://b.example")]);
+    let cleared = ProfileEdit(ProfileChange::Websites(vec![])).fields();
+    assert_eq!(
+        (cleared.len(), cleared[0].tag.as_ref(), text(&cleared[0])),
+        (1, "website", None),
+        "an empty one clears"
+    );
+    let categories = ProfileEdit(ProfileChange::Categories(vec!["273819889462351".into()])).fields();
+    let ids: Vec<_> = categories[0].children().unwrap_or_default().iter().map(|c| attr(c, "id")).collect();
+    assert_eq!((categories[0].tag.as_ref(), ids), ("categories", vec![s("273819889462351")]));
+    let email = ProfileEdit(ProfileChange::Email("loja@example.com".into())).fields();
+    assert_eq!((email[0].tag.as_ref(), text(&email[0])), ("email", s("loja@example.com")));
+}

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Cell, Cx, Loader, Table, World};
-use crate::network::account::business::{Call, Category, Collection, Cursor, Hours, Product, ProductDraft, Reply};
+use crate::network::account::business::{
+    category_id, Call, Collection, Cursor, Hours, Product, ProductDraft, Reply, CATEGORIES,
+};
 use crate::network::account::AccountError;
 use crate::store::StoreError;
 
@@ -189,12 +191,9 @@ pub fn apply(world: &mut World, call: Call, cx: &mut Cx) -> Result<Reply, Accoun
         Call::SetCategories(wanted) => {
             let mut ids = Vec::with_capacity(wanted.len());
             for w in &wanted {
-                let c = CATEGORIES
-                    .iter()
-                    .find(|c| c.id == w || c.label == Some(w.as_str()))
-                    .ok_or_else(|| AccountError::NotFound(format!("category {w}")))?;
-                if !ids.contains(&c.id.to_owned()) {
-                    ids.push(c.id.to_owned());
+                let id = category_id(w).ok_or_else(|| AccountError::NotFound(format!("category {w}")))?;
+                if !ids.iter().any(|known| known == id) {
+                    ids.push(id.to_owned());
                 }
             }
             profile(s, cx, |p| p.categories = ids)
@@ -328,30 +327,6 @@ fn page<T>(mut all: Vec<T>, cursor: Cursor, id: impl Fn(&T) -> &String) -> (Vec<
     };
     (rest, next)
 }
-
-/// The network's directory of business categories (ids as WhatsApp's, labels where it has one).
-pub static CATEGORIES: &[Category] = &[
-    Category { id: "629412378414563", label: Some("OTHER_COMPANIES"), display_name: "Other Companies" },
-    Category { id: "1223524174334504", label: None, display_name: "Automotive Service" },
-    Category { id: "273819889462351", label: Some("RESTAURANT"), display_name: "Restaurant" },
-    Category { id: "133436743388217", label: Some("FINANCE"), display_name: "Finance" },
-    Category { id: "2250", label: Some("EDUCATION"), display_name: "Education" },
-    Category { id: "1706730532910578", label: Some("TECHNOLOGY"), display_name: "Information Technology Company" },
-    Category { id: "192119584190796", label: Some("EVENT_PLANNING"), display_name: "Event Planner" },
-    Category { id: "150108431712141", label: Some("HOTEL"), display_name: "Hotel" },
-    Category { id: "200600219953504", label: Some("SHOPPING_RETAIL"), display_name: "Shopping & Retail" },
-    Category { id: "180164648685982", label: Some("BEAUTY_SPA"), display_name: "Beauty, Cosmetic & Personal Care" },
-    Category { id: "2214", label: Some("MEDICAL_HEALTH"), display_name: "Medical & Health" },
-    Category { id: "2500", label: Some("PROFESSIONAL_SERVICES"), display_name: "Professional Services" },
-    Category { id: "186982054657561", label: Some("APPAREL"), display_name: "Apparel & Clothing" },
-    Category { id: "1758418281071392", label: Some("GROCERY"), display_name: "Grocery Store" },
-    Category { id: "2705", label: Some("NON_PROFIT"), display_name: "Nonprofit Organization" },
-    Category { id: "1567", label: Some("ENTERTAINMENT"), display_name: "Arts & Entertainment" },
-    Category { id: "1553", label: Some("PUBLIC_SERVICE"), display_name: "Public & Government Service" },
-    Category { id: "128673187201735", label: Some("TRAVEL"), display_name: "Travel Agency" },
-    Category { id: "2258", label: Some("VEHICLE"), display_name: "Automotive, Aircraft & Boat" },
-    Category { id: "1614", label: None, display_name: "Technology Consulting" },
-];
 
 #[cfg(test)]
 mod tests;

@@ -1214,6 +1214,7 @@ async fn a_poll_goes_on_the_wire_a_vote_on_it_arrives_naming_chatedges_poll_id_a
     plane.crash().await;
 }
 
+mod business;
 mod calls;
 mod channels;
 mod chats;
