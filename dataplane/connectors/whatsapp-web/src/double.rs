@@ -99,6 +99,8 @@ pub struct Directory {
     pub channel_admin_changes: Vec<(String, String, AdminChange)>,
     /// Changes to the business profile, in order.
     pub business_profile: Vec<ProfileChange>,
+    /// Numbers reported, in order.
+    pub reported: Vec<String>,
 }
 
 /// A community the double's WhatsApp keeps.
@@ -660,6 +662,14 @@ impl Directory {
                 Ok(Answer::ChatList(ChatEntry::page(self.chat_list.values().cloned().collect(), *page, *page_size)))
             }
             Query::ChatEntry(chat) => Ok(Answer::ChatEntry(self.chat_list.get(chat).cloned())),
+            // As the real engine: a number is reported by a message received from it.
+            Query::Report(phone) => match self.chat_list.get(phone).is_some_and(|c| c.last_message_ms > 0) {
+                true => {
+                    self.reported.push(phone.clone());
+                    Ok(Answer::Done)
+                }
+                false => Err(EngineError::Refused(format!("none from {phone} was received here"))),
+            },
             Query::SaveContact(contact) => {
                 self.address_book.insert(contact.phone.clone(), contact.clone());
                 Ok(Answer::Done)

@@ -579,6 +579,8 @@ pub enum Query {
     },
     /// One chat as the list shows it.
     ChatEntry(String),
+    /// Reports a number to WhatsApp (spam, abuse).
+    Report(String),
 }
 
 /// A chat as the account's chat list shows it.
@@ -774,6 +776,7 @@ impl Query {
             Query::SaveContact(_) => "save_contact",
             Query::ChatList { .. } => "chat_list",
             Query::ChatEntry(_) => "chat_entry",
+            Query::Report(_) => "report",
         }
     }
 }

@@ -116,7 +116,10 @@ async fn contacts(line: Line<'_>, call: contacts::Call) -> Result<contacts::Repl
         Call::Remove(_) => Err(unsupported(
             "removing contacts (WhatsApp Web syncs contacts saved or renamed, not removed: remove them on the phone)",
         )),
-        Call::Report(_) => Err(unsupported("reporting numbers")),
+        Call::Report(phone) => {
+            let what = format!("number {}", phone.as_str());
+            line.change(wa::Query::Report(phone.as_str().to_owned()), what).await.map(|()| Reply::Done)
+        }
     }
 }
 

@@ -177,7 +177,8 @@ pub async fn ask(client: &Client, query: &Query) -> Result<Answer, EngineError> 
         | Query::SavedContact(_)
         | Query::SaveContact(_)
         | Query::ChatList { .. }
-        | Query::ChatEntry(_) => {
+        | Query::ChatEntry(_)
+        | Query::Report(_) => {
             Err(EngineError::Refused(format!("{} is answered by the engine's own state", query.label())))
         }
         Query::BusinessProfile(change) => super::business::change(client, change).await,

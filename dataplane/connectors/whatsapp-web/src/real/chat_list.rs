@@ -52,11 +52,13 @@ pub enum Seen {
     Deleted {
         at_ms: u64,
     },
-    /// A message sent or received at `at_ms`; `name` names a one-to-one chat by its sender.
+    /// A message sent or received at `at_ms`; `name` names a one-to-one chat by its sender;
+    /// `id` is a received message's wire id (what a report of the chat names).
     Message {
         at_ms: u64,
         incoming: bool,
         name: Option<String>,
+        id: Option<String>,
     },
 }
 
@@ -88,6 +90,9 @@ struct ChatRecord {
     last_message_ms: u64,
     deleted_at_ms: u64,
     expiration_s: u32,
+    /// The last message received in it: its wire id and when (ms).
+    #[serde(default)]
+    last_received: Option<(String, u64)>,
 }
 
 /// Sets `setting` to `value` unless a newer edit made it.
@@ -129,8 +134,12 @@ impl ChatRecord {
                     (self.unread, self.marked_unread) = (0, false);
                 }
             }
-            Seen::Message { at_ms, incoming, name } => {
+            Seen::Message { at_ms, incoming, name, id } => {
                 self.last_message_ms = self.last_message_ms.max(at_ms);
+                let newest = self.last_received.as_ref().is_none_or(|(_, at)| *at <= at_ms);
+                if let Some(id) = id.filter(|_| incoming && newest) {
+                    self.last_received = Some((id, at_ms));
+                }
                 if incoming && at_ms > self.read_at_ms && at_ms > self.deleted_at_ms {
                     self.unread = self.unread.saturating_add(1);
                 }
@@ -228,6 +237,11 @@ impl ChatList {
         }
     }
 
+    /// The last message received in `chat` (wire id, ms), if any was seen.
+    pub fn last_received(&self, chat: &str) -> Result<Option<(String, u64)>, EngineError> {
+        Ok(self.get(chat)?.and_then(|r| r.last_received))
+    }
+
     fn count(&self) -> Result<usize, EngineError> {
         let rows = self.store.scan_prefix(CHATS, MAX_CHATS).map_err(|e| EngineError::Store(e.to_string()))?;
         Ok(rows.len())
@@ -316,8 +330,9 @@ pub fn received(m: &InboundMessage) -> Option<(String, Seen)> {
     if matches!(m.content, C::Reaction { .. } | C::PollVote { .. } | C::EventAnswer { .. } | C::Pin { .. }) {
         return None;
     }
+    let id = (!m.from_me).then(|| m.id.clone());
     let name = m.push_name.clone().filter(|_| !m.from_me && !m.chat.ends_with("-group"));
-    Some((m.chat.clone(), Seen::Message { at_ms: m.at_ms, incoming: !m.from_me, name }))
+    Some((m.chat.clone(), Seen::Message { at_ms: m.at_ms, incoming: !m.from_me, name, id }))
 }
 
 fn ms(t: &whatsapp_rust::wacore::chrono::DateTime<whatsapp_rust::wacore::chrono::Utc>) -> u64 {
@@ -356,7 +371,7 @@ mod tests {
     use crate::real::tests::SlowKv;
 
     fn message(at_ms: u64, incoming: bool) -> Seen {
-        Seen::Message { at_ms, incoming, name: None }
+        Seen::Message { at_ms, incoming, name: None, id: incoming.then(|| format!("M{at_ms}")) }
     }
 
     fn listed(list: &ChatList) -> Vec<(String, bool, u32, u64)> {
@@ -430,6 +445,15 @@ mod tests {
             let entry = record.entry("5511988887777".into());
             assert_eq!((entry.archived, entry.unread), (archived, unread), "{what}");
         }
+    }
+
+    #[test]
+    fn a_report_names_the_newest_message_received_in_the_chat() {
+        let mut record = ChatRecord::default();
+        for seen in [message(1_000, true), message(3_000, true), message(2_000, true), message(4_000, false)] {
+            record.apply(seen);
+        }
+        assert_eq!(record.last_received, Some(("M3000".into(), 3_000)), "a late one or ours does not replace it");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -250,6 +250,30 @@ impl RealEngine {
             .map_err(send_error)
     }
 
+    /// Reports `phone` to WhatsApp as its contact screen does: WhatsApp reports a number by a
+    /// message it sent, so the last one received from it here is named (with its body, when
+    /// kept); a number nothing was received from cannot be reported.
+    async fn report(&self, client: &Client, phone: &str) -> Result<Answer, EngineError> {
+        use whatsapp_rust::wacore::types::spam_report::{SpamFlow, SpamReportRequest};
+        use whatsapp_rust::waproto::buffa::Message as _;
+        let Some((id, at_ms)) = self.chat_list.last_received(phone)? else {
+            return Err(EngineError::Refused(format!(
+                "WhatsApp reports a number by a message it sent, and none from {phone} was received here"
+            )));
+        };
+        let raw_message = self.kept.find(&id, now_ms()).ok().flatten().map(|m| m.encode_to_vec());
+        let request = SpamReportRequest {
+            message_id: id,
+            message_timestamp: at_ms / 1_000,
+            from_jid: Some(Jid::pn(phone)),
+            spam_flow: SpamFlow::ContactInfo,
+            raw_message,
+            ..Default::default()
+        };
+        client.send_spam_report(request).await.map_err(|e| account::iq_error(&e))?;
+        Ok(Answer::Done)
+    }
+
     /// Posts `message` (`body` as built for a chat) to the account's status, seen by the
     /// contacts of the address book as last synced (WhatsApp's "my contacts"), under our wire
     /// id. A post is a text (on WhatsApp's default background), an image or a video.
@@ -722,7 +746,7 @@ impl Engine for RealEngine {
             let options = whatsapp_rust::send::SendOptions::default().with_message_id(id.as_str());
             client.send_message_with_options(jid_of(&to), message, options).await.map_err(send_error)?;
             if !body.acts_on_another() {
-                let seen = chat_list::Seen::Message { at_ms: now_ms(), incoming: false, name: None };
+                let seen = chat_list::Seen::Message { at_ms: now_ms(), incoming: false, name: None, id: None };
                 if let Err(e) = self.chat_list.seen(vec![(to, seen)]).await {
                     tracing::warn!(error = %e, "whatsapp-web: a sent message not shown in the chat list");
                 }
@@ -795,6 +819,7 @@ impl Engine for RealEngine {
                     self.address_book.ask(&client, query).await
                 }
                 Query::ChatList { .. } | Query::ChatEntry(_) => self.chat_list.ask(query),
+                Query::Report(phone) => self.report(&client, phone).await,
                 Query::Chat { chat, change } => {
                     let answer = account::ask(&client, query).await?;
                     // What this device did shows in its list at once (WhatsApp does not echo it).

@@ -1,7 +1,8 @@
 //! The address book on WhatsApp Web through a real shard: listed, paged and read one number at
 //! a time as the account's devices synced it; a contact saved here is saved on WhatsApp (and
 //! the phone) under the number as WhatsApp registered it; numbers without WhatsApp are
-//! reported, not saved; removing is refused by name.
+//! reported, not saved; removing is refused by name; a number is reported to WhatsApp by a
+//! message received from it.
 
 use super::*;
 use crate::network::account::contacts::{Call as C, NewContact, Reply as CR};
@@ -57,5 +58,15 @@ async fn the_address_book_is_listed_as_synced_and_a_saved_contact_reaches_whatsa
     );
     assert_eq!(asks(), before, "refused before anything is asked");
     assert!(double.directory().address_book.contains_key(CONTACT));
+
+    // A number is reported by a message received from it: one never heard from is refused.
+    let never = plane.account(C::Report(phone("5511977776666"))).await;
+    assert!(matches!(&never, Err(AccountError::Refused(why)) if why.contains("received")), "{never:?}");
+    double.with_directory(|d| {
+        let chat = wa::ChatEntry { chat: CONTACT.into(), last_message_ms: 1_700_000_000_000, ..Default::default() };
+        d.chat_list.insert(CONTACT.into(), chat);
+    });
+    plane.account(C::Report(phone(CONTACT))).await.unwrap();
+    assert_eq!(double.directory().reported, [CONTACT]);
     plane.crash().await;
 }
