@@ -7,15 +7,15 @@
 
 use std::sync::Arc;
 
-use chatedge_connector::{KvBatch, KvStore};
+use chatedge_connector::KvStore;
 use serde::{Deserialize, Serialize};
 use whatsapp_rust::wacore::types::events::ContactUpdate;
 use whatsapp_rust::{Client, Jid};
 
+use super::records::Records;
 use crate::engine::{Answer, EngineError, Query, SavedContact};
 
-/// Where contact records live in the engine's part of the store (the engine's own tables are a
-/// two-letter tag and a 0 byte: no clash).
+/// Where contact records live in the engine's part of the store ([`Records`]).
 const CONTACTS: &[u8] = b"ct/";
 /// Numbers one account's book may hold here (edits of numbers no longer saved included);
 /// beyond it a contact is still saved on WhatsApp but not listed.
@@ -39,15 +39,12 @@ impl ContactRecord {
 
 /// One instance's address book.
 pub struct AddressBook {
-    store: Arc<dyn KvStore>,
-    /// Held from reading a number's kept edit to writing the next: edits synced at once (a full
-    /// sync) and our own saves never interleave, so the newest always stays.
-    writing: tokio::sync::Mutex<()>,
+    records: Records<ContactRecord>,
 }
 
 impl AddressBook {
     pub fn new(store: Arc<dyn KvStore>) -> AddressBook {
-        AddressBook { store, writing: tokio::sync::Mutex::new(()) }
+        AddressBook { records: Records::new(store, CONTACTS, MAX_CONTACTS) }
     }
 
     /// Keeps a contact edit the account's devices made (from the app state sync). A contact
@@ -63,7 +60,7 @@ impl AddressBook {
             first_name: action.first_name.clone(),
             at_ms: edit.timestamp.timestamp_millis().max(0) as u64,
         };
-        self.keep(&phone.user, record).await
+        self.records.keep_newest(&phone.user, record, |r| r.at_ms).await
     }
 
     /// Answers an address-book `query`, saving through `client`; any other query is not one of
@@ -75,7 +72,7 @@ impl AddressBook {
                 Ok(Answer::AddressBook(self.all()?.into_iter().skip(skip).take(*page_size).collect()))
             }
             Query::SavedContact(phone) => {
-                Ok(Answer::SavedContact(self.get(phone)?.and_then(|r| r.saved(phone.clone()))))
+                Ok(Answer::SavedContact(self.records.get(phone)?.and_then(|r| r.saved(phone.clone()))))
             }
             Query::SaveContact(contact) => {
                 let jid = Jid::pn(contact.phone.as_str());
@@ -89,7 +86,7 @@ impl AddressBook {
                     },
                 )?;
                 let record = ContactRecord { full_name: full, first_name: first, at_ms: now_ms() };
-                self.keep(&contact.phone, record).await?;
+                self.records.keep_newest(&contact.phone, record, |r| r.at_ms).await?;
                 Ok(Answer::Done)
             }
             other => Err(EngineError::Refused(format!("{} is not an address book query", other.label()))),
@@ -103,36 +100,8 @@ impl AddressBook {
 
     /// Every saved contact, by number.
     fn all(&self) -> Result<Vec<SavedContact>, EngineError> {
-        let rows = self.store.scan_prefix(CONTACTS, MAX_CONTACTS).map_err(|e| EngineError::Store(e.to_string()))?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(k, v)| {
-                let phone = String::from_utf8(k.get(CONTACTS.len()..)?.to_vec()).ok()?;
-                serde_json::from_slice::<ContactRecord>(&v).ok()?.saved(phone)
-            })
-            .collect())
+        Ok(self.records.all()?.into_iter().filter_map(|(phone, r)| r.saved(phone)).collect())
     }
-
-    fn get(&self, phone: &str) -> Result<Option<ContactRecord>, EngineError> {
-        let value = self.store.get(&key(phone)).map_err(|e| EngineError::Store(e.to_string()))?;
-        Ok(value.and_then(|v| serde_json::from_slice(&v).ok()))
-    }
-
-    /// Writes `record` unless a newer edit of the number is already kept.
-    async fn keep(&self, phone: &str, record: ContactRecord) -> Result<(), EngineError> {
-        let _writing = self.writing.lock().await;
-        if self.get(phone)?.is_some_and(|kept| kept.at_ms > record.at_ms) {
-            return Ok(());
-        }
-        let value = serde_json::to_vec(&record).map_err(|e| EngineError::Store(e.to_string()))?;
-        let mut batch = KvBatch::new();
-        batch.put(key(phone), value);
-        self.store.write(batch).await.map_err(|e| EngineError::Store(e.to_string()))
-    }
-}
-
-fn key(phone: &str) -> Vec<u8> {
-    [CONTACTS, phone.as_bytes()].concat()
 }
 
 fn now_ms() -> u64 {
@@ -197,7 +166,7 @@ mod tests {
             "by number; the newest edit wins; unsaved and number-less ones are not listed"
         );
         assert_eq!(book.phones().unwrap(), ["5511988887777", "5531966665555", "554499998888"]);
-        let saved = book.get("5521977776666").unwrap().and_then(|r| r.saved("5521977776666".into()));
+        let saved = book.records.get("5521977776666").unwrap().and_then(|r| r.saved("5521977776666".into()));
         assert_eq!(saved, None, "its last edit has no name");
     }
 }

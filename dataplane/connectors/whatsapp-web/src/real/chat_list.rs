@@ -10,17 +10,17 @@
 
 use std::sync::Arc;
 
-use chatedge_connector::{KvBatch, KvStore};
+use chatedge_connector::KvStore;
 use serde::{Deserialize, Serialize};
 use whatsapp_rust::wacore::types::events::Event;
 use whatsapp_rust::wacore_binary::JidExt;
 use whatsapp_rust::waproto::whatsapp as wa;
 use whatsapp_rust::Jid;
 
+use super::records::Records;
 use crate::engine::{Answer, ChatChange, ChatEntry, EngineError, InboundMessage, Query};
 
-/// Where chat records live in the engine's part of the store (the engine's own tables are a
-/// two-letter tag and a 0 byte: no clash).
+/// Where chat records live in the engine's part of the store ([`Records`]).
 const CHATS: &[u8] = b"cl/";
 /// Chats one account's list may hold here; beyond it a new chat is not listed.
 pub const MAX_CHATS: usize = 50_000;
@@ -172,14 +172,12 @@ impl ChatRecord {
 
 /// One instance's chat list.
 pub struct ChatList {
-    store: Arc<dyn KvStore>,
-    /// Held from reading chat records to writing them: what arrives at once never interleaves.
-    writing: tokio::sync::Mutex<()>,
+    records: Records<ChatRecord>,
 }
 
 impl ChatList {
     pub fn new(store: Arc<dyn KvStore>) -> ChatList {
-        ChatList { store, writing: tokio::sync::Mutex::new(()) }
+        ChatList { records: Records::new(store, CHATS, MAX_CHATS) }
     }
 
     /// Keeps what was seen about each chat (a number or `…-group`), in one write.
@@ -187,7 +185,7 @@ impl ChatList {
         if changes.is_empty() {
             return Ok(());
         }
-        let _writing = self.writing.lock().await;
+        let _writing = self.records.writing().await;
         let mut records: Vec<(String, ChatRecord)> = Vec::with_capacity(changes.len());
         // Room for chats not seen before, counted once a new one comes.
         let mut room: Option<usize> = None;
@@ -195,12 +193,12 @@ impl ChatList {
             let at = match records.iter().position(|(c, _)| *c == chat) {
                 Some(at) => at,
                 None => {
-                    let record = match self.get(&chat)? {
+                    let record = match self.records.get(&chat)? {
                         Some(record) => record,
                         None => {
                             let left = match room {
                                 Some(left) => left,
-                                None => MAX_CHATS.saturating_sub(self.count()?),
+                                None => MAX_CHATS.saturating_sub(self.records.count()?),
                             };
                             room = Some(left.saturating_sub(1));
                             if left == 0 {
@@ -215,23 +213,24 @@ impl ChatList {
             };
             records[at].1.apply(seen);
         }
-        let mut batch = KvBatch::new();
-        for (chat, record) in &records {
-            let value = serde_json::to_vec(record).map_err(|e| EngineError::Store(e.to_string()))?;
-            batch.put(key(chat), value);
-        }
-        self.store.write(batch).await.map_err(|e| EngineError::Store(e.to_string()))
+        self.records.put(&records).await
     }
 
     /// Answers a chat list `query`; any other query is not one of these.
     pub fn ask(&self, query: &Query) -> Result<Answer, EngineError> {
         match query {
             Query::ChatList { page, page_size } => {
-                let all = self.rows()?.into_iter().filter(|(_, r)| r.listed()).map(|(chat, r)| r.entry(chat)).collect();
+                let all = self
+                    .records
+                    .all()?
+                    .into_iter()
+                    .filter(|(_, r)| r.listed())
+                    .map(|(chat, r)| r.entry(chat))
+                    .collect();
                 Ok(Answer::ChatList(ChatEntry::page(all, *page, *page_size)))
             }
             Query::ChatEntry(chat) => {
-                Ok(Answer::ChatEntry(self.get(chat)?.filter(ChatRecord::listed).map(|r| r.entry(chat.clone()))))
+                Ok(Answer::ChatEntry(self.records.get(chat)?.filter(ChatRecord::listed).map(|r| r.entry(chat.clone()))))
             }
             other => Err(EngineError::Refused(format!("{} is not a chat list query", other.label()))),
         }
@@ -239,33 +238,8 @@ impl ChatList {
 
     /// The last message received in `chat` (wire id, ms), if any was seen.
     pub fn last_received(&self, chat: &str) -> Result<Option<(String, u64)>, EngineError> {
-        Ok(self.get(chat)?.and_then(|r| r.last_received))
+        Ok(self.records.get(chat)?.and_then(|r| r.last_received))
     }
-
-    fn count(&self) -> Result<usize, EngineError> {
-        let rows = self.store.scan_prefix(CHATS, MAX_CHATS).map_err(|e| EngineError::Store(e.to_string()))?;
-        Ok(rows.len())
-    }
-
-    fn get(&self, chat: &str) -> Result<Option<ChatRecord>, EngineError> {
-        let value = self.store.get(&key(chat)).map_err(|e| EngineError::Store(e.to_string()))?;
-        Ok(value.and_then(|v| serde_json::from_slice(&v).ok()))
-    }
-
-    fn rows(&self) -> Result<Vec<(String, ChatRecord)>, EngineError> {
-        let rows = self.store.scan_prefix(CHATS, MAX_CHATS).map_err(|e| EngineError::Store(e.to_string()))?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(k, v)| {
-                let chat = String::from_utf8(k.get(CHATS.len()..)?.to_vec()).ok()?;
-                Some((chat, serde_json::from_slice(&v).ok()?))
-            })
-            .collect())
-    }
-}
-
-fn key(chat: &str) -> Vec<u8> {
-    [CHATS, chat.as_bytes()].concat()
 }
 
 /// A chat's JID in the connector's words (a number, or `…-group`); `alternate` is the number

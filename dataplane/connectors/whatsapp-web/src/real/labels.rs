@@ -7,15 +7,15 @@
 
 use std::sync::Arc;
 
-use chatedge_connector::{KvBatch, KvStore};
+use chatedge_connector::KvStore;
 use serde::{Deserialize, Serialize};
 use whatsapp_rust::wacore::types::events::LabelEditUpdate;
 use whatsapp_rust::{Client, Jid};
 
+use super::records::Records;
 use crate::engine::{Answer, EngineError, LabelInfo, Query, LABEL_COLORS};
 
-/// Where label records live in the engine's part of the store (the engine's own tables are a
-/// two-letter tag and a 0 byte: no clash).
+/// Where label records live in the engine's part of the store ([`Records`]).
 const LABELS: &[u8] = b"lb/";
 /// Labels one account may have listed (WhatsApp Business allows 20; deleted ones stay as such).
 const MAX_LABELS: usize = 1_000;
@@ -31,15 +31,12 @@ struct LabelRecord {
 
 /// One instance's labels.
 pub struct Labels {
-    store: Arc<dyn KvStore>,
-    /// Held from reading a label's kept edit to writing the next: edits synced at once (a full
-    /// sync) and our own saves never interleave, so the newest always stays.
-    writing: tokio::sync::Mutex<()>,
+    records: Records<LabelRecord>,
 }
 
 impl Labels {
     pub fn new(store: Arc<dyn KvStore>) -> Labels {
-        Labels { store, writing: tokio::sync::Mutex::new(()) }
+        Labels { records: Records::new(store, LABELS, MAX_LABELS) }
     }
 
     /// Keeps a label edit the account's devices made (from the app state sync).
@@ -51,7 +48,7 @@ impl Labels {
             deleted: action.deleted.unwrap_or(false),
             at_ms: edit.timestamp.timestamp_millis().max(0) as u64,
         };
-        self.keep(&edit.label_id, record).await
+        self.records.keep_newest(&edit.label_id, record, |r| r.at_ms).await
     }
 
     /// Asks WhatsApp a label `query` through `client`; any other query is not one of these.
@@ -63,19 +60,21 @@ impl Labels {
                 let (id, color) = self.placed(id.as_deref(), *color)?;
                 labels.create_label(&id, name, i32::from(color)).await.map_err(|e| app_state(&e))?;
                 let record = LabelRecord { name: name.clone(), color, deleted: false, at_ms: now_ms() };
-                self.keep(&id, record).await?;
+                self.records.keep_newest(&id, record, |r| r.at_ms).await?;
                 Ok(Answer::Label(LabelInfo { id, name: name.clone(), color }))
             }
             Query::DeleteLabel(id) => {
-                let Some(record) = self.get(id)?.filter(|r| !r.deleted) else {
+                let Some(record) = self.records.get(id)?.filter(|r| !r.deleted) else {
                     return Err(EngineError::NotFound(format!("label {id}")));
                 };
                 labels.delete_label(id).await.map_err(|e| app_state(&e))?;
-                self.keep(id, LabelRecord { deleted: true, at_ms: now_ms(), ..record }).await?;
+                self.records
+                    .keep_newest(id, LabelRecord { deleted: true, at_ms: now_ms(), ..record }, |r| r.at_ms)
+                    .await?;
                 Ok(Answer::Done)
             }
             Query::LabelChat { chat, label, on } => {
-                if self.get(label)?.is_none_or(|r| r.deleted) {
+                if self.records.get(label)?.is_none_or(|r| r.deleted) {
                     return Err(EngineError::NotFound(format!("label {label}")));
                 }
                 let jid: Jid = super::jid_of(chat);
@@ -93,7 +92,8 @@ impl Labels {
     /// The labels not deleted, by number.
     fn list(&self) -> Result<Vec<LabelInfo>, EngineError> {
         let mut all: Vec<LabelInfo> = self
-            .rows()?
+            .records
+            .all()?
             .into_iter()
             .filter(|(_, r)| !r.deleted)
             .map(|(id, r)| LabelInfo { id, name: r.name, color: r.color })
@@ -108,50 +108,19 @@ impl Labels {
         let color = color.map(|c| c % LABEL_COLORS);
         match id {
             Some(id) => {
-                let Some(kept) = self.get(id)?.filter(|r| !r.deleted) else {
+                let Some(kept) = self.records.get(id)?.filter(|r| !r.deleted) else {
                     return Err(EngineError::NotFound(format!("label {id}")));
                 };
                 Ok((id.to_owned(), color.unwrap_or(kept.color)))
             }
             None => {
-                let highest = self.rows()?.iter().filter_map(|(id, _)| id.parse::<u64>().ok()).max().unwrap_or(0);
+                let highest =
+                    self.records.all()?.iter().filter_map(|(id, _)| id.parse::<u64>().ok()).max().unwrap_or(0);
                 let next = highest + 1;
                 Ok((next.to_string(), color.unwrap_or(((next - 1) % u64::from(LABEL_COLORS)) as u8)))
             }
         }
     }
-
-    fn get(&self, id: &str) -> Result<Option<LabelRecord>, EngineError> {
-        let value = self.store.get(&key(id)).map_err(|e| EngineError::Store(e.to_string()))?;
-        Ok(value.and_then(|v| serde_json::from_slice(&v).ok()))
-    }
-
-    fn rows(&self) -> Result<Vec<(String, LabelRecord)>, EngineError> {
-        let rows = self.store.scan_prefix(LABELS, MAX_LABELS).map_err(|e| EngineError::Store(e.to_string()))?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(k, v)| {
-                let id = String::from_utf8(k.get(LABELS.len()..)?.to_vec()).ok()?;
-                Some((id, serde_json::from_slice(&v).ok()?))
-            })
-            .collect())
-    }
-
-    /// Writes `record` unless a newer edit of the label is already kept.
-    async fn keep(&self, id: &str, record: LabelRecord) -> Result<(), EngineError> {
-        let _writing = self.writing.lock().await;
-        if self.get(id)?.is_some_and(|kept| kept.at_ms > record.at_ms) {
-            return Ok(());
-        }
-        let value = serde_json::to_vec(&record).map_err(|e| EngineError::Store(e.to_string()))?;
-        let mut batch = KvBatch::new();
-        batch.put(key(id), value);
-        self.store.write(batch).await.map_err(|e| EngineError::Store(e.to_string()))
-    }
-}
-
-fn key(id: &str) -> Vec<u8> {
-    [LABELS, id.as_bytes()].concat()
 }
 
 fn now_ms() -> u64 {
@@ -206,7 +175,7 @@ mod tests {
             burst.spawn(async move { labels.synced(&edit("12", &format!("v{n}"), 3, false, 1_000 + n)).await });
         }
         assert!(burst.join_all().await.iter().all(Result::is_ok));
-        assert_eq!(labels.get("12").unwrap().map(|r| r.name), Some("v50".to_owned()));
+        assert_eq!(labels.records.get("12").unwrap().map(|r| r.name), Some("v50".to_owned()));
         labels.synced(&edit("12", "gone", 3, true, 2_000)).await.unwrap();
         assert_eq!(
             names(&labels),

@@ -22,6 +22,7 @@ pub mod kept;
 pub mod labels;
 pub mod picture;
 pub mod poll;
+mod records;
 pub mod store;
 #[cfg(test)]
 mod tests;

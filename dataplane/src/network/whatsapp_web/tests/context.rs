@@ -11,14 +11,6 @@ use crate::media::MediaKind;
 use crate::queue::content::MediaSource;
 use crate::queue::GroupMention;
 
-/// Where the engine was asked to send message `id`, and what.
-fn sent_to(double: &Double, id: &MessageId) -> Option<(String, wa::Outgoing)> {
-    double.calls().into_iter().rev().find_map(|c| match c {
-        Call::Send { to, id: sent, body } if sent == wa::WireId::of(id) => Some((to, body)),
-        _ => None,
-    })
-}
-
 fn quoted(quoted: wa::MessageRef) -> wa::MessageContext {
     wa::MessageContext { quoted: Some(quoted), ..Default::default() }
 }

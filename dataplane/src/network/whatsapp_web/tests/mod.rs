@@ -444,6 +444,14 @@ fn from_contact(id: &str, content: wa::InboundContent) -> wa::InboundMessage {
     }
 }
 
+/// Where the engine was asked to send message `id`, and what.
+fn sent_to(double: &Double, id: &MessageId) -> Option<(String, wa::Outgoing)> {
+    double.calls().into_iter().rev().find_map(|c| match c {
+        Call::Send { to, id: sent, body } if sent == wa::WireId::of(id) => Some((to, body)),
+        _ => None,
+    })
+}
+
 /// The last thing the engine was asked to put on the wire, with the id it went under.
 fn last_send(double: &Double) -> Option<(wa::WireId, wa::Outgoing)> {
     double.calls().into_iter().rev().find_map(|c| match c {

@@ -11,13 +11,6 @@ async fn a_status_post_goes_to_the_address_books_contacts_and_fails_by_name_when
     let (_dir, double, plane) = paired_plane().await;
     let status = || phone(chatedge_config::phone::STATUS_BROADCAST);
     let post = |content| OutboundMessage::new(plane.id, status(), content);
-    let posted_to = |id: &MessageId| {
-        double.calls().into_iter().find_map(|c| match c {
-            Call::Send { to, id: sent, body } if sent == wa::WireId::of(id) => Some((to, body)),
-            _ => None,
-        })
-    };
-
     let early = plane.enqueue(post(Content::text("Hoje abrimos às 9h"))).await;
     let failed = plane.webhook("the post's DeliveryCallback", |v| is(v, "DeliveryCallback", &early)).await;
     let why = failed["error"].as_str().unwrap_or_default().to_owned();
@@ -28,7 +21,7 @@ async fn a_status_post_goes_to_the_address_books_contacts_and_fails_by_name_when
         d.address_book.insert(CONTACT.into(), ana);
     });
     let text = plane.enqueue(post(Content::text("Hoje abrimos às 9h"))).await;
-    let sent = eventually(|| posted_to(&text)).await;
+    let sent = eventually(|| sent_to(&double, &text)).await;
     let want = (chatedge_config::phone::STATUS_BROADCAST.to_owned(), wa::Outgoing::Text("Hoje abrimos às 9h".into()));
     assert_eq!(sent, Some(want));
     double.emit(EngineEvent::ServerAck { id: wire(&text), error: None });
@@ -42,7 +35,7 @@ async fn a_status_post_goes_to_the_address_books_contacts_and_fails_by_name_when
         .unwrap();
     let image = queued_media(MediaKind::Image, MediaSource::Stored(stored));
     let picture = plane.enqueue(post(Content::Media(Box::new(image)))).await;
-    let sent = eventually(|| posted_to(&picture)).await;
+    let sent = eventually(|| sent_to(&double, &picture)).await;
     assert!(matches!(&sent, Some((_, wa::Outgoing::Media(m))) if m.kind == wa::MediaKind::Image), "{sent:?}");
     plane.crash().await;
 }
