@@ -7,8 +7,6 @@
 //! as it is.
 
 use super::*;
-use crate::media::MediaKind;
-use crate::queue::content::MediaSource;
 use crate::queue::GroupMention;
 
 fn quoted(quoted: wa::MessageRef) -> wa::MessageContext {
@@ -46,12 +44,7 @@ async fn replies_mentions_private_answers_and_edits_go_on_the_wire_with_the_mess
         participant: Some(CONTACT.into()),
     };
     let other_group = "120363000000000002-group";
-    let stored = plane
-        .media
-        .put_bytes(MediaKind::Image, bytes::Bytes::from(crate::media::sniff::tests::sample("png")))
-        .await
-        .unwrap();
-    let image = queued_media(MediaKind::Image, MediaSource::Stored(stored));
+    let image = plane.stored_image().await;
     let cases = [
         (
             "to one of ours",

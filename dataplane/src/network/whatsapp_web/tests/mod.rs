@@ -913,6 +913,14 @@ async fn file_server(pdf: Vec<u8>) -> String {
 }
 
 impl Plane {
+    /// A PNG image in the media store, queued as a message's file would be.
+    async fn stored_image(&self) -> crate::queue::content::Media {
+        use crate::media::MediaKind;
+        let png = bytes::Bytes::from(crate::media::sniff::tests::sample("png"));
+        let stored = self.media.put_bytes(MediaKind::Image, png).await.unwrap();
+        queued_media(MediaKind::Image, crate::queue::content::MediaSource::Stored(stored))
+    }
+
     /// Queues a media message to the contact; returns its id.
     async fn send_media(&self, media: crate::queue::content::Media) -> MessageId {
         self.queue(Content::Media(Box::new(media))).await

@@ -3,8 +3,6 @@
 //! with none synced the post fails, its DeliveryCallback saying why.
 
 use super::*;
-use crate::media::MediaKind;
-use crate::queue::content::MediaSource;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_status_post_goes_to_the_address_books_contacts_and_fails_by_name_when_none_are_synced() {
@@ -28,12 +26,7 @@ async fn a_status_post_goes_to_the_address_books_contacts_and_fails_by_name_when
     let delivered = plane.webhook("the post's DeliveryCallback", |v| is(v, "DeliveryCallback", &text)).await;
     assert!(delivered.get("error").is_none(), "{delivered}");
 
-    let stored = plane
-        .media
-        .put_bytes(MediaKind::Image, bytes::Bytes::from(crate::media::sniff::tests::sample("png")))
-        .await
-        .unwrap();
-    let image = queued_media(MediaKind::Image, MediaSource::Stored(stored));
+    let image = plane.stored_image().await;
     let picture = plane.enqueue(post(Content::Media(Box::new(image)))).await;
     let sent = eventually(|| sent_to(&double, &picture)).await;
     assert!(matches!(&sent, Some((_, wa::Outgoing::Media(m))) if m.kind == wa::MediaKind::Image), "{sent:?}");
