@@ -291,7 +291,13 @@ impl RealEngine {
             Outgoing::Media(m) if matches!(m.kind, MediaKind::Image | MediaKind::Video) => message,
             _ => return Err(EngineError::Refused("a status post is a text, an image or a video".into())),
         };
-        let recipients: Vec<Jid> = self.address_book.phones()?.iter().map(|p| Jid::pn(p.as_str())).collect();
+        let phones = self.address_book.phones()?;
+        // A status goes out by private ids: asking WhatsApp about the numbers teaches the
+        // engine theirs (one it cannot learn is left out by the engine).
+        if let Err(e) = account::registered(client, &phones).await {
+            tracing::debug!(error = %e, "whatsapp-web: the status's recipients were not looked up");
+        }
+        let recipients: Vec<Jid> = phones.iter().map(|p| Jid::pn(p.as_str())).collect();
         if recipients.is_empty() {
             return Err(EngineError::Refused(
                 "a status post goes to the contacts of the address book, and none have been synced".into(),
