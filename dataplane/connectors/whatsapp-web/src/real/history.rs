@@ -126,6 +126,43 @@ mod tests {
         wa::HistorySyncMsg { message: MessageField::some(info), ..Default::default() }
     }
 
+    /// A chunk of history as the phone sends it: the proto, zlib-compressed.
+    fn chunk_of(conversations: Vec<wa::Conversation>) -> LazyHistorySync {
+        use std::io::Write as _;
+        use whatsapp_rust::waproto::buffa::Message as _;
+        let raw = wa::HistorySync { conversations, ..Default::default() }.encode_to_vec();
+        let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        zlib.write_all(&raw).unwrap();
+        let compressed = zlib.finish().unwrap();
+        LazyHistorySync::new(compressed.into(), raw.len(), 0, None, None)
+    }
+
+    #[tokio::test]
+    async fn a_chunk_of_history_is_read_for_its_chats_and_the_polls_in_them() {
+        let chunk = chunk_of(vec![
+            wa::Conversation {
+                id: "5511988887777@s.whatsapp.net".into(),
+                name: Some("Ana".into()),
+                unread_count: Some(2),
+                messages: vec![text_message("A1"), poll_message("P1", false, None)],
+                ..Default::default()
+            },
+            wa::Conversation { id: "120363000000000001@g.us".into(), ..Default::default() },
+            wa::Conversation {
+                id: "status@broadcast".into(),
+                messages: vec![text_message("S1")],
+                ..Default::default()
+            },
+        ]);
+        let read = read(&chunk).await;
+        let chats: Vec<&str> = read.chats.iter().map(|(chat, _)| chat.as_str()).collect();
+        assert_eq!(chats, ["5511988887777", "120363000000000001-group"], "the broadcast is not a chat");
+        assert_eq!(read.polls.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(), ["P1"]);
+        let broken = LazyHistorySync::new(vec![1, 2, 3].into(), 100, 0, None, None);
+        let nothing = super::read(&broken).await;
+        assert!(nothing.chats.is_empty() && nothing.polls.is_empty(), "a chunk that cannot be read holds nothing");
+    }
+
     #[test]
     fn polls_in_the_history_keep_their_secret_options_and_who_may_have_created_them() {
         let one_to_one = wa::Conversation {
