@@ -52,6 +52,10 @@ pub enum Seen {
     Deleted {
         at_ms: u64,
     },
+    /// How long new messages in it last (seconds; 0: kept), as this device set it.
+    Timer {
+        seconds: u32,
+    },
     /// A message sent or received at `at_ms`; `name` names a one-to-one chat by its sender;
     /// `id` is a received message's wire id (what a report of the chat names).
     Message {
@@ -128,6 +132,7 @@ impl ChatRecord {
                 }
             }
             Seen::Read { .. } => {}
+            Seen::Timer { seconds } => self.expiration_s = seconds,
             Seen::Deleted { at_ms } => {
                 self.deleted_at_ms = self.deleted_at_ms.max(at_ms);
                 if at_ms >= self.last_message_ms {
@@ -419,6 +424,15 @@ mod tests {
             let entry = record.entry("5511988887777".into());
             assert_eq!((entry.archived, entry.unread), (archived, unread), "{what}");
         }
+    }
+
+    #[test]
+    fn a_timer_set_here_replaces_the_historys() {
+        let mut record = ChatRecord::default();
+        record.apply(Seen::History(Snapshot { expiration_s: 604_800, ..Snapshot::default() }));
+        assert_eq!(record.clone().entry("5511988887777".into()).expiration_s, 604_800);
+        record.apply(Seen::Timer { seconds: 86_400 });
+        assert_eq!(record.entry("5511988887777".into()).expiration_s, 86_400);
     }
 
     #[test]

@@ -835,6 +835,11 @@ impl Engine for RealEngine {
                     }
                     Ok(answer)
                 }
+                Query::ChatDisappearing { chat, seconds } => {
+                    let answer = account::ask(&client, query).await?;
+                    self.chat_list.seen(vec![(chat.clone(), chat_list::Seen::Timer { seconds: *seconds })]).await?;
+                    Ok(answer)
+                }
                 query => account::ask(&client, query).await,
             }
         })
