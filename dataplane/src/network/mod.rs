@@ -120,6 +120,8 @@ pub struct IncomingMessage {
     /// The message this one replies to.
     pub reference_message_id: Option<String>,
     pub forwarded: bool,
+    /// It answers one of the instance's status posts.
+    pub status_reply: bool,
     /// Disappearing messages: how long the chat keeps it (0: kept).
     pub expiration_seconds: u64,
     /// The click-to-WhatsApp ad the chat started from.
@@ -140,6 +142,7 @@ impl IncomingMessage {
             sender_lid: None,
             reference_message_id: None,
             forwarded: false,
+            status_reply: false,
             expiration_seconds: 0,
             external_ad_reply: None,
             content: incoming::IncomingContent::Text(text),

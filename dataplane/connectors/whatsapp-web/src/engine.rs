@@ -1073,6 +1073,8 @@ pub struct InboundMessage {
     pub quoted: Option<String>,
     /// Marked forwarded by its sender.
     pub forwarded: bool,
+    /// It answers a status post (the message it quotes is in `status@broadcast`).
+    pub status_reply: bool,
 }
 
 /// What an engine reports.

@@ -474,6 +474,7 @@ async fn a_received_message_is_acknowledged_to_the_server_only_after_the_commit(
     let message = InboundMessage {
         quoted: None,
         forwarded: false,
+        status_reply: false,
         id: "ABCD1234".into(),
         chat: "5511988887777".into(),
         participant: None,

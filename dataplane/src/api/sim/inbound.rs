@@ -2,8 +2,9 @@
 //! `instanceId` and `phone` (the chat: a contact or a group id) it takes `type` (default
 //! `text`; see [`IncomingContent`] for the names) and that type's fields in Z-API's names,
 //! plus the envelope: `participantPhone` (the member who wrote, in a group), `senderName`,
-//! `messageId` (else a fresh one), `referenceMessageId` (a reply), `forwarded`,
-//! `messageExpirationSeconds`, `externalAdReply`. Media types take `data`, base64 or a data
+//! `messageId` (else a fresh one), `referenceMessageId` (a reply), `isStatusReply` (the reply
+//! answers one of the instance's status posts), `forwarded`, `messageExpirationSeconds`,
+//! `externalAdReply`. Media types take `data`, base64 or a data
 //! URI, and optionally `mimeType`, `caption`, `fileName`. The old form `{instanceId, phone,
 //! message}` is a text. Parsing only, on the edge's event loop; the sim stores the media.
 
@@ -37,6 +38,7 @@ pub fn parse(body: &[u8]) -> Result<(InstanceId, IncomingMessage, Option<Bytes>)
     let id = take_str(&mut o, "messageId")?.unwrap_or_default();
     let reference_message_id = take_str(&mut o, "referenceMessageId")?;
     let forwarded = take(&mut o, "forwarded")?.unwrap_or(false);
+    let status_reply = take(&mut o, "isStatusReply")?.unwrap_or(false);
     let expiration_seconds = take(&mut o, "messageExpirationSeconds")?.unwrap_or(0);
     let external_ad_reply: Option<ExternalAdReply> = take(&mut o, "externalAdReply")?;
     let data = take_str(&mut o, "data")?;
@@ -59,6 +61,7 @@ pub fn parse(body: &[u8]) -> Result<(InstanceId, IncomingMessage, Option<Bytes>)
         sender_lid: None,
         reference_message_id,
         forwarded,
+        status_reply,
         expiration_seconds,
         external_ad_reply,
         content,
@@ -113,6 +116,14 @@ mod tests {
         assert_eq!(m.id, "ABC");
         assert!(matches!(&m.content, IncomingContent::Document(d) if d.file_name == "a.pdf"));
         assert_eq!(media.unwrap(), "JVBERi0=", "the data URI's payload");
+        assert!(!m.status_reply);
+
+        let reply = json!({"instanceId": id, "phone": "5544999999999", "message": "lindo!",
+            "referenceMessageId": "3EB0STATUS", "isStatusReply": true});
+        let (_, m, _) = parse(&body(reply)).unwrap();
+        assert!(m.status_reply && m.reference_message_id.as_deref() == Some("3EB0STATUS"), "a reply to a status");
+        let payload = crate::outbox::payload::incoming(&InstanceId::generate(), None, &m, None);
+        assert_eq!(payload["isStatusReply"], true, "{payload}");
     }
 
     #[test]

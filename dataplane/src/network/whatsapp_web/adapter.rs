@@ -334,6 +334,7 @@ fn incoming(m: wa::InboundMessage) -> Option<IncomingMessage> {
         // A reply to one of our messages names it by chatedge's id, as its DeliveryCallback did.
         reference_message_id: m.quoted.map(as_integrator_knows),
         forwarded: m.forwarded,
+        status_reply: m.status_reply,
         at_ms: m.at_ms,
         content,
         ..IncomingMessage::text(from, String::new())
@@ -742,6 +743,7 @@ mod tests {
             message: Box::new(wa::InboundMessage {
                 quoted: None,
                 forwarded: false,
+                status_reply: false,
                 id: "ABC".into(),
                 chat: "5511988887777".into(),
                 participant: None,
@@ -780,6 +782,19 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        // A reply to one of our status posts names it by chatedge's id and says so.
+        let status = MessageId::generate();
+        let mut reply = received(wa::InboundContent::Text("lindo!".into()));
+        if let wa::WaEvent::Incoming { message, .. } = &mut reply {
+            (message.quoted, message.status_reply) = (Some(wa::WireId::of(&status).as_str().to_owned()), true);
+        }
+        match translate(reply) {
+            Some((_, NetworkEvent::Incoming { message, .. })) => {
+                assert!(message.status_reply);
+                assert_eq!(message.reference_message_id, Some(status.to_string()));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -791,6 +806,7 @@ mod tests {
             message: Box::new(wa::InboundMessage {
                 quoted: None,
                 forwarded: false,
+                status_reply: false,
                 id: "XYZ".into(),
                 chat: "5511988887777".into(),
                 participant: None,

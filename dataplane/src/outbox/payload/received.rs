@@ -26,7 +26,7 @@ pub fn received(
     let participant = m.participant.as_ref().map(Phone::as_str);
     let participant_lid = participant.and(m.sender_lid.as_deref());
     let mut v = json!({
-        "isStatusReply": false,
+        "isStatusReply": m.status_reply,
         "senderLid": m.sender_lid,
         "chatLid": if is_group { None } else { m.sender_lid.as_deref() },
         "connectedPhone": connected_phone.map(Phone::as_str),
@@ -157,6 +157,7 @@ pub fn received_text(r: &Received<'_>) -> Value {
         sender_lid: None,
         reference_message_id: None,
         forwarded: false,
+        status_reply: false,
         expiration_seconds: 0,
         external_ad_reply: None,
         content: IncomingContent::Text(text),

@@ -34,6 +34,7 @@ pub fn sent_by_me(
         sender_lid: None,
         reference_message_id: m.reply_to.clone(),
         forwarded: false,
+        status_reply: false,
         expiration_seconds: 0,
         external_ad_reply: None,
         content: content_of(&m.content, &m.phone, reacting, at_ms),

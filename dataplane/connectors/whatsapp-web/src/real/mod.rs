@@ -994,6 +994,7 @@ pub fn inbound(message: &wa::Message, info: &whatsapp_rust::wacore::types::messa
     InboundMessage {
         quoted: context.and_then(|c| c.stanza_id.clone()).filter(|id| !id.is_empty()),
         forwarded: context.and_then(|c| c.is_forwarded).unwrap_or(false),
+        status_reply: context.and_then(|c| c.remote_jid.as_deref()) == Some(chatedge_config::phone::STATUS_BROADCAST),
         id: info.id.to_string(),
         chat: match source.is_group {
             true => format!("{}-group", source.chat.user),

@@ -518,8 +518,23 @@ fn received_messages_of_each_kind_keep_their_text_media_and_sender() {
     ];
     for (what, message, quoted, forwarded) in cases {
         let got = inbound(&message, &info);
-        assert_eq!((got.quoted.as_deref(), got.forwarded), (quoted, forwarded), "{what}");
+        assert_eq!((got.quoted.as_deref(), got.forwarded, got.status_reply), (quoted, forwarded, false), "{what}");
     }
+    // A reply to one of our status posts quotes it in `status@broadcast`.
+    let status_reply = wa::Message {
+        extended_text_message: MessageField::some(wa::message::ExtendedTextMessage {
+            text: Some("lindo!".into()),
+            context_info: MessageField::some(wa::ContextInfo {
+                stanza_id: Some("3EB0CCCC".into()),
+                remote_jid: Some("status@broadcast".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let got = inbound(&status_reply, &info);
+    assert_eq!((got.quoted.as_deref(), got.status_reply), (Some("3EB0CCCC"), true), "a status reply");
 }
 
 #[test]

@@ -262,6 +262,7 @@ async fn the_connector_behind_a_real_shard_pairs_sends_reports_reconnects_resend
     let message = wa::InboundMessage {
         quoted: None,
         forwarded: false,
+        status_reply: false,
         id: "3A5F00C0FFEE".into(),
         chat: CONTACT.into(),
         participant: None,
@@ -434,6 +435,7 @@ fn from_contact(id: &str, content: wa::InboundContent) -> wa::InboundMessage {
     wa::InboundMessage {
         quoted: None,
         forwarded: false,
+        status_reply: false,
         id: id.into(),
         chat: CONTACT.into(),
         participant: None,
@@ -474,6 +476,7 @@ async fn reactions_deletes_pins_cards_and_read_receipts_reach_the_engine_naming_
     let received = wa::InboundMessage {
         quoted: None,
         forwarded: false,
+        status_reply: false,
         id: theirs.into(),
         chat: CONTACT.into(),
         participant: None,
@@ -515,6 +518,7 @@ async fn reactions_deletes_pins_cards_and_read_receipts_reach_the_engine_naming_
     let in_group = wa::InboundMessage {
         quoted: None,
         forwarded: false,
+        status_reply: false,
         id: "3AF8GROUP0000000001".into(),
         chat: group.into(),
         participant: Some(CONTACT.into()),
@@ -1173,6 +1177,7 @@ async fn a_poll_goes_on_the_wire_a_vote_on_it_arrives_naming_chatedges_poll_id_a
     let vote = wa::InboundMessage {
         quoted: None,
         forwarded: false,
+        status_reply: false,
         id: "3AF8E0F2F4C1A3B5D6E8".into(),
         chat: CONTACT.into(),
         participant: None,
@@ -1192,6 +1197,7 @@ async fn a_poll_goes_on_the_wire_a_vote_on_it_arrives_naming_chatedges_poll_id_a
     let received = wa::InboundMessage {
         quoted: None,
         forwarded: false,
+        status_reply: false,
         id: "3A5500AA11".into(),
         chat: CONTACT.into(),
         participant: None,
