@@ -206,8 +206,6 @@ impl RealEngine {
         handle.as_ref().map(|h| h.client()).ok_or(EngineError::NotLoggedIn)
     }
 
-    /// `target` named in the chat its messages went to ([`RealEngine::recipient`]), so an act on
-    /// a message sent to a number's other form finds it.
     /// Puts `context` on `message` (to `to`, as registered): the quote of the message it
     /// replies to — WhatsApp shows its body, the kept one when the engine kept it (a message
     /// sent or received in the last 30 days), else none — and whom it mentions.
@@ -307,6 +305,8 @@ impl RealEngine {
         client.status().send_raw(message, &recipients, options).await.map(|_| ()).map_err(send_error)
     }
 
+    /// `target` named in the chat its messages went to ([`RealEngine::recipient`]), so an act on
+    /// a message sent to a number's other form finds it.
     async fn in_chat(&self, client: &Client, target: &MessageRef) -> MessageRef {
         MessageRef { chat: self.recipient(client, &target.chat).await, ..target.clone() }
     }
