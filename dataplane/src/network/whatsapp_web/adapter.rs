@@ -262,6 +262,17 @@ fn pictured(content: &Interactive, media: &Arc<Media>) -> Option<wa::WithFiles> 
     Some(outgoing)
 }
 
+/// Message `id` (as the integrator knows it) of `chat`: ours by its wire id, others' by theirs.
+/// Whose it is comes from `from_me` when the act says, else from the message index's `indexed`
+/// entry (which also names who wrote it, in a group), else from the id's shape.
+fn named(chat: &str, id: &str, from_me: Option<bool>, indexed: Option<crate::message_index::Entry>) -> wa::MessageRef {
+    let (wire, shaped_ours) = wa::ids::named(id);
+    let from_me = from_me.or(indexed.as_ref().map(|e| e.from_me)).unwrap_or(shaped_ours);
+    let participant = indexed.and_then(|e| e.participant).map(|p| p.as_str().to_owned());
+    let id = if from_me { wire } else { id.to_owned() };
+    wa::MessageRef { chat: chat.to_owned(), id, from_me, participant }
+}
+
 /// A received message as the data plane's.
 fn incoming(m: wa::InboundMessage) -> Option<IncomingMessage> {
     let from = Phone::parse(&m.chat).ok()?;
@@ -408,12 +419,7 @@ impl WhatsappWebConnector {
     /// from `from_me` when the act says, else from the message index (what this instance sent
     /// or received: also who wrote it, in a group), else from the id's shape.
     fn target(&self, message: &OutboundMessage, id: &str, from_me: Option<bool>) -> wa::MessageRef {
-        let (wire, shaped_ours) = wa::ids::named(id);
-        let indexed = self.indexed(message, id);
-        let from_me = from_me.or(indexed.as_ref().map(|e| e.from_me)).unwrap_or(shaped_ours);
-        let participant = indexed.and_then(|e| e.participant).map(|p| p.as_str().to_owned());
-        let id = if from_me { wire } else { id.to_owned() };
-        wa::MessageRef { chat: message.phone.as_str().to_owned(), id, from_me, participant }
+        named(message.phone.as_str(), id, from_me, self.indexed(message, id))
     }
 
     /// What the message index says of message `id` of `message`'s instance, if anything.
@@ -446,8 +452,9 @@ impl WhatsappWebConnector {
     /// the instance sent or received it (a status: in `status@broadcast`, by its author);
     /// otherwise a message of this chat, ours when its id has our shape.
     fn quoted(&self, message: &OutboundMessage, id: &str) -> wa::MessageRef {
-        let chat = self.indexed(message, id).map_or_else(|| message.phone.clone(), |e| e.chat).as_str().to_owned();
-        wa::MessageRef { chat, ..self.target(message, id, None) }
+        let indexed = self.indexed(message, id);
+        let chat = indexed.as_ref().map_or(&message.phone, |e| &e.chat).as_str().to_owned();
+        named(&chat, id, None, indexed)
     }
 
     /// Refuses what the connector cannot put on the wire (the edges refuse it before queueing;

@@ -286,8 +286,17 @@ pub fn edited(event: &Event) -> Option<(String, Seen)> {
     Some((chat_of(jid, None)?, seen))
 }
 
-/// What a change this device made to a chat (answered by WhatsApp) shows in the list.
-pub fn changed(change: ChatChange, at_ms: u64) -> Option<Seen> {
+/// What a chat `query` this device asked (and WhatsApp answered) shows in the list: a change
+/// to the chat, or its timer; `None`: nothing it shows (or not such a query).
+pub fn changed(query: &Query, at_ms: u64) -> Option<(String, Seen)> {
+    match query {
+        Query::Chat { chat, change } => Some((chat.clone(), change_seen(*change, at_ms)?)),
+        Query::ChatDisappearing { chat, seconds } => Some((chat.clone(), Seen::Timer { seconds: *seconds })),
+        _ => None,
+    }
+}
+
+fn change_seen(change: ChatChange, at_ms: u64) -> Option<Seen> {
     Some(match change {
         ChatChange::Read => Seen::Read { read: true, at_ms },
         ChatChange::Unread => Seen::Read { read: false, at_ms },

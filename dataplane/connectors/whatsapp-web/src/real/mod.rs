@@ -290,9 +290,15 @@ impl RealEngine {
             _ => return Err(EngineError::Refused("a status post is a text, an image or a video".into())),
         };
         let phones = self.address_book.phones()?;
-        // A status goes out by private ids: asking WhatsApp about the numbers teaches the
-        // engine theirs (one it cannot learn is left out by the engine).
-        if let Err(e) = account::registered(client, &phones).await {
+        // A status goes out by private ids: asking WhatsApp about the numbers whose id the
+        // engine does not know yet teaches it theirs (one it cannot learn is left out).
+        let mut unknown = Vec::new();
+        for phone in &phones {
+            if !matches!(client.get_lid_pn_entry(&Jid::pn(phone.as_str())).await, Ok(Some(_))) {
+                unknown.push(phone.clone());
+            }
+        }
+        if let Err(e) = account::registered(client, &unknown).await {
             tracing::debug!(error = %e, "whatsapp-web: the status's recipients were not looked up");
         }
         let recipients: Vec<Jid> = phones.iter().map(|p| Jid::pn(p.as_str())).collect();
@@ -671,6 +677,8 @@ impl Engine for RealEngine {
                 Outgoing::InContext { context, body } => (&**body, Some(context)),
                 body => (body, None),
             };
+            // Where it goes: a number as WhatsApp registered it (`status@broadcast` as it is).
+            let to = self.recipient(&client, to).await;
             let mut message = match body {
                 Outgoing::Text(text) => wa::Message { conversation: Some(text.clone()), ..Default::default() },
                 Outgoing::Reaction { target, emoji } => whatsapp_rust::wacore::proto_helpers::build_reaction_message(
@@ -730,14 +738,13 @@ impl Engine for RealEngine {
                 Outgoing::List { text, title, button, options } => interactive::list(text, title, button, options),
                 Outgoing::Pix { key, key_type, merchant } => interactive::pix(key, key_type, merchant, id.as_str()),
                 Outgoing::ChannelAdminInvite { channel, caption } => {
-                    channels::admin_invite(&client, channel, &self.recipient(&client, to).await, caption).await?
+                    channels::admin_invite(&client, channel, &to, caption).await?
                 }
                 Outgoing::InContext { .. } => return Err(EngineError::Refused("a message in two contexts".into())),
             };
             if to == chatedge_config::phone::STATUS_BROADCAST {
                 return self.post_status(&client, id, body, message).await;
             }
-            let to = self.recipient(&client, to).await;
             if let Some(context) = context {
                 self.set_context(&client, &mut message, context, &to).await;
                 if let Some(edited) = &context.edits {
@@ -827,17 +834,10 @@ impl Engine for RealEngine {
                 }
                 Query::ChatList { .. } | Query::ChatEntry(_) => self.chat_list.ask(query),
                 Query::Report(phone) => self.report(&client, phone).await,
-                Query::Chat { chat, change } => {
+                Query::Chat { .. } | Query::ChatDisappearing { .. } => {
                     let answer = account::ask(&client, query).await?;
                     // What this device did shows in its list at once (WhatsApp does not echo it).
-                    if let Some(seen) = chat_list::changed(*change, now_ms()) {
-                        self.chat_list.seen(vec![(chat.clone(), seen)]).await?;
-                    }
-                    Ok(answer)
-                }
-                Query::ChatDisappearing { chat, seconds } => {
-                    let answer = account::ask(&client, query).await?;
-                    self.chat_list.seen(vec![(chat.clone(), chat_list::Seen::Timer { seconds: *seconds })]).await?;
+                    self.chat_list.seen(chat_list::changed(query, now_ms()).into_iter().collect()).await?;
                     Ok(answer)
                 }
                 query => account::ask(&client, query).await,
@@ -901,7 +901,8 @@ impl Forward {
     /// such an event.
     fn keep_synced(&self, event: &Arc<Event>) -> bool {
         let synced = matches!(&**event, Event::LabelEditUpdate(_) | Event::ContactUpdate(_) | Event::HistorySync(_));
-        if !synced && chat_list::edited(event).is_none() {
+        let chat_edit = chat_list::edited(event);
+        if !synced && chat_edit.is_none() {
             return false;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else { return true };
@@ -918,7 +919,7 @@ impl Forward {
                         Err(e) => Err(e),
                     }
                 }
-                other => chats.seen(chat_list::edited(other).into_iter().collect()).await,
+                _ => chats.seen(chat_edit.into_iter().collect()).await,
             };
             if let Err(e) = kept {
                 tracing::warn!(error = %e, "whatsapp-web: a synced edit or the history was not kept");
