@@ -3,20 +3,34 @@
 //! lives and gives it back after the client shut down. A second line for the same instance (a
 //! restart request while the old client is still flushing) waits until the lease is free or
 //! expired, so two clients never share a session (two would replace each other on the server,
-//! 409, and may corrupt Signal state).
+//! 409, and may corrupt Signal state). A lease taken by an earlier process is free at once: the
+//! store is opened by one process at a time (RocksDB's lock), so that process has ended and its
+//! client with it — a restart, graceful or after `kill -9`, reconnects without waiting out the
+//! lease.
 
 use chatedge_connector::{KvError, KvStore};
 
 const KEY: &[u8] = b"lease";
 
-/// Who holds a lease: a random token per line.
+/// Who holds a lease: a random token per line, whose high half names the process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Owner(pub u64);
 
 impl Owner {
     pub fn random() -> Owner {
-        Owner(rand::random())
+        Owner(u64::from(process_share()) << 32 | u64::from(rand::random::<u32>()))
     }
+
+    /// Whether this process's lines took the lease.
+    fn of_this_process(self) -> bool {
+        (self.0 >> 32) as u32 == process_share()
+    }
+}
+
+/// This process's half of every owner token, drawn once.
+fn process_share() -> u32 {
+    static SHARE: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *SHARE.get_or_init(|| rand::random::<u32>().max(1))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,11 +67,11 @@ pub fn current(kv: &dyn KvStore) -> Result<Option<Lease>, KvError> {
     Ok(kv.get(KEY)?.as_deref().and_then(Lease::decode))
 }
 
-/// Takes (or renews) the lease for `owner` until `now_ms + ttl_ms`, unless someone else holds an
-/// unexpired one.
+/// Takes (or renews) the lease for `owner` until `now_ms + ttl_ms`, unless another line of this
+/// process holds an unexpired one.
 pub async fn acquire(kv: &dyn KvStore, owner: Owner, now_ms: u64, ttl_ms: u64) -> Result<Lease, LeaseError> {
     if let Some(held) = current(kv)? {
-        if held.owner != owner && held.expires_ms > now_ms {
+        if held.owner != owner && held.expires_ms > now_ms && held.owner.of_this_process() {
             return Err(LeaseError::Held { expires_ms: held.expires_ms });
         }
     }
@@ -83,7 +97,7 @@ mod tests {
     #[tokio::test]
     async fn a_held_lease_refuses_another_owner_until_it_expires_or_is_released() {
         let kv = MemKv::new();
-        let (a, b) = (Owner(1), Owner(2));
+        let (a, b) = (Owner::random(), Owner::random());
         acquire(&kv, a, 1_000, 30_000).await.unwrap();
         assert_eq!(acquire(&kv, b, 2_000, 30_000).await, Err(LeaseError::Held { expires_ms: 31_000 }));
         assert_eq!(acquire(&kv, a, 20_000, 30_000).await.unwrap().expires_ms, 50_000, "the holder renews");
@@ -93,5 +107,19 @@ mod tests {
         release(&kv, b).await.unwrap();
         assert_eq!(current(&kv).unwrap(), None);
         assert!(acquire(&kv, a, 50_002, 30_000).await.is_ok(), "a released lease is free at once");
+    }
+
+    #[tokio::test]
+    async fn a_lease_an_earlier_process_took_is_free_at_once() {
+        let kv = MemKv::new();
+        let earlier = Owner(u64::from(process_share().wrapping_add(1).max(1)) << 32 | 7);
+        acquire(&kv, earlier, 1_000, 30_000).await.unwrap();
+        let ours = Owner::random();
+        assert_eq!(acquire(&kv, ours, 2_000, 30_000).await.map(|l| l.owner), Ok(ours), "its process has ended");
+        assert_eq!(
+            acquire(&kv, Owner::random(), 3_000, 30_000).await,
+            Err(LeaseError::Held { expires_ms: 32_000 }),
+            "another line of this process waits"
+        );
     }
 }

@@ -21,6 +21,8 @@ pub mod engine;
 pub mod ids;
 pub mod lease;
 pub mod line;
+#[cfg(feature = "loopback-whatsapp")]
+pub mod loopback;
 pub mod mapping;
 pub mod numbers;
 #[cfg(feature = "engine")]

@@ -115,7 +115,27 @@ pub struct RealFactory {
 
 impl RealFactory {
     pub fn new(endpoint: Endpoint) -> Result<RealFactory, EngineError> {
+        #[cfg(feature = "loopback-whatsapp")]
+        loopback_only(&endpoint)?;
         Ok(RealFactory { http: http::HyperHttp::new().map_err(EngineError::Unreachable)?, endpoint })
+    }
+}
+
+/// A build with `loopback-whatsapp` does not check WhatsApp's certificate chain, so it talks to
+/// nothing but a server on this machine's loopback.
+#[cfg(feature = "loopback-whatsapp")]
+fn loopback_only(endpoint: &Endpoint) -> Result<(), EngineError> {
+    let host =
+        endpoint.ws_url.as_deref().and_then(|url| url.strip_prefix("ws://")).and_then(|rest| rest.split('/').next());
+    let loopback =
+        host.and_then(|host| host.parse::<std::net::SocketAddr>().ok()).is_some_and(|addr| addr.ip().is_loopback());
+    match loopback {
+        true => Ok(()),
+        false => Err(EngineError::Unreachable(
+            "this build of the WhatsApp Web connector (feature loopback-whatsapp, for tests) skips WhatsApp's \
+             certificate check, so it connects only to a ws:// address on loopback (network.whatsapp_web.ws_url)"
+                .into(),
+        )),
     }
 }
 

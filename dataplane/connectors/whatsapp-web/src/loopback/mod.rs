@@ -1,0 +1,196 @@
+//! loopback: WhatsApp's side of a linked device — its server and the account's phone — on
+//! 127.0.0.1, for tests and measurements (cargo feature `loopback-whatsapp`). It speaks what the
+//! engine speaks to WhatsApp: a WebSocket, the Noise handshake (XX for a first connection, IK once
+//! the engine has kept the server's certificate), then encrypted binary stanzas. It goes as far as
+//! a device's life needs: the phone scans the QR code the engine shows ([`LoopbackWhatsApp::scan`]),
+//! the device logs in and stays connected (pings, passive mode, the offline queue, app state
+//! answered as nothing to sync), its messages get the server's ack and are kept for the test to
+//! read ([`LoopbackWhatsApp::sent`]), and the phone can unlink it ([`LoopbackWhatsApp::unlink`]).
+//!
+//! It must never face a network: it binds loopback only. The peer cannot sign as WhatsApp, so
+//! the feature also turns off the engine's check of WhatsApp's certificate chain; for that reason
+//! the same feature makes the real engine refuse any address but loopback (`real::RealFactory`).
+//! Not here: Signal sessions (a message's content is not decrypted), groups, media, receipts.
+
+mod directory;
+mod line;
+mod phone;
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use whatsapp_rust::wacore::libsignal::protocol::KeyPair;
+use whatsapp_rust::wacore_binary::builder::NodeBuilder;
+use whatsapp_rust::wacore_binary::Node;
+
+pub use phone::ScanError;
+
+/// A linked device as the server knows it: the account's number and the device's number.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Device {
+    pub phone: String,
+    pub device: u32,
+}
+
+impl Device {
+    /// The device's private id, derived from the number (the server invents one per account).
+    pub fn lid(&self) -> String {
+        format!("9{}:{}@lid", self.phone, self.device)
+    }
+
+    pub fn jid(&self) -> String {
+        format!("{}:{}@s.whatsapp.net", self.phone, self.device)
+    }
+}
+
+/// A message a device put on the wire, as the server saw its stanza.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentMessage {
+    /// The stanza's id: the message's id on WhatsApp.
+    pub id: String,
+    pub to: String,
+    /// The stanza's `type` (`text`, `media`, `reaction`, …).
+    pub kind: String,
+    pub from: Device,
+}
+
+/// A WhatsApp server and phone on a loopback port.
+pub struct LoopbackWhatsApp {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl LoopbackWhatsApp {
+    /// Listens on a free loopback port.
+    pub async fn start() -> std::io::Result<LoopbackWhatsApp> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared::new());
+        let accept = tokio::spawn(line::accept(listener, shared.clone()));
+        Ok(LoopbackWhatsApp { addr, shared, accept })
+    }
+
+    /// The URL to give the engine (`[network.whatsapp_web] ws_url`).
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws/chat", self.addr)
+    }
+
+    /// The phone of `phone` scans `qr` (the text of a QR code the engine showed): the server
+    /// tells the device that showed it that it is paired, as a new device of that number.
+    pub fn scan(&self, qr: &str, phone: &str) -> Result<Device, ScanError> {
+        phone::scan(&self.shared, qr, phone)
+    }
+
+    /// The phone removes `device` from its linked devices: a connected device is told at once
+    /// (stream error 401); a later login is refused.
+    pub fn unlink(&self, device: &Device) {
+        let mut state = self.shared.lock();
+        state.linked.remove(device);
+        for line in state.lines.values().filter(|line| line.device.as_ref() == Some(device)) {
+            let _ = line.out.send(Outbound::Node(line::stream_error("401")));
+            let _ = line.out.send(Outbound::Close);
+        }
+    }
+
+    /// The recipient's phone tells the sender's device that `message` arrived (`read`: that it
+    /// was read); nothing happens while that device is not connected.
+    pub fn receipt(&self, message: &SentMessage, read: bool) {
+        let mut receipt = NodeBuilder::new("receipt")
+            .attr("id", message.id.clone())
+            .attr("from", message.to.clone())
+            .attr("t", line::now().to_string());
+        if read {
+            receipt = receipt.attr("type", "read");
+        }
+        self.send_to(&message.from, receipt.build());
+    }
+
+    fn send_to(&self, device: &Device, node: Node) {
+        for line in self.shared.lock().lines.values().filter(|line| line.device.as_ref() == Some(device)) {
+            let _ = line.out.send(Outbound::Node(node.clone()));
+        }
+    }
+
+    /// Drops every open connection, as a network failure would; devices stay linked.
+    pub fn drop_connections(&self) {
+        for line in self.shared.lock().lines.values() {
+            let _ = line.out.send(Outbound::Close);
+        }
+    }
+
+    /// The devices logged in right now.
+    pub fn connected(&self) -> Vec<Device> {
+        self.shared.lock().lines.values().filter_map(|line| line.device.clone()).collect()
+    }
+
+    /// How many times any device logged in.
+    pub fn logins(&self) -> u64 {
+        self.shared.lock().logins
+    }
+
+    /// Every message put on the wire so far, oldest first.
+    pub fn sent(&self) -> Vec<SentMessage> {
+        self.shared.lock().sent.clone()
+    }
+}
+
+impl Drop for LoopbackWhatsApp {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.drop_connections();
+    }
+}
+
+/// What the server's connections share.
+struct Shared {
+    /// The server's static Noise key, the leaf of its certificate chain.
+    server_key: KeyPair,
+    state: Mutex<State>,
+}
+
+impl Shared {
+    fn new() -> Shared {
+        Shared { server_key: KeyPair::generate(&mut rand10::rng()), state: Mutex::new(State::default()) }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[derive(Default)]
+struct State {
+    next_line: u64,
+    lines: HashMap<u64, Line>,
+    /// Devices the phone linked and has not unlinked.
+    linked: HashSet<Device>,
+    /// Device numbers given out per account.
+    last_device: HashMap<String, u32>,
+    /// Each account's identity key, which vouches for its devices.
+    accounts: HashMap<String, KeyPair>,
+    logins: u64,
+    sent: Vec<SentMessage>,
+    /// Other people's devices' keys, by device jid.
+    bundles: HashMap<String, directory::Bundle>,
+}
+
+/// One open connection.
+struct Line {
+    out: mpsc::UnboundedSender<Outbound>,
+    /// The pairing refs it was given (a device that is not paired yet).
+    refs: Vec<String>,
+    /// The device logged in on it.
+    device: Option<Device>,
+    /// The device the phone has just linked on it, until the device signs its identity.
+    pairing: Option<Device>,
+}
+
+/// What the server puts on a connection besides its answers.
+enum Outbound {
+    Node(Node),
+    Close,
+}
