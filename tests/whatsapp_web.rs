@@ -246,6 +246,32 @@ mod paired {
         whatsapp.receipt(&on_wire, true);
         sink.wait_for(Duration::from_secs(30), "READ", status_of("READ")).await;
 
+        // The contact answers: the engine decrypts it, chatedge commits it and tells the
+        // integrator, and only then does the device confirm it to the server.
+        let incoming = whatsapp
+            .write("5511988887777", &device, "oi, tudo bem?")
+            .await
+            .expect("the device's keys are on the server");
+        let received = sink
+            .wait_for(Duration::from_secs(30), "ReceivedCallback", |e| {
+                e.iter().any(|r| r.body["messageId"] == incoming.as_str())
+            })
+            .await;
+        let received = received.iter().find(|r| r.body["messageId"] == incoming.as_str()).unwrap();
+        assert_eq!(received.body["type"], "ReceivedCallback", "{}", received.body);
+        assert_eq!(received.body["phone"], "5511988887777", "{}", received.body);
+        assert_eq!(received.body["text"]["message"], "oi, tudo bem?", "{}", received.body);
+        assert_eq!(received.body["fromMe"], json!(false), "{}", received.body);
+        let confirmed =
+            eventually(Duration::from_secs(30), || async { whatsapp.confirmed().contains(&incoming).then_some(()) })
+                .await;
+        assert!(
+            confirmed.is_some(),
+            "the device confirmed {incoming}: {:?}; it sent {:#?}",
+            whatsapp.confirmed(),
+            whatsapp.stanzas()
+        );
+
         // Its keys are in chatedge's store: after a restart it logs in without a new code.
         assert!(ce.terminate().success());
         let ce = Chatedge::up(dir.path(), &config(&whatsapp));

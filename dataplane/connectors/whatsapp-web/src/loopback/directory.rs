@@ -4,11 +4,11 @@
 //! made the first time a device asks and kept for the server's life.
 
 use rand10::RngExt as _;
-use whatsapp_rust::wacore::libsignal::protocol::KeyPair;
+use whatsapp_rust::wacore::libsignal::protocol::{IdentityKey, IdentityKeyPair, KeyPair};
 use whatsapp_rust::wacore_binary::builder::NodeBuilder;
 use whatsapp_rust::wacore_binary::{Jid, Node};
 
-use super::Shared;
+use super::{Shared, State};
 
 /// A device's published keys.
 pub(super) struct Bundle {
@@ -93,4 +93,12 @@ fn users(list: Option<&Node>) -> impl Iterator<Item = Jid> + '_ {
         .iter()
         .filter(|user| user.tag == "user")
         .filter_map(|user| user.attrs().optional_jid("jid"))
+}
+
+/// A number's phone's identity and registration id, as its bundle publishes them.
+pub(super) fn identity_of(state: &mut State, jid: &str) -> (IdentityKeyPair, u32) {
+    let bundle = state.bundles.entry(jid.to_owned()).or_insert_with(Bundle::new);
+    let identity =
+        IdentityKeyPair::new(IdentityKey::new(bundle.identity.public_key), bundle.identity.private_key.clone());
+    (identity, bundle.registration)
 }

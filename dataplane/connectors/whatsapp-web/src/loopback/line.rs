@@ -22,7 +22,7 @@ use whatsapp_rust::wacore_binary::{util::unpack, Jid, Node};
 use whatsapp_rust::waproto::buffa::{Message as _, MessageField};
 use whatsapp_rust::waproto::whatsapp as wa;
 
-use super::{directory, Device, Line, Outbound, SentMessage, Shared};
+use super::{contact, directory, Device, Line, Outbound, SentMessage, Shared};
 
 pub(super) const SERVER: &str = "s.whatsapp.net";
 /// Pairing refs handed to a device that is not paired yet (one QR code each).
@@ -228,6 +228,14 @@ enum Step {
 
 /// The server's answer to one stanza.
 fn answer(shared: &Shared, id: u64, node: &Node) -> Vec<Step> {
+    {
+        let mut state = shared.lock();
+        if state.stanzas.len() == super::KEPT_STANZAS {
+            state.stanzas.pop_front();
+        }
+        let attrs: Vec<String> = node.attrs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        state.stanzas.push_back(format!("<{} {}>", node.tag, attrs.join(" ")));
+    }
     let mut attrs = node.attrs();
     let stanza_id = attrs.optional_string("id").map(|s| s.into_owned()).unwrap_or_default();
     let kind = attrs.optional_string("type").map(|s| s.into_owned()).unwrap_or_default();
@@ -243,6 +251,10 @@ fn answer(shared: &Shared, id: u64, node: &Node) -> Vec<Step> {
         ("iq", "get" | "set") => {
             let children = match xmlns.as_str() {
                 "w:sync:app:state" => vec![nothing_to_sync(node)],
+                "encrypt" if child("registration") => {
+                    contact::keys_uploaded(shared, id, node);
+                    Vec::new()
+                }
                 "encrypt" if child("count") => vec![NodeBuilder::new("count").attr("value", "100").build()],
                 "encrypt" if child("key") => vec![directory::bundles(shared, node)],
                 "usync" => vec![directory::devices(node)],
@@ -263,6 +275,18 @@ fn answer(shared: &Shared, id: u64, node: &Node) -> Vec<Step> {
                 state.sent.push(SentMessage { id: stanza_id.clone(), to: recipient.clone(), kind, from });
             }
             vec![Step::Send(ack("message", &stanza_id, &recipient))]
+        }
+        ("ack", _) => {
+            if node.attrs().optional_string("class").as_deref() == Some("message") {
+                shared.lock().confirmed.push(stanza_id);
+            }
+            Vec::new()
+        }
+        ("receipt", "" | "inactive") => {
+            // A delivery receipt (`inactive` from a device that is not online): how a device
+            // confirms a message it took.
+            shared.lock().confirmed.push(stanza_id.clone());
+            vec![Step::Send(ack("receipt", &stanza_id, to.as_deref().unwrap_or(SERVER)))]
         }
         ("receipt", _) => vec![Step::Send(ack("receipt", &stanza_id, to.as_deref().unwrap_or(SERVER)))],
         _ => Vec::new(),

@@ -12,6 +12,7 @@
 //! the same feature makes the real engine refuse any address but loopback (`real::RealFactory`).
 //! Not here: Signal sessions (a message's content is not decrypted), groups, media, receipts.
 
+mod contact;
 mod directory;
 mod line;
 mod phone;
@@ -26,7 +27,11 @@ use whatsapp_rust::wacore::libsignal::protocol::KeyPair;
 use whatsapp_rust::wacore_binary::builder::NodeBuilder;
 use whatsapp_rust::wacore_binary::Node;
 
+pub use contact::WriteError;
 pub use phone::ScanError;
+
+/// How many of the devices' last stanzas the server keeps for [`LoopbackWhatsApp::stanzas`].
+const KEPT_STANZAS: usize = 256;
 
 /// A linked device as the server knows it: the account's number and the device's number.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -115,6 +120,24 @@ impl LoopbackWhatsApp {
         }
     }
 
+    /// `from` (a number) writes `text` to `to`, which must be connected; answers the message's id.
+    pub async fn write(&self, from: &str, to: &Device, text: &str) -> Result<String, WriteError> {
+        contact::write(&self.shared, from, to, text).await
+    }
+
+    /// Ids of the messages devices confirmed to the server (a delivery receipt, or an ack when a
+    /// message carried nothing to show), oldest first. Until then the server keeps a message
+    /// for redelivery.
+    pub fn confirmed(&self) -> Vec<String> {
+        self.shared.lock().confirmed.clone()
+    }
+
+    /// The last stanzas devices sent (at most 256), each as its tag and attributes, for a test
+    /// that fails to say what the device did.
+    pub fn stanzas(&self) -> Vec<String> {
+        self.shared.lock().stanzas.iter().cloned().collect()
+    }
+
     /// Drops every open connection, as a network failure would; devices stay linked.
     pub fn drop_connections(&self) {
         for line in self.shared.lock().lines.values() {
@@ -176,6 +199,12 @@ struct State {
     sent: Vec<SentMessage>,
     /// Other people's devices' keys, by device jid.
     bundles: HashMap<String, directory::Bundle>,
+    /// The keys each device uploaded.
+    uploaded: HashMap<Device, contact::Uploaded>,
+    /// Ids of the messages devices confirmed (delivery receipt or ack), oldest first.
+    confirmed: Vec<String>,
+    /// The last stanzas devices sent, as their tag and attributes (at most [`KEPT_STANZAS`]).
+    stanzas: std::collections::VecDeque<String>,
 }
 
 /// One open connection.
