@@ -166,7 +166,7 @@ mod paired {
     use std::time::Duration;
 
     use chatedge_whatsapp_web::ids::WireId;
-    use chatedge_whatsapp_web::loopback::{LoopbackWhatsApp, SentMessage};
+    use chatedge_whatsapp_web::loopback::{Ban, Device, LoopbackWhatsApp, SentMessage};
     use serde_json::{json, Value};
 
     use super::common::{self, create_instance_with, eventually, temp_dir, Chatedge, Http, Instance, Sink, FAST};
@@ -193,24 +193,37 @@ mod paired {
         .unwrap_or_else(|| panic!("the instance reports connected = {connected}; log:\n{}", ce.log()))
     }
 
-    #[tokio::test]
-    async fn a_device_paired_by_its_qr_code_logs_in_again_after_a_restart_and_is_logged_out_when_the_phone_unlinks_it()
-    {
-        let whatsapp = LoopbackWhatsApp::start().await.unwrap();
-        let dir = temp_dir();
-        let ce = Chatedge::up(dir.path(), &config(&whatsapp));
+    /// An instance on WhatsApp Web whose phone (`5511987650001`) scanned its QR code, connected.
+    struct Paired {
+        ce: Chatedge,
+        http: Http,
+        sink: Sink,
+        web: Instance,
+        device: Device,
+    }
+
+    async fn paired(whatsapp: &LoopbackWhatsApp, dir: &std::path::Path) -> Paired {
+        let ce = Chatedge::up(dir, &config(whatsapp));
         let http = Http::new();
         let sink = Sink::start().await;
         let web =
             create_instance_with(&http, &ce, Some(&sink), json!({"name": "shop", "network": "whatsapp-web"})).await;
         common::wait_known(&http, &ce, &web).await;
-
         // The customer's phone scans the code the integrator shows.
         let qr = qr_code(&http, &ce, &web).await;
         assert!(qr.starts_with("2@"), "{qr}");
         let device = whatsapp.scan(&qr, "5511987650001").expect("the code belongs to a device on the line");
         let v = status(&http, &ce, &web, true).await;
         assert_eq!(v["network"], "whatsapp-web", "{v}");
+        Paired { ce, http, sink, web, device }
+    }
+
+    #[tokio::test]
+    async fn a_device_paired_by_its_qr_code_logs_in_again_after_a_restart_and_is_logged_out_when_the_phone_unlinks_it()
+    {
+        let whatsapp = LoopbackWhatsApp::start().await.unwrap();
+        let dir = temp_dir();
+        let Paired { ce, http, sink, web, device } = paired(&whatsapp, dir.path()).await;
         let connected = sink
             .wait_for(Duration::from_secs(30), "ConnectedCallback", |e| {
                 e.iter().any(|r| r.body["type"] == "ConnectedCallback")
@@ -287,6 +300,68 @@ mod paired {
         .await;
         let (s, v2) = http.get(&ce.instance_url(&web, "qr-code"), None).await;
         assert!(s == 200 || v2.to_string().contains("pair"), "a new pairing starts: {s} {v2} (status {v})");
+    }
+
+    #[tokio::test]
+    async fn a_message_in_flight_at_kill_minus_nine_is_resent_under_its_id_and_a_locked_account_stops_reconnecting() {
+        let whatsapp = LoopbackWhatsApp::start().await.unwrap();
+        let dir = temp_dir();
+        let Paired { ce, http, sink, web, .. } = paired(&whatsapp, dir.path()).await;
+
+        // The server takes the message but has not acknowledged it when chatedge dies.
+        whatsapp.hold_acks(true);
+        let (s, sent) = http
+            .post(&ce.instance_url(&web, "send-text"), None, &json!({"phone": "5511988887777", "message": "1"}))
+            .await;
+        assert_eq!(s, 200, "{sent}");
+        let id = sent["messageId"].as_str().unwrap().to_owned();
+        let times_on_wire =
+            || whatsapp.sent().iter().filter(|m| WireId::ours(&m.id).is_some_and(|o| o.to_string() == id)).count();
+        eventually(Duration::from_secs(30), || async { (times_on_wire() == 1).then_some(()) })
+            .await
+            .expect("on the wire");
+        ce.kill_9();
+        let ce = Chatedge::up(dir.path(), &config(&whatsapp));
+        // Back up, the session sends it again: the same stanza id, so WhatsApp takes it once.
+        eventually(Duration::from_secs(60), || async { (times_on_wire() == 2).then_some(()) })
+            .await
+            .unwrap_or_else(|| panic!("resent after the restart: {:?}; log:\n{}", whatsapp.sent(), ce.log()));
+        whatsapp.hold_acks(false);
+        sink.wait_for(Duration::from_secs(30), "SENT", |e| {
+            e.iter().any(|r| {
+                r.body["type"] == "MessageStatusCallback"
+                    && r.body["status"] == "SENT"
+                    && r.body["ids"][0] == id.as_str()
+            })
+        })
+        .await;
+
+        // A dropped connection is the session's to retry: it connects again by itself.
+        let logins = whatsapp.logins();
+        whatsapp.drop_connections();
+        eventually(Duration::from_secs(60), || async { (whatsapp.logins() > logins).then_some(()) })
+            .await
+            .expect("the session reconnects");
+        status(&http, &ce, &web, true).await;
+
+        // A locked account: the connector stops reconnecting (that would prolong the lock) and
+        // says so until when.
+        whatsapp.ban("5511987650001", Ban::Locked);
+        let v = eventually(Duration::from_secs(60), || async {
+            let (_, v) = http.get(&ce.instance_url(&web, "status"), None).await;
+            (v["lineState"] == "cooling_down").then_some(v)
+        })
+        .await
+        .unwrap_or_else(|| panic!("the line cools down; log:\n{}", ce.log()));
+        assert_eq!(v["connected"], json!(false), "{v}");
+        assert!(v["retryAt"].as_u64().is_some(), "{v}");
+        sink.wait_for(Duration::from_secs(30), "DisconnectedCallback", |e| {
+            e.iter().any(|r| r.body["type"] == "DisconnectedCallback")
+        })
+        .await;
+        let attempts = whatsapp.connections();
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert_eq!(whatsapp.connections(), attempts, "no reconnect while the account is locked");
     }
 
     /// Pairs `instances` one after another and waits until all are connected.

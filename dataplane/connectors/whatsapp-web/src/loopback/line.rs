@@ -38,6 +38,7 @@ pub(super) async fn accept(listener: TcpListener, shared: Arc<Shared>) {
             let (out, outbound) = mpsc::unbounded_channel();
             let id = {
                 let mut state = shared.lock();
+                state.connections += 1;
                 state.next_line += 1;
                 let id = state.next_line;
                 state.lines.insert(id, Line { out, refs: Vec::new(), device: None, pairing: None });
@@ -66,8 +67,8 @@ async fn serve(
     match login.username {
         Some(user) => {
             let device = Device { phone: user.to_string(), device: login.device.unwrap_or(0) };
-            if !log_in(shared, id, &device) {
-                sender.send(NodeBuilder::new("failure").attr("reason", "401").build()).await?;
+            if let Some(failure) = log_in(shared, id, &device) {
+                sender.send(failure).await?;
                 return Ok(());
             }
             sender.send(success(&device)).await?;
@@ -105,16 +106,20 @@ async fn serve(
     }
 }
 
-fn log_in(shared: &Shared, id: u64, device: &Device) -> bool {
+/// Logs `device` in on line `id`; answers the server's refusal instead, if it refuses.
+fn log_in(shared: &Shared, id: u64, device: &Device) -> Option<Node> {
     let mut state = shared.lock();
+    if let Some(ban) = state.banned.get(&device.phone) {
+        return Some(ban.failure());
+    }
     if !state.linked.contains(device) {
-        return false;
+        return Some(NodeBuilder::new("failure").attr("reason", "401").build());
     }
     state.logins += 1;
     if let Some(line) = state.lines.get_mut(&id) {
         line.device = Some(device.clone());
     }
-    true
+    None
 }
 
 /// The server's half of the Noise handshake; answers the client's login payload.
@@ -274,6 +279,10 @@ fn answer(shared: &Shared, id: u64, node: &Node) -> Vec<Step> {
             if let Some(from) = state.lines.get(&id).and_then(|line| line.device.clone()) {
                 state.sent.push(SentMessage { id: stanza_id.clone(), to: recipient.clone(), kind, from });
             }
+            if state.holding_acks {
+                state.held.push((stanza_id, recipient));
+                return Vec::new();
+            }
             vec![Step::Send(ack("message", &stanza_id, &recipient))]
         }
         ("ack", _) => {
@@ -331,7 +340,7 @@ fn result(id: &str, to: Option<&str>, children: Vec<Node>) -> Node {
     }
 }
 
-fn ack(class: &'static str, id: &str, from: &str) -> Node {
+pub(super) fn ack(class: &'static str, id: &str, from: &str) -> Node {
     NodeBuilder::new("ack")
         .attr("class", class)
         .attr("id", id.to_owned())

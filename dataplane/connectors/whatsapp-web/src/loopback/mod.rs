@@ -62,6 +62,29 @@ pub struct SentMessage {
     pub from: Device,
 }
 
+/// Why the server refuses an account's devices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ban {
+    /// The account is locked (403): its devices are logged out.
+    Locked,
+    /// A temporary ban (402) for this many seconds.
+    Temporary { seconds: u64 },
+}
+
+impl Ban {
+    /// The `<failure>` a login gets.
+    fn failure(self) -> Node {
+        match self {
+            Ban::Locked => NodeBuilder::new("failure").attr("reason", "403").build(),
+            Ban::Temporary { seconds } => NodeBuilder::new("failure")
+                .attr("reason", "402")
+                .attr("code", "101")
+                .attr("expire", seconds.to_string())
+                .build(),
+        }
+    }
+}
+
 /// A WhatsApp server and phone on a loopback port.
 pub struct LoopbackWhatsApp {
     addr: SocketAddr,
@@ -138,6 +161,40 @@ impl LoopbackWhatsApp {
         self.shared.lock().stanzas.iter().cloned().collect()
     }
 
+    /// From now on the server refuses every device of `phone` with `ban`; connected ones are
+    /// cut off and meet it when they log in again.
+    pub fn ban(&self, phone: &str, ban: Ban) {
+        let mut state = self.shared.lock();
+        state.banned.insert(phone.to_owned(), ban);
+        for line in state.lines.values().filter(|line| line.device.as_ref().is_some_and(|d| d.phone == phone)) {
+            let _ = line.out.send(Outbound::Close);
+        }
+    }
+
+    /// While on, the server takes messages without acknowledging them (a device then holds
+    /// them as not yet sent); turned off, it acknowledges every message it held to the device
+    /// that is connected now.
+    pub fn hold_acks(&self, on: bool) {
+        let mut state = self.shared.lock();
+        state.holding_acks = on;
+        if on {
+            return;
+        }
+        let held = std::mem::take(&mut state.held);
+        for (id, to) in held {
+            let from = state.sent.iter().rev().find(|m| m.id == id).map(|m| m.from.clone());
+            let line = state.lines.values().find(|line| line.device.is_some() && line.device == from);
+            if let Some(line) = line {
+                let _ = line.out.send(Outbound::Node(line::ack("message", &id, &to)));
+            }
+        }
+    }
+
+    /// Connections the server accepted so far (each connect attempt of a device is one).
+    pub fn connections(&self) -> u64 {
+        self.shared.lock().connections
+    }
+
     /// Drops every open connection, as a network failure would; devices stay linked.
     pub fn drop_connections(&self) {
         for line in self.shared.lock().lines.values() {
@@ -199,6 +256,14 @@ struct State {
     sent: Vec<SentMessage>,
     /// Other people's devices' keys, by device jid.
     bundles: HashMap<String, directory::Bundle>,
+    /// Accounts the server refuses, by number.
+    banned: HashMap<String, Ban>,
+    /// Whether messages wait for their ack ([`LoopbackWhatsApp::hold_acks`]), and those waiting:
+    /// id and recipient.
+    holding_acks: bool,
+    held: Vec<(String, String)>,
+    /// Connections accepted so far.
+    connections: u64,
     /// The keys each device uploaded.
     uploaded: HashMap<Device, contact::Uploaded>,
     /// Ids of the messages devices confirmed (delivery receipt or ack), oldest first.
