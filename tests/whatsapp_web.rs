@@ -364,6 +364,36 @@ mod paired {
         assert_eq!(whatsapp.connections(), attempts, "no reconnect while the account is locked");
     }
 
+    #[tokio::test]
+    async fn a_device_linked_by_the_code_its_owner_types_connects() {
+        let whatsapp = LoopbackWhatsApp::start().await.unwrap();
+        let dir = temp_dir();
+        let ce = Chatedge::up(dir.path(), &config(&whatsapp));
+        let http = Http::new();
+        let sink = Sink::start().await;
+        let web =
+            create_instance_with(&http, &ce, Some(&sink), json!({"name": "shop", "network": "whatsapp-web"})).await;
+        common::wait_known(&http, &ce, &web).await;
+
+        let code = eventually(Duration::from_secs(30), || async {
+            let (s, v) = http.get(&ce.instance_url(&web, "phone-code/5511987650002"), None).await;
+            (s == 200).then(|| v["value"].as_str().map(str::to_owned)).flatten()
+        })
+        .await
+        .unwrap_or_else(|| panic!("a code for the number; log:\n{}", ce.log()));
+        assert_eq!(code.replace('-', "").len(), 8, "{code}");
+        whatsapp.enter_code("5511987650002", &code).expect("a device waits for that number");
+        status(&http, &ce, &web, true).await;
+        let connected = sink
+            .wait_for(Duration::from_secs(30), "ConnectedCallback", |e| {
+                e.iter().any(|r| r.body["type"] == "ConnectedCallback")
+            })
+            .await;
+        let connected = connected.iter().find(|r| r.body["type"] == "ConnectedCallback").unwrap();
+        assert_eq!(connected.body["phone"], "5511987650002", "{}", connected.body);
+        assert_eq!(whatsapp.connected(), vec![Device { phone: "5511987650002".into(), device: 1 }]);
+    }
+
     /// Pairs `instances` one after another and waits until all are connected.
     async fn pair_all(
         http: &Http,

@@ -22,7 +22,7 @@ use whatsapp_rust::wacore_binary::{util::unpack, Jid, Node};
 use whatsapp_rust::waproto::buffa::{Message as _, MessageField};
 use whatsapp_rust::waproto::whatsapp as wa;
 
-use super::{contact, directory, Device, Line, Outbound, SentMessage, Shared};
+use super::{contact, directory, phone, Device, Line, Outbound, SentMessage, Shared};
 
 pub(super) const SERVER: &str = "s.whatsapp.net";
 /// Pairing refs handed to a device that is not paired yet (one QR code each).
@@ -41,7 +41,7 @@ pub(super) async fn accept(listener: TcpListener, shared: Arc<Shared>) {
                 state.connections += 1;
                 state.next_line += 1;
                 let id = state.next_line;
-                state.lines.insert(id, Line { out, refs: Vec::new(), device: None, pairing: None });
+                state.lines.insert(id, Line { out, refs: Vec::new(), device: None, pairing: None, code: None });
                 id
             };
             if let Err(why) = serve(tcp, &shared, id, outbound).await {
@@ -255,6 +255,10 @@ fn answer(shared: &Shared, id: u64, node: &Node) -> Vec<Step> {
         }
         ("iq", "get" | "set") => {
             let children = match xmlns.as_str() {
+                "md" if child("link_code_companion_reg") => node
+                    .get_optional_child("link_code_companion_reg")
+                    .map(|reg| phone::code_stage(shared, id, reg).unwrap_or_default())
+                    .unwrap_or_default(),
                 "w:sync:app:state" => vec![nothing_to_sync(node)],
                 "encrypt" if child("registration") => {
                     contact::keys_uploaded(shared, id, node);
@@ -372,7 +376,7 @@ fn pair_device(refs: Vec<String>) -> Node {
         .build()
 }
 
-fn pairing_ref() -> String {
+pub(super) fn pairing_ref() -> String {
     let mut bytes = [0u8; 12];
     rand10::rng().fill_bytes(&mut bytes);
     format!("2@{}", base64::engine::general_purpose::STANDARD.encode(bytes))

@@ -113,6 +113,12 @@ impl LoopbackWhatsApp {
         phone::scan(&self.shared, qr, phone)
     }
 
+    /// The owner of `phone` types `code` (what `phone-code` answered) into the phone, for the
+    /// device that asked to be linked to that number; the device then finishes the link itself.
+    pub fn enter_code(&self, phone: &str, code: &str) -> Result<(), ScanError> {
+        phone::enter_code(&self.shared, phone, &code.replace('-', ""))
+    }
+
     /// The phone removes `device` from its linked devices: a connected device is told at once
     /// (stream error 401); a later login is refused.
     pub fn unlink(&self, device: &Device) {
@@ -281,6 +287,8 @@ struct Line {
     device: Option<Device>,
     /// The device the phone has just linked on it, until the device signs its identity.
     pairing: Option<Device>,
+    /// A link by code the device asked for.
+    code: Option<phone::CodeLink>,
 }
 
 /// What the server puts on a connection besides its answers.
