@@ -202,13 +202,26 @@ mod paired {
         device: Device,
     }
 
-    async fn paired(whatsapp: &LoopbackWhatsApp, dir: &std::path::Path) -> Paired {
+    /// The body of the first ConnectedCallback `sink` got.
+    async fn connected_callback(sink: &Sink) -> Value {
+        let is_connected = |r: &common::sink::Received| r.body["type"] == "ConnectedCallback";
+        let events = sink.wait_for(Duration::from_secs(30), "ConnectedCallback", |e| e.iter().any(is_connected)).await;
+        events.into_iter().find(is_connected).map(|r| r.body).unwrap_or_default()
+    }
+
+    /// chatedge up against `whatsapp`, with an instance on WhatsApp Web whose webhooks go to a sink.
+    async fn unpaired(whatsapp: &LoopbackWhatsApp, dir: &std::path::Path) -> (Chatedge, Http, Sink, Instance) {
         let ce = Chatedge::up(dir, &config(whatsapp));
         let http = Http::new();
         let sink = Sink::start().await;
         let web =
             create_instance_with(&http, &ce, Some(&sink), json!({"name": "shop", "network": "whatsapp-web"})).await;
         common::wait_known(&http, &ce, &web).await;
+        (ce, http, sink, web)
+    }
+
+    async fn paired(whatsapp: &LoopbackWhatsApp, dir: &std::path::Path) -> Paired {
+        let (ce, http, sink, web) = unpaired(whatsapp, dir).await;
         // The customer's phone scans the code the integrator shows.
         let qr = qr_code(&http, &ce, &web).await;
         assert!(qr.starts_with("2@"), "{qr}");
@@ -224,13 +237,8 @@ mod paired {
         let whatsapp = LoopbackWhatsApp::start().await.unwrap();
         let dir = temp_dir();
         let Paired { ce, http, sink, web, device } = paired(&whatsapp, dir.path()).await;
-        let connected = sink
-            .wait_for(Duration::from_secs(30), "ConnectedCallback", |e| {
-                e.iter().any(|r| r.body["type"] == "ConnectedCallback")
-            })
-            .await;
-        let connected = connected.iter().find(|r| r.body["type"] == "ConnectedCallback").unwrap();
-        assert_eq!(connected.body["phone"], "5511987650001", "{}", connected.body);
+        let connected = connected_callback(&sink).await;
+        assert_eq!(connected["phone"], "5511987650001", "{connected}");
         assert_eq!(whatsapp.connected(), vec![device.clone()]);
 
         // A text leaves under chatedge's own message id.
@@ -368,13 +376,7 @@ mod paired {
     async fn a_device_linked_by_the_code_its_owner_types_connects() {
         let whatsapp = LoopbackWhatsApp::start().await.unwrap();
         let dir = temp_dir();
-        let ce = Chatedge::up(dir.path(), &config(&whatsapp));
-        let http = Http::new();
-        let sink = Sink::start().await;
-        let web =
-            create_instance_with(&http, &ce, Some(&sink), json!({"name": "shop", "network": "whatsapp-web"})).await;
-        common::wait_known(&http, &ce, &web).await;
-
+        let (ce, http, sink, web) = unpaired(&whatsapp, dir.path()).await;
         let code = eventually(Duration::from_secs(30), || async {
             let (s, v) = http.get(&ce.instance_url(&web, "phone-code/5511987650002"), None).await;
             (s == 200).then(|| v["value"].as_str().map(str::to_owned)).flatten()
@@ -384,13 +386,8 @@ mod paired {
         assert_eq!(code.replace('-', "").len(), 8, "{code}");
         whatsapp.enter_code("5511987650002", &code).expect("a device waits for that number");
         status(&http, &ce, &web, true).await;
-        let connected = sink
-            .wait_for(Duration::from_secs(30), "ConnectedCallback", |e| {
-                e.iter().any(|r| r.body["type"] == "ConnectedCallback")
-            })
-            .await;
-        let connected = connected.iter().find(|r| r.body["type"] == "ConnectedCallback").unwrap();
-        assert_eq!(connected.body["phone"], "5511987650002", "{}", connected.body);
+        let connected = connected_callback(&sink).await;
+        assert_eq!(connected["phone"], "5511987650002", "{connected}");
         assert_eq!(whatsapp.connected(), vec![Device { phone: "5511987650002".into(), device: 1 }]);
     }
 
