@@ -409,21 +409,25 @@ mod paired {
     }
 
     /// Issue 13 §1's figure: the resident memory an idle connected session adds, with the
-    /// engine's store on RocksDB. Half the sessions are paired, then the other half; the growth
-    /// between the two, divided by their number, leaves out what the first session of a process
-    /// pays once. A measurement, not a check: run it by hand on a release build (README, "Memory
-    /// per WhatsApp Web session").
+    /// engine's store on RocksDB. `SESSIONS` instances (default 50) are paired in `STEPS` equal
+    /// steps (default 5); after each, once things settle, the process's resident memory is read.
+    /// The growth over the steps after the first, divided by their sessions, is the figure: it
+    /// leaves out what the first sessions of a process pay once (RocksDB's memtables, the
+    /// allocator's arenas). A measurement, not a check: run it by hand on a release build
+    /// (README, "Memory per WhatsApp Web session").
     #[tokio::test]
     #[ignore = "a measurement; run by hand: cargo test --release --features whatsapp-web-loopback --test whatsapp_web -- --ignored --nocapture"]
     async fn idle_memory_per_connected_session() {
-        let half: usize = std::env::var("SESSIONS").ok().and_then(|n| n.parse().ok()).unwrap_or(50) / 2;
+        let env = |name: &str, default: usize| std::env::var(name).ok().and_then(|n| n.parse().ok()).unwrap_or(default);
+        let (sessions, steps) = (env("SESSIONS", 50), env("STEPS", 5).max(2));
+        let step = sessions / steps;
         let settle = Duration::from_secs(30);
         let whatsapp = LoopbackWhatsApp::start().await.unwrap();
         let dir = temp_dir();
         let ce = Chatedge::up(dir.path(), &config(&whatsapp));
         let http = Http::new();
         let mut instances = Vec::new();
-        for n in 0..2 * half {
+        for n in 0..step * steps {
             let body = json!({"name": format!("shop {n}"), "network": "whatsapp-web"});
             instances.push(create_instance_with(&http, &ce, None, body).await);
         }
@@ -431,21 +435,22 @@ mod paired {
             common::wait_known(&http, &ce, instance).await;
         }
         tokio::time::sleep(settle).await;
-        let unpaired = ce.rss_kib();
-        pair_all(&http, &ce, &whatsapp, &instances[..half], 5511900000000).await;
-        tokio::time::sleep(settle).await;
-        let first_half = ce.rss_kib();
-        pair_all(&http, &ce, &whatsapp, &instances[half..], 5511910000000).await;
-        tokio::time::sleep(settle).await;
-        let all = ce.rss_kib();
-        assert_eq!(whatsapp.connected().len(), 2 * half, "every session is connected");
-        let per_session = (all.saturating_sub(first_half)) as f64 / half as f64;
+        let mut rss = vec![(0, ce.rss_kib(), ce.rss_anon_kib())];
+        for (n, batch) in instances.chunks(step).enumerate() {
+            pair_all(&http, &ce, &whatsapp, batch, 5511900000000 + (n * step) as u64).await;
+            tokio::time::sleep(settle).await;
+            rss.push(((n + 1) * step, ce.rss_kib(), ce.rss_anon_kib()));
+            println!("{:>4} connected: VmRSS {:>7} KiB, RssAnon {:>7} KiB", (n + 1) * step, rss[n + 1].1, rss[n + 1].2);
+        }
+        assert_eq!(whatsapp.connected().len(), step * steps, "every session is connected");
+        let (first, last) = (rss[1], rss[steps]);
+        let per_session = |a: u64, b: u64| b.saturating_sub(a) as f64 / (last.0 - first.0) as f64;
         println!(
-            "{} instances: RSS {unpaired} KiB unpaired, {first_half} KiB with {half} connected, {all} KiB with {} connected; \
-             {per_session:.0} KiB per idle connected session (the second {half}); the first {half} added {} KiB",
-            2 * half,
-            2 * half,
-            first_half.saturating_sub(unpaired)
+            "unpaired: VmRSS {} KiB; the first {step} sessions added {} KiB; after them, {:.0} KiB VmRSS ({:.0} KiB RssAnon) per idle connected session",
+            rss[0].1,
+            first.1.saturating_sub(rss[0].1),
+            per_session(first.1, last.1),
+            per_session(first.2, last.2),
         );
     }
 }

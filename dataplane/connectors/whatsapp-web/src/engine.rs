@@ -1096,6 +1096,9 @@ pub enum EngineEvent {
     Connected {
         phone: Option<String>,
     },
+    /// The account's name arrived from the phone (app state) while connected, after the line
+    /// went unavailable: the engine then announces itself available, as WhatsApp Web does.
+    NameSynced,
     /// The connection dropped; the saved session is still good.
     Disconnected {
         reason: String,

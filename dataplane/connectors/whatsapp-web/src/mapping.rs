@@ -79,6 +79,8 @@ pub fn map(line: LineId, event: EngineEvent, after_pair: bool, settings: &Settin
             },
             None => lost(line, "connected without a phone number".to_owned()),
         },
+        // Unavailable again, so the phone keeps showing notifications.
+        EngineEvent::NameSynced => Mapped { next: Next::GoUnavailable, ..Mapped::nothing() },
         EngineEvent::Disconnected { .. } if after_pair => {
             Mapped { state: Some(LineState::Connecting), ..Mapped::nothing() }
         }
@@ -259,6 +261,14 @@ mod tests {
                 false,
                 vec![WaEvent::Connected { instance, generation, phone: phone("5511999990000") }],
                 Some(LineState::Online),
+                Next::GoUnavailable,
+            ),
+            (
+                "the account's name arriving after connecting goes unavailable again",
+                EngineEvent::NameSynced,
+                false,
+                vec![],
+                None,
                 Next::GoUnavailable,
             ),
             (

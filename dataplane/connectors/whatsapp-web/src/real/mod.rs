@@ -962,6 +962,8 @@ pub fn translate(event: &Event) -> Option<EngineEvent> {
         Event::PairSuccess(p) => EngineEvent::Paired { phone: p.id.user.to_string() },
         Event::PairError(e) => EngineEvent::ConnectFailed { reason: format!("pairing failed: {e:?}") },
         Event::Connected(_) => EngineEvent::Connected { phone: None },
+        // The engine announces itself available when the name first arrives.
+        Event::SelfPushNameUpdated(u) if u.old_name.is_empty() && !u.new_name.is_empty() => EngineEvent::NameSynced,
         Event::Disconnected(d) => EngineEvent::Disconnected { reason: d.reason.to_string() },
         Event::StreamReplaced(_) => EngineEvent::LoggedOut(LogoutKind::Replaced),
         Event::TemporaryBan(b) => EngineEvent::LoggedOut(LogoutKind::TempBanned { expire: b.expire.to_std().ok() }),

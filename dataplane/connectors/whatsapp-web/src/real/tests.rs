@@ -11,8 +11,8 @@ use chatedge_connector::{KvStore, MemKv};
 use whatsapp_rust::wacore::chrono::{TimeZone, Utc};
 use whatsapp_rust::wacore::net::DisconnectReason;
 use whatsapp_rust::wacore::types::events::{
-    ConnectFailure, ConnectFailureReason, Connected, Disconnected, Event, LoggedOut, PairingQrCode, Receipt, ServerAck,
-    StreamReplaced, TempBanReason, TemporaryBan,
+    ConnectFailure, ConnectFailureReason, Connected, Disconnected, Event, LoggedOut, PairingQrCode, Receipt,
+    SelfPushNameUpdated, ServerAck, StreamReplaced, TempBanReason, TemporaryBan,
 };
 use whatsapp_rust::wacore::types::message::MessageSource;
 use whatsapp_rust::wacore::types::presence::ReceiptType;
@@ -55,6 +55,28 @@ fn whatsapp_rust_events_translate_to_the_connectors_words() {
             Some(EngineEvent::Qr { code: "2@r,n,i,a,1".into(), valid_for: Duration::from_secs(60) }),
         ),
         ("connected", Event::Connected(Connected::builder().build()), Some(EngineEvent::Connected { phone: None })),
+        (
+            "the account's first name",
+            Event::SelfPushNameUpdated(
+                SelfPushNameUpdated::builder()
+                    .from_server(true)
+                    .old_name(String::new())
+                    .new_name("Loja".into())
+                    .build(),
+            ),
+            Some(EngineEvent::NameSynced),
+        ),
+        (
+            "a renamed account",
+            Event::SelfPushNameUpdated(
+                SelfPushNameUpdated::builder()
+                    .from_server(true)
+                    .old_name("Loja".into())
+                    .new_name("Loja 2".into())
+                    .build(),
+            ),
+            None,
+        ),
         (
             "a dropped connection",
             Event::Disconnected(Disconnected::builder().reason(DisconnectReason::StreamEnded).build()),
