@@ -384,11 +384,22 @@ mod paired {
         .await
         .unwrap_or_else(|| panic!("a code for the number; log:\n{}", ce.log()));
         assert_eq!(code.replace('-', "").len(), 8, "{code}");
+        // A business account: its device learns the account's name at pairing, so it can show
+        // a presence at all (a personal account's name comes with app state).
+        whatsapp.business("5511987650002", "Loja Centro");
         whatsapp.enter_code("5511987650002", &code).expect("a device waits for that number");
         status(&http, &ce, &web, true).await;
         let connected = connected_callback(&sink).await;
         assert_eq!(connected["phone"], "5511987650002", "{connected}");
         assert_eq!(whatsapp.connected(), vec![Device { phone: "5511987650002".into(), device: 1 }]);
+
+        // Once connected the device goes unavailable, so the phone keeps showing notifications.
+        let unavailable = || whatsapp.presences().last().is_some_and(|p| p.contains("type=unavailable"));
+        eventually(Duration::from_secs(30), || async { unavailable().then_some(()) })
+            .await
+            .unwrap_or_else(|| panic!("unavailable after connecting: {:?}", whatsapp.presences()));
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert!(unavailable(), "and stays so: {:?}", whatsapp.presences());
     }
 
     /// Pairs `instances` one after another and waits until all are connected.

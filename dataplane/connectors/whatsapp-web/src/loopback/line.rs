@@ -32,7 +32,11 @@ type Failure = String;
 
 pub(super) async fn accept(listener: TcpListener, shared: Arc<Shared>) {
     loop {
-        let Ok((tcp, _)) = listener.accept().await else { continue };
+        let Ok((tcp, _)) = listener.accept().await else {
+            // Out of descriptors, say: wait rather than spin.
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            continue;
+        };
         let shared = shared.clone();
         tokio::spawn(async move {
             let (out, outbound) = mpsc::unbounded_channel();

@@ -113,6 +113,20 @@ impl LoopbackWhatsApp {
         phone::scan(&self.shared, qr, phone)
     }
 
+    /// Makes `phone` a business account named `name`: devices linked to it from now on learn
+    /// the name at pairing (a personal account's name only comes with app state, which this
+    /// server does not send), so they can announce their presence.
+    pub fn business(&self, phone: &str, name: &str) {
+        self.shared.lock().business_names.insert(phone.to_owned(), name.to_owned());
+    }
+
+    /// The presence stanzas devices sent (`available`, `unavailable`), oldest first, among the
+    /// last stanzas kept.
+    pub fn presences(&self) -> Vec<String> {
+        let state = self.shared.lock();
+        state.stanzas.iter().filter(|s| s.starts_with("<presence")).cloned().collect()
+    }
+
     /// The owner of `phone` types `code` (what `phone-code` answered) into the phone, for the
     /// device that asked to be linked to that number; the device then finishes the link itself.
     pub fn enter_code(&self, phone: &str, code: &str) -> Result<(), ScanError> {
@@ -262,6 +276,8 @@ struct State {
     sent: Vec<SentMessage>,
     /// Other people's devices' keys, by device jid.
     bundles: HashMap<String, directory::Bundle>,
+    /// Business accounts' names, by number: a device linked to one learns it at pairing.
+    business_names: HashMap<String, String>,
     /// Accounts the server refuses, by number.
     banned: HashMap<String, Ban>,
     /// Whether messages wait for their ack ([`LoopbackWhatsApp::hold_acks`]), and those waiting:

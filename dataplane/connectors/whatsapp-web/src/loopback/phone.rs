@@ -81,9 +81,10 @@ fn link(
     let device = Device { phone: phone.to_owned(), device: *number };
     let account = account(state, phone);
     let identity = signed_identity(&account, identity_key, adv_secret, device.device);
+    let success = pair_success(&device, identity, state.business_names.get(phone).map(String::as_str));
     let line = state.lines.get_mut(&line).ok_or(ScanError::Gone)?;
     line.pairing = Some(device.clone());
-    line.out.send(Outbound::Node(pair_success(&device, identity))).map_err(|_| ScanError::Gone)?;
+    line.out.send(Outbound::Node(success)).map_err(|_| ScanError::Gone)?;
     Ok(device)
 }
 
@@ -241,28 +242,28 @@ fn signed_identity(account: &KeyPair, identity_key: &[u8; 32], adv_secret: &[u8]
     .encode_to_vec()
 }
 
-fn pair_success(device: &Device, identity: Vec<u8>) -> Node {
+/// `pair-success` for `device`; a business account's name comes with it (`business`).
+fn pair_success(device: &Device, identity: Vec<u8>, business: Option<&str>) -> Node {
     let jid: Option<Jid> = device.jid().parse().ok();
     let lid: Option<Jid> = device.lid().parse().ok();
     let mut about = NodeBuilder::new("device");
     if let (Some(jid), Some(lid)) = (jid, lid) {
         about = about.attr("jid", jid).attr("lid", lid);
     }
+    let mut children = vec![
+        NodeBuilder::new("device-identity").attr("key-index", device.device.to_string()).bytes(identity).build(),
+        about.build(),
+        NodeBuilder::new("platform").attr("name", if business.is_some() { "smba" } else { "android" }).build(),
+    ];
+    if let Some(name) = business {
+        children.push(NodeBuilder::new("biz").attr("name", name.to_owned()).build());
+    }
     NodeBuilder::new("iq")
         .attr("from", super::line::SERVER)
         .attr("type", "set")
         .attr("id", format!("pair-{}", device.device))
         .attr("xmlns", "md")
-        .children([NodeBuilder::new("pair-success")
-            .children([
-                NodeBuilder::new("device-identity")
-                    .attr("key-index", device.device.to_string())
-                    .bytes(identity)
-                    .build(),
-                about.build(),
-                NodeBuilder::new("platform").attr("name", "android").build(),
-            ])
-            .build()])
+        .children([NodeBuilder::new("pair-success").children(children).build()])
         .build()
 }
 
