@@ -2,15 +2,21 @@
 //! 127.0.0.1, for tests and measurements (cargo feature `loopback-whatsapp`). It speaks what the
 //! engine speaks to WhatsApp: a WebSocket, the Noise handshake (XX for a first connection, IK once
 //! the engine has kept the server's certificate), then encrypted binary stanzas. It goes as far as
-//! a device's life needs: the phone scans the QR code the engine shows ([`LoopbackWhatsApp::scan`]),
-//! the device logs in and stays connected (pings, passive mode, the offline queue, app state
-//! answered as nothing to sync), its messages get the server's ack and are kept for the test to
-//! read ([`LoopbackWhatsApp::sent`]), and the phone can unlink it ([`LoopbackWhatsApp::unlink`]).
+//! a device's life needs: the phone links the device by the QR code the engine shows or by the
+//! code its owner types ([`LoopbackWhatsApp::scan`], [`LoopbackWhatsApp::enter_code`]); the
+//! device logs in and stays connected (pings, passive mode, the offline queue, app state answered
+//! as nothing to sync); its messages get the server's ack, or wait for it
+//! ([`LoopbackWhatsApp::hold_acks`]), and are kept for the test to read
+//! ([`LoopbackWhatsApp::sent`]); the recipient's phone sends receipts; a contact writes to the
+//! device with a Signal pre-key message ([`LoopbackWhatsApp::write`]); the phone can unlink the
+//! device and the server can refuse its account ([`LoopbackWhatsApp::unlink`],
+//! [`LoopbackWhatsApp::ban`]).
 //!
 //! It must never face a network: it binds loopback only. The peer cannot sign as WhatsApp, so
 //! the feature also turns off the engine's check of WhatsApp's certificate chain; for that reason
 //! the same feature makes the real engine refuse any address but loopback (`real::RealFactory`).
-//! Not here: Signal sessions (a message's content is not decrypted), groups, media, receipts.
+//! Not here: reading what a device sends (its messages are recorded by stanza, not decrypted),
+//! app state and history, groups, media, calls.
 
 mod contact;
 mod directory;
