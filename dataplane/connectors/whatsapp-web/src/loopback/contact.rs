@@ -15,7 +15,7 @@ use whatsapp_rust::wacore::libsignal::protocol::{
 };
 use whatsapp_rust::wacore::messages::MessageUtils;
 use whatsapp_rust::wacore_binary::builder::NodeBuilder;
-use whatsapp_rust::wacore_binary::{Jid, Node, NodeContent};
+use whatsapp_rust::wacore_binary::{Jid, Node};
 use whatsapp_rust::waproto::buffa::Message as _;
 use whatsapp_rust::waproto::whatsapp as wa;
 
@@ -42,10 +42,7 @@ pub(super) struct Uploaded {
 
 /// Keeps the keys a device uploads (`<iq xmlns="encrypt" type="set">`).
 pub(super) fn keys_uploaded(shared: &Shared, line: u64, upload: &Node) {
-    let bytes = |node: Option<&Node>| match node.and_then(|n| n.content.as_ref()) {
-        Some(NodeContent::Bytes(bytes)) => Some(bytes.clone()),
-        _ => None,
-    };
+    let bytes = super::line::bytes_of;
     let key = |node: Option<&Node>| bytes(node).and_then(|b| <[u8; 32]>::try_from(b).ok());
     let key_id = |node: Option<&Node>| bytes(node).map(|b| b.iter().fold(0u32, |id, byte| id << 8 | u32::from(*byte)));
     let child = |tag: &str| upload.get_optional_child(tag);
@@ -120,7 +117,7 @@ pub(super) async fn write(shared: &Shared, from: &str, to: &Device, text: &str) 
         NodeBuilder::new("enc").attr("v", "2").attr("type", "pkmsg").bytes(ciphertext.serialize().to_vec()).build();
     let stanza = stanza.children([enc]).build();
     let state = shared.lock();
-    let line = state.lines.values().find(|line| line.device.as_ref() == Some(to)).ok_or(WriteError::NotConnected)?;
+    let line = state.line_of(to).ok_or(WriteError::NotConnected)?;
     line.out.send(Outbound::Node(stanza)).map_err(|_| WriteError::NotConnected)?;
     Ok(id)
 }

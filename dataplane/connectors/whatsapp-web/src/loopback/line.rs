@@ -18,7 +18,7 @@ use whatsapp_rust::wacore::noise::{NoiseCipher, NoiseHandshake};
 use whatsapp_rust::wacore_binary::builder::NodeBuilder;
 use whatsapp_rust::wacore_binary::consts::{NOISE_PATTERN_IK, NOISE_PATTERN_XX, WA_CONN_HEADER};
 use whatsapp_rust::wacore_binary::marshal::{marshal, unmarshal_ref};
-use whatsapp_rust::wacore_binary::{util::unpack, Jid, Node};
+use whatsapp_rust::wacore_binary::{util::unpack, Jid, Node, NodeContent};
 use whatsapp_rust::waproto::buffa::{Message as _, MessageField};
 use whatsapp_rust::waproto::whatsapp as wa;
 
@@ -384,6 +384,14 @@ pub(super) fn pairing_ref() -> String {
     let mut bytes = [0u8; 12];
     rand10::rng().fill_bytes(&mut bytes);
     format!("2@{}", base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+/// The bytes a node carries, if that is what it carries.
+pub(super) fn bytes_of(node: Option<&Node>) -> Option<Vec<u8>> {
+    match node.and_then(|n| n.content.as_ref()) {
+        Some(NodeContent::Bytes(bytes)) => Some(bytes.clone()),
+        _ => None,
+    }
 }
 
 pub(super) fn now() -> u64 {

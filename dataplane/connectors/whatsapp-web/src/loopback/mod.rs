@@ -144,7 +144,7 @@ impl LoopbackWhatsApp {
     pub fn unlink(&self, device: &Device) {
         let mut state = self.shared.lock();
         state.linked.remove(device);
-        for line in state.lines.values().filter(|line| line.device.as_ref() == Some(device)) {
+        if let Some(line) = state.line_of(device) {
             let _ = line.out.send(Outbound::Node(line::stream_error("401")));
             let _ = line.out.send(Outbound::Close);
         }
@@ -164,7 +164,7 @@ impl LoopbackWhatsApp {
     }
 
     fn send_to(&self, device: &Device, node: Node) {
-        for line in self.shared.lock().lines.values().filter(|line| line.device.as_ref() == Some(device)) {
+        if let Some(line) = self.shared.lock().line_of(device) {
             let _ = line.out.send(Outbound::Node(node.clone()));
         }
     }
@@ -209,8 +209,7 @@ impl LoopbackWhatsApp {
         let held = std::mem::take(&mut state.held);
         for (id, to) in held {
             let from = state.sent.iter().rev().find(|m| m.id == id).map(|m| m.from.clone());
-            let line = state.lines.values().find(|line| line.device.is_some() && line.device == from);
-            if let Some(line) = line {
+            if let Some(line) = from.and_then(|from| state.line_of(&from)) {
                 let _ = line.out.send(Outbound::Node(line::ack("message", &id, &to)));
             }
         }
@@ -298,6 +297,13 @@ struct State {
     confirmed: Vec<String>,
     /// The last stanzas devices sent, as their tag and attributes (at most [`KEPT_STANZAS`]).
     stanzas: std::collections::VecDeque<String>,
+}
+
+impl State {
+    /// The connection `device` is logged in on.
+    fn line_of(&self, device: &Device) -> Option<&Line> {
+        self.lines.values().find(|line| line.device.as_ref() == Some(device))
+    }
 }
 
 /// One open connection.

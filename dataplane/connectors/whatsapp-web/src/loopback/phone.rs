@@ -12,7 +12,7 @@ use whatsapp_rust::wacore::libsignal::crypto::aes_256_gcm_decrypt;
 use whatsapp_rust::wacore::libsignal::protocol::{KeyPair, PublicKey};
 use whatsapp_rust::wacore::pair_code::PairCodeUtils;
 use whatsapp_rust::wacore_binary::builder::NodeBuilder;
-use whatsapp_rust::wacore_binary::{Jid, Node, NodeContent};
+use whatsapp_rust::wacore_binary::{Jid, Node};
 use whatsapp_rust::waproto::buffa::Message as _;
 use whatsapp_rust::waproto::whatsapp as wa;
 
@@ -109,10 +109,7 @@ pub(super) fn code_stage(shared: &Shared, line: u64, reg: &Node) -> Result<Vec<N
     let mut attrs = reg.attrs();
     let stage = attrs.optional_string("stage").map(|s| s.into_owned()).unwrap_or_default();
     let phone = attrs.optional_jid("jid").map(|jid| jid.user.to_string()).unwrap_or_default();
-    let bytes = |tag: &str| match reg.get_optional_child(tag).and_then(|n| n.content.as_ref()) {
-        Some(NodeContent::Bytes(bytes)) => Some(bytes.clone()),
-        _ => None,
-    };
+    let bytes = |tag: &str| super::line::bytes_of(reg.get_optional_child(tag));
     let mut state = shared.lock();
     match stage.as_str() {
         "companion_hello" => {
