@@ -211,7 +211,7 @@ impl Metrics {
             shard_connections: register(
                 &r,
                 IntGaugeVec::new(
-                    Opts::new("chatedge_dp_shard_connections", "open HTTP connections served on each shard's thread"),
+                    Opts::new("chatedge_dp_shard_connections", "open HTTP connections (TCP and QUIC) served on each shard's thread"),
                     &["shard"],
                 ),
             ),

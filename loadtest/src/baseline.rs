@@ -92,12 +92,12 @@ pub async fn serve(args: &BaselineServerArgs) -> Result<()> {
     let mut opts = ServeOptions::default();
     let mut serving: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> = if args.tls_self_signed {
         let tls = Tls::load(CertSource::SelfSigned).context("generating the certificate")?;
-        let (listener, endpoint) = bind_tls(args.listen, &tls, &opts).await?;
+        let (listener, port) = bind_tls(args.listen, &tls, &opts).await?;
         let addr = listener.local_addr()?;
         announce(&format!("https://{addr}"), tls.self_signed_pem())?;
         opts.alt_svc = Some(chatedge_serve::alt_svc_h3(addr.port())); // as chatedge announces it
         let tcp = chatedge_serve::serve_tls(listener, tls, handler.clone(), stopped.clone(), opts.clone());
-        let h3 = chatedge_serve::h3::serve_h3(endpoint, handler, stopped, opts);
+        let h3 = chatedge_serve::h3::serve_h3(port, handler, stopped, opts);
         Box::pin(async move {
             tokio::join!(tcp, h3);
         })
@@ -117,14 +117,18 @@ pub async fn serve(args: &BaselineServerArgs) -> Result<()> {
 }
 
 /// A TCP listener on `listen` and a QUIC endpoint on the same port number over UDP.
-async fn bind_tls(listen: SocketAddr, tls: &Tls, opts: &ServeOptions) -> Result<(TcpListener, quinn::Endpoint)> {
+async fn bind_tls(
+    listen: SocketAddr,
+    tls: &Tls,
+    opts: &ServeOptions,
+) -> Result<(TcpListener, chatedge_serve::h3::H3Port)> {
     let mut tries = 0;
     loop {
         tries += 1;
         let listener = TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
         let addr = listener.local_addr()?;
-        match chatedge_serve::h3::endpoint(tls, addr, &opts.limits) {
-            Ok(endpoint) => return Ok((listener, endpoint)),
+        match chatedge_serve::h3::bind(tls, addr, &opts.limits) {
+            Ok(port) => return Ok((listener, port)),
             Err(_) if listen.port() == 0 && tries < BIND_TRIES => continue,
             Err(e) => return Err(e).with_context(|| format!("HTTP/3 on UDP {addr}")),
         }

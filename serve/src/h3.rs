@@ -2,7 +2,10 @@
 //! handler the TCP listeners serve — its request body is the stream's receive half, read
 //! only when the handler reads it. It owns the QUIC endpoint and one task per connection
 //! (plus one per request, owned by that connection's task); the same gate, idle, header and
-//! write limits apply as on TCP. 0-RTT is off (tls.rs). Runs on the planes' runtime.
+//! write limits apply as on TCP. 0-RTT is off (tls.rs). Without a placement one endpoint runs
+//! on the planes' runtime; with one, each runtime of it runs an endpoint of its own on the same
+//! port (`SO_REUSEPORT` sockets, Linux; elsewhere the first socket only), so that HTTP/3's
+//! requests stay on the shard threads like the TCP listeners' placed connections.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -18,6 +21,7 @@ use tokio::task::JoinSet;
 use crate::body::{Body, H3Body};
 use crate::conn::{Activity, InFlight};
 use crate::limits::{Limits, Slot};
+use crate::placement::Place;
 use crate::shutdown::{stopped, Connections};
 use crate::tls::{Tls, TlsError};
 use crate::ServeOptions;
@@ -25,8 +29,22 @@ use crate::ServeOptions;
 /// HTTP/3's "no error" code (RFC 9114 §8.1), used when closing an idle or draining connection.
 const H3_NO_ERROR: u32 = 0x100;
 
-/// A QUIC endpoint bound to `addr` (UDP) with `tls`'s certificate.
-pub fn endpoint(tls: &Tls, addr: SocketAddr, limits: &Limits) -> Result<quinn::Endpoint, TlsError> {
+/// An HTTP/3 port: its UDP socket, bound at start so that the port is ours, and the QUIC
+/// configuration every endpoint serving it shares.
+pub struct H3Port {
+    socket: std::net::UdpSocket,
+    quic: Quic,
+}
+
+struct Quic {
+    server: quinn::ServerConfig,
+    /// One for all the port's endpoints: the same stateless-reset key, so a reset from any of
+    /// them is one the client recognises.
+    endpoint: quinn::EndpointConfig,
+}
+
+/// Binds UDP `addr` for HTTP/3 with `tls`'s certificate.
+pub fn bind(tls: &Tls, addr: SocketAddr, limits: &Limits) -> Result<H3Port, TlsError> {
     let mut server = quinn::ServerConfig::with_crypto(Arc::new(tls.quic()?));
     let mut transport = quinn::TransportConfig::default();
     transport.max_concurrent_bidi_streams(limits.max_streams_per_connection.into());
@@ -35,12 +53,88 @@ pub fn endpoint(tls: &Tls, addr: SocketAddr, limits: &Limits) -> Result<quinn::E
         transport.max_idle_timeout(Some(idle));
     }
     server.transport_config(Arc::new(transport));
-    quinn::Endpoint::server(server, addr).map_err(|e| TlsError::Config(format!("cannot bind UDP {addr}: {e}")))
+    let socket = udp_socket(addr).map_err(|e| TlsError::Config(format!("cannot bind UDP {addr}: {e}")))?;
+    Ok(H3Port { socket, quic: Quic { server, endpoint: quinn::EndpointConfig::default() } })
 }
 
-/// Serves HTTP/3 on `endpoint` until `shutdown`, then stops accepting and drains.
-pub async fn serve_h3<H, F, B>(
+/// A UDP socket on `addr` that later sockets of this process may share (`SO_REUSEPORT`, on
+/// Linux): the kernel then spreads peers over the sockets by address, and a peer's packets
+/// always reach the same one.
+fn udp_socket(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
+    let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::DGRAM, None)?;
+    #[cfg(target_os = "linux")]
+    socket.set_reuse_port(true)?;
+    socket.bind(&addr.into())?;
+    Ok(socket.into())
+}
+
+impl Quic {
+    /// A QUIC endpoint on `socket`, driven by the runtime of the calling context.
+    fn endpoint(&self, socket: std::net::UdpSocket) -> std::io::Result<quinn::Endpoint> {
+        let runtime = Arc::new(quinn::TokioRuntime);
+        quinn::Endpoint::new(self.endpoint.clone(), Some(self.server.clone()), socket, runtime)
+    }
+}
+
+/// `socket` for the first place and, for every other place, one more socket on its address.
+/// A socket that cannot be added leaves its place out (logged): fewer threads serve HTTP/3.
+fn spread(socket: std::net::UdpSocket, places: Vec<Place>) -> Vec<(std::net::UdpSocket, Place)> {
+    let addr = socket.local_addr();
+    let mut places = places.into_iter();
+    let mut paired: Vec<_> = places.next().map(|first| (socket, first)).into_iter().collect();
+    for place in places {
+        match addr.as_ref().map(|addr| udp_socket(*addr)) {
+            Ok(Ok(socket)) => paired.push((socket, place)),
+            Ok(Err(e)) => tracing::warn!(error = %e, "HTTP/3 serves on fewer threads: cannot add a socket"),
+            Err(e) => tracing::warn!(error = %e, "HTTP/3 serves on fewer threads: no local address"),
+        }
+    }
+    paired
+}
+
+/// Serves HTTP/3 on `port` until `shutdown`, then stops accepting and drains. With a
+/// placement, every runtime of it runs an endpoint of its own on the port (the kernel spreads
+/// peers over their sockets), so that a request, the work it asks of that thread and the
+/// answer stay on one thread, as the TCP listeners' placed connections do; without one, one
+/// endpoint runs here.
+pub async fn serve_h3<H, F, B>(port: H3Port, handler: H, shutdown: watch::Receiver<bool>, opts: ServeOptions)
+where
+    H: Fn(Request<Body>, SocketAddr) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<B>> + Send + 'static,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
+{
+    let H3Port { socket, quic } = port;
+    let Some(placement) = opts.placement.clone() else {
+        match quic.endpoint(socket) {
+            Ok(endpoint) => serve_endpoint(endpoint, None, handler, shutdown, opts).await,
+            Err(e) => tracing::error!(error = %e, "HTTP/3 endpoint failed to start"),
+        }
+        return;
+    };
+    let mut endpoints = JoinSet::new();
+    for (socket, place) in spread(socket, placement.each()) {
+        let runtime = place.runtime.clone();
+        let endpoint = {
+            let _inside = runtime.enter(); // the endpoint's driver and socket belong to that runtime
+            quic.endpoint(socket)
+        };
+        match endpoint {
+            Ok(endpoint) => {
+                let serving = serve_endpoint(endpoint, Some(place), handler.clone(), shutdown.clone(), opts.clone());
+                endpoints.spawn_on(serving, &runtime);
+            }
+            Err(e) => tracing::error!(error = %e, "HTTP/3 endpoint failed to start"),
+        }
+    }
+    while endpoints.join_next().await.is_some() {}
+}
+
+/// One endpoint's accept loop, on the runtime it runs on; `place` counts its connections.
+async fn serve_endpoint<H, F, B>(
     endpoint: quinn::Endpoint,
+    place: Option<Place>,
     handler: H,
     mut shutdown: watch::Receiver<bool>,
     opts: ServeOptions,
@@ -69,7 +163,12 @@ pub async fn serve_h3<H, F, B>(
                 continue;
             }
         };
-        connections.spawn(connection(incoming, peer, slot, handler.clone(), opts.clone(), shutdown.clone()));
+        let open = place.as_ref().map(Place::open);
+        let task = connection(incoming, peer, slot, handler.clone(), opts.clone(), shutdown.clone());
+        connections.spawn(async move {
+            task.await;
+            drop(open);
+        });
     }
     endpoint.set_server_config(None); // refuse new connections while the open ones drain
     connections.drain(opts.limits.drain_timeout).await;

@@ -2,8 +2,10 @@
 //! connections run on the runtime that accepts them; with a [`Placement`] each accepted
 //! connection is handed, round robin, to one of a set of other runtimes (the data plane's
 //! shard threads), so that a request, the shard command it becomes and the reply to it stay on
-//! one thread instead of crossing threads twice. It owns no connection: it only chooses where
-//! one runs and counts how many are open on each runtime.
+//! one thread instead of crossing threads twice. HTTP/3 cannot move a connection (its packets
+//! arrive on an endpoint's socket), so it runs one endpoint on each runtime instead (h3.rs). It
+//! owns no connection: it only chooses where one runs and counts how many are open on each
+//! runtime.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -38,6 +40,12 @@ impl Placement {
     /// connections. `None` when there is no runtime to spread over.
     pub fn new(runtimes: Vec<(Handle, IntGauge)>) -> Option<Self> {
         (!runtimes.is_empty()).then(|| Placement { runtimes: runtimes.into(), next: Arc::default() })
+    }
+
+    /// Every runtime once, in order: where a listener that needs one of itself on each runtime
+    /// (HTTP/3's endpoints) puts them.
+    pub(crate) fn each(&self) -> Vec<Place> {
+        self.runtimes.iter().map(|(runtime, gauge)| Place { runtime: runtime.clone(), gauge: gauge.clone() }).collect()
     }
 
     /// The runtime the next connection runs on.

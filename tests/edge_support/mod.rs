@@ -109,39 +109,65 @@ pub fn get(path: &str) -> Request<Full<Bytes>> {
 
 /// One HTTP/3 request to 127.0.0.1:`port` (as `localhost`) trusting `pem`: status, body.
 pub async fn h3_request(port: u16, pem: &[u8], method: &str, path: &str, body: Vec<u8>) -> (u16, Bytes) {
-    let mut tls = client_config(pem, &[b"h3"]);
-    tls.enable_early_data = false;
-    let quic = quinn::crypto::rustls::QuicClientConfig::try_from(tls).unwrap();
-    let mut endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
-    endpoint.set_default_client_config(quinn::ClientConfig::new(Arc::new(quic)));
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    let conn = endpoint.connect(addr, "localhost").unwrap().await.unwrap();
-    let (mut driver, mut sender) = h3::client::new(h3_quinn::Connection::new(conn)).await.unwrap();
-    let drive = tokio::spawn(async move { std::future::poll_fn(|cx| driver.poll_close(cx)).await });
-    let req = Request::builder()
-        .method(method)
-        .uri(format!("https://localhost:{port}{path}"))
-        .header("content-type", "application/json")
-        .body(())
-        .unwrap();
-    let mut stream = sender.send_request(req).await.unwrap();
-    // A server that answers without the body (a refusal, a GET) may ask us to stop sending
-    // with H3_NO_ERROR (RFC 9114 §4.1): the answer still comes, so send errors are not fatal.
-    if !body.is_empty() {
-        let _ = stream.send_data(Bytes::from(body)).await;
+    let mut conn = H3Connection::open(port, pem).await;
+    let answer = conn.request(method, path, body).await;
+    conn.close();
+    answer
+}
+
+/// An HTTP/3 connection of its own (its own UDP socket) to 127.0.0.1:`port`, kept open for
+/// as many requests as a test sends on it.
+pub struct H3Connection {
+    port: u16,
+    endpoint: quinn::Endpoint,
+    sender: h3::client::SendRequest<h3_quinn::OpenStreams, Bytes>,
+    drive: tokio::task::JoinHandle<h3::error::ConnectionError>,
+}
+
+impl H3Connection {
+    pub async fn open(port: u16, pem: &[u8]) -> H3Connection {
+        let mut tls = client_config(pem, &[b"h3"]);
+        tls.enable_early_data = false;
+        let quic = quinn::crypto::rustls::QuicClientConfig::try_from(tls).unwrap();
+        let mut endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
+        endpoint.set_default_client_config(quinn::ClientConfig::new(Arc::new(quic)));
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let conn = endpoint.connect(addr, "localhost").unwrap().await.unwrap();
+        let (mut driver, sender) = h3::client::new(h3_quinn::Connection::new(conn)).await.unwrap();
+        let drive = tokio::spawn(async move { std::future::poll_fn(|cx| driver.poll_close(cx)).await });
+        H3Connection { port, endpoint, sender, drive }
     }
-    let _ = stream.finish().await;
-    let res = stream.recv_response().await.unwrap();
-    let mut out = Vec::new();
-    while let Some(mut chunk) = stream.recv_data().await.unwrap() {
-        while chunk.has_remaining() {
-            let n = chunk.chunk().len();
-            out.extend_from_slice(chunk.chunk());
-            chunk.advance(n);
+
+    /// Status and body of one request.
+    pub async fn request(&mut self, method: &str, path: &str, body: Vec<u8>) -> (u16, Bytes) {
+        let req = Request::builder()
+            .method(method)
+            .uri(format!("https://localhost:{}{path}", self.port))
+            .header("content-type", "application/json")
+            .body(())
+            .unwrap();
+        let mut stream = self.sender.send_request(req).await.unwrap();
+        // A server that answers without the body (a refusal, a GET) may ask us to stop sending
+        // with H3_NO_ERROR (RFC 9114 §4.1): the answer still comes, so send errors are not fatal.
+        if !body.is_empty() {
+            let _ = stream.send_data(Bytes::from(body)).await;
         }
+        let _ = stream.finish().await;
+        let res = stream.recv_response().await.unwrap();
+        let mut out = Vec::new();
+        while let Some(mut chunk) = stream.recv_data().await.unwrap() {
+            while chunk.has_remaining() {
+                let n = chunk.chunk().len();
+                out.extend_from_slice(chunk.chunk());
+                chunk.advance(n);
+            }
+        }
+        (res.status().as_u16(), Bytes::from(out))
     }
-    drop(sender);
-    drive.abort();
-    endpoint.close(0u32.into(), b"done");
-    (res.status().as_u16(), Bytes::from(out))
+
+    pub fn close(self) {
+        drop(self.sender);
+        self.drive.abort();
+        self.endpoint.close(0u32.into(), b"done");
+    }
 }

@@ -39,7 +39,7 @@ async fn request(conn: &mut SendRequest<Full<Bytes>>, method: &str, path: &str, 
 }
 
 /// Open connections served on shard `shard`'s thread.
-async fn on_shard(http: &Http, ce: &Chatedge, shard: usize) -> f64 {
+pub(crate) async fn on_shard(http: &Http, ce: &Chatedge, shard: usize) -> f64 {
     common::metrics::sum(http, &ce.dp, "chatedge_dp_shard_connections", &format!("shard=\"{shard}\"")).await
 }
 
@@ -54,7 +54,7 @@ async fn connected_on(http: &Http, ce: &Chatedge, shard: usize) -> f64 {
 }
 
 /// Paired instances until each of the 2 shards holds at least one (instances hash to shards).
-async fn instances_on_both_shards(http: &Http, ce: &Chatedge) -> Vec<Instance> {
+pub(crate) async fn instances_on_both_shards(http: &Http, ce: &Chatedge) -> Vec<Instance> {
     let mut instances = Vec::new();
     for i in 0..24 {
         let inst = create_instance(http, ce, None).await;

@@ -36,7 +36,7 @@ pub struct Bound {
 struct Secure {
     listener: TcpListener,
     tls: Tls,
-    quic: Option<quinn::Endpoint>,
+    quic: Option<chatedge_serve::h3::H3Port>,
     /// How often the certificate files are checked for a change (`None`: SIGHUP only).
     watch_interval: Option<Duration>,
 }
@@ -78,7 +78,7 @@ impl Listeners {
                 bound.tls = Some(addr);
                 let quic = match t.http3 {
                     true => Some(
-                        chatedge_serve::h3::endpoint(&tls, addr, &limits(&config.limits))
+                        chatedge_serve::h3::bind(&tls, addr, &limits(&config.limits))
                             .map_err(|e| DataPlaneError::Start(e.to_string()))?,
                     ),
                     false => None,
@@ -134,8 +134,8 @@ impl Listeners {
             });
             let tcp = chatedge_serve::serve_tls(listener, tls, edge.clone(), shutdown.clone(), opts.clone());
             let h3 = async {
-                if let Some(endpoint) = quic {
-                    chatedge_serve::h3::serve_h3(endpoint, edge.clone(), shutdown.clone(), opts.clone()).await;
+                if let Some(port) = quic {
+                    chatedge_serve::h3::serve_h3(port, edge.clone(), shutdown.clone(), opts.clone()).await;
                 }
             };
             tokio::join!(watcher, tcp, h3);
