@@ -7,14 +7,13 @@
 //! port (`SO_REUSEPORT` sockets, Linux; elsewhere the first socket only), so that HTTP/3's
 //! requests stay on the shard threads like the TCP listeners' placed connections.
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::{Buf, Bytes};
 use http_body_util::BodyExt;
 use hyper::header::{CONNECTION, TRANSFER_ENCODING, UPGRADE};
-use hyper::{Request, Response};
+use hyper::Response;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -24,7 +23,7 @@ use crate::limits::{Limits, Slot};
 use crate::placement::Place;
 use crate::shutdown::{stopped, Connections};
 use crate::tls::{Tls, TlsError};
-use crate::ServeOptions;
+use crate::{Handler, ServeOptions};
 
 /// HTTP/3's "no error" code (RFC 9114 §8.1), used when closing an idle or draining connection.
 const H3_NO_ERROR: u32 = 0x100;
@@ -97,13 +96,9 @@ fn spread(socket: std::net::UdpSocket, places: Vec<Place>) -> Vec<(std::net::Udp
 /// peers over their sockets), so that a request, the work it asks of that thread and the
 /// answer stay on one thread, as the TCP listeners' placed connections do; without one, one
 /// endpoint runs here.
-pub async fn serve_h3<H, F, B>(port: H3Port, handler: H, shutdown: watch::Receiver<bool>, opts: ServeOptions)
+pub async fn serve_h3<H>(port: H3Port, handler: H, shutdown: watch::Receiver<bool>, opts: ServeOptions)
 where
-    H: Fn(Request<Body>, SocketAddr) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = Response<B>> + Send + 'static,
-    B: hyper::body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
+    H: Handler<Body>,
 {
     let H3Port { socket, quic } = port;
     let Some(placement) = opts.placement.clone() else {
@@ -132,18 +127,14 @@ where
 }
 
 /// One endpoint's accept loop, on the runtime it runs on; `place` counts its connections.
-async fn serve_endpoint<H, F, B>(
+async fn serve_endpoint<H>(
     endpoint: quinn::Endpoint,
     place: Option<Place>,
     handler: H,
     mut shutdown: watch::Receiver<bool>,
     opts: ServeOptions,
 ) where
-    H: Fn(Request<Body>, SocketAddr) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = Response<B>> + Send + 'static,
-    B: hyper::body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
+    H: Handler<Body>,
 {
     let mut connections = Connections::new();
     loop {
@@ -176,7 +167,7 @@ async fn serve_endpoint<H, F, B>(
     let _ = tokio::time::timeout(opts.limits.drain_timeout, endpoint.wait_idle()).await;
 }
 
-async fn connection<H, F, B>(
+async fn connection<H>(
     incoming: quinn::Incoming,
     peer: SocketAddr,
     slot: Slot,
@@ -184,11 +175,7 @@ async fn connection<H, F, B>(
     opts: ServeOptions,
     mut shutdown: watch::Receiver<bool>,
 ) where
-    H: Fn(Request<Body>, SocketAddr) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = Response<B>> + Send + 'static,
-    B: hyper::body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
+    H: Handler<Body>,
 {
     let limits = opts.limits;
     let quic = match tokio::time::timeout(limits.header_read_timeout, incoming).await {
@@ -238,20 +225,16 @@ type Resolver = h3::server::RequestResolver<h3_quinn::Connection, Bytes>;
 
 /// One request: headers within the header read timeout, the handler, then the answer, each
 /// write bounded by the write timeout.
-async fn request<H, F, B>(resolver: Resolver, peer: SocketAddr, handler: H, in_flight: InFlight, limits: Limits)
+async fn request<H>(resolver: Resolver, peer: SocketAddr, handler: H, in_flight: InFlight, limits: Limits)
 where
-    H: Fn(Request<Body>, SocketAddr) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = Response<B>> + Send + 'static,
-    B: hyper::body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
+    H: Handler<Body>,
 {
     let Ok(Ok((req, stream))) = tokio::time::timeout(limits.header_read_timeout, resolver.resolve_request()).await
     else {
         return;
     };
     let (mut send, recv) = stream.split();
-    let res = handler(req.map(|()| Body::H3(Box::new(H3Body::new(recv)))), peer).await;
+    let res = handler.call(req.map(|()| Body::H3(Box::new(H3Body::new(recv)))), peer).await;
     let (mut parts, body) = res.into_parts();
     for hop_by_hop in [CONNECTION, TRANSFER_ENCODING, UPGRADE] {
         parts.headers.remove(hop_by_hop); // forbidden in HTTP/3 (RFC 9114 §4.2)

@@ -17,13 +17,15 @@ pub mod shutdown;
 pub mod tcp;
 pub mod tls;
 
+use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use http_body_util::channel::{Channel, Sender};
 use http_body_util::{Either, Full};
 use hyper::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
-use hyper::{Response, StatusCode};
+use hyper::{Request, Response, StatusCode};
 
 pub use body::{declared_length, read_body, Body, BodyError};
 pub use limits::{Gate, Limits};
@@ -48,6 +50,33 @@ pub struct StreamError(pub String);
 /// dropping it ends the answer normally.
 pub type StreamSender = Sender<Bytes, StreamError>;
 
+/// The error a streamed body may end with, as hyper and h3 take it.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What a listener serves: a function from a request (its body read as `RB`) and the peer's
+/// address to the answer. Every such function is one — the data plane's edge, a metrics port,
+/// the loadtest's baseline; the trait only says once what every listener needs of it.
+pub trait Handler<RB>: Clone + Send + Sync + 'static {
+    type Body: hyper::body::Body<Data: Send, Error: Into<BoxError> + Send> + Send + 'static;
+    type Answer: Future<Output = Response<Self::Body>> + Send + 'static;
+
+    fn call(&self, req: Request<RB>, peer: SocketAddr) -> Self::Answer;
+}
+
+impl<RB, H, F, B> Handler<RB> for H
+where
+    H: Fn(Request<RB>, SocketAddr) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<B>> + Send + 'static,
+    B: hyper::body::Body<Data: Send, Error: Into<BoxError> + Send> + Send + 'static,
+{
+    type Body = B;
+    type Answer = F;
+
+    fn call(&self, req: Request<RB>, peer: SocketAddr) -> F {
+        self(req, peer)
+    }
+}
+
 /// What the listeners of one plane share: their limits, the connection gate that counts
 /// their connections together, where refusals are counted and whether responses announce
 /// HTTP/3. Clone it for each listener of the plane; a fresh one (`default`) gates alone.
@@ -61,8 +90,8 @@ pub struct ServeOptions {
     pub refusals: Option<prometheus::IntCounterVec>,
     /// `Alt-Svc` for TCP responses when HTTP/3 is served, e.g. `h3=":8443"; ma=86400`.
     pub alt_svc: Option<HeaderValue>,
-    /// Where TCP connections run (`None`: on the runtime that accepts them). HTTP/3
-    /// connections always stay with their QUIC endpoint's runtime.
+    /// Where connections run (`None`: on the runtime that accepts them). TCP connections are
+    /// handed out round robin; HTTP/3 runs one QUIC endpoint on each of its runtimes.
     pub placement: Option<Placement>,
 }
 

@@ -24,7 +24,7 @@ use crate::conn::{self, Activity, TimedWrites};
 use crate::limits::{Slot, MAX_HEADERS, MIN_HEADER_BYTES};
 use crate::shutdown::{stopped, Connections};
 use crate::tls::Tls;
-use crate::ServeOptions;
+use crate::{Handler, ServeOptions};
 
 /// The answer to a plain-TCP connection refused at the gate: HTTP/1.1 is the only protocol a
 /// client may be speaking before its first byte is read, and an h2c client reads it as a
@@ -34,31 +34,23 @@ connection: close\r\nretry-after: 1\r\ncontent-length: 75\r\n\r\n\
 {\"error\":\"Too many connections\",\"message\":\"too many open connections now\"}\n";
 
 /// Serves plain HTTP/1.1 and h2c on `listener` until `shutdown`, then drains.
-pub async fn serve<H, F, B, RB>(listener: TcpListener, handler: H, shutdown: watch::Receiver<bool>, opts: ServeOptions)
+pub async fn serve<H, RB>(listener: TcpListener, handler: H, shutdown: watch::Receiver<bool>, opts: ServeOptions)
 where
-    H: Fn(Request<RB>, SocketAddr) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = Response<B>> + Send + 'static,
-    B: hyper::body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    H: Handler<RB>,
     RB: From<Incoming> + Send + 'static,
 {
     accept_loop(listener, None, handler, shutdown, opts).await
 }
 
 /// Serves HTTP/1.1 and h2 over TLS on `listener` until `shutdown`, then drains.
-pub async fn serve_tls<H, F, B, RB>(
+pub async fn serve_tls<H, RB>(
     listener: TcpListener,
     tls: Tls,
     handler: H,
     shutdown: watch::Receiver<bool>,
     opts: ServeOptions,
 ) where
-    H: Fn(Request<RB>, SocketAddr) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = Response<B>> + Send + 'static,
-    B: hyper::body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    H: Handler<RB>,
     RB: From<Incoming> + Send + 'static,
 {
     accept_loop(listener, Some(tls), handler, shutdown, opts).await
@@ -85,18 +77,14 @@ fn builder(opts: &ServeOptions) -> auto::Builder<TokioExecutor> {
     builder
 }
 
-async fn accept_loop<H, F, B, RB>(
+async fn accept_loop<H, RB>(
     listener: TcpListener,
     tls: Option<Tls>,
     handler: H,
     mut shutdown: watch::Receiver<bool>,
     opts: ServeOptions,
 ) where
-    H: Fn(Request<RB>, SocketAddr) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = Response<B>> + Send + 'static,
-    B: hyper::body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    H: Handler<RB>,
     RB: From<Incoming> + Send + 'static,
 {
     let builder = Arc::new(builder(&opts));
@@ -160,7 +148,7 @@ async fn accept_loop<H, F, B, RB>(
 /// One connection's task: the first byte (plain) or handshake (TLS) within the header read
 /// timeout, then HTTP until it closes.
 #[allow(clippy::too_many_arguments)]
-fn connection<H, F, B, RB>(
+fn connection<H, RB>(
     stream: TcpStream,
     peer: SocketAddr,
     slot: Slot,
@@ -171,11 +159,7 @@ fn connection<H, F, B, RB>(
     shutdown: &watch::Receiver<bool>,
 ) -> impl Future<Output = ()> + Send + 'static
 where
-    H: Fn(Request<RB>, SocketAddr) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = Response<B>> + Send + 'static,
-    B: hyper::body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    H: Handler<RB>,
     RB: From<Incoming> + Send + 'static,
 {
     let (opts, shutdown) = (opts.clone(), shutdown.clone());
@@ -202,7 +186,7 @@ where
     }
 }
 
-async fn http<S, H, F, B, RB>(
+async fn http<S, H, RB>(
     stream: S,
     peer: SocketAddr,
     builder: Arc<auto::Builder<TokioExecutor>>,
@@ -211,11 +195,7 @@ async fn http<S, H, F, B, RB>(
     shutdown: watch::Receiver<bool>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    H: Fn(Request<RB>, SocketAddr) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = Response<B>> + Send + 'static,
-    B: hyper::body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    H: Handler<RB>,
     RB: From<Incoming> + Send + 'static,
 {
     let activity = Activity::new();
@@ -225,7 +205,7 @@ async fn http<S, H, F, B, RB>(
     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
         let (handler, in_flight, alt_svc) = (handler.clone(), tracked.begin(), alt_svc.clone());
         async move {
-            let mut res = handler(req.map(RB::from), peer).await;
+            let mut res = handler.call(req.map(RB::from), peer).await;
             drop(in_flight);
             advertise(&mut res, alt_svc);
             Ok::<_, Infallible>(res)
