@@ -2,13 +2,13 @@
 //! linked device of the customer's phone, paired by QR code or phone code; its keys and sessions
 //! live in chatedge's store through [`chatedge_connector::KvStore`].
 //!
-//! It owns the life of each instance's client ([`line`]): the lease that keeps one live client
+//! It owns the life of each instance's client ([`line`](mod@line)): the lease that keeps one live client
 //! per instance ([`lease`]), the connect watchdog (an engine reports nothing when a connect never
 //! succeeds), the hours-long cool-down after a lock or temporary ban ([`cooldown`]), our message
 //! ids on the wire ([`ids`]) and the translation of engine events into [`WaEvent`]s
 //! ([`mapping`]). It must not know Z-API, the queue or RocksDB: the data plane turns
 //! [`WaEvent`]s into its network events and decides about reconnecting (it calls
-//! [`WhatsappWeb::resume`] again after its back-off).
+//! [`WhatsappWeb::start`] again after its back-off).
 //!
 //! The engine is behind the [`engine::Engine`] trait: the real one on whatsapp-rust
 //! (`real`, cargo feature `engine`) and a scripted double ([`double`]) for tests.

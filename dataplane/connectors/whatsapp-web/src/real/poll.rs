@@ -4,9 +4,9 @@
 //! first reaches the wire, and used again when a resend after a crash carries the same wire id.
 //! Polls received: their secret, options and creator are kept before the server's ack, so
 //! votes on them can be read and this instance can vote too. Records are kept [`POLL_DAYS`]
-//! after the poll was sent or received ([`super::by_day`]); a vote on an older poll arrives
-//! unread. A vote names its options by their
-//! SHA-256: the kept options turn them back into names, and names into hashes.
+//! after the poll was sent or received (kept by day, `real::by_day`); a vote on an older poll
+//! arrives unread. A vote names its options by their SHA-256: the kept options turn them back
+//! into names, and names into hashes.
 
 use std::sync::Arc;
 
