@@ -116,7 +116,7 @@ pub async fn serve(args: &BaselineServerArgs) -> Result<()> {
     Ok(())
 }
 
-/// A TCP listener on `listen` and a QUIC endpoint on the same port number over UDP.
+/// A TCP listener on `listen` and the HTTP/3 port on the same number over UDP.
 async fn bind_tls(
     listen: SocketAddr,
     tls: &Tls,

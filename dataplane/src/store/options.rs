@@ -20,7 +20,7 @@
 //!   stall writes the way a level-0 slowdown does) drop consumed heads by themselves; the
 //!   manual compactions that `Store::compact_later` asks for are the non-exclusive kind.
 //! - **Memtable insert hints** where keys arrive in order under a fixed-length prefix (queue rows
-//!   by instance and sequence, zaapId index rows by instance and time, outbox rows, a day's send
+//!   by instance and sequence, each recipient's phone-index rows, outbox rows, a day's send
 //!   count written again and again, message-index rows by time-ordered id): the memtable keeps,
 //!   per prefix, where the last key went, and the next insert starts its skip-list search there
 //!   instead of from the top. The committer's inserts were over half of its CPU without them
