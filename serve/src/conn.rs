@@ -1,7 +1,8 @@
 //! conn: one HTTP/1.1 or HTTP/2 connection from its first byte to its close, on the task its
 //! listener spawned for it. It owns the connection's timers — idle (no request in flight),
-//! write (a client that never reads) — and closes the connection gracefully when one fires or
-//! the plane shuts down. It never reads request bodies: the handler does.
+//! write (a client that never reads), request head (an HTTP/1 head begun but not finished) — and
+//! closes the connection gracefully when one fires or the plane shuts down. It never reads
+//! request bodies: the handler does.
 
 use std::future::Future;
 use std::io;
@@ -22,9 +23,12 @@ use crate::shutdown::stopped;
 #[derive(Debug, Default)]
 pub(crate) struct Activity {
     in_flight: AtomicUsize,
+    /// Requests begun so far: a head timer armed before the latest one began is stale.
+    begun: AtomicU64,
     /// Milliseconds since [`epoch`] when the last request began or ended.
     last_ms: AtomicU64,
     pub(crate) write_timed_out: AtomicBool,
+    pub(crate) head_timed_out: AtomicBool,
 }
 
 fn epoch() -> Instant {
@@ -46,6 +50,7 @@ impl Activity {
     /// Marks a request in flight until the returned guard drops.
     pub(crate) fn begin(self: &Arc<Self>) -> InFlight {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.begun.fetch_add(1, Ordering::Relaxed);
         InFlight(self.clone())
     }
 
@@ -86,6 +91,9 @@ pub(crate) fn limit_hit(
 ) -> Option<&'static str> {
     if activity.write_timed_out.load(Ordering::Relaxed) {
         return Some("write_timeout");
+    }
+    if activity.head_timed_out.load(Ordering::Relaxed) {
+        return Some("header_timeout");
     }
     let e = error?.downcast_ref::<hyper::Error>()?;
     if e.is_timeout() {
@@ -134,19 +142,32 @@ where
     }
 }
 
-/// A stream whose writes fail with `TimedOut` when the peer accepts no byte for `timeout`:
-/// a client that never reads cannot hold its connection (and the response it pins) for ever.
-pub(crate) struct TimedWrites<T> {
+/// The HTTP/2 connection preface's first bytes: an h2 connection has no HTTP/1 heads to time.
+const H2_PREFACE_START: &[u8; 4] = b"PRI ";
+
+/// A stream whose writes fail with `TimedOut` when the peer accepts no byte for `timeout`: a
+/// client that never reads cannot hold its connection (and the response it pins) for ever. Its
+/// reads fail the same way when an HTTP/1 request head, from its first byte, is not complete
+/// (no request has begun) within `header_timeout`: one byte a second cannot hold a connection
+/// either. The head timer starts at a head's first byte, not when the previous answer ends (as
+/// hyper's own does), so an idle kept-alive connection stays open until the idle timer
+/// (`drive`) closes it.
+pub(crate) struct TimedIo<T> {
     inner: T,
     timeout: Duration,
     /// Running while a write is blocked; allocated only then.
     stall: Option<Pin<Box<Sleep>>>,
+    header_timeout: Duration,
+    /// Running while a head is being read: its deadline, and the requests begun when it started.
+    head: Option<(Pin<Box<Sleep>>, u64)>,
+    /// The connection's first bytes, until there are enough to tell HTTP/2 from HTTP/1.
+    start: ([u8; 4], usize),
     activity: Arc<Activity>,
 }
 
-impl<T> TimedWrites<T> {
-    pub(crate) fn new(inner: T, timeout: Duration, activity: Arc<Activity>) -> Self {
-        TimedWrites { inner, timeout, stall: None, activity }
+impl<T> TimedIo<T> {
+    pub(crate) fn new(inner: T, timeout: Duration, header_timeout: Duration, activity: Arc<Activity>) -> Self {
+        TimedIo { inner, timeout, stall: None, header_timeout, head: None, start: ([0; 4], 0), activity }
     }
 
     fn blocked(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
@@ -166,15 +187,63 @@ impl<T> TimedWrites<T> {
             Poll::Pending => self.blocked(cx).map(Err),
         }
     }
-}
 
-impl<T: AsyncRead + Unpin> AsyncRead for TimedWrites<T> {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
+    fn is_h2(&self) -> bool {
+        self.start.1 == H2_PREFACE_START.len() && &self.start.0 == H2_PREFACE_START
+    }
+
+    /// `bytes` arrived: between requests, they begin a head, whose timer starts.
+    fn arrived(&mut self, bytes: &[u8]) {
+        let (start, seen) = &mut self.start;
+        let take = bytes.len().min(start.len() - *seen);
+        start[*seen..*seen + take].copy_from_slice(&bytes[..take]);
+        *seen += take;
+        let between = self.activity.in_flight.load(Ordering::Relaxed) == 0;
+        if between && self.head.is_none() && !self.is_h2() {
+            let begun = self.activity.begun.load(Ordering::Relaxed);
+            self.head = Some((Box::pin(tokio::time::sleep(self.header_timeout)), begun));
+        }
+    }
+
+    /// Whether the head being read has run out of time; forgets a head whose request began.
+    fn head_expired(&mut self, cx: &mut Context<'_>) -> bool {
+        let (h2, now) = (self.is_h2(), self.activity.begun.load(Ordering::Relaxed));
+        let Some((deadline, begun)) = &mut self.head else { return false };
+        if *begun != now || h2 {
+            self.head = None;
+            return false;
+        }
+        if deadline.as_mut().poll(cx).is_pending() {
+            return false;
+        }
+        self.head = None;
+        self.activity.head_timed_out.store(true, Ordering::Relaxed);
+        true
     }
 }
 
-impl<T: AsyncWrite + Unpin> AsyncWrite for TimedWrites<T> {
+impl<T: AsyncRead + Unpin> AsyncRead for TimedIo<T> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = r {
+            if buf.filled().len() > before {
+                let this = &mut *self;
+                this.arrived(&buf.filled()[before..]);
+            }
+        }
+        if self.head_expired(cx) {
+            let e = io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the request head was not complete within the header read timeout",
+            );
+            return Poll::Ready(Err(e));
+        }
+        r
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for TimedIo<T> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let r = Pin::new(&mut self.inner).poll_write(cx, buf);
         self.watch(cx, r)

@@ -20,7 +20,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use crate::conn::{self, Activity, TimedWrites};
+use crate::conn::{self, Activity, TimedIo};
 use crate::limits::{Slot, MAX_HEADERS, MIN_HEADER_BYTES};
 use crate::shutdown::{stopped, Connections};
 use crate::tls::Tls;
@@ -62,7 +62,9 @@ fn builder(opts: &ServeOptions) -> auto::Builder<TokioExecutor> {
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(l.header_read_timeout)
+        // hyper's own head timer starts when an answer ends, so it closed kept-alive connections
+        // idle for this long; conn.rs's starts at a head's first byte instead.
+        .header_read_timeout(None)
         .max_buf_size(l.max_header_bytes.max(MIN_HEADER_BYTES))
         .max_headers(MAX_HEADERS);
     builder
@@ -199,7 +201,8 @@ async fn http<S, H, RB>(
     RB: From<Incoming> + Send + 'static,
 {
     let activity = Activity::new();
-    let io = TimedWrites::new(stream, opts.limits.write_timeout, activity.clone());
+    let limits = &opts.limits;
+    let io = TimedIo::new(stream, limits.write_timeout, limits.header_read_timeout, activity.clone());
     let alt_svc = opts.alt_svc.clone();
     let tracked = activity.clone();
     let service = hyper::service::service_fn(move |req: Request<Incoming>| {

@@ -1,6 +1,7 @@
 //! The edge's limits (issue 11 §2): an oversized body, too many or too large headers, a client
 //! sending a byte at a time, a client that never reads, an idle h2 connection that answers
-//! pings, a flood of connections from one address, and an integrator call with a bad token
+//! pings (while an idle kept-alive HTTP/1.1 connection lives until the idle timeout, not the
+//! header read timeout), a flood of connections from one address, and an integrator call with a bad token
 //! are each refused or closed (with a clear error where HTTP allows one, and a count in
 //! `chatedge_dp_refusals_total{reason}`), while a normal client keeps being served; an h2
 //! connection is told how many streams it may open.
@@ -107,6 +108,47 @@ async fn a_client_sending_a_byte_at_a_time_is_cut_off_while_others_are_served() 
     assert!(dripping.await.unwrap(), "the dripping client was never answered 200");
     counted(&http, &ce, "header_timeout").await;
     healthy(&http, &ce).await;
+}
+
+/// One HTTP/1.1 answer read off `s`: its head and `content-length` bytes of body.
+async fn one_answer(s: &mut TcpStream) -> String {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let text = String::from_utf8_lossy(&got).into_owned();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length = text[..end]
+                .lines()
+                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length: ").map(|v| v.trim().to_owned()))
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or(0);
+            if got.len() >= end + 4 + length {
+                return text;
+            }
+        }
+        let n = tokio::time::timeout(PATIENCE, s.read(&mut buf)).await.expect("an answer in time").unwrap();
+        assert!(n > 0, "closed before the answer: {text}");
+        got.extend_from_slice(&buf[..n]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_kept_alive_connection_outlives_the_header_read_timeout_and_the_idle_timeout_closes_it() {
+    let dir = temp_dir();
+    let ce = Chatedge::up(dir.path(), &config("idle_timeout = \"3s\"\n"));
+    let http = Http::new();
+    let mut s = TcpStream::connect(addr(&ce)).await.unwrap();
+    let get = b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n";
+    s.write_all(get).await.unwrap();
+    assert!(one_answer(&mut s).await.starts_with("HTTP/1.1 200"));
+    // Idle for three header read timeouts (500 ms): no head was begun, so nothing was late.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    s.write_all(get).await.unwrap();
+    let again = one_answer(&mut s).await;
+    assert!(again.starts_with("HTTP/1.1 200"), "the kept-alive connection still serves: {again}");
+    assert_eq!(refusals(&http, &ce, "header_timeout").await, 0.0);
+    assert!(until_closed(&mut s).await.is_some(), "the idle timeout closes it");
+    counted(&http, &ce, "idle_timeout").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
