@@ -158,8 +158,11 @@ pub(crate) struct TimedIo<T> {
     /// Running while a write is blocked; allocated only then.
     stall: Option<Pin<Box<Sleep>>>,
     header_timeout: Duration,
-    /// Running while a head is being read: its deadline, and the requests begun when it started.
-    head: Option<(Pin<Box<Sleep>>, u64)>,
+    /// While a head is being read: the requests begun when it started (its deadline is
+    /// `head_deadline`).
+    head: Option<u64>,
+    /// The head's deadline: allocated at the first head, reset for each later one.
+    head_deadline: Option<Pin<Box<Sleep>>>,
     /// The connection's first bytes, until there are enough to tell HTTP/2 from HTTP/1.
     start: ([u8; 4], usize),
     activity: Arc<Activity>,
@@ -167,7 +170,16 @@ pub(crate) struct TimedIo<T> {
 
 impl<T> TimedIo<T> {
     pub(crate) fn new(inner: T, timeout: Duration, header_timeout: Duration, activity: Arc<Activity>) -> Self {
-        TimedIo { inner, timeout, stall: None, header_timeout, head: None, start: ([0; 4], 0), activity }
+        TimedIo {
+            inner,
+            timeout,
+            stall: None,
+            header_timeout,
+            head: None,
+            head_deadline: None,
+            start: ([0; 4], 0),
+            activity,
+        }
     }
 
     fn blocked(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
@@ -200,20 +212,23 @@ impl<T> TimedIo<T> {
         *seen += take;
         let between = self.activity.in_flight.load(Ordering::Relaxed) == 0;
         if between && self.head.is_none() && !self.is_h2() {
-            let begun = self.activity.begun.load(Ordering::Relaxed);
-            self.head = Some((Box::pin(tokio::time::sleep(self.header_timeout)), begun));
+            let deadline = tokio::time::Instant::now() + self.header_timeout;
+            match &mut self.head_deadline {
+                Some(sleep) => sleep.as_mut().reset(deadline),
+                None => self.head_deadline = Some(Box::pin(tokio::time::sleep_until(deadline))),
+            }
+            self.head = Some(self.activity.begun.load(Ordering::Relaxed));
         }
     }
 
     /// Whether the head being read has run out of time; forgets a head whose request began.
     fn head_expired(&mut self, cx: &mut Context<'_>) -> bool {
-        let (h2, now) = (self.is_h2(), self.activity.begun.load(Ordering::Relaxed));
-        let Some((deadline, begun)) = &mut self.head else { return false };
-        if *begun != now || h2 {
+        let Some(begun) = self.head else { return false };
+        if begun != self.activity.begun.load(Ordering::Relaxed) || self.is_h2() {
             self.head = None;
             return false;
         }
-        if deadline.as_mut().poll(cx).is_pending() {
+        if self.head_deadline.as_mut().is_some_and(|d| d.as_mut().poll(cx).is_pending()) {
             return false;
         }
         self.head = None;
@@ -228,8 +243,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for TimedIo<T> {
         let r = Pin::new(&mut self.inner).poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = r {
             if buf.filled().len() > before {
-                let this = &mut *self;
-                this.arrived(&buf.filled()[before..]);
+                self.arrived(&buf.filled()[before..]);
             }
         }
         if self.head_expired(cx) {

@@ -78,14 +78,14 @@ impl Quic {
 /// `socket` for the first place and, for every other place, one more socket on its address.
 /// A socket that cannot be added leaves its place out (logged): fewer threads serve HTTP/3.
 fn spread(socket: std::net::UdpSocket, places: Vec<Place>) -> Vec<(std::net::UdpSocket, Place)> {
-    let addr = socket.local_addr();
     let mut places = places.into_iter();
-    let mut paired: Vec<_> = places.next().map(|first| (socket, first)).into_iter().collect();
+    let Some(first) = places.next() else { return Vec::new() };
+    let addr = socket.local_addr();
+    let mut paired = vec![(socket, first)];
     for place in places {
-        match addr.as_ref().map(|addr| udp_socket(*addr)) {
-            Ok(Ok(socket)) => paired.push((socket, place)),
-            Ok(Err(e)) => tracing::warn!(error = %e, "HTTP/3 serves on fewer threads: cannot add a socket"),
-            Err(e) => tracing::warn!(error = %e, "HTTP/3 serves on fewer threads: no local address"),
+        match addr.as_ref().map_err(|e| e.kind().into()).and_then(|addr| udp_socket(*addr)) {
+            Ok(socket) => paired.push((socket, place)),
+            Err(e) => tracing::warn!(error = %e, "HTTP/3 serves on fewer threads: cannot add a socket"),
         }
     }
     paired
