@@ -122,6 +122,15 @@ impl Http {
         Ok(Http { protocol, http1, multiplexed, trust, timeout })
     }
 
+    /// Ends the run's multiplexed connections: HTTP/3's are closed and their close sent
+    /// (QUIC has no FIN: a client that just exits leaves the server counting its connections
+    /// until their idle timeout); HTTP/1.1 and h2 connections close with their sockets.
+    pub async fn close(&self) {
+        if let Mux::H3(pool) = &self.multiplexed {
+            pool.close().await;
+        }
+    }
+
     pub fn protocol(&self) -> Protocol {
         self.protocol
     }

@@ -27,6 +27,9 @@ type Stream = h3::client::RequestStream<h3_quinn::BidiStream<Bytes>, Bytes>;
 /// idle timeout, and the slot then reconnects.
 const KEEP_ALIVE: Duration = Duration::from_secs(5);
 
+/// How long [`Pool::close`] waits for an endpoint to send its closes.
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
+
 /// Aborts a connection's driver task when the last handle to the connection goes.
 struct Driver(JoinHandle<()>);
 
@@ -41,7 +44,8 @@ struct Conn {
     quic: quinn::Connection,
     sender: Sender,
     _driver: Arc<Driver>,
-    _endpoint: quinn::Endpoint,
+    /// Kept for the connection's life; [`Pool::close`] waits on it.
+    endpoint: quinn::Endpoint,
 }
 
 impl Multiplexed for Conn {
@@ -83,6 +87,19 @@ impl Pool {
         Ok((res.status(), read_body(&mut stream).await?))
     }
 
+    /// Closes every connection (QUIC `CONNECTION_CLOSE`, code 0) and waits, at most
+    /// [`CLOSE_WAIT`], until each endpoint has sent it: a run that just exits leaves the
+    /// server counting its connections until their idle timeout.
+    pub async fn close(&self) {
+        let conns = self.slots.take_all().await;
+        for c in &conns {
+            c.quic.close(0u32.into(), b"run over");
+        }
+        for c in &conns {
+            let _ = tokio::time::timeout(CLOSE_WAIT, c.endpoint.wait_idle()).await;
+        }
+    }
+
     async fn connect(&self, origin: &Origin) -> Result<Conn, CallError> {
         let addr = resolve(origin).await?;
         let local: SocketAddr = if addr.is_ipv6() { ([0u16; 8], 0).into() } else { ([0, 0, 0, 0], 0).into() };
@@ -99,7 +116,7 @@ impl Pool {
         let task = tokio::spawn(async move {
             let _ = std::future::poll_fn(|cx| driver.poll_close(cx)).await;
         });
-        Ok(Conn { quic, sender, _driver: Arc::new(Driver(task)), _endpoint: endpoint })
+        Ok(Conn { quic, sender, _driver: Arc::new(Driver(task)), endpoint })
     }
 }
 
@@ -133,4 +150,39 @@ async fn read_body(stream: &mut Stream) -> Result<Bytes, CallError> {
         }
     }
     Ok(out.freeze())
+}
+
+#[cfg(test)]
+mod tests {
+    use chatedge_serve::tls::{CertSource, Tls};
+
+    use super::*;
+
+    /// A QUIC server on loopback with a generated certificate: its endpoint and address.
+    fn quic_server() -> (quinn::Endpoint, SocketAddr) {
+        let tls = Tls::load(CertSource::SelfSigned).expect("certificate");
+        let config = quinn::ServerConfig::with_crypto(Arc::new(tls.quic().expect("quic config")));
+        let endpoint = quinn::Endpoint::server(config, ([127, 0, 0, 1], 0).into()).expect("bind");
+        let addr = endpoint.local_addr().expect("addr");
+        (endpoint, addr)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn closing_the_pool_tells_the_server_at_once_instead_of_leaving_it_to_the_idle_timeout() {
+        let (server, addr) = quic_server();
+        let pool = Pool::new(1, &Arc::new(Trust::new(true, None).expect("trust"))).expect("pool");
+        let origin = Origin { tls: true, host: "127.0.0.1".into(), port: addr.port() };
+        let (conn, accepted) = tokio::join!(pool.slots.get(&origin, || pool.connect(&origin)), async {
+            server.accept().await.expect("incoming").await.expect("handshake")
+        });
+        assert!(conn.expect("connected").is_open());
+
+        pool.close().await;
+        // Without the close the server would hear nothing until QUIC's idle timeout (30 s).
+        let reason = tokio::time::timeout(Duration::from_secs(10), accepted.closed()).await.expect("closed promptly");
+        match reason {
+            quinn::ConnectionError::ApplicationClosed(close) => assert_eq!(close.error_code, 0u32.into()),
+            other => panic!("closed for another reason: {other}"),
+        }
+    }
 }

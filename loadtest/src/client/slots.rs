@@ -56,6 +56,19 @@ impl<C: Multiplexed> Slots<C> {
         Ok(conn)
     }
 
+    /// Takes every open connection out of its slot (the run is over): the caller closes them.
+    pub async fn take_all(&self) -> Vec<C> {
+        let rings: Vec<_> =
+            self.origins.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).values().cloned().collect();
+        let mut taken = Vec::new();
+        for ring in rings {
+            for slot in &ring.slots {
+                taken.extend(slot.lock().await.take().filter(|c| c.is_open()));
+            }
+        }
+        taken
+    }
+
     fn ring(&self, origin: &Origin) -> Arc<Ring<C>> {
         // A panic elsewhere cannot leave the map half-updated: each update is one insert.
         let mut origins = self.origins.lock().unwrap_or_else(|poisoned| poisoned.into_inner());

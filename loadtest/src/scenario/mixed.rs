@@ -191,6 +191,7 @@ pub async fn run(args: MixedArgs) -> Result<()> {
             ));
         }
     }
+    http.close().await;
     report::emit(&report, &args.output)?;
     super::webhooks::conclude("mixed", &defects)
 }

@@ -101,6 +101,7 @@ pub async fn run(args: SendArgs) -> Result<()> {
     let done = super::run_rounds(&args.load, quiet, against, None, &gauge, make, || async {}).await?;
     let mut report = Report::new(super::meta("send", &args.load, &args.target), done);
     report.queued_after_run = super::backlog(&provisioner, &instances).await;
+    http.close().await;
     report::emit(&report, &args.output)
 }
 

@@ -114,6 +114,7 @@ pub async fn run(args: WebhooksArgs) -> Result<()> {
         sink.addr(),
         instances.iter().filter(|i| i.webhook_secret.is_some()).count()
     ));
+    http.close().await;
     report::emit(&report, &args.output)?;
     conclude("webhooks", &defects)
 }
