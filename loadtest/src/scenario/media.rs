@@ -103,7 +103,7 @@ pub async fn run(args: MediaArgs) -> Result<()> {
     let mut report = Report::new(super::meta("media", load, &args.target), rounds)
         .with_media(summary)
         .note("send-text and send-image ran side by side, each with the pacing above; the top rows are both together");
-    http.close().await;
     report.queued_after_run = super::backlog(&provisioner, &instances).await;
+    http.close().await;
     report::emit(&report, &args.output)
 }
