@@ -105,6 +105,9 @@ pub struct ControlPlane {
     /// Seals the instance tokens the listing must show again.
     pub sealer: Sealer,
     pub billing: chatedge_config::file::BillingConfig,
+    /// Held by each billing run (`billing::jobs`): a test-clock move and the run it asks for
+    /// are one step, which the timer's runs cannot get between.
+    pub billing_runs: tokio::sync::Mutex<()>,
     /// Which instances the data planes last reported connected.
     pub sessions: sessions::Sessions,
     /// Message counts the data planes reported (issue 10 §5), in the store's `usage` family.
@@ -160,6 +163,7 @@ impl ControlPlane {
             clock,
             sealer,
             billing: config.billing.clone(),
+            billing_runs: tokio::sync::Mutex::new(()),
             sessions: sessions::Sessions::default(),
             usage: usage::Usage::default(),
         })

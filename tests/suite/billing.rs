@@ -170,3 +170,28 @@ async fn three_months_of_invoices_with_a_cancellation_a_stop_and_a_deletion() {
     drop(ce);
     drop(dir);
 }
+
+/// A clock move answers every job the move made due, however often the timer runs beside it
+/// (here every millisecond): the move and its run are one step the timer cannot get between.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clock_move_reports_the_invoice_it_made_due_while_the_timer_runs_constantly() {
+    let dir = temp_dir();
+    let config = config().replace("job_interval_ms = 200", "job_interval_ms = 1");
+    let ce = Chatedge::up_with(dir.path(), &config, &["--test-clock"]);
+    let http = Http::new();
+    set_clock(&http, &ce, "2030-01-01T00:00:00Z").await;
+    let acme = create_account(&http, &ce, "acme").await;
+    let alpha = create(&http, &ce, &acme.token, "alpha").await;
+    assert_eq!(lifecycle(&http, &ce, &acme.token, &alpha, "subscription").await.0, 201);
+    for month in 2..=7 {
+        let jobs = set_clock(&http, &ce, &format!("2030-{month:02}-01T00:00:00Z")).await;
+        assert_eq!(jobs["invoicesIssued"], json!(1), "month {month}: {jobs}");
+        let open = invoices(&http, &ce, &acme.token).await;
+        let open = open.iter().find(|i| i["status"] == json!("OPEN")).expect("the new invoice is open");
+        let id = open["id"].as_str().unwrap();
+        let (s, v) = admin(&http, &ce, Method::POST, &format!("invoices/{id}/pay"), None).await;
+        assert_eq!(s, 200, "{v}");
+    }
+    drop(ce);
+    drop(dir);
+}

@@ -272,14 +272,17 @@ async fn set_clock(cp: &Arc<ControlPlane>, req: Request<Incoming>) -> Result<Res
     let to = clock::parse_rfc3339(&body.now).ok_or_else(|| {
         CpError::refused(400, "Invalid field", "now must be an RFC 3339 instant like 2030-03-01T00:00:00Z")
     })?;
-    cp.clock
-        .set(to)
-        .map_err(|e| CpError::refused(400, "Invalid field", crate::clock::ClockError::from(e).to_string()))?;
-    cp.mutate_async(move |_, next| {
-        Ok((next, crate::registry::Change { test_clock_ms: Some(to), ..Default::default() }))
+    let summary = billing::jobs::run_after(cp, || async move {
+        cp.clock
+            .set(to)
+            .map_err(|e| CpError::refused(400, "Invalid field", crate::clock::ClockError::from(e).to_string()))?;
+        cp.mutate_async(move |_, next| {
+            Ok((next, crate::registry::Change { test_clock_ms: Some(to), ..Default::default() }))
+        })
+        .await
+        .map(|_version| ())
     })
     .await?;
-    let summary = billing::jobs::run_now(cp).await?;
     ok_json(
         StatusCode::OK,
         &json!({

@@ -54,6 +54,24 @@ async fn prune_usage(cp: &Arc<ControlPlane>) -> bool {
 
 /// Runs every job due now; answers what was done once the data planes applied it.
 pub async fn run_now(cp: &Arc<ControlPlane>) -> Result<Summary, CpError> {
+    let _one_run_at_a_time = cp.billing_runs.lock().await;
+    run_due(cp).await
+}
+
+/// Moves the clock with `move_clock`, then runs every job due at the new instant, with no run
+/// of the timer's in between: what the answer counts is everything the move made due (the
+/// timer could otherwise do that work first, and the move's own run would report none of it).
+pub async fn run_after<F, Fut>(cp: &Arc<ControlPlane>, move_clock: F) -> Result<Summary, CpError>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<(), CpError>>,
+{
+    let _one_run_at_a_time = cp.billing_runs.lock().await;
+    move_clock().await?;
+    run_due(cp).await
+}
+
+async fn run_due(cp: &Arc<ControlPlane>) -> Result<Summary, CpError> {
     let now = cp.clock.now_ms();
     let prices =
         Prices { per_instance_cents: cp.billing.price_per_instance_cents, currency: cp.billing.currency.clone() };
