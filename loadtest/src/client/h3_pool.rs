@@ -27,7 +27,7 @@ type Stream = h3::client::RequestStream<h3_quinn::BidiStream<Bytes>, Bytes>;
 /// idle timeout, and the slot then reconnects.
 const KEEP_ALIVE: Duration = Duration::from_secs(5);
 
-/// How long [`Pool::close`] waits for an endpoint to send its closes.
+/// How long [`Pool::close`] waits, in all, for the endpoints to send their closes.
 const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 /// Aborts a connection's driver task when the last handle to the connection goes.
@@ -88,16 +88,19 @@ impl Pool {
     }
 
     /// Closes every connection (QUIC `CONNECTION_CLOSE`, code 0) and waits, at most
-    /// [`CLOSE_WAIT`], until each endpoint has sent it: a run that just exits leaves the
-    /// server counting its connections until their idle timeout.
+    /// [`CLOSE_WAIT`] in all, until each endpoint has sent it: a run that just exits leaves
+    /// the server counting its connections until their idle timeout.
     pub async fn close(&self) {
         let conns = self.slots.take_all().await;
         for c in &conns {
             c.quic.close(0u32.into(), b"run over");
         }
-        for c in &conns {
-            let _ = tokio::time::timeout(CLOSE_WAIT, c.endpoint.wait_idle()).await;
-        }
+        let all_sent = async {
+            for c in &conns {
+                c.endpoint.wait_idle().await;
+            }
+        };
+        let _ = tokio::time::timeout(CLOSE_WAIT, all_sent).await;
     }
 
     async fn connect(&self, origin: &Origin) -> Result<Conn, CallError> {
