@@ -5,8 +5,8 @@
 # by thread says where a change moved the cost (it varies too: two runs of one build read 49.6
 # and 58.7 µs). Each run starts chatedge on a fresh copy of one data-directory snapshot (the same
 # 4 paired instances, so the same shard placement), sends with `wrk -c64` and `send_text.lua`,
-# and reads every thread's user + system ticks from /proc before and after. The baseline server
-# is measured the same way once at the end.
+# and reads every thread's user + system ticks and context switches from /proc before and after.
+# The baseline server is measured the same way once at the end.
 #
 # Env: A (chatedge binary, default the release build), A_CONFIG (its config file), B and
 # B_CONFIG (optional second build and config, alternated with A), RUNS (3), DURATION (10s),
@@ -47,9 +47,10 @@ CREDS=$WORK/snapshot/credentials.json
 pair_instances 4 cpu
 stop
 
-ticks() { # pid → "thread-kind ticks" lines (shard-0, shard-1 … count as "shard")
+ticks() { # pid → "thread-kind ticks switches" lines (shard-0, shard-1 … count as "shard")
   for t in /proc/"$1"/task/*; do
-    echo "$(tr ' ' _ <"$t/comm" | sed 's/^shard-[0-9]*$/shard/') $(awk '{print $14 + $15}' "$t/stat")"
+    echo "$(tr ' ' _ <"$t/comm" | sed 's/^shard-[0-9]*$/shard/') $(awk '{print $14 + $15}' "$t/stat")" \
+      "$(awk '/^(voluntary|nonvoluntary)_ctxt_switches/ {n += $2} END {print n}' "$t/status")"
   done
 }
 report() { # label before-file after-file wrk-output
@@ -57,17 +58,20 @@ report() { # label before-file after-file wrk-output
 import collections, re, sys
 label, before, after, out = sys.argv[1:5]
 def read(f):
-    c = collections.Counter()
+    cpu, switches = collections.Counter(), collections.Counter()
     for line in open(f):
-        k, v = line.split(); c[k] += int(v)
-    return c
-a, b = read(before), read(after)
+        k, v, w = line.split(); cpu[k] += int(v); switches[k] += int(w)
+    return cpu, switches
+(a, sa), (b, sb) = read(before), read(after)
 n = int(re.search(r"(\d+) requests in", out).group(1))
 rps = re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)
 p99 = re.search(r"\n\s+99%\s+(\S+)", out).group(1)
 per = {k: (b[k] - a[k]) * 1e4 / n for k in b if b[k] > a[k]}  # ticks are 10 ms
-threads = " ".join(f"{k} {v:.1f}" for k, v in sorted(per.items(), key=lambda kv: -kv[1]))
+order = sorted(per, key=lambda k: -per[k])
+threads = " ".join(f"{k} {per[k]:.1f}" for k in order)
+switched = " ".join(f"{k} {(sb[k] - sa[k]) / n:.2f}" for k in order)
 print(f"{label:8} {float(rps):>9,.0f} req/s  p99 {p99:>8}  CPU {sum(per.values()):5.1f} µs/req: {threads}")
+print(f"{'':8} context switches per request (voluntary + not): {switched}")
 PY
 }
 send() { wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$HERE/send_text.lua" "$1" -- "${pairs[@]}"; }
