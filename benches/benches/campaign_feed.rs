@@ -55,6 +55,7 @@ fn campaign_feed(c: &mut Criterion) {
         opt_out_keywords: defaults.campaigns.opt_out_keywords.clone(),
         clock: std::sync::Arc::new(chatedge_dataplane::campaigns::Clock::system()),
         accounts: std::sync::Arc::default(),
+        pin_to_cores: false,
     };
     let (tx, rx) = tokio::sync::mpsc::channel(shard::EVENT_CAPACITY);
     let sim = SimNetwork::new(defaults.sim.clone(), media, store.clone(), vec![tx]);

@@ -69,10 +69,17 @@ pub struct RawDataplane {
     /// (`http(s)://host:port`); empty: `http://` + the bound plain address, with an unspecified
     /// address (`0.0.0.0`) read as 127.0.0.1 — right when every node runs on one machine.
     pub advertise_url: String,
-    /// Serve the plain and TLS ports' connections on the shard threads (round robin) instead
-    /// of on the edge runtime: a request to an instance of the same shard then never crosses
-    /// threads on its way to the shard and back. HTTP/3 stays on the edge runtime.
+    /// Serve the plain, TLS and HTTP/3 connections on the shard threads (round robin; HTTP/3 an
+    /// endpoint per shard) instead of on the edge runtime: a request to an instance of the same
+    /// shard then never crosses threads on its way to the shard and back.
     pub connections_on_shards: bool,
+    /// Pin each shard thread to a core of its own (CPU affinity). With one shard per core the
+    /// store's committer, RocksDB's background threads and whatever else runs on the machine
+    /// share those cores, and a pinned shard cannot move to a core left idle: on a 2-core
+    /// machine, unpinned shards served wrk's single-threaded client 19–34 % more sends, but
+    /// the loadtest's rows 9–16 % fewer (docs/BENCHMARKS.md, 2026-12-05). On by default, as
+    /// before; try it off on small machines shared with other busy processes.
+    pub pin_shards: bool,
 }
 
 impl Default for RawDataplane {
@@ -90,6 +97,7 @@ impl Default for RawDataplane {
             control_plane_fingerprint: String::new(),
             advertise_url: String::new(),
             connections_on_shards: true,
+            pin_shards: true,
         }
     }
 }
@@ -565,6 +573,8 @@ pub struct DataplaneConfig {
     pub advertise_url: Option<String>,
     /// See [`RawDataplane::connections_on_shards`].
     pub connections_on_shards: bool,
+    /// See [`RawDataplane::pin_shards`].
+    pub pin_shards: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -862,6 +872,7 @@ impl TryFrom<RawConfig> for Config {
                     .ok(),
             },
             connections_on_shards: d.connections_on_shards,
+            pin_shards: d.pin_shards,
         };
         p.check(d.shards <= 1024, || "dataplane.shards: at most 1024".into());
         p.check(d.control_plane.starts_with("http://") || d.control_plane.starts_with("https://"), || {

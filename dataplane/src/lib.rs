@@ -183,6 +183,7 @@ pub async fn run(
         opt_out_keywords: config.campaigns.opt_out_keywords.clone(),
         clock: clock.clone(),
         accounts: Arc::default(),
+        pin_to_cores: config.dataplane.pin_shards,
     };
     let (shards, shard_threads) =
         shard::start(deps, connectors, event_rxs, recovered).map_err(|e| DataPlaneError::Start(e.to_string()))?;

@@ -2,7 +2,7 @@
 //! the plain port's connections are spread over the shard threads and counted per shard in
 //! `chatedge_dp_shard_connections`; a connection on any shard serves instances of every
 //! shard; closed connections leave the count; with the setting off, no connection runs on a
-//! shard.
+//! shard. Each shard thread is pinned to one core, unless `pin_shards = false` lets it run on any.
 
 use crate::common;
 
@@ -116,4 +116,39 @@ async fn with_connections_on_shards_off_no_connection_runs_on_a_shard() {
         conns.push(conn);
     }
     assert_eq!(on_shards(&http, &ce).await, 0.0, "every connection stays on the edge runtime");
+}
+
+/// The CPUs the process may run on, and each shard thread's (`Cpus_allowed_list` in /proc).
+fn allowed_cpus(pid: u32) -> (String, Vec<(String, String)>) {
+    let cpus = |status: &str| {
+        let text = std::fs::read_to_string(status).unwrap_or_default();
+        let line = text.lines().find_map(|l| l.strip_prefix("Cpus_allowed_list:")).map(str::trim);
+        line.expect("Linux reports Cpus_allowed_list").to_string()
+    };
+    let mut shards = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).expect("the server's threads") {
+        let task = task.unwrap().path();
+        let name = std::fs::read_to_string(task.join("comm")).unwrap_or_default().trim().to_string();
+        if name.starts_with("shard-") {
+            shards.push((name, cpus(&task.join("status").to_string_lossy())));
+        }
+    }
+    shards.sort();
+    (cpus(&format!("/proc/{pid}/status")), shards)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_shard_thread_is_pinned_to_one_core_unless_pin_shards_is_off() {
+    for (setting, pinned) in [("", true), ("pin_shards = false\n", false)] {
+        let dir = temp_dir();
+        let ce = Chatedge::up(dir.path(), &format!("{FAST}\n[dataplane]\nshards = 2\n{setting}"));
+        let (process, shards) = allowed_cpus(ce.pid());
+        assert_eq!(shards.len(), 2, "{shards:?}");
+        for (name, cpus) in shards {
+            match pinned {
+                true => assert!(cpus.parse::<usize>().is_ok(), "{name} is pinned to one core: {cpus}"),
+                false => assert_eq!(cpus, process, "{name} may run wherever the process may"),
+            }
+        }
+    }
 }

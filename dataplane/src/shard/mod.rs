@@ -1,5 +1,5 @@
-//! shard: the thread-per-core runtime. Each shard is one OS thread pinned to a core, running a
-//! current-thread Tokio runtime with a `LocalSet`; it exclusively owns the sessions of the
+//! shard: the thread-per-core runtime. Each shard is one OS thread pinned to a core (unless
+//! `[dataplane] pin_shards = false`), running a current-thread Tokio runtime with a `LocalSet`; it exclusively owns the sessions of the
 //! instances that hash to it (`InstanceId::shard`), so session state needs no locks. Work
 //! reaches a shard as [`Command`]s from the edge (bounded channel), [`NetworkEvent`]s from its
 //! connector (bounded channel) and commit completions from the store committer. Blocking I/O
@@ -72,6 +72,8 @@ pub struct ShardDeps {
     pub clock: Arc<crate::campaigns::Clock>,
     /// Each account's sends today on this node, shared by the shards (`account_quota`).
     pub accounts: Arc<account_quota::AccountCounts>,
+    /// Pin each shard thread to a core (`[dataplane] pin_shards`).
+    pub pin_to_cores: bool,
 }
 
 type Reply = oneshot::Sender<Result<Accepted, CoreError>>;
@@ -253,7 +255,7 @@ pub fn start(
     events: Vec<mpsc::Receiver<NetworkEvent>>,
     recovered: Vec<recovery::ShardRecovery>,
 ) -> std::io::Result<(Shards, Vec<JoinHandle<()>>)> {
-    let cores = core_affinity::get_core_ids().unwrap_or_default();
+    let cores = if deps.pin_to_cores { core_affinity::get_core_ids().unwrap_or_default() } else { Vec::new() };
     let mut senders = Vec::new();
     let mut threads = Vec::new();
     let count = connectors.len();

@@ -169,6 +169,7 @@ mod tests {
             opt_out_keywords: defaults.campaigns.opt_out_keywords.clone(),
             clock: std::sync::Arc::new(crate::campaigns::Clock::system()),
             accounts: std::sync::Arc::default(),
+            pin_to_cores: false,
         };
         let (tx, rx) = mpsc::channel(shard::EVENT_CAPACITY);
         let sim = SimNetwork::new(defaults.sim.clone(), deps.media.clone(), store.clone(), vec![tx]);

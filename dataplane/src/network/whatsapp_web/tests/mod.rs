@@ -89,6 +89,7 @@ fn start(dir: &Path, double: &Double, instance: &InstanceConfig) -> Plane {
         opt_out_keywords: defaults.campaigns.opt_out_keywords.clone(),
         clock: std::sync::Arc::new(crate::campaigns::Clock::system()),
         accounts: std::sync::Arc::default(),
+        pin_to_cores: false,
     };
     let (tx, rx) = mpsc::channel(shard::EVENT_CAPACITY);
     let settings = wa::Settings {
