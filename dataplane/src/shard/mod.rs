@@ -1,6 +1,7 @@
 //! shard: the thread-per-core runtime. Each shard is one OS thread pinned to a core (unless
-//! `[dataplane] pin_shards = false`), running a current-thread Tokio runtime with a `LocalSet`; it exclusively owns the sessions of the
-//! instances that hash to it (`InstanceId::shard`), so session state needs no locks. Work
+//! `[dataplane] pin_shards = false`), running a current-thread Tokio runtime with a
+//! `LocalSet`; it exclusively owns the sessions of the instances that hash to it
+//! (`InstanceId::shard`), so session state needs no locks. Work
 //! reaches a shard as [`Command`]s from the edge (bounded channel), [`NetworkEvent`]s from its
 //! connector (bounded channel) and commit completions from the store committer. Blocking I/O
 //! never happens here: writes go to the committer; reads are bounded cursor reads. The same
