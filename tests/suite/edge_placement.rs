@@ -120,7 +120,7 @@ async fn with_connections_on_shards_off_no_connection_runs_on_a_shard() {
 
 /// The CPUs the process may run on, and each shard thread's (`Cpus_allowed_list` in /proc).
 fn allowed_cpus(pid: u32) -> (String, Vec<(String, String)>) {
-    let cpus = |status: &str| {
+    let cpus = |status: std::path::PathBuf| {
         let text = std::fs::read_to_string(status).unwrap_or_default();
         let line = text.lines().find_map(|l| l.strip_prefix("Cpus_allowed_list:")).map(str::trim);
         line.expect("Linux reports Cpus_allowed_list").to_string()
@@ -130,11 +130,11 @@ fn allowed_cpus(pid: u32) -> (String, Vec<(String, String)>) {
         let task = task.unwrap().path();
         let name = std::fs::read_to_string(task.join("comm")).unwrap_or_default().trim().to_string();
         if name.starts_with("shard-") {
-            shards.push((name, cpus(&task.join("status").to_string_lossy())));
+            shards.push((name, cpus(task.join("status"))));
         }
     }
     shards.sort();
-    (cpus(&format!("/proc/{pid}/status")), shards)
+    (cpus(format!("/proc/{pid}/status").into()), shards)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
