@@ -93,6 +93,9 @@ done
 # 3. The baseline server, measured the same way.
 "$LOADTEST" baseline-server --listen 127.0.0.1:28190 >"$WORK/baseline.log" 2>&1 &
 SERVER=$!
-until [ -s "$WORK/baseline.log" ]; do sleep 0.05; done
+until grep -q "listening on" "$WORK/baseline.log" 2>/dev/null; do
+  kill -0 "$SERVER" 2>/dev/null || { echo "the baseline server did not start:" >&2; cat "$WORK/baseline.log" >&2; SERVER=; exit 1; }
+  sleep 0.05
+done
 ticks "$SERVER" >"$WORK/t0"; out=$(send http://127.0.0.1:28190); ticks "$SERVER" >"$WORK/t1"
 report "baseline" "$WORK/t0" "$WORK/t1" "$out"

@@ -38,7 +38,10 @@ out=$(mktemp)
 "$LOADTEST" baseline-server --listen 127.0.0.1:0 "${tls[@]}" >"$out" &
 BASELINE_PID=$!
 trap 'kill $BASELINE_PID 2>/dev/null; rm -f "$out"' EXIT
-until [ -s "$out" ]; do sleep 0.05; done
+until [ -s "$out" ]; do
+  kill -0 "$BASELINE_PID" 2>/dev/null || { echo "the baseline server did not start" >&2; exit 1; }
+  sleep 0.05
+done
 BASE=$(head -1 "$out" | sed 's/^baseline-server listening on //')
 echo "baseline server at $BASE" >&2
 
