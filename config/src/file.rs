@@ -77,7 +77,7 @@ pub struct RawDataplane {
     /// store's committer, RocksDB's background threads and whatever else runs on the machine
     /// share those cores, and a pinned shard cannot move to a core left idle: on a 2-core
     /// machine, unpinned shards served wrk's single-threaded client 19–34 % more sends, but
-    /// the loadtest's rows 3–16 % fewer in seven pairs (docs/BENCHMARKS.md, 2026-12-05). On
+    /// the loadtest's rows 3–16 % fewer in nine pairs (docs/BENCHMARKS.md, 2026-12-05). On
     /// by default, as before; try it off on small machines shared with other busy processes.
     pub pin_shards: bool,
 }
