@@ -174,12 +174,12 @@ impl Chatedge {
         }
     }
 
-    /// SIGKILL: no chance to flush anything.
     /// The server's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
 
+    /// SIGKILL: no chance to flush anything.
     pub fn kill_9(mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();

@@ -145,9 +145,10 @@ async fn each_shard_thread_is_pinned_to_one_core_unless_pin_shards_is_off() {
         let (process, shards) = allowed_cpus(ce.pid());
         assert_eq!(shards.len(), 2, "{shards:?}");
         for (name, cpus) in shards {
-            match pinned {
-                true => assert!(cpus.parse::<usize>().is_ok(), "{name} is pinned to one core: {cpus}"),
-                false => assert_eq!(cpus, process, "{name} may run wherever the process may"),
+            if pinned {
+                assert!(cpus.parse::<usize>().is_ok(), "{name} is pinned to one core: {cpus}");
+            } else {
+                assert_eq!(cpus, process, "{name} may run wherever the process may");
             }
         }
     }
