@@ -2,6 +2,10 @@
 //! from the router's fixed table, shard indices, fixed outcome words — never ids or phones.
 //! `/metrics` renders [`Metrics::render`] in the Prometheus text format.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use chatedge_serve::metrics::register;
 use prometheus::{
     exponential_buckets, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
@@ -10,6 +14,9 @@ use prometheus::{
 
 pub struct Metrics {
     registry: Registry,
+    /// Tells this set of families from another one in the same process (tests run several
+    /// data planes), for the per-thread series of [`Metrics::record_request`].
+    id: u64,
     /// Campaigns (issue 14): recipients by outcome, opt-outs, runs by event, live feeders,
     /// feeds the shard refused (queue full, store busy), CSV rows imported by result.
     pub campaign_recipients: IntCounterVec,
@@ -126,6 +133,27 @@ pub struct Metrics {
     /// Files of the WhatsApp Web connector: sent (`read`, `unreadable`) and received
     /// (`stored`, `missing` — the engine could not download it —, `refused` by the media store).
     pub whatsapp_web_media: IntCounterVec,
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+
+/// Label sets a thread keeps handles for before it starts over: routes × dialects × statuses
+/// is a few hundred in practice; the bound only keeps a thread's map finite whatever happens.
+const MAX_REQUEST_SERIES_PER_THREAD: usize = 4096;
+
+/// One label set of the per-request families, by the labels' addresses (they are the
+/// router's `'static` names, so equal names mostly share one address; two addresses for one
+/// name only make two handles on the same series).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct SeriesKey {
+    metrics: u64,
+    route: usize,
+    dialect: usize,
+    status: u16,
+}
+
+thread_local! {
+    static REQUEST_SERIES: RefCell<HashMap<SeriesKey, (IntCounter, Histogram)>> = RefCell::new(HashMap::new());
 }
 
 fn latency_buckets() -> Vec<f64> {
@@ -742,7 +770,36 @@ impl Metrics {
                 IntCounter::new("chatedge_dp_campaign_export_rows_total", "recipient rows written by campaign exports"),
             ),
             registry: r,
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         }
+    }
+
+    /// Counts one answered request and its latency under `chatedge_dp_http_requests_total`
+    /// and `chatedge_dp_http_request_seconds`. Resolving a labelled series
+    /// (`with_label_values`) hashes the labels and takes the family's lock, which every
+    /// thread serving requests would share; each thread resolves a label set once and keeps
+    /// the handles (issue 11 §7: metric handles resolved once).
+    pub fn record_request(&self, route: &'static str, dialect: &'static str, status: http::StatusCode, seconds: f64) {
+        let key = SeriesKey {
+            metrics: self.id,
+            route: route.as_ptr() as usize,
+            dialect: dialect.as_ptr() as usize,
+            status: status.as_u16(),
+        };
+        REQUEST_SERIES.with(|cell| {
+            let mut series = cell.borrow_mut();
+            if !series.contains_key(&key) && series.len() >= MAX_REQUEST_SERIES_PER_THREAD {
+                series.clear();
+            }
+            let (count, latency) = series.entry(key).or_insert_with(|| {
+                (
+                    self.http_requests.with_label_values(&[route, dialect, status.as_str()]),
+                    self.http_seconds.with_label_values(&[route]),
+                )
+            });
+            count.inc();
+            latency.observe(seconds);
+        });
     }
 
     /// The Prometheus text exposition of every family.
@@ -754,5 +811,57 @@ impl Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Metrics::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::StatusCode;
+
+    fn rendered(m: &Metrics) -> String {
+        String::from_utf8_lossy(&m.render()).into_owned()
+    }
+
+    #[test]
+    fn each_set_of_families_counts_only_its_own_requests_on_a_shared_thread() {
+        let (a, b) = (Metrics::new(), Metrics::new());
+        for _ in 0..3 {
+            a.record_request("zapi.send-text", "zapi", StatusCode::OK, 0.001);
+        }
+        b.record_request("zapi.send-text", "zapi", StatusCode::OK, 0.001);
+        b.record_request("zapi.send-text", "zapi", StatusCode::BAD_REQUEST, 0.001);
+        let line = |status: &str, n: u32| {
+            format!(
+                "chatedge_dp_http_requests_total{{dialect=\"zapi\",route=\"zapi.send-text\",status=\"{status}\"}} {n}"
+            )
+        };
+        let (a, b) = (rendered(&a), rendered(&b));
+        assert!(a.contains(&line("200", 3)), "{a}");
+        assert!(!a.contains("status=\"400\""), "{a}");
+        assert!(b.contains(&line("200", 1)) && b.contains(&line("400", 1)), "{b}");
+        assert!(a.contains("chatedge_dp_http_request_seconds_count{route=\"zapi.send-text\"} 3"), "{a}");
+        assert!(b.contains("chatedge_dp_http_request_seconds_count{route=\"zapi.send-text\"} 2"), "{b}");
+    }
+
+    #[test]
+    fn a_thread_that_outgrows_its_handles_starts_over_without_losing_counts() {
+        let m = Metrics::new();
+        // More label sets than a thread keeps: statuses × leaked route names.
+        let routes: Vec<&'static str> =
+            (0..MAX_REQUEST_SERIES_PER_THREAD / 8 + 1).map(|i| &*Box::leak(format!("r{i}").into_boxed_str())).collect();
+        let statuses = [200, 201, 204, 400, 401, 404, 429, 500, 503].map(|s| StatusCode::from_u16(s).unwrap());
+        for route in &routes {
+            for status in statuses {
+                m.record_request(route, "zapi", status, 0.0);
+            }
+        }
+        m.record_request(routes[0], "zapi", StatusCode::OK, 0.0);
+        let text = rendered(&m);
+        assert!(
+            text.contains("chatedge_dp_http_requests_total{dialect=\"zapi\",route=\"r0\",status=\"200\"} 2"),
+            "{text}"
+        );
+        REQUEST_SERIES.with(|s| assert!(s.borrow().len() <= MAX_REQUEST_SERIES_PER_THREAD));
     }
 }

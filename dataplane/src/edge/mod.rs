@@ -59,8 +59,6 @@ pub async fn handle(app: Arc<App>, mut req: Request<Body>, peer: SocketAddr) -> 
             ("timeout", "none", res)
         }
     };
-    let m = &app.metrics;
-    m.http_requests.with_label_values(&[route, dialect, res.status().as_str()]).inc();
-    m.http_seconds.with_label_values(&[route]).observe(started.elapsed().as_secs_f64());
+    app.metrics.record_request(route, dialect, res.status(), started.elapsed().as_secs_f64());
     res
 }

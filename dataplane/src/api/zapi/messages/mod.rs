@@ -21,7 +21,6 @@ use std::time::Instant;
 use chatedge_config::file::MediaConfig;
 use chatedge_config::snapshot::Network;
 use chatedge_serve::Resp;
-use serde_json::json;
 
 pub use text::parse_send_text;
 
@@ -142,6 +141,16 @@ fn expressible(call: &Call<'_>, message: &OutboundMessage) -> Result<(), ZapiErr
     }
 }
 
+/// Z-API's answer to a send, in its documented order (seed 001: `zaapId`, `messageId`, `id`),
+/// serialised straight from the ids rather than through a `serde_json::Value` map.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Accepted<'a> {
+    zaap_id: &'a str,
+    message_id: &'a str,
+    id: &'a str,
+}
+
 /// Queues `message` durably and answers Z-API's `{zaapId, messageId, id}`. With an
 /// `Idempotency-Key` (issue 11 §4), the key's record goes in the message's batch, and a key
 /// seen before answers its first answer again (marked `Idempotent-Replayed: true`) without
@@ -149,9 +158,8 @@ fn expressible(call: &Call<'_>, message: &OutboundMessage) -> Result<(), ZapiErr
 pub async fn accept(call: &Call<'_>, message: OutboundMessage) -> Result<Resp, ZapiError> {
     expressible(call, &message)?;
     let started = Instant::now();
-    let (zaap, message_id) = (message.zaap_id, message.message_id);
-    let id = message_id.to_string();
-    let answer = json!({"zaapId": zaap.to_string(), "messageId": id, "id": id});
+    let (zaap, id) = (message.zaap_id.to_string(), message.message_id.to_string());
+    let answer = Accepted { zaap_id: &zaap, message_id: &id, id: &id };
     let answer = bytes::Bytes::from(serde_json::to_vec(&answer).unwrap_or_default());
     let idempotency = call.idempotency.clone().map(|c| Claim { answer: answer.clone(), ..c });
     let shards = &call.app.shards;
