@@ -14,6 +14,7 @@ use serde::{Serialize, Serializer};
 use tokio::time::Instant;
 
 use crate::client::Http;
+use crate::commits::Reading;
 use crate::scrape::{self, ScrapeError};
 
 /// How stale a reading may be: the data plane's shards publish `chatedge_dp_queue_depth` once
@@ -26,6 +27,12 @@ const POLL: Duration = Duration::from_millis(200);
 /// Messages waiting in the server's queues.
 pub trait Gauge: Send + Sync {
     fn read(&self) -> impl Future<Output = Result<u64, ScrapeError>> + Send;
+
+    /// The store's commit counters, read around each chatedge round ([`crate::commits`]);
+    /// `None` where the server does not export them.
+    fn commits(&self) -> impl Future<Output = Option<Reading>> + Send {
+        async { None }
+    }
 }
 
 /// A family on the server's /metrics, summed over its labels.
@@ -40,6 +47,10 @@ impl Gauge for MetricsGauge {
         let sum = scrape::family(&self.http, &self.url, &self.family).await?;
         // A gauge of queued messages: whole and non-negative.
         Ok(sum.max(0.0).round() as u64)
+    }
+
+    async fn commits(&self) -> Option<Reading> {
+        Reading::parse(&scrape::text(&self.http, &self.url).await.ok()?)
     }
 }
 

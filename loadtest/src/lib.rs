@@ -10,6 +10,7 @@ pub mod backlog;
 pub mod baseline;
 pub mod cli;
 pub mod client;
+pub mod commits;
 pub mod credentials;
 pub mod ledger;
 pub mod load;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::backlog::Drain;
+use crate::commits::Commits;
 use crate::load::{self, Pace, Workload};
 use crate::progress;
 use crate::stats::RunStats;
@@ -39,6 +40,8 @@ pub struct Round {
     pub stats: RunStats,
     /// After a chatedge round: the backlog it left and the wait for it to drain.
     pub backlog: Option<Drain>,
+    /// During a chatedge round: the server's group commits, when its /metrics has them.
+    pub commits: Option<Commits>,
 }
 
 /// The targets to run, in order: `rounds` of chatedge, each preceded by a baseline round
@@ -67,7 +70,7 @@ pub async fn measure<W: Workload>(
     let bar = progress::timed(quiet, format!("{} {number}/{of}", target.name()), duration);
     let stats = load::drive(workload, pace, duration, &bar).await;
     bar.finish_and_clear();
-    Round { target, number, stats, backlog: None }
+    Round { target, number, stats, backlog: None, commits: None }
 }
 
 #[cfg(test)]

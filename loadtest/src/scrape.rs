@@ -1,6 +1,7 @@
 //! Reading the server's Prometheus text exposition (`GET /metrics`) the way any scraper does:
 //! one family's samples, summed over their labels. Used for the backlog between rounds
-//! ([`crate::backlog`]) and the `webhooks --backlog` progress lines. Reads only; the tool
+//! ([`crate::backlog`]), the group commits of each round ([`crate::commits`]) and the
+//! `webhooks --backlog` progress lines. Reads only; the tool
 //! never depends on a metric being there — an absent family is reported, not guessed.
 
 use thiserror::Error;
@@ -26,12 +27,17 @@ pub fn metrics_url(data_plane: &str, explicit: Option<&str>) -> String {
     }
 }
 
-/// The sum of `family`'s samples at `url`.
-pub async fn family(http: &Http, url: &str, family: &str) -> Result<f64, ScrapeError> {
+/// The whole exposition at `url`.
+pub async fn text(http: &Http, url: &str) -> Result<String, ScrapeError> {
     let unreachable = |reason: String| ScrapeError::Unreachable { url: url.to_owned(), reason };
     let target = uri(url, "").map_err(|e| unreachable(e.to_string()))?;
     let reply = http.get(target, None).await.map_err(|e| unreachable(e.to_string()))?;
-    parse_family(&String::from_utf8_lossy(&reply.body), family)
+    Ok(String::from_utf8_lossy(&reply.body).into_owned())
+}
+
+/// The sum of `family`'s samples at `url`.
+pub async fn family(http: &Http, url: &str, family: &str) -> Result<f64, ScrapeError> {
+    parse_family(&text(http, url).await?, family)
         .ok_or_else(|| ScrapeError::NotExported { url: url.to_owned(), family: family.to_owned() })
 }
 

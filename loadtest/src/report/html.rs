@@ -9,6 +9,7 @@ use hdrhistogram::Histogram;
 
 use super::svg::{self, Bar, LineChart, Series};
 use super::{backlog_cells, Report, BACKLOG_HEADER};
+use crate::commits;
 use crate::rounds::Target;
 use crate::stats::{Percentiles, SecondPoint};
 
@@ -47,12 +48,15 @@ fn latency_cells(p: &Percentiles) -> Vec<String> {
 
 fn summary(out: &mut String, r: &Report) {
     out.push_str("<table>");
-    let backlogs = r.has_backlogs();
+    let (backlogs, commits) = (r.has_backlogs(), r.has_commits());
     let mut head = ["", "round", "req/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "ok", "errors"]
         .map(String::from)
         .to_vec();
     if backlogs {
         head.extend(BACKLOG_HEADER.map(String::from));
+    }
+    if commits {
+        head.extend(commits::HEADER.map(String::from));
     }
     cells(out, "th", &head);
     for x in &r.round_results {
@@ -61,6 +65,9 @@ fn summary(out: &mut String, r: &Report) {
         row.extend([x.ok.to_string(), x.errors.to_string()]);
         if backlogs {
             row.extend(backlog_cells(x.backlog.as_ref()));
+        }
+        if commits {
+            row.extend(commits::cells(x.commits.as_ref()));
         }
         cells(out, "td", &row);
     }
@@ -80,6 +87,13 @@ fn summary(out: &mut String, r: &Report) {
             "<p class=\"muted\">After each chatedge round the tool waited for the server's queue to empty: \
              “queued at end” is what the round left, “drain s” how long the network took to send it; the notes \
              say when it could not.</p>",
+        );
+    }
+    if commits {
+        out.push_str(
+            "<p class=\"muted\">The server's group commits during each chatedge round, from its /metrics: how \
+             many, batches (one per send) per commit, wall time per commit, and the share of the round the committer \
+             spent committing.</p>",
         );
     }
     let _ = write!(out, "<p>chatedge, all rounds: {} requests, {} ok, {} errors.</p>", r.requests, r.ok, r.errors);

@@ -19,6 +19,7 @@ use serde::Serialize;
 use crate::backlog::Drain;
 use crate::cli::OutputArgs;
 use crate::client::Protocol;
+use crate::commits::Commits;
 use crate::ledger::{Accounting, Latencies};
 use crate::rounds::{Round, Target};
 use crate::stats::{self, median, Percentiles, RunStats, SecondPoint};
@@ -65,6 +66,9 @@ pub struct RoundSummary {
     /// After a chatedge round: the backlog it left and the wait before the next round.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backlog: Option<Drain>,
+    /// During a chatedge round: the server's group commits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commits: Option<Commits>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -215,6 +219,11 @@ impl Report {
         self.round_results.iter().any(|r| r.backlog.is_some())
     }
 
+    /// Whether any round read the server's group commits (the table shows their columns).
+    pub fn has_commits(&self) -> bool {
+        self.round_results.iter().any(|r| r.commits.is_some())
+    }
+
     pub fn new(meta: Meta, rounds: Vec<Round>) -> Report {
         let of = |t: Target| rounds.iter().filter(|r| r.target == t).collect::<Vec<_>>();
         let (chatedge, baseline) = (of(Target::Chatedge), of(Target::Baseline));
@@ -241,6 +250,7 @@ impl Report {
                 errors: r.stats.error_count(),
                 elapsed_s: r.stats.elapsed.as_secs_f64(),
                 backlog: r.backlog.clone(),
+                commits: r.commits,
             })
             .collect();
         let notes = backlog_notes(&rounds);

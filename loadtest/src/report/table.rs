@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use super::{backlog_cells, Report, BACKLOG_HEADER};
+use crate::commits;
 use crate::stats::Percentiles;
 
 const HEADER: [&str; 10] = ["", "round", "req/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "ok", "errors"];
@@ -52,16 +53,22 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(out, "protocol: {} ({}), the baseline's too", m.protocol, m.transport);
     let _ = writeln!(out, "coordinated omission: {}\n", m.coordinated_omission);
 
-    let backlogs = r.has_backlogs();
+    let (backlogs, commits) = (r.has_backlogs(), r.has_commits());
     let mut header = HEADER.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     if backlogs {
         header.extend(BACKLOG_HEADER.map(String::from));
+    }
+    if commits {
+        header.extend(commits::HEADER.map(String::from));
     }
     let mut rows = vec![header];
     for x in &r.round_results {
         let mut line = row(x.target.name(), &x.round.to_string(), x.throughput_rps, &x.latency_ms, x.ok, x.errors);
         if backlogs {
             line.extend(backlog_cells(x.backlog.as_ref()));
+        }
+        if commits {
+            line.extend(commits::cells(x.commits.as_ref()));
         }
         rows.push(line);
     }
@@ -79,6 +86,13 @@ pub fn render(r: &Report) -> String {
             out,
             "(after each chatedge round the tool waited for the server's queue to empty: \"queued at end\" is what \
              the round left, \"drain s\" how long the network took to send it; the notes say when it could not)"
+        );
+    }
+    if commits {
+        let _ = writeln!(
+            out,
+            "(the server's group commits during each chatedge round, from its /metrics: how many, batches — one per \
+             send — per commit, wall time per commit, and the share of the round the committer spent committing)"
         );
     }
     let _ = writeln!(out, "\nchatedge, all rounds: {} requests, {} ok, {} errors", r.requests, r.ok, r.errors);
@@ -218,6 +232,19 @@ mod tests {
         let baseline = text.lines().find(|l| l.starts_with("baseline")).expect("a baseline round");
         assert_eq!(baseline.split_whitespace().count(), 10, "no backlog cells for a baseline round: {baseline}");
         assert_eq!(first.split_whitespace().count(), 12, "{first}");
+    }
+
+    #[test]
+    fn chatedge_rounds_show_the_servers_group_commits_after_the_backlog() {
+        let text = render(&crate::report::tests::sample_with_commits());
+        let header = text.lines().find(|l| l.contains("p50 ms")).expect("header");
+        assert!(header.ends_with("drain s  commits  batches/commit  ms/commit  committer busy"), "{header}");
+        let first = text.lines().find(|l| l.starts_with("chatedge ")).expect("a chatedge round");
+        assert!(first.ends_with("1.30        8            25.0       0.60            90 %"), "{first}");
+        let baseline = text.lines().find(|l| l.starts_with("baseline")).expect("a baseline round");
+        assert_eq!(baseline.split_whitespace().count(), 10, "no commit cells for a baseline round: {baseline}");
+        assert!(text.contains("(the server's group commits during each chatedge round"), "{text}");
+        assert!(!render(&crate::report::tests::sample()).contains("committer busy"));
     }
 
     #[test]

@@ -36,10 +36,24 @@ pub fn drained(at_end: u64, waited: Duration) -> Drain {
     Drain { at_end: Some(at_end), left: Some(0), waited, drained: true, problem: None }
 }
 
+/// The group commits of a round at `rps` sends a second for 2 s, 25 sends per commit.
+pub fn commits(rps: u64) -> crate::commits::Commits {
+    crate::commits::Commits { commits: rps * 2 / 25, batches_per_commit: 25.0, ms_per_commit: 0.6, committer_busy: 0.9 }
+}
+
+/// [`sample`] with its chatedge rounds' group commits read from the server.
+pub fn sample_with_commits() -> Report {
+    let mut r = sample();
+    for x in r.round_results.iter_mut().filter(|x| x.target == Target::Chatedge) {
+        x.commits = Some(commits(x.throughput_rps.round() as u64));
+    }
+    r
+}
+
 pub fn sample() -> Report {
     let round = |target, number, rps, ms| {
         let backlog = (target == Target::Chatedge).then(|| drained(rps, Duration::from_millis(1200 + rps)));
-        Round { target, number, stats: stats(rps, ms), backlog }
+        Round { target, number, stats: stats(rps, ms), backlog, commits: None }
     };
     let rounds = vec![
         round(Target::Baseline, 1, 400, 1),
@@ -85,12 +99,13 @@ fn every_chatedge_round_shows_its_backlog_and_the_rounds_that_did_not_drain_are_
     let unread =
         Drain { at_end: None, left: None, waited: Duration::ZERO, drained: false, problem: Some("404".into()) };
     let rounds = vec![
-        Round { target: Target::Chatedge, number: 1, stats: stats(100, 1), backlog: Some(stuck) },
+        Round { target: Target::Chatedge, number: 1, stats: stats(100, 1), backlog: Some(stuck), commits: None },
         Round {
             target: Target::Chatedge,
             number: 2,
             stats: stats(100, 1),
             backlog: Some(drained(5, Duration::from_secs(2))),
+            commits: None,
         },
     ];
     let r = Report::new(meta(), rounds);
@@ -99,10 +114,28 @@ fn every_chatedge_round_shows_its_backlog_and_the_rounds_that_did_not_drain_are_
     assert_eq!(backlog_cells(r.round_results[0].backlog.as_ref()), ["900".to_owned(), "60.00, 40 left".to_owned()]);
 
     let rounds = (1..=3)
-        .map(|n| Round { target: Target::Chatedge, number: n, stats: stats(100, 1), backlog: Some(unread.clone()) })
+        .map(|n| Round {
+            target: Target::Chatedge,
+            number: n,
+            stats: stats(100, 1),
+            backlog: Some(unread.clone()),
+            commits: None,
+        })
         .collect();
     let r = Report::new(meta(), rounds);
     assert_eq!(r.notes.len(), 1, "one note for a gauge that is not there: {:?}", r.notes);
     assert!(r.notes[0].contains("could not be read (404)"));
     assert_eq!(backlog_cells(r.round_results[2].backlog.as_ref()), ["?".to_owned(), "unread".to_owned()]);
+}
+
+#[test]
+fn chatedge_rounds_carry_the_servers_group_commits_in_the_json() {
+    assert!(!sample().has_commits());
+    let r = sample_with_commits();
+    assert!(r.has_commits());
+    let v: serde_json::Value = serde_json::from_str(&json::render(&r).expect("json")).expect("parses");
+    let first = &v["round_results"][1]["commits"];
+    assert_eq!((first["commits"].as_u64(), first["batches_per_commit"].as_f64()), (Some(8), Some(25.0)), "{v}");
+    assert_eq!(first["committer_busy"], 0.9);
+    assert!(v["round_results"][0].get("commits").is_none(), "baseline rounds have none");
 }

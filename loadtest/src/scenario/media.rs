@@ -83,7 +83,13 @@ pub async fn run(args: MediaArgs) -> Result<()> {
         );
         bar.finish_and_clear();
         let backlog = Some(super::drain_backlog(&gauge, load, number, quiet).await);
-        rounds.push(Round { target: Target::Chatedge, number, stats: t.clone().merge(i.clone()), backlog });
+        rounds.push(Round {
+            target: Target::Chatedge,
+            number,
+            stats: t.clone().merge(i.clone()),
+            backlog,
+            commits: None,
+        });
         streams.push(Streams { text: (t, text.ok_bytes()), image: (i, image.ok_bytes()) });
         tokio::time::sleep(load.pause).await;
     }

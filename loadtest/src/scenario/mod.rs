@@ -23,6 +23,7 @@ use crate::backlog::{self, Gauge, MetricsGauge};
 use crate::baseline::BaselineProcess;
 use crate::cli::{LoadArgs, TargetArgs};
 use crate::client::Http;
+use crate::commits::Commits;
 use crate::credentials;
 use crate::ledger::Ledger;
 use crate::load::{Pace, Workload};
@@ -209,9 +210,14 @@ where
             (Some(url), Target::Baseline) => make(url, None)?,
             _ => make(data_plane, ledger.clone())?,
         };
+        let before = match target {
+            Target::Chatedge => gauge.commits().await,
+            Target::Baseline => None,
+        };
         let mut round =
             rounds::measure(target, number, load.rounds, Arc::new(workload), pace, load.duration, quiet).await;
         if target == Target::Chatedge {
+            round.commits = Commits::between(before, gauge.commits().await, round.stats.elapsed);
             round.backlog = Some(drain_backlog(gauge, load, number, quiet).await);
             after_chatedge().await;
         }

@@ -70,7 +70,7 @@ pub async fn run(args: PairingArgs) -> Result<()> {
         concurrency: Some(args.concurrency),
         rounds: 1,
     };
-    let round = Round { target: Target::Chatedge, number: 1, stats, backlog: None };
+    let round = Round { target: Target::Chatedge, number: 1, stats, backlog: None, commits: None };
     let mut report = Report::new(meta, vec![round])
         .note("throughput is paired instances per second; latency is create → connected per instance");
     if late > 0 {

@@ -49,6 +49,12 @@ impl Gauge for Network {
         let busy = chatedge_calls.last().is_some_and(|at| at.elapsed() < Duration::from_secs(3));
         Ok(if busy { 500 } else { 0 })
     }
+
+    /// One commit of one send for each chatedge call, 1 ms each.
+    async fn commits(&self) -> Option<crate::commits::Reading> {
+        let n = self.calls.of(CHATEDGE).len() as f64;
+        Some(crate::commits::Reading { commits: n, seconds: n / 1000.0, batches: n })
+    }
 }
 
 const CHATEDGE: &str = "http://127.0.0.1:18080";
@@ -97,6 +103,9 @@ async fn a_round_starts_only_once_the_previous_chatedge_rounds_backlog_has_drain
         "baseline round 2 began while chatedge round 1's backlog was still being sent"
     );
 
+    let commits: Vec<u64> = rounds.iter().filter_map(|r| r.commits.map(|c| c.commits)).collect();
+    assert_eq!(commits.len(), 2, "each chatedge round, and only those, reads the server's commits");
+    assert_eq!(commits.iter().sum::<u64>(), chatedge.len() as u64, "a round counts the commits made during it");
     for r in &rounds {
         match r.target {
             Target::Baseline => assert_eq!(r.backlog, None, "a baseline round leaves no backlog"),
