@@ -73,6 +73,14 @@ pub struct RawDataplane {
     /// endpoint per shard) instead of on the edge runtime: a request to an instance of the same
     /// shard then never crosses threads on its way to the shard and back.
     pub connections_on_shards: bool,
+    /// With `connections_on_shards`: a plain connection waits for its first request's line
+    /// and, when it names a Z-API instance (`/instances/{id}/…`), runs on that instance's
+    /// shard — while that shard holds at most one and a half times its share of the open
+    /// connections —
+    /// so a client keeping a connection per instance never crosses threads (on 2 cores, 2.5–3
+    /// µs less shard CPU per send; docs/BENCHMARKS.md, 2026-12-05). Connections naming no
+    /// instance, and TLS ones, are spread round robin.
+    pub steer_connections: bool,
     /// Pin each shard thread to a core of its own (CPU affinity). With one shard per core the
     /// store's committer, RocksDB's background threads and whatever else runs on the machine
     /// share those cores, and a pinned shard cannot move to a core left idle: on a 2-core
@@ -97,6 +105,7 @@ impl Default for RawDataplane {
             control_plane_fingerprint: String::new(),
             advertise_url: String::new(),
             connections_on_shards: true,
+            steer_connections: true,
             pin_shards: true,
         }
     }
@@ -573,6 +582,8 @@ pub struct DataplaneConfig {
     pub advertise_url: Option<String>,
     /// See [`RawDataplane::connections_on_shards`].
     pub connections_on_shards: bool,
+    /// See [`RawDataplane::steer_connections`].
+    pub steer_connections: bool,
     /// See [`RawDataplane::pin_shards`].
     pub pin_shards: bool,
 }
@@ -872,6 +883,7 @@ impl TryFrom<RawConfig> for Config {
                     .ok(),
             },
             connections_on_shards: d.connections_on_shards,
+            steer_connections: d.steer_connections,
             pin_shards: d.pin_shards,
         };
         p.check(d.shards <= 1024, || "dataplane.shards: at most 1024".into());

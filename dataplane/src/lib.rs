@@ -278,7 +278,7 @@ pub async fn run(
     });
     let _ = ready.send(listeners.bound().clone());
     tracing::info!(%bound, shards = n, "data plane accepting requests");
-    listeners.serve(app, &config.limits, config.dataplane.connections_on_shards, shutdown).await;
+    listeners.serve(app, &config.limits, &config.dataplane, shutdown).await;
 
     scheduler.abort();
     shards.stop().await;

@@ -39,6 +39,10 @@ pub struct Metrics {
     pub shard_loop_turns: IntCounterVec,
     /// Open HTTP connections served on each shard's thread (`[dataplane] connections_on_shards`).
     pub shard_connections: IntGaugeVec,
+    /// Plain connections placed on a shard by their first request (`[dataplane]
+    /// steer_connections`), by how: `steered` to the shard of the instance it named, `spread`
+    /// round robin (it named none, or that shard held too many connections already).
+    pub connections_placed: IntCounterVec,
     pub network_events: IntCounterVec,
     pub session_link_events: IntCounterVec,
     pub shard_commit_pending_bytes: IntGaugeVec,
@@ -241,6 +245,16 @@ impl Metrics {
                 IntGaugeVec::new(
                     Opts::new("chatedge_dp_shard_connections", "open HTTP connections (TCP and QUIC) served on each shard's thread"),
                     &["shard"],
+                ),
+            ),
+            connections_placed: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "chatedge_dp_connections_placed_total",
+                        "plain connections placed by their first request: steered to its instance's shard, or spread",
+                    ),
+                    &["how"],
                 ),
             ),
             network_events: register(

@@ -6,7 +6,10 @@
 # and 58.7 µs). Each run starts chatedge on a fresh copy of one data-directory snapshot (the same
 # 4 paired instances, so the same shard placement), sends with `wrk -c64` and `send_text.lua`,
 # and reads every thread's user + system ticks and context switches from /proc before and after.
-# The baseline server is measured the same way once at the end.
+# The baseline server is measured the same way once at the end. With PER_INSTANCE=1 each
+# instance gets a wrk of its own (CONNECTIONS / 4 connections, each sending to that instance
+# only: a client that keeps connections per instance) instead of one wrk whose every
+# connection goes round robin over all four; the figures add up.
 #
 # Env: A (chatedge binary, default the release build), A_CONFIG (its config file), B and
 # B_CONFIG (optional second build and config, alternated with A), RUNS (3), DURATION (10s),
@@ -63,9 +66,14 @@ def read(f):
         k, v, w = line.split(); cpu[k] += int(v); switches[k] += int(w)
     return cpu, switches
 (a, sa), (b, sb) = read(before), read(after)
-n = int(re.search(r"(\d+) requests in", out).group(1))
-rps = re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)
-p99 = re.search(r"\n\s+99%\s+(\S+)", out).group(1)
+# One wrk's output, or several (PER_INSTANCE=1): requests and rates add up, the worst p99 shows.
+n = sum(int(x) for x in re.findall(r"(\d+) requests in", out))
+rps = sum(float(x) for x in re.findall(r"Requests/sec:\s+([\d.]+)", out))
+def ms(v):
+    num, unit = re.match(r"([\d.]+)(\w+)", v).groups()
+    return float(num) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}.get(unit, 1.0)
+worst = max(ms(x) for x in re.findall(r"\n\s+99%\s+(\S+)", out))
+p99 = f"{worst:.2f}ms"
 per = {k: (b[k] - a[k]) * 1e4 / n for k in b if b[k] > a[k]}  # ticks are 10 ms
 order = sorted(per, key=lambda k: -per[k])
 threads = " ".join(f"{k} {per[k]:.1f}" for k in order)
@@ -74,7 +82,19 @@ print(f"{label:8} {float(rps):>9,.0f} req/s  p99 {p99:>8}  CPU {sum(per.values()
 print(f"{'':8} context switches per request (voluntary + not): {switched}")
 PY
 }
-send() { wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$HERE/send_text.lua" "$1" -- "${pairs[@]}"; }
+send() { # base-url → wrk's output (one wrk per instance, concatenated, with PER_INSTANCE=1)
+  if [ -z "${PER_INSTANCE:-}" ]; then
+    wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$HERE/send_text.lua" "$1" -- "${pairs[@]}"
+    return
+  fi
+  local each=$((CONNECTIONS / ${#pairs[@]})) i=0
+  for p in "${pairs[@]}"; do
+    wrk -t1 -c"$each" -d"$DURATION" --latency -s "$HERE/send_text.lua" "$1" -- "$p" >"$WORK/wrk.$i" &
+    i=$((i + 1))
+  done
+  wait
+  cat "$WORK"/wrk.*; rm -f "$WORK"/wrk.*
+}
 
 # 2. Runs, alternating A and B.
 for r in $(seq 1 "$RUNS"); do

@@ -29,7 +29,7 @@ use hyper::{Request, Response, StatusCode};
 
 pub use body::{declared_length, read_body, Body, BodyError};
 pub use limits::{Gate, Limits};
-pub use placement::Placement;
+pub use placement::{Placement, Steer, Steering, STEER_HEAD_BYTES};
 pub use shutdown::stopped;
 pub use tcp::{serve, serve_tls};
 

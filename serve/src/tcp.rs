@@ -2,7 +2,8 @@
 //! TLS (ALPN h2 and http/1.1). It admits each connection through the plane's [`Gate`],
 //! refuses over-limit ones at once, and spawns one task per connection that it owns until the
 //! connection closes or the drain ends — on the accepting runtime, or on the runtime the
-//! listener's [`Placement`](crate::Placement) picks. It never touches request bodies. The
+//! listener's [`Placement`](crate::Placement) picks (for a plain connection on a steering
+//! placement, once its first bytes have arrived). It never touches request bodies. The
 //! accept loop runs on the planes' runtime.
 
 use std::convert::Infallible;
@@ -18,10 +19,13 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::runtime::Handle;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use crate::conn::{self, Activity, TimedIo};
 use crate::limits::{Slot, MAX_HEADERS, MIN_HEADER_BYTES};
+use crate::placement::{Place, STEER_HEAD_BYTES};
 use crate::shutdown::{stopped, Connections};
 use crate::tls::Tls;
 use crate::{Handler, ServeOptions};
@@ -115,36 +119,98 @@ async fn accept_loop<H, RB>(
             }
         };
         let _ = stream.set_nodelay(true);
-        let Some(placement) = &opts.placement else {
+        let Some(placement) = opts.placement.clone() else {
             let task = connection(stream, peer, slot, tls.clone(), builder.clone(), handler.clone(), &opts, &shutdown);
             connections.spawn(task);
             continue;
         };
-        // The socket leaves this runtime's reactor and joins the chosen runtime's there.
+        let accepted = Accepted {
+            peer,
+            slot,
+            tls: tls.clone(),
+            builder: builder.clone(),
+            handler: handler.clone(),
+            opts: opts.clone(),
+            shutdown: shutdown.clone(),
+        };
+        if tls.is_none() && placement.steers() {
+            connections.spawn(steered(stream, placement, accepted));
+        } else if let Some((task, runtime)) = accepted.placed(placement.next(), stream) {
+            connections.spawn_on(task, &runtime);
+        }
+    }
+    drop(listener);
+    connections.drain(opts.limits.drain_timeout).await;
+}
+
+/// An admitted connection on its way to the runtime a [`Placement`](crate::Placement) picks,
+/// with what its task needs there.
+struct Accepted<H> {
+    peer: SocketAddr,
+    slot: Slot,
+    tls: Option<Tls>,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    handler: H,
+    opts: ServeOptions,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl<H> Accepted<H> {
+    /// The connection's task for `place`'s runtime, and that runtime: the socket leaves this
+    /// runtime's reactor here and joins the other's when the task starts there. `None` when
+    /// the socket cannot leave (logged).
+    fn placed<RB>(self, place: Place, stream: TcpStream) -> Option<(impl Future<Output = ()> + Send + 'static, Handle)>
+    where
+        H: Handler<RB>,
+        RB: From<Incoming> + Send + 'static,
+    {
         let stream = match stream.into_std() {
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot move an accepted connection");
-                continue;
+                return None;
             }
         };
-        let place = placement.next();
-        let (tls, builder, handler, opts, shutdown) =
-            (tls.clone(), builder.clone(), handler.clone(), opts.clone(), shutdown.clone());
         let runtime = place.runtime.clone();
-        connections.spawn_on(
-            async move {
-                let _open = place.open();
-                match TcpStream::from_std(stream) {
-                    Ok(stream) => connection(stream, peer, slot, tls, builder, handler, &opts, &shutdown).await,
-                    Err(e) => tracing::warn!(error = %e, "cannot serve a moved connection"),
-                }
-            },
-            &runtime,
-        );
+        let Accepted { peer, slot, tls, builder, handler, opts, shutdown } = self;
+        let task = async move {
+            let _open = place.open();
+            match TcpStream::from_std(stream) {
+                Ok(stream) => connection(stream, peer, slot, tls, builder, handler, &opts, &shutdown).await,
+                Err(e) => tracing::warn!(error = %e, "cannot serve a moved connection"),
+            }
+        };
+        Some((task, runtime))
     }
-    drop(listener);
-    connections.drain(opts.limits.drain_timeout).await;
+}
+
+/// A plain connection on a placement that steers: waits here, within the header read timeout
+/// (the same refusal as [`connection`]'s wait for a first byte), for the first bytes, which
+/// choose its runtime ([`Placement`](crate::Placement)'s `choose`); then it runs there, this task waiting
+/// for it, so that the listener's drain waits for it and aborting this task aborts it too.
+async fn steered<H, RB>(stream: TcpStream, placement: crate::Placement, accepted: Accepted<H>)
+where
+    H: Handler<RB>,
+    RB: From<Incoming> + Send + 'static,
+{
+    let mut head = [0u8; STEER_HEAD_BYTES];
+    let first = accepted.opts.limits.header_read_timeout;
+    let n = match tokio::time::timeout(first, stream.peek(&mut head)).await {
+        Ok(Ok(n @ 1..)) => n,
+        _ => return accepted.opts.refused("header_timeout"),
+    };
+    let Some((task, runtime)) = accepted.placed(placement.choose(&head[..n]), stream) else { return };
+    let mut running = AbortOnDrop(runtime.spawn(task));
+    let _ = (&mut running.0).await;
+}
+
+/// A task that ends when its handle is dropped.
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// One connection's task: the first byte (plain) or handshake (TLS) within the header read

@@ -2,7 +2,9 @@
 //! the plain port's connections are spread over the shard threads and counted per shard in
 //! `chatedge_dp_shard_connections`; a connection on any shard serves instances of every
 //! shard; closed connections leave the count; with the setting off, no connection runs on a
-//! shard. Each shard thread is pinned to one core, unless `pin_shards = false` lets it run on any.
+//! shard. A plain connection whose first request names an instance runs on that instance's
+//! shard (`steer_connections`, on by default) and still serves every instance. Each shard thread
+//! is pinned to one core, unless `pin_shards = false` lets it run on any.
 
 use crate::common;
 
@@ -102,6 +104,71 @@ async fn connections_are_spread_over_the_shards_and_each_serves_instances_of_eve
     })
     .await;
     assert!(left.is_some(), "closed connections leave chatedge_dp_shard_connections ({held} while held)");
+}
+
+/// Plain connections placed by their first request so far, `how`: steered or spread.
+async fn placed(http: &Http, ce: &Chatedge, how: &str) -> f64 {
+    common::metrics::sum(http, &ce.dp, "chatedge_dp_connections_placed_total", &format!("how=\"{how}\"")).await
+}
+
+fn send_text(inst: &Instance, n: usize) -> (String, Value) {
+    let path = format!("/instances/{}/token/{}/send-text", inst.id, inst.token);
+    (path, json!({"phone": format!("5511987{n:06}"), "message": format!("message {n}")}))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_whose_first_request_names_an_instance_runs_on_that_instances_shard() {
+    let dir = temp_dir();
+    let ce = Chatedge::up(dir.path(), &format!("{FAST}\n[dataplane]\nshards = 2\n"));
+    let http = Http::new();
+    let instances = instances_on_both_shards(&http, &ce).await;
+    let shard_of = |inst: &Instance| chatedge_config::InstanceId::parse(&inst.id).expect("an instance id").shard(2);
+
+    let mut held = Vec::new();
+    for shard in [0, 1] {
+        let inst = instances.iter().find(|i| shard_of(i) == shard).expect("an instance on each shard");
+        let (before, steered) = (on_shard(&http, &ce, shard).await, placed(&http, &ce, "steered").await);
+        for c in 0..3 {
+            let mut conn = open(&ce).await;
+            let (path, body) = send_text(inst, shard * 10 + c);
+            let (status, v) = request(&mut conn, "POST", &path, Some(body)).await;
+            assert_eq!(status, 200, "{v}");
+            held.push(conn);
+        }
+        assert_eq!(placed(&http, &ce, "steered").await, steered + 3.0, "each of the 3 was steered");
+        let now = on_shard(&http, &ce, shard).await;
+        assert!(now >= before + 3.0, "shard {shard} holds the 3 connections to its instance ({before} → {now})");
+    }
+    // A steered connection still serves every instance, whatever its shard.
+    for (c, conn) in held.iter_mut().enumerate() {
+        for (i, inst) in instances.iter().enumerate() {
+            let (path, body) = send_text(inst, 100 + c * 10 + i);
+            assert_eq!(request(conn, "POST", &path, Some(body)).await.0, 200, "connection {c}, instance {i}");
+        }
+    }
+    // One that names no instance is spread round robin.
+    let spread = placed(&http, &ce, "spread").await;
+    let mut conn = open(&ce).await;
+    assert_eq!(request(&mut conn, "GET", "/healthz", None).await.0, 200);
+    assert!(placed(&http, &ce, "spread").await > spread, "a connection naming no instance is spread");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_steer_connections_off_no_connection_is_steered() {
+    let dir = temp_dir();
+    let ce = Chatedge::up(dir.path(), &format!("{FAST}\n[dataplane]\nshards = 2\nsteer_connections = false\n"));
+    let http = Http::new();
+    let inst = create_instance(&http, &ce, None).await;
+    pair(&http, &ce, &inst, "5511977700001").await;
+    let mut conns = Vec::new();
+    for c in 0..4 {
+        let mut conn = open(&ce).await;
+        let (path, body) = send_text(&inst, c);
+        assert_eq!(request(&mut conn, "POST", &path, Some(body)).await.0, 200);
+        conns.push(conn);
+    }
+    assert!(on_shard(&http, &ce, 0).await >= 2.0 && on_shard(&http, &ce, 1).await >= 2.0, "round robin, as before");
+    assert_eq!(placed(&http, &ce, "steered").await + placed(&http, &ce, "spread").await, 0.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chatedge_config::file::{LimitsConfig, TlsSource};
-use chatedge_config::Config;
+use chatedge_config::file::{DataplaneConfig, LimitsConfig, TlsSource};
+use chatedge_config::{Config, InstanceId};
 use chatedge_serve::tls::{CertSource, Tls};
 use chatedge_serve::{Body, Limits, ServeOptions};
 use hyper::{Method, Request, StatusCode};
@@ -108,7 +108,7 @@ impl Listeners {
         self,
         app: Arc<App>,
         limits_config: &LimitsConfig,
-        on_shards: bool,
+        dataplane: &DataplaneConfig,
         shutdown: watch::Receiver<bool>,
     ) {
         let mut opts = ServeOptions::new(limits(limits_config));
@@ -116,8 +116,8 @@ impl Listeners {
         if let (Some(addr), true) = (self.bound.tls, self.bound.http3) {
             opts.alt_svc = Some(chatedge_serve::alt_svc_h3(addr.port()));
         }
-        if on_shards {
-            opts.placement = shard_placement(&app);
+        if dataplane.connections_on_shards {
+            opts.placement = shard_placement(&app, dataplane.steer_connections);
         }
         let edge = {
             let app = app.clone();
@@ -153,11 +153,33 @@ impl Listeners {
     }
 }
 
-/// The shard threads' runtimes, each with its gauge of open connections.
-fn shard_placement(app: &App) -> Option<chatedge_serve::Placement> {
+/// The shard threads' runtimes, each with its gauge of open connections; with `steer`, plain
+/// connections go to the shard of the instance their first request names.
+fn shard_placement(app: &App, steer: bool) -> Option<chatedge_serve::Placement> {
     let runtimes = app.shards.runtimes().iter().enumerate();
     let gauge = |i: usize| app.metrics.shard_connections.with_label_values(&[&i.to_string()]);
-    chatedge_serve::Placement::new(runtimes.map(|(i, rt)| (rt.clone(), gauge(i))).collect())
+    let placement = chatedge_serve::Placement::new(runtimes.map(|(i, rt)| (rt.clone(), gauge(i))).collect())?;
+    if !steer {
+        return Some(placement);
+    }
+    let shards = app.shards.len();
+    let how = |h: &str| app.metrics.connections_placed.with_label_values(&[h]);
+    Some(placement.steering(chatedge_serve::Steering {
+        steer: Arc::new(move |head: &[u8]| instance_named(head).map(|id| id.shard(shards))),
+        steered: how("steered"),
+        spread: how("spread"),
+    }))
+}
+
+/// The Z-API instance a request line names (`POST /instances/{id}/token/…`), if the bytes hold
+/// its whole id: the shard its requests go to (`Shards`) is `id.shard(n)`.
+fn instance_named(head: &[u8]) -> Option<InstanceId> {
+    const PREFIX: &[u8] = b" /instances/";
+    let head = head.split(|&b| b == b'\n').next()?; // the request line only
+    let at = head.windows(PREFIX.len()).position(|w| w == PREFIX)? + PREFIX.len();
+    let rest = head.get(at..)?;
+    let end = rest.iter().position(|&b| b == b'/')?;
+    InstanceId::parse(std::str::from_utf8(&rest[..end]).ok()?).ok()
 }
 
 /// The metrics port: `GET /metrics` and nothing else.
@@ -181,5 +203,29 @@ pub fn limits(c: &LimitsConfig) -> Limits {
         idle_timeout: c.idle_timeout,
         write_timeout: c.write_timeout,
         ..Limits::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_line_names_its_instance_and_nothing_else_does() {
+        let id = InstanceId::generate();
+        let line = |path: &str| format!("POST {path} HTTP/1.1\r\nhost: x\r\n\r\n");
+        let cases: [(String, Option<InstanceId>); 7] = [
+            (line(&format!("/instances/{id}/token/T/send-text")), Some(id)),
+            (line(&format!("/instances/{}/token/T/status", id.to_string().to_lowercase())), Some(id)),
+            // Cut before the id ends, no id, a short id, another route, a header's text.
+            (format!("POST /instances/{}", &id.to_string()[..20]), None),
+            (line("/instances/integrator/on-demand"), None),
+            (line("/instances/0123/token/T/send-text"), None),
+            (line(&format!("/zapini/instances/{id}/x")), None),
+            (format!("GET /healthz HTTP/1.1\r\nx-path: /instances/{id}/token/T\r\n\r\n"), None),
+        ];
+        for (head, want) in cases {
+            assert_eq!(instance_named(head.as_bytes()), want, "{head:?}");
+        }
     }
 }
