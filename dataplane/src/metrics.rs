@@ -145,15 +145,21 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 /// is a few hundred in practice; the bound only keeps a thread's map finite whatever happens.
 const MAX_REQUEST_SERIES_PER_THREAD: usize = 4096;
 
-/// One label set of the per-request families, by the labels' addresses (they are the
-/// router's `'static` names, so equal names mostly share one address; two addresses for one
-/// name only make two handles on the same series).
+/// One label set of the per-request families, by where the labels are (they are the router's
+/// `'static` names: equal names mostly share one address, and two copies of one name only make
+/// two handles on the same series). The length counts too: one name may begin where a longer
+/// one does.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 struct SeriesKey {
     metrics: u64,
-    route: usize,
-    dialect: usize,
+    route: (usize, usize),
+    dialect: (usize, usize),
     status: u16,
+}
+
+/// Where a `'static` label is: its address and length.
+fn place(label: &'static str) -> (usize, usize) {
+    (label.as_ptr() as usize, label.len())
 }
 
 thread_local! {
@@ -794,12 +800,7 @@ impl Metrics {
     /// thread serving requests would share; each thread resolves a label set once and keeps
     /// the handles (issue 11 §7: metric handles resolved once).
     pub fn record_request(&self, route: &'static str, dialect: &'static str, status: http::StatusCode, seconds: f64) {
-        let key = SeriesKey {
-            metrics: self.id,
-            route: route.as_ptr() as usize,
-            dialect: dialect.as_ptr() as usize,
-            status: status.as_u16(),
-        };
+        let key = SeriesKey { metrics: self.id, route: place(route), dialect: place(dialect), status: status.as_u16() };
         REQUEST_SERIES.with(|cell| {
             let mut series = cell.borrow_mut();
             if !series.contains_key(&key) && series.len() >= MAX_REQUEST_SERIES_PER_THREAD {
@@ -856,6 +857,18 @@ mod tests {
         assert!(b.contains(&line("200", 1)) && b.contains(&line("400", 1)), "{b}");
         assert!(a.contains("chatedge_dp_http_request_seconds_count{route=\"zapi.send-text\"} 3"), "{a}");
         assert!(b.contains("chatedge_dp_http_request_seconds_count{route=\"zapi.send-text\"} 2"), "{b}");
+    }
+
+    #[test]
+    fn a_route_name_that_begins_where_a_longer_one_does_is_a_series_of_its_own() {
+        let m = Metrics::new();
+        let long: &'static str = "zapi.send-text";
+        let short: &'static str = &long[..9]; // "zapi.send", at the same address
+        m.record_request(long, "zapi", StatusCode::OK, 0.0);
+        m.record_request(short, "zapi", StatusCode::OK, 0.0);
+        let text = rendered(&m);
+        assert!(text.contains("route=\"zapi.send-text\",status=\"200\"} 1"), "{text}");
+        assert!(text.contains("route=\"zapi.send\",status=\"200\"} 1"), "{text}");
     }
 
     #[test]

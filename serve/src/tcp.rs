@@ -186,8 +186,8 @@ impl<H> Accepted<H> {
 
 /// A plain connection on a placement that steers: waits here, within the header read timeout
 /// (the same refusal as [`connection`]'s wait for a first byte), for the first bytes, which
-/// choose its runtime ([`Placement`](crate::Placement)'s `choose`); then it runs there, this task waiting
-/// for it, so that the listener's drain waits for it and aborting this task aborts it too.
+/// choose its runtime (`Placement::choose`); then it runs there, this task waiting for it, so
+/// that the listener's drain waits for it and aborting this task aborts it too.
 async fn steered<H, RB>(stream: TcpStream, placement: crate::Placement, accepted: Accepted<H>)
 where
     H: Handler<RB>,
