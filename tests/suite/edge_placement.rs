@@ -69,6 +69,17 @@ pub(crate) async fn instances_on_both_shards(http: &Http, ce: &Chatedge) -> Vec<
     panic!("24 instances and still a shard without one");
 }
 
+/// Plain connections placed by their first request so far, `how`: steered or spread.
+async fn placed(http: &Http, ce: &Chatedge, how: &str) -> f64 {
+    common::metrics::sum(http, &ce.dp, "chatedge_dp_connections_placed_total", &format!("how=\"{how}\"")).await
+}
+
+/// Send-text number `n` to `inst`: its path, and a body with a phone and a text of its own.
+fn send_text(inst: &Instance, n: usize) -> (String, Value) {
+    let path = format!("/instances/{}/token/{}/send-text", inst.id, inst.token);
+    (path, json!({"phone": format!("5511987{n:06}"), "message": format!("message {n}")}))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_are_spread_over_the_shards_and_each_serves_instances_of_every_shard() {
     let dir = temp_dir();
@@ -89,8 +100,7 @@ async fn connections_are_spread_over_the_shards_and_each_serves_instances_of_eve
 
     for (c, conn) in conns.iter_mut().enumerate() {
         for (i, inst) in instances.iter().enumerate() {
-            let path = format!("/instances/{}/token/{}/send-text", inst.id, inst.token);
-            let body = json!({"phone": format!("551198{c:02}{i:04}"), "message": format!("from connection {c}")});
+            let (path, body) = send_text(inst, 200 + c * 10 + i);
             let (status, v) = request(conn, "POST", &path, Some(body)).await;
             assert_eq!(status, 200, "connection {c}, instance {i}: {v}");
             assert_eq!(v["zaapId"].as_str().map(str::len), Some(32), "{v}");
@@ -104,16 +114,6 @@ async fn connections_are_spread_over_the_shards_and_each_serves_instances_of_eve
     })
     .await;
     assert!(left.is_some(), "closed connections leave chatedge_dp_shard_connections ({held} while held)");
-}
-
-/// Plain connections placed by their first request so far, `how`: steered or spread.
-async fn placed(http: &Http, ce: &Chatedge, how: &str) -> f64 {
-    common::metrics::sum(http, &ce.dp, "chatedge_dp_connections_placed_total", &format!("how=\"{how}\"")).await
-}
-
-fn send_text(inst: &Instance, n: usize) -> (String, Value) {
-    let path = format!("/instances/{}/token/{}/send-text", inst.id, inst.token);
-    (path, json!({"phone": format!("5511987{n:06}"), "message": format!("message {n}")}))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
