@@ -8,8 +8,7 @@ use std::fmt::Write;
 use hdrhistogram::Histogram;
 
 use super::svg::{self, Bar, LineChart, Series};
-use super::{backlog_cells, Report, BACKLOG_HEADER};
-use crate::commits;
+use super::Report;
 use crate::rounds::Target;
 use crate::stats::{Percentiles, SecondPoint};
 
@@ -48,27 +47,18 @@ fn latency_cells(p: &Percentiles) -> Vec<String> {
 
 fn summary(out: &mut String, r: &Report) {
     out.push_str("<table>");
-    let (backlogs, commits) = (r.has_backlogs(), r.has_commits());
+    let extras = r.round_extras();
+    let (backlogs, commits) = (extras.backlogs, extras.commits);
     let mut head = ["", "round", "req/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "ok", "errors"]
         .map(String::from)
         .to_vec();
-    if backlogs {
-        head.extend(BACKLOG_HEADER.map(String::from));
-    }
-    if commits {
-        head.extend(commits::HEADER.map(String::from));
-    }
+    head.extend(extras.header());
     cells(out, "th", &head);
     for x in &r.round_results {
         let mut row = vec![x.target.name().to_owned(), x.round.to_string(), format!("{:.1}", x.throughput_rps)];
         row.extend(latency_cells(&x.latency_ms));
         row.extend([x.ok.to_string(), x.errors.to_string()]);
-        if backlogs {
-            row.extend(backlog_cells(x.backlog.as_ref()));
-        }
-        if commits {
-            row.extend(commits::cells(x.commits.as_ref()));
-        }
+        row.extend(extras.cells(x));
         cells(out, "td", &row);
     }
     let mut row = vec!["median chatedge".to_owned(), String::new(), format!("{:.1}", r.throughput_rps)];

@@ -201,6 +201,39 @@ fn backlog_notes(rounds: &[Round]) -> Vec<String> {
 /// drain's seconds (with what was left when it gave up). Empty for baseline rounds.
 pub const BACKLOG_HEADER: [&str; 2] = ["queued at end", "drain s"];
 
+/// Which optional columns the round table has ([`Report::round_extras`]).
+#[derive(Debug, Clone, Copy)]
+pub struct RoundExtras {
+    pub backlogs: bool,
+    pub commits: bool,
+}
+
+impl RoundExtras {
+    /// Their headers.
+    pub fn header(self) -> Vec<String> {
+        let mut h = Vec::new();
+        if self.backlogs {
+            h.extend(BACKLOG_HEADER.map(String::from));
+        }
+        if self.commits {
+            h.extend(crate::commits::HEADER.map(String::from));
+        }
+        h
+    }
+
+    /// Their cells for one round (empty where the round has none).
+    pub fn cells(self, x: &RoundSummary) -> Vec<String> {
+        let mut c = Vec::new();
+        if self.backlogs {
+            c.extend(backlog_cells(x.backlog.as_ref()));
+        }
+        if self.commits {
+            c.extend(crate::commits::cells(x.commits.as_ref()));
+        }
+        c
+    }
+}
+
 pub fn backlog_cells(drain: Option<&Drain>) -> [String; 2] {
     let Some(d) = drain else { return [String::new(), String::new()] };
     let queued = d.at_end.map_or_else(|| "?".to_owned(), |n| n.to_string());
@@ -222,6 +255,12 @@ impl Report {
     /// Whether any round read the server's group commits (the table shows their columns).
     pub fn has_commits(&self) -> bool {
         self.round_results.iter().any(|r| r.commits.is_some())
+    }
+
+    /// The round table's columns after the fixed ones, the same in text and HTML: the
+    /// backlog's when the rounds were separated by drains, the group commits' when read.
+    pub fn round_extras(&self) -> RoundExtras {
+        RoundExtras { backlogs: self.has_backlogs(), commits: self.has_commits() }
     }
 
     pub fn new(meta: Meta, rounds: Vec<Round>) -> Report {

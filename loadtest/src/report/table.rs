@@ -3,8 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{backlog_cells, Report, BACKLOG_HEADER};
-use crate::commits;
+use super::Report;
 use crate::stats::Percentiles;
 
 const HEADER: [&str; 10] = ["", "round", "req/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "ok", "errors"];
@@ -53,23 +52,14 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(out, "protocol: {} ({}), the baseline's too", m.protocol, m.transport);
     let _ = writeln!(out, "coordinated omission: {}\n", m.coordinated_omission);
 
-    let (backlogs, commits) = (r.has_backlogs(), r.has_commits());
+    let extras = r.round_extras();
+    let (backlogs, commits) = (extras.backlogs, extras.commits);
     let mut header = HEADER.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    if backlogs {
-        header.extend(BACKLOG_HEADER.map(String::from));
-    }
-    if commits {
-        header.extend(commits::HEADER.map(String::from));
-    }
+    header.extend(extras.header());
     let mut rows = vec![header];
     for x in &r.round_results {
         let mut line = row(x.target.name(), &x.round.to_string(), x.throughput_rps, &x.latency_ms, x.ok, x.errors);
-        if backlogs {
-            line.extend(backlog_cells(x.backlog.as_ref()));
-        }
-        if commits {
-            line.extend(commits::cells(x.commits.as_ref()));
-        }
+        line.extend(extras.cells(x));
         rows.push(line);
     }
     let mut median = row("median chatedge", "", r.throughput_rps, &r.latency_ms, 0, 0);

@@ -20,6 +20,7 @@ use std::time::Instant;
 
 use chatedge_config::file::MediaConfig;
 use chatedge_config::snapshot::Network;
+use chatedge_config::{MessageId, ZaapId};
 use chatedge_serve::Resp;
 
 pub use text::parse_send_text;
@@ -142,13 +143,14 @@ fn expressible(call: &Call<'_>, message: &OutboundMessage) -> Result<(), ZapiErr
 }
 
 /// Z-API's answer to a send, in its documented order (seed 001: `zaapId`, `messageId`, `id`),
-/// serialised straight from the ids rather than through a `serde_json::Value` map.
+/// serialised straight from the ids (each writes its hex form) rather than through a
+/// `serde_json::Value` map.
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Accepted<'a> {
-    zaap_id: &'a str,
-    message_id: &'a str,
-    id: &'a str,
+struct Accepted {
+    zaap_id: ZaapId,
+    message_id: MessageId,
+    id: MessageId,
 }
 
 /// Queues `message` durably and answers Z-API's `{zaapId, messageId, id}`. With an
@@ -158,8 +160,7 @@ struct Accepted<'a> {
 pub async fn accept(call: &Call<'_>, message: OutboundMessage) -> Result<Resp, ZapiError> {
     expressible(call, &message)?;
     let started = Instant::now();
-    let (zaap, id) = (message.zaap_id.to_string(), message.message_id.to_string());
-    let answer = Accepted { zaap_id: &zaap, message_id: &id, id: &id };
+    let answer = Accepted { zaap_id: message.zaap_id, message_id: message.message_id, id: message.message_id };
     let answer = bytes::Bytes::from(serde_json::to_vec(&answer).unwrap_or_default());
     let idempotency = call.idempotency.clone().map(|c| Claim { answer: answer.clone(), ..c });
     let shards = &call.app.shards;
