@@ -73,13 +73,13 @@ pub struct RawDataplane {
     /// endpoint per shard) instead of on the edge runtime: a request to an instance of the same
     /// shard then never crosses threads on its way to the shard and back.
     pub connections_on_shards: bool,
-    /// With `connections_on_shards`: a plain connection waits for its first request's line
-    /// and, when it names a Z-API instance (`/instances/{id}/…`), runs on that instance's
-    /// shard — while that shard holds at most one and a half times its share of the open
-    /// connections —
-    /// so a client keeping a connection per instance never crosses threads (on 2 cores, 2.5–3
-    /// µs less shard CPU per send; docs/BENCHMARKS.md, 2026-12-05). Connections naming no
-    /// instance, and TLS ones, are spread round robin.
+    /// With `connections_on_shards`: a plain connection waits for its first request's line (a
+    /// TLS one, HTTP/1.1 by ALPN, for its handshake and then that line) and, when it names a
+    /// Z-API instance (`/instances/{id}/…`), runs on that instance's shard — while that shard
+    /// holds at most one and a half times its share of the open connections — so a client
+    /// keeping a connection per instance never crosses threads (on 2 cores, 2.5–3 µs less
+    /// shard CPU per send; docs/BENCHMARKS.md, 2026-12-05). Connections naming no instance,
+    /// and h2 ones (their request heads are compressed), are spread round robin.
     pub steer_connections: bool,
     /// Pin each shard thread to a core of its own (CPU affinity). With one shard per core the
     /// store's committer, RocksDB's background threads and whatever else runs on the machine

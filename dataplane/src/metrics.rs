@@ -39,9 +39,9 @@ pub struct Metrics {
     pub shard_loop_turns: IntCounterVec,
     /// Open HTTP connections served on each shard's thread (`[dataplane] connections_on_shards`).
     pub shard_connections: IntGaugeVec,
-    /// Plain connections placed on a shard by their first request (`[dataplane]
-    /// steer_connections`), by how: `steered` to the shard of the instance it named, `spread`
-    /// round robin (it named none, or that shard held too many connections already).
+    /// Connections placed on a shard by their first request (`[dataplane] steer_connections`),
+    /// by how: `steered` to the shard of the instance it named, `spread` round robin (it named
+    /// none, it speaks h2, or that shard held too many connections already).
     pub connections_placed: IntCounterVec,
     pub network_events: IntCounterVec,
     pub session_link_events: IntCounterVec,
@@ -258,7 +258,7 @@ impl Metrics {
                 IntCounterVec::new(
                     Opts::new(
                         "chatedge_dp_connections_placed_total",
-                        "plain connections placed by their first request: steered to its instance's shard, or spread",
+                        "connections placed by their first request: steered to its instance's shard, or spread",
                     ),
                     &["how"],
                 ),

@@ -9,14 +9,15 @@
 # The baseline server is measured the same way once at the end. With PER_INSTANCE=1 each
 # instance gets a wrk of its own (CONNECTIONS / 4 connections, each sending to that instance
 # only: a client that keeps connections per instance) instead of one wrk whose every
-# connection goes round robin over all four; the figures add up.
+# connection goes round robin over all four; the figures add up. With TLS=1 wrk sends over TLS
+# (HTTP/1.1) to chatedge's TLS port (`--tls-self-signed`) and to a TLS baseline server.
 #
 # Env: A (chatedge binary, default the release build), A_CONFIG (its config file), B and
 # B_CONFIG (optional second build and config, alternated with A), RUNS (3), DURATION (10s),
 # CONNECTIONS (64), LOADTEST (the chatedge-loadtest binary, for the baseline server). Use a config
 # with the loadtest settings of docs/BENCHMARKS.md; with `[pacing] min_delay_ms = max_delay_ms =
 # 600000` the network's sending is held and only acceptance is measured. Needs wrk, curl,
-# python3. Listens on 127.0.0.1:28180–28181 and :28190.
+# python3. Listens on 127.0.0.1:28180–28181 (and :28143 with TLS=1) and :28190.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 TARGET=${CARGO_TARGET_DIR:-$HOME/.cache/chatedge-target}/release
@@ -30,6 +31,9 @@ CONNECTIONS=${CONNECTIONS:-64}
 LOADTEST=${LOADTEST:-$TARGET/chatedge-loadtest}
 DP=http://127.0.0.1:28180
 CP=http://127.0.0.1:28181
+TLS=${TLS:-}
+SEND_TO=$DP BASELINE=http://127.0.0.1:28190
+[ -n "$TLS" ] && SEND_TO=https://127.0.0.1:28143 BASELINE=https://127.0.0.1:28190
 WORK=$(mktemp -d)
 SERVER=
 trap '[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; rm -rf "$WORK"' EXIT
@@ -38,7 +42,7 @@ source "$HERE/pair_instances.sh"
 
 start() { # binary config data-dir
   "$1" up --data-dir "$3" --listen 127.0.0.1:28180 --control-listen 127.0.0.1:28181 --config "$2" \
-    >"$WORK/server.log" 2>&1 &
+    ${TLS:+--tls-self-signed --tls-listen 127.0.0.1:28143} >"$WORK/server.log" 2>&1 &
   SERVER=$!
   until curl -s "$DP/healthz" >/dev/null; do sleep 0.1; done
 }
@@ -103,7 +107,7 @@ for r in $(seq 1 "$RUNS"); do
     bin=$A; cfg=$A_CONFIG; [ "$side" = B ] && { bin=$B; cfg=$B_CONFIG; }
     rm -rf "$WORK/data"; cp -a "$WORK/snapshot" "$WORK/data"
     start "$bin" "$cfg" "$WORK/data"; wait_connected
-    ticks "$SERVER" >"$WORK/t0"; out=$(send "$DP"); ticks "$SERVER" >"$WORK/t1"
+    ticks "$SERVER" >"$WORK/t0"; out=$(send "$SEND_TO"); ticks "$SERVER" >"$WORK/t1"
     grep -q "Non-2xx" <<<"$out" && echo "note: run $r $side had non-2xx answers" >&2
     report "$side run $r" "$WORK/t0" "$WORK/t1" "$out"
     stop
@@ -111,11 +115,11 @@ for r in $(seq 1 "$RUNS"); do
 done
 
 # 3. The baseline server, measured the same way.
-"$LOADTEST" baseline-server --listen 127.0.0.1:28190 >"$WORK/baseline.log" 2>&1 &
+"$LOADTEST" baseline-server --listen 127.0.0.1:28190 ${TLS:+--tls-self-signed} >"$WORK/baseline.log" 2>&1 &
 SERVER=$!
 until grep -q "listening on" "$WORK/baseline.log" 2>/dev/null; do
   kill -0 "$SERVER" 2>/dev/null || { echo "the baseline server did not start:" >&2; cat "$WORK/baseline.log" >&2; SERVER=; exit 1; }
   sleep 0.05
 done
-ticks "$SERVER" >"$WORK/t0"; out=$(send http://127.0.0.1:28190); ticks "$SERVER" >"$WORK/t1"
+ticks "$SERVER" >"$WORK/t0"; out=$(send "$BASELINE"); ticks "$SERVER" >"$WORK/t1"
 report "baseline" "$WORK/t0" "$WORK/t1" "$out"

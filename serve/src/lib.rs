@@ -13,6 +13,7 @@ pub mod h3;
 pub mod limits;
 pub mod metrics;
 mod placement;
+mod relocate;
 pub mod shutdown;
 pub mod tcp;
 pub mod tls;

@@ -3,16 +3,18 @@
 //! connection is handed to one of a set of other runtimes (the data plane's shard threads), so
 //! that a request, the shard command it becomes and the reply to it stay on one thread instead
 //! of crossing threads twice. Connections are handed out round robin, unless the placement
-//! [`steers`](Placement::steering): then a plain connection's first bytes (its first request's
-//! line, read with `peek` so nothing is consumed) may name the runtime its requests want — the
-//! data plane's edge reads a Z-API instance path there and names that instance's shard — and
-//! the connection goes there while that runtime holds no more than one and a half times its
-//! even share of the open connections (plus a few). A client that keeps a connection per instance then never crosses
-//! threads; one whose connection serves many instances crosses for the others, as before. TLS
-//! connections are spread round robin (their first bytes are a handshake). HTTP/3 cannot move a
-//! connection (its packets arrive on an endpoint's socket), so it runs one endpoint on each
-//! runtime instead (h3.rs). It owns no connection: it only chooses where one runs and counts
-//! how many are open on each runtime, and how many were steered.
+//! [`steers`](Placement::steering): then a connection's first bytes (its first request's line:
+//! on a plain connection read with `peek` so nothing is consumed, on a TLS one read after the
+//! handshake and served again, relocate.rs) may name the runtime its requests want — the data
+//! plane's edge reads a Z-API instance path there and names that instance's shard — and the
+//! connection goes there while that runtime holds no more than one and a half times its even
+//! share of the open connections (plus a few). A client that keeps a connection per instance
+//! then never crosses threads; one whose connection serves many instances crosses for the
+//! others, as before. h2 connections are spread round robin (their request heads are
+//! compressed, and a connection carries many). HTTP/3 cannot move a connection (its packets
+//! arrive on an endpoint's socket), so it runs one endpoint on each runtime instead (h3.rs).
+//! It owns no connection: it only chooses where one runs and counts how many are open on each
+//! runtime, and how many were steered.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -20,7 +22,7 @@ use std::sync::Arc;
 use prometheus::{IntCounter, IntGauge};
 use tokio::runtime::Handle;
 
-/// Bytes of a plain connection's beginning a [`Steer`] is shown: a request line's method and
+/// Bytes of a connection's beginning a [`Steer`] is shown: a request line's method and
 /// the start of its path.
 pub const STEER_HEAD_BYTES: usize = 96;
 
@@ -28,8 +30,8 @@ pub const STEER_HEAD_BYTES: usize = 96;
 /// take steered ones, so that a few connections never count as an imbalance.
 const STEER_SLACK: i64 = 16;
 
-/// Reads the first bytes a plain connection sent (at most [`STEER_HEAD_BYTES`]; fewer when
-/// the client had sent fewer) and names the runtime, by index, its requests would rather run
+/// Reads the first bytes a connection sent (at most [`STEER_HEAD_BYTES`]; fewer when the
+/// client had sent fewer; none for an h2 connection) and names the runtime, by index, its requests would rather run
 /// on — `None` when they say nothing about it.
 pub type Steer = Arc<dyn Fn(&[u8]) -> Option<usize> + Send + Sync>;
 
@@ -73,17 +75,17 @@ impl Placement {
         (!runtimes.is_empty()).then(|| Placement { runtimes: runtimes.into(), next: Arc::default(), steering: None })
     }
 
-    /// This placement, steering plain connections by their first bytes.
+    /// This placement, steering connections by their first bytes.
     pub fn steering(self, steering: Steering) -> Self {
         Placement { steering: Some(steering), ..self }
     }
 
-    /// Whether plain connections wait for their first bytes to be placed.
+    /// Whether connections wait for their first bytes to be placed.
     pub(crate) fn steers(&self) -> bool {
         self.steering.is_some()
     }
 
-    /// The runtime a plain connection that began with `head` runs on: the one the steer names
+    /// The runtime a connection that began with `head` runs on: the one the steer names
     /// while it has room, else the next in turn.
     pub(crate) fn choose(&self, head: &[u8]) -> Place {
         let Some(steering) = &self.steering else { return self.next() };

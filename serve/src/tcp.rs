@@ -2,9 +2,10 @@
 //! TLS (ALPN h2 and http/1.1). It admits each connection through the plane's [`Gate`],
 //! refuses over-limit ones at once, and spawns one task per connection that it owns until the
 //! connection closes or the drain ends — on the accepting runtime, or on the runtime the
-//! listener's [`Placement`](crate::Placement) picks (for a plain connection on a steering
-//! placement, once its first bytes have arrived). It never touches request bodies. The
-//! accept loop runs on the planes' runtime.
+//! listener's [`Placement`](crate::Placement) picks (on a steering placement, once a plain
+//! connection's first bytes have arrived, or a TLS connection's handshake and first bytes:
+//! relocate.rs moves it then). It never touches request bodies. The accept loop runs on the
+//! planes' runtime.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -17,7 +18,7 @@ use hyper::header::HeaderValue;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Handle;
 use tokio::sync::watch;
@@ -26,6 +27,7 @@ use tokio::task::JoinHandle;
 use crate::conn::{self, Activity, TimedIo};
 use crate::limits::{Slot, MAX_HEADERS, MIN_HEADER_BYTES};
 use crate::placement::{Place, STEER_HEAD_BYTES};
+use crate::relocate::{Portable, Rewound};
 use crate::shutdown::{stopped, Connections};
 use crate::tls::Tls;
 use crate::{Handler, ServeOptions};
@@ -133,7 +135,7 @@ async fn accept_loop<H, RB>(
             opts: opts.clone(),
             shutdown: shutdown.clone(),
         };
-        if tls.is_none() && placement.steers() {
+        if placement.steers() {
             connections.spawn(steered(stream, placement, accepted));
         } else if let Some((task, runtime)) = accepted.placed(placement.next(), stream) {
             connections.spawn_on(task, &runtime);
@@ -184,11 +186,23 @@ impl<H> Accepted<H> {
     }
 }
 
-/// A plain connection on a placement that steers: waits here, within the header read timeout
-/// (the same refusal as [`connection`]'s wait for a first byte), for the first bytes, which
-/// choose its runtime (`Placement::choose`); then it runs there, this task waiting for it, so
-/// that the listener's drain waits for it and aborting this task aborts it too.
+/// A connection on a placement that steers: waits here, within the header read timeout (the
+/// same refusal as [`connection`]'s wait for a first byte or a handshake), for what chooses its
+/// runtime (`Placement::choose`); then it runs there, this task waiting for it, so that the
+/// listener's drain waits for it and aborting this task aborts it too.
 async fn steered<H, RB>(stream: TcpStream, placement: crate::Placement, accepted: Accepted<H>)
+where
+    H: Handler<RB>,
+    RB: From<Incoming> + Send + 'static,
+{
+    match accepted.tls.clone() {
+        None => steered_plain(stream, placement, accepted).await,
+        Some(tls) => steered_tls(stream, tls, placement, accepted).await,
+    }
+}
+
+/// A plain connection is placed by its first bytes, `peek`ed so that nothing is consumed.
+async fn steered_plain<H, RB>(stream: TcpStream, placement: crate::Placement, accepted: Accepted<H>)
 where
     H: Handler<RB>,
     RB: From<Incoming> + Send + 'static,
@@ -200,6 +214,54 @@ where
         _ => return accepted.opts.refused("header_timeout"),
     };
     let Some((task, runtime)) = accepted.placed(placement.choose(&head[..n]), stream) else { return };
+    run_on(runtime, task).await;
+}
+
+/// A TLS connection shakes hands here, on a [`Portable`] socket; an HTTP/1.1 one is then placed
+/// by the first bytes of its first request (read, and served again first by [`Rewound`]), an h2
+/// one (its request heads are compressed) round robin. It moves with its TLS state.
+async fn steered_tls<H, RB>(stream: TcpStream, tls: Tls, placement: crate::Placement, accepted: Accepted<H>)
+where
+    H: Handler<RB>,
+    RB: From<Incoming> + Send + 'static,
+{
+    let first = accepted.opts.limits.header_read_timeout;
+    let mut stream = match tokio::time::timeout(first, tls.acceptor().accept(Portable::new(stream))).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(_)) => return accepted.opts.refused("tls_handshake"),
+        Err(_) => return accepted.opts.refused("header_timeout"),
+    };
+    let mut head = vec![0u8; STEER_HEAD_BYTES];
+    let n = if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+        0
+    } else {
+        match tokio::time::timeout(first, stream.read(&mut head)).await {
+            Ok(Ok(n @ 1..)) => n,
+            Ok(_) => return, // closed (or broken) before its first request: nothing to serve
+            Err(_) => return accepted.opts.refused("header_timeout"),
+        }
+    };
+    head.truncate(n);
+    let place = placement.choose(&head);
+    let socket = match stream.get_mut().0.detach() {
+        Ok(socket) => socket,
+        Err(e) => return tracing::warn!(error = %e, "cannot move an accepted connection"),
+    };
+    let runtime = place.runtime.clone();
+    let Accepted { peer, slot, builder, handler, opts, shutdown, .. } = accepted;
+    let task = async move {
+        let _open = place.open();
+        match stream.get_mut().0.attach(socket) {
+            Ok(()) => http(Rewound::new(head, stream), peer, builder, handler, opts, shutdown).await,
+            Err(e) => tracing::warn!(error = %e, "cannot serve a moved connection"),
+        }
+        drop(slot);
+    };
+    run_on(runtime, task).await;
+}
+
+/// Runs a placed connection's `task` on `runtime` until it ends or this is aborted.
+async fn run_on(runtime: Handle, task: impl Future<Output = ()> + Send + 'static) {
     let mut running = AbortOnDrop(runtime.spawn(task));
     let _ = (&mut running.0).await;
 }

@@ -3,10 +3,12 @@
 //! `chatedge_dp_shard_connections`; a connection on any shard serves instances of every
 //! shard; closed connections leave the count; with the setting off, no connection runs on a
 //! shard. A plain connection whose first request names an instance runs on that instance's
-//! shard (`steer_connections`, on by default) and still serves every instance. Each shard thread
+//! shard (`steer_connections`, on by default) and still serves every instance — over TLS too,
+//! placed after its handshake by its first request; h2 is spread. Each shard thread
 //! is pinned to one core, unless `pin_shards = false` lets it run on any.
 
 use crate::common;
+use crate::edge_support;
 
 use bytes::Bytes;
 use common::*;
@@ -151,6 +153,54 @@ async fn a_connection_whose_first_request_names_an_instance_runs_on_that_instanc
     let mut conn = open(&ce).await;
     assert_eq!(request(&mut conn, "GET", "/healthz", None).await.0, 200);
     assert!(placed(&http, &ce, "spread").await > spread, "a connection naming no instance is spread");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_connection_whose_first_request_names_an_instance_runs_on_that_instances_shard() {
+    let dir = temp_dir();
+    let (cert, key) = (dir.path().join("edge.crt"), dir.path().join("edge.key"));
+    edge_support::write_certificate(&cert, &key);
+    let tls = format!("[tls]\ncert = \"{}\"\nkey = \"{}\"\nlisten = \"127.0.0.1:0\"\n", cert.display(), key.display());
+    let ce = Chatedge::up(&dir.path().join("ce"), &format!("{FAST}\n[dataplane]\nshards = 2\n{tls}"));
+    let port = edge_support::announced_h3_port(&ce.dp).await;
+    let pem = std::fs::read(&cert).unwrap();
+    let http = Http::new();
+    let instances = instances_on_both_shards(&http, &ce).await;
+    let shard_of = |inst: &Instance| chatedge_config::InstanceId::parse(&inst.id).expect("an instance id").shard(2);
+
+    let mut held = Vec::new();
+    for shard in [0, 1] {
+        let inst = instances.iter().find(|i| shard_of(i) == shard).expect("an instance on each shard");
+        let (before, steered) = (on_shard(&http, &ce, shard).await, placed(&http, &ce, "steered").await);
+        for c in 0..3 {
+            let (tls, _) = edge_support::tls_connect(port, edge_support::client_config(&pem, &[b"http/1.1"])).await;
+            let mut conn = edge_support::h1(tls).await;
+            let (path, body) = send_text(inst, 300 + shard * 10 + c);
+            let (status, v) = request(&mut conn, "POST", &path, Some(body)).await;
+            assert_eq!(status, 200, "the request read to place the connection is served whole: {v}");
+            held.push(conn);
+        }
+        assert_eq!(placed(&http, &ce, "steered").await, steered + 3.0, "each of the 3 was steered");
+        let now = on_shard(&http, &ce, shard).await;
+        assert!(now >= before + 3.0, "shard {shard} holds the 3 TLS connections to its instance ({before} → {now})");
+    }
+    // A steered TLS connection still serves every instance, whatever its shard.
+    for (c, conn) in held.iter_mut().enumerate() {
+        for (i, inst) in instances.iter().enumerate() {
+            let (path, body) = send_text(inst, 400 + c * 10 + i);
+            assert_eq!(request(conn, "POST", &path, Some(body)).await.0, 200, "connection {c}, instance {i}");
+        }
+    }
+    // An h2 connection is spread round robin, even when its requests name an instance.
+    let (steered, spread) = (placed(&http, &ce, "steered").await, placed(&http, &ce, "spread").await);
+    let (tls, alpn) = edge_support::tls_connect(port, edge_support::client_config(&pem, &[b"h2"])).await;
+    assert_eq!(alpn.as_deref(), Some(&b"h2"[..]));
+    let (path, body) = send_text(&instances[0], 500);
+    let req = hyper::Request::post(path).header("host", "localhost").header("content-type", "application/json");
+    let res = edge_support::h2(tls).await.send_request(req.body(Full::new(Bytes::from(body.to_string()))).unwrap());
+    assert_eq!(edge_support::answer(res.await.unwrap()).await.0, 200);
+    assert_eq!(placed(&http, &ce, "steered").await, steered, "h2 is never steered");
+    assert!(placed(&http, &ce, "spread").await > spread, "the h2 connection was spread");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

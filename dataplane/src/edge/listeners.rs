@@ -154,7 +154,7 @@ impl Listeners {
 }
 
 /// The shard threads' runtimes, each with its gauge of open connections; with `steer`, plain
-/// connections go to the shard of the instance their first request names.
+/// and TLS HTTP/1.1 connections go to the shard of the instance their first request names.
 fn shard_placement(app: &App, steer: bool) -> Option<chatedge_serve::Placement> {
     let runtimes = app.shards.runtimes().iter().enumerate();
     let gauge = |i: usize| app.metrics.shard_connections.with_label_values(&[&i.to_string()]);
