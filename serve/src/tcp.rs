@@ -23,6 +23,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Handle;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio_rustls::server::TlsStream;
 
 use crate::conn::{self, Activity, TimedIo};
 use crate::limits::{Slot, MAX_HEADERS, MIN_HEADER_BYTES};
@@ -217,31 +218,15 @@ where
     run_on(runtime, task).await;
 }
 
-/// A TLS connection shakes hands here, on a [`Portable`] socket; an HTTP/1.1 one is then placed
-/// by the first bytes of its first request (read, and served again first by [`Rewound`]), an h2
-/// one (its request heads are compressed) round robin. It moves with its TLS state.
+/// A TLS connection opens here ([`tls_opening`]) on a [`Portable`] socket, is placed by its
+/// first bytes — an HTTP/1.1 request line may name the runtime, an h2 preface never does — and
+/// moves there with its TLS state, those bytes served again first.
 async fn steered_tls<H, RB>(stream: TcpStream, tls: Tls, placement: crate::Placement, accepted: Accepted<H>)
 where
     H: Handler<RB>,
     RB: From<Incoming> + Send + 'static,
 {
-    let first = accepted.opts.limits.header_read_timeout;
-    let mut stream = match tokio::time::timeout(first, tls.acceptor().accept(Portable::new(stream))).await {
-        Ok(Ok(stream)) => stream,
-        Ok(Err(_)) => return accepted.opts.refused("tls_handshake"),
-        Err(_) => return accepted.opts.refused("header_timeout"),
-    };
-    let mut head = vec![0u8; STEER_HEAD_BYTES];
-    let n = if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
-        0
-    } else {
-        match tokio::time::timeout(first, stream.read(&mut head)).await {
-            Ok(Ok(n @ 1..)) => n,
-            Ok(_) => return, // closed (or broken) before its first request: nothing to serve
-            Err(_) => return accepted.opts.refused("header_timeout"),
-        }
-    };
-    head.truncate(n);
+    let Some((mut stream, head)) = tls_opening(Portable::new(stream), &tls, &accepted.opts).await else { return };
     let place = placement.choose(&head);
     let socket = match stream.get_mut().0.detach() {
         Ok(socket) => socket,
@@ -260,6 +245,36 @@ where
     run_on(runtime, task).await;
 }
 
+/// A TLS connection's handshake and then its first bytes (at most [`STEER_HEAD_BYTES`]), each
+/// within the header read timeout — as a plain connection must send a byte within it — or it
+/// is refused and counted. The bytes read are to be served again first ([`Rewound`]). `None`
+/// also when the client closed before sending anything.
+async fn tls_opening<IO>(io: IO, tls: &Tls, opts: &ServeOptions) -> Option<(TlsStream<IO>, Vec<u8>)>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    let first = opts.limits.header_read_timeout;
+    let mut stream = match tokio::time::timeout(first, tls.acceptor().accept(io)).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(_)) => return refused(opts, "tls_handshake"),
+        Err(_) => return refused(opts, "header_timeout"),
+    };
+    let mut head = vec![0u8; STEER_HEAD_BYTES];
+    match tokio::time::timeout(first, stream.read(&mut head)).await {
+        Ok(Ok(n @ 1..)) => {
+            head.truncate(n);
+            Some((stream, head))
+        }
+        Ok(_) => None, // closed (or broken) before its first request: nothing to serve
+        Err(_) => refused(opts, "header_timeout"),
+    }
+}
+
+fn refused<T>(opts: &ServeOptions, reason: &'static str) -> Option<T> {
+    opts.refused(reason);
+    None
+}
+
 /// Runs a placed connection's `task` on `runtime` until it ends or this is aborted.
 async fn run_on(runtime: Handle, task: impl Future<Output = ()> + Send + 'static) {
     let mut running = AbortOnDrop(runtime.spawn(task));
@@ -275,8 +290,8 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// One connection's task: the first byte (plain) or handshake (TLS) within the header read
-/// timeout, then HTTP until it closes.
+/// One connection's task: the first byte (plain) or the handshake and first bytes (TLS) within
+/// the header read timeout, then HTTP until it closes.
 #[allow(clippy::too_many_arguments)]
 fn connection<H, RB>(
     stream: TcpStream,
@@ -306,11 +321,11 @@ where
                 }
                 http(stream, peer, builder, handler, opts, shutdown).await;
             }
-            Some(tls) => match tokio::time::timeout(first, tls.acceptor().accept(stream)).await {
-                Ok(Ok(stream)) => http(stream, peer, builder, handler, opts, shutdown).await,
-                Ok(Err(_)) => opts.refused("tls_handshake"),
-                Err(_) => opts.refused("header_timeout"),
-            },
+            Some(tls) => {
+                if let Some((stream, head)) = tls_opening(stream, &tls, &opts).await {
+                    http(Rewound::new(head, stream), peer, builder, handler, opts, shutdown).await;
+                }
+            }
         }
         drop(slot);
     }

@@ -82,6 +82,38 @@ fn send_text(inst: &Instance, n: usize) -> (String, Value) {
     (path, json!({"phone": format!("5511987{n:06}"), "message": format!("message {n}")}))
 }
 
+/// Three connections per shard, opened with `open`, each sending its first request to an
+/// instance of that shard: each is steered there (the request read to place it served whole),
+/// and each then serves every instance, whatever its shard.
+async fn each_steered_to_its_instances_shard<F, C>(http: &Http, ce: &Chatedge, instances: &[Instance], open: F)
+where
+    F: Fn() -> C,
+    C: std::future::Future<Output = SendRequest<Full<Bytes>>>,
+{
+    let shard_of = |inst: &Instance| chatedge_config::InstanceId::parse(&inst.id).expect("an instance id").shard(2);
+    let mut held = Vec::new();
+    for shard in [0, 1] {
+        let inst = instances.iter().find(|i| shard_of(i) == shard).expect("an instance on each shard");
+        let (before, steered) = (on_shard(http, ce, shard).await, placed(http, ce, "steered").await);
+        for c in 0..3 {
+            let mut conn = open().await;
+            let (path, body) = send_text(inst, shard * 10 + c);
+            let (status, v) = request(&mut conn, "POST", &path, Some(body)).await;
+            assert_eq!(status, 200, "{v}");
+            held.push(conn);
+        }
+        assert_eq!(placed(http, ce, "steered").await, steered + 3.0, "each of the 3 was steered");
+        let now = on_shard(http, ce, shard).await;
+        assert!(now >= before + 3.0, "shard {shard} holds the 3 connections to its instance ({before} → {now})");
+    }
+    for (c, conn) in held.iter_mut().enumerate() {
+        for (i, inst) in instances.iter().enumerate() {
+            let (path, body) = send_text(inst, 100 + c * 10 + i);
+            assert_eq!(request(conn, "POST", &path, Some(body)).await.0, 200, "connection {c}, instance {i}");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_are_spread_over_the_shards_and_each_serves_instances_of_every_shard() {
     let dir = temp_dir();
@@ -124,30 +156,7 @@ async fn a_connection_whose_first_request_names_an_instance_runs_on_that_instanc
     let ce = Chatedge::up(dir.path(), &format!("{FAST}\n[dataplane]\nshards = 2\n"));
     let http = Http::new();
     let instances = instances_on_both_shards(&http, &ce).await;
-    let shard_of = |inst: &Instance| chatedge_config::InstanceId::parse(&inst.id).expect("an instance id").shard(2);
-
-    let mut held = Vec::new();
-    for shard in [0, 1] {
-        let inst = instances.iter().find(|i| shard_of(i) == shard).expect("an instance on each shard");
-        let (before, steered) = (on_shard(&http, &ce, shard).await, placed(&http, &ce, "steered").await);
-        for c in 0..3 {
-            let mut conn = open(&ce).await;
-            let (path, body) = send_text(inst, shard * 10 + c);
-            let (status, v) = request(&mut conn, "POST", &path, Some(body)).await;
-            assert_eq!(status, 200, "{v}");
-            held.push(conn);
-        }
-        assert_eq!(placed(&http, &ce, "steered").await, steered + 3.0, "each of the 3 was steered");
-        let now = on_shard(&http, &ce, shard).await;
-        assert!(now >= before + 3.0, "shard {shard} holds the 3 connections to its instance ({before} → {now})");
-    }
-    // A steered connection still serves every instance, whatever its shard.
-    for (c, conn) in held.iter_mut().enumerate() {
-        for (i, inst) in instances.iter().enumerate() {
-            let (path, body) = send_text(inst, 100 + c * 10 + i);
-            assert_eq!(request(conn, "POST", &path, Some(body)).await.0, 200, "connection {c}, instance {i}");
-        }
-    }
+    each_steered_to_its_instances_shard(&http, &ce, &instances, || open(&ce)).await;
     // One that names no instance is spread round robin.
     let spread = placed(&http, &ce, "spread").await;
     let mut conn = open(&ce).await;
@@ -166,31 +175,11 @@ async fn a_tls_connection_whose_first_request_names_an_instance_runs_on_that_ins
     let pem = std::fs::read(&cert).unwrap();
     let http = Http::new();
     let instances = instances_on_both_shards(&http, &ce).await;
-    let shard_of = |inst: &Instance| chatedge_config::InstanceId::parse(&inst.id).expect("an instance id").shard(2);
-
-    let mut held = Vec::new();
-    for shard in [0, 1] {
-        let inst = instances.iter().find(|i| shard_of(i) == shard).expect("an instance on each shard");
-        let (before, steered) = (on_shard(&http, &ce, shard).await, placed(&http, &ce, "steered").await);
-        for c in 0..3 {
-            let (tls, _) = edge_support::tls_connect(port, edge_support::client_config(&pem, &[b"http/1.1"])).await;
-            let mut conn = edge_support::h1(tls).await;
-            let (path, body) = send_text(inst, 300 + shard * 10 + c);
-            let (status, v) = request(&mut conn, "POST", &path, Some(body)).await;
-            assert_eq!(status, 200, "the request read to place the connection is served whole: {v}");
-            held.push(conn);
-        }
-        assert_eq!(placed(&http, &ce, "steered").await, steered + 3.0, "each of the 3 was steered");
-        let now = on_shard(&http, &ce, shard).await;
-        assert!(now >= before + 3.0, "shard {shard} holds the 3 TLS connections to its instance ({before} → {now})");
-    }
-    // A steered TLS connection still serves every instance, whatever its shard.
-    for (c, conn) in held.iter_mut().enumerate() {
-        for (i, inst) in instances.iter().enumerate() {
-            let (path, body) = send_text(inst, 400 + c * 10 + i);
-            assert_eq!(request(conn, "POST", &path, Some(body)).await.0, 200, "connection {c}, instance {i}");
-        }
-    }
+    let open_tls = || async {
+        let (tls, _) = edge_support::tls_connect(port, edge_support::client_config(&pem, &[b"http/1.1"])).await;
+        edge_support::h1(tls).await
+    };
+    each_steered_to_its_instances_shard(&http, &ce, &instances, open_tls).await;
     // An h2 connection is spread round robin, even when its requests name an instance.
     let (steered, spread) = (placed(&http, &ce, "steered").await, placed(&http, &ce, "spread").await);
     let (tls, alpn) = edge_support::tls_connect(port, edge_support::client_config(&pem, &[b"h2"])).await;

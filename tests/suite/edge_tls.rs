@@ -1,12 +1,15 @@
 //! TLS on the data plane (issue 11 §1): HTTP/1.1 and h2 chosen by ALPN, a rustls client and
 //! curl alike; HTTP/3 announced with `Alt-Svc`; a certificate replaced on disk is served to
 //! new connections while a connection opened before keeps working; with the files unwatched,
-//! SIGHUP reloads them.
+//! SIGHUP reloads them; a client silent after its handshake is closed by the header read
+//! timeout.
 
 use crate::common;
 use crate::edge_support;
 
 use std::time::Duration;
+
+use tokio::io::AsyncReadExt;
 
 use common::*;
 use edge_support::*;
@@ -112,4 +115,30 @@ async fn sighup_reloads_the_certificate_when_the_files_are_not_watched() {
     let served = served_leaf(port, &new_pem).await.expect("after SIGHUP new connections get the new certificate");
     assert_eq!(served, new_leaf);
     assert!(ce.log().contains("TLS certificate reloaded"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_silent_after_its_tls_handshake_is_closed_by_the_header_read_timeout() {
+    // Steered (the handshake on the edge runtime, then the first bytes choose the shard) or
+    // not (handshake and first bytes on the shard the connection was handed to): the same rule.
+    for steering in ["", "[dataplane]\nsteer_connections = false\n"] {
+        let dir = temp_dir();
+        let config = format!("{}[limits]\nheader_read_timeout = \"500ms\"\n{steering}", tls_config(dir.path()));
+        let ce = Chatedge::up(&dir.path().join("ce"), &config);
+        let port = announced_h3_port(&ce.dp).await;
+        let pem = std::fs::read(dir.path().join("edge.crt")).unwrap();
+        let http = Http::new();
+
+        let (mut silent, _) = tls_connect(port, client_config(&pem, &[b"http/1.1"])).await;
+        let (tls, _) = tls_connect(port, client_config(&pem, &[b"http/1.1"])).await;
+        let (status, _, _) = answer(h1(tls).await.send_request(get("/healthz")).await.unwrap()).await;
+        assert_eq!(status, 200, "{steering:?}: a client that speaks is served meanwhile");
+
+        let mut buf = [0u8; 64];
+        let closed = tokio::time::timeout(PATIENCE, silent.read(&mut buf)).await;
+        assert!(matches!(closed, Ok(Ok(0) | Err(_))), "{steering:?}: the silent connection is closed: {closed:?}");
+        let label = "reason=\"header_timeout\"";
+        let refused = common::metrics::sum(&http, &ce.dp, "chatedge_dp_refusals_total", label).await;
+        assert!(refused >= 1.0, "{steering:?}: and counted as a header timeout ({refused})");
+    }
 }
