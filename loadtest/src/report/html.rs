@@ -48,7 +48,6 @@ fn latency_cells(p: &Percentiles) -> Vec<String> {
 fn summary(out: &mut String, r: &Report) {
     out.push_str("<table>");
     let extras = r.round_extras();
-    let (backlogs, commits) = (extras.backlogs, extras.commits);
     let mut head = ["", "round", "req/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "ok", "errors"]
         .map(String::from)
         .to_vec();
@@ -72,14 +71,14 @@ fn summary(out: &mut String, r: &Report) {
         cells(out, "td", &row);
     }
     out.push_str("</table>");
-    if backlogs {
+    if extras.backlogs {
         out.push_str(
             "<p class=\"muted\">After each chatedge round the tool waited for the server's queue to empty: \
              “queued at end” is what the round left, “drain s” how long the network took to send it; the notes \
              say when it could not.</p>",
         );
     }
-    if commits {
+    if extras.commits {
         out.push_str(
             "<p class=\"muted\">The server's group commits during each chatedge round, from its /metrics: how \
              many, batches (one per send) per commit, wall time per commit, and the share of the round the committer \

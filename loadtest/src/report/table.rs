@@ -53,7 +53,6 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(out, "coordinated omission: {}\n", m.coordinated_omission);
 
     let extras = r.round_extras();
-    let (backlogs, commits) = (extras.backlogs, extras.commits);
     let mut header = HEADER.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     header.extend(extras.header());
     let mut rows = vec![header];
@@ -71,14 +70,14 @@ pub fn render(r: &Report) -> String {
         rows.push(median);
     }
     out.push_str(&aligned(&rows));
-    if backlogs {
+    if extras.backlogs {
         let _ = writeln!(
             out,
             "(after each chatedge round the tool waited for the server's queue to empty: \"queued at end\" is what \
              the round left, \"drain s\" how long the network took to send it; the notes say when it could not)"
         );
     }
-    if commits {
+    if extras.commits {
         let _ = writeln!(
             out,
             "(the server's group commits during each chatedge round, from its /metrics: how many, batches — one per \
