@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use common::*;
-use serde_json::json;
+use serde_json::{json, Value};
 
 const QUICK_QR: &str = r#"
 [pacing]
@@ -128,6 +128,70 @@ async fn the_queue_can_be_listed_counted_and_emptied_and_refuses_more_than_its_l
     assert_eq!(s, 200);
     let (_, c) = http.get(&ce.instance_url(&inst, "queue/count"), None).await;
     assert_eq!(c, json!({"count": 0}));
+}
+
+/// Z-API's newer listing (`POST /queue`, which its documentation put in place of `GET /queue` in
+/// April 2026): pages by cursor, 20 by default and 30 at the most; a removal between two pages
+/// neither repeats nor skips a message; a cursor this server never gave is a 400 naming it.
+/// `GET /queue?count=true` answers the count (seed 001, line 9369).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queue_can_be_walked_by_cursor_as_z_apis_post_queue_does() {
+    let (_dir, ce, http, inst) = known_instance().await;
+    let url = ce.instance_url(&inst, "queue");
+    let mut zaaps = Vec::new();
+    for i in 0..5 {
+        let body = json!({"phone": "5511999998888", "message": format!("waiting {i}"), "delayTyping": 2});
+        let (s, v) = http.post(&ce.instance_url(&inst, "send-text"), None, &body).await;
+        assert_eq!(s, 200, "{v}");
+        zaaps.push(v["zaapId"].clone());
+    }
+    let listed = |page: &Value| -> Vec<Value> {
+        page["messages"].as_array().unwrap().iter().map(|m| m["ZaapId"].clone()).collect()
+    };
+
+    let (s, first) = http.post(&url, None, &json!({"pageSize": 2})).await;
+    assert_eq!(s, 200, "{first}");
+    assert_eq!(listed(&first), zaaps[..2].to_vec());
+    assert_eq!(first["hasMore"], true);
+    let m = &first["messages"][0];
+    assert_eq!(
+        (m["Message"].as_str(), m["DelayTyping"].as_u64(), m["Beta"].as_bool()),
+        (Some("waiting 0"), Some(2), Some(false))
+    );
+    assert_eq!((m["_id"].clone(), m["InstanceId"].as_str()), (zaaps[0].clone(), Some(inst.id.as_str())));
+    let created = m["Created"].as_u64().unwrap();
+    let created_at = m["CreatedAt"].as_str().unwrap();
+    assert!(created_at.ends_with("+00:00") && created_at.len() == "2026-03-31T14:40:31.776+00:00".len(), "{m}");
+    assert!(created_at.contains(&format!(".{:03}+", created % 1000)), "{m}");
+
+    let (s, _) = http.delete(&ce.instance_url(&inst, &format!("queue/{}", zaaps[2].as_str().unwrap()))).await;
+    assert_eq!(s, 200);
+    let (s, rest) = http.post(&url, None, &json!({"pageSize": 2, "pagingState": first["pagingState"]})).await;
+    assert_eq!(s, 200, "{rest}");
+    assert_eq!(listed(&rest), vec![zaaps[3].clone(), zaaps[4].clone()], "the removed message is skipped, none repeats");
+    assert_eq!((&rest["hasMore"], &rest["pagingState"]), (&json!(false), &Value::Null));
+
+    for body in [b"{}".to_vec(), Vec::new()] {
+        let (s, all) = http.raw(hyper::Method::POST, &url, None, &[], body).await;
+        assert_eq!(s, 200, "{all}");
+        assert_eq!(listed(&all).len(), 4, "the default page holds them all: {all}");
+    }
+    let (_, big) = http.post(&url, None, &json!({"pageSize": 1000})).await;
+    assert_eq!(listed(&big).len(), 4, "a page larger than 30 is served as 30");
+
+    for (body, named) in [
+        (json!({"pagingState": "not-a-cursor"}), "pagingState"),
+        (json!({"pagingState": 7}), "pagingState"),
+        (json!({"pageSize": 0}), "pageSize"),
+        (json!({"pageSize": 2.5}), "pageSize"),
+        (json!({"pageSize": "many"}), "pageSize"),
+    ] {
+        let (s, v) = http.post(&url, None, &body).await;
+        assert_eq!(s, 400, "{body}: {v}");
+        assert!(v["message"].as_str().unwrap().contains(named), "{body}: {v}");
+    }
+    let (s, c) = http.get(&format!("{url}?count=true"), None).await;
+    assert_eq!((s, c), (200, json!({"count": 4})));
 }
 
 /// The message on the wire (handed to the network, not yet answered) is in the queue until

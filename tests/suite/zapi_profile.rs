@@ -1,10 +1,10 @@
-//! Profile and calls (seed 001, rows 1–3 and 87) against the real binary, with the
-//! notifications the seed shows for them (lines 12270–12330, 12880–12945): the profile's name,
-//! about text and photo are kept across a restart; the owner renaming the account or changing
-//! its photo on the phone (`/sim/profile-name`, `/sim/profile-picture`) and a contact calling
-//! (`/sim/call`) reach the integrator as ReceivedCallbacks compared field by field with the
-//! seed's examples; a placed call is seen by the callee's phone (`/sim/calls`); with
-//! callRejectAuto on, an incoming call is rejected and the caller is shown callRejectMessage.
+//! Profile and calls (seed 001, rows 1–3 and 87) against the real binary, with the notifications
+//! the seed shows for them (lines 12270–12330, 12880–12945): the profile's name, about text and
+//! photo are kept across a restart (and `device` shows the photo); the owner renaming the account
+//! or changing its photo on the phone (`/sim/profile-name`, `/sim/profile-picture`) and a contact
+//! calling (`/sim/call`) reach the integrator as ReceivedCallbacks compared field by field with the
+//! seed's examples; a placed call is seen by the callee's phone (`/sim/calls`); with callRejectAuto
+//! on, an incoming call is rejected and the caller is shown callRejectMessage.
 
 use crate::common;
 
@@ -57,6 +57,11 @@ async fn the_profile_is_kept_and_changes_on_the_phone_are_announced_as_the_seed_
         let (http, url) = (p.http.clone(), p.ce.instance_url(&p.inst, route));
         async move { http.put(&url, &json!({ "value": value })).await }
     };
+    let device = |p: &Paired| {
+        let (http, url) = (p.http.clone(), p.ce.instance_url(&p.inst, "device"));
+        async move { http.get(&url, None).await.1 }
+    };
+    assert_eq!(device(&p).await["imgUrl"], "", "no photo yet: an empty string, as seed 001 line 876 shows");
     assert_eq!(put("profile-name", json!("Loja Z")).await, (200, json!({"value": true})));
     assert_eq!(put("profile-description", json!("Aberto das 8h às 18h")).await, (200, json!({"value": true})));
     assert_eq!(put("profile-picture", json!("https://files.test/me.png")).await, (200, json!({"value": true})));
@@ -71,6 +76,7 @@ async fn the_profile_is_kept_and_changes_on_the_phone_are_announced_as_the_seed_
     let own = "5511999990001";
     let (_, link) = p.http.get(&p.ce.instance_url(&p.inst, &format!("profile-picture?phone={own}")), None).await;
     assert_eq!(link, json!([{"link": "https://files.test/me.png"}]), "kept across a restart");
+    assert_eq!(device(&p).await["imgUrl"], "https://files.test/me.png", "device shows the account's photo");
     let (_, me) = p.http.get(&p.ce.instance_url(&p.inst, &format!("contacts/{own}")), None).await;
     assert_eq!(me["notify"], "Loja Z", "the name was not changed by the refused rename: {me}");
 

@@ -97,6 +97,14 @@ pub struct InstanceQueue {
     compacted_upto: u64,
 }
 
+/// A cursor page of a queue: its messages, and where the next page starts if there is one.
+#[derive(Debug, Clone)]
+pub struct Slice {
+    pub messages: Vec<OutboundMessage>,
+    /// The seq of the first message after `messages`; `None` when they were the last.
+    pub next: Option<u64>,
+}
+
 impl InstanceQueue {
     pub fn new(id: InstanceId) -> Self {
         InstanceQueue::recovered(id, recovery::Recovered::default())
@@ -296,6 +304,25 @@ impl InstanceQueue {
             failure.is_none() && out.len() < size
         })?;
         failure.map_or(Ok(out), Err)
+    }
+
+    /// Up to `size` messages from seq `from` on, oldest first (from the head when `from` is
+    /// behind it: those before it have left), and the seq of the next one when more remain.
+    /// The cursor-paged listing: it reads only the page and one key past it, however deep.
+    pub fn page_from(&self, store: &Store, from: u64, size: usize) -> Result<Slice, StoreError> {
+        let (mut messages, mut next, mut failure) = (Vec::with_capacity(size.min(1024)), None, None);
+        self.scan(store, from.max(self.head), self.committed, |seq, bytes| {
+            if messages.len() == size {
+                next = Some(seq);
+                return false;
+            }
+            match OutboundMessage::decode(bytes) {
+                Ok(m) => messages.push(m),
+                Err(e) => failure = Some(e),
+            }
+            failure.is_none()
+        })?;
+        failure.map_or(Ok(Slice { messages, next }), Err)
     }
 
     /// Creation time of the oldest message in memory (the one on the wire first), for the

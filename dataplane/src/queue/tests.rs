@@ -215,6 +215,9 @@ impl Harness {
                 let expected: Vec<ZaapId> =
                     self.model.iter().skip((page - 1) * size).take(*size).map(|m| m.0).collect();
                 assert_eq!(listed, expected, "page {page} of {size}");
+                if self.model.len() <= 1000 {
+                    self.check_cursor_walk(*size); // (a walk of a long queue is done once, at the end)
+                }
             }
             _ => {}
         }
@@ -249,9 +252,24 @@ impl Harness {
         self.q.page(&self.store, 1, 100_000).unwrap()
     }
 
+    /// Following the cursor from the start, `size` at a time, lists the model in order, and
+    /// every page but the last says where the next one starts.
+    fn check_cursor_walk(&self, size: usize) {
+        let (mut listed, mut from) = (Vec::new(), Some(0));
+        while let Some(seq) = from {
+            let slice = self.q.page_from(&self.store, seq, size).unwrap();
+            assert!(slice.messages.len() == size || slice.next.is_none(), "a short page is the last");
+            assert!(slice.next.is_none_or(|next| next > seq), "the cursor moves on");
+            listed.extend(slice.messages.iter().map(|m| m.zaap_id));
+            from = slice.next;
+        }
+        assert_eq!(listed, self.model.iter().map(|m| m.0).collect::<Vec<_>>(), "cursor pages of {size}");
+    }
+
     fn check_whole_listing(&self) {
         let listed: Vec<ZaapId> = self.q.page(&self.store, 1, 10_000).unwrap().iter().map(|m| m.zaap_id).collect();
         assert_eq!(listed, self.model.iter().map(|m| m.0).collect::<Vec<_>>());
+        self.check_cursor_walk(30);
     }
 }
 

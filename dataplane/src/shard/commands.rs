@@ -13,7 +13,7 @@ use crate::idempotency::{Accepted, Admission, Claim, Finished, Record, Waiter};
 use crate::network::account::{self, Account, AccountCall, AccountError};
 use crate::network::PairingMethod;
 use crate::outbox::{payload, Events};
-use crate::queue::{Cleared, OutboundMessage, Removal, Removed, MAX_REMOVE_PER_CALL};
+use crate::queue::{Cleared, OutboundMessage, Removal, Removed, Slice, MAX_REMOVE_PER_CALL};
 use crate::session::{Link, QrWaiter};
 use crate::store::{keys, Batch, Cf};
 use chatedge_config::snapshot::{WebhookDialect, WebhookKind};
@@ -65,6 +65,13 @@ pub enum Command {
         page: usize,
         size: usize,
         reply: Reply<Vec<OutboundMessage>>,
+    },
+    /// A cursor page: up to `size` messages from seq `from` on.
+    QueueFrom {
+        instance: InstanceId,
+        from: u64,
+        size: usize,
+        reply: Reply<Slice>,
     },
     /// Messages in the queue, the one on the wire counted once.
     QueueCount {
@@ -120,6 +127,7 @@ impl Command {
             | Command::Restart { instance, .. }
             | Command::Disconnect { instance, .. }
             | Command::QueuePage { instance, .. }
+            | Command::QueueFrom { instance, .. }
             | Command::QueueCount { instance, .. }
             | Command::QueueClear { instance, .. }
             | Command::QueueRemove { instance, .. }
@@ -167,6 +175,11 @@ impl Shard {
             Command::QueuePage { instance, page, size, reply } => {
                 let store = self.deps.store.clone();
                 let result = self.session(instance).queue.page(&store, page, size).map_err(CoreError::from);
+                let _ = reply.send(result);
+            }
+            Command::QueueFrom { instance, from, size, reply } => {
+                let store = self.deps.store.clone();
+                let result = self.session(instance).queue.page_from(&store, from, size).map_err(CoreError::from);
                 let _ = reply.send(result);
             }
             Command::QueueCount { instance, reply } => {

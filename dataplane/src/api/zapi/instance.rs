@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use super::{qr_image, Call, ZapiError};
 use crate::error::CoreError;
+use crate::network::account::profile;
 use crate::shard::{Command, SessionStatus};
 
 async fn session(call: &Call<'_>) -> Result<SessionStatus, ZapiError> {
@@ -126,7 +127,7 @@ pub async fn device(call: &Call<'_>) -> Result<Resp, ZapiError> {
     if let Some(cloud) = cloud_fields(call) {
         let v = json!({
             "phone": s.phone.as_ref().map(|p| p.as_str()).unwrap_or(""),
-            "imgUrl": null,
+            "imgUrl": "",
             "name": if cloud["verifiedName"] == "" { json!(i.name) } else { cloud["verifiedName"].clone() },
             "device": {"sessionName": i.session_name.as_deref().unwrap_or("chatedge"), "device_model": "Cloud API"},
             "originalDevice": "cloud-api",
@@ -135,15 +136,27 @@ pub async fn device(call: &Call<'_>) -> Result<Resp, ZapiError> {
         });
         return ok(merged(v, Some(cloud)));
     }
+    let img_url = own_picture(call, &s).await;
     ok(json!({
         "phone": s.phone.as_ref().map(|p| p.as_str()).unwrap_or(""),
-        "imgUrl": null,
+        "imgUrl": img_url,
         "name": i.name,
         "device": {"sessionName": i.session_name.as_deref().unwrap_or("chatedge"), "device_model": "chatedge"},
         "originalDevice": if i.business_device { "smba" } else { "android" },
         "sessionId": 0,
         "isBusiness": i.business_device,
     }))
+}
+
+/// The connected number's own profile photo as the network shows it, `""` (seed 001, line 876)
+/// when it has none, the session is not connected or the network cannot say: `device` describes
+/// the device and does not fail for want of its photo.
+async fn own_picture(call: &Call<'_>, s: &SessionStatus) -> String {
+    let Some(phone) = s.phone.clone().filter(|_| s.connected) else { return String::new() };
+    match super::account::ask(call, profile::Call::Picture(phone)).await {
+        Ok(profile::Reply::Picture(Some(link))) => link,
+        _ => String::new(),
+    }
 }
 
 /// `me` (seed 001, line 952) plus chatedge's `webhookSecret`.

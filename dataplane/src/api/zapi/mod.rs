@@ -60,7 +60,7 @@ enum Core {
     Disconnect,
     Me,
     Device,
-    /// GET lists, DELETE clears.
+    /// GET lists by page number, POST by cursor, DELETE clears.
     Queue,
     QueueCount,
     /// `queue/{zaapId}`.
@@ -82,7 +82,7 @@ static CORE: &[Route<Core>] = &[
     Route { path: "disconnect", methods: GET, label: "zapi.disconnect", op: Core::Disconnect },
     Route { path: "me", methods: GET, label: "zapi.me", op: Core::Me },
     Route { path: "device", methods: GET, label: "zapi.device", op: Core::Device },
-    Route { path: "queue", methods: "GET, DELETE", label: "zapi.queue", op: Core::Queue },
+    Route { path: "queue", methods: "GET, POST, DELETE", label: "zapi.queue", op: Core::Queue },
     Route { path: "queue/count", methods: GET, label: "zapi.queue-count", op: Core::QueueCount },
     Route { path: "queue/{zaapId}", methods: DELETE, label: "zapi.queue-delete", op: Core::QueueRemove },
     Route { path: "integrator/on-demand/subscription", methods: POST, label: "zapi.integrator", op: Core::Integrator },
@@ -227,6 +227,7 @@ async fn dispatch(
             Core::Me => instance::me(&call).await,
             Core::Device => instance::device(&call).await,
             Core::Queue if method == Method::DELETE => queue::clear(&call).await,
+            Core::Queue if method == Method::POST => queue::list_from_cursor(&call).await,
             Core::Queue => queue::list(&call).await,
             Core::QueueCount => queue::count(&call).await,
             Core::QueueRemove => queue::remove(&call, params.get(0)).await,
@@ -254,7 +255,7 @@ mod tests {
             ("disconnect", Some(("zapi.disconnect", GET))),
             ("me", Some(("zapi.me", GET))),
             ("device", Some(("zapi.device", GET))),
-            ("queue", Some(("zapi.queue", "GET, DELETE"))),
+            ("queue", Some(("zapi.queue", "GET, POST, DELETE"))),
             ("queue/count", Some(("zapi.queue-count", GET))),
             ("queue/5511999999999", Some(("zapi.queue-delete", DELETE))),
             ("integrator/on-demand/subscription", Some(("zapi.integrator", POST))),
