@@ -140,6 +140,15 @@ async fn catalogs_are_paged_by_next_cursor() {
     all.sort();
     all.dedup();
     assert_eq!(all.len(), 25, "every product once, over two pages");
+
+    // Z-API's "V2" (2026-03): POST, the cursor in the body; the same pages.
+    for route in ["catalogs".to_owned(), format!("catalogs/{ME}")] {
+        let (status, v) = p.http.raw(hyper::Method::POST, &p.ce.instance_url(&p.inst, &route), None, &[], vec![]).await;
+        assert_eq!((status, &v["products"]), (200, &first["products"]), "{route} with an empty body: {v}");
+        let posted = ok(&p, "POST", &route, json!({"nextCursor": cursor})).await;
+        assert_eq!(posted["products"], second["products"], "{route}");
+        assert_eq!(posted["nextCursor"], Value::Null);
+    }
 }
 
 #[tokio::test]
@@ -228,6 +237,8 @@ async fn business_routes_need_a_business_account_and_name_bad_fields() {
         ("GET", "products/abc", json!(null), "productId must be"),
         ("POST", "catalogs/config", json!({}), "cartEnabled is required"),
         ("GET", "catalogs/collection?nextCursor=CURSOR_VALUE", json!(null), "nextCursor must be"),
+        ("POST", "catalogs", json!({"nextCursor": "eyJwbHVnaW5fbmFtZSI6"}), "nextCursor must be"),
+        ("POST", "catalogs", json!({"nextCursor": 7}), "nextCursor must be"),
         ("POST", "catalogs/collection", json!({"name": "x"}), "productIds is required"),
         ("GET", &format!("catalogs/collection-products/{ME}"), json!(null), "collectionId is required"),
         ("POST", "catalogs/collection/add-product", json!({"productIds": ["1"]}), "collectionId is required"),

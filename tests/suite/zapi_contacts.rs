@@ -78,13 +78,22 @@ async fn the_address_book_is_paged_and_survives_a_restart() {
 #[tokio::test]
 async fn the_directory_answers_which_numbers_are_on_whatsapp() {
     let p = paired(FAST).await;
-    assert_eq!(get(&p, "phone-exists/5511999999999").await, json!([{"exists": true}]));
-    assert_eq!(get(&p, "phone-exists/5511999990000").await, json!([{"exists": false}]));
+    let found = get(&p, "phone-exists/5511999999999").await;
+    let lid = found[0]["lid"].as_str().expect("a number on WhatsApp has a LID").to_owned();
+    assert!(lid.ends_with("@lid") && lid.len() == 19, "{found}");
+    assert_eq!(found, json!([{"exists": true, "phone": "5511999999999", "lid": lid}]));
+    assert_eq!(get(&p, "phone-exists/5511999999999").await, found, "the same LID every time");
+    assert_eq!(
+        get(&p, "phone-exists/5511999990000").await,
+        json!([{"exists": false, "phone": "5511999990000", "lid": null}])
+    );
     let v = post(&p, "phone-exists-batch", json!({"phones": ["+55 44 9999-9999", "554488880000"]})).await;
+    let other_lid = v[0]["lid"].as_str().expect("a LID").to_owned();
+    assert_ne!(other_lid, lid, "each number its own");
     assert_eq!(
         v,
-        json!([{"exists": true, "inputPhone": "+55 44 9999-9999", "outputPhone": "554499999999"},
-            {"exists": false, "inputPhone": "554488880000", "outputPhone": "554488880000"}])
+        json!([{"exists": true, "inputPhone": "+55 44 9999-9999", "outputPhone": "554499999999", "lid": other_lid},
+            {"exists": false, "inputPhone": "554488880000", "outputPhone": "554488880000", "lid": null}])
     );
     let (status, v) = p.http.get(&p.ce.instance_url(&p.inst, "contacts/554488880000"), None).await;
     assert_eq!(status, 404, "{v}");
@@ -98,7 +107,7 @@ async fn the_directory_answers_which_numbers_are_on_whatsapp() {
     assert_eq!(
         c,
         json!({"name": null, "phone": "5544977776666", "notify": "Loja da Ana", "short": null,
-            "imgUrl": "https://files.test/ana.jpg"})
+            "imgUrl": "https://files.test/ana.jpg", "about": "Aberto até as 18h"})
     );
     assert_eq!(get(&p, "profile-picture?phone=5544977776666").await, json!([{"link": "https://files.test/ana.jpg"}]));
     assert_eq!(get(&p, "profile-picture?phone=5544977775555").await, json!([{"link": null}]));
@@ -107,6 +116,7 @@ async fn the_directory_answers_which_numbers_are_on_whatsapp() {
     assert_eq!(chat["about"], "Aberto até as 18h");
     assert_eq!(chat["profileThumbnail"], "https://files.test/ana.jpg");
     assert_eq!(chat["isMuted"], "1");
+    assert_eq!((&chat["isGroup"], &chat["isGroupAnnouncement"]), (&json!(false), &json!(false)));
 }
 
 #[tokio::test]
@@ -160,6 +170,7 @@ async fn the_chat_list_shows_traffic_and_keeps_the_owners_settings() {
     assert_eq!(phones(&chats), ["5544922222222", "5544911111111"], "most recent first");
     assert_eq!((chats[0]["unread"].clone(), chats[0]["name"].clone()), (json!("2"), json!("Bia")));
     assert_eq!(chats[0]["archived"], "false");
+    assert_eq!((&chats[0]["isGroup"], &chats[0]["isMarkedSpam"]), (&json!(false), &json!("false")));
     assert!(chats[0]["lastMessageTime"].as_str().unwrap().parse::<u64>().unwrap() > 1_700_000_000);
 
     post(&p, "send-text", json!({"phone": "5544933333333", "message": "new chat"})).await;

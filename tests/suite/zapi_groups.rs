@@ -120,12 +120,20 @@ async fn a_group_from_creation_to_leaving_and_back_survives_a_restart() {
         (json!(true), json!(true), json!(false))
     );
     assert_eq!(m["invitationLink"], json!(first_link), "an admin sees the link");
+    assert_eq!(m["invitationLinkError"], Value::Null);
     let (_, light) = get(&p, &format!("light-group-metadata/{group}")).await;
     assert_eq!((light["invitationLink"].clone(), participants(&light)), (Value::Null, participants(&m)));
+    assert_eq!(light["invitationLinkError"], Value::Null, "the light form does not ask for the link");
     assert_eq!(send_to(&p, &group, "after changes").await, Ok(set(&[A, C, D])), "the creator is an admin");
+    let (_, chats) = get(&p, "chats").await;
+    let listed = chats.as_array().unwrap().iter().find(|c| c["phone"] == json!(group)).cloned();
+    let listed = listed.unwrap_or_else(|| panic!("the group's chat is listed: {chats}"));
+    assert_eq!((&listed["isGroup"], &listed["isGroupAnnouncement"]), (&json!(true), &json!(false)), "{listed}");
 
     let link = post(&p, &format!("group-invitation-link/{group}"), json!({})).await;
     assert_eq!(link, json!({"phone": group, "invitationLink": first_link}));
+    let by_get = get(&p, &format!("group-invitation-link/{group}")).await;
+    assert_eq!(by_get, (200, link), "GET, as Z-API's documentation has it since 2026-02");
     let reset = post(&p, &format!("redefine-invitation-link/{group}"), json!({})).await;
     let new_link = reset["invitationLink"].as_str().unwrap().to_owned();
     assert_ne!(new_link, first_link);
@@ -159,6 +167,7 @@ async fn a_group_from_creation_to_leaving_and_back_survives_a_restart() {
     assert_eq!(participants(&m), set(&["5511999990001", A, C, D]), "kept across a restart");
     assert_eq!((m["subject"].as_str(), m["adminOnlyMessage"].clone()), (Some("Renamed"), json!(true)));
     assert_eq!(m["invitationLink"], Value::Null, "a member who is not an admin does not see the link");
+    assert_eq!(m["invitationLinkError"], "not-authorized", "and is told why");
     let (_, groups) = get(&p, "groups").await;
     assert_eq!(groups[0]["phone"], json!(group));
     assert_eq!((groups[0]["name"].as_str(), groups[0]["isGroup"].clone()), (Some("Renamed"), json!(true)));

@@ -8,6 +8,7 @@
 
 use crate::common;
 
+use base64::Engine as _;
 use common::*;
 use hyper::Method;
 use serde_json::{json, Value};
@@ -57,6 +58,40 @@ fn by_id<'a>(list: &'a [Value], id: &str) -> Option<&'a Value> {
 
 fn har(text: &str) -> Value {
     serde_json::from_str(text).unwrap()
+}
+
+/// `editDocumentMessageId` (Z-API's documentation since 2025-09): a send-document that names an
+/// earlier document edits it (its caption) instead of arriving as a second document.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edit_document_message_id_edits_the_earlier_document() {
+    let Paired { dir: _dir, ce, http, sink: _sink, inst } = paired(FAST).await;
+    let pdf = format!(
+        "data:application/pdf;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(b"%PDF-1.4\n%%EOF\n")
+    );
+    let first =
+        send(&http, &ce, &inst, "send-document/pdf", &json!({"phone": CHAT, "document": pdf, "caption": "v1"})).await;
+    wait_received(&http, &ce, &inst, CHAT, "the document", |l| by_id(l, &first).is_some()).await;
+    let edit = json!({"phone": CHAT, "document": pdf, "caption": "v2", "editDocumentMessageId": first});
+    send(&http, &ce, &inst, "send-document/pdf", &edit).await;
+    let list = wait_received(&http, &ce, &inst, CHAT, "the edit", |l| {
+        by_id(l, &first).is_some_and(|m| m["changes"].as_array().is_some_and(|c| !c.is_empty()))
+    })
+    .await;
+    let edited = by_id(&list, &first).unwrap();
+    assert!(edited["changes"][0]["edit"].to_string().contains("v2"), "{edited}");
+    assert_eq!(list.len(), 1, "no second document arrived: {list:?}");
+
+    let (status, v) = http
+        .post(
+            &ce.instance_url(&inst, "send-document/pdf"),
+            None,
+            &json!({"phone": CHAT, "document": pdf,
+            "editDocumentMessageId": first, "editMessageId": "3EB0OTHER"}),
+        )
+        .await;
+    assert_eq!(status, 400, "{v}");
+    assert!(v["message"].as_str().unwrap().contains("editDocumentMessageId"), "{v}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

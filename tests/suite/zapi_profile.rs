@@ -61,7 +61,8 @@ async fn the_profile_is_kept_and_changes_on_the_phone_are_announced_as_the_seed_
         let (http, url) = (p.http.clone(), p.ce.instance_url(&p.inst, "device"));
         async move { http.get(&url, None).await.1 }
     };
-    assert_eq!(device(&p).await["imgUrl"], "", "no photo yet: an empty string, as seed 001 line 876 shows");
+    let fresh = device(&p).await;
+    assert_eq!((&fresh["imgUrl"], &fresh["about"]), (&json!(""), &json!("")), "none yet: \"\", as seed 001 shows");
     assert_eq!(put("profile-name", json!("Loja Z")).await, (200, json!({"value": true})));
     assert_eq!(put("profile-description", json!("Aberto das 8h às 18h")).await, (200, json!({"value": true})));
     assert_eq!(put("profile-picture", json!("https://files.test/me.png")).await, (200, json!({"value": true})));
@@ -76,7 +77,9 @@ async fn the_profile_is_kept_and_changes_on_the_phone_are_announced_as_the_seed_
     let own = "5511999990001";
     let (_, link) = p.http.get(&p.ce.instance_url(&p.inst, &format!("profile-picture?phone={own}")), None).await;
     assert_eq!(link, json!([{"link": "https://files.test/me.png"}]), "kept across a restart");
-    assert_eq!(device(&p).await["imgUrl"], "https://files.test/me.png", "device shows the account's photo");
+    let shown = device(&p).await;
+    assert_eq!(shown["imgUrl"], "https://files.test/me.png", "device shows the account's photo");
+    assert_eq!(shown["about"], "Aberto das 8h às 18h", "and its about text");
     let (_, me) = p.http.get(&p.ce.instance_url(&p.inst, &format!("contacts/{own}")), None).await;
     assert_eq!(me["notify"], "Loja Z", "the name was not changed by the refused rename: {me}");
 

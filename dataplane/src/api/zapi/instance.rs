@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::{qr_image, Call, ZapiError};
 use crate::error::CoreError;
-use crate::network::account::profile;
+use crate::network::account::contacts;
 use crate::shard::{Command, SessionStatus};
 
 async fn session(call: &Call<'_>) -> Result<SessionStatus, ZapiError> {
@@ -136,10 +136,11 @@ pub async fn device(call: &Call<'_>) -> Result<Resp, ZapiError> {
         });
         return ok(merged(v, Some(cloud)));
     }
-    let img_url = own_picture(call, &s).await;
+    let own = own_profile(call, &s).await;
     ok(json!({
         "phone": s.phone.as_ref().map(|p| p.as_str()).unwrap_or(""),
-        "imgUrl": img_url,
+        "imgUrl": own.img_url.unwrap_or_default(),
+        "about": own.about.unwrap_or_default(),
         "name": i.name,
         "device": {"sessionName": i.session_name.as_deref().unwrap_or("chatedge"), "device_model": "chatedge"},
         "originalDevice": if i.business_device { "smba" } else { "android" },
@@ -148,14 +149,15 @@ pub async fn device(call: &Call<'_>) -> Result<Resp, ZapiError> {
     }))
 }
 
-/// The connected number's own profile photo as the network shows it, `""` (seed 001, line 876)
-/// when it has none, the session is not connected or the network cannot say: `device` describes
-/// the device and does not fail for want of its photo.
-async fn own_picture(call: &Call<'_>, s: &SessionStatus) -> String {
-    let Some(phone) = s.phone.clone().filter(|_| s.connected) else { return String::new() };
-    match super::account::ask(call, profile::Call::Picture(phone)).await {
-        Ok(profile::Reply::Picture(Some(link))) => link,
-        _ => String::new(),
+/// The connected number's own profile as the network shows it: its photo (`imgUrl`, seed 001
+/// line 876) and about text (`about`, Z-API's documentation since 2025-10), each `""` when it
+/// has none, the session is not connected or the network cannot say: `device` describes the
+/// device and does not fail for want of them.
+async fn own_profile(call: &Call<'_>, s: &SessionStatus) -> contacts::ContactInfo {
+    let Some(phone) = s.phone.clone().filter(|_| s.connected) else { return Default::default() };
+    match super::account::ask(call, contacts::Call::Get(phone)).await {
+        Ok(contacts::Reply::Contact(own)) => own,
+        _ => Default::default(),
     }
 }
 

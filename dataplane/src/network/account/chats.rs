@@ -58,6 +58,8 @@ pub struct ChatInfo {
     pub expiration_seconds: u64,
     pub profile_thumbnail: Option<String>,
     pub about: Option<String>,
+    /// A community's announcement group (only its admins write).
+    pub announcement: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -36,6 +36,8 @@ pub struct Existence {
     /// digit may come back with it); the number asked when it is not on the network.
     pub phone: Phone,
     pub exists: bool,
+    /// The number's private WhatsApp id (`…@lid`), when it exists and the network says.
+    pub lid: Option<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -796,7 +796,7 @@ fn plays(message: &OutboundMessage) -> bool {
 }
 
 /// The sim's WhatsApp LID of `phone`: stable, 15 digits, unrelated to the number.
-fn lid_of(phone: &Phone) -> String {
+pub(crate) fn lid_of(phone: &Phone) -> String {
     use sha2::Digest as _;
     let hash = sha2::Sha256::digest(phone.as_str().as_bytes());
     let n = u64::from_be_bytes(hash[..8].try_into().unwrap_or_default()) % 1_000_000_000_000_000;

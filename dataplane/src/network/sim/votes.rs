@@ -34,6 +34,7 @@ mod tests {
             name: name.into(),
             description: None,
             date_time: "2024-04-29T09:30:53.309Z".into(),
+            time_zone: None,
             location: None,
             call_link_type: None,
             canceled: false,

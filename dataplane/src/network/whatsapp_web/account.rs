@@ -67,9 +67,10 @@ async fn contacts(line: Line<'_>, call: contacts::Call) -> Result<contacts::Repl
             // naming the number as WhatsApp registered it (Z-API's `outputPhone`).
             let existence = |p: &Phone, (asked, known): &(String, Option<String>)| match known {
                 Some(known) if asked == p.as_str() => {
-                    Existence { exists: true, phone: Phone::parse(known).unwrap_or_else(|_| p.clone()) }
+                    // The engine's answer does not carry the number's LID.
+                    Existence { exists: true, phone: Phone::parse(known).unwrap_or_else(|_| p.clone()), lid: None }
                 }
-                _ => Existence { exists: false, phone: p.clone() },
+                _ => Existence { exists: false, phone: p.clone(), lid: None },
             };
             Ok(Reply::Exists(phones.iter().zip(&found).map(|(p, f)| existence(p, f)).collect()))
         }
@@ -371,6 +372,8 @@ fn chat_info(c: wa::ChatEntry) -> Option<chats::ChatInfo> {
         expiration_seconds: u64::from(c.expiration_s),
         profile_thumbnail: None,
         about: None,
+        // The engine's chat list does not say; a group's metadata does (`group-metadata`).
+        announcement: false,
     })
 }
 

@@ -350,6 +350,10 @@ pub struct Event {
     pub description: Option<String>,
     /// ISO 8601 date and time as sent (`2024-04-29T09:30:53.309Z`).
     pub date_time: String,
+    /// The zone `date_time`'s clock reading is in (`UTC-3`), as sent: Z-API's documentation
+    /// since 2025-12 gives `dateTime` "without a timezone" and this beside it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<EventLocation>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -358,10 +362,18 @@ pub struct Event {
 }
 
 impl Event {
-    /// When the event starts (unix seconds): `date_time` at its offset, or in UTC when it has
-    /// none. `None` only for a text the edge would not have taken.
+    /// When the event starts (unix seconds): with a `time_zone`, `date_time`'s clock reading in
+    /// that zone (any offset written in `date_time` is not read: Z-API's example writes `Z`
+    /// beside `"timeZone": "UTC-3"`); without one, `date_time` at its offset, or in UTC when it
+    /// has none. `None` only for a text the edge would not have taken.
     pub fn start_s(&self) -> Option<i64> {
-        let mut s = self.date_time.trim().to_owned();
+        let Some(zone) = &self.time_zone else { return Self::instant_s(&self.date_time) };
+        let offset_s = i64::from(utc_offset_minutes(zone)?) * 60;
+        Some(Self::instant_s(wall_clock(&self.date_time))? - offset_s)
+    }
+
+    fn instant_s(date_time: &str) -> Option<i64> {
+        let mut s = date_time.trim().to_owned();
         // One form for chrono: `T` between date and time, seconds always, `Z` upper case.
         if s.len() >= 16 && s.is_char_boundary(10) && s.is_char_boundary(11) {
             s.replace_range(10..11, "T");
@@ -378,6 +390,50 @@ impl Event {
         let naive = chrono::NaiveDateTime::parse_from_str(&s, "%Y-%m-%dT%H:%M:%S%.f").ok()?;
         Some(naive.and_utc().timestamp())
     }
+}
+
+/// `date_time` without its offset: a trailing `Z`, or `±HH:MM` / `±HHMM` / `±HH` after the time.
+fn wall_clock(date_time: &str) -> &str {
+    let s = date_time.trim();
+    if let Some(bare) = s.strip_suffix(['Z', 'z']) {
+        return bare;
+    }
+    // The time starts after the date's 10 characters; a sign past it starts an offset.
+    match s.get(11..).and_then(|time| time.find(['+', '-'])) {
+        Some(at) => &s[..11 + at],
+        None => s,
+    }
+}
+
+/// The offset from UTC, in minutes, of a zone written `UTC-3`, `UTC+05:30`, `GMT-0300`, `UTC`,
+/// `Z` or a bare `-03:00` (from −12:00 to +14:00, WhatsApp's and the world's range).
+pub fn utc_offset_minutes(zone: &str) -> Option<i32> {
+    let z = zone.trim();
+    let upper = z.to_ascii_uppercase();
+    let rest = upper.strip_prefix("UTC").or_else(|| upper.strip_prefix("GMT")).unwrap_or(&upper);
+    if rest.is_empty() || rest == "Z" {
+        return Some(0);
+    }
+    let (sign, digits) = match rest.as_bytes()[0] {
+        b'+' => (1, &rest[1..]),
+        b'-' => (-1, &rest[1..]),
+        _ => return None,
+    };
+    if !digits.bytes().all(|b| b.is_ascii_digit() || b == b':') {
+        return None; // (and every split below is at a character boundary)
+    }
+    let (h, m) = match digits.split_once(':') {
+        Some((h, m)) => (h, m),
+        None if digits.len() > 2 => digits.split_at(digits.len() - 2),
+        None => (digits, "0"),
+    };
+    let ok = |d: &str| !d.is_empty() && d.len() <= 2 && d.bytes().all(|b| b.is_ascii_digit());
+    if !ok(h) || !ok(m) {
+        return None;
+    }
+    let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
+    let minutes = sign * (h * 60 + m);
+    (m < 60 && (-12 * 60..=14 * 60).contains(&minutes)).then_some(minutes)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -514,6 +570,7 @@ mod tests {
                 name: "e".into(),
                 description: None,
                 date_time: date_time.into(),
+                time_zone: None,
                 location: None,
                 call_link_type: None,
                 canceled: false,
@@ -534,6 +591,41 @@ mod tests {
             assert_eq!(at(date_time), Some(expected), "{date_time}");
         }
         assert_eq!(at("29/04/2024 10:00"), None);
+    }
+
+    #[test]
+    fn with_a_time_zone_the_date_time_is_a_clock_reading_in_that_zone() {
+        let at = |date_time: &str, zone: &str| {
+            let event = Event {
+                name: "e".into(),
+                description: None,
+                date_time: date_time.into(),
+                time_zone: Some(zone.into()),
+                location: None,
+                call_link_type: None,
+                canceled: false,
+            };
+            event.start_s()
+        };
+        // 09:30:53 in UTC-3 is 12:30:53 UTC: 1714383053 + 3 h.
+        let brasilia = 1_714_383_053 + 3 * 3600;
+        for (date_time, zone, expected) in [
+            ("2024-04-29T09:30:53.309Z", "UTC-3", brasilia), // Z-API's own example
+            ("2024-04-29T09:30:53", "UTC-3", brasilia),
+            ("2024-04-29T09:30:53-05:00", "utc-03:00", brasilia),
+            ("2024-04-29 09:30:53+0200", "GMT-0300", brasilia),
+            ("2024-04-29T09:30:53", "-03:00", brasilia),
+            ("2024-04-29T09:30:53", "UTC", 1_714_383_053),
+            ("2024-04-29T09:30:53", "UTC+5:30", 1_714_383_053 - 5 * 3600 - 1800),
+            ("2024-04-29T09:30:53", "UTC+14", 1_714_383_053 - 14 * 3600),
+        ] {
+            assert_eq!(at(date_time, zone), Some(expected), "{date_time} in {zone}");
+        }
+        for zone in
+            ["UTC-13", "UTC+15", "UTC+5:60", "America/Sao_Paulo", "UTC-3h", "UTC+", "+123:00", "UTC+é5", "UTC-1:é"]
+        {
+            assert_eq!(utc_offset_minutes(zone), None, "{zone}");
+        }
     }
 
     fn stored(byte: u8) -> MediaSource {

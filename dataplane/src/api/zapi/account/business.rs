@@ -48,7 +48,7 @@ pub static ROUTES: &[Route<Op>] = &[
     Route { path: "products", methods: "POST", label: "zapi.products", op: Op::SaveProduct },
     Route { path: "products/{productId}", methods: "GET, DELETE", label: "zapi.product", op: Op::Product },
     Route { path: "product/{productId}", methods: "DELETE", label: "zapi.product-delete", op: Op::DeleteProduct },
-    Route { path: "catalogs", methods: "GET", label: "zapi.catalogs", op: Op::OwnCatalog },
+    Route { path: "catalogs", methods: "GET, POST", label: "zapi.catalogs", op: Op::OwnCatalog },
     Route { path: "catalogs/config", methods: "POST", label: "zapi.catalogs-config", op: Op::CatalogConfig },
     Route { path: "catalogs/collection", methods: "GET, POST", label: "zapi.collections", op: Op::Collections },
     Route {
@@ -81,7 +81,7 @@ pub static ROUTES: &[Route<Op>] = &[
         label: "zapi.collection-products",
         op: Op::CollectionProducts,
     },
-    Route { path: "catalogs/{phone}", methods: "GET", label: "zapi.catalogs-phone", op: Op::Catalog },
+    Route { path: "catalogs/{phone}", methods: "GET, POST", label: "zapi.catalogs-phone", op: Op::Catalog },
     Route {
         path: "business/company-description",
         methods: "POST",
@@ -115,8 +115,14 @@ pub async fn handle(call: &Call<'_>, method: &Method, op: Op, params: &Params) -
                 Op::Catalog => Some(fields::phone_value(&json!(params.get(0)), "phone")?),
                 _ => None,
             };
+            // Z-API's "V2" (2026-03): POST with the cursor in the body, as long cursors made
+            // URLs too long; GET with it in the query as seed 001 has it.
+            let cursor = match *method == Method::POST {
+                true => read::cursor(posted_cursor(&call.body)?)?,
+                false => cursor()?,
+            };
             let Reply::Products { cart_enabled, products, next_cursor } =
-                ask(call, Net::Catalog { owner, cursor: cursor()? }).await?
+                ask(call, Net::Catalog { owner, cursor }).await?
             else {
                 return Err(unexpected());
             };
@@ -204,6 +210,18 @@ pub async fn handle(call: &Call<'_>, method: &Method, op: Op, params: &Params) -
             ok(&found.iter().map(category).collect::<Vec<_>>())
         }
     }
+}
+
+/// Longer than any cursor this server gives; what is not one of them is refused by
+/// [`read::cursor`] with its own message.
+const MAX_POSTED_CURSOR_CHARS: usize = 4096;
+
+/// `nextCursor` of a `POST catalogs` body; an empty body asks for the first page.
+fn posted_cursor(body: &bytes::Bytes) -> Result<Option<String>, ZapiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    fields::text(&fields::object(body)?, "nextCursor", MAX_POSTED_CURSOR_CHARS, false)
 }
 
 /// A product as catalog lists show it (seed 001 line 9640): prices as strings.

@@ -64,7 +64,9 @@ pub async fn handle(call: &Call<'_>, _method: &Method, op: Op, params: &Params) 
 }
 
 /// A list entry as seed 001 shows it (flags and counts as strings, `muteEndTime` only when
-/// muted, `-1` for ever).
+/// muted, `-1` for ever), with what Z-API's documentation added since (2025-10): `isGroup`,
+/// `isGroupAnnouncement`, and the spam flag spelled `isMarkedSpam` as well as the seed's
+/// `isMarketSpam`.
 fn listed(c: &ChatInfo) -> Value {
     let mut v = json!({
         "archived": c.archived.to_string(),
@@ -75,25 +77,33 @@ fn listed(c: &ChatInfo) -> Value {
         "name": c.name.as_deref().unwrap_or(c.phone.as_str()),
         "lastMessageTime": (c.last_message_ms / 1000).to_string(),
         "isMuted": muted(c),
-        "isMarketSpam": "false",
     });
     if let Some(end) = c.mute_end_ms {
         v["muteEndTime"] = json!(end);
     }
-    v
+    with_kind(v, c)
 }
 
 fn metadata(c: &ChatInfo) -> Value {
-    json!({
+    let v = json!({
         "phone": c.phone.as_str(),
         "unread": c.unread.to_string(),
         "lastMessageTime": (c.last_message_ms / 1000).to_string(),
         "isMuted": muted(c),
-        "isMarketSpam": "false",
         "profileThumbnail": c.profile_thumbnail,
         "messagesUnread": 0,
         "about": c.about,
-    })
+    });
+    with_kind(v, c)
+}
+
+/// The spam flag (never set by chatedge) under both spellings, and what kind of chat it is.
+fn with_kind(mut v: Value, c: &ChatInfo) -> Value {
+    v["isMarketSpam"] = json!("false");
+    v["isMarkedSpam"] = json!("false");
+    v["isGroup"] = json!(c.phone.is_group());
+    v["isGroupAnnouncement"] = json!(c.announcement);
+    v
 }
 
 fn muted(c: &ChatInfo) -> &'static str {
@@ -206,12 +216,14 @@ mod tests {
             expiration_seconds: 0,
             profile_thumbnail: None,
             about: None,
+            announcement: false,
         };
         assert_eq!(
             listed(&c),
             json!({"archived": "false", "pinned": "true", "messagesUnread": 0, "phone": "5511999999999",
                 "unread": "2", "name": "Z-API SUPPORT", "lastMessageTime": "1622991687", "muteEndTime": -1,
-                "isMuted": "1", "isMarketSpam": "false"})
+                "isMuted": "1", "isMarketSpam": "false", "isMarkedSpam": "false", "isGroup": false,
+                "isGroupAnnouncement": false})
         );
     }
 

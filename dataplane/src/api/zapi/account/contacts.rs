@@ -97,14 +97,16 @@ pub async fn handle(call: &Call<'_>, _method: &Method, op: Op, params: &Params) 
                 return Err(unexpected());
             };
             ok(
-                &json!({"name": c.name, "phone": phone_of(&c), "notify": c.notify, "short": c.short, "imgUrl": c.img_url}),
+                &json!({"name": c.name, "phone": phone_of(&c), "notify": c.notify, "short": c.short, "imgUrl": c.img_url,
+                    "about": c.about}),
             )
         }
         Op::Exists => {
             let Reply::Exists(list) = ask(call, Net::Exists(vec![path_phone(params)?])).await? else {
                 return Err(unexpected());
             };
-            ok(&list.iter().map(|e| json!({"exists": e.exists})).collect::<Vec<_>>())
+            // `phone` and `lid`: Z-API's documentation since 2025-12 (seed 001 shows `exists`).
+            ok(&list.iter().map(|e| json!({"exists": e.exists, "phone": e.phone.as_str(), "lid": e.lid})).collect::<Vec<_>>())
         }
         Op::ExistsBatch => {
             let (inputs, phones) = exists_batch(&fields::object(&call.body)?)?;
@@ -114,7 +116,9 @@ pub async fn handle(call: &Call<'_>, _method: &Method, op: Op, params: &Params) 
             let answers: Vec<Value> = inputs
                 .iter()
                 .zip(&list)
-                .map(|(input, e)| json!({"exists": e.exists, "inputPhone": input, "outputPhone": e.phone.as_str()}))
+                .map(|(input, e)| {
+                    json!({"exists": e.exists, "inputPhone": input, "outputPhone": e.phone.as_str(), "lid": e.lid})
+                })
                 .collect();
             ok(&answers)
         }

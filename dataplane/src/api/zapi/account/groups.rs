@@ -61,7 +61,7 @@ pub static ROUTES: &[Route<Op>] = &[
     route!("update-group-settings", "POST", "zapi.update-group-settings", Op::Settings),
     route!("update-group-description", "POST", "zapi.update-group-description", Op::Description),
     route!("redefine-invitation-link/{groupOrCommunityId}", "POST", "zapi.redefine-invitation-link", Op::ResetLink),
-    route!("group-invitation-link/{groupId}", "POST", "zapi.group-invitation-link", Op::Link),
+    route!("group-invitation-link/{groupId}", "GET, POST", "zapi.group-invitation-link", Op::Link),
     route!("accept-invite-group", "GET", "zapi.accept-invite-group", Op::AcceptInvite),
 ];
 
@@ -92,7 +92,7 @@ pub async fn handle(call: &Call<'_>, _method: &Method, op: Op, params: &Params) 
         Op::Metadata { light } => {
             let group = GroupRef::Group(group_param(params.get(0), "groupId")?);
             match ask(call, Net::Metadata { group, with_link: !light }).await? {
-                Reply::Metadata(m) => ok(&metadata(&m)),
+                Reply::Metadata(m) => ok(&metadata(&m, light)),
                 _ => Err(unexpected()),
             }
         }
@@ -326,7 +326,11 @@ fn participants(m: &Metadata) -> Vec<Value> {
         .collect()
 }
 
-fn metadata(m: &Metadata) -> Value {
+/// A group's metadata; `invitationLinkError` (Z-API's documentation since 2025-09) says why a
+/// full metadata has no link: WhatsApp gives it to admins only (`not-authorized`). The light
+/// form never asks for the link, so it has no error either.
+fn metadata(m: &Metadata, light: bool) -> Value {
+    let link_error = (m.invitation_link.is_none() && !light).then_some("not-authorized");
     json!({
         "phone": m.phone.as_str(),
         "description": m.description,
@@ -334,6 +338,7 @@ fn metadata(m: &Metadata) -> Value {
         "subject": m.subject,
         "creation": m.creation_ms,
         "invitationLink": m.invitation_link,
+        "invitationLinkError": link_error,
         "communityId": m.community_id,
         "adminOnlyMessage": m.admin_only_message,
         "adminOnlySettings": m.admin_only_settings,

@@ -33,6 +33,9 @@ pub async fn parse(call: &Call<'_>, kind: MediaKind, extension: Option<String>) 
     let media_text = media.ok_or_else(|| ZapiError::invalid("Invalid field", format!("{field} is required")))?;
     let mut message = OutboundMessage::new(call.instance.id, phone, Content::text(""));
     envelope::read(&o, &mut message)?;
+    if kind == MediaKind::Document {
+        edited_document(&o, &mut message)?;
+    }
     let source = match media_text {
         MediaText::Url(url) => MediaSource::Url { url },
         MediaText::Base64 { body, range } => {
@@ -48,6 +51,22 @@ pub async fn parse(call: &Call<'_>, kind: MediaKind, extension: Option<String>) 
     };
     message.content = Content::Media(Box::new(Media { kind, source, caption, file_name, extension, view_once }));
     Ok(message)
+}
+
+/// `editDocumentMessageId` (Z-API's documentation since 2025-09, send-document only): the
+/// send edits that earlier document — WhatsApp changes only its caption — as `editMessageId`
+/// does for any send. Both given must name the same message.
+fn edited_document(o: &fields::Object, message: &mut OutboundMessage) -> Result<(), ZapiError> {
+    let id = fields::text(o, "editDocumentMessageId", envelope::MAX_MESSAGE_ID_CHARS, false)?;
+    let Some(id) = id.map(|i| i.trim().to_owned()).filter(|i| !i.is_empty()) else { return Ok(()) };
+    if message.edit_message_id.as_ref().is_some_and(|other| *other != id) {
+        return Err(ZapiError::invalid(
+            "Invalid field",
+            "editDocumentMessageId and editMessageId name different messages: give one of them",
+        ));
+    }
+    message.edit_message_id = Some(id);
+    Ok(())
 }
 
 /// Bodies above this are parsed on the blocking pool: checking tens of MB of JSON would hold the

@@ -96,6 +96,7 @@ fn info(world: &World, chat: &Phone) -> ChatInfo {
         expiration_seconds: s.expiration_seconds,
         profile_thumbnail: public.and_then(|p| p.picture_url.clone()),
         about: public.and_then(|p| p.about.clone()),
+        announcement: world.groups.groups.get(chat.as_str()).is_some_and(|g| g.announcement),
     }
 }
 

@@ -160,7 +160,14 @@ pub fn apply(world: &mut World, call: Call, cx: &mut Cx) -> Result<Reply, Accoun
             Ok(Reply::Contact(info(world, &phone, cx)))
         }
         Call::Exists(list) => {
-            let answers = list.into_iter().map(|phone| Existence { exists: cx.on_network(&phone), phone }).collect();
+            let answers = list
+                .into_iter()
+                .map(|phone| {
+                    let exists = cx.on_network(&phone);
+                    let lid = exists.then(|| super::super::lid_of(&phone));
+                    Existence { exists, phone, lid }
+                })
+                .collect();
             Ok(Reply::Exists(answers))
         }
         Call::SetBlocked { phone, blocked } => {

@@ -833,6 +833,7 @@ async fn events_their_edits_and_answers_go_on_the_wire_and_answers_to_ours_arriv
         name: "Lançamento".into(),
         description: Some("Na loja".into()),
         date_time: date_time.into(),
+        time_zone: None,
         location: Some(EventLocation { name: "Loja".into() }),
         call_link_type: None,
         canceled,

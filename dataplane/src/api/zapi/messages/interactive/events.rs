@@ -6,7 +6,7 @@
 use super::read::{invalid, is_date_time, At};
 use super::{MAX_DESCRIPTION_CHARS, MAX_ID_CHARS, MAX_TITLE_CHARS};
 use crate::api::zapi::ZapiError;
-use crate::queue::content::interactive::{CallLinkType, Event, EventAnswer, EventLocation};
+use crate::queue::content::interactive::{utc_offset_minutes, CallLinkType, Event, EventAnswer, EventLocation};
 use crate::queue::content::Interactive;
 
 pub fn event(at: At<'_>) -> Result<Interactive, ZapiError> {
@@ -38,11 +38,19 @@ fn read_event(at: At<'_>) -> Result<Event, ZapiError> {
             e.name("dateTime")
         )));
     }
+    // Z-API's documentation since 2025-12: `dateTime` is a clock reading in `timeZone`.
+    let time_zone = e.text("timeZone", 64, false)?.map(|z| z.trim().to_owned()).filter(|z| !z.is_empty());
+    if time_zone.as_deref().is_some_and(|z| utc_offset_minutes(z).is_none()) {
+        return Err(invalid(format!(
+            "{} must be an offset from UTC from UTC-12 to UTC+14, like UTC-3 or UTC+05:30",
+            e.name("timeZone")
+        )));
+    }
     let location = match e.object("location", false)? {
         Some(l) => Some(EventLocation { name: l.at().required_text("name", MAX_TITLE_CHARS)? }),
         None => None,
     };
     let call_link_type = e.one_of("callLinkType", &CallLinkType::NAMES, &CallLinkType::ALL, false)?;
     let canceled = e.boolean("canceled", true)?.unwrap_or(false);
-    Ok(Event { name, description, date_time, location, call_link_type, canceled })
+    Ok(Event { name, description, date_time, time_zone, location, call_link_type, canceled })
 }
