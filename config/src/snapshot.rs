@@ -252,6 +252,11 @@ pub struct InstanceConfig {
     /// 001 line 542: it works only with `auto_read_message` on).
     #[serde(default)]
     pub auto_read_status: bool,
+    /// Sends while the session is not connected are refused (409, "You are not connected.")
+    /// instead of queued until it is (Z-API's `disableEnqueueWhenDisconnected`, set when the
+    /// instance is created).
+    #[serde(default)]
+    pub disable_enqueue_when_disconnected: bool,
     #[serde(default)]
     pub is_device: bool,
     #[serde(default)]
@@ -411,6 +416,7 @@ impl InstanceConfig {
             call_reject_message: None,
             auto_read_message: false,
             auto_read_status: false,
+            disable_enqueue_when_disconnected: false,
             is_device: false,
             business_device: false,
             created_ms,

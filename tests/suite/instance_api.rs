@@ -253,6 +253,37 @@ async fn deleting_the_queue_of_a_phone_number_removes_only_the_messages_to_it() 
     assert_eq!(s, 404, "nothing left to that phone");
 }
 
+/// What Z-API's documentation added to the on-demand create in 2026-03: `presenceChatCallbackUrl`,
+/// `autoReadStatus`, and `disableEnqueueWhenDisconnected`, with which a send while the instance
+/// is not connected is refused (and nothing queued) instead of waiting for the connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_created_not_to_queue_while_disconnected_refuses_sends_until_paired() {
+    let dir = temp_dir();
+    let http = Http::new();
+    let sink = Sink::start().await;
+    let ce = Chatedge::up(dir.path(), FAST);
+    let body = json!({"name": "no queue", "presenceChatCallbackUrl": format!("{}/presence", sink.url),
+        "autoReadMessage": true, "autoReadStatus": true, "disableEnqueueWhenDisconnected": true});
+    let inst = create_instance_with(&http, &ce, Some(&sink), body).await;
+    wait_known(&http, &ce, &inst).await;
+    let (_, me) = http.get(&ce.instance_url(&inst, "me"), None).await;
+    assert_eq!(me["presenceChatCallbackUrl"], json!(format!("{}/presence", sink.url)), "{me}");
+    assert_eq!(me["autoReadStatus"], true, "{me}");
+
+    let send = json!({"phone": "5511999998888", "message": "while disconnected"});
+    let (s, v) = http.post(&ce.instance_url(&inst, "send-text"), None, &send).await;
+    assert_eq!((s, v["error"].as_str()), (409, Some("You are not connected.")), "{v}");
+    let (_, c) = http.get(&ce.instance_url(&inst, "queue/count"), None).await;
+    assert_eq!(c, json!({"count": 0}), "nothing was queued");
+    let (_, metrics) = http.get(&format!("{}/metrics", ce.dp), None).await;
+    assert!(metrics.as_str().unwrap().contains(r#"chatedge_dp_refusals_total{reason="not_connected"} 1"#));
+
+    pair(&http, &ce, &inst, "5511999990001").await;
+    let (s, v) = http.post(&ce.instance_url(&inst, "send-text"), None, &send).await;
+    assert_eq!(s, 200, "connected, it sends: {v}");
+    sink.wait_for_zaaps(&[v["zaapId"].as_str().unwrap().to_owned()].into(), "the send once paired").await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn settings_changes_apply_at_once_and_survive_a_restart() {
     let dir = temp_dir();

@@ -82,11 +82,18 @@ struct CreateBody {
     disconnected_callback_url: Option<String>,
     connected_callback_url: Option<String>,
     message_status_callback_url: Option<String>,
+    /// Z-API's documentation since 2026-03 (with `autoReadStatus` and
+    /// `disableEnqueueWhenDisconnected`).
+    presence_chat_callback_url: Option<String>,
     #[serde(default)]
     call_reject_auto: bool,
     call_reject_message: Option<String>,
     #[serde(default)]
     auto_read_message: bool,
+    #[serde(default)]
+    auto_read_status: bool,
+    #[serde(default)]
+    disable_enqueue_when_disconnected: bool,
     #[serde(default)]
     is_device: bool,
     #[serde(default)]
@@ -167,6 +174,7 @@ pub async fn create_for(
         message_status: url(cp, "messageStatusCallbackUrl", &body.message_status_callback_url)?,
         disconnected: url(cp, "disconnectedCallbackUrl", &body.disconnected_callback_url)?,
         connected: url(cp, "connectedCallbackUrl", &body.connected_callback_url)?,
+        chat_presence: url(cp, "presenceChatCallbackUrl", &body.presence_chat_callback_url)?,
         ..Webhooks::default()
     };
     super::webhook_guard::vet_all(&cp.webhook_policy, &webhooks).await?;
@@ -179,6 +187,8 @@ pub async fn create_for(
     config.call_reject_auto = body.call_reject_auto;
     config.call_reject_message = body.call_reject_message;
     config.auto_read_message = body.auto_read_message;
+    config.auto_read_status = body.auto_read_status;
+    config.disable_enqueue_when_disconnected = body.disable_enqueue_when_disconnected;
     config.is_device = body.is_device;
     config.business_device = body.business_device;
     config.network = network;

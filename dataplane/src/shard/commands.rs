@@ -207,11 +207,14 @@ impl Shard {
 
     pub(super) fn enqueue(&mut self, message: OutboundMessage, reply: Reply<Accepted>, claim: Option<Claim>) {
         let id = message.instance;
-        if !self.deps.config.load().instances.contains_key(&id) {
-            // Removed (and torn down) while this send waited for room in the shard's channel.
-            let _ = reply.send(Err(CoreError::UnknownInstance));
-            return;
-        }
+        let queues_disconnected = match self.deps.config.load().instances.get(&id) {
+            Some(instance) => !instance.disable_enqueue_when_disconnected,
+            None => {
+                // Removed (and torn down) while this send waited for room in the shard's channel.
+                let _ = reply.send(Err(CoreError::UnknownInstance));
+                return;
+            }
+        };
         let (message, reply) = match &claim {
             None => (message, reply),
             Some(c) => match self.admit_key(c, message, reply) {
@@ -222,6 +225,11 @@ impl Shard {
         let limits = self.deps.queue;
         let s = self.session(id);
         let connected = s.is_online();
+        if !connected && !queues_disconnected {
+            self.counters.not_connected.inc();
+            let _ = reply.send(Err(CoreError::NotConnected));
+            return;
+        }
         let limit = if connected { limits.max_waiting_connected } else { limits.max_waiting_disconnected };
         if s.queue.len() >= limit {
             self.counters.queue_full.inc();

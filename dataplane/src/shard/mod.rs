@@ -155,6 +155,8 @@ struct Counters {
     deleted: IntCounter,
     withdrawn: IntCounter,
     queue_full: IntCounter,
+    /// Sends refused while disconnected (`disable_enqueue_when_disconnected`).
+    not_connected: IntCounter,
     store_busy: IntCounter,
     store_failing: IntCounter,
     daily_quota: IntCounter,
@@ -181,6 +183,7 @@ impl Counters {
             deleted: outcome("deleted"),
             withdrawn: outcome("withdrawn"),
             queue_full: metrics.refusals.with_label_values(&["queue_full"]),
+            not_connected: metrics.refusals.with_label_values(&["not_connected"]),
             store_busy: metrics.refusals.with_label_values(&["store_busy"]),
             store_failing: metrics.refusals.with_label_values(&["store_failing"]),
             daily_quota: metrics.refusals.with_label_values(&["daily_quota"]),
