@@ -52,7 +52,7 @@ pub async fn list(call: &Call<'_>) -> Result<Resp, ZapiError> {
     let instance = call.instance.id;
     let messages = call.app.shards.call(&instance, |reply| Command::QueuePage { instance, page, size, reply }).await?;
     let trial = is_trial(call);
-    let items: Vec<_> = messages.iter().map(|m| Value::Object(item(m, trial))).collect();
+    let items: Vec<_> = messages.iter().map(|m| item(m, trial)).collect();
     Ok(chatedge_serve::json(StatusCode::OK, &items))
 }
 
@@ -78,10 +78,10 @@ pub async fn list_from_cursor(call: &Call<'_>) -> Result<Resp, ZapiError> {
         .messages
         .iter()
         .map(|m| {
-            let mut o = item(m, trial);
-            o.insert("CreatedAt".into(), json!(created_at(m.created_ms)));
-            o.insert("Beta".into(), json!(false));
-            Value::Object(o)
+            let mut v = item(m, trial);
+            v["CreatedAt"] = json!(created_at(m.created_ms));
+            v["Beta"] = json!(false);
+            v
         })
         .collect();
     let body = json!({
@@ -144,8 +144,8 @@ fn is_trial(call: &Call<'_>) -> bool {
 }
 
 /// One queued message as Z-API lists it.
-fn item(m: &OutboundMessage, trial: bool) -> Object {
-    let v = json!({
+fn item(m: &OutboundMessage, trial: bool) -> Value {
+    json!({
         "_id": m.zaap_id.to_string(),
         "DelayMessage": m.delay_message_s.map(i64::from).unwrap_or(-1),
         "Message": m.content.preview(),
@@ -156,11 +156,7 @@ fn item(m: &OutboundMessage, trial: bool) -> Object {
         "DelayTyping": m.delay_typing_s.unwrap_or(0),
         "MessageId": m.message_id.to_string(),
         "Created": m.created_ms,
-    });
-    match v {
-        Value::Object(o) => o,
-        _ => Object::new(),
-    }
+    })
 }
 
 /// `2026-03-31T14:40:31.776+00:00`, the form of Z-API's example.
