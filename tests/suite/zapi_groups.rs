@@ -73,6 +73,55 @@ async fn send_to(p: &Paired, group: &str, text: &str) -> Result<BTreeSet<String>
     Ok(m["deliveredTo"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_owned()).collect())
 }
 
+/// What the number's phone got in its chat with the instance (`/sim/received`).
+async fn received_by(p: &Paired, phone: &str) -> Vec<Value> {
+    let url = format!("{}/sim/received?instanceId={}&phone={phone}", p.ce.dp, p.inst.id);
+    let (_, v) = p.http.get(&url, Some(&p.ce.admin_token)).await;
+    v["messages"].as_array().cloned().unwrap_or_default()
+}
+
+/// Z-API's `autoInvite` (seed 001 lines 6861, 7095 and 8837): a number whose privacy lets only
+/// its chosen people add it to groups (`/sim/contact-profile`'s `groupAdd`) is not added by
+/// create-group or add-participant; with `autoInvite` it gets the group's invitation link in a
+/// private message (durable and reported like any send), without it nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn numbers_whose_privacy_refuses_the_account_get_the_link_privately_with_auto_invite() {
+    let p = paired(FAST).await;
+    for private in [C, D] {
+        sim(&p, "contact-profile", json!({"phone": private, "groupAdd": "contacts"})).await;
+    }
+    let made = post(&p, "create-group", json!({"autoInvite": true, "groupName": "Clientes", "phones": [A, C]})).await;
+    let (group, link) =
+        (made["phone"].as_str().unwrap().to_owned(), made["invitationLink"].as_str().unwrap().to_owned());
+    const ME: &str = "5511999990001";
+    assert_eq!(participants(&metadata(&p, &group).await), set(&[ME, A]), "C's privacy keeps it out");
+    let invited = |list: &[Value]| list.iter().any(|m| m["text"].as_str().is_some_and(|t| t.ends_with(&link)));
+    let c_got = eventually(PATIENCE, || async { Some(received_by(&p, C).await).filter(|l| invited(l)) }).await;
+    assert!(c_got.is_some(), "C was sent the link: {:?}", received_by(&p, C).await);
+
+    let g = json!(group);
+    let without = post(&p, "add-participant", json!({"groupId": g, "phones": [D, B]})).await;
+    assert_eq!(without, json!({"value": true}), "B was added");
+    let with = post(&p, "add-participant", json!({"autoInvite": true, "groupId": g, "phones": [D]})).await;
+    assert_eq!(with, json!({"value": true}), "nobody added, D invited");
+    let d_got = eventually(PATIENCE, || async { Some(received_by(&p, D).await).filter(|l| invited(l)) }).await;
+    let d_got = match d_got {
+        Some(list) => list,
+        None => panic!("D was sent the link: {:?}", received_by(&p, D).await),
+    };
+    assert_eq!(d_got.len(), 1, "only with autoInvite: {d_got:?}");
+    assert_eq!(participants(&metadata(&p, &group).await), set(&[ME, A, B]));
+    let (status, v) = p
+        .http
+        .post(
+            &format!("{}/sim/contact-profile", p.ce.dp),
+            Some(&p.ce.admin_token),
+            &json!({"instanceId": p.inst.id, "phone": D, "groupAdd": "friends"}),
+        )
+        .await;
+    assert_eq!(status, 400, "{v}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_group_from_creation_to_leaving_and_back_survives_a_restart() {
     let mut p = paired(FAST).await;

@@ -14,8 +14,8 @@ use chatedge_connector::KvStore;
 use crate::engine::{
     Act, AdminChange, Answer, BoxFuture, ChannelInfo, ChannelRole, ChatChange, ChatEntry, ChatPresence, CommunityGroup,
     CommunityInfo, Engine, EngineError, EngineEvent, EngineFactory, EventTx, GroupInfo, GroupMember, GroupSetting,
-    InboundMessage, InboundSink, LabelInfo, MemberChange, OpenArgs, Outgoing, PrivacyChange, ProfileChange, Query,
-    SavedContact, LABEL_COLORS,
+    InboundMessage, InboundSink, LabelInfo, MemberChange, MemberResult, OpenArgs, Outgoing, PrivacyChange,
+    ProfileChange, Query, SavedContact, LABEL_COLORS,
 };
 use crate::ids::WireId;
 
@@ -62,6 +62,8 @@ struct State {
 #[derive(Debug, Clone, Default)]
 pub struct Directory {
     pub on_whatsapp: BTreeSet<String>,
+    /// Numbers whose privacy lets only people they chose add them to groups.
+    pub refuses_adds: BTreeSet<String>,
     /// About texts by number.
     pub abouts: BTreeMap<String, String>,
     /// Profile photo links by number or group.
@@ -470,13 +472,16 @@ impl Directory {
                 Ok(Answer::Done)
             }
             Query::Members { group, change, phones } => {
-                let known = self.on_whatsapp.clone();
+                let (known, refusing) = (self.on_whatsapp.clone(), self.refuses_adds.clone());
                 let g = self.admin_of(me, group)?;
                 let results = phones
                     .iter()
                     .map(|p| {
                         let at = g.members.iter().position(|m| &m.phone == p);
                         let applied = match (change, at) {
+                            (MemberChange::Add, None) if refusing.contains(p) => {
+                                return (p.clone(), MemberResult::NeedsInvite);
+                            }
                             (MemberChange::Add, None) if known.contains(p) => {
                                 g.members.push(GroupMember { phone: p.clone(), admin: false, super_admin: false });
                                 true
@@ -489,7 +494,7 @@ impl Directory {
                             (MemberChange::Demote, Some(i)) => std::mem::replace(&mut g.members[i].admin, false),
                             _ => false, // nobody asked to join the double's groups
                         };
-                        (p.clone(), applied)
+                        (p.clone(), if applied { MemberResult::Applied } else { MemberResult::NotApplied })
                     })
                     .collect();
                 Ok(Answer::Members(results))

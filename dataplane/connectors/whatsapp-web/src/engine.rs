@@ -794,6 +794,16 @@ pub enum GroupSetting {
     AdminsOnlyAdd,
 }
 
+/// What a member change did to one number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberResult {
+    Applied,
+    /// Not added: the number's privacy settings let only people it chose add it to groups
+    /// (WhatsApp answers 403 and offers an invitation instead).
+    NeedsInvite,
+    NotApplied,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MemberChange {
     Add,
@@ -836,8 +846,8 @@ pub enum Answer {
     Picture(Option<String>),
     Groups(Vec<GroupInfo>),
     Group(GroupInfo),
-    /// Each number of a member change, and whether the change applied to it.
-    Members(Vec<(String, bool)>),
+    /// Each number of a member change, and what became of it.
+    Members(Vec<(String, MemberResult)>),
     Link(String),
     /// Joined `group`, or (`pending`) asked to join it.
     Joined {

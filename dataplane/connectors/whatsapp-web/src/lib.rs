@@ -42,8 +42,8 @@ pub use engine::{
     Act, AdminChange, Answer, Audience, BoxFuture, Button, Card, ChannelInfo, ChannelRole, ChatChange, ChatEntry,
     ChatPresence, CommunityGroup, CommunityInfo, DirectoryView, EngineError, EngineFactory, EventDetails, FileData,
     GroupInfo, GroupMember, GroupSetting, InboundContent, InboundMessage, LabelInfo, ListRow, MediaFile, MediaKind,
-    MediaLimits, MediaToSend, MemberChange, MessageContext, MessageRef, Opening, OpeningHours, Outgoing, OutgoingMedia,
-    Picture, PinFor, PrivacyChange, ProfileChange, Query, SavedContact, Seen, SharedContact, WithFiles,
+    MediaLimits, MediaToSend, MemberChange, MemberResult, MessageContext, MessageRef, Opening, OpeningHours, Outgoing,
+    OutgoingMedia, Picture, PinFor, PrivacyChange, ProfileChange, Query, SavedContact, Seen, SharedContact, WithFiles,
 };
 pub use ids::WireId;
 

@@ -713,7 +713,21 @@ async fn account_queries_are_answered_by_whatsapp_and_what_they_change_shows_in_
     };
     assert_eq!(
         asker.ask(add).await,
-        Ok(Answer::Members(vec![("5511977776666".into(), true), ("5511900000000".into(), false)]))
+        Ok(Answer::Members(vec![
+            ("5511977776666".into(), MemberResult::Applied),
+            ("5511900000000".into(), MemberResult::NotApplied)
+        ]))
+    );
+    // A number whose privacy refuses the account is not added: WhatsApp offers an invitation.
+    r.double.on_whatsapp(&["5511988887777", "5511977776666", "5511966665555"]);
+    r.double.with_directory(|d| {
+        d.refuses_adds.insert("5511966665555".into());
+    });
+    let private =
+        Query::Members { group: group.id.clone(), change: MemberChange::Add, phones: vec!["5511966665555".into()] };
+    assert_eq!(
+        asker.ask(private).await,
+        Ok(Answer::Members(vec![("5511966665555".into(), MemberResult::NeedsInvite)]))
     );
     let on = Query::GroupSetting { group: group.id.clone(), setting: GroupSetting::AdminsOnlySend, on: true };
     assert_eq!(asker.ask(on).await, Ok(Answer::Done));

@@ -90,7 +90,7 @@ pub async fn handle(call: &Call<'_>, op: Op) -> Result<Resp, ZapiniError> {
                 match ask(call, &instance, Net::Members { group: GroupRef::Group(group.clone()), change, phones })
                     .await?
                 {
-                    Reply::Done { changed } => changed,
+                    Reply::Done { changed } | Reply::Added { changed, .. } => changed,
                     _ => return Err(unexpected()),
                 };
             let said = match change {

@@ -149,11 +149,20 @@ pub enum Reply {
     Created {
         phone: Phone,
         invitation_link: String,
+        /// Participants WhatsApp would not add for their privacy settings (who may add them to
+        /// groups): an invitation link can reach them privately (Z-API's `autoInvite`).
+        needs_invite: Vec<Phone>,
     },
     /// The change was made for `changed` of the phones asked about (all of them for changes
     /// that name none).
     Done {
         changed: usize,
+    },
+    /// Participants added ([`MemberChange::Add`]): `changed` of the phones asked, and those
+    /// WhatsApp would not add for their privacy settings (see `Created`).
+    Added {
+        changed: usize,
+        needs_invite: Vec<Phone>,
     },
     Metadata(Box<Metadata>),
     Link {

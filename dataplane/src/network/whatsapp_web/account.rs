@@ -209,7 +209,9 @@ async fn groups(
                 }
             }
             let invitation_link = link(line, &g.id).await.unwrap_or_default();
-            Ok(Reply::Created { phone, invitation_link })
+            // The engine's create answers with the group as made, not why someone is missing
+            // from it: those are not named for an invitation here.
+            Ok(Reply::Created { phone, invitation_link, needs_invite: Vec::new() })
         }
         Call::Rename { group, name } => {
             let (group, what) = group_id(line, &group).await?;
@@ -246,13 +248,23 @@ async fn groups(
                 MemberChange::Demote => wa::MemberChange::Demote,
             };
             let phones = numbers(&phones);
+            let adding = change == wa::MemberChange::Add;
             let wa::Answer::Members(results) = line.ask(wa::Query::Members { group, change, phones }, what).await?
             else {
                 return Err(odd());
             };
-            match results.iter().filter(|(_, applied)| *applied).count() {
-                0 => Err(AccountError::Refused("the change applied to none of phones".to_owned())),
-                changed => Ok(Reply::Done { changed }),
+            let changed = results.iter().filter(|(_, r)| *r == wa::MemberResult::Applied).count();
+            let needs_invite: Vec<Phone> = results
+                .iter()
+                .filter(|(_, r)| *r == wa::MemberResult::NeedsInvite)
+                .filter_map(|(p, _)| Phone::parse(p).ok())
+                .collect();
+            match (changed, adding) {
+                (0, _) if needs_invite.is_empty() => {
+                    Err(AccountError::Refused("the change applied to none of phones".to_owned()))
+                }
+                (changed, true) => Ok(Reply::Added { changed, needs_invite }),
+                (changed, false) => Ok(Reply::Done { changed }),
             }
         }
         Call::Leave { group } => {

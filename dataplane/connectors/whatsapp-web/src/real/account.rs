@@ -14,8 +14,8 @@ use whatsapp_rust::{Client, IqError, Jid};
 use super::jid_of;
 
 use crate::engine::{
-    Answer, Audience, ChatChange, EngineError, GroupInfo, GroupMember, GroupSetting, MemberChange, PrivacyChange,
-    Query, Seen,
+    Answer, Audience, ChatChange, EngineError, GroupInfo, GroupMember, GroupSetting, MemberChange, MemberResult,
+    PrivacyChange, Query, Seen,
 };
 use crate::numbers;
 
@@ -134,7 +134,7 @@ pub async fn ask(client: &Client, query: &Query) -> Result<Answer, EngineError> 
                 MemberChange::Reject => groups.reject_membership_requests(jid, &members).await,
             }
             .map_err(|e| group_error(&e))?;
-            Ok(Answer::Members(phones.iter().map(|p| (p.clone(), applied(&changed, p))).collect()))
+            Ok(Answer::Members(phones.iter().map(|p| (p.clone(), member_result(&changed, p))).collect()))
         }
         Query::Leave(group) => group_done(client.groups().leave(jid_of(group)).await),
         Query::InviteLink { group, reset } => {
@@ -327,11 +327,17 @@ pub fn chat_of(jid: &Jid) -> String {
 }
 
 /// Whether a member change applied to `phone`.
-fn applied(changed: &[ParticipantChangeResponse], phone: &str) -> bool {
-    changed.iter().any(|r| {
-        let named = r.jid.user == phone || r.phone_number.as_ref().is_some_and(|j| j.user == phone);
-        named && r.is_ok()
-    })
+/// What WhatsApp's answer says of `phone`: applied, refused for its privacy (`403`, with an
+/// add request to invite it instead), or not applied for another reason (or not named).
+fn member_result(changed: &[ParticipantChangeResponse], phone: &str) -> MemberResult {
+    let named = |r: &&ParticipantChangeResponse| {
+        r.jid.user == phone || r.phone_number.as_ref().is_some_and(|j| j.user == phone)
+    };
+    match changed.iter().find(named) {
+        Some(r) if r.is_ok() => MemberResult::Applied,
+        Some(r) if r.error.as_deref() == Some("403") || r.add_request.is_some() => MemberResult::NeedsInvite,
+        _ => MemberResult::NotApplied,
+    }
 }
 
 fn group_done(result: Result<(), GroupError>) -> Result<Answer, EngineError> {

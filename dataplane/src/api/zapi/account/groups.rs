@@ -19,6 +19,8 @@ use crate::network::account::groups::{
     Call as Net, GroupRef, MemberChange, Metadata, Picture, Reply, SettingsChange, Summary,
 };
 use crate::network::account::AccountError;
+use crate::queue::{Content, OutboundMessage};
+use crate::shard::Command;
 
 #[derive(Debug, Clone, Copy)]
 pub enum Op {
@@ -83,12 +85,19 @@ pub async fn handle(call: &Call<'_>, _method: &Method, op: Op, params: &Params) 
                 _ => Err(unexpected()),
             }
         }
-        Op::Create => match ask(call, create(&fields::object(&call.body)?)?).await? {
-            Reply::Created { phone, invitation_link } => {
-                ok(&json!({"phone": phone.as_str(), "invitationLink": invitation_link}))
+        Op::Create => {
+            let (net, auto_invite) = create(&fields::object(&call.body)?)?;
+            match ask(call, net).await? {
+                Reply::Created { phone, invitation_link, needs_invite } => {
+                    if auto_invite {
+                        invite(call, &needs_invite, &invitation_link).await?;
+                    }
+                    ok(&json!({"phone": phone.as_str(), "invitationLink": invitation_link}))
+                }
+                _ => Err(unexpected()),
             }
-            _ => Err(unexpected()),
-        },
+        }
+        Op::Members(MemberChange::Add) => add(call).await,
         Op::Metadata { light } => {
             let group = GroupRef::Group(group_param(params.get(0), "groupId")?);
             match ask(call, Net::Metadata { group, with_link: !light }).await? {
@@ -153,12 +162,57 @@ fn change(op: Op, body: &bytes::Bytes) -> Result<Net, ZapiError> {
     })
 }
 
-fn create(o: &Object) -> Result<Net, ZapiError> {
+/// `add-participant` (seed 001 lines 7088 and 8837, for a group or a community). With
+/// `autoInvite`, the numbers WhatsApp would not add for their privacy settings get the group's
+/// (or community's) invitation link privately, as Z-API's workaround does. A refused invitation
+/// (the queue full, say) is the answer: calling again adds nobody twice and invites again.
+async fn add(call: &Call<'_>) -> Result<Resp, ZapiError> {
+    let o = fields::object(&call.body)?;
+    let (group, auto_invite) = (member_group(&o)?, auto_invite(&o)?);
+    let net = Net::Members { group: group.clone(), change: MemberChange::Add, phones: phones(&o, "phones")? };
+    let needs_invite = match ask(call, net).await {
+        Ok(Reply::Added { needs_invite, .. }) => needs_invite,
+        Ok(_) => Vec::new(),
+        Err(e) => return verdict("value", Err(e)),
+    };
+    if auto_invite && !needs_invite.is_empty() {
+        match ask(call, Net::InvitationLink { group, reset: false }).await? {
+            Reply::Link { invitation_link, .. } => invite(call, &needs_invite, &invitation_link).await?,
+            _ => return Err(unexpected()),
+        }
+    }
+    verdict("value", Ok(()))
+}
+
+/// What WhatsApp writes when one shares a group's link with someone it could not add.
+const INVITATION_TEXT: &str = "Follow this link to join my WhatsApp group: ";
+
+/// Queues, to each of `phones`, a message with `link`: durable, paced and reported like any
+/// send (its DeliveryCallback and statuses reach the webhooks).
+async fn invite(call: &Call<'_>, phones: &[Phone], link: &str) -> Result<(), ZapiError> {
+    if link.is_empty() {
+        return Ok(()); // the network gave no link: nothing to invite with
+    }
+    let instance = call.instance.id;
+    for phone in phones {
+        let message = OutboundMessage::new(instance, phone.clone(), Content::text(format!("{INVITATION_TEXT}{link}")));
+        call.app.shards.call(&instance, |reply| Command::Enqueue { message, reply, idempotency: None }).await?;
+    }
+    Ok(())
+}
+
+fn auto_invite(o: &Object) -> Result<bool, ZapiError> {
+    Ok(fields::optional_boolean(o, "autoInvite")?.unwrap_or(false))
+}
+
+/// `{groupName, phones, autoInvite?, profileImage?}`: the creation, and whether to invite who
+/// their privacy keeps out.
+fn create(o: &Object) -> Result<(Net, bool), ZapiError> {
     let name = required_text(o, "groupName", MAX_SUBJECT)?;
     let participants = phones(o, "phones")?;
-    fields::optional_boolean(o, "autoInvite")?;
+    let auto_invite = auto_invite(o)?;
     let picture = fields::url(o, "profileImage", 4096, false)?.map(Picture::Url);
-    Ok(Net::Create { name, participants, picture })
+    Ok((Net::Create { name, participants, picture }, auto_invite))
 }
 
 /// `{phone | groupId, adminOnlyMessage?, adminOnlySettings?, requireAdminApproval?,

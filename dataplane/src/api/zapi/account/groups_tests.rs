@@ -53,8 +53,11 @@ fn the_seeds_and_the_hars_requests_read_as_calls() {
     assert!(matches!(change(Op::Settings, &body(seed)).unwrap(), Net::Configure { .. }));
     let created = create(&json!({"groupName": "Meu grupo Z-API", "phones": ["5511999999999","5511888888888"], "profileImage": "https://www.z-api.io/logo.svg"}).as_object().unwrap().clone()).unwrap();
     assert!(
-        matches!(created, Net::Create { picture: Some(Picture::Url(_)), ref participants, .. } if participants.len() == 2)
+        matches!(created, (Net::Create { picture: Some(Picture::Url(_)), ref participants, .. }, false) if participants.len() == 2),
+        "autoInvite is off unless asked"
     );
+    let asked = json!({"autoInvite": true, "groupName": "g", "phones": ["5511999999999"]});
+    assert!(matches!(create(asked.as_object().unwrap()), Ok((_, true))));
     assert_eq!(group_or_community("120363019502650977").unwrap(), GroupRef::Community("120363019502650977".into()));
     assert_eq!(group_or_community(g).unwrap(), group(g));
 }

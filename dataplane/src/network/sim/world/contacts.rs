@@ -46,6 +46,20 @@ pub struct PublicProfile {
     pub name: Option<String>,
     pub picture_url: Option<String>,
     pub about: Option<String>,
+    /// Who may add the number to groups (WhatsApp's privacy setting): `all`, `contacts` or
+    /// `none`; absent, `all`. The sim's people never have the account saved, so anything but
+    /// `all` keeps the account from adding them: it may only invite them.
+    pub group_add: Option<String>,
+}
+
+impl PublicProfile {
+    /// The values `group_add` takes.
+    pub const GROUP_ADD: [&'static str; 3] = ["all", "contacts", "none"];
+
+    /// Whether the number's privacy keeps the account from adding it to a group.
+    pub fn refuses_group_adds(&self) -> bool {
+        self.group_add.as_deref().is_some_and(|g| g != "all")
+    }
 }
 
 /// When a number was blocked or reported.

@@ -326,12 +326,16 @@ pub fn apply(world: &mut World, call: Call, cx: &mut Cx) -> Result<Reply, Accoun
                     "none of phones is on WhatsApp: a group needs one participant".into(),
                 ));
             }
-            let phone = world.groups.create(cx, &me, name, &reachable, None)?;
+            // Those whose privacy keeps the account out are left out (the group is made even
+            // when that is all of them, as WhatsApp makes it).
+            let (needs_invite, added): (Vec<Phone>, Vec<Phone>) =
+                reachable.into_iter().partition(|p| refuses_adds(world, p));
+            let phone = world.groups.create(cx, &me, name, &added, None)?;
             if let Some(p) = picture {
                 world.groups.groups.update(phone.as_str(), cx, |g| g.photo = Some(Photo::of(&p)));
             }
             let link = world.groups.groups.get(phone.as_str()).map(Group::link).unwrap_or_default();
-            Ok(Reply::Created { phone, invitation_link: link })
+            Ok(Reply::Created { phone, invitation_link: link, needs_invite })
         }
         Call::Rename { group, name } => {
             let key = resolve(world, &group)?;
@@ -367,8 +371,11 @@ pub fn apply(world: &mut World, call: Call, cx: &mut Cx) -> Result<Reply, Accoun
         }
         Call::Members { group, change, phones } => {
             let key = resolve(world, &group)?;
-            let changed = members(world, &key, &me, change, &phones, cx)?;
-            Ok(Reply::Done { changed })
+            let (changed, needs_invite) = members(world, &key, &me, change, &phones, cx)?;
+            match change {
+                MemberChange::Add => Ok(Reply::Added { changed, needs_invite }),
+                _ => Ok(Reply::Done { changed }),
+            }
         }
         Call::Leave { group } => {
             let key = resolve(world, &group)?;
@@ -451,6 +458,8 @@ fn configure(s: &mut Settings, c: SettingsChange) {
 
 /// The account changes the members of group `key`; answers how many of `phones` changed.
 /// Refused (changing nothing) when none can be changed.
+/// Applies a member change; answers how many it changed and, for an addition, who their
+/// privacy kept out (see [`refuses_adds`]).
 fn members(
     world: &mut World,
     key: &str,
@@ -458,7 +467,7 @@ fn members(
     change: MemberChange,
     phones: &[Phone],
     cx: &mut Cx,
-) -> Result<usize, AccountError> {
+) -> Result<(usize, Vec<Phone>), AccountError> {
     let (g, role) = member(world, key, me)?;
     if change != MemberChange::Add && !role.admin() {
         return Err(AccountError::Refused(format!("only admins of {key} can do this")));
@@ -466,9 +475,21 @@ fn members(
     if change == MemberChange::Add && !role.admin() && g.settings.admin_only_add_member {
         return Err(AccountError::Refused(format!("only admins can add participants to {key}")));
     }
-    let plan = plan(g, me, role, change, phones, cx)?;
-    if plan.is_empty() {
+    let mut needs_invite: Vec<Phone> = Vec::new();
+    if change == MemberChange::Add {
+        for p in phones {
+            if g.role(p).is_none() && cx.on_network(p) && refuses_adds(world, p) && !needs_invite.contains(p) {
+                needs_invite.push(p.clone());
+            }
+        }
+    }
+    let asked: Vec<Phone> = phones.iter().filter(|p| !needs_invite.contains(p)).cloned().collect();
+    let plan = plan(g, me, role, change, &asked, cx)?;
+    if plan.is_empty() && needs_invite.is_empty() {
         return Err(AccountError::Refused(nothing_to_change(change, key)));
+    }
+    if plan.is_empty() {
+        return Ok((0, needs_invite)); // nobody to add: nothing written
     }
     let (now, n) = (cx.now_ms, plan.len());
     // A non-admin's additions wait for an admin where admins approve new members.
@@ -493,7 +514,13 @@ fn members(
         }
         g.last_activity_ms = now;
     });
-    Ok(n)
+    Ok((n, needs_invite))
+}
+
+/// Whether `phone`'s owner keeps the account from adding them to groups (their group-add
+/// privacy, `/sim/contact-profile`'s `groupAdd`).
+fn refuses_adds(world: &World, phone: &Phone) -> bool {
+    world.contacts.public(phone).is_some_and(|p| p.refuses_group_adds())
 }
 
 fn nothing_to_change(change: MemberChange, key: &str) -> String {

@@ -2,6 +2,7 @@ use super::*;
 use crate::network::account::communities::{Call as CCall, Reply as CReply};
 use crate::network::account::Account;
 use crate::network::incoming::IncomingContent;
+use crate::network::sim::world::contacts::PublicProfile;
 
 const ME: &str = "5511999990001";
 
@@ -24,7 +25,7 @@ fn world() -> World {
 fn create(w: &mut World, members: &[&str]) -> Phone {
     let participants = members.iter().map(|p| phone(p)).collect();
     match apply(w, Call::Create { name: "g".into(), participants, picture: None }, &mut cx()).unwrap() {
-        Reply::Created { phone, invitation_link } => {
+        Reply::Created { phone, invitation_link, .. } => {
             assert!(invitation_link.starts_with(LINK_PREFIX));
             phone
         }
@@ -70,7 +71,7 @@ fn member_changes_apply_to_whom_they_can_and_refuse_when_none() {
     let g = create(&mut w, &["554411111111"]);
     assert!(matches!(
         change(&mut w, &g, MemberChange::Add, &["554422222222", "554411111111"]),
-        Ok(Reply::Done { changed: 1 })
+        Ok(Reply::Added { changed: 1, needs_invite }) if needs_invite.is_empty()
     ));
     assert!(matches!(change(&mut w, &g, MemberChange::Promote, &["554422222222"]), Ok(Reply::Done { changed: 1 })));
     assert!(matches!(change(&mut w, &g, MemberChange::Demote, &["554411111111"]), Err(AccountError::Refused(_))));
@@ -90,6 +91,47 @@ fn member_changes_apply_to_whom_they_can_and_refuse_when_none() {
     );
     assert!(matches!(refused, Err(AccountError::Refused(_))));
     assert!(c.into_parts().0.is_empty(), "a refused change writes nothing");
+}
+
+/// A number whose privacy lets only its chosen people add it to groups is not added, by a
+/// creation or an addition: it comes back to be invited, and the group does not change for it.
+#[test]
+fn a_number_whose_privacy_refuses_the_account_is_left_to_be_invited() {
+    let mut w = world();
+    w.contacts = crate::network::sim::world::contacts::State::empty();
+    let private = PublicProfile { group_add: Some("contacts".into()), ..PublicProfile::default() };
+    w.contacts.set_public(&phone("554433333333"), private, &mut cx()).unwrap();
+    let nobody = PublicProfile { group_add: Some("none".into()), ..PublicProfile::default() };
+    w.contacts.set_public(&phone("554444444444"), nobody, &mut cx()).unwrap();
+    let open = PublicProfile { group_add: Some("all".into()), ..PublicProfile::default() };
+    w.contacts.set_public(&phone("554411111111"), open, &mut cx()).unwrap();
+
+    let made = Call::Create {
+        name: "g".into(),
+        participants: vec![phone("554411111111"), phone("554433333333")],
+        picture: None,
+    };
+    let Ok(Reply::Created { phone: g, needs_invite, .. }) = apply(&mut w, made, &mut cx()) else { panic!("created") };
+    assert_eq!(needs_invite, vec![phone("554433333333")]);
+    let in_group = |w: &World, p: &str| w.groups.groups.get(g.as_str()).unwrap().role(&phone(p)).is_some();
+    assert!(in_group(&w, "554411111111") && !in_group(&w, "554433333333"));
+
+    let added =
+        change(&mut w, &g, MemberChange::Add, &["554422222222", "554444444444", "554444444444", "554440000000"]);
+    assert!(
+        matches!(&added, Ok(Reply::Added { changed: 1, needs_invite }) if *needs_invite == vec![phone("554444444444")]),
+        "once each, and not a number off the network: {added:?}"
+    );
+    assert!(in_group(&w, "554422222222") && !in_group(&w, "554444444444"));
+    let mut c = cx();
+    let only_private = Call::Members {
+        group: GroupRef::Group(g.clone()),
+        change: MemberChange::Add,
+        phones: vec![phone("554433333333")],
+    };
+    let r = apply(&mut w, only_private, &mut c);
+    assert!(matches!(&r, Ok(Reply::Added { changed: 0, needs_invite }) if needs_invite.len() == 1), "{r:?}");
+    assert!(c.into_parts().0.is_empty(), "nobody added: nothing written");
 }
 
 #[test]

@@ -50,7 +50,7 @@ async fn communities_are_created_linked_configured_and_ended_on_the_line_as_what
     // Members named by the community go to its announcement group.
     let community = GroupRef::Community(c.id.clone());
     let added = plane.account(G::Members { group: community, change: MemberChange::Add, phones: vec![phone(CONTACT)] });
-    assert!(matches!(added.await, Ok(AccountReply::Groups(GR::Done { changed: 1 }))));
+    assert!(matches!(added.await, Ok(AccountReply::Groups(GR::Added { changed: 1, .. }))));
     let a = double.directory().groups[announcement.as_str()].clone();
     assert!(a.members.iter().any(|m| m.phone == CONTACT), "{a:?}");
 

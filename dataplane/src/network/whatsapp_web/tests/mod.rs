@@ -1107,7 +1107,7 @@ async fn account_calls_are_asked_on_the_line_and_whatsapps_answers_come_back_in_
             picture: None,
         })
         .await;
-    let Ok(AccountReply::Groups(GR::Created { phone: group, invitation_link })) = created else {
+    let Ok(AccountReply::Groups(GR::Created { phone: group, invitation_link, .. })) = created else {
         panic!("{created:?}")
     };
     assert!(group.as_str().ends_with("-group"));
@@ -1122,11 +1122,27 @@ async fn account_calls_are_asked_on_the_line_and_whatsapps_answers_come_back_in_
             phones: vec![phone("5511977776666"), phone("5511900000000")],
         })
         .await;
-    assert!(matches!(added, Ok(AccountReply::Groups(GR::Done { changed: 1 }))), "{added:?}");
+    assert!(
+        matches!(&added, Ok(AccountReply::Groups(GR::Added { changed: 1, needs_invite })) if needs_invite.is_empty()),
+        "{added:?}"
+    );
     let none = plane
         .account(G::Members { group: g.clone(), change: MemberChange::Add, phones: vec![phone("5511900000000")] })
         .await;
     assert!(matches!(&none, Err(AccountError::Refused(why)) if why.contains("none")), "{none:?}");
+    // A number whose privacy refuses the account: not added, named to be invited.
+    double.with_directory(|d| {
+        d.on_whatsapp.insert("5511966665555".into());
+        d.refuses_adds.insert("5511966665555".into());
+    });
+    let private = plane
+        .account(G::Members { group: g.clone(), change: MemberChange::Add, phones: vec![phone("5511966665555")] })
+        .await;
+    assert!(
+        matches!(&private, Ok(AccountReply::Groups(GR::Added { changed: 0, needs_invite }))
+            if *needs_invite == vec![phone("5511966665555")]),
+        "{private:?}"
+    );
     let read = plane.account(G::Metadata { group: g.clone(), with_link: true }).await;
     let Ok(AccountReply::Groups(GR::Metadata(m))) = read else { panic!("{read:?}") };
     assert_eq!((m.subject.as_str(), m.owner.as_str(), m.admin_only_message), ("Orders", PHONE, true));
@@ -1156,7 +1172,7 @@ async fn account_calls_are_asked_on_the_line_and_whatsapps_answers_come_back_in_
     plane.account(chats::Call::Modify { phone: phone(CONTACT), change: chats::Change::Archive }).await.unwrap();
     assert_eq!(double.directory().chats.get(CONTACT), Some(&wa::ChatChange::Archive));
     let asks = double.calls().into_iter().filter(|c| matches!(c, Call::Ask(_))).count();
-    assert_eq!(asks, 19, "every served call went to the engine; the refused ones did not");
+    assert_eq!(asks, 20, "every served call went to the engine; the refused ones did not");
     plane.crash().await;
 }
 
