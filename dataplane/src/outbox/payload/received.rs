@@ -60,6 +60,10 @@ pub fn received(
     v
 }
 
+/// `image.downloadError` when the network's file never reached the media store (the connector
+/// could not download it, or the store refused it).
+const IMAGE_NOT_DOWNLOADED: &str = "the image could not be downloaded from WhatsApp";
+
 /// The kind's own part: usually one key (`text`, `image`, `pollVote`, …); a notification's
 /// fields sit at the top level.
 fn part(content: &IncomingContent, url: Option<&str>) -> Map<String, Value> {
@@ -73,6 +77,8 @@ fn part(content: &IncomingContent, url: Option<&str>) -> Map<String, Value> {
                 "mimeType": mime, "imageUrl": url,
                 // The sim keeps no separate thumbnail: the image is its own.
                 "thumbnailUrl": url,
+                // Z-API's documentation since 2026-03: why there is no link.
+                "downloadError": url.is_none().then_some(IMAGE_NOT_DOWNLOADED),
                 "caption": i.caption, "width": i.width, "height": i.height, "viewOnce": i.view_once,
             }),
         ),
@@ -174,4 +180,21 @@ pub fn incoming(
     media_url: Option<&str>,
 ) -> Value {
     received(instance, connected_phone, m, false, media_url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::incoming::ReceivedImage;
+
+    #[test]
+    fn an_image_without_its_file_says_why_and_one_with_it_says_nothing() {
+        let image = IncomingContent::Image(ReceivedImage { caption: "olha".into(), ..Default::default() });
+        let linked = part(&image, Some("https://dp.test/media/x"));
+        assert_eq!(linked["image"]["downloadError"], Value::Null);
+        assert_eq!(linked["image"]["imageUrl"], "https://dp.test/media/x");
+        let lost = part(&image, None);
+        assert_eq!(lost["image"]["downloadError"], IMAGE_NOT_DOWNLOADED);
+        assert_eq!(lost["image"]["imageUrl"], Value::Null);
+    }
 }
