@@ -326,7 +326,6 @@ pub fn chat_of(jid: &Jid) -> String {
     }
 }
 
-/// Whether a member change applied to `phone`.
 /// What WhatsApp's answer says of `phone`: applied, refused for its privacy (`403`, with an
 /// add request to invite it instead), or not applied for another reason (or not named).
 fn member_result(changed: &[ParticipantChangeResponse], phone: &str) -> MemberResult {

@@ -456,10 +456,9 @@ fn configure(s: &mut Settings, c: SettingsChange) {
     set(&mut s.admin_only_add_member, c.admin_only_add_member);
 }
 
-/// The account changes the members of group `key`; answers how many of `phones` changed.
-/// Refused (changing nothing) when none can be changed.
-/// Applies a member change; answers how many it changed and, for an addition, who their
-/// privacy kept out (see [`refuses_adds`]).
+/// The account changes the members of group `key`; answers how many of `phones` changed and,
+/// for an addition, whom their privacy kept out (see [`refuses_adds`]). Refused (changing
+/// nothing) when none can be changed and nobody is to be invited.
 fn members(
     world: &mut World,
     key: &str,
