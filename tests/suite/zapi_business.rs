@@ -3,7 +3,8 @@
 //! mints and are listed, read, updated by retailer id and deleted; collections are made of
 //! them, listed, renamed, changed (which gives them a new id, as WhatsApp does) and deleted;
 //! the business profile keeps what is set. Everything survives a restart. A normal instance is
-//! refused; bad fields get a 400 naming them.
+//! refused; bad fields get a 400 naming them. Any instance reads the business profile another
+//! number shows (`business/profile?phone=`, from Z-API's documentation after seed 001).
 
 use crate::common;
 
@@ -262,4 +263,52 @@ async fn business_routes_need_a_business_account_and_name_bad_fields() {
     let (status, v) = call(&p, "POST", "business/categories", json!({"categories": ["NOT_A_CATEGORY"]})).await;
     assert_eq!(status, 404, "{v}");
     assert_eq!(ok(&p, "GET", "catalogs", json!(null)).await["products"], json!([]), "nothing was made");
+}
+
+#[tokio::test]
+async fn any_instance_reads_the_business_profile_a_number_shows_and_a_restart_keeps_it() {
+    let mut p = paired(FAST).await;
+    let shop = "5544988887777";
+    let business = json!({"description": "Padaria do bairro", "address": "Rua A, 1", "email": "pao@example.com",
+        "websites": ["https://padaria.example"], "categories": ["RESTAURANT"],
+        "hours": {"timezone": "America/Sao_Paulo", "days": [{"dayOfWeek": "MONDAY", "openTime": "06:00", "closeTime": "20:00"}]}});
+    let record = |body: Value| {
+        let url = format!("{}/sim/contact-profile", p.ce.dp);
+        let body = json!({"instanceId": p.inst.id, "phone": shop, "business": body});
+        let (http, token) = (p.http.clone(), p.ce.admin_token.clone());
+        async move { http.post(&url, Some(&token), &body).await }
+    };
+    let (status, v) = record(json!({"categories": ["NOT_A_CATEGORY"]})).await;
+    assert_eq!(status, 400, "an unknown category is named: {v}");
+    let (status, v) = record(business.clone()).await;
+    assert_eq!(status, 200, "{v}");
+
+    p.ce.terminate();
+    p.ce = Chatedge::up(p.dir.path(), FAST);
+    wait_connected(&p.http, &p.ce, &p.inst).await;
+    let profile = ok(&p, "GET", &format!("business/profile?phone={shop}"), json!(null)).await;
+    assert_eq!(
+        profile,
+        json!({"description": "Padaria do bairro", "address": "Rua A, 1", "email": "pao@example.com",
+            "websites": ["https://padaria.example"],
+            "categories": [{"displayName": "Restaurant", "label": "RESTAURANT", "id": "273819889462351"}],
+            "businessHours": {"timezone": "America/Sao_Paulo", "mode": "specificHours",
+                "days": [{"dayOfWeek": "MONDAY", "openTime": "06:00", "closeTime": "20:00"}]},
+            "hasCoverPhoto": false}),
+        "a normal instance reads it, and the sim kept it across a restart"
+    );
+    for (route, want) in [
+        ("business/profile?phone=5544911112222", 404),
+        (&format!("business/profile?phone={ME}"), 404),
+        ("business/profile", 400),
+        ("business/profile?phone=55ab", 400),
+    ] {
+        let (status, v) = call(&p, "GET", route, json!(null)).await;
+        assert_eq!(status, want, "{route}: {v}");
+    }
+
+    let b = paired_business(FAST).await;
+    call(&b, "POST", "business/company-description", json!({"value": "Our own shop"})).await;
+    let own = ok(&b, "GET", &format!("business/profile?phone={ME}"), json!(null)).await;
+    assert_eq!((own["description"].clone(), own["businessHours"].clone()), (json!("Our own shop"), Value::Null));
 }

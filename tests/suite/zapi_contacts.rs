@@ -3,7 +3,9 @@
 //! answers which numbers exist (numbers ending 0000 do not); a blocked contact cannot be sent
 //! to (the DeliveryCallback says why) until unblocked, across a restart; the chat list shows
 //! the chats traffic brought and the owner's settings (archive, pin, mute, unread, delete),
-//! the settings kept across a restart; bad fields get a 400 naming them.
+//! the settings kept across a restart; a WhatsApp Business owner's note on a chat shows on it,
+//! changes and goes, kept across a restart (a normal account is refused); bad fields get a 400
+//! naming them.
 
 use crate::common;
 
@@ -220,6 +222,43 @@ async fn the_chat_list_shows_traffic_and_keeps_the_owners_settings() {
 }
 
 #[tokio::test]
+async fn a_business_owners_note_on_a_chat_shows_changes_goes_and_survives_a_restart() {
+    let p = paired_business(FAST).await;
+    let chat = "5544922222222";
+    let note = |text: &str| json!({"notes": text});
+    assert_eq!(post(&p, &format!("chats/{chat}/notes"), note("call back on Monday")).await, json!({"success": true}));
+    let first = get(&p, &format!("chats/{chat}")).await["notes"].clone();
+    assert_eq!(first["content"], "call back on Monday", "{first}");
+    assert!(first["id"].as_str().is_some_and(|id| id.len() == 44), "{first}");
+    assert_eq!(first["createdAt"], first["lastUpdateAt"]);
+    let listed = get(&p, "chats").await;
+    let entry = listed.as_array().unwrap().iter().find(|c| c["phone"] == chat).expect("a noted chat is listed").clone();
+    assert_eq!(entry["notes"], first);
+
+    post(&p, &format!("chats/{chat}/notes"), note("called; send the quote")).await;
+    let p = restart(p).await;
+    let changed = get(&p, &format!("chats/{chat}")).await["notes"].clone();
+    assert_eq!(
+        (changed["id"].clone(), changed["createdAt"].clone()),
+        (first["id"].clone(), first["createdAt"].clone())
+    );
+    assert_eq!(changed["content"], "called; send the quote", "the change survived a restart");
+    assert!(changed["lastUpdateAt"].as_u64() >= first["lastUpdateAt"].as_u64());
+
+    let off_network = post(&p, "chats/5544900000000/notes", note("x")).await;
+    assert_eq!(off_network, json!({"success": false}), "a number not on WhatsApp has no chat");
+    post(&p, &format!("chats/{chat}/notes"), note("")).await;
+    let (status, v) = p.http.get(&p.ce.instance_url(&p.inst, &format!("chats/{chat}")), None).await;
+    assert!(status == 404 || v.get("notes").is_none(), "an empty note removes it: {status} {v}");
+
+    let normal = paired(FAST).await;
+    let (status, v) =
+        normal.http.post(&normal.ce.instance_url(&normal.inst, &format!("chats/{chat}/notes")), None, &note("x")).await;
+    assert_eq!((status, v["error"].clone()), (400, json!("Business account required")), "{v}");
+    assert!(phones(&get(&normal, "chats").await).is_empty(), "a refused note leaves no chat behind");
+}
+
+#[tokio::test]
 async fn bad_contact_and_chat_requests_name_the_field() {
     let p = paired(FAST).await;
     let cases: &[(Method, &str, Value, &str)] = &[
@@ -249,6 +288,8 @@ async fn bad_contact_and_chat_requests_name_the_field() {
             json!({"phone": "5544999999999", "chatExpiration": "1_YEAR"}),
             "chatExpiration must be one of",
         ),
+        (Method::POST, "chats/5544999999999/notes", json!({"note": "x"}), "notes is required"),
+        (Method::POST, "chats/55ab/notes", json!({"notes": "x"}), "phone"),
     ];
     for (method, route, body, want) in cases {
         let url = p.ce.instance_url(&p.inst, route);

@@ -387,6 +387,48 @@ async fn a_group_someone_else_runs_is_joined_by_its_link_and_admin_only_sends_fa
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_admin_letting_every_member_share_the_link_is_told_and_shows_the_link_to_members() {
+    let p = paired(FAST).await;
+    let made = sim(&p, "group-create", json!({"owner": A, "name": "Shared link", "participants": [B]})).await;
+    let group = made["phone"].as_str().unwrap().to_owned();
+    let (status, v) = get(&p, &format!("group-invitation-link/{group}")).await;
+    assert_eq!(status, 400, "a member does not see the link while only admins share it: {v}");
+    assert_eq!(metadata(&p, &group).await["invitationLinkError"], "not-authorized");
+
+    let url = format!("{}/sim/group-settings", p.ce.dp);
+    let bad = json!({"instanceId": p.inst.id, "groupId": group, "by": A, "linkMode": "EVERYONE"});
+    let (status, v) = p.http.post(&url, Some(&p.ce.admin_token), &bad).await;
+    assert_eq!(status, 400, "{v}");
+    sim(&p, "group-settings", json!({"groupId": group, "by": A, "linkMode": "ALL_MEMBER_LINK"})).await;
+    let kind = "GROUP_MEMBER_LINK_PROPERTY_UPDATE";
+    let events = p.sink.wait_for(PATIENCE, kind, |e| e.iter().any(|r| r.body["notification"] == kind)).await;
+    let told = events.iter().find(|r| r.body["notification"] == kind).unwrap().body.clone();
+    assert_eq!(
+        (
+            &told["linkMode"],
+            &told["phone"],
+            &told["participantPhone"],
+            &told["notificationParameters"],
+            &told["isGroup"]
+        ),
+        (&json!("ALL_MEMBER_LINK"), &json!(group), &json!(A), &json!([]), &json!(true)),
+        "{told}"
+    );
+    assert_eq!(told["type"], "ReceivedCallback");
+
+    let (status, v) = get(&p, &format!("group-invitation-link/{group}")).await;
+    assert_eq!((status, v["invitationLink"].clone()), (200, made["invitationLink"].clone()), "{v}");
+    let m = metadata(&p, &group).await;
+    assert_eq!(
+        (m["invitationLink"].clone(), m["invitationLinkError"].clone()),
+        (made["invitationLink"].clone(), Value::Null)
+    );
+    let (status, _) =
+        p.http.post(&p.ce.instance_url(&p.inst, &format!("redefine-invitation-link/{group}")), None, &json!({})).await;
+    assert_ne!(status, 200, "resetting the link stays an admin's");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_group_requests_name_the_field() {
     let p = paired(FAST).await;
     let cases: &[(&str, Value, &str)] = &[

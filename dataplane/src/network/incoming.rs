@@ -437,6 +437,10 @@ pub struct Notification {
     /// over the envelope's value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_me: Option<bool>,
+    /// GROUP_MEMBER_LINK_PROPERTY_UPDATE (Z-API's documentation after seed 001): who may share
+    /// the group's invitation link now, `ADMIN_LINK` or `ALL_MEMBER_LINK`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_mode: Option<String>,
 }
 
 impl Notification {
@@ -452,6 +456,7 @@ impl Notification {
             profile_name: None,
             updated_photo: None,
             from_me: None,
+            link_mode: None,
         }
     }
 

@@ -12,10 +12,10 @@ use std::time::Duration;
 use chatedge_connector::KvStore;
 
 use crate::engine::{
-    Act, AdminChange, Answer, BoxFuture, ChannelInfo, ChannelRole, ChatChange, ChatEntry, ChatPresence, CommunityGroup,
-    CommunityInfo, Engine, EngineError, EngineEvent, EngineFactory, EventTx, GroupInfo, GroupMember, GroupSetting,
-    InboundMessage, InboundSink, LabelInfo, MemberChange, MemberResult, OpenArgs, Outgoing, PrivacyChange,
-    ProfileChange, Query, SavedContact, LABEL_COLORS,
+    Act, AdminChange, Answer, BoxFuture, BusinessInfo, ChannelInfo, ChannelRole, ChatChange, ChatEntry, ChatPresence,
+    CommunityGroup, CommunityInfo, Engine, EngineError, EngineEvent, EngineFactory, EventTx, GroupInfo, GroupMember,
+    GroupSetting, InboundMessage, InboundSink, LabelInfo, MemberChange, MemberResult, OpenArgs, Outgoing,
+    PrivacyChange, ProfileChange, Query, SavedContact, LABEL_COLORS,
 };
 use crate::ids::WireId;
 
@@ -66,6 +66,8 @@ pub struct Directory {
     pub refuses_adds: BTreeSet<String>,
     /// About texts by number.
     pub abouts: BTreeMap<String, String>,
+    /// The business profiles numbers show (a number without one is not a business).
+    pub businesses: BTreeMap<String, BusinessInfo>,
     /// Profile photo links by number or group.
     pub pictures: BTreeMap<String, String>,
     pub groups: BTreeMap<String, GroupInfo>,
@@ -407,6 +409,10 @@ impl Directory {
             }
             Query::User(phone) => match self.registered_as(phone) {
                 Some(known) => Ok(Answer::User { about: self.abouts.get(&known).cloned(), business_name: None }),
+                None => Err(EngineError::NotFound(format!("number {phone}"))),
+            },
+            Query::BusinessOf(phone) => match self.registered_as(phone) {
+                Some(known) => Ok(Answer::Business(self.businesses.get(&known).cloned())),
                 None => Err(EngineError::NotFound(format!("number {phone}"))),
             },
             Query::Picture(of) => Ok(Answer::Picture(self.pictures.get(of).cloned())),

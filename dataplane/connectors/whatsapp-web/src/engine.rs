@@ -404,6 +404,8 @@ pub enum Query {
     OnWhatsapp(Vec<String>),
     /// What WhatsApp shows of a number (its about text, its business name).
     User(String),
+    /// The business profile a number shows (`None` in the answer: it is not a business).
+    BusinessOf(String),
     /// The profile photo's link of a number or group.
     Picture(String),
     Block {
@@ -639,6 +641,20 @@ pub enum ProfileChange {
     Categories(Vec<String>),
 }
 
+/// What a business shows anyone of its profile.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BusinessInfo {
+    pub description: String,
+    pub address: String,
+    pub email: String,
+    pub websites: Vec<String>,
+    /// Each category's id and name, as WhatsApp's directory gives them.
+    pub categories: Vec<(String, String)>,
+    /// The IANA time zone of the opening hours, when the business set them.
+    pub timezone: Option<String>,
+    pub hours: Vec<Opening>,
+}
+
 /// When a business opens on one day of the week.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Opening {
@@ -728,6 +744,7 @@ impl Query {
         match self {
             Query::OnWhatsapp(_) => "on_whatsapp",
             Query::User(_) => "user",
+            Query::BusinessOf(_) => "business_of",
             Query::Picture(_) => "picture",
             Query::Block { .. } => "block",
             Query::SetName(_) => "set_name",
@@ -842,6 +859,8 @@ pub enum Answer {
         about: Option<String>,
         business_name: Option<String>,
     },
+    /// `None`: the number is not a business.
+    Business(Option<BusinessInfo>),
     /// `None`: no photo visible to this account.
     Picture(Option<String>),
     Groups(Vec<GroupInfo>),

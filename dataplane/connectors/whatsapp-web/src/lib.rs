@@ -39,11 +39,12 @@ use chatedge_connector::KvStore;
 use tokio::sync::{mpsc, oneshot};
 
 pub use engine::{
-    Act, AdminChange, Answer, Audience, BoxFuture, Button, Card, ChannelInfo, ChannelRole, ChatChange, ChatEntry,
-    ChatPresence, CommunityGroup, CommunityInfo, DirectoryView, EngineError, EngineFactory, EventDetails, FileData,
-    GroupInfo, GroupMember, GroupSetting, InboundContent, InboundMessage, LabelInfo, ListRow, MediaFile, MediaKind,
-    MediaLimits, MediaToSend, MemberChange, MemberResult, MessageContext, MessageRef, Opening, OpeningHours, Outgoing,
-    OutgoingMedia, Picture, PinFor, PrivacyChange, ProfileChange, Query, SavedContact, Seen, SharedContact, WithFiles,
+    Act, AdminChange, Answer, Audience, BoxFuture, BusinessInfo, Button, Card, ChannelInfo, ChannelRole, ChatChange,
+    ChatEntry, ChatPresence, CommunityGroup, CommunityInfo, DirectoryView, EngineError, EngineFactory, EventDetails,
+    FileData, GroupInfo, GroupMember, GroupSetting, InboundContent, InboundMessage, LabelInfo, ListRow, MediaFile,
+    MediaKind, MediaLimits, MediaToSend, MemberChange, MemberResult, MessageContext, MessageRef, Opening, OpeningHours,
+    Outgoing, OutgoingMedia, Picture, PinFor, PrivacyChange, ProfileChange, Query, SavedContact, Seen, SharedContact,
+    WithFiles,
 };
 pub use ids::WireId;
 

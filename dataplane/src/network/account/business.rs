@@ -1,7 +1,8 @@
 //! business: a WhatsApp Business account's catalog (products, the cart setting, collections
 //! of products) and its business profile (description, e-mail, address, websites, opening
 //! hours, categories). Catalog lists are paged by an opaque cursor the network gives with
-//! each page. Only a WhatsApp Business account has these.
+//! each page. Only a WhatsApp Business account has these — except reading the profile a
+//! business shows (any account may look at another business's, [`Call::Profile`]).
 
 use chatedge_config::Phone;
 use serde::{Deserialize, Serialize};
@@ -89,6 +90,37 @@ pub struct Hours {
     pub days: Vec<OpenInterval>,
 }
 
+/// A category as a business profile lists it (the network's own, perhaps one [`CATEGORIES`]
+/// does not have).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedCategory {
+    pub id: String,
+    pub label: Option<String>,
+    pub display_name: String,
+}
+
+impl From<&Category> for ListedCategory {
+    fn from(c: &Category) -> ListedCategory {
+        ListedCategory {
+            id: c.id.to_owned(),
+            label: c.label.map(str::to_owned),
+            display_name: c.display_name.to_owned(),
+        }
+    }
+}
+
+/// What a business shows anyone of its profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicProfile {
+    pub description: String,
+    pub address: String,
+    pub email: String,
+    pub websites: Vec<String>,
+    pub categories: Vec<ListedCategory>,
+    pub hours: Option<Hours>,
+    pub has_cover_photo: bool,
+}
+
 /// Which page of a list: after the item the cursor names.
 pub type Cursor = Option<String>;
 
@@ -138,6 +170,9 @@ pub enum Call {
     Categories {
         query: Option<String>,
     },
+    /// The business profile `phone` shows (another business's, or the account's own); any
+    /// account may ask. A number that is not a business: `NotFound`.
+    Profile(Phone),
 }
 
 #[derive(Debug, Clone)]
@@ -160,6 +195,7 @@ pub enum Reply {
         next_cursor: Cursor,
     },
     Categories(Vec<Category>),
+    Profile(PublicProfile),
     Done,
 }
 

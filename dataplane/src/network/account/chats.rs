@@ -1,6 +1,7 @@
 //! chats: the account's chat list — every chat with traffic or settings — and the per-chat
 //! settings the owner changes: archived, pinned, muted, read or marked unread, cleared,
-//! deleted, and how long new messages in the chat last.
+//! deleted, and how long new messages in the chat last — and, on WhatsApp Business, the note the
+//! owner keeps on a chat.
 
 use chatedge_config::Phone;
 
@@ -41,6 +42,21 @@ impl Expiration {
     }
 }
 
+/// The longest note on a chat, in characters (chatedge's bound; WhatsApp's app keeps notes short).
+pub const MAX_NOTE_CHARS: usize = 4_096;
+
+/// The note a WhatsApp Business owner keeps on a chat (one per chat).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    /// Minted by the network when the note is first written; kept when it is changed.
+    pub id: String,
+    pub content: String,
+    /// Unix ms.
+    pub created_ms: u64,
+    /// Unix ms.
+    pub updated_ms: u64,
+}
+
 /// One chat as the list shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChatInfo {
@@ -60,6 +76,8 @@ pub struct ChatInfo {
     pub about: Option<String>,
     /// A community's announcement group (only its admins write).
     pub announcement: bool,
+    /// The owner's note (WhatsApp Business only).
+    pub note: Option<Note>,
 }
 
 #[derive(Debug, Clone)]
@@ -78,6 +96,12 @@ pub enum Call {
     SetExpiration {
         phone: Phone,
         expiration: Expiration,
+    },
+    /// Writes the chat's note (WhatsApp Business only); empty content removes it. Content is
+    /// at most [`MAX_NOTE_CHARS`] characters (the dialects check).
+    SetNote {
+        phone: Phone,
+        content: String,
     },
 }
 

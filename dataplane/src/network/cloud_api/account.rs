@@ -267,6 +267,7 @@ fn business_name(c: &business::Call) -> &'static str {
     match c {
         business::Call::SetHours(_) => "business opening hours",
         business::Call::SetCategories(_) | business::Call::Categories { .. } => "business categories",
+        business::Call::Profile(_) => "another number's business profile",
         _ => "catalogs and collections",
     }
 }

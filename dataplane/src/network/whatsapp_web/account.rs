@@ -367,6 +367,8 @@ async fn chats(line: Line<'_>, call: chats::Call) -> Result<chats::Reply, Accoun
             let timer = wa::Query::ChatDisappearing { chat: phone.as_str().to_owned(), seconds };
             line.change(timer, what).await.map(|()| Reply::Done)
         }
+        // WhatsApp Business keeps notes in the app's state sync, which the engine does not write.
+        Call::SetNote { .. } => Err(unsupported("notes on chats")),
     }
 }
 
@@ -386,6 +388,7 @@ fn chat_info(c: wa::ChatEntry) -> Option<chats::ChatInfo> {
         about: None,
         // The engine's chat list does not say; a group's metadata does (`group-metadata`).
         announcement: false,
+        note: None,
     })
 }
 
@@ -543,7 +546,7 @@ async fn business(line: Line<'_>, call: business::Call) -> Result<business::Repl
         Call::SetEmail(v) => wa::ProfileChange::Email(v),
         Call::SetAddress(v) => wa::ProfileChange::Address(v),
         Call::SetWebsites(v) => wa::ProfileChange::Websites(v),
-        Call::SetHours(hours) => opening_hours(hours)?,
+        Call::SetHours(hours) => super::business::opening_hours(hours)?,
         Call::SetCategories(wanted) => {
             let mut ids: Vec<String> = Vec::with_capacity(wanted.len());
             for w in &wanted {
@@ -559,47 +562,19 @@ async fn business(line: Line<'_>, call: business::Call) -> Result<business::Repl
             wa::ProfileChange::Categories(ids)
         }
         Call::Categories { .. } => return Err(unsupported("the directory of business categories")),
+        Call::Profile(phone) => {
+            let what = format!("a business profile of {}", phone.as_str());
+            let wa::Answer::Business(info) =
+                line.ask(wa::Query::BusinessOf(phone.as_str().to_owned()), what.clone()).await?
+            else {
+                return Err(odd());
+            };
+            let profile = info.map(super::business::public_profile).ok_or(AccountError::NotFound(what))?;
+            return Ok(business::Reply::Profile(profile));
+        }
         _ => return Err(unsupported("the catalog (products, collections, the cart)")),
     };
     line.change(wa::Query::BusinessProfile(change), "business profile".to_owned()).await.map(|()| business::Reply::Done)
-}
-
-/// Opening hours as WhatsApp takes them: a line per opening, minutes after midnight; open all
-/// day or by appointment on every day when the hours' mode says so.
-fn opening_hours(hours: business::Hours) -> Result<wa::ProfileChange, AccountError> {
-    use business::{HoursMode, Weekday};
-    const WEEK: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
-    let every_day = |h: wa::OpeningHours| WEEK.iter().map(|day| wa::Opening { day, hours: h }).collect();
-    let minutes = |t: &str| -> Result<u16, AccountError> {
-        let (h, m) = t.split_once(':').ok_or_else(|| AccountError::Refused(format!("{t} is not a time (hh:mm)")))?;
-        match (h.parse::<u16>(), m.parse::<u16>()) {
-            (Ok(h), Ok(m)) if (h < 24 && m < 60) || (h, m) == (24, 0) => Ok(h * 60 + m),
-            _ => Err(AccountError::Refused(format!("{t} is not a time (hh:mm)"))),
-        }
-    };
-    let days = match hours.mode {
-        Some(HoursMode::Open24h) => every_day(wa::OpeningHours::AllDay),
-        Some(HoursMode::AppointmentOnly) => every_day(wa::OpeningHours::ByAppointment),
-        Some(HoursMode::SpecificHours) | None => {
-            let mut days = Vec::with_capacity(hours.days.len());
-            for i in &hours.days {
-                let day = match i.day_of_week {
-                    Weekday::Sunday => WEEK[0],
-                    Weekday::Monday => WEEK[1],
-                    Weekday::Tuesday => WEEK[2],
-                    Weekday::Wednesday => WEEK[3],
-                    Weekday::Thursday => WEEK[4],
-                    Weekday::Friday => WEEK[5],
-                    Weekday::Saturday => WEEK[6],
-                };
-                let between =
-                    wa::OpeningHours::Between { open: minutes(&i.open_time)?, close: minutes(&i.close_time)? };
-                days.push(wa::Opening { day, hours: between });
-            }
-            days
-        }
-    };
-    Ok(wa::ProfileChange::Hours { timezone: hours.timezone, days })
 }
 
 async fn labels(line: Line<'_>, call: labels::Call) -> Result<labels::Reply, AccountError> {

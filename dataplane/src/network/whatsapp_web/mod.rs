@@ -7,6 +7,7 @@
 
 pub mod account;
 pub mod adapter;
+pub mod business;
 pub mod media;
 #[cfg(test)]
 mod tests;

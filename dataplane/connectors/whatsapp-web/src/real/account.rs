@@ -39,6 +39,14 @@ pub async fn ask(client: &Client, query: &Query) -> Result<Answer, EngineError> 
             let info = info.ok_or_else(|| EngineError::NotFound(format!("number {phone}")))?;
             Ok(Answer::User { about: info.status, business_name: info.verified_name.and_then(|v| v.name) })
         }
+        Query::BusinessOf(phone) => {
+            // As for a user: the number as WhatsApp registered it (or not on WhatsApp at all).
+            let found = registered(client, std::slice::from_ref(phone)).await?;
+            let Some(known) = known_as(&found, phone) else {
+                return Err(EngineError::NotFound(format!("number {phone}")));
+            };
+            super::business::profile_of(client, &Jid::pn(known)).await
+        }
         Query::Picture(of) => {
             let picture =
                 client.contacts().get_profile_picture(&jid_of(of), false).await.map_err(|e| contact_error(&e))?;

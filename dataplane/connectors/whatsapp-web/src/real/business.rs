@@ -1,19 +1,66 @@
 //! The business profile (WhatsApp Business): a change is WhatsApp's `w:biz` profile IQ, sent
 //! as a delta (only the fields it names change), as WhatsApp's clients send it — the engine
-//! reads a business profile but has no call that writes one. It keeps nothing.
+//! reads a business profile but has no call that writes one; reading another number's is the
+//! engine's own call, its answer put in the connector's terms. It keeps nothing.
 
 use whatsapp_rust::wacore::iq::spec::IqSpec;
 use whatsapp_rust::wacore::request::InfoQuery;
 use whatsapp_rust::wacore_binary::{Node, NodeContent, NodeRef, Server};
 use whatsapp_rust::{Client, Jid, NodeBuilder};
 
+use whatsapp_rust::wacore::iq::business::{BusinessHourMode, BusinessHoursConfig, BusinessProfile, DayOfWeek};
+
 use super::account::iq_error;
-use crate::engine::{Answer, EngineError, OpeningHours, ProfileChange};
+use crate::engine::{Answer, BusinessInfo, EngineError, Opening, OpeningHours, ProfileChange};
 
 /// Changes the account's business profile as `change` says.
 pub async fn change(client: &Client, change: &ProfileChange) -> Result<Answer, EngineError> {
     client.execute(ProfileEdit(change.clone())).await.map_err(|e| iq_error(&e))?;
     Ok(Answer::Done)
+}
+
+/// The business profile `jid` shows (`None`: not a business).
+pub async fn profile_of(client: &Client, jid: &Jid) -> Result<Answer, EngineError> {
+    let profile = client.get_business_profile(jid).await.map_err(|e| iq_error(&e))?;
+    Ok(Answer::Business(profile.map(business_info)))
+}
+
+/// The engine's business profile in the connector's terms: hours of a day WhatsApp names in a
+/// way this version does not know are left out.
+pub fn business_info(p: BusinessProfile) -> BusinessInfo {
+    let hours = p.business_hours.business_config.unwrap_or_default().iter().filter_map(opening).collect();
+    BusinessInfo {
+        description: p.description,
+        address: p.address.unwrap_or_default(),
+        email: p.email.unwrap_or_default(),
+        websites: p.website,
+        categories: p.categories.into_iter().map(|c| (c.id, c.name)).collect(),
+        timezone: p.business_hours.timezone,
+        hours,
+    }
+}
+
+fn opening(c: &BusinessHoursConfig) -> Option<Opening> {
+    let day = match c.day_of_week {
+        DayOfWeek::Sunday => "sun",
+        DayOfWeek::Monday => "mon",
+        DayOfWeek::Tuesday => "tue",
+        DayOfWeek::Wednesday => "wed",
+        DayOfWeek::Thursday => "thu",
+        DayOfWeek::Friday => "fri",
+        DayOfWeek::Saturday => "sat",
+        DayOfWeek::Other(_) => return None,
+    };
+    let minutes = |t: Option<u32>| t.and_then(|t| u16::try_from(t).ok());
+    let hours = match c.mode {
+        BusinessHourMode::SpecificHours => {
+            OpeningHours::Between { open: minutes(c.open_time)?, close: minutes(c.close_time)? }
+        }
+        BusinessHourMode::Open24H => OpeningHours::AllDay,
+        BusinessHourMode::AppointmentOnly => OpeningHours::ByAppointment,
+        BusinessHourMode::Other(_) => return None,
+    };
+    Some(Opening { day, hours })
 }
 
 /// `<iq xmlns="w:biz" type="set"><business_profile v="3" mutation_type="delta">…`.

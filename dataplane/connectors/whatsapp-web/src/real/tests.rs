@@ -1192,3 +1192,68 @@ fn a_business_profile_change_writes_only_the_fields_it_names_as_whatsapps_client
     let email = ProfileEdit(ProfileChange::Email("loja@example.com".into())).fields();
     assert_eq!((email[0].tag.as_ref(), text(&email[0])), ("email", s("loja@example.com")));
 }
+
+#[test]
+fn a_business_profile_whatsapp_answers_reads_as_the_connectors_business_info() {
+    use whatsapp_rust::wacore::iq::business::BusinessProfileSpec;
+    use whatsapp_rust::wacore::iq::spec::IqSpec;
+    use whatsapp_rust::NodeBuilder;
+
+    use crate::engine::{BusinessInfo, Opening, OpeningHours};
+    let jid: Jid = "5544988887777@s.whatsapp.net".parse().unwrap();
+    let text = |tag: &'static str, v: &str| NodeBuilder::new(tag).string_content(v).build();
+    let config = |day: &'static str, mode: &'static str, times: Option<(&'static str, &'static str)>| {
+        let c = NodeBuilder::new("business_hours_config").attr("day_of_week", day).attr("mode", mode);
+        match times {
+            Some((open, close)) => c.attr("open_time", open).attr("close_time", close).build(),
+            None => c.build(),
+        }
+    };
+    let profile = NodeBuilder::new("profile")
+        .attr("jid", &jid)
+        .children([
+            text("description", "Padaria do bairro"),
+            text("address", "Rua A, 1"),
+            text("email", "pao@example.com"),
+            text("website", "https://padaria.example"),
+            NodeBuilder::new("categories")
+                .children([NodeBuilder::new("category")
+                    .attr("id", "273819889462351")
+                    .string_content("Restaurant")
+                    .build()])
+                .build(),
+            NodeBuilder::new("business_hours")
+                .attr("timezone", "America/Sao_Paulo")
+                .children([
+                    config("mon", "specific_hours", Some(("360", "1200"))),
+                    config("sat", "appointment_only", None),
+                    config("sun", "open_24h", None),
+                    config("xyz", "open_24h", None),
+                    config("tue", "specific_hours", None),
+                ])
+                .build(),
+        ])
+        .build();
+    let answer =
+        NodeBuilder::new("iq").children([NodeBuilder::new("business_profile").children([profile]).build()]).build();
+    let parsed = BusinessProfileSpec::new(&jid).parse_response(&answer.as_node_ref()).unwrap().expect("a business");
+    assert_eq!(
+        super::business::business_info(parsed),
+        BusinessInfo {
+            description: "Padaria do bairro".into(),
+            address: "Rua A, 1".into(),
+            email: "pao@example.com".into(),
+            websites: vec!["https://padaria.example".into()],
+            categories: vec![("273819889462351".into(), "Restaurant".into())],
+            timezone: Some("America/Sao_Paulo".into()),
+            hours: vec![
+                Opening { day: "mon", hours: OpeningHours::Between { open: 360, close: 1200 } },
+                Opening { day: "sat", hours: OpeningHours::ByAppointment },
+                Opening { day: "sun", hours: OpeningHours::AllDay },
+            ],
+        },
+        "a day this version does not name, and specific hours without times, are left out"
+    );
+    let none = NodeBuilder::new("iq").build();
+    assert!(BusinessProfileSpec::new(&jid).parse_response(&none.as_node_ref()).unwrap().is_none(), "not a business");
+}

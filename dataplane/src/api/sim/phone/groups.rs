@@ -10,8 +10,10 @@
 //! (MEMBERSHIP_APPROVAL_REQUEST, `invite_link`, or `non_admin_add` when a participant who is
 //! not an admin added them); `group-join-request-revoke` `{instanceId, groupId, phone}`
 //! (REVOKED_MEMBERSHIP_REQUESTS); `group-settings` `{instanceId, groupId, by,
-//! adminOnlyMessage?, adminOnlySettings?, requireAdminApproval?, adminOnlyAddMember?}` (no
-//! notification in the seed).
+//! adminOnlyMessage?, adminOnlySettings?, requireAdminApproval?, adminOnlyAddMember?,
+//! linkMode?}` (no notification in the seed for the first four; `linkMode`, `ADMIN_LINK` or
+//! `ALL_MEMBER_LINK`, is who may share the invitation link, and a change of it is told with
+//! GROUP_MEMBER_LINK_PROPERTY_UPDATE, from Z-API's documentation after seed 001).
 
 use std::sync::Arc;
 
@@ -88,6 +90,7 @@ struct Configure {
     admin_only_settings: Option<bool>,
     require_admin_approval: Option<bool>,
     admin_only_add_member: Option<bool>,
+    link_mode: Option<String>,
 }
 
 fn instance(s: &str) -> Result<InstanceId, SimApiError> {
@@ -167,7 +170,16 @@ pub async fn serve(_app: &App, sim: &Arc<SimNetwork>, action: &str, body: &[u8])
                 require_admin_approval: c.require_admin_approval,
                 admin_only_add_member: c.admin_only_add_member,
             };
-            sim.phone_change(instance(&c.instance_id)?, |w, cx| by_others::configure(w, cx, &g, &by, settings)).await?;
+            let all_members_share_link = match c.link_mode.as_deref() {
+                None => None,
+                Some("ADMIN_LINK") => Some(false),
+                Some("ALL_MEMBER_LINK") => Some(true),
+                Some(_) => return Err(invalid("linkMode must be ADMIN_LINK or ALL_MEMBER_LINK")),
+            };
+            sim.phone_change(instance(&c.instance_id)?, |w, cx| {
+                by_others::configure(w, cx, &g, &by, settings, all_members_share_link)
+            })
+            .await?;
             Ok(json!({"value": true}))
         }
         _ => Err(invalid(format!("unknown sim action {action}"))),

@@ -3,6 +3,9 @@
 //! address, websites, opening hours, categories). Lists are paged with `nextCursor` as the
 //! seed describes. Deleting or changing a product or collection that does not exist answers
 //! `{"success": false}`; profile changes answer 201 `{"success": true}` as the seed shows.
+//! From Z-API's documentation after seed 001: `GET business/profile?phone=`, the business
+//! profile another number (or the instance's own) shows — any instance may ask; a number that
+//! is not a business is a 404.
 //! Bodies are read in [`read`]; this module maps routes to calls and renders replies.
 
 mod read;
@@ -15,7 +18,7 @@ use super::{ask, ok};
 use crate::api::zapi::fields;
 use crate::api::zapi::routes::{Params, Route};
 use crate::api::zapi::{Call, ZapiError};
-use crate::network::account::business::{Call as Net, Category, Product, Reply};
+use crate::network::account::business::{Call as Net, HoursMode, ListedCategory, Product, PublicProfile, Reply};
 use crate::network::account::AccountError;
 
 #[derive(Debug, Clone, Copy)]
@@ -41,6 +44,7 @@ pub enum Op {
     Hours,
     AvailableCategories,
     Categories,
+    PublicProfile,
 }
 
 /// More specific paths first: a pattern matches whatever the method.
@@ -99,6 +103,7 @@ pub static ROUTES: &[Route<Op>] = &[
         op: Op::AvailableCategories,
     },
     Route { path: "business/categories", methods: "POST", label: "zapi.business-categories", op: Op::Categories },
+    Route { path: "business/profile", methods: "GET", label: "zapi.business-profile", op: Op::PublicProfile },
 ];
 
 pub async fn handle(call: &Call<'_>, method: &Method, op: Op, params: &Params) -> Result<Resp, ZapiError> {
@@ -201,13 +206,21 @@ pub async fn handle(call: &Call<'_>, method: &Method, op: Op, params: &Params) -
         Op::Websites => profile(call, Net::SetWebsites(read::websites(&body()?)?)).await,
         Op::Hours => profile(call, Net::SetHours(read::hours(&body()?)?)).await,
         Op::Categories => profile(call, Net::SetCategories(read::categories(&body()?)?)).await,
+        Op::PublicProfile => {
+            let phone = fields::query(q, "phone").ok_or_else(|| ZapiError::invalid("Invalid field", "phone is required"))?;
+            let Reply::Profile(profile) = ask(call, Net::Profile(fields::phone_value(&json!(phone), "phone")?)).await?
+            else {
+                return Err(unexpected());
+            };
+            ok(&public_profile(&profile))
+        }
         Op::AvailableCategories => {
             let query = fields::query(q, "query").map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
             let query = query.map(|s| s.chars().take(read::MAX_QUERY_CHARS).collect());
             let Reply::Categories(found) = ask(call, Net::Categories { query }).await? else {
                 return Err(unexpected());
             };
-            ok(&found.iter().map(category).collect::<Vec<_>>())
+            ok(&found.iter().map(|c| category(&ListedCategory::from(c))).collect::<Vec<_>>())
         }
     }
 }
@@ -244,9 +257,22 @@ fn in_collection(p: &Product) -> Value {
     })
 }
 
-fn category(c: &Category) -> Value {
+/// A business profile as Z-API's documentation shows it (2026): `businessHours` is `null`
+/// when the business set none, and its `mode` `specificHours` unless it said otherwise.
+fn public_profile(p: &PublicProfile) -> Value {
+    let hours = p.hours.as_ref().map(|h| {
+        json!({"timezone": h.timezone, "days": h.days, "mode": h.mode.unwrap_or(HoursMode::SpecificHours)})
+    });
+    json!({
+        "description": p.description, "address": p.address, "email": p.email, "websites": p.websites,
+        "categories": p.categories.iter().map(category).collect::<Vec<_>>(), "businessHours": hours,
+        "hasCoverPhoto": p.has_cover_photo,
+    })
+}
+
+fn category(c: &ListedCategory) -> Value {
     let mut v = json!({"displayName": c.display_name, "id": c.id});
-    if let Some(label) = c.label {
+    if let Some(label) = &c.label {
         v["label"] = json!(label);
     }
     v
@@ -279,4 +305,35 @@ async fn profile(call: &Call<'_>, net: Net) -> Result<Resp, ZapiError> {
 
 fn unexpected() -> ZapiError {
     ZapiError::Account(AccountError::Unavailable("unexpected reply".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::account::business::{Hours, OpenInterval, Weekday, CATEGORIES};
+
+    #[test]
+    fn a_business_profile_has_the_shape_z_apis_documentation_shows() {
+        let monday = OpenInterval { day_of_week: Weekday::Monday, open_time: "08:00".into(), close_time: "18:00".into() };
+        let mut p = PublicProfile {
+            description: "Z API - Asas para sua imaginação".into(),
+            address: "Maringá".into(),
+            email: "zapi@example.com".into(),
+            websites: vec!["https://www.z-api.io".into()],
+            categories: vec![ListedCategory::from(&CATEGORIES[0])],
+            hours: Some(Hours { timezone: "America/Sao_Paulo".into(), mode: None, days: vec![monday] }),
+            has_cover_photo: false,
+        };
+        assert_eq!(
+            public_profile(&p),
+            json!({"description": "Z API - Asas para sua imaginação", "address": "Maringá", "email": "zapi@example.com",
+                "websites": ["https://www.z-api.io"],
+                "categories": [{"displayName": "Other Companies", "label": "OTHER_COMPANIES", "id": "629412378414563"}],
+                "businessHours": {"timezone": "America/Sao_Paulo", "mode": "specificHours",
+                    "days": [{"dayOfWeek": "MONDAY", "openTime": "08:00", "closeTime": "18:00"}]},
+                "hasCoverPhoto": false})
+        );
+        p.hours = None;
+        assert_eq!(public_profile(&p)["businessHours"], Value::Null);
+    }
 }

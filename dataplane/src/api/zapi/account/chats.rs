@@ -1,11 +1,14 @@
 //! Chats routes (seed 001, lines 6189–6690, and the HAR's `GET chat/{phone}`): the chat list
 //! (paged), one chat's metadata, changing a chat (read, unread, archive, pin, mute, clear,
-//! delete…) and the expiration of its messages. Changes answer `{"value": true}`, or
-//! `{"value": false}` when the network refuses them (an unknown number, a fourth pinned chat).
+//! delete…) and the expiration of its messages; and, from Z-API's documentation after seed 001,
+//! a WhatsApp Business owner's note on a chat (`POST chats/{phone}/notes`, shown as `notes` on
+//! the chat). Changes answer `{"value": true}`, or `{"value": false}` when the network refuses
+//! them (an unknown number, a fourth pinned chat); a note answers `{"success": …}` likewise.
 //! Runs on the request's task; its only I/O is the account call to the instance's shard.
 
 use chatedge_serve::Resp;
 use hyper::Method;
+use chatedge_config::Phone;
 use serde_json::{json, Value};
 
 use super::contacts::{page, path_phone, MAX_PAGE_SIZE};
@@ -13,7 +16,7 @@ use super::{ask, ok};
 use crate::api::zapi::fields::{self, Object};
 use crate::api::zapi::routes::{Params, Route};
 use crate::api::zapi::{Call, ZapiError};
-use crate::network::account::chats::{Call as Net, Change, ChatInfo, Expiration, Reply};
+use crate::network::account::chats::{Call as Net, Change, ChatInfo, Expiration, Note, Reply, MAX_NOTE_CHARS};
 use crate::network::account::AccountError;
 
 #[derive(Debug, Clone, Copy)]
@@ -22,6 +25,7 @@ pub enum Op {
     Get,
     Modify,
     Expiration,
+    Note,
 }
 
 pub static ROUTES: &[Route<Op>] = &[
@@ -30,6 +34,7 @@ pub static ROUTES: &[Route<Op>] = &[
     Route { path: "chat/{phone}", methods: "GET", label: "zapi.chat-metadata", op: Op::Get },
     Route { path: "modify-chat", methods: "POST", label: "zapi.modify-chat", op: Op::Modify },
     Route { path: "send-chat-expiration", methods: "POST", label: "zapi.send-chat-expiration", op: Op::Expiration },
+    Route { path: "chats/{phone}/notes", methods: "POST", label: "zapi.chats-notes", op: Op::Note },
 ];
 
 const ACTIONS: &[&str] =
@@ -53,11 +58,20 @@ pub async fn handle(call: &Call<'_>, _method: &Method, op: Op, params: &Params) 
         }
         Op::Modify => modify(&fields::object(&call.body)?)?,
         Op::Expiration => expiration(&fields::object(&call.body)?)?,
+        Op::Note => {
+            let net = note(path_phone(params)?, &fields::object(&call.body)?)?;
+            return answered(ask(call, net).await, "success");
+        }
     };
-    match ask(call, net).await {
-        Ok(_) => ok(&json!({"value": true})),
+    answered(ask(call, net).await, "value")
+}
+
+/// `{key: true}` when the network made the change, `{key: false}` when it refused it.
+fn answered(reply: Result<Reply, ZapiError>, key: &str) -> Result<Resp, ZapiError> {
+    match reply {
+        Ok(_) => ok(&json!({key: true})),
         Err(ZapiError::Account(AccountError::NotFound(_) | AccountError::Refused(_) | AccountError::Limit(_))) => {
-            ok(&json!({"value": false}))
+            ok(&json!({key: false}))
         }
         Err(e) => Err(e),
     }
@@ -97,13 +111,22 @@ fn metadata(c: &ChatInfo) -> Value {
     with_kind(v, c)
 }
 
-/// The spam flag (never set by chatedge) under both spellings, and what kind of chat it is.
+/// The spam flag (never set by chatedge) under both spellings, what kind of chat it is, and the
+/// owner's note when there is one.
 fn with_kind(mut v: Value, c: &ChatInfo) -> Value {
     v["isMarketSpam"] = json!("false");
     v["isMarkedSpam"] = json!("false");
     v["isGroup"] = json!(c.phone.is_group());
     v["isGroupAnnouncement"] = json!(c.announcement);
+    if let Some(n) = &c.note {
+        v["notes"] = noted(n);
+    }
     v
+}
+
+/// A note as Z-API's documentation shows it (times in Unix ms).
+fn noted(n: &Note) -> Value {
+    json!({"id": n.id, "content": n.content, "createdAt": n.created_ms, "lastUpdateAt": n.updated_ms})
 }
 
 fn muted(c: &ChatInfo) -> &'static str {
@@ -142,6 +165,12 @@ fn expiration(o: &Object) -> Result<Net, ZapiError> {
         _ => Expiration::Off,
     };
     Ok(Net::SetExpiration { phone, expiration })
+}
+
+/// `{"notes": "…"}` for the chat of the path; empty removes the note.
+fn note(phone: Phone, o: &Object) -> Result<Net, ZapiError> {
+    let content = fields::text(o, "notes", MAX_NOTE_CHARS, false)?.ok_or_else(|| missing("notes"))?;
+    Ok(Net::SetNote { phone, content })
 }
 
 fn missing(field: &str) -> ZapiError {
@@ -185,6 +214,20 @@ mod tests {
         assert!(matches!(net, Net::SetExpiration { expiration: Expiration::Hours24, .. }));
     }
 
+    fn phone() -> Phone {
+        Phone::parse("5544999999999").unwrap()
+    }
+
+    #[test]
+    fn a_note_is_written_as_given_and_an_empty_one_removes() {
+        for content in ["call back on Monday", ""] {
+            match note(phone(), &o(json!({"notes": content}))).unwrap() {
+                Net::SetNote { phone: p, content: c } => assert_eq!((p, c.as_str()), (phone(), content)),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
     #[test]
     fn each_bad_field_is_named() {
         let cases = [
@@ -194,6 +237,9 @@ mod tests {
             (expiration(&o(json!({"phone": "5544999999999"}))), "chatExpiration is required"),
             (expiration(&o(json!({"phone": "5544999999999", "chatExpiration": "1_YEAR"}))), "chatExpiration must be"),
             (expiration(&o(json!({"phone": "55ab", "chatExpiration": "OFF"}))), "phone"),
+            (note(phone(), &o(json!({}))), "notes is required"),
+            (note(phone(), &o(json!({"notes": 7}))), "notes must be a string"),
+            (note(phone(), &o(json!({"notes": "x".repeat(MAX_NOTE_CHARS + 1)}))), "notes is longer than 4096"),
         ];
         for (got, want) in cases {
             match got {
@@ -217,6 +263,7 @@ mod tests {
             profile_thumbnail: None,
             about: None,
             announcement: false,
+            note: None,
         };
         assert_eq!(
             listed(&c),
@@ -225,6 +272,13 @@ mod tests {
                 "isMuted": "1", "isMarketSpam": "false", "isMarkedSpam": "false", "isGroup": false,
                 "isGroupAnnouncement": false})
         );
+        let note = Note { id: "KlesU6f4f/Qd5d6VuAbvOMi31rg/F92owVe/xDYad1C=".into(), content: "texto".into(),
+            created_ms: 1_655_953_774_000, updated_ms: 1_655_953_775_000 };
+        let with_note = ChatInfo { note: Some(note), ..c };
+        let want = json!({"id": "KlesU6f4f/Qd5d6VuAbvOMi31rg/F92owVe/xDYad1C=", "content": "texto",
+            "createdAt": 1_655_953_774_000u64, "lastUpdateAt": 1_655_953_775_000u64});
+        assert_eq!(listed(&with_note)["notes"], want);
+        assert_eq!(metadata(&with_note)["notes"], want);
     }
 
     #[test]

@@ -381,7 +381,8 @@ fn participants(m: &Metadata) -> Vec<Value> {
 }
 
 /// A group's metadata; `invitationLinkError` (Z-API's documentation since 2025-09) says why a
-/// full metadata has no link: WhatsApp gives it to admins only (`not-authorized`). The light
+/// full metadata has no link: WhatsApp gives it to admins only, or to every member when the
+/// group's link mode lets them share it (`not-authorized`). The light
 /// form never asks for the link, so it has no error either.
 fn metadata(m: &Metadata, light: bool) -> Value {
     let link_error = (m.invitation_link.is_none() && !light).then_some("not-authorized");

@@ -5,7 +5,9 @@
 //! WhatsApp, adding or removing products gives a collection a new id, and a collection stays
 //! `PENDING` review for [`REVIEW_MS`] after each change. Lists are in id order, paged by
 //! [`PAGE`] with the last id of a page as the next page's cursor. Other numbers' catalogs are
-//! empty on the sim (it keeps no other businesses). Every call is refused on a normal account.
+//! empty on the sim (it keeps no other businesses' catalogs); their business profiles are what
+//! `/sim/contact-profile` recorded of them (`PublicProfile::business`). Every call but reading
+//! a business profile is refused on a normal account.
 
 use chatedge_config::Phone;
 use rand::Rng;
@@ -14,7 +16,8 @@ use serde_json::json;
 
 use super::{Cell, Cx, Loader, Table, World};
 use crate::network::account::business::{
-    category_id, Call, Collection, Cursor, Hours, Product, ProductDraft, Reply, CATEGORIES,
+    category_id, Call, Collection, Cursor, Hours, ListedCategory, Product, ProductDraft, PublicProfile, Reply,
+    CATEGORIES,
 };
 use crate::network::account::AccountError;
 use crate::store::StoreError;
@@ -37,7 +40,7 @@ pub struct Catalog {
     pub cart_enabled: Option<bool>,
 }
 
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Profile {
     pub description: String,
@@ -109,8 +112,32 @@ impl State {
     }
 }
 
+impl Profile {
+    /// The profile as anyone sees it (categories the directory no longer lists are left out).
+    pub fn public(&self) -> PublicProfile {
+        PublicProfile {
+            description: self.description.clone(),
+            address: self.address.clone(),
+            email: self.email.clone(),
+            websites: self.websites.clone(),
+            categories: self
+                .categories
+                .iter()
+                .filter_map(|id| CATEGORIES.iter().find(|c| c.id == id))
+                .map(ListedCategory::from)
+                .collect(),
+            hours: self.hours.clone(),
+            // The sim's businesses have no cover photo.
+            has_cover_photo: false,
+        }
+    }
+}
+
 pub fn apply(world: &mut World, call: Call, cx: &mut Cx) -> Result<Reply, AccountError> {
-    cx.business_only()?;
+    // Anyone may look at a business's profile; everything else is the business's own.
+    if !matches!(call, Call::Profile(_)) {
+        cx.business_only()?;
+    }
     let s = &mut world.business;
     match call {
         Call::SaveProduct(draft) => save_product(s, draft, cx),
@@ -198,6 +225,7 @@ pub fn apply(world: &mut World, call: Call, cx: &mut Cx) -> Result<Reply, Accoun
             }
             profile(s, cx, |p| p.categories = ids)
         }
+        Call::Profile(phone) => public_profile(s, &world.contacts, &phone, cx).map(Reply::Profile),
         Call::Categories { query } => {
             let q = query.map(|q| q.to_lowercase());
             let found = CATEGORIES
@@ -208,6 +236,28 @@ pub fn apply(world: &mut World, call: Call, cx: &mut Cx) -> Result<Reply, Accoun
             Ok(Reply::Categories(found))
         }
     }
+}
+
+/// The business profile `phone` shows: the account's own when it is a business, another
+/// number's as the directory records it.
+fn public_profile(
+    own: &State,
+    directory: &super::contacts::State,
+    phone: &Phone,
+    cx: &Cx,
+) -> Result<PublicProfile, AccountError> {
+    let not_a_business = || AccountError::NotFound(format!("a business profile of {phone}"));
+    if !cx.on_network(phone) {
+        return Err(not_a_business());
+    }
+    if cx.account.phone.as_ref() == Some(phone) {
+        return match cx.account.business {
+            true => Ok(own.profile.get().public()),
+            false => Err(not_a_business()),
+        };
+    }
+    let recorded = directory.public(phone).and_then(|p| p.business.as_ref());
+    recorded.map(Profile::public).ok_or_else(not_a_business)
 }
 
 fn profile(s: &mut State, cx: &mut Cx, change: impl FnOnce(&mut Profile)) -> Result<Reply, AccountError> {

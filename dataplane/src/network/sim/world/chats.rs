@@ -2,9 +2,9 @@
 //! last message time and unread count of each chat, memory only and bounded, since traffic
 //! must not cost a write per message; a restart forgets it, like a phone re-syncing its
 //! history), and the owner's settings per chat (archived, pinned, muted, read marks, cleared,
-//! expiration), one durable row per chat. The list is the union of both. Deleting a chat
-//! forgets both parts; its next message brings it back. At most [`MAX_PINNED`] chats are
-//! pinned, as on WhatsApp.
+//! expiration, and on a WhatsApp Business account the owner's note), one durable row per chat.
+//! The list is the union of both. Deleting a chat forgets both parts; its next message brings it
+//! back. At most [`MAX_PINNED`] chats are pinned, as on WhatsApp.
 //! Runs under the instance's world lock (`SimNetwork::change`: a shard's local task for account
 //! calls, the admin request's task for `/sim`); nothing here blocks or does I/O.
 
@@ -14,7 +14,7 @@ use chatedge_config::Phone;
 use serde::{Deserialize, Serialize};
 
 use super::{Cx, Loader, Table, World};
-use crate::network::account::chats::{Call, Change, ChatInfo, Expiration, Reply};
+use crate::network::account::chats::{Call, Change, ChatInfo, Expiration, Note, Reply};
 use crate::network::account::AccountError;
 use crate::store::StoreError;
 
@@ -38,6 +38,36 @@ pub struct Settings {
     /// When the messages were last cleared, Unix ms.
     pub cleared_at_ms: Option<u64>,
     pub expiration_seconds: u64,
+    /// The owner's note (WhatsApp Business only).
+    pub note: Option<NoteRow>,
+}
+
+/// A chat's note as it is kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NoteRow {
+    pub id: String,
+    pub content: String,
+    pub created_ms: u64,
+    pub updated_ms: u64,
+}
+
+impl NoteRow {
+    /// A new note: its id is 32 random bytes in base64, as WhatsApp's look.
+    fn new(content: String, now_ms: u64) -> NoteRow {
+        use base64::Engine as _;
+        let id = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>());
+        NoteRow { id, content, created_ms: now_ms, updated_ms: now_ms }
+    }
+
+    fn note(&self) -> Note {
+        Note {
+            id: self.id.clone(),
+            content: self.content.clone(),
+            created_ms: self.created_ms,
+            updated_ms: self.updated_ms,
+        }
+    }
 }
 
 /// What traffic showed of one chat (memory only).
@@ -97,6 +127,7 @@ fn info(world: &World, chat: &Phone) -> ChatInfo {
         profile_thumbnail: public.and_then(|p| p.picture_url.clone()),
         about: public.and_then(|p| p.about.clone()),
         announcement: world.groups.groups.get(chat.as_str()).is_some_and(|g| g.announcement),
+        note: s.note.as_ref().map(NoteRow::note),
     }
 }
 
@@ -138,7 +169,28 @@ pub fn apply(world: &mut World, call: Call, cx: &mut Cx) -> Result<Reply, Accoun
             }
             Ok(Reply::Done)
         }
+        Call::SetNote { phone, content } => {
+            cx.business_only()?;
+            reachable(&phone, cx)?;
+            let now = cx.now_ms;
+            change(&mut world.chats, &phone, cx, |s| s.note = noted(s.note.take(), content, now))?;
+            drop_if_default(&mut world.chats, &phone, cx);
+            Ok(Reply::Done)
+        }
     }
+}
+
+/// The chat's note after the owner wrote `content`: removed when it is empty, otherwise the
+/// same note (its id and creation kept) with new content, or a new one.
+fn noted(old: Option<NoteRow>, content: String, now_ms: u64) -> Option<NoteRow> {
+    if content.trim().is_empty() {
+        return None;
+    }
+    Some(match old {
+        Some(n) if n.content == content => n,
+        Some(n) => NoteRow { content, updated_ms: now_ms, ..n },
+        None => NoteRow::new(content, now_ms),
+    })
 }
 
 fn reachable(chat: &Phone, cx: &Cx) -> Result<(), AccountError> {
@@ -344,5 +396,56 @@ mod tests {
         }
         assert_eq!(w.chats.traffic.len(), MAX_TRAFFIC);
         assert!(!w.chats.traffic.contains_key("554410000000"), "the least recent is forgotten");
+    }
+
+    fn business_cx() -> Cx {
+        let mut c = cx();
+        c.account.business = true;
+        c
+    }
+
+    fn note_of(w: &mut World, p: &str) -> Option<Note> {
+        match apply(w, Call::Get(phone(p)), &mut cx()) {
+            Ok(Reply::Chat(chat)) => chat.note,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_business_owner_writes_changes_and_removes_a_chats_note() {
+        let mut w = world();
+        let write = |content: &str| Call::SetNote { phone: phone("554411111111"), content: content.into() };
+        let mut c = business_cx();
+        c.now_ms = 1_000;
+        apply(&mut w, write("call back on Monday"), &mut c).unwrap();
+        assert!(!c.into_parts().0.is_empty(), "the note is written to the store");
+        let first = note_of(&mut w, "554411111111").expect("a note");
+        assert_eq!((first.content.as_str(), first.created_ms, first.updated_ms), ("call back on Monday", 1_000, 1_000));
+        assert_eq!(first.id.len(), 44, "32 bytes in base64: {}", first.id);
+
+        let mut c = business_cx();
+        c.now_ms = 2_000;
+        apply(&mut w, write("called; send the quote"), &mut c).unwrap();
+        let changed = note_of(&mut w, "554411111111").expect("a note");
+        assert_eq!((changed.id.as_str(), changed.created_ms, changed.updated_ms), (first.id.as_str(), 1_000, 2_000));
+        assert_eq!(changed.content, "called; send the quote");
+        assert_eq!(list(&mut w)[0].note.as_ref(), Some(&changed), "the list shows it too");
+
+        saw_traffic(&mut w, &phone("554411111111"), 3_000, false);
+        apply(&mut w, write("  "), &mut business_cx()).unwrap();
+        assert_eq!(note_of(&mut w, "554411111111"), None, "empty content removes the note");
+        assert!(w.chats.settings.get("554411111111").is_none(), "a row back to defaults is dropped");
+    }
+
+    #[test]
+    fn notes_are_refused_on_a_normal_account_and_off_the_network() {
+        let mut w = world();
+        let mut c = cx();
+        let call = Call::SetNote { phone: phone("554411111111"), content: "x".into() };
+        assert_eq!(apply(&mut w, call, &mut c).unwrap_err(), AccountError::NotBusiness);
+        assert!(c.into_parts().0.is_empty());
+        let off = Call::SetNote { phone: phone("554411110000"), content: "x".into() };
+        assert!(matches!(apply(&mut w, off, &mut business_cx()), Err(AccountError::NotFound(_))));
+        assert!(list(&mut w).is_empty());
     }
 }

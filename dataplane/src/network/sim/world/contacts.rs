@@ -50,6 +50,8 @@ pub struct PublicProfile {
     /// `none`; absent, `all`. The sim's people never have the account saved, so anything but
     /// `all` keeps the account from adding them: it may only invite them.
     pub group_add: Option<String>,
+    /// The business profile the number shows, when it runs WhatsApp Business.
+    pub business: Option<super::business::Profile>,
 }
 
 impl PublicProfile {

@@ -57,6 +57,25 @@ pub struct Settings {
     pub admin_only_settings: bool,
     pub require_admin_approval: bool,
     pub admin_only_add_member: bool,
+    /// Every member may see and share the invitation link (WhatsApp's member link mode
+    /// `all_member_link`); otherwise only admins (`admin_link`, the default). Changed only by
+    /// other admins on the sim (`/sim/group-settings`): Z-API has no route for it.
+    pub all_members_share_link: bool,
+}
+
+impl Settings {
+    /// Who may share the invitation link, as Z-API names it.
+    pub fn link_mode(&self) -> &'static str {
+        match self.all_members_share_link {
+            true => "ALL_MEMBER_LINK",
+            false => "ADMIN_LINK",
+        }
+    }
+
+    /// Whether a participant with `role` may see the invitation link.
+    pub fn shows_link_to(&self, role: Role) -> bool {
+        role.admin() || self.all_members_share_link
+    }
 }
 
 /// Someone asking to join.
@@ -396,11 +415,16 @@ pub fn apply(world: &mut World, call: Call, cx: &mut Cx) -> Result<Reply, Accoun
             let key = resolve(world, &group)?;
             let (g, role) = member(world, &key, &me)?;
             let phone = Phone::parse(&key).map_err(|e| AccountError::Unavailable(e.to_string()))?;
-            Ok(Reply::Metadata(Box::new(g.metadata(&phone, with_link && role.admin()))))
+            Ok(Reply::Metadata(Box::new(g.metadata(&phone, with_link && g.settings.shows_link_to(role)))))
         }
         Call::InvitationLink { group, reset } => {
             let key = resolve(world, &group)?;
-            admin(world, &key, &me)?;
+            let (g, role) = member(world, &key, &me)?;
+            // Resetting the link is always an admin's; seeing it, a member's too when the
+            // group's link mode lets every member share it.
+            if reset || !g.settings.shows_link_to(role) {
+                admin(world, &key, &me)?;
+            }
             let phone = Phone::parse(&key).map_err(|e| AccountError::Unavailable(e.to_string()))?;
             let link = match reset {
                 true => world.groups.groups.update(&key, cx, |g| {

@@ -4,7 +4,9 @@
 //! and withdrawing the request. Each changes the group row like the account's own calls do
 //! (same bounds, every check before the first write) and, when the account is in the group
 //! (an admin, for join requests), queues seed 001's notification (lines 12325–12430,
-//! 12975–13000); the caller delivers it after the commit.
+//! 12975–13000) — or, for a change of who may share the invitation link, the
+//! GROUP_MEMBER_LINK_PROPERTY_UPDATE of Z-API's later documentation; the caller delivers it
+//! after the commit.
 
 use super::*;
 
@@ -102,19 +104,38 @@ pub fn members(
     Ok(plan.len())
 }
 
-/// `by`, an admin, changes the group's settings (seed 001 shows no notification for it).
+/// `by`, an admin, changes the group's settings (seed 001 shows no notification for them) and
+/// perhaps who may share its invitation link (`all_members_share_link`): a change of that is
+/// told to the account with GROUP_MEMBER_LINK_PROPERTY_UPDATE and its new `linkMode`.
 pub fn configure(
     world: &mut World,
     cx: &mut Cx,
     group: &Phone,
     by: &Phone,
     settings: SettingsChange,
+    all_members_share_link: Option<bool>,
 ) -> Result<(), AccountError> {
+    let me = me(cx)?;
     let g = world.groups.groups.get(group.as_str()).ok_or_else(|| AccountError::NotFound(format!("group {group}")))?;
     if !g.role(by).is_some_and(Role::admin) {
         return Err(AccountError::Refused(format!("{by} is not an admin of {group}")));
     }
-    world.groups.groups.update(group.as_str(), cx, |g| super::configure(&mut g.settings, settings));
+    let link_mode_changes = all_members_share_link.is_some_and(|all| all != g.settings.all_members_share_link);
+    let told = g.role(&me).is_some() && link_mode_changes;
+    let settings = world.groups.groups.update(group.as_str(), cx, |g| {
+        super::configure(&mut g.settings, settings);
+        if let Some(all) = all_members_share_link {
+            g.settings.all_members_share_link = all;
+        }
+        g.settings
+    });
+    if let (true, Some(settings)) = (told, settings) {
+        let mut n = notice(world, cx, group, "GROUP_MEMBER_LINK_PROPERTY_UPDATE", by, Vec::new(), None);
+        if let crate::network::incoming::IncomingContent::Notification(n) = &mut n.content {
+            n.link_mode = Some(settings.link_mode().to_owned());
+        }
+        cx.notices.push(n);
+    }
     Ok(())
 }
 
@@ -212,6 +233,20 @@ fn tell(
     params: Vec<String>,
     method: Option<&str>,
 ) {
+    let m = notice(world, cx, group, kind, actor, params, method);
+    cx.notices.push(m);
+}
+
+/// The notice of `kind` that `actor` did something to `group`, as the account receives it.
+fn notice(
+    world: &World,
+    cx: &Cx,
+    group: &Phone,
+    kind: &str,
+    actor: &Phone,
+    params: Vec<String>,
+    method: Option<&str>,
+) -> IncomingMessage {
     let mut n = Notification::new(kind);
     n.notification_parameters = Some(params.into_iter().map(NotificationParameter::Text).collect());
     (n.call_id, n.code, n.expires_at) = (Some(None), Some(None), Some(None));
@@ -219,5 +254,5 @@ fn tell(
     let mut m = IncomingMessage::notice(group.clone(), Some(actor.clone()), n);
     m.sender_name = world.groups.groups.get(group.as_str()).map(|g| g.subject.clone());
     m.at_ms = cx.now_ms;
-    cx.notices.push(m);
+    m
 }

@@ -212,3 +212,43 @@ fn linking_brings_members_into_the_announcement_group_and_unlinking_keeps_one_gr
     let by_community = GroupRef::Community(c.id.clone());
     assert_eq!(resolve(&w, &by_community).unwrap(), announcement.as_str());
 }
+
+#[test]
+fn a_link_mode_set_by_another_admin_is_told_and_lets_members_see_the_invitation_link() {
+    let mut w = world();
+    let owner = phone("554411111111");
+    let (g, _) = by_others::create(&mut w, &mut cx(), &owner, "g".into(), Vec::new(), true).unwrap();
+    let r = GroupRef::Group(g.clone());
+    let see = |w: &mut World, reset: bool| apply(w, Call::InvitationLink { group: r.clone(), reset }, &mut cx());
+    assert!(matches!(see(&mut w, false), Err(AccountError::Refused(_))), "a member, under ADMIN_LINK");
+
+    let link_mode = |w: &mut World, all: bool| {
+        let mut c = cx();
+        by_others::configure(w, &mut c, &g, &owner, SettingsChange::default(), Some(all)).unwrap();
+        let (batch, notices) = c.into_parts();
+        assert!(!batch.is_empty(), "the group row is written");
+        notices
+            .iter()
+            .map(|m| match &m.content {
+                IncomingContent::Notification(n) => {
+                    assert_eq!(n.notification_parameters.as_deref(), Some(&[][..]));
+                    (n.notification.clone(), n.link_mode.clone().unwrap_or_default())
+                }
+                other => panic!("{other:?}"),
+            })
+            .collect::<Vec<_>>()
+    };
+    let told = link_mode(&mut w, true);
+    assert_eq!(told, [("GROUP_MEMBER_LINK_PROPERTY_UPDATE".to_owned(), "ALL_MEMBER_LINK".to_owned())]);
+    assert!(matches!(see(&mut w, false), Ok(Reply::Link { .. })), "every member may share it now");
+    assert!(matches!(see(&mut w, true), Err(AccountError::Refused(_))), "resetting it stays an admin's");
+    let Reply::Metadata(m) = apply(&mut w, Call::Metadata { group: r.clone(), with_link: true }, &mut cx()).unwrap()
+    else {
+        panic!()
+    };
+    assert!(m.invitation_link.is_some());
+
+    assert!(link_mode(&mut w, true).is_empty(), "no change, nothing told");
+    assert_eq!(link_mode(&mut w, false)[0].1, "ADMIN_LINK");
+    assert!(matches!(see(&mut w, false), Err(AccountError::Refused(_))));
+}

@@ -1,10 +1,12 @@
 //! The business profile on WhatsApp Web through a real shard: each field a call changes
 //! reaches WhatsApp in its terms — opening hours as minutes after midnight per day, categories
 //! by WhatsApp's ids (a label names one) — and the catalog, which is not served on this
-//! network, is refused by name before anything is asked.
+//! network, is refused by name before anything is asked. Another number's business profile is
+//! asked of WhatsApp and read in the dialects' terms; a number that is not a business is not
+//! found.
 
 use super::*;
-use crate::network::account::business::{Call as B, Hours, HoursMode, OpenInterval, Weekday};
+use crate::network::account::business::{Call as B, Hours, HoursMode, OpenInterval, Reply as BR, Weekday};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn business_profile_changes_reach_whatsapp_in_its_terms_and_the_catalog_is_refused_by_name() {
@@ -65,5 +67,33 @@ async fn business_profile_changes_reach_whatsapp_in_its_terms_and_the_catalog_is
     let catalog = plane.account(B::Catalog { owner: None, cursor: None }).await;
     assert!(matches!(&catalog, Err(AccountError::Unsupported(why)) if why.contains("catalog")), "{catalog:?}");
     assert_eq!(asks(), before, "nothing refused was asked");
+    plane.crash().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_numbers_business_profile_is_asked_of_whatsapp() {
+    let (_dir, double, plane) = paired_plane().await;
+    double.on_whatsapp(&[CONTACT]);
+    let shop = wa::BusinessInfo {
+        description: "Padaria".into(),
+        categories: vec![("273819889462351".into(), "Restaurant".into())],
+        ..wa::BusinessInfo::default()
+    };
+    double.with_directory(|d| {
+        d.businesses.insert(CONTACT.to_owned(), shop);
+    });
+    let read = plane.account(B::Profile(phone(CONTACT))).await;
+    let Ok(AccountReply::Business(BR::Profile(p))) = read else { panic!("{read:?}") };
+    assert_eq!(
+        (p.description.as_str(), p.categories[0].label.as_deref(), p.hours),
+        ("Padaria", Some("RESTAURANT"), None)
+    );
+    assert!(double.calls().iter().any(|c| matches!(c, Call::Ask(wa::Query::BusinessOf(n)) if n == CONTACT)));
+
+    double.on_whatsapp(&[CONTACT, "5544911112222"]);
+    let plain = plane.account(B::Profile(phone("5544911112222"))).await;
+    assert!(matches!(plain, Err(AccountError::NotFound(_))), "not a business: {plain:?}");
+    let nobody = plane.account(B::Profile(phone("5544900000000"))).await;
+    assert!(matches!(nobody, Err(AccountError::NotFound(_))), "not on WhatsApp: {nobody:?}");
     plane.crash().await;
 }

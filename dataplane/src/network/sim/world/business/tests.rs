@@ -183,3 +183,35 @@ fn the_profile_keeps_what_was_set_and_categories_by_id_or_label() {
     assert!(found.iter().all(|c| c.display_name.to_lowercase().contains("auto")));
     assert!(!found.is_empty());
 }
+
+#[test]
+fn any_account_reads_the_business_profile_a_number_shows() {
+    use crate::network::sim::world::contacts::{self, PublicProfile};
+    let mut w = world();
+    w.contacts = contacts::State::empty();
+    let shop = Phone::parse("5544988887777").unwrap();
+    let recorded = Profile {
+        description: "Bakery".into(),
+        categories: vec!["273819889462351".into(), "retired-id".into()],
+        ..Profile::default()
+    };
+    let public = PublicProfile { business: Some(recorded), ..PublicProfile::default() };
+    w.contacts.set_public(&shop, public, &mut cx(false)).unwrap();
+
+    let mut c = cx(false);
+    let Reply::Profile(p) = apply(&mut w, Call::Profile(shop.clone()), &mut c).unwrap() else { panic!() };
+    assert!(c.into_parts().0.is_empty(), "reading writes nothing");
+    assert_eq!(p.description, "Bakery");
+    assert_eq!(p.categories.iter().map(|c| c.display_name.as_str()).collect::<Vec<_>>(), ["Restaurant"]);
+
+    let not_found = |w: &mut World, phone: &str, business: bool| {
+        let call = Call::Profile(Phone::parse(phone).unwrap());
+        matches!(apply(w, call, &mut cx(business)), Err(AccountError::NotFound(_)))
+    };
+    assert!(not_found(&mut w, "5544911112222", true), "a number with no business profile");
+    assert!(not_found(&mut w, "5544988880000", true), "a number off the network");
+    assert!(not_found(&mut w, "5511999990001", false), "its own number, on a normal account");
+    ok(&mut w, Call::SetAddress("Rua A, 1".into()));
+    let Reply::Profile(own) = ok(&mut w, Call::Profile(Phone::parse("5511999990001").unwrap())) else { panic!() };
+    assert_eq!(own.address, "Rua A, 1", "its own, on a business account");
+}
