@@ -4,6 +4,7 @@
 //! owner keeps on a chat.
 
 use chatedge_config::Phone;
+use serde::{Deserialize, Serialize};
 
 /// A change to one chat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,8 +46,9 @@ impl Expiration {
 /// The longest note on a chat, in characters (chatedge's bound; WhatsApp's app keeps notes short).
 pub const MAX_NOTE_CHARS: usize = 4_096;
 
-/// The note a WhatsApp Business owner keeps on a chat (one per chat).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The note a WhatsApp Business owner keeps on a chat (one per chat). The sim keeps it as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Note {
     /// Minted by the network when the note is first written; kept when it is changed.
     pub id: String,

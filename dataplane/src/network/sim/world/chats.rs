@@ -39,35 +39,7 @@ pub struct Settings {
     pub cleared_at_ms: Option<u64>,
     pub expiration_seconds: u64,
     /// The owner's note (WhatsApp Business only).
-    pub note: Option<NoteRow>,
-}
-
-/// A chat's note as it is kept.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NoteRow {
-    pub id: String,
-    pub content: String,
-    pub created_ms: u64,
-    pub updated_ms: u64,
-}
-
-impl NoteRow {
-    /// A new note: its id is 32 random bytes in base64, as WhatsApp's look.
-    fn new(content: String, now_ms: u64) -> NoteRow {
-        use base64::Engine as _;
-        let id = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>());
-        NoteRow { id, content, created_ms: now_ms, updated_ms: now_ms }
-    }
-
-    fn note(&self) -> Note {
-        Note {
-            id: self.id.clone(),
-            content: self.content.clone(),
-            created_ms: self.created_ms,
-            updated_ms: self.updated_ms,
-        }
-    }
+    pub note: Option<Note>,
 }
 
 /// What traffic showed of one chat (memory only).
@@ -127,7 +99,7 @@ fn info(world: &World, chat: &Phone) -> ChatInfo {
         profile_thumbnail: public.and_then(|p| p.picture_url.clone()),
         about: public.and_then(|p| p.about.clone()),
         announcement: world.groups.groups.get(chat.as_str()).is_some_and(|g| g.announcement),
-        note: s.note.as_ref().map(NoteRow::note),
+        note: s.note,
     }
 }
 
@@ -182,14 +154,19 @@ pub fn apply(world: &mut World, call: Call, cx: &mut Cx) -> Result<Reply, Accoun
 
 /// The chat's note after the owner wrote `content`: removed when it is empty, otherwise the
 /// same note (its id and creation kept) with new content, or a new one.
-fn noted(old: Option<NoteRow>, content: String, now_ms: u64) -> Option<NoteRow> {
+fn noted(old: Option<Note>, content: String, now_ms: u64) -> Option<Note> {
     if content.trim().is_empty() {
         return None;
     }
     Some(match old {
         Some(n) if n.content == content => n,
-        Some(n) => NoteRow { content, updated_ms: now_ms, ..n },
-        None => NoteRow::new(content, now_ms),
+        Some(n) => Note { content, updated_ms: now_ms, ..n },
+        None => {
+            // 32 random bytes in base64, as WhatsApp's note ids look.
+            use base64::Engine as _;
+            let id = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>());
+            Note { id, content, created_ms: now_ms, updated_ms: now_ms }
+        }
     })
 }
 

@@ -130,11 +130,9 @@ pub fn configure(
         g.settings
     });
     if let (true, Some(settings)) = (told, settings) {
-        let mut n = notice(world, cx, group, "GROUP_MEMBER_LINK_PROPERTY_UPDATE", by, Vec::new(), None);
-        if let crate::network::incoming::IncomingContent::Notification(n) = &mut n.content {
-            n.link_mode = Some(settings.link_mode().to_owned());
-        }
-        cx.notices.push(n);
+        let n = group_notice("GROUP_MEMBER_LINK_PROPERTY_UPDATE", Vec::new(), None);
+        let n = Notification { link_mode: Some(settings.link_mode().to_owned()), ..n };
+        deliver(world, cx, group, by, n);
     }
     Ok(())
 }
@@ -233,26 +231,22 @@ fn tell(
     params: Vec<String>,
     method: Option<&str>,
 ) {
-    let m = notice(world, cx, group, kind, actor, params, method);
-    cx.notices.push(m);
+    deliver(world, cx, group, actor, group_notice(kind, params, method));
 }
 
-/// The notice of `kind` that `actor` did something to `group`, as the account receives it.
-fn notice(
-    world: &World,
-    cx: &Cx,
-    group: &Phone,
-    kind: &str,
-    actor: &Phone,
-    params: Vec<String>,
-    method: Option<&str>,
-) -> IncomingMessage {
+/// A group notice of `kind` as the seed shows them: its parameters, no call, code nor expiry.
+fn group_notice(kind: &str, params: Vec<String>, method: Option<&str>) -> Notification {
     let mut n = Notification::new(kind);
     n.notification_parameters = Some(params.into_iter().map(NotificationParameter::Text).collect());
     (n.call_id, n.code, n.expires_at) = (Some(None), Some(None), Some(None));
     n.request_method = method.map(str::to_owned);
+    n
+}
+
+/// Queues `n`, which `actor` caused in `group`, for the account.
+fn deliver(world: &World, cx: &mut Cx, group: &Phone, actor: &Phone, n: Notification) {
     let mut m = IncomingMessage::notice(group.clone(), Some(actor.clone()), n);
     m.sender_name = world.groups.groups.get(group.as_str()).map(|g| g.subject.clone());
     m.at_ms = cx.now_ms;
-    m
+    cx.notices.push(m);
 }
