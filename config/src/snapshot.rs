@@ -726,6 +726,31 @@ pub struct SessionReport {
     /// increment: a repeated, reordered or retried report restates the same numbers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub usage: Vec<DailyUsage>,
+    /// The data plane's UTC day (on its clock): the control plane answers with what this node's
+    /// accounts under a `dailyQuota` sent that day on other data planes (`ReportAnswer`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub today: Option<u32>,
+}
+
+/// The control plane's answer to a [`SessionReport`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportAnswer {
+    #[serde(default)]
+    pub value: bool,
+    /// For each account under a `dailyQuota` with an instance on the reporting node: its sends
+    /// of the report's `today` that other data plane processes counted (none: not listed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub elsewhere: Vec<AccountSends>,
+}
+
+/// An account's sends of one UTC day on the data planes other than the one asking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountSends {
+    pub account: crate::ids::TenantId,
+    pub day: u32,
+    pub sent: u64,
 }
 
 /// One instance's messages on one UTC day, as counted by the data plane that serves it: sends

@@ -190,6 +190,8 @@ pub fn view(r: &Registry, t: &TenantRecord) -> serde_json::Value {
         "securityToken": s.client_token.as_ref().map(|c| serde_json::json!({"enabled": c.enabled})),
         "ipAllowlist": {"enabled": s.ip_allowlist.enabled, "ips": s.ip_allowlist.ips},
         "optOutKeywords": t.tenant.opt_out_keywords,
+        "limits": t.tenant.limits,
+        "pacing": t.tenant.pacing,
     })
 }
 

@@ -248,6 +248,50 @@ impl ControlPlane {
         .unwrap_or_else(|e| Err(CpError::refused(500, "Internal error", format!("usage task failed: {e}"))))
     }
 
+    /// For each account under a `dailyQuota` with an instance on data plane `node`: its sends
+    /// of `day` that data plane processes other than `process` counted (the answer to that
+    /// process's report; accounts with none there are left out).
+    pub async fn sends_elsewhere(
+        self: &Arc<Self>,
+        node: NodeId,
+        process: NodeId,
+        day: u32,
+    ) -> Result<Vec<chatedge_config::snapshot::AccountSends>, CpError> {
+        let accounts: Vec<(chatedge_config::TenantId, Vec<chatedge_config::InstanceId>)> = self.registry_read(|r| {
+            let quota = |t: &chatedge_config::TenantId| {
+                r.tenants.get(t).and_then(|t| t.tenant.limits).and_then(|l| l.daily_quota).is_some()
+            };
+            let mut by: HashMap<chatedge_config::TenantId, Vec<chatedge_config::InstanceId>> = r
+                .instances
+                .values()
+                .filter(|i| i.owner() == node && quota(&i.config.tenant))
+                .map(|i| (i.config.tenant, Vec::new()))
+                .collect();
+            for i in r.instances.values() {
+                if let Some(list) = by.get_mut(&i.config.tenant) {
+                    list.push(i.config.id);
+                }
+            }
+            by.into_iter().collect()
+        });
+        if accounts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let cp = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut out = Vec::new();
+            for (account, instances) in accounts {
+                let sent = cp.usage.sent_elsewhere(&cp.store, &instances, day, &process).map_err(CpError::from)?;
+                if sent > 0 {
+                    out.push(chatedge_config::snapshot::AccountSends { account, day, sent });
+                }
+            }
+            Ok(out)
+        })
+        .await
+        .unwrap_or_else(|e| Err(CpError::refused(500, "Internal error", format!("usage task failed: {e}"))))
+    }
+
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.version.subscribe()
     }

@@ -69,7 +69,7 @@ mod tests {
     use super::*;
 
     fn report(node: NodeId, boot_ms: u64, seq: u64, online: &[InstanceId]) -> SessionReport {
-        SessionReport { node, boot_ms, seq, online: online.to_vec(), usage: Vec::new() }
+        SessionReport { node, boot_ms, seq, online: online.to_vec(), usage: Vec::new(), today: None }
     }
 
     #[test]

@@ -103,6 +103,29 @@ impl Usage {
         store.delete_where(Cf::Usage, |k| day_of(k).is_some_and(|day| day < keep_from))
     }
 
+    /// The sends of `instances` together on `day` that processes other than `except` counted
+    /// (what `except` adds to its own count to hold an account to its quota on every data
+    /// plane). Blocking: run off the event loop.
+    pub fn sent_elsewhere(
+        &self,
+        store: &Store,
+        instances: &[InstanceId],
+        day: u32,
+        except: &NodeId,
+    ) -> Result<u64, StoreError> {
+        let mut sum = 0u64;
+        for id in instances {
+            let rows: Vec<(Vec<u8>, Counted)> =
+                store.range(Cf::Usage, &day_start(id, day), &day_start(id, day.saturating_add(1)))?;
+            for (k, c) in rows {
+                if k.get(InstanceId::LEN + 4..) != Some(except.as_bytes().as_slice()) {
+                    sum = sum.saturating_add(c.sent);
+                }
+            }
+        }
+        Ok(sum)
+    }
+
     /// `instance`'s figures at `now_ms`: today's counts and the sends of this month so far.
     pub fn figures(&self, store: &Store, instance: &InstanceId, now_ms: u64) -> Result<Figures, StoreError> {
         let today = (now_ms / DAY_MS) as u32;
@@ -192,5 +215,28 @@ mod tests {
         let next_day = usage.figures(&store, &a, MARCH_10 + DAY_MS).unwrap();
         assert_eq!((next_day.sent_today, next_day.sent_this_month), (0, 7));
         assert_eq!(usage.figures(&store, &b, MARCH_10).unwrap().sent_today, 9);
+    }
+
+    #[test]
+    fn what_an_account_sent_elsewhere_leaves_out_the_asking_process_and_other_days() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let usage = Usage::default();
+        let (a, b, stranger) = (InstanceId::generate(), InstanceId::generate(), InstanceId::generate());
+        let (here, there, third) = (NodeId::random(), NodeId::random(), NodeId::random());
+        usage.record(&store, here, &[counts(a, MARCH_10, 4, 0)]).unwrap();
+        usage
+            .record(
+                &store,
+                there,
+                &[counts(a, MARCH_10, 2, 0), counts(b, MARCH_10, 3, 9), counts(stranger, MARCH_10, 50, 0)],
+            )
+            .unwrap();
+        usage.record(&store, third, &[counts(b, MARCH_10, 1, 0), counts(b, MARCH_10 - DAY_MS, 70, 0)]).unwrap();
+        let today = day(MARCH_10);
+        assert_eq!(usage.sent_elsewhere(&store, &[a, b], today, &here).unwrap(), 2 + 3 + 1);
+        assert_eq!(usage.sent_elsewhere(&store, &[a, b], today, &there).unwrap(), 4 + 1);
+        assert_eq!(usage.sent_elsewhere(&store, &[a, b], today - 1, &here).unwrap(), 70);
+        assert_eq!(usage.sent_elsewhere(&store, &[], today, &here).unwrap(), 0);
     }
 }

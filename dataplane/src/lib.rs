@@ -170,6 +170,7 @@ pub async fn run(
     let whatsapp_web = None;
     let recovered = shard::recovery::load(&store, n)?;
     let clock = campaigns::Campaigns::open_clock(&store, opts.test_clock)?;
+    let accounts: Arc<shard::account_quota::AccountCounts> = Arc::default();
     let deps = ShardDeps {
         store: store.clone(),
         config: sync.shared(),
@@ -182,7 +183,7 @@ pub async fn run(
         media: media.clone(),
         opt_out_keywords: config.campaigns.opt_out_keywords.clone(),
         clock: clock.clone(),
-        accounts: Arc::default(),
+        accounts: accounts.clone(),
         pin_to_cores: config.dataplane.pin_shards,
     };
     let (shards, shard_threads) =
@@ -220,6 +221,8 @@ pub async fn run(
         metrics: metrics.clone(),
         store: store.clone(),
         clock: clock.clone(),
+        accounts,
+        config: sync.shared(),
     };
     let reporter = tokio::spawn(sync::report::run(reporter, shutdown.clone()));
     if sync.version() == 0 && !sync.wait_for(1, FIRST_SYNC_WAIT).await {

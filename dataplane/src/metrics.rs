@@ -17,12 +17,14 @@ pub struct Metrics {
     /// Tells this set of families from another one in the same process (tests run several
     /// data planes), for the per-thread series of [`Metrics::record_request`].
     id: u64,
-    /// Campaigns (issue 14): recipients by outcome, opt-outs, runs by event, live feeders,
-    /// feeds the shard refused (queue full, store busy), CSV rows imported by result.
+    /// Campaigns (issue 14): recipients by outcome, opt-outs, runs by event, live feeders and
+    /// those a daily limit holds until the next day, feeds the shard refused (queue full,
+    /// store busy, the day's limits), CSV rows imported by result.
     pub campaign_recipients: IntCounterVec,
     pub campaign_suppressions: IntCounter,
     pub campaign_runs: IntCounterVec,
     pub campaign_feeders: IntGauge,
+    pub campaign_feeders_held: IntGauge,
     pub campaign_feed_waits: IntCounter,
     pub campaign_csv_rows: IntCounterVec,
     pub campaign_exports: IntCounterVec,
@@ -82,6 +84,9 @@ pub struct Metrics {
     pub config_updates: IntCounterVec,
     /// Session reports to the control plane by outcome: sent, failed.
     pub session_reports: IntCounterVec,
+    /// Today's sends of this node's accounts under a daily quota on other data planes, as the
+    /// control plane last answered a report (counted against their quota here too).
+    pub account_sends_elsewhere: IntGauge,
     pub control_plane_connected: IntGauge,
     /// Instances held out of service because this node refused their configuration.
     pub quarantined_instances: IntGauge,
@@ -487,6 +492,13 @@ impl Metrics {
                     &["outcome"],
                 ),
             ),
+            account_sends_elsewhere: register(
+                &r,
+                IntGauge::new(
+                    "chatedge_dp_account_sends_elsewhere",
+                    "today's sends on other data planes of this node's accounts under a dailyQuota, as the control plane last said",
+                ),
+            ),
             control_plane_connected: register(
                 &r,
                 IntGauge::new("chatedge_dp_control_plane_connected", "1 while the config stream is up"),
@@ -750,7 +762,7 @@ impl Metrics {
                 IntCounterVec::new(
                     Opts::new(
                         "chatedge_dp_campaign_runs_total",
-                        "campaign lifecycle events (created, scheduled, started, paused, resumed, cancelled, finished)",
+                        "campaign lifecycle events (created, scheduled, started, paused, resumed, cancelled, finished, deleted)",
                     ),
                     &["event"],
                 ),
@@ -759,11 +771,18 @@ impl Metrics {
                 &r,
                 IntGauge::new("chatedge_dp_campaign_feeders", "campaign runs being fed into their instance's queue"),
             ),
+            campaign_feeders_held: register(
+                &r,
+                IntGauge::new(
+                    "chatedge_dp_campaign_feeders_held",
+                    "campaign runs waiting for the next UTC day: their account's dailyQuota or their instance's daily limit is used up",
+                ),
+            ),
             campaign_feed_waits: register(
                 &r,
                 IntCounter::new(
                     "chatedge_dp_campaign_feed_refusals_total",
-                    "campaign feeds the shard refused for now (queue full, store busy or failing): retried",
+                    "campaign feeds the shard refused for now (queue full, store busy or failing, the day's limits taken meanwhile): retried",
                 ),
             ),
             campaign_csv_rows: register(

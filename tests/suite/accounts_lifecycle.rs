@@ -1,8 +1,8 @@
 //! Accounts and the instance lifecycle: a trial not subscribed within two days is deleted with
 //! its queued messages; an account's first integrator token creates 25 instances, a definitive
 //! one has no cap, a revoked one is refused at once; a disabled account's instances stop
-//! sending and say why, and what they had queued waits until the account is enabled again; the
-//! bootstrap token is definitive.
+//! sending and say why, and what they had queued waits until the account is enabled again; an
+//! account's own pacing holds its messages and lifts at once; the bootstrap token is definitive.
 
 use crate::accounts_support;
 use crate::common;
@@ -176,6 +176,60 @@ async fn a_disabled_accounts_queued_messages_wait_and_leave_once_it_is_enabled()
     assert_eq!(queue_count(&http, &ce, &inst).await, json!(0));
     drop(ce);
     drop(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_accounts_own_pacing_applies_to_the_message_waiting_now_and_lifts_without_a_restart() {
+    let dir = temp_dir();
+    let ce = Chatedge::up(dir.path(), &config());
+    let http = Http::new();
+    let acme = create_account(&http, &ce, "acme").await;
+    let inst = create(&http, &ce, &acme.token, "paced").await;
+    pair(&http, &ce, &inst, "5511944440030").await;
+    let pacing = format!("accounts/{}/pacing", acme.id);
+    let hour = json!({"minDelayMs": 3_600_000, "maxDelayMs": 3_600_000});
+    let (s, v) = admin(&http, &ce, Method::PUT, &pacing, Some(hour.clone())).await;
+    assert_eq!((s, v["pacing"].clone()), (200, hour.clone()), "{v}");
+    let (_, shown) = admin(&http, &ce, Method::GET, &format!("accounts/{}", acme.id), None).await;
+    assert_eq!(shown["pacing"], hour, "the account shows its pacing: {shown}");
+
+    // The first message leaves at once; the next two wait out an hour's pause.
+    let phones: Vec<String> = (1..=3).map(|i| format!("551194444004{i}")).collect();
+    for phone in &phones {
+        assert_eq!(send_text(&http, &ce, &inst, phone).await.0, 200);
+    }
+    let first =
+        eventually(PATIENCE, || async { (sim_received(&http, &ce, &inst, &phones[0]).await.len() == 1).then_some(()) });
+    assert!(first.await.is_some(), "the first message leaves");
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(queue_count(&http, &ce, &inst).await, json!(2), "the others wait out the account's pause");
+
+    // Back to the data plane's pacing (none here): the waiting messages go now, not in an hour.
+    let (s, v) = admin(&http, &ce, Method::PUT, &pacing, Some(json!({}))).await;
+    assert_eq!((s, v["pacing"].clone()), (200, serde_json::Value::Null), "{v}");
+    let rest = eventually(PATIENCE, || async {
+        let mut all = 0;
+        for phone in &phones[1..] {
+            all += sim_received(&http, &ce, &inst, phone).await.len();
+        }
+        (all == 2).then_some(())
+    });
+    assert!(rest.await.is_some(), "the pause drawn under the old pacing does not hold them");
+
+    let bad = [
+        json!({"minDelayMs": 5_000, "maxDelayMs": 10}),
+        json!({"minDelayMs": 1_000}),
+        json!({"minDelayMs": 0, "maxDelayMs": 3_600_001}),
+        json!({"minDelay": 1}),
+    ];
+    for body in bad {
+        let (s, v) = admin(&http, &ce, Method::PUT, &pacing, Some(body.clone())).await;
+        assert_eq!(s, 400, "{body}: {v}");
+    }
+    let (_, shown) = admin(&http, &ce, Method::GET, &format!("accounts/{}", acme.id), None).await;
+    assert_eq!(shown["pacing"], serde_json::Value::Null, "a refused change changes nothing: {shown}");
+    let (s, _) = admin(&http, &ce, Method::PUT, "accounts/00000000000000000000000000000000/pacing", Some(hour)).await;
+    assert_eq!(s, 404);
 }
 
 /// Every byte of every file under `dir`.

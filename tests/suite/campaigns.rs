@@ -2,8 +2,9 @@
 //! the sim network with pacing 0: an audience and variables from one CSV upload, a campaign
 //! with variables and buttons, each recipient's own text, opt-outs, numbers not on the
 //! network, results that match the statuses the sim produced, the CSV export, a scheduled run
-//! on the test clock across a restart, `kill -9` in the middle of a run, and an interactive
-//! send that overtakes a running campaign.
+//! on the test clock across a restart, `kill -9` in the middle of a run, an interactive send
+//! that overtakes a running campaign, a run held by its account's daily quota, and deleting
+//! audiences, groups and campaigns.
 
 use crate::common;
 
@@ -669,4 +670,158 @@ async fn an_interactive_send_overtakes_a_running_campaign() {
         c["state"] == json!("done") && c["results"]["Sent"].as_u64() == Some(total)
     })
     .await;
+}
+
+/// Sets the account's daily quota through the control plane's admin API.
+async fn set_daily_quota(http: &Http, ce: &Chatedge, quota: u64) {
+    let url = format!("{}/admin/accounts/{}/limits", ce.cp, account_of(ce));
+    let body = json!({ "dailyQuota": quota }).to_string().into_bytes();
+    let (s, v) =
+        http.raw(Method::PUT, &url, Some(&ce.admin_token), &[("content-type", "application/json")], body).await;
+    assert_eq!(s, 200, "limits: {v}");
+}
+
+async fn set_clock(http: &Http, ce: &Chatedge, now_ms: u64) {
+    let (s, v) = http.post(&format!("{}/admin/clock", ce.dp), Some(&ce.admin_token), &json!({"nowMs": now_ms})).await;
+    assert_eq!(s, 200, "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_counts_against_the_accounts_daily_quota_and_is_held_until_the_next_day_even_across_a_kill_9() {
+    let dir = temp_dir();
+    let ce = Chatedge::up_with(dir.path(), FAST, &["--test-clock"]);
+    let http = Http::new();
+    let inst = create_instance(&http, &ce, None).await;
+    pair(&http, &ce, &inst, "5511999990001").await;
+    let midnight: u64 = 4_102_444_800_000; // 2100-01-01T00:00Z
+    set_clock(&http, &ce, midnight + 10 * 3_600_000).await;
+    set_daily_quota(&http, &ce, 5).await;
+    let send = json!({"phone": "5511977770001", "message": "interactive"});
+    let (s, v) = http.post(&ce.instance_url(&inst, "send-text"), None, &send).await;
+    assert_eq!(s, 200, "one interactive send within the quota: {v}");
+    let contacts: Vec<Value> = (0..6u64).map(|i| json!({"number": format!("{}", 5511975000001u64 + i * 10)})).collect();
+    let (s, v) = api(&http, &ce, &inst, "create/audience", &json!({"id": "quota", "contacts": contacts})).await;
+    assert_eq!((s, v["added"].clone()), (200, json!(6)), "{v}");
+    let body =
+        json!({"title": "Quota", "message": "Counted", "options": {"runImmediately": true, "audiences": ["quota"]}});
+    let (s, created) = api(&http, &ce, &inst, "create/campaign", &body).await;
+    assert_eq!(s, 200, "{created}");
+    let id = created["campaignId"].as_str().unwrap().to_owned();
+
+    // Four of the six fit in what the interactive send left of five; the run is held, and says so.
+    let next_day = midnight + 86_400_000;
+    let held = json!({"by": "dailyQuota", "limit": 5, "until": next_day});
+    let c = wait_campaign(&http, &ce, &inst, &id, "held by the quota after four", |c| {
+        c["runs"][0]["held"] == held && c["results"]["Sent"] == json!(4)
+    })
+    .await;
+    assert_eq!((c["state"].clone(), c["results"]["Queued"].clone()), (json!("running"), json!(4)), "{c}");
+    assert_eq!(metrics::sum(&http, &ce.dp, "chatedge_dp_campaign_feeders_held", "").await, 1.0);
+    let (s, v) = http.post(&ce.instance_url(&inst, "send-text"), None, &send).await;
+    assert_eq!((s, v["error"].clone()), (429, json!("Daily quota reached")), "the campaign used the rest: {v}");
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(campaign(&http, &ce, &inst, &id).await["results"]["Queued"], json!(4), "a held run queues nothing");
+
+    // The counts are durable with the messages: a kill -9 does not give the quota back.
+    ce.kill_9();
+    let ce = Chatedge::up_with(dir.path(), FAST, &["--test-clock"]);
+    wait_connected(&http, &ce, &inst).await;
+    wait_campaign(&http, &ce, &inst, &id, "held again after the restart", |c| c["runs"][0]["held"] == held).await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(campaign(&http, &ce, &inst, &id).await["results"]["Queued"], json!(4), "still four after a restart");
+
+    // The next UTC day the run goes on and finishes.
+    set_clock(&http, &ce, next_day + 60_000).await;
+    let c = wait_campaign(&http, &ce, &inst, &id, "finished the next day", |c| {
+        c["state"] == json!("done") && c["results"]["Sent"] == json!(6)
+    })
+    .await;
+    assert_eq!(c["runs"][0]["held"], Value::Null, "{c}");
+    assert_eq!(metrics::sum(&http, &ce.dp, "chatedge_dp_campaign_feeders_held", "").await, 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_refuses_what_a_campaign_still_needs_and_removes_the_rest_for_good() {
+    let dir = temp_dir();
+    let ce = Chatedge::up_with(dir.path(), FAST, &[]);
+    let http = Http::new();
+    let inst = create_instance(&http, &ce, None).await;
+    pair(&http, &ce, &inst, "5511999990001").await;
+    let contacts = json!([{"number": "5511976000001"}, {"number": "5511976000011"}]);
+    let (s, v) = api(&http, &ce, &inst, "create/audience", &json!({"id": "gone", "contacts": contacts})).await;
+    assert_eq!(s, 200, "{v}");
+    let values = json!([{"number": "5511976000001", "name": "Ana"}, {"number": "5511976000011", "name": "Bia"}]);
+    let group = json!({"id": "names", "fields": ["name"], "values": values});
+    let (s, v) = api(&http, &ce, &inst, "create/variable/group", &group).await;
+    assert_eq!(s, 200, "{v}");
+    let body = json!({"title": "Done", "message": "Hi {names.name}", "buttons": [{"text": "Yes", "type": "input", "input": "YES"}],
+                      "options": {"runImmediately": true, "audiences": ["gone"]}});
+    let (s, created) = api(&http, &ce, &inst, "create/campaign", &body).await;
+    assert_eq!(s, 200, "{created}");
+    let done = created["campaignId"].as_str().unwrap().to_owned();
+    wait_campaign(&http, &ce, &inst, &done, "sent to both", |c| {
+        c["state"] == json!("done") && c["results"]["Sent"] == json!(2)
+    })
+    .await;
+    input_group(&http, &ce, &inst, &done).await;
+    let body =
+        json!({"title": "Later", "message": "Soon", "options": {"timeToRun": 4_102_444_800u64, "audiences": ["gone"]}});
+    let (s, created) = api(&http, &ce, &inst, "create/campaign", &body).await;
+    assert_eq!((s, created["campaign"]["state"].clone()), (200, json!("scheduled")), "{created}");
+    let later = created["campaignId"].as_str().unwrap().to_owned();
+
+    // Refused while something needs it, naming what does; nothing is deleted.
+    let refusals = [
+        ("delete/audience", json!({"id": "gone"}), &later),
+        ("delete/variable/group", json!({"id": "names"}), &done),
+        ("delete/variable/group", json!({"id": done}), &done),
+        ("delete/campaign", json!({"campaignId": later}), &later),
+    ];
+    for (path, body, named) in &refusals {
+        let (s, v) = api(&http, &ce, &inst, path, body).await;
+        assert_eq!((s, v["error"].clone()), (409, json!("Conflict")), "{path} {body}: {v}");
+        assert!(v["message"].as_str().unwrap().contains(named.as_str()), "{path} names {named}: {v}");
+    }
+    let bad = [
+        ("delete/campaign", json!({}), 400, Some("campaignId")),
+        ("delete/audience", json!({"id": "all"}), 400, Some("id")),
+        ("delete/audience", json!({"id": "nope"}), 404, None),
+        ("delete/variable/group", json!({"id": "nope"}), 404, None),
+    ];
+    for (path, body, status, field) in bad {
+        let (s, v) = api(&http, &ce, &inst, path, &body).await;
+        assert_eq!((s, v.get("field").and_then(Value::as_str)), (status, field), "{path} {body}: {v}");
+    }
+    assert_eq!(campaign(&http, &ce, &inst, &done).await["results"]["Sent"], json!(2), "the refusals changed nothing");
+
+    // The finished campaign goes, with its rows and its input group; a later press of its
+    // button stores nothing. Then the rest, each once nothing needs it.
+    let (s, v) = api(&http, &ce, &inst, "delete/campaign", &json!({"campaignId": done})).await;
+    assert_eq!((s, v["deleted"].clone()), (200, json!(true)), "{v}");
+    press(&http, &ce, &inst, "5511976000001", &format!("{done}#1"), "Yes").await;
+    let (s, v) = api(&http, &ce, &inst, "cancel/campaign", &json!({"campaignId": later})).await;
+    assert_eq!(s, 200, "{v}");
+    for (path, body) in [
+        ("delete/campaign", json!({"campaignId": later})),
+        ("delete/variable/group", json!({"id": "names"})),
+        ("delete/audience", json!({"id": "gone"})),
+    ] {
+        let (s, v) = api(&http, &ce, &inst, path, &body).await;
+        assert_eq!((s, v["deleted"].clone()), (200, json!(true)), "{path}: {v}");
+    }
+
+    // Gone for good: after a restart nothing lists them and deleting again finds nothing.
+    ce.terminate();
+    let ce = Chatedge::up_with(dir.path(), FAST, &[]);
+    wait_connected(&http, &ce, &inst).await;
+    let (s, list) = api(&http, &ce, &inst, "retrieve/campaigns", &json!({})).await;
+    assert_eq!((s, list), (200, json!([])));
+    let (s, groups) = api(&http, &ce, &inst, "retrieve/variable/groups", &json!({})).await;
+    assert_eq!((s, groups), (200, json!([])), "the group and the campaign's input group are gone");
+    let (s, v) = api(&http, &ce, &inst, "retrieve/audiences", &json!({})).await;
+    assert_eq!((s, v["audiences"].clone()), (200, json!([])));
+    let (s, _) = api(&http, &ce, &inst, "retrieve/campaign", &json!({"campaignId": done, "format": "json"})).await;
+    assert_eq!(s, 404, "no campaign, no rows to read");
+    let (s, _) = api(&http, &ce, &inst, "delete/campaign", &json!({"campaignId": done})).await;
+    assert_eq!(s, 404);
 }

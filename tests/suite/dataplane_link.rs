@@ -5,8 +5,8 @@
 //! owner, which enforces the account's rules on the client's own address; a revoked credential
 //! is refused and its stream ends; a data plane refuses a control plane whose certificate does
 //! not match its pin (and keeps serving its snapshot); an instance whose configuration a data
-//! plane refuses is quarantined alone; plain HTTP to a control plane off this machine is
-//! refused at start.
+//! plane refuses is quarantined alone; an account's daily quota holds over both data planes;
+//! plain HTTP to a control plane off this machine is refused at start.
 
 use crate::common;
 
@@ -342,6 +342,50 @@ async fn a_request_sent_to_the_wrong_data_plane_is_served_by_its_owner_on_the_cl
     assert_eq!(s, 502, "{v}");
     assert_eq!(v["error"], json!("Owner unreachable"), "{v}");
     assert!(v["message"].as_str().unwrap().contains(&owner_url), "names where it tried: {v}");
+}
+
+/// What a data plane heard its accounts sent today on the other data planes.
+async fn heard_elsewhere(http: &Http, dp: &Chatedge) -> f64 {
+    metrics::sum(http, &dp.dp, "chatedge_dp_account_sends_elsewhere", "").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_accounts_daily_quota_holds_over_its_instances_on_two_data_planes() {
+    let dir = temp_dir();
+    let http = Http::new();
+    let cp = Cp::start(&dir.path().join("cp"));
+    let (a, b) = two_nodes(dir.path(), &cp).await;
+    let (first, second) = (cp.create().await, cp.create().await);
+    let dps = [&a, &b];
+    let (o1, o2) = (owner_of(&http, &dps, &first).await, owner_of(&http, &dps, &second).await);
+    assert_ne!(o1, o2, "one instance on each data plane");
+    let (one, two) = (dps[o1], dps[o2]);
+    let creds: Value = serde_json::from_slice(&std::fs::read(dir.path().join("cp/credentials.json")).unwrap()).unwrap();
+    let limits = cp.url(&format!("/admin/accounts/{}/limits", creds["tenantId"].as_str().unwrap()));
+    let body = json!({"dailyQuota": 4}).to_string().into_bytes();
+    let json_type = [("content-type", "application/json")];
+    let (s, v) = cp.http.raw(Method::PUT, &limits, Some(&cp.ce.admin_token), &json_type, body).await;
+    assert_eq!(s, 200, "{v}");
+
+    // Three on the first node; the second hears of them and has one left.
+    for _ in 0..3 {
+        assert_eq!(send_on(&http, one, &first).await.0, 200);
+    }
+    let heard =
+        eventually(Duration::from_secs(20), || async { (heard_elsewhere(&http, two).await == 3.0).then_some(()) });
+    assert!(heard.await.is_some(), "the second node hears of the first node's three sends");
+    let (s, v) = send_on(&http, two, &second).await;
+    assert_eq!(s, 200, "the fourth: {v}");
+    let (s, v) = send_on(&http, two, &second).await;
+    assert_eq!((s, v["error"].clone()), (429, json!("Daily quota reached")), "the fifth, anywhere: {v}");
+
+    // And the first node hears of the second's one: it refuses too.
+    let heard =
+        eventually(Duration::from_secs(20), || async { (heard_elsewhere(&http, one).await == 1.0).then_some(()) });
+    assert!(heard.await.is_some(), "the first node hears of the second node's send");
+    let (s, v) = send_on(&http, one, &first).await;
+    assert_eq!((s, v["error"].clone()), (429, json!("Daily quota reached")), "{v}");
+    assert_eq!(accepted(&http, one).await + accepted(&http, two).await, 4.0, "four accepted in all");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,19 +1,21 @@
 //! The operator's routes under `/admin/` (`Authorization: Bearer <admin token>`): accounts,
 //! their integrator tokens, Client-Token and IP allowlist, instances created for an account
 //! (`POST /admin/accounts/{id}/instances`: the on-demand body, `"network": "cloud-api"`
-//! included, and its one-time answer), an account's own rate limits and
-//! daily quota (`PUT /admin/accounts/{id}/limits`, also at `/admin/tenants/{id}/limits`; issue
-//! 11 §3: the body is the whole override, `{}` returns the account to the data plane's
-//! `[rate_limits]`), the account's own campaign opt-out words (`PUT
-//! /admin/accounts/{id}/opt-out-keywords`, issue 14; `null` returns it to the data plane's
-//! `[campaigns] opt_out_keywords`), an instance's daily limit (`PUT
-//! /admin/instances/{id}/daily-limit`, issue 10 §5), data planes' credentials (`/admin/dataplanes`, in
-//! `dataplanes.rs`), invoice payment, and — only when started with `--test-clock` — the clock. Answers are JSON; secrets appear only in the
-//! answer that creates them.
+//! included, and its one-time answer), an account's own rate limits and daily quota (`PUT
+//! /admin/accounts/{id}/limits`, also at `/admin/tenants/{id}/limits`; issue 11 §3: the body is
+//! the whole override, `{}` returns the account to the data plane's `[rate_limits]`), the
+//! account's own campaign opt-out words (`PUT /admin/accounts/{id}/opt-out-keywords`, issue 14;
+//! `null` returns it to the data plane's `[campaigns] opt_out_keywords`), the account's own
+//! pacing between two messages (`PUT /admin/accounts/{id}/pacing`; `{}` returns it to the data
+//! plane's `[pacing]`), an instance's daily limit (`PUT /admin/instances/{id}/daily-limit`,
+//! issue 10 §5), data planes' credentials (`/admin/dataplanes`, in `dataplanes.rs`), invoice
+//! payment, and — only when started with `--test-clock` — the clock. Answers are JSON; secrets
+//! appear only in the answer that creates them.
 
 use std::sync::Arc;
 
 use chatedge_config::rate_limits::TenantLimits;
+use chatedge_config::snapshot::Pacing;
 use chatedge_config::TenantId;
 use chatedge_serve::Resp;
 use hyper::body::Incoming;
@@ -64,6 +66,7 @@ pub async fn handle(
             | (&Method::POST, ["invoices", _, "pay"])
             | (&Method::PUT, ["accounts" | "tenants", _, "limits"])
             | (&Method::PUT, ["accounts", _, "opt-out-keywords"])
+            | (&Method::PUT, ["accounts", _, "pacing"])
             | (&Method::PUT, ["instances", _, "daily-limit"])
             | (&Method::POST | &Method::GET, ["dataplanes"])
             | (&Method::POST, ["dataplanes", _, "revoke"])
@@ -90,6 +93,7 @@ fn label(rest: &[&str]) -> &'static str {
         ["accounts", _, "invoices"] | ["invoices", ..] => "admin.invoices",
         [_, _, "limits"] => "admin.limits",
         [_, _, "opt-out-keywords"] => "admin.opt-out-keywords",
+        ["accounts", _, "pacing"] => "admin.pacing",
         ["instances", _, "daily-limit"] => "admin.daily-limit",
         ["dataplanes", ..] => "admin.dataplanes",
         _ => "admin.clock",
@@ -122,6 +126,38 @@ struct OptOutBody {
     keywords: Option<Vec<String>>,
 }
 
+/// `{"minDelayMs", "maxDelayMs"}`: the account's own pause between two messages of one
+/// instance; `{}` returns the account to the data plane's `[pacing]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct PacingBody {
+    #[serde(default)]
+    min_delay_ms: Option<u64>,
+    #[serde(default)]
+    max_delay_ms: Option<u64>,
+}
+
+/// The longest pause between two messages an account may be given: an hour.
+const MAX_PACING_MS: u64 = 3_600_000;
+
+impl PacingBody {
+    /// The pacing it asks for (`None`: the data plane's), or what is wrong with it.
+    fn parse(self) -> Result<Option<Pacing>, String> {
+        match (self.min_delay_ms, self.max_delay_ms) {
+            (None, None) => Ok(None),
+            (Some(_), None) => Err("maxDelayMs: is required with minDelayMs".into()),
+            (None, Some(_)) => Err("minDelayMs: is required with maxDelayMs".into()),
+            (Some(min), Some(max)) if min > max => {
+                Err(format!("minDelayMs ({min}) must not exceed maxDelayMs ({max})"))
+            }
+            (Some(_), Some(max)) if max > MAX_PACING_MS => {
+                Err(format!("maxDelayMs: must be at most {MAX_PACING_MS} (an hour)"))
+            }
+            (Some(min), Some(max)) => Ok(Some(Pacing { min_delay_ms: min, max_delay_ms: max })),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct ClockBody {
     now: String,
@@ -149,6 +185,10 @@ async fn route(
         (&Method::PUT, ["accounts", id, "opt-out-keywords"]) => {
             let id = id.to_string();
             set_opt_out_keywords(cp, req, &id).await
+        }
+        (&Method::PUT, ["accounts", id, "pacing"]) => {
+            let id = id.to_string();
+            set_pacing(cp, req, &id).await
         }
         (&Method::POST, ["accounts"]) => {
             let body: NameBody = super::json_body(req).await?;
@@ -295,8 +335,30 @@ async fn set_clock(cp: &Arc<ControlPlane>, req: Request<Incoming>) -> Result<Res
     )
 }
 
-/// How long a limits change waits for the data planes to apply it before answering anyway.
+/// How long an account setting's change waits for the data planes to apply it before
+/// answering anyway.
 const LIMITS_APPLY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Changes one of account `id`'s pushed settings (`what`, for the log) with `set`, and waits
+/// (a bounded while) for every data plane to apply the new version. Answers the version.
+async fn change_account(
+    cp: &Arc<ControlPlane>,
+    id: TenantId,
+    what: &'static str,
+    set: impl FnOnce(&mut chatedge_config::Tenant) + Send + 'static,
+) -> Result<u64, CpError> {
+    let version = cp
+        .mutate_async(move |r, next| {
+            let mut record = r.tenants.get(&id).cloned().ok_or_else(accounts::not_found)?;
+            set(&mut record.tenant);
+            Ok((next, Change { tenants: vec![record], ..Change::default() }))
+        })
+        .await?;
+    if !cp.wait_applied(version, LIMITS_APPLY_WAIT).await {
+        tracing::warn!(version, what, "changed an account's setting that not every data plane has applied yet");
+    }
+    Ok(version)
+}
 
 /// `PUT /admin/accounts/{id}/limits` → `{"value": true, "limits": …, "configVersion": N}`.
 async fn set_limits(cp: &Arc<ControlPlane>, req: Request<Incoming>, tenant: &str) -> Result<Resp, CpError> {
@@ -306,17 +368,22 @@ async fn set_limits(cp: &Arc<ControlPlane>, req: Request<Incoming>, tenant: &str
     if !problems.is_empty() {
         return Err(CpError::refused(400, "Invalid field", problems.join("; ")));
     }
-    let version = cp
-        .mutate_async(move |r, next| {
-            let mut record = r.tenants.get(&id).cloned().ok_or_else(accounts::not_found)?;
-            record.tenant.limits = (limits != TenantLimits::default()).then_some(limits);
-            Ok((next, Change { tenants: vec![record], ..Change::default() }))
-        })
-        .await?;
-    if !cp.wait_applied(version, LIMITS_APPLY_WAIT).await {
-        tracing::warn!(version, "changed an account's limits that not every data plane has applied yet");
-    }
+    let set = (limits != TenantLimits::default()).then_some(limits);
+    let version = change_account(cp, id, "limits", move |t| t.limits = set).await?;
     ok_json(StatusCode::OK, &json!({"value": true, "limits": limits, "configVersion": version}))
+}
+
+/// `PUT /admin/accounts/{id}/pacing {"minDelayMs", "maxDelayMs"}` → `{"value": true,
+/// "pacing": {…} | null, "configVersion": N}`: each of the account's instances waits a random
+/// pause in that range between two messages, instead of the data plane's `[pacing]` (`{}`
+/// returns to it). Pushed like any account change; a data plane applies it without a restart,
+/// to the message waiting now included.
+async fn set_pacing(cp: &Arc<ControlPlane>, req: Request<Incoming>, tenant: &str) -> Result<Resp, CpError> {
+    let id = account_id(tenant)?;
+    let body: PacingBody = super::json_body(req).await?;
+    let pacing = body.parse().map_err(|problem| CpError::refused(400, "Invalid field", problem))?;
+    let version = change_account(cp, id, "pacing", move |t| t.pacing = pacing).await?;
+    ok_json(StatusCode::OK, &json!({"value": true, "pacing": pacing, "configVersion": version}))
 }
 
 /// `PUT /admin/accounts/{id}/opt-out-keywords {"keywords": [...]}` → `{"value": true,
@@ -333,15 +400,35 @@ async fn set_opt_out_keywords(cp: &Arc<ControlPlane>, req: Request<Incoming>, te
         .transpose()
         .map_err(|problems| CpError::refused(400, "Invalid field", problems.join("; ")))?;
     let pushed = words.clone();
-    let version = cp
-        .mutate_async(move |r, next| {
-            let mut record = r.tenants.get(&id).cloned().ok_or_else(accounts::not_found)?;
-            record.tenant.opt_out_keywords = pushed;
-            Ok((next, Change { tenants: vec![record], ..Change::default() }))
-        })
-        .await?;
-    if !cp.wait_applied(version, LIMITS_APPLY_WAIT).await {
-        tracing::warn!(version, "changed an account's opt-out words that not every data plane has applied yet");
-    }
+    let version = change_account(cp, id, "opt-out words", move |t| t.opt_out_keywords = pushed).await?;
     ok_json(StatusCode::OK, &json!({"value": true, "optOutKeywords": words, "configVersion": version}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pacing_body_is_both_bounds_in_order_within_an_hour_or_nothing() {
+        let pacing = |min, max| Some(Pacing { min_delay_ms: min, max_delay_ms: max });
+        let cases: &[(&str, Result<Option<Pacing>, &str>)] = &[
+            ("{}", Ok(None)),
+            (r#"{"minDelayMs": 0, "maxDelayMs": 0}"#, Ok(pacing(0, 0))),
+            (r#"{"minDelayMs": 1000, "maxDelayMs": 3000}"#, Ok(pacing(1000, 3000))),
+            (r#"{"minDelayMs": 3600000, "maxDelayMs": 3600000}"#, Ok(pacing(3_600_000, 3_600_000))),
+            (r#"{"minDelayMs": 1000}"#, Err("maxDelayMs")),
+            (r#"{"maxDelayMs": 1000}"#, Err("minDelayMs")),
+            (r#"{"minDelayMs": 5000, "maxDelayMs": 10}"#, Err("minDelayMs (5000) must not exceed")),
+            (r#"{"minDelayMs": 0, "maxDelayMs": 3600001}"#, Err("at most 3600000")),
+        ];
+        for (body, want) in cases {
+            let got = serde_json::from_str::<PacingBody>(body).unwrap().parse();
+            match (want, &got) {
+                (Ok(w), Ok(g)) => assert_eq!(w, g, "{body}"),
+                (Err(part), Err(e)) => assert!(e.contains(part), "{body}: {e}"),
+                _ => panic!("{body}: {got:?}"),
+            }
+        }
+        assert!(serde_json::from_str::<PacingBody>(r#"{"minDelay": 1}"#).is_err(), "an unknown field");
+    }
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use chatedge_config::placement::{Peer, ADVERTISE_KEY_HASH_HEADER, ADVERTISE_URL_HEADER};
 use chatedge_config::settings::{SettingChange, SettingsApplied, SettingsPatch};
+use chatedge_config::snapshot::ReportAnswer;
 use chatedge_config::{InstanceId, NodeId, SessionReport, UpdateAck};
 use chatedge_serve::Resp;
 use hyper::body::Incoming;
@@ -70,15 +71,18 @@ pub async fn ack(cp: &Arc<ControlPlane>, req: Request<Incoming>) -> Result<Resp,
     Ok(chatedge_serve::json(StatusCode::OK, &json!({"value": true})))
 }
 
-/// `POST /dataplane/v1/report`: a data plane's connected instances (see `sessions`).
+/// `POST /dataplane/v1/report`: a data plane's connected instances (see `sessions`) and day
+/// counts (see `usage`); answered with what the node's accounts under a daily quota sent that
+/// day on the other data planes (`ReportAnswer`).
 pub async fn report(cp: &Arc<ControlPlane>, req: Request<Incoming>) -> Result<Resp, CpError> {
     let node = check_node(cp, req.headers())?;
     let mut report: SessionReport = super::json_body(req).await?;
     // Only days near the control plane's own today: a node with a skewed (or test) clock
     // must not write rows that pruning, which keeps recent months, would never reach.
     let today = (cp.clock.now_ms() / crate::clock::DAY_MS) as u32;
-    let counts: Vec<_> =
-        std::mem::take(&mut report.usage).into_iter().filter(|u| u.day + 2 >= today && u.day <= today + 1).collect();
+    let near = |day: u32| day.saturating_add(2) >= today && day <= today.saturating_add(1);
+    let counts: Vec<_> = std::mem::take(&mut report.usage).into_iter().filter(|u| near(u.day)).collect();
+    let (process, their_today) = (report.node, report.today.filter(|d| near(*d)));
     if !counts.is_empty() {
         // Whole-day counts: taking them again changes nothing, whatever the report's order.
         let moved = cp.record_usage(report.node, counts).await?;
@@ -86,7 +90,13 @@ pub async fn report(cp: &Arc<ControlPlane>, req: Request<Incoming>) -> Result<Re
     }
     let taken = cp.sessions.record(report, node, chatedge_config::time::unix_ms());
     cp.metrics.session_reports.with_label_values(&[if taken { "taken" } else { "stale" }]).inc();
-    Ok(chatedge_serve::json(StatusCode::OK, &json!({"value": true})))
+    // What the node's accounts under a quota sent elsewhere that day: the node holds them to
+    // their quota over every data plane with it.
+    let elsewhere = match their_today {
+        Some(day) => cp.sends_elsewhere(node, process, day).await?,
+        None => Vec::new(),
+    };
+    Ok(chatedge_serve::json(StatusCode::OK, &ReportAnswer { value: true, elsewhere }))
 }
 
 /// Applies a settings change to an instance and answers the version that carries it.

@@ -4,8 +4,11 @@
 //! one RocksDB batch — so after a crash the run resumes at the cursor with no recipient queued
 //! twice and none skipped. It feeds only while fewer than `[campaigns] queue_window` messages
 //! wait in the instance's queue (an interactive send waits behind at most that many campaign
-//! messages) and no faster than the campaign's own `maxPerSecond`. Recipients are read and
-//! their messages built on the blocking pool; the shard only writes.
+//! messages), no faster than the campaign's own `maxPerSecond`, and no more than the day's
+//! limits allow (its account's `dailyQuota`, its instance's daily limit: campaign messages
+//! count like any send): a run whose allowance is used up is held, shown as such, until the
+//! next UTC day or a raised limit. Recipients are read and their messages built on the
+//! blocking pool; the shard only writes.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -29,6 +32,8 @@ use crate::store::{Cf, StoreError};
 /// How long the feeder waits before looking again at a full window or a busy shard.
 const WAIT_FOR_ROOM: Duration = Duration::from_millis(20);
 const WAIT_WHEN_REFUSED: Duration = Duration::from_millis(200);
+/// How often a run held by a used-up daily limit looks again (a new day, or a raised limit).
+const WAIT_FOR_ALLOWANCE: Duration = Duration::from_secs(1);
 
 /// One batch of a run for the owning shard to write.
 #[derive(Debug)]
@@ -75,7 +80,18 @@ impl Campaigns {
                 tokio::time::sleep(WAIT_FOR_ROOM).await;
                 continue;
             }
+            let allowance = self.shards.call(&instance, |reply| Command::DailyAllowance { instance, reply }).await?;
+            let used_up = allowance.filter(|a| a.left == 0);
+            self.hold(instance, id, used_up);
+            if used_up.is_some() {
+                // Until the next UTC day, or a raised limit pushed meanwhile.
+                tokio::time::sleep(WAIT_FOR_ALLOWANCE).await;
+                continue;
+            }
             let mut room = ((window - waiting) as usize).min(self.settings.feed_batch);
+            if let Some(a) = allowance {
+                room = room.min(usize::try_from(a.left).unwrap_or(usize::MAX));
+            }
             if let Some(rate) = campaign.max_per_second {
                 // A token bucket of one second's worth: what the rate allows by now, less what
                 // this task already fed.
@@ -98,7 +114,13 @@ impl Campaigns {
             let feed = Box::new(feed);
             match self.shards.call(&instance, |reply| Command::CampaignFeed { instance, feed, reply }).await {
                 Ok(_) => fed += queued,
-                Err(CoreError::QueueFull { .. } | CoreError::StoreBusy | CoreError::StoreFailing(_)) => {
+                Err(
+                    CoreError::QueueFull { .. }
+                    | CoreError::StoreBusy
+                    | CoreError::StoreFailing(_)
+                    | CoreError::DailyQuota { .. }
+                    | CoreError::DailyLimit { .. },
+                ) => {
                     self.metrics.campaign_feed_waits.inc();
                     tokio::time::sleep(WAIT_WHEN_REFUSED).await;
                 }

@@ -108,6 +108,12 @@ pub fn under(prefix: &[u8]) -> (Vec<u8>, Vec<u8>) {
     (from, to)
 }
 
+/// Every row of table `tag` under `id`: an audience's members, a group's values, a
+/// campaign's cursors, counters or recipient rows (all its runs).
+pub fn rows_of(instance: &InstanceId, tag: u8, id: &str) -> (Vec<u8>, Vec<u8>) {
+    under(&key(instance, tag, &[id.as_bytes()]))
+}
+
 pub fn audience(instance: &InstanceId, id: &str) -> Vec<u8> {
     key(instance, AUDIENCE, &[id.as_bytes()])
 }
@@ -154,6 +160,11 @@ pub fn message(instance: &InstanceId, id: &MessageId) -> Vec<u8> {
     key(instance, MESSAGE, &[id.as_bytes()])
 }
 
+/// Whether `key` is a message-id index entry (an instance's, not a node-wide row).
+pub fn is_message(key: &[u8]) -> bool {
+    key.len() == InstanceId::LEN + 1 + MessageId::LEN && key[InstanceId::LEN] == MESSAGE && key[..16] != NODE
+}
+
 pub fn suppressed(instance: &InstanceId, phone: &str) -> Vec<u8> {
     key(instance, SUPPRESSED, &[phone.as_bytes()])
 }
@@ -180,6 +191,22 @@ mod tests {
         assert!(from <= a && a < b && b < to);
         assert!(!(from <= other && other < to), "an audience whose id extends another's is not inside it");
         assert_eq!(last_part(&b), b"5511900000002");
+    }
+
+    #[test]
+    fn a_campaigns_rows_of_every_run_are_inside_its_range_and_no_other_campaigns_are() {
+        let i = InstanceId::generate();
+        let (from, to) = rows_of(&i, RECIPIENT, "c_a");
+        for run in [1u32, 256, u32::MAX] {
+            let row = recipient(&i, "c_a", run, "5511900000001");
+            assert!(from <= row && row < to, "run {run}");
+        }
+        let (cf, ct) = rows_of(&i, COUNTERS, "c_a");
+        assert!(cf <= counters(&i, "c_a", 7) && counters(&i, "c_a", 7) < ct);
+        for other in [recipient(&i, "c_ab", 1, "5511900000001"), recipient(&i, "c_", 1, "5511900000001")] {
+            assert!(!(from <= other && other < to), "another campaign's row");
+        }
+        assert!(campaign(&i, "c_a") < from || campaign(&i, "c_a") >= to, "the record is deleted by key");
     }
 
     #[test]

@@ -56,6 +56,10 @@ pub struct Ledger {
     /// Same bounds as `rows`. After a failed batch memory is ahead of the store, so a group's
     /// count may end up one too high; it is never counted twice for one number.
     inputs: HashMap<Vec<u8>, (Option<VariableGroup>, Instant)>,
+    /// Campaigns being deleted, and since when: their messages' events are ignored for
+    /// `ROW_MEMORY` (the deletion's batch is durable long before), so an event handled between
+    /// the deletion and its commit cannot write a row back behind it.
+    deleted: HashMap<(InstanceId, String), Instant>,
     /// The node's opt-out words (upper case), for accounts with none of their own.
     keywords: Vec<String>,
     /// The live configuration: an account's own opt-out words (`Tenant::opt_out_keywords`).
@@ -75,6 +79,7 @@ impl Ledger {
             dirty: HashSet::new(),
             rows: HashMap::new(),
             inputs: HashMap::new(),
+            deleted: HashMap::new(),
             keywords,
             config,
             outcomes,
@@ -184,6 +189,28 @@ impl Ledger {
         self.dirty.remove(&key);
     }
 
+    /// Drops what memory holds about `campaign` of `instance` (it is being deleted): its runs'
+    /// counters, its recipients' rows, its input group and the answers in it.
+    pub fn forget_campaign(&mut self, instance: &InstanceId, campaign: &str) {
+        let ours = |k: &RunKey| k.0 == *instance && k.1 == campaign;
+        self.runs.retain(|k, _| !ours(k));
+        self.dirty.retain(|k| !ours(k));
+        let (rows_from, rows_to) = keys::rows_of(instance, keys::RECIPIENT, campaign);
+        self.rows.retain(|k, _| !(rows_from <= *k && *k < rows_to));
+        let group = keys::group(instance, campaign);
+        let (values_from, values_to) = keys::rows_of(instance, keys::VALUES, campaign);
+        self.inputs.retain(|k, _| *k != group && !(values_from <= *k && *k < values_to));
+        let now = Instant::now();
+        self.deleted.retain(|_, at| now.duration_since(*at) < ROW_MEMORY);
+        self.deleted.insert((*instance, campaign.to_owned()), now);
+    }
+
+    /// Whether `campaign` of `instance` was deleted moments ago (see `deleted`).
+    fn is_deleted(&self, instance: &InstanceId, campaign: &str) -> bool {
+        !self.deleted.is_empty()
+            && self.deleted.get(&(*instance, campaign.to_owned())).is_some_and(|at| at.elapsed() < ROW_MEMORY)
+    }
+
     /// Writes the counters changed since the last flush into `batch`; drops idle entries.
     pub fn flush(&mut self, instance: &InstanceId, batch: &mut Batch) {
         let mut written = Vec::new();
@@ -237,9 +264,13 @@ impl Ledger {
             Ok(None) => return, // not a campaign's message
             Err(e) => return tracing::warn!(instance = %instance, error = %e, "campaign index unreadable"),
         };
+        if self.is_deleted(instance, &at.campaign) {
+            return;
+        }
         let key = keys::recipient(instance, &at.campaign, at.run, &at.phone);
         let mut row = match self.row(store, &key) {
-            Ok(row) => row,
+            Ok(Some(row)) => row,
+            Ok(None) => return, // every queued message has its row: its campaign was deleted
             Err(e) => return tracing::warn!(instance = %instance, error = %e, "campaign row unreadable"),
         };
         let mut changed = false;
@@ -270,6 +301,9 @@ impl Ledger {
         // Buttons a campaign sends are named `{campaignId}#{n}`.
         let Some((campaign_id, n)) = button_id.rsplit_once('#') else { return Ok(()) };
         let Ok(n) = n.parse::<usize>() else { return Ok(()) };
+        if self.is_deleted(instance, campaign_id) {
+            return Ok(());
+        }
         let Some(campaign) = read::<Campaign>(store, &keys::campaign(instance, campaign_id))? else { return Ok(()) };
         let Some(button) = n.checked_sub(1).and_then(|i| campaign.buttons.get(i)) else { return Ok(()) };
         let phone = m.from.as_str();
@@ -285,8 +319,7 @@ impl Ledger {
             _ => campaign.latest().map(|r| r.number).unwrap_or(0),
         };
         let key = keys::recipient(instance, &campaign.id, run, phone);
-        if run > 0 && store.db().get_cf(store.cf(Cf::Campaigns), &key)?.is_some() || self.rows.contains_key(&key) {
-            let mut row = self.row(store, &key)?;
+        if let Some(mut row) = self.row(store, &key)?.filter(|_| run > 0) {
             row.action = Some(button.action().to_owned());
             row.outcomes |= Outcome::ButtonPress.bit();
             self.put_row(key, row, batch);
@@ -329,11 +362,12 @@ impl Ledger {
         Ok(())
     }
 
-    fn row(&self, store: &Store, key: &[u8]) -> Result<Row, StoreError> {
+    /// A recipient's row: as an event not yet durable left it, else as stored.
+    fn row(&self, store: &Store, key: &[u8]) -> Result<Option<Row>, StoreError> {
         if let Some((row, _)) = self.rows.get(key) {
-            return Ok(row.clone());
+            return Ok(Some(row.clone()));
         }
-        Ok(read::<Row>(store, key)?.unwrap_or_default())
+        read::<Row>(store, key)
     }
 
     fn put_row(&mut self, key: Vec<u8>, row: Row, batch: &mut Batch) {
@@ -379,5 +413,43 @@ mod tests {
         for (reason, not_on) in cases {
             assert_eq!(not_on_network(reason), not_on, "{reason}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_deleted_campaigns_messages_write_nothing_back_before_or_after_the_deletion_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let metrics = Metrics::new();
+        let store = Store::open(dir.path(), 8, Arc::new(Metrics::new())).unwrap();
+        let config = Arc::new(ArcSwap::from_pointee(Snapshot::default()));
+        let mut ledger = Ledger::new(Vec::new(), config.clone(), &metrics);
+        let instance = InstanceId::random();
+        let (kept, gone) = (MessageId::random(), MessageId::random());
+        let mut batch = Batch::new();
+        for (id, campaign) in [(&kept, "c_kept"), (&gone, "c_gone")] {
+            let at = MessageRef { campaign: campaign.into(), run: 1, phone: "5511970000001".into(), expires_ms: None };
+            ledger.queued(&store, &instance, &at, id, &mut batch);
+        }
+        ledger.flush(&instance, &mut batch);
+        store.commit(batch).await.unwrap();
+
+        // The deletion as the shard makes it: the ledger forgets, then the rows go in a batch.
+        ledger.forget_campaign(&instance, "c_gone");
+        let mut deletion = Batch::new();
+        for tag in [keys::COUNTERS, keys::RECIPIENT] {
+            let (from, to) = keys::rows_of(&instance, tag, "c_gone");
+            deletion.delete_range(Cf::Campaigns, from, to);
+        }
+        let mut event = Batch::new();
+        ledger.sent(&store, &instance, &gone, &mut event);
+        assert!(event.is_empty(), "an event before the deletion is durable writes nothing");
+        store.commit(deletion).await.unwrap();
+        ledger.status(&store, &instance, &gone, MessageStatus::Read, &mut event);
+        assert!(event.is_empty());
+        let mut later = Ledger::new(Vec::new(), config, &metrics);
+        later.sent(&store, &instance, &gone, &mut event);
+        assert!(event.is_empty(), "with the deletion forgotten, the missing row still stops it");
+        ledger.sent(&store, &instance, &kept, &mut event);
+        assert!(!event.is_empty(), "another campaign's message still counts");
+        store.close();
     }
 }

@@ -11,6 +11,7 @@
 pub mod catalog;
 pub mod clock;
 pub mod definitions;
+pub mod deletion;
 pub mod error;
 pub mod export;
 pub mod feeder;
@@ -22,7 +23,8 @@ pub mod recipients;
 pub mod scheduler;
 pub mod template;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
@@ -31,10 +33,12 @@ use chatedge_config::{InstanceId, Snapshot};
 use tokio::sync::Notify;
 
 use crate::metrics::Metrics;
+use crate::shard::daily_quota::Allowance;
 use crate::shard::Shards;
 use crate::store::{Batch, Completion, Store, StoreError};
 
 pub use clock::Clock;
+pub use deletion::Deletion;
 pub use error::CampaignError;
 pub use feeder::Feed;
 pub use ledger::{Ledger, Skip};
@@ -54,8 +58,9 @@ pub struct Campaigns {
     /// One lock per instance for catalog writes (read-modify-write of audiences, groups and
     /// campaign records); bounded by the configured instances.
     locks: Mutex<HashMap<InstanceId, Arc<tokio::sync::Mutex<()>>>>,
-    /// Runs with a feeder task alive, so one run never gets two.
-    feeding: Mutex<HashSet<(InstanceId, String)>>,
+    /// Runs with a feeder task alive, so one run never gets two, each with the daily limit
+    /// that holds it until the next day (if one does).
+    feeding: Mutex<HashMap<(InstanceId, String), Option<Allowance>>>,
     /// Wakes the scheduler when a run is scheduled or the test clock moves.
     pub wake: Notify,
     /// Whole-run CSV answers streaming now (at most `export::MAX_STREAMS`).
@@ -81,7 +86,7 @@ impl Campaigns {
             clock,
             upload_dir,
             locks: Mutex::new(HashMap::new()),
-            feeding: Mutex::new(HashSet::new()),
+            feeding: Mutex::new(HashMap::new()),
             wake: Notify::new(),
             export_streams: Arc::new(tokio::sync::Semaphore::new(export::MAX_STREAMS)),
         }))
@@ -126,11 +131,46 @@ impl Campaigns {
 
     /// Marks a run as fed by a task; false when one already is.
     fn start_feeding(&self, instance: InstanceId, campaign: &str) -> bool {
-        self.feeding.lock().unwrap_or_else(|p| p.into_inner()).insert((instance, campaign.to_owned()))
+        match self.feeding_lock().entry((instance, campaign.to_owned())) {
+            Entry::Occupied(_) => false,
+            Entry::Vacant(e) => {
+                e.insert(None);
+                true
+            }
+        }
     }
 
     fn stop_feeding(&self, instance: InstanceId, campaign: &str) {
-        self.feeding.lock().unwrap_or_else(|p| p.into_inner()).remove(&(instance, campaign.to_owned()));
+        if let Some(Some(_)) = self.feeding_lock().remove(&(instance, campaign.to_owned())) {
+            self.metrics.campaign_feeders_held.dec();
+        }
+    }
+
+    /// Records whether a daily limit holds the run being fed (`None`: it does not).
+    fn hold(&self, instance: InstanceId, campaign: &str, by: Option<Allowance>) {
+        let mut feeding = self.feeding_lock();
+        let Some(held) = feeding.get_mut(&(instance, campaign.to_owned())) else { return };
+        match (held.is_some(), by.is_some()) {
+            (false, true) => self.metrics.campaign_feeders_held.inc(),
+            (true, false) => self.metrics.campaign_feeders_held.dec(),
+            _ => {}
+        }
+        *held = by;
+    }
+
+    /// Whether a feeder task is alive for `campaign` (it may have a batch on its way).
+    fn is_feeding(&self, instance: InstanceId, campaign: &str) -> bool {
+        self.feeding_lock().contains_key(&(instance, campaign.to_owned()))
+    }
+
+    /// The daily limit that holds `campaign`'s run until the next day, if one does.
+    pub fn held(&self, instance: InstanceId, campaign: &str) -> Option<Allowance> {
+        self.feeding_lock().get(&(instance, campaign.to_owned())).copied().flatten()
+    }
+
+    fn feeding_lock(&self) -> std::sync::MutexGuard<'_, HashMap<(InstanceId, String), Option<Allowance>>> {
+        // Plain entries: a panic elsewhere cannot leave the map half-changed.
+        self.feeding.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 

@@ -378,7 +378,10 @@ impl Row {
     }
 }
 
-/// The message-id index: which run and recipient a queued message is for.
+/// The message-id index: which run and recipient a queued message is for. An entry lives for
+/// `[store] message_index_retention` (like the message index of `message_index`), then a
+/// compaction filter drops it ([`droppable`]): statuses and presses of a message older than
+/// that no longer change its run's results.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MessageRef {
     #[serde(rename = "c")]
@@ -387,6 +390,21 @@ pub struct MessageRef {
     pub run: u32,
     #[serde(rename = "p")]
     pub phone: String,
+    /// When the entry may go (Unix ms); entries written before it was kept have none and stay.
+    #[serde(rename = "e", default, skip_serializing_if = "Option::is_none")]
+    pub expires_ms: Option<u64>,
+}
+
+/// For the compaction filter of the campaigns family: whether a row is a message-id index
+/// entry past its expiry. Every other row stays.
+pub fn droppable(key: &[u8], value: &[u8], now_ms: u64) -> bool {
+    #[derive(Deserialize)]
+    struct Expiry {
+        #[serde(rename = "e", default)]
+        expires_ms: Option<u64>,
+    }
+    super::keys::is_message(key)
+        && serde_json::from_slice::<Expiry>(value).ok().and_then(|e| e.expires_ms).is_some_and(|e| e <= now_ms)
 }
 
 /// A number on the suppression list.
@@ -438,5 +456,22 @@ mod tests {
         }
         assert!(valid_field("first_name"));
         assert!(!valid_field("first name"));
+    }
+
+    #[test]
+    fn only_an_expired_message_index_entry_is_droppable() {
+        let instance = chatedge_config::InstanceId::random();
+        let id = chatedge_config::MessageId::random();
+        let entry = |e: Option<u64>| {
+            let at = MessageRef { campaign: "c_1".into(), run: 1, phone: "5511".into(), expires_ms: e };
+            serde_json::to_vec(&at).unwrap()
+        };
+        let key = super::super::keys::message(&instance, &id);
+        assert!(droppable(&key, &entry(Some(1_000)), 1_000));
+        assert!(!droppable(&key, &entry(Some(1_001)), 1_000), "not yet");
+        assert!(!droppable(&key, &entry(None), u64::MAX), "written before entries expired");
+        assert!(!droppable(&key, b"not json", u64::MAX));
+        let row = super::super::keys::recipient(&instance, "c_1", 1, "5511");
+        assert!(!droppable(&row, &entry(Some(1)), 1_000), "a recipient row is results, kept");
     }
 }

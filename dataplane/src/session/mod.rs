@@ -142,6 +142,18 @@ impl Session {
         }
     }
 
+    /// The instance's pacing changed: a gap drawn under the old one that the new one would
+    /// not draw is drawn again, so the change applies to the message waiting now and not only
+    /// after it. Returns whether it was.
+    pub fn repace(&mut self, pacing: Pacing) -> bool {
+        let ms = u64::try_from(self.next_gap.as_millis()).unwrap_or(u64::MAX);
+        if (pacing.min_delay_ms..=pacing.max_delay_ms).contains(&ms) {
+            return false;
+        }
+        self.next_gap = pacing::draw(pacing);
+        true
+    }
+
     /// Decides what leaves next. `pacing` is the instance's pacing (tenant override or node
     /// default); Z-API semantics: `delayMessage` replaces the random gap before that message,
     /// `delayTyping` shows "typing…" for that long right before it leaves.
@@ -205,5 +217,24 @@ impl Session {
                 let _ = w.send(answer()); // the request may have timed out
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_pacing_redraws_only_a_gap_it_would_not_have_drawn() {
+        let id = InstanceId::random();
+        let mut s = Session::new(id, InstanceQueue::new(id));
+        let hour = Pacing { min_delay_ms: 3_600_000, max_delay_ms: 3_600_000 };
+        let quick = Pacing { min_delay_ms: 0, max_delay_ms: 50 };
+        assert!(s.repace(hour), "no gap drawn yet (zero) is outside an hour");
+        assert_eq!(s.next_gap, Duration::from_secs(3_600));
+        assert!(!s.repace(hour), "the same pacing leaves it");
+        assert!(s.repace(quick), "an hour is outside 0–50 ms");
+        assert!(s.next_gap <= Duration::from_millis(50));
+        assert!(!s.repace(Pacing { min_delay_ms: 0, max_delay_ms: 3_600_000 }), "a wider range keeps it");
     }
 }

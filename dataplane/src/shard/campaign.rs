@@ -1,16 +1,19 @@
 //! The shard's side of campaigns (issue 14): a run's feed goes into the instance's queue in one
-//! batch with its recipient rows, message-id index entries and cursor, so a crash leaves either
-//! all of it or none; the ledger (`campaigns::Ledger`) counts what the network then says
-//! about those messages. Runs on the shard thread; no reads but the ledger's point reads.
+//! batch with its recipient rows, message-id index entries, cursor and the day's send counts
+//! (a feed counts against its account's `dailyQuota` and its instance's daily limit like any
+//! send, and is refused whole when it does not fit), so a crash leaves either all of it or
+//! none; the ledger (`campaigns::Ledger`) counts what the network then says about those
+//! messages. Runs on the shard thread; no reads but the ledger's point reads.
 
 use chatedge_config::InstanceId;
 use tokio::sync::oneshot;
 
+use super::commands::Reply;
 use super::{Shard, Then};
-use crate::campaigns::{Feed, MessageRef};
+use crate::campaigns::{Deletion, Feed, MessageRef};
 use crate::error::CoreError;
 use crate::outbox::Events;
-use crate::store::{Batch, StoreError};
+use crate::store::{Batch, Cf, StoreError};
 
 impl Shard {
     pub(super) fn campaign_feed(&mut self, id: InstanceId, feed: Feed, reply: oneshot::Sender<Result<u64, CoreError>>) {
@@ -38,10 +41,23 @@ impl Shard {
         let mut batch = Batch::new();
         let mut seqs: Option<(u64, u64)> = None;
         let queued = feed.sends.len() as u64;
+        let counted = match queued {
+            0 => None,
+            n => match self.count_daily(id, n, &mut batch) {
+                Ok(counted) => counted,
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                    return;
+                }
+            },
+        };
+        let retention = self.deps.store_limits.message_index_retention;
+        let expires_ms = chatedge_config::time::unix_ms().saturating_add(retention.as_millis() as u64);
         for m in feed.sends {
-            let at = MessageRef { campaign: feed.campaign.clone(), run: feed.run, phone: m.phone.as_str().to_owned() };
+            let phone = m.phone.as_str().to_owned();
+            let at = MessageRef { campaign: feed.campaign.clone(), run: feed.run, phone, expires_ms: Some(expires_ms) };
             self.campaigns.queued(&store, &id, &at, &m.message_id, &mut batch);
-            crate::message_index::record_sent(&mut batch, &m, self.deps.store_limits.message_index_retention);
+            crate::message_index::record_sent(&mut batch, &m, retention);
             let seq = self.session(id).queue.push(m, &mut batch);
             seqs = Some((seqs.map_or(seq, |(first, _)| first), seq));
         }
@@ -51,7 +67,21 @@ impl Shard {
         self.campaigns.cursor(&id, &feed.campaign, feed.run, &feed.cursor, &mut batch);
         self.campaigns.flush(&id, &mut batch);
         self.counters.accepted.inc_by(queued);
-        self.commit(id, batch, Events::new(), Then::Fed { seqs, run: (feed.campaign, feed.run), reply });
+        self.commit(id, batch, Events::new(), Then::Fed { seqs, run: (feed.campaign, feed.run), reply, counted });
+    }
+
+    /// Deletes a campaign's rows; the ledger forgets it first (rows and counters it remembers
+    /// would otherwise be written back by the next event of one of its messages).
+    pub(super) fn campaign_delete(&mut self, id: InstanceId, deletion: Deletion, reply: Reply<()>) {
+        self.campaigns.forget_campaign(&id, &deletion.campaign);
+        let mut batch = Batch::new();
+        for k in deletion.keys {
+            batch.delete(Cf::Campaigns, k);
+        }
+        for (from, to) in deletion.ranges {
+            batch.delete_range(Cf::Campaigns, from, to);
+        }
+        self.commit_then_reply(id, batch, (), reply);
     }
 
     /// A feed's batch is durable (or failed): its messages become sendable, or are taken back

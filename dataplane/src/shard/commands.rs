@@ -6,7 +6,7 @@ use chatedge_config::{InstanceId, Phone, ZaapId};
 use tokio::sync::oneshot;
 
 use super::account_quota;
-use super::daily_quota::{self, Counted};
+use super::daily_quota::{self, Allowance, Counted};
 use super::{Shard, Then};
 use crate::error::CoreError;
 use crate::idempotency::{Accepted, Admission, Claim, Finished, Record, Waiter};
@@ -103,11 +103,25 @@ pub enum Command {
     },
     /// A campaign run's next recipients (issue 14): their messages, the recipients skipped
     /// and the run's cursor go into one batch; the reply (the instance's queue length) comes
-    /// once it is durable. Refused whole when the queue cannot take them all.
+    /// once it is durable. Refused whole when the queue cannot take them all, or the day's
+    /// limits (`dailyQuota`, `daily_limit`) cannot.
     CampaignFeed {
         instance: InstanceId,
         feed: Box<crate::campaigns::Feed>,
         reply: Reply<u64>,
+    },
+    /// Delete a finished campaign's rows (`campaigns::deletion`) in one batch; the ledger
+    /// forgets the campaign first, so no later event writes its rows back.
+    CampaignDelete {
+        instance: InstanceId,
+        deletion: Box<crate::campaigns::Deletion>,
+        reply: Reply<()>,
+    },
+    /// What today's daily limits still allow the instance (a campaign feed asks before it
+    /// builds its next batch); `None` when it has none.
+    DailyAllowance {
+        instance: InstanceId,
+        reply: Reply<Option<Allowance>>,
     },
     /// The instances whose session is connected (the session report to the control plane).
     Online {
@@ -133,7 +147,9 @@ impl Command {
             | Command::QueueRemove { instance, .. }
             | Command::Teardown { instance, .. }
             | Command::Account { instance, .. }
-            | Command::CampaignFeed { instance, .. } => Some(*instance),
+            | Command::CampaignFeed { instance, .. }
+            | Command::CampaignDelete { instance, .. }
+            | Command::DailyAllowance { instance, .. } => Some(*instance),
             Command::Online { .. } | Command::Stop => None,
         }
     }
@@ -197,6 +213,10 @@ impl Shard {
             Command::Teardown { instance, reply } => self.teardown(instance, Then::Reply(reply), "on_update"),
             Command::Account { instance, call, reply } => self.account(instance, call, reply),
             Command::CampaignFeed { instance, feed, reply } => self.campaign_feed(instance, *feed, reply),
+            Command::CampaignDelete { instance, deletion, reply } => self.campaign_delete(instance, *deletion, reply),
+            Command::DailyAllowance { instance, reply } => {
+                let _ = reply.send(self.daily_allowance(instance));
+            }
             Command::Online { reply } => {
                 let online = self.sessions.iter().filter(|(_, s)| s.is_online()).map(|(id, _)| *id).collect();
                 let _ = reply.send(online);
@@ -248,7 +268,7 @@ impl Shard {
             return;
         }
         let mut batch = Batch::new();
-        let counted = match self.count_daily(id, &mut batch) {
+        let counted = match self.count_daily(id, 1, &mut batch) {
             Ok(counted) => counted,
             Err(e) => {
                 let _ = reply.send(Err(e));
@@ -273,10 +293,15 @@ impl Shard {
         self.commit(id, batch, Events::new(), Then::Enqueued { seq, reply, key, counted });
     }
 
-    /// Counts a send for the day (its new count goes in `batch`), or refuses it past its
-    /// account's daily quota (over all the account's instances on this node) or its instance's
-    /// own daily limit.
-    fn count_daily(&mut self, id: InstanceId, batch: &mut Batch) -> Result<Option<Counted>, CoreError> {
+    /// Counts `sends` sends for the day (the new count goes in `batch`), or refuses them all
+    /// when they do not fit in their account's daily quota (over all the account's instances
+    /// on this node) or their instance's own daily limit.
+    pub(super) fn count_daily(
+        &mut self,
+        id: InstanceId,
+        sends: u64,
+        batch: &mut Batch,
+    ) -> Result<Option<Counted>, CoreError> {
         let config = self.deps.config.load();
         let Some(instance) = config.instances.get(&id) else { return Ok(None) };
         let account = instance.tenant;
@@ -286,7 +311,7 @@ impl Shard {
         let day = daily_quota::day_of(now);
         let retry_after_s = daily_quota::seconds_to_midnight(now);
         let mine = || config.instances.values().filter(|i| i.tenant == account).map(|i| i.id).collect();
-        match self.deps.accounts.take(&self.deps.store, account, mine, quota, day) {
+        match self.deps.accounts.take(&self.deps.store, account, mine, quota, day, sends) {
             Ok(()) => {}
             Err(account_quota::Refusal::Quota(limit)) => {
                 self.counters.daily_quota.inc();
@@ -294,10 +319,10 @@ impl Shard {
             }
             Err(account_quota::Refusal::Store(e)) => return Err(e.into()),
         }
-        match self.daily.take(&self.deps.store, id, own, now, batch) {
+        match self.daily.take(&self.deps.store, id, own, now, sends, batch) {
             Ok(counted) => Ok(Some(Counted { account: Some(account), ..counted })),
             Err(refusal) => {
-                self.deps.accounts.give_back(account, day);
+                self.deps.accounts.give_back(account, day, sends);
                 match refusal {
                     daily_quota::Refusal::Limit(limit) => {
                         self.counters.daily_quota.inc();
@@ -307,6 +332,20 @@ impl Shard {
                 }
             }
         }
+    }
+
+    /// What today's limits still allow `id` (the tighter of its account's quota and its own
+    /// daily limit; `None` when neither is set).
+    fn daily_allowance(&mut self, id: InstanceId) -> Result<Option<Allowance>, CoreError> {
+        let config = self.deps.config.load();
+        let Some(instance) = config.instances.get(&id) else { return Err(CoreError::UnknownInstance) };
+        let account = instance.tenant;
+        let quota = config.tenants.get(&account).and_then(|t| t.limits).and_then(|l| l.daily_quota);
+        let now = self.deps.clock.now_ms();
+        let mine = || config.instances.values().filter(|i| i.tenant == account).map(|i| i.id).collect();
+        let by_account = self.deps.accounts.left(&self.deps.store, account, mine, quota, now)?;
+        let by_instance = self.daily.left(&self.deps.store, id, instance.daily_limit, now)?;
+        Ok(Allowance::tighter(by_account, by_instance))
     }
 
     /// Where a keyed send stands: `Some` to write it now; `None` once it was answered from the
@@ -474,7 +513,13 @@ impl Shard {
     }
 
     /// Commits `batch` and answers `value` once it is durable (or the failure).
-    fn commit_then_reply<T: Send + 'static>(&mut self, id: InstanceId, batch: Batch, value: T, reply: Reply<T>) {
+    pub(super) fn commit_then_reply<T: Send + 'static>(
+        &mut self,
+        id: InstanceId,
+        batch: Batch,
+        value: T,
+        reply: Reply<T>,
+    ) {
         let (tx, rx) = oneshot::channel();
         self.commit(id, batch, Events::new(), Then::Reply(tx));
         // Ends when the commit completes or the shard drops the sender at shutdown.

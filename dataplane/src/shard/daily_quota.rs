@@ -92,12 +92,60 @@ struct Day {
     received: Option<u64>,
 }
 
-/// A send that may go: its day (and the account it was counted for, `account_quota`), to
-/// give back if its batch fails.
+/// Sends that may go (one, or a campaign feed's): their day, how many, and the account they
+/// were counted for (`account_quota`), to give back if their batch fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Counted {
     pub day: u32,
+    pub sends: u64,
     pub account: Option<chatedge_config::TenantId>,
+}
+
+/// What today's limits still allow an instance (a campaign feed asks before it builds its
+/// next batch): the tighter of its account's quota and its own daily limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Allowance {
+    /// Sends left today.
+    pub left: u64,
+    /// The limit that leaves the fewest, and which one it is.
+    pub limit: u64,
+    pub by: Bound,
+    /// The next UTC midnight (Unix ms), when both start again.
+    pub resets_ms: u64,
+}
+
+/// Which daily limit an [`Allowance`] comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    /// The account's `dailyQuota`, over all its instances.
+    AccountQuota,
+    /// The instance's own `daily_limit`.
+    InstanceLimit,
+}
+
+impl Bound {
+    /// The name of the setting, as the dialects spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Bound::AccountQuota => "dailyQuota",
+            Bound::InstanceLimit => "dailyLimit",
+        }
+    }
+}
+
+impl Allowance {
+    /// What `limit` leaves after `used` sends on the day of `now_ms`.
+    pub fn of(limit: u64, used: u64, by: Bound, now_ms: u64) -> Allowance {
+        Allowance { left: limit.saturating_sub(used), limit, by, resets_ms: now_ms - now_ms % DAY_MS + DAY_MS }
+    }
+
+    /// The one of two (either may be unlimited) that leaves fewer sends.
+    pub fn tighter(a: Option<Allowance>, b: Option<Allowance>) -> Option<Allowance> {
+        match (a, b) {
+            (Some(a), Some(b)) => Some(if b.left < a.left { b } else { a }),
+            (a, b) => a.or(b),
+        }
+    }
 }
 
 /// Why a send may not go.
@@ -117,29 +165,50 @@ impl DailyCounts {
         entry
     }
 
-    /// Counts one send of `instance` at `now_ms` under `limit` (if any) and puts the new count
-    /// in `batch`, or refuses it when the limit is used up.
+    /// The sends of `instance` on `day` so far (read from the store the first time).
+    fn sent(&mut self, store: &Store, instance: InstanceId, day: u32) -> Result<u64, StoreError> {
+        let entry = self.today(instance, day);
+        let used = match entry.sent {
+            Some(n) => n,
+            None => read(store, &key(&instance, day))?,
+        };
+        entry.sent = Some(used);
+        Ok(used)
+    }
+
+    /// Counts `sends` sends of `instance` at `now_ms` under `limit` (if any) and puts the new
+    /// count in `batch`, or refuses them all when they do not all fit.
     pub fn take(
         &mut self,
         store: &Store,
         instance: InstanceId,
         limit: Option<u64>,
         now_ms: u64,
+        sends: u64,
         batch: &mut Batch,
     ) -> Result<Counted, Refusal> {
         let day = day_of(now_ms);
-        let entry = self.today(instance, day);
-        let used = match entry.sent {
-            Some(n) => n,
-            None => read(store, &key(&instance, day)).map_err(Refusal::Store)?,
-        };
-        entry.sent = Some(used);
-        if let Some(limit) = limit.filter(|l| used >= *l) {
+        let used = self.sent(store, instance, day).map_err(Refusal::Store)?;
+        let after = used.saturating_add(sends);
+        if let Some(limit) = limit.filter(|l| after > *l) {
             return Err(Refusal::Limit(limit));
         }
-        entry.sent = Some(used + 1);
-        batch.put(Cf::DailySends, key(&instance, day), (used + 1).to_be_bytes().to_vec());
-        Ok(Counted { day, account: None })
+        self.today(instance, day).sent = Some(after);
+        batch.put(Cf::DailySends, key(&instance, day), after.to_be_bytes().to_vec());
+        Ok(Counted { day, sends, account: None })
+    }
+
+    /// What `limit` (if any) still allows `instance` on the day of `now_ms`.
+    pub fn left(
+        &mut self,
+        store: &Store,
+        instance: InstanceId,
+        limit: Option<u64>,
+        now_ms: u64,
+    ) -> Result<Option<Allowance>, StoreError> {
+        let Some(limit) = limit else { return Ok(None) };
+        let used = self.sent(store, instance, day_of(now_ms))?;
+        Ok(Some(Allowance::of(limit, used, Bound::InstanceLimit, now_ms)))
     }
 
     /// Counts one message `instance` received at `now_ms`; its new count goes in `batch`.
@@ -161,11 +230,11 @@ impl DailyCounts {
         Ok(())
     }
 
-    /// A counted send's batch failed: it does not count.
+    /// Counted sends whose batch failed: they do not count.
     pub fn give_back(&mut self, instance: InstanceId, counted: Counted) {
         if let Some(Day { day, sent: Some(n), .. }) = self.counts.get_mut(&instance) {
             if *day == counted.day {
-                *n = n.saturating_sub(1);
+                *n = n.saturating_sub(counted.sends);
             }
         }
     }
@@ -221,7 +290,7 @@ mod tests {
         let mut counts = DailyCounts::default();
         for _ in 0..2 {
             let mut batch = Batch::new();
-            counts.take(&store, id, Some(2), now, &mut batch).unwrap();
+            counts.take(&store, id, Some(2), now, 1, &mut batch).unwrap();
             counts.received(&store, id, now, &mut batch).unwrap();
             store.commit(batch).await.unwrap();
         }
@@ -230,15 +299,46 @@ mod tests {
             _ => None,
         };
         let mut batch = Batch::new();
-        assert_eq!(limit(counts.take(&store, id, Some(2), now, &mut batch)), Some(2));
+        assert_eq!(limit(counts.take(&store, id, Some(2), now, 1, &mut batch)), Some(2));
         let mut restarted = DailyCounts::default();
-        assert_eq!(limit(restarted.take(&store, id, Some(2), now, &mut batch)), Some(2), "read back from disk");
-        let counted = restarted.take(&store, id, Some(3), now, &mut batch).unwrap();
+        assert_eq!(limit(restarted.take(&store, id, Some(2), now, 1, &mut batch)), Some(2), "read back from disk");
+        let counted = restarted.take(&store, id, Some(3), now, 1, &mut batch).unwrap();
         restarted.give_back(id, counted);
-        assert!(restarted.take(&store, id, Some(3), now, &mut batch).is_ok(), "a failed send gave its count back");
-        assert!(restarted.take(&store, id, Some(3), now + DAY_MS, &mut batch).is_ok(), "a new day starts at zero");
+        assert!(restarted.take(&store, id, Some(3), now, 1, &mut batch).is_ok(), "a failed send gave its count back");
+        assert!(restarted.take(&store, id, Some(3), now + DAY_MS, 1, &mut batch).is_ok(), "a new day starts at zero");
         let stored = store.db().get_cf(store.cf(Cf::DailySends), received_key(&id, day_of(now))).unwrap();
         assert_eq!(stored.map(|v| parse_count(&v)), Some(2), "received messages are counted beside the sends");
         store.close();
+    }
+
+    #[tokio::test]
+    async fn a_feed_is_counted_whole_or_refused_whole_and_what_is_left_is_told() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 8, std::sync::Arc::new(crate::metrics::Metrics::new())).unwrap();
+        let id = InstanceId::generate();
+        let now = 30 * DAY_MS + 1_000;
+        let mut counts = DailyCounts::default();
+        let mut batch = Batch::new();
+        assert_eq!(counts.left(&store, id, None, now).unwrap(), None, "no limit, no allowance");
+        let counted = counts.take(&store, id, Some(10), now, 7, &mut batch).unwrap();
+        assert_eq!(counted.sends, 7);
+        let left = counts.left(&store, id, Some(10), now).unwrap().unwrap();
+        assert_eq!((left.left, left.limit, left.by, left.resets_ms), (3, 10, Bound::InstanceLimit, 31 * DAY_MS));
+        assert!(matches!(counts.take(&store, id, Some(10), now, 4, &mut batch), Err(Refusal::Limit(10))), "4 > 3 left");
+        assert_eq!(counts.left(&store, id, Some(10), now).unwrap().unwrap().left, 3, "a refused feed counts nothing");
+        counts.give_back(id, counted);
+        assert_eq!(counts.left(&store, id, Some(10), now).unwrap().unwrap().left, 10, "a failed feed gives all back");
+        counts.take(&store, id, Some(10), now, 10, &mut batch).unwrap();
+        assert_eq!(counts.left(&store, id, Some(4), now).unwrap().unwrap().left, 0, "a lowered limit leaves nothing");
+        store.close();
+    }
+
+    #[test]
+    fn the_tighter_allowance_is_the_one_that_leaves_fewer_sends() {
+        let quota = Allowance::of(100, 90, Bound::AccountQuota, 0);
+        let own = Allowance::of(50, 30, Bound::InstanceLimit, 0);
+        assert_eq!(Allowance::tighter(Some(quota), Some(own)), Some(quota));
+        assert_eq!(Allowance::tighter(Some(own), None), Some(own));
+        assert_eq!(Allowance::tighter(None, None), None);
     }
 }

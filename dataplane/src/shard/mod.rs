@@ -100,6 +100,8 @@ enum Then {
         seqs: Option<(u64, u64)>,
         run: (String, u32),
         reply: oneshot::Sender<Result<u64, CoreError>>,
+        /// Its messages, counted against the daily limits (given back if the batch fails).
+        counted: Option<daily_quota::Counted>,
     },
 }
 
@@ -421,11 +423,8 @@ impl Shard {
         match then {
             Then::Nothing => {}
             Then::Enqueued { seq, reply, key, counted } => {
-                if let (Err(_), Some(c)) = (&result, counted) {
-                    self.daily.give_back(instance, c);
-                    if let Some(account) = c.account {
-                        self.deps.accounts.give_back(account, c.day);
-                    }
+                if result.is_err() {
+                    self.give_back_daily(instance, counted);
                 }
                 self.enqueued(instance, seq, result, reply, key)
             }
@@ -438,7 +437,21 @@ impl Shard {
             Then::Reply(reply) => {
                 let _ = reply.send(result.map_err(CoreError::from));
             }
-            Then::Fed { seqs, run, reply } => self.fed(instance, seqs, run, result, reply),
+            Then::Fed { seqs, run, reply, counted } => {
+                if result.is_err() {
+                    self.give_back_daily(instance, counted);
+                }
+                self.fed(instance, seqs, run, result, reply)
+            }
+        }
+    }
+
+    /// Sends counted for the day whose batch failed: they do not count.
+    fn give_back_daily(&mut self, instance: InstanceId, counted: Option<daily_quota::Counted>) {
+        let Some(c) = counted else { return };
+        self.daily.give_back(instance, c);
+        if let Some(account) = c.account {
+            self.deps.accounts.give_back(account, c.day, c.sends);
         }
     }
 
@@ -525,18 +538,27 @@ impl Shard {
         }
     }
 
-    /// The configuration changed (an account enabled or paid again, among others): every
-    /// session with messages waiting and nothing on the wire or scheduled gets its turn. One
-    /// walk over the shard's sessions per new configuration version.
+    /// The configuration changed (an account enabled or paid again, its pacing changed, among
+    /// others): every session with messages waiting and nothing on the wire or scheduled gets
+    /// its turn, and one waiting out a pause its account's new pacing would not draw draws
+    /// again and is looked at now (an operator who fixes a mistaken hour-long pacing does not
+    /// wait out the hour). One walk over the shard's sessions per new configuration version.
     pub(super) fn release_held(&mut self) {
-        let waiting: Vec<InstanceId> = self
+        let waiting: Vec<(InstanceId, bool)> = self
             .sessions
             .iter()
-            .filter(|(_, s)| !s.queue.is_empty() && s.in_flight.is_none() && s.wake_at.is_none())
-            .map(|(id, _)| *id)
+            .filter(|(_, s)| !s.queue.is_empty() && s.in_flight.is_none())
+            .map(|(id, s)| (*id, s.wake_at.is_none()))
             .collect();
-        for id in waiting {
-            self.pump(id);
+        for (id, idle) in waiting {
+            let pacing = self.pacing_for(&id);
+            let repaced = match (pacing, self.sessions.get_mut(&id)) {
+                (Some(p), Some(s)) => s.repace(p),
+                _ => false,
+            };
+            if idle || repaced {
+                self.pump(id);
+            }
         }
     }
 

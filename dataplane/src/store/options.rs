@@ -128,7 +128,18 @@ pub fn family(cf: Cf, cache: &Cache) -> Options {
         // Point reads on every send outcome, status and incoming message of an instance (the
         // message-id index, the suppression list, variable values), most of them misses for
         // messages no campaign sent: a filter answers those. Range reads for members and rows.
-        Cf::Campaigns => table.set_bloom_filter(BLOOM_BITS_PER_KEY, false),
+        // Message-id index entries expire: a compaction filter drops them, and periodic
+        // compaction reaches files that see no more writes.
+        Cf::Campaigns => {
+            table.set_bloom_filter(BLOOM_BITS_PER_KEY, false);
+            opts.set_compaction_filter("campaign_message_index_expired", |_level, key, value| {
+                match crate::campaigns::model::droppable(key, value, chatedge_config::time::unix_ms()) {
+                    true => rocksdb::compaction_filter::Decision::Remove,
+                    false => rocksdb::compaction_filter::Decision::Keep,
+                }
+            });
+            opts.set_periodic_compaction_seconds(86_400);
+        }
         // The WhatsApp Web engine's Signal state: point reads by (instance, table, row) on
         // every message sent or received, misses included (a first contact has no session).
         Cf::WhatsappWeb => table.set_bloom_filter(BLOOM_BITS_PER_KEY, false),
@@ -252,5 +263,36 @@ mod tests {
         }
         assert_eq!(insert_hint_prefix(Cf::Queue), Some(InstanceId::LEN));
         assert_eq!(insert_hint_prefix(Cf::QueueIndex), Some(PHONE_INDEX_HINT));
+    }
+
+    #[tokio::test]
+    async fn a_compaction_drops_expired_campaign_index_entries_and_keeps_the_results() {
+        use crate::campaigns::{keys, MessageRef};
+        use chatedge_config::MessageId;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 64, Arc::new(Metrics::new())).unwrap();
+        let instance = InstanceId::random();
+        let now = chatedge_config::time::unix_ms();
+        let entry = |expires_ms| {
+            let at = MessageRef { campaign: "c_1".into(), run: 1, phone: "5511".into(), expires_ms };
+            serde_json::to_vec(&at).unwrap()
+        };
+        let (old, live, unmarked) = (MessageId::random(), MessageId::random(), MessageId::random());
+        let row = keys::recipient(&instance, "c_1", 1, "5511");
+        let mut batch = crate::store::Batch::new();
+        batch.put(Cf::Campaigns, keys::message(&instance, &old), entry(Some(now - 1)));
+        batch.put(Cf::Campaigns, keys::message(&instance, &live), entry(Some(now + 3_600_000)));
+        batch.put(Cf::Campaigns, keys::message(&instance, &unmarked), entry(None));
+        batch.put(Cf::Campaigns, row.clone(), b"{}".to_vec());
+        store.commit(batch).await.unwrap();
+        let mut compact = rocksdb::CompactOptions::default();
+        compact.set_bottommost_level_compaction(rocksdb::BottommostLevelCompaction::Force);
+        store.db().compact_range_cf_opt(store.cf(Cf::Campaigns), None::<&[u8]>, None::<&[u8]>, &compact);
+        let get = |k: &[u8]| store.db().get_cf(store.cf(Cf::Campaigns), k).unwrap();
+        assert_eq!(get(&keys::message(&instance, &old)), None, "expired: dropped");
+        assert!(get(&keys::message(&instance, &live)).is_some());
+        assert!(get(&keys::message(&instance, &unmarked)).is_some(), "no expiry: kept");
+        assert!(get(&row).is_some(), "a recipient row is results: kept");
+        store.close();
     }
 }

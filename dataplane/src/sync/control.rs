@@ -10,6 +10,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use chatedge_config::placement::{PeerKey, ADVERTISE_KEY_HASH_HEADER, ADVERTISE_URL_HEADER};
 use chatedge_config::settings::{SettingsApplied, SettingsPatch};
+use chatedge_config::snapshot::ReportAnswer;
 use chatedge_config::{CertFingerprint, InstanceId, NodeId, Secret, SessionReport, UpdateAck};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -148,15 +149,15 @@ impl ControlClient {
         }
     }
 
-    /// Sends the session report (see [`SessionReport`]).
-    pub async fn report(&self, report: &SessionReport) -> Result<(), ControlError> {
+    /// Sends the session report (see [`SessionReport`]); answers what the control plane said
+    /// back (the node's accounts' sends on other data planes).
+    pub async fn report(&self, report: &SessionReport) -> Result<ReportAnswer, ControlError> {
         let body = Bytes::from(serde_json::to_vec(report).unwrap_or_default());
         let (status, body) = self.call(self.request(Method::POST, "/dataplane/v1/report", body)?).await?;
-        if status.is_success() {
-            Ok(())
-        } else {
-            Err(ControlError::Refused { status, body })
+        if !status.is_success() {
+            return Err(ControlError::Refused { status, body });
         }
+        serde_json::from_slice(&body).map_err(|e| ControlError::BadAnswer(e.to_string()))
     }
 
     /// Forwards a settings change; answers with the config version that carries it.

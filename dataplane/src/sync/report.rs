@@ -3,7 +3,10 @@
 //! sent and received per day (its `stats`). Every [`REPORT_EVERY`] the shards are asked for
 //! their online sessions and the day counts are read from the store; a report goes when the
 //! sessions changed, when counts changed since the last report the control plane took, and
-//! at least every [`HEARTBEAT`] (so a control plane that restarted learns the sessions again).
+//! at least every [`HEARTBEAT`] (so a control plane that restarted learns the sessions again),
+//! and every tick while an account of this node is under a daily quota: the answer says what
+//! this node's accounts sent today on the other data planes, which the shards add to their
+//! own counts (`shard::account_quota`) so the quota holds across data planes.
 //!
 //! Counts are the whole day's count of each (instance, day), as stored by the shards in the
 //! batch of each message (`shard::daily_quota`) — never increments — so a report that is
@@ -20,12 +23,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chatedge_config::{DailyUsage, InstanceId, NodeId, SessionReport};
+use arc_swap::ArcSwap;
+use chatedge_config::{DailyUsage, InstanceId, NodeId, SessionReport, Snapshot};
 use tokio::sync::watch;
 
 use super::control::ControlClient;
 use crate::campaigns::Clock;
 use crate::metrics::Metrics;
+use crate::shard::account_quota::AccountCounts;
 use crate::shard::daily_quota;
 use crate::shard::Shards;
 use crate::store::{Cf, Store};
@@ -48,6 +53,10 @@ pub struct Reporter {
     pub store: Arc<Store>,
     /// Which day is today.
     pub clock: Arc<Clock>,
+    /// Where the answers' sends on other data planes go (the shards' account quotas).
+    pub accounts: Arc<AccountCounts>,
+    /// Whether an account of this node is under a daily quota (then a report goes every tick).
+    pub config: Arc<ArcSwap<Snapshot>>,
 }
 
 /// (sends, received) of one instance on one day.
@@ -81,6 +90,7 @@ pub async fn run(r: Reporter, mut shutdown: watch::Receiver<bool>) {
         // carries every instance's counts, and the control plane takes at most 1 MiB).
         usage.truncate(MAX_USAGE_PER_REPORT);
         let due = !usage.is_empty()
+            || under_quota(&r.config.load())
             || match &last {
                 Some((sent, at)) => *sent != online || at.elapsed() >= HEARTBEAT,
                 None => true,
@@ -89,10 +99,12 @@ pub async fn run(r: Reporter, mut shutdown: watch::Receiver<bool>) {
             continue;
         }
         seq += 1;
-        let report = SessionReport { node: r.node, boot_ms, seq, online, usage };
+        let report = SessionReport { node: r.node, boot_ms, seq, online, usage, today: Some(today) };
         match r.control.report(&report).await {
-            Ok(()) => {
+            Ok(answer) => {
                 r.metrics.session_reports.with_label_values(&["sent"]).inc();
+                let elsewhere = r.accounts.heard(today, &answer.elsewhere);
+                r.metrics.account_sends_elsewhere.set(i64::try_from(elsewhere).unwrap_or(i64::MAX));
                 last = Some((report.online, Instant::now()));
                 taken.retain(|k, _| counts.contains_key(k));
                 taken.extend(report.usage.iter().map(|u| ((u.instance, u.day), (u.sent, u.received))));
@@ -103,6 +115,15 @@ pub async fn run(r: Reporter, mut shutdown: watch::Receiver<bool>) {
             }
         }
     }
+}
+
+/// Whether an account with an instance on this node has a daily quota: its sends on the other
+/// data planes must then be heard every tick, not only every heartbeat.
+fn under_quota(snapshot: &Snapshot) -> bool {
+    snapshot
+        .instances
+        .values()
+        .any(|i| snapshot.tenants.get(&i.tenant).and_then(|t| t.limits).and_then(|l| l.daily_quota).is_some())
 }
 
 /// Every instance's counts of `today` and the day before, from the `daily_sends` family

@@ -402,6 +402,11 @@ pub fn run(body: &[u8]) -> Result<(String, RunRequest)> {
 }
 
 /// `{campaignId}` (pause, resume, cancel).
+/// `{"id"}` of an audience (`group` false) or a variable group to delete.
+pub fn catalog_id(body: &[u8], group: bool) -> Result<String> {
+    id(&object(body)?, "id", group)
+}
+
 pub fn campaign_id(body: &[u8]) -> Result<String> {
     required(&object(body)?, "campaignId", crate::campaigns::model::MAX_ID_CHARS)
 }

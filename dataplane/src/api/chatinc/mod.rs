@@ -2,7 +2,7 @@
 //! the sending instance's token (`Authorization: <token>` or `Bearer <token>`); the instance's
 //! account rules (IP allowlist, Client-Token) apply as on Z-API routes, and routes that start
 //! sending also need an account allowed to send. Paths, field names and answer shapes are
-//! seed 003's; pause, resume and cancel are chatedge's own. Handlers parse (`fields`), call
+//! seed 003's; pause, resume, cancel and the three deletes are chatedge's own. Handlers parse (`fields`), call
 //! the campaigns room and shape the answer; errors map to HTTP once (`error`).
 
 mod error;
@@ -41,6 +41,9 @@ enum Op {
     Pause,
     Resume,
     Cancel,
+    DeleteAudience,
+    DeleteGroup,
+    DeleteCampaign,
 }
 
 struct Route {
@@ -90,6 +93,14 @@ static ROUTES: &[Route] = &[
     Route { path: "pause/campaign", methods: "POST", label: "chatinc.pause-campaign", op: Op::Pause },
     Route { path: "resume/campaign", methods: "POST", label: "chatinc.resume-campaign", op: Op::Resume },
     Route { path: "cancel/campaign", methods: "POST", label: "chatinc.cancel-campaign", op: Op::Cancel },
+    Route { path: "delete/audience", methods: "POST", label: "chatinc.delete-audience", op: Op::DeleteAudience },
+    Route {
+        path: "delete/variable/group",
+        methods: "POST",
+        label: "chatinc.delete-variable-group",
+        op: Op::DeleteGroup,
+    },
+    Route { path: "delete/campaign", methods: "POST", label: "chatinc.delete-campaign", op: Op::DeleteCampaign },
 ];
 
 fn find(rest: &[&str]) -> Option<&'static Route> {
@@ -231,6 +242,21 @@ async fn dispatch(app: &App, req: Request<Body>, route: &'static Route) -> Resul
             let view = view(c, &id, &campaign)?;
             ok(json!({"status": "success", "campaignId": campaign.id, "campaign": view}))
         }
+        Op::DeleteAudience => {
+            let aud = fields::catalog_id(&body, false)?;
+            c.delete_audience(id, &aud).await?;
+            ok(json!({"status": "success", "id": aud, "deleted": true}))
+        }
+        Op::DeleteGroup => {
+            let group = fields::catalog_id(&body, true)?;
+            c.delete_group(id, &group).await?;
+            ok(json!({"status": "success", "id": group, "deleted": true}))
+        }
+        Op::DeleteCampaign => {
+            let cid = fields::campaign_id(&body)?;
+            c.delete_campaign(id, &cid).await?;
+            ok(json!({"status": "success", "campaignId": cid, "deleted": true}))
+        }
         Op::AudienceFromFile | Op::GroupFromFile => Err(ChatIncError::RouteNotFound),
     }
 }
@@ -326,10 +352,15 @@ fn view(c: &Campaigns, instance: &chatedge_config::InstanceId, campaign: &Campai
         .iter()
         .zip(per_run.iter())
         .map(|(r, counters)| {
+            let held = match r.state == RunState::Running {
+                true => c.held(*instance, &campaign.id),
+                false => None,
+            };
             json!({
                 "run": r.number,
                 "audiences": r.audiences,
                 "state": r.state.as_str(),
+                "held": held.map(|a| json!({"by": a.by.as_str(), "limit": a.limit, "until": a.resets_ms})),
                 "timeToRun": r.time_to_run_ms.map(|t| t / 1000),
                 "startedAt": r.started_ms,
                 "finishedAt": r.finished_ms,
