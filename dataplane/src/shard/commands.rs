@@ -2,7 +2,7 @@
 //! out. Each command carries its reply channel; a reply that finds its requester gone (timed
 //! out) is dropped.
 
-use chatedge_config::{InstanceId, Phone, ZaapId};
+use chatedge_config::{InstanceId, Phone, Snapshot, TenantId, ZaapId};
 use tokio::sync::oneshot;
 
 use super::account_quota;
@@ -303,14 +303,11 @@ impl Shard {
         batch: &mut Batch,
     ) -> Result<Option<Counted>, CoreError> {
         let config = self.deps.config.load();
-        let Some(instance) = config.instances.get(&id) else { return Ok(None) };
-        let account = instance.tenant;
-        let quota = config.tenants.get(&account).and_then(|t| t.limits).and_then(|l| l.daily_quota);
-        let own = instance.daily_limit;
+        let Some((account, quota, own)) = daily_limits(&config, &id) else { return Ok(None) };
         let now = self.deps.clock.now_ms();
         let day = daily_quota::day_of(now);
         let retry_after_s = daily_quota::seconds_to_midnight(now);
-        let mine = || config.instances.values().filter(|i| i.tenant == account).map(|i| i.id).collect();
+        let mine = || instances_of(&config, account);
         match self.deps.accounts.take(&self.deps.store, account, mine, quota, day, sends) {
             Ok(()) => {}
             Err(account_quota::Refusal::Quota(limit)) => {
@@ -338,13 +335,11 @@ impl Shard {
     /// daily limit; `None` when neither is set).
     fn daily_allowance(&mut self, id: InstanceId) -> Result<Option<Allowance>, CoreError> {
         let config = self.deps.config.load();
-        let Some(instance) = config.instances.get(&id) else { return Err(CoreError::UnknownInstance) };
-        let account = instance.tenant;
-        let quota = config.tenants.get(&account).and_then(|t| t.limits).and_then(|l| l.daily_quota);
+        let (account, quota, own) = daily_limits(&config, &id).ok_or(CoreError::UnknownInstance)?;
         let now = self.deps.clock.now_ms();
-        let mine = || config.instances.values().filter(|i| i.tenant == account).map(|i| i.id).collect();
+        let mine = || instances_of(&config, account);
         let by_account = self.deps.accounts.left(&self.deps.store, account, mine, quota, now)?;
-        let by_instance = self.daily.left(&self.deps.store, id, instance.daily_limit, now)?;
+        let by_instance = self.daily.left(&self.deps.store, id, own, now)?;
         Ok(Allowance::tighter(by_account, by_instance))
     }
 
@@ -528,4 +523,17 @@ impl Shard {
             let _ = reply.send(r.map(|()| value));
         });
     }
+}
+
+/// `id`'s account, the account's `dailyQuota` and the instance's own daily limit, as the live
+/// configuration sets them; `None` for an instance it does not name.
+fn daily_limits(config: &Snapshot, id: &InstanceId) -> Option<(TenantId, Option<u64>, Option<u64>)> {
+    let instance = config.instances.get(id)?;
+    let quota = config.tenants.get(&instance.tenant).and_then(|t| t.limits).and_then(|l| l.daily_quota);
+    Some((instance.tenant, quota, instance.daily_limit))
+}
+
+/// The account's instances on this node (read only the first time the account sends on a day).
+fn instances_of(config: &Snapshot, account: TenantId) -> Vec<InstanceId> {
+    config.instances.values().filter(|i| i.tenant == account).map(|i| i.id).collect()
 }
