@@ -106,6 +106,9 @@ pub struct Metrics {
     pub media_sweeps_aborted: IntCounter,
     pub media_uploads: IntCounterVec,
     pub media_upload_bytes: IntCounter,
+    /// Stickers given a `stickerAuthor`, by when the author was written into the file
+    /// (`accepted`: sent as base64; `sent`: fetched by URL) and outcome (`written`, `refused`).
+    pub sticker_authors: IntCounterVec,
     pub media_fetches: IntCounterVec,
     pub account_calls: IntCounterVec,
     /// Webhook URLs refused for the address their host has (issue 9 §6), by address class
@@ -711,6 +714,17 @@ impl Metrics {
                         "base64 media in requests by kind and outcome (stored, refused, busy)",
                     ),
                     &["kind", "outcome"],
+                ),
+            ),
+            sticker_authors: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "chatedge_dp_sticker_authors_total",
+                        "stickers given a stickerAuthor, by when it was written into the file (accepted, sent) and \
+                         outcome (written, refused)",
+                    ),
+                    &["when", "outcome"],
                 ),
             ),
             media_upload_bytes: register(

@@ -25,8 +25,10 @@ struct Cloud {
     dir: tempfile::TempDir,
 }
 
+/// FAST on the fake Graph API; media by URL may come from the loopback file server (only a
+/// sticker with an author is fetched by chatedge; other links the Cloud API fetches itself).
 fn config(graph: &FakeGraph) -> String {
-    format!("{FAST}{}", graph.config())
+    format!("{FAST}{}\n[media]\nfetch_allow_private = true\n", graph.config())
 }
 
 async fn create(http: &Http, ce: &Chatedge, sink: &Sink, graph: &FakeGraph) -> Instance {
@@ -139,6 +141,22 @@ async fn every_supported_type_reaches_the_graph_api_as_its_cloud_api_body() {
     assert!(b["document"]["filename"].as_str().unwrap().starts_with("report"));
     let sticker = c.send("send-sticker", json!({"phone": TO, "sticker": "https://files.example/s.webp"})).await;
     assert_eq!(c.body_of(&id(&sticker)).await["sticker"], json!({"link": "https://files.example/s.webp"}));
+    // A sticker with an author goes as an upload of the WebP that carries it, by base64 and by
+    // URL alike (Meta would fetch a link without the author).
+    let server = common::files::FileServer::start().await;
+    let png = common::files::Blob::png(32, 32, 3);
+    let authored = [PNG.to_owned(), server.serve("/s.png", &png)];
+    let mut authored_sends = Vec::new();
+    for sticker in authored {
+        let sent = c.send("send-sticker", json!({"phone": TO, "sticker": sticker, "stickerAuthor": "Z-API"})).await;
+        let b = c.body_of(&id(&sent)).await;
+        let media_id = b["sticker"]["id"].as_str().unwrap_or_else(|| panic!("uploaded, not linked: {b}"));
+        let (mime, bytes) = c.graph.uploaded(media_id).expect("the fake holds the upload");
+        assert_eq!((mime.as_str(), &bytes[..4], &bytes[8..12]), ("image/webp", &b"RIFF"[..], &b"WEBP"[..]));
+        let pack = br#""sticker-pack-publisher":"Z-API""#;
+        assert!(bytes.windows(pack.len()).any(|w| w == pack), "the upload names the author");
+        authored_sends.push(sent);
+    }
 
     let location = c
         .send(
@@ -206,8 +224,24 @@ async fn every_supported_type_reaches_the_graph_api_as_its_cloud_api_body() {
 
     // Every one of them is delivered to the integrator without an error.
     let all = [
-        &text, &link, &reply, &image, &again, &by_url, &audio, &video, &doc, &sticker, &location, &contact, &reaction,
-        &buttons, &list, &template,
+        &text,
+        &link,
+        &reply,
+        &image,
+        &again,
+        &by_url,
+        &audio,
+        &video,
+        &doc,
+        &sticker,
+        &location,
+        &contact,
+        &reaction,
+        &buttons,
+        &list,
+        &template,
+        &authored_sends[0],
+        &authored_sends[1],
     ];
     let zaaps: HashSet<String> = all.iter().map(|a| a["zaapId"].as_str().unwrap().to_owned()).collect();
     let delivered = c.sink.wait_for_zaaps(&zaaps, "a DeliveryCallback per send").await;

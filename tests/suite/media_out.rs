@@ -3,11 +3,15 @@
 //! network byte for byte; wrong types, unreachable or missing URLs and oversized media are
 //! refused — at once with a 4xx naming the field when the bytes came with the request, through
 //! the message's DeliveryCallback when they are fetched — and leave nothing queued; the same
-//! bytes are stored once; many concurrent large uploads all get an answer.
+//! bytes are stored once; many concurrent large uploads all get an answer; a sticker's
+//! `stickerAuthor` is written into the file that arrives.
 
 use crate::common;
 
 use std::collections::HashSet;
+use std::io::Cursor;
+
+use base64::Engine as _;
 
 use common::files::{
     self, arrived, assert_media, stored_files, upload, wait_arrived, Blob, FileServer, PngParts, RawPost,
@@ -322,4 +326,97 @@ async fn uploads_over_the_in_flight_budget_get_503_with_retry_after_and_succeed_
     eprintln!("media_out: 6 concurrent 16 MB uploads with room for one: {busy} answers were 503");
     zaaps.extend(more);
     check_arrivals(&p, &images, 200, &zaaps).await;
+}
+
+/// A file the sim's phone got, read from the data plane's media store by its SHA-256.
+fn arrived_file(p: &Paired, message: &Value) -> Vec<u8> {
+    let sha = message["media"]["sha256"].as_str().expect("the message has a file");
+    std::fs::read(p.dir.path().join("dataplane").join("media").join("files").join(&sha[..2]).join(sha))
+        .expect("the file that arrived is in the media store")
+}
+
+/// The sticker-pack JSON in a WebP's EXIF, where WhatsApp reads a sticker's author, and the
+/// picture's size.
+fn sticker_pack(webp: &[u8]) -> (Value, (u32, u32)) {
+    let mut decoder = image_webp::WebPDecoder::new(Cursor::new(webp)).expect("a WebP");
+    let exif = decoder.exif_metadata().expect("readable metadata").expect("an EXIF chunk");
+    let at = exif.iter().position(|&b| b == b'{').expect("the pack JSON in the EXIF");
+    (serde_json::from_slice(&exif[at..]).expect("JSON"), decoder.dimensions())
+}
+
+/// `chatedge_dp_sticker_authors_total` with this outcome.
+async fn sticker_authors(p: &Paired, outcome: &str) -> f64 {
+    let label = format!("outcome=\"{outcome}\"");
+    common::metrics::sum(&p.http, &p.ce.dp, "chatedge_dp_sticker_authors_total", &label).await
+}
+
+async fn send_sticker(p: &Paired, body: Value) -> (u16, Value) {
+    p.http.post(&p.ce.instance_url(&p.inst, "send-sticker"), None, &body).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stickers_author_is_written_into_the_file_that_arrives_by_url_and_by_base64() {
+    let p = paired(&config("")).await;
+    let server = FileServer::start().await;
+    let png = Blob::png(64, 48, 11);
+    let data_uri = |mime: &str, bytes: &[u8]| {
+        format!("data:{mime};base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes))
+    };
+    let by_base64 = data_uri("image/png", &png.to_vec());
+
+    // Seed 001's example: a PNG and an author. The phone gets a WebP that names the author.
+    let sends =
+        [(phone(80), server.serve("/sticker.png", &png), "by URL"), (phone(81), by_base64.clone(), "by base64")];
+    for (to, sticker, how) in &sends {
+        let (status, v) = send_sticker(&p, json!({"phone": to, "sticker": sticker, "stickerAuthor": "Z-API"})).await;
+        assert_eq!(status, 200, "{how}: {v}");
+    }
+    for (to, _, how) in &sends {
+        let m = wait_arrived(&p.http, &p.ce, &p.inst, to, 1).await;
+        assert_eq!(m[0]["media"]["mime"], "image/webp", "{how}: {}", m[0]);
+        assert_eq!(m[0]["media"]["stickerAuthor"], "Z-API", "{how}: the phone reads the author from the file");
+        let (pack, size) = sticker_pack(&arrived_file(&p, &m[0]));
+        assert_eq!((pack["sticker-pack-publisher"].as_str(), size), (Some("Z-API"), (64, 48)), "{how}: {pack}");
+    }
+    // Without an author a sticker arrives as it was sent, byte for byte.
+    let zaap = send_base64_ok(&p, "send-sticker", "sticker", "image/png", &phone(82), &png).await;
+    assert!(delivery(&p.sink, &zaap).await.get("error").is_none());
+    let plain = wait_arrived(&p.http, &p.ce, &p.inst, &phone(82), 1).await;
+    assert_media(&plain[0], &png, "image/png", "a sticker without an author");
+    assert!(plain[0]["media"].get("stickerAuthor").is_none(), "{}", plain[0]);
+    wait_queue_empty(&p).await;
+
+    // What cannot carry an author is refused at once, naming the field; nothing is stored.
+    let mut cut = png.to_vec();
+    cut.truncate(cut.len() - 200);
+    let refused = [
+        ("a PDF", data_uri("application/pdf", &Blob::pdf(2_000, 12).to_vec()), json!("Ana"), "application/pdf"),
+        ("a PNG cut short", data_uri("image/png", &cut), json!("Ana"), "sticker is not a readable PNG"),
+        ("an author too long", by_base64.clone(), json!("x".repeat(129)), "stickerAuthor is longer than 128"),
+        ("an author that is not text", by_base64.clone(), json!(7), "stickerAuthor must be a string"),
+    ];
+    let stored = stored_files(p.dir.path());
+    for (what, sticker, author, reason) in refused {
+        let (status, v) =
+            send_sticker(&p, json!({"phone": phone(83), "sticker": sticker, "stickerAuthor": author})).await;
+        assert_eq!(status, 400, "{what}: {v}");
+        assert!(v["message"].as_str().is_some_and(|m| m.contains(reason)), "{what}: {v}");
+    }
+    assert_eq!(stored_files(p.dir.path()), stored, "a refused sticker stores nothing");
+    assert_eq!(queue_count(&p).await, 0, "nor queues anything");
+
+    // By URL the file is read when the message leaves: the DeliveryCallback says why.
+    let cut_png = Blob::with_head(&cut, cut.len() as u64, 0);
+    let (status, v) = send_sticker(
+        &p,
+        json!({"phone": phone(84), "sticker": server.serve("/cut.png", &cut_png), "stickerAuthor": "Ana"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    let d = delivery(&p.sink, v["zaapId"].as_str().unwrap()).await;
+    assert!(d["error"].as_str().is_some_and(|e| e.contains("not a readable PNG")), "{d}");
+    assert!(arrived(&p.http, &p.ce, &p.inst, &phone(84)).await.is_empty(), "nothing arrives");
+
+    assert_eq!(sticker_authors(&p, "written").await, 2.0, "one accepted, one sent");
+    assert_eq!(sticker_authors(&p, "refused").await, 3.0, "the PDF and the cut PNG at once, the cut PNG by URL");
 }

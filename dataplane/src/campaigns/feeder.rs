@@ -233,6 +233,7 @@ pub fn content(c: &Campaign, text: String, cloud: bool, values: &HashMap<&str, M
                 file_name: None,
                 extension: None,
                 view_once: false,
+                sticker_author: None,
             })),
             None => Content::text(text),
         };

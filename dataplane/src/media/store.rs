@@ -31,8 +31,17 @@ pub enum MediaError {
     BadBase64(String),
     #[error("is empty")]
     Empty,
+    /// A sticker that cannot carry its `stickerAuthor`.
+    #[error("{0}")]
+    Sticker(#[from] super::sticker::StickerError),
     #[error("media storage failed: {0}")]
     Io(String),
+}
+
+impl MediaError {
+    pub fn too_large(kind: MediaKind, limit: u64) -> MediaError {
+        MediaError::TooLarge { kind: kind.as_str(), limit_mb: limit / (1024 * 1024) }
+    }
 }
 
 impl From<io::Error> for MediaError {
@@ -164,7 +173,7 @@ impl MediaWriter<'_> {
     pub fn write(&mut self, chunk: &[u8]) -> Result<(), MediaError> {
         self.size += chunk.len() as u64;
         if self.size > self.limit {
-            return Err(MediaError::TooLarge { kind: self.kind.as_str(), limit_mb: self.limit / (1024 * 1024) });
+            return Err(MediaError::too_large(self.kind, self.limit));
         }
         if self.mime.is_none() {
             let take = (SNIFF_BYTES - self.head.len()).min(chunk.len());

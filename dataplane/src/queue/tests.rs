@@ -35,6 +35,7 @@ fn message(instance: InstanceId, n: u32, to: usize) -> OutboundMessage {
             file_name: None,
             extension: None,
             view_once: false,
+            sticker_author: None,
         }))
     } else {
         Content::text(format!("m{n}"))

@@ -70,6 +70,7 @@ pub async fn media(app: &App, account: &Tenant, req: Request<Body>) -> Result<Re
         file_name: None,
         extension: None,
         view_once: false,
+        sticker_author: None,
     }));
     let queued = queue(app, account, "zami.send-media", &parts.headers, &body, send.to, content).await;
     to_owner(app, queued, parts, body).await

@@ -215,6 +215,7 @@ pub async fn send(call: &Call<'_>) -> Result<Resp, ZapiniError> {
         file_name: send.file_name,
         extension,
         view_once: false,
+        sticker_author: None,
     };
     let mut message = OutboundMessage::new(instance.id, send.recipient, Content::Media(Box::new(media)));
     message.reply_to = send.reply_to;

@@ -215,7 +215,13 @@ fn text_object(text: &str, link: Option<&String>) -> Value {
 
 async fn media_object(deps: &CloudApiDeps, account: &CloudApiAccount, m: &Media) -> Result<Value, BodyError> {
     let name = m.shown_file_name();
-    let mut o = source_object(deps, account, &m.source, &name).await?;
+    let mut o = match m.author_to_write() {
+        Some((url, author)) => {
+            let authored = deps.media.fetch_sticker_with_author(url, author).await.map_err(UploadError::Sticker)?;
+            source_object(deps, account, &MediaSource::Stored(authored), &name).await?
+        }
+        None => source_object(deps, account, &m.source, &name).await?,
+    };
     let captioned = matches!(m.kind, MediaKind::Image | MediaKind::Video | MediaKind::Gif | MediaKind::Document);
     if let (true, Some(caption)) = (captioned, m.caption.as_ref().filter(|c| !c.is_empty())) {
         o.insert("caption".into(), json!(caption));

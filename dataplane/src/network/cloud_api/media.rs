@@ -79,6 +79,10 @@ pub enum UploadError {
     TooLarge { size: u64, limit: u64 },
     #[error(transparent)]
     Graph(#[from] GraphError),
+    /// A sticker sent by URL with a `stickerAuthor` (the Cloud API would fetch the link itself,
+    /// without the author): fetching it or writing the author in failed.
+    #[error("{0}")]
+    Sticker(String),
 }
 
 /// The Cloud API media id of stored `file` for `account`'s number: from the cache, or uploaded

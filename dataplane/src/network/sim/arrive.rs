@@ -1,7 +1,9 @@
 //! A message reaching the sim's recipient: its media — the file of a media message, the images
 //! and videos of buttons, lists and carousels, a link preview's picture — is read back from the
 //! media store (or fetched from its URL) and hashed — the witness's SHA-256 is of the bytes the
-//! network got — and the result is recorded on the recipient's phone. A file that is part of
+//! network got; a sticker's author is read from its file, and a sticker sent by URL with a
+//! `stickerAuthor` gets it written in first, as every network path does — and the result is
+//! recorded on the recipient's phone. A file that is part of
 //! the message and cannot be read or fetched refuses the message with the reason, which
 //! becomes its DeliveryCallback error; a link preview's picture that cannot be fetched is left
 //! out, as WhatsApp sends the link without a thumbnail.
@@ -25,7 +27,15 @@ pub async fn arrive(
 ) -> Result<(), String> {
     let mut media = Vec::new();
     match &message.content {
-        Content::Media(m) => media.push(read_media(net, m.kind, &m.source).await?),
+        Content::Media(m) => {
+            let authored = match m.author_to_write() {
+                Some((url, author)) => {
+                    Some(MediaSource::Stored(net.media.fetch_sticker_with_author(url, author).await?))
+                }
+                None => None,
+            };
+            media.push(read_media(net, m.kind, authored.as_ref().unwrap_or(&m.source)).await?);
+        }
         Content::Interactive(i) => {
             for (kind, source) in i.media() {
                 media.push(read_media(net, kind, source).await?);
@@ -47,6 +57,9 @@ pub async fn arrive(
 }
 
 async fn read_media(net: &SimNetwork, kind: MediaKind, source: &MediaSource) -> Result<ArrivedMedia, String> {
+    if kind == MediaKind::Sticker {
+        return read_sticker(net, source).await;
+    }
     match source {
         MediaSource::Stored(stored) => {
             let (digest, mime) = (stored.digest, stored.mime.clone());
@@ -69,12 +82,32 @@ async fn read_media(net: &SimNetwork, kind: MediaKind, source: &MediaSource) -> 
             .await
             .map_err(|e| format!("media read failed: {e}"))?
             .map_err(|e| format!("the stored media file cannot be read: {e}"))?;
-            Ok(ArrivedMedia { mime, size: hashed.0, sha256: hashed.1 })
+            Ok(ArrivedMedia { mime, size: hashed.0, sha256: hashed.1, sticker_author: None })
         }
         MediaSource::Url { url } => {
             let fetched = net.media.fetch(url, kind, |_| Ok(())).await.map_err(|e| e.to_string())?;
             let sha256 = crate::media::Digest(fetched.sha256).hex();
-            Ok(ArrivedMedia { mime: fetched.mime.to_owned(), size: fetched.size, sha256 })
+            Ok(ArrivedMedia { mime: fetched.mime.to_owned(), size: fetched.size, sha256, sticker_author: None })
         }
     }
+}
+
+/// A sticker, read whole (it is at most `[media] max_sticker_bytes`) so the phone shows the
+/// author its file carries, as WhatsApp reads it.
+async fn read_sticker(net: &SimNetwork, source: &MediaSource) -> Result<ArrivedMedia, String> {
+    let (file, mime) = match source {
+        MediaSource::Stored(stored) => {
+            let file = net.media.read_stored(stored.digest).await;
+            (file.map_err(|e| format!("the stored media file cannot be read: {e}"))?, stored.mime.clone())
+        }
+        MediaSource::Url { url } => {
+            let (file, fetched) = net.media.fetch_whole(url, MediaKind::Sticker).await.map_err(|e| e.to_string())?;
+            (file.into(), fetched.mime.to_owned())
+        }
+    };
+    let read = tokio::task::spawn_blocking(move || {
+        let sha256 = crate::media::Digest::of(&file).hex();
+        ArrivedMedia { mime, size: file.len() as u64, sha256, sticker_author: crate::media::sticker::author_of(&file) }
+    });
+    read.await.map_err(|e| format!("media read failed: {e}"))
 }

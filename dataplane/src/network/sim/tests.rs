@@ -234,6 +234,7 @@ fn a_voice_note_is_played_after_it_is_read_and_a_text_is_not() {
             file_name: None,
             extension: None,
             view_once: false,
+            sticker_author: None,
         };
         let m = OutboundMessage::new(id, Phone::parse("5511999998888").unwrap(), Content::Media(Box::new(audio)));
         conn.send(&m, Generation(1)).unwrap();

@@ -25,6 +25,9 @@ pub struct ArrivedMedia {
     pub mime: String,
     pub size: u64,
     pub sha256: String,
+    /// A sticker's author, as its file names it (the pack publisher in its WebP's EXIF).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sticker_author: Option<String>,
 }
 
 /// One message as a recipient's phone shows it.

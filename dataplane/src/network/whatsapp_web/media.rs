@@ -49,7 +49,12 @@ pub fn our_kind(kind: wa::MediaKind) -> MediaKind {
 pub fn to_send(message: &QueuedMedia, media: &Arc<Media>) -> wa::MediaToSend {
     wa::MediaToSend {
         kind: wire_kind(message.kind),
-        file: queued_file(media, message.kind, &message.source),
+        file: Arc::new(QueuedFile {
+            media: media.clone(),
+            kind: message.kind,
+            source: message.source.clone(),
+            author: message.author_to_write().map(|(_, author)| author.to_owned()),
+        }),
         caption: message.caption.clone(),
         file_name: (message.kind == MediaKind::Document).then(|| message.shown_file_name()),
         view_once: message.view_once,
@@ -58,7 +63,7 @@ pub fn to_send(message: &QueuedMedia, media: &Arc<Media>) -> wa::MediaToSend {
 
 /// A queued message's file of `kind` from `source`, as the connector reads it.
 pub fn queued_file(media: &Arc<Media>, kind: MediaKind, source: &MediaSource) -> Arc<dyn wa::MediaFile> {
-    Arc::new(QueuedFile { media: media.clone(), kind, source: source.clone() })
+    Arc::new(QueuedFile { media: media.clone(), kind, source: source.clone(), author: None })
 }
 
 /// A queued message's file, read when the line gets to it.
@@ -66,17 +71,22 @@ pub struct QueuedFile {
     media: Arc<Media>,
     kind: MediaKind,
     source: MediaSource,
+    /// A sticker's author still to be written into the fetched file.
+    author: Option<String>,
 }
 
 impl wa::MediaFile for QueuedFile {
     fn read(&self) -> wa::BoxFuture<'_, Result<wa::FileData, String>> {
         Box::pin(async move {
-            let read = match &self.source {
-                MediaSource::Stored(stored) => match self.media.read_stored(stored.digest).await {
-                    Ok(bytes) => Ok(wa::FileData { mime: stored.mime.clone(), bytes: bytes.into() }),
-                    Err(e) => Err(format!("the stored media file cannot be read: {e}")),
-                },
-                MediaSource::Url { url } => match self.media.fetch_whole(url, self.kind).await {
+            let read = match (&self.source, &self.author) {
+                (MediaSource::Stored(stored), _) => self.stored(stored).await,
+                (MediaSource::Url { url }, Some(author)) => {
+                    match self.media.fetch_sticker_with_author(url, author).await {
+                        Ok(stored) => self.stored(&stored).await,
+                        Err(e) => Err(e),
+                    }
+                }
+                (MediaSource::Url { url }, None) => match self.media.fetch_whole(url, self.kind).await {
                     Ok((bytes, f)) => Ok(wa::FileData { mime: f.mime.to_owned(), bytes }),
                     Err(e) => Err(e.to_string()),
                 },
@@ -85,6 +95,15 @@ impl wa::MediaFile for QueuedFile {
             self.media.metrics().whatsapp_web_media.with_label_values(&["sent", outcome]).inc();
             read
         })
+    }
+}
+
+impl QueuedFile {
+    async fn stored(&self, stored: &crate::media::StoredMedia) -> Result<wa::FileData, String> {
+        match self.media.read_stored(stored.digest).await {
+            Ok(bytes) => Ok(wa::FileData { mime: stored.mime.clone(), bytes: bytes.into() }),
+            Err(e) => Err(format!("the stored media file cannot be read: {e}")),
+        }
     }
 }
 

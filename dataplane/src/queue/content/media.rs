@@ -34,6 +34,11 @@ pub struct Media {
     pub extension: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub view_once: bool,
+    /// Stickers: the author WhatsApp shows under it (send-sticker's `stickerAuthor`), written
+    /// into the file's EXIF ([`crate::media::sticker`]): already in a stored file (sent as
+    /// base64) when the message was accepted, into a fetched one when it leaves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sticker_author: Option<String>,
 }
 
 impl Media {
@@ -41,6 +46,15 @@ impl Media {
         match &self.source {
             MediaSource::Stored(s) => Some(s.digest),
             MediaSource::Url { .. } => None,
+        }
+    }
+
+    /// The sticker's author still to be written into its file when it is fetched: the URL and
+    /// the author of a sticker sent by URL with a `stickerAuthor`.
+    pub fn author_to_write(&self) -> Option<(&str, &str)> {
+        match (&self.source, &self.sticker_author) {
+            (MediaSource::Url { url }, Some(author)) if self.kind == MediaKind::Sticker => Some((url, author)),
+            _ => None,
         }
     }
 

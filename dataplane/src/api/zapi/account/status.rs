@@ -86,7 +86,15 @@ pub async fn handle(call: &Call<'_>, _method: &Method, op: Op, _params: &Params)
             let source = source(call, kind, field, found).await?;
             let view_once = false;
             m.content =
-                Content::Media(Box::new(Media { kind, source, caption, file_name: None, extension: None, view_once }));
+                Content::Media(Box::new(Media {
+                    kind,
+                    source,
+                    caption,
+                    file_name: None,
+                    extension: None,
+                    view_once,
+                    sticker_author: None,
+                }));
             m
         }
     };

@@ -30,6 +30,10 @@ pub async fn parse(call: &Call<'_>, kind: MediaKind, extension: Option<String>) 
     let caption = fields::text(&o, "caption", MAX_CAPTION_CHARS, false)?;
     let file_name = fields::text(&o, "fileName", MAX_FILE_NAME_CHARS, false)?;
     let view_once = fields::optional_boolean(&o, "viewOnce")?.unwrap_or(false);
+    let sticker_author = match kind {
+        MediaKind::Sticker => sticker_author(&o)?,
+        _ => None,
+    };
     let media_text = media.ok_or_else(|| ZapiError::invalid("Invalid field", format!("{field} is required")))?;
     let mut message = OutboundMessage::new(call.instance.id, phone, Content::text(""));
     envelope::read(&o, &mut message)?;
@@ -46,11 +50,23 @@ pub async fn parse(call: &Call<'_>, kind: MediaKind, extension: Option<String>) 
                 true => Some(call.app.media.upload_room(body.len() as u64).ok_or(ZapiError::UploadsBusy)?),
                 false => None,
             };
-            MediaSource::Stored(store(call, kind, field, body, range).await?)
+            let stored = match &sticker_author {
+                Some(author) => call.app.media.put_sticker_base64(body, range, author).await,
+                None => call.app.media.put_base64(kind, body, range).await,
+            };
+            MediaSource::Stored(stored.map_err(|error| ZapiError::Media { field, error })?)
         }
     };
-    message.content = Content::Media(Box::new(Media { kind, source, caption, file_name, extension, view_once }));
+    let media = Media { kind, source, caption, file_name, extension, view_once, sticker_author };
+    message.content = Content::Media(Box::new(media));
     Ok(message)
+}
+
+/// send-sticker's `stickerAuthor` (seed 001): the author WhatsApp shows under the sticker,
+/// written into its file ([`crate::media::sticker`]); blank is none.
+fn sticker_author(o: &fields::Object) -> Result<Option<String>, ZapiError> {
+    let author = fields::text(o, "stickerAuthor", crate::media::sticker::MAX_AUTHOR_CHARS, false)?;
+    Ok(author.map(|a| a.trim().to_owned()).filter(|a| !a.is_empty()))
 }
 
 /// `editDocumentMessageId` (Z-API's documentation since 2025-09, send-document only): the

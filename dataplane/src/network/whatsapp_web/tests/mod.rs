@@ -894,17 +894,23 @@ async fn events_their_edits_and_answers_go_on_the_wire_and_answers_to_ours_arriv
 
 /// A file server on 127.0.0.1:0 answering `/menu.pdf` with a PDF and anything else with 404.
 async fn file_server(pdf: Vec<u8>) -> String {
+    file_server_of(vec![("/menu.pdf", pdf)]).await
+}
+
+/// A file server on 127.0.0.1:0 answering each path with its bytes and anything else with 404.
+async fn file_server_of(files: Vec<(&'static str, Vec<u8>)>) -> String {
     use hyper::service::service_fn;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let pdf = bytes::Bytes::from(pdf);
+    let files: Arc<Vec<(&'static str, bytes::Bytes)>> =
+        Arc::new(files.into_iter().map(|(path, file)| (path, bytes::Bytes::from(file))).collect());
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            let pdf = pdf.clone();
+            let files = files.clone();
             let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                let answer = match req.uri().path() {
-                    "/menu.pdf" => hyper::Response::new(http_body_util::Full::new(pdf.clone())),
-                    _ => hyper::Response::builder()
+                let answer = match files.iter().find(|(path, _)| *path == req.uri().path()) {
+                    Some((_, file)) => hyper::Response::new(http_body_util::Full::new(file.clone())),
+                    None => hyper::Response::builder()
                         .status(404)
                         .body(http_body_util::Full::new(bytes::Bytes::from_static(b"not found")))
                         .unwrap(),
@@ -948,6 +954,7 @@ fn queued_media(
         file_name: None,
         extension: Some("pdf".into()),
         view_once: false,
+        sticker_author: None,
     }
 }
 
@@ -1045,6 +1052,31 @@ async fn media_goes_to_the_engine_with_its_file_and_received_files_are_served_at
     assert_eq!(voice["audio"]["ptt"], true, "{voice}");
     assert_eq!(voice["audio"]["seconds"], 4, "{voice}");
     assert_eq!((plane.media_count("received", "stored"), plane.media_count("received", "missing")), (1, 1));
+    plane.crash().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sticker_by_url_reaches_the_engine_with_its_author_written_in() {
+    use crate::media::MediaKind;
+    use crate::queue::content::MediaSource;
+    use base64::Engine as _;
+
+    let (_dir, double, plane) = paired_plane().await;
+    let webp =
+        base64::engine::general_purpose::STANDARD.decode("UklGRhoAAABXRUJQVlA4TA0AAAAvAAAAEAcQERGIiP4HAA==").unwrap();
+    let server = file_server_of(vec![("/s.webp", webp)]).await;
+    let mut sticker = queued_media(MediaKind::Sticker, MediaSource::Url { url: format!("{server}/s.webp") });
+    sticker.sticker_author = Some("Z-API".into());
+    let sent = plane.send_media(sticker).await;
+    until("the sticker is on the wire", || last_send(&double).is_some_and(|(w, _)| w == wa::WireId::of(&sent))).await;
+    match last_send(&double) {
+        Some((_, wa::Outgoing::Media(m))) => {
+            assert_eq!((m.kind, m.file.mime.as_str()), (wa::MediaKind::Sticker, "image/webp"));
+            assert_eq!(crate::media::sticker::author_of(&m.file.bytes).as_deref(), Some("Z-API"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(plane.metrics.sticker_authors.with_label_values(&["sent", "written"]).get(), 1);
     plane.crash().await;
 }
 

@@ -1,0 +1,156 @@
+use base64::Engine as _;
+
+use super::*;
+
+/// Small WebPs of each layout (the test images browsers' WebP feature checks use).
+fn webp(layout: &str) -> Vec<u8> {
+    let b64 = match layout {
+        "lossy" => "UklGRiIAAABXRUJQVlA4IBYAAAAwAQCdASoBAAEADsD+JaQAA3AAAAAA",
+        "lossless" => "UklGRhoAAABXRUJQVlA4TA0AAAAvAAAAEAcQERGIiP4HAA==",
+        "alpha" => "UklGRkoAAABXRUJQVlA4WAoAAAAQAAAAAAAAAAAAQUxQSAwAAAARBxAR/Q9ERP8DAABWUDggGAAAABQBAJ0BKgEAAQAAAP4AAA3AAP7mtQAAAA==",
+        "animated" => "UklGRlIAAABXRUJQVlA4WAoAAAASAAAAAAAAAAAAQU5JTQYAAAD/////AABBTk1GJgAAAAAAAAAAAAAAAAAAAGQAAABWUDhMDQAAAC8AAAAQBxAREYiI/gcA",
+        other => panic!("no {other} sample"),
+    };
+    base64::engine::general_purpose::STANDARD.decode(b64).unwrap()
+}
+
+/// A 3×2 PNG of `color` with the given pixels.
+fn png_of(color: png::ColorType, pixels: &[u8], width: u32, height: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, width, height);
+    encoder.set_color(color);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.write_header().unwrap().write_image_data(pixels).unwrap();
+    out
+}
+
+const RGBA: [u8; 24] = [255, 0, 0, 255, 0, 255, 0, 128, 0, 0, 255, 0, 9, 9, 9, 255, 200, 100, 50, 25, 1, 2, 3, 4];
+
+fn facts(webp: &[u8]) -> ((u32, u32), bool, bool) {
+    let decoder = WebPDecoder::new(Cursor::new(webp)).expect("a readable WebP");
+    (decoder.dimensions(), decoder.has_alpha(), decoder.is_animated())
+}
+
+fn chunk_ids(webp: &[u8]) -> Vec<String> {
+    chunks(webp).unwrap().iter().map(|(id, _)| String::from_utf8_lossy(id).into_owned()).collect()
+}
+
+#[test]
+fn every_webp_layout_carries_the_author_and_stays_the_same_picture() {
+    let cases = [
+        ("lossy", vec!["VP8X", "VP8 ", "EXIF"]),
+        ("lossless", vec!["VP8X", "VP8L", "EXIF"]),
+        ("alpha", vec!["VP8X", "ALPH", "VP8 ", "EXIF"]),
+        ("animated", vec!["VP8X", "ANIM", "ANMF", "EXIF"]),
+    ];
+    for (layout, ids) in cases {
+        let file = webp(layout);
+        let stamped = with_author(&file, "Z-API").unwrap_or_else(|e| panic!("{layout}: {e}"));
+        assert_eq!(author_of(&stamped).as_deref(), Some("Z-API"), "{layout}");
+        assert_eq!(facts(&stamped), facts(&file), "{layout}: same size, alpha and animation");
+        assert_eq!(chunk_ids(&stamped), ids, "{layout}");
+        assert_eq!(chunks(&stamped).unwrap()[0].1[0] & EXIF_FLAG, EXIF_FLAG, "{layout}: VP8X announces the EXIF");
+        let declared = u32::from_le_bytes(stamped[4..8].try_into().unwrap()) as usize;
+        assert_eq!(declared + 8, stamped.len(), "{layout}: the RIFF size is the file's");
+        assert_eq!(author_of(&file), None, "{layout}: the original had none");
+    }
+}
+
+#[test]
+fn a_webps_own_bitstream_is_kept_byte_for_byte() {
+    let file = webp("lossy");
+    let stamped = with_author(&file, "Ana").unwrap();
+    let bitstream = |f: &[u8]| chunks(f).unwrap().into_iter().find(|(id, _)| id == b"VP8 ").unwrap().1.to_vec();
+    assert_eq!(bitstream(&stamped), bitstream(&file));
+    let mut pixels = vec![0u8; 3];
+    let mut decoder = WebPDecoder::new(Cursor::new(&stamped[..])).unwrap();
+    decoder.read_image(&mut pixels).expect("the stamped file decodes");
+}
+
+#[test]
+fn a_second_author_replaces_the_first() {
+    let once = with_author(&webp("lossless"), "first").unwrap();
+    let twice = with_author(&once, "second, with ünïcode").unwrap();
+    assert_eq!(author_of(&twice).as_deref(), Some("second, with ünïcode"));
+    assert_eq!(chunk_ids(&twice), ["VP8X", "VP8L", "EXIF"], "one EXIF chunk, one VP8X");
+}
+
+#[test]
+fn the_exif_goes_before_an_xmp_chunk() {
+    let mut file = webp("alpha");
+    super::put_chunk(&mut file, b"XMP ", b"<x:xmpmeta/>");
+    let size = (file.len() - 8) as u32;
+    file[4..8].copy_from_slice(&size.to_le_bytes());
+    let stamped = with_author(&file, "Ana").unwrap();
+    assert_eq!(chunk_ids(&stamped), ["VP8X", "ALPH", "VP8 ", "EXIF", "XMP "]);
+    assert_eq!(author_of(&stamped).as_deref(), Some("Ana"));
+}
+
+#[test]
+fn a_png_becomes_a_lossless_webp_with_the_same_pixels() {
+    let cases = [
+        (png::ColorType::Rgba, RGBA.to_vec(), true),
+        (png::ColorType::Rgb, RGBA.chunks(4).flat_map(|p| p[..3].to_vec()).collect(), false),
+        (png::ColorType::Grayscale, vec![0, 50, 100, 150, 200, 250], false),
+    ];
+    for (color, pixels, alpha) in cases {
+        let stamped = with_author(&png_of(color, &pixels, 3, 2), "Z-API").unwrap();
+        assert_eq!(sniff::sniff(&stamped), Some("image/webp"), "{color:?}");
+        assert_eq!(author_of(&stamped).as_deref(), Some("Z-API"), "{color:?}");
+        let mut decoder = WebPDecoder::new(Cursor::new(&stamped[..])).unwrap();
+        assert_eq!((decoder.dimensions(), decoder.has_alpha()), ((3, 2), alpha), "{color:?}");
+        let mut decoded = vec![0u8; decoder.output_buffer_size().unwrap()];
+        decoder.read_image(&mut decoded).unwrap();
+        let expected: Vec<u8> = match color {
+            png::ColorType::Grayscale => pixels.iter().flat_map(|&l| [l, l, l]).collect(),
+            _ => pixels.clone(),
+        };
+        assert_eq!(decoded, expected, "{color:?}: lossless");
+    }
+}
+
+#[test]
+fn what_cannot_carry_an_author_is_refused_with_the_reason() {
+    let jpeg = [0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F', 0].to_vec();
+    let header_only = [&b"RIFF"[..], &[0x24, 0x01, 0, 0], b"WEBPVP8 "].concat();
+    let mut cut_png = png_of(png::ColorType::Rgba, &RGBA, 3, 2);
+    cut_png.truncate(cut_png.len() - 20);
+    let wide = png_of(png::ColorType::Grayscale, &vec![0; (MAX_PNG_SIDE + 1) as usize], MAX_PNG_SIDE + 1, 1);
+    type Case = (&'static str, Vec<u8>, fn(&StickerError) -> bool);
+    let cases: [Case; 5] = [
+        ("jpeg", jpeg, |e| *e == StickerError::NotAPicture),
+        ("text", b"hello".to_vec(), |e| *e == StickerError::NotAPicture),
+        ("a WebP header without its image", header_only, |e| matches!(e, StickerError::BadWebp(_))),
+        ("a cut PNG", cut_png, |e| matches!(e, StickerError::BadPng(_))),
+        ("a PNG wider than the limit", wide, |e| *e == StickerError::TooLarge { width: MAX_PNG_SIDE + 1, height: 1 }),
+    ];
+    for (name, file, expected) in cases {
+        let e = with_author(&file, "Ana").expect_err(name);
+        assert!(expected(&e), "{name}: {e:?}");
+        assert!(!e.to_string().is_empty());
+    }
+}
+
+#[test]
+fn the_pack_json_is_read_from_either_byte_order_and_with_the_exif_prefix() {
+    let pack = br#"{"sticker-pack-publisher":"Ana"}"#;
+    let little = exif_of(pack);
+    assert_eq!(tag_bytes(&little, PACK_TAG), Some(&pack[..]));
+    assert_eq!(tag_bytes(&[&b"Exif\0\0"[..], &little].concat(), PACK_TAG), Some(&pack[..]));
+    let mut big = b"MM\0*\0\0\0\x08\0\x01\x57\x41\0\x07".to_vec();
+    big.extend_from_slice(&(pack.len() as u32).to_be_bytes());
+    big.extend_from_slice(&26u32.to_be_bytes());
+    big.extend_from_slice(&[0; 4]);
+    big.extend_from_slice(pack);
+    assert_eq!(tag_bytes(&big, PACK_TAG), Some(&pack[..]));
+    assert_eq!(tag_bytes(&little, 0x0112), None, "another tag");
+    assert_eq!(tag_bytes(&little[..30], PACK_TAG), None, "cut short");
+    assert_eq!(tag_bytes(b"not tiff", PACK_TAG), None);
+}
+
+#[test]
+fn the_same_sticker_and_author_give_the_same_bytes() {
+    let file = webp("lossless");
+    assert_eq!(with_author(&file, "Ana").unwrap(), with_author(&file, "Ana").unwrap());
+    assert_ne!(with_author(&file, "Ana").unwrap(), with_author(&file, "Bia").unwrap());
+}
