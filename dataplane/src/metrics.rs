@@ -106,9 +106,10 @@ pub struct Metrics {
     pub media_sweeps_aborted: IntCounter,
     pub media_uploads: IntCounterVec,
     pub media_upload_bytes: IntCounter,
-    /// Stickers given a `stickerAuthor`, by when the author was written into the file
-    /// (`accepted`: sent as base64; `sent`: fetched by URL) and outcome (`written`, `refused`).
-    pub sticker_authors: IntCounterVec,
+    /// Sticker files rewritten as WhatsApp takes them (a PNG made a 512×512 WebP, a
+    /// `stickerAuthor` written in), by when (`accepted`: sent as base64; `sent`: fetched by URL)
+    /// and outcome (`written`, `refused`).
+    pub sticker_rewrites: IntCounterVec,
     pub media_fetches: IntCounterVec,
     pub account_calls: IntCounterVec,
     /// Webhook URLs refused for the address their host has (issue 9 §6), by address class
@@ -716,13 +717,13 @@ impl Metrics {
                     &["kind", "outcome"],
                 ),
             ),
-            sticker_authors: register(
+            sticker_rewrites: register(
                 &r,
                 IntCounterVec::new(
                     Opts::new(
-                        "chatedge_dp_sticker_authors_total",
-                        "stickers given a stickerAuthor, by when it was written into the file (accepted, sent) and \
-                         outcome (written, refused)",
+                        "chatedge_dp_sticker_rewrites_total",
+                        "sticker files rewritten as WhatsApp takes them (PNG to 512x512 WebP, stickerAuthor written \
+                         in), by when (accepted, sent) and outcome (written, refused)",
                     ),
                     &["when", "outcome"],
                 ),

@@ -8,6 +8,7 @@ use crate::fake_graph;
 use std::collections::HashSet;
 use std::time::Duration;
 
+use base64::Engine as _;
 use common::{eventually, temp_dir, Chatedge, Http, Instance, Sink, FAST, PATIENCE};
 use fake_graph::{FakeGraph, GraphFailure, Scope};
 use serde_json::{json, Value};
@@ -26,7 +27,7 @@ struct Cloud {
 }
 
 /// FAST on the fake Graph API; media by URL may come from the loopback file server (only a
-/// sticker with an author is fetched by chatedge; other links the Cloud API fetches itself).
+/// sticker is fetched by chatedge; other links the Cloud API fetches itself).
 fn config(graph: &FakeGraph) -> String {
     format!("{FAST}{}\n[media]\nfetch_allow_private = true\n", graph.config())
 }
@@ -139,11 +140,17 @@ async fn every_supported_type_reaches_the_graph_api_as_its_cloud_api_body() {
     assert_eq!(b["type"], "document");
     assert_eq!(b["document"]["link"], "https://files.example/d.pdf");
     assert!(b["document"]["filename"].as_str().unwrap().starts_with("report"));
-    let sticker = c.send("send-sticker", json!({"phone": TO, "sticker": "https://files.example/s.webp"})).await;
-    assert_eq!(c.body_of(&id(&sticker)).await["sticker"], json!({"link": "https://files.example/s.webp"}));
-    // A sticker with an author goes as an upload of the WebP that carries it, by base64 and by
-    // URL alike (Meta would fetch a link without the author).
+    // A sticker goes as an upload of the WebP WhatsApp takes — a PNG made one, an author written
+    // in — by base64 and by URL alike (Meta would refuse a PNG link, or fetch it without the
+    // author); a WebP without an author goes as it was.
     let server = common::files::FileServer::start().await;
+    let webp =
+        base64::engine::general_purpose::STANDARD.decode("UklGRhoAAABXRUJQVlA4TA0AAAAvAAAAEAcQERGIiP4HAA==").unwrap();
+    let webp_url = server.serve("/s.webp", &common::files::Blob::with_head(&webp, webp.len() as u64, 0));
+    let sticker = c.send("send-sticker", json!({"phone": TO, "sticker": webp_url})).await;
+    let b = c.body_of(&id(&sticker)).await;
+    let (mime, bytes) = c.graph.uploaded(b["sticker"]["id"].as_str().expect("uploaded")).expect("held");
+    assert_eq!((mime.as_str(), &bytes[..]), ("image/webp", &webp[..]), "a WebP without an author, as it was");
     let png = common::files::Blob::png(32, 32, 3);
     let authored = [PNG.to_owned(), server.serve("/s.png", &png)];
     let mut authored_sends = Vec::new();

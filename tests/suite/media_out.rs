@@ -3,8 +3,8 @@
 //! network byte for byte; wrong types, unreachable or missing URLs and oversized media are
 //! refused — at once with a 4xx naming the field when the bytes came with the request, through
 //! the message's DeliveryCallback when they are fetched — and leave nothing queued; the same
-//! bytes are stored once; many concurrent large uploads all get an answer; a sticker's
-//! `stickerAuthor` is written into the file that arrives.
+//! bytes are stored once; many concurrent large uploads all get an answer; a PNG sticker
+//! arrives as a 512×512 WebP, with its `stickerAuthor` written into the file.
 
 use crate::common;
 
@@ -344,10 +344,17 @@ fn sticker_pack(webp: &[u8]) -> (Value, (u32, u32)) {
     (serde_json::from_slice(&exif[at..]).expect("JSON"), decoder.dimensions())
 }
 
-/// `chatedge_dp_sticker_authors_total` with this outcome.
-async fn sticker_authors(p: &Paired, outcome: &str) -> f64 {
+/// `chatedge_dp_sticker_rewrites_total` with this outcome.
+async fn sticker_rewrites(p: &Paired, outcome: &str) -> f64 {
     let label = format!("outcome=\"{outcome}\"");
-    common::metrics::sum(&p.http, &p.ce.dp, "chatedge_dp_sticker_authors_total", &label).await
+    common::metrics::sum(&p.http, &p.ce.dp, "chatedge_dp_sticker_rewrites_total", &label).await
+}
+
+/// A 1×1 lossless WebP (the one browsers' WebP feature checks use).
+const LOSSLESS_WEBP: &str = "UklGRhoAAABXRUJQVlA4TA0AAAAvAAAAEAcQERGIiP4HAA==";
+
+fn sticker_size(webp: &[u8]) -> (u32, u32) {
+    image_webp::WebPDecoder::new(Cursor::new(webp)).expect("a WebP").dimensions()
 }
 
 async fn send_sticker(p: &Paired, body: Value) -> (u16, Value) {
@@ -355,7 +362,7 @@ async fn send_sticker(p: &Paired, body: Value) -> (u16, Value) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stickers_author_is_written_into_the_file_that_arrives_by_url_and_by_base64() {
+async fn a_sticker_arrives_as_the_webp_whatsapp_takes_with_its_author_written_in_by_url_and_by_base64() {
     let p = paired(&config("")).await;
     let server = FileServer::start().await;
     let png = Blob::png(64, 48, 11);
@@ -364,7 +371,8 @@ async fn a_stickers_author_is_written_into_the_file_that_arrives_by_url_and_by_b
     };
     let by_base64 = data_uri("image/png", &png.to_vec());
 
-    // Seed 001's example: a PNG and an author. The phone gets a WebP that names the author.
+    // Seed 001's example: a PNG and an author. The phone gets a WebP that names the author, as
+    // large as WhatsApp's stickers are.
     let sends =
         [(phone(80), server.serve("/sticker.png", &png), "by URL"), (phone(81), by_base64.clone(), "by base64")];
     for (to, sticker, how) in &sends {
@@ -376,14 +384,20 @@ async fn a_stickers_author_is_written_into_the_file_that_arrives_by_url_and_by_b
         assert_eq!(m[0]["media"]["mime"], "image/webp", "{how}: {}", m[0]);
         assert_eq!(m[0]["media"]["stickerAuthor"], "Z-API", "{how}: the phone reads the author from the file");
         let (pack, size) = sticker_pack(&arrived_file(&p, &m[0]));
-        assert_eq!((pack["sticker-pack-publisher"].as_str(), size), (Some("Z-API"), (64, 48)), "{how}: {pack}");
+        assert_eq!((pack["sticker-pack-publisher"].as_str(), size), (Some("Z-API"), (512, 512)), "{how}: {pack}");
     }
-    // Without an author a sticker arrives as it was sent, byte for byte.
-    let zaap = send_base64_ok(&p, "send-sticker", "sticker", "image/png", &phone(82), &png).await;
-    assert!(delivery(&p.sink, &zaap).await.get("error").is_none());
-    let plain = wait_arrived(&p.http, &p.ce, &p.inst, &phone(82), 1).await;
-    assert_media(&plain[0], &png, "image/png", "a sticker without an author");
-    assert!(plain[0]["media"].get("stickerAuthor").is_none(), "{}", plain[0]);
+    // Without an author a PNG still becomes a WebP sticker; a WebP arrives as it was sent.
+    let webp = base64::engine::general_purpose::STANDARD.decode(LOSSLESS_WEBP).unwrap();
+    let (status, v) = send_sticker(&p, json!({"phone": phone(82), "sticker": by_base64})).await;
+    assert_eq!(status, 200, "{v}");
+    let (status, v) = send_sticker(&p, json!({"phone": phone(85), "sticker": data_uri("image/webp", &webp)})).await;
+    assert_eq!(status, 200, "{v}");
+    let made = wait_arrived(&p.http, &p.ce, &p.inst, &phone(82), 1).await;
+    assert_eq!(made[0]["media"]["mime"], "image/webp", "{}", made[0]);
+    assert!(made[0]["media"].get("stickerAuthor").is_none(), "{}", made[0]);
+    assert_eq!(sticker_size(&arrived_file(&p, &made[0])), (512, 512));
+    let kept = wait_arrived(&p.http, &p.ce, &p.inst, &phone(85), 1).await;
+    assert_media(&kept[0], &Blob::with_head(&webp, webp.len() as u64, 0), "image/webp", "a WebP without an author");
     wait_queue_empty(&p).await;
 
     // What cannot carry an author is refused at once, naming the field; nothing is stored.
@@ -417,6 +431,6 @@ async fn a_stickers_author_is_written_into_the_file_that_arrives_by_url_and_by_b
     assert!(d["error"].as_str().is_some_and(|e| e.contains("not a readable PNG")), "{d}");
     assert!(arrived(&p.http, &p.ce, &p.inst, &phone(84)).await.is_empty(), "nothing arrives");
 
-    assert_eq!(sticker_authors(&p, "written").await, 2.0, "one accepted, one sent");
-    assert_eq!(sticker_authors(&p, "refused").await, 3.0, "the PDF and the cut PNG at once, the cut PNG by URL");
+    assert_eq!(sticker_rewrites(&p, "written").await, 3.0, "two PNGs accepted, one sent");
+    assert_eq!(sticker_rewrites(&p, "refused").await, 2.0, "the cut PNG at once and by URL");
 }

@@ -372,8 +372,16 @@ const CHANNEL_ADMIN: &str = "5511999998888";
 /// the internet, some at files that no longer exist).
 fn media_for(field: &str) -> Option<(Blob, &'static str)> {
     Some(match field {
-        "image" | "sticker" | "profileImage" | "groupPhoto" | "communityPhoto" | "pictureUrl" | "images" => {
+        "image" | "profileImage" | "groupPhoto" | "communityPhoto" | "pictureUrl" | "images" => {
             (Blob::png(64, 64, 7), "image/png")
+        }
+        // A WebP, which arrives as it was sent (a PNG sticker is made a 512×512 WebP).
+        "sticker" => {
+            use base64::Engine as _;
+            let webp = base64::engine::general_purpose::STANDARD
+                .decode("UklGRhoAAABXRUJQVlA4TA0AAAAvAAAAEAcQERGIiP4HAA==")
+                .expect("a WebP");
+            (Blob::with_head(&webp, webp.len() as u64, 0), "image/webp")
         }
         "gif" | "video" | "ptv" => (Blob::mp4(200_000, 8), "video/mp4"),
         "audio" => (Blob::ogg(50_000, 9), "audio/ogg; codecs=opus"),

@@ -95,7 +95,9 @@ async fn status_replies_reach_the_author_as_replies_to_the_status() {
     assert_eq!(kinds, ["text", "gif", "sticker"]);
     assert_eq!(got[0]["text"], "texto da mensagem");
     assert_media(&got[1], &gif, "video/mp4", "gif reply");
-    assert_media(&got[2], &sticker, "image/png", "sticker reply");
+    // The PNG is made the WebP sticker WhatsApp takes.
+    assert_eq!(got[2]["media"]["mime"], "image/webp", "sticker reply: {}", got[2]);
+    assert_ne!(got[2]["media"]["sha256"].as_str(), Some(sticker.sha256().as_str()), "sticker reply: rewritten");
 }
 
 #[tokio::test]

@@ -173,16 +173,17 @@ impl Media {
         result
     }
 
-    /// [`Media::put_base64`] for a sticker with a `stickerAuthor`: decoded in memory (a sticker
-    /// is at most `[media] max_sticker_bytes`), type-checked, the author written in
-    /// ([`sticker`]) and only then stored, so a sticker that cannot carry it leaves nothing.
+    /// [`Media::put_base64`] for a sticker: decoded in memory (a sticker is at most `[media]
+    /// max_sticker_bytes`), type-checked, made a sticker WhatsApp takes ([`sticker`]: a PNG
+    /// becomes a 512×512 WebP, an `author` is written in) and only then stored, so a file that
+    /// cannot be made one leaves nothing.
     pub async fn put_sticker_base64(
         self: &Arc<Self>,
         body: Bytes,
         range: std::ops::Range<usize>,
-        author: &str,
+        author: Option<&str>,
     ) -> Result<StoredMedia, MediaError> {
-        let (media, author) = (self.clone(), author.to_owned());
+        let (media, author) = (self.clone(), author.map(str::to_owned));
         let limit = self.limit(MediaKind::Sticker);
         let result = tokio::task::spawn_blocking(move || {
             let text = body.get(range).ok_or_else(|| MediaError::Io("media range outside the body".into()))?;
@@ -198,34 +199,45 @@ impl Media {
                 return Err(MediaError::Empty);
             }
             sniff::check(MediaKind::Sticker, &file).map_err(|e| MediaError::WrongType(e.to_string()))?;
-            media.store.put_bytes(MediaKind::Sticker, &sticker::with_author(&file, &author)?, limit)
+            media.store_sticker(&file, author.as_deref(), "accepted")
         })
         .await
         .map_err(|e| MediaError::Io(format!("media upload task failed: {e}")))
         .and_then(|r| r);
         self.count_upload(MediaKind::Sticker, &result);
-        self.count_sticker_author("accepted", &result);
         result
     }
 
-    /// The sticker at `url` fetched and stored with `author` written in: what a send-sticker
-    /// with a `stickerAuthor` and a URL sends. Nothing refers to the file, so the sweep deletes
-    /// it after `[media] orphan_grace_ms`; a retry writes the same bytes again.
-    pub async fn fetch_sticker_with_author(self: &Arc<Self>, url: &str, author: &str) -> Result<StoredMedia, String> {
+    /// The sticker at `url`, fetched, made a sticker WhatsApp takes (as
+    /// [`Media::put_sticker_base64`] does) and stored: what a send-sticker by URL hands every
+    /// network when it leaves (the Cloud API uploads it rather than passing a link Meta would
+    /// refuse as PNG or fetch without its author). Nothing refers to the file, so the sweep
+    /// deletes it after `[media] orphan_grace_ms`; a retry stores the same bytes again.
+    pub async fn fetch_sticker(self: &Arc<Self>, url: &str, author: Option<&str>) -> Result<StoredMedia, String> {
         let (file, _) = self.fetch_whole(url, MediaKind::Sticker).await.map_err(|e| e.to_string())?;
-        let (media, author) = (self.clone(), author.to_owned());
-        let limit = self.limit(MediaKind::Sticker);
-        let result = tokio::task::spawn_blocking(move || {
-            media.store.put_bytes(MediaKind::Sticker, &sticker::with_author(&file, &author)?, limit)
-        })
-        .await
-        .map_err(|e| MediaError::Io(format!("sticker task failed: {e}")))
-        .and_then(|r| r);
-        self.count_sticker_author("sent", &result);
-        result.map_err(|e| match e {
-            MediaError::Sticker(e) => format!("the sticker {e}"),
-            other => other.to_string(),
-        })
+        let (media, author) = (self.clone(), author.map(str::to_owned));
+        let made = tokio::task::spawn_blocking(move || media.store_sticker(&file, author.as_deref(), "sent")).await;
+        match made {
+            Ok(Ok(stored)) => Ok(stored),
+            Ok(Err(MediaError::Sticker(e))) => Err(format!("the sticker {e}")),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(e) => Err(format!("sticker task failed: {e}")),
+        }
+    }
+
+    /// Stores `file` made a sticker ([`sticker::as_sticker`]); a rewrite is counted in
+    /// `chatedge_dp_sticker_rewrites_total`. Blocking.
+    fn store_sticker(&self, file: &[u8], author: Option<&str>, when: &'static str) -> Result<StoredMedia, MediaError> {
+        let made = sticker::as_sticker(file, author);
+        let rewritten = !matches!(made, Ok(std::borrow::Cow::Borrowed(_)));
+        let result = made
+            .map_err(MediaError::from)
+            .and_then(|sticker| self.store.put_bytes(MediaKind::Sticker, &sticker, self.limit(MediaKind::Sticker)));
+        if rewritten {
+            let outcome = if result.is_ok() { "written" } else { "refused" };
+            self.metrics.sticker_rewrites.with_label_values(&[when, outcome]).inc();
+        }
+        result
     }
 
     fn count_upload(&self, kind: MediaKind, result: &Result<StoredMedia, MediaError>) {
@@ -234,11 +246,6 @@ impl Media {
         if let Ok(stored) = result {
             self.metrics.media_upload_bytes.inc_by(stored.size);
         }
-    }
-
-    fn count_sticker_author(&self, when: &'static str, result: &Result<StoredMedia, MediaError>) {
-        let outcome = if result.is_ok() { "written" } else { "refused" };
-        self.metrics.sticker_authors.with_label_values(&[when, outcome]).inc();
     }
 
     /// Stores received bytes, off the event loop.

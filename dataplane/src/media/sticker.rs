@@ -1,17 +1,19 @@
-//! A sticker's author (seed 001, send-sticker's `stickerAuthor`). WhatsApp reads the pack name
-//! and publisher it shows under a sticker from a JSON document in the EXIF of the sticker's
-//! WebP (tag 0x5741 of the first IFD), so the author is carried by rewriting the file: a WebP
-//! keeps its own bitstream, frames and chunks, gains an EXIF chunk (replacing any earlier one)
-//! and, when it was a simple WebP, the VP8X header that announces it; a PNG (Z-API's own
-//! example sends one) becomes a lossless WebP with the EXIF inside. [`author_of`] reads the
-//! author back (the sim shows it on the recipient's phone). Pure functions on bytes: fetching,
-//! storing and counting are the media service's.
+//! Stickers as WhatsApp takes them: WebP (the Cloud API refuses a PNG sticker, and sizes
+//! other than 512×512), with the author seed 001's send-sticker `stickerAuthor` names. A PNG
+//! (Z-API's own example sends one) becomes a lossless WebP scaled to fit the 512×512 square on
+//! a transparent ground. WhatsApp reads the pack name and publisher it shows under a sticker
+//! from a JSON document in the EXIF of its WebP (tag 0x5741 of the first IFD), so an author is
+//! carried by rewriting the file: a WebP keeps its own bitstream, frames and chunks, gains an
+//! EXIF chunk (replacing any earlier one) and, when it was a simple WebP, the VP8X header that
+//! announces it. [`author_of`] reads the author back (the sim shows it on the recipient's
+//! phone). Pure functions on bytes: fetching, storing and counting are the media service's.
 //!
 //! The chunk surgery is ours: img-parts, the crate for it, unwraps the canvas size it cannot
 //! find for a lossless WebP (a panic) and leaves an existing VP8X's flags as they were (both
 //! are TODOs in its source); image-webp, which checks the file and encodes the PNG, writes only
 //! whole new files.
 
+use std::borrow::Cow;
 use std::io::Cursor;
 
 use image_webp::{ColorType, WebPDecoder, WebPEncoder};
@@ -21,7 +23,10 @@ use super::{sniff, Digest};
 
 /// Longest `stickerAuthor` accepted.
 pub const MAX_AUTHOR_CHARS: usize = 128;
-/// Largest side of a PNG turned into WebP (WhatsApp's stickers are 512×512 pixels).
+/// The side of WhatsApp's stickers, in pixels (the Cloud API refuses others): a PNG turned
+/// into WebP is made this square.
+pub const SIDE: u32 = 512;
+/// Largest side of a PNG turned into WebP.
 pub const MAX_PNG_SIDE: u32 = 2048;
 /// The EXIF tag WhatsApp keeps a sticker's pack JSON in.
 const PACK_TAG: u16 = 0x5741;
@@ -38,26 +43,28 @@ const PNG_MEMORY: usize = 4 * (MAX_PNG_SIDE as usize) * (MAX_PNG_SIDE as usize) 
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StickerError {
-    #[error("is neither WebP nor PNG, so it cannot carry stickerAuthor")]
+    #[error("is neither WebP nor PNG")]
     NotAPicture,
     #[error("is not a readable WebP: {0}")]
     BadWebp(String),
     #[error("is not a readable PNG: {0}")]
     BadPng(String),
     #[error(
-        "is a {width}×{height} PNG; to carry stickerAuthor it becomes a WebP, at most \
-         {MAX_PNG_SIDE}×{MAX_PNG_SIDE} pixels (WhatsApp's stickers are 512×512)"
+        "is a {width}×{height} PNG; a PNG sticker becomes a WebP of WhatsApp's {SIDE}×{SIDE}, \
+         from at most {MAX_PNG_SIDE}×{MAX_PNG_SIDE} pixels"
     )]
     TooLarge { width: u32, height: u32 },
 }
 
-/// `file` (a WebP or PNG sticker) as a WebP whose EXIF names `author` as the pack's name and
-/// publisher.
-pub fn with_author(file: &[u8], author: &str) -> Result<Vec<u8>, StickerError> {
-    let exif = exif_of(&pack(file, author));
-    match sniff::sniff(file) {
-        Some("image/webp") => webp_with_exif(file, &exif),
-        Some("image/png") => png_as_webp(file, exif),
+/// `file` (a WebP or PNG) as a sticker WhatsApp takes: a PNG becomes a 512×512 lossless WebP,
+/// and `author`, when given, is written into the WebP's EXIF as the pack's name and publisher.
+/// A WebP without an author is good as it is (borrowed).
+pub fn as_sticker<'a>(file: &'a [u8], author: Option<&str>) -> Result<Cow<'a, [u8]>, StickerError> {
+    let exif = author.map(|author| exif_of(&pack(file, author)));
+    match (sniff::sniff(file), exif) {
+        (Some("image/webp"), None) => Ok(Cow::Borrowed(file)),
+        (Some("image/webp"), Some(exif)) => webp_with_exif(file, &exif).map(Cow::Owned),
+        (Some("image/png"), exif) => png_as_webp(file, exif).map(Cow::Owned),
         _ => Err(StickerError::NotAPicture),
     }
 }
@@ -204,8 +211,8 @@ fn put_chunk(out: &mut Vec<u8>, id: &[u8; 4], payload: &[u8]) {
     }
 }
 
-/// A PNG's first frame as a lossless WebP carrying `exif`.
-fn png_as_webp(file: &[u8], exif: Vec<u8>) -> Result<Vec<u8>, StickerError> {
+/// A PNG's first frame as a 512×512 lossless WebP (carrying `exif`, if any).
+fn png_as_webp(file: &[u8], exif: Option<Vec<u8>>) -> Result<Vec<u8>, StickerError> {
     let bad = |e: png::DecodingError| StickerError::BadPng(e.to_string());
     let mut decoder = png::Decoder::new_with_limits(Cursor::new(file), png::Limits { bytes: PNG_MEMORY });
     decoder.set_transformations(png::Transformations::normalize_to_color8());
@@ -218,20 +225,51 @@ fn png_as_webp(file: &[u8], exif: Vec<u8>) -> Result<Vec<u8>, StickerError> {
     let mut pixels = vec![0u8; size];
     let frame = reader.next_frame(&mut pixels).map_err(bad)?;
     let (width, height) = (frame.width, frame.height);
-    let (color, channels) = match frame.color_type {
-        png::ColorType::Grayscale => (ColorType::L8, 1),
-        png::ColorType::GrayscaleAlpha => (ColorType::La8, 2),
-        png::ColorType::Rgb => (ColorType::Rgb8, 3),
-        png::ColorType::Rgba => (ColorType::Rgba8, 4),
+    let channels = match frame.color_type {
+        png::ColorType::Grayscale => 1,
+        png::ColorType::GrayscaleAlpha => 2,
+        png::ColorType::Rgb => 3,
+        png::ColorType::Rgba => 4,
         png::ColorType::Indexed => return Err(StickerError::BadPng("its palette was not expanded".into())),
     };
     let needed = width as usize * height as usize * channels;
     let pixels = pixels.get(..needed).ok_or_else(|| StickerError::BadPng("its frame is cut short".into()))?;
+    let picture = image::RgbaImage::from_raw(width, height, rgba(pixels, channels))
+        .ok_or_else(|| StickerError::BadPng("its frame is cut short".into()))?;
+    let sticker = fitted(picture);
     let mut out = Vec::new();
     let mut encoder = WebPEncoder::new(&mut out);
-    encoder.set_exif_metadata(exif);
-    encoder.encode(pixels, width, height, color).map_err(|e| StickerError::BadPng(e.to_string()))?;
+    if let Some(exif) = exif {
+        encoder.set_exif_metadata(exif);
+    }
+    encoder.encode(sticker.as_raw(), SIDE, SIDE, ColorType::Rgba8).map_err(|e| StickerError::BadPng(e.to_string()))?;
     Ok(out)
+}
+
+/// 8-bit pixels of 1 (grey), 2 (grey and alpha), 3 (RGB) or 4 channels as RGBA.
+fn rgba(pixels: &[u8], channels: usize) -> Vec<u8> {
+    match channels {
+        1 => pixels.iter().flat_map(|&l| [l, l, l, 255]).collect(),
+        2 => pixels.chunks_exact(2).flat_map(|p| [p[0], p[0], p[0], p[1]]).collect(),
+        3 => pixels.chunks_exact(3).flat_map(|p| [p[0], p[1], p[2], 255]).collect(),
+        _ => pixels.to_vec(),
+    }
+}
+
+/// `picture` as WhatsApp's sticker square: scaled (up or down, keeping its proportions) to fit
+/// [`SIDE`]×[`SIDE`] and centred on a transparent square; one that size already is kept.
+fn fitted(picture: image::RgbaImage) -> image::RgbaImage {
+    let (width, height) = picture.dimensions();
+    if (width, height) == (SIDE, SIDE) {
+        return picture;
+    }
+    let scale = f64::from(SIDE) / f64::from(width.max(height));
+    let side = |n: u32| ((f64::from(n) * scale).round() as u32).clamp(1, SIDE);
+    let (w, h) = (side(width), side(height));
+    let scaled = image::imageops::resize(&picture, w, h, image::imageops::FilterType::Lanczos3);
+    let mut square = image::RgbaImage::new(SIDE, SIDE);
+    image::imageops::overlay(&mut square, &scaled, i64::from((SIDE - w) / 2), i64::from((SIDE - h) / 2));
+    square
 }
 
 #[cfg(test)]

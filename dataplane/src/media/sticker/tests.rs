@@ -2,6 +2,11 @@ use base64::Engine as _;
 
 use super::*;
 
+/// `file` as a sticker naming `author`.
+fn with_author(file: &[u8], author: &str) -> Result<Vec<u8>, StickerError> {
+    as_sticker(file, Some(author)).map(Cow::into_owned)
+}
+
 /// Small WebPs of each layout (the test images browsers' WebP feature checks use).
 fn webp(layout: &str) -> Vec<u8> {
     let b64 = match layout {
@@ -14,7 +19,7 @@ fn webp(layout: &str) -> Vec<u8> {
     base64::engine::general_purpose::STANDARD.decode(b64).unwrap()
 }
 
-/// A 3×2 PNG of `color` with the given pixels.
+/// A PNG of `color` with the given pixels.
 fn png_of(color: png::ColorType, pixels: &[u8], width: u32, height: u32) -> Vec<u8> {
     let mut out = Vec::new();
     let mut encoder = png::Encoder::new(&mut out, width, height);
@@ -86,26 +91,52 @@ fn the_exif_goes_before_an_xmp_chunk() {
     assert_eq!(author_of(&stamped).as_deref(), Some("Ana"));
 }
 
+fn decoded(webp: &[u8]) -> ((u32, u32), Vec<u8>) {
+    let mut decoder = WebPDecoder::new(Cursor::new(webp)).unwrap();
+    let mut pixels = vec![0u8; decoder.output_buffer_size().unwrap()];
+    decoder.read_image(&mut pixels).unwrap();
+    (decoder.dimensions(), pixels)
+}
+
 #[test]
-fn a_png_becomes_a_lossless_webp_with_the_same_pixels() {
+fn a_512_square_png_becomes_a_lossless_webp_with_the_same_pixels() {
+    let rgba: Vec<u8> = (0..SIDE * SIDE)
+        .flat_map(|i| [(i % 251) as u8, (i % 13) as u8, (i / 1031) as u8, 255 - (i % 7) as u8])
+        .collect();
+    let grey: Vec<u8> = (0..SIDE * SIDE).map(|i| (i % 256) as u8).collect();
     let cases = [
-        (png::ColorType::Rgba, RGBA.to_vec(), true),
-        (png::ColorType::Rgb, RGBA.chunks(4).flat_map(|p| p[..3].to_vec()).collect(), false),
-        (png::ColorType::Grayscale, vec![0, 50, 100, 150, 200, 250], false),
+        (png::ColorType::Rgba, rgba.clone(), rgba),
+        (png::ColorType::Grayscale, grey.clone(), grey.iter().flat_map(|&l| [l, l, l, 255]).collect()),
     ];
-    for (color, pixels, alpha) in cases {
-        let stamped = with_author(&png_of(color, &pixels, 3, 2), "Z-API").unwrap();
+    for (color, pixels, expected) in cases {
+        let stamped = with_author(&png_of(color, &pixels, SIDE, SIDE), "Z-API").unwrap();
         assert_eq!(sniff::sniff(&stamped), Some("image/webp"), "{color:?}");
         assert_eq!(author_of(&stamped).as_deref(), Some("Z-API"), "{color:?}");
-        let mut decoder = WebPDecoder::new(Cursor::new(&stamped[..])).unwrap();
-        assert_eq!((decoder.dimensions(), decoder.has_alpha()), ((3, 2), alpha), "{color:?}");
-        let mut decoded = vec![0u8; decoder.output_buffer_size().unwrap()];
-        decoder.read_image(&mut decoded).unwrap();
-        let expected: Vec<u8> = match color {
-            png::ColorType::Grayscale => pixels.iter().flat_map(|&l| [l, l, l]).collect(),
-            _ => pixels.clone(),
+        let ((w, h), decoded) = decoded(&stamped);
+        assert_eq!((w, h), (SIDE, SIDE), "{color:?}");
+        let decoded: Vec<u8> = match decoded.len() == expected.len() {
+            true => decoded,
+            false => decoded.chunks_exact(3).flat_map(|p| [p[0], p[1], p[2], 255]).collect(),
         };
-        assert_eq!(decoded, expected, "{color:?}: lossless");
+        assert!(decoded == expected, "{color:?}: lossless");
+    }
+}
+
+#[test]
+fn a_png_of_another_size_is_scaled_to_fit_the_sticker_square_on_a_transparent_ground() {
+    let cases = [
+        (png::ColorType::Rgba, [10, 20, 30, 255].repeat(6), 3, 2),
+        (png::ColorType::Rgb, vec![200; 3 * 1000 * 250], 1000, 250),
+    ];
+    for (color, pixels, width, height) in cases {
+        let stamped = with_author(&png_of(color, &pixels, width, height), "Ana").unwrap();
+        assert_eq!(author_of(&stamped).as_deref(), Some("Ana"), "{color:?}");
+        let ((w, h), decoded) = decoded(&stamped);
+        assert_eq!((w, h), (SIDE, SIDE), "{color:?}");
+        let alpha = |x: u32, y: u32| decoded[((y * SIDE + x) * 4 + 3) as usize];
+        assert_eq!(alpha(0, 0), 0, "{color:?}: the corner above the picture is transparent");
+        assert_eq!(alpha(SIDE / 2, SIDE / 2), 255, "{color:?}: the picture fills the middle");
+        assert_eq!(alpha(0, SIDE / 2), 255, "{color:?}: the wider side touches the edges");
     }
 }
 
@@ -153,4 +184,15 @@ fn the_same_sticker_and_author_give_the_same_bytes() {
     let file = webp("lossless");
     assert_eq!(with_author(&file, "Ana").unwrap(), with_author(&file, "Ana").unwrap());
     assert_ne!(with_author(&file, "Ana").unwrap(), with_author(&file, "Bia").unwrap());
+}
+
+#[test]
+fn without_an_author_a_webp_is_kept_and_a_png_still_becomes_a_webp_sticker() {
+    let file = webp("animated");
+    assert!(matches!(as_sticker(&file, None), Ok(Cow::Borrowed(kept)) if kept == &file[..]));
+    let made = as_sticker(&png_of(png::ColorType::Rgba, &RGBA, 3, 2), None).unwrap().into_owned();
+    assert_eq!(sniff::sniff(&made), Some("image/webp"));
+    assert_eq!(facts(&made), ((SIDE, SIDE), true, false));
+    assert_eq!(author_of(&made), None);
+    assert_eq!(as_sticker(b"%PDF-1.7", None).unwrap_err(), StickerError::NotAPicture);
 }

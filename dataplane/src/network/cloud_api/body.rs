@@ -215,10 +215,10 @@ fn text_object(text: &str, link: Option<&String>) -> Value {
 
 async fn media_object(deps: &CloudApiDeps, account: &CloudApiAccount, m: &Media) -> Result<Value, BodyError> {
     let name = m.shown_file_name();
-    let mut o = match m.author_to_write() {
+    let mut o = match m.sticker_to_fetch() {
         Some((url, author)) => {
-            let authored = deps.media.fetch_sticker_with_author(url, author).await.map_err(UploadError::Sticker)?;
-            source_object(deps, account, &MediaSource::Stored(authored), &name).await?
+            let made = deps.media.fetch_sticker(url, author).await.map_err(UploadError::Sticker)?;
+            source_object(deps, account, &MediaSource::Stored(made), &name).await?
         }
         None => source_object(deps, account, &m.source, &name).await?,
     };

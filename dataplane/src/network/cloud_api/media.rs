@@ -79,8 +79,8 @@ pub enum UploadError {
     TooLarge { size: u64, limit: u64 },
     #[error(transparent)]
     Graph(#[from] GraphError),
-    /// A sticker sent by URL with a `stickerAuthor` (the Cloud API would fetch the link itself,
-    /// without the author): fetching it or writing the author in failed.
+    /// A sticker sent by URL is fetched and made one WhatsApp takes before it is uploaded (Meta
+    /// would refuse a PNG link, or fetch it without its author): that failed.
     #[error("{0}")]
     Sticker(String),
 }

@@ -1,9 +1,8 @@
 //! A message reaching the sim's recipient: its media — the file of a media message, the images
 //! and videos of buttons, lists and carousels, a link preview's picture — is read back from the
 //! media store (or fetched from its URL) and hashed — the witness's SHA-256 is of the bytes the
-//! network got; a sticker's author is read from its file, and a sticker sent by URL with a
-//! `stickerAuthor` gets it written in first, as every network path does — and the result is
-//! recorded on the recipient's phone. A file that is part of
+//! network got; a sticker sent by URL is made one WhatsApp takes first, as on every network,
+//! and its author is read from its file — and the result is recorded on the recipient's phone. A file that is part of
 //! the message and cannot be read or fetched refuses the message with the reason, which
 //! becomes its DeliveryCallback error; a link preview's picture that cannot be fetched is left
 //! out, as WhatsApp sends the link without a thumbnail.
@@ -28,13 +27,11 @@ pub async fn arrive(
     let mut media = Vec::new();
     match &message.content {
         Content::Media(m) => {
-            let authored = match m.author_to_write() {
-                Some((url, author)) => {
-                    Some(MediaSource::Stored(net.media.fetch_sticker_with_author(url, author).await?))
-                }
+            let made = match m.sticker_to_fetch() {
+                Some((url, author)) => Some(MediaSource::Stored(net.media.fetch_sticker(url, author).await?)),
                 None => None,
             };
-            media.push(read_media(net, m.kind, authored.as_ref().unwrap_or(&m.source)).await?);
+            media.push(read_media(net, m.kind, made.as_ref().unwrap_or(&m.source)).await?);
         }
         Content::Interactive(i) => {
             for (kind, source) in i.media() {

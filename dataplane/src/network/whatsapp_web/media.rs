@@ -53,7 +53,7 @@ pub fn to_send(message: &QueuedMedia, media: &Arc<Media>) -> wa::MediaToSend {
             media: media.clone(),
             kind: message.kind,
             source: message.source.clone(),
-            author: message.author_to_write().map(|(_, author)| author.to_owned()),
+            author: message.sticker_author.clone(),
         }),
         caption: message.caption.clone(),
         file_name: (message.kind == MediaKind::Document).then(|| message.shown_file_name()),
@@ -71,22 +71,22 @@ pub struct QueuedFile {
     media: Arc<Media>,
     kind: MediaKind,
     source: MediaSource,
-    /// A sticker's author still to be written into the fetched file.
+    /// A sticker's author (a sticker by URL is made one WhatsApp takes when it is fetched).
     author: Option<String>,
 }
 
 impl wa::MediaFile for QueuedFile {
     fn read(&self) -> wa::BoxFuture<'_, Result<wa::FileData, String>> {
         Box::pin(async move {
-            let read = match (&self.source, &self.author) {
-                (MediaSource::Stored(stored), _) => self.stored(stored).await,
-                (MediaSource::Url { url }, Some(author)) => {
-                    match self.media.fetch_sticker_with_author(url, author).await {
+            let read = match &self.source {
+                MediaSource::Stored(stored) => self.stored(stored).await,
+                MediaSource::Url { url } if self.kind == MediaKind::Sticker => {
+                    match self.media.fetch_sticker(url, self.author.as_deref()).await {
                         Ok(stored) => self.stored(&stored).await,
                         Err(e) => Err(e),
                     }
                 }
-                (MediaSource::Url { url }, None) => match self.media.fetch_whole(url, self.kind).await {
+                MediaSource::Url { url } => match self.media.fetch_whole(url, self.kind).await {
                     Ok((bytes, f)) => Ok(wa::FileData { mime: f.mime.to_owned(), bytes }),
                     Err(e) => Err(e.to_string()),
                 },

@@ -49,11 +49,11 @@ impl Media {
         }
     }
 
-    /// The sticker's author still to be written into its file when it is fetched: the URL and
-    /// the author of a sticker sent by URL with a `stickerAuthor`.
-    pub fn author_to_write(&self) -> Option<(&str, &str)> {
-        match (&self.source, &self.sticker_author) {
-            (MediaSource::Url { url }, Some(author)) if self.kind == MediaKind::Sticker => Some((url, author)),
+    /// A sticker sent by URL, with its author: its file is fetched and made a sticker WhatsApp
+    /// takes when it leaves ([`crate::media::Media::fetch_sticker`]), on every network.
+    pub fn sticker_to_fetch(&self) -> Option<(&str, Option<&str>)> {
+        match &self.source {
+            MediaSource::Url { url } if self.kind == MediaKind::Sticker => Some((url, self.sticker_author.as_deref())),
             _ => None,
         }
     }

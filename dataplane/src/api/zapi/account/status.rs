@@ -155,7 +155,7 @@ async fn source(
                 true => Some(call.app.media.upload_room(body.len() as u64).ok_or(ZapiError::UploadsBusy)?),
                 false => None,
             };
-            Ok(MediaSource::Stored(media::store(call, kind, field, body, range).await?))
+            Ok(MediaSource::Stored(media::store(call, kind, field, body, range, None).await?))
         }
     }
 }

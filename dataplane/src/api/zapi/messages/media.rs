@@ -50,11 +50,7 @@ pub async fn parse(call: &Call<'_>, kind: MediaKind, extension: Option<String>) 
                 true => Some(call.app.media.upload_room(body.len() as u64).ok_or(ZapiError::UploadsBusy)?),
                 false => None,
             };
-            let stored = match &sticker_author {
-                Some(author) => call.app.media.put_sticker_base64(body, range, author).await,
-                None => call.app.media.put_base64(kind, body, range).await,
-            };
-            MediaSource::Stored(stored.map_err(|error| ZapiError::Media { field, error })?)
+            MediaSource::Stored(store(call, kind, field, body, range, sticker_author.as_deref()).await?)
         }
     };
     let media = Media { kind, source, caption, file_name, extension, view_once, sticker_author };
@@ -102,14 +98,21 @@ pub(crate) async fn read_body(
     })?
 }
 
+/// Stores the base64 file at `body[range]`; a sticker is made one WhatsApp takes, with its
+/// author ([`crate::media::Media::put_sticker_base64`]).
 pub(crate) async fn store(
     call: &Call<'_>,
     kind: MediaKind,
     field: &'static str,
     body: bytes::Bytes,
     range: std::ops::Range<usize>,
+    sticker_author: Option<&str>,
 ) -> Result<crate::media::StoredMedia, ZapiError> {
-    call.app.media.put_base64(kind, body, range).await.map_err(|error| ZapiError::Media { field, error })
+    let stored = match kind {
+        MediaKind::Sticker => call.app.media.put_sticker_base64(body, range, sticker_author).await,
+        _ => call.app.media.put_base64(kind, body, range).await,
+    };
+    stored.map_err(|error| ZapiError::Media { field, error })
 }
 
 fn check_extension(ext: String) -> Result<String, ZapiError> {

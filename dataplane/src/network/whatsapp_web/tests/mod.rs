@@ -1076,7 +1076,7 @@ async fn a_sticker_by_url_reaches_the_engine_with_its_author_written_in() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(plane.metrics.sticker_authors.with_label_values(&["sent", "written"]).get(), 1);
+    assert_eq!(plane.metrics.sticker_rewrites.with_label_values(&["sent", "written"]).get(), 1);
     plane.crash().await;
 }
 
