@@ -2,10 +2,10 @@
 //! and videos of buttons, lists and carousels, a link preview's picture — is read back from the
 //! media store (or fetched from its URL) and hashed — the witness's SHA-256 is of the bytes the
 //! network got; a sticker sent by URL is made one WhatsApp takes first, as on every network,
-//! and its author is read from its file — and the result is recorded on the recipient's phone. A file that is part of
-//! the message and cannot be read or fetched refuses the message with the reason, which
-//! becomes its DeliveryCallback error; a link preview's picture that cannot be fetched is left
-//! out, as WhatsApp sends the link without a thumbnail.
+//! and its author is read from its file — and the result is recorded on the recipient's phone.
+//! A file that is part of the message and cannot be read or fetched refuses the message with
+//! the reason, which becomes its DeliveryCallback error; a link preview's picture that cannot
+//! be fetched is left out, as WhatsApp sends the link without a thumbnail.
 
 use std::io::Read;
 
