@@ -54,10 +54,9 @@ pub async fn arrive(
 }
 
 async fn read_media(net: &SimNetwork, kind: MediaKind, source: &MediaSource) -> Result<ArrivedMedia, String> {
-    if kind == MediaKind::Sticker {
-        return read_sticker(net, source).await;
-    }
     match source {
+        // Every sticker is stored by then (sent as base64, or fetched and made one above).
+        MediaSource::Stored(stored) if kind == MediaKind::Sticker => read_sticker(net, stored).await,
         MediaSource::Stored(stored) => {
             let (digest, mime) = (stored.digest, stored.mime.clone());
             let store = net.media.clone();
@@ -89,19 +88,12 @@ async fn read_media(net: &SimNetwork, kind: MediaKind, source: &MediaSource) -> 
     }
 }
 
-/// A sticker, read whole (it is at most `[media] max_sticker_bytes`) so the phone shows the
-/// author its file carries, as WhatsApp reads it.
-async fn read_sticker(net: &SimNetwork, source: &MediaSource) -> Result<ArrivedMedia, String> {
-    let (file, mime) = match source {
-        MediaSource::Stored(stored) => {
-            let file = net.media.read_stored(stored.digest).await;
-            (file.map_err(|e| format!("the stored media file cannot be read: {e}"))?, stored.mime.clone())
-        }
-        MediaSource::Url { url } => {
-            let (file, fetched) = net.media.fetch_whole(url, MediaKind::Sticker).await.map_err(|e| e.to_string())?;
-            (file.into(), fetched.mime.to_owned())
-        }
-    };
+/// A stored sticker, read whole (it is at most `[media] max_sticker_bytes`) so the phone shows
+/// the author its file carries, as WhatsApp reads it.
+async fn read_sticker(net: &SimNetwork, stored: &crate::media::StoredMedia) -> Result<ArrivedMedia, String> {
+    let file = net.media.read_stored(stored.digest).await;
+    let file = file.map_err(|e| format!("the stored media file cannot be read: {e}"))?;
+    let mime = stored.mime.clone();
     let read = tokio::task::spawn_blocking(move || {
         let sha256 = crate::media::Digest::of(&file).hex();
         ArrivedMedia { mime, size: file.len() as u64, sha256, sticker_author: crate::media::sticker::author_of(&file) }
