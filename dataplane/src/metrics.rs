@@ -110,6 +110,10 @@ pub struct Metrics {
     /// `stickerAuthor` written in), by when (`accepted`: sent as base64; `sent`: fetched by URL)
     /// and outcome (`written`, `refused`).
     pub sticker_rewrites: IntCounterVec,
+    /// SVG pictures drawn as PNG (images, statuses, photos; stickers are counted as rewrites),
+    /// by when (`accepted`: sent as base64 or uploaded; `sent`: fetched by URL) and outcome
+    /// (`drawn`, `refused`).
+    pub svg_drawings: IntCounterVec,
     pub media_fetches: IntCounterVec,
     pub account_calls: IntCounterVec,
     /// Webhook URLs refused for the address their host has (issue 9 §6), by address class
@@ -724,6 +728,17 @@ impl Metrics {
                         "chatedge_dp_sticker_rewrites_total",
                         "sticker files rewritten as WhatsApp takes them (PNG to 512x512 WebP, stickerAuthor written \
                          in), by when (accepted, sent) and outcome (written, refused)",
+                    ),
+                    &["when", "outcome"],
+                ),
+            ),
+            svg_drawings: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "chatedge_dp_svg_drawings_total",
+                        "SVG pictures drawn as PNG before they are sent, by when (accepted, sent) and outcome \
+                         (drawn, refused)",
                     ),
                     &["when", "outcome"],
                 ),

@@ -27,7 +27,7 @@ struct Cloud {
 }
 
 /// FAST on the fake Graph API; media by URL may come from the loopback file server (only a
-/// sticker is fetched by chatedge; other links the Cloud API fetches itself).
+/// sticker or an SVG picture is fetched by chatedge; other links the Cloud API fetches itself).
 fn config(graph: &FakeGraph) -> String {
     format!("{FAST}{}\n[media]\nfetch_allow_private = true\n", graph.config())
 }
@@ -164,6 +164,17 @@ async fn every_supported_type_reaches_the_graph_api_as_its_cloud_api_body() {
         assert!(bytes.windows(pack.len()).any(|w| w == pack), "the upload names the author");
         authored_sends.push(sent);
     }
+    // An SVG picture by URL (Z-API's own example sends `logo.svg`) is fetched, drawn as PNG
+    // and uploaded: Meta's servers would fetch the SVG and refuse it.
+    let logo =
+        br#"<svg xmlns="http://www.w3.org/2000/svg" width="20" height="10"><rect width="20" height="10"/></svg>"#;
+    let svg_url = server.serve("/logo.svg", &common::files::Blob::with_head(logo, logo.len() as u64, 0));
+    let drawn = c.send("send-image", json!({"phone": TO, "image": svg_url, "caption": "logo"})).await;
+    let b = c.body_of(&id(&drawn)).await;
+    assert_eq!(b["image"]["caption"], "logo");
+    let media_id = b["image"]["id"].as_str().unwrap_or_else(|| panic!("uploaded, not linked: {b}"));
+    let (mime, bytes) = c.graph.uploaded(media_id).expect("the fake holds the upload");
+    assert_eq!((mime.as_str(), &bytes[..8]), ("image/png", &b"\x89PNG\r\n\x1a\n"[..]), "drawn as PNG");
 
     let location = c
         .send(

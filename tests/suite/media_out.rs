@@ -435,3 +435,74 @@ async fn a_sticker_arrives_as_the_webp_whatsapp_takes_with_its_author_written_in
     assert_eq!(sticker_rewrites(&p, "written").await, 3.0, "two PNGs accepted, one sent");
     assert_eq!(sticker_rewrites(&p, "refused").await, 2.0, "the cut PNG at once and by URL");
 }
+
+/// `chatedge_dp_svg_drawings_total` with this outcome.
+async fn svg_drawings(p: &Paired, outcome: &str) -> f64 {
+    let label = format!("outcome=\"{outcome}\"");
+    common::metrics::sum(&p.http, &p.ce.dp, "chatedge_dp_svg_drawings_total", &label).await
+}
+
+/// A PNG's size and the RGBA pixel at (`x`, `y`).
+fn png_pixel(png: &[u8], x: u32, y: u32) -> ((u32, u32), [u8; 4]) {
+    let mut decoder = png::Decoder::new(Cursor::new(png));
+    decoder.set_transformations(png::Transformations::EXPAND);
+    let mut reader = decoder.read_info().expect("a PNG");
+    let mut pixels = vec![0; reader.output_buffer_size().expect("a size")];
+    let info = reader.next_frame(&mut pixels).expect("a frame");
+    let at = ((y * info.width + x) * 4) as usize;
+    ((info.width, info.height), pixels[at..at + 4].try_into().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_svg_picture_arrives_drawn_as_png_by_url_and_by_base64_and_an_svg_document_as_it_was() {
+    let p = paired(&config("")).await;
+    let server = FileServer::start().await;
+    // A 200×100 logo: a blue left half. Z-API's own examples send `https://www.z-api.io/logo.svg`.
+    let logo = br##"<?xml version="1.0" encoding="UTF-8"?>
+<svg xmlns="http://www.w3.org/2000/svg" width="200" height="100"><rect width="100" height="100" fill="#0000ff"/></svg>"##;
+    let svg = Blob::with_head(logo, logo.len() as u64, 0);
+
+    // An image by URL and by base64 arrives as the same PNG, drawn 1024 pixels wide on white.
+    let by_url = send_url(&p, "send-image", "image", &phone(90), &server.serve("/logo.svg", &svg)).await;
+    let by_base64 = send_base64_ok(&p, "send-image", "image", "image/svg+xml", &phone(91), &svg).await;
+    let sticker = send_url(&p, "send-sticker", "sticker", &phone(92), &server.serve("/sticker.svg", &svg)).await;
+    let document = send_base64_ok(&p, "send-document/svg", "document", "image/svg+xml", &phone(93), &svg).await;
+    for zaap in [&by_url, &by_base64, &sticker, &document] {
+        let d = delivery(&p.sink, zaap).await;
+        assert!(d["error"].as_str().is_none_or(str::is_empty), "{d}");
+    }
+    let url_image = wait_arrived(&p.http, &p.ce, &p.inst, &phone(90), 1).await;
+    let base64_image = wait_arrived(&p.http, &p.ce, &p.inst, &phone(91), 1).await;
+    assert_eq!(url_image[0]["media"]["mime"], "image/png", "{}", url_image[0]);
+    assert_eq!(base64_image[0]["media"]["mime"], "image/png", "{}", base64_image[0]);
+    assert_eq!(url_image[0]["media"]["sha256"], base64_image[0]["media"]["sha256"], "the same drawing either way");
+    let png = arrived_file(&p, &base64_image[0]);
+    assert_eq!(png_pixel(&png, 200, 256), ((1024, 512), [0, 0, 255, 255]), "the logo, scaled");
+    assert_eq!(png_pixel(&png, 800, 256).1, [255, 255, 255, 255], "on white");
+
+    // A sticker becomes WhatsApp's 512×512 WebP; a document is the file it was.
+    let made = wait_arrived(&p.http, &p.ce, &p.inst, &phone(92), 1).await;
+    assert_eq!(made[0]["media"]["mime"], "image/webp", "{}", made[0]);
+    assert_eq!(sticker_size(&arrived_file(&p, &made[0])), (512, 512));
+    let kept = wait_arrived(&p.http, &p.ce, &p.inst, &phone(93), 1).await;
+    assert_media(&kept[0], &svg, "image/svg+xml", "an SVG document");
+    wait_queue_empty(&p).await;
+
+    // An SVG that cannot be drawn is refused at once by base64, naming the field, storing
+    // nothing; by URL its DeliveryCallback says why.
+    let cut = Blob::with_head(&logo[..60], 60, 0);
+    let stored = stored_files(p.dir.path());
+    let a =
+        files::send_base64(&p.ce.instance_url(&p.inst, "send-image"), "image", "image/svg+xml", &phone(94), &cut).await;
+    assert_eq!(a.status, 400, "{}", a.body);
+    assert!(a.body["message"].as_str().is_some_and(|m| m.contains("image is not a readable SVG")), "{}", a.body);
+    assert_eq!(stored_files(p.dir.path()), stored, "a refused picture stores nothing");
+    assert_eq!(queue_count(&p).await, 0, "nor queues anything");
+    let zaap = send_url(&p, "send-image", "image", &phone(95), &server.serve("/cut.svg", &cut)).await;
+    let d = delivery(&p.sink, &zaap).await;
+    assert!(d["error"].as_str().is_some_and(|e| e.contains("not a readable SVG")), "{d}");
+    assert!(arrived(&p.http, &p.ce, &p.inst, &phone(95)).await.is_empty(), "nothing arrives");
+
+    assert_eq!(svg_drawings(&p, "drawn").await, 2.0, "the image by URL and by base64");
+    assert_eq!(svg_drawings(&p, "refused").await, 2.0, "the cut SVG at once and by URL");
+}

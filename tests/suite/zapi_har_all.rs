@@ -368,9 +368,37 @@ const GROUP_MEMBER: &str = "5511999999999";
 /// The number the channel examples make an admin of the instance's channel.
 const CHANNEL_ADMIN: &str = "5511999998888";
 
+/// What an example's media must arrive as.
+#[derive(Clone)]
+enum Arrives {
+    /// Byte for byte, as served, of this type.
+    AsServed(Blob, &'static str),
+    /// An SVG drawn into a file of this type (a picture's PNG, a sticker's WebP).
+    Drawn(&'static str),
+}
+
+/// A logo as Z-API's examples send them (`…/logo.svg`).
+const LOGO_SVG: &[u8] = br##"<?xml version="1.0" encoding="UTF-8"?>
+<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 120 40"><rect x="4" y="4" width="112" height="32" rx="8" fill="#1bb35e"/></svg>"##;
+
 /// The media each media field of the examples is served as (the examples' own URLs point at
-/// the internet, some at files that no longer exist).
-fn media_for(field: &str) -> Option<(Blob, &'static str)> {
+/// the internet, some at files that no longer exist): an SVG where the example names one.
+fn media_for(field: &str, url: &str) -> Option<(Blob, Arrives)> {
+    let svg = url.split('?').next().is_some_and(|path| path.ends_with(".svg"));
+    let drawn = match field {
+        "image" | "profileImage" | "groupPhoto" | "communityPhoto" | "pictureUrl" | "images" => "image/png",
+        "sticker" => "image/webp",
+        _ => "",
+    };
+    if svg && !drawn.is_empty() {
+        return Some((Blob::with_head(LOGO_SVG, LOGO_SVG.len() as u64, 0), Arrives::Drawn(drawn)));
+    }
+    let (blob, mime) = served_for(field)?;
+    Some((blob.clone(), Arrives::AsServed(blob, mime)))
+}
+
+/// The file served for a media field whose example names no SVG.
+fn served_for(field: &str) -> Option<(Blob, &'static str)> {
     Some(match field {
         "image" | "profileImage" | "groupPhoto" | "communityPhoto" | "pictureUrl" | "images" => {
             (Blob::png(64, 64, 7), "image/png")
@@ -392,15 +420,19 @@ fn media_for(field: &str) -> Option<(Blob, &'static str)> {
 
 /// Points every media field (at any depth) at the file server and every webhook URL at the
 /// sink; answers the top-level media field's blob.
-fn localise(v: &mut Value, server: &FileServer, sink: &str, top: bool) -> Option<(Blob, &'static str)> {
+fn localise(v: &mut Value, server: &FileServer, sink: &str, top: bool) -> Option<Arrives> {
     let mut found = None;
     match v {
         Value::Object(o) => {
             for (k, val) in o.iter_mut() {
-                if let (Value::String(_), Some((blob, mime))) = (&*val, media_for(k)) {
-                    *val = Value::String(server.serve(&format!("/{k}.bin"), &blob));
+                if let Some((blob, arrives)) = val.as_str().and_then(|url| media_for(k, url)) {
+                    let name = match arrives {
+                        Arrives::Drawn(_) => format!("/{k}.svg"),
+                        Arrives::AsServed(..) => format!("/{k}.bin"),
+                    };
+                    *val = Value::String(server.serve(&name, &blob));
                     if top {
-                        found = Some((blob, mime));
+                        found = Some(arrives);
                     }
                 } else {
                     localise(val, server, sink, false);
@@ -616,7 +648,7 @@ async fn z_apis_own_example_of_every_endpoint_is_served_in_a_meaningful_order() 
 }
 
 /// A message example, its kind, its recipient and the media it carried (with its MIME type).
-type Expectation = (&'static &'static str, &'static str, String, Option<(Blob, &'static str)>);
+type Expectation = (&'static &'static str, &'static str, String, Option<Arrives>);
 
 /// Each message example reached the sim's phone as what it asked for.
 async fn arrived(p: &Paired, expectations: Vec<Expectation>) {
@@ -624,8 +656,12 @@ async fn arrived(p: &Paired, expectations: Vec<Expectation>) {
         let got = files::wait_arrived(&p.http, &p.ce, &p.inst, &phone, 1).await;
         let message = &got[0];
         assert_eq!(message["type"].as_str(), Some(kind), "{name}: the sim received {message}");
-        if let Some((blob, mime)) = media {
-            files::assert_media(message, &blob, mime, name);
+        match media {
+            Some(Arrives::AsServed(blob, mime)) => files::assert_media(message, &blob, mime, name),
+            Some(Arrives::Drawn(mime)) => {
+                assert_eq!(message["media"]["mime"].as_str(), Some(mime), "{name}: the SVG arrives drawn: {message}")
+            }
+            None => {}
         }
     }
 }

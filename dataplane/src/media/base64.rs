@@ -6,7 +6,7 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
 
-use super::MediaError;
+use super::{MediaError, MediaKind};
 
 const ENGINE: GeneralPurpose = GeneralPurpose::new(
     &base64::alphabet::STANDARD,
@@ -41,6 +41,31 @@ pub fn decode_chunks(text: &[u8], mut sink: impl FnMut(&[u8]) -> Result<(), Medi
         }
     }
     flush(&mut clean, true)
+}
+
+/// `text` decoded whole into memory, refused past `limit` bytes (a `kind` file) or when empty:
+/// for files that must be whole before they are stored (a sticker rewritten, an SVG drawn).
+pub fn decode_whole(text: &[u8], kind: MediaKind, limit: u64) -> Result<Vec<u8>, MediaError> {
+    let mut file = Vec::new();
+    decode_chunks(text, |chunk| {
+        if (file.len() + chunk.len()) as u64 > limit {
+            return Err(MediaError::too_large(kind, limit));
+        }
+        file.extend_from_slice(chunk);
+        Ok(())
+    })?;
+    match file.is_empty() {
+        true => Err(MediaError::Empty),
+        false => Ok(file),
+    }
+}
+
+/// The first `n` bytes `text` decodes to (fewer when it is shorter), to sniff its type before
+/// choosing how to store it; empty when its start is not base64 (the whole decode says why).
+pub fn decode_head(text: &[u8], n: usize) -> Vec<u8> {
+    let want = n.div_ceil(3) * 4;
+    let clean: Vec<u8> = text.iter().copied().filter(|b| !b.is_ascii_whitespace()).take(want).collect();
+    ENGINE.decode(&clean).unwrap_or_default()
 }
 
 fn at(e: base64::DecodeSliceError, offset: usize) -> String {
@@ -116,6 +141,23 @@ mod tests {
         assert_eq!(decode(&wrapped).unwrap(), bytes);
         assert_eq!(decode("aGk").unwrap(), b"hi");
         assert_eq!(decode("aGk=").unwrap(), b"hi");
+    }
+
+    #[test]
+    fn the_head_is_the_first_bytes_and_the_whole_is_bounded() {
+        let bytes: Vec<u8> = (0..100_000u32).map(|i| (i * 13 % 251) as u8).collect();
+        let text = base64::engine::general_purpose::STANDARD.encode(&bytes);
+        let wrapped: String =
+            text.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).unwrap()).collect::<Vec<_>>().join("\n");
+        for n in [1, 2, 3, 4, 8192] {
+            let head = decode_head(wrapped.as_bytes(), n);
+            assert!(head.len() >= n && head.len() < n + 3 && bytes.starts_with(&head), "{n}");
+        }
+        assert_eq!(decode_head(b"aGk", 8192), b"hi", "shorter than asked: all of it");
+        assert_eq!(decode_head(b"a*Gk", 8192), b"", "not base64: nothing");
+        assert_eq!(decode_whole(text.as_bytes(), MediaKind::Image, 100_000).unwrap(), bytes);
+        assert!(matches!(decode_whole(text.as_bytes(), MediaKind::Image, 99_999), Err(MediaError::TooLarge { .. })));
+        assert_eq!(decode_whole(b" \n", MediaKind::Image, 10), Err(MediaError::Empty));
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod link;
 pub mod sniff;
 pub mod sticker;
 pub mod store;
+pub mod svg;
 pub mod sweep;
 pub mod uploads;
 
@@ -153,7 +154,8 @@ impl Media {
     }
 
     /// Decodes and stores the base64 text at `body[range]`, off the event loop; counted in
-    /// `chatedge_dp_media_uploads_total`.
+    /// `chatedge_dp_media_uploads_total`. An SVG picture is drawn first and stored as what
+    /// WhatsApp takes ([`Media::store_drawn`]).
     pub async fn put_base64(
         self: &Arc<Self>,
         kind: MediaKind,
@@ -164,6 +166,10 @@ impl Media {
         let limit = self.limit(kind);
         let result = tokio::task::spawn_blocking(move || {
             let text = body.get(range).ok_or_else(|| MediaError::Io("media range outside the body".into()))?;
+            if drawable(kind) && svg::is_svg(&self::base64::decode_head(text, sniff::SNIFF_LEN)) {
+                let file = self::base64::decode_whole(text, kind, limit)?;
+                return media.store_drawn(kind, &file, "accepted");
+            }
             media.store.put_base64(kind, text, limit)
         })
         .await
@@ -174,9 +180,9 @@ impl Media {
     }
 
     /// [`Media::put_base64`] for a sticker: decoded in memory (a sticker is at most `[media]
-    /// max_sticker_bytes`), type-checked, made a sticker WhatsApp takes ([`sticker`]: a PNG
-    /// becomes a 512×512 WebP, an `author` is written in) and only then stored, so a file that
-    /// cannot be made one leaves nothing.
+    /// max_sticker_bytes`), type-checked, made a sticker WhatsApp takes ([`sticker`]: a PNG or
+    /// SVG becomes a 512×512 WebP, an `author` is written in) and only then stored, so a file
+    /// that cannot be made one leaves nothing.
     pub async fn put_sticker_base64(
         self: &Arc<Self>,
         body: Bytes,
@@ -187,17 +193,7 @@ impl Media {
         let limit = self.limit(MediaKind::Sticker);
         let result = tokio::task::spawn_blocking(move || {
             let text = body.get(range).ok_or_else(|| MediaError::Io("media range outside the body".into()))?;
-            let mut file = Vec::new();
-            self::base64::decode_chunks(text, |chunk| {
-                if (file.len() + chunk.len()) as u64 > limit {
-                    return Err(MediaError::too_large(MediaKind::Sticker, limit));
-                }
-                file.extend_from_slice(chunk);
-                Ok(())
-            })?;
-            if file.is_empty() {
-                return Err(MediaError::Empty);
-            }
+            let file = self::base64::decode_whole(text, MediaKind::Sticker, limit)?;
             sniff::check(MediaKind::Sticker, &file).map_err(|e| MediaError::WrongType(e.to_string()))?;
             media.store_sticker(&file, author.as_deref(), "accepted")
         })
@@ -217,11 +213,70 @@ impl Media {
         let (file, _) = self.fetch_whole(url, MediaKind::Sticker).await.map_err(|e| e.to_string())?;
         let (media, author) = (self.clone(), author.map(str::to_owned));
         let made = tokio::task::spawn_blocking(move || media.store_sticker(&file, author.as_deref(), "sent")).await;
-        match made {
-            Ok(Ok(stored)) => Ok(stored),
-            Ok(Err(MediaError::Sticker(e))) => Err(format!("the sticker {e}")),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(e) => Err(format!("sticker task failed: {e}")),
+        made_or_reason(made, "sticker")
+    }
+
+    /// The file at `url` as a network sends it: fetched whole (bounded by `kind`'s limit and
+    /// type-checked like every fetch) and, when it is an SVG picture, drawn as a PNG
+    /// ([`svg`]); with its type. For networks that take a file whole (WhatsApp Web) and for
+    /// photos.
+    pub async fn fetch_to_send(self: &Arc<Self>, url: &str, kind: MediaKind) -> Result<(Vec<u8>, String), String> {
+        let (file, fetched) = self.fetch_whole(url, kind).await.map_err(|e| e.to_string())?;
+        match drawable(kind) && fetched.mime == svg::MIME {
+            true => Ok((self.draw(file, "sent").await?, "image/png".to_owned())),
+            false => Ok((file, fetched.mime.to_owned())),
+        }
+    }
+
+    /// [`Media::fetch_to_send`], stored: for a network that uploads what it cannot link to
+    /// (the Cloud API, whose servers would fetch an SVG they cannot show). Nothing refers to
+    /// the file; the sweep deletes it after `[media] orphan_grace_ms`.
+    pub async fn fetch_stored(self: &Arc<Self>, url: &str, kind: MediaKind) -> Result<StoredMedia, String> {
+        let (file, _) = self.fetch_to_send(url, kind).await?;
+        let media = self.clone();
+        let limit = self.limit(kind);
+        let stored = tokio::task::spawn_blocking(move || media.store.put_bytes(kind, &file, limit)).await;
+        made_or_reason(stored, kind.as_str())
+    }
+
+    /// `file` as a picture WhatsApp takes: an SVG drawn as a PNG, anything else as it is (for
+    /// photos given as bytes). Off the event loop.
+    pub async fn picture(self: &Arc<Self>, file: Vec<u8>) -> Result<Vec<u8>, String> {
+        match svg::is_svg(&file) {
+            true => self.draw(file, "accepted").await,
+            false => Ok(file),
+        }
+    }
+
+    /// An SVG picture drawn as a PNG ([`svg::PICTURE`] on white), off the event loop; counted
+    /// in `chatedge_dp_svg_drawings_total`.
+    async fn draw(self: &Arc<Self>, file: Vec<u8>, when: &'static str) -> Result<Vec<u8>, String> {
+        let media = self.clone();
+        let drawn = tokio::task::spawn_blocking(move || media.draw_picture(&file, when)).await;
+        match drawn {
+            Ok(Ok(png)) => Ok(png),
+            Ok(Err(e)) => Err(format!("the picture {e}")),
+            Err(e) => Err(format!("drawing task failed: {e}")),
+        }
+    }
+
+    /// Blocking [`Media::draw`].
+    fn draw_picture(&self, file: &[u8], when: &'static str) -> Result<Vec<u8>, svg::SvgError> {
+        let drawn = svg::render_png(file, svg::PICTURE, svg::Ground::White);
+        let outcome = if drawn.is_ok() { "drawn" } else { "refused" };
+        self.metrics.svg_drawings.with_label_values(&[when, outcome]).inc();
+        drawn
+    }
+
+    /// Stores `file`, an SVG of `kind`, as WhatsApp takes it: an image drawn as a PNG, a
+    /// sticker made one ([`Media::store_sticker`]). Blocking.
+    fn store_drawn(&self, kind: MediaKind, file: &[u8], when: &'static str) -> Result<StoredMedia, MediaError> {
+        match kind {
+            MediaKind::Sticker => self.store_sticker(file, None, when),
+            _ => {
+                let png = self.draw_picture(file, when)?;
+                self.store.put_bytes(kind, &png, self.limit(kind))
+            }
         }
     }
 
@@ -248,13 +303,37 @@ impl Media {
         }
     }
 
-    /// Stores received bytes, off the event loop.
+    /// Stores bytes (received media, uploads), off the event loop; an SVG picture is drawn
+    /// first ([`Media::store_drawn`]).
     pub async fn put_bytes(self: &Arc<Self>, kind: MediaKind, bytes: Bytes) -> Result<StoredMedia, MediaError> {
         let media = self.clone();
         let limit = self.limit(kind);
-        tokio::task::spawn_blocking(move || media.store.put_bytes(kind, &bytes, limit))
-            .await
-            .map_err(|e| MediaError::Io(format!("media store task failed: {e}")))?
+        tokio::task::spawn_blocking(move || match drawable(kind) && svg::is_svg(&bytes) {
+            true if bytes.len() as u64 > limit => Err(MediaError::too_large(kind, limit)),
+            true => media.store_drawn(kind, &bytes, "accepted"),
+            false => media.store.put_bytes(kind, &bytes, limit),
+        })
+        .await
+        .map_err(|e| MediaError::Io(format!("media store task failed: {e}")))?
+    }
+}
+
+/// Whether an SVG of `kind` is drawn before it is sent (images and stickers; a document stays
+/// the file it is).
+fn drawable(kind: MediaKind) -> bool {
+    matches!(kind, MediaKind::Image | MediaKind::Sticker)
+}
+
+/// A blocking task's stored file, or the reason it could not be made, naming `what`.
+fn made_or_reason(
+    made: Result<Result<StoredMedia, MediaError>, tokio::task::JoinError>,
+    what: &str,
+) -> Result<StoredMedia, String> {
+    match made {
+        Ok(Ok(stored)) => Ok(stored),
+        Ok(Err(e @ (MediaError::Sticker(_) | MediaError::Svg(_)))) => Err(format!("the {what} {e}")),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(format!("{what} task failed: {e}")),
     }
 }
 
@@ -273,6 +352,7 @@ const TYPES: &[(&str, &str)] = &[
     ("image/png", "png"),
     ("image/webp", "webp"),
     ("image/gif", "gif"),
+    ("image/svg+xml", "svg"),
     ("video/mp4", "mp4"),
     ("video/3gpp", "3gp"),
     ("video/quicktime", "mov"),

@@ -7,9 +7,11 @@
 //! Limits": images jpg, png, gif, webp; videos mp4, 3gp, mov, avi, mkv; audio mp3, ogg, wav,
 //! opus, aac, m4a; documents anything) plus what WhatsApp itself uses: AMR audio (its
 //! native voice format), GIFs as MP4 (seed 001, send-gif: "the file must be an MP4"),
-//! stickers as WebP (and PNG, which Z-API's own send-sticker example sends). Formats the
-//! network needs converted (a GIF image, a MOV video) are accepted because the seed promises
-//! them; converting is the network connector's job, not the edge's.
+//! stickers as WebP (and PNG, which Z-API's own send-sticker example sends), and SVG for
+//! images and stickers (Z-API's own examples send `.svg` files; they are drawn as PNG before
+//! any network sees them, [`super::svg`]). Formats the network needs converted (a GIF image, a
+//! MOV video) are accepted because the seed promises them; converting is the network
+//! connector's job, not the edge's.
 
 use super::MediaKind;
 
@@ -38,6 +40,10 @@ pub fn sniff(head: &[u8]) -> Option<&'static str> {
     let head = &head[..head.len().min(SNIFF_LEN)];
     if let Some(mime) = three_gpp(head) {
         return Some(mime);
+    }
+    // Before `infer`, which knows no SVG (and calls one with an XML declaration `text/xml`).
+    if super::svg::is_svg(head) {
+        return Some(super::svg::MIME);
     }
     let mime = infer::get(head)?.mime_type();
     Some(match mime {
@@ -68,8 +74,8 @@ pub fn accepted(kind: MediaKind) -> &'static [&'static str] {
     const VIDEO: &[&str] =
         &["video/mp4", "video/3gpp", "video/3gpp2", "video/quicktime", "video/x-msvideo", "video/x-matroska"];
     match kind {
-        MediaKind::Image => &["image/jpeg", "image/png", "image/gif", "image/webp"],
-        MediaKind::Sticker => &["image/webp", "image/png"],
+        MediaKind::Image => &["image/jpeg", "image/png", "image/gif", "image/webp", "image/svg+xml"],
+        MediaKind::Sticker => &["image/webp", "image/png", "image/svg+xml"],
         MediaKind::Gif => &["video/mp4"],
         MediaKind::Audio => {
             &["audio/mpeg", "audio/ogg; codecs=opus", "audio/ogg", "audio/mp4", "audio/aac", "audio/wav", "audio/amr"]

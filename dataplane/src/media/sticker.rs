@@ -1,7 +1,8 @@
 //! Stickers as WhatsApp takes them: WebP (the Cloud API refuses a PNG sticker, and sizes
 //! other than 512×512), with the author seed 001's send-sticker `stickerAuthor` names. A PNG
 //! (Z-API's own example sends one) becomes a lossless WebP scaled to fit the 512×512 square on
-//! a transparent ground. WhatsApp reads the pack name and publisher it shows under a sticker
+//! a transparent ground; an SVG is drawn 512 pixels on its longer side ([`super::svg`]) and
+//! becomes one the same way. WhatsApp reads the pack name and publisher it shows under a sticker
 //! from a JSON document in the EXIF of its WebP (tag 0x5741 of the first IFD), so an author is
 //! carried by rewriting the file: a WebP keeps its own bitstream, frames and chunks, gains an
 //! EXIF chunk (replacing any earlier one) and, when it was a simple WebP, the VP8X header that
@@ -19,7 +20,7 @@ use std::io::Cursor;
 use image_webp::{ColorType, WebPDecoder, WebPEncoder};
 use serde_json::json;
 
-use super::{sniff, Digest};
+use super::{sniff, svg, Digest};
 
 /// Longest `stickerAuthor` accepted.
 pub const MAX_AUTHOR_CHARS: usize = 128;
@@ -43,8 +44,10 @@ const PNG_MEMORY: usize = 4 * (MAX_PNG_SIDE as usize) * (MAX_PNG_SIDE as usize) 
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StickerError {
-    #[error("is neither WebP nor PNG")]
+    #[error("is neither WebP, PNG nor SVG")]
     NotAPicture,
+    #[error("{0}")]
+    Svg(#[from] super::svg::SvgError),
     #[error("is not a readable WebP: {0}")]
     BadWebp(String),
     #[error("is not a readable PNG: {0}")]
@@ -56,8 +59,8 @@ pub enum StickerError {
     TooLarge { width: u32, height: u32 },
 }
 
-/// `file` (a WebP or PNG) as a sticker WhatsApp takes: a PNG becomes a 512×512 lossless WebP,
-/// and `author`, when given, is written into the WebP's EXIF as the pack's name and publisher.
+/// `file` (a WebP, PNG or SVG) as a sticker WhatsApp takes: a PNG or SVG becomes a 512×512
+/// lossless WebP, and `author`, when given, is written into the WebP's EXIF as the pack's name and publisher.
 /// A WebP without an author is good as it is (borrowed).
 pub fn as_sticker<'a>(file: &'a [u8], author: Option<&str>) -> Result<Cow<'a, [u8]>, StickerError> {
     let exif = author.map(|author| exif_of(&pack(file, author)));
@@ -65,6 +68,10 @@ pub fn as_sticker<'a>(file: &'a [u8], author: Option<&str>) -> Result<Cow<'a, [u
         (Some("image/webp"), None) => Ok(Cow::Borrowed(file)),
         (Some("image/webp"), Some(exif)) => webp_with_exif(file, &exif).map(Cow::Owned),
         (Some("image/png"), exif) => png_as_webp(file, exif).map(Cow::Owned),
+        (Some(svg::MIME), exif) => {
+            let png = svg::render_png(file, svg::STICKER, svg::Ground::Transparent)?;
+            png_as_webp(&png, exif).map(Cow::Owned)
+        }
         _ => Err(StickerError::NotAPicture),
     }
 }

@@ -34,6 +34,9 @@ pub enum MediaError {
     /// A sticker that cannot carry its `stickerAuthor`.
     #[error("{0}")]
     Sticker(#[from] super::sticker::StickerError),
+    /// An SVG picture that cannot be drawn.
+    #[error("{0}")]
+    Svg(#[from] super::svg::SvgError),
     #[error("media storage failed: {0}")]
     Io(String),
 }
@@ -191,6 +194,10 @@ impl MediaWriter<'_> {
 
     fn sniff(&mut self) -> Result<&'static str, MediaError> {
         let mime = sniff::check(self.kind, &self.head).map_err(|e| MediaError::WrongType(e.to_string()))?;
+        if mime == super::svg::MIME && self.kind != MediaKind::Document {
+            // The media service draws an SVG picture before storing it; none is sent as SVG.
+            return Err(MediaError::WrongType(format!("the {} is an SVG that was not drawn", self.kind.as_str())));
+        }
         self.mime = Some(mime);
         self.head = Vec::new();
         Ok(mime)

@@ -169,7 +169,9 @@ impl ZapiError {
                     _ => StatusCode::BAD_REQUEST,
                 };
                 let message = match error {
-                    MediaError::BadBase64(_) | MediaError::Empty | MediaError::Sticker(_) => format!("{field} {error}"),
+                    MediaError::BadBase64(_) | MediaError::Empty | MediaError::Sticker(_) | MediaError::Svg(_) => {
+                        format!("{field} {error}")
+                    }
                     _ => format!("{field}: {error}"),
                 };
                 (status, "Invalid media", message)

@@ -290,7 +290,7 @@ async fn content_of_the_wrong_type_is_refused_before_it_reaches_the_sink() {
         err.to_string(),
         format!(
             "media fetch failed: {}: the image is application/pdf; send-image accepts image/jpeg, image/png, \
-             image/gif, image/webp",
+             image/gif, image/webp, image/svg+xml",
             server.url("/report.pdf")
         )
     );

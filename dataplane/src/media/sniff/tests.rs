@@ -38,6 +38,10 @@ pub(crate) fn sample(format: &str) -> Vec<u8> {
         "amr" => b"#!AMR\n\x3C\x48\xF5\x1F\x96\x66".to_vec(),
         "wav" => [&b"RIFF"[..], &[0x24, 0x08, 0, 0], b"WAVEfmt "].concat(),
         "text" => b"Monthly report\nRevenue: 42\n".to_vec(),
+        "svg" => {
+            b"<?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"8\" height=\"8\"/>".to_vec()
+        }
+        "xml" => b"<?xml version=\"1.0\"?>\n<note>svg</note>".to_vec(),
         other => panic!("no sample for {other}"),
     };
     bytes.resize(300, 0);
@@ -72,6 +76,8 @@ fn each_format_is_recognised_by_its_magic_number() {
         ("amr", Some("audio/amr")),
         ("wav", Some("audio/wav")),
         ("text", None),
+        ("svg", Some("image/svg+xml")),
+        ("xml", Some("text/xml")),
     ];
     for (format, mime) in table {
         assert_eq!(sniff(&sample(format)), mime, "{format}");
@@ -81,13 +87,13 @@ fn each_format_is_recognised_by_its_magic_number() {
 #[test]
 fn each_route_accepts_its_formats_and_refuses_the_rest() {
     let table: &[(MediaKind, &[&str], &[&str])] = &[
-        (Image, &["jpeg", "png", "gif", "webp"], &["pdf", "heic", "mp4", "text", "elf"]),
-        (Sticker, &["webp", "png"], &["jpeg", "gif", "mp4", "pdf"]),
+        (Image, &["jpeg", "png", "gif", "webp", "svg"], &["pdf", "heic", "mp4", "text", "elf", "xml"]),
+        (Sticker, &["webp", "png", "svg"], &["jpeg", "gif", "mp4", "pdf", "xml"]),
         (Gif, &["mp4", "m4v"], &["gif", "webm", "mov", "png"]),
         (Audio, &["mp3-id3", "mp3-frame", "opus", "vorbis", "m4a", "aac", "amr", "wav"], &["mp4", "pdf", "webm"]),
         (Video, &["mp4", "m4v", "3gp", "3g2", "mov", "avi", "mkv"], &["webm", "gif", "m4a", "jpeg", "text"]),
         (Ptv, &["mp4", "3gp", "mov"], &["webm", "opus", "png"]),
-        (Document, &["pdf", "zip", "text", "png", "mp4", "elf"], &[]),
+        (Document, &["pdf", "zip", "text", "png", "mp4", "elf", "svg"], &[]),
     ];
     for (kind, fits, refused) in table {
         for format in *fits {
@@ -105,7 +111,7 @@ fn a_pdf_sent_as_an_image_is_refused_naming_what_it_is_and_what_fits() {
     assert_eq!(err, MediaTypeError::Wrong { kind: Image, found: "application/pdf" });
     assert_eq!(
         err.to_string(),
-        "the image is application/pdf; send-image accepts image/jpeg, image/png, image/gif, image/webp"
+        "the image is application/pdf; send-image accepts image/jpeg, image/png, image/gif, image/webp, image/svg+xml"
     );
 }
 

@@ -148,12 +148,15 @@ fn what_cannot_carry_an_author_is_refused_with_the_reason() {
     cut_png.truncate(cut_png.len() - 20);
     let wide = png_of(png::ColorType::Grayscale, &vec![0; (MAX_PNG_SIDE + 1) as usize], MAX_PNG_SIDE + 1, 1);
     type Case = (&'static str, Vec<u8>, fn(&StickerError) -> bool);
-    let cases: [Case; 5] = [
+    let cases: [Case; 6] = [
         ("jpeg", jpeg, |e| *e == StickerError::NotAPicture),
         ("text", b"hello".to_vec(), |e| *e == StickerError::NotAPicture),
         ("a WebP header without its image", header_only, |e| matches!(e, StickerError::BadWebp(_))),
         ("a cut PNG", cut_png, |e| matches!(e, StickerError::BadPng(_))),
         ("a PNG wider than the limit", wide, |e| *e == StickerError::TooLarge { width: MAX_PNG_SIDE + 1, height: 1 }),
+        ("a cut SVG", b"<svg xmlns='http://www.w3.org/2000/svg' width='1'".to_vec(), |e| {
+            matches!(e, StickerError::Svg(_))
+        }),
     ];
     for (name, file, expected) in cases {
         let e = with_author(&file, "Ana").expect_err(name);
@@ -195,4 +198,19 @@ fn without_an_author_a_webp_is_kept_and_a_png_still_becomes_a_webp_sticker() {
     assert_eq!(facts(&made), ((SIDE, SIDE), true, false));
     assert_eq!(author_of(&made), None);
     assert_eq!(as_sticker(b"%PDF-1.7", None).unwrap_err(), StickerError::NotAPicture);
+}
+
+#[test]
+fn an_svg_is_drawn_into_a_512_square_webp_sticker_with_or_without_an_author() {
+    // 200×100: drawn 512×256, then centred in the square on a transparent ground.
+    let svg = br##"<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="200" height="100"><rect width="200" height="100" fill="#0f0"/></svg>"##;
+    for author in [None, Some("Z-API")] {
+        let made = as_sticker(svg, author).unwrap().into_owned();
+        assert_eq!(facts(&made), ((SIDE, SIDE), true, false), "{author:?}");
+        assert_eq!(author_of(&made).as_deref(), author);
+        let ((w, _), rgba) = decoded(&made);
+        let at = |x: u32, y: u32| &rgba[((y * w + x) * 4) as usize..][..4];
+        assert_eq!(at(256, 256), [0, 255, 0, 255], "the drawing, in the middle");
+        assert_eq!(at(256, 10)[3], 0, "transparent above it");
+    }
 }

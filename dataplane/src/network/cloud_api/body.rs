@@ -217,10 +217,10 @@ async fn media_object(deps: &CloudApiDeps, account: &CloudApiAccount, m: &Media)
     let name = m.shown_file_name();
     let mut o = match m.sticker_to_fetch() {
         Some((url, author)) => {
-            let made = deps.media.fetch_sticker(url, author).await.map_err(UploadError::Sticker)?;
-            source_object(deps, account, &MediaSource::Stored(made), &name).await?
+            let made = deps.media.fetch_sticker(url, author).await.map_err(UploadError::Made)?;
+            source_object(deps, account, m.kind, &MediaSource::Stored(made), &name).await?
         }
-        None => source_object(deps, account, &m.source, &name).await?,
+        None => source_object(deps, account, m.kind, &m.source, &name).await?,
     };
     let captioned = matches!(m.kind, MediaKind::Image | MediaKind::Video | MediaKind::Gif | MediaKind::Document);
     if let (true, Some(caption)) = (captioned, m.caption.as_ref().filter(|c| !c.is_empty())) {
@@ -232,10 +232,13 @@ async fn media_object(deps: &CloudApiDeps, account: &CloudApiAccount, m: &Media)
     Ok(Value::Object(o))
 }
 
-/// `{"id": …}` for a stored file (uploaded once), `{"link": …}` for a URL.
+/// `{"id": …}` for a stored file (uploaded once), `{"link": …}` for a URL — but a picture
+/// whose URL names an SVG, which Meta's servers would fetch and refuse, is fetched here, drawn
+/// as PNG and uploaded.
 async fn source_object(
     deps: &CloudApiDeps,
     account: &CloudApiAccount,
+    kind: MediaKind,
     source: &MediaSource,
     name: &str,
 ) -> Result<Map<String, Value>, BodyError> {
@@ -243,6 +246,10 @@ async fn source_object(
     match source {
         MediaSource::Stored(file) => {
             o.insert("id".into(), json!(media_id(deps, account, file, name).await?));
+        }
+        MediaSource::Url { url } if kind == MediaKind::Image && crate::media::svg::names_svg(url) => {
+            let drawn = deps.media.fetch_stored(url, kind).await.map_err(UploadError::Made)?;
+            o.insert("id".into(), json!(media_id(deps, account, &drawn, name).await?));
         }
         MediaSource::Url { url } => {
             o.insert("link".into(), json!(url));
@@ -334,7 +341,7 @@ async fn header(deps: &CloudApiDeps, account: &CloudApiAccount, m: &ButtonMedia)
         MediaKind::Document => "document",
         other => return Err(Unsupported::new(format!("{} headers on buttons", other.as_str())).into()),
     };
-    let object = source_object(deps, account, &m.source, "header").await?;
+    let object = source_object(deps, account, m.kind, &m.source, "header").await?;
     Ok(json!({"type": kind, kind: object}))
 }
 

@@ -79,10 +79,11 @@ pub enum UploadError {
     TooLarge { size: u64, limit: u64 },
     #[error(transparent)]
     Graph(#[from] GraphError),
-    /// A sticker sent by URL is fetched and made one WhatsApp takes before it is uploaded (Meta
-    /// would refuse a PNG link, or fetch it without its author): that failed.
+    /// A sticker or an SVG picture sent by URL is fetched and made what WhatsApp takes before
+    /// it is uploaded (Meta would refuse a PNG sticker's or an SVG's link, or fetch a sticker
+    /// without its author): that failed.
     #[error("{0}")]
-    Sticker(String),
+    Made(String),
 }
 
 /// The Cloud API media id of stored `file` for `account`'s number: from the cache, or uploaded

@@ -2,7 +2,8 @@
 //! and videos of buttons, lists and carousels, a link preview's picture — is read back from the
 //! media store (or fetched from its URL) and hashed — the witness's SHA-256 is of the bytes the
 //! network got; a sticker sent by URL is made one WhatsApp takes first, as on every network,
-//! and its author is read from its file — and the result is recorded on the recipient's phone.
+//! and its author is read from its file; an SVG picture by URL arrives drawn as PNG — and the
+//! result is recorded on the recipient's phone.
 //! A file that is part of the message and cannot be read or fetched refuses the message with
 //! the reason, which becomes its DeliveryCallback error; a link preview's picture that cannot
 //! be fetched is left out, as WhatsApp sends the link without a thumbnail.
@@ -79,6 +80,13 @@ async fn read_media(net: &SimNetwork, kind: MediaKind, source: &MediaSource) -> 
             .map_err(|e| format!("media read failed: {e}"))?
             .map_err(|e| format!("the stored media file cannot be read: {e}"))?;
             Ok(ArrivedMedia { mime, size: hashed.0, sha256: hashed.1, sticker_author: None })
+        }
+        // A picture is fetched whole (at most `[media] max_image_bytes`): it may be an SVG,
+        // which arrives drawn as PNG, as on every network.
+        MediaSource::Url { url } if kind == MediaKind::Image => {
+            let (file, mime) = net.media.fetch_to_send(url, kind).await?;
+            let sha256 = crate::media::Digest::of(&file).hex();
+            Ok(ArrivedMedia { mime, size: file.len() as u64, sha256, sticker_author: None })
         }
         MediaSource::Url { url } => {
             let fetched = net.media.fetch(url, kind, |_| Ok(())).await.map_err(|e| e.to_string())?;

@@ -4,10 +4,12 @@
 //! text, photo), blocking, the account's name, about text and photo, groups (list, create,
 //! metadata, subject, description, photo, settings, members, leave, invitation links, joining),
 //! and chat changes (read, unread, archive, pin, mute, clear, delete). A photo named by URL is
-//! fetched under the `[media]` rules before anything is asked. The address book is what the
+//! fetched under the `[media]` rules before anything is asked; an SVG photo is drawn as PNG. The address book is what the
 //! account's devices synced (the engine keeps it); a contact saved here is saved on the phone.
 //! The chat list is what the engine has seen (the phone's history at pairing, synced chat
 //! settings, messages). It keeps nothing and decides nothing: WhatsApp and the engine do.
+
+use std::sync::Arc;
 
 use chatedge_config::Phone;
 use chatedge_whatsapp_web as wa;
@@ -19,7 +21,7 @@ use crate::network::account::{page_of, Account, AccountCall, AccountError, Accou
 
 /// Carries out `call` on the instance's line through `asker`; photos named by URL are fetched
 /// through `media`.
-pub async fn call(asker: &wa::Asker, media: &Media, account: &Account, call: AccountCall) -> AccountResult {
+pub async fn call(asker: &wa::Asker, media: &Arc<Media>, account: &Account, call: AccountCall) -> AccountResult {
     let line = Line(asker);
     match call {
         AccountCall::Contacts(call) => contacts(line, call).await.map(AccountReply::Contacts),
@@ -147,7 +149,7 @@ async fn save_contacts(line: Line<'_>, list: Vec<contacts::NewContact>) -> Resul
     Ok(contacts::Reply::Changed { errors })
 }
 
-async fn profile(line: Line<'_>, media: &Media, call: profile::Call) -> Result<profile::Reply, AccountError> {
+async fn profile(line: Line<'_>, media: &Arc<Media>, call: profile::Call) -> Result<profile::Reply, AccountError> {
     use profile::{Call, Reply};
     match call {
         Call::SetName(name) => line.change(wa::Query::SetName(name), "profile".to_owned()).await.map(|()| Reply::Done),
@@ -170,7 +172,7 @@ async fn profile(line: Line<'_>, media: &Media, call: profile::Call) -> Result<p
 
 async fn groups(
     line: Line<'_>,
-    media: &Media,
+    media: &Arc<Media>,
     account: &Account,
     call: groups::Call,
 ) -> Result<groups::Reply, AccountError> {
@@ -427,7 +429,7 @@ async fn privacy(line: Line<'_>, call: privacy::Call) -> Result<privacy::Reply, 
     line.change(wa::Query::Privacy(change), "privacy".to_owned()).await.map(|()| Reply::Done)
 }
 
-async fn channels(line: Line<'_>, media: &Media, call: channels::Call) -> Result<channels::Reply, AccountError> {
+async fn channels(line: Line<'_>, media: &Arc<Media>, call: channels::Call) -> Result<channels::Reply, AccountError> {
     use channels::{Call, Reply};
     let what = |id: &Phone| format!("channel {}", id.as_str());
     match call {
@@ -689,15 +691,13 @@ fn metadata(
 }
 
 /// The bytes of a photo a call names: given, or fetched under the `[media]` rules for images
-/// (egress policy, size, type).
-async fn photo(media: &Media, picture: Picture) -> Result<Vec<u8>, AccountError> {
-    match picture {
-        Picture::Data(bytes) => Ok(bytes.to_vec()),
-        Picture::Url(url) => match media.fetch_whole(&url, MediaKind::Image).await {
-            Ok((image, _)) => Ok(image),
-            Err(e) => Err(AccountError::Refused(format!("the photo: {e}"))),
-        },
-    }
+/// (egress policy, size, type); an SVG drawn as PNG (the engine makes a JPEG of either).
+async fn photo(media: &Arc<Media>, picture: Picture) -> Result<Vec<u8>, AccountError> {
+    let image = match picture {
+        Picture::Data(bytes) => media.picture(bytes.to_vec()).await,
+        Picture::Url(url) => media.fetch_to_send(&url, MediaKind::Image).await.map(|(image, _)| image),
+    };
+    image.map_err(|e| AccountError::Refused(format!("the photo: {e}")))
 }
 
 /// Numbers as the engine names them (digits).
@@ -729,7 +729,7 @@ async fn community(line: Line<'_>, id: &str) -> Result<wa::CommunityInfo, Accoun
 
 async fn communities(
     line: Line<'_>,
-    media: &Media,
+    media: &Arc<Media>,
     call: communities::Call,
 ) -> Result<communities::Reply, AccountError> {
     use communities::{Call, Reply, WhoCanAddGroups};

@@ -1,8 +1,8 @@
 //! Files through the WhatsApp Web connector. Sent: a queued media message's file (or the
 //! picture above its buttons, or a carousel card's) is handed to the connector as a
 //! [`QueuedFile`], read from the media store (sent as base64) or fetched from its URL (bounded
-//! and type-checked like every fetch) only when the message's turn on the line comes; the
-//! engine uploads it. Received: the file the engine downloaded is put in the media store before
+//! and type-checked like every fetch; an SVG picture drawn as PNG) only when the message's turn
+//! on the line comes; the engine uploads it. Received: the file the engine downloaded is put in the media store before
 //! the message reaches its shard, so the ReceivedCallback links to it like any received media.
 //! It never talks to WhatsApp itself: the engine does.
 
@@ -86,9 +86,9 @@ impl wa::MediaFile for QueuedFile {
                         Err(e) => Err(e),
                     }
                 }
-                MediaSource::Url { url } => match self.media.fetch_whole(url, self.kind).await {
-                    Ok((bytes, f)) => Ok(wa::FileData { mime: f.mime.to_owned(), bytes }),
-                    Err(e) => Err(e.to_string()),
+                MediaSource::Url { url } => match self.media.fetch_to_send(url, self.kind).await {
+                    Ok((bytes, mime)) => Ok(wa::FileData { mime, bytes }),
+                    Err(e) => Err(e),
                 },
             };
             let outcome = if read.is_ok() { "read" } else { "unreadable" };

@@ -1080,6 +1080,28 @@ async fn a_sticker_by_url_reaches_the_engine_with_its_author_written_in() {
     plane.crash().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_svg_picture_by_url_reaches_the_engine_drawn_as_png() {
+    use crate::media::MediaKind;
+    use crate::queue::content::MediaSource;
+
+    let (_dir, double, plane) = paired_plane().await;
+    let logo = br#"<svg xmlns="http://www.w3.org/2000/svg" width="30" height="10"><rect width="30" height="10" fill="red"/></svg>"#;
+    let server = file_server_of(vec![("/logo.svg", logo.to_vec())]).await;
+    let image = queued_media(MediaKind::Image, MediaSource::Url { url: format!("{server}/logo.svg") });
+    let sent = plane.send_media(image).await;
+    until("the picture is on the wire", || last_send(&double).is_some_and(|(w, _)| w == wa::WireId::of(&sent))).await;
+    match last_send(&double) {
+        Some((_, wa::Outgoing::Media(m))) => {
+            assert_eq!((m.kind, m.file.mime.as_str()), (wa::MediaKind::Image, "image/png"));
+            assert_eq!(&m.file.bytes[..8], b"\x89PNG\r\n\x1a\n", "drawn, not the SVG");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(plane.metrics.svg_drawings.with_label_values(&["sent", "drawn"]).get(), 1);
+    plane.crash().await;
+}
+
 fn phone(s: &str) -> Phone {
     Phone::parse(s).unwrap()
 }
