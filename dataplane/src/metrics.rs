@@ -114,6 +114,9 @@ pub struct Metrics {
     /// by when (`accepted`: sent as base64 or uploaded; `sent`: fetched by URL) and outcome
     /// (`drawn`, `refused`).
     pub svg_drawings: IntCounterVec,
+    /// GIF and WebP pictures made JPEG for a network that takes only JPEG and PNG (the Cloud
+    /// API), by outcome (`made`, `refused`).
+    pub picture_conversions: IntCounterVec,
     pub media_fetches: IntCounterVec,
     pub account_calls: IntCounterVec,
     /// Webhook URLs refused for the address their host has (issue 9 §6), by address class
@@ -741,6 +744,17 @@ impl Metrics {
                          (drawn, refused)",
                     ),
                     &["when", "outcome"],
+                ),
+            ),
+            picture_conversions: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "chatedge_dp_picture_conversions_total",
+                        "GIF and WebP pictures made JPEG for a network that takes only JPEG and PNG, by outcome \
+                         (made, refused)",
+                    ),
+                    &["outcome"],
                 ),
             ),
             media_upload_bytes: register(

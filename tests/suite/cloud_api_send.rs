@@ -27,7 +27,8 @@ struct Cloud {
 }
 
 /// FAST on the fake Graph API; media by URL may come from the loopback file server (only a
-/// sticker or an SVG picture is fetched by chatedge; other links the Cloud API fetches itself).
+/// sticker, or a picture whose URL names a GIF, WebP or SVG, is fetched by chatedge; other links
+/// the Cloud API fetches itself).
 fn config(graph: &FakeGraph) -> String {
     format!("{FAST}{}\n[media]\nfetch_allow_private = true\n", graph.config())
 }
@@ -175,6 +176,26 @@ async fn every_supported_type_reaches_the_graph_api_as_its_cloud_api_body() {
     let media_id = b["image"]["id"].as_str().unwrap_or_else(|| panic!("uploaded, not linked: {b}"));
     let (mime, bytes) = c.graph.uploaded(media_id).expect("the fake holds the upload");
     assert_eq!((mime.as_str(), &bytes[..8]), ("image/png", &b"\x89PNG\r\n\x1a\n"[..]), "drawn as PNG");
+    // A GIF or WebP picture, which the Cloud API refuses as an image, is uploaded as a JPEG —
+    // stored (base64) or by a URL naming it; the same file made twice is uploaded once.
+    let gif = base64::engine::general_purpose::STANDARD
+        .decode("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==")
+        .unwrap();
+    let pictures = [
+        format!("data:image/webp;base64,{}", base64::engine::general_purpose::STANDARD.encode(&webp)),
+        server.serve("/cat.gif", &common::files::Blob::with_head(&gif, gif.len() as u64, 0)),
+        server.serve("/cat.webp", &common::files::Blob::with_head(&webp, webp.len() as u64, 0)) + "?w=1",
+    ];
+    let mut jpegs = Vec::new();
+    for picture in &pictures {
+        let sent = c.send("send-image", json!({"phone": TO, "image": picture})).await;
+        let b = c.body_of(&id(&sent)).await;
+        let media_id = b["image"]["id"].as_str().unwrap_or_else(|| panic!("uploaded, not linked: {b}")).to_owned();
+        let (mime, bytes) = c.graph.uploaded(&media_id).expect("the fake holds the upload");
+        assert_eq!((mime.as_str(), &bytes[..3]), ("image/jpeg", &b"\xFF\xD8\xFF"[..]), "{picture}: a JPEG");
+        jpegs.push(media_id);
+    }
+    assert_eq!(jpegs[0], jpegs[2], "the same WebP, stored or fetched, is one JPEG uploaded once");
 
     let location = c
         .send(

@@ -2,7 +2,8 @@
 //! dir ([`store`]), decoding base64 uploads into it in chunks ([`base64`]), checking that
 //! content fits the route that sent it ([`sniff`]), fetching media by URL when a message
 //! leaves ([`fetch`]), signed public links to received media ([`link`]) and the sweep that
-//! deletes files no message needs ([`sweep`]), and media kept under an id ([`uploads`]). It
+//! deletes files no message needs ([`sweep`]), media kept under an id ([`uploads`]), and files
+//! made what a network takes ([`made`]: stickers, SVG drawings, JPEGs for the Cloud API). It
 //! never decides what a message is (that is the dialect's and the queue's job). [`Media`] bundles them for the edge and the connectors.
 
 pub mod base64;
@@ -10,6 +11,8 @@ pub mod digest;
 pub mod fetch;
 pub mod kind;
 pub mod link;
+mod made;
+pub mod picture;
 pub mod sniff;
 pub mod sticker;
 pub mod store;
@@ -166,7 +169,7 @@ impl Media {
         let limit = self.limit(kind);
         let result = tokio::task::spawn_blocking(move || {
             let text = body.get(range).ok_or_else(|| MediaError::Io("media range outside the body".into()))?;
-            if drawable(kind) && svg::is_svg(&self::base64::decode_head(text, sniff::SNIFF_LEN)) {
+            if made::drawable(kind) && svg::is_svg(&self::base64::decode_head(text, sniff::SNIFF_LEN)) {
                 let file = self::base64::decode_whole(text, kind, limit)?;
                 return media.store_drawn(kind, &file, "accepted");
             }
@@ -204,97 +207,6 @@ impl Media {
         result
     }
 
-    /// The sticker at `url`, fetched, made a sticker WhatsApp takes (as
-    /// [`Media::put_sticker_base64`] does) and stored: what a send-sticker by URL hands every
-    /// network when it leaves (the Cloud API uploads it rather than passing a link Meta would
-    /// refuse as PNG or fetch without its author). Nothing refers to the file, so the sweep
-    /// deletes it after `[media] orphan_grace_ms`; a retry stores the same bytes again.
-    pub async fn fetch_sticker(self: &Arc<Self>, url: &str, author: Option<&str>) -> Result<StoredMedia, String> {
-        let (file, _) = self.fetch_whole(url, MediaKind::Sticker).await.map_err(|e| e.to_string())?;
-        let (media, author) = (self.clone(), author.map(str::to_owned));
-        let made = tokio::task::spawn_blocking(move || media.store_sticker(&file, author.as_deref(), "sent")).await;
-        made_or_reason(made, "sticker")
-    }
-
-    /// The file at `url` as a network sends it: fetched whole (bounded by `kind`'s limit and
-    /// type-checked like every fetch) and, when it is an SVG picture, drawn as a PNG
-    /// ([`svg`]); with its type. For networks that take a file whole (WhatsApp Web) and for
-    /// photos.
-    pub async fn fetch_to_send(self: &Arc<Self>, url: &str, kind: MediaKind) -> Result<(Vec<u8>, String), String> {
-        let (file, fetched) = self.fetch_whole(url, kind).await.map_err(|e| e.to_string())?;
-        match drawable(kind) && fetched.mime == svg::MIME {
-            true => Ok((self.draw(file, "sent").await?, "image/png".to_owned())),
-            false => Ok((file, fetched.mime.to_owned())),
-        }
-    }
-
-    /// [`Media::fetch_to_send`], stored: for a network that uploads what it cannot link to
-    /// (the Cloud API, whose servers would fetch an SVG they cannot show). Nothing refers to
-    /// the file; the sweep deletes it after `[media] orphan_grace_ms`.
-    pub async fn fetch_stored(self: &Arc<Self>, url: &str, kind: MediaKind) -> Result<StoredMedia, String> {
-        let (file, _) = self.fetch_to_send(url, kind).await?;
-        let media = self.clone();
-        let limit = self.limit(kind);
-        let stored = tokio::task::spawn_blocking(move || media.store.put_bytes(kind, &file, limit)).await;
-        made_or_reason(stored, kind.as_str())
-    }
-
-    /// `file` as a picture WhatsApp takes: an SVG drawn as a PNG, anything else as it is (for
-    /// photos given as bytes). Off the event loop.
-    pub async fn picture(self: &Arc<Self>, file: Vec<u8>) -> Result<Vec<u8>, String> {
-        match svg::is_svg(&file) {
-            true => self.draw(file, "accepted").await,
-            false => Ok(file),
-        }
-    }
-
-    /// An SVG picture drawn as a PNG ([`svg::PICTURE`] on white), off the event loop; counted
-    /// in `chatedge_dp_svg_drawings_total`.
-    async fn draw(self: &Arc<Self>, file: Vec<u8>, when: &'static str) -> Result<Vec<u8>, String> {
-        let media = self.clone();
-        let drawn = tokio::task::spawn_blocking(move || media.draw_picture(&file, when)).await;
-        match drawn {
-            Ok(Ok(png)) => Ok(png),
-            Ok(Err(e)) => Err(format!("the picture {e}")),
-            Err(e) => Err(format!("drawing task failed: {e}")),
-        }
-    }
-
-    /// Blocking [`Media::draw`].
-    fn draw_picture(&self, file: &[u8], when: &'static str) -> Result<Vec<u8>, svg::SvgError> {
-        let drawn = svg::render_png(file, svg::PICTURE, svg::Ground::White);
-        let outcome = if drawn.is_ok() { "drawn" } else { "refused" };
-        self.metrics.svg_drawings.with_label_values(&[when, outcome]).inc();
-        drawn
-    }
-
-    /// Stores `file`, an SVG of `kind`, as WhatsApp takes it: an image drawn as a PNG, a
-    /// sticker made one ([`Media::store_sticker`]). Blocking.
-    fn store_drawn(&self, kind: MediaKind, file: &[u8], when: &'static str) -> Result<StoredMedia, MediaError> {
-        match kind {
-            MediaKind::Sticker => self.store_sticker(file, None, when),
-            _ => {
-                let png = self.draw_picture(file, when)?;
-                self.store.put_bytes(kind, &png, self.limit(kind))
-            }
-        }
-    }
-
-    /// Stores `file` made a sticker ([`sticker::as_sticker`]); a rewrite is counted in
-    /// `chatedge_dp_sticker_rewrites_total`. Blocking.
-    fn store_sticker(&self, file: &[u8], author: Option<&str>, when: &'static str) -> Result<StoredMedia, MediaError> {
-        let made = sticker::as_sticker(file, author);
-        let rewritten = !matches!(made, Ok(std::borrow::Cow::Borrowed(_)));
-        let result = made
-            .map_err(MediaError::from)
-            .and_then(|sticker| self.store.put_bytes(MediaKind::Sticker, &sticker, self.limit(MediaKind::Sticker)));
-        if rewritten {
-            let outcome = if result.is_ok() { "written" } else { "refused" };
-            self.metrics.sticker_rewrites.with_label_values(&[when, outcome]).inc();
-        }
-        result
-    }
-
     fn count_upload(&self, kind: MediaKind, result: &Result<StoredMedia, MediaError>) {
         let outcome = if result.is_ok() { "stored" } else { "refused" };
         self.metrics.media_uploads.with_label_values(&[kind.as_str(), outcome]).inc();
@@ -308,32 +220,13 @@ impl Media {
     pub async fn put_bytes(self: &Arc<Self>, kind: MediaKind, bytes: Bytes) -> Result<StoredMedia, MediaError> {
         let media = self.clone();
         let limit = self.limit(kind);
-        tokio::task::spawn_blocking(move || match drawable(kind) && svg::is_svg(&bytes) {
+        tokio::task::spawn_blocking(move || match made::drawable(kind) && svg::is_svg(&bytes) {
             true if bytes.len() as u64 > limit => Err(MediaError::too_large(kind, limit)),
             true => media.store_drawn(kind, &bytes, "accepted"),
             false => media.store.put_bytes(kind, &bytes, limit),
         })
         .await
         .map_err(|e| MediaError::Io(format!("media store task failed: {e}")))?
-    }
-}
-
-/// Whether an SVG of `kind` is drawn before it is sent (images and stickers; a document stays
-/// the file it is).
-fn drawable(kind: MediaKind) -> bool {
-    matches!(kind, MediaKind::Image | MediaKind::Sticker)
-}
-
-/// A blocking task's stored file, or the reason it could not be made, naming `what`.
-fn made_or_reason(
-    made: Result<Result<StoredMedia, MediaError>, tokio::task::JoinError>,
-    what: &str,
-) -> Result<StoredMedia, String> {
-    match made {
-        Ok(Ok(stored)) => Ok(stored),
-        Ok(Err(e @ (MediaError::Sticker(_) | MediaError::Svg(_)))) => Err(format!("the {what} {e}")),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(e) => Err(format!("{what} task failed: {e}")),
     }
 }
 

@@ -37,6 +37,9 @@ pub enum MediaError {
     /// An SVG picture that cannot be drawn.
     #[error("{0}")]
     Svg(#[from] super::svg::SvgError),
+    /// A GIF or WebP picture that cannot be made a JPEG.
+    #[error("{0}")]
+    Picture(#[from] super::picture::PictureError),
     #[error("media storage failed: {0}")]
     Io(String),
 }

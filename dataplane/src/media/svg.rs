@@ -30,6 +30,10 @@ pub const PICTURE: Fit = Fit { min_side: 1024, max_side: 2048 };
 /// Stickers: 512 on the longer side, as a sticker is shown (made square by [`super::sticker`]).
 pub const STICKER: Fit = Fit { min_side: 512, max_side: 512 };
 
+/// The largest SVG drawn: its parsed tree takes several times its size in memory while it is
+/// drawn (a sticker is smaller still, at most `[media] max_sticker_bytes`).
+pub const MAX_BYTES: usize = 5 * 1024 * 1024;
+
 /// What lies under the drawing where it is transparent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ground {
@@ -46,6 +50,8 @@ pub enum SvgError {
     Unreadable(String),
     #[error("is an SVG with nothing to draw ({0})")]
     Empty(String),
+    #[error("is an SVG of {0} bytes; SVG pictures are drawn from at most {MAX_BYTES} bytes")]
+    TooLarge(usize),
 }
 
 /// Whether `head` (the first bytes of a file) starts an SVG document: after a byte-order mark,
@@ -75,13 +81,6 @@ pub fn is_svg(head: &[u8]) -> bool {
     }
 }
 
-/// Whether `url`'s path names an SVG file (`….svg`, any case; the query and fragment aside):
-/// for a network that passes links on without fetching them (the Cloud API), the only sign.
-pub fn names_svg(url: &str) -> bool {
-    let path = url.split(['?', '#']).next().unwrap_or(url);
-    path.len() > 4 && path.get(path.len() - 4..).is_some_and(|ext| ext.eq_ignore_ascii_case(".svg"))
-}
-
 /// The local name of the element whose tag starts `tag` (after `<`): `svg` for `svg:svg`.
 fn element_name(tag: &[u8]) -> &[u8] {
     let end = tag.iter().position(|b| b.is_ascii_whitespace() || matches!(b, b'>' | b'/')).unwrap_or(tag.len());
@@ -108,6 +107,9 @@ fn after_doctype(s: &[u8]) -> Option<&[u8]> {
 
 /// `svg` drawn into a PNG sized by `fit`, on `ground`.
 pub fn render_png(svg: &[u8], fit: Fit, ground: Ground) -> Result<Vec<u8>, SvgError> {
+    if svg.len() > MAX_BYTES {
+        return Err(SvgError::TooLarge(svg.len()));
+    }
     let tree = usvg::Tree::from_data(svg, &options()).map_err(|e| SvgError::Unreadable(e.to_string()))?;
     let size = tree.size();
     let (width, height) = fitted(size.width(), size.height(), fit);

@@ -169,7 +169,11 @@ impl ZapiError {
                     _ => StatusCode::BAD_REQUEST,
                 };
                 let message = match error {
-                    MediaError::BadBase64(_) | MediaError::Empty | MediaError::Sticker(_) | MediaError::Svg(_) => {
+                    MediaError::BadBase64(_)
+                    | MediaError::Empty
+                    | MediaError::Sticker(_)
+                    | MediaError::Svg(_)
+                    | MediaError::Picture(_) => {
                         format!("{field} {error}")
                     }
                     _ => format!("{field}: {error}"),

@@ -63,20 +63,6 @@ fn svg_is_recognised_after_any_prolog_and_nothing_else_is() {
 }
 
 #[test]
-fn a_url_names_an_svg_by_its_path_alone() {
-    for (url, named) in [
-        ("https://www.z-api.io/logo.svg", true),
-        ("https://example.com/a/LOGO.SVG?size=2#top", true),
-        ("https://example.com/logo.svg.png", false),
-        ("https://example.com/logo.png?as=.svg", false),
-        ("https://example.com/svg", false),
-        (".svg", false),
-    ] {
-        assert_eq!(names_svg(url), named, "{url}");
-    }
-}
-
-#[test]
 fn a_picture_is_drawn_between_1024_and_2048_pixels_on_its_longer_side() {
     for ((w, h), want) in [
         ((100.0, 50.0), (1024, 512)),
@@ -153,6 +139,9 @@ fn what_cannot_be_drawn_is_refused_with_the_reason() {
             other => panic!("{case}: {other:?}"),
         }
     }
+    let mut large = half_red(10, 10).into_bytes();
+    large.splice(5..5, std::iter::repeat_n(b' ', MAX_BYTES));
+    assert_eq!(render_png(&large, PICTURE, Ground::White), Err(SvgError::TooLarge(large.len())));
     let message = render_png(b"<svg", PICTURE, Ground::White).unwrap_err().to_string();
     assert!(message.starts_with("is not a readable SVG: "), "{message}");
 }

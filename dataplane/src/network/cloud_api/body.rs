@@ -232,9 +232,10 @@ async fn media_object(deps: &CloudApiDeps, account: &CloudApiAccount, m: &Media)
     Ok(Value::Object(o))
 }
 
-/// `{"id": …}` for a stored file (uploaded once), `{"link": …}` for a URL — but a picture
-/// whose URL names an SVG, which Meta's servers would fetch and refuse, is fetched here, drawn
-/// as PNG and uploaded.
+/// `{"id": …}` for a stored file (uploaded once), `{"link": …}` for a URL. The Cloud API takes
+/// only JPEG and PNG pictures: a stored GIF or WebP picture is made a JPEG before it is
+/// uploaded, and one whose URL names a GIF, WebP or SVG (which Meta's servers would fetch and
+/// refuse) is fetched here, made a JPEG or drawn as a PNG, and uploaded.
 async fn source_object(
     deps: &CloudApiDeps,
     account: &CloudApiAccount,
@@ -244,12 +245,16 @@ async fn source_object(
 ) -> Result<Map<String, Value>, BodyError> {
     let mut o = Map::new();
     match source {
+        MediaSource::Stored(file) if kind == MediaKind::Image => {
+            let made = deps.media.jpeg_or_png(file).await.map_err(UploadError::Made)?;
+            o.insert("id".into(), json!(media_id(deps, account, &made, name).await?));
+        }
         MediaSource::Stored(file) => {
             o.insert("id".into(), json!(media_id(deps, account, file, name).await?));
         }
-        MediaSource::Url { url } if kind == MediaKind::Image && crate::media::svg::names_svg(url) => {
-            let drawn = deps.media.fetch_stored(url, kind).await.map_err(UploadError::Made)?;
-            o.insert("id".into(), json!(media_id(deps, account, &drawn, name).await?));
+        MediaSource::Url { url } if kind == MediaKind::Image && crate::media::picture::names_unlinkable(url) => {
+            let made = deps.media.fetch_stored_picture(url).await.map_err(UploadError::Made)?;
+            o.insert("id".into(), json!(media_id(deps, account, &made, name).await?));
         }
         MediaSource::Url { url } => {
             o.insert("link".into(), json!(url));

@@ -79,9 +79,9 @@ pub enum UploadError {
     TooLarge { size: u64, limit: u64 },
     #[error(transparent)]
     Graph(#[from] GraphError),
-    /// A sticker or an SVG picture sent by URL is fetched and made what WhatsApp takes before
-    /// it is uploaded (Meta would refuse a PNG sticker's or an SVG's link, or fetch a sticker
-    /// without its author): that failed.
+    /// A sticker, or a picture Meta takes only as JPEG or PNG, is made what the Cloud API
+    /// takes before it is uploaded (Meta would refuse a PNG sticker, or a GIF, WebP or SVG
+    /// picture, or fetch a sticker without its author): that failed.
     #[error("{0}")]
     Made(String),
 }

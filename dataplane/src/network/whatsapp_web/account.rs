@@ -694,7 +694,7 @@ fn metadata(
 /// (egress policy, size, type); an SVG drawn as PNG (the engine makes a JPEG of either).
 async fn photo(media: &Arc<Media>, picture: Picture) -> Result<Vec<u8>, AccountError> {
     let image = match picture {
-        Picture::Data(bytes) => media.picture(bytes.to_vec()).await,
+        Picture::Data(bytes) => media.as_photo(bytes.to_vec()).await,
         Picture::Url(url) => media.fetch_to_send(&url, MediaKind::Image).await.map(|(image, _)| image),
     };
     image.map_err(|e| AccountError::Refused(format!("the photo: {e}")))

@@ -207,9 +207,11 @@ impl Uploads<'_> {
 fn media_error(path: &str, kind: MediaKind, error: MediaError) -> ZapiError {
     match error {
         MediaError::Io(_) => ZapiError::Media { field: kind.as_str(), error },
-        MediaError::BadBase64(_) | MediaError::Empty | MediaError::Sticker(_) | MediaError::Svg(_) => {
-            ZapiError::invalid("Invalid media", format!("{path} {error}"))
-        }
+        MediaError::BadBase64(_)
+        | MediaError::Empty
+        | MediaError::Sticker(_)
+        | MediaError::Svg(_)
+        | MediaError::Picture(_) => ZapiError::invalid("Invalid media", format!("{path} {error}")),
         MediaError::TooLarge { .. } | MediaError::WrongType(_) => {
             ZapiError::invalid("Invalid media", format!("{path}: {error}"))
         }

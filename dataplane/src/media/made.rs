@@ -1,0 +1,164 @@
+//! made: files made what a network takes, on the media service — a sticker made WhatsApp's
+//! 512×512 WebP with its author ([`super::sticker`]), an SVG picture drawn as a PNG
+//! ([`super::svg`]), a GIF or WebP picture made a JPEG for a network that takes only JPEG and
+//! PNG ([`super::picture`]) — fetched by URL when a message leaves, or from bytes already in
+//! hand; the result stored (or handed back whole) and counted. The conversions themselves are
+//! those modules' pure functions, run here on the blocking pool; deciding which network needs
+//! which is the connectors' job.
+
+use std::sync::Arc;
+
+use super::{picture, sticker, svg, Media, MediaError, MediaKind, StoredMedia};
+
+impl Media {
+    /// The sticker at `url`, fetched, made a sticker WhatsApp takes (as
+    /// [`Media::put_sticker_base64`] does) and stored: what a send-sticker by URL hands every
+    /// network when it leaves (the Cloud API uploads it rather than passing a link Meta would
+    /// refuse as PNG or fetch without its author). Nothing refers to the file, so the sweep
+    /// deletes it after `[media] orphan_grace_ms`; a retry stores the same bytes again.
+    pub async fn fetch_sticker(self: &Arc<Self>, url: &str, author: Option<&str>) -> Result<StoredMedia, String> {
+        let (file, _) = self.fetch_whole(url, MediaKind::Sticker).await.map_err(|e| e.to_string())?;
+        let (media, author) = (self.clone(), author.map(str::to_owned));
+        let made = tokio::task::spawn_blocking(move || media.store_sticker(&file, author.as_deref(), "sent")).await;
+        made_or_reason(made, "sticker")
+    }
+
+    /// The file at `url` as a network sends it: fetched whole (bounded by `kind`'s limit and
+    /// type-checked like every fetch) and, when it is an SVG picture, drawn as a PNG
+    /// ([`svg`]); with its type. For networks that take a file whole (WhatsApp Web) and for
+    /// photos; a sticker goes through [`Media::fetch_sticker`].
+    pub async fn fetch_to_send(self: &Arc<Self>, url: &str, kind: MediaKind) -> Result<(Vec<u8>, String), String> {
+        let (file, fetched) = self.fetch_whole(url, kind).await.map_err(|e| e.to_string())?;
+        match kind == MediaKind::Image && fetched.mime == svg::MIME {
+            true => Ok((self.draw(file, "sent").await?, "image/png".to_owned())),
+            false => Ok((file, fetched.mime.to_owned())),
+        }
+    }
+
+    /// The picture at `url` as a network that takes only JPEG and PNG pictures sends it, stored:
+    /// fetched ([`Media::fetch_to_send`]: an SVG drawn as a PNG), a GIF or WebP made a JPEG
+    /// ([`picture`]). For a network that is given links to other pictures (the Cloud API,
+    /// whose servers would fetch and refuse these). Nothing refers to the file; the sweep
+    /// deletes it after `[media] orphan_grace_ms`.
+    pub async fn fetch_stored_picture(self: &Arc<Self>, url: &str) -> Result<StoredMedia, String> {
+        let (file, mime) = self.fetch_to_send(url, MediaKind::Image).await?;
+        let media = self.clone();
+        let stored = tokio::task::spawn_blocking(move || media.store_jpeg_or_png(file, &mime)).await;
+        made_or_reason(stored, "image")
+    }
+
+    /// A stored picture as a network that takes only JPEG and PNG pictures sends it: itself,
+    /// or (a GIF or WebP) a JPEG of it, stored ([`picture`]).
+    pub async fn jpeg_or_png(self: &Arc<Self>, file: &StoredMedia) -> Result<StoredMedia, String> {
+        if !picture::needs_jpeg(&file.mime) {
+            return Ok(file.clone());
+        }
+        let bytes = self.read_stored(file.digest).await;
+        let bytes = bytes.map_err(|e| format!("the stored media file cannot be read: {e}"))?;
+        let (media, mime) = (self.clone(), file.mime.clone());
+        let stored = tokio::task::spawn_blocking(move || media.store_jpeg_or_png(bytes.to_vec(), &mime)).await;
+        made_or_reason(stored, "image")
+    }
+
+    /// Stores `file`, a picture of type `mime`, made a JPEG first when it is a GIF or WebP;
+    /// conversions counted in `chatedge_dp_picture_conversions_total`. Blocking.
+    fn store_jpeg_or_png(&self, file: Vec<u8>, mime: &str) -> Result<StoredMedia, MediaError> {
+        let file = match picture::needs_jpeg(mime) {
+            true => {
+                let made = picture::as_jpeg(&file, mime);
+                let outcome = if made.is_ok() { "made" } else { "refused" };
+                self.metrics.picture_conversions.with_label_values(&[outcome]).inc();
+                made?
+            }
+            false => file,
+        };
+        self.store.put_bytes(MediaKind::Image, &file, self.limit(MediaKind::Image))
+    }
+
+    /// `file` as a picture WhatsApp takes: an SVG drawn as a PNG, anything else as it is (for
+    /// photos given as bytes). Off the event loop.
+    pub async fn as_photo(self: &Arc<Self>, file: Vec<u8>) -> Result<Vec<u8>, String> {
+        match svg::is_svg(&file) {
+            true => self.draw(file, "accepted").await,
+            false => Ok(file),
+        }
+    }
+
+    /// An SVG picture drawn as a PNG ([`svg::PICTURE`] on white), off the event loop; counted
+    /// in `chatedge_dp_svg_drawings_total`.
+    async fn draw(self: &Arc<Self>, file: Vec<u8>, when: &'static str) -> Result<Vec<u8>, String> {
+        let media = self.clone();
+        let drawn = tokio::task::spawn_blocking(move || media.draw_picture(&file, when)).await;
+        match drawn {
+            Ok(Ok(png)) => Ok(png),
+            Ok(Err(e)) => Err(format!("the picture {e}")),
+            Err(e) => Err(format!("drawing task failed: {e}")),
+        }
+    }
+
+    /// Blocking [`Media::draw`].
+    fn draw_picture(&self, file: &[u8], when: &'static str) -> Result<Vec<u8>, svg::SvgError> {
+        let drawn = svg::render_png(file, svg::PICTURE, svg::Ground::White);
+        let outcome = if drawn.is_ok() { "drawn" } else { "refused" };
+        self.metrics.svg_drawings.with_label_values(&[when, outcome]).inc();
+        drawn
+    }
+
+    /// Stores `file`, an SVG of `kind`, as WhatsApp takes it: an image drawn as a PNG, a
+    /// sticker made one ([`Media::store_sticker`]). Blocking.
+    pub(super) fn store_drawn(
+        &self,
+        kind: MediaKind,
+        file: &[u8],
+        when: &'static str,
+    ) -> Result<StoredMedia, MediaError> {
+        match kind {
+            MediaKind::Sticker => self.store_sticker(file, None, when),
+            _ => {
+                let png = self.draw_picture(file, when)?;
+                self.store.put_bytes(kind, &png, self.limit(kind))
+            }
+        }
+    }
+
+    /// Stores `file` made a sticker ([`sticker::as_sticker`]); a rewrite is counted in
+    /// `chatedge_dp_sticker_rewrites_total`. Blocking.
+    pub(super) fn store_sticker(
+        &self,
+        file: &[u8],
+        author: Option<&str>,
+        when: &'static str,
+    ) -> Result<StoredMedia, MediaError> {
+        let made = sticker::as_sticker(file, author);
+        let rewritten = !matches!(made, Ok(std::borrow::Cow::Borrowed(_)));
+        let result = made
+            .map_err(MediaError::from)
+            .and_then(|sticker| self.store.put_bytes(MediaKind::Sticker, &sticker, self.limit(MediaKind::Sticker)));
+        if rewritten {
+            let outcome = if result.is_ok() { "written" } else { "refused" };
+            self.metrics.sticker_rewrites.with_label_values(&[when, outcome]).inc();
+        }
+        result
+    }
+}
+
+/// Whether an SVG of `kind` is drawn before it is sent (images and stickers; a document stays
+/// the file it is).
+pub(super) fn drawable(kind: MediaKind) -> bool {
+    matches!(kind, MediaKind::Image | MediaKind::Sticker)
+}
+
+/// A blocking task's stored file, or the reason it could not be made, naming `what`.
+fn made_or_reason(
+    made: Result<Result<StoredMedia, MediaError>, tokio::task::JoinError>,
+    what: &str,
+) -> Result<StoredMedia, String> {
+    match made {
+        Ok(Ok(stored)) => Ok(stored),
+        Ok(Err(e @ (MediaError::Sticker(_) | MediaError::Svg(_) | MediaError::Picture(_)))) => {
+            Err(format!("the {what} {e}"))
+        }
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(format!("{what} task failed: {e}")),
+    }
+}
