@@ -24,8 +24,8 @@ pub struct Fit {
     pub max_side: u32,
 }
 
-/// Pictures (images, statuses, photos): between 1024 and 2048 pixels on the longer side, the
-/// range WhatsApp's own client sends photos in.
+/// Pictures (images, statuses, photos): between 1024 and 2048 pixels on the longer side, sharp
+/// on a phone's screen and no larger than a phone's own photos.
 pub const PICTURE: Fit = Fit { min_side: 1024, max_side: 2048 };
 /// Stickers: 512 on the longer side, as a sticker is shown (made square by [`super::sticker`]).
 pub const STICKER: Fit = Fit { min_side: 512, max_side: 512 };

@@ -1,12 +1,12 @@
 //! Account calls on WhatsApp Web: each [`AccountCall`] this network serves becomes one or more
 //! engine [`wa::Query`]s asked on the instance's line, and WhatsApp's answers become the call's
-//! [`AccountReply`]. Served: whether numbers have WhatsApp, what it shows of a number (about
-//! text, photo), blocking, the account's name, about text and photo, groups (list, create,
-//! metadata, subject, description, photo, settings, members, leave, invitation links, joining),
-//! and chat changes (read, unread, archive, pin, mute, clear, delete). A photo named by URL is
-//! fetched under the `[media]` rules before anything is asked; an SVG photo is drawn as PNG. The address book is what the
-//! account's devices synced (the engine keeps it); a contact saved here is saved on the phone.
-//! The chat list is what the engine has seen (the phone's history at pairing, synced chat
+//! [`AccountReply`]. Served: whether numbers have WhatsApp, what it shows of a number (about text,
+//! photo), blocking, the account's name, about text and photo, groups (list, create, metadata,
+//! subject, description, photo, settings, members, leave, invitation links, joining), and chat
+//! changes (read, unread, archive, pin, mute, clear, delete). A photo named by URL is fetched under
+//! the `[media]` rules before anything is asked; an SVG photo is drawn as PNG. The address book is
+//! what the account's devices synced (the engine keeps it); a contact saved here is saved on the
+//! phone. The chat list is what the engine has seen (the phone's history at pairing, synced chat
 //! settings, messages). It keeps nothing and decides nothing: WhatsApp and the engine do.
 
 use std::sync::Arc;
