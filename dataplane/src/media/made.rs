@@ -43,7 +43,7 @@ impl Media {
     pub async fn fetch_stored_picture(self: &Arc<Self>, url: &str) -> Result<StoredMedia, String> {
         let (file, mime) = self.fetch_to_send(url, MediaKind::Image).await?;
         let media = self.clone();
-        let stored = tokio::task::spawn_blocking(move || media.store_jpeg_or_png(file, &mime)).await;
+        let stored = tokio::task::spawn_blocking(move || media.store_jpeg_or_png(&file, &mime)).await;
         made_or_reason(stored, "image")
     }
 
@@ -56,23 +56,20 @@ impl Media {
         let bytes = self.read_stored(file.digest).await;
         let bytes = bytes.map_err(|e| format!("the stored media file cannot be read: {e}"))?;
         let (media, mime) = (self.clone(), file.mime.clone());
-        let stored = tokio::task::spawn_blocking(move || media.store_jpeg_or_png(bytes.to_vec(), &mime)).await;
+        let stored = tokio::task::spawn_blocking(move || media.store_jpeg_or_png(&bytes, &mime)).await;
         made_or_reason(stored, "image")
     }
 
     /// Stores `file`, a picture of type `mime`, made a JPEG first when it is a GIF or WebP;
     /// conversions counted in `chatedge_dp_picture_conversions_total`. Blocking.
-    fn store_jpeg_or_png(&self, file: Vec<u8>, mime: &str) -> Result<StoredMedia, MediaError> {
-        let file = match picture::needs_jpeg(mime) {
-            true => {
-                let made = picture::as_jpeg(&file, mime);
-                let outcome = if made.is_ok() { "made" } else { "refused" };
-                self.metrics.picture_conversions.with_label_values(&[outcome]).inc();
-                made?
-            }
-            false => file,
-        };
-        self.store.put_bytes(MediaKind::Image, &file, self.limit(MediaKind::Image))
+    fn store_jpeg_or_png(&self, file: &[u8], mime: &str) -> Result<StoredMedia, MediaError> {
+        if !picture::needs_jpeg(mime) {
+            return self.store.put_bytes(MediaKind::Image, file, self.limit(MediaKind::Image));
+        }
+        let made = picture::as_jpeg(file, mime);
+        let outcome = if made.is_ok() { "made" } else { "refused" };
+        self.metrics.picture_conversions.with_label_values(&[outcome]).inc();
+        self.store.put_bytes(MediaKind::Image, &made?, self.limit(MediaKind::Image))
     }
 
     /// `file` as a picture WhatsApp takes: an SVG drawn as a PNG, anything else as it is (for
@@ -88,12 +85,8 @@ impl Media {
     /// in `chatedge_dp_svg_drawings_total`.
     async fn draw(self: &Arc<Self>, file: Vec<u8>, when: &'static str) -> Result<Vec<u8>, String> {
         let media = self.clone();
-        let drawn = tokio::task::spawn_blocking(move || media.draw_picture(&file, when)).await;
-        match drawn {
-            Ok(Ok(png)) => Ok(png),
-            Ok(Err(e)) => Err(format!("the picture {e}")),
-            Err(e) => Err(format!("drawing task failed: {e}")),
-        }
+        let drawn = tokio::task::spawn_blocking(move || media.draw_picture(&file, when).map_err(MediaError::from));
+        made_or_reason(drawn.await, "picture")
     }
 
     /// Blocking [`Media::draw`].
@@ -148,11 +141,8 @@ pub(super) fn drawable(kind: MediaKind) -> bool {
     matches!(kind, MediaKind::Image | MediaKind::Sticker)
 }
 
-/// A blocking task's stored file, or the reason it could not be made, naming `what`.
-fn made_or_reason(
-    made: Result<Result<StoredMedia, MediaError>, tokio::task::JoinError>,
-    what: &str,
-) -> Result<StoredMedia, String> {
+/// A blocking task's file (stored, or drawn), or the reason it could not be made, naming `what`.
+fn made_or_reason<T>(made: Result<Result<T, MediaError>, tokio::task::JoinError>, what: &str) -> Result<T, String> {
     match made {
         Ok(Ok(stored)) => Ok(stored),
         Ok(Err(e @ (MediaError::Sticker(_) | MediaError::Svg(_) | MediaError::Picture(_)))) => {
