@@ -13,6 +13,9 @@
 //! regression, as is lookup time growing with the number of instances. `full` measured
 //! 1.7–3.1 µs; above ~10 µs is a regression.
 //!
+//! `encode` is the message's stored form, which the shard writes for every accepted send (its
+//! ids as hex strings: written straight into the output, not through `fmt`).
+//!
 //! Routing is measured the way the edge does it (split the path, match the `/instances/…`
 //! shape, then `api::zapi::route_label` on the rest); the edge's own splitter is private, so
 //! its few lines are mirrored here.
@@ -95,6 +98,8 @@ fn send_path(c: &mut Criterion) {
     g.bench_function("parse_send_text", |b| {
         b.iter(|| parse_send_text(black_box(&body), any_instance).unwrap_or_else(|e| panic!("{e:?}")))
     });
+    let queued = parse_send_text(&body, any_instance).unwrap_or_else(|e| panic!("{e:?}"));
+    g.bench_function("encode", |b| b.iter(|| black_box(&queued).encode()));
     g.bench_function("full", |b| {
         b.iter(|| {
             let path = black_box(&paths[next()]).to_owned();

@@ -143,15 +143,24 @@ async fn every_supported_type_reaches_the_graph_api_as_its_cloud_api_body() {
     assert!(b["document"]["filename"].as_str().unwrap().starts_with("report"));
     // A sticker goes as an upload of the WebP WhatsApp takes — a PNG made one, an author written
     // in — by base64 and by URL alike (Meta would refuse a PNG link, or fetch it without the
-    // author); a WebP without an author goes as it was.
+    // author); a 512×512 WebP without an author goes as it was, and one of another size (which
+    // Meta refuses) is made the 512×512 square.
     let server = common::files::FileServer::start().await;
+    let square = common::files::Blob::webp(512, 512, 4);
     let webp =
         base64::engine::general_purpose::STANDARD.decode("UklGRhoAAABXRUJQVlA4TA0AAAAvAAAAEAcQERGIiP4HAA==").unwrap();
-    let webp_url = server.serve("/s.webp", &common::files::Blob::with_head(&webp, webp.len() as u64, 0));
-    let sticker = c.send("send-sticker", json!({"phone": TO, "sticker": webp_url})).await;
-    let b = c.body_of(&id(&sticker)).await;
-    let (mime, bytes) = c.graph.uploaded(b["sticker"]["id"].as_str().expect("uploaded")).expect("held");
-    assert_eq!((mime.as_str(), &bytes[..]), ("image/webp", &webp[..]), "a WebP without an author, as it was");
+    let tiny = common::files::Blob::with_head(&webp, webp.len() as u64, 0);
+    let mut stickers = Vec::new();
+    for (path, blob, kept) in [("/s.webp", &square, true), ("/tiny.webp", &tiny, false)] {
+        let sticker = c.send("send-sticker", json!({"phone": TO, "sticker": server.serve(path, blob)})).await;
+        let b = c.body_of(&id(&sticker)).await;
+        let (mime, bytes) = c.graph.uploaded(b["sticker"]["id"].as_str().expect("uploaded")).expect("held");
+        assert_eq!(mime, "image/webp", "{path}");
+        assert_eq!(bytes[..] == blob.to_vec()[..], kept, "{path}: kept as it was only at 512×512");
+        let size = image_webp::WebPDecoder::new(std::io::Cursor::new(&bytes[..])).expect("a WebP").dimensions();
+        assert_eq!(size, (512, 512), "{path}");
+        stickers.push(sticker);
+    }
     let png = common::files::Blob::png(32, 32, 3);
     let authored = [PNG.to_owned(), server.serve("/s.png", &png)];
     let mut authored_sends = Vec::new();
@@ -272,7 +281,8 @@ async fn every_supported_type_reaches_the_graph_api_as_its_cloud_api_body() {
         &audio,
         &video,
         &doc,
-        &sticker,
+        &stickers[0],
+        &stickers[1],
         &location,
         &contact,
         &reaction,

@@ -351,7 +351,7 @@ async fn sticker_rewrites(p: &Paired, outcome: &str) -> f64 {
 }
 
 /// A 1×1 lossless WebP (the one browsers' WebP feature checks use).
-const LOSSLESS_WEBP: &str = "UklGRhoAAABXRUJQVlA4TA0AAAAvAAAAEAcQERGIiP4HAA==";
+const TINY_WEBP: &str = "UklGRhoAAABXRUJQVlA4TA0AAAAvAAAAEAcQERGIiP4HAA==";
 
 fn sticker_size(webp: &[u8]) -> (u32, u32) {
     image_webp::WebPDecoder::new(Cursor::new(webp)).expect("a WebP").dimensions()
@@ -386,19 +386,30 @@ async fn a_sticker_arrives_as_the_webp_whatsapp_takes_with_its_author_written_in
         let (pack, size) = sticker_pack(&arrived_file(&p, &m[0]));
         assert_eq!((pack["sticker-pack-publisher"].as_str(), size), (Some("Z-API"), (512, 512)), "{how}: {pack}");
     }
-    // Without an author (a blank one is none) a PNG still becomes a WebP sticker; a WebP
-    // arrives as it was sent.
-    let webp = base64::engine::general_purpose::STANDARD.decode(LOSSLESS_WEBP).unwrap();
-    let (status, v) = send_sticker(&p, json!({"phone": phone(82), "sticker": by_base64, "stickerAuthor": "  "})).await;
-    assert_eq!(status, 200, "{v}");
-    let (status, v) = send_sticker(&p, json!({"phone": phone(85), "sticker": data_uri("image/webp", &webp)})).await;
-    assert_eq!(status, 200, "{v}");
-    let made = wait_arrived(&p.http, &p.ce, &p.inst, &phone(82), 1).await;
-    assert_eq!(made[0]["media"]["mime"], "image/webp", "{}", made[0]);
-    assert!(made[0]["media"].get("stickerAuthor").is_none(), "{}", made[0]);
-    assert_eq!(sticker_size(&arrived_file(&p, &made[0])), (512, 512));
+    // Without an author (a blank one is none) a PNG still becomes a WebP sticker, and so does
+    // a still WebP of another size than WhatsApp's (the Cloud API refuses those), by base64
+    // and by URL; a 512×512 WebP arrives as it was sent.
+    let tiny = base64::engine::general_purpose::STANDARD.decode(TINY_WEBP).unwrap();
+    let tiny_by_url = server.serve("/tiny.webp", &Blob::with_head(&tiny, tiny.len() as u64, 0));
+    let square = Blob::webp(512, 512, 5);
+    let sends = [
+        (phone(82), by_base64.clone(), "a PNG"),
+        (phone(86), data_uri("image/webp", &tiny), "a 1×1 WebP by base64"),
+        (phone(87), tiny_by_url, "a 1×1 WebP by URL"),
+        (phone(85), data_uri("image/webp", &square.to_vec()), "a 512×512 WebP"),
+    ];
+    for (to, sticker, how) in &sends {
+        let (status, v) = send_sticker(&p, json!({"phone": to, "sticker": sticker, "stickerAuthor": "  "})).await;
+        assert_eq!(status, 200, "{how}: {v}");
+    }
+    for (to, _, how) in &sends[..3] {
+        let made = wait_arrived(&p.http, &p.ce, &p.inst, to, 1).await;
+        assert_eq!(made[0]["media"]["mime"], "image/webp", "{how}: {}", made[0]);
+        assert!(made[0]["media"].get("stickerAuthor").is_none(), "{how}: {}", made[0]);
+        assert_eq!(sticker_size(&arrived_file(&p, &made[0])), (512, 512), "{how}");
+    }
     let kept = wait_arrived(&p.http, &p.ce, &p.inst, &phone(85), 1).await;
-    assert_media(&kept[0], &Blob::with_head(&webp, webp.len() as u64, 0), "image/webp", "a WebP without an author");
+    assert_media(&kept[0], &square, "image/webp", "a 512×512 WebP without an author");
     wait_queue_empty(&p).await;
 
     // What cannot carry an author is refused at once, naming the field; nothing is stored.
@@ -432,7 +443,7 @@ async fn a_sticker_arrives_as_the_webp_whatsapp_takes_with_its_author_written_in
     assert!(d["error"].as_str().is_some_and(|e| e.contains("not a readable PNG")), "{d}");
     assert!(arrived(&p.http, &p.ce, &p.inst, &phone(84)).await.is_empty(), "nothing arrives");
 
-    assert_eq!(sticker_rewrites(&p, "written").await, 3.0, "two PNGs accepted, one sent");
+    assert_eq!(sticker_rewrites(&p, "written").await, 5.0, "accepted: two PNGs and a WebP; sent: a PNG and a WebP");
     assert_eq!(sticker_rewrites(&p, "refused").await, 2.0, "the cut PNG at once and by URL");
 }
 

@@ -403,14 +403,9 @@ fn served_for(field: &str) -> Option<(Blob, &'static str)> {
         "image" | "profileImage" | "groupPhoto" | "communityPhoto" | "pictureUrl" | "images" => {
             (Blob::png(64, 64, 7), "image/png")
         }
-        // A WebP, which arrives as it was sent (a PNG sticker is made a 512×512 WebP).
-        "sticker" => {
-            use base64::Engine as _;
-            let webp = base64::engine::general_purpose::STANDARD
-                .decode("UklGRhoAAABXRUJQVlA4TA0AAAAvAAAAEAcQERGIiP4HAA==")
-                .expect("a WebP");
-            (Blob::with_head(&webp, webp.len() as u64, 0), "image/webp")
-        }
+        // A 512×512 WebP, which arrives as it was sent (a PNG sticker, or a WebP of another
+        // size, is made a 512×512 WebP).
+        "sticker" => (Blob::webp(512, 512, 6), "image/webp"),
         "gif" | "video" | "ptv" => (Blob::mp4(200_000, 8), "video/mp4"),
         "audio" => (Blob::ogg(50_000, 9), "audio/ogg; codecs=opus"),
         "document" => (Blob::pdf(100_000, 10), "application/pdf"),

@@ -1,8 +1,10 @@
 //! Stickers as WhatsApp takes them: WebP (the Cloud API refuses a PNG sticker, and sizes
 //! other than 512×512), with the author seed 001's send-sticker `stickerAuthor` names. A PNG
-//! (Z-API's own example sends one) becomes a lossless WebP scaled to fit the 512×512 square on
-//! a transparent ground; an SVG is drawn 512 pixels on its longer side ([`super::svg`]) and
-//! becomes one the same way. WhatsApp reads the pack name and publisher it shows under a sticker
+//! (Z-API's own example sends one), or a still WebP of another size, becomes a lossless WebP
+//! scaled to fit the 512×512 square on a transparent ground (a WebP keeps its own EXIF when no
+//! author replaces it); an SVG is drawn 512 pixels on its longer side ([`super::svg`]) and
+//! becomes one the same way. An animated WebP is kept as it came, whatever its size (nothing
+//! here re-encodes animations). WhatsApp reads the pack name and publisher it shows under a sticker
 //! from a JSON document in the EXIF of its WebP (tag 0x5741 of the first IFD), so an author is
 //! carried by rewriting the file: a WebP keeps its own bitstream, frames and chunks, gains an
 //! EXIF chunk (replacing any earlier one) and, when it was a simple WebP, the VP8X header that
@@ -25,10 +27,10 @@ use super::{sniff, svg, Digest};
 /// Longest `stickerAuthor` accepted.
 pub const MAX_AUTHOR_CHARS: usize = 128;
 /// The side of WhatsApp's stickers, in pixels (the Cloud API refuses others): a PNG turned
-/// into WebP is made this square.
+/// into WebP, or a still WebP resized, is made this square.
 pub const SIDE: u32 = 512;
-/// Largest side of a PNG turned into WebP.
-pub const MAX_PNG_SIDE: u32 = 2048;
+/// Largest side of a PNG, or of a still WebP of another size than [`SIDE`], made a sticker.
+pub const MAX_SIDE: u32 = 2048;
 /// The EXIF tag WhatsApp keeps a sticker's pack JSON in.
 const PACK_TAG: u16 = 0x5741;
 /// EXIF field type 7: bytes of no particular type.
@@ -40,7 +42,7 @@ const EXIF_FLAG: u8 = 0x08;
 /// VP8X flag: the image has an alpha channel.
 const ALPHA_FLAG: u8 = 0x10;
 /// Memory a PNG's decoding may take (its pixels at the largest side, with room to spare).
-const PNG_MEMORY: usize = 4 * (MAX_PNG_SIDE as usize) * (MAX_PNG_SIDE as usize) + 1024 * 1024;
+const PNG_MEMORY: usize = 4 * (MAX_SIDE as usize) * (MAX_SIDE as usize) + 1024 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StickerError {
@@ -52,21 +54,23 @@ pub enum StickerError {
     BadWebp(String),
     #[error("is not a readable PNG: {0}")]
     BadPng(String),
+    #[error("could not be made a WebP: {0}")]
+    Encode(String),
     #[error(
-        "is a {width}×{height} PNG; a PNG sticker becomes a WebP of WhatsApp's {SIDE}×{SIDE}, \
-         from at most {MAX_PNG_SIDE}×{MAX_PNG_SIDE} pixels"
+        "is a {width}×{height} {format}; a sticker is made a WebP of WhatsApp's {SIDE}×{SIDE}, \
+         from at most {MAX_SIDE}×{MAX_SIDE} pixels"
     )]
-    TooLarge { width: u32, height: u32 },
+    TooLarge { format: &'static str, width: u32, height: u32 },
 }
 
-/// `file` (a WebP, PNG or SVG) as a sticker WhatsApp takes: a PNG or SVG becomes a 512×512
-/// lossless WebP, and `author`, when given, is written into the WebP's EXIF as the pack's name and publisher.
-/// A WebP without an author is good as it is (borrowed).
+/// `file` (a WebP, PNG or SVG) as a sticker WhatsApp takes: a PNG, an SVG or a still WebP of
+/// another size becomes a 512×512 lossless WebP, and `author`, when given, is written into the
+/// WebP's EXIF as the pack's name and publisher. A 512×512 or animated WebP without an author is
+/// good as it is (borrowed).
 pub fn as_sticker<'a>(file: &'a [u8], author: Option<&str>) -> Result<Cow<'a, [u8]>, StickerError> {
     let exif = author.map(|author| exif_of(&pack(file, author)));
     match (sniff::sniff(file), exif) {
-        (Some("image/webp"), None) => Ok(Cow::Borrowed(file)),
-        (Some("image/webp"), Some(exif)) => webp_with_exif(file, &exif).map(Cow::Owned),
+        (Some("image/webp"), exif) => webp_sticker(file, exif),
         (Some("image/png"), exif) => png_as_webp(file, exif).map(Cow::Owned),
         (Some(svg::MIME), exif) => {
             let png = svg::render_png(file, svg::STICKER, svg::Ground::Transparent)?;
@@ -142,6 +146,35 @@ fn tag_bytes(exif: &[u8], tag: u16) -> Option<&[u8]> {
         let at = if len <= 4 { entry + 8 } else { u32_at(entry + 8)? };
         tiff.get(at..at.checked_add(len)?)
     })
+}
+
+/// A WebP as a sticker: one of WhatsApp's size, or animated, keeps its bitstream (and gains
+/// `exif` by [`webp_with_exif`]); a still one of another size is decoded and made the
+/// 512×512 square, carrying `exif` or else its own.
+fn webp_sticker(file: &[u8], exif: Option<Vec<u8>>) -> Result<Cow<'_, [u8]>, StickerError> {
+    let bad = |e: image_webp::DecodingError| StickerError::BadWebp(e.to_string());
+    let mut decoder = WebPDecoder::new(Cursor::new(file)).map_err(bad)?;
+    let (width, height) = decoder.dimensions();
+    if (width, height) == (SIDE, SIDE) || decoder.is_animated() {
+        return match exif {
+            None => Ok(Cow::Borrowed(file)),
+            Some(exif) => webp_with_exif(file, &exif).map(Cow::Owned),
+        };
+    }
+    if width > MAX_SIDE || height > MAX_SIDE {
+        return Err(StickerError::TooLarge { format: "WebP", width, height });
+    }
+    let exif = match exif {
+        Some(exif) => Some(exif),
+        None => decoder.exif_metadata().map_err(bad)?,
+    };
+    let size = decoder.output_buffer_size().ok_or_else(|| StickerError::BadWebp("its picture has no size".into()))?;
+    let mut pixels = vec![0u8; size];
+    decoder.read_image(&mut pixels).map_err(bad)?;
+    let channels = if decoder.has_alpha() { 4 } else { 3 };
+    let picture = image::RgbaImage::from_raw(width, height, rgba(&pixels, channels))
+        .ok_or_else(|| StickerError::BadWebp("its picture is cut short".into()))?;
+    square_webp(picture, exif).map(Cow::Owned)
 }
 
 /// A WebP's chunks again, with the EXIF chunk in its place (after the image, before XMP) and
@@ -225,8 +258,8 @@ fn png_as_webp(file: &[u8], exif: Option<Vec<u8>>) -> Result<Vec<u8>, StickerErr
     decoder.set_transformations(png::Transformations::normalize_to_color8());
     let mut reader = decoder.read_info().map_err(bad)?;
     let (width, height) = (reader.info().width, reader.info().height);
-    if width > MAX_PNG_SIDE || height > MAX_PNG_SIDE {
-        return Err(StickerError::TooLarge { width, height });
+    if width > MAX_SIDE || height > MAX_SIDE {
+        return Err(StickerError::TooLarge { format: "PNG", width, height });
     }
     let size = reader.output_buffer_size().ok_or_else(|| StickerError::BadPng("its frame has no size".into()))?;
     let mut pixels = vec![0u8; size];
@@ -243,13 +276,18 @@ fn png_as_webp(file: &[u8], exif: Option<Vec<u8>>) -> Result<Vec<u8>, StickerErr
     let pixels = pixels.get(..needed).ok_or_else(|| StickerError::BadPng("its frame is cut short".into()))?;
     let picture = image::RgbaImage::from_raw(width, height, rgba(pixels, channels))
         .ok_or_else(|| StickerError::BadPng("its frame is cut short".into()))?;
+    square_webp(picture, exif)
+}
+
+/// `picture` fitted to the sticker square ([`fitted`]) as a lossless WebP carrying `exif`.
+fn square_webp(picture: image::RgbaImage, exif: Option<Vec<u8>>) -> Result<Vec<u8>, StickerError> {
     let sticker = fitted(picture);
     let mut out = Vec::new();
     let mut encoder = WebPEncoder::new(&mut out);
     if let Some(exif) = exif {
         encoder.set_exif_metadata(exif);
     }
-    encoder.encode(sticker.as_raw(), SIDE, SIDE, ColorType::Rgba8).map_err(|e| StickerError::BadPng(e.to_string()))?;
+    encoder.encode(sticker.as_raw(), SIDE, SIDE, ColorType::Rgba8).map_err(|e| StickerError::Encode(e.to_string()))?;
     Ok(out)
 }
 

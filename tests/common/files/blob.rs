@@ -100,6 +100,18 @@ impl Blob {
         PngParts::new(width, height, seed).blob(b"")
     }
 
+    /// A valid lossless WebP (RGBA, pixels from `seed`), as a sticker might be sent.
+    pub fn webp(width: u32, height: u32, seed: u64) -> Blob {
+        let pixels: Vec<u8> = (0..u64::from(width) * u64::from(height) * 4)
+            .map(|i| (i.wrapping_mul(2654435761).wrapping_add(seed) >> 8) as u8)
+            .collect();
+        let mut out = Vec::new();
+        image_webp::WebPEncoder::new(&mut out)
+            .encode(&pixels, width, height, image_webp::ColorType::Rgba8)
+            .expect("a WebP is encoded");
+        Blob::with_head(&out, out.len() as u64, 0)
+    }
+
     pub fn len(&self) -> u64 {
         self.segments.iter().map(Segment::len).sum()
     }

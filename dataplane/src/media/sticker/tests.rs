@@ -7,6 +7,23 @@ fn with_author(file: &[u8], author: &str) -> Result<Vec<u8>, StickerError> {
     as_sticker(file, Some(author)).map(Cow::into_owned)
 }
 
+/// A WebP with `author` written in by chunk surgery alone, whatever its size (what
+/// [`as_sticker`] does to a 512×512 or animated WebP).
+fn stamped(file: &[u8], author: &str) -> Result<Vec<u8>, StickerError> {
+    webp_with_exif(file, &exif_of(&pack(file, author)))
+}
+
+/// A lossless WebP of `width`×`height` RGBA pixels, carrying `exif` if given.
+fn webp_of(pixels: &[u8], width: u32, height: u32, exif: Option<Vec<u8>>) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut encoder = WebPEncoder::new(&mut out);
+    if let Some(exif) = exif {
+        encoder.set_exif_metadata(exif);
+    }
+    encoder.encode(pixels, width, height, ColorType::Rgba8).unwrap();
+    out
+}
+
 /// Small WebPs of each layout (the test images browsers' WebP feature checks use).
 fn webp(layout: &str) -> Vec<u8> {
     let b64 = match layout {
@@ -50,7 +67,7 @@ fn every_webp_layout_carries_the_author_and_stays_the_same_picture() {
     ];
     for (layout, ids) in cases {
         let file = webp(layout);
-        let stamped = with_author(&file, "Z-API").unwrap_or_else(|e| panic!("{layout}: {e}"));
+        let stamped = stamped(&file, "Z-API").unwrap_or_else(|e| panic!("{layout}: {e}"));
         assert_eq!(author_of(&stamped).as_deref(), Some("Z-API"), "{layout}");
         assert_eq!(facts(&stamped), facts(&file), "{layout}: same size, alpha and animation");
         assert_eq!(chunk_ids(&stamped), ids, "{layout}");
@@ -64,7 +81,7 @@ fn every_webp_layout_carries_the_author_and_stays_the_same_picture() {
 #[test]
 fn a_webps_own_bitstream_is_kept_byte_for_byte() {
     let file = webp("lossy");
-    let stamped = with_author(&file, "Ana").unwrap();
+    let stamped = stamped(&file, "Ana").unwrap();
     let bitstream = |f: &[u8]| chunks(f).unwrap().into_iter().find(|(id, _)| id == b"VP8 ").unwrap().1.to_vec();
     assert_eq!(bitstream(&stamped), bitstream(&file));
     let mut pixels = vec![0u8; 3];
@@ -74,8 +91,8 @@ fn a_webps_own_bitstream_is_kept_byte_for_byte() {
 
 #[test]
 fn a_second_author_replaces_the_first() {
-    let once = with_author(&webp("lossless"), "first").unwrap();
-    let twice = with_author(&once, "second, with ünïcode").unwrap();
+    let once = stamped(&webp("lossless"), "first").unwrap();
+    let twice = stamped(&once, "second, with ünïcode").unwrap();
     assert_eq!(author_of(&twice).as_deref(), Some("second, with ünïcode"));
     assert_eq!(chunk_ids(&twice), ["VP8X", "VP8L", "EXIF"], "one EXIF chunk, one VP8X");
 }
@@ -86,7 +103,7 @@ fn the_exif_goes_before_an_xmp_chunk() {
     super::put_chunk(&mut file, b"XMP ", b"<x:xmpmeta/>");
     let size = (file.len() - 8) as u32;
     file[4..8].copy_from_slice(&size.to_le_bytes());
-    let stamped = with_author(&file, "Ana").unwrap();
+    let stamped = stamped(&file, "Ana").unwrap();
     assert_eq!(chunk_ids(&stamped), ["VP8X", "ALPH", "VP8 ", "EXIF", "XMP "]);
     assert_eq!(author_of(&stamped).as_deref(), Some("Ana"));
 }
@@ -146,14 +163,20 @@ fn what_cannot_carry_an_author_is_refused_with_the_reason() {
     let header_only = [&b"RIFF"[..], &[0x24, 0x01, 0, 0], b"WEBPVP8 "].concat();
     let mut cut_png = png_of(png::ColorType::Rgba, &RGBA, 3, 2);
     cut_png.truncate(cut_png.len() - 20);
-    let wide = png_of(png::ColorType::Grayscale, &vec![0; (MAX_PNG_SIDE + 1) as usize], MAX_PNG_SIDE + 1, 1);
+    let wide = png_of(png::ColorType::Grayscale, &vec![0; (MAX_SIDE + 1) as usize], MAX_SIDE + 1, 1);
+    let tall_webp = webp_of(&vec![9; 4 * (MAX_SIDE + 1) as usize], 1, MAX_SIDE + 1, None);
     type Case = (&'static str, Vec<u8>, fn(&StickerError) -> bool);
-    let cases: [Case; 6] = [
+    let cases: [Case; 7] = [
         ("jpeg", jpeg, |e| *e == StickerError::NotAPicture),
         ("text", b"hello".to_vec(), |e| *e == StickerError::NotAPicture),
         ("a WebP header without its image", header_only, |e| matches!(e, StickerError::BadWebp(_))),
         ("a cut PNG", cut_png, |e| matches!(e, StickerError::BadPng(_))),
-        ("a PNG wider than the limit", wide, |e| *e == StickerError::TooLarge { width: MAX_PNG_SIDE + 1, height: 1 }),
+        ("a PNG wider than the limit", wide, |e| {
+            *e == StickerError::TooLarge { format: "PNG", width: MAX_SIDE + 1, height: 1 }
+        }),
+        ("a WebP taller than the limit", tall_webp, |e| {
+            *e == StickerError::TooLarge { format: "WebP", width: 1, height: MAX_SIDE + 1 }
+        }),
         ("a cut SVG", b"<svg xmlns='http://www.w3.org/2000/svg' width='1'".to_vec(), |e| {
             matches!(e, StickerError::Svg(_))
         }),
@@ -184,7 +207,7 @@ fn the_pack_json_is_read_from_either_byte_order_and_with_the_exif_prefix() {
 
 #[test]
 fn the_same_sticker_and_author_give_the_same_bytes() {
-    let file = webp("lossless");
+    let file = webp_of(&[7; 4 * 512 * 512], SIDE, SIDE, None);
     assert_eq!(with_author(&file, "Ana").unwrap(), with_author(&file, "Ana").unwrap());
     assert_ne!(with_author(&file, "Ana").unwrap(), with_author(&file, "Bia").unwrap());
 }
@@ -213,4 +236,56 @@ fn an_svg_is_drawn_into_a_512_square_webp_sticker_with_or_without_an_author() {
         assert_eq!(at(256, 256), [0, 255, 0, 255], "the drawing, in the middle");
         assert_eq!(at(256, 10)[3], 0, "transparent above it");
     }
+}
+
+#[test]
+fn a_512_square_webp_keeps_its_bitstream_with_or_without_an_author() {
+    let pixels: Vec<u8> = (0..SIDE * SIDE).flat_map(|i| [(i % 251) as u8, (i % 13) as u8, 40, 255]).collect();
+    let file = webp_of(&pixels, SIDE, SIDE, None);
+    assert!(matches!(as_sticker(&file, None), Ok(Cow::Borrowed(kept)) if kept == &file[..]));
+    let made = with_author(&file, "Z-API").unwrap();
+    assert_eq!(chunk_ids(&made), ["VP8X", "VP8L", "EXIF"]);
+    let bitstream = |f: &[u8]| chunks(f).unwrap().into_iter().find(|(id, _)| id == b"VP8L").unwrap().1.to_vec();
+    assert_eq!(bitstream(&made), bitstream(&file), "not re-encoded");
+    assert_eq!(author_of(&made).as_deref(), Some("Z-API"));
+}
+
+#[test]
+fn a_still_webp_of_another_size_becomes_the_sticker_square_and_an_animated_one_is_kept() {
+    // 4×2, left half red, right half half-transparent blue: scaled to 512×256, centred.
+    let pixels: Vec<u8> = (0..8).flat_map(|i| if i % 4 < 2 { [255, 0, 0, 255] } else { [0, 0, 255, 128] }).collect();
+    let own = exif_of(br#"{"sticker-pack-publisher":"Own pack"}"#);
+    let cases = [
+        (
+            "lossless 4×2 with its own pack, no author",
+            webp_of(&pixels, 4, 2, Some(own.clone())),
+            None,
+            Some("Own pack"),
+        ),
+        ("lossless 4×2 with its own pack, an author", webp_of(&pixels, 4, 2, Some(own)), Some("Z-API"), Some("Z-API")),
+        ("lossy 1×1 with alpha", webp("alpha"), None, None),
+        ("lossy 1×1", webp("lossy"), Some("Ana"), Some("Ana")),
+    ];
+    for (what, file, author, expected_author) in cases {
+        let made = as_sticker(&file, author).unwrap_or_else(|e| panic!("{what}: {e}")).into_owned();
+        assert_eq!(facts(&made), ((SIDE, SIDE), true, false), "{what}");
+        assert_eq!(author_of(&made).as_deref(), expected_author, "{what}");
+        let ((w, _), rgba) = decoded(&made);
+        let at = |x: u32, y: u32| -> [u8; 4] { rgba[((y * w + x) * 4) as usize..][..4].try_into().unwrap() };
+        if what.starts_with("lossless") {
+            // Scaled up with Lanczos3, which rings a little near the colours' border.
+            let [r, g, b, a] = at(64, 256);
+            assert!(r > 230 && g < 20 && b < 30 && a > 240, "{what}: red on the left, {:?}", at(64, 256));
+            let [r, g, b, a] = at(448, 256);
+            assert!(
+                r < 20 && g < 20 && b > 230 && (110..150).contains(&a),
+                "{what}: blue on the right, {:?}",
+                at(448, 256)
+            );
+            assert_eq!(at(256, 10)[3], 0, "{what}: transparent above the 512×256 picture");
+        }
+    }
+    let animated = webp("animated");
+    assert!(matches!(as_sticker(&animated, None), Ok(Cow::Borrowed(kept)) if kept == &animated[..]));
+    assert_eq!(facts(&with_author(&animated, "Ana").unwrap()), facts(&animated), "an animation is not resized");
 }
