@@ -1,7 +1,9 @@
 //! media: the CPU cost of making a picture what WhatsApp takes — an SVG drawn as a PNG (a
 //! picture 1024 pixels wide on white), an SVG drawn into a sticker (512×512 lossless WebP
-//! with its author), and a 512×512 PNG sticker made a WebP. Each runs on the blocking pool
-//! once per media message that needs it (at accept for base64, when it leaves for a URL).
+//! with its author), a 512×512 PNG sticker made a WebP, and a 5.8 MB PNG 4800 pixels wide made
+//! the JPEG of at most 4096 pixels the Cloud API takes (its 5 MB). Each runs on the blocking
+//! pool once per media message that needs it (at accept for base64, when it leaves for a URL;
+//! the Cloud API's JPEG once per picture and number, then its upload is cached).
 //!
 //! What it protects: a drawing holds a blocking thread for its whole length (resvg cannot be
 //! interrupted), so its cost for an ordinary logo must stay in milliseconds; a regression is
@@ -9,7 +11,7 @@
 
 use std::hint::black_box;
 
-use chatedge_dataplane::media::{sticker, svg};
+use chatedge_dataplane::media::{picture, sticker, svg};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 /// A logo of the kind Z-API's examples send: a rounded badge, a gradient, a path and text.
@@ -34,7 +36,27 @@ fn drawing(c: &mut Criterion) {
     group.bench_function("png_512_as_sticker_webp", |b| {
         b.iter(|| sticker::as_sticker(black_box(&png), Some("chatedge")).expect("made"))
     });
+    let large = uncompressed_png(4800, 400);
+    group.sample_size(10);
+    group.bench_function("png_5_8mb_as_cloud_api_jpeg", |b| {
+        b.iter(|| picture::as_jpeg_within(black_box(&large), "image/png", 5_000_000).expect("made"))
+    });
     group.finish();
+}
+
+/// A smooth `width`×`height` gradient as a PNG stored without compression (as large as a
+/// camera's PNG of that size).
+fn uncompressed_png(width: u32, height: u32) -> Vec<u8> {
+    let pixels: Vec<u8> =
+        (0..height).flat_map(|y| (0..width).flat_map(move |x| [(x / 19) as u8, (y / 2) as u8, 128])).collect();
+    let mut png = Vec::new();
+    let mut encoder = png::Encoder::new(&mut png, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(png::Compression::NoCompression);
+    let written = encoder.write_header().and_then(|mut w| w.write_image_data(&pixels));
+    written.expect("a PNG is written");
+    png
 }
 
 criterion_group!(benches, drawing);

@@ -751,10 +751,10 @@ impl Metrics {
                 IntCounterVec::new(
                     Opts::new(
                         "chatedge_dp_picture_conversions_total",
-                        "GIF and WebP pictures made JPEG for a network that takes only JPEG and PNG, by outcome \
-                         (made, refused)",
+                        "Pictures made JPEG for a network that takes only JPEG and PNG up to a size, by why (format: \
+                         a GIF or WebP; size: over the network's size) and outcome (made, refused)",
                     ),
-                    &["outcome"],
+                    &["why", "outcome"],
                 ),
             ),
             media_upload_bytes: register(

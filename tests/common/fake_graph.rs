@@ -3,7 +3,8 @@
 //! verified_name, quality_rating…), `POST /{phone-number-id}/messages` (answering
 //! `{"messaging_product", "contacts": [{"input", "wa_id"}], "messages": [{"id": "wamid.…"}]}`,
 //! or `{"success": true}` for a read receipt / typing indicator), `POST /{phone-number-id}/media`
-//! (multipart `messaging_product`, `type`, `file` → `{"id"}`), `GET /{media-id}` (url, mime_type,
+//! (multipart `messaging_product`, `type`, `file` → `{"id"}`; an image must be a JPEG or PNG of
+//! at most 5 MB, as Meta's media table says), `GET /{media-id}` (url, mime_type,
 //! sha256, file_size) and the download URL it names, `GET /{waba-id}/message_templates`
 //! (cursor paging: `paging.cursors.after`, `paging.next` only when there is more),
 //! `GET|POST /{phone-number-id}/whatsapp_business_profile`. Every request needs
@@ -443,6 +444,15 @@ impl FakeGraph {
         let Some((_, file_type, bytes)) = field("file") else { return invalid("Param file is required") };
         let mime =
             field("type").map(|p| String::from_utf8_lossy(&p.2).into_owned()).unwrap_or_else(|| file_type.clone());
+        // Meta's media table: an image is a JPEG or PNG of at most 5 MB.
+        if mime.starts_with("image/") && mime != "image/webp" {
+            if !matches!(mime.as_str(), "image/jpeg" | "image/png") {
+                return invalid(&format!("Param file must be a JPEG or PNG image, not {mime}"));
+            }
+            if bytes.len() > 5_000_000 {
+                return invalid(&format!("the image is {} bytes; images are at most 5 MB", bytes.len()));
+            }
+        }
         let id = format!("{}", 1_000_000_000_000 + self.next.fetch_add(1, Ordering::SeqCst));
         self.lock().media.insert(id.clone(), (mime, bytes.clone()));
         ok(json!({"id": id}))

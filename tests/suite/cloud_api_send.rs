@@ -300,6 +300,66 @@ async fn every_supported_type_reaches_the_graph_api_as_its_cloud_api_body() {
     }
 }
 
+/// The width and height in a JPEG's frame header (SOF0–SOF3, baseline or progressive).
+fn jpeg_size(jpeg: &[u8]) -> Option<(u32, u32)> {
+    let at = jpeg.windows(2).position(|w| w[0] == 0xFF && (0xC0..=0xC3).contains(&w[1]))?;
+    let b = jpeg.get(at + 5..at + 9)?;
+    Some((u32::from(u16::from_be_bytes([b[2], b[3]])), u32::from(u16::from_be_bytes([b[0], b[1]]))))
+}
+
+/// A PNG of a smooth `width`×`height` gradient, stored without compression (so it is as large
+/// as a camera's PNG of that size, and its JPEG small).
+fn uncompressed_png(width: u32, height: u32) -> Vec<u8> {
+    let pixels: Vec<u8> =
+        (0..height).flat_map(|y| (0..width).flat_map(move |x| [(x / 19) as u8, (y / 2) as u8, 128])).collect();
+    let mut png = Vec::new();
+    let mut encoder = png::Encoder::new(&mut png, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(png::Compression::NoCompression);
+    encoder.write_header().unwrap().write_image_data(&pixels).unwrap();
+    png
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_picture_over_metas_five_megabytes_is_uploaded_as_a_jpeg_that_fits() {
+    let c = cloud().await;
+    // 5.76 MB of PNG, 4800 pixels wide: Meta refuses an image over 5 MB (the fake does too).
+    let png = uncompressed_png(4800, 400);
+    assert!(png.len() > 5_000_000, "{} bytes", png.len());
+    let small = uncompressed_png(300, 200);
+    let as_data =
+        |png: &[u8]| format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(png));
+    let large = c.send("send-image", json!({"phone": TO, "image": as_data(&png), "caption": "wide"})).await;
+    let kept = c.send("send-image", json!({"phone": TO, "image": as_data(&small)})).await;
+    let again = c.send("send-image", json!({"phone": "5511988886666", "image": as_data(&png)})).await;
+
+    let b = c.body_of(&id(&large)).await;
+    assert_eq!(b["image"]["caption"], "wide");
+    let media_id = b["image"]["id"].as_str().unwrap_or_else(|| panic!("uploaded: {b}"));
+    let (mime, bytes) = c.graph.uploaded(media_id).expect("the fake holds the upload");
+    assert_eq!(mime, "image/jpeg", "made a JPEG");
+    assert!(bytes.len() <= 5_000_000, "within Meta's 5 MB: {} bytes", bytes.len());
+    let (width, height) = jpeg_size(&bytes).expect("a JPEG frame header");
+    assert!(width == 4096 && (340..=342).contains(&height), "shrunk to 4096 pixels wide: {width}×{height}");
+    // The same picture again (a campaign's, say) is neither converted nor uploaded again.
+    let b = c.body_of(&id(&again)).await;
+    assert_eq!(b["image"]["id"].as_str(), Some(media_id), "the first upload's media id");
+    // A PNG within the limit goes as it was.
+    let b = c.body_of(&id(&kept)).await;
+    let (mime, bytes) = c.graph.uploaded(b["image"]["id"].as_str().expect("uploaded")).expect("held");
+    assert_eq!((mime.as_str(), &bytes[..]), ("image/png", &small[..]), "a PNG under 5 MB, as it was");
+
+    assert_eq!(c.graph.uploads().len(), 2, "the JPEG and the small PNG, once each");
+    let zaaps = common::zaap_ids(&[large, kept, again]);
+    let delivered = c.sink.wait_for_zaaps(&zaaps, "the pictures' DeliveryCallbacks").await;
+    for d in delivered.iter().filter(|d| d.body["type"] == "DeliveryCallback") {
+        assert!(d.body.get("error").is_none(), "{}", d.body);
+    }
+    let made = r#"outcome="made",why="size""#; // the exposition sorts labels by name
+    assert_eq!(common::metrics::sum(&c.http, &c.ce.dp, "chatedge_dp_picture_conversions_total", made).await, 1.0);
+}
+
 /// The wamid the fake gave our message in its answer to the send.
 async fn wamid_of(c: &Cloud, message_id: &str) -> String {
     eventually(PATIENCE, || async { c.graph.wamid_of(message_id) }).await.expect("the send was answered")
@@ -317,6 +377,18 @@ async fn what_the_cloud_api_cannot_express_is_refused_naming_the_network() {
         {"id": "1", "type": "CALL", "phone": "+554498398733", "label": "Ligue"}]});
     let v = c.refused("send-button-actions", call).await;
     assert!(v["message"].as_str().unwrap().contains("CALL buttons"), "{v}");
+    // A stored video or audio of a type Meta does not take (Z-API's media table accepts MOV and
+    // WAV): refused at once, naming the type, rather than failing at Meta after it was queued.
+    let mov = common::files::Blob::with_head(&[&[0, 0, 0, 0x14][..], b"ftypqt  \0\0\0\0qt  "].concat(), 4_000, 1);
+    let wav = common::files::Blob::with_head(&[&b"RIFF"[..], &[0x24, 0x10, 0, 0], b"WAVEfmt "].concat(), 4_000, 2);
+    for (route, field, blob, mime) in
+        [("send-video", "video", mov, "video/quicktime"), ("send-audio", "audio", wav, "audio/wav")]
+    {
+        let data = format!("data:{mime};base64,{}", base64::engine::general_purpose::STANDARD.encode(blob.to_vec()));
+        let v = c.refused(route, json!({"phone": TO, field: data})).await;
+        let message = v["message"].as_str().unwrap_or_default();
+        assert!(message.contains("not supported on the Cloud API network") && message.contains(mime), "{route}: {v}");
+    }
     // An account call the Cloud API has no request for.
     let (status, v) = c.http.get(&c.ce.instance_url(&c.inst, "groups?page=1&pageSize=10"), None).await;
     assert!(status == 400 && v.to_string().contains("Cloud API network"), "{status} {v}");

@@ -35,40 +35,45 @@ impl Media {
         }
     }
 
-    /// The picture at `url` as a network that takes only JPEG and PNG pictures sends it, stored:
-    /// fetched ([`Media::fetch_to_send`]: an SVG drawn as a PNG), a GIF or WebP made a JPEG
-    /// ([`picture`]). For a network that is given links to other pictures (the Cloud API,
-    /// whose servers would fetch and refuse these). Nothing refers to the file; the sweep
-    /// deletes it after `[media] orphan_grace_ms`.
-    pub async fn fetch_stored_picture(self: &Arc<Self>, url: &str) -> Result<StoredMedia, String> {
+    /// The picture at `url` as a network that takes only JPEG and PNG pictures of at most
+    /// `limit` bytes sends it, stored: fetched ([`Media::fetch_to_send`]: an SVG drawn as a
+    /// PNG), made a JPEG when it is a GIF or WebP or over `limit` ([`picture`]). For a network
+    /// that is given links to other pictures (the Cloud API, whose servers would fetch and
+    /// refuse these). Nothing refers to the file; the sweep deletes it after `[media]
+    /// orphan_grace_ms`.
+    pub async fn fetch_stored_picture(self: &Arc<Self>, url: &str, limit: u64) -> Result<StoredMedia, String> {
         let (file, mime) = self.fetch_to_send(url, MediaKind::Image).await?;
         let media = self.clone();
-        let stored = tokio::task::spawn_blocking(move || media.store_jpeg_or_png(&file, &mime)).await;
+        let stored = tokio::task::spawn_blocking(move || media.store_jpeg_or_png(&file, &mime, limit)).await;
         made_or_reason(stored, "image")
     }
 
-    /// A stored picture as a network that takes only JPEG and PNG pictures sends it: itself,
-    /// or (a GIF or WebP) a JPEG of it, stored ([`picture`]).
-    pub async fn jpeg_or_png(self: &Arc<Self>, file: &StoredMedia) -> Result<StoredMedia, String> {
-        if !picture::needs_jpeg(&file.mime) {
+    /// A stored picture as a network that takes only JPEG and PNG pictures of at most `limit`
+    /// bytes sends it: itself, or (a GIF or WebP, or a picture over `limit`) a JPEG of it,
+    /// stored ([`picture`]).
+    pub async fn jpeg_or_png(self: &Arc<Self>, file: &StoredMedia, limit: u64) -> Result<StoredMedia, String> {
+        if !picture::needs_jpeg(&file.mime, file.size, limit) {
             return Ok(file.clone());
         }
         let bytes = self.read_stored(file.digest).await;
         let bytes = bytes.map_err(|e| format!("the stored media file cannot be read: {e}"))?;
         let (media, mime) = (self.clone(), file.mime.clone());
-        let stored = tokio::task::spawn_blocking(move || media.store_jpeg_or_png(&bytes, &mime)).await;
+        let stored = tokio::task::spawn_blocking(move || media.store_jpeg_or_png(&bytes, &mime, limit)).await;
         made_or_reason(stored, "image")
     }
 
-    /// Stores `file`, a picture of type `mime`, made a JPEG first when it is a GIF or WebP;
-    /// conversions counted in `chatedge_dp_picture_conversions_total`. Blocking.
-    fn store_jpeg_or_png(&self, file: &[u8], mime: &str) -> Result<StoredMedia, MediaError> {
-        if !picture::needs_jpeg(mime) {
+    /// Stores `file`, a picture of type `mime`, made a JPEG first when it is a GIF or WebP or
+    /// over `limit` bytes; conversions counted in `chatedge_dp_picture_conversions_total`.
+    /// Blocking.
+    fn store_jpeg_or_png(&self, file: &[u8], mime: &str, limit: u64) -> Result<StoredMedia, MediaError> {
+        let size = file.len() as u64;
+        if !picture::needs_jpeg(mime, size, limit) {
             return self.store.put_bytes(MediaKind::Image, file, self.limit(MediaKind::Image));
         }
-        let made = picture::as_jpeg(file, mime);
+        let why = if picture::needs_jpeg(mime, 0, limit) { "format" } else { "size" };
+        let made = picture::as_jpeg_within(file, mime, limit);
         let outcome = if made.is_ok() { "made" } else { "refused" };
-        self.metrics.picture_conversions.with_label_values(&[outcome]).inc();
+        self.metrics.picture_conversions.with_label_values(&[why, outcome]).inc();
         self.store.put_bytes(MediaKind::Image, &made?, self.limit(MediaKind::Image))
     }
 

@@ -1,19 +1,25 @@
-//! picture: images made what a network that takes only JPEG and PNG pictures can send — the
-//! Cloud API (Meta refuses a GIF or WebP image, which Z-API's media table, seed 002, accepts).
-//! A GIF (its first frame) or a WebP (lossy, lossless, or an animation's first frame) becomes a
-//! JPEG on white: a photo stays about a photo's size, which a PNG of it would not. Decoding is
-//! bounded in pixels and memory. Pure functions on bytes, blocking: callers run them off the
-//! event loop; storing and counting are the media service's.
+//! picture: images made what a network that takes only JPEG and PNG pictures, up to a size,
+//! can send — the Cloud API (Meta refuses a GIF or WebP image, which Z-API's media table, seed
+//! 002, accepts, and any image over 5 MB). A GIF (its first frame) or a WebP (lossy, lossless,
+//! or an animation's first frame) becomes a JPEG on white: a photo stays about a photo's size,
+//! which a PNG of it would not. A PNG or JPEG over the network's size becomes a JPEG too, its
+//! longer side at most [`FIT_SIDE`] (WhatsApp's own HD photos are 4096 pixels), and one still
+//! over it is refused saying so. Decoding is bounded in pixels and memory. Pure functions on
+//! bytes, blocking: callers run them off the event loop; storing and counting are the media
+//! service's.
 
 use std::io::Cursor;
 
 use image::codecs::jpeg::JpegEncoder;
-use image::{ImageFormat, ImageReader, Limits, RgbImage};
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage};
 
 /// The largest side decoded.
 pub const MAX_SIDE: u32 = 8192;
 /// The most memory one decode may take.
 const MAX_ALLOC: u64 = 256 << 20;
+/// The longest side of a picture made a JPEG because it was over a network's size.
+pub const FIT_SIDE: u32 = 4096;
 /// JPEG quality of a converted picture (WhatsApp compresses it again for the recipient).
 const QUALITY: u8 = 90;
 
@@ -24,11 +30,17 @@ pub enum PictureError {
     Unreadable { format: &'static str, detail: String },
     #[error("could not be made a JPEG: {0}")]
     Encode(String),
+    #[error(
+        "is {size} bytes even as a JPEG of at most {FIT_SIDE} pixels a side, more than the {limit} \
+         bytes the network takes"
+    )]
+    TooLarge { size: u64, limit: u64 },
 }
 
-/// Whether a picture of `mime` is made a JPEG for a network that takes only JPEG and PNG.
-pub fn needs_jpeg(mime: &str) -> bool {
-    matches!(mime, "image/gif" | "image/webp")
+/// Whether a picture of `mime` and `size` bytes is made a JPEG for a network that takes only
+/// JPEG and PNG pictures of at most `limit` bytes.
+pub fn needs_jpeg(mime: &str, size: u64, limit: u64) -> bool {
+    matches!(mime, "image/gif" | "image/webp") || size > limit
 }
 
 /// Whether `url`'s path names a picture such a network cannot be sent a link to (`….gif`,
@@ -39,11 +51,26 @@ pub fn names_unlinkable(url: &str) -> bool {
     [".gif", ".webp", ".svg"].iter().any(|ext| path.len() > ext.len() && path.ends_with(ext))
 }
 
-/// `file`, a GIF or WebP of type `mime`, as a JPEG of its first frame on white.
-pub fn as_jpeg(file: &[u8], mime: &str) -> Result<Vec<u8>, PictureError> {
+/// `file`, a picture of type `mime`, as a network taking JPEG and PNG pictures of at most
+/// `limit` bytes is sent it: a JPEG ([`as_jpeg`]), of at most [`FIT_SIDE`] pixels a side when the
+/// file was over `limit`; refused when even that is over `limit`.
+pub fn as_jpeg_within(file: &[u8], mime: &str, limit: u64) -> Result<Vec<u8>, PictureError> {
+    let side = if file.len() as u64 > limit { FIT_SIDE } else { MAX_SIDE };
+    let jpeg = as_jpeg(file, mime, side)?;
+    match jpeg.len() as u64 {
+        size if size > limit => Err(PictureError::TooLarge { size, limit }),
+        _ => Ok(jpeg),
+    }
+}
+
+/// `file`, a GIF, WebP, PNG or JPEG of type `mime`, as a JPEG of its first frame on white, its
+/// longer side scaled down to `max_side` if it is longer.
+pub fn as_jpeg(file: &[u8], mime: &str, max_side: u32) -> Result<Vec<u8>, PictureError> {
     let (format, name) = match mime {
         "image/gif" => (ImageFormat::Gif, "GIF"),
         "image/webp" => (ImageFormat::WebP, "WebP"),
+        "image/png" => (ImageFormat::Png, "PNG"),
+        "image/jpeg" => (ImageFormat::Jpeg, "JPEG"),
         other => return Err(PictureError::Encode(format!("{other} is not made a JPEG here"))),
     };
     let unreadable = |e: &dyn std::fmt::Display| PictureError::Unreadable { format: name, detail: e.to_string() };
@@ -53,7 +80,21 @@ pub fn as_jpeg(file: &[u8], mime: &str) -> Result<Vec<u8>, PictureError> {
     limits.max_image_height = Some(MAX_SIDE);
     limits.max_alloc = Some(MAX_ALLOC);
     reader.limits(limits);
-    let rgba = reader.decode().map_err(|e| unreadable(&e))?.to_rgba8();
+    let mut decoder = reader.into_decoder().map_err(|e| unreadable(&e))?;
+    if decoder.total_bytes() > MAX_ALLOC {
+        return Err(unreadable(&format_args!("its pixels would take more than {MAX_ALLOC} bytes")));
+    }
+    // A camera's JPEG is often stored sideways with an EXIF orientation, which the JPEG made
+    // here does not carry: the pixels are turned upright instead.
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let mut decoded = DynamicImage::from_decoder(decoder).map_err(|e| unreadable(&e))?;
+    decoded.apply_orientation(orientation);
+    let rgba = match decoded.width().max(decoded.height()) > max_side {
+        // Bilinear: much quicker than Lanczos on a large photo, for a picture the recipient's
+        // WhatsApp shrinks again.
+        true => decoded.resize(max_side, max_side, image::imageops::FilterType::Triangle).to_rgba8(),
+        false => decoded.to_rgba8(),
+    };
     let on_white = RgbImage::from_fn(rgba.width(), rgba.height(), |x, y| {
         let [r, g, b, a] = rgba.get_pixel(x, y).0;
         let over = |c: u8| ((c as u16 * a as u16 + 255 * (255 - a as u16) + 127) / 255) as u8;

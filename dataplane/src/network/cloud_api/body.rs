@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 
 use super::errors::Unsupported;
 use super::graph::GraphError;
-use super::media::{media_id, UploadError};
+use super::media::{media_id, picture_media_id, UploadError};
 use super::{ids, CloudApiDeps};
 use crate::media::MediaKind;
 use crate::queue::content::card::{ContactCard, LinkPreview};
@@ -78,6 +78,9 @@ fn media_kind(m: &Media) -> Result<&'static str, Unsupported> {
     if m.view_once {
         return Err(Unsupported::new("view-once media"));
     }
+    if let MediaSource::Stored(file) = &m.source {
+        taken_type(m.kind, &file.mime)?;
+    }
     match m.kind {
         MediaKind::Image => Ok("image"),
         MediaKind::Sticker => Ok("sticker"),
@@ -86,6 +89,35 @@ fn media_kind(m: &Media) -> Result<&'static str, Unsupported> {
         MediaKind::Video | MediaKind::Gif => Ok("video"),
         MediaKind::Document => Ok("document"),
         MediaKind::Ptv => Err(Unsupported::new("video notes (send-ptv)")),
+    }
+}
+
+/// Meta's media table for the kinds chatedge does not convert: videos are MP4 or 3GP, audio
+/// AAC, AMR, MP3, M4A or Ogg. A stored file of another type (a MOV or MKV video, a WAV or FLAC
+/// audio, which Z-API's media table accepts) is refused here rather than by Meta after it was
+/// queued; one given by URL is Meta's to judge. Pictures and stickers are made what Meta takes
+/// ([`source_object`], [`media_object`]); documents may be anything.
+fn taken_type(kind: MediaKind, mime: &str) -> Result<(), Unsupported> {
+    let base = mime.split(';').next().unwrap_or_default().trim();
+    let (taken, what): (&[&str], &str) = match kind {
+        MediaKind::Video | MediaKind::Gif => (&["video/mp4", "video/3gpp"], "videos are MP4 or 3GP"),
+        MediaKind::Audio => (
+            &["audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"],
+            "audio is AAC, AMR, MP3, M4A or Ogg Opus",
+        ),
+        _ => return Ok(()),
+    };
+    match taken.contains(&base) {
+        true => Ok(()),
+        false => Err(Unsupported::new(format!("{base} {} (its {what})", kind_noun(kind)))),
+    }
+}
+
+fn kind_noun(kind: MediaKind) -> &'static str {
+    match kind {
+        MediaKind::Audio => "audio",
+        MediaKind::Gif => "GIFs",
+        _ => "videos",
     }
 }
 
@@ -232,10 +264,15 @@ async fn media_object(deps: &CloudApiDeps, account: &CloudApiAccount, m: &Media)
     Ok(Value::Object(o))
 }
 
+/// The largest image the Cloud API takes: Meta's "5 MB", read as the smaller of 5,000,000 bytes
+/// and 5 MiB.
+pub const MAX_IMAGE_BYTES: u64 = 5_000_000;
+
 /// `{"id": …}` for a stored file (uploaded once), `{"link": …}` for a URL. The Cloud API takes
-/// only JPEG and PNG pictures: a stored GIF or WebP picture is made a JPEG before it is
-/// uploaded, and one whose URL names a GIF, WebP or SVG (which Meta's servers would fetch and
-/// refuse) is fetched here, made a JPEG or drawn as a PNG, and uploaded.
+/// only JPEG and PNG pictures of at most [`MAX_IMAGE_BYTES`]: a stored GIF or WebP picture, or
+/// one over that size, is made a JPEG before it is uploaded, and one whose URL names a GIF,
+/// WebP or SVG (which Meta's servers would fetch and refuse) is fetched here, made a JPEG or
+/// drawn as a PNG, and uploaded.
 async fn source_object(
     deps: &CloudApiDeps,
     account: &CloudApiAccount,
@@ -246,14 +283,13 @@ async fn source_object(
     let mut o = Map::new();
     match source {
         MediaSource::Stored(file) if kind == MediaKind::Image => {
-            let made = deps.media.jpeg_or_png(file).await.map_err(UploadError::Made)?;
-            o.insert("id".into(), json!(media_id(deps, account, &made, name).await?));
+            o.insert("id".into(), json!(picture_media_id(deps, account, file, name, MAX_IMAGE_BYTES).await?));
         }
         MediaSource::Stored(file) => {
             o.insert("id".into(), json!(media_id(deps, account, file, name).await?));
         }
         MediaSource::Url { url } if kind == MediaKind::Image && crate::media::picture::names_unlinkable(url) => {
-            let made = deps.media.fetch_stored_picture(url).await.map_err(UploadError::Made)?;
+            let made = deps.media.fetch_stored_picture(url, MAX_IMAGE_BYTES).await.map_err(UploadError::Made)?;
             o.insert("id".into(), json!(media_id(deps, account, &made, name).await?));
         }
         MediaSource::Url { url } => {

@@ -86,6 +86,35 @@ pub enum UploadError {
     Made(String),
 }
 
+/// The Cloud API media id of stored picture `file` as the Cloud API takes it (a JPEG or PNG of
+/// at most `limit` bytes: [`crate::media::Media::jpeg_or_png`]) for `account`'s number. A
+/// picture that must be converted is cached under a key of its own, derived from its digest
+/// (the same bytes sent as a document are another file), so sending it again — a campaign's
+/// picture to thousands — neither converts nor uploads it again.
+pub async fn picture_media_id(
+    deps: &CloudApiDeps,
+    account: &CloudApiAccount,
+    file: &StoredMedia,
+    file_name: &str,
+    limit: u64,
+) -> Result<String, UploadError> {
+    if !crate::media::picture::needs_jpeg(&file.mime, file.size, limit) {
+        return media_id(deps, account, file, file_name).await;
+    }
+    let number = &account.phone_number_id;
+    let key = Digest::of(
+        format!("a picture made for the Cloud API, at most {limit} bytes, of {}", file.digest.hex()).as_bytes(),
+    );
+    if let Some(id) = deps.uploads.get(number, &key) {
+        deps.metrics.cloud_api_uploads.with_label_values(&["cached"]).inc();
+        return Ok(id);
+    }
+    let made = deps.media.jpeg_or_png(file, limit).await.map_err(UploadError::Made)?;
+    let id = media_id(deps, account, &made, file_name).await?;
+    deps.uploads.put(number, key, id.clone());
+    Ok(id)
+}
+
 /// The Cloud API media id of stored `file` for `account`'s number: from the cache, or uploaded
 /// now (`file_name` names the part, as documents show it).
 pub async fn media_id(

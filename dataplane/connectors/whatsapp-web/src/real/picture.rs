@@ -1,5 +1,6 @@
 //! Photos as WhatsApp takes them: a square JPEG of at most [`SIDE`] pixels a side. The image the
-//! integrator gave (JPEG, PNG or WebP) is decoded within bounds, its centre cropped to a square,
+//! integrator gave (JPEG, PNG or WebP) is decoded within bounds, turned upright by its EXIF
+//! orientation, its centre cropped to a square,
 //! scaled down when larger, and encoded again, on the blocking pool so a large image never holds
 //! the shard's thread. It keeps nothing.
 
@@ -7,7 +8,8 @@ use std::io::Cursor;
 
 use image::codecs::jpeg::JpegEncoder;
 use image::imageops::FilterType;
-use image::{ImageReader, Limits};
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 
 use crate::engine::EngineError;
 
@@ -35,7 +37,15 @@ pub fn encode(bytes: &[u8]) -> Result<Vec<u8>, EngineError> {
     limits.max_image_height = Some(MAX_SIDE);
     limits.max_alloc = Some(MAX_ALLOC);
     reader.limits(limits);
-    let decoded = reader.decode().map_err(|e| unreadable(&e))?;
+    let mut decoder = reader.into_decoder().map_err(|e| unreadable(&e))?;
+    if decoder.total_bytes() > MAX_ALLOC {
+        return Err(unreadable(&format_args!("its pixels would take more than {MAX_ALLOC} bytes")));
+    }
+    // A phone's photo is often stored sideways with an EXIF orientation, which the JPEG made
+    // here does not carry: the pixels are turned upright before the crop.
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let mut decoded = DynamicImage::from_decoder(decoder).map_err(|e| unreadable(&e))?;
+    decoded.apply_orientation(orientation);
     let side = decoded.width().min(decoded.height());
     let square = decoded.crop_imm((decoded.width() - side) / 2, (decoded.height() - side) / 2, side, side);
     let scaled = match side > SIDE {

@@ -966,6 +966,28 @@ fn a_photo_becomes_the_centre_square_as_a_jpeg_of_at_most_640_pixels_a_side() {
     }
 }
 
+#[test]
+fn a_phone_photo_stored_sideways_is_turned_upright_by_its_exif_orientation_before_the_crop() {
+    use image::codecs::jpeg::JpegEncoder;
+    use image::{ExtendedColorType, ImageEncoder as _, ImageFormat};
+    // 96×64 stored in three vertical bands (red, blue, red), shown turned 90° clockwise
+    // (orientation 6): upright it is 64×96 in three horizontal bands, so its centre square has
+    // blue across the middle and red at the top and bottom (unturned, the bands would stand).
+    let rgb: Vec<u8> = (0..96 * 64).flat_map(|i| if (i % 96) / 32 == 1 { [0, 0, 255] } else { [255, 0, 0] }).collect();
+    let exif = [&b"II*\0\x08\0\0\0\x01\0\x12\x01\x03\0\x01\0\0\0\x06\0\0\0"[..], &[0; 4]].concat();
+    let mut jpeg = Vec::new();
+    let mut encoder = JpegEncoder::new_with_quality(&mut jpeg, 95);
+    encoder.set_exif_metadata(exif).unwrap();
+    encoder.write_image(&rgb, 96, 64, ExtendedColorType::Rgb8).unwrap();
+    let photo = picture::encode(&jpeg).unwrap();
+    let back = image::load_from_memory_with_format(&photo, ImageFormat::Jpeg).expect("a JPEG").to_rgb8();
+    assert_eq!(back.dimensions(), (64, 64), "the square of the upright 64×96");
+    let left = back.get_pixel(4, 32);
+    assert!(left[2] > 200 && left[0] < 60, "the blue band runs across the square: {left:?}");
+    let top = back.get_pixel(32, 4);
+    assert!(top[0] > 200 && top[2] < 60, "red above it: {top:?}");
+}
+
 #[tokio::test]
 async fn messages_are_kept_for_forwarding_for_thirty_days_and_an_aged_out_day_is_dropped_whole() {
     const DAY: u64 = 86_400_000;
