@@ -93,10 +93,11 @@ fn media_kind(m: &Media) -> Result<&'static str, Unsupported> {
 }
 
 /// Meta's media table for the kinds chatedge does not convert: videos are MP4 or 3GP, audio
-/// AAC, AMR, MP3, M4A or Ogg. A stored file of another type (a MOV or MKV video, a WAV or FLAC
-/// audio, which Z-API's media table accepts) is refused here rather than by Meta after it was
-/// queued; one given by URL is Meta's to judge. Pictures and stickers are made what Meta takes
-/// ([`source_object`], [`media_object`]); documents may be anything.
+/// AAC, AMR, MP3, M4A or Ogg. A stored file of another type (a MOV, AVI, MKV or 3GPP2 video, a
+/// WAV audio, which the send routes accept after Z-API's media table) is refused here rather
+/// than by Meta after it was queued; one given by URL is Meta's to judge. Pictures and
+/// stickers are made what Meta takes ([`source_object`], [`media_object`]); documents may be
+/// anything.
 fn taken_type(kind: MediaKind, mime: &str) -> Result<(), Unsupported> {
     let base = mime.split(';').next().unwrap_or_default().trim();
     let (taken, what): (&[&str], &str) = match kind {
