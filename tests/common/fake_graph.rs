@@ -453,6 +453,15 @@ impl FakeGraph {
                 return invalid(&format!("the image is {} bytes; images are at most 5 MB", bytes.len()));
             }
         }
+        // A sticker is a WebP of at most 100 KB, or 500 KB when animated (its VP8X flags say).
+        if mime == "image/webp" {
+            let animated =
+                bytes.get(12..16) == Some(b"VP8X".as_slice()) && bytes.get(20).is_some_and(|f| f & 0x02 != 0);
+            let limit = if animated { 500_000 } else { 100_000 };
+            if bytes.len() > limit {
+                return invalid(&format!("the sticker is {} bytes; stickers are at most {limit} bytes", bytes.len()));
+            }
+        }
         let id = format!("{}", 1_000_000_000_000 + self.next.fetch_add(1, Ordering::SeqCst));
         self.lock().media.insert(id.clone(), (mime, bytes.clone()));
         ok(json!({"id": id}))

@@ -161,7 +161,10 @@ async fn every_supported_type_reaches_the_graph_api_as_its_cloud_api_body() {
         assert_eq!(size, (512, 512), "{path}");
         stickers.push(sticker);
     }
-    let png = common::files::Blob::png(32, 32, 3);
+    // A picture of few colours: made 512×512 and lossless, within Meta's 100 KB for a still
+    // sticker (a photo would not be: see the next test).
+    let banded = uncompressed_png(32, 32);
+    let png = common::files::Blob::with_head(&banded, banded.len() as u64, 0);
     let authored = [PNG.to_owned(), server.serve("/s.png", &png)];
     let mut authored_sends = Vec::new();
     for sticker in authored {
@@ -358,6 +361,96 @@ async fn a_picture_over_metas_five_megabytes_is_uploaded_as_a_jpeg_that_fits() {
     }
     let made = r#"outcome="made",why="size""#; // the exposition sorts labels by name
     assert_eq!(common::metrics::sum(&c.http, &c.ce.dp, "chatedge_dp_picture_conversions_total", made).await, 1.0);
+}
+
+/// A 512×512 lossless WebP (a sticker as chatedge keeps it) whose first `noisy_rows` rows are
+/// random, about 2 KB of file each, and the rest one colour: a sticker of a chosen size.
+fn sticker_of_rows(noisy_rows: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    let pixels: Vec<u8> = (0..512 * 512 * 4)
+        .map(|i| match i / (512 * 4) < noisy_rows {
+            true => {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 24) as u8
+            }
+            false => 200,
+        })
+        .collect();
+    let mut out = Vec::new();
+    image_webp::WebPEncoder::new(&mut out).encode(&pixels, 512, 512, image_webp::ColorType::Rgba8).unwrap();
+    out
+}
+
+/// `still`, a simple lossless 512×512 WebP (`RIFF`, `WEBP`, one `VP8L` chunk), as an animation
+/// of two frames of it: the extended header with its animation and alpha flags, `ANIM`, and an
+/// `ANMF` per frame holding the `VP8L` chunk.
+fn animated(still: &[u8]) -> Vec<u8> {
+    assert_eq!(&still[12..16], b"VP8L", "a simple lossless WebP");
+    let le24 = |v: u32| v.to_le_bytes()[..3].to_vec();
+    let chunk = |out: &mut Vec<u8>, id: &[u8], payload: &[u8]| {
+        out.extend_from_slice(id);
+        out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        out.extend_from_slice(payload);
+        if payload.len() % 2 == 1 {
+            out.push(0);
+        }
+    };
+    let mut body = b"WEBP".to_vec();
+    chunk(&mut body, b"VP8X", &[&[0x12, 0, 0, 0][..], &le24(511), &le24(511)].concat());
+    chunk(&mut body, b"ANIM", &[0, 0, 0, 0, 0, 0]);
+    let frame = [&le24(0)[..], &le24(0), &le24(511), &le24(511), &le24(100), &[0], &still[12..]].concat();
+    for _ in 0..2 {
+        chunk(&mut body, b"ANMF", &frame);
+    }
+    [&b"RIFF"[..], &(body.len() as u32).to_le_bytes(), &body].concat()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sticker_over_metas_size_fails_naming_it_and_an_animated_one_may_be_five_times_larger() {
+    let c = cloud().await;
+    let as_data =
+        |webp: &[u8]| format!("data:image/webp;base64,{}", base64::engine::general_purpose::STANDARD.encode(webp));
+    let still = sticker_of_rows(60, 1);
+    assert!((100_000..250_000).contains(&still.len()), "a still sticker over 100 KB: {} bytes", still.len());
+    let moving = animated(&still);
+    assert!(
+        moving.len() < 500_000 && image_webp::WebPDecoder::new(std::io::Cursor::new(&moving)).unwrap().is_animated()
+    );
+    let huge = sticker_of_rows(350, 2);
+    assert!((500_000..1_000_000).contains(&huge.len()), "over 500 KB, within the route's 1 MB: {}", huge.len());
+
+    // Over 500 KB, too large whatever it is: refused at once, nothing queued.
+    let v = c.refused("send-sticker", json!({"phone": TO, "sticker": as_data(&huge)})).await;
+    let message = v["message"].as_str().unwrap_or_default();
+    let named = ["not supported on the Cloud API network", "500000", &huge.len().to_string()];
+    assert!(named.iter().all(|n| message.contains(n)), "{v}");
+    // A still one over 100 KB (only its bytes tell it from an animation, which may be larger):
+    // accepted, then failed naming Meta's limits, never uploaded. The same picture animated goes.
+    let refused = c.send("send-sticker", json!({"phone": TO, "sticker": as_data(&still)})).await;
+    let sent = c.send("send-sticker", json!({"phone": TO, "sticker": as_data(&moving)})).await;
+    let events = c
+        .sink
+        .wait_for_zaaps(&common::zaap_ids(&[refused.clone(), sent.clone()]), "both stickers' DeliveryCallbacks")
+        .await;
+    let callback = |answer: &Value| {
+        let zaap = answer["zaapId"].as_str().unwrap_or_default();
+        events.iter().find(|e| e.body["type"] == "DeliveryCallback" && e.body["zaapId"] == zaap).map(|e| e.body.clone())
+    };
+    let failed = callback(&refused).expect("the still sticker's DeliveryCallback");
+    let error = failed["error"].as_str().unwrap_or_default();
+    let reason = format!("the still sticker is {} bytes", still.len());
+    assert!(error.contains(&reason) && error.contains("100000"), "{failed}");
+    assert!(callback(&sent).expect("the animation's DeliveryCallback").get("error").is_none());
+    let b = c.body_of(&id(&sent)).await;
+    let (mime, bytes) = c.graph.uploaded(b["sticker"]["id"].as_str().expect("uploaded")).expect("held");
+    assert_eq!((mime.as_str(), &bytes[..]), ("image/webp", &moving[..]), "the animation, as it was");
+    assert_eq!(c.graph.uploads().len(), 1, "only the animation was uploaded");
+    assert!(
+        c.graph.sends().iter().all(|s| s["biz_opaque_callback_data"] != id(&refused)),
+        "the still one never posted"
+    );
 }
 
 /// The wamid the fake gave our message in its answer to the send.

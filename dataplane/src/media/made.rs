@@ -43,9 +43,7 @@ impl Media {
     /// orphan_grace_ms`.
     pub async fn fetch_stored_picture(self: &Arc<Self>, url: &str, limit: u64) -> Result<StoredMedia, String> {
         let (file, mime) = self.fetch_to_send(url, MediaKind::Image).await?;
-        let media = self.clone();
-        let stored = tokio::task::spawn_blocking(move || media.store_jpeg_or_png(&file, &mime, limit)).await;
-        made_or_reason(stored, "image")
+        self.convert(file, mime, limit).await
     }
 
     /// A stored picture as a network that takes only JPEG and PNG pictures of at most `limit`
@@ -57,9 +55,23 @@ impl Media {
         }
         let bytes = self.read_stored(file.digest).await;
         let bytes = bytes.map_err(|e| format!("the stored media file cannot be read: {e}"))?;
-        let (media, mime) = (self.clone(), file.mime.clone());
-        let stored = tokio::task::spawn_blocking(move || media.store_jpeg_or_png(&bytes, &mime, limit)).await;
-        made_or_reason(stored, "image")
+        self.convert(bytes, file.mime.clone(), limit).await
+    }
+
+    /// [`Media::store_jpeg_or_png`] on the blocking pool, at most [`super::MAX_CONVERSIONS`] at
+    /// once (the permit is held by the blocking task, so a caller that gives up frees nothing
+    /// early).
+    async fn convert<B>(self: &Arc<Self>, file: B, mime: String, limit: u64) -> Result<StoredMedia, String>
+    where
+        B: AsRef<[u8]> + Send + 'static,
+    {
+        let permit = self.conversions.clone().acquire_owned().await.map_err(|e| e.to_string())?;
+        let media = self.clone();
+        let stored = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            media.store_jpeg_or_png(file.as_ref(), &mime, limit)
+        });
+        made_or_reason(stored.await, "image")
     }
 
     /// Stores `file`, a picture of type `mime`, made a JPEG first when it is a GIF or WebP or

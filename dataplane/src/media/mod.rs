@@ -47,11 +47,16 @@ pub struct Media {
     uploads: Semaphore,
     /// Downloads of received media streaming now (at most `MAX_DOWNLOADS`).
     downloads: Arc<Semaphore>,
+    /// Pictures being made JPEGs now (at most [`MAX_CONVERSIONS`]).
+    conversions: Arc<Semaphore>,
     metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Received-media downloads streaming at once; each holds a few 64 KiB chunks.
 pub const MAX_DOWNLOADS: usize = 256;
+/// Pictures made JPEGs at once ([`picture`]): one may hold up to ~1 GiB of pixels while it is
+/// decoded, laid on white and scaled, so the others wait their turn.
+pub const MAX_CONVERSIONS: usize = 2;
 
 impl Media {
     /// Opens `dir` (the data dir's `media/`); received-media links start with
@@ -65,7 +70,9 @@ impl Media {
         let policy = crate::egress::AddressPolicy::new(config.fetch_allow_private, Vec::new());
         let client = crate::egress::client(policy, config.fetch_connect_timeout).map_err(std::io::Error::other)?;
         let downloads = Arc::new(Semaphore::new(MAX_DOWNLOADS));
-        Ok(Arc::new(Media { store, links, config, client, uploads: Semaphore::new(permits), downloads, metrics }))
+        let conversions = Arc::new(Semaphore::new(MAX_CONVERSIONS));
+        let uploads = Semaphore::new(permits);
+        Ok(Arc::new(Media { store, links, config, client, uploads, downloads, conversions, metrics }))
     }
 
     /// The data plane's metrics (media counted by the connectors).

@@ -3,10 +3,12 @@
 //! 002, accepts, and any image over 5 MB). A GIF (its first frame) or a WebP (lossy, lossless,
 //! or an animation's first frame) becomes a JPEG on white: a photo stays about a photo's size,
 //! which a PNG of it would not. A PNG or JPEG over the network's size becomes a JPEG too, its
-//! longer side at most [`FIT_SIDE`] (WhatsApp's own HD photos are 4096 pixels), and one still
-//! over it is refused saying so. Decoding is bounded in pixels and memory. Pure functions on
-//! bytes, blocking: callers run them off the event loop; storing and counting are the media
-//! service's.
+//! longer side at most [`FIT_SIDE`] (WhatsApp's own HD photos are 4096 pixels) — as does a
+//! GIF or WebP whose JPEG at full size came out over it — and one still over it is refused
+//! saying so. Decoding is bounded in pixels (a 108-megapixel phone's photo is within) and
+//! memory; transparent pixels are laid on white before any scaling, so no hidden colour bleeds
+//! into the edges. Pure functions on bytes, blocking: callers run them off the event loop;
+//! storing and counting are the media service's.
 
 use std::io::Cursor;
 
@@ -15,9 +17,9 @@ use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage};
 
 /// The largest side decoded.
-pub const MAX_SIDE: u32 = 8192;
-/// The most memory one decode may take.
-const MAX_ALLOC: u64 = 256 << 20;
+pub const MAX_SIDE: u32 = 12_000;
+/// The most memory one decode may take (a 12,000 × 9,000 photo's pixels are 324 MB).
+const MAX_ALLOC: u64 = 512 << 20;
 /// The longest side of a picture made a JPEG because it was over a network's size.
 pub const FIT_SIDE: u32 = 4096;
 /// JPEG quality of a converted picture (WhatsApp compresses it again for the recipient).
@@ -53,10 +55,14 @@ pub fn names_unlinkable(url: &str) -> bool {
 
 /// `file`, a picture of type `mime`, as a network taking JPEG and PNG pictures of at most
 /// `limit` bytes is sent it: a JPEG ([`as_jpeg`]), of at most [`FIT_SIDE`] pixels a side when the
-/// file was over `limit`; refused when even that is over `limit`.
+/// file, or its JPEG at full size, was over `limit`; refused when even that is over `limit`.
 pub fn as_jpeg_within(file: &[u8], mime: &str, limit: u64) -> Result<Vec<u8>, PictureError> {
     let side = if file.len() as u64 > limit { FIT_SIDE } else { MAX_SIDE };
-    let jpeg = as_jpeg(file, mime, side)?;
+    let mut jpeg = as_jpeg(file, mime, side)?;
+    if jpeg.len() as u64 > limit && side > FIT_SIDE {
+        // A large lossless GIF or WebP can make a JPEG larger than itself: decoded again, smaller.
+        jpeg = as_jpeg(file, mime, FIT_SIDE)?;
+    }
     match jpeg.len() as u64 {
         size if size > limit => Err(PictureError::TooLarge { size, limit }),
         _ => Ok(jpeg),
@@ -89,22 +95,32 @@ pub fn as_jpeg(file: &[u8], mime: &str, max_side: u32) -> Result<Vec<u8>, Pictur
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let mut decoded = DynamicImage::from_decoder(decoder).map_err(|e| unreadable(&e))?;
     decoded.apply_orientation(orientation);
-    let rgba = match decoded.width().max(decoded.height()) > max_side {
+    let flat = DynamicImage::ImageRgb8(on_white(decoded));
+    let flat = match flat.width().max(flat.height()) > max_side {
         // Bilinear: much quicker than Lanczos on a large photo, for a picture the recipient's
         // WhatsApp shrinks again.
-        true => decoded.resize(max_side, max_side, image::imageops::FilterType::Triangle).to_rgba8(),
-        false => decoded.to_rgba8(),
+        true => flat.resize(max_side, max_side, image::imageops::FilterType::Triangle),
+        false => flat,
     };
-    let on_white = RgbImage::from_fn(rgba.width(), rgba.height(), |x, y| {
+    let mut jpeg = Vec::new();
+    JpegEncoder::new_with_quality(&mut jpeg, QUALITY)
+        .encode_image(&flat)
+        .map_err(|e| PictureError::Encode(e.to_string()))?;
+    Ok(jpeg)
+}
+
+/// `image` over a white ground, each pixel blended by its alpha; an opaque image is only made
+/// 8-bit RGB (no copy when it is already).
+fn on_white(image: DynamicImage) -> RgbImage {
+    if !image.color().has_alpha() {
+        return image.into_rgb8();
+    }
+    let rgba = image.into_rgba8();
+    RgbImage::from_fn(rgba.width(), rgba.height(), |x, y| {
         let [r, g, b, a] = rgba.get_pixel(x, y).0;
         let over = |c: u8| ((c as u16 * a as u16 + 255 * (255 - a as u16) + 127) / 255) as u8;
         image::Rgb([over(r), over(g), over(b)])
-    });
-    let mut jpeg = Vec::new();
-    JpegEncoder::new_with_quality(&mut jpeg, QUALITY)
-        .encode_image(&on_white)
-        .map_err(|e| PictureError::Encode(e.to_string()))?;
-    Ok(jpeg)
+    })
 }
 
 #[cfg(test)]

@@ -1,12 +1,12 @@
 //! Stickers as WhatsApp takes them: WebP (the Cloud API refuses a PNG sticker, and sizes
 //! other than 512×512), with the author seed 001's send-sticker `stickerAuthor` names. A PNG
 //! (Z-API's own example sends one), or a still WebP of another size, becomes a lossless WebP
-//! scaled to fit the 512×512 square on a transparent ground (a WebP keeps its own EXIF when no
-//! author replaces it); an SVG is drawn 512 pixels on its longer side ([`super::svg`]) and
-//! becomes one the same way. An animated WebP is kept as it came, whatever its size (nothing
-//! here re-encodes animations). WhatsApp reads the pack name and publisher it shows under a sticker
-//! from a JSON document in the EXIF of its WebP (tag 0x5741 of the first IFD), so an author is
-//! carried by rewriting the file: a WebP keeps its own bitstream, frames and chunks, gains an
+//! scaled (alpha-weighted, so no dark fringe) to fit the 512×512 square on a transparent
+//! ground (a WebP keeps its own EXIF when no author replaces it); an SVG is drawn 512 pixels on
+//! its longer side ([`super::svg`]) and becomes one the same way. An animated WebP is kept as it
+//! came, whatever its size (nothing here re-encodes animations). WhatsApp reads the pack name
+//! and publisher it shows under a sticker from a JSON document in the EXIF of its WebP (tag
+//! 0x5741 of the first IFD), so an author is carried by rewriting the file: a WebP keeps its own bitstream, frames and chunks, gains an
 //! EXIF chunk (replacing any earlier one) and, when it was a simple WebP, the VP8X header that
 //! announces it. [`author_of`] reads the author back (the sim shows it on the recipient's
 //! phone). Pure functions on bytes: fetching, storing and counting are the media service's.
@@ -78,6 +78,12 @@ pub fn as_sticker<'a>(file: &'a [u8], author: Option<&str>) -> Result<Cow<'a, [u
         }
         _ => Err(StickerError::NotAPicture),
     }
+}
+
+/// Whether `webp` is an animated WebP (its extended header says so); `None` when it is not a
+/// readable WebP.
+pub fn is_animated(webp: &[u8]) -> Option<bool> {
+    WebPDecoder::new(Cursor::new(webp)).ok().map(|d| d.is_animated())
 }
 
 /// The publisher named in a WebP sticker's pack JSON, if it has one.
@@ -302,8 +308,10 @@ fn rgba(pixels: &[u8], channels: usize) -> Vec<u8> {
 }
 
 /// `picture` as WhatsApp's sticker square: scaled (up or down, keeping its proportions) to fit
-/// [`SIDE`]×[`SIDE`] and centred on a transparent square; one that size already is kept.
-fn fitted(picture: image::RgbaImage) -> image::RgbaImage {
+/// [`SIDE`]×[`SIDE`] and centred on a transparent square; one that size already is kept. It is
+/// scaled with its colours weighted by their alpha, so the colour hidden under transparent
+/// pixels (black, mostly) does not darken the edges.
+fn fitted(mut picture: image::RgbaImage) -> image::RgbaImage {
     let (width, height) = picture.dimensions();
     if (width, height) == (SIDE, SIDE) {
         return picture;
@@ -311,10 +319,35 @@ fn fitted(picture: image::RgbaImage) -> image::RgbaImage {
     let scale = f64::from(SIDE) / f64::from(width.max(height));
     let side = |n: u32| ((f64::from(n) * scale).round() as u32).clamp(1, SIDE);
     let (w, h) = (side(width), side(height));
-    let scaled = image::imageops::resize(&picture, w, h, image::imageops::FilterType::Lanczos3);
+    premultiply(&mut picture);
+    let mut scaled = image::imageops::resize(&picture, w, h, image::imageops::FilterType::Lanczos3);
+    unpremultiply(&mut scaled);
     let mut square = image::RgbaImage::new(SIDE, SIDE);
     image::imageops::overlay(&mut square, &scaled, i64::from((SIDE - w) / 2), i64::from((SIDE - h) / 2));
     square
+}
+
+/// Each pixel's colour multiplied by its alpha.
+fn premultiply(picture: &mut image::RgbaImage) {
+    for p in picture.pixels_mut() {
+        let a = u32::from(p[3]);
+        for c in &mut p.0[..3] {
+            *c = ((u32::from(*c) * a + 127) / 255) as u8;
+        }
+    }
+}
+
+/// Undoes [`premultiply`]: each colour divided by its alpha (a transparent pixel is black).
+fn unpremultiply(picture: &mut image::RgbaImage) {
+    for p in picture.pixels_mut() {
+        let a = u32::from(p[3]);
+        for c in &mut p.0[..3] {
+            *c = match a {
+                0 => 0,
+                a => ((u32::from(*c) * 255 + a / 2) / a).min(255) as u8,
+            };
+        }
+    }
 }
 
 #[cfg(test)]

@@ -165,3 +165,49 @@ fn a_camera_jpeg_stored_sideways_is_made_upright_by_its_exif_orientation() {
     let bottom = pixel(&upright, 8, 28).1;
     assert!(near(bottom, [0, 0, 255]), "blue below: {bottom:?}");
 }
+
+/// A `side`×`side` opaque white disc on a transparent ground whose hidden colour is black.
+fn white_disc(side: u32) -> Vec<u8> {
+    let r = i64::from(side) / 3;
+    (0..side * side)
+        .flat_map(|i| {
+            let (dx, dy) = (i64::from(i % side) - i64::from(side / 2), i64::from(i / side) - i64::from(side / 2));
+            if dx * dx + dy * dy < r * r {
+                [255, 255, 255, 255]
+            } else {
+                [0, 0, 0, 0]
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn a_transparent_picture_shrunk_has_no_dark_fringe_where_its_edges_were() {
+    // Scaled before being laid on white, the disc's edge would blend with the black under the
+    // transparent ground and come out grey (about 191); laid on white first, all is white.
+    let png = encoded(&white_disc(400), 400, 400, ImageFormat::Png);
+    let jpeg = as_jpeg(&png, "image/png", 100).unwrap();
+    let rgb = image::load_from_memory_with_format(&jpeg, ImageFormat::Jpeg).unwrap().to_rgb8();
+    assert_eq!(rgb.dimensions(), (100, 100));
+    let darkest = rgb.pixels().flat_map(|p| p.0).min().unwrap();
+    assert!(darkest > 240, "every pixel white, the disc's edge too: the darkest channel is {darkest}");
+}
+
+#[test]
+fn a_lossless_picture_whose_jpeg_at_full_size_is_over_the_limit_is_made_one_that_fits() {
+    // A 5000×1000 chequerboard of single pixels: a few KB as lossless WebP, far more as a JPEG
+    // of the same size (all edges), and little once scaled to 4096 (the squares blur to grey).
+    let board: Vec<u8> = (0..5000u32 * 1000)
+        .flat_map(|i| match (i % 5000 + i / 5000) % 2 {
+            0 => [0, 0, 0, 255],
+            _ => [255, 255, 255, 255],
+        })
+        .collect();
+    let webp = encoded(&board, 5000, 1000, ImageFormat::WebP);
+    let full = as_jpeg(&webp, "image/webp", MAX_SIDE).unwrap().len() as u64;
+    let limit = full - 1;
+    assert!((webp.len() as u64) < limit, "the file itself ({} bytes) is within {limit}", webp.len());
+    let made = as_jpeg_within(&webp, "image/webp", limit).expect("made again at 4096 pixels a side");
+    assert!(made.len() as u64 <= limit, "{} bytes", made.len());
+    assert_eq!(pixel(&made, 0, 0).0, (FIT_SIDE, 819), "4096 pixels wide, the proportions kept");
+}

@@ -158,6 +158,32 @@ fn a_png_of_another_size_is_scaled_to_fit_the_sticker_square_on_a_transparent_gr
 }
 
 #[test]
+fn a_transparent_png_scaled_into_the_square_keeps_its_colour_to_its_edges() {
+    // 1024×1024: an opaque white disc on a transparent ground whose hidden colour is black.
+    // Scaled as they are, the edge's half-transparent pixels would be grey; weighted by alpha,
+    // they are white, only less opaque.
+    let side = 1024u32;
+    let pixels: Vec<u8> = (0..side * side)
+        .flat_map(|i| {
+            let (dx, dy) = (i64::from(i % side) - 512, i64::from(i / side) - 512);
+            if dx * dx + dy * dy < 300 * 300 {
+                [255, 255, 255, 255]
+            } else {
+                [0, 0, 0, 0]
+            }
+        })
+        .collect();
+    let png = png_of(png::ColorType::Rgba, &pixels, side, side);
+    let sticker = as_sticker(&png, None).unwrap();
+    let ((w, h), decoded) = decoded(&sticker);
+    assert_eq!((w, h), (SIDE, SIDE));
+    let edge: Vec<&[u8]> = decoded.chunks_exact(4).filter(|p| (1..255).contains(&p[3])).collect();
+    assert!(!edge.is_empty(), "the scaled disc has half-transparent edge pixels");
+    let darkest = edge.iter().filter(|p| p[3] >= 16).flat_map(|p| &p[..3]).min().copied().unwrap_or(255);
+    assert!(darkest >= 250, "its edge pixels are white: the darkest channel is {darkest}");
+}
+
+#[test]
 fn what_cannot_carry_an_author_is_refused_with_the_reason() {
     let jpeg = [0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F', 0].to_vec();
     let header_only = [&b"RIFF"[..], &[0x24, 0x01, 0, 0], b"WEBPVP8 "].concat();

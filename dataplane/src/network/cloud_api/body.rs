@@ -14,9 +14,9 @@ use serde_json::{json, Map, Value};
 
 use super::errors::Unsupported;
 use super::graph::GraphError;
-use super::media::{media_id, picture_media_id, UploadError};
+use super::media::{media_id, picture_media_id, Upload, UploadError};
 use super::{ids, CloudApiDeps};
-use crate::media::MediaKind;
+use crate::media::{MediaKind, StoredMedia};
 use crate::queue::content::card::{ContactCard, LinkPreview};
 use crate::queue::content::interactive::{answer_id, ActionButton, ButtonMedia, ListOption, ReplyButton};
 use crate::queue::content::{Action, Card, Interactive, Media, MediaSource, Template};
@@ -80,6 +80,13 @@ fn media_kind(m: &Media) -> Result<&'static str, Unsupported> {
     }
     if let MediaSource::Stored(file) = &m.source {
         taken_type(m.kind, &file.mime)?;
+        if m.kind == MediaKind::Sticker && file.size > MAX_ANIMATED_STICKER_BYTES {
+            return Err(Unsupported::new(format!(
+                "stickers over {MAX_ANIMATED_STICKER_BYTES} bytes (this one is {}; Meta takes a still sticker of at \
+                 most {MAX_STILL_STICKER_BYTES} bytes and an animated one of at most {MAX_ANIMATED_STICKER_BYTES})",
+                file.size
+            )));
+        }
     }
     match m.kind {
         MediaKind::Image => Ok("image"),
@@ -268,6 +275,10 @@ async fn media_object(deps: &CloudApiDeps, account: &CloudApiAccount, m: &Media)
 /// The largest image the Cloud API takes: Meta's "5 MB", read as the smaller of 5,000,000 bytes
 /// and 5 MiB.
 pub const MAX_IMAGE_BYTES: u64 = 5_000_000;
+/// The largest stickers the Cloud API takes: Meta's "100 KB" for a still one and "500 KB" for an
+/// animated one, read as thousands of bytes (the smaller reading, as for images).
+pub const MAX_STILL_STICKER_BYTES: u64 = 100_000;
+pub const MAX_ANIMATED_STICKER_BYTES: u64 = 500_000;
 
 /// `{"id": …}` for a stored file (uploaded once), `{"link": …}` for a URL. The Cloud API takes
 /// only JPEG and PNG pictures of at most [`MAX_IMAGE_BYTES`]: a stored GIF or WebP picture, or
@@ -287,6 +298,10 @@ async fn source_object(
             o.insert("id".into(), json!(picture_media_id(deps, account, file, name, MAX_IMAGE_BYTES).await?));
         }
         MediaSource::Stored(file) => {
+            let uploaded = deps.uploads.get(&account.phone_number_id, Upload::File(file.digest)).is_some();
+            if kind == MediaKind::Sticker && !uploaded {
+                sticker_fits(deps, file).await?;
+            }
             o.insert("id".into(), json!(media_id(deps, account, file, name).await?));
         }
         MediaSource::Url { url } if kind == MediaKind::Image && crate::media::picture::names_unlinkable(url) => {
@@ -298,6 +313,33 @@ async fn source_object(
         }
     }
     Ok(o)
+}
+
+/// Whether stored sticker `file` is within Meta's size for its kind: one over
+/// [`MAX_STILL_STICKER_BYTES`] is read to tell an animated one (up to
+/// [`MAX_ANIMATED_STICKER_BYTES`]) from a still one. Refused before it is uploaded, naming both
+/// limits: Meta would refuse it after the upload. A sticker by URL is made and stored before this.
+async fn sticker_fits(deps: &CloudApiDeps, file: &StoredMedia) -> Result<(), UploadError> {
+    if file.size <= MAX_STILL_STICKER_BYTES {
+        return Ok(());
+    }
+    let what = match file.size <= MAX_ANIMATED_STICKER_BYTES {
+        true => {
+            let bytes = deps.media.read_stored(file.digest).await.map_err(|e| UploadError::Missing(e.to_string()))?;
+            match crate::media::sticker::is_animated(&bytes) {
+                Some(true) => return Ok(()),
+                Some(false) => "still ",
+                None => "",
+            }
+        }
+        false => "",
+    };
+    Err(UploadError::StickerTooLarge {
+        what,
+        size: file.size,
+        still: MAX_STILL_STICKER_BYTES,
+        animated: MAX_ANIMATED_STICKER_BYTES,
+    })
 }
 
 fn card(c: &Card) -> Result<(&'static str, Value), Unsupported> {

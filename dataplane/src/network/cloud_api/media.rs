@@ -16,7 +16,15 @@ use super::graph::GraphError;
 use super::CloudApiDeps;
 use crate::media::{Digest, StoredMedia};
 
-type Key = (String, Digest);
+/// What an upload was of: a stored file's own bytes, or the picture made of one within a size
+/// ([`picture_media_id`]). Kept apart, so no file's digest can name a made picture's upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Upload {
+    File(Digest),
+    Picture { of: Digest, limit: u64 },
+}
+
+type Key = (String, Upload);
 
 #[derive(Default)]
 struct Entries {
@@ -24,7 +32,7 @@ struct Entries {
     order: VecDeque<Key>,
 }
 
-/// Media ids uploaded lately, by (phone number id, content digest).
+/// Media ids uploaded lately, by (phone number id, what was uploaded).
 pub struct UploadCache {
     capacity: usize,
     ttl: Duration,
@@ -41,16 +49,16 @@ impl UploadCache {
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The media id of `digest` uploaded for `number`, while still valid.
-    pub fn get(&self, number: &str, digest: &Digest) -> Option<String> {
+    /// The media id of `upload` for `number`, while still valid.
+    pub fn get(&self, number: &str, upload: Upload) -> Option<String> {
         let e = self.lock();
-        let (id, expires) = e.map.get(&(number.to_owned(), *digest))?;
+        let (id, expires) = e.map.get(&(number.to_owned(), upload))?;
         (*expires > Instant::now()).then(|| id.clone())
     }
 
-    pub fn put(&self, number: &str, digest: Digest, media_id: String) {
+    pub fn put(&self, number: &str, upload: Upload, media_id: String) {
         let mut e = self.lock();
-        let key = (number.to_owned(), digest);
+        let key = (number.to_owned(), upload);
         if e.map.insert(key.clone(), (media_id, Instant::now() + self.ttl)).is_none() {
             e.order.push_back(key);
             while e.order.len() > self.capacity {
@@ -77,6 +85,13 @@ pub enum UploadError {
     Missing(String),
     #[error("the media file is larger than the Cloud API accepts ({size} > {limit} bytes)")]
     TooLarge { size: u64, limit: u64 },
+    /// `what` is "still " when the sticker was read and is not animated, else empty.
+    #[error(
+        "the {what}sticker is {size} bytes; the Cloud API takes a still sticker of at most {still} bytes \
+         and an animated one of at most {animated} (chatedge makes stickers lossless and does not \
+         compress them further)"
+    )]
+    StickerTooLarge { what: &'static str, size: u64, still: u64, animated: u64 },
     #[error(transparent)]
     Graph(#[from] GraphError),
     /// A sticker, or a picture Meta takes only as JPEG or PNG, is made what the Cloud API
@@ -88,9 +103,9 @@ pub enum UploadError {
 
 /// The Cloud API media id of stored picture `file` as the Cloud API takes it (a JPEG or PNG of
 /// at most `limit` bytes: [`crate::media::Media::jpeg_or_png`]) for `account`'s number. A
-/// picture that must be converted is cached under a key of its own, derived from its digest
-/// (the same bytes sent as a document are another file), so sending it again — a campaign's
-/// picture to thousands — neither converts nor uploads it again.
+/// picture that must be converted is cached as made of its original for `limit`
+/// ([`Upload::Picture`]; the same bytes sent as a document are another upload), so sending it
+/// again — a campaign's picture to thousands — neither converts nor uploads it again.
 pub async fn picture_media_id(
     deps: &CloudApiDeps,
     account: &CloudApiAccount,
@@ -102,10 +117,8 @@ pub async fn picture_media_id(
         return media_id(deps, account, file, file_name).await;
     }
     let number = &account.phone_number_id;
-    let key = Digest::of(
-        format!("a picture made for the Cloud API, at most {limit} bytes, of {}", file.digest.hex()).as_bytes(),
-    );
-    if let Some(id) = deps.uploads.get(number, &key) {
+    let key = Upload::Picture { of: file.digest, limit };
+    if let Some(id) = deps.uploads.get(number, key) {
         deps.metrics.cloud_api_uploads.with_label_values(&["cached"]).inc();
         return Ok(id);
     }
@@ -124,7 +137,7 @@ pub async fn media_id(
     file_name: &str,
 ) -> Result<String, UploadError> {
     let number = &account.phone_number_id;
-    if let Some(id) = deps.uploads.get(number, &file.digest) {
+    if let Some(id) = deps.uploads.get(number, Upload::File(file.digest)) {
         deps.metrics.cloud_api_uploads.with_label_values(&["cached"]).inc();
         return Ok(id);
     }
@@ -150,7 +163,7 @@ pub async fn media_id(
         .ok_or_else(|| GraphError::Protocol("media upload answered without an id".into()))?
         .to_owned();
     deps.metrics.cloud_api_uploads.with_label_values(&["uploaded"]).inc();
-    deps.uploads.put(number, file.digest, id.clone());
+    deps.uploads.put(number, Upload::File(file.digest), id.clone());
     Ok(id)
 }
 
@@ -161,16 +174,19 @@ mod tests {
     #[test]
     fn a_cached_media_id_is_reused_per_number_until_it_expires_and_the_cache_is_bounded() {
         let c = UploadCache::new(2, Duration::from_secs(3600));
-        let (a, b, d) = (Digest::of(b"a"), Digest::of(b"b"), Digest::of(b"d"));
+        let file = |b: &[u8]| Upload::File(Digest::of(b));
+        let (a, b, d) = (file(b"a"), file(b"b"), file(b"d"));
         c.put("111", a, "m-a".into());
-        assert_eq!(c.get("111", &a).as_deref(), Some("m-a"));
-        assert_eq!(c.get("222", &a), None, "a media id belongs to the number that uploaded it");
+        assert_eq!(c.get("111", a).as_deref(), Some("m-a"));
+        assert_eq!(c.get("222", a), None, "a media id belongs to the number that uploaded it");
+        let made = Upload::Picture { of: Digest::of(b"a"), limit: 5_000_000 };
+        assert_eq!(c.get("111", made), None, "a picture made of a file is another upload than the file");
         c.put("111", b, "m-b".into());
         c.put("111", d, "m-d".into());
         assert_eq!(c.len(), 2);
-        assert_eq!(c.get("111", &a), None, "the oldest entry goes past the bound");
+        assert_eq!(c.get("111", a), None, "the oldest entry goes past the bound");
         let expired = UploadCache::new(2, Duration::ZERO);
         expired.put("111", a, "m-a".into());
-        assert_eq!(expired.get("111", &a), None);
+        assert_eq!(expired.get("111", a), None);
     }
 }

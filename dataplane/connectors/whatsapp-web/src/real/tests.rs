@@ -988,6 +988,49 @@ fn a_phone_photo_stored_sideways_is_turned_upright_by_its_exif_orientation_befor
     assert!(top[0] > 200 && top[2] < 60, "red above it: {top:?}");
 }
 
+#[test]
+fn a_transparent_logo_becomes_a_photo_on_white_not_on_black() {
+    use image::{ImageFormat, Rgba, RgbaImage};
+    // A 200×200 logo: a half-transparent red disc on a fully transparent ground whose hidden
+    // colour is black (what most editors store under alpha 0).
+    let logo = RgbaImage::from_fn(200, 200, |x, y| {
+        let (dx, dy) = (x as i32 - 100, y as i32 - 100);
+        match dx * dx + dy * dy < 50 * 50 {
+            true => Rgba([255, 0, 0, 128]),
+            false => Rgba([0, 0, 0, 0]),
+        }
+    });
+    for format in [ImageFormat::Png, ImageFormat::WebP] {
+        let mut bytes = std::io::Cursor::new(Vec::new());
+        logo.write_to(&mut bytes, format).unwrap();
+        let photo = picture::encode(bytes.get_ref()).unwrap();
+        let back = image::load_from_memory_with_format(&photo, ImageFormat::Jpeg).expect("a JPEG").to_rgb8();
+        let corner = back.get_pixel(5, 5);
+        assert!(corner.0.iter().all(|c| *c > 240), "{format:?}: the transparent ground is white: {corner:?}");
+        let centre = back.get_pixel(100, 100);
+        assert!(
+            centre[0] > 240 && (110..150).contains(&centre[1]),
+            "{format:?}: half red over white is pink: {centre:?}"
+        );
+    }
+    // A 1280×1280 opaque white disc on the same ground, scaled to 640: laid on white before the
+    // scaling, its edge does not blend with the hidden black into a grey ring.
+    let disc = RgbaImage::from_fn(1280, 1280, |x, y| {
+        let (dx, dy) = (x as i32 - 640, y as i32 - 640);
+        match dx * dx + dy * dy < 400 * 400 {
+            true => Rgba([255, 255, 255, 255]),
+            false => Rgba([0, 0, 0, 0]),
+        }
+    });
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    disc.write_to(&mut bytes, ImageFormat::Png).unwrap();
+    let photo = picture::encode(bytes.get_ref()).unwrap();
+    let back = image::load_from_memory_with_format(&photo, ImageFormat::Jpeg).expect("a JPEG").to_rgb8();
+    assert_eq!(back.dimensions(), (640, 640));
+    let darkest = back.pixels().flat_map(|p| p.0).min().unwrap();
+    assert!(darkest > 240, "all white, the disc's edge too: the darkest channel is {darkest}");
+}
+
 #[tokio::test]
 async fn messages_are_kept_for_forwarding_for_thirty_days_and_an_aged_out_day_is_dropped_whole() {
     const DAY: u64 = 86_400_000;
