@@ -14,9 +14,9 @@ use serde_json::{json, Map, Value};
 
 use super::errors::Unsupported;
 use super::graph::GraphError;
-use super::media::{media_id, picture_media_id, Upload, UploadError};
+use super::media::{media_id, picture_media_id, sticker_media_id, UploadError};
 use super::{ids, CloudApiDeps};
-use crate::media::{MediaKind, StoredMedia};
+use crate::media::MediaKind;
 use crate::queue::content::card::{ContactCard, LinkPreview};
 use crate::queue::content::interactive::{answer_id, ActionButton, ButtonMedia, ListOption, ReplyButton};
 use crate::queue::content::{Action, Card, Interactive, Media, MediaSource, Template};
@@ -297,11 +297,10 @@ async fn source_object(
         MediaSource::Stored(file) if kind == MediaKind::Image => {
             o.insert("id".into(), json!(picture_media_id(deps, account, file, name, MAX_IMAGE_BYTES).await?));
         }
+        MediaSource::Stored(file) if kind == MediaKind::Sticker => {
+            o.insert("id".into(), json!(sticker_media_id(deps, account, file, name).await?));
+        }
         MediaSource::Stored(file) => {
-            let uploaded = deps.uploads.get(&account.phone_number_id, Upload::File(file.digest)).is_some();
-            if kind == MediaKind::Sticker && !uploaded {
-                sticker_fits(deps, file).await?;
-            }
             o.insert("id".into(), json!(media_id(deps, account, file, name).await?));
         }
         MediaSource::Url { url } if kind == MediaKind::Image && crate::media::picture::names_unlinkable(url) => {
@@ -313,33 +312,6 @@ async fn source_object(
         }
     }
     Ok(o)
-}
-
-/// Whether stored sticker `file` is within Meta's size for its kind: one over
-/// [`MAX_STILL_STICKER_BYTES`] is read to tell an animated one (up to
-/// [`MAX_ANIMATED_STICKER_BYTES`]) from a still one. Refused before it is uploaded, naming both
-/// limits: Meta would refuse it after the upload. A sticker by URL is made and stored before this.
-async fn sticker_fits(deps: &CloudApiDeps, file: &StoredMedia) -> Result<(), UploadError> {
-    if file.size <= MAX_STILL_STICKER_BYTES {
-        return Ok(());
-    }
-    let what = match file.size <= MAX_ANIMATED_STICKER_BYTES {
-        true => {
-            let bytes = deps.media.read_stored(file.digest).await.map_err(|e| UploadError::Missing(e.to_string()))?;
-            match crate::media::sticker::is_animated(&bytes) {
-                Some(true) => return Ok(()),
-                Some(false) => "still ",
-                None => "",
-            }
-        }
-        false => "",
-    };
-    Err(UploadError::StickerTooLarge {
-        what,
-        size: file.size,
-        still: MAX_STILL_STICKER_BYTES,
-        animated: MAX_ANIMATED_STICKER_BYTES,
-    })
 }
 
 fn card(c: &Card) -> Result<(&'static str, Value), Unsupported> {

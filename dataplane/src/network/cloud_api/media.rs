@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use chatedge_config::snapshot::CloudApiAccount;
 
+use super::body::{MAX_ANIMATED_STICKER_BYTES, MAX_STILL_STICKER_BYTES};
 use super::graph::GraphError;
 use super::CloudApiDeps;
 use crate::media::{Digest, StoredMedia};
@@ -89,9 +90,11 @@ pub enum UploadError {
     #[error(
         "the {what}sticker is {size} bytes; the Cloud API takes a still sticker of at most {still} bytes \
          and an animated one of at most {animated} (chatedge makes stickers lossless and does not \
-         compress them further)"
+         compress them further)",
+        still = MAX_STILL_STICKER_BYTES,
+        animated = MAX_ANIMATED_STICKER_BYTES
     )]
-    StickerTooLarge { what: &'static str, size: u64, still: u64, animated: u64 },
+    StickerTooLarge { what: &'static str, size: u64 },
     #[error(transparent)]
     Graph(#[from] GraphError),
     /// A sticker, or a picture Meta takes only as JPEG or PNG, is made what the Cloud API
@@ -136,16 +139,70 @@ pub async fn media_id(
     file: &StoredMedia,
     file_name: &str,
 ) -> Result<String, UploadError> {
-    let number = &account.phone_number_id;
-    if let Some(id) = deps.uploads.get(number, Upload::File(file.digest)) {
-        deps.metrics.cloud_api_uploads.with_label_values(&["cached"]).inc();
+    match cached(deps, account, file) {
+        Some(id) => Ok(id),
+        None => upload(deps, account, file, file_name, None).await,
+    }
+}
+
+/// The Cloud API media id of stored sticker `file`, as [`media_id`] once it is known to be
+/// within Meta's size for its kind: one over [`MAX_STILL_STICKER_BYTES`] is read to tell an
+/// animated one (up to [`MAX_ANIMATED_STICKER_BYTES`]) from a still one, and those bytes are
+/// the ones uploaded. A sticker over its size is refused before the upload, naming both
+/// limits (Meta would refuse it after). A sticker by URL is made and stored before this.
+pub async fn sticker_media_id(
+    deps: &CloudApiDeps,
+    account: &CloudApiAccount,
+    file: &StoredMedia,
+    file_name: &str,
+) -> Result<String, UploadError> {
+    if let Some(id) = cached(deps, account, file) {
         return Ok(id);
     }
+    let read = match file.size {
+        size if size <= MAX_STILL_STICKER_BYTES => None,
+        size if size > MAX_ANIMATED_STICKER_BYTES => return Err(UploadError::StickerTooLarge { what: "", size }),
+        size => {
+            let bytes = read(deps, file).await?;
+            match crate::media::sticker::is_animated(&bytes) {
+                Some(true) => Some(bytes),
+                Some(false) => return Err(UploadError::StickerTooLarge { what: "still ", size }),
+                None => return Err(UploadError::StickerTooLarge { what: "", size }),
+            }
+        }
+    };
+    upload(deps, account, file, file_name, read).await
+}
+
+/// The media id stored `file` was uploaded with for `account`'s number, while Meta keeps it.
+fn cached(deps: &CloudApiDeps, account: &CloudApiAccount, file: &StoredMedia) -> Option<String> {
+    let id = deps.uploads.get(&account.phone_number_id, Upload::File(file.digest))?;
+    deps.metrics.cloud_api_uploads.with_label_values(&["cached"]).inc();
+    Some(id)
+}
+
+async fn read(deps: &CloudApiDeps, file: &StoredMedia) -> Result<bytes::Bytes, UploadError> {
+    deps.media.read_stored(file.digest).await.map_err(|e| UploadError::Missing(e.to_string()))
+}
+
+/// Uploads stored `file` (its bytes read now, unless `read` already holds them) and caches its
+/// media id.
+async fn upload(
+    deps: &CloudApiDeps,
+    account: &CloudApiAccount,
+    file: &StoredMedia,
+    file_name: &str,
+    read_already: Option<bytes::Bytes>,
+) -> Result<String, UploadError> {
+    let number = &account.phone_number_id;
     let limit = deps.settings.max_media_bytes;
     if file.size > limit {
         return Err(UploadError::TooLarge { size: file.size, limit });
     }
-    let bytes = deps.media.read_stored(file.digest).await.map_err(|e| UploadError::Missing(e.to_string()))?;
+    let bytes = match read_already {
+        Some(bytes) => bytes,
+        None => read(deps, file).await?,
+    };
     let mime = file.mime.split(';').next().unwrap_or_default().trim().to_owned();
     let fields = [("messaging_product", "whatsapp"), ("type", mime.as_str())];
     let path = format!("{number}/media");
