@@ -1,9 +1,12 @@
 //! media: the CPU cost of making a picture what WhatsApp takes — an SVG drawn as a PNG (a
 //! picture 1024 pixels wide on white), an SVG drawn into a sticker (512×512 lossless WebP
 //! with its author), a 512×512 PNG sticker made a WebP, and a 5.8 MB PNG 4800 pixels wide made
-//! the JPEG of at most 4096 pixels the Cloud API takes (its 5 MB). Each runs on the blocking
+//! the JPEG of at most 4096 pixels the Cloud API takes (its 5 MB), and a photo-like 512×512
+//! sticker made the lossy WebP of at most 100 KB the Cloud API takes for a still sticker
+//! (libwebp at effort 5, qualities tried from 90 down until one fits). Each runs on the blocking
 //! pool once per media message that needs it (at accept for base64, when it leaves for a URL;
-//! the Cloud API's JPEG once per picture and number, then its upload is cached).
+//! the Cloud API's JPEG and lossy sticker once per file and number, then the upload is
+//! cached).
 //!
 //! What it protects: a drawing holds a blocking thread for its whole length (resvg cannot be
 //! interrupted), so its cost for an ordinary logo must stay in milliseconds; a regression is
@@ -36,12 +39,35 @@ fn drawing(c: &mut Criterion) {
     group.bench_function("png_512_as_sticker_webp", |b| {
         b.iter(|| sticker::as_sticker(black_box(&png), Some("chatedge")).expect("made"))
     });
+    let photo = sticker::as_sticker(&grainy_png(), None).expect("made").into_owned();
+    group.sample_size(10);
+    group.bench_function("photo_sticker_as_cloud_api_lossy_webp", |b| {
+        b.iter(|| sticker::lossy::within(black_box(&photo), 100_000).expect("fits"))
+    });
     let large = uncompressed_png(4800, 400);
     group.sample_size(10);
     group.bench_function("png_5_8mb_as_cloud_api_jpeg", |b| {
         b.iter(|| picture::as_jpeg_within(black_box(&large), "image/png", 5_000_000).expect("made"))
     });
     group.finish();
+}
+
+/// A 512×512 photo-like PNG: a gradient with grain in every channel, which chatedge's lossless
+/// sticker keeps at ~500 KB, five times the Cloud API's 100 KB.
+fn grainy_png() -> Vec<u8> {
+    let mut seed = 0x853C_49E6_748F_EA9Bu64;
+    let pixels: Vec<u8> = (0..512u32 * 512)
+        .flat_map(|i| [(i % 512) / 3, (i / 512) / 3, (i % 512 + i / 512) / 5])
+        .map(|c| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            c as u8 + (seed >> 59) as u8
+        })
+        .collect();
+    let mut png = Vec::new();
+    let mut encoder = png::Encoder::new(&mut png, 512, 512);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.write_header().and_then(|mut w| w.write_image_data(&pixels)).expect("a PNG is written");
+    png
 }
 
 /// A smooth `width`×`height` gradient as a PNG stored without compression (as large as a

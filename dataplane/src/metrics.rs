@@ -110,6 +110,9 @@ pub struct Metrics {
     /// `stickerAuthor` written in), by when (`accepted`: sent as base64; `sent`: fetched by URL)
     /// and outcome (`written`, `refused`).
     pub sticker_rewrites: IntCounterVec,
+    /// Still stickers made lossy WebPs within a network's size (the Cloud API's 100 KB), by
+    /// outcome (`made`, `refused`) and the quality that fitted (`90` … `30`, `none`).
+    pub sticker_compressions: IntCounterVec,
     /// SVG pictures drawn as PNG (images, statuses, photos; stickers are counted as rewrites),
     /// by when (`accepted`: sent as base64 or uploaded; `sent`: fetched by URL) and outcome
     /// (`drawn`, `refused`).
@@ -733,6 +736,17 @@ impl Metrics {
                          in), by when (accepted, sent) and outcome (written, refused)",
                     ),
                     &["when", "outcome"],
+                ),
+            ),
+            sticker_compressions: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "chatedge_dp_sticker_compressions_total",
+                        "still stickers made lossy WebP within a network's size (the Cloud API's 100 KB), by outcome \
+                         (made, refused) and the quality that fitted (90 to 30, none)",
+                    ),
+                    &["outcome", "quality"],
                 ),
             ),
             svg_drawings: register(

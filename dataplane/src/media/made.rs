@@ -1,12 +1,15 @@
 //! made: files made what a network takes, on the media service — a sticker made WhatsApp's
 //! 512×512 WebP with its author ([`super::sticker`]), an SVG picture drawn as a PNG
 //! ([`super::svg`]), a GIF or WebP picture made a JPEG for a network that takes only JPEG and
-//! PNG ([`super::picture`]) — fetched by URL when a message leaves, or from bytes already in
+//! PNG ([`super::picture`]), a still sticker made lossy within a network's size
+//! ([`super::sticker::lossy`]) — fetched by URL when a message leaves, or from bytes already in
 //! hand; the result stored (or handed back whole) and counted. The conversions themselves are
 //! those modules' pure functions, run here on the blocking pool; deciding which network needs
 //! which is the connectors' job.
 
 use std::sync::Arc;
+
+use bytes::Bytes;
 
 use super::{picture, sticker, svg, Media, MediaError, MediaKind, StoredMedia};
 
@@ -58,20 +61,46 @@ impl Media {
         self.convert(bytes, file.mime.clone(), limit).await
     }
 
-    /// [`Media::store_jpeg_or_png`] on the blocking pool, at most [`super::MAX_CONVERSIONS`] at
-    /// once (the permit is held by the blocking task, so a caller that gives up frees nothing
-    /// early).
+    /// [`Media::store_jpeg_or_png`] off the event loop ([`Media::converting`]).
     async fn convert<B>(self: &Arc<Self>, file: B, mime: String, limit: u64) -> Result<StoredMedia, String>
     where
         B: AsRef<[u8]> + Send + 'static,
     {
+        self.converting("image", move |media| media.store_jpeg_or_png(file.as_ref(), &mime, limit)).await
+    }
+
+    /// Still sticker `file` (a stored sticker's bytes) as a lossy WebP of at most `limit`
+    /// bytes, stored, with its bytes: for a network whose limit the lossless sticker is over
+    /// (the Cloud API's 100 KB). What was stored stays as it was. Off the event loop
+    /// ([`Media::converting`]); counted in `chatedge_dp_sticker_compressions_total`.
+    pub async fn sticker_within(self: &Arc<Self>, file: Bytes, limit: u64) -> Result<(StoredMedia, Bytes), String> {
+        self.converting("sticker", move |media| {
+            let made = sticker::lossy::within(&file, usize::try_from(limit).unwrap_or(usize::MAX));
+            let quality = made.as_ref().map_or("none", |(_, quality)| *quality);
+            let outcome = if made.is_ok() { "made" } else { "refused" };
+            media.metrics.sticker_compressions.with_label_values(&[outcome, quality]).inc();
+            let made = Bytes::from(made?.0);
+            let stored = media.store.put_bytes(MediaKind::Sticker, &made, media.limit(MediaKind::Sticker))?;
+            Ok((stored, made))
+        })
+        .await
+    }
+
+    /// `work` on the blocking pool, at most [`super::MAX_CONVERSIONS`] at once (the permit is
+    /// held by the blocking task, so a caller that gives up frees nothing early); its error
+    /// names `what` was being made.
+    async fn converting<T: Send + 'static>(
+        self: &Arc<Self>,
+        what: &str,
+        work: impl FnOnce(&Media) -> Result<T, MediaError> + Send + 'static,
+    ) -> Result<T, String> {
         let permit = self.conversions.clone().acquire_owned().await.map_err(|e| e.to_string())?;
         let media = self.clone();
-        let stored = tokio::task::spawn_blocking(move || {
+        let made = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            media.store_jpeg_or_png(file.as_ref(), &mime, limit)
+            work(&media)
         });
-        made_or_reason(stored.await, "image")
+        made_or_reason(made.await, what)
     }
 
     /// Stores `file`, a picture of type `mime`, made a JPEG first when it is a GIF or WebP or

@@ -11,6 +11,9 @@
 //! announces it. [`author_of`] reads the author back (the sim shows it on the recipient's
 //! phone). Pure functions on bytes: fetching, storing and counting are the media service's.
 //!
+//! A still sticker over a network's size limit is made a lossy WebP by [`lossy`] (the Cloud
+//! API's 100 KB); what is stored stays lossless.
+//!
 //! The chunk surgery is ours: img-parts, the crate for it, unwraps the canvas size it cannot
 //! find for a lossless WebP (a panic) and leaves an existing VP8X's flags as they were (both
 //! are TODOs in its source); image-webp, which checks the file and encodes the PNG, writes only
@@ -61,6 +64,13 @@ pub enum StickerError {
          from at most {MAX_SIDE}×{MAX_SIDE} pixels"
     )]
     TooLarge { format: &'static str, width: u32, height: u32 },
+    #[error("is animated; only a still sticker is made smaller")]
+    Animated,
+    #[error(
+        "is over {limit} bytes even as a lossy WebP at quality {lowest} ({smallest} bytes); a picture with \
+         less fine detail is needed"
+    )]
+    NoQualityFits { limit: usize, smallest: usize, lowest: u8 },
 }
 
 /// `file` (a WebP, PNG or SVG) as a sticker WhatsApp takes: a PNG, an SVG or a still WebP of
@@ -349,6 +359,8 @@ fn unpremultiply(picture: &mut image::RgbaImage) {
         }
     }
 }
+
+pub mod lossy;
 
 #[cfg(test)]
 mod tests;

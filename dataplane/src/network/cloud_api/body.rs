@@ -80,13 +80,6 @@ fn media_kind(m: &Media) -> Result<&'static str, Unsupported> {
     }
     if let MediaSource::Stored(file) = &m.source {
         taken_type(m.kind, &file.mime)?;
-        if m.kind == MediaKind::Sticker && file.size > MAX_ANIMATED_STICKER_BYTES {
-            return Err(Unsupported::new(format!(
-                "stickers over {MAX_ANIMATED_STICKER_BYTES} bytes (this one is {}; Meta takes a still sticker of at \
-                 most {MAX_STILL_STICKER_BYTES} bytes and an animated one of at most {MAX_ANIMATED_STICKER_BYTES})",
-                file.size
-            )));
-        }
     }
     match m.kind {
         MediaKind::Image => Ok("image"),

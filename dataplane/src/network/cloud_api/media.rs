@@ -2,7 +2,8 @@
 //! uploaded once with `POST /{phone-number-id}/media` (multipart: `messaging_product`, `type`,
 //! `file`) and its media id reused for the same content (SHA-256) and number while Meta keeps
 //! it (30 days; `[network.cloud_api] media_id_ttl`); a file given by URL is sent by `link`, which
-//! Meta fetches itself. The cache is bounded (`media_cache_entries`; past it the oldest entry
+//! Meta fetches itself. A picture or still sticker over Meta's size is made one within it
+//! first (a JPEG; a lossy WebP) and that upload is cached by its original. The cache is bounded (`media_cache_entries`; past it the oldest entry
 //! is forgotten, costing one more upload). Reading the file runs on Tokio's blocking pool;
 //! the upload is an ordinary Graph call on the shard's runtime.
 
@@ -17,12 +18,14 @@ use super::graph::GraphError;
 use super::CloudApiDeps;
 use crate::media::{Digest, StoredMedia};
 
-/// What an upload was of: a stored file's own bytes, or the picture made of one within a size
-/// ([`picture_media_id`]). Kept apart, so no file's digest can name a made picture's upload.
+/// What an upload was of: a stored file's own bytes, the picture made of one within a size
+/// ([`picture_media_id`]), or the lossy sticker made of one within Meta's 100 KB
+/// ([`sticker_media_id`]). Kept apart, so no file's digest can name a made file's upload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Upload {
     File(Digest),
     Picture { of: Digest, limit: u64 },
+    Sticker { of: Digest },
 }
 
 type Key = (String, Upload);
@@ -86,15 +89,14 @@ pub enum UploadError {
     Missing(String),
     #[error("the media file is larger than the Cloud API accepts ({size} > {limit} bytes)")]
     TooLarge { size: u64, limit: u64 },
-    /// `what` is "still " when the sticker was read and is not animated, else empty.
     #[error(
-        "the {what}sticker is {size} bytes; the Cloud API takes a still sticker of at most {still} bytes \
-         and an animated one of at most {animated} (chatedge makes stickers lossless and does not \
-         compress them further)",
+        "the animated sticker is {size} bytes; the Cloud API takes an animated sticker of at most \
+         {animated} bytes (and a still one of at most {still}, which chatedge makes a lossy WebP to fit; \
+         it does not re-encode animations)",
         still = MAX_STILL_STICKER_BYTES,
         animated = MAX_ANIMATED_STICKER_BYTES
     )]
-    StickerTooLarge { what: &'static str, size: u64 },
+    AnimatedStickerTooLarge { size: u64 },
     #[error(transparent)]
     Graph(#[from] GraphError),
     /// A sticker, or a picture Meta takes only as JPEG or PNG, is made what the Cloud API
@@ -119,15 +121,13 @@ pub async fn picture_media_id(
     if !crate::media::picture::needs_jpeg(&file.mime, file.size, limit) {
         return media_id(deps, account, file, file_name).await;
     }
-    let number = &account.phone_number_id;
     let key = Upload::Picture { of: file.digest, limit };
-    if let Some(id) = deps.uploads.get(number, key) {
-        deps.metrics.cloud_api_uploads.with_label_values(&["cached"]).inc();
+    if let Some(id) = cached(deps, account, key) {
         return Ok(id);
     }
     let made = deps.media.jpeg_or_png(file, limit).await.map_err(UploadError::Made)?;
     let id = media_id(deps, account, &made, file_name).await?;
-    deps.uploads.put(number, key, id.clone());
+    deps.uploads.put(&account.phone_number_id, key, id.clone());
     Ok(id)
 }
 
@@ -139,44 +139,55 @@ pub async fn media_id(
     file: &StoredMedia,
     file_name: &str,
 ) -> Result<String, UploadError> {
-    match cached(deps, account, file) {
+    match cached(deps, account, Upload::File(file.digest)) {
         Some(id) => Ok(id),
         None => upload(deps, account, file, file_name, None).await,
     }
 }
 
-/// The Cloud API media id of stored sticker `file`, as [`media_id`] once it is known to be
-/// within Meta's size for its kind: one over [`MAX_STILL_STICKER_BYTES`] is read to tell an
-/// animated one (up to [`MAX_ANIMATED_STICKER_BYTES`]) from a still one, and those bytes are
-/// the ones uploaded. A sticker over its size is refused before the upload, naming both
-/// limits (Meta would refuse it after). A sticker by URL is made and stored before this.
+/// The Cloud API media id of stored sticker `file`, within Meta's size for its kind: one of
+/// at most [`MAX_STILL_STICKER_BYTES`] as [`media_id`]; a larger one is read to tell an
+/// animation (uploaded from those bytes up to [`MAX_ANIMATED_STICKER_BYTES`], refused past
+/// it, naming both limits, before any upload) from a still one, which is made a lossy WebP
+/// within the still limit ([`crate::media::Media::sticker_within`]) and cached as made of its
+/// original ([`Upload::Sticker`]), so sending it again neither reads, converts nor uploads it.
+/// A sticker by URL is made and stored before this.
 pub async fn sticker_media_id(
     deps: &CloudApiDeps,
     account: &CloudApiAccount,
     file: &StoredMedia,
     file_name: &str,
 ) -> Result<String, UploadError> {
-    if let Some(id) = cached(deps, account, file) {
+    if let Some(id) = cached(deps, account, Upload::File(file.digest)) {
         return Ok(id);
     }
-    let read = match file.size {
-        size if size <= MAX_STILL_STICKER_BYTES => None,
-        size if size > MAX_ANIMATED_STICKER_BYTES => return Err(UploadError::StickerTooLarge { what: "", size }),
-        size => {
-            let bytes = read(deps, file).await?;
-            match crate::media::sticker::is_animated(&bytes) {
-                Some(true) => Some(bytes),
-                Some(false) => return Err(UploadError::StickerTooLarge { what: "still ", size }),
-                None => return Err(UploadError::StickerTooLarge { what: "", size }),
-            }
+    if file.size <= MAX_STILL_STICKER_BYTES {
+        return upload(deps, account, file, file_name, None).await;
+    }
+    let made_key = Upload::Sticker { of: file.digest };
+    if let Some(id) = cached(deps, account, made_key) {
+        return Ok(id);
+    }
+    let bytes = read(deps, file).await?;
+    match crate::media::sticker::is_animated(&bytes) {
+        Some(true) if file.size <= MAX_ANIMATED_STICKER_BYTES => {
+            upload(deps, account, file, file_name, Some(bytes)).await
         }
-    };
-    upload(deps, account, file, file_name, read).await
+        Some(true) => Err(UploadError::AnimatedStickerTooLarge { size: file.size }),
+        Some(false) => {
+            let (made, made_bytes) =
+                deps.media.sticker_within(bytes, MAX_STILL_STICKER_BYTES).await.map_err(UploadError::Made)?;
+            let id = upload(deps, account, &made, file_name, Some(made_bytes)).await?;
+            deps.uploads.put(&account.phone_number_id, made_key, id.clone());
+            Ok(id)
+        }
+        None => Err(UploadError::Made("the stored sticker is not a readable WebP".into())),
+    }
 }
 
-/// The media id stored `file` was uploaded with for `account`'s number, while Meta keeps it.
-fn cached(deps: &CloudApiDeps, account: &CloudApiAccount, file: &StoredMedia) -> Option<String> {
-    let id = deps.uploads.get(&account.phone_number_id, Upload::File(file.digest))?;
+/// The media id `upload` was uploaded with for `account`'s number, while Meta keeps it.
+fn cached(deps: &CloudApiDeps, account: &CloudApiAccount, upload: Upload) -> Option<String> {
+    let id = deps.uploads.get(&account.phone_number_id, upload)?;
     deps.metrics.cloud_api_uploads.with_label_values(&["cached"]).inc();
     Some(id)
 }
@@ -238,6 +249,8 @@ mod tests {
         assert_eq!(c.get("222", a), None, "a media id belongs to the number that uploaded it");
         let made = Upload::Picture { of: Digest::of(b"a"), limit: 5_000_000 };
         assert_eq!(c.get("111", made), None, "a picture made of a file is another upload than the file");
+        let sticker = Upload::Sticker { of: Digest::of(b"a") };
+        assert_eq!(c.get("111", sticker), None, "so is a sticker made of it");
         c.put("111", b, "m-b".into());
         c.put("111", d, "m-d".into());
         assert_eq!(c.len(), 2);
