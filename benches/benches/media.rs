@@ -3,7 +3,9 @@
 //! with its author), a 512×512 PNG sticker made a WebP, and a 5.8 MB PNG 4800 pixels wide made
 //! the JPEG of at most 4096 pixels the Cloud API takes (its 5 MB), and a photo-like 512×512
 //! sticker made the lossy WebP of at most 100 KB the Cloud API takes for a still sticker
-//! (libwebp at effort 5, qualities tried from 90 down until one fits). Each runs on the blocking
+//! (libwebp at effort 5: quality 90, then the others searched by halves), and the same sticker
+//! against 2 KB, which it fits at no quality (three encodes: 90, 50, 30; a sticker costs at
+//! most four). Each runs on the blocking
 //! pool once per media message that needs it (at accept for base64, when it leaves for a URL;
 //! the Cloud API's JPEG and lossy sticker once per file and number, then the upload is
 //! cached).
@@ -43,6 +45,10 @@ fn drawing(c: &mut Criterion) {
     group.sample_size(10);
     group.bench_function("photo_sticker_as_cloud_api_lossy_webp", |b| {
         b.iter(|| sticker::lossy::within(black_box(&photo), 100_000).expect("fits"))
+    });
+    // A sticker that fits at no quality: three encodes (90, 50, 30), then refused.
+    group.bench_function("photo_sticker_lossy_fitting_at_no_quality", |b| {
+        b.iter(|| sticker::lossy::within(black_box(&photo), 2_000).expect_err("too detailed for 2 KB"))
     });
     let large = uncompressed_png(4800, 400);
     group.sample_size(10);

@@ -433,7 +433,8 @@ fn photo_cut_out_png() -> Vec<u8> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_still_sticker_over_metas_size_is_sent_lossy_within_it_and_an_animated_one_may_be_five_times_larger() {
+async fn a_still_sticker_over_metas_size_is_sent_lossy_within_it_or_fails_naming_it_and_an_animated_one_may_be_five_times_larger(
+) {
     let c = cloud().await;
     let as_data = |mime: &str, file: &[u8]| {
         format!("data:{mime};base64,{}", base64::engine::general_purpose::STANDARD.encode(file))
@@ -441,9 +442,15 @@ async fn a_still_sticker_over_metas_size_is_sent_lossy_within_it_and_an_animated
     let still = sticker_of_rows(60, 1);
     let moving = animated(&still);
     assert!(
-        moving.len() < 500_000 && image_webp::WebPDecoder::new(std::io::Cursor::new(&moving)).unwrap().is_animated()
+        (100_000..500_000).contains(&moving.len())
+            && image_webp::WebPDecoder::new(std::io::Cursor::new(&moving)).unwrap().is_animated(),
+        "an animation over the still limit, under the animated one: {} bytes",
+        moving.len()
     );
     let huge = animated(&sticker_of_rows(150, 2));
+    // Random pixels over two thirds of it: 155 KB at the lowest quality.
+    let noise = sticker_of_rows(350, 3);
+    assert!((500_000..1_000_000).contains(&noise.len()), "a still sticker within the route's 1 MB: {}", noise.len());
     assert!(
         (500_000..1_000_000).contains(&huge.len()),
         "an animation over 500 KB, within the route's 1 MB: {}",
@@ -459,13 +466,10 @@ async fn a_still_sticker_over_metas_size_is_sent_lossy_within_it_and_an_animated
         .await;
     let sent = c.send("send-sticker", json!({"phone": TO, "sticker": as_data("image/webp", &moving)})).await;
     let failed = c.send("send-sticker", json!({"phone": TO, "sticker": as_data("image/webp", &huge)})).await;
-    let events = c
-        .sink
-        .wait_for_zaaps(
-            &common::zaap_ids(&[first.clone(), again.clone(), sent.clone(), failed.clone()]),
-            "the stickers' DeliveryCallbacks",
-        )
-        .await;
+    let unfit = c.send("send-sticker", json!({"phone": TO, "sticker": as_data("image/webp", &noise)})).await;
+    let unfit_again = c.send("send-sticker", json!({"phone": TO, "sticker": as_data("image/webp", &noise)})).await;
+    let all = [&first, &again, &sent, &failed, &unfit, &unfit_again].map(|a| (*a).clone());
+    let events = c.sink.wait_for_zaaps(&common::zaap_ids(&all), "the stickers' DeliveryCallbacks").await;
     let callback = |answer: &Value| {
         let zaap = answer["zaapId"].as_str().unwrap_or_default();
         events.iter().find(|e| e.body["type"] == "DeliveryCallback" && e.body["zaapId"] == zaap).map(|e| e.body.clone())
@@ -483,7 +487,7 @@ async fn a_still_sticker_over_metas_size_is_sent_lossy_within_it_and_an_animated
     assert_eq!((decoder.dimensions(), decoder.is_animated()), ((512, 512), false));
     let exif = decoder.exif_metadata().expect("readable").expect("its EXIF kept");
     assert!(exif.windows(13).any(|w| w == b"Acme Stickers"), "the pack's author travels with it");
-    assert_eq!(&bytes[12..16], b"VP8X");
+    assert_eq!((&bytes[12..16], bytes[20]), (&b"VP8X"[..], 0x18), "the header announces transparency and EXIF");
     assert!(bytes.windows(4).any(|w| w == b"VP8 "), "a lossy bitstream, not the stored lossless one");
     let b = c.body_of(&id(&again)).await;
     assert_eq!(b["sticker"]["id"].as_str(), Some(media_id), "the same sticker again: converted and uploaded once");
@@ -500,9 +504,20 @@ async fn a_still_sticker_over_metas_size_is_sent_lossy_within_it_and_an_animated
         c.graph.sends().iter().all(|s| s["biz_opaque_callback_data"] != id(&failed)),
         "the large animation never posted"
     );
+    // A still sticker too detailed to fit at any quality fails naming it; sent again, it is not
+    // converted again (the refusal is remembered like an upload).
+    for answer in [&unfit, &unfit_again] {
+        let error = callback(answer).expect("a DeliveryCallback");
+        let error = error["error"].as_str().unwrap_or_default();
+        assert!(error.contains("over 100000 bytes even as a lossy WebP at quality 30"), "{error}");
+        assert!(c.graph.sends().iter().all(|s| s["biz_opaque_callback_data"] != id(answer)), "never posted");
+    }
     assert_eq!(c.graph.uploads().len(), 2, "the lossy sticker once, and the small animation");
-    let made = r#"outcome="made""#;
-    assert_eq!(common::metrics::sum(&c.http, &c.ce.dp, "chatedge_dp_sticker_compressions_total", made).await, 1.0);
+    let compressions = |outcome: &'static str| {
+        common::metrics::sum(&c.http, &c.ce.dp, "chatedge_dp_sticker_compressions_total", outcome)
+    };
+    assert_eq!(compressions(r#"outcome="made""#).await, 1.0, "the photo, once for both recipients");
+    assert_eq!(compressions(r#"outcome="refused""#).await, 1.0, "the detailed one, once for both sends");
 }
 
 /// The wamid the fake gave our message in its answer to the send.

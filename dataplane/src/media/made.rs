@@ -71,17 +71,26 @@ impl Media {
 
     /// Still sticker `file` (a stored sticker's bytes) as a lossy WebP of at most `limit`
     /// bytes, stored, with its bytes: for a network whose limit the lossless sticker is over
-    /// (the Cloud API's 100 KB). What was stored stays as it was. Off the event loop
-    /// ([`Media::converting`]); counted in `chatedge_dp_sticker_compressions_total`.
-    pub async fn sticker_within(self: &Arc<Self>, file: Bytes, limit: u64) -> Result<(StoredMedia, Bytes), String> {
+    /// (the Cloud API's 100 KB). What was stored stays as it was. A sticker that cannot be made
+    /// to fit is [`Compressed::Refused`] (the same file always is); `Err` is a failure to try
+    /// (the store, the task). Off the event loop ([`Media::converting`]); counted in
+    /// `chatedge_dp_sticker_compressions_total`.
+    pub async fn sticker_within(self: &Arc<Self>, file: Bytes, limit: u64) -> Result<Compressed, String> {
         self.converting("sticker", move |media| {
-            let made = sticker::lossy::within(&file, usize::try_from(limit).unwrap_or(usize::MAX));
-            let quality = made.as_ref().map_or("none", |(_, quality)| *quality);
-            let outcome = if made.is_ok() { "made" } else { "refused" };
-            media.metrics.sticker_compressions.with_label_values(&[outcome, quality]).inc();
-            let made = Bytes::from(made?.0);
-            let stored = media.store.put_bytes(MediaKind::Sticker, &made, media.limit(MediaKind::Sticker))?;
-            Ok((stored, made))
+            let counted = |outcome, quality| {
+                media.metrics.sticker_compressions.with_label_values(&[outcome, quality]).inc();
+            };
+            match sticker::lossy::within(&file, usize::try_from(limit).unwrap_or(usize::MAX)) {
+                Ok((made, quality)) => {
+                    let stored = media.store.put_bytes(MediaKind::Sticker, &made, media.limit(MediaKind::Sticker))?;
+                    counted("made", quality);
+                    Ok(Compressed::Made(stored, Bytes::from(made)))
+                }
+                Err(e) => {
+                    counted("refused", "none");
+                    Ok(Compressed::Refused(format!("the sticker {e}")))
+                }
+            }
         })
         .await
     }
@@ -179,6 +188,14 @@ impl Media {
         }
         result
     }
+}
+
+/// A still sticker made within a size ([`Media::sticker_within`]).
+pub enum Compressed {
+    /// Stored, with its bytes.
+    Made(StoredMedia, Bytes),
+    /// Why it cannot be made to fit.
+    Refused(String),
 }
 
 /// Whether an SVG of `kind` is drawn before it is sent (images and stickers; a document stays

@@ -30,6 +30,7 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 pub use digest::Digest;
 pub use kind::MediaKind;
 pub use link::LinkSigner;
+pub use made::Compressed;
 pub use store::{MediaError, MediaStore, StoredMedia};
 
 /// Upload budget unit: permits count KiB of request bodies held in memory.

@@ -67,10 +67,10 @@ pub enum StickerError {
     #[error("is animated; only a still sticker is made smaller")]
     Animated,
     #[error(
-        "is over {limit} bytes even as a lossy WebP at quality {lowest} ({smallest} bytes); a picture with \
-         less fine detail is needed"
+        "is over {limit} bytes even as a lossy WebP at quality {lowest} ({smallest} bytes, {exif} of them its \
+         EXIF); a picture with less fine detail is needed"
     )]
-    NoQualityFits { limit: usize, smallest: usize, lowest: u8 },
+    NoQualityFits { limit: usize, smallest: usize, lowest: u8, exif: usize },
 }
 
 /// `file` (a WebP, PNG or SVG) as a sticker WhatsApp takes: a PNG, an SVG or a still WebP of
@@ -177,20 +177,28 @@ fn webp_sticker(file: &[u8], exif: Option<Vec<u8>>) -> Result<Cow<'_, [u8]>, Sti
             Some(exif) => webp_with_exif(file, &exif).map(Cow::Owned),
         };
     }
+    let (picture, own_exif) = still_picture(&mut decoder)?;
+    square_webp(picture, exif.or(own_exif)).map(Cow::Owned)
+}
+
+/// A still WebP's picture as RGBA, with its own EXIF; one larger than [`MAX_SIDE`] a side is
+/// refused before its pixels are decoded.
+fn still_picture(
+    decoder: &mut WebPDecoder<Cursor<&[u8]>>,
+) -> Result<(image::RgbaImage, Option<Vec<u8>>), StickerError> {
+    let bad = |e: image_webp::DecodingError| StickerError::BadWebp(e.to_string());
+    let (width, height) = decoder.dimensions();
     if width > MAX_SIDE || height > MAX_SIDE {
         return Err(StickerError::TooLarge { format: "WebP", width, height });
     }
-    let exif = match exif {
-        Some(exif) => Some(exif),
-        None => decoder.exif_metadata().map_err(bad)?,
-    };
+    let exif = decoder.exif_metadata().map_err(bad)?;
     let size = decoder.output_buffer_size().ok_or_else(|| StickerError::BadWebp("its picture has no size".into()))?;
     let mut pixels = vec![0u8; size];
     decoder.read_image(&mut pixels).map_err(bad)?;
     let channels = if decoder.has_alpha() { 4 } else { 3 };
     let picture = image::RgbaImage::from_raw(width, height, rgba(&pixels, channels))
         .ok_or_else(|| StickerError::BadWebp("its picture is cut short".into()))?;
-    square_webp(picture, exif).map(Cow::Owned)
+    Ok((picture, exif))
 }
 
 /// A WebP's chunks again, with the EXIF chunk in its place (after the image, before XMP) and

@@ -16,7 +16,7 @@ use chatedge_config::snapshot::CloudApiAccount;
 use super::body::{MAX_ANIMATED_STICKER_BYTES, MAX_STILL_STICKER_BYTES};
 use super::graph::GraphError;
 use super::CloudApiDeps;
-use crate::media::{Digest, StoredMedia};
+use crate::media::{Compressed, Digest, StoredMedia};
 
 /// What an upload was of: a stored file's own bytes, the picture made of one within a size
 /// ([`picture_media_id`]), or the lossy sticker made of one within Meta's 100 KB
@@ -30,13 +30,18 @@ pub enum Upload {
 
 type Key = (String, Upload);
 
+/// What became of an upload: Meta's media id, or why the file cannot be made one Meta takes
+/// (a still sticker that fits 100 KB at no quality: the same file always fails the same way).
+type Known = Result<String, String>;
+
 #[derive(Default)]
 struct Entries {
-    map: HashMap<Key, (String, Instant)>,
+    map: HashMap<Key, (Known, Instant)>,
     order: VecDeque<Key>,
 }
 
-/// Media ids uploaded lately, by (phone number id, what was uploaded).
+/// Media ids uploaded lately, and files found impossible to make what Meta takes, by (phone
+/// number id, what was uploaded).
 pub struct UploadCache {
     capacity: usize,
     ttl: Duration,
@@ -53,17 +58,27 @@ impl UploadCache {
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The media id of `upload` for `number`, while still valid.
-    pub fn get(&self, number: &str, upload: Upload) -> Option<String> {
+    /// The media id of `upload` for `number` (or why it cannot be made), while still valid.
+    pub fn get(&self, number: &str, upload: Upload) -> Option<Known> {
         let e = self.lock();
-        let (id, expires) = e.map.get(&(number.to_owned(), upload))?;
-        (*expires > Instant::now()).then(|| id.clone())
+        let (known, expires) = e.map.get(&(number.to_owned(), upload))?;
+        (*expires > Instant::now()).then(|| known.clone())
     }
 
     pub fn put(&self, number: &str, upload: Upload, media_id: String) {
+        self.remember(number, upload, Ok(media_id));
+    }
+
+    /// Remembers that `upload` cannot be made what Meta takes, so sending it again does not try
+    /// again.
+    pub fn refuse(&self, number: &str, upload: Upload, reason: String) {
+        self.remember(number, upload, Err(reason));
+    }
+
+    fn remember(&self, number: &str, upload: Upload, known: Known) {
         let mut e = self.lock();
         let key = (number.to_owned(), upload);
-        if e.map.insert(key.clone(), (media_id, Instant::now() + self.ttl)).is_none() {
+        if e.map.insert(key.clone(), (known, Instant::now() + self.ttl)).is_none() {
             e.order.push_back(key);
             while e.order.len() > self.capacity {
                 if let Some(old) = e.order.pop_front() {
@@ -122,8 +137,8 @@ pub async fn picture_media_id(
         return media_id(deps, account, file, file_name).await;
     }
     let key = Upload::Picture { of: file.digest, limit };
-    if let Some(id) = cached(deps, account, key) {
-        return Ok(id);
+    if let Some(known) = cached(deps, account, key) {
+        return known;
     }
     let made = deps.media.jpeg_or_png(file, limit).await.map_err(UploadError::Made)?;
     let id = media_id(deps, account, &made, file_name).await?;
@@ -139,57 +154,74 @@ pub async fn media_id(
     file: &StoredMedia,
     file_name: &str,
 ) -> Result<String, UploadError> {
+    media_id_of(deps, account, file, file_name, None).await
+}
+
+/// [`media_id`], with the file's bytes when they were read already.
+async fn media_id_of(
+    deps: &CloudApiDeps,
+    account: &CloudApiAccount,
+    file: &StoredMedia,
+    file_name: &str,
+    read_already: Option<bytes::Bytes>,
+) -> Result<String, UploadError> {
     match cached(deps, account, Upload::File(file.digest)) {
-        Some(id) => Ok(id),
-        None => upload(deps, account, file, file_name, None).await,
+        Some(known) => known,
+        None => upload(deps, account, file, file_name, read_already).await,
     }
 }
 
 /// The Cloud API media id of stored sticker `file`, within Meta's size for its kind: one of
-/// at most [`MAX_STILL_STICKER_BYTES`] as [`media_id`]; a larger one is read to tell an
-/// animation (uploaded from those bytes up to [`MAX_ANIMATED_STICKER_BYTES`], refused past
-/// it, naming both limits, before any upload) from a still one, which is made a lossy WebP
+/// at most [`MAX_STILL_STICKER_BYTES`] as [`media_id`]. A larger one is read to tell an
+/// animation — uploaded from those bytes up to [`MAX_ANIMATED_STICKER_BYTES`], refused past
+/// it, naming both limits, before any upload — from a still one, which is made a lossy WebP
 /// within the still limit ([`crate::media::Media::sticker_within`]) and cached as made of its
-/// original ([`Upload::Sticker`]), so sending it again neither reads, converts nor uploads it.
-/// A sticker by URL is made and stored before this.
+/// original ([`Upload::Sticker`]), as is a refusal to fit: sending it again neither reads nor
+/// converts it. (The original's own upload, as a document say, is never its sticker's: Meta
+/// would refuse a still one over 100 KB.) A sticker by URL is made and stored before this.
 pub async fn sticker_media_id(
     deps: &CloudApiDeps,
     account: &CloudApiAccount,
     file: &StoredMedia,
     file_name: &str,
 ) -> Result<String, UploadError> {
-    if let Some(id) = cached(deps, account, Upload::File(file.digest)) {
-        return Ok(id);
-    }
     if file.size <= MAX_STILL_STICKER_BYTES {
-        return upload(deps, account, file, file_name, None).await;
+        return media_id(deps, account, file, file_name).await;
     }
     let made_key = Upload::Sticker { of: file.digest };
-    if let Some(id) = cached(deps, account, made_key) {
-        return Ok(id);
+    if let Some(known) = cached(deps, account, made_key) {
+        return known;
     }
     let bytes = read(deps, file).await?;
     match crate::media::sticker::is_animated(&bytes) {
         Some(true) if file.size <= MAX_ANIMATED_STICKER_BYTES => {
-            upload(deps, account, file, file_name, Some(bytes)).await
+            media_id_of(deps, account, file, file_name, Some(bytes)).await
         }
         Some(true) => Err(UploadError::AnimatedStickerTooLarge { size: file.size }),
         Some(false) => {
-            let (made, made_bytes) =
-                deps.media.sticker_within(bytes, MAX_STILL_STICKER_BYTES).await.map_err(UploadError::Made)?;
-            let id = upload(deps, account, &made, file_name, Some(made_bytes)).await?;
-            deps.uploads.put(&account.phone_number_id, made_key, id.clone());
-            Ok(id)
+            let number = &account.phone_number_id;
+            match deps.media.sticker_within(bytes, MAX_STILL_STICKER_BYTES).await.map_err(UploadError::Made)? {
+                Compressed::Made(made, made_bytes) => {
+                    let id = upload(deps, account, &made, file_name, Some(made_bytes)).await?;
+                    deps.uploads.put(number, made_key, id.clone());
+                    Ok(id)
+                }
+                Compressed::Refused(reason) => {
+                    deps.uploads.refuse(number, made_key, reason.clone());
+                    Err(UploadError::Made(reason))
+                }
+            }
         }
         None => Err(UploadError::Made("the stored sticker is not a readable WebP".into())),
     }
 }
 
-/// The media id `upload` was uploaded with for `account`'s number, while Meta keeps it.
-fn cached(deps: &CloudApiDeps, account: &CloudApiAccount, upload: Upload) -> Option<String> {
-    let id = deps.uploads.get(&account.phone_number_id, upload)?;
+/// What `upload` came to for `account`'s number (its media id, or why it cannot be made),
+/// while Meta keeps it.
+fn cached(deps: &CloudApiDeps, account: &CloudApiAccount, upload: Upload) -> Option<Result<String, UploadError>> {
+    let known = deps.uploads.get(&account.phone_number_id, upload)?;
     deps.metrics.cloud_api_uploads.with_label_values(&["cached"]).inc();
-    Some(id)
+    Some(known.map_err(UploadError::Made))
 }
 
 async fn read(deps: &CloudApiDeps, file: &StoredMedia) -> Result<bytes::Bytes, UploadError> {
@@ -245,7 +277,7 @@ mod tests {
         let file = |b: &[u8]| Upload::File(Digest::of(b));
         let (a, b, d) = (file(b"a"), file(b"b"), file(b"d"));
         c.put("111", a, "m-a".into());
-        assert_eq!(c.get("111", a).as_deref(), Some("m-a"));
+        assert_eq!(c.get("111", a), Some(Ok("m-a".into())));
         assert_eq!(c.get("222", a), None, "a media id belongs to the number that uploaded it");
         let made = Upload::Picture { of: Digest::of(b"a"), limit: 5_000_000 };
         assert_eq!(c.get("111", made), None, "a picture made of a file is another upload than the file");
@@ -258,5 +290,15 @@ mod tests {
         let expired = UploadCache::new(2, Duration::ZERO);
         expired.put("111", a, "m-a".into());
         assert_eq!(expired.get("111", a), None);
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_made_what_meta_takes_is_remembered_like_an_upload() {
+        let c = UploadCache::new(4, Duration::from_secs(3600));
+        let sticker = Upload::Sticker { of: Digest::of(b"detailed") };
+        c.refuse("111", sticker, "the sticker is over 100000 bytes".into());
+        assert_eq!(c.get("111", sticker), Some(Err("the sticker is over 100000 bytes".into())));
+        assert_eq!(c.get("222", sticker), None, "per number, like media ids");
+        assert_eq!(c.get("111", Upload::File(Digest::of(b"detailed"))), None, "the file itself may still go");
     }
 }
