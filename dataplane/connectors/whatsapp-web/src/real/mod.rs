@@ -26,6 +26,7 @@ mod records;
 pub mod store;
 #[cfg(test)]
 mod tests;
+mod voice;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -560,8 +561,9 @@ from_upload!(
 );
 
 /// The message naming an uploaded file, as WhatsApp Web builds it: a GIF is a video played in
-/// a loop, a video note travels in its own field, a voice message is audio marked push-to-talk,
-/// a sticker is WebP unless its type says otherwise.
+/// a loop, a video note travels in its own field, a voice message is audio marked push-to-talk
+/// (with its length when it is Ogg Opus: [`voice`]), a sticker is WebP unless its type says
+/// otherwise.
 pub fn uploaded(upload: Uploaded, media: &OutgoingMedia) -> wa::Message {
     use whatsapp_rust::waproto::buffa::MessageField;
     let given = |default: &str| Some(media.file.mime.clone()).filter(|m| !m.is_empty()).or(Some(default.to_owned()));
@@ -589,6 +591,7 @@ pub fn uploaded(upload: Uploaded, media: &OutgoingMedia) -> wa::Message {
         MediaKind::Audio | MediaKind::Voice => {
             let audio = naming!(wa::message::AudioMessage, upload, {
                 mimetype: given("audio/ogg; codecs=opus"),
+                seconds: voice::seconds(&media.file.bytes),
                 ptt: Some(media.kind == MediaKind::Voice),
                 streaming_sidecar: sidecar,
             });

@@ -651,12 +651,18 @@ fn an_uploaded_file_becomes_the_message_whatsapp_web_sends_for_its_kind() {
         "a video note's own field"
     );
 
-    let voice = uploaded(upload(), &media(MediaKind::Voice, "audio/ogg; codecs=opus"));
-    assert_eq!(voice.audio_message.as_option().and_then(|a| a.ptt), Some(true));
+    let mut seven_seconds = media(MediaKind::Voice, "audio/ogg; codecs=opus");
+    seven_seconds.file.bytes = super::voice::tests::opus_stream(350); // 350 packets of 20 ms
+    let voice = uploaded(upload(), &seven_seconds);
+    assert_eq!(
+        voice.audio_message.as_option().map(|a| (a.ptt, a.seconds)),
+        Some((Some(true), Some(7))),
+        "a voice message, with the length its bubble shows"
+    );
     let audio = uploaded(upload(), &media(MediaKind::Audio, "audio/mpeg"));
     assert_eq!(
-        audio.audio_message.as_option().map(|a| (a.ptt, a.mimetype.as_deref())),
-        Some((Some(false), Some("audio/mpeg")))
+        audio.audio_message.as_option().map(|a| (a.ptt, a.mimetype.as_deref(), a.seconds)),
+        Some((Some(false), Some("audio/mpeg"), None))
     );
 
     let document = uploaded(upload(), &media(MediaKind::Document, "application/pdf"));
