@@ -154,21 +154,7 @@ pub async fn media_id(
     file: &StoredMedia,
     file_name: &str,
 ) -> Result<String, UploadError> {
-    media_id_of(deps, account, file, file_name, None).await
-}
-
-/// [`media_id`], with the file's bytes when they were read already.
-async fn media_id_of(
-    deps: &CloudApiDeps,
-    account: &CloudApiAccount,
-    file: &StoredMedia,
-    file_name: &str,
-    read_already: Option<bytes::Bytes>,
-) -> Result<String, UploadError> {
-    match cached(deps, account, Upload::File(file.digest)) {
-        Some(known) => known,
-        None => upload(deps, account, file, file_name, read_already).await,
-    }
+    upload(deps, account, file, file_name, None).await
 }
 
 /// The Cloud API media id of stored sticker `file`, within Meta's size for its kind: one of
@@ -195,7 +181,7 @@ pub async fn sticker_media_id(
     let bytes = read(deps, file).await?;
     match crate::media::sticker::is_animated(&bytes) {
         Some(true) if file.size <= MAX_ANIMATED_STICKER_BYTES => {
-            media_id_of(deps, account, file, file_name, Some(bytes)).await
+            upload(deps, account, file, file_name, Some(bytes)).await
         }
         Some(true) => Err(UploadError::AnimatedStickerTooLarge { size: file.size }),
         Some(false) => {
@@ -228,8 +214,8 @@ async fn read(deps: &CloudApiDeps, file: &StoredMedia) -> Result<bytes::Bytes, U
     deps.media.read_stored(file.digest).await.map_err(|e| UploadError::Missing(e.to_string()))
 }
 
-/// Uploads stored `file` (its bytes read now, unless `read` already holds them) and caches its
-/// media id.
+/// The media id of stored `file`: from the cache, or uploaded now (its bytes read now, unless
+/// `read_already` holds them) and cached.
 async fn upload(
     deps: &CloudApiDeps,
     account: &CloudApiAccount,
@@ -237,6 +223,9 @@ async fn upload(
     file_name: &str,
     read_already: Option<bytes::Bytes>,
 ) -> Result<String, UploadError> {
+    if let Some(known) = cached(deps, account, Upload::File(file.digest)) {
+        return known;
+    }
     let number = &account.phone_number_id;
     let limit = deps.settings.max_media_bytes;
     if file.size > limit {
