@@ -19,8 +19,9 @@ use super::CloudApiDeps;
 use crate::media::{Compressed, Digest, StoredMedia};
 
 /// What an upload was of: a stored file's own bytes, the picture made of one within a size
-/// ([`picture_media_id`]), or the lossy sticker made of one within Meta's 100 KB
-/// ([`sticker_media_id`]). Kept apart, so no file's digest can name a made file's upload.
+/// ([`picture_media_id`]), or a sticker over 100 KB as it is sent ([`sticker_media_id`]: the
+/// lossy WebP made of a still one, an animation itself — so a sticker sent again is not read
+/// again to tell which). Kept apart, so no file's digest can name a made file's upload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Upload {
     File(Digest),
@@ -162,8 +163,8 @@ pub async fn media_id(
 /// animation — uploaded from those bytes up to [`MAX_ANIMATED_STICKER_BYTES`], refused past
 /// it, naming both limits, before any upload — from a still one, which is made a lossy WebP
 /// within the still limit ([`crate::media::Media::sticker_within`]) and cached as made of its
-/// original ([`Upload::Sticker`]), as is a refusal to fit: sending it again neither reads nor
-/// converts it. (The original's own upload, as a document say, is never its sticker's: Meta
+/// original ([`Upload::Sticker`]), as are an animation's upload and a refusal to fit: sending
+/// it again neither reads nor converts it. (The original's own upload, as a document say, is never its sticker's: Meta
 /// would refuse a still one over 100 KB.) A sticker by URL is made and stored before this.
 pub async fn sticker_media_id(
     deps: &CloudApiDeps,
@@ -179,13 +180,15 @@ pub async fn sticker_media_id(
         return known;
     }
     let bytes = read(deps, file).await?;
+    let number = &account.phone_number_id;
     match crate::media::sticker::is_animated(&bytes) {
         Some(true) if file.size <= MAX_ANIMATED_STICKER_BYTES => {
-            upload(deps, account, file, file_name, Some(bytes)).await
+            let id = upload(deps, account, file, file_name, Some(bytes)).await?;
+            deps.uploads.put(number, made_key, id.clone());
+            Ok(id)
         }
         Some(true) => Err(UploadError::AnimatedStickerTooLarge { size: file.size }),
         Some(false) => {
-            let number = &account.phone_number_id;
             match deps.media.sticker_within(bytes, MAX_STILL_STICKER_BYTES).await.map_err(UploadError::Made)? {
                 Compressed::Made(made, made_bytes) => {
                     let id = upload(deps, account, &made, file_name, Some(made_bytes)).await?;
